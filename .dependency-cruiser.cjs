@@ -1,0 +1,49 @@
+/**
+ * The layer rule of DESIGN.md as a check that fails `npm test`: dependencies point inward only.
+ * domain <- application <- infrastructure / interface <- config <- main
+ */
+const NODE_BUILTINS = '^(node:|crypto$|fs$|path$|http$|net$|os$|child_process$)';
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'src/domain imports nothing outside src/domain: no framework, no node built-in, no npm package.',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { pathNot: '^src/domain/' },
+    },
+    {
+      name: 'application-imports-domain-only',
+      comment: 'src/application depends on the domain and its own ports only (inversify decorators allowed).',
+      severity: 'error',
+      from: { path: '^src/application/' },
+      to: { pathNot: ['^src/(domain|application)/', '^node_modules/(inversify|reflect-metadata)/'] },
+    },
+    {
+      name: 'infrastructure-not-outward',
+      comment: 'adapters implement ports; they never reach the interface layer or the composition root.',
+      severity: 'error',
+      from: { path: '^src/infrastructure/' },
+      to: { path: '^src/(interface|config)/|^src/main\\.ts$' },
+    },
+    {
+      name: 'interface-not-into-adapters',
+      comment: 'driving adapters call use cases; they do not construct or import driven adapters.',
+      severity: 'error',
+      from: { path: '^src/interface/', pathNot: '^src/interface/cli/' },
+      to: { path: '^src/(infrastructure|config)/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

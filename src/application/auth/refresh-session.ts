@@ -1,0 +1,45 @@
+import { DomainError } from '@domain/shared/domain-error';
+import type { TokenPair } from '@domain/session/token-pair';
+import type { AuthSettings } from '../auth-settings';
+import type { Clock } from '../ports/clock';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import type { SessionIssuer } from './session-issuer';
+
+/**
+ * Rotates a refresh token. Concurrent refreshes of one session are serialised by the row lock; the losers
+ * present the token just replaced and, inside the grace window, receive the same new refresh token.
+ */
+export class RefreshSession {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly opaque: OpaqueTokens,
+    private readonly issuer: SessionIssuer,
+    private readonly clock: Clock,
+    private readonly settings: AuthSettings,
+  ) {}
+
+  async execute(input: { refreshToken: string }): Promise<TokenPair> {
+    const hash = this.opaque.hash(input.refreshToken);
+    const now = this.clock.now();
+    const tokens = await this.uow.run(async (repos) => {
+      const match = await repos.sessions.findByRefreshTokenHashForUpdate(hash);
+      if (!match) return null;
+      const { session } = match;
+      const decision = session.decideRefresh(match.presented, now, this.settings.refreshGraceSeconds);
+      if (decision.kind === 'reject') return null;
+      if (decision.kind === 'reuse_detected') {
+        await repos.sessions.save(session); // commit the revocation and its event, then refuse
+        return null;
+      }
+      const user = await repos.users.findById(session.userId);
+      if (!user || !user.isUsable(this.settings.requireEmailVerification)) return null;
+      const refreshToken =
+        decision.kind === 'rotate' ? this.issuer.rotate(session, now) : this.issuer.currentRefreshToken(session);
+      await repos.sessions.save(session);
+      return this.issuer.pair(user, session, refreshToken);
+    });
+    if (!tokens) throw new DomainError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.');
+    return tokens;
+  }
+}

@@ -1,0 +1,76 @@
+import { Session } from '@domain/session/session';
+import type { TokenPair } from '@domain/session/token-pair';
+import type { User } from '@domain/user/user';
+import type { AuthSettings } from '../auth-settings';
+import type { TokenSigner } from '../ports/access-tokens';
+import type { IdGenerator } from '../ports/id-generator';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { SecretBox } from '../ports/secret-box';
+import type { Repositories } from '../ports/unit-of-work';
+import type { ClientContext } from './client-context';
+
+/** 256 bits from a CSPRNG (CONTRACT §4). */
+export const REFRESH_TOKEN_BYTES = 32;
+
+/** Starts sessions and mints their tokens; shared by every use case that logs a user in or refreshes. */
+export class SessionIssuer {
+  constructor(
+    private readonly opaque: OpaqueTokens,
+    private readonly box: SecretBox,
+    private readonly signer: TokenSigner,
+    private readonly ids: IdGenerator,
+    private readonly settings: AuthSettings,
+  ) {}
+
+  get lifetimes() {
+    return { idleSeconds: this.settings.refreshTokenTtlSeconds, absoluteSeconds: this.settings.sessionMaxLifetimeSeconds };
+  }
+
+  /** Creates and saves a session for `user`; the caller saves the user (its login event) in the same unit of work. */
+  async start(repos: Repositories, user: User, amr: string[], client: ClientContext, now: Date) {
+    const refresh = this.opaque.create(REFRESH_TOKEN_BYTES);
+    const session = Session.start(
+      {
+        id: this.ids.newId(),
+        userId: user.id,
+        refreshTokenHash: refresh.hash,
+        sealedRefreshToken: this.box.seal(refresh.token),
+        amr,
+        ip: client.ip,
+        userAgent: client.userAgent,
+      },
+      now,
+      this.lifetimes,
+    );
+    await repos.sessions.save(session);
+    return { session, tokens: await this.pair(user, session, refresh.token) };
+  }
+
+  /** Gives the session a new refresh token; the old one becomes `previous` (grace window), then retired. */
+  rotate(session: Session, now: Date): string {
+    const refresh = this.opaque.create(REFRESH_TOKEN_BYTES);
+    session.rotate({ refreshTokenHash: refresh.hash, sealedRefreshToken: this.box.seal(refresh.token) }, now, this.lifetimes);
+    return refresh.token;
+  }
+
+  /** The current refresh token of a session, for a concurrent refresh inside the grace window. */
+  currentRefreshToken(session: Session): string {
+    return this.box.open(session.sealedRefreshToken);
+  }
+
+  async pair(user: User, session: Session, refreshToken: string): Promise<TokenPair> {
+    const access = await this.signer.sign({
+      sub: user.id,
+      sid: session.id,
+      roles: [...user.roles],
+      email_verified: user.emailVerified,
+      amr: [...session.amr],
+    });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt: session.expiresAt,
+    };
+  }
+}

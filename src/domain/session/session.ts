@@ -1,0 +1,161 @@
+import { AggregateRoot } from '../shared/domain-event';
+
+export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refresh_token_reuse' | 'password_changed'
+  | 'password_reset' | 'account_deleted' | 'account_suspended' | 'admin' | 'user';
+
+/**
+ * A login on one device. Holds the refresh-token rotation state, never a usable token: `refreshTokenHash` is a
+ * digest for lookup, `sealedRefreshToken` the current token encrypted so that a concurrent refresh inside the
+ * grace window can be handed the same token instead of forking the chain.
+ */
+export interface SessionState {
+  id: string;
+  userId: string;
+  refreshTokenHash: string;
+  sealedRefreshToken: string;
+  previousTokenHash: string | null;
+  rotatedAt: Date | null;
+  /** Hashes that rotated out and must be recognised as reuse; persisted by the repository. */
+  retiredTokenHashes: string[];
+  amr: string[];
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  absoluteExpiresAt: Date;
+  revokedAt: Date | null;
+  revokeReason: RevokeReason | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface NewSession {
+  id: string;
+  userId: string;
+  refreshTokenHash: string;
+  sealedRefreshToken: string;
+  amr: string[];
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface SessionLifetimes {
+  /** Sliding lifetime of a refresh token, in seconds. */
+  idleSeconds: number;
+  /** Absolute lifetime of the session, in seconds. */
+  absoluteSeconds: number;
+}
+
+/** How a presented refresh token relates to this session (what the repository matched it against). */
+export type PresentedToken = 'current' | 'previous' | 'retired';
+
+export type RefreshDecision =
+  | { kind: 'rotate' }
+  | { kind: 'replay' }
+  | { kind: 'reject' }
+  | { kind: 'reuse_detected' };
+
+export class Session extends AggregateRoot {
+  private constructor(private state: SessionState) {
+    super();
+  }
+
+  static start(input: NewSession, now: Date, lifetimes: SessionLifetimes): Session {
+    const absoluteExpiresAt = addSeconds(now, lifetimes.absoluteSeconds);
+    return new Session({
+      ...input,
+      amr: [...input.amr],
+      previousTokenHash: null,
+      rotatedAt: null,
+      retiredTokenHashes: [],
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: earliest(addSeconds(now, lifetimes.idleSeconds), absoluteExpiresAt),
+      absoluteExpiresAt,
+      revokedAt: null,
+      revokeReason: null,
+    });
+  }
+
+  static restore(state: SessionState): Session {
+    return new Session({ ...state, amr: [...state.amr], retiredTokenHashes: [...state.retiredTokenHashes] });
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+  get userId(): string {
+    return this.state.userId;
+  }
+  get amr(): readonly string[] {
+    return this.state.amr;
+  }
+  get sealedRefreshToken(): string {
+    return this.state.sealedRefreshToken;
+  }
+  get expiresAt(): Date {
+    return this.state.expiresAt;
+  }
+  get revokedAt(): Date | null {
+    return this.state.revokedAt;
+  }
+
+  isActive(now: Date): boolean {
+    return this.state.revokedAt === null && now.getTime() < this.state.expiresAt.getTime();
+  }
+
+  /**
+   * Decides what a presented refresh token may do. The current token rotates; the token it just replaced is
+   * replayed (same new token) inside the grace window, for concurrent tabs; anything older, or the previous
+   * token after the window, is reuse: the session is revoked and the fact recorded.
+   */
+  decideRefresh(presented: PresentedToken, now: Date, graceSeconds: number): RefreshDecision {
+    if (!this.isActive(now)) return { kind: 'reject' };
+    if (presented === 'current') return { kind: 'rotate' };
+    const rotatedAt = this.state.rotatedAt;
+    const withinGrace =
+      presented === 'previous' && rotatedAt !== null && now.getTime() - rotatedAt.getTime() <= graceSeconds * 1000;
+    if (withinGrace) {
+      this.state.lastUsedAt = now;
+      return { kind: 'replay' };
+    }
+    this.revoke(now, 'refresh_token_reuse');
+    this.record('auth.session.refresh_reuse_detected', this.state.userId, now, {
+      user_id: this.state.userId,
+      session_id: this.id,
+    });
+    return { kind: 'reuse_detected' };
+  }
+
+  rotate(next: { refreshTokenHash: string; sealedRefreshToken: string }, now: Date, lifetimes: SessionLifetimes): void {
+    if (this.state.previousTokenHash !== null) this.state.retiredTokenHashes.push(this.state.previousTokenHash);
+    this.state.previousTokenHash = this.state.refreshTokenHash;
+    this.state.refreshTokenHash = next.refreshTokenHash;
+    this.state.sealedRefreshToken = next.sealedRefreshToken;
+    this.state.rotatedAt = now;
+    this.state.lastUsedAt = now;
+    this.state.expiresAt = earliest(addSeconds(now, lifetimes.idleSeconds), this.state.absoluteExpiresAt);
+  }
+
+  revoke(now: Date, reason: RevokeReason): void {
+    if (this.state.revokedAt !== null) return;
+    this.state.revokedAt = now;
+    this.state.revokeReason = reason;
+    this.record('auth.session.revoked', this.state.userId, now, {
+      user_id: this.state.userId,
+      session_id: this.id,
+      reason,
+    });
+  }
+
+  toState(): SessionState {
+    return { ...this.state, amr: [...this.state.amr], retiredTokenHashes: [...this.state.retiredTokenHashes] };
+  }
+}
+
+function addSeconds(date: Date, seconds: number): Date {
+  return new Date(date.getTime() + seconds * 1000);
+}
+
+function earliest(a: Date, b: Date): Date {
+  return a.getTime() <= b.getTime() ? a : b;
+}

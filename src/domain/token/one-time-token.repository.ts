@@ -1,0 +1,10 @@
+import type { OneTimeToken, OneTimeTokenPurpose } from './one-time-token';
+
+export interface OneTimeTokenRepository {
+  add(token: OneTimeToken): Promise<void>;
+  findByHash(purpose: OneTimeTokenPurpose, tokenHash: string): Promise<OneTimeToken | null>;
+  /** Marks the token consumed if nobody did yet; true only for the one caller that won. */
+  consume(id: string, now: Date): Promise<boolean>;
+  /** Voids every unconsumed token of this purpose for the user (a newer one replaces them). */
+  consumeAllFor(userId: string, purpose: OneTimeTokenPurpose, now: Date): Promise<void>;
+}

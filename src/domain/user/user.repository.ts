@@ -1,0 +1,15 @@
+import type { User } from './user';
+
+/**
+ * Port for the User aggregate. save() inserts or updates the user with its credentials and writes the events
+ * the aggregate recorded to the outbox in the same transaction. Email and username are unique: a clash
+ * throws DomainError EMAIL_ALREADY_REGISTERED or USERNAME_TAKEN.
+ */
+export interface UserRepository {
+  findById(id: string): Promise<User | null>;
+  /** `email` in canonical form. */
+  findByEmail(email: string): Promise<User | null>;
+  /** `username` in canonical (lower-case) form. */
+  findByUsername(username: string): Promise<User | null>;
+  save(user: User): Promise<void>;
+}
