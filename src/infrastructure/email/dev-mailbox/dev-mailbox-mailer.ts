@@ -1,0 +1,30 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
+import type { EmailMessage, Mailer } from '@application/ports/mailer';
+
+/**
+ * Development delivery: each message becomes an RFC 5322 `.eml` file under `<dataDir>/mail/`, composed by
+ * nodemailer exactly as it would go over SMTP. The log line names the file, not the link: the link carries a
+ * token, and tokens never go into logs.
+ */
+export class DevMailboxMailer implements Mailer {
+  private readonly composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  private counter = 0;
+
+  constructor(
+    private readonly directory: string,
+    private readonly from: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async send(message: EmailMessage): Promise<void> {
+    const info = await this.composer.sendMail({ from: this.from, ...message });
+    await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${++this.counter}.eml`;
+    const file = join(this.directory, name);
+    await writeFile(file, info.message as Buffer, { mode: 0o600 });
+    this.logger.info({ file, subject: message.subject }, 'dev mailbox: email written (open the .eml file for the link)');
+  }
+}

@@ -1,0 +1,41 @@
+import type { SessionState } from '@domain/session/session';
+import type { OneTimeToken } from '@domain/token/one-time-token';
+import type { UserState } from '@domain/user/user';
+import type { CloudEvent } from '../../messaging/cloud-event';
+
+export interface OutboxRow {
+  event: CloudEvent;
+  createdAt: Date;
+  publishedAt: Date | null;
+}
+
+interface Tables {
+  users: Map<string, UserState>;
+  sessions: Map<string, SessionState>;
+  /** retired refresh-token hash -> session id */
+  refreshTokenHistory: Map<string, string>;
+  oneTimeTokens: Map<string, OneTimeToken>;
+  outbox: OutboxRow[];
+}
+
+/**
+ * The tables behind the in-memory repositories. Rows are stored as plain state and copied in and out, so an
+ * aggregate read twice is two objects, as with a database. Transactions snapshot and restore the tables.
+ */
+export class InMemoryDatabase {
+  tables: Tables = {
+    users: new Map(),
+    sessions: new Map(),
+    refreshTokenHistory: new Map(),
+    oneTimeTokens: new Map(),
+    outbox: [],
+  };
+
+  snapshot(): Tables {
+    return structuredClone(this.tables);
+  }
+
+  restore(snapshot: Tables): void {
+    this.tables = snapshot;
+  }
+}

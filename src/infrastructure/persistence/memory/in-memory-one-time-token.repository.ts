@@ -1,0 +1,36 @@
+import type { OneTimeToken, OneTimeTokenPurpose } from '@domain/token/one-time-token';
+import type { OneTimeTokenRepository } from '@domain/token/one-time-token.repository';
+import type { InMemoryDatabase } from './in-memory-database';
+
+export class InMemoryOneTimeTokenRepository implements OneTimeTokenRepository {
+  constructor(private readonly db: InMemoryDatabase) {}
+
+  async add(token: OneTimeToken): Promise<void> {
+    for (const other of this.db.tables.oneTimeTokens.values()) {
+      if (other.tokenHash === token.tokenHash) throw new Error('one_time_tokens.token_hash must be unique');
+    }
+    this.db.tables.oneTimeTokens.set(token.id, structuredClone(token));
+  }
+
+  async findByHash(purpose: OneTimeTokenPurpose, tokenHash: string): Promise<OneTimeToken | null> {
+    for (const token of this.db.tables.oneTimeTokens.values()) {
+      if (token.purpose === purpose && token.tokenHash === tokenHash) return structuredClone(token);
+    }
+    return null;
+  }
+
+  async consume(id: string, now: Date): Promise<boolean> {
+    const token = this.db.tables.oneTimeTokens.get(id);
+    if (!token || token.consumedAt !== null) return false;
+    this.db.tables.oneTimeTokens.set(id, { ...token, consumedAt: now });
+    return true;
+  }
+
+  async consumeAllFor(userId: string, purpose: OneTimeTokenPurpose, now: Date): Promise<void> {
+    for (const [id, token] of this.db.tables.oneTimeTokens) {
+      if (token.userId === userId && token.purpose === purpose && token.consumedAt === null) {
+        this.db.tables.oneTimeTokens.set(id, { ...token, consumedAt: now });
+      }
+    }
+  }
+}

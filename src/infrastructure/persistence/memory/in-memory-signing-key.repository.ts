@@ -1,0 +1,28 @@
+import type { SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
+
+/** Keeps the port's semantics: upsert by kid, and copies in and out so callers never share mutable state. */
+export class InMemorySigningKeyRepository implements SigningKeyRepository {
+  private readonly keys = new Map<string, SigningKeyRecord>();
+
+  async list(): Promise<SigningKeyRecord[]> {
+    return [...this.keys.values()].map(copy);
+  }
+
+  async save(key: SigningKeyRecord): Promise<void> {
+    this.keys.set(key.kid, copy(key));
+  }
+
+  async delete(kid: string): Promise<void> {
+    this.keys.delete(kid);
+  }
+}
+
+function copy(key: SigningKeyRecord): SigningKeyRecord {
+  return {
+    ...key,
+    publicJwk: { ...key.publicJwk },
+    createdAt: new Date(key.createdAt.getTime()),
+    activatedAt: key.activatedAt ? new Date(key.activatedAt.getTime()) : null,
+    retiredAt: key.retiredAt ? new Date(key.retiredAt.getTime()) : null,
+  };
+}

@@ -1,0 +1,72 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { SecretBox } from '@application/ports/secret-box';
+
+const KEY_BYTES = 32;
+// 96-bit IVs are GCM's native size; random ones are safe for far more seals than this service makes per key.
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const VERSION = 'v1';
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/** AES-256-GCM; the version prefix leaves room to change the format or key without a flag day. */
+export class AesGcmSecretBox implements SecretBox {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
+    if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) {
+      throw new Error(`The encryption key must be exactly ${KEY_BYTES} bytes.`);
+    }
+    this.key = Buffer.from(key);
+  }
+
+  seal(plain: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
+    const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return [VERSION, iv, ciphertext, cipher.getAuthTag()].map(encodePart).join('.');
+  }
+
+  open(sealed: string): string {
+    const parts = typeof sealed === 'string' ? sealed.split('.') : [];
+    if (parts.length !== 4 || parts[0] !== VERSION || !parts.every((p) => B64URL.test(p))) throw unopenable();
+    const iv = Buffer.from(parts[1] as string, 'base64url');
+    const ciphertext = Buffer.from(parts[2] as string, 'base64url');
+    const tag = Buffer.from(parts[3] as string, 'base64url');
+    // Without the length checks GCM would accept a truncated tag and so weaken authentication.
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw unopenable();
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
+    } catch {
+      throw unopenable();
+    }
+  }
+}
+
+function encodePart(part: string | Buffer): string {
+  return typeof part === 'string' ? part : part.toString('base64url');
+}
+
+// One message for every failure: which check failed is of use only to someone forging sealed values.
+function unopenable(): Error {
+  return new Error('Sealed value could not be opened (tampered with or sealed with another key).');
+}
+
+/** Accepts 64 hex characters or base64/base64url of 32 bytes; never echoes the value in an error. */
+export function parseEncryptionKey(raw: string): Buffer {
+  const value = typeof raw === 'string' ? raw.trim() : '';
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
+    const bytes = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (bytes.length === KEY_BYTES) return bytes;
+  }
+  throw new Error(
+    `ENCRYPTION_KEY must be ${KEY_BYTES} bytes given as 64 hex characters or base64/base64url ` +
+      '(generate one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))").',
+  );
+}
+
+export function generateEncryptionKey(): string {
+  return randomBytes(KEY_BYTES).toString('base64url');
+}

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import type { CryptoKey, JWTPayload, JWSHeaderParameters } from 'jose';
+import type {
+  AccessClaims,
+  SignedAccessToken,
+  TokenSigner,
+  TokenVerifier,
+  VerifiedAccessClaims,
+} from '@application/ports/access-tokens';
+import type { Clock } from '@application/ports/clock';
+import type { IdGenerator } from '@application/ports/id-generator';
+import type { SigningAlgorithm } from '@application/ports/signing-keys';
+import { DomainError } from '@domain/shared/domain-error';
+import type { SigningKeyManager } from './signing-key-manager';
+
+export interface JoseTokenServiceOptions {
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  /** Accepted on verify besides the algorithms of published keys; signing always uses the active key's. */
+  alg?: SigningAlgorithm;
+  /** CONTRACT §4: at most 60 s. */
+  clockToleranceSeconds?: number;
+}
+
+/** RFC 9068 access-token type; a plain "JWT" (an ID token, say) is never accepted as an access token. */
+const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** Our tokens are well under 2 KiB; the cap rejects junk before any parsing or crypto. */
+const MAX_TOKEN_LENGTH = 8 * 1024;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Headers that would let the token choose its own key; we never honour them, so they only mark a forgery. */
+const KEY_CHOOSING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'];
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'nbf', 'exp'];
+
+const randomIds: IdGenerator = { newId: () => randomUUID() };
+
+/** Signs and verifies this service's access tokens with the keys the SigningKeyManager publishes. */
+export class JoseTokenService implements TokenSigner, TokenVerifier {
+  private readonly toleranceSeconds: number;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly keys: SigningKeyManager,
+    private readonly options: JoseTokenServiceOptions,
+    private readonly ids: IdGenerator = randomIds,
+    clock?: Clock,
+  ) {
+    // Same clock as the keys by default, so "published" and "expired" are judged at the same instant.
+    this.clock = clock ?? keys.clock;
+    this.toleranceSeconds = Math.min(options.clockToleranceSeconds ?? 60, 60);
+  }
+
+  async sign(claims: AccessClaims): Promise<SignedAccessToken> {
+    const key = this.keys.activeKey();
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const exp = iat + this.options.accessTokenTtlSeconds;
+    // Picked one by one: whatever else a caller's object carries (email, names) never lands in the token.
+    const token = await new SignJWT({
+      sid: claims.sid,
+      roles: [...claims.roles],
+      email_verified: claims.email_verified,
+      amr: [...claims.amr],
+    })
+      .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYPE, kid: key.kid })
+      .setIssuer(this.options.issuer)
+      .setAudience(this.options.audience)
+      .setSubject(claims.sub)
+      .setJti(this.ids.newId())
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(exp)
+      .sign(key.privateKey);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  async verify(token: string): Promise<VerifiedAccessClaims> {
+    const raw: unknown = token;
+    if (typeof raw !== 'string' || raw.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(raw)) throw invalidToken();
+    try {
+      const now = this.clock.now();
+      const { payload } = await jwtVerify(raw, this.resolveKey, {
+        // "none" and HS* are never in this list: only the algorithms of keys we published.
+        algorithms: this.allowedAlgorithms(),
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance: this.toleranceSeconds,
+        requiredClaims: REQUIRED_CLAIMS,
+        currentDate: now,
+      });
+      // jose checks iat only with maxTokenAge; a token "issued" in the future was not issued by us.
+      if ((payload.iat as number) > now.getTime() / 1000 + this.toleranceSeconds) throw invalidToken();
+      return toVerifiedClaims(payload);
+    } catch {
+      // One generic answer: which check failed helps only someone crafting tokens.
+      throw invalidToken();
+    }
+  }
+
+  private allowedAlgorithms(): string[] {
+    const published = this.keys.publishedAlgorithms();
+    return this.options.alg && !published.includes(this.options.alg) ? [...published, this.options.alg] : published;
+  }
+
+  /** Resolves the key by kid among published keys only, and only for the alg that key was made for. */
+  private readonly resolveKey = async (header: JWSHeaderParameters): Promise<CryptoKey> => {
+    if (KEY_CHOOSING_HEADERS.some((name) => name in header)) throw invalidToken();
+    const { kid, alg } = header;
+    if (typeof kid !== 'string' || kid.length === 0 || kid.length > 128 || typeof alg !== 'string') {
+      throw invalidToken();
+    }
+    let key = this.keys.publicKeyFor(kid, alg);
+    // Another instance may have rotated since we loaded; the manager rate-limits these reloads.
+    if (!key && (await this.keys.reloadForUnknownKid())) key = this.keys.publicKeyFor(kid, alg);
+    if (!key) throw invalidToken();
+    return key;
+  };
+}
+
+/** The payload passed the signature check; still, every claim is type-checked before callers trust it. */
+function toVerifiedClaims(payload: JWTPayload): VerifiedAccessClaims {
+  const { iss, aud, sub, jti, iat, nbf, exp } = payload;
+  const { sid, roles, email_verified: emailVerified, amr } = payload as Record<string, unknown>;
+  if (
+    !isNonEmptyString(iss) ||
+    !(isNonEmptyString(aud) || (Array.isArray(aud) && aud.every(isNonEmptyString))) ||
+    !isNonEmptyString(sub) ||
+    !isNonEmptyString(sid) ||
+    !isNonEmptyString(jti) ||
+    !isStringArray(roles) ||
+    typeof emailVerified !== 'boolean' ||
+    !isStringArray(amr) ||
+    typeof iat !== 'number' ||
+    typeof nbf !== 'number' ||
+    typeof exp !== 'number'
+  ) {
+    throw invalidToken();
+  }
+  return { iss, aud, sub, sid, jti, iat, nbf, exp, roles: [...roles], email_verified: emailVerified, amr: [...amr] };
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+function invalidToken(): DomainError {
+  return new DomainError('INVALID_TOKEN', 'The access token is invalid.');
+}

@@ -1,0 +1,202 @@
+import type { CryptoKey } from 'jose';
+import type { Clock } from '@application/ports/clock';
+import type { SecretBox } from '@application/ports/secret-box';
+import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
+import { generateSigningKey, importPrivateKey, importPublicKey } from './signing-key-material';
+
+export interface SigningKeyManagerOptions {
+  alg: SigningAlgorithm;
+  accessTokenTtlSeconds: number;
+  /** Clock skew verifiers tolerate; a retired key stays published this long after its last token expired. */
+  clockSkewSeconds?: number;
+  /** Least time between reloads triggered by an unknown kid, so forged kids cannot hammer the database. */
+  unknownKidReloadIntervalSeconds?: number;
+}
+
+export interface ActiveSigningKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  privateKey: CryptoKey;
+}
+
+export interface PublishedJwk extends Record<string, string> {
+  kid: string;
+  use: 'sig';
+  alg: SigningAlgorithm;
+}
+
+interface PublishedKey {
+  record: SigningKeyRecord;
+  publicKey: CryptoKey;
+}
+
+const STATUS_ORDER = { active: 0, next: 1, retired: 2 } as const;
+
+/**
+ * Owns the signing keys: creates, rotates, publishes and prunes them (CONTRACT §4). The database is the
+ * source of truth; each instance caches what it last loaded and picks the same active key as every other.
+ */
+export class SigningKeyManager {
+  private readonly skewMs: number;
+  private readonly unknownKidIntervalMs: number;
+  private published: PublishedKey[] = [];
+  private active: ActiveSigningKey | undefined;
+  private readonly publicKeys = new Map<string, CryptoKey>();
+  private readonly privateKeys = new Map<string, CryptoKey>();
+  private lastReloadMs = Number.NEGATIVE_INFINITY;
+  private pendingReload: Promise<void> | undefined;
+
+  constructor(
+    private readonly repository: SigningKeyRepository,
+    private readonly box: SecretBox,
+    readonly clock: Clock,
+    private readonly options: SigningKeyManagerOptions,
+  ) {
+    this.skewMs = (options.clockSkewSeconds ?? 60) * 1000;
+    this.unknownKidIntervalMs = (options.unknownKidReloadIntervalSeconds ?? 30) * 1000;
+  }
+
+  /**
+   * Makes sure an active key of the configured algorithm and a pre-published next key exist. Two instances
+   * starting at once may each create one; both are published and everyone signs with the oldest.
+   */
+  async init(): Promise<void> {
+    let records = await this.repository.list();
+    const now = this.clock.now();
+    if (!records.some((r) => r.status === 'active' && r.alg === this.options.alg)) {
+      await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'active', now));
+      // A changed JWT_ALG: the old key stops signing but stays published until its tokens expire.
+      for (const r of records) {
+        if (r.status === 'active') await this.repository.save({ ...r, status: 'retired', retiredAt: now });
+      }
+      records = await this.repository.list();
+    }
+    if (!records.some((r) => r.status === 'next' && r.alg === this.options.alg)) {
+      await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now));
+    }
+    await this.reload();
+  }
+
+  /** Promotes the pre-published next key (the active one retires) and publishes a fresh next key. */
+  async rotate(): Promise<void> {
+    const now = this.clock.now();
+    const records = await this.repository.list();
+    const next = records.filter((r) => r.status === 'next' && r.alg === this.options.alg).sort(byAge)[0];
+    if (next) {
+      for (const r of records) {
+        // Every other active or next key retires too: duplicates from concurrent starts, or another alg.
+        if (r.kid !== next.kid && r.status !== 'retired') {
+          await this.repository.save({ ...r, status: 'retired', retiredAt: now });
+        }
+      }
+      await this.repository.save({ ...next, status: 'active', activatedAt: now });
+    }
+    await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now));
+    await this.prune();
+  }
+
+  /** Deletes retired keys no unexpired token can have been signed with, then reloads. */
+  async prune(): Promise<void> {
+    const now = this.clock.now();
+    for (const r of await this.repository.list()) {
+      if (!this.isPublished(r, now)) await this.repository.delete(r.kid);
+    }
+    await this.reload();
+  }
+
+  /** Re-reads the keys; other instances call this (periodically, or on an unknown kid) to see a rotation. */
+  async reload(): Promise<void> {
+    const now = this.clock.now();
+    const records = (await this.repository.list()).filter((r) => this.isPublished(r, now)).sort(byStatusThenAge);
+    const published = await Promise.all(records.map(async (record) => ({ record, publicKey: await this.publicKeyOf(record) })));
+    const activeRecord = pickActive(records, this.options.alg);
+    const active = activeRecord
+      ? { kid: activeRecord.kid, alg: activeRecord.alg, privateKey: await this.privateKeyOf(activeRecord) }
+      : undefined;
+    this.published = published;
+    this.active = active;
+    this.lastReloadMs = now.getTime();
+    this.forgetUnpublished();
+  }
+
+  /** Reloads at most once per interval; true when it did, so the caller may look the kid up again. */
+  async reloadForUnknownKid(): Promise<boolean> {
+    if (this.pendingReload) {
+      await this.pendingReload;
+      return true;
+    }
+    if (this.clock.now().getTime() - this.lastReloadMs < this.unknownKidIntervalMs) return false;
+    this.pendingReload = this.reload().finally(() => (this.pendingReload = undefined));
+    await this.pendingReload;
+    return true;
+  }
+
+  activeKey(): ActiveSigningKey {
+    if (!this.active) throw new Error('No active signing key: call SigningKeyManager.init() at start-up.');
+    return this.active;
+  }
+
+  /** The public key for a kid, only if it is published and was made for exactly this algorithm. */
+  publicKeyFor(kid: string, alg: string): CryptoKey | undefined {
+    const now = this.clock.now();
+    const entry = this.published.find((p) => p.record.kid === kid);
+    if (!entry || entry.record.alg !== alg || !this.isPublished(entry.record, now)) return undefined;
+    return entry.publicKey;
+  }
+
+  publishedAlgorithms(): SigningAlgorithm[] {
+    return [...new Set([this.options.alg, ...this.published.map((p) => p.record.alg)])];
+  }
+
+  /** RFC 7517 JWK Set: next, active and retired-but-unexpired keys, public members only. */
+  jwks(): { keys: PublishedJwk[] } {
+    const now = this.clock.now();
+    return {
+      keys: this.published
+        .filter((p) => this.isPublished(p.record, now))
+        .map(({ record }) => ({ ...record.publicJwk, kid: record.kid, use: 'sig', alg: record.alg })),
+    };
+  }
+
+  private isPublished(record: SigningKeyRecord, now: Date): boolean {
+    if (record.status !== 'retired') return true;
+    if (!record.retiredAt) return false;
+    const lastTokenExpiry = record.retiredAt.getTime() + this.options.accessTokenTtlSeconds * 1000;
+    return lastTokenExpiry + this.skewMs > now.getTime();
+  }
+
+  private async publicKeyOf(record: SigningKeyRecord): Promise<CryptoKey> {
+    let key = this.publicKeys.get(record.kid);
+    if (!key) this.publicKeys.set(record.kid, (key = await importPublicKey(record)));
+    return key;
+  }
+
+  private async privateKeyOf(record: SigningKeyRecord): Promise<CryptoKey> {
+    let key = this.privateKeys.get(record.kid);
+    if (!key) this.privateKeys.set(record.kid, (key = await importPrivateKey(record, this.box)));
+    return key;
+  }
+
+  private forgetUnpublished(): void {
+    const kids = new Set(this.published.map((p) => p.record.kid));
+    for (const kid of this.publicKeys.keys()) if (!kids.has(kid)) this.publicKeys.delete(kid);
+    for (const kid of this.privateKeys.keys()) if (kid !== this.active?.kid) this.privateKeys.delete(kid);
+  }
+}
+
+/** Prefer the configured alg; fall back to any active key so an instance with an old JWT_ALG still signs. */
+function pickActive(records: SigningKeyRecord[], alg: SigningAlgorithm): SigningKeyRecord | undefined {
+  const active = records.filter((r) => r.status === 'active').sort(byAge);
+  return active.find((r) => r.alg === alg) ?? active[0];
+}
+
+/** Oldest first, ties broken by kid, so every instance makes the same choice. */
+function byAge(a: SigningKeyRecord, b: SigningKeyRecord): number {
+  const at = (a.activatedAt ?? a.createdAt).getTime();
+  const bt = (b.activatedAt ?? b.createdAt).getTime();
+  return at - bt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0);
+}
+
+function byStatusThenAge(a: SigningKeyRecord, b: SigningKeyRecord): number {
+  return STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || byAge(a, b);
+}

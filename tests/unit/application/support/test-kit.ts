@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { LoginWithPassword } from '@application/auth/login-with-password';
+import { Logout } from '@application/auth/logout';
+import { RefreshSession } from '@application/auth/refresh-session';
+import { RegisterUser } from '@application/auth/register-user';
+import { ResendVerification } from '@application/auth/resend-verification';
+import { SessionIssuer } from '@application/auth/session-issuer';
+import { ValidateAccessToken } from '@application/auth/validate-access-token';
+import { VerificationTokens } from '@application/auth/verification-tokens';
+import { VerifyEmail } from '@application/auth/verify-email';
+import type { AuthSettings } from '@application/auth-settings';
+import type { PasswordHasher } from '@application/ports/password-hasher';
+import { GetCurrentUser } from '@application/users/get-current-user';
+import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
+import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
+import { InMemorySigningKeyRepository } from '@infrastructure/persistence/memory/in-memory-signing-key.repository';
+import { InMemoryUnitOfWork, inMemoryRepositories } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
+import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
+import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
+import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
+import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
+import { ManualClock } from '@infrastructure/time/system-clock';
+import { UuidGenerator } from '@infrastructure/time/uuid-generator';
+
+export const CLIENT = { ip: '203.0.113.7', userAgent: 'jest' };
+export const PASSWORD = 'correct horse battery staple';
+
+export const DEFAULT_SETTINGS: AuthSettings = {
+  requireEmailVerification: true,
+  passwordMinLength: 8,
+  refreshTokenTtlSeconds: 30 * 86400,
+  sessionMaxLifetimeSeconds: 90 * 86400,
+  refreshGraceSeconds: 10,
+  verificationTokenTtlSeconds: 24 * 3600,
+  publicUrl: 'https://app.example.com',
+};
+
+/** Every use case wired to real in-memory adapters and real crypto, with a clock the test moves. */
+export async function createKit(settingsOverride: Partial<AuthSettings> = {}, hasher?: PasswordHasher) {
+  const settings = { ...DEFAULT_SETTINGS, ...settingsOverride };
+  const db = new InMemoryDatabase();
+  const uow = new InMemoryUnitOfWork(db);
+  const repos = inMemoryRepositories(db);
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+  const ids = new UuidGenerator();
+  const passwords = hasher ?? new Argon2PasswordHasher();
+  const opaque = new CryptoOpaqueTokens();
+  const box = new AesGcmSecretBox(randomBytes(32));
+  const keys = new SigningKeyManager(new InMemorySigningKeyRepository(), box, clock, { alg: 'EdDSA', accessTokenTtlSeconds: 900 });
+  await keys.init();
+  const tokens = new JoseTokenService(keys, { issuer: 'https://auth.example.com', audience: 'api', accessTokenTtlSeconds: 900 }, ids, clock);
+  const mailer = new InMemoryMailer();
+  const issuer = new SessionIssuer(opaque, box, tokens, ids, settings);
+  const verification = new VerificationTokens(opaque, ids, settings);
+  const useCases = {
+    register: new RegisterUser(uow, passwords, mailer, issuer, verification, ids, clock, settings),
+    verifyEmail: new VerifyEmail(uow, opaque, clock),
+    resend: new ResendVerification(uow, mailer, verification, clock),
+    login: new LoginWithPassword(repos.users, uow, passwords, issuer, clock, settings),
+    refresh: new RefreshSession(uow, opaque, issuer, clock, settings),
+    logout: new Logout(uow, clock),
+    validate: new ValidateAccessToken(tokens, repos.sessions, repos.users, clock, settings),
+    currentUser: new GetCurrentUser(repos.users),
+  };
+
+  /** The token in the last link mailed to `to`, as the user would click it. */
+  function lastToken(to: string): string {
+    const mail = mailer.inbox(to).at(-1);
+    const match = mail ? /token=([A-Za-z0-9_-]+)/.exec(mail.text) : null;
+    if (!match) throw new Error(`no token mailed to ${to}`);
+    return match[1]!;
+  }
+
+  async function registerVerified(email: string, username?: string) {
+    await useCases.register.execute({ email, password: PASSWORD, username, client: CLIENT });
+    return useCases.verifyEmail.execute({ token: lastToken(email) });
+  }
+
+  async function loggedIn(email = 'alice@example.com') {
+    await registerVerified(email);
+    return useCases.login.execute({ identifier: email, password: PASSWORD, client: CLIENT });
+  }
+
+  const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
+  return { settings, db, uow, repos, clock, mailer, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes };
+}

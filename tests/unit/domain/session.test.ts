@@ -1,0 +1,69 @@
+import { Session } from '@domain/session/session';
+
+const T0 = new Date('2026-01-01T00:00:00Z');
+const LIFETIMES = { idleSeconds: 30 * 86400, absoluteSeconds: 90 * 86400 };
+const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+function start(): Session {
+  return Session.start(
+    { id: 's1', userId: 'u1', refreshTokenHash: 'h1', sealedRefreshToken: 'sealed1', amr: ['pwd'], ip: null, userAgent: null },
+    T0,
+    LIFETIMES,
+  );
+}
+
+describe('Session', () => {
+  it('has a sliding expiry capped by the absolute lifetime', () => {
+    const session = start();
+    expect(session.expiresAt).toEqual(at(30 * 86400));
+    session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(80 * 86400), LIFETIMES);
+    expect(session.expiresAt).toEqual(at(90 * 86400));
+    expect(session.isActive(at(90 * 86400 - 1))).toBe(true);
+    expect(session.isActive(at(90 * 86400))).toBe(false);
+  });
+
+  it('rotates the current token and keeps the replaced one as previous, then retires it', () => {
+    const session = start();
+    expect(session.decideRefresh('current', at(1), 10)).toEqual({ kind: 'rotate' });
+    session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(1), LIFETIMES);
+    session.rotate({ refreshTokenHash: 'h3', sealedRefreshToken: 's3' }, at(2), LIFETIMES);
+    const state = session.toState();
+    expect(state.refreshTokenHash).toBe('h3');
+    expect(state.previousTokenHash).toBe('h2');
+    expect(state.retiredTokenHashes).toEqual(['h1']);
+  });
+
+  it('replays the previous token inside the grace window without revoking', () => {
+    const session = start();
+    session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(100), LIFETIMES);
+    expect(session.decideRefresh('previous', at(110), 10)).toEqual({ kind: 'replay' });
+    expect(session.revokedAt).toBeNull();
+    expect(session.pullEvents()).toEqual([]);
+  });
+
+  it('treats the previous token after the window, or a retired one, as reuse: revoked with an event', () => {
+    for (const [presented, when] of [['previous', 111], ['retired', 101]] as const) {
+      const session = start();
+      session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(100), LIFETIMES);
+      expect(session.decideRefresh(presented, at(when), 10)).toEqual({ kind: 'reuse_detected' });
+      expect(session.isActive(at(when))).toBe(false);
+      expect(session.pullEvents().map((e) => e.type)).toEqual(['auth.session.revoked', 'auth.session.refresh_reuse_detected']);
+      expect(session.decideRefresh('current', at(when + 1), 10)).toEqual({ kind: 'reject' });
+    }
+  });
+
+  it('rejects every token of a revoked or expired session', () => {
+    const revoked = start();
+    revoked.revoke(at(5), 'logout');
+    expect(revoked.decideRefresh('current', at(6), 10)).toEqual({ kind: 'reject' });
+    expect(start().decideRefresh('current', at(31 * 86400), 10)).toEqual({ kind: 'reject' });
+  });
+
+  it('revokes once', () => {
+    const session = start();
+    session.revoke(at(1), 'logout');
+    session.revoke(at(2), 'logout_global');
+    expect(session.toState().revokeReason).toBe('logout');
+    expect(session.pullEvents()).toHaveLength(1);
+  });
+});

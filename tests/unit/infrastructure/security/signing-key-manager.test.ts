@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { InMemorySigningKeyRepository } from '@infrastructure/persistence/memory/in-memory-signing-key.repository';
+import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
+import { CLAIMS, FakeClock, TTL, keyWorld } from './security-fixtures';
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+describe('SigningKeyManager', () => {
+  it('starts with an active key and a pre-published next key, public members only', async () => {
+    const world = await keyWorld();
+    const records = await world.repository.list();
+    expect(records.map((r) => r.status).sort()).toEqual(['active', 'next']);
+    const jwks = world.keys.jwks();
+    expect(jwks.keys).toHaveLength(2);
+    for (const jwk of jwks.keys) {
+      expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', use: 'sig', alg: 'EdDSA' });
+      expect(typeof jwk.kid).toBe('string');
+      for (const member of PRIVATE_MEMBERS) expect(jwk).not.toHaveProperty(member);
+    }
+    expect(jwks.keys[0]?.kid).toBe(world.keys.activeKey().kid);
+    // The private key is stored sealed, never as PEM.
+    for (const r of records) expect(r.sealedPrivateKey).not.toContain('PRIVATE KEY');
+  });
+
+  it('reuses the stored keys on the next start', async () => {
+    const first = await keyWorld();
+    const second = await keyWorld('EdDSA', first);
+    expect(await second.repository.list()).toHaveLength(2);
+    expect(second.keys.activeKey().kid).toBe(first.keys.activeKey().kid);
+  });
+
+  it('lets two instances starting at once on one database agree on the signing key', async () => {
+    const clock = new FakeClock();
+    const repository = new InMemorySigningKeyRepository();
+    const box = new AesGcmSecretBox(randomBytes(32));
+    const make = () => new SigningKeyManager(repository, box, clock, { alg: 'EdDSA', accessTokenTtlSeconds: TTL });
+    const [a, b] = [make(), make()];
+    await Promise.all([a.init(), b.init()]);
+    await Promise.all([a.reload(), b.reload()]);
+    expect(a.activeKey().kid).toBe(b.activeKey().kid);
+    expect(a.jwks()).toEqual(b.jwks());
+  });
+
+  it('refuses to start with another encryption key, saying why', async () => {
+    const world = await keyWorld();
+    const other = { ...world, box: new AesGcmSecretBox(randomBytes(32)) };
+    await expect(keyWorld('EdDSA', other)).rejects.toThrow(/ENCRYPTION_KEY/);
+  });
+
+  it('rotates: the pre-published key signs, the old one stays published, a new next appears', async () => {
+    const world = await keyWorld();
+    const oldKid = world.keys.activeKey().kid;
+    const nextKid = (await world.repository.list()).find((r) => r.status === 'next')?.kid;
+    expect(world.keys.jwks().keys.map((k) => k.kid)).toContain(nextKid);
+    const before = await world.tokens.sign(CLAIMS);
+
+    world.clock.advanceSeconds(600);
+    await world.keys.rotate();
+
+    expect(world.keys.activeKey().kid).toBe(nextKid);
+    const records = await world.repository.list();
+    expect(records.find((r) => r.kid === oldKid)).toMatchObject({ status: 'retired', retiredAt: world.clock.now() });
+    const newNext = records.find((r) => r.status === 'next');
+    expect(newNext).toBeDefined();
+    expect(world.keys.jwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, nextKid, newNext?.kid].sort());
+    await expect(world.tokens.verify(before.token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+    const after = await world.tokens.sign(CLAIMS);
+    expect(JSON.parse(Buffer.from(after.token.split('.')[0] as string, 'base64url').toString()).kid).toBe(nextKid);
+  });
+
+  it('deletes a retired key once every token it signed has expired (ttl + 60 s skew)', async () => {
+    const world = await keyWorld();
+    const oldKid = world.keys.activeKey().kid;
+    await world.keys.rotate();
+    world.clock.advanceSeconds(TTL + 59);
+    await world.keys.prune();
+    expect(world.keys.jwks().keys.map((k) => k.kid)).toContain(oldKid);
+    world.clock.advanceSeconds(2);
+    expect(world.keys.jwks().keys.map((k) => k.kid)).not.toContain(oldKid);
+    await world.keys.prune();
+    expect((await world.repository.list()).map((r) => r.kid)).not.toContain(oldKid);
+  });
+
+  it('lets another instance verify after a rotation it has not seen (reload on unknown kid, rate-limited)', async () => {
+    const a = await keyWorld();
+    const b = await keyWorld('EdDSA', a);
+    await a.keys.rotate();
+    await a.keys.rotate(); // a now signs with a key b never loaded
+    const { token } = await a.tokens.sign(CLAIMS);
+    await expect(b.tokens.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    a.clock.advanceSeconds(31);
+    await expect(b.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+  });
+
+  it('switches algorithm on start when JWT_ALG changes, keeping the old key published', async () => {
+    const ed = await keyWorld('EdDSA');
+    const oldToken = await ed.tokens.sign(CLAIMS);
+    const es = await keyWorld('ES256', ed);
+    expect(es.keys.activeKey().alg).toBe('ES256');
+    expect(es.keys.jwks().keys.map((k) => k.alg)).toEqual(expect.arrayContaining(['EdDSA', 'ES256']));
+    await expect(es.tokens.verify(oldToken.token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+    await expect(es.tokens.verify((await es.tokens.sign(CLAIMS)).token)).resolves.toBeDefined();
+  });
+
+  it('fails loudly when used before init', () => {
+    const keys = new SigningKeyManager(new InMemorySigningKeyRepository(), new AesGcmSecretBox(randomBytes(32)), new FakeClock(), {
+      alg: 'EdDSA',
+      accessTokenTtlSeconds: TTL,
+    });
+    expect(() => keys.activeKey()).toThrow(/init/);
+  });
+});
+
+describe('InMemorySigningKeyRepository', () => {
+  it('upserts by kid and hands out copies', async () => {
+    const repository = new InMemorySigningKeyRepository();
+    const record = {
+      kid: 'k1', alg: 'EdDSA' as const, publicJwk: { kty: 'OKP' }, sealedPrivateKey: 's', status: 'next' as const,
+      createdAt: new Date(0), activatedAt: null, retiredAt: null,
+    };
+    await repository.save(record);
+    record.publicJwk.kty = 'changed';
+    const [stored] = await repository.list();
+    expect(stored?.publicJwk.kty).toBe('OKP');
+    stored!.createdAt.setTime(5);
+    expect((await repository.list())[0]?.createdAt.getTime()).toBe(0);
+    await repository.save({ ...record, status: 'active' });
+    expect(await repository.list()).toHaveLength(1);
+    await repository.delete('k1');
+    expect(await repository.list()).toEqual([]);
+  });
+});
