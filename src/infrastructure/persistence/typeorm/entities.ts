@@ -1,0 +1,26 @@
+import { OneTimeTokenRecord } from './one-time-token.record';
+import { OutboxEventRecord } from './outbox-event.record';
+import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
+import { SigningKeyRow } from './signing-key.record';
+import { CredentialsRecord, UserRecord } from './user.record';
+
+/** Every ORM record class, registered on the DataSource. */
+export const typeOrmEntities = [
+  UserRecord,
+  CredentialsRecord,
+  SessionRecord,
+  RefreshTokenHistoryRecord,
+  OneTimeTokenRecord,
+  SigningKeyRow,
+  OutboxEventRecord,
+];
+
+export {
+  CredentialsRecord,
+  OneTimeTokenRecord,
+  OutboxEventRecord,
+  RefreshTokenHistoryRecord,
+  SessionRecord,
+  SigningKeyRow,
+  UserRecord,
+};

@@ -1,0 +1,31 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { CloudEvent } from '@infrastructure/messaging/cloud-event';
+
+/** Row of `outbox_events`: a CloudEvent written in the transaction that caused it, published later. */
+@Entity({ name: 'outbox_events' })
+@Index('outbox_events_unpublished_idx', ['createdAt'], { where: 'published_at IS NULL' })
+export class OutboxEventRecord {
+  @PrimaryColumn({ type: 'uuid' })
+  id!: string;
+
+  @Column({ type: 'text' })
+  type!: string;
+
+  @Column({ type: 'text' })
+  subject!: string;
+
+  @Column({ type: 'jsonb' })
+  payload!: CloudEvent;
+
+  @Column({ type: 'timestamptz', name: 'created_at' })
+  createdAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'published_at', nullable: true })
+  publishedAt!: Date | null;
+
+  @Column({ type: 'int', default: 0 })
+  attempts!: number;
+
+  @Column({ type: 'text', name: 'last_error', nullable: true })
+  lastError!: string | null;
+}

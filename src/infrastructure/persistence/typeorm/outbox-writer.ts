@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import type { DomainEvent } from '@domain/shared/domain-event';
+import { toCloudEvent } from '@infrastructure/messaging/cloud-event';
+import type { EntityManager } from 'typeorm';
+import { OutboxEventRecord } from './outbox-event.record';
+
+/**
+ * Writes domain events to `outbox_events` through the given EntityManager, so that inside a unit of work they
+ * commit or roll back with the change that caused them. A relay publishes them afterwards (at least once).
+ */
+export class TypeOrmOutboxWriter {
+  constructor(private readonly manager: EntityManager) {}
+
+  async write(events: readonly DomainEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const rows = events.map((event) => {
+      const id = randomUUID();
+      return {
+        id,
+        type: event.type,
+        subject: event.subject,
+        payload: toCloudEvent(event, id),
+        createdAt: event.occurredAt, // the CloudEvent's time; the relay publishes oldest first
+        publishedAt: null,
+        attempts: 0,
+        lastError: null,
+      };
+    });
+    await this.manager.insert(OutboxEventRecord, rows);
+  }
+}

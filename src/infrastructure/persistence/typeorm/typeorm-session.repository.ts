@@ -1,0 +1,73 @@
+import type { Session } from '@domain/session/session';
+import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import { type EntityManager, IsNull, MoreThan } from 'typeorm';
+import { TypeOrmOutboxWriter } from './outbox-writer';
+import { toSession, toSessionRows } from './session.mapper';
+import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
+
+/** Sessions and their refresh-token history. Bound to one EntityManager: the transaction's inside a unit of work. */
+export class TypeOrmSessionRepository implements SessionRepository {
+  private readonly outbox: TypeOrmOutboxWriter;
+
+  constructor(private readonly manager: EntityManager) {
+    this.outbox = new TypeOrmOutboxWriter(manager);
+  }
+
+  async findById(id: string): Promise<Session | null> {
+    const record = await this.manager.findOneBy(SessionRecord, { id });
+    return record ? toSession(record) : null;
+  }
+
+  /**
+   * Must run inside a unit of work (TypeORM refuses a pessimistic lock outside a transaction). Under READ
+   * COMMITTED a caller blocked on the row lock gets the row re-checked against the WHERE in its newest
+   * version once the lock is granted: a token rotated away meanwhile no longer matches as current, so 20
+   * concurrent refreshes of one token see 'current' once and 'previous' (or 'retired') afterwards.
+   */
+  async findByRefreshTokenHashForUpdate(hash: string): Promise<RefreshTokenMatch | null> {
+    const record = await this.manager
+      .createQueryBuilder(SessionRecord, 's')
+      .where('s.refresh_token_hash = :hash OR s.previous_token_hash = :hash', { hash })
+      .setLock('pessimistic_write')
+      .getOne();
+    if (record) {
+      const presented = record.refreshTokenHash === hash ? 'current' : 'previous';
+      return { session: toSession(record), presented };
+    }
+    const retired = await this.manager.findOneBy(RefreshTokenHistoryRecord, { tokenHash: hash });
+    if (!retired) return null;
+    const owner = await this.lockById(retired.sessionId);
+    return owner ? { session: toSession(owner), presented: 'retired' } : null;
+  }
+
+  async findActiveByUser(userId: string, now: Date): Promise<Session[]> {
+    const records = await this.manager.find(SessionRecord, {
+      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(now) },
+      order: { createdAt: 'DESC', id: 'ASC' },
+    });
+    return records.map(toSession);
+  }
+
+  async save(session: Session): Promise<void> {
+    const rows = toSessionRows(session);
+    await this.manager.upsert(SessionRecord, rows.session, { conflictPaths: ['id'] });
+    if (rows.retired.length > 0) {
+      await this.manager
+        .createQueryBuilder()
+        .insert()
+        .into(RefreshTokenHistoryRecord)
+        .values(rows.retired)
+        .orIgnore()
+        .execute();
+    }
+    await this.outbox.write(session.pullEvents());
+  }
+
+  private lockById(id: string): Promise<SessionRecord | null> {
+    return this.manager
+      .createQueryBuilder(SessionRecord, 's')
+      .where('s.id = :id', { id })
+      .setLock('pessimistic_write')
+      .getOne();
+  }
+}

@@ -1,0 +1,34 @@
+import type { SigningKeyRepository } from '@application/ports/signing-keys';
+import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import type { DataSource, EntityManager } from 'typeorm';
+import { TypeOrmOneTimeTokenRepository } from './typeorm-one-time-token.repository';
+import { TypeOrmSessionRepository } from './typeorm-session.repository';
+import { TypeOrmSigningKeyRepository } from './typeorm-signing-key.repository';
+import { TypeOrmUserRepository } from './typeorm-user.repository';
+
+export interface TypeOrmRepositories extends Repositories {
+  signingKeys: SigningKeyRepository;
+}
+
+/**
+ * Every repository bound to one EntityManager: a transaction's (what the unit of work hands out) or
+ * `dataSource.manager` for single statements outside one. Never mix the two inside a transaction: with one
+ * pooled connection (embedded PGlite) the global manager would wait for the connection the transaction holds.
+ */
+export function typeOrmRepositories(manager: EntityManager): TypeOrmRepositories {
+  return {
+    users: new TypeOrmUserRepository(manager),
+    sessions: new TypeOrmSessionRepository(manager),
+    oneTimeTokens: new TypeOrmOneTimeTokenRepository(manager),
+    signingKeys: new TypeOrmSigningKeyRepository(manager),
+  };
+}
+
+/** One database transaction (READ COMMITTED) per run(); a thrown error rolls back writes and outbox rows alike. */
+export class TypeOrmUnitOfWork implements UnitOfWork {
+  constructor(private readonly dataSource: DataSource) {}
+
+  run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction((manager) => work(typeOrmRepositories(manager)));
+  }
+}

@@ -1,0 +1,40 @@
+import { runMigrations } from '@infrastructure/persistence/typeorm/data-source';
+import { backends, type TestDatabase } from './support/backends';
+
+const TABLES = ['users', 'credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events'];
+
+describe.each(backends)('migrations on $name', (backend) => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await backend.start(); // migrated
+  });
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  const pendingSchemaChanges = async (): Promise<string[]> =>
+    (await db.dataSource.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query);
+
+  const existingTables = async (): Promise<string[]> => {
+    const rows: { name: string | null }[] = await db.dataSource.query(
+      `SELECT to_regclass(name)::text AS name FROM unnest($1::text[]) AS name`,
+      [TABLES],
+    );
+    return rows.flatMap((row) => (row.name ? [row.name] : []));
+  };
+
+  it('create exactly the schema the ORM records describe (names of constraints and indexes included)', async () => {
+    await expect(existingTables()).resolves.toEqual(TABLES);
+    await expect(pendingSchemaChanges()).resolves.toEqual([]);
+  });
+
+  it('are idempotent, can be reverted and re-applied', async () => {
+    await expect(runMigrations(db.dataSource)).resolves.toEqual([]);
+    await db.dataSource.undoLastMigration({ transaction: 'all' });
+    await expect(existingTables()).resolves.toEqual([]);
+    const applied = await runMigrations(db.dataSource);
+    expect(applied.map((m) => m.name)).toEqual(['InitialSchema1732000000000']);
+    await expect(pendingSchemaChanges()).resolves.toEqual([]);
+  });
+});
