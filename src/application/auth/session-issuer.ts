@@ -69,6 +69,7 @@ export class SessionIssuer {
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
+      accessTokenExpiresIn: access.expiresIn,
       refreshToken,
       refreshTokenExpiresAt: session.expiresAt,
     };

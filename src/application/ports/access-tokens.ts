@@ -19,6 +19,8 @@ export interface VerifiedAccessClaims extends AccessClaims {
 export interface SignedAccessToken {
   token: string;
   expiresAt: Date;
+  /** Lifetime in seconds from issue (the `expires_in` a client is told). */
+  expiresIn: number;
 }
 
 export interface TokenSigner {

@@ -3,5 +3,7 @@ export interface TokenPair {
   readonly accessToken: string;
   readonly refreshToken: string;
   readonly accessTokenExpiresAt: Date;
+  /** Seconds the access token is valid for from issue. */
+  readonly accessTokenExpiresIn: number;
   readonly refreshTokenExpiresAt: Date;
 }

@@ -71,7 +71,7 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
       .setNotBefore(iat)
       .setExpirationTime(exp)
       .sign(key.privateKey);
-    return { token, expiresAt: new Date(exp * 1000) };
+    return { token, expiresAt: new Date(exp * 1000), expiresIn: exp - iat };
   }
 
   async verify(token: string): Promise<VerifiedAccessClaims> {

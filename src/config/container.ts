@@ -1,0 +1,92 @@
+import { Container } from 'inversify';
+import type { Logger } from 'pino';
+import { LoginWithPassword } from '@application/auth/login-with-password';
+import { Logout } from '@application/auth/logout';
+import { RefreshSession } from '@application/auth/refresh-session';
+import { RegisterUser } from '@application/auth/register-user';
+import { ResendVerification } from '@application/auth/resend-verification';
+import { SessionIssuer } from '@application/auth/session-issuer';
+import { ValidateAccessToken } from '@application/auth/validate-access-token';
+import { VerificationTokens } from '@application/auth/verification-tokens';
+import { VerifyEmail } from '@application/auth/verify-email';
+import type { AuthSettings } from '@application/auth-settings';
+import { GetCurrentUser } from '@application/users/get-current-user';
+import type { AppConfig } from './env';
+import type { Infrastructure } from './infrastructure';
+import { TOKENS, type Token } from './tokens';
+
+export function authSettings(config: AppConfig): AuthSettings {
+  return {
+    requireEmailVerification: config.requireEmailVerification,
+    passwordMinLength: config.passwordMinLength,
+    refreshTokenTtlSeconds: config.session.refreshTokenTtlSeconds,
+    sessionMaxLifetimeSeconds: config.session.maxLifetimeSeconds,
+    refreshGraceSeconds: config.session.refreshGraceSeconds,
+    verificationTokenTtlSeconds: config.verificationTokenTtlSeconds,
+    publicUrl: config.publicUrl,
+  };
+}
+
+/** The one composition root: adapters in, use cases out. Constructor injection, checked by the compiler. */
+export function createContainer(config: AppConfig, logger: Logger, infra: Infrastructure): Container {
+  const c = new Container({ defaultScope: 'Singleton' });
+  const constant = <T>(id: Token<T>, value: T) => c.bind<T>(id).toConstantValue(value);
+  constant(TOKENS.Config, config);
+  constant(TOKENS.Logger, logger);
+  constant(TOKENS.AuthSettings, authSettings(config));
+  constant(TOKENS.Clock, infra.clock);
+  constant(TOKENS.IdGenerator, infra.ids);
+  constant(TOKENS.PasswordHasher, infra.hasher);
+  constant(TOKENS.OpaqueTokens, infra.opaqueTokens);
+  constant(TOKENS.SecretBox, infra.secretBox);
+  constant(TOKENS.TokenSigner, infra.tokens);
+  constant(TOKENS.TokenVerifier, infra.tokens);
+  constant(TOKENS.Mailer, infra.mailer);
+  constant(TOKENS.UnitOfWork, infra.unitOfWork);
+  constant(TOKENS.UserRepository, infra.repositories.users);
+  constant(TOKENS.SessionRepository, infra.repositories.sessions);
+
+  const T = TOKENS;
+  c.bind(T.SessionIssuer).toResolvedValue(
+    (...a: ConstructorParameters<typeof SessionIssuer>) => new SessionIssuer(...a),
+    [T.OpaqueTokens, T.SecretBox, T.TokenSigner, T.IdGenerator, T.AuthSettings],
+  );
+  c.bind(T.VerificationTokens).toResolvedValue(
+    (...a: ConstructorParameters<typeof VerificationTokens>) => new VerificationTokens(...a),
+    [T.OpaqueTokens, T.IdGenerator, T.AuthSettings],
+  );
+  c.bind(T.RegisterUser).toResolvedValue(
+    (...a: ConstructorParameters<typeof RegisterUser>) => new RegisterUser(...a),
+    [T.UnitOfWork, T.PasswordHasher, T.Mailer, T.SessionIssuer, T.VerificationTokens, T.IdGenerator, T.Clock, T.AuthSettings],
+  );
+  c.bind(T.VerifyEmail).toResolvedValue(
+    (...a: ConstructorParameters<typeof VerifyEmail>) => new VerifyEmail(...a),
+    [T.UnitOfWork, T.OpaqueTokens, T.Clock],
+  );
+  c.bind(T.ResendVerification).toResolvedValue(
+    (...a: ConstructorParameters<typeof ResendVerification>) => new ResendVerification(...a),
+    [T.UnitOfWork, T.Mailer, T.VerificationTokens, T.Clock],
+  );
+  c.bind(T.LoginWithPassword).toResolvedValue(
+    (...a: ConstructorParameters<typeof LoginWithPassword>) => new LoginWithPassword(...a),
+    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.SessionIssuer, T.Clock, T.AuthSettings],
+  );
+  c.bind(T.RefreshSession).toResolvedValue(
+    (...a: ConstructorParameters<typeof RefreshSession>) => new RefreshSession(...a),
+    [T.UnitOfWork, T.OpaqueTokens, T.SessionIssuer, T.Clock, T.AuthSettings],
+  );
+  c.bind(T.Logout).toResolvedValue((...a: ConstructorParameters<typeof Logout>) => new Logout(...a), [T.UnitOfWork, T.Clock]);
+  c.bind(T.ValidateAccessToken).toResolvedValue(
+    (...a: ConstructorParameters<typeof ValidateAccessToken>) => new ValidateAccessToken(...a),
+    [T.TokenVerifier, T.SessionRepository, T.UserRepository, T.Clock, T.AuthSettings],
+  );
+  c.bind(T.GetCurrentUser).toResolvedValue(
+    (...a: ConstructorParameters<typeof GetCurrentUser>) => new GetCurrentUser(...a),
+    [T.UserRepository],
+  );
+  return c;
+}
+
+export function resolve<T>(container: Container, id: Token<T>): T {
+  return container.get<T>(id);
+}

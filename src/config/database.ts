@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { startEmbeddedPostgres } from '@infrastructure/persistence/embedded/embedded-postgres';
+import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
+import type { AppConfig } from './env';
+
+export interface Database {
+  dataSource: DataSource;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The configured PostgreSQL, or the embedded one under `dataDir` when DATABASE_URL is unset. Migrations run
+ * here in embedded mode (nobody else can run them) and with MIGRATE_ON_START, or when `migrate` is forced.
+ */
+export async function openDatabase(
+  config: AppConfig,
+  dataDir: string,
+  logger: Logger,
+  options: { migrate?: boolean } = {},
+): Promise<Database> {
+  const embedded =
+    config.databaseUrl === null
+      ? await startEmbeddedPostgres(dataDir, { onError: (error) => logger.error({ err: error }, 'embedded PostgreSQL failed') })
+      : null;
+  const dataSource = createDataSource({ url: embedded?.url ?? config.databaseUrl!, poolSize: embedded ? 1 : 10 });
+  try {
+    await dataSource.initialize();
+    if (embedded || config.migrateOnStart || options.migrate) {
+      const applied = await runMigrations(dataSource);
+      if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
+    }
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.stop();
+    throw error;
+  }
+  return {
+    dataSource,
+    embedded: embedded !== null,
+    async close() {
+      await dataSource.destroy();
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { parseDuration } from './duration';
+
+export type JwtAlg = 'EdDSA' | 'ES256' | 'RS256';
+
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  logLevel: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  amqpUrl: string | null;
+  smtpUrl: string | null;
+  migrateOnStart: boolean;
+  encryptionKey: string | null;
+  publicUrl: string;
+  mailFrom: string;
+  corsOrigins: string[];
+  trustedProxies: string[];
+  bodyLimitBytes: number;
+  jwt: { issuer: string; audience: string; alg: JwtAlg; accessTokenTtlSeconds: number };
+  session: { refreshTokenTtlSeconds: number; maxLifetimeSeconds: number; refreshGraceSeconds: number };
+  requireEmailVerification: boolean;
+  passwordMinLength: number;
+  verificationTokenTtlSeconds: number;
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment; every bad or missing variable is named in one error. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const port = read.int('PORT', 3000, 0, 65535);
+  const publicUrl = read.url('APP_PUBLIC_URL', `http://localhost:${port}`);
+  const config: AppConfig = {
+    env: nodeEnv,
+    port,
+    host: read.string('HOST', '127.0.0.1'),
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    dataDir: read.string('DATA_DIR', './data'),
+    databaseUrl: read.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
+    amqpUrl: read.optionalUrl('AMQP_URL', ['amqp:', 'amqps:']),
+    smtpUrl: read.optionalUrl('SMTP_URL', ['smtp:', 'smtps:']),
+    migrateOnStart: read.bool('MIGRATE_ON_START', false),
+    encryptionKey: read.optionalString('ENCRYPTION_KEY'),
+    publicUrl,
+    mailFrom: read.string('MAIL_FROM', 'auth-service <no-reply@localhost>'),
+    corsOrigins: read.list('CORS_ORIGINS'),
+    trustedProxies: read.list('TRUSTED_PROXIES'),
+    bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
+    jwt: {
+      issuer: read.string('JWT_ISSUER', publicUrl),
+      audience: read.string('JWT_AUDIENCE', 'auth-service'),
+      alg: read.oneOf('JWT_ALG', ['EdDSA', 'ES256', 'RS256'] as const, 'EdDSA'),
+      accessTokenTtlSeconds: read.duration('ACCESS_TOKEN_TTL', '15m', 60, 24 * 3600),
+    },
+    session: {
+      refreshTokenTtlSeconds: read.duration('REFRESH_TOKEN_TTL', '30d', 60, 365 * 86400),
+      maxLifetimeSeconds: read.duration('SESSION_MAX_LIFETIME', '90d', 60, 3 * 365 * 86400),
+      refreshGraceSeconds: read.duration('REFRESH_GRACE_PERIOD', '10s', 0, 300),
+    },
+    requireEmailVerification: read.bool('REQUIRE_EMAIL_VERIFICATION', true),
+    passwordMinLength: read.int('PASSWORD_MIN_LENGTH', 8, 8, 128),
+    verificationTokenTtlSeconds: read.duration('VERIFICATION_TOKEN_TTL', '24h', 300, 7 * 86400),
+    argon2: {
+      memoryCost: read.int('ARGON2_MEMORY_COST', 19456, 19456, 4 * 1024 * 1024),
+      timeCost: read.int('ARGON2_TIME_COST', 2, 2, 20),
+      parallelism: read.int('ARGON2_PARALLELISM', 1, 1, 16),
+    },
+  };
+  if (config.env === 'production') {
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL', 'ENCRYPTION_KEY']) {
+      if (!env[name]) problems.push(`${name} is required when NODE_ENV=production`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optionalString(name: string): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.raw(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return fallback;
+  }
+
+  duration(name: string, fallback: string, minSeconds: number, maxSeconds: number): number {
+    const raw = this.raw(name) ?? fallback;
+    const seconds = parseDuration(raw);
+    if (seconds === null || seconds < minSeconds || seconds > maxSeconds) {
+      this.problems.push(`${name} must be a duration like 900, 15m, 24h or 30d between ${minSeconds}s and ${maxSeconds}s (got "${raw}")`);
+      return parseDuration(fallback) ?? minSeconds;
+    }
+    return seconds;
+  }
+
+  list(name: string): string[] {
+    return (this.raw(name) ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+
+  url(name: string, fallback: string): string {
+    const raw = this.raw(name) ?? fallback;
+    if (!isUrl(raw, ['http:', 'https:'])) this.problems.push(`${name} must be an http(s) URL (got "${raw}")`);
+    return raw.replace(/\/+$/, '');
+  }
+
+  /** Connection URLs may hold passwords: they are never echoed in a message. */
+  optionalUrl(name: string, protocols: string[]): string | null {
+    const raw = this.raw(name);
+    if (raw === undefined) return null;
+    if (!isUrl(raw, protocols)) {
+      this.problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return null;
+    }
+    return raw;
+  }
+}
+
+function isUrl(raw: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(raw).protocol);
+  } catch {
+    return false;
+  }
+}

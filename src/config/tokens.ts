@@ -1,0 +1,59 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { Logger as PinoLogger } from 'pino';
+import type { LoginWithPassword } from '@application/auth/login-with-password';
+import type { Logout } from '@application/auth/logout';
+import type { RefreshSession } from '@application/auth/refresh-session';
+import type { RegisterUser } from '@application/auth/register-user';
+import type { ResendVerification } from '@application/auth/resend-verification';
+import type { SessionIssuer } from '@application/auth/session-issuer';
+import type { ValidateAccessToken } from '@application/auth/validate-access-token';
+import type { VerificationTokens } from '@application/auth/verification-tokens';
+import type { VerifyEmail } from '@application/auth/verify-email';
+import type { AuthSettings } from '@application/auth-settings';
+import type { TokenSigner, TokenVerifier } from '@application/ports/access-tokens';
+import type { Clock } from '@application/ports/clock';
+import type { IdGenerator } from '@application/ports/id-generator';
+import type { Mailer } from '@application/ports/mailer';
+import type { OpaqueTokens } from '@application/ports/opaque-tokens';
+import type { PasswordHasher } from '@application/ports/password-hasher';
+import type { SecretBox } from '@application/ports/secret-box';
+import type { UnitOfWork } from '@application/ports/unit-of-work';
+import type { GetCurrentUser } from '@application/users/get-current-user';
+import type { SessionRepository } from '@domain/session/session.repository';
+import type { UserRepository } from '@domain/user/user.repository';
+import type { AppConfig } from './env';
+
+/** A symbol that remembers the type bound to it, so that `resolve` is checked by the compiler. */
+export type Token<T> = ServiceIdentifier<T> & { readonly __type?: T };
+
+function token<T>(name: string): Token<T> {
+  return Symbol.for(`auth-service.${name}`) as Token<T>;
+}
+
+/** Every DI identifier, typed, in one place. Only the composition root and main.ts resolve them. */
+export const TOKENS = {
+  Config: token<AppConfig>('Config'),
+  Logger: token<PinoLogger>('Logger'),
+  AuthSettings: token<AuthSettings>('AuthSettings'),
+  Clock: token<Clock>('Clock'),
+  IdGenerator: token<IdGenerator>('IdGenerator'),
+  PasswordHasher: token<PasswordHasher>('PasswordHasher'),
+  OpaqueTokens: token<OpaqueTokens>('OpaqueTokens'),
+  SecretBox: token<SecretBox>('SecretBox'),
+  TokenSigner: token<TokenSigner>('TokenSigner'),
+  TokenVerifier: token<TokenVerifier>('TokenVerifier'),
+  Mailer: token<Mailer>('Mailer'),
+  UnitOfWork: token<UnitOfWork>('UnitOfWork'),
+  UserRepository: token<UserRepository>('UserRepository'),
+  SessionRepository: token<SessionRepository>('SessionRepository'),
+  SessionIssuer: token<SessionIssuer>('SessionIssuer'),
+  VerificationTokens: token<VerificationTokens>('VerificationTokens'),
+  RegisterUser: token<RegisterUser>('RegisterUser'),
+  VerifyEmail: token<VerifyEmail>('VerifyEmail'),
+  ResendVerification: token<ResendVerification>('ResendVerification'),
+  LoginWithPassword: token<LoginWithPassword>('LoginWithPassword'),
+  RefreshSession: token<RefreshSession>('RefreshSession'),
+  Logout: token<Logout>('Logout'),
+  ValidateAccessToken: token<ValidateAccessToken>('ValidateAccessToken'),
+  GetCurrentUser: token<GetCurrentUser>('GetCurrentUser'),
+} as const;

@@ -1,0 +1,56 @@
+import { IsIn, IsNotEmpty, IsOptional, IsString } from 'class-validator';
+import type { LogoutScope } from '@application/auth/logout';
+import { DomainError } from '@domain/shared/domain-error';
+import { MaxUnits } from './validate-dto';
+
+/** Upper bounds only; the domain owns the real rules (email shape, username vocabulary, password policy). */
+const EMAIL_MAX = 254;
+const PASSWORD_MAX = 512;
+const NAME_MAX = 100;
+const USERNAME_MAX = 32;
+const TOKEN_MAX = 512;
+
+export class RegisterDto {
+  @IsString() @MaxUnits(EMAIL_MAX) email!: string;
+  @IsString() @MaxUnits(PASSWORD_MAX) password!: string;
+  @IsOptional() @IsString() @MaxUnits(USERNAME_MAX) username?: string | null;
+  @IsOptional() @IsString() @MaxUnits(NAME_MAX) first_name?: string | null;
+  @IsOptional() @IsString() @MaxUnits(NAME_MAX) last_name?: string | null;
+}
+
+export class VerifyEmailDto {
+  @IsString() @IsNotEmpty() @MaxUnits(TOKEN_MAX) token!: string;
+}
+
+export class ResendVerificationDto {
+  @IsString() @MaxUnits(EMAIL_MAX) email!: string;
+}
+
+export class LoginDto {
+  @IsOptional() @IsString() @MaxUnits(EMAIL_MAX) email?: string | null;
+  @IsOptional() @IsString() @MaxUnits(USERNAME_MAX) username?: string | null;
+  @IsString() @MaxUnits(PASSWORD_MAX) password!: string;
+}
+
+export class RefreshDto {
+  @IsString() @IsNotEmpty() @MaxUnits(TOKEN_MAX) refresh_token!: string;
+}
+
+export const LOGOUT_SCOPES: readonly LogoutScope[] = ['local', 'others', 'global'];
+
+export class LogoutDto {
+  @IsOptional() @IsIn(LOGOUT_SCOPES) scope?: LogoutScope | null;
+}
+
+/** Login names the account by exactly one of email or username. */
+export function loginIdentifier(dto: LoginDto): string {
+  const email = dto.email ?? null;
+  const username = dto.username ?? null;
+  if ((email === null) === (username === null)) {
+    throw new DomainError('VALIDATION_ERROR', 'The request is invalid.', {
+      email: ['exactly one of email or username is required'],
+      username: ['exactly one of email or username is required'],
+    });
+  }
+  return email ?? username ?? '';
+}

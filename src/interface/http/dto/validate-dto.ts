@@ -1,0 +1,56 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { buildMessage, validate, ValidateBy, type ValidationError, type ValidationOptions } from 'class-validator';
+import { DomainError, type ErrorDetails } from '@domain/shared/domain-error';
+
+/** class-transformer silently drops these keys, so forbidNonWhitelisted would never see them. */
+const DROPPED_KEYS = ['__proto__', 'constructor'];
+
+/**
+ * Turns the parsed body into a validated DTO. No implicit conversion: `123` stays a number and fails IsString.
+ * Fields the DTO does not declare (role, status, id ...) are rejected, not ignored.
+ */
+export async function toDto<T extends object>(dtoClass: new () => T, body: Record<string, unknown> | undefined): Promise<T> {
+  const plain = body ?? {};
+  const details: ErrorDetails = {};
+  for (const key of Object.keys(plain).filter((k) => DROPPED_KEYS.includes(k))) {
+    details[key] = [`property ${key} should not exist`];
+  }
+  const dto = plainToInstance(dtoClass, plain, { enableImplicitConversion: false });
+  const errors = await validate(dto, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    validationError: { target: false, value: false },
+  });
+  Object.assign(details, toDetails(errors));
+  if (Object.keys(details).length > 0) throw new DomainError('VALIDATION_ERROR', 'The request is invalid.', details);
+  return dto;
+}
+
+function toDetails(errors: ValidationError[]): ErrorDetails {
+  const details: ErrorDetails = {};
+  for (const error of errors) {
+    const messages = Object.values(error.constraints ?? {});
+    details[error.property] = messages.length > 0 ? messages : ['is invalid'];
+  }
+  return details;
+}
+
+/**
+ * Maximum length in UTF-16 code units (String#length), unlike MaxLength which counts code points: this bounds the
+ * work done on the value (hashing, normalising) before the domain applies its own rules.
+ */
+export function MaxUnits(max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'maxUnits',
+      constraints: [max],
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && value.length <= max,
+        defaultMessage: buildMessage((each) => `${each}$property must be at most ${max} characters long`, options),
+      },
+    },
+    options,
+  );
+}

@@ -1,0 +1,27 @@
+import type { HttpContext } from './http-state';
+
+export interface Meta {
+  request_id: string;
+  timestamp: string;
+  version: 'v1';
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: Record<string, string[]>;
+}
+
+export function meta(ctx: HttpContext): Meta {
+  return { request_id: ctx.state.requestId, timestamp: new Date().toISOString(), version: 'v1' };
+}
+
+/** Writes the success envelope (CONTRACT §1). */
+export function respond(ctx: HttpContext, status: number, data: object): void {
+  ctx.status = status;
+  ctx.body = { success: true, data, meta: meta(ctx) };
+}
+
+export function errorEnvelope(ctx: HttpContext, error: ErrorBody): object {
+  return { success: false, error, meta: meta(ctx) };
+}

@@ -1,0 +1,98 @@
+import { DomainError, type ErrorCode } from '@domain/shared/domain-error';
+import type { ErrorBody } from '../envelope';
+import { HttpError, type HttpErrorCode } from './http-error';
+
+/** The one place where stable error codes become HTTP statuses (CONTRACT §1). */
+const STATUS: Record<ErrorCode | HttpErrorCode, number> = {
+  VALIDATION_ERROR: 400,
+  MALFORMED_JSON: 400,
+  BAD_REQUEST: 400,
+  INVALID_OR_EXPIRED_TOKEN: 400,
+  WEAK_PASSWORD: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_TOKEN: 401,
+  INVALID_CREDENTIALS: 401,
+  INVALID_REFRESH_TOKEN: 401,
+  EMAIL_NOT_VERIFIED: 403,
+  ACCOUNT_DISABLED: 403,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  EMAIL_ALREADY_REGISTERED: 409,
+  USERNAME_TAKEN: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  ACCOUNT_LOCKED: 429,
+  RATE_LIMITED: 429,
+};
+
+/** Generic statuses raised by Koa or the router itself (http-errors), kept within the contract's codes. */
+const GENERIC: Record<number, HttpErrorCode> = {
+  404: 'ROUTE_NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+export interface HttpFailure {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+export const INTERNAL_ERROR: HttpFailure = {
+  status: 500,
+  body: { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred.' },
+  headers: {},
+};
+
+/** Maps a thrown value to its HTTP failure; `null` means unexpected (a bug or an outage), answered with 500. */
+export function mapError(error: unknown): HttpFailure | null {
+  if (error instanceof DomainError) {
+    return failure(STATUS[error.code] ?? 500, error.code, error.message, error.details, domainHeaders(error));
+  }
+  if (error instanceof HttpError) {
+    return failure(STATUS[error.code], error.code, error.message, error.details, error.headers);
+  }
+  const clientStatus = exposedClientStatus(error);
+  if (clientStatus !== null) {
+    const code = GENERIC[clientStatus] ?? 'BAD_REQUEST';
+    return failure(STATUS[code], code, 'The request could not be processed.', undefined, {});
+  }
+  return null;
+}
+
+function failure(
+  status: number,
+  code: string,
+  message: string,
+  details: Record<string, string[]> | undefined,
+  headers: Record<string, string>,
+): HttpFailure {
+  const body: ErrorBody = details && Object.keys(details).length > 0 ? { code, message, details } : { code, message };
+  return { status, body, headers };
+}
+
+function domainHeaders(error: DomainError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (error.code === 'UNAUTHENTICATED') headers['WWW-Authenticate'] = 'Bearer';
+  if (error.code === 'INVALID_TOKEN') headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
+  // Lockout and rate-limit errors may carry how long to wait; the domain error type does not require it.
+  const retryAfter = numericProperty(error, 'retryAfterSeconds');
+  if (retryAfter !== null) headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfter)));
+  return headers;
+}
+
+/** A 4xx that Koa or a library raised on purpose (http-errors with `expose`), e.g. a malformed URL. */
+function exposedClientStatus(error: unknown): number | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const status = numericProperty(error, 'status');
+  const expose = 'expose' in error && error.expose === true;
+  return expose && status !== null && status >= 400 && status < 500 ? status : null;
+}
+
+function numericProperty(value: object, key: string): number | null {
+  const found: unknown = (value as Record<string, unknown>)[key];
+  return typeof found === 'number' && Number.isFinite(found) ? found : null;
+}

@@ -1,0 +1,46 @@
+import type { Logger as PinoLogger } from 'pino';
+import type { LoginWithPassword } from '@application/auth/login-with-password';
+import type { Logout } from '@application/auth/logout';
+import type { RefreshSession } from '@application/auth/refresh-session';
+import type { RegisterUser } from '@application/auth/register-user';
+import type { ResendVerification } from '@application/auth/resend-verification';
+import type { ValidateAccessToken } from '@application/auth/validate-access-token';
+import type { VerifyEmail } from '@application/auth/verify-email';
+import type { GetCurrentUser } from '@application/users/get-current-user';
+
+export interface HealthChecks {
+  database: 'up' | 'down';
+  cache: 'up' | 'down';
+  broker: 'up' | 'down';
+}
+
+export interface HttpConfig {
+  /** Body size limit in bytes (default 16 KiB). */
+  bodyLimitBytes: number;
+  /** Allowed CORS origins; empty = CORS off. */
+  corsOrigins: string[];
+  /** Peers (IPs) whose X-Forwarded-For is trusted; empty = use the socket address only. */
+  trustedProxies: string[];
+  /** Whether verification is required (register answers 202 instead of 201). */
+  requireEmailVerification: boolean;
+}
+
+/** Everything the HTTP adapter needs; the composition root builds it. Handlers call one use case each. */
+export interface HttpDeps {
+  config: HttpConfig;
+  logger: PinoLogger;
+  useCases: {
+    registerUser: RegisterUser;
+    verifyEmail: VerifyEmail;
+    resendVerification: ResendVerification;
+    login: LoginWithPassword;
+    refreshSession: RefreshSession;
+    logout: Logout;
+    validateAccessToken: ValidateAccessToken;
+    getCurrentUser: GetCurrentUser;
+  };
+  /** RFC 7517 JWK Set of the published signing keys. */
+  jwks: () => Promise<{ keys: Record<string, string>[] }>;
+  /** Dependency checks for /health/ready ('up' also for embedded parts). */
+  health: () => Promise<HealthChecks>;
+}

@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { ParameterizedContext } from 'koa';
+import type { ClientContext } from '@application/auth/client-context';
+import type { Principal } from '@application/auth/validate-access-token';
+
+/** What the middleware puts on `ctx.state`; handlers read it, never the raw headers. */
+export interface HttpState {
+  /** Echoed from X-Request-ID when well-formed, otherwise a new UUID. */
+  requestId: string;
+  /** Child logger bound to the request id. */
+  log: Logger;
+  client: ClientContext;
+  /** The parsed JSON object of a body route (set by the JSON body reader), not yet validated. */
+  body?: Record<string, unknown>;
+  /** Set by the bearer middleware on protected routes only. */
+  principal?: Principal;
+}
+
+export type HttpContext = ParameterizedContext<HttpState>;

@@ -1,0 +1,23 @@
+import type { Middleware } from 'koa';
+import { errorEnvelope } from '../envelope';
+import { INTERNAL_ERROR, mapError } from '../errors/error-mapper';
+import type { HttpState } from '../http-state';
+
+/**
+ * Catches everything downstream and answers with the error envelope. Unexpected errors are logged with their
+ * stack here and leave the process only as a generic 500: no stack, SQL or message in the body.
+ */
+export function errorHandler(): Middleware<HttpState> {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const mapped = mapError(error);
+      if (mapped === null) ctx.state.log.error({ err: error }, 'unhandled error');
+      const { status, body, headers } = mapped ?? INTERNAL_ERROR;
+      ctx.status = status;
+      ctx.set(headers);
+      ctx.body = errorEnvelope(ctx, body);
+    }
+  };
+}

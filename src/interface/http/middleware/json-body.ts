@@ -1,0 +1,123 @@
+import type { IncomingMessage } from 'node:http';
+import type { Middleware } from 'koa';
+import { DomainError } from '@domain/shared/domain-error';
+import { HttpError } from '../errors/http-error';
+import type { HttpContext, HttpState } from '../http-state';
+
+/** Deeper documents are never legitimate here and make recursive consumers (class-transformer) overflow. */
+export const MAX_JSON_DEPTH = 32;
+
+export interface JsonBodyOptions {
+  limitBytes: number;
+  /** Every field of the route is optional: a request without a body reads as `{}` (e.g. logout). */
+  optional?: boolean;
+}
+
+/** Reads, size-limits and parses a JSON object body into `ctx.state.body`; the route's DTO validates it next. */
+export function jsonBody(options: JsonBodyOptions): Middleware<HttpState> {
+  return async (ctx, next) => {
+    if (options.optional === true && !hasBody(ctx.req)) {
+      ctx.state.body = {};
+    } else {
+      assertJsonMediaType(ctx);
+      assertDeclaredLength(ctx, options.limitBytes);
+      const text = decode(await readLimited(ctx.req, options.limitBytes));
+      ctx.state.body = text.trim() === '' && options.optional === true ? {} : parseObject(text);
+    }
+    await next();
+  };
+}
+
+/** RFC 9110 §6.4.1: a request has content only when it says so with Content-Length or Transfer-Encoding. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function assertJsonMediaType(ctx: HttpContext): void {
+  const [type = '', ...params] = ctx.get('Content-Type').split(';').map((part) => part.trim().toLowerCase());
+  const charset = params.find((param) => param.startsWith('charset='));
+  const charsetOk = charset === undefined || ['charset=utf-8', 'charset="utf-8"'].includes(charset);
+  const encoding = ctx.get('Content-Encoding').toLowerCase();
+  if (type !== 'application/json' || !charsetOk || (encoding !== '' && encoding !== 'identity')) {
+    // The body is never read; closing the connection keeps Node from draining it (it may be huge).
+    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json in UTF-8.', { Connection: 'close' });
+  }
+}
+
+function assertDeclaredLength(ctx: HttpContext, limit: number): void {
+  const declared = ctx.req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
+}
+
+function tooLarge(): HttpError {
+  // The rest of the body is never read; closing the connection keeps it from being parsed as the next request.
+  return new HttpError('PAYLOAD_TOO_LARGE', 'The request body is too large.', { Connection: 'close' });
+}
+
+/** Collects the body but gives up (and stops reading) as soon as it passes `limit`, declared length or not. */
+function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (error: Error | null): void => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (error) {
+        req.pause();
+        reject(error);
+      } else resolve(Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) finish(tooLarge());
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => finish(null);
+    const onError = (): void => finish(new HttpError('BAD_REQUEST', 'The request body could not be read.'));
+    const onClose = (): void => finish(new HttpError('BAD_REQUEST', 'The request was aborted.'));
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+function decode(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw malformed();
+  }
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw malformed();
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw DomainError.validation('body', 'must be a JSON object');
+  }
+  assertShallowAndPlain(value);
+  return value as Record<string, unknown>;
+}
+
+function malformed(): HttpError {
+  return new HttpError('MALFORMED_JSON', 'The request body is not valid JSON.');
+}
+
+/**
+ * Walks the parsed document with an explicit stack (no recursion, so no stack overflow on hostile input):
+ * rejects nesting deeper than MAX_JSON_DEPTH and `__proto__` keys, which would re-prototype DTO instances.
+ */
+function assertShallowAndPlain(root: object): void {
+  const stack: Array<{ value: object; depth: number }> = [{ value: root, depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (item.depth > MAX_JSON_DEPTH) {
+      throw DomainError.validation('body', `must not be nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    for (const [key, child] of Object.entries(item.value)) {
+      if (key === '__proto__') throw DomainError.validation('body', 'must not contain the key __proto__');
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: item.depth + 1 });
+    }
+  }
+}

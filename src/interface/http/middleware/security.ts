@@ -1,0 +1,46 @@
+import cors from '@koa/cors';
+import type { Middleware } from 'koa';
+import helmet from 'koa-helmet';
+import type { HttpState } from '../http-state';
+
+/** An API serves no documents: nothing may be loaded, framed or sniffed. */
+export function securityHeaders(): Middleware<HttpState> {
+  return helmet({
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+}
+
+/**
+ * CORS for the configured origins only; the request's Origin is echoed only when it is one of them, never
+ * reflected blindly. Bearer tokens travel in a header, so no credentials (cookies) are allowed.
+ * Returns null when no origin is configured (CORS off).
+ */
+export function corsPolicy(origins: string[]): Middleware<HttpState> | null {
+  if (origins.length === 0) return null;
+  const allowed = new Set(origins);
+  return cors({
+    origin: (ctx) => {
+      const origin = ctx.get('Origin');
+      return allowed.has(origin) ? origin : '';
+    },
+    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowHeaders: ['Authorization', 'Content-Type', 'X-Request-ID'],
+    exposeHeaders: ['X-Request-ID', 'WWW-Authenticate', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    credentials: false,
+    maxAge: 600,
+  });
+}
+
+/** Every /api/v1 response may carry tokens or personal data: no cache may keep it (CONTRACT §1). */
+export function noStore(prefix: string): Middleware<HttpState> {
+  return async (ctx, next) => {
+    if (ctx.path === prefix || ctx.path.startsWith(`${prefix}/`)) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('Pragma', 'no-cache');
+    }
+    await next();
+  };
+}

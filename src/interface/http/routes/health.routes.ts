@@ -1,0 +1,28 @@
+import type { Router } from '@koa/router';
+import type { HealthChecks, HttpDeps } from '../http-deps';
+import type { HttpState } from '../http-state';
+
+const ALL_DOWN: HealthChecks = { database: 'down', cache: 'down', broker: 'down' };
+
+/** Probe endpoints keep their plain shape (no envelope) and are never cached. */
+export function registerHealthRoutes(router: Router<HttpState>, deps: HttpDeps): void {
+  router.get('/health/live', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok' };
+  });
+
+  router.get('/health/ready', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    let checks: HealthChecks;
+    try {
+      checks = await deps.health();
+    } catch (error) {
+      // A failing probe means "not ready", not a 500 that an orchestrator could read as a crash.
+      ctx.state.log.error({ err: error }, 'health check failed');
+      checks = ALL_DOWN;
+    }
+    const down = Object.values(checks).includes('down');
+    ctx.status = down ? 503 : 200;
+    ctx.body = { status: down ? 'unavailable' : 'ok', checks };
+  });
+}

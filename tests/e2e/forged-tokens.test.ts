@@ -1,0 +1,77 @@
+import { createHmac } from 'node:crypto';
+import { SignJWT, generateKeyPair } from 'jose';
+import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
+import { signUp, startTestApp, type TestApp } from './support/test-app';
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const parts = (jwt: string) => jwt.split('.') as [string, string, string];
+const decode = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+
+describe('forged access tokens get 401 INVALID_TOKEN from /auth/validate and /users/me', () => {
+  let t: TestApp;
+  let genuine: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    genuine = (await signUp(t, 'target@example.com')).tokens.access_token;
+  }, 60_000);
+  afterAll(async () => t.stop());
+
+  async function expectRejected(token: string) {
+    for (const path of ['/api/v1/auth/validate', '/api/v1/users/me']) {
+      const response = await t.http.get(path).set('Authorization', `Bearer ${token}`);
+      expect({ path, status: response.status, code: response.body.error?.code }).toEqual({ path, status: 401, code: 'INVALID_TOKEN' });
+      expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    }
+  }
+
+  function signedBy(options: { issuer?: string; audience?: string }) {
+    const base = { issuer: t.config.jwt.issuer, audience: t.config.jwt.audience, accessTokenTtlSeconds: 900 };
+    return new JoseTokenService(t.app.infra.keys, { ...base, ...options }, undefined, t.clock);
+  }
+
+  const claimsOf = () => decode(parts(genuine)[1]);
+  const headerOf = () => decode(parts(genuine)[0]);
+
+  it('accepts the genuine token (control)', async () => {
+    await t.http.get('/api/v1/auth/validate').set('Authorization', `Bearer ${genuine}`).expect(200);
+  });
+
+  it.each(['none', 'None', 'NONE'])('alg %s', async (alg) => {
+    await expectRejected(`${b64({ ...headerOf(), alg })}.${parts(genuine)[1]}.`);
+  });
+
+  it('HS256 signed with the public key as the HMAC secret', async () => {
+    const jwks = (await t.http.get('/.well-known/jwks.json')).body as { keys: Record<string, string>[] };
+    const header = b64({ ...headerOf(), alg: 'HS256' });
+    for (const secret of [JSON.stringify(jwks.keys[0]), jwks.keys[0]!.x!]) {
+      const signature = createHmac('sha256', secret).update(`${header}.${parts(genuine)[1]}`).digest('base64url');
+      await expectRejected(`${header}.${parts(genuine)[1]}.${signature}`);
+    }
+  });
+
+  it('an unknown kid, and a foreign key under the real kid', async () => {
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    for (const kid of ['unknown-kid', String(headerOf().kid)]) {
+      const forged = await new SignJWT(claimsOf()).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).sign(privateKey);
+      await expectRejected(forged);
+    }
+  });
+
+  it('a wrong issuer or audience, signed with the real key', async () => {
+    const claims = { sub: String(claimsOf().sub), sid: String(claimsOf().sid), roles: ['user'], email_verified: true, amr: ['pwd'] };
+    await expectRejected((await signedBy({ issuer: 'https://evil.example.com' }).sign(claims)).token);
+    await expectRejected((await signedBy({ audience: 'another-api' }).sign(claims)).token);
+  });
+
+  it('a tampered payload', async () => {
+    const [header, , signature] = parts(genuine);
+    await expectRejected(`${header}.${b64({ ...claimsOf(), roles: ['user', 'admin'] })}.${signature}`);
+  });
+
+  it('an expired token (past exp plus the 60 s tolerance)', async () => {
+    const fresh = (await signUp(t, 'expiry@example.com')).tokens.access_token;
+    t.clock.advance(15 * 60 + 61);
+    await expectRejected(fresh);
+  });
+});

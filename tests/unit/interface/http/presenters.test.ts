@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { Email } from '@domain/user/email';
+import { User } from '@domain/user/user';
+import { UserId } from '@domain/user/user-id';
+import { presentClaims } from '@interface/http/presenters/claims.presenter';
+import { presentTokens } from '@interface/http/presenters/tokens.presenter';
+import { presentUser } from '@interface/http/presenters/user.presenter';
+
+describe('presenters', () => {
+  const now = new Date('2030-05-01T10:00:00.000Z');
+
+  it('presents a user with exactly the contract fields, ISO dates and no credentials', () => {
+    const user = User.register(
+      { id: UserId.create(randomUUID()), email: Email.create('a@example.com'), username: null, firstName: null, lastName: 'L', passwordHash: '$argon2id$secret', emailVerified: false },
+      now,
+    );
+    const view = presentUser(user);
+    expect(view).toEqual({
+      id: user.id,
+      email: 'a@example.com',
+      username: null,
+      first_name: null,
+      last_name: 'L',
+      status: 'pending_verification',
+      email_verified: false,
+      roles: ['user'],
+      mfa_enabled: false,
+      created_at: '2030-05-01T10:00:00.000Z',
+      updated_at: '2030-05-01T10:00:00.000Z',
+      last_login_at: null,
+    });
+    expect(JSON.stringify(view)).not.toContain('argon2');
+  });
+
+  it('presents tokens with expires_in as the access token lifetime in seconds', () => {
+    const pair = {
+      accessToken: 'at',
+      refreshToken: 'rt',
+      accessTokenExpiresAt: new Date(now.getTime() + 900_000),
+      accessTokenExpiresIn: 900,
+      refreshTokenExpiresAt: new Date('2030-06-01T00:00:00.000Z'),
+    };
+    expect(presentTokens(pair)).toEqual({
+      access_token: 'at',
+      refresh_token: 'rt',
+      token_type: 'Bearer',
+      expires_in: 900,
+      expires_at: new Date(now.getTime() + 900_000).toISOString(),
+      refresh_expires_at: '2030-06-01T00:00:00.000Z',
+    });
+  });
+
+  it('presents only the known claims', () => {
+    const claims = { iss: 'i', aud: ['a'], sub: 's', sid: 'sid', jti: 'j', iat: 1, nbf: 1, exp: 2, roles: ['user'], email_verified: true, amr: ['pwd'] };
+    const withExtra = Object.assign({ secret: 'x' }, claims);
+    expect(presentClaims(withExtra)).toEqual(claims);
+  });
+});
