@@ -16,15 +16,13 @@ async function main(): Promise<void> {
   const app = await createApplication(config);
   const port = await app.listen();
   const embedded = [
-    config.databaseUrl ? null : 'PostgreSQL (PGlite under DATA_DIR)',
-    config.redisUrl ? null : 'cache and rate limits in memory',
-    config.amqpUrl ? null : 'in-process event bus',
-    config.smtpUrl ? null : `dev mailbox (${config.dataDir}/mail)`,
+    config.databaseUrl ? null : `PostgreSQL (PGlite under ${config.dataDir})`,
+    `dev mailbox (${config.dataDir}/mail)`,
   ].filter((part): part is string => part !== null);
-  app.logger.info(
-    { port, host: config.host, embedded, public_url: config.publicUrl },
-    embedded.length > 0 ? `auth-service listening (embedded: ${embedded.join('; ')})` : 'auth-service listening',
-  );
+  app.logger.info({ port, host: config.host, embedded, public_url: config.publicUrl }, `auth-service listening on ${config.host}:${port}`);
+  // Honest about what this version does with them: the adapters for these come with later releases.
+  const unused = (['redisUrl', 'amqpUrl', 'smtpUrl'] as const).filter((key) => config[key] !== null);
+  if (unused.length > 0) app.logger.warn({ unused }, 'REDIS_URL/AMQP_URL/SMTP_URL are validated but not used by this version yet');
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { startEmbeddedPostgres } from '@infrastructure/persistence/embedded/embedded-postgres';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
+import { lockDataDir } from './data-dir-lock';
 import type { AppConfig } from './env';
 
 export interface Database {
@@ -20,9 +21,15 @@ export async function openDatabase(
   logger: Logger,
   options: { migrate?: boolean } = {},
 ): Promise<Database> {
+  const unlock = config.databaseUrl === null ? lockDataDir(dataDir) : () => undefined;
   const embedded =
     config.databaseUrl === null
-      ? await startEmbeddedPostgres(dataDir, { onError: (error) => logger.error({ err: error }, 'embedded PostgreSQL failed') })
+      ? await startEmbeddedPostgres(dataDir, { onError: (error) => logger.error({ err: error }, 'embedded PostgreSQL failed') }).catch(
+          (error: unknown) => {
+            unlock();
+            throw error;
+          },
+        )
       : null;
   const dataSource = createDataSource({ url: embedded?.url ?? config.databaseUrl!, poolSize: embedded ? 1 : 10 });
   try {
@@ -34,6 +41,7 @@ export async function openDatabase(
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
+    unlock();
     throw error;
   }
   return {
@@ -42,6 +50,7 @@ export async function openDatabase(
     async close() {
       await dataSource.destroy();
       await embedded?.stop();
+      unlock();
     },
   };
 }

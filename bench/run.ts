@@ -1,0 +1,95 @@
+/**
+ * `npm run bench`: starts the service (embedded, or on the servers named by DATABASE_URL etc.), then runs
+ * autocannon scenarios against it and prints req/s, p50 and p99 per scenario.
+ * BENCH_DURATION (seconds, default 10) and BENCH_CONNECTIONS (default 10) tune the runs.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { type Scenario, scenarios } from './scenarios';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function startService(port: number, dataDir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      MIGRATE_ON_START: 'true',
+      // The benchmark registers users and logs them in at once; the verification flow is measured by tests.
+      REQUIRE_EMAIL_VERIFICATION: 'false',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
+    if (ok) return child;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGTERM');
+  throw new Error('service did not become ready in 60 s');
+}
+
+async function run(base: string, scenario: Scenario) {
+  const setup = await scenario.prepare(base, CONNECTIONS);
+  const result = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration: scenario.duration ?? DURATION,
+    requests: [setup.request],
+  });
+  return {
+    scenario: scenario.name,
+    'req/s': Math.round(result.requests.average),
+    'p50 ms': result.latency.p50,
+    'p99 ms': result.latency.p99,
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+async function main(): Promise<void> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'auth-bench-'));
+  const base = `http://127.0.0.1:${port}`;
+  const backend = process.env.DATABASE_URL ? 'PostgreSQL server (DATABASE_URL)' : 'embedded PGlite';
+  process.stdout.write(`auth-service bench: ${backend}, ${CONNECTIONS} connections, ${DURATION} s per scenario\n`);
+  const service = await startService(port, dataDir);
+  try {
+    const only = process.env.BENCH_ONLY?.split(',');
+    const rows = [];
+    for (const scenario of scenarios) {
+      if (only && !only.includes(scenario.name)) continue;
+      rows.push(await run(base, scenario));
+    }
+    console.table(rows);
+  } finally {
+    service.kill('SIGTERM');
+    await new Promise((r) => service.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,110 @@
+import type autocannon from 'autocannon';
+
+type RequestSpec = autocannon.Request;
+
+export interface Scenario {
+  name: string;
+  duration?: number;
+  /** Creates what the scenario needs (users, sessions) and returns the request autocannon repeats. */
+  prepare(base: string, connections: number): Promise<{ request: RequestSpec }>;
+}
+
+const PASSWORD = 'bench password that is long enough';
+const json = { 'content-type': 'application/json' };
+let userCounter = 0;
+
+async function call(base: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method: init.method ?? (init.body ? 'POST' : 'GET'),
+    headers: { ...json, ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+    ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const body = (await response.json()) as { data?: { tokens?: { access_token: string; refresh_token: string } } };
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function newSession(base: string) {
+  const email = `bench-${process.pid}-${Date.now()}-${++userCounter}@example.com`;
+  const body = await call(base, '/api/v1/auth/register', { body: { email, password: PASSWORD } });
+  const tokens = body.data?.tokens;
+  if (!tokens) throw new Error('register returned no tokens: is REQUIRE_EMAIL_VERIFICATION=false?');
+  return { email, tokens };
+}
+
+interface ChainContext {
+  refreshToken?: string;
+}
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'register',
+    async prepare() {
+      let n = 0;
+      const run = `${process.pid}-${Date.now()}`;
+      return {
+        request: {
+          method: 'POST',
+          path: '/api/v1/auth/register',
+          headers: json,
+          setupRequest: (req: RequestSpec) => ({
+            ...req,
+            body: JSON.stringify({ email: `load-${run}-${++n}@example.com`, password: PASSWORD }),
+          }),
+        },
+      };
+    },
+  },
+  {
+    name: 'login',
+    async prepare(base) {
+      const { email } = await newSession(base);
+      return { request: { method: 'POST', path: '/api/v1/auth/login', headers: json, body: JSON.stringify({ email, password: PASSWORD }) } };
+    },
+  },
+  {
+    name: 'refresh',
+    async prepare(base, connections) {
+      // Every refresh rotates the token, so each connection follows its own chain of tokens.
+      const pool = await Promise.all(Array.from({ length: connections }, () => newSession(base)));
+      let next = 0;
+      return {
+        request: {
+          method: 'POST',
+          path: '/api/v1/auth/refresh',
+          headers: json,
+          setupRequest: (req: RequestSpec, context: object) => {
+            const ctx = context as ChainContext;
+            ctx.refreshToken ??= pool[next++ % pool.length]!.tokens.refresh_token;
+            return { ...req, body: JSON.stringify({ refresh_token: ctx.refreshToken }) };
+          },
+          onResponse: (status: number, body: string, context: object) => {
+            if (status === 200) {
+              (context as ChainContext).refreshToken = (JSON.parse(body) as { data: { tokens: { refresh_token: string } } }).data.tokens.refresh_token;
+            }
+          },
+        },
+      };
+    },
+  },
+  {
+    name: 'validate',
+    async prepare(base) {
+      const { tokens } = await newSession(base);
+      return { request: { method: 'GET', path: '/api/v1/auth/validate', headers: { authorization: `Bearer ${tokens.access_token}` } } };
+    },
+  },
+  {
+    name: 'me',
+    async prepare(base) {
+      const { tokens } = await newSession(base);
+      return { request: { method: 'GET', path: '/api/v1/users/me', headers: { authorization: `Bearer ${tokens.access_token}` } } };
+    },
+  },
+  {
+    name: 'jwks',
+    async prepare() {
+      return { request: { method: 'GET', path: '/.well-known/jwks.json' } };
+    },
+  },
+];

@@ -1,0 +1,36 @@
+import type { DataSource } from 'typeorm';
+
+export interface PurgeCounts {
+  sessions: number;
+  oneTimeTokens: number;
+  outboxEvents: number;
+}
+
+/**
+ * Deletes rows nobody can use any more. Sessions are kept a week past their end so that "this session was
+ * revoked" stays answerable for a while; retired refresh-token hashes go with their session (cascade).
+ */
+export async function purgeExpiredRows(dataSource: DataSource, now: Date, outboxRetentionDays = 7): Promise<PurgeCounts> {
+  const week = new Date(now.getTime() - 7 * 86400_000);
+  const outboxCutoff = new Date(now.getTime() - outboxRetentionDays * 86400_000);
+  return dataSource.transaction(async (manager) => {
+    const sessions = await manager.query(
+      'DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1',
+      [week],
+    );
+    const tokens = await manager.query(
+      'DELETE FROM one_time_tokens WHERE expires_at < $1 OR consumed_at < $1',
+      [now],
+    );
+    const outbox = await manager.query(
+      'DELETE FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1',
+      [outboxCutoff],
+    );
+    return { sessions: affected(sessions), oneTimeTokens: affected(tokens), outboxEvents: affected(outbox) };
+  });
+}
+
+/** TypeORM's postgres driver answers a DELETE with [rows, affectedCount]. */
+function affected(result: unknown): number {
+  return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
+}

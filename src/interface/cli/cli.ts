@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { createApplication } from '@config/application';
+import { ConfigError, loadConfig } from '@config/env';
+import { purgeExpired } from '@config/maintenance';
+
+const USAGE = `usage: npm run cli -- <command>
+
+  rotate-keys     promote the pre-published next signing key, retire the active one, publish a new next key
+  purge-expired   delete expired sessions and one-time tokens, published outbox rows past retention, expired keys
+`;
+
+/** The admin CLI: runs one command against the configured database, through the composition root. */
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0];
+  if (command !== 'rotate-keys' && command !== 'purge-expired') {
+    process.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
+    return 2;
+  }
+  const app = await createApplication(loadConfig());
+  try {
+    if (command === 'rotate-keys') {
+      await app.infra.keys.rotate();
+      const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
+      process.stdout.write(`rotated; published keys: ${kids.join(', ')}\n`);
+    } else {
+      const counts = await purgeExpired(app.infra);
+      process.stdout.write(`purged: ${JSON.stringify(counts)}\n`);
+    }
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : `cli failed: ${String(error)}`}\n`);
+    process.exit(1);
+  },
+);
