@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Client } from 'pg';
 import { type Scenario, scenarios } from './scenarios';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -23,7 +24,25 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startService(port: number, dataDir: string): Promise<ChildProcess> {
+/** With DATABASE_URL, the bench runs in a scratch database on that server and drops it afterwards. */
+async function scratchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `auth_bench_${process.pid}_${Date.now()}`;
+  const admin = async (sql: string) => {
+    const client = new Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+async function startService(port: number, dataDir: string, databaseUrl: string | undefined): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
     env: {
       ...process.env,
@@ -32,6 +51,7 @@ async function startService(port: number, dataDir: string): Promise<ChildProcess
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       MIGRATE_ON_START: 'true',
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       // The benchmark registers users and logs them in at once; the verification flow is measured by tests.
       REQUIRE_EMAIL_VERIFICATION: 'false',
     },
@@ -73,7 +93,8 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const backend = process.env.DATABASE_URL ? 'PostgreSQL server (DATABASE_URL)' : 'embedded PGlite';
   process.stdout.write(`auth-service bench: ${backend}, ${CONNECTIONS} connections, ${DURATION} s per scenario\n`);
-  const service = await startService(port, dataDir);
+  const scratch = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL) : null;
+  const service = await startService(port, dataDir, scratch?.url);
   try {
     const only = process.env.BENCH_ONLY?.split(',');
     const rows = [];
@@ -86,6 +107,7 @@ async function main(): Promise<void> {
     service.kill('SIGTERM');
     await new Promise((r) => service.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
+    await scratch?.drop();
   }
 }
 

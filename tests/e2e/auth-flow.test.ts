@@ -111,6 +111,16 @@ describe.each<Backend>(['pglite', 'postgres'])('auth flow on %s', (backend) => {
     await http.post('/api/v1/auth/refresh').send({ refresh_token: token }).expect(200);
   });
 
+  it('concurrent logins of one user all succeed (no lock conflict between the user row and new sessions)', async () => {
+    if (!enabled) return;
+    const { http } = app();
+    await signUp(app(), 'parallel@example.com');
+    const logins = await Promise.all(
+      Array.from({ length: 12 }, () => http.post('/api/v1/auth/login').send({ email: 'parallel@example.com', password: PASSWORD })),
+    );
+    expect(logins.map((r) => r.status)).toEqual(Array(12).fill(200));
+  });
+
   it.each([
     ['local', [false, true, true]],
     ['others', [true, false, false]],

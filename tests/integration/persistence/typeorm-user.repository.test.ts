@@ -34,6 +34,9 @@ describe.each(backends)('TypeOrmUserRepository on $name', (backend) => {
     await expect(repos.users.findById('00000000-0000-4000-8000-000000000000')).resolves.toBeNull();
     await expect(repos.users.findByEmail(`nobody.${uniqueSuffix()}@example.com`)).resolves.toBeNull();
     await expect(repos.users.findByUsername(`nobody_${uniqueSuffix()}`)).resolves.toBeNull();
+    // Not a UUID: no row can match, and it must not become a database error (a 500).
+    await expect(repos.users.findById("1' OR '1'='1")).resolves.toBeNull();
+    await expect(repos.sessions.findById('not-a-uuid')).resolves.toBeNull();
   });
 
   it('updates the same rows when an existing user is saved again', async () => {

@@ -3,6 +3,9 @@ import type { RefreshTokenMatch, SessionRepository } from '@domain/session/sessi
 import { type EntityManager, IsNull, MoreThan } from 'typeorm';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { toSession, toSessionRows } from './session.mapper';
+import { selectList } from './raw-select';
+import { updateOrInsert } from './update-or-insert';
+import { isUuid } from './uuid';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
 
 /** Sessions and their refresh-token history. Bound to one EntityManager: the transaction's inside a unit of work. */
@@ -14,8 +17,12 @@ export class TypeOrmSessionRepository implements SessionRepository {
   }
 
   async findById(id: string): Promise<Session | null> {
-    const record = await this.manager.findOneBy(SessionRecord, { id });
-    return record ? toSession(record) : null;
+    if (!isUuid(id)) return null;
+    const rows: SessionRecord[] = await this.manager.query(
+      `SELECT ${selectList(this.manager, SessionRecord, 's')} FROM sessions s WHERE s.id = $1`,
+      [id],
+    );
+    return rows[0] ? toSession(rows[0]) : null;
   }
 
   /**
@@ -50,7 +57,7 @@ export class TypeOrmSessionRepository implements SessionRepository {
 
   async save(session: Session): Promise<void> {
     const rows = toSessionRows(session);
-    await this.manager.upsert(SessionRecord, rows.session, { conflictPaths: ['id'] });
+    await updateOrInsert(this.manager, SessionRecord, 'id', rows.session as SessionRecord);
     if (rows.retired.length > 0) {
       await this.manager
         .createQueryBuilder()

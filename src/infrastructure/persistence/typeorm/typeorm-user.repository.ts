@@ -1,11 +1,16 @@
 import { DomainError } from '@domain/shared/domain-error';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
-import type { EntityManager, FindOptionsWhere } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { violatedUniqueConstraint } from './pg-errors';
+import { nest, selectList } from './raw-select';
+import { updateOrInsert } from './update-or-insert';
+import { isUuid } from './uuid';
 import { toUser, toUserRows } from './user.mapper';
 import { CredentialsRecord, UserRecord } from './user.record';
+
+const CREDENTIALS = 'credentials__';
 
 /** Users and their credentials. Bound to one EntityManager: the transaction's inside a unit of work. */
 export class TypeOrmUserRepository implements UserRepository {
@@ -15,32 +20,36 @@ export class TypeOrmUserRepository implements UserRepository {
     this.outbox = new TypeOrmOutboxWriter(manager);
   }
 
-  findById(id: string): Promise<User | null> {
-    return this.findOne({ id });
+  async findById(id: string): Promise<User | null> {
+    return isUuid(id) ? this.findOne('id', id) : null;
   }
 
   findByEmail(email: string): Promise<User | null> {
-    return this.findOne({ email });
+    return this.findOne('email', email);
   }
 
   findByUsername(username: string): Promise<User | null> {
-    return this.findOne({ username });
+    return this.findOne('username', username);
   }
 
   async save(user: User): Promise<void> {
     const rows = toUserRows(user);
     try {
-      await this.manager.upsert(UserRecord, rows.user, { conflictPaths: ['id'] });
+      await updateOrInsert(this.manager, UserRecord, 'id', rows.user as UserRecord);
     } catch (error) {
       throw translateUniqueViolation(error);
     }
-    await this.manager.upsert(CredentialsRecord, rows.credentials, { conflictPaths: ['userId'] });
+    await updateOrInsert(this.manager, CredentialsRecord, 'userId', rows.credentials as CredentialsRecord);
     await this.outbox.write(user.pullEvents());
   }
 
-  private async findOne(where: FindOptionsWhere<UserRecord>): Promise<User | null> {
-    const record = await this.manager.findOne(UserRecord, { where, relations: { credentials: true } });
-    return record ? toUser(record) : null;
+  private async findOne(column: 'id' | 'email' | 'username', value: string): Promise<User | null> {
+    const columns = `${selectList(this.manager, UserRecord, 'u')}, ${selectList(this.manager, CredentialsRecord, 'c', CREDENTIALS)}`;
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `SELECT ${columns} FROM users u JOIN credentials c ON c.user_id = u.id WHERE u.${column} = $1`,
+      [value],
+    );
+    return rows[0] ? toUser(nest<UserRecord, CredentialsRecord>(rows[0], CREDENTIALS, 'credentials')) : null;
   }
 }
 

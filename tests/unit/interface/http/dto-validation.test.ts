@@ -1,0 +1,118 @@
+import { buildTestApp, expectErrorEnvelope, type TestApp } from './support/test-app';
+
+const REGISTER = '/api/v1/auth/register';
+const LOGIN = '/api/v1/auth/login';
+const valid = { email: 'new.user@example.com', password: 'a long enough passphrase' };
+
+describe('request DTO validation', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await buildTestApp();
+  });
+
+  const post = (path: string, body: object) => t.http().post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+
+  it.each(['role', 'status', 'email_verified', 'id', 'roles'])('rejects the unknown field %s at register and stores nothing', async (field) => {
+    const res = await post(REGISTER, { ...valid, [field]: field === 'email_verified' ? true : 'admin' });
+    expect(res.status).toBe(400);
+    const error = expectErrorEnvelope(res.body, 'VALIDATION_ERROR');
+    expect(error.details).toEqual({ [field]: [`property ${field} should not exist`] });
+    expect(t.db.tables.users.size).toBe(0);
+  });
+
+  it.each(['constructor', '__proto__'])('rejects the key %s, which class-transformer would drop silently', async (field) => {
+    const res = await t.http().post(REGISTER).set('Content-Type', 'application/json').send(`{"email":"a@b.co","password":"long enough pw","${field}":{"x":1}}`);
+    expect(res.status).toBe(400);
+    expectErrorEnvelope(res.body, 'VALIDATION_ERROR');
+    expect(t.db.tables.users.size).toBe(0);
+  });
+
+  it('rejects a number where a string is expected, without coercing it', async () => {
+    const res = await post(REGISTER, { ...valid, email: 123 });
+    expect(res.status).toBe(400);
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details?.email).toContain('email must be a string');
+  });
+
+  it('rejects an operator object as password at login (no NoSQL-style injection reaches the use case)', async () => {
+    const res = await post(LOGIN, { email: 'a@b.co', password: { $ne: null } });
+    expect(res.status).toBe(400);
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details).toHaveProperty('password');
+  });
+
+  it.each([
+    ['an array', ['a@b.co']],
+    ['a boolean', true],
+    ['null', null],
+  ])('rejects %s as email', async (_label, email) => {
+    const res = await post(REGISTER, { ...valid, email });
+    expect(res.status).toBe(400);
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details).toHaveProperty('email');
+  });
+
+  it('reports every invalid field at once', async () => {
+    const res = await post(REGISTER, { email: 1, password: 2, first_name: 3 });
+    const details = expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details ?? {};
+    expect(Object.keys(details).sort()).toEqual(['email', 'first_name', 'password']);
+  });
+
+  it.each([
+    ['email', 'a'.repeat(250) + '@b.co'],
+    ['password', 'p'.repeat(513)],
+    ['first_name', 'n'.repeat(101)],
+    ['last_name', 'n'.repeat(101)],
+    ['username', 'u'.repeat(33)],
+  ])('caps %s before the use case sees it', async (field, value) => {
+    const res = await post(REGISTER, { ...valid, [field]: value });
+    expect(res.status).toBe(400);
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details?.[field]).toEqual([expect.stringContaining('at most')]);
+  });
+
+  it('counts the password cap in UTF-16 code units', async () => {
+    const res = await post(REGISTER, { ...valid, password: '😀'.repeat(257) }); // 514 code units, 257 code points
+    expect(res.status).toBe(400);
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details).toHaveProperty('password');
+  });
+
+  it('requires email', async () => {
+    const res = await post(REGISTER, { password: valid.password });
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details).toHaveProperty('email');
+  });
+
+  it.each([
+    ['both email and username', { email: 'a@b.co', username: 'ada', password: 'x' }],
+    ['neither email nor username', { password: 'x' }],
+  ])('login rejects %s', async (_label, body) => {
+    const res = await post(LOGIN, body);
+    expect(res.status).toBe(400);
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details).toEqual({
+      email: ['exactly one of email or username is required'],
+      username: ['exactly one of email or username is required'],
+    });
+  });
+
+  it('rejects a refresh token that is not a string, and an unknown field there', async () => {
+    const wrongType = await post('/api/v1/auth/refresh', { refresh_token: 42 });
+    expect(expectErrorEnvelope(wrongType.body, 'VALIDATION_ERROR').details).toHaveProperty('refresh_token');
+    const unknown = await post('/api/v1/auth/refresh', { refresh_token: 'x', refreshToken: 'x' });
+    expect(expectErrorEnvelope(unknown.body, 'VALIDATION_ERROR').details).toHaveProperty('refreshToken');
+  });
+
+  it('rejects an over-long verification token and an empty one', async () => {
+    const long = await post('/api/v1/auth/verify', { token: 't'.repeat(513) });
+    expect(expectErrorEnvelope(long.body, 'VALIDATION_ERROR').details).toHaveProperty('token');
+    const empty = await post('/api/v1/auth/verify', { token: '' });
+    expect(expectErrorEnvelope(empty.body, 'VALIDATION_ERROR').details).toHaveProperty('token');
+  });
+
+  it('passes domain validation errors through with their details', async () => {
+    const res = await post(REGISTER, { ...valid, email: 'not-an-email' });
+    expect(res.status).toBe(400);
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details).toEqual({ email: ['must be a valid email address'] });
+  });
+
+  it('maps WEAK_PASSWORD to 400 with details.password', async () => {
+    const res = await post(REGISTER, { ...valid, password: 'short' });
+    expect(res.status).toBe(400);
+    expect(expectErrorEnvelope(res.body, 'WEAK_PASSWORD').details).toHaveProperty('password');
+  });
+});
