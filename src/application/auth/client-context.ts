@@ -2,4 +2,6 @@
 export interface ClientContext {
   ip: string | null;
   userAgent: string | null;
+  /** The request id of the HTTP call (or job) that acted, for the audit trail. */
+  requestId?: string | null;
 }

@@ -14,7 +14,7 @@ export function clientIp(trustedProxies: string[]): Middleware<HttpState> {
     const peer = normalize(ctx.req.socket.remoteAddress ?? '');
     const ip = trusted && peer !== null && isTrusted(trusted, peer) ? fromForwarded(trusted, peer, ctx.get('X-Forwarded-For')) : peer;
     const userAgent = ctx.get('User-Agent').trim().slice(0, USER_AGENT_MAX);
-    ctx.state.client = { ip, userAgent: userAgent === '' ? null : userAgent };
+    ctx.state.client = { ip, userAgent: userAgent === '' ? null : userAgent, requestId: ctx.state.requestId };
     await next();
   };
 }

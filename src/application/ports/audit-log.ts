@@ -1,0 +1,35 @@
+/** What the audit trail records (issue: abuse resistance). Never a password, token or secret. */
+export type AuditEventType =
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'account.locked'
+  | 'email.verified'
+  | 'password.reset_requested'
+  | 'password.reset'
+  | 'password.changed'
+  | 'session.revoked'
+  | 'refresh_token.reuse_detected'
+  | 'account.deleted'
+  | 'credentials.updated'
+  | 'profile.updated'
+  | 'user.registered';
+
+export interface AuditEntry {
+  type: AuditEventType;
+  outcome: 'success' | 'failure';
+  /** Who acted (the user themself, an admin), when known. */
+  actorId: string | null;
+  /** Whom it concerns (a user id), when known. */
+  subjectId: string | null;
+  /** For the log only, never for a response: e.g. 'wrong_password', 'unknown_account', 'locked'. */
+  reason: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  occurredAt: Date;
+}
+
+/** Append-only; written through the unit of work, in the same transaction as the change it records. */
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>;
+}
