@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '@infrastructure/pe
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { aUser } from './support/fixtures';
+import { migrations } from '../../../migrations';
 
 describe('startEmbeddedPostgres (PGlite over pglite-socket)', () => {
   let dataDir: string;
@@ -41,7 +42,7 @@ describe('startEmbeddedPostgres (PGlite over pglite-socket)', () => {
   it('serves a postgres:// URL on 127.0.0.1 and keeps committed data across stop and start', async () => {
     const first = await start();
     expect(first.embedded.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
-    await expect(runMigrations(first.dataSource)).resolves.toHaveLength(1);
+    await expect(runMigrations(first.dataSource)).resolves.toHaveLength(migrations.length);
     const user = aUser();
     await typeOrmRepositories(first.dataSource.manager).users.save(user);
     await stop();

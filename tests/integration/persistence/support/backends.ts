@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { startEmbeddedPostgres } from '@infrastructure/persistence/embedded/embedded-postgres';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
+import { REAL_DATABASE_URL as REAL_URL, REAL_POSTGRES_SELECTED } from '../../../support/postgres';
 
 export interface TestDatabase {
   dataSource: DataSource;
@@ -20,7 +20,6 @@ export interface Backend {
   start(): Promise<TestDatabase>;
 }
 
-const REAL_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Real server: a throw-away schema per test file (parallel workers and repeated runs never collide). */
 const realPostgres: Backend = {
@@ -74,26 +73,4 @@ const pglite: Backend = {
   },
 };
 
-/**
- * Synchronous so that describe.each can select backends at collection time: a child process tries to
- * connect. In CI an unreachable server stays selected, so its suite fails instead of vanishing.
- */
-function realServerReachable(): boolean {
-  const probe = `const { Client } = require(${JSON.stringify(require.resolve('pg'))});
-    const c = new Client({ connectionString: process.env.PROBE_URL, connectionTimeoutMillis: 3000 });
-    c.connect().then(() => c.end()).then(() => process.exit(0), () => process.exit(1));`;
-  try {
-    execFileSync(process.execPath, ['-e', probe], { env: { ...process.env, PROBE_URL: REAL_URL }, stdio: 'ignore', timeout: 10000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function selectBackends(): Backend[] {
-  if (realServerReachable() || process.env.CI === 'true') return [realPostgres, pglite];
-  console.warn(`PostgreSQL at ${REAL_URL.replace(/\/\/[^@]*@/, '//***@')} is unreachable: running against PGlite only (set CI=true to fail instead).`);
-  return [pglite];
-}
-
-export const backends: Backend[] = selectBackends();
+export const backends: Backend[] = REAL_POSTGRES_SELECTED ? [realPostgres, pglite] : [pglite];
