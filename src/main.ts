@@ -17,12 +17,11 @@ async function main(): Promise<void> {
   const port = await app.listen();
   const embedded = [
     config.databaseUrl ? null : `PostgreSQL (PGlite under ${config.dataDir})`,
-    `dev mailbox (${config.dataDir}/mail)`,
+    config.smtpUrl ? null : `dev mailbox (${config.dataDir}/mail)`,
+    config.redisUrl ? null : 'rate limits, lockout and session cache in process memory (one instance only)',
+    config.amqpUrl ? null : 'events on an in-process bus (outbox still used; no other service receives them)',
   ].filter((part): part is string => part !== null);
   app.logger.info({ port, host: config.host, embedded, public_url: config.publicUrl }, `auth-service listening on ${config.host}:${port}`);
-  // Honest about what this version does with them: the adapters for these come with later releases.
-  const unused = (['redisUrl', 'amqpUrl', 'smtpUrl'] as const).filter((key) => config[key] !== null);
-  if (unused.length > 0) app.logger.warn({ unused }, 'REDIS_URL/AMQP_URL/SMTP_URL are validated but not used by this version yet');
 
   let stopping = false;
   const stop = (signal: string) => {

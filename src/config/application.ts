@@ -5,9 +5,11 @@ import type { Logger } from 'pino';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { createHttpApp } from '@interface/http/app';
 import type { HealthChecks } from '@interface/http/http-deps';
+import { rateLimitPolicies } from './abuse-config';
 import { createContainer, resolve } from './container';
 import type { AppConfig } from './env';
 import { startInfrastructure, type Infrastructure, type InfrastructureOverrides } from './infrastructure';
+import { startSubscribers } from './subscribers';
 import { TOKENS } from './tokens';
 
 export interface Application {
@@ -30,13 +32,16 @@ export async function createApplication(config: AppConfig, options: ApplicationO
   const logger = options.logger ?? createLogger(config.logLevel);
   const infra = await startInfrastructure(config, logger, options);
   const container = createContainer(config, logger, infra);
+  await startSubscribers(config, logger, infra);
   const http = createHttpApp({
     config: {
       bodyLimitBytes: config.bodyLimitBytes,
       corsOrigins: config.corsOrigins,
       trustedProxies: config.trustedProxies,
       requireEmailVerification: config.requireEmailVerification,
+      rateLimits: rateLimitPolicies(config.abuse.rateLimits),
     },
+    rateLimiter: infra.cache.rateLimiter,
     logger,
     useCases: {
       registerUser: resolve(container, TOKENS.RegisterUser),
@@ -47,6 +52,14 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       logout: resolve(container, TOKENS.Logout),
       validateAccessToken: resolve(container, TOKENS.ValidateAccessToken),
       getCurrentUser: resolve(container, TOKENS.GetCurrentUser),
+      requestPasswordReset: resolve(container, TOKENS.RequestPasswordReset),
+      confirmPasswordReset: resolve(container, TOKENS.ConfirmPasswordReset),
+      changePassword: resolve(container, TOKENS.ChangePassword),
+      updateProfile: resolve(container, TOKENS.UpdateProfile),
+      updateCredentials: resolve(container, TOKENS.UpdateCredentials),
+      deleteAccount: resolve(container, TOKENS.DeleteAccount),
+      listSessions: resolve(container, TOKENS.ListSessions),
+      revokeSession: resolve(container, TOKENS.RevokeSession),
     },
     jwks: async () => infra.keys.jwks(),
     health: () => healthChecks(infra),
@@ -75,12 +88,15 @@ export async function createApplication(config: AppConfig, options: ApplicationO
 }
 
 async function healthChecks(infra: Infrastructure): Promise<HealthChecks> {
-  const database = await withTimeout(infra.dataSource.query('SELECT 1'), 2000).then(
-    () => 'up' as const,
-    () => 'down' as const,
-  );
-  // Cache and broker are in-process until their adapters exist: up whenever the process is.
-  return { database, cache: 'up', broker: 'up' };
+  const [database, cache] = await Promise.all([
+    withTimeout(infra.dataSource.query('SELECT 1'), 2000).then(
+      () => 'up' as const,
+      () => 'down' as const,
+    ),
+    // Redis answers PING (REDIS_URL); in embedded mode the cache is in-process and up with the process.
+    withTimeout(infra.cache.status(), 2000).catch(() => 'down' as const),
+  ]);
+  return { database, cache, broker: infra.events.broker() };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -10,7 +10,10 @@ import { ValidateAccessToken } from '@application/auth/validate-access-token';
 import { VerificationTokens } from '@application/auth/verification-tokens';
 import { VerifyEmail } from '@application/auth/verify-email';
 import type { AuthSettings } from '@application/auth-settings';
+import { PasswordPolicy } from '@application/auth/password-policy';
+import { ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
 import { GetCurrentUser } from '@application/users/get-current-user';
+import { bindAccountUseCases } from './account-bindings';
 import type { AppConfig } from './env';
 import type { Infrastructure } from './infrastructure';
 import { TOKENS, type Token } from './tokens';
@@ -45,6 +48,12 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.UnitOfWork, infra.unitOfWork);
   constant(TOKENS.UserRepository, infra.repositories.users);
   constant(TOKENS.SessionRepository, infra.repositories.sessions);
+  constant(TOKENS.RateLimiter, infra.cache.rateLimiter);
+  constant(TOKENS.LoginLockout, infra.cache.lockout);
+  constant(TOKENS.SessionStateCache, infra.cache.sessions);
+  const estimator = new ZxcvbnStrengthEstimator();
+  constant(TOKENS.PasswordStrengthEstimator, estimator);
+  constant(TOKENS.PasswordPolicy, new PasswordPolicy(estimator, config.passwordMinLength));
 
   const T = TOKENS;
   c.bind(T.SessionIssuer).toResolvedValue(
@@ -57,7 +66,7 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   );
   c.bind(T.RegisterUser).toResolvedValue(
     (...a: ConstructorParameters<typeof RegisterUser>) => new RegisterUser(...a),
-    [T.UnitOfWork, T.PasswordHasher, T.Mailer, T.SessionIssuer, T.VerificationTokens, T.IdGenerator, T.Clock, T.AuthSettings],
+    [T.UnitOfWork, T.PasswordHasher, T.SessionIssuer, T.VerificationTokens, T.IdGenerator, T.Clock, T.AuthSettings, T.PasswordPolicy],
   );
   c.bind(T.VerifyEmail).toResolvedValue(
     (...a: ConstructorParameters<typeof VerifyEmail>) => new VerifyEmail(...a),
@@ -65,11 +74,11 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   );
   c.bind(T.ResendVerification).toResolvedValue(
     (...a: ConstructorParameters<typeof ResendVerification>) => new ResendVerification(...a),
-    [T.UnitOfWork, T.Mailer, T.VerificationTokens, T.Clock],
+    [T.UnitOfWork, T.VerificationTokens, T.Clock],
   );
   c.bind(T.LoginWithPassword).toResolvedValue(
     (...a: ConstructorParameters<typeof LoginWithPassword>) => new LoginWithPassword(...a),
-    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.SessionIssuer, T.Clock, T.AuthSettings],
+    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.SessionIssuer, T.Clock, T.AuthSettings, T.LoginLockout],
   );
   c.bind(T.RefreshSession).toResolvedValue(
     (...a: ConstructorParameters<typeof RefreshSession>) => new RefreshSession(...a),
@@ -78,12 +87,13 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   c.bind(T.Logout).toResolvedValue((...a: ConstructorParameters<typeof Logout>) => new Logout(...a), [T.UnitOfWork, T.Clock]);
   c.bind(T.ValidateAccessToken).toResolvedValue(
     (...a: ConstructorParameters<typeof ValidateAccessToken>) => new ValidateAccessToken(...a),
-    [T.TokenVerifier, T.SessionRepository, T.UserRepository, T.Clock, T.AuthSettings],
+    [T.TokenVerifier, T.SessionRepository, T.UserRepository, T.Clock, T.AuthSettings, T.SessionStateCache],
   );
   c.bind(T.GetCurrentUser).toResolvedValue(
     (...a: ConstructorParameters<typeof GetCurrentUser>) => new GetCurrentUser(...a),
     [T.UserRepository],
   );
+  bindAccountUseCases(c);
   return c;
 }
 

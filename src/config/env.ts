@@ -1,3 +1,4 @@
+import { type AbuseConfig, readAbuseConfig } from './abuse-config';
 import { parseDuration } from './duration';
 
 export type JwtAlg = 'EdDSA' | 'ES256' | 'RS256';
@@ -12,6 +13,8 @@ export interface AppConfig {
   redisUrl: string | null;
   amqpUrl: string | null;
   smtpUrl: string | null;
+  /** SMTP_TLS_REJECT_UNAUTHORIZED (default true), SMTP_REQUIRE_TLS (default false: STARTTLS when offered). */
+  smtpTls: { rejectUnauthorized: boolean; requireTls: boolean };
   migrateOnStart: boolean;
   encryptionKey: string | null;
   publicUrl: string;
@@ -25,6 +28,10 @@ export interface AppConfig {
   passwordMinLength: number;
   verificationTokenTtlSeconds: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Rate limits, lockout, session cache (issue 4): see abuse-config.ts. */
+  abuse: AbuseConfig;
+  /** Domain events: RabbitMQ exchange and queue names (AMQP_URL set), outbox retention. */
+  events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -53,6 +60,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: read.optionalUrl('AMQP_URL', ['amqp:', 'amqps:']),
     smtpUrl: read.optionalUrl('SMTP_URL', ['smtp:', 'smtps:']),
+    smtpTls: {
+      rejectUnauthorized: read.bool('SMTP_TLS_REJECT_UNAUTHORIZED', true),
+      requireTls: read.bool('SMTP_REQUIRE_TLS', false),
+    },
     migrateOnStart: read.bool('MIGRATE_ON_START', false),
     encryptionKey: read.optionalString('ENCRYPTION_KEY'),
     publicUrl,
@@ -78,6 +89,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       memoryCost: read.int('ARGON2_MEMORY_COST', 19456, 19456, 4 * 1024 * 1024),
       timeCost: read.int('ARGON2_TIME_COST', 2, 2, 20),
       parallelism: read.int('ARGON2_PARALLELISM', 1, 1, 16),
+    },
+    abuse: readAbuseConfig(env, problems),
+    events: {
+      exchange: read.string('AMQP_EXCHANGE', 'auth.events'),
+      queuePrefix: read.string('AMQP_QUEUE_PREFIX', 'auth-service.'),
+      outboxRetentionSeconds: read.duration('OUTBOX_RETENTION', '7d', 3600, 365 * 86400),
     },
   };
   if (config.env === 'production') {

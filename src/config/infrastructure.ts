@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join, resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Clock } from '@application/ports/clock';
@@ -9,7 +9,7 @@ import type { OpaqueTokens } from '@application/ports/opaque-tokens';
 import type { PasswordHasher } from '@application/ports/password-hasher';
 import type { SecretBox } from '@application/ports/secret-box';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
-import { DevMailboxMailer } from '@infrastructure/email/dev-mailbox/dev-mailbox-mailer';
+import { RelayWakingUnitOfWork } from '@infrastructure/messaging/relay-waking-unit-of-work';
 import { TypeOrmUnitOfWork, typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
@@ -18,9 +18,13 @@ import { JoseTokenService } from '@infrastructure/security/jose/jose-token-servi
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { UuidGenerator } from '@infrastructure/time/uuid-generator';
+import { SessionCacheInvalidation } from '@application/auth/session-cache-invalidation';
+import { type Cache, startCache } from './cache';
 import { openDatabase } from './database';
+import { startEmailDelivery, type EmailDelivery } from './email';
 import { resolveEncryptionKey } from './encryption-key';
 import type { AppConfig } from './env';
+import { startMessaging, type Messaging } from './messaging';
 
 const KEY_RELOAD_INTERVAL_MS = 60_000;
 
@@ -33,10 +37,16 @@ export interface Infrastructure {
   tokens: JoseTokenService;
   keys: SigningKeyManager;
   mailer: Mailer;
+  /** The email outbox sender (running) and the mailer it delivers through. */
+  email: EmailDelivery;
   unitOfWork: UnitOfWork;
   repositories: Repositories;
   dataSource: DataSource;
   embeddedDatabase: boolean;
+  /** Event transport (RabbitMQ or in-process bus) and the outbox relay, running. */
+  events: Messaging;
+  /** Rate limits, lockout counters and session cache: Redis with REDIS_URL, process memory otherwise. */
+  cache: Cache;
   close(): Promise<void>;
 }
 
@@ -59,9 +69,13 @@ export async function startInfrastructure(
   const secretBox = new AesGcmSecretBox(parseEncryptionKey(encryption.key));
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');
 
-  const database = await openDatabase(config, dataDir, logger);
+  const cache = await startCache(config, clock, logger);
+  const database = await openDatabase(config, dataDir, logger).catch(async (error: unknown) => {
+    await cache.close();
+    throw error;
+  });
   const { dataSource } = database;
-  const repositories = typeOrmRepositories(dataSource.manager);
+  const repositories = typeOrmRepositories(dataSource.manager, { secretBox, clock });
   const keys = new SigningKeyManager(repositories.signingKeys, secretBox, clock, {
     alg: config.jwt.alg,
     accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
@@ -72,6 +86,8 @@ export async function startInfrastructure(
     keys.reload().catch((error: unknown) => logger.warn({ err: error }, 'signing key reload failed'));
   }, KEY_RELOAD_INTERVAL_MS);
   keyRefresh.unref();
+  const events = startMessaging(config, logger, dataSource);
+  const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer });
   return {
     clock,
     ids: new UuidGenerator(),
@@ -85,14 +101,25 @@ export async function startInfrastructure(
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
       alg: config.jwt.alg,
     }),
-    mailer: overrides.mailer ?? new DevMailboxMailer(join(dataDir, 'mail'), config.mailFrom, logger),
-    unitOfWork: new TypeOrmUnitOfWork(dataSource),
+    mailer: email.mailer,
+    email,
+    // Every unit of work invalidates the session cache after commit (see SessionCacheInvalidation).
+    unitOfWork: new SessionCacheInvalidation(
+      new RelayWakingUnitOfWork(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, afterEmailCommit: () => email.sender.poke() }), () => events.relay.poke()),
+      cache.sessions,
+      logger,
+    ),
     repositories,
     dataSource,
     embeddedDatabase: database.embedded,
+    events,
+    cache,
     async close() {
       clearInterval(keyRefresh);
+      await email.close();
+      await events.close();
       await database.close();
+      await cache.close();
     },
   };
 }

@@ -12,6 +12,11 @@ import type { VerifyEmail } from '@application/auth/verify-email';
 import type { AuthSettings } from '@application/auth-settings';
 import type { TokenSigner, TokenVerifier } from '@application/ports/access-tokens';
 import type { Clock } from '@application/ports/clock';
+import type { LoginLockout } from '@application/ports/login-lockout';
+import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
+import type { RateLimiter } from '@application/ports/rate-limiter';
+import type { SessionStateCache } from '@application/ports/session-state-cache';
+import type { PasswordPolicy } from '@application/auth/password-policy';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
 import type { OpaqueTokens } from '@application/ports/opaque-tokens';
@@ -19,6 +24,14 @@ import type { PasswordHasher } from '@application/ports/password-hasher';
 import type { SecretBox } from '@application/ports/secret-box';
 import type { UnitOfWork } from '@application/ports/unit-of-work';
 import type { GetCurrentUser } from '@application/users/get-current-user';
+import type { ChangePassword } from '@application/auth/change-password';
+import type { ConfirmPasswordReset } from '@application/auth/confirm-password-reset';
+import type { RequestPasswordReset } from '@application/auth/request-password-reset';
+import type { DeleteAccount } from '@application/users/delete-account';
+import type { ListSessions } from '@application/users/list-sessions';
+import type { RevokeSession } from '@application/users/revoke-session';
+import type { UpdateCredentials } from '@application/users/update-credentials';
+import type { UpdateProfile } from '@application/users/update-profile';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AppConfig } from './env';
@@ -56,4 +69,17 @@ export const TOKENS = {
   Logout: token<Logout>('Logout'),
   ValidateAccessToken: token<ValidateAccessToken>('ValidateAccessToken'),
   GetCurrentUser: token<GetCurrentUser>('GetCurrentUser'),
+  RequestPasswordReset: token<RequestPasswordReset>('RequestPasswordReset'),
+  ConfirmPasswordReset: token<ConfirmPasswordReset>('ConfirmPasswordReset'),
+  ChangePassword: token<ChangePassword>('ChangePassword'),
+  UpdateProfile: token<UpdateProfile>('UpdateProfile'),
+  UpdateCredentials: token<UpdateCredentials>('UpdateCredentials'),
+  DeleteAccount: token<DeleteAccount>('DeleteAccount'),
+  ListSessions: token<ListSessions>('ListSessions'),
+  RevokeSession: token<RevokeSession>('RevokeSession'),
+  RateLimiter: token<RateLimiter>('RateLimiter'),
+  LoginLockout: token<LoginLockout>('LoginLockout'),
+  SessionStateCache: token<SessionStateCache>('SessionStateCache'),
+  PasswordStrengthEstimator: token<PasswordStrengthEstimator>('PasswordStrengthEstimator'),
+  PasswordPolicy: token<PasswordPolicy>('PasswordPolicy'),
 } as const;

@@ -5,3 +5,6 @@ export interface ClientContext {
   /** The request id of the HTTP call (or job) that acted, for the audit trail. */
   requestId?: string | null;
 }
+
+/** For work not started by a request (jobs, tests): nothing known about the caller. */
+export const UNKNOWN_CLIENT: ClientContext = { ip: null, userAgent: null, requestId: null };

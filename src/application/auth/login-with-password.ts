@@ -5,9 +5,12 @@ import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../auth-settings';
 import type { Clock } from '../ports/clock';
+import type { LoginLockout } from '../ports/login-lockout';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import { selfAuditEntry } from './audit-entry';
 import type { ClientContext } from './client-context';
+import { accountLocked, clearLockout, lockoutKey } from './login-lockout-keys';
 import type { SessionIssuer } from './session-issuer';
 
 export interface LoginInput {
@@ -25,47 +28,77 @@ export class LoginWithPassword {
     private readonly issuer: SessionIssuer,
     private readonly clock: Clock,
     private readonly settings: AuthSettings,
+    private readonly lockout: LoginLockout,
   ) {}
 
   async execute(input: LoginInput): Promise<{ user: User; tokens: TokenPair }> {
-    const found = await this.find(input.identifier);
+    const key = lockoutKey(input.identifier);
+    // Checked before any lookup or hashing: a locked identifier costs nothing and answers the same, known or not.
+    const lock = await this.lockout.state(key, this.clock.now());
+    if (lock.locked) return this.refuse(input, 'locked', accountLocked(lock.retryAfterSeconds));
+    const found = await find(this.users, input.identifier);
     if (!found) {
       await this.hasher.verifyDummy(input.password);
-      throw invalidCredentials();
+      return this.fail(input, key, 'unknown_account');
     }
     const hash = found.credentials.passwordHash;
-    if (!(await this.hasher.verify(hash, input.password))) {
-      await this.recordFailure(found.id);
-      throw invalidCredentials();
+    if (!(await this.hasher.verify(hash, input.password))) return this.fail(input, key, 'wrong_password');
+    try {
+      // Status is revealed only to someone who knows the password.
+      found.assertCanAuthenticate(this.settings.requireEmailVerification);
+    } catch (error) {
+      return this.refuse(input, error instanceof DomainError ? error.code.toLowerCase() : 'refused', error);
     }
-    // Status is revealed only to someone who knows the password.
-    found.assertCanAuthenticate(this.settings.requireEmailVerification);
     const rehash = this.hasher.needsRehash(hash) ? await this.hasher.hash(input.password) : null;
     const now = this.clock.now();
-    return this.uow.run(async (repos) => {
+    const result = await this.uow.run(async (repos) => {
       const user = (await repos.users.findById(found.id)) ?? found;
       if (rehash !== null && user.credentials.passwordHash === hash) user.rehashPassword(rehash);
       const { session, tokens } = await this.issuer.start(repos, user, ['pwd'], input.client, now);
       user.recordSuccessfulLogin(now, session.id, ['pwd']);
       await repos.users.save(user);
+      await repos.audit.record(selfAuditEntry('login.succeeded', input.client, user.id, now));
       return { user, tokens };
     });
+    await clearLockout(this.lockout, result.user);
+    return result;
   }
 
-  private find(identifier: string): Promise<User | null> {
-    const canonical = Email.canonicalize(identifier);
-    return canonical.includes('@') ? this.users.findByEmail(canonical) : this.users.findByUsername(canonical);
+  /** A wrong password or an unknown account: one more failure for the identifier, the same answer for both. */
+  private async fail(input: LoginInput, key: string, reason: string): Promise<never> {
+    const now = this.clock.now();
+    const outcome = await this.lockout.recordFailure(key, now);
+    await this.uow.run(async (repos) => {
+      // Looked up again in both cases, so that known and unknown identifiers do the same database work.
+      const user = await find(repos.users, input.identifier);
+      if (user) {
+        user.recordFailedLogin(now, reason);
+        if (outcome.lockedNow) user.recordLockout(now, new Date(now.getTime() + outcome.lockSeconds * 1000));
+        await repos.users.save(user);
+      }
+      const subject = user?.id ?? null;
+      await repos.audit.record(selfAuditEntry('login.failed', input.client, subject, now, reason));
+      if (outcome.lockedNow) {
+        await repos.audit.record(selfAuditEntry('account.locked', input.client, subject, now, `locked_${outcome.lockSeconds}s`));
+      }
+    });
+    throw invalidCredentials();
   }
 
-  private async recordFailure(userId: string): Promise<void> {
+  /** Refused without counting a failure (locked identifier, unverified or disabled account): audited, rethrown. */
+  private async refuse(input: LoginInput, reason: string, error: unknown): Promise<never> {
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const user = await repos.users.findById(userId);
-      if (!user) return;
-      user.recordFailedLogin(now, 'wrong_password');
-      await repos.users.save(user);
+      const user = await find(repos.users, input.identifier);
+      await repos.audit.record(selfAuditEntry('login.failed', input.client, user?.id ?? null, now, reason));
     });
+    throw error;
   }
+}
+
+function find(users: UserRepository, identifier: string): Promise<User | null> {
+  const canonical = Email.canonicalize(identifier);
+  return canonical.includes('@') ? users.findByEmail(canonical) : users.findByUsername(canonical);
 }
 
 function invalidCredentials(): DomainError {

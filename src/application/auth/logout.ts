@@ -1,6 +1,8 @@
 import type { RevokeReason } from '@domain/session/session';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import { selfAuditEntry } from './audit-entry';
+import { type ClientContext, UNKNOWN_CLIENT } from './client-context';
 
 export type LogoutScope = 'local' | 'others' | 'global';
 
@@ -17,7 +19,7 @@ export class Logout {
     private readonly clock: Clock,
   ) {}
 
-  async execute(input: { userId: string; sessionId: string; scope: LogoutScope }): Promise<{ revoked: number }> {
+  async execute(input: { userId: string; sessionId: string; scope: LogoutScope; client?: ClientContext }): Promise<{ revoked: number }> {
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const sessions = await repos.sessions.findActiveByUser(input.userId, now);
@@ -27,6 +29,10 @@ export class Logout {
       for (const session of targets) {
         session.revoke(now, REASONS[input.scope]);
         await repos.sessions.save(session);
+      }
+      if (targets.length > 0) {
+        const client = input.client ?? UNKNOWN_CLIENT;
+        await repos.audit.record({ ...selfAuditEntry('session.revoked', client, input.userId, now), reason: REASONS[input.scope] });
       }
       return { revoked: targets.length };
     });

@@ -4,6 +4,8 @@ import type { AuthSettings } from '../auth-settings';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import { selfAuditEntry } from './audit-entry';
+import { type ClientContext, UNKNOWN_CLIENT } from './client-context';
 import type { SessionIssuer } from './session-issuer';
 
 /**
@@ -19,7 +21,7 @@ export class RefreshSession {
     private readonly settings: AuthSettings,
   ) {}
 
-  async execute(input: { refreshToken: string }): Promise<TokenPair> {
+  async execute(input: { refreshToken: string; client?: ClientContext }): Promise<TokenPair> {
     const hash = this.opaque.hash(input.refreshToken);
     const now = this.clock.now();
     const tokens = await this.uow.run(async (repos) => {
@@ -30,6 +32,10 @@ export class RefreshSession {
       if (decision.kind === 'reject') return null;
       if (decision.kind === 'reuse_detected') {
         await repos.sessions.save(session); // commit the revocation and its event, then refuse
+        const client = input.client ?? UNKNOWN_CLIENT;
+        // Whoever presented the replaced token is not known to be the user: no actor.
+        const entry = selfAuditEntry('refresh_token.reuse_detected', client, session.userId, now, 'refresh_token_reuse');
+        await repos.audit.record({ ...entry, actorId: null });
         return null;
       }
       const user = await repos.users.findById(session.userId);

@@ -1,17 +1,18 @@
 import { DomainError } from '@domain/shared/domain-error';
 import type { TokenPair } from '@domain/session/token-pair';
 import { Email } from '@domain/user/email';
-import { Password } from '@domain/user/password';
 import { User } from '@domain/user/user';
 import { UserId } from '@domain/user/user-id';
 import { Username } from '@domain/user/username';
 import type { AuthSettings } from '../auth-settings';
+import { accountExistsEmail } from '../emails/templates';
 import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
-import type { Mailer } from '../ports/mailer';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import { selfAuditEntry } from './audit-entry';
 import type { ClientContext } from './client-context';
+import type { PasswordPolicy } from './password-policy';
 import type { SessionIssuer } from './session-issuer';
 import type { VerificationTokens } from './verification-tokens';
 
@@ -31,26 +32,35 @@ export class RegisterUser {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly hasher: PasswordHasher,
-    private readonly mailer: Mailer,
     private readonly issuer: SessionIssuer,
     private readonly verification: VerificationTokens,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     private readonly settings: AuthSettings,
+    private readonly policy: PasswordPolicy,
   ) {}
 
   async execute(input: RegisterUserInput): Promise<RegisterUserOutput> {
     const email = Email.create(input.email);
     const username = input.username === undefined ? null : Username.create(input.username);
-    const password = Password.create(input.password, this.settings.passwordMinLength);
+    const password = this.policy.check(input.password, {
+      email: email.value,
+      username: username?.value ?? null,
+      firstName: input.firstName ?? null,
+      lastName: input.lastName ?? null,
+    });
     // Hash before looking the email up, so a taken email costs the same as a new one.
     const passwordHash = await this.hasher.hash(password.reveal());
     const now = this.clock.now();
     const verify = this.settings.requireEmailVerification;
     try {
       const result = await this.uow.run(async (repos) => {
-        if (await repos.users.findByEmail(email.value)) {
-          throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
+        const existing = await repos.users.findByEmail(email.value);
+        if (existing && !verify) throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
+        if (existing) {
+          // The owner hears about it instead of a second account; the caller gets the usual 202.
+          await repos.emails.enqueue(accountExistsEmail(existing.email, this.settings.publicUrl));
+          return { kind: 'accepted' as const };
         }
         const id = UserId.create(this.ids.newId());
         const user = User.register(
@@ -58,15 +68,18 @@ export class RegisterUser {
           now,
         );
         await repos.users.save(user);
-        if (verify) return { kind: 'accepted' as const, email: await this.verification.issue(repos, user, now) };
+        await repos.audit.record(selfAuditEntry('user.registered', input.client, user.id, now));
+        if (verify) {
+          await repos.emails.enqueue(await this.verification.issue(repos, user, now));
+          return { kind: 'accepted' as const };
+        }
         const { tokens } = await this.issuer.start(repos, user, ['pwd'], input.client, now);
         return { kind: 'created' as const, user, tokens };
       });
-      if (result.kind === 'created') return result;
-      await this.mailer.send(result.email);
-      return { kind: 'accepted' };
+      return result;
     } catch (error) {
-      // With verification on, a taken email must look exactly like a new registration (no enumeration).
+      // A concurrent registration of the same address won the unique constraint: with verification on, this
+      // one must still look exactly like a new registration (no enumeration).
       if (verify && error instanceof DomainError && error.code === 'EMAIL_ALREADY_REGISTERED') return { kind: 'accepted' };
       throw error;
     }

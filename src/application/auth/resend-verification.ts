@@ -1,6 +1,5 @@
 import { Email } from '@domain/user/email';
 import type { Clock } from '../ports/clock';
-import type { Mailer } from '../ports/mailer';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import type { VerificationTokens } from './verification-tokens';
 
@@ -8,7 +7,6 @@ import type { VerificationTokens } from './verification-tokens';
 export class ResendVerification {
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly mailer: Mailer,
     private readonly verification: VerificationTokens,
     private readonly clock: Clock,
   ) {}
@@ -16,11 +14,10 @@ export class ResendVerification {
   async execute(input: { email: string }): Promise<void> {
     const email = Email.create(input.email);
     const now = this.clock.now();
-    const message = await this.uow.run(async (repos) => {
+    await this.uow.run(async (repos) => {
       const user = await repos.users.findByEmail(email.value);
-      if (!user || user.emailVerified || user.status === 'suspended') return null;
-      return this.verification.issue(repos, user, now);
+      if (!user || user.emailVerified || user.status === 'suspended') return;
+      await repos.emails.enqueue(await this.verification.issue(repos, user, now));
     });
-    if (message) await this.mailer.send(message);
   }
 }

@@ -5,6 +5,7 @@ import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../auth-settings';
 import type { TokenVerifier, VerifiedAccessClaims } from '../ports/access-tokens';
 import type { Clock } from '../ports/clock';
+import type { CachedSessionState, SessionStateCache } from '../ports/session-state-cache';
 
 export interface Principal {
   user: User;
@@ -13,7 +14,10 @@ export interface Principal {
 
 /**
  * Signature, issuer, audience, type and lifetime (the verifier), then what only this service knows:
- * the session is not revoked or expired and the account is still usable. Revocation takes effect at once.
+ * the session is not revoked or expired and the account is still usable. Revocation takes effect at once: the
+ * session state comes from a shared cache that the unit of work keeps in step with every session change (see
+ * SessionCacheInvalidation), the user row always from the database (its status changes count at once, and
+ * the caller needs the profile anyway).
  */
 export class ValidateAccessToken {
   constructor(
@@ -22,16 +26,29 @@ export class ValidateAccessToken {
     private readonly users: UserRepository,
     private readonly clock: Clock,
     private readonly settings: AuthSettings,
+    private readonly cache: SessionStateCache,
   ) {}
 
   async execute(input: { token: string }): Promise<Principal> {
     const claims = await this.verifier.verify(input.token);
     const now = this.clock.now();
-    const session = await this.sessions.findById(claims.sid);
-    if (!session || session.userId !== claims.sub || !session.isActive(now)) throw invalid();
-    const user = await this.users.findById(claims.sub);
+    const [session, user] = await Promise.all([this.sessionState(claims.sid), this.users.findById(claims.sub)]);
+    if (!session || session.revoked || session.userId !== claims.sub || now.getTime() >= session.expiresAt.getTime()) {
+      throw invalid();
+    }
     if (!user || !user.isUsable(this.settings.requireEmailVerification)) throw invalid();
     return { user, claims };
+  }
+
+  /** From the cache, else from the database (then cached). A cache failure falls back to the database. */
+  private async sessionState(sessionId: string): Promise<CachedSessionState | null> {
+    const cached = await this.cache.get(sessionId).catch(() => null);
+    if (cached) return cached;
+    const session = await this.sessions.findById(sessionId);
+    if (!session) return null;
+    const state = { userId: session.userId, expiresAt: session.expiresAt, revoked: session.revokedAt !== null };
+    await this.cache.remember(sessionId, state).catch(() => undefined);
+    return state;
   }
 }
 

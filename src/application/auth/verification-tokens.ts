@@ -17,7 +17,7 @@ export class VerificationTokens {
     private readonly settings: AuthSettings,
   ) {}
 
-  /** Replaces any earlier verification token of the user and returns the email to send after commit. */
+  /** Replaces any earlier verification token of the user and returns the email to queue in the same transaction. */
   async issue(repos: Repositories, user: User, now: Date): Promise<EmailMessage> {
     const { token, hash } = this.opaque.create(VERIFICATION_TOKEN_BYTES);
     await repos.oneTimeTokens.consumeAllFor(user.id, 'email_verification', now);

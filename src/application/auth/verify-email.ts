@@ -1,10 +1,17 @@
 import { DomainError } from '@domain/shared/domain-error';
 import { isRedeemable } from '@domain/token/one-time-token';
 import type { User } from '@domain/user/user';
+import { emailChangedEmail } from '../emails/templates';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import { selfAuditEntry } from './audit-entry';
+import { type ClientContext, UNKNOWN_CLIENT } from './client-context';
 
+/**
+ * Redeems a link mailed to an address: the registration's verification, or the confirmation of a new address
+ * (email change), which replaces the login address and tells the old one.
+ */
 export class VerifyEmail {
   constructor(
     private readonly uow: UnitOfWork,
@@ -12,18 +19,22 @@ export class VerifyEmail {
     private readonly clock: Clock,
   ) {}
 
-  async execute(input: { token: string }): Promise<User> {
+  async execute(input: { token: string; client?: ClientContext }): Promise<User> {
     const hash = this.opaque.hash(input.token);
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      const token = await repos.oneTimeTokens.findByHash('email_verification', hash);
-      if (!token || !isRedeemable(token, 'email_verification', now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
+      const token =
+        (await repos.oneTimeTokens.findByHash('email_verification', hash)) ?? (await repos.oneTimeTokens.findByHash('email_change', hash));
+      if (!token || !isRedeemable(token, token.purpose, now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
         throw unusable();
       }
       const user = await repos.users.findById(token.userId);
       if (!user) throw unusable();
-      user.verifyEmail(now);
+      const previous = token.purpose === 'email_change' ? user.confirmEmailChange(now) : null;
+      if (previous === null) user.verifyEmail(now);
       await repos.users.save(user);
+      if (previous !== null) await repos.emails.enqueue(emailChangedEmail(previous, user.email));
+      await repos.audit.record(selfAuditEntry('email.verified', input.client ?? UNKNOWN_CLIENT, user.id, now));
       return user;
     });
   }

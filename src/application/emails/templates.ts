@@ -28,3 +28,72 @@ export function verificationEmail(to: string, publicUrl: string, token: string, 
     { label: 'Verify email', url: link(publicUrl, 'verify-email', token) },
   );
 }
+
+/** A page of the front end without a token (e.g. where to ask for a reset link). */
+export function page(publicUrl: string, path: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/${path}`;
+}
+
+const NOT_YOU = 'If this was not you, reset your password now and review the devices signed in to your account.';
+
+export function emailChangeVerificationEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+  return message(
+    to,
+    'Confirm your new email address',
+    [
+      'You asked to use this address for your account. Until you confirm it, you keep signing in with your current address.',
+      `The link is valid for ${ttlHours} hours and can be used once. If you did not ask for this, ignore this email.`,
+    ],
+    { label: 'Confirm email address', url: link(publicUrl, 'verify-email', token) },
+  );
+}
+
+export function passwordResetEmail(to: string, publicUrl: string, token: string, ttlMinutes: number): EmailMessage {
+  return message(
+    to,
+    'Reset your password',
+    [
+      'Someone, hopefully you, asked to reset the password of the account that uses this address.',
+      `The link is valid for ${ttlMinutes} minutes and can be used once; it signs out every device. If you did not ask for this, ignore this email: your password stays as it is.`,
+    ],
+    { label: 'Choose a new password', url: link(publicUrl, 'reset-password', token) },
+  );
+}
+
+export function passwordChangedEmail(to: string, publicUrl: string): EmailMessage {
+  return message(to, 'Your password was changed', ['The password of your account was just changed.', NOT_YOU], {
+    label: 'Reset your password',
+    url: page(publicUrl, 'reset-password'),
+  });
+}
+
+/**
+ * To the address that was replaced, once the new one is confirmed. No reset link: a reset would now go to the
+ * new address, so someone who lost the account this way needs support, not a link.
+ */
+export function emailChangedEmail(to: string, newAddress: string): EmailMessage {
+  return message(to, 'Your email address was changed', [
+    `Your account now signs in with ${newAddress}; this address (${to}) no longer does.`,
+    'If you did not make this change, contact support at once: someone else may control your account.',
+  ]);
+}
+
+/** Sent instead of a second account when someone registers with an address that already has one. */
+export function accountExistsEmail(to: string, publicUrl: string): EmailMessage {
+  return message(
+    to,
+    'You already have an account',
+    [
+      'Someone, hopefully you, tried to create an account with this address, but it already has one: no new account was created.',
+      'If you forgot your password, you can reset it. If it was not you, ignore this email.',
+    ],
+    { label: 'Reset your password', url: page(publicUrl, 'reset-password') },
+  );
+}
+
+export function accountDeletedEmail(to: string): EmailMessage {
+  return message(to, 'Your account was deleted', [
+    'Your account and its sessions were deleted as you asked. You can register again with this address at any time.',
+    'If you did not ask for this, contact support.',
+  ]);
+}

@@ -1,12 +1,21 @@
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { OneTimeTokenRepository } from '@domain/token/one-time-token.repository';
 import type { UserRepository } from '@domain/user/user.repository';
+import type { AuditLog } from './audit-log';
+import type { EmailOutbox } from './email-outbox';
+import type { ProcessedEvents } from './processed-events';
 
 /** Repositories bound to one transaction. */
 export interface Repositories {
   users: UserRepository;
   sessions: SessionRepository;
   oneTimeTokens: OneTimeTokenRepository;
+  /** Emails queued in the same transaction as the change that causes them; a background sender delivers them. */
+  emails: EmailOutbox;
+  /** The audit trail, written in the same transaction as the change it records. */
+  audit: AuditLog;
+  /** Event ids each subscriber has processed (de-duplication), written with the subscriber's own changes. */
+  processedEvents: ProcessedEvents;
 }
 
 /**

@@ -1,4 +1,4 @@
-export type OneTimeTokenPurpose = 'email_verification' | 'password_reset' | 'mfa_pending';
+export type OneTimeTokenPurpose = 'email_verification' | 'password_reset' | 'mfa_pending' | 'email_change';
 
 /** A single-use, purpose-bound secret sent out of band (email link, MFA step). Stored only as a hash. */
 export interface OneTimeToken {

@@ -34,6 +34,10 @@ export class Credentials {
     return new Credentials({ ...this.state, failedAttempts: this.state.failedAttempts + 1 });
   }
 
+  withLock(lockedUntil: Date): Credentials {
+    return new Credentials({ ...this.state, lockedUntil });
+  }
+
   withSuccess(): Credentials {
     return new Credentials({ ...this.state, failedAttempts: 0, lockedUntil: null });
   }

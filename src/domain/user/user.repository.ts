@@ -12,4 +12,9 @@ export interface UserRepository {
   /** `username` in canonical (lower-case) form. */
   findByUsername(username: string): Promise<User | null>;
   save(user: User): Promise<void>;
+  /**
+   * Writes the events the user recorded (its deletion) to the outbox, then deletes the account with its
+   * credentials, sessions and one-time tokens. Outbox events and audit entries that name the user stay.
+   */
+  delete(user: User): Promise<void>;
 }

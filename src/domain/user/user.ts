@@ -10,6 +10,8 @@ export type UserStatus = 'pending_verification' | 'active' | 'locked' | 'suspend
 export interface UserState {
   id: string;
   email: string;
+  /** A new address awaiting confirmation (email change): it cannot be used to log in until confirmed. */
+  pendingEmail: string | null;
   username: string | null;
   firstName: string | null;
   lastName: string | null;
@@ -33,6 +35,13 @@ export interface NewUser {
   emailVerified: boolean;
 }
 
+/** Profile fields a user edits; `undefined` = unchanged, `null` = cleared. */
+export interface ProfileChanges {
+  username?: Username | null;
+  firstName?: string | null;
+  lastName?: string | null;
+}
+
 export class User extends AggregateRoot {
   private constructor(private state: Omit<UserState, 'credentials'>, private creds: Credentials) {
     super();
@@ -43,6 +52,7 @@ export class User extends AggregateRoot {
       {
         id: input.id.value,
         email: input.email.value,
+        pendingEmail: null,
         username: input.username?.value ?? null,
         firstName: input.firstName,
         lastName: input.lastName,
@@ -75,6 +85,9 @@ export class User extends AggregateRoot {
   }
   get email(): string {
     return this.state.email;
+  }
+  get pendingEmail(): string | null {
+    return this.state.pendingEmail;
   }
   get username(): string | null {
     return this.state.username;
@@ -132,8 +145,93 @@ export class User extends AggregateRoot {
     });
   }
 
+  /**
+   * Too many failed logins for one of this account's identifiers. The lock itself is kept by the lockout store
+   * (per identifier, shared by instances); `lockedUntil` here is for reading (admin views), cleared by a login.
+   */
+  recordLockout(now: Date, lockedUntil: Date): void {
+    this.creds = this.creds.withLock(lockedUntil);
+    this.record('auth.account.locked', this.id, now, {
+      user_id: this.id,
+      locked_until: lockedUntil.toISOString(),
+    });
+  }
+
   rehashPassword(passwordHash: string): void {
     this.creds = this.creds.rehashed(passwordHash);
+  }
+
+  /** The event only: the token travels by email and never enters an event. */
+  requestPasswordReset(now: Date): void {
+    this.record('auth.password.reset_requested', this.id, now, { user_id: this.id });
+  }
+
+  /** Clears failed attempts and lockout. The link went to the address, so it also proves the address. */
+  resetPassword(passwordHash: string, now: Date): void {
+    this.creds = this.creds.changed(passwordHash, now);
+    this.touch(now);
+    this.record('auth.password.reset', this.id, now, { user_id: this.id });
+    this.verifyEmail(now);
+  }
+
+  changePassword(passwordHash: string, now: Date): void {
+    this.creds = this.creds.changed(passwordHash, now);
+    this.credentialsUpdated(now, ['password']);
+  }
+
+  /** `undefined` leaves a field as it is, `null` clears it. Returns the fields that changed (event only then). */
+  updateProfile(changes: ProfileChanges, now: Date): string[] {
+    const changed: string[] = [];
+    const set = <K extends 'username' | 'firstName' | 'lastName'>(key: K, value: string | null | undefined, field: string) => {
+      if (value === undefined || value === this.state[key]) return;
+      this.state[key] = value;
+      changed.push(field);
+    };
+    set('username', changes.username === undefined ? undefined : (changes.username?.value ?? null), 'username');
+    set('firstName', changes.firstName, 'first_name');
+    set('lastName', changes.lastName, 'last_name');
+    if (changed.length > 0) {
+      this.touch(now);
+      this.record('auth.user.updated', this.id, now, { user_id: this.id, changed });
+    }
+    return changed;
+  }
+
+  changeUsername(username: Username | null, now: Date): boolean {
+    const value = username?.value ?? null;
+    if (value === this.state.username) return false;
+    this.state.username = value;
+    this.credentialsUpdated(now, ['username']);
+    return true;
+  }
+
+  /**
+   * Sets the address to confirm; a newer request replaces an older one. Asking for the address already in use
+   * cancels a pending change and returns false (nothing to confirm).
+   */
+  requestEmailChange(email: Email, now: Date): boolean {
+    const pending = email.value === this.state.email ? null : email.value;
+    if (pending !== this.state.pendingEmail) this.touch(now);
+    this.state.pendingEmail = pending;
+    return pending !== null;
+  }
+
+  /** Makes the pending address the login address; returns the address it replaced. */
+  confirmEmailChange(now: Date): string {
+    const next = this.state.pendingEmail;
+    if (next === null) throw new DomainError('INVALID_OR_EXPIRED_TOKEN', 'The link is invalid or has expired.');
+    const previous = this.state.email;
+    this.state.email = next;
+    this.state.pendingEmail = null;
+    this.state.emailVerified = true;
+    if (this.state.status === 'pending_verification') this.state.status = 'active';
+    this.credentialsUpdated(now, ['email']);
+    return previous;
+  }
+
+  /** Records the deletion; the repository writes the event, then removes the account. */
+  markDeleted(now: Date): void {
+    this.record('auth.user.deleted', this.id, now, { user_id: this.id });
   }
 
   toState(): UserState {
@@ -142,5 +240,10 @@ export class User extends AggregateRoot {
 
   private touch(now: Date): void {
     this.state.updatedAt = now;
+  }
+
+  private credentialsUpdated(now: Date, changed: string[]): void {
+    this.touch(now);
+    this.record('auth.credentials.updated', this.id, now, { user_id: this.id, changed });
   }
 }

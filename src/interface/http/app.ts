@@ -8,8 +8,10 @@ import { requestId } from './middleware/request-id';
 import { requestLogger } from './middleware/request-logger';
 import { routeFallback } from './middleware/route-fallback';
 import { corsPolicy, noStore, securityHeaders } from './middleware/security';
+import { registerAccountRoutes } from './routes/account.routes';
 import { registerAuthRoutes } from './routes/auth.routes';
 import { registerHealthRoutes } from './routes/health.routes';
+import { registerPasswordRoutes } from './routes/password.routes';
 import { registerUserRoutes } from './routes/users.routes';
 import { registerWellKnownRoutes } from './routes/well-known.routes';
 
@@ -26,6 +28,8 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   const router = new Router<HttpState>();
   registerAuthRoutes(router, deps);
   registerUserRoutes(router, deps);
+  registerPasswordRoutes(router, deps);
+  registerAccountRoutes(router, deps);
   registerWellKnownRoutes(router, deps);
   registerHealthRoutes(router, deps);
 

@@ -7,6 +7,16 @@ import type { ResendVerification } from '@application/auth/resend-verification';
 import type { ValidateAccessToken } from '@application/auth/validate-access-token';
 import type { VerifyEmail } from '@application/auth/verify-email';
 import type { GetCurrentUser } from '@application/users/get-current-user';
+import type { RateLimiter } from '@application/ports/rate-limiter';
+import type { RouteRateLimits } from './middleware/rate-limit';
+import type { ChangePassword } from '@application/auth/change-password';
+import type { ConfirmPasswordReset } from '@application/auth/confirm-password-reset';
+import type { RequestPasswordReset } from '@application/auth/request-password-reset';
+import type { DeleteAccount } from '@application/users/delete-account';
+import type { ListSessions } from '@application/users/list-sessions';
+import type { RevokeSession } from '@application/users/revoke-session';
+import type { UpdateCredentials } from '@application/users/update-credentials';
+import type { UpdateProfile } from '@application/users/update-profile';
 
 export interface HealthChecks {
   database: 'up' | 'down';
@@ -23,7 +33,11 @@ export interface HttpConfig {
   trustedProxies: string[];
   /** Whether verification is required (register answers 202 instead of 201). */
   requireEmailVerification: boolean;
+  /** Per route group, the per-IP and per-identifier quotas (RATE_LIMIT_* variables). */
+  rateLimits: Record<RateLimitedRoutes, RouteRateLimits>;
 }
+
+export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh';
 
 /** Everything the HTTP adapter needs; the composition root builds it. Handlers call one use case each. */
 export interface HttpDeps {
@@ -38,7 +52,17 @@ export interface HttpDeps {
     logout: Logout;
     validateAccessToken: ValidateAccessToken;
     getCurrentUser: GetCurrentUser;
+    requestPasswordReset: RequestPasswordReset;
+    confirmPasswordReset: ConfirmPasswordReset;
+    changePassword: ChangePassword;
+    updateProfile: UpdateProfile;
+    updateCredentials: UpdateCredentials;
+    deleteAccount: DeleteAccount;
+    listSessions: ListSessions;
+    revokeSession: RevokeSession;
   };
+  /** Counts requests for the rate limits: shared by every instance with Redis, in-process otherwise. */
+  rateLimiter: RateLimiter;
   /** RFC 7517 JWK Set of the published signing keys. */
   jwks: () => Promise<{ keys: Record<string, string>[] }>;
   /** Dependency checks for /health/ready ('up' also for embedded parts). */

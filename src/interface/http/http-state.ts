@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ParameterizedContext } from 'koa';
 import type { ClientContext } from '@application/auth/client-context';
 import type { Principal } from '@application/auth/validate-access-token';
+import type { RateLimitPolicy, RateLimitResult } from '@application/ports/rate-limiter';
 
 /** What the middleware puts on `ctx.state`; handlers read it, never the raw headers. */
 export interface HttpState {
@@ -14,6 +15,8 @@ export interface HttpState {
   body?: Record<string, unknown>;
   /** Set by the bearer middleware on protected routes only. */
   principal?: Principal;
+  /** The quotas a rate-limited route consumed so far, for the RateLimit headers. */
+  rateLimits?: { policy: RateLimitPolicy; result: RateLimitResult }[];
 }
 
 export type HttpContext = ParameterizedContext<HttpState>;

@@ -8,6 +8,7 @@ import { createDataSource, runMigrations } from '@infrastructure/persistence/typ
 import { typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { aUser } from './support/fixtures';
 import { migrations } from '../../../migrations';
+import { testRepositoryOptions } from '../../support/repository-options';
 
 describe('startEmbeddedPostgres (PGlite over pglite-socket)', () => {
   let dataDir: string;
@@ -44,13 +45,13 @@ describe('startEmbeddedPostgres (PGlite over pglite-socket)', () => {
     expect(first.embedded.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
     await expect(runMigrations(first.dataSource)).resolves.toHaveLength(migrations.length);
     const user = aUser();
-    await typeOrmRepositories(first.dataSource.manager).users.save(user);
+    await typeOrmRepositories(first.dataSource.manager, testRepositoryOptions()).users.save(user);
     await stop();
     expect(existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
 
     const second = await start();
     await expect(runMigrations(second.dataSource)).resolves.toEqual([]); // schema already there
-    const found = await typeOrmRepositories(second.dataSource.manager).users.findById(user.id);
+    const found = await typeOrmRepositories(second.dataSource.manager, testRepositoryOptions()).users.findById(user.id);
     expect(found?.toState()).toEqual(user.toState());
   });
 

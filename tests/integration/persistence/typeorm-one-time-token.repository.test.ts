@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { backends, type TestDatabase } from './support/backends';
 import { aOneTimeToken, aUser, at } from './support/fixtures';
+import { testRepositoryOptions } from '../../support/repository-options';
 
 const now = at('2026-01-02T03:04:05.678Z');
 const later = at('2026-01-02T03:30:00.000Z');
@@ -13,7 +14,7 @@ describe.each(backends)('TypeOrmOneTimeTokenRepository on $name', (backend) => {
 
   beforeAll(async () => {
     db = await backend.start();
-    repos = typeOrmRepositories(db.dataSource.manager);
+    repos = typeOrmRepositories(db.dataSource.manager, testRepositoryOptions());
   });
   afterAll(async () => {
     await db?.stop();
@@ -47,7 +48,7 @@ describe.each(backends)('TypeOrmOneTimeTokenRepository on $name', (backend) => {
   it('lets exactly one of 20 concurrent transactions consume a token', async () => {
     const token = aOneTimeToken(await aSavedUserId(), 'email_verification', now);
     await repos.oneTimeTokens.add(token);
-    const uow = new TypeOrmUnitOfWork(db.dataSource);
+    const uow = new TypeOrmUnitOfWork(db.dataSource, testRepositoryOptions());
 
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

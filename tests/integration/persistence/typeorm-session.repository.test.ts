@@ -8,6 +8,7 @@ import {
 } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { backends, type TestDatabase } from './support/backends';
 import { aSession, aTokenHash, aUser, at, lifetimes } from './support/fixtures';
+import { testRepositoryOptions } from '../../support/repository-options';
 
 const t0 = at('2026-01-02T03:04:05.678Z');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -19,8 +20,8 @@ describe.each(backends)('TypeOrmSessionRepository on $name', (backend) => {
 
   beforeAll(async () => {
     db = await backend.start();
-    repos = typeOrmRepositories(db.dataSource.manager);
-    uow = new TypeOrmUnitOfWork(db.dataSource);
+    repos = typeOrmRepositories(db.dataSource.manager, testRepositoryOptions());
+    uow = new TypeOrmUnitOfWork(db.dataSource, testRepositoryOptions());
   });
   afterAll(async () => {
     await db?.stop();

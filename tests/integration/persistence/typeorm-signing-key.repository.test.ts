@@ -2,6 +2,7 @@ import type { SigningKeyRecord } from '@application/ports/signing-keys';
 import { typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { backends, type TestDatabase } from './support/backends';
 import { at, uniqueSuffix } from './support/fixtures';
+import { testRepositoryOptions } from '../../support/repository-options';
 
 function aKey(createdAt: Date, overrides: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
   return {
@@ -24,7 +25,7 @@ describe.each(backends)('TypeOrmSigningKeyRepository on $name', (backend) => {
 
   beforeAll(async () => {
     db = await backend.start();
-    repos = typeOrmRepositories(db.dataSource.manager);
+    repos = typeOrmRepositories(db.dataSource.manager, testRepositoryOptions());
   });
   afterAll(async () => {
     await db?.stop();

@@ -2,6 +2,7 @@ import { OutboxEventRecord, SessionRecord } from '@infrastructure/persistence/ty
 import { TypeOrmUnitOfWork, typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { backends, type TestDatabase } from './support/backends';
 import { aSession, aUser, at } from './support/fixtures';
+import { testRepositoryOptions } from '../../support/repository-options';
 
 describe.each(backends)('TypeOrmUnitOfWork on $name', (backend) => {
   let db: TestDatabase;
@@ -9,7 +10,7 @@ describe.each(backends)('TypeOrmUnitOfWork on $name', (backend) => {
 
   beforeAll(async () => {
     db = await backend.start();
-    uow = new TypeOrmUnitOfWork(db.dataSource);
+    uow = new TypeOrmUnitOfWork(db.dataSource, testRepositoryOptions());
   });
   afterAll(async () => {
     await db?.stop();
@@ -30,7 +31,7 @@ describe.each(backends)('TypeOrmUnitOfWork on $name', (backend) => {
     });
 
     expect(result).toBe('done');
-    const repos = typeOrmRepositories(db.dataSource.manager);
+    const repos = typeOrmRepositories(db.dataSource.manager, testRepositoryOptions());
     await expect(repos.users.findById(user.id)).resolves.not.toBeNull();
     await expect(repos.sessions.findById(session.id)).resolves.not.toBeNull();
     const events = await db.dataSource.manager.find(OutboxEventRecord, { where: { subject: user.id }, order: { type: 'ASC' } });
@@ -51,14 +52,14 @@ describe.each(backends)('TypeOrmUnitOfWork on $name', (backend) => {
       }),
     ).rejects.toBe(failure);
 
-    await expect(typeOrmRepositories(db.dataSource.manager).users.findById(user.id)).resolves.toBeNull();
+    await expect(typeOrmRepositories(db.dataSource.manager, testRepositoryOptions()).users.findById(user.id)).resolves.toBeNull();
     await expect(db.dataSource.manager.countBy(SessionRecord, { userId: user.id })).resolves.toBe(0);
     await expect(outboxCount(user.id)).resolves.toBe(0);
   });
 
   it('rolls back earlier writes when a later save hits a uniqueness error', async () => {
     const existing = aUser();
-    await typeOrmRepositories(db.dataSource.manager).users.save(existing);
+    await typeOrmRepositories(db.dataSource.manager, testRepositoryOptions()).users.save(existing);
     const fresh = aUser();
 
     await expect(
@@ -68,7 +69,7 @@ describe.each(backends)('TypeOrmUnitOfWork on $name', (backend) => {
       }),
     ).rejects.toMatchObject({ code: 'EMAIL_ALREADY_REGISTERED' });
 
-    await expect(typeOrmRepositories(db.dataSource.manager).users.findById(fresh.id)).resolves.toBeNull();
+    await expect(typeOrmRepositories(db.dataSource.manager, testRepositoryOptions()).users.findById(fresh.id)).resolves.toBeNull();
     await expect(outboxCount(fresh.id)).resolves.toBe(0);
   });
 });

@@ -3,6 +3,7 @@ import { OutboxEventRecord, UserRecord } from '@infrastructure/persistence/typeo
 import { typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { backends, type TestDatabase } from './support/backends';
 import { aUser, at, uniqueSuffix } from './support/fixtures';
+import { testRepositoryOptions } from '../../support/repository-options';
 
 describe.each(backends)('TypeOrmUserRepository on $name', (backend) => {
   let db: TestDatabase;
@@ -10,7 +11,7 @@ describe.each(backends)('TypeOrmUserRepository on $name', (backend) => {
 
   beforeAll(async () => {
     db = await backend.start();
-    repos = typeOrmRepositories(db.dataSource.manager);
+    repos = typeOrmRepositories(db.dataSource.manager, testRepositoryOptions());
   });
   afterAll(async () => {
     await db?.stop();

@@ -1,6 +1,8 @@
+import type { AuditEntry } from '@application/ports/audit-log';
 import type { SessionState } from '@domain/session/session';
 import type { OneTimeToken } from '@domain/token/one-time-token';
 import type { UserState } from '@domain/user/user';
+import type { QueuedEmailRow } from '../../email/email-queue';
 import type { CloudEvent } from '../../messaging/cloud-event';
 
 export interface OutboxRow {
@@ -16,6 +18,11 @@ interface Tables {
   refreshTokenHistory: Map<string, string>;
   oneTimeTokens: Map<string, OneTimeToken>;
   outbox: OutboxRow[];
+  /** email_outbox: queued emails by id, bodies sealed */
+  emails: Map<string, QueuedEmailRow>;
+  auditEvents: AuditEntry[];
+  /** `${subscriber}\n${eventId}` of every event a subscriber processed */
+  processedEvents: Set<string>;
 }
 
 /**
@@ -29,6 +36,9 @@ export class InMemoryDatabase {
     refreshTokenHistory: new Map(),
     oneTimeTokens: new Map(),
     outbox: [],
+    emails: new Map(),
+    auditEvents: [],
+    processedEvents: new Set(),
   };
 
   snapshot(): Tables {

@@ -1,14 +1,21 @@
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import type { RepositoryOptions } from '../repository-options';
+import { InMemoryAuditLog } from './in-memory-audit-log';
 import type { InMemoryDatabase } from './in-memory-database';
+import { InMemoryEmailOutbox } from './in-memory-email-outbox';
 import { InMemoryOneTimeTokenRepository } from './in-memory-one-time-token.repository';
+import { InMemoryProcessedEvents } from './in-memory-processed-events';
 import { InMemorySessionRepository } from './in-memory-session.repository';
 import { InMemoryUserRepository } from './in-memory-user.repository';
 
-export function inMemoryRepositories(db: InMemoryDatabase): Repositories {
+export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOptions): Repositories {
   return {
     users: new InMemoryUserRepository(db),
     sessions: new InMemorySessionRepository(db),
     oneTimeTokens: new InMemoryOneTimeTokenRepository(db),
+    emails: new InMemoryEmailOutbox(db, options),
+    audit: new InMemoryAuditLog(db),
+    processedEvents: new InMemoryProcessedEvents(db),
   };
 }
 
@@ -19,17 +26,27 @@ export function inMemoryRepositories(db: InMemoryDatabase): Repositories {
 export class InMemoryUnitOfWork implements UnitOfWork {
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly db: InMemoryDatabase) {}
+  constructor(
+    private readonly db: InMemoryDatabase,
+    private readonly options: RepositoryOptions & {
+      /** After a transaction that queued email commits; awaited before the next transaction (tests deliver here). */
+      afterEmailCommit?: () => Promise<void> | void;
+    },
+  ) {}
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     const result = this.tail.then(async () => {
       const snapshot = this.db.snapshot();
+      let queued = false;
+      let value: T;
       try {
-        return await work(inMemoryRepositories(this.db));
+        value = await work(inMemoryRepositories(this.db, { ...this.options, onEmailQueued: () => (queued = true) }));
       } catch (error) {
         this.db.restore(snapshot);
         throw error;
       }
+      if (queued) await this.options.afterEmailCommit?.();
+      return value;
     });
     this.tail = result.catch(() => undefined);
     return result;

@@ -35,6 +35,17 @@ export class InMemoryUserRepository implements UserRepository {
     appendToOutbox(this.db, user.pullEvents(), state.updatedAt);
   }
 
+  /** The cascade of the SQL schema: credentials live in the user state; sessions, history and tokens go too. */
+  async delete(user: User): Promise<void> {
+    const { tables } = this.db;
+    const events = user.pullEvents();
+    appendToOutbox(this.db, events, events.at(-1)?.occurredAt ?? user.toState().updatedAt);
+    tables.users.delete(user.id);
+    for (const [id, session] of tables.sessions) if (session.userId === user.id) tables.sessions.delete(id);
+    for (const [hash, sessionId] of tables.refreshTokenHistory) if (!tables.sessions.has(sessionId)) tables.refreshTokenHistory.delete(hash);
+    for (const [id, token] of tables.oneTimeTokens) if (token.userId === user.id) tables.oneTimeTokens.delete(id);
+  }
+
   private async findWhere(predicate: (state: { email: string; username: string | null }) => boolean) {
     for (const state of this.db.tables.users.values()) {
       if (predicate(state)) return User.restore(structuredClone(state));

@@ -1,5 +1,8 @@
+import { AuditEventRecord } from './audit-event.record';
+import { EmailOutboxRecord } from './email-outbox.record';
 import { OneTimeTokenRecord } from './one-time-token.record';
 import { OutboxEventRecord } from './outbox-event.record';
+import { ProcessedEventRecord } from './processed-event.record';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
 import { SigningKeyRow } from './signing-key.record';
 import { CredentialsRecord, UserRecord } from './user.record';
@@ -13,12 +16,18 @@ export const typeOrmEntities = [
   OneTimeTokenRecord,
   SigningKeyRow,
   OutboxEventRecord,
+  EmailOutboxRecord,
+  AuditEventRecord,
+  ProcessedEventRecord,
 ];
 
 export {
+  AuditEventRecord,
+  EmailOutboxRecord,
   CredentialsRecord,
   OneTimeTokenRecord,
   OutboxEventRecord,
+  ProcessedEventRecord,
   RefreshTokenHistoryRecord,
   SessionRecord,
   SigningKeyRow,

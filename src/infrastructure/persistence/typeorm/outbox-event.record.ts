@@ -4,6 +4,7 @@ import type { CloudEvent } from '@infrastructure/messaging/cloud-event';
 /** Row of `outbox_events`: a CloudEvent written in the transaction that caused it, published later. */
 @Entity({ name: 'outbox_events' })
 @Index('outbox_events_unpublished_idx', ['createdAt'], { where: 'published_at IS NULL' })
+@Index('outbox_events_published_at_idx', ['publishedAt'], { where: 'published_at IS NOT NULL' })
 export class OutboxEventRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;

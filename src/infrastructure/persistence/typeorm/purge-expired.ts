@@ -4,6 +4,8 @@ export interface PurgeCounts {
   sessions: number;
   oneTimeTokens: number;
   outboxEvents: number;
+  /** Sent emails (recipient, subject, sealed bodies) past the retention; unsent ones are never purged. */
+  sentEmails: number;
 }
 
 /**
@@ -26,7 +28,8 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
       'DELETE FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1',
       [outboxCutoff],
     );
-    return { sessions: affected(sessions), oneTimeTokens: affected(tokens), outboxEvents: affected(outbox) };
+    const emails = await manager.query('DELETE FROM email_outbox WHERE sent_at < $1', [outboxCutoff]);
+    return { sessions: affected(sessions), oneTimeTokens: affected(tokens), outboxEvents: affected(outbox), sentEmails: affected(emails) };
   });
 }
 

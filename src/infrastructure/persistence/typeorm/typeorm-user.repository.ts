@@ -43,6 +43,12 @@ export class TypeOrmUserRepository implements UserRepository {
     await this.outbox.write(user.pullEvents());
   }
 
+  /** Credentials, sessions (with their token history) and one-time tokens go by ON DELETE CASCADE. */
+  async delete(user: User): Promise<void> {
+    await this.outbox.write(user.pullEvents());
+    await this.manager.delete(UserRecord, { id: user.id });
+  }
+
   private async findOne(column: 'id' | 'email' | 'username', value: string): Promise<User | null> {
     const columns = `${selectList(this.manager, UserRecord, 'u')}, ${selectList(this.manager, CredentialsRecord, 'c', CREDENTIALS)}`;
     const rows: Record<string, unknown>[] = await this.manager.query(

@@ -14,6 +14,7 @@ export function toUserRows(user: User): UserRows {
     user: {
       id: state.id,
       email: state.email,
+      pendingEmail: state.pendingEmail,
       username: state.username,
       firstName: state.firstName,
       lastName: state.lastName,
@@ -42,6 +43,7 @@ export function toUser(record: UserRecord): User {
   const state: UserState = {
     id: record.id,
     email: record.email,
+    pendingEmail: record.pendingEmail,
     username: record.username,
     firstName: record.firstName,
     lastName: record.lastName,

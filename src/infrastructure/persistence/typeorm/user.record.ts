@@ -15,6 +15,10 @@ export class UserRecord {
   @Column({ type: 'text' })
   email!: string;
 
+  /** A new address awaiting confirmation; never used to log in. */
+  @Column({ type: 'text', name: 'pending_email', nullable: true })
+  pendingEmail!: string | null;
+
   @Column({ type: 'text', nullable: true })
   username!: string | null;
 

@@ -78,9 +78,9 @@ function domainHeaders(error: DomainError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (error.code === 'UNAUTHENTICATED') headers['WWW-Authenticate'] = 'Bearer';
   if (error.code === 'INVALID_TOKEN') headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
-  // Lockout and rate-limit errors may carry how long to wait; the domain error type does not require it.
-  const retryAfter = numericProperty(error, 'retryAfterSeconds');
-  if (retryAfter !== null) headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfter)));
+  // Lockout and rate-limit errors carry how long to wait.
+  const retryAfter = error.retryAfterSeconds;
+  if (retryAfter !== undefined && Number.isFinite(retryAfter)) headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfter)));
   return headers;
 }
 

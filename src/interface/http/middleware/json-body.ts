@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import { DomainError } from '@domain/shared/domain-error';
 import { HttpError } from '../errors/http-error';
 import type { HttpContext, HttpState } from '../http-state';
+import { assertNoDuplicateKeys } from './duplicate-keys';
 
 /** Deeper documents are never legitimate here and make recursive consumers (class-transformer) overflow. */
 export const MAX_JSON_DEPTH = 32;
@@ -98,6 +99,7 @@ function parseObject(text: string): Record<string, unknown> {
     throw DomainError.validation('body', 'must be a JSON object');
   }
   assertShallowAndPlain(value);
+  assertNoDuplicateKeys(text);
   return value as Record<string, unknown>;
 }
 

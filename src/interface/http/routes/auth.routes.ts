@@ -14,6 +14,7 @@ import type { HttpDeps } from '../http-deps';
 import type { HttpState } from '../http-state';
 import { bearerAuth, principalOf } from '../middleware/bearer-auth';
 import { jsonBody } from '../middleware/json-body';
+import { accountIdentifier, limitByIdentifier, limitByIp, tokenIdentifier } from '../middleware/rate-limit';
 import { presentClaims } from '../presenters/claims.presenter';
 import { presentTokens } from '../presenters/tokens.presenter';
 import { presentUser } from '../presenters/user.presenter';
@@ -28,8 +29,12 @@ export function registerAuthRoutes(router: Router<HttpState>, deps: HttpDeps): v
   const optionalJson = jsonBody({ limitBytes: deps.config.bodyLimitBytes, optional: true });
   const bearer = bearerAuth(uc.validateAccessToken);
   const base = '/api/v1/auth';
+  const limits = deps.config.rateLimits;
+  const perIp = (group: keyof typeof limits) => limitByIp(deps.rateLimiter, limits[group].ip);
+  const perId = (group: keyof typeof limits, of: Parameters<typeof limitByIdentifier>[2]) =>
+    limitByIdentifier(deps.rateLimiter, limits[group].identifier, of);
 
-  router.post(`${base}/register`, json, async (ctx) => {
+  router.post(`${base}/register`, perIp('register'), json, perId('register', accountIdentifier('email')), async (ctx) => {
     const dto = await toDto(RegisterDto, ctx.state.body);
     const result = await uc.registerUser.execute({
       email: dto.email,
@@ -43,28 +48,28 @@ export function registerAuthRoutes(router: Router<HttpState>, deps: HttpDeps): v
     respond(ctx, 201, { user: presentUser(result.user), tokens: presentTokens(result.tokens) });
   });
 
-  router.post(`${base}/verify`, json, async (ctx) => {
+  router.post(`${base}/verify`, perIp('verify'), json, perId('verify', tokenIdentifier('token')), async (ctx) => {
     const dto = await toDto(VerifyEmailDto, ctx.state.body);
-    const user = await uc.verifyEmail.execute({ token: dto.token });
+    const user = await uc.verifyEmail.execute({ token: dto.token, client: ctx.state.client });
     respond(ctx, 200, { user: presentUser(user) });
   });
 
-  router.post(`${base}/verify/resend`, json, async (ctx) => {
+  router.post(`${base}/verify/resend`, perIp('verify'), json, perId('verify', accountIdentifier('email')), async (ctx) => {
     const dto = await toDto(ResendVerificationDto, ctx.state.body);
     await uc.resendVerification.execute({ email: dto.email });
     respond(ctx, 202, { message: RESEND_ACCEPTED });
   });
 
-  router.post(`${base}/login`, json, async (ctx) => {
+  router.post(`${base}/login`, perIp('login'), json, perId('login', accountIdentifier('email', 'username')), async (ctx) => {
     const dto = await toDto(LoginDto, ctx.state.body);
     const identifier = loginIdentifier(dto);
     const { user, tokens } = await uc.login.execute({ identifier, password: dto.password, client: ctx.state.client });
     respond(ctx, 200, { user: presentUser(user), tokens: presentTokens(tokens) });
   });
 
-  router.post(`${base}/refresh`, json, async (ctx) => {
+  router.post(`${base}/refresh`, perIp('refresh'), json, perId('refresh', tokenIdentifier('refresh_token')), async (ctx) => {
     const dto = await toDto(RefreshDto, ctx.state.body);
-    const tokens = await uc.refreshSession.execute({ refreshToken: dto.refresh_token });
+    const tokens = await uc.refreshSession.execute({ refreshToken: dto.refresh_token, client: ctx.state.client });
     respond(ctx, 200, { tokens: presentTokens(tokens) });
   });
 
@@ -72,7 +77,7 @@ export function registerAuthRoutes(router: Router<HttpState>, deps: HttpDeps): v
   router.post(`${base}/logout`, bearer, optionalJson, async (ctx) => {
     const dto = await toDto(LogoutDto, ctx.state.body);
     const { user, claims } = principalOf(ctx);
-    await uc.logout.execute({ userId: user.id, sessionId: claims.sid, scope: dto.scope ?? 'local' });
+    await uc.logout.execute({ userId: user.id, sessionId: claims.sid, scope: dto.scope ?? 'local', client: ctx.state.client });
     respond(ctx, 200, { message: 'You have been logged out.' });
   });
 

@@ -11,7 +11,23 @@ import { VerifyEmail } from '@application/auth/verify-email';
 import type { AuthSettings } from '@application/auth-settings';
 import type { PasswordHasher } from '@application/ports/password-hasher';
 import { GetCurrentUser } from '@application/users/get-current-user';
+import { ChangePassword } from '@application/auth/change-password';
+import { ConfirmPasswordReset } from '@application/auth/confirm-password-reset';
+import { RequestPasswordReset } from '@application/auth/request-password-reset';
+import { DeleteAccount } from '@application/users/delete-account';
+import { ListSessions } from '@application/users/list-sessions';
+import { RevokeSession } from '@application/users/revoke-session';
+import { UpdateCredentials } from '@application/users/update-credentials';
+import { UpdateProfile } from '@application/users/update-profile';
+import { EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
+import { InMemoryEmailQueue } from '@infrastructure/persistence/memory/in-memory-email-outbox';
 import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
+import { SessionCacheInvalidation } from '@application/auth/session-cache-invalidation';
+import { PasswordPolicy } from '@application/auth/password-policy';
+import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
+import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
+import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
+import { ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
 import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
 import { InMemorySigningKeyRepository } from '@infrastructure/persistence/memory/in-memory-signing-key.repository';
 import { InMemoryUnitOfWork, inMemoryRepositories } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
@@ -40,28 +56,49 @@ export const DEFAULT_SETTINGS: AuthSettings = {
 export async function createKit(settingsOverride: Partial<AuthSettings> = {}, hasher?: PasswordHasher) {
   const settings = { ...DEFAULT_SETTINGS, ...settingsOverride };
   const db = new InMemoryDatabase();
-  const uow = new InMemoryUnitOfWork(db);
-  const repos = inMemoryRepositories(db);
   const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+  const box = new AesGcmSecretBox(randomBytes(32));
+  const mailer = new InMemoryMailer();
+  const senderLogs: { fields: Record<string, unknown>; message: string }[] = [];
+  const log = (fields: Record<string, unknown>, message: string) => void senderLogs.push({ fields, message });
+  // The real sender over the in-memory queue, run after every commit that queued email: tests read the mailer.
+  const sender = new EmailOutboxSender(new InMemoryEmailQueue(db), mailer, box, clock, { info: log, warn: log, error: log });
+  // Issue 4: lockout and session cache in memory (the embedded adapters), the real password policy.
+  const lockout = new InMemoryLoginLockout({ threshold: 5, baseSeconds: 900, maxSeconds: 86400 });
+  const sessionCache = new InMemorySessionStateCache(clock, { ttlSeconds: 30, revokedTtlSeconds: 1020 });
+  const rateLimiter = new InMemoryRateLimiter(clock);
+  const passwordPolicy = new PasswordPolicy(new ZxcvbnStrengthEstimator(), settings.passwordMinLength);
+  const uow = new SessionCacheInvalidation(
+    new InMemoryUnitOfWork(db, { secretBox: box, clock, afterEmailCommit: () => sender.drain() }),
+    sessionCache,
+    { info: log, warn: log, error: log },
+  );
+  const repos = inMemoryRepositories(db, { secretBox: box, clock });
   const ids = new UuidGenerator();
   const passwords = hasher ?? new Argon2PasswordHasher();
   const opaque = new CryptoOpaqueTokens();
-  const box = new AesGcmSecretBox(randomBytes(32));
   const keys = new SigningKeyManager(new InMemorySigningKeyRepository(), box, clock, { alg: 'EdDSA', accessTokenTtlSeconds: 900 });
   await keys.init();
   const tokens = new JoseTokenService(keys, { issuer: 'https://auth.example.com', audience: 'api', accessTokenTtlSeconds: 900 }, ids, clock);
-  const mailer = new InMemoryMailer();
   const issuer = new SessionIssuer(opaque, box, tokens, ids, settings);
   const verification = new VerificationTokens(opaque, ids, settings);
   const useCases = {
-    register: new RegisterUser(uow, passwords, mailer, issuer, verification, ids, clock, settings),
+    register: new RegisterUser(uow, passwords, issuer, verification, ids, clock, settings, passwordPolicy),
     verifyEmail: new VerifyEmail(uow, opaque, clock),
-    resend: new ResendVerification(uow, mailer, verification, clock),
-    login: new LoginWithPassword(repos.users, uow, passwords, issuer, clock, settings),
+    resend: new ResendVerification(uow, verification, clock),
+    login: new LoginWithPassword(repos.users, uow, passwords, issuer, clock, settings, lockout),
     refresh: new RefreshSession(uow, opaque, issuer, clock, settings),
     logout: new Logout(uow, clock),
-    validate: new ValidateAccessToken(tokens, repos.sessions, repos.users, clock, settings),
+    validate: new ValidateAccessToken(tokens, repos.sessions, repos.users, clock, settings, sessionCache),
     currentUser: new GetCurrentUser(repos.users),
+    requestReset: new RequestPasswordReset(uow, opaque, ids, clock, settings),
+    confirmReset: new ConfirmPasswordReset(uow, passwords, opaque, clock, settings, passwordPolicy, lockout),
+    changePassword: new ChangePassword(repos.users, uow, passwords, clock, settings, passwordPolicy),
+    updateProfile: new UpdateProfile(uow, clock),
+    updateCredentials: new UpdateCredentials(repos.users, uow, passwords, opaque, ids, clock, settings),
+    deleteAccount: new DeleteAccount(repos.users, uow, passwords, clock),
+    listSessions: new ListSessions(repos.sessions, clock),
+    revokeSession: new RevokeSession(uow, clock),
   };
 
   /** The token in the last link mailed to `to`, as the user would click it. */
@@ -83,5 +120,6 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   }
 
   const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
-  return { settings, db, uow, repos, clock, mailer, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes };
+  const auditTypes = () => db.tables.auditEvents.map((entry) => entry.type);
+  return { settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
 }

@@ -212,5 +212,12 @@ describe('HTTP app: routing, envelopes and cross-cutting headers', () => {
       expect(failing.status).toBe(503);
       expect(JSON.stringify(failing.body)).not.toContain('ECONNREFUSED');
     });
+
+    it('reports a broker outage but stays ready (the outbox keeps the events)', async () => {
+      t.health.checks = { database: 'up', cache: 'up', broker: 'down' };
+      const ready = await t.http().get('/health/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', cache: 'up', broker: 'down' } });
+    });
   });
 });

@@ -15,6 +15,14 @@ export const DEFAULT_CONFIG: HttpConfig = {
   corsOrigins: [],
   trustedProxies: [],
   requireEmailVerification: true,
+  // Off by default here: these tests are about the routes; tests/security covers the limits through the whole app.
+  rateLimits: {
+    login: { ip: null, identifier: null },
+    register: { ip: null, identifier: null },
+    verify: { ip: null, identifier: null },
+    password_reset: { ip: null, identifier: null },
+    refresh: { ip: null, identifier: null },
+  },
 };
 
 /** The instant the HTTP tests run at: years ahead of the wall clock, so wall-clock leaks show. */
@@ -65,7 +73,16 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
       logout: kit.useCases.logout,
       validateAccessToken: kit.useCases.validate,
       getCurrentUser: kit.useCases.currentUser,
+      requestPasswordReset: kit.useCases.requestReset,
+      confirmPasswordReset: kit.useCases.confirmReset,
+      changePassword: kit.useCases.changePassword,
+      updateProfile: kit.useCases.updateProfile,
+      updateCredentials: kit.useCases.updateCredentials,
+      deleteAccount: kit.useCases.deleteAccount,
+      listSessions: kit.useCases.listSessions,
+      revokeSession: kit.useCases.revokeSession,
     },
+    rateLimiter: kit.rateLimiter,
     jwks: async () => kit.keys.jwks(),
     health: async () => {
       if (health.fail) throw new Error('connect ECONNREFUSED 10.0.0.5:5432');

@@ -1,0 +1,50 @@
+import type { UserRepository } from '@domain/user/user.repository';
+import type { AuthSettings } from '../auth-settings';
+import { passwordChangedEmail } from '../emails/templates';
+import type { Clock } from '../ports/clock';
+import type { PasswordHasher } from '../ports/password-hasher';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { assertCurrentPassword, found, wrongPassword } from '../users/current-password';
+import { selfAuditEntry } from './audit-entry';
+import type { ClientContext } from './client-context';
+import type { PasswordPolicy } from './password-policy';
+import { revokeSessions } from './revoke-sessions';
+
+export interface ChangePasswordInput {
+  userId: string;
+  /** The session making the change (the access token's `sid`): it stays, every other one is revoked. */
+  sessionId: string;
+  currentPassword: string;
+  newPassword: string;
+  client: ClientContext;
+}
+
+export class ChangePassword {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly uow: UnitOfWork,
+    private readonly hasher: PasswordHasher,
+    private readonly clock: Clock,
+    private readonly settings: AuthSettings,
+    private readonly policy: PasswordPolicy,
+  ) {}
+
+  async execute(input: ChangePasswordInput): Promise<void> {
+    const user = found(await this.users.findById(input.userId));
+    const password = this.policy.check(input.newPassword, { email: user.email, username: user.username });
+    const failure = selfAuditEntry('password.changed', input.client, user.id, this.clock.now(), 'wrong_password');
+    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure);
+    const passwordHash = await this.hasher.hash(password.reveal());
+    const now = this.clock.now();
+    await this.uow.run(async (repos) => {
+      const fresh = found(await repos.users.findById(user.id));
+      // Changed meanwhile (a reset): the password just checked is no longer the current one.
+      if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+      fresh.changePassword(passwordHash, now);
+      await repos.users.save(fresh);
+      await revokeSessions(repos, fresh.id, now, 'password_changed', input.sessionId);
+      await repos.emails.enqueue(passwordChangedEmail(fresh.email, this.settings.publicUrl));
+      await repos.audit.record(selfAuditEntry('password.changed', input.client, fresh.id, now));
+    });
+  }
+}

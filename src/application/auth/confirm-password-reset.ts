@@ -1,0 +1,67 @@
+import { DomainError } from '@domain/shared/domain-error';
+import { isRedeemable } from '@domain/token/one-time-token';
+import { Password } from '@domain/user/password';
+import type { AuthSettings } from '../auth-settings';
+import { passwordChangedEmail } from '../emails/templates';
+import type { Clock } from '../ports/clock';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { PasswordHasher } from '../ports/password-hasher';
+import type { LoginLockout } from '../ports/login-lockout';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { selfAuditEntry } from './audit-entry';
+import type { ClientContext } from './client-context';
+import { clearLockout } from './login-lockout-keys';
+import type { PasswordPolicy } from './password-policy';
+import { revokeSessions } from './revoke-sessions';
+
+export interface ConfirmPasswordResetInput {
+  token: string;
+  newPassword: string;
+  client: ClientContext;
+}
+
+/**
+ * Sets the new password with a single-use reset token, clears failed attempts and lockout (Credentials.changed),
+ * revokes every session and does not log in: the user signs in again with the new password.
+ */
+export class ConfirmPasswordReset {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly hasher: PasswordHasher,
+    private readonly opaque: OpaqueTokens,
+    private readonly clock: Clock,
+    private readonly settings: AuthSettings,
+    private readonly policy: PasswordPolicy,
+    private readonly lockout: LoginLockout,
+  ) {}
+
+  async execute(input: ConfirmPasswordResetInput): Promise<void> {
+    // Policy first: a weak password must not spend the token.
+    const password = Password.create(input.newPassword, this.settings.passwordMinLength);
+    const passwordHash = await this.hasher.hash(password.reveal());
+    const hash = this.opaque.hash(input.token);
+    const now = this.clock.now();
+    const reset = await this.uow.run(async (repos) => {
+      const token = await repos.oneTimeTokens.findByHash('password_reset', hash);
+      if (!token || !isRedeemable(token, 'password_reset', now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
+        throw unusable();
+      }
+      const user = await repos.users.findById(token.userId);
+      if (!user || user.status === 'suspended') throw unusable();
+      // The whole policy needs the owner's email; refusing here rolls the token's consumption back.
+      this.policy.check(input.newPassword, { email: user.email, username: user.username });
+      user.resetPassword(passwordHash, now);
+      await repos.users.save(user);
+      await revokeSessions(repos, user.id, now, 'password_reset');
+      await repos.emails.enqueue(passwordChangedEmail(user.email, this.settings.publicUrl));
+      await repos.audit.record(selfAuditEntry('password.reset', input.client, user.id, now));
+      return user;
+    });
+    // The login lockout of every identifier of the account ends with a successful reset (CONTRACT §5).
+    await clearLockout(this.lockout, reset);
+  }
+}
+
+function unusable(): DomainError {
+  return new DomainError('INVALID_OR_EXPIRED_TOKEN', 'The link is invalid or has expired.');
+}

@@ -1,0 +1,32 @@
+import { DomainError } from '@domain/shared/domain-error';
+import { Email } from '@domain/user/email';
+import type { User } from '@domain/user/user';
+import type { LoginLockout } from '../ports/login-lockout';
+
+/**
+ * The lockout key of a login identifier: the canonical email (trim, NFKC, lower-case) or the lower-case
+ * username, whether or not an account has it, so that known and unknown identifiers lock alike.
+ */
+export function lockoutKey(identifier: string): string {
+  return Email.canonicalize(identifier);
+}
+
+/** Every identifier the user can log in with. */
+export function lockoutKeysOf(user: User): string[] {
+  return [user.email, user.username].filter((key): key is string => key !== null).map(lockoutKey);
+}
+
+/** After a successful login, password reset or admin unlock: every identifier of the account starts afresh. */
+export async function clearLockout(lockout: LoginLockout, user: User): Promise<void> {
+  await Promise.all(lockoutKeysOf(user).map((key) => lockout.clear(key)));
+}
+
+/** The same answer, headers included, for existing and unknown identifiers. */
+export function accountLocked(retryAfterSeconds: number): DomainError {
+  return new DomainError(
+    'ACCOUNT_LOCKED',
+    'Too many failed login attempts. Try again later.',
+    undefined,
+    Math.max(1, Math.ceil(retryAfterSeconds)),
+  );
+}

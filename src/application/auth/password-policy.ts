@@ -1,0 +1,59 @@
+import { DomainError } from '@domain/shared/domain-error';
+import { Email } from '@domain/user/email';
+import { PASSWORD_MAX_LENGTH, Password } from '@domain/user/password';
+import type { PasswordStrengthEstimator } from '../ports/password-strength';
+
+/** zxcvbn 3: "safely unguessable", about 10^8 guesses, against an offline attack on a slow hash. */
+export const MIN_STRENGTH_SCORE = 3;
+/** Shorter local parts ("jo@...") are too common as substrings to forbid. */
+const MIN_LOCAL_PART = 3;
+
+/** Who the password is for: its parts must not appear in it, and they count as known words for the estimate. */
+export interface PasswordOwner {
+  email: string;
+  username?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+}
+
+/**
+ * CONTRACT §5: length between PASSWORD_MIN_LENGTH and 128, not common, not guessable (strength estimate), not
+ * containing the email's local part. No composition rules. Every reason is reported at once, as
+ * WEAK_PASSWORD `details.password`, so the user fixes everything in one go.
+ */
+export class PasswordPolicy {
+  constructor(
+    private readonly estimator: PasswordStrengthEstimator,
+    private readonly minLength: number,
+  ) {}
+
+  check(raw: string, owner: PasswordOwner): Password {
+    const reasons = this.reasons(raw, owner);
+    if (reasons.length > 0) throw new DomainError('WEAK_PASSWORD', 'The password does not meet the policy.', { password: reasons });
+    return Password.create(raw, this.minLength);
+  }
+
+  private reasons(raw: string, owner: PasswordOwner): string[] {
+    const length = [...raw].length;
+    // Too long is refused before any scoring: the estimate is the expensive part.
+    if (length > PASSWORD_MAX_LENGTH) return [`must be at most ${PASSWORD_MAX_LENGTH} characters`];
+    const reasons: string[] = [];
+    if (length < this.minLength) reasons.push(`must be at least ${this.minLength} characters`);
+    const folded = Email.canonicalize(raw);
+    const local = localPart(owner.email);
+    if (local.length >= MIN_LOCAL_PART && folded.includes(local)) reasons.push('must not contain the email address');
+    const inputs = [owner.email, local, owner.username, owner.firstName, owner.lastName].filter(
+      (value): value is string => typeof value === 'string' && value.length > 0,
+    );
+    const estimate = this.estimator.estimate(raw, inputs);
+    if (estimate.common) reasons.push('is too common');
+    else if (estimate.score < MIN_STRENGTH_SCORE) reasons.push('is too easy to guess');
+    return reasons;
+  }
+}
+
+function localPart(email: string): string {
+  const canonical = Email.canonicalize(email);
+  const at = canonical.lastIndexOf('@');
+  return at > 0 ? canonical.slice(0, at) : canonical;
+}

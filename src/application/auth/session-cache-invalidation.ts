@@ -1,0 +1,74 @@
+import type { Session } from '@domain/session/session';
+import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import type { Logger } from '../ports/logger';
+import type { SessionStateCache } from '../ports/session-state-cache';
+import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+
+/**
+ * The unit of work every use case gets; it keeps the session cache in step with the database. Hooked here
+ * rather than in each use case so that no revocation path can miss it: logout, refresh reuse, password change
+ * and reset, session revoke (and suspension, admin revoke later) all save the session through `repos`.
+ * - A revocation is written to the cache when the session is saved, before the commit: the moment the change
+ *   is visible in the database, the cache already refuses the session on every instance. (Should the commit
+ *   fail after that, the session is refused until the revocation entry expires: the safe side.)
+ * - Other changes (a rotation moves the expiry) drop the cached state after the commit; a reader that re-cached
+ *   the old state in between holds an earlier expiry, which can only refuse sooner.
+ * If the cache cannot be reached the change still goes through: the adapter keeps what it could not write and
+ * writes it when it reconnects, and reads from the database until then (see RedisSessionStateCache).
+ */
+export class SessionCacheInvalidation implements UnitOfWork {
+  constructor(
+    private readonly inner: UnitOfWork,
+    private readonly cache: SessionStateCache,
+    private readonly logger: Logger,
+  ) {}
+
+  async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    const changed = new Set<string>();
+    const sessions = (repos: Repositories) => new TrackedSessions(repos.sessions, changed, (id) => this.revoked(id));
+    const result = await this.inner.run((repos) => work({ ...repos, sessions: sessions(repos) }));
+    if (changed.size > 0) {
+      await this.cache.invalidate({ revoked: [], changed: [...changed] }).catch((error: unknown) => {
+        this.logger.warn({ err: error, sessions: [...changed] }, 'session cache: could not drop changed sessions');
+      });
+    }
+    return result;
+  }
+
+  private async revoked(sessionId: string): Promise<void> {
+    await this.cache.invalidate({ revoked: [sessionId], changed: [] }).catch((error: unknown) => {
+      this.logger.error({ err: error, session: sessionId }, 'session cache: revocation kept for when the cache is back');
+    });
+  }
+}
+
+/** Delegates to the transaction's repository; announces revocations at once and notes other changes. */
+class TrackedSessions implements SessionRepository {
+  constructor(
+    private readonly inner: SessionRepository,
+    private readonly changed: Set<string>,
+    private readonly revoked: (sessionId: string) => Promise<void>,
+  ) {}
+
+  findById(id: string): Promise<Session | null> {
+    return this.inner.findById(id);
+  }
+
+  findByRefreshTokenHashForUpdate(hash: string): Promise<RefreshTokenMatch | null> {
+    return this.inner.findByRefreshTokenHashForUpdate(hash);
+  }
+
+  findActiveByUser(userId: string, now: Date): Promise<Session[]> {
+    return this.inner.findActiveByUser(userId, now);
+  }
+
+  async save(session: Session): Promise<void> {
+    await this.inner.save(session);
+    if (session.revokedAt !== null) {
+      this.changed.delete(session.id);
+      await this.revoked(session.id);
+    } else {
+      this.changed.add(session.id);
+    }
+  }
+}

@@ -1,0 +1,14 @@
+export interface StrengthEstimate {
+  /** 0 (guessable in a few tries) to 4 (very unguessable), zxcvbn's scale. */
+  score: 0 | 1 | 2 | 3 | 4;
+  /** The password is on a list of commonly used passwords. */
+  common: boolean;
+}
+
+/**
+ * Estimates how guessable a password is. Synchronous work, so the adapter bounds the input it scores;
+ * `userInputs` (email, username, names) count as known words.
+ */
+export interface PasswordStrengthEstimator {
+  estimate(password: string, userInputs: string[]): StrengthEstimate;
+}

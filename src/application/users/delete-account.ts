@@ -1,0 +1,38 @@
+import type { UserRepository } from '@domain/user/user.repository';
+import { selfAuditEntry } from '../auth/audit-entry';
+import type { ClientContext } from '../auth/client-context';
+import { revokeSessions } from '../auth/revoke-sessions';
+import { accountDeletedEmail } from '../emails/templates';
+import type { Clock } from '../ports/clock';
+import type { PasswordHasher } from '../ports/password-hasher';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { assertCurrentPassword, found } from './current-password';
+
+/**
+ * Deletes the account for good, password required: the user row with its credentials, sessions and one-time
+ * tokens. The events (auth.session.revoked for each session, auth.user.deleted) and the audit entries keep
+ * the user id; the goodbye email is queued in the same transaction.
+ */
+export class DeleteAccount {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly uow: UnitOfWork,
+    private readonly hasher: PasswordHasher,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(input: { userId: string; password: string; client: ClientContext }): Promise<void> {
+    const user = found(await this.users.findById(input.userId));
+    const failure = selfAuditEntry('account.deleted', input.client, user.id, this.clock.now(), 'wrong_password');
+    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure);
+    const now = this.clock.now();
+    await this.uow.run(async (repos) => {
+      const fresh = found(await repos.users.findById(user.id));
+      await revokeSessions(repos, fresh.id, now, 'account_deleted');
+      fresh.markDeleted(now);
+      await repos.users.delete(fresh);
+      await repos.emails.enqueue(accountDeletedEmail(fresh.email));
+      await repos.audit.record(selfAuditEntry('account.deleted', input.client, fresh.id, now));
+    });
+  }
+}

@@ -1,0 +1,29 @@
+import { DomainError } from '@domain/shared/domain-error';
+import { selfAuditEntry } from '../auth/audit-entry';
+import type { ClientContext } from '../auth/client-context';
+import type { Clock } from '../ports/clock';
+import type { UnitOfWork } from '../ports/unit-of-work';
+
+/**
+ * Signs one of the user's own sessions out (the current one too, if asked). Another user's session, an unknown
+ * id and an already ended session all answer the same NOT_FOUND, so session ids cannot be probed.
+ */
+export class RevokeSession {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(input: { userId: string; sessionId: string; client: ClientContext }): Promise<void> {
+    const now = this.clock.now();
+    await this.uow.run(async (repos) => {
+      const session = await repos.sessions.findById(input.sessionId);
+      if (!session || session.userId !== input.userId || !session.isActive(now)) {
+        throw new DomainError('NOT_FOUND', 'No such session.');
+      }
+      session.revoke(now, 'user');
+      await repos.sessions.save(session);
+      await repos.audit.record(selfAuditEntry('session.revoked', input.client, input.userId, now));
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import { Email } from '@domain/user/email';
+import type { User } from '@domain/user/user';
+import type { UserRepository } from '@domain/user/user.repository';
+import { Username } from '@domain/user/username';
+import { selfAuditEntry } from '../auth/audit-entry';
+import type { ClientContext } from '../auth/client-context';
+import type { AuthSettings } from '../auth-settings';
+import { accountExistsEmail, emailChangeVerificationEmail } from '../emails/templates';
+import type { Clock } from '../ports/clock';
+import type { IdGenerator } from '../ports/id-generator';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { PasswordHasher } from '../ports/password-hasher';
+import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+import { assertCurrentPassword, found } from './current-password';
+
+export interface UpdateCredentialsInput {
+  userId: string;
+  currentPassword: string;
+  email?: string | undefined;
+  /** `null` removes the username. */
+  username?: string | null | undefined;
+  client: ClientContext;
+}
+
+const EMAIL_CHANGE_TOKEN_BYTES = 32;
+
+/**
+ * A username changes at once. A new email is only pending: the link mailed to it must be followed (POST
+ * /auth/verify) before it replaces the login address, and the old address is told when it does. An address
+ * that already has an account gets the "account exists" email instead of a link, and the answer is the same.
+ */
+export class UpdateCredentials {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly uow: UnitOfWork,
+    private readonly hasher: PasswordHasher,
+    private readonly opaque: OpaqueTokens,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+    private readonly settings: AuthSettings,
+  ) {}
+
+  async execute(input: UpdateCredentialsInput): Promise<User> {
+    const email = input.email === undefined ? null : Email.create(input.email);
+    const username = input.username === undefined || input.username === null ? input.username : Username.create(input.username);
+    const user = found(await this.users.findById(input.userId));
+    const failure = selfAuditEntry('credentials.updated', input.client, user.id, this.clock.now(), 'wrong_password');
+    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure);
+    const now = this.clock.now();
+    return this.uow.run(async (repos) => {
+      const fresh = found(await repos.users.findById(user.id));
+      if (username !== undefined) fresh.changeUsername(username, now);
+      if (email !== null) {
+        await repos.oneTimeTokens.consumeAllFor(fresh.id, 'email_change', now);
+        if (fresh.requestEmailChange(email, now)) await this.sendConfirmation(repos, fresh.id, email.value, now);
+      }
+      await repos.users.save(fresh);
+      await repos.audit.record(selfAuditEntry('credentials.updated', input.client, fresh.id, now));
+      return fresh;
+    });
+  }
+
+  private async sendConfirmation(repos: Repositories, userId: string, address: string, now: Date): Promise<void> {
+    if (await repos.users.findByEmail(address)) {
+      await repos.emails.enqueue(accountExistsEmail(address, this.settings.publicUrl));
+      return;
+    }
+    const { token, hash } = this.opaque.create(EMAIL_CHANGE_TOKEN_BYTES);
+    const ttl = this.settings.verificationTokenTtlSeconds;
+    await repos.oneTimeTokens.add({
+      id: this.ids.newId(),
+      userId,
+      purpose: 'email_change',
+      tokenHash: hash,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + ttl * 1000),
+      consumedAt: null,
+    });
+    await repos.emails.enqueue(emailChangeVerificationEmail(address, this.settings.publicUrl, token, Math.round(ttl / 3600)));
+  }
+}

@@ -1,0 +1,43 @@
+import type { User } from '@domain/user/user';
+import { Username } from '@domain/user/username';
+import { selfAuditEntry } from '../auth/audit-entry';
+import type { ClientContext } from '../auth/client-context';
+import type { Clock } from '../ports/clock';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { found } from './current-password';
+
+/** `undefined`: leave as it is; `null`: clear. */
+export interface UpdateProfileInput {
+  userId: string;
+  username?: string | null | undefined;
+  firstName?: string | null | undefined;
+  lastName?: string | null | undefined;
+  client: ClientContext;
+}
+
+/** Names and username; a taken username answers USERNAME_TAKEN (the unique constraint decides, not a lookup). */
+export class UpdateProfile {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(input: UpdateProfileInput): Promise<User> {
+    const username = input.username === undefined || input.username === null ? input.username : Username.create(input.username);
+    const now = this.clock.now();
+    return this.uow.run(async (repos) => {
+      const user = found(await repos.users.findById(input.userId));
+      const changed = user.updateProfile({ username, firstName: blankToNull(input.firstName), lastName: blankToNull(input.lastName) }, now);
+      if (changed.length === 0) return user;
+      await repos.users.save(user);
+      await repos.audit.record(selfAuditEntry('profile.updated', input.client, user.id, now));
+      return user;
+    });
+  }
+}
+
+function blankToNull(value: string | null | undefined): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  const trimmed = value.trim();
+  return trimmed === '' ? null : trimmed;
+}

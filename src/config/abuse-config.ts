@@ -1,0 +1,105 @@
+import type { RateLimitPolicy } from '@application/ports/rate-limiter';
+import { parseDuration } from './duration';
+
+/** A quota from the environment: `<count>/<window>` (`100/5m`), or `off`. */
+export interface RateLimitSpec {
+  limit: number;
+  windowSeconds: number;
+}
+
+/** Routes that share one pair of variables (RATE_LIMIT_<GROUP>_IP / _ID). */
+export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh'] as const;
+export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
+
+export interface AbuseConfig {
+  /** null = that limit is off. */
+  rateLimits: Record<RateLimitGroup, { ip: RateLimitSpec | null; identifier: RateLimitSpec | null }>;
+  lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
+  /** How long a live session's state may be served from the cache when no invalidation reaches it. */
+  sessionCacheTtlSeconds: number;
+  /** Prefix of every Redis key (several deployments or test runs can share one Redis). */
+  redisKeyPrefix: string;
+}
+
+/**
+ * Defaults: generous for people (a shared office IP, a few typos), tight for scripts. The per-identifier
+ * login limit sits above the lockout threshold: lockout answers failures, the limit bounds hashing per account.
+ */
+const DEFAULTS: Record<RateLimitGroup, { ip: string; identifier: string }> = {
+  login: { ip: '100/5m', identifier: '20/5m' },
+  register: { ip: '30/5m', identifier: '5/1h' },
+  verify: { ip: '30/5m', identifier: '5/15m' },
+  password_reset: { ip: '20/5m', identifier: '5/15m' },
+  refresh: { ip: '300/5m', identifier: '60/5m' },
+};
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the abuse-resistance settings; problems are appended to `problems`. */
+export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
+  const raw = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const spec = (name: string, fallback: string): RateLimitSpec | null => {
+    const value = raw(name) ?? fallback;
+    const parsed = parseRateLimit(value);
+    if (parsed === undefined) {
+      problems.push(`${name} must be <count>/<window> like 100/5m (count 1-100000, window 1s-24h) or off (got "${value}")`);
+      return parseRateLimit(fallback) ?? null;
+    }
+    return parsed;
+  };
+  const seconds = (name: string, fallback: string, min: number, max: number): number => {
+    const value = raw(name) ?? fallback;
+    const parsed = parseDuration(value);
+    if (parsed === null || parsed < min || parsed > max) {
+      problems.push(`${name} must be a duration like 30s, 15m or 24h between ${min}s and ${max}s (got "${value}")`);
+      return parseDuration(fallback) ?? min;
+    }
+    return parsed;
+  };
+  const rateLimits = {} as AbuseConfig['rateLimits'];
+  for (const group of RATE_LIMIT_GROUPS) {
+    const name = `RATE_LIMIT_${group.toUpperCase()}`;
+    rateLimits[group] = { ip: spec(`${name}_IP`, DEFAULTS[group].ip), identifier: spec(`${name}_ID`, DEFAULTS[group].identifier) };
+  }
+  const threshold = Number(raw('LOCKOUT_THRESHOLD') ?? '5');
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > 1000) {
+    problems.push(`LOCKOUT_THRESHOLD must be an integer from 1 to 1000 (got "${raw('LOCKOUT_THRESHOLD')}")`);
+  }
+  const baseSeconds = seconds('LOCKOUT_DURATION', '15m', 1, 7 * 86400);
+  const maxSeconds = seconds('LOCKOUT_MAX_DURATION', '24h', 1, 30 * 86400);
+  if (maxSeconds < baseSeconds) problems.push('LOCKOUT_MAX_DURATION must not be shorter than LOCKOUT_DURATION');
+  return {
+    rateLimits,
+    lockout: { threshold: Number.isInteger(threshold) ? threshold : 5, baseSeconds, maxSeconds },
+    sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 600),
+    redisKeyPrefix: raw('REDIS_KEY_PREFIX') ?? 'auth:',
+  };
+}
+
+/** `off` -> null; `<count>/<window>` -> the spec; anything else -> undefined. */
+export function parseRateLimit(value: string): RateLimitSpec | null | undefined {
+  if (value.toLowerCase() === 'off') return null;
+  const match = /^(\d+)\s*\/\s*(\S+)$/.exec(value);
+  if (!match) return undefined;
+  const limit = Number(match[1]);
+  const windowSeconds = parseDuration(match[2]!);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) return undefined;
+  if (windowSeconds === null || windowSeconds < 1 || windowSeconds > 86400) return undefined;
+  return { limit, windowSeconds };
+}
+
+/** The quotas as named policies (`login-ip`, `password-reset-id` ...): the names appear in RateLimit headers and keys. */
+export function rateLimitPolicies(
+  limits: AbuseConfig['rateLimits'],
+): Record<RateLimitGroup, { ip: RateLimitPolicy | null; identifier: RateLimitPolicy | null }> {
+  const named = (group: RateLimitGroup, kind: 'ip' | 'id', spec: RateLimitSpec | null): RateLimitPolicy | null =>
+    spec ? { name: `${group.replace('_', '-')}-${kind}`, ...spec } : null;
+  const out = {} as Record<RateLimitGroup, { ip: RateLimitPolicy | null; identifier: RateLimitPolicy | null }>;
+  for (const group of RATE_LIMIT_GROUPS) {
+    out[group] = { ip: named(group, 'ip', limits[group].ip), identifier: named(group, 'id', limits[group].identifier) };
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+import type { Container } from 'inversify';
+import { ChangePassword } from '@application/auth/change-password';
+import { ConfirmPasswordReset } from '@application/auth/confirm-password-reset';
+import { RequestPasswordReset } from '@application/auth/request-password-reset';
+import { DeleteAccount } from '@application/users/delete-account';
+import { ListSessions } from '@application/users/list-sessions';
+import { RevokeSession } from '@application/users/revoke-session';
+import { UpdateCredentials } from '@application/users/update-credentials';
+import { UpdateProfile } from '@application/users/update-profile';
+import { TOKENS as T } from './tokens';
+
+/** The account-lifecycle use cases (issue 3), bound on the one container by createContainer. */
+export function bindAccountUseCases(c: Container): void {
+  c.bind(T.RequestPasswordReset).toResolvedValue(
+    (...a: ConstructorParameters<typeof RequestPasswordReset>) => new RequestPasswordReset(...a),
+    [T.UnitOfWork, T.OpaqueTokens, T.IdGenerator, T.Clock, T.AuthSettings],
+  );
+  c.bind(T.ConfirmPasswordReset).toResolvedValue(
+    (...a: ConstructorParameters<typeof ConfirmPasswordReset>) => new ConfirmPasswordReset(...a),
+    [T.UnitOfWork, T.PasswordHasher, T.OpaqueTokens, T.Clock, T.AuthSettings, T.PasswordPolicy, T.LoginLockout],
+  );
+  c.bind(T.ChangePassword).toResolvedValue(
+    (...a: ConstructorParameters<typeof ChangePassword>) => new ChangePassword(...a),
+    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.Clock, T.AuthSettings, T.PasswordPolicy],
+  );
+  c.bind(T.UpdateProfile).toResolvedValue(
+    (...a: ConstructorParameters<typeof UpdateProfile>) => new UpdateProfile(...a),
+    [T.UnitOfWork, T.Clock],
+  );
+  c.bind(T.UpdateCredentials).toResolvedValue(
+    (...a: ConstructorParameters<typeof UpdateCredentials>) => new UpdateCredentials(...a),
+    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.OpaqueTokens, T.IdGenerator, T.Clock, T.AuthSettings],
+  );
+  c.bind(T.DeleteAccount).toResolvedValue(
+    (...a: ConstructorParameters<typeof DeleteAccount>) => new DeleteAccount(...a),
+    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.Clock],
+  );
+  c.bind(T.ListSessions).toResolvedValue(
+    (...a: ConstructorParameters<typeof ListSessions>) => new ListSessions(...a),
+    [T.SessionRepository, T.Clock],
+  );
+  c.bind(T.RevokeSession).toResolvedValue(
+    (...a: ConstructorParameters<typeof RevokeSession>) => new RevokeSession(...a),
+    [T.UnitOfWork, T.Clock],
+  );
+}

@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { Clock } from '@application/ports/clock';
+import type { LoginLockout } from '@application/ports/login-lockout';
+import type { RateLimiter } from '@application/ports/rate-limiter';
+import type { SessionStateCache } from '@application/ports/session-state-cache';
+import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
+import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
+import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
+import { PassThroughSessionStateCache } from '@infrastructure/cache/memory/pass-through-session-state-cache';
+import { connectRedis, pingRedis } from '@infrastructure/cache/redis/redis-connection';
+import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
+import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
+import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
+import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
+import type { AppConfig } from './env';
+
+/** Tokens are accepted up to 60 s after `exp` (clock skew); a revocation outlives every token naming the session. */
+const SKEW_MARGIN_SECONDS = 120;
+
+export interface Cache {
+  rateLimiter: RateLimiter;
+  lockout: LoginLockout;
+  sessions: SessionStateCache;
+  /** True with REDIS_URL: shared by every instance. */
+  shared: boolean;
+  status(): Promise<'up' | 'down'>;
+  close(): Promise<void>;
+}
+
+/**
+ * Redis (one connection per process) when REDIS_URL is set, process memory otherwise. Without Redis the session
+ * cache is kept only in embedded mode, which is one process by construction (the data directory lock): with
+ * DATABASE_URL other instances may share the database, and a cache of their own would hide a revocation.
+ */
+export async function startCache(config: AppConfig, clock: Clock, logger: Logger): Promise<Cache> {
+  const ttl = {
+    ttlSeconds: config.abuse.sessionCacheTtlSeconds,
+    revokedTtlSeconds: config.jwt.accessTokenTtlSeconds + SKEW_MARGIN_SECONDS,
+  };
+  if (config.redisUrl === null) {
+    return {
+      rateLimiter: new InMemoryRateLimiter(clock),
+      lockout: new InMemoryLoginLockout(config.abuse.lockout),
+      sessions: config.databaseUrl === null ? new InMemorySessionStateCache(clock, ttl) : new PassThroughSessionStateCache(),
+      shared: false,
+      status: async () => 'up',
+      close: async () => undefined,
+    };
+  }
+  const client = await connectRedis(config.redisUrl, logger);
+  const prefix = config.abuse.redisKeyPrefix;
+  return {
+    rateLimiter: new RedisRateLimiter(client, prefix, logger),
+    lockout: new FallbackLoginLockout(
+      new RedisLoginLockout(client, prefix, config.abuse.lockout),
+      new InMemoryLoginLockout(config.abuse.lockout),
+      logger,
+    ),
+    sessions: new RedisSessionStateCache(client, prefix, ttl),
+    shared: true,
+    status: async () => ((await pingRedis(client)) ? 'up' : 'down'),
+    async close() {
+      if (client.isOpen) await client.close();
+    },
+  };
+}

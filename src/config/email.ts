@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { Clock } from '@application/ports/clock';
+import type { Mailer } from '@application/ports/mailer';
+import type { SecretBox } from '@application/ports/secret-box';
+import { DevMailboxMailer } from '@infrastructure/email/dev-mailbox/dev-mailbox-mailer';
+import { EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
+import { SmtpMailer } from '@infrastructure/email/smtp/smtp-mailer';
+import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
+import type { AppConfig } from './env';
+
+export interface EmailDelivery {
+  /** SMTP when SMTP_URL is set, the dev mailbox otherwise (or the test's mailer). */
+  mailer: Mailer;
+  /** Delivers the email outbox in the background; poked after every commit that queued an email. */
+  sender: EmailOutboxSender;
+  /** Stops the sender after the messages in flight, then the SMTP transport. */
+  close(): Promise<void>;
+}
+
+export function startEmailDelivery(
+  config: AppConfig,
+  dataDir: string,
+  logger: Logger,
+  deps: { dataSource: DataSource; secretBox: SecretBox; clock: Clock; mailer?: Mailer | undefined },
+): EmailDelivery {
+  const smtp =
+    deps.mailer === undefined && config.smtpUrl !== null
+      ? new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom, ...config.smtpTls })
+      : null;
+  const mailer = deps.mailer ?? smtp ?? new DevMailboxMailer(join(dataDir, 'mail'), config.mailFrom, logger);
+  const sender = new EmailOutboxSender(new TypeOrmEmailQueue(deps.dataSource), mailer, deps.secretBox, deps.clock, logger);
+  sender.start();
+  return {
+    mailer,
+    sender,
+    async close() {
+      await sender.stop();
+      smtp?.close();
+    },
+  };
+}

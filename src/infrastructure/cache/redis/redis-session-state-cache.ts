@@ -1,0 +1,80 @@
+import type { CachedSessionState, SessionStateCache } from '@application/ports/session-state-cache';
+import type { SessionCacheTtl } from '../memory/in-memory-session-state-cache';
+import { RedisScript, type RedisClient } from './redis-connection';
+
+/** A revocation is stored as this literal; live sessions as `{"u": userId, "x": expiresAt ms}`. */
+const REVOKED = 'revoked';
+
+const DELETE_UNLESS_REVOKED = new RedisScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`);
+
+/**
+ * The port's rules on Redis: SET NX for readers, unconditional revocations, deletes that spare revocations.
+ * Outages: a revocation that cannot be written is kept and written on reconnect, and until then this instance
+ * reads the database. After any reconnect the instance also reads the database for one TTL, long enough for
+ * every live entry written before the outage to expire: none of them can hide a revocation made meanwhile.
+ */
+export class RedisSessionStateCache implements SessionStateCache {
+  private readonly pending = new Set<string>();
+  private distrustUntil = 0;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keyPrefix: string,
+    private readonly ttl: SessionCacheTtl,
+  ) {
+    client.on('error', () => {
+      this.distrustUntil = Number.POSITIVE_INFINITY;
+    });
+    client.on('ready', () => {
+      this.distrustUntil = Date.now() + ttl.ttlSeconds * 1000;
+      this.flush().catch(() => undefined);
+    });
+  }
+
+  async get(sessionId: string): Promise<CachedSessionState | null> {
+    if (this.pending.size > 0 || Date.now() < this.distrustUntil) return null;
+    return parse(await this.client.get(this.key(sessionId)));
+  }
+
+  async remember(sessionId: string, state: CachedSessionState): Promise<void> {
+    const value = state.revoked ? REVOKED : JSON.stringify({ u: state.userId, x: state.expiresAt.getTime() });
+    const seconds = state.revoked ? this.ttl.revokedTtlSeconds : this.ttl.ttlSeconds;
+    await this.client.set(this.key(sessionId), value, { condition: 'NX', expiration: { type: 'EX', value: seconds } });
+  }
+
+  async invalidate(changes: { revoked: string[]; changed: string[] }): Promise<void> {
+    for (const id of changes.revoked) this.pending.add(id);
+    await Promise.all([
+      ...changes.changed.map((id) => DELETE_UNLESS_REVOKED.run(this.client, [this.key(id)], [REVOKED])),
+      ...changes.revoked.map((id) => this.writeRevocation(id)),
+    ]);
+  }
+
+  private async writeRevocation(sessionId: string): Promise<void> {
+    await this.client.set(this.key(sessionId), REVOKED, { expiration: { type: 'EX', value: this.ttl.revokedTtlSeconds } });
+    this.pending.delete(sessionId);
+  }
+
+  private async flush(): Promise<void> {
+    for (const id of [...this.pending]) await this.writeRevocation(id);
+  }
+
+  private key(sessionId: string): string {
+    return `${this.keyPrefix}session:${sessionId}`;
+  }
+}
+
+function parse(raw: string | null): CachedSessionState | null {
+  if (raw === null) return null;
+  if (raw === REVOKED) return { userId: '', expiresAt: new Date(0), revoked: true };
+  try {
+    const value = JSON.parse(raw) as { u?: unknown; x?: unknown };
+    if (typeof value.u !== 'string' || typeof value.x !== 'number') return null;
+    return { userId: value.u, expiresAt: new Date(value.x), revoked: false };
+  } catch {
+    return null;
+  }
+}

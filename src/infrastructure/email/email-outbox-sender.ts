@@ -1,0 +1,140 @@
+import type { Clock } from '@application/ports/clock';
+import type { Logger } from '@application/ports/logger';
+import type { Mailer } from '@application/ports/mailer';
+import type { SecretBox } from '@application/ports/secret-box';
+import type { ClaimedEmail, EmailQueue } from './email-queue';
+
+export interface EmailSenderSettings {
+  /** Rows claimed per round. */
+  batchSize: number;
+  /** How often to look for due rows without a poke (retries, rows queued by other instances). */
+  pollIntervalMs: number;
+  /** How long a claim holds a row; longer than the worst SMTP conversation (the mailer's timeouts). */
+  leaseSeconds: number;
+  /** First retry delay; doubles per attempt up to `maxRetrySeconds`, with jitter. */
+  baseRetrySeconds: number;
+  maxRetrySeconds: number;
+}
+
+export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
+  batchSize: 20,
+  pollIntervalMs: 5_000,
+  leaseSeconds: 300,
+  baseRetrySeconds: 10,
+  maxRetrySeconds: 3_600,
+};
+
+/**
+ * Delivers the email outbox through the Mailer: claim due rows (a lease, so any number of instances can run
+ * this), open the sealed bodies, send, mark sent; on failure retry later with capped exponential backoff. At
+ * least once: a crash after the server accepted a message and before it is marked sent sends it again once
+ * the lease ends. Logs carry the row id, subject and error, never the recipient's body.
+ */
+export class EmailOutboxSender {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly queue: EmailQueue,
+    private readonly mailer: Mailer,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly settings: EmailSenderSettings = DEFAULT_EMAIL_SENDER_SETTINGS,
+  ) {}
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => this.poke(), this.settings.pollIntervalMs);
+    this.timer.unref();
+    this.poke();
+  }
+
+  /** Something was queued (or may be due): run a round now, or right after the current one. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.rounds().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.poke();
+      }
+    });
+  }
+
+  /** Sends everything due now and resolves when nothing due is left (the in-memory unit of work, tests). */
+  async drain(): Promise<void> {
+    this.poke();
+    // A round already under way when poked is followed by one more (see poke): wait for that one too.
+    while (this.running) await this.running;
+  }
+
+  /** No new rounds; waits for the messages in flight to be sent and marked. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private async rounds(): Promise<void> {
+    let claimed = this.settings.batchSize;
+    while (claimed === this.settings.batchSize && !this.stopped) claimed = await this.round();
+  }
+
+  private async round(): Promise<number> {
+    const now = this.clock.now();
+    let batch: ClaimedEmail[];
+    try {
+      batch = await this.queue.claimDue(now, this.settings.batchSize, addSeconds(now, this.settings.leaseSeconds));
+    } catch (error) {
+      this.logger.warn({ err: describe(error) }, 'email outbox: cannot claim due emails; will retry');
+      return 0;
+    }
+    for (const email of batch) await this.deliver(email);
+    return batch.length;
+  }
+
+  private async deliver(email: ClaimedEmail): Promise<void> {
+    try {
+      const message = { to: email.recipient, subject: email.subject, text: this.box.open(email.sealedText), html: this.box.open(email.sealedHtml) };
+      await this.mailer.send(message);
+    } catch (error) {
+      const retryAt = addSeconds(this.clock.now(), retryDelaySeconds(email.attempts, this.settings));
+      const reason = describe(error);
+      await this.queue.markFailed(email, reason, retryAt).catch(() => undefined);
+      const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, next_attempt_at: retryAt.toISOString(), err: reason };
+      this.logger.warn(fields, 'email delivery failed; queued for retry');
+      return;
+    }
+    try {
+      await this.queue.markSent(email, this.clock.now());
+    } catch (error) {
+      // The lease ends and another round sends it again: the documented at-least-once case.
+      this.logger.error({ email_id: email.id, err: describe(error) }, 'email sent but not marked sent; it may be sent once more');
+    }
+  }
+}
+
+/** Attempt n (1-based) waits base·2^(n-1), capped, then drawn from [half, all] of it so instances do not retry in step. */
+export function retryDelaySeconds(attempts: number, settings: Pick<EmailSenderSettings, 'baseRetrySeconds' | 'maxRetrySeconds'>): number {
+  const capped = Math.min(settings.maxRetrySeconds, settings.baseRetrySeconds * 2 ** Math.max(0, attempts - 1));
+  return capped / 2 + Math.random() * (capped / 2);
+}
+
+/** Code and server reply only (nodemailer errors carry no body); bounded, for the row and the log. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 500);
+  const code = (error as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`.slice(0, 500);
+}
+
+function addSeconds(date: Date, seconds: number): Date {
+  return new Date(date.getTime() + seconds * 1000);
+}

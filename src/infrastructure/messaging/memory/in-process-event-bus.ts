@@ -1,0 +1,181 @@
+import type { EventPublisher, IntegrationEvent, PublishReport } from '@application/ports/event-publisher';
+import type { EventDelivery, EventSubscriptions, SubscriptionSpec } from '@application/ports/event-subscriptions';
+import type { Logger } from '@application/ports/logger';
+import { topicMatches } from './topic-pattern';
+
+export interface DeadLetter {
+  event: IntegrationEvent;
+  attempt: number;
+  reason: string;
+}
+
+interface Message {
+  event: IntegrationEvent;
+  attempt: number;
+}
+
+export interface InProcessBusOptions {
+  /** A delivery whose handler throws instead of settling is handed out again after this long (as after a lost channel). */
+  redeliveryDelayMs: number;
+}
+
+/**
+ * The broker of embedded mode, in the process: the relay publishes to it as to RabbitMQ, and each subscriber
+ * gets its own queue with the same semantics (pattern binding, prefetch, manual settlement, retry with delay,
+ * dead letters). Until start() it holds what it accepts, so that the relay may run before the subscribers
+ * are in place (as durable queues outlive a restart of the service). Queues live in memory: a message accepted
+ * but not yet handled when the process dies is lost.
+ */
+export class InProcessEventBus implements EventPublisher, EventSubscriptions {
+  private started = false;
+  private closed = false;
+  private held: IntegrationEvent[] = [];
+  private readonly queues = new Map<string, MemoryQueue>();
+
+  private readonly options: InProcessBusOptions;
+
+  constructor(
+    private readonly logger: Logger,
+    options: Partial<InProcessBusOptions> = {},
+  ) {
+    this.options = { redeliveryDelayMs: 1000, ...options };
+  }
+
+  /** Every subscriber is in place: route what was held, and from now on route at once. */
+  start(): void {
+    this.started = true;
+    const held = this.held;
+    this.held = [];
+    held.forEach((event) => this.route(event));
+  }
+
+  isAvailable(): boolean {
+    return !this.closed;
+  }
+
+  async publish(events: readonly IntegrationEvent[]): Promise<PublishReport> {
+    if (this.closed) return { confirmed: [], failed: events.map((e) => ({ id: e.id, error: 'in-process bus closed' })) };
+    for (const event of events) {
+      if (this.started) this.route(event);
+      else this.held.push(event);
+    }
+    return { confirmed: events.map((e) => e.id), failed: [] };
+  }
+
+  async subscribe(spec: SubscriptionSpec, onDelivery: (delivery: EventDelivery) => Promise<void>): Promise<void> {
+    if (this.queues.has(spec.name)) throw new Error(`subscriber ${spec.name} is already subscribed`);
+    this.queues.set(spec.name, new MemoryQueue(spec, onDelivery, this.logger, this.options.redeliveryDelayMs));
+  }
+
+  deadLetters(subscriber: string): readonly DeadLetter[] {
+    return this.queues.get(subscriber)?.deadLetters ?? [];
+  }
+
+  /** Resolves when no queue holds, handles or waits to retry a message (tests). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.idle()));
+  }
+
+  /** Stops accepting, drops pending retries, and lets deliveries in flight finish. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+
+  private route(event: IntegrationEvent): void {
+    for (const queue of this.queues.values()) {
+      // A copy per queue: one subscriber can never change what another receives.
+      if (queue.binds(event.type)) queue.enqueue({ event: structuredClone(event), attempt: 1 });
+    }
+  }
+}
+
+class MemoryQueue {
+  readonly deadLetters: DeadLetter[] = [];
+  private readonly ready: Message[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private inFlight = 0;
+  private closed = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly spec: SubscriptionSpec,
+    private readonly onDelivery: (delivery: EventDelivery) => Promise<void>,
+    private readonly logger: Logger,
+    private readonly redeliveryDelayMs: number,
+  ) {}
+
+  binds(type: string): boolean {
+    return this.spec.patterns.some((pattern) => topicMatches(pattern, type));
+  }
+
+  enqueue(message: Message): void {
+    if (this.closed) return;
+    this.ready.push(message);
+    this.pump();
+  }
+
+  idle(): Promise<void> {
+    return this.isIdle() ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.ready.length = 0;
+    await this.idle();
+  }
+
+  private isIdle(): boolean {
+    return this.ready.length === 0 && this.inFlight === 0 && this.timers.size === 0;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.spec.prefetch && this.ready.length > 0) {
+      const message = this.ready.shift()!;
+      this.inFlight += 1;
+      void this.deliver(message).finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+        this.notifyIfIdle();
+      });
+    }
+  }
+
+  private async deliver(message: Message): Promise<void> {
+    const delivery: EventDelivery = {
+      event: message.event,
+      attempt: message.attempt,
+      ack: async () => undefined,
+      retryLater: async (delayMs) => this.later({ ...message, attempt: message.attempt + 1 }, delayMs),
+      deadLetter: async (reason) => {
+        this.deadLetters.push({ event: message.event, attempt: message.attempt, reason });
+      },
+    };
+    try {
+      await this.onDelivery(delivery);
+    } catch (error) {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error), subscriber: this.spec.name }, 'delivery not settled; redelivering');
+      this.later(message, this.redeliveryDelayMs);
+    }
+  }
+
+  private later(message: Message, delayMs: number): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.enqueue(message);
+      this.notifyIfIdle();
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private notifyIfIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,146 @@
+import type { Clock } from '@application/ports/clock';
+import type { EventPublisher } from '@application/ports/event-publisher';
+import type { Logger } from '@application/ports/logger';
+import { Backoff, Sleeper } from './backoff';
+import type { BatchOutcome, OutboxStore } from './outbox-store';
+
+export interface OutboxRelayOptions {
+  batchSize: number;
+  /** How often an idle relay looks for rows other instances committed (its own commits poke it at once). */
+  pollIntervalMs: number;
+  /** Waits while the broker or the database is away: from min, doubling, up to max. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  /** How often the lag (pending count, age of the oldest pending event) is logged. */
+  lagLogIntervalMs: number;
+  /** Lag above this is logged as a warning. */
+  lagWarnMs: number;
+  /** Published rows are deleted once older than this. */
+  retentionMs: number;
+  purgeIntervalMs: number;
+}
+
+export const DEFAULT_RELAY_OPTIONS: OutboxRelayOptions = {
+  batchSize: 200,
+  pollIntervalMs: 500,
+  minBackoffMs: 250,
+  maxBackoffMs: 30_000,
+  lagLogIntervalMs: 60_000,
+  lagWarnMs: 60_000,
+  retentionMs: 7 * 86_400_000,
+  purgeIntervalMs: 3_600_000,
+};
+
+/**
+ * Moves committed events from the outbox to the broker, at least once: a row is marked published only after
+ * the broker confirmed it, in the transaction that held the row's claim. A crash between the confirm and that
+ * commit publishes the batch again (the documented duplicate bound: one batch per relay crash); nothing else
+ * duplicates, and nothing is lost. Any number of relays can run on one database.
+ */
+export class OutboxRelay {
+  private readonly options: OutboxRelayOptions;
+  private readonly backoff: Backoff;
+  private readonly sleeper = new Sleeper();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private poked = false;
+  private nextLagLogAt = 0;
+  private nextPurgeAt = 0;
+  private publishedTotal = 0;
+
+  constructor(
+    private readonly store: OutboxStore,
+    private readonly publisher: EventPublisher,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    options: Partial<OutboxRelayOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_RELAY_OPTIONS, ...options };
+    this.backoff = new Backoff(this.options.minBackoffMs, this.options.maxBackoffMs);
+  }
+
+  get published(): number {
+    return this.publishedTotal;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Something was just committed: look now instead of at the next poll (ignored while backing off). */
+  poke(): void {
+    this.poked = true;
+    if (!this.backoff.failing) this.sleeper.cancel();
+  }
+
+  /** Finishes the batch in flight (its confirms and marks), then stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.sleeper.cancel();
+    await this.loop;
+    this.loop = null;
+  }
+
+  /** One batch: claim, publish, wait for the confirms, mark. */
+  async relayBatch(): Promise<BatchOutcome> {
+    const outcome = await this.store.processBatch(this.options.batchSize, this.clock.now(), (events) => this.publisher.publish(events));
+    this.publishedTotal += outcome.published;
+    return outcome;
+  }
+
+  /** Logs the lag and purges old published rows when their intervals are due. */
+  async housekeeping(): Promise<void> {
+    const now = this.clock.now().getTime();
+    if (now >= this.nextLagLogAt) {
+      this.nextLagLogAt = now + this.options.lagLogIntervalMs;
+      await this.logLag(now);
+    }
+    if (now >= this.nextPurgeAt) {
+      this.nextPurgeAt = now + this.options.purgeIntervalMs;
+      const cutoff = new Date(now - this.options.retentionMs);
+      const purged = await this.store.purgePublished(cutoff);
+      const processed = await this.store.purgeProcessed(cutoff);
+      if (purged + processed > 0) this.logger.info({ purged, processed_records: processed }, 'outbox: rows past retention purged');
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const wait = await this.step();
+      if (wait > 0 && this.running) await this.sleeper.sleep(wait);
+    }
+  }
+
+  /** One turn of the loop; returns how long to wait before the next. */
+  private async step(): Promise<number> {
+    this.poked = false;
+    try {
+      await this.housekeeping();
+      if (!this.publisher.isAvailable()) return this.failed('broker unavailable');
+      const { claimed, published } = await this.relayBatch();
+      if (published < claimed) return this.failed(`${claimed - published} of ${claimed} events not confirmed`);
+      if (this.backoff.failing) this.logger.info({}, 'outbox relay: publishing again');
+      this.backoff.reset();
+      return claimed === this.options.batchSize || this.poked ? 0 : this.options.pollIntervalMs;
+    } catch (error) {
+      return this.failed(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private failed(reason: string): number {
+    const first = !this.backoff.failing;
+    const wait = this.backoff.next();
+    if (first) this.logger.warn({ reason, retry_in_ms: wait }, 'outbox relay: cannot publish; backing off');
+    return wait;
+  }
+
+  private async logLag(now: number): Promise<void> {
+    const stats = await this.store.pendingStats();
+    const lagMs = stats.oldestCreatedAt === null ? 0 : Math.max(0, now - stats.oldestCreatedAt.getTime());
+    const fields = { pending: stats.pending, lag_ms: lagMs, published_total: this.publishedTotal, broker: this.publisher.isAvailable() ? 'up' : 'down' };
+    if (lagMs > this.options.lagWarnMs) this.logger.warn(fields, 'outbox relay lag');
+    else this.logger.info(fields, 'outbox relay lag');
+  }
+}

@@ -1,0 +1,143 @@
+import { connect, type ChannelModel } from 'amqplib';
+import type { Logger } from '@application/ports/logger';
+import { Backoff, Sleeper } from '../backoff';
+
+export interface AmqpConnectionOptions {
+  url: string;
+  /** Reconnect waits: from min, doubling, up to max. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A dead peer (cut network, frozen broker) is noticed after about two heartbeats. */
+  heartbeatSeconds?: number;
+}
+
+/** Run after every (re)connect: create channels, declare topology, start consumers. */
+export type ConnectionSetup = (model: ChannelModel) => Promise<void>;
+
+/**
+ * One AMQP connection that reconnects by itself with backoff, forever, until closed. Publishers and
+ * consumers register a setup that runs on each new connection; a failing setup drops the connection and
+ * retries the whole sequence, so the topology is always complete when `connected` is true.
+ */
+export class AmqpConnection {
+  private model: ChannelModel | null = null;
+  private ready = false;
+  private closing = false;
+  private loop: Promise<void> | null = null;
+  private readonly setups: ConnectionSetup[] = [];
+  private readonly backoff: Backoff;
+  private readonly sleeper = new Sleeper();
+  private lostAt: number | null = null;
+
+  constructor(
+    private readonly options: AmqpConnectionOptions,
+    private readonly logger: Logger,
+  ) {
+    this.backoff = new Backoff(options.minBackoffMs ?? 200, options.maxBackoffMs ?? 10_000);
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  /** Runs `setup` on every new connection, and now if already connected (a failure forces a reconnect). */
+  async onConnect(setup: ConnectionSetup): Promise<void> {
+    this.setups.push(setup);
+    const model = this.ready ? this.model : null;
+    if (model === null) return;
+    try {
+      await setup(model);
+    } catch (error) {
+      this.logger.warn({ err: describe(error) }, 'AMQP setup failed; reconnecting');
+      await model.close().catch(() => undefined);
+    }
+  }
+
+  /** Connects in the background: a broker that is away at start-up is the same as one that goes away later. */
+  start(): void {
+    this.loop ??= this.keepConnected();
+  }
+
+  /** Resolves once connected (tests, benchmark); never rejects, a broker that never comes makes it wait. */
+  async waitUntilConnected(pollMs = 50): Promise<void> {
+    while (!this.ready && !this.closing) await new Promise((r) => setTimeout(r, pollMs));
+  }
+
+  /**
+   * A channel of `model` closed on its own (a channel error, e.g. the exchange was deleted): start over on a new
+   * connection, so that every setup runs again. Ignored for an old connection or while closing.
+   */
+  reset(model: ChannelModel, reason: string): void {
+    if (this.closing || this.model !== model) return;
+    this.logger.warn({ reason }, 'AMQP channel lost; reconnecting');
+    void model.close().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.sleeper.cancel();
+    const model = this.model;
+    this.model = null;
+    this.ready = false;
+    await model?.close().catch(() => undefined);
+    await this.loop;
+  }
+
+  private async keepConnected(): Promise<void> {
+    while (!this.closing) {
+      if (this.model === null) {
+        const wait = await this.tryConnect();
+        if (wait > 0) await this.sleeper.sleep(wait);
+      } else {
+        await this.sleeper.sleep(60_000); // woken by 'close' or by close()
+      }
+    }
+  }
+
+  /** Returns how long to wait before the next attempt (0 when connected). */
+  private async tryConnect(): Promise<number> {
+    let model: ChannelModel | null = null;
+    try {
+      model = await connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds ?? 10), { timeout: 5000 });
+      model.on('error', (error: Error) => this.logger.warn({ err: error }, 'AMQP connection error'));
+      model.on('close', () => this.onClosed(model!));
+      this.model = model;
+      for (const setup of this.setups) await setup(model);
+      if (this.closing || this.model !== model) return 0;
+      this.ready = true;
+      const downMs = this.lostAt === null ? undefined : Date.now() - this.lostAt;
+      this.logger.info({ down_ms: downMs }, downMs === undefined ? 'AMQP connected' : 'AMQP reconnected');
+      this.lostAt = null;
+      this.backoff.reset();
+      return 0;
+    } catch (error) {
+      if (this.model === model) this.model = null;
+      await model?.close().catch(() => undefined);
+      const wait = this.backoff.next();
+      this.lostAt ??= Date.now();
+      this.logger.warn({ err: describe(error), retry_in_ms: wait }, 'AMQP broker unreachable; retrying');
+      return wait;
+    }
+  }
+
+  private onClosed(model: ChannelModel): void {
+    if (this.model !== model) return;
+    this.model = null;
+    this.ready = false;
+    if (this.closing) return;
+    this.lostAt = Date.now();
+    this.logger.warn({}, 'AMQP connection lost; reconnecting');
+    this.sleeper.cancel();
+  }
+}
+
+function withHeartbeat(url: string, seconds: number): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(seconds));
+  return parsed.toString();
+}
+
+/** The message only: an amqplib error can carry the connection URL (and its password) in other fields. */
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

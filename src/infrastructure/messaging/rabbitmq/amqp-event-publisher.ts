@@ -1,0 +1,77 @@
+import type { ConfirmChannel } from 'amqplib';
+import type { EventPublisher, IntegrationEvent, PublishReport } from '@application/ports/event-publisher';
+import type { Logger } from '@application/ports/logger';
+import type { AmqpConnection } from './amqp-connection';
+
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
+
+export interface AmqpPublisherOptions {
+  /** Durable topic exchange; CONTRACT §6 names it `auth.events`. */
+  exchange: string;
+  /** A confirm that has not come by then counts as a failure (the event stays pending and is sent again). */
+  confirmTimeoutMs?: number;
+}
+
+/**
+ * Publishes CloudEvents (structured mode) on a ConfirmChannel: persistent messages, routing key = type,
+ * message id = event id. An event counts as published only when the broker acks it.
+ */
+export class AmqpEventPublisher implements EventPublisher {
+  private channel: ConfirmChannel | null = null;
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly options: AmqpPublisherOptions,
+    private readonly logger: Logger,
+  ) {
+    void this.connection.onConnect(async (model) => {
+      const channel = await model.createConfirmChannel();
+      channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'AMQP publish channel error'));
+      channel.on('close', () => {
+        if (this.channel === channel) this.channel = null;
+        this.connection.reset(model, 'publish channel closed');
+      });
+      await channel.assertExchange(options.exchange, 'topic', { durable: true });
+      this.channel = channel;
+    });
+  }
+
+  isAvailable(): boolean {
+    return this.channel !== null;
+  }
+
+  async publish(events: readonly IntegrationEvent[]): Promise<PublishReport> {
+    const channel = this.channel;
+    const outcomes = await Promise.all(
+      events.map(async (event) => ({ id: event.id, error: channel ? await this.publishOne(channel, event) : 'broker not connected' })),
+    );
+    return {
+      confirmed: outcomes.filter((o) => o.error === null).map((o) => o.id),
+      failed: outcomes.flatMap((o) => (o.error === null ? [] : [{ id: o.id, error: o.error }])),
+    };
+  }
+
+  /** Resolves with null on the broker's ack, else with why not (nack, channel closed, timeout). */
+  private publishOne(channel: ConfirmChannel, event: IntegrationEvent): Promise<string | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve('no confirm in time'), this.options.confirmTimeoutMs ?? 10_000);
+      timer.unref();
+      const done = (error: string | null) => {
+        clearTimeout(timer);
+        resolve(error);
+      };
+      try {
+        channel.publish(this.options.exchange, event.type, Buffer.from(JSON.stringify(event)), {
+          persistent: true,
+          contentType: CLOUDEVENTS_CONTENT_TYPE,
+          messageId: event.id,
+          type: event.type,
+          appId: 'auth-service',
+          timestamp: Math.floor(Date.parse(event.time) / 1000),
+        }, (error: unknown) => done(error ? `not confirmed: ${error instanceof Error ? error.message : String(error)}` : null));
+      } catch (error) {
+        done(`publish failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  }
+}

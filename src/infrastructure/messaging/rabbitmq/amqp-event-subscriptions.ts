@@ -1,0 +1,127 @@
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { IntegrationEvent } from '@application/ports/event-publisher';
+import type { EventDelivery, EventSubscriptions, SubscriptionSpec } from '@application/ports/event-subscriptions';
+import type { Logger } from '@application/ports/logger';
+import { parseIntegrationEvent } from '../parse-event';
+import type { AmqpConnection } from './amqp-connection';
+
+export interface AmqpSubscriptionOptions {
+  exchange: string;
+  /** Queue names: `<prefix><subscriber>`, with `.retry` and `.dlq` beside each. */
+  queuePrefix: string;
+  confirmTimeoutMs?: number;
+}
+
+export interface QueueNames {
+  queue: string;
+  retry: string;
+  deadLetter: string;
+}
+
+export function queueNames(prefix: string, subscriber: string): QueueNames {
+  const queue = `${prefix}${subscriber}`;
+  return { queue, retry: `${queue}.retry`, deadLetter: `${queue}.dlq` };
+}
+
+/**
+ * Per subscriber: a durable queue bound to the exchange by routing-key pattern, consumed with manual ack and
+ * prefetch; a retry queue whose messages expire (per-message TTL = the delay) and dead-letter back into the
+ * queue; a dead-letter queue. Moving a message (retry, dead letter) is confirmed before the original is acked,
+ * so a crash in between duplicates it (subscribers de-duplicate) but never loses it.
+ */
+export class AmqpEventSubscriptions implements EventSubscriptions {
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly options: AmqpSubscriptionOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  async subscribe(spec: SubscriptionSpec, onDelivery: (delivery: EventDelivery) => Promise<void>): Promise<void> {
+    const names = queueNames(this.options.queuePrefix, spec.name);
+    await this.connection.onConnect(async (model) => {
+      const channel = await model.createConfirmChannel();
+      channel.on('error', (error: Error) => this.logger.warn({ err: error.message, subscriber: spec.name }, 'AMQP consumer channel error'));
+      channel.on('close', () => this.connection.reset(model, `consumer channel of ${spec.name} closed`));
+      await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
+      await channel.assertQueue(names.queue, { durable: true });
+      await channel.assertQueue(names.retry, {
+        durable: true,
+        arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.queue },
+      });
+      await channel.assertQueue(names.deadLetter, { durable: true });
+      for (const pattern of spec.patterns) await channel.bindQueue(names.queue, this.options.exchange, pattern);
+      await channel.prefetch(spec.prefetch);
+      await channel.consume(names.queue, (message) => {
+        // null: the broker cancelled the consumer (its queue was deleted); start over, which re-declares it.
+        if (message === null) this.connection.reset(model, `consumer of ${spec.name} cancelled by the broker`);
+        else void this.deliver(channel, names, message, spec.name, onDelivery);
+      }, { noAck: false });
+    });
+  }
+
+  private async deliver(
+    channel: ConfirmChannel,
+    names: QueueNames,
+    message: ConsumeMessage,
+    subscriber: string,
+    onDelivery: (delivery: EventDelivery) => Promise<void>,
+  ): Promise<void> {
+    const headers = message.properties.headers ?? {};
+    const attempt = Number(headers.attempt ?? 1) || 1;
+    const event = parseIntegrationEvent(message.content);
+    try {
+      if (event === null) {
+        await this.move(channel, message, names.deadLetter, { attempt, 'dead-letter-reason': 'malformed event' });
+        return;
+      }
+      await onDelivery(this.delivery(channel, names, message, event, attempt));
+    } catch (error) {
+      // The channel went away mid-way: the broker redelivers the unacked message on the next connection.
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error), subscriber }, 'delivery not settled');
+    }
+  }
+
+  private delivery(channel: ConfirmChannel, names: QueueNames, message: ConsumeMessage, event: IntegrationEvent, attempt: number): EventDelivery {
+    return {
+      event,
+      attempt,
+      ack: async () => channel.ack(message),
+      retryLater: (delayMs, reason) =>
+        this.move(channel, message, names.retry, { attempt: attempt + 1, 'last-error': clip(reason) }, String(Math.max(0, Math.round(delayMs)))),
+      deadLetter: (reason) =>
+        this.move(channel, message, names.deadLetter, {
+          attempt,
+          'dead-letter-reason': clip(reason),
+          'dead-lettered-at': new Date().toISOString(),
+        }),
+    };
+  }
+
+  /** Copies the message to `queue` with extra headers, waits for the broker's confirm, then acks the original. */
+  private async move(channel: ConfirmChannel, message: ConsumeMessage, queue: string, headers: Record<string, unknown>, expiration?: string): Promise<void> {
+    const p = message.properties;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no confirm in time')), this.options.confirmTimeoutMs ?? 10_000);
+      timer.unref();
+      channel.sendToQueue(queue, message.content, {
+        persistent: true,
+        contentType: p.contentType,
+        messageId: p.messageId,
+        type: p.type,
+        appId: p.appId,
+        timestamp: p.timestamp,
+        headers: { ...p.headers, ...headers },
+        ...(expiration === undefined ? {} : { expiration }),
+      }, (error: unknown) => {
+        clearTimeout(timer);
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve();
+      });
+    });
+    channel.ack(message);
+  }
+}
+
+function clip(reason: string): string {
+  return reason.length > 500 ? `${reason.slice(0, 500)}…` : reason;
+}

@@ -1,0 +1,43 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/** Row of `email_outbox` (see QueuedEmailRow): the bodies are sealed, never stored readable. */
+@Entity({ name: 'email_outbox' })
+@Index('email_outbox_due_idx', ['nextAttemptAt'], { where: 'sent_at IS NULL' })
+@Index('email_outbox_sent_at_idx', ['sentAt'], { where: 'sent_at IS NOT NULL' })
+export class EmailOutboxRecord {
+  @PrimaryColumn({ type: 'uuid' })
+  id!: string;
+
+  @Column({ type: 'text' })
+  recipient!: string;
+
+  @Column({ type: 'text' })
+  subject!: string;
+
+  @Column({ type: 'text', name: 'sealed_text' })
+  sealedText!: string;
+
+  @Column({ type: 'text', name: 'sealed_html' })
+  sealedHtml!: string;
+
+  @Column({ type: 'timestamptz', name: 'created_at' })
+  createdAt!: Date;
+
+  @Column({ type: 'int', default: 0 })
+  attempts!: number;
+
+  @Column({ type: 'timestamptz', name: 'next_attempt_at' })
+  nextAttemptAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'locked_until', nullable: true })
+  lockedUntil!: Date | null;
+
+  @Column({ type: 'uuid', name: 'claim_id', nullable: true })
+  claimId!: string | null;
+
+  @Column({ type: 'timestamptz', name: 'sent_at', nullable: true })
+  sentAt!: Date | null;
+
+  @Column({ type: 'text', name: 'last_error', nullable: true })
+  lastError!: string | null;
+}

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { EmailOutbox } from '@application/ports/email-outbox';
+import type { EmailMessage } from '@application/ports/mailer';
+import type { DataSource, EntityManager } from 'typeorm';
+import { type ClaimedEmail, type EmailQueue, newQueuedEmail } from '../../email/email-queue';
+import type { RepositoryOptions } from '../repository-options';
+import { EmailOutboxRecord } from './email-outbox.record';
+
+/** Queues an email through the given EntityManager: inside a unit of work it commits with the change it is about. */
+export class TypeOrmEmailOutbox implements EmailOutbox {
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly options: RepositoryOptions,
+  ) {}
+
+  async enqueue(message: EmailMessage): Promise<void> {
+    await this.manager.insert(EmailOutboxRecord, newQueuedEmail(this.options.secretBox, message, this.options.clock.now()));
+    this.options.onEmailQueued?.();
+  }
+}
+
+/**
+ * The sender's side. A claim is one short statement: due rows are locked with FOR UPDATE SKIP LOCKED (concurrent
+ * claimers on other instances skip them instead of waiting) and leased by `locked_until`, so the SMTP
+ * conversation happens outside any transaction and a crashed sender's rows become due again when the lease ends.
+ */
+export class TypeOrmEmailQueue implements EmailQueue {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async claimDue(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedEmail[]> {
+    const claimId = randomUUID();
+    const result: unknown = await this.dataSource.query(
+      `UPDATE email_outbox o
+          SET locked_until = $2, claim_id = $3, attempts = o.attempts + 1
+         FROM (SELECT id FROM email_outbox
+                WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
+                ORDER BY next_attempt_at, created_at
+                LIMIT $4
+                FOR UPDATE SKIP LOCKED) due
+        WHERE o.id = due.id
+    RETURNING o.id, o.recipient, o.subject, o.sealed_text AS "sealedText", o.sealed_html AS "sealedHtml", o.attempts`,
+      [now, leaseUntil, claimId, limit],
+    );
+    return rowsOf(result).map((row) => ({ ...row, claimId }));
+  }
+
+  /** Whoever delivered it marks it, even if its lease ran out meanwhile: one duplicate fewer, never one more. */
+  async markSent(email: ClaimedEmail, now: Date): Promise<void> {
+    await this.dataSource.query(
+      'UPDATE email_outbox SET sent_at = $2, locked_until = NULL, last_error = NULL WHERE id = $1 AND sent_at IS NULL',
+      [email.id, now],
+    );
+  }
+
+  async markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE email_outbox SET next_attempt_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL
+        WHERE id = $1 AND claim_id = $2 AND sent_at IS NULL`,
+      [email.id, email.claimId, nextAttemptAt, error],
+    );
+  }
+}
+
+type ClaimedRow = Omit<ClaimedEmail, 'claimId'>;
+
+/** TypeORM's postgres driver answers an UPDATE ... RETURNING with [rows, affectedCount]. */
+function rowsOf(result: unknown): ClaimedRow[] {
+  if (Array.isArray(result) && Array.isArray(result[0])) return result[0] as ClaimedRow[];
+  return Array.isArray(result) ? (result as ClaimedRow[]) : [];
+}

@@ -1,0 +1,37 @@
+import type { SecurityNotice } from '@application/emails/security-notices';
+import type { SendSecurityNotice } from '@application/notifications/send-security-notice';
+import type { IntegrationEvent } from '@application/ports/event-publisher';
+import type { Repositories } from '@application/ports/unit-of-work';
+import { PermanentEventError, type EventSubscriber } from './event-subscriber';
+
+export const REFRESH_REUSE_DETECTED = 'auth.session.refresh_reuse_detected';
+export const ACCOUNT_LOCKED = 'auth.account.locked';
+
+/** Emails the account owner when a replayed refresh token revoked a session, or the account got locked. */
+export class SecurityNoticeSubscriber implements EventSubscriber {
+  readonly name = 'security-notices';
+  readonly patterns = [REFRESH_REUSE_DETECTED, ACCOUNT_LOCKED];
+
+  constructor(private readonly notices: SendSecurityNotice) {}
+
+  async handle(event: IntegrationEvent, repos: Repositories): Promise<void> {
+    const userId = typeof event.data.user_id === 'string' ? event.data.user_id : event.subject;
+    await this.notices.execute(repos, { userId, notice: toNotice(event) });
+  }
+}
+
+function toNotice(event: IntegrationEvent): SecurityNotice {
+  const occurredAt = readDate(event.time);
+  if (occurredAt === null) throw new PermanentEventError(`event ${event.id} has no valid time`);
+  if (event.type === REFRESH_REUSE_DETECTED) return { kind: 'refresh_token_reuse', occurredAt };
+  if (event.type === ACCOUNT_LOCKED) {
+    const until = event.data.locked_until;
+    return { kind: 'account_locked', occurredAt, lockedUntil: typeof until === 'string' ? readDate(until) : null };
+  }
+  throw new PermanentEventError(`unexpected event type ${event.type}`);
+}
+
+function readDate(value: string): Date | null {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}

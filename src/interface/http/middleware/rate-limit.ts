@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '@application/ports/rate-limiter';
+import { DomainError } from '@domain/shared/domain-error';
+import { Email } from '@domain/user/email';
+import type { HttpContext, HttpState } from '../http-state';
+
+/** The two quotas of a route; null = off. */
+export interface RouteRateLimits {
+  ip: RateLimitPolicy | null;
+  identifier: RateLimitPolicy | null;
+}
+
+/** What a route counts per identifier, read from the raw body (before validation, which may still refuse it). */
+export type IdentifierOf = (body: Record<string, unknown>) => string | null;
+
+/**
+ * Per client IP, before the body is read: a flood is refused before it costs parsing. The IP is the one
+ * clientIp() resolved (socket, or X-Forwarded-For from a trusted proxy only).
+ */
+export function limitByIp(limiter: RateLimiter, policy: RateLimitPolicy | null): Middleware<HttpState> {
+  return async (ctx, next) => {
+    if (policy) await consume(ctx, limiter, policy, ctx.state.client.ip ?? 'unknown');
+    await next();
+  };
+}
+
+/** Per identifier (email, username, a token's digest), after the JSON body is parsed. */
+export function limitByIdentifier(limiter: RateLimiter, policy: RateLimitPolicy | null, identifierOf: IdentifierOf): Middleware<HttpState> {
+  return async (ctx, next) => {
+    const identifier = policy ? identifierOf(ctx.state.body ?? {}) : null;
+    if (policy && identifier !== null && identifier !== '') await consume(ctx, limiter, policy, identifier);
+    await next();
+  };
+}
+
+/** An email or username counts in its canonical form, so `Ada@Example.com ` and `ada@example.com` share a quota. */
+export function accountIdentifier(...fields: string[]): IdentifierOf {
+  return (body) => {
+    for (const field of fields) {
+      const value = body[field];
+      if (typeof value === 'string') return Email.canonicalize(value);
+    }
+    return null;
+  };
+}
+
+/** Tokens count by digest: the limiter's store never holds a usable token. */
+export function tokenIdentifier(field: string): IdentifierOf {
+  return (body) => {
+    const value = body[field];
+    return typeof value === 'string' ? createHash('sha256').update(value).digest('base64url') : null;
+  };
+}
+
+async function consume(ctx: HttpContext, limiter: RateLimiter, policy: RateLimitPolicy, key: string): Promise<void> {
+  const result = await limiter.consume(policy, key);
+  const applied = [...(ctx.state.rateLimits ?? []), { policy, result }];
+  ctx.state.rateLimits = applied;
+  setHeaders(ctx, applied);
+  if (!result.allowed) {
+    throw new DomainError('RATE_LIMITED', 'Too many requests. Try again later.', undefined, result.resetSeconds);
+  }
+}
+
+/**
+ * draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy lists every quota of the route; RateLimit reports the
+ * one closest to running out (remaining r, seconds to reset t).
+ */
+function setHeaders(ctx: HttpContext, applied: { policy: RateLimitPolicy; result: RateLimitResult }[]): void {
+  ctx.set('RateLimit-Policy', applied.map(({ policy }) => `"${policy.name}";q=${policy.limit};w=${policy.windowSeconds}`).join(', '));
+  const tightest = applied.reduce((a, b) => (b.result.remaining < a.result.remaining ? b : a));
+  ctx.set('RateLimit', `"${tightest.policy.name}";r=${tightest.result.remaining};t=${tightest.result.resetSeconds}`);
+}

@@ -1,0 +1,25 @@
+import type { Session } from '@domain/session/session';
+
+export interface SessionView {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
+/** CONTRACT §2 whitelist: never a token hash or the sealed refresh token. */
+export function presentSession(session: Session, current: boolean): SessionView {
+  const state = session.toState();
+  return {
+    id: state.id,
+    created_at: state.createdAt.toISOString(),
+    last_used_at: state.lastUsedAt.toISOString(),
+    expires_at: state.expiresAt.toISOString(),
+    ip: state.ip,
+    user_agent: state.userAgent,
+    current,
+  };
+}

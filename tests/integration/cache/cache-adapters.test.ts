@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { LoginLockout } from '@application/ports/login-lockout';
+import type { RateLimiter } from '@application/ports/rate-limiter';
+import type { SessionStateCache } from '@application/ports/session-state-cache';
+import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
+import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
+import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
+import { connectRedis, keyDigest, type RedisClient } from '@infrastructure/cache/redis/redis-connection';
+import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
+import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
+import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
+import { ManualClock } from '@infrastructure/time/system-clock';
+import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/redis';
+
+const POLICY = { threshold: 5, baseSeconds: 900, maxSeconds: 86400 };
+const TTL = { ttlSeconds: 30, revokedTtlSeconds: 1020 };
+const silent = pino({ level: 'silent' });
+const DAY_MS = 86_400_000;
+
+interface Adapters {
+  rateLimiter: RateLimiter;
+  lockout: LoginLockout;
+  sessions: SessionStateCache;
+  /** Lets the live cache entry of the session reach its TTL (memory: the clock; Redis: a shortened expiry). */
+  expireLiveEntries(sessionId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const memory = async (): Promise<Adapters> => {
+  const clock = new ManualClock(new Date('2026-05-01T00:00:00Z'));
+  return {
+    rateLimiter: new InMemoryRateLimiter(clock),
+    lockout: new InMemoryLoginLockout(POLICY),
+    sessions: new InMemorySessionStateCache(clock, TTL),
+    expireLiveEntries: async () => clock.advance(TTL.ttlSeconds + 1),
+    close: async () => undefined,
+  };
+};
+
+/** The real Redis under a key prefix of this run, removed afterwards. */
+const redis = async (): Promise<Adapters> => {
+  const prefix = uniqueKeyPrefix();
+  const client: RedisClient = await connectRedis(REAL_REDIS_URL, silent);
+  return {
+    rateLimiter: new RedisRateLimiter(client, prefix, silent),
+    lockout: new RedisLoginLockout(client, prefix, POLICY),
+    sessions: new RedisSessionStateCache(client, prefix, TTL),
+    // Redis expires by its own clock; shortening the TTL is what the passing of time would do.
+    expireLiveEntries: async (sessionId) => void (await client.pExpire(`${prefix}session:${sessionId}`, 1), await new Promise((r) => setTimeout(r, 5))),
+    async close() {
+      await client.close();
+      await dropKeyPrefix(prefix);
+    },
+  };
+};
+
+const backends: [string, () => Promise<Adapters>][] = [['in-memory', memory]];
+if (REAL_REDIS_SELECTED) backends.push(['Redis', redis]);
+
+describe.each(backends)('cache adapters: %s', (_name, start) => {
+  let a: Adapters;
+  beforeAll(async () => {
+    a = await start();
+  });
+  afterAll(async () => a?.close());
+
+  const at = (iso: string) => new Date(iso);
+
+  describe('rate limiter', () => {
+    it('allows `limit` requests per window and key, then refuses with the time to wait', async () => {
+      const policy = { name: `t-${randomUUID()}`, limit: 3, windowSeconds: 60 };
+      const results = [];
+      for (let i = 0; i < 4; i += 1) results.push(await a.rateLimiter.consume(policy, 'ip-1'));
+      expect(results.map((r) => [r.allowed, r.remaining])).toEqual([[true, 2], [true, 1], [true, 0], [false, 0]]);
+      expect(results[3]!.resetSeconds).toBeGreaterThanOrEqual(1);
+      expect(results[3]!.resetSeconds).toBeLessThanOrEqual(60);
+      // Another key and another policy have their own counters.
+      await expect(a.rateLimiter.consume(policy, 'ip-2')).resolves.toMatchObject({ allowed: true, remaining: 2 });
+      await expect(a.rateLimiter.consume({ ...policy, name: `${policy.name}-b` }, 'ip-1')).resolves.toMatchObject({ allowed: true });
+    });
+
+    it('counts atomically under concurrency: exactly `limit` of 50 parallel requests pass', async () => {
+      const policy = { name: `t-${randomUUID()}`, limit: 10, windowSeconds: 60 };
+      const results = await Promise.all(Array.from({ length: 50 }, () => a.rateLimiter.consume(policy, 'burst')));
+      expect(results.filter((r) => r.allowed)).toHaveLength(10);
+    });
+  });
+
+  describe('login lockout', () => {
+    it('locks after 5 consecutive failures for 15 minutes, and not before', async () => {
+      const id = `alice-${randomUUID()}@example.com`;
+      const now = at('2026-05-01T10:00:00Z');
+      for (let i = 0; i < 4; i += 1) await expect(a.lockout.recordFailure(id, now)).resolves.toEqual({ lockedNow: false, lockSeconds: 0 });
+      await expect(a.lockout.state(id, now)).resolves.toEqual({ locked: false });
+      await expect(a.lockout.recordFailure(id, now)).resolves.toEqual({ lockedNow: true, lockSeconds: 900 });
+      await expect(a.lockout.state(id, now)).resolves.toEqual({ locked: true, retryAfterSeconds: 900 });
+      await expect(a.lockout.state(id, at('2026-05-01T10:14:59.500Z'))).resolves.toEqual({ locked: true, retryAfterSeconds: 1 });
+      await expect(a.lockout.state(id, at('2026-05-01T10:15:00Z'))).resolves.toEqual({ locked: false });
+    });
+
+    it('does not count failures while locked; doubles each repeat up to 24 h', async () => {
+      const id = `bob-${randomUUID()}`;
+      let t = at('2026-05-01T00:00:00Z').getTime();
+      const lengths: number[] = [];
+      for (let lock = 0; lock < 9; lock += 1) {
+        let outcome = { lockedNow: false, lockSeconds: 0 };
+        for (let i = 0; i < 5; i += 1) outcome = await a.lockout.recordFailure(id, new Date(t));
+        expect(outcome.lockedNow).toBe(true);
+        lengths.push(outcome.lockSeconds);
+        // Failures during the lock change nothing.
+        await expect(a.lockout.recordFailure(id, new Date(t + 1000))).resolves.toEqual({ lockedNow: false, lockSeconds: 0 });
+        t += outcome.lockSeconds * 1000;
+      }
+      expect(lengths).toEqual([900, 1800, 3600, 7200, 14400, 28800, 57600, 86400, 86400]);
+    });
+
+    it('counts concurrent failures exactly once each: one lock, by one of them', async () => {
+      const id = `carol-${randomUUID()}`;
+      const now = at('2026-05-01T12:00:00Z');
+      const outcomes = await Promise.all(Array.from({ length: 12 }, () => a.lockout.recordFailure(id, now)));
+      expect(outcomes.filter((o) => o.lockedNow)).toHaveLength(1);
+    });
+
+    it('clear() forgets failures, lock and repeats; other identifiers are untouched', async () => {
+      const id = `dave-${randomUUID()}`;
+      const other = `erin-${randomUUID()}`;
+      const now = at('2026-05-01T13:00:00Z');
+      for (let i = 0; i < 5; i += 1) await a.lockout.recordFailure(id, now);
+      for (let i = 0; i < 4; i += 1) await a.lockout.recordFailure(other, now);
+      await a.lockout.clear(id);
+      await expect(a.lockout.state(id, now)).resolves.toEqual({ locked: false });
+      for (let i = 0; i < 4; i += 1) await a.lockout.recordFailure(id, now);
+      await expect(a.lockout.recordFailure(id, now)).resolves.toEqual({ lockedNow: true, lockSeconds: 900 }); // not doubled
+      await expect(a.lockout.recordFailure(other, now)).resolves.toEqual({ lockedNow: true, lockSeconds: 900 });
+    });
+  });
+
+  describe('session state cache', () => {
+    const live = (userId: string) => ({ userId, expiresAt: at('2026-06-01T00:00:00Z'), revoked: false });
+
+    it('remembers state read from the database, but never over an existing entry', async () => {
+      const sid = randomUUID();
+      await expect(a.sessions.get(sid)).resolves.toBeNull();
+      await a.sessions.remember(sid, live('u1'));
+      await a.sessions.remember(sid, live('u2'));
+      await expect(a.sessions.get(sid)).resolves.toEqual(live('u1'));
+    });
+
+    it('a revocation replaces a live entry, and a stale reader cannot put the live state back', async () => {
+      const sid = randomUUID();
+      await a.sessions.remember(sid, live('u1'));
+      await a.sessions.invalidate({ revoked: [sid], changed: [] });
+      await a.sessions.remember(sid, live('u1')); // a reader that read the database before the revocation committed
+      await expect(a.sessions.get(sid)).resolves.toMatchObject({ revoked: true });
+    });
+
+    it('a later non-revoking change (an old rotation finishing late) does not erase a revocation', async () => {
+      const sid = randomUUID();
+      await a.sessions.invalidate({ revoked: [sid], changed: [] });
+      await a.sessions.invalidate({ revoked: [], changed: [sid] });
+      await a.sessions.remember(sid, live('u1'));
+      await expect(a.sessions.get(sid)).resolves.toMatchObject({ revoked: true });
+    });
+
+    it('a non-revoking change drops the live entry, so the next read goes to the database', async () => {
+      const sid = randomUUID();
+      await a.sessions.remember(sid, live('u1'));
+      await a.sessions.invalidate({ revoked: [], changed: [sid] });
+      await expect(a.sessions.get(sid)).resolves.toBeNull();
+    });
+
+    it('live entries expire after their TTL', async () => {
+      const sid = randomUUID();
+      await a.sessions.remember(sid, live('u1'));
+      await a.expireLiveEntries(sid);
+      await expect(a.sessions.get(sid)).resolves.toBeNull();
+    });
+  });
+});
+
+/** What only the Redis adapters do: key space hygiene, expiry in Redis, behaviour when Redis goes away. */
+// Left out (with the warning of tests/support/redis.ts) only when Redis is unreachable outside CI.
+if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
+  let client: RedisClient;
+  let prefix: string;
+
+  beforeAll(async () => {
+    prefix = uniqueKeyPrefix();
+    client = await connectRedis(REAL_REDIS_URL, silent);
+  });
+  afterAll(async () => {
+    if (client?.isOpen) await client.close();
+    await dropKeyPrefix(prefix);
+  });
+
+  const keys = async () => {
+    const found: string[] = [];
+    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) found.push(...batch);
+    return found;
+  };
+
+  it('keeps identifiers out of the key space (digests only) and expires what it writes', async () => {
+    const lockout = new RedisLoginLockout(client, prefix, POLICY);
+    const limiter = new RedisRateLimiter(client, prefix, silent);
+    await lockout.recordFailure('alice.secret@example.com', new Date());
+    await limiter.consume({ name: 'login-id', limit: 5, windowSeconds: 300 }, 'alice.secret@example.com');
+    const written = await keys();
+    expect(written).toHaveLength(2);
+    expect(written.join(' ')).not.toMatch(/alice|example/);
+    for (const key of written) expect(await client.pTTL(key)).toBeGreaterThan(0);
+  });
+
+  it('keeps an identifier\'s counters 24 h after its last failure, and 24 h after the end of a lock', async () => {
+    const lockout = new RedisLoginLockout(client, prefix, POLICY);
+    const now = new Date();
+    await lockout.recordFailure('ttl-check', now);
+    const key = `${prefix}lockout:${keyDigest('ttl-check')}`;
+    const afterFailure = await client.pTTL(key);
+    expect(afterFailure).toBeGreaterThan(DAY_MS - 5000);
+    expect(afterFailure).toBeLessThanOrEqual(DAY_MS);
+    await lockout.clear('ttl-check');
+    for (let i = 0; i < 5; i += 1) await lockout.recordFailure('ttl-check', now);
+    expect(await client.pTTL(key)).toBeGreaterThan(DAY_MS + 900_000 - 5000);
+  });
+
+  it('a revocation outlives every access token naming the session; a live entry lasts the short TTL', async () => {
+    const cache = new RedisSessionStateCache(client, prefix, { ttlSeconds: 30, revokedTtlSeconds: 1020 });
+    await cache.remember('live-session', { userId: 'u', expiresAt: new Date(Date.now() + DAY_MS), revoked: false });
+    await cache.invalidate({ revoked: ['revoked-session'], changed: [] });
+    expect(await client.ttl(`${prefix}session:live-session`)).toBeLessThanOrEqual(30);
+    expect(await client.ttl(`${prefix}session:revoked-session`)).toBeGreaterThan(1000);
+  });
+
+  it('when the connection is gone, rate limits keep holding per process and the other adapters fail fast', async () => {
+    const own = await connectRedis(REAL_REDIS_URL, silent);
+    const limiter = new RedisRateLimiter(own, prefix, silent);
+    const lockout = new RedisLoginLockout(own, prefix, POLICY);
+    own.destroy();
+    const policy = { name: 'outage', limit: 3, windowSeconds: 60 };
+    const results = [];
+    for (let i = 0; i < 4; i += 1) results.push((await limiter.consume(policy, '198.51.100.1')).allowed);
+    expect(results).toEqual([true, true, true, false]);
+    const started = Date.now();
+    await expect(lockout.state('anyone', new Date())).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});

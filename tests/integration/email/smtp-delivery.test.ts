@@ -1,0 +1,149 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { realPostgresAvailable } from '../../support/postgres';
+import { PASSWORD, startTestApp, type Backend, type TestApp } from '../../e2e/support/test-app';
+
+interface Received {
+  to: string[];
+  /** The message as received, quoted-printable soft breaks and escapes decoded. */
+  message: string;
+}
+
+/** A real SMTP server (the smtp-server package) on 127.0.0.1 that the test can stop and start on the same port. */
+class TestSmtpServer {
+  readonly received: Received[] = [];
+  port = 0;
+  private server: SMTPServer | null = null;
+
+  async start(): Promise<void> {
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          this.received.push({ to: session.envelope.rcptTo.map((r) => r.address), message: decodeQuotedPrintable(Buffer.concat(chunks).toString('utf8')) });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  inbox(to: string): Received[] {
+    return this.received.filter((r) => r.to.includes(to));
+  }
+}
+
+function decodeQuotedPrintable(raw: string): string {
+  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** Bounded polling, never a fixed sleep. */
+async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const LINK = (page: string) => new RegExp(`https://app\\.example\\.com/${page}\\?token=([A-Za-z0-9_-]{43})`);
+
+describe.each<Backend>(['pglite', 'postgres'])('SMTP delivery through the durable outbox on %s', (backend) => {
+  const smtp = new TestSmtpServer();
+  let t: TestApp | undefined;
+  let enabled = true;
+
+  beforeAll(async () => {
+    enabled = backend === 'pglite' || (await realPostgresAvailable());
+    if (!enabled) return;
+    await smtp.start();
+    t = await startTestApp({
+      backend,
+      configuredMailer: true,
+      env: { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: 'Auth <auth@example.com>' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await t?.stop();
+    await smtp.stop();
+  });
+
+  const app = () => {
+    if (!t) throw new Error('app not started');
+    return t;
+  };
+  /** The `nth` message to `to` once it has arrived, and the token of its link to `page`. */
+  async function mailed(to: string, nth: number, page: string): Promise<{ message: string; token: string }> {
+    const { message } = await eventually(() => smtp.inbox(to)[nth - 1], `email #${nth} to ${to}`);
+    const token = LINK(page).exec(message)?.[1];
+    if (!token) throw new Error(`no ${page} link in email #${nth} to ${to}`);
+    return { message, token };
+  }
+
+  it('delivers the verify, reset and notice emails with working links built from APP_PUBLIC_URL', async () => {
+    if (!enabled) return;
+    const { http } = app();
+    await http.post('/api/v1/auth/register').send({ email: 'smtp-alice@example.com', password: PASSWORD }).expect(202);
+    const verify = await mailed('smtp-alice@example.com', 1, 'verify-email');
+    expect(verify.message).toMatch(/^From: Auth <auth@example\.com>/m);
+    expect(verify.message).toMatch(/^Content-Type: multipart\/alternative/m);
+    await http.post('/api/v1/auth/verify').send({ token: verify.token }).expect(200);
+
+    await http.post('/api/v1/auth/password/reset').send({ email: 'smtp-alice@example.com' }).expect(202);
+    const reset = await mailed('smtp-alice@example.com', 2, 'reset-password');
+    await http.post('/api/v1/auth/password/confirm').send({ token: reset.token, new_password: 'a new smtp passphrase' }).expect(200);
+    const notice = await eventually(() => smtp.inbox('smtp-alice@example.com')[2], 'the password-changed notice');
+    expect(notice.message).toMatch(/^Subject: Your password was changed/m);
+    await http.post('/api/v1/auth/login').send({ email: 'smtp-alice@example.com', password: 'a new smtp passphrase' }).expect(200);
+  });
+
+  it('with the SMTP server down emails stay queued; when it is back they are all delivered, once', async () => {
+    if (!enabled) return;
+    const { http, clock } = app();
+    const ds = app().app.infra.dataSource;
+    await smtp.stop();
+    const before = smtp.received.length;
+    await http.post('/api/v1/auth/register').send({ email: 'smtp-bob@example.com', password: PASSWORD }).expect(202);
+    await http.post('/api/v1/auth/password/reset').send({ email: 'smtp-alice@example.com' }).expect(202);
+    await http.post('/api/v1/auth/register').send({ email: 'smtp-carol@example.com', password: PASSWORD }).expect(202);
+
+    const failed = await eventually(async () => {
+      const rows: { recipient: string; attempts: number; last_error: string | null; sent_at: Date | null; sealed_text: string }[] =
+        await ds.query('SELECT recipient, attempts, last_error, sent_at, sealed_text FROM email_outbox WHERE sent_at IS NULL');
+      return rows.length === 3 && rows.every((r) => r.attempts >= 1 && r.last_error !== null) ? rows : undefined;
+    }, 'three failed attempts');
+    expect(failed.map((r) => r.recipient).sort()).toEqual(['smtp-alice@example.com', 'smtp-bob@example.com', 'smtp-carol@example.com']);
+    expect(failed[0]!.last_error).toMatch(/ECONNREFUSED/);
+    expect(JSON.stringify(failed)).not.toMatch(/token=/);
+    expect(smtp.received.length).toBe(before);
+
+    await smtp.start(); // same port
+    clock.advance(60); // past the first retry delay (5-10 s)
+    app().app.infra.email.sender.poke();
+    const bob = await mailed('smtp-bob@example.com', 1, 'verify-email');
+    const reset = await mailed('smtp-alice@example.com', 4, 'reset-password');
+    await mailed('smtp-carol@example.com', 1, 'verify-email');
+    await eventually(async () => {
+      const rows = await ds.query('SELECT count(*)::int AS n FROM email_outbox WHERE sent_at IS NULL');
+      return rows[0].n === 0 ? true : undefined;
+    }, 'every row marked sent');
+    expect(smtp.received.length).toBe(before + 3);
+
+    await http.post('/api/v1/auth/verify').send({ token: bob.token }).expect(200);
+    await http.post('/api/v1/auth/password/confirm').send({ token: reset.token, new_password: 'the third passphrase' }).expect(200);
+  });
+});

@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { connect } from 'amqplib';
+import { eventually } from '../../support/events';
+import { REAL_AMQP_URL, cleanupBroker, realRabbitAvailable, uniqueNames } from '../../support/rabbitmq';
+
+/** examples/subscriber.ts as another team would run it: it prints auth.user.* events and nothing else. */
+describe('examples/subscriber.ts', () => {
+  it('binds auth.user.* and prints the events it receives', async () => {
+    if (!(await realRabbitAvailable())) return;
+    const { exchange } = uniqueNames();
+    const root = resolve(__dirname, '../../..');
+    const child = spawn(process.execPath, ['-r', resolve(root, 'tests/support/swc-register.cjs'), resolve(root, 'examples/subscriber.ts')], {
+      env: { ...process.env, AMQP_URL: REAL_AMQP_URL, AMQP_EXCHANGE: exchange, EXIT_AFTER: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((done) => child.once('exit', done));
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await eventually(() => output.includes('listening on'), 15_000, 'the example to listen');
+      const model = await connect(REAL_AMQP_URL);
+      const channel = await model.createConfirmChannel();
+      const event = (type: string) => ({
+        specversion: '1.0', id: randomUUID(), source: 'auth-service', type, subject: 'user-1',
+        time: new Date().toISOString(), datacontenttype: 'application/json', data: { user_id: 'user-1' },
+      });
+      const revoked = event('auth.session.revoked');
+      const registered = event('auth.user.registered');
+      channel.publish(exchange, revoked.type, Buffer.from(JSON.stringify(revoked)));
+      channel.publish(exchange, registered.type, Buffer.from(JSON.stringify(registered)));
+      await channel.waitForConfirms();
+      await model.close();
+      await expect(exited).resolves.toBe(0); // EXIT_AFTER=1: it stops after the first event it printed
+      expect(output).toContain(`auth.user.registered subject=user-1 id=${registered.id}`);
+      expect(output).not.toContain('auth.session.revoked');
+    } finally {
+      child.kill();
+      await cleanupBroker(exchange, []);
+    }
+  }, 30_000);
+});

@@ -1,0 +1,105 @@
+import type { TestApp } from '../e2e/support/test-app';
+import { MODES, startSecureApp } from './support/secure-app';
+
+const PASSWORD = 'correct horse battery staple';
+/** Every limited route, its policy group, and a body (fresh identifier per call) it answers or refuses after counting. */
+const ROUTES: [string, string, (i: number) => Record<string, string>][] = [
+  ['login', 'login', (i) => ({ email: `nobody${i}@example.com`, password: 'wrong guess' })],
+  ['register', 'register', (i) => ({ email: `someone${i}@example.com`, password: PASSWORD })],
+  ['verify', 'verify', (i) => ({ token: `${'x'.repeat(40)}${i}` })],
+  ['verify/resend', 'verify', (i) => ({ email: `someone${i}@example.com` })],
+  ['refresh', 'refresh', (i) => ({ refresh_token: `${'x'.repeat(40)}${i}` })],
+  ['password/reset', 'password-reset', (i) => ({ email: `someone${i}@example.com` })],
+  ['password/confirm', 'password-reset', (i) => ({ token: `${'x'.repeat(40)}${i}`, new_password: 'a fresh and long passphrase' })],
+];
+const limits = (ip: string, id: string, groups = ['LOGIN', 'REGISTER', 'VERIFY', 'PASSWORD_RESET', 'REFRESH']): Record<string, string> =>
+  Object.fromEntries(groups.flatMap((g) => [[`RATE_LIMIT_${g}_IP`, ip], [`RATE_LIMIT_${g}_ID`, id]]));
+
+describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
+  /** Behind a trusted proxy (the test client): each test speaks from its own forwarded address. */
+  let proxied: TestApp;
+  /** No trusted proxy: X-Forwarded-For is the client's own writing. */
+  let direct: TestApp;
+
+  beforeAll(async () => {
+    proxied = await startSecureApp(mode, { LOCKOUT_THRESHOLD: '1000', TRUSTED_PROXIES: '127.0.0.1,::1', ...limits('3/1m', '3/1m') });
+    direct = await startSecureApp(mode, {
+      LOCKOUT_THRESHOLD: '1000',
+      ...limits('3/1m', 'off', ['VERIFY']),
+      ...limits('1/1s', 'off', ['REFRESH']),
+      ...limits('off', 'off', ['PASSWORD_RESET']),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await proxied?.stop();
+    await direct?.stop();
+  });
+
+  it.each(ROUTES.map((r, n) => [...r, n] as const))(
+    'per client IP on %s: 429 RATE_LIMITED with Retry-After, RateLimit-Policy and RateLimit',
+    async (route, group, body, n) => {
+      const send = (i: number) => proxied.http.post(`/api/v1/auth/${route}`).set('X-Forwarded-For', `198.51.100.${n}`).send(body(i));
+      for (let i = 0; i < 3; i += 1) {
+        const ok = await send(i);
+        expect(ok.status).not.toBe(429);
+        expect(ok.headers['ratelimit-policy']).toBe(`"${group}-ip";q=3;w=60, "${group}-id";q=3;w=60`);
+        expect(ok.headers.ratelimit).toMatch(new RegExp(`^"${group}-ip";r=${2 - i};t=\\d+$`));
+      }
+      const refused = await send(3);
+      expect([refused.status, refused.body.error?.code]).toEqual([429, 'RATE_LIMITED']);
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(refused.headers['ratelimit-policy']).toBe(`"${group}-ip";q=3;w=60`);
+      expect(refused.headers.ratelimit).toBe(`"${group}-ip";r=0;t=${retryAfter}`);
+      // Another address still gets in.
+      const other = await proxied.http.post(`/api/v1/auth/${route}`).set('X-Forwarded-For', `198.51.101.${n}`).send(body(9));
+      expect(other.status).not.toBe(429);
+    },
+  );
+
+  it('per identifier: one account across addresses, its canonical forms counted together', async () => {
+    const from = (ip: string, email: string) => proxied.http.post('/api/v1/auth/password/reset').set('X-Forwarded-For', ip).send({ email });
+    await from('192.0.2.1', 'target@example.com').expect(202);
+    await from('192.0.2.2', 'TARGET@Example.com').expect(202);
+    await from('192.0.2.3', 'ｔａｒｇｅｔ@example.com').expect(202);
+    const refused = await from('192.0.2.4', 'target@example.com');
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'RATE_LIMITED']);
+    expect(refused.headers.ratelimit).toMatch(/^"password-reset-id";r=0;t=\d+$/);
+    await from('192.0.2.4', 'other@example.com').expect(202);
+  });
+
+  it('behind a trusted proxy the address the proxy appended counts, not what the client wrote before it', async () => {
+    const send = (chain: string, i: number) =>
+      proxied.http.post('/api/v1/auth/verify/resend').set('X-Forwarded-For', chain).send({ email: `chain${i}@example.com` });
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await send(`203.0.113.${i}, 192.0.2.77`, i)).status);
+    expect(statuses).toEqual([202, 202, 202, 429]);
+  });
+
+  it('a forged X-Forwarded-For from an untrusted peer changes nothing', async () => {
+    const statuses = [];
+    for (let i = 0; i < 5; i += 1) {
+      const response = await direct.http
+        .post('/api/v1/auth/verify/resend')
+        .set('X-Forwarded-For', `203.0.113.${i}`)
+        .set('X-Real-IP', `203.0.113.${i}`)
+        .send({ email: `user${i}@example.com` });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([202, 202, 202, 429, 429]);
+  });
+
+  it('a window ends and the quota comes back (embedded: by the clock; Redis: by the key expiry)', async () => {
+    const send = () => direct.http.post('/api/v1/auth/refresh').send({ refresh_token: 'x'.repeat(43) });
+    await send().expect(401);
+    await send().expect(429);
+    if (mode === 'embedded') direct.clock.advance(1);
+    else await new Promise((resolve) => setTimeout(resolve, 1100));
+    await send().expect(401);
+  });
+
+  it('a limit set to off is off', async () => {
+    for (let i = 0; i < 30; i += 1) await direct.http.post('/api/v1/auth/password/reset').send({ email: 'a@example.com' }).expect(202);
+  });
+});

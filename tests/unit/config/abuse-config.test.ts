@@ -1,0 +1,54 @@
+import pino from 'pino';
+import { parseRateLimit, rateLimitPolicies } from '@config/abuse-config';
+import { startCache } from '@config/cache';
+import { ConfigError, loadConfig } from '@config/env';
+import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
+import { PassThroughSessionStateCache } from '@infrastructure/cache/memory/pass-through-session-state-cache';
+import { ManualClock } from '@infrastructure/time/system-clock';
+
+describe('abuse-resistance settings', () => {
+  it('have the documented defaults', () => {
+    const { abuse } = loadConfig({});
+    expect(abuse.lockout).toEqual({ threshold: 5, baseSeconds: 900, maxSeconds: 86400 });
+    expect(abuse.sessionCacheTtlSeconds).toBe(30);
+    expect(abuse.redisKeyPrefix).toBe('auth:');
+    expect(rateLimitPolicies(abuse.rateLimits).login).toEqual({
+      ip: { name: 'login-ip', limit: 100, windowSeconds: 300 },
+      identifier: { name: 'login-id', limit: 20, windowSeconds: 300 },
+    });
+    expect(rateLimitPolicies(abuse.rateLimits).password_reset.identifier).toEqual({ name: 'password-reset-id', limit: 5, windowSeconds: 900 });
+  });
+
+  it('read <count>/<window> or off', () => {
+    expect(parseRateLimit('10/1m')).toEqual({ limit: 10, windowSeconds: 60 });
+    expect(parseRateLimit('3 / 24h')).toEqual({ limit: 3, windowSeconds: 86400 });
+    expect(parseRateLimit('OFF')).toBeNull();
+    for (const bad of ['0/1m', '10', '10/0s', '10/2d', 'ten/1m', '100001/1s']) expect(parseRateLimit(bad)).toBeUndefined();
+    const { abuse } = loadConfig({ RATE_LIMIT_REFRESH_IP: 'off', RATE_LIMIT_LOGIN_ID: '7/30s' });
+    expect(abuse.rateLimits.refresh.ip).toBeNull();
+    expect(abuse.rateLimits.login.identifier).toEqual({ limit: 7, windowSeconds: 30 });
+  });
+
+  it('name every bad variable in one error', () => {
+    expect(() => loadConfig({ RATE_LIMIT_LOGIN_IP: 'lots', LOCKOUT_THRESHOLD: '0', LOCKOUT_DURATION: '2h', LOCKOUT_MAX_DURATION: '1h', SESSION_CACHE_TTL: '1h' })).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringContaining('RATE_LIMIT_LOGIN_IP'),
+          expect.stringContaining('LOCKOUT_THRESHOLD'),
+          expect.stringContaining('LOCKOUT_MAX_DURATION must not be shorter'),
+          expect.stringContaining('SESSION_CACHE_TTL'),
+        ],
+      }),
+    );
+    expect(() => loadConfig({ LOCKOUT_THRESHOLD: 'x' })).toThrow(ConfigError);
+  });
+
+  it('cache the session state in memory only in embedded mode (one process); with DATABASE_URL and no Redis, not at all', async () => {
+    const logger = pino({ level: 'silent' });
+    const embedded = await startCache(loadConfig({}), new ManualClock(), logger);
+    const shared = await startCache(loadConfig({ DATABASE_URL: 'postgres://db.example.com/auth' }), new ManualClock(), logger);
+    expect(embedded.sessions).toBeInstanceOf(InMemorySessionStateCache);
+    expect(shared.sessions).toBeInstanceOf(PassThroughSessionStateCache);
+    expect([embedded.shared, shared.shared]).toEqual([false, false]);
+  });
+});

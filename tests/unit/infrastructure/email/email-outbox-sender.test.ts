@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import type { EmailMessage, Mailer } from '@application/ports/mailer';
+import { EmailOutboxSender, retryDelaySeconds, type EmailSenderSettings } from '@infrastructure/email/email-outbox-sender';
+import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
+import { InMemoryEmailOutbox, InMemoryEmailQueue } from '@infrastructure/persistence/memory/in-memory-email-outbox';
+import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { ManualClock } from '@infrastructure/time/system-clock';
+
+const SECRET_LINK = 'https://app.example.com/reset-password?token=SECRET-TOKEN-123';
+const SETTINGS: EmailSenderSettings = { batchSize: 2, pollIntervalMs: 60_000, leaseSeconds: 300, baseRetrySeconds: 10, maxRetrySeconds: 3600 };
+
+/** An SMTP stand-in that can be down, and can hold a message "on the wire" until released. */
+class ControlledMailer implements Mailer {
+  readonly sent: EmailMessage[] = [];
+  down = false;
+  hold: Promise<void> | null = null;
+
+  async send(message: EmailMessage): Promise<void> {
+    if (this.hold) await this.hold;
+    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2525'), { code: 'ESOCKET' });
+    this.sent.push(message);
+  }
+}
+
+function setup() {
+  const db = new InMemoryDatabase();
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+  const box = new AesGcmSecretBox(randomBytes(32));
+  const mailer = new ControlledMailer();
+  const logs: string[] = [];
+  const log = (fields: Record<string, unknown>, message: string) => void logs.push(JSON.stringify({ fields, message }));
+  const sender = new EmailOutboxSender(new InMemoryEmailQueue(db), mailer, box, clock, { info: log, warn: log, error: log }, SETTINGS);
+  const outbox = new InMemoryEmailOutbox(db, { secretBox: box, clock });
+  const enqueue = (to: string) => outbox.enqueue({ to, subject: 'Reset your password', text: `Link: ${SECRET_LINK}\n`, html: `<a href="${SECRET_LINK}">x</a>` });
+  const rows = () => [...db.tables.emails.values()];
+  return { db, clock, box, mailer, logs, sender, enqueue, rows };
+}
+
+describe('EmailOutboxSender', () => {
+  it('stores the bodies sealed and delivers them opened, exactly once', async () => {
+    const t = setup();
+    await t.enqueue('a@example.com');
+    expect(JSON.stringify(t.rows())).not.toContain('SECRET-TOKEN-123');
+    expect(t.box.open(t.rows()[0]!.sealedText)).toContain(SECRET_LINK);
+    await t.sender.drain();
+    await t.sender.drain();
+    expect(t.mailer.sent.map((m) => [m.to, m.text])).toEqual([['a@example.com', `Link: ${SECRET_LINK}\n`]]);
+    expect(t.rows()[0]).toMatchObject({ attempts: 1, sentAt: t.clock.now(), lastError: null, lockedUntil: null });
+  });
+
+  it('keeps failed emails queued with a backoff, logs without the body, and delivers every one when the server is back', async () => {
+    const t = setup();
+    t.mailer.down = true;
+    for (const to of ['a@example.com', 'b@example.com', 'c@example.com']) await t.enqueue(to);
+    await t.sender.drain();
+    expect(t.mailer.sent).toHaveLength(0);
+    for (const row of t.rows()) {
+      expect(row).toMatchObject({ sentAt: null, attempts: 1, lockedUntil: null, lastError: 'ESOCKET: connect ECONNREFUSED 127.0.0.1:2525' });
+      const delay = (row.nextAttemptAt.getTime() - t.clock.now().getTime()) / 1000;
+      expect(delay).toBeGreaterThanOrEqual(5);
+      expect(delay).toBeLessThanOrEqual(10);
+    }
+    expect(t.logs.join('\n')).not.toMatch(/SECRET-TOKEN|a@example\.com/);
+
+    await t.sender.drain(); // not due yet: nothing is retried early
+    expect(t.rows().every((r) => r.attempts === 1)).toBe(true);
+    t.mailer.down = false;
+    t.clock.advance(10);
+    await t.sender.drain();
+    expect(t.mailer.sent.map((m) => m.to).sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
+    expect(t.rows().every((r) => r.sentAt !== null && r.attempts === 2)).toBe(true);
+  });
+
+  it('doubles the delay per attempt with jitter, up to the cap', () => {
+    const settings = { baseRetrySeconds: 10, maxRetrySeconds: 3600 };
+    for (let i = 0; i < 50; i += 1) {
+      expect(retryDelaySeconds(1, settings)).toBeGreaterThanOrEqual(5);
+      expect(retryDelaySeconds(1, settings)).toBeLessThanOrEqual(10);
+      expect(retryDelaySeconds(4, settings)).toBeGreaterThanOrEqual(40);
+      expect(retryDelaySeconds(4, settings)).toBeLessThanOrEqual(80);
+      expect(retryDelaySeconds(40, settings)).toBeGreaterThanOrEqual(1800);
+      expect(retryDelaySeconds(40, settings)).toBeLessThanOrEqual(3600);
+    }
+    expect(new Set(Array.from({ length: 20 }, () => retryDelaySeconds(3, settings))).size).toBeGreaterThan(1);
+  });
+
+  it('a claim is a lease: a crashed sender\'s rows come back when it ends, not before', async () => {
+    const t = setup();
+    await t.enqueue('a@example.com');
+    const queue = new InMemoryEmailQueue(t.db);
+    const lease = new Date(t.clock.now().getTime() + 300_000);
+    expect(await queue.claimDue(t.clock.now(), 10, lease)).toHaveLength(1); // then the claimer "crashes"
+    await t.sender.drain();
+    expect(t.mailer.sent).toHaveLength(0);
+    t.clock.advance(300);
+    await t.sender.drain();
+    expect(t.mailer.sent).toHaveLength(1);
+    expect(t.rows()[0]!.attempts).toBe(2);
+  });
+
+  it('stop() lets the message on the wire finish and be marked sent, and starts nothing new', async () => {
+    const t = setup();
+    await t.enqueue('a@example.com');
+    let release!: () => void;
+    t.mailer.hold = new Promise((resolve) => (release = resolve));
+    t.sender.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    const stopped = t.sender.stop();
+    await t.enqueue('b@example.com');
+    t.sender.poke();
+    release();
+    await stopped;
+    expect(t.mailer.sent.map((m) => m.to)).toEqual(['a@example.com']);
+    expect(t.rows().find((r) => r.recipient === 'a@example.com')?.sentAt).not.toBeNull();
+    expect(t.rows().find((r) => r.recipient === 'b@example.com')).toMatchObject({ sentAt: null, attempts: 0 });
+  });
+});
+
+describe('EmailOutboxSender.drain', () => {
+  it('called while a round is under way, waits for it and for the follow-up round, then returns', async () => {
+    const t = setup();
+    await t.enqueue('a@example.com');
+    let release!: () => void;
+    t.mailer.hold = new Promise((resolve) => (release = resolve));
+    t.sender.poke();
+    await new Promise((resolve) => setImmediate(resolve));
+    await t.enqueue('b@example.com');
+    const drained = t.sender.drain();
+    release();
+    await drained;
+    expect(t.mailer.sent.map((m) => m.to).sort()).toEqual(['a@example.com', 'b@example.com']);
+  });
+});

@@ -1,0 +1,154 @@
+import type { EventPublisher, IntegrationEvent, PublishReport } from '@application/ports/event-publisher';
+import type { DomainEvent } from '@domain/shared/domain-event';
+import { InProcessEventBus } from '@infrastructure/messaging/memory/in-process-event-bus';
+import { OutboxRelay, type OutboxRelayOptions } from '@infrastructure/messaging/outbox-relay';
+import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
+import { appendToOutbox } from '@infrastructure/persistence/memory/in-memory-outbox';
+import { InMemoryOutboxStore } from '@infrastructure/persistence/memory/in-memory-outbox-store';
+import { ManualClock } from '@infrastructure/time/system-clock';
+import { RecordingLogger, eventually } from '../../../support/events';
+
+/**
+ * A broker in front of the in-process bus that the test controls: it can be away or refuse some events.
+ * Everything it confirms is recorded, in order.
+ */
+class ControlledBroker implements EventPublisher {
+  available = true;
+  refuse = new Set<string>();
+  readonly received: IntegrationEvent[] = [];
+  constructor(private readonly bus = new InProcessEventBus(new RecordingLogger())) {
+    bus.start();
+  }
+  isAvailable(): boolean {
+    return this.available;
+  }
+  async publish(events: readonly IntegrationEvent[]): Promise<PublishReport> {
+    const accepted = events.filter((e) => this.available && !this.refuse.has(e.id));
+    const report = await this.bus.publish(accepted);
+    this.received.push(...accepted);
+    const failed = events.filter((e) => !accepted.includes(e)).map((e) => ({ id: e.id, error: 'nacked by broker' }));
+    return { confirmed: report.confirmed, failed };
+  }
+}
+
+const T0 = new Date('2026-03-01T12:00:00Z');
+
+function setup(options: Partial<OutboxRelayOptions> = {}) {
+  const db = new InMemoryDatabase();
+  const store = new InMemoryOutboxStore(db);
+  const clock = new ManualClock(T0);
+  const broker = new ControlledBroker();
+  const logger = new RecordingLogger();
+  const relay = new OutboxRelay(store, broker, clock, logger, { batchSize: 3, pollIntervalMs: 60_000, minBackoffMs: 2, maxBackoffMs: 10, ...options });
+  const commit = (count: number, at = clock.now()) => {
+    const events: DomainEvent[] = Array.from({ length: count }, (_, i) => ({
+      type: 'auth.user.updated', subject: `user-${i}`, occurredAt: new Date(at.getTime() + i), data: { user_id: `user-${i}` },
+    }));
+    appendToOutbox(db, events, at);
+    return db.tables.outbox.slice(-count).map((row) => row.event.id);
+  };
+  const pending = () => db.tables.outbox.filter((row) => row.publishedAt === null).map((row) => row.event.id);
+  return { db, store, clock, broker, logger, relay, commit, pending };
+}
+
+describe('OutboxRelay on the in-memory outbox', () => {
+  it('publishes in batches, oldest first, and marks published only what the broker confirmed', async () => {
+    const { relay, broker, commit, pending, store } = setup();
+    const ids = commit(5);
+    broker.refuse.add(ids[1]!);
+    await expect(relay.relayBatch()).resolves.toEqual({ claimed: 3, published: 2 });
+    expect(broker.received.map((e) => e.id)).toEqual([ids[0], ids[2]]);
+    expect(pending()).toEqual([ids[1], ids[3], ids[4]]);
+    expect(store.attempts.get(ids[1]!)).toEqual({ count: 1, lastError: 'nacked by broker' });
+
+    broker.refuse.clear();
+    await relay.relayBatch();
+    await relay.relayBatch();
+    expect(pending()).toEqual([]);
+    expect(broker.received.map((e) => e.id).sort()).toEqual([...ids].sort());
+    await expect(relay.relayBatch()).resolves.toEqual({ claimed: 0, published: 0 });
+  });
+
+  it('does not claim while the broker is away, backs off, and delivers everything once it is back', async () => {
+    const { relay, broker, commit, pending, logger } = setup();
+    broker.available = false;
+    const ids = commit(7);
+    relay.start();
+    await eventually(() => logger.messages().includes('outbox relay: cannot publish; backing off'));
+    expect(broker.received).toEqual([]);
+    expect(pending()).toHaveLength(7);
+    broker.available = true;
+    await eventually(() => pending().length === 0);
+    await relay.stop();
+    expect(broker.received.map((e) => e.id)).toEqual(ids);
+    expect(logger.messages()).toContain('outbox relay: publishing again');
+  });
+
+  it('a relay that dies while publishing leaves its batch pending for the next one', async () => {
+    const { store, broker, commit, pending, clock, logger } = setup();
+    const ids = commit(2);
+    const dying = new OutboxRelay(store, { isAvailable: () => true, publish: async () => Promise.reject(new Error('killed')) }, clock, logger);
+    await expect(dying.relayBatch()).rejects.toThrow('killed');
+    expect(pending()).toEqual(ids);
+    const next = new OutboxRelay(store, broker, clock, logger);
+    await next.relayBatch();
+    expect(broker.received.map((e) => e.id)).toEqual(ids);
+  });
+
+  it('two relays on one outbox never publish the same event twice and lose none', async () => {
+    const { store, broker, commit, pending, clock, logger } = setup();
+    const ids = commit(40);
+    const options = { batchSize: 4, pollIntervalMs: 60_000 };
+    const a = new OutboxRelay(store, broker, clock, logger, options);
+    const b = new OutboxRelay(store, broker, clock, logger, options);
+    a.start();
+    b.start();
+    await eventually(() => pending().length === 0);
+    await Promise.all([a.stop(), b.stop()]);
+    expect(broker.received.map((e) => e.id).sort()).toEqual([...ids].sort());
+    expect(a.published).toBeGreaterThan(0);
+    expect(b.published).toBeGreaterThan(0);
+    expect(a.published + b.published).toBe(40);
+  });
+
+  it('wakes at once when poked after a commit instead of waiting for the next poll', async () => {
+    const { store, broker, clock, logger, commit, pending } = setup();
+    let emptyBatches = 0;
+    const counting = {
+      ...store,
+      pendingStats: () => store.pendingStats(),
+      purgePublished: (before: Date) => store.purgePublished(before),
+      purgeProcessed: () => store.purgeProcessed(),
+      processBatch: async (...args: Parameters<typeof store.processBatch>) => {
+        const outcome = await store.processBatch(...args);
+        if (outcome.claimed === 0) emptyBatches += 1;
+        return outcome;
+      },
+    };
+    const relay = new OutboxRelay(counting, broker, clock, logger, { pollIntervalMs: 60_000 });
+    relay.start();
+    await eventually(() => emptyBatches === 1, 2000, 'the first (empty) batch'); // now idle for 60 s
+    commit(1);
+    relay.poke();
+    await eventually(() => pending().length === 0, 2000, 'the poked relay to publish');
+    await relay.stop();
+  });
+
+  it('logs its lag and purges published events after the retention period', async () => {
+    const { relay, commit, clock, logger, db } = setup({ retentionMs: 7 * 86_400_000, lagLogIntervalMs: 60_000, lagWarnMs: 60_000 });
+    commit(3); // published at T0
+    await relay.relayBatch();
+    clock.advance(3600);
+    commit(1, clock.now()); // pending, created at T0 + 1 h
+    clock.advance(120);
+    await relay.housekeeping();
+    const lag = logger.lines.find((line) => line.message === 'outbox relay lag')!;
+    expect(lag.level).toBe('warn');
+    expect(lag.fields).toMatchObject({ pending: 1, lag_ms: 120_000, broker: 'up' });
+
+    clock.advance(7 * 86_400);
+    await relay.housekeeping();
+    expect(db.tables.outbox).toHaveLength(1); // the three published a week ago are gone, the pending one stays
+    expect(db.tables.outbox[0]!.publishedAt).toBeNull();
+  });
+});

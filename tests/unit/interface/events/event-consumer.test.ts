@@ -1,0 +1,121 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ProcessEventOnce } from '@application/events/process-event-once';
+import { SendSecurityNotice } from '@application/notifications/send-security-notice';
+import type { IntegrationEvent } from '@application/ports/event-publisher';
+import type { Repositories } from '@application/ports/unit-of-work';
+import { Email } from '@domain/user/email';
+import { User } from '@domain/user/user';
+import { UserId } from '@domain/user/user-id';
+import { InProcessEventBus } from '@infrastructure/messaging/memory/in-process-event-bus';
+import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
+import { InMemoryUnitOfWork } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
+import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { ManualClock } from '@infrastructure/time/system-clock';
+import { EventConsumer } from '@interface/events/event-consumer';
+import { PermanentEventError, type EventSubscriber } from '@interface/events/event-subscriber';
+import { SecurityNoticeSubscriber } from '@interface/events/security-notice.subscriber';
+import { RecordingLogger, eventually } from '../../../support/events';
+
+const NOW = new Date('2026-03-01T12:00:00Z');
+
+function event(type: string, data: IntegrationEvent['data'], id = randomUUID()): IntegrationEvent {
+  return { specversion: '1.0', id, source: 'auth-service', type, subject: String(data.user_id ?? 'x'), time: NOW.toISOString(), datacontenttype: 'application/json', data };
+}
+
+async function setup(maxAttempts = 3) {
+  const db = new InMemoryDatabase();
+  const clock = new ManualClock(NOW);
+  const uow = new InMemoryUnitOfWork(db, { secretBox: new AesGcmSecretBox(randomBytes(32)), clock });
+  const logger = new RecordingLogger();
+  const bus = new InProcessEventBus(logger);
+  const consumer = new EventConsumer(bus, new ProcessEventOnce(uow, clock), logger, { maxAttempts, retryBaseDelayMs: 1, retryMaxDelayMs: 4, prefetch: 2 });
+  const user = User.register(
+    { id: UserId.create(randomUUID()), email: Email.create('owner@example.com'), username: null, firstName: null, lastName: null, passwordHash: 'x', emailVerified: true },
+    NOW,
+  );
+  await uow.run((repos) => repos.users.save(user));
+  const emails = () => [...db.tables.emails.values()];
+  return { db, uow, bus, consumer, logger, user, emails };
+}
+
+/** A subscriber that writes through the unit of work, then fails its first `failures` attempts. */
+class Flaky implements EventSubscriber {
+  readonly name = 'flaky';
+  readonly patterns = ['auth.#'];
+  calls = 0;
+  constructor(private readonly failures: number, private readonly error = new Error('downstream unavailable')) {}
+  async handle(_event: IntegrationEvent, repos: Repositories): Promise<void> {
+    this.calls += 1;
+    await repos.emails.enqueue({ to: 'ops@example.com', subject: `call ${this.calls}`, text: 't', html: 'h' });
+    if (this.calls <= this.failures) throw this.error;
+  }
+}
+
+describe('EventConsumer on the in-process bus', () => {
+  it('security notices: a reuse detection and a lockout each queue one email to the account owner', async () => {
+    const { bus, consumer, user, emails } = await setup();
+    await consumer.start(new SecurityNoticeSubscriber(new SendSecurityNotice({ publicUrl: 'https://app.example.com' })));
+    bus.start();
+    await bus.publish([
+      event('auth.session.refresh_reuse_detected', { user_id: user.id, session_id: randomUUID() }),
+      event('auth.account.locked', { user_id: user.id, locked_until: '2026-03-01T12:15:00.000Z' }),
+      event('auth.user.logged_in', { user_id: user.id, session_id: randomUUID(), amr: ['pwd'] }), // not bound
+    ]);
+    await bus.idle();
+    expect(emails().map((e) => [e.recipient, e.subject]).sort()).toEqual([
+      ['owner@example.com', 'Sign-in to your account is temporarily blocked'],
+      ['owner@example.com', 'We signed out a session of your account'],
+    ]);
+  });
+
+  it('processes a duplicate delivery once (de-duplication by event id, recorded in the same transaction)', async () => {
+    const { bus, consumer, user, emails, logger, db } = await setup();
+    await consumer.start(new SecurityNoticeSubscriber(new SendSecurityNotice({ publicUrl: 'https://app.example.com' })));
+    bus.start();
+    const once = event('auth.session.refresh_reuse_detected', { user_id: user.id, session_id: randomUUID() });
+    await bus.publish([once]);
+    await bus.idle();
+    await bus.publish([once]);
+    await bus.idle();
+    expect(emails()).toHaveLength(1);
+    expect(db.tables.processedEvents.has(`security-notices\n${once.id}`)).toBe(true);
+    expect(logger.messages()).toContain('event already processed; duplicate delivery ignored');
+  });
+
+  it('retries with growing delays, rolling back each failed attempt, then succeeds once', async () => {
+    const { bus, consumer, emails } = await setup(5);
+    const flaky = new Flaky(2);
+    await consumer.start(flaky);
+    bus.start();
+    await bus.publish([event('auth.user.updated', { user_id: 'u' })]);
+    await eventually(() => flaky.calls === 3);
+    await bus.idle();
+    expect(emails().map((e) => e.subject)).toEqual(['call 3']); // the writes of the failed attempts rolled back
+    expect(bus.deadLetters('flaky')).toEqual([]);
+  });
+
+  it('sends a delivery that failed maxAttempts times to the dead-letter queue, with nothing committed', async () => {
+    const { bus, consumer, emails, db, logger } = await setup(3);
+    const flaky = new Flaky(Infinity);
+    await consumer.start(flaky);
+    bus.start();
+    const failing = event('auth.user.updated', { user_id: 'u' });
+    await bus.publish([failing]);
+    await eventually(() => bus.deadLetters('flaky').length === 1);
+    expect(flaky.calls).toBe(3);
+    expect(bus.deadLetters('flaky')[0]).toMatchObject({ attempt: 3, reason: 'Error: downstream unavailable', event: { id: failing.id } });
+    expect(emails()).toEqual([]);
+    expect(db.tables.processedEvents.size).toBe(0);
+    expect(logger.lines.filter((l) => l.message === 'event handling failed; will retry')).toHaveLength(2);
+  });
+
+  it('dead-letters a permanent error at once', async () => {
+    const { bus, consumer } = await setup(5);
+    const broken = new Flaky(Infinity, new PermanentEventError('no such field'));
+    await consumer.start(broken);
+    bus.start();
+    await bus.publish([event('auth.user.updated', { user_id: 'u' })]);
+    await eventually(() => bus.deadLetters('flaky').length === 1);
+    expect(broken.calls).toBe(1);
+  });
+});
