@@ -6,12 +6,11 @@ import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from './audit-entry';
+import { issueOneTimeToken } from './one-time-token-issuer';
 import type { ClientContext } from './client-context';
 
 /** One hour (CONTRACT §4). */
 export const RESET_TOKEN_TTL_SECONDS = 3600;
-/** 256 bits: above the 128 the contract asks of one-time tokens. */
-const RESET_TOKEN_BYTES = 32;
 
 /**
  * Answers the same for unknown, unverified and verified addresses: the caller learns nothing. Every path
@@ -37,16 +36,11 @@ export class RequestPasswordReset {
         await repos.audit.record(selfAuditEntry('password.reset_requested', input.client, user?.id ?? null, now, reason));
         return;
       }
-      const { token, hash } = this.opaque.create(RESET_TOKEN_BYTES);
-      await repos.oneTimeTokens.consumeAllFor(user.id, 'password_reset', now);
-      await repos.oneTimeTokens.add({
-        id: this.ids.newId(),
+      const token = await issueOneTimeToken(repos, this.opaque, this.ids, {
         userId: user.id,
         purpose: 'password_reset',
-        tokenHash: hash,
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + RESET_TOKEN_TTL_SECONDS * 1000),
-        consumedAt: null,
+        ttlSeconds: RESET_TOKEN_TTL_SECONDS,
+        now,
       });
       user.requestPasswordReset(now);
       await repos.users.save(user);

@@ -11,6 +11,7 @@ import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+import { issueOneTimeToken } from '../auth/one-time-token-issuer';
 import { assertCurrentPassword, found } from './current-password';
 
 export interface UpdateCredentialsInput {
@@ -21,8 +22,6 @@ export interface UpdateCredentialsInput {
   username?: string | null | undefined;
   client: ClientContext;
 }
-
-const EMAIL_CHANGE_TOKEN_BYTES = 32;
 
 /**
  * A username changes at once. A new email is only pending: the link mailed to it must be followed (POST
@@ -65,17 +64,8 @@ export class UpdateCredentials {
       await repos.emails.enqueue(accountExistsEmail(address, this.settings.publicUrl));
       return;
     }
-    const { token, hash } = this.opaque.create(EMAIL_CHANGE_TOKEN_BYTES);
     const ttl = this.settings.verificationTokenTtlSeconds;
-    await repos.oneTimeTokens.add({
-      id: this.ids.newId(),
-      userId,
-      purpose: 'email_change',
-      tokenHash: hash,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + ttl * 1000),
-      consumedAt: null,
-    });
+    const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId, purpose: 'email_change', ttlSeconds: ttl, now });
     await repos.emails.enqueue(emailChangeVerificationEmail(address, this.settings.publicUrl, token, Math.round(ttl / 3600)));
   }
 }
