@@ -2,8 +2,9 @@ import type { IntegrationEvent } from '@application/ports/event-publisher';
 import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
 import { CLOUDEVENTS_CONTENT_TYPE } from '@infrastructure/messaging/rabbitmq/amqp-event-publisher';
 import { eventually } from '../support/events';
-import { realPostgresAvailable } from '../support/postgres';
-import { REAL_AMQP_URL, TestConsumer, cleanupBroker, realRabbitAvailable, uniqueNames, type Received } from '../support/rabbitmq';
+import { REAL_POSTGRES_SELECTED } from '../support/postgres';
+import { describeWhen } from '../support/left-out';
+import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames, type Received } from '../support/rabbitmq';
 import { TcpProxy } from '../support/tcp-proxy';
 import { PASSWORD, startTestApp, type TestApp } from './support/test-app';
 import { expectNoSecrets } from './support/secrets';
@@ -17,8 +18,7 @@ const THIRD_PASSWORD = 'yet another long passphrase';
  * Every use case's contract event (CONTRACT §6) as another service receives it from RabbitMQ: through the
  * HTTP API, the unit of work, the outbox, the relay and the broker, on the real PostgreSQL.
  */
-describe('domain events on RabbitMQ, through the whole service', () => {
-  let enabled = false;
+describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQL and RabbitMQ')('domain events on RabbitMQ, through the whole service', () => {
   let t: TestApp;
   let consumer: TestConsumer;
   let proxy: TcpProxy;
@@ -26,8 +26,6 @@ describe('domain events on RabbitMQ, through the whole service', () => {
   const secrets = new Set<string>([PASSWORD, NEW_PASSWORD, THIRD_PASSWORD]);
 
   beforeAll(async () => {
-    enabled = (await realPostgresAvailable()) && (await realRabbitAvailable());
-    if (!enabled) return;
     consumer = await TestConsumer.start(exchange);
     // The service reaches RabbitMQ through a proxy the outage test cuts; the test's own consumer goes direct.
     const target = new URL(REAL_AMQP_URL);
@@ -41,7 +39,6 @@ describe('domain events on RabbitMQ, through the whole service', () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (!enabled) return;
     await t.stop();
     await proxy.close();
     await consumer.close();
@@ -79,7 +76,6 @@ describe('domain events on RabbitMQ, through the whole service', () => {
   const bearer = (tokens: { access_token: string }) => ({ Authorization: `Bearer ${tokens.access_token}` });
 
   it('register, verify, login failure and success, refresh reuse, logout', async () => {
-    if (!enabled) return;
     const email = 'events@example.com';
     await t.http.post('/api/v1/auth/register').send({ email, password: PASSWORD }).expect(202);
     await t.waitForMail(email);
@@ -110,7 +106,6 @@ describe('domain events on RabbitMQ, through the whole service', () => {
   });
 
   it('profile, credentials, password change and reset, account deletion', async () => {
-    if (!enabled) return;
     const email = 'lifecycle@example.com';
     await t.http.post('/api/v1/auth/register').send({ email, password: PASSWORD }).expect(202);
     await t.waitForMail(email);
@@ -151,7 +146,6 @@ describe('domain events on RabbitMQ, through the whole service', () => {
   });
 
   it('lockout: auth.account.locked, and the owner gets a security notice', async () => {
-    if (!enabled) return;
     const email = 'locked@example.com';
     await t.http.post('/api/v1/auth/register').send({ email, password: PASSWORD }).expect(202);
     await t.waitForMail(email);
@@ -166,7 +160,6 @@ describe('domain events on RabbitMQ, through the whole service', () => {
   });
 
   it('broker outage: /health/ready reports it (still ready), and events committed meanwhile arrive once it is back', async () => {
-    if (!enabled) return;
     proxy.cut();
     await eventually(async () => (await t.http.get('/health/ready')).body.checks.broker === 'down', 10_000, 'the broker reported down');
     const ready = await t.http.get('/health/ready');
@@ -183,7 +176,6 @@ describe('domain events on RabbitMQ, through the whole service', () => {
   }, 40_000);
 
   it('no event data holds a password, hash, token or secret', async () => {
-    if (!enabled) return;
     expect(consumer.received.length).toBeGreaterThan(15);
     expectNoSecrets(consumer.received.map((r) => r.event), [...secrets]);
   });

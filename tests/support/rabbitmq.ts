@@ -1,30 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 
 /** The real broker of the integration suites (CI sets AMQP_URL). */
 export const REAL_AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
-let reachable: Promise<boolean> | undefined;
-
-/**
- * Whether the real RabbitMQ answers. In CI a missing broker is a failure, never a skip: this throws there.
- * Elsewhere the caller leaves out the broker cases and says so.
- */
-export function realRabbitAvailable(): Promise<boolean> {
-  reachable ??= (async () => {
-    try {
-      const model = await connect(REAL_AMQP_URL, { timeout: 3000 });
-      await model.close();
-      return true;
-    } catch (error) {
-      if (process.env.CI === 'true') throw new Error(`RabbitMQ at AMQP_URL is required in CI: ${String(error)}`);
-      process.stderr.write(`[tests] RabbitMQ not reachable; its cases are left out (${String(error)})\n`);
-      return false;
-    }
-  })();
-  return reachable;
-}
 
 /** Exchange and queue names no other run (or parallel CI job) shares. */
 export function uniqueNames(): { exchange: string; queuePrefix: string } {
@@ -85,3 +65,22 @@ export async function cleanupBroker(exchange: string, queues: string[]): Promise
   await channel.deleteExchange(exchange);
   await model.close();
 }
+
+/**
+ * Synchronous, so that suites can be selected at collection time (see REAL_POSTGRES_SELECTED): a child
+ * process tries to connect. In CI the broker is always selected, so an unreachable one fails its suites.
+ */
+function selectRealRabbit(): boolean {
+  const probe = `require(${JSON.stringify(require.resolve('amqplib'))}).connect(process.env.PROBE_URL, { timeout: 3000 })
+    .then((m) => m.close()).then(() => process.exit(0), () => process.exit(1));`;
+  try {
+    execFileSync(process.execPath, ['-e', probe], { env: { ...process.env, PROBE_URL: REAL_AMQP_URL }, stdio: 'ignore', timeout: 10000 });
+    return true;
+  } catch {
+    if (process.env.CI === 'true') return true;
+    process.stderr.write('[tests] RabbitMQ at AMQP_URL is unreachable: its cases are left out (CI=true fails instead)\n');
+    return false;
+  }
+}
+
+export const REAL_RABBIT_SELECTED: boolean = selectRealRabbit();

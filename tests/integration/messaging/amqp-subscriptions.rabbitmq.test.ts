@@ -12,8 +12,9 @@ import { SystemClock } from '@infrastructure/time/system-clock';
 import { EventConsumer } from '@interface/events/event-consumer';
 import type { EventSubscriber } from '@interface/events/event-subscriber';
 import { RecordingLogger, eventually } from '../../support/events';
-import { realPostgresAvailable } from '../../support/postgres';
-import { REAL_AMQP_URL, cleanupBroker, realRabbitAvailable, uniqueNames } from '../../support/rabbitmq';
+import { REAL_POSTGRES_SELECTED } from '../../support/postgres';
+import { describeWhen } from '../../support/left-out';
+import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames } from '../../support/rabbitmq';
 import { createScratchSchema, type ScratchSchema } from './support/scratch-schema';
 
 /** A subscriber that queues an email through the unit of work and fails while `failing` says so. */
@@ -30,8 +31,7 @@ class Probe implements EventSubscriber {
 }
 
 /** The consumer base on the real RabbitMQ, de-duplicating in the real PostgreSQL. */
-describe('subscribers on RabbitMQ', () => {
-  let enabled = false;
+describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQL and RabbitMQ')('subscribers on RabbitMQ', () => {
   let db: ScratchSchema;
   let dataSource: DataSource;
   let model: ChannelModel;
@@ -42,8 +42,6 @@ describe('subscribers on RabbitMQ', () => {
   const { exchange, queuePrefix } = uniqueNames();
 
   beforeAll(async () => {
-    enabled = (await realPostgresAvailable()) && (await realRabbitAvailable());
-    if (!enabled) return;
     db = await createScratchSchema();
     dataSource = await db.open();
     const clock = new SystemClock();
@@ -58,7 +56,6 @@ describe('subscribers on RabbitMQ', () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (!enabled) return;
     await connection.close();
     await model.close();
     const queues = ['dlq-probe', 'dedup-probe', 'malformed-probe'].flatMap((name) => Object.values(queueNames(queuePrefix, name)));
@@ -88,7 +85,6 @@ describe('subscribers on RabbitMQ', () => {
   };
 
   it('a subscriber that fails N times sends the message to its dead-letter queue, via the delayed retry queue', async () => {
-    if (!enabled) return;
     const probe = new Probe('dlq-probe', () => true);
     await consumer.start(probe);
     await connection.waitUntilConnected();
@@ -106,7 +102,6 @@ describe('subscribers on RabbitMQ', () => {
   });
 
   it('a duplicate delivery is processed once; a failed first attempt is retried and then counts once', async () => {
-    if (!enabled) return;
     const probe = new Probe('dedup-probe', (call) => call === 1);
     await consumer.start(probe);
     await eventually(async () => (await consumersOf(queueNames(queuePrefix, 'dedup-probe').queue)) === 1);
@@ -121,7 +116,6 @@ describe('subscribers on RabbitMQ', () => {
   });
 
   it('a consumer cancelled by the broker (its queue deleted) comes back: the queue is re-declared and consumed', async () => {
-    if (!enabled) return;
     const names = queueNames(queuePrefix, 'dedup-probe');
     await channel.deleteQueue(names.queue);
     await eventually(() => logger.messages().includes('AMQP channel lost; reconnecting'), 10_000);
@@ -132,7 +126,6 @@ describe('subscribers on RabbitMQ', () => {
   });
 
   it('a message that is not a CloudEvent goes to the dead-letter queue without reaching the handler', async () => {
-    if (!enabled) return;
     const probe = new Probe('malformed-probe', () => false);
     await consumer.start(probe);
     await eventually(async () => (await consumersOf(queueNames(queuePrefix, 'malformed-probe').queue)) === 1);

@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { connect } from 'amqplib';
 import { eventually } from '../../support/events';
-import { REAL_AMQP_URL, cleanupBroker, realRabbitAvailable, uniqueNames } from '../../support/rabbitmq';
+import { describeWhen } from '../../support/left-out';
+import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames } from '../../support/rabbitmq';
 
 /** examples/subscriber.ts as another team would run it: it prints auth.user.* events and nothing else. */
-describe('examples/subscriber.ts', () => {
+describeWhen(REAL_RABBIT_SELECTED, 'the real RabbitMQ')('examples/subscriber.ts', () => {
   it('binds auth.user.* and prints the events it receives', async () => {
-    if (!(await realRabbitAvailable())) return;
     const { exchange } = uniqueNames();
     const root = resolve(__dirname, '../../..');
     const child = spawn(process.execPath, ['-r', resolve(root, 'tests/support/swc-register.cjs'), resolve(root, 'examples/subscriber.ts')], {

@@ -8,16 +8,16 @@ import { AmqpEventPublisher, CLOUDEVENTS_CONTENT_TYPE } from '@infrastructure/me
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { RecordingLogger, eventually } from '../../support/events';
-import { realPostgresAvailable } from '../../support/postgres';
-import { REAL_AMQP_URL, TestConsumer, cleanupBroker, realRabbitAvailable, uniqueNames } from '../../support/rabbitmq';
+import { REAL_POSTGRES_SELECTED } from '../../support/postgres';
+import { describeWhen } from '../../support/left-out';
+import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames } from '../../support/rabbitmq';
 import { TcpProxy } from '../../support/tcp-proxy';
 import { commitEvents, createScratchSchema, pendingCount, type ScratchSchema } from './support/scratch-schema';
 
 const FAST: Partial<OutboxRelayOptions> = { batchSize: 50, pollIntervalMs: 50, minBackoffMs: 20, maxBackoffMs: 200 };
 
 /** The relay against the real PostgreSQL and the real RabbitMQ: outage, crash, two relays. */
-describe('outbox relay -> RabbitMQ', () => {
-  let enabled = false;
+describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQL and RabbitMQ')('outbox relay -> RabbitMQ', () => {
   let db: ScratchSchema;
   let dataSource: DataSource;
   let consumer: TestConsumer;
@@ -25,8 +25,6 @@ describe('outbox relay -> RabbitMQ', () => {
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    enabled = (await realPostgresAvailable()) && (await realRabbitAvailable());
-    if (!enabled) return;
     db = await createScratchSchema();
     dataSource = await db.open();
     consumer = await TestConsumer.start(exchange);
@@ -37,7 +35,6 @@ describe('outbox relay -> RabbitMQ', () => {
   });
 
   afterAll(async () => {
-    if (!enabled) return;
     await consumer.close();
     await cleanupBroker(exchange, []);
     await db.drop();
@@ -66,7 +63,6 @@ describe('outbox relay -> RabbitMQ', () => {
   const copies = (id: string) => consumer.ids().filter((seen) => seen === id).length;
 
   it('publishes persistent CloudEvents with routing key = type and message id = event id', async () => {
-    if (!enabled) return;
     await startRelay();
     const [id] = await commitEvents(dataSource, 1, 'auth.user.deleted');
     await eventually(arrived([id!]));
@@ -78,7 +74,6 @@ describe('outbox relay -> RabbitMQ', () => {
   });
 
   it('broker outage: events committed while the proxy is cut arrive after it is restored, none lost', async () => {
-    if (!enabled) return;
     const target = new URL(REAL_AMQP_URL);
     const proxy = new TcpProxy(target.hostname, Number(target.port || 5672));
     await proxy.start();
@@ -103,7 +98,6 @@ describe('outbox relay -> RabbitMQ', () => {
   }, 30_000);
 
   it('two relays on one database: every event arrives exactly once while both run', async () => {
-    if (!enabled) return;
     const a = await startRelay(REAL_AMQP_URL, { ...FAST, batchSize: 20 });
     const b = await startRelay(REAL_AMQP_URL, { ...FAST, batchSize: 20 });
     const ids = (await Promise.all(Array.from({ length: 20 }, () => commitEvents(dataSource, 20)))).flat();
@@ -115,7 +109,6 @@ describe('outbox relay -> RabbitMQ', () => {
   }, 30_000);
 
   it('a publish channel that dies (exchange deleted under it) is replaced: the exchange is re-declared, the batch retried', async () => {
-    if (!enabled) return;
     const { logger } = await startRelay();
     await eventually(() => logger.messages().includes('AMQP connected'));
     const model = await connect(REAL_AMQP_URL);
@@ -136,7 +129,6 @@ describe('outbox relay -> RabbitMQ', () => {
     ['before-mark', 'confirmed', 1],
   ])('crash between commit and publish (relay killed %s)', (crashAt, reported, duplicatesPerEvent) => {
     it(`the events arrive after restart; duplicates: ${duplicatesPerEvent === 0 ? 'none' : 'the killed batch, once'}`, async () => {
-      if (!enabled) return;
       const ids = await commitEvents(dataSource, 8);
       const child = spawn(process.execPath, ['-r', resolve(__dirname, '../../support/swc-register.cjs'), resolve(__dirname, 'support/relay-child.ts')], {
         env: { ...process.env, DATABASE_URL: db.url, AMQP_URL: REAL_AMQP_URL, AMQP_EXCHANGE: exchange, CRASH_AT: crashAt, BATCH_SIZE: '8' },
