@@ -1,46 +1,11 @@
 import { AggregateRoot } from '../shared/domain-event';
 import { DomainError } from '../shared/domain-error';
-import { Credentials, type CredentialsState } from './credentials';
-import { Email } from './email';
-import { Username } from './username';
-import { UserId } from './user-id';
+import { Credentials } from './credentials';
+import type { NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
+import type { Email } from './email';
+import type { Username } from './username';
 
-export type UserStatus = 'pending_verification' | 'active' | 'locked' | 'suspended';
-
-export interface UserState {
-  id: string;
-  email: string;
-  /** A new address awaiting confirmation (email change): it cannot be used to log in until confirmed. */
-  pendingEmail: string | null;
-  username: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  status: UserStatus;
-  emailVerified: boolean;
-  roles: string[];
-  mfaEnabled: boolean;
-  credentials: CredentialsState;
-  createdAt: Date;
-  updatedAt: Date;
-  lastLoginAt: Date | null;
-}
-
-export interface NewUser {
-  id: UserId;
-  email: Email;
-  username: Username | null;
-  firstName: string | null;
-  lastName: string | null;
-  passwordHash: string;
-  emailVerified: boolean;
-}
-
-/** Profile fields a user edits; `undefined` = unchanged, `null` = cleared. */
-export interface ProfileChanges {
-  username?: Username | null;
-  firstName?: string | null;
-  lastName?: string | null;
-}
+export type { NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
 
 export class User extends AggregateRoot {
   private constructor(private state: Omit<UserState, 'credentials'>, private creds: Credentials) {

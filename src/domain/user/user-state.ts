@@ -1,0 +1,42 @@
+import type { CredentialsState } from './credentials';
+import type { Email } from './email';
+import type { UserId } from './user-id';
+import type { Username } from './username';
+
+/** The User aggregate's data, as repositories store and restore it, and the inputs of its factories. */
+export type UserStatus = 'pending_verification' | 'active' | 'locked' | 'suspended';
+
+export interface UserState {
+  id: string;
+  email: string;
+  /** A new address awaiting confirmation (email change): it cannot be used to log in until confirmed. */
+  pendingEmail: string | null;
+  username: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  status: UserStatus;
+  emailVerified: boolean;
+  roles: string[];
+  mfaEnabled: boolean;
+  credentials: CredentialsState;
+  createdAt: Date;
+  updatedAt: Date;
+  lastLoginAt: Date | null;
+}
+
+export interface NewUser {
+  id: UserId;
+  email: Email;
+  username: Username | null;
+  firstName: string | null;
+  lastName: string | null;
+  passwordHash: string;
+  emailVerified: boolean;
+}
+
+/** Profile fields a user edits; `undefined` = unchanged, `null` = cleared. */
+export interface ProfileChanges {
+  username?: Username | null;
+  firstName?: string | null;
+  lastName?: string | null;
+}
