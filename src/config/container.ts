@@ -11,7 +11,6 @@ import { VerificationTokens } from '@application/auth/verification-tokens';
 import { VerifyEmail } from '@application/auth/verify-email';
 import type { AuthSettings } from '@application/auth-settings';
 import { PasswordPolicy } from '@application/auth/password-policy';
-import { ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
 import { GetCurrentUser } from '@application/users/get-current-user';
 import { bindAccountUseCases } from './account-bindings';
 import type { AppConfig } from './env';
@@ -51,9 +50,8 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.RateLimiter, infra.cache.rateLimiter);
   constant(TOKENS.LoginLockout, infra.cache.lockout);
   constant(TOKENS.SessionStateCache, infra.cache.sessions);
-  const estimator = new ZxcvbnStrengthEstimator();
-  constant(TOKENS.PasswordStrengthEstimator, estimator);
-  constant(TOKENS.PasswordPolicy, new PasswordPolicy(estimator, config.passwordMinLength));
+  constant(TOKENS.PasswordStrengthEstimator, infra.passwordStrength);
+  constant(TOKENS.PasswordPolicy, new PasswordPolicy(infra.passwordStrength, config.passwordMinLength));
 
   const T = TOKENS;
   c.bind(T.SessionIssuer).toResolvedValue(

@@ -7,6 +7,7 @@ import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
 import type { OpaqueTokens } from '@application/ports/opaque-tokens';
 import type { PasswordHasher } from '@application/ports/password-hasher';
+import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
 import type { SecretBox } from '@application/ports/secret-box';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import { RelayWakingUnitOfWork } from '@infrastructure/messaging/relay-waking-unit-of-work';
@@ -16,6 +17,7 @@ import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/cr
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
+import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { UuidGenerator } from '@infrastructure/time/uuid-generator';
 import { SessionCacheInvalidation } from '@application/auth/session-cache-invalidation';
@@ -32,6 +34,8 @@ export interface Infrastructure {
   clock: Clock;
   ids: IdGenerator;
   hasher: PasswordHasher;
+  /** zxcvbn in a worker thread, started on first use. */
+  passwordStrength: PasswordStrengthEstimator;
   opaqueTokens: OpaqueTokens;
   secretBox: SecretBox;
   tokens: JoseTokenService;
@@ -88,10 +92,12 @@ export async function startInfrastructure(
   keyRefresh.unref();
   const events = startMessaging(config, logger, dataSource);
   const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer });
+  const passwordStrength = new ZxcvbnWorkerStrengthEstimator();
   return {
     clock,
     ids: new UuidGenerator(),
     hasher: new Argon2PasswordHasher(config.argon2),
+    passwordStrength,
     opaqueTokens: new CryptoOpaqueTokens(),
     secretBox,
     keys,
@@ -120,6 +126,8 @@ export async function startInfrastructure(
       await events.close();
       await database.close();
       await cache.close();
+      // Last: a request still finishing during shutdown may be waiting for its estimate.
+      await passwordStrength.close();
     },
   };
 }

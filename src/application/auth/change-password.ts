@@ -31,7 +31,7 @@ export class ChangePassword {
 
   async execute(input: ChangePasswordInput): Promise<void> {
     const user = found(await this.users.findById(input.userId));
-    const password = this.policy.check(input.newPassword, { email: user.email, username: user.username });
+    const password = await this.policy.check(input.newPassword, { email: user.email, username: user.username });
     const failure = selfAuditEntry('password.changed', input.client, user.id, this.clock.now(), 'wrong_password');
     await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure);
     const passwordHash = await this.hasher.hash(password.reveal());

@@ -49,7 +49,7 @@ export class ConfirmPasswordReset {
       const user = await repos.users.findById(token.userId);
       if (!user || user.status === 'suspended') throw unusable();
       // The whole policy needs the owner's email; refusing here rolls the token's consumption back.
-      this.policy.check(input.newPassword, { email: user.email, username: user.username });
+      await this.policy.check(input.newPassword, { email: user.email, username: user.username });
       user.resetPassword(passwordHash, now);
       await repos.users.save(user);
       await revokeSessions(repos, user.id, now, 'password_reset');

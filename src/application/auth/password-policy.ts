@@ -27,13 +27,13 @@ export class PasswordPolicy {
     private readonly minLength: number,
   ) {}
 
-  check(raw: string, owner: PasswordOwner): Password {
-    const reasons = this.reasons(raw, owner);
+  async check(raw: string, owner: PasswordOwner): Promise<Password> {
+    const reasons = await this.reasons(raw, owner);
     if (reasons.length > 0) throw new DomainError('WEAK_PASSWORD', 'The password does not meet the policy.', { password: reasons });
     return Password.create(raw, this.minLength);
   }
 
-  private reasons(raw: string, owner: PasswordOwner): string[] {
+  private async reasons(raw: string, owner: PasswordOwner): Promise<string[]> {
     const length = [...raw].length;
     // Too long is refused before any scoring: the estimate is the expensive part.
     if (length > PASSWORD_MAX_LENGTH) return [`must be at most ${PASSWORD_MAX_LENGTH} characters`];
@@ -45,7 +45,7 @@ export class PasswordPolicy {
     const inputs = [owner.email, local, owner.username, owner.firstName, owner.lastName].filter(
       (value): value is string => typeof value === 'string' && value.length > 0,
     );
-    const estimate = this.estimator.estimate(raw, inputs);
+    const estimate = await this.estimator.estimate(raw, inputs);
     if (estimate.common) reasons.push('is too common');
     else if (estimate.score < MIN_STRENGTH_SCORE) reasons.push('is too easy to guess');
     return reasons;

@@ -43,7 +43,7 @@ export class RegisterUser {
   async execute(input: RegisterUserInput): Promise<RegisterUserOutput> {
     const email = Email.create(input.email);
     const username = input.username === undefined ? null : Username.create(input.username);
-    const password = this.policy.check(input.password, {
+    const password = await this.policy.check(input.password, {
       email: email.value,
       username: username?.value ?? null,
       firstName: input.firstName ?? null,

@@ -6,9 +6,10 @@ export interface StrengthEstimate {
 }
 
 /**
- * Estimates how guessable a password is. Synchronous work, so the adapter bounds the input it scores;
- * `userInputs` (email, username, names) count as known words.
+ * Estimates how guessable a password is. CPU-heavy (milliseconds to tens of milliseconds), hence asynchronous:
+ * the adapter keeps the work off the event loop and bounds the input it scores. `userInputs` (email, username,
+ * names) count as known words. Rejects only when the estimator itself fails, never for a weak password.
  */
 export interface PasswordStrengthEstimator {
-  estimate(password: string, userInputs: string[]): StrengthEstimate;
+  estimate(password: string, userInputs: string[]): Promise<StrengthEstimate>;
 }

@@ -2,14 +2,11 @@ import type { PasswordStrengthEstimator, StrengthEstimate } from '@application/p
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as common from '@zxcvbn-ts/language-common';
 import * as english from '@zxcvbn-ts/language-en';
+import { ZXCVBN_SCORING } from './zxcvbn-scoring';
 
-/**
- * zxcvbn is synchronous and its cost grows with length (about 300 ms for 64 characters with the default l33t
- * search, measured here), so it scores a bounded prefix with a bounded l33t search: worst case about 25 ms.
- * Characters past the prefix only add strength; a prefix that is already strong enough passes.
- */
-export const MAX_SCORED_LENGTH = 64;
-const L33T_MAX_SUBSTITUTIONS = 4;
+export { MAX_SCORED_LENGTH } from './zxcvbn-scoring';
+
+const { maxScoredLength, l33tMaxSubstitutions, commonPasswordsList } = ZXCVBN_SCORING;
 
 /** Built once per process: loading the dictionaries takes about 200 ms; the result is immutable. */
 let shared: { zxcvbn: ZxcvbnFactory; commonPasswords: ReadonlySet<string> } | undefined;
@@ -19,19 +16,24 @@ function load() {
     zxcvbn: new ZxcvbnFactory({
       graphs: common.adjacencyGraphs,
       dictionary: { ...common.dictionary, ...english.dictionary },
-      l33tMaxSubstitutions: L33T_MAX_SUBSTITUTIONS,
-      maxLength: MAX_SCORED_LENGTH,
+      l33tMaxSubstitutions,
+      maxLength: maxScoredLength,
     }),
-    commonPasswords: new Set(toStrings(common.dictionary['passwords-common']).map((entry) => entry.toLowerCase())),
+    commonPasswords: new Set(toStrings(common.dictionary[commonPasswordsList]).map((entry) => entry.toLowerCase())),
   };
   return shared;
 }
 
+/**
+ * zxcvbn on the calling thread: each estimate blocks the event loop for 6-27 ms (200 ms more on first use).
+ * The unit tests' estimator; the service uses ZxcvbnWorkerStrengthEstimator, which runs the same rules
+ * (ZXCVBN_SCORING) in a worker thread.
+ */
 export class ZxcvbnStrengthEstimator implements PasswordStrengthEstimator {
-  estimate(password: string, userInputs: string[]): StrengthEstimate {
+  async estimate(password: string, userInputs: string[]): Promise<StrengthEstimate> {
     const { zxcvbn, commonPasswords } = load();
-    const scored = [...password].slice(0, MAX_SCORED_LENGTH).join('');
-    const result = zxcvbn.check(scored, userInputs.map((input) => input.slice(0, MAX_SCORED_LENGTH)));
+    const scored = [...password].slice(0, maxScoredLength).join('');
+    const result = zxcvbn.check(scored, userInputs.map((input) => input.slice(0, maxScoredLength)));
     return { score: result.score, common: commonPasswords.has(password.toLowerCase()) };
   }
 }

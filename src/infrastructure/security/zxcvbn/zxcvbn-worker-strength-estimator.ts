@@ -1,0 +1,93 @@
+import { Worker } from 'node:worker_threads';
+import type { PasswordStrengthEstimator, StrengthEstimate } from '@application/ports/password-strength';
+import { ZXCVBN_SCORING } from './zxcvbn-scoring';
+import { ZXCVBN_WORKER_SOURCE, type ZxcvbnWorkerData, type ZxcvbnWorkerReply, type ZxcvbnWorkerRequest } from './zxcvbn-worker-source';
+
+interface Pending {
+  resolve(estimate: StrengthEstimate): void;
+  reject(error: Error): void;
+}
+
+/**
+ * zxcvbn in one worker thread, so a 6-27 ms estimate (and the 200 ms dictionary load) never stalls the event
+ * loop that serves every other request. Same rules as ZxcvbnStrengthEstimator (ZXCVBN_SCORING).
+ *
+ * The worker starts on the first estimate; requests queue on its port and replies are matched by id. It is
+ * unref'd while idle, so it never keeps the process alive, and ref'd while an estimate is pending (an unref'd
+ * worker's reply would not keep a short-lived process, such as a CLI command, waiting for it). If it dies,
+ * every pending estimate rejects and the next call starts a new one. After close(), estimates reject.
+ */
+export class ZxcvbnWorkerStrengthEstimator implements PasswordStrengthEstimator {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closed = false;
+
+  estimate(password: string, userInputs: string[]): Promise<StrengthEstimate> {
+    if (this.closed) return Promise.reject(new Error('password strength estimator is closed'));
+    const worker = this.running();
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      const request: ZxcvbnWorkerRequest = { id, password, userInputs };
+      worker.postMessage(request);
+    });
+  }
+
+  /** Terminates the worker; pending estimates reject, and so does every later one. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = null;
+    this.failPending(new Error('password strength estimator closed before the estimate finished'));
+    if (worker) await worker.terminate();
+  }
+
+  /** The worker thread; a seam for tests that need to kill it. */
+  protected spawn(): Worker {
+    const workerData: ZxcvbnWorkerData = {
+      modules: {
+        core: require.resolve('@zxcvbn-ts/core'),
+        common: require.resolve('@zxcvbn-ts/language-common'),
+        english: require.resolve('@zxcvbn-ts/language-en'),
+      },
+      scoring: ZXCVBN_SCORING,
+    };
+    return new Worker(ZXCVBN_WORKER_SOURCE, { eval: true, workerData, name: 'zxcvbn' });
+  }
+
+  private running(): Worker {
+    if (this.worker) return this.worker;
+    const worker = this.spawn();
+    worker.on('message', (reply: ZxcvbnWorkerReply) => this.settle(reply));
+    // An uncaught error is followed by 'exit'; listening keeps Node from rethrowing it in this thread.
+    worker.on('error', (error) => this.died(worker, error));
+    worker.on('exit', (code) => this.died(worker, new Error(`password strength worker exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private settle(reply: ZxcvbnWorkerReply): void {
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    this.pending.delete(reply.id);
+    // Idle: the worker must not keep the process alive. (A new Worker starts ref'd, with its first request.)
+    if (this.pending.size === 0) this.worker?.unref();
+    if ('error' in reply) pending.reject(new Error(`password strength estimate failed: ${reply.error}`));
+    else pending.resolve({ score: reply.score, common: reply.common });
+  }
+
+  private died(worker: Worker, error: Error): void {
+    // A worker already replaced or closed has nothing pending of its own.
+    if (this.worker !== worker) return;
+    this.worker = null;
+    this.failPending(error);
+  }
+
+  private failPending(error: Error): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const { reject } of pending) reject(error);
+  }
+}
