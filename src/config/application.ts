@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { Container } from 'inversify';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
@@ -10,6 +9,7 @@ import { createContainer, resolve } from './container';
 import type { AppConfig } from './env';
 import { startInfrastructure, type Infrastructure, type InfrastructureOverrides } from './infrastructure';
 import { startSubscribers } from './subscribers';
+import { TrackedHttpServer } from './http-server';
 import { TOKENS } from './tokens';
 
 export interface Application {
@@ -64,24 +64,19 @@ export async function createApplication(config: AppConfig, options: ApplicationO
     jwks: async () => infra.keys.jwks(),
     health: () => healthChecks(infra),
   });
-  let server: Server | null = null;
+  let server: TrackedHttpServer | null = null;
   return {
     config,
     logger,
     container,
     infra,
     http,
-    listen: () =>
-      new Promise((resolveListen, reject) => {
-        const s = http.listen(config.port, config.host, () => {
-          const address = s.address();
-          resolveListen(typeof address === 'object' && address ? address.port : config.port);
-        });
-        s.once('error', reject);
-        server = s;
-      }),
+    listen: () => {
+      server ??= new TrackedHttpServer(http.callback());
+      return server.listen(config.port, config.host);
+    },
     close: async (graceMs = 10_000) => {
-      if (server) await stopServer(server, graceMs);
+      if (server) await server.stop(graceMs);
       await infra.close();
     },
   };
@@ -105,16 +100,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error('timeout')), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function stopServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolveClose) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolveClose();
-    });
-    server.closeIdleConnections();
-  });
 }
