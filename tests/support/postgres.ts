@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { selectRealServer } from './server-selection';
 
 /** The real server of the integration and e2e suites (CI sets DATABASE_URL). */
 export const REAL_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -25,23 +25,7 @@ export async function createScratchDatabase(): Promise<{ url: string; drop(): Pr
   };
 }
 
-/**
- * Synchronous, so that describe.each can select the real server at collection time: a child process tries
- * to connect. In CI the real server is always selected, so an unreachable one fails its suites instead of
- * vanishing; elsewhere its cases are left out with a warning.
- */
-function selectRealPostgres(): boolean {
-  const probe = `const { Client } = require(${JSON.stringify(require.resolve('pg'))});
-    const c = new Client({ connectionString: process.env.PROBE_URL, connectionTimeoutMillis: 3000 });
-    c.connect().then(() => c.end()).then(() => process.exit(0), () => process.exit(1));`;
-  try {
-    execFileSync(process.execPath, ['-e', probe], { env: { ...process.env, PROBE_URL: REAL_DATABASE_URL }, stdio: 'ignore', timeout: 10000 });
-    return true;
-  } catch {
-    if (process.env.CI === 'true') return true;
-    process.stderr.write(`[tests] PostgreSQL at ${REAL_DATABASE_URL.replace(/\/\/[^@]*@/, '//***@')} is unreachable: its cases are left out (CI=true fails instead)\n`);
-    return false;
-  }
-}
 
-export const REAL_POSTGRES_SELECTED: boolean = selectRealPostgres();
+export const REAL_POSTGRES_SELECTED: boolean = selectRealServer('PostgreSQL', REAL_DATABASE_URL, `const { Client } = require(${JSON.stringify(require.resolve('pg'))});
+    const c = new Client({ connectionString: process.env.PROBE_URL, connectionTimeoutMillis: 3000 });
+    c.connect().then(() => c.end()).then(() => process.exit(0), () => process.exit(1));`);

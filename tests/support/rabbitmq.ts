@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
+import { selectRealServer } from './server-selection';
 
 /** The real broker of the integration suites (CI sets AMQP_URL). */
 export const REAL_AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -66,21 +66,6 @@ export async function cleanupBroker(exchange: string, queues: string[]): Promise
   await model.close();
 }
 
-/**
- * Synchronous, so that suites can be selected at collection time (see REAL_POSTGRES_SELECTED): a child
- * process tries to connect. In CI the broker is always selected, so an unreachable one fails its suites.
- */
-function selectRealRabbit(): boolean {
-  const probe = `require(${JSON.stringify(require.resolve('amqplib'))}).connect(process.env.PROBE_URL, { timeout: 3000 })
-    .then((m) => m.close()).then(() => process.exit(0), () => process.exit(1));`;
-  try {
-    execFileSync(process.execPath, ['-e', probe], { env: { ...process.env, PROBE_URL: REAL_AMQP_URL }, stdio: 'ignore', timeout: 10000 });
-    return true;
-  } catch {
-    if (process.env.CI === 'true') return true;
-    process.stderr.write('[tests] RabbitMQ at AMQP_URL is unreachable: its cases are left out (CI=true fails instead)\n');
-    return false;
-  }
-}
 
-export const REAL_RABBIT_SELECTED: boolean = selectRealRabbit();
+export const REAL_RABBIT_SELECTED: boolean = selectRealServer('RabbitMQ', REAL_AMQP_URL, `require(${JSON.stringify(require.resolve('amqplib'))}).connect(process.env.PROBE_URL, { timeout: 3000 })
+    .then((m) => m.close()).then(() => process.exit(0), () => process.exit(1));`);
