@@ -97,7 +97,9 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     expect(verified.body.data.user).toMatchObject({ email: 'new-address@example.com', email_verified: true });
     await login('new-address@example.com').expect(200);
     expect((await login('old-address@example.com')).status).toBe(401);
-    const notice = await app().waitForMail('old-address@example.com', 2);
+    const requested = await app().waitForMail('old-address@example.com', 2);
+    expect(requested.subject).toBe('A change of your email address was requested');
+    const notice = await app().waitForMail('old-address@example.com', 3);
     expect(notice.subject).toBe('Your email address was changed');
     expect(notice.text).toContain('new-address@example.com');
   });

@@ -8,7 +8,7 @@ import { assertCurrentPassword, found, wrongPassword } from '../users/current-pa
 import { selfAuditEntry } from './audit-entry';
 import type { ClientContext } from './client-context';
 import type { PasswordPolicy } from './password-policy';
-import { revokeSessions } from './revoke-sessions';
+import { cutOffEarlierAccess } from './revoke-sessions';
 
 export interface ChangePasswordInput {
   userId: string;
@@ -37,12 +37,12 @@ export class ChangePassword {
     const passwordHash = await this.hasher.hash(password.reveal());
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const fresh = found(await repos.users.findById(user.id));
+      const fresh = found(await repos.users.findByIdForUpdate(user.id));
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       fresh.changePassword(passwordHash, now);
+      await cutOffEarlierAccess(repos, fresh, now, 'password_changed', input.sessionId);
       await repos.users.save(fresh);
-      await revokeSessions(repos, fresh.id, now, 'password_changed', input.sessionId);
       await repos.emails.enqueue(passwordChangedEmail(fresh.email, this.settings.publicUrl));
       await repos.audit.record(selfAuditEntry('password.changed', input.client, fresh.id, now));
     });

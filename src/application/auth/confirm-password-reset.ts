@@ -12,7 +12,7 @@ import { selfAuditEntry } from './audit-entry';
 import type { ClientContext } from './client-context';
 import { clearLockout } from './login-lockout-keys';
 import type { PasswordPolicy } from './password-policy';
-import { revokeSessions } from './revoke-sessions';
+import { cutOffEarlierAccess } from './revoke-sessions';
 
 export interface ConfirmPasswordResetInput {
   token: string;
@@ -22,7 +22,8 @@ export interface ConfirmPasswordResetInput {
 
 /**
  * Sets the new password with a single-use reset token, clears failed attempts and lockout (Credentials.changed),
- * revokes every session and does not log in: the user signs in again with the new password.
+ * revokes every session, voids every other link and a pending email change, and does not log in: the user
+ * signs in again with the new password.
  */
 export class ConfirmPasswordReset {
   constructor(
@@ -38,21 +39,27 @@ export class ConfirmPasswordReset {
   async execute(input: ConfirmPasswordResetInput): Promise<void> {
     // Policy first: a weak password must not spend the token.
     const password = Password.create(input.newPassword, this.settings.passwordMinLength);
-    const passwordHash = await this.hasher.hash(password.reveal());
     const hash = this.opaque.hash(input.token);
+    // Looked up (not consumed) before hashing: a random token must not cost an argon2 hash.
+    const owner = await this.uow.run(async (repos) => {
+      const pending = await repos.oneTimeTokens.findByHash('password_reset', hash);
+      return pending && isRedeemable(pending, 'password_reset', this.clock.now()) ? repos.users.findById(pending.userId) : null;
+    });
+    if (!owner) throw unusable();
+    // The whole policy needs the owner's email; checked before the transaction, so no lock waits for it.
+    await this.policy.check(input.newPassword, { email: owner.email, username: owner.username });
+    const passwordHash = await this.hasher.hash(password.reveal());
     const now = this.clock.now();
     const reset = await this.uow.run(async (repos) => {
       const token = await repos.oneTimeTokens.findByHash('password_reset', hash);
       if (!token || !isRedeemable(token, 'password_reset', now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
         throw unusable();
       }
-      const user = await repos.users.findById(token.userId);
+      const user = await repos.users.findByIdForUpdate(token.userId);
       if (!user || user.status === 'suspended') throw unusable();
-      // The whole policy needs the owner's email; refusing here rolls the token's consumption back.
-      await this.policy.check(input.newPassword, { email: user.email, username: user.username });
       user.resetPassword(passwordHash, now);
+      await cutOffEarlierAccess(repos, user, now, 'password_reset');
       await repos.users.save(user);
-      await revokeSessions(repos, user.id, now, 'password_reset');
       await repos.emails.enqueue(passwordChangedEmail(user.email, this.settings.publicUrl));
       await repos.audit.record(selfAuditEntry('password.reset', input.client, user.id, now));
       return user;

@@ -43,25 +43,37 @@ export class LoginWithPassword {
     }
     const hash = found.credentials.passwordHash;
     if (!(await this.hasher.verify(hash, input.password))) return this.fail(input, key, 'wrong_password');
-    try {
-      // Status is revealed only to someone who knows the password.
-      found.assertCanAuthenticate(this.settings.requireEmailVerification);
-    } catch (error) {
-      return this.refuse(input, error instanceof DomainError ? error.code.toLowerCase() : 'refused', error);
-    }
+    // Status is revealed only to someone who knows the password.
+    if (!found.isUsable(this.settings.requireEmailVerification)) return this.refuseStatus(input, found);
     const rehash = this.hasher.needsRehash(hash) ? await this.hasher.hash(input.password) : null;
     const now = this.clock.now();
     const result = await this.uow.run(async (repos) => {
-      const user = (await repos.users.findById(found.id)) ?? found;
-      if (rehash !== null && user.credentials.passwordHash === hash) user.rehashPassword(rehash);
+      // Locked and read again: the password was checked against a copy read before the transaction. Deleted
+      // since, or its password changed or reset since: what was checked no longer opens the account.
+      const user = await repos.users.findByIdForUpdate(found.id);
+      if (!user || user.credentials.passwordHash !== hash) return null;
+      if (!user.isUsable(this.settings.requireEmailVerification)) return user;
+      if (rehash !== null) user.rehashPassword(rehash);
       const { session, tokens } = await this.issuer.start(repos, user, ['pwd'], input.client, now);
       user.recordSuccessfulLogin(now, session.id, ['pwd']);
       await repos.users.save(user);
       await repos.audit.record(selfAuditEntry('login.succeeded', input.client, user.id, now));
       return { user, tokens };
     });
+    if (result === null) return this.refuse(input, 'credentials_changed', invalidCredentials());
+    if (!('tokens' in result)) return this.refuseStatus(input, result);
     await clearLockout(this.lockout, result.user);
     return result;
+  }
+
+  /** A right password for an account that may not log in now (unverified, suspended): audited, its stable error. */
+  private refuseStatus(input: LoginInput, user: User): Promise<never> {
+    try {
+      user.assertCanAuthenticate(this.settings.requireEmailVerification);
+    } catch (error) {
+      return this.refuse(input, error instanceof DomainError ? error.code.toLowerCase() : 'refused', error);
+    }
+    return this.refuse(input, 'refused', invalidCredentials());
   }
 
   /** A wrong password or an unknown account: one more failure for the identifier, the same answer for both. */
@@ -69,8 +81,10 @@ export class LoginWithPassword {
     const now = this.clock.now();
     const outcome = await this.lockout.recordFailure(key, now);
     await this.uow.run(async (repos) => {
-      // Looked up again in both cases, so that known and unknown identifiers do the same database work.
-      const user = await find(repos.users, input.identifier);
+      // Looked up again in both cases, so that known and unknown identifiers do the same database work; locked
+      // so that the failure is recorded on the newest row, and not at all on an account deleted meanwhile.
+      const seen = await find(repos.users, input.identifier);
+      const user = seen && (await repos.users.findByIdForUpdate(seen.id));
       if (user) {
         user.recordFailedLogin(now, reason);
         if (outcome.lockedNow) user.recordLockout(now, new Date(now.getTime() + outcome.lockSeconds * 1000));

@@ -3,6 +3,7 @@ import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from './audit-entry';
 import { type ClientContext, UNKNOWN_CLIENT } from './client-context';
+import { cutOffEarlierAccess, revokeSessions } from './revoke-sessions';
 
 export type LogoutScope = 'local' | 'others' | 'global';
 
@@ -12,7 +13,10 @@ const REASONS: Record<LogoutScope, RevokeReason> = {
   global: 'logout_global',
 };
 
-/** local: this session; others: every session of the user but this one; global: all of them. */
+/**
+ * local: this session; others: every session of the user but this one; global: all of them, and (like a
+ * password change) every outstanding one-time link and a pending email change are void.
+ */
 export class Logout {
   constructor(
     private readonly uow: UnitOfWork,
@@ -21,20 +25,30 @@ export class Logout {
 
   async execute(input: { userId: string; sessionId: string; scope: LogoutScope; client?: ClientContext }): Promise<{ revoked: number }> {
     const now = this.clock.now();
+    const reason = REASONS[input.scope];
     return this.uow.run(async (repos) => {
-      const sessions = await repos.sessions.findActiveByUser(input.userId, now);
-      const targets = sessions.filter((s) =>
-        input.scope === 'global' ? true : input.scope === 'local' ? s.id === input.sessionId : s.id !== input.sessionId,
-      );
-      for (const session of targets) {
-        session.revoke(now, REASONS[input.scope]);
-        await repos.sessions.save(session);
+      // The user's lock first (as every writer of the account takes it), then the sessions'.
+      const user = await repos.users.findByIdForUpdate(input.userId);
+      if (!user) return { revoked: 0 };
+      let revoked: number;
+      if (input.scope === 'local') {
+        const session = await repos.sessions.findByIdForUpdate(input.sessionId);
+        revoked = session && session.userId === user.id && session.isActive(now) ? 1 : 0;
+        if (session && revoked) {
+          session.revoke(now, reason);
+          await repos.sessions.save(session);
+        }
+      } else if (input.scope === 'others') {
+        revoked = await revokeSessions(repos, user.id, now, reason, input.sessionId);
+      } else {
+        revoked = await cutOffEarlierAccess(repos, user, now, reason);
+        await repos.users.save(user);
       }
-      if (targets.length > 0) {
+      if (revoked > 0) {
         const client = input.client ?? UNKNOWN_CLIENT;
-        await repos.audit.record({ ...selfAuditEntry('session.revoked', client, input.userId, now), reason: REASONS[input.scope] });
+        await repos.audit.record({ ...selfAuditEntry('session.revoked', client, input.userId, now), reason });
       }
-      return { revoked: targets.length };
+      return { revoked };
     });
   }
 }

@@ -67,7 +67,7 @@ export class RegisterUser {
           { id, email, username, firstName: input.firstName ?? null, lastName: input.lastName ?? null, passwordHash, emailVerified: !verify },
           now,
         );
-        await repos.users.save(user);
+        await repos.users.add(user);
         await repos.audit.record(selfAuditEntry('user.registered', input.client, user.id, now));
         if (verify) {
           await repos.emails.enqueue(await this.verification.issue(repos, user, now));

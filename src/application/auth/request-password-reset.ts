@@ -30,7 +30,8 @@ export class RequestPasswordReset {
     const email = Email.create(input.email);
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const user = await repos.users.findByEmail(email.value);
+      const found = await repos.users.findByEmail(email.value);
+      const user = found && (await repos.users.findByIdForUpdate(found.id));
       if (!user || user.status === 'suspended') {
         const reason = user ? 'account_disabled' : 'unknown_account';
         await repos.audit.record(selfAuditEntry('password.reset_requested', input.client, user?.id ?? null, now, reason));

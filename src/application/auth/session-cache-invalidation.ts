@@ -54,12 +54,24 @@ class TrackedSessions implements SessionRepository {
     return this.inner.findById(id);
   }
 
+  findByIdForUpdate(id: string): Promise<Session | null> {
+    return this.inner.findByIdForUpdate(id);
+  }
+
   findByRefreshTokenHashForUpdate(hash: string): Promise<RefreshTokenMatch | null> {
     return this.inner.findByRefreshTokenHashForUpdate(hash);
   }
 
   findActiveByUser(userId: string, now: Date): Promise<Session[]> {
     return this.inner.findActiveByUser(userId, now);
+  }
+
+  findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]> {
+    return this.inner.findActiveByUserForUpdate(userId, now);
+  }
+
+  add(session: Session): Promise<void> {
+    return this.inner.add(session);
   }
 
   async save(session: Session): Promise<void> {

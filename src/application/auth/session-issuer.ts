@@ -42,7 +42,7 @@ export class SessionIssuer {
       now,
       this.lifetimes,
     );
-    await repos.sessions.save(session);
+    await repos.sessions.add(session);
     return { session, tokens: await this.pair(user, session, refresh.token) };
   }
 

@@ -28,7 +28,7 @@ export class VerifyEmail {
       if (!token || !isRedeemable(token, token.purpose, now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
         throw unusable();
       }
-      const user = await repos.users.findById(token.userId);
+      const user = await repos.users.findByIdForUpdate(token.userId);
       if (!user) throw unusable();
       const previous = token.purpose === 'email_change' ? user.confirmEmailChange(now) : null;
       if (previous === null) user.verifyEmail(now);

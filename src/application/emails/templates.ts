@@ -68,6 +68,22 @@ export function passwordChangedEmail(to: string, publicUrl: string): EmailMessag
 }
 
 /**
+ * To the current address when a change to another one is requested: until the new address is confirmed, a
+ * password reset from this address stops it (it voids the pending change and its link).
+ */
+export function emailChangeRequestedEmail(to: string, newAddress: string, publicUrl: string): EmailMessage {
+  return message(
+    to,
+    'A change of your email address was requested',
+    [
+      `Someone signed in to your account asked to sign in with ${newAddress} instead of this address (${to}). It takes effect only once the link sent to the new address is followed.`,
+      'If this was not you, reset your password now: that cancels the change and signs out every device.',
+    ],
+    { label: 'Reset your password', url: page(publicUrl, 'reset-password') },
+  );
+}
+
+/**
  * To the address that was replaced, once the new one is confirmed. No reset link: a reset would now go to the
  * new address, so someone who lost the account this way needs support, not a link.
  */

@@ -6,7 +6,7 @@ import { accountDeletedEmail } from '../emails/templates';
 import type { Clock } from '../ports/clock';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { assertCurrentPassword, found } from './current-password';
+import { assertCurrentPassword, found, wrongPassword } from './current-password';
 
 /**
  * Deletes the account for good, password required: the user row with its credentials, sessions and one-time
@@ -27,7 +27,9 @@ export class DeleteAccount {
     await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure);
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const fresh = found(await repos.users.findById(user.id));
+      const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      // Changed meanwhile (a reset): the password just checked is no longer the current one.
+      if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       await revokeSessions(repos, fresh.id, now, 'account_deleted');
       fresh.markDeleted(now);
       await repos.users.delete(fresh);

@@ -17,7 +17,7 @@ export class RevokeSession {
   async execute(input: { userId: string; sessionId: string; client: ClientContext }): Promise<void> {
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const session = await repos.sessions.findById(input.sessionId);
+      const session = await repos.sessions.findByIdForUpdate(input.sessionId);
       if (!session || session.userId !== input.userId || !session.isActive(now)) {
         throw new DomainError('NOT_FOUND', 'No such session.');
       }

@@ -5,14 +5,14 @@ import { Username } from '@domain/user/username';
 import { selfAuditEntry } from '../auth/audit-entry';
 import type { ClientContext } from '../auth/client-context';
 import type { AuthSettings } from '../auth-settings';
-import { accountExistsEmail, emailChangeVerificationEmail } from '../emails/templates';
+import { accountExistsEmail, emailChangeRequestedEmail, emailChangeVerificationEmail } from '../emails/templates';
 import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { issueOneTimeToken } from '../auth/one-time-token-issuer';
-import { assertCurrentPassword, found } from './current-password';
+import { assertCurrentPassword, found, wrongPassword } from './current-password';
 
 export interface UpdateCredentialsInput {
   userId: string;
@@ -47,11 +47,17 @@ export class UpdateCredentials {
     await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure);
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      const fresh = found(await repos.users.findById(user.id));
+      const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      // Changed meanwhile (a reset): the password just checked is no longer the current one.
+      if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       if (username !== undefined) fresh.changeUsername(username, now);
       if (email !== null) {
         await repos.oneTimeTokens.consumeAllFor(fresh.id, 'email_change', now);
-        if (fresh.requestEmailChange(email, now)) await this.sendConfirmation(repos, fresh.id, email.value, now);
+        if (fresh.requestEmailChange(email, now)) {
+          await this.sendConfirmation(repos, fresh.id, email.value, now);
+          // The owner hears of it while it can still be stopped (a reset voids the pending change).
+          await repos.emails.enqueue(emailChangeRequestedEmail(fresh.email, email.value, this.settings.publicUrl));
+        }
       }
       await repos.users.save(fresh);
       await repos.audit.record(selfAuditEntry('credentials.updated', input.client, fresh.id, now));

@@ -26,7 +26,7 @@ export class UpdateProfile {
     const username = input.username === undefined || input.username === null ? input.username : Username.create(input.username);
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      const user = found(await repos.users.findById(input.userId));
+      const user = found(await repos.users.findByIdForUpdate(input.userId));
       const changed = user.updateProfile({ username, firstName: blankToNull(input.firstName), lastName: blankToNull(input.lastName) }, now);
       if (changed.length === 0) return user;
       await repos.users.save(user);

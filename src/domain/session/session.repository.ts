@@ -6,11 +6,15 @@ export interface RefreshTokenMatch {
 }
 
 /**
- * Port for sessions. save() inserts or updates the session, appends its retired token hashes, and writes its
- * recorded events to the outbox in the same transaction.
+ * Port for sessions. `add` inserts a new session; `save` updates one read FOR UPDATE (or added) in the same unit
+ * of work, writing only the changed columns, appending its retired token hashes and writing its recorded events
+ * to the outbox, all in the same transaction. Locks are taken user first, then sessions, everywhere.
  */
 export interface SessionRepository {
+  /** Plain read: for answering, never for saving. */
   findById(id: string): Promise<Session | null>;
+  /** Reads and locks the session until the unit of work ends. */
+  findByIdForUpdate(id: string): Promise<Session | null>;
   /**
    * Finds the session a refresh-token hash belongs to (current, previous or retired) and locks it until the
    * unit of work ends, so that concurrent refreshes of one session are serialised.
@@ -18,5 +22,8 @@ export interface SessionRepository {
   findByRefreshTokenHashForUpdate(hash: string): Promise<RefreshTokenMatch | null>;
   /** Sessions of the user that are neither revoked nor expired at `now`, newest first. */
   findActiveByUser(userId: string, now: Date): Promise<Session[]>;
+  /** The same, locked until the unit of work ends (for revoking them). */
+  findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]>;
+  add(session: Session): Promise<void>;
   save(session: Session): Promise<void>;
 }

@@ -7,4 +7,9 @@ export interface OneTimeTokenRepository {
   consume(id: string, now: Date): Promise<boolean>;
   /** Voids every unconsumed token of this purpose for the user (a newer one replaces them). */
   consumeAllFor(userId: string, purpose: OneTimeTokenPurpose, now: Date): Promise<void>;
+  /**
+   * Voids every unconsumed token of the user, whatever its purpose (a password reset or change, a global
+   * logout: no link mailed before it may still act on the account).
+   */
+  consumeAllOfUser(userId: string, now: Date): Promise<void>;
 }

@@ -181,6 +181,17 @@ export class User extends AggregateRoot {
     return pending !== null;
   }
 
+  /**
+   * Drops a pending email change (password reset or change, global logout): whoever asked for it may no longer
+   * be entitled to, so its link must stop working. Returns whether there was one.
+   */
+  cancelEmailChange(now: Date): boolean {
+    if (this.state.pendingEmail === null) return false;
+    this.state.pendingEmail = null;
+    this.touch(now);
+    return true;
+  }
+
   /** Makes the pending address the login address; returns the address it replaced. */
   confirmEmailChange(now: Date): string {
     const next = this.state.pendingEmail;

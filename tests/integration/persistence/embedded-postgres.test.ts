@@ -45,7 +45,7 @@ describe('startEmbeddedPostgres (PGlite over pglite-socket)', () => {
     expect(first.embedded.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
     await expect(runMigrations(first.dataSource)).resolves.toHaveLength(migrations.length);
     const user = aUser();
-    await typeOrmRepositories(first.dataSource.manager, testRepositoryOptions()).users.save(user);
+    await typeOrmRepositories(first.dataSource.manager, testRepositoryOptions()).users.add(user);
     await stop();
     expect(existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
 

@@ -22,7 +22,7 @@ describe.each(backends)('TypeOrmOneTimeTokenRepository on $name', (backend) => {
 
   async function aSavedUserId(): Promise<string> {
     const user = aUser();
-    await repos.users.save(user);
+    await repos.users.add(user);
     return user.id;
   }
 

@@ -29,9 +29,9 @@ describe.each(backends)('TypeOrmSessionRepository on $name', (backend) => {
 
   async function savedSession(now = t0): Promise<Session> {
     const user = aUser();
-    await repos.users.save(user);
+    await repos.users.add(user);
     const session = aSession(user.id, now);
-    await repos.sessions.save(session);
+    await repos.sessions.add(session);
     return session;
   }
 
@@ -76,14 +76,14 @@ describe.each(backends)('TypeOrmSessionRepository on $name', (backend) => {
 
   it('lists the active sessions of a user, newest first', async () => {
     const user = aUser();
-    await repos.users.save(user);
+    await repos.users.add(user);
     const older = aSession(user.id, at('2026-01-01T00:00:00.000Z'));
     const newer = aSession(user.id, at('2026-01-05T00:00:00.000Z'));
     const revoked = aSession(user.id, at('2026-01-06T00:00:00.000Z'));
     revoked.revoke(at('2026-01-06T01:00:00.000Z'), 'logout');
     const expired = aSession(user.id, at('2025-10-01T00:00:00.000Z')); // idle lifetime ends 2025-10-31
     const someoneElses = await savedSession(at('2026-01-04T00:00:00.000Z'));
-    for (const session of [older, newer, revoked, expired]) await repos.sessions.save(session);
+    for (const session of [older, newer, revoked, expired]) await repos.sessions.add(session);
 
     const active = await repos.sessions.findActiveByUser(user.id, at('2026-01-10T00:00:00.000Z'));
     expect(active.map((s) => s.id)).toEqual([newer.id, older.id]);

@@ -25,8 +25,8 @@ describe.each(backends)('TypeOrmUnitOfWork on $name', (backend) => {
     session.revoke(at('2026-01-03T00:00:00.000Z'), 'logout');
 
     const result = await uow.run(async (repos) => {
-      await repos.users.save(user);
-      await repos.sessions.save(session);
+      await repos.users.add(user);
+      await repos.sessions.add(session);
       return 'done';
     });
 
@@ -44,8 +44,8 @@ describe.each(backends)('TypeOrmUnitOfWork on $name', (backend) => {
 
     await expect(
       uow.run(async (repos) => {
-        await repos.users.save(user);
-        await repos.sessions.save(aSession(user.id));
+        await repos.users.add(user);
+        await repos.sessions.add(aSession(user.id));
         // Another connection does not see uncommitted rows (PGlite has one connection: asking would deadlock).
         if (backend.poolSize > 1) await expect(outboxCount(user.id)).resolves.toBe(0);
         throw failure;
@@ -59,13 +59,13 @@ describe.each(backends)('TypeOrmUnitOfWork on $name', (backend) => {
 
   it('rolls back earlier writes when a later save hits a uniqueness error', async () => {
     const existing = aUser();
-    await typeOrmRepositories(db.dataSource.manager, testRepositoryOptions()).users.save(existing);
+    await typeOrmRepositories(db.dataSource.manager, testRepositoryOptions()).users.add(existing);
     const fresh = aUser();
 
     await expect(
       uow.run(async (repos) => {
-        await repos.users.save(fresh);
-        await repos.users.save(aUser({ email: existing.email }));
+        await repos.users.add(fresh);
+        await repos.users.add(aUser({ email: existing.email }));
       }),
     ).rejects.toMatchObject({ code: 'EMAIL_ALREADY_REGISTERED' });
 

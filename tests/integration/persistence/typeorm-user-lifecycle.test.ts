@@ -19,7 +19,7 @@ describe.each(backends)('user lifecycle rows on $name', (backend) => {
   it('keeps a pending email beside the login address, and finds the user by the login address only', async () => {
     const user = aUser();
     user.requestEmailChange(Email.create(`next.${user.id.slice(0, 8)}@example.com`), now);
-    await uow.run((repos) => repos.users.save(user));
+    await uow.run((repos) => repos.users.add(user));
     const repos = typeOrmRepositories(db.dataSource.manager, testRepositoryOptions());
     await expect(repos.users.findById(user.id)).resolves.toMatchObject({ email: user.email, pendingEmail: user.pendingEmail });
     await expect(repos.users.findByEmail(user.pendingEmail!)).resolves.toBeNull();
@@ -29,12 +29,12 @@ describe.each(backends)('user lifecycle rows on $name', (backend) => {
     const user = aUser();
     const session = aSession(user.id);
     await uow.run(async (repos) => {
-      await repos.users.save(user);
-      await repos.sessions.save(session);
+      await repos.users.add(user);
+      await repos.sessions.add(session);
       await repos.oneTimeTokens.add(aOneTimeToken(user.id, 'password_reset', now));
     });
     await uow.run(async (repos) => {
-      const found = (await repos.users.findById(user.id))!;
+      const found = (await repos.users.findByIdForUpdate(user.id))!;
       found.markDeleted(now);
       await repos.users.delete(found);
     });

@@ -20,7 +20,7 @@ describe.each(backends)('TypeOrmUserRepository on $name', (backend) => {
   it('saves a user with its credentials and finds it by id, email and username', async () => {
     const user = aUser();
     const expected = user.toState();
-    await repos.users.save(user);
+    await repos.users.add(user);
 
     for (const found of [
       await repos.users.findById(expected.id),
@@ -42,8 +42,8 @@ describe.each(backends)('TypeOrmUserRepository on $name', (backend) => {
 
   it('updates the same rows when an existing user is saved again', async () => {
     const user = aUser();
-    await repos.users.save(user);
-    const loaded = await repos.users.findById(user.id);
+    await repos.users.add(user);
+    const loaded = await repos.users.findByIdForUpdate(user.id);
     if (!loaded) throw new Error('user not found');
     loaded.verifyEmail(at('2026-02-01T00:00:00.000Z'));
     loaded.recordFailedLogin(at('2026-02-01T00:00:01.000Z'), 'bad_password');
@@ -58,27 +58,27 @@ describe.each(backends)('TypeOrmUserRepository on $name', (backend) => {
 
   it('maps a clash on email to EMAIL_ALREADY_REGISTERED', async () => {
     const first = aUser();
-    await repos.users.save(first);
+    await repos.users.add(first);
     const clash = aUser({ email: first.email });
-    await expect(repos.users.save(clash)).rejects.toMatchObject({ code: 'EMAIL_ALREADY_REGISTERED' });
+    await expect(repos.users.add(clash)).rejects.toMatchObject({ code: 'EMAIL_ALREADY_REGISTERED' });
     await expect(repos.users.findById(clash.id)).resolves.toBeNull();
   });
 
   it('maps a clash on username to USERNAME_TAKEN, and lets many users go without a username', async () => {
     const first = aUser();
-    await repos.users.save(first);
-    const error = await repos.users.save(aUser({ username: first.username })).catch((e: unknown) => e);
+    await repos.users.add(first);
+    const error = await repos.users.add(aUser({ username: first.username })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({ code: 'USERNAME_TAKEN', message: 'This username is taken.' });
 
     const anonymous = [aUser({ username: null }), aUser({ username: null })];
-    for (const user of anonymous) await repos.users.save(user);
+    for (const user of anonymous) await repos.users.add(user);
     for (const user of anonymous) await expect(repos.users.findById(user.id)).resolves.not.toBeNull();
   });
 
   it('writes the recorded events to the outbox as CloudEvents, once', async () => {
     const user = aUser();
-    await repos.users.save(user);
+    await repos.users.add(user);
     await repos.users.save(user); // nothing new recorded: no second row
 
     const rows = await db.dataSource.manager.findBy(OutboxEventRecord, { subject: user.id });

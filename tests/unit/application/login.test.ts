@@ -1,5 +1,4 @@
 import { LoginWithPassword } from '@application/auth/login-with-password';
-import { User } from '@domain/user/user';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { CLIENT, PASSWORD, createKit } from './support/test-kit';
 
@@ -44,7 +43,7 @@ describe('LoginWithPassword', () => {
       code: 'EMAIL_NOT_VERIFIED',
     });
     const user = (await kit.repos.users.findByEmail('alice@example.com'))!;
-    await kit.uow.run((r) => r.users.save(User.restore({ ...user.toState(), emailVerified: true, status: 'suspended' })));
+    kit.overwriteUser({ ...user.toState(), emailVerified: true, status: 'suspended' });
     await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
       code: 'ACCOUNT_DISABLED',
     });

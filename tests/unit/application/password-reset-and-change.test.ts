@@ -1,4 +1,4 @@
-import { User } from '@domain/user/user';
+import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { CLIENT, PASSWORD, createKit } from './support/test-kit';
 
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -75,7 +75,7 @@ describe('RequestPasswordReset / ConfirmPasswordReset', () => {
     const user = await kit.registerVerified('alice@example.com');
     const state = user.toState();
     const lockedUntil = new Date(kit.clock.now().getTime() + 3600_000);
-    await kit.uow.run((r) => r.users.save(User.restore({ ...state, credentials: { ...state.credentials, failedAttempts: 7, lockedUntil } })));
+    kit.overwriteUser({ ...state, credentials: { ...state.credentials, failedAttempts: 7, lockedUntil } });
     await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
     await kit.useCases.confirmReset.execute({ token: resetToken(kit, 'alice@example.com'), newPassword: NEW_PASSWORD, client: CLIENT });
     const after = (await kit.repos.users.findById(user.id))!.credentials;
@@ -134,5 +134,36 @@ describe('ChangePassword', () => {
     expect(kit.db.tables.auditEvents.filter((e) => e.type === 'password.changed').map((e) => [e.outcome, e.reason])).toEqual([
       ['failure', 'wrong_password'],
     ]);
+  });
+});
+
+describe('ConfirmPasswordReset costs nothing for a token that cannot work (finding 9)', () => {
+  /** The real hasher, counting the hashes it computes. */
+  class CountingHasher extends Argon2PasswordHasher {
+    hashes = 0;
+    override async hash(plain: string): Promise<string> {
+      this.hashes += 1;
+      return super.hash(plain);
+    }
+  }
+
+  it('looks the token up before hashing: unknown, used and expired tokens cost no argon2 hash', async () => {
+    const hasher = new CountingHasher();
+    const kit = await createKit({}, hasher);
+    await kit.registerVerified('alice@example.com');
+    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    const token = resetToken(kit, 'alice@example.com');
+    const before = hasher.hashes;
+    const confirm = (t: string) => kit.useCases.confirmReset.execute({ token: t, newPassword: NEW_PASSWORD, client: CLIENT });
+    for (let i = 0; i < 5; i += 1) await expect(confirm(`random-${i}-${'x'.repeat(40)}`)).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
+    expect(hasher.hashes).toBe(before);
+    await confirm(token);
+    expect(hasher.hashes).toBe(before + 1);
+    await expect(confirm(token)).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
+    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    const late = resetToken(kit, 'alice@example.com');
+    kit.clock.advance(3601);
+    await expect(confirm(late)).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
+    expect(hasher.hashes).toBe(before + 1);
   });
 });

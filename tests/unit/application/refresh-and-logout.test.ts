@@ -1,4 +1,3 @@
-import { User } from '@domain/user/user';
 import { CLIENT, createKit } from './support/test-kit';
 
 describe('RefreshSession', () => {
@@ -59,7 +58,7 @@ describe('RefreshSession', () => {
     await expect(kit.useCases.refresh.execute({ refreshToken: 'nope' })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     const { tokens, user } = await kit.loggedIn();
     const stored = (await kit.repos.users.findById(user.id))!;
-    await kit.uow.run((r) => r.users.save(User.restore({ ...stored.toState(), status: 'suspended' })));
+    kit.overwriteUser({ ...stored.toState(), status: 'suspended' });
     await expect(kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({
       code: 'INVALID_REFRESH_TOKEN',
     });

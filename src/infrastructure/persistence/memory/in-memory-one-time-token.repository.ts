@@ -33,4 +33,10 @@ export class InMemoryOneTimeTokenRepository implements OneTimeTokenRepository {
       }
     }
   }
+
+  async consumeAllOfUser(userId: string, now: Date): Promise<void> {
+    for (const [id, token] of this.db.tables.oneTimeTokens) {
+      if (token.userId === userId && token.consumedAt === null) this.db.tables.oneTimeTokens.set(id, { ...token, consumedAt: now });
+    }
+  }
 }

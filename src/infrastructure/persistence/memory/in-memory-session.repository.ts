@@ -1,10 +1,18 @@
 import { Session, type SessionState } from '@domain/session/session';
 import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import { LockedRows } from '../locked-rows';
 import type { InMemoryDatabase } from './in-memory-database';
 import { appendToOutbox } from './in-memory-outbox';
 
-/** Locking is the unit of work's: it runs one transaction at a time. */
+type Row = Omit<SessionState, 'retiredTokenHashes'>;
+
+/**
+ * Locking is the unit of work's: it runs one transaction at a time. add/save keep the SQL adapter's rules: save
+ * takes a session read FOR UPDATE (or added) here, writes only what changed, and never inserts.
+ */
 export class InMemorySessionRepository implements SessionRepository {
+  private readonly locked = new LockedRows<Session, Row>('sessions');
+
   constructor(private readonly db: InMemoryDatabase) {}
 
   async findById(id: string): Promise<Session | null> {
@@ -12,14 +20,19 @@ export class InMemorySessionRepository implements SessionRepository {
     return state ? restore(state) : null;
   }
 
+  async findByIdForUpdate(id: string): Promise<Session | null> {
+    const session = await this.findById(id);
+    return session ? this.track(session) : null;
+  }
+
   async findByRefreshTokenHashForUpdate(hash: string): Promise<RefreshTokenMatch | null> {
     for (const state of this.db.tables.sessions.values()) {
-      if (state.refreshTokenHash === hash) return { session: restore(state), presented: 'current' };
-      if (state.previousTokenHash === hash) return { session: restore(state), presented: 'previous' };
+      if (state.refreshTokenHash === hash) return { session: this.track(restore(state)), presented: 'current' };
+      if (state.previousTokenHash === hash) return { session: this.track(restore(state)), presented: 'previous' };
     }
     const sessionId = this.db.tables.refreshTokenHistory.get(hash);
     const state = sessionId === undefined ? undefined : this.db.tables.sessions.get(sessionId);
-    return state ? { session: restore(state), presented: 'retired' } : null;
+    return state ? { session: this.track(restore(state)), presented: 'retired' } : null;
   }
 
   async findActiveByUser(userId: string, now: Date): Promise<Session[]> {
@@ -27,17 +40,46 @@ export class InMemorySessionRepository implements SessionRepository {
       .filter((s) => s.userId === userId)
       .map(restore)
       .filter((s) => s.isActive(now))
-      .sort((a, b) => b.toState().createdAt.getTime() - a.toState().createdAt.getTime());
+      .sort((a, b) => b.toState().createdAt.getTime() - a.toState().createdAt.getTime() || compare(a.id, b.id));
+  }
+
+  async findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]> {
+    return (await this.findActiveByUser(userId, now)).map((s) => this.track(s));
+  }
+
+  async add(session: Session): Promise<void> {
+    const { retiredTokenHashes, ...row } = session.toState();
+    if (this.db.tables.sessions.has(row.id)) throw new Error('sessions: duplicate primary key');
+    if (!this.db.tables.users.has(row.userId)) throw new Error('sessions: the user does not exist (foreign key)');
+    this.write(session, row, retiredTokenHashes, row);
   }
 
   async save(session: Session): Promise<void> {
-    const state = session.toState();
-    for (const hash of state.retiredTokenHashes) this.db.tables.refreshTokenHistory.set(hash, state.id);
-    this.db.tables.sessions.set(state.id, structuredClone({ ...state, retiredTokenHashes: [] }));
-    appendToOutbox(this.db, session.pullEvents(), state.lastUsedAt);
+    const { retiredTokenHashes, ...row } = session.toState();
+    const changes = this.locked.changes(session, row);
+    const current = this.db.tables.sessions.get(row.id);
+    if (!current) throw new Error('sessions: the locked row to update is gone');
+    this.write(session, row, retiredTokenHashes, { ...current, ...changes });
+  }
+
+  private write(session: Session, row: Row, retired: string[], stored: Row): void {
+    for (const hash of retired) if (!this.db.tables.refreshTokenHistory.has(hash)) this.db.tables.refreshTokenHistory.set(hash, row.id);
+    this.db.tables.sessions.set(row.id, structuredClone({ ...stored, retiredTokenHashes: [] }));
+    this.locked.remember(session, row);
+    appendToOutbox(this.db, session.pullEvents(), row.lastUsedAt);
+  }
+
+  private track(session: Session): Session {
+    const { retiredTokenHashes: _retired, ...row } = session.toState();
+    this.locked.remember(session, row);
+    return session;
   }
 }
 
 function restore(state: SessionState): Session {
   return Session.restore(structuredClone(state));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,10 +1,18 @@
 import { DomainError } from '@domain/shared/domain-error';
-import { User } from '@domain/user/user';
+import { User, type UserState } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
+import { LockedRows } from '../locked-rows';
 import type { InMemoryDatabase } from './in-memory-database';
 import { appendToOutbox } from './in-memory-outbox';
 
+/**
+ * The SQL adapter's semantics on the in-memory tables: add inserts (unique email and username), save updates
+ * only the changed fields of a user read FOR UPDATE or added through this repository (the unit of work runs
+ * one transaction at a time, which is the lock), a missing row is an error, never an insert.
+ */
 export class InMemoryUserRepository implements UserRepository {
+  private readonly locked = new LockedRows<User, Flat>('users');
+
   constructor(private readonly db: InMemoryDatabase) {}
 
   async findById(id: string): Promise<User | null> {
@@ -20,23 +28,36 @@ export class InMemoryUserRepository implements UserRepository {
     return this.findWhere((u) => u.username === username);
   }
 
+  async findByIdForUpdate(id: string): Promise<User | null> {
+    const user = await this.findById(id);
+    if (user) this.locked.remember(user, flatten(user.toState()));
+    return user;
+  }
+
+  async add(user: User): Promise<void> {
+    const state = user.toState();
+    if (this.db.tables.users.has(state.id)) throw new Error('users: duplicate primary key');
+    this.assertUnique(state);
+    this.db.tables.users.set(state.id, structuredClone(state));
+    this.locked.remember(user, flatten(state));
+    appendToOutbox(this.db, user.pullEvents(), state.updatedAt);
+  }
+
   async save(user: User): Promise<void> {
     const state = user.toState();
-    for (const other of this.db.tables.users.values()) {
-      if (other.id === state.id) continue;
-      if (other.email === state.email) {
-        throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
-      }
-      if (state.username !== null && other.username === state.username) {
-        throw new DomainError('USERNAME_TAKEN', 'This username is taken.');
-      }
-    }
-    this.db.tables.users.set(state.id, structuredClone(state));
+    const changes = this.locked.changes(user, flatten(state));
+    const current = this.db.tables.users.get(state.id);
+    if (!current) throw new Error('users: the locked row to update is gone');
+    const next = unflatten({ ...flatten(current), ...changes });
+    this.assertUnique(next);
+    this.db.tables.users.set(state.id, structuredClone(next));
+    this.locked.remember(user, flatten(state));
     appendToOutbox(this.db, user.pullEvents(), state.updatedAt);
   }
 
   /** The cascade of the SQL schema: credentials live in the user state; sessions, history and tokens go too. */
   async delete(user: User): Promise<void> {
+    this.locked.assertLocked(user);
     const { tables } = this.db;
     const events = user.pullEvents();
     appendToOutbox(this.db, events, events.at(-1)?.occurredAt ?? user.toState().updatedAt);
@@ -46,10 +67,47 @@ export class InMemoryUserRepository implements UserRepository {
     for (const [id, token] of tables.oneTimeTokens) if (token.userId === user.id) tables.oneTimeTokens.delete(id);
   }
 
+  private assertUnique(state: UserState): void {
+    for (const other of this.db.tables.users.values()) {
+      if (other.id === state.id) continue;
+      if (other.email === state.email) {
+        throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
+      }
+      if (state.username !== null && other.username === state.username) {
+        throw new DomainError('USERNAME_TAKEN', 'This username is taken.');
+      }
+    }
+  }
+
   private async findWhere(predicate: (state: { email: string; username: string | null }) => boolean) {
     for (const state of this.db.tables.users.values()) {
       if (predicate(state)) return User.restore(structuredClone(state));
     }
     return null;
   }
+}
+
+/** Users and credentials as one set of columns, as the two SQL rows hold them. */
+type Flat = Omit<UserState, 'credentials'> & { [K in keyof UserState['credentials'] as `credentials.${K}`]: UserState['credentials'][K] };
+
+function flatten(state: UserState): Flat {
+  const { credentials, ...user } = state;
+  return {
+    ...user,
+    'credentials.passwordHash': credentials.passwordHash,
+    'credentials.failedAttempts': credentials.failedAttempts,
+    'credentials.lockedUntil': credentials.lockedUntil,
+    'credentials.passwordChangedAt': credentials.passwordChangedAt,
+  };
+}
+
+function unflatten(flat: Flat): UserState {
+  const {
+    'credentials.passwordHash': passwordHash,
+    'credentials.failedAttempts': failedAttempts,
+    'credentials.lockedUntil': lockedUntil,
+    'credentials.passwordChangedAt': passwordChangedAt,
+    ...user
+  } = flat;
+  return { ...user, credentials: { passwordHash, failedAttempts, lockedUntil, passwordChangedAt } };
 }

@@ -29,4 +29,8 @@ export class TypeOrmOneTimeTokenRepository implements OneTimeTokenRepository {
   async consumeAllFor(userId: string, purpose: OneTimeTokenPurpose, now: Date): Promise<void> {
     await this.manager.update(OneTimeTokenRecord, { userId, purpose, consumedAt: IsNull() }, { consumedAt: now });
   }
+
+  async consumeAllOfUser(userId: string, now: Date): Promise<void> {
+    await this.manager.update(OneTimeTokenRecord, { userId, consumedAt: IsNull() }, { consumedAt: now });
+  }
 }

@@ -1,20 +1,29 @@
 import { DomainError } from '@domain/shared/domain-error';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
-import type { EntityManager } from 'typeorm';
+import type { EntityManager, QueryDeepPartialEntity } from 'typeorm';
+import { LockedRows } from '../locked-rows';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { violatedUniqueConstraint } from './pg-errors';
 import { nest, selectList } from './raw-select';
-import { updateOrInsert } from './update-or-insert';
 import { isUuid } from './uuid';
-import { toUser, toUserRows } from './user.mapper';
+import { toUser, toUserRows, type UserRows } from './user.mapper';
 import { CredentialsRecord, UserRecord } from './user.record';
 
 const CREDENTIALS = 'credentials__';
+type UserRow = UserRows['user'];
+type CredentialsRow = UserRows['credentials'];
 
-/** Users and their credentials. Bound to one EntityManager: the transaction's inside a unit of work. */
+/**
+ * Users and their credentials. Bound to one EntityManager: the transaction's inside a unit of work.
+ * The lock is FOR NO KEY UPDATE: it serialises every writer of the account, yet does not conflict with the KEY
+ * SHARE lock that inserting a session (a row referencing the user) takes, so a login holding the user lock can
+ * insert its session and two logins of one user queue instead of deadlocking.
+ */
 export class TypeOrmUserRepository implements UserRepository {
   private readonly outbox: TypeOrmOutboxWriter;
+  private readonly users = new LockedRows<User, UserRow>('users');
+  private readonly credentials = new LockedRows<User, CredentialsRow>('credentials');
 
   constructor(private readonly manager: EntityManager) {
     this.outbox = new TypeOrmOutboxWriter(manager);
@@ -32,27 +41,66 @@ export class TypeOrmUserRepository implements UserRepository {
     return this.findOne('username', username);
   }
 
-  async save(user: User): Promise<void> {
+  async findByIdForUpdate(id: string): Promise<User | null> {
+    if (!isUuid(id)) return null;
+    const user = await this.findOne('id', id, ' FOR NO KEY UPDATE');
+    if (user) this.remember(user);
+    return user;
+  }
+
+  async add(user: User): Promise<void> {
     const rows = toUserRows(user);
     try {
-      await updateOrInsert(this.manager, UserRecord, 'id', rows.user as UserRecord);
+      await this.manager.insert(UserRecord, rows.user);
     } catch (error) {
       throw translateUniqueViolation(error);
     }
-    await updateOrInsert(this.manager, CredentialsRecord, 'userId', rows.credentials as CredentialsRecord);
+    await this.manager.insert(CredentialsRecord, rows.credentials);
+    this.remember(user, rows);
+    await this.outbox.write(user.pullEvents());
+  }
+
+  async save(user: User): Promise<void> {
+    const rows = toUserRows(user);
+    const userChanges = this.users.changes(user, rows.user);
+    const credentialChanges = this.credentials.changes(user, rows.credentials);
+    try {
+      await this.update(UserRecord, { id: user.id }, userChanges);
+    } catch (error) {
+      throw translateUniqueViolation(error);
+    }
+    await this.update(CredentialsRecord, { userId: user.id }, credentialChanges);
+    this.remember(user, rows);
     await this.outbox.write(user.pullEvents());
   }
 
   /** Credentials, sessions (with their token history) and one-time tokens go by ON DELETE CASCADE. */
   async delete(user: User): Promise<void> {
+    this.users.assertLocked(user);
     await this.outbox.write(user.pullEvents());
     await this.manager.delete(UserRecord, { id: user.id });
   }
 
-  private async findOne(column: 'id' | 'email' | 'username', value: string): Promise<User | null> {
+  private remember(user: User, rows: UserRows = toUserRows(user)): void {
+    this.users.remember(user, rows.user);
+    this.credentials.remember(user, rows.credentials);
+  }
+
+  /** UPDATE of the changed columns of a row that must exist (it is locked by this transaction). */
+  private async update<T extends UserRecord | CredentialsRecord>(
+    target: new () => T,
+    where: Partial<T>,
+    changes: QueryDeepPartialEntity<T>,
+  ): Promise<void> {
+    if (Object.keys(changes).length === 0) return;
+    const result = await this.manager.createQueryBuilder().update(target).set(changes).where(where).execute();
+    if (result.affected !== 1) throw new Error(`${target.name}: the locked row to update is gone`);
+  }
+
+  private async findOne(column: 'id' | 'email' | 'username', value: string, lock = ''): Promise<User | null> {
     const columns = `${selectList(this.manager, UserRecord, 'u')}, ${selectList(this.manager, CredentialsRecord, 'c', CREDENTIALS)}`;
     const rows: Record<string, unknown>[] = await this.manager.query(
-      `SELECT ${columns} FROM users u JOIN credentials c ON c.user_id = u.id WHERE u.${column} = $1`,
+      `SELECT ${columns} FROM users u JOIN credentials c ON c.user_id = u.id WHERE u.${column} = $1${lock}`,
       [value],
     );
     return rows[0] ? toUser(nest<UserRecord, CredentialsRecord>(rows[0], CREDENTIALS, 'credentials')) : null;

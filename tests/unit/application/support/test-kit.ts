@@ -1,3 +1,4 @@
+import type { UserState } from '@domain/user/user';
 import { randomBytes } from 'node:crypto';
 import { LoginWithPassword } from '@application/auth/login-with-password';
 import { Logout } from '@application/auth/logout';
@@ -119,7 +120,9 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
     return useCases.login.execute({ identifier: email, password: PASSWORD, client: CLIENT });
   }
 
+  /** Test setup only: writes a user's stored state as an operator (or a later feature) would have left it. */
+  const overwriteUser = (state: UserState) => void db.tables.users.set(state.id, structuredClone(state));
   const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
   const auditTypes = () => db.tables.auditEvents.map((entry) => entry.type);
-  return { settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
+  return { overwriteUser, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
 }

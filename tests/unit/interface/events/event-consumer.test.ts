@@ -33,7 +33,7 @@ async function setup(maxAttempts = 3) {
     { id: UserId.create(randomUUID()), email: Email.create('owner@example.com'), username: null, firstName: null, lastName: null, passwordHash: 'x', emailVerified: true },
     NOW,
   );
-  await uow.run((repos) => repos.users.save(user));
+  await uow.run((repos) => repos.users.add(user));
   const emails = () => [...db.tables.emails.values()];
   return { db, uow, bus, consumer, logger, user, emails };
 }
