@@ -1,6 +1,6 @@
 import type { TestApp } from '../e2e/support/test-app';
 import { PASSWORD, signUp } from '../e2e/support/test-app';
-import { MODES, NO_RATE_LIMITS, startSecureApp } from './support/secure-app';
+import { MODES, NO_LIMITS, startSecureApp } from './support/secure-app';
 
 const NEW_PASSWORD = 'a new and unusual passphrase';
 const ROUNDS = 8;
@@ -15,7 +15,7 @@ describe.each(MODES)('account state under concurrent requests (%s)', (mode) => {
   let n = 0;
 
   beforeAll(async () => {
-    t = await startSecureApp(mode, { ...NO_RATE_LIMITS, LOCKOUT_THRESHOLD: '100000' });
+    t = await startSecureApp(mode, NO_LIMITS);
   }, 60_000);
   afterAll(async () => t?.stop());
 

@@ -1,0 +1,67 @@
+import type { TestApp } from '../e2e/support/test-app';
+import { PASSWORD, signUp } from '../e2e/support/test-app';
+import { MODES, NO_RATE_LIMITS, startSecureApp } from './support/secure-app';
+
+const ROUNDS = 5;
+const THRESHOLD = 5;
+
+/**
+ * Finding 5 of the hardening review: the lockout must hold against parallel attempts. Attempts are reserved in
+ * the shared store before the password is hashed, so in-flight attempts count; a right password arriving after
+ * the threshold's worth of wrong ones is refused even while those are still being checked.
+ */
+describe.each(MODES)('lockout under parallel logins (%s)', (mode) => {
+  let t: TestApp;
+  let n = 0;
+
+  beforeAll(async () => {
+    t = await startSecureApp(mode, NO_RATE_LIMITS);
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const login = (email: string, password: string) => t.http.post('/api/v1/auth/login').send({ email, password });
+  const fresh = () => `burst-${mode}-${(n += 1)}@example.com`;
+
+  it(`20 concurrent wrong passwords: at most ${THRESHOLD} reach the password check, the rest answer 429 ACCOUNT_LOCKED`, async () => {
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const email of [fresh(), `nobody-${mode}-${round}@example.com`]) {
+        if (!email.startsWith('nobody')) await signUp(t, email);
+        const responses = await Promise.all(Array.from({ length: 20 }, () => login(email, 'not the password')));
+        const statuses = responses.map((r) => r.status);
+        expect([round, email, statuses.filter((s) => s === 401).length]).toEqual([round, email, THRESHOLD]);
+        expect(statuses.filter((s) => s === 429).length).toBe(20 - THRESHOLD);
+        for (const r of responses.filter((x) => x.status === 429)) {
+          expect(r.body.error.code).toBe('ACCOUNT_LOCKED');
+          expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+        }
+        // Locked now: the right password does not open it either.
+        expect((await login(email, PASSWORD)).status).toBe(429);
+      }
+    }
+  }, 240_000);
+
+  it('a right password sent in the same burst after the 5th wrong one does not log in', async () => {
+    // Slow hashing (about ten times the default) keeps the five wrong attempts in flight for a while: the right
+    // password goes out once they have surely reached the service and before any of them can have finished.
+    const slow = await startSecureApp(mode, { ...NO_RATE_LIMITS, ARGON2_TIME_COST: '20' });
+    const send = (email: string, password: string) => slow.http.post('/api/v1/auth/login').send({ email, password }).then((r) => r);
+    try {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const email = fresh();
+        await signUp(slow, email);
+        const started = Date.now();
+        await send(email, 'calibration'); // the first wrong one, timed
+        const hashMs = Date.now() - started;
+        const wrong = Array.from({ length: THRESHOLD - 1 }, () => send(email, 'not the password'));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50, hashMs / 4)));
+        const right = send(email, PASSWORD);
+        const more = Array.from({ length: 5 }, () => send(email, 'not the password'));
+        const [answers, rightAnswer] = [await Promise.all([...wrong, ...more]), await right];
+        expect([round, rightAnswer.status, rightAnswer.body.error?.code]).toEqual([round, 429, 'ACCOUNT_LOCKED']);
+        expect(answers.filter((r) => r.status === 401)).toHaveLength(THRESHOLD - 1);
+      }
+    } finally {
+      await slow.stop();
+    }
+  }, 300_000);
+});
