@@ -40,7 +40,8 @@ describe.each(MODES)('Unicode email variants against an existing account (%s)', 
     for (const other of OTHERS) {
       const login = await t.http.post('/api/v1/auth/login').send({ email: other, password: PASSWORD });
       expect({ other, status: login.status, code: login.body.error?.code }).toEqual({ other, status: 401, code: 'INVALID_CREDENTIALS' });
-      await t.http.post('/api/v1/auth/password/reset').send({ email: other }).expect(202);
+      // A zero-width space is no mailbox character: that one is refused as input (400), the rest answered as usual.
+      await t.http.post('/api/v1/auth/password/reset').send({ email: other }).expect(other.includes('\u200b') ? 400 : 202);
     }
     for (let i = 0; i < 5; i += 1) await t.http.post('/api/v1/auth/login').send({ email: OTHERS[0], password: 'wrong guess' });
     await t.http.post('/api/v1/auth/login').send({ email: 'alice@example.com', password: PASSWORD }).expect(200);

@@ -110,9 +110,12 @@ export class LoginWithPassword {
   }
 }
 
-function find(users: UserRepository, identifier: string): Promise<User | null> {
+/** An identifier with an `@` that is not one mailbox matches no account (never a 400: it answers as unknown). */
+async function find(users: UserRepository, identifier: string): Promise<User | null> {
   const canonical = Email.canonicalize(identifier);
-  return canonical.includes('@') ? users.findByEmail(canonical) : users.findByUsername(canonical);
+  if (!canonical.includes('@')) return users.findByUsername(canonical);
+  const email = Email.parse(identifier);
+  return email ? users.findByEmail(email.value) : null;
 }
 
 function invalidCredentials(): DomainError {

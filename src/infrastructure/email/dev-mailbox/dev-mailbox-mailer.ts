@@ -20,7 +20,8 @@ export class DevMailboxMailer implements Mailer {
   ) {}
 
   async send(message: EmailMessage): Promise<void> {
-    const info = await this.composer.sendMail({ from: this.from, ...message });
+    // The recipient as an address object, as in SmtpMailer: nodemailer must not re-parse it as an address list.
+    const info = await this.composer.sendMail({ from: this.from, ...message, to: { name: '', address: message.to } });
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${++this.counter}.eml`;
     const file = join(this.directory, name);

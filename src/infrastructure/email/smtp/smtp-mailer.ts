@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { EmailMessage, Mailer } from '@application/ports/mailer';
 
@@ -33,10 +34,34 @@ export class SmtpMailer implements Mailer {
   }
 
   async send(message: EmailMessage): Promise<void> {
-    await this.transport.sendMail({ from: this.settings.from, to: message.to, subject: message.subject, text: message.text, html: message.html });
+    // An address object, never a string: nodemailer parses a string as an address list, and one that is not a
+    // single mailbox ("x@evil.test(example.com)", "b<x@evil.test>", "x@evil.test,example.com") would go to
+    // x@evil.test. The envelope is set from the same object, so RCPT TO is exactly this one mailbox.
+    const to = { name: '', address: message.to };
+    await this.transport.sendMail({
+      from: this.settings.from,
+      to,
+      envelope: { from: this.settings.from, to: [{ name: '', address: envelopeAddress(message.to) }] },
+      subject: message.subject,
+      text: message.text,
+      html: message.html,
+    });
   }
 
   close(): void {
     this.transport.close();
   }
+}
+
+/**
+ * The RCPT TO form of a mailbox: an IDN domain as its A-label (`user@xn--bcher-kva.example`), so that an ASCII
+ * local part needs no SMTPUTF8 from the server (nodemailer already punycodes the To header, not the envelope).
+ * A non-ASCII local part needs SMTPUTF8 anyway and stays as it is, as does a domain UTS #46 refuses.
+ */
+export function envelopeAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at);
+  if (at < 0 || /[^\x00-\x7f]/.test(local)) return address;
+  const domain = domainToASCII(address.slice(at + 1));
+  return domain === '' ? address : `${local}@${domain}`;
 }

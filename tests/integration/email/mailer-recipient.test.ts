@@ -1,0 +1,139 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import addressparser from 'nodemailer/lib/addressparser';
+import { SMTPServer } from 'smtp-server';
+import type { EmailMessage } from '@application/ports/mailer';
+import { DevMailboxMailer } from '@infrastructure/email/dev-mailbox/dev-mailbox-mailer';
+import { SmtpMailer } from '@infrastructure/email/smtp/smtp-mailer';
+import { createLogger } from '@infrastructure/logging/pino-logger';
+
+/**
+ * The mailers hand nodemailer the recipient as an address object, so that a string which is not one mailbox is
+ * never re-parsed into another (x@evil.test). The domain refuses such addresses before they are stored; this is
+ * the second line, proved against a real SMTP server (smtp-server) that records every RCPT TO it is sent.
+ */
+const NOT_ONE_MAILBOX = ['x@evil.test(example.com)', 'b<x@evil.test>', 'x@evil.test,example.com', 'x@evil.test;example.com'];
+
+const message = (to: string): EmailMessage => ({ to, subject: 'Hello', text: 'plain body', html: '<p>html body</p>' });
+
+class RecordingSmtpServer {
+  /** Every RCPT TO line a client sent, accepted or not. */
+  readonly rcptCommands: string[] = [];
+  /** The envelope recipients of every message the server accepted. */
+  readonly delivered: string[][] = [];
+  port = 0;
+  private readonly server: SMTPServer;
+
+  constructor() {
+    const ignore = (): void => undefined;
+    const logger = {
+      trace: ignore,
+      info: ignore,
+      warn: ignore,
+      error: ignore,
+      fatal: ignore,
+      debug: (_meta: unknown, ...args: unknown[]) => {
+        const line = args.map(String).join(' ');
+        const rcpt = /^C: (RCPT TO:.*)$/i.exec(line);
+        if (rcpt) this.rcptCommands.push(rcpt[1]!);
+      },
+    };
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger,
+      onData: (stream, session, callback) => {
+        stream.on('data', () => undefined);
+        stream.on('end', () => {
+          this.delivered.push(session.envelope.rcptTo.map((r) => r.address));
+          callback();
+        });
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.server.address() as AddressInfo).port;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+describe('SmtpMailer sends to exactly the one mailbox it is given', () => {
+  const smtp = new RecordingSmtpServer();
+  let mailer: SmtpMailer;
+
+  beforeAll(async () => {
+    await smtp.start();
+    mailer = new SmtpMailer({ url: `smtp://127.0.0.1:${smtp.port}`, from: 'Auth <auth@example.com>', rejectUnauthorized: true, requireTls: false });
+  });
+  afterAll(async () => {
+    mailer.close();
+    await smtp.stop();
+  });
+
+  /** The RCPT TO lines and deliveries one send caused; a refused send is fine, a redirected one is not. */
+  async function send(to: string): Promise<{ rcpt: string[]; delivered: string[][] }> {
+    const [rcptBefore, deliveredBefore] = [smtp.rcptCommands.length, smtp.delivered.length];
+    await mailer.send(message(to)).catch(() => undefined);
+    return { rcpt: smtp.rcptCommands.slice(rcptBefore), delivered: smtp.delivered.slice(deliveredBefore) };
+  }
+
+  it.each(NOT_ONE_MAILBOX)('%p is never turned into RCPT TO:<x@evil.test>', async (crafted) => {
+    const { rcpt, delivered } = await send(crafted);
+    // One recipient, as given; nodemailer drops what an address can never hold (< >) and quotes the rest.
+    const expected = crafted === 'b<x@evil.test>' ? 'RCPT TO:<"b x"@evil.test>' : `RCPT TO:<${crafted}>`;
+    expect(rcpt).toEqual([expected]);
+    expect(delivered.flat()).not.toContain('x@evil.test');
+  });
+
+  it.each([
+    ['alice@example.com', 'RCPT TO:<alice@example.com>'],
+    ['"john doe"@example.com', 'RCPT TO:<"john doe"@example.com>'],
+    ['"x@evil.test"@example.com', 'RCPT TO:<"x@evil.test"@example.com>'],
+    // An IDN goes out as its A-label, so an ASCII local part needs no SMTPUTF8 from the server.
+    ['user@bücher.example', 'RCPT TO:<user@xn--bcher-kva.example>'],
+  ])('%p goes out as %p, one recipient', async (to, expected) => {
+    const { rcpt } = await send(to);
+    expect(rcpt).toEqual([expected]);
+  });
+
+  it('delivers a plain and an IDN address with the same single recipient in the envelope', async () => {
+    expect((await send('alice@example.com')).delivered).toEqual([['alice@example.com']]);
+    // smtp-server reports the A-label it was sent in Unicode again.
+    expect((await send('user@bücher.example')).delivered).toEqual([['user@bücher.example']]);
+  });
+});
+
+describe('DevMailboxMailer writes the one mailbox it is given into To', () => {
+  let dir: string;
+  let mailer: DevMailboxMailer;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'auth-devmail-'));
+    mailer = new DevMailboxMailer(dir, 'Auth <auth@example.com>', createLogger('silent'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function toHeader(to: string): Promise<string> {
+    const before = new Set(readdirSync(dir));
+    await mailer.send(message(to));
+    const file = readdirSync(dir).find((name) => !before.has(name));
+    if (!file) throw new Error('no .eml written');
+    return /^To: .*$/m.exec(readFileSync(join(dir, file), 'utf8'))?.[0] ?? '';
+  }
+
+  it.each([...NOT_ONE_MAILBOX, 'alice@example.com', '"john doe"@example.com'])('%p stays one address in the To header', async (to) => {
+    const header = await toHeader(to);
+    const parsed = addressparser(header.replace(/^To: /, ''), { flatten: true });
+    expect(parsed).toHaveLength(1);
+    // As given, bar the < > that nodemailer drops from an address. (A reader would still take the comment in
+    // `<x@evil.test(example.com)>` for one: refusing such addresses is the domain's job, see Email.)
+    expect(to === 'b<x@evil.test>' ? ['To: <"b x"@evil.test>'] : [`To: ${to}`, `To: <${to}>`]).toContain(header);
+  });
+});
