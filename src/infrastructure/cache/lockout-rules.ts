@@ -11,3 +11,9 @@ export function lockSeconds(policy: LockoutPolicy, earlierLocks: number): number
   const doubled = policy.baseSeconds * 2 ** Math.min(earlierLocks, 30);
   return Math.min(doubled, policy.maxSeconds);
 }
+
+/**
+ * How long an attempt in flight (reserved, not yet ended) holds its place: far above a login's time (one hash
+ * and a few queries), short enough that a process dying mid-login frees the identifier soon.
+ */
+export const IN_FLIGHT_TTL_SECONDS = 30;
