@@ -17,3 +17,6 @@ export function lockSeconds(policy: LockoutPolicy, earlierLocks: number): number
  * and a few queries), short enough that a process dying mid-login frees the identifier soon.
  */
 export const IN_FLIGHT_TTL_SECONDS = 30;
+
+/** How long failed checks of a re-entered secret (the current password) add up after the last one. */
+export const SECRET_ATTEMPTS_MEMORY_SECONDS = 24 * 3600;

@@ -2,14 +2,17 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { LoginLockout } from '@application/ports/login-lockout';
 import type { RateLimiter } from '@application/ports/rate-limiter';
+import type { SecretAttempts } from '@application/ports/secret-attempts';
 import type { SessionStateCache } from '@application/ports/session-state-cache';
 import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
 import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
+import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
 import { connectRedis, keyDigest, type RedisClient } from '@infrastructure/cache/redis/redis-connection';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
 import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
+import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/redis';
@@ -22,6 +25,7 @@ const DAY_MS = 86_400_000;
 interface Adapters {
   rateLimiter: RateLimiter;
   lockout: LoginLockout;
+  attempts: SecretAttempts;
   sessions: SessionStateCache;
   /** Lets the live cache entry of the session reach its TTL (memory: the clock; Redis: a shortened expiry). */
   expireLiveEntries(sessionId: string): Promise<void>;
@@ -33,6 +37,7 @@ const memory = async (): Promise<Adapters> => {
   return {
     rateLimiter: new InMemoryRateLimiter(clock),
     lockout: new InMemoryLoginLockout(POLICY),
+    attempts: new InMemorySecretAttempts(),
     sessions: new InMemorySessionStateCache(clock, TTL),
     expireLiveEntries: async () => clock.advance(TTL.ttlSeconds + 1),
     close: async () => undefined,
@@ -46,6 +51,7 @@ const redis = async (): Promise<Adapters> => {
   return {
     rateLimiter: new RedisRateLimiter(client, prefix, silent),
     lockout: new RedisLoginLockout(client, prefix, POLICY),
+    attempts: new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), silent),
     sessions: new RedisSessionStateCache(client, prefix, TTL),
     // Redis expires by its own clock; shortening the TTL is what the passing of time would do.
     expireLiveEntries: async (sessionId) => void (await client.pExpire(`${prefix}session:${sessionId}`, 1), await new Promise((r) => setTimeout(r, 5))),
@@ -227,6 +233,24 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
     });
   });
 
+  describe('secret attempts (current-password checks)', () => {
+    it.each([1, 2, 3])('counts a parallel burst exactly once each: 20 concurrent checks get 1..20 (run %i)', async () => {
+      const subject = `current-password:${randomUUID()}`;
+      const counts = await Promise.all(Array.from({ length: 20 }, () => a.attempts.begin(subject, new Date())));
+      expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+
+    it('reset() starts the subject afresh; other subjects are untouched', async () => {
+      const subject = `current-password:${randomUUID()}`;
+      const other = `current-password:${randomUUID()}`;
+      for (let i = 0; i < 3; i += 1) await a.attempts.begin(subject, new Date());
+      await a.attempts.begin(other, new Date());
+      await a.attempts.reset(subject);
+      await expect(a.attempts.begin(subject, new Date())).resolves.toBe(1);
+      await expect(a.attempts.begin(other, new Date())).resolves.toBe(2);
+    });
+  });
+
   describe('session state cache', () => {
     const live = (userId: string) => ({ userId, expiresAt: at('2026-06-01T00:00:00Z'), revoked: false });
 
@@ -333,6 +357,10 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     const results = [];
     for (let i = 0; i < 4; i += 1) results.push((await limiter.consume(policy, '198.51.100.1')).allowed);
     expect(results).toEqual([true, true, true, false]);
+    // Current-password checks are counted in the process meanwhile.
+    const attempts = new RedisSecretAttempts(own, prefix, new InMemorySecretAttempts(), silent);
+    await expect(attempts.begin('someone', new Date())).resolves.toBe(1);
+    await expect(attempts.begin('someone', new Date())).resolves.toBe(2);
     const started = Date.now();
     await expect(lockout.state('anyone', new Date())).rejects.toThrow();
     await expect(lockout.reserve('anyone', new Date())).rejects.toThrow();
@@ -345,5 +373,15 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     await fallback.recordFailure('anyone', now);
     await expect(fallback.succeed('anyone', now)).resolves.toEqual({ locked: false });
     expect((await Promise.all(Array.from({ length: 8 }, () => fallback.reserve('anyone', now)))).filter((s) => !s.locked)).toHaveLength(5);
+  });
+});
+
+describe('in-memory secret attempts', () => {
+  it('forgets a subject 24 h after its last check', async () => {
+    const attempts = new InMemorySecretAttempts();
+    const t = Date.parse('2026-05-01T00:00:00Z');
+    await attempts.begin('s', new Date(t));
+    await expect(attempts.begin('s', new Date(t + DAY_MS - 1))).resolves.toBe(2);
+    await expect(attempts.begin('s', new Date(t + 2 * DAY_MS - 1))).resolves.toBe(1);
   });
 });
