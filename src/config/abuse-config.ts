@@ -8,13 +8,16 @@ export interface RateLimitSpec {
 }
 
 /** Routes that share one pair of variables (RATE_LIMIT_<GROUP>_IP / _ID). */
-export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh'] as const;
+/** current_password: the routes that check the current password; its `_ID` quota counts per signed-in user id. */
+export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password'] as const;
 export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 
 export interface AbuseConfig {
   /** null = that limit is off. */
   rateLimits: Record<RateLimitGroup, { ip: RateLimitSpec | null; identifier: RateLimitSpec | null }>;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
+  /** Wrong current passwords in a row (any session of the user) after which the asking session is revoked. */
+  currentPasswordMaxFailures: number;
   /** How long a live session's state may be served from the cache when no invalidation reaches it. */
   sessionCacheTtlSeconds: number;
   /** Prefix of every Redis key (several deployments or test runs can share one Redis). */
@@ -31,6 +34,8 @@ const DEFAULTS: Record<RateLimitGroup, { ip: string; identifier: string }> = {
   verify: { ip: '30/5m', identifier: '5/15m' },
   password_reset: { ip: '20/5m', identifier: '5/15m' },
   refresh: { ip: '300/5m', identifier: '60/5m' },
+  // Password change, credentials update, account deletion: argon2 and emails per call, rare for people.
+  current_password: { ip: '60/5m', identifier: '10/15m' },
 };
 
 type Env = Record<string, string | undefined>;
@@ -71,9 +76,14 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
   const baseSeconds = seconds('LOCKOUT_DURATION', '15m', 1, 7 * 86400);
   const maxSeconds = seconds('LOCKOUT_MAX_DURATION', '24h', 1, 30 * 86400);
   if (maxSeconds < baseSeconds) problems.push('LOCKOUT_MAX_DURATION must not be shorter than LOCKOUT_DURATION');
+  const maxFailures = Number(raw('CURRENT_PASSWORD_MAX_FAILURES') ?? '5');
+  if (!Number.isInteger(maxFailures) || maxFailures < 1 || maxFailures > 100) {
+    problems.push(`CURRENT_PASSWORD_MAX_FAILURES must be an integer from 1 to 100 (got "${raw('CURRENT_PASSWORD_MAX_FAILURES')}")`);
+  }
   return {
     rateLimits,
     lockout: { threshold: Number.isInteger(threshold) ? threshold : 5, baseSeconds, maxSeconds },
+    currentPasswordMaxFailures: Number.isInteger(maxFailures) ? maxFailures : 5,
     sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 600),
     redisKeyPrefix: raw('REDIS_KEY_PREFIX') ?? 'auth:',
   };

@@ -2,15 +2,22 @@ import type { Container } from 'inversify';
 import { ChangePassword } from '@application/auth/change-password';
 import { ConfirmPasswordReset } from '@application/auth/confirm-password-reset';
 import { RequestPasswordReset } from '@application/auth/request-password-reset';
+import { CurrentPasswordGuard } from '@application/users/current-password';
 import { DeleteAccount } from '@application/users/delete-account';
 import { ListSessions } from '@application/users/list-sessions';
 import { RevokeSession } from '@application/users/revoke-session';
 import { UpdateCredentials } from '@application/users/update-credentials';
 import { UpdateProfile } from '@application/users/update-profile';
+import type { SecretAttempts } from '@application/ports/secret-attempts';
+import type { AppConfig } from './env';
 import { TOKENS as T } from './tokens';
 
 /** The account-lifecycle use cases (issue 3), bound on the one container by createContainer. */
 export function bindAccountUseCases(c: Container): void {
+  c.bind(T.CurrentPasswordGuard).toResolvedValue(
+    (attempts: SecretAttempts, config: AppConfig) => new CurrentPasswordGuard(attempts, config.abuse.currentPasswordMaxFailures),
+    [T.SecretAttempts, T.Config],
+  );
   c.bind(T.RequestPasswordReset).toResolvedValue(
     (...a: ConstructorParameters<typeof RequestPasswordReset>) => new RequestPasswordReset(...a),
     [T.UnitOfWork, T.OpaqueTokens, T.IdGenerator, T.Clock, T.AuthSettings],
@@ -21,7 +28,7 @@ export function bindAccountUseCases(c: Container): void {
   );
   c.bind(T.ChangePassword).toResolvedValue(
     (...a: ConstructorParameters<typeof ChangePassword>) => new ChangePassword(...a),
-    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.Clock, T.AuthSettings, T.PasswordPolicy],
+    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.Clock, T.AuthSettings, T.PasswordPolicy, T.CurrentPasswordGuard],
   );
   c.bind(T.UpdateProfile).toResolvedValue(
     (...a: ConstructorParameters<typeof UpdateProfile>) => new UpdateProfile(...a),
@@ -29,11 +36,11 @@ export function bindAccountUseCases(c: Container): void {
   );
   c.bind(T.UpdateCredentials).toResolvedValue(
     (...a: ConstructorParameters<typeof UpdateCredentials>) => new UpdateCredentials(...a),
-    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.OpaqueTokens, T.IdGenerator, T.Clock, T.AuthSettings],
+    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.OpaqueTokens, T.IdGenerator, T.Clock, T.AuthSettings, T.CurrentPasswordGuard],
   );
   c.bind(T.DeleteAccount).toResolvedValue(
     (...a: ConstructorParameters<typeof DeleteAccount>) => new DeleteAccount(...a),
-    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.Clock],
+    [T.UserRepository, T.UnitOfWork, T.PasswordHasher, T.Clock, T.CurrentPasswordGuard],
   );
   c.bind(T.ListSessions).toResolvedValue(
     (...a: ConstructorParameters<typeof ListSessions>) => new ListSessions(...a),

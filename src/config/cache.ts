@@ -2,15 +2,18 @@ import type { Logger } from 'pino';
 import type { Clock } from '@application/ports/clock';
 import type { LoginLockout } from '@application/ports/login-lockout';
 import type { RateLimiter } from '@application/ports/rate-limiter';
+import type { SecretAttempts } from '@application/ports/secret-attempts';
 import type { SessionStateCache } from '@application/ports/session-state-cache';
 import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
 import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
+import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
 import { PassThroughSessionStateCache } from '@infrastructure/cache/memory/pass-through-session-state-cache';
 import { connectRedis, pingRedis } from '@infrastructure/cache/redis/redis-connection';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
 import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
+import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import type { AppConfig } from './env';
 
@@ -20,6 +23,8 @@ const SKEW_MARGIN_SECONDS = 120;
 export interface Cache {
   rateLimiter: RateLimiter;
   lockout: LoginLockout;
+  /** Current-password checks per user. */
+  secretAttempts: SecretAttempts;
   sessions: SessionStateCache;
   /** True with REDIS_URL: shared by every instance. */
   shared: boolean;
@@ -41,6 +46,7 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
     return {
       rateLimiter: new InMemoryRateLimiter(clock),
       lockout: new InMemoryLoginLockout(config.abuse.lockout),
+      secretAttempts: new InMemorySecretAttempts(),
       sessions: config.databaseUrl === null ? new InMemorySessionStateCache(clock, ttl) : new PassThroughSessionStateCache(),
       shared: false,
       status: async () => 'up',
@@ -56,6 +62,7 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
       new InMemoryLoginLockout(config.abuse.lockout),
       logger,
     ),
+    secretAttempts: new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), logger),
     sessions: new RedisSessionStateCache(client, prefix, ttl),
     shared: true,
     status: async () => ((await pingRedis(client)) ? 'up' : 'down'),

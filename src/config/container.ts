@@ -49,6 +49,7 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.SessionRepository, infra.repositories.sessions);
   constant(TOKENS.RateLimiter, infra.cache.rateLimiter);
   constant(TOKENS.LoginLockout, infra.cache.lockout);
+  constant(TOKENS.SecretAttempts, infra.cache.secretAttempts);
   constant(TOKENS.SessionStateCache, infra.cache.sessions);
   constant(TOKENS.PasswordStrengthEstimator, infra.passwordStrength);
   constant(TOKENS.PasswordPolicy, new PasswordPolicy(infra.passwordStrength, config.passwordMinLength));

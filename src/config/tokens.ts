@@ -13,6 +13,8 @@ import type { AuthSettings } from '@application/auth-settings';
 import type { TokenSigner, TokenVerifier } from '@application/ports/access-tokens';
 import type { Clock } from '@application/ports/clock';
 import type { LoginLockout } from '@application/ports/login-lockout';
+import type { SecretAttempts } from '@application/ports/secret-attempts';
+import type { CurrentPasswordGuard } from '@application/users/current-password';
 import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
 import type { RateLimiter } from '@application/ports/rate-limiter';
 import type { SessionStateCache } from '@application/ports/session-state-cache';
@@ -79,6 +81,8 @@ export const TOKENS = {
   RevokeSession: token<RevokeSession>('RevokeSession'),
   RateLimiter: token<RateLimiter>('RateLimiter'),
   LoginLockout: token<LoginLockout>('LoginLockout'),
+  SecretAttempts: token<SecretAttempts>('SecretAttempts'),
+  CurrentPasswordGuard: token<CurrentPasswordGuard>('CurrentPasswordGuard'),
   SessionStateCache: token<SessionStateCache>('SessionStateCache'),
   PasswordStrengthEstimator: token<PasswordStrengthEstimator>('PasswordStrengthEstimator'),
   PasswordPolicy: token<PasswordPolicy>('PasswordPolicy'),

@@ -4,7 +4,7 @@ import { passwordChangedEmail } from '../emails/templates';
 import type { Clock } from '../ports/clock';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { assertCurrentPassword, found, wrongPassword } from '../users/current-password';
+import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from '../users/current-password';
 import { selfAuditEntry } from './audit-entry';
 import type { ClientContext } from './client-context';
 import type { PasswordPolicy } from './password-policy';
@@ -27,13 +27,14 @@ export class ChangePassword {
     private readonly clock: Clock,
     private readonly settings: AuthSettings,
     private readonly policy: PasswordPolicy,
+    private readonly guard: CurrentPasswordGuard,
   ) {}
 
   async execute(input: ChangePasswordInput): Promise<void> {
     const user = found(await this.users.findById(input.userId));
     const password = await this.policy.check(input.newPassword, { email: user.email, username: user.username });
     const failure = selfAuditEntry('password.changed', input.client, user.id, this.clock.now(), 'wrong_password');
-    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure);
+    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId });
     const passwordHash = await this.hasher.hash(password.reveal());
     const now = this.clock.now();
     await this.uow.run(async (repos) => {

@@ -6,7 +6,7 @@ import { accountDeletedEmail } from '../emails/templates';
 import type { Clock } from '../ports/clock';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { assertCurrentPassword, found, wrongPassword } from './current-password';
+import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from './current-password';
 
 /**
  * Deletes the account for good, password required: the user row with its credentials, sessions and one-time
@@ -19,12 +19,14 @@ export class DeleteAccount {
     private readonly uow: UnitOfWork,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
+    private readonly guard: CurrentPasswordGuard,
   ) {}
 
-  async execute(input: { userId: string; password: string; client: ClientContext }): Promise<void> {
+  /** `sessionId`: the access token's session, revoked after too many wrong passwords. */
+  async execute(input: { userId: string; sessionId: string; password: string; client: ClientContext }): Promise<void> {
     const user = found(await this.users.findById(input.userId));
     const failure = selfAuditEntry('account.deleted', input.client, user.id, this.clock.now(), 'wrong_password');
-    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure);
+    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId });
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
       const fresh = found(await repos.users.findByIdForUpdate(user.id));

@@ -12,10 +12,12 @@ import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { issueOneTimeToken } from '../auth/one-time-token-issuer';
-import { assertCurrentPassword, found, wrongPassword } from './current-password';
+import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from './current-password';
 
 export interface UpdateCredentialsInput {
   userId: string;
+  /** The access token's session, revoked after too many wrong passwords. */
+  sessionId: string;
   currentPassword: string;
   email?: string | undefined;
   /** `null` removes the username. */
@@ -37,6 +39,7 @@ export class UpdateCredentials {
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     private readonly settings: AuthSettings,
+    private readonly guard: CurrentPasswordGuard,
   ) {}
 
   async execute(input: UpdateCredentialsInput): Promise<User> {
@@ -44,7 +47,7 @@ export class UpdateCredentials {
     const username = input.username === undefined || input.username === null ? input.username : Username.create(input.username);
     const user = found(await this.users.findById(input.userId));
     const failure = selfAuditEntry('credentials.updated', input.client, user.id, this.clock.now(), 'wrong_password');
-    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure);
+    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId });
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const fresh = found(await repos.users.findByIdForUpdate(user.id));

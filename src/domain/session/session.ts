@@ -1,7 +1,7 @@
 import { AggregateRoot } from '../shared/domain-event';
 
 export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refresh_token_reuse' | 'password_changed'
-  | 'password_reset' | 'account_deleted' | 'account_suspended' | 'admin' | 'user';
+  | 'password_reset' | 'account_deleted' | 'account_suspended' | 'admin' | 'user' | 'current_password_failures';
 
 /**
  * A login on one device. Holds the refresh-token rotation state, never a usable token: `refreshTokenHash` is a

@@ -37,7 +37,7 @@ export interface HttpConfig {
   rateLimits: Record<RateLimitedRoutes, RouteRateLimits>;
 }
 
-export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh';
+export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password';
 
 /** Everything the HTTP adapter needs; the composition root builds it. Handlers call one use case each. */
 export interface HttpDeps {

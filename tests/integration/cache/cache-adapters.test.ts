@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { LoginLockout } from '@application/ports/login-lockout';
 import type { RateLimiter } from '@application/ports/rate-limiter';
+import type { SecretAttempts } from '@application/ports/secret-attempts';
 import type { SessionStateCache } from '@application/ports/session-state-cache';
 import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
 import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
+import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
 import { connectRedis, keyDigest, type RedisClient } from '@infrastructure/cache/redis/redis-connection';
+import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
 import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
+import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/redis';
@@ -21,6 +25,7 @@ const DAY_MS = 86_400_000;
 interface Adapters {
   rateLimiter: RateLimiter;
   lockout: LoginLockout;
+  attempts: SecretAttempts;
   sessions: SessionStateCache;
   /** Lets the live cache entry of the session reach its TTL (memory: the clock; Redis: a shortened expiry). */
   expireLiveEntries(sessionId: string): Promise<void>;
@@ -32,6 +37,7 @@ const memory = async (): Promise<Adapters> => {
   return {
     rateLimiter: new InMemoryRateLimiter(clock),
     lockout: new InMemoryLoginLockout(POLICY),
+    attempts: new InMemorySecretAttempts(),
     sessions: new InMemorySessionStateCache(clock, TTL),
     expireLiveEntries: async () => clock.advance(TTL.ttlSeconds + 1),
     close: async () => undefined,
@@ -45,6 +51,7 @@ const redis = async (): Promise<Adapters> => {
   return {
     rateLimiter: new RedisRateLimiter(client, prefix, silent),
     lockout: new RedisLoginLockout(client, prefix, POLICY),
+    attempts: new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), silent),
     sessions: new RedisSessionStateCache(client, prefix, TTL),
     // Redis expires by its own clock; shortening the TTL is what the passing of time would do.
     expireLiveEntries: async (sessionId) => void (await client.pExpire(`${prefix}session:${sessionId}`, 1), await new Promise((r) => setTimeout(r, 5))),
@@ -136,6 +143,114 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
     });
   });
 
+  describe('login lockout: attempts reserved before the password is checked', () => {
+    const burst = <T>(n: number, call: () => Promise<T>) => Promise.all(Array.from({ length: n }, call));
+    const granted = (states: { locked: boolean }[]) => states.filter((s) => !s.locked).length;
+
+    it.each([1, 2, 3])('20 concurrent reserve() on a fresh identifier grant exactly the threshold (run %i)', async () => {
+      const id = `burst-${randomUUID()}`;
+      const now = at('2026-05-02T10:00:00Z');
+      const states = await burst(20, () => a.lockout.reserve(id, now));
+      expect(granted(states)).toBe(5);
+      // Refused only for attempts in flight: no lock yet, a short wait.
+      for (const s of states.filter((x) => x.locked)) expect(s).toEqual({ locked: true, retryAfterSeconds: 1 });
+      await expect(a.lockout.state(id, now)).resolves.toEqual({ locked: false });
+    });
+
+    it('the granted attempts of a burst, all wrong, lock exactly once; later reserve and succeed are refused', async () => {
+      const id = `burst-fail-${randomUUID()}`;
+      const now = at('2026-05-02T11:00:00Z');
+      const states = await burst(20, () => a.lockout.reserve(id, now));
+      const outcomes = await burst(granted(states), () => a.lockout.recordFailure(id, now));
+      expect(outcomes.filter((o) => o.lockedNow)).toEqual([{ lockedNow: true, lockSeconds: 900 }]);
+      await expect(a.lockout.reserve(id, now)).resolves.toEqual({ locked: true, retryAfterSeconds: 900 });
+      await expect(a.lockout.succeed(id, at('2026-05-02T11:05:00Z'))).resolves.toEqual({ locked: true, retryAfterSeconds: 600 });
+      await expect(a.lockout.reserve(id, at('2026-05-02T11:15:00Z'))).resolves.toEqual({ locked: false });
+    });
+
+    it('after 5 recorded failures (without reserve, as older callers do) reserve and succeed are refused', async () => {
+      const id = `legacy-${randomUUID()}`;
+      const now = at('2026-05-02T12:00:00Z');
+      for (let i = 0; i < 5; i += 1) await a.lockout.recordFailure(id, now);
+      await expect(a.lockout.reserve(id, now)).resolves.toEqual({ locked: true, retryAfterSeconds: 900 });
+      await expect(a.lockout.succeed(id, now)).resolves.toEqual({ locked: true, retryAfterSeconds: 900 });
+    });
+
+    it('failures and attempts in flight add up: 3 failures leave 2 places', async () => {
+      const id = `mixed-${randomUUID()}`;
+      const now = at('2026-05-02T13:00:00Z');
+      for (let i = 0; i < 3; i += 1) {
+        await expect(a.lockout.reserve(id, now)).resolves.toEqual({ locked: false });
+        await a.lockout.recordFailure(id, now);
+      }
+      expect(granted(await burst(10, () => a.lockout.reserve(id, now)))).toBe(2);
+    });
+
+    it('a right password checked while other attempts locked the identifier is refused; before that it clears all', async () => {
+      const id = `race-${randomUUID()}`;
+      const now = at('2026-05-02T14:00:00Z');
+      const states = await burst(5, () => a.lockout.reserve(id, now));
+      expect(granted(states)).toBe(5);
+      // Four wrong ones end first, then the right one: four failures are no lock yet.
+      for (let i = 0; i < 4; i += 1) await a.lockout.recordFailure(id, now);
+      await expect(a.lockout.succeed(id, now)).resolves.toEqual({ locked: false });
+      // Everything forgotten: five fresh places, and five failures to a lock (not doubled).
+      expect(granted(await burst(8, () => a.lockout.reserve(id, now)))).toBe(5);
+      for (let i = 0; i < 4; i += 1) await a.lockout.recordFailure(id, now);
+      // The fifth failure comes from a caller that reserved nothing (an older caller, the outage fallback).
+      await expect(a.lockout.recordFailure(id, now)).resolves.toEqual({ lockedNow: true, lockSeconds: 900 });
+      // The last reserved attempt, the right password, finishing after the lock: refused.
+      await expect(a.lockout.succeed(id, now)).resolves.toEqual({ locked: true, retryAfterSeconds: 900 });
+    });
+
+    it('release() frees a place without counting a failure', async () => {
+      const id = `release-${randomUUID()}`;
+      const now = at('2026-05-02T15:00:00Z');
+      expect(granted(await burst(5, () => a.lockout.reserve(id, now)))).toBe(5);
+      await expect(a.lockout.reserve(id, now)).resolves.toMatchObject({ locked: true });
+      await a.lockout.release(id);
+      await expect(a.lockout.reserve(id, now)).resolves.toEqual({ locked: false });
+      for (let i = 0; i < 5; i += 1) await a.lockout.release(id);
+      await a.lockout.release(id); // none in flight: nothing happens
+      for (let i = 0; i < 4; i += 1) await expect(a.lockout.recordFailure(id, now)).resolves.toEqual({ lockedNow: false, lockSeconds: 0 });
+      await expect(a.lockout.recordFailure(id, now)).resolves.toEqual({ lockedNow: true, lockSeconds: 900 });
+    });
+
+    it('abandoned reservations stop holding their places after their TTL (30 s)', async () => {
+      const id = `abandoned-${randomUUID()}`;
+      const t = at('2026-05-02T16:00:00Z').getTime();
+      expect(granted(await burst(5, () => a.lockout.reserve(id, new Date(t))))).toBe(5);
+      await expect(a.lockout.reserve(id, new Date(t + 29_000))).resolves.toMatchObject({ locked: true });
+      expect(granted(await burst(8, () => a.lockout.reserve(id, new Date(t + 30_001))))).toBe(5);
+    });
+
+    it('clear() forgets attempts in flight as well', async () => {
+      const id = `clear-${randomUUID()}`;
+      const now = at('2026-05-02T17:00:00Z');
+      await burst(5, () => a.lockout.reserve(id, now));
+      await a.lockout.clear(id);
+      expect(granted(await burst(8, () => a.lockout.reserve(id, now)))).toBe(5);
+    });
+  });
+
+  describe('secret attempts (current-password checks)', () => {
+    it.each([1, 2, 3])('counts a parallel burst exactly once each: 20 concurrent checks get 1..20 (run %i)', async () => {
+      const subject = `current-password:${randomUUID()}`;
+      const counts = await Promise.all(Array.from({ length: 20 }, () => a.attempts.begin(subject, new Date())));
+      expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+
+    it('reset() starts the subject afresh; other subjects are untouched', async () => {
+      const subject = `current-password:${randomUUID()}`;
+      const other = `current-password:${randomUUID()}`;
+      for (let i = 0; i < 3; i += 1) await a.attempts.begin(subject, new Date());
+      await a.attempts.begin(other, new Date());
+      await a.attempts.reset(subject);
+      await expect(a.attempts.begin(subject, new Date())).resolves.toBe(1);
+      await expect(a.attempts.begin(other, new Date())).resolves.toBe(2);
+    });
+  });
+
   describe('session state cache', () => {
     const live = (userId: string) => ({ userId, expiresAt: at('2026-06-01T00:00:00Z'), revoked: false });
 
@@ -204,9 +319,10 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     const lockout = new RedisLoginLockout(client, prefix, POLICY);
     const limiter = new RedisRateLimiter(client, prefix, silent);
     await lockout.recordFailure('alice.secret@example.com', new Date());
+    await lockout.reserve('alice.secret@example.com', new Date());
     await limiter.consume({ name: 'login-id', limit: 5, windowSeconds: 300 }, 'alice.secret@example.com');
     const written = await keys();
-    expect(written).toHaveLength(2);
+    expect(written).toHaveLength(3);
     expect(written.join(' ')).not.toMatch(/alice|example/);
     for (const key of written) expect(await client.pTTL(key)).toBeGreaterThan(0);
   });
@@ -241,8 +357,31 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     const results = [];
     for (let i = 0; i < 4; i += 1) results.push((await limiter.consume(policy, '198.51.100.1')).allowed);
     expect(results).toEqual([true, true, true, false]);
+    // Current-password checks are counted in the process meanwhile.
+    const attempts = new RedisSecretAttempts(own, prefix, new InMemorySecretAttempts(), silent);
+    await expect(attempts.begin('someone', new Date())).resolves.toBe(1);
+    await expect(attempts.begin('someone', new Date())).resolves.toBe(2);
     const started = Date.now();
     await expect(lockout.state('anyone', new Date())).rejects.toThrow();
+    await expect(lockout.reserve('anyone', new Date())).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(1000);
+    // The fallback keeps reserving, per process: exactly the threshold of a burst gets through.
+    const fallback = new FallbackLoginLockout(lockout, new InMemoryLoginLockout(POLICY), silent);
+    const now = new Date();
+    const states = await Promise.all(Array.from({ length: 20 }, () => fallback.reserve('anyone', now)));
+    expect(states.filter((s) => !s.locked)).toHaveLength(5);
+    await fallback.recordFailure('anyone', now);
+    await expect(fallback.succeed('anyone', now)).resolves.toEqual({ locked: false });
+    expect((await Promise.all(Array.from({ length: 8 }, () => fallback.reserve('anyone', now)))).filter((s) => !s.locked)).toHaveLength(5);
+  });
+});
+
+describe('in-memory secret attempts', () => {
+  it('forgets a subject 24 h after its last check', async () => {
+    const attempts = new InMemorySecretAttempts();
+    const t = Date.parse('2026-05-01T00:00:00Z');
+    await attempts.begin('s', new Date(t));
+    await expect(attempts.begin('s', new Date(t + DAY_MS - 1))).resolves.toBe(2);
+    await expect(attempts.begin('s', new Date(t + 2 * DAY_MS - 1))).resolves.toBe(1);
   });
 });

@@ -2,6 +2,9 @@ import { CLIENT, PASSWORD, createKit } from './support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
 
+/** A session id for use cases that name the asking session (revoked only after too many wrong passwords). */
+const SID = '00000000-0000-4000-8000-0000000000aa';
+
 const login = (kit: Kit, identifier: string, password = PASSWORD) => kit.useCases.login.execute({ identifier, password, client: CLIENT });
 
 describe('UpdateProfile', () => {
@@ -32,7 +35,7 @@ describe('UpdateCredentials', () => {
   it('a new email is used to log in only after the link mailed to it is followed; the old address is told', async () => {
     const kit = await createKit();
     const alice = await kit.registerVerified('alice@example.com');
-    const result = await kit.useCases.updateCredentials.execute({ userId: alice.id, currentPassword: PASSWORD, email: 'new@example.com', client: CLIENT });
+    const result = await kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'new@example.com', client: CLIENT });
     expect({ email: result.email, pending: result.pendingEmail }).toEqual({ email: 'alice@example.com', pending: 'new@example.com' });
     await expect(login(kit, 'new@example.com')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     await expect(login(kit, 'alice@example.com')).resolves.toBeDefined();
@@ -57,9 +60,9 @@ describe('UpdateCredentials', () => {
     const kit = await createKit();
     await kit.registerVerified('taken@example.com');
     const alice = await kit.registerVerified('alice@example.com');
-    await kit.useCases.updateCredentials.execute({ userId: alice.id, currentPassword: PASSWORD, email: 'first@example.com', client: CLIENT });
+    await kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'first@example.com', client: CLIENT });
     const firstLink = kit.lastToken('first@example.com');
-    await kit.useCases.updateCredentials.execute({ userId: alice.id, currentPassword: PASSWORD, email: 'taken@example.com', client: CLIENT });
+    await kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'taken@example.com', client: CLIENT });
     expect(kit.mailer.inbox('taken@example.com').at(-1)?.subject).toBe('You already have an account');
     await expect(kit.useCases.verifyEmail.execute({ token: firstLink })).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect((await kit.repos.users.findById(alice.id))?.email).toBe('alice@example.com');
@@ -69,9 +72,9 @@ describe('UpdateCredentials', () => {
     const kit = await createKit();
     const alice = await kit.registerVerified('alice@example.com', 'alice');
     await expect(
-      kit.useCases.updateCredentials.execute({ userId: alice.id, currentPassword: 'wrong password!', username: 'alice_x', client: CLIENT }),
+      kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: 'wrong password!', username: 'alice_x', client: CLIENT }),
     ).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
-    await kit.useCases.updateCredentials.execute({ userId: alice.id, currentPassword: PASSWORD, username: 'alice2', client: CLIENT });
+    await kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, username: 'alice2', client: CLIENT });
     await expect(login(kit, 'alice2')).resolves.toBeDefined();
     await expect(login(kit, 'alice')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
   });
@@ -81,10 +84,10 @@ describe('DeleteAccount', () => {
   it('needs the password; then the account, its sessions and tokens are gone and the events stay', async () => {
     const kit = await createKit();
     const { user, tokens } = await kit.loggedIn('alice@example.com');
-    await expect(kit.useCases.deleteAccount.execute({ userId: user.id, password: 'wrong password!', client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.useCases.deleteAccount.execute({ userId: user.id, sessionId: SID, password: 'wrong password!', client: CLIENT })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
-    await kit.useCases.deleteAccount.execute({ userId: user.id, password: PASSWORD, client: CLIENT });
+    await kit.useCases.deleteAccount.execute({ userId: user.id, sessionId: SID, password: PASSWORD, client: CLIENT });
     expect(kit.db.tables.users.size).toBe(0);
     expect(kit.db.tables.sessions.size).toBe(0);
     expect(kit.db.tables.oneTimeTokens.size).toBe(0);

@@ -1,34 +1,58 @@
-import type { FailureOutcome, LockoutPolicy, LockoutState, LoginLockout } from '@application/ports/login-lockout';
-import { lockSeconds, LOCKOUT_MEMORY_SECONDS } from '../lockout-rules';
+import {
+  IN_FLIGHT_RETRY_AFTER_SECONDS,
+  type FailureOutcome,
+  type LockoutPolicy,
+  type LockoutState,
+  type LoginLockout,
+} from '@application/ports/login-lockout';
+import { IN_FLIGHT_TTL_SECONDS, lockSeconds, LOCKOUT_MEMORY_SECONDS } from '../lockout-rules';
 
 interface Entry {
   failures: number;
   locks: number;
   lockedUntil: number;
   forgetAt: number;
+  /** When each attempt in flight stops holding its place (ms), oldest first. */
+  inFlight: number[];
 }
 
 /** Lockout counters in process memory (embedded mode); the same rules as the Redis adapter (lockout-rules.ts). */
 export class InMemoryLoginLockout implements LoginLockout {
   private readonly entries = new Map<string, Entry>();
-  private failures = 0;
+  private writes = 0;
 
-  constructor(private readonly policy: LockoutPolicy) {}
+  constructor(
+    private readonly policy: LockoutPolicy,
+    private readonly inFlightTtlSeconds = IN_FLIGHT_TTL_SECONDS,
+  ) {}
 
   async state(identifier: string, now: Date): Promise<LockoutState> {
     const entry = this.live(identifier, now.getTime());
-    if (!entry || entry.lockedUntil <= now.getTime()) return { locked: false };
-    return { locked: true, retryAfterSeconds: Math.ceil((entry.lockedUntil - now.getTime()) / 1000) };
+    return entry ? lockState(entry, now.getTime()) : { locked: false };
+  }
+
+  async reserve(identifier: string, now: Date): Promise<LockoutState> {
+    const at = now.getTime();
+    const entry = this.entry(identifier, at);
+    const lock = lockState(entry, at);
+    if (lock.locked) return lock;
+    entry.inFlight = entry.inFlight.filter((until) => until > at);
+    if (entry.failures + entry.inFlight.length >= this.policy.threshold) {
+      return { locked: true, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS };
+    }
+    const until = at + this.inFlightTtlSeconds * 1000;
+    entry.inFlight.push(until);
+    entry.forgetAt = Math.max(entry.forgetAt, until);
+    return { locked: false };
   }
 
   async recordFailure(identifier: string, now: Date): Promise<FailureOutcome> {
     const at = now.getTime();
-    if (++this.failures % 1000 === 0) for (const id of [...this.entries.keys()]) this.live(id, at);
-    const entry = this.live(identifier, at) ?? { failures: 0, locks: 0, lockedUntil: 0, forgetAt: 0 };
-    this.entries.set(identifier, entry);
+    const entry = this.entry(identifier, at);
+    entry.inFlight.shift();
     if (entry.lockedUntil > at) return { lockedNow: false, lockSeconds: 0 };
     entry.failures += 1;
-    entry.forgetAt = at + LOCKOUT_MEMORY_SECONDS * 1000;
+    entry.forgetAt = Math.max(entry.forgetAt, at + LOCKOUT_MEMORY_SECONDS * 1000);
     if (entry.failures < this.policy.threshold) return { lockedNow: false, lockSeconds: 0 };
     const seconds = lockSeconds(this.policy, entry.locks);
     entry.locks += 1;
@@ -38,8 +62,29 @@ export class InMemoryLoginLockout implements LoginLockout {
     return { lockedNow: true, lockSeconds: seconds };
   }
 
+  async succeed(identifier: string, now: Date): Promise<LockoutState> {
+    const entry = this.live(identifier, now.getTime());
+    if (!entry) return { locked: false };
+    entry.inFlight.shift();
+    const lock = lockState(entry, now.getTime());
+    if (!lock.locked) this.entries.delete(identifier);
+    return lock;
+  }
+
+  async release(identifier: string): Promise<void> {
+    this.entries.get(identifier)?.inFlight.shift();
+  }
+
   async clear(identifier: string): Promise<void> {
     this.entries.delete(identifier);
+  }
+
+  /** The identifier's entry, created if needed; now and then drops every forgotten entry (bounded memory). */
+  private entry(identifier: string, at: number): Entry {
+    if (++this.writes % 1000 === 0) for (const id of [...this.entries.keys()]) this.live(id, at);
+    const entry = this.live(identifier, at) ?? { failures: 0, locks: 0, lockedUntil: 0, forgetAt: 0, inFlight: [] };
+    this.entries.set(identifier, entry);
+    return entry;
   }
 
   private live(identifier: string, at: number): Entry | null {
@@ -50,4 +95,9 @@ export class InMemoryLoginLockout implements LoginLockout {
     }
     return entry ?? null;
   }
+}
+
+function lockState(entry: Entry, at: number): LockoutState {
+  if (entry.lockedUntil <= at) return { locked: false };
+  return { locked: true, retryAfterSeconds: Math.ceil((entry.lockedUntil - at) / 1000) };
 }

@@ -20,8 +20,24 @@ export class FallbackLoginLockout implements LoginLockout {
     return this.either((l) => l.state(identifier, now));
   }
 
+  reserve(identifier: string, now: Date): Promise<LockoutState> {
+    return this.either((l) => l.reserve(identifier, now));
+  }
+
+  /** An attempt reserved in one store and ended in the other leaves a place taken there until its TTL. */
   recordFailure(identifier: string, now: Date): Promise<FailureOutcome> {
     return this.either((l) => l.recordFailure(identifier, now));
+  }
+
+  async succeed(identifier: string, now: Date): Promise<LockoutState> {
+    const outcome = await this.either((l) => l.succeed(identifier, now));
+    // Failures this instance counted during an outage are forgotten too, as clear() does.
+    if (!outcome.locked) await this.local.clear(identifier);
+    return outcome;
+  }
+
+  release(identifier: string): Promise<void> {
+    return this.either((l) => l.release(identifier));
   }
 
   async clear(identifier: string): Promise<void> {

@@ -1,13 +1,24 @@
-import type { FailureOutcome, LockoutPolicy, LockoutState, LoginLockout } from '@application/ports/login-lockout';
-import { LOCKOUT_MEMORY_SECONDS } from '../lockout-rules';
+import { randomUUID } from 'node:crypto';
+import {
+  IN_FLIGHT_RETRY_AFTER_SECONDS,
+  type FailureOutcome,
+  type LockoutPolicy,
+  type LockoutState,
+  type LoginLockout,
+} from '@application/ports/login-lockout';
+import { IN_FLIGHT_TTL_SECONDS, LOCKOUT_MEMORY_SECONDS } from '../lockout-rules';
 import { keyDigest, RedisScript, type RedisClient } from './redis-connection';
 
-/**
- * One hash per identifier: f = consecutive failures, n = locks so far, u = locked until (ms). The whole
- * read-decide-write runs in one script, so concurrent failures on several instances count exactly once each.
- * Same rules as lockout-rules.ts (lock length: base * 2^n capped; memory: 24 h after the last failure or lock).
+/*
+ * Two keys per identifier. KEYS[1], a hash: f = consecutive failures, n = locks so far, u = locked until (ms).
+ * KEYS[2], a sorted set of the attempts in flight: one random member each, scored by when it stops holding its
+ * place (ms, by the callers' clock). Every read-decide-write runs in one script, so concurrent attempts on
+ * several instances count exactly once each. Same rules as lockout-rules.ts (lock length: base * 2^n capped;
+ * memory: 24 h after the last failure or lock). Ending an attempt pops the one closest to expiry (ZPOPMIN):
+ * they are interchangeable, and the count is what matters.
  */
 const RECORD_FAILURE = new RedisScript(`
+redis.call('ZPOPMIN', KEYS[2])
 local now = tonumber(ARGV[1])
 local lockedUntil = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
 if lockedUntil > now then return {0, 0} end
@@ -25,21 +36,56 @@ redis.call('PEXPIRE', KEYS[1], string.format('%.0f', seconds * 1000 + memory))
 return {1, seconds}
 `);
 
+/** Reply {0} = reserved; {1, ms} = locked for ms more; {2} = refused, the places are taken by attempts in flight. */
+const RESERVE = new RedisScript(`
+local now = tonumber(ARGV[1])
+local lockedUntil = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
+if lockedUntil > now then return {1, lockedUntil - now} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local failures = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
+if failures + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return {2} end
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], string.format('%.0f', now + ttl), ARGV[4])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return {0}
+`);
+
+/** Reply 0 = cleared; else the lock's remaining ms (the identifier locked while the password was checked). */
+const SUCCEED = new RedisScript(`
+redis.call('ZPOPMIN', KEYS[2])
+local lockedUntil = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
+local remaining = lockedUntil - tonumber(ARGV[1])
+if remaining > 0 then return remaining end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 0
+`);
+
 export class RedisLoginLockout implements LoginLockout {
   constructor(
     private readonly client: RedisClient,
     private readonly keyPrefix: string,
     private readonly policy: LockoutPolicy,
+    private readonly inFlightTtlSeconds = IN_FLIGHT_TTL_SECONDS,
   ) {}
 
   async state(identifier: string, now: Date): Promise<LockoutState> {
     const lockedUntil = Number((await this.client.hGet(this.key(identifier), 'u')) ?? 0);
-    const remainingMs = lockedUntil - now.getTime();
-    return remainingMs > 0 ? { locked: true, retryAfterSeconds: Math.ceil(remainingMs / 1000) } : { locked: false };
+    return lockedFor(lockedUntil - now.getTime());
+  }
+
+  async reserve(identifier: string, now: Date): Promise<LockoutState> {
+    const reply = (await RESERVE.run(this.client, this.keys(identifier), [
+      String(now.getTime()),
+      String(this.policy.threshold),
+      String(this.inFlightTtlSeconds * 1000),
+      randomUUID(),
+    ])) as number[];
+    if (Number(reply[0]) === 2) return { locked: true, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS };
+    return Number(reply[0]) === 1 ? lockedFor(Number(reply[1])) : { locked: false };
   }
 
   async recordFailure(identifier: string, now: Date): Promise<FailureOutcome> {
-    const reply = (await RECORD_FAILURE.run(this.client, [this.key(identifier)], [
+    const reply = (await RECORD_FAILURE.run(this.client, this.keys(identifier), [
       String(now.getTime()),
       String(this.policy.threshold),
       String(this.policy.baseSeconds),
@@ -49,11 +95,32 @@ export class RedisLoginLockout implements LoginLockout {
     return { lockedNow: Number(reply[0]) === 1, lockSeconds: Number(reply[1]) };
   }
 
+  async succeed(identifier: string, now: Date): Promise<LockoutState> {
+    const remainingMs = await SUCCEED.run(this.client, this.keys(identifier), [String(now.getTime())]);
+    return lockedFor(Number(remainingMs));
+  }
+
+  async release(identifier: string): Promise<void> {
+    await this.client.zPopMin(this.inFlightKey(identifier));
+  }
+
   async clear(identifier: string): Promise<void> {
-    await this.client.del(this.key(identifier));
+    await this.client.del(this.keys(identifier));
+  }
+
+  private keys(identifier: string): [string, string] {
+    return [this.key(identifier), this.inFlightKey(identifier)];
   }
 
   private key(identifier: string): string {
     return `${this.keyPrefix}lockout:${keyDigest(identifier)}`;
   }
+
+  private inFlightKey(identifier: string): string {
+    return `${this.keyPrefix}lockout-inflight:${keyDigest(identifier)}`;
+  }
+}
+
+function lockedFor(remainingMs: number): LockoutState {
+  return remainingMs > 0 ? { locked: true, retryAfterSeconds: Math.ceil(remainingMs / 1000) } : { locked: false };
 }

@@ -4,6 +4,7 @@ import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '@application
 import { DomainError } from '@domain/shared/domain-error';
 import { Email } from '@domain/user/email';
 import type { HttpContext, HttpState } from '../http-state';
+import { principalOf } from './bearer-auth';
 
 /** The two quotas of a route; null = off. */
 export interface RouteRateLimits {
@@ -30,6 +31,17 @@ export function limitByIdentifier(limiter: RateLimiter, policy: RateLimitPolicy 
   return async (ctx, next) => {
     const identifier = policy ? identifierOf(ctx.state.body ?? {}) : null;
     if (policy && identifier !== null && identifier !== '') await consume(ctx, limiter, policy, identifier);
+    await next();
+  };
+}
+
+/**
+ * Per signed-in user (the access token's `sub`), after bearerAuth and before the body is read: a stolen token
+ * cannot turn a route that hashes or sends email into a CPU sink or an email cannon.
+ */
+export function limitByUser(limiter: RateLimiter, policy: RateLimitPolicy | null): Middleware<HttpState> {
+  return async (ctx, next) => {
+    if (policy) await consume(ctx, limiter, policy, `user:${principalOf(ctx).user.id}`);
     await next();
   };
 }

@@ -6,6 +6,7 @@ import type { HttpDeps } from '../http-deps';
 import type { HttpState } from '../http-state';
 import { bearerAuth, principalOf } from '../middleware/bearer-auth';
 import { jsonBody } from '../middleware/json-body';
+import { limitByIp, limitByUser } from '../middleware/rate-limit';
 import { presentSession } from '../presenters/session.presenter';
 import { presentUser } from '../presenters/user.presenter';
 
@@ -15,6 +16,9 @@ export function registerAccountRoutes(router: Router<HttpState>, deps: HttpDeps)
   const json = jsonBody({ limitBytes: deps.config.bodyLimitBytes });
   const bearer = bearerAuth(uc.validateAccessToken);
   const me = '/api/v1/users/me';
+  // The routes that check the current password: per IP, then per signed-in user, before the body is read.
+  const checked = deps.config.rateLimits.current_password;
+  const limited = [limitByIp(deps.rateLimiter, checked.ip), bearer, limitByUser(deps.rateLimiter, checked.identifier)] as const;
 
   router.patch(me, bearer, json, async (ctx) => {
     const dto = await toDto(UpdateProfileDto, ctx.state.body);
@@ -29,17 +33,20 @@ export function registerAccountRoutes(router: Router<HttpState>, deps: HttpDeps)
     respond(ctx, 200, { user: presentUser(updated) });
   });
 
-  router.delete(me, bearer, json, async (ctx) => {
+  router.delete(me, ...limited, json, async (ctx) => {
     const dto = await toDto(DeleteAccountDto, ctx.state.body);
-    await uc.deleteAccount.execute({ userId: principalOf(ctx).user.id, password: dto.password, client: ctx.state.client });
+    const { user, claims } = principalOf(ctx);
+    await uc.deleteAccount.execute({ userId: user.id, sessionId: claims.sid, password: dto.password, client: ctx.state.client });
     respond(ctx, 200, { message: 'Your account has been deleted.' });
   });
 
-  router.put(`${me}/credentials`, bearer, json, async (ctx) => {
+  router.put(`${me}/credentials`, ...limited, json, async (ctx) => {
     const dto = await toDto(UpdateCredentialsDto, ctx.state.body);
     assertSomethingToChange(dto);
+    const { user, claims } = principalOf(ctx);
     const updated = await uc.updateCredentials.execute({
-      userId: principalOf(ctx).user.id,
+      userId: user.id,
+      sessionId: claims.sid,
       currentPassword: dto.current_password,
       email: dto.email,
       username: dto.username,

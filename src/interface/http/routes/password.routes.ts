@@ -6,7 +6,7 @@ import type { HttpDeps } from '../http-deps';
 import type { HttpState } from '../http-state';
 import { bearerAuth, principalOf } from '../middleware/bearer-auth';
 import { jsonBody } from '../middleware/json-body';
-import { accountIdentifier, limitByIdentifier, limitByIp, tokenIdentifier } from '../middleware/rate-limit';
+import { accountIdentifier, limitByIdentifier, limitByIp, limitByUser, tokenIdentifier } from '../middleware/rate-limit';
 
 /** Identical for unknown, unverified and verified addresses (CONTRACT §3). */
 export const RESET_ACCEPTED = 'If the address belongs to an account, an email with a link to reset the password has been sent.';
@@ -33,7 +33,9 @@ export function registerPasswordRoutes(router: Router<HttpState>, deps: HttpDeps
     respond(ctx, 200, { message: 'Your password has been reset. Every session was signed out: sign in with the new password.' });
   });
 
-  router.put(`${base}/change`, bearer, json, async (ctx) => {
+  const checked = deps.config.rateLimits.current_password;
+  const perUser = limitByUser(deps.rateLimiter, checked.identifier);
+  router.put(`${base}/change`, limitByIp(deps.rateLimiter, checked.ip), bearer, perUser, json, async (ctx) => {
     const dto = await toDto(PasswordChangeDto, ctx.state.body);
     const { user, claims } = principalOf(ctx);
     await uc.changePassword.execute({

@@ -15,6 +15,8 @@ import { GetCurrentUser } from '@application/users/get-current-user';
 import { ChangePassword } from '@application/auth/change-password';
 import { ConfirmPasswordReset } from '@application/auth/confirm-password-reset';
 import { RequestPasswordReset } from '@application/auth/request-password-reset';
+import { CurrentPasswordGuard } from '@application/users/current-password';
+import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { DeleteAccount } from '@application/users/delete-account';
 import { ListSessions } from '@application/users/list-sessions';
 import { RevokeSession } from '@application/users/revoke-session';
@@ -83,6 +85,7 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const tokens = new JoseTokenService(keys, { issuer: 'https://auth.example.com', audience: 'api', accessTokenTtlSeconds: 900 }, ids, clock);
   const issuer = new SessionIssuer(opaque, box, tokens, ids, settings);
   const verification = new VerificationTokens(opaque, ids, settings);
+  const currentPassword = new CurrentPasswordGuard(new InMemorySecretAttempts(), 5);
   const useCases = {
     register: new RegisterUser(uow, passwords, issuer, verification, ids, clock, settings, passwordPolicy),
     verifyEmail: new VerifyEmail(uow, opaque, clock),
@@ -94,10 +97,10 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
     currentUser: new GetCurrentUser(repos.users),
     requestReset: new RequestPasswordReset(uow, opaque, ids, clock, settings),
     confirmReset: new ConfirmPasswordReset(uow, passwords, opaque, clock, settings, passwordPolicy, lockout),
-    changePassword: new ChangePassword(repos.users, uow, passwords, clock, settings, passwordPolicy),
+    changePassword: new ChangePassword(repos.users, uow, passwords, clock, settings, passwordPolicy, currentPassword),
     updateProfile: new UpdateProfile(uow, clock),
-    updateCredentials: new UpdateCredentials(repos.users, uow, passwords, opaque, ids, clock, settings),
-    deleteAccount: new DeleteAccount(repos.users, uow, passwords, clock),
+    updateCredentials: new UpdateCredentials(repos.users, uow, passwords, opaque, ids, clock, settings, currentPassword),
+    deleteAccount: new DeleteAccount(repos.users, uow, passwords, clock, currentPassword),
     listSessions: new ListSessions(repos.sessions, clock),
     revokeSession: new RevokeSession(uow, clock),
   };

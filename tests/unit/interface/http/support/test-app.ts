@@ -22,6 +22,7 @@ export const DEFAULT_CONFIG: HttpConfig = {
     verify: { ip: null, identifier: null },
     password_reset: { ip: null, identifier: null },
     refresh: { ip: null, identifier: null },
+    current_password: { ip: null, identifier: null },
   },
 };
 

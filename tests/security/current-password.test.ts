@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { PASSWORD, signUp, type TestApp } from '../e2e/support/test-app';
+import { MODES, NO_RATE_LIMITS, startSecureApp } from './support/secure-app';
+
+const NEW_PASSWORD = 'a different and long passphrase';
+const WRONG = 'not my password at all';
+const PER_USER_LIMIT = 12;
+
+type Send = (t: TestApp, token: string, password: string) => ReturnType<TestApp['http']['put']>;
+/** The three routes that ask for the current password, each with a body that would succeed with the right one. */
+const ROUTES: [string, Send][] = [
+  ['PUT /auth/password/change', (t, token, password) =>
+    t.http.put('/api/v1/auth/password/change').set('Authorization', `Bearer ${token}`).send({ current_password: password, new_password: NEW_PASSWORD })],
+  ['DELETE /users/me', (t, token, password) => t.http.delete('/api/v1/users/me').set('Authorization', `Bearer ${token}`).send({ password })],
+  ['PUT /users/me/credentials', (t, token, password) =>
+    t.http.put('/api/v1/users/me/credentials').set('Authorization', `Bearer ${token}`).send({ current_password: password, username: `u${randomUUID().slice(0, 8)}` })],
+];
+const [change, remove, credentials] = ROUTES.map((r) => r[1]) as [Send, Send, Send];
+
+describe.each(MODES)('current-password guessing with an access token (%s)', (mode) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, {
+      ...NO_RATE_LIMITS,
+      RATE_LIMIT_CURRENT_PASSWORD_IP: 'off',
+      RATE_LIMIT_CURRENT_PASSWORD_ID: `${PER_USER_LIMIT}/1m`,
+      CURRENT_PASSWORD_MAX_FAILURES: '5',
+    });
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const me = (token: string) => t.http.get('/api/v1/users/me').set('Authorization', `Bearer ${token}`);
+  const validate = (token: string) => t.http.get('/api/v1/auth/validate').set('Authorization', `Bearer ${token}`);
+  const secondSession = async (email: string) =>
+    (await t.http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200)).body.data.tokens as { access_token: string };
+  const sessionIdOf = async (token: string) => (await validate(token).expect(200)).body.data.claims.sid as string;
+  const expectWrong = (res: { status: number; body: { error?: { code: string } } }) =>
+    expect([res.status, res.body.error?.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+
+  it.each(ROUTES)('%s: the 5th wrong password in a row revokes the asking session, audited and announced', async (_route, send) => {
+    const email = `guess-${randomUUID()}@example.com`;
+    const { user, tokens } = await signUp(t, email);
+    const other = await secondSession(email);
+    const sid = await sessionIdOf(tokens.access_token);
+    for (let i = 0; i < 4; i += 1) expectWrong(await send(t, tokens.access_token, WRONG));
+    await me(tokens.access_token).expect(200);
+    expectWrong(await send(t, tokens.access_token, WRONG));
+
+    // The token stops working at once, everywhere this service checks it; its refresh token too.
+    for (const res of [await me(tokens.access_token), await validate(tokens.access_token), await send(t, tokens.access_token, PASSWORD)]) {
+      expect([res.status, res.body.error?.code]).toEqual([401, 'INVALID_TOKEN']);
+    }
+    const refresh = await t.http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token });
+    expect([refresh.status, refresh.body.error?.code]).toEqual([401, 'INVALID_REFRESH_TOKEN']);
+    // Only the asking session: the user's other device stays signed in (and the account exists).
+    await me(other.access_token).expect(200);
+
+    const ds = t.app.infra.dataSource;
+    const audit: { type: string; outcome: string; reason: string | null }[] = await ds.query(
+      'SELECT type, outcome, reason FROM audit_events WHERE subject_id = $1 AND type = $2',
+      [user.id, 'session.revoked'],
+    );
+    expect(audit).toEqual([{ type: 'session.revoked', outcome: 'success', reason: 'current_password_failures' }]);
+    const events: { payload: unknown }[] = await ds.query("SELECT payload FROM outbox_events WHERE subject = $1 AND type = 'auth.session.revoked'", [user.id]);
+    expect(events).toHaveLength(1);
+    const payload = typeof events[0]!.payload === 'string' ? JSON.parse(events[0]!.payload) : events[0]!.payload;
+    expect(JSON.stringify(payload)).toContain('"reason":"current_password_failures"');
+    expect(JSON.stringify(payload)).toContain(`"session_id":"${sid}"`);
+  });
+
+  it('failures count per user across the three routes and sessions; a right password starts the count afresh', async () => {
+    const email = `reset-${randomUUID()}@example.com`;
+    const { tokens } = await signUp(t, email);
+    const other = await secondSession(email);
+    expectWrong(await change(t, tokens.access_token, WRONG));
+    expectWrong(await remove(t, other.access_token, WRONG));
+    expectWrong(await credentials(t, tokens.access_token, WRONG));
+    expectWrong(await change(t, other.access_token, WRONG));
+    await credentials(t, tokens.access_token, PASSWORD).expect(200);
+    for (let i = 0; i < 4; i += 1) expectWrong(await credentials(t, tokens.access_token, WRONG));
+    await me(tokens.access_token).expect(200);
+    // The count went on across routes and sessions: the 5th in a row since the success revokes.
+    expectWrong(await remove(t, other.access_token, WRONG));
+    expect((await me(other.access_token)).status).toBe(401);
+    await me(tokens.access_token).expect(200);
+  });
+
+  it('a per-user rate limit answers 429 RATE_LIMITED with Retry-After on all three routes, before any check', async () => {
+    const email = `limit-${randomUUID()}@example.com`;
+    const { tokens } = await signUp(t, email);
+    const other = await secondSession(email);
+    for (let i = 0; i < PER_USER_LIMIT; i += 1) await credentials(t, i % 2 ? tokens.access_token : other.access_token, PASSWORD).expect(200);
+    for (const [, send] of ROUTES) {
+      const refused = await send(t, tokens.access_token, PASSWORD);
+      expect([refused.status, refused.body.error?.code]).toEqual([429, 'RATE_LIMITED']);
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(refused.headers['ratelimit-policy']).toBe(`"current-password-id";q=${PER_USER_LIMIT};w=60`);
+    }
+    // Refused requests checked nothing: the account still exists, and other users are not limited.
+    await me(tokens.access_token).expect(200);
+    const someoneElse = await signUp(t, `other-${randomUUID()}@example.com`);
+    await credentials(t, someoneElse.tokens.access_token, PASSWORD).expect(200);
+  });
+
+  it('a parallel burst of wrong passwords on one token ends with the token revoked', async () => {
+    const { tokens } = await signUp(t, `burst-${randomUUID()}@example.com`);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => change(t, tokens.access_token, WRONG)));
+    for (const res of answers) expect(res.status).toBe(401);
+    const res = await me(tokens.access_token);
+    expect([res.status, res.body.error?.code]).toEqual([401, 'INVALID_TOKEN']);
+  });
+});
