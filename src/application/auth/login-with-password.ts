@@ -33,16 +33,31 @@ export class LoginWithPassword {
 
   async execute(input: LoginInput): Promise<{ user: User; tokens: TokenPair }> {
     const key = lockoutKey(input.identifier);
-    // Checked before any lookup or hashing: a locked identifier costs nothing and answers the same, known or not.
-    const lock = await this.lockout.state(key, this.clock.now());
+    // Reserved before any lookup or hashing: attempts in flight count toward the lockout, so a parallel burst
+    // gets no more password checks than a sequence; a locked identifier costs nothing and answers the same.
+    const lock = await this.lockout.reserve(key, this.clock.now());
     if (lock.locked) return this.refuse(input, 'locked', accountLocked(lock.retryAfterSeconds));
+    const attempt = { settled: false };
+    try {
+      return await this.attempt(input, key, attempt);
+    } finally {
+      // Ended without a verdict on the password (status refused, credentials changed, an error): frees the place.
+      if (!attempt.settled) await this.lockout.release(key);
+    }
+  }
+
+  private async attempt(input: LoginInput, key: string, attempt: { settled: boolean }): Promise<{ user: User; tokens: TokenPair }> {
     const found = await find(this.users, input.identifier);
     if (!found) {
       await this.hasher.verifyDummy(input.password);
+      attempt.settled = true;
       return this.fail(input, key, 'unknown_account');
     }
     const hash = found.credentials.passwordHash;
-    if (!(await this.hasher.verify(hash, input.password))) return this.fail(input, key, 'wrong_password');
+    if (!(await this.hasher.verify(hash, input.password))) {
+      attempt.settled = true;
+      return this.fail(input, key, 'wrong_password');
+    }
     // Status is revealed only to someone who knows the password.
     if (!found.isUsable(this.settings.requireEmailVerification)) return this.refuseStatus(input, found);
     const rehash = this.hasher.needsRehash(hash) ? await this.hasher.hash(input.password) : null;
@@ -53,6 +68,10 @@ export class LoginWithPassword {
       const user = await repos.users.findByIdForUpdate(found.id);
       if (!user || user.credentials.passwordHash !== hash) return null;
       if (!user.isUsable(this.settings.requireEmailVerification)) return user;
+      // The last word of the lockout, just before a session exists: refused if other attempts locked it meanwhile.
+      const verdict = await this.lockout.succeed(key, now);
+      attempt.settled = true;
+      if (verdict.locked) return verdict;
       if (rehash !== null) user.rehashPassword(rehash);
       const { session, tokens } = await this.issuer.start(repos, user, ['pwd'], input.client, now);
       user.recordSuccessfulLogin(now, session.id, ['pwd']);
@@ -61,6 +80,7 @@ export class LoginWithPassword {
       return { user, tokens };
     });
     if (result === null) return this.refuse(input, 'credentials_changed', invalidCredentials());
+    if ('locked' in result) return this.refuse(input, 'locked', accountLocked(result.retryAfterSeconds));
     if (!('tokens' in result)) return this.refuseStatus(input, result);
     await clearLockout(this.lockout, result.user);
     return result;
