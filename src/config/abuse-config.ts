@@ -15,6 +15,8 @@ export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 export interface AbuseConfig {
   /** null = that limit is off. */
   rateLimits: Record<RateLimitGroup, { ip: RateLimitSpec | null; identifier: RateLimitSpec | null }>;
+  /** Per-IP limits count an IPv6 client by its first this-many bits (RATE_LIMIT_IPV6_PREFIX, 32-128, default 64). */
+  ipv6Prefix: number;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   /** Wrong current passwords in a row (any session of the user) after which the asking session is revoked. */
   currentPasswordMaxFailures: number;
@@ -73,6 +75,10 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > 1000) {
     problems.push(`LOCKOUT_THRESHOLD must be an integer from 1 to 1000 (got "${raw('LOCKOUT_THRESHOLD')}")`);
   }
+  const ipv6Prefix = Number(raw('RATE_LIMIT_IPV6_PREFIX') ?? '64');
+  if (!Number.isInteger(ipv6Prefix) || ipv6Prefix < 32 || ipv6Prefix > 128) {
+    problems.push(`RATE_LIMIT_IPV6_PREFIX must be an integer from 32 to 128 (got "${raw('RATE_LIMIT_IPV6_PREFIX')}")`);
+  }
   const baseSeconds = seconds('LOCKOUT_DURATION', '15m', 1, 7 * 86400);
   const maxSeconds = seconds('LOCKOUT_MAX_DURATION', '24h', 1, 30 * 86400);
   if (maxSeconds < baseSeconds) problems.push('LOCKOUT_MAX_DURATION must not be shorter than LOCKOUT_DURATION');
@@ -82,6 +88,7 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
   }
   return {
     rateLimits,
+    ipv6Prefix: Number.isInteger(ipv6Prefix) && ipv6Prefix >= 32 && ipv6Prefix <= 128 ? ipv6Prefix : 64,
     lockout: { threshold: Number.isInteger(threshold) ? threshold : 5, baseSeconds, maxSeconds },
     currentPasswordMaxFailures: Number.isInteger(maxFailures) ? maxFailures : 5,
     sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 600),

@@ -40,6 +40,7 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       trustedProxies: config.trustedProxies,
       requireEmailVerification: config.requireEmailVerification,
       rateLimits: rateLimitPolicies(config.abuse.rateLimits),
+      rateLimitIpv6Prefix: config.abuse.ipv6Prefix,
     },
     rateLimiter: infra.cache.rateLimiter,
     logger,

@@ -13,7 +13,10 @@ export interface AppConfig {
   redisUrl: string | null;
   amqpUrl: string | null;
   smtpUrl: string | null;
-  /** SMTP_TLS_REJECT_UNAUTHORIZED (default true), SMTP_REQUIRE_TLS (default false: STARTTLS when offered). */
+  /**
+   * SMTP_TLS_REJECT_UNAUTHORIZED (default true; false refused in production), SMTP_REQUIRE_TLS (default true in
+   * production, false otherwise: STARTTLS when offered).
+   */
   smtpTls: { rejectUnauthorized: boolean; requireTls: boolean };
   migrateOnStart: boolean;
   encryptionKey: string | null;
@@ -62,7 +65,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     smtpUrl: read.optionalUrl('SMTP_URL', ['smtp:', 'smtps:']),
     smtpTls: {
       rejectUnauthorized: read.bool('SMTP_TLS_REJECT_UNAUTHORIZED', true),
-      requireTls: read.bool('SMTP_REQUIRE_TLS', false),
+      requireTls: read.bool('SMTP_REQUIRE_TLS', nodeEnv === 'production'),
     },
     migrateOnStart: read.bool('MIGRATE_ON_START', false),
     encryptionKey: read.optionalString('ENCRYPTION_KEY'),
@@ -97,13 +100,25 @@ export function loadConfig(env: Env = process.env): AppConfig {
       outboxRetentionSeconds: read.duration('OUTBOX_RETENTION', '7d', 3600, 365 * 86400),
     },
   };
-  if (config.env === 'production') {
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL', 'ENCRYPTION_KEY']) {
-      if (!env[name]) problems.push(`${name} is required when NODE_ENV=production`);
-    }
-  }
+  if (config.env === 'production') problems.push(...productionProblems(env, config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Production refuses what would leak or be forgeable: missing servers or keys, links and an issuer over plain
+ * http (tokens in emailed links, RFC 8414 issuer), and SMTP that accepts any certificate. Every problem at once.
+ */
+function productionProblems(env: Env, config: AppConfig): string[] {
+  const problems: string[] = [];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL', 'ENCRYPTION_KEY']) {
+    if (!env[name]?.trim()) problems.push(`${name} is required when NODE_ENV=production`);
+  }
+  const insecure = (value: string): boolean => !isUrl(value, ['https:']);
+  if (insecure(config.publicUrl)) problems.push(`APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "${config.publicUrl}")`);
+  if (insecure(config.jwt.issuer)) problems.push(`JWT_ISSUER must be an https URL when NODE_ENV=production (got "${config.jwt.issuer}")`);
+  if (!config.smtpTls.rejectUnauthorized) problems.push('SMTP_TLS_REJECT_UNAUTHORIZED=false is not allowed when NODE_ENV=production');
+  return problems;
 }
 
 class Reader {

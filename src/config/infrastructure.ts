@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -66,8 +65,10 @@ export async function startInfrastructure(
   logger: Logger,
   overrides: InfrastructureOverrides = {},
 ): Promise<Infrastructure> {
+  // Not created here: each embedded part that needs DATA_DIR (key file, PGlite and its lock, dev mailbox) creates
+  // it, so a fully configured service (four URLs and ENCRYPTION_KEY) writes nothing there and runs on a
+  // read-only filesystem.
   const dataDir = resolvePath(config.dataDir);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const clock = overrides.clock ?? new SystemClock();
   const encryption = await resolveEncryptionKey(config.encryptionKey, dataDir);
   const secretBox = new AesGcmSecretBox(parseEncryptionKey(encryption.key));

@@ -40,7 +40,7 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   const cors = corsPolicy(deps.config.corsOrigins);
   if (cors) app.use(cors);
   app.use(noStore(API_PREFIX));
-  app.use(clientIp(deps.config.trustedProxies));
+  app.use(clientIp(deps.config.trustedProxies, deps.config.rateLimitIpv6Prefix));
   app.use(router.routes());
   app.use(routeFallback(router));
   // Only errors thrown outside the error handler get here (none are expected); keep them in the structured log.

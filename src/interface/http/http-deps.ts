@@ -33,6 +33,8 @@ export interface HttpConfig {
   trustedProxies: string[];
   /** Whether verification is required (register answers 202 instead of 201). */
   requireEmailVerification: boolean;
+  /** Per-IP quotas count IPv6 clients by this many leading bits (RATE_LIMIT_IPV6_PREFIX, default 64). */
+  rateLimitIpv6Prefix?: number;
   /** Per route group, the per-IP and per-identifier quotas (RATE_LIMIT_* variables). */
   rateLimits: Record<RateLimitedRoutes, RouteRateLimits>;
 }

@@ -11,6 +11,8 @@ export interface HttpState {
   /** Child logger bound to the request id. */
   log: Logger;
   client: ClientContext;
+  /** What per-IP rate limits count: the client's IPv4 address, or its IPv6 network (RATE_LIMIT_IPV6_PREFIX). */
+  clientNetwork?: string | null;
   /** The parsed JSON object of a body route (set by the JSON body reader), not yet validated. */
   body?: Record<string, unknown>;
   /** Set by the bearer middleware on protected routes only. */

@@ -19,6 +19,15 @@ describe('abuse-resistance settings', () => {
     expect(rateLimitPolicies(abuse.rateLimits).password_reset.identifier).toEqual({ name: 'password-reset-id', limit: 5, windowSeconds: 900 });
   });
 
+  it('count IPv6 clients by a /64 unless RATE_LIMIT_IPV6_PREFIX (32-128) says otherwise', () => {
+    expect(loadConfig({}).abuse.ipv6Prefix).toBe(64);
+    expect(loadConfig({ RATE_LIMIT_IPV6_PREFIX: '48' }).abuse.ipv6Prefix).toBe(48);
+    expect(loadConfig({ RATE_LIMIT_IPV6_PREFIX: '128' }).abuse.ipv6Prefix).toBe(128);
+    for (const bad of ['31', '129', '64.5', 'wide']) {
+      expect(() => loadConfig({ RATE_LIMIT_IPV6_PREFIX: bad })).toThrow(`RATE_LIMIT_IPV6_PREFIX must be an integer from 32 to 128 (got "${bad}")`);
+    }
+  });
+
   it('read <count>/<window> or off', () => {
     expect(parseRateLimit('10/1m')).toEqual({ limit: 10, windowSeconds: 60 });
     expect(parseRateLimit('3 / 24h')).toEqual({ limit: 3, windowSeconds: 86400 });

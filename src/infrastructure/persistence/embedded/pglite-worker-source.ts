@@ -3,9 +3,11 @@ export interface PgliteWorkerData {
   pgliteModule: string;
   socketModule: string;
   pgdata: string;
+  /** The Unix socket the server listens on (its directory is the owner's only). */
+  socketPath: string;
 }
 
-/** started: detail = "127.0.0.1:<port>"; stopped: detail = ""; error: detail = the failure. */
+/** started: detail = the socket path; stopped: detail = ""; error: detail = the failure. */
 export interface PgliteWorkerMessage {
   kind: 'started' | 'stopped' | 'error';
   detail: string;
@@ -25,7 +27,7 @@ const failure = (error) => (error && error.stack) || String(error);
 
 (async () => {
   const db = await PGlite.create({ dataDir: workerData.pgdata });
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
+  const server = new PGLiteSocketServer({ db, path: workerData.socketPath, maxConnections: 4 });
   try {
     await server.start();
   } catch (error) {

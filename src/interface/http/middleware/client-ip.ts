@@ -8,13 +8,14 @@ const USER_AGENT_MAX = 512;
  * Resolves the client address. X-Forwarded-For counts only when the socket peer is a configured proxy, and then
  * only its right-most untrusted entry: everything left of that was written by the client and can be forged.
  */
-export function clientIp(trustedProxies: string[]): Middleware<HttpState> {
+export function clientIp(trustedProxies: string[], ipv6Prefix = 64): Middleware<HttpState> {
   const trusted = toBlockList(trustedProxies);
   return async (ctx, next) => {
     const peer = normalize(ctx.req.socket.remoteAddress ?? '');
     const ip = trusted && peer !== null && isTrusted(trusted, peer) ? fromForwarded(trusted, peer, ctx.get('X-Forwarded-For')) : peer;
     const userAgent = ctx.get('User-Agent').trim().slice(0, USER_AGENT_MAX);
     ctx.state.client = { ip, userAgent: userAgent === '' ? null : userAgent, requestId: ctx.state.requestId };
+    ctx.state.clientNetwork = ip === null ? null : networkOf(ip, ipv6Prefix);
     await next();
   };
 }
@@ -59,4 +60,43 @@ function normalize(raw: string): string | null {
   if (isIP(value) === 0) return null;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(value);
   return mapped?.[1] ?? value.toLowerCase();
+}
+
+/**
+ * What per-IP quotas count: an IPv4 address as is, an IPv6 address by its first `ipv6Prefix` bits. One
+ * subscriber usually holds a whole /64 (2^64 addresses), so counting full IPv6 addresses would hand out that
+ * many quotas. IPv4-mapped (`::ffff:1.2.3.4`, also in hex) counts as the IPv4 address; a zone id is dropped.
+ * Not an IP address: returned unchanged.
+ */
+export function networkOf(address: string, ipv6Prefix: number): string {
+  const bare = address.split('%')[0] ?? '';
+  if (isIP(bare) === 4) return bare;
+  const groups = ipv6Groups(bare);
+  if (groups === null) return address;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [hi = 0, lo = 0] = groups.slice(6);
+    return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+  }
+  const masked = groups.map((group, i) => {
+    const bits = Math.min(16, Math.max(0, ipv6Prefix - i * 16));
+    return bits === 0 ? 0 : group & ((0xffff << (16 - bits)) & 0xffff);
+  });
+  return `${masked.map((g) => g.toString(16)).join(':')}/${ipv6Prefix}`;
+}
+
+/** The eight 16-bit groups of an IPv6 address in any valid notation (`::`, an IPv4 tail); null if not IPv6. */
+function ipv6Groups(address: string): number[] | null {
+  if (isIP(address) !== 6) return null;
+  let text = address;
+  const v4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  const groups = [...left, ...zeros, ...right].map((g) => parseInt(g, 16));
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g)) ? groups : null;
 }

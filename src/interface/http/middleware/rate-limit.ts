@@ -17,11 +17,11 @@ export type IdentifierOf = (body: Record<string, unknown>) => string | null;
 
 /**
  * Per client IP, before the body is read: a flood is refused before it costs parsing. The IP is the one
- * clientIp() resolved (socket, or X-Forwarded-For from a trusted proxy only).
+ * clientIp() resolved (socket, or X-Forwarded-For from a trusted proxy only), IPv6 counted by its network.
  */
 export function limitByIp(limiter: RateLimiter, policy: RateLimitPolicy | null): Middleware<HttpState> {
   return async (ctx, next) => {
-    if (policy) await consume(ctx, limiter, policy, ctx.state.client.ip ?? 'unknown');
+    if (policy) await consume(ctx, limiter, policy, ctx.state.clientNetwork ?? ctx.state.client.ip ?? 'unknown');
     await next();
   };
 }

@@ -14,6 +14,12 @@ export function securityHeaders(): Middleware<HttpState> {
 }
 
 /**
+ * The response headers a browser client may read: exactly the ones the service sends (rate-limit.ts writes
+ * RateLimit-Policy and RateLimit, the error mapper Retry-After and WWW-Authenticate, request-id.ts X-Request-ID).
+ */
+export const EXPOSED_HEADERS = ['X-Request-ID', 'WWW-Authenticate', 'Retry-After', 'RateLimit-Policy', 'RateLimit'] as const;
+
+/**
  * CORS for the configured origins only; the request's Origin is echoed only when it is one of them, never
  * reflected blindly. Bearer tokens travel in a header, so no credentials (cookies) are allowed.
  * Returns null when no origin is configured (CORS off).
@@ -28,7 +34,7 @@ export function corsPolicy(origins: string[]): Middleware<HttpState> | null {
     },
     allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowHeaders: ['Authorization', 'Content-Type', 'X-Request-ID'],
-    exposeHeaders: ['X-Request-ID', 'WWW-Authenticate', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    exposeHeaders: [...EXPOSED_HEADERS],
     credentials: false,
     maxAge: 600,
   });

@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import request from 'supertest';
 import type { HttpState } from '@interface/http/http-state';
-import { clientIp } from '@interface/http/middleware/client-ip';
+import { clientIp, networkOf } from '@interface/http/middleware/client-ip';
 
 /** supertest connects over loopback, so the socket peer is 127.0.0.1 (possibly IPv4-mapped). */
 function appTrusting(trustedProxies: string[]) {
@@ -56,5 +56,62 @@ describe('client IP resolution', () => {
     expect(long.body.userAgent).toBe('u'.repeat(512));
     const none = await appTrusting([]).get('/').unset('User-Agent');
     expect(none.body.userAgent).toBeNull();
+  });
+});
+
+describe('networkOf: what per-IP rate limits count', () => {
+  it('keeps an IPv4 address as is', () => {
+    expect(networkOf('203.0.113.7', 64)).toBe('203.0.113.7');
+  });
+
+  it('reduces IPv6 to its /64 by default, whatever the notation', () => {
+    const net = '2001:db8:85a3:8d3:0:0:0:0/64';
+    for (const form of ['2001:db8:85a3:8d3:1319:8a2e:370:7348', '2001:0db8:85a3:08d3:ffff:ffff:ffff:ffff', '2001:DB8:85A3:8D3::1', '2001:db8:85a3:8d3::']) {
+      expect({ form, net: networkOf(form, 64) }).toEqual({ form, net });
+    }
+    expect(networkOf('2001:db8:85a3:8d4::1', 64)).not.toBe(net);
+  });
+
+  it('handles :: at either end and in the middle', () => {
+    expect(networkOf('::1', 64)).toBe('0:0:0:0:0:0:0:0/64');
+    expect(networkOf('::1', 128)).toBe('0:0:0:0:0:0:0:1/128');
+    expect(networkOf('fd00::', 48)).toBe('fd00:0:0:0:0:0:0:0/48');
+    expect(networkOf('2001:db8::abcd:1', 112)).toBe('2001:db8:0:0:0:0:abcd:0/112');
+  });
+
+  it('masks inside a group when the prefix is not a multiple of 16', () => {
+    expect(networkOf('2001:db8:abcd:ef12::1', 56)).toBe('2001:db8:abcd:ef00:0:0:0:0/56');
+    expect(networkOf('2001:db8:ffff:ffff::1', 36)).toBe('2001:db8:f000:0:0:0:0:0/36');
+  });
+
+  it('drops a zone id', () => {
+    expect(networkOf('fe80::1%eth0', 64)).toBe('fe80:0:0:0:0:0:0:0/64');
+    expect(networkOf('fe80::2%2', 64)).toBe(networkOf('fe80::1%eth0', 64));
+  });
+
+  it('treats IPv4-mapped IPv6 as the IPv4 address, dotted or hex', () => {
+    expect(networkOf('::ffff:198.51.100.9', 64)).toBe('198.51.100.9');
+    expect(networkOf('::FFFF:c633:6409', 64)).toBe('198.51.100.9');
+    expect(networkOf('0:0:0:0:0:ffff:198.51.100.9', 64)).toBe('198.51.100.9');
+    // Other embedded-IPv4 forms are IPv6 networks (NAT64 shares one prefix).
+    expect(networkOf('64:ff9b::198.51.100.9', 96)).toBe('64:ff9b:0:0:0:0:0:0/96');
+  });
+
+  it('returns anything that is not an address unchanged', () => {
+    expect(networkOf('unknown', 64)).toBe('unknown');
+  });
+});
+
+describe('client network on the request state', () => {
+  it('is the /64 of a forwarded IPv6 address and the IPv4 of a mapped one', async () => {
+    const app = new Koa<HttpState>();
+    app.use(clientIp(['127.0.0.1', '::1'], 48));
+    app.use(async (ctx) => {
+      ctx.body = { ip: ctx.state.client.ip, network: ctx.state.clientNetwork };
+    });
+    const v6 = await request(app.callback()).get('/').set('X-Forwarded-For', '2001:db8:1:2::7');
+    expect(v6.body).toEqual({ ip: '2001:db8:1:2::7', network: '2001:db8:1:0:0:0:0:0/48' });
+    const mapped = await request(app.callback()).get('/').set('X-Forwarded-For', '::ffff:203.0.113.5');
+    expect(mapped.body).toEqual({ ip: '203.0.113.5', network: '203.0.113.5' });
   });
 });

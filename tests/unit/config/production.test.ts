@@ -1,0 +1,75 @@
+import { ConfigError, loadConfig } from '@config/env';
+
+/** Everything production asks for, done right. */
+const GOOD: Record<string, string> = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://auth:secret@db:5432/auth',
+  REDIS_URL: 'redis://cache:6379',
+  AMQP_URL: 'amqp://guest:guest@mq:5672',
+  SMTP_URL: 'smtp://relay:587',
+  ENCRYPTION_KEY: 'k'.repeat(43),
+  APP_PUBLIC_URL: 'https://app.example.com',
+  JWT_ISSUER: 'https://auth.example.com',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('production configuration', () => {
+  it('starts with https URLs, verified SMTP certificates and SMTP TLS required by default', () => {
+    const config = loadConfig(GOOD);
+    expect(config.smtpTls).toEqual({ rejectUnauthorized: true, requireTls: true });
+    expect(config.publicUrl).toBe('https://app.example.com');
+    expect(config.jwt.issuer).toBe('https://auth.example.com');
+  });
+
+  it('lets an operator turn SMTP_REQUIRE_TLS off explicitly (a relay on the same host)', () => {
+    expect(loadConfig({ ...GOOD, SMTP_REQUIRE_TLS: 'false' }).smtpTls.requireTls).toBe(false);
+  });
+
+  it('outside production SMTP TLS stays opportunistic and http URLs are fine', () => {
+    const dev = loadConfig({ APP_PUBLIC_URL: 'http://localhost:3000', SMTP_TLS_REJECT_UNAUTHORIZED: 'false' });
+    expect(dev.smtpTls).toEqual({ rejectUnauthorized: false, requireTls: false });
+    expect(dev.jwt.issuer).toBe('http://localhost:3000');
+  });
+
+  it('refuses a plain-http APP_PUBLIC_URL, JWT_ISSUER and unverified SMTP certificates, naming every problem at once', () => {
+    const found = problems({ ...GOOD, APP_PUBLIC_URL: 'http://app.example.com', JWT_ISSUER: 'http://auth.example.com', SMTP_TLS_REJECT_UNAUTHORIZED: 'false' });
+    expect(found).toEqual([
+      'APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "http://app.example.com")',
+      'JWT_ISSUER must be an https URL when NODE_ENV=production (got "http://auth.example.com")',
+      'SMTP_TLS_REJECT_UNAUTHORIZED=false is not allowed when NODE_ENV=production',
+    ]);
+  });
+
+  it('refuses the http default public URL (and the issuer derived from it) when neither is set', () => {
+    const { APP_PUBLIC_URL: _url, JWT_ISSUER: _iss, ...rest } = GOOD;
+    const found = problems(rest);
+    expect(found).toContain('APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "http://localhost:3000")');
+    expect(found).toContain('JWT_ISSUER must be an https URL when NODE_ENV=production (got "http://localhost:3000")');
+  });
+
+  it('refuses an issuer that is not a URL at all', () => {
+    expect(problems({ ...GOOD, JWT_ISSUER: 'auth-service' })).toEqual(['JWT_ISSUER must be an https URL when NODE_ENV=production (got "auth-service")']);
+  });
+
+  it('lists the missing servers and keys together with the https problems', () => {
+    const found = problems({ NODE_ENV: 'production', APP_PUBLIC_URL: 'http://x.example.com' });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'DATABASE_URL is required when NODE_ENV=production',
+        'ENCRYPTION_KEY is required when NODE_ENV=production',
+        'APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "http://x.example.com")',
+        'JWT_ISSUER must be an https URL when NODE_ENV=production (got "http://x.example.com")',
+      ]),
+    );
+    expect(found).toHaveLength(7);
+  });
+});
