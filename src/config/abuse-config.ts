@@ -15,7 +15,7 @@ export interface AbuseConfig {
   /** null = that limit is off. */
   rateLimits: Record<RateLimitGroup, { ip: RateLimitSpec | null; identifier: RateLimitSpec | null }>;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
-  /** How long a live session's state may be served from the cache when no invalidation reaches it. */
+  /** How long a live session's state may be served from the cache when no invalidation reaches it (1-60 s). */
   sessionCacheTtlSeconds: number;
   /** Prefix of every Redis key (several deployments or test runs can share one Redis). */
   redisKeyPrefix: string;
@@ -74,7 +74,8 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
   return {
     rateLimits,
     lockout: { threshold: Number.isInteger(threshold) ? threshold : 5, baseSeconds, maxSeconds },
-    sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 600),
+    // At most 60 s: a live entry another instance cached is what a lost revocation write leaves trusted.
+    sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 60),
     redisKeyPrefix: raw('REDIS_KEY_PREFIX') ?? 'auth:',
   };
 }
