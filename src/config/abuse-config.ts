@@ -20,7 +20,7 @@ export interface AbuseConfig {
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   /** Wrong current passwords in a row (any session of the user) after which the asking session is revoked. */
   currentPasswordMaxFailures: number;
-  /** How long a live session's state may be served from the cache when no invalidation reaches it. */
+  /** How long a live session's state may be served from the cache when no invalidation reaches it (1-60 s). */
   sessionCacheTtlSeconds: number;
   /** Prefix of every Redis key (several deployments or test runs can share one Redis). */
   redisKeyPrefix: string;
@@ -91,7 +91,8 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
     ipv6Prefix: Number.isInteger(ipv6Prefix) && ipv6Prefix >= 32 && ipv6Prefix <= 128 ? ipv6Prefix : 64,
     lockout: { threshold: Number.isInteger(threshold) ? threshold : 5, baseSeconds, maxSeconds },
     currentPasswordMaxFailures: Number.isInteger(maxFailures) ? maxFailures : 5,
-    sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 600),
+    // At most 60 s: a live entry another instance cached is what a lost revocation write leaves trusted.
+    sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 60),
     redisKeyPrefix: raw('REDIS_KEY_PREFIX') ?? 'auth:',
   };
 }

@@ -5,7 +5,7 @@ import type { Clock } from '@application/ports/clock';
 import type { Mailer } from '@application/ports/mailer';
 import type { SecretBox } from '@application/ports/secret-box';
 import { DevMailboxMailer } from '@infrastructure/email/dev-mailbox/dev-mailbox-mailer';
-import { EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
+import { DEFAULT_EMAIL_SENDER_SETTINGS, EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
 import { SmtpMailer } from '@infrastructure/email/smtp/smtp-mailer';
 import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
 import type { AppConfig } from './env';
@@ -30,7 +30,8 @@ export function startEmailDelivery(
       ? new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom, ...config.smtpTls })
       : null;
   const mailer = deps.mailer ?? smtp ?? new DevMailboxMailer(join(dataDir, 'mail'), config.mailFrom, logger);
-  const sender = new EmailOutboxSender(new TypeOrmEmailQueue(deps.dataSource), mailer, deps.secretBox, deps.clock, logger);
+  const settings = { ...DEFAULT_EMAIL_SENDER_SETTINGS, ...config.emailQueue };
+  const sender = new EmailOutboxSender(new TypeOrmEmailQueue(deps.dataSource), mailer, deps.secretBox, deps.clock, logger, settings);
   sender.start();
   return {
     mailer,

@@ -18,6 +18,8 @@ export interface AppConfig {
    * production, false otherwise: STARTTLS when offered).
    */
   smtpTls: { rejectUnauthorized: boolean; requireTls: boolean };
+  /** EMAIL_MAX_ATTEMPTS (10), EMAIL_MAX_AGE (3d): then a queued email is marked failed instead of retried. */
+  emailQueue: { maxAttempts: number; maxAgeSeconds: number };
   migrateOnStart: boolean;
   encryptionKey: string | null;
   publicUrl: string;
@@ -71,6 +73,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     encryptionKey: read.optionalString('ENCRYPTION_KEY'),
     publicUrl,
     mailFrom: read.string('MAIL_FROM', 'auth-service <no-reply@localhost>'),
+    emailQueue: { maxAttempts: read.int('EMAIL_MAX_ATTEMPTS', 10, 1, 1000), maxAgeSeconds: read.duration('EMAIL_MAX_AGE', '3d', 60, 30 * 86400) },
     corsOrigins: read.list('CORS_ORIGINS'),
     trustedProxies: read.list('TRUSTED_PROXIES'),
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),

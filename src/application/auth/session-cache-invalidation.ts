@@ -1,4 +1,5 @@
 import type { Session } from '@domain/session/session';
+import { DomainError } from '@domain/shared/domain-error';
 import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
 import type { Logger } from '../ports/logger';
 import type { SessionStateCache } from '../ports/session-state-cache';
@@ -13,8 +14,12 @@ import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
  *   fail after that, the session is refused until the revocation entry expires: the safe side.)
  * - Other changes (a rotation moves the expiry) drop the cached state after the commit; a reader that re-cached
  *   the old state in between holds an earlier expiry, which can only refuse sooner.
- * If the cache cannot be reached the change still goes through: the adapter keeps what it could not write and
- * writes it when it reconnects, and reads from the database until then (see RedisSessionStateCache).
+ * - A revocation that could not be written is tried once more after the commit; if that fails too, the work
+ *   throws SERVICE_UNAVAILABLE although it committed. The database has the revocation and this instance reads
+ *   the database until the adapter has written it (see RedisSessionStateCache), but another instance may still
+ *   hold a live entry for up to SESSION_CACHE_TTL (at most 60 s): the caller must not be told that the session
+ *   is revoked everywhere when it may not be. (A shared "distrust" epoch was not chosen: kept in Redis it is
+ *   lost with the very write that failed; kept in the database every instance would have to poll it.)
  */
 export class SessionCacheInvalidation implements UnitOfWork {
   constructor(
@@ -25,20 +30,33 @@ export class SessionCacheInvalidation implements UnitOfWork {
 
   async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     const changed = new Set<string>();
-    const sessions = (repos: Repositories) => new TrackedSessions(repos.sessions, changed, (id) => this.revoked(id));
+    const unwritten = new Set<string>();
+    const sessions = (repos: Repositories) => new TrackedSessions(repos.sessions, changed, (id) => this.revoked(id, unwritten));
     const result = await this.inner.run((repos) => work({ ...repos, sessions: sessions(repos) }));
     if (changed.size > 0) {
       await this.cache.invalidate({ revoked: [], changed: [...changed] }).catch((error: unknown) => {
         this.logger.warn({ err: error, sessions: [...changed] }, 'session cache: could not drop changed sessions');
       });
     }
+    if (unwritten.size > 0) await this.retryRevocations([...unwritten]);
     return result;
   }
 
-  private async revoked(sessionId: string): Promise<void> {
-    await this.cache.invalidate({ revoked: [sessionId], changed: [] }).catch((error: unknown) => {
-      this.logger.error({ err: error, session: sessionId }, 'session cache: revocation kept for when the cache is back');
-    });
+  private async revoked(sessionId: string, unwritten: Set<string>): Promise<void> {
+    await this.cache.invalidate({ revoked: [sessionId], changed: [] }).catch(() => unwritten.add(sessionId));
+  }
+
+  /** After the commit: one more try, then the request fails (the revocation itself stands). */
+  private async retryRevocations(sessionIds: string[]): Promise<void> {
+    try {
+      await this.cache.invalidate({ revoked: sessionIds, changed: [] });
+    } catch (error) {
+      this.logger.error({ err: error, sessions: sessionIds }, 'session cache: revocation committed but not written; kept for when the cache is back');
+      throw new DomainError(
+        'SERVICE_UNAVAILABLE',
+        'The change was saved, but could not yet reach every instance of the service; it takes full effect within a minute.',
+      );
+    }
   }
 }
 

@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'EMAIL_ALREADY_REGISTERED'
   | 'USERNAME_TAKEN'
   | 'WEAK_PASSWORD'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  /** A dependency failed after the change was committed; the answer must not say success (see SessionCacheInvalidation). */
+  | 'SERVICE_UNAVAILABLE';
 
 export type ErrorDetails = Record<string, string[]>;
 

@@ -14,6 +14,10 @@ export interface EmailSenderSettings {
   /** First retry delay; doubles per attempt up to `maxRetrySeconds`, with jitter. */
   baseRetrySeconds: number;
   maxRetrySeconds: number;
+  /** Attempts before a row is given up on (marked failed, never sent). EMAIL_MAX_ATTEMPTS. */
+  maxAttempts: number;
+  /** Age (since queued) after which a row is given up on, tried or not: its links are stale. EMAIL_MAX_AGE. */
+  maxAgeSeconds: number;
 }
 
 export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
@@ -22,13 +26,17 @@ export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
   leaseSeconds: 300,
   baseRetrySeconds: 10,
   maxRetrySeconds: 3_600,
+  maxAttempts: 10,
+  maxAgeSeconds: 3 * 86_400,
 };
 
 /**
  * Delivers the email outbox through the Mailer: claim due rows (a lease, so any number of instances can run
- * this), open the sealed bodies, send, mark sent; on failure retry later with capped exponential backoff. At
- * least once: a crash after the server accepted a message and before it is marked sent sends it again once
- * the lease ends. Logs carry the row id, subject and error, never the recipient's body.
+ * this), open the sealed bodies, send, mark sent; on failure retry later with capped exponential backoff, until
+ * `maxAttempts` attempts or `maxAgeSeconds` of age: then the row is marked failed, kept for inspection and never
+ * sent, so that an undeliverable address cannot hold the queue forever. At least once: a crash after the server
+ * accepted a message and before it is marked sent sends it again once the lease ends. Logs carry the row id,
+ * subject and error, never the recipient or the body.
  */
 export class EmailOutboxSender {
   private timer: NodeJS.Timeout | null = null;
@@ -102,15 +110,15 @@ export class EmailOutboxSender {
   }
 
   private async deliver(email: ClaimedEmail): Promise<void> {
+    if (this.tooOld(email)) {
+      await this.giveUp(email, `not sent within ${this.settings.maxAgeSeconds} s of being queued`);
+      return;
+    }
     try {
       const message = { to: email.recipient, subject: email.subject, text: this.box.open(email.sealedText), html: this.box.open(email.sealedHtml) };
       await this.mailer.send(message);
     } catch (error) {
-      const retryAt = addSeconds(this.clock.now(), retryDelaySeconds(email.attempts, this.settings));
-      const reason = describe(error);
-      await this.queue.markFailed(email, reason, retryAt).catch(() => undefined);
-      const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, next_attempt_at: retryAt.toISOString(), err: reason };
-      this.logger.warn(fields, 'email delivery failed; queued for retry');
+      await this.failed(email, describe(error));
       return;
     }
     try {
@@ -119,6 +127,37 @@ export class EmailOutboxSender {
       // The lease ends and another round sends it again: the documented at-least-once case.
       this.logger.error({ email_id: email.id, err: describe(error) }, 'email sent but not marked sent; it may be sent once more');
     }
+  }
+
+  /** A failed attempt: retried later, unless it was the last one allowed or the next would come too late. */
+  private async failed(email: ClaimedEmail, reason: string): Promise<void> {
+    const retryAt = addSeconds(this.clock.now(), retryDelaySeconds(email.attempts, this.settings));
+    if (email.attempts >= this.settings.maxAttempts || this.tooOld(email, retryAt)) {
+      await this.giveUp(email, reason);
+      return;
+    }
+    await this.queue.markFailed(email, reason, retryAt).catch(() => undefined);
+    const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, next_attempt_at: retryAt.toISOString(), err: reason };
+    this.logger.warn(fields, 'email delivery failed; queued for retry');
+  }
+
+  private async giveUp(email: ClaimedEmail, reason: string): Promise<void> {
+    const now = this.clock.now();
+    try {
+      await this.queue.markUndeliverable(email, reason, now);
+    } catch (error) {
+      // Still leased: the next claim after the lease decides again (and gives up again).
+      this.logger.error({ email_id: email.id, err: describe(error) }, 'email outbox: cannot mark an email failed; will retry');
+      return;
+    }
+    const ageSeconds = Math.round((now.getTime() - email.createdAt.getTime()) / 1000);
+    const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, age_seconds: ageSeconds, err: reason };
+    this.logger.warn(fields, 'email given up: marked failed and will not be sent');
+  }
+
+  /** Whether the row is (or at `at` would be) older than the maximum age. */
+  private tooOld(email: ClaimedEmail, at: Date = this.clock.now()): boolean {
+    return at.getTime() - email.createdAt.getTime() >= this.settings.maxAgeSeconds * 1000;
   }
 }
 

@@ -20,20 +20,32 @@ export interface QueuedEmailRow {
   /** Which claim holds it; only that claim may mark the row sent or failed. */
   claimId: string | null;
   sentAt: Date | null;
+  /** Given up (too many attempts or too old): kept for inspection, never claimed again, purged after the retention. */
+  failedAt: Date | null;
   /** The last delivery error (code and server reply), never the body. */
   lastError: string | null;
 }
 
-export type ClaimedEmail = Pick<QueuedEmailRow, 'id' | 'recipient' | 'subject' | 'sealedText' | 'sealedHtml' | 'attempts'> & {
+export type ClaimedEmail = Pick<QueuedEmailRow, 'id' | 'recipient' | 'subject' | 'sealedText' | 'sealedHtml' | 'attempts' | 'createdAt'> & {
   claimId: string;
 };
 
+/** Rows still to be sent (due or waiting for a retry) and rows given up on. */
+export interface EmailQueueCounts {
+  queued: number;
+  failed: number;
+}
+
 /** The sender's view of the queue. Claims are leases: a crashed sender's rows come back when the lease ends. */
 export interface EmailQueue {
-  /** Up to `limit` unsent rows due at `now` and not leased, leased to a new claim until `leaseUntil`; attempts + 1. */
+  /** Up to `limit` unsent, not failed rows due at `now` and not leased, leased to a new claim until `leaseUntil`; attempts + 1. */
   claimDue(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedEmail[]>;
   markSent(email: ClaimedEmail, now: Date): Promise<void>;
+  /** This attempt failed: retry at `nextAttemptAt`. Only the current claim may do this. */
   markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date): Promise<void>;
+  /** Give up for good (failed_at = now): the row stays for inspection and is never claimed again. Current claim only. */
+  markUndeliverable(email: ClaimedEmail, error: string, now: Date): Promise<void>;
+  countByState(): Promise<EmailQueueCounts>;
 }
 
 export function newQueuedEmail(box: SecretBox, message: EmailMessage, now: Date): QueuedEmailRow {
@@ -49,6 +61,7 @@ export function newQueuedEmail(box: SecretBox, message: EmailMessage, now: Date)
     lockedUntil: null,
     claimId: null,
     sentAt: null,
+    failedAt: null,
     lastError: null,
   };
 }

@@ -6,7 +6,7 @@ import { purgeExpired } from '@config/maintenance';
 const USAGE = `usage: npm run cli -- <command>
 
   rotate-keys     promote the pre-published next signing key, retire the active one, publish a new next key
-  purge-expired   delete expired sessions and one-time tokens, published outbox rows and sent emails past retention, expired keys
+  purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails past retention, expired keys
 `;
 
 /** The admin CLI: runs one command against the configured database, through the composition root. */

@@ -16,6 +16,7 @@ import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-at
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/redis';
+import { TcpProxy } from '../../support/tcp-proxy';
 
 const POLICY = { threshold: 5, baseSeconds: 900, maxSeconds: 86400 };
 const TTL = { ttlSeconds: 30, revokedTtlSeconds: 1020 };
@@ -346,6 +347,32 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     await cache.invalidate({ revoked: ['revoked-session'], changed: [] });
     expect(await client.ttl(`${prefix}session:live-session`)).toBeLessThanOrEqual(30);
     expect(await client.ttl(`${prefix}session:revoked-session`)).toBeGreaterThan(1000);
+  });
+
+  it('a revocation that cannot be written rejects (the caller must know), reads go to the database, and it is written on reconnect', async () => {
+    const target = new URL(REAL_REDIS_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    const own = await connectRedis(proxy.through(REAL_REDIS_URL), silent);
+    try {
+      const cache = new RedisSessionStateCache(own, prefix, TTL);
+      await cache.remember('lost-write', { userId: 'u', expiresAt: new Date(Date.now() + DAY_MS), revoked: false });
+      proxy.cut();
+      const started = Date.now();
+      await expect(cache.invalidate({ revoked: ['lost-write'], changed: [] })).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(1000);
+      await expect(cache.get('lost-write')).resolves.toBeNull();
+      expect(await client.get(`${prefix}session:lost-write`)).toMatch(/^\{/); // what the other instances still see
+      proxy.restore();
+      const deadline = Date.now() + 15_000;
+      while ((await client.get(`${prefix}session:lost-write`)) !== 'revoked') {
+        if (Date.now() > deadline) throw new Error('the revocation was not written on reconnect');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      own.destroy();
+      await proxy.close();
+    }
   });
 
   it('when the connection is gone, rate limits keep holding per process and the other adapters fail fast', async () => {

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
 import { REAL_POSTGRES_SELECTED } from '../../support/postgres';
 import { PASSWORD, startTestApp, type Backend, type TestApp } from '../../e2e/support/test-app';
 
@@ -12,6 +13,10 @@ interface Received {
 /** A real SMTP server (the smtp-server package) on 127.0.0.1 that the test can stop and start on the same port. */
 class TestSmtpServer {
   readonly received: Received[] = [];
+  /** Recipients refused permanently (550 at RCPT TO). */
+  readonly refused = new Set<string>();
+  /** Every RCPT TO the server saw, accepted or not. */
+  readonly rcpt: string[] = [];
   port = 0;
   private server: SMTPServer | null = null;
 
@@ -20,6 +25,11 @@ class TestSmtpServer {
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
+      onRcptTo: (address, _session, callback) => {
+        this.rcpt.push(address.address);
+        if (!this.refused.has(address.address)) return callback();
+        return callback(Object.assign(new Error('5.1.1 <' + address.address + '>: no such user'), { responseCode: 550 }));
+      },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -71,7 +81,7 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     t = await startTestApp({
       backend,
       configuredMailer: true,
-      env: { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: 'Auth <auth@example.com>' },
+      env: { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: 'Auth <auth@example.com>', EMAIL_MAX_ATTEMPTS: '3', EMAIL_MAX_AGE: '1h' },
     });
   }, 60_000);
   afterAll(async () => {
@@ -140,5 +150,80 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
 
     await http.post('/api/v1/auth/verify').send({ token: bob.token }).expect(200);
     await http.post('/api/v1/auth/password/confirm').send({ token: reset.token, new_password: 'the third passphrase' }).expect(200);
+  });
+
+  interface OutboxRow {
+    attempts: number;
+    last_error: string | null;
+    sent_at: Date | null;
+    failed_at: Date | null;
+  }
+  const row = async (recipient: string): Promise<OutboxRow> => {
+    const rows: OutboxRow[] = await app().app.infra.dataSource.query(
+      'SELECT attempts, last_error, sent_at, failed_at FROM email_outbox WHERE recipient = $1',
+      [recipient],
+    );
+    if (rows.length !== 1) throw new Error(`expected one row to ${recipient}, got ${rows.length}`);
+    return rows[0]!;
+  };
+  /** Lets every retry become due (the backoff is 5-10 s, then 10-20 s) and runs the sender until nothing due is left. */
+  const nextRound = async (seconds = 30) => {
+    app().clock.advance(seconds);
+    await app().app.infra.email.sender.drain();
+  };
+  const counts = () => new TypeOrmEmailQueue(app().app.infra.dataSource).countByState();
+
+  it('a recipient refused permanently (550) is tried EMAIL_MAX_ATTEMPTS times, then marked failed and never tried again', async () => {
+    await app().app.infra.email.sender.drain(); // the previous test's last notice
+    const before = await counts();
+    smtp.refused.add('smtp-nobody@example.com');
+    await app().http.post('/api/v1/auth/register').send({ email: 'smtp-nobody@example.com', password: PASSWORD }).expect(202);
+    await app().app.infra.email.sender.drain();
+    await expect(row('smtp-nobody@example.com')).resolves.toMatchObject({ attempts: 1, failed_at: null, last_error: expect.stringMatching(/550/) });
+    await nextRound();
+    await nextRound();
+    const failed = await row('smtp-nobody@example.com');
+    expect(failed).toMatchObject({ attempts: 3, sent_at: null, failed_at: expect.any(Date), last_error: expect.stringMatching(/550/) });
+    expect(smtp.rcpt.filter((a) => a === 'smtp-nobody@example.com')).toHaveLength(3);
+    await expect(counts()).resolves.toEqual({ queued: before.queued, failed: before.failed + 1 });
+
+    smtp.refused.delete('smtp-nobody@example.com');
+    for (let i = 0; i < 3; i += 1) await nextRound(600);
+    expect(smtp.rcpt.filter((a) => a === 'smtp-nobody@example.com')).toHaveLength(3);
+    expect(smtp.inbox('smtp-nobody@example.com')).toHaveLength(0);
+    await expect(row('smtp-nobody@example.com')).resolves.toMatchObject({ attempts: 3, sent_at: null });
+  });
+
+  it('with the server down, EMAIL_MAX_ATTEMPTS failed attempts mark the row failed: it is not sent when the server is back', async () => {
+    await smtp.stop();
+    try {
+      await app().http.post('/api/v1/auth/register').send({ email: 'smtp-dave@example.com', password: PASSWORD }).expect(202);
+      await app().app.infra.email.sender.drain();
+      await nextRound();
+      await nextRound();
+      await expect(row('smtp-dave@example.com')).resolves.toMatchObject({ attempts: 3, failed_at: expect.any(Date), last_error: expect.stringMatching(/ECONNREFUSED/) });
+    } finally {
+      await smtp.start();
+    }
+    await nextRound(600);
+    expect(smtp.rcpt).not.toContain('smtp-dave@example.com');
+    await expect(row('smtp-dave@example.com')).resolves.toMatchObject({ attempts: 3, sent_at: null });
+  });
+
+  it('a row older than EMAIL_MAX_AGE is marked failed without being sent, even with the server back', async () => {
+    await smtp.stop();
+    try {
+      await app().http.post('/api/v1/auth/register').send({ email: 'smtp-erin@example.com', password: PASSWORD }).expect(202);
+      await app().app.infra.email.sender.drain();
+      await expect(row('smtp-erin@example.com')).resolves.toMatchObject({ attempts: 1, failed_at: null });
+    } finally {
+      await smtp.start();
+    }
+    await nextRound(3600);
+    const failed = await row('smtp-erin@example.com');
+    expect(failed).toMatchObject({ sent_at: null, failed_at: expect.any(Date), last_error: expect.stringMatching(/not sent within 3600 s/) });
+    expect(smtp.rcpt).not.toContain('smtp-erin@example.com');
+    await nextRound(600);
+    expect(smtp.rcpt).not.toContain('smtp-erin@example.com');
   });
 });

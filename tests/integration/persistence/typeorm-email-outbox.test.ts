@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EmailOutboxRecord } from '@infrastructure/persistence/typeorm/entities';
+import { purgeExpiredRows } from '@infrastructure/persistence/typeorm/purge-expired';
 import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
 import { TypeOrmUnitOfWork } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
@@ -84,5 +85,35 @@ describe.each(backends)('email outbox (TypeORM) on $name', (backend) => {
     await expect(queue.claimDue(clock.now(), 10, lease(300))).resolves.toEqual([]);
     row = await db.dataSource.manager.findOneByOrFail(EmailOutboxRecord, { id: first!.id });
     expect(row).toMatchObject({ sentAt: expect.any(Date), lastError: null, attempts: 3 });
+  });
+
+  it('a row given up on is kept with its error, counted as failed, never claimed again, and purged after the retention', async () => {
+    await enqueue('gone@example.com');
+    await enqueue('later@example.com');
+    const claimed = await queue.claimDue(clock.now(), 10, lease(1));
+    const gone = claimed.find((c) => c.recipient === 'gone@example.com')!;
+    expect(gone.createdAt).toEqual(clock.now());
+    await queue.markFailed(claimed.find((c) => c.recipient === 'later@example.com')!, 'ESOCKET', lease(60));
+    clock.advance(2);
+    const [current] = await queue.claimDue(clock.now(), 1, lease(300));
+    expect(current!.id).toBe(gone.id);
+    await queue.markUndeliverable(gone, 'stale claim', clock.now()); // its lease ended: no effect
+    await expect(queue.countByState()).resolves.toEqual({ queued: 2, failed: 0 });
+    await queue.markUndeliverable(current!, '550 5.1.1 no such user', clock.now());
+    const row = await db.dataSource.manager.findOneByOrFail(EmailOutboxRecord, { id: gone.id });
+    expect(row).toMatchObject({ failedAt: clock.now(), sentAt: null, lastError: '550 5.1.1 no such user', lockedUntil: null, claimId: null, attempts: 2 });
+    await expect(queue.countByState()).resolves.toEqual({ queued: 1, failed: 1 });
+    await queue.markFailed(current!, 'late', lease(1)); // a failed row does not come back
+    clock.advance(86_400);
+    const again = await queue.claimDue(clock.now(), 10, lease(300));
+    expect(again.map((c) => c.recipient)).toEqual(['later@example.com']);
+    await queue.markSent(again[0]!, clock.now());
+
+    clock.advance(6 * 86_400);
+    await expect(purgeExpiredRows(db.dataSource, clock.now())).resolves.toMatchObject({ sentEmails: 0, failedEmails: 0 });
+    clock.advance(86_400);
+    await expect(purgeExpiredRows(db.dataSource, clock.now())).resolves.toMatchObject({ sentEmails: 0, failedEmails: 1 });
+    await expect(db.dataSource.manager.count(EmailOutboxRecord)).resolves.toBe(1);
+    await expect(queue.countByState()).resolves.toEqual({ queued: 0, failed: 0 });
   });
 });

@@ -1,5 +1,8 @@
+import { Logout } from '@application/auth/logout';
+import { SessionCacheInvalidation } from '@application/auth/session-cache-invalidation';
 import { ValidateAccessToken } from '@application/auth/validate-access-token';
-import type { SessionStateCache } from '@application/ports/session-state-cache';
+import type { CachedSessionState, SessionStateCache } from '@application/ports/session-state-cache';
+import { InMemoryUnitOfWork } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
 import { CLIENT, PASSWORD, createKit } from './support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
@@ -87,5 +90,58 @@ describe('session state cache behind ValidateAccessToken', () => {
     await expect(validate.execute({ token: tokens.accessToken })).resolves.toMatchObject({ user: { id: user.id } });
     await kit.useCases.logout.execute({ userId: user.id, sessionId: await sid(kit, tokens.accessToken), scope: 'local' });
     await expect(validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+  });
+
+  describe('when the revoked marker cannot be written', () => {
+    /** The kit's cache, whose revocation writes fail `failures` times (a lost write to a shared cache). */
+    class LosingRevocations implements SessionStateCache {
+      constructor(
+        private readonly inner: SessionStateCache,
+        public failures: number,
+      ) {}
+      get(id: string): Promise<CachedSessionState | null> {
+        return this.inner.get(id);
+      }
+      remember(id: string, state: CachedSessionState): Promise<void> {
+        return this.inner.remember(id, state);
+      }
+      async invalidate(changes: { revoked: string[]; changed: string[] }): Promise<void> {
+        if (changes.revoked.length > 0 && this.failures > 0) {
+          this.failures -= 1;
+          throw new Error('write lost');
+        }
+        await this.inner.invalidate(changes);
+      }
+    }
+
+    async function logoutThrough(kit: Kit, failures: number) {
+      const { tokens, user } = await kit.loggedIn();
+      const id = await sid(kit, tokens.accessToken);
+      await warm(kit, tokens.accessToken, id); // another instance's view: the session cached as live
+      const lines: string[] = [];
+      const log = (_fields: Record<string, unknown>, message: string) => void lines.push(message);
+      const uow = new SessionCacheInvalidation(
+        new InMemoryUnitOfWork(kit.db, { secretBox: kit.box, clock: kit.clock }),
+        new LosingRevocations(kit.sessionCache, failures),
+        { info: log, warn: log, error: log },
+      );
+      const logout = new Logout(uow, kit.clock).execute({ userId: user.id, sessionId: id, scope: 'local', client: CLIENT });
+      return { logout, id, tokens, lines };
+    }
+
+    it('the revoking request fails (SERVICE_UNAVAILABLE) although the revocation is committed', async () => {
+      const kit = await createKit();
+      const { logout, id, lines } = await logoutThrough(kit, Number.POSITIVE_INFINITY);
+      await expect(logout).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      expect(kit.db.tables.sessions.get(id)?.revokedAt).toEqual(kit.clock.now());
+      expect(lines).toEqual([expect.stringContaining('revocation committed but not written')]);
+    });
+
+    it('one lost write is retried after the commit; when the retry lands the request succeeds and the cache refuses', async () => {
+      const kit = await createKit();
+      const { logout, tokens } = await logoutThrough(kit, 1);
+      await expect(logout).resolves.toEqual({ revoked: 1 });
+      await expect(kit.useCases.validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    });
   });
 });

@@ -52,6 +52,13 @@ describe('abuse-resistance settings', () => {
     expect(() => loadConfig({ LOCKOUT_THRESHOLD: 'x' })).toThrow(ConfigError);
   });
 
+  it('refuse a SESSION_CACHE_TTL over 60 s: a live entry elsewhere is what a lost revocation write leaves trusted', () => {
+    expect(loadConfig({ SESSION_CACHE_TTL: '60s' }).abuse.sessionCacheTtlSeconds).toBe(60);
+    for (const ttl of ['61', '61s', '2m', '600']) {
+      expect(() => loadConfig({ SESSION_CACHE_TTL: ttl })).toThrow(expect.objectContaining({ problems: [expect.stringContaining('SESSION_CACHE_TTL')] }));
+    }
+  });
+
   it('cache the session state in memory only in embedded mode (one process); with DATABASE_URL and no Redis, not at all', async () => {
     const logger = pino({ level: 'silent' });
     const embedded = await startCache(loadConfig({}), new ManualClock(), logger);

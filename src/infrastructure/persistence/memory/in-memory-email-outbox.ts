@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EmailOutbox } from '@application/ports/email-outbox';
 import type { EmailMessage } from '@application/ports/mailer';
-import { type ClaimedEmail, type EmailQueue, newQueuedEmail } from '../../email/email-queue';
+import { type ClaimedEmail, type EmailQueue, type EmailQueueCounts, newQueuedEmail } from '../../email/email-queue';
 import type { RepositoryOptions } from '../repository-options';
 import type { InMemoryDatabase } from './in-memory-database';
 
@@ -19,32 +19,54 @@ export class InMemoryEmailOutbox implements EmailOutbox {
   }
 }
 
-/** The sender's side with the semantics of the SQL one: due, unleased rows oldest first; leases; claim-checked failures. */
+/**
+ * The sender's side with the semantics of the SQL one: due, unleased, not failed rows oldest first; leases;
+ * claim-checked failures; failed rows kept and never claimed.
+ */
 export class InMemoryEmailQueue implements EmailQueue {
   constructor(private readonly db: InMemoryDatabase) {}
 
   async claimDue(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedEmail[]> {
     const claimId = randomUUID();
     const due = [...this.db.tables.emails.values()]
-      .filter((r) => r.sentAt === null && r.nextAttemptAt <= now && (r.lockedUntil === null || r.lockedUntil <= now))
+      .filter((r) => r.sentAt === null && r.failedAt === null && r.nextAttemptAt <= now && (r.lockedUntil === null || r.lockedUntil <= now))
       .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || a.createdAt.getTime() - b.createdAt.getTime())
       .slice(0, limit);
     return due.map((row) => {
       const claimed = { ...row, attempts: row.attempts + 1, lockedUntil: leaseUntil, claimId };
       this.db.tables.emails.set(row.id, claimed);
-      const { id, recipient, subject, sealedText, sealedHtml, attempts } = claimed;
-      return { id, recipient, subject, sealedText, sealedHtml, attempts, claimId };
+      const { id, recipient, subject, sealedText, sealedHtml, attempts, createdAt } = claimed;
+      return { id, recipient, subject, sealedText, sealedHtml, attempts, createdAt, claimId };
     });
   }
 
   async markSent(email: ClaimedEmail, now: Date): Promise<void> {
     const row = this.db.tables.emails.get(email.id);
-    if (row && row.sentAt === null) this.db.tables.emails.set(email.id, { ...row, sentAt: now, lockedUntil: null, lastError: null });
+    if (row && row.sentAt === null) this.db.tables.emails.set(email.id, { ...row, sentAt: now, failedAt: null, lockedUntil: null, lastError: null });
   }
 
   async markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date): Promise<void> {
+    const row = this.claimed(email);
+    if (row) this.db.tables.emails.set(email.id, { ...row, nextAttemptAt, lastError: error, lockedUntil: null, claimId: null });
+  }
+
+  async markUndeliverable(email: ClaimedEmail, error: string, now: Date): Promise<void> {
+    const row = this.claimed(email);
+    if (row) this.db.tables.emails.set(email.id, { ...row, failedAt: now, lastError: error, lockedUntil: null, claimId: null });
+  }
+
+  async countByState(): Promise<EmailQueueCounts> {
+    const counts = { queued: 0, failed: 0 };
+    for (const row of this.db.tables.emails.values()) {
+      if (row.failedAt !== null) counts.failed += 1;
+      else if (row.sentAt === null) counts.queued += 1;
+    }
+    return counts;
+  }
+
+  /** The row while `email`'s claim still holds it (unsent, not failed): a stale claim changes nothing. */
+  private claimed(email: ClaimedEmail) {
     const row = this.db.tables.emails.get(email.id);
-    if (!row || row.sentAt !== null || row.claimId !== email.claimId) return;
-    this.db.tables.emails.set(email.id, { ...row, nextAttemptAt, lastError: error, lockedUntil: null, claimId: null });
+    return row && row.sentAt === null && row.failedAt === null && row.claimId === email.claimId ? row : null;
   }
 }

@@ -2,8 +2,9 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** Row of `email_outbox` (see QueuedEmailRow): the bodies are sealed, never stored readable. */
 @Entity({ name: 'email_outbox' })
-@Index('email_outbox_due_idx', ['nextAttemptAt'], { where: 'sent_at IS NULL' })
+@Index('email_outbox_due_idx', ['nextAttemptAt'], { where: 'sent_at IS NULL AND failed_at IS NULL' })
 @Index('email_outbox_sent_at_idx', ['sentAt'], { where: 'sent_at IS NOT NULL' })
+@Index('email_outbox_failed_at_idx', ['failedAt'], { where: 'failed_at IS NOT NULL' })
 export class EmailOutboxRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;
@@ -37,6 +38,9 @@ export class EmailOutboxRecord {
 
   @Column({ type: 'timestamptz', name: 'sent_at', nullable: true })
   sentAt!: Date | null;
+
+  @Column({ type: 'timestamptz', name: 'failed_at', nullable: true })
+  failedAt!: Date | null;
 
   @Column({ type: 'text', name: 'last_error', nullable: true })
   lastError!: string | null;

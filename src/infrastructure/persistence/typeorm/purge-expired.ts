@@ -4,8 +4,13 @@ export interface PurgeCounts {
   sessions: number;
   oneTimeTokens: number;
   outboxEvents: number;
-  /** Sent emails (recipient, subject, sealed bodies) past the retention; unsent ones are never purged. */
+  /** Sent emails (recipient, subject, sealed bodies) past the retention; queued ones are never purged. */
   sentEmails: number;
+  /**
+   * Emails given up on (EMAIL_MAX_ATTEMPTS / EMAIL_MAX_AGE), kept the same retention after failing for
+   * inspection of `last_error`, then deleted: they hold an address and sealed links nobody will send.
+   */
+  failedEmails: number;
 }
 
 /**
@@ -29,7 +34,14 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
       [outboxCutoff],
     );
     const emails = await manager.query('DELETE FROM email_outbox WHERE sent_at < $1', [outboxCutoff]);
-    return { sessions: affected(sessions), oneTimeTokens: affected(tokens), outboxEvents: affected(outbox), sentEmails: affected(emails) };
+    const failed = await manager.query('DELETE FROM email_outbox WHERE failed_at < $1', [outboxCutoff]);
+    return {
+      sessions: affected(sessions),
+      oneTimeTokens: affected(tokens),
+      outboxEvents: affected(outbox),
+      sentEmails: affected(emails),
+      failedEmails: affected(failed),
+    };
   });
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EmailOutbox } from '@application/ports/email-outbox';
 import type { EmailMessage } from '@application/ports/mailer';
 import type { DataSource, EntityManager } from 'typeorm';
-import { type ClaimedEmail, type EmailQueue, newQueuedEmail } from '../../email/email-queue';
+import { type ClaimedEmail, type EmailQueue, type EmailQueueCounts, newQueuedEmail } from '../../email/email-queue';
 import type { RepositoryOptions } from '../repository-options';
 import { EmailOutboxRecord } from './email-outbox.record';
 
@@ -33,21 +33,25 @@ export class TypeOrmEmailQueue implements EmailQueue {
       `UPDATE email_outbox o
           SET locked_until = $2, claim_id = $3, attempts = o.attempts + 1
          FROM (SELECT id FROM email_outbox
-                WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
+                WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
                 ORDER BY next_attempt_at, created_at
                 LIMIT $4
                 FOR UPDATE SKIP LOCKED) due
         WHERE o.id = due.id
-    RETURNING o.id, o.recipient, o.subject, o.sealed_text AS "sealedText", o.sealed_html AS "sealedHtml", o.attempts`,
+    RETURNING o.id, o.recipient, o.subject, o.sealed_text AS "sealedText", o.sealed_html AS "sealedHtml", o.attempts,
+              o.created_at AS "createdAt"`,
       [now, leaseUntil, claimId, limit],
     );
     return rowsOf(result).map((row) => ({ ...row, claimId }));
   }
 
-  /** Whoever delivered it marks it, even if its lease ran out meanwhile: one duplicate fewer, never one more. */
+  /**
+   * Whoever delivered it marks it, even if its lease ran out meanwhile: one duplicate fewer, never one more. A
+   * later claim may have given up on it meanwhile; it was delivered after all, so it counts as sent.
+   */
   async markSent(email: ClaimedEmail, now: Date): Promise<void> {
     await this.dataSource.query(
-      'UPDATE email_outbox SET sent_at = $2, locked_until = NULL, last_error = NULL WHERE id = $1 AND sent_at IS NULL',
+      'UPDATE email_outbox SET sent_at = $2, failed_at = NULL, locked_until = NULL, last_error = NULL WHERE id = $1 AND sent_at IS NULL',
       [email.id, now],
     );
   }
@@ -55,9 +59,26 @@ export class TypeOrmEmailQueue implements EmailQueue {
   async markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date): Promise<void> {
     await this.dataSource.query(
       `UPDATE email_outbox SET next_attempt_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL
-        WHERE id = $1 AND claim_id = $2 AND sent_at IS NULL`,
+        WHERE id = $1 AND claim_id = $2 AND sent_at IS NULL AND failed_at IS NULL`,
       [email.id, email.claimId, nextAttemptAt, error],
     );
+  }
+
+  async markUndeliverable(email: ClaimedEmail, error: string, now: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE email_outbox SET failed_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL
+        WHERE id = $1 AND claim_id = $2 AND sent_at IS NULL AND failed_at IS NULL`,
+      [email.id, email.claimId, now, error],
+    );
+  }
+
+  async countByState(): Promise<EmailQueueCounts> {
+    const rows: { queued: number; failed: number }[] = await this.dataSource.query(
+      `SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL)::int AS queued,
+              count(*) FILTER (WHERE failed_at IS NOT NULL)::int AS failed
+         FROM email_outbox WHERE sent_at IS NULL`,
+    );
+    return { queued: Number(rows[0]?.queued ?? 0), failed: Number(rows[0]?.failed ?? 0) };
   }
 }
 

@@ -25,6 +25,7 @@ const STATUS: Record<ErrorCode | HttpErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   ACCOUNT_LOCKED: 429,
   RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 /** Generic statuses raised by Koa or the router itself (http-errors), kept within the contract's codes. */

@@ -7,15 +7,26 @@ import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-
 import { ManualClock } from '@infrastructure/time/system-clock';
 
 const SECRET_LINK = 'https://app.example.com/reset-password?token=SECRET-TOKEN-123';
-const SETTINGS: EmailSenderSettings = { batchSize: 2, pollIntervalMs: 60_000, leaseSeconds: 300, baseRetrySeconds: 10, maxRetrySeconds: 3600 };
+const SETTINGS: EmailSenderSettings = {
+  batchSize: 2,
+  pollIntervalMs: 60_000,
+  leaseSeconds: 300,
+  baseRetrySeconds: 10,
+  maxRetrySeconds: 3600,
+  maxAttempts: 4,
+  maxAgeSeconds: 86_400,
+};
 
 /** An SMTP stand-in that can be down, and can hold a message "on the wire" until released. */
 class ControlledMailer implements Mailer {
   readonly sent: EmailMessage[] = [];
+  /** Every call to send, delivered or not. */
+  readonly tried: string[] = [];
   down = false;
   hold: Promise<void> | null = null;
 
   async send(message: EmailMessage): Promise<void> {
+    this.tried.push(message.to);
     if (this.hold) await this.hold;
     if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2525'), { code: 'ESOCKET' });
     this.sent.push(message);
@@ -33,7 +44,7 @@ function setup() {
   const outbox = new InMemoryEmailOutbox(db, { secretBox: box, clock });
   const enqueue = (to: string) => outbox.enqueue({ to, subject: 'Reset your password', text: `Link: ${SECRET_LINK}\n`, html: `<a href="${SECRET_LINK}">x</a>` });
   const rows = () => [...db.tables.emails.values()];
-  return { db, clock, box, mailer, logs, sender, enqueue, rows };
+  return { db, clock, box, mailer, logs, sender, enqueue, rows, queue: new InMemoryEmailQueue(db) };
 }
 
 describe('EmailOutboxSender', () => {
@@ -69,6 +80,76 @@ describe('EmailOutboxSender', () => {
     await t.sender.drain();
     expect(t.mailer.sent.map((m) => m.to).sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
     expect(t.rows().every((r) => r.sentAt !== null && r.attempts === 2)).toBe(true);
+  });
+
+  it('gives up after maxAttempts: the row is marked failed, kept, counted, never tried again, and logged without address or body', async () => {
+    const t = setup();
+    t.mailer.down = true;
+    await t.enqueue('gone@example.com');
+    for (let i = 0; i < SETTINGS.maxAttempts; i += 1) {
+      await t.sender.drain();
+      t.clock.advance(SETTINGS.maxRetrySeconds);
+    }
+    expect(t.mailer.tried).toHaveLength(SETTINGS.maxAttempts);
+    expect(t.rows()[0]).toMatchObject({ sentAt: null, failedAt: expect.any(Date), attempts: SETTINGS.maxAttempts, lockedUntil: null, claimId: null });
+    expect(t.rows()[0]!.lastError).toMatch(/ECONNREFUSED/);
+    await expect(t.queue.countByState()).resolves.toEqual({ queued: 0, failed: 1 });
+
+    t.mailer.down = false;
+    for (let i = 0; i < 3; i += 1) {
+      t.clock.advance(SETTINGS.maxRetrySeconds);
+      await t.sender.drain();
+    }
+    expect(t.mailer.tried).toHaveLength(SETTINGS.maxAttempts);
+    expect(t.mailer.sent).toHaveLength(0);
+    const givenUp = t.logs.filter((line) => line.includes('will not be sent'));
+    expect(givenUp).toHaveLength(1);
+    expect(JSON.parse(givenUp[0]!)).toMatchObject({ fields: { email_id: t.rows()[0]!.id, attempts: SETTINGS.maxAttempts } });
+    expect(t.logs.join('\n')).not.toMatch(/SECRET-TOKEN|gone@example\.com/);
+  });
+
+  it('gives up on a row older than maxAge without trying it, even with the server back; younger rows are still sent', async () => {
+    const t = setup();
+    t.mailer.down = true;
+    await t.enqueue('old@example.com');
+    await t.sender.drain();
+    t.clock.advance(SETTINGS.maxAgeSeconds);
+    await t.enqueue('new@example.com');
+    t.mailer.down = false;
+    await t.sender.drain();
+    expect(t.mailer.tried).toEqual(['old@example.com', 'new@example.com']);
+    expect(t.rows().find((r) => r.recipient === 'old@example.com')).toMatchObject({ sentAt: null, failedAt: t.clock.now() });
+    expect(t.rows().find((r) => r.recipient === 'new@example.com')).toMatchObject({ sentAt: t.clock.now(), failedAt: null });
+    await expect(t.queue.countByState()).resolves.toEqual({ queued: 0, failed: 1 });
+    t.clock.advance(SETTINGS.maxAgeSeconds);
+    await t.sender.drain();
+    expect(t.mailer.tried).toHaveLength(2);
+  });
+
+  it('gives up at a failure whose retry would come after maxAge, instead of waiting past it', async () => {
+    const t = setup();
+    t.mailer.down = true;
+    await t.enqueue('late@example.com');
+    t.clock.advance(SETTINGS.maxAgeSeconds - 1);
+    await t.sender.drain();
+    expect(t.mailer.tried).toHaveLength(1);
+    expect(t.rows()[0]).toMatchObject({ attempts: 1, failedAt: t.clock.now() });
+    expect(t.rows()[0]!.lastError).toMatch(/ECONNREFUSED/);
+  });
+
+  it('a failure marked by a stale claim changes nothing; a late delivery by it still counts as sent', async () => {
+    const t = setup();
+    await t.enqueue('a@example.com');
+    const [stale] = await t.queue.claimDue(t.clock.now(), 10, new Date(t.clock.now().getTime() + 1000));
+    t.clock.advance(2);
+    const [current] = await t.queue.claimDue(t.clock.now(), 10, new Date(t.clock.now().getTime() + 300_000));
+    await t.queue.markUndeliverable(stale!, 'stale', t.clock.now());
+    expect(t.rows()[0]).toMatchObject({ failedAt: null, claimId: current!.claimId });
+    await t.queue.markUndeliverable(current!, 'given up', t.clock.now());
+    await expect(t.queue.countByState()).resolves.toEqual({ queued: 0, failed: 1 });
+    await t.queue.markSent(stale!, t.clock.now());
+    expect(t.rows()[0]).toMatchObject({ sentAt: t.clock.now(), failedAt: null });
+    await expect(t.queue.countByState()).resolves.toEqual({ queued: 0, failed: 0 });
   });
 
   it('doubles the delay per attempt with jitter, up to the cap', () => {
