@@ -57,9 +57,22 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'login',
-    async prepare(base) {
-      const { email } = await newSession(base);
-      return { request: { method: 'POST', path: '/api/v1/auth/login', headers: json, body: JSON.stringify({ email, password: PASSWORD }) } };
+    async prepare(base, connections) {
+      // One user per connection: the lockout checks at most LOCKOUT_THRESHOLD logins of one identifier at once.
+      const pool = await Promise.all(Array.from({ length: connections }, () => newSession(base)));
+      let next = 0;
+      return {
+        request: {
+          method: 'POST',
+          path: '/api/v1/auth/login',
+          headers: json,
+          setupRequest: (req: RequestSpec, context: object) => {
+            const ctx = context as { email?: string };
+            ctx.email ??= pool[next++ % pool.length]!.email;
+            return { ...req, body: JSON.stringify({ email: ctx.email, password: PASSWORD }) };
+          },
+        },
+      };
     },
   },
   {
