@@ -2,6 +2,7 @@ import { InitialSchema1732000000000 } from './1732000000000-initial-schema';
 import { EmailOutbox1732000000100 } from './1732000000100-email-outbox';
 import { AuditEvents1732000000200 } from './1732000000200-audit-events';
 import { ProcessedEvents1732000000300 } from './1732000000300-processed-events';
+import { AccountRequests1764400001000 } from './1764400001000-account-requests';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
-export const migrations = [InitialSchema1732000000000, EmailOutbox1732000000100, AuditEvents1732000000200, ProcessedEvents1732000000300];
+export const migrations = [InitialSchema1732000000000, EmailOutbox1732000000100, AuditEvents1732000000200, ProcessedEvents1732000000300, AccountRequests1764400001000];

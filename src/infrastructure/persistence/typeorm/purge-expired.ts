@@ -6,6 +6,8 @@ export interface PurgeCounts {
   outboxEvents: number;
   /** Sent emails (recipient, subject, sealed bodies) past the retention; unsent ones are never purged. */
   sentEmails: number;
+  /** Processed account requests (their payload is already gone); pending ones are never purged. */
+  accountRequests: number;
 }
 
 /**
@@ -29,7 +31,14 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
       [outboxCutoff],
     );
     const emails = await manager.query('DELETE FROM email_outbox WHERE sent_at < $1', [outboxCutoff]);
-    return { sessions: affected(sessions), oneTimeTokens: affected(tokens), outboxEvents: affected(outbox), sentEmails: affected(emails) };
+    const requests = await manager.query('DELETE FROM account_requests WHERE processed_at < $1', [outboxCutoff]);
+    return {
+      sessions: affected(sessions),
+      oneTimeTokens: affected(tokens),
+      outboxEvents: affected(outbox),
+      sentEmails: affected(emails),
+      accountRequests: affected(requests),
+    };
   });
 }
 
