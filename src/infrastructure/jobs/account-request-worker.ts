@@ -73,8 +73,10 @@ export class AccountRequestWorker {
     if (this.processor) await this.rounds.drain();
   }
 
-  stop(): Promise<void> {
-    return this.rounds.stop();
+  /** Processes what is due (the last answers' requests), then no new rounds. What is left waits in the table. */
+  async stop(): Promise<void> {
+    await this.drain();
+    await this.rounds.stop();
   }
 
   private async round(): Promise<boolean> {
