@@ -3,6 +3,7 @@ import { EmailOutbox1732000000100 } from './1732000000100-email-outbox';
 import { AuditEvents1732000000200 } from './1732000000200-audit-events';
 import { ProcessedEvents1732000000300 } from './1732000000300-processed-events';
 import { EmailOutboxFailed1764400000000 } from './1764400000000-email-outbox-failed';
+import { AccountRequests1764400001000 } from './1764400001000-account-requests';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AuditEvents1732000000200,
   ProcessedEvents1732000000300,
   EmailOutboxFailed1764400000000,
+  AccountRequests1764400001000,
 ];

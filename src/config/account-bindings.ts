@@ -20,7 +20,7 @@ export function bindAccountUseCases(c: Container): void {
   );
   c.bind(T.RequestPasswordReset).toResolvedValue(
     (...a: ConstructorParameters<typeof RequestPasswordReset>) => new RequestPasswordReset(...a),
-    [T.UnitOfWork, T.OpaqueTokens, T.IdGenerator, T.Clock, T.AuthSettings],
+    [T.UnitOfWork],
   );
   c.bind(T.ConfirmPasswordReset).toResolvedValue(
     (...a: ConstructorParameters<typeof ConfirmPasswordReset>) => new ConfirmPasswordReset(...a),

@@ -32,6 +32,8 @@ export async function createApplication(config: AppConfig, options: ApplicationO
   const logger = options.logger ?? createLogger(config.logLevel);
   const infra = await startInfrastructure(config, logger, options);
   const container = createContainer(config, logger, infra);
+  infra.accountRequests.handleWith(resolve(container, TOKENS.ProcessAccountRequest));
+  infra.accountRequests.start();
   await startSubscribers(config, logger, infra);
   const http = createHttpApp({
     config: {

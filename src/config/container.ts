@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { LoginWithPassword } from '@application/auth/login-with-password';
 import { Logout } from '@application/auth/logout';
 import { RefreshSession } from '@application/auth/refresh-session';
+import { ProcessAccountRequest } from '@application/auth/process-account-request';
 import { RegisterUser } from '@application/auth/register-user';
 import { ResendVerification } from '@application/auth/resend-verification';
 import { SessionIssuer } from '@application/auth/session-issuer';
@@ -65,7 +66,7 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   );
   c.bind(T.RegisterUser).toResolvedValue(
     (...a: ConstructorParameters<typeof RegisterUser>) => new RegisterUser(...a),
-    [T.UnitOfWork, T.PasswordHasher, T.SessionIssuer, T.VerificationTokens, T.IdGenerator, T.Clock, T.AuthSettings, T.PasswordPolicy],
+    [T.UnitOfWork, T.PasswordHasher, T.SessionIssuer, T.IdGenerator, T.Clock, T.AuthSettings, T.PasswordPolicy],
   );
   c.bind(T.VerifyEmail).toResolvedValue(
     (...a: ConstructorParameters<typeof VerifyEmail>) => new VerifyEmail(...a),
@@ -73,7 +74,11 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   );
   c.bind(T.ResendVerification).toResolvedValue(
     (...a: ConstructorParameters<typeof ResendVerification>) => new ResendVerification(...a),
-    [T.UnitOfWork, T.VerificationTokens, T.Clock],
+    [T.UnitOfWork],
+  );
+  c.bind(T.ProcessAccountRequest).toResolvedValue(
+    (...a: ConstructorParameters<typeof ProcessAccountRequest>) => new ProcessAccountRequest(...a),
+    [T.UnitOfWork, T.VerificationTokens, T.OpaqueTokens, T.IdGenerator, T.Clock, T.AuthSettings],
   );
   c.bind(T.LoginWithPassword).toResolvedValue(
     (...a: ConstructorParameters<typeof LoginWithPassword>) => new LoginWithPassword(...a),

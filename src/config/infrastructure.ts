@@ -9,7 +9,9 @@ import type { PasswordHasher } from '@application/ports/password-hasher';
 import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
 import type { SecretBox } from '@application/ports/secret-box';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import { RelayWakingUnitOfWork } from '@infrastructure/messaging/relay-waking-unit-of-work';
+import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
 import { TypeOrmUnitOfWork, typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
@@ -42,6 +44,8 @@ export interface Infrastructure {
   mailer: Mailer;
   /** The email outbox sender (running) and the mailer it delivers through. */
   email: EmailDelivery;
+  /** Processes register/reset/resend requests in the background; started by createApplication with its use case. */
+  accountRequests: AccountRequestWorker;
   unitOfWork: UnitOfWork;
   repositories: Repositories;
   dataSource: DataSource;
@@ -94,6 +98,8 @@ export async function startInfrastructure(
   const events = startMessaging(config, logger, dataSource);
   const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer });
   const passwordStrength = new ZxcvbnWorkerStrengthEstimator();
+  const accountRequests = new AccountRequestWorker(new TypeOrmAccountRequestQueue(dataSource), secretBox, clock, logger);
+  const afterCommit = { afterEmailCommit: () => email.sender.poke(), afterAccountRequestCommit: () => accountRequests.poke() };
   return {
     clock,
     ids: new UuidGenerator(),
@@ -110,9 +116,10 @@ export async function startInfrastructure(
     }),
     mailer: email.mailer,
     email,
+    accountRequests,
     // Every unit of work invalidates the session cache after commit (see SessionCacheInvalidation).
     unitOfWork: new SessionCacheInvalidation(
-      new RelayWakingUnitOfWork(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, afterEmailCommit: () => email.sender.poke() }), () => events.relay.poke()),
+      new RelayWakingUnitOfWork(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, ...afterCommit }), () => events.relay.poke()),
       cache.sessions,
       logger,
     ),
@@ -123,6 +130,8 @@ export async function startInfrastructure(
     cache,
     async close() {
       clearInterval(keyRefresh);
+      // The worker queues emails: it stops (after the request in hand) before the sender does.
+      await accountRequests.stop();
       await email.close();
       await events.close();
       await database.close();

@@ -3,6 +3,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { LoginWithPassword } from '@application/auth/login-with-password';
 import type { Logout } from '@application/auth/logout';
 import type { RefreshSession } from '@application/auth/refresh-session';
+import type { ProcessAccountRequest } from '@application/auth/process-account-request';
 import type { RegisterUser } from '@application/auth/register-user';
 import type { ResendVerification } from '@application/auth/resend-verification';
 import type { SessionIssuer } from '@application/auth/session-issuer';
@@ -66,6 +67,7 @@ export const TOKENS = {
   RegisterUser: token<RegisterUser>('RegisterUser'),
   VerifyEmail: token<VerifyEmail>('VerifyEmail'),
   ResendVerification: token<ResendVerification>('ResendVerification'),
+  ProcessAccountRequest: token<ProcessAccountRequest>('ProcessAccountRequest'),
   LoginWithPassword: token<LoginWithPassword>('LoginWithPassword'),
   RefreshSession: token<RefreshSession>('RefreshSession'),
   Logout: token<Logout>('Logout'),

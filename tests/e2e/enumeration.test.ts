@@ -28,6 +28,9 @@ describe('no account enumeration through register, verify/resend and password re
     const client = { ip: null, userAgent: null };
     await register.execute({ email: 'verified@example.com', password: PASSWORD, client });
     await register.execute({ email: 'unverified@example.com', password: PASSWORD, client });
+    await register.execute({ email: 'holder@example.com', password: PASSWORD, username: 'taken_name', client });
+    await register.execute({ email: 'bystander@example.com', password: PASSWORD, client });
+    await t.waitForMail('holder@example.com');
     await t.waitForMail('verified@example.com');
     await resolve(t.app.container, TOKENS.VerifyEmail).execute({ token: t.lastMailedToken('verified@example.com') });
   }, 60_000);
@@ -46,6 +49,18 @@ describe('no account enumeration through register, verify/resend and password re
     for (const email of emails()) answers.push(comparable(await t.http.post(path).set('X-Request-ID', `enum-${answers.length}`).send(body(email))));
     expect(answers[0]!.status).toBe(status);
     expect(answers[0]!.body).toMatchObject({ success: true, data: { message: expect.any(String) }, meta: { version: 'v1' } });
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+  });
+
+  it('a taken username answers 409 USERNAME_TAKEN alike for a new address, a registered one and its holder', async () => {
+    const answers = [];
+    // Addresses the rate limiter has not seen yet (its RateLimit header counts per address).
+    for (const email of ['bystander@example.com', `unknown-${(round += 1)}@example.com`, 'holder@example.com']) {
+      const body = { email, password: 'some other passphrase', username: 'Taken_Name' };
+      answers.push(comparable(await t.http.post('/api/v1/auth/register').set('X-Request-ID', `enum-${answers.length}`).send(body)));
+    }
+    expect(answers[0]).toMatchObject({ status: 409, body: { success: false, error: { code: 'USERNAME_TAKEN' } } });
     expect(answers[1]).toEqual(answers[0]);
     expect(answers[2]).toEqual(answers[0]);
   });

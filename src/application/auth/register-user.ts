@@ -5,7 +5,6 @@ import { User } from '@domain/user/user';
 import { UserId } from '@domain/user/user-id';
 import { Username } from '@domain/user/username';
 import type { AuthSettings } from '../auth-settings';
-import { accountExistsEmail } from '../emails/templates';
 import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { PasswordHasher } from '../ports/password-hasher';
@@ -14,7 +13,6 @@ import { selfAuditEntry } from './audit-entry';
 import type { ClientContext } from './client-context';
 import type { PasswordPolicy } from './password-policy';
 import type { SessionIssuer } from './session-issuer';
-import type { VerificationTokens } from './verification-tokens';
 
 export interface RegisterUserInput {
   email: string;
@@ -25,7 +23,10 @@ export interface RegisterUserInput {
   client: ClientContext;
 }
 
-/** `accepted`: verification required; the same answer whether or not the email was already registered. */
+/**
+ * `accepted`: verification required; the same answer, after the same work, whether or not the email was already
+ * registered (ProcessAccountRequest finishes it). `created`: verification off, the account exists at once.
+ */
 export type RegisterUserOutput = { kind: 'accepted' } | { kind: 'created'; user: User; tokens: TokenPair };
 
 export class RegisterUser {
@@ -33,7 +34,6 @@ export class RegisterUser {
     private readonly uow: UnitOfWork,
     private readonly hasher: PasswordHasher,
     private readonly issuer: SessionIssuer,
-    private readonly verification: VerificationTokens,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     private readonly settings: AuthSettings,
@@ -49,39 +49,37 @@ export class RegisterUser {
       firstName: input.firstName ?? null,
       lastName: input.lastName ?? null,
     });
-    // Hash before looking the email up, so a taken email costs the same as a new one.
+    // Hash before anything else: every path pays for it, so the answer's timing does not depend on the address.
     const passwordHash = await this.hasher.hash(password.reveal());
     const now = this.clock.now();
-    const verify = this.settings.requireEmailVerification;
-    try {
-      const result = await this.uow.run(async (repos) => {
-        const existing = await repos.users.findByEmail(email.value);
-        if (existing && !verify) throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
-        if (existing) {
-          // The owner hears about it instead of a second account; the caller gets the usual 202.
-          await repos.emails.enqueue(accountExistsEmail(existing.email, this.settings.publicUrl));
-          return { kind: 'accepted' as const };
-        }
-        const id = UserId.create(this.ids.newId());
-        const user = User.register(
-          { id, email, username, firstName: input.firstName ?? null, lastName: input.lastName ?? null, passwordHash, emailVerified: !verify },
-          now,
+    const profile = { username, firstName: input.firstName ?? null, lastName: input.lastName ?? null };
+    if (this.settings.requireEmailVerification) {
+      // Only a durable request, the same for a new and a registered address (CONTRACT §3); the worker creates the
+      // account or mails the owner. The username is checked first, whatever the email (no enumeration through
+      // it), and after reserving it: a worker that is taking the same name right now makes the INSERT wait for
+      // its commit, so the lookup then sees the new account.
+      await this.uow.run(async (repos) => {
+        const { firstName, lastName } = profile;
+        await repos.accountRequests.add(
+          { kind: 'registration', email: email.value, passwordHash, username: username?.value ?? null, firstName, lastName },
+          input.client,
         );
-        await repos.users.add(user);
-        await repos.audit.record(selfAuditEntry('user.registered', input.client, user.id, now));
-        if (verify) {
-          await repos.emails.enqueue(await this.verification.issue(repos, user, now));
-          return { kind: 'accepted' as const };
-        }
-        const { tokens } = await this.issuer.start(repos, user, ['pwd'], input.client, now);
-        return { kind: 'created' as const, user, tokens };
+        if (username && (await repos.users.findByUsername(username.value))) throw usernameTaken();
       });
-      return result;
-    } catch (error) {
-      // A concurrent registration of the same address won the unique constraint: with verification on, this
-      // one must still look exactly like a new registration (no enumeration).
-      if (verify && error instanceof DomainError && error.code === 'EMAIL_ALREADY_REGISTERED') return { kind: 'accepted' };
-      throw error;
+      return { kind: 'accepted' };
     }
+    return this.uow.run(async (repos) => {
+      if (username && (await repos.users.findByUsername(username.value))) throw usernameTaken();
+      if (await repos.users.findByEmail(email.value)) throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
+      const user = User.register({ id: UserId.create(this.ids.newId()), email, ...profile, passwordHash, emailVerified: true }, now);
+      await repos.users.add(user);
+      await repos.audit.record(selfAuditEntry('user.registered', input.client, user.id, now));
+      const { tokens } = await this.issuer.start(repos, user, ['pwd'], input.client, now);
+      return { kind: 'created' as const, user, tokens };
+    });
   }
+}
+
+function usernameTaken(): DomainError {
+  return new DomainError('USERNAME_TAKEN', 'This username is taken.');
 }

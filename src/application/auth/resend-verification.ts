@@ -1,23 +1,16 @@
 import { Email } from '@domain/user/email';
-import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import type { VerificationTokens } from './verification-tokens';
+import { UNKNOWN_CLIENT, type ClientContext } from './client-context';
 
-/** Answers the same whether the account exists, is verified or not: the caller learns nothing. */
+/**
+ * Answers the same, in the same time, whether the account exists, is verified or not: it only records the
+ * request; ProcessAccountRequest sends a new link if the address has an account awaiting verification.
+ */
 export class ResendVerification {
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly verification: VerificationTokens,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly uow: UnitOfWork) {}
 
-  async execute(input: { email: string }): Promise<void> {
+  async execute(input: { email: string; client?: ClientContext }): Promise<void> {
     const email = Email.create(input.email);
-    const now = this.clock.now();
-    await this.uow.run(async (repos) => {
-      const user = await repos.users.findByEmail(email.value);
-      if (!user || user.emailVerified || user.status === 'suspended') return;
-      await repos.emails.enqueue(await this.verification.issue(repos, user, now));
-    });
+    await this.uow.run((repos) => repos.accountRequests.add({ kind: 'verification_resend', email: email.value }, input.client ?? UNKNOWN_CLIENT));
   }
 }

@@ -113,3 +113,19 @@ export function accountDeletedEmail(to: string): EmailMessage {
     'If you did not ask for this, contact support.',
   ]);
 }
+
+/**
+ * To someone whose registration lost its username to another account between the answer and the worker (a race
+ * of two sign-ups): no account was created, and the address learns nothing about who took the name.
+ */
+export function registrationNotCompletedEmail(to: string, publicUrl: string, username: string): EmailMessage {
+  return message(
+    to,
+    'Your account was not created',
+    [
+      `Someone, hopefully you, tried to create an account with this address and the username "${username}", but that username was taken meanwhile: no account was created.`,
+      'Register again with another username. If it was not you, ignore this email.',
+    ],
+    { label: 'Register', url: page(publicUrl, 'register') },
+  );
+}

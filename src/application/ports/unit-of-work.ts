@@ -1,6 +1,7 @@
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { OneTimeTokenRepository } from '@domain/token/one-time-token.repository';
 import type { UserRepository } from '@domain/user/user.repository';
+import type { AccountRequests } from './account-requests';
 import type { AuditLog } from './audit-log';
 import type { EmailOutbox } from './email-outbox';
 import type { ProcessedEvents } from './processed-events';
@@ -14,6 +15,8 @@ export interface Repositories {
   emails: EmailOutbox;
   /** The audit trail, written in the same transaction as the change it records. */
   audit: AuditLog;
+  /** Requests about an address (register, reset, resend) that a background worker processes after commit. */
+  accountRequests: AccountRequests;
   /** Event ids each subscriber has processed (de-duplication), written with the subscriber's own changes. */
   processedEvents: ProcessedEvents;
 }

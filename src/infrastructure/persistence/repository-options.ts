@@ -7,4 +7,6 @@ export interface RepositoryOptions {
   clock: Clock;
   /** Told when an email is queued; the unit of work wakes the sender once the transaction has committed. */
   onEmailQueued?: () => void;
+  /** Told when an account request is recorded; the unit of work wakes the worker once the transaction has committed. */
+  onAccountRequested?: () => void;
 }

@@ -3,6 +3,7 @@ import type { SessionState } from '@domain/session/session';
 import type { OneTimeToken } from '@domain/token/one-time-token';
 import type { UserState } from '@domain/user/user';
 import type { QueuedEmailRow } from '../../email/email-queue';
+import type { AccountRequestRow } from '../../jobs/account-request-queue';
 import type { CloudEvent } from '../../messaging/cloud-event';
 
 export interface OutboxRow {
@@ -21,6 +22,8 @@ interface Tables {
   /** email_outbox: queued emails by id, bodies sealed */
   emails: Map<string, QueuedEmailRow>;
   auditEvents: AuditEntry[];
+  /** account_requests: register, reset and resend requests by id, payloads sealed */
+  accountRequests: Map<string, AccountRequestRow>;
   /** `${subscriber}\n${eventId}` of every event a subscriber processed */
   processedEvents: Set<string>;
 }
@@ -38,6 +41,7 @@ export class InMemoryDatabase {
     outbox: [],
     emails: new Map(),
     auditEvents: [],
+    accountRequests: new Map(),
     processedEvents: new Set(),
   };
 

@@ -1,5 +1,6 @@
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { RepositoryOptions } from '../repository-options';
+import { InMemoryAccountRequests } from './in-memory-account-requests';
 import { InMemoryAuditLog } from './in-memory-audit-log';
 import type { InMemoryDatabase } from './in-memory-database';
 import { InMemoryEmailOutbox } from './in-memory-email-outbox';
@@ -16,6 +17,7 @@ export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOp
     emails: new InMemoryEmailOutbox(db, options),
     audit: new InMemoryAuditLog(db),
     processedEvents: new InMemoryProcessedEvents(db),
+    accountRequests: new InMemoryAccountRequests(db, options),
   };
 }
 
@@ -31,16 +33,24 @@ export class InMemoryUnitOfWork implements UnitOfWork {
     private readonly options: RepositoryOptions & {
       /** After a transaction that queued email commits; awaited before the next transaction (tests deliver here). */
       afterEmailCommit?: () => Promise<void> | void;
+      /**
+       * After a transaction that recorded an account request commits; awaited before run() resolves but after
+       * the next transaction may start, because the worker it wakes runs transactions of its own.
+       */
+      afterAccountRequestCommit?: () => Promise<void> | void;
     },
   ) {}
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    const result = this.tail.then(async () => {
+    let requested = false;
+    const committed = this.tail.then(async () => {
       const snapshot = this.db.snapshot();
       let queued = false;
       let value: T;
+      const onEmailQueued = () => (queued = true);
+      const onAccountRequested = () => (requested = true);
       try {
-        value = await work(inMemoryRepositories(this.db, { ...this.options, onEmailQueued: () => (queued = true) }));
+        value = await work(inMemoryRepositories(this.db, { ...this.options, onEmailQueued, onAccountRequested }));
       } catch (error) {
         this.db.restore(snapshot);
         throw error;
@@ -48,7 +58,10 @@ export class InMemoryUnitOfWork implements UnitOfWork {
       if (queued) await this.options.afterEmailCommit?.();
       return value;
     });
-    this.tail = result.catch(() => undefined);
-    return result;
+    this.tail = committed.catch(() => undefined);
+    return committed.then(async (value) => {
+      if (requested) await this.options.afterAccountRequestCommit?.();
+      return value;
+    });
   }
 }

@@ -1,3 +1,4 @@
+import { AccountRequestRecord } from './account-request.record';
 import { AuditEventRecord } from './audit-event.record';
 import { EmailOutboxRecord } from './email-outbox.record';
 import { OneTimeTokenRecord } from './one-time-token.record';
@@ -19,9 +20,11 @@ export const typeOrmEntities = [
   EmailOutboxRecord,
   AuditEventRecord,
   ProcessedEventRecord,
+  AccountRequestRecord,
 ];
 
 export {
+  AccountRequestRecord,
   AuditEventRecord,
   EmailOutboxRecord,
   CredentialsRecord,

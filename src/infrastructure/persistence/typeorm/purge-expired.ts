@@ -11,6 +11,8 @@ export interface PurgeCounts {
    * inspection of `last_error`, then deleted: they hold an address and sealed links nobody will send.
    */
   failedEmails: number;
+  /** Processed account requests (their payload is already gone); pending ones are never purged. */
+  accountRequests: number;
 }
 
 /**
@@ -35,12 +37,14 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
     );
     const emails = await manager.query('DELETE FROM email_outbox WHERE sent_at < $1', [outboxCutoff]);
     const failed = await manager.query('DELETE FROM email_outbox WHERE failed_at < $1', [outboxCutoff]);
+    const requests = await manager.query('DELETE FROM account_requests WHERE processed_at < $1', [outboxCutoff]);
     return {
       sessions: affected(sessions),
       oneTimeTokens: affected(tokens),
       outboxEvents: affected(outbox),
       sentEmails: affected(emails),
       failedEmails: affected(failed),
+      accountRequests: affected(requests),
     };
   });
 }

@@ -2,6 +2,7 @@ import type { SigningKeyRepository } from '@application/ports/signing-keys';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RepositoryOptions } from '../repository-options';
+import { TypeOrmAccountRequests } from './typeorm-account-requests';
 import { TypeOrmAuditLog } from './typeorm-audit-log';
 import { TypeOrmEmailOutbox } from './typeorm-email-outbox';
 import { TypeOrmOneTimeTokenRepository } from './typeorm-one-time-token.repository';
@@ -28,6 +29,7 @@ export function typeOrmRepositories(manager: EntityManager, options: RepositoryO
     signingKeys: new TypeOrmSigningKeyRepository(manager),
     audit: new TypeOrmAuditLog(manager),
     processedEvents: new TypeOrmProcessedEvents(manager),
+    accountRequests: new TypeOrmAccountRequests(manager, options),
   };
 }
 
@@ -38,14 +40,21 @@ export class TypeOrmUnitOfWork implements UnitOfWork {
     private readonly options: RepositoryOptions & {
       /** After a transaction that queued email commits: wakes the sender (not awaited by run). */
       afterEmailCommit?: () => void;
+      /** After a transaction that recorded an account request commits: wakes the worker (not awaited by run). */
+      afterAccountRequestCommit?: () => void;
     },
   ) {}
 
   async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     let queued = false;
+    let requested = false;
     const onEmailQueued = () => (queued = true);
-    const result = await this.dataSource.transaction((manager) => work(typeOrmRepositories(manager, { ...this.options, onEmailQueued })));
+    const onAccountRequested = () => (requested = true);
+    const result = await this.dataSource.transaction((manager) =>
+      work(typeOrmRepositories(manager, { ...this.options, onEmailQueued, onAccountRequested })),
+    );
     if (queued) this.options.afterEmailCommit?.();
+    if (requested) this.options.afterAccountRequestCommit?.();
     return result;
   }
 }

@@ -56,7 +56,7 @@ export function registerAuthRoutes(router: Router<HttpState>, deps: HttpDeps): v
 
   router.post(`${base}/verify/resend`, perIp('verify'), json, perId('verify', accountIdentifier('email')), async (ctx) => {
     const dto = await toDto(ResendVerificationDto, ctx.state.body);
-    await uc.resendVerification.execute({ email: dto.email });
+    await uc.resendVerification.execute({ email: dto.email, client: ctx.state.client });
     respond(ctx, 202, { message: RESEND_ACCEPTED });
   });
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { LoginWithPassword } from '@application/auth/login-with-password';
 import { Logout } from '@application/auth/logout';
 import { RefreshSession } from '@application/auth/refresh-session';
+import { ProcessAccountRequest } from '@application/auth/process-account-request';
 import { RegisterUser } from '@application/auth/register-user';
 import { ResendVerification } from '@application/auth/resend-verification';
 import { SessionIssuer } from '@application/auth/session-issuer';
@@ -23,6 +24,8 @@ import { RevokeSession } from '@application/users/revoke-session';
 import { UpdateCredentials } from '@application/users/update-credentials';
 import { UpdateProfile } from '@application/users/update-profile';
 import { EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
+import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
+import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/in-memory-account-requests';
 import { InMemoryEmailQueue } from '@infrastructure/persistence/memory/in-memory-email-outbox';
 import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
 import { SessionCacheInvalidation } from '@application/auth/session-cache-invalidation';
@@ -70,9 +73,11 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const lockout = new InMemoryLoginLockout({ threshold: 5, baseSeconds: 900, maxSeconds: 86400 });
   const sessionCache = new InMemorySessionStateCache(clock, { ttlSeconds: 30, revokedTtlSeconds: 1020 });
   const rateLimiter = new InMemoryRateLimiter(clock);
+  // The real worker over the in-memory queue: register/reset/resend resolve once it has processed their request.
+  const requestWorker = new AccountRequestWorker(new InMemoryAccountRequestQueue(db), box, clock, { info: log, warn: log, error: log });
   const passwordPolicy = new PasswordPolicy(new ZxcvbnStrengthEstimator(), settings.passwordMinLength);
   const uow = new SessionCacheInvalidation(
-    new InMemoryUnitOfWork(db, { secretBox: box, clock, afterEmailCommit: () => sender.drain() }),
+    new InMemoryUnitOfWork(db, { secretBox: box, clock, afterEmailCommit: () => sender.drain(), afterAccountRequestCommit: () => requestWorker.drain() }),
     sessionCache,
     { info: log, warn: log, error: log },
   );
@@ -87,15 +92,15 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const verification = new VerificationTokens(opaque, ids, settings);
   const currentPassword = new CurrentPasswordGuard(new InMemorySecretAttempts(), 5);
   const useCases = {
-    register: new RegisterUser(uow, passwords, issuer, verification, ids, clock, settings, passwordPolicy),
+    register: new RegisterUser(uow, passwords, issuer, ids, clock, settings, passwordPolicy),
     verifyEmail: new VerifyEmail(uow, opaque, clock),
-    resend: new ResendVerification(uow, verification, clock),
+    resend: new ResendVerification(uow),
     login: new LoginWithPassword(repos.users, uow, passwords, issuer, clock, settings, lockout),
     refresh: new RefreshSession(uow, opaque, issuer, clock, settings),
     logout: new Logout(uow, clock),
     validate: new ValidateAccessToken(tokens, repos.sessions, repos.users, clock, settings, sessionCache),
     currentUser: new GetCurrentUser(repos.users),
-    requestReset: new RequestPasswordReset(uow, opaque, ids, clock, settings),
+    requestReset: new RequestPasswordReset(uow),
     confirmReset: new ConfirmPasswordReset(uow, passwords, opaque, clock, settings, passwordPolicy, lockout),
     changePassword: new ChangePassword(repos.users, uow, passwords, clock, settings, passwordPolicy, currentPassword),
     updateProfile: new UpdateProfile(uow, clock),
@@ -103,7 +108,9 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
     deleteAccount: new DeleteAccount(repos.users, uow, passwords, clock, currentPassword),
     listSessions: new ListSessions(repos.sessions, clock),
     revokeSession: new RevokeSession(uow, clock),
+    processAccountRequest: new ProcessAccountRequest(uow, verification, opaque, ids, clock, settings),
   };
+  requestWorker.handleWith(useCases.processAccountRequest);
 
   /** The token in the last link mailed to `to`, as the user would click it. */
   function lastToken(to: string): string {
@@ -127,5 +134,5 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const overwriteUser = (state: UserState) => void db.tables.users.set(state.id, structuredClone(state));
   const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
   const auditTypes = () => db.tables.auditEvents.map((entry) => entry.type);
-  return { overwriteUser, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
+  return { overwriteUser, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
 }

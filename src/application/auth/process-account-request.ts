@@ -1,0 +1,103 @@
+import { DomainError } from '@domain/shared/domain-error';
+import { Email } from '@domain/user/email';
+import { User } from '@domain/user/user';
+import { UserId } from '@domain/user/user-id';
+import { Username } from '@domain/user/username';
+import type { AuthSettings } from '../auth-settings';
+import { accountExistsEmail, passwordResetEmail, registrationNotCompletedEmail } from '../emails/templates';
+import type { AccountRequest, AccountRequestClaim, PendingAccountRequest } from '../ports/account-requests';
+import type { Clock } from '../ports/clock';
+import type { IdGenerator } from '../ports/id-generator';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+import { selfAuditEntry } from './audit-entry';
+import type { ClientContext } from './client-context';
+import { issueOneTimeToken } from './one-time-token-issuer';
+import { RESET_TOKEN_TTL_SECONDS } from './request-password-reset';
+import type { VerificationTokens } from './verification-tokens';
+
+type Registration = Extract<AccountRequest, { kind: 'registration' }>;
+
+/**
+ * The per-account half of register, password reset and verification resend, run by the background worker on a
+ * request the HTTP handler recorded: one transaction that marks the request processed and does the work (so a
+ * retried request never acts twice). What happens here only ever shows in the owner's inbox.
+ */
+export class ProcessAccountRequest {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly verification: VerificationTokens,
+    private readonly opaque: OpaqueTokens,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+    private readonly settings: AuthSettings,
+  ) {}
+
+  async execute(claim: AccountRequestClaim, pending: PendingAccountRequest): Promise<void> {
+    const { request, client } = pending;
+    if (request.kind === 'registration') return this.register(claim, request, client);
+    const now = this.clock.now();
+    await this.uow.run(async (repos) => {
+      if (!(await repos.accountRequests.complete(claim, now))) return;
+      const seen = await repos.users.findByEmail(request.email);
+      // Locked: the reset records an event on the user, saved on the newest row (never a stale copy).
+      const user = seen && (await repos.users.findByIdForUpdate(seen.id));
+      if (request.kind === 'verification_resend') {
+        if (user && !user.emailVerified && user.status !== 'suspended') await repos.emails.enqueue(await this.verification.issue(repos, user, now));
+        return;
+      }
+      if (!user || user.status === 'suspended') {
+        const reason = user ? 'account_disabled' : 'unknown_account';
+        await repos.audit.record(selfAuditEntry('password.reset_requested', client, user?.id ?? null, pending.requestedAt, reason));
+        return;
+      }
+      const ttlSeconds = RESET_TOKEN_TTL_SECONDS;
+      const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });
+      user.requestPasswordReset(now);
+      await repos.users.save(user);
+      await repos.emails.enqueue(passwordResetEmail(user.email, this.settings.publicUrl, token, ttlSeconds / 60));
+      await repos.audit.record(selfAuditEntry('password.reset_requested', client, user.id, pending.requestedAt));
+    });
+  }
+
+  /** A new account, or an "account exists" email to the owner; the caller got the same 202 either way. */
+  private async register(claim: AccountRequestClaim, request: Registration, client: ClientContext): Promise<void> {
+    const now = this.clock.now();
+    try {
+      await this.uow.run(async (repos) => {
+        if (!(await repos.accountRequests.complete(claim, now))) return;
+        if (await this.toldOwner(repos, request.email)) return;
+        const user = User.register(
+          {
+            id: UserId.create(this.ids.newId()),
+            email: Email.create(request.email),
+            username: request.username === null ? null : Username.create(request.username),
+            firstName: request.firstName,
+            lastName: request.lastName,
+            passwordHash: request.passwordHash,
+            emailVerified: false,
+          },
+          now,
+        );
+        await repos.users.add(user);
+        await repos.audit.record(selfAuditEntry('user.registered', client, user.id, now));
+        await repos.emails.enqueue(await this.verification.issue(repos, user, now));
+      });
+    } catch (error) {
+      if (!(error instanceof DomainError) || (error.code !== 'EMAIL_ALREADY_REGISTERED' && error.code !== 'USERNAME_TAKEN')) throw error;
+      // Another transaction took the address or the username after the handler looked (a race of two sign-ups,
+      // or a username change): no account; the requester hears why by email, like an existing owner would.
+      await this.uow.run(async (repos) => {
+        if (!(await repos.accountRequests.complete(claim, now))) return;
+        if (await this.toldOwner(repos, request.email)) return;
+        await repos.emails.enqueue(registrationNotCompletedEmail(request.email, this.settings.publicUrl, request.username ?? ''));
+      });
+    }
+  }
+
+  private async toldOwner(repos: Repositories, email: string): Promise<boolean> {
+    const existing = await repos.users.findByEmail(email);
+    if (existing) await repos.emails.enqueue(accountExistsEmail(existing.email, this.settings.publicUrl));
+    return existing !== null;
+  }
+}
