@@ -109,14 +109,16 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     const { http } = app();
     await signUp(app(), 'parallel@example.com');
     const login = () => http.post('/api/v1/auth/login').send({ email: 'parallel@example.com', password: PASSWORD });
-    // As many at once as the lockout lets be checked at once (LOCKOUT_THRESHOLD, 5), three times over.
-    for (let round = 0; round < 3; round += 1) {
+    // As many at once as the lockout lets be checked at once (LOCKOUT_THRESHOLD, 5), twice (the per-identifier
+    // rate limit, 20 logins in 5 minutes, bounds the whole test).
+    for (let round = 0; round < 2; round += 1) {
       const logins = await Promise.all(Array.from({ length: 5 }, login));
       expect(logins.map((r) => r.status)).toEqual(Array(5).fill(200));
     }
     // More than that in flight at once: the rest wait a second (the lockout counts attempts in flight).
-    const burst = await Promise.all(Array.from({ length: 12 }, login));
-    expect(burst.every((r) => r.status === 200 || (r.status === 429 && r.headers['retry-after'] === '1'))).toBe(true);
+    const burst = await Promise.all(Array.from({ length: 8 }, login));
+    const answers = burst.map((r) => (r.status === 200 ? '200' : `${r.status} ${r.body.error?.code} ${r.headers['retry-after']}`));
+    expect(answers.filter((a) => a !== '200' && a !== '429 ACCOUNT_LOCKED 1')).toEqual([]);
     expect(burst.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(5);
   });
 

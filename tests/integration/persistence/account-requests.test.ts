@@ -148,7 +148,7 @@ describe.each(stores)('account requests on $name', (store) => {
         { id: UserId.create(randomUUID()), email: Email.create('first@example.com'), username: Username.create('trinity'), firstName: null, lastName: null, passwordHash: HASH, emailVerified: false },
         clock.now(),
       );
-      await repos.users.save(user);
+      await repos.users.add(user);
       completed();
       await held;
     });

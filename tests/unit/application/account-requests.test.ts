@@ -29,7 +29,7 @@ function existingUser(kit: Kit, email: string, username: string) {
     { id: UserId.create(crypto.randomUUID()), email: Email.create(email), username: Username.create(username), firstName: null, lastName: null, passwordHash: '$argon2id$x', emailVerified: true },
     kit.clock.now(),
   );
-  return kit.repos.users.save(user);
+  return kit.repos.users.add(user);
 }
 
 describe('account requests: the handler records, the worker acts', () => {
