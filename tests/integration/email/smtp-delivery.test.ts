@@ -172,12 +172,17 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     await app().app.infra.email.sender.drain();
   };
   const counts = () => new TypeOrmEmailQueue(app().app.infra.dataSource).countByState();
+  /** Registers and lets the account-request worker queue the verification email. */
+  const register = async (email: string) => {
+    await app().http.post('/api/v1/auth/register').send({ email, password: PASSWORD }).expect(202);
+    await app().app.infra.accountRequests.drain();
+  };
 
   it('a recipient refused permanently (550) is tried EMAIL_MAX_ATTEMPTS times, then marked failed and never tried again', async () => {
     await app().app.infra.email.sender.drain(); // the previous test's last notice
     const before = await counts();
     smtp.refused.add('smtp-nobody@example.com');
-    await app().http.post('/api/v1/auth/register').send({ email: 'smtp-nobody@example.com', password: PASSWORD }).expect(202);
+    await register('smtp-nobody@example.com');
     await app().app.infra.email.sender.drain();
     await expect(row('smtp-nobody@example.com')).resolves.toMatchObject({ attempts: 1, failed_at: null, last_error: expect.stringMatching(/550/) });
     await nextRound();
@@ -197,7 +202,7 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
   it('with the server down, EMAIL_MAX_ATTEMPTS failed attempts mark the row failed: it is not sent when the server is back', async () => {
     await smtp.stop();
     try {
-      await app().http.post('/api/v1/auth/register').send({ email: 'smtp-dave@example.com', password: PASSWORD }).expect(202);
+      await register('smtp-dave@example.com');
       await app().app.infra.email.sender.drain();
       await nextRound();
       await nextRound();
@@ -213,7 +218,7 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
   it('a row older than EMAIL_MAX_AGE is marked failed without being sent, even with the server back', async () => {
     await smtp.stop();
     try {
-      await app().http.post('/api/v1/auth/register').send({ email: 'smtp-erin@example.com', password: PASSWORD }).expect(202);
+      await register('smtp-erin@example.com');
       await app().app.infra.email.sender.drain();
       await expect(row('smtp-erin@example.com')).resolves.toMatchObject({ attempts: 1, failed_at: null });
     } finally {
