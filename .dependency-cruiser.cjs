@@ -34,6 +34,27 @@ module.exports = {
       to: { path: '^src/(infrastructure|config)/' },
     },
     {
+      name: 'feature-folders-layered',
+      comment:
+        'src/application feature folders depend one way: account -> password -> session -> shared/ports (and mfa, oauth, admin on top as they come); never back, so no cycle between folders.',
+      severity: 'error',
+      from: { path: '^src/application/(session|shared|ports)/' },
+      to: { path: '^src/application/(account|password)/' },
+    },
+    {
+      name: 'password-not-into-account',
+      severity: 'error',
+      from: { path: '^src/application/password/' },
+      to: { path: '^src/application/account/' },
+    },
+    {
+      name: 'shared-not-into-features',
+      comment: 'shared helpers and ports know no feature folder.',
+      severity: 'error',
+      from: { path: '^src/application/(shared|ports)/' },
+      to: { path: '^src/application/(session|account|password)/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

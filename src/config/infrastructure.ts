@@ -21,7 +21,7 @@ import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-man
 import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { UuidGenerator } from '@infrastructure/time/uuid-generator';
-import { SessionCacheInvalidation } from '@application/auth/session-cache-invalidation';
+import { SessionCacheInvalidation } from '@application/session/session-cache-invalidation';
 import { type Cache, startCache } from './cache';
 import { openDatabase } from './database';
 import { startEmailDelivery, type EmailDelivery } from './email';

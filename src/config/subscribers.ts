@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { ProcessEventOnce } from '@application/events/process-event-once';
-import { SendSecurityNotice } from '@application/notifications/send-security-notice';
+import { ProcessEventOnce } from '@application/shared/process-event-once';
+import { SendSecurityNotice } from '@application/account/send-security-notice';
 import { EventConsumer, type ConsumerPolicy } from '@interface/events/event-consumer';
 import type { EventSubscriber } from '@interface/events/event-subscriber';
 import { SecurityNoticeSubscriber } from '@interface/events/security-notice.subscriber';

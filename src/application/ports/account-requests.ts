@@ -1,4 +1,4 @@
-import type { ClientContext } from '../auth/client-context';
+import type { ClientContext } from '../shared/client-context';
 
 /**
  * What an anonymous caller asked for about an email address. The HTTP handler only records it (one INSERT,

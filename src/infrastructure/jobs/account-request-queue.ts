@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountRequest, AccountRequestClaim, PendingAccountRequest } from '@application/ports/account-requests';
-import type { ClientContext } from '@application/auth/client-context';
+import type { ClientContext } from '@application/shared/client-context';
 import type { SecretBox } from '@application/ports/secret-box';
 
 /**

@@ -1,4 +1,4 @@
-import type { ProcessAccountRequest } from '@application/auth/process-account-request';
+import type { ProcessAccountRequest } from '@application/account/process-account-request';
 import type { Clock } from '@application/ports/clock';
 import type { Logger } from '@application/ports/logger';
 import type { SecretBox } from '@application/ports/secret-box';

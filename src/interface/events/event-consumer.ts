@@ -1,4 +1,4 @@
-import type { ProcessEventOnce } from '@application/events/process-event-once';
+import type { ProcessEventOnce } from '@application/shared/process-event-once';
 import type { EventDelivery, EventSubscriptions } from '@application/ports/event-subscriptions';
 import type { Logger } from '@application/ports/logger';
 import { PermanentEventError, type EventSubscriber } from './event-subscriber';

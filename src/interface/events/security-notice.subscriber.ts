@@ -1,5 +1,5 @@
-import type { SecurityNotice } from '@application/emails/security-notices';
-import type { SendSecurityNotice } from '@application/notifications/send-security-notice';
+import type { SecurityNotice } from '@application/shared/security-notices';
+import type { SendSecurityNotice } from '@application/account/send-security-notice';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { Repositories } from '@application/ports/unit-of-work';
 import { PermanentEventError, type EventSubscriber } from './event-subscriber';

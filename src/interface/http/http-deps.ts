@@ -1,22 +1,22 @@
 import type { Logger as PinoLogger } from 'pino';
-import type { LoginWithPassword } from '@application/auth/login-with-password';
-import type { Logout } from '@application/auth/logout';
-import type { RefreshSession } from '@application/auth/refresh-session';
-import type { RegisterUser } from '@application/auth/register-user';
-import type { ResendVerification } from '@application/auth/resend-verification';
-import type { ValidateAccessToken } from '@application/auth/validate-access-token';
-import type { VerifyEmail } from '@application/auth/verify-email';
-import type { GetCurrentUser } from '@application/users/get-current-user';
+import type { LoginWithPassword } from '@application/session/login-with-password';
+import type { Logout } from '@application/session/logout';
+import type { RefreshSession } from '@application/session/refresh-session';
+import type { RegisterUser } from '@application/account/register-user';
+import type { ResendVerification } from '@application/account/resend-verification';
+import type { ValidateAccessToken } from '@application/session/validate-access-token';
+import type { VerifyEmail } from '@application/account/verify-email';
+import type { GetCurrentUser } from '@application/account/get-current-user';
 import type { RateLimiter } from '@application/ports/rate-limiter';
 import type { RouteRateLimits } from './middleware/rate-limit';
-import type { ChangePassword } from '@application/auth/change-password';
-import type { ConfirmPasswordReset } from '@application/auth/confirm-password-reset';
-import type { RequestPasswordReset } from '@application/auth/request-password-reset';
-import type { DeleteAccount } from '@application/users/delete-account';
-import type { ListSessions } from '@application/users/list-sessions';
-import type { RevokeSession } from '@application/users/revoke-session';
-import type { UpdateCredentials } from '@application/users/update-credentials';
-import type { UpdateProfile } from '@application/users/update-profile';
+import type { ChangePassword } from '@application/password/change-password';
+import type { ConfirmPasswordReset } from '@application/password/confirm-password-reset';
+import type { RequestPasswordReset } from '@application/password/request-password-reset';
+import type { DeleteAccount } from '@application/account/delete-account';
+import type { ListSessions } from '@application/session/list-sessions';
+import type { RevokeSession } from '@application/session/revoke-session';
+import type { UpdateCredentials } from '@application/account/update-credentials';
+import type { UpdateProfile } from '@application/account/update-profile';
 
 export interface HealthChecks {
   database: 'up' | 'down';

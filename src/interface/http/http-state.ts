@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ParameterizedContext } from 'koa';
-import type { ClientContext } from '@application/auth/client-context';
-import type { Principal } from '@application/auth/validate-access-token';
+import type { ClientContext } from '@application/shared/client-context';
+import type { Principal } from '@application/session/validate-access-token';
 import type { RateLimitPolicy, RateLimitResult } from '@application/ports/rate-limiter';
 
 /** What the middleware puts on `ctx.state`; handlers read it, never the raw headers. */

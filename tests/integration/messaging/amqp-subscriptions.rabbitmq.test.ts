@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import type { DataSource } from 'typeorm';
-import { ProcessEventOnce } from '@application/events/process-event-once';
+import { ProcessEventOnce } from '@application/shared/process-event-once';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { Repositories } from '@application/ports/unit-of-work';
 import { AmqpConnection } from '@infrastructure/messaging/rabbitmq/amqp-connection';

@@ -1,4 +1,4 @@
-import { LoginWithPassword } from '@application/auth/login-with-password';
+import { LoginWithPassword } from '@application/session/login-with-password';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { CLIENT, PASSWORD, createKit } from './support/test-kit';
 

@@ -1,4 +1,4 @@
-import { PasswordPolicy } from '@application/auth/password-policy';
+import { PasswordPolicy } from '@application/password/password-policy';
 import { DomainError } from '@domain/shared/domain-error';
 import { MAX_SCORED_LENGTH, ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
 import { CLIENT, PASSWORD, createKit } from './support/test-kit';

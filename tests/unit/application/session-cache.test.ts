@@ -1,6 +1,6 @@
-import { Logout } from '@application/auth/logout';
-import { SessionCacheInvalidation } from '@application/auth/session-cache-invalidation';
-import { ValidateAccessToken } from '@application/auth/validate-access-token';
+import { Logout } from '@application/session/logout';
+import { SessionCacheInvalidation } from '@application/session/session-cache-invalidation';
+import { ValidateAccessToken } from '@application/session/validate-access-token';
 import type { CachedSessionState, SessionStateCache } from '@application/ports/session-state-cache';
 import { InMemoryUnitOfWork } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
 import { CLIENT, PASSWORD, createKit } from './support/test-kit';

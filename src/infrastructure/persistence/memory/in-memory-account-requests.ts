@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountRequest, AccountRequestClaim, AccountRequests } from '@application/ports/account-requests';
-import type { ClientContext } from '@application/auth/client-context';
+import type { ClientContext } from '@application/shared/client-context';
 import { DomainError } from '@domain/shared/domain-error';
 import { type AccountRequestQueue, type ClaimedAccountRequest, newAccountRequestRow } from '../../jobs/account-request-queue';
 import type { RepositoryOptions } from '../repository-options';

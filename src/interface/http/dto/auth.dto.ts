@@ -1,5 +1,5 @@
 import { IsIn, IsNotEmpty, IsOptional, IsString } from 'class-validator';
-import type { LogoutScope } from '@application/auth/logout';
+import type { LogoutScope } from '@application/session/logout';
 import { DomainError } from '@domain/shared/domain-error';
 import { MaxUnits } from './validate-dto';
 

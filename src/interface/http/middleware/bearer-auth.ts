@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import type { Principal, ValidateAccessToken } from '@application/auth/validate-access-token';
+import type { Principal, ValidateAccessToken } from '@application/session/validate-access-token';
 import { DomainError } from '@domain/shared/domain-error';
 import type { HttpContext, HttpState } from '../http-state';
 

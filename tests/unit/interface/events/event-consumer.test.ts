@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ProcessEventOnce } from '@application/events/process-event-once';
-import { SendSecurityNotice } from '@application/notifications/send-security-notice';
+import { ProcessEventOnce } from '@application/shared/process-event-once';
+import { SendSecurityNotice } from '@application/account/send-security-notice';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { Repositories } from '@application/ports/unit-of-work';
 import { Email } from '@domain/user/email';

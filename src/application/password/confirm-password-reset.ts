@@ -1,18 +1,18 @@
 import { DomainError } from '@domain/shared/domain-error';
 import { isRedeemable } from '@domain/token/one-time-token';
 import { Password } from '@domain/user/password';
-import type { AuthSettings } from '../auth-settings';
-import { passwordChangedEmail } from '../emails/templates';
+import type { AuthSettings } from '../shared/auth-settings';
+import { passwordChangedEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { LoginLockout } from '../ports/login-lockout';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from './audit-entry';
-import type { ClientContext } from './client-context';
-import { clearLockout } from './login-lockout-keys';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
+import { clearLockout } from '../session/login-lockout-keys';
 import type { PasswordPolicy } from './password-policy';
-import { cutOffEarlierAccess } from './revoke-sessions';
+import { cutOffEarlierAccess } from '../session/revoke-sessions';
 
 export interface ConfirmPasswordResetInput {
   token: string;

@@ -1,12 +1,12 @@
 import { DomainError } from '@domain/shared/domain-error';
 import { isRedeemable } from '@domain/token/one-time-token';
 import type { User } from '@domain/user/user';
-import { emailChangedEmail } from '../emails/templates';
+import { emailChangedEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from './audit-entry';
-import { type ClientContext, UNKNOWN_CLIENT } from './client-context';
+import { selfAuditEntry } from '../shared/audit-entry';
+import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
 
 /**
  * Redeems a link mailed to an address: the registration's verification, or the confirmation of a new address

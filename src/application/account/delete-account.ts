@@ -1,12 +1,12 @@
 import type { UserRepository } from '@domain/user/user.repository';
-import { selfAuditEntry } from '../auth/audit-entry';
-import type { ClientContext } from '../auth/client-context';
-import { revokeSessions } from '../auth/revoke-sessions';
-import { accountDeletedEmail } from '../emails/templates';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
+import { revokeSessions } from '../session/revoke-sessions';
+import { accountDeletedEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from './current-password';
+import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
 
 /**
  * Deletes the account for good, password required: the user row with its credentials, sessions and one-time

@@ -1,6 +1,6 @@
 import { Email } from '@domain/user/email';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { UNKNOWN_CLIENT, type ClientContext } from './client-context';
+import { UNKNOWN_CLIENT, type ClientContext } from '../shared/client-context';
 
 /**
  * Answers the same, in the same time, whether the account exists, is verified or not: it only records the

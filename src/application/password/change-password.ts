@@ -1,14 +1,14 @@
 import type { UserRepository } from '@domain/user/user.repository';
-import type { AuthSettings } from '../auth-settings';
-import { passwordChangedEmail } from '../emails/templates';
+import type { AuthSettings } from '../shared/auth-settings';
+import { passwordChangedEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from '../users/current-password';
-import { selfAuditEntry } from './audit-entry';
-import type { ClientContext } from './client-context';
+import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from './current-password';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
 import type { PasswordPolicy } from './password-policy';
-import { cutOffEarlierAccess } from './revoke-sessions';
+import { cutOffEarlierAccess } from '../session/revoke-sessions';
 
 export interface ChangePasswordInput {
   userId: string;

@@ -1,11 +1,11 @@
 import type { User } from '@domain/user/user';
-import { verificationEmail } from '../emails/templates';
-import type { AuthSettings } from '../auth-settings';
+import { verificationEmail } from '../shared/email-templates';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { IdGenerator } from '../ports/id-generator';
 import type { EmailMessage } from '../ports/mailer';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { Repositories } from '../ports/unit-of-work';
-import { issueOneTimeToken } from './one-time-token-issuer';
+import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 
 /** Issues email-verification tokens (only the hash is stored) and the email that carries them. */
 export class VerificationTokens {

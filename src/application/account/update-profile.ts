@@ -1,10 +1,10 @@
 import type { User } from '@domain/user/user';
 import { Username } from '@domain/user/username';
-import { selfAuditEntry } from '../auth/audit-entry';
-import type { ClientContext } from '../auth/client-context';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { found } from './current-password';
+import { found } from '../password/current-password';
 
 /** `undefined`: leave as it is; `null`: clear. */
 export interface UpdateProfileInput {

@@ -1,6 +1,6 @@
 import { DomainError } from '@domain/shared/domain-error';
-import { selfAuditEntry } from '../auth/audit-entry';
-import type { ClientContext } from '../auth/client-context';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 

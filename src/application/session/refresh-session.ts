@@ -1,11 +1,11 @@
 import { DomainError } from '@domain/shared/domain-error';
 import type { TokenPair } from '@domain/session/token-pair';
-import type { AuthSettings } from '../auth-settings';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from './audit-entry';
-import { type ClientContext, UNKNOWN_CLIENT } from './client-context';
+import { selfAuditEntry } from '../shared/audit-entry';
+import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
 import type { SessionIssuer } from './session-issuer';
 
 /**

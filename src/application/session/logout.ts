@@ -1,8 +1,8 @@
 import type { RevokeReason } from '@domain/session/session';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from './audit-entry';
-import { type ClientContext, UNKNOWN_CLIENT } from './client-context';
+import { selfAuditEntry } from '../shared/audit-entry';
+import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
 import { cutOffEarlierAccess, revokeSessions } from './revoke-sessions';
 
 export type LogoutScope = 'local' | 'others' | 'global';

@@ -1,13 +1,13 @@
 import { Session } from '@domain/session/session';
 import type { TokenPair } from '@domain/session/token-pair';
 import type { User } from '@domain/user/user';
-import type { AuthSettings } from '../auth-settings';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { TokenSigner } from '../ports/access-tokens';
 import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { SecretBox } from '../ports/secret-box';
 import type { Repositories } from '../ports/unit-of-work';
-import type { ClientContext } from './client-context';
+import type { ClientContext } from '../shared/client-context';
 
 /** 256 bits from a CSPRNG (CONTRACT §4). */
 export const REFRESH_TOKEN_BYTES = 32;

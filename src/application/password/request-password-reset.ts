@@ -1,6 +1,6 @@
 import { Email } from '@domain/user/email';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import type { ClientContext } from './client-context';
+import type { ClientContext } from '../shared/client-context';
 
 /** One hour (CONTRACT §4). */
 export const RESET_TOKEN_TTL_SECONDS = 3600;

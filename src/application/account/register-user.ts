@@ -4,15 +4,15 @@ import { Email } from '@domain/user/email';
 import { User } from '@domain/user/user';
 import { UserId } from '@domain/user/user-id';
 import { Username } from '@domain/user/username';
-import type { AuthSettings } from '../auth-settings';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from './audit-entry';
-import type { ClientContext } from './client-context';
-import type { PasswordPolicy } from './password-policy';
-import type { SessionIssuer } from './session-issuer';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
+import type { PasswordPolicy } from '../password/password-policy';
+import type { SessionIssuer } from '../session/session-issuer';
 
 export interface RegisterUserInput {
   email: string;

@@ -1,5 +1,5 @@
-import { securityNoticeEmail, type SecurityNotice } from '../emails/security-notices';
-import type { AuthSettings } from '../auth-settings';
+import { securityNoticeEmail, type SecurityNotice } from '../shared/security-notices';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { Repositories } from '../ports/unit-of-work';
 
 /**

@@ -3,13 +3,13 @@ import type { TokenPair } from '@domain/session/token-pair';
 import { Email } from '@domain/user/email';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
-import type { AuthSettings } from '../auth-settings';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
 import type { LoginLockout } from '../ports/login-lockout';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from './audit-entry';
-import type { ClientContext } from './client-context';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
 import { accountLocked, clearLockout, lockoutKey } from './login-lockout-keys';
 import type { SessionIssuer } from './session-issuer';
 

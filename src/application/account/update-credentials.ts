@@ -2,17 +2,17 @@ import { Email } from '@domain/user/email';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import { Username } from '@domain/user/username';
-import { selfAuditEntry } from '../auth/audit-entry';
-import type { ClientContext } from '../auth/client-context';
-import type { AuthSettings } from '../auth-settings';
-import { accountExistsEmail, emailChangeRequestedEmail, emailChangeVerificationEmail } from '../emails/templates';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
+import type { AuthSettings } from '../shared/auth-settings';
+import { accountExistsEmail, emailChangeRequestedEmail, emailChangeVerificationEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
-import { issueOneTimeToken } from '../auth/one-time-token-issuer';
-import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from './current-password';
+import { issueOneTimeToken } from '../shared/one-time-token-issuer';
+import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
 
 export interface UpdateCredentialsInput {
   userId: string;

@@ -2,7 +2,7 @@ import { DomainError } from '@domain/shared/domain-error';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
-import type { AuthSettings } from '../auth-settings';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { TokenVerifier, VerifiedAccessClaims } from '../ports/access-tokens';
 import type { Clock } from '../ports/clock';
 import type { CachedSessionState, SessionStateCache } from '../ports/session-state-cache';
