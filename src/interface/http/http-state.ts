@@ -17,6 +17,8 @@ export interface HttpState {
   body?: Record<string, unknown>;
   /** Set by the bearer middleware on protected routes only. */
   principal?: Principal;
+  /** Set by the route mount: the matched route's method and path pattern (the metrics' route label). */
+  route?: { method: string; path: string };
   /** The quotas a rate-limited route consumed so far, for the RateLimit headers. */
   rateLimits?: { policy: RateLimitPolicy; result: RateLimitResult }[];
 }

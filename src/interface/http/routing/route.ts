@@ -1,0 +1,66 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { ErrorCode } from '@domain/shared/domain-error';
+import type { HttpErrorCode } from '../errors/http-error';
+import type { HttpContext } from '../http-state';
+import type { IdentifierOf } from '../middleware/rate-limit';
+
+/**
+ * Every HTTP route is data (DESIGN 10): one mount builds each route's middleware chain from its entry, and the
+ * same entries generate the OpenAPI document and label the metrics. A feature exports a table of these.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Who may call: anyone, a signed-in user (bearer user token), a service client, or a user holding a role. */
+export type AuthRequirement = 'none' | 'user' | 'client' | { role: string };
+
+/** Rate-limit groups (RATE_LIMIT_<GROUP>_IP / _ID). */
+export type RateLimitGroup = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password';
+
+export interface RouteLimit {
+  group: RateLimitGroup;
+  /**
+   * The second quota: per identifier read from the raw body (after it is parsed), or per signed-in user (after
+   * the bearer check, before the body is read). Omitted: per client IP only.
+   */
+  identifier?: IdentifierOf | 'user';
+}
+
+/** A class whose instances are validated request bodies (class-validator metadata drives validation and OpenAPI). */
+export type DtoClass<T = object> = new () => T;
+
+/**
+ * A JSON Schema (2020-12, as OpenAPI 3.1 uses) of a response's `data`, or a DTO class whose metadata gives it.
+ * `envelope: false` for the standards-shaped endpoints (JWKS, /oauth/*, /health/*, /metrics, /openapi.json).
+ */
+export interface ResponseSpec {
+  description: string;
+  schema?: Record<string, unknown> | DtoClass;
+  envelope?: boolean;
+  /** Media type when not application/json (e.g. text/plain for /metrics, text/html for /docs). */
+  contentType?: string;
+}
+
+export type RouteErrorCode = ErrorCode | HttpErrorCode | 'INTERNAL_ERROR';
+
+export interface RouteDef<Body extends object = object, Service = unknown> {
+  method: HttpMethod;
+  /** The full path pattern as the router matches it, `:name` for parameters (e.g. `/api/v1/users/me/sessions/:id`). */
+  path: string;
+  summary: string;
+  /** Grouping in the OpenAPI document and the docs page. */
+  tags: string[];
+  auth: AuthRequirement;
+  limit?: RouteLimit;
+  /** A JSON body validated into `dto` (415/413/400 before the handler); `optional`: an empty body is `{}`. */
+  body?: { dto: DtoClass<Body>; optional?: boolean };
+  /** By status: what a success returns. */
+  responses: Record<number, ResponseSpec>;
+  /** The error codes this route can answer besides the generic ones every route has (400 bad input, 500). */
+  errors: RouteErrorCode[];
+  /** What the handler calls: a use case class (or a port token), resolved from the container by the mount. */
+  uses?: ServiceIdentifier<Service>;
+  handle(ctx: RouteContext<Body>, service: Service): Promise<void>;
+}
+
+/** The Koa context a handler gets: the validated body on `ctx.state.dto` when the route has one. */
+export type RouteContext<Body extends object = object> = HttpContext & { state: { dto: Body } };
