@@ -2,20 +2,11 @@ import type { Clock } from '@application/ports/clock';
 import type { Logger } from '@application/ports/logger';
 import type { Mailer } from '@application/ports/mailer';
 import type { SecretBox } from '@application/ports/secret-box';
+import { BackgroundWorker, type RoundResult } from '@infrastructure/jobs/background-worker';
+import { addSeconds, describeFailure as describe, type LeasedQueueSettings, nextAttemptAt } from '@infrastructure/jobs/queue-settings';
 import type { ClaimedEmail, EmailQueue } from './email-queue';
 
-export interface EmailSenderSettings {
-  /** Rows claimed per round. */
-  batchSize: number;
-  /** How often to look for due rows without a poke (retries, rows queued by other instances). */
-  pollIntervalMs: number;
-  /** How long a claim holds a row; longer than the worst SMTP conversation (the mailer's timeouts). */
-  leaseSeconds: number;
-  /** First retry delay; doubles per attempt up to `maxRetrySeconds`, with jitter. */
-  baseRetrySeconds: number;
-  maxRetrySeconds: number;
-  /** Attempts before a row is given up on (marked failed, never sent). EMAIL_MAX_ATTEMPTS. */
-  maxAttempts: number;
+export interface EmailSenderSettings extends LeasedQueueSettings {
   /** Age (since queued) after which a row is given up on, tried or not: its links are stale. EMAIL_MAX_AGE. */
   maxAgeSeconds: number;
 }
@@ -39,10 +30,7 @@ export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
  * subject and error, never the recipient or the body.
  */
 export class EmailOutboxSender {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly worker: BackgroundWorker;
 
   constructor(
     private readonly queue: EmailQueue,
@@ -51,62 +39,40 @@ export class EmailOutboxSender {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: EmailSenderSettings = DEFAULT_EMAIL_SENDER_SETTINGS,
-  ) {}
+  ) {
+    this.worker = new BackgroundWorker(() => this.round(), { name: 'email outbox', pollIntervalMs: settings.pollIntervalMs }, logger);
+  }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => this.poke(), this.settings.pollIntervalMs);
-    this.timer.unref();
-    this.poke();
+    this.worker.start();
   }
 
   /** Something was queued (or may be due): run a round now, or right after the current one. */
   poke(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.rounds().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.poke();
-      }
-    });
+    this.worker.poke();
   }
 
   /** Sends everything due now and resolves when nothing due is left (the in-memory unit of work, tests). */
-  async drain(): Promise<void> {
-    this.poke();
-    // A round already under way when poked is followed by one more (see poke): wait for that one too.
-    while (this.running) await this.running;
+  drain(): Promise<void> {
+    return this.worker.drain();
   }
 
   /** No new rounds; waits for the messages in flight to be sent and marked. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 
-  private async rounds(): Promise<void> {
-    let claimed = this.settings.batchSize;
-    while (claimed === this.settings.batchSize && !this.stopped) claimed = await this.round();
-  }
-
-  private async round(): Promise<number> {
+  private async round(): Promise<RoundResult> {
     const now = this.clock.now();
     let batch: ClaimedEmail[];
     try {
       batch = await this.queue.claimDue(now, this.settings.batchSize, addSeconds(now, this.settings.leaseSeconds));
     } catch (error) {
       this.logger.warn({ err: describe(error) }, 'email outbox: cannot claim due emails; will retry');
-      return 0;
+      return 'idle';
     }
     for (const email of batch) await this.deliver(email);
-    return batch.length;
+    return batch.length === this.settings.batchSize ? 'more' : 'idle';
   }
 
   private async deliver(email: ClaimedEmail): Promise<void> {
@@ -131,7 +97,7 @@ export class EmailOutboxSender {
 
   /** A failed attempt: retried later, unless it was the last one allowed or the next would come too late. */
   private async failed(email: ClaimedEmail, reason: string): Promise<void> {
-    const retryAt = addSeconds(this.clock.now(), retryDelaySeconds(email.attempts, this.settings));
+    const retryAt = nextAttemptAt(this.clock.now(), email.attempts, this.settings);
     if (email.attempts >= this.settings.maxAttempts || this.tooOld(email, retryAt)) {
       await this.giveUp(email, reason);
       return;
@@ -159,21 +125,4 @@ export class EmailOutboxSender {
   private tooOld(email: ClaimedEmail, at: Date = this.clock.now()): boolean {
     return at.getTime() - email.createdAt.getTime() >= this.settings.maxAgeSeconds * 1000;
   }
-}
-
-/** Attempt n (1-based) waits base·2^(n-1), capped, then drawn from [half, all] of it so instances do not retry in step. */
-export function retryDelaySeconds(attempts: number, settings: Pick<EmailSenderSettings, 'baseRetrySeconds' | 'maxRetrySeconds'>): number {
-  const capped = Math.min(settings.maxRetrySeconds, settings.baseRetrySeconds * 2 ** Math.max(0, attempts - 1));
-  return capped / 2 + Math.random() * (capped / 2);
-}
-
-/** Code and server reply only (nodemailer errors carry no body); bounded, for the row and the log. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, 500);
-  const code = (error as { code?: unknown }).code;
-  return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`.slice(0, 500);
-}
-
-function addSeconds(date: Date, seconds: number): Date {
-  return new Date(date.getTime() + seconds * 1000);
 }

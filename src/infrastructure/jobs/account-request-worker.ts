@@ -2,19 +2,11 @@ import type { ProcessAccountRequest } from '@application/account/process-account
 import type { Clock } from '@application/ports/clock';
 import type { Logger } from '@application/ports/logger';
 import type { SecretBox } from '@application/ports/secret-box';
-import { retryDelaySeconds } from '../email/email-outbox-sender';
 import { type AccountRequestQueue, type ClaimedAccountRequest, openAccountRequest } from './account-request-queue';
-import { PokedRounds } from './poked-rounds';
+import { BackgroundWorker, type RoundResult } from './background-worker';
+import { addSeconds, describeFailure as describe, type LeasedQueueSettings, nextAttemptAt } from './queue-settings';
 
-export interface AccountRequestWorkerSettings {
-  batchSize: number;
-  pollIntervalMs: number;
-  /** Longer than the worst processing of one request (a few statements). */
-  leaseSeconds: number;
-  baseRetrySeconds: number;
-  maxRetrySeconds: number;
-  /** After this many failed attempts the request is given up (logged as an error); its username is free again. */
-  maxAttempts: number;
+export interface AccountRequestWorkerSettings extends LeasedQueueSettings {
   /**
    * A poke runs a round after this long, plus up to as much again at random: the request's answer is on the wire
    * before its per-account work starts, so that work never slows the answer it is about.
@@ -36,10 +28,11 @@ export const DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS: AccountRequestWorkerSettin
  * Processes the account requests the HTTP handlers record (register, password reset, verification resend):
  * claim due requests (a lease, so any number of instances can run this), open the sealed payload, let
  * ProcessAccountRequest do the per-account work in one transaction; on failure retry with capped exponential
- * backoff. Poked after every commit that recorded a request. Logs carry the request id and kind, never the payload.
+ * backoff; after `maxAttempts` failures a request is given up (logged as an error) and its username is free again.
+ * Poked after every commit that recorded a request. Logs carry the request id and kind, never the payload.
  */
 export class AccountRequestWorker {
-  private readonly rounds: PokedRounds;
+  private readonly worker: BackgroundWorker;
   private processor: ProcessAccountRequest | null = null;
 
   constructor(
@@ -49,7 +42,8 @@ export class AccountRequestWorker {
     private readonly logger: Logger,
     private readonly settings: AccountRequestWorkerSettings = DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS,
   ) {
-    this.rounds = new PokedRounds(() => this.round(), settings.pollIntervalMs);
+    const { pollIntervalMs, pokeDelayMs } = settings;
+    this.worker = new BackgroundWorker(() => this.round(), { name: 'account requests', pollIntervalMs, pokeDelayMs }, logger);
   }
 
   /** The use case is built by the container, after the unit of work that pokes this worker. */
@@ -58,38 +52,36 @@ export class AccountRequestWorker {
   }
 
   start(): void {
-    if (this.processor) this.rounds.start();
+    if (this.processor) this.worker.start();
   }
 
   /** Until a processor is set, requests just wait in the table (start() picks them up). */
   poke(): void {
-    if (!this.processor) return;
-    const delay = this.settings.pokeDelayMs * (1 + Math.random());
-    setTimeout(() => this.rounds.poke(), delay).unref();
+    if (this.processor) this.worker.poke();
   }
 
   /** Processes everything due now, without the poke delay (the in-memory unit of work, tests). */
   async drain(): Promise<void> {
-    if (this.processor) await this.rounds.drain();
+    if (this.processor) await this.worker.drain();
   }
 
   /** Processes what is due (the last answers' requests), then no new rounds. What is left waits in the table. */
   async stop(): Promise<void> {
     await this.drain();
-    await this.rounds.stop();
+    await this.worker.stop();
   }
 
-  private async round(): Promise<boolean> {
+  private async round(): Promise<RoundResult> {
     const now = this.clock.now();
     let batch: ClaimedAccountRequest[];
     try {
       batch = await this.queue.claimDue(now, this.settings.batchSize, addSeconds(now, this.settings.leaseSeconds));
     } catch (error) {
       this.logger.warn({ err: describe(error) }, 'account requests: cannot claim due requests; will retry');
-      return false;
+      return 'idle';
     }
     for (const claimed of batch) await this.process(claimed);
-    return batch.length === this.settings.batchSize;
+    return batch.length === this.settings.batchSize ? 'more' : 'idle';
   }
 
   private async process(claimed: ClaimedAccountRequest): Promise<void> {
@@ -104,20 +96,9 @@ export class AccountRequestWorker {
         this.logger.error(fields, 'account request failed too often; given up');
         return;
       }
-      const retryAt = addSeconds(this.clock.now(), retryDelaySeconds(claimed.attempts, this.settings));
+      const retryAt = nextAttemptAt(this.clock.now(), claimed.attempts, this.settings);
       await this.queue.markFailed(claim, reason, retryAt).catch(() => undefined);
       this.logger.warn({ ...fields, next_attempt_at: retryAt.toISOString() }, 'account request failed; queued for retry');
     }
   }
-}
-
-/** Code and message only, bounded: never the payload. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, 500);
-  const code = (error as { code?: unknown }).code;
-  return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`.slice(0, 500);
-}
-
-function addSeconds(date: Date, seconds: number): Date {
-  return new Date(date.getTime() + seconds * 1000);
 }

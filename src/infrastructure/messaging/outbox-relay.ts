@@ -1,14 +1,15 @@
 import type { Clock } from '@application/ports/clock';
 import type { EventPublisher } from '@application/ports/event-publisher';
 import type { Logger } from '@application/ports/logger';
-import { Backoff, Sleeper } from './backoff';
+import { Backoff } from '@application/shared/retry-delay';
+import { BackgroundWorker, type RoundResult } from '@infrastructure/jobs/background-worker';
 import type { BatchOutcome, OutboxStore } from './outbox-store';
 
 export interface OutboxRelayOptions {
   batchSize: number;
   /** How often an idle relay looks for rows other instances committed (its own commits poke it at once). */
   pollIntervalMs: number;
-  /** Waits while the broker or the database is away: from min, doubling, up to max. */
+  /** Waits while the broker or the database is away: from min, doubling, up to max (see retryDelayMs). */
   minBackoffMs: number;
   maxBackoffMs: number;
   /** How often the lag (pending count, age of the oldest pending event) is logged. */
@@ -40,10 +41,7 @@ export const DEFAULT_RELAY_OPTIONS: OutboxRelayOptions = {
 export class OutboxRelay {
   private readonly options: OutboxRelayOptions;
   private readonly backoff: Backoff;
-  private readonly sleeper = new Sleeper();
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private poked = false;
+  private readonly worker: BackgroundWorker;
   private nextLagLogAt = 0;
   private nextPurgeAt = 0;
   private publishedTotal = 0;
@@ -56,7 +54,8 @@ export class OutboxRelay {
     options: Partial<OutboxRelayOptions> = {},
   ) {
     this.options = { ...DEFAULT_RELAY_OPTIONS, ...options };
-    this.backoff = new Backoff(this.options.minBackoffMs, this.options.maxBackoffMs);
+    this.backoff = new Backoff({ baseMs: this.options.minBackoffMs, maxMs: this.options.maxBackoffMs });
+    this.worker = new BackgroundWorker(() => this.step(), { name: 'outbox relay', pollIntervalMs: this.options.pollIntervalMs }, logger);
   }
 
   get published(): number {
@@ -64,23 +63,17 @@ export class OutboxRelay {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.worker.start();
   }
 
   /** Something was just committed: look now instead of at the next poll (ignored while backing off). */
   poke(): void {
-    this.poked = true;
-    if (!this.backoff.failing) this.sleeper.cancel();
+    this.worker.poke();
   }
 
   /** Finishes the batch in flight (its confirms and marks), then stops. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.sleeper.cancel();
-    await this.loop;
-    this.loop = null;
+    await this.worker.stop();
   }
 
   /** One batch: claim, publish, wait for the confirms, mark. */
@@ -106,16 +99,8 @@ export class OutboxRelay {
     }
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      const wait = await this.step();
-      if (wait > 0 && this.running) await this.sleeper.sleep(wait);
-    }
-  }
-
-  /** One turn of the loop; returns how long to wait before the next. */
-  private async step(): Promise<number> {
-    this.poked = false;
+  /** One turn of the worker: housekeeping, then one batch unless the broker is away. */
+  private async step(): Promise<RoundResult> {
     try {
       await this.housekeeping();
       if (!this.publisher.isAvailable()) return this.failed('broker unavailable');
@@ -123,17 +108,17 @@ export class OutboxRelay {
       if (published < claimed) return this.failed(`${claimed - published} of ${claimed} events not confirmed`);
       if (this.backoff.failing) this.logger.info({}, 'outbox relay: publishing again');
       this.backoff.reset();
-      return claimed === this.options.batchSize || this.poked ? 0 : this.options.pollIntervalMs;
+      return claimed === this.options.batchSize ? 'more' : 'idle';
     } catch (error) {
       return this.failed(error instanceof Error ? error.message : String(error));
     }
   }
 
-  private failed(reason: string): number {
+  private failed(reason: string): RoundResult {
     const first = !this.backoff.failing;
     const wait = this.backoff.next();
     if (first) this.logger.warn({ reason, retry_in_ms: wait }, 'outbox relay: cannot publish; backing off');
-    return wait;
+    return { backoffMs: wait };
   }
 
   private async logLag(now: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ProcessEventOnce } from '@application/shared/process-event-once';
 import type { EventDelivery, EventSubscriptions } from '@application/ports/event-subscriptions';
 import type { Logger } from '@application/ports/logger';
+import { retryDelayMs } from '@application/shared/retry-delay';
 import { PermanentEventError, type EventSubscriber } from './event-subscriber';
 
 export interface ConsumerPolicy {
@@ -8,7 +9,7 @@ export interface ConsumerPolicy {
   prefetch: number;
   /** A delivery that failed this many times goes to the dead-letter queue. */
   maxAttempts: number;
-  /** Retry delays: base · 2^(attempt-1), at most max. */
+  /** Retry delays: base · 2^(attempt-1), at most max, with jitter (retryDelayMs). */
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
 }
@@ -56,7 +57,7 @@ export class EventConsumer {
       this.logger.error({ ...fields, reason }, 'event handling failed for good; moved to the dead-letter queue');
       return delivery.deadLetter(reason);
     }
-    const delayMs = Math.min(this.policy.retryMaxDelayMs, this.policy.retryBaseDelayMs * 2 ** (attempt - 1));
+    const delayMs = retryDelayMs(attempt, { baseMs: this.policy.retryBaseDelayMs, maxMs: this.policy.retryMaxDelayMs });
     this.logger.warn({ ...fields, reason, retry_in_ms: delayMs }, 'event handling failed; will retry');
     return delivery.retryLater(delayMs, reason);
   }

@@ -1,6 +1,7 @@
 import { connect, type ChannelModel } from 'amqplib';
 import type { Logger } from '@application/ports/logger';
-import { Backoff, Sleeper } from '../backoff';
+import { Backoff } from '@application/shared/retry-delay';
+import { Sleeper } from './sleeper';
 
 export interface AmqpConnectionOptions {
   url: string;
@@ -33,7 +34,7 @@ export class AmqpConnection {
     private readonly options: AmqpConnectionOptions,
     private readonly logger: Logger,
   ) {
-    this.backoff = new Backoff(options.minBackoffMs ?? 200, options.maxBackoffMs ?? 10_000);
+    this.backoff = new Backoff({ baseMs: options.minBackoffMs ?? 200, maxMs: options.maxBackoffMs ?? 10_000 });
   }
 
   get connected(): boolean {

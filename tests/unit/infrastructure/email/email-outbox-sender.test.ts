@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EmailMessage, Mailer } from '@application/ports/mailer';
-import { EmailOutboxSender, retryDelaySeconds, type EmailSenderSettings } from '@infrastructure/email/email-outbox-sender';
+import { EmailOutboxSender, type EmailSenderSettings } from '@infrastructure/email/email-outbox-sender';
 import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
 import { InMemoryEmailOutbox, InMemoryEmailQueue } from '@infrastructure/persistence/memory/in-memory-email-outbox';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
@@ -150,19 +150,6 @@ describe('EmailOutboxSender', () => {
     await t.queue.markSent(stale!, t.clock.now());
     expect(t.rows()[0]).toMatchObject({ sentAt: t.clock.now(), failedAt: null });
     await expect(t.queue.countByState()).resolves.toEqual({ queued: 0, failed: 0 });
-  });
-
-  it('doubles the delay per attempt with jitter, up to the cap', () => {
-    const settings = { baseRetrySeconds: 10, maxRetrySeconds: 3600 };
-    for (let i = 0; i < 50; i += 1) {
-      expect(retryDelaySeconds(1, settings)).toBeGreaterThanOrEqual(5);
-      expect(retryDelaySeconds(1, settings)).toBeLessThanOrEqual(10);
-      expect(retryDelaySeconds(4, settings)).toBeGreaterThanOrEqual(40);
-      expect(retryDelaySeconds(4, settings)).toBeLessThanOrEqual(80);
-      expect(retryDelaySeconds(40, settings)).toBeGreaterThanOrEqual(1800);
-      expect(retryDelaySeconds(40, settings)).toBeLessThanOrEqual(3600);
-    }
-    expect(new Set(Array.from({ length: 20 }, () => retryDelaySeconds(3, settings))).size).toBeGreaterThan(1);
   });
 
   it('a claim is a lease: a crashed sender\'s rows come back when it ends, not before', async () => {

@@ -1,0 +1,125 @@
+import type { Logger } from '@application/ports/logger';
+
+/**
+ * What a round asks for next: `more` another round at once (it took a full batch), `idle` a round at the next
+ * poke or poll, `backoff` none for `ms` (a dependency is away), whatever is poked meanwhile.
+ */
+export type RoundResult = 'more' | 'idle' | { backoffMs: number };
+
+export interface BackgroundWorkerOptions {
+  /** Shown in the log when a round throws. */
+  name: string;
+  /** After start(), an idle worker runs a round this often without a poke (retries, other instances' work). */
+  pollIntervalMs: number;
+  /** A poke runs its round after this long plus up to as much again at random (0: at once). drain() never waits. */
+  pokeDelayMs?: number;
+}
+
+/**
+ * The scheduling every background worker shares (outbox relay, email sender, account-request worker). Rounds
+ * never overlap: a poke during a round runs one more right after it; a round that reports `more` is followed by
+ * another at once. Once started, an idle worker polls; a backing-off one waits out its delay, pokes or not.
+ * Timers never keep the process alive. A round should handle its own errors: one that throws is logged and
+ * counts as `idle`.
+ */
+export class BackgroundWorker {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private polling = false;
+  private stopped = false;
+  private backingOff = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly round: () => Promise<RoundResult>,
+    private readonly options: BackgroundWorkerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs a round now and keeps polling. */
+  start(): void {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    this.kick();
+  }
+
+  /** There is work (something was just committed): a round soon, or right after the current one. */
+  poke(): void {
+    if (this.stopped) return;
+    const delay = this.options.pokeDelayMs ?? 0;
+    if (delay <= 0) return this.pokeNow();
+    setTimeout(() => this.pokeNow(), delay * (1 + Math.random())).unref();
+  }
+
+  /** Runs rounds now (no poke delay, no backoff) until none reports `more`; resolves when they are done. */
+  async drain(): Promise<void> {
+    this.kick();
+    // A round under way when drained is followed by one more (see kick): wait for that one too.
+    while (this.running) await this.running;
+  }
+
+  /** No new rounds; resolves once the one under way has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimer();
+    await this.running;
+  }
+
+  private pokeNow(): void {
+    if (!this.backingOff) this.kick();
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.clearTimer();
+    this.backingOff = false;
+    this.running = this.rounds().then((last) => {
+      this.running = null;
+      this.schedule(last);
+    });
+  }
+
+  private async rounds(): Promise<RoundResult> {
+    let result: RoundResult = 'idle';
+    while (!this.stopped) {
+      this.again = false;
+      result = await this.safeRound();
+      if (result !== 'more' && !(result === 'idle' && this.again)) break;
+    }
+    return result;
+  }
+
+  private async safeRound(): Promise<RoundResult> {
+    try {
+      return await this.round();
+    } catch (error) {
+      this.logger.error({ worker: this.options.name, err: error instanceof Error ? error.message : String(error) }, 'background worker: round failed');
+      return 'idle';
+    }
+  }
+
+  private schedule(last: RoundResult): void {
+    if (this.stopped || !this.polling) return;
+    this.backingOff = typeof last === 'object';
+    this.setTimer(typeof last === 'object' ? last.backoffMs : this.options.pollIntervalMs);
+  }
+
+  private setTimer(ms: number): void {
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.backingOff = false;
+      this.kick();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
