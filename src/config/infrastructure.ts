@@ -8,11 +8,10 @@ import type { OpaqueTokens } from '@application/ports/opaque-tokens';
 import type { PasswordHasher } from '@application/ports/password-hasher';
 import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
 import type { SecretBox } from '@application/ports/secret-box';
-import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import type { UnitOfWork } from '@application/ports/unit-of-work';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
-import { RelayWakingUnitOfWork } from '@infrastructure/messaging/relay-waking-unit-of-work';
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
-import { TypeOrmUnitOfWork, typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
+import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
@@ -47,7 +46,8 @@ export interface Infrastructure {
   /** Processes register/reset/resend requests in the background; started by createApplication with its use case. */
   accountRequests: AccountRequestWorker;
   unitOfWork: UnitOfWork;
-  repositories: Repositories;
+  /** Outside any transaction, for plain reads only (writes go through the unit of work). */
+  repositories: Pick<TypeOrmRepositories, 'users' | 'sessions'>;
   dataSource: DataSource;
   embeddedDatabase: boolean;
   /** Event transport (RabbitMQ or in-process bus) and the outbox relay, running. */
@@ -99,7 +99,8 @@ export async function startInfrastructure(
   const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer });
   const passwordStrength = new ZxcvbnWorkerStrengthEstimator();
   const accountRequests = new AccountRequestWorker(new TypeOrmAccountRequestQueue(dataSource), secretBox, clock, logger);
-  const afterCommit = { afterEmailCommit: () => email.sender.poke(), afterAccountRequestCommit: () => accountRequests.poke() };
+  // Put on a transaction's after-commit list by the writers: the outbox, the email outbox, account requests.
+  const wake = { relay: () => events.relay.poke(), emailSender: () => email.sender.poke(), accountRequests: () => accountRequests.poke() };
   return {
     clock,
     ids: new UuidGenerator(),
@@ -117,12 +118,8 @@ export async function startInfrastructure(
     mailer: email.mailer,
     email,
     accountRequests,
-    // Every unit of work invalidates the session cache after commit (see SessionCacheInvalidation).
-    unitOfWork: new SessionCacheInvalidation(
-      new RelayWakingUnitOfWork(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, ...afterCommit }), () => events.relay.poke()),
-      cache.sessions,
-      logger,
-    ),
+    // Every unit of work keeps the session cache in step (see SessionCacheInvalidation).
+    unitOfWork: new SessionCacheInvalidation(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, wake }), cache.sessions, logger),
     repositories,
     dataSource,
     embeddedDatabase: database.embedded,

@@ -6,7 +6,10 @@ import type { AuditLog } from './audit-log';
 import type { EmailOutbox } from './email-outbox';
 import type { ProcessedEvents } from './processed-events';
 
-/** Repositories bound to one transaction. */
+/** Work to do once a transaction has committed. */
+export type AfterCommit = () => Promise<void> | void;
+
+/** Repositories bound to one transaction, and the transaction's after-commit list. */
 export interface Repositories {
   users: UserRepository;
   sessions: SessionRepository;
@@ -19,11 +22,21 @@ export interface Repositories {
   accountRequests: AccountRequests;
   /** Event ids each subscriber has processed (de-duplication), written with the subscriber's own changes. */
   processedEvents: ProcessedEvents;
+  /**
+   * Runs `fn` once this transaction has committed; never after a rollback. The list runs in registration order
+   * (a function registered twice runs once), each callback awaited, before run() resolves. Every callback runs
+   * even when an earlier one threw; run() then rejects with the first error, although the work did commit. So
+   * a callback that must not fail the request (waking a background worker) does not throw, and one that must
+   * (a revocation that could not reach the cache) throws a DomainError.
+   */
+  afterCommit(fn: AfterCommit): void;
 }
 
 /**
  * Runs `work` in one database transaction: every write it makes through `repos`, and the events the saved
- * aggregates recorded (outbox), commit together or not at all. A thrown error rolls everything back.
+ * aggregates recorded (outbox), commit together or not at all. A thrown error rolls everything back. Once
+ * committed, the callbacks registered with `repos.afterCommit` run (waking the relay, the email sender and the
+ * account-request worker; the session cache); run() resolves after them.
  */
 export interface UnitOfWork {
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;

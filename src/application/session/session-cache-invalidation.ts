@@ -3,19 +3,20 @@ import { DomainError } from '@domain/shared/domain-error';
 import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
 import type { Logger } from '../ports/logger';
 import type { SessionStateCache } from '../ports/session-state-cache';
-import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+import type { AfterCommit, Repositories, UnitOfWork } from '../ports/unit-of-work';
 
 /**
- * The unit of work every use case gets; it keeps the session cache in step with the database. Hooked here
- * rather than in each use case so that no revocation path can miss it: logout, refresh reuse, password change
- * and reset, session revoke (and suspension, admin revoke later) all save the session through `repos`.
+ * The unit of work every use case gets; it keeps the session cache in step with the database by handing out a
+ * session repository that does. Hooked here rather than in each use case so that no revocation path can miss
+ * it: logout, refresh reuse, password change and reset, session revoke (and suspension, admin revoke later) all
+ * save the session through `repos`. What follows the commit is on the transaction's after-commit list.
  * - A revocation is written to the cache when the session is saved, before the commit: the moment the change
  *   is visible in the database, the cache already refuses the session on every instance. (Should the commit
  *   fail after that, the session is refused until the revocation entry expires: the safe side.)
  * - Other changes (a rotation moves the expiry) drop the cached state after the commit; a reader that re-cached
  *   the old state in between holds an earlier expiry, which can only refuse sooner.
- * - A revocation that could not be written is tried once more after the commit; if that fails too, the work
- *   throws SERVICE_UNAVAILABLE although it committed. The database has the revocation and this instance reads
+ * - A revocation that could not be written is tried once more after the commit; if that fails too, run()
+ *   rejects with SERVICE_UNAVAILABLE although the work committed. The database has the revocation and this instance reads
  *   the database until the adapter has written it (see RedisSessionStateCache), but another instance may still
  *   hold a live entry for up to SESSION_CACHE_TTL (at most 60 s): the caller must not be told that the session
  *   is revoked everywhere when it may not be. (A shared "distrust" epoch was not chosen: kept in Redis it is
@@ -28,44 +29,23 @@ export class SessionCacheInvalidation implements UnitOfWork {
     private readonly logger: Logger,
   ) {}
 
-  async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    const changed = new Set<string>();
-    const unwritten = new Set<string>();
-    const sessions = (repos: Repositories) => new TrackedSessions(repos.sessions, changed, (id) => this.revoked(id, unwritten));
-    const result = await this.inner.run((repos) => work({ ...repos, sessions: sessions(repos) }));
-    if (changed.size > 0) {
-      await this.cache.invalidate({ revoked: [], changed: [...changed] }).catch((error: unknown) => {
-        this.logger.warn({ err: error, sessions: [...changed] }, 'session cache: could not drop changed sessions');
-      });
-    }
-    if (unwritten.size > 0) await this.retryRevocations([...unwritten]);
-    return result;
-  }
-
-  private async revoked(sessionId: string, unwritten: Set<string>): Promise<void> {
-    await this.cache.invalidate({ revoked: [sessionId], changed: [] }).catch(() => unwritten.add(sessionId));
-  }
-
-  /** After the commit: one more try, then the request fails (the revocation itself stands). */
-  private async retryRevocations(sessionIds: string[]): Promise<void> {
-    try {
-      await this.cache.invalidate({ revoked: sessionIds, changed: [] });
-    } catch (error) {
-      this.logger.error({ err: error, sessions: sessionIds }, 'session cache: revocation committed but not written; kept for when the cache is back');
-      throw new DomainError(
-        'SERVICE_UNAVAILABLE',
-        'The change was saved, but could not yet reach every instance of the service; it takes full effect within a minute.',
-      );
-    }
+  run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.inner.run((repos) =>
+      work({ ...repos, sessions: new CacheInvalidatingSessions(repos.sessions, repos.afterCommit, this.cache, this.logger) }),
+    );
   }
 }
 
-/** Delegates to the transaction's repository; announces revocations at once and notes other changes. */
-class TrackedSessions implements SessionRepository {
+/** The transaction's session repository: announces revocations at once, the rest after the commit. */
+class CacheInvalidatingSessions implements SessionRepository {
+  private readonly changed = new Set<string>();
+  private readonly unwritten = new Set<string>();
+
   constructor(
     private readonly inner: SessionRepository,
-    private readonly changed: Set<string>,
-    private readonly revoked: (sessionId: string) => Promise<void>,
+    private readonly afterCommit: (fn: AfterCommit) => void,
+    private readonly cache: SessionStateCache,
+    private readonly logger: Logger,
   ) {}
 
   findById(id: string): Promise<Session | null> {
@@ -94,11 +74,35 @@ class TrackedSessions implements SessionRepository {
 
   async save(session: Session): Promise<void> {
     await this.inner.save(session);
+    this.afterCommit(this.committed); // once per transaction: the list runs a function once
     if (session.revokedAt !== null) {
       this.changed.delete(session.id);
-      await this.revoked(session.id);
+      await this.cache.invalidate({ revoked: [session.id], changed: [] }).catch(() => this.unwritten.add(session.id));
     } else {
       this.changed.add(session.id);
+    }
+  }
+
+  /** Drops the changed sessions' cached state; gives each unwritten revocation one more try. */
+  private readonly committed = async (): Promise<void> => {
+    if (this.changed.size > 0) {
+      await this.cache.invalidate({ revoked: [], changed: [...this.changed] }).catch((error: unknown) => {
+        this.logger.warn({ err: error, sessions: [...this.changed] }, 'session cache: could not drop changed sessions');
+      });
+    }
+    if (this.unwritten.size > 0) await this.retryRevocations([...this.unwritten]);
+  };
+
+  /** After the commit: one more try, then the request fails (the revocation itself stands). */
+  private async retryRevocations(sessionIds: string[]): Promise<void> {
+    try {
+      await this.cache.invalidate({ revoked: sessionIds, changed: [] });
+    } catch (error) {
+      this.logger.error({ err: error, sessions: sessionIds }, 'session cache: revocation committed but not written; kept for when the cache is back');
+      throw new DomainError(
+        'SERVICE_UNAVAILABLE',
+        'The change was saved, but could not yet reach every instance of the service; it takes full effect within a minute.',
+      );
     }
   }
 }

@@ -5,8 +5,4 @@ import type { SecretBox } from '@application/ports/secret-box';
 export interface RepositoryOptions {
   secretBox: SecretBox;
   clock: Clock;
-  /** Told when an email is queued; the unit of work wakes the sender once the transaction has committed. */
-  onEmailQueued?: () => void;
-  /** Told when an account request is recorded; the unit of work wakes the worker once the transaction has committed. */
-  onAccountRequested?: () => void;
 }

@@ -33,7 +33,7 @@ interface Store {
 const clock = new ManualClock(new Date('2026-03-01T00:00:00.000Z'));
 const box = new AesGcmSecretBox(randomBytes(32));
 const pokes: string[] = [];
-const options = { secretBox: box, clock, afterAccountRequestCommit: () => void pokes.push('poke') };
+const options = { secretBox: box, clock, wake: { accountRequests: () => void pokes.push('poke') } };
 
 const stores: { name: string; start(): Promise<Store> }[] = [
   {

@@ -19,7 +19,7 @@ describe.each(backends)('email outbox (TypeORM) on $name', (backend) => {
 
   beforeAll(async () => {
     db = await backend.start();
-    uow = new TypeOrmUnitOfWork(db.dataSource, { secretBox: box, clock, afterEmailCommit: () => commits.push('poke') });
+    uow = new TypeOrmUnitOfWork(db.dataSource, { secretBox: box, clock, wake: { emailSender: () => void commits.push('poke') } });
     queue = new TypeOrmEmailQueue(db.dataSource);
   });
   afterAll(async () => db?.stop());

@@ -3,6 +3,7 @@ import type { AccountRequest, AccountRequestClaim, AccountRequests } from '@appl
 import type { ClientContext } from '@application/shared/client-context';
 import { DomainError } from '@domain/shared/domain-error';
 import { type AccountRequestQueue, type ClaimedAccountRequest, newAccountRequestRow } from '../../jobs/account-request-queue';
+import { wakeAfterCommit } from '../after-commit';
 import type { RepositoryOptions } from '../repository-options';
 import type { InMemoryDatabase } from './in-memory-database';
 
@@ -20,7 +21,7 @@ export class InMemoryAccountRequests implements AccountRequests {
       throw new DomainError('USERNAME_TAKEN', 'This username is taken.');
     }
     rows.set(row.id, row);
-    this.options.onAccountRequested?.();
+    wakeAfterCommit(this.db, 'accountRequests');
   }
 
   async complete(claim: AccountRequestClaim, now: Date): Promise<boolean> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EmailOutbox } from '@application/ports/email-outbox';
 import type { EmailMessage } from '@application/ports/mailer';
 import { type ClaimedEmail, type EmailQueue, type EmailQueueCounts, newQueuedEmail } from '../../email/email-queue';
+import { wakeAfterCommit } from '../after-commit';
 import type { RepositoryOptions } from '../repository-options';
 import type { InMemoryDatabase } from './in-memory-database';
 
@@ -15,7 +16,7 @@ export class InMemoryEmailOutbox implements EmailOutbox {
   async enqueue(message: EmailMessage): Promise<void> {
     const row = newQueuedEmail(this.options.secretBox, message, this.options.clock.now());
     this.db.tables.emails.set(row.id, row);
-    this.options.onEmailQueued?.();
+    wakeAfterCommit(this.db, 'emailSender');
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import { AfterCommitList, closeTransaction, openTransaction, type WakeTargets } from '../after-commit';
 import type { RepositoryOptions } from '../repository-options';
 import { InMemoryAccountRequests } from './in-memory-account-requests';
 import { InMemoryAuditLog } from './in-memory-audit-log';
@@ -9,7 +10,8 @@ import { InMemoryProcessedEvents } from './in-memory-processed-events';
 import { InMemorySessionRepository } from './in-memory-session.repository';
 import { InMemoryUserRepository } from './in-memory-user.repository';
 
-export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOptions): Repositories {
+/** The repositories on the in-memory tables; a unit of work adds its transaction's after-commit list. */
+export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOptions): Omit<Repositories, 'afterCommit'> {
   return {
     users: new InMemoryUserRepository(db),
     sessions: new InMemorySessionRepository(db),
@@ -23,44 +25,34 @@ export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOp
 
 /**
  * Serialisable transactions: one at a time (which is also the row lock), all-or-nothing by restoring a
- * snapshot of the tables when the work throws.
+ * snapshot of the tables when the work throws. The after-commit list runs once the next transaction may start
+ * (a callback may run transactions of its own, as the account-request worker does) and before run() resolves.
  */
 export class InMemoryUnitOfWork implements UnitOfWork {
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: InMemoryDatabase,
-    private readonly options: RepositoryOptions & {
-      /** After a transaction that queued email commits; awaited before the next transaction (tests deliver here). */
-      afterEmailCommit?: () => Promise<void> | void;
-      /**
-       * After a transaction that recorded an account request commits; awaited before run() resolves but after
-       * the next transaction may start, because the worker it wakes runs transactions of its own.
-       */
-      afterAccountRequestCommit?: () => Promise<void> | void;
-    },
+    private readonly options: RepositoryOptions & { wake?: WakeTargets },
   ) {}
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    let requested = false;
+    const afterCommit = new AfterCommitList();
     const committed = this.tail.then(async () => {
       const snapshot = this.db.snapshot();
-      let queued = false;
-      let value: T;
-      const onEmailQueued = () => (queued = true);
-      const onAccountRequested = () => (requested = true);
+      openTransaction(this.db, afterCommit, this.options.wake ?? {});
       try {
-        value = await work(inMemoryRepositories(this.db, { ...this.options, onEmailQueued, onAccountRequested }));
+        return await work({ ...inMemoryRepositories(this.db, this.options), afterCommit: afterCommit.add });
       } catch (error) {
         this.db.restore(snapshot);
         throw error;
+      } finally {
+        closeTransaction(this.db);
       }
-      if (queued) await this.options.afterEmailCommit?.();
-      return value;
     });
     this.tail = committed.catch(() => undefined);
     return committed.then(async (value) => {
-      if (requested) await this.options.afterAccountRequestCommit?.();
+      await afterCommit.run();
       return value;
     });
   }

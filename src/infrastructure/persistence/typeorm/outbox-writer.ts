@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { DomainEvent } from '@domain/shared/domain-event';
 import { toCloudEvent } from '@infrastructure/messaging/cloud-event';
 import type { EntityManager } from 'typeorm';
+import { wakeAfterCommit } from '../after-commit';
 import { OutboxEventRecord } from './outbox-event.record';
 
 /**
  * Writes domain events to `outbox_events` through the given EntityManager, so that inside a unit of work they
- * commit or roll back with the change that caused them. A relay publishes them afterwards (at least once).
+ * commit or roll back with the change that caused them. A relay publishes them afterwards (at least once), woken
+ * once the transaction has committed.
  */
 export class TypeOrmOutboxWriter {
   constructor(private readonly manager: EntityManager) {}
@@ -27,5 +29,6 @@ export class TypeOrmOutboxWriter {
       };
     });
     await this.manager.insert(OutboxEventRecord, rows);
+    wakeAfterCommit(this.manager, 'relay');
   }
 }

@@ -4,6 +4,7 @@ import type { ClientContext } from '@application/shared/client-context';
 import { DomainError } from '@domain/shared/domain-error';
 import type { DataSource, EntityManager } from 'typeorm';
 import { type AccountRequestQueue, type ClaimedAccountRequest, newAccountRequestRow } from '../../jobs/account-request-queue';
+import { wakeAfterCommit } from '../after-commit';
 import type { RepositoryOptions } from '../repository-options';
 import { AccountRequestRecord } from './account-request.record';
 import { violatedUniqueConstraint } from './pg-errors';
@@ -25,7 +26,7 @@ export class TypeOrmAccountRequests implements AccountRequests {
       }
       throw error;
     }
-    this.options.onAccountRequested?.();
+    wakeAfterCommit(this.manager, 'accountRequests');
   }
 
   /** The UPDATE locks the row until the worker's transaction ends; a competing claim's UPDATE then finds nothing. */

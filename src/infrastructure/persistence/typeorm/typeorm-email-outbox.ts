@@ -3,6 +3,7 @@ import type { EmailOutbox } from '@application/ports/email-outbox';
 import type { EmailMessage } from '@application/ports/mailer';
 import type { DataSource, EntityManager } from 'typeorm';
 import { type ClaimedEmail, type EmailQueue, type EmailQueueCounts, newQueuedEmail } from '../../email/email-queue';
+import { wakeAfterCommit } from '../after-commit';
 import type { RepositoryOptions } from '../repository-options';
 import { EmailOutboxRecord } from './email-outbox.record';
 
@@ -15,7 +16,7 @@ export class TypeOrmEmailOutbox implements EmailOutbox {
 
   async enqueue(message: EmailMessage): Promise<void> {
     await this.manager.insert(EmailOutboxRecord, newQueuedEmail(this.options.secretBox, message, this.options.clock.now()));
-    this.options.onEmailQueued?.();
+    wakeAfterCommit(this.manager, 'emailSender');
   }
 }
 

@@ -1,6 +1,7 @@
 import type { SigningKeyRepository } from '@application/ports/signing-keys';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { DataSource, EntityManager } from 'typeorm';
+import { AfterCommitList, closeTransaction, openTransaction, type WakeTargets } from '../after-commit';
 import type { RepositoryOptions } from '../repository-options';
 import { TypeOrmAccountRequests } from './typeorm-account-requests';
 import { TypeOrmAuditLog } from './typeorm-audit-log';
@@ -11,13 +12,14 @@ import { TypeOrmSessionRepository } from './typeorm-session.repository';
 import { TypeOrmSigningKeyRepository } from './typeorm-signing-key.repository';
 import { TypeOrmUserRepository } from './typeorm-user.repository';
 
-export interface TypeOrmRepositories extends Repositories {
+/** The repositories on one EntityManager; a unit of work adds its transaction's after-commit list. */
+export type TypeOrmRepositories = Omit<Repositories, 'afterCommit'> & {
   signingKeys: SigningKeyRepository;
-}
+};
 
 /**
  * Every repository bound to one EntityManager: a transaction's (what the unit of work hands out) or
- * `dataSource.manager` for single statements outside one. Never mix the two inside a transaction: with one
+ * `dataSource.manager` for single statements outside one (whose writes wake no worker: polling finds them). Never mix the two inside a transaction: with one
  * pooled connection (embedded PGlite) the global manager would wait for the connection the transaction holds.
  */
 export function typeOrmRepositories(manager: EntityManager, options: RepositoryOptions): TypeOrmRepositories {
@@ -33,28 +35,28 @@ export function typeOrmRepositories(manager: EntityManager, options: RepositoryO
   };
 }
 
-/** One database transaction (READ COMMITTED) per run(); a thrown error rolls back writes and outbox rows alike. */
+/**
+ * One database transaction (READ COMMITTED) per run(); a thrown error rolls back writes and outbox rows alike.
+ * After the COMMIT the transaction's after-commit list runs (see Repositories.afterCommit); the writers put the
+ * wake-ups of `wake` on it.
+ */
 export class TypeOrmUnitOfWork implements UnitOfWork {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly options: RepositoryOptions & {
-      /** After a transaction that queued email commits: wakes the sender (not awaited by run). */
-      afterEmailCommit?: () => void;
-      /** After a transaction that recorded an account request commits: wakes the worker (not awaited by run). */
-      afterAccountRequestCommit?: () => void;
-    },
+    private readonly options: RepositoryOptions & { wake?: WakeTargets },
   ) {}
 
   async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    let queued = false;
-    let requested = false;
-    const onEmailQueued = () => (queued = true);
-    const onAccountRequested = () => (requested = true);
-    const result = await this.dataSource.transaction((manager) =>
-      work(typeOrmRepositories(manager, { ...this.options, onEmailQueued, onAccountRequested })),
-    );
-    if (queued) this.options.afterEmailCommit?.();
-    if (requested) this.options.afterAccountRequestCommit?.();
+    const afterCommit = new AfterCommitList();
+    const result = await this.dataSource.transaction(async (manager) => {
+      openTransaction(manager, afterCommit, this.options.wake ?? {});
+      try {
+        return await work({ ...typeOrmRepositories(manager, this.options), afterCommit: afterCommit.add });
+      } finally {
+        closeTransaction(manager);
+      }
+    });
+    await afterCommit.run();
     return result;
   }
 }

@@ -77,7 +77,7 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const requestWorker = new AccountRequestWorker(new InMemoryAccountRequestQueue(db), box, clock, { info: log, warn: log, error: log });
   const passwordPolicy = new PasswordPolicy(new ZxcvbnStrengthEstimator(), settings.passwordMinLength);
   const uow = new SessionCacheInvalidation(
-    new InMemoryUnitOfWork(db, { secretBox: box, clock, afterEmailCommit: () => sender.drain(), afterAccountRequestCommit: () => requestWorker.drain() }),
+    new InMemoryUnitOfWork(db, { secretBox: box, clock, wake: { emailSender: () => sender.drain(), accountRequests: () => requestWorker.drain() } }),
     sessionCache,
     { info: log, warn: log, error: log },
   );
