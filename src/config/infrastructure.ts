@@ -1,6 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import type { AuditLog } from '@application/ports/audit-log';
 import type { Clock } from '@application/ports/clock';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
@@ -68,6 +69,8 @@ export async function startInfrastructure(
   config: AppConfig,
   logger: Logger,
   overrides: InfrastructureOverrides = {},
+  /** Wraps every transaction's audit log (the metrics count login outcomes, lockouts and reuse from it). */
+  decorateAudit?: (audit: AuditLog) => AuditLog,
 ): Promise<Infrastructure> {
   // Not created here: each embedded part that needs DATA_DIR (key file, PGlite and its lock, dev mailbox) creates
   // it, so a fully configured service (four URLs and ENCRYPTION_KEY) writes nothing there and runs on a
@@ -119,7 +122,7 @@ export async function startInfrastructure(
     accountRequests,
     // Every unit of work invalidates the session cache after commit (see SessionCacheInvalidation).
     unitOfWork: new SessionCacheInvalidation(
-      new RelayWakingUnitOfWork(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, ...afterCommit }), () => events.relay.poke()),
+      new RelayWakingUnitOfWork(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, ...afterCommit, decorateAudit }), () => events.relay.poke()),
       cache.sessions,
       logger,
     ),

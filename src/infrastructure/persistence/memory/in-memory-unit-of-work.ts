@@ -1,5 +1,5 @@
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
-import type { RepositoryOptions } from '../repository-options';
+import { type RepositoryOptions, auditLogOf } from '../repository-options';
 import { InMemoryAccountRequests } from './in-memory-account-requests';
 import { InMemoryAuditLog } from './in-memory-audit-log';
 import type { InMemoryDatabase } from './in-memory-database';
@@ -15,7 +15,7 @@ export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOp
     sessions: new InMemorySessionRepository(db),
     oneTimeTokens: new InMemoryOneTimeTokenRepository(db),
     emails: new InMemoryEmailOutbox(db, options),
-    audit: new InMemoryAuditLog(db),
+    audit: auditLogOf(options, new InMemoryAuditLog(db)),
     processedEvents: new InMemoryProcessedEvents(db),
     accountRequests: new InMemoryAccountRequests(db, options),
   };

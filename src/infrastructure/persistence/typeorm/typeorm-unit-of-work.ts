@@ -1,7 +1,7 @@
 import type { SigningKeyRepository } from '@application/ports/signing-keys';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { RepositoryOptions } from '../repository-options';
+import { type RepositoryOptions, auditLogOf } from '../repository-options';
 import { TypeOrmAccountRequests } from './typeorm-account-requests';
 import { TypeOrmAuditLog } from './typeorm-audit-log';
 import { TypeOrmEmailOutbox } from './typeorm-email-outbox';
@@ -27,7 +27,7 @@ export function typeOrmRepositories(manager: EntityManager, options: RepositoryO
     oneTimeTokens: new TypeOrmOneTimeTokenRepository(manager),
     emails: new TypeOrmEmailOutbox(manager, options),
     signingKeys: new TypeOrmSigningKeyRepository(manager),
-    audit: new TypeOrmAuditLog(manager),
+    audit: auditLogOf(options, new TypeOrmAuditLog(manager)),
     processedEvents: new TypeOrmProcessedEvents(manager),
     accountRequests: new TypeOrmAccountRequests(manager, options),
   };
