@@ -1,7 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import type { AuditLog } from '@application/ports/audit-log';
 import type { Clock } from '@application/ports/clock';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
@@ -12,6 +11,7 @@ import type { SecretBox } from '@application/ports/secret-box';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import { RelayWakingUnitOfWork } from '@infrastructure/messaging/relay-waking-unit-of-work';
+import type { AuditDecorator } from '@infrastructure/persistence/repository-options';
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
 import { TypeOrmUnitOfWork, typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
@@ -70,7 +70,7 @@ export async function startInfrastructure(
   logger: Logger,
   overrides: InfrastructureOverrides = {},
   /** Wraps every transaction's audit log (the metrics count login outcomes, lockouts and reuse from it). */
-  decorateAudit?: (audit: AuditLog) => AuditLog,
+  decorateAudit?: AuditDecorator,
 ): Promise<Infrastructure> {
   // Not created here: each embedded part that needs DATA_DIR (key file, PGlite and its lock, dev mailbox) creates
   // it, so a fully configured service (four URLs and ENCRYPTION_KEY) writes nothing there and runs on a

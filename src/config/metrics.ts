@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { AuditLog } from '@application/ports/audit-log';
 import type { SecurityMetrics } from '@application/ports/security-metrics';
 import { registerBacklogGauges } from '@infrastructure/metrics/backlog-gauges';
-import { CountingAuditLog } from '@infrastructure/metrics/counting-audit-log';
+import { type CountScheduler, CountingAuditLog } from '@infrastructure/metrics/counting-audit-log';
 import { PrometheusSecurityMetrics } from '@infrastructure/metrics/prometheus-security-metrics';
 import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
@@ -19,7 +19,7 @@ export interface Metrics {
   security: SecurityMetrics;
   http: HttpMetrics;
   /** Wraps each transaction's audit log so that recorded login outcomes, lockouts and reuse are counted. */
-  countAudit(audit: AuditLog): AuditLog;
+  countAudit(audit: AuditLog, afterCommit?: CountScheduler): AuditLog;
   /** The outbox and email backlog gauges, counted on the database at scrape time. */
   watchBacklog(dataSource: DataSource): void;
 }
@@ -43,7 +43,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       security,
       endpoint: new MetricsEndpoint(registry, options.metricsToken),
     },
-    countAudit: (audit) => new CountingAuditLog(audit, security),
+    countAudit: (audit, afterCommit) => new CountingAuditLog(audit, security, afterCommit),
     watchBacklog(dataSource) {
       const outbox = new TypeOrmOutboxStore(dataSource);
       const emails = new TypeOrmEmailQueue(dataSource);

@@ -11,10 +11,16 @@ export interface RepositoryOptions {
   /** Told when an account request is recorded; the unit of work wakes the worker once the transaction has committed. */
   onAccountRequested?: () => void;
   /** Wraps each transaction's audit log (the metrics count what it records). */
-  decorateAudit?: (audit: AuditLog) => AuditLog;
+  decorateAudit?: AuditDecorator;
 }
 
+/**
+ * `afterCommit`: where the decorator defers its work to, once the unit of work has an after-commit list to
+ * offer (Repositories.afterCommit); without one, the decorator acts at once.
+ */
+export type AuditDecorator = (audit: AuditLog, afterCommit?: (fn: () => void) => void) => AuditLog;
+
 /** The audit log the repositories hand out: `log`, decorated when the options ask for it. */
-export function auditLogOf(options: RepositoryOptions, log: AuditLog): AuditLog {
-  return options.decorateAudit?.(log) ?? log;
+export function auditLogOf(options: RepositoryOptions, log: AuditLog, afterCommit?: (fn: () => void) => void): AuditLog {
+  return options.decorateAudit?.(log, afterCommit) ?? log;
 }
