@@ -7,6 +7,7 @@ import type { HealthChecks } from '@interface/http/http-deps';
 import { rateLimitPolicies } from './abuse-config';
 import { createContainer, resolve } from './container';
 import type { AppConfig } from './env';
+import { createMetrics } from './metrics';
 import { startInfrastructure, type Infrastructure, type InfrastructureOverrides } from './infrastructure';
 import { startSubscribers } from './subscribers';
 import { TrackedHttpServer } from './http-server';
@@ -30,7 +31,9 @@ export interface ApplicationOptions extends InfrastructureOverrides {
 
 export async function createApplication(config: AppConfig, options: ApplicationOptions = {}): Promise<Application> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const infra = await startInfrastructure(config, logger, options);
+  const metrics = createMetrics({ metricsToken: config.metricsToken, rateLimitGroups: Object.keys(config.abuse.rateLimits) });
+  const infra = await startInfrastructure(config, logger, options, metrics.countAudit);
+  metrics.watchBacklog(infra.dataSource);
   const container = createContainer(config, logger, infra);
   infra.accountRequests.handleWith(resolve(container, TOKENS.ProcessAccountRequest));
   infra.accountRequests.start();
@@ -45,6 +48,7 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       rateLimitIpv6Prefix: config.abuse.ipv6Prefix,
     },
     rateLimiter: infra.cache.rateLimiter,
+    metrics: metrics.http,
     logger,
     useCases: {
       registerUser: resolve(container, TOKENS.RegisterUser),

@@ -37,6 +37,8 @@ export interface AppConfig {
   abuse: AbuseConfig;
   /** Domain events: RabbitMQ exchange and queue names (AMQP_URL set), outbox retention. */
   events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number };
+  /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>` (at least 16 characters). */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {
@@ -102,7 +104,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       queuePrefix: read.string('AMQP_QUEUE_PREFIX', 'auth-service.'),
       outboxRetentionSeconds: read.duration('OUTBOX_RETENTION', '7d', 3600, 365 * 86400),
     },
+    metricsToken: read.optionalString('METRICS_TOKEN'),
   };
+  if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   if (config.env === 'production') problems.push(...productionProblems(env, config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -10,6 +10,7 @@ import type { PasswordStrengthEstimator } from '@application/ports/password-stre
 import type { SecretBox } from '@application/ports/secret-box';
 import type { UnitOfWork } from '@application/ports/unit-of-work';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
+import type { AuditDecorator } from '@infrastructure/persistence/repository-options';
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
 import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
@@ -68,6 +69,8 @@ export async function startInfrastructure(
   config: AppConfig,
   logger: Logger,
   overrides: InfrastructureOverrides = {},
+  /** Wraps every transaction's audit log (the metrics count login outcomes, lockouts and reuse from it). */
+  decorateAudit?: AuditDecorator,
 ): Promise<Infrastructure> {
   // Not created here: each embedded part that needs DATA_DIR (key file, PGlite and its lock, dev mailbox) creates
   // it, so a fully configured service (four URLs and ENCRYPTION_KEY) writes nothing there and runs on a
@@ -119,7 +122,7 @@ export async function startInfrastructure(
     email,
     accountRequests,
     // Every unit of work keeps the session cache in step (see SessionCacheInvalidation).
-    unitOfWork: new SessionCacheInvalidation(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, wake }), cache.sessions, logger),
+    unitOfWork: new SessionCacheInvalidation(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, wake, decorateAudit }), cache.sessions, logger),
     repositories,
     dataSource,
     embeddedDatabase: database.embedded,

@@ -2,6 +2,8 @@ import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { HttpDeps } from './http-deps';
 import type { HttpState } from './http-state';
+import { httpMetrics } from './metrics/http-metrics';
+import { mountMetricsRoutes } from './metrics/interim-mount';
 import { clientIp } from './middleware/client-ip';
 import { errorHandler } from './middleware/error-handler';
 import { requestId } from './middleware/request-id';
@@ -32,9 +34,12 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   registerAccountRoutes(router, deps);
   registerWellKnownRoutes(router, deps);
   registerHealthRoutes(router, deps);
+  mountMetricsRoutes(router, deps.metrics.endpoint); // until METRICS_ROUTES is in the route table
 
   app.use(requestId());
   app.use(requestLogger(deps.logger));
+  // Outside the error handler: it observes the final status, mapped errors included.
+  app.use(httpMetrics(deps.metrics, deps.config.rateLimits));
   app.use(errorHandler());
   app.use(securityHeaders());
   const cors = corsPolicy(deps.config.corsOrigins);

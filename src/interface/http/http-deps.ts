@@ -9,6 +9,7 @@ import type { VerifyEmail } from '@application/account/verify-email';
 import type { GetCurrentUser } from '@application/account/get-current-user';
 import type { RateLimiter } from '@application/ports/rate-limiter';
 import type { RouteRateLimits } from './middleware/rate-limit';
+import type { HttpMetrics } from './metrics/http-metrics';
 import type { ChangePassword } from '@application/password/change-password';
 import type { ConfirmPasswordReset } from '@application/password/confirm-password-reset';
 import type { RequestPasswordReset } from '@application/password/request-password-reset';
@@ -65,6 +66,8 @@ export interface HttpDeps {
   };
   /** Counts requests for the rate limits: shared by every instance with Redis, in-process otherwise. */
   rateLimiter: RateLimiter;
+  /** Request durations, security counters and the /metrics endpoint of this application's registry. */
+  metrics: HttpMetrics;
   /** RFC 7517 JWK Set of the published signing keys. */
   jwks: () => Promise<{ keys: Record<string, string>[] }>;
   /** Dependency checks for /health/ready ('up' also for embedded parts). */

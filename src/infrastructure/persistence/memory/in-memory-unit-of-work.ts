@@ -1,6 +1,6 @@
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import { AfterCommitList, closeTransaction, openTransaction, type WakeTargets } from '../after-commit';
-import type { RepositoryOptions } from '../repository-options';
+import { type RepositoryOptions, auditLogOf } from '../repository-options';
 import { InMemoryAccountRequests } from './in-memory-account-requests';
 import { InMemoryAuditLog } from './in-memory-audit-log';
 import type { InMemoryDatabase } from './in-memory-database';
@@ -42,7 +42,8 @@ export class InMemoryUnitOfWork implements UnitOfWork {
       const snapshot = this.db.snapshot();
       openTransaction(this.db, afterCommit, this.options.wake ?? {});
       try {
-        return await work({ ...inMemoryRepositories(this.db, this.options), afterCommit: afterCommit.add });
+        const repos = inMemoryRepositories(this.db, this.options);
+        return await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add });
       } catch (error) {
         this.db.restore(snapshot);
         throw error;

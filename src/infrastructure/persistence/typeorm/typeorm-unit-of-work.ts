@@ -2,7 +2,7 @@ import type { SigningKeyRepository } from '@application/ports/signing-keys';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AfterCommitList, closeTransaction, openTransaction, type WakeTargets } from '../after-commit';
-import type { RepositoryOptions } from '../repository-options';
+import { type RepositoryOptions, auditLogOf } from '../repository-options';
 import { TypeOrmAccountRequests } from './typeorm-account-requests';
 import { TypeOrmAuditLog } from './typeorm-audit-log';
 import { TypeOrmEmailOutbox } from './typeorm-email-outbox';
@@ -51,7 +51,8 @@ export class TypeOrmUnitOfWork implements UnitOfWork {
     const result = await this.dataSource.transaction(async (manager) => {
       openTransaction(manager, afterCommit, this.options.wake ?? {});
       try {
-        return await work({ ...typeOrmRepositories(manager, this.options), afterCommit: afterCommit.add });
+        const repos = typeOrmRepositories(manager, this.options);
+        return await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add });
       } finally {
         closeTransaction(manager);
       }

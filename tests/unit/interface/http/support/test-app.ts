@@ -5,6 +5,7 @@ import pino from 'pino';
 import request from 'supertest';
 import type { TokenPair } from '@domain/session/token-pair';
 import type { User } from '@domain/user/user';
+import { createMetrics } from '@config/metrics';
 import { createHttpApp } from '@interface/http/app';
 import type { HealthChecks, HttpConfig, HttpDeps } from '@interface/http/http-deps';
 import type { HttpState } from '@interface/http/http-state';
@@ -84,6 +85,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
       revokeSession: kit.useCases.revokeSession,
     },
     rateLimiter: kit.rateLimiter,
+    metrics: createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(DEFAULT_CONFIG.rateLimits) }).http,
     jwks: async () => kit.keys.jwks(),
     health: async () => {
       if (health.fail) throw new Error('connect ECONNREFUSED 10.0.0.5:5432');

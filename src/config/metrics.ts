@@ -1,0 +1,57 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { AuditLog } from '@application/ports/audit-log';
+import type { SecurityMetrics } from '@application/ports/security-metrics';
+import { registerBacklogGauges } from '@infrastructure/metrics/backlog-gauges';
+import { type CountScheduler, CountingAuditLog } from '@infrastructure/metrics/counting-audit-log';
+import { PrometheusSecurityMetrics } from '@infrastructure/metrics/prometheus-security-metrics';
+import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
+import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
+import { createRequestDurations, type HttpMetrics } from '@interface/http/metrics/http-metrics';
+import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
+
+/** Time one backlog COUNT may take during a scrape before its gauge reports -1. */
+const BACKLOG_COUNT_TIMEOUT_MS = 1000;
+
+export interface Metrics {
+  /** This application's own registry (not prom-client's global one: tests run several apps in one process). */
+  registry: Registry;
+  security: SecurityMetrics;
+  http: HttpMetrics;
+  /** Wraps each transaction's audit log so that recorded login outcomes, lockouts and reuse are counted. */
+  countAudit(audit: AuditLog, afterCommit?: CountScheduler): AuditLog;
+  /** The outbox and email backlog gauges, counted on the database at scrape time. */
+  watchBacklog(dataSource: DataSource): void;
+}
+
+export interface MetricsOptions {
+  /** METRICS_TOKEN: the bearer secret GET /metrics requires; null = none (firewall the endpoint). */
+  metricsToken: string | null;
+  /** The rate-limit groups (bounded values of the refusal counter's `group` label). */
+  rateLimitGroups: readonly string[];
+}
+
+export function createMetrics(options: MetricsOptions): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const security = new PrometheusSecurityMetrics(registry, options.rateLimitGroups);
+  return {
+    registry,
+    security,
+    http: {
+      requestDurations: createRequestDurations(registry),
+      security,
+      endpoint: new MetricsEndpoint(registry, options.metricsToken),
+    },
+    countAudit: (audit, afterCommit) => new CountingAuditLog(audit, security, afterCommit),
+    watchBacklog(dataSource) {
+      const outbox = new TypeOrmOutboxStore(dataSource);
+      const emails = new TypeOrmEmailQueue(dataSource);
+      const counts = {
+        unsentEvents: async () => (await outbox.pendingStats()).pending,
+        emails: () => emails.countByState(),
+      };
+      registerBacklogGauges(registry, counts, BACKLOG_COUNT_TIMEOUT_MS);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { samplesOf, valueOf, type Sample } from '../support/prometheus';
+import { PASSWORD, signUp, startTestApp, type TestApp } from './support/test-app';
+
+const LOGINS = 'auth_logins_total';
+
+/** GET /metrics through the whole service (PGlite, embedded cache and bus): counters move by exactly what happened. */
+describe('metrics through the whole app', () => {
+  let t: TestApp | undefined;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: {
+        // Small quotas where the test needs a refusal; lockout stays at its default of 5 failures.
+        RATE_LIMIT_LOGIN_ID: '5/1m',
+        RATE_LIMIT_VERIFY_ID: '1/1m',
+        REFRESH_GRACE_PERIOD: '0s',
+      },
+    });
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const app = () => {
+    if (!t) throw new Error('app not started');
+    return t;
+  };
+  const scrape = async (): Promise<Sample[]> => {
+    const res = await app().http.get('/metrics').expect(200).expect('Content-Type', /^text\/plain; version=0\.0\.4/);
+    return samplesOf(res.text);
+  };
+  const login = (email: string, password: string) => app().http.post('/api/v1/auth/login').send({ email, password });
+
+  it('a failed login moves invalid_credentials by exactly one, and nothing else', async () => {
+    await signUp(app(), 'failing@example.com');
+    const before = await scrape();
+    await login('failing@example.com', 'not the password').expect(401);
+    const after = await scrape();
+    expect(valueOf(after, LOGINS, { result: 'invalid_credentials' }) - valueOf(before, LOGINS, { result: 'invalid_credentials' })).toBe(1);
+    expect(valueOf(after, LOGINS, { result: 'success' })).toBe(valueOf(before, LOGINS, { result: 'success' }));
+  });
+
+  it('a successful login moves success by one', async () => {
+    const before = await scrape();
+    await login('failing@example.com', PASSWORD).expect(200);
+    const after = await scrape();
+    expect(valueOf(after, LOGINS, { result: 'success' }) - valueOf(before, LOGINS, { result: 'success' })).toBe(1);
+    expect(valueOf(after, LOGINS, { result: 'invalid_credentials' })).toBe(valueOf(before, LOGINS, { result: 'invalid_credentials' }));
+  });
+
+  it('five failures lock the identifier once; the sixth attempt is refused by the rate limit', async () => {
+    const before = await scrape();
+    for (let i = 0; i < 5; i++) await login('nobody@example.com', 'wrong').expect(401);
+    const refused = await login('nobody@example.com', 'wrong').expect(429);
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    expect(delta(LOGINS, { result: 'invalid_credentials' })).toBe(5);
+    expect(delta('auth_lockouts_total')).toBe(1);
+    expect(delta('auth_rate_limit_refusals_total', { group: 'login' })).toBe(1);
+    expect(delta(LOGINS, { result: 'rate_limited' })).toBe(1);
+    expect(delta(LOGINS, { result: 'locked' })).toBe(0);
+  });
+
+  it('a refusal on another group is counted under that group', async () => {
+    const before = await scrape();
+    await app().http.post('/api/v1/auth/verify/resend').send({ email: 'resend@example.com' }).expect(202);
+    await app().http.post('/api/v1/auth/verify/resend').send({ email: 'resend@example.com' }).expect(429);
+    const after = await scrape();
+    expect(valueOf(after, 'auth_rate_limit_refusals_total', { group: 'verify' }) - valueOf(before, 'auth_rate_limit_refusals_total', { group: 'verify' })).toBe(1);
+    expect(valueOf(after, 'auth_rate_limit_refusals_total', { group: 'login' })).toBe(valueOf(before, 'auth_rate_limit_refusals_total', { group: 'login' }));
+  });
+
+  it('a replayed refresh token moves the reuse counter by one', async () => {
+    const { tokens } = await signUp(app(), 'reuse@example.com');
+    const before = await scrape();
+    await app().http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }).expect(200);
+    app().clock.advance(1);
+    await app().http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }).expect(401);
+    const after = await scrape();
+    expect(valueOf(after, 'auth_refresh_token_reuse_total') - valueOf(before, 'auth_refresh_token_reuse_total')).toBe(1);
+  });
+
+  // Needs the route mount (issue 9, scope 1) that sets ctx.state.route to the matched pattern.
+  it('labels a request by its route pattern, never by the session id in its path', async () => {
+    const { tokens } = await signUp(app(), 'sessions@example.com');
+    const bearer = `Bearer ${tokens.access_token}`;
+    const list = await app().http.get('/api/v1/users/me/sessions').set('Authorization', bearer).expect(200);
+    const id = (list.body.data.sessions as { id: string }[])[0]!.id;
+    await app().http.delete(`/api/v1/users/me/sessions/${id}`).set('Authorization', bearer).expect(200);
+    const samples = (await scrape()).filter((s) => s.name === 'http_request_duration_seconds_count');
+    expect(valueOf(samples, 'http_request_duration_seconds_count', { method: 'DELETE', route: '/api/v1/users/me/sessions/:id', status: '200' })).toBe(1);
+    expect(samples.filter((s) => Object.values(s.labels).some((v) => v.includes(id)))).toEqual([]);
+  });
+
+  it('the email gauge reflects a queued email', async () => {
+    await signUp(app(), 'queued@example.com');
+    await app().app.infra.email.sender.stop(); // nothing is delivered from here on: the email stays queued
+    const queued = async () => valueOf(await scrape(), 'auth_email_outbox_messages', { state: 'queued' });
+    const before = await queued();
+    expect(before).toBeGreaterThanOrEqual(0);
+    await app().http.post('/api/v1/auth/password/reset').send({ email: 'queued@example.com' }).expect(202);
+    // The reset email is queued by the background account-request worker: poll, bounded.
+    const deadline = Date.now() + 10_000;
+    while ((await queued()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await queued()) - before).toBe(1);
+    expect(valueOf(await scrape(), 'auth_outbox_unsent_events')).toBeGreaterThanOrEqual(0);
+  });
+});
