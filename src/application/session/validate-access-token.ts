@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
@@ -37,14 +37,14 @@ export class ValidateAccessToken {
 
   async execute(input: { token: string }): Promise<Principal> {
     const verified = await this.verifier.verify(input.token);
-    if (isServiceClaims(verified)) throw serviceTokenRefused();
+    if (isServiceClaims(verified)) throw Errors.serviceTokenRefused();
     const claims: VerifiedUserAccessClaims = verified;
     const now = this.clock.now();
     const [session, user] = await Promise.all([this.sessionState(claims.sid), this.users.findById(claims.sub)]);
     if (!session || session.revoked || session.userId !== claims.sub || now.getTime() >= session.expiresAt.getTime()) {
-      throw invalid();
+      throw Errors.invalidToken();
     }
-    if (!user || !user.isUsable(this.settings.requireEmailVerification)) throw invalid();
+    if (!user || !user.isUsable(this.settings.requireEmailVerification)) throw Errors.invalidToken();
     return { user, claims };
   }
 
@@ -58,12 +58,4 @@ export class ValidateAccessToken {
     await this.cache.remember(sessionId, state).catch(() => undefined);
     return state;
   }
-}
-
-function invalid(): DomainError {
-  return new DomainError('INVALID_TOKEN', 'The access token is invalid or has been revoked.');
-}
-
-function serviceTokenRefused(): DomainError {
-  return new DomainError('FORBIDDEN', 'A service token cannot be used for this request.');
 }

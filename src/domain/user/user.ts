@@ -1,6 +1,6 @@
 import { AggregateRoot } from '../shared/domain-event';
 import { EventTypes, type ChangedCredential, type ChangedProfileField } from '../shared/event-types';
-import { DomainError } from '../shared/domain-error';
+import { DomainErrors } from '../shared/errors';
 import { Credentials } from './credentials';
 import type { NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
 import type { Email } from './email';
@@ -74,10 +74,10 @@ export class User extends AggregateRoot {
   /** Whether this account may be used now; throws the stable error a login must answer with. */
   assertCanAuthenticate(requireEmailVerification: boolean): void {
     if (this.state.status === 'suspended') {
-      throw new DomainError('ACCOUNT_DISABLED', 'This account has been disabled.');
+      throw DomainErrors.accountDisabled();
     }
     if (requireEmailVerification && !this.state.emailVerified) {
-      throw new DomainError('EMAIL_NOT_VERIFIED', 'The email address has not been verified yet.');
+      throw DomainErrors.emailNotVerified();
     }
   }
 
@@ -196,7 +196,7 @@ export class User extends AggregateRoot {
   /** Makes the pending address the login address; returns the address it replaced. */
   confirmEmailChange(now: Date): string {
     const next = this.state.pendingEmail;
-    if (next === null) throw new DomainError('INVALID_OR_EXPIRED_TOKEN', 'The link is invalid or has expired.');
+    if (next === null) throw DomainErrors.invalidLink();
     const previous = this.state.email;
     this.state.email = next;
     this.state.pendingEmail = null;

@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import { User, type UserState } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import { LockedRows } from '../locked-rows';
@@ -71,10 +71,10 @@ export class InMemoryUserRepository implements UserRepository {
     for (const other of this.db.tables.users.values()) {
       if (other.id === state.id) continue;
       if (other.email === state.email) {
-        throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
+        throw Errors.emailAlreadyRegistered();
       }
       if (state.username !== null && other.username === state.username) {
-        throw new DomainError('USERNAME_TAKEN', 'This username is taken.');
+        throw Errors.usernameTaken();
       }
     }
   }

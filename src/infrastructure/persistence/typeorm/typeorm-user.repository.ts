@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { EntityManager, QueryDeepPartialEntity } from 'typeorm';
@@ -110,9 +110,9 @@ export class TypeOrmUserRepository implements UserRepository {
 function translateUniqueViolation(error: unknown): unknown {
   switch (violatedUniqueConstraint(error)) {
     case 'users_email_key':
-      return new DomainError('EMAIL_ALREADY_REGISTERED', 'This email address is already registered.');
+      return Errors.emailAlreadyRegistered();
     case 'users_username_key':
-      return new DomainError('USERNAME_TAKEN', 'This username is taken.');
+      return Errors.usernameTaken();
     default:
       return error;
   }

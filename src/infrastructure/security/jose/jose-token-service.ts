@@ -12,7 +12,8 @@ import type {
 import type { Clock } from '@application/ports/clock';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { SigningAlgorithm } from '@application/ports/signing-keys';
-import { DomainError } from '@domain/shared/domain-error';
+import type { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import type { SigningKeyManager } from './signing-key-manager';
 
 export interface JoseTokenServiceOptions {
@@ -179,5 +180,5 @@ function isStringArray(value: unknown): value is string[] {
 }
 
 function invalidToken(): DomainError {
-  return new DomainError('INVALID_TOKEN', 'The access token is invalid.');
+  return Errors.invalidToken();
 }
