@@ -49,7 +49,8 @@ export async function assertCurrentPassword(
   const subject = CurrentPasswordGuard.subject(user.id);
   const attempt = await guard.attempts.begin(subject, failure.occurredAt);
   const beyond = attempt > guard.maxFailures;
-  if (!beyond && (await hasher.verify(user.credentials.passwordHash, plain))) {
+  const hash = user.credentials.passwordHash;
+  if (!beyond && hash !== null && (await hasher.verify(hash, plain))) {
     await guard.attempts.reset(subject);
     return;
   }

@@ -55,7 +55,9 @@ export class LoginWithPassword {
       return this.fail(input, key, 'unknown_account');
     }
     const hash = found.credentials.passwordHash;
-    if (!(await this.hasher.verify(hash, input.password))) {
+    // No password (an account that never set one): the same cost and answer as a wrong one.
+    const matches = hash === null ? await this.hasher.verifyDummy(input.password).then(() => false) : await this.hasher.verify(hash, input.password);
+    if (hash === null || !matches) {
       attempt.settled = true;
       return this.fail(input, key, 'wrong_password');
     }
