@@ -4,6 +4,7 @@ import { AuditEvents1732000000200 } from './1732000000200-audit-events';
 import { ProcessedEvents1732000000300 } from './1732000000300-processed-events';
 import { EmailOutboxFailed1764400000000 } from './1764400000000-email-outbox-failed';
 import { AccountRequests1764400001000 } from './1764400001000-account-requests';
+import { UserCredentials1764400002000 } from './1764400002000-user-credentials';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   ProcessedEvents1732000000300,
   EmailOutboxFailed1764400000000,
   AccountRequests1764400001000,
+  UserCredentials1764400002000,
 ];

@@ -155,7 +155,7 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     const ds = app().app.infra.dataSource;
     const dump = JSON.stringify(
       await Promise.all(
-        ['users', 'credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events', 'email_outbox'].map(
+        ['users', 'user_credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events', 'email_outbox'].map(
           (table) => ds.query(`SELECT * FROM ${table}`),
         ),
       ),

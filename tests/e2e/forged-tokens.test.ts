@@ -75,3 +75,29 @@ describe('forged access tokens get 401 INVALID_TOKEN from /auth/validate and /us
     await expectRejected(fresh);
   });
 });
+
+describe('a genuine service token (client credentials) on user routes', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  }, 60_000);
+  afterAll(async () => t.stop());
+
+  it('is refused with 403 FORBIDDEN by /auth/validate and /users/me: it names a client, not a user', async () => {
+    const signer = new JoseTokenService(
+      t.app.infra.keys,
+      { issuer: t.config.jwt.issuer, audience: t.config.jwt.audience, accessTokenTtlSeconds: 900 },
+      undefined,
+      t.clock,
+    );
+    const user = await signUp(t, 'svc-neighbour@example.com');
+    // The client id is the user's id: a service token must not pass for the user whose id it happens to carry.
+    const { token } = await signer.sign({ token_type: 'service', sub: user.user.id, scope: 'users:read' });
+    await expect(signer.verify(token)).resolves.toMatchObject({ token_type: 'service', sub: user.user.id });
+    for (const path of ['/api/v1/auth/validate', '/api/v1/users/me']) {
+      const response = await t.http.get(path).set('Authorization', `Bearer ${token}`);
+      expect({ path, status: response.status, code: response.body.error?.code }).toEqual({ path, status: 403, code: 'FORBIDDEN' });
+      expect(response.body.data).toBeUndefined();
+    }
+  });
+});

@@ -31,7 +31,7 @@ describe.each(MODES)('a real database failure reaches the log without the row, t
     const registered = await t.http.post('/api/v1/auth/register').send({ email: alice, password: PASSWORD }).expect(201);
     const refreshToken: string = registered.body.data.tokens.refresh_token;
     const [{ password_hash: passwordHash }] = (await t.app.infra.dataSource.query(
-      'SELECT c.password_hash FROM credentials c JOIN users u ON u.id = c.user_id WHERE u.email = $1',
+      `SELECT c.secret AS password_hash FROM user_credentials c JOIN users u ON u.id = c.user_id WHERE u.email = $1 AND c.type = 'password'`,
       [alice],
     )) as { password_hash: string }[];
     const refreshDigest = createHash('sha256').update(refreshToken, 'utf8').digest('hex');
@@ -40,7 +40,7 @@ describe.each(MODES)('a real database failure reaches the log without the row, t
     const sabotage = (table: string) => t.app.infra.dataSource.query(`ALTER TABLE ${table} ADD CONSTRAINT sabotage_${table} CHECK (false) NOT VALID`);
     lines.length = 0;
 
-    await sabotage('credentials');
+    await sabotage('user_credentials');
     await t.http
       .put('/api/v1/auth/password/change')
       .set('Authorization', `Bearer ${registered.body.data.tokens.access_token as string}`)
@@ -55,7 +55,7 @@ describe.each(MODES)('a real database failure reaches the log without the row, t
     const failures = lines.map((line) => JSON.parse(line) as { msg: string; err?: Record<string, unknown> }).filter((line) => line.msg === 'unhandled error');
     expect(failures).toHaveLength(4);
     for (const { err } of failures) {
-      expect(err).toEqual(expect.objectContaining({ type: 'QueryFailedError', code: '23514', message: expect.stringMatching(/violates check constraint "sabotage_(credentials|users|sessions)"/) }));
+      expect(err).toEqual(expect.objectContaining({ type: 'QueryFailedError', code: '23514', message: expect.stringMatching(/violates check constraint "sabotage_(user_credentials|users|sessions)"/) }));
     }
     const text = lines.join('\n');
     for (const secret of [passwordHash, '$argon2id$', refreshDigest, refreshToken, alice, bob, 'Failing row contains', 'INSERT INTO', 'UPDATE "']) {

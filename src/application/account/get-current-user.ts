@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 
@@ -7,7 +7,7 @@ export class GetCurrentUser {
 
   async execute(input: { userId: string }): Promise<User> {
     const user = await this.users.findById(input.userId);
-    if (!user) throw new DomainError('NOT_FOUND', 'The user does not exist.');
+    if (!user) throw Errors.userNotFound();
     return user;
   }
 }

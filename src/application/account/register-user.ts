@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import type { TokenPair } from '@domain/session/token-pair';
 import { Email } from '@domain/user/email';
 import { User } from '@domain/user/user';
@@ -64,13 +64,13 @@ export class RegisterUser {
           { kind: 'registration', email: email.value, passwordHash, username: username?.value ?? null, firstName, lastName },
           input.client,
         );
-        if (username && (await repos.users.findByUsername(username.value))) throw usernameTaken();
+        if (username && (await repos.users.findByUsername(username.value))) throw Errors.usernameTaken();
       });
       return { kind: 'accepted' };
     }
     return this.uow.run(async (repos) => {
-      if (username && (await repos.users.findByUsername(username.value))) throw usernameTaken();
-      if (await repos.users.findByEmail(email.value)) throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
+      if (username && (await repos.users.findByUsername(username.value))) throw Errors.usernameTaken();
+      if (await repos.users.findByEmail(email.value)) throw Errors.emailAlreadyRegistered();
       const user = User.register({ id: UserId.create(this.ids.newId()), email, ...profile, passwordHash, emailVerified: true }, now);
       await repos.users.add(user);
       await repos.audit.record(selfAuditEntry('user.registered', input.client, user.id, now));
@@ -78,8 +78,4 @@ export class RegisterUser {
       return { kind: 'created' as const, user, tokens };
     });
   }
-}
-
-function usernameTaken(): DomainError {
-  return new DomainError('USERNAME_TAKEN', 'This username is taken.');
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import { isRedeemable } from '@domain/token/one-time-token';
 import type { User } from '@domain/user/user';
 import { emailChangedEmail } from '../shared/email-templates';
@@ -26,10 +26,10 @@ export class VerifyEmail {
       const token =
         (await repos.oneTimeTokens.findByHash('email_verification', hash)) ?? (await repos.oneTimeTokens.findByHash('email_change', hash));
       if (!token || !isRedeemable(token, token.purpose, now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
-        throw unusable();
+        throw Errors.invalidLink();
       }
       const user = await repos.users.findByIdForUpdate(token.userId);
-      if (!user) throw unusable();
+      if (!user) throw Errors.invalidLink();
       const previous = token.purpose === 'email_change' ? user.confirmEmailChange(now) : null;
       if (previous === null) user.verifyEmail(now);
       await repos.users.save(user);
@@ -38,8 +38,4 @@ export class VerifyEmail {
       return user;
     });
   }
-}
-
-function unusable(): DomainError {
-  return new DomainError('INVALID_OR_EXPIRED_TOKEN', 'The link is invalid or has expired.');
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import { isRedeemable } from '@domain/token/one-time-token';
 import { Password } from '@domain/user/password';
 import type { AuthSettings } from '../shared/auth-settings';
@@ -45,7 +45,7 @@ export class ConfirmPasswordReset {
       const pending = await repos.oneTimeTokens.findByHash('password_reset', hash);
       return pending && isRedeemable(pending, 'password_reset', this.clock.now()) ? repos.users.findById(pending.userId) : null;
     });
-    if (!owner) throw unusable();
+    if (!owner) throw Errors.invalidLink();
     // The whole policy needs the owner's email; checked before the transaction, so no lock waits for it.
     await this.policy.check(input.newPassword, { email: owner.email, username: owner.username });
     const passwordHash = await this.hasher.hash(password.reveal());
@@ -53,10 +53,10 @@ export class ConfirmPasswordReset {
     const reset = await this.uow.run(async (repos) => {
       const token = await repos.oneTimeTokens.findByHash('password_reset', hash);
       if (!token || !isRedeemable(token, 'password_reset', now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
-        throw unusable();
+        throw Errors.invalidLink();
       }
       const user = await repos.users.findByIdForUpdate(token.userId);
-      if (!user || user.status === 'suspended') throw unusable();
+      if (!user || user.status === 'suspended') throw Errors.invalidLink();
       user.resetPassword(passwordHash, now);
       await cutOffEarlierAccess(repos, user, now, 'password_reset');
       await repos.users.save(user);
@@ -67,8 +67,4 @@ export class ConfirmPasswordReset {
     // The login lockout of every identifier of the account ends with a successful reset (CONTRACT §5).
     await clearLockout(this.lockout, reset);
   }
-}
-
-function unusable(): DomainError {
-  return new DomainError('INVALID_OR_EXPIRED_TOKEN', 'The link is invalid or has expired.');
 }

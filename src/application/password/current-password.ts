@@ -1,4 +1,5 @@
-import { DomainError } from '@domain/shared/domain-error';
+import type { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import type { User } from '@domain/user/user';
 import type { AuditEntry } from '../ports/audit-log';
 import type { PasswordHasher } from '../ports/password-hasher';
@@ -48,7 +49,8 @@ export async function assertCurrentPassword(
   const subject = CurrentPasswordGuard.subject(user.id);
   const attempt = await guard.attempts.begin(subject, failure.occurredAt);
   const beyond = attempt > guard.maxFailures;
-  if (!beyond && (await hasher.verify(user.credentials.passwordHash, plain))) {
+  const hash = user.credentials.passwordHash;
+  if (!beyond && hash !== null && (await hasher.verify(hash, plain))) {
     await guard.attempts.reset(subject);
     return;
   }
@@ -70,11 +72,11 @@ async function revokeAskingSession(repos: Repositories, userId: string, sessionI
 }
 
 export function wrongPassword(): DomainError {
-  return new DomainError('INVALID_CREDENTIALS', 'The current password is incorrect.');
+  return Errors.wrongCurrentPassword();
 }
 
 /** The user a valid access token names; gone only if the account was deleted meanwhile. */
 export function found(user: User | null): User {
-  if (!user) throw new DomainError('NOT_FOUND', 'The user does not exist.');
+  if (!user) throw Errors.userNotFound();
   return user;
 }

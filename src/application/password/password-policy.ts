@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import { Email } from '@domain/user/email';
 import { PASSWORD_MAX_LENGTH, Password } from '@domain/user/password';
 import type { PasswordStrengthEstimator } from '../ports/password-strength';
@@ -29,7 +29,7 @@ export class PasswordPolicy {
 
   async check(raw: string, owner: PasswordOwner): Promise<Password> {
     const reasons = await this.reasons(raw, owner);
-    if (reasons.length > 0) throw new DomainError('WEAK_PASSWORD', 'The password does not meet the policy.', { password: reasons });
+    if (reasons.length > 0) throw Errors.weakPassword(reasons);
     return Password.create(raw, this.minLength);
   }
 

@@ -1,4 +1,3 @@
-import { DomainError } from '@domain/shared/domain-error';
 import { Email } from '@domain/user/email';
 import type { User } from '@domain/user/user';
 import type { LoginLockout } from '../ports/login-lockout';
@@ -19,14 +18,4 @@ export function lockoutKeysOf(user: User): string[] {
 /** After a successful login, password reset or admin unlock: every identifier of the account starts afresh. */
 export async function clearLockout(lockout: LoginLockout, user: User): Promise<void> {
   await Promise.all(lockoutKeysOf(user).map((key) => lockout.clear(key)));
-}
-
-/** The same answer, headers included, for existing and unknown identifiers. */
-export function accountLocked(retryAfterSeconds: number): DomainError {
-  return new DomainError(
-    'ACCOUNT_LOCKED',
-    'Too many failed login attempts. Try again later.',
-    undefined,
-    Math.max(1, Math.ceil(retryAfterSeconds)),
-  );
 }

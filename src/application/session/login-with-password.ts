@@ -1,4 +1,5 @@
 import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import type { TokenPair } from '@domain/session/token-pair';
 import { Email } from '@domain/user/email';
 import type { User } from '@domain/user/user';
@@ -10,7 +11,7 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
-import { accountLocked, clearLockout, lockoutKey } from './login-lockout-keys';
+import { clearLockout, lockoutKey } from './login-lockout-keys';
 import type { SessionIssuer } from './session-issuer';
 
 export interface LoginInput {
@@ -36,7 +37,7 @@ export class LoginWithPassword {
     // Reserved before any lookup or hashing: attempts in flight count toward the lockout, so a parallel burst
     // gets no more password checks than a sequence; a locked identifier costs nothing and answers the same.
     const lock = await this.lockout.reserve(key, this.clock.now());
-    if (lock.locked) return this.refuse(input, 'locked', accountLocked(lock.retryAfterSeconds));
+    if (lock.locked) return this.refuse(input, 'locked', Errors.accountLocked(lock.retryAfterSeconds));
     const attempt = { settled: false };
     try {
       return await this.attempt(input, key, attempt);
@@ -54,7 +55,9 @@ export class LoginWithPassword {
       return this.fail(input, key, 'unknown_account');
     }
     const hash = found.credentials.passwordHash;
-    if (!(await this.hasher.verify(hash, input.password))) {
+    // No password (an account that never set one): the same cost and answer as a wrong one.
+    const matches = hash === null ? await this.hasher.verifyDummy(input.password).then(() => false) : await this.hasher.verify(hash, input.password);
+    if (hash === null || !matches) {
       attempt.settled = true;
       return this.fail(input, key, 'wrong_password');
     }
@@ -79,8 +82,8 @@ export class LoginWithPassword {
       await repos.audit.record(selfAuditEntry('login.succeeded', input.client, user.id, now));
       return { user, tokens };
     });
-    if (result === null) return this.refuse(input, 'credentials_changed', invalidCredentials());
-    if ('locked' in result) return this.refuse(input, 'locked', accountLocked(result.retryAfterSeconds));
+    if (result === null) return this.refuse(input, 'credentials_changed', Errors.invalidCredentials());
+    if ('locked' in result) return this.refuse(input, 'locked', Errors.accountLocked(result.retryAfterSeconds));
     if (!('tokens' in result)) return this.refuseStatus(input, result);
     await clearLockout(this.lockout, result.user);
     return result;
@@ -93,7 +96,7 @@ export class LoginWithPassword {
     } catch (error) {
       return this.refuse(input, error instanceof DomainError ? error.code.toLowerCase() : 'refused', error);
     }
-    return this.refuse(input, 'refused', invalidCredentials());
+    return this.refuse(input, 'refused', Errors.invalidCredentials());
   }
 
   /** A wrong password or an unknown account: one more failure for the identifier, the same answer for both. */
@@ -116,7 +119,7 @@ export class LoginWithPassword {
         await repos.audit.record(selfAuditEntry('account.locked', input.client, subject, now, `locked_${outcome.lockSeconds}s`));
       }
     });
-    throw invalidCredentials();
+    throw Errors.invalidCredentials();
   }
 
   /** Refused without counting a failure (locked identifier, unverified or disabled account): audited, rethrown. */
@@ -136,8 +139,4 @@ async function find(users: UserRepository, identifier: string): Promise<User | n
   if (!canonical.includes('@')) return users.findByUsername(canonical);
   const email = Email.parse(identifier);
   return email ? users.findByEmail(email.value) : null;
-}
-
-function invalidCredentials(): DomainError {
-  return new DomainError('INVALID_CREDENTIALS', 'The email, username or password is incorrect.');
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import type { TokenPair } from '@domain/session/token-pair';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
@@ -45,7 +45,7 @@ export class RefreshSession {
       await repos.sessions.save(session);
       return this.issuer.pair(user, session, refreshToken);
     });
-    if (!tokens) throw new DomainError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.');
+    if (!tokens) throw Errors.invalidRefreshToken();
     return tokens;
   }
 }

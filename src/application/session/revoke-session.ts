@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import type { Clock } from '../ports/clock';
@@ -19,7 +19,7 @@ export class RevokeSession {
     await this.uow.run(async (repos) => {
       const session = await repos.sessions.findByIdForUpdate(input.sessionId);
       if (!session || session.userId !== input.userId || !session.isActive(now)) {
-        throw new DomainError('NOT_FOUND', 'No such session.');
+        throw Errors.sessionNotFound();
       }
       session.revoke(now, 'user');
       await repos.sessions.save(session);

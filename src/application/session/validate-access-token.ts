@@ -1,15 +1,16 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../shared/auth-settings';
-import type { TokenVerifier, VerifiedAccessClaims } from '../ports/access-tokens';
+import { isServiceClaims, type TokenVerifier, type VerifiedUserAccessClaims } from '../ports/access-tokens';
 import type { Clock } from '../ports/clock';
 import type { CachedSessionState, SessionStateCache } from '../ports/session-state-cache';
 
+/** A signed-in user: the only principal bearer routes accept so far. */
 export interface Principal {
   user: User;
-  claims: VerifiedAccessClaims;
+  claims: VerifiedUserAccessClaims;
 }
 
 /**
@@ -18,6 +19,11 @@ export interface Principal {
  * session state comes from a shared cache that the unit of work keeps in step with every session change (see
  * SessionCacheInvalidation), the user row always from the database (its status changes count at once, and
  * the caller needs the profile anyway).
+ *
+ * A service token (client credentials) is authentic but names a client, not a user: it has no session or
+ * account to check, and every bearer route (`/auth/validate` included, whose answer is `{valid, user, claims}`)
+ * is about a user. It is refused with FORBIDDEN (CONTRACT §1: authenticated, lacks the right), after the
+ * signature check, so a forged one still gets INVALID_TOKEN. Services check service tokens at /oauth/introspect.
  */
 export class ValidateAccessToken {
   constructor(
@@ -30,13 +36,15 @@ export class ValidateAccessToken {
   ) {}
 
   async execute(input: { token: string }): Promise<Principal> {
-    const claims = await this.verifier.verify(input.token);
+    const verified = await this.verifier.verify(input.token);
+    if (isServiceClaims(verified)) throw Errors.serviceTokenRefused();
+    const claims: VerifiedUserAccessClaims = verified;
     const now = this.clock.now();
     const [session, user] = await Promise.all([this.sessionState(claims.sid), this.users.findById(claims.sub)]);
     if (!session || session.revoked || session.userId !== claims.sub || now.getTime() >= session.expiresAt.getTime()) {
-      throw invalid();
+      throw Errors.invalidToken();
     }
-    if (!user || !user.isUsable(this.settings.requireEmailVerification)) throw invalid();
+    if (!user || !user.isUsable(this.settings.requireEmailVerification)) throw Errors.invalidToken();
     return { user, claims };
   }
 
@@ -50,8 +58,4 @@ export class ValidateAccessToken {
     await this.cache.remember(sessionId, state).catch(() => undefined);
     return state;
   }
-}
-
-function invalid(): DomainError {
-  return new DomainError('INVALID_TOKEN', 'The access token is invalid or has been revoked.');
 }

@@ -1,4 +1,5 @@
 import { AggregateRoot } from '../shared/domain-event';
+import { EventTypes } from '../shared/event-types';
 
 export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refresh_token_reuse' | 'password_changed'
   | 'password_reset' | 'account_deleted' | 'account_suspended' | 'admin' | 'user' | 'current_password_failures';
@@ -119,7 +120,7 @@ export class Session extends AggregateRoot {
       return { kind: 'replay' };
     }
     this.revoke(now, 'refresh_token_reuse');
-    this.record('auth.session.refresh_reuse_detected', this.state.userId, now, {
+    this.record(EventTypes.SessionRefreshReuseDetected, this.state.userId, now, {
       user_id: this.state.userId,
       session_id: this.id,
     });
@@ -140,7 +141,7 @@ export class Session extends AggregateRoot {
     if (this.state.revokedAt !== null) return;
     this.state.revokedAt = now;
     this.state.revokeReason = reason;
-    this.record('auth.session.revoked', this.state.userId, now, {
+    this.record(EventTypes.SessionRevoked, this.state.userId, now, {
       user_id: this.state.userId,
       session_id: this.id,
       reason,

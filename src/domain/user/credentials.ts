@@ -1,24 +1,86 @@
-/** What proves a user's identity: the argon2 PHC string and the failure bookkeeping. Immutable; verbs return a new value. */
+/**
+ * What proves a user's identity, keyed by type: at most one credential of each type. Only `password` is
+ * issued so far; `totp` and `recovery_codes` are the shapes the MFA feature fills in. Immutable: verbs return a
+ * new value. Never holds a usable secret: a password is a PHC hash, a TOTP secret is sealed (encrypted by the
+ * SecretBox port), recovery codes are keyed hashes.
+ *
+ * The failure bookkeeping (consecutive failed logins, the last lock) lives here, beside the credentials and not
+ * in any one of them: a failure counts for the account whatever factor failed (a wrong password now, a wrong
+ * TOTP code later), and a successful login clears it.
+ */
+export type CredentialType = 'password' | 'totp' | 'recovery_codes';
+
+export const CREDENTIAL_TYPES: readonly CredentialType[] = ['password', 'totp', 'recovery_codes'];
+
+export interface PasswordCredential {
+  readonly type: 'password';
+  /** Argon2id PHC string. */
+  readonly hash: string;
+  readonly changedAt: Date;
+}
+
+/** Reserved for MFA: a TOTP secret, pending until a first code confirms it. */
+export interface TotpCredential {
+  readonly type: 'totp';
+  /** The secret encrypted by the SecretBox port; never stored or logged in plain form. */
+  readonly sealedSecret: string;
+  /** null while pending (set up, not yet enabled). */
+  readonly confirmedAt: Date | null;
+  readonly createdAt: Date;
+}
+
+/** Reserved for MFA: the current set of single-use recovery codes, as keyed hashes (HMAC); a used one is removed. */
+export interface RecoveryCodesCredential {
+  readonly type: 'recovery_codes';
+  readonly codeHashes: readonly string[];
+  readonly createdAt: Date;
+}
+
+export type Credential = PasswordCredential | TotpCredential | RecoveryCodesCredential;
+export type CredentialOf<T extends CredentialType> = Extract<Credential, { type: T }>;
+/** At most one credential per type, by construction. */
+export type CredentialsByType = { [T in CredentialType]?: CredentialOf<T> };
+
 export interface CredentialsState {
-  passwordHash: string;
+  byType: CredentialsByType;
   failedAttempts: number;
   lockedUntil: Date | null;
-  passwordChangedAt: Date;
 }
 
 export class Credentials {
   private constructor(private readonly state: CredentialsState) {}
 
+  /** A new account's credentials: its password, no failures. */
   static create(passwordHash: string, now: Date): Credentials {
-    return new Credentials({ passwordHash, failedAttempts: 0, lockedUntil: null, passwordChangedAt: now });
+    return new Credentials({ byType: { password: { type: 'password', hash: passwordHash, changedAt: now } }, failedAttempts: 0, lockedUntil: null });
   }
 
   static restore(state: CredentialsState): Credentials {
-    return new Credentials({ ...state });
+    return new Credentials(copy(state));
   }
 
-  get passwordHash(): string {
-    return this.state.passwordHash;
+  get<T extends CredentialType>(type: T): CredentialOf<T> | null {
+    return (this.state.byType[type] as CredentialOf<T> | undefined) ?? null;
+  }
+
+  has(type: CredentialType): boolean {
+    return this.state.byType[type] !== undefined;
+  }
+
+  /** Every credential, in the order of CREDENTIAL_TYPES. */
+  list(): Credential[] {
+    return CREDENTIAL_TYPES.flatMap((type) => this.get(type) ?? []);
+  }
+
+  get password(): PasswordCredential | null {
+    return this.get('password');
+  }
+  /** null for an account without a password (e.g. invited, not yet set): no password matches it. */
+  get passwordHash(): string | null {
+    return this.password?.hash ?? null;
+  }
+  get passwordChangedAt(): Date | null {
+    return this.password?.changedAt ?? null;
   }
   get failedAttempts(): number {
     return this.state.failedAttempts;
@@ -26,32 +88,58 @@ export class Credentials {
   get lockedUntil(): Date | null {
     return this.state.lockedUntil;
   }
-  get passwordChangedAt(): Date {
-    return this.state.passwordChangedAt;
-  }
 
   withFailure(): Credentials {
-    return new Credentials({ ...this.state, failedAttempts: this.state.failedAttempts + 1 });
+    return new Credentials({ ...copy(this.state), failedAttempts: this.state.failedAttempts + 1 });
   }
 
   withLock(lockedUntil: Date): Credentials {
-    return new Credentials({ ...this.state, lockedUntil });
+    return new Credentials({ ...copy(this.state), lockedUntil });
   }
 
   withSuccess(): Credentials {
-    return new Credentials({ ...this.state, failedAttempts: 0, lockedUntil: null });
+    return new Credentials({ ...copy(this.state), failedAttempts: 0, lockedUntil: null });
   }
 
-  /** Same password, stronger parameters: not a password change, so passwordChangedAt stays. */
+  /** Same password, stronger parameters: not a password change, so changedAt stays. No password: unchanged. */
   rehashed(passwordHash: string): Credentials {
-    return new Credentials({ ...this.state, passwordHash });
+    const current = this.password;
+    if (!current) return this;
+    return this.with({ ...current, hash: passwordHash });
   }
 
+  /** A new password (change, reset): failures and lock start afresh. */
   changed(passwordHash: string, now: Date): Credentials {
-    return new Credentials({ passwordHash, failedAttempts: 0, lockedUntil: null, passwordChangedAt: now });
+    const next = this.with({ type: 'password', hash: passwordHash, changedAt: now });
+    return new Credentials({ ...next.state, failedAttempts: 0, lockedUntil: null });
   }
 
   toState(): CredentialsState {
-    return { ...this.state };
+    return copy(this.state);
+  }
+
+  private with(credential: Credential): Credentials {
+    const state = copy(this.state);
+    return new Credentials({ ...state, byType: { ...state.byType, [credential.type]: credential } });
+  }
+}
+
+function copy(state: CredentialsState): CredentialsState {
+  const byType: CredentialsByType = {};
+  for (const type of CREDENTIAL_TYPES) {
+    const credential = state.byType[type];
+    if (credential !== undefined) Object.assign(byType, { [type]: copyCredential(credential) });
+  }
+  return { byType, failedAttempts: state.failedAttempts, lockedUntil: state.lockedUntil };
+}
+
+function copyCredential(credential: Credential): Credential {
+  switch (credential.type) {
+    case 'password':
+      return { ...credential };
+    case 'totp':
+      return { ...credential };
+    case 'recovery_codes':
+      return { ...credential, codeHashes: [...credential.codeHashes] };
   }
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '../shared/domain-error';
+import { DomainErrors } from '../shared/errors';
 
 /** RFC 5321 §4.5.3.1 limits, counted in UTF-8 octets of the canonical form. */
 const MAX_ADDRESS = 254;
@@ -34,7 +34,7 @@ export class Email {
 
   static create(raw: string): Email {
     const email = Email.parse(raw);
-    if (!email) throw DomainError.validation('email', 'must be a valid email address');
+    if (!email) throw DomainErrors.validation('email', 'must be a valid email address');
     return email;
   }
 

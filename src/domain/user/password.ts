@@ -1,4 +1,4 @@
-import { DomainError } from '../shared/domain-error';
+import { DomainErrors } from '../shared/errors';
 
 export const PASSWORD_MAX_LENGTH = 128;
 
@@ -12,14 +12,10 @@ export class Password {
   static create(raw: string, minLength: number): Password {
     const length = [...raw].length;
     if (length < minLength) {
-      throw new DomainError('WEAK_PASSWORD', 'The password does not meet the policy.', {
-        password: [`must be at least ${minLength} characters`],
-      });
+      throw DomainErrors.weakPassword([`must be at least ${minLength} characters`]);
     }
     if (length > PASSWORD_MAX_LENGTH) {
-      throw new DomainError('WEAK_PASSWORD', 'The password does not meet the policy.', {
-        password: [`must be at most ${PASSWORD_MAX_LENGTH} characters`],
-      });
+      throw DomainErrors.weakPassword([`must be at most ${PASSWORD_MAX_LENGTH} characters`]);
     }
     return new Password(raw);
   }

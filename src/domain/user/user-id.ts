@@ -1,4 +1,4 @@
-import { DomainError } from '../shared/domain-error';
+import { DomainErrors } from '../shared/errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -7,7 +7,7 @@ export class UserId {
 
   static create(raw: string): UserId {
     const value = raw.toLowerCase();
-    if (!UUID.test(value)) throw DomainError.validation('id', 'must be a UUID');
+    if (!UUID.test(value)) throw DomainErrors.validation('id', 'must be a UUID');
     return new UserId(value);
   }
 

@@ -1,5 +1,6 @@
 import { AggregateRoot } from '../shared/domain-event';
-import { DomainError } from '../shared/domain-error';
+import { EventTypes, type ChangedCredential, type ChangedProfileField } from '../shared/event-types';
+import { DomainErrors } from '../shared/errors';
 import { Credentials } from './credentials';
 import type { NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
 import type { Email } from './email';
@@ -31,7 +32,7 @@ export class User extends AggregateRoot {
       },
       Credentials.create(input.passwordHash, now),
     );
-    user.record('auth.user.registered', user.id, now, {
+    user.record(EventTypes.UserRegistered, user.id, now, {
       user_id: user.id,
       email: user.email,
       username: user.username,
@@ -73,10 +74,10 @@ export class User extends AggregateRoot {
   /** Whether this account may be used now; throws the stable error a login must answer with. */
   assertCanAuthenticate(requireEmailVerification: boolean): void {
     if (this.state.status === 'suspended') {
-      throw new DomainError('ACCOUNT_DISABLED', 'This account has been disabled.');
+      throw DomainErrors.accountDisabled();
     }
     if (requireEmailVerification && !this.state.emailVerified) {
-      throw new DomainError('EMAIL_NOT_VERIFIED', 'The email address has not been verified yet.');
+      throw DomainErrors.emailNotVerified();
     }
   }
 
@@ -91,19 +92,19 @@ export class User extends AggregateRoot {
     this.state.emailVerified = true;
     if (this.state.status === 'pending_verification') this.state.status = 'active';
     this.touch(now);
-    this.record('auth.user.email_verified', this.id, now, { user_id: this.id, email: this.email });
+    this.record(EventTypes.UserEmailVerified, this.id, now, { user_id: this.id, email: this.email });
   }
 
   recordSuccessfulLogin(now: Date, sessionId: string, amr: string[]): void {
     this.creds = this.creds.withSuccess();
     this.state.lastLoginAt = now;
-    this.record('auth.user.logged_in', this.id, now, { user_id: this.id, session_id: sessionId, amr });
+    this.record(EventTypes.UserLoggedIn, this.id, now, { user_id: this.id, session_id: sessionId, amr });
   }
 
   /** The reason is for the audit trail and events only; the caller answers every failure the same way. */
   recordFailedLogin(now: Date, reason: string): void {
     this.creds = this.creds.withFailure();
-    this.record('auth.user.login_failed', this.id, now, {
+    this.record(EventTypes.UserLoginFailed, this.id, now, {
       user_id: this.id,
       reason,
       failed_attempts: this.creds.failedAttempts,
@@ -116,7 +117,7 @@ export class User extends AggregateRoot {
    */
   recordLockout(now: Date, lockedUntil: Date): void {
     this.creds = this.creds.withLock(lockedUntil);
-    this.record('auth.account.locked', this.id, now, {
+    this.record(EventTypes.AccountLocked, this.id, now, {
       user_id: this.id,
       locked_until: lockedUntil.toISOString(),
     });
@@ -128,14 +129,14 @@ export class User extends AggregateRoot {
 
   /** The event only: the token travels by email and never enters an event. */
   requestPasswordReset(now: Date): void {
-    this.record('auth.password.reset_requested', this.id, now, { user_id: this.id });
+    this.record(EventTypes.PasswordResetRequested, this.id, now, { user_id: this.id });
   }
 
   /** Clears failed attempts and lockout. The link went to the address, so it also proves the address. */
   resetPassword(passwordHash: string, now: Date): void {
     this.creds = this.creds.changed(passwordHash, now);
     this.touch(now);
-    this.record('auth.password.reset', this.id, now, { user_id: this.id });
+    this.record(EventTypes.PasswordReset, this.id, now, { user_id: this.id });
     this.verifyEmail(now);
   }
 
@@ -145,9 +146,9 @@ export class User extends AggregateRoot {
   }
 
   /** `undefined` leaves a field as it is, `null` clears it. Returns the fields that changed (event only then). */
-  updateProfile(changes: ProfileChanges, now: Date): string[] {
-    const changed: string[] = [];
-    const set = <K extends 'username' | 'firstName' | 'lastName'>(key: K, value: string | null | undefined, field: string) => {
+  updateProfile(changes: ProfileChanges, now: Date): ChangedProfileField[] {
+    const changed: ChangedProfileField[] = [];
+    const set = <K extends 'username' | 'firstName' | 'lastName'>(key: K, value: string | null | undefined, field: ChangedProfileField) => {
       if (value === undefined || value === this.state[key]) return;
       this.state[key] = value;
       changed.push(field);
@@ -157,7 +158,7 @@ export class User extends AggregateRoot {
     set('lastName', changes.lastName, 'last_name');
     if (changed.length > 0) {
       this.touch(now);
-      this.record('auth.user.updated', this.id, now, { user_id: this.id, changed });
+      this.record(EventTypes.UserUpdated, this.id, now, { user_id: this.id, changed });
     }
     return changed;
   }
@@ -195,7 +196,7 @@ export class User extends AggregateRoot {
   /** Makes the pending address the login address; returns the address it replaced. */
   confirmEmailChange(now: Date): string {
     const next = this.state.pendingEmail;
-    if (next === null) throw new DomainError('INVALID_OR_EXPIRED_TOKEN', 'The link is invalid or has expired.');
+    if (next === null) throw DomainErrors.invalidLink();
     const previous = this.state.email;
     this.state.email = next;
     this.state.pendingEmail = null;
@@ -207,7 +208,7 @@ export class User extends AggregateRoot {
 
   /** Records the deletion; the repository writes the event, then removes the account. */
   markDeleted(now: Date): void {
-    this.record('auth.user.deleted', this.id, now, { user_id: this.id });
+    this.record(EventTypes.UserDeleted, this.id, now, { user_id: this.id });
   }
 
   toState(): UserState {
@@ -218,8 +219,8 @@ export class User extends AggregateRoot {
     this.state.updatedAt = now;
   }
 
-  private credentialsUpdated(now: Date, changed: string[]): void {
+  private credentialsUpdated(now: Date, changed: ChangedCredential[]): void {
     this.touch(now);
-    this.record('auth.credentials.updated', this.id, now, { user_id: this.id, changed });
+    this.record(EventTypes.CredentialsUpdated, this.id, now, { user_id: this.id, changed });
   }
 }

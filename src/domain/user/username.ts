@@ -1,4 +1,4 @@
-import { DomainError } from '../shared/domain-error';
+import { DomainErrors } from '../shared/errors';
 
 const SHAPE = /^[a-z0-9_.-]{3,32}$/;
 
@@ -9,7 +9,7 @@ export class Username {
   static create(raw: string): Username {
     const value = raw.trim().normalize('NFKC').toLowerCase();
     if (!SHAPE.test(value)) {
-      throw DomainError.validation('username', 'must be 3-32 characters of a-z, 0-9, _, . or -');
+      throw DomainErrors.validation('username', 'must be 3-32 characters of a-z, 0-9, _, . or -');
     }
     return new Username(value);
   }

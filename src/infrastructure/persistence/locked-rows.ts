@@ -27,6 +27,13 @@ export class LockedRows<A extends object, R extends object> {
     return changed;
   }
 
+  /** The row remembered for `aggregate` (to tell an INSERT from an UPDATE of a child row); throws if there is none. */
+  rowOf(aggregate: A): R {
+    const row = this.rows.get(aggregate);
+    if (row === undefined) throw notLocked(this.table);
+    return row;
+  }
+
   assertLocked(aggregate: A): void {
     if (!this.rows.has(aggregate)) throw notLocked(this.table);
   }
@@ -36,8 +43,19 @@ function notLocked(table: string): Error {
   return new Error(`${table}: save() needs a row read FOR UPDATE (or added) in the same unit of work`);
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
+export function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => key in b && sameValue(a[key], b[key]));
+  }
   return a === b;
+}
+
+/** A JSON-like object (a jsonb column's value, a typed credential), compared member by member. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }

@@ -2,10 +2,11 @@ import type { SecurityNotice } from '@application/shared/security-notices';
 import type { SendSecurityNotice } from '@application/account/send-security-notice';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { Repositories } from '@application/ports/unit-of-work';
+import { EventTypes } from '@domain/shared/event-types';
 import { PermanentEventError, type EventSubscriber } from './event-subscriber';
 
-export const REFRESH_REUSE_DETECTED = 'auth.session.refresh_reuse_detected';
-export const ACCOUNT_LOCKED = 'auth.account.locked';
+const REFRESH_REUSE_DETECTED = EventTypes.SessionRefreshReuseDetected;
+const ACCOUNT_LOCKED = EventTypes.AccountLocked;
 
 /** Emails the account owner when a replayed refresh token revoked a session, or the account got locked. */
 export class SecurityNoticeSubscriber implements EventSubscriber {

@@ -2,7 +2,7 @@ import { runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { migrations } from '../../../migrations';
 import { backends, type TestDatabase } from './support/backends';
 
-const TABLES = ['users', 'credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events', 'email_outbox', 'audit_events', 'processed_events'];
+const TABLES = ['users', 'user_credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events', 'email_outbox', 'audit_events', 'processed_events'];
 
 describe.each(backends)('migrations on $name', (backend) => {
   let db: TestDatabase;

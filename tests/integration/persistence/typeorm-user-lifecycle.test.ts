@@ -40,7 +40,7 @@ describe.each(backends)('user lifecycle rows on $name', (backend) => {
     });
     const count = async (table: string, column: string) =>
       Number((await db.dataSource.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [user.id]))[0].n);
-    expect([await count('users', 'id'), await count('credentials', 'user_id'), await count('sessions', 'user_id'), await count('one_time_tokens', 'user_id')]).toEqual([0, 0, 0, 0]);
+    expect([await count('users', 'id'), await count('user_credentials', 'user_id'), await count('sessions', 'user_id'), await count('one_time_tokens', 'user_id')]).toEqual([0, 0, 0, 0]);
     const events = await db.dataSource.manager.find(OutboxEventRecord, { where: { subject: user.id } });
     expect(events.map((e) => e.type).sort()).toEqual(['auth.user.deleted', 'auth.user.registered']);
   });

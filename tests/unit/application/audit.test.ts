@@ -1,3 +1,4 @@
+import type { VerifiedUserAccessClaims } from '@application/ports/access-tokens';
 import { CLIENT, PASSWORD, createKit } from './support/test-kit';
 
 const REQUEST = { ...CLIENT, requestId: 'req-audit-1' };
@@ -15,7 +16,7 @@ describe('audit trail of the auth use cases', () => {
     kit.clock.advance(11);
     await expect(kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken, client: REQUEST })).rejects.toThrow();
     const again = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
-    const { sid } = await kit.tokens.verify(again.tokens.accessToken);
+    const { sid } = (await kit.tokens.verify(again.tokens.accessToken)) as VerifiedUserAccessClaims;
     await kit.useCases.logout.execute({ userId: alice.id, sessionId: sid, scope: 'global', client: REQUEST });
 
     const entries = kit.db.tables.auditEvents;

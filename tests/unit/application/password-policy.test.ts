@@ -1,3 +1,4 @@
+import type { VerifiedUserAccessClaims } from '@application/ports/access-tokens';
 import { PasswordPolicy } from '@application/password/password-policy';
 import { DomainError } from '@domain/shared/domain-error';
 import { MAX_SCORED_LENGTH, ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
@@ -77,7 +78,7 @@ describe('the policy on change and reset', () => {
   it('a password change to a common or self-describing password is refused; the old password stays', async () => {
     const kit = await createKit();
     const { user, tokens } = await kit.loggedIn('grace.hopper@example.com');
-    const { sid } = await kit.tokens.verify(tokens.accessToken);
+    const { sid } = (await kit.tokens.verify(tokens.accessToken)) as VerifiedUserAccessClaims;
     const change = (newPassword: string) =>
       kit.useCases.changePassword.execute({ userId: user.id, sessionId: sid, currentPassword: PASSWORD, newPassword, client: CLIENT });
     await expect(change('password123')).rejects.toMatchObject({ code: 'WEAK_PASSWORD', details: { password: ['is too common'] } });

@@ -1,3 +1,4 @@
+import type { VerifiedUserAccessClaims } from '@application/ports/access-tokens';
 import { Logout } from '@application/session/logout';
 import { SessionCacheInvalidation } from '@application/session/session-cache-invalidation';
 import { ValidateAccessToken } from '@application/session/validate-access-token';
@@ -13,7 +14,7 @@ async function warm(kit: Kit, accessToken: string, sessionId: string) {
   await expect(kit.sessionCache.get(sessionId)).resolves.toMatchObject({ revoked: false });
 }
 
-const sid = (kit: Kit, accessToken: string) => kit.tokens.verify(accessToken).then((c) => c.sid);
+const sid = (kit: Kit, accessToken: string) => kit.tokens.verify(accessToken).then((c) => (c as VerifiedUserAccessClaims).sid);
 
 describe('session state cache behind ValidateAccessToken', () => {
   it('serves session state from the cache once read (the database row is not consulted again)', async () => {

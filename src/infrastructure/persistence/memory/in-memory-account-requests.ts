@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountRequest, AccountRequestClaim, AccountRequests } from '@application/ports/account-requests';
 import type { ClientContext } from '@application/shared/client-context';
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import { type AccountRequestQueue, type ClaimedAccountRequest, newAccountRequestRow } from '../../jobs/account-request-queue';
 import { wakeAfterCommit } from '../after-commit';
 import type { RepositoryOptions } from '../repository-options';
@@ -18,7 +18,7 @@ export class InMemoryAccountRequests implements AccountRequests {
     const row = newAccountRequestRow(this.options.secretBox, request, client, this.options.clock.now());
     const rows = this.db.tables.accountRequests;
     if (row.username !== null && [...rows.values()].some((r) => r.processedAt === null && r.username === row.username)) {
-      throw new DomainError('USERNAME_TAKEN', 'This username is taken.');
+      throw Errors.usernameTaken();
     }
     rows.set(row.id, row);
     wakeAfterCommit(this.db, 'accountRequests');

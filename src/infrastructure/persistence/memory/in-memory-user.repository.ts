@@ -1,4 +1,5 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
+import type { CredentialOf, CredentialType, CredentialsByType } from '@domain/user/credentials';
 import { User, type UserState } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import { LockedRows } from '../locked-rows';
@@ -71,10 +72,10 @@ export class InMemoryUserRepository implements UserRepository {
     for (const other of this.db.tables.users.values()) {
       if (other.id === state.id) continue;
       if (other.email === state.email) {
-        throw new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.');
+        throw Errors.emailAlreadyRegistered();
       }
       if (state.username !== null && other.username === state.username) {
-        throw new DomainError('USERNAME_TAKEN', 'This username is taken.');
+        throw Errors.usernameTaken();
       }
     }
   }
@@ -87,27 +88,39 @@ export class InMemoryUserRepository implements UserRepository {
   }
 }
 
-/** Users and credentials as one set of columns, as the two SQL rows hold them. */
-type Flat = Omit<UserState, 'credentials'> & { [K in keyof UserState['credentials'] as `credentials.${K}`]: UserState['credentials'][K] };
+/**
+ * Users and credentials as one set of columns, as the SQL rows hold them: the account's failure bookkeeping,
+ * and one entry per credential type (null = no row), so that save() writes only what changed.
+ */
+type CredentialColumns = { [T in CredentialType as `credentials.${T}`]: CredentialOf<T> | null };
+type Flat = Omit<UserState, 'credentials'> &
+  CredentialColumns & { 'credentials.failedAttempts': number; 'credentials.lockedUntil': Date | null };
 
 function flatten(state: UserState): Flat {
   const { credentials, ...user } = state;
+  const { byType } = credentials;
   return {
     ...user,
-    'credentials.passwordHash': credentials.passwordHash,
     'credentials.failedAttempts': credentials.failedAttempts,
     'credentials.lockedUntil': credentials.lockedUntil,
-    'credentials.passwordChangedAt': credentials.passwordChangedAt,
+    'credentials.password': byType.password ?? null,
+    'credentials.totp': byType.totp ?? null,
+    'credentials.recovery_codes': byType.recovery_codes ?? null,
   };
 }
 
 function unflatten(flat: Flat): UserState {
   const {
-    'credentials.passwordHash': passwordHash,
     'credentials.failedAttempts': failedAttempts,
     'credentials.lockedUntil': lockedUntil,
-    'credentials.passwordChangedAt': passwordChangedAt,
+    'credentials.password': password,
+    'credentials.totp': totp,
+    'credentials.recovery_codes': recoveryCodes,
     ...user
   } = flat;
-  return { ...user, credentials: { passwordHash, failedAttempts, lockedUntil, passwordChangedAt } };
+  const byType: CredentialsByType = {};
+  if (password) byType.password = password;
+  if (totp) byType.totp = totp;
+  if (recoveryCodes) byType.recovery_codes = recoveryCodes;
+  return { ...user, credentials: { byType, failedAttempts, lockedUntil } };
 }

@@ -6,12 +6,12 @@ import { OutboxEventRecord } from './outbox-event.record';
 import { ProcessedEventRecord } from './processed-event.record';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
 import { SigningKeyRow } from './signing-key.record';
-import { CredentialsRecord, UserRecord } from './user.record';
+import { UserCredentialRecord, UserRecord } from './user.record';
 
 /** Every ORM record class, registered on the DataSource. */
 export const typeOrmEntities = [
   UserRecord,
-  CredentialsRecord,
+  UserCredentialRecord,
   SessionRecord,
   RefreshTokenHistoryRecord,
   OneTimeTokenRecord,
@@ -27,7 +27,7 @@ export {
   AccountRequestRecord,
   AuditEventRecord,
   EmailOutboxRecord,
-  CredentialsRecord,
+  UserCredentialRecord,
   OneTimeTokenRecord,
   OutboxEventRecord,
   ProcessedEventRecord,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountRequest, AccountRequestClaim, AccountRequests } from '@application/ports/account-requests';
 import type { ClientContext } from '@application/shared/client-context';
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import type { DataSource, EntityManager } from 'typeorm';
 import { type AccountRequestQueue, type ClaimedAccountRequest, newAccountRequestRow } from '../../jobs/account-request-queue';
 import { wakeAfterCommit } from '../after-commit';
@@ -22,7 +22,7 @@ export class TypeOrmAccountRequests implements AccountRequests {
       await this.manager.insert(AccountRequestRecord, row);
     } catch (error) {
       if (violatedUniqueConstraint(error) === 'account_requests_pending_username_key') {
-        throw new DomainError('USERNAME_TAKEN', 'This username is taken.');
+        throw Errors.usernameTaken();
       }
       throw error;
     }

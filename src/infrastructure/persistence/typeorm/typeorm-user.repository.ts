@@ -1,29 +1,34 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
+import { CREDENTIAL_TYPES } from '@domain/user/credentials';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { EntityManager, QueryDeepPartialEntity } from 'typeorm';
-import { LockedRows } from '../locked-rows';
+import { LockedRows, sameValue } from '../locked-rows';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { violatedUniqueConstraint } from './pg-errors';
-import { nest, selectList } from './raw-select';
+import { selectList } from './raw-select';
 import { isUuid } from './uuid';
-import { toUser, toUserRows, type UserRows } from './user.mapper';
-import { CredentialsRecord, UserRecord } from './user.record';
+import { toUser, toUserRows, type CredentialRow, type CredentialRows, type UserRecordWithCredentials, type UserRows } from './user.mapper';
+import { UserCredentialRecord, UserRecord } from './user.record';
 
-const CREDENTIALS = 'credentials__';
 type UserRow = UserRows['user'];
-type CredentialsRow = UserRows['credentials'];
+
+/** The user's credential rows as one JSON array: the hot read stays one query, whatever the number of types. */
+const CREDENTIALS_JSON = `COALESCE((SELECT json_agg(json_build_object('type', c.type, 'secret', c.secret, 'data', c.data) ORDER BY c.type)
+  FROM user_credentials c WHERE c.user_id = u.id), '[]'::json) AS "credentials"`;
 
 /**
- * Users and their credentials. Bound to one EntityManager: the transaction's inside a unit of work.
- * The lock is FOR NO KEY UPDATE: it serialises every writer of the account, yet does not conflict with the KEY
- * SHARE lock that inserting a session (a row referencing the user) takes, so a login holding the user lock can
- * insert its session and two logins of one user queue instead of deadlocking.
+ * Users and their credentials (`users` + `user_credentials`, one row per credential type). Bound to one
+ * EntityManager: the transaction's inside a unit of work.
+ * The lock is FOR NO KEY UPDATE on the users row: it serialises every writer of the account, yet does not
+ * conflict with the KEY SHARE lock that inserting a session or a credential (rows referencing the user) takes,
+ * so a login holding the user lock can insert its session and two logins of one user queue instead of
+ * deadlocking. Credential rows are written only under that lock (save needs it), so it serialises them too.
  */
 export class TypeOrmUserRepository implements UserRepository {
   private readonly outbox: TypeOrmOutboxWriter;
   private readonly users = new LockedRows<User, UserRow>('users');
-  private readonly credentials = new LockedRows<User, CredentialsRow>('credentials');
+  private readonly credentials = new LockedRows<User, CredentialRows>('user_credentials');
 
   constructor(private readonly manager: EntityManager) {
     this.outbox = new TypeOrmOutboxWriter(manager);
@@ -43,7 +48,12 @@ export class TypeOrmUserRepository implements UserRepository {
 
   async findByIdForUpdate(id: string): Promise<User | null> {
     if (!isUuid(id)) return null;
-    const user = await this.findOne('id', id, ' FOR NO KEY UPDATE');
+    // Lock, then read in a new statement. One statement would read user_credentials (a subquery, not locked)
+    // with the snapshot taken before waiting for the lock: a password changed meanwhile would read as the old
+    // one. In READ COMMITTED the next statement sees everything committed before the lock was granted.
+    const locked: unknown[] = await this.manager.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [id]);
+    if (locked.length === 0) return null;
+    const user = await this.findOne('id', id);
     if (user) this.remember(user);
     return user;
   }
@@ -55,7 +65,8 @@ export class TypeOrmUserRepository implements UserRepository {
     } catch (error) {
       throw translateUniqueViolation(error);
     }
-    await this.manager.insert(CredentialsRecord, rows.credentials);
+    const none = Object.fromEntries(CREDENTIAL_TYPES.map((type) => [type, null])) as CredentialRows;
+    await this.writeCredentials(user.id, none, rows.credentials);
     this.remember(user, rows);
     await this.outbox.write(user.pullEvents());
   }
@@ -63,13 +74,13 @@ export class TypeOrmUserRepository implements UserRepository {
   async save(user: User): Promise<void> {
     const rows = toUserRows(user);
     const userChanges = this.users.changes(user, rows.user);
-    const credentialChanges = this.credentials.changes(user, rows.credentials);
+    const previousCredentials = this.credentials.rowOf(user);
     try {
       await this.update(UserRecord, { id: user.id }, userChanges);
     } catch (error) {
       throw translateUniqueViolation(error);
     }
-    await this.update(CredentialsRecord, { userId: user.id }, credentialChanges);
+    await this.writeCredentials(user.id, previousCredentials, rows.credentials);
     this.remember(user, rows);
     await this.outbox.write(user.pullEvents());
   }
@@ -86,8 +97,29 @@ export class TypeOrmUserRepository implements UserRepository {
     this.credentials.remember(user, rows.credentials);
   }
 
+  /**
+   * Per credential type: INSERT a new one, DELETE a removed one, UPDATE the changed columns of one that stays
+   * (it must exist: this transaction holds the user's lock). Unchanged types cost nothing.
+   */
+  private async writeCredentials(userId: string, before: CredentialRows, after: CredentialRows): Promise<void> {
+    for (const type of CREDENTIAL_TYPES) {
+      const previous = before[type];
+      const next = after[type];
+      if (previous === null && next !== null) {
+        const now = () => 'now()';
+        await this.manager.insert(UserCredentialRecord, { userId, type, secret: next.secret, data: next.data, createdAt: now, updatedAt: now });
+      } else if (previous !== null && next === null) {
+        const result = await this.manager.delete(UserCredentialRecord, { userId, type });
+        if (result.affected !== 1) throw new Error('UserCredentialRecord: the locked row to delete is gone');
+      } else if (previous !== null && next !== null) {
+        const changes = changedColumns(previous, next);
+        if (Object.keys(changes).length > 0) await this.update(UserCredentialRecord, { userId, type }, { ...changes, updatedAt: () => 'now()' });
+      }
+    }
+  }
+
   /** UPDATE of the changed columns of a row that must exist (it is locked by this transaction). */
-  private async update<T extends UserRecord | CredentialsRecord>(
+  private async update<T extends UserRecord | UserCredentialRecord>(
     target: new () => T,
     where: Partial<T>,
     changes: QueryDeepPartialEntity<T>,
@@ -97,22 +129,28 @@ export class TypeOrmUserRepository implements UserRepository {
     if (result.affected !== 1) throw new Error(`${target.name}: the locked row to update is gone`);
   }
 
-  private async findOne(column: 'id' | 'email' | 'username', value: string, lock = ''): Promise<User | null> {
-    const columns = `${selectList(this.manager, UserRecord, 'u')}, ${selectList(this.manager, CredentialsRecord, 'c', CREDENTIALS)}`;
-    const rows: Record<string, unknown>[] = await this.manager.query(
-      `SELECT ${columns} FROM users u JOIN credentials c ON c.user_id = u.id WHERE u.${column} = $1${lock}`,
+  private async findOne(column: 'id' | 'email' | 'username', value: string): Promise<User | null> {
+    const rows: UserRecordWithCredentials[] = await this.manager.query(
+      `SELECT ${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON} FROM users u WHERE u.${column} = $1`,
       [value],
     );
-    return rows[0] ? toUser(nest<UserRecord, CredentialsRecord>(rows[0], CREDENTIALS, 'credentials')) : null;
+    return rows[0] ? toUser(rows[0]) : null;
   }
+}
+
+function changedColumns(previous: CredentialRow, next: CredentialRow): Partial<CredentialRow> {
+  const changes: Partial<CredentialRow> = {};
+  if (!sameValue(previous.secret, next.secret)) changes.secret = next.secret;
+  if (!sameValue(previous.data, next.data)) changes.data = next.data;
+  return changes;
 }
 
 function translateUniqueViolation(error: unknown): unknown {
   switch (violatedUniqueConstraint(error)) {
     case 'users_email_key':
-      return new DomainError('EMAIL_ALREADY_REGISTERED', 'This email address is already registered.');
+      return Errors.emailAlreadyRegistered();
     case 'users_username_key':
-      return new DomainError('USERNAME_TAKEN', 'This username is taken.');
+      return Errors.usernameTaken();
     default:
       return error;
   }

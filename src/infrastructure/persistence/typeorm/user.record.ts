@@ -1,8 +1,7 @@
-import { Column, Entity, JoinColumn, OneToOne, PrimaryColumn, type Relation, Unique } from 'typeorm';
+import { Column, Entity, ForeignKey, PrimaryColumn, Unique } from 'typeorm';
 
 /**
- * Row of `users`. Infrastructure only: the domain's User is rebuilt from it by the user mapper. Relations are
- * typed `Relation<>` so decorator metadata does not reference a class before it is defined. Constraint and
+ * Row of `users`. Infrastructure only: the domain's User is rebuilt from it by the user mapper. Constraint and
  * index names repeat the migrations' (a test checks that the records and the migrated schema agree).
  */
 @Entity({ name: 'users' })
@@ -40,6 +39,13 @@ export class UserRecord {
   @Column({ type: 'boolean', name: 'mfa_enabled', default: false })
   mfaEnabled!: boolean;
 
+  /** Consecutive failed logins of the account, whatever factor failed (moved here from `credentials`). */
+  @Column({ type: 'int', name: 'failed_attempts', default: 0 })
+  failedAttempts!: number;
+
+  @Column({ type: 'timestamptz', name: 'locked_until', nullable: true })
+  lockedUntil!: Date | null;
+
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
 
@@ -48,30 +54,35 @@ export class UserRecord {
 
   @Column({ type: 'timestamptz', name: 'last_login_at', nullable: true })
   lastLoginAt!: Date | null;
-
-  @OneToOne(() => CredentialsRecord, (credentials) => credentials.user)
-  credentials?: Relation<CredentialsRecord>;
 }
 
-/** Row of `credentials`, one per user (same primary key). */
-@Entity({ name: 'credentials' })
-export class CredentialsRecord {
+/** A credential's attributes besides its secret, as JSON (dates as ISO strings). */
+export type CredentialData = Record<string, string | string[] | null>;
+
+/**
+ * Row of `user_credentials`: one per user and credential type (`password`, later `totp`, `recovery_codes`).
+ * `secret` is the credential's one secret in stored form (PHC hash, sealed TOTP secret; null for recovery codes,
+ * whose keyed hashes are in `data`); `data` its other attributes (dates as ISO strings). Rows are written only by
+ * a unit of work that holds the user row's lock, which is what serialises them.
+ */
+@Entity({ name: 'user_credentials' })
+export class UserCredentialRecord {
   @PrimaryColumn({ type: 'uuid', name: 'user_id' })
+  @ForeignKey(() => UserRecord, { name: 'user_credentials_user_id_fkey', onDelete: 'CASCADE' })
   userId!: string;
 
-  @OneToOne(() => UserRecord, (user) => user.credentials, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'credentials_user_id_fkey' })
-  user?: Relation<UserRecord>;
+  @PrimaryColumn({ type: 'text' })
+  type!: string;
 
-  @Column({ type: 'text', name: 'password_hash' })
-  passwordHash!: string;
+  @Column({ type: 'text', nullable: true })
+  secret!: string | null;
 
-  @Column({ type: 'int', name: 'failed_attempts', default: 0 })
-  failedAttempts!: number;
+  @Column({ type: 'jsonb' })
+  data!: CredentialData;
 
-  @Column({ type: 'timestamptz', name: 'locked_until', nullable: true })
-  lockedUntil!: Date | null;
+  @Column({ type: 'timestamptz', name: 'created_at' })
+  createdAt!: Date;
 
-  @Column({ type: 'timestamptz', name: 'password_changed_at' })
-  passwordChangedAt!: Date;
+  @Column({ type: 'timestamptz', name: 'updated_at' })
+  updatedAt!: Date;
 }

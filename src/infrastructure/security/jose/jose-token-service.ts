@@ -3,6 +3,7 @@ import { SignJWT, jwtVerify } from 'jose';
 import type { CryptoKey, JWTPayload, JWSHeaderParameters } from 'jose';
 import type {
   AccessClaims,
+  RegisteredClaims,
   SignedAccessToken,
   TokenSigner,
   TokenVerifier,
@@ -11,7 +12,8 @@ import type {
 import type { Clock } from '@application/ports/clock';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { SigningAlgorithm } from '@application/ports/signing-keys';
-import { DomainError } from '@domain/shared/domain-error';
+import type { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import type { SigningKeyManager } from './signing-key-manager';
 
 export interface JoseTokenServiceOptions {
@@ -31,7 +33,11 @@ const MAX_TOKEN_LENGTH = 8 * 1024;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Headers that would let the token choose its own key; we never honour them, so they only mark a forgery. */
 const KEY_CHOOSING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'];
-const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'nbf', 'exp'];
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'jti', 'iat', 'nbf', 'exp'];
+/** The value of `token_type` in a service token; a user token has no such claim. */
+const SERVICE = 'service';
+/** Claims of a user token that a service token must not carry: it has no session, roles or user attributes. */
+const USER_ONLY_CLAIMS = ['sid', 'roles', 'email_verified', 'amr'];
 
 const randomIds: IdGenerator = { newId: () => randomUUID() };
 
@@ -55,13 +61,7 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
     const key = this.keys.activeKey();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const exp = iat + this.options.accessTokenTtlSeconds;
-    // Picked one by one: whatever else a caller's object carries (email, names) never lands in the token.
-    const token = await new SignJWT({
-      sid: claims.sid,
-      roles: [...claims.roles],
-      email_verified: claims.email_verified,
-      amr: [...claims.amr],
-    })
+    const token = await new SignJWT(privateClaims(claims))
       .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYPE, kid: key.kid })
       .setIssuer(this.options.issuer)
       .setAudience(this.options.audience)
@@ -118,26 +118,57 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
   };
 }
 
+/**
+ * Picked one by one per kind: whatever else a caller's object carries (email, names) never lands in the token.
+ * `sub` and the registered claims are set by the builder.
+ */
+function privateClaims(claims: AccessClaims): JWTPayload {
+  if (claims.token_type === SERVICE) return { token_type: SERVICE, scope: claims.scope };
+  return { sid: claims.sid, roles: [...claims.roles], email_verified: claims.email_verified, amr: [...claims.amr] };
+}
+
 /** The payload passed the signature check; still, every claim is type-checked before callers trust it. */
 function toVerifiedClaims(payload: JWTPayload): VerifiedAccessClaims {
-  const { iss, aud, sub, jti, iat, nbf, exp } = payload;
-  const { sid, roles, email_verified: emailVerified, amr } = payload as Record<string, unknown>;
+  const registered = registeredClaims(payload);
+  const { sub } = payload;
+  const { token_type: tokenType } = payload as Record<string, unknown>;
+  if (!isNonEmptyString(sub)) throw invalidToken();
+  if (tokenType === undefined) return { ...registered, sub, ...userClaims(payload) };
+  if (tokenType === SERVICE) return { ...registered, sub, token_type: SERVICE, scope: serviceScope(payload) };
+  throw invalidToken();
+}
+
+function registeredClaims(payload: JWTPayload): RegisteredClaims {
+  const { iss, aud, jti, iat, nbf, exp } = payload;
   if (
     !isNonEmptyString(iss) ||
     !(isNonEmptyString(aud) || (Array.isArray(aud) && aud.every(isNonEmptyString))) ||
-    !isNonEmptyString(sub) ||
-    !isNonEmptyString(sid) ||
     !isNonEmptyString(jti) ||
-    !isStringArray(roles) ||
-    typeof emailVerified !== 'boolean' ||
-    !isStringArray(amr) ||
     typeof iat !== 'number' ||
     typeof nbf !== 'number' ||
     typeof exp !== 'number'
   ) {
     throw invalidToken();
   }
-  return { iss, aud, sub, sid, jti, iat, nbf, exp, roles: [...roles], email_verified: emailVerified, amr: [...amr] };
+  return { iss, aud: Array.isArray(aud) ? [...aud] : aud, jti, iat, nbf, exp };
+}
+
+function userClaims(payload: JWTPayload): { sid: string; roles: string[]; email_verified: boolean; amr: string[] } {
+  const { sid, roles, email_verified: emailVerified, amr } = payload as Record<string, unknown>;
+  if (!isNonEmptyString(sid) || !isStringArray(roles) || typeof emailVerified !== 'boolean' || !isStringArray(amr)) {
+    throw invalidToken();
+  }
+  return { sid, roles: [...roles], email_verified: emailVerified, amr: [...amr] };
+}
+
+/** RFC 6749 §3.3: space-separated scope tokens of printable ASCII without `"` or `\`; empty = no scope. */
+function serviceScope(payload: JWTPayload): string {
+  const { scope } = payload as Record<string, unknown>;
+  if (USER_ONLY_CLAIMS.some((name) => name in payload)) throw invalidToken();
+  if (typeof scope !== 'string' || !/^(?:[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*)?$/.test(scope)) {
+    throw invalidToken();
+  }
+  return scope;
 }
 
 function isNonEmptyString(value: unknown): value is string {
@@ -149,5 +180,5 @@ function isStringArray(value: unknown): value is string[] {
 }
 
 function invalidToken(): DomainError {
-  return new DomainError('INVALID_TOKEN', 'The access token is invalid.');
+  return Errors.invalidToken();
 }

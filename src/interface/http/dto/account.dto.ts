@@ -1,5 +1,5 @@
 import { IsNotEmpty, IsOptional, IsString, ValidateIf } from 'class-validator';
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import { MaxUnits } from './validate-dto';
 
 /** Upper bounds only, as in auth.dto.ts; the domain owns the rules. Undeclared fields are rejected (toDto). */
@@ -44,7 +44,7 @@ export class DeleteAccountDto {
 /** A credentials update names at least one of email or username. */
 export function assertSomethingToChange(dto: UpdateCredentialsDto): void {
   if (dto.email === undefined && dto.username === undefined) {
-    throw new DomainError('VALIDATION_ERROR', 'The request is invalid.', {
+    throw Errors.invalidRequest({
       email: ['one of email or username is required'],
       username: ['one of email or username is required'],
     });

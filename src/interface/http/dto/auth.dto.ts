@@ -1,6 +1,6 @@
 import { IsIn, IsNotEmpty, IsOptional, IsString } from 'class-validator';
 import type { LogoutScope } from '@application/session/logout';
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import { MaxUnits } from './validate-dto';
 
 /** Upper bounds only; the domain owns the real rules (email shape, username vocabulary, password policy). */
@@ -47,7 +47,7 @@ export function loginIdentifier(dto: LoginDto): string {
   const email = dto.email ?? null;
   const username = dto.username ?? null;
   if ((email === null) === (username === null)) {
-    throw new DomainError('VALIDATION_ERROR', 'The request is invalid.', {
+    throw Errors.invalidRequest({
       email: ['exactly one of email or username is required'],
       username: ['exactly one of email or username is required'],
     });

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { buildMessage, validate, ValidateBy, type ValidationError, type ValidationOptions } from 'class-validator';
-import { DomainError, type ErrorDetails } from '@domain/shared/domain-error';
+import type { ErrorDetails } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 
 /** class-transformer silently drops these keys, so forbidNonWhitelisted would never see them. */
 const DROPPED_KEYS = ['__proto__', 'constructor'];
@@ -24,7 +25,7 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
     validationError: { target: false, value: false },
   });
   Object.assign(details, toDetails(errors));
-  if (Object.keys(details).length > 0) throw new DomainError('VALIDATION_ERROR', 'The request is invalid.', details);
+  if (Object.keys(details).length > 0) throw Errors.invalidRequest(details);
   return dto;
 }
 

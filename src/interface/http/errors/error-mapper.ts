@@ -1,8 +1,11 @@
 import { DomainError, type ErrorCode } from '@domain/shared/domain-error';
 import type { ErrorBody } from '../envelope';
-import { HttpError, type HttpErrorCode } from './http-error';
+import { HttpError, retryAfter, type HttpErrorCode } from './http-error';
 
-/** The one place where stable error codes become HTTP statuses (CONTRACT §1). */
+/**
+ * The one place where stable error codes become HTTP statuses (CONTRACT §1): a `Record` over the domain's and
+ * the transport's codes, so a new code without a status does not compile.
+ */
 const STATUS: Record<ErrorCode | HttpErrorCode, number> = {
   VALIDATION_ERROR: 400,
   MALFORMED_JSON: 400,
@@ -21,6 +24,7 @@ const STATUS: Record<ErrorCode | HttpErrorCode, number> = {
   METHOD_NOT_ALLOWED: 405,
   EMAIL_ALREADY_REGISTERED: 409,
   USERNAME_TAKEN: 409,
+  CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   ACCOUNT_LOCKED: 429,
@@ -77,11 +81,10 @@ function failure(
 
 function domainHeaders(error: DomainError): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (error.code === 'UNAUTHENTICATED') headers['WWW-Authenticate'] = 'Bearer';
   if (error.code === 'INVALID_TOKEN') headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
-  // Lockout and rate-limit errors carry how long to wait.
-  const retryAfter = error.retryAfterSeconds;
-  if (retryAfter !== undefined && Number.isFinite(retryAfter)) headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfter)));
+  // A lockout carries how long to wait.
+  const wait = error.retryAfterSeconds;
+  if (wait !== undefined && Number.isFinite(wait)) headers['Retry-After'] = retryAfter(wait);
   return headers;
 }
 

@@ -1,17 +1,21 @@
 import type { Middleware } from 'koa';
 import type { Principal, ValidateAccessToken } from '@application/session/validate-access-token';
-import { DomainError } from '@domain/shared/domain-error';
+import { HttpErrors } from '../errors/http-error';
 import type { HttpContext, HttpState } from '../http-state';
 
 /** RFC 6750 §2.1: `Bearer` (any case), one space or more, a b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-/** Protected routes: resolves the access token to a Principal (signature, revocation, account status). */
+/**
+ * Protected routes: resolves the access token to a Principal (signature, revocation, account status). No token:
+ * 401 UNAUTHENTICATED; an unusable one: 401 INVALID_TOKEN; an authentic service token (client credentials, no
+ * user): 403 FORBIDDEN, as every bearer route so far is about a user (see ValidateAccessToken).
+ */
 export function bearerAuth(validate: ValidateAccessToken): Middleware<HttpState> {
   return async (ctx, next) => {
     const token = BEARER.exec(ctx.get('Authorization'))?.[1];
     if (token === undefined) {
-      throw new DomainError('UNAUTHENTICATED', 'A bearer access token is required.');
+      throw HttpErrors.unauthenticated();
     }
     ctx.state.principal = await validate.execute({ token });
     await next();
@@ -21,6 +25,6 @@ export function bearerAuth(validate: ValidateAccessToken): Middleware<HttpState>
 /** The principal of a route behind bearerAuth; its absence is a wiring bug, answered as unauthenticated. */
 export function principalOf(ctx: HttpContext): Principal {
   const principal = ctx.state.principal;
-  if (!principal) throw new DomainError('UNAUTHENTICATED', 'A bearer access token is required.');
+  if (!principal) throw HttpErrors.unauthenticated();
   return principal;
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 
 /**
  * I-JSON (RFC 7493 §2.3): object member names must be unique. JSON.parse keeps the last of duplicates, a proxy
@@ -18,7 +18,7 @@ export function assertNoDuplicateKeys(text: string): void {
       const end = endOfString(text, i);
       if (top?.keys && top.expectKey) {
         const name = JSON.parse(text.slice(i, end + 1)) as string;
-        if (top.keys.has(name)) throw DomainError.validation('body', `must not repeat the key ${JSON.stringify(name)}`);
+        if (top.keys.has(name)) throw Errors.validation('body', `must not repeat the key ${JSON.stringify(name)}`);
         top.keys.add(name);
         top.expectKey = false;
       }

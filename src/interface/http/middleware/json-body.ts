@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '@application/shared/errors';
 import { HttpError } from '../errors/http-error';
 import type { HttpContext, HttpState } from '../http-state';
 import { assertNoDuplicateKeys } from './duplicate-keys';
@@ -96,7 +96,7 @@ function parseObject(text: string): Record<string, unknown> {
     throw malformed();
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw DomainError.validation('body', 'must be a JSON object');
+    throw Errors.validation('body', 'must be a JSON object');
   }
   assertShallowAndPlain(value);
   assertNoDuplicateKeys(text);
@@ -115,10 +115,10 @@ function assertShallowAndPlain(root: object): void {
   const stack: Array<{ value: object; depth: number }> = [{ value: root, depth: 1 }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     if (item.depth > MAX_JSON_DEPTH) {
-      throw DomainError.validation('body', `must not be nested deeper than ${MAX_JSON_DEPTH} levels`);
+      throw Errors.validation('body', `must not be nested deeper than ${MAX_JSON_DEPTH} levels`);
     }
     for (const [key, child] of Object.entries(item.value)) {
-      if (key === '__proto__') throw DomainError.validation('body', 'must not contain the key __proto__');
+      if (key === '__proto__') throw Errors.validation('body', 'must not contain the key __proto__');
       if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: item.depth + 1 });
     }
   }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '@application/ports/rate-limiter';
-import { DomainError } from '@domain/shared/domain-error';
 import { Email } from '@domain/user/email';
+import { HttpErrors } from '../errors/http-error';
 import type { HttpContext, HttpState } from '../http-state';
 import { principalOf } from './bearer-auth';
 
@@ -71,7 +71,7 @@ async function consume(ctx: HttpContext, limiter: RateLimiter, policy: RateLimit
   ctx.state.rateLimits = applied;
   setHeaders(ctx, applied);
   if (!result.allowed) {
-    throw new DomainError('RATE_LIMITED', 'Too many requests. Try again later.', undefined, result.resetSeconds);
+    throw HttpErrors.rateLimited(result.resetSeconds);
   }
 }
 

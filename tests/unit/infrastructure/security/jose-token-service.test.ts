@@ -13,7 +13,7 @@ async function expectInvalid(world: KeyWorld, token: unknown): Promise<void> {
   );
   expect(error).toBeInstanceOf(DomainError);
   expect((error as DomainError).code).toBe('INVALID_TOKEN');
-  expect((error as DomainError).message).toBe('The access token is invalid.');
+  expect((error as DomainError).message).toBe('The access token is invalid or has been revoked.');
 }
 
 /** Signs with the real active private key, so only the one thing a test changes can make it fail. */

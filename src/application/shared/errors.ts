@@ -1,0 +1,40 @@
+import { DomainError } from '@domain/shared/domain-error';
+import { DomainErrors } from '@domain/shared/errors';
+
+/**
+ * The one catalogue of errors (DESIGN 7): one factory per situation, one message each; the domain's own
+ * (DomainErrors) included. Messages never say which check failed where that would help an attacker: every
+ * unusable access token gets the same one, every failed login the same one.
+ */
+export const Errors = {
+  ...DomainErrors,
+
+  /** Bad signature, alg, kid, iss, aud, typ or claims, expired, revoked session, unusable account. */
+  invalidToken: (): DomainError => new DomainError('INVALID_TOKEN', 'The access token is invalid or has been revoked.'),
+  /** An authentic service token (client credentials) on a route for users. */
+  serviceTokenRefused: (): DomainError => new DomainError('FORBIDDEN', 'A service token cannot be used for this request.'),
+  forbidden: (): DomainError => new DomainError('FORBIDDEN', 'You are not allowed to do this.'),
+
+  /** Login: unknown account or wrong password, alike. */
+  invalidCredentials: (): DomainError => new DomainError('INVALID_CREDENTIALS', 'The email, username or password is incorrect.'),
+  /** A signed-in user's re-authentication (sensitive changes) failed. */
+  wrongCurrentPassword: (): DomainError => new DomainError('INVALID_CREDENTIALS', 'The current password is incorrect.'),
+  invalidRefreshToken: (): DomainError =>
+    new DomainError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.'),
+  /** The same answer, headers included, for existing and unknown identifiers. */
+  accountLocked: (retryAfterSeconds: number): DomainError =>
+    new DomainError('ACCOUNT_LOCKED', 'Too many failed login attempts. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
+
+  emailAlreadyRegistered: (): DomainError =>
+    new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.'),
+  usernameTaken: (): DomainError => new DomainError('USERNAME_TAKEN', 'This username is taken.'),
+  userNotFound: (): DomainError => new DomainError('NOT_FOUND', 'The user does not exist.'),
+  sessionNotFound: (): DomainError => new DomainError('NOT_FOUND', 'No such session.'),
+
+  /** The change committed but could not reach every instance yet (see SessionCacheInvalidation). */
+  notYetEverywhere: (): DomainError =>
+    new DomainError(
+      'SERVICE_UNAVAILABLE',
+      'The change was saved, but could not yet reach every instance of the service; it takes full effect within a minute.',
+    ),
+} as const;

@@ -1,0 +1,76 @@
+import { Errors } from '@application/shared/errors';
+import { DomainError } from '@domain/shared/domain-error';
+import { DomainErrors } from '@domain/shared/errors';
+import { mapError } from '@interface/http/errors/error-mapper';
+import { HttpErrors } from '@interface/http/errors/http-error';
+
+/** Every factory of the catalogue, called with sample arguments. */
+const samples: Record<keyof typeof Errors, () => DomainError> = {
+  validation: () => Errors.validation('email', 'must be a valid email address'),
+  invalidRequest: () => Errors.invalidRequest({ email: ['x'] }),
+  weakPassword: () => Errors.weakPassword(['too common']),
+  accountDisabled: () => Errors.accountDisabled(),
+  emailNotVerified: () => Errors.emailNotVerified(),
+  invalidLink: () => Errors.invalidLink(),
+  invalidToken: () => Errors.invalidToken(),
+  serviceTokenRefused: () => Errors.serviceTokenRefused(),
+  forbidden: () => Errors.forbidden(),
+  invalidCredentials: () => Errors.invalidCredentials(),
+  wrongCurrentPassword: () => Errors.wrongCurrentPassword(),
+  invalidRefreshToken: () => Errors.invalidRefreshToken(),
+  accountLocked: () => Errors.accountLocked(899.2),
+  emailAlreadyRegistered: () => Errors.emailAlreadyRegistered(),
+  usernameTaken: () => Errors.usernameTaken(),
+  userNotFound: () => Errors.userNotFound(),
+  sessionNotFound: () => Errors.sessionNotFound(),
+  notYetEverywhere: () => Errors.notYetEverywhere(),
+};
+
+describe('the error catalogue', () => {
+  it('includes every domain factory', () => {
+    for (const name of Object.keys(DomainErrors)) expect(Errors).toHaveProperty(name);
+  });
+
+  it.each(Object.entries(samples))('%s is a DomainError the HTTP mapper knows (no 500)', (_name, make) => {
+    const error = make();
+    expect(error).toBeInstanceOf(DomainError);
+    const failure = mapError(error);
+    expect(failure?.status).toBeGreaterThanOrEqual(400);
+    expect(failure?.status).not.toBe(500);
+    expect(failure?.body).toMatchObject({ code: error.code, message: error.message });
+  });
+
+  it('gives each situation one message, and no two factories of one code the same message', () => {
+    const seen = new Map<string, string>();
+    for (const [name, make] of Object.entries(samples)) {
+      const { code, message } = make();
+      const key = `${code}|${message}`;
+      // validation and invalidRequest are one error (one field or several).
+      if (!['validation', 'invalidRequest'].includes(name)) expect([name, seen.get(key)]).toEqual([name, undefined]);
+      seen.set(key, name);
+      expect(make().message).toBe(message);
+    }
+  });
+
+  it('keeps the answers the API gave before the catalogue', () => {
+    expect(Errors.invalidCredentials()).toMatchObject({ code: 'INVALID_CREDENTIALS', message: 'The email, username or password is incorrect.' });
+    expect(Errors.emailAlreadyRegistered()).toMatchObject({ code: 'EMAIL_ALREADY_REGISTERED', message: 'An account with this email already exists.' });
+    expect(Errors.accountLocked(899.2)).toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfterSeconds: 900 });
+    expect(mapError(Errors.accountLocked(0.1))?.headers).toEqual({ 'Retry-After': '1' });
+    expect(mapError(Errors.invalidToken())?.headers).toEqual({ 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    expect(mapError(Errors.serviceTokenRefused())).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+  });
+
+  it('transport codes are HTTP errors with their headers', () => {
+    expect(mapError(HttpErrors.unauthenticated())).toEqual({
+      status: 401,
+      body: { code: 'UNAUTHENTICATED', message: 'A bearer access token is required.' },
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
+    expect(mapError(HttpErrors.rateLimited(12.3))).toEqual({
+      status: 429,
+      body: { code: 'RATE_LIMITED', message: 'Too many requests. Try again later.' },
+      headers: { 'Retry-After': '13' },
+    });
+  });
+});
