@@ -1,4 +1,4 @@
-import { DomainError } from '@domain/shared/domain-error';
+import { HttpErrors } from '../errors/http-error';
 import { MetricsEndpoint } from '../metrics/metrics-endpoint';
 import type { RouteDef } from '../routing/route';
 
@@ -23,7 +23,7 @@ const scrape: RouteDef<object, MetricsEndpoint> = {
   uses: MetricsEndpoint,
   async handle(ctx, endpoint) {
     if (!endpoint.admits(ctx.get('Authorization'))) {
-      throw new DomainError('UNAUTHENTICATED', 'The metrics bearer token is required.');
+      throw HttpErrors.unauthenticated();
     }
     ctx.set('Cache-Control', 'no-store');
     ctx.type = endpoint.contentType;
