@@ -1,5 +1,5 @@
 import type { Session } from '@domain/session/session';
-import { DomainError } from '@domain/shared/domain-error';
+import { Errors } from '../shared/errors';
 import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
 import type { Logger } from '../ports/logger';
 import type { SessionStateCache } from '../ports/session-state-cache';
@@ -99,10 +99,7 @@ class CacheInvalidatingSessions implements SessionRepository {
       await this.cache.invalidate({ revoked: sessionIds, changed: [] });
     } catch (error) {
       this.logger.error({ err: error, sessions: sessionIds }, 'session cache: revocation committed but not written; kept for when the cache is back');
-      throw new DomainError(
-        'SERVICE_UNAVAILABLE',
-        'The change was saved, but could not yet reach every instance of the service; it takes full effect within a minute.',
-      );
+      throw Errors.notYetEverywhere();
     }
   }
 }
