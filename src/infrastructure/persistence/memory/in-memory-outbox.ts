@@ -3,8 +3,12 @@ import type { DomainEvent } from '@domain/shared/domain-event';
 import { toCloudEvent } from '../../messaging/cloud-event';
 import type { InMemoryDatabase } from './in-memory-database';
 
-export function appendToOutbox(db: InMemoryDatabase, events: DomainEvent[], now: Date): void {
+/**
+ * Each row is timestamped with its event's `occurredAt`, as the SQL outbox writer does (the relay publishes
+ * oldest first). `_legacyNow` is what callers used to pass as the row time; it is no longer used.
+ */
+export function appendToOutbox(db: InMemoryDatabase, events: DomainEvent[], _legacyNow?: Date): void {
   for (const event of events) {
-    db.tables.outbox.push({ event: toCloudEvent(event, randomUUID()), createdAt: now, publishedAt: null });
+    db.tables.outbox.push({ event: toCloudEvent(event, randomUUID()), createdAt: event.occurredAt, publishedAt: null });
   }
 }
