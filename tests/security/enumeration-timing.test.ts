@@ -1,5 +1,5 @@
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, NO_LIMITS, startSecureApp } from './support/secure-app';
+import type { TestApp } from '../support/app';
+import { MODES, NO_LIMITS, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 const OTHER_PASSWORD = 'purple monkey dishwasher lamp';

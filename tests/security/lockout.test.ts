@@ -1,6 +1,6 @@
 import type { Response } from 'supertest';
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, startSecureApp } from './support/secure-app';
+import type { TestApp } from '../support/app';
+import { MODES, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createScratchDatabase } from '../support/postgres';
-import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/redis';
-import { MODES } from './support/secure-app';
-import { call, startServiceProcess, type ServiceProcess } from './support/service-process';
+import { createScratchDatabase } from '../support/servers';
+import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
+import { MODES } from '../support/app';
+import { call, startServiceProcess, type ServiceProcess } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

@@ -15,7 +15,7 @@ import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter
 import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { ManualClock } from '@infrastructure/time/system-clock';
-import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/redis';
+import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/servers';
 import { TcpProxy } from '../../support/tcp-proxy';
 
 const POLICY = { threshold: 5, baseSeconds: 900, maxSeconds: 86400 };
