@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { User } from '@domain/user/user';
-import { Email } from '@domain/user/email';
-import { UserId } from '@domain/user/user-id';
-import { Username } from '@domain/user/username';
 import { openAccountRequest } from '@infrastructure/jobs/account-request-queue';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/in-memory-account-requests';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CLIENT, PASSWORD, createKit } from './support/test-kit';
+import { aVerifiedUser } from '../../support/mothers';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -25,10 +22,7 @@ async function pausedKit() {
 }
 
 function existingUser(kit: Kit, email: string, username: string) {
-  const user = User.register(
-    { id: UserId.create(crypto.randomUUID()), email: Email.create(email), username: Username.create(username), firstName: null, lastName: null, passwordHash: '$argon2id$x', emailVerified: true },
-    kit.clock.now(),
-  );
+  const user = aVerifiedUser({ email, username, firstName: null, passwordHash: '$argon2id$x', now: kit.clock.now() });
   return kit.repos.users.add(user);
 }
 
