@@ -296,7 +296,7 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
 });
 
 /** What only the Redis adapters do: key space hygiene, expiry in Redis, behaviour when Redis goes away. */
-// Left out (with the warning of tests/support/redis.ts) only when Redis is unreachable outside CI.
+// Left out (with the warning of tests/support/servers.ts) only when Redis is unreachable outside CI.
 if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
   let client: RedisClient;
   let prefix: string;

@@ -1,5 +1,5 @@
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
-import { CLIENT, PASSWORD, createKit } from './support/test-kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 

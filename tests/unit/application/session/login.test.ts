@@ -1,6 +1,6 @@
 import { LoginWithPassword } from '@application/session/login-with-password';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
-import { CLIENT, PASSWORD, createKit } from './support/test-kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 describe('LoginWithPassword', () => {
   it('logs in by email or username and starts a session with a signed access token', async () => {

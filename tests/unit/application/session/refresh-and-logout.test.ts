@@ -1,4 +1,4 @@
-import { CLIENT, createKit } from './support/test-kit';
+import { CLIENT, createKit } from '../support/test-kit';
 
 describe('RefreshSession', () => {
   it('rotates: the new pair works and the session slides', async () => {

@@ -1,5 +1,5 @@
 import { DomainError } from '@domain/shared/domain-error';
-import { CLIENT, PASSWORD, createKit } from './support/test-kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 const WRONG = 'not the password at all';
 type Kit = Awaited<ReturnType<typeof createKit>>;

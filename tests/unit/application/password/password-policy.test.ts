@@ -1,7 +1,7 @@
 import { PasswordPolicy } from '@application/password/password-policy';
 import { DomainError } from '@domain/shared/domain-error';
 import { MAX_SCORED_LENGTH, ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
-import { CLIENT, PASSWORD, createKit } from './support/test-kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 const policy = new PasswordPolicy(new ZxcvbnStrengthEstimator(), 8);
 const owner = { email: 'ada.lovelace@example.com', username: 'ada' };

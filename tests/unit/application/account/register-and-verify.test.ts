@@ -1,5 +1,5 @@
 import { DomainError } from '@domain/shared/domain-error';
-import { CLIENT, PASSWORD, createKit } from './support/test-kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 describe('RegisterUser / VerifyEmail / ResendVerification', () => {
   it('registers pending verification and mails a link built from the public URL', async () => {

@@ -1,4 +1,4 @@
-import { CLIENT, PASSWORD, createKit } from './support/test-kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 const REQUEST = { ...CLIENT, requestId: 'req-audit-1' };
 

@@ -3,8 +3,8 @@ import { openAccountRequest } from '@infrastructure/jobs/account-request-queue';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/in-memory-account-requests';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
-import { CLIENT, PASSWORD, createKit } from './support/test-kit';
-import { aVerifiedUser } from '../../support/mothers';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+import { aVerifiedUser } from '../../../support/mothers';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };

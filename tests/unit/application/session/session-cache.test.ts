@@ -3,7 +3,7 @@ import { SessionCacheInvalidation } from '@application/session/session-cache-inv
 import { ValidateAccessToken } from '@application/session/validate-access-token';
 import type { CachedSessionState, SessionStateCache } from '@application/ports/session-state-cache';
 import { InMemoryUnitOfWork } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
-import { CLIENT, PASSWORD, createKit } from './support/test-kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
 
