@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
 import { generateEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
-import { describeWhen } from '../support/servers';
-import { REAL_POSTGRES_SELECTED } from '../support/servers';
-import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames } from '../support/servers';
-import { REAL_REDIS_SELECTED, REAL_REDIS_URL, dropKeyPrefix, uniqueKeyPrefix } from '../support/servers';
+import { describeWhen, REAL_POSTGRES_SELECTED, REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames, REAL_REDIS_SELECTED, REAL_REDIS_URL, dropKeyPrefix, uniqueKeyPrefix } from '../support/servers';
 import { PASSWORD, startTestApp } from '../support/app';
 
 /**

@@ -1,6 +1,4 @@
-import type { TestApp } from '../support/app';
-import { PASSWORD, signUp } from '../support/app';
-import { MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
+import { type TestApp, PASSWORD, signUp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
 
 const ROUNDS = 5;
 const THRESHOLD = 5;

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
 import { TcpProxy } from '../support/tcp-proxy';
-import { startTestApp, type TestApp } from '../support/app';
-import { MODES } from '../support/app';
+import { startTestApp, type TestApp, MODES } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

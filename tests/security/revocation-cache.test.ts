@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
 import { TcpProxy } from '../support/tcp-proxy';
-import { startTestApp } from '../support/app';
-import { startServiceProcess } from '../support/app';
-import { MODES } from '../support/app';
+import { startTestApp, startServiceProcess, MODES } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

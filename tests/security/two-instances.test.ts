@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createScratchDatabase } from '../support/servers';
-import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
-import { MODES } from '../support/app';
-import { call, startServiceProcess, type ServiceProcess } from '../support/app';
+import { createScratchDatabase, dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
+import { MODES, call, startServiceProcess, type ServiceProcess } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

@@ -8,11 +8,8 @@ import { AmqpEventPublisher, CLOUDEVENTS_CONTENT_TYPE } from '@infrastructure/me
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { RecordingLogger, eventually } from '../../support/events';
-import { REAL_POSTGRES_SELECTED } from '../../support/servers';
-import { describeWhen } from '../../support/servers';
-import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames } from '../../support/servers';
+import { REAL_POSTGRES_SELECTED, describeWhen, REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames, commitEvents, createScratchSchema, pendingCount, type ScratchSchema } from '../../support/servers';
 import { TcpProxy } from '../../support/tcp-proxy';
-import { commitEvents, createScratchSchema, pendingCount, type ScratchSchema } from '../../support/servers';
 
 const FAST: Partial<OutboxRelayOptions> = { batchSize: 50, pollIntervalMs: 50, minBackoffMs: 20, maxBackoffMs: 200 };
 
