@@ -1,5 +1,5 @@
-import { REAL_POSTGRES_SELECTED } from '../support/postgres';
-import { PASSWORD, signUp, startTestApp, type Backend, type TestApp } from './support/test-app';
+import { REAL_POSTGRES_SELECTED } from '../support/servers';
+import { PASSWORD, signUp, startTestApp, type Backend, type TestApp } from '../support/app';
 
 const NEW_PASSWORD = 'an entirely new passphrase';
 const RESET_LINK = /https:\/\/app\.example\.com\/reset-password\?token=([A-Za-z0-9_-]{43})/;

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { REAL_POSTGRES_SELECTED } from '../support/postgres';
-import { PASSWORD, signUp, startTestApp, type Backend, type TestApp } from './support/test-app';
+import { REAL_POSTGRES_SELECTED } from '../support/servers';
+import { PASSWORD, signUp, startTestApp, type Backend, type TestApp } from '../support/app';
 
 /** The README walkthrough and the session rules, over HTTP through the whole container, on both databases. */
 describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglite'])('auth flow on %s', (backend) => {

@@ -1,4 +1,4 @@
-import { startTestApp, type TestApp } from './support/test-app';
+import { startTestApp, type TestApp } from '../support/app';
 
 describe('bad input gets the contract codes, never a 500', () => {
   let t: TestApp;

@@ -4,11 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
 import { generateEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
-import { describeWhen } from '../support/left-out';
-import { REAL_POSTGRES_SELECTED } from '../support/postgres';
-import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames } from '../support/rabbitmq';
-import { REAL_REDIS_SELECTED, REAL_REDIS_URL, dropKeyPrefix, uniqueKeyPrefix } from '../support/redis';
-import { PASSWORD, startTestApp } from './support/test-app';
+import { describeWhen, REAL_POSTGRES_SELECTED, REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames, REAL_REDIS_SELECTED, REAL_REDIS_URL, dropKeyPrefix, uniqueKeyPrefix } from '../support/servers';
+import { PASSWORD, startTestApp } from '../support/app';
 
 /**
  * The Docker image runs as a non-root user in a root-owned /app: a fully configured service must not need

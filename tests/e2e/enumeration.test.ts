@@ -1,7 +1,7 @@
 import type { Response } from 'supertest';
 import { resolve } from '@config/container';
 import { TOKENS } from '@config/tokens';
-import { PASSWORD, startTestApp, type TestApp } from './support/test-app';
+import { PASSWORD, startTestApp, type TestApp } from '../support/app';
 
 /** What may differ between two answers: the request id and the timestamps, nothing else. */
 function comparable(res: Response) {

@@ -1,7 +1,6 @@
 import { OutboxEventRecord } from '@infrastructure/persistence/typeorm/entities';
 import { eventually } from '../support/events';
-import { signUp, startTestApp, type TestApp } from './support/test-app';
-import { expectNoSecrets } from './support/secrets';
+import { signUp, startTestApp, type TestApp, expectNoSecrets } from '../support/app';
 
 /** Embedded mode (no AMQP_URL): the same relay hands events to the in-process bus, and subscribers run unchanged. */
 describe('domain events in embedded mode (PGlite, in-process bus)', () => {

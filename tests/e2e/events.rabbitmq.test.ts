@@ -2,12 +2,9 @@ import type { IntegrationEvent } from '@application/ports/event-publisher';
 import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
 import { CLOUDEVENTS_CONTENT_TYPE } from '@infrastructure/messaging/rabbitmq/amqp-event-publisher';
 import { eventually } from '../support/events';
-import { REAL_POSTGRES_SELECTED } from '../support/postgres';
-import { describeWhen } from '../support/left-out';
-import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames, type Received } from '../support/rabbitmq';
+import { REAL_POSTGRES_SELECTED, describeWhen, REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames, type Received } from '../support/servers';
 import { TcpProxy } from '../support/tcp-proxy';
-import { PASSWORD, startTestApp, type TestApp } from './support/test-app';
-import { expectNoSecrets } from './support/secrets';
+import { PASSWORD, startTestApp, type TestApp, expectNoSecrets } from '../support/app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

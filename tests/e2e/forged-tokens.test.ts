@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
-import { signUp, startTestApp, type TestApp } from './support/test-app';
+import { signUp, startTestApp, type TestApp } from '../support/app';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const parts = (jwt: string) => jwt.split('.') as [string, string, string];

@@ -1,5 +1,5 @@
 import { samplesOf, valueOf, type Sample } from '../support/prometheus';
-import { PASSWORD, signUp, startTestApp, type TestApp } from './support/test-app';
+import { PASSWORD, signUp, startTestApp, type TestApp } from '../support/app';
 
 const LOGINS = 'auth_logins_total';
 

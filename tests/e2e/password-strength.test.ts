@@ -1,7 +1,7 @@
 import { resolve } from '@config/container';
 import { TOKENS } from '@config/tokens';
 import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
-import { startTestApp } from './support/test-app';
+import { startTestApp } from '../support/app';
 
 describe('the password strength estimate in the running service', () => {
   it('runs in the worker thread, answers registration, and ends with the application', async () => {

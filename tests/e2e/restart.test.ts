@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signUp, startTestApp } from './support/test-app';
+import { signUp, startTestApp } from '../support/app';
 
 describe('embedded mode across a restart', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-restart-'));

@@ -1,5 +1,4 @@
-import type { TestApp } from '../e2e/support/test-app';
-import { startSecureApp } from './support/secure-app';
+import { type TestApp, startSecureApp } from '../support/app';
 
 const ORIGIN = 'https://app.example.com';
 /** What the service really sends a browser client may need: the rate-limit pair, Retry-After, the request id, the bearer challenge. */

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PASSWORD, signUp, type TestApp } from '../e2e/support/test-app';
-import { MODES, NO_RATE_LIMITS, startSecureApp } from './support/secure-app';
+import { PASSWORD, signUp, type TestApp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
 
 const NEW_PASSWORD = 'a different and long passphrase';
 const WRONG = 'not my password at all';

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createLogger } from '@infrastructure/logging/pino-logger';
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, NO_RATE_LIMITS, startSecureApp } from './support/secure-app';
+import { type TestApp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

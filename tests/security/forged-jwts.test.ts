@@ -1,7 +1,6 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, NO_RATE_LIMITS, startSecureApp } from './support/secure-app';
+import { type TestApp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const segments = (jwt: string) => jwt.split('.') as [string, string, string];

@@ -1,7 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, NO_LIMITS, startSecureApp } from './support/secure-app';
+import { type TestApp, MODES, NO_LIMITS, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 const SQL = ["' OR '1'='1' --", "'; DROP TABLE users; --", '" OR ""="', "1; SELECT pg_sleep(5)--", "admin'/*", '\\x27 UNION SELECT password_hash FROM credentials --'];

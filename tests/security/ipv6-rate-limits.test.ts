@@ -1,5 +1,4 @@
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, startSecureApp } from './support/secure-app';
+import { type TestApp, MODES, startSecureApp } from '../support/app';
 
 /** Per-IP login quota 2/min; the test client is a trusted proxy, so each request speaks from its forwarded address. */
 const ENV = { TRUSTED_PROXIES: '127.0.0.1,::1', RATE_LIMIT_LOGIN_IP: '2/1m', RATE_LIMIT_LOGIN_ID: 'off', LOCKOUT_THRESHOLD: '1000' };

@@ -1,6 +1,4 @@
-import type { TestApp } from '../e2e/support/test-app';
-import { PASSWORD, signUp } from '../e2e/support/test-app';
-import { MODES, NO_RATE_LIMITS, startSecureApp } from './support/secure-app';
+import { type TestApp, PASSWORD, signUp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
 
 const ROUNDS = 5;
 const THRESHOLD = 5;

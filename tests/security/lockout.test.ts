@@ -1,6 +1,5 @@
 import type { Response } from 'supertest';
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, startSecureApp } from './support/secure-app';
+import { type TestApp, MODES, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

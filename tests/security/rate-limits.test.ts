@@ -1,5 +1,4 @@
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, startSecureApp } from './support/secure-app';
+import { type TestApp, MODES, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 /** Every limited route, its policy group, and a body (fresh identifier per call) it answers or refuses after counting. */

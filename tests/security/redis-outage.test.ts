@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/redis';
+import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
 import { TcpProxy } from '../support/tcp-proxy';
-import { startTestApp, type TestApp } from '../e2e/support/test-app';
-import { MODES } from './support/secure-app';
+import { startTestApp, type TestApp, MODES } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
-import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/redis';
+import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
 import { TcpProxy } from '../support/tcp-proxy';
-import { startTestApp } from '../e2e/support/test-app';
-import { startServiceProcess } from './support/service-process';
-import { MODES } from './support/secure-app';
+import { startTestApp, startServiceProcess, MODES } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

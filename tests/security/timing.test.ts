@@ -1,5 +1,4 @@
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, NO_LIMITS, startSecureApp } from './support/secure-app';
+import { type TestApp, MODES, NO_LIMITS, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 const ROUNDS = 100;

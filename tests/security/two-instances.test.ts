@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createScratchDatabase } from '../support/postgres';
-import { dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/redis';
-import { MODES } from './support/secure-app';
-import { call, startServiceProcess, type ServiceProcess } from './support/service-process';
+import { createScratchDatabase, dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
+import { MODES, call, startServiceProcess, type ServiceProcess } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 

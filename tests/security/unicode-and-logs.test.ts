@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@infrastructure/logging/pino-logger';
-import type { TestApp } from '../e2e/support/test-app';
-import { MODES, NO_RATE_LIMITS, startSecureApp } from './support/secure-app';
+import { type TestApp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 /** NFKC + lower-case make these the very address of the account. */

@@ -15,7 +15,7 @@ import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter
 import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { ManualClock } from '@infrastructure/time/system-clock';
-import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/redis';
+import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/servers';
 import { TcpProxy } from '../../support/tcp-proxy';
 
 const POLICY = { threshold: 5, baseSeconds: 900, maxSeconds: 86400 };
@@ -296,7 +296,7 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
 });
 
 /** What only the Redis adapters do: key space hygiene, expiry in Redis, behaviour when Redis goes away. */
-// Left out (with the warning of tests/support/redis.ts) only when Redis is unreachable outside CI.
+// Left out (with the warning of tests/support/servers.ts) only when Redis is unreachable outside CI.
 if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
   let client: RedisClient;
   let prefix: string;

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
-import { REAL_POSTGRES_SELECTED } from '../../support/postgres';
-import { PASSWORD, startTestApp, type Backend, type TestApp } from '../../e2e/support/test-app';
+import { REAL_POSTGRES_SELECTED } from '../../support/servers';
+import { PASSWORD, startTestApp, type Backend, type TestApp } from '../../support/app';
 
 interface Received {
   to: string[];

@@ -12,10 +12,7 @@ import { SystemClock } from '@infrastructure/time/system-clock';
 import { EventConsumer } from '@interface/events/event-consumer';
 import type { EventSubscriber } from '@interface/events/event-subscriber';
 import { RecordingLogger, eventually } from '../../support/events';
-import { REAL_POSTGRES_SELECTED } from '../../support/postgres';
-import { describeWhen } from '../../support/left-out';
-import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames } from '../../support/rabbitmq';
-import { createScratchSchema, type ScratchSchema } from './support/scratch-schema';
+import { REAL_POSTGRES_SELECTED, describeWhen, REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames, createScratchSchema, type ScratchSchema } from '../../support/servers';
 
 /** A subscriber that queues an email through the unit of work and fails while `failing` says so. */
 class Probe implements EventSubscriber {

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { connect } from 'amqplib';
 import { eventually } from '../../support/events';
-import { describeWhen } from '../../support/left-out';
-import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames } from '../../support/rabbitmq';
+import { describeWhen, REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames } from '../../support/servers';
 
 /** examples/subscriber.ts as another team would run it: it prints auth.user.* events and nothing else. */
 describeWhen(REAL_RABBIT_SELECTED, 'the real RabbitMQ')('examples/subscriber.ts', () => {

@@ -8,11 +8,8 @@ import { AmqpEventPublisher, CLOUDEVENTS_CONTENT_TYPE } from '@infrastructure/me
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { RecordingLogger, eventually } from '../../support/events';
-import { REAL_POSTGRES_SELECTED } from '../../support/postgres';
-import { describeWhen } from '../../support/left-out';
-import { REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames } from '../../support/rabbitmq';
+import { REAL_POSTGRES_SELECTED, describeWhen, REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames, commitEvents, createScratchSchema, pendingCount, type ScratchSchema } from '../../support/servers';
 import { TcpProxy } from '../../support/tcp-proxy';
-import { commitEvents, createScratchSchema, pendingCount, type ScratchSchema } from './support/scratch-schema';
 
 const FAST: Partial<OutboxRelayOptions> = { batchSize: 50, pollIntervalMs: 50, minBackoffMs: 20, maxBackoffMs: 200 };
 
@@ -130,7 +127,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
   ])('crash between commit and publish (relay killed %s)', (crashAt, reported, duplicatesPerEvent) => {
     it(`the events arrive after restart; duplicates: ${duplicatesPerEvent === 0 ? 'none' : 'the killed batch, once'}`, async () => {
       const ids = await commitEvents(dataSource, 8);
-      const child = spawn(process.execPath, ['-r', resolve(__dirname, '../../support/swc-register.cjs'), resolve(__dirname, 'support/relay-child.ts')], {
+      const child = spawn(process.execPath, ['-r', resolve(__dirname, '../../support/swc-register.cjs'), resolve(__dirname, '../../support/relay-child.ts')], {
         env: { ...process.env, DATABASE_URL: db.url, AMQP_URL: REAL_AMQP_URL, AMQP_EXCHANGE: exchange, CRASH_AT: crashAt, BATCH_SIZE: '8' },
         stdio: ['ignore', 'pipe', 'inherit'],
       });

@@ -6,9 +6,9 @@ import type { DataSource } from 'typeorm';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@infrastructure/persistence/embedded/embedded-postgres';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
-import { aUser } from './support/fixtures';
+import { aUser } from '../../support/mothers';
 import { migrations } from '../../../migrations';
-import { testRepositoryOptions } from '../../support/repository-options';
+import { testRepositoryOptions } from '../../support/persistence';
 
 describe('startEmbeddedPostgres (PGlite over pglite-socket)', () => {
   let dataDir: string;

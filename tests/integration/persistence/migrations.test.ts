@@ -1,14 +1,15 @@
 import { runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { migrations } from '../../../migrations';
-import { backends, type TestDatabase } from './support/backends';
+import { SQL_ADAPTERS, type Store } from '../../support/persistence';
 
 const TABLES = ['users', 'user_credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events', 'email_outbox', 'audit_events', 'processed_events'];
 
-describe.each(backends)('migrations on $name', (backend) => {
-  let db: TestDatabase;
+describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
+  let db: Store & { dataSource: NonNullable<Store['dataSource']> };
 
   beforeAll(async () => {
-    db = await backend.start(); // migrated
+    const store = await adapter.start(); // migrated
+    db = { ...store, dataSource: store.dataSource! };
   });
   afterAll(async () => {
     await db?.stop();

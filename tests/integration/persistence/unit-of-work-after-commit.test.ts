@@ -3,9 +3,8 @@ import type { WakeTargets } from '@infrastructure/persistence/after-commit';
 import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
 import { InMemoryUnitOfWork } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
 import { TypeOrmUnitOfWork } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
-import { testRepositoryOptions } from '../../support/repository-options';
-import { backends } from './support/backends';
-import { aUser } from './support/fixtures';
+import { aUser } from '../../support/mothers';
+import { backends, testRepositoryOptions } from '../../support/persistence';
 
 const CLIENT = { ip: '198.51.100.9', userAgent: 'after-commit', requestId: 'req-1' };
 

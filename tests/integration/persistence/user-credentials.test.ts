@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { User, type UserState } from '@domain/user/user';
 import { runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
-import { backends, type TestDatabase } from './support/backends';
-import { aUser, at } from './support/fixtures';
-import { testRepositoryOptions } from '../../support/repository-options';
+import { aUser, at } from '../../support/mothers';
+import { backends, testRepositoryOptions, type TestDatabase } from '../../support/persistence';
 
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g';
 

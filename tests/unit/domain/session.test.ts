@@ -1,16 +1,12 @@
-import { Session } from '@domain/session/session';
+import type { Session } from '@domain/session/session';
+import { aSession } from '../../support/mothers';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const LIFETIMES = { idleSeconds: 30 * 86400, absoluteSeconds: 90 * 86400 };
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
-function start(): Session {
-  return Session.start(
-    { id: 's1', userId: 'u1', refreshTokenHash: 'h1', sealedRefreshToken: 'sealed1', amr: ['pwd'], ip: null, userAgent: null },
-    T0,
-    LIFETIMES,
-  );
-}
+const start = (): Session =>
+  aSession('u1', { id: 's1', refreshTokenHash: 'h1', sealedRefreshToken: 'sealed1', ip: null, userAgent: null, now: T0, lifetimes: LIFETIMES });
 
 describe('Session', () => {
   it('has a sliding expiry capped by the absolute lifetime', () => {

@@ -1,23 +1,9 @@
-import { Email } from '@domain/user/email';
 import { User } from '@domain/user/user';
-import { UserId } from '@domain/user/user-id';
+import { aUser } from '../../support/mothers';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 
-function newUser(emailVerified = false): User {
-  return User.register(
-    {
-      id: UserId.create('00000000-0000-4000-8000-000000000001'),
-      email: Email.create('alice@example.com'),
-      username: null,
-      firstName: 'Alice',
-      lastName: null,
-      passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
-      emailVerified,
-    },
-    NOW,
-  );
-}
+const newUser = (emailVerified = false): User => aUser({ email: 'alice@example.com', firstName: 'Alice', username: null, emailVerified, now: NOW });
 
 describe('User', () => {
   it('registers pending verification and records auth.user.registered without secrets', () => {

@@ -24,8 +24,8 @@ interface Tables {
   auditEvents: AuditEntry[];
   /** account_requests: register, reset and resend requests by id, payloads sealed */
   accountRequests: Map<string, AccountRequestRow>;
-  /** `${subscriber}\n${eventId}` of every event a subscriber processed */
-  processedEvents: Set<string>;
+  /** `${subscriber}\n${eventId}` of every event a subscriber processed -> when (purged after the retention) */
+  processedEvents: Map<string, Date>;
 }
 
 /**
@@ -42,7 +42,7 @@ export class InMemoryDatabase {
     emails: new Map(),
     auditEvents: [],
     accountRequests: new Map(),
-    processedEvents: new Set(),
+    processedEvents: new Map(),
   };
 
   snapshot(): Tables {

@@ -5,7 +5,10 @@ import type { InMemoryDatabase } from './in-memory-database';
 export class InMemoryOneTimeTokenRepository implements OneTimeTokenRepository {
   constructor(private readonly db: InMemoryDatabase) {}
 
+  /** The table's constraints: primary key, unique hash, the user must exist. */
   async add(token: OneTimeToken): Promise<void> {
+    if (this.db.tables.oneTimeTokens.has(token.id)) throw new Error('one_time_tokens: duplicate primary key');
+    if (!this.db.tables.users.has(token.userId)) throw new Error('one_time_tokens: the user does not exist (foreign key)');
     for (const other of this.db.tables.oneTimeTokens.values()) {
       if (other.tokenHash === token.tokenHash) throw new Error('one_time_tokens.token_hash must be unique');
     }

@@ -42,19 +42,29 @@ export class InMemoryOutboxStore implements OutboxStore {
     return purged;
   }
 
-  /** The in-memory table keeps no processing time: the records stay (tests are short-lived). */
-  async purgeProcessed(): Promise<number> {
-    return 0;
+  async purgeProcessed(before: Date): Promise<number> {
+    let purged = 0;
+    for (const [key, processedAt] of this.db.tables.processedEvents) {
+      if (processedAt < before) {
+        this.db.tables.processedEvents.delete(key);
+        purged += 1;
+      }
+    }
+    return purged;
   }
 
   private pendingRows(): OutboxRow[] {
     return this.db.tables.outbox
       .filter((row) => row.publishedAt === null)
-      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.event.id, b.event.id));
   }
 
   private count(id: string, error: string | null): void {
     const current = this.attempts.get(id)?.count ?? 0;
     this.attempts.set(id, { count: current + 1, lastError: error });
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

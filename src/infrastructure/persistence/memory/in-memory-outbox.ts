@@ -4,10 +4,13 @@ import { toCloudEvent } from '../../messaging/cloud-event';
 import { wakeAfterCommit } from '../after-commit';
 import type { InMemoryDatabase } from './in-memory-database';
 
-/** The in-memory outbox writer: rows roll back with the transaction's snapshot; the relay is woken after commit. */
-export function appendToOutbox(db: InMemoryDatabase, events: DomainEvent[], now: Date): void {
+/**
+ * Each row is timestamped with its event's `occurredAt`, as the SQL outbox writer does (the relay publishes
+ * oldest first). `_legacyNow` is what callers used to pass as the row time; it is no longer used. The relay is woken after commit.
+ */
+export function appendToOutbox(db: InMemoryDatabase, events: DomainEvent[], _legacyNow?: Date): void {
   for (const event of events) {
-    db.tables.outbox.push({ event: toCloudEvent(event, randomUUID()), createdAt: now, publishedAt: null });
+    db.tables.outbox.push({ event: toCloudEvent(event, randomUUID()), createdAt: event.occurredAt, publishedAt: null });
   }
   if (events.length > 0) wakeAfterCommit(db, 'relay');
 }

@@ -5,10 +5,10 @@ import type { InMemoryDatabase } from './in-memory-database';
 export class InMemoryProcessedEvents implements ProcessedEvents {
   constructor(private readonly db: InMemoryDatabase) {}
 
-  async add(subscriber: string, eventId: string): Promise<boolean> {
+  async add(subscriber: string, eventId: string, at: Date): Promise<boolean> {
     const key = `${subscriber}\n${eventId}`;
     if (this.db.tables.processedEvents.has(key)) return false;
-    this.db.tables.processedEvents.add(key);
+    this.db.tables.processedEvents.set(key, at);
     return true;
   }
 }

@@ -66,7 +66,7 @@ export class InMemorySessionRepository implements SessionRepository {
     for (const hash of retired) if (!this.db.tables.refreshTokenHistory.has(hash)) this.db.tables.refreshTokenHistory.set(hash, row.id);
     this.db.tables.sessions.set(row.id, structuredClone({ ...stored, retiredTokenHashes: [] }));
     this.locked.remember(session, row);
-    appendToOutbox(this.db, session.pullEvents(), row.lastUsedAt);
+    appendToOutbox(this.db, session.pullEvents());
   }
 
   private track(session: Session): Session {

@@ -1,11 +1,16 @@
 import type { SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
 
-/** Keeps the port's semantics: upsert by kid, and copies in and out so callers never share mutable state. */
+/**
+ * Keeps the port's semantics: upsert by kid, listed oldest first (then by kid), and copies in and out so callers
+ * never share mutable state.
+ */
 export class InMemorySigningKeyRepository implements SigningKeyRepository {
   private readonly keys = new Map<string, SigningKeyRecord>();
 
   async list(): Promise<SigningKeyRecord[]> {
-    return [...this.keys.values()].map(copy);
+    return [...this.keys.values()]
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0))
+      .map(copy);
   }
 
   async save(key: SigningKeyRecord): Promise<void> {

@@ -118,7 +118,7 @@ describe('OutboxRelay on the in-memory outbox', () => {
       ...store,
       pendingStats: () => store.pendingStats(),
       purgePublished: (before: Date) => store.purgePublished(before),
-      purgeProcessed: () => store.purgeProcessed(),
+      purgeProcessed: (before: Date) => store.purgeProcessed(before),
       processBatch: async (...args: Parameters<typeof store.processBatch>) => {
         const outcome = await store.processBatch(...args);
         if (outcome.claimed === 0) emptyBatches += 1;

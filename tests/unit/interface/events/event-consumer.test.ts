@@ -3,9 +3,6 @@ import { ProcessEventOnce } from '@application/shared/process-event-once';
 import { SendSecurityNotice } from '@application/account/send-security-notice';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { Repositories } from '@application/ports/unit-of-work';
-import { Email } from '@domain/user/email';
-import { User } from '@domain/user/user';
-import { UserId } from '@domain/user/user-id';
 import { InProcessEventBus } from '@infrastructure/messaging/memory/in-process-event-bus';
 import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
 import { InMemoryUnitOfWork } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
@@ -15,6 +12,7 @@ import { EventConsumer } from '@interface/events/event-consumer';
 import { PermanentEventError, type EventSubscriber } from '@interface/events/event-subscriber';
 import { SecurityNoticeSubscriber } from '@interface/events/security-notice.subscriber';
 import { RecordingLogger, eventually } from '../../../support/events';
+import { aVerifiedUser } from '../../../support/mothers';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 
@@ -29,10 +27,7 @@ async function setup(maxAttempts = 3) {
   const logger = new RecordingLogger();
   const bus = new InProcessEventBus(logger);
   const consumer = new EventConsumer(bus, new ProcessEventOnce(uow, clock), logger, { maxAttempts, retryBaseDelayMs: 1, retryMaxDelayMs: 4, prefetch: 2 });
-  const user = User.register(
-    { id: UserId.create(randomUUID()), email: Email.create('owner@example.com'), username: null, firstName: null, lastName: null, passwordHash: 'x', emailVerified: true },
-    NOW,
-  );
+  const user = aVerifiedUser({ email: 'owner@example.com', username: null, firstName: null, passwordHash: 'x', now: NOW });
   await uow.run((repos) => repos.users.add(user));
   const emails = () => [...db.tables.emails.values()];
   return { db, uow, bus, consumer, logger, user, emails };

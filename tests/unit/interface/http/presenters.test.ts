@@ -1,19 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { Email } from '@domain/user/email';
-import { User } from '@domain/user/user';
-import { UserId } from '@domain/user/user-id';
 import { presentClaims } from '@interface/http/presenters/claims.presenter';
 import { presentTokens } from '@interface/http/presenters/tokens.presenter';
 import { presentUser } from '@interface/http/presenters/user.presenter';
+import { aUser } from '../../../support/mothers';
 
 describe('presenters', () => {
   const now = new Date('2030-05-01T10:00:00.000Z');
 
   it('presents a user with exactly the contract fields, ISO dates and no credentials', () => {
-    const user = User.register(
-      { id: UserId.create(randomUUID()), email: Email.create('a@example.com'), username: null, firstName: null, lastName: 'L', passwordHash: '$argon2id$secret', emailVerified: false },
-      now,
-    );
+    const user = aUser({ email: 'a@example.com', username: null, firstName: null, lastName: 'L', passwordHash: '$argon2id$secret', now });
     const view = presentUser(user);
     expect(view).toEqual({
       id: user.id,

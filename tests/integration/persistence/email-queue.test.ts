@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { ManualClock } from '@infrastructure/time/system-clock';
+import { ADAPTERS, SQL_ADAPTERS, type Store } from '../../support/persistence';
+
+const TOKEN = 'tok_' + randomBytes(16).toString('hex');
+
+/** The EmailOutbox port and the sender's EmailQueue: one contract for every adapter. */
+describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
+  let store: Store;
+  const clock = new ManualClock(new Date('2026-03-01T00:00:00.000Z'));
+  const box = new AesGcmSecretBox(randomBytes(32));
+  const commits: string[] = [];
+
+  beforeAll(async () => {
+    store = await adapter.start({ secretBox: box, clock, wake: { emailSender: () => void commits.push('poke') } });
+  });
+  afterAll(async () => store?.stop());
+  beforeEach(async () => {
+    // Whatever an earlier case left is sent, and far behind: every case starts with nothing due.
+    clock.advance(30 * 86400);
+    for (const claimed of await store.emailQueue.claimDue(clock.now(), 1000, lease(1))) await store.emailQueue.markSent(claimed, clock.now());
+    clock.advance(30 * 86400);
+    commits.length = 0;
+  });
+
+  const enqueue = (to: string) =>
+    store.uow.run((tx) => tx.emails.enqueue({ to, subject: 'Reset your password', text: `link ${TOKEN}`, html: `<a>${TOKEN}</a>` }));
+  const lease = (seconds: number) => new Date(clock.now().getTime() + seconds * 1000);
+  const rowOf = async (id: string) => (await store.emails()).find((row) => row.id === id)!;
+
+  it('queues in the transaction (a rollback queues nothing), seals the bodies and pokes only after commit', async () => {
+    const before = (await store.emails()).length;
+    await expect(
+      store.uow.run(async (tx) => {
+        await tx.emails.enqueue({ to: 'x@example.com', subject: 's', text: TOKEN, html: TOKEN });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(commits).toEqual([]);
+    expect(await store.emails()).toHaveLength(before);
+
+    await enqueue('a@example.com');
+    expect(commits).toEqual(['poke']);
+    const rows = (await store.emails()).filter((row) => row.sentAt === null && row.failedAt === null);
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(TOKEN);
+    expect(rows[0]).toMatchObject({ recipient: 'a@example.com', subject: 'Reset your password', attempts: 0, sentAt: null, createdAt: clock.now() });
+    expect(box.open(rows[0]!.sealedText)).toBe(`link ${TOKEN}`);
+  });
+
+  it('claims due rows oldest first, up to the limit', async () => {
+    for (const to of ['first@example.com', 'second@example.com', 'third@example.com']) {
+      await enqueue(to);
+      clock.advance(1);
+    }
+    const claimed = await store.emailQueue.claimDue(clock.now(), 2, lease(300));
+    expect(claimed.map((c) => c.recipient)).toEqual(['first@example.com', 'second@example.com']);
+    const rest = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    expect(rest.map((c) => c.recipient)).toEqual(['third@example.com']);
+    for (const c of [...claimed, ...rest]) await store.emailQueue.markSent(c, clock.now());
+  });
+
+  it('concurrent claimers get disjoint rows, and a lease keeps them until it ends', async () => {
+    for (let i = 0; i < 30; i += 1) await enqueue(`user${i}@example.com`);
+    const claims = await Promise.all([1, 2, 3, 4].map(() => store.emailQueue.claimDue(clock.now(), 10, lease(300))));
+    const ids = claims.flat().map((c) => c.id);
+    expect(ids).toHaveLength(30);
+    expect(new Set(ids).size).toBe(30);
+    expect(new Set(claims.flat().map((c) => c.claimId)).size).toBe(claims.filter((c) => c.length > 0).length);
+    expect(claims.flat().every((c) => c.attempts === 1)).toBe(true);
+
+    await expect(store.emailQueue.claimDue(clock.now(), 50, lease(300))).resolves.toEqual([]);
+    clock.advance(300);
+    const again = await store.emailQueue.claimDue(clock.now(), 50, lease(300));
+    expect(again).toHaveLength(30);
+    expect(again.every((c) => c.attempts === 2)).toBe(true);
+    for (const c of again) await store.emailQueue.markSent(c, clock.now());
+  });
+
+  it('a failure schedules the retry for the current claim only; sent rows are never claimed again', async () => {
+    await enqueue('a@example.com');
+    const [first] = await store.emailQueue.claimDue(clock.now(), 10, lease(1));
+    clock.advance(2);
+    const [second] = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    await store.emailQueue.markFailed(first!, 'stale claim', lease(9999));
+    expect(await rowOf(first!.id)).toMatchObject({ lastError: null, claimId: second!.claimId });
+
+    await store.emailQueue.markFailed(second!, 'ESOCKET: connect ECONNREFUSED', lease(60));
+    expect(await rowOf(first!.id)).toMatchObject({ lastError: 'ESOCKET: connect ECONNREFUSED', claimId: null, lockedUntil: null, attempts: 2 });
+    await expect(store.emailQueue.claimDue(clock.now(), 10, lease(300))).resolves.toEqual([]);
+    clock.advance(60);
+    const [third] = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    const sentAt = clock.now();
+    await store.emailQueue.markSent(third!, sentAt);
+    clock.advance(3600);
+    await expect(store.emailQueue.claimDue(clock.now(), 10, lease(300))).resolves.toEqual([]);
+    expect(await rowOf(first!.id)).toMatchObject({ sentAt, lastError: null, attempts: 3 });
+  });
+
+  it('a row given up on is kept with its error, counted as failed and never claimed again', async () => {
+    const counts = await store.emailQueue.countByState();
+    await enqueue('gone@example.com');
+    await enqueue('later@example.com');
+    const claimed = await store.emailQueue.claimDue(clock.now(), 10, lease(1));
+    const gone = claimed.find((c) => c.recipient === 'gone@example.com')!;
+    expect(gone.createdAt).toEqual(clock.now());
+    await store.emailQueue.markFailed(claimed.find((c) => c.recipient === 'later@example.com')!, 'ESOCKET', lease(60));
+    clock.advance(2);
+    const [current] = await store.emailQueue.claimDue(clock.now(), 1, lease(300));
+    expect(current!.id).toBe(gone.id);
+    await store.emailQueue.markUndeliverable(gone, 'stale claim', clock.now()); // its lease ended: no effect
+    await expect(store.emailQueue.countByState()).resolves.toEqual({ queued: counts.queued + 2, failed: counts.failed });
+    await store.emailQueue.markUndeliverable(current!, '550 5.1.1 no such user', clock.now());
+    expect(await rowOf(gone.id)).toMatchObject({ failedAt: clock.now(), sentAt: null, lastError: '550 5.1.1 no such user', lockedUntil: null, claimId: null, attempts: 2 });
+    await expect(store.emailQueue.countByState()).resolves.toEqual({ queued: counts.queued + 1, failed: counts.failed + 1 });
+    await store.emailQueue.markFailed(current!, 'late', lease(1)); // a failed row does not come back
+    clock.advance(86_400);
+    const again = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    expect(again.map((c) => c.recipient)).toEqual(['later@example.com']);
+    await store.emailQueue.markSent(again[0]!, clock.now());
+    await expect(store.emailQueue.countByState()).resolves.toEqual({ queued: counts.queued, failed: counts.failed + 1 });
+  });
+});
+
+/** The purge job is SQL only (the in-memory tables live as long as the process). */
+describe.each(SQL_ADAPTERS)('email outbox purge on $name', (adapter) => {
+  let store: Store;
+  const clock = new ManualClock(new Date('2026-03-01T00:00:00.000Z'));
+
+  beforeAll(async () => {
+    store = await adapter.start({ clock });
+  });
+  afterAll(async () => store?.stop());
+
+  it('purges sent and failed rows after the retention, never a queued one', async () => {
+    const lease = (seconds: number) => new Date(clock.now().getTime() + seconds * 1000);
+    for (const to of ['sent@example.com', 'failed@example.com', 'queued@example.com']) {
+      await store.uow.run((tx) => tx.emails.enqueue({ to, subject: 's', text: 't', html: 'h' }));
+    }
+    const claimed = await store.emailQueue.claimDue(clock.now(), 10, lease(60));
+    await store.emailQueue.markSent(claimed.find((c) => c.recipient === 'sent@example.com')!, clock.now());
+    await store.emailQueue.markUndeliverable(claimed.find((c) => c.recipient === 'failed@example.com')!, '550', clock.now());
+    await store.emailQueue.markFailed(claimed.find((c) => c.recipient === 'queued@example.com')!, 'ESOCKET', lease(60 * 86400));
+
+    clock.advance(6 * 86_400);
+    await expect(store.purge!(clock.now())).resolves.toMatchObject({ sentEmails: 0, failedEmails: 0 });
+    clock.advance(86_400 + 1);
+    await expect(store.purge!(clock.now())).resolves.toMatchObject({ sentEmails: 1, failedEmails: 1 });
+    expect((await store.emails()).map((row) => row.recipient)).toEqual(['queued@example.com']);
+    await expect(store.emailQueue.countByState()).resolves.toEqual({ queued: 1, failed: 0 });
+  });
+});

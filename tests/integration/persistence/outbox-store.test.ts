@@ -1,0 +1,129 @@
+import { ADAPTERS, type Store } from '../../support/persistence';
+import { aSession, aUser } from '../../support/mothers';
+
+const T0 = new Date('2026-03-01T12:00:00.000Z');
+const publishAll = async (events: { id: string }[]) => ({ confirmed: events.map((e) => e.id), failed: [] });
+
+/** The relay's OutboxStore and the subscribers' ProcessedEvents: one contract for every adapter. */
+describe.each(ADAPTERS)('relay storage on $name', (adapter) => {
+  let store: Store;
+
+  const END = new Date('9999-01-01T00:00:00.000Z');
+
+  beforeAll(async () => {
+    store = await adapter.start();
+  });
+  afterAll(async () => store?.stop());
+  beforeEach(async () => {
+    // Every case starts with an empty outbox and no processed-event records.
+    while ((await store.outboxStore.processBatch(1000, T0, publishAll)).claimed > 0);
+    await store.outboxStore.purgePublished(END);
+    await store.outboxStore.purgeProcessed(END);
+  });
+
+  /** `count` users registered one second apart (each writes one auth.user.registered row). */
+  const commit = async (count: number, at = T0): Promise<void> => {
+    for (let i = 0; i < count; i += 1) {
+      const user = aUser({ now: new Date(at.getTime() + i * 1000) });
+      await store.uow.run((tx) => tx.users.add(user));
+    }
+  };
+
+  it('claims the oldest pending rows, marks the confirmed ones and counts an attempt with the error on the others', async () => {
+    await commit(4);
+    const before = await store.outbox();
+    const outcome = await store.outboxStore.processBatch(3, T0, async (events) => {
+      expect(events.map((e) => e.id)).toEqual(before.slice(0, 3).map((r) => r.id));
+      expect(events[0]).toEqual(before[0]!.payload);
+      return { confirmed: [events[0]!.id, events[2]!.id], failed: [{ id: events[1]!.id, error: 'nacked' }] };
+    });
+    expect(outcome).toEqual({ claimed: 3, published: 2 });
+    const after = await store.outbox();
+    expect(after.map((r) => [r.publishedAt?.toISOString() ?? null, r.attempts, r.lastError])).toEqual([
+      [T0.toISOString(), 1, null],
+      [null, 1, 'nacked'],
+      [T0.toISOString(), 1, null],
+      [null, 0, null],
+    ]);
+    await expect(store.outboxStore.pendingStats()).resolves.toEqual({ pending: 2, oldestCreatedAt: before[1]!.createdAt });
+  });
+
+  it('rows are timestamped by their event and events of one instant go by id', async () => {
+    const user = aUser({ now: T0 });
+    const session = aSession(user.id, { now: T0 });
+    session.revoke(T0, 'logout');
+    await store.uow.run(async (tx) => {
+      await tx.users.add(user);
+      await tx.sessions.add(session);
+    });
+    const rows = await store.outbox();
+    expect(rows.map((r) => r.createdAt)).toEqual([T0, T0]);
+    const claimed: string[] = [];
+    await store.outboxStore.processBatch(10, T0, async (events) => {
+      claimed.push(...events.map((e) => e.id));
+      return publishAll(events);
+    });
+    expect(claimed).toEqual(rows.map((r) => r.id).sort());
+  });
+
+  it('a publish that throws (a crash) releases the claim and marks nothing', async () => {
+    await commit(2);
+    await expect(store.outboxStore.processBatch(10, T0, async () => Promise.reject(new Error('killed')))).rejects.toThrow('killed');
+    expect((await store.outbox()).map((r) => [r.publishedAt, r.attempts])).toEqual([[null, 0], [null, 0]]);
+    await expect(store.outboxStore.processBatch(10, T0, publishAll)).resolves.toEqual({ claimed: 2, published: 2 });
+  });
+
+  it('rows claimed by a running batch are skipped by another relay', async () => {
+    await commit(3);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const claimedFirst = new Promise<void>((resolve) => (started = resolve));
+    const first = store.outboxStore.processBatch(2, T0, async (events) => {
+      started();
+      await held;
+      return publishAll(events);
+    });
+    await claimedFirst;
+    const second = store.outboxStore.processBatch(10, T0, publishAll);
+    if (adapter.kind === 'sql' && !adapter.parallel) {
+      // One connection: the second relay waits for the first transaction to end, then finds the third row only.
+      release();
+    }
+    const secondOutcome = await second;
+    release();
+    await expect(first).resolves.toEqual({ claimed: 2, published: 2 });
+    expect(secondOutcome).toEqual({ claimed: 1, published: 1 });
+    await expect(store.outboxStore.pendingStats()).resolves.toEqual({ pending: 0, oldestCreatedAt: null });
+  });
+
+  it('purges published rows older than the cut-off only', async () => {
+    await commit(3);
+    await store.outboxStore.processBatch(2, T0, publishAll);
+    await expect(store.outboxStore.purgePublished(T0)).resolves.toBe(0);
+    await expect(store.outboxStore.purgePublished(new Date(T0.getTime() + 1))).resolves.toBe(2);
+    expect(await store.outbox()).toHaveLength(1);
+  });
+
+  it('processed events: the second record of one (subscriber, event) is refused, another subscriber may record it; old records are purged', async () => {
+    const add = (subscriber: string, eventId: string, at: Date) => store.uow.run((tx) => tx.processedEvents.add(subscriber, eventId, at));
+    await expect(add('mailer', 'evt-1', T0)).resolves.toBe(true);
+    await expect(add('mailer', 'evt-1', T0)).resolves.toBe(false);
+    await expect(add('audit', 'evt-1', T0)).resolves.toBe(true);
+    await add('mailer', 'evt-2', new Date(T0.getTime() + 1000));
+    await expect(store.outboxStore.purgeProcessed(new Date(T0.getTime() + 1))).resolves.toBe(2);
+    await expect(add('mailer', 'evt-2', T0)).resolves.toBe(false); // the newer record stayed
+    await expect(add('mailer', 'evt-1', T0)).resolves.toBe(true);
+  });
+
+  it('a processed-event record rolls back with its unit of work', async () => {
+    const failure = new Error('the handler failed');
+    await expect(
+      store.uow.run(async (tx) => {
+        await tx.processedEvents.add('mailer', 'evt-9', T0);
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    await expect(store.uow.run((tx) => tx.processedEvents.add('mailer', 'evt-9', T0))).resolves.toBe(true);
+  });
+});

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { PresentedToken, Session } from '@domain/session/session';
+import { ADAPTERS, type Store } from '../../support/persistence';
+import { aSession, at, aTokenHash, aUser, rotated, T0 } from '../../support/mothers';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The SessionRepository contract (DESIGN 8a), through the port only, on every adapter. */
+describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
+  let store: Store;
+
+  beforeAll(async () => {
+    store = await adapter.start();
+  });
+  afterAll(async () => store?.stop());
+
+  async function aUserId(): Promise<string> {
+    const user = aUser();
+    await store.uow.run((tx) => tx.users.add(user));
+    return user.id;
+  }
+
+  async function added(now = T0): Promise<Session> {
+    const session = aSession(await aUserId(), { now });
+    await store.uow.run((tx) => tx.sessions.add(session));
+    return session;
+  }
+
+  const stored = async (id: string) => (await store.repos.sessions.findById(id))?.toState() ?? null;
+  const lookup = (hash: string) => store.uow.run((tx) => tx.sessions.findByRefreshTokenHashForUpdate(hash));
+
+  it('adds a session and finds it by id; unknown and malformed ids find nothing', async () => {
+    const session = await added();
+    await expect(store.repos.sessions.findById(session.id)).resolves.toMatchObject({ id: session.id });
+    expect((await store.repos.sessions.findById(session.id))!.toState()).toEqual(session.toState());
+    await expect(store.repos.sessions.findById(randomUUID())).resolves.toBeNull();
+    await expect(store.repos.sessions.findById('not-a-uuid')).resolves.toBeNull();
+    await expect(store.uow.run((tx) => tx.sessions.findByIdForUpdate('not-a-uuid'))).resolves.toBeNull();
+  });
+
+  it('add inserts: a duplicate id fails, and so does a session of a user that does not exist', async () => {
+    const session = await added();
+    await expect(store.uow.run((tx) => tx.sessions.add(session))).rejects.toThrow();
+    await expect(store.uow.run((tx) => tx.sessions.add(aSession(randomUUID())))).rejects.toThrow();
+  });
+
+  it('finds a session by its current, previous and retired refresh-token hashes', async () => {
+    const session = aSession(await aUserId());
+    const h0 = session.toState().refreshTokenHash;
+    const h1 = rotated(session, at('2026-01-02T04:00:00.000Z'));
+    const h2 = rotated(session, at('2026-01-02T05:00:00.000Z'));
+    await store.uow.run((tx) => tx.sessions.add(session));
+
+    const presented = async (hash: string): Promise<[string | undefined, PresentedToken | undefined]> => {
+      const match = await lookup(hash);
+      return [match?.session.id, match?.presented];
+    };
+    await expect(presented(h2)).resolves.toEqual([session.id, 'current']);
+    await expect(presented(h1)).resolves.toEqual([session.id, 'previous']);
+    await expect(presented(h0)).resolves.toEqual([session.id, 'retired']);
+    await expect(lookup(aTokenHash())).resolves.toBeNull();
+  });
+
+  if (adapter.kind === 'sql') {
+    it('refuses to lock outside a unit of work (the in-memory adapter cannot tell)', async () => {
+      const session = await added();
+      await expect(store.repos.sessions.findByRefreshTokenHashForUpdate(session.toState().refreshTokenHash)).rejects.toThrow();
+    });
+  }
+
+  it('lists the active sessions of a user newest first, without revoked, expired or other users\' sessions', async () => {
+    const userId = await aUserId();
+    const older = aSession(userId, { now: at('2026-01-01T00:00:00.000Z') });
+    const newer = aSession(userId, { now: at('2026-01-05T00:00:00.000Z') });
+    const revoked = aSession(userId, { now: at('2026-01-06T00:00:00.000Z') });
+    revoked.revoke(at('2026-01-06T01:00:00.000Z'), 'logout');
+    const expired = aSession(userId, { now: at('2025-10-01T00:00:00.000Z') }); // idle lifetime ends 2025-10-31
+    const someoneElses = await added(at('2026-01-04T00:00:00.000Z'));
+    await store.uow.run(async (tx) => {
+      for (const session of [older, revoked, newer, expired]) await tx.sessions.add(session);
+    });
+    const now = at('2026-01-10T00:00:00.000Z');
+
+    const active = await store.repos.sessions.findActiveByUser(userId, now);
+    expect(active.map((s) => s.id)).toEqual([newer.id, older.id]);
+    expect(active.map((s) => s.id)).not.toContain(someoneElses.id);
+    const locked = await store.uow.run(async (tx) => (await tx.sessions.findActiveByUserForUpdate(userId, now)).map((s) => s.id));
+    expect(locked).toEqual([newer.id, older.id]);
+  });
+
+  it('orders sessions started at the same instant by id', async () => {
+    const userId = await aUserId();
+    const twins = [aSession(userId), aSession(userId), aSession(userId)];
+    await store.uow.run(async (tx) => {
+      for (const session of twins) await tx.sessions.add(session);
+    });
+    const ids = (await store.repos.sessions.findActiveByUser(userId, T0)).map((s) => s.id);
+    expect(ids).toEqual(twins.map((s) => s.id).sort());
+  });
+
+  it('save updates a session locked by id, by refresh-token hash or in the active list, and one added in the same unit of work', async () => {
+    const [byId, byHash, byList] = [await added(), await added(), await added()];
+    const revokedAt = at('2026-01-03T00:00:00.000Z');
+    await store.uow.run(async (tx) => {
+      const a = (await tx.sessions.findByIdForUpdate(byId.id))!;
+      const b = (await tx.sessions.findByRefreshTokenHashForUpdate(byHash.toState().refreshTokenHash))!.session;
+      const [c] = await tx.sessions.findActiveByUserForUpdate(byList.userId, T0);
+      for (const session of [a, b, c!]) {
+        session.revoke(revokedAt, 'logout');
+        await tx.sessions.save(session);
+      }
+      const fresh = aSession(byId.userId);
+      await tx.sessions.add(fresh);
+      fresh.revoke(revokedAt, 'logout');
+      await tx.sessions.save(fresh);
+    });
+    for (const session of [byId, byHash, byList]) {
+      await expect(stored(session.id)).resolves.toMatchObject({ revokedAt, revokeReason: 'logout' });
+    }
+    await expect(store.repos.sessions.findActiveByUser(byId.userId, T0)).resolves.toEqual([]);
+  });
+
+  it('save refuses a session read without a lock, or locked in another unit of work', async () => {
+    const session = await added();
+    const plain = (await store.repos.sessions.findById(session.id))!;
+    plain.revoke(at('2026-01-03T00:00:00.000Z'), 'logout');
+    await expect(store.uow.run((tx) => tx.sessions.save(plain))).rejects.toThrow(/FOR UPDATE/);
+    const elsewhere = (await store.uow.run((tx) => tx.sessions.findByIdForUpdate(session.id)))!;
+    elsewhere.revoke(at('2026-01-03T00:00:00.000Z'), 'logout');
+    await expect(store.uow.run((tx) => tx.sessions.save(elsewhere))).rejects.toThrow(/FOR UPDATE/);
+    await expect(store.repos.sessions.findById(session.id)).resolves.toMatchObject({ revokedAt: null });
+  });
+
+  it('save of a session whose row is gone throws and never inserts it again', async () => {
+    const session = await added();
+    await store.uow.run(async (tx) => {
+      const locked = (await tx.sessions.findByIdForUpdate(session.id))!;
+      const owner = (await tx.users.findByIdForUpdate(session.userId))!;
+      owner.markDeleted(T0);
+      await tx.users.delete(owner); // the sessions go with the account
+      locked.revoke(at('2026-01-03T00:00:00.000Z'), 'account_deleted');
+      await expect(tx.sessions.save(locked)).rejects.toThrow();
+    });
+    await expect(store.repos.sessions.findById(session.id)).resolves.toBeNull();
+  });
+
+  it('writes only the changed columns: a second copy that changed another field does not undo the first', async () => {
+    const session = await added();
+    const rotatedAt = at('2026-01-02T06:00:00.000Z');
+    const next = await store.uow.run(async (tx) => {
+      const a = (await tx.sessions.findByIdForUpdate(session.id))!;
+      const b = (await tx.sessions.findByIdForUpdate(session.id))!;
+      const hash = rotated(a, rotatedAt);
+      await tx.sessions.save(a);
+      b.revoke(rotatedAt, 'logout');
+      await tx.sessions.save(b);
+      return hash;
+    });
+    await expect(store.repos.sessions.findById(session.id)).resolves.toMatchObject({ revokedAt: rotatedAt });
+    expect((await store.repos.sessions.findById(session.id))!.toState()).toMatchObject({ refreshTokenHash: next });
+  });
+
+  it('writes the revocation event to the outbox on save', async () => {
+    const session = await added();
+    await store.uow.run(async (tx) => {
+      const locked = (await tx.sessions.findByIdForUpdate(session.id))!;
+      locked.revoke(at('2026-01-03T00:00:00.000Z'), 'refresh_token_reuse');
+      await tx.sessions.save(locked);
+    });
+    const rows = (await store.outbox()).filter((row) => row.type === 'auth.session.revoked' && row.subject === session.userId);
+    expect(rows.map((row) => row.payload.data)).toEqual([{ user_id: session.userId, session_id: session.id, reason: 'refresh_token_reuse' }]);
+    expect(rows.map((row) => row.createdAt)).toEqual([at('2026-01-03T00:00:00.000Z')]);
+  });
+
+  it('serialises 20 concurrent refreshes of one token: one rotates, the others see it as previous', async () => {
+    const session = await added();
+    const presentedHash = session.toState().refreshTokenHash;
+    const now = at('2026-01-02T06:00:00.000Z');
+
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.uow.run(async (tx) => {
+          const match = await tx.sessions.findByRefreshTokenHashForUpdate(presentedHash);
+          if (!match) return { presented: 'none', token: '' };
+          await sleep(5); // hold the lock so that the others queue behind it
+          const token = match.presented === 'current' ? rotated(match.session, now) : match.session.toState().refreshTokenHash;
+          await tx.sessions.save(match.session);
+          return { presented: match.presented, token };
+        }),
+      ),
+    );
+
+    expect(outcomes.filter((o) => o.presented === 'current')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.presented === 'previous')).toHaveLength(19);
+    expect(new Set(outcomes.map((o) => o.token)).size).toBe(1);
+    const stored = (await store.repos.sessions.findById(session.id))?.toState();
+    expect(stored).toMatchObject({ refreshTokenHash: outcomes[0]?.token, previousTokenHash: presentedHash });
+  });
+
+  it('serialises 20 concurrent rotations of one session without losing any', async () => {
+    const session = await added();
+    const first = session.toState().refreshTokenHash;
+
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.uow.run(async (tx) => {
+          const match = await tx.sessions.findByRefreshTokenHashForUpdate(first);
+          if (!match) throw new Error('session not found');
+          await sleep(2);
+          const hash = rotated(match.session, new Date(T0.getTime() + (i + 1) * 1000));
+          await tx.sessions.save(match.session);
+          return { presented: match.presented, hash };
+        }),
+      ),
+    );
+
+    const count = (kind: PresentedToken): number => results.filter((r) => r.presented === kind).length;
+    expect([count('current'), count('previous'), count('retired')]).toEqual([1, 1, 18]);
+    // Every hash handed out but the newest two is retired: each still finds the session, as 'retired'.
+    const stored = (await store.repos.sessions.findById(session.id))!.toState();
+    const retired = [first, ...results.map((r) => r.hash)].filter((h) => h !== stored.refreshTokenHash && h !== stored.previousTokenHash);
+    expect(retired).toHaveLength(19);
+    for (const hash of retired) await expect(lookup(hash)).resolves.toMatchObject({ presented: 'retired', session: { id: session.id } });
+  });
+});

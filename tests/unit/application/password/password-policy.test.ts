@@ -1,0 +1,115 @@
+import type { VerifiedUserAccessClaims } from '@application/ports/access-tokens';
+import { PasswordPolicy } from '@application/password/password-policy';
+import { DomainError } from '@domain/shared/domain-error';
+import { MAX_SCORED_LENGTH, ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+
+const policy = new PasswordPolicy(new ZxcvbnStrengthEstimator(), 8);
+const owner = { email: 'ada.lovelace@example.com', username: 'ada' };
+
+async function reasons(password: string, who = owner): Promise<string[]> {
+  try {
+    await policy.check(password, who);
+    return [];
+  } catch (error) {
+    if (!(error instanceof DomainError) || error.code !== 'WEAK_PASSWORD') throw error;
+    return error.details?.password ?? [];
+  }
+}
+
+describe('PasswordPolicy', () => {
+  it.each([
+    'correct horse battery staple',
+    'a long and unusual passphrase',
+    'kX9#mP2$vL7!qR4@',
+    'Tr4mpoline-Saxophone-Moss',
+  ])('accepts %j', async (password) => {
+    expect(await reasons(password)).toEqual([]);
+    expect((await policy.check(password, owner)).reveal()).toBe(password);
+  });
+
+  it.each([
+    ['password', ['is too common']],
+    ['Password1', ['is too common']],
+    ['qwertyuiop', ['is too common']],
+    ['letmein123', ['is too common']],
+    ['P@ssw0rd123', ['is too easy to guess']],
+    ['aaaaaaaaaaaa', ['is too easy to guess']],
+    ['12345678901', ['is too common']],
+    ['abc', ['must be at least 8 characters', 'is too easy to guess']],
+  ])('refuses %j: %j', async (password, expected) => {
+    expect(await reasons(password)).toEqual(expected);
+  });
+
+  it('refuses a password containing the email local part, in any case', async () => {
+    expect(await reasons('my name is ADA.LOVELACE, remember')).toContain('must not contain the email address');
+    expect(await reasons('Ada.Lovelace-2026-analytical')).toContain('must not contain the email address');
+    // A very short local part is not a rule of its own (it would forbid every password containing "jo").
+    expect(await reasons('jo joins the quiet violet orchard', { email: 'jo@example.com', username: 'jo1' })).toEqual([]);
+  });
+
+  it('refuses more than 128 characters before estimating anything', async () => {
+    const started = process.hrtime.bigint();
+    expect(await reasons('x'.repeat(129))).toEqual(['must be at most 128 characters']);
+    expect(await reasons('é'.repeat(129))).toEqual(['must be at most 128 characters']);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(20);
+  });
+
+  it('counts characters, not UTF-16 units: 128 emoji are allowed', async () => {
+    expect((await reasons('🔑'.repeat(128))).filter((r) => r.startsWith('must be at most'))).toEqual([]);
+  });
+
+  it(`scores at most ${MAX_SCORED_LENGTH} characters, so a worst-case 128-character input stays cheap`, async () => {
+    const estimator = new ZxcvbnStrengthEstimator();
+    await estimator.estimate('warm up the dictionaries', []);
+    const worst = ['1234567890', 'p4$$w0rd', 'aB3$', '4@$0!1|3+7'].map((p) => p.repeat(20).slice(0, 128));
+    const times: number[] = [];
+    for (const p of worst) {
+      const started = process.hrtime.bigint();
+      await estimator.estimate(p, ['ada.lovelace@example.com']);
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    // Unbounded, the first of these takes 300-600 ms on this machine; bounded, about 25 ms at most.
+    expect(Math.max(...times)).toBeLessThan(150);
+  });
+});
+
+describe('the policy on change and reset', () => {
+  it('a password change to a common or self-describing password is refused; the old password stays', async () => {
+    const kit = await createKit();
+    const { user, tokens } = await kit.loggedIn('grace.hopper@example.com');
+    const { sid } = (await kit.tokens.verify(tokens.accessToken)) as VerifiedUserAccessClaims;
+    const change = (newPassword: string) =>
+      kit.useCases.changePassword.execute({ userId: user.id, sessionId: sid, currentPassword: PASSWORD, newPassword, client: CLIENT });
+    await expect(change('password123')).rejects.toMatchObject({ code: 'WEAK_PASSWORD', details: { password: ['is too common'] } });
+    await expect(change('Grace.Hopper rules the compiler')).rejects.toMatchObject({
+      code: 'WEAK_PASSWORD',
+      details: { password: ['must not contain the email address'] },
+    });
+    await expect(kit.useCases.login.execute({ identifier: 'grace.hopper@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
+  });
+
+  it('a reset to a weak password is refused and does not spend the link', async () => {
+    const kit = await createKit();
+    await kit.registerVerified('grace.hopper@example.com');
+    await kit.useCases.requestReset.execute({ email: 'grace.hopper@example.com', client: CLIENT });
+    const token = kit.lastToken('grace.hopper@example.com');
+    const confirm = (newPassword: string) => kit.useCases.confirmReset.execute({ token, newPassword, client: CLIENT });
+    await expect(confirm('qwertyuiop')).rejects.toMatchObject({ code: 'WEAK_PASSWORD', details: { password: ['is too common'] } });
+    await expect(confirm('hopper.grace? no: GRACE.HOPPER 1906')).rejects.toMatchObject({ code: 'WEAK_PASSWORD' });
+    await expect(confirm('a sound and unusual passphrase')).resolves.toBeUndefined();
+  });
+});
+
+describe('the policy at registration', () => {
+  it('answers WEAK_PASSWORD with every reason and creates nothing', async () => {
+    const kit = await createKit();
+    const register = kit.useCases.register.execute({ email: 'grace.hopper@example.com', password: 'grace.hopper', client: CLIENT });
+    await expect(register).rejects.toMatchObject({
+      code: 'WEAK_PASSWORD',
+      details: { password: ['must not contain the email address', 'is too easy to guess'] },
+    });
+    await expect(kit.repos.users.findByEmail('grace.hopper@example.com')).resolves.toBeNull();
+    expect(kit.mailer.sent).toHaveLength(0);
+  });
+});

@@ -1,0 +1,107 @@
+import { DomainError } from '@domain/shared/domain-error';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+
+const WRONG = 'not the password at all';
+type Kit = Awaited<ReturnType<typeof createKit>>;
+
+/** The error a login attempt ends with (they all fail here), with what the caller can see of it. */
+async function attempt(kit: Kit, identifier: string, password = WRONG) {
+  try {
+    await kit.useCases.login.execute({ identifier, password, client: CLIENT });
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    return { code: error.code, message: error.message, details: error.details, retryAfter: error.retryAfterSeconds };
+  }
+  return { code: 'OK' };
+}
+
+async function failTimes(kit: Kit, identifier: string, times: number) {
+  for (let i = 0; i < times; i += 1) await expect(attempt(kit, identifier)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+}
+
+describe('login lockout (LoginWithPassword on the in-memory lockout)', () => {
+  it('locks an identifier after 5 consecutive failures for 15 minutes; even the right password waits', async () => {
+    const kit = await createKit();
+    await kit.registerVerified('alice@example.com');
+    await failTimes(kit, 'alice@example.com', 5);
+    await expect(attempt(kit, 'alice@example.com', PASSWORD)).resolves.toEqual({
+      code: 'ACCOUNT_LOCKED',
+      message: 'Too many failed login attempts. Try again later.',
+      details: undefined,
+      retryAfter: 900,
+    });
+    kit.clock.advance(899);
+    await expect(attempt(kit, 'ALICE@Example.com ', PASSWORD)).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 1 });
+    kit.clock.advance(1);
+    await expect(attempt(kit, 'alice@example.com', PASSWORD)).resolves.toEqual({ code: 'OK' });
+  });
+
+  it('answers an unknown identifier exactly like an existing one, lock and wait included', async () => {
+    const kit = await createKit();
+    await kit.registerVerified('alice@example.com');
+    await failTimes(kit, 'alice@example.com', 5);
+    await failTimes(kit, 'nobody@example.com', 5);
+    const known = await attempt(kit, 'alice@example.com');
+    const unknown = await attempt(kit, 'nobody@example.com');
+    expect(unknown).toEqual(known);
+    expect(known).toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 900 });
+  });
+
+  it('doubles the lock on repeat (15 min, then 30 min) and a successful login starts afresh', async () => {
+    const kit = await createKit();
+    await kit.registerVerified('alice@example.com');
+    await failTimes(kit, 'alice@example.com', 5);
+    kit.clock.advance(900);
+    await failTimes(kit, 'alice@example.com', 5);
+    await expect(attempt(kit, 'alice@example.com')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 1800 });
+    kit.clock.advance(1800);
+    await failTimes(kit, 'alice@example.com', 4);
+    await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    // The four failures before the success no longer count, and the next lock is the first again.
+    await failTimes(kit, 'alice@example.com', 5);
+    await expect(attempt(kit, 'alice@example.com')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 900 });
+  });
+
+  it('records auth.account.locked for an existing account, and audit entries for both kinds', async () => {
+    const kit = await createKit();
+    const alice = await kit.registerVerified('alice@example.com');
+    await failTimes(kit, 'alice@example.com', 5);
+    await failTimes(kit, 'nobody@example.com', 5);
+    await attempt(kit, 'alice@example.com');
+    const locked = kit.db.tables.outbox.filter((row) => row.event.type === 'auth.account.locked');
+    expect(locked.map((row) => row.event.subject)).toEqual([alice.id]);
+    expect((await kit.repos.users.findById(alice.id))?.credentials.lockedUntil).toEqual(new Date(kit.clock.now().getTime() + 900_000));
+    const audit = kit.db.tables.auditEvents;
+    expect(audit.filter((e) => e.type === 'account.locked').map((e) => e.subjectId)).toEqual([alice.id, null]);
+    expect(audit.filter((e) => e.type === 'login.failed').map((e) => e.reason)).toEqual([
+      ...Array(5).fill('wrong_password'),
+      ...Array(5).fill('unknown_account'),
+      'locked',
+    ]);
+    const login = audit.filter((e) => e.type === 'login.failed' || e.type === 'account.locked');
+    expect(login.every((e) => e.ip === CLIENT.ip && e.userAgent === CLIENT.userAgent)).toBe(true);
+  });
+
+  it('counts email and username as separate identifiers, and never blocks the password reset request', async () => {
+    const kit = await createKit();
+    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
+    await kit.useCases.verifyEmail.execute({ token: kit.lastToken('alice@example.com') });
+    await failTimes(kit, 'alice', 5);
+    await expect(attempt(kit, 'Alice')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+    await expect(attempt(kit, 'alice@example.com', PASSWORD)).resolves.toEqual({ code: 'OK' });
+    await expect(kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT })).resolves.toBeUndefined();
+  });
+
+  it('a successful password reset clears the lockout of every identifier of the account', async () => {
+    const kit = await createKit();
+    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
+    await kit.useCases.verifyEmail.execute({ token: kit.lastToken('alice@example.com') });
+    await failTimes(kit, 'alice@example.com', 5);
+    await failTimes(kit, 'alice', 5);
+    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    const newPassword = 'an entirely new passphrase 42';
+    await kit.useCases.confirmReset.execute({ token: kit.lastToken('alice@example.com'), newPassword, client: CLIENT });
+    await expect(attempt(kit, 'alice@example.com', newPassword)).resolves.toEqual({ code: 'OK' });
+    await expect(attempt(kit, 'alice', newPassword)).resolves.toEqual({ code: 'OK' });
+  });
+});

@@ -1,0 +1,56 @@
+import type { VerifiedUserAccessClaims } from '@application/ports/access-tokens';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+
+const REQUEST = { ...CLIENT, requestId: 'req-audit-1' };
+
+describe('audit trail of the auth use cases', () => {
+  it('records who, what, outcome, reason, ip, user agent and request id, and never a secret', async () => {
+    const kit = await createKit();
+    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, client: REQUEST });
+    const verificationToken = kit.lastToken('alice@example.com');
+    const alice = await kit.useCases.verifyEmail.execute({ token: verificationToken, client: REQUEST });
+    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
+    await expect(kit.useCases.login.execute({ identifier: 'ghost@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
+    const { tokens } = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
+    const rotated = await kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken, client: REQUEST });
+    kit.clock.advance(11);
+    await expect(kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken, client: REQUEST })).rejects.toThrow();
+    const again = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
+    const { sid } = (await kit.tokens.verify(again.tokens.accessToken)) as VerifiedUserAccessClaims;
+    await kit.useCases.logout.execute({ userId: alice.id, sessionId: sid, scope: 'global', client: REQUEST });
+
+    const entries = kit.db.tables.auditEvents;
+    expect(entries.map((e) => [e.type, e.outcome, e.reason, e.subjectId])).toEqual([
+      ['user.registered', 'success', null, alice.id],
+      ['email.verified', 'success', null, alice.id],
+      ['login.failed', 'failure', 'wrong_password', alice.id],
+      ['login.failed', 'failure', 'unknown_account', null],
+      ['login.succeeded', 'success', null, alice.id],
+      ['refresh_token.reuse_detected', 'failure', 'refresh_token_reuse', alice.id],
+      ['login.succeeded', 'success', null, alice.id],
+      ['session.revoked', 'success', 'logout_global', alice.id],
+    ]);
+    for (const entry of entries) {
+      expect(entry).toMatchObject({ ip: CLIENT.ip, userAgent: CLIENT.userAgent, requestId: 'req-audit-1' });
+      expect(entry.occurredAt.toISOString()).toMatch(/^2026-01-01T00:00:(00|11)\.000Z$/);
+    }
+    expect(entries.find((e) => e.type === 'refresh_token.reuse_detected')?.actorId).toBeNull();
+    const dump = JSON.stringify(entries);
+    for (const secret of [PASSWORD, 'a wrong password', verificationToken, tokens.refreshToken, tokens.accessToken, rotated.refreshToken]) {
+      expect(dump).not.toContain(secret);
+    }
+  });
+
+  it('writes nothing when the change it records rolls back', async () => {
+    const kit = await createKit();
+    await kit.registerVerified('alice@example.com');
+    const before = kit.db.tables.auditEvents.length;
+    await expect(
+      kit.uow.run(async (repos) => {
+        await repos.audit.record({ ...REQUEST, type: 'login.failed', outcome: 'failure', actorId: null, subjectId: null, reason: 'x', occurredAt: kit.clock.now() });
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(kit.db.tables.auditEvents).toHaveLength(before);
+  });
+});
