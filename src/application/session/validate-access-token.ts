@@ -1,3 +1,4 @@
+import { inject, injectable } from 'inversify';
 import { DomainError } from '@domain/shared/domain-error';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { User } from '@domain/user/user';
@@ -6,6 +7,7 @@ import type { AuthSettings } from '../shared/auth-settings';
 import type { TokenVerifier, VerifiedAccessClaims } from '../ports/access-tokens';
 import type { Clock } from '../ports/clock';
 import type { CachedSessionState, SessionStateCache } from '../ports/session-state-cache';
+import { PORTS } from '../ports/tokens';
 
 export interface Principal {
   user: User;
@@ -19,14 +21,15 @@ export interface Principal {
  * SessionCacheInvalidation), the user row always from the database (its status changes count at once, and
  * the caller needs the profile anyway).
  */
+@injectable()
 export class ValidateAccessToken {
   constructor(
-    private readonly verifier: TokenVerifier,
-    private readonly sessions: SessionRepository,
-    private readonly users: UserRepository,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
-    private readonly cache: SessionStateCache,
+    @inject(PORTS.TokenVerifier) private readonly verifier: TokenVerifier,
+    @inject(PORTS.SessionRepository) private readonly sessions: SessionRepository,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PORTS.SessionStateCache) private readonly cache: SessionStateCache,
   ) {}
 
   async execute(input: { token: string }): Promise<Principal> {
