@@ -1,7 +1,7 @@
 import type { Container } from 'inversify';
-import { ProcessAccountRequest } from '@application/account/process-account-request';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { ProcessAccountRequest } from '@application/account/process-account-request';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { createHttpApp } from '@interface/http/app';
 import { rateLimitPolicies } from './abuse-config';

@@ -56,6 +56,6 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   return c;
 }
 
-export function resolve<T>(container: Container, id: Token<T> | ServiceIdentifier<T>): T {
+export function resolve<T>(container: Container, id: ServiceIdentifier<T>): T {
   return container.get<T>(id);
 }
