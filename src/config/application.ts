@@ -1,17 +1,17 @@
 import type { Container } from 'inversify';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { ProcessAccountRequest } from '@application/account/process-account-request';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { createHttpApp } from '@interface/http/app';
-import type { HealthChecks } from '@interface/http/http-deps';
+import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
 import { rateLimitPolicies } from './abuse-config';
-import { createContainer, resolve } from './container';
+import { createContainer } from './container';
 import type { AppConfig } from './env';
 import { createMetrics } from './metrics';
 import { startInfrastructure, type Infrastructure, type InfrastructureOverrides } from './infrastructure';
 import { startSubscribers } from './subscribers';
 import { TrackedHttpServer } from './http-server';
-import { TOKENS } from './tokens';
 
 export interface Application {
   config: AppConfig;
@@ -35,7 +35,8 @@ export async function createApplication(config: AppConfig, options: ApplicationO
   const infra = await startInfrastructure(config, logger, options, metrics.countAudit);
   metrics.watchBacklog(infra.dataSource);
   const container = createContainer(config, logger, infra);
-  infra.accountRequests.handleWith(resolve(container, TOKENS.ProcessAccountRequest));
+  container.bind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
+  infra.accountRequests.handleWith(container.get(ProcessAccountRequest));
   infra.accountRequests.start();
   await startSubscribers(config, logger, infra);
   const http = createHttpApp({
@@ -47,29 +48,9 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       rateLimits: rateLimitPolicies(config.abuse.rateLimits),
       rateLimitIpv6Prefix: config.abuse.ipv6Prefix,
     },
-    rateLimiter: infra.cache.rateLimiter,
     metrics: metrics.http,
     logger,
-    useCases: {
-      registerUser: resolve(container, TOKENS.RegisterUser),
-      verifyEmail: resolve(container, TOKENS.VerifyEmail),
-      resendVerification: resolve(container, TOKENS.ResendVerification),
-      login: resolve(container, TOKENS.LoginWithPassword),
-      refreshSession: resolve(container, TOKENS.RefreshSession),
-      logout: resolve(container, TOKENS.Logout),
-      validateAccessToken: resolve(container, TOKENS.ValidateAccessToken),
-      getCurrentUser: resolve(container, TOKENS.GetCurrentUser),
-      requestPasswordReset: resolve(container, TOKENS.RequestPasswordReset),
-      confirmPasswordReset: resolve(container, TOKENS.ConfirmPasswordReset),
-      changePassword: resolve(container, TOKENS.ChangePassword),
-      updateProfile: resolve(container, TOKENS.UpdateProfile),
-      updateCredentials: resolve(container, TOKENS.UpdateCredentials),
-      deleteAccount: resolve(container, TOKENS.DeleteAccount),
-      listSessions: resolve(container, TOKENS.ListSessions),
-      revokeSession: resolve(container, TOKENS.RevokeSession),
-    },
-    jwks: async () => infra.keys.jwks(),
-    health: () => healthChecks(infra),
+    resolve: (id) => container.get(id),
   });
   let server: TrackedHttpServer | null = null;
   return {
@@ -87,24 +68,4 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       await infra.close();
     },
   };
-}
-
-async function healthChecks(infra: Infrastructure): Promise<HealthChecks> {
-  const [database, cache] = await Promise.all([
-    withTimeout(infra.dataSource.query('SELECT 1'), 2000).then(
-      () => 'up' as const,
-      () => 'down' as const,
-    ),
-    // Redis answers PING (REDIS_URL); in embedded mode the cache is in-process and up with the process.
-    withTimeout(infra.cache.status(), 2000).catch(() => 'down' as const),
-  ]);
-  return { database, cache, broker: infra.events.broker() };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,8 @@
 import type { Response } from 'supertest';
 import { resolve } from '@config/container';
-import { TOKENS } from '@config/tokens';
 import { PASSWORD, startTestApp, type TestApp } from '../support/app';
+import { RegisterUser } from '@application/account/register-user';
+import { VerifyEmail } from '@application/account/verify-email';
 
 /** What may differ between two answers: the request id and the timestamps, nothing else. */
 function comparable(res: Response) {
@@ -24,7 +25,7 @@ describe('no account enumeration through register, verify/resend and password re
     t = await startTestApp();
     // Through the use cases, not HTTP: every address then has the same (empty) history with the rate limiter,
     // whose RateLimit header would otherwise differ for reasons that have nothing to do with the account.
-    const register = resolve(t.app.container, TOKENS.RegisterUser);
+    const register = resolve(t.app.container, RegisterUser);
     const client = { ip: null, userAgent: null };
     await register.execute({ email: 'verified@example.com', password: PASSWORD, client });
     await register.execute({ email: 'unverified@example.com', password: PASSWORD, client });
@@ -32,7 +33,7 @@ describe('no account enumeration through register, verify/resend and password re
     await register.execute({ email: 'bystander@example.com', password: PASSWORD, client });
     await t.waitForMail('holder@example.com');
     await t.waitForMail('verified@example.com');
-    await resolve(t.app.container, TOKENS.VerifyEmail).execute({ token: t.lastMailedToken('verified@example.com') });
+    await resolve(t.app.container, VerifyEmail).execute({ token: t.lastMailedToken('verified@example.com') });
   }, 60_000);
   afterAll(async () => t?.stop());
 

@@ -1,3 +1,4 @@
+import { inject, injectable } from 'inversify';
 import type { UserRepository } from '@domain/user/user.repository';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
@@ -6,20 +7,22 @@ import { accountDeletedEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
+import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
+import { PORTS } from '../ports/tokens';
 
 /**
  * Deletes the account for good, password required: the user row with its credentials, sessions and one-time
  * tokens. The events (auth.session.revoked for each session, auth.user.deleted) and the audit entries keep
  * the user id; the goodbye email is queued in the same transaction.
  */
+@injectable()
 export class DeleteAccount {
   constructor(
-    private readonly users: UserRepository,
-    private readonly uow: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly clock: Clock,
-    private readonly guard: CurrentPasswordGuard,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(CurrentPasswordGuard) private readonly guard: CurrentPasswordGuard,
   ) {}
 
   /** `sessionId`: the access token's session, revoked after too many wrong passwords. */

@@ -1,3 +1,4 @@
+import { inject, injectable } from 'inversify';
 import { DomainError } from '@domain/shared/domain-error';
 import { Email } from '@domain/user/email';
 import { User } from '@domain/user/user';
@@ -14,7 +15,8 @@ import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { RESET_TOKEN_TTL_SECONDS } from '../password/request-password-reset';
-import type { VerificationTokens } from './verification-tokens';
+import { VerificationTokens } from './verification-tokens';
+import { PORTS } from '../ports/tokens';
 
 type Registration = Extract<AccountRequest, { kind: 'registration' }>;
 
@@ -23,14 +25,15 @@ type Registration = Extract<AccountRequest, { kind: 'registration' }>;
  * request the HTTP handler recorded: one transaction that marks the request processed and does the work (so a
  * retried request never acts twice). What happens here only ever shows in the owner's inbox.
  */
+@injectable()
 export class ProcessAccountRequest {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly verification: VerificationTokens,
-    private readonly opaque: OpaqueTokens,
-    private readonly ids: IdGenerator,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(VerificationTokens) private readonly verification: VerificationTokens,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
   async execute(claim: AccountRequestClaim, pending: PendingAccountRequest): Promise<void> {

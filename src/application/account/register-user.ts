@@ -1,4 +1,5 @@
 import { Errors } from '../shared/errors';
+import { inject, injectable } from 'inversify';
 import type { TokenPair } from '@domain/session/token-pair';
 import { Email } from '@domain/user/email';
 import { User } from '@domain/user/user';
@@ -11,8 +12,9 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
-import type { PasswordPolicy } from '../password/password-policy';
-import type { SessionIssuer } from '../session/session-issuer';
+import { PasswordPolicy } from '../password/password-policy';
+import { SessionIssuer } from '../session/session-issuer';
+import { PORTS } from '../ports/tokens';
 
 export interface RegisterUserInput {
   email: string;
@@ -29,15 +31,16 @@ export interface RegisterUserInput {
  */
 export type RegisterUserOutput = { kind: 'accepted' } | { kind: 'created'; user: User; tokens: TokenPair };
 
+@injectable()
 export class RegisterUser {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly issuer: SessionIssuer,
-    private readonly ids: IdGenerator,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
-    private readonly policy: PasswordPolicy,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
+    @inject(SessionIssuer) private readonly issuer: SessionIssuer,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PasswordPolicy) private readonly policy: PasswordPolicy,
   ) {}
 
   async execute(input: RegisterUserInput): Promise<RegisterUserOutput> {

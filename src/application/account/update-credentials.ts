@@ -1,3 +1,4 @@
+import { inject, injectable } from 'inversify';
 import { Email } from '@domain/user/email';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
@@ -12,7 +13,8 @@ import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
-import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
+import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
+import { PORTS } from '../ports/tokens';
 
 export interface UpdateCredentialsInput {
   userId: string;
@@ -30,16 +32,17 @@ export interface UpdateCredentialsInput {
  * /auth/verify) before it replaces the login address, and the old address is told when it does. An address
  * that already has an account gets the "account exists" email instead of a link, and the answer is the same.
  */
+@injectable()
 export class UpdateCredentials {
   constructor(
-    private readonly users: UserRepository,
-    private readonly uow: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly opaque: OpaqueTokens,
-    private readonly ids: IdGenerator,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
-    private readonly guard: CurrentPasswordGuard,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(CurrentPasswordGuard) private readonly guard: CurrentPasswordGuard,
   ) {}
 
   async execute(input: UpdateCredentialsInput): Promise<User> {

@@ -1,3 +1,4 @@
+import { inject, injectable } from 'inversify';
 import type { User } from '@domain/user/user';
 import { Username } from '@domain/user/username';
 import { selfAuditEntry } from '../shared/audit-entry';
@@ -5,6 +6,7 @@ import type { ClientContext } from '../shared/client-context';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { found } from '../password/current-password';
+import { PORTS } from '../ports/tokens';
 
 /** `undefined`: leave as it is; `null`: clear. */
 export interface UpdateProfileInput {
@@ -16,10 +18,11 @@ export interface UpdateProfileInput {
 }
 
 /** Names and username; a taken username answers USERNAME_TAKEN (the unique constraint decides, not a lookup). */
+@injectable()
 export class UpdateProfile {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.Clock) private readonly clock: Clock,
   ) {}
 
   async execute(input: UpdateProfileInput): Promise<User> {

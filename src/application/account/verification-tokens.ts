@@ -1,3 +1,4 @@
+import { inject, injectable } from 'inversify';
 import type { User } from '@domain/user/user';
 import { verificationEmail } from '../shared/email-templates';
 import type { AuthSettings } from '../shared/auth-settings';
@@ -6,13 +7,15 @@ import type { EmailMessage } from '../ports/mailer';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { Repositories } from '../ports/unit-of-work';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
+import { PORTS } from '../ports/tokens';
 
 /** Issues email-verification tokens (only the hash is stored) and the email that carries them. */
+@injectable()
 export class VerificationTokens {
   constructor(
-    private readonly opaque: OpaqueTokens,
-    private readonly ids: IdGenerator,
-    private readonly settings: AuthSettings,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
   /** Replaces any earlier verification token of the user and returns the email to queue in the same transaction. */

@@ -1,4 +1,5 @@
 import { Errors } from '../shared/errors';
+import { inject, injectable } from 'inversify';
 import { isRedeemable } from '@domain/token/one-time-token';
 import type { User } from '@domain/user/user';
 import { emailChangedEmail } from '../shared/email-templates';
@@ -7,16 +8,18 @@ import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
+import { PORTS } from '../ports/tokens';
 
 /**
  * Redeems a link mailed to an address: the registration's verification, or the confirmation of a new address
  * (email change), which replaces the login address and tells the old one.
  */
+@injectable()
 export class VerifyEmail {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly opaque: OpaqueTokens,
-    private readonly clock: Clock,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.Clock) private readonly clock: Clock,
   ) {}
 
   async execute(input: { token: string; client?: ClientContext }): Promise<User> {

@@ -1,14 +1,16 @@
+import { inject, injectable } from 'inversify';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../shared/auth-settings';
 import { passwordChangedEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { assertCurrentPassword, type CurrentPasswordGuard, found, wrongPassword } from './current-password';
+import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from './current-password';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
-import type { PasswordPolicy } from './password-policy';
+import { PasswordPolicy } from './password-policy';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
+import { PORTS } from '../ports/tokens';
 
 export interface ChangePasswordInput {
   userId: string;
@@ -19,15 +21,16 @@ export interface ChangePasswordInput {
   client: ClientContext;
 }
 
+@injectable()
 export class ChangePassword {
   constructor(
-    private readonly users: UserRepository,
-    private readonly uow: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
-    private readonly policy: PasswordPolicy,
-    private readonly guard: CurrentPasswordGuard,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PasswordPolicy) private readonly policy: PasswordPolicy,
+    @inject(CurrentPasswordGuard) private readonly guard: CurrentPasswordGuard,
   ) {}
 
   async execute(input: ChangePasswordInput): Promise<void> {

@@ -1,4 +1,5 @@
 import { Errors } from '../shared/errors';
+import { inject, injectable } from 'inversify';
 import { isRedeemable } from '@domain/token/one-time-token';
 import { Password } from '@domain/user/password';
 import type { AuthSettings } from '../shared/auth-settings';
@@ -11,8 +12,9 @@ import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { clearLockout } from '../session/login-lockout-keys';
-import type { PasswordPolicy } from './password-policy';
+import { PasswordPolicy } from './password-policy';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
+import { PORTS } from '../ports/tokens';
 
 export interface ConfirmPasswordResetInput {
   token: string;
@@ -25,15 +27,16 @@ export interface ConfirmPasswordResetInput {
  * revokes every session, voids every other link and a pending email change, and does not log in: the user
  * signs in again with the new password.
  */
+@injectable()
 export class ConfirmPasswordReset {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly opaque: OpaqueTokens,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
-    private readonly policy: PasswordPolicy,
-    private readonly lockout: LoginLockout,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PasswordPolicy) private readonly policy: PasswordPolicy,
+    @inject(PORTS.LoginLockout) private readonly lockout: LoginLockout,
   ) {}
 
   async execute(input: ConfirmPasswordResetInput): Promise<void> {

@@ -1,10 +1,12 @@
 import type { DomainError } from '@domain/shared/domain-error';
 import { Errors } from '../shared/errors';
+import { inject, injectable } from 'inversify';
 import type { User } from '@domain/user/user';
 import type { AuditEntry } from '../ports/audit-log';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { SecretAttempts } from '../ports/secret-attempts';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+import { PORTS } from '../ports/tokens';
 
 /**
  * Counts the current-password checks of each user (SecretAttempts: shared by every instance, counted before
@@ -12,10 +14,11 @@ import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
  * row were not right. Whoever holds a stolen access token gets that many guesses, then has no token; the
  * per-user rate limit of the routes bounds the hashing and emails before that.
  */
+@injectable()
 export class CurrentPasswordGuard {
   constructor(
-    readonly attempts: SecretAttempts,
-    readonly maxFailures: number,
+    @inject(PORTS.SecretAttempts) readonly attempts: SecretAttempts,
+    @inject(PORTS.CurrentPasswordMaxFailures) readonly maxFailures: number,
   ) {}
 
   static subject(userId: string): string {

@@ -1,7 +1,9 @@
 import { Errors } from '../shared/errors';
+import { inject, injectable } from 'inversify';
 import { Email } from '@domain/user/email';
 import { PASSWORD_MAX_LENGTH, Password } from '@domain/user/password';
 import type { PasswordStrengthEstimator } from '../ports/password-strength';
+import { PORTS } from '../ports/tokens';
 
 /** zxcvbn 3: "safely unguessable", about 10^8 guesses, against an offline attack on a slow hash. */
 export const MIN_STRENGTH_SCORE = 3;
@@ -21,10 +23,11 @@ export interface PasswordOwner {
  * containing the email's local part. No composition rules. Every reason is reported at once, as
  * WEAK_PASSWORD `details.password`, so the user fixes everything in one go.
  */
+@injectable()
 export class PasswordPolicy {
   constructor(
-    private readonly estimator: PasswordStrengthEstimator,
-    private readonly minLength: number,
+    @inject(PORTS.PasswordStrengthEstimator) private readonly estimator: PasswordStrengthEstimator,
+    @inject(PORTS.PasswordMinLength) private readonly minLength: number,
   ) {}
 
   async check(raw: string, owner: PasswordOwner): Promise<Password> {

@@ -1,6 +1,8 @@
+import { inject, injectable } from 'inversify';
 import type { Session } from '@domain/session/session';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { Clock } from '../ports/clock';
+import { PORTS } from '../ports/tokens';
 
 export interface SessionListing {
   session: Session;
@@ -9,10 +11,11 @@ export interface SessionListing {
 }
 
 /** The user's sessions that are neither revoked nor expired, newest first. */
+@injectable()
 export class ListSessions {
   constructor(
-    private readonly sessions: SessionRepository,
-    private readonly clock: Clock,
+    @inject(PORTS.SessionRepository) private readonly sessions: SessionRepository,
+    @inject(PORTS.Clock) private readonly clock: Clock,
   ) {}
 
   async execute(input: { userId: string; currentSessionId: string }): Promise<SessionListing[]> {

@@ -1,3 +1,4 @@
+import { inject, injectable } from 'inversify';
 import { DomainError } from '@domain/shared/domain-error';
 import { Errors } from '../shared/errors';
 import type { TokenPair } from '@domain/session/token-pair';
@@ -12,7 +13,8 @@ import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { clearLockout, lockoutKey } from './login-lockout-keys';
-import type { SessionIssuer } from './session-issuer';
+import { SessionIssuer } from './session-issuer';
+import { PORTS } from '../ports/tokens';
 
 export interface LoginInput {
   /** An email address or a username. */
@@ -21,15 +23,16 @@ export interface LoginInput {
   client: ClientContext;
 }
 
+@injectable()
 export class LoginWithPassword {
   constructor(
-    private readonly users: UserRepository,
-    private readonly uow: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly issuer: SessionIssuer,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
-    private readonly lockout: LoginLockout,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
+    @inject(SessionIssuer) private readonly issuer: SessionIssuer,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PORTS.LoginLockout) private readonly lockout: LoginLockout,
   ) {}
 
   async execute(input: LoginInput): Promise<{ user: User; tokens: TokenPair }> {

@@ -1,9 +1,11 @@
+import { inject, injectable } from 'inversify';
 import type { RevokeReason } from '@domain/session/session';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
 import { cutOffEarlierAccess, revokeSessions } from './revoke-sessions';
+import { PORTS } from '../ports/tokens';
 
 export type LogoutScope = 'local' | 'others' | 'global';
 
@@ -17,10 +19,11 @@ const REASONS: Record<LogoutScope, RevokeReason> = {
  * local: this session; others: every session of the user but this one; global: all of them, and (like a
  * password change) every outstanding one-time link and a pending email change are void.
  */
+@injectable()
 export class Logout {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.Clock) private readonly clock: Clock,
   ) {}
 
   async execute(input: { userId: string; sessionId: string; scope: LogoutScope; client?: ClientContext }): Promise<{ revoked: number }> {

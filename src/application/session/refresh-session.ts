@@ -1,4 +1,5 @@
 import { Errors } from '../shared/errors';
+import { inject, injectable } from 'inversify';
 import type { TokenPair } from '@domain/session/token-pair';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
@@ -6,19 +7,21 @@ import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
-import type { SessionIssuer } from './session-issuer';
+import { SessionIssuer } from './session-issuer';
+import { PORTS } from '../ports/tokens';
 
 /**
  * Rotates a refresh token. Concurrent refreshes of one session are serialised by the row lock; the losers
  * present the token just replaced and, inside the grace window, receive the same new refresh token.
  */
+@injectable()
 export class RefreshSession {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly opaque: OpaqueTokens,
-    private readonly issuer: SessionIssuer,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(SessionIssuer) private readonly issuer: SessionIssuer,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
   async execute(input: { refreshToken: string; client?: ClientContext }): Promise<TokenPair> {

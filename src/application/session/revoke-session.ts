@@ -1,17 +1,20 @@
 import { Errors } from '../shared/errors';
+import { inject, injectable } from 'inversify';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import { PORTS } from '../ports/tokens';
 
 /**
  * Signs one of the user's own sessions out (the current one too, if asked). Another user's session, an unknown
  * id and an already ended session all answer the same NOT_FOUND, so session ids cannot be probed.
  */
+@injectable()
 export class RevokeSession {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly clock: Clock,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.Clock) private readonly clock: Clock,
   ) {}
 
   async execute(input: { userId: string; sessionId: string; client: ClientContext }): Promise<void> {

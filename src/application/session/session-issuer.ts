@@ -1,3 +1,4 @@
+import { inject, injectable } from 'inversify';
 import { Session } from '@domain/session/session';
 import type { TokenPair } from '@domain/session/token-pair';
 import type { User } from '@domain/user/user';
@@ -8,18 +9,20 @@ import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { SecretBox } from '../ports/secret-box';
 import type { Repositories } from '../ports/unit-of-work';
 import type { ClientContext } from '../shared/client-context';
+import { PORTS } from '../ports/tokens';
 
 /** 256 bits from a CSPRNG (CONTRACT §4). */
 export const REFRESH_TOKEN_BYTES = 32;
 
 /** Starts sessions and mints their tokens; shared by every use case that logs a user in or refreshes. */
+@injectable()
 export class SessionIssuer {
   constructor(
-    private readonly opaque: OpaqueTokens,
-    private readonly box: SecretBox,
-    private readonly signer: TokenSigner,
-    private readonly ids: IdGenerator,
-    private readonly settings: AuthSettings,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.SecretBox) private readonly box: SecretBox,
+    @inject(PORTS.TokenSigner) private readonly signer: TokenSigner,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
   get lifetimes() {

@@ -1,4 +1,5 @@
 import { Errors } from '../shared/errors';
+import { inject, injectable } from 'inversify';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
@@ -6,6 +7,7 @@ import type { AuthSettings } from '../shared/auth-settings';
 import { isServiceClaims, type TokenVerifier, type VerifiedUserAccessClaims } from '../ports/access-tokens';
 import type { Clock } from '../ports/clock';
 import type { CachedSessionState, SessionStateCache } from '../ports/session-state-cache';
+import { PORTS } from '../ports/tokens';
 
 /** A signed-in user: the only principal bearer routes accept so far. */
 export interface Principal {
@@ -25,14 +27,15 @@ export interface Principal {
  * is about a user. It is refused with FORBIDDEN (CONTRACT §1: authenticated, lacks the right), after the
  * signature check, so a forged one still gets INVALID_TOKEN. Services check service tokens at /oauth/introspect.
  */
+@injectable()
 export class ValidateAccessToken {
   constructor(
-    private readonly verifier: TokenVerifier,
-    private readonly sessions: SessionRepository,
-    private readonly users: UserRepository,
-    private readonly clock: Clock,
-    private readonly settings: AuthSettings,
-    private readonly cache: SessionStateCache,
+    @inject(PORTS.TokenVerifier) private readonly verifier: TokenVerifier,
+    @inject(PORTS.SessionRepository) private readonly sessions: SessionRepository,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PORTS.SessionStateCache) private readonly cache: SessionStateCache,
   ) {}
 
   async execute(input: { token: string }): Promise<Principal> {

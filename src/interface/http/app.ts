@@ -3,21 +3,17 @@ import Koa from 'koa';
 import type { HttpDeps } from './http-deps';
 import type { HttpState } from './http-state';
 import { httpMetrics } from './metrics/http-metrics';
-import { mountMetricsRoutes } from './metrics/interim-mount';
 import { clientIp } from './middleware/client-ip';
 import { errorHandler } from './middleware/error-handler';
 import { requestId } from './middleware/request-id';
 import { requestLogger } from './middleware/request-logger';
 import { routeFallback } from './middleware/route-fallback';
 import { corsPolicy, noStore, securityHeaders } from './middleware/security';
-import { registerAccountRoutes } from './routes/account.routes';
-import { registerAuthRoutes } from './routes/auth.routes';
-import { registerHealthRoutes } from './routes/health.routes';
-import { registerPasswordRoutes } from './routes/password.routes';
-import { registerUserRoutes } from './routes/users.routes';
-import { registerWellKnownRoutes } from './routes/well-known.routes';
+import { ROUTES } from './routes';
+import { mountRoutes } from './routing/mount';
+import { API_V1 } from './routing/paths';
 
-export const API_PREFIX = '/api/v1';
+export const API_PREFIX = API_V1;
 
 /**
  * The HTTP adapter. Order matters: the request id comes first so that every response carries it, the logger
@@ -28,23 +24,17 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   // proxy stays off: the client address is resolved by clientIp() against the configured trusted proxies only.
   const app = new Koa<HttpState>({ proxy: false });
   const router = new Router<HttpState>();
-  registerAuthRoutes(router, deps);
-  registerUserRoutes(router, deps);
-  registerPasswordRoutes(router, deps);
-  registerAccountRoutes(router, deps);
-  registerWellKnownRoutes(router, deps);
-  registerHealthRoutes(router, deps);
-  mountMetricsRoutes(router, deps.metrics.endpoint); // until METRICS_ROUTES is in the route table
+  mountRoutes(router, deps.routes ?? ROUTES, { config: deps.config, resolve: deps.resolve });
 
   app.use(requestId());
   app.use(requestLogger(deps.logger));
   // Outside the error handler: it observes the final status, mapped errors included.
-  app.use(httpMetrics(deps.metrics, deps.config.rateLimits));
+  if (deps.metrics) app.use(httpMetrics(deps.metrics, deps.config.rateLimits));
   app.use(errorHandler());
   app.use(securityHeaders());
   const cors = corsPolicy(deps.config.corsOrigins);
   if (cors) app.use(cors);
-  app.use(noStore(API_PREFIX));
+  app.use(noStore(API_V1));
   app.use(clientIp(deps.config.trustedProxies, deps.config.rateLimitIpv6Prefix));
   app.use(router.routes());
   app.use(routeFallback(router));

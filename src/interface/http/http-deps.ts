@@ -1,29 +1,31 @@
+import type { ServiceIdentifier } from 'inversify';
 import type { Logger as PinoLogger } from 'pino';
-import type { LoginWithPassword } from '@application/session/login-with-password';
-import type { Logout } from '@application/session/logout';
-import type { RefreshSession } from '@application/session/refresh-session';
-import type { RegisterUser } from '@application/account/register-user';
-import type { ResendVerification } from '@application/account/resend-verification';
-import type { ValidateAccessToken } from '@application/session/validate-access-token';
-import type { VerifyEmail } from '@application/account/verify-email';
-import type { GetCurrentUser } from '@application/account/get-current-user';
-import type { RateLimiter } from '@application/ports/rate-limiter';
+import { token } from '@application/ports/tokens';
 import type { RouteRateLimits } from './middleware/rate-limit';
 import type { HttpMetrics } from './metrics/http-metrics';
-import type { ChangePassword } from '@application/password/change-password';
-import type { ConfirmPasswordReset } from '@application/password/confirm-password-reset';
-import type { RequestPasswordReset } from '@application/password/request-password-reset';
-import type { DeleteAccount } from '@application/account/delete-account';
-import type { ListSessions } from '@application/session/list-sessions';
-import type { RevokeSession } from '@application/session/revoke-session';
-import type { UpdateCredentials } from '@application/account/update-credentials';
-import type { UpdateProfile } from '@application/account/update-profile';
+import type { RouteDef } from './routing/route';
 
 export interface HealthChecks {
   database: 'up' | 'down';
   cache: 'up' | 'down';
   broker: 'up' | 'down';
 }
+
+/** Dependency checks for /health/ready ('up' also for embedded parts). */
+export interface HealthProbe {
+  check(): Promise<HealthChecks>;
+}
+
+/** RFC 7517 JWK Set of the published signing keys. */
+export interface JwksSource {
+  jwks(): Promise<{ keys: Record<string, string>[] }>;
+}
+
+/** What the HTTP adapter needs from the composition root besides the ports and use cases. */
+export const HTTP_TOKENS = {
+  Health: token<HealthProbe>('HealthProbe'),
+  Jwks: token<JwksSource>('JwksSource'),
+} as const;
 
 export interface HttpConfig {
   /** Body size limit in bytes (default 16 KiB). */
@@ -42,34 +44,19 @@ export interface HttpConfig {
 
 export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password';
 
-/** Everything the HTTP adapter needs; the composition root builds it. Handlers call one use case each. */
+/** Gets a use case (by its class), a port (by its token) or an HTTP service from the container. */
+export type Resolver = <T>(id: ServiceIdentifier<T>) => T;
+
+/**
+ * Everything the HTTP adapter needs; the composition root builds it. Route entries name what they call (`uses`)
+ * and the mount gets it through `resolve`, so no list of use cases is written here.
+ */
 export interface HttpDeps {
   config: HttpConfig;
   logger: PinoLogger;
-  useCases: {
-    registerUser: RegisterUser;
-    verifyEmail: VerifyEmail;
-    resendVerification: ResendVerification;
-    login: LoginWithPassword;
-    refreshSession: RefreshSession;
-    logout: Logout;
-    validateAccessToken: ValidateAccessToken;
-    getCurrentUser: GetCurrentUser;
-    requestPasswordReset: RequestPasswordReset;
-    confirmPasswordReset: ConfirmPasswordReset;
-    changePassword: ChangePassword;
-    updateProfile: UpdateProfile;
-    updateCredentials: UpdateCredentials;
-    deleteAccount: DeleteAccount;
-    listSessions: ListSessions;
-    revokeSession: RevokeSession;
-  };
-  /** Counts requests for the rate limits: shared by every instance with Redis, in-process otherwise. */
-  rateLimiter: RateLimiter;
-  /** Request durations, security counters and the /metrics endpoint of this application's registry. */
-  metrics: HttpMetrics;
-  /** RFC 7517 JWK Set of the published signing keys. */
-  jwks: () => Promise<{ keys: Record<string, string>[] }>;
-  /** Dependency checks for /health/ready ('up' also for embedded parts). */
-  health: () => Promise<HealthChecks>;
+  resolve: Resolver;
+  /** The route table to mount (default: ROUTES, every route of the service). */
+  routes?: readonly RouteDef[];
+  /** Request durations, security counters and the /metrics endpoint of this application's registry (absent: no metrics). */
+  metrics?: HttpMetrics;
 }

@@ -1,68 +1,166 @@
-import type { Router } from '@koa/router';
+import { DeleteAccount } from '@application/account/delete-account';
+import { GetCurrentUser } from '@application/account/get-current-user';
+import { RegisterUser } from '@application/account/register-user';
+import { ResendVerification } from '@application/account/resend-verification';
+import { UpdateCredentials } from '@application/account/update-credentials';
+import { UpdateProfile } from '@application/account/update-profile';
+import { VerifyEmail } from '@application/account/verify-email';
 import { DeleteAccountDto, UpdateCredentialsDto, UpdateProfileDto, assertSomethingToChange } from '../dto/account.dto';
-import { toDto } from '../dto/validate-dto';
+import { RegisterDto, ResendVerificationDto, VerifyEmailDto } from '../dto/auth.dto';
 import { respond } from '../envelope';
-import type { HttpDeps } from '../http-deps';
-import type { HttpState } from '../http-state';
-import { bearerAuth, principalOf } from '../middleware/bearer-auth';
-import { jsonBody } from '../middleware/json-body';
-import { limitByIp, limitByUser } from '../middleware/rate-limit';
-import { presentSession } from '../presenters/session.presenter';
+import { principalOf } from '../middleware/bearer-auth';
+import { accountIdentifier, tokenIdentifier } from '../middleware/rate-limit';
+import { presentTokens } from '../presenters/tokens.presenter';
 import { presentUser } from '../presenters/user.presenter';
+import { defineRoute } from '../routing/define-route';
+import { API_V1 } from '../routing/paths';
+import type { RouteDef } from '../routing/route';
+import { MESSAGE_SCHEMA, USER_AND_TOKENS_SCHEMA, USER_DATA_SCHEMA } from '../routing/schemas';
 
-/** The signed-in user's own account: profile, credentials, deletion, sessions. Authenticate before reading bodies. */
-export function registerAccountRoutes(router: Router<HttpState>, deps: HttpDeps): void {
-  const uc = deps.useCases;
-  const json = jsonBody({ limitBytes: deps.config.bodyLimitBytes });
-  const bearer = bearerAuth(uc.validateAccessToken);
-  const me = '/api/v1/users/me';
-  // The routes that check the current password: per IP, then per signed-in user, before the body is read.
-  const checked = deps.config.rateLimits.current_password;
-  const limited = [limitByIp(deps.rateLimiter, checked.ip), bearer, limitByUser(deps.rateLimiter, checked.identifier)] as const;
+/** Identical for new and already-registered addresses, so the answer reveals nothing (CONTRACT §3). */
+export const REGISTER_ACCEPTED = 'Check your inbox: we have sent an email to confirm the address.';
+export const RESEND_ACCEPTED = 'If the address belongs to an account awaiting verification, a new email has been sent.';
 
-  router.patch(me, bearer, json, async (ctx) => {
-    const dto = await toDto(UpdateProfileDto, ctx.state.body);
-    const { user } = principalOf(ctx);
-    const updated = await uc.updateProfile.execute({
-      userId: user.id,
-      username: dto.username,
-      firstName: dto.first_name,
-      lastName: dto.last_name,
-      client: ctx.state.client,
-    });
-    respond(ctx, 200, { user: presentUser(updated) });
-  });
+const AUTH = `${API_V1}/auth`;
+const ME = `${API_V1}/users/me`;
+const BEARER_ERRORS = ['UNAUTHENTICATED', 'INVALID_TOKEN'] as const;
+/** The routes that check the current password: per IP, then per signed-in user, before the body is read. */
+const CURRENT_PASSWORD = { group: 'current_password', identifier: 'user' } as const;
 
-  router.delete(me, ...limited, json, async (ctx) => {
-    const dto = await toDto(DeleteAccountDto, ctx.state.body);
-    const { user, claims } = principalOf(ctx);
-    await uc.deleteAccount.execute({ userId: user.id, sessionId: claims.sid, password: dto.password, client: ctx.state.client });
-    respond(ctx, 200, { message: 'Your account has been deleted.' });
-  });
-
-  router.put(`${me}/credentials`, ...limited, json, async (ctx) => {
-    const dto = await toDto(UpdateCredentialsDto, ctx.state.body);
-    assertSomethingToChange(dto);
-    const { user, claims } = principalOf(ctx);
-    const updated = await uc.updateCredentials.execute({
-      userId: user.id,
-      sessionId: claims.sid,
-      currentPassword: dto.current_password,
-      email: dto.email,
-      username: dto.username,
-      client: ctx.state.client,
-    });
-    respond(ctx, 200, { user: presentUser(updated) });
-  });
-
-  router.get(`${me}/sessions`, bearer, async (ctx) => {
-    const { user, claims } = principalOf(ctx);
-    const sessions = await uc.listSessions.execute({ userId: user.id, currentSessionId: claims.sid });
-    respond(ctx, 200, { sessions: sessions.map((s) => presentSession(s.session, s.current)) });
-  });
-
-  router.delete(`${me}/sessions/:id`, bearer, async (ctx) => {
-    await uc.revokeSession.execute({ userId: principalOf(ctx).user.id, sessionId: ctx.params.id ?? '', client: ctx.state.client });
-    respond(ctx, 200, { message: 'The session has been signed out.' });
-  });
-}
+/** Registration, email verification, and the signed-in user's own account. */
+export const ACCOUNT_ROUTES: readonly RouteDef[] = [
+  defineRoute({
+    method: 'POST',
+    path: `${AUTH}/register`,
+    summary: 'Register an account',
+    tags: ['auth'],
+    auth: 'none',
+    limit: { group: 'register', identifier: accountIdentifier('email') },
+    body: { dto: RegisterDto },
+    responses: {
+      201: { description: 'Registered and signed in (verification not required)', schema: USER_AND_TOKENS_SCHEMA },
+      202: { description: 'Accepted: a confirmation email is on its way (verification required)', schema: MESSAGE_SCHEMA },
+    },
+    errors: ['EMAIL_ALREADY_REGISTERED', 'USERNAME_TAKEN', 'WEAK_PASSWORD', 'RATE_LIMITED'],
+    uses: RegisterUser,
+    async handle(ctx, register) {
+      const dto = ctx.state.dto;
+      const result = await register.execute({
+        email: dto.email,
+        password: dto.password,
+        username: dto.username ?? undefined,
+        firstName: dto.first_name ?? undefined,
+        lastName: dto.last_name ?? undefined,
+        client: ctx.state.client,
+      });
+      if (result.kind === 'accepted') return respond(ctx, 202, { message: REGISTER_ACCEPTED });
+      respond(ctx, 201, { user: presentUser(result.user), tokens: presentTokens(result.tokens) });
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: `${AUTH}/verify`,
+    summary: 'Verify an email address with the mailed token',
+    tags: ['auth'],
+    auth: 'none',
+    limit: { group: 'verify', identifier: tokenIdentifier('token') },
+    body: { dto: VerifyEmailDto },
+    responses: { 200: { description: 'Verified', schema: USER_DATA_SCHEMA } },
+    errors: ['INVALID_OR_EXPIRED_TOKEN', 'RATE_LIMITED'],
+    uses: VerifyEmail,
+    async handle(ctx, verify) {
+      const user = await verify.execute({ token: ctx.state.dto.token, client: ctx.state.client });
+      respond(ctx, 200, { user: presentUser(user) });
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: `${AUTH}/verify/resend`,
+    summary: 'Send the verification email again',
+    tags: ['auth'],
+    auth: 'none',
+    limit: { group: 'verify', identifier: accountIdentifier('email') },
+    body: { dto: ResendVerificationDto },
+    responses: { 202: { description: 'Accepted (whether or not the account exists)', schema: MESSAGE_SCHEMA } },
+    errors: ['RATE_LIMITED'],
+    uses: ResendVerification,
+    async handle(ctx, resend) {
+      await resend.execute({ email: ctx.state.dto.email, client: ctx.state.client });
+      respond(ctx, 202, { message: RESEND_ACCEPTED });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: ME,
+    summary: 'The signed-in user',
+    tags: ['users'],
+    auth: 'user',
+    responses: { 200: { description: 'The user', schema: USER_DATA_SCHEMA } },
+    errors: [...BEARER_ERRORS, 'NOT_FOUND'],
+    uses: GetCurrentUser,
+    async handle(ctx, current) {
+      const user = await current.execute({ userId: principalOf(ctx).user.id });
+      respond(ctx, 200, { user: presentUser(user) });
+    },
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: ME,
+    summary: 'Update the profile (username, names)',
+    tags: ['users'],
+    auth: 'user',
+    body: { dto: UpdateProfileDto },
+    responses: { 200: { description: 'The updated user', schema: USER_DATA_SCHEMA } },
+    errors: [...BEARER_ERRORS, 'USERNAME_TAKEN'],
+    uses: UpdateProfile,
+    async handle(ctx, update) {
+      const dto = ctx.state.dto;
+      const userId = principalOf(ctx).user.id;
+      const user = await update.execute({ userId, username: dto.username, firstName: dto.first_name, lastName: dto.last_name, client: ctx.state.client });
+      respond(ctx, 200, { user: presentUser(user) });
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: ME,
+    summary: 'Delete the account (current password required)',
+    tags: ['users'],
+    auth: 'user',
+    limit: CURRENT_PASSWORD,
+    body: { dto: DeleteAccountDto },
+    responses: { 200: { description: 'Deleted', schema: MESSAGE_SCHEMA } },
+    errors: [...BEARER_ERRORS, 'INVALID_CREDENTIALS', 'RATE_LIMITED'],
+    uses: DeleteAccount,
+    async handle(ctx, remove) {
+      const { user, claims } = principalOf(ctx);
+      await remove.execute({ userId: user.id, sessionId: claims.sid, password: ctx.state.dto.password, client: ctx.state.client });
+      respond(ctx, 200, { message: 'Your account has been deleted.' });
+    },
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: `${ME}/credentials`,
+    summary: 'Change email and/or username (current password required)',
+    tags: ['users'],
+    auth: 'user',
+    limit: CURRENT_PASSWORD,
+    body: { dto: UpdateCredentialsDto },
+    responses: { 200: { description: 'The updated user', schema: USER_DATA_SCHEMA } },
+    errors: [...BEARER_ERRORS, 'INVALID_CREDENTIALS', 'USERNAME_TAKEN', 'RATE_LIMITED'],
+    uses: UpdateCredentials,
+    async handle(ctx, update) {
+      const dto = ctx.state.dto;
+      assertSomethingToChange(dto);
+      const { user, claims } = principalOf(ctx);
+      const updated = await update.execute({
+        userId: user.id,
+        sessionId: claims.sid,
+        currentPassword: dto.current_password,
+        email: dto.email,
+        username: dto.username,
+        client: ctx.state.client,
+      });
+      respond(ctx, 200, { user: presentUser(updated) });
+    },
+  }),
+];

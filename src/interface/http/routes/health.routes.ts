@@ -1,30 +1,53 @@
-import type { Router } from '@koa/router';
-import type { HealthChecks, HttpDeps } from '../http-deps';
-import type { HttpState } from '../http-state';
+import type { HealthChecks } from '../http-deps';
+import { HTTP_TOKENS } from '../http-deps';
+import { defineRoute } from '../routing/define-route';
+import type { RouteDef } from '../routing/route';
+import { HEALTH_SCHEMA } from '../routing/schemas';
 
 const ALL_DOWN: HealthChecks = { database: 'down', cache: 'down', broker: 'down' };
 
 /** Probe endpoints keep their plain shape (no envelope) and are never cached. */
-export function registerHealthRoutes(router: Router<HttpState>, deps: HttpDeps): void {
-  router.get('/health/live', async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { status: 'ok' };
-  });
-
-  router.get('/health/ready', async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    let checks: HealthChecks;
-    try {
-      checks = await deps.health();
-    } catch (error) {
-      // A failing probe means "not ready", not a 500 that an orchestrator could read as a crash.
-      ctx.state.log.error({ err: error }, 'health check failed');
-      checks = ALL_DOWN;
-    }
-    // The broker is reported but does not make the instance unready: the outbox keeps events while it is away
-    // and the relay publishes them when it is back (docs/events.md), so logins need not stop meanwhile.
-    const down = checks.database === 'down' || checks.cache === 'down';
-    ctx.status = down ? 503 : 200;
-    ctx.body = { status: down ? 'unavailable' : 'ok', checks };
-  });
-}
+export const HEALTH_ROUTES: readonly RouteDef[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/health/live',
+    summary: 'Liveness probe',
+    tags: ['health'],
+    auth: 'none',
+    responses: { 200: { description: 'The process is up', schema: HEALTH_SCHEMA, envelope: false } },
+    errors: [],
+    async handle(ctx) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { status: 'ok' };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/health/ready',
+    summary: 'Readiness probe (database and cache required; broker reported)',
+    tags: ['health'],
+    auth: 'none',
+    responses: {
+      200: { description: 'Ready', schema: HEALTH_SCHEMA, envelope: false },
+      503: { description: 'A required dependency is down', schema: HEALTH_SCHEMA, envelope: false },
+    },
+    errors: [],
+    uses: HTTP_TOKENS.Health,
+    async handle(ctx, probe) {
+      ctx.set('Cache-Control', 'no-store');
+      let checks: HealthChecks;
+      try {
+        checks = await probe.check();
+      } catch (error) {
+        // A failing probe means "not ready", not a 500 that an orchestrator could read as a crash.
+        ctx.state.log.error({ err: error }, 'health check failed');
+        checks = ALL_DOWN;
+      }
+      // The broker is reported but does not make the instance unready: the outbox keeps events while it is away
+      // and the relay publishes them when it is back (docs/events.md), so logins need not stop meanwhile.
+      const down = checks.database === 'down' || checks.cache === 'down';
+      ctx.status = down ? 503 : 200;
+      ctx.body = { status: down ? 'unavailable' : 'ok', checks };
+    },
+  }),
+];

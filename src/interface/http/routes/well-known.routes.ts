@@ -1,12 +1,23 @@
-import type { Router } from '@koa/router';
-import type { HttpDeps } from '../http-deps';
-import type { HttpState } from '../http-state';
+import { HTTP_TOKENS } from '../http-deps';
+import { defineRoute } from '../routing/define-route';
+import type { RouteDef } from '../routing/route';
+import { JWKS_SCHEMA } from '../routing/schemas';
 
-export function registerWellKnownRoutes(router: Router<HttpState>, deps: HttpDeps): void {
-  // RFC 7517 shape, no envelope. Five minutes of caching: the next key is published well before it signs.
-  router.get('/.well-known/jwks.json', async (ctx) => {
-    const jwks = await deps.jwks();
-    ctx.set('Cache-Control', 'public, max-age=300');
-    ctx.body = jwks;
-  });
-}
+export const WELL_KNOWN_ROUTES: readonly RouteDef[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/.well-known/jwks.json',
+    summary: 'The published signing keys (RFC 7517 JWK Set)',
+    tags: ['well-known'],
+    auth: 'none',
+    responses: { 200: { description: 'JWK Set', schema: JWKS_SCHEMA, envelope: false } },
+    errors: [],
+    uses: HTTP_TOKENS.Jwks,
+    async handle(ctx, source) {
+      const jwks = await source.jwks();
+      // RFC 7517 shape, no envelope. Five minutes of caching: the next key is published well before it signs.
+      ctx.set('Cache-Control', 'public, max-age=300');
+      ctx.body = jwks;
+    },
+  }),
+];

@@ -15,7 +15,7 @@ async function pausedKit() {
   await kit.requestWorker.stop();
   const work = async (box = kit.box, settings?: ConstructorParameters<typeof AccountRequestWorker>[4]) => {
     const worker = new AccountRequestWorker(new InMemoryAccountRequestQueue(kit.db), box, kit.clock, silent, settings);
-    worker.handleWith(kit.useCases.processAccountRequest);
+    worker.handleWith(kit.useCases.ProcessAccountRequest);
     await worker.drain();
   };
   return { kit, work, rows: () => [...kit.db.tables.accountRequests.values()] };
@@ -29,9 +29,9 @@ function existingUser(kit: Kit, email: string, username: string) {
 describe('account requests: the handler records, the worker acts', () => {
   it('register, reset and resend each only record one sealed request; nothing about the account is touched', async () => {
     const { kit, rows } = await pausedKit();
-    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
-    await kit.useCases.requestReset.execute({ email: 'bob@example.com', client: CLIENT });
-    await kit.useCases.resend.execute({ email: 'carol@example.com', client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'bob@example.com', client: CLIENT });
+    await kit.useCases.ResendVerification.execute({ email: 'carol@example.com', client: CLIENT });
     expect(rows().map((r) => [r.kind, r.username, r.processedAt])).toEqual([
       ['registration', 'alice', null],
       ['password_reset', null, null],
@@ -46,7 +46,7 @@ describe('account requests: the handler records, the worker acts', () => {
 
   it('the worker creates the account (audit entry, event, verification email) and forgets the payload', async () => {
     const { kit, work, rows } = await pausedKit();
-    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', firstName: 'Alice', client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', firstName: 'Alice', client: CLIENT });
     await work();
     const user = await kit.repos.users.findByEmail('alice@example.com');
     expect([user?.username, user?.toState().firstName, user?.status]).toEqual(['alice', 'Alice', 'pending_verification']);
@@ -62,7 +62,7 @@ describe('account requests: the handler records, the worker acts', () => {
     await kit.registerVerified('holder@example.com', 'neo');
     await kit.registerVerified('other@example.com');
     for (const email of ['new@example.com', 'other@example.com', 'holder@example.com']) {
-      await expect(kit.useCases.register.execute({ email, password: PASSWORD, username: 'Neo', client: CLIENT })).rejects.toMatchObject({
+      await expect(kit.useCases.RegisterUser.execute({ email, password: PASSWORD, username: 'Neo', client: CLIENT })).rejects.toMatchObject({
         code: 'USERNAME_TAKEN',
       });
     }
@@ -72,8 +72,8 @@ describe('account requests: the handler records, the worker acts', () => {
 
   it('a pending registration reserves its username: a second one with the same name is USERNAME_TAKEN at once', async () => {
     const { kit, work } = await pausedKit();
-    await kit.useCases.register.execute({ email: 'a@example.com', password: PASSWORD, username: 'neo', client: CLIENT });
-    await expect(kit.useCases.register.execute({ email: 'b@example.com', password: PASSWORD, username: 'neo', client: CLIENT })).rejects.toMatchObject({
+    await kit.useCases.RegisterUser.execute({ email: 'a@example.com', password: PASSWORD, username: 'neo', client: CLIENT });
+    await expect(kit.useCases.RegisterUser.execute({ email: 'b@example.com', password: PASSWORD, username: 'neo', client: CLIENT })).rejects.toMatchObject({
       code: 'USERNAME_TAKEN',
     });
     await work();
@@ -82,7 +82,7 @@ describe('account requests: the handler records, the worker acts', () => {
 
   it('a username taken between the answer and the worker: no account, the requester is told by email', async () => {
     const { kit, work, rows } = await pausedKit();
-    await kit.useCases.register.execute({ email: 'late@example.com', password: PASSWORD, username: 'neo', client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'late@example.com', password: PASSWORD, username: 'neo', client: CLIENT });
     await existingUser(kit, 'quick@example.com', 'neo');
     await work();
     expect(await kit.repos.users.findByEmail('late@example.com')).toBeNull();
@@ -93,7 +93,7 @@ describe('account requests: the handler records, the worker acts', () => {
   it('an existing address gets "account exists" instead, even when its own request also asks for a taken name', async () => {
     const { kit, work } = await pausedKit();
     await existingUser(kit, 'owner@example.com', 'owner');
-    await kit.useCases.register.execute({ email: 'owner@example.com', password: PASSWORD, client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'owner@example.com', password: PASSWORD, client: CLIENT });
     await work();
     expect(kit.mailer.inbox('owner@example.com').map((m) => m.subject)).toEqual(['You already have an account']);
     expect(kit.db.tables.users.size).toBe(1);
@@ -102,8 +102,8 @@ describe('account requests: the handler records, the worker acts', () => {
   it('reset: the worker mints the link, emits the event and audits; unknown addresses are audited as such', async () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
-    await kit.useCases.requestReset.execute({ email: 'nobody@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'nobody@example.com', client: CLIENT });
     expect(kit.mailer.inbox('alice@example.com').map((m) => m.subject)).toEqual(['Verify your email address', 'Reset your password']);
     expect(kit.eventTypes()).toContain('auth.password.reset_requested');
     const audits = kit.db.tables.auditEvents.filter((e) => e.type === 'password.reset_requested').map((e) => [e.outcome, e.reason]);
@@ -116,22 +116,22 @@ describe('account requests: the handler records, the worker acts', () => {
   it('only the claim that holds a request completes it: a claim whose lease was taken over does nothing', async () => {
     const { kit } = await pausedKit();
     const queue = new InMemoryAccountRequestQueue(kit.db);
-    await kit.useCases.requestReset.execute({ email: 'nobody@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'nobody@example.com', client: CLIENT });
     const lease = (s: number) => new Date(kit.clock.now().getTime() + s * 1000);
     const [first] = await queue.claimDue(kit.clock.now(), 10, lease(60));
     expect(await queue.claimDue(kit.clock.now(), 10, lease(60))).toEqual([]);
     kit.clock.advance(61);
     const [second] = await queue.claimDue(kit.clock.now(), 10, lease(60));
-    await kit.useCases.processAccountRequest.execute(first!, openAccountRequest(kit.box, first!));
+    await kit.useCases.ProcessAccountRequest.execute(first!, openAccountRequest(kit.box, first!));
     expect(kit.auditTypes()).toEqual([]);
-    await kit.useCases.processAccountRequest.execute(second!, openAccountRequest(kit.box, second!));
-    await kit.useCases.processAccountRequest.execute(second!, openAccountRequest(kit.box, second!));
+    await kit.useCases.ProcessAccountRequest.execute(second!, openAccountRequest(kit.box, second!));
+    await kit.useCases.ProcessAccountRequest.execute(second!, openAccountRequest(kit.box, second!));
     expect(kit.auditTypes()).toEqual(['password.reset_requested']);
   });
 
   it('a request that keeps failing is retried with backoff, then given up and its username freed', async () => {
     const { kit, work, rows } = await pausedKit();
-    await kit.useCases.register.execute({ email: 'a@example.com', password: PASSWORD, username: 'neo', client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'a@example.com', password: PASSWORD, username: 'neo', client: CLIENT });
     const otherKey = new AesGcmSecretBox(randomBytes(32));
     const settings = { batchSize: 5, pollIntervalMs: 60_000, leaseSeconds: 60, baseRetrySeconds: 10, maxRetrySeconds: 10, maxAttempts: 2, pokeDelayMs: 0 };
     await work(otherKey, settings);

@@ -5,16 +5,16 @@ type Kit = Awaited<ReturnType<typeof createKit>>;
 /** A session id for use cases that name the asking session (revoked only after too many wrong passwords). */
 const SID = '00000000-0000-4000-8000-0000000000aa';
 
-const login = (kit: Kit, identifier: string, password = PASSWORD) => kit.useCases.login.execute({ identifier, password, client: CLIENT });
+const login = (kit: Kit, identifier: string, password = PASSWORD) => kit.useCases.LoginWithPassword.execute({ identifier, password, client: CLIENT });
 
 describe('UpdateProfile', () => {
   it('changes names and username, clears with null, and records auth.user.updated once per real change', async () => {
     const kit = await createKit();
     const user = await kit.registerVerified('alice@example.com', 'alice');
-    const updated = await kit.useCases.updateProfile.execute({ userId: user.id, firstName: ' Ada ', username: 'Ada_L', client: CLIENT });
+    const updated = await kit.useCases.UpdateProfile.execute({ userId: user.id, firstName: ' Ada ', username: 'Ada_L', client: CLIENT });
     expect(updated.toState()).toMatchObject({ firstName: 'Ada', lastName: null, username: 'ada_l' });
-    await kit.useCases.updateProfile.execute({ userId: user.id, firstName: 'Ada', client: CLIENT });
-    const cleared = await kit.useCases.updateProfile.execute({ userId: user.id, firstName: null, username: null, client: CLIENT });
+    await kit.useCases.UpdateProfile.execute({ userId: user.id, firstName: 'Ada', client: CLIENT });
+    const cleared = await kit.useCases.UpdateProfile.execute({ userId: user.id, firstName: null, username: null, client: CLIENT });
     expect(cleared.toState()).toMatchObject({ firstName: null, username: null });
     const events = kit.db.tables.outbox.filter((r) => r.event.type === 'auth.user.updated').map((r) => r.event.data['changed']);
     expect(events).toEqual([['username', 'first_name'], ['username', 'first_name']]);
@@ -24,7 +24,7 @@ describe('UpdateProfile', () => {
     const kit = await createKit();
     await kit.registerVerified('bob@example.com', 'bob');
     const alice = await kit.registerVerified('alice@example.com', 'alice');
-    await expect(kit.useCases.updateProfile.execute({ userId: alice.id, username: 'BOB', lastName: 'X', client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.useCases.UpdateProfile.execute({ userId: alice.id, username: 'BOB', lastName: 'X', client: CLIENT })).rejects.toMatchObject({
       code: 'USERNAME_TAKEN',
     });
     expect((await kit.repos.users.findById(alice.id))?.toState()).toMatchObject({ username: 'alice', lastName: null });
@@ -35,14 +35,14 @@ describe('UpdateCredentials', () => {
   it('a new email is used to log in only after the link mailed to it is followed; the old address is told', async () => {
     const kit = await createKit();
     const alice = await kit.registerVerified('alice@example.com');
-    const result = await kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'new@example.com', client: CLIENT });
+    const result = await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'new@example.com', client: CLIENT });
     expect({ email: result.email, pending: result.pendingEmail }).toEqual({ email: 'alice@example.com', pending: 'new@example.com' });
     await expect(login(kit, 'new@example.com')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     await expect(login(kit, 'alice@example.com')).resolves.toBeDefined();
 
     const mail = kit.mailer.inbox('new@example.com').at(-1);
     expect(mail?.subject).toBe('Confirm your new email address');
-    const confirmed = await kit.useCases.verifyEmail.execute({ token: kit.lastToken('new@example.com') });
+    const confirmed = await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('new@example.com') });
     expect({ email: confirmed.email, pending: confirmed.pendingEmail, verified: confirmed.emailVerified }).toEqual({
       email: 'new@example.com',
       pending: null,
@@ -60,11 +60,11 @@ describe('UpdateCredentials', () => {
     const kit = await createKit();
     await kit.registerVerified('taken@example.com');
     const alice = await kit.registerVerified('alice@example.com');
-    await kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'first@example.com', client: CLIENT });
+    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'first@example.com', client: CLIENT });
     const firstLink = kit.lastToken('first@example.com');
-    await kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'taken@example.com', client: CLIENT });
+    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'taken@example.com', client: CLIENT });
     expect(kit.mailer.inbox('taken@example.com').at(-1)?.subject).toBe('You already have an account');
-    await expect(kit.useCases.verifyEmail.execute({ token: firstLink })).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
+    await expect(kit.useCases.VerifyEmail.execute({ token: firstLink })).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect((await kit.repos.users.findById(alice.id))?.email).toBe('alice@example.com');
   });
 
@@ -72,9 +72,9 @@ describe('UpdateCredentials', () => {
     const kit = await createKit();
     const alice = await kit.registerVerified('alice@example.com', 'alice');
     await expect(
-      kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: 'wrong password!', username: 'alice_x', client: CLIENT }),
+      kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: 'wrong password!', username: 'alice_x', client: CLIENT }),
     ).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
-    await kit.useCases.updateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, username: 'alice2', client: CLIENT });
+    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, username: 'alice2', client: CLIENT });
     await expect(login(kit, 'alice2')).resolves.toBeDefined();
     await expect(login(kit, 'alice')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
   });
@@ -84,14 +84,14 @@ describe('DeleteAccount', () => {
   it('needs the password; then the account, its sessions and tokens are gone and the events stay', async () => {
     const kit = await createKit();
     const { user, tokens } = await kit.loggedIn('alice@example.com');
-    await expect(kit.useCases.deleteAccount.execute({ userId: user.id, sessionId: SID, password: 'wrong password!', client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.useCases.DeleteAccount.execute({ userId: user.id, sessionId: SID, password: 'wrong password!', client: CLIENT })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
-    await kit.useCases.deleteAccount.execute({ userId: user.id, sessionId: SID, password: PASSWORD, client: CLIENT });
+    await kit.useCases.DeleteAccount.execute({ userId: user.id, sessionId: SID, password: PASSWORD, client: CLIENT });
     expect(kit.db.tables.users.size).toBe(0);
     expect(kit.db.tables.sessions.size).toBe(0);
     expect(kit.db.tables.oneTimeTokens.size).toBe(0);
-    await expect(kit.useCases.validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     await expect(login(kit, 'alice@example.com')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     expect(kit.eventTypes().slice(-2)).toEqual(['auth.session.revoked', 'auth.user.deleted']);
     expect(kit.db.tables.auditEvents.filter((e) => e.type === 'account.deleted').map((e) => [e.outcome, e.subjectId])).toEqual([
@@ -109,27 +109,27 @@ describe('ListSessions / RevokeSession', () => {
     kit.clock.advance(1);
     const second = await login(kit, 'alice@example.com');
     const bob = await kit.loggedIn('bob@example.com');
-    const { claims } = await kit.useCases.validate.execute({ token: second.tokens.accessToken });
-    const listed = await kit.useCases.listSessions.execute({ userId: first.user.id, currentSessionId: claims.sid });
+    const { claims } = await kit.useCases.ValidateAccessToken.execute({ token: second.tokens.accessToken });
+    const listed = await kit.useCases.ListSessions.execute({ userId: first.user.id, currentSessionId: claims.sid });
     expect(listed.map((s) => [s.session.id, s.current])).toEqual([
       [claims.sid, true],
       [expect.any(String), false],
     ]);
-    const bobSession = (await kit.useCases.validate.execute({ token: bob.tokens.accessToken })).claims.sid;
+    const bobSession = (await kit.useCases.ValidateAccessToken.execute({ token: bob.tokens.accessToken })).claims.sid;
     for (const sessionId of [bobSession, '00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-      await expect(kit.useCases.revokeSession.execute({ userId: first.user.id, sessionId, client: CLIENT })).rejects.toMatchObject({
+      await expect(kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId, client: CLIENT })).rejects.toMatchObject({
         code: 'NOT_FOUND',
         message: 'No such session.',
       });
     }
-    await expect(kit.useCases.validate.execute({ token: bob.tokens.accessToken })).resolves.toBeDefined();
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: bob.tokens.accessToken })).resolves.toBeDefined();
     const otherId = listed[1]!.session.id;
-    await kit.useCases.revokeSession.execute({ userId: first.user.id, sessionId: otherId, client: CLIENT });
-    await expect(kit.useCases.validate.execute({ token: first.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
-    await expect(kit.useCases.revokeSession.execute({ userId: first.user.id, sessionId: otherId, client: CLIENT })).rejects.toMatchObject({
+    await kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId: otherId, client: CLIENT });
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: first.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId: otherId, client: CLIENT })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
-    expect(await kit.useCases.listSessions.execute({ userId: first.user.id, currentSessionId: claims.sid })).toHaveLength(1);
+    expect(await kit.useCases.ListSessions.execute({ userId: first.user.id, currentSessionId: claims.sid })).toHaveLength(1);
   });
 });
 
@@ -138,7 +138,7 @@ describe('RegisterUser with a taken email (verification on)', () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
     const before = kit.mailer.sent.length;
-    await expect(kit.useCases.register.execute({ email: 'Alice@example.com', password: 'other password 1', client: CLIENT })).resolves.toEqual({
+    await expect(kit.useCases.RegisterUser.execute({ email: 'Alice@example.com', password: 'other password 1', client: CLIENT })).resolves.toEqual({
       kind: 'accepted',
     });
     const mails = kit.mailer.sent.slice(before);

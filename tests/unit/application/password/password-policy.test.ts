@@ -80,21 +80,21 @@ describe('the policy on change and reset', () => {
     const { user, tokens } = await kit.loggedIn('grace.hopper@example.com');
     const { sid } = (await kit.tokens.verify(tokens.accessToken)) as VerifiedUserAccessClaims;
     const change = (newPassword: string) =>
-      kit.useCases.changePassword.execute({ userId: user.id, sessionId: sid, currentPassword: PASSWORD, newPassword, client: CLIENT });
+      kit.useCases.ChangePassword.execute({ userId: user.id, sessionId: sid, currentPassword: PASSWORD, newPassword, client: CLIENT });
     await expect(change('password123')).rejects.toMatchObject({ code: 'WEAK_PASSWORD', details: { password: ['is too common'] } });
     await expect(change('Grace.Hopper rules the compiler')).rejects.toMatchObject({
       code: 'WEAK_PASSWORD',
       details: { password: ['must not contain the email address'] },
     });
-    await expect(kit.useCases.login.execute({ identifier: 'grace.hopper@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'grace.hopper@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
   });
 
   it('a reset to a weak password is refused and does not spend the link', async () => {
     const kit = await createKit();
     await kit.registerVerified('grace.hopper@example.com');
-    await kit.useCases.requestReset.execute({ email: 'grace.hopper@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'grace.hopper@example.com', client: CLIENT });
     const token = kit.lastToken('grace.hopper@example.com');
-    const confirm = (newPassword: string) => kit.useCases.confirmReset.execute({ token, newPassword, client: CLIENT });
+    const confirm = (newPassword: string) => kit.useCases.ConfirmPasswordReset.execute({ token, newPassword, client: CLIENT });
     await expect(confirm('qwertyuiop')).rejects.toMatchObject({ code: 'WEAK_PASSWORD', details: { password: ['is too common'] } });
     await expect(confirm('hopper.grace? no: GRACE.HOPPER 1906')).rejects.toMatchObject({ code: 'WEAK_PASSWORD' });
     await expect(confirm('a sound and unusual passphrase')).resolves.toBeUndefined();
@@ -104,7 +104,7 @@ describe('the policy on change and reset', () => {
 describe('the policy at registration', () => {
   it('answers WEAK_PASSWORD with every reason and creates nothing', async () => {
     const kit = await createKit();
-    const register = kit.useCases.register.execute({ email: 'grace.hopper@example.com', password: 'grace.hopper', client: CLIENT });
+    const register = kit.useCases.RegisterUser.execute({ email: 'grace.hopper@example.com', password: 'grace.hopper', client: CLIENT });
     await expect(register).rejects.toMatchObject({
       code: 'WEAK_PASSWORD',
       details: { password: ['must not contain the email address', 'is too easy to guess'] },

@@ -16,21 +16,21 @@ describe('RequestPasswordReset / ConfirmPasswordReset', () => {
   it('resets with the mailed link: every session revoked, no login, the old password dead, a notice sent', async () => {
     const kit = await createKit();
     const first = await kit.loggedIn('alice@example.com');
-    const second = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
-    await kit.useCases.requestReset.execute({ email: 'ALICE@example.com', client: CLIENT });
+    const second = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'ALICE@example.com', client: CLIENT });
     const token = resetToken(kit, 'alice@example.com');
     expect(kit.mailer.inbox('alice@example.com').at(-1)?.html).toContain(`https://app.example.com/reset-password?token=${token}`);
 
-    await kit.useCases.confirmReset.execute({ token, newPassword: NEW_PASSWORD, client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token, newPassword: NEW_PASSWORD, client: CLIENT });
     for (const { tokens } of [first, second]) {
-      await expect(kit.useCases.validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
-      await expect(kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+      await expect(kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+      await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     }
     expect([...kit.db.tables.sessions.values()].every((s) => s.revokeReason === 'password_reset')).toBe(true);
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT })).resolves.toBeDefined();
     expect(kit.mailer.inbox('alice@example.com').map((m) => m.subject)).toContain('Your password was changed');
     expect(kit.eventTypes()).toEqual(expect.arrayContaining(['auth.password.reset_requested', 'auth.password.reset', 'auth.session.revoked']));
     expect(kit.db.tables.auditEvents.map((e) => `${e.type}:${e.outcome}`)).toEqual(
@@ -44,17 +44,17 @@ describe('RequestPasswordReset / ConfirmPasswordReset', () => {
   it('a reset token works once, for one hour, and a newer request voids the older one', async () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
     const older = resetToken(kit, 'alice@example.com');
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
     const newer = resetToken(kit, 'alice@example.com');
-    const confirm = (token: string) => kit.useCases.confirmReset.execute({ token, newPassword: NEW_PASSWORD, client: CLIENT });
+    const confirm = (token: string) => kit.useCases.ConfirmPasswordReset.execute({ token, newPassword: NEW_PASSWORD, client: CLIENT });
     await expect(confirm(older)).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
 
     kit.clock.advance(3600);
     await expect(confirm(newer)).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
 
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
     const fresh = resetToken(kit, 'alice@example.com');
     kit.clock.advance(3599);
     await confirm(fresh);
@@ -64,10 +64,10 @@ describe('RequestPasswordReset / ConfirmPasswordReset', () => {
   it('a weak new password is refused without spending the token', async () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
     const token = resetToken(kit, 'alice@example.com');
-    await expect(kit.useCases.confirmReset.execute({ token, newPassword: 'short', client: CLIENT })).rejects.toMatchObject({ code: 'WEAK_PASSWORD' });
-    await expect(kit.useCases.confirmReset.execute({ token, newPassword: NEW_PASSWORD, client: CLIENT })).resolves.toBeUndefined();
+    await expect(kit.useCases.ConfirmPasswordReset.execute({ token, newPassword: 'short', client: CLIENT })).rejects.toMatchObject({ code: 'WEAK_PASSWORD' });
+    await expect(kit.useCases.ConfirmPasswordReset.execute({ token, newPassword: NEW_PASSWORD, client: CLIENT })).resolves.toBeUndefined();
   });
 
   it('clears failed attempts and a lockout', async () => {
@@ -76,21 +76,21 @@ describe('RequestPasswordReset / ConfirmPasswordReset', () => {
     const state = user.toState();
     const lockedUntil = new Date(kit.clock.now().getTime() + 3600_000);
     kit.overwriteUser({ ...state, credentials: { ...state.credentials, failedAttempts: 7, lockedUntil } });
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
-    await kit.useCases.confirmReset.execute({ token: resetToken(kit, 'alice@example.com'), newPassword: NEW_PASSWORD, client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: resetToken(kit, 'alice@example.com'), newPassword: NEW_PASSWORD, client: CLIENT });
     const after = (await kit.repos.users.findById(user.id))!.credentials;
     expect({ failedAttempts: after.failedAttempts, lockedUntil: after.lockedUntil }).toEqual({ failedAttempts: 0, lockedUntil: null });
   });
 
   it('unknown addresses get nothing; unverified ones get a link, and using it verifies the address', async () => {
     const kit = await createKit();
-    await expect(kit.useCases.requestReset.execute({ email: 'nobody@example.com', client: CLIENT })).resolves.toBeUndefined();
+    await expect(kit.useCases.RequestPasswordReset.execute({ email: 'nobody@example.com', client: CLIENT })).resolves.toBeUndefined();
     expect(kit.mailer.sent).toHaveLength(0);
     expect(kit.db.tables.auditEvents.map((e) => [e.type, e.outcome, e.reason])).toEqual([['password.reset_requested', 'failure', 'unknown_account']]);
 
-    await kit.useCases.register.execute({ email: 'bob@example.com', password: PASSWORD, client: CLIENT });
-    await kit.useCases.requestReset.execute({ email: 'bob@example.com', client: CLIENT });
-    await kit.useCases.confirmReset.execute({ token: resetToken(kit, 'bob@example.com'), newPassword: NEW_PASSWORD, client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'bob@example.com', password: PASSWORD, client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'bob@example.com', client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: resetToken(kit, 'bob@example.com'), newPassword: NEW_PASSWORD, client: CLIENT });
     const bob = await kit.repos.users.findByEmail('bob@example.com');
     expect({ verified: bob?.emailVerified, status: bob?.status }).toEqual({ verified: true, status: 'active' });
   });
@@ -100,19 +100,19 @@ describe('ChangePassword', () => {
   it('keeps the current session, revokes the others, and mails a notice', async () => {
     const kit = await createKit();
     const current = await kit.loggedIn('alice@example.com');
-    const other = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
-    const { claims } = await kit.useCases.validate.execute({ token: current.tokens.accessToken });
-    await kit.useCases.changePassword.execute({
+    const other = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    const { claims } = await kit.useCases.ValidateAccessToken.execute({ token: current.tokens.accessToken });
+    await kit.useCases.ChangePassword.execute({
       userId: current.user.id,
       sessionId: claims.sid,
       currentPassword: PASSWORD,
       newPassword: NEW_PASSWORD,
       client: CLIENT,
     });
-    await expect(kit.useCases.validate.execute({ token: current.tokens.accessToken })).resolves.toBeDefined();
-    await expect(kit.useCases.refresh.execute({ refreshToken: current.tokens.refreshToken })).resolves.toBeDefined();
-    await expect(kit.useCases.validate.execute({ token: other.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: current.tokens.accessToken })).resolves.toBeDefined();
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: current.tokens.refreshToken })).resolves.toBeDefined();
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: other.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT })).resolves.toBeDefined();
     expect(kit.mailer.inbox('alice@example.com').at(-1)?.subject).toBe('Your password was changed');
     const updated = kit.db.tables.outbox.find((row) => row.event.type === 'auth.credentials.updated');
     expect(updated?.event.data).toEqual({ user_id: current.user.id, changed: ['password'] });
@@ -121,8 +121,8 @@ describe('ChangePassword', () => {
   it('refuses a wrong current password, changes nothing and audits the attempt', async () => {
     const kit = await createKit();
     const { user, tokens } = await kit.loggedIn('alice@example.com');
-    const { claims } = await kit.useCases.validate.execute({ token: tokens.accessToken });
-    const attempt = kit.useCases.changePassword.execute({
+    const { claims } = await kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken });
+    const attempt = kit.useCases.ChangePassword.execute({
       userId: user.id,
       sessionId: claims.sid,
       currentPassword: 'not the password',
@@ -130,7 +130,7 @@ describe('ChangePassword', () => {
       client: CLIENT,
     });
     await expect(attempt).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
     expect(kit.db.tables.auditEvents.filter((e) => e.type === 'password.changed').map((e) => [e.outcome, e.reason])).toEqual([
       ['failure', 'wrong_password'],
     ]);
@@ -151,16 +151,16 @@ describe('ConfirmPasswordReset costs nothing for a token that cannot work (findi
     const hasher = new CountingHasher();
     const kit = await createKit({}, hasher);
     await kit.registerVerified('alice@example.com');
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
     const token = resetToken(kit, 'alice@example.com');
     const before = hasher.hashes;
-    const confirm = (t: string) => kit.useCases.confirmReset.execute({ token: t, newPassword: NEW_PASSWORD, client: CLIENT });
+    const confirm = (t: string) => kit.useCases.ConfirmPasswordReset.execute({ token: t, newPassword: NEW_PASSWORD, client: CLIENT });
     for (let i = 0; i < 5; i += 1) await expect(confirm(`random-${i}-${'x'.repeat(40)}`)).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect(hasher.hashes).toBe(before);
     await confirm(token);
     expect(hasher.hashes).toBe(before + 1);
     await expect(confirm(token)).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
     const late = resetToken(kit, 'alice@example.com');
     kit.clock.advance(3601);
     await expect(confirm(late)).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });

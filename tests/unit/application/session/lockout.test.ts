@@ -7,7 +7,7 @@ type Kit = Awaited<ReturnType<typeof createKit>>;
 /** The error a login attempt ends with (they all fail here), with what the caller can see of it. */
 async function attempt(kit: Kit, identifier: string, password = WRONG) {
   try {
-    await kit.useCases.login.execute({ identifier, password, client: CLIENT });
+    await kit.useCases.LoginWithPassword.execute({ identifier, password, client: CLIENT });
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     return { code: error.code, message: error.message, details: error.details, retryAfter: error.retryAfterSeconds };
@@ -56,7 +56,7 @@ describe('login lockout (LoginWithPassword on the in-memory lockout)', () => {
     await expect(attempt(kit, 'alice@example.com')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 1800 });
     kit.clock.advance(1800);
     await failTimes(kit, 'alice@example.com', 4);
-    await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     // The four failures before the success no longer count, and the next lock is the first again.
     await failTimes(kit, 'alice@example.com', 5);
     await expect(attempt(kit, 'alice@example.com')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 900 });
@@ -84,23 +84,23 @@ describe('login lockout (LoginWithPassword on the in-memory lockout)', () => {
 
   it('counts email and username as separate identifiers, and never blocks the password reset request', async () => {
     const kit = await createKit();
-    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
-    await kit.useCases.verifyEmail.execute({ token: kit.lastToken('alice@example.com') });
+    await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('alice@example.com') });
     await failTimes(kit, 'alice', 5);
     await expect(attempt(kit, 'Alice')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED' });
     await expect(attempt(kit, 'alice@example.com', PASSWORD)).resolves.toEqual({ code: 'OK' });
-    await expect(kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT })).resolves.toBeUndefined();
+    await expect(kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT })).resolves.toBeUndefined();
   });
 
   it('a successful password reset clears the lockout of every identifier of the account', async () => {
     const kit = await createKit();
-    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
-    await kit.useCases.verifyEmail.execute({ token: kit.lastToken('alice@example.com') });
+    await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('alice@example.com') });
     await failTimes(kit, 'alice@example.com', 5);
     await failTimes(kit, 'alice', 5);
-    await kit.useCases.requestReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
     const newPassword = 'an entirely new passphrase 42';
-    await kit.useCases.confirmReset.execute({ token: kit.lastToken('alice@example.com'), newPassword, client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('alice@example.com'), newPassword, client: CLIENT });
     await expect(attempt(kit, 'alice@example.com', newPassword)).resolves.toEqual({ code: 'OK' });
     await expect(attempt(kit, 'alice', newPassword)).resolves.toEqual({ code: 'OK' });
   });

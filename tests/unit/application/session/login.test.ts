@@ -5,12 +5,12 @@ import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 describe('LoginWithPassword', () => {
   it('logs in by email or username and starts a session with a signed access token', async () => {
     const kit = await createKit();
-    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
-    await kit.useCases.verifyEmail.execute({ token: kit.lastToken('alice@example.com') });
-    const byEmail = await kit.useCases.login.execute({ identifier: 'ALICE@example.com ', password: PASSWORD, client: CLIENT });
-    const byName = await kit.useCases.login.execute({ identifier: 'Alice', password: PASSWORD, client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('alice@example.com') });
+    const byEmail = await kit.useCases.LoginWithPassword.execute({ identifier: 'ALICE@example.com ', password: PASSWORD, client: CLIENT });
+    const byName = await kit.useCases.LoginWithPassword.execute({ identifier: 'Alice', password: PASSWORD, client: CLIENT });
     expect(byEmail.user.id).toBe(byName.user.id);
-    const principal = await kit.useCases.validate.execute({ token: byEmail.tokens.accessToken });
+    const principal = await kit.useCases.ValidateAccessToken.execute({ token: byEmail.tokens.accessToken });
     expect(principal.claims).toMatchObject({ sub: byEmail.user.id, amr: ['pwd'], email_verified: true, roles: ['user'] });
     expect(principal.claims).not.toHaveProperty('email');
     expect(kit.eventTypes().filter((t) => t === 'auth.user.logged_in')).toHaveLength(2);
@@ -20,8 +20,8 @@ describe('LoginWithPassword', () => {
   it('answers an unknown account and a wrong password with the same error', async () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
-    const wrong = kit.useCases.login.execute({ identifier: 'alice@example.com', password: 'wrong password!', client: CLIENT });
-    const unknown = kit.useCases.login.execute({ identifier: 'nobody@example.com', password: PASSWORD, client: CLIENT });
+    const wrong = kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'wrong password!', client: CLIENT });
+    const unknown = kit.useCases.LoginWithPassword.execute({ identifier: 'nobody@example.com', password: PASSWORD, client: CLIENT });
     const [a, b] = await Promise.allSettled([wrong, unknown]);
     expect(a.status).toBe('rejected');
     expect(b.status).toBe('rejected');
@@ -35,16 +35,16 @@ describe('LoginWithPassword', () => {
 
   it('reveals an unverified or suspended account only to someone with the right password', async () => {
     const kit = await createKit();
-    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, client: CLIENT });
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: 'wrong password', client: CLIENT })).rejects.toMatchObject({
+    await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'wrong password', client: CLIENT })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
       code: 'EMAIL_NOT_VERIFIED',
     });
     const user = (await kit.repos.users.findByEmail('alice@example.com'))!;
     kit.overwriteUser({ ...user.toState(), emailVerified: true, status: 'suspended' });
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
       code: 'ACCOUNT_DISABLED',
     });
   });
@@ -57,6 +57,6 @@ describe('LoginWithPassword', () => {
     await login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     const hash = (await kit.repos.users.findByEmail('alice@example.com'))!.credentials.passwordHash;
     expect(hash).toMatch(/^\$argon2id\$v=19\$m=24576,t=3,p=1\$/);
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
   });
 });

@@ -5,66 +5,66 @@ describe('RefreshSession', () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();
     kit.clock.advance(60);
-    const next = await kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken });
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
     expect(next.refreshToken).not.toBe(tokens.refreshToken);
     expect(next.refreshTokenExpiresAt.getTime()).toBeGreaterThan(tokens.refreshTokenExpiresAt.getTime());
-    await expect(kit.useCases.validate.execute({ token: next.accessToken })).resolves.toBeDefined();
-    await expect(kit.useCases.refresh.execute({ refreshToken: next.refreshToken })).resolves.toBeDefined();
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: next.accessToken })).resolves.toBeDefined();
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: next.refreshToken })).resolves.toBeDefined();
   });
 
   it('hands the same new token to a concurrent refresh inside the grace window', async () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken })),
+      Array.from({ length: 20 }, () => kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })),
     );
     expect(new Set(results.map((r) => r.refreshToken)).size).toBe(1);
     const sessions = [...kit.db.tables.sessions.values()].filter((s) => s.revokedAt === null);
     expect(sessions).toHaveLength(1);
-    await expect(kit.useCases.refresh.execute({ refreshToken: results[0]!.refreshToken })).resolves.toBeDefined();
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: results[0]!.refreshToken })).resolves.toBeDefined();
   });
 
   it('revokes the session when a replaced token comes back after the grace window', async () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();
-    const next = await kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken });
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
     kit.clock.advance(11);
-    await expect(kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({
       code: 'INVALID_REFRESH_TOKEN',
     });
-    await expect(kit.useCases.refresh.execute({ refreshToken: next.refreshToken })).rejects.toMatchObject({
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: next.refreshToken })).rejects.toMatchObject({
       code: 'INVALID_REFRESH_TOKEN',
     });
-    await expect(kit.useCases.validate.execute({ token: next.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: next.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     expect(kit.eventTypes()).toContain('auth.session.refresh_reuse_detected');
   });
 
   it('detects reuse of a token two rotations old', async () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();
-    const second = await kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken });
+    const second = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
     kit.clock.advance(1);
-    const third = await kit.useCases.refresh.execute({ refreshToken: second.refreshToken });
-    await expect(kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({
+    const third = await kit.useCases.RefreshSession.execute({ refreshToken: second.refreshToken });
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({
       code: 'INVALID_REFRESH_TOKEN',
     });
-    await expect(kit.useCases.refresh.execute({ refreshToken: third.refreshToken })).rejects.toMatchObject({
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: third.refreshToken })).rejects.toMatchObject({
       code: 'INVALID_REFRESH_TOKEN',
     });
   });
 
   it('refuses unknown tokens, expired sessions and suspended accounts', async () => {
     const kit = await createKit();
-    await expect(kit.useCases.refresh.execute({ refreshToken: 'nope' })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: 'nope' })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     const { tokens, user } = await kit.loggedIn();
     const stored = (await kit.repos.users.findById(user.id))!;
     kit.overwriteUser({ ...stored.toState(), status: 'suspended' });
-    await expect(kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({
       code: 'INVALID_REFRESH_TOKEN',
     });
     const other = await kit.loggedIn('bob@example.com');
     kit.clock.advance(30 * 86400 + 1);
-    await expect(kit.useCases.refresh.execute({ refreshToken: other.tokens.refreshToken })).rejects.toMatchObject({
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: other.tokens.refreshToken })).rejects.toMatchObject({
       code: 'INVALID_REFRESH_TOKEN',
     });
   });
@@ -74,9 +74,9 @@ describe('Logout and ValidateAccessToken', () => {
   async function threeSessions() {
     const kit = await createKit();
     const a = await kit.loggedIn();
-    const b = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: 'correct horse battery staple', client: CLIENT });
-    const c = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: 'correct horse battery staple', client: CLIENT });
-    const principal = await kit.useCases.validate.execute({ token: a.tokens.accessToken });
+    const b = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'correct horse battery staple', client: CLIENT });
+    const c = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'correct horse battery staple', client: CLIENT });
+    const principal = await kit.useCases.ValidateAccessToken.execute({ token: a.tokens.accessToken });
     return { kit, a, b, c, userId: a.user.id, sid: principal.claims.sid };
   }
 
@@ -86,13 +86,13 @@ describe('Logout and ValidateAccessToken', () => {
     ['global', [false, false, false]],
   ] as const)('scope %s revokes the right sessions at once', async (scope, alive) => {
     const { kit, a, b, c, userId, sid } = await threeSessions();
-    await kit.useCases.logout.execute({ userId, sessionId: sid, scope });
+    await kit.useCases.Logout.execute({ userId, sessionId: sid, scope });
     const outcomes = await Promise.all(
-      [a, b, c].map((s) => kit.useCases.validate.execute({ token: s.tokens.accessToken }).then(() => true, () => false)),
+      [a, b, c].map((s) => kit.useCases.ValidateAccessToken.execute({ token: s.tokens.accessToken }).then(() => true, () => false)),
     );
     expect(outcomes).toEqual(alive);
     const refreshes = await Promise.all(
-      [a, b, c].map((s) => kit.useCases.refresh.execute({ refreshToken: s.tokens.refreshToken }).then(() => true, () => false)),
+      [a, b, c].map((s) => kit.useCases.RefreshSession.execute({ refreshToken: s.tokens.refreshToken }).then(() => true, () => false)),
     );
     expect(refreshes).toEqual(alive);
     expect(kit.eventTypes().filter((t) => t === 'auth.session.revoked')).toHaveLength(alive.filter((x) => !x).length);
@@ -101,10 +101,10 @@ describe('Logout and ValidateAccessToken', () => {
   it('rejects an expired access token and reads the current user', async () => {
     const kit = await createKit();
     const { tokens, user } = await kit.loggedIn();
-    await expect(kit.useCases.currentUser.execute({ userId: user.id })).resolves.toMatchObject({ email: 'alice@example.com' });
+    await expect(kit.useCases.GetCurrentUser.execute({ userId: user.id })).resolves.toMatchObject({ email: 'alice@example.com' });
     kit.clock.advance(15 * 60 + 61);
-    await expect(kit.useCases.validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
-    await expect(kit.useCases.currentUser.execute({ userId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(kit.useCases.GetCurrentUser.execute({ userId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
   });

@@ -10,7 +10,7 @@ type Kit = Awaited<ReturnType<typeof createKit>>;
 
 /** Validates once so the session state is in the cache, and proves it is served from there. */
 async function warm(kit: Kit, accessToken: string, sessionId: string) {
-  await kit.useCases.validate.execute({ token: accessToken });
+  await kit.useCases.ValidateAccessToken.execute({ token: accessToken });
   await expect(kit.sessionCache.get(sessionId)).resolves.toMatchObject({ revoked: false });
 }
 
@@ -23,7 +23,7 @@ describe('session state cache behind ValidateAccessToken', () => {
     const id = await sid(kit, tokens.accessToken);
     await warm(kit, tokens.accessToken, id);
     kit.db.tables.sessions.delete(id);
-    await expect(kit.useCases.validate.execute({ token: tokens.accessToken })).resolves.toBeDefined();
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken })).resolves.toBeDefined();
   });
 
   it('a logout is refused at once even though the session was cached as live', async () => {
@@ -31,8 +31,8 @@ describe('session state cache behind ValidateAccessToken', () => {
     const { tokens, user } = await kit.loggedIn();
     const id = await sid(kit, tokens.accessToken);
     await warm(kit, tokens.accessToken, id);
-    await kit.useCases.logout.execute({ userId: user.id, sessionId: id, scope: 'local', client: CLIENT });
-    await expect(kit.useCases.validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await kit.useCases.Logout.execute({ userId: user.id, sessionId: id, scope: 'local', client: CLIENT });
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
   });
 
   it('a reader that read the live session before the logout committed cannot make it valid again', async () => {
@@ -40,34 +40,34 @@ describe('session state cache behind ValidateAccessToken', () => {
     const { tokens, user } = await kit.loggedIn();
     const id = await sid(kit, tokens.accessToken);
     const before = kit.db.tables.sessions.get(id)!;
-    await kit.useCases.logout.execute({ userId: user.id, sessionId: id, scope: 'local', client: CLIENT });
+    await kit.useCases.Logout.execute({ userId: user.id, sessionId: id, scope: 'local', client: CLIENT });
     await kit.sessionCache.remember(id, { userId: user.id, expiresAt: before.expiresAt, revoked: false });
-    await expect(kit.useCases.validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
   });
 
   it('refresh-token reuse and a password change revoke cached sessions at once', async () => {
     const kit = await createKit();
     const first = await kit.loggedIn('alice@example.com');
     const firstId = await sid(kit, first.tokens.accessToken);
-    const next = await kit.useCases.refresh.execute({ refreshToken: first.tokens.refreshToken });
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: first.tokens.refreshToken });
     await warm(kit, next.accessToken, firstId);
     kit.clock.advance(11);
-    await expect(kit.useCases.refresh.execute({ refreshToken: first.tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
-    await expect(kit.useCases.validate.execute({ token: next.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: first.tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: next.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
 
-    const a = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
-    const b = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    const a = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    const b = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     const bId = await sid(kit, b.tokens.accessToken);
     await warm(kit, b.tokens.accessToken, bId);
-    await kit.useCases.changePassword.execute({
+    await kit.useCases.ChangePassword.execute({
       userId: a.user.id,
       sessionId: await sid(kit, a.tokens.accessToken),
       currentPassword: PASSWORD,
       newPassword: 'a brand new and long passphrase',
       client: CLIENT,
     });
-    await expect(kit.useCases.validate.execute({ token: b.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
-    await expect(kit.useCases.validate.execute({ token: a.tokens.accessToken })).resolves.toBeDefined();
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: b.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: a.tokens.accessToken })).resolves.toBeDefined();
   });
 
   it('a rotation drops the cached state, so the session slides without waiting for the TTL', async () => {
@@ -75,7 +75,7 @@ describe('session state cache behind ValidateAccessToken', () => {
     const { tokens } = await kit.loggedIn();
     const id = await sid(kit, tokens.accessToken);
     await warm(kit, tokens.accessToken, id);
-    await kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken });
+    await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
     await expect(kit.sessionCache.get(id)).resolves.toBeNull();
   });
 
@@ -89,7 +89,7 @@ describe('session state cache behind ValidateAccessToken', () => {
     };
     const validate = new ValidateAccessToken(kit.tokens, kit.repos.sessions, kit.repos.users, kit.clock, kit.settings, broken);
     await expect(validate.execute({ token: tokens.accessToken })).resolves.toMatchObject({ user: { id: user.id } });
-    await kit.useCases.logout.execute({ userId: user.id, sessionId: await sid(kit, tokens.accessToken), scope: 'local' });
+    await kit.useCases.Logout.execute({ userId: user.id, sessionId: await sid(kit, tokens.accessToken), scope: 'local' });
     await expect(validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
   });
 
@@ -142,7 +142,7 @@ describe('session state cache behind ValidateAccessToken', () => {
       const kit = await createKit();
       const { logout, tokens } = await logoutThrough(kit, 1);
       await expect(logout).resolves.toEqual({ revoked: 1 });
-      await expect(kit.useCases.validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+      await expect(kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     });
   });
 });

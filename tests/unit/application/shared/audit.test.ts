@@ -6,18 +6,18 @@ const REQUEST = { ...CLIENT, requestId: 'req-audit-1' };
 describe('audit trail of the auth use cases', () => {
   it('records who, what, outcome, reason, ip, user agent and request id, and never a secret', async () => {
     const kit = await createKit();
-    await kit.useCases.register.execute({ email: 'alice@example.com', password: PASSWORD, client: REQUEST });
+    await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, client: REQUEST });
     const verificationToken = kit.lastToken('alice@example.com');
-    const alice = await kit.useCases.verifyEmail.execute({ token: verificationToken, client: REQUEST });
-    await expect(kit.useCases.login.execute({ identifier: 'alice@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
-    await expect(kit.useCases.login.execute({ identifier: 'ghost@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
-    const { tokens } = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
-    const rotated = await kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken, client: REQUEST });
+    const alice = await kit.useCases.VerifyEmail.execute({ token: verificationToken, client: REQUEST });
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'ghost@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
+    const { tokens } = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
+    const rotated = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken, client: REQUEST });
     kit.clock.advance(11);
-    await expect(kit.useCases.refresh.execute({ refreshToken: tokens.refreshToken, client: REQUEST })).rejects.toThrow();
-    const again = await kit.useCases.login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken, client: REQUEST })).rejects.toThrow();
+    const again = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
     const { sid } = (await kit.tokens.verify(again.tokens.accessToken)) as VerifiedUserAccessClaims;
-    await kit.useCases.logout.execute({ userId: alice.id, sessionId: sid, scope: 'global', client: REQUEST });
+    await kit.useCases.Logout.execute({ userId: alice.id, sessionId: sid, scope: 'global', client: REQUEST });
 
     const entries = kit.db.tables.auditEvents;
     expect(entries.map((e) => [e.type, e.outcome, e.reason, e.subjectId])).toEqual([

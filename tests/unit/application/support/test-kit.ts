@@ -1,35 +1,18 @@
 import type { UserState } from '@domain/user/user';
 import { randomBytes } from 'node:crypto';
-import { LoginWithPassword } from '@application/session/login-with-password';
-import { Logout } from '@application/session/logout';
-import { RefreshSession } from '@application/session/refresh-session';
-import { ProcessAccountRequest } from '@application/account/process-account-request';
-import { RegisterUser } from '@application/account/register-user';
-import { ResendVerification } from '@application/account/resend-verification';
-import { SessionIssuer } from '@application/session/session-issuer';
-import { ValidateAccessToken } from '@application/session/validate-access-token';
-import { VerificationTokens } from '@application/account/verification-tokens';
-import { VerifyEmail } from '@application/account/verify-email';
+import { Container, type ServiceIdentifier } from 'inversify';
+import { PORTS, type Token } from '@application/ports/tokens';
+import type { Instances } from '@application/shared/feature-module';
+import { APPLICATION_CLASSES, FEATURE_MODULES } from '@config/modules';
 import type { AuthSettings } from '@application/shared/auth-settings';
 import type { PasswordHasher } from '@application/ports/password-hasher';
-import { GetCurrentUser } from '@application/account/get-current-user';
-import { ChangePassword } from '@application/password/change-password';
-import { ConfirmPasswordReset } from '@application/password/confirm-password-reset';
-import { RequestPasswordReset } from '@application/password/request-password-reset';
-import { CurrentPasswordGuard } from '@application/password/current-password';
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
-import { DeleteAccount } from '@application/account/delete-account';
-import { ListSessions } from '@application/session/list-sessions';
-import { RevokeSession } from '@application/session/revoke-session';
-import { UpdateCredentials } from '@application/account/update-credentials';
-import { UpdateProfile } from '@application/account/update-profile';
 import { EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/in-memory-account-requests';
 import { InMemoryEmailQueue } from '@infrastructure/persistence/memory/in-memory-email-outbox';
 import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
 import { SessionCacheInvalidation } from '@application/session/session-cache-invalidation';
-import { PasswordPolicy } from '@application/password/password-policy';
 import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
 import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
@@ -58,7 +41,10 @@ export const DEFAULT_SETTINGS: AuthSettings = {
   publicUrl: 'https://app.example.com',
 };
 
-/** Every use case wired to real in-memory adapters and real crypto, with a clock the test moves. */
+/**
+ * Every use case from the application's feature modules, wired to real in-memory adapters and real crypto, with
+ * a clock the test moves.
+ */
 export async function createKit(settingsOverride: Partial<AuthSettings> = {}, hasher?: PasswordHasher) {
   const settings = { ...DEFAULT_SETTINGS, ...settingsOverride };
   const db = new InMemoryDatabase();
@@ -75,7 +61,6 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const rateLimiter = new InMemoryRateLimiter(clock);
   // The real worker over the in-memory queue: register/reset/resend resolve once it has processed their request.
   const requestWorker = new AccountRequestWorker(new InMemoryAccountRequestQueue(db), box, clock, { info: log, warn: log, error: log });
-  const passwordPolicy = new PasswordPolicy(new ZxcvbnStrengthEstimator(), settings.passwordMinLength);
   const uow = new SessionCacheInvalidation(
     new InMemoryUnitOfWork(db, { secretBox: box, clock, wake: { emailSender: () => sender.drain(), accountRequests: () => requestWorker.drain() } }),
     sessionCache,
@@ -88,29 +73,37 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const keys = new SigningKeyManager(new InMemorySigningKeyRepository(), box, clock, { alg: 'EdDSA', accessTokenTtlSeconds: 900 });
   await keys.init();
   const tokens = new JoseTokenService(keys, { issuer: 'https://auth.example.com', audience: 'api', accessTokenTtlSeconds: 900 }, ids, clock);
-  const issuer = new SessionIssuer(opaque, box, tokens, ids, settings);
-  const verification = new VerificationTokens(opaque, ids, settings);
-  const currentPassword = new CurrentPasswordGuard(new InMemorySecretAttempts(), 5);
-  const useCases = {
-    register: new RegisterUser(uow, passwords, issuer, ids, clock, settings, passwordPolicy),
-    verifyEmail: new VerifyEmail(uow, opaque, clock),
-    resend: new ResendVerification(uow),
-    login: new LoginWithPassword(repos.users, uow, passwords, issuer, clock, settings, lockout),
-    refresh: new RefreshSession(uow, opaque, issuer, clock, settings),
-    logout: new Logout(uow, clock),
-    validate: new ValidateAccessToken(tokens, repos.sessions, repos.users, clock, settings, sessionCache),
-    currentUser: new GetCurrentUser(repos.users),
-    requestReset: new RequestPasswordReset(uow),
-    confirmReset: new ConfirmPasswordReset(uow, passwords, opaque, clock, settings, passwordPolicy, lockout),
-    changePassword: new ChangePassword(repos.users, uow, passwords, clock, settings, passwordPolicy, currentPassword),
-    updateProfile: new UpdateProfile(uow, clock),
-    updateCredentials: new UpdateCredentials(repos.users, uow, passwords, opaque, ids, clock, settings, currentPassword),
-    deleteAccount: new DeleteAccount(repos.users, uow, passwords, clock, currentPassword),
-    listSessions: new ListSessions(repos.sessions, clock),
-    revokeSession: new RevokeSession(uow, clock),
-    processAccountRequest: new ProcessAccountRequest(uow, verification, opaque, ids, clock, settings),
-  };
-  requestWorker.handleWith(useCases.processAccountRequest);
+  // The application's own feature modules over the in-memory adapters: the classes the service runs, wired once.
+  const container = new Container({ defaultScope: 'Singleton' });
+  const constant = <T>(id: Token<T>, value: T) => void container.bind<T>(id).toConstantValue(value);
+  constant(PORTS.AuthSettings, settings);
+  constant(PORTS.PasswordMinLength, settings.passwordMinLength);
+  constant(PORTS.CurrentPasswordMaxFailures, 5);
+  constant(PORTS.Clock, clock);
+  constant(PORTS.IdGenerator, ids);
+  constant(PORTS.PasswordHasher, passwords);
+  constant(PORTS.OpaqueTokens, opaque);
+  constant(PORTS.SecretBox, box);
+  constant(PORTS.TokenSigner, tokens);
+  constant(PORTS.TokenVerifier, tokens);
+  constant(PORTS.Mailer, mailer);
+  constant(PORTS.UnitOfWork, uow);
+  constant(PORTS.UserRepository, repos.users);
+  constant(PORTS.SessionRepository, repos.sessions);
+  constant(PORTS.RateLimiter, rateLimiter);
+  constant(PORTS.LoginLockout, lockout);
+  constant(PORTS.SecretAttempts, new InMemorySecretAttempts());
+  constant(PORTS.SessionStateCache, sessionCache);
+  constant(PORTS.PasswordStrengthEstimator, new ZxcvbnStrengthEstimator());
+  container.load(...FEATURE_MODULES);
+  const resolve = <T>(id: ServiceIdentifier<T>): T => container.get<T>(id);
+  /** Every use case and helper by its class name, resolved from the modules (e.g. `useCases.RegisterUser`). */
+  const useCases = Object.fromEntries(
+    Object.entries(APPLICATION_CLASSES).map(([name, cls]) => [name, resolve<object>(cls)]),
+  ) as unknown as Instances<typeof APPLICATION_CLASSES>;
+  const issuer = useCases.SessionIssuer;
+  const passwordPolicy = useCases.PasswordPolicy;
+  requestWorker.handleWith(useCases.ProcessAccountRequest);
 
   /** The token in the last link mailed to `to`, as the user would click it. */
   function lastToken(to: string): string {
@@ -121,18 +114,18 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   }
 
   async function registerVerified(email: string, username?: string) {
-    await useCases.register.execute({ email, password: PASSWORD, username, client: CLIENT });
-    return useCases.verifyEmail.execute({ token: lastToken(email) });
+    await useCases.RegisterUser.execute({ email, password: PASSWORD, username, client: CLIENT });
+    return useCases.VerifyEmail.execute({ token: lastToken(email) });
   }
 
   async function loggedIn(email = 'alice@example.com') {
     await registerVerified(email);
-    return useCases.login.execute({ identifier: email, password: PASSWORD, client: CLIENT });
+    return useCases.LoginWithPassword.execute({ identifier: email, password: PASSWORD, client: CLIENT });
   }
 
   /** Test setup only: writes a user's stored state as an operator (or a later feature) would have left it. */
   const overwriteUser = (state: UserState) => void db.tables.users.set(state.id, structuredClone(state));
   const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
   const auditTypes = () => db.tables.auditEvents.map((entry) => entry.type);
-  return { overwriteUser, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
+  return { container, resolve, overwriteUser, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
 }

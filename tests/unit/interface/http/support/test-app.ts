@@ -7,7 +7,8 @@ import type { TokenPair } from '@domain/session/token-pair';
 import type { User } from '@domain/user/user';
 import { createMetrics } from '@config/metrics';
 import { createHttpApp } from '@interface/http/app';
-import type { HealthChecks, HttpConfig, HttpDeps } from '@interface/http/http-deps';
+import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
+import { HTTP_TOKENS, type HealthChecks, type HttpConfig, type HttpDeps } from '@interface/http/http-deps';
 import type { HttpState } from '@interface/http/http-state';
 import { CLIENT, createKit } from '../../../application/support/test-kit';
 
@@ -63,35 +64,17 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
   const health = { checks: { database: 'up', cache: 'up', broker: 'up' } as HealthChecks, fail: false };
   const faults: { error: unknown } = { error: null };
 
-  const deps: HttpDeps = {
-    config: httpConfig,
-    logger,
-    useCases: {
-      registerUser: kit.useCases.register,
-      verifyEmail: kit.useCases.verifyEmail,
-      resendVerification: kit.useCases.resend,
-      login: kit.useCases.login,
-      refreshSession: kit.useCases.refresh,
-      logout: kit.useCases.logout,
-      validateAccessToken: kit.useCases.validate,
-      getCurrentUser: kit.useCases.currentUser,
-      requestPasswordReset: kit.useCases.requestReset,
-      confirmPasswordReset: kit.useCases.confirmReset,
-      changePassword: kit.useCases.changePassword,
-      updateProfile: kit.useCases.updateProfile,
-      updateCredentials: kit.useCases.updateCredentials,
-      deleteAccount: kit.useCases.deleteAccount,
-      listSessions: kit.useCases.listSessions,
-      revokeSession: kit.useCases.revokeSession,
-    },
-    rateLimiter: kit.rateLimiter,
-    metrics: createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(DEFAULT_CONFIG.rateLimits) }).http,
-    jwks: async () => kit.keys.jwks(),
-    health: async () => {
+  // The HTTP-only services the composition root binds, here over the kit's keys and a switch for readiness.
+  kit.container.bind(HTTP_TOKENS.Jwks).toConstantValue({ jwks: async () => kit.keys.jwks() });
+  kit.container.bind(HTTP_TOKENS.Health).toConstantValue({
+    check: async () => {
       if (health.fail) throw new Error('connect ECONNREFUSED 10.0.0.5:5432');
       return health.checks;
     },
-  };
+  });
+  const metrics = createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(DEFAULT_CONFIG.rateLimits) }).http;
+  kit.container.bind(MetricsEndpoint).toConstantValue(metrics.endpoint);
+  const deps: HttpDeps = { config: httpConfig, logger, resolve: kit.resolve, metrics };
   const app = createHttpApp(deps);
   // Just before the route fallback, which is the last middleware and answers 404/405 for anything unrouted.
   app.middleware.splice(app.middleware.length - 1, 0, faultRoute(faults));
@@ -100,9 +83,9 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
   async function seedLoggedInUser(password = 'correct horse battery staple'): Promise<{ user: User; tokens: TokenPair }> {
     const suffix = randomUUID().slice(0, 8);
     const email = `user-${suffix}@example.com`;
-    await kit.useCases.register.execute({ email, password, username: `user_${suffix}`, firstName: 'Ada', lastName: 'Lovelace', client: CLIENT });
-    if (httpConfig.requireEmailVerification) await kit.useCases.verifyEmail.execute({ token: kit.lastToken(email) });
-    return kit.useCases.login.execute({ identifier: email, password, client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email, password, username: `user_${suffix}`, firstName: 'Ada', lastName: 'Lovelace', client: CLIENT });
+    if (httpConfig.requireEmailVerification) await kit.useCases.VerifyEmail.execute({ token: kit.lastToken(email) });
+    return kit.useCases.LoginWithPassword.execute({ identifier: email, password, client: CLIENT });
   }
 
   return {

@@ -1,0 +1,55 @@
+// Decorators record their metadata through the Reflect API: loaded here, before any class that injects a port.
+import 'reflect-metadata';
+import type { ServiceIdentifier } from 'inversify';
+import type { SessionRepository } from '@domain/session/session.repository';
+import type { UserRepository } from '@domain/user/user.repository';
+import type { AuthSettings } from '../shared/auth-settings';
+import type { TokenSigner, TokenVerifier } from './access-tokens';
+import type { Clock } from './clock';
+import type { IdGenerator } from './id-generator';
+import type { LoginLockout } from './login-lockout';
+import type { Mailer } from './mailer';
+import type { OpaqueTokens } from './opaque-tokens';
+import type { PasswordHasher } from './password-hasher';
+import type { PasswordStrengthEstimator } from './password-strength';
+import type { RateLimiter } from './rate-limiter';
+import type { SecretAttempts } from './secret-attempts';
+import type { SecretBox } from './secret-box';
+import type { SessionStateCache } from './session-state-cache';
+import type { UnitOfWork } from './unit-of-work';
+
+/** A symbol that remembers the type bound to it, so that `get`/`@inject` are checked by the compiler. */
+export type Token<T> = ServiceIdentifier<T> & { readonly __type?: T };
+
+export function token<T>(name: string): Token<T> {
+  return Symbol.for(`auth-service.${name}`) as Token<T>;
+}
+
+/**
+ * The ports and settings the use cases are constructed with (DESIGN 6): typed symbols, because an interface
+ * has no run-time identity. Use cases and helper classes are their own identifiers (bound to themselves in
+ * their feature's module), so they have no token. The composition root binds an adapter to each of these.
+ */
+export const PORTS = {
+  AuthSettings: token<AuthSettings>('AuthSettings'),
+  /** PASSWORD_MIN_LENGTH, for the password policy. */
+  PasswordMinLength: token<number>('PasswordMinLength'),
+  /** Wrong current passwords tolerated per account before the current-password routes lock (CURRENT_PASSWORD_MAX_FAILURES). */
+  CurrentPasswordMaxFailures: token<number>('CurrentPasswordMaxFailures'),
+  Clock: token<Clock>('Clock'),
+  IdGenerator: token<IdGenerator>('IdGenerator'),
+  PasswordHasher: token<PasswordHasher>('PasswordHasher'),
+  OpaqueTokens: token<OpaqueTokens>('OpaqueTokens'),
+  SecretBox: token<SecretBox>('SecretBox'),
+  TokenSigner: token<TokenSigner>('TokenSigner'),
+  TokenVerifier: token<TokenVerifier>('TokenVerifier'),
+  Mailer: token<Mailer>('Mailer'),
+  UnitOfWork: token<UnitOfWork>('UnitOfWork'),
+  UserRepository: token<UserRepository>('UserRepository'),
+  SessionRepository: token<SessionRepository>('SessionRepository'),
+  RateLimiter: token<RateLimiter>('RateLimiter'),
+  LoginLockout: token<LoginLockout>('LoginLockout'),
+  SecretAttempts: token<SecretAttempts>('SecretAttempts'),
+  SessionStateCache: token<SessionStateCache>('SessionStateCache'),
+  PasswordStrengthEstimator: token<PasswordStrengthEstimator>('PasswordStrengthEstimator'),
+} as const;

@@ -1,0 +1,10 @@
+import type { RouteDef } from '../routing/route';
+import { ACCOUNT_ROUTES } from './account.routes';
+import { HEALTH_ROUTES } from './health.routes';
+import { METRICS_ROUTES } from './metrics.routes';
+import { PASSWORD_ROUTES } from './password.routes';
+import { SESSION_ROUTES } from './session.routes';
+import { WELL_KNOWN_ROUTES } from './well-known.routes';
+
+/** Every HTTP route of the service: the mount, the OpenAPI document and the metrics' route labels read this. */
+export const ROUTES: readonly RouteDef[] = [...ACCOUNT_ROUTES, ...SESSION_ROUTES, ...PASSWORD_ROUTES, ...WELL_KNOWN_ROUTES, ...HEALTH_ROUTES, ...METRICS_ROUTES];

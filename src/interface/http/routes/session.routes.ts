@@ -1,0 +1,130 @@
+import { ListSessions } from '@application/session/list-sessions';
+import { LoginWithPassword } from '@application/session/login-with-password';
+import { Logout } from '@application/session/logout';
+import { RefreshSession } from '@application/session/refresh-session';
+import { RevokeSession } from '@application/session/revoke-session';
+import { LoginDto, LogoutDto, RefreshDto, loginIdentifier } from '../dto/auth.dto';
+import { respond } from '../envelope';
+import { principalOf } from '../middleware/bearer-auth';
+import { accountIdentifier, tokenIdentifier } from '../middleware/rate-limit';
+import { presentClaims } from '../presenters/claims.presenter';
+import { presentSession } from '../presenters/session.presenter';
+import { presentTokens } from '../presenters/tokens.presenter';
+import { presentUser } from '../presenters/user.presenter';
+import { defineRoute } from '../routing/define-route';
+import { API_V1 } from '../routing/paths';
+import type { RouteDef } from '../routing/route';
+import {
+  CLAIMS_SCHEMA,
+  MESSAGE_SCHEMA,
+  SESSION_SCHEMA,
+  TOKENS_SCHEMA,
+  USER_AND_TOKENS_SCHEMA,
+  USER_SCHEMA,
+} from '../routing/schemas';
+
+const AUTH = `${API_V1}/auth`;
+const BEARER_ERRORS = ['UNAUTHENTICATED', 'INVALID_TOKEN'] as const;
+
+/** Sign-in, token refresh, sign-out, token validation for other services, and the user's own sessions. */
+export const SESSION_ROUTES: readonly RouteDef[] = [
+  defineRoute({
+    method: 'POST',
+    path: `${AUTH}/login`,
+    summary: 'Sign in with email or username and password',
+    tags: ['auth'],
+    auth: 'none',
+    limit: { group: 'login', identifier: accountIdentifier('email', 'username') },
+    body: { dto: LoginDto },
+    responses: { 200: { description: 'Signed in', schema: USER_AND_TOKENS_SCHEMA } },
+    errors: ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'EMAIL_NOT_VERIFIED', 'ACCOUNT_DISABLED', 'RATE_LIMITED'],
+    uses: LoginWithPassword,
+    async handle(ctx, login) {
+      const dto = ctx.state.dto;
+      const { user, tokens } = await login.execute({ identifier: loginIdentifier(dto), password: dto.password, client: ctx.state.client });
+      respond(ctx, 200, { user: presentUser(user), tokens: presentTokens(tokens) });
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: `${AUTH}/refresh`,
+    summary: 'Rotate a refresh token for a new token pair',
+    tags: ['auth'],
+    auth: 'none',
+    limit: { group: 'refresh', identifier: tokenIdentifier('refresh_token') },
+    body: { dto: RefreshDto },
+    responses: { 200: { description: 'New tokens', schema: { type: 'object', properties: { tokens: TOKENS_SCHEMA }, required: ['tokens'] } } },
+    errors: ['INVALID_REFRESH_TOKEN', 'RATE_LIMITED'],
+    uses: RefreshSession,
+    async handle(ctx, refresh) {
+      const tokens = await refresh.execute({ refreshToken: ctx.state.dto.refresh_token, client: ctx.state.client });
+      respond(ctx, 200, { tokens: presentTokens(tokens) });
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: `${AUTH}/logout`,
+    summary: 'Sign out this session, the others, or all',
+    tags: ['auth'],
+    auth: 'user',
+    body: { dto: LogoutDto, optional: true },
+    responses: { 200: { description: 'Signed out', schema: MESSAGE_SCHEMA } },
+    errors: [...BEARER_ERRORS],
+    uses: Logout,
+    async handle(ctx, logout) {
+      const { user, claims } = principalOf(ctx);
+      await logout.execute({ userId: user.id, sessionId: claims.sid, scope: ctx.state.dto.scope ?? 'local', client: ctx.state.client });
+      respond(ctx, 200, { message: 'You have been logged out.' });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: `${AUTH}/validate`,
+    summary: 'Validate an access token (signature, revocation, account status)',
+    tags: ['auth'],
+    auth: 'user',
+    responses: {
+      200: {
+        description: 'The token is valid',
+        schema: { type: 'object', properties: { valid: { const: true }, user: USER_SCHEMA, claims: CLAIMS_SCHEMA }, required: ['valid', 'user', 'claims'] },
+      },
+    },
+    errors: [...BEARER_ERRORS],
+    async handle(ctx) {
+      // The bearer check is the validation: nothing more to call.
+      const { user, claims } = principalOf(ctx);
+      respond(ctx, 200, { valid: true, user: presentUser(user), claims: presentClaims(claims) });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: `${API_V1}/users/me/sessions`,
+    summary: "List the signed-in user's sessions",
+    tags: ['users'],
+    auth: 'user',
+    responses: {
+      200: { description: 'Active sessions', schema: { type: 'object', properties: { sessions: { type: 'array', items: SESSION_SCHEMA } }, required: ['sessions'] } },
+    },
+    errors: [...BEARER_ERRORS],
+    uses: ListSessions,
+    async handle(ctx, list) {
+      const { user, claims } = principalOf(ctx);
+      const sessions = await list.execute({ userId: user.id, currentSessionId: claims.sid });
+      respond(ctx, 200, { sessions: sessions.map((s) => presentSession(s.session, s.current)) });
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: `${API_V1}/users/me/sessions/:id`,
+    summary: 'Sign out one of your sessions',
+    tags: ['users'],
+    auth: 'user',
+    responses: { 200: { description: 'Signed out', schema: MESSAGE_SCHEMA } },
+    errors: [...BEARER_ERRORS, 'NOT_FOUND'],
+    uses: RevokeSession,
+    async handle(ctx, revoke) {
+      await revoke.execute({ userId: principalOf(ctx).user.id, sessionId: ctx.params.id ?? '', client: ctx.state.client });
+      respond(ctx, 200, { message: 'The session has been signed out.' });
+    },
+  }),
+];

@@ -1,0 +1,32 @@
+import type { Middleware } from 'koa';
+import type { ValidateAccessToken } from '@application/session/validate-access-token';
+import { DomainError } from '@domain/shared/domain-error';
+import { HttpError } from '../errors/http-error';
+import type { HttpState } from '../http-state';
+import { bearerAuth, principalOf } from '../middleware/bearer-auth';
+import type { AuthRequirement } from './route';
+
+/**
+ * The middleware that enforces a route's `auth`. 'client' refuses every caller until service-client tokens
+ * exist (the OAuth issue): a route that asks for one must not be reachable by a user token meanwhile.
+ */
+export function authGuard(auth: AuthRequirement, validate: () => ValidateAccessToken): Middleware<HttpState>[] {
+  if (auth === 'none') return [];
+  if (auth === 'client') return [refuseClient];
+  const bearer = bearerAuth(validate());
+  if (auth === 'user') return [bearer];
+  return [bearer, requireRole(auth.role)];
+}
+
+const refuseClient: Middleware<HttpState> = async () => {
+  throw new HttpError('UNAUTHENTICATED', 'A service client access token is required.', { 'WWW-Authenticate': 'Basic' });
+};
+
+function requireRole(role: string): Middleware<HttpState> {
+  return async (ctx, next) => {
+    if (!principalOf(ctx).user.roles.includes(role)) {
+      throw new DomainError('FORBIDDEN', 'You do not have permission to do this.');
+    }
+    await next();
+  };
+}

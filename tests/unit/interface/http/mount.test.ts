@@ -1,0 +1,79 @@
+import pino from 'pino';
+import request from 'supertest';
+import { createHttpApp } from '@interface/http/app';
+import { respond } from '@interface/http/envelope';
+import { ROUTES } from '@interface/http/routes';
+import { defineRoute } from '@interface/http/routing/define-route';
+import { API_V1 } from '@interface/http/routing/paths';
+import type { RouteDef } from '@interface/http/routing/route';
+import { buildTestApp, DEFAULT_CONFIG, expectErrorEnvelope, type TestApp } from './support/test-app';
+
+/** A route that answers with the label the mount put on ctx.state (what the metrics read). */
+function probe(path: string, auth: RouteDef['auth']): RouteDef {
+  return defineRoute({
+    method: 'GET',
+    path,
+    summary: 'test',
+    tags: ['test'],
+    auth,
+    responses: { 200: { description: 'ok' } },
+    errors: [],
+    async handle(ctx) {
+      respond(ctx, 200, { route: ctx.state.route ?? null });
+    },
+  });
+}
+
+describe('the route mount', () => {
+  let t: TestApp;
+  let http: () => request.Agent;
+  beforeAll(async () => {
+    t = await buildTestApp();
+    const routes = [
+      probe(`${API_V1}/__test__/items/:id`, 'none'),
+      probe(`${API_V1}/__test__/client`, 'client'),
+      probe(`${API_V1}/__test__/admin`, { role: 'admin' }),
+      probe(`${API_V1}/__test__/member`, { role: 'user' }),
+    ];
+    const app = createHttpApp({ config: DEFAULT_CONFIG, logger: pino({ level: 'silent' }), resolve: t.kit.resolve, routes });
+    http = () => request.agent(app.callback());
+  });
+
+  it('labels the request with the route pattern, never the raw path', async () => {
+    const res = await http().get(`${API_V1}/__test__/items/8d0c1a52`);
+    expect(res.status).toBe(200);
+    expect(res.body.data.route).toEqual({ method: 'GET', path: `${API_V1}/__test__/items/:id` });
+  });
+
+  it("auth 'client' refuses every caller with 401 until client tokens exist, a user's bearer token included", async () => {
+    const { tokens } = await t.seedLoggedInUser();
+    for (const req of [http().get(`${API_V1}/__test__/client`), http().get(`${API_V1}/__test__/client`).set('Authorization', `Bearer ${tokens.accessToken}`)]) {
+      const res = await req;
+      expect(res.status).toBe(401);
+      expectErrorEnvelope(res.body, 'UNAUTHENTICATED');
+    }
+  });
+
+  it('auth {role}: 401 without a token, 403 FORBIDDEN without the role, through with it', async () => {
+    const { tokens } = await t.seedLoggedInUser();
+    const anonymous = await http().get(`${API_V1}/__test__/admin`);
+    expect(anonymous.status).toBe(401);
+    expectErrorEnvelope(anonymous.body, 'UNAUTHENTICATED');
+    const user = await http().get(`${API_V1}/__test__/admin`).set('Authorization', `Bearer ${tokens.accessToken}`);
+    expect(user.status).toBe(403);
+    expectErrorEnvelope(user.body, 'FORBIDDEN');
+    const member = await http().get(`${API_V1}/__test__/member`).set('Authorization', `Bearer ${tokens.accessToken}`);
+    expect(member.status).toBe(200);
+  });
+
+  it('every table entry has a unique method and path under the API base or a standards path', () => {
+    const keys = ROUTES.map((r) => `${r.method} ${r.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const route of ROUTES) expect(route.path).toMatch(/^(\/api\/v1\/|\/\.well-known\/|\/health\/|\/metrics$|\/openapi\.json$|\/docs)/);
+  });
+
+  it('fails when the app is built, not on the first request, if a route names a service nobody bound', () => {
+    const unbound = defineRoute({ ...probe(`${API_V1}/__test__/unbound`, 'none'), uses: Symbol.for('auth-service.NotBound') });
+    expect(() => createHttpApp({ config: DEFAULT_CONFIG, logger: pino({ level: 'silent' }), resolve: t.kit.resolve, routes: [unbound] })).toThrow();
+  });
+});
