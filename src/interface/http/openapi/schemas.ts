@@ -4,7 +4,7 @@ import type { SchemaObject } from 'openapi3-ts/oas31';
  * JSON Schemas (2020-12, the dialect of OpenAPI 3.1) of what the presenters return (CONTRACT §2). Route entries
  * put them in `responses[status].schema`, alone or composed with `objectSchema`; the document generator turns
  * every one of these very objects into a `$ref` to its component (NAMED_SCHEMAS), so they appear once.
- * Keep them in step with src/interface/http/presenters/: the e2e suite checks real responses against them.
+ * Keep them in step with src/interface/http/presenters/ (the presenters' return types are the same members).
  */
 
 /**
