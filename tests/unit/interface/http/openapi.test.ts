@@ -4,6 +4,11 @@ import { LoginDto, LogoutDto, RegisterDto } from '@interface/http/dto/auth.dto';
 import { UpdateCredentialsDto, UpdateProfileDto } from '@interface/http/dto/account.dto';
 import { buildOpenApiDocument } from '@interface/http/openapi/build-document';
 import { CLAIMS_SCHEMA, MESSAGE_SCHEMA, TOKENS_SCHEMA, USER_SCHEMA, objectSchema } from '@interface/http/openapi/schemas';
+import type { ClaimsView } from '@interface/http/presenters/claims.presenter';
+import type { SessionView } from '@interface/http/presenters/session.presenter';
+import type { TokensView } from '@interface/http/presenters/tokens.presenter';
+import type { UserView } from '@interface/http/presenters/user.presenter';
+import { SESSION_SCHEMA } from '@interface/http/openapi/schemas';
 import { DOCS_ROUTES } from '@interface/http/routes/docs.routes';
 import type { RouteDef } from '@interface/http/routing/route';
 
@@ -237,6 +242,27 @@ describe('OpenAPI document from the route table', () => {
     expect(op(doc, 'get', '/api/v1/auth/validate').security).toEqual([{ bearer: [] }]);
     expect(op(doc, 'delete', '/api/v1/admin/users/{id}/sessions/{sessionId}').security).toEqual([{ bearer: ['admin'] }]);
     expect(op(doc, 'post', '/oauth/introspect').security).toEqual([{ client: [] }]);
+  });
+
+  it('describes exactly the members the presenters write (the records fail to compile when a view changes)', () => {
+    const user: Record<keyof UserView, true> = {
+      id: true, email: true, username: true, first_name: true, last_name: true, status: true, email_verified: true,
+      roles: true, mfa_enabled: true, created_at: true, updated_at: true, last_login_at: true,
+    };
+    const tokens: Record<keyof TokensView, true> = {
+      access_token: true, refresh_token: true, token_type: true, expires_in: true, expires_at: true, refresh_expires_at: true,
+    };
+    const session: Record<keyof SessionView, true> = {
+      id: true, created_at: true, last_used_at: true, expires_at: true, ip: true, user_agent: true, current: true,
+    };
+    const claims: Record<keyof ClaimsView, true> = {
+      iss: true, aud: true, sub: true, sid: true, jti: true, iat: true, nbf: true, exp: true, roles: true, email_verified: true, amr: true,
+    };
+    const members = (schema: SchemaObject) => Object.keys(schema.properties ?? {}).sort();
+    expect(members(USER_SCHEMA)).toEqual(Object.keys(user).sort());
+    expect(members(TOKENS_SCHEMA)).toEqual(Object.keys(tokens).sort());
+    expect(members(SESSION_SCHEMA)).toEqual(Object.keys(session).sort());
+    expect(members(CLAIMS_SCHEMA)).toEqual(Object.keys(claims).sort());
   });
 
   it('refuses a table with the same method and path twice', () => {
