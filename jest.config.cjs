@@ -1,5 +1,5 @@
 /** Jest runs TypeScript through SWC (CommonJS output, decorator metadata on). ESM-only packages are transformed too. */
-const esmOnly = ['inversify', '@inversifyjs', 'jose', '@electric-sql'].join('|');
+const esmOnly = ['inversify', '@inversifyjs', 'jose', '@electric-sql', '@seriousme/openapi-schema-validator'].join('|');
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],

@@ -32,6 +32,11 @@ const STATUS: Record<ErrorCode | HttpErrorCode, number> = {
   SERVICE_UNAVAILABLE: 503,
 };
 
+/** The status a code is answered with; the OpenAPI document reads it here so the two cannot disagree. */
+export function statusOf(code: ErrorCode | HttpErrorCode): number {
+  return STATUS[code];
+}
+
 /** Generic statuses raised by Koa or the router itself (http-errors), kept within the contract's codes. */
 const GENERIC: Record<number, HttpErrorCode> = {
   404: 'ROUTE_NOT_FOUND',

@@ -1,0 +1,179 @@
+import type {
+  InfoObject,
+  OpenAPIObject,
+  OperationObject,
+  ParameterObject,
+  PathItemObject,
+  ResponseObject,
+  ResponsesObject,
+  SchemaObject,
+  SecurityRequirementObject,
+} from 'openapi3-ts/oas31';
+import type { DtoClass, ResponseSpec, RouteDef } from '../routing/route';
+import { dtoSchema } from './dto-schema';
+import { errorResponses } from './errors';
+import { META_SCHEMA, NAMED_SCHEMAS } from './schemas';
+
+const COMPONENTS = '#/components/schemas/';
+const PARAMETER = /:([A-Za-z_][A-Za-z0-9_]*)/g;
+
+export const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login.' },
+  client: {
+    type: 'http',
+    scheme: 'basic',
+    description: 'A service client (npm run cli -- create-client): client_id and client_secret, RFC 6749 §2.3.1.',
+  },
+} as const;
+
+/**
+ * The OpenAPI 3.1 document of a route table (DESIGN 10): the same entries the mount builds its chains from, so
+ * a route cannot exist undocumented. Shared schemas (schemas.ts) and request DTOs become components.
+ */
+export function buildOpenApiDocument(routes: readonly RouteDef[], info: InfoObject): OpenAPIObject {
+  const components = new Components();
+  const paths: Record<string, PathItemObject> = {};
+  for (const route of routes) {
+    const path = route.path.replace(PARAMETER, '{$1}');
+    const item = (paths[path] ??= {});
+    const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+    if (item[method]) throw new Error(`duplicate route ${route.method} ${route.path}`);
+    item[method] = operation(route, components);
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    tags: [...new Set(routes.flatMap((r) => r.tags))].sort().map((name) => ({ name })),
+    paths,
+    components: { schemas: components.schemas, securitySchemes: { ...SECURITY_SCHEMES } },
+  };
+}
+
+function operation(route: RouteDef, components: Components): OperationObject {
+  const parameters: ParameterObject[] = [...route.path.matchAll(PARAMETER)].map(([, name]) => ({
+    name: name!,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  return {
+    operationId: operationId(route),
+    summary: route.summary,
+    tags: route.tags,
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body
+      ? {
+          requestBody: {
+            required: route.body.optional !== true,
+            content: { 'application/json': { schema: components.dto(route.body.dto) } },
+          },
+        }
+      : {}),
+    responses: responses(route, components),
+    ...security(route),
+  };
+}
+
+function responses(route: RouteDef, components: Components): ResponsesObject {
+  const result: ResponsesObject = {};
+  for (const [status, spec] of Object.entries(route.responses)) result[status] = success(spec, components);
+  for (const [status, error] of errorResponses(route, (schema) => components.ref(schema))) {
+    const existing = result[String(status)] as ResponseObject | undefined;
+    result[String(status)] = existing ? merged(existing, error) : error;
+  }
+  return result;
+}
+
+function success(spec: ResponseSpec, components: Components): ResponseObject {
+  const contentType = spec.contentType ?? 'application/json';
+  const data = spec.schema === undefined ? undefined : components.schema(spec.schema);
+  let schema: SchemaObject | undefined;
+  if (spec.envelope === false) schema = data ?? (spec.contentType ? { type: 'string' } : undefined);
+  else schema = successEnvelope(data ?? { type: 'object' }, components);
+  return { description: spec.description, ...(schema ? { content: { [contentType]: { schema } } } : {}) };
+}
+
+function successEnvelope(data: SchemaObject, components: Components): SchemaObject {
+  return {
+    type: 'object',
+    required: ['success', 'data', 'meta'],
+    properties: { success: { const: true }, data, meta: components.ref(META_SCHEMA) },
+    additionalProperties: false,
+  };
+}
+
+/** A status that is both a documented outcome and an error (e.g. 503 of /health/ready): either body. */
+function merged(existing: ResponseObject, error: ResponseObject): ResponseObject {
+  const first = existing.content?.['application/json']?.schema;
+  const second = error.content?.['application/json']?.schema;
+  if (!first || !second) return { ...existing, description: `${existing.description}; or ${error.description}` };
+  return {
+    description: `${existing.description}; or ${error.description}`,
+    content: { ...existing.content, 'application/json': { schema: { oneOf: [first, second] } } },
+  };
+}
+
+function security(route: RouteDef): { security?: SecurityRequirementObject[] } {
+  if (route.auth === 'none') return {};
+  if (route.auth === 'client') return { security: [{ client: [] }] };
+  // OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs.
+  return { security: [{ bearer: route.auth === 'user' ? [] : [route.auth.role] }] };
+}
+
+/** `POST /api/v1/users/me/sessions/:id` -> `postApiV1UsersMeSessionsById`. */
+function operationId(route: RouteDef): string {
+  const words = route.path
+    .replace(PARAMETER, 'by $1')
+    .split(/[^A-Za-z0-9]+/)
+    .filter((w) => w.length > 0);
+  return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('');
+}
+
+/** The document's reusable schemas: the shared ones of schemas.ts, referred to by identity, and the DTOs. */
+class Components {
+  readonly schemas: Record<string, SchemaObject> = {};
+  private readonly names = new Map<object, string>(Object.entries(NAMED_SCHEMAS).map(([name, s]) => [s, name]));
+  private readonly dtos = new Map<string, DtoClass>();
+
+  /** A response's data schema: a DTO class or a JSON Schema, its shared parts replaced by references. */
+  schema(schema: Record<string, unknown> | DtoClass): SchemaObject {
+    return typeof schema === 'function' ? this.dto(schema) : this.ref(schema as SchemaObject);
+  }
+
+  dto(dto: DtoClass): SchemaObject {
+    const name = dto.name;
+    const known = this.dtos.get(name);
+    if (known !== undefined && known !== dto) throw new Error(`two request DTO classes are named ${name}`);
+    if (known === undefined) {
+      if (name in NAMED_SCHEMAS) throw new Error(`DTO ${name} clashes with a shared schema`);
+      this.dtos.set(name, dto);
+      this.schemas[name] = dtoSchema(dto);
+    }
+    return { $ref: `${COMPONENTS}${name}` };
+  }
+
+  ref(schema: SchemaObject): SchemaObject {
+    const name = this.names.get(schema);
+    if (name === undefined) return this.inline(schema);
+    if (this.schemas[name] === undefined) {
+      this.schemas[name] = {}; // reserves the name before the walk (a schema may contain itself)
+      this.schemas[name] = this.inline(schema);
+    }
+    return { $ref: `${COMPONENTS}${name}` };
+  }
+
+  /** Walks a schema, replacing every shared sub-schema by its reference. */
+  private inline(schema: SchemaObject): SchemaObject {
+    return this.walk(schema) as SchemaObject;
+  }
+
+  private walk(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map((v) => this.walkChild(v));
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.walkChild(v)]));
+  }
+
+  private walkChild(value: unknown): unknown {
+    return typeof value === 'object' && value !== null && this.names.has(value) ? this.ref(value as SchemaObject) : this.walk(value);
+  }
+}

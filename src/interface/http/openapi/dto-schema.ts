@@ -1,0 +1,37 @@
+import 'reflect-metadata';
+import { getMetadataStorage } from 'class-validator';
+import { targetConstructorToSchema } from 'class-validator-jsonschema';
+import type { SchemaObject } from 'openapi3-ts/oas31';
+import type { DtoClass } from '../routing/route';
+
+/** Schemas of nested DTO classes (none yet) would be components of the document. */
+const REF_PREFIX = '#/components/schemas/';
+
+/**
+ * The request body's JSON Schema from the DTO's class-validator metadata (class-validator-jsonschema), adjusted
+ * to what toDto() (dto/validate-dto.ts) really accepts:
+ * - MaxUnits is our own constraint: a string of at most N UTF-16 units. JSON Schema's maxLength counts code
+ *   points, never more than the units, so the bound shown is the same or looser, never stricter.
+ * - IsOptional lets `null` through as well as an absent member (PATCH: null clears), so such members are
+ *   nullable; ValidateIf(value !== undefined) members are optional but not nullable.
+ * - Undeclared members are rejected (forbidNonWhitelisted): additionalProperties false.
+ */
+export function dtoSchema(dto: DtoClass): SchemaObject {
+  const schema = targetConstructorToSchema(dto, {
+    refPointerPrefix: REF_PREFIX,
+    additionalConverters: {
+      maxUnits: (meta: { constraints: unknown[] }) => ({ type: 'string', maxLength: Number(meta.constraints[0]) }),
+    },
+  }) as SchemaObject;
+  const properties = (schema.properties ?? {}) as Record<string, SchemaObject>;
+  for (const name of nullableMembers(dto)) {
+    const member = properties[name];
+    if (member && typeof member.type === 'string') properties[name] = { ...member, type: [member.type, 'null'] };
+  }
+  return { ...schema, type: 'object', properties, additionalProperties: false };
+}
+
+function nullableMembers(dto: DtoClass): string[] {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
+  return metadata.filter((m) => m.name === 'isOptional').map((m) => m.propertyName);
+}

@@ -1,0 +1,73 @@
+import type { ResponseObject, SchemaObject } from 'openapi3-ts/oas31';
+import { INTERNAL_ERROR, statusOf } from '../errors/error-mapper';
+import type { RouteDef, RouteErrorCode } from '../routing/route';
+import { ERROR_DETAILS_SCHEMA, META_SCHEMA } from './schemas';
+
+/** Every route can answer a malformed request (e.g. a bad URL encoding) and an unexpected failure. */
+const EVERY_ROUTE: RouteErrorCode[] = ['BAD_REQUEST', 'INTERNAL_ERROR'];
+/** What the JSON body chain answers before the handler runs (json-body.ts, validate-dto.ts). */
+const BODY_ROUTE: RouteErrorCode[] = ['VALIDATION_ERROR', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'];
+/** What the bearer check answers (bearer-auth.ts). */
+const BEARER_ROUTE: RouteErrorCode[] = ['UNAUTHENTICATED', 'INVALID_TOKEN'];
+
+const HEADER_DOCS: Record<number, ResponseObject['headers']> = {
+  401: { 'WWW-Authenticate': { description: 'Bearer, with error="invalid_token" for a bad token.', schema: { type: 'string' } } },
+  429: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
+};
+
+/** The codes a route can answer: its own, those its auth, limit and body imply, and the generic ones. */
+export function routeErrorCodes(route: RouteDef): RouteErrorCode[] {
+  const codes = new Set<RouteErrorCode>(EVERY_ROUTE);
+  if (route.body) BODY_ROUTE.forEach((c) => codes.add(c));
+  if (route.auth === 'user' || typeof route.auth === 'object') BEARER_ROUTE.forEach((c) => codes.add(c));
+  if (typeof route.auth === 'object') codes.add('FORBIDDEN');
+  if (route.limit) codes.add('RATE_LIMITED');
+  route.errors.forEach((c) => codes.add(c));
+  return [...codes];
+}
+
+/** The status each code is answered with: the error mapper's table, the one source of truth. */
+export function errorStatus(code: RouteErrorCode): number {
+  return code === 'INTERNAL_ERROR' ? INTERNAL_ERROR.status : statusOf(code);
+}
+
+/** By status, the error responses of a route: the error envelope whose `code` is one of that status's codes. */
+export function errorResponses(route: RouteDef, ref: (schema: SchemaObject) => SchemaObject): Map<number, ResponseObject> {
+  const byStatus = new Map<number, RouteErrorCode[]>();
+  for (const code of routeErrorCodes(route)) {
+    const status = errorStatus(code);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses = new Map<number, ResponseObject>();
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const sorted = [...codes].sort();
+    responses.set(status, {
+      description: sorted.join(', '),
+      ...(HEADER_DOCS[status] ? { headers: HEADER_DOCS[status] } : {}),
+      content: { 'application/json': { schema: errorEnvelopeSchema(sorted, ref) } },
+    });
+  }
+  return responses;
+}
+
+export function errorEnvelopeSchema(codes: string[], ref: (schema: SchemaObject) => SchemaObject): SchemaObject {
+  return {
+    type: 'object',
+    required: ['success', 'error', 'meta'],
+    properties: {
+      success: { const: false },
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', enum: codes },
+          message: { type: 'string' },
+          details: ref(ERROR_DETAILS_SCHEMA),
+        },
+        additionalProperties: false,
+      },
+      meta: ref(META_SCHEMA),
+    },
+    additionalProperties: false,
+  };
+}

@@ -1,0 +1,94 @@
+import type { Router } from '@koa/router';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import type { OpenAPIObject, OperationObject, ReferenceObject, ResponseObject, SchemaObject } from 'openapi3-ts/oas31';
+import { errorStatus } from '@interface/http/openapi/errors';
+import { ROUTES } from '@interface/http/routes';
+import type { RouteDef } from '@interface/http/routing/route';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const key = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
+const documentedPath = (path: string) => path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+
+/** The router the app mounts (router.routes() carries it as `.router`), found through the Koa app itself. */
+function mountedRouter(t: TestApp): Router {
+  const routers = (t.app.http.middleware as unknown as { router?: Router }[]).flatMap((m) => (m.router ? [m.router] : []));
+  expect(routers).toHaveLength(1);
+  return routers[0]!;
+}
+
+/** Method and path of every route layer (middleware layers have no methods; HEAD comes with GET). */
+function mountedRoutes(router: Router): string[] {
+  return router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS').map((m) => key(m, String(layer.path))));
+}
+
+function codesIn(response: ResponseObject | undefined): string[] {
+  const schema = response?.content?.['application/json']?.schema as SchemaObject | undefined;
+  const candidates = schema?.oneOf ? (schema.oneOf as SchemaObject[]) : schema ? [schema] : [];
+  return candidates.flatMap((s) => {
+    const code = ((s.properties?.['error'] as SchemaObject | undefined)?.properties?.['code'] as SchemaObject | undefined)?.enum;
+    return (code ?? []) as string[];
+  });
+}
+
+describe('OpenAPI document served by the service', () => {
+  let t: TestApp;
+  let doc: OpenAPIObject;
+  beforeAll(async () => {
+    t = await startTestApp();
+    const res = await t.http.get('/openapi.json').expect(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers['cache-control']).toMatch(/^public, max-age=\d+$/);
+    expect(res.body.success).toBeUndefined();
+    doc = res.body as OpenAPIObject;
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  function operationOf(route: RouteDef): OperationObject {
+    const operation = doc.paths?.[documentedPath(route.path)]?.[route.method.toLowerCase() as 'get'];
+    if (!operation) throw new Error(`${key(route.method, route.path)} is not in /openapi.json`);
+    return operation;
+  }
+
+  it('validates as OpenAPI 3.1', async () => {
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    const result = await new Validator().validate(doc as unknown as Record<string, unknown>);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+  });
+
+  it('documents every route of ROUTES, and nothing else', () => {
+    expect(ROUTES.length).toBeGreaterThan(0);
+    const documented = Object.entries(doc.paths ?? {}).flatMap(([path, item]) => Object.keys(item).map((m) => key(m, path)));
+    expect(documented.sort()).toEqual(ROUTES.map((r) => key(r.method, documentedPath(r.path))).sort());
+  });
+
+  it.each(ROUTES.map((route) => [key(route.method, route.path), route] as const))('%s: summary, request body and responses', (_name, route) => {
+    const operation = operationOf(route);
+    expect(operation.summary).toBe(route.summary);
+    expect(operation.tags).toEqual(route.tags);
+    if (route.body) {
+      const schema = (operation.requestBody as { content: Record<string, { schema: ReferenceObject }> }).content['application/json']!.schema;
+      const name = schema.$ref.replace('#/components/schemas/', '');
+      expect(doc.components?.schemas?.[name]).toMatchObject({ type: 'object' });
+    } else {
+      expect(operation.requestBody).toBeUndefined();
+    }
+    const responses = operation.responses as Record<string, ResponseObject>;
+    for (const status of Object.keys(route.responses)) expect(responses[status]?.description).toBeTruthy();
+    for (const code of route.errors) expect(codesIn(responses[String(errorStatus(code))])).toContain(code);
+    expect(codesIn(responses['500'])).toContain('INTERNAL_ERROR');
+    if (route.auth === 'none') expect(operation.security).toBeUndefined();
+    else expect(operation.security).toHaveLength(1);
+  });
+
+  it('every route mounted on the router is in ROUTES, so no route goes undocumented', () => {
+    const mounted = mountedRoutes(mountedRouter(t));
+    expect(mounted.length).toBeGreaterThan(0);
+    const table = new Set(ROUTES.map((r) => key(r.method, r.path)));
+    expect(mounted.filter((route) => !table.has(route))).toEqual([]);
+    // And the other way round: the document lists no route that does not answer.
+    expect([...table].filter((route) => !mounted.includes(route))).toEqual([]);
+  });
+});
