@@ -5,6 +5,8 @@ import { ProcessAccountRequest } from '@application/account/process-account-requ
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { createHttpApp } from '@interface/http/app';
 import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
+import { OpenApiDocument } from '@interface/http/openapi/openapi-document';
+import { ROUTES } from '@interface/http/routes';
 import { rateLimitPolicies } from './abuse-config';
 import { createContainer } from './container';
 import type { AppConfig } from './env';
@@ -25,6 +27,12 @@ export interface Application {
   close(graceMs?: number): Promise<void>;
 }
 
+const API_INFO = {
+  title: 'auth-service',
+  version: '0.1.0',
+  description: 'Register, verify, log in, refresh, log out; sessions, password and account lifecycle. See CONTRACT.md.',
+};
+
 export interface ApplicationOptions extends InfrastructureOverrides {
   logger?: Logger;
 }
@@ -36,6 +44,8 @@ export async function createApplication(config: AppConfig, options: ApplicationO
   metrics.watchBacklog(infra.dataSource);
   const container = createContainer(config, logger, infra);
   container.bind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
+  // Generated once at start from the same table that mounts the routes.
+  container.bind(OpenApiDocument).toConstantValue(new OpenApiDocument(ROUTES, API_INFO));
   infra.accountRequests.handleWith(container.get(ProcessAccountRequest));
   infra.accountRequests.start();
   await startSubscribers(config, logger, infra);

@@ -1,8 +1,8 @@
 import { chromium, type Browser } from 'playwright-core';
 import { DOCS_CSP } from '@interface/http/openapi/docs-page';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, selectChromium } from '../support/chromium';
-import { describeWhen } from '../support/left-out';
-import { startTestApp, type TestApp } from './support/test-app';
+import { describeWhen } from '../support/servers';
+import { startTestApp, type TestApp } from '../support/app';
 
 /** A summary the page must show once swagger-ui has rendered the document (docs.routes.ts). */
 const RENDERED_SUMMARY = 'The OpenAPI 3.1 document of this API';

@@ -4,7 +4,7 @@ import type { OpenAPIObject, OperationObject, ReferenceObject, ResponseObject, S
 import { errorStatus } from '@interface/http/openapi/errors';
 import { ROUTES } from '@interface/http/routes';
 import type { RouteDef } from '@interface/http/routing/route';
-import { startTestApp, type TestApp } from './support/test-app';
+import { startTestApp, type TestApp } from '../support/app';
 
 const key = (method: string, path: string) => `${method.toUpperCase()} ${path}`;
 const documentedPath = (path: string) => path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');

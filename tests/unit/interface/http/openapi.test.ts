@@ -4,7 +4,7 @@ import { LoginDto, LogoutDto, RegisterDto } from '@interface/http/dto/auth.dto';
 import { UpdateCredentialsDto, UpdateProfileDto } from '@interface/http/dto/account.dto';
 import { buildOpenApiDocument } from '@interface/http/openapi/build-document';
 import { CLAIMS_SCHEMA, MESSAGE_SCHEMA, TOKENS_SCHEMA, USER_SCHEMA, objectSchema } from '@interface/http/openapi/schemas';
-import type { ClaimsView } from '@interface/http/presenters/claims.presenter';
+import type { UserClaimsView } from '@interface/http/presenters/claims.presenter';
 import type { SessionView } from '@interface/http/presenters/session.presenter';
 import type { TokensView } from '@interface/http/presenters/tokens.presenter';
 import type { UserView } from '@interface/http/presenters/user.presenter';
@@ -255,7 +255,7 @@ describe('OpenAPI document from the route table', () => {
     const session: Record<keyof SessionView, true> = {
       id: true, created_at: true, last_used_at: true, expires_at: true, ip: true, user_agent: true, current: true,
     };
-    const claims: Record<keyof ClaimsView, true> = {
+    const claims: Record<keyof UserClaimsView, true> = {
       iss: true, aud: true, sub: true, sid: true, jti: true, iat: true, nbf: true, exp: true, roles: true, email_verified: true, amr: true,
     };
     const members = (schema: SchemaObject) => Object.keys(schema.properties ?? {}).sort();
