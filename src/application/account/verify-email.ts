@@ -28,11 +28,10 @@ export class VerifyEmail {
     return this.uow.run(async (repos) => {
       const token =
         (await repos.oneTimeTokens.findByHash('email_verification', hash)) ?? (await repos.oneTimeTokens.findByHash('email_change', hash));
-      if (!token || !isRedeemable(token, token.purpose, now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
-        throw Errors.invalidLink();
-      }
+      if (!token || !isRedeemable(token, token.purpose, now)) throw Errors.invalidLink();
+      // The user's lock before the token's row (user first, everywhere; see ConfirmPasswordReset).
       const user = await repos.users.findByIdForUpdate(token.userId);
-      if (!user) throw Errors.invalidLink();
+      if (!user || !(await repos.oneTimeTokens.consume(token.id, now))) throw Errors.invalidLink();
       const previous = token.purpose === 'email_change' ? user.confirmEmailChange(now) : null;
       if (previous === null) user.verifyEmail(now);
       await repos.users.save(user);

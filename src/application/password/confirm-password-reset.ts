@@ -55,11 +55,11 @@ export class ConfirmPasswordReset {
     const now = this.clock.now();
     const reset = await this.uow.run(async (repos) => {
       const token = await repos.oneTimeTokens.findByHash('password_reset', hash);
-      if (!token || !isRedeemable(token, 'password_reset', now) || !(await repos.oneTimeTokens.consume(token.id, now))) {
-        throw Errors.invalidLink();
-      }
+      if (!token || !isRedeemable(token, 'password_reset', now)) throw Errors.invalidLink();
+      // The user's lock before the token's row (user first, everywhere): a reset request being processed locks the
+      // user, then voids the user's older links; the other order would deadlock with it.
       const user = await repos.users.findByIdForUpdate(token.userId);
-      if (!user || user.status === 'suspended') throw Errors.invalidLink();
+      if (!user || user.status === 'suspended' || !(await repos.oneTimeTokens.consume(token.id, now))) throw Errors.invalidLink();
       user.resetPassword(passwordHash, now);
       await cutOffEarlierAccess(repos, user, now, 'password_reset');
       await repos.users.save(user);

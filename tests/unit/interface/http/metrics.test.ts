@@ -29,6 +29,8 @@ async function scrapeAfterTraffic(): Promise<{ text: string; metrics: Metrics }>
   const t = await buildTestApp();
   const metrics = createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(LOGIN_LIMITED) });
   registerBacklogGauges(metrics.registry, { unsentEvents: async () => 3, emails: () => Promise.reject(new Error('db down')) }, 50);
+  // /metrics serves the endpoint bound in the container: this test's registry.
+  t.kit.container.rebind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
   const app = createHttpApp({ ...t.deps, metrics: metrics.http, config: { ...t.deps.config, rateLimits: LOGIN_LIMITED } });
   const http = () => request(app.callback());
   const { tokens } = await t.seedLoggedInUser();
@@ -118,6 +120,7 @@ describe('METRICS_TOKEN', () => {
   it('requires the bearer secret when one is configured, compared whole', async () => {
     const t = await buildTestApp();
     const metrics = createMetrics({ metricsToken: 'scrape-secret-0123456789', rateLimitGroups: [] });
+    t.kit.container.rebind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
     const http = () => request(createHttpApp({ ...t.deps, metrics: metrics.http }).callback());
     const anonymous = await http().get('/metrics').expect(401);
     expect(anonymous.headers['www-authenticate']).toBe('Bearer');

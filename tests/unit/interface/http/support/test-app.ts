@@ -8,6 +8,8 @@ import type { User } from '@domain/user/user';
 import { createMetrics } from '@config/metrics';
 import { createHttpApp } from '@interface/http/app';
 import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
+import { OpenApiDocument } from '@interface/http/openapi/openapi-document';
+import { ROUTES } from '@interface/http/routes';
 import { HTTP_TOKENS, type HealthChecks, type HttpConfig, type HttpDeps } from '@interface/http/http-deps';
 import type { HttpState } from '@interface/http/http-state';
 import { CLIENT, createKit } from '../../../application/support/test-kit';
@@ -74,6 +76,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
   });
   const metrics = createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(DEFAULT_CONFIG.rateLimits) }).http;
   kit.container.bind(MetricsEndpoint).toConstantValue(metrics.endpoint);
+  kit.container.bind(OpenApiDocument).toConstantValue(new OpenApiDocument(ROUTES, { title: 'auth-service', version: 'test' }));
   const deps: HttpDeps = { config: httpConfig, logger, resolve: kit.resolve, metrics };
   const app = createHttpApp(deps);
   // Just before the route fallback, which is the last middleware and answers 404/405 for anything unrouted.
