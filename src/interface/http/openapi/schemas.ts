@@ -92,6 +92,8 @@ export const CLAIMS_SCHEMA = objectSchema(
 );
 
 export const MESSAGE_SCHEMA = objectSchema({ message: { type: 'string' } });
+export const USER_DATA_SCHEMA = objectSchema({ user: USER_SCHEMA });
+export const USER_AND_TOKENS_SCHEMA = objectSchema({ user: USER_SCHEMA, tokens: TOKENS_SCHEMA });
 
 export const JWKS_SCHEMA = jsonSchema({
   type: 'object',

@@ -15,7 +15,7 @@ import { presentUser } from '../presenters/user.presenter';
 import { defineRoute } from '../routing/define-route';
 import { API_V1 } from '../routing/paths';
 import type { RouteDef } from '../routing/route';
-import { MESSAGE_SCHEMA, USER_AND_TOKENS_SCHEMA, USER_DATA_SCHEMA } from '../routing/schemas';
+import { MESSAGE_SCHEMA, USER_AND_TOKENS_SCHEMA, USER_DATA_SCHEMA } from '../openapi/schemas';
 
 /** Identical for new and already-registered addresses, so the answer reveals nothing (CONTRACT §3). */
 export const REGISTER_ACCEPTED = 'Check your inbox: we have sent an email to confirm the address.';

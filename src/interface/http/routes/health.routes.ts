@@ -2,7 +2,7 @@ import type { HealthChecks } from '../http-deps';
 import { HTTP_TOKENS } from '../http-deps';
 import { defineRoute } from '../routing/define-route';
 import type { RouteDef } from '../routing/route';
-import { HEALTH_SCHEMA } from '../routing/schemas';
+import { HEALTH_SCHEMA } from '../openapi/schemas';
 
 const ALL_DOWN: HealthChecks = { database: 'down', cache: 'down', broker: 'down' };
 

@@ -8,7 +8,7 @@ import { accountIdentifier, tokenIdentifier } from '../middleware/rate-limit';
 import { defineRoute } from '../routing/define-route';
 import { API_V1 } from '../routing/paths';
 import type { RouteDef } from '../routing/route';
-import { MESSAGE_SCHEMA } from '../routing/schemas';
+import { MESSAGE_SCHEMA } from '../openapi/schemas';
 
 /** Identical for unknown, unverified and verified addresses (CONTRACT §3). */
 export const RESET_ACCEPTED = 'If the address belongs to an account, an email with a link to reset the password has been sent.';

@@ -21,7 +21,7 @@ import {
   TOKENS_SCHEMA,
   USER_AND_TOKENS_SCHEMA,
   USER_SCHEMA,
-} from '../routing/schemas';
+} from '../openapi/schemas';
 
 const AUTH = `${API_V1}/auth`;
 const BEARER_ERRORS = ['UNAUTHENTICATED', 'INVALID_TOKEN'] as const;

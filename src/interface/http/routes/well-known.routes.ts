@@ -1,7 +1,7 @@
 import { HTTP_TOKENS } from '../http-deps';
 import { defineRoute } from '../routing/define-route';
 import type { RouteDef } from '../routing/route';
-import { JWKS_SCHEMA } from '../routing/schemas';
+import { JWKS_SCHEMA } from '../openapi/schemas';
 
 export const WELL_KNOWN_ROUTES: readonly RouteDef[] = [
   defineRoute({
