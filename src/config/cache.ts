@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '@application/ports/clock';
 import type { LoginLockout } from '@application/ports/login-lockout';
+import type { OtpReplayGuard } from '@application/ports/otp-replay-guard';
 import type { RateLimiter } from '@application/ports/rate-limiter';
 import type { SecretAttempts } from '@application/ports/secret-attempts';
 import type { SessionStateCache } from '@application/ports/session-state-cache';
 import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
+import { InMemoryOtpReplayGuard } from '@infrastructure/cache/memory/in-memory-otp-replay-guard';
 import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
@@ -12,6 +14,7 @@ import { PassThroughSessionStateCache } from '@infrastructure/cache/memory/pass-
 import { connectRedis, pingRedis } from '@infrastructure/cache/redis/redis-connection';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
 import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
+import { RedisOtpReplayGuard } from '@infrastructure/cache/redis/redis-otp-replay-guard';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
 import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
@@ -25,6 +28,8 @@ export interface Cache {
   lockout: LoginLockout;
   /** Current-password checks per user. */
   secretAttempts: SecretAttempts;
+  /** TOTP steps already used, per user. */
+  otpReplay: OtpReplayGuard;
   sessions: SessionStateCache;
   /** True with REDIS_URL: shared by every instance. */
   shared: boolean;
@@ -47,6 +52,7 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
       rateLimiter: new InMemoryRateLimiter(clock),
       lockout: new InMemoryLoginLockout(config.abuse.lockout),
       secretAttempts: new InMemorySecretAttempts(),
+      otpReplay: new InMemoryOtpReplayGuard(clock),
       sessions: config.databaseUrl === null ? new InMemorySessionStateCache(clock, ttl) : new PassThroughSessionStateCache(),
       shared: false,
       status: async () => 'up',
@@ -63,6 +69,7 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
       logger,
     ),
     secretAttempts: new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), logger),
+    otpReplay: new RedisOtpReplayGuard(client, prefix, new InMemoryOtpReplayGuard(clock), logger),
     sessions: new RedisSessionStateCache(client, prefix, ttl),
     shared: true,
     status: async () => ((await pingRedis(client)) ? 'up' : 'down'),

@@ -45,6 +45,8 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.LoginLockout, infra.cache.lockout);
   constant(TOKENS.SecretAttempts, infra.cache.secretAttempts);
   constant(TOKENS.SessionStateCache, infra.cache.sessions);
+  constant(TOKENS.Totp, infra.totp);
+  constant(TOKENS.OtpReplayGuard, infra.cache.otpReplay);
   constant(TOKENS.PasswordStrengthEstimator, infra.passwordStrength);
   constant(TOKENS.PasswordMinLength, config.passwordMinLength);
   constant(TOKENS.CurrentPasswordMaxFailures, config.abuse.currentPasswordMaxFailures);

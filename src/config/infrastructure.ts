@@ -5,6 +5,7 @@ import type { Clock } from '@application/ports/clock';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
 import type { OpaqueTokens } from '@application/ports/opaque-tokens';
+import type { Totp } from '@application/ports/totp';
 import type { PasswordHasher } from '@application/ports/password-hasher';
 import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
 import type { SecretBox } from '@application/ports/secret-box';
@@ -16,6 +17,7 @@ import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
+import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
@@ -38,6 +40,8 @@ export interface Infrastructure {
   /** zxcvbn in a worker thread, started on first use. */
   passwordStrength: PasswordStrengthEstimator;
   opaqueTokens: OpaqueTokens;
+  /** RFC 6238 TOTP (otpauth) and its QR codes. */
+  totp: Totp;
   secretBox: SecretBox;
   tokens: JoseTokenService;
   keys: SigningKeyManager;
@@ -110,6 +114,7 @@ export async function startInfrastructure(
     hasher: new Argon2PasswordHasher(config.argon2),
     passwordStrength,
     opaqueTokens: new CryptoOpaqueTokens(),
+    totp: new OtpauthTotp(),
     secretBox,
     keys,
     tokens: new JoseTokenService(keys, {

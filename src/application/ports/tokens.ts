@@ -10,12 +10,14 @@ import type { IdGenerator } from './id-generator';
 import type { LoginLockout } from './login-lockout';
 import type { Mailer } from './mailer';
 import type { OpaqueTokens } from './opaque-tokens';
+import type { OtpReplayGuard } from './otp-replay-guard';
 import type { PasswordHasher } from './password-hasher';
 import type { PasswordStrengthEstimator } from './password-strength';
 import type { RateLimiter } from './rate-limiter';
 import type { SecretAttempts } from './secret-attempts';
 import type { SecretBox } from './secret-box';
 import type { SessionStateCache } from './session-state-cache';
+import type { Totp } from './totp';
 import type { UnitOfWork } from './unit-of-work';
 
 /** A symbol that remembers the type bound to it, so that `get`/`@inject` are checked by the compiler. */
@@ -52,4 +54,8 @@ export const PORTS = {
   SecretAttempts: token<SecretAttempts>('SecretAttempts'),
   SessionStateCache: token<SessionStateCache>('SessionStateCache'),
   PasswordStrengthEstimator: token<PasswordStrengthEstimator>('PasswordStrengthEstimator'),
+  /** RFC 6238 codes, secrets, otpauth URIs and QR codes (issue 10). */
+  Totp: token<Totp>('Totp'),
+  /** Used TOTP steps per user, shared by every instance (issue 10). */
+  OtpReplayGuard: token<OtpReplayGuard>('OtpReplayGuard'),
 } as const;

@@ -7,6 +7,8 @@ import { APPLICATION_CLASSES, FEATURE_MODULES } from '@config/modules';
 import type { AuthSettings } from '@application/shared/auth-settings';
 import type { PasswordHasher } from '@application/ports/password-hasher';
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
+import { InMemoryOtpReplayGuard } from '@infrastructure/cache/memory/in-memory-otp-replay-guard';
+import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/in-memory-account-requests';
@@ -95,6 +97,9 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   constant(PORTS.SecretAttempts, new InMemorySecretAttempts());
   constant(PORTS.SessionStateCache, sessionCache);
   constant(PORTS.PasswordStrengthEstimator, new ZxcvbnStrengthEstimator());
+  // Issue 10: TOTP is pure computation (the real adapter); used steps in memory on the kit's clock.
+  constant(PORTS.Totp, new OtpauthTotp());
+  constant(PORTS.OtpReplayGuard, new InMemoryOtpReplayGuard(clock));
   container.load(...FEATURE_MODULES);
   const resolve = <T>(id: ServiceIdentifier<T>): T => container.get<T>(id);
   /** Every use case and helper by its class name, resolved from the modules (e.g. `useCases.RegisterUser`). */
