@@ -59,8 +59,8 @@ export type EventPayloads = {
   'auth.user.roles_changed': AboutUser & { roles: string[]; previous_roles: string[] };
   /** Reserved (MFA). */
   'auth.mfa.enabled': AboutUser & { method: 'totp' };
-  /** Reserved (MFA). */
-  'auth.mfa.disabled': AboutUser & { method: 'totp' };
+  /** Reserved (MFA). `actor_id`: who disabled it, the user themself or an admin (support). */
+  'auth.mfa.disabled': AboutUser & { method: 'totp'; actor_id: string };
 };
 
 export type EventPayload<T extends EventType> = EventPayloads[T];

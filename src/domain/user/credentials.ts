@@ -19,7 +19,7 @@ export interface PasswordCredential {
   readonly changedAt: Date;
 }
 
-/** Reserved for MFA: a TOTP secret, pending until a first code confirms it. */
+/** MFA: a TOTP secret, pending until a first code confirms it. */
 export interface TotpCredential {
   readonly type: 'totp';
   /** The secret encrypted by the SecretBox port; never stored or logged in plain form. */
@@ -29,7 +29,7 @@ export interface TotpCredential {
   readonly createdAt: Date;
 }
 
-/** Reserved for MFA: the current set of single-use recovery codes, as keyed hashes (HMAC); a used one is removed. */
+/** MFA: the current set of single-use recovery codes, as keyed hashes (HMAC); a used one is removed. */
 export interface RecoveryCodesCredential {
   readonly type: 'recovery_codes';
   readonly codeHashes: readonly string[];
@@ -112,6 +112,20 @@ export class Credentials {
   changed(passwordHash: string, now: Date): Credentials {
     const next = this.with({ type: 'password', hash: passwordHash, changedAt: now });
     return new Credentials({ ...next.state, failedAttempts: 0, lockedUntil: null });
+  }
+
+  /** Adds or replaces the credential of its type (MFA's verbs keep their invariants in `mfa.ts`). */
+  withCredential(credential: TotpCredential | RecoveryCodesCredential): Credentials {
+    return this.with(credential);
+  }
+
+  /** Without the credentials of these types; the same value when it had none of them. */
+  without(...types: CredentialType[]): Credentials {
+    if (!types.some((type) => this.has(type))) return this;
+    const state = copy(this.state);
+    const byType: CredentialsByType = { ...state.byType };
+    for (const type of types) delete byType[type];
+    return new Credentials({ ...state, byType });
   }
 
   toState(): CredentialsState {

@@ -2,6 +2,7 @@ import { AggregateRoot } from '../shared/domain-event';
 import { EventTypes, type ChangedCredential, type ChangedProfileField } from '../shared/event-types';
 import { DomainErrors } from '../shared/errors';
 import { Credentials } from './credentials';
+import * as Mfa from './mfa';
 import type { NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
 import type { Email } from './email';
 import type { Username } from './username';
@@ -43,7 +44,10 @@ export class User extends AggregateRoot {
 
   static restore(state: UserState): User {
     const { credentials, ...rest } = state;
-    return new User({ ...rest, roles: [...rest.roles] }, Credentials.restore(credentials));
+    const creds = Credentials.restore(credentials);
+    // The flag (users.mfa_enabled) and the credential are stored apart: disagreeing, they are corrupt data.
+    if (rest.mfaEnabled !== Mfa.isMfaEnabled(creds)) throw new Error(`user ${rest.id}: mfaEnabled disagrees with its TOTP credential`);
+    return new User({ ...rest, roles: [...rest.roles] }, creds);
   }
 
   get id(): string {
@@ -69,6 +73,14 @@ export class User extends AggregateRoot {
   }
   get credentials(): Credentials {
     return this.creds;
+  }
+  /** True exactly when a confirmed TOTP credential exists. */
+  get mfaEnabled(): boolean {
+    return this.state.mfaEnabled;
+  }
+  /** Unused recovery codes (0 without MFA). */
+  get recoveryCodesLeft(): number {
+    return Mfa.recoveryCodesLeft(this.creds);
   }
 
   /** Whether this account may be used now; throws the stable error a login must answer with. */
@@ -206,6 +218,53 @@ export class User extends AggregateRoot {
     return previous;
   }
 
+  /**
+   * Stores a pending TOTP secret (sealed by the SecretBox port), replacing an earlier pending one. Enables
+   * nothing until confirmed. CONFLICT when TOTP is already enabled.
+   */
+  beginTotpSetup(sealedSecret: string, now: Date): void {
+    this.creds = Mfa.beginTotpSetup(this.creds, sealedSecret, now);
+    this.touch(now);
+  }
+
+  /**
+   * The pending secret is confirmed (the caller checked a code against it): MFA is on, with these recovery-code
+   * hashes. CONFLICT without a pending set-up or when already enabled.
+   */
+  confirmTotp(recoveryCodeHashes: readonly string[], now: Date): void {
+    this.creds = Mfa.confirmTotp(this.creds, recoveryCodeHashes, now);
+    this.syncMfa(now);
+    this.record(EventTypes.MfaEnabled, this.id, now, { user_id: this.id, method: 'totp' });
+  }
+
+  /**
+   * Removes the second factor (TOTP, confirmed or pending, and the recovery codes). `actor`: the admin's id when
+   * support does it, else the user. Returns whether MFA was enabled: only then is `auth.mfa.disabled` recorded.
+   */
+  disableMfa(now: Date, actor?: string): boolean {
+    const wasEnabled = this.state.mfaEnabled;
+    const next = this.creds.without('totp', 'recovery_codes');
+    if (next === this.creds) return false;
+    this.creds = next;
+    this.syncMfa(now);
+    if (wasEnabled) this.record(EventTypes.MfaDisabled, this.id, now, { user_id: this.id, method: 'totp', actor_id: actor ?? this.id });
+    return wasEnabled;
+  }
+
+  /** A new set of recovery codes; the old ones stop working. CONFLICT when MFA is not enabled. */
+  replaceRecoveryCodes(recoveryCodeHashes: readonly string[], now: Date): void {
+    this.creds = Mfa.replaceRecoveryCodes(this.creds, recoveryCodeHashes, now);
+    this.touch(now);
+  }
+
+  /** Spends the recovery code with this hash; false (nothing changes) when it is not one of the codes left. */
+  useRecoveryCode(codeHash: string, _now: Date): boolean {
+    const next = Mfa.useRecoveryCode(this.creds, codeHash);
+    if (next === null) return false;
+    this.creds = next;
+    return true;
+  }
+
   /** Records the deletion; the repository writes the event, then removes the account. */
   markDeleted(now: Date): void {
     this.record(EventTypes.UserDeleted, this.id, now, { user_id: this.id });
@@ -213,6 +272,11 @@ export class User extends AggregateRoot {
 
   toState(): UserState {
     return { ...this.state, roles: [...this.state.roles], credentials: this.creds.toState() };
+  }
+
+  private syncMfa(now: Date): void {
+    this.state.mfaEnabled = Mfa.isMfaEnabled(this.creds);
+    this.touch(now);
   }
 
   private touch(now: Date): void {

@@ -54,7 +54,8 @@ describe('InMemoryUserRepository keeps credentials by type', () => {
     );
     const state = registered.toState();
     const totp = { type: 'totp' as const, sealedSecret: 'sealed', confirmedAt: T0, createdAt: T0 };
-    const user = User.restore({ ...state, credentials: { ...state.credentials, byType: { ...state.credentials.byType, totp } } });
+    // A confirmed TOTP credential means MFA is on: the flag must agree (User.restore checks it).
+    const user = User.restore({ ...state, mfaEnabled: true, credentials: { ...state.credentials, byType: { ...state.credentials.byType, totp } } });
     await users.add(user);
     const loaded = (await users.findByIdForUpdate(user.id))!;
     expect(loaded.toState()).toEqual(user.toState());

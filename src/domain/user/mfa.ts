@@ -1,0 +1,59 @@
+import { equalsConstantTime } from '../shared/constant-time';
+import { DomainErrors } from '../shared/errors';
+import type { Credentials } from './credentials';
+
+/**
+ * The rules of the second factor over a user's credentials; the User aggregate's MFA verbs call these and
+ * record the events. MFA is enabled exactly when a confirmed TOTP credential exists: a pending one (set up,
+ * no code confirmed yet) enables nothing. Recovery codes exist only beside a confirmed TOTP credential.
+ */
+export function isMfaEnabled(credentials: Credentials): boolean {
+  return credentials.get('totp')?.confirmedAt != null;
+}
+
+/** A new pending secret; an earlier pending one is replaced (set-up started again). Refused once confirmed. */
+export function beginTotpSetup(credentials: Credentials, sealedSecret: string, now: Date): Credentials {
+  if (isMfaEnabled(credentials)) throw DomainErrors.mfaAlreadyEnabled();
+  if (sealedSecret.length === 0) throw new Error('beginTotpSetup: the sealed secret is empty');
+  return credentials.withCredential({ type: 'totp', sealedSecret, confirmedAt: null, createdAt: now });
+}
+
+/** The pending secret becomes the account's second factor, with its first set of recovery codes. */
+export function confirmTotp(credentials: Credentials, codeHashes: readonly string[], now: Date): Credentials {
+  const totp = credentials.get('totp');
+  if (totp === null) throw DomainErrors.noPendingTotpSetup();
+  if (totp.confirmedAt !== null) throw DomainErrors.mfaAlreadyEnabled();
+  return withCodes(credentials.withCredential({ ...totp, confirmedAt: now }), codeHashes, now);
+}
+
+/** A new set of recovery codes; the old set is void. Only while MFA is enabled. */
+export function replaceRecoveryCodes(credentials: Credentials, codeHashes: readonly string[], now: Date): Credentials {
+  if (!isMfaEnabled(credentials)) throw DomainErrors.mfaNotEnabled();
+  return withCodes(credentials, codeHashes, now);
+}
+
+/**
+ * Spends one recovery code: the result no longer holds it. null when the hash is not among the codes left (or
+ * MFA is off). Every stored hash is compared, in constant time, whichever matches.
+ */
+export function useRecoveryCode(credentials: Credentials, codeHash: string): Credentials | null {
+  const codes = credentials.get('recovery_codes');
+  if (codes === null || !isMfaEnabled(credentials)) return null;
+  let found = -1;
+  codes.codeHashes.forEach((stored, index) => {
+    if (equalsConstantTime(stored, codeHash) && found === -1) found = index;
+  });
+  if (found === -1) return null;
+  return credentials.withCredential({ ...codes, codeHashes: codes.codeHashes.filter((_, index) => index !== found) });
+}
+
+export function recoveryCodesLeft(credentials: Credentials): number {
+  return isMfaEnabled(credentials) ? (credentials.get('recovery_codes')?.codeHashes.length ?? 0) : 0;
+}
+
+function withCodes(credentials: Credentials, codeHashes: readonly string[], now: Date): Credentials {
+  if (codeHashes.length === 0) throw new Error('recovery codes: at least one hash is needed');
+  if (codeHashes.some((hash) => hash.length === 0)) throw new Error('recovery codes: a hash is empty');
+  if (new Set(codeHashes).size !== codeHashes.length) throw new Error('recovery codes: the hashes are not distinct');
+  return credentials.withCredential({ type: 'recovery_codes', codeHashes: [...codeHashes], createdAt: now });
+}
