@@ -32,6 +32,13 @@ async function newSession(base: string) {
   return { email, tokens };
 }
 
+/** One signed-up user per connection: each connection takes the next one on its first request. */
+async function sessionPerConnection(base: string, connections: number) {
+  const pool = await Promise.all(Array.from({ length: connections }, () => newSession(base)));
+  let next = 0;
+  return () => pool[next++ % pool.length]!;
+}
+
 interface ChainContext {
   refreshToken?: string;
 }
@@ -59,8 +66,7 @@ export const scenarios: Scenario[] = [
     name: 'login',
     async prepare(base, connections) {
       // One user per connection: the lockout checks at most LOCKOUT_THRESHOLD logins of one identifier at once.
-      const pool = await Promise.all(Array.from({ length: connections }, () => newSession(base)));
-      let next = 0;
+      const take = await sessionPerConnection(base, connections);
       return {
         request: {
           method: 'POST',
@@ -68,7 +74,7 @@ export const scenarios: Scenario[] = [
           headers: json,
           setupRequest: (req: RequestSpec, context: object) => {
             const ctx = context as { email?: string };
-            ctx.email ??= pool[next++ % pool.length]!.email;
+            ctx.email ??= take().email;
             return { ...req, body: JSON.stringify({ email: ctx.email, password: PASSWORD }) };
           },
         },
@@ -79,8 +85,7 @@ export const scenarios: Scenario[] = [
     name: 'refresh',
     async prepare(base, connections) {
       // Every refresh rotates the token, so each connection follows its own chain of tokens.
-      const pool = await Promise.all(Array.from({ length: connections }, () => newSession(base)));
-      let next = 0;
+      const take = await sessionPerConnection(base, connections);
       return {
         request: {
           method: 'POST',
@@ -88,7 +93,7 @@ export const scenarios: Scenario[] = [
           headers: json,
           setupRequest: (req: RequestSpec, context: object) => {
             const ctx = context as ChainContext;
-            ctx.refreshToken ??= pool[next++ % pool.length]!.tokens.refresh_token;
+            ctx.refreshToken ??= take().tokens.refresh_token;
             return { ...req, body: JSON.stringify({ refresh_token: ctx.refreshToken }) };
           },
           onResponse: (status: number, body: string, context: object) => {
