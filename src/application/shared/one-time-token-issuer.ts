@@ -11,6 +11,8 @@ export interface OneTimeTokenRequest {
   purpose: OneTimeTokenPurpose;
   ttlSeconds: number;
   now: Date;
+  /** Random bytes of the token (default 32). */
+  tokenBytes?: number;
 }
 
 /**
@@ -23,7 +25,7 @@ export async function issueOneTimeToken(
   ids: IdGenerator,
   request: OneTimeTokenRequest,
 ): Promise<string> {
-  const { token, hash } = opaque.create(ONE_TIME_TOKEN_BYTES);
+  const { token, hash } = opaque.create(request.tokenBytes ?? ONE_TIME_TOKEN_BYTES);
   await repos.oneTimeTokens.consumeAllFor(request.userId, request.purpose, request.now);
   await repos.oneTimeTokens.add({
     id: ids.newId(),
