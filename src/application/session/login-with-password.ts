@@ -109,8 +109,9 @@ export class LoginWithPassword {
       if (verdict.locked) return verdict;
       if (rehash !== null) user.rehashPassword(rehash);
       if (user.mfaEnabled) {
-        // The password step only: a pending login for the second step, no session. A newer one replaces it; a
-        // password reset or change voids it (every one-time token of the account goes).
+        // The password step only: a pending login for the second step, no session. Each is its own (two devices
+        // may sign in at once; a newer one does not void another's); a password reset or change, or too many
+        // wrong codes, void them all.
         if (rehash !== null) await repos.users.save(user);
         const mfaToken = await issueOneTimeToken(repos, this.opaque, this.ids, {
           userId: user.id,
@@ -118,6 +119,7 @@ export class LoginWithPassword {
           ttlSeconds: this.mfa.challengeTtlSeconds,
           now,
           tokenBytes: MFA_TOKEN_BYTES,
+          replacePrevious: false,
         });
         await repos.audit.record(selfAuditEntry('mfa.challenge_issued', input.client, user.id, now));
         return { user, challenge: { mfaRequired: true as const, mfaToken, expiresInSeconds: this.mfa.challengeTtlSeconds } };

@@ -13,6 +13,8 @@ export interface OneTimeTokenRequest {
   now: Date;
   /** Random bytes of the token (default 32). */
   tokenBytes?: number;
+  /** false: earlier tokens of the purpose stay valid (each pending MFA login is its own). Default true. */
+  replacePrevious?: boolean;
 }
 
 /**
@@ -26,7 +28,7 @@ export async function issueOneTimeToken(
   request: OneTimeTokenRequest,
 ): Promise<string> {
   const { token, hash } = opaque.create(request.tokenBytes ?? ONE_TIME_TOKEN_BYTES);
-  await repos.oneTimeTokens.consumeAllFor(request.userId, request.purpose, request.now);
+  if (request.replacePrevious !== false) await repos.oneTimeTokens.consumeAllFor(request.userId, request.purpose, request.now);
   await repos.oneTimeTokens.add({
     id: ids.newId(),
     userId: request.userId,
