@@ -20,3 +20,12 @@ export function midStep(from: Date = new Date()): Date {
 }
 
 export const STEP_MS = 30_000;
+
+/**
+ * For tests on the real clock: returns once the current 30 s step has at least `marginMs` left, so that a code
+ * computed now is still of the same step when the service checks it (waits at most `marginMs`).
+ */
+export async function awayFromStepEdge(marginMs = 3_000): Promise<void> {
+  const left = STEP_MS - (Date.now() % STEP_MS);
+  if (left < marginMs) await new Promise((resolve) => setTimeout(resolve, left + 200));
+}
