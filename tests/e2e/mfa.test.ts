@@ -290,3 +290,26 @@ function base32Decode(input: string): Buffer {
   }
   return Buffer.from(out);
 }
+
+describe.each(MODES)('MFA verify quota per account (%s)', (mode) => {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, { ...NO_RATE_LIMITS, RATE_LIMIT_MFA_ID: '3/15m' });
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  it('counts second-step attempts per account whatever the pending login, before any code is checked', async () => {
+    const { http, clock } = t as TestApp;
+    clock.set(midStep(clock.now()));
+    const { tokens } = await signUp(t as TestApp, 'quota@example.com');
+    const setup = await http.post('/api/v1/auth/mfa/totp/setup').set({ Authorization: `Bearer ${tokens.access_token}` }).expect(200);
+    await http.post('/api/v1/auth/mfa/totp/enable').set({ Authorization: `Bearer ${tokens.access_token}` }).send({ code: oathtool(setup.body.data.secret, clock.now()) }).expect(200);
+    clock.advance(60);
+    const pending = async () => (await http.post('/api/v1/auth/login').send({ email: 'quota@example.com', password: PASSWORD }).expect(200)).body.data.mfa_token as string;
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: '000000' })).status);
+    expect(statuses.slice(0, 3).every((s) => s === 401)).toBe(true);
+    const refused = await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: oathtool(setup.body.data.secret, clock.now()) });
+    expect([statuses[3], refused.status, refused.body.error.code, Number(refused.headers['retry-after']) > 0]).toEqual([429, 429, 'ACCOUNT_LOCKED', true]);
+  });
+});
