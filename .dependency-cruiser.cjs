@@ -39,7 +39,14 @@ module.exports = {
         'src/application feature folders depend one way: account -> password -> session -> shared/ports (and mfa, oauth, admin on top as they come); never back, so no cycle between folders.',
       severity: 'error',
       from: { path: '^src/application/(session|shared|ports)/' },
-      to: { path: '^src/application/(account|password)/' },
+      to: { path: '^src/application/(account|password|mfa)/' },
+    },
+    {
+      name: 'mfa-on-top',
+      comment: 'mfa uses password (the current-password guard) and session (issuing the session after the second step); they never use it.',
+      severity: 'error',
+      from: { path: '^src/application/(account|password|session)/' },
+      to: { path: '^src/application/mfa/' },
     },
     {
       name: 'password-not-into-account',
@@ -52,7 +59,7 @@ module.exports = {
       comment: 'shared helpers and ports know no feature folder.',
       severity: 'error',
       from: { path: '^src/application/(shared|ports)/' },
-      to: { path: '^src/application/(session|account|password)/' },
+      to: { path: '^src/application/(session|account|password|mfa)/' },
     },
     {
       name: 'no-circular',

@@ -9,7 +9,7 @@ export interface RateLimitSpec {
 
 /** Routes that share one pair of variables (RATE_LIMIT_<GROUP>_IP / _ID). */
 /** current_password: the routes that check the current password; its `_ID` quota counts per signed-in user id. */
-export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password'] as const;
+export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'mfa', 'mfa_setup'] as const;
 export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 
 export interface AbuseConfig {
@@ -38,6 +38,11 @@ const DEFAULTS: Record<RateLimitGroup, { ip: string; identifier: string }> = {
   refresh: { ip: '300/5m', identifier: '60/5m' },
   // Password change, credentials update, account deletion: argon2 and emails per call, rare for people.
   current_password: { ip: '60/5m', identifier: '10/15m' },
+  // The second login step: per IP at the route, per account (whatever the IP) once the mfa_token names it. The
+  // account's MFA lockout (LOCKOUT_THRESHOLD wrong codes) bites long before the per-account quota.
+  mfa: { ip: '60/5m', identifier: '20/15m' },
+  // TOTP set-up and enabling, per IP and per signed-in user.
+  mfa_setup: { ip: '60/5m', identifier: '20/15m' },
 };
 
 type Env = Record<string, string | undefined>;

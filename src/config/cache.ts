@@ -26,6 +26,8 @@ const SKEW_MARGIN_SECONDS = 120;
 export interface Cache {
   rateLimiter: RateLimiter;
   lockout: LoginLockout;
+  /** Second-factor failures per account: the same rules in a key space of their own. */
+  mfaLockout: LoginLockout;
   /** Current-password checks per user. */
   secretAttempts: SecretAttempts;
   /** TOTP steps already used, per user. */
@@ -51,6 +53,7 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
     return {
       rateLimiter: new InMemoryRateLimiter(clock),
       lockout: new InMemoryLoginLockout(config.abuse.lockout),
+      mfaLockout: new InMemoryLoginLockout(config.abuse.lockout),
       secretAttempts: new InMemorySecretAttempts(),
       otpReplay: new InMemoryOtpReplayGuard(clock),
       sessions: config.databaseUrl === null ? new InMemorySessionStateCache(clock, ttl) : new PassThroughSessionStateCache(),
@@ -65,6 +68,11 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
     rateLimiter: new RedisRateLimiter(client, prefix, logger),
     lockout: new FallbackLoginLockout(
       new RedisLoginLockout(client, prefix, config.abuse.lockout),
+      new InMemoryLoginLockout(config.abuse.lockout),
+      logger,
+    ),
+    mfaLockout: new FallbackLoginLockout(
+      new RedisLoginLockout(client, `${prefix}mfa:`, config.abuse.lockout),
       new InMemoryLoginLockout(config.abuse.lockout),
       logger,
     ),

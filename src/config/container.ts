@@ -7,6 +7,10 @@ import type { Infrastructure } from './infrastructure';
 import { healthChecks } from './health';
 import { FEATURE_MODULES } from './modules';
 import { TOKENS, type Token } from './tokens';
+import { rateLimitPolicies } from './abuse-config';
+
+/** CONTRACT §4: the token between the password step and the second factor lives 5 minutes. */
+const MFA_CHALLENGE_TTL_SECONDS = 300;
 
 export function authSettings(config: AppConfig): AuthSettings {
   return {
@@ -47,6 +51,13 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.SessionStateCache, infra.cache.sessions);
   constant(TOKENS.Totp, infra.totp);
   constant(TOKENS.OtpReplayGuard, infra.cache.otpReplay);
+  constant(TOKENS.RecoveryCodes, infra.recoveryCodes);
+  constant(TOKENS.MfaLockoutStore, infra.cache.mfaLockout);
+  constant(TOKENS.MfaSettings, {
+    issuer: config.mfa.issuer,
+    challengeTtlSeconds: MFA_CHALLENGE_TTL_SECONDS,
+    verifyPerAccount: rateLimitPolicies(config.abuse.rateLimits).mfa.identifier,
+  });
   constant(TOKENS.PasswordStrengthEstimator, infra.passwordStrength);
   constant(TOKENS.PasswordMinLength, config.passwordMinLength);
   constant(TOKENS.CurrentPasswordMaxFailures, config.abuse.currentPasswordMaxFailures);

@@ -39,6 +39,8 @@ export interface AppConfig {
   events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number };
   /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>` (at least 16 characters). */
   metricsToken: string | null;
+  /** MFA_ISSUER: the name authenticator apps show beside the account (default "auth-service"). */
+  mfa: { issuer: string };
 }
 
 export class ConfigError extends Error {
@@ -105,8 +107,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       outboxRetentionSeconds: read.duration('OUTBOX_RETENTION', '7d', 3600, 365 * 86400),
     },
     metricsToken: read.optionalString('METRICS_TOKEN'),
+    mfa: { issuer: read.string('MFA_ISSUER', 'auth-service') },
   };
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
+  // The issuer is the otpauth URI's label prefix: a colon would split it, and apps show it whole.
+  if (config.mfa.issuer.includes(':') || config.mfa.issuer.length > 64) problems.push('MFA_ISSUER must be at most 64 characters, without ":"');
   if (config.env === 'production') problems.push(...productionProblems(env, config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

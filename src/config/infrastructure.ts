@@ -6,6 +6,7 @@ import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
 import type { OpaqueTokens } from '@application/ports/opaque-tokens';
 import type { Totp } from '@application/ports/totp';
+import type { RecoveryCodes } from '@application/ports/recovery-codes';
 import type { PasswordHasher } from '@application/ports/password-hasher';
 import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
 import type { SecretBox } from '@application/ports/secret-box';
@@ -18,6 +19,7 @@ import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-pas
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
+import { HmacRecoveryCodes } from '@infrastructure/security/crypto/hmac-recovery-codes';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
@@ -42,6 +44,8 @@ export interface Infrastructure {
   opaqueTokens: OpaqueTokens;
   /** RFC 6238 TOTP (otpauth) and its QR codes. */
   totp: Totp;
+  /** MFA recovery codes, keyed-hashed under a key derived from the encryption key. */
+  recoveryCodes: RecoveryCodes;
   secretBox: SecretBox;
   tokens: JoseTokenService;
   keys: SigningKeyManager;
@@ -83,6 +87,7 @@ export async function startInfrastructure(
   const clock = overrides.clock ?? new SystemClock();
   const encryption = await resolveEncryptionKey(config.encryptionKey, dataDir);
   const secretBox = new AesGcmSecretBox(parseEncryptionKey(encryption.key));
+  const recoveryCodes = new HmacRecoveryCodes(parseEncryptionKey(encryption.key));
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');
 
   const cache = await startCache(config, clock, logger);
@@ -115,6 +120,7 @@ export async function startInfrastructure(
     passwordStrength,
     opaqueTokens: new CryptoOpaqueTokens(),
     totp: new OtpauthTotp(),
+    recoveryCodes,
     secretBox,
     keys,
     tokens: new JoseTokenService(keys, {

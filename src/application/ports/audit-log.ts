@@ -12,7 +12,13 @@ export type AuditEventType =
   | 'account.deleted'
   | 'credentials.updated'
   | 'profile.updated'
-  | 'user.registered';
+  | 'user.registered'
+  | 'mfa.challenge_issued'
+  | 'mfa.setup_started'
+  | 'mfa.enabled'
+  | 'mfa.disabled'
+  | 'mfa.recovery_codes_regenerated'
+  | 'mfa.recovery_code_used';
 
 export interface AuditEntry {
   type: AuditEventType;

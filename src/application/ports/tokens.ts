@@ -4,6 +4,7 @@ import type { ServiceIdentifier } from 'inversify';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../shared/auth-settings';
+import type { MfaSettings } from '../shared/mfa-settings';
 import type { TokenSigner, TokenVerifier } from './access-tokens';
 import type { Clock } from './clock';
 import type { IdGenerator } from './id-generator';
@@ -14,6 +15,7 @@ import type { OtpReplayGuard } from './otp-replay-guard';
 import type { PasswordHasher } from './password-hasher';
 import type { PasswordStrengthEstimator } from './password-strength';
 import type { RateLimiter } from './rate-limiter';
+import type { RecoveryCodes } from './recovery-codes';
 import type { SecretAttempts } from './secret-attempts';
 import type { SecretBox } from './secret-box';
 import type { SessionStateCache } from './session-state-cache';
@@ -51,6 +53,8 @@ export const PORTS = {
   SessionRepository: token<SessionRepository>('SessionRepository'),
   RateLimiter: token<RateLimiter>('RateLimiter'),
   LoginLockout: token<LoginLockout>('LoginLockout'),
+  /** The same rules for wrong second factors, per account id, in a key space of its own (issue 10). */
+  MfaLockoutStore: token<LoginLockout>('MfaLockoutStore'),
   SecretAttempts: token<SecretAttempts>('SecretAttempts'),
   SessionStateCache: token<SessionStateCache>('SessionStateCache'),
   PasswordStrengthEstimator: token<PasswordStrengthEstimator>('PasswordStrengthEstimator'),
@@ -58,4 +62,7 @@ export const PORTS = {
   Totp: token<Totp>('Totp'),
   /** Used TOTP steps per user, shared by every instance (issue 10). */
   OtpReplayGuard: token<OtpReplayGuard>('OtpReplayGuard'),
+  /** MFA recovery codes: generated, and hashed with a key (issue 10). */
+  RecoveryCodes: token<RecoveryCodes>('RecoveryCodes'),
+  MfaSettings: token<MfaSettings>('MfaSettings'),
 } as const;

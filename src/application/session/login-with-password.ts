@@ -14,7 +14,33 @@ import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { clearLockout, lockoutKey } from './login-lockout-keys';
 import { SessionIssuer } from './session-issuer';
+import type { IdGenerator } from '../ports/id-generator';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { MfaSettings } from '../shared/mfa-settings';
+import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { PORTS } from '../ports/tokens';
+
+/** Signed in: the password was enough (no second factor on the account). */
+export interface SignedIn {
+  mfaRequired: false;
+  user: User;
+  tokens: TokenPair;
+}
+
+/**
+ * The password was right and the account has a second factor: no session yet. `mfaToken` (opaque, single use,
+ * stored as a digest) names this pending login for the second step (/auth/mfa/verify).
+ */
+export interface MfaChallenge {
+  mfaRequired: true;
+  mfaToken: string;
+  expiresInSeconds: number;
+}
+
+export type LoginOutcome = SignedIn | MfaChallenge;
+
+/** MFA-pending tokens carry 256 bits (CONTRACT §4: at least 128). */
+const MFA_TOKEN_BYTES = 32;
 
 export interface LoginInput {
   /** An email address or a username. */
@@ -33,9 +59,12 @@ export class LoginWithPassword {
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
     @inject(PORTS.LoginLockout) private readonly lockout: LoginLockout,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.MfaSettings) private readonly mfa: MfaSettings,
   ) {}
 
-  async execute(input: LoginInput): Promise<{ user: User; tokens: TokenPair }> {
+  async execute(input: LoginInput): Promise<LoginOutcome> {
     const key = lockoutKey(input.identifier);
     // Reserved before any lookup or hashing: attempts in flight count toward the lockout, so a parallel burst
     // gets no more password checks than a sequence; a locked identifier costs nothing and answers the same.
@@ -50,7 +79,7 @@ export class LoginWithPassword {
     }
   }
 
-  private async attempt(input: LoginInput, key: string, attempt: { settled: boolean }): Promise<{ user: User; tokens: TokenPair }> {
+  private async attempt(input: LoginInput, key: string, attempt: { settled: boolean }): Promise<LoginOutcome> {
     const found = await find(this.users, input.identifier);
     if (!found) {
       await this.hasher.verifyDummy(input.password);
@@ -79,6 +108,22 @@ export class LoginWithPassword {
       attempt.settled = true;
       if (verdict.locked) return verdict;
       if (rehash !== null) user.rehashPassword(rehash);
+      if (user.mfaEnabled) {
+        // The password step only: a pending login for the second step, no session. Each is its own (two devices
+        // may sign in at once; a newer one does not void another's); a password reset or change, or too many
+        // wrong codes, void them all.
+        if (rehash !== null) await repos.users.save(user);
+        const mfaToken = await issueOneTimeToken(repos, this.opaque, this.ids, {
+          userId: user.id,
+          purpose: 'mfa_pending',
+          ttlSeconds: this.mfa.challengeTtlSeconds,
+          now,
+          tokenBytes: MFA_TOKEN_BYTES,
+          replacePrevious: false,
+        });
+        await repos.audit.record(selfAuditEntry('mfa.challenge_issued', input.client, user.id, now));
+        return { user, challenge: { mfaRequired: true as const, mfaToken, expiresInSeconds: this.mfa.challengeTtlSeconds } };
+      }
       const { session, tokens } = await this.issuer.start(repos, user, ['pwd'], input.client, now);
       user.recordSuccessfulLogin(now, session.id, ['pwd']);
       await repos.users.save(user);
@@ -87,9 +132,13 @@ export class LoginWithPassword {
     });
     if (result === null) return this.refuse(input, 'credentials_changed', Errors.invalidCredentials());
     if ('locked' in result) return this.refuse(input, 'locked', Errors.accountLocked(result.retryAfterSeconds));
+    if ('challenge' in result && result.challenge) {
+      await clearLockout(this.lockout, result.user);
+      return result.challenge;
+    }
     if (!('tokens' in result)) return this.refuseStatus(input, result);
     await clearLockout(this.lockout, result.user);
-    return result;
+    return { mfaRequired: false, user: result.user, tokens: result.tokens };
   }
 
   /** A right password for an account that may not log in now (unverified, suspended): audited, its stable error. */

@@ -25,6 +25,23 @@ export const Errors = {
   accountLocked: (retryAfterSeconds: number): DomainError =>
     new DomainError('ACCOUNT_LOCKED', 'Too many failed login attempts. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
 
+  /**
+   * The second login step failed: a wrong, replayed or stale code, an unknown backup code, or an unknown,
+   * used or expired mfa_token. One answer for all, so that none of them can be told apart.
+   */
+  invalidSecondFactor: (): DomainError =>
+    new DomainError('INVALID_CREDENTIALS', 'The verification code is incorrect, or the sign-in attempt has expired.'),
+  /** A signed-in user's re-authentication by a code (disabling MFA) failed. */
+  wrongMfaCode: (): DomainError => new DomainError('INVALID_CREDENTIALS', 'The verification code is incorrect.'),
+  /** Enabling TOTP: the first code does not match the secret being set up. */
+  setupCodeMismatch: (): DomainError =>
+    new DomainError('VALIDATION_ERROR', 'The code does not match.', {
+      code: ["The code does not match the secret being set up; check the device's clock and enter the current code."],
+    }),
+  /** Too many second-step failures (or attempts) for the account: its MFA step is locked for a while. */
+  mfaLocked: (retryAfterSeconds: number): DomainError =>
+    new DomainError('ACCOUNT_LOCKED', 'Too many verification attempts. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
+
   emailAlreadyRegistered: (): DomainError =>
     new DomainError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists.'),
   usernameTaken: (): DomainError => new DomainError('USERNAME_TAKEN', 'This username is taken.'),

@@ -11,6 +11,10 @@ export interface OneTimeTokenRequest {
   purpose: OneTimeTokenPurpose;
   ttlSeconds: number;
   now: Date;
+  /** Random bytes of the token (default 32). */
+  tokenBytes?: number;
+  /** false: earlier tokens of the purpose stay valid (each pending MFA login is its own). Default true. */
+  replacePrevious?: boolean;
 }
 
 /**
@@ -23,8 +27,8 @@ export async function issueOneTimeToken(
   ids: IdGenerator,
   request: OneTimeTokenRequest,
 ): Promise<string> {
-  const { token, hash } = opaque.create(ONE_TIME_TOKEN_BYTES);
-  await repos.oneTimeTokens.consumeAllFor(request.userId, request.purpose, request.now);
+  const { token, hash } = opaque.create(request.tokenBytes ?? ONE_TIME_TOKEN_BYTES);
+  if (request.replacePrevious !== false) await repos.oneTimeTokens.consumeAllFor(request.userId, request.purpose, request.now);
   await repos.oneTimeTokens.add({
     id: ids.newId(),
     userId: request.userId,

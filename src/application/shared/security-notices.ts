@@ -3,7 +3,12 @@ import type { EmailMessage } from '../ports/mailer';
 /** What a security notice tells the account owner; never a token, never a link that carries one. */
 export type SecurityNotice =
   | { kind: 'refresh_token_reuse'; occurredAt: Date }
-  | { kind: 'account_locked'; occurredAt: Date; lockedUntil: Date | null };
+  | { kind: 'account_locked'; occurredAt: Date; lockedUntil: Date | null }
+  | { kind: 'mfa_enabled'; occurredAt: Date }
+  /** `bySupport`: an administrator removed it (the user's own request to support, or a takeover to look into). */
+  | { kind: 'mfa_disabled'; occurredAt: Date; bySupport: boolean }
+  | { kind: 'recovery_code_used'; occurredAt: Date; codesLeft: number }
+  | { kind: 'recovery_codes_regenerated'; occurredAt: Date };
 
 function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -13,7 +18,46 @@ function utc(date: Date): string {
   return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+const NOT_YOU = 'If this was not you, someone else is signed in to your account: reset your password now and review the devices signed in to it.';
+
+function mfaParagraphs(notice: Extract<SecurityNotice, { kind: `mfa_${string}` | `recovery_${string}` }>): { subject: string; lines: string[] } {
+  switch (notice.kind) {
+    case 'mfa_enabled':
+      return {
+        subject: 'Two-factor authentication is on',
+        lines: [`On ${utc(notice.occurredAt)} two-factor authentication was turned on for your account: signing in now also asks for a code from your authenticator app.`, 'Keep your backup codes somewhere safe: each one signs you in once if you lose the device.', NOT_YOU],
+      };
+    case 'mfa_disabled':
+      return {
+        subject: 'Two-factor authentication is off',
+        lines: [
+          notice.bySupport
+            ? `On ${utc(notice.occurredAt)} our support team removed two-factor authentication from your account. Your password alone now signs you in.`
+            : `On ${utc(notice.occurredAt)} two-factor authentication was turned off for your account. Your password alone now signs you in.`,
+          NOT_YOU,
+        ],
+      };
+    case 'recovery_code_used': {
+      const left = notice.codesLeft === 1 ? '1 backup code is' : `${notice.codesLeft} backup codes are`;
+      return {
+        subject: 'A backup code was used to sign in',
+        lines: [
+          `On ${utc(notice.occurredAt)} one of your backup codes was used to sign in to your account. ${left} left.`,
+          notice.codesLeft <= 3 ? 'You are running out of backup codes: generate a new set from your account settings.' : 'Each code works once.',
+          NOT_YOU,
+        ],
+      };
+    }
+    case 'recovery_codes_regenerated':
+      return {
+        subject: 'New backup codes were generated',
+        lines: [`On ${utc(notice.occurredAt)} a new set of backup codes was generated for your account; the previous codes no longer work.`, NOT_YOU],
+      };
+  }
+}
+
 function paragraphs(notice: SecurityNotice): { subject: string; lines: string[] } {
+  if (notice.kind !== 'refresh_token_reuse' && notice.kind !== 'account_locked') return mfaParagraphs(notice);
   if (notice.kind === 'refresh_token_reuse') {
     return {
       subject: 'We signed out a session of your account',

@@ -27,6 +27,12 @@ export interface TotpCredential {
   /** null while pending (set up, not yet enabled). */
   readonly confirmedAt: Date | null;
   readonly createdAt: Date;
+  /**
+   * RFC 6238 section 5.2: the newest time step a code was accepted for. A code of this step or an earlier one is
+   * refused, so a code works once even when two instances see it at the same moment (the row is locked).
+   * Absent until a first code is accepted.
+   */
+  readonly lastUsedStep?: number;
 }
 
 /** MFA: the current set of single-use recovery codes, as keyed hashes (HMAC); a used one is removed. */

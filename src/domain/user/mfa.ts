@@ -18,12 +18,27 @@ export function beginTotpSetup(credentials: Credentials, sealedSecret: string, n
   return credentials.withCredential({ type: 'totp', sealedSecret, confirmedAt: null, createdAt: now });
 }
 
-/** The pending secret becomes the account's second factor, with its first set of recovery codes. */
-export function confirmTotp(credentials: Credentials, codeHashes: readonly string[], now: Date): Credentials {
+/**
+ * The pending secret becomes the account's second factor, with its first set of recovery codes. `step`: the
+ * time step of the code that proved it, spent like any other (it cannot log in afterwards).
+ */
+export function confirmTotp(credentials: Credentials, codeHashes: readonly string[], now: Date, step?: number): Credentials {
   const totp = credentials.get('totp');
   if (totp === null) throw DomainErrors.noPendingTotpSetup();
   if (totp.confirmedAt !== null) throw DomainErrors.mfaAlreadyEnabled();
-  return withCodes(credentials.withCredential({ ...totp, confirmedAt: now }), codeHashes, now);
+  const confirmed = step === undefined ? { ...totp, confirmedAt: now } : { ...totp, confirmedAt: now, lastUsedStep: step };
+  return withCodes(credentials.withCredential(confirmed), codeHashes, now);
+}
+
+/**
+ * Spends the time step of a code just verified against the secret: the result remembers it. null when the
+ * step is not newer than the last one accepted (a replay, or an older code after a newer one), or without TOTP.
+ */
+export function useTotpStep(credentials: Credentials, step: number): Credentials | null {
+  const totp = credentials.get('totp');
+  if (totp === null || !Number.isSafeInteger(step)) return null;
+  if (totp.lastUsedStep !== undefined && step <= totp.lastUsedStep) return null;
+  return credentials.withCredential({ ...totp, lastUsedStep: step });
 }
 
 /** A new set of recovery codes; the old set is void. Only while MFA is enabled. */

@@ -231,8 +231,8 @@ export class User extends AggregateRoot {
    * The pending secret is confirmed (the caller checked a code against it): MFA is on, with these recovery-code
    * hashes. CONFLICT without a pending set-up or when already enabled.
    */
-  confirmTotp(recoveryCodeHashes: readonly string[], now: Date): void {
-    this.creds = Mfa.confirmTotp(this.creds, recoveryCodeHashes, now);
+  confirmTotp(recoveryCodeHashes: readonly string[], now: Date, step?: number): void {
+    this.creds = Mfa.confirmTotp(this.creds, recoveryCodeHashes, now, step);
     this.syncMfa(now);
     this.record(EventTypes.MfaEnabled, this.id, now, { user_id: this.id, method: 'totp' });
   }
@@ -255,6 +255,14 @@ export class User extends AggregateRoot {
   replaceRecoveryCodes(recoveryCodeHashes: readonly string[], now: Date): void {
     this.creds = Mfa.replaceRecoveryCodes(this.creds, recoveryCodeHashes, now);
     this.touch(now);
+  }
+
+  /** Spends a verified code's time step (RFC 6238 section 5.2); false when it was spent already or is older. */
+  useTotpStep(step: number): boolean {
+    const next = Mfa.useTotpStep(this.creds, step);
+    if (next === null) return false;
+    this.creds = next;
+    return true;
   }
 
   /** Spends the recovery code with this hash; false (nothing changes) when it is not one of the codes left. */

@@ -51,8 +51,11 @@ export function loginFailureResult(reason: string | null): LoginResult {
     case 'wrong_password':
     case 'credentials_changed':
     case 'refused':
+    case 'wrong_mfa_code':
+    case 'invalid_mfa_token':
       return 'invalid_credentials';
     case 'locked':
+    case 'mfa_locked':
       return 'locked';
     case 'email_not_verified':
       return 'email_not_verified';

@@ -181,3 +181,27 @@ describe('equalsConstantTime', () => {
     }
   });
 });
+
+describe('TOTP time steps (RFC 6238 section 5.2)', () => {
+  it('a step is accepted once; an older one after a newer one is refused; the step confirming TOTP is spent', () => {
+    const user = fresh();
+    user.beginTotpSetup('sealed:one', T1);
+    user.confirmTotp(CODES, T2, 1000);
+    expect(user.credentials.get('totp')?.lastUsedStep).toBe(1000);
+    expect(user.useTotpStep(1000)).toBe(false);
+    expect(user.useTotpStep(999)).toBe(false);
+    expect(user.useTotpStep(1001)).toBe(true);
+    expect(user.useTotpStep(1001)).toBe(false);
+    expect(user.useTotpStep(1003)).toBe(true);
+    expect(user.useTotpStep(1002)).toBe(false);
+    expect(user.credentials.get('totp')?.lastUsedStep).toBe(1003);
+  });
+
+  it('without a TOTP credential, or with a step that is not an integer, nothing is accepted', () => {
+    expect(fresh().useTotpStep(5)).toBe(false);
+    const user = enabled();
+    expect(user.useTotpStep(Number.NaN)).toBe(false);
+    expect(user.useTotpStep(1.5)).toBe(false);
+    expect(user.useTotpStep(7)).toBe(true);
+  });
+});

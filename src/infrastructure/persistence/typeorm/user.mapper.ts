@@ -62,7 +62,11 @@ function toCredentialRow(credential: Credential): CredentialRow {
     case 'totp':
       return {
         secret: credential.sealedSecret,
-        data: { confirmed_at: credential.confirmedAt?.toISOString() ?? null, created_at: credential.createdAt.toISOString() },
+        data: {
+          confirmed_at: credential.confirmedAt?.toISOString() ?? null,
+          created_at: credential.createdAt.toISOString(),
+          ...(credential.lastUsedStep === undefined ? {} : { last_used_step: credential.lastUsedStep }),
+        },
       };
     case 'recovery_codes':
       return { secret: null, data: { code_hashes: [...credential.codeHashes], created_at: credential.createdAt.toISOString() } };
@@ -106,11 +110,14 @@ function toCredentials(userId: string, raw: unknown): CredentialsByType {
       byType.password = { type: 'password', hash: secret, changedAt: date(userId, data['changed_at']) };
     } else if (row.type === 'totp' && secret !== null) {
       const confirmed = data['confirmed_at'];
+      const lastUsedStep = data['last_used_step'];
+      if (lastUsedStep !== undefined && !Number.isSafeInteger(lastUsedStep)) throw corrupt(userId, 'last_used_step is not an integer');
       byType.totp = {
         type: 'totp',
         sealedSecret: secret,
         confirmedAt: confirmed === null ? null : date(userId, confirmed),
         createdAt: date(userId, data['created_at']),
+        ...(typeof lastUsedStep === 'number' ? { lastUsedStep } : {}),
       };
     } else if (row.type === 'recovery_codes' && isStringArray(data['code_hashes'])) {
       byType.recovery_codes = { type: 'recovery_codes', codeHashes: [...data['code_hashes']], createdAt: date(userId, data['created_at']) };

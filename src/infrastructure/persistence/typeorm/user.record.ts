@@ -57,7 +57,7 @@ export class UserRecord {
 }
 
 /** A credential's attributes besides its secret, as JSON (dates as ISO strings). */
-export type CredentialData = Record<string, string | string[] | null>;
+export type CredentialData = Record<string, string | string[] | number | null>;
 
 /**
  * Row of `user_credentials`: one per user and credential type (`password`, later `totp`, `recovery_codes`).

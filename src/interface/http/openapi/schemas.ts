@@ -94,6 +94,26 @@ export const CLAIMS_SCHEMA = objectSchema(
 export const MESSAGE_SCHEMA = objectSchema({ message: { type: 'string' } });
 export const USER_DATA_SCHEMA = objectSchema({ user: USER_SCHEMA });
 export const USER_AND_TOKENS_SCHEMA = objectSchema({ user: USER_SCHEMA, tokens: TOKENS_SCHEMA });
+/** The password step of a login on an account with a second factor: no tokens yet. */
+export const MFA_CHALLENGE_SCHEMA = jsonSchema({
+  type: 'object',
+  description: 'The password was right; finish with POST /api/v1/auth/mfa/verify before expires_in seconds.',
+  required: ['mfa_required', 'mfa_token', 'expires_in'],
+  properties: {
+    mfa_required: { const: true },
+    mfa_token: { type: 'string', description: 'Opaque, single use; not an access token.' },
+    expires_in: { type: 'integer' },
+  },
+});
+export const LOGIN_RESULT_SCHEMA = jsonSchema({ oneOf: [USER_AND_TOKENS_SCHEMA, MFA_CHALLENGE_SCHEMA] });
+export const TOTP_SETUP_SCHEMA = objectSchema({
+  secret: { type: 'string', description: 'Base32 (RFC 4648), for typing into an app by hand.' },
+  otpauth_uri: { type: 'string' },
+  qr_data_url: { type: 'string', description: 'The otpauth URI as a PNG QR code (data: URL).' },
+});
+export const BACKUP_CODES_SCHEMA = objectSchema({
+  backup_codes: { type: 'array', items: { type: 'string' }, minItems: 10, maxItems: 10, description: 'Shown once; each works once.' },
+});
 
 export const JWKS_SCHEMA = jsonSchema({
   type: 'object',

@@ -16,10 +16,10 @@ import { API_V1 } from '../routing/paths';
 import type { RouteDef } from '../routing/route';
 import {
   CLAIMS_SCHEMA,
+  LOGIN_RESULT_SCHEMA,
   MESSAGE_SCHEMA,
   SESSION_SCHEMA,
   TOKENS_SCHEMA,
-  USER_AND_TOKENS_SCHEMA,
   USER_SCHEMA,
 } from '../openapi/schemas';
 
@@ -36,13 +36,17 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
     auth: 'none',
     limit: { group: 'login', identifier: accountIdentifier('email', 'username') },
     body: { dto: LoginDto },
-    responses: { 200: { description: 'Signed in', schema: USER_AND_TOKENS_SCHEMA } },
+    responses: { 200: { description: 'Signed in, or (second factor on) the password step done', schema: LOGIN_RESULT_SCHEMA } },
     errors: ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'EMAIL_NOT_VERIFIED', 'ACCOUNT_DISABLED', 'RATE_LIMITED'],
     uses: LoginWithPassword,
     async handle(ctx, login) {
       const dto = ctx.state.dto;
-      const { user, tokens } = await login.execute({ identifier: loginIdentifier(dto), password: dto.password, client: ctx.state.client });
-      respond(ctx, 200, { user: presentUser(user), tokens: presentTokens(tokens) });
+      const outcome = await login.execute({ identifier: loginIdentifier(dto), password: dto.password, client: ctx.state.client });
+      if (outcome.mfaRequired) {
+        respond(ctx, 200, { mfa_required: true, mfa_token: outcome.mfaToken, expires_in: outcome.expiresInSeconds });
+        return;
+      }
+      respond(ctx, 200, { user: presentUser(outcome.user), tokens: presentTokens(outcome.tokens) });
     },
   }),
   defineRoute({

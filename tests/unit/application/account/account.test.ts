@@ -5,7 +5,7 @@ type Kit = Awaited<ReturnType<typeof createKit>>;
 /** A session id for use cases that name the asking session (revoked only after too many wrong passwords). */
 const SID = '00000000-0000-4000-8000-0000000000aa';
 
-const login = (kit: Kit, identifier: string, password = PASSWORD) => kit.useCases.LoginWithPassword.execute({ identifier, password, client: CLIENT });
+const login = (kit: Kit, identifier: string, password = PASSWORD) => kit.signIn({ identifier, password, client: CLIENT });
 
 describe('UpdateProfile', () => {
   it('changes names and username, clears with null, and records auth.user.updated once per real change', async () => {

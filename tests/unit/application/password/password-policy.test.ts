@@ -86,7 +86,7 @@ describe('the policy on change and reset', () => {
       code: 'WEAK_PASSWORD',
       details: { password: ['must not contain the email address'] },
     });
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'grace.hopper@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.signIn({ identifier: 'grace.hopper@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
   });
 
   it('a reset to a weak password is refused and does not spend the link', async () => {

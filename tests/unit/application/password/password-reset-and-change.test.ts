@@ -16,7 +16,7 @@ describe('RequestPasswordReset / ConfirmPasswordReset', () => {
   it('resets with the mailed link: every session revoked, no login, the old password dead, a notice sent', async () => {
     const kit = await createKit();
     const first = await kit.loggedIn('alice@example.com');
-    const second = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    const second = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     await kit.useCases.RequestPasswordReset.execute({ email: 'ALICE@example.com', client: CLIENT });
     const token = resetToken(kit, 'alice@example.com');
     expect(kit.mailer.inbox('alice@example.com').at(-1)?.html).toContain(`https://app.example.com/reset-password?token=${token}`);
@@ -27,10 +27,10 @@ describe('RequestPasswordReset / ConfirmPasswordReset', () => {
       await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     }
     expect([...kit.db.tables.sessions.values()].every((s) => s.revokeReason === 'password_reset')).toBe(true);
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT })).resolves.toBeDefined();
     expect(kit.mailer.inbox('alice@example.com').map((m) => m.subject)).toContain('Your password was changed');
     expect(kit.eventTypes()).toEqual(expect.arrayContaining(['auth.password.reset_requested', 'auth.password.reset', 'auth.session.revoked']));
     expect(kit.db.tables.auditEvents.map((e) => `${e.type}:${e.outcome}`)).toEqual(
@@ -100,7 +100,7 @@ describe('ChangePassword', () => {
   it('keeps the current session, revokes the others, and mails a notice', async () => {
     const kit = await createKit();
     const current = await kit.loggedIn('alice@example.com');
-    const other = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    const other = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     const { claims } = await kit.useCases.ValidateAccessToken.execute({ token: current.tokens.accessToken });
     await kit.useCases.ChangePassword.execute({
       userId: current.user.id,
@@ -112,7 +112,7 @@ describe('ChangePassword', () => {
     await expect(kit.useCases.ValidateAccessToken.execute({ token: current.tokens.accessToken })).resolves.toBeDefined();
     await expect(kit.useCases.RefreshSession.execute({ refreshToken: current.tokens.refreshToken })).resolves.toBeDefined();
     await expect(kit.useCases.ValidateAccessToken.execute({ token: other.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT })).resolves.toBeDefined();
     expect(kit.mailer.inbox('alice@example.com').at(-1)?.subject).toBe('Your password was changed');
     const updated = kit.db.tables.outbox.find((row) => row.event.type === 'auth.credentials.updated');
     expect(updated?.event.data).toEqual({ user_id: current.user.id, changed: ['password'] });
@@ -130,7 +130,7 @@ describe('ChangePassword', () => {
       client: CLIENT,
     });
     await expect(attempt).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
     expect(kit.db.tables.auditEvents.filter((e) => e.type === 'password.changed').map((e) => [e.outcome, e.reason])).toEqual([
       ['failure', 'wrong_password'],
     ]);

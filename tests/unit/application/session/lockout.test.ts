@@ -7,7 +7,7 @@ type Kit = Awaited<ReturnType<typeof createKit>>;
 /** The error a login attempt ends with (they all fail here), with what the caller can see of it. */
 async function attempt(kit: Kit, identifier: string, password = WRONG) {
   try {
-    await kit.useCases.LoginWithPassword.execute({ identifier, password, client: CLIENT });
+    await kit.signIn({ identifier, password, client: CLIENT });
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     return { code: error.code, message: error.message, details: error.details, retryAfter: error.retryAfterSeconds };
@@ -56,7 +56,7 @@ describe('login lockout (LoginWithPassword on the in-memory lockout)', () => {
     await expect(attempt(kit, 'alice@example.com')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 1800 });
     kit.clock.advance(1800);
     await failTimes(kit, 'alice@example.com', 4);
-    await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     // The four failures before the success no longer count, and the next lock is the first again.
     await failTimes(kit, 'alice@example.com', 5);
     await expect(attempt(kit, 'alice@example.com')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 900 });

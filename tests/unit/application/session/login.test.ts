@@ -1,3 +1,4 @@
+import { PORTS } from '@application/ports/tokens';
 import { LoginWithPassword } from '@application/session/login-with-password';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
@@ -7,8 +8,8 @@ describe('LoginWithPassword', () => {
     const kit = await createKit();
     await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
     await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('alice@example.com') });
-    const byEmail = await kit.useCases.LoginWithPassword.execute({ identifier: 'ALICE@example.com ', password: PASSWORD, client: CLIENT });
-    const byName = await kit.useCases.LoginWithPassword.execute({ identifier: 'Alice', password: PASSWORD, client: CLIENT });
+    const byEmail = await kit.signIn({ identifier: 'ALICE@example.com ', password: PASSWORD, client: CLIENT });
+    const byName = await kit.signIn({ identifier: 'Alice', password: PASSWORD, client: CLIENT });
     expect(byEmail.user.id).toBe(byName.user.id);
     const principal = await kit.useCases.ValidateAccessToken.execute({ token: byEmail.tokens.accessToken });
     expect(principal.claims).toMatchObject({ sub: byEmail.user.id, amr: ['pwd'], email_verified: true, roles: ['user'] });
@@ -20,8 +21,8 @@ describe('LoginWithPassword', () => {
   it('answers an unknown account and a wrong password with the same error', async () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
-    const wrong = kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'wrong password!', client: CLIENT });
-    const unknown = kit.useCases.LoginWithPassword.execute({ identifier: 'nobody@example.com', password: PASSWORD, client: CLIENT });
+    const wrong = kit.signIn({ identifier: 'alice@example.com', password: 'wrong password!', client: CLIENT });
+    const unknown = kit.signIn({ identifier: 'nobody@example.com', password: PASSWORD, client: CLIENT });
     const [a, b] = await Promise.allSettled([wrong, unknown]);
     expect(a.status).toBe('rejected');
     expect(b.status).toBe('rejected');
@@ -36,15 +37,15 @@ describe('LoginWithPassword', () => {
   it('reveals an unverified or suspended account only to someone with the right password', async () => {
     const kit = await createKit();
     await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, client: CLIENT });
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'wrong password', client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: 'wrong password', client: CLIENT })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
       code: 'EMAIL_NOT_VERIFIED',
     });
     const user = (await kit.repos.users.findByEmail('alice@example.com'))!;
     kit.overwriteUser({ ...user.toState(), emailVerified: true, status: 'suspended' });
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
       code: 'ACCOUNT_DISABLED',
     });
   });
@@ -53,10 +54,11 @@ describe('LoginWithPassword', () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
     const stronger = new Argon2PasswordHasher({ memoryCost: 24576, timeCost: 3, parallelism: 1 });
-    const login = new LoginWithPassword(kit.repos.users, kit.uow, stronger, kit.issuer, kit.clock, kit.settings, kit.lockout);
+    const login = new LoginWithPassword(kit.repos.users, kit.uow, stronger, kit.issuer, kit.clock, kit.settings, kit.lockout,
+      kit.resolve(PORTS.OpaqueTokens), kit.resolve(PORTS.IdGenerator), kit.resolve(PORTS.MfaSettings));
     await login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     const hash = (await kit.repos.users.findByEmail('alice@example.com'))!.credentials.passwordHash;
     expect(hash).toMatch(/^\$argon2id\$v=19\$m=24576,t=3,p=1\$/);
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
   });
 });

@@ -74,8 +74,8 @@ describe('Logout and ValidateAccessToken', () => {
   async function threeSessions() {
     const kit = await createKit();
     const a = await kit.loggedIn();
-    const b = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'correct horse battery staple', client: CLIENT });
-    const c = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'correct horse battery staple', client: CLIENT });
+    const b = await kit.signIn({ identifier: 'alice@example.com', password: 'correct horse battery staple', client: CLIENT });
+    const c = await kit.signIn({ identifier: 'alice@example.com', password: 'correct horse battery staple', client: CLIENT });
     const principal = await kit.useCases.ValidateAccessToken.execute({ token: a.tokens.accessToken });
     return { kit, a, b, c, userId: a.user.id, sid: principal.claims.sid };
   }

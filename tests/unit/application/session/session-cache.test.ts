@@ -55,8 +55,8 @@ describe('session state cache behind ValidateAccessToken', () => {
     await expect(kit.useCases.RefreshSession.execute({ refreshToken: first.tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     await expect(kit.useCases.ValidateAccessToken.execute({ token: next.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
 
-    const a = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
-    const b = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    const a = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    const b = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     const bId = await sid(kit, b.tokens.accessToken);
     await warm(kit, b.tokens.accessToken, bId);
     await kit.useCases.ChangePassword.execute({

@@ -9,13 +9,13 @@ describe('audit trail of the auth use cases', () => {
     await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, client: REQUEST });
     const verificationToken = kit.lastToken('alice@example.com');
     const alice = await kit.useCases.VerifyEmail.execute({ token: verificationToken, client: REQUEST });
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
-    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'ghost@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
-    const { tokens } = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
+    await expect(kit.signIn({ identifier: 'alice@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
+    await expect(kit.signIn({ identifier: 'ghost@example.com', password: 'a wrong password', client: REQUEST })).rejects.toThrow();
+    const { tokens } = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
     const rotated = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken, client: REQUEST });
     kit.clock.advance(11);
     await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken, client: REQUEST })).rejects.toThrow();
-    const again = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
+    const again = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: REQUEST });
     const { sid } = (await kit.tokens.verify(again.tokens.accessToken)) as VerifiedUserAccessClaims;
     await kit.useCases.Logout.execute({ userId: alice.id, sessionId: sid, scope: 'global', client: REQUEST });
 

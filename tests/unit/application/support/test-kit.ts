@@ -9,6 +9,8 @@ import type { PasswordHasher } from '@application/ports/password-hasher';
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemoryOtpReplayGuard } from '@infrastructure/cache/memory/in-memory-otp-replay-guard';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
+import { HmacRecoveryCodes } from '@infrastructure/security/crypto/hmac-recovery-codes';
+import type { LoginInput, SignedIn } from '@application/session/login-with-password';
 import { EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/in-memory-account-requests';
@@ -100,6 +102,11 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   // Issue 10: TOTP is pure computation (the real adapter); used steps in memory on the kit's clock.
   constant(PORTS.Totp, new OtpauthTotp());
   constant(PORTS.OtpReplayGuard, new InMemoryOtpReplayGuard(clock));
+  const recoveryCodes = new HmacRecoveryCodes(randomBytes(32));
+  constant(PORTS.RecoveryCodes, recoveryCodes);
+  const mfaLockout = new InMemoryLoginLockout({ threshold: 5, baseSeconds: 900, maxSeconds: 86400 });
+  constant(PORTS.MfaLockoutStore, mfaLockout);
+  constant(PORTS.MfaSettings, { issuer: 'Example', challengeTtlSeconds: 300, verifyPerAccount: { name: 'mfa-id', limit: 20, windowSeconds: 900 } });
   container.load(...FEATURE_MODULES);
   const resolve = <T>(id: ServiceIdentifier<T>): T => container.get<T>(id);
   /** Every use case and helper by its class name, resolved from the modules (e.g. `useCases.RegisterUser`). */
@@ -123,14 +130,21 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
     return useCases.VerifyEmail.execute({ token: lastToken(email) });
   }
 
+  /** A login that must sign in with the password alone (no second factor on the account). */
+  async function signIn(input: LoginInput): Promise<SignedIn> {
+    const outcome = await useCases.LoginWithPassword.execute(input);
+    if (outcome.mfaRequired) throw new Error('signIn: the account asks for a second factor');
+    return outcome;
+  }
+
   async function loggedIn(email = 'alice@example.com') {
     await registerVerified(email);
-    return useCases.LoginWithPassword.execute({ identifier: email, password: PASSWORD, client: CLIENT });
+    return signIn({ identifier: email, password: PASSWORD, client: CLIENT });
   }
 
   /** Test setup only: writes a user's stored state as an operator (or a later feature) would have left it. */
   const overwriteUser = (state: UserState) => void db.tables.users.set(state.id, structuredClone(state));
   const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
   const auditTypes = () => db.tables.auditEvents.map((entry) => entry.type);
-  return { container, resolve, overwriteUser, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
+  return { container, resolve, overwriteUser, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, signIn, recoveryCodes, mfaLockout, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
 }

@@ -27,6 +27,8 @@ export const DEFAULT_CONFIG: HttpConfig = {
     password_reset: { ip: null, identifier: null },
     refresh: { ip: null, identifier: null },
     current_password: { ip: null, identifier: null },
+    mfa: { ip: null, identifier: null },
+    mfa_setup: { ip: null, identifier: null },
   },
 };
 
@@ -88,7 +90,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
     const email = `user-${suffix}@example.com`;
     await kit.useCases.RegisterUser.execute({ email, password, username: `user_${suffix}`, firstName: 'Ada', lastName: 'Lovelace', client: CLIENT });
     if (httpConfig.requireEmailVerification) await kit.useCases.VerifyEmail.execute({ token: kit.lastToken(email) });
-    return kit.useCases.LoginWithPassword.execute({ identifier: email, password, client: CLIENT });
+    return kit.signIn({ identifier: email, password, client: CLIENT });
   }
 
   return {

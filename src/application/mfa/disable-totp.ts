@@ -1,0 +1,77 @@
+import { inject, injectable } from 'inversify';
+import type { UserRepository } from '@domain/user/user.repository';
+import { Errors } from '../shared/errors';
+import type { Clock } from '../ports/clock';
+import type { PasswordHasher } from '../ports/password-hasher';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { AuthSettings } from '../shared/auth-settings';
+import type { ClientContext } from '../shared/client-context';
+import { securityNoticeEmail } from '../shared/security-notices';
+import { MfaLockout } from './mfa-lockout';
+import { SecondFactor, type SecondFactorProof } from './second-factor';
+import { PORTS } from '../ports/tokens';
+
+export interface DisableTotpInput {
+  userId: string;
+  /** The asking session (`sid`): ended after too many wrong current passwords. */
+  sessionId: string;
+  password: string;
+  proof: SecondFactorProof;
+  client: ClientContext;
+}
+
+/**
+ * Turns the second factor off: the current password and a code (or a backup code) are both needed, so neither a
+ * stolen access token nor a stolen phone alone can do it. Wrong codes count toward the account's MFA lockout.
+ * Audited, `auth.mfa.disabled`, a notice to the account's address.
+ */
+@injectable()
+export class DisableTotp {
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
+    @inject(CurrentPasswordGuard) private readonly guard: CurrentPasswordGuard,
+    @inject(SecondFactor) private readonly factor: SecondFactor,
+    @inject(MfaLockout) private readonly lockout: MfaLockout,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+  ) {}
+
+  async execute(input: DisableTotpInput): Promise<void> {
+    const user = found(await this.users.findById(input.userId));
+    if (!user.mfaEnabled) throw Errors.mfaNotEnabled();
+    const failure = selfAuditEntry('mfa.disabled', input.client, user.id, this.clock.now(), 'wrong_password');
+    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId });
+    const now = this.clock.now();
+    await this.lockout.reserve(user.id, now);
+    let settled = false;
+    try {
+      const proof = await this.factor.prepare(user, input.proof, now);
+      const done =
+        proof !== null &&
+        (await this.uow.run(async (repos) => {
+          const fresh = found(await repos.users.findByIdForUpdate(user.id));
+          if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+          if (!fresh.mfaEnabled) throw Errors.mfaNotEnabled();
+          if (!this.factor.spend(fresh, proof, now)) return false;
+          await this.lockout.succeed(user.id, now);
+          settled = true;
+          fresh.disableMfa(now);
+          await repos.users.save(fresh);
+          await repos.audit.record(selfAuditEntry('mfa.disabled', input.client, fresh.id, now));
+          await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_disabled', occurredAt: now, bySupport: false }, this.settings.publicUrl));
+          return true;
+        }));
+      if (done) return;
+      settled = true;
+      await this.lockout.fail(user.id, now);
+      await this.uow.run((repos) => repos.audit.record(selfAuditEntry('mfa.disabled', input.client, user.id, now, 'wrong_mfa_code')));
+      throw Errors.wrongMfaCode();
+    } finally {
+      if (!settled) await this.lockout.release(user.id);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import { inject, injectable } from 'inversify';
+import type { UserRepository } from '@domain/user/user.repository';
+import { Errors } from '../shared/errors';
+import type { Clock } from '../ports/clock';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { found } from '../password/current-password';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { AuthSettings } from '../shared/auth-settings';
+import type { ClientContext } from '../shared/client-context';
+import { RECOVERY_CODE_COUNT } from '../shared/mfa-settings';
+import { securityNoticeEmail } from '../shared/security-notices';
+import { SecondFactor } from './second-factor';
+import { PORTS } from '../ports/tokens';
+
+/**
+ * Turns the pending TOTP secret into the account's second factor once a code from it is proved (and spent:
+ * that code cannot also sign in). Returns the first backup codes, shown this once. Audited, `auth.mfa.enabled`,
+ * and a notice to the account's address.
+ */
+@injectable()
+export class EnableTotp {
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(SecondFactor) private readonly factor: SecondFactor,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+  ) {}
+
+  async execute(input: { userId: string; code: string; client: ClientContext }): Promise<{ backupCodes: string[] }> {
+    const user = found(await this.users.findById(input.userId));
+    if (user.mfaEnabled) throw Errors.mfaAlreadyEnabled();
+    if (user.credentials.get('totp') === null) throw Errors.noPendingTotpSetup();
+    const now = this.clock.now();
+    const proof = await this.factor.prepare(user, { code: input.code }, now, { pending: true });
+    if (proof === null) throw Errors.setupCodeMismatch();
+    const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
+    await this.uow.run(async (repos) => {
+      const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      if (fresh.mfaEnabled) throw Errors.mfaAlreadyEnabled();
+      // Set up again (or removed) since the code was checked: it proved another secret.
+      if (proof.method !== 'totp' || fresh.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) throw Errors.setupCodeMismatch();
+      fresh.confirmTotp(hashes, now, proof.step);
+      await repos.users.save(fresh);
+      await repos.audit.record(selfAuditEntry('mfa.enabled', input.client, fresh.id, now));
+      await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_enabled', occurredAt: now }, this.settings.publicUrl));
+    });
+    return { backupCodes: codes };
+  }
+}

@@ -1,0 +1,63 @@
+import { inject, injectable } from 'inversify';
+import type { User } from '@domain/user/user';
+import type { OtpReplayGuard } from '../ports/otp-replay-guard';
+import type { RecoveryCodes } from '../ports/recovery-codes';
+import type { SecretBox } from '../ports/secret-box';
+import type { Totp } from '../ports/totp';
+import { PORTS } from '../ports/tokens';
+
+/** What proves the second factor: a code from the authenticator app, or one of the backup codes. */
+export type SecondFactorProof = { code: string } | { backupCode: string };
+
+/** A proof checked as far as it can be outside a transaction, to be spent on the locked row. */
+export type PreparedProof =
+  | { method: 'totp'; step: number; sealedSecret: string }
+  | { method: 'recovery_code'; codeHash: string };
+
+/**
+ * Checks a second factor in two halves. `prepare`, before any transaction: a TOTP code against the secret
+ * (T-1..T+1), its time step claimed in the store every instance shares (OtpReplayGuard: the fast refusal of a
+ * replay); a backup code hashed. `spend`, inside the transaction, on the user's locked row: the step must be
+ * newer than the last one the account accepted (the durable, authoritative replay check: two instances racing
+ * with one code serialise on the row, and the second finds the step spent), the backup code must be one of the
+ * codes left, and it is removed.
+ */
+@injectable()
+export class SecondFactor {
+  constructor(
+    @inject(PORTS.Totp) private readonly totp: Totp,
+    @inject(PORTS.SecretBox) private readonly box: SecretBox,
+    @inject(PORTS.RecoveryCodes) private readonly recoveryCodes: RecoveryCodes,
+    @inject(PORTS.OtpReplayGuard) private readonly replay: OtpReplayGuard,
+  ) {}
+
+  /** null: the proof is wrong (or replayed) already. `pending`: checks the set-up secret not yet confirmed. */
+  async prepare(user: User, proof: SecondFactorProof, now: Date, options: { pending?: boolean } = {}): Promise<PreparedProof | null> {
+    if ('backupCode' in proof) {
+      if (options.pending) return null;
+      const codeHash = this.recoveryCodes.hash(proof.backupCode);
+      return codeHash === null ? null : { method: 'recovery_code', codeHash };
+    }
+    const credential = user.credentials.get('totp');
+    if (credential === null || (credential.confirmedAt === null) !== (options.pending === true)) return null;
+    const verified = this.totp.verify(this.box.open(credential.sealedSecret), proof.code, now);
+    if (!verified.ok) return null;
+    if (credential.lastUsedStep !== undefined && verified.step <= credential.lastUsedStep) return null;
+    if (!(await this.replay.claim(user.id, verified.step))) return null;
+    return { method: 'totp', step: verified.step, sealedSecret: credential.sealedSecret };
+  }
+
+  /** On the row locked in this transaction: spends the proof. false: not (or no longer) good for this account. */
+  spend(user: User, proof: PreparedProof, now: Date): boolean {
+    if (proof.method === 'recovery_code') return user.useRecoveryCode(proof.codeHash, now);
+    // A new set-up or a removal since the code was checked: it was checked against another secret.
+    if (user.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) return false;
+    return user.useTotpStep(proof.step);
+  }
+
+  /** Fresh backup codes, shown once, and the hashes that are stored. */
+  newRecoveryCodes(count: number): { codes: string[]; hashes: string[] } {
+    const codes = this.recoveryCodes.generate(count);
+    return { codes, hashes: codes.map((code) => this.recoveryCodes.hash(code) as string) };
+  }
+}

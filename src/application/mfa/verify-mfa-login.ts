@@ -1,0 +1,138 @@
+import { inject, injectable } from 'inversify';
+import { isRedeemable, type OneTimeToken } from '@domain/token/one-time-token';
+import type { TokenPair } from '@domain/session/token-pair';
+import type { User } from '@domain/user/user';
+import type { UserRepository } from '@domain/user/user.repository';
+import { Errors } from '../shared/errors';
+import type { Clock } from '../ports/clock';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { RateLimiter } from '../ports/rate-limiter';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { AuthSettings } from '../shared/auth-settings';
+import type { ClientContext } from '../shared/client-context';
+import type { MfaSettings } from '../shared/mfa-settings';
+import { securityNoticeEmail } from '../shared/security-notices';
+import { SessionIssuer } from '../session/session-issuer';
+import { MfaLockout } from './mfa-lockout';
+import { SecondFactor, type PreparedProof, type SecondFactorProof } from './second-factor';
+import { PORTS } from '../ports/tokens';
+
+/** CONTRACT §4: a login proved by password and a one-time code. */
+export const MFA_AMR = ['pwd', 'otp'];
+
+export interface VerifyMfaInput {
+  /** From the password step's answer. */
+  mfaToken: string;
+  proof: SecondFactorProof;
+  client: ClientContext;
+}
+
+type Outcome = { kind: 'signed_in'; user: User; tokens: TokenPair; codesLeft: number | null } | { kind: 'wrong' } | { kind: 'gone' };
+
+/**
+ * The second login step. The mfa_token (single use, 5 minutes, stored as a digest, voided by a password reset or
+ * change) names the account whose password was just proved; a code or a backup code finishes the login, with
+ * `amr: ["pwd","otp"]`. Every failure answers the same. Wrong proofs count per account (MfaLockout): the
+ * threshold-th locks the account's second step with the password lockout's progressive rules and voids its
+ * pending logins. Attempts are also limited per account (RATE_LIMIT_MFA_ID) whatever the IP.
+ */
+@injectable()
+export class VerifyMfaLogin {
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.RateLimiter) private readonly limiter: RateLimiter,
+    @inject(SecondFactor) private readonly factor: SecondFactor,
+    @inject(MfaLockout) private readonly lockout: MfaLockout,
+    @inject(SessionIssuer) private readonly issuer: SessionIssuer,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PORTS.MfaSettings) private readonly mfa: MfaSettings,
+  ) {}
+
+  async execute(input: VerifyMfaInput): Promise<{ user: User; tokens: TokenPair }> {
+    const now = this.clock.now();
+    const digest = this.opaque.hash(input.mfaToken);
+    const challenge = await this.uow.run((repos) => repos.oneTimeTokens.findByHash('mfa_pending', digest));
+    if (!challenge || !isRedeemable(challenge, 'mfa_pending', now)) return this.refuse(input, challenge?.userId ?? null, 'invalid_mfa_token', Errors.invalidSecondFactor());
+    const userId = challenge.userId;
+    if (this.mfa.verifyPerAccount) {
+      const quota = await this.limiter.consume(this.mfa.verifyPerAccount, `user:${userId}`);
+      if (!quota.allowed) return this.refuse(input, userId, 'mfa_rate_limited', Errors.mfaLocked(quota.resetSeconds));
+    }
+    try {
+      await this.lockout.reserve(userId, now);
+    } catch (error) {
+      return this.refuse(input, userId, 'mfa_locked', error);
+    }
+    const attempt = { settled: false };
+    try {
+      const user = await this.users.findById(userId);
+      // Deleted, or MFA removed, since the password step: this pending login is over (not a wrong code).
+      const proof = user?.mfaEnabled ? await this.factor.prepare(user, input.proof, now) : undefined;
+      const outcome: Outcome =
+        proof === undefined ? { kind: 'gone' } : proof === null ? { kind: 'wrong' } : await this.finish(input, challenge, proof, attempt, now);
+      if (outcome.kind === 'signed_in') {
+        return { user: outcome.user, tokens: outcome.tokens };
+      }
+      if (outcome.kind === 'gone') return this.refuse(input, userId, 'invalid_mfa_token', Errors.invalidSecondFactor());
+      attempt.settled = true;
+      return this.fail(input, userId, now);
+    } finally {
+      if (!attempt.settled) await this.lockout.release(userId);
+    }
+  }
+
+  /** On the locked row: the proof is spent, the pending login consumed, the session started, in one transaction. */
+  private finish(input: VerifyMfaInput, challenge: OneTimeToken, proof: PreparedProof, attempt: { settled: boolean }, now: Date): Promise<Outcome> {
+    return this.uow.run<Outcome>(async (repos) => {
+      const user = await repos.users.findByIdForUpdate(challenge.userId);
+      // Deleted, suspended or MFA removed since the password step: this pending login is over.
+      if (!user || !user.mfaEnabled || !user.isUsable(this.settings.requireEmailVerification)) return { kind: 'gone' };
+      if (!this.factor.spend(user, proof, now)) return { kind: 'wrong' };
+      // Single use: a concurrent request with the same token and another good code got here first.
+      if (!(await repos.oneTimeTokens.consume(challenge.id, now))) return { kind: 'gone' };
+      // The last word of the lockout (throws, rolling all of this back, if other attempts locked it meanwhile).
+      await this.lockout.succeed(user.id, now);
+      attempt.settled = true;
+      const { session, tokens } = await this.issuer.start(repos, user, MFA_AMR, input.client, now);
+      user.recordSuccessfulLogin(now, session.id, MFA_AMR);
+      await repos.users.save(user);
+      await repos.audit.record(selfAuditEntry('login.succeeded', input.client, user.id, now));
+      const codesLeft = proof.method === 'recovery_code' ? user.recoveryCodesLeft : null;
+      if (codesLeft !== null) {
+        await repos.audit.record(selfAuditEntry('mfa.recovery_code_used', input.client, user.id, now));
+        await repos.emails.enqueue(securityNoticeEmail(user.email, { kind: 'recovery_code_used', occurredAt: now, codesLeft }, this.settings.publicUrl));
+      }
+      return { kind: 'signed_in', user, tokens, codesLeft };
+    });
+  }
+
+  /** A wrong, replayed or stale proof: one more failure for the account; the threshold-th locks and voids. */
+  private async fail(input: VerifyMfaInput, userId: string, now: Date): Promise<never> {
+    const outcome = await this.lockout.fail(userId, now);
+    await this.uow.run(async (repos) => {
+      const user = await repos.users.findByIdForUpdate(userId);
+      if (user) {
+        user.recordFailedLogin(now, 'wrong_mfa_code');
+        if (outcome.lockedNow) user.recordLockout(now, new Date(now.getTime() + outcome.lockSeconds * 1000));
+        await repos.users.save(user);
+      }
+      if (outcome.lockedNow) await repos.oneTimeTokens.consumeAllFor(userId, 'mfa_pending', now);
+      await repos.audit.record(selfAuditEntry('login.failed', input.client, user ? userId : null, now, 'wrong_mfa_code'));
+      if (outcome.lockedNow) {
+        await repos.audit.record(selfAuditEntry('account.locked', input.client, user ? userId : null, now, `mfa_locked_${outcome.lockSeconds}s`));
+      }
+    });
+    throw Errors.invalidSecondFactor();
+  }
+
+  /** Refused before any proof was checked: audited, nothing counted. */
+  private async refuse(input: VerifyMfaInput, userId: string | null, reason: string, error: unknown): Promise<never> {
+    const now = this.clock.now();
+    await this.uow.run((repos) => repos.audit.record(selfAuditEntry('login.failed', input.client, userId, now, reason)));
+    throw error;
+  }
+}

@@ -1,0 +1,315 @@
+import { decodeJwt } from 'jose';
+import { MODES, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
+import { midStep, oathtool, STEP_MS } from '../support/totp';
+
+/**
+ * The second factor end to end over HTTP, on both modes (embedded: PGlite and in-memory stores; servers: the real
+ * PostgreSQL and Redis). Codes come from oathtool, an implementation independent of the service's; the service's
+ * clock is the test's, so that T-2..T+2 are exact.
+ */
+describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, NO_RATE_LIMITS);
+  }, 60_000);
+  afterAll(async () => t?.stop());
+  const app = () => t as TestApp;
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  /** Signs up `email` and turns TOTP on at the clock's current time; returns the secret, codes and a session. */
+  async function enrolled(email: string) {
+    const { http, clock } = app();
+    clock.set(midStep(clock.now()));
+    const { tokens, user } = await signUp(app(), email);
+    const setup = await http.post('/api/v1/auth/mfa/totp/setup').set(bearer(tokens.access_token)).expect(200);
+    const secret = setup.body.data.secret as string;
+    const enable = await http.post('/api/v1/auth/mfa/totp/enable').set(bearer(tokens.access_token)).send({ code: oathtool(secret, clock.now()) }).expect(200);
+    // The enabling code's step E is spent: two steps on, T-1 is E+1 and every code of the window is usable.
+    clock.advance((2 * STEP_MS) / 1000);
+    return { secret, backupCodes: enable.body.data.backup_codes as string[], tokens, userId: user.id };
+  }
+
+  async function passwordStep(email: string): Promise<string> {
+    const login = await app().http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+    expect(login.body.data).toEqual({ mfa_required: true, mfa_token: expect.any(String), expires_in: 300 });
+    return login.body.data.mfa_token as string;
+  }
+
+  const verify = (mfaToken: string, proof: { code?: string; backup_code?: string }) =>
+    app().http.post('/api/v1/auth/mfa/verify').send({ mfa_token: mfaToken, ...proof });
+
+  it('set-up gives a secret, an otpauth URI and a PNG QR code, and changes nothing until enabled', async () => {
+    const { http } = app();
+    const { tokens } = await signUp(app(), 'setup@example.com');
+    const first = await http.post('/api/v1/auth/mfa/totp/setup').set(bearer(tokens.access_token)).expect(200);
+    const { secret, otpauth_uri: uri, qr_data_url: qr } = first.body.data;
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/); // 160 bits
+    const parsed = new URL(uri);
+    expect(parsed.protocol).toBe('otpauth:');
+    expect([parsed.host, decodeURIComponent(parsed.pathname)]).toEqual(['totp', '/auth-service:setup@example.com']);
+    expect(Object.fromEntries(parsed.searchParams)).toMatchObject({ secret, issuer: 'auth-service', algorithm: 'SHA1', digits: '6', period: '30' });
+    expect(qr).toMatch(/^data:image\/png;base64,/);
+    expect(Buffer.from(qr.split(',')[1], 'base64').subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    // Pending only: the password alone still signs in, and the user object says MFA is off.
+    const login = await http.post('/api/v1/auth/login').send({ email: 'setup@example.com', password: PASSWORD }).expect(200);
+    expect(login.body.data.tokens.access_token).toEqual(expect.any(String));
+    expect(login.body.data.user.mfa_enabled).toBe(false);
+    // A second set-up replaces the pending secret: a code of the first no longer enables.
+    const second = await http.post('/api/v1/auth/mfa/totp/setup').set(bearer(tokens.access_token)).expect(200);
+    expect(second.body.data.secret).not.toBe(secret);
+    const stale = await http.post('/api/v1/auth/mfa/totp/enable').set(bearer(tokens.access_token)).send({ code: oathtool(secret, app().clock.now()) });
+    expect([stale.status, stale.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+  });
+
+  it('enable proves a code and returns 10 distinct backup codes; then login needs the second step', async () => {
+    const { http } = app();
+    const { backupCodes, tokens } = await enrolled('enable@example.com');
+    expect(backupCodes).toHaveLength(10);
+    expect(new Set(backupCodes).size).toBe(10);
+    for (const code of backupCodes) expect(code).toMatch(/^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$/); // 60 bits
+    const me = await http.get('/api/v1/users/me').set(bearer(tokens.access_token)).expect(200);
+    expect(me.body.data.user.mfa_enabled).toBe(true);
+    const again = await http.post('/api/v1/auth/mfa/totp/setup').set(bearer(tokens.access_token));
+    expect([again.status, again.body.error.code]).toEqual([409, 'CONFLICT']);
+    await passwordStep('enable@example.com');
+    const notice = await app().waitForMail('enable@example.com', 2);
+    expect(notice.subject).toBe('Two-factor authentication is on');
+  });
+
+  it('the mfa_token is no access token anywhere', async () => {
+    await enrolled('bearer@example.com');
+    const mfaToken = await passwordStep('bearer@example.com');
+    for (const path of ['/api/v1/users/me', '/api/v1/auth/validate']) {
+      const res = await app().http.get(path).set(bearer(mfaToken));
+      expect([res.status, res.body.error.code]).toEqual([401, 'INVALID_TOKEN']);
+    }
+    const refresh = await app().http.post('/api/v1/auth/refresh').send({ refresh_token: mfaToken });
+    expect(refresh.status).toBe(401);
+  });
+
+  it('verify accepts T-1, T and T+1 (amr pwd+otp, kept by refresh), refuses T-2, T+2 and a code used before', async () => {
+    const { clock, http } = app();
+    const { secret } = await enrolled('window@example.com');
+    const now = clock.now();
+    const at = (steps: number) => oathtool(secret, new Date(now.getTime() + steps * STEP_MS));
+    for (const steps of [-2, 2]) {
+      const refused = await verify(await passwordStep('window@example.com'), { code: at(steps) });
+      expect([steps, refused.status, refused.body.error.code]).toEqual([steps, 401, 'INVALID_CREDENTIALS']);
+    }
+    let last: string | null = null;
+    for (const steps of [-1, 0, 1]) {
+      const ok = await verify(await passwordStep('window@example.com'), { code: at(steps) });
+      expect([steps, ok.status]).toEqual([steps, 200]);
+      expect(decodeJwt(ok.body.data.tokens.access_token).amr).toEqual(['pwd', 'otp']);
+      last = ok.body.data.tokens.refresh_token;
+    }
+    const refreshed = await http.post('/api/v1/auth/refresh').send({ refresh_token: last }).expect(200);
+    expect(decodeJwt(refreshed.body.data.tokens.access_token).amr).toEqual(['pwd', 'otp']);
+    // The same code (T+1) a second time, and an older one after it (T): refused.
+    for (const steps of [1, 0]) {
+      const replay = await verify(await passwordStep('window@example.com'), { code: at(steps) });
+      expect([steps, replay.status, replay.body.error.code]).toEqual([steps, 401, 'INVALID_CREDENTIALS']);
+    }
+  });
+
+  it('an mfa_token works once and not after 5 minutes', async () => {
+    const { clock } = app();
+    const { secret } = await enrolled('once@example.com');
+    const mfaToken = await passwordStep('once@example.com');
+    await verify(mfaToken, { code: oathtool(secret, clock.now()) }).expect(200);
+    clock.advance(30);
+    const again = await verify(mfaToken, { code: oathtool(secret, clock.now()) });
+    expect([again.status, again.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    const late = await passwordStep('once@example.com');
+    clock.advance(301);
+    const expired = await verify(late, { code: oathtool(secret, clock.now()) });
+    expect([expired.status, expired.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    const garbage = await verify('not-a-token', { code: oathtool(secret, clock.now()) });
+    expect(garbage.status).toBe(401);
+  });
+
+  it('a backup code works once (with a notice of how many are left); regenerating voids the old set', async () => {
+    const { http } = app();
+    const { backupCodes, tokens } = await enrolled('backup@example.com');
+    const used = await verify(await passwordStep('backup@example.com'), { backup_code: backupCodes[0]!.toUpperCase() });
+    expect(used.status).toBe(200);
+    expect(decodeJwt(used.body.data.tokens.access_token).amr).toEqual(['pwd', 'otp']);
+    const notice = await app().waitForMail('backup@example.com', 3);
+    expect(notice.subject).toBe('A backup code was used to sign in');
+    expect(notice.text).toContain('9 backup codes are left');
+    const twice = await verify(await passwordStep('backup@example.com'), { backup_code: backupCodes[0]! });
+    expect([twice.status, twice.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+
+    const wrongPassword = await http.post('/api/v1/auth/mfa/backup-codes').set(bearer(tokens.access_token)).send({ password: 'not the password' });
+    expect([wrongPassword.status, wrongPassword.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    const regenerated = await http.post('/api/v1/auth/mfa/backup-codes').set(bearer(tokens.access_token)).send({ password: PASSWORD }).expect(200);
+    const fresh = regenerated.body.data.backup_codes as string[];
+    expect(fresh).toHaveLength(10);
+    expect(fresh.filter((code) => backupCodes.includes(code))).toEqual([]);
+    const old = await verify(await passwordStep('backup@example.com'), { backup_code: backupCodes[1]! });
+    expect([old.status, old.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    await verify(await passwordStep('backup@example.com'), { backup_code: fresh[1]! }).expect(200);
+  });
+
+  it('disable needs the password and a code (or a backup code); afterwards the password alone signs in', async () => {
+    const { http, clock } = app();
+    const { secret, tokens } = await enrolled('disable@example.com');
+    const disable = (body: Record<string, string>) => http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send(body);
+    const noCode = await disable({ password: PASSWORD });
+    expect([noCode.status, noCode.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    const wrongCode = await disable({ password: PASSWORD, code: '000000' === oathtool(secret, clock.now()) ? '111111' : '000000' });
+    expect([wrongCode.status, wrongCode.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    const wrongPassword = await disable({ password: 'not the password at all', code: oathtool(secret, clock.now()) });
+    expect([wrongPassword.status, wrongPassword.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    const done = await disable({ password: PASSWORD, code: oathtool(secret, clock.now()) });
+    expect(done.status).toBe(200);
+    const login = await http.post('/api/v1/auth/login').send({ email: 'disable@example.com', password: PASSWORD }).expect(200);
+    expect(login.body.data.tokens.access_token).toEqual(expect.any(String));
+    expect(login.body.data.user.mfa_enabled).toBe(false);
+    const mails = app().mailer.inbox('disable@example.com').map((m) => m.subject);
+    await app().waitForMail('disable@example.com', 3);
+    expect(app().mailer.inbox('disable@example.com').map((m) => m.subject)).toContain('Two-factor authentication is off');
+    expect(mails).toContain('Two-factor authentication is on');
+    const events = await app().app.infra.dataSource.query(`SELECT type, payload FROM outbox_events WHERE subject = $1 AND type LIKE 'auth.mfa.%' ORDER BY created_at`, [login.body.data.user.id]);
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['auth.mfa.enabled', 'auth.mfa.disabled']);
+    expect(JSON.stringify(events)).not.toContain(secret);
+  });
+
+  it('5 wrong codes void the pending logins and lock the second step (429, Retry-After) even for the right code', async () => {
+    const { clock } = app();
+    const { secret } = await enrolled('locked@example.com');
+    const pending = await passwordStep('locked@example.com');
+    const other = await passwordStep('locked@example.com');
+    const right = oathtool(secret, clock.now());
+    const wrong = right === '123456' ? '654321' : '123456';
+    for (let i = 0; i < 5; i++) expect((await verify(pending, { code: wrong })).status).toBe(401);
+    // Every pending login of the account is void, the one that failed and the other.
+    const voided = await verify(other, { code: right });
+    expect([voided.status, voided.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    // A new password step is answered, but its second step is locked, the right code included.
+    const afterLock = await passwordStep('locked@example.com');
+    const locked = await verify(afterLock, { code: right });
+    expect([locked.status, locked.body.error.code, Number(locked.headers['retry-after'])]).toEqual([429, 'ACCOUNT_LOCKED', 900]);
+    clock.advance(901);
+    // Lock over (and that pending login expired meanwhile): the password step and the right code sign in.
+    await verify(await passwordStep('locked@example.com'), { code: oathtool(secret, clock.now()) }).expect(200);
+  });
+
+  it('a password reset keeps MFA on, signs nobody in, and voids pending second steps', async () => {
+    const { http, clock } = app();
+    const { secret } = await enrolled('reset@example.com');
+    const pending = await passwordStep('reset@example.com');
+    await http.post('/api/v1/auth/password/reset').send({ email: 'reset@example.com' }).expect(202);
+    await app().app.infra.accountRequests.drain();
+    const mail = await app().waitForMail('reset@example.com', 3);
+    const token = /token=([A-Za-z0-9_-]+)/.exec(mail.text)![1];
+    const confirmed = await http.post('/api/v1/auth/password/confirm').send({ token, new_password: 'another long passphrase 42' }).expect(200);
+    expect(confirmed.body.data).not.toHaveProperty('tokens');
+    const stale = await verify(pending, { code: oathtool(secret, clock.now()) });
+    expect(stale.status).toBe(401);
+    const login = await http.post('/api/v1/auth/login').send({ email: 'reset@example.com', password: 'another long passphrase 42' }).expect(200);
+    expect(login.body.data.mfa_required).toBe(true);
+    await verify(login.body.data.mfa_token, { code: oathtool(secret, clock.now()) }).expect(200);
+  });
+
+  /**
+   * Each round a fresh account with 6 pending logins, all answered at once with one proof: exactly one signs in;
+   * the others are refused (401, or 429 once failures and attempts in flight fill the account's MFA lockout).
+   */
+  it('parallel bursts: one code on many pending logins of the account at once: accepted exactly once', async () => {
+    const { clock } = app();
+    for (let round = 0; round < 5; round++) {
+      const email = `burst-${round}@example.com`;
+      const { secret } = await enrolled(email);
+      const pendings: string[] = [];
+      for (let i = 0; i < 6; i++) pendings.push(await passwordStep(email));
+      const code = oathtool(secret, clock.now());
+      const answers = await Promise.all(pendings.map((p) => verify(p, { code })));
+      expect([round, answers.filter((a) => a.status === 200).length]).toEqual([round, 1]);
+      expect(answers.filter((a) => a.status !== 200).every((a) => [401, 429].includes(a.status))).toBe(true);
+    }
+  }, 90_000);
+
+  it('parallel bursts: one backup code on many pending logins: accepted exactly once', async () => {
+    for (let round = 0; round < 3; round++) {
+      const email = `burst-backup-${round}@example.com`;
+      const { backupCodes } = await enrolled(email);
+      const pendings: string[] = [];
+      for (let i = 0; i < 6; i++) pendings.push(await passwordStep(email));
+      const answers = await Promise.all(pendings.map((p) => verify(p, { backup_code: backupCodes[0]! })));
+      expect([round, answers.filter((a) => a.status === 200).length]).toEqual([round, 1]);
+      expect(answers.filter((a) => a.status !== 200).every((a) => [401, 429].includes(a.status))).toBe(true);
+    }
+  }, 90_000);
+
+  it('the database holds neither the base32 secret, nor its bytes, nor a backup code, in any column of any table', async () => {
+    const { http } = app();
+    const { secret, backupCodes, tokens } = await enrolled('scan@example.com');
+    const regenerated = await http.post('/api/v1/auth/mfa/backup-codes').set(bearer(tokens.access_token)).send({ password: PASSWORD }).expect(200);
+    const bytes = base32Decode(secret);
+    expect(bytes).toHaveLength(20);
+    const codes = [...backupCodes, ...(regenerated.body.data.backup_codes as string[])];
+    const needles = [secret, bytes.toString('hex'), bytes.toString('base64'), bytes.toString('base64url'), ...codes, ...codes.map((c) => c.replace(/-/g, ''))];
+    const db = app().app.infra.dataSource;
+    const columns: { table_name: string; column_name: string; data_type: string }[] = await db.query(
+      `SELECT table_name, column_name, data_type FROM information_schema.columns
+        WHERE table_schema = current_schema() AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'bytea')`,
+    );
+    expect(columns.map((c) => `${c.table_name}.${c.column_name}`)).toEqual(expect.arrayContaining(['user_credentials.secret', 'user_credentials.data']));
+    const found: string[] = [];
+    for (const { table_name: table, column_name: column, data_type: type } of columns) {
+      const [{ rows }] = await db.query(`SELECT count(*)::int AS rows FROM "${table}"`);
+      expect(rows).toBeGreaterThanOrEqual(0);
+      for (const needle of needles) {
+        const [{ n }] =
+          type === 'bytea'
+            ? await db.query(`SELECT count(*)::int AS n FROM "${table}" WHERE position(decode($1, 'hex') IN "${column}") > 0 OR position(convert_to($2, 'UTF8') IN "${column}") > 0`, [bytes.toString('hex'), needle])
+            : await db.query(`SELECT count(*)::int AS n FROM "${table}" WHERE position(lower($1) IN lower("${column}"::text)) > 0`, [needle]);
+        if (n > 0) found.push(`${table}.${column}`);
+      }
+    }
+    expect(found).toEqual([]);
+    // The scan can see: the stored credential rows exist, so a plain secret there would have been found.
+    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM user_credentials WHERE type IN ('totp', 'recovery_codes')`);
+    expect(n).toBeGreaterThanOrEqual(2);
+  });
+});
+
+function base32Decode(input: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const char of input.replace(/=+$/, '')) {
+    value = (value << 5) | alphabet.indexOf(char);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+describe.each(MODES)('MFA verify quota per account (%s)', (mode) => {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, { ...NO_RATE_LIMITS, RATE_LIMIT_MFA_ID: '3/15m' });
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  it('counts second-step attempts per account whatever the pending login, before any code is checked', async () => {
+    const { http, clock } = t as TestApp;
+    clock.set(midStep(clock.now()));
+    const { tokens } = await signUp(t as TestApp, 'quota@example.com');
+    const setup = await http.post('/api/v1/auth/mfa/totp/setup').set({ Authorization: `Bearer ${tokens.access_token}` }).expect(200);
+    await http.post('/api/v1/auth/mfa/totp/enable').set({ Authorization: `Bearer ${tokens.access_token}` }).send({ code: oathtool(setup.body.data.secret, clock.now()) }).expect(200);
+    clock.advance(60);
+    const pending = async () => (await http.post('/api/v1/auth/login').send({ email: 'quota@example.com', password: PASSWORD }).expect(200)).body.data.mfa_token as string;
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: '000000' })).status);
+    expect(statuses.slice(0, 3).every((s) => s === 401)).toBe(true);
+    const refused = await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: oathtool(setup.body.data.secret, clock.now()) });
+    expect([statuses[3], refused.status, refused.body.error.code, Number(refused.headers['retry-after']) > 0]).toEqual([429, 429, 'ACCOUNT_LOCKED', true]);
+  });
+});
