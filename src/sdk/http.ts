@@ -38,6 +38,6 @@ export function basicAuth(clientId: string, clientSecret: string): string {
 
 /** A 5xx answer or a body that is not the expected shape, as an AuthError. */
 export function unexpected(response: Response, what: string): AuthError {
-  if (response.status >= 500) return new AuthError('AUTH_UNAVAILABLE', response.status, `${what}: auth-service answered ${response.status}`);
+  if (response.status >= 500) return unavailable(`${what} answered ${response.status}`, { upstream_status: response.status });
   return new AuthError('UNEXPECTED_RESPONSE', response.status, `${what}: unexpected answer ${response.status}`);
 }

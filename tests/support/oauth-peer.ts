@@ -83,16 +83,22 @@ export class OAuthPeer {
   /** A user access token as auth-service signs it (CONTRACT §4), with `overrides` of claims or header. */
   async userToken(options: { sub?: string; sid?: string; roles?: string[]; claims?: Record<string, unknown>; header?: Record<string, unknown> } = {}): Promise<string> {
     const key = this.keys.at(-1)!;
-    return new SignJWT({ sid: options.sid ?? randomUUID(), roles: options.roles ?? ['user'], email_verified: true, amr: ['pwd'], ...options.claims })
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid, ...options.header })
-      .setSubject(options.sub ?? randomUUID())
-      .setIssuer(PEER_ISSUER)
-      .setAudience(PEER_AUDIENCE)
-      .setJti(randomUUID())
-      .setIssuedAt()
-      .setNotBefore('0s')
-      .setExpirationTime(`${this.tokenTtlSeconds}s`)
-      .sign(key.privateKey);
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      iss: PEER_ISSUER,
+      aud: PEER_AUDIENCE,
+      sub: options.sub ?? randomUUID(),
+      jti: randomUUID(),
+      iat: now,
+      nbf: now,
+      exp: now + this.tokenTtlSeconds,
+      sid: options.sid ?? randomUUID(),
+      roles: options.roles ?? ['user'],
+      email_verified: true,
+      amr: ['pwd'],
+      ...options.claims,
+    };
+    return new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid, ...options.header }).sign(key.privateKey);
   }
 
   /** Ends a session: its tokens introspect as inactive from now on. */
