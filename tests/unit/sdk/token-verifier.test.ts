@@ -224,6 +224,41 @@ describe('createTokenVerifier online (introspection at a local RFC 7662 peer)', 
     expect(introspections(fetch)).toBe(6);
   });
 
+  it('the circuit opens while the peer is stopped and closes when it is back on its port', async () => {
+    const own = await new OAuthPeer().start();
+    const clock = new FakeClock();
+    const fetch = countingFetch();
+    const v = createTokenVerifier({
+      issuer: PEER_ISSUER,
+      audience: PEER_AUDIENCE,
+      jwksUrl: own.jwksUrl,
+      introspection: { url: own.introspectUrl, clientId: 'orders', clientSecret: own.clients[0]!.secret, cacheTtlMs: 0 },
+      breaker: { failureThreshold: 2, resetAfterMs: 5000 },
+      fetch,
+      now: clock.now,
+    });
+    const token = await own.userToken();
+    await expect(v.verify(token, { online: true })).resolves.toMatchObject({ tokenType: 'user' });
+    const port = own.port;
+    await own.stop();
+    for (let round = 0; round < 3; round += 1) {
+      const before = fetch.count('/oauth/introspect');
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => v.verify(token, { online: true })));
+      expect(results.every((r) => r.status === 'rejected' && (r.reason as AuthError).code === 'AUTH_UNAVAILABLE')).toBe(true);
+      // Closed: the burst shares one request per token; open or half-open: at most the one trial.
+      expect(fetch.count('/oauth/introspect') - before).toBeLessThanOrEqual(1);
+      await expect(v.verify(token, { online: true })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+      clock.advance(5);
+    }
+    await own.start(port);
+    try {
+      await expect(v.verify(token, { online: true })).resolves.toMatchObject({ tokenType: 'user' });
+      await expect(v.verify(token, { online: true })).resolves.toMatchObject({ tokenType: 'user' });
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('wrong client credentials at introspection fail closed (AUTH_UNAVAILABLE), never active', async () => {
     const clock = new FakeClock();
     const v = createTokenVerifier({
