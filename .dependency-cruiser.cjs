@@ -62,6 +62,28 @@ module.exports = {
       to: { path: '^src/application/(session|account|password|mfa)/' },
     },
     {
+      name: 'sdk-stands-alone',
+      comment:
+        'src/sdk (exports["./sdk"], CONTRACT §9) ships to other services: nothing of src/ outside src/sdk, no npm package at run time but jose, Koa as types only.',
+      severity: 'error',
+      from: { path: '^src/sdk/' },
+      to: { pathNot: ['^src/sdk/', '^node_modules/jose/', '^node_modules/(@types/)?koa/', NODE_BUILTINS] },
+    },
+    {
+      name: 'sdk-koa-types-only',
+      comment: 'the middleware is typed against Koa; importing Koa itself would make it a run-time dependency.',
+      severity: 'error',
+      from: { path: '^src/sdk/' },
+      to: { path: '^node_modules/(@types/)?koa/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'nothing-imports-the-sdk',
+      comment: 'the service does not depend on its own client library (the SDK may be split out).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/sdk/' },
+      to: { path: '^src/sdk/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

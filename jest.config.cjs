@@ -25,6 +25,8 @@ module.exports = {
     '^@interface/(.*)$': '<rootDir>/src/interface/$1',
     '^@config/(.*)$': '<rootDir>/src/config/$1',
     '^@tests/(.*)$': '<rootDir>/tests/$1',
+    // The SDK as other services import it (package.json exports["./sdk"]), from source in tests.
+    '^auth-service/sdk$': '<rootDir>/src/sdk/index.ts',
   },
   testTimeout: 30000,
 };

@@ -1,0 +1,45 @@
+/**
+ * The one error type of the SDK. `code` is a CONTRACT §1 code taken from auth-service's answer (INVALID_TOKEN,
+ * INVALID_CREDENTIALS, ...), `AUTH_UNAVAILABLE` when auth-service could not be reached (or the circuit is open),
+ * or, for the OAuth endpoints, the RFC 6749 §5.2 `error` upper-cased (INVALID_CLIENT, INVALID_SCOPE, ...).
+ * Messages never carry a token or a secret.
+ */
+export type AuthErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'INVALID_TOKEN'
+  | 'FORBIDDEN'
+  | 'AUTH_UNAVAILABLE'
+  | 'UNEXPECTED_RESPONSE'
+  | (string & {});
+
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+
+  constructor(
+    readonly code: AuthErrorCode,
+    readonly status: number,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    /** The request id auth-service answered with, to find its log lines. */
+    readonly requestId?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const unauthenticated = (): AuthError => new AuthError('UNAUTHENTICATED', 401, 'A bearer token is required.');
+export const invalidToken = (): AuthError => new AuthError('INVALID_TOKEN', 401, 'The access token is invalid or expired.');
+export const forbidden = (): AuthError => new AuthError('FORBIDDEN', 403, 'The token lacks a required role or scope.');
+export const unavailable = (why: string, details?: Record<string, unknown>): AuthError =>
+  new AuthError('AUTH_UNAVAILABLE', 503, `auth-service is unavailable: ${why}`, details);
+/** The circuit is open: no request was sent, so retrying now is pointless. */
+export const circuitOpen = (): AuthError => unavailable('circuit open', { circuit: 'open' });
+
+/** Worth another try: the service was not reached or answered 5xx (not when the circuit refused the call). */
+export function isTransient(error: unknown): boolean {
+  return error instanceof AuthError && error.status >= 500 && error.details?.circuit !== 'open';
+}
+
+export function isAuthError(error: unknown): error is AuthError {
+  return error instanceof AuthError;
+}

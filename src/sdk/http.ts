@@ -1,0 +1,43 @@
+import { AuthError, unavailable } from './errors';
+
+/** The subset of `fetch` the SDK uses; Node 20's global fetch by default, injectable (a proxy, a counter). */
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+export const globalFetch: FetchLike = (input, init) => fetch(input, init);
+
+/** One HTTP request with a deadline; a network error or timeout becomes AUTH_UNAVAILABLE (503). */
+export async function send(fetchFn: FetchLike, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'network error';
+    throw unavailable(why);
+  }
+}
+
+/** The body as JSON, or undefined when it is not JSON (a proxy's HTML error page). */
+export async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text().catch(() => '');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** HTTP Basic client authentication (RFC 6749 §2.3.1): id and secret form-urlencoded, then base64. */
+export function basicAuth(clientId: string, clientSecret: string): string {
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+}
+
+/** A 5xx answer or a body that is not the expected shape, as an AuthError. */
+export function unexpected(response: Response, what: string): AuthError {
+  if (response.status >= 500) return unavailable(`${what} answered ${response.status}`, { upstream_status: response.status });
+  return new AuthError('UNEXPECTED_RESPONSE', response.status, `${what}: unexpected answer ${response.status}`);
+}

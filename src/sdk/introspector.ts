@@ -1,0 +1,95 @@
+import type { CircuitBreaker } from './circuit-breaker';
+import { AuthError, isTransient } from './errors';
+import { basicAuth, isRecord, readJson, send, unexpected, type FetchLike } from './http';
+
+export interface IntrospectionOptions {
+  /** auth-service's RFC 7662 endpoint, e.g. https://auth.example.com/oauth/introspect */
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  /** How long an answer is reused, in ms (default 5000; never past the token's exp). */
+  cacheTtlMs?: number;
+  /** Most answers kept (default 10 000; the oldest goes first). */
+  cacheSize?: number;
+}
+
+interface Deps {
+  fetch: FetchLike;
+  now: () => number;
+  timeoutMs: number;
+  breaker: CircuitBreaker;
+}
+
+interface Cached {
+  active: boolean;
+  until: number;
+}
+
+/**
+ * Asks auth-service whether a token is still active (RFC 7662), authenticating as a client by HTTP Basic.
+ * Answers are cached a few seconds and concurrent questions about one token share one request. Behind a
+ * circuit breaker: while auth-service cannot be reached the answer is AUTH_UNAVAILABLE, never "active".
+ */
+export class Introspector {
+  private readonly cache = new Map<string, Cached>();
+  private readonly pending = new Map<string, Promise<boolean>>();
+  private readonly ttlMs: number;
+  private readonly size: number;
+
+  constructor(
+    private readonly options: IntrospectionOptions,
+    private readonly deps: Deps,
+  ) {
+    this.ttlMs = options.cacheTtlMs ?? 5000;
+    this.size = options.cacheSize ?? 10_000;
+  }
+
+  /** `verified` is the offline result: the service's answer must be about the same subject. */
+  async isActive(token: string, verified: { subject: string; claims: { exp?: number } }): Promise<boolean> {
+    const now = this.deps.now();
+    const hit = this.cache.get(token);
+    if (hit && hit.until > now) return hit.active;
+    if (hit) this.cache.delete(token);
+    let question = this.pending.get(token);
+    if (!question) {
+      question = this.ask(token, verified.subject).finally(() => this.pending.delete(token));
+      this.pending.set(token, question);
+    }
+    const active = await question;
+    const expMs = (verified.claims.exp ?? 0) * 1000;
+    this.remember(token, { active, until: Math.min(this.deps.now() + this.ttlMs, expMs) });
+    return active;
+  }
+
+  private ask(token: string, subject: string): Promise<boolean> {
+    return this.deps.breaker.run(async () => {
+      const response = await send(
+        this.deps.fetch,
+        this.options.url,
+        {
+          method: 'POST',
+          headers: {
+            authorization: basicAuth(this.options.clientId, this.options.clientSecret),
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
+          },
+          body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+        },
+        this.deps.timeoutMs,
+      );
+      const body = await readJson(response);
+      if (response.status >= 500) throw unexpected(response, 'introspection');
+      if (response.status !== 200 || !isRecord(body) || typeof body.active !== 'boolean') {
+        // Our own client credentials refused, or not RFC 7662: fail closed, loudly.
+        throw new AuthError('AUTH_UNAVAILABLE', 503, `introspection answered ${response.status} without an RFC 7662 body`);
+      }
+      return body.active && (body.sub === undefined || body.sub === subject);
+    }, isTransient);
+  }
+
+  private remember(token: string, entry: Cached): void {
+    this.cache.delete(token);
+    this.cache.set(token, entry);
+    if (this.cache.size > this.size) this.cache.delete(this.cache.keys().next().value as string);
+  }
+}

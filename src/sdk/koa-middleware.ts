@@ -1,0 +1,73 @@
+import type { Middleware, ParameterizedContext } from 'koa';
+import { AuthError, forbidden } from './errors';
+import type { VerifiedToken, VerifyOptions } from './verified-token';
+
+export interface MiddlewareOptions {
+  /** The token must carry at least one of these roles (user tokens). */
+  roles?: string[];
+  /** The token must carry every one of these scopes (service tokens, RFC 6749 §3.3). */
+  scopes?: string[];
+  /** Ask auth-service too (introspection), so a revoked session is refused at once. */
+  online?: boolean;
+}
+
+export interface AuthState {
+  auth: VerifiedToken;
+}
+
+type Verify = (token: string | undefined, options?: VerifyOptions) => Promise<VerifiedToken>;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * Koa middleware: reads `Authorization: Bearer`, verifies, checks roles and scopes, sets `ctx.state.auth`.
+ * Refusals answer in the CONTRACT §1 envelope: 401 UNAUTHENTICATED / INVALID_TOKEN with WWW-Authenticate,
+ * 403 FORBIDDEN, 503 AUTH_UNAVAILABLE. Errors thrown further down the chain are not touched.
+ */
+export function authMiddleware(verify: Verify, options: MiddlewareOptions): Middleware<AuthState> {
+  return async (ctx, next) => {
+    let verified: VerifiedToken;
+    try {
+      verified = await verify(bearerToken(ctx.get('authorization')), { online: options.online ?? false });
+      if (!allowed(verified, options)) throw forbidden();
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      refuse(ctx, error);
+      return;
+    }
+    ctx.state.auth = verified;
+    await next();
+  };
+}
+
+function bearerToken(header: string): string | undefined {
+  const match = /^Bearer +([^\s]+) *$/i.exec(header);
+  return match?.[1];
+}
+
+function allowed(token: VerifiedToken, options: MiddlewareOptions): boolean {
+  const roles = options.roles ?? [];
+  const scopes = options.scopes ?? [];
+  if (roles.length > 0 && !roles.some((role) => token.roles.includes(role))) return false;
+  return scopes.every((scope) => token.scopes.includes(scope));
+}
+
+function refuse(ctx: ParameterizedContext, error: AuthError): void {
+  const known = ['UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN', 'AUTH_UNAVAILABLE'].includes(error.code);
+  const code = known ? error.code : 'AUTH_UNAVAILABLE';
+  const status = { UNAUTHENTICATED: 401, INVALID_TOKEN: 401, FORBIDDEN: 403 }[code as string] ?? 503;
+  if (code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer');
+  if (code === 'INVALID_TOKEN') ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+  if (code === 'FORBIDDEN') ctx.set('WWW-Authenticate', 'Bearer error="insufficient_scope"');
+  if (code === 'AUTH_UNAVAILABLE') ctx.set('Retry-After', '5');
+  const incoming = ctx.get('x-request-id');
+  const requestId = REQUEST_ID.test(incoming) ? incoming : globalThis.crypto.randomUUID();
+  ctx.set('X-Request-ID', requestId);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.status = status;
+  ctx.body = {
+    success: false,
+    error: { code, message: known ? error.message : 'auth-service is unavailable.' },
+    meta: { request_id: requestId, timestamp: new Date().toISOString(), version: 'v1' },
+  };
+}

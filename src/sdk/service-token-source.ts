@@ -1,0 +1,76 @@
+import { withRetries, type BackoffOptions } from './backoff';
+import { AuthError, isTransient } from './errors';
+import { basicAuth, globalFetch, isRecord, readJson, send, unexpected, type FetchLike } from './http';
+
+export interface ServiceTokenSourceOptions extends BackoffOptions {
+  /** auth-service's RFC 6749 token endpoint, e.g. https://auth.example.com/oauth/token */
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** Space-separated scopes to ask for (default: the client's allowed scopes). */
+  scope?: string;
+  /** HTTP Basic (default, RFC 6749 §2.3.1) or the credentials in the form body. */
+  authMethod?: 'basic' | 'body';
+  /** A token is replaced this long before it expires, in seconds (default 60). */
+  refreshBeforeSeconds?: number;
+  /** Deadline of one request (default 5 s). */
+  timeoutMs?: number;
+  fetch?: FetchLike;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+}
+
+/**
+ * Client-credentials access tokens for calling other services (RFC 6749 §4.4). A token is reused until 60 s
+ * before it expires; concurrent callers share one request; network errors and 5xx are retried with capped
+ * exponential backoff and full jitter; a 4xx (bad credentials, scope) is final and rejects with the
+ * RFC 6749 §5.2 error upper-cased as the code (INVALID_CLIENT, INVALID_SCOPE, ...).
+ */
+export class ServiceTokenSource {
+  private cached: { token: string; renewAt: number } | undefined;
+  private pending: Promise<string> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ServiceTokenSourceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  getToken(): Promise<string> {
+    if (this.cached && this.now() < this.cached.renewAt) return Promise.resolve(this.cached.token);
+    this.pending ??= withRetries(() => this.request(), isTransient, this.options).finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /** Forget the cached token (e.g. the callee answered 401 to it). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async request(): Promise<string> {
+    const { clientId, clientSecret, scope } = this.options;
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (scope) form.set('scope', scope);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    if (this.options.authMethod === 'body') {
+      form.set('client_id', clientId);
+      form.set('client_secret', clientSecret);
+    } else {
+      headers.authorization = basicAuth(clientId, clientSecret);
+    }
+    const response = await send(this.options.fetch ?? globalFetch, this.options.tokenUrl, { method: 'POST', headers, body: form.toString() }, this.options.timeoutMs ?? 5000);
+    const body = await readJson(response);
+    if (response.status >= 500) throw unexpected(response, 'token endpoint');
+    if (!response.ok) {
+      const error = isRecord(body) && typeof body.error === 'string' && /^[a-z_]{1,64}$/.test(body.error) ? body.error : 'invalid_request';
+      const description = isRecord(body) && typeof body.error_description === 'string' ? `: ${body.error_description}` : '';
+      throw new AuthError(error.toUpperCase(), response.status, `token endpoint refused the request (${error})${description}`);
+    }
+    if (!isRecord(body) || typeof body.access_token !== 'string' || String(body.token_type).toLowerCase() !== 'bearer') {
+      throw unexpected(response, 'token endpoint');
+    }
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 0;
+    const renewAt = this.now() + (expiresIn - (this.options.refreshBeforeSeconds ?? 60)) * 1000;
+    this.cached = { token: body.access_token, renewAt };
+    return body.access_token;
+  }
+}

@@ -1,0 +1,64 @@
+import { AuthError } from './errors';
+import type { FetchLike } from './http';
+import type { Tokens } from './types';
+
+export interface SessionOptions {
+  /** Called with every new tokens object after a refresh: store it (the old refresh token is spent). */
+  onTokens?: (tokens: Tokens) => void | Promise<void>;
+}
+
+/** `fetch` for absolute URLs with the session's bearer token; `tokens` is the newest tokens object. */
+export interface SessionFetch {
+  (input: string | URL, init?: RequestInit): Promise<Response>;
+  readonly tokens: Tokens;
+}
+
+/**
+ * On a 401 the session refreshes once and retries once. Concurrent 401s share one refresh; a call that was
+ * refused with a token already replaced just retries with the newer one. When the refresh token itself is
+ * refused (the session is over) the original 401 response is returned and no further refresh is tried.
+ * Request bodies must be replayable (string, URLSearchParams, Blob, ...), not a stream.
+ */
+export function createSession(tokens: Tokens, options: SessionOptions, refresh: (refreshToken: string) => Promise<Tokens>, fetchFn: FetchLike): SessionFetch {
+  let current = tokens;
+  let refreshing: Promise<Tokens> | undefined;
+  let ended = false;
+
+  const refreshFrom = (used: string): Promise<Tokens> => {
+    if (current.access_token !== used) return Promise.resolve(current);
+    refreshing ??= refresh(current.refresh_token)
+      .then(async (next) => {
+        current = next;
+        await options.onTokens?.(next);
+        return next;
+      })
+      .finally(() => (refreshing = undefined));
+    return refreshing;
+  };
+
+  const withBearer = (init: RequestInit | undefined, token: string): RequestInit => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return { ...init, headers };
+  };
+
+  const sessionFetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
+    const used = current.access_token;
+    const first = await fetchFn(input, withBearer(init, used));
+    if (first.status !== 401 || ended) return first;
+    let next: Tokens;
+    try {
+      next = await refreshFrom(used);
+    } catch (error) {
+      if (error instanceof AuthError && error.status === 401) {
+        ended = true;
+        return first;
+      }
+      throw error;
+    }
+    await first.arrayBuffer().catch(() => undefined); // free the connection before the retry
+    return fetchFn(input, withBearer(init, next.access_token));
+  };
+
+  return Object.defineProperty(sessionFetch, 'tokens', { get: () => current, enumerable: true }) as SessionFetch;
+}

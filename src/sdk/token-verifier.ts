@@ -1,0 +1,116 @@
+import { jwtVerify, type JWTPayload, type JWSHeaderParameters } from 'jose';
+import type { VerifiedToken, VerifyOptions } from './verified-token';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { AuthError, invalidToken, unauthenticated } from './errors';
+import { globalFetch, type FetchLike } from './http';
+import { Introspector, type IntrospectionOptions } from './introspector';
+import { JwksCache } from './jwks-cache';
+import { authMiddleware, type AuthState, type MiddlewareOptions } from './koa-middleware';
+import type { Middleware } from 'koa';
+
+export type { VerifiedToken, VerifyOptions };
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  audience: string | string[];
+  jwksUrl: string;
+  /** Accepted signature algorithms (default ["EdDSA"], the service's default); never none or HS*. */
+  algorithms?: string[];
+  /** Clock skew tolerated, in seconds (default 60, at most 60). */
+  clockTolerance?: number;
+  /** Needed for `online` checks: the service's /oauth/introspect and this service's client credentials. */
+  introspection?: IntrospectionOptions;
+  /** The introspection circuit (default: opens after 5 consecutive failures, trial after 10 s). */
+  breaker?: Omit<CircuitBreakerOptions, 'now'>;
+  /** Deadline of one request to auth-service (default 5 s). */
+  timeoutMs?: number;
+  /** Injectable for tests and proxies: the fetch used, and the clock (ms since the epoch). */
+  fetch?: FetchLike;
+  now?: () => number;
+}
+
+export interface TokenVerifier {
+  verify(token: string | undefined, options?: VerifyOptions): Promise<VerifiedToken>;
+  middleware(options?: MiddlewareOptions): Middleware<AuthState>;
+}
+
+const FORBIDDEN_ALGS = /^(none|HS\d+)$/i;
+const KEY_CHOOSING_HEADERS = ['jku', 'jwk', 'x5u', 'x5c'];
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const algorithms = options.algorithms ?? ['EdDSA'];
+  if (algorithms.length === 0 || algorithms.some((alg) => FORBIDDEN_ALGS.test(alg))) {
+    throw new TypeError('algorithms: asymmetric algorithms only (no none, no HS*)');
+  }
+  const tolerance = options.clockTolerance ?? 60;
+  if (!(tolerance >= 0 && tolerance <= 60)) throw new TypeError('clockTolerance: 0 to 60 seconds');
+  const now = options.now ?? Date.now;
+  const fetchFn = options.fetch ?? globalFetch;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const jwks = new JwksCache({ jwksUrl: options.jwksUrl, fetch: fetchFn, now, timeoutMs, unknownKidIntervalMs: 30_000, maxAgeMs: 300_000 });
+  const introspector = options.introspection
+    ? new Introspector(options.introspection, { fetch: fetchFn, now, timeoutMs, breaker: new CircuitBreaker({ ...options.breaker, now }) })
+    : undefined;
+
+  const resolveKey = async (header: JWSHeaderParameters) => {
+    if (KEY_CHOOSING_HEADERS.some((name) => name in header)) throw invalidToken();
+    const { kid, alg } = header;
+    if (typeof kid !== 'string' || kid.length === 0 || kid.length > 128 || typeof alg !== 'string' || !algorithms.includes(alg)) {
+      throw invalidToken();
+    }
+    return jwks.keyFor(kid, alg);
+  };
+
+  const verifyOffline = async (token: string): Promise<VerifiedToken> => {
+    if (token.length > 8192 || !JWT_SHAPE.test(token)) throw invalidToken();
+    try {
+      const { payload } = await jwtVerify(token, resolveKey, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms,
+        typ: 'at+jwt',
+        clockTolerance: tolerance,
+        currentDate: new Date(now()),
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      // jose checks iat only with maxTokenAge; a token "issued" in the future was not issued by the service.
+      if ((payload.iat as number) > now() / 1000 + tolerance) throw invalidToken();
+      return toVerified(payload);
+    } catch (error) {
+      // AUTH_UNAVAILABLE (no key set) passes through; any other failure is one generic answer.
+      if (error instanceof AuthError && error.code === 'AUTH_UNAVAILABLE') throw error;
+      throw invalidToken();
+    }
+  };
+
+  const verify = async (token: string | undefined, verifyOptions: VerifyOptions = {}): Promise<VerifiedToken> => {
+    if (!token) throw unauthenticated();
+    const verified = await verifyOffline(token);
+    if (!verifyOptions.online) return verified;
+    if (!introspector) throw new TypeError('online verification needs the introspection option');
+    const active = await introspector.isActive(token, verified);
+    if (!active) throw invalidToken();
+    return verified;
+  };
+
+  return {
+    verify,
+    middleware: (middlewareOptions = {}) => {
+      if (middlewareOptions.online && !introspector) throw new TypeError('online verification needs the introspection option');
+      return authMiddleware(verify, middlewareOptions);
+    },
+  };
+}
+
+function toVerified(payload: JWTPayload): VerifiedToken {
+  const sub = payload.sub as string;
+  const { token_type: tokenType, sid, roles, scope } = payload as Record<string, unknown>;
+  if (tokenType === 'service') {
+    if (typeof scope !== 'string') throw invalidToken();
+    return { subject: sub, sessionId: null, tokenType: 'service', roles: [], scopes: scope.split(' ').filter(Boolean), claims: payload };
+  }
+  if (tokenType !== undefined && tokenType !== 'user') throw invalidToken();
+  if (typeof sid !== 'string' || !Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) throw invalidToken();
+  return { subject: sub, sessionId: sid, tokenType: 'user', roles: [...(roles as string[])], scopes: [], claims: payload };
+}

@@ -1,0 +1,100 @@
+import Koa from 'koa';
+import request from 'supertest';
+import { createTokenVerifier, type AuthState, type MiddlewareOptions, type TokenVerifierOptions } from '../../src/sdk';
+import { MODES, NO_RATE_LIMITS, signUp, startSecureApp, type Mode, type TestApp } from '../support/app';
+import { countingFetch } from '../unit/sdk/support';
+
+/**
+ * The SDK's offline verifier against the service's real JWKS and tokens. The verifier's clock follows the
+ * service's manual clock (plus `skewMs`), so expiry and the 30 s refetch interval need no waiting.
+ */
+describe.each<Mode>(MODES)('SDK token verifier against the service (%s)', (mode) => {
+  let t: TestApp;
+  let jwksUrl: string;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, NO_RATE_LIMITS);
+    jwksUrl = `http://127.0.0.1:${await t.app.listen()}/.well-known/jwks.json`;
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const verifier = (options: Partial<TokenVerifierOptions> = {}, skewMs = 0) => {
+    const fetch = countingFetch();
+    const v = createTokenVerifier({
+      issuer: 'https://auth.example.com',
+      audience: 'example-api',
+      jwksUrl,
+      fetch,
+      now: () => t.clock.now().getTime() + skewMs,
+      ...options,
+    });
+    return { v, jwksFetches: () => fetch.count('/.well-known/jwks.json') };
+  };
+
+  it('verifies a user token offline: subject, session, roles', async () => {
+    const { user, tokens } = await signUp(t, 'sdk-verify@example.com');
+    const { v } = verifier();
+    const result = await v.verify(tokens.access_token);
+    expect(result).toMatchObject({ subject: user.id, sessionId: expect.any(String), tokenType: 'user', roles: ['user'], scopes: [] });
+    expect(result.claims).toMatchObject({ iss: 'https://auth.example.com', aud: 'example-api', amr: ['pwd'] });
+  });
+
+  it('forged, expired and wrong-audience tokens are INVALID_TOKEN; no token is UNAUTHENTICATED', async () => {
+    const { tokens } = await signUp(t, 'sdk-forged@example.com');
+    const [h, p, s] = tokens.access_token.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, roles: ['user', 'admin'] })).toString('base64url')}.${s}`;
+    await expect(verifier().v.verify(forged)).rejects.toMatchObject({ code: 'INVALID_TOKEN', status: 401 });
+    await expect(verifier({ audience: 'another-api' }).v.verify(tokens.access_token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(verifier({ issuer: 'https://evil.example.com' }).v.verify(tokens.access_token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(verifier({ algorithms: ['RS256'] }).v.verify(tokens.access_token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    const lifetime = ((claims.exp as number) - (claims.iat as number)) * 1000;
+    await expect(verifier({}, lifetime + 59_000).v.verify(tokens.access_token)).resolves.toMatchObject({ tokenType: 'user' });
+    await expect(verifier({}, lifetime + 61_000).v.verify(tokens.access_token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(verifier().v.verify(undefined)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+  });
+
+  it('key rotation while the service runs: new kids are fetched once, old tokens keep verifying', async () => {
+    const before = await signUp(t, 'sdk-rotate@example.com');
+    const { v, jwksFetches } = verifier();
+    await v.verify(before.tokens.access_token);
+    expect(jwksFetches()).toBe(1);
+    // What `npm run cli -- rotate-keys` does, twice: the second promotes a key the verifier has never seen.
+    await t.app.infra.keys.rotate();
+    await t.app.infra.keys.rotate();
+    t.clock.advance(31);
+    const login = await t.http.post('/api/v1/auth/login').send({ email: 'sdk-rotate@example.com', password: 'correct horse battery staple' }).expect(200);
+    const after: string = login.body.data.tokens.access_token;
+    const kid = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    expect(kid(after)).not.toBe(kid(before.tokens.access_token));
+    const burst = await Promise.all(Array.from({ length: 20 }, () => v.verify(after)));
+    expect(burst.every((r) => r.tokenType === 'user')).toBe(true);
+    expect(jwksFetches()).toBe(2);
+    await expect(v.verify(before.tokens.access_token)).resolves.toMatchObject({ tokenType: 'user' });
+    expect(jwksFetches()).toBe(2);
+  });
+
+  describe('Koa middleware with the service tokens', () => {
+    const app = (options: MiddlewareOptions) => {
+      const koa = new Koa<AuthState>();
+      koa.use(verifier().v.middleware(options));
+      koa.use((ctx) => (ctx.body = { subject: ctx.state.auth.subject, scopes: ctx.state.auth.scopes }));
+      return request(koa.callback());
+    };
+
+    it('a user passes, an admin-only route answers 403 FORBIDDEN in the envelope', async () => {
+      const { user, tokens } = await signUp(t, 'sdk-mw@example.com');
+      const ok = await app({}).get('/').set('Authorization', `Bearer ${tokens.access_token}`).expect(200);
+      expect(ok.body).toEqual({ subject: user.id, scopes: [] });
+      const refused = await app({ roles: ['admin'] }).get('/').set('Authorization', `Bearer ${tokens.access_token}`).expect(403);
+      expect(refused.body).toMatchObject({ success: false, error: { code: 'FORBIDDEN' }, meta: { version: 'v1' } });
+    });
+
+    it('a service token (client credentials claims, signed by the service) passes on its scopes', async () => {
+      const { token } = await t.app.infra.tokens.sign({ token_type: 'service', sub: 'billing', scope: 'orders:read invoices:write' });
+      const ok = await app({ scopes: ['orders:read'] }).get('/').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(ok.body).toEqual({ subject: 'billing', scopes: ['orders:read', 'invoices:write'] });
+      await app({ scopes: ['orders:delete'] }).get('/').set('Authorization', `Bearer ${token}`).expect(403);
+      await app({ roles: ['user'] }).get('/').set('Authorization', `Bearer ${token}`).expect(403);
+    });
+  });
+});

@@ -1,0 +1,138 @@
+import { createServer, type Server } from 'node:http';
+import { AuthClient, AuthError } from '../../../src/sdk';
+import { FakeClock, recordingSleep } from './support';
+
+/**
+ * The AuthClient's transport rules against a scripted peer (the real service answers are in
+ * tests/e2e/sdk-auth-client.test.ts): each request takes the next scripted answer.
+ */
+type Answer = { status: number; body?: unknown } | 'reset';
+
+class ScriptedPeer {
+  answers: Answer[] = [];
+  seen: Array<{ method: string; url: string; authorization?: string; body: string }> = [];
+  private server: Server | null = null;
+  base = '';
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        this.seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
+        const answer = this.answers.shift() ?? { status: 200, body: { success: true, data: { ok: true }, meta: {} } };
+        if (answer === 'reset') return void req.socket.destroy();
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {}));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    return this;
+  }
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+const envelopeError = (code: string, status: number) => ({
+  status,
+  body: { success: false, error: { code, message: 'no', details: { field: ['x'] } }, meta: { request_id: 'rid-1' } },
+});
+const user = { id: 'u1', email: 'a@example.com' };
+
+describe('AuthClient transport', () => {
+  let peer: ScriptedPeer;
+  beforeEach(async () => (peer = await new ScriptedPeer().start()));
+  afterEach(async () => peer.stop());
+
+  const client = (clock = new FakeClock()) => {
+    const { sleep, waits } = recordingSleep();
+    return { client: new AuthClient({ baseUrl: `${peer.base}/`, sleep, retries: 2, breaker: { now: clock.now } }), waits, clock };
+  };
+
+  it('sends JSON to /api/v1 and resolves to the envelope data', async () => {
+    peer.answers.push({ status: 200, body: { success: true, data: { user }, meta: {} } });
+    await expect(client().client.me('tok')).resolves.toEqual({ user });
+    expect(peer.seen[0]).toMatchObject({ method: 'GET', url: '/api/v1/users/me', authorization: 'Bearer tok' });
+    peer.answers.push({ status: 202, body: { success: true, data: { message: 'check your email' }, meta: {} } });
+    await client().client.register({ email: 'a@example.com', password: 'pw' });
+    expect(peer.seen[1]).toMatchObject({ method: 'POST', url: '/api/v1/auth/register', body: '{"email":"a@example.com","password":"pw"}' });
+  });
+
+  it('rejects with AuthError carrying the answer code, status, details and request id', async () => {
+    peer.answers.push(envelopeError('INVALID_CREDENTIALS', 401));
+    const error = (await client().client.login({ email: 'a@example.com', password: 'x' }).catch((e: unknown) => e)) as AuthError;
+    expect(error).toBeInstanceOf(AuthError);
+    expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS', status: 401, details: { field: ['x'] }, requestId: 'rid-1' });
+  });
+
+  it('retries safe calls (GET) on 5xx and reset connections, with backoff', async () => {
+    peer.answers.push(envelopeError('INTERNAL_ERROR', 500), 'reset', { status: 200, body: { success: true, data: { user }, meta: {} } });
+    const { client: c, waits } = client();
+    await expect(c.me('tok')).resolves.toEqual({ user });
+    expect(peer.seen).toHaveLength(3);
+    expect(waits).toHaveLength(2);
+  });
+
+  it('gives up after the retries: the last error', async () => {
+    peer.answers.push({ status: 502, body: '<html>bad gateway</html>' }, { status: 503, body: 'x' }, { status: 504, body: '' });
+    await expect(client().client.validate('tok')).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
+    expect(peer.seen).toHaveLength(3);
+  });
+
+  it('never retries unsafe calls (POST) nor 4xx', async () => {
+    peer.answers.push({ status: 503, body: 'x' });
+    await expect(client().client.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+    peer.answers.push('reset');
+    await expect(client().client.refresh({ refresh_token: 'r' })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+    peer.answers.push(envelopeError('INVALID_TOKEN', 401));
+    await expect(client().client.me('tok')).rejects.toMatchObject({ code: 'INVALID_TOKEN', status: 401 });
+    expect(peer.seen).toHaveLength(3);
+  });
+
+  it('a body that is not the envelope is UNEXPECTED_RESPONSE', async () => {
+    peer.answers.push({ status: 404, body: '<html>not here</html>' });
+    await expect(client().client.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'UNEXPECTED_RESPONSE', status: 404 });
+  });
+
+  it('the circuit opens after 5 consecutive failures to reach the service, and closes when it answers again', async () => {
+    const { client: c, clock } = client();
+    for (let i = 0; i < 5; i += 1) {
+      peer.answers.push({ status: 503, body: 'x' });
+      await expect(c.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+    }
+    expect(peer.seen).toHaveLength(5);
+    const open = await c.me('tok').catch((e: unknown) => e);
+    expect(open).toMatchObject({ code: 'AUTH_UNAVAILABLE', details: { circuit: 'open' } });
+    expect(peer.seen).toHaveLength(5); // nothing sent, and a GET is not retried into an open circuit
+    clock.advance(10);
+    await expect(c.me('tok')).resolves.toEqual({ ok: true });
+    await expect(c.me('tok')).resolves.toEqual({ ok: true });
+    expect(peer.seen).toHaveLength(7);
+  });
+
+  it('answers (4xx) do not open the circuit', async () => {
+    const { client: c } = client();
+    for (let i = 0; i < 8; i += 1) {
+      peer.answers.push(envelopeError('INVALID_CREDENTIALS', 401));
+      await expect(c.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    }
+    await expect(c.me('tok')).resolves.toEqual({ ok: true });
+  });
+
+  it('a request past its deadline is AUTH_UNAVAILABLE', async () => {
+    const hanging = createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const address = hanging.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const c = new AuthClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 50 });
+      await expect(c.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
+  });
+});

@@ -1,0 +1,156 @@
+import { AuthError, ServiceTokenSource } from '../../../src/sdk';
+import { OAuthPeer } from '../../support/oauth-peer';
+import { countingFetch, FakeClock, recordingSleep } from './support';
+
+/**
+ * What a token endpoint target offers these tests. Today: the local RFC 6749 peer. After the /oauth/token
+ * branch is merged, add the real service here (startSecureApp + a client made with create-client) so the
+ * target-agnostic block runs against it as well; the failure-injection block needs the peer's failNext.
+ */
+interface TokenTarget {
+  tokenUrl: string;
+  client: { id: string; secret: string; scopes: string[] };
+  ttlSeconds: number;
+  stop(): Promise<void>;
+}
+
+const TARGETS: Array<[string, () => Promise<TokenTarget>]> = [
+  [
+    'local RFC 6749 peer',
+    async () => {
+      const peer = await new OAuthPeer().start();
+      return { tokenUrl: peer.tokenUrl, client: peer.clients[0]!, ttlSeconds: peer.tokenTtlSeconds, stop: () => peer.stop() };
+    },
+  ],
+];
+
+describe.each(TARGETS)('ServiceTokenSource against the %s', (_name, startTarget) => {
+  let target: TokenTarget;
+  beforeAll(async () => (target = await startTarget()));
+  afterAll(async () => target.stop());
+
+  const source = (overrides: Partial<ConstructorParameters<typeof ServiceTokenSource>[0]> = {}) => {
+    const clock = new FakeClock();
+    const fetch = countingFetch();
+    const tokens = new ServiceTokenSource({ tokenUrl: target.tokenUrl, clientId: target.client.id, clientSecret: target.client.secret, fetch, now: clock.now, ...overrides });
+    return { tokens, clock, fetch };
+  };
+
+  it('returns a bearer token that is a JWT for the client', async () => {
+    const { tokens } = source();
+    const token = await tokens.getToken();
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(payload).toMatchObject({ sub: target.client.id, token_type: 'service' });
+  });
+
+  it('50 concurrent callers share one request, round after round as the token nears its expiry', async () => {
+    const { tokens, clock, fetch } = source();
+    for (let round = 1; round <= 5; round += 1) {
+      const got = await Promise.all(Array.from({ length: 50 }, () => tokens.getToken()));
+      expect(new Set(got).size).toBe(1);
+      expect(fetch.total()).toBe(round);
+      clock.advance(target.ttlSeconds - 60); // exactly 60 s before expiry: renewed on the next call
+    }
+  });
+
+  it('reuses the token until 60 s before it expires', async () => {
+    const { tokens, clock, fetch } = source();
+    const first = await tokens.getToken();
+    clock.advance(target.ttlSeconds - 61);
+    expect(await tokens.getToken()).toBe(first);
+    expect(fetch.total()).toBe(1);
+    clock.advance(1);
+    await tokens.getToken();
+    expect(fetch.total()).toBe(2);
+  });
+
+  it.each(['basic', 'body'] as const)('authenticates by %s', async (authMethod) => {
+    const { tokens } = source({ authMethod });
+    await expect(tokens.getToken()).resolves.toEqual(expect.any(String));
+  });
+
+  it('a wrong secret is INVALID_CLIENT 401, asked once, not retried, not cached', async () => {
+    const { sleep, waits } = recordingSleep();
+    const { tokens, fetch } = source({ clientSecret: 'wrong', sleep });
+    await expect(tokens.getToken()).rejects.toMatchObject({ name: 'AuthError', code: 'INVALID_CLIENT', status: 401 });
+    await expect(tokens.getToken()).rejects.toBeInstanceOf(AuthError);
+    expect(fetch.total()).toBe(2);
+    expect(waits).toEqual([]);
+  });
+
+  it('a scope the client may not have is INVALID_SCOPE 400, not retried', async () => {
+    const { sleep, waits } = recordingSleep();
+    const { tokens, fetch } = source({ scope: 'admin:everything', sleep });
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'INVALID_SCOPE', status: 400 });
+    expect(fetch.total()).toBe(1);
+    expect(waits).toEqual([]);
+  });
+});
+
+describe('ServiceTokenSource when the token endpoint fails (local peer failing on demand)', () => {
+  let peer: OAuthPeer;
+  beforeAll(async () => (peer = await new OAuthPeer().start()));
+  afterAll(async () => peer.stop());
+
+  const source = (sleep: (ms: number) => Promise<void>, extra: Partial<ConstructorParameters<typeof ServiceTokenSource>[0]> = {}) =>
+    new ServiceTokenSource({ tokenUrl: peer.tokenUrl, clientId: 'orders', clientSecret: peer.clients[0]!.secret, sleep, random: () => 0.999, ...extra });
+
+  it('retries 5xx and reset connections with capped exponential backoff, then succeeds', async () => {
+    const { sleep, waits } = recordingSleep();
+    const before = peer.requests('/oauth/token');
+    peer.failNext('/oauth/token', 503, 'reset', 500);
+    await expect(source(sleep, { retries: 5, baseDelayMs: 100, maxDelayMs: 300 }).getToken()).resolves.toEqual(expect.any(String));
+    expect(peer.requests('/oauth/token') - before).toBe(4);
+    expect(waits).toEqual([99, 199, 299]); // 100, 200, 400 capped at 300; jitter 0.999 of each
+  });
+
+  it('jitter spreads the waits between 0 and the cap', async () => {
+    const { sleep, waits } = recordingSleep();
+    peer.failNext('/oauth/token', 503, 503);
+    const randoms = [0, 0.5];
+    await source(sleep, { random: () => randoms.shift() ?? 0, baseDelayMs: 100 }).getToken();
+    expect(waits).toEqual([0, 100]);
+  });
+
+  it('gives up after the retries with AUTH_UNAVAILABLE, and concurrent callers share the one failing attempt', async () => {
+    const { sleep, waits } = recordingSleep();
+    const before = peer.requests('/oauth/token');
+    peer.failNext('/oauth/token', 503, 503, 503);
+    const tokens = source(sleep, { retries: 2 });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => tokens.getToken()));
+    expect(results.every((r) => r.status === 'rejected' && (r.reason as AuthError).code === 'AUTH_UNAVAILABLE')).toBe(true);
+    expect(peer.requests('/oauth/token') - before).toBe(3);
+    expect(waits).toHaveLength(2);
+    // The failure is not cached: the next call asks again.
+    await expect(tokens.getToken()).resolves.toEqual(expect.any(String));
+  });
+
+  it('a 4xx between 5xx ends the retries at once', async () => {
+    const { sleep, waits } = recordingSleep();
+    const before = peer.requests('/oauth/token');
+    peer.failNext('/oauth/token', 502, 429);
+    await expect(source(sleep, { retries: 5 }).getToken()).rejects.toMatchObject({ status: 429 });
+    expect(peer.requests('/oauth/token') - before).toBe(2);
+    expect(waits).toHaveLength(1);
+  });
+
+  it('sends RFC 6749 §2.3.1 Basic credentials (form-urlencoded id and secret) and the scope', async () => {
+    const { sleep } = recordingSleep();
+    await source(sleep, { scope: 'orders:read' }).getToken();
+    const { headers, form } = peer.last.get('/oauth/token')!;
+    const encoded = (v: string) => new URLSearchParams({ v }).toString().slice(2);
+    expect(headers.authorization).toBe(`Basic ${Buffer.from(`orders:${encoded(peer.clients[0]!.secret)}`).toString('base64')}`);
+    expect(headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(form)).toEqual({ grant_type: 'client_credentials', scope: 'orders:read' });
+  });
+
+  it('a closed port is a network error: retried, then AUTH_UNAVAILABLE', async () => {
+    const gone = await new OAuthPeer().start();
+    const url = gone.tokenUrl;
+    await gone.stop();
+    const { sleep, waits } = recordingSleep();
+    const tokens = new ServiceTokenSource({ tokenUrl: url, clientId: 'orders', clientSecret: 'x', sleep, retries: 3 });
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
+    expect(waits).toHaveLength(3);
+  });
+});
