@@ -5,6 +5,7 @@ import type { Clock } from '@application/ports/clock';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
 import type { OpaqueTokens } from '@application/ports/opaque-tokens';
+import type { ClientSecrets } from '@application/ports/client-secrets';
 import type { Totp } from '@application/ports/totp';
 import type { PasswordHasher } from '@application/ports/password-hasher';
 import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
@@ -17,6 +18,7 @@ import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
+import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-secrets';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
@@ -52,7 +54,9 @@ export interface Infrastructure {
   accountRequests: AccountRequestWorker;
   unitOfWork: UnitOfWork;
   /** Outside any transaction, for plain reads only (writes go through the unit of work). */
-  repositories: Pick<TypeOrmRepositories, 'users' | 'sessions'>;
+  repositories: Pick<TypeOrmRepositories, 'users' | 'sessions' | 'clients'>;
+  /** Service-client secrets: HMAC under a key derived from the encryption key (issue 11). */
+  clientSecrets: ClientSecrets;
   dataSource: DataSource;
   embeddedDatabase: boolean;
   /** Event transport (RabbitMQ or in-process bus) and the outbox relay, running. */
@@ -83,6 +87,7 @@ export async function startInfrastructure(
   const clock = overrides.clock ?? new SystemClock();
   const encryption = await resolveEncryptionKey(config.encryptionKey, dataDir);
   const secretBox = new AesGcmSecretBox(parseEncryptionKey(encryption.key));
+  const clientSecrets = new HmacClientSecrets(parseEncryptionKey(encryption.key));
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');
 
   const cache = await startCache(config, clock, logger);
@@ -114,6 +119,7 @@ export async function startInfrastructure(
     hasher: new Argon2PasswordHasher(config.argon2),
     passwordStrength,
     opaqueTokens: new CryptoOpaqueTokens(),
+    clientSecrets,
     totp: new OtpauthTotp(),
     secretBox,
     keys,

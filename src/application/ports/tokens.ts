@@ -3,8 +3,10 @@ import 'reflect-metadata';
 import type { ServiceIdentifier } from 'inversify';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { UserRepository } from '@domain/user/user.repository';
+import type { ServiceClientRepository } from '@domain/client/service-client.repository';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { TokenSigner, TokenVerifier } from './access-tokens';
+import type { ClientSecrets } from './client-secrets';
 import type { Clock } from './clock';
 import type { IdGenerator } from './id-generator';
 import type { LoginLockout } from './login-lockout';
@@ -58,4 +60,8 @@ export const PORTS = {
   Totp: token<Totp>('Totp'),
   /** Used TOTP steps per user, shared by every instance (issue 10). */
   OtpReplayGuard: token<OtpReplayGuard>('OtpReplayGuard'),
+  /** Service clients of the client-credentials grant (issue 11). */
+  ServiceClientRepository: token<ServiceClientRepository>('ServiceClientRepository'),
+  /** Generates service-client secrets and checks them against their keyed digest (issue 11). */
+  ClientSecrets: token<ClientSecrets>('ClientSecrets'),
 } as const;

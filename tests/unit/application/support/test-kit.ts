@@ -25,6 +25,8 @@ import { InMemoryUnitOfWork, inMemoryRepositories } from '@infrastructure/persis
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
+import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-secrets';
+import { InMemoryServiceClientRepository } from '@infrastructure/persistence/memory/in-memory-service-client.repository';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ManualClock } from '@infrastructure/time/system-clock';
@@ -100,6 +102,9 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   // Issue 10: TOTP is pure computation (the real adapter); used steps in memory on the kit's clock.
   constant(PORTS.Totp, new OtpauthTotp());
   constant(PORTS.OtpReplayGuard, new InMemoryOtpReplayGuard(clock));
+  // Issue 11: service clients in memory, secrets under a fresh key.
+  constant(PORTS.ServiceClientRepository, new InMemoryServiceClientRepository());
+  constant(PORTS.ClientSecrets, new HmacClientSecrets(randomBytes(32)));
   container.load(...FEATURE_MODULES);
   const resolve = <T>(id: ServiceIdentifier<T>): T => container.get<T>(id);
   /** Every use case and helper by its class name, resolved from the modules (e.g. `useCases.RegisterUser`). */
