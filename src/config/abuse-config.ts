@@ -9,7 +9,8 @@ export interface RateLimitSpec {
 
 /** Routes that share one pair of variables (RATE_LIMIT_<GROUP>_IP / _ID). */
 /** current_password: the routes that check the current password; its `_ID` quota counts per signed-in user id. */
-export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password'] as const;
+/** oauth: /oauth/token, /oauth/introspect, /oauth/revoke; its `_ID` quota counts per authenticated service client. */
+export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'oauth'] as const;
 export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 
 export interface AbuseConfig {
@@ -38,6 +39,8 @@ const DEFAULTS: Record<RateLimitGroup, { ip: string; identifier: string }> = {
   refresh: { ip: '300/5m', identifier: '60/5m' },
   // Password change, credentials update, account deletion: argon2 and emails per call, rare for people.
   current_password: { ip: '60/5m', identifier: '10/15m' },
+  // Services, not people: introspection may run on many requests (the SDK caches results a few seconds).
+  oauth: { ip: '3000/5m', identifier: '3000/5m' },
 };
 
 type Env = Record<string, string | undefined>;
