@@ -1,10 +1,8 @@
 import type { Middleware } from 'koa';
 import { OAuthError } from '@application/oauth/oauth-error';
 import { mapError } from '../errors/error-mapper';
+import { BASIC_CHALLENGE } from '../errors/http-error';
 import type { HttpState } from '../http-state';
-
-/** RFC 7617: a Basic challenge names its realm; UTF-8 is what ids and secrets are decoded as. */
-export const BASIC_CHALLENGE = 'Basic realm="auth-service", charset="UTF-8"';
 
 export interface OAuthFailure {
   status: number;
