@@ -84,6 +84,13 @@ module.exports = {
       to: { path: '^src/sdk/' },
     },
     {
+      name: 'oauth-on-top',
+      comment: 'src/application/oauth (issue 11) uses session, shared and ports; no other feature folder imports it.',
+      severity: 'error',
+      from: { path: '^src/application/(session|shared|ports|account|password)/' },
+      to: { path: '^src/application/oauth/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -9,7 +9,8 @@ export interface RateLimitSpec {
 
 /** Routes that share one pair of variables (RATE_LIMIT_<GROUP>_IP / _ID). */
 /** current_password: the routes that check the current password; its `_ID` quota counts per signed-in user id. */
-export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'mfa', 'mfa_setup'] as const;
+/** oauth: /oauth/token, /oauth/introspect, /oauth/revoke; its `_ID` quota counts per authenticated service client. */
+export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'mfa', 'mfa_setup', 'oauth'] as const;
 export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 
 export interface AbuseConfig {
@@ -43,6 +44,8 @@ const DEFAULTS: Record<RateLimitGroup, { ip: string; identifier: string }> = {
   mfa: { ip: '60/5m', identifier: '20/15m' },
   // TOTP set-up and enabling, per IP and per signed-in user.
   mfa_setup: { ip: '60/5m', identifier: '20/15m' },
+  // Services, not people: introspection may run on many requests (the SDK caches results a few seconds).
+  oauth: { ip: '3000/5m', identifier: '3000/5m' },
 };
 
 type Env = Record<string, string | undefined>;

@@ -59,14 +59,24 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
     verifyPerAccount: rateLimitPolicies(config.abuse.rateLimits).mfa.identifier,
   });
   constant(TOKENS.PasswordStrengthEstimator, infra.passwordStrength);
+  constant(TOKENS.ServiceClientRepository, infra.repositories.clients);
+  constant(TOKENS.ClientSecrets, infra.clientSecrets);
   constant(TOKENS.PasswordMinLength, config.passwordMinLength);
   constant(TOKENS.CurrentPasswordMaxFailures, config.abuse.currentPasswordMaxFailures);
   // What the HTTP adapter reads besides use cases: the published keys and the readiness checks.
   constant(HTTP_TOKENS.Jwks, { jwks: async () => infra.keys.jwks() });
   constant(HTTP_TOKENS.Health, { check: () => healthChecks(infra) });
+  constant(HTTP_TOKENS.AuthorizationServer, authorizationServer(config));
   // Use cases and their helpers: each feature module binds its classes to themselves.
   c.load(...FEATURE_MODULES);
   return c;
+}
+
+/** RFC 8414: the endpoints live under the issuer when it is a URL (as the RFC expects), else under APP_PUBLIC_URL. */
+function authorizationServer(config: AppConfig): { issuer: string; baseUrl: string } {
+  const issuer = config.jwt.issuer;
+  const base = /^https?:\/\//i.test(issuer) ? issuer : config.publicUrl;
+  return { issuer, baseUrl: base.replace(/\/+$/, '') };
 }
 
 export function resolve<T>(container: Container, id: ServiceIdentifier<T>): T {

@@ -5,6 +5,7 @@ import type { Clock } from '@application/ports/clock';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
 import type { OpaqueTokens } from '@application/ports/opaque-tokens';
+import type { ClientSecrets } from '@application/ports/client-secrets';
 import type { Totp } from '@application/ports/totp';
 import type { RecoveryCodes } from '@application/ports/recovery-codes';
 import type { PasswordHasher } from '@application/ports/password-hasher';
@@ -18,6 +19,7 @@ import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
+import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-secrets';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { HmacRecoveryCodes } from '@infrastructure/security/crypto/hmac-recovery-codes';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
@@ -56,7 +58,9 @@ export interface Infrastructure {
   accountRequests: AccountRequestWorker;
   unitOfWork: UnitOfWork;
   /** Outside any transaction, for plain reads only (writes go through the unit of work). */
-  repositories: Pick<TypeOrmRepositories, 'users' | 'sessions'>;
+  repositories: Pick<TypeOrmRepositories, 'users' | 'sessions' | 'clients'>;
+  /** Service-client secrets: HMAC under a key derived from the encryption key (issue 11). */
+  clientSecrets: ClientSecrets;
   dataSource: DataSource;
   embeddedDatabase: boolean;
   /** Event transport (RabbitMQ or in-process bus) and the outbox relay, running. */
@@ -88,6 +92,7 @@ export async function startInfrastructure(
   const encryption = await resolveEncryptionKey(config.encryptionKey, dataDir);
   const secretBox = new AesGcmSecretBox(parseEncryptionKey(encryption.key));
   const recoveryCodes = new HmacRecoveryCodes(parseEncryptionKey(encryption.key));
+  const clientSecrets = new HmacClientSecrets(parseEncryptionKey(encryption.key));
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');
 
   const cache = await startCache(config, clock, logger);
@@ -119,6 +124,7 @@ export async function startInfrastructure(
     hasher: new Argon2PasswordHasher(config.argon2),
     passwordStrength,
     opaqueTokens: new CryptoOpaqueTokens(),
+    clientSecrets,
     totp: new OtpauthTotp(),
     recoveryCodes,
     secretBox,

@@ -23,6 +23,8 @@ import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-d
 import { InMemoryEmailQueue } from '@infrastructure/persistence/memory/in-memory-email-outbox';
 import { InMemoryOutboxStore } from '@infrastructure/persistence/memory/in-memory-outbox-store';
 import { InMemorySigningKeyRepository } from '@infrastructure/persistence/memory/in-memory-signing-key.repository';
+import { InMemoryServiceClientRepository } from '@infrastructure/persistence/memory/in-memory-service-client.repository';
+import type { ServiceClientRepository } from '@domain/client/service-client.repository';
 import { InMemoryUnitOfWork, inMemoryRepositories } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
 import type { RepositoryOptions } from '@infrastructure/persistence/repository-options';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
@@ -62,6 +64,8 @@ export interface Store {
   /** The repositories outside any unit of work: each call is its own statement (auto-commit). */
   repos: Omit<Repositories, 'afterCommit'>;
   signingKeys: SigningKeyRepository;
+  /** Service clients (issue 11): single-statement changes, outside units of work. */
+  clients: ServiceClientRepository;
   emailQueue: EmailQueue;
   accountRequestQueue: AccountRequestQueue;
   outboxStore: OutboxStore;
@@ -99,6 +103,7 @@ const memory: PersistenceAdapter = {
       uow: new InMemoryUnitOfWork(db, { ...options, ...repositoryOptions }),
       repos: inMemoryRepositories(db, repositoryOptions),
       signingKeys: new InMemorySigningKeyRepository(),
+      clients: new InMemoryServiceClientRepository(),
       emailQueue: new InMemoryEmailQueue(db),
       accountRequestQueue: new InMemoryAccountRequestQueue(db),
       outboxStore,
@@ -132,6 +137,7 @@ function sqlStore(dataSource: DataSource, options: StoreOptions, close: () => Pr
     uow: new TypeOrmUnitOfWork(dataSource, { ...options, ...repositoryOptions }),
     repos,
     signingKeys: repos.signingKeys,
+    clients: repos.clients,
     emailQueue: new TypeOrmEmailQueue(dataSource),
     accountRequestQueue: new TypeOrmAccountRequestQueue(dataSource),
     outboxStore: new TypeOrmOutboxStore(dataSource),

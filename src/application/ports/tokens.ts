@@ -3,9 +3,11 @@ import 'reflect-metadata';
 import type { ServiceIdentifier } from 'inversify';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { UserRepository } from '@domain/user/user.repository';
+import type { ServiceClientRepository } from '@domain/client/service-client.repository';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { MfaSettings } from '../shared/mfa-settings';
 import type { TokenSigner, TokenVerifier } from './access-tokens';
+import type { ClientSecrets } from './client-secrets';
 import type { Clock } from './clock';
 import type { IdGenerator } from './id-generator';
 import type { LoginLockout } from './login-lockout';
@@ -65,4 +67,8 @@ export const PORTS = {
   /** MFA recovery codes: generated, and hashed with a key (issue 10). */
   RecoveryCodes: token<RecoveryCodes>('RecoveryCodes'),
   MfaSettings: token<MfaSettings>('MfaSettings'),
+  /** Service clients of the client-credentials grant (issue 11). */
+  ServiceClientRepository: token<ServiceClientRepository>('ServiceClientRepository'),
+  /** Generates service-client secrets and checks them against their keyed digest (issue 11). */
+  ClientSecrets: token<ClientSecrets>('ClientSecrets'),
 } as const;

@@ -47,6 +47,8 @@ export const Errors = {
   usernameTaken: (): DomainError => new DomainError('USERNAME_TAKEN', 'This username is taken.'),
   userNotFound: (): DomainError => new DomainError('NOT_FOUND', 'The user does not exist.'),
   sessionNotFound: (): DomainError => new DomainError('NOT_FOUND', 'No such session.'),
+  /** Unknown or already deleted service client (CLI delete-client). */
+  clientNotFound: (): DomainError => new DomainError('NOT_FOUND', 'No such client.'),
 
   /** The change committed but could not reach every instance yet (see SessionCacheInvalidation). */
   notYetEverywhere: (): DomainError =>

@@ -2,7 +2,9 @@ import { AggregateRoot } from '../shared/domain-event';
 import { EventTypes } from '../shared/event-types';
 
 export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refresh_token_reuse' | 'password_changed'
-  | 'password_reset' | 'account_deleted' | 'account_suspended' | 'admin' | 'user' | 'current_password_failures';
+  | 'password_reset' | 'account_deleted' | 'account_suspended' | 'admin' | 'user' | 'current_password_failures'
+  /** A service client revoked one of the session's tokens (RFC 7009, /oauth/revoke). */
+  | 'token_revoked';
 
 /**
  * A login on one device. Holds the refresh-token rotation state, never a usable token: `refreshTokenHash` is a

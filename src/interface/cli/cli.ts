@@ -2,16 +2,19 @@ import 'reflect-metadata';
 import { createApplication } from '@config/application';
 import { ConfigError, loadConfig } from '@config/env';
 import { purgeExpired } from '@config/maintenance';
+import { DomainError } from '@domain/shared/domain-error';
+import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, UsageError } from './client-commands';
 
 const USAGE = `usage: npm run cli -- <command>
 
   rotate-keys     promote the pre-published next signing key, retire the active one, publish a new next key
   purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails past retention, expired keys
-`;
+${CLIENT_USAGE}`;
 
 /** The admin CLI: runs one command against the configured database, through the composition root. */
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
+  if (isClientCommand(command)) return clientCommand(command, argv.slice(1));
   if (command !== 'rotate-keys' && command !== 'purge-expired') {
     process.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;
@@ -27,6 +30,30 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`purged: ${JSON.stringify(counts)}\n`);
     }
     return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+/** The client commands (CONTRACT §8): one JSON object on stdout; bad arguments exit 2, other failures 1. */
+async function clientCommand(command: Parameters<typeof runClientCommand>[1], args: string[]): Promise<number> {
+  let options: Record<string, string>;
+  try {
+    options = parseClientOptions(command, args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const app = await createApplication(loadConfig());
+  try {
+    process.stdout.write(`${JSON.stringify(await runClientCommand(app.container, command, options))}\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    const details = Object.entries(error.details ?? {}).map(([field, messages]) => ` (--${field} ${messages.join(', ')})`).join('');
+    process.stderr.write(`${error.message}${details}\n`);
+    return error.code === 'VALIDATION_ERROR' ? 2 : 1;
   } finally {
     await app.close();
   }

@@ -21,10 +21,19 @@ export interface JwksSource {
   jwks(): Promise<{ keys: Record<string, string>[] }>;
 }
 
+/** RFC 8414: who this authorization server is and where it is reached (the configured issuer). */
+export interface AuthorizationServerInfo {
+  /** JWT_ISSUER, the `iss` of every token. */
+  issuer: string;
+  /** The URL the endpoints are published under: the issuer when it is an http(s) URL, else APP_PUBLIC_URL. */
+  baseUrl: string;
+}
+
 /** What the HTTP adapter needs from the composition root besides the ports and use cases. */
 export const HTTP_TOKENS = {
   Health: token<HealthProbe>('HealthProbe'),
   Jwks: token<JwksSource>('JwksSource'),
+  AuthorizationServer: token<AuthorizationServerInfo>('AuthorizationServerInfo'),
 } as const;
 
 export interface HttpConfig {
@@ -42,7 +51,7 @@ export interface HttpConfig {
   rateLimits: Record<RateLimitedRoutes, RouteRateLimits>;
 }
 
-export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup';
+export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup' | 'oauth';
 
 /** Gets a use case (by its class), a port (by its token) or an HTTP service from the container. */
 export type Resolver = <T>(id: ServiceIdentifier<T>) => T;

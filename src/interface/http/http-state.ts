@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ParameterizedContext } from 'koa';
 import type { ClientContext } from '@application/shared/client-context';
 import type { Principal } from '@application/session/validate-access-token';
+import type { ServiceClient } from '@domain/client/service-client';
 import type { RateLimitPolicy, RateLimitResult } from '@application/ports/rate-limiter';
 
 /** What the middleware puts on `ctx.state`; handlers read it, never the raw headers. */
@@ -15,6 +16,8 @@ export interface HttpState {
   clientNetwork?: string | null;
   /** The parsed JSON object of a body route (set by the JSON body reader), not yet validated. */
   body?: Record<string, unknown>;
+  /** Set by the client guard on routes whose `auth` is 'client' (the authenticated service client). */
+  serviceClient?: ServiceClient;
   /** Set by the bearer middleware on protected routes only. */
   principal?: Principal;
   /** Set by the route mount: the matched route's method and path pattern (the metrics' route label). */

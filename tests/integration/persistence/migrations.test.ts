@@ -2,7 +2,7 @@ import { runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { migrations } from '../../../migrations';
 import { SQL_ADAPTERS, type Store } from '../../support/persistence';
 
-const TABLES = ['users', 'user_credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events', 'email_outbox', 'audit_events', 'processed_events'];
+const TABLES = ['users', 'user_credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events', 'email_outbox', 'audit_events', 'processed_events', 'clients'];
 
 describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
   let db: Store & { dataSource: NonNullable<Store['dataSource']> };

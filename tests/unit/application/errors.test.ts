@@ -31,6 +31,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   userNotFound: () => Errors.userNotFound(),
   sessionNotFound: () => Errors.sessionNotFound(),
   notYetEverywhere: () => Errors.notYetEverywhere(),
+  clientNotFound: () => Errors.clientNotFound(),
 };
 
 describe('the error catalogue', () => {

@@ -5,6 +5,7 @@ import { OneTimeTokenRecord } from './one-time-token.record';
 import { OutboxEventRecord } from './outbox-event.record';
 import { ProcessedEventRecord } from './processed-event.record';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
+import { ServiceClientRecord } from './service-client.record';
 import { SigningKeyRow } from './signing-key.record';
 import { UserCredentialRecord, UserRecord } from './user.record';
 
@@ -21,6 +22,7 @@ export const typeOrmEntities = [
   AuditEventRecord,
   ProcessedEventRecord,
   AccountRequestRecord,
+  ServiceClientRecord,
 ];
 
 export {
@@ -32,6 +34,7 @@ export {
   OutboxEventRecord,
   ProcessedEventRecord,
   RefreshTokenHistoryRecord,
+  ServiceClientRecord,
   SessionRecord,
   SigningKeyRow,
   UserRecord,

@@ -1,4 +1,5 @@
 import type { SigningKeyRepository } from '@application/ports/signing-keys';
+import type { ServiceClientRepository } from '@domain/client/service-client.repository';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AfterCommitList, closeTransaction, openTransaction, type WakeTargets } from '../after-commit';
@@ -8,6 +9,7 @@ import { TypeOrmAuditLog } from './typeorm-audit-log';
 import { TypeOrmEmailOutbox } from './typeorm-email-outbox';
 import { TypeOrmOneTimeTokenRepository } from './typeorm-one-time-token.repository';
 import { TypeOrmProcessedEvents } from './typeorm-processed-events';
+import { TypeOrmServiceClientRepository } from './typeorm-service-client.repository';
 import { TypeOrmSessionRepository } from './typeorm-session.repository';
 import { TypeOrmSigningKeyRepository } from './typeorm-signing-key.repository';
 import { TypeOrmUserRepository } from './typeorm-user.repository';
@@ -15,6 +17,8 @@ import { TypeOrmUserRepository } from './typeorm-user.repository';
 /** The repositories on one EntityManager; a unit of work adds its transaction's after-commit list. */
 export type TypeOrmRepositories = Omit<Repositories, 'afterCommit'> & {
   signingKeys: SigningKeyRepository;
+  /** Service clients: single-statement changes, used outside units of work (see ServiceClientRepository). */
+  clients: ServiceClientRepository;
 };
 
 /**
@@ -32,6 +36,7 @@ export function typeOrmRepositories(manager: EntityManager, options: RepositoryO
     audit: new TypeOrmAuditLog(manager),
     processedEvents: new TypeOrmProcessedEvents(manager),
     accountRequests: new TypeOrmAccountRequests(manager, options),
+    clients: new TypeOrmServiceClientRepository(manager),
   };
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
-import { buildMessage, validate, ValidateBy, type ValidationError, type ValidationOptions } from 'class-validator';
+import { buildMessage, getMetadataStorage, validate, ValidateBy, type ValidationError, type ValidationOptions } from 'class-validator';
 import type { ErrorDetails } from '@domain/shared/domain-error';
 import { Errors } from '@application/shared/errors';
 
@@ -27,6 +27,12 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
   Object.assign(details, toDetails(errors));
   if (Object.keys(details).length > 0) throw Errors.invalidRequest(details);
   return dto;
+}
+
+/** The members of `body` the DTO declares (class-validator metadata); the rest dropped, not refused. */
+export function knownMembers(dtoClass: new () => object, body: Record<string, unknown> | undefined): Record<string, unknown> {
+  const declared = new Set(getMetadataStorage().getTargetValidationMetadatas(dtoClass, '', true, false).map((m) => m.propertyName));
+  return Object.fromEntries(Object.entries(body ?? {}).filter(([name]) => declared.has(name)));
 }
 
 function toDetails(errors: ValidationError[]): ErrorDetails {

@@ -1,6 +1,7 @@
+import { OAuthError } from '@application/oauth/oauth-error';
 import { DomainError, type ErrorCode } from '@domain/shared/domain-error';
 import type { ErrorBody } from '../envelope';
-import { HttpError, retryAfter, type HttpErrorCode } from './http-error';
+import { BASIC_CHALLENGE, HttpError, retryAfter, type HttpErrorCode } from './http-error';
 
 /**
  * The one place where stable error codes become HTTP statuses (CONTRACT §1): a `Record` over the domain's and
@@ -64,6 +65,13 @@ export function mapError(error: unknown): HttpFailure | null {
   }
   if (error instanceof HttpError) {
     return failure(STATUS[error.code], error.code, error.message, error.details, error.headers);
+  }
+  // A 'client' route outside /oauth/* (none yet) answers in the envelope: a failed client authentication is
+  // UNAUTHENTICATED with the Basic challenge, any other OAuth refusal a bad request.
+  if (error instanceof OAuthError) {
+    return error.error === 'invalid_client'
+      ? failure(STATUS.UNAUTHENTICATED, 'UNAUTHENTICATED', error.description, undefined, { 'WWW-Authenticate': BASIC_CHALLENGE })
+      : failure(STATUS.BAD_REQUEST, 'BAD_REQUEST', error.description, undefined, {});
   }
   const clientStatus = exposedClientStatus(error);
   if (clientStatus !== null) {

@@ -26,6 +26,9 @@ export class HttpError extends Error {
   }
 }
 
+/** RFC 7617: a Basic challenge names its realm; UTF-8 is what client ids and secrets are decoded as. */
+export const BASIC_CHALLENGE = 'Basic realm="auth-service", charset="UTF-8"';
+
 /** The transport's errors whose message or headers are fixed by the contract; one factory each. */
 export const HttpErrors = {
   /** RFC 6750 §3: a request without credentials gets the bare challenge, no error code. */

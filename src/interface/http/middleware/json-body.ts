@@ -46,7 +46,7 @@ function assertJsonMediaType(ctx: HttpContext): void {
   }
 }
 
-function assertDeclaredLength(ctx: HttpContext, limit: number): void {
+export function assertDeclaredLength(ctx: HttpContext, limit: number): void {
   const declared = ctx.req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) throw tooLarge();
 }
@@ -57,7 +57,7 @@ function tooLarge(): HttpError {
 }
 
 /** Collects the body but gives up (and stops reading) as soon as it passes `limit`, declared length or not. */
-function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -80,7 +80,7 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function decode(bytes: Buffer): string {
+export function decode(bytes: Buffer): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

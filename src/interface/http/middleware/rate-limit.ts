@@ -46,6 +46,18 @@ export function limitByUser(limiter: RateLimiter, policy: RateLimitPolicy | null
   };
 }
 
+/**
+ * Per service client, after the client guard: counted only for an authenticated client, so that wrong secrets
+ * sent with someone else's id spend the sender's per-IP quota, never that client's.
+ */
+export function limitByClient(limiter: RateLimiter, policy: RateLimitPolicy | null): Middleware<HttpState> {
+  return async (ctx, next) => {
+    const client = ctx.state.serviceClient;
+    if (policy && client) await consume(ctx, limiter, policy, `client:${client.id}`);
+    await next();
+  };
+}
+
 /** An email or username counts in its canonical form, so `Ada@Example.com ` and `ada@example.com` share a quota. */
 export function accountIdentifier(...fields: string[]): IdentifierOf {
   return (body) => {

@@ -65,7 +65,11 @@ function operation(route: RouteDef, components: Components): OperationObject {
       ? {
           requestBody: {
             required: route.body.optional !== true,
-            content: { 'application/json': { schema: components.dto(route.body.dto) } },
+            content: {
+              'application/json': { schema: components.dto(route.body.dto) },
+              // Standards-shaped parameters (RFC 6749 §3.2): the same members, form-urlencoded.
+              ...(route.body.form ? { 'application/x-www-form-urlencoded': { schema: components.dto(route.body.dto) } } : {}),
+            },
           },
         }
       : {}),

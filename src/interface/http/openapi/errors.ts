@@ -15,8 +15,12 @@ const HEADER_DOCS: Record<number, ResponseObject['headers']> = {
   429: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
 };
 
-/** The codes a route can answer: its own, those its auth, limit and body imply, and the generic ones. */
+/**
+ * The codes a route can answer: its own, those its auth, limit and body imply, and the generic ones. A route
+ * with OAuth-shaped errors documents them in its `responses`; only an unexpected failure reaches the envelope.
+ */
 export function routeErrorCodes(route: RouteDef): RouteErrorCode[] {
+  if (route.errorFormat === 'oauth') return ['INTERNAL_ERROR', ...route.errors];
   const codes = new Set<RouteErrorCode>(EVERY_ROUTE);
   if (route.body) BODY_ROUTE.forEach((c) => codes.add(c));
   if (route.auth === 'user' || typeof route.auth === 'object') BEARER_ROUTE.forEach((c) => codes.add(c));

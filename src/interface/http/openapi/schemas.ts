@@ -1,4 +1,5 @@
 import type { SchemaObject } from 'openapi3-ts/oas31';
+import { OAUTH_SCHEMAS } from './oauth-schemas';
 
 /**
  * JSON Schemas (2020-12, the dialect of OpenAPI 3.1) of what the presenters return (CONTRACT §2). Route entries
@@ -175,4 +176,5 @@ export const NAMED_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   Health: HEALTH_SCHEMA,
   Meta: META_SCHEMA,
   ErrorDetails: ERROR_DETAILS_SCHEMA,
+  ...OAUTH_SCHEMAS,
 };

@@ -7,8 +7,9 @@ import { bearerAuth, principalOf } from '../middleware/bearer-auth';
 import type { AuthRequirement } from './route';
 
 /**
- * The middleware that enforces a route's `auth`. 'client' refuses every caller until service-client tokens
- * exist (the OAuth issue): a route that asks for one must not be reachable by a user token meanwhile.
+ * The middleware that enforces a route's `auth` before the body is read. 'client' routes are guarded after the
+ * body by clientGuard (client credentials may be in it: RFC 6749 §2.3.1) and the mount never asks this for
+ * them; asked anyway, it refuses every caller, so a 'client' route is never reachable by a user token.
  */
 export function authGuard(auth: AuthRequirement, validate: () => ValidateAccessToken): Middleware<HttpState>[] {
   if (auth === 'none') return [];

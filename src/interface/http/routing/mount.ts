@@ -1,13 +1,17 @@
 import type { Router } from '@koa/router';
 import type { Middleware } from 'koa';
 import { PORTS } from '@application/ports/tokens';
+import { AuthenticateClient } from '@application/oauth/authenticate-client';
 import { ValidateAccessToken } from '@application/session/validate-access-token';
-import { toDto } from '../dto/validate-dto';
+import { knownMembers, toDto } from '../dto/validate-dto';
 import type { HttpConfig, Resolver } from '../http-deps';
 import type { HttpState } from '../http-state';
 import { jsonBody } from '../middleware/json-body';
-import { limitByIdentifier, limitByIp, limitByUser } from '../middleware/rate-limit';
+import { oauthErrors } from '../middleware/oauth-errors';
+import { parametersBody } from '../middleware/parameters-body';
+import { limitByClient, limitByIdentifier, limitByIp, limitByUser } from '../middleware/rate-limit';
 import { authGuard } from './auth-guard';
+import { clientGuard } from './client-guard';
 import type { RouteContext, RouteDef } from './route';
 
 export interface MountOptions {
@@ -26,19 +30,25 @@ export function mountRoutes(router: Router<HttpState>, routes: readonly RouteDef
 }
 
 /**
- * In the order the routes have always used: the route label first (metrics); per-IP limit before anything costs
- * work; the bearer check before the body (an anonymous caller gets 401 unparsed); per-user limit after the bearer,
- * before the body; the JSON body; per-identifier limit on the parsed body; DTO validation; the handler.
+ * In the order the routes have always used: the route label first (metrics); the OAuth error shape around the
+ * rest when the route asks for it; per-IP limit before anything costs work; the bearer check before the body
+ * (an anonymous caller gets 401 unparsed); per-user limit after the bearer, before the body; the JSON (or
+ * form) body; the client guard (its credentials may be in the body) and the per-client limit; per-identifier
+ * limit on the parsed body; DTO validation; the handler.
  */
 export function chainOf(route: RouteDef, { config, resolve }: MountOptions): Middleware<HttpState>[] {
   const limiter = () => resolve(PORTS.RateLimiter);
   const quota = route.limit ? config.rateLimits[route.limit.group] : null;
   const identifier = route.limit?.identifier;
   const chain: Middleware<HttpState>[] = [labelled(route)];
+  if (route.errorFormat === 'oauth') chain.push(oauthErrors());
   if (quota) chain.push(limitByIp(limiter(), quota.ip));
-  chain.push(...authGuard(route.auth, () => resolve(ValidateAccessToken)));
+  if (route.auth !== 'client') chain.push(...authGuard(route.auth, () => resolve(ValidateAccessToken)));
   if (quota && identifier === 'user') chain.push(limitByUser(limiter(), quota.identifier));
-  if (route.body) chain.push(jsonBody({ limitBytes: config.bodyLimitBytes, optional: route.body.optional ?? false }));
+  if (route.body?.form) chain.push(parametersBody({ limitBytes: config.bodyLimitBytes }));
+  else if (route.body) chain.push(jsonBody({ limitBytes: config.bodyLimitBytes, optional: route.body.optional ?? false }));
+  if (route.auth === 'client') chain.push(clientGuard(resolve(AuthenticateClient)));
+  if (quota && identifier === 'client') chain.push(limitByClient(limiter(), quota.identifier));
   if (quota && typeof identifier === 'function') chain.push(limitByIdentifier(limiter(), quota.identifier, identifier));
   chain.push(handler(route, resolve));
   return chain;
@@ -57,7 +67,8 @@ function handler(route: RouteDef, resolve: Resolver): Middleware<HttpState> {
   const body = route.body;
   return async (ctx) => {
     const routeCtx = ctx as RouteContext;
-    if (body) routeCtx.state.dto = await toDto(body.dto, ctx.state.body);
+    // Form routes ignore parameters their DTO does not declare (RFC 6749 §3.1); the others reject them.
+    if (body) routeCtx.state.dto = await toDto(body.dto, body.form ? knownMembers(body.dto, ctx.state.body) : ctx.state.body);
     await route.handle(routeCtx, service);
   };
 }

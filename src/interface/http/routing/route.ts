@@ -14,15 +14,16 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type AuthRequirement = 'none' | 'user' | 'client' | { role: string };
 
 /** Rate-limit groups (RATE_LIMIT_<GROUP>_IP / _ID). */
-export type RateLimitGroup = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup';
+export type RateLimitGroup = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup' | 'oauth';
 
 export interface RouteLimit {
   group: RateLimitGroup;
   /**
    * The second quota: per identifier read from the raw body (after it is parsed), or per signed-in user (after
-   * the bearer check, before the body is read). Omitted: per client IP only.
+   * the bearer check, before the body is read), or per service client (after client authentication, so that
+   * nobody can spend a client's quota with wrong secrets). Omitted: per client IP only.
    */
-  identifier?: IdentifierOf | 'user';
+  identifier?: IdentifierOf | 'user' | 'client';
 }
 
 /** A class whose instances are validated request bodies (class-validator metadata drives validation and OpenAPI). */
@@ -51,12 +52,22 @@ export interface RouteDef<Body extends object = object, Service = unknown> {
   tags: string[];
   auth: AuthRequirement;
   limit?: RouteLimit;
-  /** A JSON body validated into `dto` (415/413/400 before the handler); `optional`: an empty body is `{}`. */
-  body?: { dto: DtoClass<Body>; optional?: boolean };
+  /**
+   * A JSON body validated into `dto` (415/413/400 before the handler); `optional`: an empty body is `{}`.
+   * `form`: standards-shaped parameters (RFC 6749 §3.2): application/x-www-form-urlencoded or JSON, each
+   * parameter at most once, parameters the DTO does not declare ignored (RFC 6749 §3.1), not rejected.
+   */
+  body?: { dto: DtoClass<Body>; optional?: boolean; form?: boolean };
   /** By status: what a success returns. */
   responses: Record<number, ResponseSpec>;
   /** The error codes this route can answer besides the generic ones every route has (400 bad input, 500). */
   errors: RouteErrorCode[];
+  /**
+   * 'oauth': every error the route's chain raises is answered in the RFC 6749 §5.2 shape (`{error,
+   * error_description}`, no envelope) with `Cache-Control: no-store` and `Pragma: no-cache`; only an
+   * unexpected failure still reaches the envelope's 500. The route documents its error bodies in `responses`.
+   */
+  errorFormat?: 'oauth';
   /** What the handler calls: a use case class (or a port token), resolved from the container by the mount. */
   uses?: ServiceIdentifier<Service>;
   handle(ctx: RouteContext<Body>, service: Service): Promise<void>;

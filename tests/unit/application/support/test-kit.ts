@@ -27,6 +27,8 @@ import { InMemoryUnitOfWork, inMemoryRepositories } from '@infrastructure/persis
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
+import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-secrets';
+import { InMemoryServiceClientRepository } from '@infrastructure/persistence/memory/in-memory-service-client.repository';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ManualClock } from '@infrastructure/time/system-clock';
@@ -107,6 +109,9 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const mfaLockout = new InMemoryLoginLockout({ threshold: 5, baseSeconds: 900, maxSeconds: 86400 });
   constant(PORTS.MfaLockoutStore, mfaLockout);
   constant(PORTS.MfaSettings, { issuer: 'Example', challengeTtlSeconds: 300, verifyPerAccount: { name: 'mfa-id', limit: 20, windowSeconds: 900 } });
+  // Issue 11: service clients in memory, secrets under a fresh key.
+  constant(PORTS.ServiceClientRepository, new InMemoryServiceClientRepository());
+  constant(PORTS.ClientSecrets, new HmacClientSecrets(randomBytes(32)));
   container.load(...FEATURE_MODULES);
   const resolve = <T>(id: ServiceIdentifier<T>): T => container.get<T>(id);
   /** Every use case and helper by its class name, resolved from the modules (e.g. `useCases.RegisterUser`). */

@@ -45,13 +45,22 @@ describe('the route mount', () => {
     expect(res.body.data.route).toEqual({ method: 'GET', path: `${API_V1}/__test__/items/:id` });
   });
 
-  it("auth 'client' refuses every caller with 401 until client tokens exist, a user's bearer token included", async () => {
+  it("auth 'client' lets a service client through (HTTP Basic) and refuses everyone else with 401, a user's bearer token included", async () => {
     const { tokens } = await t.seedLoggedInUser();
-    for (const req of [http().get(`${API_V1}/__test__/client`), http().get(`${API_V1}/__test__/client`).set('Authorization', `Bearer ${tokens.accessToken}`)]) {
+    const { client, secret } = await t.kit.useCases.CreateClient.execute({ name: 'probe', scopes: '' });
+    const wrong = `Basic ${Buffer.from(`${client.id}:not-the-secret`).toString('base64')}`;
+    for (const req of [
+      http().get(`${API_V1}/__test__/client`),
+      http().get(`${API_V1}/__test__/client`).set('Authorization', `Bearer ${tokens.accessToken}`),
+      http().get(`${API_V1}/__test__/client`).set('Authorization', wrong),
+    ]) {
       const res = await req;
       expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/^Basic /);
       expectErrorEnvelope(res.body, 'UNAUTHENTICATED');
     }
+    const right = `Basic ${Buffer.from(`${client.id}:${secret}`).toString('base64')}`;
+    await http().get(`${API_V1}/__test__/client`).set('Authorization', right).expect(200);
   });
 
   it('auth {role}: 401 without a token, 403 FORBIDDEN without the role, through with it', async () => {
@@ -69,7 +78,7 @@ describe('the route mount', () => {
   it('every table entry has a unique method and path under the API base or a standards path', () => {
     const keys = ROUTES.map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
-    for (const route of ROUTES) expect(route.path).toMatch(/^(\/api\/v1\/|\/\.well-known\/|\/health\/|\/metrics$|\/openapi\.json$|\/docs)/);
+    for (const route of ROUTES) expect(route.path).toMatch(/^(\/api\/v1\/|\/\.well-known\/|\/oauth\/|\/health\/|\/metrics$|\/openapi\.json$|\/docs)/);
   });
 
   it('fails when the app is built, not on the first request, if a route names a service nobody bound', () => {

@@ -29,6 +29,7 @@ export const DEFAULT_CONFIG: HttpConfig = {
     current_password: { ip: null, identifier: null },
     mfa: { ip: null, identifier: null },
     mfa_setup: { ip: null, identifier: null },
+    oauth: { ip: null, identifier: null },
   },
 };
 
@@ -70,6 +71,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
 
   // The HTTP-only services the composition root binds, here over the kit's keys and a switch for readiness.
   kit.container.bind(HTTP_TOKENS.Jwks).toConstantValue({ jwks: async () => kit.keys.jwks() });
+  kit.container.bind(HTTP_TOKENS.AuthorizationServer).toConstantValue({ issuer: 'https://auth.example.com', baseUrl: 'https://auth.example.com' });
   kit.container.bind(HTTP_TOKENS.Health).toConstantValue({
     check: async () => {
       if (health.fail) throw new Error('connect ECONNREFUSED 10.0.0.5:5432');

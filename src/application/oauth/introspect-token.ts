@@ -1,0 +1,86 @@
+import { inject, injectable } from 'inversify';
+import { DomainError } from '@domain/shared/domain-error';
+import type { ServiceClientRepository } from '@domain/client/service-client.repository';
+import type { UserRepository } from '@domain/user/user.repository';
+import {
+  isServiceClaims,
+  type TokenVerifier,
+  type VerifiedServiceAccessClaims,
+  type VerifiedUserAccessClaims,
+} from '../ports/access-tokens';
+import type { Clock } from '../ports/clock';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import { PORTS } from '../ports/tokens';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import type { AuthSettings } from '../shared/auth-settings';
+import { ValidateAccessToken } from '../session/validate-access-token';
+import { looksLikeJwt, MAX_TOKEN_LENGTH } from './token-shape';
+
+export type Introspection =
+  | { active: false }
+  | { active: true; kind: 'user'; claims: VerifiedUserAccessClaims }
+  | { active: true; kind: 'service'; claims: VerifiedServiceAccessClaims }
+  | { active: true; kind: 'refresh'; userId: string; sessionId: string; expiresAt: Date };
+
+const INACTIVE: Introspection = { active: false };
+
+/**
+ * RFC 7662. Anything that is not a live token of this service is `{active: false}` and nothing else: unknown,
+ * garbage, expired, foreign (other issuer or audience), revoked. A user access token is checked as /auth/validate
+ * checks it (signature, then the session's revocation state and the account), so a logout, reset or suspension
+ * makes it inactive at once. A service token is active while its client exists and is not deleted. A refresh
+ * token is active while it is its session's current token and the session and account are live. Failures of
+ * the service itself (database down) are thrown, never answered as "inactive".
+ */
+@injectable()
+export class IntrospectToken {
+  constructor(
+    @inject(PORTS.TokenVerifier) private readonly verifier: TokenVerifier,
+    @inject(ValidateAccessToken) private readonly validate: ValidateAccessToken,
+    @inject(PORTS.ServiceClientRepository) private readonly clients: ServiceClientRepository,
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+  ) {}
+
+  async execute(input: { token: string }): Promise<Introspection> {
+    const token = input.token;
+    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return INACTIVE;
+    return looksLikeJwt(token) ? this.accessToken(token) : this.refreshToken(token);
+  }
+
+  private async accessToken(token: string): Promise<Introspection> {
+    const verified = await inactiveOnDomainError(() => this.verifier.verify(token));
+    if (verified === null) return INACTIVE;
+    if (isServiceClaims(verified)) {
+      const client = await this.clients.findById(verified.sub);
+      return client?.isActive() ? { active: true, kind: 'service', claims: verified } : INACTIVE;
+    }
+    const principal = await inactiveOnDomainError(() => this.validate.execute({ token }));
+    return principal ? { active: true, kind: 'user', claims: principal.claims } : INACTIVE;
+  }
+
+  private async refreshToken(token: string): Promise<Introspection> {
+    const hash = this.opaque.hash(token);
+    const now = this.clock.now();
+    // The lookup locks the session row (the only lookup by refresh-token hash the port has) for a moment.
+    const match = await this.uow.run((repos) => repos.sessions.findByRefreshTokenHashForUpdate(hash));
+    if (!match || match.presented !== 'current' || !match.session.isActive(now)) return INACTIVE;
+    const { session } = match;
+    const user = await this.users.findById(session.userId);
+    if (!user || !user.isUsable(this.settings.requireEmailVerification)) return INACTIVE;
+    return { active: true, kind: 'refresh', userId: session.userId, sessionId: session.id, expiresAt: session.expiresAt };
+  }
+}
+
+/** A DomainError (invalid token, refused token) means "not active"; anything else is an outage and is thrown. */
+async function inactiveOnDomainError<T>(work: () => Promise<T>): Promise<T | null> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DomainError) return null;
+    throw error;
+  }
+}

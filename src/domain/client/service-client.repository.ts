@@ -1,0 +1,22 @@
+import type { ServiceClient } from './service-client';
+
+/**
+ * Port for service clients. Every change is one atomic statement on one row (no read-modify-write), so no row
+ * lock or unit of work is needed: `add` inserts, `delete` and `recordUse` are conditional UPDATEs whose
+ * outcome does not depend on what was read before. A token request racing a deletion therefore either ran
+ * before it (and its token stops introspecting as active once the deletion commits) or finds the client gone.
+ */
+export interface ServiceClientRepository {
+  add(client: ServiceClient): Promise<void>;
+  /** The client, deleted ones included (callers check `isActive()`); null for an unknown id. */
+  findById(id: string): Promise<ServiceClient | null>;
+  /** Clients not deleted, oldest first. */
+  listActive(): Promise<ServiceClient[]>;
+  /** Marks the client deleted; false when it was unknown or already deleted. */
+  delete(id: string, now: Date): Promise<boolean>;
+  /**
+   * Sets `last_used_at` of an active client to `now`, at most once a minute (a busy client does not turn
+   * every token request into a write); a deleted or unknown client is left alone.
+   */
+  recordUse(id: string, now: Date): Promise<void>;
+}

@@ -1,0 +1,70 @@
+import type { Container } from 'inversify';
+import { CreateClient } from '@application/oauth/create-client';
+import { DeleteClient } from '@application/oauth/delete-client';
+import { ListClients } from '@application/oauth/list-clients';
+import type { ServiceClient } from '@domain/client/service-client';
+
+export const CLIENT_COMMANDS = ['create-client', 'list-clients', 'delete-client'] as const;
+export type ClientCommand = (typeof CLIENT_COMMANDS)[number];
+
+export const CLIENT_USAGE = `  create-client --name N --scopes "a b"   register a service client (client_credentials); prints its secret once
+  list-clients                             list the service clients (never a secret)
+  delete-client --id ID                    delete a service client; its tokens stop introspecting as active
+`;
+
+/** A command line that does not fit its command: usage and exit 2 (CONTRACT §8). */
+export class UsageError extends Error {}
+
+const OPTIONS: Record<ClientCommand, { required: string[]; optional: string[] }> = {
+  'create-client': { required: ['name', 'scopes'], optional: [] },
+  'list-clients': { required: [], optional: [] },
+  'delete-client': { required: ['id'], optional: [] },
+};
+
+export function isClientCommand(command: string | undefined): command is ClientCommand {
+  return (CLIENT_COMMANDS as readonly string[]).includes(command ?? '');
+}
+
+/**
+ * `--name value` or `--name=value`, each at most once, only the command's own options. Checked before the
+ * application starts, so a typo costs nothing. No secret is ever an argument (it would show in `ps`).
+ */
+export function parseClientOptions(command: ClientCommand, args: string[]): Record<string, string> {
+  const spec = OPTIONS[command];
+  const options: Record<string, string> = {};
+  for (let i = 0; i < args.length; i += 1) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(args[i]!);
+    if (!match) throw new UsageError(`unexpected argument: ${args[i]}`);
+    const name = match[1]!;
+    if (![...spec.required, ...spec.optional].includes(name)) throw new UsageError(`unknown option for ${command}: --${name}`);
+    if (name in options) throw new UsageError(`--${name} given twice`);
+    const value = match[2] ?? args[++i];
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    options[name] = value;
+  }
+  const missing = spec.required.filter((name) => !(name in options));
+  if (missing.length > 0) throw new UsageError(`${command} needs ${missing.map((n) => `--${n}`).join(' and ')}`);
+  return options;
+}
+
+/** Runs one client command; resolves to the JSON object to print. */
+export async function runClientCommand(container: Container, command: ClientCommand, options: Record<string, string>): Promise<object> {
+  if (command === 'create-client') {
+    const { client, secret } = await container.get(CreateClient).execute({ name: options['name']!, scopes: options['scopes']! });
+    return { client_id: client.id, client_secret: secret, scopes: [...client.scopes] };
+  }
+  if (command === 'list-clients') return { clients: (await container.get(ListClients).execute()).map(presentClient) };
+  await container.get(DeleteClient).execute({ id: options['id']! });
+  return { deleted: true };
+}
+
+/** Whitelisted: never the secret's digest. */
+function presentClient(client: ServiceClient): object {
+  return {
+    client_id: client.id,
+    name: client.name,
+    scopes: [...client.scopes],
+    created_at: client.createdAt.toISOString(),
+    last_used_at: client.lastUsedAt?.toISOString() ?? null,
+  };
+}

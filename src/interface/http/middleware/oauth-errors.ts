@@ -1,0 +1,48 @@
+import type { Middleware } from 'koa';
+import { OAuthError } from '@application/oauth/oauth-error';
+import { mapError } from '../errors/error-mapper';
+import { BASIC_CHALLENGE } from '../errors/http-error';
+import type { HttpState } from '../http-state';
+
+export interface OAuthFailure {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: string; error_description: string };
+}
+
+/**
+ * The error side of the /oauth/* endpoints (RFC 6749 §5.2): `{error, error_description}`, never the envelope,
+ * and never cached (tokens and verdicts on tokens). invalid_client is 401 with a Basic challenge; every bad
+ * input the chain finds (media type, size, syntax, missing or repeated parameter) is invalid_request; a rate
+ * limit is 429 `slow_down` (RFC 8628's registered code for "ask less often") with Retry-After. An unexpected
+ * failure is left to the error handler: logged, and a 500 without internals.
+ */
+export function oauthErrors(): Middleware<HttpState> {
+  return async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Pragma', 'no-cache');
+    try {
+      await next();
+    } catch (error) {
+      const failure = oauthFailure(error);
+      if (failure === null) throw error;
+      ctx.status = failure.status;
+      ctx.set(failure.headers);
+      ctx.body = failure.body;
+    }
+  };
+}
+
+export function oauthFailure(error: unknown): OAuthFailure | null {
+  if (error instanceof OAuthError) {
+    const client = error.error === 'invalid_client';
+    return { status: client ? 401 : 400, headers: client ? { 'WWW-Authenticate': BASIC_CHALLENGE } : {}, body: { error: error.error, error_description: error.description } };
+  }
+  const mapped = mapError(error);
+  if (mapped === null || mapped.status >= 500) return null;
+  if (mapped.status === 429) return { status: 429, headers: mapped.headers, body: { error: 'slow_down', error_description: mapped.body.message } };
+  const fields = Object.keys(mapped.body.details ?? {});
+  const description = fields.length > 0 ? `${mapped.body.message} (${fields.join(', ')})` : mapped.body.message;
+  // Connection: close stays (an unread body must not be parsed as the next request).
+  return { status: 400, headers: mapped.headers, body: { error: 'invalid_request', error_description: description } };
+}

@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startTestApp, type TestApp } from '../support/app';
+import { basic, form } from '../support/oauth';
+import { createScratchDatabase, describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
+
+const ROOT = resolve(__dirname, '../..');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run cli -- <args>` as the build runs it, from the sources (SWC hook), with nothing of the test's env. */
+function cli(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, 'src/interface/cli/cli.ts'), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** CONTRACT §8: one JSON object on stdout and exit 0; usage on stderr and exit 2 for bad arguments; 1 otherwise. */
+describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
+    env = { DATA_DIR: dataDir };
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses bad arguments with usage on stderr and exit 2, before touching the database', async () => {
+    for (const args of [['create-client'], ['create-client', '--name', 'x'], ['create-client', '--name', 'x', '--scopes', 'a', '--secret', 's'], ['delete-client'], ['list-clients', 'extra'], ['create-client', '--name']]) {
+      const run = await cli(args, env);
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(run.stderr).toContain('usage: npm run cli');
+      expect(run.stderr).toContain('create-client --name N --scopes');
+    }
+  }, 60_000);
+
+  it('creates a client (secret shown once), lists it without any secret, deletes it once', async () => {
+    const created = await cli(['create-client', '--name', 'billing', '--scopes', 'orders:read orders:write'], env);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    const output = JSON.parse(created.stdout) as { client_id: string; client_secret: string; scopes: string[] };
+    expect(output).toEqual({ client_id: expect.any(String), client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), scopes: ['orders:read', 'orders:write'] });
+    expect(created.stdout.trim().split('\n')).toHaveLength(1);
+
+    const second = JSON.parse((await cli(['create-client', '--name=reports', '--scopes='], env)).stdout) as { client_id: string; scopes: string[] };
+    expect(second.scopes).toEqual([]);
+
+    const listed = await cli(['list-clients'], env);
+    expect(listed.code).toBe(0);
+    const { clients } = JSON.parse(listed.stdout) as { clients: Record<string, unknown>[] };
+    expect(clients).toEqual([
+      { client_id: output.client_id, name: 'billing', scopes: ['orders:read', 'orders:write'], created_at: expect.any(String), last_used_at: null },
+      { client_id: second.client_id, name: 'reports', scopes: [], created_at: expect.any(String), last_used_at: null },
+    ]);
+    expect(listed.stdout).not.toContain(output.client_secret);
+    expect(listed.stdout).not.toMatch(/secret|hmac/i);
+
+    const deleted = await cli(['delete-client', '--id', output.client_id], env);
+    expect({ code: deleted.code, out: JSON.parse(deleted.stdout) }).toEqual({ code: 0, out: { deleted: true } });
+    const again = await cli(['delete-client', '--id', output.client_id], env);
+    expect({ code: again.code, stdout: again.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(again.stderr.trim().split('\n')).toEqual(['No such client.']);
+    const after = JSON.parse((await cli(['list-clients'], env)).stdout) as { clients: { client_id: string }[] };
+    expect(after.clients.map((c) => c.client_id)).toEqual([second.client_id]);
+  }, 120_000);
+
+  it('refuses a malformed scope list as a bad argument (exit 2), creating nothing', async () => {
+    const run = await cli(['create-client', '--name', 'x', '--scopes', 'a "b"'], env);
+    expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(run.stderr).toContain('--scopes');
+  }, 60_000);
+});
+
+describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI clients against a running service (shared database)', () => {
+  let t: TestApp;
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    const key = randomBytes(32).toString('hex');
+    env = { DATABASE_URL: scratch.url, ENCRYPTION_KEY: key, DATA_DIR: mkdtempSync(join(tmpdir(), 'auth-cli-')) };
+    t = await startTestApp({ databaseUrl: scratch.url, env: { ENCRYPTION_KEY: key } });
+  }, 60_000);
+  afterAll(async () => {
+    await t?.stop();
+    await scratch?.drop();
+    rmSync(env.DATA_DIR!, { recursive: true, force: true });
+  });
+
+  it('a client created by the CLI gets tokens; once deleted by the CLI its tokens introspect as inactive', async () => {
+    const created = JSON.parse((await cli(['create-client', '--name', 'svc', '--scopes', 'a'], env)).stdout) as { client_id: string; client_secret: string };
+    const client = { id: created.client_id, secret: created.client_secret };
+    const issued = await t.http.post('/oauth/token').set('Authorization', basic(client)).type('form').send('grant_type=client_credentials').expect(200);
+    const introspect = () => t.http.post('/oauth/introspect').set('Authorization', basic(client)).type('form').send(form({ token: issued.body.access_token }));
+    expect((await introspect()).body).toMatchObject({ active: true, token_type: 'service', client_id: client.id, scope: 'a' });
+    const listed = JSON.parse((await cli(['list-clients'], env)).stdout) as { clients: { client_id: string; last_used_at: string | null }[] };
+    expect(listed.clients.find((c) => c.client_id === client.id)?.last_used_at).toEqual(expect.any(String));
+
+    const other = JSON.parse((await cli(['create-client', '--name', 'gateway', '--scopes', ''], env)).stdout) as { client_id: string; client_secret: string };
+    expect((await cli(['delete-client', '--id', client.id], env)).code).toBe(0);
+    const res = await t.http.post('/oauth/introspect').set('Authorization', basic({ id: other.client_id, secret: other.client_secret })).type('form').send(form({ token: issued.body.access_token })).expect(200);
+    expect(res.body).toStrictEqual({ active: false });
+  }, 120_000);
+});
