@@ -1,0 +1,71 @@
+import { createTokenVerifier, ServiceTokenSource } from '../../src/sdk';
+import { MODES, NO_RATE_LIMITS, signUp, startSecureApp, type Mode, type TestApp } from '../support/app';
+import { createClient, deleteClient } from '../support/oauth';
+import { countingFetch } from '../unit/sdk/support';
+
+/**
+ * The SDK against the service's real OAuth endpoints (the unit suites use a local stand-in peer): client
+ * credentials through ServiceTokenSource, and the verifier's online mode through /oauth/introspect, where a
+ * logout, a deleted client or a revoked token is refused at once while offline verification still accepts it.
+ */
+describe.each<Mode>(MODES)('SDK against /oauth/* of the service (%s)', (mode) => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, NO_RATE_LIMITS);
+    base = `http://127.0.0.1:${await t.app.listen()}`;
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const verifierFor = (client: { id: string; secret: string }) =>
+    createTokenVerifier({
+      issuer: 'https://auth.example.com',
+      audience: 'example-api',
+      jwksUrl: `${base}/.well-known/jwks.json`,
+      introspection: { url: `${base}/oauth/introspect`, clientId: client.id, clientSecret: client.secret },
+      now: () => t.clock.now().getTime(),
+    });
+
+  it('ServiceTokenSource: one request for 50 concurrent callers, a service token the verifier reads, both auth methods', async () => {
+    const client = await createClient(t, 'inventory:read inventory:reserve');
+    for (const authMethod of ['basic', 'body'] as const) {
+      const fetch = countingFetch();
+      const source = new ServiceTokenSource({ tokenUrl: `${base}/oauth/token`, clientId: client.id, clientSecret: client.secret, scope: 'inventory:reserve', authMethod, fetch });
+      const tokens = await Promise.all(Array.from({ length: 50 }, () => source.getToken()));
+      expect(new Set(tokens).size).toBe(1);
+      expect(fetch.count('/oauth/token')).toBe(1);
+      const verified = await verifierFor(client).verify(tokens[0]!, { online: true });
+      expect(verified).toMatchObject({ subject: client.id, tokenType: 'service', scopes: ['inventory:reserve'] });
+    }
+  });
+
+  it('ServiceTokenSource: a wrong secret is final (INVALID_CLIENT, one request, no retry)', async () => {
+    const client = await createClient(t);
+    const fetch = countingFetch();
+    const source = new ServiceTokenSource({ tokenUrl: `${base}/oauth/token`, clientId: client.id, clientSecret: `${client.secret}x`, fetch });
+    await expect(source.getToken()).rejects.toMatchObject({ code: 'INVALID_CLIENT' });
+    expect(fetch.count('/oauth/token')).toBe(1);
+  });
+
+  it('online verification refuses a logged-out session at once; offline still accepts it until it expires', async () => {
+    const client = await createClient(t);
+    const verifier = verifierFor(client);
+    const { tokens } = await signUp(t, 'sdk-online@example.com');
+    await expect(verifier.verify(tokens.access_token, { online: true })).resolves.toMatchObject({ tokenType: 'user' });
+    await t.http.post('/api/v1/auth/logout').set('Authorization', `Bearer ${tokens.access_token}`).send({}).expect(200);
+    // A fresh verifier: no cached introspection answer (the cache lives 5 s by design).
+    await expect(verifierFor(client).verify(tokens.access_token, { online: true })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(verifier.verify(tokens.access_token)).resolves.toMatchObject({ tokenType: 'user' });
+  });
+
+  it("a deleted client's service tokens stop verifying online; its credentials stop introspecting (AUTH_UNAVAILABLE, fails closed)", async () => {
+    const caller = await createClient(t);
+    const doomed = await createClient(t, 'orders:read');
+    const token = await new ServiceTokenSource({ tokenUrl: `${base}/oauth/token`, clientId: doomed.id, clientSecret: doomed.secret }).getToken();
+    await expect(verifierFor(caller).verify(token, { online: true })).resolves.toMatchObject({ tokenType: 'service' });
+    await deleteClient(t, doomed.id);
+    await expect(verifierFor(caller).verify(token, { online: true })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    const { tokens } = await signUp(t, 'sdk-deleted-caller@example.com');
+    await expect(verifierFor(doomed).verify(tokens.access_token, { online: true })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+  });
+});
