@@ -3,27 +3,32 @@ import request from 'supertest';
 import { createInventoryService } from '../../examples/sdk-service/inventory';
 import { createOrdersService } from '../../examples/sdk-service/orders';
 import { signUp, startSecureApp, NO_RATE_LIMITS, type TestApp } from '../support/app';
-import { OAuthPeer, PEER_AUDIENCE, PEER_ISSUER } from '../support/oauth-peer';
+import { createClient, type TestClient } from '../support/oauth';
 
 /**
- * examples/sdk-service: the orders API (users, through the SDK middleware, against the real service's JWKS)
- * calling the inventory API (services, by scope) with a ServiceTokenSource. Until /oauth/token is merged,
- * the client-credentials tokens come from the local RFC 6749 peer and the inventory trusts the peer's JWKS;
- * after the merge, point tokenUrl and the inventory's issuer/JWKS at the service (one issuer for both).
+ * examples/sdk-service: the orders API (users, through the SDK middleware) calling the inventory API (services,
+ * by scope) with a ServiceTokenSource. One issuer for both: the service, in process, with its real JWKS and
+ * /oauth/token (the client registered like `npm run cli -- create-client` does).
  */
 describe('example service protected by the SDK', () => {
   let t: TestApp;
-  let peer: OAuthPeer;
+  let authBase: string;
   let inventory: Server;
   let orders: ReturnType<typeof request>;
-  const client = { id: 'orders-service', secret: 'orders-service-secret', scopes: ['inventory:reserve'] };
+  let client: TestClient;
+
+  /** Requests /oauth/token has answered so far, from the service's own metrics. */
+  async function tokenRequests(): Promise<number> {
+    const text = await (await fetch(`${authBase}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="/oauth/token"') && l.includes('status="200"'));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
 
   beforeAll(async () => {
     t = await startSecureApp('embedded', NO_RATE_LIMITS);
-    const authBase = `http://127.0.0.1:${await t.app.listen()}`;
-    peer = await new OAuthPeer().start();
-    peer.clients.push(client);
-    inventory = createInventoryService({ issuer: PEER_ISSUER, audience: PEER_AUDIENCE, jwksUrl: peer.jwksUrl }).listen(0, '127.0.0.1');
+    authBase = `http://127.0.0.1:${await t.app.listen()}`;
+    client = await createClient(t, 'inventory:reserve', 'orders-service');
+    inventory = createInventoryService({ issuer: 'https://auth.example.com', audience: 'example-api', jwksUrl: `${authBase}/.well-known/jwks.json` }).listen(0, '127.0.0.1');
     await new Promise((resolve) => inventory.once('listening', resolve));
     const address = inventory.address();
     const inventoryUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -31,7 +36,7 @@ describe('example service protected by the SDK', () => {
       issuer: 'https://auth.example.com',
       audience: 'example-api',
       jwksUrl: `${authBase}/.well-known/jwks.json`,
-      tokenUrl: peer.tokenUrl,
+      tokenUrl: `${authBase}/oauth/token`,
       clientId: client.id,
       clientSecret: client.secret,
       inventoryUrl,
@@ -41,7 +46,6 @@ describe('example service protected by the SDK', () => {
   afterAll(async () => {
     inventory?.closeAllConnections();
     await new Promise((resolve) => (inventory ? inventory.close(resolve) : resolve(undefined)));
-    await peer?.stop();
     await t?.stop();
   });
 
@@ -59,7 +63,7 @@ describe('example service protected by the SDK', () => {
     expect(first.body.order).toMatchObject({ id: 1, owner: user.id, reservation: 1 });
     const burst = await Promise.all(Array.from({ length: 20 }, () => orders.post('/orders').set('Authorization', bearer)));
     expect(burst.map((r) => r.status)).toEqual(Array(20).fill(201));
-    expect(peer.requests('/oauth/token')).toBe(1);
+    expect(await tokenRequests()).toBe(1);
     const mine = await orders.get('/orders').set('Authorization', bearer).expect(200);
     expect(mine.body.orders).toHaveLength(21);
     const refused = await orders.get('/admin/orders').set('Authorization', bearer).expect(403);
@@ -71,12 +75,13 @@ describe('example service protected by the SDK', () => {
     const reserve = (token: string) =>
       fetch(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/reservations`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     // A user token of the issuer the inventory trusts: authenticated, but no scope.
-    const user = await reserve(await peer.userToken());
+    const user = await reserve((await signUp(t, 'example-user@example.com')).tokens.access_token);
     expect(user.status).toBe(403);
     expect(((await user.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
     // A service token without inventory:reserve.
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'orders', client_secret: peer.clients[0]!.secret });
-    const other = (await (await fetch(peer.tokenUrl, { method: 'POST', body: form })).json()) as { access_token: string };
+    const reporting = await createClient(t, 'orders:read', 'reporting');
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: reporting.id, client_secret: reporting.secret });
+    const other = (await (await fetch(`${authBase}/oauth/token`, { method: 'POST', body: form })).json()) as { access_token: string };
     expect((await reserve(other.access_token)).status).toBe(403);
   });
 });
