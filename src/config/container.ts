@@ -48,6 +48,8 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.Totp, infra.totp);
   constant(TOKENS.OtpReplayGuard, infra.cache.otpReplay);
   constant(TOKENS.PasswordStrengthEstimator, infra.passwordStrength);
+  constant(TOKENS.UserDirectory, infra.userDirectory);
+  constant(TOKENS.AuditTrail, infra.auditTrail);
   constant(TOKENS.PasswordMinLength, config.passwordMinLength);
   constant(TOKENS.CurrentPasswordMaxFailures, config.abuse.currentPasswordMaxFailures);
   // What the HTTP adapter reads besides use cases: the published keys and the readiness checks.

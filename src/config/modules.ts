@@ -1,11 +1,12 @@
 import { ACCOUNT_CLASSES, accountModule } from '@application/account/account.module';
 import { PASSWORD_CLASSES, passwordModule } from '@application/password/password.module';
 import { SESSION_CLASSES, sessionModule } from '@application/session/session.module';
+import { ADMIN_CLASSES, adminModule } from '@application/admin/admin.module';
 
 /**
  * The feature modules the composition root loads, and their classes (for the test kit and the wiring check).
  * A new feature folder adds one line here; a new use case in an existing folder adds one line to its module.
  */
-export const FEATURE_MODULES = [sessionModule, passwordModule, accountModule] as const;
+export const FEATURE_MODULES = [sessionModule, passwordModule, accountModule, adminModule] as const;
 
-export const APPLICATION_CLASSES = { ...SESSION_CLASSES, ...PASSWORD_CLASSES, ...ACCOUNT_CLASSES } as const;
+export const APPLICATION_CLASSES = { ...SESSION_CLASSES, ...PASSWORD_CLASSES, ...ACCOUNT_CLASSES, ...ADMIN_CLASSES } as const;

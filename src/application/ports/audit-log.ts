@@ -12,7 +12,11 @@ export type AuditEventType =
   | 'account.deleted'
   | 'credentials.updated'
   | 'profile.updated'
-  | 'user.registered';
+  | 'user.registered'
+  | 'user.invited'
+  | 'user.status_changed'
+  | 'user.roles_changed'
+  | 'account.unlocked';
 
 export interface AuditEntry {
   type: AuditEventType;

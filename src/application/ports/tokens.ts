@@ -19,6 +19,8 @@ import type { SecretBox } from './secret-box';
 import type { SessionStateCache } from './session-state-cache';
 import type { Totp } from './totp';
 import type { UnitOfWork } from './unit-of-work';
+import type { UserDirectory } from './user-directory';
+import type { AuditTrail } from './audit-trail';
 
 /** A symbol that remembers the type bound to it, so that `get`/`@inject` are checked by the compiler. */
 export type Token<T> = ServiceIdentifier<T> & { readonly __type?: T };
@@ -58,4 +60,8 @@ export const PORTS = {
   Totp: token<Totp>('Totp'),
   /** Used TOTP steps per user, shared by every instance (issue 10). */
   OtpReplayGuard: token<OtpReplayGuard>('OtpReplayGuard'),
+  /** Admin API: listing, search and statistics over all accounts (issue 12). */
+  UserDirectory: token<UserDirectory>('UserDirectory'),
+  /** Admin API and the user's own activity: the audit trail, read back (issue 12). */
+  AuditTrail: token<AuditTrail>('AuditTrail'),
 } as const;

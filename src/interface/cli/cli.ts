@@ -2,9 +2,13 @@ import 'reflect-metadata';
 import { createApplication } from '@config/application';
 import { ConfigError, loadConfig } from '@config/env';
 import { purgeExpired } from '@config/maintenance';
+import { createAdmin, parseCreateAdmin } from './create-admin';
 
 const USAGE = `usage: npm run cli -- <command>
 
+  create-admin --email E [--password-stdin]
+                  create an active, verified admin (password read from stdin, else generated and printed once),
+                  or add the admin role to the existing account with this address
   rotate-keys     promote the pre-published next signing key, retire the active one, publish a new next key
   purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails past retention, expired keys
 `;
@@ -12,6 +16,20 @@ const USAGE = `usage: npm run cli -- <command>
 /** The admin CLI: runs one command against the configured database, through the composition root. */
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
+  if (command === 'create-admin') {
+    const options = parseCreateAdmin(argv.slice(1));
+    if (typeof options === 'string') {
+      process.stderr.write(`${options}\n\n${USAGE}`);
+      return 2;
+    }
+    const app = await createApplication(loadConfig());
+    try {
+      process.stdout.write(`${JSON.stringify(await createAdmin(app, options))}\n`);
+      return 0;
+    } finally {
+      await app.close();
+    }
+  }
   if (command !== 'rotate-keys' && command !== 'purge-expired') {
     process.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;

@@ -27,6 +27,10 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   userNotFound: () => Errors.userNotFound(),
   sessionNotFound: () => Errors.sessionNotFound(),
   notYetEverywhere: () => Errors.notYetEverywhere(),
+  lastActiveAdmin: () => Errors.lastActiveAdmin(),
+  adminSelfAction: () => Errors.adminSelfAction(),
+  noLongerAdmin: () => Errors.noLongerAdmin(),
+  userSuspended: () => Errors.userSuspended(),
 };
 
 describe('the error catalogue', () => {

@@ -55,8 +55,10 @@ function labelled(route: RouteDef): Middleware<HttpState> {
 function handler(route: RouteDef, resolve: Resolver): Middleware<HttpState> {
   const service = route.uses === undefined ? undefined : resolve(route.uses);
   const body = route.body;
+  const query = route.query;
   return async (ctx) => {
     const routeCtx = ctx as RouteContext;
+    if (query) routeCtx.state.query = await toDto(query.dto, { ...ctx.query });
     if (body) routeCtx.state.dto = await toDto(body.dto, ctx.state.body);
     await route.handle(routeCtx, service);
   };

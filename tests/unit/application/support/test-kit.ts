@@ -29,6 +29,8 @@ import { JoseTokenService } from '@infrastructure/security/jose/jose-token-servi
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { UuidGenerator } from '@infrastructure/time/uuid-generator';
+import { InMemoryAuditTrail } from '@infrastructure/persistence/memory/in-memory-audit-trail';
+import { InMemoryUserDirectory } from '@infrastructure/persistence/memory/in-memory-user-directory';
 
 export const CLIENT = { ip: '203.0.113.7', userAgent: 'jest' };
 export const PASSWORD = 'correct horse battery staple';
@@ -100,6 +102,9 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   // Issue 10: TOTP is pure computation (the real adapter); used steps in memory on the kit's clock.
   constant(PORTS.Totp, new OtpauthTotp());
   constant(PORTS.OtpReplayGuard, new InMemoryOtpReplayGuard(clock));
+  // Issue 12: the admin API's read side over the same in-memory tables.
+  constant(PORTS.UserDirectory, new InMemoryUserDirectory(db));
+  constant(PORTS.AuditTrail, new InMemoryAuditTrail(db));
   container.load(...FEATURE_MODULES);
   const resolve = <T>(id: ServiceIdentifier<T>): T => container.get<T>(id);
   /** Every use case and helper by its class name, resolved from the modules (e.g. `useCases.RegisterUser`). */
