@@ -5,6 +5,7 @@ import { ProcessedEvents1732000000300 } from './1732000000300-processed-events';
 import { EmailOutboxFailed1764400000000 } from './1764400000000-email-outbox-failed';
 import { AccountRequests1764400001000 } from './1764400001000-account-requests';
 import { UserCredentials1764400002000 } from './1764400002000-user-credentials';
+import { AdminIndexes1764520000000 } from './1764520000000-admin-indexes';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   EmailOutboxFailed1764400000000,
   AccountRequests1764400001000,
   UserCredentials1764400002000,
+  AdminIndexes1764520000000,
 ];

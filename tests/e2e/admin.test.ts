@@ -1,5 +1,6 @@
 import { CreateAdmin } from '@application/admin/create-admin';
 import { InviteUser } from '@application/admin/invite-user';
+import { STATS_CACHE_SECONDS } from '@application/admin/get-user-stats';
 import { UNKNOWN_CLIENT } from '@application/shared/client-context';
 import { ROUTES } from '@interface/http/routes';
 import { MODES, NO_LIMITS, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
@@ -441,6 +442,10 @@ describe.each(MODES)('admin statistics and unlock (%s)', (mode) => {
     await http.patch(`/api/v1/admin/users/${ids[0]}`).set(bearer(access)).send({ email_verified: true }).expect(200);
     await http.patch(`/api/v1/admin/users/${ids[1]}`).set(bearer(access)).send({ status: 'suspended' }).expect(200);
     await http.delete(`/api/v1/admin/users/${ids[6]}`).set(bearer(access)).expect(200);
+    // Computed at most once per STATS_CACHE_SECONDS of the clock: still the first answer within the window.
+    clock.advance(STATS_CACHE_SECONDS - 1);
+    expect((await stats().expect(200)).body.data).toMatchObject({ total_users: 8 });
+    clock.advance(1);
     expect((await stats().expect(200)).body.data).toEqual({
       total_users: 7,
       active_users: 2,
