@@ -3,11 +3,8 @@ import type { User, UserStatus } from '@domain/user/user';
 export type UserSort = 'created_at' | 'email' | 'last_login_at';
 export type SortOrder = 'asc' | 'desc';
 
-export interface UserQuery {
-  /** 1-based. */
-  page: number;
-  /** 1-100. */
-  limit: number;
+/** Which users: every member optional. */
+export interface UserFilter {
   /**
    * Case-insensitive substring of the email, username, first or last name; taken literally (`%`, `_`, `\` and
    * quotes match themselves).
@@ -15,6 +12,13 @@ export interface UserQuery {
   search?: string;
   status?: UserStatus;
   role?: string;
+}
+
+export interface UserQuery extends UserFilter {
+  /** 1-based. */
+  page: number;
+  /** 1-100. */
+  limit: number;
   sort: UserSort;
   order: SortOrder;
 }
@@ -46,7 +50,10 @@ export interface UserStats {
  * work). Sorting is stable (ties by id); `last_login_at` puts never-logged-in users last in either order.
  */
 export interface UserDirectory {
-  search(query: UserQuery): Promise<UserPage>;
+  /** One page of the matching users. */
+  page(query: UserQuery): Promise<User[]>;
+  /** How many users match, exactly. */
+  count(filter: UserFilter): Promise<number>;
   /** Exact counts; created_at at or after a period's start counts in it. */
   stats(periods: StatsPeriods): Promise<UserStats>;
 }

@@ -1,4 +1,4 @@
-import type { StatsPeriods, UserDirectory, UserPage, UserQuery, UserStats } from '@application/ports/user-directory';
+import type { StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
 import { User, type UserState } from '@domain/user/user';
 import type { InMemoryDatabase } from './in-memory-database';
 
@@ -6,14 +6,12 @@ import type { InMemoryDatabase } from './in-memory-database';
 export class InMemoryUserDirectory implements UserDirectory {
   constructor(private readonly db: InMemoryDatabase) {}
 
-  async search(query: UserQuery): Promise<UserPage> {
-    const term = query.search?.toLowerCase() ?? '';
-    const matches = [...this.db.tables.users.values()].filter(
-      (u) =>
-        (term === '' || [u.email, u.username, u.firstName, u.lastName].some((v) => v !== null && v.toLowerCase().includes(term))) &&
-        (query.status === undefined || u.status === query.status) &&
-        (query.role === undefined || u.roles.includes(query.role)),
-    );
+  async count(filter: UserFilter): Promise<number> {
+    return this.matching(filter).length;
+  }
+
+  async page(query: UserQuery): Promise<User[]> {
+    const matches = this.matching(query);
     const sign = query.order === 'asc' ? 1 : -1;
     matches.sort((a, b) => {
       const [x, y] = [sortKey(a, query.sort), sortKey(b, query.sort)];
@@ -21,7 +19,17 @@ export class InMemoryUserDirectory implements UserDirectory {
       return sign * (compare(x, y) || compare(a.id, b.id));
     });
     const start = (query.page - 1) * query.limit;
-    return { users: matches.slice(start, start + query.limit).map((u) => User.restore(structuredClone(u))), total: matches.length };
+    return matches.slice(start, start + query.limit).map((u) => User.restore(structuredClone(u)));
+  }
+
+  private matching(filter: UserFilter): UserState[] {
+    const term = filter.search?.toLowerCase() ?? '';
+    return [...this.db.tables.users.values()].filter(
+      (u) =>
+        (term === '' || [u.email, u.username, u.firstName, u.lastName].some((v) => v !== null && v.toLowerCase().includes(term))) &&
+        (filter.status === undefined || u.status === filter.status) &&
+        (filter.role === undefined || u.roles.includes(filter.role)),
+    );
   }
 
   async stats(periods: StatsPeriods): Promise<UserStats> {

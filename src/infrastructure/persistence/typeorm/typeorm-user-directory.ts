@@ -1,4 +1,5 @@
-import type { StatsPeriods, UserDirectory, UserPage, UserQuery, UserStats } from '@application/ports/user-directory';
+import type { StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
+import type { User } from '@domain/user/user';
 import type { EntityManager } from 'typeorm';
 import { selectList } from './raw-select';
 import { CREDENTIALS_JSON } from './typeorm-user.repository';
@@ -20,33 +21,22 @@ export function likePattern(term: string): string {
 export class TypeOrmUserDirectory implements UserDirectory {
   constructor(private readonly manager: EntityManager) {}
 
-  async search(query: UserQuery): Promise<UserPage> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (query.search !== undefined && query.search !== '') {
-      const p = param(likePattern(query.search));
-      where.push(`(u.email ILIKE ${p} ESCAPE '\\' OR u.username ILIKE ${p} ESCAPE '\\' OR u.first_name ILIKE ${p} ESCAPE '\\' OR u.last_name ILIKE ${p} ESCAPE '\\')`);
-    }
-    if (query.status !== undefined) where.push(`u.status = ${param(query.status)}`);
-    if (query.role !== undefined) where.push(`${param(query.role)} = ANY(u.roles)`);
-    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const counted: { n: number }[] = await this.manager.query(`SELECT count(*)::int AS n FROM users u ${filter}`, params);
-    const total = counted[0]?.n ?? 0;
+  async count(filter: UserFilter): Promise<number> {
+    const { where, params } = conditions(filter);
+    const counted: { n: number }[] = await this.manager.query(`SELECT count(*)::int AS n FROM users u ${where}`, params);
+    return counted[0]?.n ?? 0;
+  }
+
+  async page(query: UserQuery): Promise<User[]> {
+    const { where, params } = conditions(query);
     const direction = query.order === 'asc' ? 'ASC' : 'DESC';
     const order = `u.${SORT_COLUMN[query.sort]} ${direction} NULLS LAST, u.id ${direction}`;
-    const offset = (query.page - 1) * query.limit;
-    const rows: UserRecordWithCredentials[] =
-      offset >= total
-        ? []
-        : await this.manager.query(
-            `SELECT ${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON} FROM users u ${filter} ORDER BY ${order} LIMIT ${param(query.limit)} OFFSET ${param(offset)}`,
-            params,
-          );
-    return { users: rows.map(toUser), total };
+    params.push(query.limit, (query.page - 1) * query.limit);
+    const rows: UserRecordWithCredentials[] = await this.manager.query(
+      `SELECT ${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON} FROM users u ${where} ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+    return rows.map(toUser);
   }
 
   async stats(periods: StatsPeriods): Promise<UserStats> {
@@ -70,4 +60,21 @@ export class TypeOrmUserDirectory implements UserDirectory {
       newUsersThisMonth: r['month'] ?? 0,
     };
   }
+}
+
+/** The WHERE clause of a filter, every value a bound parameter. */
+function conditions(filter: UserFilter): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (filter.search !== undefined && filter.search !== '') {
+    const p = param(likePattern(filter.search));
+    clauses.push(`(u.email ILIKE ${p} ESCAPE '\\' OR u.username ILIKE ${p} ESCAPE '\\' OR u.first_name ILIKE ${p} ESCAPE '\\' OR u.last_name ILIKE ${p} ESCAPE '\\')`);
+  }
+  if (filter.status !== undefined) clauses.push(`u.status = ${param(filter.status)}`);
+  if (filter.role !== undefined) clauses.push(`${param(filter.role)} = ANY(u.roles)`);
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
