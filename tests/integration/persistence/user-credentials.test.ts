@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { User, type UserState } from '@domain/user/user';
 import { runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
+import { migrations } from '../../../migrations';
 import { aUser, at } from '../../support/mothers';
 import { backends, testRepositoryOptions, type TestDatabase } from '../../support/persistence';
 
@@ -142,7 +143,9 @@ describe.each(backends)('migration 1764400002000 (user_credentials) on $name', (
   });
 
   it('moves password hashes and failure bookkeeping out of `credentials`, and back on revert', async () => {
-    await db.dataSource.undoLastMigration({ transaction: 'all' });
+    // Back to just before this migration: it and every later one reverted, newest first.
+    const later = migrations.length - migrations.findIndex((m) => new m().name === 'UserCredentials1764400002000');
+    for (let i = 0; i < later; i += 1) await db.dataSource.undoLastMigration({ transaction: 'all' });
     const withPassword = randomUUID();
     const other = randomUUID();
     for (const [id, email] of [[withPassword, 'mig.a@example.com'], [other, 'mig.b@example.com']] as const) {
@@ -167,7 +170,7 @@ describe.each(backends)('migration 1764400002000 (user_credentials) on $name', (
     // An account without a password row (possible from now on) reverts to a hash no password verifies.
     await db.dataSource.query(`DELETE FROM user_credentials WHERE user_id = $1`, [other]);
 
-    await db.dataSource.undoLastMigration({ transaction: 'all' });
+    for (let i = 0; i < later; i += 1) await db.dataSource.undoLastMigration({ transaction: 'all' });
     await expect(
       db.dataSource.query('SELECT user_id, password_hash, failed_attempts, locked_until, password_changed_at FROM credentials ORDER BY failed_attempts DESC'),
     ).resolves.toEqual([
