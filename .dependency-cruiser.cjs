@@ -91,6 +91,13 @@ module.exports = {
       to: { path: '^src/application/oauth/' },
     },
     {
+      name: 'admin-on-top',
+      comment: 'the admin feature (issue 12) uses the others; no other application folder imports it.',
+      severity: 'error',
+      from: { path: '^src/application/(session|shared|ports|account|password)/' },
+      to: { path: '^src/application/admin/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

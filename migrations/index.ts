@@ -6,6 +6,7 @@ import { EmailOutboxFailed1764400000000 } from './1764400000000-email-outbox-fai
 import { AccountRequests1764400001000 } from './1764400001000-account-requests';
 import { UserCredentials1764400002000 } from './1764400002000-user-credentials';
 import { ServiceClients1764510000000 } from './1764510000000-service-clients';
+import { AdminIndexes1764520000000 } from './1764520000000-admin-indexes';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   AccountRequests1764400001000,
   UserCredentials1764400002000,
   ServiceClients1764510000000,
+  AdminIndexes1764520000000,
 ];

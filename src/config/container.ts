@@ -61,6 +61,8 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.PasswordStrengthEstimator, infra.passwordStrength);
   constant(TOKENS.ServiceClientRepository, infra.repositories.clients);
   constant(TOKENS.ClientSecrets, infra.clientSecrets);
+  constant(TOKENS.UserDirectory, infra.userDirectory);
+  constant(TOKENS.AuditTrail, infra.auditTrail);
   constant(TOKENS.PasswordMinLength, config.passwordMinLength);
   constant(TOKENS.CurrentPasswordMaxFailures, config.abuse.currentPasswordMaxFailures);
   // What the HTTP adapter reads besides use cases: the published keys and the readiness checks.

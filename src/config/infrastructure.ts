@@ -15,6 +15,10 @@ import type { UnitOfWork } from '@application/ports/unit-of-work';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import type { AuditDecorator } from '@infrastructure/persistence/repository-options';
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
+import { TypeOrmAuditTrail } from '@infrastructure/persistence/typeorm/typeorm-audit-trail';
+import { TypeOrmUserDirectory } from '@infrastructure/persistence/typeorm/typeorm-user-directory';
+import type { AuditTrail } from '@application/ports/audit-trail';
+import type { UserDirectory } from '@application/ports/user-directory';
 import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
@@ -62,6 +66,10 @@ export interface Infrastructure {
   /** Service-client secrets: HMAC under a key derived from the encryption key (issue 11). */
   clientSecrets: ClientSecrets;
   dataSource: DataSource;
+  /** Admin API reads: listing, search, statistics (outside any transaction). */
+  userDirectory: UserDirectory;
+  /** The audit trail read back (admin listing, the user's own activity). */
+  auditTrail: AuditTrail;
   embeddedDatabase: boolean;
   /** Event transport (RabbitMQ or in-process bus) and the outbox relay, running. */
   events: Messaging;
@@ -142,6 +150,8 @@ export async function startInfrastructure(
     unitOfWork: new SessionCacheInvalidation(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, wake, decorateAudit }), cache.sessions, logger),
     repositories,
     dataSource,
+    userDirectory: new TypeOrmUserDirectory(dataSource.manager),
+    auditTrail: new TypeOrmAuditTrail(dataSource.manager),
     embeddedDatabase: database.embedded,
     events,
     cache,

@@ -11,6 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { AuditEntry, AuditEventType } from '@application/ports/audit-log';
+import type { AuditTrail } from '@application/ports/audit-trail';
+import type { UserDirectory } from '@application/ports/user-directory';
+import { InMemoryAuditTrail } from '@infrastructure/persistence/memory/in-memory-audit-trail';
+import { InMemoryUserDirectory } from '@infrastructure/persistence/memory/in-memory-user-directory';
+import { TypeOrmAuditTrail } from '@infrastructure/persistence/typeorm/typeorm-audit-trail';
+import { TypeOrmUserDirectory } from '@infrastructure/persistence/typeorm/typeorm-user-directory';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { SigningKeyRepository } from '@application/ports/signing-keys';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
@@ -76,6 +82,9 @@ export interface Store {
   accountRequests(): Promise<AccountRequestRow[]>;
   /** Audit entries, oldest first. */
   auditEntries(): Promise<AuditEntry[]>;
+  /** Admin read models (issue 12), outside any unit of work. */
+  userDirectory: UserDirectory;
+  auditTrail: AuditTrail;
   /** The SQL adapters' purge job (the in-memory tables live as long as the process). */
   purge?: (now: Date) => Promise<PurgeCounts>;
   /** The SQL adapters' data source, for the few checks about the SQL schema itself. */
@@ -104,6 +113,8 @@ const memory: PersistenceAdapter = {
       repos: inMemoryRepositories(db, repositoryOptions),
       signingKeys: new InMemorySigningKeyRepository(),
       clients: new InMemoryServiceClientRepository(),
+      userDirectory: new InMemoryUserDirectory(db),
+      auditTrail: new InMemoryAuditTrail(db),
       emailQueue: new InMemoryEmailQueue(db),
       accountRequestQueue: new InMemoryAccountRequestQueue(db),
       outboxStore,
@@ -123,7 +134,8 @@ const memory: PersistenceAdapter = {
       },
       emails: async () => structuredClone([...db.tables.emails.values()]),
       accountRequests: async () => structuredClone([...db.tables.accountRequests.values()]),
-      auditEntries: async () => structuredClone(db.tables.auditEvents).sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime()),
+      // Without the id the table adds (the SQL view leaves it out too).
+      auditEntries: async () => structuredClone(db.tables.auditEvents).map(({ id: _id, ...entry }) => entry).sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime()),
       stop: async () => undefined,
     };
   },
@@ -138,6 +150,8 @@ function sqlStore(dataSource: DataSource, options: StoreOptions, close: () => Pr
     repos,
     signingKeys: repos.signingKeys,
     clients: repos.clients,
+    userDirectory: new TypeOrmUserDirectory(dataSource.manager),
+    auditTrail: new TypeOrmAuditTrail(dataSource.manager),
     emailQueue: new TypeOrmEmailQueue(dataSource),
     accountRequestQueue: new TypeOrmAccountRequestQueue(dataSource),
     outboxStore: new TypeOrmOutboxStore(dataSource),

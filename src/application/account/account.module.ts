@@ -8,6 +8,7 @@ import { UpdateCredentials } from './update-credentials';
 import { UpdateProfile } from './update-profile';
 import { VerificationTokens } from './verification-tokens';
 import { VerifyEmail } from './verify-email';
+import { ListOwnActivity } from './list-own-activity';
 
 /** Registration, email verification and the signed-in user's own account. */
 export const ACCOUNT_CLASSES = {
@@ -20,6 +21,7 @@ export const ACCOUNT_CLASSES = {
   UpdateProfile,
   UpdateCredentials,
   DeleteAccount,
+  ListOwnActivity,
 } as const;
 
 export const accountModule = featureModule(ACCOUNT_CLASSES);

@@ -18,7 +18,11 @@ export type AuditEventType =
   | 'mfa.enabled'
   | 'mfa.disabled'
   | 'mfa.recovery_codes_regenerated'
-  | 'mfa.recovery_code_used';
+  | 'mfa.recovery_code_used'
+  | 'user.invited'
+  | 'user.status_changed'
+  | 'user.roles_changed'
+  | 'account.unlocked';
 
 export interface AuditEntry {
   type: AuditEventType;

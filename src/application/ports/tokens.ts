@@ -23,6 +23,8 @@ import type { SecretBox } from './secret-box';
 import type { SessionStateCache } from './session-state-cache';
 import type { Totp } from './totp';
 import type { UnitOfWork } from './unit-of-work';
+import type { UserDirectory } from './user-directory';
+import type { AuditTrail } from './audit-trail';
 
 /** A symbol that remembers the type bound to it, so that `get`/`@inject` are checked by the compiler. */
 export type Token<T> = ServiceIdentifier<T> & { readonly __type?: T };
@@ -71,4 +73,8 @@ export const PORTS = {
   ServiceClientRepository: token<ServiceClientRepository>('ServiceClientRepository'),
   /** Generates service-client secrets and checks them against their keyed digest (issue 11). */
   ClientSecrets: token<ClientSecrets>('ClientSecrets'),
+  /** Admin API: listing, search and statistics over all accounts (issue 12). */
+  UserDirectory: token<UserDirectory>('UserDirectory'),
+  /** Admin API and the user's own activity: the audit trail, read back (issue 12). */
+  AuditTrail: token<AuditTrail>('AuditTrail'),
 } as const;

@@ -129,3 +129,16 @@ export function registrationNotCompletedEmail(to: string, publicUrl: string, use
     { label: 'Register', url: page(publicUrl, 'register') },
   );
 }
+
+/** Admin invitation (CONTRACT §4): a reset-type link that sets the first password and proves the address. */
+export function invitationEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+  return message(
+    to,
+    'You have been invited',
+    [
+      'An administrator created an account for this address. Choose a password to start using it; doing so also confirms the address.',
+      `The link is valid for ${ttlHours} hours and can be used once. If you did not expect this, ignore this email.`,
+    ],
+    { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
+  );
+}

@@ -50,6 +50,17 @@ export const Errors = {
   /** Unknown or already deleted service client (CLI delete-client). */
   clientNotFound: (): DomainError => new DomainError('NOT_FOUND', 'No such client.'),
 
+  /** Admin API: a change that would leave no active admin (CONTRACT §1 CONFLICT). */
+  lastActiveAdmin: (): DomainError =>
+    new DomainError('CONFLICT', 'This would leave no active admin: promote another admin first.', { user_id: ['last_active_admin'] }),
+  /** Admin API: an admin suspending, demoting or deleting their own account (CONTRACT §1 CONFLICT). */
+  adminSelfAction: (): DomainError =>
+    new DomainError('CONFLICT', 'Admins cannot suspend, demote or delete their own account through the admin API.', { user_id: ['self'] }),
+  /** Admin API: the caller stopped being an active admin between the route's check and the change. */
+  noLongerAdmin: (): DomainError => new DomainError('FORBIDDEN', 'You are no longer an active admin.'),
+  /** Admin API: a reset link for a suspended account could not be redeemed. */
+  userSuspended: (): DomainError => new DomainError('CONFLICT', 'The account is suspended: reinstate it first.', { status: ['suspended'] }),
+
   /** The change committed but could not reach every instance yet (see SessionCacheInvalidation). */
   notYetEverywhere: (): DomainError =>
     new DomainError(

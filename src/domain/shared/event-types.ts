@@ -53,10 +53,10 @@ export type EventPayloads = {
   'auth.session.refresh_reuse_detected': AboutUser & { session_id: string };
   'auth.user.updated': AboutUser & { changed: ChangedProfileField[] };
   'auth.user.deleted': AboutUser;
-  /** Reserved (admin API): `status` is `active` or `suspended`. */
-  'auth.user.status_changed': AboutUser & { status: string; previous_status: string };
-  /** Reserved (admin API). */
-  'auth.user.roles_changed': AboutUser & { roles: string[]; previous_roles: string[] };
+  /** Admin API: `status` is `active`, `pending_verification` or `suspended`; `actor_id` the admin who changed it. */
+  'auth.user.status_changed': AboutUser & { status: string; previous_status: string; actor_id: string };
+  /** Admin API: `actor_id` the admin (or the CLI's `create-admin`: the user's own id) who changed them. */
+  'auth.user.roles_changed': AboutUser & { roles: string[]; previous_roles: string[]; actor_id: string };
   /** Reserved (MFA). */
   'auth.mfa.enabled': AboutUser & { method: 'totp' };
   /** Reserved (MFA). `actor_id`: who disabled it, the user themself or an admin (support). */

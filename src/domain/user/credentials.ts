@@ -61,6 +61,11 @@ export class Credentials {
     return new Credentials({ byType: { password: { type: 'password', hash: passwordHash, changedAt: now } }, failedAttempts: 0, lockedUntil: null });
   }
 
+  /** An invited account's: no credential until the invitation link sets a password. */
+  static none(): Credentials {
+    return new Credentials({ byType: {}, failedAttempts: 0, lockedUntil: null });
+  }
+
   static restore(state: CredentialsState): Credentials {
     return new Credentials(copy(state));
   }

@@ -40,3 +40,12 @@ export interface ProfileChanges {
   firstName?: string | null;
   lastName?: string | null;
 }
+
+/** An account an admin creates (invitation): no password yet, the address not yet proven. */
+export interface InvitedUser {
+  id: UserId;
+  email: Email;
+  firstName: string | null;
+  lastName: string | null;
+  roles: string[];
+}

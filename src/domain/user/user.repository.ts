@@ -21,6 +21,13 @@ export interface UserRepository {
    * (or null if it was deleted meanwhile). Only inside a unit of work.
    */
   findByIdForUpdate(id: string): Promise<User | null>;
+  /**
+   * Locks the rows of every active admin (status active, role admin), in id order, until the unit of work ends,
+   * and returns their ids. Taken before any other user lock by the admin use cases, so that two of them cannot
+   * each remove a different admin believing another one remains (see application/admin/admin-guard.ts). A row
+   * that stopped being an active admin while the caller waited is not returned.
+   */
+  lockActiveAdmins(): Promise<string[]>;
   /** Inserts a new user with its credentials and writes its recorded events to the outbox. */
   add(user: User): Promise<void>;
   /** Updates the changed columns of a user read FOR UPDATE (or added) in this unit of work, and writes its events. */

@@ -3,11 +3,12 @@ import { EventTypes, type ChangedCredential, type ChangedProfileField } from '..
 import { DomainErrors } from '../shared/errors';
 import { Credentials } from './credentials';
 import * as Mfa from './mfa';
-import type { NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
+import type { InvitedUser, NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
+import { ADMIN_ROLE, type Role } from './role';
 import type { Email } from './email';
 import type { Username } from './username';
 
-export type { NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
+export type { InvitedUser, NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
 
 export class User extends AggregateRoot {
   private constructor(private state: Omit<UserState, 'credentials'>, private creds: Credentials) {
@@ -39,6 +40,33 @@ export class User extends AggregateRoot {
       username: user.username,
       email_verified: user.emailVerified,
     });
+    return user;
+  }
+
+  /**
+   * An account an admin creates: no password and an unproven address (pending_verification) until the
+   * invitation link (a password-reset token) sets a password, which also verifies the address.
+   */
+  static invite(input: InvitedUser, now: Date): User {
+    const user = new User(
+      {
+        id: input.id.value,
+        email: input.email.value,
+        pendingEmail: null,
+        username: null,
+        firstName: input.firstName,
+        lastName: input.lastName,
+        status: 'pending_verification',
+        emailVerified: false,
+        roles: [...input.roles],
+        mfaEnabled: false,
+        createdAt: now,
+        updatedAt: now,
+        lastLoginAt: null,
+      },
+      Credentials.none(),
+    );
+    user.record(EventTypes.UserRegistered, user.id, now, { user_id: user.id, email: user.email, username: null, email_verified: false });
     return user;
   }
 
@@ -273,6 +301,39 @@ export class User extends AggregateRoot {
     return true;
   }
 
+  /** Active and holding the admin role: what the admin API and its guard rails count. */
+  get isActiveAdmin(): boolean {
+    return this.state.status === 'active' && this.state.roles.includes(ADMIN_ROLE);
+  }
+
+  /** An admin suspends the account: no login, no token of it counts. Returns whether anything changed. */
+  suspend(now: Date, actorId: string): boolean {
+    return this.changeStatus('suspended', now, actorId);
+  }
+
+  /** An admin lifts a suspension: active again, or awaiting verification if the address was never proven. */
+  reinstate(now: Date, actorId: string): boolean {
+    if (this.state.status !== 'suspended') return false;
+    return this.changeStatus(this.state.emailVerified ? 'active' : 'pending_verification', now, actorId);
+  }
+
+  /** An admin replaces the roles (validated Role values). Returns whether they changed. */
+  changeRoles(roles: readonly Role[], now: Date, actorId: string): boolean {
+    const next = roles.map((role) => role.value);
+    const previous = [...this.state.roles];
+    if (next.length === previous.length && next.every((role, i) => role === previous[i])) return false;
+    this.state.roles = next;
+    this.touch(now);
+    this.record(EventTypes.UserRolesChanged, this.id, now, { user_id: this.id, roles: [...next], previous_roles: previous, actor_id: actorId });
+    return true;
+  }
+
+  /** An admin clears failed logins and the recorded lock (the lockout store is cleared by the caller). */
+  unlock(now: Date): void {
+    this.creds = this.creds.withSuccess();
+    this.touch(now);
+  }
+
   /** Records the deletion; the repository writes the event, then removes the account. */
   markDeleted(now: Date): void {
     this.record(EventTypes.UserDeleted, this.id, now, { user_id: this.id });
@@ -280,6 +341,15 @@ export class User extends AggregateRoot {
 
   toState(): UserState {
     return { ...this.state, roles: [...this.state.roles], credentials: this.creds.toState() };
+  }
+
+  private changeStatus(status: UserStatus, now: Date, actorId: string): boolean {
+    const previous = this.state.status;
+    if (previous === status) return false;
+    this.state.status = status;
+    this.touch(now);
+    this.record(EventTypes.UserStatusChanged, this.id, now, { user_id: this.id, status, previous_status: previous, actor_id: actorId });
+    return true;
   }
 
   private syncMfa(now: Date): void {

@@ -4,9 +4,13 @@ import { ConfigError, loadConfig } from '@config/env';
 import { purgeExpired } from '@config/maintenance';
 import { DomainError } from '@domain/shared/domain-error';
 import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, UsageError } from './client-commands';
+import { createAdmin, parseCreateAdmin } from './create-admin';
 
 const USAGE = `usage: npm run cli -- <command>
 
+  create-admin --email E [--password-stdin]
+                  create an active, verified admin (password read from stdin, else generated and printed once),
+                  or add the admin role to the existing account with this address
   rotate-keys     promote the pre-published next signing key, retire the active one, publish a new next key
   purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails past retention, expired keys
 ${CLIENT_USAGE}`;
@@ -15,6 +19,20 @@ ${CLIENT_USAGE}`;
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
   if (isClientCommand(command)) return clientCommand(command, argv.slice(1));
+  if (command === 'create-admin') {
+    const options = parseCreateAdmin(argv.slice(1));
+    if (typeof options === 'string') {
+      process.stderr.write(`${options}\n\n${USAGE}`);
+      return 2;
+    }
+    const app = await createApplication(loadConfig());
+    try {
+      process.stdout.write(`${JSON.stringify(await createAdmin(app, options))}\n`);
+      return 0;
+    } finally {
+      await app.close();
+    }
+  }
   if (command !== 'rotate-keys' && command !== 'purge-expired') {
     process.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;
@@ -24,10 +42,10 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'rotate-keys') {
       await app.infra.keys.rotate();
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
-      process.stdout.write(`rotated; published keys: ${kids.join(', ')}\n`);
+      process.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);
     } else {
       const counts = await purgeExpired(app.infra);
-      process.stdout.write(`purged: ${JSON.stringify(counts)}\n`);
+      process.stdout.write(`${JSON.stringify(counts)}\n`);
     }
     return 0;
   } finally {

@@ -32,6 +32,10 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   sessionNotFound: () => Errors.sessionNotFound(),
   notYetEverywhere: () => Errors.notYetEverywhere(),
   clientNotFound: () => Errors.clientNotFound(),
+  lastActiveAdmin: () => Errors.lastActiveAdmin(),
+  adminSelfAction: () => Errors.adminSelfAction(),
+  noLongerAdmin: () => Errors.noLongerAdmin(),
+  userSuspended: () => Errors.userSuspended(),
 };
 
 describe('the error catalogue', () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditEntry, AuditLog } from '@application/ports/audit-log';
 import type { InMemoryDatabase } from './in-memory-database';
 
@@ -6,6 +7,6 @@ export class InMemoryAuditLog implements AuditLog {
   constructor(private readonly db: InMemoryDatabase) {}
 
   async record(entry: AuditEntry): Promise<void> {
-    this.db.tables.auditEvents.push(structuredClone(entry));
+    this.db.tables.auditEvents.push({ ...structuredClone(entry), id: randomUUID() });
   }
 }

@@ -21,7 +21,8 @@ interface Tables {
   outbox: OutboxRow[];
   /** email_outbox: queued emails by id, bodies sealed */
   emails: Map<string, QueuedEmailRow>;
-  auditEvents: AuditEntry[];
+  /** With the id the SQL table gives each entry (the keyset of the audit listing). */
+  auditEvents: (AuditEntry & { id: string })[];
   /** account_requests: register, reset and resend requests by id, payloads sealed */
   accountRequests: Map<string, AccountRequestRow>;
   /** `${subscriber}\n${eventId}` of every event a subscriber processed -> when (purged after the retention) */

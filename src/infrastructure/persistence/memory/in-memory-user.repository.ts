@@ -35,6 +35,14 @@ export class InMemoryUserRepository implements UserRepository {
     return user;
   }
 
+  /** One transaction at a time is the lock; the ids in the SQL adapter's order. */
+  async lockActiveAdmins(): Promise<string[]> {
+    return [...this.db.tables.users.values()]
+      .filter((u) => u.status === 'active' && u.roles.includes('admin'))
+      .map((u) => u.id)
+      .sort();
+  }
+
   async add(user: User): Promise<void> {
     const state = user.toState();
     if (this.db.tables.users.has(state.id)) throw new Error('users: duplicate primary key');

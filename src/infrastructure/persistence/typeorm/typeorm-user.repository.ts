@@ -14,7 +14,7 @@ import { UserCredentialRecord, UserRecord } from './user.record';
 type UserRow = UserRows['user'];
 
 /** The user's credential rows as one JSON array: the hot read stays one query, whatever the number of types. */
-const CREDENTIALS_JSON = `COALESCE((SELECT json_agg(json_build_object('type', c.type, 'secret', c.secret, 'data', c.data) ORDER BY c.type)
+export const CREDENTIALS_JSON = `COALESCE((SELECT json_agg(json_build_object('type', c.type, 'secret', c.secret, 'data', c.data) ORDER BY c.type)
   FROM user_credentials c WHERE c.user_id = u.id), '[]'::json) AS "credentials"`;
 
 /**
@@ -56,6 +56,18 @@ export class TypeOrmUserRepository implements UserRepository {
     const user = await this.findOne('id', id);
     if (user) this.remember(user);
     return user;
+  }
+
+  /**
+   * ORDER BY below the locking clause: rows are locked in id order (no deadlock between two callers). In READ
+   * COMMITTED, a row another transaction changed meanwhile is re-checked against the WHERE once its lock is
+   * granted, so an admin demoted or suspended by the transaction waited for is left out.
+   */
+  async lockActiveAdmins(): Promise<string[]> {
+    const rows: { id: string }[] = await this.manager.query(
+      `SELECT id FROM users WHERE status = 'active' AND 'admin' = ANY(roles) ORDER BY id FOR NO KEY UPDATE`,
+    );
+    return rows.map((row) => row.id);
   }
 
   async add(user: User): Promise<void> {

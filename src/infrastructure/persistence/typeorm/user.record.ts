@@ -1,4 +1,4 @@
-import { Column, Entity, ForeignKey, PrimaryColumn, Unique } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryColumn, Unique } from 'typeorm';
 
 /**
  * Row of `users`. Infrastructure only: the domain's User is rebuilt from it by the user mapper. Constraint and
@@ -7,6 +7,13 @@ import { Column, Entity, ForeignKey, PrimaryColumn, Unique } from 'typeorm';
 @Entity({ name: 'users' })
 @Unique('users_email_key', ['email'])
 @Unique('users_username_key', ['username'])
+@Index('users_created_at_idx', ['createdAt'])
+@Index('users_last_login_at_idx', ['lastLoginAt'])
+// Trigram indexes for the admin search (pg_trgm, where available): created by the migration, not described here.
+@Index('users_email_trgm_idx', { synchronize: false })
+@Index('users_username_trgm_idx', { synchronize: false })
+@Index('users_first_name_trgm_idx', { synchronize: false })
+@Index('users_last_name_trgm_idx', { synchronize: false })
 export class UserRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;

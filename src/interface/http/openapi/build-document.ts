@@ -56,6 +56,7 @@ function operation(route: RouteDef, components: Components): OperationObject {
     required: true,
     schema: { type: 'string' },
   }));
+  if (route.query) parameters.push(...queryParameters(route.query.dto));
   return {
     operationId: operationId(route),
     summary: route.summary,
@@ -76,6 +77,19 @@ function operation(route: RouteDef, components: Components): OperationObject {
     responses: responses(route, components),
     ...security(route),
   };
+}
+
+/** One parameter per member of the query DTO, with the member's schema (all strings on the wire). */
+function queryParameters(dto: DtoClass): ParameterObject[] {
+  const schema = dtoSchema(dto);
+  const required = new Set(schema.required ?? []);
+  return Object.entries((schema.properties ?? {}) as Record<string, SchemaObject>).map(([name, member]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    schema: member,
+    ...(typeof member.description === 'string' ? { description: member.description } : {}),
+  }));
 }
 
 function responses(route: RouteDef, components: Components): ResponsesObject {

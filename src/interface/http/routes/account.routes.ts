@@ -5,6 +5,10 @@ import { ResendVerification } from '@application/account/resend-verification';
 import { UpdateCredentials } from '@application/account/update-credentials';
 import { UpdateProfile } from '@application/account/update-profile';
 import { VerifyEmail } from '@application/account/verify-email';
+import { ListOwnActivity } from '@application/account/list-own-activity';
+import { ActivityQueryDto } from '../dto/admin.dto';
+import { ACTIVITY_SCHEMA } from '../openapi/admin-schemas';
+import { decodeCursor, encodeCursor, intParam, presentActivity } from '../presenters/admin.presenter';
 import { DeleteAccountDto, UpdateCredentialsDto, UpdateProfileDto, assertSomethingToChange } from '../dto/account.dto';
 import { RegisterDto, ResendVerificationDto, VerifyEmailDto } from '../dto/auth.dto';
 import { respond } from '../envelope';
@@ -161,6 +165,22 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
         client: ctx.state.client,
       });
       respond(ctx, 200, { user: presentUser(updated) });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: `${ME}/activity`,
+    summary: "The signed-in user's own security activity, newest first",
+    tags: ['users'],
+    auth: 'user',
+    query: { dto: ActivityQueryDto },
+    responses: { 200: { description: 'One page of events', schema: ACTIVITY_SCHEMA } },
+    errors: [...BEARER_ERRORS],
+    uses: ListOwnActivity,
+    async handle(ctx, activity) {
+      const q = ctx.state.query;
+      const page = await activity.execute({ userId: principalOf(ctx).user.id, limit: intParam(q.limit, 20), after: decodeCursor(q.cursor) });
+      respond(ctx, 200, { events: page.records.map(presentActivity), next_cursor: encodeCursor(page.next) });
     },
   }),
 ];

@@ -23,6 +23,11 @@ const refuseClient: Middleware<HttpState> = async () => {
   throw new HttpError('UNAUTHENTICATED', 'A service client access token is required.', { 'WWW-Authenticate': 'Basic' });
 };
 
+/**
+ * The principal's `user` was read from the database by ValidateAccessToken on this request (and refused if
+ * suspended): the account's current roles decide, not the token's `roles` claim, so a demotion bites at once.
+ * Service tokens never get here (ValidateAccessToken answers them FORBIDDEN).
+ */
 function requireRole(role: string): Middleware<HttpState> {
   return async (ctx, next) => {
     if (!principalOf(ctx).user.roles.includes(role)) {

@@ -65,8 +65,10 @@ function labelled(route: RouteDef): Middleware<HttpState> {
 function handler(route: RouteDef, resolve: Resolver): Middleware<HttpState> {
   const service = route.uses === undefined ? undefined : resolve(route.uses);
   const body = route.body;
+  const query = route.query;
   return async (ctx) => {
     const routeCtx = ctx as RouteContext;
+    if (query) routeCtx.state.query = await toDto(query.dto, { ...ctx.query });
     // Form routes ignore parameters their DTO does not declare (RFC 6749 §3.1); the others reject them.
     if (body) routeCtx.state.dto = await toDto(body.dto, body.form ? knownMembers(body.dto, ctx.state.body) : ctx.state.body);
     await route.handle(routeCtx, service);

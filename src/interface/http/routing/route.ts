@@ -43,7 +43,7 @@ export interface ResponseSpec {
 
 export type RouteErrorCode = ErrorCode | HttpErrorCode | 'INTERNAL_ERROR';
 
-export interface RouteDef<Body extends object = object, Service = unknown> {
+export interface RouteDef<Body extends object = object, Service = unknown, Query extends object = object> {
   method: HttpMethod;
   /** The full path pattern as the router matches it, `:name` for parameters (e.g. `/api/v1/users/me/sessions/:id`). */
   path: string;
@@ -58,6 +58,12 @@ export interface RouteDef<Body extends object = object, Service = unknown> {
    * parameter at most once, parameters the DTO does not declare ignored (RFC 6749 §3.1), not rejected.
    */
   body?: { dto: DtoClass<Body>; optional?: boolean; form?: boolean };
+  /**
+   * The query string validated into `dto` after the auth check (a string member per parameter; unknown or
+   * repeated parameters are a 400 VALIDATION_ERROR); the handler reads it on `ctx.state.query`. Documented as
+   * the operation's query parameters.
+   */
+  query?: { dto: DtoClass<Query> };
   /** By status: what a success returns. */
   responses: Record<number, ResponseSpec>;
   /** The error codes this route can answer besides the generic ones every route has (400 bad input, 500). */
@@ -70,8 +76,11 @@ export interface RouteDef<Body extends object = object, Service = unknown> {
   errorFormat?: 'oauth';
   /** What the handler calls: a use case class (or a port token), resolved from the container by the mount. */
   uses?: ServiceIdentifier<Service>;
-  handle(ctx: RouteContext<Body>, service: Service): Promise<void>;
+  handle(ctx: RouteContext<Body, Query>, service: Service): Promise<void>;
 }
 
-/** The Koa context a handler gets: the validated body on `ctx.state.dto` when the route has one. */
-export type RouteContext<Body extends object = object> = HttpContext & { state: { dto: Body } };
+/**
+ * The Koa context a handler gets: the validated body on `ctx.state.dto` when the route has one, the validated
+ * query on `ctx.state.query` when it declares one.
+ */
+export type RouteContext<Body extends object = object, Query extends object = object> = HttpContext & { state: { dto: Body; query: Query } };

@@ -33,6 +33,8 @@ import { JoseTokenService } from '@infrastructure/security/jose/jose-token-servi
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { UuidGenerator } from '@infrastructure/time/uuid-generator';
+import { InMemoryAuditTrail } from '@infrastructure/persistence/memory/in-memory-audit-trail';
+import { InMemoryUserDirectory } from '@infrastructure/persistence/memory/in-memory-user-directory';
 
 export const CLIENT = { ip: '203.0.113.7', userAgent: 'jest' };
 export const PASSWORD = 'correct horse battery staple';
@@ -112,6 +114,9 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   // Issue 11: service clients in memory, secrets under a fresh key.
   constant(PORTS.ServiceClientRepository, new InMemoryServiceClientRepository());
   constant(PORTS.ClientSecrets, new HmacClientSecrets(randomBytes(32)));
+  // Issue 12: the admin API's read side over the same in-memory tables.
+  constant(PORTS.UserDirectory, new InMemoryUserDirectory(db));
+  constant(PORTS.AuditTrail, new InMemoryAuditTrail(db));
   container.load(...FEATURE_MODULES);
   const resolve = <T>(id: ServiceIdentifier<T>): T => container.get<T>(id);
   /** Every use case and helper by its class name, resolved from the modules (e.g. `useCases.RegisterUser`). */

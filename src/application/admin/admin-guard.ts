@@ -1,0 +1,57 @@
+import type { User } from '@domain/user/user';
+import type { AuditEntry, AuditEventType } from '../ports/audit-log';
+import type { Repositories } from '../ports/unit-of-work';
+import type { ClientContext } from '../shared/client-context';
+import { Errors } from '../shared/errors';
+
+/** Who acts through the admin API and from where: the audit trail's actor. */
+export interface AdminActor {
+  id: string;
+  client: ClientContext;
+}
+
+/**
+ * First step of every admin change, before any other lock (users in id order, then the target, then sessions):
+ * locks every active admin row and checks that the actor is still one of them. The route's guard read the
+ * actor's roles and status at the start of the request; this re-reads them under the lock, so a demotion or
+ * suspension that committed meanwhile bites at once.
+ *
+ * Why it is enough against "two admins demote each other": both transactions lock the same set in the same
+ * order, so one waits for the other; once granted, the waiter's set no longer holds the admin the first one
+ * removed (PostgreSQL re-checks the WHERE of a row changed meanwhile). If that admin was the waiter itself, it
+ * is refused here (FORBIDDEN); otherwise assertMayRemoveAdmin counts the set as it is now.
+ */
+export async function lockAdmins(repos: Repositories, actorId: string): Promise<ReadonlySet<string>> {
+  const admins = new Set(await repos.users.lockActiveAdmins());
+  if (!admins.has(actorId)) throw Errors.noLongerAdmin();
+  return admins;
+}
+
+/** The target stops being an active admin: not by the actor on themself, and never the last one. */
+export function assertMayRemoveAdmin(admins: ReadonlySet<string>, actorId: string, target: User): void {
+  if (target.id === actorId) throw Errors.adminSelfAction();
+  const remaining = [...admins].filter((id) => id !== target.id).length;
+  if (remaining < 1) throw Errors.lastActiveAdmin();
+}
+
+/** The user read and locked, or NOT_FOUND. */
+export async function lockedUser(repos: Repositories, userId: string): Promise<User> {
+  const user = await repos.users.findByIdForUpdate(userId);
+  if (!user) throw Errors.userNotFound();
+  return user;
+}
+
+/** An audit entry about an admin acting on another account (or on a new one). */
+export function adminAuditEntry(type: AuditEventType, actor: AdminActor, subjectId: string, now: Date, reason: string | null = null): AuditEntry {
+  return {
+    type,
+    outcome: 'success',
+    actorId: actor.id,
+    subjectId,
+    reason,
+    ip: actor.client.ip,
+    userAgent: actor.client.userAgent,
+    requestId: actor.client.requestId ?? null,
+    occurredAt: now,
+  };
+}

@@ -1,0 +1,69 @@
+import { inject, injectable } from 'inversify';
+import { Email } from '@domain/user/email';
+import { ADMIN_ROLE, Role, USER_ROLE } from '@domain/user/role';
+import { User } from '@domain/user/user';
+import { UserId } from '@domain/user/user-id';
+import type { AuditEntry, AuditEventType } from '../ports/audit-log';
+import type { Clock } from '../ports/clock';
+import type { IdGenerator } from '../ports/id-generator';
+import type { PasswordHasher } from '../ports/password-hasher';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { UNKNOWN_CLIENT } from '../shared/client-context';
+import { Errors } from '../shared/errors';
+import { PasswordPolicy } from '../password/password-policy';
+import { PORTS } from '../ports/tokens';
+
+/** The CLI acts with no request and no admin: the audit entry names the account itself, reason `cli`. */
+function cliAuditEntry(type: AuditEventType, userId: string, now: Date): AuditEntry {
+  return { type, outcome: 'success', actorId: null, subjectId: userId, reason: 'cli', ...UNKNOWN_CLIENT, requestId: null, occurredAt: now };
+}
+
+/**
+ * CLI `create-admin` (CONTRACT §8): a new active, verified account with roles ["user","admin"] and the given
+ * password (the policy applies), or `admin` added to the existing account with this address (its password and
+ * everything else untouched). `created` tells which.
+ */
+@injectable()
+export class CreateAdmin {
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PasswordPolicy) private readonly policy: PasswordPolicy,
+  ) {}
+
+  async execute(input: { email: string; password: string }): Promise<{ user: User; created: boolean }> {
+    const email = Email.create(input.email);
+    const existing = await this.promote(email);
+    if (existing) return { user: existing, created: false };
+    const password = await this.policy.check(input.password, { email: email.value });
+    const passwordHash = await this.hasher.hash(password.reveal());
+    const now = this.clock.now();
+    const user = await this.uow.run(async (repos) => {
+      const fresh = User.register({ id: UserId.create(this.ids.newId()), email, username: null, firstName: null, lastName: null, passwordHash, emailVerified: true }, now);
+      fresh.changeRoles(Role.list([USER_ROLE, ADMIN_ROLE]), now, fresh.id);
+      await repos.users.add(fresh);
+      await repos.audit.record(cliAuditEntry('user.registered', fresh.id, now));
+      return fresh;
+    });
+    return { user, created: true };
+  }
+
+  /** Adds `admin` to the account with this address, if there is one. */
+  private async promote(email: Email): Promise<User | null> {
+    const now = this.clock.now();
+    return this.uow.run(async (repos) => {
+      const seen = await repos.users.findByEmail(email.value);
+      if (!seen) return null;
+      const user = await repos.users.findByIdForUpdate(seen.id);
+      if (!user) throw Errors.userNotFound();
+      const roles = user.roles.includes(ADMIN_ROLE) ? [...user.roles] : [...user.roles, ADMIN_ROLE];
+      if (user.changeRoles(Role.list(roles), now, user.id)) {
+        await repos.users.save(user);
+        await repos.audit.record(cliAuditEntry('user.roles_changed', user.id, now));
+      }
+      return user;
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import { inject, injectable } from 'inversify';
+import { accountDeletedEmail } from '../shared/email-templates';
+import type { Clock } from '../ports/clock';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { revokeSessions } from '../session/revoke-sessions';
+import { adminAuditEntry, assertMayRemoveAdmin, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
+import { PORTS } from '../ports/tokens';
+
+/**
+ * DELETE /admin/users/:id: as DELETE /users/me without the password, by an admin: sessions revoked (events),
+ * the account removed, auth.user.deleted, a goodbye email, the audit entry naming the actor. Not the actor's
+ * own account, not the last active admin.
+ */
+@injectable()
+export class DeleteUser {
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+  ) {}
+
+  async execute(input: { actor: AdminActor; userId: string }): Promise<void> {
+    const now = this.clock.now();
+    await this.uow.run(async (repos) => {
+      const admins = await lockAdmins(repos, input.actor.id);
+      const user = await lockedUser(repos, input.userId);
+      if (user.isActiveAdmin || user.id === input.actor.id) assertMayRemoveAdmin(admins, input.actor.id, user);
+      await revokeSessions(repos, user.id, now, 'account_deleted');
+      user.markDeleted(now);
+      await repos.users.delete(user);
+      await repos.emails.enqueue(accountDeletedEmail(user.email));
+      await repos.audit.record(adminAuditEntry('account.deleted', input.actor, user.id, now, 'admin'));
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import { inject, injectable } from 'inversify';
+import { Email } from '@domain/user/email';
+import { Role, USER_ROLE } from '@domain/user/role';
+import { User } from '@domain/user/user';
+import { UserId } from '@domain/user/user-id';
+import type { AuthSettings } from '../shared/auth-settings';
+import { invitationEmail } from '../shared/email-templates';
+import { issueOneTimeToken } from '../shared/one-time-token-issuer';
+import type { Clock } from '../ports/clock';
+import type { IdGenerator } from '../ports/id-generator';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { adminAuditEntry, lockAdmins, type AdminActor } from './admin-guard';
+import { PORTS } from '../ports/tokens';
+
+/** 72 hours (CONTRACT §3/§4). */
+export const INVITATION_TTL_SECONDS = 72 * 3600;
+
+export interface InviteUserInput {
+  actor: AdminActor;
+  email: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  /** Default ["user"]. */
+  roles?: readonly string[];
+}
+
+/**
+ * POST /admin/users: an account without a password, its address unproven, and an invitation email whose link
+ * is a password-reset token living 72 h: /auth/password/confirm sets the password and verifies the address.
+ * An address already registered is a 409 (an admin may know which accounts exist).
+ */
+@injectable()
+export class InviteUser {
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+  ) {}
+
+  async execute(input: InviteUserInput): Promise<User> {
+    const email = Email.create(input.email);
+    const roles = Role.list(input.roles ?? [USER_ROLE]).map((role) => role.value);
+    const now = this.clock.now();
+    return this.uow.run(async (repos) => {
+      await lockAdmins(repos, input.actor.id);
+      const user = User.invite(
+        { id: UserId.create(this.ids.newId()), email, firstName: input.firstName ?? null, lastName: input.lastName ?? null, roles },
+        now,
+      );
+      await repos.users.add(user);
+      const ttlSeconds = INVITATION_TTL_SECONDS;
+      const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });
+      await repos.emails.enqueue(invitationEmail(user.email, this.settings.publicUrl, token, ttlSeconds / 3600));
+      await repos.audit.record(adminAuditEntry('user.invited', input.actor, user.id, now));
+      return user;
+    });
+  }
+}

@@ -1,0 +1,35 @@
+import { inject, injectable } from 'inversify';
+import type { User } from '@domain/user/user';
+import type { Clock } from '../ports/clock';
+import type { LoginLockout } from '../ports/login-lockout';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { clearLockout } from '../session/login-lockout-keys';
+import { adminAuditEntry, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
+import { PORTS } from '../ports/tokens';
+
+/**
+ * POST /admin/users/:id/unlock: failed-login count and recorded lock cleared on the account, then the lockout
+ * store's entries of every identifier of the account (as a successful password reset does).
+ */
+@injectable()
+export class UnlockUser {
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.LoginLockout) private readonly lockout: LoginLockout,
+  ) {}
+
+  async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
+    const now = this.clock.now();
+    const user = await this.uow.run(async (repos) => {
+      await lockAdmins(repos, input.actor.id);
+      const locked = await lockedUser(repos, input.userId);
+      locked.unlock(now);
+      await repos.users.save(locked);
+      await repos.audit.record(adminAuditEntry('account.unlocked', input.actor, locked.id, now));
+      return locked;
+    });
+    await clearLockout(this.lockout, user);
+    return user;
+  }
+}

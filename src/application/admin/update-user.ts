@@ -1,0 +1,57 @@
+import { inject, injectable } from 'inversify';
+import { Role } from '@domain/user/role';
+import type { User } from '@domain/user/user';
+import type { Clock } from '../ports/clock';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { cutOffEarlierAccess } from '../session/revoke-sessions';
+import { adminAuditEntry, assertMayRemoveAdmin, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
+import { PORTS } from '../ports/tokens';
+
+export interface UpdateUserInput {
+  actor: AdminActor;
+  userId: string;
+  status?: 'active' | 'suspended';
+  roles?: readonly string[];
+  /** Only `true`: an admin may confirm an address, never un-confirm it. */
+  emailVerified?: true;
+}
+
+/**
+ * PATCH /admin/users/:id, in one transaction: confirm the address, replace the roles, suspend or reinstate.
+ * Suspension revokes every session and voids outstanding links at once (cutOffEarlierAccess: the session cache
+ * refuses them before the commit is visible). An admin who would stop being an active admin (demoted or
+ * suspended) may not be the actor, nor the last one (admin-guard.ts). Each change is audited with the actor
+ * and records its event (auth.user.status_changed, auth.user.roles_changed, auth.user.email_verified).
+ */
+@injectable()
+export class UpdateUser {
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+  ) {}
+
+  async execute(input: UpdateUserInput): Promise<User> {
+    const roles = input.roles === undefined ? undefined : Role.list(input.roles);
+    const now = this.clock.now();
+    return this.uow.run(async (repos) => {
+      const admins = await lockAdmins(repos, input.actor.id);
+      const user = await lockedUser(repos, input.userId);
+      const wasAdmin = user.isActiveAdmin;
+      const audit = (type: Parameters<typeof adminAuditEntry>[0], reason: string | null = null) =>
+        repos.audit.record(adminAuditEntry(type, input.actor, user.id, now, reason));
+      if (input.emailVerified === true && !user.emailVerified) {
+        user.verifyEmail(now);
+        await audit('email.verified', 'admin');
+      }
+      if (roles !== undefined && user.changeRoles(roles, now, input.actor.id)) await audit('user.roles_changed');
+      let suspended = false;
+      if (input.status === 'suspended') suspended = user.suspend(now, input.actor.id);
+      const reinstated = input.status === 'active' && user.reinstate(now, input.actor.id);
+      if (wasAdmin && !user.isActiveAdmin) assertMayRemoveAdmin(admins, input.actor.id, user);
+      if (suspended || reinstated) await audit('user.status_changed', user.status);
+      if (suspended) await cutOffEarlierAccess(repos, user, now, 'account_suspended');
+      await repos.users.save(user);
+      return user;
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import type { User, UserStatus } from '@domain/user/user';
+
+export type UserSort = 'created_at' | 'email' | 'last_login_at';
+export type SortOrder = 'asc' | 'desc';
+
+/** Which users: every member optional. */
+export interface UserFilter {
+  /**
+   * Case-insensitive substring of the email, username, first or last name; taken literally (`%`, `_`, `\` and
+   * quotes match themselves).
+   */
+  search?: string;
+  status?: UserStatus;
+  role?: string;
+}
+
+export interface UserQuery extends UserFilter {
+  /** 1-based. */
+  page: number;
+  /** 1-100. */
+  limit: number;
+  sort: UserSort;
+  order: SortOrder;
+}
+
+export interface UserPage {
+  users: User[];
+  /** How many users match the filters, over all pages. */
+  total: number;
+}
+
+/** Start instants (UTC) of the periods the statistics count new users in. */
+export interface StatsPeriods {
+  dayStart: Date;
+  weekStart: Date;
+  monthStart: Date;
+}
+
+export interface UserStats {
+  totalUsers: number;
+  activeUsers: number;
+  verifiedUsers: number;
+  newUsersToday: number;
+  newUsersThisWeek: number;
+  newUsersThisMonth: number;
+}
+
+/**
+ * Read-only queries over all accounts for the admin API: never for saving (users are saved through the unit of
+ * work). Sorting is stable (ties by id); `last_login_at` puts never-logged-in users last in either order.
+ */
+export interface UserDirectory {
+  /** One page of the matching users. */
+  page(query: UserQuery): Promise<User[]>;
+  /** How many users match, exactly. */
+  count(filter: UserFilter): Promise<number>;
+  /** Exact counts; created_at at or after a period's start counts in it. */
+  stats(periods: StatsPeriods): Promise<UserStats>;
+}

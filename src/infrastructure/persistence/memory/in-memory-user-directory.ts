@@ -1,0 +1,57 @@
+import type { StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
+import { User, type UserState } from '@domain/user/user';
+import type { InMemoryDatabase } from './in-memory-database';
+
+/** The SQL adapter's semantics over the in-memory users: ILIKE as a lower-case substring, the same stable order. */
+export class InMemoryUserDirectory implements UserDirectory {
+  constructor(private readonly db: InMemoryDatabase) {}
+
+  async count(filter: UserFilter): Promise<number> {
+    return this.matching(filter).length;
+  }
+
+  async page(query: UserQuery): Promise<User[]> {
+    const matches = this.matching(query);
+    const sign = query.order === 'asc' ? 1 : -1;
+    matches.sort((a, b) => {
+      const [x, y] = [sortKey(a, query.sort), sortKey(b, query.sort)];
+      if (x === null || y === null) return x === y ? sign * compare(a.id, b.id) : x === null ? 1 : -1; // NULLS LAST
+      return sign * (compare(x, y) || compare(a.id, b.id));
+    });
+    const start = (query.page - 1) * query.limit;
+    return matches.slice(start, start + query.limit).map((u) => User.restore(structuredClone(u)));
+  }
+
+  private matching(filter: UserFilter): UserState[] {
+    const term = filter.search?.toLowerCase() ?? '';
+    return [...this.db.tables.users.values()].filter(
+      (u) =>
+        (term === '' || [u.email, u.username, u.firstName, u.lastName].some((v) => v !== null && v.toLowerCase().includes(term))) &&
+        (filter.status === undefined || u.status === filter.status) &&
+        (filter.role === undefined || u.roles.includes(filter.role)),
+    );
+  }
+
+  async stats(periods: StatsPeriods): Promise<UserStats> {
+    const users = [...this.db.tables.users.values()];
+    const since = (start: Date) => users.filter((u) => u.createdAt.getTime() >= start.getTime()).length;
+    return {
+      totalUsers: users.length,
+      activeUsers: users.filter((u) => u.status === 'active').length,
+      verifiedUsers: users.filter((u) => u.emailVerified).length,
+      newUsersToday: since(periods.dayStart),
+      newUsersThisWeek: since(periods.weekStart),
+      newUsersThisMonth: since(periods.monthStart),
+    };
+  }
+}
+
+function sortKey(user: UserState, sort: UserQuery['sort']): string | number | null {
+  if (sort === 'email') return user.email;
+  if (sort === 'created_at') return user.createdAt.getTime();
+  return user.lastLoginAt?.getTime() ?? null;
+}
+
+function compare(a: string | number, b: string | number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { CreateAdmin } from '@application/admin/create-admin';
+import type { Application } from '@config/application';
+
+export interface CreateAdminOptions {
+  email: string;
+  passwordFromStdin: boolean;
+}
+
+/** `--email E [--password-stdin]`; a string is the reason the arguments are refused (usage, exit 2). */
+export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | string {
+  let email: string | undefined;
+  let passwordFromStdin = false;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i];
+    if (arg === '--email' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) email = args[(i += 1)];
+    else if (arg?.startsWith('--email=')) email = arg.slice('--email='.length);
+    else if (arg === '--password-stdin') passwordFromStdin = true;
+    else if (arg === '--password' || arg?.startsWith('--password=')) return 'passwords are never taken as arguments (they show in ps): use --password-stdin';
+    else return `unexpected argument: ${arg}`;
+  }
+  if (email === undefined || email === '') return 'create-admin needs --email';
+  return { email, passwordFromStdin };
+}
+
+/** The whole of stdin, without the one trailing newline a pipe or `echo` adds. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** 144 bits from the CSPRNG, base64url: 24 characters the password policy accepts. */
+function generatedPassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** CONTRACT §8: `{user_id, email, roles, password?}`; the password only when generated for a new account. */
+export async function createAdmin(app: Application, options: CreateAdminOptions): Promise<Record<string, unknown>> {
+  const supplied = options.passwordFromStdin ? await readStdin() : null;
+  const password = supplied ?? generatedPassword();
+  const { user, created } = await app.container.get(CreateAdmin).execute({ email: options.email, password });
+  const out: Record<string, unknown> = { user_id: user.id, email: user.email, roles: [...user.roles] };
+  if (created && supplied === null) out['password'] = password;
+  return out;
+}

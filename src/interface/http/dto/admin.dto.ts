@@ -1,0 +1,52 @@
+import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
+import { MaxUnits } from './validate-dto';
+
+/**
+ * Admin API requests (issue 12). Query DTOs: every member is a string as it arrives (a repeated parameter is an
+ * array and fails); present means validated, absent means the default. Numbers are checked by pattern here and
+ * converted by the route.
+ */
+const present = (_: object, value: unknown) => value !== undefined;
+const ROLE = /^[a-z][a-z0-9_-]{0,31}$/;
+const LIMIT_1_100 = /^(100|[1-9][0-9]?)$/;
+const CURSOR = /^[A-Za-z0-9_-]{1,200}$/;
+
+export const USER_SORTS = ['created_at', 'email', 'last_login_at'] as const;
+export const USER_STATUSES = ['pending_verification', 'active', 'locked', 'suspended'] as const;
+
+export class ListUsersQueryDto {
+  @ValidateIf(present) @IsString() @Matches(/^[1-9][0-9]{0,8}$/, { message: 'page must be a whole number from 1' }) page?: string;
+  @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;
+  @ValidateIf(present) @IsString() @MaxUnits(100) search?: string;
+  @ValidateIf(present) @IsIn(USER_STATUSES) status?: string;
+  @ValidateIf(present) @IsString() @Matches(ROLE, { message: 'role must match [a-z][a-z0-9_-]{0,31}' }) role?: string;
+  @ValidateIf(present) @IsIn(USER_SORTS) sort?: string;
+  @ValidateIf(present) @IsIn(['asc', 'desc']) order?: string;
+}
+
+export class InviteUserDto {
+  @IsString() @MaxUnits(254) email!: string;
+  @ValidateIf(present) @IsString() @MaxUnits(100) first_name?: string;
+  @ValidateIf(present) @IsString() @MaxUnits(100) last_name?: string;
+  @ValidateIf(present) @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) roles?: string[];
+}
+
+export class UpdateUserDto {
+  @ValidateIf(present) @IsIn(['active', 'suspended']) status?: 'active' | 'suspended';
+  @ValidateIf(present) @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) roles?: string[];
+  @ValidateIf(present) @IsIn([true], { message: 'email_verified can only be set to true' }) email_verified?: true;
+}
+
+export class AuditEventsQueryDto {
+  @ValidateIf(present) @IsUUID() user_id?: string;
+  @ValidateIf(present) @IsString() @Matches(/^[a-z_]{1,40}\.[a-z_]{1,40}$/, { message: 'type must be an audit event type, e.g. login.failed' }) type?: string;
+  @ValidateIf(present) @IsString() @IsISO8601({ strict: true }) since?: string;
+  @ValidateIf(present) @IsString() @IsISO8601({ strict: true }) until?: string;
+  @ValidateIf(present) @IsString() @Matches(CURSOR, { message: 'cursor is invalid' }) cursor?: string;
+  @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;
+}
+
+export class ActivityQueryDto {
+  @ValidateIf(present) @IsString() @Matches(CURSOR, { message: 'cursor is invalid' }) cursor?: string;
+  @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;
+}

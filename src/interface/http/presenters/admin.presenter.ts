@@ -1,0 +1,62 @@
+import type { AuditPosition, AuditRecord } from '@application/ports/audit-trail';
+import type { UserStats } from '@application/ports/user-directory';
+import { Errors } from '@application/shared/errors';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The keyset as an opaque token: base64url of `[instant, id]`. Only its own shape decodes. */
+export function encodeCursor(position: AuditPosition | null): string | null {
+  return position === null ? null : Buffer.from(JSON.stringify([position.occurredAt.toISOString(), position.id])).toString('base64url');
+}
+
+/** 400 VALIDATION_ERROR `details.cursor` for anything this service did not hand out. */
+export function decodeCursor(cursor: string | undefined): AuditPosition | null {
+  if (cursor === undefined) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw Errors.validation('cursor', 'cursor is invalid');
+  }
+  if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && UUID.test(parsed[1])) {
+    const occurredAt = new Date(parsed[0]);
+    if (!Number.isNaN(occurredAt.getTime()) && occurredAt.toISOString() === parsed[0]) return { occurredAt, id: parsed[1] };
+  }
+  throw Errors.validation('cursor', 'cursor is invalid');
+}
+
+/** A whole number already checked by the query DTO's pattern, or the default. */
+export function intParam(value: string | undefined, fallback: number): number {
+  return value === undefined ? fallback : Number.parseInt(value, 10);
+}
+
+/** The admin's view of an audit entry: never its internal `reason`. */
+export function presentAuditEvent(record: AuditRecord) {
+  return {
+    id: record.id,
+    type: record.type,
+    outcome: record.outcome,
+    actor_id: record.actorId,
+    subject_id: record.subjectId,
+    ip: record.ip,
+    user_agent: record.userAgent,
+    request_id: record.requestId,
+    occurred_at: record.occurredAt.toISOString(),
+  };
+}
+
+/** The user's own activity (CONTRACT §3): `{type, time, ip, user_agent}` only. */
+export function presentActivity(record: AuditRecord) {
+  return { type: record.type, time: record.occurredAt.toISOString(), ip: record.ip, user_agent: record.userAgent };
+}
+
+export function presentStats(stats: UserStats) {
+  return {
+    total_users: stats.totalUsers,
+    active_users: stats.activeUsers,
+    verified_users: stats.verifiedUsers,
+    new_users_today: stats.newUsersToday,
+    new_users_this_week: stats.newUsersThisWeek,
+    new_users_this_month: stats.newUsersThisMonth,
+  };
+}

@@ -1,0 +1,483 @@
+import { CreateAdmin } from '@application/admin/create-admin';
+import { InviteUser } from '@application/admin/invite-user';
+import { STATS_CACHE_SECONDS } from '@application/admin/get-user-stats';
+import { UNKNOWN_CLIENT } from '@application/shared/client-context';
+import { ROUTES } from '@interface/http/routes';
+import { MODES, NO_LIMITS, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
+
+const ADMIN_API = '/api/v1/admin';
+const NEW_PASSWORD = 'an entirely new passphrase';
+const RESET_LINK = /https:\/\/app\.example\.com\/reset-password\?token=([A-Za-z0-9_-]{43})/;
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** CONTRACT §3 admin table and GET /users/me/activity (issue 12), over HTTP through the whole container. */
+describe.each(MODES)('admin API (%s)', (mode) => {
+  let t: TestApp | undefined;
+  let admin: { id: string; access: string };
+
+  beforeAll(async () => {
+    t = await startSecureApp(mode, NO_LIMITS);
+    admin = await makeAdmin('root-admin@example.com');
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const app = () => {
+    if (!t) throw new Error('app not started');
+    return t;
+  };
+  const http = () => app().http;
+  const login = (email: string, password = PASSWORD) => http().post('/api/v1/auth/login').send({ email, password });
+
+  /** Signs up and promotes through the CLI's use case; the token minted before the promotion is used as is. */
+  async function makeAdmin(email: string): Promise<{ id: string; access: string }> {
+    const session = await signUp(app(), email);
+    await app().app.container.get(CreateAdmin).execute({ email, password: PASSWORD });
+    return { id: session.user.id, access: session.tokens.access_token };
+  }
+
+  /** Access tokens live 15 minutes of the app's clock: after moving it by hours, the admin signs in again. */
+  async function reloginAdmin(): Promise<void> {
+    admin.access = (await login('root-admin@example.com').expect(200)).body.data.tokens.access_token;
+  }
+
+  async function user(email: string) {
+    const session = await signUp(app(), email);
+    return { id: session.user.id, access: session.tokens.access_token, refresh: session.tokens.refresh_token };
+  }
+
+  const patch = (id: string, body: object, access = admin.access) => http().patch(`${ADMIN_API}/users/${id}`).set(bearer(access)).send(body);
+  const activeAdmins = async (ids: string[]) =>
+    (
+      await app().app.infra.dataSource.query(`SELECT id FROM users WHERE status = 'active' AND 'admin' = ANY(roles) AND id = ANY($1::uuid[])`, [ids])
+    ).length as number;
+  const eventsOf = async (subject: string, type: string) =>
+    (
+      await app().app.infra.dataSource.query("SELECT payload->'data' AS data FROM outbox_events WHERE subject = $1 AND type = $2 ORDER BY created_at", [
+        subject,
+        type,
+      ])
+    ).map((r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data));
+
+  describe('every admin route of the route table refuses', () => {
+    const adminRoutes = ROUTES.filter((route) => typeof route.auth === 'object' && route.auth.role === 'admin');
+    const call = (route: (typeof adminRoutes)[number]) => {
+      const path = route.path.replace(':id', '00000000-0000-4000-8000-000000000000');
+      return http()[route.method.toLowerCase() as 'get'](path);
+    };
+
+    it('covers the whole admin table (10 routes without MFA removal)', () => {
+      expect(adminRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
+        [
+          'GET /api/v1/admin/users',
+          'POST /api/v1/admin/users',
+          'GET /api/v1/admin/users/:id',
+          'PATCH /api/v1/admin/users/:id',
+          'POST /api/v1/admin/users/:id/unlock',
+          'POST /api/v1/admin/users/:id/sessions/revoke',
+          'POST /api/v1/admin/users/:id/password-reset',
+          'DELETE /api/v1/admin/users/:id',
+          'GET /api/v1/admin/stats',
+          'GET /api/v1/admin/audit-events',
+        ].sort(),
+      );
+    });
+
+    it.each(adminRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))('%s: 401 without a token, 403 for a user and a service token', async (_name, route) => {
+      const anonymous = await call(route);
+      expect([anonymous.status, anonymous.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
+      expect(anonymous.headers['www-authenticate']).toBe('Bearer');
+      const plain = await user(`plain-${route.method.toLowerCase()}-${adminRoutes.indexOf(route)}@example.com`);
+      const asUser = await call(route).set(bearer(plain.access));
+      expect([asUser.status, asUser.body.error.code]).toEqual([403, 'FORBIDDEN']);
+      const service = await app().app.infra.tokens.sign({ token_type: 'service', sub: 'reporting-service', scope: 'admin users:read' });
+      const asService = await call(route).set(bearer(service.token));
+      expect([asService.status, asService.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    });
+  });
+
+  it('an admin demoted or suspended loses the admin API at once, with the same access token', async () => {
+    const other = await makeAdmin('demoted-admin@example.com');
+    await http().get(`${ADMIN_API}/stats`).set(bearer(other.access)).expect(200);
+    await patch(other.id, { roles: ['user'] }).expect(200);
+    const refused = await http().get(`${ADMIN_API}/stats`).set(bearer(other.access));
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'FORBIDDEN']);
+
+    const third = await makeAdmin('suspended-admin@example.com');
+    await patch(third.id, { status: 'suspended' }).expect(200);
+    expect((await http().get(`${ADMIN_API}/stats`).set(bearer(third.access))).status).toBe(401);
+  });
+
+  describe('GET /admin/users', () => {
+    beforeAll(async () => {
+      for (const [email, first, last] of [
+        ['ann.list@example.com', 'Ann', 'O\'Brien'],
+        ['bob_list@example.com', 'Bob', '100% Real'],
+        ['carol.list@example.com', 'Carol', 'Smith'],
+      ] as const) {
+        await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email, first_name: first, last_name: last }).expect(201);
+      }
+    });
+    const list = (query: Record<string, string>) => http().get(`${ADMIN_API}/users`).query(query).set(bearer(admin.access));
+    const emails = (res: { body: { data: { users: { email: string }[] } } }) => res.body.data.users.map((u) => u.email).sort();
+
+    it('searches case-insensitively over email, username, first and last name', async () => {
+      expect(emails(await list({ search: 'LIST@EXAMPLE' }).expect(200))).toEqual(['ann.list@example.com', 'bob_list@example.com', 'carol.list@example.com']);
+      expect(emails(await list({ search: 'smi' }).expect(200))).toEqual(['carol.list@example.com']);
+      expect(emails(await list({ search: 'cAROL' }).expect(200))).toEqual(['carol.list@example.com']);
+    });
+
+    it('takes %, _ and quotes literally', async () => {
+      expect(emails(await list({ search: '_list' }).expect(200))).toEqual(['bob_list@example.com']);
+      expect(emails(await list({ search: '100%' }).expect(200))).toEqual(['bob_list@example.com']);
+      expect(emails(await list({ search: '%' }).expect(200))).toEqual(['bob_list@example.com']);
+      expect(emails(await list({ search: "o'b" }).expect(200))).toEqual(['ann.list@example.com']);
+      expect(emails(await list({ search: "'; DROP TABLE users; --" }).expect(200))).toEqual([]);
+      expect(emails(await list({ search: '\\' }).expect(200))).toEqual([]);
+    });
+
+    it('filters by status and role, sorts, and paginates', async () => {
+      const pending = await list({ search: 'list@', status: 'pending_verification', sort: 'email', order: 'asc', limit: '2', page: '1' }).expect(200);
+      expect(pending.body.data.users.map((u: { email: string }) => u.email)).toEqual(['ann.list@example.com', 'bob_list@example.com']);
+      expect(pending.body.data.pagination).toEqual({ page: 1, limit: 2, total: 3, total_pages: 2, has_next: true, has_prev: false });
+      const second = await list({ search: 'list@', sort: 'email', order: 'asc', limit: '2', page: '2' }).expect(200);
+      expect(second.body.data.users.map((u: { email: string }) => u.email)).toEqual(['carol.list@example.com']);
+      expect(second.body.data.pagination).toMatchObject({ page: 2, has_next: false, has_prev: true });
+      const desc = await list({ search: 'list@', sort: 'email', order: 'desc' }).expect(200);
+      expect(desc.body.data.users[0].email).toBe('carol.list@example.com');
+      const admins = await list({ role: 'admin', search: 'root-admin' }).expect(200);
+      expect(admins.body.data.users.map((u: { id: string }) => u.id)).toEqual([admin.id]);
+      expect((await list({ status: 'suspended', search: 'list@' }).expect(200)).body.data.users).toEqual([]);
+      const defaults = await list({}).expect(200);
+      expect(defaults.body.data.pagination).toMatchObject({ page: 1, limit: 20 });
+      expect(defaults.body.data.users[0]).not.toHaveProperty('password_hash');
+    });
+
+    it.each([
+      ['limit=0', { limit: '0' }],
+      ['limit=101', { limit: '101' }],
+      ['limit=abc', { limit: 'abc' }],
+      ['page=0', { page: '0' }],
+      ['page=-1', { page: '-1' }],
+      ['sort=password', { sort: 'password' }],
+      ['order=up', { order: 'up' }],
+      ['status=deleted', { status: 'deleted' }],
+      ['role=Admin', { role: 'Admin' }],
+      ['unknown parameter', { admin: 'true' }],
+    ])('bad parameter %s: 400 VALIDATION_ERROR', async (_name, query) => {
+      const res = await list(query);
+      expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    });
+
+    it('a repeated parameter is a 400', async () => {
+      const res = await http().get(`${ADMIN_API}/users?limit=5&limit=6`).set(bearer(admin.access));
+      expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    });
+  });
+
+  it('POST /admin/users invites: no password, a 72 h reset-type link that sets one and verifies the address', async () => {
+    const created = await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'Invited@Example.com', first_name: 'In', roles: ['user', 'support'] });
+    expect(created.status).toBe(201);
+    expect(created.body.data.user).toMatchObject({ email: 'invited@example.com', status: 'pending_verification', email_verified: false, roles: ['user', 'support'] });
+    const mail = await app().waitForMail('invited@example.com');
+    expect(mail.text).toContain('72 hours');
+    const token = RESET_LINK.exec(mail.text)![1]!;
+    // No password yet: a login fails as a wrong password would.
+    expect((await login('invited@example.com')).status).toBe(401);
+    app().clock.advance(71 * 3600);
+    await http().post('/api/v1/auth/password/confirm').send({ token, new_password: NEW_PASSWORD }).expect(200);
+    await reloginAdmin();
+    const signedIn = await login('invited@example.com', NEW_PASSWORD).expect(200);
+    expect(signedIn.body.data.user).toMatchObject({ status: 'active', email_verified: true, roles: ['user', 'support'] });
+
+    const again = await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'invited@example.com' });
+    expect([again.status, again.body.error.code]).toEqual([409, 'EMAIL_ALREADY_REGISTERED']);
+    const badRole = await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'x-role@example.com', roles: ['Root!'] });
+    expect([badRole.status, badRole.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    const extra = await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'x-extra@example.com', password: PASSWORD });
+    expect([extra.status, extra.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+  });
+
+  it('an invitation link expires after 72 h', async () => {
+    await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'late-invite@example.com' }).expect(201);
+    const token = RESET_LINK.exec((await app().waitForMail('late-invite@example.com')).text)![1]!;
+    app().clock.advance(72 * 3600);
+    await reloginAdmin();
+    const late = await http().post('/api/v1/auth/password/confirm').send({ token, new_password: NEW_PASSWORD });
+    expect([late.status, late.body.error.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
+  });
+
+  it('GET /admin/users/:id answers {user, sessions}; 404 for unknown or malformed ids', async () => {
+    const u = await user('details@example.com');
+    await login('details@example.com').expect(200);
+    const res = await http().get(`${ADMIN_API}/users/${u.id}`).set(bearer(admin.access)).expect(200);
+    expect(res.headers['cache-control']).toContain('no-store');
+    expect(res.body.data.user).toMatchObject({ id: u.id, email: 'details@example.com' });
+    expect(res.body.data.sessions).toHaveLength(2);
+    expect(Object.keys(res.body.data.sessions[0]).sort()).toEqual(['created_at', 'current', 'expires_at', 'id', 'ip', 'last_used_at', 'user_agent']);
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', "1' OR '1'='1"]) {
+      const missing = await http().get(`${ADMIN_API}/users/${encodeURIComponent(id)}`).set(bearer(admin.access));
+      expect([missing.status, missing.body.error.code]).toEqual([404, 'NOT_FOUND']);
+    }
+  });
+
+  it('suspension: every session refused at once, wrong password 401, right password 403 ACCOUNT_DISABLED; reinstated, login works', async () => {
+    const u = await user('suspend-me@example.com');
+    const second = (await login('suspend-me@example.com').expect(200)).body.data.tokens;
+    app().clock.advance(1);
+    const suspended = await patch(u.id, { status: 'suspended' }).expect(200);
+    expect(suspended.body.data.user.status).toBe('suspended');
+    for (const access of [u.access, second.access_token]) {
+      const validate = await http().get('/api/v1/auth/validate').set(bearer(access));
+      expect([validate.status, validate.body.error.code]).toEqual([401, 'INVALID_TOKEN']);
+      expect((await http().get('/api/v1/users/me').set(bearer(access))).status).toBe(401);
+    }
+    expect((await http().post('/api/v1/auth/refresh').send({ refresh_token: u.refresh })).status).toBe(401);
+    const wrong = await login('suspend-me@example.com', 'not the password at all');
+    expect([wrong.status, wrong.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    const right = await login('suspend-me@example.com');
+    expect([right.status, right.body.error.code]).toEqual([403, 'ACCOUNT_DISABLED']);
+    const reset = await http().post(`${ADMIN_API}/users/${u.id}/password-reset`).set(bearer(admin.access));
+    expect([reset.status, reset.body.error.code]).toEqual([409, 'CONFLICT']);
+
+    app().clock.advance(1);
+    const reinstated = await patch(u.id, { status: 'active' }).expect(200);
+    expect(reinstated.body.data.user.status).toBe('active');
+    await login('suspend-me@example.com').expect(200);
+    expect(await eventsOf(u.id, 'auth.user.status_changed')).toEqual([
+      { user_id: u.id, status: 'suspended', previous_status: 'active', actor_id: admin.id },
+      { user_id: u.id, status: 'active', previous_status: 'suspended', actor_id: admin.id },
+    ]);
+    const revoked = await eventsOf(u.id, 'auth.session.revoked');
+    expect(revoked.map((e: { reason: string }) => e.reason)).toEqual(['account_suspended', 'account_suspended']);
+    const audit = await app().app.infra.dataSource.query(
+      "SELECT actor_id, reason FROM audit_events WHERE subject_id = $1 AND type = 'user.status_changed' ORDER BY occurred_at",
+      [u.id],
+    );
+    expect(audit).toEqual([{ actor_id: admin.id, reason: 'suspended' }, { actor_id: admin.id, reason: 'active' }]);
+  });
+
+  it('PATCH roles and email_verified: validated, evented, audited; an empty or false change is a 400', async () => {
+    await http().post('/api/v1/auth/register').send({ email: 'unverified@example.com', password: PASSWORD }).expect(202);
+    await app().waitForMail('unverified@example.com');
+    const id = (await app().app.infra.dataSource.query("SELECT id FROM users WHERE email = 'unverified@example.com'"))[0].id as string;
+    const res = await patch(id, { roles: ['user', 'billing_ops', 'user'], email_verified: true }).expect(200);
+    expect(res.body.data.user).toMatchObject({ roles: ['user', 'billing_ops'], email_verified: true, status: 'active' });
+    expect(await eventsOf(id, 'auth.user.roles_changed')).toEqual([{ user_id: id, roles: ['user', 'billing_ops'], previous_roles: ['user'], actor_id: admin.id }]);
+    expect(await eventsOf(id, 'auth.user.email_verified')).toHaveLength(1);
+    for (const body of [{}, { email_verified: false }, { roles: ['Admin'] }, { roles: 'admin' }, { status: 'locked' }, { password: 'x' }, { roles: Array.from({ length: 21 }, (_, i) => `r${i}`) }]) {
+      const bad = await patch(id, body);
+      expect([JSON.stringify(body).slice(0, 30), bad.status, bad.body.error.code]).toEqual([JSON.stringify(body).slice(0, 30), 400, 'VALIDATION_ERROR']);
+    }
+    expect((await patch('00000000-0000-4000-8000-000000000000', { status: 'suspended' })).status).toBe(404);
+  });
+
+  it('guard rails: an admin cannot suspend, demote or delete themself (409 CONFLICT)', async () => {
+    for (const body of [{ status: 'suspended' }, { roles: ['user'] }]) {
+      const res = await patch(admin.id, body);
+      expect([res.status, res.body.error.code]).toEqual([409, 'CONFLICT']);
+    }
+    const del = await http().delete(`${ADMIN_API}/users/${admin.id}`).set(bearer(admin.access));
+    expect([del.status, del.body.error.code]).toEqual([409, 'CONFLICT']);
+    // Harmless changes to oneself are fine.
+    await patch(admin.id, { roles: ['user', 'admin', 'auditor'] }).expect(200);
+    await http().get(`${ADMIN_API}/stats`).set(bearer(admin.access)).expect(200);
+  });
+
+  it('two admins demoting or suspending each other at once never leave both removed (parallel bursts, 6 rounds)', async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const a = await makeAdmin(`race-a-${round}@example.com`);
+      const b = await makeAdmin(`race-b-${round}@example.com`);
+      const body = round % 2 === 0 ? { roles: ['user'] } : { status: 'suspended' };
+      const [ab, ba] = await Promise.all([patch(b.id, body, a.access), patch(a.id, body, b.access)]);
+      const outcomes = [ab.status, ba.status].sort();
+      expect(outcomes[0]).toBe(200);
+      expect([403, 401, 409]).toContain(outcomes[1]);
+      expect(await activeAdmins([a.id, b.id])).toBe(1);
+    }
+  });
+
+  it('POST /admin/users/:id/sessions/revoke answers {revoked: n} and the sessions stop at once', async () => {
+    const u = await user('revoke-all@example.com');
+    await login('revoke-all@example.com').expect(200);
+    const res = await http().post(`${ADMIN_API}/users/${u.id}/sessions/revoke`).set(bearer(admin.access)).expect(200);
+    expect(res.body.data).toEqual({ revoked: 2 });
+    expect((await http().get('/api/v1/auth/validate').set(bearer(u.access))).status).toBe(401);
+    expect((await http().post(`${ADMIN_API}/users/${u.id}/sessions/revoke`).set(bearer(admin.access)).expect(200)).body.data).toEqual({ revoked: 0 });
+  });
+
+  it('POST /admin/users/:id/password-reset: 202 and a reset email to the user', async () => {
+    const u = await user('admin-reset@example.com');
+    const res = await http().post(`${ADMIN_API}/users/${u.id}/password-reset`).set(bearer(admin.access));
+    expect(res.status).toBe(202);
+    const mail = await app().waitForMail('admin-reset@example.com', 2);
+    expect(mail.subject).toBe('Reset your password');
+    const token = RESET_LINK.exec(mail.text)![1]!;
+    await http().post('/api/v1/auth/password/confirm').send({ token, new_password: NEW_PASSWORD }).expect(200);
+    await login('admin-reset@example.com', NEW_PASSWORD).expect(200);
+  });
+
+  it('DELETE /admin/users/:id removes the account and its sessions, with auth.user.deleted', async () => {
+    const u = await user('remove-me@example.com');
+    await http().delete(`${ADMIN_API}/users/${u.id}`).set(bearer(admin.access)).expect(200);
+    expect((await http().get('/api/v1/users/me').set(bearer(u.access))).status).toBe(401);
+    expect((await http().get(`${ADMIN_API}/users/${u.id}`).set(bearer(admin.access))).status).toBe(404);
+    expect(await eventsOf(u.id, 'auth.user.deleted')).toEqual([{ user_id: u.id }]);
+    const audit = await app().app.infra.dataSource.query("SELECT actor_id FROM audit_events WHERE subject_id = $1 AND type = 'account.deleted'", [u.id]);
+    expect(audit).toEqual([{ actor_id: admin.id }]);
+    expect((await http().delete(`${ADMIN_API}/users/${u.id}`).set(bearer(admin.access))).status).toBe(404);
+  });
+
+  it('GET /admin/audit-events: filters, keyset pages with an opaque cursor, nothing repeated or lost', async () => {
+    const u = await user('audited@example.com');
+    for (let i = 0; i < 3; i += 1) await login('audited@example.com', `wrong ${i}`);
+    await login('audited@example.com').expect(200);
+    const all = await http().get(`${ADMIN_API}/audit-events`).query({ user_id: u.id, limit: '100' }).set(bearer(admin.access)).expect(200);
+    const expected = all.body.data.events.map((e: { id: string }) => e.id);
+    expect(expected.length).toBeGreaterThanOrEqual(6);
+    expect(all.body.data.next_cursor).toBeNull();
+    expect(Object.keys(all.body.data.events[0]).sort()).toEqual(['actor_id', 'id', 'ip', 'occurred_at', 'outcome', 'request_id', 'subject_id', 'type', 'user_agent']);
+    const times = all.body.data.events.map((e: { occurred_at: string }) => e.occurred_at);
+    expect([...times].sort().reverse()).toEqual(times);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: Record<string, string> = { user_id: u.id, limit: '2', ...(cursor ? { cursor } : {}) };
+      const page = await http().get(`${ADMIN_API}/audit-events`).query(query).set(bearer(admin.access)).expect(200);
+      seen.push(...page.body.data.events.map((e: { id: string }) => e.id));
+      cursor = page.body.data.next_cursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(expected);
+    const failed = await http().get(`${ADMIN_API}/audit-events`).query({ user_id: u.id, type: 'login.failed' }).set(bearer(admin.access)).expect(200);
+    expect(failed.body.data.events.map((e: { type: string; outcome: string }) => [e.type, e.outcome])).toEqual(Array(3).fill(['login.failed', 'failure']));
+    const future = await http().get(`${ADMIN_API}/audit-events`).query({ since: '2999-01-01T00:00:00Z' }).set(bearer(admin.access)).expect(200);
+    expect(future.body.data.events).toEqual([]);
+    const past = await http().get(`${ADMIN_API}/audit-events`).query({ user_id: u.id, until: '2000-01-01T00:00:00Z' }).set(bearer(admin.access)).expect(200);
+    expect(past.body.data.events).toEqual([]);
+    for (const query of [{ cursor: 'garbage' }, { cursor: Buffer.from('["x","y"]').toString('base64url') }, { since: 'yesterday' }, { user_id: 'nope' }, { limit: '0' }, { type: 'DROP TABLE' }]) {
+      const bad = await http().get(`${ADMIN_API}/audit-events`).query(query).set(bearer(admin.access));
+      expect([bad.status, bad.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    }
+  });
+
+  it("GET /users/me/activity: the user's own security events, newest first, paged, never a secret", async () => {
+    // A second between steps: entries of one instant are ordered by id only.
+    const tick = () => app().clock.advance(1);
+    const u = await user('activity@example.com');
+    tick();
+    await login('activity@example.com', 'wrong password here');
+    tick();
+    const last = (await login('activity@example.com').expect(200)).body.data.tokens;
+    tick();
+    await http().put('/api/v1/auth/password/change').set(bearer(last.access_token)).send({ current_password: PASSWORD, new_password: NEW_PASSWORD }).expect(200);
+    tick();
+    await patch(u.id, { roles: ['user', 'beta'] }).expect(200);
+    const res = await http().get('/api/v1/users/me/activity').set(bearer(last.access_token)).expect(200);
+    expect(res.headers['cache-control']).toContain('no-store');
+    const events = res.body.data.events as { type: string; time: string; ip: string | null; user_agent: string | null }[];
+    expect(events.map((e) => e.type).slice(0, 4)).toEqual(['user.roles_changed', 'password.changed', 'login.succeeded', 'login.failed']);
+    // Sign-up's verification and first login share one instant of the test clock: their order is by id.
+    expect(events.map((e) => e.type).slice(4).sort()).toEqual(['email.verified', 'login.succeeded']);
+    for (const event of events) expect(Object.keys(event).sort()).toEqual(['ip', 'time', 'type', 'user_agent']);
+    // The admin's address is not the user's to see.
+    expect(events[0]).toMatchObject({ ip: null, user_agent: null });
+    expect(JSON.stringify(res.body)).not.toMatch(/password_hash|token_hash|wrong password/);
+    const first = await http().get('/api/v1/users/me/activity').query({ limit: '4' }).set(bearer(last.access_token)).expect(200);
+    expect(first.body.data.events).toHaveLength(4);
+    const rest = await http().get('/api/v1/users/me/activity').query({ limit: '4', cursor: first.body.data.next_cursor }).set(bearer(last.access_token)).expect(200);
+    expect([...first.body.data.events, ...rest.body.data.events]).toEqual(events);
+    expect(rest.body.data.next_cursor).toBeNull();
+    expect((await http().get('/api/v1/users/me/activity')).status).toBe(401);
+    expect((await http().get('/api/v1/users/me/activity').query({ limit: '500' }).set(bearer(last.access_token))).status).toBe(400);
+  });
+});
+
+/**
+ * On an app of its own: exact statistics need a database holding only known users, and the lockout needs its
+ * default threshold (the suite above turns it off).
+ */
+describe.each(MODES)('admin statistics and unlock (%s)', (mode) => {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, NO_RATE_LIMITS);
+  }, 60_000);
+  afterAll(async () => t?.stop());
+  const app = () => {
+    if (!t) throw new Error('app not started');
+    return t;
+  };
+  const at = (iso: string) => app().clock.set(new Date(iso));
+
+  it('GET /admin/stats counts exactly, with UTC day / ISO week / month boundaries from the clock', async () => {
+    const { http, clock } = app();
+    at('2026-06-15T08:00:00.000Z');
+    const created = await app().app.container.get(CreateAdmin).execute({ email: 'stats-admin@example.com', password: PASSWORD });
+    const adminId = created.user.id;
+    // "Now" is Wednesday 2026-07-08 12:00 UTC: today from 07-08, this week from Monday 07-06, this month from 07-01.
+    const births = [
+      '2026-06-30T23:59:59.999Z', // last month
+      '2026-07-01T00:00:00.000Z', // month
+      '2026-07-05T23:59:59.999Z', // month (Sunday before the week)
+      '2026-07-06T00:00:00.000Z', // week
+      '2026-07-07T23:59:59.999Z', // week
+      '2026-07-08T00:00:00.000Z', // today
+      '2026-07-08T11:59:59.999Z', // today
+    ];
+    const ids: string[] = [];
+    for (const [i, birth] of births.entries()) {
+      at(birth);
+      const invited = await app().app.container.get(InviteUser).execute({ actor: { id: adminId, client: UNKNOWN_CLIENT }, email: `stats-${i}@example.com` });
+      ids.push(invited.id);
+    }
+    at('2026-07-08T12:00:00.000Z');
+    const access = (await http.post('/api/v1/auth/login').send({ email: 'stats-admin@example.com', password: PASSWORD }).expect(200)).body.data.tokens.access_token;
+    const stats = () => http.get('/api/v1/admin/stats').set(bearer(access));
+    expect((await stats().expect(200)).body.data).toEqual({
+      total_users: 8,
+      active_users: 1,
+      verified_users: 1,
+      new_users_today: 2,
+      new_users_this_week: 4,
+      new_users_this_month: 6,
+    });
+    await http.patch(`/api/v1/admin/users/${ids[0]}`).set(bearer(access)).send({ email_verified: true }).expect(200);
+    await http.patch(`/api/v1/admin/users/${ids[1]}`).set(bearer(access)).send({ status: 'suspended' }).expect(200);
+    await http.delete(`/api/v1/admin/users/${ids[6]}`).set(bearer(access)).expect(200);
+    // Computed at most once per STATS_CACHE_SECONDS of the clock: still the first answer within the window.
+    clock.advance(STATS_CACHE_SECONDS - 1);
+    expect((await stats().expect(200)).body.data).toMatchObject({ total_users: 8 });
+    clock.advance(1);
+    expect((await stats().expect(200)).body.data).toEqual({
+      total_users: 7,
+      active_users: 2,
+      verified_users: 2,
+      new_users_today: 1,
+      new_users_this_week: 3,
+      new_users_this_month: 5,
+    });
+    // The first instant of the next day, week and month: each period starts afresh.
+    clock.set(new Date('2026-07-09T00:00:00.000Z'));
+    const access2 = (await http.post('/api/v1/auth/login').send({ email: 'stats-admin@example.com', password: PASSWORD }).expect(200)).body.data.tokens.access_token;
+    expect((await http.get('/api/v1/admin/stats').set(bearer(access2)).expect(200)).body.data).toMatchObject({ new_users_today: 0, new_users_this_week: 3 });
+    clock.set(new Date('2026-07-13T00:00:00.000Z'));
+    const access3 = (await http.post('/api/v1/auth/login').send({ email: 'stats-admin@example.com', password: PASSWORD }).expect(200)).body.data.tokens.access_token;
+    expect((await http.get('/api/v1/admin/stats').set(bearer(access3)).expect(200)).body.data).toMatchObject({ new_users_this_week: 0, new_users_this_month: 5 });
+    clock.set(new Date('2026-08-01T00:00:00.000Z'));
+    const access4 = (await http.post('/api/v1/auth/login').send({ email: 'stats-admin@example.com', password: PASSWORD }).expect(200)).body.data.tokens.access_token;
+    expect((await http.get('/api/v1/admin/stats').set(bearer(access4)).expect(200)).body.data).toMatchObject({ total_users: 7, new_users_this_month: 0 });
+  });
+
+  it('POST /admin/users/:id/unlock ends a login lockout (default threshold: 5 failures)', async () => {
+    const { http } = app();
+    await app().app.container.get(CreateAdmin).execute({ email: 'unlock-admin@example.com', password: PASSWORD });
+    const access = (await http.post('/api/v1/auth/login').send({ email: 'unlock-admin@example.com', password: PASSWORD }).expect(200)).body.data.tokens.access_token;
+    const u = await signUp(app(), 'locked-out@example.com');
+    for (let i = 0; i < 5; i += 1) await http.post('/api/v1/auth/login').send({ email: 'locked-out@example.com', password: `wrong password ${i}` }).expect(401);
+    const locked = await http.post('/api/v1/auth/login').send({ email: 'locked-out@example.com', password: PASSWORD });
+    expect([locked.status, locked.body.error.code]).toEqual([429, 'ACCOUNT_LOCKED']);
+    const res = await http.post(`/api/v1/admin/users/${u.user.id}/unlock`).set(bearer(access)).expect(200);
+    expect(res.body.data.user.id).toBe(u.user.id);
+    const row = await app().app.infra.dataSource.query('SELECT failed_attempts, locked_until FROM users WHERE id = $1', [u.user.id]);
+    expect(row).toEqual([{ failed_attempts: 0, locked_until: null }]);
+    await http.post('/api/v1/auth/login').send({ email: 'locked-out@example.com', password: PASSWORD }).expect(200);
+  });
+});

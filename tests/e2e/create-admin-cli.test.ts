@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseCreateAdmin } from '@interface/cli/create-admin';
+import { PASSWORD, startTestApp } from '../support/app';
+
+const ROOT = resolve(__dirname, '../..');
+
+/** The CLI as an operator runs it (embedded mode, its own DATA_DIR): stdout, stderr, exit code. */
+function cli(dataDir: string, args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, 'src/interface/cli/cli.ts'), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin.end(stdin ?? '');
+    child.on('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('CLI create-admin (CONTRACT §8)', () => {
+  it('refuses bad arguments with usage and exit 2, and never takes a password as an argument', async () => {
+    expect(parseCreateAdmin(['--email', 'a@example.com'])).toEqual({ email: 'a@example.com', passwordFromStdin: false });
+    expect(parseCreateAdmin(['--email=a@example.com', '--password-stdin'])).toEqual({ email: 'a@example.com', passwordFromStdin: true });
+    expect(parseCreateAdmin([])).toMatch(/--email/);
+    expect(parseCreateAdmin(['--email', 'a@example.com', '--password', 'hunter2'])).toMatch(/never taken as arguments/);
+    expect(parseCreateAdmin(['--email', 'a@example.com', '--role', 'x'])).toMatch(/unexpected argument/);
+    const dir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
+    try {
+      const bad = await cli(dir, ['create-admin', '--password', 'hunter2']);
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr).toMatch(/usage: npm run cli/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('creates an admin with the password from stdin, then promotes an existing account; JSON on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
+    try {
+      const created = await cli(dir, ['create-admin', '--email', 'Ops@Example.com', '--password-stdin'], `${PASSWORD}\n`);
+      expect([created.code, created.stderr]).toEqual([0, '']);
+      const out = JSON.parse(created.stdout) as Record<string, unknown>;
+      expect(out).toEqual({ user_id: expect.any(String), email: 'ops@example.com', roles: ['user', 'admin'] });
+
+      const generated = await cli(dir, ['create-admin', '--email', 'second@example.com']);
+      expect(generated.code).toBe(0);
+      const second = JSON.parse(generated.stdout) as { password: string; roles: string[] };
+      expect(second.roles).toEqual(['user', 'admin']);
+      expect(second.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+
+      const weak = await cli(dir, ['create-admin', '--email', 'weak@example.com', '--password-stdin'], 'password\n');
+      expect(weak.code).toBe(1);
+      expect(weak.stderr.trim().split('\n')).toHaveLength(1);
+      expect(weak.stderr).not.toContain('password\n');
+
+      // The accounts work through the API: the stdin password and the generated one both log in as admins.
+      const t = await startTestApp({ dataDir: dir });
+      try {
+        for (const [email, password] of [['ops@example.com', PASSWORD], ['second@example.com', second.password]] as const) {
+          const login = await t.http.post('/api/v1/auth/login').send({ email, password }).expect(200);
+          expect(login.body.data.user).toMatchObject({ status: 'active', email_verified: true, roles: ['user', 'admin'] });
+          await t.http.get('/api/v1/admin/stats').set('Authorization', `Bearer ${login.body.data.tokens.access_token}`).expect(200);
+        }
+        await t.http.post('/api/v1/auth/register').send({ email: 'promote@example.com', password: PASSWORD }).expect(202);
+        await t.waitForMail('promote@example.com');
+      } finally {
+        await t.app.close();
+      }
+      const promoted = await cli(dir, ['create-admin', '--email', 'promote@example.com']);
+      expect(promoted.code).toBe(0);
+      expect(JSON.parse(promoted.stdout)).toEqual({ user_id: expect.any(String), email: 'promote@example.com', roles: ['user', 'admin'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { Role } from '@domain/user/role';
+import type { AuditPosition } from '@application/ports/audit-trail';
+import { ADAPTERS, type Store } from '../../support/persistence';
+import { aUser, aVerifiedUser, anAuditEntry, at, uniqueSuffix } from '../../support/mothers';
+
+/** The UserDirectory, AuditTrail and lockActiveAdmins contracts (issue 12), alike on every adapter. */
+describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await adapter.start();
+  });
+  afterAll(async () => store?.stop());
+
+  const tag = uniqueSuffix();
+  const query = { page: 1, limit: 100, sort: 'email' as const, order: 'asc' as const };
+
+  beforeAll(async () => {
+    const people = [
+      aVerifiedUser({ email: `ann.${tag}@example.com`, firstName: 'Ann', lastName: "O'Hara", username: null, now: at('2026-03-01T00:00:00Z') }),
+      aUser({ email: `bob_${tag}@example.com`, firstName: 'Bob', lastName: '50% Off', username: `bob_${tag}`, now: at('2026-03-02T00:00:00Z') }),
+      aVerifiedUser({ email: `cy.${tag}@example.com`, firstName: 'CY', lastName: 'Back\\slash', username: null, now: at('2026-03-03T00:00:00Z') }),
+    ];
+    people[2]!.changeRoles(Role.list(['user', 'admin']), at('2026-03-03T00:00:00Z'), people[2]!.id);
+    await store.uow.run(async (tx) => {
+      for (const user of people) await tx.users.add(user);
+    });
+  });
+
+  const emails = async (extra: object) => (await store.userDirectory.page({ ...query, search: tag, ...extra })).map((u) => u.email.split(/[._]/)[0]);
+
+  it('searches case-insensitively over the four fields, %, _, quotes and backslash literally', async () => {
+    await expect(emails({})).resolves.toEqual(['ann', 'bob', 'cy']);
+    await expect(emails({ search: `ANN.${tag.toUpperCase()}` })).resolves.toEqual(['ann']);
+    await expect(emails({ search: "o'h" })).resolves.toEqual(['ann']);
+    await expect(emails({ search: '50%' })).resolves.toEqual(['bob']);
+    await expect(emails({ search: `_${tag}` })).resolves.toEqual(['bob']);
+    await expect(emails({ search: 'k\\s' })).resolves.toEqual(['cy']);
+    await expect(emails({ search: `bob_${tag}` })).resolves.toEqual(['bob']);
+  });
+
+  it('filters by status and role, sorts both ways, pages with the total', async () => {
+    await expect(emails({ status: 'pending_verification' })).resolves.toEqual(['bob']);
+    await expect(emails({ role: 'admin' })).resolves.toEqual(['cy']);
+    await expect(emails({ sort: 'created_at', order: 'desc' })).resolves.toEqual(['cy', 'bob', 'ann']);
+    const page = await store.userDirectory.page({ ...query, search: tag, limit: 2, page: 2 });
+    expect(page).toHaveLength(1);
+    await expect(store.userDirectory.count({ search: tag })).resolves.toBe(3);
+    await expect(store.userDirectory.count({ search: tag, status: 'active', role: 'admin' })).resolves.toBe(1);
+    await expect(emails({ sort: 'last_login_at', order: 'asc' })).resolves.toHaveLength(3);
+  });
+
+  it('counts exactly, periods included', async () => {
+    const stats = await store.userDirectory.stats({ dayStart: at('2026-03-03T00:00:00Z'), weekStart: at('2026-03-02T00:00:00Z'), monthStart: at('2026-03-01T00:00:00Z') });
+    // The store is shared by this file only: the three users above.
+    expect(stats).toEqual({ totalUsers: 3, activeUsers: 2, verifiedUsers: 2, newUsersToday: 1, newUsersThisWeek: 2, newUsersThisMonth: 3 });
+  });
+
+  it('lockActiveAdmins returns the active admins, in id order', async () => {
+    const ids = await store.uow.run((tx) => tx.users.lockActiveAdmins());
+    expect(ids).toHaveLength(1);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('lists the audit trail newest first by keyset, filtered, without reasons', async () => {
+    const subject = randomUUID();
+    const entries = Array.from({ length: 5 }, (_, i) => anAuditEntry({ subjectId: subject, occurredAt: at(`2026-04-01T00:00:0${i % 3}.000Z`), type: i === 4 ? 'login.succeeded' : 'login.failed' }));
+    await store.uow.run(async (tx) => {
+      for (const entry of entries) await tx.audit.record(entry);
+    });
+    const all = await store.auditTrail.list({ subjectId: subject }, 100, null);
+    expect(all).toHaveLength(5);
+    expect(all[0]).not.toHaveProperty('reason');
+    const keys = all.map((r) => [r.occurredAt.getTime(), r.id] as const);
+    expect([...keys].sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1))).toEqual(keys);
+    const seen: string[] = [];
+    let after: AuditPosition | null = null;
+    for (;;) {
+      const page = await store.auditTrail.list({ subjectId: subject }, 2, after);
+      seen.push(...page.map((r) => r.id));
+      if (page.length < 2) break;
+      after = { occurredAt: page[1]!.occurredAt, id: page[1]!.id };
+    }
+    expect(seen).toEqual(all.map((r) => r.id));
+    await expect(store.auditTrail.list({ subjectId: subject, types: ['login.succeeded'] }, 10, null)).resolves.toHaveLength(1);
+    await expect(store.auditTrail.list({ subjectId: subject, since: at('2026-04-01T00:00:02.000Z') }, 10, null)).resolves.toHaveLength(1);
+    await expect(store.auditTrail.list({ subjectId: subject, until: at('2026-04-01T00:00:01.000Z') }, 10, null)).resolves.toHaveLength(2);
+    await expect(store.auditTrail.list({ subjectId: 'not-a-uuid' }, 10, null)).resolves.toEqual([]);
+  });
+});
