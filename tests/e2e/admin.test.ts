@@ -3,6 +3,8 @@ import { InviteUser } from '@application/admin/invite-user';
 import { STATS_CACHE_SECONDS } from '@application/admin/get-user-stats';
 import { UNKNOWN_CLIENT } from '@application/shared/client-context';
 import { ROUTES } from '@interface/http/routes';
+import { basic, createClient, form } from '../support/oauth';
+import { midStep, oathtool } from '../support/totp';
 import { MODES, NO_LIMITS, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
 
 const ADMIN_API = '/api/v1/admin';
@@ -65,7 +67,7 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       return http()[route.method.toLowerCase() as 'get'](path);
     };
 
-    it('covers the whole admin table (10 routes without MFA removal)', () => {
+    it('covers the whole admin table (11 routes)', () => {
       expect(adminRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
         [
           'GET /api/v1/admin/users',
@@ -73,6 +75,7 @@ describe.each(MODES)('admin API (%s)', (mode) => {
           'GET /api/v1/admin/users/:id',
           'PATCH /api/v1/admin/users/:id',
           'POST /api/v1/admin/users/:id/unlock',
+          'DELETE /api/v1/admin/users/:id/mfa',
           'POST /api/v1/admin/users/:id/sessions/revoke',
           'POST /api/v1/admin/users/:id/password-reset',
           'DELETE /api/v1/admin/users/:id',
@@ -223,6 +226,10 @@ describe.each(MODES)('admin API (%s)', (mode) => {
   it('suspension: every session refused at once, wrong password 401, right password 403 ACCOUNT_DISABLED; reinstated, login works', async () => {
     const u = await user('suspend-me@example.com');
     const second = (await login('suspend-me@example.com').expect(200)).body.data.tokens;
+    const client = await createClient(app());
+    const introspect = async (token: string) =>
+      (await http().post('/oauth/introspect').set('Authorization', basic(client)).type('form').send(form({ token }))).body as { active: boolean };
+    expect(await introspect(u.access)).toMatchObject({ active: true });
     app().clock.advance(1);
     const suspended = await patch(u.id, { status: 'suspended' }).expect(200);
     expect(suspended.body.data.user.status).toBe('suspended');
@@ -230,7 +237,9 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       const validate = await http().get('/api/v1/auth/validate').set(bearer(access));
       expect([validate.status, validate.body.error.code]).toEqual([401, 'INVALID_TOKEN']);
       expect((await http().get('/api/v1/users/me').set(bearer(access))).status).toBe(401);
+      expect(await introspect(access)).toEqual({ active: false });
     }
+    expect(await introspect(second.refresh_token)).toEqual({ active: false });
     expect((await http().post('/api/v1/auth/refresh').send({ refresh_token: u.refresh })).status).toBe(401);
     const wrong = await login('suspend-me@example.com', 'not the password at all');
     expect([wrong.status, wrong.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
@@ -294,6 +303,24 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       expect([403, 401, 409]).toContain(outcomes[1]);
       expect(await activeAdmins([a.id, b.id])).toBe(1);
     }
+  });
+
+  it('DELETE /admin/users/:id/mfa removes the second factor: audited with the actor, auth.mfa.disabled with actor_id, the user told', async () => {
+    const { clock } = app();
+    clock.set(midStep(clock.now()));
+    const u = await user('lost-phone@example.com');
+    const setup = await http().post('/api/v1/auth/mfa/totp/setup').set(bearer(u.access)).expect(200);
+    await http().post('/api/v1/auth/mfa/totp/enable').set(bearer(u.access)).send({ code: oathtool(setup.body.data.secret, clock.now()) }).expect(200);
+    expect((await login('lost-phone@example.com').expect(200)).body.data.mfa_required).toBe(true);
+    const removed = await http().delete(`${ADMIN_API}/users/${u.id}/mfa`).set(bearer(admin.access)).expect(200);
+    expect(removed.body.data.user).toMatchObject({ id: u.id, mfa_enabled: false });
+    expect((await login('lost-phone@example.com').expect(200)).body.data.tokens).toBeDefined();
+    expect(await eventsOf(u.id, 'auth.mfa.disabled')).toEqual([{ user_id: u.id, method: 'totp', actor_id: admin.id }]);
+    const audit = await app().app.infra.dataSource.query("SELECT actor_id, reason FROM audit_events WHERE subject_id = $1 AND type = 'mfa.disabled'", [u.id]);
+    expect(audit).toEqual([{ actor_id: admin.id, reason: 'removed_by_admin' }]);
+    const mails = await app().waitForMail('lost-phone@example.com', 3);
+    expect(mails.subject).toBe('Two-factor authentication is off');
+    expect((await http().delete(`${ADMIN_API}/users/00000000-0000-4000-8000-000000000000/mfa`).set(bearer(admin.access))).status).toBe(404);
   });
 
   it('POST /admin/users/:id/sessions/revoke answers {revoked: n} and the sessions stop at once', async () => {

@@ -8,6 +8,7 @@ import { RevokeUserSessions } from '@application/admin/revoke-user-sessions';
 import { SendPasswordReset } from '@application/admin/send-password-reset';
 import { UnlockUser } from '@application/admin/unlock-user';
 import { UpdateUser } from '@application/admin/update-user';
+import { RemoveUserMfa } from '@application/mfa/remove-user-mfa';
 import type { AdminActor } from '@application/admin/admin-guard';
 import type { AuditEventType } from '@application/ports/audit-log';
 import type { UserSort } from '@application/ports/user-directory';
@@ -41,7 +42,7 @@ function idOf(ctx: HttpContext): string {
   return String((ctx as HttpContext & { params: Record<string, string> }).params['id']);
 }
 
-/** The admin API (CONTRACT §3, issue 12). MFA removal (DELETE /users/:id/mfa) comes with the MFA feature. */
+/** The admin API (CONTRACT §3, issue 12), with support's MFA removal (issue 10). */
 export const ADMIN_ROUTES: readonly RouteDef[] = [
   defineRoute({
     method: 'GET',
@@ -133,6 +134,21 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     uses: UnlockUser,
     async handle(ctx, unlock) {
       const user = await unlock.execute({ actor: actorOf(ctx), userId: idOf(ctx) });
+      respond(ctx, 200, { user: presentUser(user) });
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: `${USER}/mfa`,
+    summary: "Remove a user's second factor (support: lost device and backup codes); the user is told by email",
+    tags: TAGS,
+    auth: AUTH,
+    responses: { 200: { description: 'The user, without MFA', schema: USER_DATA_SCHEMA } },
+    errors: [...GUARD, 'NOT_FOUND'],
+    uses: RemoveUserMfa,
+    async handle(ctx, remove) {
+      const actor = actorOf(ctx);
+      const user = await remove.execute({ userId: idOf(ctx), actorId: actor.id, client: actor.client });
       respond(ctx, 200, { user: presentUser(user) });
     },
   }),
