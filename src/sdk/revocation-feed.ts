@@ -67,31 +67,6 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   let timer: ReturnType<typeof setTimeout> | undefined;
   let waiters: { resolve(): void; reject(error: Error): void }[] = [];
 
-  const apply = (body: Buffer): void => {
-    const event = parseEvent(body);
-    if (!event) return;
-    const at = event.time ?? Date.now();
-    switch (event.type) {
-      case 'auth.session.revoked':
-      case 'auth.session.refresh_reuse_detected':
-        if (event.sessionId) list.revokeSession(event.sessionId, at);
-        return;
-      case 'auth.user.deleted':
-        if (event.userId) list.cutOffUser(event.userId, at);
-        return;
-      case 'auth.user.status_changed':
-        // Suspended (or anything but active): earlier tokens are refused. Re-activated: nothing to lift, the
-        // cut-off only ever refuses tokens issued before the suspension.
-        if (event.userId && event.data.status !== 'active') list.cutOffUser(event.userId, at);
-        return;
-      case 'auth.user.roles_changed':
-        // A role taken away: earlier tokens still claim it. Roles only added: earlier tokens claim less, fine.
-        if (event.userId && rolesRemoved(event.data)) list.cutOffUser(event.userId, at);
-        return;
-      default:
-    }
-  };
-
   const scheduleReconnect = (why: string): void => {
     if (closed || timer) return;
     const wait = Math.max(50, backoffDelay(attempt, { baseDelayMs: options.reconnect?.baseDelayMs ?? 250, maxDelayMs: options.reconnect?.maxDelayMs ?? 30_000 }));
@@ -135,7 +110,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       await channel.consume(queue, (message: ConsumeMessage | null) => {
         if (!message) return lost(self, 'consumer cancelled by the broker');
         try {
-          apply(message.content);
+          applyRevocationEvent(list, message.content);
         } finally {
           channel.ack(message);
         }
@@ -187,6 +162,40 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       await current?.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * One delivery's effect on the list: a revoked session (logout, reuse, ...), a deleted user, a user suspended
+ * (status anything but active) or stripped of a role: that user's earlier tokens. Re-activation lifts nothing,
+ * as nothing needs lifting: the cut-off refuses only tokens issued before the suspension. Returns whether the
+ * event was one of these; anything else (other types, malformed bodies) is ignored.
+ */
+export function applyRevocationEvent(list: RevocationList, body: Buffer | string): boolean {
+  const event = parseEvent(body);
+  if (!event) return false;
+  const at = event.time;
+  switch (event.type) {
+    case 'auth.session.revoked':
+    case 'auth.session.refresh_reuse_detected':
+      if (!event.sessionId) return false;
+      list.revokeSession(event.sessionId, at);
+      return true;
+    case 'auth.user.deleted':
+      if (!event.userId) return false;
+      list.cutOffUser(event.userId, at);
+      return true;
+    case 'auth.user.status_changed':
+      if (!event.userId || event.data.status === 'active') return false;
+      list.cutOffUser(event.userId, at);
+      return true;
+    case 'auth.user.roles_changed':
+      // A role taken away: earlier tokens still claim it. Roles only added: earlier tokens claim less, fine.
+      if (!event.userId || !rolesRemoved(event.data)) return false;
+      list.cutOffUser(event.userId, at);
+      return true;
+    default:
+      return false;
+  }
 }
 
 class MissingPeerError extends Error {}
