@@ -23,8 +23,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'rotate-keys') {
       await app.infra.keys.rotate();
+      // CONTRACT §8: one JSON object, the kids now published (the active key, the next one, retired ones still in use).
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
-      process.stdout.write(`rotated; published keys: ${kids.join(', ')}\n`);
+      process.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);
     } else {
       const counts = await purgeExpired(app.infra);
       process.stdout.write(`purged: ${JSON.stringify(counts)}\n`);
