@@ -66,6 +66,8 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let waiters: { resolve(): void; reject(error: Error): void }[] = [];
+  /** Set when the feed cannot work at all (amqplib missing): ready() rejects with it. */
+  let failure: Error | undefined;
 
   const scheduleReconnect = (why: string): void => {
     if (closed || timer) return;
@@ -130,6 +132,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
 
   const fail = (error: Error): void => {
     closed = true;
+    failure = error;
     logger?.warn(`revocation feed: ${error.message}`);
     for (const waiter of waiters) waiter.reject(error);
     waiters = [];
@@ -147,7 +150,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     isRevoked: (token: VerifiedToken) => list.isRevoked(token),
     ready() {
       if (healthy) return Promise.resolve();
-      if (closed) return Promise.reject(new Error('revocation feed closed'));
+      if (closed) return Promise.reject(failure ?? new Error('revocation feed closed'));
       return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
     },
     async close() {
