@@ -67,7 +67,21 @@ module.exports = {
         'src/sdk (exports["./sdk"], CONTRACT §9) ships to other services: nothing of src/ outside src/sdk, no npm package at run time but jose, Koa as types only.',
       severity: 'error',
       from: { path: '^src/sdk/' },
-      to: { pathNot: ['^src/sdk/', '^node_modules/jose/', '^node_modules/(@types/)?koa/', NODE_BUILTINS] },
+      to: { pathNot: ['^src/sdk/', '^node_modules/jose/', '^node_modules/(@types/)?koa/', '^node_modules/amqplib/', NODE_BUILTINS] },
+    },
+    {
+      name: 'sdk-amqplib-in-feed-only',
+      comment: 'amqplib is an optional peer dependency of the SDK: only the revocation feed may use it.',
+      severity: 'error',
+      from: { path: '^src/sdk/', pathNot: '^src/sdk/revocation-feed\\.ts$' },
+      to: { path: '^node_modules/amqplib/' },
+    },
+    {
+      name: 'sdk-amqplib-lazy',
+      comment: 'the feed loads amqplib with import() when a feed is created (its types statically); a static import would make it required.',
+      severity: 'error',
+      from: { path: '^src/sdk/revocation-feed\\.ts$' },
+      to: { path: '^node_modules/amqplib/', dependencyTypesNot: ['dynamic-import', 'type-only'] },
     },
     {
       name: 'sdk-koa-types-only',

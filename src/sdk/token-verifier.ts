@@ -1,10 +1,11 @@
 import { jwtVerify, type JWTPayload, type JWSHeaderParameters } from 'jose';
 import type { VerifiedToken, VerifyOptions } from './verified-token';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
-import { AuthError, invalidToken, unauthenticated } from './errors';
+import { AuthError, invalidToken, unauthenticated, unavailable } from './errors';
 import { globalFetch, type FetchLike } from './http';
 import { Introspector, type IntrospectionOptions } from './introspector';
 import { JwksCache } from './jwks-cache';
+import type { RevocationCheck } from './revocation-list';
 import { authMiddleware, type AuthState, type MiddlewareOptions } from './koa-middleware';
 import type { Middleware } from 'koa';
 
@@ -24,6 +25,17 @@ export interface TokenVerifierOptions {
   breaker?: Omit<CircuitBreakerOptions, 'now'>;
   /** Deadline of one request to auth-service (default 5 s). */
   timeoutMs?: number;
+  /**
+   * Revocations pushed by auth-service (`createRevocationFeed`): a token of a revoked session, or of a user cut
+   * off after it was issued, is refused offline (INVALID_TOKEN) without asking auth-service.
+   */
+  revocations?: RevocationCheck;
+  /**
+   * While `revocations` is not healthy (not yet connected, or reconnecting), check every token online as if
+   * `online: true` had been asked (needs `introspection`; without it, AUTH_UNAVAILABLE). Default false: the
+   * verifier keeps working offline and misses the revocations published meanwhile.
+   */
+  failClosedWhenDisconnected?: boolean;
   /** Injectable for tests and proxies: the fetch used, and the clock (ms since the epoch). */
   fetch?: FetchLike;
   now?: () => number;
@@ -48,6 +60,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const now = options.now ?? Date.now;
   const fetchFn = options.fetch ?? globalFetch;
   const timeoutMs = options.timeoutMs ?? 5000;
+  const { revocations } = options;
+  const failClosed = options.failClosedWhenDisconnected ?? false;
+  if (failClosed && !revocations) throw new TypeError('failClosedWhenDisconnected needs the revocations option');
   const jwks = new JwksCache({ jwksUrl: options.jwksUrl, fetch: fetchFn, now, timeoutMs, unknownKidIntervalMs: 30_000, maxAgeMs: 300_000 });
   const introspector = options.introspection
     ? new Introspector(options.introspection, { fetch: fetchFn, now, timeoutMs, breaker: new CircuitBreaker({ ...options.breaker, now }) })
@@ -87,8 +102,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const verify = async (token: string | undefined, verifyOptions: VerifyOptions = {}): Promise<VerifiedToken> => {
     if (!token) throw unauthenticated();
     const verified = await verifyOffline(token);
-    if (!verifyOptions.online) return verified;
-    if (!introspector) throw new TypeError('online verification needs the introspection option');
+    if (revocations?.isRevoked(verified)) throw invalidToken();
+    const online = verifyOptions.online === true || (failClosed && revocations?.healthy === false);
+    if (!online) return verified;
+    if (!introspector) {
+      if (!verifyOptions.online) throw unavailable('the revocation feed is disconnected and no introspection is configured');
+      throw new TypeError('online verification needs the introspection option');
+    }
     const active = await introspector.isActive(token, verified);
     if (!active) throw invalidToken();
     return verified;

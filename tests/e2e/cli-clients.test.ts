@@ -1,36 +1,13 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app';
+import { runCli } from '../support/cli';
 import { basic, form } from '../support/oauth';
 import { createScratchDatabase, describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
 
-const ROOT = resolve(__dirname, '../..');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `npm run cli -- <args>` as the build runs it, from the sources (SWC hook), with nothing of the test's env. */
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, 'src/interface/cli/cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 /** CONTRACT §8: one JSON object on stdout and exit 0; usage on stderr and exit 2 for bad arguments; 1 otherwise. */
 describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', () => {

@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Koa from 'koa';
 import request from 'supertest';
 import { createTokenVerifier, type AuthState, type MiddlewareOptions, type TokenVerifierOptions } from '../../src/sdk';
-import { MODES, NO_RATE_LIMITS, signUp, startSecureApp, type Mode, type TestApp } from '../support/app';
+import { MODES, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type Mode, type TestApp } from '../support/app';
+import { runCli } from '../support/cli';
+import { describeWhen } from '../support/servers';
 import { countingFetch } from '../unit/sdk/support';
 
 /**
@@ -97,4 +103,66 @@ describe.each<Mode>(MODES)('SDK token verifier against the service (%s)', (mode)
       await app({ roles: ['user'] }).get('/').set('Authorization', `Bearer ${token}`).expect(403);
     });
   });
+});
+
+/**
+ * CONTRACT §8 `rotate-keys` run by the CLI as its own process (from the sources; `npm run cli` would build first)
+ * on the running service's database, servers mode only (embedded mode: the CLI refuses a DATA_DIR in use). The
+ * service picks the change up on its next key reload (every 60 s; called here instead of waiting).
+ */
+describeWhen(MODES.includes('servers'), 'PostgreSQL and Redis')('SDK verifier across a key rotation by the CLI (servers)', () => {
+  let t: TestApp;
+  let cliEnv: Record<string, string>;
+  let jwksUrl: string;
+  beforeAll(async () => {
+    const key = randomBytes(32).toString('hex'); // the CLI encrypts the new next key with the service's key
+    t = await startSecureApp('servers', { ...NO_RATE_LIMITS, ENCRYPTION_KEY: key });
+    jwksUrl = `http://127.0.0.1:${await t.app.listen()}/.well-known/jwks.json`;
+    cliEnv = { DATABASE_URL: t.config.databaseUrl!, ENCRYPTION_KEY: key, DATA_DIR: mkdtempSync(join(tmpdir(), 'auth-cli-')) };
+  }, 60_000);
+  afterAll(async () => {
+    await t?.stop();
+    if (cliEnv) rmSync(cliEnv.DATA_DIR!, { recursive: true, force: true });
+  });
+
+  const kid = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+  const rotateByCli = async (): Promise<string[]> => {
+    const run = await runCli(['rotate-keys'], cliEnv);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    const { published_kids: kids } = JSON.parse(run.stdout) as { published_kids: string[] };
+    await t.app.infra.keys.reload();
+    return kids;
+  };
+  const login = async (email: string) =>
+    (await t.http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200)).body.data.tokens.access_token as string;
+
+  it('new tokens carry the promoted kid; old and new tokens verify, with exactly one extra JWKS fetch', async () => {
+    const email = 'sdk-cli-rotate@example.com';
+    const first = (await signUp(t, email)).tokens.access_token;
+    const fetch = countingFetch();
+    const v = createTokenVerifier({ issuer: 'https://auth.example.com', audience: 'example-api', jwksUrl, fetch, now: () => t.clock.now().getTime() });
+    const jwksFetches = () => fetch.count('/.well-known/jwks.json');
+    await v.verify(first);
+    expect(jwksFetches()).toBe(1);
+
+    // First rotation: the promoted key was pre-published, so the verifier already holds it (no fetch at all).
+    const kidsAfterFirst = await rotateByCli();
+    const second = await login(email);
+    expect(kid(second)).not.toBe(kid(first));
+    expect(kidsAfterFirst).toEqual(expect.arrayContaining([kid(first), kid(second)]));
+    await expect(v.verify(second)).resolves.toMatchObject({ tokenType: 'user' });
+    expect(jwksFetches()).toBe(1);
+
+    // Second rotation: the key it promotes was published after the verifier's fetch: one refetch (past the 30 s floor).
+    await rotateByCli();
+    t.clock.advance(31);
+    const third = await login(email);
+    expect(new Set([kid(first), kid(second), kid(third)]).size).toBe(3);
+    const burst = await Promise.all(Array.from({ length: 10 }, () => v.verify(third)));
+    expect(burst.every((r) => r.tokenType === 'user')).toBe(true);
+    expect(jwksFetches()).toBe(2);
+    await expect(v.verify(first)).resolves.toMatchObject({ tokenType: 'user' });
+    await expect(v.verify(second)).resolves.toMatchObject({ tokenType: 'user' });
+    expect(jwksFetches()).toBe(2);
+  }, 120_000);
 });

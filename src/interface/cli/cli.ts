@@ -41,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'rotate-keys') {
       await app.infra.keys.rotate();
+      // CONTRACT §8: one JSON object, the kids now published (the active key, the next one, retired ones still in use).
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
       process.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);
     } else {

@@ -1,0 +1,264 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { backoffDelay } from './backoff';
+import { RevocationList, type RevocationCheck, type RevocationListOptions } from './revocation-list';
+import type { VerifiedToken } from './verified-token';
+
+/** The event types the feed binds (CONTRACT §6); every other type is ignored. */
+export const REVOCATION_EVENT_TYPES = [
+  'auth.session.revoked',
+  'auth.session.refresh_reuse_detected',
+  'auth.user.deleted',
+  'auth.user.status_changed',
+  'auth.user.roles_changed',
+] as const;
+
+export interface RevocationFeedLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface RevocationFeedOptions extends RevocationListOptions {
+  /** The RabbitMQ auth-service publishes to, e.g. `amqp://user:pass@rabbit:5672` (never logged). */
+  url: string;
+  /** The topic exchange (auth-service's `AMQP_EXCHANGE`, default `auth.events`). */
+  exchange?: string;
+  /** The queue's name (default: one the broker names). Exclusive and auto-deleted in any case: one per process. */
+  queue?: string;
+  /** Unacknowledged deliveries in flight (default 100). */
+  prefetch?: number;
+  /** Reconnect delays: full jitter in [0, min(maxDelayMs, baseDelayMs x 2^n)) (defaults 250 ms and 30 s). */
+  reconnect?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Where connection changes are told (default: silent). Lines never carry the URL or a token. */
+  logger?: RevocationFeedLogger;
+}
+
+export interface RevocationFeed extends RevocationCheck {
+  /** True while subscribed: bound to the exchange and consuming. False before the first connection and during outages. */
+  readonly healthy: boolean;
+  /** Revoked sessions and cut-off users held (expired entries go on the next write). */
+  readonly size: number;
+  /** Resolves once the feed is subscribed (at once if it is); rejects when the feed is closed first. */
+  ready(): Promise<void>;
+  /** Stops reconnecting and closes the connection; the list stays readable. */
+  close(): Promise<void>;
+}
+
+type AmqpConnect = (url: string, socketOptions?: { timeout?: number }) => Promise<ChannelModel>;
+
+/**
+ * Push revocation for offline verification (issue 11 item 7): subscribes to auth-service's revocation events on
+ * RabbitMQ and keeps a bounded in-memory RevocationList that `createTokenVerifier({ revocations })` consults.
+ *
+ * `amqplib` is an optional peer dependency: loaded here, when a feed is created, and nowhere else in the SDK.
+ * The connection is made in the background; `ready()` says when it is up. On a connection or channel loss the
+ * feed reconnects with capped, jittered backoff and binds a fresh exclusive queue: events published while it was
+ * away are missed (the queue was deleted with the connection); the verifier keeps accepting those tokens until
+ * they expire, unless it was created with `failClosedWhenDisconnected`.
+ */
+export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
+  const exchange = options.exchange ?? 'auth.events';
+  const prefetch = options.prefetch ?? 100;
+  const logger = options.logger;
+  const list = new RevocationList(options);
+  let model: ChannelModel | undefined;
+  let healthy = false;
+  let closed = false;
+  let attempt = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let waiters: { resolve(): void; reject(error: Error): void }[] = [];
+  /** Set when the feed cannot work at all (amqplib missing): ready() rejects with it. */
+  let failure: Error | undefined;
+
+  const scheduleReconnect = (why: string): void => {
+    if (closed || timer) return;
+    const wait = Math.max(50, backoffDelay(attempt, { baseDelayMs: options.reconnect?.baseDelayMs ?? 250, maxDelayMs: options.reconnect?.maxDelayMs ?? 30_000 }));
+    attempt += 1;
+    logger?.warn(`revocation feed: ${why}; reconnecting in ${wait} ms (revocations published meanwhile are missed)`);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connectOnce();
+    }, wait);
+    timer.unref?.();
+  };
+
+  const lost = (current: ChannelModel, why: string): void => {
+    if (model !== current) return;
+    model = undefined;
+    healthy = false;
+    current.close().catch(() => undefined);
+    scheduleReconnect(why);
+  };
+
+  const connectOnce = async (): Promise<void> => {
+    let current: ChannelModel | undefined;
+    try {
+      const connect = await loadAmqplib();
+      current = await connect(options.url, { timeout: 5000 });
+      if (closed) {
+        await current.close().catch(() => undefined);
+        return;
+      }
+      model = current;
+      const self = current;
+      self.on('error', () => undefined); // 'close' follows and says it
+      self.on('close', () => lost(self, 'connection closed'));
+      const channel: Channel = await self.createChannel();
+      channel.on('error', () => undefined);
+      channel.on('close', () => lost(self, 'channel closed'));
+      await channel.prefetch(prefetch);
+      await channel.assertExchange(exchange, 'topic', { durable: true });
+      const { queue } = await channel.assertQueue(options.queue ?? '', { exclusive: true, autoDelete: true, durable: false });
+      for (const type of REVOCATION_EVENT_TYPES) await channel.bindQueue(queue, exchange, type);
+      await channel.consume(queue, (message: ConsumeMessage | null) => {
+        if (!message) return lost(self, 'consumer cancelled by the broker');
+        try {
+          applyRevocationEvent(list, message.content);
+        } finally {
+          channel.ack(message);
+        }
+      });
+      if (model !== self) return;
+      healthy = true;
+      attempt = 0;
+      logger?.info(`revocation feed: subscribed to ${exchange}`);
+      for (const waiter of waiters) waiter.resolve();
+      waiters = [];
+    } catch (error) {
+      if (current) lost(current, `subscription failed (${reason(error)})`);
+      else if (error instanceof MissingPeerError) fail(error);
+      else scheduleReconnect(`cannot connect (${reason(error)})`);
+    }
+  };
+
+  const fail = (error: Error): void => {
+    closed = true;
+    failure = error;
+    logger?.warn(`revocation feed: ${error.message}`);
+    for (const waiter of waiters) waiter.reject(error);
+    waiters = [];
+  };
+
+  void connectOnce();
+
+  return {
+    get healthy() {
+      return healthy;
+    },
+    get size() {
+      return list.size;
+    },
+    isRevoked: (token: VerifiedToken) => list.isRevoked(token),
+    ready() {
+      if (healthy) return Promise.resolve();
+      if (closed) return Promise.reject(failure ?? new Error('revocation feed closed'));
+      return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    async close() {
+      closed = true;
+      healthy = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      const current = model;
+      model = undefined;
+      for (const waiter of waiters) waiter.reject(new Error('revocation feed closed'));
+      waiters = [];
+      await current?.close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * One delivery's effect on the list: a revoked session (logout, reuse, ...), a deleted user, a user suspended
+ * (status anything but active) or stripped of a role: that user's earlier tokens. Re-activation lifts nothing,
+ * as nothing needs lifting: the cut-off refuses only tokens issued before the suspension. Returns whether the
+ * event was one of these; anything else (other types, malformed bodies) is ignored.
+ */
+export function applyRevocationEvent(list: RevocationList, body: Buffer | string): boolean {
+  const event = parseEvent(body);
+  if (!event) return false;
+  const at = event.time;
+  switch (event.type) {
+    case 'auth.session.revoked':
+    case 'auth.session.refresh_reuse_detected':
+      if (!event.sessionId) return false;
+      list.revokeSession(event.sessionId, at);
+      return true;
+    case 'auth.user.deleted':
+      if (!event.userId) return false;
+      list.cutOffUser(event.userId, at);
+      return true;
+    case 'auth.user.status_changed':
+      if (!event.userId || event.data.status === 'active') return false;
+      list.cutOffUser(event.userId, at);
+      return true;
+    case 'auth.user.roles_changed':
+      // A role taken away: earlier tokens still claim it. Roles only added: earlier tokens claim less, fine.
+      if (!event.userId || !rolesRemoved(event.data)) return false;
+      list.cutOffUser(event.userId, at);
+      return true;
+    default:
+      return false;
+  }
+}
+
+class MissingPeerError extends Error {}
+
+/** The optional peer dependency, loaded on first use only. */
+async function loadAmqplib(): Promise<AmqpConnect> {
+  let module: { connect?: unknown; default?: { connect?: unknown } };
+  try {
+    module = (await import('amqplib')) as typeof module;
+  } catch {
+    throw new MissingPeerError('createRevocationFeed needs the optional peer dependency amqplib: npm install amqplib');
+  }
+  const connect = module.connect ?? module.default?.connect;
+  if (typeof connect !== 'function') throw new MissingPeerError('amqplib does not export connect()');
+  return connect as AmqpConnect;
+}
+
+interface ParsedEvent {
+  type: string;
+  time: number | undefined;
+  userId: string | undefined;
+  sessionId: string | undefined;
+  data: Record<string, unknown>;
+}
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A CloudEvent (structured JSON, CONTRACT §6), read defensively: anything malformed is ignored, never thrown. */
+export function parseEvent(body: Buffer | string): ParsedEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value) || typeof value.type !== 'string') return undefined;
+  const data = isObject(value.data) ? value.data : {};
+  const id = (candidate: unknown) => (typeof candidate === 'string' && ID.test(candidate) ? candidate : undefined);
+  const time = typeof value.time === 'string' ? Date.parse(value.time) : NaN;
+  return {
+    type: value.type,
+    time: Number.isFinite(time) ? time : undefined,
+    userId: id(data.user_id) ?? id(value.subject),
+    sessionId: id(data.session_id),
+    data,
+  };
+}
+
+function rolesRemoved(data: Record<string, unknown>): boolean {
+  const { roles, previous_roles: previous } = data;
+  if (!Array.isArray(roles) || !Array.isArray(previous)) return true; // unreadable: err on the side of refusing
+  return previous.some((role) => !roles.includes(role));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function reason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // Connection errors can quote the URL, credentials included.
+  return message.replace(/\w+:\/\/[^\s@/]*@/g, '//***@').slice(0, 200);
+}

@@ -1,0 +1,143 @@
+import { performance } from 'node:perf_hooks';
+import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
+import { createRevocationFeed, createTokenVerifier, type RevocationFeed, type TokenVerifierOptions } from '../../src/sdk';
+import { NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
+import { eventually } from '../support/events';
+import {
+  cleanupBroker,
+  describeWhen,
+  REAL_AMQP_URL,
+  REAL_POSTGRES_SELECTED,
+  REAL_RABBIT_SELECTED,
+  REAL_REDIS_SELECTED,
+  uniqueNames,
+} from '../support/servers';
+import { TcpProxy } from '../support/tcp-proxy';
+
+const ROUNDS = 20;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Issue 11 item 7: the SDK's revocation feed on the real RabbitMQ, fed by the real service (servers mode: PostgreSQL,
+ * Redis, its outbox relay publishing to a per-run exchange). Logout -> the offline verifier refuses the token, and
+ * how long that takes. The feed reaches the broker through a TCP proxy the outage test cuts.
+ */
+describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQL, Redis and RabbitMQ')(
+  'SDK revocation feed against the service and RabbitMQ',
+  () => {
+    let t: TestApp;
+    let feed: RevocationFeed;
+    let proxy: TcpProxy;
+    let jwksUrl: string;
+    const { exchange, queuePrefix } = uniqueNames();
+
+    beforeAll(async () => {
+      t = await startSecureApp('servers', { ...NO_RATE_LIMITS, AMQP_URL: REAL_AMQP_URL, AMQP_EXCHANGE: exchange, AMQP_QUEUE_PREFIX: queuePrefix });
+      await eventually(() => t.app.infra.events.broker() === 'up', 10_000, 'the service on the broker');
+      jwksUrl = `http://127.0.0.1:${await t.app.listen()}/.well-known/jwks.json`;
+      const target = new URL(REAL_AMQP_URL);
+      proxy = new TcpProxy(target.hostname, Number(target.port || 5672));
+      await proxy.start();
+      feed = createRevocationFeed({ url: proxy.through(REAL_AMQP_URL), exchange, reconnect: { baseDelayMs: 50, maxDelayMs: 200 } });
+      await feed.ready();
+    }, 60_000);
+
+    afterAll(async () => {
+      await feed?.close();
+      await t?.stop();
+      await proxy?.close();
+      await cleanupBroker(exchange, Object.values(queueNames(queuePrefix, 'security-notices')));
+    });
+
+    const verifier = (options: Partial<TokenVerifierOptions> = {}) =>
+      createTokenVerifier({
+        issuer: 'https://auth.example.com',
+        audience: 'example-api',
+        jwksUrl,
+        revocations: feed,
+        now: () => t.clock.now().getTime(),
+        ...options,
+      });
+    const login = async (email: string): Promise<string> => {
+      const res = await t.http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+      return res.body.data.tokens.access_token as string;
+    };
+    const logout = (token: string) => t.http.post('/api/v1/auth/logout').set('Authorization', `Bearer ${token}`).send({ scope: 'local' }).expect(200);
+    /** Polls the offline verifier (every ms) until it refuses; ms from `since` to the refusal. */
+    const untilRefused = async (v: ReturnType<typeof verifier>, token: string, since: number, timeoutMs = 5000): Promise<number> => {
+      for (;;) {
+        const refused = await v.verify(token).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        if (refused) {
+          expect(refused).toMatchObject({ code: 'INVALID_TOKEN', status: 401 });
+          return performance.now() - since;
+        }
+        if (performance.now() - since > timeoutMs) throw new Error(`the verifier still accepts the token ${timeoutMs} ms after logout`);
+        await sleep(1);
+      }
+    };
+
+    it(`logout -> the offline verifier refuses the token; delay measured over ${ROUNDS} rounds, under 1 s`, async () => {
+      const email = 'feed-logout@example.com';
+      const { tokens } = await signUp(t, email);
+      const v = verifier();
+      await expect(v.verify(tokens.access_token)).resolves.toMatchObject({ tokenType: 'user' });
+      const other = await login(email);
+
+      const delays: number[] = [];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const token = await login(email);
+        await expect(v.verify(token)).resolves.toMatchObject({ tokenType: 'user' });
+        await logout(token);
+        delays.push(await untilRefused(v, token, performance.now()));
+      }
+      // Only the logged-out sessions: the user's other session still verifies offline.
+      await expect(v.verify(other)).resolves.toMatchObject({ tokenType: 'user' });
+
+      const sorted = [...delays].sort((a, b) => a - b);
+      const pick = (p: number) => sorted[Math.ceil(p * sorted.length) - 1]!;
+      console.log(
+        `[revocation feed] logout response -> offline verifier refuses, ${ROUNDS} rounds: ` +
+          `p50 ${pick(0.5).toFixed(1)} ms, p95 ${pick(0.95).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms, min ${sorted[0]!.toFixed(1)} ms`,
+      );
+      expect(sorted.at(-1)!).toBeLessThan(1000);
+    }, 120_000);
+
+    it('account deletion: every token of the user is refused offline', async () => {
+      const email = 'feed-delete@example.com';
+      const { tokens } = await signUp(t, email);
+      const second = await login(email);
+      const v = verifier();
+      await expect(v.verify(second)).resolves.toMatchObject({ tokenType: 'user' });
+      await t.http.delete('/api/v1/users/me').set('Authorization', `Bearer ${tokens.access_token}`).send({ password: PASSWORD }).expect(200);
+      const since = performance.now();
+      await untilRefused(v, second, since);
+      await untilRefused(v, tokens.access_token, since);
+    }, 60_000);
+
+    it('a broker outage: the feed reports unhealthy and reconnects; failClosedWhenDisconnected refuses meanwhile', async () => {
+      const email = 'feed-outage@example.com';
+      const { tokens } = await signUp(t, email);
+      const lenient = verifier();
+      const strict = verifier({ failClosedWhenDisconnected: true });
+      await expect(strict.verify(tokens.access_token)).resolves.toMatchObject({ tokenType: 'user' });
+
+      proxy.cut();
+      await eventually(() => !feed.healthy, 10_000, 'the feed to notice the outage');
+      // Offline by default: still accepted (a revocation now would be missed until the token expires).
+      await expect(lenient.verify(tokens.access_token)).resolves.toMatchObject({ tokenType: 'user' });
+      // Fail closed: online instead, and without introspection configured that is AUTH_UNAVAILABLE.
+      await expect(strict.verify(tokens.access_token)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
+
+      proxy.restore();
+      await feed.ready();
+      expect(feed.healthy).toBe(true);
+      await expect(strict.verify(tokens.access_token)).resolves.toMatchObject({ tokenType: 'user' });
+      const token = await login(email);
+      await logout(token);
+      await untilRefused(lenient, token, performance.now());
+    }, 60_000);
+  },
+);
