@@ -404,7 +404,7 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect(events.map((e) => e.type).slice(0, 4)).toEqual(['user.roles_changed', 'password.changed', 'login.succeeded', 'login.failed']);
     // Sign-up's verification and first login share one instant of the test clock: their order is by id.
     expect(events.map((e) => e.type).slice(4).sort()).toEqual(['email.verified', 'login.succeeded']);
-    for (const event of events) expect(Object.keys(event).sort()).toEqual(['ip', 'time', 'type', 'user_agent']);
+    for (const event of events) expect(Object.keys(event).sort()).toEqual(['ip', 'outcome', 'time', 'type', 'user_agent']);
     // The admin's address is not the user's to see.
     expect(events[0]).toMatchObject({ ip: null, user_agent: null });
     expect(JSON.stringify(res.body)).not.toMatch(/password_hash|token_hash|wrong password/);

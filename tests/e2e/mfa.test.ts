@@ -170,6 +170,11 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     await app().waitForMail('disable@example.com', 3);
     expect(app().mailer.inbox('disable@example.com').map((m) => m.subject)).toContain('Two-factor authentication is off');
     expect(mails).toContain('Two-factor authentication is on');
+    const activity = await http.get('/api/v1/users/me/activity').set(bearer(tokens.access_token)).expect(200);
+    const mfaActivity = activity.body.data.events.filter((e: { type: string }) => e.type.startsWith('mfa.')).map((e: { type: string; outcome: string }) => `${e.type}:${e.outcome}`);
+    // Turned on; a wrong code and a wrong password refused; turned off (one instant of the test clock: any order).
+    expect([...mfaActivity].sort()).toEqual(['mfa.disabled:failure', 'mfa.disabled:failure', 'mfa.disabled:success', 'mfa.enabled:success']);
+    expect(JSON.stringify(activity.body)).not.toContain(secret);
     const events = await app().app.infra.dataSource.query(`SELECT type, payload FROM outbox_events WHERE subject = $1 AND type LIKE 'auth.mfa.%' ORDER BY created_at`, [login.body.data.user.id]);
     expect(events.map((e: { type: string }) => e.type)).toEqual(['auth.mfa.enabled', 'auth.mfa.disabled']);
     expect(JSON.stringify(events)).not.toContain(secret);

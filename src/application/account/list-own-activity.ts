@@ -19,6 +19,10 @@ export const ACTIVITY_TYPES: readonly AuditEventType[] = [
   'refresh_token.reuse_detected',
   'user.status_changed',
   'user.roles_changed',
+  'mfa.enabled',
+  'mfa.disabled',
+  'mfa.recovery_codes_regenerated',
+  'mfa.recovery_code_used',
 ];
 
 /**

@@ -245,8 +245,10 @@ describe('createTokenVerifier online (introspection at a local RFC 7662 peer)', 
       const before = fetch.count('/oauth/introspect');
       const results = await Promise.allSettled(Array.from({ length: 10 }, () => v.verify(token, { online: true })));
       expect(results.every((r) => r.status === 'rejected' && (r.reason as AuthError).code === 'AUTH_UNAVAILABLE')).toBe(true);
-      // Closed: the burst shares one request per token; open or half-open: at most the one trial.
-      expect(fetch.count('/oauth/introspect') - before).toBeLessThanOrEqual(1);
+      // Closed (round 0): at most the failure threshold (2): a refused connection can fail the shared request
+      // before the rest of the burst has passed its offline checks, and the next one then asks again, until the
+      // circuit opens. Half-open (later rounds): at most the one trial.
+      expect(fetch.count('/oauth/introspect') - before).toBeLessThanOrEqual(round === 0 ? 2 : 1);
       await expect(v.verify(token, { online: true })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
       clock.advance(5);
     }

@@ -46,6 +46,15 @@ export const AUDIT_EVENT_SCHEMA = objectSchema({
 export const AUDIT_EVENTS_SCHEMA = objectSchema({ events: { type: 'array', items: AUDIT_EVENT_SCHEMA }, next_cursor: CURSOR });
 
 export const ACTIVITY_SCHEMA = objectSchema({
-  events: { type: 'array', items: objectSchema({ type: { type: 'string' }, time: DATE_TIME, ip: NULLABLE_STRING, user_agent: NULLABLE_STRING }) },
+  events: {
+    type: 'array',
+    items: objectSchema({
+      type: { type: 'string' },
+      outcome: { enum: ['success', 'failure'], description: 'failure: an attempt that was refused (e.g. a wrong current password or code)' },
+      time: DATE_TIME,
+      ip: NULLABLE_STRING,
+      user_agent: NULLABLE_STRING,
+    }),
+  },
   next_cursor: CURSOR,
 });

@@ -45,9 +45,12 @@ export function presentAuditEvent(record: AuditRecord) {
   };
 }
 
-/** The user's own activity (CONTRACT §3): `{type, time, ip, user_agent}` only. */
+/**
+ * The user's own activity (CONTRACT §3): `{type, time, ip, user_agent}`, and `outcome`, without which a refused
+ * attempt (a wrong current password on `password.changed`, a wrong code on `mfa.disabled`) would read as done.
+ */
 export function presentActivity(record: AuditRecord) {
-  return { type: record.type, time: record.occurredAt.toISOString(), ip: record.ip, user_agent: record.userAgent };
+  return { type: record.type, outcome: record.outcome, time: record.occurredAt.toISOString(), ip: record.ip, user_agent: record.userAgent };
 }
 
 export function presentStats(stats: UserStats) {
