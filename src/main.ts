@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   }
   // A worker's every line says which worker wrote it (pino's base carries no pid here).
   const logger = cluster.isWorker ? createLogger(config.logLevel).child({ worker: cluster.worker?.id, pid: process.pid }) : undefined;
-  const app = await createApplication(config, { logger });
+  const app = await createApplication(config, { logger, clusterWorker: cluster.isWorker });
   const port = await app.listen();
   const embedded = [
     config.databaseUrl ? null : `PostgreSQL (PGlite under ${config.dataDir})`,

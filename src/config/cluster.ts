@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { serveClusterMetrics } from './cluster-metrics';
 
 export interface ClusterOptions {
   /** Worker processes to keep running (WORKERS). */
@@ -27,7 +28,8 @@ export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'workers'> = {
  * start-up work done once per database (MIGRATE_ON_START, the first signing key, a generated key file) is done
  * by the first. A worker that dies is replaced after a delay that doubles while workers keep dying young. SIGTERM
  * or SIGINT: every worker gets SIGTERM and drains (in-flight requests, the job in hand); the primary exits once
- * all have, killing those still running after `shutdownTimeoutMs`.
+ * all have, killing those still running after `shutdownTimeoutMs`. GET /metrics on any worker is answered with
+ * every worker's metrics, summed here (cluster-metrics.ts).
  */
 export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'workers'> & Partial<ClusterOptions>): void {
   const options: ClusterOptions = { ...DEFAULT_CLUSTER_OPTIONS, ...settings };
@@ -91,6 +93,7 @@ export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'worke
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  serveClusterMetrics();
   log.info({ workers: options.workers, pid: process.pid }, `auth-service primary: starting ${options.workers} workers`);
   fill();
 }

@@ -171,6 +171,25 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECT
       expect(smtp.received).toHaveLength(USERS);
     }, 120_000);
 
+    it('answers GET /metrics on any worker with the sum over both workers', async () => {
+      // Three emails queued for tomorrow (the sender leaves them be): a count of the shared database, which the
+      // cluster must report as 3, not once per worker (6).
+      await db.query(
+        `INSERT INTO email_outbox (id, recipient, subject, sealed_text, sealed_html, created_at, next_attempt_at)
+         SELECT gen_random_uuid(), 'later@example.com', 'later', 'x', 'x', now(), now() + interval '1 day' FROM generate_series(1, 3)`,
+      );
+      const registrations = /^http_request_duration_seconds_count\{[^}]*route="[^"]*\/auth\/register"[^}]*status="202"[^}]*\} (\d+)$/m;
+      // Several scrapes, on new connections: whichever worker answers, the count is the whole cluster's.
+      for (let i = 0; i < 4; i += 1) {
+        const response = await fetch(`${service.base}/metrics`, { headers: { connection: 'close' } });
+        expect(response.status).toBe(200);
+        const text = await response.text();
+        expect(Number(registrations.exec(text)?.[1])).toBe(USERS);
+        expect(text).toMatch(/^auth_email_outbox_messages\{state="queued"\} 3$/m);
+      }
+      await db.query(`DELETE FROM email_outbox WHERE recipient = 'later@example.com'`);
+    }, 60_000);
+
     it('replaces a worker that dies, and keeps serving meanwhile', async () => {
       const before = listeningWorkers(service);
       const victim = before.at(-1)!;
