@@ -22,6 +22,15 @@ export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'workers'> = {
 };
 
 /**
+ * The wait before replacing a dead worker, after `youngDeaths` deaths in a row of workers that died before
+ * `stableAfterMs` (0: the last one had been stable): min, doubling, capped at max. A worker that cannot start
+ * (database away) is retried every 30 s at most, never in a hot loop.
+ */
+export function restartDelayMs(youngDeaths: number, options: Pick<ClusterOptions, 'minRestartDelayMs' | 'maxRestartDelayMs'>): number {
+  return Math.min(options.maxRestartDelayMs, options.minRestartDelayMs * 2 ** Math.max(0, youngDeaths - 1));
+}
+
+/**
  * The primary of WORKERS>1 (node:cluster): it serves nothing itself. Workers run the whole service (HTTP on
  * the shared port and the background jobs, which claim their work with row locks and leases so that any number
  * of processes can run them). Workers start one at a time, each once the previous one listens, so that the
@@ -66,7 +75,7 @@ export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'worke
       return;
     }
     youngDeaths = lived >= options.stableAfterMs ? 0 : youngDeaths + 1;
-    const delay = Math.min(options.maxRestartDelayMs, options.minRestartDelayMs * 2 ** Math.max(0, youngDeaths - 1));
+    const delay = restartDelayMs(youngDeaths, options);
     log.error({ worker: worker.id, pid: worker.process.pid, code, signal, lived_ms: lived, restart_in_ms: delay }, 'worker died; replacing it');
     if (restartTimer) clearTimeout(restartTimer);
     restartTimer = setTimeout(() => {

@@ -1,4 +1,8 @@
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
@@ -20,6 +24,7 @@ import {
 } from '../support/servers';
 
 const USERS = 10;
+const ROOT = resolvePath(__dirname, '../..');
 
 /** Every message the service sends, by recipient; the token of its link. */
 class SmtpSink {
@@ -212,3 +217,65 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECT
     }, 30_000);
   },
 );
+
+describeWhen(REAL_REDIS_SELECTED, 'the real Redis')('WORKERS=2 when workers cannot start', () => {
+  it('retries with a doubling delay, not in a hot loop, and still stops cleanly on SIGTERM', async () => {
+    // A port nobody listens on: every worker fails at start (the database), after the primary validated the config.
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const port = (server.address() as AddressInfo).port;
+        server.close(() => resolve(port));
+      });
+    });
+    const dataDir = mkdtempSync(join(tmpdir(), 'auth-cluster-'));
+    const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, 'src/main.ts')], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'development',
+        PORT: '0',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+        WORKERS: '2',
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/none`,
+        REDIS_URL: REAL_REDIS_URL,
+        ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deaths = () => logLines(output).filter((l) => l.msg === 'worker died; replacing it') as { restart_in_ms?: number }[];
+      await eventually(() => deaths().length >= 3, 30_000, 'three failed starts');
+      const delays = deaths().map((d) => d.restart_in_ms);
+      expect(delays.slice(0, 3)).toEqual([500, 1000, 2000]);
+      expect(logLines(output).some((l) => l.msg === 'worker listening')).toBe(false);
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('WORKERS>1 in embedded mode', () => {
+  it('is refused at start with a message naming the reason, before any worker is forked', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'auth-cluster-'));
+    const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, 'src/main.ts')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', PORT: '0', DATA_DIR: dataDir, WORKERS: '2' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+    rmSync(dataDir, { recursive: true, force: true });
+    expect(code).toBe(1);
+    expect(output).toContain('WORKERS=2 needs DATABASE_URL: the embedded PostgreSQL (PGlite) runs in one process only');
+    expect(output).not.toContain('worker listening');
+  }, 30_000);
+});
