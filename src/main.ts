@@ -1,6 +1,9 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { createApplication } from '@config/application';
+import { runPrimary } from '@config/cluster';
 import { ConfigError, loadConfig } from '@config/env';
+import { createLogger } from '@infrastructure/logging/pino-logger';
 
 async function main(): Promise<void> {
   let config;
@@ -13,7 +16,14 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = await createApplication(config);
+  // WORKERS>1: this process only forks and watches the workers, each of which runs this file again as a worker.
+  if (config.workers > 1 && cluster.isPrimary) {
+    runPrimary(createLogger(config.logLevel), { workers: config.workers });
+    return;
+  }
+  // A worker's every line says which worker wrote it (pino's base carries no pid here).
+  const logger = cluster.isWorker ? createLogger(config.logLevel).child({ worker: cluster.worker?.id, pid: process.pid }) : undefined;
+  const app = await createApplication(config, { logger, clusterWorker: cluster.isWorker });
   const port = await app.listen();
   const embedded = [
     config.databaseUrl ? null : `PostgreSQL (PGlite under ${config.dataDir})`,
@@ -38,6 +48,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A worker whose primary is gone (killed) stops too, instead of serving on unwatched.
+  if (cluster.isWorker) process.on('disconnect', () => stop('primary disconnected'));
 }
 
 main().catch((error: unknown) => {

@@ -35,11 +35,17 @@ const API_INFO = {
 
 export interface ApplicationOptions extends InfrastructureOverrides {
   logger?: Logger;
+  /** A node:cluster worker of WORKERS>1: GET /metrics serves every worker's metrics, summed by the primary. */
+  clusterWorker?: boolean;
 }
 
 export async function createApplication(config: AppConfig, options: ApplicationOptions = {}): Promise<Application> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const metrics = createMetrics({ metricsToken: config.metricsToken, rateLimitGroups: Object.keys(config.abuse.rateLimits) });
+  const metrics = createMetrics({
+    metricsToken: config.metricsToken,
+    rateLimitGroups: Object.keys(config.abuse.rateLimits),
+    clusterWorker: options.clusterWorker,
+  });
   const infra = await startInfrastructure(config, logger, options, metrics.countAudit);
   metrics.watchBacklog(infra.dataSource);
   const container = createContainer(config, logger, infra);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type AbuseConfig, readAbuseConfig } from './abuse-config';
 import { parseDuration } from './duration';
 
@@ -41,6 +42,13 @@ export interface AppConfig {
   metricsToken: string | null;
   /** MFA_ISSUER: the name authenticator apps show beside the account (default "auth-service"). */
   mfa: { issuer: string };
+  /**
+   * WORKERS: HTTP worker processes (node:cluster) sharing PORT; 1 (default) = no cluster; `auto` = the cores
+   * available (os.availableParallelism()). More than 1 needs DATABASE_URL and REDIS_URL (see workerProblems).
+   */
+  workers: number;
+  /** DATABASE_POOL_SIZE: connections each process keeps to PostgreSQL (or PgBouncer); default 10. */
+  databasePoolSize: number;
 }
 
 export class ConfigError extends Error {
@@ -108,7 +116,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     metricsToken: read.optionalString('METRICS_TOKEN'),
     mfa: { issuer: read.string('MFA_ISSUER', 'auth-service') },
+    workers: readWorkers(env, problems),
+    databasePoolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
   };
+  problems.push(...workerProblems(config));
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   // The issuer is the otpauth URI's label prefix: a colon would split it, and apps show it whole.
   if (config.mfa.issuer.includes(':') || config.mfa.issuer.length > 64) problems.push('MFA_ISSUER must be at most 64 characters, without ":"');
@@ -130,6 +141,39 @@ function productionProblems(env: Env, config: AppConfig): string[] {
   if (insecure(config.publicUrl)) problems.push(`APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "${config.publicUrl}")`);
   if (insecure(config.jwt.issuer)) problems.push(`JWT_ISSUER must be an https URL when NODE_ENV=production (got "${config.jwt.issuer}")`);
   if (!config.smtpTls.rejectUnauthorized) problems.push('SMTP_TLS_REJECT_UNAUTHORIZED=false is not allowed when NODE_ENV=production');
+  return problems;
+}
+
+const MAX_WORKERS = 256;
+
+function readWorkers(env: Env, problems: string[]): number {
+  const raw = env.WORKERS?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return 1;
+  if (raw === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+  const value = Number(raw);
+  if (Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS) return value;
+  problems.push(`WORKERS must be "auto" or an integer from 1 to ${MAX_WORKERS} (got "${raw}")`);
+  return 1;
+}
+
+/**
+ * Several worker processes need shared state: the embedded PostgreSQL (PGlite) is one process's (its data
+ * directory is locked), and in-memory rate limits, lockout counters and the session cache would be per worker
+ * (a logout on one worker unseen by another's cache).
+ */
+function workerProblems(config: AppConfig): string[] {
+  if (config.workers <= 1) return [];
+  const problems: string[] = [];
+  if (config.databaseUrl === null) {
+    problems.push(
+      `WORKERS=${config.workers} needs DATABASE_URL: the embedded PostgreSQL (PGlite) runs in one process only (its data directory is locked); use WORKERS=1 in embedded mode`,
+    );
+  }
+  if (config.redisUrl === null) {
+    problems.push(
+      `WORKERS=${config.workers} needs REDIS_URL: rate limits, lockout counters and the session cache must be shared by the workers`,
+    );
+  }
   return problems;
 }
 

@@ -9,6 +9,7 @@ import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-e
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
 import { createRequestDurations, type HttpMetrics } from '@interface/http/metrics/http-metrics';
 import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
+import { clusterMetricsSource } from './cluster-metrics';
 
 /** Time one backlog COUNT may take during a scrape before its gauge reports -1. */
 const BACKLOG_COUNT_TIMEOUT_MS = 1000;
@@ -29,6 +30,8 @@ export interface MetricsOptions {
   metricsToken: string | null;
   /** The rate-limit groups (bounded values of the refusal counter's `group` label). */
   rateLimitGroups: readonly string[];
+  /** WORKERS>1, in a worker: GET /metrics serves the sum over every worker (see cluster-metrics.ts). */
+  clusterWorker?: boolean;
 }
 
 export function createMetrics(options: MetricsOptions): Metrics {
@@ -41,7 +44,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     http: {
       requestDurations: createRequestDurations(registry),
       security,
-      endpoint: new MetricsEndpoint(registry, options.metricsToken),
+      endpoint: new MetricsEndpoint(registry, options.metricsToken, options.clusterWorker ? clusterMetricsSource(registry) : undefined),
     },
     countAudit: (audit, afterCommit) => new CountingAuditLog(audit, security, afterCommit),
     watchBacklog(dataSource) {

@@ -22,6 +22,8 @@ export function registerBacklogGauges(registry: Registry, counts: BacklogCounts,
     name: 'auth_outbox_unsent_events',
     help: `Events in the transactional outbox not yet published to the broker;${unavailable}`,
     registers,
+    // A count of the shared database: WORKERS>1 reports it once (the largest answer), not once per worker.
+    aggregator: 'max',
     async collect() {
       this.set((await bounded(counts.unsentEvents(), timeoutMs)) ?? COUNT_UNAVAILABLE);
     },
@@ -37,6 +39,7 @@ export function registerBacklogGauges(registry: Registry, counts: BacklogCounts,
     help: `Emails in the outbox by state: queued (to be sent or retried) or failed (given up);${unavailable}`,
     labelNames: ['state'],
     registers,
+    aggregator: 'max',
     async collect() {
       const found = await emails();
       this.set({ state: 'queued' }, found?.queued ?? COUNT_UNAVAILABLE);

@@ -11,6 +11,8 @@ export class MetricsEndpoint {
   constructor(
     private readonly registry: Registry,
     token: string | null,
+    /** Where the text comes from: this registry, or (WORKERS>1) every worker's, summed by the cluster primary. */
+    private readonly source: () => Promise<string> = () => registry.metrics(),
   ) {
     this.tokenDigest = token === null ? null : digest(token);
   }
@@ -20,7 +22,7 @@ export class MetricsEndpoint {
   }
 
   scrape(): Promise<string> {
-    return this.registry.metrics();
+    return this.source();
   }
 
   /** Whether the Authorization header carries the configured secret; always true when none is configured. */

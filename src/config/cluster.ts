@@ -1,0 +1,108 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { serveClusterMetrics } from './cluster-metrics';
+
+export interface ClusterOptions {
+  /** Worker processes to keep running (WORKERS). */
+  workers: number;
+  /** First delay before replacing a worker that died soon after its start; doubles per such death, up to max. */
+  minRestartDelayMs: number;
+  maxRestartDelayMs: number;
+  /** A worker that served this long before dying counts as stable: its replacement waits only the minimum. */
+  stableAfterMs: number;
+  /** After SIGTERM, how long the workers get to drain before they are killed (their own grace is 10 s). */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'workers'> = {
+  minRestartDelayMs: 500,
+  maxRestartDelayMs: 30_000,
+  stableAfterMs: 60_000,
+  shutdownTimeoutMs: 15_000,
+};
+
+/**
+ * The wait before replacing a dead worker, after `youngDeaths` deaths in a row of workers that died before
+ * `stableAfterMs` (0: the last one had been stable): min, doubling, capped at max. A worker that cannot start
+ * (database away) is retried every 30 s at most, never in a hot loop.
+ */
+export function restartDelayMs(youngDeaths: number, options: Pick<ClusterOptions, 'minRestartDelayMs' | 'maxRestartDelayMs'>): number {
+  return Math.min(options.maxRestartDelayMs, options.minRestartDelayMs * 2 ** Math.max(0, youngDeaths - 1));
+}
+
+/**
+ * The primary of WORKERS>1 (node:cluster): it serves nothing itself. Workers run the whole service (HTTP on
+ * the shared port and the background jobs, which claim their work with row locks and leases so that any number
+ * of processes can run them). Workers start one at a time, each once the previous one listens, so that the
+ * start-up work done once per database (MIGRATE_ON_START, the first signing key, a generated key file) is done
+ * by the first. A worker that dies is replaced after a delay that doubles while workers keep dying young. SIGTERM
+ * or SIGINT: every worker gets SIGTERM and drains (in-flight requests, the job in hand); the primary exits once
+ * all have, killing those still running after `shutdownTimeoutMs`. GET /metrics on any worker is answered with
+ * every worker's metrics, summed here (cluster-metrics.ts).
+ */
+export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'workers'> & Partial<ClusterOptions>): void {
+  const options: ClusterOptions = { ...DEFAULT_CLUSTER_OPTIONS, ...settings };
+  const log = logger.child({ component: 'cluster' });
+  const startedAt = new Map<number, number>();
+  let starting: Worker | null = null;
+  let restartTimer: NodeJS.Timeout | null = null;
+  let youngDeaths = 0;
+  let stopping = false;
+  let exitCode = 0;
+
+  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+
+  /** Forks one worker when fewer than wanted run, none is starting and no restart delay is pending. */
+  const fill = (): void => {
+    if (stopping || starting || restartTimer || live().length >= options.workers) return;
+    const worker = cluster.fork();
+    starting = worker;
+    startedAt.set(worker.id, Date.now());
+    worker.once('listening', (address: { port: number }) => {
+      if (starting === worker) starting = null;
+      log.info({ worker: worker.id, pid: worker.process.pid, port: address.port, workers: live().length }, 'worker listening');
+      fill();
+    });
+  };
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (starting === worker) starting = null;
+    const lived = Date.now() - (startedAt.get(worker.id) ?? Date.now());
+    startedAt.delete(worker.id);
+    if (stopping) {
+      if (code !== 0) exitCode = 1;
+      if (live().length === 0) process.exit(exitCode);
+      return;
+    }
+    youngDeaths = lived >= options.stableAfterMs ? 0 : youngDeaths + 1;
+    const delay = restartDelayMs(youngDeaths, options);
+    log.error({ worker: worker.id, pid: worker.process.pid, code, signal, lived_ms: lived, restart_in_ms: delay }, 'worker died; replacing it');
+    if (restartTimer) clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      fill();
+    }, delay);
+  });
+
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    if (restartTimer) clearTimeout(restartTimer);
+    const workers = live();
+    log.info({ signal, workers: workers.length }, 'shutting down: draining the workers');
+    if (workers.length === 0) process.exit(0);
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    setTimeout(() => {
+      const left = live();
+      log.error({ workers: left.length }, 'workers still running after the shutdown timeout: killed');
+      for (const worker of left) worker.process.kill('SIGKILL');
+      process.exit(1);
+    }, options.shutdownTimeoutMs).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  serveClusterMetrics();
+  log.info({ workers: options.workers, pid: process.pid }, `auth-service primary: starting ${options.workers} workers`);
+  fill();
+}

@@ -1,0 +1,45 @@
+import { availableParallelism } from 'node:os';
+import { ConfigError, loadConfig } from '@config/env';
+
+const SERVERS = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', REDIS_URL: 'redis://127.0.0.1:6379' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('WORKERS and DATABASE_POOL_SIZE', () => {
+  it('defaults to one process and a pool of 10', () => {
+    expect(loadConfig({})).toMatchObject({ workers: 1, databasePoolSize: 10 });
+  });
+
+  it('takes a count, or auto for the available cores', () => {
+    expect(loadConfig({ ...SERVERS, WORKERS: '4' }).workers).toBe(4);
+    expect(loadConfig({ ...SERVERS, WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadConfig({ DATABASE_POOL_SIZE: '3' }).databasePoolSize).toBe(3);
+  });
+
+  it('refuses a bad value with a message naming the variable', () => {
+    expect(problems({ ...SERVERS, WORKERS: '0' })).toEqual(['WORKERS must be "auto" or an integer from 1 to 256 (got "0")']);
+    expect(problems({ ...SERVERS, WORKERS: 'many' })[0]).toMatch(/^WORKERS must be/);
+    expect(problems({ DATABASE_POOL_SIZE: '0' })[0]).toMatch(/^DATABASE_POOL_SIZE must be an integer from 1/);
+  });
+
+  it('refuses several workers in embedded mode: PGlite is one process', () => {
+    const found = problems({ WORKERS: '2', REDIS_URL: SERVERS.REDIS_URL });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^WORKERS=2 needs DATABASE_URL: the embedded PostgreSQL \(PGlite\) runs in one process only/);
+    expect(problems({ WORKERS: '1' })).toEqual([]);
+  });
+
+  it('refuses several workers without Redis: limits and the session cache must be shared', () => {
+    expect(problems({ WORKERS: '3', DATABASE_URL: SERVERS.DATABASE_URL })).toEqual([
+      'WORKERS=3 needs REDIS_URL: rate limits, lockout counters and the session cache must be shared by the workers',
+    ]);
+  });
+});
