@@ -31,7 +31,7 @@ export async function openDatabase(
           },
         )
       : null;
-  const dataSource = createDataSource({ url: embedded?.url ?? config.databaseUrl!, poolSize: embedded ? 1 : 10 });
+  const dataSource = createDataSource({ url: embedded?.url ?? config.databaseUrl!, poolSize: embedded ? 1 : config.databasePoolSize });
   try {
     await dataSource.initialize();
     if (embedded || config.migrateOnStart || options.migrate) {

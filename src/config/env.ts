@@ -35,12 +35,17 @@ export interface AppConfig {
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Rate limits, lockout, session cache (issue 4): see abuse-config.ts. */
   abuse: AbuseConfig;
-  /** Domain events: RabbitMQ exchange and queue names (AMQP_URL set), outbox retention. */
-  events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number };
+  /**
+   * Domain events: RabbitMQ exchange and queue names (AMQP_URL set), outbox retention, and the type of the
+   * subscriber queues (AMQP_QUEUE_TYPE: classic, the default, or quorum: replicated across a RabbitMQ cluster).
+   */
+  events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number; queueType: 'classic' | 'quorum' };
   /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>` (at least 16 characters). */
   metricsToken: string | null;
   /** MFA_ISSUER: the name authenticator apps show beside the account (default "auth-service"). */
   mfa: { issuer: string };
+  /** DB_POOL_SIZE: connections per process to DATABASE_URL (default 10; embedded PGlite always 1). */
+  databasePoolSize: number;
 }
 
 export class ConfigError extends Error {
@@ -105,9 +110,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       exchange: read.string('AMQP_EXCHANGE', 'auth.events'),
       queuePrefix: read.string('AMQP_QUEUE_PREFIX', 'auth-service.'),
       outboxRetentionSeconds: read.duration('OUTBOX_RETENTION', '7d', 3600, 365 * 86400),
+      queueType: read.oneOf('AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     },
     metricsToken: read.optionalString('METRICS_TOKEN'),
     mfa: { issuer: read.string('MFA_ISSUER', 'auth-service') },
+    databasePoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
   };
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   // The issuer is the otpauth URI's label prefix: a colon would split it, and apps show it whole.
