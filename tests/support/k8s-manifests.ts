@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 
 export const ROOT = join(__dirname, '../..');
@@ -52,4 +53,38 @@ export function at<T = unknown>(value: unknown, ...path: (string | number)[]): T
     current = (current as Record<string | number, unknown>)[step];
   }
   return current as T;
+}
+
+/**
+ * The schema check above lets unknown fields through (the API's schemas do not forbid them; kubectl's strict
+ * field validation does). This adds that strictness: each object becomes an object literal typed by the
+ * kubernetes-models interface of its kind (`IDeployment` ...), and TypeScript's excess-property check reports
+ * every field the API does not have (a misspelt `readinessProbe.httpGet.paht`), in nested objects too.
+ * Returns, per object, its errors (empty = no unknown field and every type right).
+ */
+export function strictFieldErrors(objects: K8sObject[]): string[][] {
+  const file = join(ROOT, 'tests/support/__k8s-strict-check__.mts');
+  const imports = new Map<string, Set<string>>();
+  for (const o of objects) imports.set(o.apiVersion, (imports.get(o.apiVersion) ?? new Set()).add(`I${o.kind}`));
+  const header = [...imports].map(([apiVersion, names]) => `import type { ${[...names].join(', ')} } from 'kubernetes-models/${apiVersion}';`);
+  const lines = [...header, ...objects.map((o, i) => `export const o${i}: I${o.kind} = ${JSON.stringify(o)};`)];
+  const source = lines.join('\n');
+  const options: ts.CompilerOptions = {
+    strict: true, noEmit: true, skipLibCheck: true, types: [],
+    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
+  };
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.getSourceFile = (name, language, ...rest) => (name === file ? ts.createSourceFile(name, source, language) : getSourceFile(name, language, ...rest));
+  host.fileExists = (name) => name === file || fileExists(name);
+  host.readFile = (name) => (name === file ? source : readFile(name));
+  const program = ts.createProgram([file], options, host);
+  const errors: string[][] = objects.map(() => []);
+  for (const d of ts.getPreEmitDiagnostics(program)) {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, ' ');
+    const line = d.file?.fileName === file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line - header.length : -1;
+    if (line < 0 || line >= objects.length) throw new Error(`strict check could not run: ${message}`);
+    errors[line]!.push(message);
+  }
+  return errors;
 }

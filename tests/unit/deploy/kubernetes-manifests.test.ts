@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '@config/env';
 import { parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { ROUTES } from '@interface/http/routes';
-import { at, DEPLOY_DIR, loadManifests, ROOT, schemaErrors, type K8sObject } from '../../support/k8s-manifests';
+import { at, DEPLOY_DIR, loadManifests, ROOT, schemaErrors, strictFieldErrors, type K8sObject } from '../../support/k8s-manifests';
 
 /** The API versions these manifests may use: current, not deprecated (the bundled schemas keep old ones too). */
 const API_VERSIONS: Record<string, string> = {
@@ -76,6 +76,19 @@ describe('deploy/: Kubernetes manifests', () => {
     const errors = schemaErrors(broken);
     breakages.forEach(([kind], i) => expect({ kind, failed: errors[i]!.length > 0 }).toEqual({ kind, failed: true }));
   });
+
+  it('no manifest has a field the API does not know (strict, like kubectl\'s field validation), and a misspelt one is caught', () => {
+    const typo = clone(one('Deployment'));
+    const probe = at<Record<string, unknown>>(containerOf(typo), 'readinessProbe', 'httpGet');
+    probe.paht = probe.path;
+    delete probe.path;
+    const misplaced = clone(one('Service'));
+    (misplaced.spec as Record<string, unknown>).replicas = 2;
+    const errors = strictFieldErrors([...objects, typo, misplaced]);
+    expect(errors.slice(0, objects.length)).toEqual(objects.map(() => []));
+    expect(errors[objects.length]!.join(' ')).toMatch(/'"paht"' does not exist/);
+    expect(errors[objects.length + 1]!.join(' ')).toMatch(/'"replicas"' does not exist/);
+  }, 60_000);
 
   it('selectors line up: Service, PDB and the Deployment\'s own selector match its pods; the HPA scales it; Job pods take no traffic', () => {
     const deployment = one('Deployment');
