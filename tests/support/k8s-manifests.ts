@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '@config/env';
 
 export const ROOT = join(__dirname, '../..');
 export const DEPLOY_DIR = join(ROOT, 'deploy');
@@ -87,4 +88,16 @@ export function strictFieldErrors(objects: K8sObject[]): string[][] {
     errors[line]!.push(message);
   }
   return errors;
+}
+
+/** The environment variable names the service reads: loadConfig run over an env that records each lookup. */
+export function variablesTheServiceReads(env: Record<string, string>): Set<string> {
+  const read = new Set<string>();
+  const recording = new Proxy(env, { get: (target, key) => (typeof key === 'string' && read.add(key), target[key as string]) });
+  try {
+    loadConfig(recording);
+  } catch {
+    // Invalid placeholders do not matter here: every variable is read before the problems are reported.
+  }
+  return read;
 }

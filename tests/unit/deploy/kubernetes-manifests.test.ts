@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '@config/env';
 import { parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { ROUTES } from '@interface/http/routes';
-import { at, DEPLOY_DIR, loadManifests, ROOT, schemaErrors, strictFieldErrors, type K8sObject } from '../../support/k8s-manifests';
+import { at, DEPLOY_DIR, loadManifests, ROOT, schemaErrors, strictFieldErrors, variablesTheServiceReads, type K8sObject } from '../../support/k8s-manifests';
 
 /** The API versions these manifests may use: current, not deprecated (the bundled schemas keep old ones too). */
 const API_VERSIONS: Record<string, string> = {
@@ -26,18 +26,6 @@ const podSpec = (workload: K8sObject) => at<Record<string, unknown>>(workload, '
 const containerOf = (workload: K8sObject) => at<Container>(workload, 'spec', 'template', 'spec', 'containers', 0);
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
-
-/** The environment variable names the service reads: loadConfig run over an env that records each lookup. */
-function variablesTheServiceReads(env: Record<string, string>): Set<string> {
-  const read = new Set<string>();
-  const recording = new Proxy(env, { get: (target, key) => (typeof key === 'string' && read.add(key), target[key as string]) });
-  try {
-    loadConfig(recording);
-  } catch {
-    // Invalid placeholders do not matter here: every variable is read before the problems are reported.
-  }
-  return read;
-}
 
 describe('deploy/: Kubernetes manifests', () => {
   it('kustomization.yaml lists exactly the manifest files', () => {
