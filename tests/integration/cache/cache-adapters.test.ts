@@ -8,7 +8,7 @@ import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-log
 import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
-import { connectRedis, type RedisClient } from '@infrastructure/cache/redis/redis-connection';
+import { connectRedis, type RedisClient, type StandaloneRedisClient } from '@infrastructure/cache/redis/redis-connection';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
 import { lockoutKeys, RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
@@ -312,7 +312,7 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
 
   const keys = async () => {
     const found: string[] = [];
-    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) found.push(...batch);
+    for await (const batch of (client as StandaloneRedisClient).scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) found.push(...batch);
     return found;
   };
 
