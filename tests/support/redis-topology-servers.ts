@@ -13,6 +13,13 @@ export interface Topology {
   stop(): Promise<void>;
 }
 
+export interface ClusterTopology extends Topology {
+  /** Stops node `index` (SIGTERM) and waits until it has exited. */
+  stopNode(index: number): Promise<void>;
+  /** Starts node `index` again on its port with its cluster state file: it rejoins with its slots. */
+  startNode(index: number): Promise<void>;
+}
+
 async function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -68,13 +75,13 @@ async function stopAll(children: ChildProcess[], dir: string): Promise<void> {
 }
 
 /** Three masters, slots split by `redis-cli --cluster create`; the URL lists two of them as seeds. */
-export async function startCluster(): Promise<Topology> {
+export async function startCluster(): Promise<ClusterTopology> {
   const dir = mkdtempSync(join(tmpdir(), 'auth-redis-cluster-'));
   const ports = await freePorts(3);
-  const children = ports.map((port) =>
+  const start = (port: number) =>
     startServer(dir, ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
-      '--save', '', '--appendonly', 'no', '--dir', dir]),
-  );
+      '--save', '', '--appendonly', 'no', '--dir', dir]);
+  const children = ports.map(start);
   try {
     await waitFor('the cluster nodes', () => ports.every((port) => cli(port, 'ping').trim() === 'PONG'));
     execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore', timeout: 20_000 });
@@ -83,7 +90,22 @@ export async function startCluster(): Promise<Topology> {
     await stopAll(children, dir);
     throw error;
   }
-  return { url: ports.slice(0, 2).map((p) => `redis://127.0.0.1:${p}`).join(','), stop: () => stopAll(children, dir) };
+  return {
+    url: ports.slice(0, 2).map((p) => `redis://127.0.0.1:${p}`).join(','),
+    stop: () => stopAll(children, dir),
+    async stopNode(index) {
+      const child = children[index]!;
+      if (child.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    },
+    async startNode(index) {
+      children[index] = start(ports[index]!);
+      await waitFor('the node back in a healthy cluster', () => ports.every((port) => cli(port, 'cluster', 'info').includes('cluster_state:ok')));
+    },
+  };
 }
 
 /** A master and one Sentinel monitoring it as `master`; the URL is the Sentinel's. */

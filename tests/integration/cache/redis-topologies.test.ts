@@ -4,16 +4,17 @@ import { startCache } from '@config/cache';
 import { loadConfig, type AppConfig } from '@config/env';
 import { InMemoryOtpReplayGuard } from '@infrastructure/cache/memory/in-memory-otp-replay-guard';
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
-import { connectRedis, pingRedis, RedisScript, type RedisClient, type RedisTopology } from '@infrastructure/cache/redis/redis-connection';
+import { connectRedis, pingRedis, RedisScript, watchRedis, type RedisClient, type RedisTopology } from '@infrastructure/cache/redis/redis-connection';
 import { lockoutKeys, RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisOtpReplayGuard } from '@infrastructure/cache/redis/redis-otp-replay-guard';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
 import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { SystemClock } from '@infrastructure/time/system-clock';
+import { eventually } from '../../support/events';
 import { describeWhen } from '../../support/servers';
 import { hashSlot } from '../../support/redis-hash-slot';
-import { startCluster, startSentinel, type Topology } from '../../support/redis-topology-servers';
+import { startCluster, startSentinel, type ClusterTopology, type Topology } from '../../support/redis-topology-servers';
 
 /**
  * REDIS_MODE=cluster and REDIS_MODE=sentinel on real servers: a 3-master Redis Cluster and a master behind a
@@ -84,7 +85,7 @@ describeWhen(SELECTED, 'REDIS_TOPOLOGY_TEST=true and the redis-server binary')('
   const connect = async (topology: Topology, mode: RedisTopology) => connectRedis(topology.url, silent, mode);
 
   describe('cluster', () => {
-    let cluster: Topology;
+    let cluster: ClusterTopology;
     let client: RedisClient;
     beforeAll(async () => {
       cluster = await startCluster();
@@ -109,6 +110,24 @@ describeWhen(SELECTED, 'REDIS_TOPOLOGY_TEST=true and the redis-server binary')('
       const [tagged, taggedInFlight] = lockoutKeys('auth:', 'x');
       await expect(script.run(client, [tagged, taggedInFlight], [])).resolves.toBe(0);
     });
+
+    it('a node\'s outage is seen (the session cache distrusts Redis and reads the database) until that node is back', async () => {
+      const seen: string[] = [];
+      watchRedis(client, { down: () => void seen.push('down'), up: () => void seen.push('up') });
+      const sessions = new RedisSessionStateCache(client, `outage-${randomUUID().slice(0, 8)}:`, TTL);
+      const live = { userId: 'u1', expiresAt: new Date(Date.now() + 60_000), revoked: false };
+      const ids = Array.from({ length: 12 }, (_, i) => `s${i}`);
+      for (const id of ids) await sessions.remember(id, live);
+      expect(await sessions.get('s0')).toEqual(live);
+      await cluster.stopNode(2);
+      await eventually(() => seen.includes('down'), 15_000, 'the outage reported');
+      // Distrusted: served by nobody's cache, whichever node holds the entry (the caller reads the database).
+      for (const id of ids) expect(await sessions.get(id)).toBeNull();
+      await cluster.startNode(2);
+      await eventually(() => seen.at(-1) === 'up', 30_000, 'the recovery reported');
+      // Still distrusted for one TTL after the recovery: entries written before the outage may hide a revocation.
+      expect(await sessions.get('s0')).toBeNull();
+    }, 90_000);
   });
 
   describe('sentinel', () => {
