@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type AbuseConfig, readAbuseConfig } from './abuse-config';
 import { parseDuration } from './duration';
 
@@ -51,6 +52,8 @@ export interface AppConfig {
    * REDIS_SENTINEL_MASTER names the monitored master), REDIS_SENTINEL_PASSWORD (the Sentinels' own, if any).
    */
   redisTopology: { mode: 'standalone' | 'cluster' | 'sentinel'; sentinelMaster: string | null; sentinelPassword: string | null };
+  /** WORKERS: processes serving on this machine (node:cluster; `auto` = one per CPU); 1 = no cluster (default). */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -126,7 +129,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       sentinelMaster: read.optionalString('REDIS_SENTINEL_MASTER'),
       sentinelPassword: read.optionalString('REDIS_SENTINEL_PASSWORD'),
     },
+    workers: read.raw('WORKERS')?.toLowerCase() === 'auto' ? Math.min(availableParallelism(), 64) : read.int('WORKERS', 1, 1, 64),
   };
+  if (config.workers > 1 && (config.databaseUrl === null || config.redisUrl === null)) {
+    problems.push('WORKERS above 1 needs DATABASE_URL and REDIS_URL (the embedded database and in-memory limits serve one process)');
+  }
   if (redisMode !== 'standalone' && !env.REDIS_URL?.trim()) problems.push(`REDIS_MODE=${redisMode} needs REDIS_URL (comma-separated node URLs)`);
   if (redisMode === 'sentinel' && config.redisTopology.sentinelMaster === null) problems.push('REDIS_MODE=sentinel needs REDIS_SENTINEL_MASTER (the master name the Sentinels monitor)');
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
@@ -159,7 +166,7 @@ class Reader {
     private readonly problems: string[],
   ) {}
 
-  private raw(name: string): string | undefined {
+  raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   }

@@ -42,3 +42,19 @@ describe('REDIS_MODE', () => {
     expect(problems({ REDIS_MODE: 'replicated' })).toEqual([expect.stringContaining('REDIS_MODE')]);
   });
 });
+
+describe('WORKERS', () => {
+  const servers = { DATABASE_URL: 'postgres://db/auth', REDIS_URL: 'redis://cache:6379' };
+  it('1 by default; a number from 1 to 64, or auto (one per CPU)', () => {
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ ...servers, WORKERS: '4' }).workers).toBe(4);
+    expect(loadConfig({ ...servers, WORKERS: 'auto' }).workers).toBeGreaterThanOrEqual(1);
+    for (const value of ['0', '65', 'many']) expect(() => loadConfig({ ...servers, WORKERS: value })).toThrow(/WORKERS/);
+  });
+
+  it('more than one needs DATABASE_URL and REDIS_URL: the embedded database and in-memory limits serve one process', () => {
+    expect(() => loadConfig({ WORKERS: '2' })).toThrow(/WORKERS above 1 needs DATABASE_URL and REDIS_URL/);
+    expect(() => loadConfig({ WORKERS: '2', DATABASE_URL: servers.DATABASE_URL })).toThrow(/WORKERS above 1/);
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+  });
+});
