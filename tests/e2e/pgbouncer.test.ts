@@ -40,7 +40,17 @@ describeWhen(SELECTED, 'pgbouncer and the real PostgreSQL and Redis')('through P
     await dropKeyPrefix(prefix);
   });
 
-  it('register, login, refresh rotation and reuse detection, logout and revocation work across both instances', async () => {
+  /** A failure carries what both service processes logged (warnings and errors), to say why. */
+  const withLogs = async (body: () => Promise<void>) => {
+    try {
+      await body();
+    } catch (error) {
+      const logs = replicas.map((r, i) => `--- instance ${i}:\n${r.output().slice(-4000)}`).join('\n');
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logs}`);
+    }
+  };
+
+  it('register, login, refresh rotation and reuse detection, logout and revocation work across both instances', () => withLogs(async () => {
     const [a, b] = replicas as [ServiceProcess, ServiceProcess];
     // Whole responses are matched so that a failure shows the body.
     const registered = await call(a.base, '/api/v1/auth/register', { body: { email: 'pool@example.com', password: PASSWORD } });
@@ -62,7 +72,7 @@ describeWhen(SELECTED, 'pgbouncer and the real PostgreSQL and Redis')('through P
     const again = (await call(a.base, '/api/v1/auth/login', { body: { email: 'pool@example.com', password: PASSWORD } })).body.data.tokens as { access_token: string };
     expect(await call(b.base, '/api/v1/auth/logout', { method: 'POST', token: again.access_token, body: {} })).toMatchObject({ status: 200 });
     expect(await call(a.base, '/api/v1/auth/validate', { token: again.access_token })).toMatchObject({ status: 401 });
-  }, 120_000);
+  }), 120_000);
 
   it('the instances\' connections were multiplexed onto PgBouncer\'s few server connections', async () => {
     const pools = (await bouncer!.pools()).filter((p) => p.database.startsWith('auth_test_'));
