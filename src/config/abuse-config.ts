@@ -101,8 +101,18 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
     currentPasswordMaxFailures: Number.isInteger(maxFailures) ? maxFailures : 5,
     // At most 60 s: a live entry another instance cached is what a lost revocation write leaves trusted.
     sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 60),
-    redisKeyPrefix: raw('REDIS_KEY_PREFIX') ?? 'auth:',
+    redisKeyPrefix: redisKeyPrefix(raw('REDIS_KEY_PREFIX') ?? 'auth:', problems),
   };
+}
+
+/**
+ * Braces are refused: Redis Cluster hashes only the first `{...}` of a key, and the keys that one script touches
+ * carry their own hash tag after the prefix (one slot per identifier); a brace in the prefix would take its place.
+ */
+function redisKeyPrefix(value: string, problems: string[]): string {
+  if (!/[{}]/.test(value)) return value;
+  problems.push(`REDIS_KEY_PREFIX must not contain "{" or "}" (Redis Cluster hash tags) (got "${value}")`);
+  return 'auth:';
 }
 
 /** `off` -> null; `<count>/<window>` -> the spec; anything else -> undefined. */

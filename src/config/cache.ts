@@ -62,7 +62,7 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
       close: async () => undefined,
     };
   }
-  const client = await connectRedis(config.redisUrl, logger);
+  const client = await connectRedis(config.redisUrl, logger, config.redisTopology);
   const prefix = config.abuse.redisKeyPrefix;
   return {
     rateLimiter: new RedisRateLimiter(client, prefix, logger),

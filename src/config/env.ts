@@ -36,8 +36,11 @@ export interface AppConfig {
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Rate limits, lockout, session cache (issue 4): see abuse-config.ts. */
   abuse: AbuseConfig;
-  /** Domain events: RabbitMQ exchange and queue names (AMQP_URL set), outbox retention. */
-  events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number };
+  /**
+   * Domain events: RabbitMQ exchange and queue names (AMQP_URL set), outbox retention, and the type of the
+   * subscriber queues (AMQP_QUEUE_TYPE: classic, the default, or quorum: replicated across a RabbitMQ cluster).
+   */
+  events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number; queueType: 'classic' | 'quorum' };
   /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>` (at least 16 characters). */
   metricsToken: string | null;
   /** MFA_ISSUER: the name authenticator apps show beside the account (default "auth-service"). */
@@ -49,6 +52,11 @@ export interface AppConfig {
   workers: number;
   /** DATABASE_POOL_SIZE: connections each process keeps to PostgreSQL (or PgBouncer); default 10. */
   databasePoolSize: number;
+  /**
+   * REDIS_MODE (standalone, the default; cluster: REDIS_URL lists seed nodes; sentinel: REDIS_URL lists Sentinels and
+   * REDIS_SENTINEL_MASTER names the monitored master), REDIS_SENTINEL_PASSWORD (the Sentinels' own, if any).
+   */
+  redisTopology: { mode: 'standalone' | 'cluster' | 'sentinel'; sentinelMaster: string | null; sentinelPassword: string | null };
 }
 
 export class ConfigError extends Error {
@@ -67,6 +75,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const port = read.int('PORT', 3000, 0, 65535);
   const publicUrl = read.url('APP_PUBLIC_URL', `http://localhost:${port}`);
+  const redisMode = read.oneOf('REDIS_MODE', ['standalone', 'cluster', 'sentinel'] as const, 'standalone');
   const config: AppConfig = {
     env: nodeEnv,
     port,
@@ -74,7 +83,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     dataDir: read.string('DATA_DIR', './data'),
     databaseUrl: read.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
-    redisUrl: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl: redisMode === 'standalone' ? read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']) : read.optionalUrlList('REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: read.optionalUrl('AMQP_URL', ['amqp:', 'amqps:']),
     smtpUrl: read.optionalUrl('SMTP_URL', ['smtp:', 'smtps:']),
     smtpTls: {
@@ -113,13 +122,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
       exchange: read.string('AMQP_EXCHANGE', 'auth.events'),
       queuePrefix: read.string('AMQP_QUEUE_PREFIX', 'auth-service.'),
       outboxRetentionSeconds: read.duration('OUTBOX_RETENTION', '7d', 3600, 365 * 86400),
+      queueType: read.oneOf('AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     },
     metricsToken: read.optionalString('METRICS_TOKEN'),
     mfa: { issuer: read.string('MFA_ISSUER', 'auth-service') },
     workers: readWorkers(env, problems),
     databasePoolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    redisTopology: {
+      mode: redisMode,
+      sentinelMaster: read.optionalString('REDIS_SENTINEL_MASTER'),
+      sentinelPassword: read.optionalString('REDIS_SENTINEL_PASSWORD'),
+    },
   };
   problems.push(...workerProblems(config));
+  if (redisMode !== 'standalone' && !env.REDIS_URL?.trim()) problems.push(`REDIS_MODE=${redisMode} needs REDIS_URL (comma-separated node URLs)`);
+  if (redisMode === 'sentinel' && config.redisTopology.sentinelMaster === null) problems.push('REDIS_MODE=sentinel needs REDIS_SENTINEL_MASTER (the master name the Sentinels monitor)');
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   // The issuer is the otpauth URI's label prefix: a colon would split it, and apps show it whole.
   if (config.mfa.issuer.includes(':') || config.mfa.issuer.length > 64) problems.push('MFA_ISSUER must be at most 64 characters, without ":"');
@@ -183,7 +200,7 @@ class Reader {
     private readonly problems: string[],
   ) {}
 
-  private raw(name: string): string | undefined {
+  raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   }
@@ -236,6 +253,18 @@ class Reader {
 
   list(name: string): string[] {
     return (this.raw(name) ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+
+  /** Comma-separated URLs (cluster seed nodes, Sentinels); like optionalUrl, never echoed. */
+  optionalUrlList(name: string, protocols: string[]): string | null {
+    const raw = this.raw(name);
+    if (raw === undefined) return null;
+    const urls = raw.split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+    if (urls.length === 0 || !urls.every((u) => isUrl(u, protocols))) {
+      this.problems.push(`${name} must be comma-separated URLs starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return null;
+    }
+    return urls.join(',');
   }
 
   url(name: string, fallback: string): string {

@@ -63,7 +63,11 @@ export function startMessaging(
   const publishing = new AmqpConnection({ url: config.amqpUrl }, log);
   const consuming = new AmqpConnection({ url: config.amqpUrl }, log);
   const publisher = new AmqpEventPublisher(publishing, { exchange: config.events.exchange }, log);
-  const subscriptions = new AmqpEventSubscriptions(consuming, { exchange: config.events.exchange, queuePrefix: config.events.queuePrefix }, log);
+  const subscriptions = new AmqpEventSubscriptions(consuming, {
+    exchange: config.events.exchange,
+    queuePrefix: config.events.queuePrefix,
+    queueType: config.events.queueType,
+  }, log);
   publishing.start();
   consuming.start();
   const relay = relayWith(publisher);

@@ -8,9 +8,9 @@ import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-log
 import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
-import { connectRedis, keyDigest, type RedisClient } from '@infrastructure/cache/redis/redis-connection';
+import { connectRedis, type RedisClient, type StandaloneRedisClient } from '@infrastructure/cache/redis/redis-connection';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
-import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
+import { lockoutKeys, RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
 import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
@@ -312,7 +312,7 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
 
   const keys = async () => {
     const found: string[] = [];
-    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) found.push(...batch);
+    for await (const batch of (client as StandaloneRedisClient).scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) found.push(...batch);
     return found;
   };
 
@@ -332,7 +332,7 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     const lockout = new RedisLoginLockout(client, prefix, POLICY);
     const now = new Date();
     await lockout.recordFailure('ttl-check', now);
-    const key = `${prefix}lockout:${keyDigest('ttl-check')}`;
+    const [key] = lockoutKeys(prefix, 'ttl-check');
     const afterFailure = await client.pTTL(key);
     expect(afterFailure).toBeGreaterThan(DAY_MS - 5000);
     expect(afterFailure).toBeLessThanOrEqual(DAY_MS);

@@ -1,37 +1,101 @@
 import { createHash } from 'node:crypto';
-import { createClient } from 'redis';
+import { createClient, createCluster, createSentinel } from 'redis';
 import type { Logger } from '@application/ports/logger';
 
-export type RedisClient = ReturnType<typeof createRedisClient>;
+/** One server (node-redis createClient): what REDIS_URL has always meant. */
+export type StandaloneRedisClient = ReturnType<typeof createRedisClient>;
+/** The commands the adapters use exist on all three; a Cluster routes each by its (first) key. */
+export type RedisClient = StandaloneRedisClient | ReturnType<typeof createRedisCluster> | ReturnType<typeof createRedisSentinel>;
+
+/**
+ * REDIS_MODE: `standalone` (REDIS_URL = one server), `cluster` (REDIS_URL = comma-separated seed nodes of a Redis
+ * Cluster; their credentials and TLS apply to every node discovered), `sentinel` (REDIS_URL = comma-separated
+ * Sentinels; the credentials in the URLs are the data nodes', REDIS_SENTINEL_PASSWORD the Sentinels' own).
+ */
+export interface RedisTopology {
+  mode: 'standalone' | 'cluster' | 'sentinel';
+  sentinelMaster?: string | null;
+  sentinelPassword?: string | null;
+}
 
 /** A command that takes longer than this fails instead of holding a request. */
 const COMMAND_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 5000;
 
 /**
- * The process's one Redis connection (node-redis multiplexes every command over it). Commands fail at once
- * while it is down instead of queueing, so that callers can fall back or answer; it reconnects by itself.
+ * The process's one Redis connection (node-redis multiplexes every command over it; a Cluster keeps one per
+ * node). Commands fail at once while it is down instead of queueing, so that callers can fall back or answer;
+ * it reconnects by itself.
  */
-export async function connectRedis(url: string, logger: Logger): Promise<RedisClient> {
-  const client = createRedisClient(url);
+export async function connectRedis(url: string, logger: Logger, topology: RedisTopology = { mode: 'standalone' }): Promise<RedisClient> {
+  const client = createTopologyClient(url, topology);
   let reported = false;
-  client.on('error', (error: unknown) => {
+  watchRedis(client, {
     // Reconnection attempts repeat the error; one log line per outage is enough.
-    if (!reported) logger.warn({ err: error }, 'redis connection error');
-    reported = true;
-  });
-  client.on('ready', () => {
-    if (reported) logger.info({}, 'redis connection restored');
-    reported = false;
+    down: (error) => {
+      if (!reported) logger.warn({ err: error }, 'redis connection error');
+      reported = true;
+    },
+    up: () => {
+      if (reported) logger.info({}, 'redis connection restored');
+      reported = false;
+    },
   });
   try {
-    await withTimeout(client.connect(), CONNECT_TIMEOUT_MS * 2);
+    await withTimeout<unknown>(client.connect(), CONNECT_TIMEOUT_MS * 2);
   } catch (error) {
-    client.destroy();
+    void Promise.resolve(client.destroy()).catch(() => undefined);
     // The message never carries the URL (it may hold a password).
     throw new Error(`cannot connect to Redis at REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return client;
+  return client as RedisClient;
+}
+
+/**
+ * Outage and recovery, the same for the three client kinds. A standalone client and a Sentinel client emit
+ * `error` and `ready`. A Cluster reports each node's (`node-error`, `node-ready`) and has no cluster-wide
+ * `ready`: it is down from any node's (or its own) error, and up again only when every node that failed is ready
+ * again (and the cluster connected again after an error of its own).
+ */
+export function watchRedis(client: RedisClient, on: { down(error: unknown): void; up(): void }): void {
+  if (!isCluster(client)) {
+    (client as StandaloneRedisClient).on('error', (error: unknown) => on.down(error));
+    (client as StandaloneRedisClient).on('ready', () => on.up());
+    return;
+  }
+  const failing = new Set<string>();
+  const nodeId = (info: unknown) => {
+    const node = info as { host?: string; port?: number } | undefined;
+    return `${node?.host ?? '?'}:${node?.port ?? '?'}`;
+  };
+  // A cluster-wide error (topology discovery) counts as a failing member until the cluster connects again.
+  client.on('error', (error: unknown) => {
+    failing.add('cluster');
+    on.down(error);
+  });
+  client.on('connect', () => {
+    if (failing.delete('cluster') && failing.size === 0) on.up();
+  });
+  client.on('node-error', (error: unknown, info: unknown) => {
+    failing.add(nodeId(info));
+    on.down(error);
+  });
+  client.on('node-ready', (info: unknown) => {
+    if (!failing.delete(nodeId(info)) || failing.size > 0) return;
+    on.up();
+  });
+}
+
+function isCluster(client: RedisClient): client is ReturnType<typeof createRedisCluster> {
+  return 'getMasters' in client;
+}
+
+function createTopologyClient(url: string, topology: RedisTopology): RedisClient {
+  if (topology.mode === 'standalone') return createRedisClient(url);
+  const urls = url.split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  if (topology.mode === 'cluster') return createRedisCluster(urls);
+  if (!topology.sentinelMaster) throw new Error('REDIS_SENTINEL_MASTER is required with REDIS_MODE=sentinel');
+  return createRedisSentinel(urls, topology.sentinelMaster, topology.sentinelPassword ?? null);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -43,14 +107,43 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 function createRedisClient(url: string) {
-  return createClient({
-    url,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
-    socket: {
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
-    },
+  return createClient({ url, ...NODE_OPTIONS, socket: SOCKET });
+}
+
+const NODE_OPTIONS = { disableOfflineQueue: true, commandOptions: { timeout: COMMAND_TIMEOUT_MS } };
+const SOCKET = {
+  connectTimeout: CONNECT_TIMEOUT_MS,
+  reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
+};
+
+/** Credentials and TLS from a node URL, for the connections node-redis opens to nodes it discovers. */
+function nodeAccess(url: string): { username?: string; password?: string; tls: boolean } {
+  const parsed = new URL(url);
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    tls: parsed.protocol === 'rediss:',
+  };
+}
+
+function createRedisCluster(urls: string[]) {
+  const { tls, ...credentials } = nodeAccess(urls[0]!);
+  return createCluster({
+    rootNodes: urls.map((url) => ({ url })),
+    defaults: { ...credentials, ...NODE_OPTIONS, socket: tls ? { ...SOCKET, tls: true } : SOCKET },
+  });
+}
+
+function createRedisSentinel(urls: string[], master: string, sentinelPassword: string | null) {
+  const { tls, ...credentials } = nodeAccess(urls[0]!);
+  return createSentinel({
+    name: master,
+    sentinelRootNodes: urls.map((url) => {
+      const parsed = new URL(url);
+      return { host: parsed.hostname, port: Number(parsed.port || 26379) };
+    }),
+    nodeClientOptions: { ...credentials, ...NODE_OPTIONS, socket: tls ? { ...SOCKET, tls: true } : SOCKET },
+    sentinelClientOptions: { ...(sentinelPassword ? { password: sentinelPassword } : {}), socket: tls ? { ...SOCKET, tls: true } : SOCKET },
   });
 }
 

@@ -109,16 +109,26 @@ export class RedisLoginLockout implements LoginLockout {
   }
 
   private keys(identifier: string): [string, string] {
-    return [this.key(identifier), this.inFlightKey(identifier)];
+    return lockoutKeys(this.keyPrefix, identifier);
   }
 
   private key(identifier: string): string {
-    return `${this.keyPrefix}lockout:${keyDigest(identifier)}`;
+    return this.keys(identifier)[0];
   }
 
   private inFlightKey(identifier: string): string {
-    return `${this.keyPrefix}lockout-inflight:${keyDigest(identifier)}`;
+    return this.keys(identifier)[1];
   }
+}
+
+/**
+ * The identifier's two keys (state hash, attempts in flight). The scripts and `clear` touch both in one command,
+ * so in a Redis Cluster they must live in one hash slot: the digest is the `{hash tag}`, the only part of the key
+ * Cluster hashes (REDIS_KEY_PREFIX may not contain braces, so the tag is always this one).
+ */
+export function lockoutKeys(keyPrefix: string, identifier: string): [string, string] {
+  const tag = `{${keyDigest(identifier)}}`;
+  return [`${keyPrefix}lockout:${tag}`, `${keyPrefix}lockout-inflight:${tag}`];
 }
 
 function lockedFor(remainingMs: number): LockoutState {

@@ -1,6 +1,6 @@
 import type { CachedSessionState, SessionStateCache } from '@application/ports/session-state-cache';
 import type { SessionCacheTtl } from '../memory/in-memory-session-state-cache';
-import { RedisScript, type RedisClient } from './redis-connection';
+import { RedisScript, watchRedis, type RedisClient } from './redis-connection';
 
 /** A revocation is stored as this literal; live sessions as `{"u": userId, "x": expiresAt ms}`. */
 const REVOKED = 'revoked';
@@ -25,12 +25,14 @@ export class RedisSessionStateCache implements SessionStateCache {
     private readonly keyPrefix: string,
     private readonly ttl: SessionCacheTtl,
   ) {
-    client.on('error', () => {
-      this.distrustUntil = Number.POSITIVE_INFINITY;
-    });
-    client.on('ready', () => {
-      this.distrustUntil = Date.now() + ttl.ttlSeconds * 1000;
-      this.flush().catch(() => undefined);
+    watchRedis(client, {
+      down: () => {
+        this.distrustUntil = Number.POSITIVE_INFINITY;
+      },
+      up: () => {
+        this.distrustUntil = Date.now() + ttl.ttlSeconds * 1000;
+        this.flush().catch(() => undefined);
+      },
     });
   }
 

@@ -9,6 +9,8 @@ export interface AmqpSubscriptionOptions {
   exchange: string;
   /** Queue names: `<prefix><subscriber>`, with `.retry` and `.dlq` beside each. */
   queuePrefix: string;
+  /** classic (default: what earlier versions declared) or quorum (replicated; RabbitMQ 3.10 or later). */
+  queueType?: 'classic' | 'quorum';
   confirmTimeoutMs?: number;
 }
 
@@ -21,6 +23,29 @@ export interface QueueNames {
 export function queueNames(prefix: string, subscriber: string): QueueNames {
   const queue = `${prefix}${subscriber}`;
   return { queue, retry: `${queue}.retry`, deadLetter: `${queue}.dlq` };
+}
+
+type QueueArguments = Record<string, string>;
+
+/**
+ * The arguments each of a subscriber's three queues is declared with. Classic queues keep exactly the
+ * declaration of earlier versions (a redeclaration with other arguments fails with PRECONDITION_FAILED).
+ * Quorum queues: every queue `x-queue-type: quorum` (durable, never exclusive or auto-delete, no priorities:
+ * none of which these queues use); dead-lettering at least once (`x-dead-letter-strategy`, which requires
+ * `x-overflow: reject-publish`), so the hop from the retry queue back to the queue is confirmed inside the
+ * broker too. The queue itself dead-letters into the dead-letter queue: only a message over the broker's
+ * delivery limit (RabbitMQ 4 sets 20 by default) takes that path, instead of being dropped.
+ */
+export function queueArguments(type: 'classic' | 'quorum', names: QueueNames): { queue: QueueArguments; retry: QueueArguments; deadLetter: QueueArguments } {
+  const backToQueue = { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.queue };
+  if (type === 'classic') return { queue: {}, retry: backToQueue, deadLetter: {} };
+  const quorum = { 'x-queue-type': 'quorum' };
+  const atLeastOnce = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' };
+  return {
+    queue: { ...quorum, ...atLeastOnce, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.deadLetter },
+    retry: { ...quorum, ...atLeastOnce, ...backToQueue },
+    deadLetter: quorum,
+  };
 }
 
 /**
@@ -43,12 +68,10 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
       channel.on('error', (error: Error) => this.logger.warn({ err: error.message, subscriber: spec.name }, 'AMQP consumer channel error'));
       channel.on('close', () => this.connection.reset(model, `consumer channel of ${spec.name} closed`));
       await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
-      await channel.assertQueue(names.queue, { durable: true });
-      await channel.assertQueue(names.retry, {
-        durable: true,
-        arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.queue },
-      });
-      await channel.assertQueue(names.deadLetter, { durable: true });
+      const args = queueArguments(this.options.queueType ?? 'classic', names);
+      await channel.assertQueue(names.queue, { durable: true, ...withArguments(args.queue) });
+      await channel.assertQueue(names.retry, { durable: true, ...withArguments(args.retry) });
+      await channel.assertQueue(names.deadLetter, { durable: true, ...withArguments(args.deadLetter) });
       for (const pattern of spec.patterns) await channel.bindQueue(names.queue, this.options.exchange, pattern);
       await channel.prefetch(spec.prefetch);
       await channel.consume(names.queue, (message) => {
@@ -120,6 +143,11 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
     });
     channel.ack(message);
   }
+}
+
+/** No `arguments` key at all for none: the classic declaration stays byte-for-byte what it was. */
+function withArguments(args: QueueArguments): { arguments?: QueueArguments } {
+  return Object.keys(args).length === 0 ? {} : { arguments: args };
 }
 
 function clip(reason: string): string {

@@ -1,0 +1,128 @@
+/**
+ * Throw-away Redis topologies built from the local `redis-server` binary on free ports: a 3-master Cluster and a
+ * master watched by one Sentinel. Every process started here is stopped by `stop()` (by its pid).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Topology {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface ClusterTopology extends Topology {
+  /** Stops node `index` (SIGTERM) and waits until it has exited. */
+  stopNode(index: number): Promise<void>;
+  /** Starts node `index` again on its port with its cluster state file: it rejoins with its slots. */
+  startNode(index: number): Promise<void>;
+}
+
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** `count` free ports whose cluster bus ports (+10000) are free too. */
+async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let port = 30000 + Math.floor(Math.random() * 10000); ports.length < count && port < 45000; port += 1) {
+    if ((await isFree(port)) && (await isFree(port + 10000))) ports.push(port);
+  }
+  if (ports.length < count) throw new Error('no free ports for the Redis topology');
+  return ports;
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function cli(port: number, ...args: string[]): string {
+  try {
+    return execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+}
+
+function startServer(dir: string, args: string[]): ChildProcess {
+  const child = spawn('redis-server', args, { cwd: dir, stdio: 'ignore' });
+  child.on('error', () => undefined); // a missing binary shows as the wait timing out, named
+  return child;
+}
+
+async function stopAll(children: ChildProcess[], dir: string): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.pid === undefined) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Three masters, slots split by `redis-cli --cluster create`; the URL lists two of them as seeds. */
+export async function startCluster(): Promise<ClusterTopology> {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-redis-cluster-'));
+  const ports = await freePorts(3);
+  const start = (port: number) =>
+    startServer(dir, ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+      '--save', '', '--appendonly', 'no', '--dir', dir]);
+  const children = ports.map(start);
+  try {
+    await waitFor('the cluster nodes', () => ports.every((port) => cli(port, 'ping').trim() === 'PONG'));
+    execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore', timeout: 20_000 });
+    await waitFor('cluster_state:ok', () => ports.every((port) => cli(port, 'cluster', 'info').includes('cluster_state:ok')));
+  } catch (error) {
+    await stopAll(children, dir);
+    throw error;
+  }
+  return {
+    url: ports.slice(0, 2).map((p) => `redis://127.0.0.1:${p}`).join(','),
+    stop: () => stopAll(children, dir),
+    async stopNode(index) {
+      const child = children[index]!;
+      if (child.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    },
+    async startNode(index) {
+      children[index] = start(ports[index]!);
+      await waitFor('the node back in a healthy cluster', () => ports.every((port) => cli(port, 'cluster', 'info').includes('cluster_state:ok')));
+    },
+  };
+}
+
+/** A master and one Sentinel monitoring it as `master`; the URL is the Sentinel's. */
+export async function startSentinel(master: string): Promise<Topology> {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-redis-sentinel-'));
+  const [dataPort, sentinelPort] = await freePorts(2);
+  const config = join(dir, 'sentinel.conf');
+  writeFileSync(config, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${master} 127.0.0.1 ${dataPort} 1`, ''].join('\n'));
+  const children = [
+    startServer(dir, ['--port', String(dataPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]),
+    startServer(dir, [config, '--sentinel']),
+  ];
+  try {
+    await waitFor('the Sentinel to see its master', () => cli(sentinelPort!, 'sentinel', 'get-master-addr-by-name', master).includes(String(dataPort)));
+  } catch (error) {
+    await stopAll(children, dir);
+    throw error;
+  }
+  return { url: `redis://127.0.0.1:${sentinelPort}`, stop: () => stopAll(children, dir) };
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '@config/env';
+import { ROUTES } from '@interface/http/routes';
+import { at, loadManifests, ROOT, variablesTheServiceReads } from '../../support/k8s-manifests';
+
+/**
+ * docker/docker-compose.yml and docker/haproxy.cfg, checked for structure and consistency (no Docker engine
+ * here: the stack itself was not run).
+ */
+type Service = {
+  image?: string; command?: string[]; ports?: string[]; environment?: Record<string, string>; deploy?: { replicas?: number };
+  healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }>; networks?: unknown;
+};
+const compose = parse(readFileSync(join(ROOT, 'docker/docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const haproxy = readFileSync(join(ROOT, 'docker/haproxy.cfg'), 'utf8');
+const { app, proxy, migrate } = compose.services as Record<'app' | 'proxy' | 'migrate', Service>;
+/** `${VAR:?message}` / `${VAR:-default}` as compose would substitute them with VAR set. */
+const substituted = (env: Record<string, string>) =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{(\w+):[?-][^}]*\}/g, (_, name: string) => (name === 'ENCRYPTION_KEY' ? 'a'.repeat(64) : 'https://auth.example.com'))]));
+
+describe('docker/: two replicas behind a proxy', () => {
+  it('two replicas of the service, reachable only through the proxy, which is the official HAProxy image', () => {
+    expect(app!.deploy?.replicas).toBe(2);
+    expect(app!.ports).toBeUndefined();
+    expect(proxy!.image).toMatch(/^haproxy:\d/);
+    expect(proxy!.ports).toEqual(['3000:8080']);
+    expect(haproxy).toMatch(/^\s*bind :8080$/m);
+  });
+
+  it('TRUSTED_PROXIES is the proxy\'s fixed address, on the replicas\' network, and the proxy replaces X-Forwarded-For', () => {
+    const address = at<string>(proxy, 'networks', 'backend', 'ipv4_address');
+    expect(app!.environment!.TRUSTED_PROXIES).toBe(address);
+    expect(app!.networks).toEqual(['backend']);
+    const subnet = at<string>(compose, 'networks', 'backend', 'ipam', 'config', 0, 'subnet');
+    expect(address.split('.').slice(0, 3).join('.')).toBe(subnet.split('.').slice(0, 3).join('.'));
+    expect(loadConfig(substituted(app!.environment!)).trustedProxies).toEqual([address]);
+    const frontend = haproxy.slice(haproxy.indexOf('frontend http'), haproxy.indexOf('backend auth'));
+    expect(frontend.indexOf('http-request del-header X-Forwarded-For')).toBeGreaterThan(-1);
+    expect(frontend.indexOf('http-request del-header X-Forwarded-For')).toBeLessThan(frontend.indexOf('option forwardfor'));
+  });
+
+  it('the proxy health-checks every replica on /health/ready, finds them through Docker DNS, on the service\'s port', () => {
+    const getRoutes = new Set(ROUTES.filter((r) => r.method === 'GET').map((r) => r.path));
+    const check = /option httpchk GET (\S+)/.exec(haproxy)![1]!;
+    expect(check).toBe('/health/ready');
+    expect(getRoutes.has(check)).toBe(true);
+    expect(haproxy).toMatch(/default-server check .*resolvers docker/);
+    const [, slots, host, port] = /server-template \w+ (\d+) (\w+):(\d+)/.exec(haproxy)!;
+    expect(Number(slots)).toBeGreaterThanOrEqual(app!.deploy!.replicas!);
+    expect(host).toBe('app');
+    expect(port).toBe(String(loadConfig(substituted(app!.environment!)).port));
+    expect(app!.healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${port}/health/ready`);
+    expect(proxy!.depends_on).toEqual({ app: { condition: 'service_healthy' } });
+  });
+
+  it('migrations run once, before the replicas, with the entrypoint of the Kubernetes Job; the replicas never migrate', () => {
+    const job = loadManifests().flatMap((f) => f.objects).find((o) => o.kind === 'Job')!;
+    expect(migrate!.command).toEqual(at(job, 'spec', 'template', 'spec', 'containers', 0, 'command'));
+    expect(migrate!.image).toBe(app!.image);
+    expect(app!.depends_on!.migrate).toEqual({ condition: 'service_completed_successfully' });
+    expect(app!.environment!.MIGRATE_ON_START).toBeUndefined();
+    expect(loadConfig(substituted(app!.environment!)).migrateOnStart).toBe(false);
+  });
+
+  it('the replicas\' environment is a complete production configuration of variables the service reads', () => {
+    const env = substituted(app!.environment!);
+    expect(loadConfig(env)).toMatchObject({ env: 'production', trustedProxies: ['172.28.0.10'] });
+    const read = variablesTheServiceReads(env);
+    expect(Object.keys(env).filter((name) => !read.has(name))).toEqual([]);
+  });
+});

@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '@config/env';
+import { parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { ROUTES } from '@interface/http/routes';
+import { at, DEPLOY_DIR, loadManifests, ROOT, schemaErrors, strictFieldErrors, variablesTheServiceReads, type K8sObject } from '../../support/k8s-manifests';
+
+/** The API versions these manifests may use: current, not deprecated (the bundled schemas keep old ones too). */
+const API_VERSIONS: Record<string, string> = {
+  ConfigMap: 'v1', Secret: 'v1', Service: 'v1', Deployment: 'apps/v1', Job: 'batch/v1',
+  PodDisruptionBudget: 'policy/v1', HorizontalPodAutoscaler: 'autoscaling/v2',
+};
+
+type Container = { name: string; image: string; command?: string[]; ports?: { name: string; containerPort: number }[]; env?: { name: string; value?: string }[] } & Record<string, unknown>;
+
+const files = loadManifests();
+const objects = files.flatMap((f) => f.objects);
+const one = (kind: string): K8sObject => {
+  const found = objects.filter((o) => o.kind === kind);
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+const podSpec = (workload: K8sObject) => at<Record<string, unknown>>(workload, 'spec', 'template', 'spec');
+const containerOf = (workload: K8sObject) => at<Container>(workload, 'spec', 'template', 'spec', 'containers', 0);
+const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe('deploy/: Kubernetes manifests', () => {
+  it('kustomization.yaml lists exactly the manifest files', () => {
+    const kustomization = parse(readFileSync(join(DEPLOY_DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+    expect([...kustomization.resources].sort()).toEqual(files.map((f) => f.file));
+  });
+
+  it('has one of each: Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler, Secret, ConfigMap, migration Job; current API versions', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(Object.keys(API_VERSIONS).sort());
+    for (const o of objects) expect(`${o.kind} ${o.apiVersion}`).toBe(`${o.kind} ${API_VERSIONS[o.kind]}`);
+  });
+
+  it('every manifest validates against the Kubernetes API schemas (bundled, no network)', () => {
+    const errors = schemaErrors(objects);
+    expect(objects.map((o, i) => ({ object: `${o.kind}/${o.metadata.name}`, errors: errors[i] }))).toEqual(
+      objects.map((o) => ({ object: `${o.kind}/${o.metadata.name}`, errors: [] })),
+    );
+  });
+
+  it('a broken manifest fails the schema check', () => {
+    const breakages: [string, (o: K8sObject) => void][] = [
+      ['Deployment', (o) => void ((o.spec as Record<string, unknown>).replicas = 'two')],
+      ['Deployment', (o) => void delete (containerOf(o) as Partial<Container>).name],
+      ['Deployment', (o) => void (containerOf(o).ports = 3000 as never)],
+      ['Service', (o) => void (at<Record<string, unknown>>(o, 'spec', 'ports', 0).port = '80')],
+      ['HorizontalPodAutoscaler', (o) => void delete (o.spec as Record<string, unknown>).scaleTargetRef],
+      ['Job', (o) => void (podSpec(o)!.containers = 'migrate')],
+      ['ConfigMap', (o) => void ((o.data as Record<string, unknown>).PORT = 3000)],
+      ['PodDisruptionBudget', (o) => void ((o as Record<string, unknown>).kind = 'PodDisruptionBudgt')],
+    ];
+    const broken = breakages.map(([kind, mutate]) => {
+      const copy = clone(one(kind));
+      mutate(copy);
+      return copy;
+    });
+    const errors = schemaErrors(broken);
+    breakages.forEach(([kind], i) => expect({ kind, failed: errors[i]!.length > 0 }).toEqual({ kind, failed: true }));
+  });
+
+  it('no manifest has a field the API does not know (strict, like kubectl\'s field validation), and a misspelt one is caught', () => {
+    const typo = clone(one('Deployment'));
+    const probe = at<Record<string, unknown>>(containerOf(typo), 'readinessProbe', 'httpGet');
+    probe.paht = probe.path;
+    delete probe.path;
+    const misplaced = clone(one('Service'));
+    (misplaced.spec as Record<string, unknown>).replicas = 2;
+    const errors = strictFieldErrors([...objects, typo, misplaced]);
+    expect(errors.slice(0, objects.length)).toEqual(objects.map(() => []));
+    expect(errors[objects.length]!.join(' ')).toMatch(/'"paht"' does not exist/);
+    expect(errors[objects.length + 1]!.join(' ')).toMatch(/'"replicas"' does not exist/);
+  }, 60_000);
+
+  it('selectors line up: Service, PDB and the Deployment\'s own selector match its pods; the HPA scales it; Job pods take no traffic', () => {
+    const deployment = one('Deployment');
+    const podLabels = at<Record<string, string>>(deployment, 'spec', 'template', 'metadata', 'labels');
+    expect(matches(at(deployment, 'spec', 'selector', 'matchLabels'), podLabels)).toBe(true);
+    expect(matches(at(one('Service'), 'spec', 'selector'), podLabels)).toBe(true);
+    expect(matches(at(one('PodDisruptionBudget'), 'spec', 'selector', 'matchLabels'), podLabels)).toBe(true);
+    expect(at(one('HorizontalPodAutoscaler'), 'spec', 'scaleTargetRef')).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+    const jobLabels = at<Record<string, string>>(one('Job'), 'spec', 'template', 'metadata', 'labels');
+    expect(matches(at(one('Service'), 'spec', 'selector'), jobLabels)).toBe(false);
+    expect(matches(at(one('PodDisruptionBudget'), 'spec', 'selector', 'matchLabels'), jobLabels)).toBe(false);
+  });
+
+  it('replicas and disruption: 2 replicas, HPA on CPU from 2, the PDB lets a node drain without stopping the service', () => {
+    const hpa = one('HorizontalPodAutoscaler');
+    expect(at(one('Deployment'), 'spec', 'replicas')).toBe(2);
+    expect(at(hpa, 'spec', 'minReplicas')).toBe(2);
+    expect(at<number>(hpa, 'spec', 'maxReplicas')).toBeGreaterThan(2);
+    expect(at(hpa, 'spec', 'metrics', 0, 'resource', 'name')).toBe('cpu');
+    expect(at<number>(one('PodDisruptionBudget'), 'spec', 'minAvailable')).toBeLessThan(2);
+  });
+
+  it('probes point at real routes on the container\'s port; the Service targets that port; it is the configured PORT', () => {
+    const deployment = one('Deployment');
+    const container = containerOf(deployment);
+    const getRoutes = new Set(ROUTES.filter((r) => r.method === 'GET').map((r) => r.path));
+    expect(at(container, 'readinessProbe', 'httpGet', 'path')).toBe('/health/ready');
+    expect(at(container, 'livenessProbe', 'httpGet', 'path')).toBe('/health/live');
+    const portNames = (container.ports ?? []).map((p) => p.name);
+    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+      expect(getRoutes.has(at<string>(container, probe, 'httpGet', 'path'))).toBe(true);
+      expect(portNames).toContain(at(container, probe, 'httpGet', 'port'));
+    }
+    expect(portNames).toContain(at(one('Service'), 'spec', 'ports', 0, 'targetPort'));
+    expect(String(container.ports![0]!.containerPort)).toBe(at(one('ConfigMap'), 'data', 'PORT'));
+  });
+
+  it('every variable the manifests set is one the service reads (src/config/env.ts, abuse-config.ts)', () => {
+    const configMap = at<Record<string, string>>(one('ConfigMap'), 'data');
+    const secret = at<Record<string, string>>(one('Secret'), 'stringData');
+    const set = new Map<string, string>();
+    for (const [name, value] of Object.entries({ ...configMap, ...secret })) set.set(name, value);
+    for (const workload of [one('Deployment'), one('Job')]) for (const e of containerOf(workload).env ?? []) set.set(e.name, e.value ?? '');
+    const read = variablesTheServiceReads(Object.fromEntries(set));
+    expect([...set.keys()].filter((name) => !read.has(name))).toEqual([]);
+    // The check can fail: a misspelt variable is not read.
+    expect(variablesTheServiceReads({ ...Object.fromEntries(set), AMQP_QUEUE_TYP: 'quorum' }).has('AMQP_QUEUE_TYP')).toBe(false);
+  });
+
+  it('both workloads take the ConfigMap and the Secret; with real values in the Secret that configuration starts in production', () => {
+    for (const workload of [one('Deployment'), one('Job')]) {
+      expect(containerOf(workload).envFrom).toEqual([
+        { configMapRef: { name: one('ConfigMap').metadata.name } },
+        { secretRef: { name: one('Secret').metadata.name } },
+      ]);
+    }
+    const configMap = at<Record<string, string>>(one('ConfigMap'), 'data');
+    const real = {
+      DATABASE_URL: 'postgres://auth:s3cret@postgres:5432/auth', REDIS_URL: 'redis://:s3cret@redis:6379', AMQP_URL: 'amqp://auth:s3cret@rabbitmq:5672',
+      SMTP_URL: 'smtp://auth:s3cret@smtp.example.com:587', ENCRYPTION_KEY: 'a'.repeat(64), METRICS_TOKEN: 'm'.repeat(32),
+    };
+    expect(Object.keys(real).sort()).toEqual(Object.keys(at(one('Secret'), 'stringData')).sort());
+    const config = loadConfig({ ...configMap, ...real });
+    expect(config).toMatchObject({ env: 'production', migrateOnStart: false, events: { queueType: 'quorum' }, databasePoolSize: 10 });
+  });
+
+  it('the Secret holds placeholders only, and a forgotten placeholder stops the service instead of running with it', () => {
+    const secret = at<Record<string, string>>(one('Secret'), 'stringData');
+    for (const value of Object.values(secret)) expect(value).toContain('CHANGE_ME');
+    const configMap = at<Record<string, string>>(one('ConfigMap'), 'data');
+    expect(() => loadConfig({ ...configMap, ...secret })).toThrow(/METRICS_TOKEN/);
+    expect(() => parseEncryptionKey(secret.ENCRYPTION_KEY!)).toThrow(/ENCRYPTION_KEY must be 32 bytes/);
+  });
+
+  it('the Job runs the image\'s migrate entrypoint (npm run migrate); the Deployment runs the image\'s default and never migrates', () => {
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const job = containerOf(one('Job'));
+    expect(scripts.migrate).toContain(job.command!.join(' '));
+    expect(job.command).toEqual(['node', 'dist/src/interface/cli/migrate.js']);
+    const dockerfile = readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('CMD ["node", "dist/src/main.js"]');
+    expect(dockerfile).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
+    const api = containerOf(one('Deployment'));
+    expect(api.command).toBeUndefined();
+    expect(api.image).toBe(job.image);
+    expect(at(one('ConfigMap'), 'data', 'MIGRATE_ON_START')).toBe('false');
+    expect((api.env ?? []).map((e) => e.name)).not.toContain('MIGRATE_ON_START');
+    expect(at(podSpec(one('Job')), 'restartPolicy')).toBe('Never');
+  });
+
+  it('pods run non-root on a read-only root filesystem with no capabilities, and have requests and limits', () => {
+    for (const workload of [one('Deployment'), one('Job')]) {
+      const spec = podSpec(workload)!;
+      const container = containerOf(workload);
+      expect(at(spec, 'securityContext', 'runAsNonRoot')).toBe(true);
+      expect(at<number>(spec, 'securityContext', 'runAsUser')).toBeGreaterThan(0);
+      expect(at(spec, 'automountServiceAccountToken')).toBe(false);
+      expect(at(container, 'securityContext')).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+      for (const kind of ['requests', 'limits']) {
+        expect(at(container, 'resources', kind, 'cpu')).toBeDefined();
+        expect(at(container, 'resources', kind, 'memory')).toBeDefined();
+      }
+      // Nothing may need DATA_DIR: the configuration is complete (four URLs and ENCRYPTION_KEY, checked above).
+      expect(at(spec, 'volumes')).toBeUndefined();
+    }
+    // The 250 MB RSS budget fits under the limit, and the request is not below it by much.
+    const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)![1]);
+    const resources = at<Record<string, Record<string, string>>>(containerOf(one('Deployment')), 'resources');
+    expect(mib(resources.limits!.memory!)).toBeGreaterThanOrEqual(Math.ceil(250e6 / 2 ** 20));
+    expect(mib(resources.requests!.memory!)).toBeGreaterThanOrEqual(Math.ceil(200e6 / 2 ** 20));
+  });
+});
