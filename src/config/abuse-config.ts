@@ -23,6 +23,12 @@ export interface AbuseConfig {
   currentPasswordMaxFailures: number;
   /** How long a live session's state may be served from the cache when no invalidation reaches it (1-60 s). */
   sessionCacheTtlSeconds: number;
+  /** Process-local validate cache (sessions and users): entry lifetime, s (0 = off). */
+  localCacheTtlSeconds: number;
+  /** Process-local validate cache: entries per kind (sessions, users) (0 = off). */
+  localCacheMaxEntries: number;
+  /** Verified access tokens remembered per process (signature checks skipped on a hit) (0 = off). */
+  tokenCacheMaxEntries: number;
   /** Prefix of every Redis key (several deployments or test runs can share one Redis). */
   redisKeyPrefix: string;
 }
@@ -74,6 +80,12 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
     }
     return parsed;
   };
+  const count = (name: string, fallback: number): number => {
+    const value = Number(raw(name) ?? fallback);
+    if (Number.isInteger(value) && value >= 0 && value <= 1_000_000) return value;
+    problems.push(`${name} must be an integer from 0 to 1000000 (got "${raw(name)}")`);
+    return fallback;
+  };
   const rateLimits = {} as AbuseConfig['rateLimits'];
   for (const group of RATE_LIMIT_GROUPS) {
     const name = `RATE_LIMIT_${group.toUpperCase()}`;
@@ -101,6 +113,10 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
     currentPasswordMaxFailures: Number.isInteger(maxFailures) ? maxFailures : 5,
     // At most 60 s: a live entry another instance cached is what a lost revocation write leaves trusted.
     sessionCacheTtlSeconds: seconds('SESSION_CACHE_TTL', '30s', 1, 60),
+    // A safety net only (invalidations drop entries at once): short, and bounded like SESSION_CACHE_TTL.
+    localCacheTtlSeconds: seconds('LOCAL_CACHE_TTL', '10s', 0, 60),
+    localCacheMaxEntries: count('LOCAL_CACHE_MAX_ENTRIES', 10_000),
+    tokenCacheMaxEntries: count('TOKEN_CACHE_MAX_ENTRIES', 10_000),
     redisKeyPrefix: redisKeyPrefix(raw('REDIS_KEY_PREFIX') ?? 'auth:', problems),
   };
 }

@@ -18,7 +18,15 @@ import { RedisOtpReplayGuard } from '@infrastructure/cache/redis/redis-otp-repla
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
 import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
+import { RedisInvalidationLink } from '@infrastructure/cache/redis/redis-invalidation-link';
+import { InProcessInvalidationLink, UnreachableInvalidationLink, type InvalidationLink } from '@infrastructure/cache/local/invalidation-link';
+import { LocalStateCache } from '@infrastructure/cache/local/local-state-cache';
 import type { AppConfig } from './env';
+
+/** Every instance publishes a heartbeat on the invalidation channel this often ... */
+const HEARTBEAT_MS = 1000;
+/** ... and bypasses its local cache when it has not received its own for this long. */
+const HEARTBEAT_SILENCE_MS = 3000;
 
 /** Tokens are accepted up to 60 s after `exp` (clock skew); a revocation outlives every token naming the session. */
 const SKEW_MARGIN_SECONDS = 120;
@@ -33,6 +41,8 @@ export interface Cache {
   /** TOTP steps already used, per user. */
   otpReplay: OtpReplayGuard;
   sessions: SessionStateCache;
+  /** The validate path's process-local first tier (see LocalStateCache), kept in step across instances by `link`. */
+  local: LocalStateCache;
   /** True with REDIS_URL: shared by every instance. */
   shared: boolean;
   status(): Promise<'up' | 'down'>;
@@ -49,7 +59,11 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
     ttlSeconds: config.abuse.sessionCacheTtlSeconds,
     revokedTtlSeconds: config.jwt.accessTokenTtlSeconds + SKEW_MARGIN_SECONDS,
   };
+  const localCache = (link: InvalidationLink) =>
+    new LocalStateCache(link, { maxEntries: config.abuse.localCacheMaxEntries, ttlMs: config.abuse.localCacheTtlSeconds * 1000 });
   if (config.redisUrl === null) {
+    // Embedded mode is the only instance; with DATABASE_URL others may change the database unheard.
+    const link = config.databaseUrl === null ? new InProcessInvalidationLink() : new UnreachableInvalidationLink();
     return {
       rateLimiter: new InMemoryRateLimiter(clock),
       lockout: new InMemoryLoginLockout(config.abuse.lockout),
@@ -57,6 +71,7 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
       secretAttempts: new InMemorySecretAttempts(),
       otpReplay: new InMemoryOtpReplayGuard(clock),
       sessions: config.databaseUrl === null ? new InMemorySessionStateCache(clock, ttl) : new PassThroughSessionStateCache(),
+      local: localCache(link),
       shared: false,
       status: async () => 'up',
       close: async () => undefined,
@@ -64,6 +79,8 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
   }
   const client = await connectRedis(config.redisUrl, logger, config.redisTopology);
   const prefix = config.abuse.redisKeyPrefix;
+  const link = new RedisInvalidationLink(client, prefix, logger, { heartbeatMs: HEARTBEAT_MS, silenceMs: HEARTBEAT_SILENCE_MS });
+  link.start();
   return {
     rateLimiter: new RedisRateLimiter(client, prefix, logger),
     lockout: new FallbackLoginLockout(
@@ -79,9 +96,11 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
     secretAttempts: new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), logger),
     otpReplay: new RedisOtpReplayGuard(client, prefix, new InMemoryOtpReplayGuard(clock), logger),
     sessions: new RedisSessionStateCache(client, prefix, ttl),
+    local: localCache(link),
     shared: true,
     status: async () => ((await pingRedis(client)) ? 'up' : 'down'),
     async close() {
+      await link.close();
       if (client.isOpen) await client.close();
     },
   };

@@ -49,6 +49,7 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.LoginLockout, infra.cache.lockout);
   constant(TOKENS.SecretAttempts, infra.cache.secretAttempts);
   constant(TOKENS.SessionStateCache, infra.cache.sessions);
+  constant(TOKENS.AuthStateCache, infra.cache.local);
   constant(TOKENS.Totp, infra.totp);
   constant(TOKENS.OtpReplayGuard, infra.cache.otpReplay);
   constant(TOKENS.RecoveryCodes, infra.recoveryCodes);

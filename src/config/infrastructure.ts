@@ -32,6 +32,7 @@ import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/z
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { UuidGenerator } from '@infrastructure/time/uuid-generator';
 import { SessionCacheInvalidation } from '@application/session/session-cache-invalidation';
+import { StateCacheInvalidation } from '@application/session/state-cache-invalidation';
 import { type Cache, startCache } from './cache';
 import { openDatabase } from './database';
 import { startEmailDelivery, type EmailDelivery } from './email';
@@ -142,12 +143,18 @@ export async function startInfrastructure(
       audience: config.jwt.audience,
       accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
       alg: config.jwt.alg,
+      verifiedCacheMaxEntries: config.abuse.tokenCacheMaxEntries,
     }),
     mailer: email.mailer,
     email,
     accountRequests,
-    // Every unit of work keeps the session cache in step (see SessionCacheInvalidation).
-    unitOfWork: new SessionCacheInvalidation(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, wake, decorateAudit }), cache.sessions, logger),
+    // Every unit of work keeps the shared session cache (SessionCacheInvalidation) and, after it, every instance's
+    // local validate cache (StateCacheInvalidation, announced after the shared cache is up to date) in step.
+    unitOfWork: new StateCacheInvalidation(
+      new SessionCacheInvalidation(new TypeOrmUnitOfWork(dataSource, { secretBox, clock, wake, decorateAudit }), cache.sessions, logger),
+      cache.local,
+      logger,
+    ),
     repositories,
     dataSource,
     userDirectory: new TypeOrmUserDirectory(dataSource.manager),

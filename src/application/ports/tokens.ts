@@ -21,6 +21,7 @@ import type { RecoveryCodes } from './recovery-codes';
 import type { SecretAttempts } from './secret-attempts';
 import type { SecretBox } from './secret-box';
 import type { SessionStateCache } from './session-state-cache';
+import type { AuthStateCache } from './auth-state-cache';
 import type { Totp } from './totp';
 import type { UnitOfWork } from './unit-of-work';
 import type { UserDirectory } from './user-directory';
@@ -61,6 +62,7 @@ export const PORTS = {
   MfaLockoutStore: token<LoginLockout>('MfaLockoutStore'),
   SecretAttempts: token<SecretAttempts>('SecretAttempts'),
   SessionStateCache: token<SessionStateCache>('SessionStateCache'),
+  AuthStateCache: token<AuthStateCache>('AuthStateCache'),
   PasswordStrengthEstimator: token<PasswordStrengthEstimator>('PasswordStrengthEstimator'),
   /** RFC 6238 codes, secrets, otpauth URIs and QR codes (issue 10). */
   Totp: token<Totp>('Totp'),

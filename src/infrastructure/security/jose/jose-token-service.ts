@@ -14,6 +14,7 @@ import type { IdGenerator } from '@application/ports/id-generator';
 import type { SigningAlgorithm } from '@application/ports/signing-keys';
 import type { DomainError } from '@domain/shared/domain-error';
 import { Errors } from '@application/shared/errors';
+import { BoundedLru } from '../../cache/local/bounded-lru';
 import type { SigningKeyManager } from './signing-key-manager';
 
 export interface JoseTokenServiceOptions {
@@ -24,6 +25,18 @@ export interface JoseTokenServiceOptions {
   alg?: SigningAlgorithm;
   /** CONTRACT §4: at most 60 s. */
   clockToleranceSeconds?: number;
+  /** Verified tokens remembered (LRU); 0 (the default) remembers none. */
+  verifiedCacheMaxEntries?: number;
+}
+
+/** A token that passed every check, the key it was checked with, and from when it counts. */
+interface VerifiedEntry {
+  claims: VerifiedAccessClaims;
+  kid: string;
+  alg: string;
+  key: CryptoKey;
+  /** ms: before this, the token is not yet valid (nbf and iat, less the tolerance). */
+  from: number;
 }
 
 /** RFC 9068 access-token type; a plain "JWT" (an ID token, say) is never accepted as an access token. */
@@ -45,6 +58,13 @@ const randomIds: IdGenerator = { newId: () => randomUUID() };
 export class JoseTokenService implements TokenSigner, TokenVerifier {
   private readonly toleranceSeconds: number;
   private readonly clock: Clock;
+  /**
+   * Verified tokens by the whole compact token (never a part of it: the signature alone does not pin the
+   * payload we would hand out), until `exp` plus the tolerance. A hit skips the signature check only: the key it
+   * was verified with must still be the one published for its kid (a key pruned or replaced ends its tokens'
+   * hits at once), and the time window is checked again.
+   */
+  private readonly verified: BoundedLru<string, VerifiedEntry>;
 
   constructor(
     private readonly keys: SigningKeyManager,
@@ -55,6 +75,7 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
     // Same clock as the keys by default, so "published" and "expired" are judged at the same instant.
     this.clock = clock ?? keys.clock;
     this.toleranceSeconds = Math.min(options.clockToleranceSeconds ?? 60, 60);
+    this.verified = new BoundedLru(options.verifiedCacheMaxEntries ?? 0, () => this.clock.now().getTime());
   }
 
   async sign(claims: AccessClaims): Promise<SignedAccessToken> {
@@ -76,10 +97,15 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
 
   async verify(token: string): Promise<VerifiedAccessClaims> {
     const raw: unknown = token;
-    if (typeof raw !== 'string' || raw.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(raw)) throw invalidToken();
+    if (typeof raw !== 'string' || raw.length > MAX_TOKEN_LENGTH) throw invalidToken();
+    const hit = this.verified.get(raw);
+    if (hit !== undefined && hit.from <= this.clock.now().getTime() && this.keys.publicKeyFor(hit.kid, hit.alg) === hit.key) {
+      return copyClaims(hit.claims);
+    }
+    if (!COMPACT_JWS.test(raw)) throw invalidToken();
     try {
       const now = this.clock.now();
-      const { payload } = await jwtVerify(raw, this.resolveKey, {
+      const { payload, protectedHeader, key } = await jwtVerify(raw, this.resolveKey, {
         // "none" and HS* are never in this list: only the algorithms of keys we published.
         algorithms: this.allowedAlgorithms(),
         issuer: this.options.issuer,
@@ -91,11 +117,20 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
       });
       // jose checks iat only with maxTokenAge; a token "issued" in the future was not issued by us.
       if ((payload.iat as number) > now.getTime() / 1000 + this.toleranceSeconds) throw invalidToken();
-      return toVerifiedClaims(payload);
+      const claims = toVerifiedClaims(payload);
+      this.remember(raw, claims, protectedHeader, key);
+      return claims;
     } catch {
       // One generic answer: which check failed helps only someone crafting tokens.
       throw invalidToken();
     }
+  }
+
+  private remember(token: string, claims: VerifiedAccessClaims, header: JWSHeaderParameters, key: unknown): void {
+    if (typeof header.kid !== 'string' || typeof header.alg !== 'string' || !isCryptoKey(key)) return;
+    const toleranceMs = this.toleranceSeconds * 1000;
+    const entry = { claims: copyClaims(claims), kid: header.kid, alg: header.alg, key, from: Math.max(claims.nbf, claims.iat) * 1000 - toleranceMs };
+    this.verified.set(token, entry, claims.exp * 1000 + toleranceMs);
   }
 
   private allowedAlgorithms(): string[] {
@@ -169,6 +204,17 @@ function serviceScope(payload: JWTPayload): string {
     throw invalidToken();
   }
   return scope;
+}
+
+/** Callers get their own copy: nothing they do reaches the remembered claims. */
+function copyClaims(claims: VerifiedAccessClaims): VerifiedAccessClaims {
+  const aud = Array.isArray(claims.aud) ? [...claims.aud] : claims.aud;
+  if (claims.token_type === SERVICE) return { ...claims, aud };
+  return { ...claims, aud, roles: [...claims.roles], amr: [...claims.amr] };
+}
+
+function isCryptoKey(value: unknown): value is CryptoKey {
+  return typeof value === 'object' && value !== null && 'algorithm' in value && 'type' in value;
 }
 
 function isNonEmptyString(value: unknown): value is string {

@@ -1,6 +1,7 @@
 import type { VerifiedUserAccessClaims } from '@application/ports/access-tokens';
 import { Logout } from '@application/session/logout';
 import { SessionCacheInvalidation } from '@application/session/session-cache-invalidation';
+import { StateCacheInvalidation } from '@application/session/state-cache-invalidation';
 import { ValidateAccessToken } from '@application/session/validate-access-token';
 import type { CachedSessionState, SessionStateCache } from '@application/ports/session-state-cache';
 import { InMemoryUnitOfWork } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
@@ -87,7 +88,7 @@ describe('session state cache behind ValidateAccessToken', () => {
       remember: async () => Promise.reject(new Error('cache down')),
       invalidate: async () => Promise.reject(new Error('cache down')),
     };
-    const validate = new ValidateAccessToken(kit.tokens, kit.repos.sessions, kit.repos.users, kit.clock, kit.settings, broken);
+    const validate = new ValidateAccessToken(kit.tokens, kit.repos.sessions, kit.repos.users, kit.clock, kit.settings, broken, kit.localCache);
     await expect(validate.execute({ token: tokens.accessToken })).resolves.toMatchObject({ user: { id: user.id } });
     await kit.useCases.Logout.execute({ userId: user.id, sessionId: await sid(kit, tokens.accessToken), scope: 'local' });
     await expect(validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
@@ -121,10 +122,11 @@ describe('session state cache behind ValidateAccessToken', () => {
       await warm(kit, tokens.accessToken, id); // another instance's view: the session cached as live
       const lines: string[] = [];
       const log = (_fields: Record<string, unknown>, message: string) => void lines.push(message);
-      const uow = new SessionCacheInvalidation(
-        new InMemoryUnitOfWork(kit.db, { secretBox: kit.box, clock: kit.clock }),
-        new LosingRevocations(kit.sessionCache, failures),
-        { info: log, warn: log, error: log },
+      const logger = { info: log, warn: log, error: log };
+      const uow = new StateCacheInvalidation(
+        new SessionCacheInvalidation(new InMemoryUnitOfWork(kit.db, { secretBox: kit.box, clock: kit.clock }), new LosingRevocations(kit.sessionCache, failures), logger),
+        kit.localCache,
+        logger,
       );
       const logout = new Logout(uow, kit.clock).execute({ userId: user.id, sessionId: id, scope: 'local', client: CLIENT });
       return { logout, id, tokens, lines };

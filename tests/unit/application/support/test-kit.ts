@@ -17,6 +17,9 @@ import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/
 import { InMemoryEmailQueue } from '@infrastructure/persistence/memory/in-memory-email-outbox';
 import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
 import { SessionCacheInvalidation } from '@application/session/session-cache-invalidation';
+import { StateCacheInvalidation } from '@application/session/state-cache-invalidation';
+import { InProcessInvalidationLink } from '@infrastructure/cache/local/invalidation-link';
+import { LocalStateCache } from '@infrastructure/cache/local/local-state-cache';
 import { InMemoryLoginLockout } from '@infrastructure/cache/memory/in-memory-login-lockout';
 import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate-limiter';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
@@ -69,9 +72,15 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const rateLimiter = new InMemoryRateLimiter(clock);
   // The real worker over the in-memory queue: register/reset/resend resolve once it has processed their request.
   const requestWorker = new AccountRequestWorker(new InMemoryAccountRequestQueue(db), box, clock, { info: log, warn: log, error: log });
-  const uow = new SessionCacheInvalidation(
-    new InMemoryUnitOfWork(db, { secretBox: box, clock, wake: { emailSender: () => sender.drain(), accountRequests: () => requestWorker.drain() } }),
-    sessionCache,
+  // The local validate cache as embedded mode has it (one instance), on the kit's clock.
+  const localCache = new LocalStateCache(new InProcessInvalidationLink(), { maxEntries: 1000, ttlMs: 10_000, now: () => clock.now().getTime() });
+  const uow = new StateCacheInvalidation(
+    new SessionCacheInvalidation(
+      new InMemoryUnitOfWork(db, { secretBox: box, clock, wake: { emailSender: () => sender.drain(), accountRequests: () => requestWorker.drain() } }),
+      sessionCache,
+      { info: log, warn: log, error: log },
+    ),
+    localCache,
     { info: log, warn: log, error: log },
   );
   const repos = inMemoryRepositories(db, { secretBox: box, clock });
@@ -80,7 +89,7 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const opaque = new CryptoOpaqueTokens();
   const keys = new SigningKeyManager(new InMemorySigningKeyRepository(), box, clock, { alg: 'EdDSA', accessTokenTtlSeconds: 900 });
   await keys.init();
-  const tokens = new JoseTokenService(keys, { issuer: 'https://auth.example.com', audience: 'api', accessTokenTtlSeconds: 900 }, ids, clock);
+  const tokens = new JoseTokenService(keys, { issuer: 'https://auth.example.com', audience: 'api', accessTokenTtlSeconds: 900, verifiedCacheMaxEntries: 1000 }, ids, clock);
   // The application's own feature modules over the in-memory adapters: the classes the service runs, wired once.
   const container = new Container({ defaultScope: 'Singleton' });
   const constant = <T>(id: Token<T>, value: T) => void container.bind<T>(id).toConstantValue(value);
@@ -102,6 +111,7 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   constant(PORTS.LoginLockout, lockout);
   constant(PORTS.SecretAttempts, new InMemorySecretAttempts());
   constant(PORTS.SessionStateCache, sessionCache);
+  constant(PORTS.AuthStateCache, localCache);
   constant(PORTS.PasswordStrengthEstimator, new ZxcvbnStrengthEstimator());
   // Issue 10: TOTP is pure computation (the real adapter); used steps in memory on the kit's clock.
   constant(PORTS.Totp, new OtpauthTotp());
@@ -153,8 +163,12 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   }
 
   /** Test setup only: writes a user's stored state as an operator (or a later feature) would have left it. */
-  const overwriteUser = (state: UserState) => void db.tables.users.set(state.id, structuredClone(state));
+  // Behind the unit of work's back: drops the local cache's copy as a committed change would.
+  const overwriteUser = (state: UserState) => {
+    db.tables.users.set(state.id, structuredClone(state));
+    void localCache.invalidate({ sessions: [], users: [state.id] });
+  };
   const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
   const auditTypes = () => db.tables.auditEvents.map((entry) => entry.type);
-  return { container, resolve, overwriteUser, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, signIn, recoveryCodes, mfaLockout, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, rateLimiter, passwordPolicy, auditTypes };
+  return { container, resolve, overwriteUser, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, signIn, recoveryCodes, mfaLockout, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, localCache, rateLimiter, passwordPolicy, auditTypes };
 }

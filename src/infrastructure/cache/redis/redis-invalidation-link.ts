@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@application/ports/logger';
+import type { InvalidatedKeys, InvalidationLink } from '../local/invalidation-link';
+import { watchRedis, type RedisClient } from './redis-connection';
+
+export interface RedisInvalidationLinkOptions {
+  /** Every instance publishes a heartbeat this often (ms). */
+  heartbeatMs: number;
+  /** Not having received its own heartbeat for this long, an instance distrusts the link (ms). */
+  silenceMs: number;
+  /** Monotonic ms. */
+  now?: () => number;
+}
+
+/** The subset of the three node-redis client kinds that the subscriber connection uses. */
+interface Subscriber {
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  destroy(): void;
+  isOpen: boolean;
+}
+
+/**
+ * Redis pub/sub between instances, on one channel under the key prefix. Publishing goes through the process's
+ * connection; receiving through a dedicated subscriber connection (a duplicate of it: a standalone connection in
+ * subscriber mode runs no other commands; Cluster and Sentinel clients keep their own pub/sub connection too).
+ *
+ * Trust: the link is trusted only while this instance keeps receiving its own heartbeats (published every
+ * `heartbeatMs`), the last within `silenceMs`, and none missed since the subscriber connection last failed.
+ * Receiving its own heartbeat proves that the subscription is live end to end, after a reconnect too (node-redis
+ * subscribes again by itself); a link that dies silently (a network that drops packets) is noticed within
+ * `silenceMs`. Becoming trusted again calls `reestablished`: announcements sent meanwhile may be lost.
+ * Under Redis Cluster a classic PUBLISH reaches subscribers on every node (through the cluster bus).
+ */
+export class RedisInvalidationLink implements InvalidationLink {
+  readonly instanceId = randomUUID();
+  private readonly channel: string;
+  private readonly heartbeat: string;
+  private readonly now: () => number;
+  private subscriber: Subscriber | null = null;
+  private lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
+  private handlers: Parameters<InvalidationLink['listen']>[0] | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private closed = false;
+  private warned = false;
+
+  constructor(
+    private readonly client: RedisClient,
+    keyPrefix: string,
+    private readonly logger: Logger,
+    private readonly options: RedisInvalidationLinkOptions,
+  ) {
+    this.channel = `${keyPrefix}invalidate`;
+    this.heartbeat = `h ${this.instanceId}`;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Connects the subscriber in the background and starts the heartbeat; untrusted until its first heartbeat. */
+  start(): void {
+    this.timer = setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.timer.unref();
+    this.subscribe();
+  }
+
+  trusted(): boolean {
+    return this.now() - this.lastOwnHeartbeat < this.options.silenceMs;
+  }
+
+  async publish(keys: InvalidatedKeys): Promise<void> {
+    await this.client.publish(this.channel, JSON.stringify({ o: this.instanceId, s: keys.sessions, u: keys.users }));
+  }
+
+  listen(handlers: Parameters<InvalidationLink['listen']>[0]): void {
+    this.handlers = handlers;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.retry) clearTimeout(this.retry);
+    this.lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
+    const subscriber = this.subscriber;
+    this.subscriber = null;
+    if (subscriber?.isOpen) subscriber.destroy();
+  }
+
+  private subscribe(): void {
+    if (this.closed) return;
+    const subscriber = (this.client as unknown as { duplicate(): Subscriber }).duplicate();
+    this.subscriber = subscriber;
+    watchRedis(subscriber as unknown as RedisClient, {
+      down: (error) => {
+        this.lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
+        if (!this.warned) this.logger.warn({ err: error }, 'cache invalidation link down: local caches bypassed');
+        this.warned = true;
+      },
+      up: () => {
+        this.beat();
+      },
+    });
+    subscriber
+      .connect()
+      .then(() => subscriber.subscribe(this.channel, (message) => this.receive(message)))
+      .then(() => this.beat())
+      .catch((error: unknown) => {
+        // The first connection failed: node-redis retries only connections that once succeeded.
+        if (!this.warned) this.logger.warn({ err: error }, 'cache invalidation link: cannot subscribe yet, retrying');
+        this.warned = true;
+        if (subscriber.isOpen) subscriber.destroy();
+        if (this.closed) return;
+        this.retry = setTimeout(() => this.subscribe(), this.options.heartbeatMs);
+        this.retry.unref();
+      });
+  }
+
+  private beat(): void {
+    if (this.closed) return;
+    this.client.publish(this.channel, this.heartbeat).catch(() => undefined);
+  }
+
+  private receive(message: string): void {
+    if (message === this.heartbeat) {
+      if (!this.trusted()) {
+        // Back (or first time): whatever was announced while we were not listening is lost; start afresh.
+        this.handlers?.reestablished();
+        if (this.warned) this.logger.info({}, 'cache invalidation link confirmed');
+        this.warned = false;
+      }
+      this.lastOwnHeartbeat = this.now();
+      return;
+    }
+    if (message.startsWith('h ')) return; // another instance's heartbeat
+    const keys = parse(message);
+    if (keys && keys.origin !== this.instanceId) this.handlers?.invalidate(keys);
+  }
+}
+
+function parse(message: string): (InvalidatedKeys & { origin: string }) | null {
+  try {
+    const value = JSON.parse(message) as { o?: unknown; s?: unknown; u?: unknown };
+    const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    return { origin: typeof value.o === 'string' ? value.o : '', sessions: strings(value.s), users: strings(value.u) };
+  } catch {
+    return null;
+  }
+}
