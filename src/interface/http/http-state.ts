@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { ParameterizedContext } from 'koa';
 import type { ClientContext } from '@application/shared/client-context';
 import type { Principal } from '@application/session/validate-access-token';
@@ -9,8 +8,8 @@ import type { RateLimitPolicy, RateLimitResult } from '@application/ports/rate-l
 export interface HttpState {
   /** Echoed from X-Request-ID when well-formed, otherwise a new UUID. */
   requestId: string;
-  /** Child logger bound to the request id. */
-  log: Logger;
+  /** Logs with the request id. */
+  log: RequestLog;
   client: ClientContext;
   /** What per-IP rate limits count: the client's IPv4 address, or its IPv6 network (RATE_LIMIT_IPV6_PREFIX). */
   clientNetwork?: string | null;
@@ -24,6 +23,13 @@ export interface HttpState {
   route?: { method: string; path: string };
   /** The quotas a rate-limited route consumed so far, for the RateLimit headers. */
   rateLimits?: { policy: RateLimitPolicy; result: RateLimitResult }[];
+}
+
+/** A logger whose every line carries the request's id. */
+export interface RequestLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
 }
 
 export type HttpContext = ParameterizedContext<HttpState>;

@@ -124,7 +124,7 @@ export class LocalStateCache implements AuthStateCache {
 
 /** A deep copy of plain data (objects, arrays, Dates): what is handed out can never reach the cached entry. */
 function copyOf<T>(value: T): T {
-  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (isDate(value)) return new Date(value.getTime()) as T;
   if (Array.isArray(value)) return value.map(copyOf) as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -135,9 +135,14 @@ function copyOf<T>(value: T): T {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+  if (value !== null && typeof value === 'object' && !isDate(value)) {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);
   }
   return value;
+}
+
+/** Also a Date made in another realm (a vm context), which `instanceof Date` would take for a plain object. */
+function isDate(value: unknown): value is Date {
+  return Object.prototype.toString.call(value) === '[object Date]';
 }

@@ -1,23 +1,47 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import type { HttpState } from '../http-state';
+import type { HttpState, RequestLog } from '../http-state';
 
 /**
  * One line per request. Only method, path, status and duration: the query string may carry tokens
  * (verify links) and headers and bodies carry credentials, so none of them is logged.
+ * Every line carries the request id as a field (no pino child logger per request: that would serialise the
+ * bindings on every request, logged or not).
  */
 export function requestLogger(root: Logger): Middleware<HttpState> {
   return async (ctx, next) => {
-    const log = root.child({ request_id: ctx.state.requestId });
+    const log = new BoundRequestLog(root, ctx.state.requestId);
     ctx.state.log = log;
     const started = process.hrtime.bigint();
     try {
       await next();
     } finally {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const fields = { method: ctx.method, path: ctx.path, status: ctx.status, duration_ms: Math.round(durationMs * 100) / 100 };
-      if (ctx.status >= 500) log.error(fields, 'request failed');
-      else log.info(fields, 'request completed');
+      const level = ctx.status >= 500 ? 'error' : 'info';
+      if (root.isLevelEnabled(level)) {
+        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+        const fields = { method: ctx.method, path: ctx.path, status: ctx.status, duration_ms: Math.round(durationMs * 100) / 100 };
+        if (level === 'error') log.error(fields, 'request failed');
+        else log.info(fields, 'request completed');
+      }
     }
   };
+}
+
+class BoundRequestLog implements RequestLog {
+  constructor(
+    private readonly root: Logger,
+    private readonly requestId: string,
+  ) {}
+
+  info(fields: object, message: string): void {
+    this.root.info({ request_id: this.requestId, ...fields }, message);
+  }
+
+  warn(fields: object, message: string): void {
+    this.root.warn({ request_id: this.requestId, ...fields }, message);
+  }
+
+  error(fields: object, message: string): void {
+    this.root.error({ request_id: this.requestId, ...fields }, message);
+  }
 }

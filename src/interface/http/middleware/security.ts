@@ -3,14 +3,38 @@ import type { Middleware } from 'koa';
 import helmet from 'koa-helmet';
 import type { HttpState } from '../http-state';
 
-/** An API serves no documents: nothing may be loaded, framed or sniffed. */
+/**
+ * An API serves no documents: nothing may be loaded, framed or sniffed. Helmet's headers here are the same on
+ * every response (no nonce, nothing taken from the request), so helmet runs once, at start, against a recording
+ * response, and each request only gets the recorded headers set (no promise and no option handling per request).
+ */
 export function securityHeaders(): Middleware<HttpState> {
-  return helmet({
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-  });
+  const headers = recordedHeaders(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      crossOriginResourcePolicy: { policy: 'same-origin' },
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  return async (ctx, next) => {
+    const res = ctx.res;
+    for (const [name, value] of headers) res.setHeader(name, value);
+    await next();
+  };
+}
+
+/** The headers a request-independent middleware sets, run once on a stand-in request. */
+function recordedHeaders(middleware: Middleware<HttpState>): [string, string | string[]][] {
+  const headers = new Map<string, string | string[]>();
+  const res = {
+    setHeader: (name: string, value: string | string[]) => void headers.set(name, value),
+    removeHeader: (name: string) => void headers.delete(name),
+  };
+  // helmet sets every header synchronously (koa-helmet calls next once its callback resolved).
+  void middleware({ req: { headers: {} }, res } as never, async () => undefined);
+  if (headers.size === 0) throw new Error('security headers: helmet set no header synchronously');
+  return [...headers];
 }
 
 /**

@@ -1,5 +1,4 @@
 import { DeleteAccount } from '@application/account/delete-account';
-import { GetCurrentUser } from '@application/account/get-current-user';
 import { RegisterUser } from '@application/account/register-user';
 import { ResendVerification } from '@application/account/resend-verification';
 import { UpdateCredentials } from '@application/account/update-credentials';
@@ -101,10 +100,10 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     auth: 'user',
     responses: { 200: { description: 'The user', schema: USER_DATA_SCHEMA } },
     errors: [...BEARER_ERRORS, 'NOT_FOUND'],
-    uses: GetCurrentUser,
-    async handle(ctx, current) {
-      const user = await current.execute({ userId: principalOf(ctx).user.id });
-      respond(ctx, 200, { user: presentUser(user) });
+    async handle(ctx) {
+      // The principal's user is the account as it is now (ValidateAccessToken: the database, or the local cache
+      // every committed change invalidates at once): no second read. A deleted account never gets here.
+      respond(ctx, 200, { user: presentUser(principalOf(ctx).user) });
     },
   }),
   defineRoute({
