@@ -30,6 +30,7 @@ const SERIAL_SUITES = [
   'tests/integration/messaging/outbox-relay.rabbitmq.test.ts',
   'tests/integration/persistence/pgbouncer.test.ts',
   'tests/security/hostile-input.test.ts',
+  'tests/security/local-cache-two-instances.test.ts',
   'tests/security/mfa-two-instances.test.ts',
   'tests/security/redis-outage.test.ts',
   'tests/security/revocation-cache.test.ts',
