@@ -60,7 +60,11 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
     revokedTtlSeconds: config.jwt.accessTokenTtlSeconds + SKEW_MARGIN_SECONDS,
   };
   const localCache = (link: InvalidationLink) =>
-    new LocalStateCache(link, { maxEntries: config.abuse.localCacheMaxEntries, ttlMs: config.abuse.localCacheTtlSeconds * 1000 });
+    new LocalStateCache(link, {
+      maxEntries: config.abuse.localCacheMaxEntries,
+      // Never longer than SESSION_CACHE_TTL: the bound on what a lost announcement can leave trusted stays that one.
+      ttlMs: Math.min(config.abuse.localCacheTtlSeconds, config.abuse.sessionCacheTtlSeconds) * 1000,
+    });
   if (config.redisUrl === null) {
     // Embedded mode is the only instance; with DATABASE_URL others may change the database unheard.
     const link = config.databaseUrl === null ? new InProcessInvalidationLink() : new UnreachableInvalidationLink();

@@ -3,6 +3,11 @@ export interface CachedSessionState {
   userId: string;
   expiresAt: Date;
   revoked: boolean;
+  /**
+   * From `get` of a shared cache: how much longer (ms) its entry lives. A copy kept elsewhere (the local tier)
+   * must not outlive it, so that an entry a lost revocation left behind is trusted no longer than the TTL.
+   */
+  remainingMs?: number;
 }
 
 /**

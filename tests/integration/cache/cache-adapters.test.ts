@@ -260,7 +260,11 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
       await expect(a.sessions.get(sid)).resolves.toBeNull();
       await a.sessions.remember(sid, live('u1'));
       await a.sessions.remember(sid, live('u2'));
-      await expect(a.sessions.get(sid)).resolves.toEqual(live('u1'));
+      const entry = await a.sessions.get(sid);
+      expect(entry).toEqual({ ...live('u1'), remainingMs: expect.any(Number) });
+      // How much longer the entry lives (a copy elsewhere must not outlive it): within the live TTL.
+      expect(entry!.remainingMs).toBeGreaterThan(0);
+      expect(entry!.remainingMs).toBeLessThanOrEqual(30_000);
     });
 
     it('a revocation replaces a live entry, and a stale reader cannot put the live state back', async () => {

@@ -66,7 +66,9 @@ export class LocalStateCache implements AuthStateCache {
   putSession(mark: number, sessionId: string, state: CachedSessionState): void {
     if (!this.mayStore(mark, `s:${sessionId}`)) return;
     const frozen = Object.freeze({ userId: state.userId, expiresAt: new Date(state.expiresAt.getTime()), revoked: state.revoked });
-    this.sessions.set(sessionId, frozen, this.now() + this.options.ttlMs);
+    // A copy of a shared entry never outlives it (see CachedSessionState.remainingMs).
+    const ttl = state.remainingMs === undefined ? this.options.ttlMs : Math.min(this.options.ttlMs, state.remainingMs);
+    this.sessions.set(sessionId, frozen, this.now() + ttl);
   }
 
   putUser(mark: number, userId: string, state: UserState): void {

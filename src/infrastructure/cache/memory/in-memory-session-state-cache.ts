@@ -25,7 +25,7 @@ export class InMemorySessionStateCache implements SessionStateCache {
 
   async get(sessionId: string): Promise<CachedSessionState | null> {
     const entry = this.live(sessionId);
-    return entry ? { ...entry.state } : null;
+    return entry ? { ...entry.state, remainingMs: entry.expiresAt - this.clock.now().getTime() } : null;
   }
 
   async remember(sessionId: string, state: CachedSessionState): Promise<void> {

@@ -10,6 +10,11 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
 `);
 
+/** The entry and its remaining lifetime (ms), read at once. */
+const GET_WITH_TTL = new RedisScript(`
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+`);
+
 /**
  * The port's rules on Redis: SET NX for readers, unconditional revocations, deletes that spare revocations.
  * Outages: a revocation that cannot be written is kept and written on reconnect, and until then this instance
@@ -38,7 +43,9 @@ export class RedisSessionStateCache implements SessionStateCache {
 
   async get(sessionId: string): Promise<CachedSessionState | null> {
     if (this.pending.size > 0 || Date.now() < this.distrustUntil) return null;
-    return parse(await this.client.get(this.key(sessionId)));
+    const [raw, pttl] = (await GET_WITH_TTL.run(this.client, [this.key(sessionId)], [])) as [string | null | false, number];
+    const state = parse(typeof raw === 'string' ? raw : null);
+    return state && typeof pttl === 'number' && pttl > 0 ? { ...state, remainingMs: pttl } : state;
   }
 
   async remember(sessionId: string, state: CachedSessionState): Promise<void> {

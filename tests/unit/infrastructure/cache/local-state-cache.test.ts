@@ -102,6 +102,15 @@ describe('LocalStateCache', () => {
     expect(cache.session('s3')).toBeNull();
   });
 
+  it('a copy of a shared-cache entry never outlives that entry', () => {
+    const { cache, advance } = setup({ ttlMs: 10_000 });
+    cache.putSession(cache.startRead()!, 's1', { ...live(), remainingMs: 1_500 });
+    advance(1_499);
+    expect(cache.session('s1')).not.toBeNull();
+    advance(1);
+    expect(cache.session('s1')).toBeNull();
+  });
+
   it('does not store a result read before an invalidation of that key (here or announced by another instance)', async () => {
     const { cache, link } = setup();
     for (let round = 0; round < 20; round += 1) {
