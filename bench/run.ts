@@ -1,124 +1,129 @@
 /**
- * `npm run bench`: starts the service (embedded, or on the servers named by DATABASE_URL etc.), then runs
- * autocannon scenarios against it and prints req/s, p50 and p99 per scenario.
- * BENCH_DURATION (seconds, default 10) and BENCH_CONNECTIONS (default 10) tune the runs.
+ * `npm run bench`: in one run, on this machine and this Node,
+ *  1. the ceiling: a bare Koa hello-world (bench/koa-hello.ts, its own process) under the read settings;
+ *  2. the raw argon2id rate: the service's hasher with the service's parameters (bench/argon2-rate.ts, its own
+ *     process, enough hashes in flight to fill libuv's pool and every core), hashes/s and verifies/s;
+ *  3. every scenario against the service (its own process; embedded, or DATABASE_URL / REDIS_URL / AMQP_URL),
+ *     with req/s, p50, p99, errors, non-2xx, its share (reads: of the Koa ceiling; register: of the hash rate;
+ *     login: of the verify rate) and the service's peak RSS (VmRSS summed over its process tree).
+ * BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS_READ (default 50: reads, refresh, the ceiling),
+ * BENCH_CONNECTIONS_HASH (default 8: login, register), BENCH_ONLY=jwks,metadata (a subset; the ceiling and
+ * the argon2 rate are measured only when a scenario needs them), BENCH_WORKERS=N (the service with WORKERS=N).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { Client } from 'pg';
-import { type Scenario, scenarios } from './scenarios';
+import type { Argon2Rate } from './argon2-rate';
+import { envNumber, forkScript, MB, RssSampler, startService, treeCpuMs } from './harness';
+import { type Scenario, type ScenarioKind, scenarios } from './scenarios';
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const UNREACHABLE_RATE_LIMITS = Object.fromEntries(
-  ['LOGIN', 'REGISTER', 'VERIFY', 'PASSWORD_RESET', 'REFRESH'].flatMap((group) => [
-    [`RATE_LIMIT_${group}_IP`, '100000/1s'],
-    [`RATE_LIMIT_${group}_ID`, '100000/1s'],
-  ]),
-);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const DURATION = envNumber('BENCH_DURATION', 10);
+const WARMUP = Math.min(2, DURATION / 5);
+const READ_CONNECTIONS = envNumber('BENCH_CONNECTIONS_READ', 50);
+const HASH_CONNECTIONS = envNumber('BENCH_CONNECTIONS_HASH', 8);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+const connectionsFor = (kind: ScenarioKind) => (kind === 'hash' || kind === 'verify' ? HASH_CONNECTIONS : READ_CONNECTIONS);
+const mb = (bytes: number) => Math.round(bytes / MB);
+const pct = (part: number, whole: number) => (whole > 0 ? `${Math.round((part / whole) * 100)}%` : '-');
+
+async function load(url: string, connections: number, request: autocannon.Request, duration: number) {
+  return autocannon({ url, connections, duration, requests: [request] });
 }
 
-/** With DATABASE_URL, the bench runs in a scratch database on that server and drops it afterwards. */
-async function scratchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `auth_bench_${process.pid}_${Date.now()}`;
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
-async function startService(port: number, dataDir: string, databaseUrl: string | undefined): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      MIGRATE_ON_START: 'true',
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-      // The benchmark registers users and logs them in at once; the verification flow is measured by tests.
-      REQUIRE_EMAIL_VERIFICATION: 'false',
-      // One client address sends thousands of logins and refreshes a second: the default quotas would answer most
-      // of them with 429 (tests/security tests the limits). Quotas no run reaches keep the counting (its cost) in.
-      ...UNREACHABLE_RATE_LIMITS,
-      REDIS_KEY_PREFIX: `bench:${process.pid}:`,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
-    if (ok) return child;
-    await new Promise((r) => setTimeout(r, 200));
+/** The bare-Koa req/s with the read settings (after a short warm-up), in its own process. */
+async function ceiling(): Promise<{ rps: number; p50: number; p99: number; cpuUs: number }> {
+  const { child, message } = forkScript<{ port: number }>('koa-hello', []);
+  try {
+    const { port } = await message;
+    const url = `http://127.0.0.1:${port}`;
+    await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, WARMUP);
+    const cpuBefore = treeCpuMs(child.pid!);
+    const r = await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, DURATION);
+    const cpuUs = perRequestUs(treeCpuMs(child.pid!) - cpuBefore, r.requests.total);
+    if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`bare Koa: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, cpuUs };
+  } finally {
+    child.kill('SIGTERM');
   }
-  child.kill('SIGTERM');
-  throw new Error('service did not become ready in 60 s');
 }
 
-async function run(base: string, scenario: Scenario) {
-  const setup = await scenario.prepare(base, CONNECTIONS);
-  const result = await autocannon({
-    url: base,
-    connections: CONNECTIONS,
-    duration: scenario.duration ?? DURATION,
-    requests: [setup.request],
-  });
-  return {
-    scenario: scenario.name,
-    'req/s': Math.round(result.requests.average),
-    'p50 ms': result.latency.p50,
-    'p99 ms': result.latency.p99,
-    requests: result.requests.total,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  };
+async function argon2Rate(): Promise<Argon2Rate> {
+  const seconds = Math.max(2, DURATION / 2);
+  return forkScript<Argon2Rate>('argon2-rate', [String(seconds), String(Math.max(8, HASH_CONNECTIONS))]).message;
 }
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'auth-bench-'));
-  const base = `http://127.0.0.1:${port}`;
-  const backend = process.env.DATABASE_URL ? 'PostgreSQL server (DATABASE_URL)' : 'embedded PGlite';
-  process.stdout.write(`auth-service bench: ${backend}, ${CONNECTIONS} connections, ${DURATION} s per scenario\n`);
-  const scratch = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL) : null;
-  const service = await startService(port, dataDir, scratch?.url);
-  try {
-    const only = process.env.BENCH_ONLY?.split(',');
-    const rows = [];
-    for (const scenario of scenarios) {
-      if (only && !only.includes(scenario.name)) continue;
-      rows.push(await run(base, scenario));
-    }
-    console.table(rows);
-  } finally {
-    service.kill('SIGTERM');
-    await new Promise((r) => service.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
-    await scratch?.drop();
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+  const selected = scenarios.filter((s) => !only || only.includes(s.name));
+  if (selected.length === 0) throw new Error(`BENCH_ONLY matches no scenario (${scenarios.map((s) => s.name).join(', ')})`);
+  const kinds = new Set(selected.map((s) => s.kind));
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  say(`auth-service bench: node ${process.version}, ${DURATION} s per measurement, ${READ_CONNECTIONS} connections for reads, ${HASH_CONNECTIONS} for hash-bound routes`);
+  const koa = kinds.has('read') ? await ceiling() : null;
+  if (koa) say(`ceiling: bare Koa hello-world ${koa.rps} req/s (p50 ${koa.p50} ms, p99 ${koa.p99} ms, ${koa.cpuUs} µs CPU per request, ${READ_CONNECTIONS} connections)`);
+  const argon2 = kinds.has('hash') || kinds.has('verify') ? await argon2Rate() : null;
+  if (argon2) {
+    const { memoryCost, timeCost, parallelism } = argon2.params;
+    say(`raw argon2id (m=${memoryCost}, t=${timeCost}, p=${parallelism}; ${argon2.concurrency} in flight, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}): ${argon2.hashesPerSecond} hashes/s, ${argon2.verifiesPerSecond} verifies/s`);
   }
+
+  const service = await startService();
+  say(`service: ${service.backend}`);
+  const rss = new RssSampler(service.pid, 250);
+  const startRss = rss.last;
+  const rows: Record<string, string | number>[] = [];
+  try {
+    for (const scenario of selected) rows.push(await measure(service.base, scenario, rss, koa?.rps ?? 0, argon2));
+  } finally {
+    rss.stop();
+    await service.stop();
+  }
+  console.table(rows);
+  say(`service RSS${service.workers > 1 ? ` (primary + ${service.workers} workers)` : ''}: ${mb(startRss)} MB after start, peak ${mb(rss.overallPeak())} MB, last ${mb(rss.last)} MB`);
+}
+
+async function measure(base: string, scenario: Scenario, rss: RssSampler, koaRps: number, argon2: Argon2Rate | null) {
+  const connections = connectionsFor(scenario.kind);
+  const setup = await scenario.prepare(base, connections);
+  if (scenario.kind === 'read') await load(base, connections, setup.request, WARMUP);
+  rss.reset();
+  const cpuBefore = treeCpuMs(rss.pid);
+  const r = await load(base, connections, setup.request, scenario.duration ?? DURATION);
+  const cpuUs = perRequestUs(treeCpuMs(rss.pid) - cpuBefore, r.requests.total);
+  const rps = Math.round(r.requests.average);
+  const share =
+    scenario.kind === 'read'
+      ? `${pct(rps, koaRps)} of Koa`
+      : scenario.kind === 'hash'
+        ? `${pct(rps, argon2?.hashesPerSecond ?? 0)} of hash`
+        : scenario.kind === 'verify'
+          ? `${pct(rps, argon2?.verifiesPerSecond ?? 0)} of verify`
+          : '-';
+  return {
+    scenario: scenario.name,
+    conns: connections,
+    'req/s': rps,
+    share,
+    'p50 ms': r.latency.p50,
+    'p99 ms': r.latency.p99,
+    'CPU µs/req': cpuUs,
+    requests: r.requests.total,
+    errors: r.errors + r.timeouts,
+    'bad status': unexpectedStatuses(r, scenario.expectStatus),
+    'peak RSS MB': mb(rss.peak()),
+  };
+}
+
+/** Service CPU time per request (all its processes and threads), in µs. */
+function perRequestUs(cpuMs: number, requests: number): number {
+  return requests > 0 ? Math.round((cpuMs * 1000) / requests) : 0;
+}
+
+/** Answers with another status than the scenario expects (default: not 2xx). */
+function unexpectedStatuses(r: autocannon.Result, expected: number | undefined): number {
+  if (expected === undefined) return r.non2xx;
+  const stats: Record<string, { count?: number }> = r.statusCodeStats ?? {};
+  const answered = Object.values(stats).reduce((sum, s) => sum + (s.count ?? 0), 0);
+  return answered - (stats[String(expected)]?.count ?? 0);
 }
 
 main().catch((error: unknown) => {

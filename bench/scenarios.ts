@@ -2,15 +2,25 @@ import type autocannon from 'autocannon';
 
 type RequestSpec = autocannon.Request;
 
+/**
+ * What bounds a scenario, and so what its share is taken of: `read` the bare-Koa ceiling (BENCH_CONNECTIONS_READ
+ * connections, default 50), `hash` the raw argon2id hash rate and `verify` the raw verify rate
+ * (BENCH_CONNECTIONS_HASH, default 8), `write` none (database round trips; read connections).
+ */
+export type ScenarioKind = 'read' | 'write' | 'hash' | 'verify';
+
 export interface Scenario {
   name: string;
+  kind: ScenarioKind;
   duration?: number;
+  /** The status every answer should have (default: any 2xx). */
+  expectStatus?: number;
   /** Creates what the scenario needs (users, sessions) and returns the request autocannon repeats. */
   prepare(base: string, connections: number): Promise<{ request: RequestSpec }>;
 }
 
-const PASSWORD = 'bench password that is long enough';
-const json = { 'content-type': 'application/json' };
+export const PASSWORD = 'bench password that is long enough';
+export const json = { 'content-type': 'application/json' };
 let userCounter = 0;
 
 async function call(base: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
@@ -24,7 +34,7 @@ async function call(base: string, path: string, init: { method?: string; body?: 
   return body;
 }
 
-async function newSession(base: string) {
+export async function newSession(base: string) {
   const email = `bench-${process.pid}-${Date.now()}-${++userCounter}@example.com`;
   const body = await call(base, '/api/v1/auth/register', { body: { email, password: PASSWORD } });
   const tokens = body.data?.tokens;
@@ -46,6 +56,7 @@ interface ChainContext {
 export const scenarios: Scenario[] = [
   {
     name: 'register',
+    kind: 'hash',
     async prepare() {
       let n = 0;
       const run = `${process.pid}-${Date.now()}`;
@@ -64,6 +75,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'login',
+    kind: 'verify',
     async prepare(base, connections) {
       // One user per connection: the lockout checks at most LOCKOUT_THRESHOLD logins of one identifier at once.
       const take = await sessionPerConnection(base, connections);
@@ -83,6 +95,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'refresh',
+    kind: 'write',
     async prepare(base, connections) {
       // Every refresh rotates the token, so each connection follows its own chain of tokens.
       const take = await sessionPerConnection(base, connections);
@@ -107,6 +120,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'validate',
+    kind: 'read',
     async prepare(base) {
       const { tokens } = await newSession(base);
       return { request: { method: 'GET', path: '/api/v1/auth/validate', headers: { authorization: `Bearer ${tokens.access_token}` } } };
@@ -114,15 +128,56 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'me',
+    kind: 'read',
     async prepare(base) {
       const { tokens } = await newSession(base);
       return { request: { method: 'GET', path: '/api/v1/users/me', headers: { authorization: `Bearer ${tokens.access_token}` } } };
     },
   },
   {
+    name: 'sessions',
+    kind: 'read',
+    async prepare(base) {
+      const { tokens } = await newSession(base);
+      return { request: { method: 'GET', path: '/api/v1/users/me/sessions', headers: { authorization: `Bearer ${tokens.access_token}` } } };
+    },
+  },
+  {
     name: 'jwks',
+    kind: 'read',
     async prepare() {
       return { request: { method: 'GET', path: '/.well-known/jwks.json' } };
     },
   },
+  {
+    // A verifier that already holds the key set revalidates it: 304 without a body.
+    name: 'jwks 304',
+    kind: 'read',
+    expectStatus: 304,
+    async prepare(base) {
+      return { request: { method: 'GET', path: '/.well-known/jwks.json', headers: { 'if-none-match': await etagOf(base, '/.well-known/jwks.json') } } };
+    },
+  },
+  {
+    name: 'metadata',
+    kind: 'read',
+    async prepare() {
+      return { request: { method: 'GET', path: '/.well-known/oauth-authorization-server' } };
+    },
+  },
+  {
+    name: 'health/live',
+    kind: 'read',
+    async prepare() {
+      return { request: { method: 'GET', path: '/health/live' } };
+    },
+  },
 ];
+
+async function etagOf(base: string, path: string): Promise<string> {
+  const response = await fetch(`${base}${path}`);
+  await response.arrayBuffer();
+  const etag = response.headers.get('etag');
+  if (!response.ok || !etag) throw new Error(`${path}: ${response.status}, ETag ${etag ?? 'missing'}`);
+  return etag;
+}

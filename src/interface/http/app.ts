@@ -8,9 +8,9 @@ import { errorHandler } from './middleware/error-handler';
 import { requestId } from './middleware/request-id';
 import { requestLogger } from './middleware/request-logger';
 import { routeFallback } from './middleware/route-fallback';
-import { corsPolicy, noStore, securityHeaders } from './middleware/security';
+import { corsPolicy, noStore, securityHeaders, securityHeaderValues } from './middleware/security';
 import { ROUTES } from './routes';
-import { mountRoutes } from './routing/mount';
+import { mountRoutes, staticDocuments } from './routing/mount';
 import { API_V1 } from './routing/paths';
 
 export const API_PREFIX = API_V1;
@@ -24,15 +24,18 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   // proxy stays off: the client address is resolved by clientIp() against the configured trusted proxies only.
   const app = new Koa<HttpState>({ proxy: false });
   const router = new Router<HttpState>();
-  mountRoutes(router, deps.routes ?? ROUTES, { config: deps.config, resolve: deps.resolve });
+  const routes = deps.routes ?? ROUTES;
+  mountRoutes(router, routes, { config: deps.config, resolve: deps.resolve });
 
   app.use(requestId());
   app.use(requestLogger(deps.logger));
   // Outside the error handler: it observes the final status, mapped errors included.
   if (deps.metrics) app.use(httpMetrics(deps.metrics, deps.config.rateLimits));
   app.use(errorHandler());
-  app.use(securityHeaders());
   const cors = corsPolicy(deps.config.corsOrigins);
+  // JWKS and metadata: precomputed bodies with the headers the next three would set, no per-request work.
+  app.use(staticDocuments(routes, { config: deps.config, resolve: deps.resolve, headers: securityHeaderValues(), cors: cors !== null }));
+  app.use(securityHeaders());
   if (cors) app.use(cors);
   app.use(noStore(API_V1));
   app.use(clientIp(deps.config.trustedProxies, deps.config.rateLimitIpv6Prefix));

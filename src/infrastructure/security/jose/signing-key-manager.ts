@@ -44,6 +44,8 @@ export class SigningKeyManager {
   private readonly publicKeys = new Map<string, CryptoKey>();
   private readonly privateKeys = new Map<string, CryptoKey>();
   private lastReloadMs = Number.NEGATIVE_INFINITY;
+  /** The JWK Set as last built, and the instant it stops being right (a retired key leaves it then). */
+  private jwksSnapshot: { jwks: { keys: PublishedJwk[] }; builtAtMs: number; validUntilMs: number } | undefined;
   private pendingReload: Promise<void> | undefined;
 
   constructor(
@@ -115,6 +117,7 @@ export class SigningKeyManager {
       : undefined;
     this.published = published;
     this.active = active;
+    this.jwksSnapshot = undefined;
     this.lastReloadMs = now.getTime();
     this.forgetUnpublished();
   }
@@ -148,21 +151,34 @@ export class SigningKeyManager {
     return [...new Set([this.options.alg, ...this.published.map((p) => p.record.alg)])];
   }
 
-  /** RFC 7517 JWK Set: next, active and retired-but-unexpired keys, public members only. */
+  /**
+   * RFC 7517 JWK Set: next, active and retired-but-unexpired keys, public members only. The same (frozen)
+   * object until the key set changes, by a reload or a retired key's expiry, so callers may render it once
+   * per object (the HTTP layer's precomputed JWKS body and ETag).
+   */
   jwks(): { keys: PublishedJwk[] } {
-    const now = this.clock.now();
-    return {
-      keys: this.published
-        .filter((p) => this.isPublished(p.record, now))
-        .map(({ record }) => ({ ...record.publicJwk, kid: record.kid, use: 'sig', alg: record.alg })),
-    };
+    const nowMs = this.clock.now().getTime();
+    const snapshot = this.jwksSnapshot;
+    // A clock set back (tests) rebuilds too: a key that had left may be published again at that instant.
+    if (snapshot && nowMs < snapshot.validUntilMs && nowMs >= snapshot.builtAtMs) return snapshot.jwks;
+    const now = new Date(nowMs);
+    const current = this.published.filter((p) => this.isPublished(p.record, now));
+    const keys = current.map(({ record }) => Object.freeze({ ...record.publicJwk, kid: record.kid, use: 'sig', alg: record.alg }) as PublishedJwk);
+    const leaving = current.map(({ record }) => this.unpublishedAtMs(record));
+    this.jwksSnapshot = { jwks: Object.freeze({ keys: Object.freeze(keys) as PublishedJwk[] }), builtAtMs: nowMs, validUntilMs: Math.min(Number.POSITIVE_INFINITY, ...leaving) };
+    return this.jwksSnapshot.jwks;
   }
 
   private isPublished(record: SigningKeyRecord, now: Date): boolean {
-    if (record.status !== 'retired') return true;
-    if (!record.retiredAt) return false;
+    return this.unpublishedAtMs(record) > now.getTime();
+  }
+
+  /** When a key leaves the JWKS: a retired key once its last token expired (plus skew); the others never. */
+  private unpublishedAtMs(record: SigningKeyRecord): number {
+    if (record.status !== 'retired') return Number.POSITIVE_INFINITY;
+    if (!record.retiredAt) return Number.NEGATIVE_INFINITY;
     const lastTokenExpiry = record.retiredAt.getTime() + this.options.accessTokenTtlSeconds * 1000;
-    return lastTokenExpiry + this.skewMs > now.getTime();
+    return lastTokenExpiry + this.skewMs;
   }
 
   private async publicKeyOf(record: SigningKeyRecord): Promise<CryptoKey> {

@@ -1,3 +1,5 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import cors from '@koa/cors';
 import type { Middleware } from 'koa';
 import helmet from 'koa-helmet';
@@ -73,4 +75,25 @@ export function noStore(prefix: string): Middleware<HttpState> {
     }
     await next();
   };
+}
+
+/**
+ * The headers securityHeaders() sets, captured once by running it on a detached response: helmet's are the
+ * same for every response, so the static-document fast path sets these instead of running helmet per request.
+ */
+export function securityHeaderValues(): Record<string, string> {
+  const req = new IncomingMessage(new Socket());
+  const res = new ServerResponse(req);
+  const headers: Record<string, string> = {};
+  // Recorded as helmet names them (getHeaders() would give them lower-cased).
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name, value) => {
+    headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+    return setHeader(name, value);
+  };
+  // helmet sets its headers synchronously, before the promise koa-helmet wraps it in settles.
+  void securityHeaders()({ req, res } as unknown as Parameters<Middleware<HttpState>>[0], async () => undefined);
+  for (const name of Object.keys(headers)) if (!res.hasHeader(name)) delete headers[name];
+  if (Object.keys(headers).length === 0) throw new Error('security headers could not be captured');
+  return headers;
 }

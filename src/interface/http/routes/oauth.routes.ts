@@ -2,11 +2,12 @@ import { IntrospectToken } from '@application/oauth/introspect-token';
 import { IssueClientToken } from '@application/oauth/issue-client-token';
 import { RevokeToken } from '@application/oauth/revoke-token';
 import { TokenActionDto, TokenRequestDto } from '../dto/oauth.dto';
-import { HTTP_TOKENS } from '../http-deps';
+import { type AuthorizationServerInfo, HTTP_TOKENS } from '../http-deps';
 import type { HttpContext } from '../http-state';
 import { INTROSPECTION_SCHEMA, OAUTH_ERROR_SCHEMA, OAUTH_TOKEN_SCHEMA, SERVER_METADATA_SCHEMA } from '../openapi/oauth-schemas';
 import { presentIntrospection } from '../presenters/introspection.presenter';
 import { defineRoute } from '../routing/define-route';
+import { documentFor, renderDocument, sendDocument } from '../static-document';
 import type { ResponseSpec, RouteDef, RouteLimit } from '../routing/route';
 
 export const OAUTH_PATHS = {
@@ -110,23 +111,28 @@ export const OAUTH_ROUTES: readonly RouteDef[] = [
     responses: { 200: { description: 'Server metadata', schema: SERVER_METADATA_SCHEMA, envelope: false } },
     errors: [],
     uses: HTTP_TOKENS.AuthorizationServer,
+    staticDocument: true,
     async handle(ctx, server) {
-      const url = (path: string) => `${server.baseUrl}${path}`;
-      const methods = ['client_secret_basic', 'client_secret_post'];
-      ctx.set('Cache-Control', 'public, max-age=300');
-      ctx.body = {
-        issuer: server.issuer,
-        token_endpoint: url(OAUTH_PATHS.token),
-        jwks_uri: url(OAUTH_PATHS.jwks),
-        introspection_endpoint: url(OAUTH_PATHS.introspect),
-        revocation_endpoint: url(OAUTH_PATHS.revoke),
-        grant_types_supported: ['client_credentials'],
-        response_types_supported: [],
-        token_endpoint_auth_methods_supported: methods,
-        introspection_endpoint_auth_methods_supported: methods,
-        revocation_endpoint_auth_methods_supported: methods,
-        service_documentation: url('/docs'),
-      };
+      sendDocument(ctx, documentFor(server, () => renderDocument(serverMetadata(server), 'public, max-age=300')));
     },
   }),
 ];
+
+/** RFC 8414 metadata of this server: fixed by the configuration, so rendered once per application. */
+function serverMetadata(server: AuthorizationServerInfo) {
+  const url = (path: string) => `${server.baseUrl}${path}`;
+  const methods = ['client_secret_basic', 'client_secret_post'];
+  return {
+    issuer: server.issuer,
+    token_endpoint: url(OAUTH_PATHS.token),
+    jwks_uri: url(OAUTH_PATHS.jwks),
+    introspection_endpoint: url(OAUTH_PATHS.introspect),
+    revocation_endpoint: url(OAUTH_PATHS.revoke),
+    grant_types_supported: ['client_credentials'],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: methods,
+    introspection_endpoint_auth_methods_supported: methods,
+    revocation_endpoint_auth_methods_supported: methods,
+    service_documentation: url('/docs'),
+  };
+}

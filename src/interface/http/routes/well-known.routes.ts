@@ -2,6 +2,7 @@ import { HTTP_TOKENS } from '../http-deps';
 import { defineRoute } from '../routing/define-route';
 import type { RouteDef } from '../routing/route';
 import { JWKS_SCHEMA } from '../openapi/schemas';
+import { documentFor, renderDocument, sendDocument } from '../static-document';
 
 export const WELL_KNOWN_ROUTES: readonly RouteDef[] = [
   defineRoute({
@@ -13,11 +14,12 @@ export const WELL_KNOWN_ROUTES: readonly RouteDef[] = [
     responses: { 200: { description: 'JWK Set', schema: JWKS_SCHEMA, envelope: false } },
     errors: [],
     uses: HTTP_TOKENS.Jwks,
+    staticDocument: true,
     async handle(ctx, source) {
       const jwks = await source.jwks();
       // RFC 7517 shape, no envelope. Five minutes of caching: the next key is published well before it signs.
-      ctx.set('Cache-Control', 'public, max-age=300');
-      ctx.body = jwks;
+      // Rendered once per key set: the source hands out a new object only when the key set changed.
+      sendDocument(ctx, documentFor(jwks, () => renderDocument(jwks, 'public, max-age=300')));
     },
   }),
 ];

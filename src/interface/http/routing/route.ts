@@ -76,6 +76,12 @@ export interface RouteDef<Body extends object = object, Service = unknown, Query
   errorFormat?: 'oauth';
   /** What the handler calls: a use case class (or a port token), resolved from the container by the mount. */
   uses?: ServiceIdentifier<Service>;
+  /**
+   * A GET of a public, precomputed document (JWKS, RFC 8414 metadata): served by the fast path (app.ts,
+   * staticDocuments) before the general middleware, with the security headers captured once; no auth, body,
+   * query or quota allowed. The route stays mounted for what the fast path leaves to it (CORS requests).
+   */
+  staticDocument?: true;
   handle(ctx: RouteContext<Body, Query>, service: Service): Promise<void>;
 }
 

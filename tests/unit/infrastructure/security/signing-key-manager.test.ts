@@ -82,6 +82,30 @@ describe('SigningKeyManager', () => {
     expect((await world.repository.list()).map((r) => r.kid)).not.toContain(oldKid);
   });
 
+  it('hands out one frozen JWK Set object until the key set changes (rotation, reload, a retired key leaving)', async () => {
+    const a = await keyWorld();
+    const b = await keyWorld('EdDSA', a);
+    const first = b.keys.jwks();
+    expect(b.keys.jwks()).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.keys) && first.keys.every((k) => Object.isFrozen(k))).toBe(true);
+    await b.keys.reload();
+    const reloaded = b.keys.jwks();
+    expect(reloaded).not.toBe(first);
+    expect(reloaded).toEqual(first);
+    // Another instance rotates: b shows it after its reload (periodic, or on an unknown kid), not before.
+    const retiredKid = a.keys.activeKey().kid;
+    await a.keys.rotate();
+    expect(b.keys.jwks()).toBe(reloaded);
+    await b.keys.reload();
+    const rotated = b.keys.jwks();
+    expect(rotated.keys.map((k) => k.kid)).toEqual(a.keys.jwks().keys.map((k) => k.kid));
+    expect(rotated.keys.map((k) => k.kid)).toContain(retiredKid);
+    b.clock.advanceSeconds(TTL + 59);
+    expect(b.keys.jwks()).toBe(rotated);
+    b.clock.advanceSeconds(2);
+    expect(b.keys.jwks().keys.map((k) => k.kid)).not.toContain(retiredKid);
+  });
+
   it('lets another instance verify after a rotation it has not seen (reload on unknown kid, rate-limited)', async () => {
     const a = await keyWorld();
     const b = await keyWorld('EdDSA', a);
