@@ -5,14 +5,21 @@ import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import type { SessionRepository } from '@domain/session/session.repository';
+import type { SessionStateCache } from '../ports/session-state-cache';
 import { selfAuditEntry } from '../shared/audit-entry';
 import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
 import { SessionIssuer } from './session-issuer';
 import { PORTS } from '../ports/tokens';
 
 /**
- * Rotates a refresh token. Concurrent refreshes of one session are serialised by the row lock; the losers
- * present the token just replaced and, inside the grace window, receive the same new refresh token.
+ * Rotates a refresh token. The common case, the current token of an active session, takes two statements and
+ * no transaction: a read of the session and its user, then a compare-and-set that writes the rotation only if
+ * the row still holds the presented token as current and unrevoked (SessionRepository.saveIfCurrent). Anything
+ * else (the previous token inside the grace window, reuse, an unknown token, a compare-and-set that lost to a
+ * concurrent rotation or revocation) takes the locked path: concurrent refreshes of one session are serialised
+ * by the row lock; the losers present the token just replaced and, inside the grace window, receive the same
+ * new refresh token, and reuse revokes the session with its outbox event and audit entry in one transaction.
  */
 @injectable()
 export class RefreshSession {
@@ -22,11 +29,16 @@ export class RefreshSession {
     @inject(SessionIssuer) private readonly issuer: SessionIssuer,
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PORTS.SessionRepository) private readonly sessions: SessionRepository,
+    @inject(PORTS.SessionStateCache) private readonly cache: SessionStateCache,
   ) {}
 
   async execute(input: { refreshToken: string; client?: ClientContext }): Promise<TokenPair> {
     const hash = this.opaque.hash(input.refreshToken);
     const now = this.clock.now();
+    const rotated = await this.rotateCurrent(hash, now);
+    if (rotated === 'refused') throw Errors.invalidRefreshToken();
+    if (rotated !== 'locked_path') return rotated;
     const tokens = await this.uow.run(async (repos) => {
       const match = await repos.sessions.findByRefreshTokenHashForUpdate(hash);
       if (!match) return null;
@@ -50,5 +62,21 @@ export class RefreshSession {
     });
     if (!tokens) throw Errors.invalidRefreshToken();
     return tokens;
+  }
+
+  /** The fast path: the same decision and rotation as the locked path, written by compare-and-set. */
+  private async rotateCurrent(hash: string, now: Date): Promise<TokenPair | 'refused' | 'locked_path'> {
+    const found = await this.sessions.findByCurrentRefreshTokenHash(hash);
+    if (!found) return 'locked_path';
+    const { session, user } = found;
+    // For the current token the decision is rotate or reject (inactive); neither records anything.
+    if (session.decideRefresh('current', now, this.settings.refreshGraceSeconds).kind !== 'rotate') return 'refused';
+    if (!user || !user.isUsable(this.settings.requireEmailVerification)) return 'refused';
+    const refreshToken = this.issuer.rotate(session, now);
+    if (!(await this.sessions.saveIfCurrent(session, hash))) return 'locked_path';
+    // The rotation moved the expiry: drop the cached state, as the unit of work does after a commit (a failure
+    // leaves an entry with the earlier expiry, which can only refuse sooner).
+    await this.cache.invalidate({ revoked: [], changed: [session.id] }).catch(() => undefined);
+    return this.issuer.pair(user, session, refreshToken);
   }
 }
