@@ -13,11 +13,12 @@ import { SessionIssuer } from './session-issuer';
 import { PORTS } from '../ports/tokens';
 
 /**
- * Rotates a refresh token. The common case, the current token of an active session, takes two statements and
- * no transaction: a read of the session and its user, then a compare-and-set that writes the rotation only if
- * the row still holds the presented token as current and unrevoked (SessionRepository.saveIfCurrent). Anything
- * else (the previous token inside the grace window, reuse, an unknown token, a compare-and-set that lost to a
- * concurrent rotation or revocation) takes the locked path: concurrent refreshes of one session are serialised
+ * Rotates a refresh token. The common cases, the current token of an active session (rotation) and the token it
+ * just replaced inside the grace window (replay), take two statements and no transaction: a read of the session
+ * and its user, then a compare-and-set that writes the change only if the row still holds the same current token
+ * and is not revoked (SessionRepository.saveIfCurrent). Anything else (reuse, a retired or unknown token, a
+ * compare-and-set that lost to a concurrent rotation or revocation) takes the locked path, which decides again
+ * under the row lock: concurrent refreshes of one session are serialised
  * by the row lock; the losers present the token just replaced and, inside the grace window, receive the same
  * new refresh token, and reuse revokes the session with its outbox event and audit entry in one transaction.
  */
@@ -64,19 +65,22 @@ export class RefreshSession {
     return tokens;
   }
 
-  /** The fast path: the same decision and rotation as the locked path, written by compare-and-set. */
+  /** The fast path: the same decision, rotation and replay as the locked path, written by compare-and-set. */
   private async rotateCurrent(hash: string, now: Date): Promise<TokenPair | 'refused' | 'locked_path'> {
-    const found = await this.sessions.findByCurrentRefreshTokenHash(hash);
+    const found = await this.sessions.findByRefreshTokenHash(hash);
     if (!found) return 'locked_path';
-    const { session, user } = found;
-    // For the current token the decision is rotate or reject (inactive); neither records anything.
-    if (session.decideRefresh('current', now, this.settings.refreshGraceSeconds).kind !== 'rotate') return 'refused';
+    const { session, user, presented } = found;
+    const current = session.toState().refreshTokenHash;
+    const decision = session.decideRefresh(presented, now, this.settings.refreshGraceSeconds);
+    if (decision.kind === 'reject') return 'refused';
+    // Reuse revokes the session with its event and audit entry: decided again under the lock, in a transaction.
+    if (decision.kind === 'reuse_detected') return 'locked_path';
     if (!user || !user.isUsable(this.settings.requireEmailVerification)) return 'refused';
-    const refreshToken = this.issuer.rotate(session, now);
-    if (!(await this.sessions.saveIfCurrent(session, hash))) return 'locked_path';
-    // The rotation moved the expiry: drop the cached state, as the unit of work does after a commit (a failure
+    const refreshToken = decision.kind === 'rotate' ? this.issuer.rotate(session, now) : this.issuer.currentRefreshToken(session);
+    if (!(await this.sessions.saveIfCurrent(session, current))) return 'locked_path';
+    // A rotation moved the expiry: drop the cached state, as the unit of work does after a commit (a failure
     // leaves an entry with the earlier expiry, which can only refuse sooner).
-    await this.cache.invalidate({ revoked: [], changed: [session.id] }).catch(() => undefined);
+    if (decision.kind === 'rotate') await this.cache.invalidate({ revoked: [], changed: [session.id] }).catch(() => undefined);
     return this.issuer.pair(user, session, refreshToken);
   }
 }

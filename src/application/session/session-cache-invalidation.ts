@@ -1,6 +1,6 @@
 import type { Session } from '@domain/session/session';
 import { Errors } from '../shared/errors';
-import type { CurrentRefreshToken, RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
 import type { Logger } from '../ports/logger';
 import type { SessionStateCache } from '../ports/session-state-cache';
 import type { AfterCommit, Repositories, UnitOfWork } from '../ports/unit-of-work';
@@ -72,8 +72,8 @@ class CacheInvalidatingSessions implements SessionRepository {
     return this.inner.add(session);
   }
 
-  findByCurrentRefreshTokenHash(hash: string): Promise<CurrentRefreshToken | null> {
-    return this.inner.findByCurrentRefreshTokenHash(hash);
+  findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
+    return this.inner.findByRefreshTokenHash(hash);
   }
 
   /** Outside the transaction by definition (see RefreshSession, which drops the cached state itself). */

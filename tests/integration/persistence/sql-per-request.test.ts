@@ -110,6 +110,12 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
     expect(refreshed.length).toBeLessThanOrEqual(REFRESH_BUDGET);
     expect(next).not.toBe('');
 
+    // The token just replaced, presented again inside the grace window (a concurrent tab): the same new token.
+    const replayed = await counted('refresh (replay in the grace window)', () => http.post('/api/v1/auth/refresh').send({ refresh_token: refreshToken }).expect((res) => {
+      expect(res.body.data?.tokens?.refresh_token).toBe(next);
+    }), 200);
+    expect(replayed.length).toBeLessThanOrEqual(REFRESH_BUDGET);
+
     // The token just replaced, presented again after the grace window: reuse, the session is revoked.
     t.clock.advance(60);
     const reuse = await counted('refresh (reuse detected)', () => http.post('/api/v1/auth/refresh').send({ refresh_token: refreshToken }), 401);

@@ -1,5 +1,5 @@
 import { Session, type SessionState } from '@domain/session/session';
-import type { CurrentRefreshToken, RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
 import { User } from '@domain/user/user';
 import { LockedRows } from '../locked-rows';
 import type { InMemoryDatabase } from './in-memory-database';
@@ -64,14 +64,15 @@ export class InMemorySessionRepository implements SessionRepository {
     this.write(session, row, retiredTokenHashes, { ...current, ...changes });
   }
 
-  async findByCurrentRefreshTokenHash(hash: string): Promise<CurrentRefreshToken | null> {
+  async findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
     for (const state of this.db.tables.sessions.values()) {
-      if (state.refreshTokenHash !== hash) continue;
+      if (state.refreshTokenHash !== hash && state.previousTokenHash !== hash) continue;
       const session = restore(state);
       const { retiredTokenHashes: _retired, ...row } = session.toState();
       this.readForRotation.remember(session, row);
       const user = this.db.tables.users.get(state.userId);
-      return { session, user: user ? User.restore(structuredClone(user)) : null };
+      const presented = state.refreshTokenHash === hash ? 'current' : 'previous';
+      return { session, presented, user: user ? User.restore(structuredClone(user)) : null };
     }
     return null;
   }

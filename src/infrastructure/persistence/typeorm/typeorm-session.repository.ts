@@ -1,5 +1,5 @@
 import type { Session } from '@domain/session/session';
-import type { CurrentRefreshToken, RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
 import { type EntityManager, IsNull, MoreThan } from 'typeorm';
 import { LockedRows } from '../locked-rows';
 import { TypeOrmOutboxWriter } from './outbox-writer';
@@ -18,7 +18,7 @@ const USER_PREFIX = 'user__';
 export class TypeOrmSessionRepository implements SessionRepository {
   private readonly outbox: TypeOrmOutboxWriter;
   private readonly locked = new LockedRows<Session, SessionRows['session']>('sessions');
-  /** Sessions read by findByCurrentRefreshTokenHash, as read: saveIfCurrent writes what differs (never save()). */
+  /** Sessions read by findByRefreshTokenHash, as read: saveIfCurrent writes what differs (never save()). */
   private readonly readForRotation = new LockedRows<Session, SessionRows['session']>('sessions');
 
   constructor(private readonly manager: EntityManager) {
@@ -99,13 +99,13 @@ export class TypeOrmSessionRepository implements SessionRepository {
     await this.writeHistoryAndEvents(session, rows);
   }
 
-  /** One statement: the session (current token only) and its user with credentials, as the user repository reads it. */
-  async findByCurrentRefreshTokenHash(hash: string): Promise<CurrentRefreshToken | null> {
+  /** One statement: the session (current or previous token) and its user with credentials, as the user repository reads it. */
+  async findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
     const rows: Record<string, unknown>[] = await this.manager.query(
       `SELECT ${selectList(this.manager, SessionRecord, 's')}, ${selectList(this.manager, UserRecord, 'u', USER_PREFIX)},
               ${CREDENTIALS_JSON.replace('AS "credentials"', `AS "${USER_PREFIX}credentials"`)}
          FROM sessions s LEFT JOIN users u ON u.id = s.user_id
-        WHERE s.refresh_token_hash = $1`,
+        WHERE s.refresh_token_hash = $1 OR s.previous_token_hash = $1`,
       [hash],
     );
     const row = rows[0];
@@ -116,9 +116,11 @@ export class TypeOrmSessionRepository implements SessionRepository {
       if (key.startsWith(USER_PREFIX)) user[key.slice(USER_PREFIX.length)] = value;
       else own[key] = value;
     }
-    const session = toSession(own as unknown as SessionRecord);
+    const record = own as unknown as SessionRecord;
+    const session = toSession(record);
     this.readForRotation.remember(session, toSessionRows(session).session);
-    return { session, user: user.id ? toUser(user as unknown as UserRecordWithCredentials) : null };
+    const presented = record.refreshTokenHash === hash ? 'current' : 'previous';
+    return { session, presented, user: user.id ? toUser(user as unknown as UserRecordWithCredentials) : null };
   }
 
   /**
