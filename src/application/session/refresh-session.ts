@@ -5,14 +5,22 @@ import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import type { SessionRepository } from '@domain/session/session.repository';
+import type { SessionStateCache } from '../ports/session-state-cache';
 import { selfAuditEntry } from '../shared/audit-entry';
 import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
 import { SessionIssuer } from './session-issuer';
 import { PORTS } from '../ports/tokens';
 
 /**
- * Rotates a refresh token. Concurrent refreshes of one session are serialised by the row lock; the losers
- * present the token just replaced and, inside the grace window, receive the same new refresh token.
+ * Rotates a refresh token. The common cases, the current token of an active session (rotation) and the token it
+ * just replaced inside the grace window (replay), take two statements and no transaction: a read of the session
+ * and its user, then a compare-and-set that writes the change only if the row still holds the same current token
+ * and is not revoked (SessionRepository.saveIfCurrent). Anything else (reuse, a retired or unknown token, a
+ * compare-and-set that lost to a concurrent rotation or revocation) takes the locked path, which decides again
+ * under the row lock: concurrent refreshes of one session are serialised
+ * by the row lock; the losers present the token just replaced and, inside the grace window, receive the same
+ * new refresh token, and reuse revokes the session with its outbox event and audit entry in one transaction.
  */
 @injectable()
 export class RefreshSession {
@@ -22,11 +30,16 @@ export class RefreshSession {
     @inject(SessionIssuer) private readonly issuer: SessionIssuer,
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PORTS.SessionRepository) private readonly sessions: SessionRepository,
+    @inject(PORTS.SessionStateCache) private readonly cache: SessionStateCache,
   ) {}
 
   async execute(input: { refreshToken: string; client?: ClientContext }): Promise<TokenPair> {
     const hash = this.opaque.hash(input.refreshToken);
     const now = this.clock.now();
+    const rotated = await this.rotateCurrent(hash, now);
+    if (rotated === 'refused') throw Errors.invalidRefreshToken();
+    if (rotated !== 'locked_path') return rotated;
     const tokens = await this.uow.run(async (repos) => {
       const match = await repos.sessions.findByRefreshTokenHashForUpdate(hash);
       if (!match) return null;
@@ -50,5 +63,24 @@ export class RefreshSession {
     });
     if (!tokens) throw Errors.invalidRefreshToken();
     return tokens;
+  }
+
+  /** The fast path: the same decision, rotation and replay as the locked path, written by compare-and-set. */
+  private async rotateCurrent(hash: string, now: Date): Promise<TokenPair | 'refused' | 'locked_path'> {
+    const found = await this.sessions.findByRefreshTokenHash(hash);
+    if (!found) return 'locked_path';
+    const { session, user, presented } = found;
+    const current = session.toState().refreshTokenHash;
+    const decision = session.decideRefresh(presented, now, this.settings.refreshGraceSeconds);
+    if (decision.kind === 'reject') return 'refused';
+    // Reuse revokes the session with its event and audit entry: decided again under the lock, in a transaction.
+    if (decision.kind === 'reuse_detected') return 'locked_path';
+    if (!user || !user.isUsable(this.settings.requireEmailVerification)) return 'refused';
+    const refreshToken = decision.kind === 'rotate' ? this.issuer.rotate(session, now) : this.issuer.currentRefreshToken(session);
+    if (!(await this.sessions.saveIfCurrent(session, current))) return 'locked_path';
+    // A rotation moved the expiry: drop the cached state, as the unit of work does after a commit (a failure
+    // leaves an entry with the earlier expiry, which can only refuse sooner).
+    if (decision.kind === 'rotate') await this.cache.invalidate({ revoked: [], changed: [session.id] }).catch(() => undefined);
+    return this.issuer.pair(user, session, refreshToken);
   }
 }

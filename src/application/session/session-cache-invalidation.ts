@@ -1,6 +1,6 @@
 import type { Session } from '@domain/session/session';
 import { Errors } from '../shared/errors';
-import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
 import type { Logger } from '../ports/logger';
 import type { SessionStateCache } from '../ports/session-state-cache';
 import type { AfterCommit, Repositories, UnitOfWork } from '../ports/unit-of-work';
@@ -70,6 +70,15 @@ class CacheInvalidatingSessions implements SessionRepository {
 
   add(session: Session): Promise<void> {
     return this.inner.add(session);
+  }
+
+  findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
+    return this.inner.findByRefreshTokenHash(hash);
+  }
+
+  /** Outside the transaction by definition (see RefreshSession, which drops the cached state itself). */
+  saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
+    return this.inner.saveIfCurrent(session, expectedHash);
   }
 
   async save(session: Session): Promise<void> {

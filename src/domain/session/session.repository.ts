@@ -1,8 +1,16 @@
+import type { User } from '../user/user';
 import type { PresentedToken, Session } from './session';
 
 export interface RefreshTokenMatch {
   session: Session;
   presented: PresentedToken;
+}
+
+/** A session found by its current or previous refresh token, with its user as read by the same statement (null: gone). */
+export interface RefreshTokenRead {
+  session: Session;
+  presented: Exclude<PresentedToken, 'retired'>;
+  user: User | null;
 }
 
 /**
@@ -26,4 +34,17 @@ export interface SessionRepository {
   findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]>;
   add(session: Session): Promise<void>;
   save(session: Session): Promise<void>;
+  /**
+   * The refresh fast path, outside any unit of work (one read, no lock): the session whose current or previous
+   * refresh token has this hash, and its user. Null for a retired or unknown token (the locked path's cases).
+   */
+  findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null>;
+  /**
+   * Compare-and-set, outside any unit of work, in one atomic step: writes the changed columns of `session` (read
+   * by findByRefreshTokenHash, then rotated or replayed) and its retired token hashes, only if its row still holds
+   * `expectedHash` as the current refresh token and is not revoked. False: the row changed meanwhile (a
+   * concurrent rotation or revocation) and nothing was written. A session with recorded events is refused
+   * (throws): events go to the outbox in a unit of work.
+   */
+  saveIfCurrent(session: Session, expectedHash: string): Promise<boolean>;
 }

@@ -197,6 +197,75 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     expect(stored).toMatchObject({ refreshTokenHash: outcomes[0]?.token, previousTokenHash: presentedHash });
   });
 
+  it('finds a session by its current or previous refresh-token hash (not a retired one), with its user, outside a unit of work', async () => {
+    const session = aSession(await aUserId());
+    const h0 = session.toState().refreshTokenHash;
+    const h1 = rotated(session, at('2026-01-02T04:00:00.000Z'));
+    const h2 = rotated(session, at('2026-01-02T05:00:00.000Z'));
+    await store.uow.run((tx) => tx.sessions.add(session));
+    const found = await store.repos.sessions.findByRefreshTokenHash(h2);
+    expect(found?.session.toState()).toEqual({ ...session.toState(), retiredTokenHashes: [] });
+    expect(found?.user?.id).toBe(session.userId);
+    expect(found?.user?.credentials.passwordHash).toEqual(expect.any(String));
+    expect(found?.presented).toBe('current');
+    const previous = await store.repos.sessions.findByRefreshTokenHash(h1);
+    expect([previous?.session.id, previous?.presented, previous?.user?.id]).toEqual([session.id, 'previous', session.userId]);
+    for (const hash of [h0, aTokenHash()]) await expect(store.repos.sessions.findByRefreshTokenHash(hash)).resolves.toBeNull();
+  });
+
+  it('saveIfCurrent writes a rotation and its retired hash only while the row still holds the expected token', async () => {
+    const session = aSession(await aUserId());
+    rotated(session, at('2026-01-02T04:00:00.000Z'));
+    await store.uow.run((tx) => tx.sessions.add(session));
+    const h1 = session.toState().previousTokenHash!;
+    const h2 = session.toState().refreshTokenHash;
+    const first = (await store.repos.sessions.findByRefreshTokenHash(h2))!.session;
+    const second = (await store.repos.sessions.findByRefreshTokenHash(h2))!.session;
+    const h3 = rotated(first, at('2026-01-02T05:00:00.000Z'));
+    rotated(second, at('2026-01-02T05:00:01.000Z'));
+    await expect(store.repos.sessions.saveIfCurrent(first, h2)).resolves.toBe(true);
+    // The second copy read the same row before the first wrote: its compare fails, nothing of it is written.
+    await expect(store.repos.sessions.saveIfCurrent(second, h2)).resolves.toBe(false);
+    expect(await stored(session.id)).toMatchObject({ refreshTokenHash: h3, previousTokenHash: h2, rotatedAt: at('2026-01-02T05:00:00.000Z') });
+    await expect(lookup(h1)).resolves.toMatchObject({ presented: 'retired', session: { id: session.id } });
+    await expect(lookup(h2)).resolves.toMatchObject({ presented: 'previous' });
+
+    // A revoked session is not rotated, even by a copy read before the revocation.
+    const stale = (await store.repos.sessions.findByRefreshTokenHash(h3))!.session;
+    await store.uow.run(async (tx) => {
+      const match = await tx.sessions.findByRefreshTokenHashForUpdate(h3);
+      match!.session.revoke(at('2026-01-02T05:30:00.000Z'), 'logout');
+      await tx.sessions.save(match!.session);
+    });
+    rotated(stale, at('2026-01-02T06:00:00.000Z'));
+    await expect(store.repos.sessions.saveIfCurrent(stale, h3)).resolves.toBe(false);
+    expect(await stored(session.id)).toMatchObject({ refreshTokenHash: h3, revokeReason: 'logout' });
+    // Never a session with events (those go to the outbox in a unit of work), nor one it did not read.
+    const other = await added();
+    const otherHash = other.toState().refreshTokenHash;
+    const revoking = (await store.repos.sessions.findByRefreshTokenHash(otherHash))!.session;
+    revoking.revoke(at('2026-01-02T07:00:00.000Z'), 'logout');
+    await expect(store.repos.sessions.saveIfCurrent(revoking, otherHash)).rejects.toThrow();
+    expect(await stored(other.id)).toMatchObject({ revokedAt: null });
+    await expect(store.repos.sessions.saveIfCurrent(aSession(session.userId), h3)).rejects.toThrow();
+  });
+
+  it('of 20 concurrent compare-and-set rotations of one token exactly one is written', async () => {
+    const session = await added();
+    const presented = session.toState().refreshTokenHash;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const found = await store.repos.sessions.findByRefreshTokenHash(presented);
+        if (!found) return { saved: false, hash: '' };
+        const hash = rotated(found.session, new Date(T0.getTime() + (i + 1) * 1000));
+        return { saved: await store.repos.sessions.saveIfCurrent(found.session, presented), hash };
+      }),
+    );
+    const winners = results.filter((r) => r.saved);
+    expect(winners).toHaveLength(1);
+    expect(await stored(session.id)).toMatchObject({ refreshTokenHash: winners[0]!.hash, previousTokenHash: presented });
+  });
+
   it('serialises 20 concurrent rotations of one session without losing any', async () => {
     const session = await added();
     const first = session.toState().refreshTokenHash;

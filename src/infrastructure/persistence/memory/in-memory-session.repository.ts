@@ -1,5 +1,6 @@
 import { Session, type SessionState } from '@domain/session/session';
-import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
+import { User } from '@domain/user/user';
 import { LockedRows } from '../locked-rows';
 import type { InMemoryDatabase } from './in-memory-database';
 import { appendToOutbox } from './in-memory-outbox';
@@ -12,6 +13,7 @@ type Row = Omit<SessionState, 'retiredTokenHashes'>;
  */
 export class InMemorySessionRepository implements SessionRepository {
   private readonly locked = new LockedRows<Session, Row>('sessions');
+  private readonly readForRotation = new LockedRows<Session, Row>('sessions');
 
   constructor(private readonly db: InMemoryDatabase) {}
 
@@ -60,6 +62,32 @@ export class InMemorySessionRepository implements SessionRepository {
     const current = this.db.tables.sessions.get(row.id);
     if (!current) throw new Error('sessions: the locked row to update is gone');
     this.write(session, row, retiredTokenHashes, { ...current, ...changes });
+  }
+
+  async findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
+    for (const state of this.db.tables.sessions.values()) {
+      if (state.refreshTokenHash !== hash && state.previousTokenHash !== hash) continue;
+      const session = restore(state);
+      const { retiredTokenHashes: _retired, ...row } = session.toState();
+      this.readForRotation.remember(session, row);
+      const user = this.db.tables.users.get(state.userId);
+      const presented = state.refreshTokenHash === hash ? 'current' : 'previous';
+      return { session, presented, user: user ? User.restore(structuredClone(user)) : null };
+    }
+    return null;
+  }
+
+  /** Synchronous from the compare to the write: nothing runs in between (as one statement in SQL). */
+  async saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
+    if (session.pullEvents().length > 0) throw new Error('sessions: saveIfCurrent cannot write events (use a unit of work)');
+    const { retiredTokenHashes, ...row } = session.toState();
+    const changes = this.readForRotation.changes(session, row);
+    const current = this.db.tables.sessions.get(row.id);
+    if (!current || current.refreshTokenHash !== expectedHash || current.revokedAt !== null) return false;
+    for (const hash of retiredTokenHashes) if (!this.db.tables.refreshTokenHistory.has(hash)) this.db.tables.refreshTokenHistory.set(hash, row.id);
+    this.db.tables.sessions.set(row.id, structuredClone({ ...current, ...changes, retiredTokenHashes: [] }));
+    this.readForRotation.remember(session, row);
+    return true;
   }
 
   private write(session: Session, row: Row, retired: string[], stored: Row): void {

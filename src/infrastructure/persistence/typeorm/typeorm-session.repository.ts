@@ -1,5 +1,5 @@
 import type { Session } from '@domain/session/session';
-import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
 import { type EntityManager, IsNull, MoreThan } from 'typeorm';
 import { LockedRows } from '../locked-rows';
 import { TypeOrmOutboxWriter } from './outbox-writer';
@@ -7,11 +7,19 @@ import { type SessionRows, toSession, toSessionRows } from './session.mapper';
 import { selectList } from './raw-select';
 import { isUuid } from './uuid';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
+import { CREDENTIALS_JSON } from './typeorm-user.repository';
+import { toUser, type UserRecordWithCredentials } from './user.mapper';
+import { UserRecord } from './user.record';
+
+/** Column aliases of the user half of the fast-path read (no session property starts with it). */
+const USER_PREFIX = 'user__';
 
 /** Sessions and their refresh-token history. Bound to one EntityManager: the transaction's inside a unit of work. */
 export class TypeOrmSessionRepository implements SessionRepository {
   private readonly outbox: TypeOrmOutboxWriter;
   private readonly locked = new LockedRows<Session, SessionRows['session']>('sessions');
+  /** Sessions read by findByRefreshTokenHash, as read: saveIfCurrent writes what differs (never save()). */
+  private readonly readForRotation = new LockedRows<Session, SessionRows['session']>('sessions');
 
   constructor(private readonly manager: EntityManager) {
     this.outbox = new TypeOrmOutboxWriter(manager);
@@ -89,6 +97,68 @@ export class TypeOrmSessionRepository implements SessionRepository {
     }
     this.locked.remember(session, rows.session);
     await this.writeHistoryAndEvents(session, rows);
+  }
+
+  /** One statement: the session (current or previous token) and its user with credentials, as the user repository reads it. */
+  async findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `SELECT ${selectList(this.manager, SessionRecord, 's')}, ${selectList(this.manager, UserRecord, 'u', USER_PREFIX)},
+              ${CREDENTIALS_JSON.replace('AS "credentials"', `AS "${USER_PREFIX}credentials"`)}
+         FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+        WHERE s.refresh_token_hash = $1 OR s.previous_token_hash = $1`,
+      [hash],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const own: Record<string, unknown> = {};
+    const user: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(row)) {
+      if (key.startsWith(USER_PREFIX)) user[key.slice(USER_PREFIX.length)] = value;
+      else own[key] = value;
+    }
+    const record = own as unknown as SessionRecord;
+    const session = toSession(record);
+    this.readForRotation.remember(session, toSessionRows(session).session);
+    const presented = record.refreshTokenHash === hash ? 'current' : 'previous';
+    return { session, presented, user: user.id ? toUser(user as unknown as UserRecordWithCredentials) : null };
+  }
+
+  /**
+   * One statement, atomic on its own: the UPDATE's WHERE is the compare (under READ COMMITTED a concurrent
+   * writer's change is re-checked against it once its lock is released, so of two rotations of one token one
+   * matches), and the retired hashes are inserted by the same statement only if the UPDATE matched.
+   */
+  async saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
+    if (session.pullEvents().length > 0) throw new Error('sessions: saveIfCurrent cannot write events (use a unit of work)');
+    const rows = toSessionRows(session);
+    const changes = this.readForRotation.changes(session, rows.session) as Record<string, unknown>;
+    const metadata = this.manager.connection.getMetadata(SessionRecord);
+    const params: unknown[] = [session.id, expectedHash];
+    const sets = Object.entries(changes).map(([property, value]) => {
+      const column = metadata.findColumnWithPropertyName(property);
+      if (!column) throw new Error(`sessions: no column for ${property}`);
+      params.push(value);
+      return `"${column.databaseName}" = $${params.length}`;
+    });
+    if (sets.length === 0) sets.push('id = id');
+    params.push(rows.retired.map((row) => row.tokenHash), rows.retired[0]?.retiredAt ?? null);
+    const [hashes, retiredAt] = [params.length - 1, params.length];
+    const result: { matched: number }[] = await this.manager.query(
+      `WITH rotated AS (
+         UPDATE sessions SET ${sets.join(', ')}
+          WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL
+         RETURNING id
+       ), retired AS (
+         INSERT INTO refresh_token_history (token_hash, session_id, retired_at)
+         SELECT h, r.id, $${retiredAt}::timestamptz FROM rotated r, unnest($${hashes}::text[]) AS h
+         ON CONFLICT DO NOTHING
+       )
+       SELECT count(*)::int AS matched FROM rotated`,
+      params,
+    );
+    const matched = result[0]?.matched === 1;
+    if (matched) this.readForRotation.remember(session, rows.session);
+    return matched;
   }
 
   private track(session: Session): Session {

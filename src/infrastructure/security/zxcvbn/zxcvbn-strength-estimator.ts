@@ -6,7 +6,7 @@ import { ZXCVBN_SCORING } from './zxcvbn-scoring';
 
 export { MAX_SCORED_LENGTH } from './zxcvbn-scoring';
 
-const { maxScoredLength, l33tMaxSubstitutions, commonPasswordsList } = ZXCVBN_SCORING;
+const { maxScoredLength, quickScoredLength, topScore, l33tMaxSubstitutions, commonPasswordsList } = ZXCVBN_SCORING;
 
 /** Built once per process: loading the dictionaries takes about 200 ms; the result is immutable. */
 let shared: { zxcvbn: ZxcvbnFactory; commonPasswords: ReadonlySet<string> } | undefined;
@@ -32,9 +32,12 @@ function load() {
 export class ZxcvbnStrengthEstimator implements PasswordStrengthEstimator {
   async estimate(password: string, userInputs: string[]): Promise<StrengthEstimate> {
     const { zxcvbn, commonPasswords } = load();
-    const scored = [...password].slice(0, maxScoredLength).join('');
-    const result = zxcvbn.check(scored, userInputs.map((input) => input.slice(0, maxScoredLength)));
-    return { score: result.score, common: commonPasswords.has(password.toLowerCase()) };
+    const points = [...password];
+    const inputs = userInputs.map((input) => input.slice(0, maxScoredLength));
+    // The short prefix first: at the top score it answers for the whole (see ZXCVBN_SCORING).
+    let score = zxcvbn.check(points.slice(0, quickScoredLength).join(''), inputs).score;
+    if (score < topScore && points.length > quickScoredLength) score = zxcvbn.check(points.slice(0, maxScoredLength).join(''), inputs).score;
+    return { score, common: commonPasswords.has(password.toLowerCase()) };
   }
 }
 

@@ -27,7 +27,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { ZxcvbnFactory } = require(workerData.modules.core);
 const common = require(workerData.modules.common);
 const english = require(workerData.modules.english);
-const { maxScoredLength, l33tMaxSubstitutions, commonPasswordsList } = workerData.scoring;
+const { maxScoredLength, quickScoredLength, topScore, l33tMaxSubstitutions, commonPasswordsList } = workerData.scoring;
 
 const zxcvbn = new ZxcvbnFactory({
   graphs: common.adjacencyGraphs,
@@ -40,9 +40,11 @@ const commonPasswords = new Set((Array.isArray(list) ? list : []).map((entry) =>
 
 parentPort.on('message', ({ id, password, userInputs }) => {
   try {
-    const scored = [...password].slice(0, maxScoredLength).join('');
-    const result = zxcvbn.check(scored, userInputs.map((input) => input.slice(0, maxScoredLength)));
-    parentPort.postMessage({ id, score: result.score, common: commonPasswords.has(password.toLowerCase()) });
+    const points = [...password];
+    const inputs = userInputs.map((input) => input.slice(0, maxScoredLength));
+    let score = zxcvbn.check(points.slice(0, quickScoredLength).join(''), inputs).score;
+    if (score < topScore && points.length > quickScoredLength) score = zxcvbn.check(points.slice(0, maxScoredLength).join(''), inputs).score;
+    parentPort.postMessage({ id, score, common: commonPasswords.has(password.toLowerCase()) });
   } catch (error) {
     const message = String((error && error.message) || error);
     parentPort.postMessage({ id, error: message.includes(password) ? 'estimate failed (message withheld)' : message });
