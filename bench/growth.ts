@@ -39,6 +39,11 @@ const json = { 'content-type': 'application/json' };
 /** The seeded user number g's address (the same expression as the SQL below). */
 const emailOf = (g: number) => `${FIRST[g % 20]!.toLowerCase()}.${LAST[Math.floor(g / 20) % 20]!.toLowerCase()}.${g}@example${g % 50}.com`;
 const random = (n: number) => 1 + Math.floor(Math.random() * n);
+/** A random seeded user who may log in (one in fifty is suspended: g % 50 = 1). */
+const activeUser = (n: number): number => {
+  const g = random(n);
+  return g % 50 === 1 ? activeUser(n) : g;
+};
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -87,7 +92,7 @@ async function startService(port: number, dataDir: string, databaseUrl: string):
 
 const list = (values: string[]) => `(ARRAY[${values.map((v) => `'${v}'`).join(',')}])`;
 /** Seeded user g's id: derived from g, so sessions and audit rows refer to users without a lookup. */
-const idOf = (g: string) => `md5('growth-user-' || ${g})::uuid`;
+const idOf = (g: string) => `overlay(overlay(md5('growth-user-' || ${g}) placing '4' from 13) placing '8' from 17)::uuid`;
 
 async function timed(client: Client, label: string, total: number, insert: (from: number, to: number) => string, times: Record<string, number>): Promise<void> {
   const started = Date.now();
@@ -159,14 +164,14 @@ interface Scenario {
 async function scenarios(base: string, n: number, adminToken: string): Promise<Scenario[]> {
   // Seeded users log in through the API: their password rows are the seeded hash.
   const sessions: { access_token: string; refresh_token: string }[] = [];
-  for (let c = 0; c < CONNECTIONS; c += 1) sessions.push(await call(base, '/api/v1/auth/login', { email: emailOf(random(n)), password: PASSWORD }));
+  for (let c = 0; c < CONNECTIONS; c += 1) sessions.push(await call(base, '/api/v1/auth/login', { email: emailOf(activeUser(n)), password: PASSWORD }));
   const viewer = sessions[0]!.access_token;
   let chain = 0;
   const pathOf = (next: () => string): Request => ({ method: 'GET', headers: { authorization: `Bearer ${adminToken}` }, setupRequest: (req: Request) => ({ ...req, path: next() }) });
   return [
     {
       name: 'login (a random seeded user)',
-      request: { method: 'POST', path: '/api/v1/auth/login', headers: json, setupRequest: (req: Request) => ({ ...req, body: JSON.stringify({ email: emailOf(random(n)), password: PASSWORD }) }) },
+      request: { method: 'POST', path: '/api/v1/auth/login', headers: json, setupRequest: (req: Request) => ({ ...req, body: JSON.stringify({ email: emailOf(activeUser(n)), password: PASSWORD }) }) },
     },
     {
       name: 'refresh (rotation chains)',
@@ -196,9 +201,10 @@ async function scenarios(base: string, n: number, adminToken: string): Promise<S
   ];
 }
 
-/** md5('growth-user-' || g)::uuid, as PostgreSQL formats it. */
+/** idOf(g) as PostgreSQL formats it: an md5 with the version 4 and variant bits set, a valid uuid. */
 function uuidOf(g: number): string {
-  const hex = createHash('md5').update(`growth-user-${g}`).digest('hex');
+  const md5 = createHash('md5').update(`growth-user-${g}`).digest('hex');
+  const hex = `${md5.slice(0, 12)}4${md5.slice(13, 16)}8${md5.slice(17)}`;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
