@@ -7,6 +7,7 @@ import { AccountRequests1764400001000 } from './1764400001000-account-requests';
 import { UserCredentials1764400002000 } from './1764400002000-user-credentials';
 import { ServiceClients1764510000000 } from './1764510000000-service-clients';
 import { AdminIndexes1764520000000 } from './1764520000000-admin-indexes';
+import { GrowthIndexes1764540000000 } from './1764540000000-growth-indexes';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   UserCredentials1764400002000,
   ServiceClients1764510000000,
   AdminIndexes1764520000000,
+  GrowthIndexes1764540000000,
 ];

@@ -34,7 +34,7 @@ import type { ServiceClientRepository } from '@domain/client/service-client.repo
 import { InMemoryUnitOfWork, inMemoryRepositories } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
 import type { RepositoryOptions } from '@infrastructure/persistence/repository-options';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
-import { purgeExpiredRows, type PurgeCounts } from '@infrastructure/persistence/typeorm/purge-expired';
+import { purgeExpiredRows, type PurgeCounts, type PurgeOptions } from '@infrastructure/persistence/typeorm/purge-expired';
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
 import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
@@ -86,7 +86,7 @@ export interface Store {
   userDirectory: UserDirectory;
   auditTrail: AuditTrail;
   /** The SQL adapters' purge job (the in-memory tables live as long as the process). */
-  purge?: (now: Date) => Promise<PurgeCounts>;
+  purge?: (now: Date, options?: PurgeOptions) => Promise<PurgeCounts>;
   /** The SQL adapters' data source, for the few checks about the SQL schema itself. */
   dataSource?: DataSource;
   stop(): Promise<void>;
@@ -181,7 +181,7 @@ function sqlStore(dataSource: DataSource, options: StoreOptions, close: () => Pr
       );
       return rows.map((row) => ({ ...row, type: row.type as AuditEventType, outcome: row.outcome as AuditEntry['outcome'] }));
     },
-    purge: (now) => purgeExpiredRows(dataSource, now),
+    purge: (now, options) => purgeExpiredRows(dataSource, now, 7, options),
     dataSource,
     stop: close,
   };

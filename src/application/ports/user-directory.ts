@@ -25,8 +25,25 @@ export interface UserQuery extends UserFilter {
 
 export interface UserPage {
   users: User[];
-  /** How many users match the filters, over all pages. */
+  /**
+   * How many users match the filters, over all pages: exact when `totalExact`, else a lower bound (a search
+   * matching more than the count's cap reports the cap).
+   */
   total: number;
+  totalExact: boolean;
+  /** Whether a page after this one has users (known from the rows, not from the total). */
+  hasNext: boolean;
+}
+
+/** How a page is looked for; neither option changes which users a page holds. */
+export interface PageOptions {
+  /** Fetch one user more than the limit, so the caller learns whether a next page exists. */
+  lookahead?: boolean;
+  /**
+   * At least this many users match (a count made just before): with many matches the adapter walks the sort
+   * order and stops at the page, rather than collecting every match and sorting them.
+   */
+  matches?: number;
 }
 
 /** Start instants (UTC) of the periods the statistics count new users in. */
@@ -50,10 +67,13 @@ export interface UserStats {
  * work). Sorting is stable (ties by id); `last_login_at` puts never-logged-in users last in either order.
  */
 export interface UserDirectory {
-  /** One page of the matching users. */
-  page(query: UserQuery): Promise<User[]>;
-  /** How many users match, exactly. */
-  count(filter: UserFilter): Promise<number>;
+  /** One page of the matching users (one more with `lookahead`). */
+  page(query: UserQuery, options?: PageOptions): Promise<User[]>;
+  /**
+   * How many users match, exactly; with `atMost`, counting stops there (the result is min(matches, atMost)),
+   * which bounds the cost of a broad filter.
+   */
+  count(filter: UserFilter, atMost?: number): Promise<number>;
   /** Exact counts; created_at at or after a period's start counts in it. */
   stats(periods: StatsPeriods): Promise<UserStats>;
 }

@@ -1,4 +1,4 @@
-import type { StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
+import type { PageOptions, StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
 import { User, type UserState } from '@domain/user/user';
 import type { InMemoryDatabase } from './in-memory-database';
 
@@ -6,11 +6,12 @@ import type { InMemoryDatabase } from './in-memory-database';
 export class InMemoryUserDirectory implements UserDirectory {
   constructor(private readonly db: InMemoryDatabase) {}
 
-  async count(filter: UserFilter): Promise<number> {
-    return this.matching(filter).length;
+  async count(filter: UserFilter, atMost?: number): Promise<number> {
+    const n = this.matching(filter).length;
+    return atMost === undefined ? n : Math.min(n, atMost);
   }
 
-  async page(query: UserQuery): Promise<User[]> {
+  async page(query: UserQuery, options: PageOptions = {}): Promise<User[]> {
     const matches = this.matching(query);
     const sign = query.order === 'asc' ? 1 : -1;
     matches.sort((a, b) => {
@@ -19,7 +20,7 @@ export class InMemoryUserDirectory implements UserDirectory {
       return sign * (compare(x, y) || compare(a.id, b.id));
     });
     const start = (query.page - 1) * query.limit;
-    return matches.slice(start, start + query.limit).map((u) => User.restore(structuredClone(u)));
+    return matches.slice(start, start + query.limit + (options.lookahead ? 1 : 0)).map((u) => User.restore(structuredClone(u)));
   }
 
   private matching(filter: UserFilter): UserState[] {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { SESSION_PURGE_AT, TOKEN_PURGE_AT } from '../../../../migrations/1764540000000-growth-indexes';
 
 export interface PurgeCounts {
   sessions: number;
@@ -13,40 +14,54 @@ export interface PurgeCounts {
   failedEmails: number;
   /** Processed account requests (their payload is already gone); pending ones are never purged. */
   accountRequests: number;
+  /** Subscribers' de-duplication records past the retention (the relay also purges them, hourly). */
+  processedEvents: number;
 }
+
+export interface PurgeOptions {
+  /** Rows deleted per transaction (default PURGE_BATCH_SIZE). */
+  batchSize?: number;
+  /** Called inside each batch's transaction, after its DELETE (tests look at the locks from outside). */
+  inBatch?: (table: keyof PurgeCounts, deleted: number) => Promise<void>;
+}
+
+export const PURGE_BATCH_SIZE = 5000;
 
 /**
  * Deletes rows nobody can use any more. Sessions are kept a week past their end so that "this session was
  * revoked" stays answerable for a while; retired refresh-token hashes go with their session (cascade).
+ *
+ * In batches: each is one short transaction that deletes at most `batchSize` rows, found by index, locked
+ * `FOR UPDATE SKIP LOCKED`, so the job never waits on a row a request holds (such a row is left for the next
+ * run) and never locks a live row; a table is done when a batch deletes fewer rows than the batch size.
  */
-export async function purgeExpiredRows(dataSource: DataSource, now: Date, outboxRetentionDays = 7): Promise<PurgeCounts> {
+export async function purgeExpiredRows(dataSource: DataSource, now: Date, outboxRetentionDays = 7, options: PurgeOptions = {}): Promise<PurgeCounts> {
   const week = new Date(now.getTime() - 7 * 86400_000);
   const outboxCutoff = new Date(now.getTime() - outboxRetentionDays * 86400_000);
-  return dataSource.transaction(async (manager) => {
-    const sessions = await manager.query(
-      'DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1',
-      [week],
-    );
-    const tokens = await manager.query(
-      'DELETE FROM one_time_tokens WHERE expires_at < $1 OR consumed_at < $1',
-      [now],
-    );
-    const outbox = await manager.query(
-      'DELETE FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1',
-      [outboxCutoff],
-    );
-    const emails = await manager.query('DELETE FROM email_outbox WHERE sent_at < $1', [outboxCutoff]);
-    const failed = await manager.query('DELETE FROM email_outbox WHERE failed_at < $1', [outboxCutoff]);
-    const requests = await manager.query('DELETE FROM account_requests WHERE processed_at < $1', [outboxCutoff]);
-    return {
-      sessions: affected(sessions),
-      oneTimeTokens: affected(tokens),
-      outboxEvents: affected(outbox),
-      sentEmails: affected(emails),
-      failedEmails: affected(failed),
-      accountRequests: affected(requests),
-    };
-  });
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? PURGE_BATCH_SIZE));
+  const purge = async (name: keyof PurgeCounts, table: string, condition: string, cutoff: Date): Promise<number> => {
+    const sql = `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
+      SELECT ctid FROM ${table} WHERE ${condition} LIMIT $2 FOR UPDATE SKIP LOCKED))`;
+    let total = 0;
+    for (;;) {
+      const deleted = await dataSource.transaction(async (manager) => {
+        const n = affected(await manager.query(sql, [cutoff, batchSize]));
+        if (options.inBatch) await options.inBatch(name, n);
+        return n;
+      });
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
+  };
+  return {
+    sessions: await purge('sessions', 'sessions', `${SESSION_PURGE_AT} < $1`, week),
+    oneTimeTokens: await purge('oneTimeTokens', 'one_time_tokens', `${TOKEN_PURGE_AT} < $1`, now),
+    outboxEvents: await purge('outboxEvents', 'outbox_events', 'published_at IS NOT NULL AND published_at < $1', outboxCutoff),
+    sentEmails: await purge('sentEmails', 'email_outbox', 'sent_at IS NOT NULL AND sent_at < $1', outboxCutoff),
+    failedEmails: await purge('failedEmails', 'email_outbox', 'failed_at IS NOT NULL AND failed_at < $1', outboxCutoff),
+    accountRequests: await purge('accountRequests', 'account_requests', 'processed_at IS NOT NULL AND processed_at < $1', outboxCutoff),
+    processedEvents: await purge('processedEvents', 'processed_events', 'processed_at < $1', outboxCutoff),
+  };
 }
 
 /** TypeORM's postgres driver answers a DELETE with [rows, affectedCount]. */

@@ -1,12 +1,27 @@
-import type { StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
+import type { PageOptions, StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
 import type { EntityManager } from 'typeorm';
+import { USER_SEARCH_TEXT } from '../../../../migrations/1764540000000-growth-indexes';
 import { selectList } from './raw-select';
 import { CREDENTIALS_JSON } from './typeorm-user.repository';
 import { toUser, type UserRecordWithCredentials } from './user.mapper';
 import { UserRecord } from './user.record';
 
-const SORT_COLUMN = { created_at: 'created_at', email: 'email', last_login_at: 'last_login_at' } as const;
+/**
+ * Each sort is an index order (migration GrowthIndexes1764540000000), the tie-break included: created_at is
+ * never null, email is unique, last_login_at puts the never-logged-in last in either direction.
+ */
+const ORDER = {
+  created_at: { asc: 'u.created_at ASC, u.id ASC', desc: 'u.created_at DESC, u.id DESC' },
+  email: { asc: 'u.email ASC', desc: 'u.email DESC' },
+  last_login_at: { asc: 'u.last_login_at ASC NULLS LAST, u.id ASC', desc: 'u.last_login_at DESC NULLS LAST, u.id DESC' },
+} as const;
+/**
+ * From this many matches on, a page is found by walking the sort order's index and testing each row (it meets
+ * limit + offset matches after about (limit + offset) * users / matches rows); below it, by collecting the
+ * matches through the trigram index and sorting them (cost grows with the matches).
+ */
+export const WALK_FROM_MATCHES = 2000;
 
 /** `%`, `_` and the escape character itself match literally inside a LIKE pattern (ESCAPE '\'). */
 export function likePattern(term: string): string {
@@ -14,24 +29,29 @@ export function likePattern(term: string): string {
 }
 
 /**
- * Listing and statistics in SQL. The search is ILIKE over the four columns: on PostgreSQL with pg_trgm a
- * trigram GIN index per column serves it (migration AdminIndexes1764520000000); without the extension (PGlite)
- * it scans, which the embedded mode's size allows. Every value is a bound parameter, quotes included.
+ * Listing and statistics in SQL. The search is ILIKE over the four columns; on PostgreSQL with pg_trgm one
+ * trigram GIN index over their concatenation finds the candidates (migration GrowthIndexes1764540000000) and
+ * each column is rechecked; without the extension (PGlite) it scans, which the embedded mode's size allows.
+ * Every value is a bound parameter, quotes included.
  */
 export class TypeOrmUserDirectory implements UserDirectory {
   constructor(private readonly manager: EntityManager) {}
 
-  async count(filter: UserFilter): Promise<number> {
-    const { where, params } = conditions(filter);
-    const counted: { n: number }[] = await this.manager.query(`SELECT count(*)::int AS n FROM users u ${where}`, params);
+  async count(filter: UserFilter, atMost?: number): Promise<number> {
+    const { where, params } = conditions(filter, true);
+    const sql =
+      atMost === undefined
+        ? `SELECT count(*)::int AS n FROM users u ${where}`
+        : `SELECT count(*)::int AS n FROM (SELECT 1 FROM users u ${where} LIMIT ${Math.max(0, Math.floor(atMost))}) m`;
+    const counted: { n: number }[] = await this.manager.query(sql, params);
     return counted[0]?.n ?? 0;
   }
 
-  async page(query: UserQuery): Promise<User[]> {
-    const { where, params } = conditions(query);
-    const direction = query.order === 'asc' ? 'ASC' : 'DESC';
-    const order = `u.${SORT_COLUMN[query.sort]} ${direction} NULLS LAST, u.id ${direction}`;
-    params.push(query.limit, (query.page - 1) * query.limit);
+  async page(query: UserQuery, options: PageOptions = {}): Promise<User[]> {
+    // Many matches: leave the trigram index out, so the plan walks the sort order and stops at the page.
+    const { where, params } = conditions(query, (options.matches ?? 0) < WALK_FROM_MATCHES);
+    const order = ORDER[query.sort][query.order];
+    params.push(query.limit + (options.lookahead ? 1 : 0), (query.page - 1) * query.limit);
     const rows: UserRecordWithCredentials[] = await this.manager.query(
       `SELECT ${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON} FROM users u ${where} ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
@@ -63,7 +83,7 @@ export class TypeOrmUserDirectory implements UserDirectory {
 }
 
 /** The WHERE clause of a filter, every value a bound parameter. */
-function conditions(filter: UserFilter): { where: string; params: unknown[] } {
+function conditions(filter: UserFilter, byTrigrams: boolean): { where: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => {
@@ -72,6 +92,7 @@ function conditions(filter: UserFilter): { where: string; params: unknown[] } {
   };
   if (filter.search !== undefined && filter.search !== '') {
     const p = param(likePattern(filter.search));
+    if (byTrigrams) clauses.push(`${USER_SEARCH_TEXT} ILIKE ${p} ESCAPE '\\'`);
     clauses.push(`(u.email ILIKE ${p} ESCAPE '\\' OR u.username ILIKE ${p} ESCAPE '\\' OR u.first_name ILIKE ${p} ESCAPE '\\' OR u.last_name ILIKE ${p} ESCAPE '\\')`);
   }
   if (filter.status !== undefined) clauses.push(`u.status = ${param(filter.status)}`);

@@ -70,7 +70,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
       const totalPages = Math.ceil(result.total / limit);
       respond(ctx, 200, {
         users: result.users.map(presentUser),
-        pagination: { page, limit, total: result.total, total_pages: totalPages, has_next: page < totalPages, has_prev: page > 1 },
+        pagination: { page, limit, total: result.total, total_pages: totalPages, has_next: result.hasNext, has_prev: page > 1 },
       });
     },
   }),

@@ -1,0 +1,152 @@
+import type { PurgeCounts } from '@infrastructure/persistence/typeorm/purge-expired';
+import type { DataSource } from 'typeorm';
+import { SQL_ADAPTERS, type Store } from '../../support/persistence';
+
+const DAY = 86_400_000;
+const EXPIRED_SESSIONS = 18_000;
+const REVOKED_SESSIONS = 2_000;
+const DEAD_TOKENS = 5_000;
+const OLD_PROCESSED = 5_000;
+const LIVE = 40;
+const BATCH = 3_000;
+
+/**
+ * Seeds, by bulk SQL, 20,000 sessions past their end (18,000 expired over a week ago, 2,000 revoked over a week
+ * ago), 5,000 finished one-time tokens, 5,000 old processed-event records, and LIVE rows of each that must stay
+ * (live sessions, sessions revoked yesterday, unexpired tokens, recent records). Returns the live sessions' ids.
+ */
+async function seed(dataSource: DataSource, now: Date, tag: string): Promise<string[]> {
+  const at = (offsetMs: number) => new Date(now.getTime() + offsetMs);
+  await dataSource.query(
+    `INSERT INTO users (id, email, status, email_verified, roles, created_at, updated_at)
+     SELECT gen_random_uuid(), '${tag}-' || g || '@example.com', 'active', true, ARRAY['user'], $1, $1 FROM generate_series(1, 5) g`,
+    [at(-30 * DAY)],
+  );
+  const users: { id: string }[] = await dataSource.query(`SELECT id FROM users WHERE email LIKE '${tag}-%' ORDER BY email`);
+  const ids = users.map((u) => u.id);
+  const sessions = (from: number, to: number, expires: Date, revoked: Date | null) =>
+    dataSource.query(
+      `INSERT INTO sessions (id, user_id, refresh_token_hash, sealed_refresh_token, amr, created_at, last_used_at, expires_at, absolute_expires_at, revoked_at)
+       SELECT gen_random_uuid(), ($1::uuid[])[1 + g % 5], '${tag}-' || g, 'sealed', ARRAY['pwd'], $2, $2, $3, $3, $4 FROM generate_series($5::int, $6::int) g`,
+      [ids, at(-40 * DAY), expires, revoked, from, to],
+    );
+  await sessions(1, EXPIRED_SESSIONS, at(-8 * DAY), null);
+  await sessions(EXPIRED_SESSIONS + 1, EXPIRED_SESSIONS + REVOKED_SESSIONS, at(20 * DAY), at(-8 * DAY));
+  const liveFrom = EXPIRED_SESSIONS + REVOKED_SESSIONS + 1;
+  await sessions(liveFrom, liveFrom + LIVE - 1, at(DAY), null);
+  // Revoked yesterday: kept a week so "this session was revoked" stays answerable.
+  await sessions(liveFrom + LIVE, liveFrom + 2 * LIVE - 1, at(20 * DAY), at(-DAY));
+  const tokens = (from: number, to: number, expires: Date, consumed: Date | null) =>
+    dataSource.query(
+      `INSERT INTO one_time_tokens (id, user_id, purpose, token_hash, created_at, expires_at, consumed_at)
+       SELECT gen_random_uuid(), ($1::uuid[])[1 + g % 5], 'password_reset', '${tag}-' || g, $2, $3, $4 FROM generate_series($5::int, $6::int) g`,
+      [ids, at(-2 * DAY), expires, consumed, from, to],
+    );
+  await tokens(1, DEAD_TOKENS / 2, at(-3_600_000), null);
+  await tokens(DEAD_TOKENS / 2 + 1, DEAD_TOKENS, at(3_600_000), at(-60_000));
+  await tokens(DEAD_TOKENS + 1, DEAD_TOKENS + LIVE, at(3_600_000), null);
+  const processed = (from: number, to: number, when: Date) =>
+    dataSource.query(
+      `INSERT INTO processed_events (subscriber, event_id, processed_at) SELECT '${tag}', 'e' || g, $1 FROM generate_series($2::int, $3::int) g`,
+      [when, from, to],
+    );
+  await processed(1, OLD_PROCESSED, at(-8 * DAY));
+  await processed(OLD_PROCESSED + 1, OLD_PROCESSED + LIVE, at(-DAY));
+  const live: { id: string }[] = await dataSource.query(`SELECT id FROM sessions WHERE refresh_token_hash LIKE '${tag}-%' AND expires_at > $1 AND revoked_at IS NULL`, [now]);
+  return live.map((s) => s.id);
+}
+
+async function remaining(dataSource: DataSource, tag: string) {
+  const [row] = (await dataSource.query(
+    `SELECT (SELECT count(*)::int FROM sessions WHERE refresh_token_hash LIKE '${tag}-%') AS sessions,
+            (SELECT count(*)::int FROM one_time_tokens WHERE token_hash LIKE '${tag}-%') AS tokens,
+            (SELECT count(*)::int FROM processed_events WHERE subscriber = '${tag}') AS processed`,
+  )) as { sessions: number; tokens: number; processed: number }[];
+  return row;
+}
+
+describe.each(SQL_ADAPTERS)('purge-expired in batches on $name', (adapter) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await adapter.start();
+  });
+  afterAll(async () => store?.stop());
+
+  it('deletes every row past its end in batches of the given size and leaves the live ones', async () => {
+    const now = new Date();
+    await seed(store.dataSource!, now, 'batches');
+    const batches: Partial<Record<keyof PurgeCounts, number[]>> = {};
+    const counts = await store.purge!(now, {
+      batchSize: BATCH,
+      inBatch: async (table, deleted) => {
+        (batches[table] ??= []).push(deleted);
+      },
+    });
+    expect(counts).toMatchObject({ sessions: EXPIRED_SESSIONS + REVOKED_SESSIONS, oneTimeTokens: DEAD_TOKENS, processedEvents: OLD_PROCESSED });
+    // 20,000 rows in batches of 3,000: six full ones and the last with 2,000 (fewer than the size: done).
+    expect(batches.sessions).toEqual([3000, 3000, 3000, 3000, 3000, 3000, 2000]);
+    expect(batches.oneTimeTokens).toEqual([3000, 2000]);
+    expect(batches.processedEvents).toEqual([3000, 2000]);
+    expect(await remaining(store.dataSource!, 'batches')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE });
+    await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ sessions: 0, oneTimeTokens: 0, processedEvents: 0 });
+  });
+});
+
+/** Row locks need a second connection: PostgreSQL (PGlite runs one transaction at a time). */
+describe.each(SQL_ADAPTERS.filter((adapter) => adapter.parallel))('purge-expired and concurrent requests on $name', (adapter) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await adapter.start();
+  });
+  afterAll(async () => store?.stop());
+
+  it('never waits on a row a request holds, and never locks a live row', async () => {
+    const now = new Date();
+    const dataSource = store.dataSource!;
+    const live = await seed(dataSource, now, 'locks');
+    // A request holds a live session (a refresh in progress) and an expired one (a refresh about to be refused).
+    const holder = dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    const [held] = (await holder.query(`SELECT id FROM sessions WHERE refresh_token_hash = 'locks-1' FOR UPDATE`)) as { id: string }[];
+    await holder.query(`SELECT id FROM sessions WHERE id = $1 FOR UPDATE`, [live[0]]);
+
+    const probed: string[] = [];
+    let guard: NodeJS.Timeout | undefined;
+    try {
+      const purge = store.purge!(now, {
+        batchSize: BATCH,
+        inBatch: async (table) => {
+          if (table !== 'sessions') return;
+          // Inside a batch's transaction, another request locks and updates every other live session at once.
+          const probe = dataSource.createQueryRunner();
+          await probe.connect();
+          try {
+            await probe.startTransaction();
+            const locked = (await probe.query(`SELECT id FROM sessions WHERE id = ANY($1) FOR UPDATE NOWAIT`, [live.slice(1)])) as unknown[];
+            await probe.query(`UPDATE sessions SET last_used_at = $2 WHERE id = ANY($1)`, [live.slice(1), now]);
+            await probe.commitTransaction();
+            probed.push(`${locked.length}`);
+          } finally {
+            await probe.release();
+          }
+        },
+      });
+      const stalled = new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error('purge waited for the held rows')), 20_000);
+      });
+      const counts = await Promise.race([purge, stalled]);
+      // Everything past its end but the held row, which is left for the next run.
+      expect(counts.sessions).toBe(EXPIRED_SESSIONS + REVOKED_SESSIONS - 1);
+      expect(probed).toEqual(Array.from({ length: 7 }, () => `${LIVE - 1}`));
+    } finally {
+      clearTimeout(guard);
+      await holder.commitTransaction();
+      await holder.release();
+    }
+    const [still] = (await dataSource.query(`SELECT count(*)::int AS n FROM sessions WHERE id = $1`, [held!.id])) as { n: number }[];
+    expect(still!.n).toBe(1);
+    await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ sessions: 1 });
+    expect(await remaining(dataSource, 'locks')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE });
+  });
+});
