@@ -2,7 +2,8 @@
  * `npm run bench`: in one run, on this machine and this Node,
  *  1. the ceiling: a bare Koa hello-world (bench/koa-hello.ts, its own process) under the read settings;
  *  2. the raw argon2id rate: the service's hasher with the service's parameters (bench/argon2-rate.ts, its own
- *     process, enough hashes in flight to fill libuv's pool and every core), hashes/s and verifies/s;
+ *     process, one per service worker, enough hashes in flight to fill libuv's pool and every core), hashes/s
+ *     and verifies/s;
  *  3. every scenario against the service (its own process; embedded, or DATABASE_URL / REDIS_URL / AMQP_URL),
  *     with req/s, p50, p99, errors, non-2xx, its share (reads: of the Koa ceiling; register: of the hash rate;
  *     login: of the verify rate) and the service's peak RSS (VmRSS summed over its process tree).
@@ -10,6 +11,7 @@
  * BENCH_CONNECTIONS_HASH (default 8: login, register), BENCH_ONLY=jwks,metadata (a subset; the ceiling and
  * the argon2 rate are measured only when a scenario needs them), BENCH_WORKERS=N (the service with WORKERS=N).
  */
+import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import type { Argon2Rate } from './argon2-rate';
 import { envNumber, forkScript, MB, RssSampler, startService, treeCpuMs } from './harness';
@@ -45,9 +47,18 @@ async function ceiling(): Promise<{ rps: number; p50: number; p99: number; cpuUs
   }
 }
 
-async function argon2Rate(): Promise<Argon2Rate> {
+/**
+ * As many hashing processes as the service runs (BENCH_WORKERS, each with its own libuv pool), started together
+ * and summed: the rate the service's processes could reach if hashing were all they did.
+ */
+async function argon2Rate(): Promise<Argon2Rate & { processes: number }> {
   const seconds = Math.max(2, DURATION / 2);
-  return forkScript<Argon2Rate>('argon2-rate', [String(seconds), String(Math.max(8, HASH_CONNECTIONS))]).message;
+  const processes = envNumber('BENCH_WORKERS', 1);
+  const rates = await Promise.all(
+    Array.from({ length: processes }, () => forkScript<Argon2Rate>('argon2-rate', [String(seconds), String(Math.max(8, HASH_CONNECTIONS))]).message),
+  );
+  const sum = (pick: (r: Argon2Rate) => number) => Math.round(rates.reduce((total, r) => total + pick(r), 0) * 10) / 10;
+  return { ...rates[0]!, hashesPerSecond: sum((r) => r.hashesPerSecond), verifiesPerSecond: sum((r) => r.verifiesPerSecond), processes };
 }
 
 async function main(): Promise<void> {
@@ -63,7 +74,8 @@ async function main(): Promise<void> {
   const argon2 = kinds.has('hash') || kinds.has('verify') ? await argon2Rate() : null;
   if (argon2) {
     const { memoryCost, timeCost, parallelism } = argon2.params;
-    say(`raw argon2id (m=${memoryCost}, t=${timeCost}, p=${parallelism}; ${argon2.concurrency} in flight, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}): ${argon2.hashesPerSecond} hashes/s, ${argon2.verifiesPerSecond} verifies/s`);
+    const where = argon2.processes > 1 ? `${argon2.processes} processes, ${argon2.concurrency} in flight each` : `${argon2.concurrency} in flight`;
+    say(`raw argon2id (m=${memoryCost}, t=${timeCost}, p=${parallelism}; ${where}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, ${availableParallelism()} cores): ${argon2.hashesPerSecond} hashes/s, ${argon2.verifiesPerSecond} verifies/s`);
   }
 
   const service = await startService();
