@@ -9,7 +9,8 @@
  *     login: of the verify rate) and the service's peak RSS (VmRSS summed over its process tree).
  * BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS_READ (default 50: reads, refresh, the ceiling),
  * BENCH_CONNECTIONS_HASH (default 8: login, register), BENCH_ONLY=jwks,metadata (a subset; the ceiling and
- * the argon2 rate are measured only when a scenario needs them), BENCH_WORKERS=N (the service with WORKERS=N).
+ * the argon2 rate are measured only when a scenario needs them), BENCH_WORKERS=N (the service with WORKERS=N),
+ * BENCH_CEILING=each (the ceiling measured again before each read scenario, its share taken of that one).
  */
 import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
@@ -21,6 +22,7 @@ const DURATION = envNumber('BENCH_DURATION', 10);
 const WARMUP = Math.min(2, DURATION / 5);
 const READ_CONNECTIONS = envNumber('BENCH_CONNECTIONS_READ', 50);
 const HASH_CONNECTIONS = envNumber('BENCH_CONNECTIONS_HASH', 8);
+const EACH_CEILING = process.env.BENCH_CEILING === 'each';
 
 const connectionsFor = (kind: ScenarioKind) => (kind === 'hash' || kind === 'verify' ? HASH_CONNECTIONS : READ_CONNECTIONS);
 const mb = (bytes: number) => Math.round(bytes / MB);
@@ -30,21 +32,30 @@ async function load(url: string, connections: number, request: autocannon.Reques
   return autocannon({ url, connections, duration, requests: [request] });
 }
 
-/** The bare-Koa req/s with the read settings (after a short warm-up), in its own process. */
-async function ceiling(): Promise<{ rps: number; p50: number; p99: number; cpuUs: number }> {
+interface Ceiling {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUs: number;
+}
+
+/** The bare-Koa hello-world in its own process, kept up for the run so it can be measured again (BENCH_CEILING=each). */
+async function startKoa(): Promise<{ measure(): Promise<Ceiling>; stop(): void }> {
   const { child, message } = forkScript<{ port: number }>('koa-hello', []);
-  try {
-    const { port } = await message;
-    const url = `http://127.0.0.1:${port}`;
-    await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, WARMUP);
-    const cpuBefore = treeCpuMs(child.pid!);
-    const r = await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, DURATION);
-    const cpuUs = perRequestUs(treeCpuMs(child.pid!) - cpuBefore, r.requests.total);
-    if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`bare Koa: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
-    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, cpuUs };
-  } finally {
-    child.kill('SIGTERM');
-  }
+  const { port } = await message;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    /** Its req/s with the read settings, after a short warm-up. */
+    async measure() {
+      await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, WARMUP);
+      const cpuBefore = treeCpuMs(child.pid!);
+      const r = await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, DURATION);
+      const cpuUs = perRequestUs(treeCpuMs(child.pid!) - cpuBefore, r.requests.total);
+      if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`bare Koa: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+      return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, cpuUs };
+    },
+    stop: () => void child.kill('SIGTERM'),
+  };
 }
 
 /**
@@ -69,7 +80,8 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
   say(`auth-service bench: node ${process.version}, ${DURATION} s per measurement, ${READ_CONNECTIONS} connections for reads, ${HASH_CONNECTIONS} for hash-bound routes`);
-  const koa = kinds.has('read') ? await ceiling() : null;
+  const koaServer = kinds.has('read') ? await startKoa() : null;
+  const koa = koaServer ? await koaServer.measure() : null;
   if (koa) say(`ceiling: bare Koa hello-world ${koa.rps} req/s (p50 ${koa.p50} ms, p99 ${koa.p99} ms, ${koa.cpuUs} µs CPU per request, ${READ_CONNECTIONS} connections)`);
   const argon2 = kinds.has('hash') || kinds.has('verify') ? await argon2Rate() : null;
   if (argon2) {
@@ -84,9 +96,15 @@ async function main(): Promise<void> {
   const startRss = rss.last;
   const rows: Record<string, string | number>[] = [];
   try {
-    for (const scenario of selected) rows.push(await measure(service.base, scenario, rss, koa?.rps ?? 0, argon2));
+    for (const scenario of selected) {
+      // BENCH_CEILING=each: the ceiling again just before each read scenario, for a machine whose load drifts.
+      const ceiling = EACH_CEILING && scenario.kind === 'read' && koaServer ? await koaServer.measure() : koa;
+      const row = await measure(service.base, scenario, rss, ceiling?.rps ?? 0, argon2);
+      rows.push(EACH_CEILING ? { ...row, 'Koa req/s': scenario.kind === 'read' ? (ceiling?.rps ?? '-') : '-' } : row);
+    }
   } finally {
     rss.stop();
+    koaServer?.stop();
     await service.stop();
   }
   console.table(rows);
