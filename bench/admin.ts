@@ -1,7 +1,7 @@
 /**
  * `npm run bench:admin` (issue 12): the admin API at scale. Seeds BENCH_ADMIN_USERS users (default 10^6) by one
- * bulk INSERT ... SELECT FROM generate_series per 100 000 rows (never through the HTTP API; the trigram indexes
- * are dropped for the load and rebuilt after, as a bulk load would), then starts the service on that database
+ * bulk INSERT ... SELECT FROM generate_series per 100 000 rows (never through the HTTP API; the trigram index
+ * (one, over the search text) is dropped for the load and rebuilt after, as a bulk load would), then starts the service on that database
  * and measures GET /admin/users with search terms and GET /admin/stats: p50 / p95 / p99 over
  * BENCH_ADMIN_REQUESTS requests (default 300) per query, BENCH_ADMIN_CONCURRENCY (default 4) at a time.
  * Needs DATABASE_URL (a scratch database is created on that server and dropped afterwards).
@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { USER_SEARCH_TEXT } from '../migrations/1764540000000-growth-indexes';
 
 const USERS = Number(process.env.BENCH_ADMIN_USERS ?? 1_000_000);
 const REQUESTS = Number(process.env.BENCH_ADMIN_REQUESTS ?? 300);
@@ -20,7 +21,6 @@ const BATCH = 100_000;
 const PASSWORD = 'bench password that is long enough';
 const FIRST = ['Anna', 'Ben', 'Carla', 'David', 'Eva', 'Felix', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Klara', 'Leon', 'Mia', 'Noah', 'Olga', 'Paul', 'Quinn', 'Rosa', 'Sami', 'Tara'];
 const LAST = ['Schmidt', 'Garcia', 'Nguyen', 'Okafor', 'Rossi', 'Kowalski', 'Ramirez', 'Novak', 'Haddad', 'Tanaka', 'Dubois', 'Silva', 'Jensen', 'Murphy', 'Ivanova', 'Kim', 'Patel', 'Cohen', 'Larsen', 'Moreau'];
-const TRGM = ['email', 'username', 'first_name', 'last_name'];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -59,7 +59,7 @@ async function startService(port: number, dataDir: string, databaseUrl: string):
 /** Users with realistic spread: 20 first and 20 last names, statuses, 400 days of sign-ups, a third with usernames. */
 async function seed(client: Client): Promise<number> {
   const started = Date.now();
-  for (const c of TRGM) await client.query(`DROP INDEX IF EXISTS users_${c}_trgm_idx`);
+  await client.query('DROP INDEX IF EXISTS users_search_trgm_idx');
   const list = (values: string[]) => `(ARRAY[${values.map((v) => `'${v}'`).join(',')}])`;
   for (let from = 1; from <= USERS; from += BATCH) {
     const to = Math.min(USERS, from + BATCH - 1);
@@ -79,7 +79,7 @@ async function seed(client: Client): Promise<number> {
     );
     process.stdout.write(`  seeded ${to} users\n`);
   }
-  for (const c of TRGM) await client.query(`CREATE INDEX IF NOT EXISTS users_${c}_trgm_idx ON users USING gin (${c} gin_trgm_ops)`);
+  await client.query(`CREATE INDEX IF NOT EXISTS users_search_trgm_idx ON users USING gin (${USER_SEARCH_TEXT} gin_trgm_ops)`);
   await client.query('ANALYZE users');
   return Date.now() - started;
 }
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     const trigram = await withClient(url.toString(), async (c) => (await c.query(`SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'`)).rowCount === 1);
     process.stdout.write(`admin bench: ${USERS} users, pg_trgm ${trigram ? 'installed' : 'NOT available (search scans)'}\n`);
     const seedMs = await withClient(url.toString(), seed);
-    process.stdout.write(`seeded in ${(seedMs / 1000).toFixed(1)} s (bulk INSERT ... SELECT, trigram indexes rebuilt after)\n`);
+    process.stdout.write(`seeded in ${(seedMs / 1000).toFixed(1)} s (bulk INSERT ... SELECT, trigram index rebuilt after)\n`);
     const email = `bench-admin-${process.pid}@example.com`;
     const registered = await fetch(`${base}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
     if (!registered.ok) throw new Error(`register: ${registered.status}`);

@@ -104,7 +104,10 @@ async function timed(client: Client, label: string, total: number, insert: (from
   times[label] = (Date.now() - started) / 1000;
 }
 
-/** Users (with their password rows), sessions and audit rows, by bulk SQL. Returns seconds per table. */
+/**
+ * Users (with their password rows), sessions and audit rows, by bulk SQL. Returns seconds per table. Sign-up
+ * dates come from a hash of g, not from g itself, so names are not bunched by date (they are not in life).
+ */
 async function seed(client: Client, n: number, hash: string): Promise<Record<string, number>> {
   const times: Record<string, number> = {};
   await timed(client, 'users', n, (from, to) => `
@@ -115,8 +118,8 @@ async function seed(client: Client, n: number, hash: string): Promise<Record<str
       ${list(FIRST)}[1 + g % 20], ${list(LAST)}[1 + (g / 20) % 20],
       CASE WHEN g % 50 = 1 THEN 'suspended' ELSE 'active' END,
       true, ARRAY['user'], false, 0,
-      now() - (g % 400) * interval '1 day' - (g % 86400) * interval '1 second',
-      now() - (g % 400) * interval '1 day',
+      now() - (abs(hashtext(g::text)) % 400) * interval '1 day' - (g % 86400) * interval '1 second',
+      now() - (abs(hashtext(g::text)) % 400) * interval '1 day',
       CASE WHEN g % 2 = 0 THEN now() - (g % 30) * interval '1 day' ELSE NULL END
     FROM generate_series(${from}, ${to}) AS g`, times);
   await timed(client, 'passwords', n, (from, to) => `
@@ -131,10 +134,12 @@ async function seed(client: Client, n: number, hash: string): Promise<Record<str
       CASE WHEN g % 5 = 0 THEN now() - interval '8 days' ELSE now() + interval '7 days' END,
       now() + interval '30 days', NULL, '203.0.113.' || (g % 250), 'Mozilla/5.0 (bench)'
     FROM generate_series(${from}, ${to}) AS g`, times);
-  // AUDIT_PER_USER rows per user on average, spread over 400 days, user g's at g, g + n, g + 2n, ...
-  await timed(client, 'audit_events', n * AUDIT_PER_USER, (from, to) => `
+  // AUDIT_PER_USER rows per user, in the order they happened (as a live service appends them) over 400 days;
+  // user g's are rows g, g + n, g + 2n, ... Ids are random (v4), as the service's.
+  const total = n * AUDIT_PER_USER;
+  await timed(client, 'audit_events', total, (from, to) => `
     INSERT INTO audit_events (id, occurred_at, type, outcome, actor_id, subject_id, ip, user_agent, request_id, reason)
-    SELECT gen_random_uuid(), now() - (g % 400) * interval '1 day' - (g % 86399) * interval '1 second',
+    SELECT gen_random_uuid(), now() - interval '400 days' + g * (interval '400 days' / ${total}),
       ${list(AUDIT_TYPES)}[1 + g % ${AUDIT_TYPES.length}], CASE WHEN g % 5 = 1 THEN 'failure' ELSE 'success' END,
       NULL, ${idOf(`(1 + (g - 1) % ${n})`)}, '203.0.113.' || (g % 250), 'Mozilla/5.0 (bench)', NULL, NULL
     FROM generate_series(${from}, ${to}) AS g`, times);
@@ -247,6 +252,18 @@ async function measureSize(server: string, n: number, hash: string): Promise<{ r
       });
     }
     console.table(rows);
+    // purge-expired on what was seeded (a fifth of the sessions expired over a week ago): batches of 5,000.
+    const started = Date.now();
+    const purged = await new Promise<string>((resolve, reject) => {
+      const cli = spawn(process.execPath, [join(__dirname, '..', 'src', 'interface', 'cli', 'cli.js'), 'purge-expired'], {
+        env: { ...process.env, DATABASE_URL: url.toString(), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      cli.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      cli.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`purge-expired exited with ${code}`))));
+    });
+    process.stdout.write(`  purge-expired: ${purged} in ${((Date.now() - started) / 1000).toFixed(1)} s (service running)\n`);
     return { rows, seedTimes };
   } finally {
     if (service) {

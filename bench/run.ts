@@ -2,14 +2,17 @@
  * `npm run bench`: in one run, on this machine and this Node,
  *  1. the ceiling: a bare Koa hello-world (bench/koa-hello.ts, its own process) under the read settings;
  *  2. the raw argon2id rate: the service's hasher with the service's parameters (bench/argon2-rate.ts, its own
- *     process, enough hashes in flight to fill libuv's pool and every core), hashes/s and verifies/s;
+ *     process, one per service worker, enough hashes in flight to fill libuv's pool and every core), hashes/s
+ *     and verifies/s;
  *  3. every scenario against the service (its own process; embedded, or DATABASE_URL / REDIS_URL / AMQP_URL),
  *     with req/s, p50, p99, errors, non-2xx, its share (reads: of the Koa ceiling; register: of the hash rate;
  *     login: of the verify rate) and the service's peak RSS (VmRSS summed over its process tree).
  * BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS_READ (default 50: reads, refresh, the ceiling),
  * BENCH_CONNECTIONS_HASH (default 8: login, register), BENCH_ONLY=jwks,metadata (a subset; the ceiling and
- * the argon2 rate are measured only when a scenario needs them), BENCH_WORKERS=N (the service with WORKERS=N).
+ * the argon2 rate are measured only when a scenario needs them), BENCH_WORKERS=N (the service with WORKERS=N),
+ * BENCH_CEILING=each (the ceiling measured again before each read scenario, its share taken of that one).
  */
+import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import type { Argon2Rate } from './argon2-rate';
 import { envNumber, forkScript, MB, RssSampler, startService, treeCpuMs } from './harness';
@@ -19,6 +22,7 @@ const DURATION = envNumber('BENCH_DURATION', 10);
 const WARMUP = Math.min(2, DURATION / 5);
 const READ_CONNECTIONS = envNumber('BENCH_CONNECTIONS_READ', 50);
 const HASH_CONNECTIONS = envNumber('BENCH_CONNECTIONS_HASH', 8);
+const EACH_CEILING = process.env.BENCH_CEILING === 'each';
 
 const connectionsFor = (kind: ScenarioKind) => (kind === 'hash' || kind === 'verify' ? HASH_CONNECTIONS : READ_CONNECTIONS);
 const mb = (bytes: number) => Math.round(bytes / MB);
@@ -28,26 +32,44 @@ async function load(url: string, connections: number, request: autocannon.Reques
   return autocannon({ url, connections, duration, requests: [request] });
 }
 
-/** The bare-Koa req/s with the read settings (after a short warm-up), in its own process. */
-async function ceiling(): Promise<{ rps: number; p50: number; p99: number; cpuUs: number }> {
-  const { child, message } = forkScript<{ port: number }>('koa-hello', []);
-  try {
-    const { port } = await message;
-    const url = `http://127.0.0.1:${port}`;
-    await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, WARMUP);
-    const cpuBefore = treeCpuMs(child.pid!);
-    const r = await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, DURATION);
-    const cpuUs = perRequestUs(treeCpuMs(child.pid!) - cpuBefore, r.requests.total);
-    if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`bare Koa: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
-    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, cpuUs };
-  } finally {
-    child.kill('SIGTERM');
-  }
+interface Ceiling {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUs: number;
 }
 
-async function argon2Rate(): Promise<Argon2Rate> {
+/** The bare-Koa hello-world in its own process, kept up for the run so it can be measured again (BENCH_CEILING=each). */
+async function startKoa(): Promise<{ measure(): Promise<Ceiling>; stop(): void }> {
+  const { child, message } = forkScript<{ port: number }>('koa-hello', []);
+  const { port } = await message;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    /** Its req/s with the read settings, after a short warm-up. */
+    async measure() {
+      await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, WARMUP);
+      const cpuBefore = treeCpuMs(child.pid!);
+      const r = await load(url, READ_CONNECTIONS, { method: 'GET', path: '/' }, DURATION);
+      const cpuUs = perRequestUs(treeCpuMs(child.pid!) - cpuBefore, r.requests.total);
+      if (r.errors + r.timeouts + r.non2xx > 0) throw new Error(`bare Koa: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+      return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, cpuUs };
+    },
+    stop: () => void child.kill('SIGTERM'),
+  };
+}
+
+/**
+ * As many hashing processes as the service runs (BENCH_WORKERS, each with its own libuv pool), started together
+ * and summed: the rate the service's processes could reach if hashing were all they did.
+ */
+async function argon2Rate(): Promise<Argon2Rate & { processes: number }> {
   const seconds = Math.max(2, DURATION / 2);
-  return forkScript<Argon2Rate>('argon2-rate', [String(seconds), String(Math.max(8, HASH_CONNECTIONS))]).message;
+  const processes = envNumber('BENCH_WORKERS', 1);
+  const rates = await Promise.all(
+    Array.from({ length: processes }, () => forkScript<Argon2Rate>('argon2-rate', [String(seconds), String(Math.max(8, HASH_CONNECTIONS))]).message),
+  );
+  const sum = (pick: (r: Argon2Rate) => number) => Math.round(rates.reduce((total, r) => total + pick(r), 0) * 10) / 10;
+  return { ...rates[0]!, hashesPerSecond: sum((r) => r.hashesPerSecond), verifiesPerSecond: sum((r) => r.verifiesPerSecond), processes };
 }
 
 async function main(): Promise<void> {
@@ -58,12 +80,14 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
   say(`auth-service bench: node ${process.version}, ${DURATION} s per measurement, ${READ_CONNECTIONS} connections for reads, ${HASH_CONNECTIONS} for hash-bound routes`);
-  const koa = kinds.has('read') ? await ceiling() : null;
+  const koaServer = kinds.has('read') ? await startKoa() : null;
+  const koa = koaServer ? await koaServer.measure() : null;
   if (koa) say(`ceiling: bare Koa hello-world ${koa.rps} req/s (p50 ${koa.p50} ms, p99 ${koa.p99} ms, ${koa.cpuUs} µs CPU per request, ${READ_CONNECTIONS} connections)`);
   const argon2 = kinds.has('hash') || kinds.has('verify') ? await argon2Rate() : null;
   if (argon2) {
     const { memoryCost, timeCost, parallelism } = argon2.params;
-    say(`raw argon2id (m=${memoryCost}, t=${timeCost}, p=${parallelism}; ${argon2.concurrency} in flight, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}): ${argon2.hashesPerSecond} hashes/s, ${argon2.verifiesPerSecond} verifies/s`);
+    const where = argon2.processes > 1 ? `${argon2.processes} processes, ${argon2.concurrency} in flight each` : `${argon2.concurrency} in flight`;
+    say(`raw argon2id (m=${memoryCost}, t=${timeCost}, p=${parallelism}; ${where}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}, ${availableParallelism()} cores): ${argon2.hashesPerSecond} hashes/s, ${argon2.verifiesPerSecond} verifies/s`);
   }
 
   const service = await startService();
@@ -72,9 +96,15 @@ async function main(): Promise<void> {
   const startRss = rss.last;
   const rows: Record<string, string | number>[] = [];
   try {
-    for (const scenario of selected) rows.push(await measure(service.base, scenario, rss, koa?.rps ?? 0, argon2));
+    for (const scenario of selected) {
+      // BENCH_CEILING=each: the ceiling again just before each read scenario, for a machine whose load drifts.
+      const ceiling = EACH_CEILING && scenario.kind === 'read' && koaServer ? await koaServer.measure() : koa;
+      const row = await measure(service.base, scenario, rss, ceiling?.rps ?? 0, argon2);
+      rows.push(EACH_CEILING ? { ...row, 'Koa req/s': scenario.kind === 'read' ? (ceiling?.rps ?? '-') : '-' } : row);
+    }
   } finally {
     rss.stop();
+    koaServer?.stop();
     await service.stop();
   }
   console.table(rows);

@@ -145,8 +145,21 @@ describeWhen(MODES.includes('servers'), 'PostgreSQL and Redis')('SDK verifier ac
     await v.verify(first);
     expect(jwksFetches()).toBe(1);
 
+    // The served JWK Set (precomputed, with an ETag) follows the rotation once the service reloads its keys.
+    // (globalThis.fetch: `fetch` here is the verifier's counting one.)
+    const served = async () => {
+      const response = await globalThis.fetch(jwksUrl);
+      return { etag: response.headers.get('etag'), kids: ((await response.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid).sort() };
+    };
+    const before = await served();
+
     // First rotation: the promoted key was pre-published, so the verifier already holds it (no fetch at all).
     const kidsAfterFirst = await rotateByCli();
+    const after = await served();
+    expect(after.kids).toEqual([...kidsAfterFirst].sort());
+    expect(after.etag).not.toBe(before.etag);
+    expect((await globalThis.fetch(jwksUrl, { headers: { 'if-none-match': before.etag! } })).status).toBe(200);
+    expect((await globalThis.fetch(jwksUrl, { headers: { 'if-none-match': after.etag! } })).status).toBe(304);
     const second = await login(email);
     expect(kid(second)).not.toBe(kid(first));
     expect(kidsAfterFirst).toEqual(expect.arrayContaining([kid(first), kid(second)]));

@@ -59,7 +59,7 @@ async function exerciseAdapters(client: RedisClient): Promise<void> {
   const sessions = new RedisSessionStateCache(client, prefix, TTL);
   const live = { userId: 'u1', expiresAt: new Date(Date.now() + 60_000), revoked: false };
   await sessions.remember('s1', live);
-  expect(await sessions.get('s1')).toEqual(live);
+  expect(await sessions.get('s1')).toMatchObject(live);
   await sessions.invalidate({ revoked: ['s1'], changed: [] });
   expect((await sessions.get('s1'))?.revoked).toBe(true);
   expect(await pingRedis(client)).toBe(true);
@@ -68,7 +68,16 @@ async function exerciseAdapters(client: RedisClient): Promise<void> {
 /** The composition root's path (src/config/cache.ts) with that configuration: shared adapters, status up. */
 async function throughStartCache(config: AppConfig): Promise<void> {
   const cache = await startCache(config, new SystemClock(), silent);
+  const other = await startCache(config, new SystemClock(), silent);
   try {
+    // The local validate caches' pub/sub link works through this topology: each instance receives its own
+    // heartbeat (the cache is trusted), and an invalidation published by one drops the other's entry.
+    await eventually(() => cache.local.startRead() !== null && other.local.startRead() !== null, 15_000, 'both invalidation links confirmed');
+    const state = { userId: 'u1', expiresAt: new Date(Date.now() + 60_000), revoked: false };
+    other.local.putSession(other.local.startRead()!, 's-linked', state);
+    expect(other.local.session('s-linked')).not.toBeNull();
+    await cache.local.invalidate({ sessions: ['s-linked'], users: [] });
+    await eventually(() => other.local.session('s-linked') === null, 5_000, 'the other instance dropped the entry');
     expect(cache.shared).toBe(true);
     expect(await cache.status()).toBe('up');
     const now = new Date();
@@ -78,6 +87,7 @@ async function throughStartCache(config: AppConfig): Promise<void> {
     expect(await cache.otpReplay.claim('u1', 7)).toBe(false);
   } finally {
     await cache.close();
+    await other.close();
   }
 }
 
@@ -118,7 +128,7 @@ describeWhen(SELECTED, 'REDIS_TOPOLOGY_TEST=true and the redis-server binary')('
       const live = { userId: 'u1', expiresAt: new Date(Date.now() + 60_000), revoked: false };
       const ids = Array.from({ length: 12 }, (_, i) => `s${i}`);
       for (const id of ids) await sessions.remember(id, live);
-      expect(await sessions.get('s0')).toEqual(live);
+      expect(await sessions.get('s0')).toMatchObject(live);
       await cluster.stopNode(2);
       await eventually(() => seen.includes('down'), 15_000, 'the outage reported');
       // Distrusted: served by nobody's cache, whichever node holds the entry (the caller reads the database).

@@ -50,6 +50,30 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
     await expect(emails({ sort: 'last_login_at', order: 'asc' })).resolves.toHaveLength(3);
   });
 
+  it('counts up to a cap, pages with one row of lookahead, and finds the same page however many matches it is told of', async () => {
+    await expect(store.userDirectory.count({ search: tag }, 2)).resolves.toBe(2);
+    await expect(store.userDirectory.count({ search: tag }, 4)).resolves.toBe(3);
+    await expect(store.userDirectory.count({ search: tag }, 0)).resolves.toBe(0);
+    const names = (users: { email: string }[]) => users.map((u) => u.email.split(/[._]/)[0]);
+    for (const sort of ['email', 'created_at', 'last_login_at'] as const) {
+      for (const order of ['asc', 'desc'] as const) {
+        const all = names(await store.userDirectory.page({ ...query, sort, order, search: tag }));
+        expect(all).toHaveLength(3);
+        for (const matches of [0, 1_000_000]) {
+          const first = await store.userDirectory.page({ ...query, sort, order, search: tag, limit: 1, page: 1 }, { lookahead: true, matches });
+          expect(names(first)).toEqual(all.slice(0, 2));
+          const last = await store.userDirectory.page({ ...query, sort, order, search: tag, limit: 2, page: 2 }, { lookahead: true, matches });
+          expect(names(last)).toEqual(all.slice(2));
+        }
+      }
+    }
+    // A term across two fields (first and last name side by side) matches neither, on either path.
+    for (const matches of [0, 1_000_000]) {
+      await expect(store.userDirectory.page({ ...query, search: 'ann o' }, { matches })).resolves.toEqual([]);
+    }
+    await expect(store.userDirectory.count({ search: 'ann o' })).resolves.toBe(0);
+  });
+
   it('counts exactly, periods included', async () => {
     const stats = await store.userDirectory.stats({ dayStart: at('2026-03-03T00:00:00Z'), weekStart: at('2026-03-02T00:00:00Z'), monthStart: at('2026-03-01T00:00:00Z') });
     // The store is shared by this file only: the three users above.

@@ -9,6 +9,8 @@ const DEAD_TOKENS = 5_000;
 const OLD_PROCESSED = 5_000;
 const LIVE = 40;
 const BATCH = 3_000;
+/** Seeding 30,000 rows and purging them takes seconds; a loaded machine takes longer (not a speed check). */
+const SLOW = 120_000;
 
 /**
  * Seeds, by bulk SQL, 20,000 sessions past their end (18,000 expired over a week ago, 2,000 revoked over a week
@@ -69,7 +71,7 @@ describe.each(SQL_ADAPTERS)('purge-expired in batches on $name', (adapter) => {
   let store: Store;
   beforeAll(async () => {
     store = await adapter.start();
-  });
+  }, SLOW);
   afterAll(async () => store?.stop());
 
   it('deletes every row past its end in batches of the given size and leaves the live ones', async () => {
@@ -89,7 +91,7 @@ describe.each(SQL_ADAPTERS)('purge-expired in batches on $name', (adapter) => {
     expect(batches.processedEvents).toEqual([3000, 2000]);
     expect(await remaining(store.dataSource!, 'batches')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE });
     await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ sessions: 0, oneTimeTokens: 0, processedEvents: 0 });
-  });
+  }, SLOW);
 });
 
 /** Row locks need a second connection: PostgreSQL (PGlite runs one transaction at a time). */
@@ -97,7 +99,7 @@ describe.each(SQL_ADAPTERS.filter((adapter) => adapter.parallel))('purge-expired
   let store: Store;
   beforeAll(async () => {
     store = await adapter.start();
-  });
+  }, SLOW);
   afterAll(async () => store?.stop());
 
   it('never waits on a row a request holds, and never locks a live row', async () => {
@@ -133,7 +135,7 @@ describe.each(SQL_ADAPTERS.filter((adapter) => adapter.parallel))('purge-expired
         },
       });
       const stalled = new Promise<never>((_, reject) => {
-        guard = setTimeout(() => reject(new Error('purge waited for the held rows')), 20_000);
+        guard = setTimeout(() => reject(new Error('purge waited for the held rows')), 60_000);
       });
       const counts = await Promise.race([purge, stalled]);
       // Everything past its end but the held row, which is left for the next run.
@@ -148,5 +150,5 @@ describe.each(SQL_ADAPTERS.filter((adapter) => adapter.parallel))('purge-expired
     expect(still!.n).toBe(1);
     await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ sessions: 1 });
     expect(await remaining(dataSource, 'locks')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE });
-  });
+  }, SLOW);
 });

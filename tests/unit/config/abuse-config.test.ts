@@ -12,6 +12,7 @@ describe('abuse-resistance settings', () => {
     expect(abuse.lockout).toEqual({ threshold: 5, baseSeconds: 900, maxSeconds: 86400 });
     expect(abuse.sessionCacheTtlSeconds).toBe(30);
     expect(abuse.redisKeyPrefix).toBe('auth:');
+    expect([abuse.localCacheTtlSeconds, abuse.localCacheMaxEntries, abuse.tokenCacheMaxEntries]).toEqual([10, 10_000, 10_000]);
     expect(rateLimitPolicies(abuse.rateLimits).login).toEqual({
       ip: { name: 'login-ip', limit: 100, windowSeconds: 300 },
       identifier: { name: 'login-id', limit: 20, windowSeconds: 300 },
@@ -66,5 +67,17 @@ describe('abuse-resistance settings', () => {
     expect(embedded.sessions).toBeInstanceOf(InMemorySessionStateCache);
     expect(shared.sessions).toBeInstanceOf(PassThroughSessionStateCache);
     expect([embedded.shared, shared.shared]).toEqual([false, false]);
+    // The local validate cache likewise: on in embedded mode, never trusted with a database others may change.
+    expect([embedded.local.startRead() !== null, shared.local.startRead()]).toEqual([true, null]);
+  });
+
+  it('bound the local caches: LOCAL_CACHE_TTL 0-60 s (capped at SESSION_CACHE_TTL), entry counts 0-1000000', async () => {
+    const config = loadConfig({ LOCAL_CACHE_TTL: '0', LOCAL_CACHE_MAX_ENTRIES: '0', TOKEN_CACHE_MAX_ENTRIES: '1000000' });
+    expect([config.abuse.localCacheTtlSeconds, config.abuse.localCacheMaxEntries, config.abuse.tokenCacheMaxEntries]).toEqual([0, 0, 1_000_000]);
+    for (const [name, value] of [['LOCAL_CACHE_TTL', '61s'], ['LOCAL_CACHE_MAX_ENTRIES', '-1'], ['TOKEN_CACHE_MAX_ENTRIES', '1.5'], ['TOKEN_CACHE_MAX_ENTRIES', '1000001']]) {
+      expect(() => loadConfig({ [name!]: value! })).toThrow(expect.objectContaining({ problems: [expect.stringContaining(name!)] }));
+    }
+    const off = await startCache(loadConfig({ LOCAL_CACHE_TTL: '0' }), new ManualClock(), pino({ level: 'silent' }));
+    expect(off.local.startRead()).toBeNull();
   });
 });

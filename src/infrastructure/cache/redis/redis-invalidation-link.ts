@@ -132,7 +132,9 @@ export class RedisInvalidationLink implements InvalidationLink {
     }
     if (message.startsWith('h ')) return; // another instance's heartbeat
     const keys = parse(message);
-    if (keys && keys.origin !== this.instanceId) this.handlers?.invalidate(keys);
+    // Unreadable: it may have named anything, so everything goes.
+    if (keys === null) this.handlers?.reestablished();
+    else if (keys.origin !== this.instanceId) this.handlers?.invalidate(keys);
   }
 }
 

@@ -77,7 +77,11 @@ export class InMemorySessionRepository implements SessionRepository {
     return null;
   }
 
-  /** Synchronous from the compare to the write: nothing runs in between (as one statement in SQL). */
+  /**
+   * Synchronous from the compare to the write: nothing runs in between (as one statement in SQL). Known limit of
+   * the in-memory tables: a unit of work running meanwhile that then rolls back restores its snapshot, which
+   * predates this write (SQL keeps it). Only the unit tests run on these tables.
+   */
   async saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
     if (session.pullEvents().length > 0) throw new Error('sessions: saveIfCurrent cannot write events (use a unit of work)');
     const { retiredTokenHashes, ...row } = session.toState();

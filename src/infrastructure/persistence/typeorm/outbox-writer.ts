@@ -4,6 +4,7 @@ import { toCloudEvent } from '@infrastructure/messaging/cloud-event';
 import type { EntityManager } from 'typeorm';
 import { wakeAfterCommit } from '../after-commit';
 import { OutboxEventRecord } from './outbox-event.record';
+import { insertRows } from './raw-insert';
 
 /**
  * Writes domain events to `outbox_events` through the given EntityManager, so that inside a unit of work they
@@ -28,7 +29,7 @@ export class TypeOrmOutboxWriter {
         lastError: null,
       };
     });
-    await this.manager.insert(OutboxEventRecord, rows);
+    await insertRows(this.manager, OutboxEventRecord, rows);
     wakeAfterCommit(this.manager, 'relay');
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEntry, AuditLog } from '@application/ports/audit-log';
 import type { EntityManager } from 'typeorm';
 import { AuditEventRecord } from './audit-event.record';
+import { insertRows } from './raw-insert';
 import { isUuid } from './uuid';
 
 /** Appends to `audit_events` through the given EntityManager: inside a unit of work, with the change it records. */
@@ -9,7 +10,7 @@ export class TypeOrmAuditLog implements AuditLog {
   constructor(private readonly manager: EntityManager) {}
 
   async record(entry: AuditEntry): Promise<void> {
-    await this.manager.insert(AuditEventRecord, {
+    await insertRows(this.manager, AuditEventRecord, [{
       id: randomUUID(),
       occurredAt: entry.occurredAt,
       type: entry.type,
@@ -21,6 +22,6 @@ export class TypeOrmAuditLog implements AuditLog {
       userAgent: entry.userAgent,
       requestId: entry.requestId,
       reason: entry.reason,
-    });
+    }]);
   }
 }

@@ -5,6 +5,7 @@ import { LockedRows } from '../locked-rows';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { type SessionRows, toSession, toSessionRows } from './session.mapper';
 import { selectList } from './raw-select';
+import { insertRows } from './raw-insert';
 import { isUuid } from './uuid';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
 import { CREDENTIALS_JSON } from './typeorm-user.repository';
@@ -83,7 +84,7 @@ export class TypeOrmSessionRepository implements SessionRepository {
 
   async add(session: Session): Promise<void> {
     const rows = toSessionRows(session);
-    await this.manager.insert(SessionRecord, rows.session);
+    await insertRows(this.manager, SessionRecord, [rows.session as Partial<SessionRecord>]);
     this.locked.remember(session, rows.session);
     await this.writeHistoryAndEvents(session, rows);
   }

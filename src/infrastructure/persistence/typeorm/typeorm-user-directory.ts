@@ -17,11 +17,14 @@ const ORDER = {
   last_login_at: { asc: 'u.last_login_at ASC NULLS LAST, u.id ASC', desc: 'u.last_login_at DESC NULLS LAST, u.id DESC' },
 } as const;
 /**
- * From this many matches on, a page is found by walking the sort order's index and testing each row (it meets
- * limit + offset matches after about (limit + offset) * users / matches rows); below it, by collecting the
- * matches through the trigram index and sorting them (cost grows with the matches).
+ * From this many matches on, a search's page is first looked for among the first WALK_ROWS users in the sort
+ * order (an index walk, bounded; it holds limit + offset matches when the matches are spread, about
+ * (limit + offset) * users / matches rows); below it, or when the prefix does not hold the page (deep pages,
+ * matches bunched at the other end of the order), the matches are collected through the trigram index and sorted
+ * (cost grows with the matches).
  */
 export const WALK_FROM_MATCHES = 2000;
+export const WALK_ROWS = 20_000;
 
 /** `%`, `_` and the escape character itself match literally inside a LIKE pattern (ESCAPE '\'). */
 export function likePattern(term: string): string {
@@ -48,13 +51,33 @@ export class TypeOrmUserDirectory implements UserDirectory {
   }
 
   async page(query: UserQuery, options: PageOptions = {}): Promise<User[]> {
-    // Many matches: leave the trigram index out, so the plan walks the sort order and stops at the page.
-    const { where, params } = conditions(query, (options.matches ?? 0) < WALK_FROM_MATCHES);
     const order = ORDER[query.sort][query.order];
-    params.push(query.limit + (options.lookahead ? 1 : 0), (query.page - 1) * query.limit);
-    const rows: UserRecordWithCredentials[] = await this.manager.query(
-      `SELECT ${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON} FROM users u ${where} ORDER BY ${order} LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
+    const select = `${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON}`;
+    const size = query.limit + (options.lookahead ? 1 : 0);
+    const offset = (query.page - 1) * query.limit;
+    const run = async (sql: (where: string, limit: string, offset: string) => string, byTrigrams: boolean) => {
+      const { where, params } = conditions(query, byTrigrams);
+      params.push(size, offset);
+      const rows: UserRecordWithCredentials[] = await this.manager.query(sql(where, `$${params.length - 1}`, `$${params.length}`), params);
+      return rows;
+    };
+    if (query.search === undefined || query.search === '') {
+      return (await run((where, limit, off) => `SELECT ${select} FROM users u ${where} ORDER BY ${order} LIMIT ${limit} OFFSET ${off}`, false)).map(toUser);
+    }
+    if ((options.matches ?? 0) >= WALK_FROM_MATCHES && offset + size <= WALK_ROWS) {
+      // Many matches: the first WALK_ROWS users in the sort order likely hold the page. If they hold all of its
+      // rows, those are the page (no match outside the prefix comes before them); if not, collect below.
+      const rows = await run(
+        (where, limit, off) => `SELECT ${select} FROM (SELECT * FROM users u ORDER BY ${order} LIMIT ${WALK_ROWS}) u ${where} ORDER BY ${order} LIMIT ${limit} OFFSET ${off}`,
+        false,
+      );
+      if (rows.length === size) return rows.map(toUser);
+    }
+    // Few matches (or a page the prefix did not hold): every match by the trigram index, then sorted. MATERIALIZED
+    // keeps the planner from walking the sort order instead on a guess, which costs a scan when the matches are few.
+    const rows = await run(
+      (where, limit, off) => `WITH m AS MATERIALIZED (SELECT * FROM users u ${where}) SELECT ${select} FROM m u ORDER BY ${order} LIMIT ${limit} OFFSET ${off}`,
+      true,
     );
     return rows.map(toUser);
   }

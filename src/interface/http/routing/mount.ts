@@ -76,7 +76,7 @@ function handler(route: RouteDef, resolve: Resolver): Middleware<HttpState> {
 }
 
 /**
- * The fast path for routes marked `staticDocument` (DESIGN 10): a GET or HEAD of their exact path is answered
+ * The fast path for routes marked `staticDocument`: a GET or HEAD of their exact path is answered
  * here, before the security-header, CORS, client-address and router middleware, with `headers` (what those
  * would have set, captured once) and the route's own handler, which serves a precomputed body. A request with
  * an Origin header while CORS is on goes the general way, so CORS answers it as before.

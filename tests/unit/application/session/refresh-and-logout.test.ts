@@ -24,6 +24,18 @@ describe('RefreshSession', () => {
     await expect(kit.useCases.RefreshSession.execute({ refreshToken: results[0]!.refreshToken })).resolves.toBeDefined();
   });
 
+  it('refuses the current and the just-replaced token of an active session whose account is suspended', async () => {
+    const kit = await createKit();
+    const { tokens } = await kit.loggedIn();
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
+    // The account row alone (no session revoked with it): the refresh itself must look at the account.
+    for (const state of kit.db.tables.users.values()) state.status = 'suspended';
+    for (const token of [next.refreshToken, tokens.refreshToken]) {
+      await expect(kit.useCases.RefreshSession.execute({ refreshToken: token })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    }
+    expect([...kit.db.tables.sessions.values()].map((s) => s.revokedAt)).toEqual([null]);
+  });
+
   it('revokes the session when a replaced token comes back after the grace window', async () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();

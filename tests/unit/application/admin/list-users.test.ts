@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { ListUsers, SEARCH_COUNT_CAP } from '@application/admin/list-users';
+import type { PageOptions, UserDirectory, UserFilter, UserQuery } from '@application/ports/user-directory';
+import type { User } from '@domain/user/user';
+import { ManualClock } from '@infrastructure/time/system-clock';
+import { aUser } from '../../../support/mothers';
+
+/** A directory of `matches` identical users: counts honour the cap, pages honour the lookahead. */
+function directory(matches: number) {
+  const calls: { counts: (number | undefined)[]; pages: PageOptions[] } = { counts: [], pages: [] };
+  const user = aUser();
+  const port: UserDirectory = {
+    async count(_filter: UserFilter, atMost?: number) {
+      calls.counts.push(atMost);
+      return atMost === undefined ? matches : Math.min(matches, atMost);
+    },
+    async page(query: UserQuery, options: PageOptions = {}) {
+      calls.pages.push(options);
+      const start = (query.page - 1) * query.limit;
+      const n = Math.max(0, Math.min(matches - start, query.limit + (options.lookahead ? 1 : 0)));
+      return Array.from({ length: n }, (): User => user);
+    },
+    stats: () => Promise.reject(new Error('not used')),
+  };
+  return { port, calls };
+}
+
+const query = (overrides: Partial<UserQuery>): UserQuery => ({ page: 1, limit: 20, sort: 'created_at', order: 'desc', ...overrides });
+
+describe('ListUsers: totals', () => {
+  const clock = new ManualClock(new Date('2026-03-01T00:00:00Z'));
+
+  it('a search counts up to the cap: exact below it, the cap (not exact) above it, has_next from the lookahead row', async () => {
+    const few = directory(45);
+    const page = await new ListUsers(few.port, clock).execute(query({ search: 'x', page: 3 }));
+    expect(page).toMatchObject({ total: 45, totalExact: true, hasNext: false });
+    expect(page.users).toHaveLength(5);
+    expect(few.calls.counts).toEqual([SEARCH_COUNT_CAP + 1]);
+
+    const many = directory(SEARCH_COUNT_CAP * 3);
+    const list = new ListUsers(many.port, clock);
+    await expect(list.execute(query({ search: 'y' }))).resolves.toMatchObject({ total: SEARCH_COUNT_CAP, totalExact: false, hasNext: true });
+    // Past the capped total's pages, the rows still come and has_next still tells the truth.
+    const deep = await list.execute(query({ search: 'y', page: SEARCH_COUNT_CAP / 20 + 10 }));
+    expect(deep).toMatchObject({ total: SEARCH_COUNT_CAP, totalExact: false, hasNext: true });
+    expect(deep.users).toHaveLength(20);
+    const end = await list.execute(query({ search: 'y', page: (SEARCH_COUNT_CAP * 3) / 20 }));
+    expect(end).toMatchObject({ hasNext: false });
+    expect(end.users).toHaveLength(20);
+    expect(many.calls.pages.every((options) => options.lookahead === true && options.matches === SEARCH_COUNT_CAP + 1)).toBe(true);
+  });
+
+  it('exactly the cap is still exact', async () => {
+    const edge = directory(SEARCH_COUNT_CAP);
+    await expect(new ListUsers(edge.port, clock).execute(query({ search: 'z' }))).resolves.toMatchObject({ total: SEARCH_COUNT_CAP, totalExact: true, hasNext: true });
+  });
+
+  it('without a search the total is exact however large, and a page past it reads nothing', async () => {
+    const all = directory(SEARCH_COUNT_CAP * 5);
+    const list = new ListUsers(all.port, clock);
+    await expect(list.execute(query({ status: 'active' }))).resolves.toMatchObject({ total: SEARCH_COUNT_CAP * 5, totalExact: true, hasNext: true });
+    expect(all.calls.counts).toEqual([undefined]);
+    const beyond = await list.execute(query({ status: 'active', page: 10_000 }));
+    expect(beyond).toMatchObject({ users: [], hasNext: false });
+    expect(all.calls.pages).toHaveLength(1);
+  });
+});
