@@ -1,5 +1,5 @@
 import type { Session } from '@domain/session/session';
-import type { RefreshTokenMatch, SessionRepository } from '@domain/session/session.repository';
+import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import { Errors } from '../shared/errors';
@@ -161,6 +161,19 @@ class NotingSessions implements SessionRepository {
 
   add(session: Session): Promise<void> {
     return this.inner.add(session);
+  }
+
+  findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
+    return this.inner.findByRefreshTokenHash(hash);
+  }
+
+  /**
+   * Outside any transaction by definition (RefreshSession's compare-and-set rotation). It only moves a live
+   * session's expiry later, never revokes: a local entry holding the earlier expiry can only refuse sooner, and
+   * lives at most LOCAL_CACHE_TTL, so nothing is announced.
+   */
+  saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
+    return this.inner.saveIfCurrent(session, expectedHash);
   }
 
   async save(session: Session): Promise<void> {
