@@ -12,7 +12,8 @@ const USAGE = `usage: npm run cli -- <command>
                   create an active, verified admin (password read from stdin, else generated and printed once),
                   or add the admin role to the existing account with this address
   rotate-keys     promote the pre-published next signing key, retire the active one, publish a new next key
-  purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails past retention, expired keys
+  purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails and
+                  processed-event records past retention (in batches of 5,000, skipping rows in use), expired keys
 ${CLIENT_USAGE}`;
 
 /** The admin CLI: runs one command against the configured database, through the composition root. */

@@ -5,8 +5,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  * the trail must outlive the account it is about (account deletion is itself audited).
  */
 @Entity({ name: 'audit_events' })
-@Index('audit_events_subject_id_occurred_at_idx', ['subjectId', 'occurredAt'])
-@Index('audit_events_occurred_at_idx', ['occurredAt'])
+@Index('audit_events_subject_id_occurred_at_id_idx', ['subjectId', 'occurredAt', 'id'])
 @Index('audit_events_occurred_at_id_idx', ['occurredAt', 'id'])
 export class AuditEventRecord {
   @PrimaryColumn({ type: 'uuid' })

@@ -6,6 +6,8 @@ import { UserRecord } from './user.record';
 @Unique('sessions_refresh_token_hash_key', ['refreshTokenHash'])
 @Index('sessions_user_id_idx', ['userId'])
 @Index('sessions_previous_token_hash_idx', ['previousTokenHash'])
+// The purge job's expression index (migration GrowthIndexes1764540000000), not described here.
+@Index('sessions_purge_at_idx', { synchronize: false })
 export class SessionRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;

@@ -7,13 +7,12 @@ import { Column, Entity, ForeignKey, Index, PrimaryColumn, Unique } from 'typeor
 @Entity({ name: 'users' })
 @Unique('users_email_key', ['email'])
 @Unique('users_username_key', ['username'])
-@Index('users_created_at_idx', ['createdAt'])
-@Index('users_last_login_at_idx', ['lastLoginAt'])
-// Trigram indexes for the admin search (pg_trgm, where available): created by the migration, not described here.
-@Index('users_email_trgm_idx', { synchronize: false })
-@Index('users_username_trgm_idx', { synchronize: false })
-@Index('users_first_name_trgm_idx', { synchronize: false })
-@Index('users_last_name_trgm_idx', { synchronize: false })
+@Index('users_created_at_id_idx', ['createdAt', 'id'])
+@Index('users_last_login_at_id_idx', ['lastLoginAt', 'id'])
+// Created by migration GrowthIndexes1764540000000, not described here: (last_login_at DESC NULLS LAST, id DESC),
+// and the trigram index over the search text (pg_trgm, where available).
+@Index('users_last_login_at_desc_id_idx', { synchronize: false })
+@Index('users_search_trgm_idx', { synchronize: false })
 export class UserRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;
