@@ -12,6 +12,7 @@ import { Client } from 'pg';
 
 /** As `npm start` and the image run the service (README, Memory): argon2's 19 MiB blocks go back to the system. */
 const SERVICE_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '1048576' };
+const SERVICE_NODE_ARGS = ['--max-old-space-size=192', '--max-semi-space-size=8'];
 
 export const MB = 1024 * 1024;
 
@@ -83,7 +84,8 @@ export async function startService(): Promise<RunningService> {
     workers > 1 ? `WORKERS=${workers}` : 'one process',
   ].join(', ');
   // BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': Node flags for the service only (profiling).
-  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  // The heap bounds `npm start` and the image use (README, Memory), then BENCH_SERVICE_NODE_ARGS.
+  const nodeArgs = [...SERVICE_NODE_ARGS, ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')];
   const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '..', 'src', 'main.js')], {
     env: {
       ...SERVICE_PROCESS_ENV,

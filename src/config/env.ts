@@ -33,7 +33,7 @@ export interface AppConfig {
   requireEmailVerification: boolean;
   passwordMinLength: number;
   verificationTokenTtlSeconds: number;
-  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  argon2: { memoryCost: number; timeCost: number; parallelism: number; concurrency: number };
   /** Rate limits, lockout, session cache (issue 4): see abuse-config.ts. */
   abuse: AbuseConfig;
   /**
@@ -116,6 +116,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       memoryCost: read.int('ARGON2_MEMORY_COST', 19456, 19456, 4 * 1024 * 1024),
       timeCost: read.int('ARGON2_TIME_COST', 2, 2, 20),
       parallelism: read.int('ARGON2_PARALLELISM', 1, 1, 16),
+      // Hashes at once: one per core is the full rate; more only add 19 MiB blocks and hold the libuv pool.
+      concurrency: read.int('ARGON2_CONCURRENCY', availableParallelism(), 1, 64),
     },
     abuse: readAbuseConfig(env, problems),
     events: {

@@ -157,7 +157,11 @@ describe('deploy/: Kubernetes manifests', () => {
     expect(scripts.migrate).toContain(job.command!.join(' '));
     expect(job.command).toEqual(['node', 'dist/src/interface/cli/migrate.js']);
     const dockerfile = readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8');
-    expect(dockerfile).toContain('CMD ["node", "dist/src/main.js"]');
+    expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+=\d+", )*"dist\/src\/main\.js"\]$/m);
+    // The image runs the service with the heap bounds and allocator setting `npm start` uses (README, Memory).
+    expect(dockerfile).toContain('--max-old-space-size=192');
+    expect(scripts.start).toContain('--max-old-space-size=192');
+    expect(dockerfile).toContain('ENV MALLOC_MMAP_THRESHOLD_=1048576');
     expect(dockerfile).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
     const api = containerOf(one('Deployment'));
     expect(api.command).toBeUndefined();

@@ -7,6 +7,30 @@ export interface Argon2Params {
   parallelism: number;
 }
 
+/**
+ * At most `limit` hashes run at once; the rest wait their turn in order. argon2 runs on libuv's thread pool
+ * (4 threads by default): left alone, four 19 MiB hashes run at once on a 2-core machine, no faster than two,
+ * and every other pool job (WebCrypto's JWT signing and verifying, DNS lookups) queues behind them.
+ */
+class Gate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running += 1;
+    try {
+      return await job();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes straight on
+      else this.running -= 1;
+    }
+  }
+}
+
 /** OWASP's minimum for argon2id (CONTRACT §5); raise m/t/p in config, never below these. */
 export const DEFAULT_ARGON2_PARAMS: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
@@ -16,21 +40,25 @@ const PHC = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9
 /** argon2id with PHC strings, so parameters travel with each hash and can be raised over time. */
 export class Argon2PasswordHasher implements PasswordHasher {
   private readonly params: Argon2Params;
+  private readonly gate: Gate;
   private dummyHash: Promise<string> | undefined;
 
-  constructor(params: Partial<Argon2Params> = {}) {
-    this.params = { ...DEFAULT_ARGON2_PARAMS, ...params };
+  /** `concurrency`: hashes and verifies at once (ARGON2_CONCURRENCY, default the core count). */
+  constructor(params: Partial<Argon2Params> & { concurrency?: number } = {}) {
+    const { concurrency, ...argon2Params } = params;
+    this.params = { ...DEFAULT_ARGON2_PARAMS, ...argon2Params };
+    this.gate = new Gate(Math.max(1, concurrency ?? Number.POSITIVE_INFINITY));
   }
 
   hash(plain: string): Promise<string> {
-    return argon2.hash(plain, { type: argon2.argon2id, ...this.params });
+    return this.gate.run(() => argon2.hash(plain, { type: argon2.argon2id, ...this.params }));
   }
 
   async verify(hash: string, plain: string): Promise<boolean> {
     // A corrupt or foreign hash in the database must read as "wrong password", never as a 500.
     if (typeof hash !== 'string' || !PHC.test(hash)) return false;
     try {
-      return await argon2.verify(hash, plain);
+      return await this.gate.run(() => argon2.verify(hash, plain));
     } catch {
       return false;
     }
