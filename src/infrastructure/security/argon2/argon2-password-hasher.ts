@@ -12,7 +12,7 @@ export interface Argon2Params {
  * (4 threads by default): left alone, four 19 MiB hashes run at once on a 2-core machine, no faster than two,
  * and every other pool job (WebCrypto's JWT signing and verifying, DNS lookups) queues behind them.
  */
-class Gate {
+export class Gate {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
