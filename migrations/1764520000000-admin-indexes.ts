@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { trigramIndexIfAvailable } from './trigram';
 
 const TRGM_COLUMNS = ['email', 'username', 'first_name', 'last_name'];
 
@@ -21,11 +22,7 @@ export class AdminIndexes1764520000000 implements MigrationInterface {
     EXCEPTION WHEN OTHERS THEN
       RAISE NOTICE 'pg_trgm is not available (%): the admin user search scans the users table', SQLERRM;
     END $$`);
-    await queryRunner.query(`DO $$ BEGIN
-      IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
-        ${TRGM_COLUMNS.map((c) => `CREATE INDEX IF NOT EXISTS users_${c}_trgm_idx ON users USING gin (${c} gin_trgm_ops);`).join('\n        ')}
-      END IF;
-    END $$`);
+    for (const c of TRGM_COLUMNS) await queryRunner.query(trigramIndexIfAvailable(`users_${c}_trgm_idx`, 'users', c));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

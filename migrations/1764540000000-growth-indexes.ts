@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { trigramIndexIfAvailable } from './trigram';
 
 /**
  * The admin search's text, one expression over the four searched columns (the TypeORM user directory repeats it
@@ -27,11 +28,7 @@ export class GrowthIndexes1764540000000 implements MigrationInterface {
   name = 'GrowthIndexes1764540000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`DO $$ BEGIN
-      IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
-        CREATE INDEX IF NOT EXISTS users_search_trgm_idx ON users USING gin (${USER_SEARCH_TEXT} gin_trgm_ops);
-      END IF;
-    END $$`);
+    await queryRunner.query(trigramIndexIfAvailable('users_search_trgm_idx', 'users', USER_SEARCH_TEXT));
     for (const c of OLD_TRGM_COLUMNS) await queryRunner.query(`DROP INDEX IF EXISTS users_${c}_trgm_idx`);
     await queryRunner.query(`CREATE INDEX IF NOT EXISTS users_created_at_id_idx ON users (created_at, id)`);
     await queryRunner.query(`DROP INDEX IF EXISTS users_created_at_idx`);
@@ -56,11 +53,7 @@ export class GrowthIndexes1764540000000 implements MigrationInterface {
     await queryRunner.query(`DROP INDEX IF EXISTS users_last_login_at_id_idx`);
     await queryRunner.query(`CREATE INDEX IF NOT EXISTS users_created_at_idx ON users (created_at)`);
     await queryRunner.query(`DROP INDEX IF EXISTS users_created_at_id_idx`);
-    await queryRunner.query(`DO $$ BEGIN
-      IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
-        ${OLD_TRGM_COLUMNS.map((c) => `CREATE INDEX IF NOT EXISTS users_${c}_trgm_idx ON users USING gin (${c} gin_trgm_ops);`).join('\n        ')}
-      END IF;
-    END $$`);
+    for (const c of OLD_TRGM_COLUMNS) await queryRunner.query(trigramIndexIfAvailable(`users_${c}_trgm_idx`, 'users', c));
     await queryRunner.query(`DROP INDEX IF EXISTS users_search_trgm_idx`);
   }
 }

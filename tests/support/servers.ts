@@ -90,6 +90,7 @@ export async function createScratchSchema(prefix = 'scratch'): Promise<ScratchSc
   const schema = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: REAL_DATABASE_URL, connectionTimeoutMillis: 5000 });
   await admin.connect();
+  await installTrigramInPublic(admin);
   await admin.query(`CREATE SCHEMA ${schema}`);
   const url = new URL(REAL_DATABASE_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
@@ -112,6 +113,24 @@ export async function createScratchSchema(prefix = 'scratch'): Promise<ScratchSc
     throw error;
   }
   return { url: url.toString(), open, drop };
+}
+
+/**
+ * Scratch schemas share one database and pg_trgm is installed once per database: where the first migration to
+ * run created it, in its own scratch schema (the first on its search_path), dropping that schema would take the
+ * extension, and every other schema's trigram indexes with it. So it goes to `public` first, under a lock (two
+ * concurrent CREATE EXTENSION race on the catalog's unique index), as a DBA would install it.
+ */
+async function installTrigramInPublic(admin: Client): Promise<void> {
+  await admin.query('BEGIN');
+  try {
+    await admin.query(`SELECT pg_advisory_xact_lock(hashtext('auth-service tests: pg_trgm'))`);
+    await admin.query('CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public');
+    await admin.query('COMMIT');
+  } catch (error) {
+    await admin.query('ROLLBACK');
+    throw error;
+  }
 }
 
 let counter = 0;

@@ -39,4 +39,23 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     expect(applied.map((m) => m.name)).toEqual(migrations.map((m) => new m().name));
     await expect(pendingSchemaChanges()).resolves.toEqual([]);
   });
+
+  it('build the trigram search index where pg_trgm is installed, wherever its schema is (here: not on the search path)', async () => {
+    const where: { schema: string | null; onPath: boolean }[] = await db.dataSource.query(
+      `SELECT n.nspname AS schema, n.nspname = ANY(current_schemas(false)) AS "onPath"
+         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'`,
+    );
+    const indexes: { indexdef: string }[] = await db.dataSource.query(
+      `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'users_search_trgm_idx'`,
+    );
+    if (adapter.name === 'PostgreSQL server') {
+      // tests/support/servers.ts installs it in public; each scratch schema's search_path names only itself.
+      expect(where).toEqual([{ schema: 'public', onPath: false }]);
+      expect(indexes).toHaveLength(1);
+      expect(indexes[0].indexdef).toContain('public.gin_trgm_ops');
+    } else {
+      // PGlite ships without the contrib module: no extension, no index, the search scans (README).
+      expect([where, indexes]).toEqual([[], []]);
+    }
+  });
 });
