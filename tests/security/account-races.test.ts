@@ -1,4 +1,4 @@
-import { type TestApp, PASSWORD, signUp, MODES, NO_LIMITS, startSecureApp } from '../support/app';
+import { type TestApp, PASSWORD, signUp, MODES, NO_LIMITS, startSecureApp, PRODUCTION_HASHING } from '../support/app';
 
 const NEW_PASSWORD = 'a new and unusual passphrase';
 const ROUNDS = 8;
@@ -13,7 +13,7 @@ describe.each(MODES)('account state under concurrent requests (%s)', (mode) => {
   let n = 0;
 
   beforeAll(async () => {
-    t = await startSecureApp(mode, NO_LIMITS);
+    t = await startSecureApp(mode, { ...NO_LIMITS, ...PRODUCTION_HASHING });
   }, 60_000);
   afterAll(async () => t?.stop());
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PASSWORD, signUp, type TestApp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
+import { PASSWORD, signUp, type TestApp, MODES, NO_RATE_LIMITS, startSecureApp, PRODUCTION_HASHING } from '../support/app';
 
 const NEW_PASSWORD = 'a different and long passphrase';
 const WRONG = 'not my password at all';
@@ -21,6 +21,7 @@ describe.each(MODES)('current-password guessing with an access token (%s)', (mod
   beforeAll(async () => {
     t = await startSecureApp(mode, {
       ...NO_RATE_LIMITS,
+      ...PRODUCTION_HASHING, // the burst's window is the password check
       RATE_LIMIT_CURRENT_PASSWORD_IP: 'off',
       RATE_LIMIT_CURRENT_PASSWORD_ID: `${PER_USER_LIMIT}/1m`,
       CURRENT_PASSWORD_MAX_FAILURES: '5',

@@ -1,4 +1,4 @@
-import { type TestApp, MODES, NO_LIMITS, startSecureApp } from '../support/app';
+import { type TestApp, MODES, NO_LIMITS, startSecureApp, PRODUCTION_HASHING } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 const OTHER_PASSWORD = 'purple monkey dishwasher lamp';
@@ -35,7 +35,7 @@ describe(`enumeration timing (${MODES[MODES.length - 1]}): existing vs unknown a
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startSecureApp(MODES[MODES.length - 1]!, NO_LIMITS);
+    t = await startSecureApp(MODES[MODES.length - 1]!, { ...NO_LIMITS, ...PRODUCTION_HASHING });
     await t.http.post('/api/v1/auth/register').send({ email: VERIFIED, password: PASSWORD }).expect(202);
     await t.http.post('/api/v1/auth/register').send({ email: UNVERIFIED, password: PASSWORD }).expect(202);
     await t.waitForMail(VERIFIED);

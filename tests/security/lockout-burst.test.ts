@@ -1,4 +1,4 @@
-import { type TestApp, PASSWORD, signUp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
+import { type TestApp, PASSWORD, signUp, MODES, NO_RATE_LIMITS, startSecureApp, PRODUCTION_HASHING } from '../support/app';
 
 const ROUNDS = 5;
 const THRESHOLD = 5;
@@ -13,7 +13,7 @@ describe.each(MODES)('lockout under parallel logins (%s)', (mode) => {
   let n = 0;
 
   beforeAll(async () => {
-    t = await startSecureApp(mode, NO_RATE_LIMITS);
+    t = await startSecureApp(mode, { ...NO_RATE_LIMITS, ...PRODUCTION_HASHING });
   }, 60_000);
   afterAll(async () => t?.stop());
 
@@ -41,7 +41,7 @@ describe.each(MODES)('lockout under parallel logins (%s)', (mode) => {
   it('a right password sent in the same burst after the 5th wrong one does not log in', async () => {
     // Slow hashing (about ten times the default) keeps the five wrong attempts in flight for a while: the right
     // password goes out once they have surely reached the service and before any of them can have finished.
-    const slow = await startSecureApp(mode, { ...NO_RATE_LIMITS, ARGON2_TIME_COST: '20' });
+    const slow = await startSecureApp(mode, { ...NO_RATE_LIMITS, ...PRODUCTION_HASHING, ARGON2_TIME_COST: '20' });
     const send = (email: string, password: string) => slow.http.post('/api/v1/auth/login').send({ email, password }).then((r) => r);
     try {
       for (let round = 0; round < ROUNDS; round += 1) {

@@ -1,4 +1,4 @@
-import { type TestApp, MODES, NO_LIMITS, startSecureApp } from '../support/app';
+import { type TestApp, MODES, NO_LIMITS, startSecureApp, PRODUCTION_HASHING } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 const ROUNDS = 100;
@@ -17,7 +17,7 @@ describe('login timing: unknown account vs wrong password', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startSecureApp(MODES[MODES.length - 1]!, NO_LIMITS);
+    t = await startSecureApp(MODES[MODES.length - 1]!, { ...NO_LIMITS, ...PRODUCTION_HASHING });
     await t.http.post('/api/v1/auth/register').send({ email: 'known@example.com', password: PASSWORD }).expect(202);
     await t.waitForMail('known@example.com');
     await t.http.post('/api/v1/auth/verify').send({ token: t.lastMailedToken('known@example.com') }).expect(200);

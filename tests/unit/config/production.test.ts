@@ -73,3 +73,18 @@ describe('production configuration', () => {
     expect(found).toHaveLength(7);
   });
 });
+
+describe('argon2 parameters', () => {
+  const weak = { ARGON2_MEMORY_COST: '1024', ARGON2_TIME_COST: '1' };
+
+  it.each(['production', 'development'])('NODE_ENV=%s refuses anything below 19 MiB and 2 passes', (nodeEnv) => {
+    const env = nodeEnv === 'production' ? { ...GOOD, ...weak } : { NODE_ENV: nodeEnv, ...weak };
+    expect(problems(env)).toEqual([expect.stringContaining('ARGON2_MEMORY_COST'), expect.stringContaining('ARGON2_TIME_COST')]);
+    expect(loadConfig(nodeEnv === 'production' ? GOOD : { NODE_ENV: nodeEnv }).argon2).toMatchObject({ memoryCost: 19456, timeCost: 2 });
+  });
+
+  it('NODE_ENV=test keeps the same defaults and accepts cheaper ones (suites that are not about hashing)', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).argon2).toMatchObject({ memoryCost: 19456, timeCost: 2 });
+    expect(loadConfig({ NODE_ENV: 'test', ...weak }).argon2).toMatchObject({ memoryCost: 1024, timeCost: 1 });
+  });
+});
