@@ -10,7 +10,8 @@ import { requestLogger } from './middleware/request-logger';
 import { routeFallback } from './middleware/route-fallback';
 import { corsPolicy, noStore, securityHeaders, securityHeaderValues } from './middleware/security';
 import { ROUTES } from './routes';
-import { mountRoutes, staticDocuments } from './routing/mount';
+import { mountRoutes } from './routing/mount';
+import { staticLane, type RequestHandler } from './static-lane';
 import { API_V1 } from './routing/paths';
 
 export const API_PREFIX = API_V1;
@@ -21,10 +22,12 @@ export const API_PREFIX = API_V1;
  * Usable directly with supertest: `request(createHttpApp(deps).callback())`.
  */
 export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
-  // proxy stays off: the client address is resolved by clientIp() against the configured trusted proxies only.
-  const app = new Koa<HttpState>({ proxy: false });
-  const router = new Router<HttpState>();
   const routes = deps.routes ?? ROUTES;
+  const cors = corsPolicy(deps.config.corsOrigins);
+  // JWKS and metadata: precomputed bodies answered in front of Koa (static-lane.ts), no per-request work.
+  const lane = { resolve: deps.resolve, headers: securityHeaderValues(), cors: cors !== null, metrics: deps.metrics, logger: deps.logger };
+  const app = new ServiceHttpApp((koa) => staticLane(routes, lane, koa));
+  const router = new Router<HttpState>();
   mountRoutes(router, routes, { config: deps.config, resolve: deps.resolve });
 
   app.use(requestId());
@@ -32,9 +35,6 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   // Outside the error handler: it observes the final status, mapped errors included.
   if (deps.metrics) app.use(httpMetrics(deps.metrics, deps.config.rateLimits));
   app.use(errorHandler());
-  const cors = corsPolicy(deps.config.corsOrigins);
-  // JWKS and metadata: precomputed bodies with the headers the next three would set, no per-request work.
-  app.use(staticDocuments(routes, { config: deps.config, resolve: deps.resolve, headers: securityHeaderValues(), cors: cors !== null }));
   app.use(securityHeaders());
   if (cors) app.use(cors);
   app.use(noStore(API_V1));
@@ -44,4 +44,21 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   // Only errors thrown outside the error handler get here (none are expected); keep them in the structured log.
   app.on('error', (error: unknown) => deps.logger.error({ err: error }, 'koa error'));
   return app;
+}
+
+type KoaCallback = ReturnType<Koa['callback']>;
+
+/**
+ * Koa whose request handler (callback(): what the HTTP server and supertest use alike) has the static lane in
+ * front. proxy stays off: the client address is resolved by clientIp() against the configured trusted proxies
+ * only.
+ */
+class ServiceHttpApp extends Koa<HttpState> {
+  constructor(private readonly front: (koa: RequestHandler) => RequestHandler) {
+    super({ proxy: false });
+  }
+
+  override callback(): KoaCallback {
+    return this.front(super.callback() as RequestHandler) as KoaCallback;
+  }
 }

@@ -9,6 +9,7 @@ export interface StaticDocument {
   readonly body: Buffer;
   readonly etag: string;
   readonly cacheControl: string;
+  readonly contentType: string;
 }
 
 const CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -17,7 +18,7 @@ const CONTENT_TYPE = 'application/json; charset=utf-8';
 export function renderDocument(value: unknown, cacheControl: string): StaticDocument {
   const body = Buffer.from(JSON.stringify(value), 'utf8');
   const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
-  return { body, etag, cacheControl };
+  return { body, etag, cacheControl, contentType: CONTENT_TYPE };
 }
 
 /**
@@ -40,16 +41,16 @@ export function sendDocument(ctx: HttpContext, document: StaticDocument): void {
   ctx.set('Cache-Control', document.cacheControl);
   ctx.set('ETag', document.etag);
   const ifNoneMatch = ctx.get('If-None-Match');
-  if (ifNoneMatch !== '' && matches(ifNoneMatch, document.etag)) {
+  if (ifNoneMatch !== '' && ifNoneMatches(ifNoneMatch, document.etag)) {
     ctx.status = 304;
     return;
   }
-  ctx.set('Content-Type', CONTENT_TYPE);
+  ctx.set('Content-Type', document.contentType);
   ctx.body = document.body;
 }
 
 /** If-None-Match uses the weak comparison: `W/"x"` matches `"x"`; `*` matches any current representation. */
-function matches(header: string, etag: string): boolean {
+export function ifNoneMatches(header: string, etag: string): boolean {
   if (header.trim() === '*') return true;
   for (const candidate of header.split(',')) {
     const tag = candidate.trim();

@@ -7,7 +7,7 @@ import type { HttpContext } from '../http-state';
 import { INTROSPECTION_SCHEMA, OAUTH_ERROR_SCHEMA, OAUTH_TOKEN_SCHEMA, SERVER_METADATA_SCHEMA } from '../openapi/oauth-schemas';
 import { presentIntrospection } from '../presenters/introspection.presenter';
 import { defineRoute } from '../routing/define-route';
-import { documentFor, renderDocument, sendDocument } from '../static-document';
+import { documentFor, renderDocument, sendDocument, type StaticDocument } from '../static-document';
 import type { ResponseSpec, RouteDef, RouteLimit } from '../routing/route';
 
 export const OAUTH_PATHS = {
@@ -111,14 +111,18 @@ export const OAUTH_ROUTES: readonly RouteDef[] = [
     responses: { 200: { description: 'Server metadata', schema: SERVER_METADATA_SCHEMA, envelope: false } },
     errors: [],
     uses: HTTP_TOKENS.AuthorizationServer,
-    staticDocument: true,
+    staticDocument: metadataDocument,
     async handle(ctx, server) {
-      sendDocument(ctx, documentFor(server, () => renderDocument(serverMetadata(server), 'public, max-age=300')));
+      sendDocument(ctx, metadataDocument(server));
     },
   }),
 ];
 
 /** RFC 8414 metadata of this server: fixed by the configuration, so rendered once per application. */
+function metadataDocument(server: AuthorizationServerInfo): StaticDocument {
+  return documentFor(server, () => renderDocument(serverMetadata(server), 'public, max-age=300'));
+}
+
 function serverMetadata(server: AuthorizationServerInfo) {
   const url = (path: string) => `${server.baseUrl}${path}`;
   const methods = ['client_secret_basic', 'client_secret_post'];

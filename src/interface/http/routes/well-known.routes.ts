@@ -1,8 +1,8 @@
-import { HTTP_TOKENS } from '../http-deps';
 import { defineRoute } from '../routing/define-route';
 import type { RouteDef } from '../routing/route';
 import { JWKS_SCHEMA } from '../openapi/schemas';
-import { documentFor, renderDocument, sendDocument } from '../static-document';
+import { documentFor, renderDocument, sendDocument, type StaticDocument } from '../static-document';
+import { HTTP_TOKENS, type JwksSource } from '../http-deps';
 
 export const WELL_KNOWN_ROUTES: readonly RouteDef[] = [
   defineRoute({
@@ -14,12 +14,18 @@ export const WELL_KNOWN_ROUTES: readonly RouteDef[] = [
     responses: { 200: { description: 'JWK Set', schema: JWKS_SCHEMA, envelope: false } },
     errors: [],
     uses: HTTP_TOKENS.Jwks,
-    staticDocument: true,
+    staticDocument: jwksDocument,
     async handle(ctx, source) {
-      const jwks = await source.jwks();
-      // RFC 7517 shape, no envelope. Five minutes of caching: the next key is published well before it signs.
-      // Rendered once per key set: the source hands out a new object only when the key set changed.
-      sendDocument(ctx, documentFor(jwks, () => renderDocument(jwks, 'public, max-age=300')));
+      sendDocument(ctx, await jwksDocument(source));
     },
   }),
 ];
+
+/**
+ * RFC 7517 shape, no envelope. Five minutes of caching: the next key is published well before it signs.
+ * Rendered once per key set: the source hands out a new object only when the key set changed.
+ */
+async function jwksDocument(source: JwksSource): Promise<StaticDocument> {
+  const jwks = await source.jwks();
+  return documentFor(jwks, () => renderDocument(jwks, 'public, max-age=300'));
+}

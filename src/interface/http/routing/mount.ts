@@ -74,33 +74,3 @@ function handler(route: RouteDef, resolve: Resolver): Middleware<HttpState> {
     await route.handle(routeCtx, service);
   };
 }
-
-/**
- * The fast path for routes marked `staticDocument`: a GET or HEAD of their exact path is answered
- * here, before the security-header, CORS, client-address and router middleware, with `headers` (what those
- * would have set, captured once) and the route's own handler, which serves a precomputed body. A request with
- * an Origin header while CORS is on goes the general way, so CORS answers it as before.
- */
-export function staticDocuments(
-  routes: readonly RouteDef[],
-  options: MountOptions & { headers: Readonly<Record<string, string>>; cors: boolean },
-): Middleware<HttpState> {
-  const served = new Map<string, { label: { method: string; path: string }; handle: RouteDef['handle']; service: unknown }>();
-  for (const route of routes) {
-    if (!route.staticDocument) continue;
-    if (route.method !== 'GET' || route.auth !== 'none' || route.body || route.query || route.limit || route.errorFormat || route.path.includes(':')) {
-      throw new Error(`${route.method} ${route.path}: a static document is a GET of a fixed path with no auth, body, query, quota or error format`);
-    }
-    const service = route.uses === undefined ? undefined : options.resolve(route.uses);
-    served.set(route.path, { label: { method: route.method, path: route.path }, handle: route.handle.bind(route), service });
-  }
-  const headers = Object.entries(options.headers);
-  if (options.cors) headers.push(['Vary', 'Origin']);
-  return async (ctx, next) => {
-    const entry = ctx.method === 'GET' || ctx.method === 'HEAD' ? served.get(ctx.path) : undefined;
-    if (!entry || (options.cors && ctx.get('Origin') !== '')) return next();
-    ctx.state.route = entry.label;
-    for (const [name, value] of headers) ctx.set(name, value);
-    await entry.handle(ctx as RouteContext, entry.service);
-  };
-}

@@ -2,6 +2,7 @@ import type { ServiceIdentifier } from 'inversify';
 import type { ErrorCode } from '@domain/shared/domain-error';
 import type { HttpErrorCode } from '../errors/http-error';
 import type { HttpContext } from '../http-state';
+import type { StaticDocument } from '../static-document';
 import type { IdentifierOf } from '../middleware/rate-limit';
 
 /**
@@ -77,11 +78,12 @@ export interface RouteDef<Body extends object = object, Service = unknown, Query
   /** What the handler calls: a use case class (or a port token), resolved from the container by the mount. */
   uses?: ServiceIdentifier<Service>;
   /**
-   * A GET of a public, precomputed document (JWKS, RFC 8414 metadata): served by the fast path (app.ts,
-   * staticDocuments) before the general middleware, with the security headers captured once; no auth, body,
-   * query or quota allowed. The route stays mounted for what the fast path leaves to it (CORS requests).
+   * A GET of a public, precomputed document (JWKS, RFC 8414 metadata): the current rendering, which the static
+   * lane (static-lane.ts) writes straight to the socket before Koa sees the request, with the security headers
+   * captured once; no auth, body, query or quota allowed. The route stays mounted, its `handle` sending the same
+   * document, for what the lane leaves to Koa (CORS requests, a query string).
    */
-  staticDocument?: true;
+  staticDocument?(service: Service): StaticDocument | Promise<StaticDocument>;
   handle(ctx: RouteContext<Body, Query>, service: Service): Promise<void>;
 }
 

@@ -107,6 +107,28 @@ describe('JWKS and server metadata: precomputed bodies, ETag and 304', () => {
     expect(routes).toEqual(expect.arrayContaining([`${JWKS} 200`, `${METADATA} 200`]));
   });
 
+  it('leaves a query string to the router, which serves the same document', async () => {
+    const fast = await t.http().get(JWKS).expect(200);
+    const routed = await t.http().get(`${JWKS}?v=1`).expect(200);
+    expect([routed.text, routed.headers['etag'], routed.headers['cache-control']]).toEqual([fast.text, fast.headers['etag'], fast.headers['cache-control']]);
+  });
+
+  it('answers 500 in the envelope, with a request id, when the key set cannot be read', async () => {
+    t.jwksFault.fail = true;
+    const res = await t.http().get(JWKS).set('X-Request-ID', 'jwks-down').expect(500);
+    expect(res.body.error.code).toBe('INTERNAL_ERROR');
+    expect(res.headers['x-request-id']).toBe('jwks-down');
+    expect(res.text).not.toContain('signing keys unavailable');
+    t.jwksFault.fail = false;
+    await t.http().get(JWKS).expect(200);
+  });
+
+  it('writes one access-log line per request, with its request id, method, path, status and duration', async () => {
+    await t.http().get(METADATA).set('X-Request-ID', 'meta-log').expect(200);
+    const lines = t.logs.filter((line) => line.request_id === 'meta-log');
+    expect(lines).toEqual([expect.objectContaining({ msg: 'request completed', method: 'GET', path: METADATA, status: 200, duration_ms: expect.any(Number) })]);
+  });
+
   it('still refuses other methods (405) and leaves near-miss paths to the router (404)', async () => {
     const post = await t.http().post(JWKS).expect(405);
     expect(post.headers['allow']).toContain('GET');

@@ -68,9 +68,15 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const health = { checks: { database: 'up', cache: 'up', broker: 'up' } as HealthChecks, fail: false };
   const faults: { error: unknown } = { error: null };
+  const jwksFault = { fail: false };
 
   // The HTTP-only services the composition root binds, here over the kit's keys and a switch for readiness.
-  kit.container.bind(HTTP_TOKENS.Jwks).toConstantValue({ jwks: async () => kit.keys.jwks() });
+  kit.container.bind(HTTP_TOKENS.Jwks).toConstantValue({
+    jwks: async () => {
+      if (jwksFault.fail) throw new Error('signing keys unavailable');
+      return kit.keys.jwks();
+    },
+  });
   kit.container.bind(HTTP_TOKENS.AuthorizationServer).toConstantValue({ issuer: 'https://auth.example.com', baseUrl: 'https://auth.example.com' });
   kit.container.bind(HTTP_TOKENS.Health).toConstantValue({
     check: async () => {
@@ -107,6 +113,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
     logs,
     health,
     faults,
+    jwksFault,
     seedLoggedInUser,
   };
 }

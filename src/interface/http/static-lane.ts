@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Resolver } from './http-deps';
+import type { HttpMetrics } from './metrics/http-metrics';
+import { requestIdFor } from './middleware/request-id';
+import type { RouteDef } from './routing/route';
+import { ifNoneMatches, type StaticDocument } from './static-document';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+interface LaneEntry {
+  path: string;
+  document(): StaticDocument | Promise<StaticDocument>;
+}
+
+export interface StaticLaneOptions {
+  resolve: Resolver;
+  /** The security headers the general path sets (securityHeaderValues), captured once. */
+  headers: Readonly<Record<string, string>>;
+  /** CORS is on: a request with an Origin header goes to Koa, whose CORS middleware answers it. */
+  cors: boolean;
+  metrics?: HttpMetrics;
+  logger: Logger;
+}
+
+/**
+ * JWKS and RFC 8414 metadata at the speed of the HTTP stack: a GET or HEAD of a `staticDocument` route's exact
+ * path is answered here, in front of Koa, with the precomputed bytes and the headers the general path would have
+ * set (security headers, X-Request-ID, Cache-Control, ETag; Vary: Origin when CORS is on), a 304 for a matching
+ * If-None-Match, the request-duration metric under the route's label and the access-log line. Everything else
+ * (another path, a query string, an Origin while CORS is on, a document that cannot be had: the JWKS source
+ * failing) goes to `next`, Koa, untouched: the route is mounted there too.
+ */
+export function staticLane(routes: readonly RouteDef[], options: StaticLaneOptions, next: RequestHandler): RequestHandler {
+  const entries = new Map<string, LaneEntry>();
+  for (const route of routes) {
+    if (!route.staticDocument) continue;
+    if (route.method !== 'GET' || route.auth !== 'none' || route.body || route.query || route.limit || route.errorFormat || route.path.includes(':')) {
+      throw new Error(`${route.method} ${route.path}: a static document is a GET of a fixed path with no auth, body, query, quota or error format`);
+    }
+    const service = route.uses === undefined ? undefined : options.resolve(route.uses);
+    const render = route.staticDocument.bind(route);
+    entries.set(route.path, { path: route.path, document: () => render(service) });
+  }
+  if (entries.size === 0) return next;
+  const fixed: Record<string, string> = { ...options.headers };
+  if (options.cors) fixed['Vary'] = 'Origin';
+  const durations = options.metrics?.requestDurations;
+  const logger = options.logger;
+
+  return async (req, res) => {
+    const method = req.method;
+    const entry = method === 'GET' || method === 'HEAD' ? entries.get(req.url ?? '') : undefined;
+    if (!entry || (options.cors && req.headers.origin !== undefined)) return next(req, res);
+    const started = process.hrtime.bigint();
+    let document: StaticDocument;
+    try {
+      document = await entry.document();
+    } catch {
+      return next(req, res); // Koa's route answers it, in the envelope, through the error handler
+    }
+    const headers: Record<string, string | number> = {
+      ...fixed,
+      'X-Request-ID': requestIdFor(req.headers['x-request-id']),
+      'Cache-Control': document.cacheControl,
+      ETag: document.etag,
+    };
+    const ifNoneMatch = req.headers['if-none-match'];
+    const status = ifNoneMatch !== undefined && ifNoneMatch !== '' && ifNoneMatches(ifNoneMatch, document.etag) ? 304 : 200;
+    if (status === 200) {
+      headers['Content-Type'] = document.contentType;
+      headers['Content-Length'] = document.body.length;
+    }
+    res.writeHead(status, headers);
+    res.end(status === 200 && method === 'GET' ? document.body : undefined);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    durations?.observe({ method: method ?? 'GET', route: entry.path, status: status === 200 ? '200' : '304' }, seconds);
+    if (logger.isLevelEnabled('info')) {
+      const fields = { method, path: entry.path, status, duration_ms: Math.round(seconds * 1e5) / 100 };
+      logger.info({ request_id: headers['X-Request-ID'], ...fields }, 'request completed');
+    }
+  };
+}
