@@ -1,3 +1,4 @@
+import { PNG } from 'pngjs';
 import { createHmac } from 'node:crypto';
 import { Secret } from 'otpauth';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
@@ -136,6 +137,12 @@ describe('OtpauthTotp (RFC 6238, SHA-1, 30 s)', () => {
       expect(url).toMatch(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/);
       const png = Buffer.from(url.slice('data:image/png;base64,'.length), 'base64');
       expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+      // It decodes (whatever PNG filter packed it) to a 256 px square of black and white only.
+      const image = PNG.sync.read(png);
+      expect([image.width, image.height]).toEqual([256, 256]);
+      const colours = new Set<number>();
+      for (let i = 0; i < image.data.length; i += 4) colours.add(image.data.readUInt32BE(i));
+      expect([...colours].sort()).toEqual([0x000000ff, 0xffffffff]);
     });
   });
 });
