@@ -19,11 +19,32 @@ Module._resolveFilename = function (request, ...rest) {
   return resolve.call(this, request, ...rest);
 };
 
+/**
+ * Transforms are cached on disk by path, size and mtime (a CLI or service child process of a suite starts many
+ * times with the same sources; SWC would otherwise redo all of them each time).
+ */
+const os = require('node:os');
+const crypto = require('node:crypto');
+const cacheDir = path.join(os.tmpdir(), `auth-service-swc-${crypto.createHash('sha1').update(root).digest('hex').slice(0, 12)}`);
+fs.mkdirSync(cacheDir, { recursive: true });
+
 Module._extensions['.ts'] = function (module, filename) {
-  const { code } = transformSync(fs.readFileSync(filename, 'utf8'), {
-    filename,
-    jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' },
-    module: { type: 'commonjs' },
-  });
+  const stat = fs.statSync(filename);
+  const key = crypto.createHash('sha1').update(`${filename}\0${stat.size}\0${stat.mtimeMs}`).digest('hex');
+  const cached = path.join(cacheDir, `${key}.js`);
+  let code;
+  try {
+    code = fs.readFileSync(cached, 'utf8');
+  } catch {
+    ({ code } = transformSync(fs.readFileSync(filename, 'utf8'), {
+      filename,
+      jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' },
+      module: { type: 'commonjs' },
+    }));
+    // Written whole under a unique name, then renamed: a concurrent reader never sees half a file.
+    const partial = `${cached}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
+    fs.writeFileSync(partial, code);
+    fs.renameSync(partial, cached);
+  }
   module._compile(code, filename);
 };
