@@ -10,6 +10,8 @@ export interface StaticDocument {
   readonly etag: string;
   readonly cacheControl: string;
   readonly contentType: string;
+  /** The body as a string when it is all ASCII (then its length is its byte length), else null. */
+  readonly ascii: string | null;
 }
 
 const CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -18,7 +20,8 @@ const CONTENT_TYPE = 'application/json; charset=utf-8';
 export function renderDocument(value: unknown, cacheControl: string): StaticDocument {
   const body = Buffer.from(JSON.stringify(value), 'utf8');
   const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
-  return { body, etag, cacheControl, contentType: CONTENT_TYPE };
+  const text = body.toString('latin1');
+  return { body, etag, cacheControl, contentType: CONTENT_TYPE, ascii: /^[\x00-\x7f]*$/.test(text) ? text : null };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { renderDocument } from '@interface/http/static-document';
 import { buildTestApp, type TestApp } from './support/test-app';
 
 const JWKS = '/.well-known/jwks.json';
@@ -148,5 +149,16 @@ describe('JWKS with CORS on', () => {
     expect(cross.text).toBe(direct.text);
     expect(cross.headers['etag']).toBe(direct.headers['etag']);
     await t.http().get(JWKS).set('Origin', 'https://app.example.com').set('If-None-Match', direct.headers['etag'] as string).expect(304);
+  });
+});
+
+describe('renderDocument', () => {
+  it('keeps an ASCII body as a string too (sent with the head in one write); a non-ASCII one only as UTF-8 bytes', () => {
+    const ascii = renderDocument({ issuer: 'https://auth.example.com' }, 'public, max-age=300');
+    expect(ascii.ascii).toBe('{"issuer":"https://auth.example.com"}');
+    expect(Buffer.byteLength(ascii.ascii!)).toBe(ascii.body.length);
+    const accented = renderDocument({ issuer: 'https://authé.example.com' }, 'public, max-age=300');
+    expect(accented.ascii).toBeNull();
+    expect(accented.body.toString('utf8')).toBe('{"issuer":"https://authé.example.com"}');
   });
 });
