@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { USER_SEARCH_TEXT } from '../migrations/1764540000000-growth-indexes';
+import { INACTIVE_USERS } from '../migrations/1764550000000-inactive-search-index';
 
 const USERS = Number(process.env.BENCH_ADMIN_USERS ?? 1_000_000);
 const REQUESTS = Number(process.env.BENCH_ADMIN_REQUESTS ?? 300);
@@ -66,6 +67,7 @@ const DAYS = process.env.BENCH_ADMIN_BUNCHED === 'true' ? 'g % 400' : 'abs(hasht
 async function seed(client: Client): Promise<number> {
   const started = Date.now();
   await client.query('DROP INDEX IF EXISTS users_search_trgm_idx');
+  await client.query('DROP INDEX IF EXISTS users_inactive_search_trgm_idx');
   const list = (values: string[]) => `(ARRAY[${values.map((v) => `'${v}'`).join(',')}])`;
   for (let from = 1; from <= USERS; from += BATCH) {
     const to = Math.min(USERS, from + BATCH - 1);
@@ -86,6 +88,7 @@ async function seed(client: Client): Promise<number> {
     process.stdout.write(`  seeded ${to} users\n`);
   }
   await client.query(`CREATE INDEX IF NOT EXISTS users_search_trgm_idx ON users USING gin (${USER_SEARCH_TEXT} gin_trgm_ops)`);
+  await client.query(`CREATE INDEX IF NOT EXISTS users_inactive_search_trgm_idx ON users USING gin (${USER_SEARCH_TEXT} gin_trgm_ops) WHERE ${INACTIVE_USERS}`);
   await client.query('ANALYZE users');
   return Date.now() - started;
 }

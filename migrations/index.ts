@@ -8,6 +8,7 @@ import { UserCredentials1764400002000 } from './1764400002000-user-credentials';
 import { ServiceClients1764510000000 } from './1764510000000-service-clients';
 import { AdminIndexes1764520000000 } from './1764520000000-admin-indexes';
 import { GrowthIndexes1764540000000 } from './1764540000000-growth-indexes';
+import { InactiveSearchIndex1764550000000 } from './1764550000000-inactive-search-index';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   ServiceClients1764510000000,
   AdminIndexes1764520000000,
   GrowthIndexes1764540000000,
+  InactiveSearchIndex1764550000000,
 ];

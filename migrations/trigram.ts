@@ -4,8 +4,8 @@
  * `extensions` or `public` while the service's tables live in their own schema, and an unqualified
  * `gin_trgm_ops` would then not resolve.
  */
-export function trigramIndexIfAvailable(name: string, table: string, expression: string): string {
-  const ddl = `CREATE INDEX IF NOT EXISTS ${name} ON ${table} USING gin (${expression} %I.gin_trgm_ops)`;
+export function trigramIndexIfAvailable(name: string, table: string, expression: string, where?: string): string {
+  const ddl = `CREATE INDEX IF NOT EXISTS ${name} ON ${table} USING gin (${expression} %I.gin_trgm_ops)${where ? ` WHERE ${where}` : ''}`;
   return `DO $$
     DECLARE trgm_schema text;
     BEGIN

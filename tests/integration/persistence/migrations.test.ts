@@ -40,19 +40,21 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     await expect(pendingSchemaChanges()).resolves.toEqual([]);
   });
 
-  it('build the trigram search index where pg_trgm is installed, wherever its schema is (here: not on the search path)', async () => {
+  it('build the trigram search indexes where pg_trgm is installed, wherever its schema is (here: not on the search path)', async () => {
     const where: { schema: string | null; onPath: boolean }[] = await db.dataSource.query(
       `SELECT n.nspname AS schema, n.nspname = ANY(current_schemas(false)) AS "onPath"
          FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'`,
     );
-    const indexes: { indexdef: string }[] = await db.dataSource.query(
-      `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'users_search_trgm_idx'`,
+    const indexes: { indexname: string; indexdef: string }[] = await db.dataSource.query(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE 'users_%search_trgm_idx' ORDER BY indexname`,
     );
     if (adapter.name === 'PostgreSQL server') {
       // tests/support/servers.ts installs it in public; each scratch schema's search_path names only itself.
       expect(where).toEqual([{ schema: 'public', onPath: false }]);
-      expect(indexes).toHaveLength(1);
-      expect(indexes[0].indexdef).toContain('public.gin_trgm_ops');
+      expect(indexes.map((i) => i.indexname)).toEqual(['users_inactive_search_trgm_idx', 'users_search_trgm_idx']);
+      for (const { indexdef } of indexes) expect(indexdef).toContain('public.gin_trgm_ops');
+      // The second one holds the users who are not active only (status-filtered searches).
+      expect(indexes[0]!.indexdef).toMatch(/WHERE \(status <> 'active'::text\)$/);
     } else {
       // PGlite ships without the contrib module: no extension, no index, the search scans (README).
       expect([where, indexes]).toEqual([[], []]);

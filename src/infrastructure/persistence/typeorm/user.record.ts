@@ -10,9 +10,11 @@ import { Column, Entity, ForeignKey, Index, PrimaryColumn, Unique } from 'typeor
 @Index('users_created_at_id_idx', ['createdAt', 'id'])
 @Index('users_last_login_at_id_idx', ['lastLoginAt', 'id'])
 // Created by migration GrowthIndexes1764540000000, not described here: (last_login_at DESC NULLS LAST, id DESC),
-// and the trigram index over the search text (pg_trgm, where available).
+// and the trigram indexes over the search text (pg_trgm, where available): all users, and the non-active ones
+// (InactiveSearchIndex1764550000000).
 @Index('users_last_login_at_desc_id_idx', { synchronize: false })
 @Index('users_search_trgm_idx', { synchronize: false })
+@Index('users_inactive_search_trgm_idx', { synchronize: false })
 export class UserRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;
