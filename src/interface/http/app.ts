@@ -11,6 +11,7 @@ import { routeFallback } from './middleware/route-fallback';
 import { corsPolicy, noStore, securityHeaders, securityHeaderValues } from './middleware/security';
 import { ROUTES } from './routes';
 import { mountRoutes } from './routing/mount';
+import { bearerLane } from './bearer-lane';
 import { staticLane, type RequestHandler } from './static-lane';
 import { API_V1 } from './routing/paths';
 
@@ -25,8 +26,9 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   const routes = deps.routes ?? ROUTES;
   const cors = corsPolicy(deps.config.corsOrigins);
   // JWKS and metadata: precomputed bodies answered in front of Koa (static-lane.ts), no per-request work.
+  // /auth/validate and /users/me: the bearer check and the view in front of Koa too (bearer-lane.ts).
   const lane = { resolve: deps.resolve, headers: securityHeaderValues(), cors: cors !== null, metrics: deps.metrics, logger: deps.logger };
-  const app = new ServiceHttpApp((koa) => staticLane(routes, lane, koa));
+  const app = new ServiceHttpApp((koa) => staticLane(routes, lane, bearerLane(routes, lane, koa)));
   const router = new Router<HttpState>();
   mountRoutes(router, routes, { config: deps.config, resolve: deps.resolve });
 

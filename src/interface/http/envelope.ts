@@ -13,7 +13,11 @@ export interface ErrorBody {
 }
 
 export function meta(ctx: HttpContext): Meta {
-  return { request_id: ctx.state.requestId, timestamp: new Date().toISOString(), version: 'v1' };
+  return metaFor(ctx.state.requestId);
+}
+
+export function metaFor(requestId: string): Meta {
+  return { request_id: requestId, timestamp: new Date().toISOString(), version: 'v1' };
 }
 
 /** Writes the success envelope (CONTRACT §1). */

@@ -13,13 +13,18 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  */
 export function bearerAuth(validate: ValidateAccessToken): Middleware<HttpState> {
   return async (ctx, next) => {
-    const token = BEARER.exec(ctx.get('Authorization'))?.[1];
+    const token = bearerToken(ctx.get('Authorization'));
     if (token === undefined) {
       throw HttpErrors.unauthenticated();
     }
     ctx.state.principal = await validate.execute({ token });
     await next();
   };
+}
+
+/** The b64token of an `Authorization: Bearer ...` header, or undefined when there is none or it is malformed. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header)?.[1];
 }
 
 /** The principal of a route behind bearerAuth; its absence is a wiring bug, answered as unauthenticated. */

@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor, intParam, presentActivity } from '../presen
 import { DeleteAccountDto, UpdateCredentialsDto, UpdateProfileDto, assertSomethingToChange } from '../dto/account.dto';
 import { RegisterDto, ResendVerificationDto, VerifyEmailDto } from '../dto/auth.dto';
 import { respond } from '../envelope';
+import type { Principal } from '@application/session/validate-access-token';
 import { principalOf } from '../middleware/bearer-auth';
 import { accountIdentifier, tokenIdentifier } from '../middleware/rate-limit';
 import { presentTokens } from '../presenters/tokens.presenter';
@@ -100,10 +101,9 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     auth: 'user',
     responses: { 200: { description: 'The user', schema: USER_DATA_SCHEMA } },
     errors: [...BEARER_ERRORS, 'NOT_FOUND'],
+    principalView: meView,
     async handle(ctx) {
-      // The principal's user is the account as it is now (ValidateAccessToken: the database, or the local cache
-      // every committed change invalidates at once): no second read. A deleted account never gets here.
-      respond(ctx, 200, { user: presentUser(principalOf(ctx).user) });
+      respond(ctx, 200, meView(principalOf(ctx)));
     },
   }),
   defineRoute({
@@ -183,3 +183,11 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     },
   }),
 ];
+
+/**
+ * The principal's user is the account as it is now (ValidateAccessToken: the database, or the local cache every
+ * committed change invalidates at once): no second read. A deleted account never gets here.
+ */
+function meView({ user }: Principal): object {
+  return { user: presentUser(user) };
+}

@@ -5,6 +5,7 @@ import { RefreshSession } from '@application/session/refresh-session';
 import { RevokeSession } from '@application/session/revoke-session';
 import { LoginDto, LogoutDto, RefreshDto, loginIdentifier } from '../dto/auth.dto';
 import { respond } from '../envelope';
+import type { Principal } from '@application/session/validate-access-token';
 import { principalOf } from '../middleware/bearer-auth';
 import { accountIdentifier, tokenIdentifier } from '../middleware/rate-limit';
 import { presentClaims } from '../presenters/claims.presenter';
@@ -94,10 +95,9 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
       },
     },
     errors: [...BEARER_ERRORS],
+    principalView: validationView,
     async handle(ctx) {
-      // The bearer check is the validation: nothing more to call.
-      const { user, claims } = principalOf(ctx);
-      respond(ctx, 200, { valid: true, user: presentUser(user), claims: presentClaims(claims) });
+      respond(ctx, 200, validationView(principalOf(ctx)));
     },
   }),
   defineRoute({
@@ -132,3 +132,8 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
     },
   }),
 ];
+
+/** The bearer check is the validation: nothing more to call. */
+function validationView({ user, claims }: Principal): object {
+  return { valid: true, user: presentUser(user), claims: presentClaims(claims) };
+}

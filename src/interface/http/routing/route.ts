@@ -3,6 +3,7 @@ import type { ErrorCode } from '@domain/shared/domain-error';
 import type { HttpErrorCode } from '../errors/http-error';
 import type { HttpContext } from '../http-state';
 import type { StaticDocument } from '../static-document';
+import type { Principal } from '@application/session/validate-access-token';
 import type { IdentifierOf } from '../middleware/rate-limit';
 
 /**
@@ -84,6 +85,13 @@ export interface RouteDef<Body extends object = object, Service = unknown, Query
    * document, for what the lane leaves to Koa (CORS requests, a query string).
    */
   staticDocument?(service: Service): StaticDocument | Promise<StaticDocument>;
+  /**
+   * A GET whose answer is a view of the signed-in principal alone (`/auth/validate`, `/users/me`): the `data` of
+   * its 200 envelope. The bearer lane (bearer-lane.ts) answers it in front of Koa, errors included, with the
+   * headers, metric and log line of the general path; `handle` still serves what the lane leaves to Koa (CORS
+   * requests, a query string, HEAD). Only for a fixed path with `auth: 'user'` and no body, query or quota.
+   */
+  principalView?(principal: Principal): object;
   handle(ctx: RouteContext<Body, Query>, service: Service): Promise<void>;
 }
 
