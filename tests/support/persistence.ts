@@ -41,6 +41,7 @@ import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-
 import { TypeOrmUnitOfWork, typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { SystemClock } from '@infrastructure/time/system-clock';
+import { seedMigratedPgdata } from './pgdata-template';
 import { createScratchSchema, REAL_POSTGRES_SELECTED } from './servers';
 
 /** What the repositories and the units of work need in tests: a fresh key, the real clock (unless overridden). */
@@ -194,6 +195,7 @@ const pglite: PersistenceAdapter = {
   parallel: false,
   async start(options = {}) {
     const dir = await mkdtemp(join(tmpdir(), 'auth-pglite-'));
+    await seedMigratedPgdata(dir); // a migrated copy: runMigrations below finds nothing to do
     const embedded = await startEmbeddedPostgres(dir);
     const dataSource = createDataSource({ url: embedded.url, poolSize: 1 });
     const stop = async (): Promise<void> => {

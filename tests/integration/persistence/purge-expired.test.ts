@@ -1,6 +1,7 @@
 import type { PurgeCounts } from '@infrastructure/persistence/typeorm/purge-expired';
 import type { DataSource } from 'typeorm';
 import { SQL_ADAPTERS, type Store } from '../../support/persistence';
+import { describeWhen } from '../../support/servers';
 
 const DAY = 86_400_000;
 const EXPIRED_SESSIONS = 18_000;
@@ -95,7 +96,9 @@ describe.each(SQL_ADAPTERS)('purge-expired in batches on $name', (adapter) => {
 });
 
 /** Row locks need a second connection: PostgreSQL (PGlite runs one transaction at a time). */
-describe.each(SQL_ADAPTERS.filter((adapter) => adapter.parallel))('purge-expired and concurrent requests on $name', (adapter) => {
+const PARALLEL_ADAPTERS = SQL_ADAPTERS.filter((adapter) => adapter.parallel);
+
+describeWhen(PARALLEL_ADAPTERS.length > 0, 'PostgreSQL (DATABASE_URL)')('purge-expired and concurrent requests', () => describe.each(PARALLEL_ADAPTERS)('on $name', (adapter) => {
   let store: Store;
   beforeAll(async () => {
     store = await adapter.start();
@@ -151,4 +154,4 @@ describe.each(SQL_ADAPTERS.filter((adapter) => adapter.parallel))('purge-expired
     await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ sessions: 1 });
     expect(await remaining(dataSource, 'locks')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE });
   }, SLOW);
-});
+}));
