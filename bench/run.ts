@@ -11,6 +11,8 @@
  * BENCH_CONNECTIONS_HASH (default 8: login, register), BENCH_ONLY=jwks,metadata (a subset; the ceiling and
  * the argon2 rate are measured only when a scenario needs them), BENCH_WORKERS=N (the service with WORKERS=N),
  * BENCH_CEILING=each (the ceiling measured again before each read scenario, its share taken of that one).
+ * Reads also get a "CPU share": bare Koa's CPU µs per request over the scenario's, the same ratio as the req/s
+ * share when both are CPU-bound, but steady when the machine's speed drifts between two measurements.
  */
 import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
     for (const scenario of selected) {
       // BENCH_CEILING=each: the ceiling again just before each read scenario, for a machine whose load drifts.
       const ceiling = EACH_CEILING && scenario.kind === 'read' && koaServer ? await koaServer.measure() : koa;
-      const row = await measure(service.base, scenario, rss, ceiling?.rps ?? 0, argon2);
+      const row = await measure(service.base, scenario, rss, ceiling, argon2);
       rows.push(EACH_CEILING ? { ...row, 'Koa req/s': scenario.kind === 'read' ? (ceiling?.rps ?? '-') : '-' } : row);
     }
   } finally {
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
   say(`service RSS${service.workers > 1 ? ` (primary + ${service.workers} workers)` : ''}: ${mb(startRss)} MB after start, peak ${mb(rss.overallPeak())} MB, last ${mb(rss.last)} MB`);
 }
 
-async function measure(base: string, scenario: Scenario, rss: RssSampler, koaRps: number, argon2: Argon2Rate | null) {
+async function measure(base: string, scenario: Scenario, rss: RssSampler, koa: Ceiling | null, argon2: Argon2Rate | null) {
   const connections = connectionsFor(scenario.kind);
   const setup = await scenario.prepare(base, connections);
   if (scenario.kind === 'read') await load(base, connections, setup.request, WARMUP);
@@ -122,7 +124,7 @@ async function measure(base: string, scenario: Scenario, rss: RssSampler, koaRps
   const rps = Math.round(r.requests.average);
   const share =
     scenario.kind === 'read'
-      ? `${pct(rps, koaRps)} of Koa`
+      ? `${pct(rps, koa?.rps ?? 0)} of Koa`
       : scenario.kind === 'hash'
         ? `${pct(rps, argon2?.hashesPerSecond ?? 0)} of hash`
         : scenario.kind === 'verify'
@@ -136,6 +138,8 @@ async function measure(base: string, scenario: Scenario, rss: RssSampler, koaRps
     'p50 ms': r.latency.p50,
     'p99 ms': r.latency.p99,
     'CPU µs/req': cpuUs,
+    // Koa's CPU per request over this one's: the share on a machine whose speed drifts (both are per request).
+    'CPU share': scenario.kind === 'read' && koa ? pct(koa.cpuUs, cpuUs) : '-',
     requests: r.requests.total,
     errors: r.errors + r.timeouts,
     'bad status': unexpectedStatuses(r, scenario.expectStatus),
