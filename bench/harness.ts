@@ -12,7 +12,7 @@ import { Client } from 'pg';
 
 /** As `npm start` and the image run the service (README, Memory): argon2's 19 MiB blocks go back to the system. */
 const SERVICE_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '1048576', MALLOC_ARENA_MAX: '2' };
-const SERVICE_NODE_ARGS = ['--max-old-space-size=128', '--max-semi-space-size=8'];
+const SERVICE_NODE_ARGS = ['--max-old-space-size=128', '--max-semi-space-size=4'];
 
 export const MB = 1024 * 1024;
 

@@ -159,8 +159,10 @@ describe('deploy/: Kubernetes manifests', () => {
     const dockerfile = readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+=\d+", )*"dist\/src\/main\.js"\]$/m);
     // The image runs the service with the heap bounds and allocator setting `npm start` uses (README, Memory).
-    expect(dockerfile).toContain('--max-old-space-size=128');
-    expect(scripts.start).toContain('--max-old-space-size=128');
+    for (const flag of ['--max-old-space-size=128', '--max-semi-space-size=4']) {
+      expect(dockerfile).toContain(flag);
+      expect(scripts.start).toContain(flag);
+    }
     expect(dockerfile).toContain('ENV MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_ARENA_MAX=2');
     expect(scripts.start).toContain('MALLOC_ARENA_MAX');
     expect(dockerfile).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
