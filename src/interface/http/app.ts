@@ -51,8 +51,8 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
 type KoaCallback = ReturnType<Koa['callback']>;
 
 /**
- * Koa whose request handler (callback(): what the HTTP server and supertest use alike) has the static lane in
- * front. proxy stays off: the client address is resolved by clientIp() against the configured trusted proxies
+ * Koa whose request handler (callback(): what the HTTP server and supertest use alike) has the static and bearer
+ * lanes in front. proxy stays off: the client address is resolved by clientIp() against the configured trusted proxies
  * only.
  */
 class ServiceHttpApp extends Koa<HttpState> {
