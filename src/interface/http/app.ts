@@ -12,7 +12,8 @@ import { corsPolicy, noStore, securityHeaders, securityHeaderValues } from './mi
 import { ROUTES } from './routes';
 import { mountRoutes } from './routing/mount';
 import { bearerLane } from './bearer-lane';
-import { staticLane, type RequestHandler } from './static-lane';
+import type { RequestHandler } from './lane';
+import { staticLane } from './static-lane';
 import { API_V1 } from './routing/paths';
 
 export const API_PREFIX = API_V1;

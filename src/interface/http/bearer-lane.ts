@@ -1,24 +1,11 @@
-import type { Logger } from 'pino';
 import { ValidateAccessToken } from '@application/session/validate-access-token';
 import { metaFor } from './envelope';
 import { INTERNAL_ERROR, mapError } from './errors/error-mapper';
 import { HttpErrors } from './errors/http-error';
-import type { Resolver } from './http-deps';
-import type { HttpMetrics } from './metrics/http-metrics';
+import { fixedHead, laneMayAnswer, type LaneOptions, type RequestHandler, requestRecorder } from './lane';
 import { bearerToken } from './middleware/bearer-auth';
 import { requestIdFor } from './middleware/request-id';
 import type { RouteDef } from './routing/route';
-import type { RequestHandler } from './static-lane';
-
-export interface BearerLaneOptions {
-  resolve: Resolver;
-  /** The security headers the general path sets (securityHeaderValues), captured once. */
-  headers: Readonly<Record<string, string>>;
-  /** CORS is on: a request with an Origin header goes to Koa, whose CORS middleware answers it. */
-  cors: boolean;
-  metrics?: HttpMetrics;
-  logger: Logger;
-}
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -33,7 +20,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * access-log line are recorded as the general path records them. HEAD, a query string and a request with Origin
  * while CORS is on go to Koa, where the routes are still mounted; a test holds both paths' answers equal.
  */
-export function bearerLane(routes: readonly RouteDef[], options: BearerLaneOptions, next: RequestHandler): RequestHandler {
+export function bearerLane(routes: readonly RouteDef[], options: LaneOptions, next: RequestHandler): RequestHandler {
   const views = new Map<string, { path: string; view: NonNullable<RouteDef['principalView']> }>();
   for (const route of routes) {
     if (!route.principalView) continue;
@@ -44,14 +31,12 @@ export function bearerLane(routes: readonly RouteDef[], options: BearerLaneOptio
   }
   if (views.size === 0) return next;
   const validate = options.resolve(ValidateAccessToken);
-  const fixed: string[] = [...Object.entries(options.headers).flat(), 'Cache-Control', 'no-store', 'Pragma', 'no-cache'];
-  if (options.cors) fixed.push('Vary', 'Origin');
-  const durations = options.metrics?.requestDurations;
-  const logger = options.logger;
+  const fixed = fixedHead(options, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  const record = requestRecorder(options);
 
   return async (req, res) => {
     const entry = req.method === 'GET' ? views.get(req.url ?? '') : undefined;
-    if (!entry || (options.cors && req.headers.origin !== undefined)) return next(req, res);
+    if (!entry || !laneMayAnswer(options, req)) return next(req, res);
     const started = process.hrtime.bigint();
     const requestId = requestIdFor(req.headers['x-request-id']);
     let status = 200;
@@ -64,7 +49,7 @@ export function bearerLane(routes: readonly RouteDef[], options: BearerLaneOptio
       body = { success: true, data: entry.view(principal), meta: metaFor(requestId) };
     } catch (error) {
       const mapped = mapError(error);
-      if (mapped === null) logger.error({ request_id: requestId, err: error }, 'unhandled error');
+      if (mapped === null) options.logger.error({ request_id: requestId, err: error }, 'unhandled error');
       const failure = mapped ?? INTERNAL_ERROR;
       status = failure.status;
       extra = failure.headers;
@@ -74,13 +59,6 @@ export function bearerLane(routes: readonly RouteDef[], options: BearerLaneOptio
     const headers = [...fixed, 'X-Request-ID', requestId, ...Object.entries(extra).flat(), 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(json))];
     res.writeHead(status, headers);
     res.end(json);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    durations?.observe({ method: 'GET', route: entry.path, status: String(status) }, seconds);
-    const level = status >= 500 ? 'error' : 'info';
-    if (logger.isLevelEnabled(level)) {
-      const fields = { request_id: requestId, method: 'GET', path: entry.path, status, duration_ms: Math.round(seconds * 1e5) / 100 };
-      if (level === 'error') logger.error(fields, 'request failed');
-      else logger.info(fields, 'request completed');
-    }
+    record(requestId, 'GET', entry.path, status, started);
   };
 }

@@ -5,7 +5,7 @@ import { ValidateAccessToken } from '@application/session/validate-access-token'
 import { bearerLane } from '@interface/http/bearer-lane';
 import { securityHeaderValues } from '@interface/http/middleware/security';
 import { ROUTES } from '@interface/http/routes';
-import type { RequestHandler } from '@interface/http/static-lane';
+import type { RequestHandler } from '@interface/http/lane';
 import { buildTestApp, type TestApp } from './support/test-app';
 
 const VALIDATE = '/api/v1/auth/validate';
