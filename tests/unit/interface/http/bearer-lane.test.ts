@@ -62,6 +62,21 @@ describe('bearer lane: /auth/validate and /users/me in front of Koa answer as th
     expect(lane).toEqual(koa);
   });
 
+  it('validations racing a logout, repeated: 200 or 401 during the burst, never 500; every one sent after it is 401', async () => {
+    for (let round = 0; round < 10; round += 1) {
+      const auth = { Authorization: `Bearer ${(await t.seedLoggedInUser()).tokens.accessToken}` };
+      await t.http().get(VALIDATE).set(auth).expect(200); // warm: the token and the session are cached now
+      const [logout, ...during] = await Promise.all([
+        t.http().post('/api/v1/auth/logout').set(auth).send({}),
+        ...Array.from({ length: 20 }, (_, i) => t.http().get(i % 2 ? VALIDATE : ME).set(auth)),
+      ]);
+      expect([round, logout.status]).toEqual([round, 200]);
+      expect([round, during.filter((r) => r.status !== 200 && r.status !== 401).map((r) => r.status)]).toEqual([round, []]);
+      const after = await Promise.all(Array.from({ length: 10 }, (_, i) => t.http().get(i % 2 ? VALIDATE : ME).set(auth)));
+      expect([round, after.map((r) => r.status)]).toEqual([round, after.map(() => 401)]);
+    }
+  });
+
   it('an unexpected failure is a 500 envelope without details, logged with its stack', async () => {
     const validate = t.kit.resolve(ValidateAccessToken);
     const spy = jest.spyOn(validate, 'execute').mockRejectedValueOnce(new Error('connection terminated: db-7 password=hunter2'));
