@@ -4,10 +4,12 @@
  * (one, over the search text) is dropped for the load and rebuilt after, as a bulk load would), then starts the service on that database
  * and measures GET /admin/users with search terms and GET /admin/stats: p50 / p95 / p99 over
  * BENCH_ADMIN_REQUESTS requests (default 300) per query, BENCH_ADMIN_CONCURRENCY (default 4) at a time.
- * Needs DATABASE_URL (a scratch database is created on that server and dropped afterwards).
+ * Needs DATABASE_URL (a scratch database is created on that server and dropped afterwards). BENCH_ADMIN_KEEP=name
+ * uses the database `name` instead and keeps it (with its DATA_DIR): seeded on the first run, reused as it is on
+ * the next ones.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,20 +118,30 @@ async function measure(name: string, next: () => string, token: string, base: st
 async function main(): Promise<void> {
   const server = process.env.DATABASE_URL;
   if (!server) throw new Error('DATABASE_URL is required (10^6 users are for PostgreSQL; PGlite scans)');
-  const name = `auth_bench_admin_${process.pid}`;
-  await withClient(server, (c) => c.query(`CREATE DATABASE ${name}`));
+  const keep = process.env.BENCH_ADMIN_KEEP;
+  if (keep !== undefined && !/^[a-z_][a-z0-9_]*$/.test(keep)) throw new Error('BENCH_ADMIN_KEEP must be a plain database name');
+  const name = keep ?? `auth_bench_admin_${process.pid}`;
+  const exists = await withClient(server, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+  if (!exists) await withClient(server, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(server);
   url.pathname = `/${name}`;
   const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'auth-bench-admin-'));
+  // A kept database keeps its DATA_DIR too: the signing keys in it are sealed with the key file there.
+  const dataDir = keep ? join(tmpdir(), `auth-bench-admin-${keep}`) : mkdtempSync(join(tmpdir(), 'auth-bench-admin-'));
+  mkdirSync(dataDir, { recursive: true });
   const base = `http://127.0.0.1:${port}`;
   let service: ChildProcess | null = null;
   try {
     service = await startService(port, dataDir, url.toString());
     const trigram = await withClient(url.toString(), async (c) => (await c.query(`SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'`)).rowCount === 1);
     process.stdout.write(`admin bench: ${USERS} users, pg_trgm ${trigram ? 'installed' : 'NOT available (search scans)'}\n`);
-    const seedMs = await withClient(url.toString(), seed);
-    process.stdout.write(`seeded in ${(seedMs / 1000).toFixed(1)} s (bulk INSERT ... SELECT, trigram index rebuilt after)\n`);
+    const present = await withClient(url.toString(), async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM users')).rows[0]!.n));
+    if (present >= USERS) {
+      process.stdout.write(`reusing ${name}: ${present} users already there\n`);
+    } else {
+      const seedMs = await withClient(url.toString(), seed);
+      process.stdout.write(`seeded in ${(seedMs / 1000).toFixed(1)} s (bulk INSERT ... SELECT, trigram index rebuilt after)\n`);
+    }
     const email = `bench-admin-${process.pid}@example.com`;
     const registered = await fetch(`${base}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
     if (!registered.ok) throw new Error(`register: ${registered.status}`);
@@ -143,7 +155,7 @@ async function main(): Promise<void> {
     const random = (n: number) => 1 + Math.floor(Math.random() * n);
     const rows = [
       await measure('search: one email (user number)', () => `/api/v1/admin/users?search=.${random(USERS)}%40`, token, base),
-      await measure('search: email fragment, 3 chars', () => `/api/v1/admin/users?search=${random(999)}%40ex`, token, base),
+      await measure('search: email fragment (123@ex)', () => `/api/v1/admin/users?search=${random(999)}%40ex`, token, base),
       await measure('search: last name (5% of users)', () => `/api/v1/admin/users?search=${LAST[random(20) - 1]!.toLowerCase()}`, token, base),
       await measure('search + status + role, page 3', () => `/api/v1/admin/users?search=${FIRST[random(20) - 1]}&status=suspended&role=user&page=3`, token, base),
       await measure('list, no search, sorted by email', () => `/api/v1/admin/users?sort=email&order=asc&page=${random(50)}`, token, base),
@@ -156,8 +168,8 @@ async function main(): Promise<void> {
       service.kill('SIGTERM');
       await new Promise((r) => service!.once('exit', r));
     }
-    rmSync(dataDir, { recursive: true, force: true });
-    await withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    if (keep === undefined) rmSync(dataDir, { recursive: true, force: true });
+    if (keep === undefined) await withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   }
 }
 

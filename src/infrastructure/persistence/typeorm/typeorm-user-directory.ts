@@ -1,3 +1,4 @@
+import { SEARCH_COUNT_CAP } from '@application/admin/list-users';
 import type { PageOptions, StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
 import type { EntityManager } from 'typeorm';
@@ -16,14 +17,17 @@ const ORDER = {
   email: { asc: 'u.email ASC', desc: 'u.email DESC' },
   last_login_at: { asc: 'u.last_login_at ASC NULLS LAST, u.id ASC', desc: 'u.last_login_at DESC NULLS LAST, u.id DESC' },
 } as const;
+/** A unique column each sort's index holds, to join a page's keys back to its rows. */
+const KEY = { created_at: 'id', email: 'email', last_login_at: 'id' } as const;
 /**
- * From this many matches on, a search's page is first looked for among the first WALK_ROWS users in the sort
- * order (an index walk, bounded; it holds limit + offset matches when the matches are spread, about
- * (limit + offset) * users / matches rows); below it, or when the prefix does not hold the page (deep pages,
- * matches bunched at the other end of the order), the matches are collected through the trigram index and sorted
- * (cost grows with the matches).
+ * When a search's count reached the cap (more than SEARCH_COUNT_CAP matches), its page is first looked for among
+ * the first WALK_ROWS users in the sort order (an index walk, bounded; it stops once it holds limit + offset
+ * matches, about (limit + offset) * users / matches rows when the matches are spread). With an exact count (at
+ * most the cap), or when the prefix does not hold the page (deep pages, matches bunched at the other end of the
+ * order), the matches are collected through the trigram index and sorted (cost grows with the matches: at most
+ * about the cap's worth of rows for an exact count).
  */
-export const WALK_FROM_MATCHES = 2000;
+export const WALK_FROM_MATCHES = SEARCH_COUNT_CAP + 1;
 export const WALK_ROWS = 20_000;
 
 /** `%`, `_` and the escape character itself match literally inside a LIKE pattern (ESCAPE '\'). */
@@ -62,7 +66,16 @@ export class TypeOrmUserDirectory implements UserDirectory {
       return rows;
     };
     if (query.search === undefined || query.search === '') {
-      return (await run((where, limit, off) => `SELECT ${select} FROM users u ${where} ORDER BY ${order} LIMIT ${limit} OFFSET ${off}`, false)).map(toUser);
+      // The rows skipped by OFFSET are read from the sort's index alone (an index-only scan where the visibility
+      // map allows: every sort index holds its key), and only the page's rows from the table.
+      const key = KEY[query.sort];
+      return (
+        await run(
+          (where, limit, off) =>
+            `SELECT ${select} FROM users u JOIN (SELECT u.${key} FROM users u ${where} ORDER BY ${order} LIMIT ${limit} OFFSET ${off}) p ON p.${key} = u.${key} ORDER BY ${order}`,
+          false,
+        )
+      ).map(toUser);
     }
     if ((options.matches ?? 0) >= WALK_FROM_MATCHES && offset + size <= WALK_ROWS) {
       // Many matches: the first WALK_ROWS users in the sort order likely hold the page. If they hold all of its
