@@ -15,13 +15,18 @@ export type LocalSessionState = Readonly<CachedSessionState>;
  * - `startRead()` answers null while the link to the other instances is not confirmed (nothing may be served from
  *   or stored in the local cache then: invalidations may be getting lost);
  * - entries live a short, bounded time (a safety net), and the number of entries is bounded.
- * Entries are immutable: a user is handed out as a frozen state to rebuild the aggregate from, per hit.
+ * Entries are immutable: a user is handed out as a copy of a frozen state to rebuild the aggregate from, per hit.
  */
 export interface AuthStateCache {
   /** A read mark, or null when the local cache must be bypassed. */
   startRead(): number | null;
   session(sessionId: string): LocalSessionState | null;
   user(userId: string): Readonly<UserState> | null;
+  /**
+   * The cached entry itself, not a copy: deep-frozen, the same object until it is replaced or dropped (so its
+   * identity stands for its content). For read-only checks; copy it before building anything from it.
+   */
+  userEntry(userId: string): Readonly<UserState> | null;
   /** Stores state read since `mark` unless the key was invalidated meanwhile. */
   putSession(mark: number, sessionId: string, state: CachedSessionState): void;
   putUser(mark: number, userId: string, state: UserState): void;

@@ -1,7 +1,7 @@
 import { Errors } from '../shared/errors';
 import { inject, injectable } from 'inversify';
 import type { SessionRepository } from '@domain/session/session.repository';
-import { User } from '@domain/user/user';
+import { User, type UserState } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../shared/auth-settings';
 import { isServiceClaims, type TokenVerifier, type VerifiedUserAccessClaims } from '../ports/access-tokens';
@@ -12,8 +12,29 @@ import { PORTS } from '../ports/tokens';
 
 /** A signed-in user: the only principal bearer routes accept so far. */
 export interface Principal {
-  user: User;
-  claims: VerifiedUserAccessClaims;
+  readonly user: User;
+  readonly claims: VerifiedUserAccessClaims;
+  /**
+   * Set when the account state checked was the local cache's entry: that entry (deep-frozen), whose identity
+   * stands for its content until the cache replaces or drops it (every change to the user does). With the same
+   * token, the same snapshot means the same user and claims, so a rendering of them may be reused.
+   */
+  readonly snapshot?: object;
+}
+
+/** A principal from the local cache: the User is rebuilt from a copy of the entry when first asked for. */
+class CachedPrincipal implements Principal {
+  private built: User | undefined;
+
+  constructor(
+    readonly snapshot: Readonly<UserState>,
+    readonly claims: VerifiedUserAccessClaims,
+  ) {}
+
+  get user(): User {
+    this.built ??= User.restore(structuredClone(this.snapshot) as UserState);
+    return this.built;
+  }
 }
 
 /**
@@ -50,17 +71,23 @@ export class ValidateAccessToken {
     const claims: VerifiedUserAccessClaims = verified;
     const mark = this.local.startRead();
     const localSession = mark === null ? null : this.local.session(claims.sid);
-    const localUser = mark === null ? null : this.local.user(claims.sub);
-    const [session, user] =
-      localSession && localUser
-        ? [localSession, User.restore(localUser)]
-        : await Promise.all([localSession ?? this.sessionState(claims.sid, mark), localUser ? User.restore(localUser) : this.user(claims.sub, mark)]);
-    const now = this.clock.now();
-    if (!session || session.revoked || session.userId !== claims.sub || now.getTime() >= session.expiresAt.getTime()) {
+    const localUser = mark === null ? null : this.local.userEntry(claims.sub);
+    if (localUser) {
+      // The account state from the local cache; the session from it too, or from the shared cache or database.
+      this.check(localSession ?? (await this.sessionState(claims.sid, mark)), claims, localUser);
+      return new CachedPrincipal(localUser, claims);
+    }
+    const [session, user] = await Promise.all([localSession ?? this.sessionState(claims.sid, mark), this.user(claims.sub, mark)]);
+    this.check(session, claims, user);
+    return { user, claims };
+  }
+
+  /** Refuses a revoked, expired or foreign session and an account that no longer counts (INVALID_TOKEN). */
+  private check(session: CachedSessionState | null, claims: VerifiedUserAccessClaims, user: Readonly<Pick<UserState, 'status' | 'emailVerified'>> | null): asserts user {
+    if (!session || session.revoked || session.userId !== claims.sub || this.clock.now().getTime() >= session.expiresAt.getTime()) {
       throw Errors.invalidToken();
     }
-    if (!user || !user.isUsable(this.settings.requireEmailVerification)) throw Errors.invalidToken();
-    return { user, claims };
+    if (!user || !User.isUsableState(user, this.settings.requireEmailVerification)) throw Errors.invalidToken();
   }
 
   /** From the shared cache, else from the database (then cached). A shared-cache failure falls back to the database. */

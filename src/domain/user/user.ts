@@ -123,8 +123,13 @@ export class User extends AggregateRoot {
 
   /** Whether tokens already issued for this account still count (revocation by account status). */
   isUsable(requireEmailVerification: boolean): boolean {
-    if (this.state.status === 'suspended') return false;
-    return !requireEmailVerification || this.state.emailVerified;
+    return User.isUsableState(this.state, requireEmailVerification);
+  }
+
+  /** The same rule on a stored state, without building the aggregate. */
+  static isUsableState(state: Readonly<Pick<UserState, 'status' | 'emailVerified'>>, requireEmailVerification: boolean): boolean {
+    if (state.status === 'suspended') return false;
+    return !requireEmailVerification || state.emailVerified;
   }
 
   verifyEmail(now: Date): void {

@@ -63,6 +63,11 @@ export class LocalStateCache implements AuthStateCache {
     return state === undefined ? null : copyOf(state);
   }
 
+  userEntry(userId: string): Readonly<UserState> | null {
+    if (!this.link.trusted()) return null;
+    return this.users.get(userId) ?? null;
+  }
+
   putSession(mark: number, sessionId: string, state: CachedSessionState): void {
     if (!this.mayStore(mark, `s:${sessionId}`)) return;
     const frozen = Object.freeze({ userId: state.userId, expiresAt: new Date(state.expiresAt.getTime()), revoked: state.revoked });

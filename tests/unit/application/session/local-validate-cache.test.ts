@@ -113,6 +113,7 @@ describe('the local validate cache (first tier) behind ValidateAccessToken', () 
         startRead: () => kit.localCache.startRead(),
         session: (id) => kit.localCache.session(id),
         user: (id) => kit.localCache.user(id),
+        userEntry: (id) => kit.localCache.userEntry(id),
         putSession: (mark, id, state) => kit.localCache.putSession(mark, id, state),
         putUser: (mark, id, state) => kit.localCache.putUser(mark, id, state),
         invalidate: async (keys) => {

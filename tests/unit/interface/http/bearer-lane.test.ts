@@ -6,6 +6,7 @@ import { bearerLane } from '@interface/http/bearer-lane';
 import { securityHeaderValues } from '@interface/http/middleware/security';
 import { ROUTES } from '@interface/http/routes';
 import type { RequestHandler } from '@interface/http/lane';
+import { CLIENT, PASSWORD } from '../../application/support/test-kit';
 import { buildTestApp, type TestApp } from './support/test-app';
 
 const VALIDATE = '/api/v1/auth/validate';
@@ -63,17 +64,59 @@ describe('bearer lane: /auth/validate and /users/me in front of Koa answer as th
   });
 
   it('validations racing a logout, repeated: 200 or 401 during the burst, never 500; every one sent after it is 401', async () => {
+    const served = t.app.callback(); // one handler, as a server has (its renderings are kept across requests)
+    const http = () => request(served);
     for (let round = 0; round < 10; round += 1) {
       const auth = { Authorization: `Bearer ${(await t.seedLoggedInUser()).tokens.accessToken}` };
-      await t.http().get(VALIDATE).set(auth).expect(200); // warm: the token and the session are cached now
+      await http().get(VALIDATE).set(auth).expect(200); // warm: the token and the session are cached now
       const [logout, ...during] = await Promise.all([
-        t.http().post('/api/v1/auth/logout').set(auth).send({}),
-        ...Array.from({ length: 20 }, (_, i) => t.http().get(i % 2 ? VALIDATE : ME).set(auth)),
+        http().post('/api/v1/auth/logout').set(auth).send({}),
+        ...Array.from({ length: 20 }, (_, i) => http().get(i % 2 ? VALIDATE : ME).set(auth)),
       ]);
       expect([round, logout.status]).toEqual([round, 200]);
       expect([round, during.filter((r) => r.status !== 200 && r.status !== 401).map((r) => r.status)]).toEqual([round, []]);
-      const after = await Promise.all(Array.from({ length: 10 }, (_, i) => t.http().get(i % 2 ? VALIDATE : ME).set(auth)));
+      const after = await Promise.all(Array.from({ length: 10 }, (_, i) => http().get(i % 2 ? VALIDATE : ME).set(auth)));
       expect([round, after.map((r) => r.status)]).toEqual([round, after.map(() => 401)]);
+    }
+  });
+
+  it('reuses a rendering only for the same token and unchanged account: a profile change shows at once', async () => {
+    const auth = { Authorization: `Bearer ${access}` };
+    const served = t.app.callback(); // one handler, as a server has: its renderings are kept across requests
+    const http = () => request(served);
+    const first = await http().get(ME).set(auth).expect(200);
+    expect((await http().get(ME).set(auth).expect(200)).body.data).toEqual(first.body.data);
+    await http().patch(ME).set(auth).send({ first_name: 'Grace' }).expect(200);
+    // The first read after the change refills the local cache; the next ones are served from it.
+    for (let i = 0; i < 3; i += 1) {
+      const lane = comparable(await http().get(ME).set({ 'X-Request-ID': 'same-id', ...auth }));
+      const koa = comparable(await http().get(`${ME}?`).set({ 'X-Request-ID': 'same-id', ...auth }));
+      expect([i, lane.body.data.user.first_name]).toEqual([i, 'Grace']);
+      expect(lane).toEqual(koa);
+    }
+    // Another token of the same user (a second session): its own claims, not the first token's.
+    const other = (await t.kit.signIn({ identifier: first.body.data.user.email, password: PASSWORD, client: CLIENT })).tokens.accessToken;
+    const [a, b] = await Promise.all([http().get(VALIDATE).set(auth), http().get(VALIDATE).set({ Authorization: `Bearer ${other}` })]);
+    expect(a.body.data.claims.sid).not.toBe(b.body.data.claims.sid);
+    expect([a.body.data.claims.jti, b.body.data.claims.jti]).toEqual([expect.any(String), expect.any(String)]);
+  });
+
+  it('reads racing a profile change, repeated: every read sent after the change answered shows it', async () => {
+    const auth = { Authorization: `Bearer ${access}` };
+    const served = t.app.callback();
+    const http = () => request(served);
+    for (let round = 0; round < 10; round += 1) {
+      await http().get(ME).set(auth).expect(200); // warm: the rendering is kept now
+      const name = `Round${round}`;
+      const [patch, ...during] = await Promise.all([
+        http().patch(ME).set(auth).send({ first_name: name }),
+        ...Array.from({ length: 20 }, (_, i) => http().get(i % 2 ? VALIDATE : ME).set(auth)),
+      ]);
+      expect([round, patch.status]).toEqual([round, 200]);
+      expect([round, during.filter((r) => r.status !== 200).map((r) => r.status)]).toEqual([round, []]);
+      const after = await Promise.all(Array.from({ length: 10 }, (_, i) => http().get(i % 2 ? VALIDATE : ME).set(auth)));
+      for (let i = 0; i < 4; i += 1) after.push(await http().get(i % 2 ? VALIDATE : ME).set(auth)); // from the refilled cache
+      expect([round, after.map((r) => r.body.data.user.first_name)]).toEqual([round, after.map(() => name)]);
     }
   });
 
