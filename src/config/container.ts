@@ -67,7 +67,7 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.PasswordMinLength, config.passwordMinLength);
   constant(TOKENS.CurrentPasswordMaxFailures, config.abuse.currentPasswordMaxFailures);
   // What the HTTP adapter reads besides use cases: the published keys and the readiness checks.
-  constant(HTTP_TOKENS.Jwks, { jwks: async () => infra.keys.jwks() });
+  constant(HTTP_TOKENS.Jwks, { jwks: () => infra.keys.jwks() });
   constant(HTTP_TOKENS.Health, { check: () => healthChecks(infra) });
   constant(HTTP_TOKENS.AuthorizationServer, authorizationServer(config));
   // Use cases and their helpers: each feature module binds its classes to themselves.

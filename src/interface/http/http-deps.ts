@@ -16,9 +16,9 @@ export interface HealthProbe {
   check(): Promise<HealthChecks>;
 }
 
-/** RFC 7517 JWK Set of the published signing keys. */
+/** RFC 7517 JWK Set of the published signing keys (at hand in memory, or fetched). */
 export interface JwksSource {
-  jwks(): Promise<{ keys: Record<string, string>[] }>;
+  jwks(): { keys: Record<string, string>[] } | Promise<{ keys: Record<string, string>[] }>;
 }
 
 /** RFC 8414: who this authorization server is and where it is reached (the configured issuer). */

@@ -30,6 +30,18 @@ export function staticLane(routes: readonly RouteDef[], options: LaneOptions, ne
   if (entries.size === 0) return next;
   const fixed = fixedHead(options);
   const record = requestRecorder(options);
+  const REQUEST_ID_SLOT = fixed.length + 1;
+  /** A document's head for 200 and for 304, built once per rendering: the request id's slot is filled per request. */
+  const built = new WeakMap<StaticDocument, { ok: string[]; notModified: string[] }>();
+  const heads = (document: StaticDocument) => {
+    let head = built.get(document);
+    if (head === undefined) {
+      const common = [...fixed, 'X-Request-ID', '', 'Cache-Control', document.cacheControl, 'ETag', document.etag];
+      head = { ok: [...common, 'Content-Type', document.contentType, 'Content-Length', String(document.body.length)], notModified: common };
+      built.set(document, head);
+    }
+    return head;
+  };
 
   return async (req, res) => {
     const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
@@ -38,15 +50,17 @@ export function staticLane(routes: readonly RouteDef[], options: LaneOptions, ne
     const started = process.hrtime.bigint();
     let document: StaticDocument;
     try {
-      document = await entry.document();
+      const pending = entry.document();
+      document = pending instanceof Promise ? await pending : pending; // no promise to wait for when at hand
     } catch {
       return next(req, res); // Koa's route answers it, in the envelope, through the error handler
     }
     const requestId = requestIdFor(req.headers['x-request-id']);
-    const headers = [...fixed, 'X-Request-ID', requestId, 'Cache-Control', document.cacheControl, 'ETag', document.etag];
     const ifNoneMatch = req.headers['if-none-match'];
     const status = ifNoneMatch !== undefined && ifNoneMatch !== '' && ifNoneMatches(ifNoneMatch, document.etag) ? 304 : 200;
-    if (status === 200) headers.push('Content-Type', document.contentType, 'Content-Length', String(document.body.length));
+    const headers = heads(document)[status === 200 ? 'ok' : 'notModified'];
+    // writeHead copies the list before it returns: the one list per document and status takes this request's id.
+    headers[REQUEST_ID_SLOT] = requestId;
     res.writeHead(status, headers);
     // An ASCII body as a string: Node sends it in one write with the head (a Buffer goes in a second chunk).
     res.end(status === 200 && method === 'GET' ? (document.ascii ?? document.body) : undefined);

@@ -25,7 +25,11 @@ export const WELL_KNOWN_ROUTES: readonly RouteDef[] = [
  * RFC 7517 shape, no envelope. Five minutes of caching: the next key is published well before it signs.
  * Rendered once per key set: the source hands out a new object only when the key set changed.
  */
-async function jwksDocument(source: JwksSource): Promise<StaticDocument> {
-  const jwks = await source.jwks();
+function jwksDocument(source: JwksSource): StaticDocument | Promise<StaticDocument> {
+  const jwks = source.jwks();
+  return jwks instanceof Promise ? jwks.then(rendered) : rendered(jwks);
+}
+
+function rendered(jwks: { keys: Record<string, string>[] }): StaticDocument {
   return documentFor(jwks, () => renderDocument(jwks, 'public, max-age=300'));
 }

@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { renderDocument } from '@interface/http/static-document';
 import { buildTestApp, type TestApp } from './support/test-app';
 
@@ -22,6 +23,18 @@ describe('JWKS and server metadata: precomputed bodies, ETag and 304', () => {
     expect(res.headers['x-request-id']).toBe('jwks-1');
     expect(res.headers['etag']).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
     expect((await t.http().get(JWKS)).headers['etag']).toBe(res.headers['etag']);
+  });
+
+  it('parallel requests on one handler each get their own request id, with and without a body (304)', async () => {
+    const served = t.app.callback(); // one handler, as a server has: the head lists are kept across requests
+    const etag = (await request(served).get(JWKS).expect(200)).headers['etag'] as string;
+    for (let round = 0; round < 5; round += 1) {
+      const sent = Array.from({ length: 30 }, (_, i) => ({ id: `r${round}-${i}`, path: i % 3 === 0 ? METADATA : JWKS, cached: i % 2 === 0 }));
+      const answers = await Promise.all(
+        sent.map(({ id, path, cached }) => request(served).get(path).set({ 'X-Request-ID': id, ...(cached && path === JWKS ? { 'If-None-Match': etag } : {}) })),
+      );
+      expect(answers.map((r) => [r.headers['x-request-id'], r.status])).toEqual(sent.map(({ id, path, cached }) => [id, cached && path === JWKS ? 304 : 200]));
+    }
   });
 
   it('serves the RFC 8414 metadata as before, byte for byte', async () => {

@@ -72,7 +72,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
 
   // The HTTP-only services the composition root binds, here over the kit's keys and a switch for readiness.
   kit.container.bind(HTTP_TOKENS.Jwks).toConstantValue({
-    jwks: async () => {
+    jwks: () => {
       if (jwksFault.fail) throw new Error('signing keys unavailable');
       return kit.keys.jwks();
     },
