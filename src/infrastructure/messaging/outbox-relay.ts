@@ -45,6 +45,10 @@ export class OutboxRelay {
   private nextLagLogAt = 0;
   private nextPurgeAt = 0;
   private publishedTotal = 0;
+  /** The broker was reachable at least once (before that, its absence is start-up, not an outage). */
+  private brokerSeen = false;
+  /** An outage was warned about and not yet followed by a publishing round. */
+  private warned = false;
 
   constructor(
     private readonly store: OutboxStore,
@@ -103,10 +107,13 @@ export class OutboxRelay {
   private async step(): Promise<RoundResult> {
     try {
       await this.housekeeping();
-      if (!this.publisher.isAvailable()) return this.failed('broker unavailable');
+      // Until the broker's first connection (start-up: the connection logs its own retries) the relay waits quietly.
+      if (!this.publisher.isAvailable()) return this.failed('broker unavailable', this.brokerSeen);
+      this.brokerSeen = true;
       const { claimed, published } = await this.relayBatch();
       if (published < claimed) return this.failed(`${claimed - published} of ${claimed} events not confirmed`);
-      if (this.backoff.failing) this.logger.info({}, 'outbox relay: publishing again');
+      if (this.warned) this.logger.info({}, 'outbox relay: publishing again');
+      this.warned = false;
       this.backoff.reset();
       return claimed === this.options.batchSize ? 'more' : 'idle';
     } catch (error) {
@@ -114,10 +121,12 @@ export class OutboxRelay {
     }
   }
 
-  private failed(reason: string): RoundResult {
-    const first = !this.backoff.failing;
+  private failed(reason: string, warn = true): RoundResult {
     const wait = this.backoff.next();
-    if (first) this.logger.warn({ reason, retry_in_ms: wait }, 'outbox relay: cannot publish; backing off');
+    if (warn && !this.warned) {
+      this.warned = true;
+      this.logger.warn({ reason, retry_in_ms: wait }, 'outbox relay: cannot publish; backing off');
+    }
     return { backoffMs: wait };
   }
 

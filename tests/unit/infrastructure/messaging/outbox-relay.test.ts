@@ -71,17 +71,36 @@ describe('OutboxRelay on the in-memory outbox', () => {
 
   it('does not claim while the broker is away, backs off, and delivers everything once it is back', async () => {
     const { relay, broker, commit, pending, logger } = setup();
+    relay.start();
+    const first = commit(1);
+    await eventually(() => pending().length === 0);
     broker.available = false;
     const ids = commit(7);
-    relay.start();
+    relay.poke();
     await eventually(() => logger.messages().includes('outbox relay: cannot publish; backing off'));
-    expect(broker.received).toEqual([]);
+    expect(broker.received.map((e) => e.id)).toEqual(first);
     expect(pending()).toHaveLength(7);
     broker.available = true;
     await eventually(() => pending().length === 0);
     await relay.stop();
-    expect(broker.received.map((e) => e.id)).toEqual(ids);
+    expect(broker.received.map((e) => e.id)).toEqual([...first, ...ids]);
     expect(logger.messages()).toContain('outbox relay: publishing again');
+  });
+
+  it("at start-up waits quietly for the broker's first connection, then delivers", async () => {
+    const { relay, broker, commit, pending, logger } = setup();
+    broker.available = false;
+    const ids = commit(3);
+    relay.start();
+    relay.poke();
+    await new Promise((r) => setTimeout(r, 100)); // rounds run and back off meanwhile
+    expect(broker.received).toEqual([]);
+    expect(pending()).toHaveLength(3);
+    broker.available = true;
+    await eventually(() => pending().length === 0);
+    await relay.stop();
+    expect(broker.received.map((e) => e.id)).toEqual(ids);
+    expect(logger.messages().filter((m) => m.startsWith('outbox relay: cannot publish') || m === 'outbox relay: publishing again')).toEqual([]);
   });
 
   it('a relay that dies while publishing leaves its batch pending for the next one', async () => {
