@@ -46,7 +46,8 @@ class CachedPrincipal implements Principal {
  *   StateCacheInvalidation); while that announcement cannot be relied on, the local cache is bypassed;
  * - second tier, for the session state, the shared SessionStateCache (Redis), kept in step by
  *   SessionCacheInvalidation; then the database. The user row comes from the database on a local miss.
- * The user handed out is rebuilt per request from an immutable snapshot: nothing a caller does reaches the cache.
+ * The user handed out is rebuilt, when asked for, from a copy of an immutable snapshot: nothing a caller does
+ * reaches the cache.
  *
  * A service token (client credentials) is authentic but names a client, not a user: it has no session or
  * account to check, and every bearer route (`/auth/validate` included, whose answer is `{valid, user, claims}`)

@@ -1,5 +1,5 @@
 import { type Principal, ValidateAccessToken } from '@application/session/validate-access-token';
-import { metaFor } from './envelope';
+import { metaFor, successJson } from './envelope';
 import { INTERNAL_ERROR, mapError } from './errors/error-mapper';
 import { HttpErrors } from './errors/http-error';
 import { fixedHead, laneMayAnswer, type LaneOptions, type RequestHandler, requestRecorder } from './lane';
@@ -70,8 +70,7 @@ export function bearerLane(routes: readonly RouteDef[], options: LaneOptions, ne
       const token = bearerToken(req.headers.authorization);
       if (token === undefined) throw HttpErrors.unauthenticated();
       const principal = await validate.execute({ token });
-      // What JSON.stringify({ success: true, data, meta }) writes, with the data's rendering reused.
-      json = `{"success":true,"data":${entry.render(token, principal)},"meta":${JSON.stringify(metaFor(requestId))}}`;
+      json = successJson(entry.render(token, principal), requestId);
     } catch (error) {
       const mapped = mapError(error);
       if (mapped === null) options.logger.error({ request_id: requestId, err: error }, 'unhandled error');

@@ -26,6 +26,14 @@ export function respond(ctx: HttpContext, status: number, data: object): void {
   ctx.body = { success: true, data, meta: meta(ctx) };
 }
 
+/**
+ * The success envelope as JSON around data already serialized: the text `JSON.stringify({ success: true, data,
+ * meta })` gives, for a caller that keeps the data's JSON (the bearer lane's renderings).
+ */
+export function successJson(dataJson: string, requestId: string): string {
+  return `{"success":true,"data":${dataJson},"meta":${JSON.stringify(metaFor(requestId))}}`;
+}
+
 export function errorEnvelope(ctx: HttpContext, error: ErrorBody): object {
   return { success: false, error, meta: meta(ctx) };
 }

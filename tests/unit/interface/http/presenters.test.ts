@@ -1,3 +1,4 @@
+import { successJson } from '@interface/http/envelope';
 import { presentClaims } from '@interface/http/presenters/claims.presenter';
 import { presentTokens } from '@interface/http/presenters/tokens.presenter';
 import { presentUser } from '@interface/http/presenters/user.presenter';
@@ -48,5 +49,12 @@ describe('presenters', () => {
     const claims = { iss: 'i', aud: ['a'], sub: 's', sid: 'sid', jti: 'j', iat: 1, nbf: 1, exp: 2, roles: ['user'], email_verified: true, amr: ['pwd'] };
     const withExtra = Object.assign({ secret: 'x' }, claims);
     expect(presentClaims(withExtra)).toEqual(claims);
+  });
+  it('successJson writes what JSON.stringify of the success envelope writes, around data already serialized', () => {
+    const data = { valid: true, user: { id: 'u', name: 'Ann "A" \\ <b>' }, n: [1, 2] };
+    const text = successJson(JSON.stringify(data), 'req-1');
+    const parsed = JSON.parse(text) as { meta: { timestamp: string } };
+    expect(text).toBe(JSON.stringify({ success: true, data, meta: { request_id: 'req-1', timestamp: parsed.meta.timestamp, version: 'v1' } }));
+    expect(new Date(parsed.meta.timestamp).toISOString()).toBe(parsed.meta.timestamp);
   });
 });
