@@ -15,7 +15,15 @@ export function lockoutKeysOf(user: User): string[] {
   return [user.email, user.username].filter((key): key is string => key !== null).map(lockoutKey);
 }
 
-/** After a successful login, password reset or admin unlock: every identifier of the account starts afresh. */
-export async function clearLockout(lockout: LoginLockout, user: User): Promise<void> {
-  await Promise.all(lockoutKeysOf(user).map((key) => lockout.clear(key)));
+/**
+ * After a successful login, password reset or admin unlock: every identifier of the account starts afresh.
+ * `cleared`: a key already cleared by `LoginLockout.succeed` (the identifier the login used), not cleared again:
+ * a second clear would cost a round trip and would drop an attempt reserved on it since.
+ */
+export async function clearLockout(lockout: LoginLockout, user: User, cleared?: string): Promise<void> {
+  await Promise.all(
+    lockoutKeysOf(user)
+      .filter((key) => key !== cleared)
+      .map((key) => lockout.clear(key)),
+  );
 }

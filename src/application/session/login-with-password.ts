@@ -133,11 +133,11 @@ export class LoginWithPassword {
     if (result === null) return this.refuse(input, 'credentials_changed', Errors.invalidCredentials());
     if ('locked' in result) return this.refuse(input, 'locked', Errors.accountLocked(result.retryAfterSeconds));
     if ('challenge' in result && result.challenge) {
-      await clearLockout(this.lockout, result.user);
+      await clearLockout(this.lockout, result.user, key);
       return result.challenge;
     }
     if (!('tokens' in result)) return this.refuseStatus(input, result);
-    await clearLockout(this.lockout, result.user);
+    await clearLockout(this.lockout, result.user, key);
     return { mfaRequired: false, user: result.user, tokens: result.tokens };
   }
 

@@ -92,6 +92,29 @@ describe('login lockout (LoginWithPassword on the in-memory lockout)', () => {
     await expect(kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT })).resolves.toBeUndefined();
   });
 
+  it('a successful login clears the account\'s other identifiers, and leaves an attempt reserved on its own one since', async () => {
+    const kit = await createKit();
+    await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('alice@example.com') });
+    await failTimes(kit, 'alice', 4);
+    const clear = jest.spyOn(kit.lockout, 'clear');
+    // An attempt on the same email reserves its place while this login is between succeed() and the end.
+    const succeed = kit.lockout.succeed.bind(kit.lockout);
+    jest.spyOn(kit.lockout, 'succeed').mockImplementationOnce(async (key, now) => {
+      const verdict = await succeed(key, now);
+      await kit.lockout.reserve(key, now);
+      return verdict;
+    });
+    await expect(attempt(kit, 'alice@example.com', PASSWORD)).resolves.toEqual({ code: 'OK' });
+    // succeed() cleared the email; the username is cleared once; the email is not cleared again.
+    expect(clear.mock.calls).toEqual([['alice']]);
+    // The username's four failures are gone: four more do not lock it.
+    await failTimes(kit, 'alice', 4);
+    // The email's reserved attempt still counts: 4 failures + 1 in flight reach the threshold of 5.
+    await failTimes(kit, 'alice@example.com', 4);
+    await expect(attempt(kit, 'alice@example.com', PASSWORD)).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+  });
+
   it('a successful password reset clears the lockout of every identifier of the account', async () => {
     const kit = await createKit();
     await kit.useCases.RegisterUser.execute({ email: 'alice@example.com', password: PASSWORD, username: 'alice', client: CLIENT });
