@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
-import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
+import { ZXCVBN_WORKER_LIMITS, ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
 
 const ROOT = resolve(__dirname, '../../../..');
 const INPUTS = ['ada.lovelace@example.com', 'ada.lovelace', 'ada'];
@@ -90,6 +90,26 @@ describe('ZxcvbnWorkerStrengthEstimator', () => {
     // The same measurement, run with the synchronous estimator, stalls for the sum of the 20 estimates.
     expect(syncStall).toBeGreaterThan(100);
     expect(workerStall).toBeLessThan(syncStall / 4);
+  });
+});
+
+describe('ZxcvbnWorkerStrengthEstimator heap bounds', () => {
+  it('keeps one worker through 300 estimates within ZXCVBN_WORKER_LIMITS (the dictionaries fit the old generation)', async () => {
+    expect(ZXCVBN_WORKER_LIMITS).toEqual({ maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 });
+    const estimator = new ObservedEstimator();
+    try {
+      const ordinary = Array.from({ length: 260 }, (_, i) => `correct horse ${i.toString(36)} battery ${(i * 7919).toString(16)} staple`);
+      const passwords = [...hostile(40), ...ordinary];
+      // In waves of 20, as registrations would come: a worker that ran out of heap would reject its wave and be
+      // replaced (a second worker below).
+      for (let i = 0; i < passwords.length; i += 20) {
+        const wave = await Promise.all(passwords.slice(i, i + 20).map((p) => estimator.estimate(p, INPUTS)));
+        expect(wave.every((e) => e.score >= 0 && e.score <= 4)).toBe(true);
+      }
+      expect(estimator.workers).toHaveLength(1);
+    } finally {
+      await estimator.close();
+    }
   });
 });
 
