@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 
 /** As `npm start` and the image run the service (README, Memory): argon2's 19 MiB blocks go back to the system. */
-const SERVICE_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '1048576', MALLOC_ARENA_MAX: '2' };
-const SERVICE_NODE_ARGS = ['--max-old-space-size=128', '--max-semi-space-size=4'];
+export const SERVICE_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '1048576', MALLOC_ARENA_MAX: '2' };
+const SERVICE_NODE_ARGS = ['--max-old-space-size=112', '--max-semi-space-size=2'];
 
 export const MB = 1024 * 1024;
 
@@ -232,10 +232,17 @@ export class RssSampler {
   }
 }
 
-/** Runs a compiled bench script (dist/bench/<name>.js) as a child with IPC; resolves with its first message. */
-export function forkScript<T>(name: string, args: string[]): { child: ChildProcess; message: Promise<T> } {
-  // The same allocator setting as the service (startService): the raw argon2 rate is measured as the service hashes.
-  const env = { ...SERVICE_PROCESS_ENV, ...process.env };
+/**
+ * Runs a compiled bench script (dist/bench/<name>.js) as a child with IPC; resolves with its first message.
+ * `allocator`: 'service' (default) runs it with the service's glibc settings (startService), so the raw argon2
+ * rate is measured as the service hashes; 'default' with glibc's own, every MALLOC_* variable and
+ * GLIBC_TUNABLES removed, as a plain `node` would run.
+ */
+export function forkScript<T>(name: string, args: string[], allocator: 'service' | 'default' = 'service'): { child: ChildProcess; message: Promise<T> } {
+  const env =
+    allocator === 'service'
+      ? { ...SERVICE_PROCESS_ENV, ...process.env }
+      : Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MALLOC_') && key !== 'GLIBC_TUNABLES'));
   const child = fork(join(__dirname, `${name}.js`), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   const message = new Promise<T>((resolve, reject) => {
     child.once('message', (m) => resolve(m as T));

@@ -159,7 +159,7 @@ describe('deploy/: Kubernetes manifests', () => {
     const dockerfile = readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+=\d+", )*"dist\/src\/main\.js"\]$/m);
     // The image runs the service with the heap bounds and allocator setting `npm start` uses (README, Memory).
-    for (const flag of ['--max-old-space-size=128', '--max-semi-space-size=4']) {
+    for (const flag of ['--max-old-space-size=112', '--max-semi-space-size=2']) {
       expect(dockerfile).toContain(flag);
       expect(scripts.start).toContain(flag);
     }
