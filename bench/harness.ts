@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 
 /** As `npm start` and the image run the service (README, Memory): argon2's 19 MiB blocks go back to the system. */
-export const SERVICE_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '1048576', MALLOC_ARENA_MAX: '2' };
+const SERVICE_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '1048576', MALLOC_ARENA_MAX: '2' };
 const SERVICE_NODE_ARGS = ['--max-old-space-size=112', '--max-semi-space-size=2'];
 
 export const MB = 1024 * 1024;
