@@ -4,12 +4,12 @@ import { toCloudEvent } from '@infrastructure/messaging/cloud-event';
 import type { EntityManager } from 'typeorm';
 import { wakeAfterCommit } from '../after-commit';
 import { OutboxEventRecord } from './outbox-event.record';
-import { insertRows } from './raw-insert';
+import { appendRows } from './transaction-appends';
 
 /**
  * Writes domain events to `outbox_events` through the given EntityManager, so that inside a unit of work they
  * commit or roll back with the change that caused them. A relay publishes them afterwards (at least once), woken
- * once the transaction has committed.
+ * once the transaction has committed. Inside a unit of work the rows wait for its end (transaction-appends.ts).
  */
 export class TypeOrmOutboxWriter {
   constructor(private readonly manager: EntityManager) {}
@@ -29,7 +29,7 @@ export class TypeOrmOutboxWriter {
         lastError: null,
       };
     });
-    await insertRows(this.manager, OutboxEventRecord, rows);
+    await appendRows(this.manager, OutboxEventRecord, rows);
     wakeAfterCommit(this.manager, 'relay');
   }
 }

@@ -1,7 +1,93 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
-const statements = new Map<string, { sql: string; columns: ColumnMetadata[] }>();
+/** Rows for one table, all with the first row's properties. */
+export interface RowBatch<T extends ObjectLiteral = ObjectLiteral> {
+  target: EntityTarget<T>;
+  rows: readonly Partial<T>[];
+}
+
+interface Shape {
+  table: string;
+  columns: ColumnMetadata[];
+}
+
+/** Per entity and property list: the columns. Per list of (shape, row count): the statement's text. */
+const shapes = new Map<string, Shape>();
+const statements = new Map<string, string>();
+/** The shapes are fixed by the code; the row counts vary a little (events per change): a guard, never reached. */
+const MAX_CACHED_STATEMENTS = 1000;
+
+function shapeOf(manager: EntityManager, target: EntityTarget<ObjectLiteral>, properties: string[]): { key: string; shape: Shape } {
+  const metadata = manager.connection.getMetadata(target);
+  const key = `${metadata.name}|${properties.join(',')}`;
+  let shape = shapes.get(key);
+  if (shape === undefined) {
+    const columns = properties.map((property) => {
+      const column = metadata.findColumnWithPropertyName(property);
+      if (!column) throw new Error(`${metadata.tableName}: no column for property ${property}`);
+      return column;
+    });
+    shape = { table: metadata.tableName, columns };
+    shapes.set(key, shape);
+  }
+  return { key, shape };
+}
+
+function insertSql(shape: Shape, rowCount: number, offset: number): string {
+  const width = shape.columns.length;
+  const values = Array.from({ length: rowCount }, (_, r) => `(${shape.columns.map((_c, c) => `$${offset + r * width + c + 1}`).join(', ')})`);
+  return `INSERT INTO "${shape.table}" (${shape.columns.map((c) => `"${c.databaseName}"`).join(', ')}) VALUES ${values.join(', ')}`;
+}
+
+function pushParams(shape: Shape, rows: readonly ObjectLiteral[], params: unknown[]): void {
+  for (const row of rows) {
+    for (const column of shape.columns) {
+      let value: unknown = (row as Record<string, unknown>)[column.propertyName];
+      // An absent optional value is NULL (insert() would write the column's default: none of these has one).
+      if (value === undefined && column.isNullable && column.default === undefined) value = null;
+      if (value === undefined) throw new Error(`${shape.table}: ${column.propertyName} is missing from a row`);
+      params.push((column.type === 'jsonb' || column.type === 'json') && value !== null ? JSON.stringify(value) : value);
+    }
+  }
+}
+
+/**
+ * One statement for every batch: a plain multi-row `INSERT INTO table (columns) VALUES (...), ...` for one
+ * table, or for several `WITH i1 AS (INSERT ...), i2 AS (INSERT ...) INSERT ...` (PostgreSQL runs every
+ * data-modifying WITH to completion, in the one statement's snapshot). Batches of the same table and properties
+ * become one multi-row INSERT, in the order given. Null when there is no row.
+ */
+export function insertStatement(manager: EntityManager, batches: readonly RowBatch[]): { sql: string; params: unknown[] } | null {
+  const groups = new Map<string, { shape: Shape; rows: ObjectLiteral[] }>();
+  for (const batch of batches) {
+    const first = batch.rows[0];
+    if (first === undefined) continue;
+    const { key, shape } = shapeOf(manager, batch.target, Object.keys(first));
+    const group = groups.get(key);
+    if (group) group.rows.push(...batch.rows);
+    else groups.set(key, { shape, rows: [...batch.rows] });
+  }
+  if (groups.size === 0) return null;
+  const parts = [...groups].map(([key, group]) => ({ key: `${key}x${group.rows.length}`, ...group }));
+  const statementKey = parts.map((part) => part.key).join(';');
+  let sql = statements.get(statementKey);
+  if (sql === undefined) {
+    let offset = 0;
+    const inserts = parts.map((part) => {
+      const text = insertSql(part.shape, part.rows.length, offset);
+      offset += part.shape.columns.length * part.rows.length;
+      return text;
+    });
+    const last = inserts.pop()!;
+    sql = inserts.length === 0 ? last : `WITH ${inserts.map((text, i) => `i${i + 1} AS (${text})`).join(', ')} ${last}`;
+    if (statements.size >= MAX_CACHED_STATEMENTS) statements.clear();
+    statements.set(statementKey, sql);
+  }
+  const params: unknown[] = [];
+  for (const part of parts) pushParams(part.shape, part.rows, params);
+  return { sql, params };
+}
 
 /**
  * A plain multi-row `INSERT INTO table (columns) VALUES (...), ...` of the given properties, built from TypeORM's
@@ -12,32 +98,6 @@ const statements = new Map<string, { sql: string; columns: ColumnMetadata[] }>()
  * write a JS array as a PostgreSQL array); errors are the same QueryFailedError as insert()'s.
  */
 export async function insertRows<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, rows: readonly Partial<T>[]): Promise<void> {
-  const first = rows[0];
-  if (first === undefined) return;
-  const properties = Object.keys(first);
-  const metadata = manager.connection.getMetadata(target);
-  const key = `${metadata.name}|${properties.join(',')}|${rows.length}`;
-  let statement = statements.get(key);
-  if (statement === undefined) {
-    const columns = properties.map((property) => {
-      const column = metadata.findColumnWithPropertyName(property);
-      if (!column) throw new Error(`${metadata.tableName}: no column for property ${property}`);
-      return column;
-    });
-    const values = rows.map((_, r) => `(${columns.map((_c, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
-    const sql = `INSERT INTO "${metadata.tableName}" (${columns.map((c) => `"${c.databaseName}"`).join(', ')}) VALUES ${values.join(', ')}`;
-    statement = { sql, columns };
-    statements.set(key, statement);
-  }
-  const params: unknown[] = [];
-  for (const row of rows) {
-    for (const column of statement.columns) {
-      let value: unknown = (row as Record<string, unknown>)[column.propertyName];
-      // An absent optional value is NULL (insert() would write the column's default: none of these has one).
-      if (value === undefined && column.isNullable && column.default === undefined) value = null;
-      if (value === undefined) throw new Error(`${metadata.tableName}: ${column.propertyName} is missing from a row`);
-      params.push((column.type === 'jsonb' || column.type === 'json') && value !== null ? JSON.stringify(value) : value);
-    }
-  }
-  await manager.query(statement.sql, params);
+  const statement = insertStatement(manager, [{ target, rows } as RowBatch]);
+  if (statement) await manager.query(statement.sql, statement.params);
 }

@@ -2,15 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEntry, AuditLog } from '@application/ports/audit-log';
 import type { EntityManager } from 'typeorm';
 import { AuditEventRecord } from './audit-event.record';
-import { insertRows } from './raw-insert';
+import { appendRows } from './transaction-appends';
 import { isUuid } from './uuid';
 
-/** Appends to `audit_events` through the given EntityManager: inside a unit of work, with the change it records. */
+/** Appends to `audit_events` through the given EntityManager: inside a unit of work, with the change it
+ * records (held until the work is done: transaction-appends.ts). */
 export class TypeOrmAuditLog implements AuditLog {
   constructor(private readonly manager: EntityManager) {}
 
   async record(entry: AuditEntry): Promise<void> {
-    await insertRows(this.manager, AuditEventRecord, [{
+    await appendRows(this.manager, AuditEventRecord, [{
       id: randomUUID(),
       occurredAt: entry.occurredAt,
       type: entry.type,

@@ -13,6 +13,7 @@ import { TypeOrmServiceClientRepository } from './typeorm-service-client.reposit
 import { TypeOrmSessionRepository } from './typeorm-session.repository';
 import { TypeOrmSigningKeyRepository } from './typeorm-signing-key.repository';
 import { TypeOrmUserRepository } from './typeorm-user.repository';
+import { flushAppends, holdAppends, releaseAppends } from './transaction-appends';
 
 /** The repositories on one EntityManager; a unit of work adds its transaction's after-commit list. */
 export type TypeOrmRepositories = Omit<Repositories, 'afterCommit'> & {
@@ -42,6 +43,8 @@ export function typeOrmRepositories(manager: EntityManager, options: RepositoryO
 
 /**
  * One database transaction (READ COMMITTED) per run(); a thrown error rolls back writes and outbox rows alike.
+ * Outbox events and audit entries are held until the work is done and written in one statement before the
+ * COMMIT (transaction-appends.ts).
  * After the COMMIT the transaction's after-commit list runs (see Repositories.afterCommit); the writers put the
  * wake-ups of `wake` on it.
  */
@@ -55,10 +58,14 @@ export class TypeOrmUnitOfWork implements UnitOfWork {
     const afterCommit = new AfterCommitList();
     const result = await this.dataSource.transaction(async (manager) => {
       openTransaction(manager, afterCommit, this.options.wake ?? {});
+      holdAppends(manager);
       try {
         const repos = typeOrmRepositories(manager, this.options);
-        return await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add });
+        const done = await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add });
+        await flushAppends(manager);
+        return done;
       } finally {
+        releaseAppends(manager);
         closeTransaction(manager);
       }
     });

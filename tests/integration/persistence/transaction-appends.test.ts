@@ -1,0 +1,113 @@
+import type { Logger, QueryRunner } from 'typeorm';
+import { SQL_ADAPTERS, type Store } from '../../support/persistence';
+import { anAuditEntry, aSession, aUser } from '../../support/mothers';
+
+/**
+ * The SQL unit of work holds its outbox events and audit entries until the work is done and writes them in one
+ * statement before the COMMIT (src/infrastructure/persistence/typeorm/transaction-appends.ts). What that must
+ * not change: they commit with the change and roll back with it, a failing append fails the whole transaction,
+ * and outside a unit of work they are written at once. Statements are seen through TypeORM's logger, which
+ * every query of the data source passes through.
+ */
+describe.each(SQL_ADAPTERS)('appends held to the end of a unit of work on $name', (adapter) => {
+  let store: Store;
+  let seen: string[] = [];
+  let restore: Logger;
+
+  beforeAll(async () => {
+    store = await adapter.start();
+    const dataSource = store.dataSource!;
+    restore = dataSource.logger;
+    const recording: Logger = {
+      logQuery: (query: string, _parameters?: unknown[], _runner?: QueryRunner) => void seen.push(query.replace(/\s+/g, ' ').trim()),
+      logQueryError: () => undefined,
+      logQuerySlow: () => undefined,
+      logSchemaBuild: () => undefined,
+      logMigration: () => undefined,
+      log: () => undefined,
+    };
+    (dataSource as { logger: Logger }).logger = recording;
+  });
+  afterAll(async () => {
+    if (store?.dataSource) (store.dataSource as { logger: Logger }).logger = restore;
+    await store?.stop();
+  });
+  beforeEach(() => {
+    seen = [];
+  });
+
+  const appendsIn = (statements: string[]) => statements.filter((sql) => /INSERT INTO "(audit_events|outbox_events)"/.test(sql));
+
+  it('writes every outbox event and audit entry of the work in one statement, just before the COMMIT, and commits them', async () => {
+    const user = aUser();
+    const session = aSession(user.id);
+    session.revoke(new Date('2026-01-03T00:00:00.000Z'), 'logout');
+    const first = anAuditEntry({ subjectId: user.id, reason: 'first' });
+    const second = anAuditEntry({ subjectId: user.id, reason: 'second' });
+    await store.uow.run(async (tx) => {
+      await tx.audit.record(first);
+      await tx.users.add(user); // auth.user.registered
+      await tx.sessions.add(session); // auth.session.revoked
+      await tx.audit.record(second);
+    });
+    const appends = appendsIn(seen);
+    expect(appends).toHaveLength(1);
+    expect(appends[0]).toMatch(/^WITH i1 AS \(INSERT INTO "audit_events" .*\) INSERT INTO "outbox_events" /);
+    const index = seen.indexOf(appends[0]!);
+    expect(seen[index + 1]).toBe('COMMIT');
+    const events = (await store.outbox()).filter((row) => row.subject === user.id).map((row) => row.type).sort();
+    expect(events).toEqual(['auth.session.revoked', 'auth.user.registered']);
+    const reasons = (await store.auditEntries()).filter((entry) => entry.subjectId === user.id).map((entry) => entry.reason).sort();
+    expect(reasons).toEqual(['first', 'second']);
+  });
+
+  it('rolls the held rows back with the change when the work throws, and writes none of them', async () => {
+    const user = aUser();
+    const failure = new Error('after the appends');
+    await expect(
+      store.uow.run(async (tx) => {
+        await tx.users.add(user);
+        await tx.audit.record(anAuditEntry({ subjectId: user.id }));
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(appendsIn(seen)).toEqual([]);
+    await expect(store.repos.users.findById(user.id)).resolves.toBeNull();
+    expect((await store.outbox()).filter((row) => row.subject === user.id)).toEqual([]);
+    expect((await store.auditEntries()).filter((entry) => entry.subjectId === user.id)).toEqual([]);
+  });
+
+  it('fails the whole transaction when the held rows cannot be written: the change is rolled back', async () => {
+    const user = aUser();
+    // A NUL character, which no PostgreSQL text column takes: the one INSERT fails at the end of the work, inside
+    // the transaction.
+    const broken = anAuditEntry({ subjectId: user.id, reason: 'nul \u0000 inside' });
+    await expect(
+      store.uow.run(async (tx) => {
+        await tx.users.add(user);
+        await tx.audit.record(broken);
+        return 'done';
+      }),
+    ).rejects.toThrow();
+    expect(seen).toContain('ROLLBACK');
+    await expect(store.repos.users.findById(user.id)).resolves.toBeNull();
+    expect((await store.outbox()).filter((row) => row.subject === user.id)).toEqual([]);
+  });
+
+  it('writes at once outside a unit of work, and holds nothing for the next one', async () => {
+    const subjectId = aUser().id;
+    await store.repos.audit.record(anAuditEntry({ subjectId, reason: 'alone' }));
+    expect(appendsIn(seen)).toHaveLength(1);
+    expect((await store.auditEntries()).filter((entry) => entry.subjectId === subjectId).map((entry) => entry.reason)).toEqual(['alone']);
+
+    // A unit of work that appends nothing sends no INSERT for them.
+    const user = aUser();
+    await store.uow.run((tx) => tx.users.add(user));
+    seen = [];
+    await store.uow.run(async (tx) => {
+      await tx.users.findByIdForUpdate(user.id);
+    });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(appendsIn(seen)).toEqual([]);
+  });
+});
