@@ -12,7 +12,9 @@
  * BENCH_CONNECTIONS_HASH (default 8: login, register), BENCH_ONLY=jwks,metadata (a subset; the ceiling and
  * the argon2 rate are measured only when a scenario needs them), BENCH_WORKERS=N (the service with WORKERS=N),
  * BENCH_CEILING=each (the ceiling measured again before each scenario, its share taken of that one: bare Koa
- * before a read, the raw argon2 rates before register and login).
+ * before a read, the raw argon2 rates before register and login), BENCH_ROUNDS=N (each scenario measured N times,
+ * each time just after its ceiling: the ceilings and the scenario take turns, so a drift of the machine's speed
+ * falls on both; the share is of the mean ceiling, and each round's share is listed; implies BENCH_CEILING=each).
  * Reads also get a "CPU share": bare Koa's CPU µs per request over the scenario's, the same ratio as the req/s
  * share when both are CPU-bound, but steady when the machine's speed drifts between two measurements.
  */
@@ -26,7 +28,8 @@ const DURATION = envNumber('BENCH_DURATION', 10);
 const WARMUP = Math.min(2, DURATION / 5);
 const READ_CONNECTIONS = envNumber('BENCH_CONNECTIONS_READ', 50);
 const HASH_CONNECTIONS = envNumber('BENCH_CONNECTIONS_HASH', 8);
-const EACH_CEILING = process.env.BENCH_CEILING === 'each';
+const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 1));
+const EACH_CEILING = process.env.BENCH_CEILING === 'each' || ROUNDS > 1;
 
 const connectionsFor = (kind: ScenarioKind) => (kind === 'hash' || kind === 'verify' ? HASH_CONNECTIONS : READ_CONNECTIONS);
 const mb = (bytes: number) => Math.round(bytes / MB);
@@ -119,14 +122,17 @@ async function main(): Promise<void> {
   const rows: Record<string, string | number>[] = [];
   try {
     for (const scenario of selected) {
-      // BENCH_CEILING=each: the ceiling again just before each scenario (the Koa rate before a read, the raw
-      // argon2 rates before register and login), for a machine whose load drifts.
-      const ceiling = EACH_CEILING && scenario.kind === 'read' && koaServer ? await koaServer.measure() : koa;
       const hashBound = scenario.kind === 'hash' || scenario.kind === 'verify';
-      if (EACH_CEILING && hashBound) say(`before ${scenario.name}:`);
-      const raw = EACH_CEILING && hashBound ? await rawArgon2(say) : argon2;
-      const row = await measure(service.base, scenario, rss, ceiling, raw);
-      rows.push(EACH_CEILING ? { ...row, 'Koa req/s': scenario.kind === 'read' ? (ceiling?.rps ?? '-') : '-' } : row);
+      const rounds: Round[] = [];
+      for (let round = 1; round <= ROUNDS; round += 1) {
+        // BENCH_CEILING=each (and BENCH_ROUNDS): the ceiling again just before each measurement (the Koa rate
+        // before a read, the raw argon2 rates before register and login), for a machine whose load drifts.
+        const ceiling = EACH_CEILING && scenario.kind === 'read' && koaServer ? await koaServer.measure() : koa;
+        if (EACH_CEILING && hashBound) say(`before ${scenario.name}${ROUNDS > 1 ? `, round ${round} of ${ROUNDS}` : ''}:`);
+        const raw = EACH_CEILING && hashBound ? await rawArgon2(say) : argon2;
+        rounds.push({ ceiling, raw, result: await measure(service.base, scenario, rss) });
+      }
+      rows.push(summarize(scenario, rounds));
     }
   } finally {
     rss.stop();
@@ -137,38 +143,95 @@ async function main(): Promise<void> {
   say(`service RSS${service.workers > 1 ? ` (primary + ${service.workers} workers)` : ''}: ${mb(startRss)} MB after start, peak ${mb(rss.overallPeak())} MB, last ${mb(rss.last)} MB`);
 }
 
-async function measure(base: string, scenario: Scenario, rss: RssSampler, koa: Ceiling | null, argon2: RawArgon2 | null) {
+/** One measurement of a scenario against the service. */
+interface Measured {
+  requests: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  cpuMs: number;
+  errors: number;
+  badStatus: number;
+  peakRss: number;
+}
+
+/** A scenario's measurement with the ceilings measured just before it. */
+interface Round {
+  ceiling: Ceiling | null;
+  raw: RawArgon2 | null;
+  result: Measured;
+}
+
+async function measure(base: string, scenario: Scenario, rss: RssSampler): Promise<Measured> {
   const connections = connectionsFor(scenario.kind);
   const setup = await scenario.prepare(base, connections);
   if (scenario.kind === 'read') await load(base, connections, setup.request, WARMUP);
   rss.reset();
   const cpuBefore = treeCpuMs(rss.pid);
-  const r = await load(base, connections, setup.request, scenario.duration ?? DURATION);
-  const cpuUs = perRequestUs(treeCpuMs(rss.pid) - cpuBefore, r.requests.total);
-  const rps = Math.round(r.requests.average);
+  const seconds = scenario.duration ?? DURATION;
+  const r = await load(base, connections, setup.request, seconds);
+  return {
+    requests: r.requests.total,
+    seconds,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuMs: treeCpuMs(rss.pid) - cpuBefore,
+    errors: r.errors + r.timeouts,
+    badStatus: unexpectedStatuses(r, scenario.expectStatus),
+    peakRss: rss.peak(),
+  };
+}
+
+/** The ceiling a share is taken of: Koa's req/s for a read, the raw hash or verify rate (service settings or plain). */
+function ceilingOf(scenario: Scenario, round: Round, plain = false): number {
+  if (scenario.kind === 'read') return round.ceiling?.rps ?? 0;
+  const raw = plain ? round.raw?.plain : round.raw?.service;
+  if (scenario.kind === 'hash') return raw?.hashesPerSecond ?? 0;
+  if (scenario.kind === 'verify') return raw?.verifiesPerSecond ?? 0;
+  return 0;
+}
+
+/**
+ * One table row for a scenario's rounds: requests and CPU summed over them, each share taken of the mean of the
+ * ceilings measured before them (with BENCH_ROUNDS > 1 the shares of each round as well, in `rounds`).
+ */
+function summarize(scenario: Scenario, rounds: Round[]): Record<string, string | number> {
+  const sum = (pick: (m: Measured) => number) => rounds.reduce((total, round) => total + pick(round.result), 0);
+  const mean = (pick: (round: Round) => number) => rounds.reduce((total, round) => total + pick(round), 0) / rounds.length;
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? 0;
+  const requests = sum((m) => m.requests);
+  const rps = Math.round(requests / sum((m) => m.seconds));
+  const cpuUs = perRequestUs(sum((m) => m.cpuMs), requests);
+  const of = (plain: boolean) => mean((round) => ceilingOf(scenario, round, plain));
   const share =
     scenario.kind === 'read'
-      ? `${pct(rps, koa?.rps ?? 0)} of Koa`
+      ? `${pct(rps, of(false))} of Koa`
       : scenario.kind === 'hash'
-        ? `${pct(rps, argon2?.service.hashesPerSecond ?? 0)} of hash (${pct(rps, argon2?.plain.hashesPerSecond ?? 0)} of plain)`
+        ? `${pct(rps, of(false))} of hash (${pct(rps, of(true))} of plain)`
         : scenario.kind === 'verify'
-          ? `${pct(rps, argon2?.service.verifiesPerSecond ?? 0)} of verify (${pct(rps, argon2?.plain.verifiesPerSecond ?? 0)} of plain)`
+          ? `${pct(rps, of(false))} of verify (${pct(rps, of(true))} of plain)`
           : '-';
-  return {
+  const koaCpuUs = mean((round) => round.ceiling?.cpuUs ?? 0);
+  const row: Record<string, string | number> = {
     scenario: scenario.name,
-    conns: connections,
+    conns: connectionsFor(scenario.kind),
     'req/s': rps,
     share,
-    'p50 ms': r.latency.p50,
-    'p99 ms': r.latency.p99,
+    'p50 ms': median(rounds.map((round) => round.result.p50)),
+    'p99 ms': Math.max(...rounds.map((round) => round.result.p99)),
     'CPU µs/req': cpuUs,
     // Koa's CPU per request over this one's: the share on a machine whose speed drifts (both are per request).
-    'CPU share': scenario.kind === 'read' && koa ? pct(koa.cpuUs, cpuUs) : '-',
-    requests: r.requests.total,
-    errors: r.errors + r.timeouts,
-    'bad status': unexpectedStatuses(r, scenario.expectStatus),
-    'peak RSS MB': mb(rss.peak()),
+    'CPU share': scenario.kind === 'read' && koaCpuUs > 0 ? pct(koaCpuUs, cpuUs) : '-',
+    requests,
+    errors: sum((m) => m.errors),
+    'bad status': sum((m) => m.badStatus),
+    'peak RSS MB': mb(Math.max(...rounds.map((round) => round.result.peakRss))),
   };
+  if (EACH_CEILING) row['Koa req/s'] = scenario.kind === 'read' ? Math.round(of(false)) : '-';
+  if (ROUNDS > 1 && scenario.kind !== 'write') {
+    row.rounds = rounds.map((round) => pct(round.result.requests / round.result.seconds, ceilingOf(scenario, round))).join(' ');
+  }
+  return row;
 }
 
 /** Service CPU time per request (all its processes and threads), in µs. */

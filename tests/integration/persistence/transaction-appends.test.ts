@@ -94,6 +94,35 @@ describe.each(SQL_ADAPTERS)('appends held to the end of a unit of work on $name'
     expect((await store.outbox()).filter((row) => row.subject === user.id)).toEqual([]);
   });
 
+  it('keeps each transaction\'s held rows its own in parallel bursts: the committed ones write theirs, the failed ones none', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const users = Array.from({ length: 12 }, () => aUser());
+      const outcomes = await Promise.allSettled(
+        users.map((user, i) =>
+          store.uow.run(async (tx) => {
+            await tx.users.add(user);
+            await tx.audit.record(anAuditEntry({ subjectId: user.id, reason: `own ${user.id}` }));
+            // Every third one fails after its appends are held, while the others' are held or being written.
+            await new Promise((resolve) => setImmediate(resolve));
+            if (i % 3 === 0) throw new Error(`rolled back ${user.id}`);
+            await tx.audit.record(anAuditEntry({ subjectId: user.id, reason: `own ${user.id}` }));
+          }),
+        ),
+      );
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(users.map((_, i) => (i % 3 === 0 ? 'rejected' : 'fulfilled')));
+      const ids = new Set(users.map((user) => user.id));
+      const audit = (await store.auditEntries()).filter((entry) => entry.subjectId !== null && ids.has(entry.subjectId));
+      const outbox = (await store.outbox()).filter((row) => ids.has(row.subject));
+      users.forEach((user, i) => {
+        const kept = i % 3 !== 0;
+        // Each entry lands under its own subject (never another transaction's), twice for a committed one.
+        expect(audit.filter((entry) => entry.subjectId === user.id).map((entry) => entry.reason)).toEqual(kept ? [`own ${user.id}`, `own ${user.id}`] : []);
+        expect(outbox.filter((row) => row.subject === user.id).map((row) => row.type)).toEqual(kept ? ['auth.user.registered'] : []);
+      });
+      expect(audit.every((entry) => entry.reason === `own ${entry.subjectId}`)).toBe(true);
+    }
+  });
+
   it('writes at once outside a unit of work, and holds nothing for the next one', async () => {
     const subjectId = aUser().id;
     await store.repos.audit.record(anAuditEntry({ subjectId, reason: 'alone' }));
