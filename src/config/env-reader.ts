@@ -1,0 +1,108 @@
+import { parseDuration } from './duration';
+
+/** The environment as read: variable name to value. */
+export type Env = Record<string, string | undefined>;
+
+/**
+ * Typed reads of environment variables for loadConfig: each value trimmed (empty is absent), checked, and a
+ * problem pushed (never thrown) for each bad one, so that every problem is reported at once. Connection URLs
+ * may hold passwords and are never echoed in a problem.
+ */
+export class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optionalString(name: string): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.raw(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return fallback;
+  }
+
+  duration(name: string, fallback: string, minSeconds: number, maxSeconds: number): number {
+    const raw = this.raw(name) ?? fallback;
+    const seconds = parseDuration(raw);
+    if (seconds === null || seconds < minSeconds || seconds > maxSeconds) {
+      this.problems.push(`${name} must be a duration like 900, 15m, 24h or 30d between ${minSeconds}s and ${maxSeconds}s (got "${raw}")`);
+      return parseDuration(fallback) ?? minSeconds;
+    }
+    return seconds;
+  }
+
+  list(name: string): string[] {
+    return (this.raw(name) ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+
+  /** Comma-separated URLs (cluster seed nodes, Sentinels); like optionalUrl, never echoed. */
+  optionalUrlList(name: string, protocols: string[]): string | null {
+    const raw = this.raw(name);
+    if (raw === undefined) return null;
+    const urls = raw.split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+    if (urls.length === 0 || !urls.every((u) => isUrl(u, protocols))) {
+      this.problems.push(`${name} must be comma-separated URLs starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return null;
+    }
+    return urls.join(',');
+  }
+
+  url(name: string, fallback: string): string {
+    const raw = this.raw(name) ?? fallback;
+    if (!isUrl(raw, ['http:', 'https:'])) this.problems.push(`${name} must be an http(s) URL (got "${raw}")`);
+    return raw.replace(/\/+$/, '');
+  }
+
+  /** Connection URLs may hold passwords: they are never echoed in a message. */
+  optionalUrl(name: string, protocols: string[]): string | null {
+    const raw = this.raw(name);
+    if (raw === undefined) return null;
+    if (!isUrl(raw, protocols)) {
+      this.problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return null;
+    }
+    return raw;
+  }
+}
+
+export function isUrl(raw: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(raw).protocol);
+  } catch {
+    return false;
+  }
+}
