@@ -7,13 +7,8 @@ export { AuthError, isAuthError, type AuthErrorCode } from './errors';
 export { createTokenVerifier, type TokenVerifier, type TokenVerifierOptions, type VerifiedToken, type VerifyOptions } from './token-verifier';
 export type { MiddlewareOptions, AuthState } from './koa-middleware';
 export type { IntrospectionOptions } from './introspector';
-export {
-  createRevocationFeed,
-  REVOCATION_EVENT_TYPES,
-  type RevocationFeed,
-  type RevocationFeedLogger,
-  type RevocationFeedOptions,
-} from './revocation-feed';
+export { createRevocationFeed, type RevocationFeed, type RevocationFeedLogger, type RevocationFeedOptions } from './revocation-feed';
+export { REVOCATION_EVENT_TYPES } from './revocation-events';
 export { RevocationList, type RevocationCheck, type RevocationListOptions } from './revocation-list';
 export { ServiceTokenSource, type ServiceTokenSourceOptions } from './service-token-source';
 export { AuthClient, type AuthClientOptions } from './auth-client';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createTokenVerifier, RevocationList, type RevocationCheck, type VerifiedToken } from '../../../src/sdk';
-import { applyRevocationEvent, parseEvent } from '../../../src/sdk/revocation-feed';
+import { applyRevocationEvent, parseEvent } from '../../../src/sdk/revocation-events';
 import { OAuthPeer, PEER_AUDIENCE, PEER_ISSUER } from '../../support/oauth-peer';
 import { FakeClock } from './support';
 
