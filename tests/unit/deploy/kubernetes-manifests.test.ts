@@ -163,8 +163,9 @@ describe('deploy/: Kubernetes manifests', () => {
       expect(dockerfile).toContain(flag);
       expect(scripts.start).toContain(flag);
     }
-    expect(dockerfile).toContain('ENV MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_ARENA_MAX=2');
-    expect(scripts.start).toContain('MALLOC_ARENA_MAX');
+    expect(dockerfile).toContain('ENV MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.hugetlb=1');
+    expect(scripts.start).toContain('MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}');
+    expect(scripts.start).toContain('GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}');
     expect(dockerfile).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
     const api = containerOf(one('Deployment'));
     expect(api.command).toBeUndefined();
