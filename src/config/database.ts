@@ -31,7 +31,11 @@ export async function openDatabase(
           },
         )
       : null;
-  const dataSource = createDataSource({ url: embedded?.url ?? config.databaseUrl!, poolSize: embedded ? 1 : config.databasePoolSize });
+  const dataSource = createDataSource({
+    url: embedded?.url ?? config.databaseUrl!,
+    poolSize: embedded ? 1 : config.databasePoolSize,
+    preparedStatements: embedded === null && config.databasePreparedStatements,
+  });
   try {
     await dataSource.initialize();
     if (embedded || config.migrateOnStart || options.migrate) {

@@ -53,6 +53,11 @@ export interface AppConfig {
   /** DATABASE_POOL_SIZE: connections each process keeps to PostgreSQL (or PgBouncer); default 10. */
   databasePoolSize: number;
   /**
+   * DATABASE_PREPARED_STATEMENTS: the hottest statements as named prepared statements (parsed and planned once per
+   * connection); default true. Set false behind PgBouncer before 1.21 in transaction mode (README, PgBouncer).
+   */
+  databasePreparedStatements: boolean;
+  /**
    * REDIS_MODE (standalone, the default; cluster: REDIS_URL lists seed nodes; sentinel: REDIS_URL lists Sentinels and
    * REDIS_SENTINEL_MASTER names the monitored master), REDIS_SENTINEL_PASSWORD (the Sentinels' own, if any).
    */
@@ -129,6 +134,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mfa: { issuer: read.string('MFA_ISSUER', 'auth-service') },
     workers: readWorkers(env, problems),
     databasePoolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', true),
     redisTopology: {
       mode: redisMode,
       sentinelMaster: read.optionalString('REDIS_SENTINEL_MASTER'),

@@ -197,7 +197,8 @@ const pglite: PersistenceAdapter = {
     const dir = await mkdtemp(join(tmpdir(), 'auth-pglite-'));
     await seedMigratedPgdata(dir); // a migrated copy: runMigrations below finds nothing to do
     const embedded = await startEmbeddedPostgres(dir);
-    const dataSource = createDataSource({ url: embedded.url, poolSize: 1 });
+    // As the service opens it (config/database.ts): no named prepared statements on the embedded PGlite.
+    const dataSource = createDataSource({ url: embedded.url, poolSize: 1, preparedStatements: false });
     const stop = async (): Promise<void> => {
       if (dataSource.isInitialized) await dataSource.destroy();
       await embedded.stop();

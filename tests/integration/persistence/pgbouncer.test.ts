@@ -26,7 +26,9 @@ const SERVICE_POOL = 10;
 /**
  * The service on PostgreSQL through PgBouncer in transaction pooling mode: consecutive transactions of one
  * service connection land on different server connections, so nothing may rely on session state (SET without
- * LOCAL, session advisory locks, LISTEN) or on named prepared statements (TypeORM and pg send unnamed ones).
+ * LOCAL, session advisory locks, LISTEN) or on named prepared statements: the service runs with
+ * DATABASE_PREPARED_STATEMENTS=false, as the README tells PgBouncer users before 1.21 (Debian 12's is 1.18), so
+ * its hot statements go unnamed like everything TypeORM sends.
  * Migrations, the e2e-critical flows, the concurrent paths (row locks under contention) and the outbox relay
  * (a claim transaction held while publishing) all run through it.
  */
@@ -52,6 +54,7 @@ describeWhen(
       env: {
         ...NO_LIMITS,
         DATABASE_POOL_SIZE: String(SERVICE_POOL),
+        DATABASE_PREPARED_STATEMENTS: 'false',
         REDIS_URL: REAL_REDIS_URL,
         REDIS_KEY_PREFIX: keyPrefix,
         AMQP_URL: REAL_AMQP_URL,

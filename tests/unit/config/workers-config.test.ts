@@ -30,6 +30,13 @@ describe('WORKERS and DATABASE_POOL_SIZE', () => {
     expect(problems({ DATABASE_POOL_SIZE: '0' })[0]).toMatch(/^DATABASE_POOL_SIZE must be an integer from 1/);
   });
 
+  it('sends the hot statements as named prepared statements unless DATABASE_PREPARED_STATEMENTS=false (PgBouncer < 1.21)', () => {
+    expect(loadConfig({}).databasePreparedStatements).toBe(true);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements).toBe(false);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'true' }).databasePreparedStatements).toBe(true);
+    expect(problems({ DATABASE_PREPARED_STATEMENTS: 'sometimes' })[0]).toMatch(/^DATABASE_PREPARED_STATEMENTS/);
+  });
+
   it('refuses several workers in embedded mode: PGlite is one process', () => {
     const found = problems({ WORKERS: '2', REDIS_URL: SERVERS.REDIS_URL });
     expect(found).toHaveLength(1);

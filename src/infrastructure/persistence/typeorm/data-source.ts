@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource, type LoggerOptions, type Migration } from 'typeorm';
 import { migrations } from '../../../../migrations';
 import { typeOrmEntities } from './entities';
+import { setPreparedStatements } from './prepared-query';
 
 export interface DataSourceSettings {
   /** postgres://user:password@host:port/database (for embedded mode: the URL startEmbeddedPostgres returned). */
@@ -9,11 +10,16 @@ export interface DataSourceSettings {
   /** Pool size; must be 1 for the embedded PGlite (one connection, queries serialised). */
   poolSize: number;
   logging?: LoggerOptions;
+  /**
+   * Named prepared statements for the hottest statements (prepared-query.ts); default true. False behind
+   * PgBouncer before 1.21 in transaction mode (DATABASE_PREPARED_STATEMENTS=false) and for the embedded PGlite.
+   */
+  preparedStatements?: boolean;
 }
 
 /** A DataSource for the service's schema; not yet connected: call `initialize()`, then `runMigrations()`. */
 export function createDataSource(settings: DataSourceSettings): DataSource {
-  return new DataSource({
+  const dataSource = new DataSource({
     type: 'postgres',
     url: settings.url,
     poolSize: settings.poolSize,
@@ -26,6 +32,8 @@ export function createDataSource(settings: DataSourceSettings): DataSource {
     synchronize: false,
     migrationsRun: false,
   });
+  setPreparedStatements(dataSource, settings.preparedStatements ?? true);
+  return dataSource;
 }
 
 /** Applies pending migrations, all in one transaction, and returns the ones applied. */

@@ -9,6 +9,7 @@ import { insertRows } from './raw-insert';
 import { isUuid } from './uuid';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
 import { CREDENTIALS_JSON } from './typeorm-user.repository';
+import { preparedQuery } from './prepared-query';
 import { toUser, type UserRecordWithCredentials } from './user.mapper';
 import { UserRecord } from './user.record';
 
@@ -102,7 +103,8 @@ export class TypeOrmSessionRepository implements SessionRepository {
 
   /** One statement: the session (current or previous token) and its user with credentials, as the user repository reads it. */
   async findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
-    const rows: Record<string, unknown>[] = await this.manager.query(
+    const rows = await preparedQuery(
+      this.manager,
       `SELECT ${selectList(this.manager, SessionRecord, 's')}, ${selectList(this.manager, UserRecord, 'u', USER_PREFIX)},
               ${CREDENTIALS_JSON.replace('AS "credentials"', `AS "${USER_PREFIX}credentials"`)}
          FROM sessions s LEFT JOIN users u ON u.id = s.user_id
@@ -144,7 +146,8 @@ export class TypeOrmSessionRepository implements SessionRepository {
     if (sets.length === 0) sets.push('id = id');
     params.push(rows.retired.map((row) => row.tokenHash), rows.retired[0]?.retiredAt ?? null);
     const [hashes, retiredAt] = [params.length - 1, params.length];
-    const result: { matched: number }[] = await this.manager.query(
+    const result = await preparedQuery(
+      this.manager,
       `WITH rotated AS (
          UPDATE sessions SET ${sets.join(', ')}
           WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL

@@ -1,0 +1,127 @@
+import { Client } from 'pg';
+import { type DataSource, QueryFailedError } from 'typeorm';
+import { createDataSource } from '@infrastructure/persistence/typeorm/data-source';
+import { preparedQuery } from '@infrastructure/persistence/typeorm/prepared-query';
+import { TypeOrmSessionRepository } from '@infrastructure/persistence/typeorm/typeorm-session.repository';
+import { TypeOrmUserRepository } from '@infrastructure/persistence/typeorm/typeorm-user.repository';
+import { aSession, aUser, rotated } from '../../support/mothers';
+import { createScratchSchema, describeWhen, REAL_POSTGRES_SELECTED, type ScratchSchema } from '../../support/servers';
+
+/**
+ * The hot statements as named prepared statements (prepared-query.ts), on the real PostgreSQL: what pg is asked
+ * to send (seen by wrapping Client#query), what the server then holds (pg_prepared_statements, per connection),
+ * the same answers as unnamed statements, under parallel load on a small pool, and failures as TypeORM's.
+ */
+describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('named prepared statements', () => {
+  let scratch: ScratchSchema;
+  let named: DataSource;
+  let unnamed: DataSource;
+  const sent: { name: string | undefined; text: string }[] = [];
+  const originalQuery = Client.prototype.query;
+
+  beforeAll(async () => {
+    scratch = await createScratchSchema('prepared');
+    named = await scratch.open(3); // the default: preparedStatements true
+    unnamed = createDataSource({ url: scratch.url, poolSize: 3, preparedStatements: false });
+    await unnamed.initialize();
+    Client.prototype.query = function (this: Client, ...args: unknown[]) {
+      const first = args[0] as string | { name?: string; text?: string };
+      sent.push(typeof first === 'string' ? { name: undefined, text: first } : { name: first?.name, text: first?.text ?? '' });
+      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof Client.prototype.query;
+  });
+  afterAll(async () => {
+    Client.prototype.query = originalQuery;
+    if (unnamed?.isInitialized) await unnamed.destroy();
+    await scratch?.drop();
+  });
+  beforeEach(() => {
+    sent.length = 0;
+  });
+
+  const SQL = 'SELECT $1::int + 1 AS next';
+
+  it('sends a statement with a name derived from its text, the same name for the same text, another for another', async () => {
+    const [first] = await preparedQuery(named.manager, SQL, [1]);
+    const [second] = await preparedQuery(named.manager, SQL, [41]);
+    await preparedQuery(named.manager, 'SELECT $1::int - 1 AS previous', [1]);
+    expect([first?.next, second?.next]).toEqual([2, 42]);
+    const names = sent.filter((s) => s.text !== '' && !/^\s*(SELECT 1|SHOW)/.test(s.text)).map((s) => s.name);
+    expect(names).toHaveLength(3);
+    expect(names[0]).toMatch(/^auth_[\w-]{22}$/);
+    expect(names[1]).toBe(names[0]);
+    expect(names[2]).not.toBe(names[0]);
+  });
+
+  it('is prepared once on the connection and then held by the server (pg_prepared_statements)', async () => {
+    const held = await named.transaction(async (manager) => {
+      await preparedQuery(manager, SQL, [1]);
+      await preparedQuery(manager, SQL, [2]);
+      return manager.query(`SELECT name, statement FROM pg_prepared_statements WHERE statement = $1`, [SQL]);
+    });
+    expect(held).toEqual([{ name: expect.stringMatching(/^auth_/), statement: SQL }]);
+  });
+
+  it('with preparedStatements false, sends the statement unnamed and the server holds none', async () => {
+    const held = await unnamed.transaction(async (manager) => {
+      const [row] = await preparedQuery(manager, SQL, [9]);
+      expect(row?.next).toBe(10);
+      return manager.query(`SELECT count(*)::int AS n FROM pg_prepared_statements`);
+    });
+    expect(held).toEqual([{ n: 0 }]);
+    expect(sent.filter((s) => s.text === SQL).map((s) => s.name)).toEqual([undefined]);
+  });
+
+  it('answers 60 parallel calls on a pool of 3 correctly, each connection preparing it once', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      sent.length = 0;
+      const values = Array.from({ length: 60 }, (_, i) => round * 100 + i);
+      const answers = await Promise.all(values.map((v) => preparedQuery(named.manager, SQL, [v])));
+      expect(answers.map(([row]) => row?.next)).toEqual(values.map((v) => v + 1));
+    }
+    const perConnection = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        named.transaction((manager) => manager.query(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1`, [SQL])),
+      ),
+    );
+    for (const [row] of perConnection) expect((row as { n: number }).n).toBeLessThanOrEqual(1);
+  });
+
+  it('fails as manager.query fails (a QueryFailedError with the driver error), and the name works afterwards', async () => {
+    const bad = 'SELECT 1 / $1::int AS q';
+    const failure = await preparedQuery(named.manager, bad, [0]).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    expect((failure as QueryFailedError & { driverError: { code?: string } }).driverError.code).toBe('22012'); // division_by_zero
+    const [row] = await preparedQuery(named.manager, bad, [2]);
+    expect(row?.q).toBe(0);
+    const unparsable = await preparedQuery(named.manager, 'SELEC nonsense', []).catch((error: unknown) => error);
+    expect(unparsable).toBeInstanceOf(QueryFailedError);
+  });
+
+  it('serves the refresh path: rotation by compare-and-set through named statements, one winner of a parallel burst', async () => {
+    const user = aUser();
+    await named.transaction((manager) => new TypeOrmUserRepository(manager).add(user));
+    for (let round = 0; round < 5; round += 1) {
+      const session = aSession(user.id);
+      await new TypeOrmSessionRepository(named.manager).add(session);
+      const current = session.toState().refreshTokenHash;
+      sent.length = 0;
+      // Eight readers of the same current token race to rotate it: exactly one compare-and-set matches.
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const repository = new TypeOrmSessionRepository(named.manager);
+          const found = await repository.findByRefreshTokenHash(current);
+          if (!found) return false;
+          rotated(found.session, new Date());
+          return repository.saveIfCurrent(found.session, current);
+        }),
+      );
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      const after = await new TypeOrmSessionRepository(named.manager).findByRefreshTokenHash(current);
+      expect(after?.presented).toBe('previous');
+      const hot = sent.filter((s) => /FROM sessions s LEFT JOIN users|WITH rotated AS/.test(s.text));
+      expect(hot.length).toBeGreaterThanOrEqual(16);
+      expect(hot.every((s) => s.name?.startsWith('auth_'))).toBe(true);
+    }
+  });
+});
