@@ -12,6 +12,9 @@ import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
  * DATABASE_PREPARED_STATEMENTS=false, needed behind PgBouncer before 1.21 in transaction mode, where a
  * statement prepared on one server connection is missing on the next; and for the embedded PGlite.
  * A named statement goes to pg directly, past TypeORM's query logger (off in the service: `logging: false`).
+ * Statements given here must name their columns (never `SELECT *`): PostgreSQL re-plans a prepared statement after a
+ * migration changes a table, but refuses one whose result columns would change ("cached plan must not change
+ * result type"), so a column added by a rolling migration must not reach a prepared statement's output.
  */
 const enabled = new WeakMap<DataSource, boolean>();
 
