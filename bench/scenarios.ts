@@ -112,6 +112,20 @@ export function refreshRequest(queue: SessionQueue): RequestSpec {
   };
 }
 
+/** A login (POST {email, password}) to `path`, each connection with its own user, taken on its first request. */
+export function loginPerConnection(path: string, headers: Record<string, string>, take: () => { email: string }): RequestSpec {
+  return {
+    method: 'POST',
+    path,
+    headers,
+    setupRequest: (req: RequestSpec, context: object) => {
+      const ctx = context as { email?: string };
+      ctx.email ??= take().email;
+      return { ...req, body: JSON.stringify({ email: ctx.email, password: PASSWORD }) };
+    },
+  };
+}
+
 export const scenarios: Scenario[] = [
   {
     name: 'register',
@@ -139,19 +153,7 @@ export const scenarios: Scenario[] = [
     kind: 'verify',
     async prepare(base, connections) {
       // One user per connection: the lockout checks at most LOCKOUT_THRESHOLD logins of one identifier at once.
-      const take = await sessionPerConnection(base, connections);
-      return {
-        request: {
-          method: 'POST',
-          path: '/api/v1/auth/login',
-          headers: { ...json },
-          setupRequest: (req: RequestSpec, context: object) => {
-            const ctx = context as { email?: string };
-            ctx.email ??= take().email;
-            return { ...req, body: JSON.stringify({ email: ctx.email, password: PASSWORD }) };
-          },
-        },
-      };
+      return { request: loginPerConnection('/api/v1/auth/login', { ...json }, await sessionPerConnection(base, connections)) };
     },
   },
   {

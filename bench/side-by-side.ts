@@ -24,7 +24,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { envNumber, forkScript, scratchDatabase, startService, treeCpuMs } from './harness';
-import { json, PASSWORD, type Scenario, scenarios } from './scenarios';
+import { json, loginPerConnection, PASSWORD, type Scenario, scenarios } from './scenarios';
 
 const DURATION = envNumber('BENCH_DURATION', 10);
 const WARMUP = Math.min(2, DURATION / 5);
@@ -132,19 +132,7 @@ const pairs: Pair[] = [
     theirs: {
       route: 'POST /api/auth/sign-in/email',
       async prepare(base, connections) {
-        const take = await usersPerConnection(base, connections);
-        return {
-          request: {
-            method: 'POST',
-            path: '/api/auth/sign-in/email',
-            headers: { ...json, origin: base },
-            setupRequest: (req: Request, context: object) => {
-              const ctx = context as { email?: string };
-              ctx.email ??= take().email;
-              return { ...req, body: JSON.stringify({ email: ctx.email, password: PASSWORD }) };
-            },
-          },
-        };
+        return { request: loginPerConnection('/api/auth/sign-in/email', { ...json, origin: base }, await usersPerConnection(base, connections)) };
       },
     },
   },
