@@ -98,6 +98,21 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('named prepared statements', 
     expect(unparsable).toBeInstanceOf(QueryFailedError);
   });
 
+  it('a first use inside an aborted transaction fails, and the statement still works on that connection afterwards', async () => {
+    const text = `SELECT $1::int * 3 AS tripled, '${Date.now()}' AS fresh`; // never prepared on any connection yet
+    const failure = await named
+      .transaction(async (manager) => {
+        await manager.query('SELECT 1 / 0').catch(() => undefined); // the transaction is now aborted
+        await preparedQuery(manager, text, [1]);
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    expect((failure as Error).message).toMatch(/current transaction is aborted/);
+    // Every connection of the pool of 3 (the aborted one among them) answers it now.
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => preparedQuery(named.manager, text, [i])));
+    expect(answers.map(([row]) => row?.tripled)).toEqual(Array.from({ length: 12 }, (_, i) => i * 3));
+  });
+
   it('serves the refresh path: rotation by compare-and-set through named statements, one winner of a parallel burst', async () => {
     const user = aUser();
     await named.transaction((manager) => new TypeOrmUserRepository(manager).add(user));
