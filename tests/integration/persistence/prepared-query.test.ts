@@ -2,8 +2,10 @@ import { Client } from 'pg';
 import { type DataSource, QueryFailedError } from 'typeorm';
 import { createDataSource } from '@infrastructure/persistence/typeorm/data-source';
 import { preparedQuery } from '@infrastructure/persistence/typeorm/prepared-query';
+import { updateRows } from '@infrastructure/persistence/typeorm/raw-update';
 import { TypeOrmSessionRepository } from '@infrastructure/persistence/typeorm/typeorm-session.repository';
 import { TypeOrmUserRepository } from '@infrastructure/persistence/typeorm/typeorm-user.repository';
+import { UserCredentialRecord } from '@infrastructure/persistence/typeorm/user.record';
 import { aSession, aUser, rotated } from '../../support/mothers';
 import { createScratchSchema, describeWhen, REAL_POSTGRES_SELECTED, type ScratchSchema } from '../../support/servers';
 
@@ -137,6 +139,34 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('named prepared statements', 
       const hot = sent.filter((s) => /FROM sessions s LEFT JOIN users|WITH rotated AS/.test(s.text));
       expect(hot.length).toBeGreaterThanOrEqual(16);
       expect(hot.every((s) => s.name?.startsWith('auth_'))).toBe(true);
+    }
+  });
+
+  it('updateRows: the changed columns of one row, named when allowed; an expression inlined, json serialised, 0 for no row', async () => {
+    for (const dataSource of [named, unnamed]) {
+      const user = aUser();
+      await dataSource.transaction((manager) => new TypeOrmUserRepository(manager).add(user));
+      sent.length = 0;
+      const data = { changed_at: '2026-11-30T00:00:00.000Z', note: "it's" };
+      const updated = await updateRows(dataSource.manager, UserCredentialRecord, { userId: user.id, type: 'password' }, {
+        secret: 'h2',
+        data,
+        updatedAt: () => "'2026-11-30T01:02:03Z'::timestamptz",
+      });
+      expect(updated).toBe(1);
+      const [row] = await dataSource.query(`SELECT secret, data, updated_at FROM user_credentials WHERE user_id = $1 AND type = 'password'`, [user.id]);
+      expect(row).toEqual({ secret: 'h2', data, updated_at: new Date('2026-11-30T01:02:03Z') });
+      await expect(updateRows(dataSource.manager, UserCredentialRecord, { userId: user.id, type: 'totp' }, { secret: 'x' })).resolves.toBe(0);
+      const updates = sent.filter((s) => s.text.startsWith('UPDATE "user_credentials"'));
+      expect(updates).toHaveLength(2);
+      expect(updates[0]?.text).toContain(`"updated_at" = '2026-11-30T01:02:03Z'::timestamptz`);
+      expect(updates.map((s) => s.name?.startsWith('auth_') ?? false)).toEqual(dataSource === named ? [true, true] : [false, false]);
+      if (dataSource === named) {
+        // Another set of columns is another statement (its own name); the same set, the same one.
+        expect(updates[1]?.name).not.toBe(updates[0]?.name);
+        await updateRows(dataSource.manager, UserCredentialRecord, { userId: user.id, type: 'password' }, { secret: 'h3', data, updatedAt: () => "'2026-11-30T01:02:03Z'::timestamptz" });
+        expect(sent.filter((s) => s.text.startsWith('UPDATE "user_credentials"'))[2]?.name).toBe(updates[0]?.name);
+      }
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { Logger, QueryRunner } from 'typeorm';
+import { Client } from 'pg';
 import { SQL_ADAPTERS, type Store } from '../../support/persistence';
 import { anAuditEntry, aSession, aUser } from '../../support/mothers';
 
@@ -6,30 +6,26 @@ import { anAuditEntry, aSession, aUser } from '../../support/mothers';
  * The SQL unit of work holds its outbox events and audit entries until the work is done and writes them in one
  * statement before the COMMIT (src/infrastructure/persistence/typeorm/transaction-appends.ts). What that must
  * not change: they commit with the change and roll back with it, a failing append fails the whole transaction,
- * and outside a unit of work they are written at once. Statements are seen through TypeORM's logger, which
- * every query of the data source passes through.
+ * and outside a unit of work they are written at once. Statements are seen where every one of them passes, named
+ * prepared statements included: pg's Client.query (TypeORM's logger never sees the named ones).
  */
+const originalQuery = Client.prototype.query;
+
 describe.each(SQL_ADAPTERS)('appends held to the end of a unit of work on $name', (adapter) => {
   let store: Store;
   let seen: string[] = [];
-  let restore: Logger;
 
   beforeAll(async () => {
     store = await adapter.start();
-    const dataSource = store.dataSource!;
-    restore = dataSource.logger;
-    const recording: Logger = {
-      logQuery: (query: string, _parameters?: unknown[], _runner?: QueryRunner) => void seen.push(query.replace(/\s+/g, ' ').trim()),
-      logQueryError: () => undefined,
-      logQuerySlow: () => undefined,
-      logSchemaBuild: () => undefined,
-      logMigration: () => undefined,
-      log: () => undefined,
-    };
-    (dataSource as { logger: Logger }).logger = recording;
+    Client.prototype.query = function (this: Client, ...args: unknown[]) {
+      const first = args[0] as string | { text?: string };
+      const text = typeof first === 'string' ? first : (first?.text ?? '');
+      seen.push(text.replace(/\s+/g, ' ').trim());
+      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof Client.prototype.query;
   });
   afterAll(async () => {
-    if (store?.dataSource) (store.dataSource as { logger: Logger }).logger = restore;
+    Client.prototype.query = originalQuery;
     await store?.stop();
   });
   beforeEach(() => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { User, type UserState } from '@domain/user/user';
 import { migrations } from '../../../migrations';
 import { runMigrations } from '@infrastructure/persistence/typeorm/data-source';
@@ -48,7 +49,8 @@ describe.each(backends)('user credentials keyed by type on $name', (backend) => 
       ['recovery_codes', null, { code_hashes: ['h1', 'h2'], created_at: '2026-01-03T00:00:01.000Z' }],
       ['totp', 'sealed:totp', { confirmed_at: null, created_at: '2026-01-03T00:00:00.000Z' }],
     ]);
-    const query = jest.spyOn(db.dataSource.manager, 'query');
+    // Counted where every statement passes, named prepared ones included: pg's Client.query.
+    const query = jest.spyOn(Client.prototype, 'query');
     try {
       const found = await repos.users.findById(user.id);
       expect(found?.toState()).toEqual(expected);

@@ -46,10 +46,11 @@ interface PgClient {
  * Returns the rows; a failure is a QueryFailedError, as from `manager.query`.
  */
 export async function preparedQuery(manager: EntityManager, text: string, params: unknown[]): Promise<Record<string, unknown>[]> {
-  if (enabled.get(manager.connection) !== true) return manager.query(text, params);
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   const own = manager.queryRunner === undefined;
   try {
+    // Unnamed: the rows as such, whatever the command (a plain query() answers an UPDATE with [rows, count]).
+    if (enabled.get(manager.connection) !== true) return ((await runner.query(text, params, true)) as { records: Record<string, unknown>[] }).records;
     const client = (await runner.connect()) as PgClient;
     try {
       return (await client.query({ name: nameOf(text), text, values: params })).rows;

@@ -1,5 +1,6 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import { preparedQuery } from './prepared-query';
 
 /** Rows for one table, all with the first row's properties. */
 export interface RowBatch<T extends ObjectLiteral = ObjectLiteral> {
@@ -99,5 +100,5 @@ export function insertStatement(manager: EntityManager, batches: readonly RowBat
  */
 export async function insertRows<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, rows: readonly Partial<T>[]): Promise<void> {
   const statement = insertStatement(manager, [{ target, rows } as RowBatch]);
-  if (statement) await manager.query(statement.sql, statement.params);
+  if (statement) await preparedQuery(manager, statement.sql, statement.params);
 }

@@ -1,4 +1,5 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import { preparedQuery } from './prepared-query';
 import { insertRows, insertStatement, type RowBatch } from './raw-insert';
 
 /**
@@ -27,7 +28,7 @@ export async function flushAppends(manager: EntityManager): Promise<void> {
   if (batches === undefined || batches.length === 0) return;
   held.set(manager, []);
   const statement = insertStatement(manager, batches);
-  if (statement) await manager.query(statement.sql, statement.params);
+  if (statement) await preparedQuery(manager, statement.sql, statement.params);
 }
 
 /** The transaction is over (committed after a flush, or rolled back): nothing more is held for it. */

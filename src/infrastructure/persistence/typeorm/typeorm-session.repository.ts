@@ -10,6 +10,7 @@ import { isUuid } from './uuid';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
 import { CREDENTIALS_JSON } from './typeorm-user.repository';
 import { preparedQuery } from './prepared-query';
+import { updateRows } from './raw-update';
 import { toUser, type UserRecordWithCredentials } from './user.mapper';
 import { UserRecord } from './user.record';
 
@@ -94,8 +95,8 @@ export class TypeOrmSessionRepository implements SessionRepository {
     const rows = toSessionRows(session);
     const changes = this.locked.changes(session, rows.session);
     if (Object.keys(changes).length > 0) {
-      const result = await this.manager.createQueryBuilder().update(SessionRecord).set(changes).where({ id: session.id }).execute();
-      if (result.affected !== 1) throw new Error('sessions: the locked row to update is gone');
+      const affected = await updateRows(this.manager, SessionRecord, { id: session.id }, changes);
+      if (affected !== 1) throw new Error('sessions: the locked row to update is gone');
     }
     this.locked.remember(session, rows.session);
     await this.writeHistoryAndEvents(session, rows);

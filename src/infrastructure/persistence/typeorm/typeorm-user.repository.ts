@@ -6,7 +6,10 @@ import type { EntityManager, QueryDeepPartialEntity } from 'typeorm';
 import { LockedRows, sameValue } from '../locked-rows';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { violatedUniqueConstraint } from './pg-errors';
+import { preparedQuery } from './prepared-query';
+import { insertRows } from './raw-insert';
 import { selectList } from './raw-select';
+import { updateRows } from './raw-update';
 import { isUuid } from './uuid';
 import { toUser, toUserRows, type CredentialRow, type CredentialRows, type UserRecordWithCredentials, type UserRows } from './user.mapper';
 import { UserCredentialRecord, UserRecord } from './user.record';
@@ -51,7 +54,7 @@ export class TypeOrmUserRepository implements UserRepository {
     // Lock, then read in a new statement. One statement would read user_credentials (a subquery, not locked)
     // with the snapshot taken before waiting for the lock: a password changed meanwhile would read as the old
     // one. In READ COMMITTED the next statement sees everything committed before the lock was granted.
-    const locked: unknown[] = await this.manager.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [id]);
+    const locked = await preparedQuery(this.manager, 'SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [id]);
     if (locked.length === 0) return null;
     const user = await this.findOne('id', id);
     if (user) this.remember(user);
@@ -73,7 +76,7 @@ export class TypeOrmUserRepository implements UserRepository {
   async add(user: User): Promise<void> {
     const rows = toUserRows(user);
     try {
-      await this.manager.insert(UserRecord, rows.user);
+      await insertRows(this.manager, UserRecord, [rows.user as Partial<UserRecord>]);
     } catch (error) {
       throw translateUniqueViolation(error);
     }
@@ -137,15 +140,18 @@ export class TypeOrmUserRepository implements UserRepository {
     changes: QueryDeepPartialEntity<T>,
   ): Promise<void> {
     if (Object.keys(changes).length === 0) return;
-    const result = await this.manager.createQueryBuilder().update(target).set(changes).where(where).execute();
-    if (result.affected !== 1) throw new Error(`${target.name}: the locked row to update is gone`);
+    const affected = await updateRows(this.manager, target, where, changes as Record<string, unknown>);
+    if (affected !== 1) throw new Error(`${target.name}: the locked row to update is gone`);
   }
 
   private async findOne(column: 'id' | 'email' | 'username', value: string): Promise<User | null> {
-    const rows: UserRecordWithCredentials[] = await this.manager.query(
+    // A named prepared statement (parsed and planned once per connection): every login reads the user twice, by
+    // email and then under the lock by id (README, SQL per request).
+    const rows = (await preparedQuery(
+      this.manager,
       `SELECT ${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON} FROM users u WHERE u.${column} = $1`,
       [value],
-    );
+    )) as unknown as UserRecordWithCredentials[];
     return rows[0] ? toUser(rows[0]) : null;
   }
 }

@@ -1,0 +1,67 @@
+import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import { preparedQuery } from './prepared-query';
+
+/** A value to set, or a SQL expression to set it to (`() => 'now()'`, as TypeORM's update() takes it). */
+export type SetValue = unknown;
+
+/** Per entity, key properties and set properties (with the expressions inlined): the statement's text. */
+const statements = new Map<string, string>();
+/** The shapes are fixed by the code (the changed columns of a row vary a little): a guard, never reached. */
+const MAX_CACHED_STATEMENTS = 1000;
+
+/**
+ * `UPDATE table SET "a" = $1, ... WHERE "k" = $n AND ... RETURNING 1`: the changed columns of one row, for the
+ * writes a login, a logout or a refresh's locked path make (the user's bookkeeping, a session's revocation).
+ * TypeORM's createQueryBuilder().update() builds its query anew on every call; this text is built once per
+ * shape from TypeORM's metadata and sent as a named prepared statement (prepared-query.ts). A function value is a
+ * SQL expression inlined in the text (so it is part of the shape); json/jsonb values are serialised here, as
+ * TypeORM does. Returns the number of rows updated; errors are TypeORM's QueryFailedError.
+ */
+export async function updateRows<T extends ObjectLiteral>(
+  manager: EntityManager,
+  target: EntityTarget<T>,
+  where: Readonly<Record<string, unknown>>,
+  changes: Readonly<Record<string, SetValue>>,
+): Promise<number> {
+  const metadata = manager.connection.getMetadata(target);
+  const setProperties = Object.keys(changes);
+  const whereProperties = Object.keys(where);
+  if (setProperties.length === 0) throw new Error(`${metadata.tableName}: an update needs a column to set`);
+  if (whereProperties.length === 0) throw new Error(`${metadata.tableName}: an update needs a key`);
+  const expressions = setProperties.map((property) => {
+    const value = changes[property];
+    return typeof value === 'function' ? String((value as () => string)()) : null;
+  });
+  const key = `${metadata.name}|${whereProperties.join(',')}|${setProperties.map((p, i) => expressions[i] ?? p).join(',')}`;
+  const columnOf = (property: string) => {
+    const column = metadata.findColumnWithPropertyName(property);
+    if (!column) throw new Error(`${metadata.tableName}: no column for property ${property}`);
+    return column;
+  };
+  const params: unknown[] = [];
+  let sql = statements.get(key);
+  const build = sql === undefined;
+  const sets: string[] = [];
+  setProperties.forEach((property, i) => {
+    const column = columnOf(property);
+    const expression = expressions[i];
+    if (expression !== null) {
+      if (build) sets.push(`"${column.databaseName}" = ${expression}`);
+      return;
+    }
+    const value = changes[property];
+    params.push((column.type === 'jsonb' || column.type === 'json') && value !== null && value !== undefined ? JSON.stringify(value) : (value ?? null));
+    if (build) sets.push(`"${column.databaseName}" = $${params.length}`);
+  });
+  const conditions: string[] = [];
+  for (const property of whereProperties) {
+    params.push(where[property]);
+    if (build) conditions.push(`"${columnOf(property).databaseName}" = $${params.length}`);
+  }
+  if (sql === undefined) {
+    sql = `UPDATE "${metadata.tableName}" SET ${sets.join(', ')} WHERE ${conditions.join(' AND ')} RETURNING 1 AS updated`;
+    if (statements.size >= MAX_CACHED_STATEMENTS) statements.clear();
+    statements.set(key, sql);
+  }
+  return (await preparedQuery(manager, sql, params)).length;
+}
