@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 
 /**
- * Named (server-side) prepared statements for the hottest statements (the refresh path's read and
- * compare-and-set). `manager.query` sends each statement unnamed: PostgreSQL parses and plans it on every call,
+ * Named (server-side) prepared statements for the hot statements: the refresh path's read and compare-and-set,
+ * the user reads and the user lock, and the row writes of raw-insert.ts, raw-update.ts and the held appends (every
+ * login and registration). Each text is a fixed shape from the code, so a connection holds a few dozen at most.
+ * `manager.query` sends each statement unnamed: PostgreSQL parses and plans it on every call,
  * which for the refresh read (a join, an OR of two indexes, a JSON subquery) was two thirds of its server time
  * (parse 0.28 ms, plan 0.52 ms, execute 0.27 ms; README, SQL per request). A named statement is parsed once per
  * connection and its plan cached by PostgreSQL (a generic plan once it is no worse than the custom ones).
