@@ -1,9 +1,6 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import { preparedQuery } from './prepared-query';
 
-/** A value to set, or a SQL expression to set it to (`() => 'now()'`, as TypeORM's update() takes it). */
-export type SetValue = unknown;
-
 /** Per entity, key properties and set properties (with the expressions inlined): the statement's text. */
 const statements = new Map<string, string>();
 /** The shapes are fixed by the code (the changed columns of a row vary a little): a guard, never reached. */
@@ -14,14 +11,15 @@ const MAX_CACHED_STATEMENTS = 1000;
  * writes a login, a logout or a refresh's locked path make (the user's bookkeeping, a session's revocation).
  * TypeORM's createQueryBuilder().update() builds its query anew on every call; this text is built once per
  * shape from TypeORM's metadata and sent as a named prepared statement (prepared-query.ts). A function value is a
- * SQL expression inlined in the text (so it is part of the shape); json/jsonb values are serialised here, as
- * TypeORM does. Returns the number of rows updated; errors are TypeORM's QueryFailedError.
+ * SQL expression inlined in the text (`() => 'now()'`, as TypeORM's update() takes it; written in the code, never
+ * from input), so it is part of the shape; json/jsonb values are serialised here, as TypeORM does. Returns the
+ * number of rows updated; errors are TypeORM's QueryFailedError.
  */
 export async function updateRows<T extends ObjectLiteral>(
   manager: EntityManager,
   target: EntityTarget<T>,
   where: Readonly<Record<string, unknown>>,
-  changes: Readonly<Record<string, SetValue>>,
+  changes: Readonly<Record<string, unknown>>,
 ): Promise<number> {
   const metadata = manager.connection.getMetadata(target);
   const setProperties = Object.keys(changes);
