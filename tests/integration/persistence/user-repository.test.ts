@@ -58,6 +58,21 @@ describe.each(ADAPTERS)('UserRepository on $name', (adapter) => {
     expect(error).toMatchObject({ code: 'USERNAME_TAKEN', message: 'This username is taken.' });
   });
 
+  it('parallel registrations of one email: one is stored, every other one is EMAIL_ALREADY_REGISTERED (five rounds)', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const proto = aUser();
+      const contenders = Array.from({ length: 8 }, (_, i) => (i === 0 ? proto : aUser({ email: proto.email })));
+      const outcomes = await Promise.allSettled(contenders.map((user) => store.uow.run((tx) => tx.users.add(user))));
+      const won = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [contenders[i]!.id] : []));
+      const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+      expect(won).toHaveLength(1);
+      expect(refused).toHaveLength(7);
+      for (const reason of refused) expect(reason).toMatchObject({ code: 'EMAIL_ALREADY_REGISTERED' });
+      const found = await store.repos.users.findByEmail(proto.toState().email);
+      expect(found?.id).toBe(won[0]);
+    }
+  });
+
   it('lets many users go without a username', async () => {
     const anonymous = [aUser({ username: null }), aUser({ username: null })];
     for (const user of anonymous) await added(user);
