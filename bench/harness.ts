@@ -178,23 +178,24 @@ export function treeRss(pid: number): number {
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux builds). */
 const TICKS_PER_SECOND = 100;
 
+/** CPU time (user + system, ms) of one /proc stat file (a process's or a thread's); 0 when it is gone. */
+export function statCpuMs(path: string): number {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    // Fields after the parenthesised command name (which may hold spaces): state is the 3rd field overall.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1000;
+  } catch {
+    return 0; // gone
+  }
+}
+
 /**
  * CPU time (user + system, ms) `pid` and its descendants have used so far. CPU time per request is what a
  * request costs whatever else the machine runs, so it compares better than req/s on a busy machine.
  */
 export function treeCpuMs(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      // Fields after the parenthesised command name (which may hold spaces): state is the 3rd field overall.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone
-    }
-  }
-  return (ticks / TICKS_PER_SECOND) * 1000;
+  return processTree(pid).reduce((sum, p) => sum + statCpuMs(`/proc/${p}/stat`), 0);
 }
 
 /** Samples treeRss(pid) every `intervalMs`; `peak()` since the last `reset()`, `overallPeak()` since start. */

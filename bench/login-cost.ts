@@ -11,26 +11,15 @@
  * the same rate without the real hash beside them (README, Benchmark: what the hash does to the rest).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { envNumber, startService } from './harness';
+import { envNumber, startService, statCpuMs } from './harness';
 import { scenarios } from './scenarios';
 
 const RATE = envNumber('BENCH_RATE', 30);
 const DURATION = envNumber('BENCH_DURATION', 20);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS_HASH', 8);
 const SERVERS = { postgres: 'postgres', redis: 'redis-server', rabbitmq: 'beam.smp' } as const;
-
-/** user + system ms of a /proc stat line (fields after the parenthesised name). */
-function statMs(path: string): number {
-  try {
-    const stat = readFileSync(path, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ 100
-  } catch {
-    return 0; // gone meanwhile
-  }
-}
 
 function processesNamed(name: string): number[] {
   try {
@@ -51,12 +40,12 @@ function snapshot(pid: number): Snapshot {
   let main = 0;
   let otherThreads = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const ms = statMs(`/proc/${pid}/task/${tid}/stat`);
+    const ms = statCpuMs(`/proc/${pid}/task/${tid}/stat`);
     if (tid === String(pid)) main += ms;
     else otherThreads += ms;
   }
   const servers = Object.fromEntries(
-    Object.entries(SERVERS).map(([key, name]) => [key, processesNamed(name).reduce((sum, p) => sum + statMs(`/proc/${p}/stat`), 0)]),
+    Object.entries(SERVERS).map(([key, name]) => [key, processesNamed(name).reduce((sum, p) => sum + statCpuMs(`/proc/${p}/stat`), 0)]),
   ) as Snapshot['servers'];
   const usage = process.cpuUsage();
   return { main, otherThreads, servers, driver: (usage.user + usage.system) / 1000 };
