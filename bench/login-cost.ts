@@ -54,6 +54,8 @@ function snapshot(pid: number): Snapshot {
 async function main(): Promise<void> {
   const service = await startService();
   try {
+    // The threads read are one process's: with WORKERS=N the logins would be spread over N of them.
+    if (service.workers > 1) throw new Error('bench:login-cost measures one service process: unset BENCH_WORKERS');
     const login = scenarios.find((s) => s.name === 'login');
     if (!login) throw new Error('no login scenario');
     const { request } = await login.prepare(service.base, CONNECTIONS);
