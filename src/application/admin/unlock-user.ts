@@ -4,12 +4,14 @@ import type { Clock } from '../ports/clock';
 import type { LoginLockout } from '../ports/login-lockout';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { clearLockout } from '../session/login-lockout-keys';
+import { MfaLockout } from '../mfa/mfa-lockout';
 import { adminAuditEntry, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
 import { PORTS } from '../ports/tokens';
 
 /**
  * POST /admin/users/:id/unlock: failed-login count and recorded lock cleared on the account, then the lockout
- * store's entries of every identifier of the account (as a successful password reset does).
+ * store's entries of every identifier of the account (as a successful password reset does), and the second
+ * step's lockout (wrong codes): an unlocked account can sign in again with either factor.
  */
 @injectable()
 export class UnlockUser {
@@ -17,6 +19,7 @@ export class UnlockUser {
     @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PORTS.LoginLockout) private readonly lockout: LoginLockout,
+    @inject(MfaLockout) private readonly mfaLockout: MfaLockout,
   ) {}
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
@@ -30,6 +33,7 @@ export class UnlockUser {
       return locked;
     });
     await clearLockout(this.lockout, user);
+    await this.mfaLockout.clear(user.id);
     return user;
   }
 }

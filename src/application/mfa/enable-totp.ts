@@ -9,6 +9,7 @@ import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import { RECOVERY_CODE_COUNT } from '../shared/mfa-settings';
 import { securityNoticeEmail } from '../shared/security-notices';
+import { revokeSessions } from '../session/revoke-sessions';
 import { SecondFactor } from './second-factor';
 import { PORTS } from '../ports/tokens';
 
@@ -16,6 +17,9 @@ import { PORTS } from '../ports/tokens';
  * Turns the pending TOTP secret into the account's second factor once a code from it is proved (and spent:
  * that code cannot also sign in). Returns the first backup codes, shown this once. Audited, `auth.mfa.enabled`,
  * and a notice to the account's address.
+ * Every other session of the account ends (reason `mfa_enabled`): they were signed in with the password alone, and
+ * one of them may be the reason the second factor is being turned on. Kept, they could be refreshed for as long as
+ * their lifetime allows and regenerate the backup codes with the password alone. The caller's own session stays.
  */
 @injectable()
 export class EnableTotp {
@@ -27,7 +31,8 @@ export class EnableTotp {
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
-  async execute(input: { userId: string; code: string; client: ClientContext }): Promise<{ backupCodes: string[] }> {
+  /** `sessionId`: the session making the change (the access token's `sid`), the one session that stays. */
+  async execute(input: { userId: string; sessionId: string; code: string; client: ClientContext }): Promise<{ backupCodes: string[] }> {
     const user = found(await this.users.findById(input.userId));
     if (user.mfaEnabled) throw Errors.mfaAlreadyEnabled();
     if (user.credentials.get('totp') === null) throw Errors.noPendingTotpSetup();
@@ -41,6 +46,7 @@ export class EnableTotp {
       // Set up again (or removed) since the code was checked: it proved another secret.
       if (proof.method !== 'totp' || fresh.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) throw Errors.setupCodeMismatch();
       fresh.confirmTotp(hashes, now, proof.step);
+      await revokeSessions(repos, fresh.id, now, 'mfa_enabled', input.sessionId);
       await repos.users.save(fresh);
       await repos.audit.record(selfAuditEntry('mfa.enabled', input.client, fresh.id, now));
       await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_enabled', occurredAt: now }, this.settings.publicUrl));

@@ -4,8 +4,8 @@ import { Errors } from '../shared/errors';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import type { AuthSettings } from '../shared/auth-settings';
-import type { ClientContext } from '../shared/client-context';
 import { securityNoticeEmail } from '../shared/security-notices';
+import { adminAuditEntry, lockAdmins, lockedUser, type AdminActor } from '../admin/admin-guard';
 import { MfaLockout } from './mfa-lockout';
 import { PORTS } from '../ports/tokens';
 
@@ -13,6 +13,9 @@ import { PORTS } from '../ports/tokens';
  * Support removes a user's second factor (lost phone and backup codes), for the admin API. Audited with the
  * admin as actor; `auth.mfa.disabled` carries `actor_id`; the user is told by email. Removing none is no change
  * (no event, no email) and answers the user as it is.
+ * As every admin change: the actor is re-checked as an active admin under the admins' lock (a demotion or suspension
+ * committed meanwhile bites), and never on their own account: their own second factor goes through
+ * /auth/mfa/totp/disable, which asks for the password and a code (an admin token alone must not strip it).
  */
 @injectable()
 export class RemoveUserMfa {
@@ -23,29 +26,20 @@ export class RemoveUserMfa {
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
-  async execute(input: { userId: string; actorId: string; client: ClientContext }): Promise<User> {
+  async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
     const now = this.clock.now();
     const user = await this.uow.run(async (repos) => {
-      const user = await repos.users.findByIdForUpdate(input.userId);
-      if (!user) throw Errors.userNotFound();
+      await lockAdmins(repos, input.actor.id);
+      if (input.userId === input.actor.id) throw Errors.adminSelfAction();
+      const user = await lockedUser(repos, input.userId);
       const hadPendingSetup = user.credentials.has('totp');
-      if (!user.disableMfa(now, input.actorId)) {
+      if (!user.disableMfa(now, input.actor.id)) {
         // A pending set-up only (never enabled): dropped quietly.
         if (hadPendingSetup) await repos.users.save(user);
         return user;
       }
       await repos.users.save(user);
-      await repos.audit.record({
-        type: 'mfa.disabled',
-        outcome: 'success',
-        actorId: input.actorId,
-        subjectId: user.id,
-        reason: 'removed_by_admin',
-        ip: input.client.ip,
-        userAgent: input.client.userAgent,
-        requestId: input.client.requestId ?? null,
-        occurredAt: now,
-      });
+      await repos.audit.record(adminAuditEntry('mfa.disabled', input.actor, user.id, now, 'removed_by_admin'));
       await repos.emails.enqueue(securityNoticeEmail(user.email, { kind: 'mfa_disabled', occurredAt: now, bySupport: true }, this.settings.publicUrl));
       return user;
     });

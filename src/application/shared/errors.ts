@@ -55,7 +55,7 @@ export const Errors = {
     new DomainError('CONFLICT', 'This would leave no active admin: promote another admin first.', { user_id: ['last_active_admin'] }),
   /** Admin API: an admin suspending, demoting or deleting their own account (CONTRACT §1 CONFLICT). */
   adminSelfAction: (): DomainError =>
-    new DomainError('CONFLICT', 'Admins cannot suspend, demote or delete their own account through the admin API.', { user_id: ['self'] }),
+    new DomainError('CONFLICT', 'Admins cannot suspend, demote or delete their own account, or remove its second factor, through the admin API.', { user_id: ['self'] }),
   /** Admin API: the caller stopped being an active admin between the route's check and the change. */
   noLongerAdmin: (): DomainError => new DomainError('FORBIDDEN', 'You are no longer an active admin.'),
   /** Admin API: a reset link for a suspended account could not be redeemed. */

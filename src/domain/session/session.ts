@@ -4,7 +4,9 @@ import { EventTypes } from '../shared/event-types';
 export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refresh_token_reuse' | 'password_changed'
   | 'password_reset' | 'account_deleted' | 'account_suspended' | 'admin' | 'user' | 'current_password_failures'
   /** A service client revoked one of the session's tokens (RFC 7009, /oauth/revoke). */
-  | 'token_revoked';
+  | 'token_revoked'
+  /** The account turned its second factor on: sessions signed in with the password alone end (but the caller's). */
+  | 'mfa_enabled';
 
 /**
  * A login on one device. Holds the refresh-token rotation state, never a usable token: `refreshTokenHash` is a

@@ -144,11 +144,10 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     tags: TAGS,
     auth: AUTH,
     responses: { 200: { description: 'The user, without MFA', schema: USER_DATA_SCHEMA } },
-    errors: [...GUARD, 'NOT_FOUND'],
+    errors: [...GUARD, 'NOT_FOUND', 'CONFLICT'],
     uses: RemoveUserMfa,
     async handle(ctx, remove) {
-      const actor = actorOf(ctx);
-      const user = await remove.execute({ userId: idOf(ctx), actorId: actor.id, client: actor.client });
+      const user = await remove.execute({ actor: actorOf(ctx), userId: idOf(ctx) });
       respond(ctx, 200, { user: presentUser(user) });
     },
   }),

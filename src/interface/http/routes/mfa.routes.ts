@@ -67,7 +67,8 @@ export const MFA_ROUTES: readonly RouteDef[] = [
     errors: [...BEARER_ERRORS, 'CONFLICT', 'RATE_LIMITED'],
     uses: EnableTotp,
     async handle(ctx, enable) {
-      const result = await enable.execute({ userId: principalOf(ctx).user.id, code: ctx.state.dto.code, client: ctx.state.client });
+      const { user, claims } = principalOf(ctx);
+      const result = await enable.execute({ userId: user.id, sessionId: claims.sid, code: ctx.state.dto.code, client: ctx.state.client });
       respond(ctx, 200, { backup_codes: result.backupCodes });
     },
   }),

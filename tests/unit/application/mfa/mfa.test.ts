@@ -6,13 +6,29 @@ type Kit = Awaited<ReturnType<typeof createKit>>;
 
 const totp = new OtpauthTotp();
 
+/** The session id (`sid`) of a user's access token. */
+async function sidOf(kit: Kit, accessToken: string): Promise<string> {
+  const claims = await kit.tokens.verify(accessToken);
+  if (!('sid' in claims)) throw new Error('not a user token');
+  return claims.sid;
+}
+
 /** A verified user with TOTP on (set-up and enable through the use cases); the secret and backup codes. */
 async function enrolled(kit: Kit, email = 'alice@example.com') {
-  const { user } = await kit.loggedIn(email);
+  const { user, tokens } = await kit.loggedIn(email);
+  const sid = await sidOf(kit, tokens.accessToken);
   const setup = await kit.useCases.BeginTotpSetup.execute({ userId: user.id, client: CLIENT });
-  const { backupCodes } = await kit.useCases.EnableTotp.execute({ userId: user.id, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
+  const code = totp.generate(setup.secret, kit.clock.now());
+  const { backupCodes } = await kit.useCases.EnableTotp.execute({ userId: user.id, sessionId: sid, code, client: CLIENT });
   kit.clock.advance(60);
   return { userId: user.id, secret: setup.secret, backupCodes };
+}
+
+/** An active admin to act through the admin use cases (CreateAdmin promotes the registered account). */
+async function anAdmin(kit: Kit, email = 'support@example.com') {
+  const user = await kit.registerVerified(email);
+  await kit.useCases.CreateAdmin.execute({ email, password: 'unused' });
+  return { id: user.id, client: CLIENT };
 }
 
 describe('MFA use cases (in-memory adapters)', () => {
@@ -33,19 +49,51 @@ describe('MFA use cases (in-memory adapters)', () => {
   it('support removes MFA: audited with the actor, auth.mfa.disabled carries actor_id, the user is told', async () => {
     const kit = await createKit();
     const { userId } = await enrolled(kit);
-    const user = await kit.useCases.RemoveUserMfa.execute({ userId, actorId: 'admin-1', client: CLIENT });
+    const actor = await anAdmin(kit);
+    const user = await kit.useCases.RemoveUserMfa.execute({ actor, userId });
     expect(user.mfaEnabled).toBe(false);
     const entry = kit.db.tables.auditEvents.find((e) => e.type === 'mfa.disabled');
-    expect(entry).toMatchObject({ actorId: 'admin-1', subjectId: userId, outcome: 'success', reason: 'removed_by_admin' });
+    expect(entry).toMatchObject({ actorId: actor.id, subjectId: userId, outcome: 'success', reason: 'removed_by_admin' });
     const event = kit.db.tables.outbox.find((row) => row.event.type === 'auth.mfa.disabled');
-    expect(event?.event.data).toEqual({ user_id: userId, method: 'totp', actor_id: 'admin-1' });
+    expect(event?.event.data).toEqual({ user_id: userId, method: 'totp', actor_id: actor.id });
     expect(kit.mailer.inbox('alice@example.com').at(-1)?.text).toContain('our support team removed two-factor authentication');
     // Nothing to remove a second time: no second event.
-    await kit.useCases.RemoveUserMfa.execute({ userId, actorId: 'admin-1', client: CLIENT });
+    await kit.useCases.RemoveUserMfa.execute({ actor, userId });
     expect(kit.db.tables.outbox.filter((row) => row.event.type === 'auth.mfa.disabled')).toHaveLength(1);
-    await expect(kit.useCases.RemoveUserMfa.execute({ userId: '00000000-0000-4000-8000-000000000000', actorId: 'admin-1', client: CLIENT })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(kit.useCases.RemoveUserMfa.execute({ actor, userId: '00000000-0000-4000-8000-000000000000' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const outcome = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     expect(outcome.mfaRequired).toBe(false);
+  });
+
+  it('turning MFA on ends every other session of the account (mfa_enabled); the one that turned it on stays', async () => {
+    const kit = await createKit();
+    const { user, tokens: first } = await kit.loggedIn();
+    const other = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    const bystander = await kit.loggedIn('bob@example.com');
+    const sid = await sidOf(kit, first.accessToken);
+    const setup = await kit.useCases.BeginTotpSetup.execute({ userId: user.id, client: CLIENT });
+    await kit.useCases.EnableTotp.execute({ userId: user.id, sessionId: sid, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
+    const otherSid = await sidOf(kit, other.tokens.accessToken);
+    const revoked = kit.db.tables.outbox.filter((row) => row.event.type === 'auth.session.revoked').map((row) => row.event.data);
+    expect(revoked).toEqual([{ user_id: user.id, session_id: otherSid, reason: 'mfa_enabled' }]);
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: other.tokens.refreshToken, client: CLIENT })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: first.refreshToken, client: CLIENT })).resolves.toBeDefined();
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: bystander.tokens.refreshToken, client: CLIENT })).resolves.toBeDefined();
+  });
+
+  it("support: not on the admin's own account (409), not by an admin demoted meanwhile (403); unlock clears the MFA lockout", async () => {
+    const kit = await createKit();
+    const { userId } = await enrolled(kit);
+    const actor = await anAdmin(kit);
+    await expect(kit.useCases.RemoveUserMfa.execute({ actor, userId: actor.id })).rejects.toMatchObject({ code: 'CONFLICT', details: { user_id: ['self'] } });
+    for (let i = 0; i < 5; i += 1) await kit.mfaLockout.recordFailure(userId, kit.clock.now());
+    expect((await kit.mfaLockout.reserve(userId, kit.clock.now())).locked).toBe(true);
+    await kit.useCases.UnlockUser.execute({ actor, userId });
+    expect((await kit.mfaLockout.reserve(userId, kit.clock.now())).locked).toBe(false);
+    const second = await anAdmin(kit, 'second@example.com');
+    await kit.useCases.UpdateUser.execute({ actor: second, userId: actor.id, roles: ['user'] });
+    await expect(kit.useCases.RemoveUserMfa.execute({ actor, userId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(kit.db.tables.outbox.filter((row) => row.event.type === 'auth.mfa.disabled')).toHaveLength(0);
   });
 
   it('neither the secret nor a backup code reaches an event, an audit entry, a log line or an email', async () => {
@@ -54,7 +102,7 @@ describe('MFA use cases (in-memory adapters)', () => {
     const outcome = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     if (!outcome.mfaRequired) throw new Error('expected a challenge');
     await kit.useCases.VerifyMfaLogin.execute({ mfaToken: outcome.mfaToken, proof: { backupCode: backupCodes[0]! }, client: CLIENT });
-    await kit.useCases.RemoveUserMfa.execute({ userId, actorId: 'admin-1', client: CLIENT });
+    await kit.useCases.RemoveUserMfa.execute({ actor: await anAdmin(kit), userId });
     const everything = JSON.stringify([kit.db.tables.outbox, kit.db.tables.auditEvents, kit.senderLogs, kit.mailer.inbox('alice@example.com')]);
     for (const needle of [secret, ...backupCodes, ...backupCodes.map((c: string) => c.replace(/-/g, '')), outcome.mfaToken]) expect(everything).not.toContain(needle);
     expect(kit.mailer.inbox('alice@example.com').map((m) => m.subject)).toContain('A backup code was used to sign in');
