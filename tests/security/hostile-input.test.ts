@@ -146,6 +146,51 @@ describe.each(MODES)('hostile input through HTTP (%s)', (mode) => {
     const users = await t.app.infra.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE email = 'mass@example.com'`);
     expect(users[0].n).toBe(0);
   });
+
+  it('a NUL or a lone surrogate in any string (body member, nested, key, query) is a 400 naming the field; nothing is queued', async () => {
+    const me = () => t.http.patch('/api/v1/users/me').set('Authorization', `Bearer ${access}`);
+    const cases: [string, () => Promise<{ status: number; body: { error?: { code?: string; details?: Record<string, string[]> } } }>, string][] = [
+      ['register last_name', () => post('register').send({ email: 'nul@example.com', password: PASSWORD, last_name: 'x\u0000' }), 'last_name'],
+      ['register password', () => post('register').send({ email: 'surrogate@example.com', password: `${PASSWORD}\udc00` }), 'password'],
+      ['login username', () => post('login').send({ username: 'a\u0000b', password: PASSWORD }), 'username'],
+      ['login password', () => post('login').send({ email: 'alice@example.com', password: `${PASSWORD}\ud800` }), 'password'],
+      ['profile first_name', () => me().send({ first_name: 'A\u0000' }), 'first_name'],
+      ['profile last_name', () => me().send({ last_name: 'x\ud800y' }), 'last_name'],
+      ['nested value', () => post('register').send({ email: 'n@example.com', password: PASSWORD, roles: [{ a: 'b\u0000' }] }), 'roles'],
+      ['activity cursor', () => t.http.get('/api/v1/users/me/activity?cursor=a%00b').set('Authorization', `Bearer ${access}`), 'cursor'],
+    ];
+    const queuedCount = async () => Number((await t.app.infra.dataSource.query(`SELECT count(*)::int AS n FROM account_requests`))[0].n);
+    const before = await queuedCount();
+    for (const [name, send, field] of cases) {
+      const response = await send();
+      expect({ name, status: response.status, code: response.body.error?.code, details: response.body.error?.details?.[field] }).toEqual({
+        name,
+        status: 400,
+        code: 'VALIDATION_ERROR',
+        details: ['must not contain NUL characters or unpaired surrogates'],
+      });
+    }
+    expect(await queuedCount()).toBe(before);
+    // A paired surrogate (one code point: an emoji) is text like any other.
+    const emoji = await me().send({ last_name: 'Smith \u{1F600}' }).expect(200);
+    expect(emoji.body.data.user.last_name).toBe('Smith \u{1F600}');
+  });
+
+  it('paths match in their exact case: another case is no route (404), so nothing answers without no-store', async () => {
+    for (const path of ['/API/V1/users/me', '/Api/v1/users/me/sessions', '/api/V1/auth/login']) {
+      const response = await t.http.get(path).set('Authorization', `Bearer ${access}`);
+      expect({ path, status: response.status, code: response.body.error?.code }).toEqual({ path, status: 404, code: 'ROUTE_NOT_FOUND' });
+    }
+    const login = await t.http.post('/API/v1/auth/login').send({ email: 'alice@example.com', password: PASSWORD });
+    expect(login.status).toBe(404);
+    expect(JSON.stringify(login.body)).not.toContain('access_token');
+  });
+
+  it('an activity cursor that decodes to a date the database cannot read is a 400, not a 500', async () => {
+    const forged = Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url');
+    const response = await t.http.get(`/api/v1/users/me/activity?cursor=${forged}`).set('Authorization', `Bearer ${access}`);
+    expect({ status: response.status, code: response.body.error?.code }).toEqual({ status: 400, code: 'VALIDATION_ERROR' });
+  });
 });
 
 /** Streams `body` with Transfer-Encoding: chunked (no Content-Length) and resolves with the status. */

@@ -30,7 +30,9 @@ export function createHttpApp(deps: HttpDeps): Koa<HttpState> {
   // /auth/validate and /users/me: the bearer check and the view in front of Koa too (bearer-lane.ts).
   const lane = { resolve: deps.resolve, headers: securityHeaderValues(), cors: cors !== null, metrics: deps.metrics, logger: deps.logger };
   const app = new ServiceHttpApp((koa) => staticLane(routes, lane, bearerLane(routes, lane, koa)));
-  const router = new Router<HttpState>();
+  // Paths match in their exact case: `/API/V1/users/me` is no route (404), so no response escapes noStore()'s
+  // prefix check or the lanes, which also compare exact paths.
+  const router = new Router<HttpState>({ sensitive: true });
   mountRoutes(router, routes, { config: deps.config, resolve: deps.resolve });
 
   app.use(requestId());

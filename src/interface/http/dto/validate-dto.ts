@@ -8,6 +8,34 @@ import { Errors } from '@application/shared/errors';
 const DROPPED_KEYS = ['__proto__', 'constructor'];
 
 /**
+ * A NUL (PostgreSQL's text refuses it: the statement would fail) or a lone UTF-16 surrogate (RFC 7493 I-JSON; it
+ * would be stored as U+FFFD, and two passwords differing only there would hash alike). Paired surrogates are one
+ * code point in a `u` regex and do not match.
+ */
+const NOT_TEXT = /[\u0000\p{Surrogate}]/u;
+
+/** The top-level members whose value holds, at any depth, a string or key that is not text (NOT_TEXT). */
+function membersNotText(plain: Record<string, unknown>): string[] {
+  const bad: string[] = [];
+  for (const [member, root] of Object.entries(plain)) {
+    // Explicit stack: JSON bodies are at most MAX_JSON_DEPTH deep (json-body), queries are flat.
+    const stack: unknown[] = [root];
+    let clean = !NOT_TEXT.test(member);
+    for (let value = stack.pop(); clean && value !== undefined; value = stack.pop()) {
+      if (typeof value === 'string') clean = !NOT_TEXT.test(value);
+      else if (typeof value === 'object' && value !== null) {
+        for (const [key, child] of Object.entries(value)) {
+          if (NOT_TEXT.test(key)) clean = false;
+          stack.push(child);
+        }
+      }
+    }
+    if (!clean) bad.push(member);
+  }
+  return bad;
+}
+
+/**
  * Turns the parsed body into a validated DTO. No implicit conversion: `123` stays a number and fails IsString.
  * Fields the DTO does not declare (role, status, id ...) are rejected, not ignored.
  */
@@ -16,6 +44,12 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
   const details: ErrorDetails = {};
   for (const key of Object.keys(plain).filter((k) => DROPPED_KEYS.includes(k))) {
     details[key] = [`property ${key} should not exist`];
+  }
+  const notText = membersNotText(plain);
+  if (notText.length > 0) {
+    // Refused before class-validator sees them: no rule of a DTO needs to think about these characters.
+    for (const key of notText) details[key] = ['must not contain NUL characters or unpaired surrogates'];
+    throw Errors.invalidRequest(details);
   }
   const dto = plainToInstance(dtoClass, plain, { enableImplicitConversion: false });
   const errors = await validate(dto, {

@@ -20,9 +20,27 @@ export function decodeCursor(cursor: string | undefined): AuditPosition | null {
   }
   if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && UUID.test(parsed[1])) {
     const occurredAt = new Date(parsed[0]);
-    if (!Number.isNaN(occurredAt.getTime()) && occurredAt.toISOString() === parsed[0]) return { occurredAt, id: parsed[1] };
+    if (storable(occurredAt) && occurredAt.toISOString() === parsed[0]) return { occurredAt, id: parsed[1] };
   }
   throw Errors.validation('cursor', 'cursor is invalid');
+}
+
+/**
+ * An instant the database can compare with: a real date (`new Date` yields Invalid Date for ISO 8601 forms it does
+ * not read, e.g. week dates `2020-W01`, which the DTO's IsISO8601 accepts) within years 1-9999 (JavaScript dates
+ * reach ±275,760, past what PostgreSQL's timestamptz reads back from an ISO string).
+ */
+function storable(date: Date): boolean {
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(date.getTime()) && year >= 1 && year <= 9999;
+}
+
+/** An ISO 8601 query parameter (`since`, `until`) as a Date, or 400 VALIDATION_ERROR on that field. */
+export function instantParam(field: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (!storable(date)) throw Errors.validation(field, `${field} must be a date and time such as 2026-01-31T00:00:00Z, in years 1-9999`);
+  return date;
 }
 
 /** A whole number already checked by the query DTO's pattern, or the default. */

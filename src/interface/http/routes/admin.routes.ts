@@ -20,7 +20,7 @@ import type { HttpContext } from '../http-state';
 import { principalOf } from '../middleware/bearer-auth';
 import { MESSAGE_SCHEMA, USER_DATA_SCHEMA } from '../openapi/schemas';
 import { AUDIT_EVENTS_SCHEMA, REVOKED_SCHEMA, STATS_SCHEMA, USER_DETAILS_SCHEMA, USER_LIST_SCHEMA } from '../openapi/admin-schemas';
-import { decodeCursor, encodeCursor, intParam, presentAuditEvent, presentStats } from '../presenters/admin.presenter';
+import { decodeCursor, encodeCursor, instantParam, intParam, presentAuditEvent, presentStats } from '../presenters/admin.presenter';
 import { presentSession } from '../presenters/session.presenter';
 import { presentUser } from '../presenters/user.presenter';
 import { defineRoute } from '../routing/define-route';
@@ -222,8 +222,8 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
         filter: {
           subjectId: q.user_id,
           types: q.type === undefined ? undefined : [q.type as AuditEventType],
-          since: q.since === undefined ? undefined : new Date(q.since),
-          until: q.until === undefined ? undefined : new Date(q.until),
+          since: instantParam('since', q.since),
+          until: instantParam('until', q.until),
         },
         limit: intParam(q.limit, 50),
         after: decodeCursor(q.cursor),

@@ -1,4 +1,5 @@
 import { successJson } from '@interface/http/envelope';
+import { decodeCursor, encodeCursor, instantParam } from '@interface/http/presenters/admin.presenter';
 import { presentClaims } from '@interface/http/presenters/claims.presenter';
 import { presentTokens } from '@interface/http/presenters/tokens.presenter';
 import { presentUser } from '@interface/http/presenters/user.presenter';
@@ -25,6 +26,19 @@ describe('presenters', () => {
       last_login_at: null,
     });
     expect(JSON.stringify(view)).not.toContain('argon2');
+  });
+
+  it('audit query dates and cursors: only instants the database can compare with, else 400 on the field', () => {
+    expect(instantParam('since', '2026-01-31T00:00:00Z')).toEqual(new Date('2026-01-31T00:00:00Z'));
+    expect(instantParam('since', undefined)).toBeUndefined();
+    // ISO 8601 forms IsISO8601 accepts but Date cannot read, and years PostgreSQL reads back wrongly.
+    for (const value of ['2020-W01', '2020-W53-7', '20200101', '2020-01-01T10', '+275760-09-13T00:00:00Z', '-000001-01-01T00:00:00Z']) {
+      expect(() => instantParam('until', value)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', details: { until: [expect.stringContaining('years 1-9999')] } }));
+    }
+    const id = '00000000-0000-4000-8000-000000000000';
+    expect(decodeCursor(encodeCursor({ occurredAt: now, id }) ?? undefined)).toEqual({ occurredAt: now, id });
+    const forged = Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', id])).toString('base64url');
+    expect(() => decodeCursor(forged)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
   });
 
   it('presents tokens with expires_in as the access token lifetime in seconds', () => {
