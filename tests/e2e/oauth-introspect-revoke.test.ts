@@ -1,4 +1,5 @@
 import { generateKeyPair, SignJWT } from 'jose';
+import { CreateAdmin } from '@application/admin/create-admin';
 import { MODES, NO_LIMITS, signUp, startSecureApp, type TestApp } from '../support/app';
 import { basic, createClient, deleteClient, form, type TestClient } from '../support/oauth';
 
@@ -130,6 +131,42 @@ describe.each(MODES)('POST /oauth/introspect and /oauth/revoke (%s)', (mode) => 
     expect([both.status, both.body.error]).toEqual([400, 'invalid_request']);
     const none = await t.http.post('/oauth/revoke').set('Authorization', basic(caller)).type(FORM).send('token_type_hint=refresh_token');
     expect([none.status, none.body.error]).toEqual([400, 'invalid_request']);
+  });
+
+  it('a token longer than any this service issues is inactive (200 {"active": false}), and revoking it is 200', async () => {
+    for (const token of ['a'.repeat(8193), `${'eyJ'.padEnd(9000, 'x')}.a.b`]) {
+      await expectInactive(token);
+      const res = await revoke(token);
+      expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: {} });
+    }
+  });
+
+  it('a role taken away since the token was signed is gone from the introspection at once; the token stays active', async () => {
+    const email = `demoted-${mode}@example.com`;
+    const { user: account, tokens } = await signUp(t, email);
+    const root = `root-${mode}@example.com`;
+    await signUp(t, root);
+    await t.app.container.get(CreateAdmin).execute({ email: root, password: 'unused' });
+    await t.app.container.get(CreateAdmin).execute({ email, password: 'unused' });
+    const adminLogin = await t.http.post('/api/v1/auth/login').send({ email, password: 'correct horse battery staple' }).expect(200);
+    const adminToken = adminLogin.body.data.tokens.access_token as string;
+    expect((await introspect(adminToken).expect(200)).body.roles).toEqual(['user', 'admin']);
+    const rootToken = (await t.http.post('/api/v1/auth/login').send({ email: root, password: 'correct horse battery staple' }).expect(200)).body.data.tokens.access_token;
+    await t.http.patch(`/api/v1/admin/users/${account.id}`).set('Authorization', `Bearer ${rootToken}`).send({ roles: ['user'] }).expect(200);
+    expect((await introspect(adminToken).expect(200)).body).toMatchObject({ active: true, sub: account.id, roles: ['user'] });
+    // Granted since: not in a token signed before (as offline verification sees it); the next token carries it.
+    await t.http.patch(`/api/v1/admin/users/${account.id}`).set('Authorization', `Bearer ${rootToken}`).send({ roles: ['user', 'admin'] }).expect(200);
+    expect((await introspect(tokens.access_token).expect(200)).body.roles).toEqual(['user']);
+  });
+
+  it("the audit entry of a revocation names the service client that asked (actor_id), not the user's address", async () => {
+    const { user: account, tokens } = await user();
+    await revoke(tokens.refresh_token).expect(200);
+    const rows = await t.app.infra.dataSource.query(`SELECT actor_id, reason FROM audit_events WHERE subject_id = $1 AND type = 'session.revoked'`, [account.id]);
+    expect(rows).toEqual([{ actor_id: caller.id, reason: 'token_revoked' }]);
+    const activity = await t.http.get('/api/v1/users/me/activity').set('Authorization', `Bearer ${(await t.http.post('/api/v1/auth/login').send({ email: `u${n}-${mode}@example.com`, password: 'correct horse battery staple' }).expect(200)).body.data.tokens.access_token}`).expect(200);
+    const revoked = activity.body.data.events.find((e: { type: string }) => e.type === 'session.revoked');
+    expect(revoked).toMatchObject({ ip: null, user_agent: null });
   });
 
   it('revocation answers 200 for garbage, unknown and expired tokens', async () => {

@@ -60,6 +60,11 @@ describe.each(MODES)('POST /oauth/token (%s)', (mode) => {
     }
   });
 
+  it('a JSON "scope": null asks for no scope, like an absent one: the client\'s scopes, never a 500', async () => {
+    const res = await token().send({ grant_type: 'client_credentials', scope: null, client_id: client.id, client_secret: client.secret }).expect(200);
+    expect(res.body.scope).toBe((await token().set('Authorization', basic(client)).type(FORM).send('grant_type=client_credentials').expect(200)).body.scope);
+  });
+
   it('answers both client authentication methods at once with invalid_request', async () => {
     const res = await token().set('Authorization', basic(client)).type(FORM).send(form({ grant_type: 'client_credentials', client_id: client.id, client_secret: client.secret }));
     expectOAuthError(res, 400, 'invalid_request');

@@ -59,7 +59,13 @@ export class IntrospectToken {
       return client?.isActive() ? { active: true, kind: 'service', claims: verified } : INACTIVE;
     }
     const principal = await inactiveOnDomainError(() => this.validate.execute({ token }));
-    return principal ? { active: true, kind: 'user', claims: principal.claims } : INACTIVE;
+    if (!principal) return INACTIVE;
+    // The roles the token claims that the account still has: a role taken away since the token was signed is gone
+    // from the answer at once (a caller checking roles online must not let a demoted admin through for the token's
+    // remaining lifetime); a role granted since appears with the next token, as offline verification sees it.
+    const current = new Set(principal.user.roles);
+    const roles = principal.claims.roles.filter((role) => current.has(role));
+    return { active: true, kind: 'user', claims: { ...principal.claims, roles } };
   }
 
   private async refreshToken(token: string): Promise<Introspection> {

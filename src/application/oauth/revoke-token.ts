@@ -15,6 +15,8 @@ import { looksLikeJwt, MAX_TOKEN_LENGTH } from './token-shape';
  * cannot be revoked alone: it is a signed JWT, the session is what checks consult). Service tokens are
  * stateless and stay valid until they expire (delete the client to stop them introspecting as active).
  * Unknown, garbage, expired and already revoked tokens change nothing; the caller is answered 200 regardless.
+ * Any authenticated client may end any user's session, so the audit entry names the client that did
+ * (`actor_id`: the service client's id, reason `token_revoked`): the trail to follow if a client misbehaves.
  */
 @injectable()
 export class RevokeToken {
@@ -25,7 +27,8 @@ export class RevokeToken {
     @inject(PORTS.Clock) private readonly clock: Clock,
   ) {}
 
-  async execute(input: { token: string; client: ClientContext }): Promise<{ revoked: boolean }> {
+  /** `serviceClientId`: the authenticated service client asking. */
+  async execute(input: { token: string; serviceClientId: string; client: ClientContext }): Promise<{ revoked: boolean }> {
     const token = input.token;
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { revoked: false };
     if (looksLikeJwt(token)) {
@@ -34,22 +37,27 @@ export class RevokeToken {
         throw error;
       });
       if (claims === null || isServiceClaims(claims)) return { revoked: false };
-      return this.revoke(input.client, (repos) => repos.sessions.findByIdForUpdate(claims.sid), claims.sub);
+      return this.revoke(input, (repos) => repos.sessions.findByIdForUpdate(claims.sid), claims.sub);
     }
     const hash = this.opaque.hash(token);
-    return this.revoke(input.client, async (repos) => (await repos.sessions.findByRefreshTokenHashForUpdate(hash))?.session ?? null);
+    return this.revoke(input, async (repos) => (await repos.sessions.findByRefreshTokenHashForUpdate(hash))?.session ?? null);
   }
 
   /** Only the session's lock is taken (as RevokeSession does): the account row is not changed. */
-  private async revoke(client: ClientContext, find: (repos: Repositories) => Promise<Session | null>, userId?: string): Promise<{ revoked: boolean }> {
+  private async revoke(
+    caller: { serviceClientId: string; client: ClientContext },
+    find: (repos: Repositories) => Promise<Session | null>,
+    userId?: string,
+  ): Promise<{ revoked: boolean }> {
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const session = await find(repos);
       if (!session || (userId !== undefined && session.userId !== userId) || !session.isActive(now)) return { revoked: false };
       session.revoke(now, 'token_revoked');
       await repos.sessions.save(session);
-      // The service client acted, not the user: no actor.
-      await repos.audit.record({ ...selfAuditEntry('session.revoked', client, session.userId, now), actorId: null, reason: 'token_revoked' });
+      // The service client acted, not the user: it is the actor.
+      const entry = selfAuditEntry('session.revoked', caller.client, session.userId, now);
+      await repos.audit.record({ ...entry, actorId: caller.serviceClientId, reason: 'token_revoked' });
       return { revoked: true };
     });
   }

@@ -14,10 +14,20 @@ const DROPPED_KEYS = ['__proto__', 'constructor'];
  */
 const NOT_TEXT = /[\u0000\p{Surrogate}]/u;
 
+/**
+ * A DTO class may name members that take any string (`static readonly anyString = ['token']`): a value that is
+ * only hashed or parsed, never stored as text, where a standard prescribes the answer for garbage (RFC 7662's
+ * `{"active": false}`, RFC 7009's 200) rather than a 400.
+ */
+interface AnyStringMembers {
+  anyString?: readonly string[];
+}
+
 /** The top-level members whose value holds, at any depth, a string or key that is not text (NOT_TEXT). */
-function membersNotText(plain: Record<string, unknown>): string[] {
+function membersNotText(plain: Record<string, unknown>, anyString: readonly string[]): string[] {
   const bad: string[] = [];
   for (const [member, root] of Object.entries(plain)) {
+    if (anyString.includes(member) && typeof root === 'string') continue;
     // Explicit stack: JSON bodies are at most MAX_JSON_DEPTH deep (json-body), queries are flat.
     const stack: unknown[] = [root];
     let clean = !NOT_TEXT.test(member);
@@ -45,7 +55,7 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
   for (const key of Object.keys(plain).filter((k) => DROPPED_KEYS.includes(k))) {
     details[key] = [`property ${key} should not exist`];
   }
-  const notText = membersNotText(plain);
+  const notText = membersNotText(plain, (dtoClass as AnyStringMembers).anyString ?? []);
   if (notText.length > 0) {
     // Refused before class-validator sees them: no rule of a DTO needs to think about these characters.
     for (const key of notText) details[key] = ['must not contain NUL characters or unpaired surrogates'];

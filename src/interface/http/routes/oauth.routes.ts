@@ -57,7 +57,8 @@ export const OAUTH_ROUTES: readonly RouteDef[] = [
     uses: IssueClientToken,
     async handle(ctx, issue) {
       const { grant_type: grantType, scope } = ctx.state.dto;
-      const token = await issue.execute({ client: client(ctx), grantType, scope: scope === '' ? undefined : scope });
+      // JSON may say `"scope": null` (the DTO lets null through as absent): no scope asked, like an empty one.
+      const token = await issue.execute({ client: client(ctx), grantType, scope: scope === '' || scope === null ? undefined : scope });
       ctx.status = 200;
       ctx.body = { access_token: token.accessToken, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope };
     },
@@ -96,8 +97,7 @@ export const OAUTH_ROUTES: readonly RouteDef[] = [
     errors: [],
     uses: RevokeToken,
     async handle(ctx, revoke) {
-      client(ctx);
-      await revoke.execute({ token: ctx.state.dto.token, client: ctx.state.client });
+      await revoke.execute({ token: ctx.state.dto.token, serviceClientId: client(ctx).id, client: ctx.state.client });
       ctx.status = 200;
       ctx.body = {};
     },
