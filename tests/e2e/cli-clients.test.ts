@@ -28,6 +28,15 @@ describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', (
     }
   }, 60_000);
 
+  it('logs to stderr, never to stdout: with LOG_LEVEL=info stdout is still exactly one JSON object', async () => {
+    const run = await cli(['list-clients'], { ...env, LOG_LEVEL: 'info' });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(run.stdout)).toEqual({ clients: expect.any(Array) });
+    // The log lines went somewhere: stderr (embedded mode warns that ENCRYPTION_KEY is not set).
+    expect(run.stderr).toContain('"level":"warn"');
+  }, 60_000);
+
   it('creates a client (secret shown once), lists it without any secret, deletes it once', async () => {
     const created = await cli(['create-client', '--name', 'billing', '--scopes', 'orders:read orders:write'], env);
     expect(created).toMatchObject({ code: 0, stderr: '' });

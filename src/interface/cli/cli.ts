@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${options}\n\n${USAGE}`);
       return 2;
     }
-    const app = await createApplication(loadConfig());
+    const app = await createApplication(loadConfig(), { logToStderr: true });
     try {
       process.stdout.write(`${JSON.stringify(await createAdmin(app, options))}\n`);
       return 0;
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;
   }
-  const app = await createApplication(loadConfig());
+  const app = await createApplication(loadConfig(), { logToStderr: true });
   try {
     if (command === 'rotate-keys') {
       await app.infra.keys.rotate();
@@ -65,7 +65,7 @@ async function clientCommand(command: Parameters<typeof runClientCommand>[1], ar
     process.stderr.write(`${error.message}\n\n${USAGE}`);
     return 2;
   }
-  const app = await createApplication(loadConfig());
+  const app = await createApplication(loadConfig(), { logToStderr: true });
   try {
     process.stdout.write(`${JSON.stringify(await runClientCommand(app.container, command, options))}\n`);
     return 0;
