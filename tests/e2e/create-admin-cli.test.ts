@@ -31,12 +31,18 @@ describe('CLI create-admin (CONTRACT §8)', () => {
     expect(parseCreateAdmin([])).toMatch(/--email/);
     expect(parseCreateAdmin(['--email', 'a@example.com', '--password', 'hunter2'])).toMatch(/never taken as arguments/);
     expect(parseCreateAdmin(['--email', 'a@example.com', '--role', 'x'])).toMatch(/unexpected argument/);
+    expect(parseCreateAdmin(['--email', 'a@example.com', '--email=b@example.com'])).toMatch(/more than once/);
     const dir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
     try {
       const bad = await cli(dir, ['create-admin', '--password', 'hunter2']);
       expect(bad.code).toBe(2);
       expect(bad.stdout).toBe('');
       expect(bad.stderr).toMatch(/usage: npm run cli/);
+      for (const args of [['--email', 'a@example.com', '--email', 'b@example.com'], ['--email', 'not-an-email']]) {
+        const refused = await cli(dir, ['create-admin', ...args]);
+        expect({ args, code: refused.code, stdout: refused.stdout }).toEqual({ args, code: 2, stdout: '' });
+        expect(refused.stderr).toMatch(/usage: npm run cli/);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -59,6 +65,8 @@ describe('CLI create-admin (CONTRACT §8)', () => {
       const weak = await cli(dir, ['create-admin', '--email', 'weak@example.com', '--password-stdin'], 'password\n');
       expect(weak.code).toBe(1);
       expect(weak.stderr.trim().split('\n')).toHaveLength(1);
+      // Says why, as the API's details do.
+      expect(weak.stderr).toMatch(/does not meet the policy\. \(--password .+\)/);
       expect(weak.stderr).not.toContain('password\n');
 
       // The accounts work through the API: the stdin password and the generated one both log in as admins.

@@ -30,6 +30,15 @@ async function main(argv: string[]): Promise<number> {
     try {
       process.stdout.write(`${JSON.stringify(await createAdmin(app, options))}\n`);
       return 0;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      // A malformed address is a bad argument (usage, exit 2); a password the policy refuses says why.
+      if (error.code === 'VALIDATION_ERROR') {
+        process.stderr.write(`${refusal(error)}\n\n${USAGE}`);
+        return 2;
+      }
+      process.stderr.write(`${refusal(error)}\n`);
+      return 1;
     } finally {
       await app.close();
     }
@@ -71,12 +80,17 @@ async function clientCommand(command: Parameters<typeof runClientCommand>[1], ar
     return 0;
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
-    const details = Object.entries(error.details ?? {}).map(([field, messages]) => ` (--${field} ${messages.join(', ')})`).join('');
-    process.stderr.write(`${error.message}${details}\n`);
+    process.stderr.write(`${refusal(error)}\n`);
     return error.code === 'VALIDATION_ERROR' ? 2 : 1;
   } finally {
     await app.close();
   }
+}
+
+/** One line: the error's message and, per field, its reasons (`--email must be an email address`). */
+function refusal(error: DomainError): string {
+  const details = Object.entries(error.details ?? {}).map(([field, messages]) => ` (--${field} ${messages.join(', ')})`).join('');
+  return `${error.message}${details}`;
 }
 
 main(process.argv.slice(2)).then(

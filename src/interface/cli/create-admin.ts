@@ -13,6 +13,9 @@ export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | 
   let passwordFromStdin = false;
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i];
+    const isEmail = arg === '--email' || arg?.startsWith('--email=') === true;
+    // Given twice, which one was meant? Refused, as the client commands refuse a repeated option.
+    if (isEmail && email !== undefined) return '--email given more than once';
     if (arg === '--email' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) email = args[(i += 1)];
     else if (arg?.startsWith('--email=')) email = arg.slice('--email='.length);
     else if (arg === '--password-stdin') passwordFromStdin = true;
