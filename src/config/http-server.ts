@@ -1,6 +1,19 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { metaFor } from '@interface/http/envelope';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface HttpServerLimits {
+  /**
+   * The whole request (headers and body) must arrive within this (default 30 s), else 408 and the connection
+   * closes: a client that trickles a body (slowloris) holds a socket for this long at most, not Node's 300 s.
+   */
+  requestTimeoutMs?: number;
+  /** The headers must arrive within this (default 15 s). */
+  headersTimeoutMs?: number;
+}
 
 /**
  * An HTTP server that knows which requests are still being handled. Closing the sockets is not enough for a
@@ -12,13 +25,19 @@ export class TrackedHttpServer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly server: Server;
 
-  constructor(handler: Handler) {
-    this.server = createServer((req, res) => {
+  constructor(handler: Handler, limits: HttpServerLimits = {}) {
+    const requestTimeout = limits.requestTimeoutMs ?? 30_000;
+    const headersTimeout = Math.min(limits.headersTimeoutMs ?? 15_000, requestTimeout);
+    // The timeouts are enforced by a sweep every connectionsCheckingInterval (Node's default 30 s would let a
+    // 30-s timeout run to a minute).
+    const connectionsCheckingInterval = Math.max(100, Math.min(2_000, Math.floor(headersTimeout / 2)));
+    this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval }, (req, res) => {
       const handling: Promise<void> = handler(req, res)
         .catch(() => undefined) // the handler answers its own errors; this only tracks completion
         .finally(() => this.inFlight.delete(handling));
       this.inFlight.add(handling);
     });
+    this.server.on('clientError', answerClientError);
   }
 
   get handling(): number {
@@ -44,6 +63,32 @@ export class TrackedHttpServer {
     this.server.closeAllConnections();
     deadline.cancel();
   }
+}
+
+/**
+ * What Node's parser refuses before the app sees a request (a malformed request line or header, headers over
+ * the limit, a request that did not arrive in time) gets the contract's error envelope and an X-Request-ID
+ * (CONTRACT §1: every response), not Node's bare status line; then the connection closes.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || pending?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message = status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request did not arrive in time.' : 'The request is not valid HTTP.';
+  const requestId = randomUUID();
+  const body = JSON.stringify({ success: false, error: { code: 'BAD_REQUEST', message }, meta: metaFor(requestId) });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-ID: ${requestId}\r\n` +
+      'Cache-Control: no-store\r\n' +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 function delay(ms: number): { promise: Promise<void>; cancel(): void } {

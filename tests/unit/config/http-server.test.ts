@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { TrackedHttpServer } from '@config/http-server';
 
 function deferred() {
@@ -58,5 +59,59 @@ describe('TrackedHttpServer graceful stop', () => {
     const took = Date.now() - begun;
     expect(took).toBeGreaterThanOrEqual(150);
     expect(took).toBeLessThan(2000);
+  });
+});
+
+/** Writes `raw` on a new connection, keeps it open, and resolves with everything the server sent until it closed. */
+function rawExchange(port: number, raw: string): Promise<{ text: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const begun = Date.now();
+    const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ text, ms: Date.now() - begun }));
+  });
+}
+
+describe('TrackedHttpServer before the app: what Node refuses', () => {
+  let server: TrackedHttpServer;
+  let port: number;
+  beforeAll(async () => {
+    server = new TrackedHttpServer(
+      async (req, res) => {
+        // As the app does: the body is read before the answer.
+        for await (const chunk of req) void chunk;
+        res.end('app');
+      },
+      { requestTimeoutMs: 600, headersTimeoutMs: 400 },
+    );
+    port = await server.listen(0, '127.0.0.1');
+  });
+  afterAll(() => server.stop(100));
+
+  const envelope = (text: string) => {
+    const [head = '', body = ''] = text.split('\r\n\r\n');
+    return { statusLine: head.split('\r\n')[0], requestId: /\r\nX-Request-ID: ([0-9a-f-]{36})\r\n/i.exec(head)?.[1], head, body: JSON.parse(body) as Record<string, unknown> };
+  };
+
+  it('a body that trickles in is cut off with 408 once the request timeout passes (not after Node\'s 300 s)', async () => {
+    const { text, ms } = await rawExchange(port, 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":');
+    const answer = envelope(text);
+    expect(answer.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+    expect(answer.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' }, meta: { request_id: answer.requestId, version: 'v1' } });
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('a malformed request and headers over the limit get the error envelope with an X-Request-ID, then the connection closes', async () => {
+    const malformed = envelope((await rawExchange(port, 'GE\u0001T / HTTP/1.1\r\nHost: a\r\n\r\n')).text);
+    expect(malformed.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(malformed.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' }, meta: { request_id: malformed.requestId } });
+    expect(malformed.head).toMatch(/\r\nConnection: close/);
+    const huge = envelope((await rawExchange(port, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)).text);
+    expect(huge.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(huge.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' } });
+    // A well-formed request still reaches the app.
+    expect((await rawExchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text).toMatch(/\r\n\r\napp$/);
   });
 });
