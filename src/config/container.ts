@@ -4,7 +4,7 @@ import type { AuthSettings } from '@application/shared/auth-settings';
 import { HTTP_TOKENS } from '@interface/http/http-deps';
 import type { AppConfig } from './env';
 import type { Infrastructure } from './infrastructure';
-import { healthChecks } from './health';
+import { rememberingHealthProbe } from './health';
 import { FEATURE_MODULES } from './modules';
 import { TOKENS, type Token } from './tokens';
 import { rateLimitPolicies } from './abuse-config';
@@ -68,7 +68,7 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.CurrentPasswordMaxFailures, config.abuse.currentPasswordMaxFailures);
   // What the HTTP adapter reads besides use cases: the published keys and the readiness checks.
   constant(HTTP_TOKENS.Jwks, { jwks: () => infra.keys.jwks() });
-  constant(HTTP_TOKENS.Health, { check: () => healthChecks(infra) });
+  constant(HTTP_TOKENS.Health, rememberingHealthProbe(infra));
   constant(HTTP_TOKENS.AuthorizationServer, authorizationServer(config));
   // Use cases and their helpers: each feature module binds its classes to themselves.
   c.load(...FEATURE_MODULES);

@@ -1,4 +1,4 @@
-import type { HealthChecks } from '@interface/http/http-deps';
+import type { HealthChecks, HealthProbe } from '@interface/http/http-deps';
 import type { Infrastructure } from './infrastructure';
 
 /** /health/ready: each dependency answers within 2 s or counts as down. */
@@ -12,6 +12,17 @@ export async function healthChecks(infra: Infrastructure): Promise<HealthChecks>
     withTimeout(infra.cache.status(), 2000).catch(() => 'down' as const),
   ]);
   return { database, cache, broker: infra.events.broker() };
+}
+
+/** The readiness checks, remembering the latest result for /health/live; one check runs at once, at start. */
+export function rememberingHealthProbe(infra: Infrastructure): HealthProbe {
+  let last: HealthChecks | null = null;
+  const check = async (): Promise<HealthChecks> => {
+    last = await healthChecks(infra);
+    return last;
+  };
+  void check();
+  return { check, lastKnown: () => last };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -14,6 +14,11 @@ export interface HealthChecks {
 /** Dependency checks for /health/ready ('up' also for embedded parts). */
 export interface HealthProbe {
   check(): Promise<HealthChecks>;
+  /**
+   * The latest check's result, null before the first: what /health/live reports without any I/O of its own
+   * (a liveness probe must not fail, or hang, because a dependency does). Readiness probes keep it fresh.
+   */
+  lastKnown(): HealthChecks | null;
 }
 
 /** RFC 7517 JWK Set of the published signing keys (at hand in memory, or fetched). */

@@ -14,11 +14,15 @@ export const HEALTH_ROUTES: readonly RouteDef[] = [
     summary: 'Liveness probe',
     tags: ['health'],
     auth: 'none',
-    responses: { 200: { description: 'The process is up', schema: HEALTH_SCHEMA, envelope: false } },
+    responses: { 200: { description: 'The process is up; checks: the latest readiness result', schema: HEALTH_SCHEMA, envelope: false } },
     errors: [],
-    async handle(ctx) {
+    uses: HTTP_TOKENS.Health,
+    async handle(ctx, probe) {
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = { status: 'ok' };
+      // Always 200 while the process answers: a dependency down is readiness's business (no restart for it).
+      // The checks are the latest readiness result, read without I/O; only before the first is one run.
+      const checks = probe.lastKnown() ?? (await probe.check().catch(() => ALL_DOWN));
+      ctx.body = { status: 'ok', checks };
     },
   }),
   defineRoute({

@@ -196,7 +196,7 @@ describe('HTTP app: routing, envelopes and cross-cutting headers', () => {
     });
 
     it('answers liveness and readiness without envelope', async () => {
-      expect((await t.http().get('/health/live')).body).toEqual({ status: 'ok' });
+      expect((await t.http().get('/health/live')).body).toEqual({ status: 'ok', checks: { database: 'up', cache: 'up', broker: 'up' } });
       const ready = await t.http().get('/health/ready');
       expect(ready.status).toBe(200);
       expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', cache: 'up', broker: 'up' } });
@@ -207,6 +207,10 @@ describe('HTTP app: routing, envelopes and cross-cutting headers', () => {
       const down = await t.http().get('/health/ready');
       expect(down.status).toBe(503);
       expect(down.body).toEqual({ status: 'unavailable', checks: { database: 'up', cache: 'down', broker: 'up' } });
+      // Liveness stays 200 (no restart for a dependency) and reports the latest readiness result, without a check.
+      t.health.checks = { database: 'down', cache: 'down', broker: 'down' };
+      const live = await t.http().get('/health/live');
+      expect({ status: live.status, body: live.body }).toEqual({ status: 200, body: { status: 'ok', checks: { database: 'up', cache: 'down', broker: 'up' } } });
       t.health.fail = true;
       const failing = await t.http().get('/health/ready');
       expect(failing.status).toBe(503);

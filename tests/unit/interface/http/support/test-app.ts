@@ -78,11 +78,14 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
     },
   });
   kit.container.bind(HTTP_TOKENS.AuthorizationServer).toConstantValue({ issuer: 'https://auth.example.com', baseUrl: 'https://auth.example.com' });
+  let lastHealth: HealthChecks | null = null;
   kit.container.bind(HTTP_TOKENS.Health).toConstantValue({
     check: async () => {
       if (health.fail) throw new Error('connect ECONNREFUSED 10.0.0.5:5432');
-      return health.checks;
+      lastHealth = { ...health.checks };
+      return lastHealth;
     },
+    lastKnown: () => lastHealth,
   });
   const metrics = createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(DEFAULT_CONFIG.rateLimits) }).http;
   kit.container.bind(MetricsEndpoint).toConstantValue(metrics.endpoint);
