@@ -124,6 +124,11 @@ describe.each(MODES)('POST /oauth/token (%s)', (mode) => {
       token().set('Authorization', auth).type(FORM).send(form({ grant_type: 'client_credentials', scope: 'x'.repeat(20_000) })),
     ];
     for (const res of await Promise.all(bad)) expectOAuthError(res, 400, 'invalid_request');
+    // A form body that is not UTF-8 is said to be so (not "not valid JSON"). The bytes go as they are: superagent
+    // sends what serialize returns, a Buffer included, though its types say string.
+    const latin1 = await token().set('Authorization', auth).type(FORM).serialize((body: Buffer) => body as unknown as string).send(Buffer.from('grant_type=client_credentials&scope=\xff', 'latin1'));
+    expectOAuthError(latin1, 400, 'invalid_request');
+    expect(latin1.body.error_description).toBe('The request body is not valid UTF-8.');
   });
 
   it('ignores parameters it does not know (RFC 6749 §3.1)', async () => {

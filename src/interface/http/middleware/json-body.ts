@@ -80,11 +80,12 @@ export function readLimited(req: IncomingMessage, limit: number): Promise<Buffer
   });
 }
 
-export function decode(bytes: Buffer): string {
+/** The body as UTF-8 text; bytes that are not UTF-8 are `invalid` (the JSON reader's: MALFORMED_JSON). */
+export function decode(bytes: Buffer, invalid: () => Error = malformed): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw malformed();
+    throw invalid();
   }
 }
 

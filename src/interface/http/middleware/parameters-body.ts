@@ -16,9 +16,13 @@ export function parametersBody(options: { limitBytes: number }): Middleware<Http
   return async (ctx, next) => {
     if (!isForm(ctx)) return json(ctx, next);
     assertDeclaredLength(ctx, options.limitBytes);
-    ctx.state.body = parseForm(decode(await readLimited(ctx.req, options.limitBytes)));
+    ctx.state.body = parseForm(decode(await readLimited(ctx.req, options.limitBytes), notUtf8));
     await next();
   };
+}
+
+function notUtf8(): HttpError {
+  return new HttpError('BAD_REQUEST', 'The request body is not valid UTF-8.');
 }
 
 function isForm(ctx: HttpContext): boolean {
