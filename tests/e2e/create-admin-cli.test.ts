@@ -85,6 +85,8 @@ describe('CLI create-admin (CONTRACT §8)', () => {
       const promoted = await cli(dir, ['create-admin', '--email', 'promote@example.com']);
       expect(promoted.code).toBe(0);
       expect(JSON.parse(promoted.stdout)).toEqual({ user_id: expect.any(String), email: 'promote@example.com', roles: ['user', 'admin'] });
+      // Never verified: promoted, and told that it cannot sign in yet.
+      expect(promoted.stderr).toMatch(/^note: the account is pending_verification/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -43,6 +43,12 @@ export async function createAdmin(app: Application, options: CreateAdminOptions)
   const supplied = options.passwordFromStdin ? await readStdin() : null;
   const password = supplied ?? generatedPassword();
   const { user, created } = await app.container.get(CreateAdmin).execute({ email: options.email, password });
+  // An existing account is promoted as it is: say so when it cannot sign in yet (stderr: stdout stays the JSON).
+  if (!created && user.status !== 'active') {
+    const why = user.status === 'suspended' ? 'suspended: reinstate it (PATCH /api/v1/admin/users/:id)' : `${user.status}: it signs in once its address is verified or its invitation redeemed`;
+    process.stderr.write(`note: the account is ${why}\n`);
+  }
+  if (!created && user.credentials.passwordHash === null) process.stderr.write('note: the account has no password yet (an invitation): it sets one through the reset link\n');
   const out: Record<string, unknown> = { user_id: user.id, email: user.email, roles: [...user.roles] };
   if (created && supplied === null) out['password'] = password;
   return out;
