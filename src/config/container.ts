@@ -35,6 +35,7 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.Logger, logger);
   constant(TOKENS.AuthSettings, authSettings(config));
   constant(TOKENS.Clock, infra.clock);
+  constant(TOKENS.DeferredWork, infra.deferred);
   constant(TOKENS.IdGenerator, infra.ids);
   constant(TOKENS.PasswordHasher, infra.hasher);
   constant(TOKENS.OpaqueTokens, infra.opaqueTokens);

@@ -12,6 +12,7 @@ import type { PasswordHasher } from '@application/ports/password-hasher';
 import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
 import type { SecretBox } from '@application/ports/secret-box';
 import type { UnitOfWork } from '@application/ports/unit-of-work';
+import { DeferredTasks } from '@infrastructure/jobs/deferred-tasks';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import type { AuditDecorator } from '@infrastructure/persistence/repository-options';
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
@@ -76,6 +77,8 @@ export interface Infrastructure {
   events: Messaging;
   /** Rate limits, lockout counters and session cache: Redis with REDIS_URL, process memory otherwise. */
   cache: Cache;
+  /** Work that follows an answer (PORTS.DeferredWork); close() waits for it before the database goes. */
+  deferred: DeferredTasks;
   close(): Promise<void>;
 }
 
@@ -127,6 +130,7 @@ export async function startInfrastructure(
   const accountRequests = new AccountRequestWorker(new TypeOrmAccountRequestQueue(dataSource), secretBox, clock, logger);
   // Put on a transaction's after-commit list by the writers: the outbox, the email outbox, account requests.
   const wake = { relay: () => events.relay.poke(), emailSender: () => email.sender.poke(), accountRequests: () => accountRequests.poke() };
+  const deferred = new DeferredTasks(logger);
   return {
     clock,
     ids: new UuidGenerator(),
@@ -162,8 +166,11 @@ export async function startInfrastructure(
     embeddedDatabase: database.embedded,
     events,
     cache,
+    deferred,
     async close() {
       clearInterval(keyRefresh);
+      // First: deferred work writes through the unit of work (database, caches, outbox).
+      await deferred.drain();
       // The worker queues emails: it stops (after the request in hand) before the sender does.
       await accountRequests.stop();
       await email.close();

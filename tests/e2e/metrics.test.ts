@@ -33,6 +33,8 @@ describe('metrics through the whole app', () => {
     await signUp(app(), 'failing@example.com');
     const before = await scrape();
     await login('failing@example.com', 'not the password').expect(401);
+    // Counted from the audit trail, which the failure's bookkeeping writes after the answer.
+    await app().settle();
     const after = await scrape();
     expect(valueOf(after, LOGINS, { result: 'invalid_credentials' }) - valueOf(before, LOGINS, { result: 'invalid_credentials' })).toBe(1);
     expect(valueOf(after, LOGINS, { result: 'success' })).toBe(valueOf(before, LOGINS, { result: 'success' }));

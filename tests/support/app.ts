@@ -38,6 +38,8 @@ export interface TestApp {
    * `count` messages and returns the `count`-th.
    */
   waitForMail(to: string, count?: number): Promise<EmailMessage>;
+  /** Waits for the work that follows answers (a failed login's bookkeeping: its audit entry, row and event). */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       return match[1]!;
     },
     waitForMail: (to, count = 1) => waitForMail(mailer, to, count),
+    settle: () => app.infra.deferred.drain(),
     async stop() {
       await app.close();
       await scratch?.drop();

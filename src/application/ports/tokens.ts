@@ -9,6 +9,7 @@ import type { MfaSettings } from '../shared/mfa-settings';
 import type { TokenSigner, TokenVerifier } from './access-tokens';
 import type { ClientSecrets } from './client-secrets';
 import type { Clock } from './clock';
+import type { DeferredWork } from './deferred-work';
 import type { IdGenerator } from './id-generator';
 import type { LoginLockout } from './login-lockout';
 import type { Mailer } from './mailer';
@@ -46,6 +47,8 @@ export const PORTS = {
   /** Wrong current passwords tolerated per account before the current-password routes lock (CURRENT_PASSWORD_MAX_FAILURES). */
   CurrentPasswordMaxFailures: token<number>('CurrentPasswordMaxFailures'),
   Clock: token<Clock>('Clock'),
+  /** Work that follows an answer (a failed login's bookkeeping): started after the response, drained at close. */
+  DeferredWork: token<DeferredWork>('DeferredWork'),
   IdGenerator: token<IdGenerator>('IdGenerator'),
   PasswordHasher: token<PasswordHasher>('PasswordHasher'),
   OpaqueTokens: token<OpaqueTokens>('OpaqueTokens'),

@@ -7,7 +7,8 @@ import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
-import type { LoginLockout } from '../ports/login-lockout';
+import type { DeferredWork } from '../ports/deferred-work';
+import type { FailureOutcome, LoginLockout } from '../ports/login-lockout';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
@@ -62,6 +63,7 @@ export class LoginWithPassword {
     @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
     @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
     @inject(PORTS.MfaSettings) private readonly mfa: MfaSettings,
+    @inject(PORTS.DeferredWork) private readonly deferred: DeferredWork,
   ) {}
 
   async execute(input: LoginInput): Promise<LoginOutcome> {
@@ -151,10 +153,20 @@ export class LoginWithPassword {
     return this.refuse(input, 'refused', Errors.invalidCredentials());
   }
 
-  /** A wrong password or an unknown account: one more failure for the identifier, the same answer for both. */
+  /**
+   * A wrong password or an unknown account: one more failure for the identifier, the same answer for both, at the
+   * same time. The lockout counts before the answer (the next attempt must see it); the bookkeeping, which differs
+   * (an existing account's row is locked, updated and gets its event; an unknown one has no row), follows the
+   * answer (DeferredWork), so the answer does not wait for it and cannot tell the two apart by its time.
+   */
   private async fail(input: LoginInput, key: string, reason: string): Promise<never> {
     const now = this.clock.now();
     const outcome = await this.lockout.recordFailure(key, now);
+    this.deferred.defer('login failure bookkeeping', () => this.recordFailure(input, reason, outcome, now));
+    throw Errors.invalidCredentials();
+  }
+
+  private async recordFailure(input: LoginInput, reason: string, outcome: FailureOutcome, now: Date): Promise<void> {
     await this.uow.run(async (repos) => {
       // Looked up again in both cases, so that known and unknown identifiers do the same database work; locked
       // so that the failure is recorded on the newest row, and not at all on an account deleted meanwhile.
@@ -171,7 +183,6 @@ export class LoginWithPassword {
         await repos.audit.record(selfAuditEntry('account.locked', input.client, subject, now, `locked_${outcome.lockSeconds}s`));
       }
     });
-    throw Errors.invalidCredentials();
   }
 
   /** Refused without counting a failure (locked identifier, unverified or disabled account): audited, rethrown. */

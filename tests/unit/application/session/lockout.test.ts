@@ -15,8 +15,10 @@ async function attempt(kit: Kit, identifier: string, password = WRONG) {
   return { code: 'OK' };
 }
 
+/** `times` wrong passwords in a row; then their bookkeeping, which follows each answer, is waited for. */
 async function failTimes(kit: Kit, identifier: string, times: number) {
   for (let i = 0; i < times; i += 1) await expect(attempt(kit, identifier)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+  await kit.settle();
 }
 
 describe('login lockout (LoginWithPassword on the in-memory lockout)', () => {
@@ -60,6 +62,23 @@ describe('login lockout (LoginWithPassword on the in-memory lockout)', () => {
     // The four failures before the success no longer count, and the next lock is the first again.
     await failTimes(kit, 'alice@example.com', 5);
     await expect(attempt(kit, 'alice@example.com')).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED', retryAfter: 900 });
+  });
+
+  it('answers a failed login before its bookkeeping, alike for an existing account and an unknown one', async () => {
+    const kit = await createKit();
+    const alice = await kit.registerVerified('alice@example.com');
+    for (const [identifier, reason] of [['alice@example.com', 'wrong_password'], ['nobody@example.com', 'unknown_account']] as const) {
+      const audit = kit.db.tables.auditEvents.length;
+      const outbox = kit.db.tables.outbox.length;
+      await expect(kit.useCases.LoginWithPassword.execute({ identifier, password: WRONG, client: CLIENT })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+      // The answer is out: nothing written yet for either kind, the bookkeeping still to run.
+      expect({ identifier, pending: kit.deferred.pending, audit: kit.db.tables.auditEvents.length, outbox: kit.db.tables.outbox.length }).toEqual({ identifier, pending: 1, audit, outbox });
+      await kit.settle();
+      expect(kit.db.tables.auditEvents.at(-1)).toMatchObject({ type: 'login.failed', reason });
+    }
+    // The existing account's row and event, written after the answer.
+    expect((await kit.repos.users.findById(alice.id))?.credentials.failedAttempts).toBe(1);
+    expect(kit.eventTypes().filter((type) => type === 'auth.user.login_failed')).toHaveLength(1);
   });
 
   it('records auth.account.locked for an existing account, and audit entries for both kinds', async () => {

@@ -55,7 +55,7 @@ describe('LoginWithPassword', () => {
     await kit.registerVerified('alice@example.com');
     const stronger = new Argon2PasswordHasher({ memoryCost: 24576, timeCost: 3, parallelism: 1 });
     const login = new LoginWithPassword(kit.repos.users, kit.uow, stronger, kit.issuer, kit.clock, kit.settings, kit.lockout,
-      kit.resolve(PORTS.OpaqueTokens), kit.resolve(PORTS.IdGenerator), kit.resolve(PORTS.MfaSettings));
+      kit.resolve(PORTS.OpaqueTokens), kit.resolve(PORTS.IdGenerator), kit.resolve(PORTS.MfaSettings), kit.deferred);
     await login.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     const hash = (await kit.repos.users.findByEmail('alice@example.com'))!.credentials.passwordHash;
     expect(hash).toMatch(/^\$argon2id\$v=19\$m=24576,t=3,p=1\$/);

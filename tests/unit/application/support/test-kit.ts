@@ -6,6 +6,7 @@ import type { Instances } from '@application/shared/feature-module';
 import { APPLICATION_CLASSES, FEATURE_MODULES } from '@config/modules';
 import type { AuthSettings } from '@application/shared/auth-settings';
 import type { PasswordHasher } from '@application/ports/password-hasher';
+import { DeferredTasks } from '@infrastructure/jobs/deferred-tasks';
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemoryOtpReplayGuard } from '@infrastructure/cache/memory/in-memory-otp-replay-guard';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
@@ -97,6 +98,9 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   constant(PORTS.PasswordMinLength, settings.passwordMinLength);
   constant(PORTS.CurrentPasswordMaxFailures, 5);
   constant(PORTS.Clock, clock);
+  // The service's own adapter: a failed login's bookkeeping follows the answer; `settle()` waits for it.
+  const deferred = new DeferredTasks({ info: log, warn: log, error: log });
+  constant(PORTS.DeferredWork, deferred);
   constant(PORTS.IdGenerator, ids);
   constant(PORTS.PasswordHasher, passwords);
   constant(PORTS.OpaqueTokens, opaque);
@@ -170,5 +174,6 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   };
   const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
   const auditTypes = () => db.tables.auditEvents.map((entry) => entry.type);
-  return { container, resolve, overwriteUser, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, signIn, recoveryCodes, mfaLockout, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, localCache, rateLimiter, passwordPolicy, auditTypes };
+  const settle = () => deferred.drain();
+  return { container, resolve, overwriteUser, deferred, settle, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, signIn, recoveryCodes, mfaLockout, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, localCache, rateLimiter, passwordPolicy, auditTypes };
 }
