@@ -357,6 +357,7 @@ describe.each(MODES)('admin API (%s)', (mode) => {
   it('GET /admin/audit-events: filters, keyset pages with an opaque cursor, nothing repeated or lost', async () => {
     const u = await user('audited@example.com');
     for (let i = 0; i < 3; i += 1) await login('audited@example.com', `wrong ${i}`);
+    await app().settle(); // the failures' bookkeeping follows their answers
     await login('audited@example.com').expect(200);
     const all = await http().get(`${ADMIN_API}/audit-events`).query({ user_id: u.id, limit: '100' }).set(bearer(admin.access)).expect(200);
     const expected = all.body.data.events.map((e: { id: string }) => e.id);
@@ -392,6 +393,7 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     const u = await user('activity@example.com');
     tick();
     await login('activity@example.com', 'wrong password here');
+    await app().settle();
     tick();
     const last = (await login('activity@example.com').expect(200)).body.data.tokens;
     tick();

@@ -53,6 +53,7 @@ describe('metrics through the whole app', () => {
     for (let i = 0; i < 5; i++) await login('nobody@example.com', 'wrong').expect(401);
     const refused = await login('nobody@example.com', 'wrong').expect(429);
     expect(refused.body.error.code).toBe('RATE_LIMITED');
+    await app().settle(); // the failures' audit entries, which the metrics count, follow their answers
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
     expect(delta(LOGINS, { result: 'invalid_credentials' })).toBe(5);

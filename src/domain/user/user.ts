@@ -147,8 +147,13 @@ export class User extends AggregateRoot {
   }
 
   /** The reason is for the audit trail and events only; the caller answers every failure the same way. */
+  /**
+   * A failed login at `now`. Recorded after the answer, its bookkeeping can land after a later successful login's;
+   * a failure from before the latest success then does not count toward the failures since (the event still tells).
+   */
   recordFailedLogin(now: Date, reason: string): void {
-    this.creds = this.creds.withFailure();
+    const overtaken = this.state.lastLoginAt !== null && this.state.lastLoginAt.getTime() >= now.getTime();
+    if (!overtaken) this.creds = this.creds.withFailure();
     this.record(EventTypes.UserLoginFailed, this.id, now, {
       user_id: this.id,
       reason,

@@ -45,6 +45,18 @@ describe('User', () => {
     expect(user.toState().lastLoginAt).toEqual(NOW);
   });
 
+  it('a failure recorded after a later success (bookkeeping that follows the answer) does not count, its event still tells', () => {
+    const user = newUser(true);
+    const later = new Date(NOW.getTime() + 1000);
+    user.recordSuccessfulLogin(later, 'session-1', ['pwd']);
+    user.pullEvents();
+    user.recordFailedLogin(NOW, 'wrong_password');
+    expect(user.credentials.failedAttempts).toBe(0);
+    expect(user.pullEvents().map((e) => [e.type, e.data])).toEqual([['auth.user.login_failed', { user_id: user.id, reason: 'wrong_password', failed_attempts: 0 }]]);
+    user.recordFailedLogin(new Date(later.getTime() + 1), 'wrong_password');
+    expect(user.credentials.failedAttempts).toBe(1);
+  });
+
   it('rehashing keeps passwordChangedAt', () => {
     const user = newUser(true);
     const changedAt = user.credentials.passwordChangedAt;

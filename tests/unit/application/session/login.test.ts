@@ -29,6 +29,7 @@ describe('LoginWithPassword', () => {
     const [ea, eb] = [(a as PromiseRejectedResult).reason, (b as PromiseRejectedResult).reason];
     expect({ code: ea.code, message: ea.message }).toEqual({ code: eb.code, message: eb.message });
     expect(ea.code).toBe('INVALID_CREDENTIALS');
+    await kit.settle(); // the failure's bookkeeping follows the answer
     const user = await kit.repos.users.findByEmail('alice@example.com');
     expect(user?.credentials.failedAttempts).toBe(1);
     expect(kit.eventTypes()).toContain('auth.user.login_failed');
