@@ -235,6 +235,33 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     }
   }, 90_000);
 
+  it('parallel bursts: password logins racing the enable: afterwards no session signed in with the password alone lives on but the enabling one', async () => {
+    const { http, clock } = app();
+    for (let round = 0; round < 4; round += 1) {
+      const email = `enable-race-${round}@example.com`;
+      clock.set(midStep(clock.now()));
+      const { tokens } = await signUp(app(), email);
+      const setup = await http.post('/api/v1/auth/mfa/totp/setup').set(bearer(tokens.access_token)).expect(200);
+      const code = oathtool(setup.body.data.secret as string, clock.now());
+      // One session signed in with the password before the enable for sure, then four logins racing it (attempts
+      // in flight count toward the lockout's 5, so more at once could be refused as locked).
+      const earlier = await http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const logins = Array.from({ length: 4 }, () => http.post('/api/v1/auth/login').send({ email, password: PASSWORD }));
+      const [enable, ...answers] = await Promise.all([http.post('/api/v1/auth/mfa/totp/enable').set(bearer(tokens.access_token)).send({ code }), ...logins]);
+      expect(enable.status).toBe(200);
+      // Each login either got tokens (committed before the enable, then revoked by it) or the second step.
+      const signedIn = [earlier, ...answers].filter((a) => a.status === 200 && a.body.data.tokens).map((a) => a.body.data.tokens as { access_token: string; refresh_token: string });
+      expect(signedIn.length).toBeGreaterThanOrEqual(1);
+      expect(answers.map((a) => [a.status, a.status === 200 && (Boolean(a.body.data.tokens) || a.body.data.mfa_required === true)])).toEqual(Array(4).fill([200, true]));
+      for (const early of signedIn) {
+        expect({ round, refresh: (await http.post('/api/v1/auth/refresh').send({ refresh_token: early.refresh_token })).status }).toEqual({ round, refresh: 401 });
+        expect((await http.get('/api/v1/users/me').set(bearer(early.access_token))).status).toBe(401);
+      }
+      await http.get('/api/v1/users/me').set(bearer(tokens.access_token)).expect(200);
+      clock.advance((2 * STEP_MS) / 1000);
+    }
+  });
+
   it('parallel bursts: one backup code on many pending logins: accepted exactly once', async () => {
     for (let round = 0; round < 3; round++) {
       const email = `burst-backup-${round}@example.com`;

@@ -146,10 +146,10 @@ export class User extends AggregateRoot {
     this.record(EventTypes.UserLoggedIn, this.id, now, { user_id: this.id, session_id: sessionId, amr });
   }
 
-  /** The reason is for the audit trail and events only; the caller answers every failure the same way. */
   /**
-   * A failed login at `now`. Recorded after the answer, its bookkeeping can land after a later successful login's;
-   * a failure from before the latest success then does not count toward the failures since (the event still tells).
+   * A failed login at `now`. The reason is for the audit trail and events only; the caller answers every failure
+   * the same way. Recorded after the answer, its bookkeeping can land after a later successful login's: a failure
+   * from before the latest success then does not count toward the failures since (the event still tells).
    */
   recordFailedLogin(now: Date, reason: string): void {
     const overtaken = this.state.lastLoginAt !== null && this.state.lastLoginAt.getTime() >= now.getTime();
