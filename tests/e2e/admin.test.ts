@@ -292,6 +292,29 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     await http().get(`${ADMIN_API}/stats`).set(bearer(admin.access)).expect(200);
   });
 
+  it('refusals are audited (admin.refused): a non-admin, the guard rails; once per caller, reason and target a minute', async () => {
+    const refused = async (actor: string) =>
+      (await app().app.infra.dataSource.query(
+        `SELECT subject_id, reason, outcome FROM audit_events WHERE type = 'admin.refused' AND actor_id = $1 ORDER BY occurred_at, reason`,
+        [actor],
+      )) as { subject_id: string | null; reason: string; outcome: string }[];
+    const plain = await user('probing@example.com');
+    for (let i = 0; i < 3; i += 1) await http().get(`${ADMIN_API}/users`).set(bearer(plain.access)).expect(403);
+    await patch(admin.id, { roles: ['user', 'admin'] }, plain.access).expect(403);
+    await patch(admin.id, { roles: ['user'] }).expect(409);
+    await app().settle();
+    expect(await refused(plain.id)).toEqual([
+      { subject_id: null, reason: 'not_admin', outcome: 'failure' },
+      { subject_id: admin.id, reason: 'not_admin', outcome: 'failure' },
+    ]);
+    expect((await refused(admin.id)).filter((r) => r.reason === 'self')).toEqual([{ subject_id: admin.id, reason: 'self', outcome: 'failure' }]);
+    // A minute on, the same refusal is written again.
+    app().clock.advance(61);
+    await http().get(`${ADMIN_API}/users`).set(bearer(plain.access)).expect(403);
+    await app().settle();
+    expect((await refused(plain.id)).filter((r) => r.subject_id === null)).toHaveLength(2);
+  });
+
   it('two admins demoting or suspending each other at once never leave both removed (parallel bursts, 6 rounds)', async () => {
     for (let round = 0; round < 6; round += 1) {
       const a = await makeAdmin(`race-a-${round}@example.com`);

@@ -6,6 +6,7 @@ import { GetUserStats } from './get-user-stats';
 import { InviteUser } from './invite-user';
 import { ListAuditEvents } from './list-audit-events';
 import { ListUsers } from './list-users';
+import { RecordAdminRefusal } from './record-admin-refusal';
 import { RevokeUserSessions } from './revoke-user-sessions';
 import { SendPasswordReset } from './send-password-reset';
 import { UnlockUser } from './unlock-user';
@@ -24,6 +25,7 @@ export const ADMIN_CLASSES = {
   GetUserStats,
   ListAuditEvents,
   CreateAdmin,
+  RecordAdminRefusal,
 } as const;
 
 export const adminModule = featureModule(ADMIN_CLASSES);

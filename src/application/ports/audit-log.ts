@@ -22,7 +22,9 @@ export type AuditEventType =
   | 'user.invited'
   | 'user.status_changed'
   | 'user.roles_changed'
-  | 'account.unlocked';
+  | 'account.unlocked'
+  /** An admin route refused its caller (RecordAdminRefusal). */
+  | 'admin.refused';
 
 export interface AuditEntry {
   type: AuditEventType;

@@ -1,6 +1,7 @@
 import type { Router } from '@koa/router';
 import type { Middleware } from 'koa';
 import { PORTS } from '@application/ports/tokens';
+import { RecordAdminRefusal } from '@application/admin/record-admin-refusal';
 import { AuthenticateClient } from '@application/oauth/authenticate-client';
 import { ValidateAccessToken } from '@application/session/validate-access-token';
 import { knownMembers, toDto } from '../dto/validate-dto';
@@ -43,7 +44,7 @@ export function chainOf(route: RouteDef, { config, resolve }: MountOptions): Mid
   const chain: Middleware<HttpState>[] = [labelled(route)];
   if (route.errorFormat === 'oauth') chain.push(oauthErrors());
   if (quota) chain.push(limitByIp(limiter(), quota.ip));
-  if (route.auth !== 'client') chain.push(...authGuard(route.auth, () => resolve(ValidateAccessToken)));
+  if (route.auth !== 'client') chain.push(...authGuard(route.auth, () => resolve(ValidateAccessToken), () => resolve(RecordAdminRefusal)));
   if (quota && identifier === 'user') chain.push(limitByUser(limiter(), quota.identifier));
   if (route.body?.form) chain.push(parametersBody({ limitBytes: config.bodyLimitBytes }));
   else if (route.body) chain.push(jsonBody({ limitBytes: config.bodyLimitBytes, optional: route.body.optional ?? false }));

@@ -1,0 +1,58 @@
+import { inject, injectable } from 'inversify';
+import type { Clock } from '../ports/clock';
+import type { DeferredWork } from '../ports/deferred-work';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import type { ClientContext } from '../shared/client-context';
+import { PORTS } from '../ports/tokens';
+
+/**
+ * Why an admin route refused its caller: not an admin (403), no longer one when the change started (403), acting
+ * on their own account (409 `self`), or leaving no active admin (409 `last_active_admin`).
+ */
+export type AdminRefusalReason = 'not_admin' | 'no_longer_admin' | 'self' | 'last_active_admin';
+
+/** One entry per caller, reason and target per this long, per instance: a token hammering the API writes little. */
+const QUIET_MS = 60_000;
+/** Callers remembered for QUIET_MS; past this many the memory starts afresh (a flood of callers gets more entries). */
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * An admin route refused its caller: audited as `admin.refused` (outcome failure, the caller as actor, the account
+ * the route names as subject), so that a token probing the admin API, or an admin trying what the guard rails
+ * forbid, leaves a trace. The refused change rolled back with its transaction; this entry is written on its own,
+ * after the answer (DeferredWork), at most once per caller, reason and target a minute on an instance.
+ */
+@injectable()
+export class RecordAdminRefusal {
+  private readonly recent = new Map<string, number>();
+
+  constructor(
+    @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.DeferredWork) private readonly deferred: DeferredWork,
+  ) {}
+
+  execute(input: { actorId: string; subjectId: string | null; reason: AdminRefusalReason; client: ClientContext }): void {
+    const now = this.clock.now();
+    const key = `${input.actorId}|${input.reason}|${input.subjectId ?? ''}`;
+    const last = this.recent.get(key);
+    if (last !== undefined && now.getTime() - last < QUIET_MS) return;
+    if (this.recent.size >= MAX_REMEMBERED) this.recent.clear();
+    this.recent.set(key, now.getTime());
+    this.deferred.defer('admin refusal audit', () =>
+      this.uow.run((repos) =>
+        repos.audit.record({
+          type: 'admin.refused',
+          outcome: 'failure',
+          actorId: input.actorId,
+          subjectId: input.subjectId,
+          reason: input.reason,
+          ip: input.client.ip,
+          userAgent: input.client.userAgent,
+          requestId: input.client.requestId ?? null,
+          occurredAt: now,
+        }),
+      ),
+    );
+  }
+}
