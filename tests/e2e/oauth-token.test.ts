@@ -131,6 +131,21 @@ describe.each(MODES)('POST /oauth/token (%s)', (mode) => {
     expect(latin1.body.error_description).toBe('The request body is not valid UTF-8.');
   });
 
+  it('a wrong method or an unknown path under /oauth/ answers in the OAuth error shape, not the envelope', async () => {
+    const wrongMethod = await t.http.get('/oauth/token');
+    expect({ status: wrongMethod.status, body: wrongMethod.body, allow: wrongMethod.headers['allow'], cache: wrongMethod.headers['cache-control'] }).toEqual({
+      status: 405,
+      body: { error: 'invalid_request', error_description: 'This method is not allowed on this route.' },
+      allow: 'POST, OPTIONS',
+      cache: 'no-store',
+    });
+    const unknown = await t.http.post('/oauth/nope').type(FORM).send('grant_type=client_credentials');
+    expect({ status: unknown.status, body: unknown.body }).toEqual({ status: 404, body: { error: 'invalid_request', error_description: 'No route matches this path.' } });
+    // Elsewhere the envelope, as before.
+    const api = await t.http.get('/api/v1/nope');
+    expect([api.status, api.body.success, api.body.error.code]).toEqual([404, false, 'ROUTE_NOT_FOUND']);
+  });
+
   it('ignores parameters it does not know (RFC 6749 §3.1)', async () => {
     await token().set('Authorization', basic(client)).type(FORM).send(form({ grant_type: 'client_credentials', audience: 'x', resource: 'https://api' })).expect(200);
   });

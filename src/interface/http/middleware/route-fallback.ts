@@ -10,15 +10,26 @@ import type { HttpState } from '../http-state';
 export function routeFallback(router: Router<HttpState>): Middleware<HttpState> {
   return async (ctx) => {
     const allowed = allowedMethods(router, ctx.path);
-    if (allowed.length === 0) throw new HttpError('ROUTE_NOT_FOUND', 'No route matches this path.');
+    if (allowed.length === 0) return refuse(ctx, 404, new HttpError('ROUTE_NOT_FOUND', 'No route matches this path.'));
     const allow = [...allowed, 'OPTIONS'].join(', ');
     if (ctx.method === 'OPTIONS') {
       ctx.status = 204;
       ctx.set('Allow', allow);
       return;
     }
-    throw new HttpError('METHOD_NOT_ALLOWED', 'This method is not allowed on this route.', { Allow: allow });
+    refuse(ctx, 405, new HttpError('METHOD_NOT_ALLOWED', 'This method is not allowed on this route.', { Allow: allow }));
   };
+}
+
+/**
+ * Under /oauth/ the answer keeps the OAuth error shape (CONTRACT §1: no envelope there; RFC 6749 §5.2's
+ * `invalid_request`, the status saying which), never cached; elsewhere the error goes to the envelope.
+ */
+function refuse(ctx: Parameters<Middleware<HttpState>>[0], status: 404 | 405, error: HttpError): void {
+  if (!ctx.path.startsWith('/oauth/')) throw error;
+  ctx.status = status;
+  ctx.set({ ...error.headers, 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  ctx.body = { error: 'invalid_request', error_description: error.message };
 }
 
 function allowedMethods(router: Router<HttpState>, path: string): string[] {
