@@ -295,7 +295,7 @@ describe.each(MODES)('admin API (%s)', (mode) => {
   it('refusals are audited (admin.refused): a non-admin, the guard rails; once per caller, reason and target a minute', async () => {
     const refused = async (actor: string) =>
       (await app().app.infra.dataSource.query(
-        `SELECT subject_id, reason, outcome FROM audit_events WHERE type = 'admin.refused' AND actor_id = $1 ORDER BY occurred_at, reason`,
+        `SELECT subject_id, reason, outcome FROM audit_events WHERE type = 'admin.refused' AND actor_id = $1 ORDER BY reason, subject_id NULLS FIRST, occurred_at`,
         [actor],
       )) as { subject_id: string | null; reason: string; outcome: string }[];
     const plain = await user('probing@example.com');
