@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { AdminRefusalReason, RecordAdminRefusal } from '@application/admin/record-admin-refusal';
 import type { ValidateAccessToken } from '@application/session/validate-access-token';
 import { DomainError } from '@domain/shared/domain-error';
+import { UserId } from '@domain/user/user-id';
 import { HttpError } from '../errors/http-error';
 import type { HttpState } from '../http-state';
 import { bearerAuth, principalOf } from '../middleware/bearer-auth';
@@ -46,13 +47,11 @@ function refusalReason(error: unknown, wasAdmin: boolean): AdminRefusalReason | 
   return why === 'self' || why === 'last_active_admin' ? why : null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The account an admin route names (`/admin/users/:id/...`), when it is one. */
 function targetOf(ctx: object): string | null {
   // @koa/router sets `params` on the context of a matched route.
   const id = (ctx as { params?: Record<string, string | undefined> }).params?.['id'];
-  return id !== undefined && UUID.test(id) ? id.toLowerCase() : null;
+  return id !== undefined && UserId.isValid(id) ? id.toLowerCase() : null;
 }
 
 const refuseClient: Middleware<HttpState> = async () => {
