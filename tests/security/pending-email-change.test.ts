@@ -85,4 +85,14 @@ describe.each(MODES)('a pending email change does not survive the owner taking t
     await t.http.post('/api/v1/auth/verify').send({ token: link }).expect(200);
     await t.http.post('/api/v1/auth/login').send({ email: attacker, password: PASSWORD }).expect(200);
   });
+
+  it('once the change is confirmed, a reset link mailed to the old address no longer opens the account', async () => {
+    const { owner, attacker, link } = await hijackAttempt();
+    const reset = await resetLink(owner);
+    await t.http.post('/api/v1/auth/verify').send({ token: link }).expect(200);
+    const stale = await t.http.post('/api/v1/auth/password/confirm').send({ token: reset, new_password: NEW_PASSWORD });
+    expect([stale.status, stale.body.error?.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
+    await t.http.post('/api/v1/auth/login').send({ email: attacker, password: PASSWORD }).expect(200);
+    expect((await t.http.post('/api/v1/auth/login').send({ email: attacker, password: NEW_PASSWORD })).status).toBe(401);
+  });
 });

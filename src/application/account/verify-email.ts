@@ -34,6 +34,8 @@ export class VerifyEmail {
       if (!user || !(await repos.oneTimeTokens.consume(token.id, now))) throw Errors.invalidLink();
       const previous = token.purpose === 'email_change' ? user.confirmEmailChange(now) : null;
       if (previous === null) user.verifyEmail(now);
+      // The login address moved: a reset or verification link mailed to the old one must not open the account.
+      else await repos.oneTimeTokens.consumeAllOfUser(user.id, now);
       await repos.users.save(user);
       if (previous !== null) await repos.emails.enqueue(emailChangedEmail(previous, user.email));
       await repos.audit.record(selfAuditEntry('email.verified', input.client ?? UNKNOWN_CLIENT, user.id, now));
