@@ -5,7 +5,7 @@ import { User } from '@domain/user/user';
 import { UserId } from '@domain/user/user-id';
 import { Username } from '@domain/user/username';
 import type { AuthSettings } from '../shared/auth-settings';
-import { accountExistsEmail, passwordResetEmail, registrationNotCompletedEmail } from '../shared/email-templates';
+import { accountExistsEmail, passwordResetEmail, registrationContestedEmail, registrationNotCompletedEmail } from '../shared/email-templates';
 import type { AccountRequest, AccountRequestClaim, PendingAccountRequest } from '../ports/account-requests';
 import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
@@ -15,6 +15,7 @@ import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { RESET_TOKEN_TTL_SECONDS } from '../password/request-password-reset';
+import { cutOffEarlierAccess } from '../session/revoke-sessions';
 import { VerificationTokens } from './verification-tokens';
 import { PORTS } from '../ports/tokens';
 
@@ -69,7 +70,7 @@ export class ProcessAccountRequest {
     try {
       await this.uow.run(async (repos) => {
         if (!(await repos.accountRequests.complete(claim, now))) return;
-        if (await this.toldOwner(repos, request.email)) return;
+        if (await this.toldOwner(repos, request.email, client, now)) return;
         const user = User.register(
           {
             id: UserId.create(this.ids.newId()),
@@ -92,15 +93,32 @@ export class ProcessAccountRequest {
       // or a username change): no account; the requester hears why by email, like an existing owner would.
       await this.uow.run(async (repos) => {
         if (!(await repos.accountRequests.complete(claim, now))) return;
-        if (await this.toldOwner(repos, request.email)) return;
+        if (await this.toldOwner(repos, request.email, client, now)) return;
         await repos.emails.enqueue(registrationNotCompletedEmail(request.email, this.settings.publicUrl, request.username ?? ''));
       });
     }
   }
 
-  private async toldOwner(repos: Repositories, email: string): Promise<boolean> {
-    const existing = await repos.users.findByEmail(email);
-    if (existing) await repos.emails.enqueue(accountExistsEmail(existing.email, this.settings.publicUrl));
-    return existing !== null;
+  /**
+   * The address has an account: no second one. A proven one's owner gets the "account exists" email. One that was
+   * never verified is contested (account pre-hijacking: someone may have registered another's address first, with
+   * a password of their own, and the owner's click on that sign-up's link would have activated it): its password,
+   * profile, links and any sessions go, and the address gets a link to choose a password, which also proves it.
+   */
+  private async toldOwner(repos: Repositories, email: string, client: ClientContext, now: Date): Promise<boolean> {
+    const seen = await repos.users.findByEmail(email);
+    if (!seen) return false;
+    const existing = seen.emailVerified ? null : await repos.users.findByIdForUpdate(seen.id);
+    if (!existing?.discardUnprovenPassword(now)) {
+      await repos.emails.enqueue(accountExistsEmail(seen.email, this.settings.publicUrl));
+      return true;
+    }
+    await cutOffEarlierAccess(repos, existing, now, 'registration_contested');
+    await repos.users.save(existing);
+    const ttlSeconds = this.settings.verificationTokenTtlSeconds;
+    const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: existing.id, purpose: 'password_reset', ttlSeconds, now });
+    await repos.emails.enqueue(registrationContestedEmail(existing.email, this.settings.publicUrl, token, Math.round(ttlSeconds / 3600)));
+    await repos.audit.record(selfAuditEntry('user.registered', client, existing.id, now, 'contested_unverified'));
+    return true;
   }
 }

@@ -107,6 +107,22 @@ export function accountExistsEmail(to: string, publicUrl: string): EmailMessage 
   );
 }
 
+/**
+ * Sent when an address whose account was never verified is registered again: the password chosen at sign-up is
+ * gone (two people asked, and only the mailbox's owner reads this), and the link sets one and proves the address.
+ */
+export function registrationContestedEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+  return message(
+    to,
+    'Choose a password to finish creating your account',
+    [
+      'This address was registered more than once before it was verified, so we cannot tell which password is yours: no password from those sign-ups works any more, and earlier verification links are void.',
+      `Choose a password with this link to finish creating your account; doing so also confirms the address. The link is valid for ${ttlHours} hours and can be used once. If you did not sign up, ignore this email.`,
+    ],
+    { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
+  );
+}
+
 export function accountDeletedEmail(to: string): EmailMessage {
   return message(to, 'Your account was deleted', [
     'Your account and its sessions were deleted as you asked. You can register again with this address at any time.',

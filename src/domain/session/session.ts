@@ -6,7 +6,9 @@ export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refre
   /** A service client revoked one of the session's tokens (RFC 7009, /oauth/revoke). */
   | 'token_revoked'
   /** The account turned its second factor on: sessions signed in with the password alone end (but the caller's). */
-  | 'mfa_enabled';
+  | 'mfa_enabled'
+  /** The account was never verified and its address was registered again: its password was discarded. */
+  | 'registration_contested';
 
 /**
  * A login on one device. Holds the refresh-token rotation state, never a usable token: `refreshTokenHash` is a

@@ -190,6 +190,20 @@ export class User extends AggregateRoot {
     this.verifyEmail(now);
   }
 
+  /**
+   * A second registration of an address whose account was never proven: whoever chose the password (and the
+   * profile) cannot be told from whoever reads the mailbox, so neither survives; the mailbox's owner sets a
+   * password through a reset link, which also proves the address. False (nothing done) for a proven address or
+   * an account without a password.
+   */
+  discardUnprovenPassword(now: Date): boolean {
+    if (this.state.emailVerified || !this.creds.has('password')) return false;
+    this.creds = this.creds.without('password');
+    this.credentialsUpdated(now, ['password']);
+    this.updateProfile({ username: null, firstName: null, lastName: null }, now);
+    return true;
+  }
+
   changePassword(passwordHash: string, now: Date): void {
     this.creds = this.creds.changed(passwordHash, now);
     this.credentialsUpdated(now, ['password']);

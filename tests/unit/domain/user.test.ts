@@ -57,6 +57,22 @@ describe('User', () => {
     expect(user.credentials.failedAttempts).toBe(1);
   });
 
+  it('discards an unproven password and profile (a contested sign-up), never a proven one', () => {
+    const pending = newUser();
+    pending.pullEvents();
+    expect(pending.discardUnprovenPassword(NOW)).toBe(true);
+    expect(pending.credentials.passwordHash).toBeNull();
+    expect(pending.toState()).toMatchObject({ firstName: null, username: null, status: 'pending_verification' });
+    expect(pending.pullEvents().map((e) => e.type)).toEqual(['auth.credentials.updated', 'auth.user.updated']);
+    expect(pending.discardUnprovenPassword(NOW)).toBe(false); // nothing left to discard
+    const proven = newUser(true);
+    proven.pullEvents();
+    expect(proven.discardUnprovenPassword(NOW)).toBe(false);
+    expect(proven.credentials.passwordHash).not.toBeNull();
+    expect(proven.toState().firstName).toBe('Alice');
+    expect(proven.pullEvents()).toEqual([]);
+  });
+
   it('rehashing keeps passwordChangedAt', () => {
     const user = newUser(true);
     const changedAt = user.credentials.passwordChangedAt;
