@@ -4,15 +4,16 @@ import { inject, injectable } from 'inversify';
 import type { User } from '@domain/user/user';
 import type { AuditEntry } from '../ports/audit-log';
 import type { PasswordHasher } from '../ports/password-hasher';
-import type { SecretAttempts } from '../ports/secret-attempts';
+import type { CheckOutcome, SecretAttempts } from '../ports/secret-attempts';
+import { IN_FLIGHT_RETRY_AFTER_SECONDS } from '../ports/login-lockout';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { PORTS } from '../ports/tokens';
 
 /**
- * Counts the current-password checks of each user (SecretAttempts: shared by every instance, counted before
- * hashing so that a parallel burst counts too) and ends the session that asked once `maxFailures` checks in a
- * row were not right. Whoever holds a stolen access token gets that many guesses, then has no token; the
- * per-user rate limit of the routes bounds the hashing and emails before that.
+ * Places for the current-password checks of each user (SecretAttempts: shared by every instance, taken before
+ * hashing so that a parallel burst cannot exceed them) and the failures among them; ends the session that asked
+ * once `maxFailures` checks in a row were found wrong. Whoever holds a stolen access token gets that many
+ * guesses, then has no token; the per-user rate limit of the routes bounds the hashing and emails before that.
  */
 @injectable()
 export class CurrentPasswordGuard {
@@ -34,11 +35,13 @@ export interface CurrentPasswordAsker {
 
 /**
  * Sensitive changes ask for the current password again: a stolen access token alone cannot take the account
- * over. A wrong one is audited (its own transaction, which commits) and answered INVALID_CREDENTIALS; the
- * `maxFailures`-th in a row (and any check beyond it, unhashed) also revokes the asking session in that
- * transaction ('session.revoked', reason 'current_password_failures', event auth.session.revoked; the
- * unit of work updates the session cache, so the token stops working at once) and starts the count afresh.
- * A right one starts the count afresh.
+ * over. Each check takes one of `maxFailures` places (failures so far count as taken). A wrong password is
+ * audited (its own transaction, which commits) and answered INVALID_CREDENTIALS; the `maxFailures`-th wrong one
+ * in a row also revokes the asking session in that transaction ('session.revoked', reason
+ * 'current_password_failures', event auth.session.revoked; the unit of work updates the session cache, so the
+ * token stops working at once) and starts the count afresh. A right one starts the count afresh. A check that
+ * finds every place taken by checks still in flight is answered 429 RATE_LIMITED (Retry-After: 1), unchecked and
+ * uncounted: right passwords sent at once are never taken for wrong ones.
  */
 export async function assertCurrentPassword(
   hasher: PasswordHasher,
@@ -50,16 +53,24 @@ export async function assertCurrentPassword(
 ): Promise<void> {
   const { guard } = asker;
   const subject = CurrentPasswordGuard.subject(user.id);
-  const attempt = await guard.attempts.begin(subject, failure.occurredAt);
-  const beyond = attempt > guard.maxFailures;
-  const hash = user.credentials.passwordHash;
-  if (!beyond && hash !== null && (await hasher.verify(hash, plain))) {
-    await guard.attempts.reset(subject);
-    return;
+  const place = await guard.attempts.begin(subject, guard.maxFailures, failure.occurredAt);
+  if (!place.admitted && place.failures < guard.maxFailures) throw Errors.checksInFlight(IN_FLIGHT_RETRY_AFTER_SECONDS);
+  let failures = place.failures;
+  if (place.admitted) {
+    let outcome: CheckOutcome = 'none';
+    try {
+      const hash = user.credentials.passwordHash;
+      outcome = hash !== null && (await hasher.verify(hash, plain)) ? 'right' : 'wrong';
+    } finally {
+      failures = await guard.attempts.end(subject, outcome, failure.occurredAt);
+    }
+    if (outcome === 'right') return;
   }
-  const revoke = attempt >= guard.maxFailures;
+  // Wrong, or refused because the failures already reached the limit (another session's, say): at the limit,
+  // the asking session ends too.
+  const revoke = failures >= guard.maxFailures;
   await uow.run(async (repos) => {
-    await repos.audit.record(beyond ? { ...failure, reason: 'too_many_attempts' } : failure);
+    await repos.audit.record(place.admitted ? failure : { ...failure, reason: 'too_many_attempts' });
     if (revoke) await revokeAskingSession(repos, user.id, asker.sessionId, failure);
   });
   if (revoke) await guard.attempts.reset(subject);

@@ -21,6 +21,9 @@ export const Errors = {
   wrongCurrentPassword: (): DomainError => new DomainError('INVALID_CREDENTIALS', 'The current password is incorrect.'),
   invalidRefreshToken: (): DomainError =>
     new DomainError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.'),
+  /** Current-password checks of the user already in flight fill its places: nothing was checked or counted. */
+  checksInFlight: (retryAfterSeconds: number): DomainError =>
+    new DomainError('RATE_LIMITED', 'Too many checks of the current password at once. Try again shortly.', undefined, retryAfterSeconds),
   /** The same answer, headers included, for existing and unknown identifiers. */
   accountLocked: (retryAfterSeconds: number): DomainError =>
     new DomainError('ACCOUNT_LOCKED', 'Too many failed login attempts. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),

@@ -1,7 +1,7 @@
 /**
  * Stable error codes of the domain and the application; the HTTP mapper turns them into statuses. The domain
- * never knows a status. Codes only a transport raises (UNAUTHENTICATED: no bearer token; RATE_LIMITED: a
- * quota of the HTTP layer) live with the HTTP layer (interface/http/errors/http-error.ts).
+ * never knows a status. Codes only a transport raises (UNAUTHENTICATED: no bearer token; the quotas' RATE_LIMITED,
+ * which the application raises too) live with the HTTP layer (interface/http/errors/http-error.ts).
  */
 export type ErrorCode =
   | 'VALIDATION_ERROR'
@@ -18,6 +18,11 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'WEAK_PASSWORD'
   | 'NOT_FOUND'
+  /**
+   * Too many at once: besides the HTTP layer's quotas, the application's own refusal of a check that would
+   * exceed a user's places while others are still in flight (the current password). Retry-After says when.
+   */
+  | 'RATE_LIMITED'
   /**
    * A dependency failed after the change was committed; the answer must not say success (see
    * SessionCacheInvalidation). Raised by the application, which alone knows the change committed: not a

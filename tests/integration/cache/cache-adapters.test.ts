@@ -235,20 +235,52 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
   });
 
   describe('secret attempts (current-password checks)', () => {
-    it.each([1, 2, 3])('counts a parallel burst exactly once each: 20 concurrent checks get 1..20 (run %i)', async () => {
+    const LIMIT = 5;
+    it.each([1, 2, 3])('admits exactly the limit of a parallel burst: 20 concurrent checks, 5 places (run %i)', async () => {
       const subject = `current-password:${randomUUID()}`;
-      const counts = await Promise.all(Array.from({ length: 20 }, () => a.attempts.begin(subject, new Date())));
-      expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      const places = await Promise.all(Array.from({ length: 20 }, () => a.attempts.begin(subject, LIMIT, new Date())));
+      expect(places.filter((p) => p.admitted)).toHaveLength(LIMIT);
+      expect(places.every((p) => p.failures === 0)).toBe(true);
+    });
+
+    it('right checks free their places and clear the failures; wrong ones count and keep theirs taken', async () => {
+      const subject = `current-password:${randomUUID()}`;
+      const now = new Date();
+      for (let i = 0; i < 2; i += 1) {
+        expect((await a.attempts.begin(subject, LIMIT, now)).admitted).toBe(true);
+        await expect(a.attempts.end(subject, 'wrong', now)).resolves.toBe(i + 1);
+      }
+      // 2 failures leave 3 places; a check ended without a verdict frees its place and counts nothing.
+      const burst = await Promise.all(Array.from({ length: 5 }, () => a.attempts.begin(subject, LIMIT, now)));
+      expect(burst.map((p) => p.admitted).filter(Boolean)).toHaveLength(3);
+      expect(burst.every((p) => p.failures === 2)).toBe(true);
+      await expect(a.attempts.end(subject, 'none', now)).resolves.toBe(2);
+      await expect(a.attempts.end(subject, 'right', now)).resolves.toBe(0);
+      await expect(a.attempts.end(subject, 'right', now)).resolves.toBe(0);
+      await expect(a.attempts.begin(subject, LIMIT, now)).resolves.toEqual({ admitted: true, failures: 0 });
     });
 
     it('reset() starts the subject afresh; other subjects are untouched', async () => {
       const subject = `current-password:${randomUUID()}`;
       const other = `current-password:${randomUUID()}`;
-      for (let i = 0; i < 3; i += 1) await a.attempts.begin(subject, new Date());
-      await a.attempts.begin(other, new Date());
+      const now = new Date();
+      for (let i = 0; i < 3; i += 1) {
+        await a.attempts.begin(subject, LIMIT, now);
+        await a.attempts.end(subject, 'wrong', now);
+      }
+      await a.attempts.begin(other, LIMIT, now);
+      await a.attempts.end(other, 'wrong', now);
       await a.attempts.reset(subject);
-      await expect(a.attempts.begin(subject, new Date())).resolves.toBe(1);
-      await expect(a.attempts.begin(other, new Date())).resolves.toBe(2);
+      await expect(a.attempts.begin(subject, LIMIT, now)).resolves.toEqual({ admitted: true, failures: 0 });
+      await expect(a.attempts.begin(other, LIMIT, now)).resolves.toEqual({ admitted: true, failures: 1 });
+    });
+
+    it('a place never ended (a process that died mid-check) frees itself after a while', async () => {
+      const subject = `current-password:${randomUUID()}`;
+      const t0 = Date.now();
+      for (let i = 0; i < LIMIT; i += 1) await a.attempts.begin(subject, LIMIT, new Date(t0));
+      expect((await a.attempts.begin(subject, LIMIT, new Date(t0 + 1000))).admitted).toBe(false);
+      expect((await a.attempts.begin(subject, LIMIT, new Date(t0 + 31_000))).admitted).toBe(true);
     });
   });
 
@@ -390,8 +422,9 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     expect(results).toEqual([true, true, true, false]);
     // Current-password checks are counted in the process meanwhile.
     const attempts = new RedisSecretAttempts(own, prefix, new InMemorySecretAttempts(), silent);
-    await expect(attempts.begin('someone', new Date())).resolves.toBe(1);
-    await expect(attempts.begin('someone', new Date())).resolves.toBe(2);
+    await expect(attempts.begin('someone', 5, new Date())).resolves.toEqual({ admitted: true, failures: 0 });
+    await expect(attempts.end('someone', 'wrong', new Date())).resolves.toBe(1);
+    await expect(attempts.begin('someone', 5, new Date())).resolves.toEqual({ admitted: true, failures: 1 });
     const started = Date.now();
     await expect(lockout.state('anyone', new Date())).rejects.toThrow();
     await expect(lockout.reserve('anyone', new Date())).rejects.toThrow();
@@ -408,11 +441,13 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
 });
 
 describe('in-memory secret attempts', () => {
-  it('forgets a subject 24 h after its last check', async () => {
+  it('forgets the failures of a subject 24 h after the last one', async () => {
     const attempts = new InMemorySecretAttempts();
     const t = Date.parse('2026-05-01T00:00:00Z');
-    await attempts.begin('s', new Date(t));
-    await expect(attempts.begin('s', new Date(t + DAY_MS - 1))).resolves.toBe(2);
-    await expect(attempts.begin('s', new Date(t + 2 * DAY_MS - 1))).resolves.toBe(1);
+    await attempts.begin('s', 5, new Date(t));
+    await attempts.end('s', 'wrong', new Date(t));
+    await attempts.begin('s', 5, new Date(t + DAY_MS - 1));
+    await expect(attempts.end('s', 'wrong', new Date(t + DAY_MS - 1))).resolves.toBe(2);
+    await expect(attempts.begin('s', 5, new Date(t + 2 * DAY_MS - 1))).resolves.toEqual({ admitted: true, failures: 0 });
   });
 });

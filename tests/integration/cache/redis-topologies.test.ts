@@ -51,8 +51,8 @@ async function exerciseAdapters(client: RedisClient): Promise<void> {
   expect((await limiter.consume(policy, '203.0.113.9')).allowed).toBe(true);
   expect((await limiter.consume(policy, '203.0.113.9')).allowed).toBe(false);
   const attempts = new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), silent);
-  expect(await attempts.begin('u1', now)).toBe(1);
-  expect(await attempts.begin('u1', now)).toBe(2);
+  expect(await attempts.begin('u1', 5, now)).toEqual({ admitted: true, failures: 0 });
+  expect(await attempts.end('u1', 'wrong', now)).toBe(1);
   const otp = new RedisOtpReplayGuard(client, prefix, new InMemoryOtpReplayGuard(new SystemClock()), silent);
   expect(await otp.claim('u1', 42)).toBe(true);
   expect(await otp.claim('u1', 42)).toBe(false);

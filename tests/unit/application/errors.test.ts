@@ -22,6 +22,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   wrongCurrentPassword: () => Errors.wrongCurrentPassword(),
   invalidRefreshToken: () => Errors.invalidRefreshToken(),
   accountLocked: () => Errors.accountLocked(899.2),
+  checksInFlight: () => Errors.checksInFlight(1),
   invalidSecondFactor: () => Errors.invalidSecondFactor(),
   wrongMfaCode: () => Errors.wrongMfaCode(),
   setupCodeMismatch: () => Errors.setupCodeMismatch(),
@@ -71,6 +72,7 @@ describe('the error catalogue', () => {
     expect(mapError(Errors.accountLocked(0.1))?.headers).toEqual({ 'Retry-After': '1' });
     expect(mapError(Errors.invalidToken())?.headers).toEqual({ 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     expect(mapError(Errors.serviceTokenRefused())).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(mapError(Errors.checksInFlight(1))).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' }, headers: { 'Retry-After': '1' } });
   });
 
   it('transport codes are HTTP errors with their headers', () => {

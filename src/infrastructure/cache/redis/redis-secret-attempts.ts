@@ -1,12 +1,43 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@application/ports/logger';
-import type { SecretAttempts } from '@application/ports/secret-attempts';
-import { SECRET_ATTEMPTS_MEMORY_SECONDS } from '../lockout-rules';
-import { keyDigest, type RedisClient } from './redis-connection';
+import type { CheckOutcome, CheckPlace, SecretAttempts } from '@application/ports/secret-attempts';
+import { IN_FLIGHT_TTL_SECONDS, SECRET_ATTEMPTS_MEMORY_SECONDS } from '../lockout-rules';
+import { keyDigest, RedisScript, type RedisClient } from './redis-connection';
 
 const WARN_EVERY_MS = 60_000;
 
+/*
+ * Two keys per subject, in one hash slot (the digest is the {hash tag}): KEYS[1] the consecutive failures,
+ * KEYS[2] a sorted set of the checks in flight, one random member each, scored by when it stops holding its place
+ * (ms). Each read-decide-write is one script, so concurrent checks on every instance take places exactly once.
+ */
+/** Reply {admitted 1|0, failures}. */
+const BEGIN = new RedisScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+if failures + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return {0, failures} end
+local expires = tonumber(ARGV[1]) + tonumber(ARGV[3])
+redis.call('ZADD', KEYS[2], string.format('%.0f', expires), ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {1, failures}
+`);
+
+/** ARGV[1]: right | wrong | none. Reply: the failures after it. */
+const END = new RedisScript(`
+redis.call('ZPOPMIN', KEYS[2])
+if ARGV[1] == 'right' then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+if ARGV[1] == 'wrong' then
+  local failures = redis.call('INCR', KEYS[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return failures
+end
+return tonumber(redis.call('GET', KEYS[1]) or '0')
+`);
+
 /**
- * One counter per subject (INCR and PEXPIRE in one MULTI: concurrent checks on every instance count once each).
  * While Redis cannot be reached, the checks are counted in this process (like the lockout and the rate limits)
  * rather than failing the request or going uncounted.
  */
@@ -19,22 +50,33 @@ export class RedisSecretAttempts implements SecretAttempts {
     private readonly local: SecretAttempts,
     private readonly logger: Logger,
     private readonly memorySeconds = SECRET_ATTEMPTS_MEMORY_SECONDS,
+    private readonly inFlightTtlSeconds = IN_FLIGHT_TTL_SECONDS,
   ) {}
 
-  async begin(subject: string, now: Date): Promise<number> {
+  async begin(subject: string, limit: number, now: Date): Promise<CheckPlace> {
+    const args = [String(now.getTime()), String(limit), String(this.inFlightTtlSeconds * 1000), randomUUID()];
     try {
-      const [count] = await this.client.multi().incr(this.key(subject)).pExpire(this.key(subject), this.memorySeconds * 1000).exec();
-      return Number(count);
+      const [admitted, failures] = (await BEGIN.run(this.client, this.keys(subject), args)) as [number, number];
+      return { admitted: Number(admitted) === 1, failures: Number(failures) };
     } catch (error) {
       this.warn(error);
-      return this.local.begin(subject, now);
+      return this.local.begin(subject, limit, now);
+    }
+  }
+
+  async end(subject: string, outcome: CheckOutcome, now: Date): Promise<number> {
+    try {
+      return Number(await END.run(this.client, this.keys(subject), [outcome, String(this.memorySeconds * 1000)]));
+    } catch (error) {
+      this.warn(error);
+      return this.local.end(subject, outcome, now);
     }
   }
 
   async reset(subject: string): Promise<void> {
     await this.local.reset(subject);
     try {
-      await this.client.del(this.key(subject));
+      await this.client.del(this.keys(subject));
     } catch (error) {
       this.warn(error);
     }
@@ -46,7 +88,13 @@ export class RedisSecretAttempts implements SecretAttempts {
     this.logger.warn({ err: error }, 'redis unavailable: current-password checks counted in this instance only');
   }
 
-  private key(subject: string): string {
-    return `${this.keyPrefix}attempts:${keyDigest(subject)}`;
+  private keys(subject: string): [string, string] {
+    return secretAttemptsKeys(this.keyPrefix, subject);
   }
+}
+
+/** The subject's two keys (failures, checks in flight), in one Cluster hash slot: the digest is the `{hash tag}`. */
+export function secretAttemptsKeys(keyPrefix: string, subject: string): [string, string] {
+  const tag = `{${keyDigest(subject)}}`;
+  return [`${keyPrefix}attempts:${tag}`, `${keyPrefix}attempts-inflight:${tag}`];
 }

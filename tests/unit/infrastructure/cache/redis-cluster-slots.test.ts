@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@config/env';
 import { lockoutKeys } from '@infrastructure/cache/redis/redis-login-lockout';
+import { secretAttemptsKeys } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { crc16, hashSlot } from '../../../support/redis-hash-slot';
 
 const REDIS_ADAPTERS = join(__dirname, '../../../../src/infrastructure/cache/redis');
@@ -34,6 +35,19 @@ describe('Redis Cluster: the keys of one command share a hash slot', () => {
     expect(seen.size).toBeGreaterThan(1);
   });
 
+  it('both keys of a current-password subject (failures, checks in flight) are in one slot, under every prefix', () => {
+    const seen = new Set<number>();
+    for (const prefix of ['auth:', 'test:0a1b2c3d4e5f:', '']) {
+      for (let i = 0; i < 20; i += 1) {
+        const [failures, inFlight] = secretAttemptsKeys(prefix, `current-password:user-${i}`);
+        expect(failures).not.toBe(inFlight);
+        expect(hashSlot(failures)).toBe(hashSlot(inFlight));
+        seen.add(hashSlot(failures));
+      }
+    }
+    expect(seen.size).toBeGreaterThan(1);
+  });
+
   it('the old key names (no hash tag) would have split them: the test can fail', () => {
     const digest = lockoutKeys('', 'ada@example.com')[0].replace(/^lockout:\{|\}$/g, '');
     expect(hashSlot(`auth:lockout:${digest}`)).not.toBe(hashSlot(`auth:lockout-inflight:${digest}`));
@@ -46,10 +60,10 @@ describe('Redis Cluster: the keys of one command share a hash slot', () => {
     }
   });
 
-  it('only the lockout scripts touch more than one key: a new multi-key script must come with its own slot test', () => {
+  it('only the lockout and current-password scripts touch more than one key: a new multi-key script must come with its own slot test', () => {
     const multiKey = readdirSync(REDIS_ADAPTERS)
       .filter((file) => file.endsWith('.ts'))
       .filter((file) => /KEYS\[[2-9]\]/.test(readFileSync(join(REDIS_ADAPTERS, file), 'utf8')));
-    expect(multiKey).toEqual(['redis-login-lockout.ts']);
+    expect(multiKey).toEqual(['redis-login-lockout.ts', 'redis-secret-attempts.ts']);
   });
 });
