@@ -63,6 +63,27 @@ if (MODES.includes('servers')) {
       await t.http.get('/api/v1/auth/validate').set('Authorization', `Bearer ${token}`).expect(401);
     }, 60_000);
 
+    it('a lock cleared while Redis is away (a password reset) stays cleared when Redis is back', async () => {
+      const email = 'dave@example.com';
+      const login = (password: string) => t.http.post('/api/v1/auth/login').send({ email, password });
+      await t.http.post('/api/v1/auth/register').send({ email, password: PASSWORD }).expect(201);
+      for (let i = 0; i < 5; i += 1) await login('wrong guess').expect(401);
+      await login(PASSWORD).expect(429); // locked in Redis
+
+      proxy.cut();
+      await eventually(async () => (await ready()).status === 503, 15_000);
+      await t.http.post('/api/v1/auth/password/reset').send({ email }).expect(202);
+      let token: string | undefined;
+      for (let n = 1; !token; n += 1) token = /reset-password\?token=([A-Za-z0-9_-]+)/.exec((await t.waitForMail(email, n)).text)?.[1];
+      const confirmed = await t.http.post('/api/v1/auth/password/confirm').send({ token, new_password: 'a brand new passphrase' });
+      // The reset revokes the sessions, which cannot reach the shared cache: committed, answered 503.
+      expect([confirmed.status, confirmed.body.error?.code]).toEqual([503, 'SERVICE_UNAVAILABLE']);
+
+      proxy.restore();
+      await eventually(async () => (await ready()).status === 200, 15_000);
+      await login('a brand new passphrase').expect(200);
+    }, 60_000);
+
     it('after an outage an instance does not trust entries from before it, while another still holds a revocation back', async () => {
       const shared = uniqueKeyPrefix();
       const key = randomBytes(32).toString('hex');

@@ -1,4 +1,6 @@
 import { Errors } from '../shared/errors';
+import { DomainError } from '@domain/shared/domain-error';
+import type { User } from '@domain/user/user';
 import { inject, injectable } from 'inversify';
 import { isRedeemable } from '@domain/token/one-time-token';
 import { Password } from '@domain/user/password';
@@ -53,7 +55,8 @@ export class ConfirmPasswordReset {
     await this.policy.check(input.newPassword, { email: owner.email, username: owner.username });
     const passwordHash = await this.hasher.hash(password.reveal());
     const now = this.clock.now();
-    const reset = await this.uow.run(async (repos) => {
+    const committed: { user: User | null } = { user: null }; // set by the transaction's last step
+    const reset = this.uow.run(async (repos) => {
       const token = await repos.oneTimeTokens.findByHash('password_reset', hash);
       if (!token || !isRedeemable(token, 'password_reset', now)) throw Errors.invalidLink();
       // The user's lock before the token's row (user first, everywhere): a reset request being processed locks the
@@ -65,9 +68,18 @@ export class ConfirmPasswordReset {
       await repos.users.save(user);
       await repos.emails.enqueue(passwordChangedEmail(user.email, this.settings.publicUrl));
       await repos.audit.record(selfAuditEntry('password.reset', input.client, user.id, now));
+      committed.user = user;
       return user;
     });
+    try {
+      await reset;
+    } catch (error) {
+      // Committed, but not yet everywhere (the session cache unreachable: a 503): the reset stands, so its
+      // lockout clear must happen too, or the lock would outlive the reset whose link is now spent.
+      if (committed.user && error instanceof DomainError && error.code === 'SERVICE_UNAVAILABLE') await clearLockout(this.lockout, committed.user);
+      throw error;
+    }
     // The login lockout of every identifier of the account ends with a successful reset (CONTRACT §5).
-    await clearLockout(this.lockout, reset);
+    await clearLockout(this.lockout, await reset);
   }
 }

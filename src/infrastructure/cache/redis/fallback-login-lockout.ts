@@ -3,12 +3,20 @@ import type { FailureOutcome, LockoutState, LoginLockout } from '@application/po
 
 const WARN_EVERY_MS = 60_000;
 
+/** At most this many identifiers owed a clear are remembered (the oldest are dropped first). */
+const MAX_OWED = 10_000;
+
 /**
  * The shared lockout, and this instance's own counters while the shared store cannot be reached: logins keep
  * working and keep being limited (per instance, like the rate limits) instead of failing or skipping the check.
+ * A clear that could not reach the shared store (an admin unlock, a password reset, a successful login during
+ * the outage) is owed to it and paid before the next call that reaches it, so a lock cleared meanwhile does not
+ * come back with the store. Owed clears live in this process only (a restart during the outage loses them).
  */
 export class FallbackLoginLockout implements LoginLockout {
   private warnedAt = 0;
+  private readonly owed = new Set<string>();
+  private paying: Promise<void> | null = null;
 
   constructor(
     private readonly shared: LoginLockout,
@@ -17,42 +25,75 @@ export class FallbackLoginLockout implements LoginLockout {
   ) {}
 
   state(identifier: string, now: Date): Promise<LockoutState> {
-    return this.either((l) => l.state(identifier, now));
+    return this.either((l) => l.state(identifier, now)).then((r) => r.value);
   }
 
   reserve(identifier: string, now: Date): Promise<LockoutState> {
-    return this.either((l) => l.reserve(identifier, now));
+    return this.either((l) => l.reserve(identifier, now)).then((r) => r.value);
   }
 
   /** An attempt reserved in one store and ended in the other leaves a place taken there until its TTL. */
   recordFailure(identifier: string, now: Date): Promise<FailureOutcome> {
-    return this.either((l) => l.recordFailure(identifier, now));
+    return this.either((l) => l.recordFailure(identifier, now)).then((r) => r.value);
   }
 
   async succeed(identifier: string, now: Date): Promise<LockoutState> {
-    const outcome = await this.either((l) => l.succeed(identifier, now));
+    const { value: outcome, shared } = await this.either((l) => l.succeed(identifier, now));
+    if (outcome.locked) return outcome;
     // Failures this instance counted during an outage are forgotten too, as clear() does.
-    if (!outcome.locked) await this.local.clear(identifier);
+    await this.local.clear(identifier);
+    if (!shared) this.owe(identifier);
     return outcome;
   }
 
   release(identifier: string): Promise<void> {
-    return this.either((l) => l.release(identifier));
+    return this.either((l) => l.release(identifier)).then((r) => r.value);
   }
 
   async clear(identifier: string): Promise<void> {
-    await Promise.all([this.local.clear(identifier), this.either((l) => l.clear(identifier))]);
+    await this.local.clear(identifier);
+    const { shared } = await this.either((l) => l.clear(identifier));
+    if (!shared) this.owe(identifier);
   }
 
-  private async either<T>(call: (lockout: LoginLockout) => Promise<T>): Promise<T> {
+  /** How many clears wait for the shared store (for tests and the log). */
+  get owedClears(): number {
+    return this.owed.size;
+  }
+
+  private owe(identifier: string): void {
+    this.owed.delete(identifier);
+    this.owed.add(identifier);
+    if (this.owed.size > MAX_OWED) this.owed.delete(this.owed.values().next().value as string);
+  }
+
+  /** Pays the owed clears, one payer at a time; stops at the first that fails (the store is still away). */
+  private payOwed(): Promise<void> {
+    this.paying ??= (async () => {
+      try {
+        for (const identifier of [...this.owed]) {
+          await this.shared.clear(identifier);
+          this.owed.delete(identifier);
+        }
+      } catch {
+        // Still unreachable: the rest stays owed.
+      } finally {
+        this.paying = null;
+      }
+    })();
+    return this.paying;
+  }
+
+  private async either<T>(call: (lockout: LoginLockout) => Promise<T>): Promise<{ value: T; shared: boolean }> {
     try {
-      return await call(this.shared);
+      if (this.owed.size > 0) await this.payOwed();
+      return { value: await call(this.shared), shared: true };
     } catch (error) {
       if (Date.now() - this.warnedAt > WARN_EVERY_MS) {
         this.warnedAt = Date.now();
         this.logger.warn({ err: error }, 'redis unavailable: login lockout counted in this instance only');
       }
-      return call(this.local);
+      return { value: await call(this.local), shared: false };
     }
   }
 }
