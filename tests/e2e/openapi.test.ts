@@ -83,6 +83,27 @@ describe('OpenAPI document served by the service', () => {
     else expect(operation.security).toHaveLength(1);
   });
 
+  it('documents what the bearer check, query validation and the standards-shaped routes really do (an outside review)', () => {
+    const schemaOf = (name: string) => doc.components?.schemas?.[name] as SchemaObject;
+    // bearer-auth.ts answers a service token on a user's route 403 FORBIDDEN.
+    const userRoutes = ROUTES.filter((route) => route.auth === 'user');
+    expect(userRoutes.length).toBeGreaterThan(10);
+    for (const route of userRoutes) expect([key(route.method, route.path), codesIn(operationOf(route).responses?.['403'])]).toEqual([key(route.method, route.path), ['FORBIDDEN']]);
+    // A query string is validated like a body: VALIDATION_ERROR.
+    const queryRoutes = ROUTES.filter((route) => route.query);
+    expect(queryRoutes.length).toBeGreaterThanOrEqual(3);
+    for (const route of queryRoutes) expect(codesIn(operationOf(route).responses?.['400'])).toContain('VALIDATION_ERROR');
+    // RFC 6749 §3.1: parameters the OAuth routes do not declare are ignored, so their schemas stay open.
+    for (const name of ['TokenRequestDto', 'TokenActionDto']) expect([name, schemaOf(name).additionalProperties]).toEqual([name, undefined]);
+    expect(schemaOf('RegisterDto').additionalProperties).toBe(false);
+    // `"scope": null` is accepted by logout; role names have the domain's shape.
+    expect((schemaOf('LogoutDto').properties?.['scope'] as SchemaObject).enum).toContain(null);
+    for (const name of ['InviteUserDto', 'UpdateUserDto']) {
+      const items = (schemaOf(name).properties?.['roles'] as SchemaObject).items as SchemaObject;
+      expect([name, items.pattern]).toEqual([name, '^[a-z][a-z0-9_-]{0,31}$']);
+    }
+  });
+
   it('every route mounted on the router is in ROUTES, so no route goes undocumented', () => {
     const mounted = mountedRoutes(mountedRouter(t));
     expect(mounted.length).toBeGreaterThan(0);

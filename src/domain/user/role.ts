@@ -1,6 +1,7 @@
 import { DomainErrors } from '../shared/errors';
 
-const ROLE = /^[a-z][a-z0-9_-]{0,31}$/;
+/** A role name's shape (also declared by the HTTP DTOs, so that the OpenAPI document shows it). */
+export const ROLE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 /** An account holds a handful of roles; a longer list is a mistake, not a need. */
 export const MAX_ROLES = 20;
 
@@ -16,7 +17,7 @@ export class Role {
   private constructor(readonly value: string) {}
 
   static create(raw: string): Role {
-    if (!ROLE.test(raw)) throw DomainErrors.validation('roles', `"${raw.slice(0, 40)}" is not a valid role: [a-z][a-z0-9_-]{0,31}`);
+    if (!ROLE_PATTERN.test(raw)) throw DomainErrors.validation('roles', `"${raw.slice(0, 40)}" is not a valid role: [a-z][a-z0-9_-]{0,31}`);
     return new Role(raw);
   }
 

@@ -1,4 +1,5 @@
 import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
+import { ROLE_PATTERN } from '@domain/user/role';
 import { MaxUnits } from './validate-dto';
 
 /**
@@ -7,7 +8,6 @@ import { MaxUnits } from './validate-dto';
  * converted by the route.
  */
 const present = (_: object, value: unknown) => value !== undefined;
-const ROLE = /^[a-z][a-z0-9_-]{0,31}$/;
 const LIMIT_1_100 = /^(100|[1-9][0-9]?)$/;
 const CURSOR = /^[A-Za-z0-9_-]{1,200}$/;
 
@@ -19,7 +19,7 @@ export class ListUsersQueryDto {
   @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;
   @ValidateIf(present) @IsString() @MaxUnits(100) search?: string;
   @ValidateIf(present) @IsIn(USER_STATUSES) status?: string;
-  @ValidateIf(present) @IsString() @Matches(ROLE, { message: 'role must match [a-z][a-z0-9_-]{0,31}' }) role?: string;
+  @ValidateIf(present) @IsString() @Matches(ROLE_PATTERN, { message: 'role must match [a-z][a-z0-9_-]{0,31}' }) role?: string;
   @ValidateIf(present) @IsIn(USER_SORTS) sort?: string;
   @ValidateIf(present) @IsIn(['asc', 'desc']) order?: string;
 }
@@ -28,12 +28,12 @@ export class InviteUserDto {
   @IsString() @MaxUnits(254) email!: string;
   @ValidateIf(present) @IsString() @MaxUnits(100) first_name?: string;
   @ValidateIf(present) @IsString() @MaxUnits(100) last_name?: string;
-  @ValidateIf(present) @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) roles?: string[];
+  @ValidateIf(present) @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) @Matches(ROLE_PATTERN, { each: true, message: 'each role must match [a-z][a-z0-9_-]{0,31}' }) roles?: string[];
 }
 
 export class UpdateUserDto {
   @ValidateIf(present) @IsIn(['active', 'suspended']) status?: 'active' | 'suspended';
-  @ValidateIf(present) @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) roles?: string[];
+  @ValidateIf(present) @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) @Matches(ROLE_PATTERN, { each: true, message: 'each role must match [a-z][a-z0-9_-]{0,31}' }) roles?: string[];
   @ValidateIf(present) @IsIn([true], { message: 'email_verified can only be set to true' }) email_verified?: true;
 }
 

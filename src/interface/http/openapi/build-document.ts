@@ -67,9 +67,9 @@ function operation(route: RouteDef, components: Components): OperationObject {
           requestBody: {
             required: route.body.optional !== true,
             content: {
-              'application/json': { schema: components.dto(route.body.dto) },
+              'application/json': { schema: components.dto(route.body.dto, route.body.form === true) },
               // Standards-shaped parameters (RFC 6749 §3.2): the same members, form-urlencoded.
-              ...(route.body.form ? { 'application/x-www-form-urlencoded': { schema: components.dto(route.body.dto) } } : {}),
+              ...(route.body.form ? { 'application/x-www-form-urlencoded': { schema: components.dto(route.body.dto, true) } } : {}),
             },
           },
         }
@@ -158,14 +158,15 @@ class Components {
     return typeof schema === 'function' ? this.dto(schema) : this.ref(schema as SchemaObject);
   }
 
-  dto(dto: DtoClass): SchemaObject {
+  /** `unknownIgnored`: a standards-shaped route's DTO, whose undeclared members are dropped, not refused. */
+  dto(dto: DtoClass, unknownIgnored = false): SchemaObject {
     const name = dto.name;
     const known = this.dtos.get(name);
     if (known !== undefined && known !== dto) throw new Error(`two request DTO classes are named ${name}`);
     if (known === undefined) {
       if (name in NAMED_SCHEMAS) throw new Error(`DTO ${name} clashes with a shared schema`);
       this.dtos.set(name, dto);
-      this.schemas[name] = dtoSchema(dto);
+      this.schemas[name] = dtoSchema(dto, { unknownIgnored });
     }
     return { $ref: `${COMPONENTS}${name}` };
   }

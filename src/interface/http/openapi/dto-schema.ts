@@ -14,9 +14,10 @@ const REF_PREFIX = '#/components/schemas/';
  *   points, never more than the units, so the bound shown is the same or looser, never stricter.
  * - IsOptional lets `null` through as well as an absent member (PATCH: null clears), so such members are
  *   nullable; ValidateIf(value !== undefined) members are optional but not nullable.
- * - Undeclared members are rejected (forbidNonWhitelisted): additionalProperties false.
+ * - Undeclared members are rejected (forbidNonWhitelisted): additionalProperties false; on the standards-shaped
+ *   routes (`form`: RFC 6749 §3.1) they are ignored, and the schema leaves them open (`unknownIgnored`).
  */
-export function dtoSchema(dto: DtoClass): SchemaObject {
+export function dtoSchema(dto: DtoClass, { unknownIgnored = false } = {}): SchemaObject {
   const schema = targetConstructorToSchema(dto, {
     refPointerPrefix: REF_PREFIX,
     additionalConverters: {
@@ -26,9 +27,11 @@ export function dtoSchema(dto: DtoClass): SchemaObject {
   const properties = (schema.properties ?? {}) as Record<string, SchemaObject>;
   for (const name of nullableMembers(dto)) {
     const member = properties[name];
-    if (member && typeof member.type === 'string') properties[name] = { ...member, type: [member.type, 'null'] };
+    if (member && typeof member.type === 'string') {
+      properties[name] = { ...member, type: [member.type, 'null'], ...(member.enum ? { enum: [...member.enum, null] } : {}) };
+    }
   }
-  return { ...schema, type: 'object', properties, additionalProperties: false };
+  return { ...schema, type: 'object', properties, ...(unknownIgnored ? {} : { additionalProperties: false }) };
 }
 
 function nullableMembers(dto: DtoClass): string[] {

@@ -7,8 +7,8 @@ import { ERROR_DETAILS_SCHEMA, META_SCHEMA } from './schemas';
 const EVERY_ROUTE: RouteErrorCode[] = ['BAD_REQUEST', 'INTERNAL_ERROR'];
 /** What the JSON body chain answers before the handler runs (json-body.ts, validate-dto.ts). */
 const BODY_ROUTE: RouteErrorCode[] = ['VALIDATION_ERROR', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'];
-/** What the bearer check answers (bearer-auth.ts). */
-const BEARER_ROUTE: RouteErrorCode[] = ['UNAUTHENTICATED', 'INVALID_TOKEN'];
+/** What the bearer check answers (bearer-auth.ts): a service token on a user's route is a 403 FORBIDDEN. */
+const BEARER_ROUTE: RouteErrorCode[] = ['UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN'];
 
 const HEADER_DOCS: Record<number, ResponseObject['headers']> = {
   401: { 'WWW-Authenticate': { description: 'Bearer, with error="invalid_token" for a bad token.', schema: { type: 'string' } } },
@@ -23,8 +23,9 @@ export function routeErrorCodes(route: RouteDef): RouteErrorCode[] {
   if (route.errorFormat === 'oauth') return ['INTERNAL_ERROR', ...route.errors];
   const codes = new Set<RouteErrorCode>(EVERY_ROUTE);
   if (route.body) BODY_ROUTE.forEach((c) => codes.add(c));
+  // A query string is validated like a body (unknown, repeated or malformed parameters).
+  if (route.query) codes.add('VALIDATION_ERROR');
   if (route.auth === 'user' || typeof route.auth === 'object') BEARER_ROUTE.forEach((c) => codes.add(c));
-  if (typeof route.auth === 'object') codes.add('FORBIDDEN');
   if (route.limit) codes.add('RATE_LIMITED');
   route.errors.forEach((c) => codes.add(c));
   return [...codes];

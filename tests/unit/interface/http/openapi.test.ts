@@ -191,7 +191,7 @@ describe('OpenAPI document from the route table', () => {
     expect(JSON.stringify(register)).not.toContain('#/definitions');
     const logout = op(doc, 'post', '/api/v1/auth/logout');
     expect((logout.requestBody as { required: boolean }).required).toBe(false);
-    expect(component(doc, jsonSchemaOf(logout.requestBody)).properties?.['scope']).toMatchObject({ enum: ['local', 'others', 'global'] });
+    expect(component(doc, jsonSchemaOf(logout.requestBody)).properties?.['scope']).toMatchObject({ enum: ['local', 'others', 'global', null] });
     // ValidateIf(value !== undefined): optional, but null is not accepted.
     const credentials = component(doc, jsonSchemaOf(op(doc, 'put', '/api/v1/users/me/credentials').requestBody));
     expect(credentials.required).toEqual(['current_password']);
