@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { type AbuseConfig, readAbuseConfig } from './abuse-config';
 import { type Env, isUrl, Reader } from './env-reader';
@@ -145,6 +146,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (redisMode !== 'standalone' && !env.REDIS_URL?.trim()) problems.push(`REDIS_MODE=${redisMode} needs REDIS_URL (comma-separated node URLs)`);
   if (redisMode === 'sentinel' && config.redisTopology.sentinelMaster === null) problems.push('REDIS_MODE=sentinel needs REDIS_SENTINEL_MASTER (the master name the Sentinels monitor)');
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
+  const badProxies = config.trustedProxies.filter((entry) => !isAddressOrRange(entry));
+  if (badProxies.length > 0) {
+    problems.push(`TRUSTED_PROXIES must list IP addresses or CIDR ranges (e.g. 10.0.0.0/8, fd00::/8), not host names (got "${badProxies.join('", "')}")`);
+  }
   // The issuer is the otpauth URI's label prefix: a colon would split it, and apps show it whole.
   if (config.mfa.issuer.includes(':') || config.mfa.issuer.length > 64) problems.push('MFA_ISSUER must be at most 64 characters, without ":"');
   if (config.env === 'production') problems.push(...productionProblems(env, config));
@@ -199,4 +204,12 @@ function workerProblems(config: AppConfig): string[] {
     );
   }
   return problems;
+}
+
+/** An IPv4 or IPv6 address, optionally with a prefix length in its family's range (0-32, 0-128). */
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.trim().split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }

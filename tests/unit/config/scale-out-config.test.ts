@@ -34,3 +34,18 @@ describe('REDIS_MODE', () => {
     expect(problems({ REDIS_MODE: 'replicated' })).toEqual([expect.stringContaining('REDIS_MODE')]);
   });
 });
+
+describe('TRUSTED_PROXIES', () => {
+  it('takes IP addresses and CIDR ranges of either family', () => {
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.1, 10.0.0.0/8,fd00::/8, ::1, 0.0.0.0/0' }).trustedProxies).toEqual(['10.0.0.1', '10.0.0.0/8', 'fd00::/8', '::1', '0.0.0.0/0']);
+  });
+
+  it.each(['localhost', 'proxy.internal', '127.0.0.1/40', '127.0.0.1/x', '::1/129', '10.0.0.0/8/1', '10.0.0.0/'])(
+    'refuses to start on %s, naming the variable (a host name was silently ignored, a bad prefix crashed at start)',
+    (entry) => {
+      expect(() => loadConfig({ TRUSTED_PROXIES: `10.0.0.1,${entry}` })).toThrow(
+        expect.objectContaining({ problems: [expect.stringMatching(/^TRUSTED_PROXIES must list IP addresses.*got "/)] }),
+      );
+    },
+  );
+});
