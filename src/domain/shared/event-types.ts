@@ -57,9 +57,9 @@ export type EventPayloads = {
   'auth.user.status_changed': AboutUser & { status: string; previous_status: string; actor_id: string };
   /** Admin API: `actor_id` the admin (or the CLI's `create-admin`: the user's own id) who changed them. */
   'auth.user.roles_changed': AboutUser & { roles: string[]; previous_roles: string[]; actor_id: string };
-  /** Reserved (MFA). */
+  /** TOTP turned on. */
   'auth.mfa.enabled': AboutUser & { method: 'totp' };
-  /** Reserved (MFA). `actor_id`: who disabled it, the user themself or an admin (support). */
+  /** The second factor removed. `actor_id`: who disabled it, the user themself or an admin (support). */
   'auth.mfa.disabled': AboutUser & { method: 'totp'; actor_id: string };
 };
 
