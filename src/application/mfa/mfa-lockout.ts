@@ -13,9 +13,13 @@ import { PORTS } from '../ports/tokens';
 export class MfaLockout {
   constructor(@inject(PORTS.MfaLockoutStore) private readonly lockout: LoginLockout) {}
 
-  /** Before a code is checked: counts it in flight; throws ACCOUNT_LOCKED (Retry-After) when the step is locked. */
+  /**
+   * Before a code is checked: counts it in flight; throws ACCOUNT_LOCKED (Retry-After) when the step is locked,
+   * RATE_LIMITED (Retry-After: 1) when codes in flight fill its places.
+   */
   async reserve(userId: string, now: Date): Promise<void> {
     const state = await this.lockout.reserve(userId, now);
+    if (state.locked && state.inFlight) throw Errors.attemptsInFlight(state.retryAfterSeconds);
     if (state.locked) throw Errors.mfaLocked(state.retryAfterSeconds);
   }
 

@@ -1,3 +1,4 @@
+import { DomainError } from '@domain/shared/domain-error';
 import { inject, injectable } from 'inversify';
 import { isRedeemable, type OneTimeToken } from '@domain/token/one-time-token';
 import type { TokenPair } from '@domain/session/token-pair';
@@ -65,7 +66,8 @@ export class VerifyMfaLogin {
     try {
       await this.lockout.reserve(userId, now);
     } catch (error) {
-      return this.refuse(input, userId, 'mfa_locked', error);
+      const inFlight = error instanceof DomainError && error.code === 'RATE_LIMITED';
+      return this.refuse(input, userId, inFlight ? 'attempts_in_flight' : 'mfa_locked', error);
     }
     const attempt = { settled: false };
     try {

@@ -5,7 +5,8 @@ export interface LockoutPolicy {
   maxSeconds: number;
 }
 
-export type LockoutState = { locked: false } | { locked: true; retryAfterSeconds: number };
+/** `inFlight`: refused because attempts in flight fill the places, not locked by failures (no lock is set). */
+export type LockoutState = { locked: false } | { locked: true; retryAfterSeconds: number; inFlight?: true };
 
 export interface FailureOutcome {
   /** True when this failure locked the identifier. */
@@ -38,7 +39,7 @@ export interface LoginLockout {
   /**
    * Before the password is checked: counts one attempt in flight. Refused (locked) while the identifier is
    * locked (retryAfterSeconds: the lock's remainder), or when consecutive failures + attempts in flight already
-   * reach the threshold (retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS); a refused call reserves nothing.
+   * reach the threshold (inFlight, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS); a refused call reserves nothing.
    */
   reserve(identifier: string, now: Date): Promise<LockoutState>;
   /**

@@ -71,6 +71,7 @@ export class LoginWithPassword {
     // Reserved before any lookup or hashing: attempts in flight count toward the lockout, so a parallel burst
     // gets no more password checks than a sequence; a locked identifier costs nothing and answers the same.
     const lock = await this.lockout.reserve(key, this.clock.now());
+    if (lock.locked && lock.inFlight) return this.refuse(input, 'attempts_in_flight', Errors.attemptsInFlight(lock.retryAfterSeconds));
     if (lock.locked) return this.refuse(input, 'locked', Errors.accountLocked(lock.retryAfterSeconds));
     const attempt = { settled: false };
     try {

@@ -24,6 +24,12 @@ export const Errors = {
   /** Current-password checks of the user already in flight fill its places: nothing was checked or counted. */
   checksInFlight: (retryAfterSeconds: number): DomainError =>
     new DomainError('RATE_LIMITED', 'Too many checks of the current password at once. Try again shortly.', undefined, retryAfterSeconds),
+  /**
+   * Sign-in attempts (or second-factor codes) of one identifier already in flight fill its places: not a lock,
+   * nothing was checked or counted. The same for existing and unknown identifiers.
+   */
+  attemptsInFlight: (retryAfterSeconds: number): DomainError =>
+    new DomainError('RATE_LIMITED', 'Too many sign-in attempts at once. Try again shortly.', undefined, retryAfterSeconds),
   /** The same answer, headers included, for existing and unknown identifiers. */
   accountLocked: (retryAfterSeconds: number): DomainError =>
     new DomainError('ACCOUNT_LOCKED', 'Too many failed login attempts. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),

@@ -61,6 +61,8 @@ export function loginFailureResult(reason: string | null): LoginResult {
       return 'email_not_verified';
     case 'account_disabled':
       return 'account_disabled';
+    case 'attempts_in_flight':
+      return 'rate_limited';
     default:
       return 'other';
   }

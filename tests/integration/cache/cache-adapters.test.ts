@@ -154,7 +154,7 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
       const states = await burst(20, () => a.lockout.reserve(id, now));
       expect(granted(states)).toBe(5);
       // Refused only for attempts in flight: no lock yet, a short wait.
-      for (const s of states.filter((x) => x.locked)) expect(s).toEqual({ locked: true, retryAfterSeconds: 1 });
+      for (const s of states.filter((x) => x.locked)) expect(s).toEqual({ locked: true, retryAfterSeconds: 1, inFlight: true });
       await expect(a.lockout.state(id, now)).resolves.toEqual({ locked: false });
     });
 

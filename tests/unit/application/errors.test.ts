@@ -23,6 +23,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   invalidRefreshToken: () => Errors.invalidRefreshToken(),
   accountLocked: () => Errors.accountLocked(899.2),
   checksInFlight: () => Errors.checksInFlight(1),
+  attemptsInFlight: () => Errors.attemptsInFlight(1),
   invalidSecondFactor: () => Errors.invalidSecondFactor(),
   wrongMfaCode: () => Errors.wrongMfaCode(),
   setupCodeMismatch: () => Errors.setupCodeMismatch(),

@@ -38,7 +38,7 @@ export class InMemoryLoginLockout implements LoginLockout {
     if (lock.locked) return lock;
     entry.inFlight = entry.inFlight.filter((until) => until > at);
     if (entry.failures + entry.inFlight.length >= this.policy.threshold) {
-      return { locked: true, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS };
+      return { locked: true, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, inFlight: true };
     }
     const until = at + this.inFlightTtlSeconds * 1000;
     entry.inFlight.push(until);

@@ -80,7 +80,7 @@ export class RedisLoginLockout implements LoginLockout {
       String(this.inFlightTtlSeconds * 1000),
       randomUUID(),
     ])) as number[];
-    if (Number(reply[0]) === 2) return { locked: true, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS };
+    if (Number(reply[0]) === 2) return { locked: true, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, inFlight: true };
     return Number(reply[0]) === 1 ? lockedFor(Number(reply[1])) : { locked: false };
   }
 

@@ -129,9 +129,9 @@ describe('login lockout (LoginWithPassword on the in-memory lockout)', () => {
     expect(clear.mock.calls).toEqual([['alice']]);
     // The username's four failures are gone: four more do not lock it.
     await failTimes(kit, 'alice', 4);
-    // The email's reserved attempt still counts: 4 failures + 1 in flight reach the threshold of 5.
+    // The email's reserved attempt still counts: 4 failures + 1 in flight reach the threshold of 5 (a retry, not a lock).
     await failTimes(kit, 'alice@example.com', 4);
-    await expect(attempt(kit, 'alice@example.com', PASSWORD)).resolves.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+    await expect(attempt(kit, 'alice@example.com', PASSWORD)).resolves.toMatchObject({ code: 'RATE_LIMITED', retryAfter: 1 });
   });
 
   it('a successful password reset clears the lockout of every identifier of the account', async () => {
