@@ -24,9 +24,9 @@ import { LocalStateCache } from '@infrastructure/cache/local/local-state-cache';
 import type { AppConfig } from './env';
 
 /** Every instance publishes a heartbeat on the invalidation channel this often ... */
-const HEARTBEAT_MS = 1000;
-/** ... and bypasses its local cache when it has not received its own for this long. */
-const HEARTBEAT_SILENCE_MS = 3000;
+const HEARTBEAT_MS = 200;
+/** ... and bypasses its local cache when it has not received its own for this long (a silently dead link). */
+const HEARTBEAT_SILENCE_MS = 600;
 
 /** Tokens are accepted up to 60 s after `exp` (clock skew); a revocation outlives every token naming the session. */
 const SKEW_MARGIN_SECONDS = 120;
@@ -81,9 +81,11 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
       close: async () => undefined,
     };
   }
-  const client = await connectRedis(config.redisUrl, logger, config.redisTopology);
+  let link: RedisInvalidationLink | null = null;
+  // A command that got no answer in time: the link may be dead too, so the local cache is not trusted meanwhile.
+  const client = await connectRedis(config.redisUrl, logger, config.redisTopology, () => link?.distrust());
   const prefix = config.abuse.redisKeyPrefix;
-  const link = new RedisInvalidationLink(client, prefix, logger, { heartbeatMs: HEARTBEAT_MS, silenceMs: HEARTBEAT_SILENCE_MS });
+  link = new RedisInvalidationLink(client, prefix, logger, { heartbeatMs: HEARTBEAT_MS, silenceMs: HEARTBEAT_SILENCE_MS });
   link.start();
   return {
     rateLimiter: new RedisRateLimiter(client, prefix, logger),

@@ -84,6 +84,38 @@ if (MODES.includes('servers')) {
       await login('a brand new passphrase').expect(200);
     }, 60_000);
 
+    it('a link that stalls (packets dropped, nothing reset): every request answers within seconds, and it recovers', async () => {
+      const email = 'erin@example.com';
+      const created = await t.http.post('/api/v1/auth/register').send({ email, password: PASSWORD }).expect(201);
+      const token = created.body.data.tokens.access_token as string;
+      const bearer = { Authorization: `Bearer ${token}` };
+      await t.http.get('/api/v1/auth/validate').set(bearer).expect(200);
+      await eventually(async () => (await ready()).status === 200, 15_000);
+
+      proxy.stall();
+      // A hang fails here (no answer within 8 s), not at the test's timeout.
+      const timed = async (request: PromiseLike<{ status: number; body: { error?: { code: string } } }>) => {
+        const started = Date.now();
+        const res = await request;
+        return { answer: [res.status, res.body.error?.code ?? null], ms: Date.now() - started };
+      };
+      const logout = await timed(t.http.post('/api/v1/auth/logout').set(bearer).timeout({ response: 8000 }));
+      // Committed; its revocation could not reach the shared cache in time (the transaction waited at most 2 s for it).
+      expect(logout.answer).toEqual([503, 'SERVICE_UNAVAILABLE']);
+      const after = [
+        await timed(t.http.get('/api/v1/auth/validate').set(bearer).timeout({ response: 8000 })),
+        await timed(t.http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).timeout({ response: 8000 })),
+        await timed(ready().timeout({ response: 8000 })),
+      ];
+      expect(after.map((r) => r.answer)).toEqual([[401, 'INVALID_TOKEN'], [200, null], [503, null]]);
+      for (const { ms } of [logout, ...after]) expect(ms).toBeLessThan(6000);
+
+      proxy.restore();
+      await eventually(async () => (await ready()).status === 200, 20_000);
+      await t.http.get('/api/v1/auth/validate').set(bearer).expect(401);
+      await t.http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+    }, 90_000);
+
     it('after an outage an instance does not trust entries from before it, while another still holds a revocation back', async () => {
       const shared = uniqueKeyPrefix();
       const key = randomBytes(32).toString('hex');

@@ -2,13 +2,14 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP proxy the test puts between the service and a server, to cut the network and restore it. Cut: every
- * open connection is destroyed and new ones are reset at once (as a broker that went away); restore: traffic
- * flows again.
+ * open connection is destroyed and new ones are reset at once (as a broker that went away); stall: nothing
+ * flows and nothing is reset; restore: traffic flows again.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private server: Server | null = null;
   private cutOff = false;
+  private stalled = false;
   port = 0;
 
   constructor(
@@ -39,8 +40,27 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
+  /**
+   * A network that silently drops packets: open connections stay open, and new ones are accepted, but nothing is
+   * forwarded either way and nothing is reset; the peers learn of it only by waiting. restore() ends it (the stalled
+   * connections are closed then, as a peer's keepalive would eventually).
+   */
+  stall(): void {
+    this.stalled = true;
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.removeAllListeners('data');
+      socket.on('data', () => undefined);
+    }
+  }
+
   restore(): void {
     this.cutOff = false;
+    if (this.stalled) {
+      this.stalled = false;
+      for (const socket of this.sockets) socket.destroy();
+      this.sockets.clear();
+    }
   }
 
   async close(): Promise<void> {
@@ -51,6 +71,11 @@ export class TcpProxy {
   private accept(client: Socket): void {
     if (this.cutOff) {
       client.resetAndDestroy();
+      return;
+    }
+    if (this.stalled) {
+      this.sockets.add(client);
+      client.on('data', () => undefined).on('error', () => client.destroy());
       return;
     }
     const upstream = connect(this.targetPort, this.targetHost);

@@ -18,16 +18,24 @@ export interface RedisTopology {
   sentinelPassword?: string | null;
 }
 
-/** A command that takes longer than this fails instead of holding a request. */
-const COMMAND_TIMEOUT_MS = 2000;
+/** A command that takes longer than this fails instead of holding a request (see withCommandDeadline). */
+export const COMMAND_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 5000;
+/** Between attempts to reconnect after a stall, while the server does not answer. */
+const RECONNECT_PAUSE_MS = 1000;
 
 /**
  * The process's one Redis connection (node-redis multiplexes every command over it; a Cluster keeps one per
  * node). Commands fail at once while it is down instead of queueing, so that callers can fall back or answer;
  * it reconnects by itself.
  */
-export async function connectRedis(url: string, logger: Logger, topology: RedisTopology = { mode: 'standalone' }): Promise<RedisClient> {
+export async function connectRedis(
+  url: string,
+  logger: Logger,
+  topology: RedisTopology = { mode: 'standalone' },
+  /** Told when a command got no answer within COMMAND_TIMEOUT_MS (e.g. to distrust caches kept in step through Redis). */
+  onStall: () => void = () => undefined,
+): Promise<RedisClient> {
   const client = createTopologyClient(url, topology);
   let reported = false;
   watchRedis(client, {
@@ -48,7 +56,112 @@ export async function connectRedis(url: string, logger: Logger, topology: RedisT
     // The message never carries the URL (it may hold a password).
     throw new Error(`cannot connect to Redis at REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return client as RedisClient;
+  let closed = false;
+  let restarting = false;
+  // A stalled connection is dropped, which fails every command still waiting on it, and opened again; meanwhile
+  // commands fail at once (disableOfflineQueue) and callers fall back as in any outage.
+  const restart = () => {
+    onStall();
+    if (restarting || closed) return;
+    restarting = true;
+    logger.warn({ timeoutMs: COMMAND_TIMEOUT_MS }, 'redis: a command got no answer in time; reconnecting');
+    const attempt = () => {
+      if (closed) return;
+      try {
+        (client as { destroy(): unknown }).destroy();
+      } catch {
+        // Already closed.
+      }
+      withTimeout<unknown>(client.connect(), CONNECT_TIMEOUT_MS * 2).then(
+        () => {
+          restarting = false;
+        },
+        () => setTimeout(attempt, RECONNECT_PAUSE_MS).unref(),
+      );
+    };
+    attempt();
+  };
+  return withCommandDeadline(client as RedisClient, COMMAND_TIMEOUT_MS, { stalled: restart, closing: () => (closed = true) });
+}
+
+/** Methods that open, close or observe the connection: never under a command deadline. */
+const LIFECYCLE = new Set(['connect', 'close', 'destroy', 'quit', 'disconnect', 'duplicate', 'on', 'once', 'off', 'addListener', 'removeListener', 'emit']);
+
+export class RedisStallError extends Error {
+  constructor(ms: number) {
+    super(`redis: no answer within ${ms} ms`);
+    this.name = 'RedisStallError';
+  }
+}
+
+/**
+ * Every command on `target` answers, or fails, within `ms`. node-redis's own command timeout ends once the command
+ * is written to the socket, so a link that stalled after that (packets dropped, nothing reset) used to hold the
+ * caller, and a transaction waiting on a cache write, for as long as the stall lasted. On expiry the command
+ * fails with RedisStallError and `stalled` is called. A timer that fires late because the event loop was busy
+ * gives the reply one more turn of the loop (setImmediate runs after pending I/O) before it counts as a stall.
+ * A MULTI builder is wrapped too, so that its `exec` has the deadline.
+ */
+export function withCommandDeadline<T extends object>(target: T, ms: number, hooks: { stalled(): void; closing?(): void }): T {
+  return new Proxy(target, {
+    get(object, property) {
+      const value: unknown = Reflect.get(object, property, object);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (typeof property === 'string' && LIFECYCLE.has(property)) {
+        if (property !== 'close' && property !== 'destroy' && property !== 'quit' && property !== 'disconnect') return method.bind(object);
+        return (...args: unknown[]) => {
+          hooks.closing?.();
+          return method.apply(object, args);
+        };
+      }
+      return (...args: unknown[]) => {
+        const result = method.apply(object, args);
+        if (isPromiseLike(result)) return deadline(result, ms, hooks.stalled);
+        if (result !== object && isMulti(result)) return withCommandDeadline(result, ms, hooks);
+        return result;
+      };
+    },
+  });
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function isMulti(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && typeof (value as { exec?: unknown }).exec === 'function';
+}
+
+function deadline<T>(promise: PromiseLike<T>, ms: number, stalled: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          stalled();
+          reject(new RedisStallError(ms));
+        }),
+      ms,
+    );
+    timer.unref();
+    promise.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**

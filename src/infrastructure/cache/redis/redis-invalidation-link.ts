@@ -63,6 +63,11 @@ export class RedisInvalidationLink implements InvalidationLink {
     this.subscribe();
   }
 
+  /** Something else showed the link to be failing (a command to Redis got no answer): untrusted until the next heartbeat. */
+  distrust(): void {
+    this.lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
+  }
+
   trusted(): boolean {
     return this.now() - this.lastOwnHeartbeat < this.options.silenceMs;
   }
