@@ -104,7 +104,7 @@ export class RedisStallError extends Error {
  */
 export function withCommandDeadline<T extends object>(target: T, ms: number, hooks: { stalled(): void; closing?(): void }): T {
   return new Proxy(target, {
-    get(object, property) {
+    get(object, property, receiver) {
       const value: unknown = Reflect.get(object, property, object);
       if (typeof value !== 'function') return value;
       const method = value as (...args: unknown[]) => unknown;
@@ -118,7 +118,9 @@ export function withCommandDeadline<T extends object>(target: T, ms: number, hoo
       return (...args: unknown[]) => {
         const result = method.apply(object, args);
         if (isPromiseLike(result)) return deadline(result, ms, hooks.stalled);
-        if (result !== object && isMulti(result)) return withCommandDeadline(result, ms, hooks);
+        // A builder's chained calls return the builder: the wrapped one, so that its `exec` keeps the deadline.
+        if (result === object) return receiver as unknown;
+        if (isMulti(result)) return withCommandDeadline(result, ms, hooks);
         return result;
       };
     },
