@@ -23,6 +23,7 @@ const SERIAL_SUITES = [
   'tests/e2e/sdk-revocation-feed.test.ts',
   'tests/e2e/sdk-verifier.test.ts',
   'tests/integration/cache/cache-adapters.test.ts',
+  'tests/integration/cache/redis-deadline.test.ts',
   'tests/integration/cache/redis-topologies.test.ts',
   'tests/integration/email/mailer-recipient.test.ts',
   'tests/integration/email/smtp-delivery.test.ts',

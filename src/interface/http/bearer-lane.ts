@@ -67,7 +67,7 @@ export function bearerLane(routes: readonly RouteDef[], options: LaneOptions, ne
     let json: string;
     let extra: Record<string, string> = {};
     try {
-      const token = bearerToken(req.headers.authorization);
+      const token = bearerToken(req.headers.authorization, req.rawHeaders);
       if (token === undefined) throw HttpErrors.unauthenticated();
       const principal = await validate.execute({ token });
       json = successJson(entry.render(token, principal), requestId);

@@ -95,6 +95,8 @@ function failure(
 function domainHeaders(error: DomainError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (error.code === 'INVALID_TOKEN') headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
+  // RFC 6750 §3.1: an authentic token that does not grant this (a service token, a missing role).
+  if (error.code === 'FORBIDDEN') headers['WWW-Authenticate'] = 'Bearer error="insufficient_scope"';
   // A lockout carries how long to wait.
   const wait = error.retryAfterSeconds;
   if (wait !== undefined && Number.isFinite(wait)) headers['Retry-After'] = retryAfter(wait);

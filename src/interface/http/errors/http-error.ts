@@ -34,6 +34,12 @@ export const HttpErrors = {
   /** RFC 6750 §3: a request without credentials gets the bare challenge, no error code. */
   unauthenticated: (): HttpError =>
     new HttpError('UNAUTHENTICATED', 'A bearer access token is required.', { 'WWW-Authenticate': 'Bearer' }),
+  /**
+   * RFC 6750 §3.1 invalid_request: more than one Authorization header. Node keeps only the first, while a proxy
+   * in front may read another: whose token it is would depend on who reads.
+   */
+  ambiguousAuthorization: (): HttpError =>
+    new HttpError('BAD_REQUEST', 'The request has more than one Authorization header.', { 'WWW-Authenticate': 'Bearer error="invalid_request"' }),
   /** CONTRACT §5: Retry-After in whole seconds, at least 1 (the RateLimit-* headers are set by the limiter). */
   rateLimited: (retryAfterSeconds: number): HttpError =>
     new HttpError('RATE_LIMITED', 'Too many requests. Try again later.', { 'Retry-After': retryAfter(retryAfterSeconds) }),

@@ -13,7 +13,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  */
 export function bearerAuth(validate: ValidateAccessToken): Middleware<HttpState> {
   return async (ctx, next) => {
-    const token = bearerToken(ctx.get('Authorization'));
+    const token = bearerToken(ctx.get('Authorization'), ctx.req.rawHeaders);
     if (token === undefined) {
       throw HttpErrors.unauthenticated();
     }
@@ -22,9 +22,19 @@ export function bearerAuth(validate: ValidateAccessToken): Middleware<HttpState>
   };
 }
 
-/** The b64token of an `Authorization: Bearer ...` header, or undefined when there is none or it is malformed. */
-export function bearerToken(header: string | undefined): string | undefined {
-  return header === undefined ? undefined : BEARER.exec(header)?.[1];
+/**
+ * The b64token of an `Authorization: Bearer ...` header, or undefined when there is none or it is malformed.
+ * Throws 400 (invalid_request) when the request has more than one Authorization header (`rawHeaders`: Node's
+ * list of names and values, where the duplicates Node drops are still seen).
+ */
+export function bearerToken(header: string | undefined, rawHeaders: readonly string[]): string | undefined {
+  if (header === undefined) return undefined;
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) throw HttpErrors.ambiguousAuthorization();
+  }
+  return BEARER.exec(header)?.[1];
 }
 
 /** The principal of a route behind bearerAuth; its absence is a wiring bug, answered as unauthenticated. */
