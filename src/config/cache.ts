@@ -11,7 +11,7 @@ import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
 import { PassThroughSessionStateCache } from '@infrastructure/cache/memory/pass-through-session-state-cache';
-import { connectRedis, pingRedis } from '@infrastructure/cache/redis/redis-connection';
+import { connectRedis, pingRedis, RedisKeys } from '@infrastructure/cache/redis/redis-connection';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
 import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisOtpReplayGuard } from '@infrastructure/cache/redis/redis-otp-replay-guard';
@@ -54,7 +54,8 @@ export interface Cache {
  * cache is kept only in embedded mode, which is one process by construction (the data directory lock): with
  * DATABASE_URL other instances may share the database, and a cache of their own would hide a revocation.
  */
-export async function startCache(config: AppConfig, clock: Clock, logger: Logger): Promise<Cache> {
+/** `encryptionKey`: the service's key, from which the Redis key digests' own key is derived (RedisKeys). */
+export async function startCache(config: AppConfig, clock: Clock, logger: Logger, encryptionKey: Buffer): Promise<Cache> {
   const ttl = {
     ttlSeconds: config.abuse.sessionCacheTtlSeconds,
     revokedTtlSeconds: config.jwt.accessTokenTtlSeconds + SKEW_MARGIN_SECONDS,
@@ -85,22 +86,23 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
   // A command that got no answer in time: the link may be dead too, so the local cache is not trusted meanwhile.
   const client = await connectRedis(config.redisUrl, logger, config.redisTopology, () => link?.distrust());
   const prefix = config.abuse.redisKeyPrefix;
+  const keys = RedisKeys.derive(prefix, encryptionKey);
   link = new RedisInvalidationLink(client, prefix, logger, { heartbeatMs: HEARTBEAT_MS, silenceMs: HEARTBEAT_SILENCE_MS });
   link.start();
   return {
-    rateLimiter: new RedisRateLimiter(client, prefix, logger),
+    rateLimiter: new RedisRateLimiter(client, keys, logger),
     lockout: new FallbackLoginLockout(
-      new RedisLoginLockout(client, prefix, config.abuse.lockout),
+      new RedisLoginLockout(client, keys, config.abuse.lockout),
       new InMemoryLoginLockout(config.abuse.lockout),
       logger,
     ),
     mfaLockout: new FallbackLoginLockout(
-      new RedisLoginLockout(client, `${prefix}mfa:`, config.abuse.lockout),
+      new RedisLoginLockout(client, keys.under('mfa:'), config.abuse.lockout),
       new InMemoryLoginLockout(config.abuse.lockout),
       logger,
     ),
-    secretAttempts: new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), logger),
-    otpReplay: new RedisOtpReplayGuard(client, prefix, new InMemoryOtpReplayGuard(clock), logger),
+    secretAttempts: new RedisSecretAttempts(client, keys, new InMemorySecretAttempts(), logger),
+    otpReplay: new RedisOtpReplayGuard(client, keys, new InMemoryOtpReplayGuard(clock), logger),
     sessions: new RedisSessionStateCache(client, prefix, ttl),
     local: localCache(link),
     shared: true,

@@ -107,7 +107,7 @@ export async function startInfrastructure(
   const clientSecrets = new HmacClientSecrets(parseEncryptionKey(encryption.key));
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');
 
-  const cache = await startCache(config, clock, logger);
+  const cache = await startCache(config, clock, logger, parseEncryptionKey(encryption.key));
   const database = await openDatabase(config, dataDir, logger).catch(async (error: unknown) => {
     await cache.close();
     throw error;

@@ -10,6 +10,7 @@ import { createClient } from 'redis';
 import type { DataSource } from 'typeorm';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { DomainEvent } from '@domain/shared/domain-event';
+import { RedisKeys } from '@infrastructure/cache/redis/redis-connection';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { TypeOrmOutboxWriter } from '@infrastructure/persistence/typeorm/outbox-writer';
 
@@ -167,6 +168,14 @@ export const REAL_REDIS_SELECTED: boolean = selectRealServer('Redis', REAL_REDIS
     c.connect().then(() => c.ping()).then(() => c.close()).then(() => process.exit(0), () => process.exit(1));`);
 
 /** A key prefix no other run shares; every key a test writes starts with it. */
+/** A fixed encryption key for the Redis adapters' key digests in tests (the service derives its own from ENCRYPTION_KEY). */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7);
+
+/** The key space the Redis adapters of a test use: `prefix`, with digests keyed by TEST_ENCRYPTION_KEY. */
+export function testKeys(prefix: string): RedisKeys {
+  return RedisKeys.derive(prefix, TEST_ENCRYPTION_KEY);
+}
+
 export function uniqueKeyPrefix(): string {
   return `test:${randomBytes(6).toString('hex')}:`;
 }

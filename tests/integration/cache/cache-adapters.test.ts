@@ -15,7 +15,7 @@ import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter
 import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { ManualClock } from '@infrastructure/time/system-clock';
-import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/servers';
+import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, testKeys, uniqueKeyPrefix } from '../../support/servers';
 import { TcpProxy } from '../../support/tcp-proxy';
 
 const POLICY = { threshold: 5, baseSeconds: 900, maxSeconds: 86400 };
@@ -50,9 +50,9 @@ const redis = async (): Promise<Adapters> => {
   const prefix = uniqueKeyPrefix();
   const client: RedisClient = await connectRedis(REAL_REDIS_URL, silent);
   return {
-    rateLimiter: new RedisRateLimiter(client, prefix, silent),
-    lockout: new RedisLoginLockout(client, prefix, POLICY),
-    attempts: new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), silent),
+    rateLimiter: new RedisRateLimiter(client, testKeys(prefix), silent),
+    lockout: new RedisLoginLockout(client, testKeys(prefix), POLICY),
+    attempts: new RedisSecretAttempts(client, testKeys(prefix), new InMemorySecretAttempts(), silent),
     sessions: new RedisSessionStateCache(client, prefix, TTL),
     // Redis expires by its own clock; shortening the TTL is what the passing of time would do.
     expireLiveEntries: async (sessionId) => void (await client.pExpire(`${prefix}session:${sessionId}`, 1), await new Promise((r) => setTimeout(r, 5))),
@@ -353,8 +353,8 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
   };
 
   it('keeps identifiers out of the key space (digests only) and expires what it writes', async () => {
-    const lockout = new RedisLoginLockout(client, prefix, POLICY);
-    const limiter = new RedisRateLimiter(client, prefix, silent);
+    const lockout = new RedisLoginLockout(client, testKeys(prefix), POLICY);
+    const limiter = new RedisRateLimiter(client, testKeys(prefix), silent);
     await lockout.recordFailure('alice.secret@example.com', new Date());
     await lockout.reserve('alice.secret@example.com', new Date());
     await limiter.consume({ name: 'login-id', limit: 5, windowSeconds: 300 }, 'alice.secret@example.com');
@@ -365,10 +365,10 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
   });
 
   it('keeps an identifier\'s counters 24 h after its last failure, and 24 h after the end of a lock', async () => {
-    const lockout = new RedisLoginLockout(client, prefix, POLICY);
+    const lockout = new RedisLoginLockout(client, testKeys(prefix), POLICY);
     const now = new Date();
     await lockout.recordFailure('ttl-check', now);
-    const [key] = lockoutKeys(prefix, 'ttl-check');
+    const [key] = lockoutKeys(testKeys(prefix), 'ttl-check');
     const afterFailure = await client.pTTL(key);
     expect(afterFailure).toBeGreaterThan(DAY_MS - 5000);
     expect(afterFailure).toBeLessThanOrEqual(DAY_MS);
@@ -413,15 +413,15 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
 
   it('when the connection is gone, rate limits keep holding per process and the other adapters fail fast', async () => {
     const own = await connectRedis(REAL_REDIS_URL, silent);
-    const limiter = new RedisRateLimiter(own, prefix, silent);
-    const lockout = new RedisLoginLockout(own, prefix, POLICY);
+    const limiter = new RedisRateLimiter(own, testKeys(prefix), silent);
+    const lockout = new RedisLoginLockout(own, testKeys(prefix), POLICY);
     own.destroy();
     const policy = { name: 'outage', limit: 3, windowSeconds: 60 };
     const results = [];
     for (let i = 0; i < 4; i += 1) results.push((await limiter.consume(policy, '198.51.100.1')).allowed);
     expect(results).toEqual([true, true, true, false]);
     // Current-password checks are counted in the process meanwhile.
-    const attempts = new RedisSecretAttempts(own, prefix, new InMemorySecretAttempts(), silent);
+    const attempts = new RedisSecretAttempts(own, testKeys(prefix), new InMemorySecretAttempts(), silent);
     await expect(attempts.begin('someone', 5, new Date())).resolves.toEqual({ admitted: true, failures: 0 });
     await expect(attempts.end('someone', 'wrong', new Date())).resolves.toBe(1);
     await expect(attempts.begin('someone', 5, new Date())).resolves.toEqual({ admitted: true, failures: 1 });

@@ -6,7 +6,7 @@ import { OTP_REPLAY_TTL_SECONDS } from '@infrastructure/cache/otp-replay-rules';
 import { connectRedis, type RedisClient } from '@infrastructure/cache/redis/redis-connection';
 import { RedisOtpReplayGuard } from '@infrastructure/cache/redis/redis-otp-replay-guard';
 import { ManualClock } from '@infrastructure/time/system-clock';
-import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../../support/servers';
+import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, testKeys, uniqueKeyPrefix } from '../../support/servers';
 
 const silent = pino({ level: 'silent' });
 
@@ -45,7 +45,7 @@ const redis = async (): Promise<Backend> => {
   const prefix = uniqueKeyPrefix();
   const clients: RedisClient[] = [await connectRedis(REAL_REDIS_URL, silent), await connectRedis(REAL_REDIS_URL, silent)];
   const clock = new ManualClock(new Date('2026-05-01T00:00:00Z'));
-  const [a, b] = clients.map((client) => new RedisOtpReplayGuard(client, prefix, new InMemoryOtpReplayGuard(clock), silent)) as [RedisOtpReplayGuard, RedisOtpReplayGuard];
+  const [a, b] = clients.map((client) => new RedisOtpReplayGuard(client, testKeys(prefix), new InMemoryOtpReplayGuard(clock), silent)) as [RedisOtpReplayGuard, RedisOtpReplayGuard];
   return {
     guards: [a, b],
     // Redis expires by its own clock; shortening the TTL is what the passing of time would do.
@@ -125,7 +125,7 @@ if (REAL_REDIS_SELECTED) {
       const client = await connectRedis(REAL_REDIS_URL, silent);
       await client.close();
       const local = new InMemoryOtpReplayGuard(new ManualClock(new Date('2026-05-01T00:00:00Z')));
-      const guard = new RedisOtpReplayGuard(client, uniqueKeyPrefix(), local, silent);
+      const guard = new RedisOtpReplayGuard(client, testKeys(uniqueKeyPrefix()), local, silent);
       await expect(guard.claim('u', 7)).resolves.toBe(true);
       await expect(guard.claim('u', 7)).resolves.toBe(false);
       await expect(local.claim('u', 7)).resolves.toBe(false);

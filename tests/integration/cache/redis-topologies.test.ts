@@ -12,7 +12,7 @@ import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-at
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { eventually } from '../../support/events';
-import { describeWhen } from '../../support/servers';
+import { describeWhen, TEST_ENCRYPTION_KEY, testKeys } from '../../support/servers';
 import { hashSlot } from '../../support/redis-hash-slot';
 import { startCluster, startSentinel, type ClusterTopology, type Topology } from '../../support/redis-topology-servers';
 
@@ -32,9 +32,9 @@ const TTL = { ttlSeconds: 30, revokedTtlSeconds: 1020 };
 async function exerciseAdapters(client: RedisClient): Promise<void> {
   const prefix = `topology-${randomUUID().slice(0, 8)}:`;
   const now = new Date();
-  const lockout = new RedisLoginLockout(client, prefix, POLICY);
+  const lockout = new RedisLoginLockout(client, testKeys(prefix), POLICY);
   const identifiers = Array.from({ length: 12 }, (_, i) => `user-${i}@example.com`);
-  expect(new Set(identifiers.map((id) => hashSlot(lockoutKeys(prefix, id)[0]))).size).toBeGreaterThan(6);
+  expect(new Set(identifiers.map((id) => hashSlot(lockoutKeys(testKeys(prefix), id)[0]))).size).toBeGreaterThan(6);
   for (const id of identifiers) {
     for (let i = 0; i < POLICY.threshold; i += 1) {
       expect(await lockout.reserve(id, now)).toEqual({ locked: false });
@@ -45,15 +45,15 @@ async function exerciseAdapters(client: RedisClient): Promise<void> {
     expect(await lockout.reserve(id, now)).toEqual({ locked: false });
     expect(await lockout.succeed(id, now)).toEqual({ locked: false });
   }
-  const limiter = new RedisRateLimiter(client, prefix, silent);
+  const limiter = new RedisRateLimiter(client, testKeys(prefix), silent);
   const policy = { name: 'login-ip', limit: 2, windowSeconds: 60 };
   expect((await limiter.consume(policy, '203.0.113.9')).allowed).toBe(true);
   expect((await limiter.consume(policy, '203.0.113.9')).allowed).toBe(true);
   expect((await limiter.consume(policy, '203.0.113.9')).allowed).toBe(false);
-  const attempts = new RedisSecretAttempts(client, prefix, new InMemorySecretAttempts(), silent);
+  const attempts = new RedisSecretAttempts(client, testKeys(prefix), new InMemorySecretAttempts(), silent);
   expect(await attempts.begin('u1', 5, now)).toEqual({ admitted: true, failures: 0 });
   expect(await attempts.end('u1', 'wrong', now)).toBe(1);
-  const otp = new RedisOtpReplayGuard(client, prefix, new InMemoryOtpReplayGuard(new SystemClock()), silent);
+  const otp = new RedisOtpReplayGuard(client, testKeys(prefix), new InMemoryOtpReplayGuard(new SystemClock()), silent);
   expect(await otp.claim('u1', 42)).toBe(true);
   expect(await otp.claim('u1', 42)).toBe(false);
   const sessions = new RedisSessionStateCache(client, prefix, TTL);
@@ -67,8 +67,8 @@ async function exerciseAdapters(client: RedisClient): Promise<void> {
 
 /** The composition root's path (src/config/cache.ts) with that configuration: shared adapters, status up. */
 async function throughStartCache(config: AppConfig): Promise<void> {
-  const cache = await startCache(config, new SystemClock(), silent);
-  const other = await startCache(config, new SystemClock(), silent);
+  const cache = await startCache(config, new SystemClock(), silent, TEST_ENCRYPTION_KEY);
+  const other = await startCache(config, new SystemClock(), silent, TEST_ENCRYPTION_KEY);
   try {
     // The local validate caches' pub/sub link works through this topology: each instance receives its own
     // heartbeat (the cache is trusted), and an invalidation published by one drops the other's entry.
@@ -117,7 +117,7 @@ describeWhen(SELECTED, 'REDIS_TOPOLOGY_TEST=true and the redis-server binary')('
       const [a, b] = ['auth:lockout:x', 'auth:lockout-inflight:x'];
       expect(hashSlot(a)).not.toBe(hashSlot(b));
       await expect(script.run(client, [a, b], [])).rejects.toThrow(/CROSSSLOT|different slots/i);
-      const [tagged, taggedInFlight] = lockoutKeys('auth:', 'x');
+      const [tagged, taggedInFlight] = lockoutKeys(testKeys('auth:'), 'x');
       await expect(script.run(client, [tagged, taggedInFlight], [])).resolves.toBe(0);
     });
 

@@ -6,6 +6,8 @@ import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memor
 import { PassThroughSessionStateCache } from '@infrastructure/cache/memory/pass-through-session-state-cache';
 import { ManualClock } from '@infrastructure/time/system-clock';
 
+const KEY = Buffer.alloc(32, 1);
+
 describe('abuse-resistance settings', () => {
   it('have the documented defaults', () => {
     const { abuse } = loadConfig({});
@@ -62,8 +64,8 @@ describe('abuse-resistance settings', () => {
 
   it('cache the session state in memory only in embedded mode (one process); with DATABASE_URL and no Redis, not at all', async () => {
     const logger = pino({ level: 'silent' });
-    const embedded = await startCache(loadConfig({}), new ManualClock(), logger);
-    const shared = await startCache(loadConfig({ DATABASE_URL: 'postgres://db.example.com/auth' }), new ManualClock(), logger);
+    const embedded = await startCache(loadConfig({}), new ManualClock(), logger, KEY);
+    const shared = await startCache(loadConfig({ DATABASE_URL: 'postgres://db.example.com/auth' }), new ManualClock(), logger, KEY);
     expect(embedded.sessions).toBeInstanceOf(InMemorySessionStateCache);
     expect(shared.sessions).toBeInstanceOf(PassThroughSessionStateCache);
     expect([embedded.shared, shared.shared]).toEqual([false, false]);
@@ -77,7 +79,7 @@ describe('abuse-resistance settings', () => {
     for (const [name, value] of [['LOCAL_CACHE_TTL', '61s'], ['LOCAL_CACHE_MAX_ENTRIES', '-1'], ['TOKEN_CACHE_MAX_ENTRIES', '1.5'], ['TOKEN_CACHE_MAX_ENTRIES', '1000001']]) {
       expect(() => loadConfig({ [name!]: value! })).toThrow(expect.objectContaining({ problems: [expect.stringContaining(name!)] }));
     }
-    const off = await startCache(loadConfig({ LOCAL_CACHE_TTL: '0' }), new ManualClock(), pino({ level: 'silent' }));
+    const off = await startCache(loadConfig({ LOCAL_CACHE_TTL: '0' }), new ManualClock(), pino({ level: 'silent' }), KEY);
     expect(off.local.startRead()).toBeNull();
   });
 });

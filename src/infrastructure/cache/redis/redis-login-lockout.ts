@@ -7,7 +7,7 @@ import {
   type LoginLockout,
 } from '@application/ports/login-lockout';
 import { IN_FLIGHT_TTL_SECONDS, LOCKOUT_MEMORY_SECONDS } from '../lockout-rules';
-import { keyDigest, RedisScript, type RedisClient } from './redis-connection';
+import { RedisScript, type RedisClient, type RedisKeys } from './redis-connection';
 
 /*
  * Two keys per identifier. KEYS[1], a hash: f = consecutive failures, n = locks so far, u = locked until (ms).
@@ -63,7 +63,7 @@ return 0
 export class RedisLoginLockout implements LoginLockout {
   constructor(
     private readonly client: RedisClient,
-    private readonly keyPrefix: string,
+    private readonly keyspace: RedisKeys,
     private readonly policy: LockoutPolicy,
     private readonly inFlightTtlSeconds = IN_FLIGHT_TTL_SECONDS,
   ) {}
@@ -109,7 +109,7 @@ export class RedisLoginLockout implements LoginLockout {
   }
 
   private keys(identifier: string): [string, string] {
-    return lockoutKeys(this.keyPrefix, identifier);
+    return lockoutKeys(this.keyspace, identifier);
   }
 
   private key(identifier: string): string {
@@ -126,9 +126,9 @@ export class RedisLoginLockout implements LoginLockout {
  * so in a Redis Cluster they must live in one hash slot: the digest is the `{hash tag}`, the only part of the key
  * Cluster hashes (REDIS_KEY_PREFIX may not contain braces, so the tag is always this one).
  */
-export function lockoutKeys(keyPrefix: string, identifier: string): [string, string] {
-  const tag = `{${keyDigest(identifier)}}`;
-  return [`${keyPrefix}lockout:${tag}`, `${keyPrefix}lockout-inflight:${tag}`];
+export function lockoutKeys(keys: RedisKeys, identifier: string): [string, string] {
+  const tag = `{${keys.digest(identifier)}}`;
+  return [`${keys.prefix}lockout:${tag}`, `${keys.prefix}lockout-inflight:${tag}`];
 }
 
 function lockedFor(remainingMs: number): LockoutState {

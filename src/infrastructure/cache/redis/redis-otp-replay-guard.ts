@@ -1,7 +1,7 @@
 import type { Logger } from '@application/ports/logger';
 import type { OtpReplayGuard } from '@application/ports/otp-replay-guard';
 import { OTP_REPLAY_TTL_SECONDS } from '../otp-replay-rules';
-import { keyDigest, type RedisClient } from './redis-connection';
+import type { RedisClient, RedisKeys } from './redis-connection';
 
 const WARN_EVERY_MS = 60_000;
 
@@ -15,7 +15,7 @@ export class RedisOtpReplayGuard implements OtpReplayGuard {
 
   constructor(
     private readonly client: RedisClient,
-    private readonly keyPrefix: string,
+    private readonly keys: RedisKeys,
     private readonly local: OtpReplayGuard,
     private readonly logger: Logger,
     private readonly ttlSeconds = OTP_REPLAY_TTL_SECONDS,
@@ -39,6 +39,6 @@ export class RedisOtpReplayGuard implements OtpReplayGuard {
 
   /** Public for tests (expiry); the user id is digested like every other subject. */
   key(userId: string, step: number): string {
-    return `${this.keyPrefix}otp-used:${keyDigest(userId)}:${step}`;
+    return `${this.keys.prefix}otp-used:${this.keys.digest(userId)}:${step}`;
   }
 }

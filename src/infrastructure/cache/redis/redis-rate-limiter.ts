@@ -1,7 +1,7 @@
 import type { Logger } from '@application/ports/logger';
 import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '@application/ports/rate-limiter';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { keyDigest, type RedisClient } from './redis-connection';
+import type { RedisClient, RedisKeys } from './redis-connection';
 
 /**
  * Fixed windows in Redis through rate-limiter-flexible (one atomic Lua INCR + expiry per call), shared by every
@@ -13,13 +13,13 @@ export class RedisRateLimiter implements RateLimiter {
 
   constructor(
     private readonly client: RedisClient,
-    private readonly keyPrefix: string,
+    private readonly keys: RedisKeys,
     private readonly logger: Logger,
   ) {}
 
   async consume(policy: RateLimitPolicy, key: string): Promise<RateLimitResult> {
     try {
-      const res = await this.limiter(policy).consume(keyDigest(key));
+      const res = await this.limiter(policy).consume(this.keys.digest(key));
       return toResult(res, true);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return toResult(rejection, false);
@@ -37,7 +37,7 @@ export class RedisRateLimiter implements RateLimiter {
         storeClient: this.client,
         useRedisPackage: true,
         rejectIfRedisNotReady: true,
-        keyPrefix: `${this.keyPrefix}rl:${policy.name}`,
+        keyPrefix: `${this.keys.prefix}rl:${policy.name}`,
         insuranceLimiter: new InsuranceLimiter(shape, policy.name, this.logger),
       });
       this.limiters.set(id, limiter);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@application/ports/logger';
 import type { CheckOutcome, CheckPlace, SecretAttempts } from '@application/ports/secret-attempts';
 import { IN_FLIGHT_TTL_SECONDS, SECRET_ATTEMPTS_MEMORY_SECONDS } from '../lockout-rules';
-import { keyDigest, RedisScript, type RedisClient } from './redis-connection';
+import { RedisScript, type RedisClient, type RedisKeys } from './redis-connection';
 
 const WARN_EVERY_MS = 60_000;
 
@@ -46,7 +46,7 @@ export class RedisSecretAttempts implements SecretAttempts {
 
   constructor(
     private readonly client: RedisClient,
-    private readonly keyPrefix: string,
+    private readonly keyspace: RedisKeys,
     private readonly local: SecretAttempts,
     private readonly logger: Logger,
     private readonly memorySeconds = SECRET_ATTEMPTS_MEMORY_SECONDS,
@@ -89,12 +89,12 @@ export class RedisSecretAttempts implements SecretAttempts {
   }
 
   private keys(subject: string): [string, string] {
-    return secretAttemptsKeys(this.keyPrefix, subject);
+    return secretAttemptsKeys(this.keyspace, subject);
   }
 }
 
 /** The subject's two keys (failures, checks in flight), in one Cluster hash slot: the digest is the `{hash tag}`. */
-export function secretAttemptsKeys(keyPrefix: string, subject: string): [string, string] {
-  const tag = `{${keyDigest(subject)}}`;
-  return [`${keyPrefix}attempts:${tag}`, `${keyPrefix}attempts-inflight:${tag}`];
+export function secretAttemptsKeys(keys: RedisKeys, subject: string): [string, string] {
+  const tag = `{${keys.digest(subject)}}`;
+  return [`${keys.prefix}attempts:${tag}`, `${keys.prefix}attempts-inflight:${tag}`];
 }

@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { loadConfig } from '@config/env';
 import { lockoutKeys } from '@infrastructure/cache/redis/redis-login-lockout';
 import { secretAttemptsKeys } from '@infrastructure/cache/redis/redis-secret-attempts';
+import { RedisKeys } from '@infrastructure/cache/redis/redis-connection';
 import { crc16, hashSlot } from '../../../support/redis-hash-slot';
+
+const testKeys = (prefix: string) => RedisKeys.derive(prefix, Buffer.alloc(32, 7));
 
 const REDIS_ADAPTERS = join(__dirname, '../../../../src/infrastructure/cache/redis');
 
@@ -25,7 +28,7 @@ describe('Redis Cluster: the keys of one command share a hash slot', () => {
     const seen = new Set<number>();
     for (const prefix of prefixes) {
       for (const identifier of identifiers) {
-        const [state, inFlight] = lockoutKeys(prefix, identifier);
+        const [state, inFlight] = lockoutKeys(testKeys(prefix), identifier);
         expect(state).not.toBe(inFlight);
         expect(hashSlot(state)).toBe(hashSlot(inFlight));
         seen.add(hashSlot(state));
@@ -39,7 +42,7 @@ describe('Redis Cluster: the keys of one command share a hash slot', () => {
     const seen = new Set<number>();
     for (const prefix of ['auth:', 'test:0a1b2c3d4e5f:', '']) {
       for (let i = 0; i < 20; i += 1) {
-        const [failures, inFlight] = secretAttemptsKeys(prefix, `current-password:user-${i}`);
+        const [failures, inFlight] = secretAttemptsKeys(testKeys(prefix), `current-password:user-${i}`);
         expect(failures).not.toBe(inFlight);
         expect(hashSlot(failures)).toBe(hashSlot(inFlight));
         seen.add(hashSlot(failures));
@@ -49,7 +52,7 @@ describe('Redis Cluster: the keys of one command share a hash slot', () => {
   });
 
   it('the old key names (no hash tag) would have split them: the test can fail', () => {
-    const digest = lockoutKeys('', 'ada@example.com')[0].replace(/^lockout:\{|\}$/g, '');
+    const digest = lockoutKeys(testKeys(''), 'ada@example.com')[0].replace(/^lockout:\{|\}$/g, '');
     expect(hashSlot(`auth:lockout:${digest}`)).not.toBe(hashSlot(`auth:lockout-inflight:${digest}`));
   });
 
