@@ -76,7 +76,7 @@ describe('forged access tokens get 401 INVALID_TOKEN from /auth/validate and /us
   });
 });
 
-describe('a genuine service token (client credentials) on user routes', () => {
+describe('a genuine service token (client credentials) on user routes; more than one Authorization header', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
@@ -102,16 +102,8 @@ describe('a genuine service token (client credentials) on user routes', () => {
       expect(response.body.data).toBeUndefined();
     }
   });
-});
 
-describe('more than one Authorization header', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  }, 60_000);
-  afterAll(async () => t.stop());
-
-  // Node keeps the first and drops the rest, while a proxy in front may read another: whose request it is would
+  // More than one Authorization header (the same app: each one costs a start). Node keeps the first and drops the rest, while a proxy in front may read another: whose request it is would
   // depend on who reads it (an outside review: "good, then bad" answered 200 as the first user).
   it.each(['/api/v1/auth/validate', '/api/v1/users/me', '/api/v1/users/me/sessions'])('%s: 400 invalid_request, whatever the order', async (path) => {
     const alice = (await signUp(t, `alice-${path.length}@example.com`)).tokens.access_token;
