@@ -103,8 +103,9 @@ describe('a genuine service token (client credentials) on user routes; more than
     }
   });
 
-  // More than one Authorization header (the same app: each one costs a start). Node keeps the first and drops the rest, while a proxy in front may read another: whose request it is would
-  // depend on who reads it (an outside review: "good, then bad" answered 200 as the first user).
+  // More than one Authorization header (in this suite's app: each app costs a start). Node keeps the first and
+  // drops the rest, while a proxy in front may read another: whose request it is would depend on who reads it (an
+  // outside review: "good, then bad" answered 200 as the first user).
   it.each(['/api/v1/auth/validate', '/api/v1/users/me', '/api/v1/users/me/sessions'])('%s: 400 invalid_request, whatever the order', async (path) => {
     const alice = (await signUp(t, `alice-${path.length}@example.com`)).tokens.access_token;
     const bob = (await signUp(t, `bob-${path.length}@example.com`)).tokens.access_token;
