@@ -76,6 +76,25 @@ describe('the error catalogue', () => {
     expect(mapError(Errors.checksInFlight(1))).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' }, headers: { 'Retry-After': '1' } });
   });
 
+  it('an unreachable database is a 503 with Retry-After, a failing statement stays a 500 (logged as a bug)', () => {
+    const unreachable = [
+      new Error('Connection terminated unexpectedly'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }),
+      Object.assign(new Error('wrapped'), { cause: Object.assign(new Error('x'), { code: '08006' }) }),
+      new Error('timeout exceeded when trying to connect'),
+    ];
+    for (const error of unreachable) {
+      expect(mapError(error)).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE' }, headers: { 'Retry-After': '5' }, outage: true });
+    }
+    const bugs = [
+      Object.assign(new Error('new row violates check constraint'), { code: '23514' }),
+      new Error('Cannot read properties of undefined'),
+      Object.assign(new Error('syntax'), { driverError: { code: '42601' } }),
+    ];
+    for (const error of bugs) expect(mapError(error)).toBeNull();
+  });
+
   it('transport codes are HTTP errors with their headers', () => {
     expect(mapError(HttpErrors.unauthenticated())).toEqual({
       status: 401,

@@ -50,7 +50,32 @@ export interface HttpFailure {
   status: number;
   body: ErrorBody;
   headers: Record<string, string>;
+  /** A dependency could not be reached (503): not a bug, but worth a log line. */
+  outage?: true;
 }
+
+/**
+ * The database (or another server) could not be reached: Node's socket errors, PostgreSQL's connection-class
+ * SQLSTATEs (08xxx) and shutdown or overload ones (57P01-57P03, 53300), and what the pg driver and its pool say
+ * when a connection ends or cannot be had. Found on the error, its `driverError` (TypeORM) or its `cause`.
+ */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+const UNREACHABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed)/;
+
+function dependencyUnreachable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false;
+  const { code, message, driverError, cause } = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
+  return dependencyUnreachable(driverError, depth + 1) || dependencyUnreachable(cause, depth + 1);
+}
+
+const UNREACHABLE: HttpFailure = {
+  status: 503,
+  body: { code: 'SERVICE_UNAVAILABLE', message: 'The service cannot reach one of its dependencies. Try again shortly.' },
+  headers: { 'Retry-After': '5' },
+  outage: true,
+};
 
 export const INTERNAL_ERROR: HttpFailure = {
   status: 500,
@@ -78,6 +103,8 @@ export function mapError(error: unknown): HttpFailure | null {
     const code = GENERIC[clientStatus] ?? 'BAD_REQUEST';
     return failure(STATUS[code], code, 'The request could not be processed.', undefined, {});
   }
+  // An outage is no bug: 503 with a hint to retry, so that a load balancer or client may (it is still logged).
+  if (dependencyUnreachable(error)) return UNREACHABLE;
   return null;
 }
 

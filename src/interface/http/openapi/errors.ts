@@ -13,6 +13,7 @@ const BEARER_ROUTE: RouteErrorCode[] = ['UNAUTHENTICATED', 'INVALID_TOKEN', 'FOR
 const HEADER_DOCS: Record<number, ResponseObject['headers']> = {
   401: { 'WWW-Authenticate': { description: 'Bearer, with error="invalid_token" for a bad token.', schema: { type: 'string' } } },
   429: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
+  503: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
 };
 
 /**
@@ -27,6 +28,8 @@ export function routeErrorCodes(route: RouteDef): RouteErrorCode[] {
   if (route.query) codes.add('VALIDATION_ERROR');
   if (route.auth === 'user' || typeof route.auth === 'object') BEARER_ROUTE.forEach((c) => codes.add(c));
   if (route.limit) codes.add('RATE_LIMITED');
+  // What reaches the database or the cache answers 503 while one cannot be reached (error-mapper.ts).
+  if (route.auth !== 'none' || route.body || route.query || route.limit) codes.add('SERVICE_UNAVAILABLE');
   route.errors.forEach((c) => codes.add(c));
   return [...codes];
 }

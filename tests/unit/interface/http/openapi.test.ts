@@ -228,7 +228,10 @@ describe('OpenAPI document from the route table', () => {
       'USERNAME_TAKEN',
     ]);
     const revoke = responsesOf(doc, 'delete', '/api/v1/admin/users/{id}/sessions/{sessionId}');
-    expect(Object.keys(revoke).sort()).toEqual(['200', '400', '401', '403', '404', '500']);
+    expect(Object.keys(revoke).sort()).toEqual(['200', '400', '401', '403', '404', '500', '503']);
+    // What may reach the database or the cache documents the 503 an outage gets, with Retry-After.
+    expect(codesAt(503)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect(login['503']?.headers?.['Retry-After']).toBeDefined();
     // A route without a body or a bearer documents no 401, 413 or 415.
     expect(Object.keys(responsesOf(doc, 'get', '/openapi.json')).sort()).toEqual(['200', '400', '500']);
   });
