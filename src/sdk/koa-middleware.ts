@@ -28,6 +28,7 @@ export function authMiddleware(verify: Verify, options: MiddlewareOptions): Midd
   return async (ctx, next) => {
     let verified: VerifiedToken;
     try {
+      if (authorizationHeaders(ctx.req.rawHeaders) > 1) throw ambiguous();
       verified = await verify(bearerToken(ctx.get('authorization')), { online: options.online ?? false });
       if (!allowed(verified, options)) throw forbidden();
     } catch (error) {
@@ -39,6 +40,18 @@ export function authMiddleware(verify: Verify, options: MiddlewareOptions): Midd
     await next();
   };
 }
+
+/**
+ * RFC 6750 §3.1 invalid_request: Node keeps the first of several Authorization headers and drops the rest, while
+ * a proxy in front may read another; such a request is refused (400), as auth-service itself does.
+ */
+function authorizationHeaders(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'authorization') count += 1;
+  return count;
+}
+
+const ambiguous = (): AuthError => new AuthError('BAD_REQUEST', 400, 'The request has more than one Authorization header.');
 
 function bearerToken(header: string): string | undefined {
   const match = /^Bearer +([^\s]+) *$/i.exec(header);
@@ -53,9 +66,10 @@ function allowed(token: VerifiedToken, options: MiddlewareOptions): boolean {
 }
 
 function refuse(ctx: ParameterizedContext, error: AuthError): void {
-  const known = ['UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN', 'AUTH_UNAVAILABLE'].includes(error.code);
+  const known = ['BAD_REQUEST', 'UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN', 'AUTH_UNAVAILABLE'].includes(error.code);
   const code = known ? error.code : 'AUTH_UNAVAILABLE';
-  const status = { UNAUTHENTICATED: 401, INVALID_TOKEN: 401, FORBIDDEN: 403 }[code as string] ?? 503;
+  const status = { BAD_REQUEST: 400, UNAUTHENTICATED: 401, INVALID_TOKEN: 401, FORBIDDEN: 403 }[code as string] ?? 503;
+  if (code === 'BAD_REQUEST') ctx.set('WWW-Authenticate', 'Bearer error="invalid_request"');
   if (code === 'UNAUTHENTICATED') ctx.set('WWW-Authenticate', 'Bearer');
   if (code === 'INVALID_TOKEN') ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
   if (code === 'FORBIDDEN') ctx.set('WWW-Authenticate', 'Bearer error="insufficient_scope"');

@@ -58,6 +58,16 @@ describe('createTokenVerifier().middleware', () => {
     await app().get('/').set('Authorization', 'Basic abc').expect(401);
   });
 
+  it('more than one Authorization header: 400 BAD_REQUEST with error="invalid_request", whatever the order', async () => {
+    const token = await peer.userToken({ sub: 'u-7' });
+    for (const pair of [[token, 'garbage'], ['garbage', token], [token, token]]) {
+      // An array value sends one header line per element (superagent's types only allow it for Cookie).
+      const response = await app().get('/').set('Authorization', pair.map((t) => `Bearer ${t}`) as unknown as string).expect(400);
+      expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_request"');
+      expectEnvelope(response.body, 'BAD_REQUEST');
+    }
+  });
+
   it('a bad token: 401 INVALID_TOKEN with error="invalid_token"', async () => {
     const response = await app().get('/').set('Authorization', 'Bearer not.a.token').expect(401);
     expect(response.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
