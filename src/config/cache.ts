@@ -11,7 +11,8 @@ import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
 import { PassThroughSessionStateCache } from '@infrastructure/cache/memory/pass-through-session-state-cache';
-import { connectRedis, pingRedis, RedisKeys } from '@infrastructure/cache/redis/redis-connection';
+import { connectRedis, pingRedis } from '@infrastructure/cache/redis/redis-connection';
+import { RedisKeys } from '@infrastructure/cache/redis/redis-keys';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
 import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisOtpReplayGuard } from '@infrastructure/cache/redis/redis-otp-replay-guard';

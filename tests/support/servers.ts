@@ -10,7 +10,7 @@ import { createClient } from 'redis';
 import type { DataSource } from 'typeorm';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { DomainEvent } from '@domain/shared/domain-event';
-import { RedisKeys } from '@infrastructure/cache/redis/redis-connection';
+import { RedisKeys } from '@infrastructure/cache/redis/redis-keys';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { TypeOrmOutboxWriter } from '@infrastructure/persistence/typeorm/outbox-writer';
 

@@ -1,5 +1,5 @@
 import { createClient } from 'redis';
-import { RedisStallError, withCommandDeadline } from '@infrastructure/cache/redis/redis-connection';
+import { RedisStallError, withCommandDeadline } from '@infrastructure/cache/redis/redis-deadline';
 import { describeWhen, REAL_REDIS_SELECTED, REAL_REDIS_URL } from '../../support/servers';
 import { TcpProxy } from '../../support/tcp-proxy';
 

@@ -1,6 +1,7 @@
-import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createClient, createCluster, createSentinel } from 'redis';
 import type { Logger } from '@application/ports/logger';
+import { withCommandDeadline } from './redis-deadline';
 
 /** One server (node-redis createClient): what REDIS_URL has always meant. */
 export type StandaloneRedisClient = ReturnType<typeof createRedisClient>;
@@ -82,88 +83,6 @@ export async function connectRedis(
     attempt();
   };
   return withCommandDeadline(client as RedisClient, COMMAND_TIMEOUT_MS, { stalled: restart, closing: () => (closed = true) });
-}
-
-/** Methods that open, close or observe the connection: never under a command deadline. */
-const LIFECYCLE = new Set(['connect', 'close', 'destroy', 'quit', 'disconnect', 'duplicate', 'on', 'once', 'off', 'addListener', 'removeListener', 'emit']);
-
-export class RedisStallError extends Error {
-  constructor(ms: number) {
-    super(`redis: no answer within ${ms} ms`);
-    this.name = 'RedisStallError';
-  }
-}
-
-/**
- * Every command on `target` answers, or fails, within `ms`. node-redis's own command timeout ends once the command
- * is written to the socket, so a link that stalled after that (packets dropped, nothing reset) used to hold the
- * caller, and a transaction waiting on a cache write, for as long as the stall lasted. On expiry the command
- * fails with RedisStallError and `stalled` is called. A timer that fires late because the event loop was busy
- * gives the reply one more turn of the loop (setImmediate runs after pending I/O) before it counts as a stall.
- * A MULTI builder is wrapped too, so that its `exec` has the deadline.
- */
-export function withCommandDeadline<T extends object>(target: T, ms: number, hooks: { stalled(): void; closing?(): void }): T {
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      const value: unknown = Reflect.get(object, property, object);
-      if (typeof value !== 'function') return value;
-      const method = value as (...args: unknown[]) => unknown;
-      if (typeof property === 'string' && LIFECYCLE.has(property)) {
-        if (property !== 'close' && property !== 'destroy' && property !== 'quit' && property !== 'disconnect') return method.bind(object);
-        return (...args: unknown[]) => {
-          hooks.closing?.();
-          return method.apply(object, args);
-        };
-      }
-      return (...args: unknown[]) => {
-        const result = method.apply(object, args);
-        if (isPromiseLike(result)) return deadline(result, ms, hooks.stalled);
-        // A builder's chained calls return the builder: the wrapped one, so that its `exec` keeps the deadline.
-        if (result === object) return receiver as unknown;
-        if (isMulti(result)) return withCommandDeadline(result, ms, hooks);
-        return result;
-      };
-    },
-  });
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-function isMulti(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && typeof (value as { exec?: unknown }).exec === 'function';
-}
-
-function deadline<T>(promise: PromiseLike<T>, ms: number, stalled: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(
-      () =>
-        setImmediate(() => {
-          if (settled) return;
-          settled = true;
-          stalled();
-          reject(new RedisStallError(ms));
-        }),
-      ms,
-    );
-    timer.unref();
-    promise.then(
-      (value) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**
@@ -285,32 +204,5 @@ export class RedisScript {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return client.eval(this.source, { keys, arguments: args });
     }
-  }
-}
-
-/**
- * Key names under REDIS_KEY_PREFIX. Identifiers (emails, usernames, client IPs, user ids) appear in keys only as
- * keyed digests: HMAC-SHA256 under a key derived (HKDF) from the encryption key, for this purpose only. Whoever can
- * read the key space cannot match it against a guessed address without that key (with the plain SHA-256 used until
- * 2026-11-30 they could). Every instance derives the same key from the same ENCRYPTION_KEY, which instances that
- * share a database share anyway (it seals their signing keys).
- */
-export class RedisKeys {
-  private constructor(
-    readonly prefix: string,
-    private readonly secret: Buffer,
-  ) {}
-
-  static derive(prefix: string, encryptionKey: Buffer): RedisKeys {
-    return new RedisKeys(prefix, Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), 'auth-service redis key digest v1', 32)));
-  }
-
-  /** The same digests under a longer prefix: a key space apart (the second factor's lockout). */
-  under(extra: string): RedisKeys {
-    return new RedisKeys(this.prefix + extra, this.secret);
-  }
-
-  digest(value: string): string {
-    return createHmac('sha256', this.secret).update(value).digest('base64url').slice(0, 32);
   }
 }

@@ -7,7 +7,8 @@ import {
   type LoginLockout,
 } from '@application/ports/login-lockout';
 import { IN_FLIGHT_TTL_SECONDS, LOCKOUT_MEMORY_SECONDS } from '../lockout-rules';
-import { RedisScript, type RedisClient, type RedisKeys } from './redis-connection';
+import { RedisScript, type RedisClient } from './redis-connection';
+import type { RedisKeys } from './redis-keys';
 
 /*
  * Two keys per identifier. KEYS[1], a hash: f = consecutive failures, n = locks so far, u = locked until (ms).

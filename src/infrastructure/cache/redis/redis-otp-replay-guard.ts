@@ -1,7 +1,8 @@
 import type { Logger } from '@application/ports/logger';
 import type { OtpReplayGuard } from '@application/ports/otp-replay-guard';
 import { OTP_REPLAY_TTL_SECONDS } from '../otp-replay-rules';
-import type { RedisClient, RedisKeys } from './redis-connection';
+import type { RedisClient } from './redis-connection';
+import type { RedisKeys } from './redis-keys';
 
 const WARN_EVERY_MS = 60_000;
 

@@ -1,7 +1,8 @@
 import type { Logger } from '@application/ports/logger';
 import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '@application/ports/rate-limiter';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RedisClient, RedisKeys } from './redis-connection';
+import type { RedisClient } from './redis-connection';
+import type { RedisKeys } from './redis-keys';
 
 /**
  * Fixed windows in Redis through rate-limiter-flexible (one atomic Lua INCR + expiry per call), shared by every

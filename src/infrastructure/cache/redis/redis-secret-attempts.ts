@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@application/ports/logger';
 import type { CheckOutcome, CheckPlace, SecretAttempts } from '@application/ports/secret-attempts';
 import { IN_FLIGHT_TTL_SECONDS, SECRET_ATTEMPTS_MEMORY_SECONDS } from '../lockout-rules';
-import { RedisScript, type RedisClient, type RedisKeys } from './redis-connection';
+import { RedisScript, type RedisClient } from './redis-connection';
+import type { RedisKeys } from './redis-keys';
 
 const WARN_EVERY_MS = 60_000;
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadConfig } from '@config/env';
 import { lockoutKeys } from '@infrastructure/cache/redis/redis-login-lockout';
 import { secretAttemptsKeys } from '@infrastructure/cache/redis/redis-secret-attempts';
-import { RedisKeys } from '@infrastructure/cache/redis/redis-connection';
+import { RedisKeys } from '@infrastructure/cache/redis/redis-keys';
 import { crc16, hashSlot } from '../../../support/redis-hash-slot';
 
 const testKeys = (prefix: string) => RedisKeys.derive(prefix, Buffer.alloc(32, 7));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RedisKeys } from '@infrastructure/cache/redis/redis-connection';
+import { RedisKeys } from '@infrastructure/cache/redis/redis-keys';
 import { lockoutKeys } from '@infrastructure/cache/redis/redis-login-lockout';
 
 const KEY = Buffer.alloc(32, 3);
