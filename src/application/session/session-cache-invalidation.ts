@@ -1,6 +1,7 @@
 import type { Session } from '@domain/session/session';
 import { Errors } from '../shared/errors';
-import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
+import type { SessionRepository } from '@domain/session/session.repository';
+import { DelegatingSessions } from './delegating-sessions';
 import type { Logger } from '../ports/logger';
 import type { SessionStateCache } from '../ports/session-state-cache';
 import type { AfterCommit, Repositories, UnitOfWork } from '../ports/unit-of-work';
@@ -37,51 +38,20 @@ export class SessionCacheInvalidation implements UnitOfWork {
 }
 
 /** The transaction's session repository: announces revocations at once, the rest after the commit. */
-class CacheInvalidatingSessions implements SessionRepository {
+class CacheInvalidatingSessions extends DelegatingSessions {
   private readonly changed = new Set<string>();
   private readonly unwritten = new Set<string>();
 
   constructor(
-    private readonly inner: SessionRepository,
+    inner: SessionRepository,
     private readonly afterCommit: (fn: AfterCommit) => void,
     private readonly cache: SessionStateCache,
     private readonly logger: Logger,
-  ) {}
-
-  findById(id: string): Promise<Session | null> {
-    return this.inner.findById(id);
+  ) {
+    super(inner);
   }
 
-  findByIdForUpdate(id: string): Promise<Session | null> {
-    return this.inner.findByIdForUpdate(id);
-  }
-
-  findByRefreshTokenHashForUpdate(hash: string): Promise<RefreshTokenMatch | null> {
-    return this.inner.findByRefreshTokenHashForUpdate(hash);
-  }
-
-  findActiveByUser(userId: string, now: Date): Promise<Session[]> {
-    return this.inner.findActiveByUser(userId, now);
-  }
-
-  findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]> {
-    return this.inner.findActiveByUserForUpdate(userId, now);
-  }
-
-  add(session: Session): Promise<void> {
-    return this.inner.add(session);
-  }
-
-  findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
-    return this.inner.findByRefreshTokenHash(hash);
-  }
-
-  /** Outside the transaction by definition (see RefreshSession, which drops the cached state itself). */
-  saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
-    return this.inner.saveIfCurrent(session, expectedHash);
-  }
-
-  async save(session: Session): Promise<void> {
+  override async save(session: Session): Promise<void> {
     await this.inner.save(session);
     this.afterCommit(this.committed); // once per transaction: the list runs a function once
     if (session.revokedAt !== null) {

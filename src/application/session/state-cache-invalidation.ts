@@ -1,8 +1,9 @@
 import type { Session } from '@domain/session/session';
-import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
+import type { SessionRepository } from '@domain/session/session.repository';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import { Errors } from '../shared/errors';
+import { DelegatingSessions } from './delegating-sessions';
 import type { AuthStateCache } from '../ports/auth-state-cache';
 import type { Logger } from '../ports/logger';
 import type { AfterCommit, Repositories, UnitOfWork } from '../ports/unit-of-work';
@@ -133,50 +134,15 @@ class NotingUsers implements UserRepository {
   }
 }
 
-class NotingSessions implements SessionRepository {
+class NotingSessions extends DelegatingSessions {
   constructor(
-    private readonly inner: SessionRepository,
+    inner: SessionRepository,
     private readonly changes: Changes,
-  ) {}
-
-  findById(id: string): Promise<Session | null> {
-    return this.inner.findById(id);
+  ) {
+    super(inner);
   }
 
-  findByIdForUpdate(id: string): Promise<Session | null> {
-    return this.inner.findByIdForUpdate(id);
-  }
-
-  findByRefreshTokenHashForUpdate(hash: string): Promise<RefreshTokenMatch | null> {
-    return this.inner.findByRefreshTokenHashForUpdate(hash);
-  }
-
-  findActiveByUser(userId: string, now: Date): Promise<Session[]> {
-    return this.inner.findActiveByUser(userId, now);
-  }
-
-  findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]> {
-    return this.inner.findActiveByUserForUpdate(userId, now);
-  }
-
-  add(session: Session): Promise<void> {
-    return this.inner.add(session);
-  }
-
-  findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
-    return this.inner.findByRefreshTokenHash(hash);
-  }
-
-  /**
-   * Outside any transaction by definition (RefreshSession's compare-and-set rotation). It only moves a live
-   * session's expiry later, never revokes: a local entry holding the earlier expiry can only refuse sooner, and
-   * lives at most LOCAL_CACHE_TTL, so nothing is announced.
-   */
-  saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
-    return this.inner.saveIfCurrent(session, expectedHash);
-  }
-
-  async save(session: Session): Promise<void> {
+  override async save(session: Session): Promise<void> {
     await this.inner.save(session);
     this.changes.session(session.id, session.revokedAt !== null);
   }
