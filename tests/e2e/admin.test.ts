@@ -273,6 +273,8 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect(res.body.data.user).toMatchObject({ roles: ['user', 'billing_ops'], email_verified: true, status: 'active' });
     expect(await eventsOf(id, 'auth.user.roles_changed')).toEqual([{ user_id: id, roles: ['user', 'billing_ops'], previous_roles: ['user'], actor_id: admin.id }]);
     expect(await eventsOf(id, 'auth.user.email_verified')).toHaveLength(1);
+    const audited = await app().app.infra.dataSource.query("SELECT actor_id, reason FROM audit_events WHERE subject_id = $1 AND type = 'user.roles_changed'", [id]);
+    expect(audited).toEqual([{ actor_id: admin.id, reason: 'user billing_ops' }]); // the new roles, as a status change notes the new status
     for (const body of [{}, { email_verified: false }, { roles: ['Admin'] }, { roles: 'admin' }, { status: 'locked' }, { password: 'x' }, { roles: Array.from({ length: 21 }, (_, i) => `r${i}`) }]) {
       const bad = await patch(id, body);
       expect([JSON.stringify(body).slice(0, 30), bad.status, bad.body.error.code]).toEqual([JSON.stringify(body).slice(0, 30), 400, 'VALIDATION_ERROR']);

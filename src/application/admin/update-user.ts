@@ -21,7 +21,8 @@ export interface UpdateUserInput {
  * Suspension revokes every session and voids outstanding links at once (cutOffEarlierAccess: the session cache
  * refuses them before the commit is visible). An admin who would stop being an active admin (demoted or
  * suspended) may not be the actor, nor the last one (admin-guard.ts). Each change is audited with the actor
- * and records its event (auth.user.status_changed, auth.user.roles_changed, auth.user.email_verified).
+ * and records its event (auth.user.status_changed, auth.user.roles_changed, auth.user.email_verified); the
+ * audit reason of a status change is the new status, of a role change the new roles (space-separated).
  */
 @injectable()
 export class UpdateUser {
@@ -43,7 +44,7 @@ export class UpdateUser {
         user.verifyEmail(now);
         await audit('email.verified', 'admin');
       }
-      if (roles !== undefined && user.changeRoles(roles, now, input.actor.id)) await audit('user.roles_changed');
+      if (roles !== undefined && user.changeRoles(roles, now, input.actor.id)) await audit('user.roles_changed', user.roles.join(' ') || null);
       let suspended = false;
       if (input.status === 'suspended') suspended = user.suspend(now, input.actor.id);
       const reinstated = input.status === 'active' && user.reinstate(now, input.actor.id);
