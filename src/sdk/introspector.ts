@@ -20,8 +20,15 @@ interface Deps {
   breaker: CircuitBreaker;
 }
 
-interface Cached {
+/** auth-service's answer about one token: active or not, and for a user token the roles the account still holds. */
+export interface Answer {
   active: boolean;
+  /** The token's roles that the account still has (absent for a service token or an inactive one). */
+  roles?: string[];
+}
+
+interface Cached {
+  answer: Answer;
   until: number;
 }
 
@@ -32,7 +39,7 @@ interface Cached {
  */
 export class Introspector {
   private readonly cache = new Map<string, Cached>();
-  private readonly pending = new Map<string, Promise<boolean>>();
+  private readonly pending = new Map<string, Promise<Answer>>();
   private readonly ttlMs: number;
   private readonly size: number;
 
@@ -44,24 +51,27 @@ export class Introspector {
     this.size = options.cacheSize ?? 10_000;
   }
 
-  /** `verified` is the offline result: the service's answer must be about the same subject. */
-  async isActive(token: string, verified: { subject: string; claims: { exp?: number } }): Promise<boolean> {
+  /**
+   * `verified` is the offline result: the service's answer must be about the same subject. The answer's roles are
+   * those the account still holds (a role taken away since the token was signed is missing from them).
+   */
+  async ask(token: string, verified: { subject: string; claims: { exp?: number } }): Promise<Answer> {
     const now = this.deps.now();
     const hit = this.cache.get(token);
-    if (hit && hit.until > now) return hit.active;
+    if (hit && hit.until > now) return hit.answer;
     if (hit) this.cache.delete(token);
     let question = this.pending.get(token);
     if (!question) {
-      question = this.ask(token, verified.subject).finally(() => this.pending.delete(token));
+      question = this.request(token, verified.subject).finally(() => this.pending.delete(token));
       this.pending.set(token, question);
     }
-    const active = await question;
+    const answer = await question;
     const expMs = (verified.claims.exp ?? 0) * 1000;
-    this.remember(token, { active, until: Math.min(this.deps.now() + this.ttlMs, expMs) });
-    return active;
+    this.remember(token, { answer, until: Math.min(this.deps.now() + this.ttlMs, expMs) });
+    return answer;
   }
 
-  private ask(token: string, subject: string): Promise<boolean> {
+  private request(token: string, subject: string): Promise<Answer> {
     return this.deps.breaker.run(async () => {
       const response = await send(
         this.deps.fetch,
@@ -83,7 +93,9 @@ export class Introspector {
         // Our own client credentials refused, or not RFC 7662: fail closed, loudly.
         throw new AuthError('AUTH_UNAVAILABLE', 503, `introspection answered ${response.status} without an RFC 7662 body`);
       }
-      return body.active && (body.sub === undefined || body.sub === subject);
+      if (!body.active || (body.sub !== undefined && body.sub !== subject)) return { active: false };
+      const roles = body.roles;
+      return Array.isArray(roles) ? { active: true, roles: roles.filter((role): role is string => typeof role === 'string') } : { active: true };
     }, isTransient);
   }
 

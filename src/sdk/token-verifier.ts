@@ -109,9 +109,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (!verifyOptions.online) throw unavailable('the revocation feed is disconnected and no introspection is configured');
       throw new TypeError('online verification needs the introspection option');
     }
-    const active = await introspector.isActive(token, verified);
-    if (!active) throw invalidToken();
-    return verified;
+    const answer = await introspector.ask(token, verified);
+    if (!answer.active) throw invalidToken();
+    if (verified.tokenType === 'service') return verified;
+    // The roles auth-service says the account still holds: a demoted admin's token carries its old roles until it
+    // expires, and an online check must not let them through. A user token answered without roles keeps none.
+    const held = new Set(answer.roles ?? []);
+    return { ...verified, roles: verified.roles.filter((role) => held.has(role)) };
   };
 
   return {

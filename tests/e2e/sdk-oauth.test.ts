@@ -1,5 +1,8 @@
+import Koa from 'koa';
+import request from 'supertest';
+import { CreateAdmin } from '@application/admin/create-admin';
 import { createTokenVerifier, ServiceTokenSource } from '../../src/sdk';
-import { MODES, NO_RATE_LIMITS, signUp, startSecureApp, type Mode, type TestApp } from '../support/app';
+import { MODES, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type Mode, type TestApp } from '../support/app';
 import { createClient, deleteClient } from '../support/oauth';
 import { countingFetch } from '../unit/sdk/support';
 
@@ -65,6 +68,29 @@ describe.each<Mode>(MODES)('SDK against /oauth/* of the service (%s)', (mode) =>
     // A fresh verifier: no cached introspection answer (the cache lives 5 s by design).
     await expect(verifierFor(client).verify(tokens.access_token, { online: true })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     await expect(verifier.verify(tokens.access_token)).resolves.toMatchObject({ tokenType: 'user' });
+  });
+
+  it("online verification answers with the roles the account still holds: a demoted admin's token no longer passes roles ['admin']", async () => {
+    const client = await createClient(t);
+    const adminToken = async (email: string) => {
+      const { user } = await signUp(t, email);
+      await t.app.container.get(CreateAdmin).execute({ email, password: PASSWORD });
+      const login = await t.http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+      return { id: user.id, access: login.body.data.tokens.access_token as string };
+    };
+    const [demoted, other] = [await adminToken('sdk-demoted@example.com'), await adminToken('sdk-demoter@example.com')];
+    const guarded = new Koa().use(verifierFor(client).middleware({ roles: ['admin'], online: true })).use((ctx) => {
+      ctx.body = 'ok';
+    });
+    const server = request(guarded.callback());
+    await server.get('/').set('Authorization', `Bearer ${demoted.access}`).expect(200);
+    await expect(verifierFor(client).verify(demoted.access, { online: true })).resolves.toMatchObject({ roles: ['user', 'admin'] });
+    await t.http.patch(`/api/v1/admin/users/${demoted.id}`).set('Authorization', `Bearer ${other.access}`).send({ roles: ['user'] }).expect(200);
+    // Fresh verifiers (an answer is cached 5 s by design); offline, the token still claims the role until it expires.
+    await expect(verifierFor(client).verify(demoted.access, { online: true })).resolves.toMatchObject({ roles: ['user'] });
+    await expect(verifierFor(client).verify(demoted.access)).resolves.toMatchObject({ roles: ['user', 'admin'] });
+    const refused = request(new Koa().use(verifierFor(client).middleware({ roles: ['admin'], online: true })).callback());
+    await refused.get('/').set('Authorization', `Bearer ${demoted.access}`).expect(403);
   });
 
   it("a deleted client's service tokens stop verifying online; its credentials stop introspecting (AUTH_UNAVAILABLE, fails closed)", async () => {
