@@ -1,4 +1,5 @@
 import { REAL_POSTGRES_SELECTED } from '../support/servers';
+import { CreateAdmin } from '@application/admin/create-admin';
 import { PASSWORD, signUp, startTestApp, type Backend, type TestApp } from '../support/app';
 
 const NEW_PASSWORD = 'an entirely new passphrase';
@@ -119,6 +120,29 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     const events = await ds.query("SELECT type FROM outbox_events WHERE subject = $1 AND type = 'auth.user.deleted'", [user.id]);
     expect(events).toHaveLength(1);
     expect((await app().waitForMail('delete@example.com', 2)).subject).toBe('Your account was deleted');
+  });
+
+  it('the last active admin cannot delete their own account (409 last_active_admin); two admins leaving at once: one goes', async () => {
+    const { http } = app();
+    const admin = async (email: string) => {
+      const { tokens } = await signUp(app(), email);
+      await app().app.container.get(CreateAdmin).execute({ email, password: PASSWORD });
+      return tokens.access_token;
+    };
+    const leave = (access: string) => http.delete('/api/v1/users/me').set(bearer(access)).send({ password: PASSWORD });
+    const admins = async () => (await app().app.infra.dataSource.query("SELECT count(*)::int AS n FROM users WHERE status = 'active' AND 'admin' = ANY(roles)"))[0].n as number;
+    expect(await admins()).toBe(0); // this suite's app has no other admin
+    const only = await admin('only-admin@example.com');
+    const refused = await leave(only);
+    expect([refused.status, refused.body.error.code, refused.body.error.details]).toEqual([409, 'CONFLICT', { user_id: ['last_active_admin'] }]);
+    let survivor = only;
+    for (let round = 0; round < 4; round += 1) {
+      const other = await admin(`other-admin-${round}@example.com`);
+      const [first, second] = await Promise.all([leave(survivor), leave(other)]);
+      expect([first.status, second.status].sort()).toEqual([200, 409]);
+      expect(await admins()).toBe(1);
+      survivor = first.status === 409 ? survivor : other;
+    }
   });
 
   it('sessions: listed with the current one marked; another user\'s or an unknown id is the same 404', async () => {

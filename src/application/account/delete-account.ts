@@ -9,11 +9,13 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
 import { PORTS } from '../ports/tokens';
+import { Errors } from '../shared/errors';
 
 /**
  * Deletes the account for good, password required: the user row with its credentials, sessions and one-time
  * tokens. The events (auth.session.revoked for each session, auth.user.deleted) and the audit entries keep
- * the user id; the goodbye email is queued in the same transaction.
+ * the user id; the goodbye email is queued in the same transaction. The last active admin is refused
+ * (CONFLICT, last_active_admin), as the admin API refuses to remove them.
  */
 @injectable()
 export class DeleteAccount {
@@ -32,7 +34,10 @@ export class DeleteAccount {
     await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId });
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
+      // Admins first, as every admin change locks them (then the user): the last active admin may not leave.
+      const admins = await repos.users.lockActiveAdmins();
       const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      if (fresh.isActiveAdmin && !admins.some((id) => id !== fresh.id)) throw Errors.lastActiveAdmin();
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       await revokeSessions(repos, fresh.id, now, 'account_deleted');
