@@ -74,6 +74,7 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     await passwordStep('enable@example.com');
     const notice = await app().waitForMail('enable@example.com', 2);
     expect(notice.subject).toBe('Two-factor authentication is on');
+    expect(notice.text).toContain('ask support to turn two-factor authentication off (a password reset leaves it on)');
   });
 
   it('the mfa_token is no access token anywhere', async () => {

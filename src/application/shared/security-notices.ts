@@ -19,13 +19,20 @@ function utc(date: Date): string {
 }
 
 const NOT_YOU = 'If this was not you, someone else is signed in to your account: reset your password now and review the devices signed in to it.';
+/**
+ * Turning MFA on needs only a session (CONTRACT §3: `code`), and a password reset leaves MFA on by design: someone
+ * holding a stolen session who set it up with their own device keeps the second step after the owner's reset, so
+ * the owner is told to ask for its removal too (the admin API's DELETE /admin/users/:id/mfa).
+ */
+const MFA_NOT_YOU =
+  'If this was not you, someone else is signed in to your account and set it up with their own device: reset your password now, then ask support to turn two-factor authentication off (a password reset leaves it on), and set it up again with yours.';
 
 function mfaParagraphs(notice: Extract<SecurityNotice, { kind: `mfa_${string}` | `recovery_${string}` }>): { subject: string; lines: string[] } {
   switch (notice.kind) {
     case 'mfa_enabled':
       return {
         subject: 'Two-factor authentication is on',
-        lines: [`On ${utc(notice.occurredAt)} two-factor authentication was turned on for your account: signing in now also asks for a code from your authenticator app.`, 'Keep your backup codes somewhere safe: each one signs you in once if you lose the device.', NOT_YOU],
+        lines: [`On ${utc(notice.occurredAt)} two-factor authentication was turned on for your account: signing in now also asks for a code from your authenticator app.`, 'Keep your backup codes somewhere safe: each one signs you in once if you lose the device.', MFA_NOT_YOU],
       };
     case 'mfa_disabled':
       return {
