@@ -70,6 +70,12 @@ describe.each(MODES)('POST /oauth/token (%s)', (mode) => {
     expectOAuthError(res, 400, 'invalid_request');
     const idOnly = await token().set('Authorization', basic(client)).send({ grant_type: 'client_credentials', client_id: client.id });
     expectOAuthError(idOnly, 400, 'invalid_request');
+    // Two Authorization headers: Node keeps the first, a proxy in front may read the other (either order).
+    const other = await createClient(t, 'x:y');
+    for (const pair of [[client, other], [other, client]]) {
+      const twice = await token().set('Authorization', pair.map(basic) as unknown as string).type(FORM).send('grant_type=client_credentials');
+      expectOAuthError(twice, 400, 'invalid_request');
+    }
   });
 
   it('answers invalid_client (401, Basic challenge) alike for no, unknown, wrong, incomplete and non-Basic credentials', async () => {

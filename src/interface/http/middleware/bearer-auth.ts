@@ -29,12 +29,18 @@ export function bearerAuth(validate: ValidateAccessToken): Middleware<HttpState>
  */
 export function bearerToken(header: string | undefined, rawHeaders: readonly string[]): string | undefined {
   if (header === undefined) return undefined;
+  if (severalAuthorizationHeaders(rawHeaders)) throw HttpErrors.ambiguousAuthorization();
+  return BEARER.exec(header)?.[1];
+}
+
+/** Whether Node's list of raw header names and values holds more than one Authorization header. */
+export function severalAuthorizationHeaders(rawHeaders: readonly string[]): boolean {
   let seen = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) throw HttpErrors.ambiguousAuthorization();
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
   }
-  return BEARER.exec(header)?.[1];
+  return false;
 }
 
 /** The principal of a route behind bearerAuth; its absence is a wiring bug, answered as unauthenticated. */

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { AuthenticateClient, ClientCredentials } from '@application/oauth/authenticate-client';
 import { OAuthErrors } from '@application/oauth/oauth-error';
 import type { HttpContext, HttpState } from '../http-state';
+import { severalAuthorizationHeaders } from '../middleware/bearer-auth';
 
 /** Longer ids or secrets are none of ours; refused before any lookup. */
 const MAX_CREDENTIAL_LENGTH = 512;
@@ -9,8 +10,9 @@ const MAX_CREDENTIAL_LENGTH = 512;
 /**
  * The guard of routes whose `auth` is 'client' (the /oauth/* endpoints), run after the body is read because
  * RFC 6749 §2.3.1 lets a client authenticate in the body as well as with HTTP Basic. Exactly one method per
- * request: both at once is invalid_request; none, or anything that is not Basic (a user's Bearer token above
- * all), is invalid_client. Sets `ctx.state.serviceClient`.
+ * request: both at once is invalid_request, as is more than one Authorization header (Node keeps the first, a
+ * proxy in front may read another); none, or anything that is not Basic (a user's Bearer token above all), is
+ * invalid_client. Sets `ctx.state.serviceClient`.
  */
 export function clientGuard(authenticate: AuthenticateClient): Middleware<HttpState> {
   return async (ctx, next) => {
@@ -21,6 +23,9 @@ export function clientGuard(authenticate: AuthenticateClient): Middleware<HttpSt
 
 function presentedCredentials(ctx: HttpContext): ClientCredentials {
   const header = ctx.get('Authorization');
+  if (header !== '' && severalAuthorizationHeaders(ctx.req.rawHeaders)) {
+    throw OAuthErrors.invalidRequest('The request has more than one Authorization header.');
+  }
   const body = ctx.state.body ?? {};
   const inBody = Object.hasOwn(body, 'client_id') || Object.hasOwn(body, 'client_secret');
   if (header !== '' && inBody) {
