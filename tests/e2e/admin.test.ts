@@ -265,6 +265,24 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect(audit).toEqual([{ actor_id: admin.id, reason: 'suspended' }, { actor_id: admin.id, reason: 'active' }]);
   });
 
+  it("PATCH email_verified on a never-verified account: the password chosen before the proof stops working (pre-hijacking); the address gets a link", async () => {
+    // Someone registers another person's address with a password of their own and never verifies it; the admin,
+    // refused an invitation (409), confirms the address instead.
+    await http().post('/api/v1/auth/register').send({ email: 'squatted@example.com', password: 'Attacker-Chosen-Pw-1' }).expect(202);
+    await app().waitForMail('squatted@example.com');
+    const invite = await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'squatted@example.com', roles: ['user', 'finance'] });
+    expect(invite.status).toBe(409);
+    const id = (await app().app.infra.dataSource.query("SELECT id FROM users WHERE email = 'squatted@example.com'"))[0].id as string;
+    const res = await patch(id, { email_verified: true, roles: ['user', 'finance'] }).expect(200);
+    expect(res.body.data.user).toMatchObject({ email_verified: true, status: 'active' });
+    expect((await login('squatted@example.com', 'Attacker-Chosen-Pw-1')).status).toBe(401);
+    const mail = await app().waitForMail('squatted@example.com', 2);
+    expect(mail.subject).toBe('Choose a password for your account');
+    const token = RESET_LINK.exec(mail.text)![1]!;
+    await http().post('/api/v1/auth/password/confirm').send({ token, new_password: NEW_PASSWORD }).expect(200);
+    expect((await login('squatted@example.com', NEW_PASSWORD).expect(200)).body.data.user.roles).toEqual(['user', 'finance']);
+  });
+
   it('PATCH roles and email_verified: validated, evented, audited; an empty or false change is a 400', async () => {
     await http().post('/api/v1/auth/register').send({ email: 'unverified@example.com', password: PASSWORD }).expect(202);
     await app().waitForMail('unverified@example.com');

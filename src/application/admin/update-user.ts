@@ -2,6 +2,12 @@ import { inject, injectable } from 'inversify';
 import { Role } from '@domain/user/role';
 import type { User } from '@domain/user/user';
 import type { Clock } from '../ports/clock';
+import type { IdGenerator } from '../ports/id-generator';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { AuthSettings } from '../shared/auth-settings';
+import { addressConfirmedEmail } from '../shared/email-templates';
+import { issueOneTimeToken } from '../shared/one-time-token-issuer';
+import { INVITATION_TTL_SECONDS } from './invite-user';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
 import { adminAuditEntry, assertMayRemoveAdmin, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
@@ -18,6 +24,8 @@ export interface UpdateUserInput {
 
 /**
  * PATCH /admin/users/:id, in one transaction: confirm the address, replace the roles, suspend or reinstate.
+ * Confirming a never-verified account's address discards its password (chosen before the address was proven)
+ * and mails a link to choose one.
  * Suspension revokes every session and voids outstanding links at once (cutOffEarlierAccess: the session cache
  * refuses them before the commit is visible). An admin who would stop being an active admin (demoted or
  * suspended) may not be the actor, nor the last one (admin-guard.ts). Each change is audited with the actor
@@ -29,6 +37,9 @@ export class UpdateUser {
   constructor(
     @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
     @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
   async execute(input: UpdateUserInput): Promise<User> {
@@ -41,8 +52,17 @@ export class UpdateUser {
       const audit = (type: Parameters<typeof adminAuditEntry>[0], reason: string | null = null) =>
         repos.audit.record(adminAuditEntry(type, input.actor, user.id, now, reason));
       if (input.emailVerified === true && !user.emailVerified) {
+        // The admin vouches for the address, not for a password chosen before anyone proved it (account
+        // pre-hijacking: whoever registered the address first may not own it). That password goes, with any link
+        // or session, and the address gets a link to choose one, as an invitation does.
+        const unproven = user.discardUnprovenPassword(now);
+        if (unproven) await cutOffEarlierAccess(repos, user, now, 'password_unproven');
         user.verifyEmail(now);
-        await audit('email.verified', 'admin');
+        await audit('email.verified', unproven ? 'admin_password_unproven' : 'admin');
+        if (unproven) {
+          const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds: INVITATION_TTL_SECONDS, now });
+          await repos.emails.enqueue(addressConfirmedEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS / 3600));
+        }
       }
       if (roles !== undefined && user.changeRoles(roles, now, input.actor.id)) await audit('user.roles_changed', user.roles.join(' ') || null);
       let suspended = false;

@@ -158,3 +158,19 @@ export function invitationEmail(to: string, publicUrl: string, token: string, tt
     { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
   );
 }
+
+/**
+ * An admin confirmed the address of an account that was never verified: the password it had was chosen before
+ * anyone proved the address (possibly by someone else), so it was discarded; this link sets a new one.
+ */
+export function addressConfirmedEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+  return message(
+    to,
+    'Choose a password for your account',
+    [
+      'An administrator confirmed this address for your account. A password chosen before the address was confirmed could have been chosen by someone else, so it no longer works.',
+      `Choose a password with this link. It is valid for ${ttlHours} hours and can be used once. If you did not expect this, ignore this email.`,
+    ],
+    { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
+  );
+}

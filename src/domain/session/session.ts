@@ -8,7 +8,9 @@ export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refre
   /** The account turned its second factor on: sessions signed in with the password alone end (but the caller's). */
   | 'mfa_enabled'
   /** The account was never verified and its address was registered again: its password was discarded. */
-  | 'registration_contested';
+  | 'registration_contested'
+  /** An admin confirmed a never-verified account's address: the password chosen before that proof was discarded. */
+  | 'password_unproven';
 
 /**
  * A login on one device. Holds the refresh-token rotation state, never a usable token: `refreshTokenHash` is a
