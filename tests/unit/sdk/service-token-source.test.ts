@@ -154,3 +154,37 @@ describe('ServiceTokenSource when the token endpoint fails (local peer failing o
     expect(waits).toHaveLength(3);
   });
 });
+
+describe('ServiceTokenSource with short-lived tokens (a local peer answering a small expires_in)', () => {
+  let peer: OAuthPeer;
+  beforeAll(async () => (peer = await new OAuthPeer().start()));
+  afterAll(async () => peer.stop());
+
+  // [expires_in, refreshBeforeSeconds option, seconds after which the token is renewed]
+  it.each([
+    [60, undefined, 30], // the default 60 s margin would renew at once: half the lifetime instead
+    [10, undefined, 5],
+    [60, 5, 55], // a margin under half the lifetime is kept
+    [900, undefined, 840],
+  ])('expires_in %p (refreshBeforeSeconds %p): sequential calls reuse the token until %p s, then one new request', async (ttl, refreshBeforeSeconds, renewAfter) => {
+    peer.tokenTtlSeconds = ttl;
+    const clock = new FakeClock();
+    const fetch = countingFetch();
+    const tokens = new ServiceTokenSource({ tokenUrl: peer.tokenUrl, clientId: 'orders', clientSecret: peer.clients[0]!.secret, fetch, now: clock.now, refreshBeforeSeconds });
+    const start = clock.ms;
+    const first = await tokens.getToken();
+    for (let i = 1; i < 30; i += 1) {
+      clock.ms = start + Math.floor((i * renewAfter * 1000) / 30);
+      expect(await tokens.getToken()).toBe(first);
+    }
+    clock.ms = start + renewAfter * 1000 - 1; // just before the renewal point
+    expect(await tokens.getToken()).toBe(first);
+    expect(fetch.total()).toBe(1);
+    clock.ms = start + renewAfter * 1000; // the renewal point
+    expect(await tokens.getToken()).not.toBe(first);
+    expect(fetch.total()).toBe(2);
+    // The new token is reused in its turn.
+    for (let i = 0; i < 10; i += 1) await tokens.getToken();
+    expect(fetch.total()).toBe(2);
+  });
+});
