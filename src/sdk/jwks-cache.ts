@@ -11,6 +11,11 @@ export interface JwksCacheOptions {
   unknownKidIntervalMs: number;
   /** A key set older than this is fetched again on next use (the JWKS's own max-age, 300 s). */
   maxAgeMs: number;
+  /**
+   * Without any usable key (the JWKS failed or answered an empty set), the least time before the next fetch (1 s),
+   * doubled after each such fetch up to `unknownKidIntervalMs`.
+   */
+  keylessRetryMs: number;
 }
 
 interface CachedKey {
@@ -22,21 +27,32 @@ interface CachedKey {
  * The issuer's public keys by kid. Fetched on first use; fetched again when older than max-age, or when a
  * token names a kid it does not know (a rotation) but then at most once per interval. Concurrent callers
  * share one fetch. A failed refetch keeps the keys already known.
+ *
+ * Without any usable key (the JWKS unreachable, 5xx, or an empty set) fetches back off: the next one 1 s after
+ * the last, then 2, 4, 8, 16 s, then every 30 s (the unknown-kid interval); meanwhile tokens are answered as the
+ * last fetch left them (AUTH_UNAVAILABLE after a failure, INVALID_TOKEN against an empty set) without a request.
+ * A resource server started while auth-service recovers so gets its keys within the current wait of the
+ * service's return (1 s at first, doubling, never more than 30 s), and a long outage costs one fetch per 30 s per
+ * instance, not one per request (until 2026-11-30 every verify of a JWT-shaped token fetched the JWKS while it had
+ * no key; an outside review found it). A successful fetch with keys ends the backoff.
  */
 export class JwksCache {
   private keys = new Map<string, CachedKey>();
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<void> | undefined;
+  /** Consecutive fetches that left no usable key, and whether the last fetch failed: the keyless backoff. */
+  private keylessFetches = 0;
+  private lastFailed = false;
 
   constructor(private readonly options: JwksCacheOptions) {}
 
   /** The key for `kid`, usable for `alg` only (a JWK's own `alg` binds it), or INVALID_TOKEN. */
   async keyFor(kid: string, alg: string): Promise<CryptoKey | Uint8Array> {
-    if (this.keys.size === 0) await this.refresh(true);
+    if (this.keys.size === 0) await this.loadWithoutKeys();
     else if (this.options.now() - this.fetchedAt >= this.options.maxAgeMs && this.mayRefetch()) await this.refresh(false);
     let found = this.keys.get(kid);
-    if (!found && this.mayRefetch()) {
+    if (!found && this.keys.size > 0 && this.mayRefetch()) {
       await this.refresh(false);
       found = this.keys.get(kid);
     } else if (!found && this.pending) {
@@ -45,6 +61,14 @@ export class JwksCache {
     }
     if (!found || (found.alg !== undefined && found.alg !== alg)) throw new AuthError('INVALID_TOKEN', 401, 'The access token is invalid or expired.');
     return found.key;
+  }
+
+  /** No usable key: fetch (or join the fetch under way) unless the backoff says wait; then answer as the last fetch did. */
+  private async loadWithoutKeys(): Promise<void> {
+    const wait = this.keylessFetches === 0 ? 0 : Math.min(this.options.keylessRetryMs * 2 ** Math.min(this.keylessFetches - 1, 30), this.options.unknownKidIntervalMs);
+    const left = this.lastAttemptAt + wait - this.options.now();
+    if (this.pending || left <= 0) return this.refresh(true);
+    if (this.lastFailed) throw unavailable(`JWKS could not be loaded; next attempt in ${Math.ceil(left / 1000)} s`);
   }
 
   private mayRefetch(): boolean {
@@ -63,6 +87,18 @@ export class JwksCache {
 
   private async load(): Promise<void> {
     this.lastAttemptAt = this.options.now();
+    try {
+      await this.fetchKeys();
+      this.lastFailed = false;
+    } catch (error) {
+      this.lastFailed = true;
+      throw error;
+    } finally {
+      this.keylessFetches = this.keys.size === 0 ? this.keylessFetches + 1 : 0;
+    }
+  }
+
+  private async fetchKeys(): Promise<void> {
     const response = await send(this.options.fetch, this.options.jwksUrl, { headers: { accept: 'application/json' } }, this.options.timeoutMs);
     const body = await readJson(response);
     if (!response.ok) throw unavailable(`JWKS answered ${response.status}`);

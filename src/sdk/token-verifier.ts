@@ -63,7 +63,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const { revocations } = options;
   const failClosed = options.failClosedWhenDisconnected ?? false;
   if (failClosed && !revocations) throw new TypeError('failClosedWhenDisconnected needs the revocations option');
-  const jwks = new JwksCache({ jwksUrl: options.jwksUrl, fetch: fetchFn, now, timeoutMs, unknownKidIntervalMs: 30_000, maxAgeMs: 300_000 });
+  const jwks = new JwksCache({ jwksUrl: options.jwksUrl, fetch: fetchFn, now, timeoutMs, unknownKidIntervalMs: 30_000, maxAgeMs: 300_000, keylessRetryMs: 1000 });
   const introspector = options.introspection
     ? new Introspector(options.introspection, { fetch: fetchFn, now, timeoutMs, breaker: new CircuitBreaker({ ...options.breaker, now }) })
     : undefined;

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import type { FetchLike } from '../../../src/sdk';
 
 /** A clock the test moves: milliseconds since the epoch, starting now. */
@@ -26,4 +27,33 @@ export function countingFetch(): FetchLike & { count(path: string): number; tota
 export function recordingSleep(): { sleep: (ms: number) => Promise<void>; waits: number[] } {
   const waits: number[] = [];
   return { waits, sleep: async (ms) => void waits.push(ms) };
+}
+
+/** A JWKS endpoint answering what the test sets (`status`, `body`), counting its requests. */
+export class JwksStub {
+  status = 200;
+  body: unknown = { keys: [] };
+  requests = 0;
+  private server: Server | null = null;
+  url = '';
+
+  async start(): Promise<this> {
+    const server = createServer((_req, res) => {
+      this.requests += 1;
+      res.writeHead(this.status, { 'content-type': 'application/json' }).end(JSON.stringify(this.body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/.well-known/jwks.json`;
+    this.server = server;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { generateKeyPair, SignJWT } from 'jose';
 import { AuthError, createTokenVerifier, type TokenVerifierOptions } from '../../../src/sdk';
 import { OAuthPeer, PEER_AUDIENCE, PEER_ISSUER } from '../../support/oauth-peer';
-import { countingFetch, FakeClock } from './support';
+import { countingFetch, FakeClock, JwksStub } from './support';
 
 describe('createTokenVerifier offline (JWKS of a local peer)', () => {
   let peer: OAuthPeer;
@@ -130,10 +130,92 @@ describe('createTokenVerifier offline (JWKS of a local peer)', () => {
     const token = await peer.userToken();
     peer.failNext('/.well-known/jwks.json', 503);
     await rejectsWith(v.verify(token), 'AUTH_UNAVAILABLE');
+    clock.advance(1); // the first retry of a key set that could not be loaded waits 1 s
     await expect(v.verify(token)).resolves.toMatchObject({ tokenType: 'user' });
     clock.advance(301); // the key set is stale: refetched on next use; that fetch fails, the keys stay
     peer.failNext('/.well-known/jwks.json', 'reset');
     await expect(v.verify(token)).resolves.toMatchObject({ tokenType: 'user' });
+  });
+
+  describe('without any usable key, JWKS fetches back off (1 s, doubling to 30 s) instead of one per verify', () => {
+    let stub: JwksStub;
+    beforeEach(async () => (stub = await new JwksStub().start()));
+    afterEach(async () => stub.stop());
+    const onStub = () => verifier({ jwksUrl: stub.url });
+    const peerKeys = async () => (await fetch(peer.jwksUrl)).json() as Promise<unknown>;
+    /** 100 verifies, half of them a concurrent burst, all refused with `code`. */
+    const hundred = async (v: ReturnType<typeof onStub>['v'], token: string, code: string) => {
+      const burst = await Promise.allSettled(Array.from({ length: 50 }, () => v.verify(token)));
+      expect(burst.every((r) => r.status === 'rejected' && (r.reason as AuthError).code === code)).toBe(true);
+      for (let i = 0; i < 50; i += 1) await rejectsWith(v.verify(token), code);
+    };
+
+    it.each([
+      ['an empty key set', 200, { keys: [] }, 'INVALID_TOKEN'],
+      ['503', 503, { error: 'temporarily_unavailable' }, 'AUTH_UNAVAILABLE'],
+      ['a key set of keys it cannot use', 200, { keys: [{ kid: 'k', kty: 'oct', k: 'c2VjcmV0' }] }, 'INVALID_TOKEN'],
+    ])('%s: 100 verifies cost 1 fetch, the next one after 1, 2, 4, 8, 16, 30, 30 s; keys served end the backoff', async (_what, status, body, code) => {
+      const { v, clock } = onStub();
+      stub.status = status;
+      stub.body = body;
+      const token = await peer.userToken();
+      await hundred(v, token, code);
+      expect(stub.requests).toBe(1);
+      for (const [i, wait] of [1, 2, 4, 8, 16, 30, 30].entries()) {
+        clock.advance(wait - 0.5);
+        await rejectsWith(v.verify(token), code);
+        expect(stub.requests).toBe(i + 1);
+        clock.advance(0.5);
+        await hundred(v, token, code);
+        expect(stub.requests).toBe(i + 2);
+      }
+      // auth-service is back: after the wait the next verify fetches the keys and they serve.
+      stub.status = 200;
+      stub.body = await peerKeys();
+      clock.advance(30);
+      await expect(v.verify(token)).resolves.toMatchObject({ tokenType: 'user' });
+      for (let i = 0; i < 20; i += 1) await v.verify(token);
+      expect(stub.requests).toBe(9);
+    });
+
+    it('an unreachable JWKS (connection refused): 100 verifies cost 1 attempt, the next after 1 s', async () => {
+      const url = stub.url;
+      await stub.stop();
+      const { v, clock, fetch } = verifier({ jwksUrl: url });
+      const token = await peer.userToken();
+      await hundred(v, token, 'AUTH_UNAVAILABLE');
+      expect(fetch.count('/.well-known/jwks.json')).toBe(1);
+      clock.advance(1);
+      await hundred(v, token, 'AUTH_UNAVAILABLE');
+      expect(fetch.count('/.well-known/jwks.json')).toBe(2);
+    });
+
+    it('a failure is retried after 1 s and a success with keys resets the backoff', async () => {
+      const { v, clock } = onStub();
+      stub.status = 503;
+      const token = await peer.userToken();
+      await rejectsWith(v.verify(token), 'AUTH_UNAVAILABLE');
+      clock.advance(1);
+      await rejectsWith(v.verify(token), 'AUTH_UNAVAILABLE'); // 2 fetches, next wait 2 s
+      stub.status = 200;
+      stub.body = await peerKeys();
+      clock.advance(1.5);
+      await rejectsWith(v.verify(token), 'AUTH_UNAVAILABLE');
+      expect(stub.requests).toBe(2);
+      clock.advance(0.5);
+      await expect(v.verify(token)).resolves.toMatchObject({ tokenType: 'user' });
+      expect(stub.requests).toBe(3);
+      // The key set empties (a broken deploy) once it is stale: the backoff starts again at 1 s.
+      stub.body = { keys: [] };
+      clock.advance(300);
+      await rejectsWith(v.verify(token), 'INVALID_TOKEN');
+      expect(stub.requests).toBe(4);
+      stub.body = await peerKeys();
+      await rejectsWith(v.verify(token), 'INVALID_TOKEN');
+      clock.advance(1);
+      await expect(v.verify(token)).resolves.toMatchObject({ tokenType: 'user' });
+      expect(stub.requests).toBe(5);
+    });
   });
 
   it('verifies a service token and names its scopes', async () => {
