@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app';
@@ -26,6 +26,20 @@ describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', (
       expect(run.stderr).toContain('usage: npm run cli');
       expect(run.stderr).toContain('create-client --name N --scopes');
     }
+    // rotate-keys and purge-expired take no argument: one given is refused before they act (they once ran anyway).
+    for (const args of [['rotate-keys', '--dry-run'], ['purge-expired', '--extra']]) {
+      const run = await cli(args, env);
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(run.stderr).toContain(`${args[0]!} takes no arguments: unexpected ${args[1]!}`);
+      expect(run.stderr).toContain('usage: npm run cli');
+    }
+    // Nothing was done: no signing key was made, no database even opened under DATA_DIR.
+    expect(readdirSync(dataDir)).toEqual([]);
+    // `npm run migrate` takes none either.
+    const migrate = await cli(['--dry-run'], env, 'migrate');
+    expect({ code: migrate.code, stdout: migrate.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(migrate.stderr).toContain('usage: npm run migrate');
+    expect(readdirSync(dataDir)).toEqual([]);
   }, 60_000);
 
   it('logs to stderr, never to stdout: with LOG_LEVEL=info stdout is still exactly one JSON object', async () => {

@@ -11,11 +11,12 @@ export interface CliRun {
 
 /**
  * `npm run cli -- <args>` as the build runs it, but from the sources (SWC hook, no build), with nothing of the
- * test's environment: `env` only (e.g. the DATABASE_URL and ENCRYPTION_KEY of a running service).
+ * test's environment: `env` only (e.g. the DATABASE_URL and ENCRYPTION_KEY of a running service). `script`
+ * 'migrate' runs `npm run migrate` the same way.
  */
-export function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string>, script: 'cli' | 'migrate' = 'cli'): Promise<CliRun> {
   return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, 'src/interface/cli/cli.ts'), ...args], {
+    const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, `src/interface/cli/${script}.ts`), ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

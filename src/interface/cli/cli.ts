@@ -47,6 +47,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;
   }
+  // These two take no argument: anything after them (a `--dry-run`, a typo) is refused before they act, not ignored.
+  if (argv.length > 1) {
+    process.stderr.write(`${command} takes no arguments: unexpected ${argv[1]}\n\n${USAGE}`);
+    return 2;
+  }
   const app = await createApplication(loadConfig(), { logToStderr: true });
   try {
     if (command === 'rotate-keys') {
