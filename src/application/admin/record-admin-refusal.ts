@@ -11,8 +11,13 @@ import { PORTS } from '../ports/tokens';
  */
 export type AdminRefusalReason = 'not_admin' | 'no_longer_admin' | 'self' | 'last_active_admin';
 
-/** One entry per caller, reason and target per this long, per instance: a token hammering the API writes little. */
+/** One entry per caller and reason (and target: an admin's) per this long, per instance: a hammering token writes little. */
 const QUIET_MS = 60_000;
+/**
+ * Refusals of a caller who is not (or no longer) an admin: the target is left out of the dedupe, since the caller
+ * picks it (`/admin/users/<any uuid>`) and could otherwise write a row per request. The entry keeps the first target.
+ */
+const NON_ADMIN_REASONS: ReadonlySet<AdminRefusalReason> = new Set(['not_admin', 'no_longer_admin']);
 /** Callers remembered for QUIET_MS; past this many the memory starts afresh (a flood of callers gets more entries). */
 const MAX_REMEMBERED = 10_000;
 
@@ -20,7 +25,9 @@ const MAX_REMEMBERED = 10_000;
  * An admin route refused its caller: audited as `admin.refused` (outcome failure, the caller as actor, the account
  * the route names as subject), so that a token probing the admin API, or an admin trying what the guard rails
  * forbid, leaves a trace. The refused change rolled back with its transaction; this entry is written on its own,
- * after the answer (DeferredWork), at most once per caller, reason and target a minute on an instance.
+ * after the answer (DeferredWork), at most once a minute on an instance per caller and reason for a caller who is
+ * not an admin, per caller, reason and target for an admin's refusal (`self`, `last_active_admin`: only a real admin
+ * gets those, and which account they tried matters to whoever reads the audit).
  */
 @injectable()
 export class RecordAdminRefusal {
@@ -34,7 +41,8 @@ export class RecordAdminRefusal {
 
   execute(input: { actorId: string; subjectId: string | null; reason: AdminRefusalReason; client: ClientContext }): void {
     const now = this.clock.now();
-    const key = `${input.actorId}|${input.reason}|${input.subjectId ?? ''}`;
+    const target = NON_ADMIN_REASONS.has(input.reason) ? '*' : (input.subjectId ?? '');
+    const key = `${input.actorId}|${input.reason}|${target}`;
     const last = this.recent.get(key);
     if (last !== undefined && now.getTime() - last < QUIET_MS) return;
     if (this.recent.size >= MAX_REMEMBERED) this.recent.clear();
