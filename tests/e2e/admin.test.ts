@@ -401,6 +401,24 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect((await http().delete(`${ADMIN_API}/users/${u.id}`).set(bearer(admin.access))).status).toBe(404);
   });
 
+  it("the user's own requests racing its deletion answer 200 or 401 INVALID_TOKEN, never 404 (parallel bursts, 5 rounds)", async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const u = await user(`deleted-while-busy-${round}@example.com`);
+      const own = [
+        ...Array.from({ length: 3 }, (_, i) => http().patch('/api/v1/users/me').set(bearer(u.access)).send({ first_name: `Round ${i}` })),
+        // Hashes the current password between its two reads of the account: a wide window for the deletion.
+        http().put('/api/v1/auth/password/change').set(bearer(u.access)).send({ current_password: PASSWORD, new_password: NEW_PASSWORD }),
+        http().post('/api/v1/auth/mfa/totp/setup').set(bearer(u.access)),
+      ];
+      const [deleted, ...answers] = await Promise.all([http().delete(`${ADMIN_API}/users/${u.id}`).set(bearer(admin.access)), ...own]);
+      expect(deleted.status).toBe(200);
+      for (const res of answers) {
+        const outcome = res.status === 200 ? '200' : `${res.status} ${res.body.error.code} ${res.headers['www-authenticate'] ?? ''}`;
+        expect(['200', '401 INVALID_TOKEN Bearer error="invalid_token"']).toContain(outcome);
+      }
+    }
+  });
+
   it('GET /admin/audit-events: filters, keyset pages with an opaque cursor, nothing repeated or lost', async () => {
     const u = await user('audited@example.com');
     for (let i = 0; i < 3; i += 1) await login('audited@example.com', `wrong ${i}`);

@@ -89,8 +89,13 @@ export function wrongPassword(): DomainError {
   return Errors.wrongCurrentPassword();
 }
 
-/** The user a valid access token names; gone only if the account was deleted meanwhile. */
+/**
+ * The caller's own account, the user its valid access token names; gone only if the account was deleted while the
+ * request ran. Its token then no longer counts (deletion revokes at once, CONTRACT §4): 401 INVALID_TOKEN, as the
+ * same request a moment later gets from the token check, not 404 (an outside review, 2026-11-30, saw 404 "The user
+ * does not exist." from requests racing an admin's deletion). Routes that name another account by id answer 404.
+ */
 export function found(user: User | null): User {
-  if (!user) throw Errors.userNotFound();
+  if (!user) throw Errors.invalidToken();
   return user;
 }

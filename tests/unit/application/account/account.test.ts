@@ -102,6 +102,35 @@ describe('DeleteAccount', () => {
   });
 });
 
+describe("the caller's own account deleted meanwhile (by an admin)", () => {
+  it('every use case on the own account answers INVALID_TOKEN (the token no longer counts), never NOT_FOUND', async () => {
+    const kit = await createKit();
+    const root = await kit.registerVerified('root@example.com');
+    await kit.useCases.CreateAdmin.execute({ email: 'root@example.com', password: 'unused' });
+    const alice = await kit.loggedIn('alice@example.com');
+    await kit.useCases.DeleteUser.execute({ actor: { id: root.id, client: CLIENT }, userId: alice.user.id });
+    const userId = alice.user.id;
+    const calls: Record<string, () => Promise<unknown>> = {
+      UpdateProfile: () => kit.useCases.UpdateProfile.execute({ userId, firstName: 'Ada', client: CLIENT }),
+      UpdateCredentials: () => kit.useCases.UpdateCredentials.execute({ userId, sessionId: SID, currentPassword: PASSWORD, username: 'ada', client: CLIENT }),
+      DeleteAccount: () => kit.useCases.DeleteAccount.execute({ userId, sessionId: SID, password: PASSWORD, client: CLIENT }),
+      ChangePassword: () =>
+        kit.useCases.ChangePassword.execute({ userId, sessionId: SID, currentPassword: PASSWORD, newPassword: 'an entirely new passphrase', client: CLIENT }),
+      BeginTotpSetup: () => kit.useCases.BeginTotpSetup.execute({ userId, client: CLIENT }),
+      EnableTotp: () => kit.useCases.EnableTotp.execute({ userId, sessionId: SID, code: '123456', client: CLIENT }),
+      DisableTotp: () => kit.useCases.DisableTotp.execute({ userId, sessionId: SID, password: PASSWORD, proof: { code: '123456' }, client: CLIENT }),
+      RegenerateRecoveryCodes: () => kit.useCases.RegenerateRecoveryCodes.execute({ userId, sessionId: SID, password: PASSWORD, client: CLIENT }),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const outcome = await call().then(
+        () => 'resolved',
+        (error: { code?: string }) => error.code,
+      );
+      expect({ name, outcome }).toEqual({ name, outcome: 'INVALID_TOKEN' });
+    }
+  });
+});
+
 describe('ListSessions / RevokeSession', () => {
   it('lists active sessions with the current one marked, and revokes only the caller\'s own', async () => {
     const kit = await createKit();
