@@ -9,6 +9,7 @@ import { ServiceClients1764510000000 } from './1764510000000-service-clients';
 import { AdminIndexes1764520000000 } from './1764520000000-admin-indexes';
 import { GrowthIndexes1764540000000 } from './1764540000000-growth-indexes';
 import { InactiveSearchIndex1764550000000 } from './1764550000000-inactive-search-index';
+import { SigningKeyTokenTtl1764560000000 } from './1764560000000-signing-key-token-ttl';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   AdminIndexes1764520000000,
   GrowthIndexes1764540000000,
   InactiveSearchIndex1764550000000,
+  SigningKeyTokenTtl1764560000000,
 ];

@@ -106,7 +106,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       issuer: read.string('JWT_ISSUER', publicUrl),
       audience: read.string('JWT_AUDIENCE', 'auth-service'),
       alg: read.oneOf('JWT_ALG', ['EdDSA', 'ES256', 'RS256'] as const, 'EdDSA'),
-      accessTokenTtlSeconds: read.duration('ACCESS_TOKEN_TTL', '15m', 60, 24 * 3600),
+      accessTokenTtlSeconds: read.duration('ACCESS_TOKEN_TTL', '15m', 60, MAX_ACCESS_TOKEN_TTL_SECONDS),
     },
     session: {
       refreshTokenTtlSeconds: read.duration('REFRESH_TOKEN_TTL', '30d', 60, 365 * 86400),
@@ -174,6 +174,9 @@ function productionProblems(env: Env, config: AppConfig): string[] {
 }
 
 const MAX_WORKERS = 256;
+
+/** The longest ACCESS_TOKEN_TTL accepted; also how long a retired signing key of unrecorded token lifetime stays published. */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 24 * 3600;
 
 function readWorkers(env: Env, problems: string[]): number {
   const raw = env.WORKERS?.trim().toLowerCase();

@@ -38,7 +38,7 @@ import { type Cache, startCache } from './cache';
 import { openDatabase } from './database';
 import { startEmailDelivery, type EmailDelivery } from './email';
 import { resolveEncryptionKey } from './encryption-key';
-import type { AppConfig } from './env';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, type AppConfig } from './env';
 import { startMessaging, type Messaging } from './messaging';
 
 const KEY_RELOAD_INTERVAL_MS = 60_000;
@@ -117,6 +117,7 @@ export async function startInfrastructure(
   const keys = new SigningKeyManager(repositories.signingKeys, secretBox, clock, {
     alg: config.jwt.alg,
     accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
+    maxAccessTokenTtlSeconds: MAX_ACCESS_TOKEN_TTL_SECONDS,
   });
   await keys.init();
   // Other instances may rotate keys; pick their changes up well within the JWKS cache lifetime (300 s).

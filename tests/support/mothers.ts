@@ -130,6 +130,7 @@ export function aSigningKey(createdAt: Date, overrides: Partial<SigningKeyRecord
     createdAt,
     activatedAt: null,
     retiredAt: null,
+    maxTokenTtlSeconds: 900,
     ...overrides,
   };
 }

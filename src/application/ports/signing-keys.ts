@@ -15,11 +15,26 @@ export interface SigningKeyRecord {
   createdAt: Date;
   activatedAt: Date | null;
   retiredAt: Date | null;
+  /**
+   * The longest access-token lifetime (seconds) of any process that may have signed with this key, each declared by
+   * the signer before it signs: a retired key stays published for this long (plus skew) after `retiredAt`, whatever
+   * the TTL of the process that retires or prunes it. `null` for keys from before it was recorded: unknown, counted
+   * as the longest ACCESS_TOKEN_TTL the configuration allows.
+   */
+  maxTokenTtlSeconds: number | null;
 }
 
 export interface SigningKeyRepository {
   list(): Promise<SigningKeyRecord[]>;
-  /** Inserts or updates by kid. */
+  /**
+   * Inserts or updates by kid. An update keeps the stored `maxTokenTtlSeconds` (only `declareTokenTtl` changes it):
+   * a caller saving the copy it listed (a rotation retiring the key) cannot undo a signer's concurrent declaration.
+   */
   save(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Raises the key's `maxTokenTtlSeconds` to `seconds` in one atomic step; never lowers it and leaves `null` (unknown,
+   * counted as the longest) alone. A signer calls it before it signs with the key.
+   */
+  declareTokenTtl(kid: string, seconds: number): Promise<void>;
   delete(kid: string): Promise<void>;
 }

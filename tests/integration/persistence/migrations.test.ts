@@ -40,6 +40,17 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     await expect(pendingSchemaChanges()).resolves.toEqual([]);
   });
 
+  it('leave the token TTL of signing keys from before it was recorded unknown (NULL: kept for the longest TTL)', async () => {
+    expect(new migrations[migrations.length - 1]!().name).toBe('SigningKeyTokenTtl1764560000000');
+    await db.dataSource.undoLastMigration({ transaction: 'all' });
+    await db.dataSource.query(
+      `INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key, status, created_at) VALUES ('kid-old', 'EdDSA', '{}', 's', 'active', now())`,
+    );
+    await runMigrations(db.dataSource);
+    await expect(db.dataSource.query(`SELECT kid, max_token_ttl_seconds AS ttl FROM signing_keys`)).resolves.toEqual([{ kid: 'kid-old', ttl: null }]);
+    await db.dataSource.query(`DELETE FROM signing_keys`);
+  });
+
   it('build the trigram search indexes where pg_trgm is installed, wherever its schema is (here: not on the search path)', async () => {
     const where: { schema: string | null; onPath: boolean }[] = await db.dataSource.query(
       `SELECT n.nspname AS schema, n.nspname = ANY(current_schemas(false)) AS "onPath"

@@ -32,6 +32,29 @@ describe.each(ADAPTERS)('SigningKeyRepository on $name', (adapter) => {
     await expect(store.signingKeys.list()).resolves.toEqual([activated]);
   });
 
+  it('raises the declared token TTL atomically, never lowers it, keeps null (unknown); a save never undoes it', async () => {
+    const key = aSigningKey(at('2026-03-01T00:00:00.000Z'), { kid: 'kid-ttl', status: 'active', maxTokenTtlSeconds: 60 });
+    const legacy = aSigningKey(at('2026-03-01T00:00:01.000Z'), { kid: 'kid-ttl-legacy', maxTokenTtlSeconds: null });
+    await store.signingKeys.save(key);
+    await store.signingKeys.save(legacy);
+    const ttlOf = async (kid: string) => (await store.signingKeys.list()).find((k) => k.kid === kid)?.maxTokenTtlSeconds;
+
+    // A signer with 15-minute tokens declares while a rotation holds the copy it listed before (60 s).
+    const listedByRotation = (await store.signingKeys.list()).find((k) => k.kid === key.kid)!;
+    await Promise.all([900, 300, 600].map((ttl) => store.signingKeys.declareTokenTtl(key.kid, ttl)));
+    await expect(ttlOf(key.kid)).resolves.toBe(900);
+    await store.signingKeys.save({ ...listedByRotation, status: 'retired', retiredAt: at('2026-03-01T00:10:00.000Z') });
+    await expect(ttlOf(key.kid)).resolves.toBe(900);
+    await expect(store.signingKeys.list()).resolves.toContainEqual({ ...key, status: 'retired', retiredAt: at('2026-03-01T00:10:00.000Z'), maxTokenTtlSeconds: 900 });
+    await store.signingKeys.declareTokenTtl(key.kid, 60);
+    await expect(ttlOf(key.kid)).resolves.toBe(900);
+
+    await store.signingKeys.declareTokenTtl(legacy.kid, 900);
+    await expect(ttlOf(legacy.kid)).resolves.toBeNull();
+    await store.signingKeys.declareTokenTtl('kid-unknown', 900); // no row: nothing happens
+    await expect(store.signingKeys.list()).resolves.not.toContainEqual(expect.objectContaining({ kid: 'kid-unknown' }));
+  });
+
   it('hands out copies: changing a listed key changes nothing stored', async () => {
     const key = aSigningKey(at('2026-02-01T00:00:00.000Z'), { kid: 'kid-copy' });
     await store.signingKeys.save(key);

@@ -1,8 +1,8 @@
 import type { SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
 
 /**
- * Keeps the port's semantics: upsert by kid, listed oldest first (then by kid), and copies in and out so callers
- * never share mutable state.
+ * Keeps the port's semantics: upsert by kid (an update keeps the declared token TTL), listed oldest first (then by
+ * kid), and copies in and out so callers never share mutable state.
  */
 export class InMemorySigningKeyRepository implements SigningKeyRepository {
   private readonly keys = new Map<string, SigningKeyRecord>();
@@ -14,7 +14,14 @@ export class InMemorySigningKeyRepository implements SigningKeyRepository {
   }
 
   async save(key: SigningKeyRecord): Promise<void> {
-    this.keys.set(key.kid, copy(key));
+    const stored = this.keys.get(key.kid);
+    // As the SQL adapter: an update keeps the declared TTL; only declareTokenTtl raises it.
+    this.keys.set(key.kid, { ...copy(key), ...(stored ? { maxTokenTtlSeconds: stored.maxTokenTtlSeconds } : {}) });
+  }
+
+  async declareTokenTtl(kid: string, seconds: number): Promise<void> {
+    const stored = this.keys.get(kid);
+    if (stored && stored.maxTokenTtlSeconds !== null && stored.maxTokenTtlSeconds < seconds) stored.maxTokenTtlSeconds = seconds;
   }
 
   async delete(kid: string): Promise<void> {

@@ -26,4 +26,8 @@ export class SigningKeyRow {
 
   @Column({ type: 'timestamptz', name: 'retired_at', nullable: true })
   retiredAt!: Date | null;
+
+  /** Longest access-token lifetime any signer declared for the key; null on rows from before it was recorded. */
+  @Column({ type: 'integer', name: 'max_token_ttl_seconds', nullable: true })
+  maxTokenTtlSeconds!: number | null;
 }

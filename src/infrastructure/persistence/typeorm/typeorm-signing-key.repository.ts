@@ -2,6 +2,9 @@ import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '@
 import type { EntityManager } from 'typeorm';
 import { SigningKeyRow } from './signing-key.record';
 
+/** What an update by kid overwrites: every column but `max_token_ttl_seconds`, which only ever rises (declareTokenTtl). */
+const UPDATED_BY_SAVE = ['alg', 'public_jwk', 'sealed_private_key', 'status', 'created_at', 'activated_at', 'retired_at'];
+
 /** Signing keys for access tokens; the private part arrives sealed and is stored as is. */
 export class TypeOrmSigningKeyRepository implements SigningKeyRepository {
   constructor(private readonly manager: EntityManager) {}
@@ -12,7 +15,17 @@ export class TypeOrmSigningKeyRepository implements SigningKeyRepository {
   }
 
   async save(key: SigningKeyRecord): Promise<void> {
-    await this.manager.upsert(SigningKeyRow, { ...key }, { conflictPaths: ['kid'] });
+    await this.manager.createQueryBuilder().insert().into(SigningKeyRow).values({ ...key }).orUpdate(UPDATED_BY_SAVE, ['kid']).execute();
+  }
+
+  async declareTokenTtl(kid: string, seconds: number): Promise<void> {
+    // `NULL < $2` is not true: a key of unknown TTL stays unknown (counted as the longest).
+    await this.manager
+      .createQueryBuilder()
+      .update(SigningKeyRow)
+      .set({ maxTokenTtlSeconds: seconds })
+      .where('kid = :kid AND max_token_ttl_seconds < :seconds', { kid, seconds })
+      .execute();
   }
 
   async delete(kid: string): Promise<void> {
@@ -30,5 +43,6 @@ function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
     createdAt: row.createdAt,
     activatedAt: row.activatedAt,
     retiredAt: row.retiredAt,
+    maxTokenTtlSeconds: row.maxTokenTtlSeconds,
   };
 }

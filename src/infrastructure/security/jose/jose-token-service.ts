@@ -72,6 +72,10 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
     private readonly ids: IdGenerator = randomIds,
     clock?: Clock,
   ) {
+    // The keys stay published for the TTL their manager declared on them: a longer-lived token would outlive its key.
+    if (options.accessTokenTtlSeconds > keys.tokenTtlSeconds) {
+      throw new Error(`Access-token TTL ${options.accessTokenTtlSeconds} s exceeds the ${keys.tokenTtlSeconds} s the signing keys are kept for.`);
+    }
     // Same clock as the keys by default, so "published" and "expired" are judged at the same instant.
     this.clock = clock ?? keys.clock;
     this.toleranceSeconds = Math.min(options.clockToleranceSeconds ?? 60, 60);

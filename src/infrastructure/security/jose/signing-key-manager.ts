@@ -6,7 +6,13 @@ import { generateSigningKey, importPrivateKey, importPublicKey } from './signing
 
 export interface SigningKeyManagerOptions {
   alg: SigningAlgorithm;
+  /** This process's access-token lifetime: declared on a key before the process signs with it. */
   accessTokenTtlSeconds: number;
+  /**
+   * The longest ACCESS_TOKEN_TTL the configuration accepts (default 24 h): how long a retired key whose signers'
+   * lifetime was never recorded (a row from before 2026-11-30) stays published.
+   */
+  maxAccessTokenTtlSeconds?: number;
   /** Clock skew verifiers tolerate; a retired key stays published this long after its last token expired. */
   clockSkewSeconds?: number;
   /** Least time between reloads triggered by an unknown kid, so forged kids cannot hammer the database. */
@@ -39,6 +45,7 @@ const STATUS_ORDER = { active: 0, next: 1, retired: 2 } as const;
 export class SigningKeyManager {
   private readonly skewMs: number;
   private readonly unknownKidIntervalMs: number;
+  private readonly unknownTtlMs: number;
   private published: PublishedKey[] = [];
   private active: ActiveSigningKey | undefined;
   private readonly publicKeys = new Map<string, CryptoKey>();
@@ -56,6 +63,12 @@ export class SigningKeyManager {
   ) {
     this.skewMs = (options.clockSkewSeconds ?? 60) * 1000;
     this.unknownKidIntervalMs = (options.unknownKidReloadIntervalSeconds ?? 30) * 1000;
+    this.unknownTtlMs = (options.maxAccessTokenTtlSeconds ?? 24 * 3600) * 1000;
+  }
+
+  /** The access-token lifetime this manager declares on the keys it signs with; a token service may not sign longer. */
+  get tokenTtlSeconds(): number {
+    return this.options.accessTokenTtlSeconds;
   }
 
   /**
@@ -66,7 +79,7 @@ export class SigningKeyManager {
     let records = await this.repository.list();
     const now = this.clock.now();
     if (!records.some((r) => r.status === 'active' && r.alg === this.options.alg)) {
-      await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'active', now));
+      await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'active', now, this.options.accessTokenTtlSeconds));
       // A changed JWT_ALG: the old key stops signing but stays published until its tokens expire.
       for (const r of records) {
         if (r.status === 'active') await this.repository.save({ ...r, status: 'retired', retiredAt: now });
@@ -74,7 +87,7 @@ export class SigningKeyManager {
       records = await this.repository.list();
     }
     if (!records.some((r) => r.status === 'next' && r.alg === this.options.alg)) {
-      await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now));
+      await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now, this.options.accessTokenTtlSeconds));
     }
     await this.reload();
   }
@@ -93,7 +106,7 @@ export class SigningKeyManager {
       }
       await this.repository.save({ ...next, status: 'active', activatedAt: now });
     }
-    await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now));
+    await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now, this.options.accessTokenTtlSeconds));
     await this.prune();
   }
 
@@ -106,12 +119,17 @@ export class SigningKeyManager {
     await this.reload();
   }
 
-  /** Re-reads the keys; other instances call this (periodically, or on an unknown kid) to see a rotation. */
+  /**
+   * Re-reads the keys; other instances call this (periodically, or on an unknown kid) to see a rotation. The key it
+   * will sign with carries this process's token TTL first: whoever retires and prunes it later (a CLI with a shorter
+   * ACCESS_TOKEN_TTL, an instance restarted with one) keeps it published until this process's tokens have expired.
+   */
   async reload(): Promise<void> {
     const now = this.clock.now();
     const records = (await this.repository.list()).filter((r) => this.isPublished(r, now)).sort(byStatusThenAge);
-    const published = await Promise.all(records.map(async (record) => ({ record, publicKey: await this.publicKeyOf(record) })));
     const activeRecord = pickActive(records, this.options.alg);
+    if (activeRecord) await this.declareTokenTtl(activeRecord);
+    const published = await Promise.all(records.map(async (record) => ({ record, publicKey: await this.publicKeyOf(record) })));
     const active = activeRecord
       ? { kid: activeRecord.kid, alg: activeRecord.alg, privateKey: await this.privateKeyOf(activeRecord) }
       : undefined;
@@ -173,12 +191,24 @@ export class SigningKeyManager {
     return this.unpublishedAtMs(record) > now.getTime();
   }
 
-  /** When a key leaves the JWKS: a retired key once its last token expired (plus skew); the others never. */
+  /**
+   * When a key leaves the JWKS: a retired key once its last token expired (plus skew); the others never. The
+   * lifetime is the longest any signer declared on the key (unknown: the longest allowed), never this process's own
+   * TTL: the process that prunes need not be one that signed (outside review, 2026-11-30).
+   */
   private unpublishedAtMs(record: SigningKeyRecord): number {
     if (record.status !== 'retired') return Number.POSITIVE_INFINITY;
     if (!record.retiredAt) return Number.NEGATIVE_INFINITY;
-    const lastTokenExpiry = record.retiredAt.getTime() + this.options.accessTokenTtlSeconds * 1000;
-    return lastTokenExpiry + this.skewMs;
+    const ttlMs = record.maxTokenTtlSeconds === null ? this.unknownTtlMs : record.maxTokenTtlSeconds * 1000;
+    return record.retiredAt.getTime() + ttlMs + this.skewMs;
+  }
+
+  /** Raises the key's declared token TTL to this process's (one conditional write, once per key and process). */
+  private async declareTokenTtl(record: SigningKeyRecord): Promise<void> {
+    const ttl = this.options.accessTokenTtlSeconds;
+    if (record.maxTokenTtlSeconds === null || record.maxTokenTtlSeconds >= ttl) return;
+    await this.repository.declareTokenTtl(record.kid, ttl);
+    record.maxTokenTtlSeconds = ttl;
   }
 
   private async publicKeyOf(record: SigningKeyRecord): Promise<CryptoKey> {

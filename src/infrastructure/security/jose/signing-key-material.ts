@@ -21,12 +21,16 @@ export function publicMembers(jwk: JWK | Record<string, unknown>): Record<string
   return out;
 }
 
-/** A new key pair as a storable record; the private half is sealed before it leaves this function. */
+/**
+ * A new key pair as a storable record; the private half is sealed before it leaves this function. It starts with the
+ * creator's token TTL declared; any other process raises that before it signs with the key.
+ */
 export async function generateSigningKey(
   alg: SigningAlgorithm,
   box: SecretBox,
   status: 'next' | 'active',
   now: Date,
+  tokenTtlSeconds: number,
 ): Promise<SigningKeyRecord> {
   const options = alg === 'EdDSA' ? { crv: 'Ed25519' } : alg === 'RS256' ? { modulusLength: 2048 } : {};
   const { publicKey, privateKey } = await generateKeyPair(alg, { ...options, extractable: true });
@@ -42,6 +46,7 @@ export async function generateSigningKey(
     createdAt: now,
     activatedAt: status === 'active' ? now : null,
     retiredAt: null,
+    maxTokenTtlSeconds: tokenTtlSeconds,
   };
 }
 

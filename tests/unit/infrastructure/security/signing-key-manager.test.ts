@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { InMemorySigningKeyRepository } from '@infrastructure/persistence/memory/in-memory-signing-key.repository';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
-import { CLAIMS, FakeClock, TTL, keyWorld } from './security-fixtures';
+import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
+import { AUDIENCE, CLAIMS, FakeClock, ISSUER, TTL, keyWorld } from './security-fixtures';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 
@@ -82,6 +83,57 @@ describe('SigningKeyManager', () => {
     expect((await world.repository.list()).map((r) => r.kid)).not.toContain(oldKid);
   });
 
+  it('keeps a retired key for the longest TTL its signers declared, not the pruning process\'s own (a 60 s CLI rotating twice)', async () => {
+    const service = await keyWorld(); // ACCESS_TOKEN_TTL 15 min
+    const cli = new SigningKeyManager(service.repository, service.box, service.clock, { alg: 'EdDSA', accessTokenTtlSeconds: 60 });
+    await cli.init();
+    const signedKid = service.keys.activeKey().kid;
+    const { token } = await service.tokens.sign(CLAIMS);
+
+    await cli.rotate(); // retires the key the token was signed with
+    service.clock.advanceSeconds(60 + 60 + 1); // past the CLI's TTL + skew
+    await cli.rotate(); // prunes
+    await service.keys.reload(); // the service's periodic reload
+    expect((await service.repository.list()).map((r) => r.kid)).toContain(signedKid);
+    expect(service.keys.jwks().keys.map((k) => k.kid)).toContain(signedKid);
+    expect(cli.jwks().keys.map((k) => k.kid)).toContain(signedKid);
+    await expect(service.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+
+    service.clock.advanceSeconds(TTL + 60 - 121 - 1); // a second before the token's expiry + skew
+    await cli.prune();
+    expect((await service.repository.list()).map((r) => r.kid)).toContain(signedKid);
+    service.clock.advanceSeconds(2);
+    await cli.prune();
+    expect((await service.repository.list()).map((r) => r.kid)).not.toContain(signedKid);
+  });
+
+  it('keeps a retired key of unrecorded token TTL (a row from before it was recorded) for the longest TTL allowed', async () => {
+    const world = await keyWorld();
+    const legacy = (await world.repository.list()).find((r) => r.status === 'active')!;
+    // As the migration leaves a row written before the column existed; a signer's declaration leaves it unknown.
+    await world.repository.delete(legacy.kid);
+    await world.repository.save({ ...legacy, maxTokenTtlSeconds: null });
+    const keys = new SigningKeyManager(world.repository, world.box, world.clock, { alg: 'EdDSA', accessTokenTtlSeconds: 60, maxAccessTokenTtlSeconds: 86400 });
+    await keys.init();
+    await keys.rotate();
+    world.clock.advanceSeconds(86400 + 59);
+    await keys.prune();
+    expect((await world.repository.list()).find((r) => r.kid === legacy.kid)).toMatchObject({ status: 'retired', maxTokenTtlSeconds: null });
+    world.clock.advanceSeconds(2);
+    await keys.prune();
+    expect((await world.repository.list()).map((r) => r.kid)).not.toContain(legacy.kid);
+  });
+
+  it('declares its TTL on the key it signs with, and refuses a token service that signs longer than that', async () => {
+    const short = await keyWorld();
+    const keys = new SigningKeyManager(short.repository, short.box, short.clock, { alg: 'EdDSA', accessTokenTtlSeconds: 3600 });
+    await keys.init();
+    const records = await short.repository.list();
+    expect(records.find((r) => r.kid === keys.activeKey().kid)?.maxTokenTtlSeconds).toBe(3600);
+    expect(records.find((r) => r.status === 'next')?.maxTokenTtlSeconds).toBe(TTL); // raised only when it signs
+    expect(() => new JoseTokenService(short.keys, { issuer: ISSUER, audience: AUDIENCE, accessTokenTtlSeconds: TTL + 1 })).toThrow(/TTL/);
+  });
+
   it('hands out one frozen JWK Set object until the key set changes (rotation, reload, a retired key leaving)', async () => {
     const a = await keyWorld();
     const b = await keyWorld('EdDSA', a);
@@ -141,7 +193,7 @@ describe('InMemorySigningKeyRepository', () => {
     const repository = new InMemorySigningKeyRepository();
     const record = {
       kid: 'k1', alg: 'EdDSA' as const, publicJwk: { kty: 'OKP' }, sealedPrivateKey: 's', status: 'next' as const,
-      createdAt: new Date(0), activatedAt: null, retiredAt: null,
+      createdAt: new Date(0), activatedAt: null, retiredAt: null, maxTokenTtlSeconds: 900,
     };
     await repository.save(record);
     record.publicJwk.kty = 'changed';
