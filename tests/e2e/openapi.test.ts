@@ -68,14 +68,22 @@ describe('OpenAPI document served by the service', () => {
     const operation = operationOf(route);
     expect(operation.summary).toBe(route.summary);
     expect(operation.tags).toEqual(route.tags);
+    const responses = operation.responses as Record<string, ResponseObject>;
     if (route.body) {
       const schema = (operation.requestBody as { content: Record<string, { schema: ReferenceObject }> }).content['application/json']!.schema;
       const name = schema.$ref.replace('#/components/schemas/', '');
       expect(doc.components?.schemas?.[name]).toMatchObject({ type: 'object' });
+    } else if (['POST', 'PUT', 'PATCH'].includes(route.method)) {
+      // No body of its own: nothing or `{}`, anything else refused (routing/request-body.ts).
+      const body = operation.requestBody as { required: boolean; content: Record<string, { schema: ReferenceObject }> };
+      expect(body.required).toBe(false);
+      const name = body.content['application/json']!.schema.$ref.replace('#/components/schemas/', '');
+      expect(doc.components?.schemas?.[name]).toEqual({ type: 'object', properties: {}, additionalProperties: false });
+      expect(codesIn(responses['400'])).toEqual(expect.arrayContaining(['MALFORMED_JSON', 'VALIDATION_ERROR']));
+      expect(codesIn(responses['415'])).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
     } else {
       expect(operation.requestBody).toBeUndefined();
     }
-    const responses = operation.responses as Record<string, ResponseObject>;
     for (const status of Object.keys(route.responses)) expect(responses[status]?.description).toBeTruthy();
     for (const code of route.errors) expect(codesIn(responses[String(errorStatus(code))])).toContain(code);
     expect(codesIn(responses['500'])).toContain('INTERNAL_ERROR');

@@ -61,6 +61,13 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
     for (const key of notText) details[key] = ['must not contain NUL characters or unpaired surrogates'];
     throw Errors.invalidRequest(details);
   }
+  if (declaredMembers(dtoClass).size === 0) {
+    // A DTO that declares no member (routing/request-body.ts: a route without a body) takes `{}` alone.
+    // class-validator cannot say so: with forbidUnknownValues it refuses even `{}` of a class it has no rules for.
+    for (const key of Object.keys(plain)) details[key] = [`property ${key} should not exist`];
+    if (Object.keys(details).length > 0) throw Errors.invalidRequest(details);
+    return new dtoClass();
+  }
   const dto = plainToInstance(dtoClass, plain, { enableImplicitConversion: false });
   const errors = await validate(dto, {
     whitelist: true,
@@ -75,8 +82,13 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
 
 /** The members of `body` the DTO declares (class-validator metadata); the rest dropped, not refused. */
 export function knownMembers(dtoClass: new () => object, body: Record<string, unknown> | undefined): Record<string, unknown> {
-  const declared = new Set(getMetadataStorage().getTargetValidationMetadatas(dtoClass, '', true, false).map((m) => m.propertyName));
+  const declared = declaredMembers(dtoClass);
   return Object.fromEntries(Object.entries(body ?? {}).filter(([name]) => declared.has(name)));
+}
+
+/** The members a DTO class declares: those class-validator has a rule for. */
+function declaredMembers(dtoClass: new () => object): Set<string> {
+  return new Set(getMetadataStorage().getTargetValidationMetadatas(dtoClass, '', true, false).map((m) => m.propertyName));
 }
 
 function toDetails(errors: ValidationError[]): ErrorDetails {

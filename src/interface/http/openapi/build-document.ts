@@ -9,6 +9,7 @@ import type {
   SchemaObject,
   SecurityRequirementObject,
 } from 'openapi3-ts/oas31';
+import { requestBodyOf } from '../routing/request-body';
 import type { DtoClass, ResponseSpec, RouteDef } from '../routing/route';
 import { dtoSchema } from './dto-schema';
 import { errorResponses } from './errors';
@@ -57,19 +58,21 @@ function operation(route: RouteDef, components: Components): OperationObject {
     schema: { type: 'string' },
   }));
   if (route.query) parameters.push(...queryParameters(route.query.dto));
+  // What the chain reads: a POST, PUT or PATCH without a body of its own takes an optional, empty object.
+  const body = requestBodyOf(route);
   return {
     operationId: operationId(route),
     summary: route.summary,
     tags: route.tags,
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(route.body
+    ...(body
       ? {
           requestBody: {
-            required: route.body.optional !== true,
+            required: body.optional !== true,
             content: {
-              'application/json': { schema: components.dto(route.body.dto, route.body.form === true) },
+              'application/json': { schema: components.dto(body.dto, body.form === true) },
               // Standards-shaped parameters (RFC 6749 §3.2): the same members, form-urlencoded.
-              ...(route.body.form ? { 'application/x-www-form-urlencoded': { schema: components.dto(route.body.dto, true) } } : {}),
+              ...(body.form ? { 'application/x-www-form-urlencoded': { schema: components.dto(body.dto, true) } } : {}),
             },
           },
         }

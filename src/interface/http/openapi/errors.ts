@@ -1,5 +1,6 @@
 import type { ResponseObject, SchemaObject } from 'openapi3-ts/oas31';
 import { INTERNAL_ERROR, statusOf } from '../errors/error-mapper';
+import { requestBodyOf } from '../routing/request-body';
 import type { RouteDef, RouteErrorCode } from '../routing/route';
 import { ERROR_DETAILS_SCHEMA, META_SCHEMA } from './schemas';
 
@@ -23,7 +24,8 @@ const HEADER_DOCS: Record<number, ResponseObject['headers']> = {
 export function routeErrorCodes(route: RouteDef): RouteErrorCode[] {
   if (route.errorFormat === 'oauth') return ['INTERNAL_ERROR', ...route.errors];
   const codes = new Set<RouteErrorCode>(EVERY_ROUTE);
-  if (route.body) BODY_ROUTE.forEach((c) => codes.add(c));
+  // Also a POST, PUT or PATCH without a body of its own: it refuses one (routing/request-body.ts).
+  if (requestBodyOf(route)) BODY_ROUTE.forEach((c) => codes.add(c));
   // A query string is validated like a body (unknown, repeated or malformed parameters).
   if (route.query) codes.add('VALIDATION_ERROR');
   if (route.auth === 'user' || typeof route.auth === 'object') BEARER_ROUTE.forEach((c) => codes.add(c));

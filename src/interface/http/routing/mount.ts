@@ -13,6 +13,7 @@ import { parametersBody } from '../middleware/parameters-body';
 import { limitByClient, limitByIdentifier, limitByIp, limitByUser } from '../middleware/rate-limit';
 import { authGuard } from './auth-guard';
 import { clientGuard } from './client-guard';
+import { requestBodyOf } from './request-body';
 import type { RouteContext, RouteDef } from './route';
 
 export interface MountOptions {
@@ -46,8 +47,10 @@ export function chainOf(route: RouteDef, { config, resolve }: MountOptions): Mid
   if (quota) chain.push(limitByIp(limiter(), quota.ip));
   if (route.auth !== 'client') chain.push(...authGuard(route.auth, () => resolve(ValidateAccessToken), () => resolve(RecordAdminRefusal)));
   if (quota && identifier === 'user') chain.push(limitByUser(limiter(), quota.identifier));
-  if (route.body?.form) chain.push(parametersBody({ limitBytes: config.bodyLimitBytes }));
-  else if (route.body) chain.push(jsonBody({ limitBytes: config.bodyLimitBytes, optional: route.body.optional ?? false }));
+  // A POST, PUT or PATCH route without a body of its own gets the empty one (request-body.ts).
+  const body = requestBodyOf(route);
+  if (body?.form) chain.push(parametersBody({ limitBytes: config.bodyLimitBytes }));
+  else if (body) chain.push(jsonBody({ limitBytes: config.bodyLimitBytes, optional: body.optional ?? false }));
   if (route.auth === 'client') chain.push(clientGuard(resolve(AuthenticateClient)));
   if (quota && identifier === 'client') chain.push(limitByClient(limiter(), quota.identifier));
   if (quota && typeof identifier === 'function') chain.push(limitByIdentifier(limiter(), quota.identifier, identifier));
@@ -65,7 +68,7 @@ function labelled(route: RouteDef): Middleware<HttpState> {
 
 function handler(route: RouteDef, resolve: Resolver): Middleware<HttpState> {
   const service = route.uses === undefined ? undefined : resolve(route.uses);
-  const body = route.body;
+  const body = requestBodyOf(route);
   const query = route.query;
   return async (ctx) => {
     const routeCtx = ctx as RouteContext;

@@ -58,6 +58,8 @@ export interface RouteDef<Body extends object = object, Service = unknown, Query
    * A JSON body validated into `dto` (415/413/400 before the handler); `optional`: an empty body is `{}`.
    * `form`: standards-shaped parameters (RFC 6749 §3.2): application/x-www-form-urlencoded or JSON, each
    * parameter at most once, parameters the DTO does not declare ignored (RFC 6749 §3.1), not rejected.
+   * Omitted on a POST, PUT or PATCH: the route takes nothing or `{}` and refuses anything else as a body route
+   * refuses bad input (request-body.ts).
    */
   body?: { dto: DtoClass<Body>; optional?: boolean; form?: boolean };
   /**

@@ -8,10 +8,12 @@ import { API_V1 } from '@interface/http/routing/paths';
 import type { RouteDef } from '@interface/http/routing/route';
 import { buildTestApp, DEFAULT_CONFIG, expectErrorEnvelope, type TestApp } from './support/test-app';
 
+const BODYLESS = `${API_V1}/__test__/bodyless`;
+
 /** A route that answers with the label the mount put on ctx.state (what the metrics read). */
-function probe(path: string, auth: RouteDef['auth']): RouteDef {
+function probe(path: string, auth: RouteDef['auth'], method: RouteDef['method'] = 'GET'): RouteDef {
   return defineRoute({
-    method: 'GET',
+    method,
     path,
     summary: 'test',
     tags: ['test'],
@@ -34,6 +36,7 @@ describe('the route mount', () => {
       probe(`${API_V1}/__test__/client`, 'client'),
       probe(`${API_V1}/__test__/admin`, { role: 'admin' }),
       probe(`${API_V1}/__test__/member`, { role: 'user' }),
+      ...(['POST', 'PUT', 'PATCH', 'GET', 'DELETE'] as const).map((method) => probe(BODYLESS, 'none', method)),
     ];
     const app = createHttpApp({ config: DEFAULT_CONFIG, logger: pino({ level: 'silent' }), resolve: t.kit.resolve, routes });
     http = () => request.agent(app.callback());
@@ -73,6 +76,56 @@ describe('the route mount', () => {
     expectErrorEnvelope(user.body, 'FORBIDDEN');
     const member = await http().get(`${API_V1}/__test__/member`).set('Authorization', `Bearer ${tokens.accessToken}`);
     expect(member.status).toBe(200);
+  });
+
+  describe('a POST, PUT or PATCH route that declares no body takes nothing or {}, and refuses any other body (an outside review)', () => {
+    const send = (method: 'post' | 'put' | 'patch', type: string | null, body?: string) => {
+      const req = http()[method](BODYLESS);
+      if (type !== null) req.set('Content-Type', type);
+      return body === undefined ? req : req.send(body);
+    };
+
+    it.each(['post', 'put', 'patch'] as const)('%s: no body, an empty one, {} or whitespace pass', async (method) => {
+      for (const [type, body] of [[null, undefined], ['application/json', undefined], ['application/json', ''], ['text/plain', ''], ['application/json', '{}'], ['application/json', ' { } \n']] as const) {
+        const res = await send(method, type, body);
+        expect([method, type, body, res.status]).toEqual([method, type, body, 200]);
+      }
+    });
+
+    it.each(['post', 'put', 'patch'] as const)('%s: malformed JSON is 400 MALFORMED_JSON', async (method) => {
+      const res = await send(method, 'application/json', 'not json');
+      expect(res.status).toBe(400);
+      expectErrorEnvelope(res.body, 'MALFORMED_JSON');
+    });
+
+    it.each(['post', 'put', 'patch'] as const)('%s: each member sent is named in a 400 VALIDATION_ERROR', async (method) => {
+      const res = await send(method, 'application/json', '{"role":"admin","id":1}');
+      expect(res.status).toBe(400);
+      expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details).toEqual({ role: ['property role should not exist'], id: ['property id should not exist'] });
+    });
+
+    it.each([['[]'], ['null'], ['"x"'], ['1']])('a JSON value that is not an object (%s) is 400 VALIDATION_ERROR', async (body) => {
+      const res = await send('post', 'application/json', body);
+      expect(res.status).toBe(400);
+      expectErrorEnvelope(res.body, 'VALIDATION_ERROR');
+    });
+
+    it('a non-empty body of another media type is 415 UNSUPPORTED_MEDIA_TYPE, as on a body route; too large is 413', async () => {
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+        const res = await send('post', type, 'role=admin');
+        expect([type, res.status]).toEqual([type, 415]);
+        expectErrorEnvelope(res.body, 'UNSUPPORTED_MEDIA_TYPE');
+      }
+      const large = await send('post', 'application/json', JSON.stringify({ a: 'x'.repeat(DEFAULT_CONFIG.bodyLimitBytes) }));
+      expect(large.status).toBe(413);
+    });
+
+    it('GET and DELETE routes without a body do not read one (unchanged)', async () => {
+      for (const method of ['get', 'delete'] as const) {
+        const res = await http()[method](BODYLESS).set('Content-Type', 'text/plain').send('not json');
+        expect([method, res.status]).toEqual([method, 200]);
+      }
+    });
   });
 
   it('every table entry has a unique method and path under the API base or a standards path', () => {
