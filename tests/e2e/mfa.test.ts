@@ -236,6 +236,21 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     }
   }, 90_000);
 
+  it('disable, set up again and enable within one 30 s step: the new secret\'s code of that step is accepted', async () => {
+    const { http, clock } = app();
+    const { secret, tokens } = await enrolled('again@example.com');
+    // The disabling code spends this step for the old secret.
+    await http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, code: oathtool(secret, clock.now()) }).expect(200);
+    const setup = await http.post('/api/v1/auth/mfa/totp/setup').set(bearer(tokens.access_token)).expect(200);
+    const fresh = setup.body.data.secret as string;
+    const enable = await http.post('/api/v1/auth/mfa/totp/enable').set(bearer(tokens.access_token)).send({ code: oathtool(fresh, clock.now()) });
+    expect([enable.status, enable.body.error?.details]).toEqual([200, undefined]);
+    // The old secret's codes are over; the new one signs in (two steps on: its enabling step is spent).
+    clock.advance((2 * STEP_MS) / 1000);
+    expect((await verify(await passwordStep('again@example.com'), { code: oathtool(secret, clock.now()) })).status).toBe(401);
+    await verify(await passwordStep('again@example.com'), { code: oathtool(fresh, clock.now()) }).expect(200);
+  });
+
   it('parallel bursts: password logins racing the enable: afterwards no session signed in with the password alone lives on but the enabling one', async () => {
     const { http, clock } = app();
     for (let round = 0; round < 4; round += 1) {

@@ -43,7 +43,7 @@ export class SecondFactor {
     const verified = this.totp.verify(this.box.open(credential.sealedSecret), proof.code, now);
     if (!verified.ok) return null;
     if (credential.lastUsedStep !== undefined && verified.step <= credential.lastUsedStep) return null;
-    if (!(await this.replay.claim(user.id, verified.step))) return null;
+    if (!(await this.replay.claim(user.id, credential.sealedSecret, verified.step))) return null;
     return { method: 'totp', step: verified.step, sealedSecret: credential.sealedSecret };
   }
 

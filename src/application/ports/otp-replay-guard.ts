@@ -5,9 +5,15 @@
  */
 export interface OtpReplayGuard {
   /**
-   * Claims `step` (the code's RFC 6238 time step, from Totp.verify) for `userId`. Resolves to true for exactly
-   * one call per (user, step), however many run concurrently on however many instances; false for every other.
+   * Claims `step` (the code's RFC 6238 time step, from Totp.verify) of the secret `factor` for `userId`. Resolves to
+   * true for exactly one call per (user, factor, step), however many run concurrently on however many instances;
+   * false for every other: false means "this step of this secret was used already" (a replay), nothing else.
    * A claim is remembered for at least as long as a code of that step can be accepted (adapter setting, 120 s).
+   *
+   * `factor` names the secret the code was checked against: its sealed form, made anew by every set-up, so that the
+   * step a code of the old secret spent is still fresh for a new secret set up within the same 30 s (until an
+   * outside review on 2026-11-30 the claim was per (user, step), and enabling a new secret within the step of the
+   * code that disabled the old one was refused). Adapters keep a digest of it, never the value.
    */
-  claim(userId: string, step: number): Promise<boolean>;
+  claim(userId: string, factor: string, step: number): Promise<boolean>;
 }

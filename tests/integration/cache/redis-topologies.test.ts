@@ -54,8 +54,8 @@ async function exerciseAdapters(client: RedisClient): Promise<void> {
   expect(await attempts.begin('u1', 5, now)).toEqual({ admitted: true, failures: 0 });
   expect(await attempts.end('u1', 'wrong', now)).toBe(1);
   const otp = new RedisOtpReplayGuard(client, testKeys(prefix), new InMemoryOtpReplayGuard(new SystemClock()), silent);
-  expect(await otp.claim('u1', 42)).toBe(true);
-  expect(await otp.claim('u1', 42)).toBe(false);
+  expect(await otp.claim('u1', 'sealed', 42)).toBe(true);
+  expect(await otp.claim('u1', 'sealed', 42)).toBe(false);
   const sessions = new RedisSessionStateCache(client, prefix, TTL);
   const live = { userId: 'u1', expiresAt: new Date(Date.now() + 60_000), revoked: false };
   await sessions.remember('s1', live);
@@ -83,8 +83,8 @@ async function throughStartCache(config: AppConfig): Promise<void> {
     const now = new Date();
     expect(await cache.lockout.reserve('ada@example.com', now)).toEqual({ locked: false });
     expect(await cache.lockout.recordFailure('ada@example.com', now)).toEqual({ lockedNow: false, lockSeconds: 0 });
-    expect(await cache.otpReplay.claim('u1', 7)).toBe(true);
-    expect(await cache.otpReplay.claim('u1', 7)).toBe(false);
+    expect(await cache.otpReplay.claim('u1', 'sealed', 7)).toBe(true);
+    expect(await cache.otpReplay.claim('u1', 'sealed', 7)).toBe(false);
   } finally {
     await cache.close();
     await other.close();

@@ -7,7 +7,7 @@ import type { RedisKeys } from './redis-keys';
 const WARN_EVERY_MS = 60_000;
 
 /**
- * One key per (user, step), written with SET NX PX: of concurrent claims on every instance exactly one creates it.
+ * One key per (user, secret, step), written with SET NX PX: of concurrent claims on every instance exactly one creates it.
  * While Redis cannot be reached, steps are claimed in this process (like the lockout and the attempt counters)
  * rather than refusing every second factor: a replay to another instance during the outage is the cost.
  */
@@ -22,13 +22,13 @@ export class RedisOtpReplayGuard implements OtpReplayGuard {
     private readonly ttlSeconds = OTP_REPLAY_TTL_SECONDS,
   ) {}
 
-  async claim(userId: string, step: number): Promise<boolean> {
+  async claim(userId: string, factor: string, step: number): Promise<boolean> {
     try {
-      const reply = await this.client.set(this.key(userId, step), '1', { condition: 'NX', expiration: { type: 'PX', value: this.ttlSeconds * 1000 } });
+      const reply = await this.client.set(this.key(userId, factor, step), '1', { condition: 'NX', expiration: { type: 'PX', value: this.ttlSeconds * 1000 } });
       return reply === 'OK';
     } catch (error) {
       this.warn(error);
-      return this.local.claim(userId, step);
+      return this.local.claim(userId, factor, step);
     }
   }
 
@@ -38,8 +38,11 @@ export class RedisOtpReplayGuard implements OtpReplayGuard {
     this.logger.warn({ err: error }, 'redis unavailable: used one-time-password steps remembered in this instance only');
   }
 
-  /** Public for tests (expiry); the user id is digested like every other subject. */
-  key(userId: string, step: number): string {
-    return `${this.keys.prefix}otp-used:${this.keys.digest(userId)}:${step}`;
+  /**
+   * Public for tests (expiry); the user id is digested like every other subject, the secret (sealed already) as
+   * a keyed digest too: the key names which secret, never holds it.
+   */
+  key(userId: string, factor: string, step: number): string {
+    return `${this.keys.prefix}otp-used:${this.keys.digest(userId)}:${this.keys.digest(factor).slice(0, 16)}:${step}`;
   }
 }
