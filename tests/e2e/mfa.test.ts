@@ -1,5 +1,6 @@
 import { decodeJwt } from 'jose';
 import { MODES, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
+import { samplesOf, valueOf } from '../support/prometheus';
 import { midStep, oathtool, STEP_MS } from '../support/totp';
 
 /**
@@ -342,7 +343,8 @@ function base32Decode(input: string): Buffer {
 describe.each(MODES)('MFA verify quota per account (%s)', (mode) => {
   let t: TestApp | undefined;
   beforeAll(async () => {
-    t = await startSecureApp(mode, { ...NO_RATE_LIMITS, RATE_LIMIT_MFA_ID: '3/15m' });
+    // The per-IP quota on too (wide): the refusal's headers must name the per-account one.
+    t = await startSecureApp(mode, { ...NO_RATE_LIMITS, RATE_LIMIT_MFA_ID: '3/15m', RATE_LIMIT_MFA_IP: '100/15m' });
   }, 60_000);
   afterAll(async () => t?.stop());
 
@@ -358,6 +360,15 @@ describe.each(MODES)('MFA verify quota per account (%s)', (mode) => {
     for (let i = 0; i < 4; i++) statuses.push((await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: '000000' })).status);
     expect(statuses.slice(0, 3).every((s) => s === 401)).toBe(true);
     const refused = await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: oathtool(setup.body.data.secret, clock.now()) });
-    expect([statuses[3], refused.status, refused.body.error.code, Number(refused.headers['retry-after']) > 0]).toEqual([429, 429, 'ACCOUNT_LOCKED', true]);
+    // A quota, not the lockout (CONTRACT §1; it answered ACCOUNT_LOCKED until an outside review on 2026-11-30).
+    expect([statuses[3], refused.status, refused.body.error.code, Number(refused.headers['retry-after']) > 0]).toEqual([429, 429, 'RATE_LIMITED', true]);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(900);
+    // Its RateLimit headers name the quota that refused, as the HTTP layer's own refusals do.
+    expect(refused.headers['ratelimit-policy']).toBe('"mfa-ip";q=100;w=900, "mfa-id";q=3;w=900');
+    expect(refused.headers.ratelimit).toMatch(/^"mfa-id";r=0;t=\d+$/);
+    const metrics = samplesOf((await http.get('/metrics').expect(200)).text);
+    expect(valueOf(metrics, 'auth_rate_limit_refusals_total', { group: 'mfa' })).toBe(2);
+    const reasons = await (t as TestApp).app.infra.dataSource.query(`SELECT reason FROM audit_events WHERE type = 'login.failed' ORDER BY occurred_at`);
+    expect(reasons.map((r: { reason: string }) => r.reason).filter((r: string) => r === 'mfa_rate_limited')).toHaveLength(2);
   });
 });

@@ -7,7 +7,7 @@ import type { UserRepository } from '@domain/user/user.repository';
 import { Errors } from '../shared/errors';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
-import type { RateLimiter } from '../ports/rate-limiter';
+import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '../ports/rate-limiter';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { AuthSettings } from '../shared/auth-settings';
@@ -27,6 +27,11 @@ export interface VerifyMfaInput {
   mfaToken: string;
   proof: SecondFactorProof;
   client: ClientContext;
+  /**
+   * Told the per-account quota (RATE_LIMIT_MFA_ID) once it is consumed, refused or not: the transport reports it
+   * as it reports its own quotas (RateLimit headers, the refusal count).
+   */
+  onQuota?: (policy: RateLimitPolicy, result: RateLimitResult) => void;
 }
 
 type Outcome = { kind: 'signed_in'; user: User; tokens: TokenPair; codesLeft: number | null } | { kind: 'wrong' } | { kind: 'gone' };
@@ -36,7 +41,8 @@ type Outcome = { kind: 'signed_in'; user: User; tokens: TokenPair; codesLeft: nu
  * change) names the account whose password was just proved; a code or a backup code finishes the login, with
  * `amr: ["pwd","otp"]`. Every failure answers the same. Wrong proofs count per account (MfaLockout): the
  * threshold-th locks the account's second step with the password lockout's progressive rules and voids its
- * pending logins. Attempts are also limited per account (RATE_LIMIT_MFA_ID) whatever the IP.
+ * pending logins. Attempts are also limited per account (RATE_LIMIT_MFA_ID) whatever the IP: a quota,
+ * answered 429 RATE_LIMITED like every other (CONTRACT §1), not the lockout's ACCOUNT_LOCKED.
  */
 @injectable()
 export class VerifyMfaLogin {
@@ -61,7 +67,8 @@ export class VerifyMfaLogin {
     const userId = challenge.userId;
     if (this.mfa.verifyPerAccount) {
       const quota = await this.limiter.consume(this.mfa.verifyPerAccount, `user:${userId}`);
-      if (!quota.allowed) return this.refuse(input, userId, 'mfa_rate_limited', Errors.mfaLocked(quota.resetSeconds));
+      input.onQuota?.(this.mfa.verifyPerAccount, quota);
+      if (!quota.allowed) return this.refuse(input, userId, 'mfa_rate_limited', Errors.mfaRateLimited(quota.resetSeconds));
     }
     try {
       await this.lockout.reserve(userId, now);

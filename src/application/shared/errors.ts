@@ -47,7 +47,13 @@ export const Errors = {
     new DomainError('VALIDATION_ERROR', 'The code does not match.', {
       code: ["The code does not match the secret being set up; check the device's clock and enter the current code."],
     }),
-  /** Too many second-step failures (or attempts) for the account: its MFA step is locked for a while. */
+  /**
+   * The second step's quota per account (RATE_LIMIT_MFA_ID) is spent: a rate limit like the HTTP layer's
+   * (HttpErrors.rateLimited, same message), not a lockout.
+   */
+  mfaRateLimited: (retryAfterSeconds: number): DomainError =>
+    new DomainError('RATE_LIMITED', 'Too many requests. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
+  /** Too many second-step failures for the account: its MFA step is locked for a while. */
   mfaLocked: (retryAfterSeconds: number): DomainError =>
     new DomainError('ACCOUNT_LOCKED', 'Too many verification attempts. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
 

@@ -62,6 +62,7 @@ export function loginFailureResult(reason: string | null): LoginResult {
     case 'account_disabled':
       return 'account_disabled';
     case 'attempts_in_flight':
+    case 'mfa_rate_limited':
       return 'rate_limited';
     default:
       return 'other';

@@ -79,12 +79,21 @@ export function tokenIdentifier(field: string): IdentifierOf {
 
 async function consume(ctx: HttpContext, limiter: RateLimiter, policy: RateLimitPolicy, key: string): Promise<void> {
   const result = await limiter.consume(policy, key);
-  const applied = [...(ctx.state.rateLimits ?? []), { policy, result }];
-  ctx.state.rateLimits = applied;
-  setHeaders(ctx, applied);
+  recordQuota(ctx, policy, result);
   if (!result.allowed) {
     throw HttpErrors.rateLimited(result.resetSeconds);
   }
+}
+
+/**
+ * Records a quota this request consumed, for the RateLimit headers and the metrics' refusal count: the
+ * middleware's own, or one a use case consumed where only it knows the key (the second login step's quota per
+ * account, which refuses with RATE_LIMITED itself).
+ */
+export function recordQuota(ctx: HttpContext, policy: RateLimitPolicy, result: RateLimitResult): void {
+  const applied = [...(ctx.state.rateLimits ?? []), { policy, result }];
+  ctx.state.rateLimits = applied;
+  setHeaders(ctx, applied);
 }
 
 /**

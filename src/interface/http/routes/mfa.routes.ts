@@ -6,6 +6,7 @@ import { VerifyMfaLogin } from '@application/mfa/verify-mfa-login';
 import { MfaVerifyDto, RegenerateBackupCodesDto, TotpDisableDto, TotpEnableDto, secondFactorProof } from '../dto/mfa.dto';
 import { respond } from '../envelope';
 import { principalOf } from '../middleware/bearer-auth';
+import { recordQuota } from '../middleware/rate-limit';
 import { presentTokens } from '../presenters/tokens.presenter';
 import { presentUser } from '../presenters/user.presenter';
 import { defineRoute } from '../routing/define-route';
@@ -28,7 +29,8 @@ export const MFA_ROUTES: readonly RouteDef[] = [
     summary: 'Second login step: a TOTP code or a backup code for the mfa_token of the password step',
     tags: ['mfa'],
     auth: 'none',
-    // Per IP here; per account (RATE_LIMIT_MFA_ID) once the token names it, and the account's MFA lockout.
+    // Per IP here; per account (RATE_LIMIT_MFA_ID) once the token names it (reported back for the RateLimit
+    // headers and the refusal count), and the account's MFA lockout.
     limit: { group: 'mfa' },
     body: { dto: MfaVerifyDto },
     responses: { 200: { description: 'Signed in (amr: ["pwd","otp"])', schema: USER_AND_TOKENS_SCHEMA } },
@@ -36,7 +38,12 @@ export const MFA_ROUTES: readonly RouteDef[] = [
     uses: VerifyMfaLogin,
     async handle(ctx, verify) {
       const dto = ctx.state.dto;
-      const { user, tokens } = await verify.execute({ mfaToken: dto.mfa_token, proof: secondFactorProof(dto), client: ctx.state.client });
+      const { user, tokens } = await verify.execute({
+        mfaToken: dto.mfa_token,
+        proof: secondFactorProof(dto),
+        client: ctx.state.client,
+        onQuota: (policy, result) => recordQuota(ctx, policy, result),
+      });
       respond(ctx, 200, { user: presentUser(user), tokens: presentTokens(tokens) });
     },
   }),

@@ -178,6 +178,14 @@ describe('CountingAuditLog', () => {
     expect(recorded).toHaveLength(11);
   });
 
+  it("counts the second step's refusals as the caller was told: the account quota as rate limited", async () => {
+    const { log, seen } = counting();
+    for (const reason of ['wrong_mfa_code', 'mfa_locked', 'attempts_in_flight', 'mfa_rate_limited']) {
+      await log.record(entry('login.failed', reason));
+    }
+    expect(seen).toEqual(['login:invalid_credentials', 'login:locked', 'login:rate_limited', 'login:rate_limited']);
+  });
+
   it('counts nothing when the entry could not be written', async () => {
     const seen: string[] = [];
     const metrics = { login: () => void seen.push('login'), lockout: () => undefined, refreshTokenReuse: () => undefined, rateLimitRefusal: () => undefined };
