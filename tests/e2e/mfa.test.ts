@@ -237,6 +237,40 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     }
   }, 90_000);
 
+  /**
+   * A right code sent again (a client's retry, a double click, a burst of duplicates) is refused, but it is no guess:
+   * it must not count toward the second step's lockout (found by an outside review on 2026-11-30: ten such requests
+   * locked the account right after it signed in). Each round, 5 pending logins (the lockout's places) at once with
+   * one code: exactly one signs in, the others 401; over the rounds the replays would have locked the account
+   * several times over, yet no failure is counted and a further login with a fresh code works.
+   */
+  it('parallel bursts: a right code replayed on many pending logins is refused (401) but never counts toward the lockout', async () => {
+    const { clock } = app();
+    const email = 'replays@example.com';
+    const { secret, userId } = await enrolled(email);
+    for (let round = 0; round < 4; round++) {
+      const pendings: string[] = [];
+      for (let i = 0; i < 5; i++) pendings.push(await passwordStep(email));
+      const code = oathtool(secret, clock.now());
+      const answers = await Promise.all(pendings.map((p) => verify(p, { code })));
+      expect([round, answers.filter((a) => a.status === 200).length]).toEqual([round, 1]);
+      const refused = answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.body.error.code}`);
+      expect([round, refused]).toEqual([round, Array(4).fill('401 INVALID_CREDENTIALS')]);
+      // Retried one by one afterwards (on fresh pending logins): refused, still not counted.
+      for (let i = 0; i < 3; i++) expect((await verify(await passwordStep(email), { code })).status).toBe(401);
+      clock.advance(STEP_MS / 1000);
+    }
+    const failures = await app().app.infra.dataSource.query(`SELECT reason FROM audit_events WHERE subject_id = $1 AND type = 'login.failed'`, [userId]);
+    expect(failures.map((f: { reason: string }) => f.reason)).not.toContain('wrong_mfa_code');
+    await verify(await passwordStep(email), { code: oathtool(secret, clock.now()) }).expect(200);
+    // A wrong code still counts: five lock the second step.
+    const right = oathtool(secret, clock.now());
+    const wrong = right === '123456' ? '654321' : '123456';
+    for (let i = 0; i < 5; i++) expect((await verify(await passwordStep(email), { code: wrong })).status).toBe(401);
+    const locked = await verify(await passwordStep(email), { code: right });
+    expect([locked.status, locked.body.error.code]).toEqual([429, 'ACCOUNT_LOCKED']);
+  }, 90_000);
+
   it('disable, set up again and enable within one 30 s step: the new secret\'s code of that step is accepted', async () => {
     const { http, clock } = app();
     const { secret, tokens } = await enrolled('again@example.com');

@@ -24,7 +24,8 @@ export interface DisableTotpInput {
 
 /**
  * Turns the second factor off: the current password and a code (or a backup code) are both needed, so neither a
- * stolen access token nor a stolen phone alone can do it. Wrong codes count toward the account's MFA lockout.
+ * stolen access token nor a stolen phone alone can do it. Wrong codes count toward the account's MFA lockout; a
+ * replayed one (right, its step spent: e.g. the code that just signed in) is refused without counting, as at login.
  * Audited, `auth.mfa.disabled`, a notice to the account's address.
  */
 @injectable()
@@ -50,25 +51,31 @@ export class DisableTotp {
     let settled = false;
     try {
       const proof = await this.factor.prepare(user, input.proof, now);
-      const done =
-        proof !== null &&
-        (await this.uow.run(async (repos) => {
-          const fresh = found(await repos.users.findByIdForUpdate(user.id));
-          if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
-          if (!fresh.mfaEnabled) throw Errors.mfaNotEnabled();
-          if (!this.factor.spend(fresh, proof, now)) return false;
-          await this.lockout.succeed(user.id, now);
-          settled = true;
-          fresh.disableMfa(now);
-          await repos.users.save(fresh);
-          await repos.audit.record(selfAuditEntry('mfa.disabled', input.client, fresh.id, now));
-          await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_disabled', occurredAt: now, bySupport: false }, this.settings.publicUrl));
-          return true;
-        }));
-      if (done) return;
-      settled = true;
-      await this.lockout.fail(user.id, now);
-      await this.uow.run((repos) => repos.audit.record(selfAuditEntry('mfa.disabled', input.client, user.id, now, 'wrong_mfa_code')));
+      const outcome =
+        typeof proof === 'string'
+          ? proof
+          : await this.uow.run(async (repos) => {
+              const fresh = found(await repos.users.findByIdForUpdate(user.id));
+              if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+              if (!fresh.mfaEnabled) throw Errors.mfaNotEnabled();
+              const spent = this.factor.spend(fresh, proof, now);
+              if (spent !== 'spent') return spent;
+              await this.lockout.succeed(user.id, now);
+              settled = true;
+              fresh.disableMfa(now);
+              await repos.users.save(fresh);
+              await repos.audit.record(selfAuditEntry('mfa.disabled', input.client, fresh.id, now));
+              await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_disabled', occurredAt: now, bySupport: false }, this.settings.publicUrl));
+              return 'spent';
+            });
+      if (outcome === 'spent') return;
+      // A replay is refused alike but counts nothing (its reservation is released below).
+      if (outcome === 'wrong') {
+        settled = true;
+        await this.lockout.fail(user.id, now);
+      }
+      const reason = outcome === 'wrong' ? 'wrong_mfa_code' : 'mfa_code_replayed';
+      await this.uow.run((repos) => repos.audit.record(selfAuditEntry('mfa.disabled', input.client, user.id, now, reason)));
       throw Errors.wrongMfaCode();
     } finally {
       if (!settled) await this.lockout.release(user.id);

@@ -38,7 +38,7 @@ export class EnableTotp {
     if (user.credentials.get('totp') === null) throw Errors.noPendingTotpSetup();
     const now = this.clock.now();
     const proof = await this.factor.prepare(user, { code: input.code }, now, { pending: true });
-    if (proof === null) throw Errors.setupCodeMismatch();
+    if (typeof proof === 'string') throw Errors.setupCodeMismatch();
     const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
     await this.uow.run(async (repos) => {
       const fresh = found(await repos.users.findByIdForUpdate(user.id));

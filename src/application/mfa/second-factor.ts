@@ -15,6 +15,18 @@ export type PreparedProof =
   | { method: 'recovery_code'; codeHash: string };
 
 /**
+ * Why a proof was refused. `replayed`: a code right for the secret whose time step was used already (a client's
+ * retry, a double click, duplicates racing each other): refused like a wrong one, but it is no guess, so callers
+ * do not count it toward the lockout. Only the service's own records say so (the replay guard's claim, the
+ * account's last accepted step), after the code was verified against the secret: a guesser can reach it only
+ * with a code that was right and is spent, which gains nothing. `wrong`: everything else (counted).
+ */
+export type Refusal = 'wrong' | 'replayed';
+
+/** What spending a prepared proof on the locked row came to. */
+export type Spent = 'spent' | Refusal;
+
+/**
  * Checks a second factor in two halves. `prepare`, before any transaction: a TOTP code against the secret
  * (T-1..T+1), its time step claimed in the store every instance shares (OtpReplayGuard: the fast refusal of a
  * replay); a backup code hashed. `spend`, inside the transaction, on the user's locked row: the step must be
@@ -31,28 +43,36 @@ export class SecondFactor {
     @inject(PORTS.OtpReplayGuard) private readonly replay: OtpReplayGuard,
   ) {}
 
-  /** null: the proof is wrong (or replayed) already. `pending`: checks the set-up secret not yet confirmed. */
-  async prepare(user: User, proof: SecondFactorProof, now: Date, options: { pending?: boolean } = {}): Promise<PreparedProof | null> {
+  /**
+   * A Refusal when the proof is wrong, or replayed, already. `pending`: checks the set-up secret not yet confirmed.
+   * A used backup code is gone from the account's set and cannot be told from one never issued: it is `wrong`.
+   */
+  async prepare(user: User, proof: SecondFactorProof, now: Date, options: { pending?: boolean } = {}): Promise<PreparedProof | Refusal> {
     if ('backupCode' in proof) {
-      if (options.pending) return null;
+      if (options.pending) return 'wrong';
       const codeHash = this.recoveryCodes.hash(proof.backupCode);
-      return codeHash === null ? null : { method: 'recovery_code', codeHash };
+      return codeHash === null ? 'wrong' : { method: 'recovery_code', codeHash };
     }
     const credential = user.credentials.get('totp');
-    if (credential === null || (credential.confirmedAt === null) !== (options.pending === true)) return null;
+    if (credential === null || (credential.confirmedAt === null) !== (options.pending === true)) return 'wrong';
     const verified = this.totp.verify(this.box.open(credential.sealedSecret), proof.code, now);
-    if (!verified.ok) return null;
-    if (credential.lastUsedStep !== undefined && verified.step <= credential.lastUsedStep) return null;
-    if (!(await this.replay.claim(user.id, credential.sealedSecret, verified.step))) return null;
+    if (!verified.ok) return 'wrong';
+    // Right for this secret, but its step is spent (durably on the account, or claimed in the shared store).
+    if (credential.lastUsedStep !== undefined && verified.step <= credential.lastUsedStep) return 'replayed';
+    if (!(await this.replay.claim(user.id, credential.sealedSecret, verified.step))) return 'replayed';
     return { method: 'totp', step: verified.step, sealedSecret: credential.sealedSecret };
   }
 
-  /** On the row locked in this transaction: spends the proof. false: not (or no longer) good for this account. */
-  spend(user: User, proof: PreparedProof, now: Date): boolean {
-    if (proof.method === 'recovery_code') return user.useRecoveryCode(proof.codeHash, now);
+  /**
+   * On the row locked in this transaction: spends the proof. `replayed`: the code's step was spent meanwhile
+   * (a duplicate that got past the shared store, e.g. while Redis was down); `wrong`: not (or no longer) good for
+   * this account.
+   */
+  spend(user: User, proof: PreparedProof, now: Date): Spent {
+    if (proof.method === 'recovery_code') return user.useRecoveryCode(proof.codeHash, now) ? 'spent' : 'wrong';
     // A new set-up or a removal since the code was checked: it was checked against another secret.
-    if (user.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) return false;
-    return user.useTotpStep(proof.step);
+    if (user.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) return 'wrong';
+    return user.useTotpStep(proof.step) ? 'spent' : 'replayed';
   }
 
   /** Fresh backup codes, shown once, and the hashes that are stored. */

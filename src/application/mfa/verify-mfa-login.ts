@@ -16,7 +16,7 @@ import type { MfaSettings } from '../shared/mfa-settings';
 import { securityNoticeEmail } from '../shared/security-notices';
 import { SessionIssuer } from '../session/session-issuer';
 import { MfaLockout } from './mfa-lockout';
-import { SecondFactor, type PreparedProof, type SecondFactorProof } from './second-factor';
+import { SecondFactor, type PreparedProof, type Refusal, type SecondFactorProof } from './second-factor';
 import { PORTS } from '../ports/tokens';
 
 /** CONTRACT §4: a login proved by password and a one-time code. */
@@ -34,14 +34,15 @@ export interface VerifyMfaInput {
   onQuota?: (policy: RateLimitPolicy, result: RateLimitResult) => void;
 }
 
-type Outcome = { kind: 'signed_in'; user: User; tokens: TokenPair; codesLeft: number | null } | { kind: 'wrong' } | { kind: 'gone' };
+type Outcome = { kind: 'signed_in'; user: User; tokens: TokenPair; codesLeft: number | null } | { kind: Refusal } | { kind: 'gone' };
 
 /**
  * The second login step. The mfa_token (single use, 5 minutes, stored as a digest, voided by a password reset or
  * change) names the account whose password was just proved; a code or a backup code finishes the login, with
  * `amr: ["pwd","otp"]`. Every failure answers the same. Wrong proofs count per account (MfaLockout): the
  * threshold-th locks the account's second step with the password lockout's progressive rules and voids its
- * pending logins. Attempts are also limited per account (RATE_LIMIT_MFA_ID) whatever the IP: a quota,
+ * pending logins. A replayed code (right, its step spent) is refused without counting: it is a retry or a
+ * duplicate, no guess. Attempts are also limited per account (RATE_LIMIT_MFA_ID) whatever the IP: a quota,
  * answered 429 RATE_LIMITED like every other (CONTRACT §1), not the lockout's ACCOUNT_LOCKED.
  */
 @injectable()
@@ -82,11 +83,13 @@ export class VerifyMfaLogin {
       // Deleted, or MFA removed, since the password step: this pending login is over (not a wrong code).
       const proof = user?.mfaEnabled ? await this.factor.prepare(user, input.proof, now) : undefined;
       const outcome: Outcome =
-        proof === undefined ? { kind: 'gone' } : proof === null ? { kind: 'wrong' } : await this.finish(input, challenge, proof, attempt, now);
+        proof === undefined ? { kind: 'gone' } : typeof proof === 'string' ? { kind: proof } : await this.finish(input, challenge, proof, attempt, now);
       if (outcome.kind === 'signed_in') {
         return { user: outcome.user, tokens: outcome.tokens };
       }
       if (outcome.kind === 'gone') return this.refuse(input, userId, 'invalid_mfa_token', Errors.invalidSecondFactor());
+      // Its reservation is released (finally): no failure, the pending login stays for a fresh code.
+      if (outcome.kind === 'replayed') return this.refuse(input, userId, 'mfa_code_replayed', Errors.invalidSecondFactor());
       attempt.settled = true;
       return this.fail(input, userId, now);
     } finally {
@@ -100,7 +103,8 @@ export class VerifyMfaLogin {
       const user = await repos.users.findByIdForUpdate(challenge.userId);
       // Deleted, suspended or MFA removed since the password step: this pending login is over.
       if (!user || !user.mfaEnabled || !user.isUsable(this.settings.requireEmailVerification)) return { kind: 'gone' };
-      if (!this.factor.spend(user, proof, now)) return { kind: 'wrong' };
+      const spent = this.factor.spend(user, proof, now);
+      if (spent !== 'spent') return { kind: spent };
       // Single use: a concurrent request with the same token and another good code got here first.
       if (!(await repos.oneTimeTokens.consume(challenge.id, now))) return { kind: 'gone' };
       // The last word of the lockout (throws, rolling all of this back, if other attempts locked it meanwhile).
@@ -119,7 +123,7 @@ export class VerifyMfaLogin {
     });
   }
 
-  /** A wrong, replayed or stale proof: one more failure for the account; the threshold-th locks and voids. */
+  /** A wrong or stale proof: one more failure for the account; the threshold-th locks and voids. */
   private async fail(input: VerifyMfaInput, userId: string, now: Date): Promise<never> {
     const outcome = await this.lockout.fail(userId, now);
     await this.uow.run(async (repos) => {
@@ -138,7 +142,7 @@ export class VerifyMfaLogin {
     throw Errors.invalidSecondFactor();
   }
 
-  /** Refused before any proof was checked: audited, nothing counted. */
+  /** Refused before any proof was checked, or a replay: audited, nothing counted. */
   private async refuse(input: VerifyMfaInput, userId: string | null, reason: string, error: unknown): Promise<never> {
     const now = this.clock.now();
     await this.uow.run((repos) => repos.audit.record(selfAuditEntry('login.failed', input.client, userId, now, reason)));

@@ -52,6 +52,7 @@ export function loginFailureResult(reason: string | null): LoginResult {
     case 'credentials_changed':
     case 'refused':
     case 'wrong_mfa_code':
+    case 'mfa_code_replayed':
     case 'invalid_mfa_token':
       return 'invalid_credentials';
     case 'locked':

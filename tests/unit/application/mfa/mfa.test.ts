@@ -46,6 +46,46 @@ describe('MFA use cases (in-memory adapters)', () => {
     expect(kit.auditTypes()).toEqual(expect.arrayContaining(['mfa.setup_started', 'mfa.enabled', 'mfa.challenge_issued', 'login.succeeded']));
   });
 
+  /**
+   * Found by an outside review on 2026-11-30: a right code sent again (a retry, a double click, duplicates at once)
+   * counted as a wrong one and locked the account's second step right after it signed in. What tells a replay is
+   * the service's own record that the code's step is spent (the replay guard, the account's last step), after the
+   * code was verified: a wrong code still counts.
+   */
+  it('a replayed code is refused (INVALID_CREDENTIALS) but counts no failure, at login and when disabling; a wrong one counts', async () => {
+    const kit = await createKit();
+    const { secret, userId } = await enrolled(kit);
+    const pending = async () => {
+      const outcome = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+      if (!outcome.mfaRequired) throw new Error('expected a challenge');
+      return outcome.mfaToken;
+    };
+    const verify = async (code: string) => kit.useCases.VerifyMfaLogin.execute({ mfaToken: await pending(), proof: { code }, client: CLIENT });
+    const code = totp.generate(secret, kit.clock.now());
+    const tokens = await Promise.all(Array.from({ length: 5 }, () => pending()));
+    const burst = await Promise.allSettled(tokens.map((mfaToken) => kit.useCases.VerifyMfaLogin.execute({ mfaToken, proof: { code }, client: CLIENT })));
+    expect(burst.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of burst) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    for (let i = 0; i < 8; i++) await expect(verify(code)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    kit.clock.advance(30);
+    const { tokens: session } = await verify(totp.generate(secret, kit.clock.now()));
+    // Disabling with the code that just signed in: a replay too, refused and not counted.
+    const sid = await sidOf(kit, session.accessToken);
+    const disable = (c: string) => kit.useCases.DisableTotp.execute({ userId, sessionId: sid, password: PASSWORD, proof: { code: c }, client: CLIENT });
+    for (let i = 0; i < 6; i++) await expect(disable(totp.generate(secret, kit.clock.now()))).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    expect((await kit.mfaLockout.reserve(userId, kit.clock.now())).locked).toBe(false);
+    await kit.mfaLockout.release(userId);
+    const reasons = kit.db.tables.auditEvents.filter((e) => e.reason === 'wrong_mfa_code');
+    expect(reasons).toHaveLength(0);
+    expect(kit.db.tables.auditEvents.filter((e) => e.reason === 'mfa_code_replayed').length).toBe(4 + 8 + 6);
+    // A wrong code is a guess: five lock the second step, the right code included.
+    kit.clock.advance(30);
+    const right = totp.generate(secret, kit.clock.now());
+    const wrong = right === '123456' ? '654321' : '123456';
+    for (let i = 0; i < 5; i++) await expect(verify(wrong)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await expect(verify(right)).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+  });
+
   it('support removes MFA: audited with the actor, auth.mfa.disabled carries actor_id, the user is told', async () => {
     const kit = await createKit();
     const { userId } = await enrolled(kit);

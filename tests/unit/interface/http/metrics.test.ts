@@ -178,12 +178,12 @@ describe('CountingAuditLog', () => {
     expect(recorded).toHaveLength(11);
   });
 
-  it("counts the second step's refusals as the caller was told: the account quota as rate limited", async () => {
+  it("counts the second step's refusals as the caller was told: a replay as invalid credentials, the account quota as rate limited", async () => {
     const { log, seen } = counting();
-    for (const reason of ['wrong_mfa_code', 'mfa_locked', 'attempts_in_flight', 'mfa_rate_limited']) {
+    for (const reason of ['wrong_mfa_code', 'mfa_code_replayed', 'mfa_locked', 'attempts_in_flight', 'mfa_rate_limited']) {
       await log.record(entry('login.failed', reason));
     }
-    expect(seen).toEqual(['login:invalid_credentials', 'login:locked', 'login:rate_limited', 'login:rate_limited']);
+    expect(seen).toEqual(['login:invalid_credentials', 'login:invalid_credentials', 'login:locked', 'login:rate_limited', 'login:rate_limited']);
   });
 
   it('counts nothing when the entry could not be written', async () => {
