@@ -560,6 +560,62 @@ describe.each(MODES)('admin statistics and unlock (%s)', (mode) => {
     expect((await http.get('/api/v1/admin/stats').set(bearer(access4)).expect(200)).body.data).toMatchObject({ total_users: 7, new_users_this_month: 0 });
   });
 
+  it("a login lockout shows: status locked with locked_until in the admin views, status=locked finds it, status=active and active_users leave it out; active again when it ends or is unlocked", async () => {
+    const { http, clock } = app();
+    await app().app.container.get(CreateAdmin).execute({ email: 'admin-of-locks@example.com', password: PASSWORD });
+    const adminLogin = async () =>
+      (await http.post('/api/v1/auth/login').send({ email: 'admin-of-locks@example.com', password: PASSWORD }).expect(200)).body.data.tokens.access_token as string;
+    let access = await adminLogin();
+    const u = await signUp(app(), 'lock-view@example.com');
+    const other = await signUp(app(), 'lock-view-other@example.com');
+    const detail = async () => (await http.get(`/api/v1/admin/users/${u.user.id}`).set(bearer(access)).expect(200)).body.data.user;
+    const listed = async (status: string) =>
+      (await http.get('/api/v1/admin/users').query({ search: 'lock-view', status }).set(bearer(access)).expect(200)).body.data;
+    const activeUsers = async () => (await http.get('/api/v1/admin/stats').set(bearer(access)).expect(200)).body.data.active_users as number;
+    const lockOut = async () => {
+      for (let i = 0; i < 6; i += 1) await http.post('/api/v1/auth/login').send({ email: 'lock-view@example.com', password: `wrong password ${i}` });
+      const refused = await http.post('/api/v1/auth/login').send({ email: 'lock-view@example.com', password: PASSWORD });
+      expect([refused.status, refused.body.error.code]).toEqual([429, 'ACCOUNT_LOCKED']);
+      await app().settle(); // the failure's bookkeeping (the recorded lock) follows the answer
+    };
+
+    expect(await detail()).toMatchObject({ status: 'active', locked_until: null });
+    clock.advance(STATS_CACHE_SECONDS); // past the window of the counts an earlier test saw
+    const activeBefore = await activeUsers();
+    await lockOut();
+    const lockedUntil = new Date(clock.now().getTime() + 15 * 60_000).toISOString();
+    expect(await detail()).toMatchObject({ status: 'locked', locked_until: lockedUntil });
+    expect((await listed('locked')).users.map((x: { id: string; status: string; locked_until: string }) => [x.id, x.status, x.locked_until])).toEqual([
+      [u.user.id, 'locked', lockedUntil],
+    ]);
+    expect((await listed('locked')).pagination.total).toBe(1);
+    expect((await listed('active')).users.map((x: { id: string }) => x.id)).toEqual([other.user.id]);
+    // The stats' window (5 s of the clock) passes: active_users is the total of status=active.
+    clock.advance(STATS_CACHE_SECONDS);
+    expect(await activeUsers()).toBe(activeBefore - 1);
+    // The user's own view and /auth/validate keep the stored status: anyone typing the address with wrong
+    // passwords can lock it, and a service refusing what is not `active` would refuse its owner for that.
+    expect((await http.get('/api/v1/users/me').set(bearer(u.tokens.access_token)).expect(200)).body.data.user.status).toBe('active');
+    expect((await http.get('/api/v1/auth/validate').set(bearer(u.tokens.access_token)).expect(200)).body.data.user.status).toBe('active');
+
+    // The clock passes the lock: active again, with no write; the list and the stats follow.
+    clock.advance(15 * 60);
+    access = await adminLogin();
+    expect(await detail()).toMatchObject({ status: 'active', locked_until: null });
+    expect((await listed('locked')).users).toEqual([]);
+    expect((await listed('active')).users.map((x: { id: string }) => x.id).sort()).toEqual([u.user.id, other.user.id].sort());
+    expect(await activeUsers()).toBe(activeBefore);
+
+    // Locked again (30 min now), then unlocked by an admin: active at once.
+    await lockOut();
+    expect(await detail()).toMatchObject({ status: 'locked', locked_until: new Date(clock.now().getTime() + 30 * 60_000).toISOString() });
+    const unlocked = await http.post(`/api/v1/admin/users/${u.user.id}/unlock`).set(bearer(access)).expect(200);
+    expect(unlocked.body.data.user).toMatchObject({ status: 'active', locked_until: null });
+    expect(await detail()).toMatchObject({ status: 'active', locked_until: null });
+    expect((await listed('locked')).pagination.total).toBe(0);
+    await http.post('/api/v1/auth/login').send({ email: 'lock-view@example.com', password: PASSWORD }).expect(200);
+  });
+
   it('POST /admin/users/:id/unlock ends a login lockout (default threshold: 5 failures)', async () => {
     const { http } = app();
     await app().app.container.get(CreateAdmin).execute({ email: 'unlock-admin@example.com', password: PASSWORD });

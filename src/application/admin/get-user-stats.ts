@@ -15,6 +15,7 @@ export function statsPeriods(now: Date): StatsPeriods {
   const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const sinceMonday = (dayStart.getUTCDay() + 6) % 7;
   return {
+    now,
     dayStart,
     weekStart: new Date(dayStart.getTime() - sinceMonday * DAY_MS),
     monthStart: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),

@@ -28,7 +28,9 @@ export class ListUsers {
     @inject(PORTS.Clock) private readonly clock: Clock,
   ) {}
 
-  async execute(query: UserQuery): Promise<UserPage> {
+  /** `status` locked or active is judged at the Clock's now (UserFilter.now). */
+  async execute(input: Omit<UserQuery, 'now'>): Promise<UserPage> {
+    const query: UserQuery = { ...input, now: this.clock.now() };
     const searching = query.search !== undefined && query.search !== '';
     const counted = await this.total(query, searching ? SEARCH_COUNT_CAP + 1 : undefined);
     const totalExact = !searching || counted <= SEARCH_COUNT_CAP;

@@ -130,7 +130,7 @@ export class VerifyMfaLogin {
       const user = await repos.users.findByIdForUpdate(userId);
       if (user) {
         user.recordFailedLogin(now, 'wrong_mfa_code');
-        if (outcome.lockedNow) user.recordLockout(now, new Date(now.getTime() + outcome.lockSeconds * 1000));
+        if (outcome.lockedNow) user.recordSecondFactorLockout(now, new Date(now.getTime() + outcome.lockSeconds * 1000));
         await repos.users.save(user);
       }
       if (outcome.lockedNow) await repos.oneTimeTokens.consumeAllFor(userId, 'mfa_pending', now);

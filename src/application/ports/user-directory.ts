@@ -10,8 +10,14 @@ export interface UserFilter {
    * quotes match themselves).
    */
   search?: string;
+  /**
+   * The status as presented (User.statusAt): `locked` = stored `active` with a recorded login lock ahead of `now`;
+   * `active` = stored `active` without one. So the four statuses split the accounts, as the list shows them.
+   */
   status?: UserStatus;
   role?: string;
+  /** The instant a lock is judged at (the Clock's now); only `status` locked or active depends on it. */
+  now: Date;
 }
 
 export interface UserQuery extends UserFilter {
@@ -48,6 +54,8 @@ export interface PageOptions {
 
 /** Start instants (UTC) of the periods the statistics count new users in. */
 export interface StatsPeriods {
+  /** The instant counted at: an account locked at it counts as locked, not active (as `status=active` lists). */
+  now: Date;
   dayStart: Date;
   weekStart: Date;
   monthStart: Date;
@@ -55,6 +63,7 @@ export interface StatsPeriods {
 
 export interface UserStats {
   totalUsers: number;
+  /** Active and not locked at the periods' `now`: the total of `status=active`. */
   activeUsers: number;
   verifiedUsers: number;
   newUsersToday: number;

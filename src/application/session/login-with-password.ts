@@ -115,7 +115,9 @@ export class LoginWithPassword {
         // The password step only: a pending login for the second step, no session. Each is its own (two devices
         // may sign in at once; a newer one does not void another's); a password reset or change, or too many
         // wrong codes, void them all.
-        if (rehash !== null) await repos.users.save(user);
+        // The lockout store's entries of every identifier are cleared below: the recorded lock goes with them.
+        const lifted = user.liftRecordedLock();
+        if (rehash !== null || lifted) await repos.users.save(user);
         const mfaToken = await issueOneTimeToken(repos, this.opaque, this.ids, {
           userId: user.id,
           purpose: 'mfa_pending',

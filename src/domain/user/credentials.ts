@@ -112,6 +112,18 @@ export class Credentials {
     return new Credentials({ ...copy(this.state), failedAttempts: 0, lockedUntil: null });
   }
 
+  /** The recorded lock cleared, the failure count kept (the lockout store's lock ended without a full login). */
+  withoutLock(): Credentials {
+    if (this.state.lockedUntil === null) return this;
+    return new Credentials({ ...copy(this.state), lockedUntil: null });
+  }
+
+  /** The recorded lock's end while it is still ahead of `now`, else null (no lock, or one that has ended). */
+  lockedUntilAt(now: Date): Date | null {
+    const until = this.state.lockedUntil;
+    return until !== null && until.getTime() > now.getTime() ? until : null;
+  }
+
   /** Same password, stronger parameters: not a password change, so changedAt stays. No password: unchanged. */
   rehashed(passwordHash: string): Credentials {
     const current = this.password;
@@ -119,10 +131,14 @@ export class Credentials {
     return this.with({ ...current, hash: passwordHash });
   }
 
-  /** A new password (change, reset): failures and lock start afresh. */
+  /**
+   * A new password (change, reset): failures start afresh (they were guesses at the old one). The recorded lock
+   * stays: it mirrors the lockout store, which a reset clears (User.resetPassword clears this too) and a change
+   * does not, so that the admin view never shows `active` while the login form answers 429.
+   */
   changed(passwordHash: string, now: Date): Credentials {
     const next = this.with({ type: 'password', hash: passwordHash, changedAt: now });
-    return new Credentials({ ...next.state, failedAttempts: 0, lockedUntil: null });
+    return new Credentials({ ...next.state, failedAttempts: 0 });
   }
 
   /** Adds or replaces the credential of its type (MFA's verbs keep their invariants in `mfa.ts`). */

@@ -90,8 +90,29 @@ export class User extends AggregateRoot {
   get username(): string | null {
     return this.state.username;
   }
+  /** The stored status: `active`, `pending_verification` or `suspended` (never `locked`: see statusAt). */
   get status(): UserStatus {
     return this.state.status;
+  }
+
+  /**
+   * The status as presented at `now` (CONTRACT §2): `locked` while an active account's recorded login lock
+   * (credentials.lockedUntil, set when the lockout store locked one of its identifiers) is ahead of `now`, else the
+   * stored status. A suspension or a pending verification says more than a lock and stays as it is. The lock is
+   * never stored as the status: it ends by itself, with no write, when its time passes.
+   */
+  statusAt(now: Date): UserStatus {
+    return User.statusOf(this.state.status, this.creds.lockedUntil, now);
+  }
+
+  /** The same rule on stored values (the in-memory directory filters with it; the SQL one repeats it). */
+  static statusOf(status: UserStatus, lockedUntil: Date | null, now: Date): UserStatus {
+    return status === 'active' && lockedUntil !== null && lockedUntil.getTime() > now.getTime() ? 'locked' : status;
+  }
+
+  /** The end of the login lock in effect at `now`, or null. */
+  lockedUntilAt(now: Date): Date | null {
+    return this.creds.lockedUntilAt(now);
   }
   get emailVerified(): boolean {
     return this.state.emailVerified;
@@ -163,14 +184,35 @@ export class User extends AggregateRoot {
 
   /**
    * Too many failed logins for one of this account's identifiers. The lock itself is kept by the lockout store
-   * (per identifier, shared by instances); `lockedUntil` here is for reading (admin views), cleared by a login.
+   * (per identifier, shared by instances); `lockedUntil` here is for reading (status `locked`, admin views),
+   * cleared wherever the store's is: a login, a reset, an admin unlock.
    */
   recordLockout(now: Date, lockedUntil: Date): void {
     this.creds = this.creds.withLock(lockedUntil);
-    this.record(EventTypes.AccountLocked, this.id, now, {
-      user_id: this.id,
-      locked_until: lockedUntil.toISOString(),
-    });
+    this.recordLocked(now, lockedUntil);
+  }
+
+  /**
+   * Too many wrong second factors: the second step is locked (MfaLockout, keyed by account id). Evented like a
+   * login lock (the owner is told), but not recorded in `lockedUntil`: that field mirrors the password lockout,
+   * which the status `locked` presents. The two end differently (a password reset ends the first and leaves this
+   * one, on purpose), and only someone who knows the password can set this one, which an admin must not read as
+   * the everyday `locked` that anyone typing an address can cause.
+   */
+  recordSecondFactorLockout(now: Date, lockedUntil: Date): void {
+    this.recordLocked(now, lockedUntil);
+  }
+
+  /**
+   * The password step succeeded and the lockout store's entries were cleared, but the login awaits its second
+   * step (recordSuccessfulLogin comes with it): the recorded lock goes now, as the store's went. Returns whether
+   * there was one.
+   */
+  liftRecordedLock(): boolean {
+    const next = this.creds.withoutLock();
+    if (next === this.creds) return false;
+    this.creds = next;
+    return true;
   }
 
   rehashPassword(passwordHash: string): void {
@@ -182,9 +224,12 @@ export class User extends AggregateRoot {
     this.record(EventTypes.PasswordResetRequested, this.id, now, { user_id: this.id });
   }
 
-  /** Clears failed attempts and lockout. The link went to the address, so it also proves the address. */
+  /**
+   * Clears failed attempts and the recorded lock (the caller clears the lockout store's). The link went to the
+   * address, so it also proves the address.
+   */
   resetPassword(passwordHash: string, now: Date): void {
-    this.creds = this.creds.changed(passwordHash, now);
+    this.creds = this.creds.changed(passwordHash, now).withSuccess();
     this.touch(now);
     this.record(EventTypes.PasswordReset, this.id, now, { user_id: this.id });
     this.verifyEmail(now);
@@ -204,6 +249,10 @@ export class User extends AggregateRoot {
     return true;
   }
 
+  /**
+   * A signed-in user's new password: failures start afresh; a recorded login lock stays, as the lockout store's
+   * does (only a login, a reset or an admin unlock clear that), so the status keeps telling the truth.
+   */
   changePassword(passwordHash: string, now: Date): void {
     this.creds = this.creds.changed(passwordHash, now);
     this.credentialsUpdated(now, ['password']);
@@ -365,6 +414,13 @@ export class User extends AggregateRoot {
 
   toState(): UserState {
     return { ...this.state, roles: [...this.state.roles], credentials: this.creds.toState() };
+  }
+
+  private recordLocked(now: Date, lockedUntil: Date): void {
+    this.record(EventTypes.AccountLocked, this.id, now, {
+      user_id: this.id,
+      locked_until: lockedUntil.toISOString(),
+    });
   }
 
   private changeStatus(status: UserStatus, now: Date, actorId: string): boolean {

@@ -13,7 +13,10 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
   afterAll(async () => store?.stop());
 
   const tag = uniqueSuffix();
-  const query = { page: 1, limit: 100, sort: 'email' as const, order: 'asc' as const };
+  /** After ann's lock (below) ended; LOCKED is during it. */
+  const now = at('2026-05-01T00:00:00Z');
+  const LOCKED = at('2026-03-05T00:10:00Z');
+  const query = { page: 1, limit: 100, sort: 'email' as const, order: 'asc' as const, now };
 
   beforeAll(async () => {
     const people = [
@@ -22,6 +25,8 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
       aVerifiedUser({ email: `cy.${tag}@example.com`, firstName: 'CY', lastName: 'Back\\slash', username: null, now: at('2026-03-03T00:00:00Z') }),
     ];
     people[2]!.changeRoles(Role.list(['user', 'admin']), at('2026-03-03T00:00:00Z'), people[2]!.id);
+    // A login lock recorded on ann from 00:00 to 00:15 on 2026-03-05: `locked` at LOCKED, `active` at `now`.
+    people[0]!.recordLockout(at('2026-03-05T00:00:00Z'), at('2026-03-05T00:15:00Z'));
     await store.uow.run(async (tx) => {
       for (const user of people) await tx.users.add(user);
     });
@@ -45,15 +50,33 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
     await expect(emails({ sort: 'created_at', order: 'desc' })).resolves.toEqual(['cy', 'bob', 'ann']);
     const page = await store.userDirectory.page({ ...query, search: tag, limit: 2, page: 2 });
     expect(page).toHaveLength(1);
-    await expect(store.userDirectory.count({ search: tag })).resolves.toBe(3);
-    await expect(store.userDirectory.count({ search: tag, status: 'active', role: 'admin' })).resolves.toBe(1);
+    await expect(store.userDirectory.count({ search: tag, now })).resolves.toBe(3);
+    await expect(store.userDirectory.count({ search: tag, status: 'active', role: 'admin', now })).resolves.toBe(1);
     await expect(emails({ sort: 'last_login_at', order: 'asc' })).resolves.toHaveLength(3);
   });
 
+  it('status locked: active with a recorded lock ahead of `now`; status active leaves those out (the same on every path)', async () => {
+    await expect(emails({ status: 'locked', now: LOCKED })).resolves.toEqual(['ann']);
+    await expect(emails({ status: 'active', now: LOCKED })).resolves.toEqual(['cy']);
+    await expect(store.userDirectory.count({ search: tag, status: 'locked', now: LOCKED })).resolves.toBe(1);
+    await expect(store.userDirectory.count({ search: tag, status: 'active', now: LOCKED })).resolves.toBe(1);
+    // The lock's last instant is not a lock any more (lockedUntil > now).
+    await expect(emails({ status: 'locked', now: at('2026-03-05T00:15:00Z') })).resolves.toEqual([]);
+    await expect(emails({ status: 'locked' })).resolves.toEqual([]);
+    await expect(emails({ status: 'active' })).resolves.toEqual(['ann', 'cy']);
+    for (const matches of [0, 1_000_000]) {
+      const locked = await store.userDirectory.page({ ...query, search: tag, status: 'locked', now: LOCKED }, { lookahead: true, matches });
+      expect(locked.map((u) => u.statusAt(LOCKED))).toEqual(['locked']);
+    }
+    // Without a search (the index path), the tag's users among everyone's.
+    const all = await store.userDirectory.page({ ...query, status: 'locked', now: LOCKED });
+    expect(all.map((u) => u.email)).toContain(`ann.${tag}@example.com`);
+  });
+
   it('counts up to a cap, pages with one row of lookahead, and finds the same page however many matches it is told of', async () => {
-    await expect(store.userDirectory.count({ search: tag }, 2)).resolves.toBe(2);
-    await expect(store.userDirectory.count({ search: tag }, 4)).resolves.toBe(3);
-    await expect(store.userDirectory.count({ search: tag }, 0)).resolves.toBe(0);
+    await expect(store.userDirectory.count({ search: tag, now }, 2)).resolves.toBe(2);
+    await expect(store.userDirectory.count({ search: tag, now }, 4)).resolves.toBe(3);
+    await expect(store.userDirectory.count({ search: tag, now }, 0)).resolves.toBe(0);
     const names = (users: { email: string }[]) => users.map((u) => u.email.split(/[._]/)[0]);
     for (const sort of ['email', 'created_at', 'last_login_at'] as const) {
       for (const order of ['asc', 'desc'] as const) {
@@ -71,13 +94,16 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
     for (const matches of [0, 1_000_000]) {
       await expect(store.userDirectory.page({ ...query, search: 'ann o' }, { matches })).resolves.toEqual([]);
     }
-    await expect(store.userDirectory.count({ search: 'ann o' })).resolves.toBe(0);
+    await expect(store.userDirectory.count({ search: 'ann o', now })).resolves.toBe(0);
   });
 
   it('counts exactly, periods included', async () => {
-    const stats = await store.userDirectory.stats({ dayStart: at('2026-03-03T00:00:00Z'), weekStart: at('2026-03-02T00:00:00Z'), monthStart: at('2026-03-01T00:00:00Z') });
+    const periods = { dayStart: at('2026-03-03T00:00:00Z'), weekStart: at('2026-03-02T00:00:00Z'), monthStart: at('2026-03-01T00:00:00Z') };
+    const stats = await store.userDirectory.stats({ ...periods, now });
     // The store is shared by this file only: the three users above.
     expect(stats).toEqual({ totalUsers: 3, activeUsers: 2, verifiedUsers: 2, newUsersToday: 1, newUsersThisWeek: 2, newUsersThisMonth: 3 });
+    // During ann's lock she is not counted active (as status=active does not list her).
+    await expect(store.userDirectory.stats({ ...periods, now: LOCKED })).resolves.toMatchObject({ totalUsers: 3, activeUsers: 1, verifiedUsers: 2 });
   });
 
   it('lockActiveAdmins returns the active admins, in id order', async () => {

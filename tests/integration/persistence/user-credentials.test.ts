@@ -80,7 +80,26 @@ describe.each(backends)('user credentials keyed by type on $name', (backend) => 
     expect(after.find((r) => r.type === 'password')).toMatchObject({ secret: expect.stringContaining('bmV3aGFzaA'), data: { changed_at: '2026-02-02T00:00:00.000Z' } });
     expect(after.filter((r) => r.type !== 'password')).toEqual(before.filter((r) => r.type !== 'password'));
     expect((await repos.users.findById(user.id))?.toState()).toEqual(again.toState());
-    expect(again.credentials).toMatchObject({ failedAttempts: 0, lockedUntil: null });
+    // A change keeps the recorded lock (the lockout store keeps its own); a reset, a login, an unlock clear it in the row.
+    expect(again.credentials).toMatchObject({ failedAttempts: 0, lockedUntil: at('2026-02-01T00:15:00.000Z') });
+    const lockedRow = [{ failed_attempts: 0, locked_until: at('2026-02-01T00:15:00.000Z') }];
+    await expect(db.dataSource.query('SELECT failed_attempts, locked_until FROM users WHERE id = $1', [user.id])).resolves.toEqual(lockedRow);
+    const clears: [string, (u: typeof again) => void][] = [
+      ['reset', (u) => u.resetPassword('$argon2id$v=19$m=19456,t=2,p=1$cmVzZXQ$cmVzZXQ', at('2026-02-03T00:00:00.000Z'))],
+      ['login', (u) => u.recordSuccessfulLogin(at('2026-02-03T00:00:00.000Z'), '00000000-0000-4000-8000-000000000001', ['pwd'])],
+      ['unlock', (u) => u.unlock(at('2026-02-03T00:00:00.000Z'))],
+    ];
+    for (const [name, clear] of clears) {
+      const locked = (await repos.users.findByIdForUpdate(user.id))!;
+      locked.recordFailedLogin(at('2026-02-02T12:00:00.000Z'), 'wrong_password');
+      locked.recordLockout(at('2026-02-02T12:00:00.000Z'), at('2026-02-02T12:15:00.000Z'));
+      await repos.users.save(locked);
+      const cleared = (await repos.users.findByIdForUpdate(user.id))!;
+      clear(cleared);
+      await repos.users.save(cleared);
+      const row = await db.dataSource.query('SELECT failed_attempts, locked_until FROM users WHERE id = $1', [user.id]);
+      expect([name, row]).toEqual([name, [{ failed_attempts: 0, locked_until: null }]]);
+    }
   });
 
   it('a credential the aggregate no longer has is deleted, a new one inserted', async () => {

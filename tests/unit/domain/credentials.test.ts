@@ -18,10 +18,12 @@ describe('Credentials keyed by type', () => {
     expect([credentials.passwordHash, credentials.passwordChangedAt, credentials.failedAttempts, credentials.lockedUntil]).toEqual([OLD, T0, 0, null]);
   });
 
-  it('a rehash keeps the change date; a change resets failures and lock', () => {
+  it('a rehash keeps the change date; a change resets failures and keeps the recorded lock (the lockout store keeps its own)', () => {
     const failing = Credentials.create(OLD, T0).withFailure().withFailure().withLock(T1);
     expect(failing.rehashed(NEW).toState()).toEqual({ byType: { password: { type: 'password', hash: NEW, changedAt: T0 } }, failedAttempts: 2, lockedUntil: T1 });
-    expect(failing.changed(NEW, T1).toState()).toEqual({ byType: { password: { type: 'password', hash: NEW, changedAt: T1 } }, failedAttempts: 0, lockedUntil: null });
+    expect(failing.changed(NEW, T1).toState()).toEqual({ byType: { password: { type: 'password', hash: NEW, changedAt: T1 } }, failedAttempts: 0, lockedUntil: T1 });
+    expect(failing.withoutLock().toState()).toMatchObject({ failedAttempts: 2, lockedUntil: null });
+    expect([failing.lockedUntilAt(T0), failing.lockedUntilAt(T1)]).toEqual([T1, null]);
     expect(failing.passwordHash).toBe(OLD);
   });
 

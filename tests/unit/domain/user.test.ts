@@ -73,6 +73,60 @@ describe('User', () => {
     expect(proven.pullEvents()).toEqual([]);
   });
 
+  describe('status locked (CONTRACT §2)', () => {
+    const LATER = new Date(NOW.getTime() + 900_000);
+    const lockedUser = (): User => {
+      const user = newUser(true);
+      user.recordLockout(NOW, LATER);
+      return user;
+    };
+
+    it('an active account reads locked while its recorded lock is ahead of now, active from its end on; the stored status never changes', () => {
+      const user = lockedUser();
+      expect([user.statusAt(NOW), user.statusAt(new Date(LATER.getTime() - 1)), user.statusAt(LATER)]).toEqual(['locked', 'locked', 'active']);
+      expect([user.lockedUntilAt(NOW), user.lockedUntilAt(LATER)]).toEqual([LATER, null]);
+      expect(user.status).toBe('active');
+      expect(User.statusOf('active', LATER, NOW)).toBe('locked');
+      expect(User.statusOf('active', null, NOW)).toBe('active');
+    });
+
+    it('suspended and pending accounts keep their status during a lock', () => {
+      const suspended = lockedUser();
+      suspended.suspend(NOW, 'admin');
+      expect(suspended.statusAt(NOW)).toBe('suspended');
+      const pending = newUser();
+      pending.recordLockout(NOW, LATER);
+      expect(pending.statusAt(NOW)).toBe('pending_verification');
+    });
+
+    it('a login, a reset and an admin unlock clear it (as they clear the lockout store); a password change does not (the store keeps its lock)', () => {
+      const login = lockedUser();
+      login.recordSuccessfulLogin(NOW, 'session-id', ['pwd']);
+      const reset = lockedUser();
+      reset.resetPassword('$argon2id$new', NOW);
+      const unlocked = lockedUser();
+      unlocked.unlock(NOW);
+      expect([login, reset, unlocked].map((u) => [u.statusAt(NOW), u.credentials.lockedUntil])).toEqual([
+        ['active', null],
+        ['active', null],
+        ['active', null],
+      ]);
+      const changed = lockedUser();
+      changed.changePassword('$argon2id$new', NOW);
+      expect([changed.statusAt(NOW), changed.credentials.failedAttempts]).toEqual(['locked', 0]);
+      const lifted = lockedUser();
+      expect([lifted.liftRecordedLock(), lifted.liftRecordedLock(), lifted.statusAt(NOW)]).toEqual([true, false, 'active']);
+    });
+
+    it("a second-step (MFA) lock is evented like a login lock but leaves the status alone", () => {
+      const user = newUser(true);
+      user.pullEvents();
+      user.recordSecondFactorLockout(NOW, LATER);
+      expect([user.statusAt(NOW), user.credentials.lockedUntil]).toEqual(['active', null]);
+      expect(user.pullEvents().map((e) => [e.type, e.data])).toEqual([['auth.account.locked', { user_id: user.id, locked_until: LATER.toISOString() }]]);
+    });
+  });
+
   it('rehashing keeps passwordChangedAt', () => {
     const user = newUser(true);
     const changedAt = user.credentials.passwordChangedAt;

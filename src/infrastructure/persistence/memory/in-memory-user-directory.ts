@@ -1,5 +1,5 @@
 import type { PageOptions, StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
-import { User, type UserState } from '@domain/user/user';
+import { User, type UserState, type UserStatus } from '@domain/user/user';
 import type { InMemoryDatabase } from './in-memory-database';
 
 /** The SQL adapter's semantics over the in-memory users: ILIKE as a lower-case substring, the same stable order. */
@@ -28,7 +28,7 @@ export class InMemoryUserDirectory implements UserDirectory {
     return [...this.db.tables.users.values()].filter(
       (u) =>
         (term === '' || [u.email, u.username, u.firstName, u.lastName].some((v) => v !== null && v.toLowerCase().includes(term))) &&
-        (filter.status === undefined || u.status === filter.status) &&
+        (filter.status === undefined || presentedStatus(u, filter.now) === filter.status) &&
         (filter.role === undefined || u.roles.includes(filter.role)),
     );
   }
@@ -38,13 +38,18 @@ export class InMemoryUserDirectory implements UserDirectory {
     const since = (start: Date) => users.filter((u) => u.createdAt.getTime() >= start.getTime()).length;
     return {
       totalUsers: users.length,
-      activeUsers: users.filter((u) => u.status === 'active').length,
+      activeUsers: users.filter((u) => presentedStatus(u, periods.now) === 'active').length,
       verifiedUsers: users.filter((u) => u.emailVerified).length,
       newUsersToday: since(periods.dayStart),
       newUsersThisWeek: since(periods.weekStart),
       newUsersThisMonth: since(periods.monthStart),
     };
   }
+}
+
+/** The status as presented at `now` (a recorded lock ahead of it makes an active account `locked`). */
+function presentedStatus(user: UserState, now: Date): UserStatus {
+  return User.statusOf(user.status, user.credentials.lockedUntil, now);
 }
 
 function sortKey(user: UserState, sort: UserQuery['sort']): string | number | null {

@@ -98,13 +98,13 @@ export class TypeOrmUserDirectory implements UserDirectory {
   async stats(periods: StatsPeriods): Promise<UserStats> {
     const rows: Record<string, number>[] = await this.manager.query(
       `SELECT count(*)::int AS total,
-        count(*) FILTER (WHERE status = 'active')::int AS active,
+        count(*) FILTER (WHERE status = 'active' AND (locked_until IS NULL OR locked_until <= $4))::int AS active,
         count(*) FILTER (WHERE email_verified)::int AS verified,
         count(*) FILTER (WHERE created_at >= $1)::int AS today,
         count(*) FILTER (WHERE created_at >= $2)::int AS week,
         count(*) FILTER (WHERE created_at >= $3)::int AS month
       FROM users`,
-      [periods.dayStart, periods.weekStart, periods.monthStart],
+      [periods.dayStart, periods.weekStart, periods.monthStart, periods.now],
     );
     const r = rows[0] ?? {};
     return {
@@ -131,7 +131,10 @@ function conditions(filter: UserFilter, byTrigrams: boolean): { where: string; p
     if (byTrigrams) clauses.push(`${USER_SEARCH_TEXT} ILIKE ${p} ESCAPE '\\'`);
     clauses.push(`(u.email ILIKE ${p} ESCAPE '\\' OR u.username ILIKE ${p} ESCAPE '\\' OR u.first_name ILIKE ${p} ESCAPE '\\' OR u.last_name ILIKE ${p} ESCAPE '\\')`);
   }
-  if (filter.status !== undefined) clauses.push(`u.status = ${param(filter.status)}`);
+  // The status as presented (User.statusOf): a lock ahead of `now` makes an active account `locked`.
+  if (filter.status === 'locked') clauses.push(`u.status = 'active' AND u.locked_until > ${param(filter.now)}`);
+  else if (filter.status === 'active') clauses.push(`u.status = 'active' AND (u.locked_until IS NULL OR u.locked_until <= ${param(filter.now)})`);
+  else if (filter.status !== undefined) clauses.push(`u.status = ${param(filter.status)}`);
   if (filter.role !== undefined) clauses.push(`${param(filter.role)} = ANY(u.roles)`);
   return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }

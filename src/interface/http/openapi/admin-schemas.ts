@@ -1,5 +1,5 @@
 import type { SchemaObject } from 'openapi3-ts/oas31';
-import { objectSchema, SESSION_SCHEMA, USER_SCHEMA } from './schemas';
+import { ADMIN_USER_SCHEMA, objectSchema, SESSION_SCHEMA } from './schemas';
 
 /** Response schemas of the admin API and the user's activity (issue 12); presenters/admin.presenter.ts. */
 const DATE_TIME = { type: 'string', format: 'date-time' } satisfies SchemaObject;
@@ -16,14 +16,15 @@ export const PAGINATION_SCHEMA = objectSchema({
   has_prev: { type: 'boolean' },
 });
 
-export const USER_LIST_SCHEMA = objectSchema({ users: { type: 'array', items: USER_SCHEMA }, pagination: PAGINATION_SCHEMA });
-export const USER_DETAILS_SCHEMA = objectSchema({ user: USER_SCHEMA, sessions: { type: 'array', items: SESSION_SCHEMA } });
+export const USER_LIST_SCHEMA = objectSchema({ users: { type: 'array', items: ADMIN_USER_SCHEMA }, pagination: PAGINATION_SCHEMA });
+export const USER_DETAILS_SCHEMA = objectSchema({ user: ADMIN_USER_SCHEMA, sessions: { type: 'array', items: SESSION_SCHEMA } });
+export const ADMIN_USER_DATA_SCHEMA = objectSchema({ user: ADMIN_USER_SCHEMA });
 export const REVOKED_SCHEMA = objectSchema({ revoked: COUNT });
 
 export const STATS_SCHEMA = objectSchema(
   {
     total_users: COUNT,
-    active_users: COUNT,
+    active_users: { ...COUNT, description: 'Active and not locked now: the total of GET /admin/users?status=active.' },
     verified_users: COUNT,
     new_users_today: COUNT,
     new_users_this_week: COUNT,

@@ -32,23 +32,33 @@ export function objectSchema(properties: Record<string, SchemaObject>, descripti
   });
 }
 
-export const USER_SCHEMA = objectSchema(
-  {
+const USER_PROPERTIES: Record<string, SchemaObject> = {
     id: { type: 'string', format: 'uuid' },
     email: { type: 'string', format: 'email', description: 'Canonical form: trimmed, NFKC, lower-case.' },
     username: { type: ['string', 'null'], pattern: '^[a-z0-9_.-]{3,32}$' },
     first_name: NULLABLE_STRING,
     last_name: NULLABLE_STRING,
-    status: { type: 'string', enum: ['pending_verification', 'active', 'locked', 'suspended'] },
+    status: {
+      type: 'string',
+      enum: ['pending_verification', 'active', 'locked', 'suspended'],
+      description: 'locked (admin API only): an active account while a login lockout (too many failed logins) lasts; active again when it ends or is cleared. The owner and /auth/validate see the stored status.',
+    },
     email_verified: { type: 'boolean' },
     roles: { type: 'array', items: { type: 'string' } },
     mfa_enabled: { type: 'boolean' },
     created_at: DATE_TIME,
     updated_at: DATE_TIME,
     last_login_at: { type: ['string', 'null'], format: 'date-time' },
-  },
-  'An account as returned everywhere: never a hash, secret or token.',
+};
+
+export const USER_SCHEMA = objectSchema(USER_PROPERTIES, 'An account as returned everywhere: never a hash, secret or token.');
+
+/** The admin API's user (presenters/user.presenter.ts presentAdminUser). */
+export const ADMIN_USER_SCHEMA = objectSchema(
+  { ...USER_PROPERTIES, locked_until: { type: ['string', 'null'], format: 'date-time', description: 'When the login lockout in effect ends; null without one.' } },
+  'An account as the admin API returns it: the user resource and when its login lockout ends.',
 );
+
 
 export const TOKENS_SCHEMA = objectSchema(
   {
@@ -168,6 +178,7 @@ export const ERROR_DETAILS_SCHEMA = jsonSchema({
 /** Component names of the shared schemas: the generator refers to each by `$ref` wherever the object is used. */
 export const NAMED_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   User: USER_SCHEMA,
+  AdminUser: ADMIN_USER_SCHEMA,
   Tokens: TOKENS_SCHEMA,
   Session: SESSION_SCHEMA,
   Claims: CLAIMS_SCHEMA,

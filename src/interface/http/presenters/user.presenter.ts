@@ -15,7 +15,18 @@ export interface UserView {
   last_login_at: string | null;
 }
 
-/** Explicit whitelist (CONTRACT §2): credentials and anything added to the aggregate later never leak by default. */
+/** The admin API's user: the user resource and when its login lock ends. */
+export interface AdminUserView extends UserView {
+  /** The end of the login lock in effect (any status), or null. */
+  locked_until: string | null;
+}
+
+/**
+ * Explicit whitelist (CONTRACT §2): credentials and anything added to the aggregate later never leak by default.
+ * `status` is the stored one: the account's owner and the services asking /auth/validate never see `locked`,
+ * which anyone typing the address with wrong passwords can cause (a service refusing whatever is not `active`
+ * would refuse the owner for it); the admin API shows it (presentAdminUser).
+ */
 export function presentUser(user: User): UserView {
   const state = user.toState();
   return {
@@ -32,4 +43,12 @@ export function presentUser(user: User): UserView {
     updated_at: state.updatedAt.toISOString(),
     last_login_at: state.lastLoginAt?.toISOString() ?? null,
   };
+}
+
+/**
+ * Every user the admin API answers with: presentUser, with `status` `locked` while an active account's login lock
+ * lasts (User.statusAt, at `now`: the request's instant, of the Clock port), and `locked_until`.
+ */
+export function presentAdminUser(user: User, now: Date): AdminUserView {
+  return { ...presentUser(user), status: user.statusAt(now), locked_until: user.lockedUntilAt(now)?.toISOString() ?? null };
 }

@@ -18,11 +18,11 @@ import { AuditEventsQueryDto, InviteUserDto, ListUsersQueryDto, UpdateUserDto } 
 import { respond } from '../envelope';
 import type { HttpContext } from '../http-state';
 import { principalOf } from '../middleware/bearer-auth';
-import { MESSAGE_SCHEMA, USER_DATA_SCHEMA } from '../openapi/schemas';
-import { AUDIT_EVENTS_SCHEMA, REVOKED_SCHEMA, STATS_SCHEMA, USER_DETAILS_SCHEMA, USER_LIST_SCHEMA } from '../openapi/admin-schemas';
+import { MESSAGE_SCHEMA } from '../openapi/schemas';
+import { ADMIN_USER_DATA_SCHEMA, AUDIT_EVENTS_SCHEMA, REVOKED_SCHEMA, STATS_SCHEMA, USER_DETAILS_SCHEMA, USER_LIST_SCHEMA } from '../openapi/admin-schemas';
 import { decodeCursor, encodeCursor, instantParam, intParam, presentAuditEvent, presentStats } from '../presenters/admin.presenter';
 import { presentSession } from '../presenters/session.presenter';
-import { presentUser } from '../presenters/user.presenter';
+import { presentAdminUser } from '../presenters/user.presenter';
 import { defineRoute } from '../routing/define-route';
 import { API_V1 } from '../routing/paths';
 import type { RouteDef, RouteErrorCode } from '../routing/route';
@@ -69,7 +69,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
       });
       const totalPages = Math.ceil(result.total / limit);
       respond(ctx, 200, {
-        users: result.users.map(presentUser),
+        users: result.users.map((u) => presentAdminUser(u, ctx.state.now)),
         pagination: { page, limit, total: result.total, total_pages: totalPages, has_next: result.hasNext, has_prev: page > 1 },
       });
     },
@@ -81,13 +81,13 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     tags: TAGS,
     auth: AUTH,
     body: { dto: InviteUserDto },
-    responses: { 201: { description: 'Created; the invitation email is queued', schema: USER_DATA_SCHEMA } },
+    responses: { 201: { description: 'Created; the invitation email is queued', schema: ADMIN_USER_DATA_SCHEMA } },
     errors: [...GUARD, 'EMAIL_ALREADY_REGISTERED'],
     uses: InviteUser,
     async handle(ctx, invite) {
       const dto = ctx.state.dto;
       const user = await invite.execute({ actor: actorOf(ctx), email: dto.email, firstName: dto.first_name, lastName: dto.last_name, roles: dto.roles });
-      respond(ctx, 201, { user: presentUser(user) });
+      respond(ctx, 201, { user: presentAdminUser(user, ctx.state.now) });
     },
   }),
   defineRoute({
@@ -101,7 +101,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     uses: GetUserDetails,
     async handle(ctx, details) {
       const { user, sessions } = await details.execute({ userId: idOf(ctx) });
-      respond(ctx, 200, { user: presentUser(user), sessions: sessions.map((s) => presentSession(s, false)) });
+      respond(ctx, 200, { user: presentAdminUser(user, ctx.state.now), sessions: sessions.map((s) => presentSession(s, false)) });
     },
   }),
   defineRoute({
@@ -111,7 +111,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     tags: TAGS,
     auth: AUTH,
     body: { dto: UpdateUserDto },
-    responses: { 200: { description: 'The updated user', schema: USER_DATA_SCHEMA } },
+    responses: { 200: { description: 'The updated user', schema: ADMIN_USER_DATA_SCHEMA } },
     errors: [...GUARD, 'NOT_FOUND', 'CONFLICT'],
     uses: UpdateUser,
     async handle(ctx, update) {
@@ -120,7 +120,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
         throw Errors.invalidRequest({ status: ['one of status, roles or email_verified is required'] });
       }
       const user = await update.execute({ actor: actorOf(ctx), userId: idOf(ctx), status: dto.status, roles: dto.roles, emailVerified: dto.email_verified });
-      respond(ctx, 200, { user: presentUser(user) });
+      respond(ctx, 200, { user: presentAdminUser(user, ctx.state.now) });
     },
   }),
   defineRoute({
@@ -129,12 +129,12 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     summary: 'Clear failed logins and the login lockout',
     tags: TAGS,
     auth: AUTH,
-    responses: { 200: { description: 'The user', schema: USER_DATA_SCHEMA } },
+    responses: { 200: { description: 'The user', schema: ADMIN_USER_DATA_SCHEMA } },
     errors: [...GUARD, 'NOT_FOUND'],
     uses: UnlockUser,
     async handle(ctx, unlock) {
       const user = await unlock.execute({ actor: actorOf(ctx), userId: idOf(ctx) });
-      respond(ctx, 200, { user: presentUser(user) });
+      respond(ctx, 200, { user: presentAdminUser(user, ctx.state.now) });
     },
   }),
   defineRoute({
@@ -143,12 +143,12 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     summary: "Remove a user's second factor (support: lost device and backup codes); the user is told by email",
     tags: TAGS,
     auth: AUTH,
-    responses: { 200: { description: 'The user, without MFA', schema: USER_DATA_SCHEMA } },
+    responses: { 200: { description: 'The user, without MFA', schema: ADMIN_USER_DATA_SCHEMA } },
     errors: [...GUARD, 'NOT_FOUND', 'CONFLICT'],
     uses: RemoveUserMfa,
     async handle(ctx, remove) {
       const user = await remove.execute({ actor: actorOf(ctx), userId: idOf(ctx) });
-      respond(ctx, 200, { user: presentUser(user) });
+      respond(ctx, 200, { user: presentAdminUser(user, ctx.state.now) });
     },
   }),
   defineRoute({

@@ -68,6 +68,7 @@ function labelled(route: RouteDef): Middleware<HttpState> {
 
 function handler(route: RouteDef, resolve: Resolver): Middleware<HttpState> {
   const service = route.uses === undefined ? undefined : resolve(route.uses);
+  const clock = resolve(PORTS.Clock);
   const body = requestBodyOf(route);
   const query = route.query;
   return async (ctx) => {
@@ -75,6 +76,7 @@ function handler(route: RouteDef, resolve: Resolver): Middleware<HttpState> {
     if (query) routeCtx.state.query = await toDto(query.dto, { ...ctx.query });
     // Form routes ignore parameters their DTO does not declare (RFC 6749 §3.1); the others reject them.
     if (body) routeCtx.state.dto = await toDto(body.dto, body.form ? knownMembers(body.dto, ctx.state.body) : ctx.state.body);
+    routeCtx.state.now = clock.now();
     await route.handle(routeCtx, service);
   };
 }

@@ -99,6 +99,8 @@ export interface RouteDef<Body extends object = object, Service = unknown, Query
 
 /**
  * The Koa context a handler gets: the validated body on `ctx.state.dto` when the route has one, the validated
- * query on `ctx.state.query` when it declares one.
+ * query on `ctx.state.query` when it declares one, and `ctx.state.now`: the Clock port's instant as the handler
+ * starts, at which views that change with time alone (the admin API's user: status `locked` while a login lock
+ * lasts) are presented.
  */
-export type RouteContext<Body extends object = object, Query extends object = object> = HttpContext & { state: { dto: Body; query: Query } };
+export type RouteContext<Body extends object = object, Query extends object = object> = HttpContext & { state: { dto: Body; query: Query; now: Date } };

@@ -25,7 +25,7 @@ function directory(matches: number) {
   return { port, calls };
 }
 
-const query = (overrides: Partial<UserQuery>): UserQuery => ({ page: 1, limit: 20, sort: 'created_at', order: 'desc', ...overrides });
+const query = (overrides: Partial<UserQuery>): Omit<UserQuery, 'now'> => ({ page: 1, limit: 20, sort: 'created_at', order: 'desc', ...overrides });
 
 describe('ListUsers: totals', () => {
   const clock = new ManualClock(new Date('2026-03-01T00:00:00Z'));

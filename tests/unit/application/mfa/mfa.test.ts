@@ -86,6 +86,35 @@ describe('MFA use cases (in-memory adapters)', () => {
     await expect(verify(right)).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
   });
 
+  it("status locked mirrors the password lockout only: the password step lifts a recorded lock the store no longer has; a second-step lock is evented but not `locked`", async () => {
+    const kit = await createKit();
+    const { secret, userId } = await enrolled(kit);
+    const stored = async () => (await kit.repos.users.findById(userId))!;
+    // A lock recorded on the row that the lockout store no longer holds (cleared with another identifier's login,
+    // or a store flushed): the password step clears every identifier's entries, and the row's with them.
+    const state = (await stored()).toState();
+    kit.overwriteUser({ ...state, credentials: { ...state.credentials, lockedUntil: new Date(kit.clock.now().getTime() + 900_000) } });
+    expect((await stored()).statusAt(kit.clock.now())).toBe('locked');
+    const login = () => kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    await expect(login()).resolves.toMatchObject({ mfaRequired: true });
+    expect([(await stored()).statusAt(kit.clock.now()), (await stored()).credentials.lockedUntil]).toEqual(['active', null]);
+
+    // Five wrong codes lock the second step (429 on the right code) and tell the owner, yet the status stays active.
+    const outcome = await login();
+    if (!outcome.mfaRequired) throw new Error('expected a challenge');
+    const wrong = totp.generate(secret, new Date(0));
+    for (let i = 0; i < 5; i += 1) {
+      await expect(kit.useCases.VerifyMfaLogin.execute({ mfaToken: outcome.mfaToken, proof: { code: wrong }, client: CLIENT })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    }
+    const again = await login();
+    if (!again.mfaRequired) throw new Error('expected a challenge');
+    await expect(
+      kit.useCases.VerifyMfaLogin.execute({ mfaToken: again.mfaToken, proof: { code: totp.generate(secret, kit.clock.now()) }, client: CLIENT }),
+    ).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+    expect(kit.eventTypes()).toContain('auth.account.locked');
+    expect([(await stored()).statusAt(kit.clock.now()), (await stored()).credentials.lockedUntil]).toEqual(['active', null]);
+  });
+
   it('support removes MFA: audited with the actor, auth.mfa.disabled carries actor_id, the user is told', async () => {
     const kit = await createKit();
     const { userId } = await enrolled(kit);

@@ -2,7 +2,7 @@ import { successJson } from '@interface/http/envelope';
 import { decodeCursor, encodeCursor, instantParam } from '@interface/http/presenters/admin.presenter';
 import { presentClaims } from '@interface/http/presenters/claims.presenter';
 import { presentTokens } from '@interface/http/presenters/tokens.presenter';
-import { presentUser } from '@interface/http/presenters/user.presenter';
+import { presentAdminUser, presentUser } from '@interface/http/presenters/user.presenter';
 import { aUser } from '../../../support/mothers';
 
 describe('presenters', () => {
@@ -26,6 +26,24 @@ describe('presenters', () => {
       last_login_at: null,
     });
     expect(JSON.stringify(view)).not.toContain('argon2');
+  });
+
+  it("the admin view presents an active account as locked while its login lock lasts, and until when; the user's own view never", () => {
+    const user = aUser({ emailVerified: true, now });
+    const until = new Date(now.getTime() + 900_000);
+    user.recordLockout(now, until);
+    // Anyone typing the address with wrong passwords can lock it: the owner and /auth/validate keep the stored status.
+    expect(presentUser(user).status).toBe('active');
+    expect(presentAdminUser(user, now)).toMatchObject({ status: 'locked', locked_until: until.toISOString() });
+    // Its last instant is past the lock: active again, with no write.
+    expect(presentAdminUser(user, until)).toMatchObject({ status: 'active', locked_until: null });
+    expect(Object.keys(presentAdminUser(user, now)).sort()).toEqual([...Object.keys(presentUser(user)), 'locked_until'].sort());
+    // A suspension, or a pending verification, says more than the lock: the status stays; the admin still sees the lock.
+    user.suspend(now, 'admin-id');
+    expect(presentAdminUser(user, now)).toMatchObject({ status: 'suspended', locked_until: until.toISOString() });
+    const pending = aUser({ now });
+    pending.recordLockout(now, until);
+    expect(presentAdminUser(pending, now).status).toBe('pending_verification');
   });
 
   it('audit query dates and cursors: only instants the database can compare with, else 400 on the field', () => {
