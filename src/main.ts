@@ -5,6 +5,9 @@ import { runPrimary } from '@config/cluster';
 import { ConfigError, loadConfig } from '@config/env';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 
+/** The longest a shutdown may take: the 10-s request grace, then the pools, workers and connections. */
+const SHUTDOWN_LIMIT_MS = 30_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -38,6 +41,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    // A stalled dependency (a database that holds its connections without answering) must not hold the shutdown
+    // for ever: 10 s for requests, then up to 20 s for the pools and workers, then the process goes regardless
+    // (an outside review, 2026-11-30, saw it still up 240 s after SIGTERM with the database stalled).
+    setTimeout(() => {
+      app.logger.error({ signal }, 'shutdown did not finish in 30 s (a dependency not answering?): exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {

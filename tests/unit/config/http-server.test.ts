@@ -115,3 +115,107 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
     expect((await rawExchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text).toMatch(/\r\n\r\napp$/);
   });
 });
+
+/**
+ * HTTP/1.1 pipelining from a client that never reads (an outside review, 2026-11-30): Node parses every request of a
+ * chunk at once and keeps each answer queued behind the unread ones; 200 such requests a second exhausted the heap
+ * in 45 s, since nothing ever closed those sockets.
+ */
+describe('TrackedHttpServer against pipelined requests whose answers are never read', () => {
+  const BIG = 'x'.repeat(256 * 1024);
+  const pipelined = (n: number) => 'GET /big HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(n);
+
+  /**
+   * Connects and sends `payload` in one write, then reads nothing for `quietMs`; then reads to see what the server
+   * did meanwhile: a socket it destroyed ends within a second, with no more than the kernel had buffered.
+   */
+  function sendAndNeverRead(port: number, payload: string, quietMs: number): Promise<{ closedByServer: boolean; received: number }> {
+    return new Promise((resolve) => {
+      let received = 0;
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.pause(); // never read: the answers pile up in the kernel's and Node's buffers
+        socket.write(payload);
+        setTimeout(() => {
+          const giveUp = setTimeout(() => {
+            socket.destroy();
+            resolve({ closedByServer: false, received });
+          }, 1_000);
+          socket.on('close', () => {
+            clearTimeout(giveUp);
+            resolve({ closedByServer: true, received });
+          });
+          socket.on('data', (chunk: Buffer) => (received += chunk.length));
+          socket.resume();
+        }, quietMs);
+      });
+      socket.on('error', () => undefined);
+    });
+  }
+
+  it('a connection that stops reading is destroyed once nothing moved for the stalled-socket timeout, and its answers freed', async () => {
+    let answered = 0;
+    const server = new TrackedHttpServer(
+      async (_req, res) => {
+        answered += 1;
+        res.end(BIG);
+      },
+      { stalledSocketTimeoutMs: 400 },
+    );
+    const port = await server.listen(0, '127.0.0.1');
+    try {
+      const outcome = await sendAndNeverRead(port, pipelined(20), 1_500);
+      expect(outcome.closedByServer).toBe(true);
+      expect(outcome.received).toBeLessThan(20 * BIG.length); // cut off: not every answer came
+      expect(answered).toBe(20); // parsed at once, handled, then dropped with the socket
+      expect(server.handling).toBe(0);
+    } finally {
+      await server.stop(100);
+    }
+  });
+
+  it('more open requests on one connection than the limit destroys it before the extra ones are handled', async () => {
+    const release = deferred();
+    let started = 0;
+    const server = new TrackedHttpServer(
+      async (_req, res) => {
+        started += 1;
+        await release.promise;
+        res.end('ok');
+      },
+      { maxOpenRequestsPerSocket: 4 },
+    );
+    const port = await server.listen(0, '127.0.0.1');
+    try {
+      const outcome = await sendAndNeverRead(port, pipelined(50), 300);
+      expect(outcome.closedByServer).toBe(true);
+      expect(started).toBe(4);
+    } finally {
+      release.resolve();
+      await server.stop(100);
+    }
+  });
+
+  it('a client that reads may pipeline up to the limit: every answer arrives', async () => {
+    const server = new TrackedHttpServer(
+      async (req, res) => {
+        res.end(`answer ${req.url}`);
+      },
+      { maxOpenRequestsPerSocket: 32 },
+    );
+    const port = await server.listen(0, '127.0.0.1');
+    try {
+      const text = await new Promise<string>((resolve) => {
+        let received = '';
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(Array.from({ length: 31 }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: a\r\n\r\n`).join('') + 'GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+        });
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+        socket.on('close', () => resolve(received));
+      });
+      expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(32);
+      expect(text).toContain('answer /last');
+    } finally {
+      await server.stop(100);
+    }
+  });
+});

@@ -2,6 +2,14 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { HttpState, RequestLog } from '../http-state';
 
+/** Longest path a log line carries; a longer one is cut, with how much was left out (Node allows 16 KB of them). */
+const LOGGED_PATH_MAX = 256;
+
+/** The path as logged: a 16 KB path made a 16 KB line, many per write when pipelined (outside review, 2026-11-30). */
+export function loggedPath(path: string): string {
+  return path.length <= LOGGED_PATH_MAX ? path : `${path.slice(0, LOGGED_PATH_MAX)}…(+${path.length - LOGGED_PATH_MAX})`;
+}
+
 /**
  * One line per request. Only method, path, status and duration: the query string may carry tokens
  * (verify links) and headers and bodies carry credentials, so none of them is logged.
@@ -19,7 +27,7 @@ export function requestLogger(root: Logger): Middleware<HttpState> {
       const level = ctx.status >= 500 ? 'error' : 'info';
       if (root.isLevelEnabled(level)) {
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-        const fields = { method: ctx.method, path: ctx.path, status: ctx.status, duration_ms: Math.round(durationMs * 100) / 100 };
+        const fields = { method: ctx.method, path: loggedPath(ctx.path), status: ctx.status, duration_ms: Math.round(durationMs * 100) / 100 };
         if (level === 'error') log.error(fields, 'request failed');
         else log.info(fields, 'request completed');
       }

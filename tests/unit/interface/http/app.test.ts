@@ -180,6 +180,13 @@ describe('HTTP app: routing, envelopes and cross-cutting headers', () => {
       expect(line).toMatchObject({ method: 'POST', path: '/api/v1/auth/verify', status: 400, duration_ms: expect.any(Number) });
       expect(JSON.stringify(t.logs)).not.toMatch(/secret-/);
     });
+
+    it('cuts a long path to 256 characters and says how much was left out', async () => {
+      const path = `/api/v1/${'a'.repeat(10_000)}`;
+      await t.http().get(path).set('X-Request-ID', 'log-long');
+      const line = t.logs.find((l) => l['msg'] === 'request completed' && l['request_id'] === 'log-long');
+      expect(line?.['path']).toBe(`${path.slice(0, 256)}…(+${path.length - 256})`);
+    });
   });
 
   describe('standards-shaped endpoints', () => {
