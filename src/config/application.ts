@@ -49,7 +49,7 @@ export async function createApplication(config: AppConfig, options: ApplicationO
     clusterWorker: options.clusterWorker,
   });
   const infra = await startInfrastructure(config, logger, options, metrics.countAudit);
-  metrics.watchBacklog(infra.dataSource);
+  metrics.watchBacklog(infra.dataSource, infra.clock);
   const container = createContainer(config, logger, infra);
   container.bind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
   // Generated once at start from the same table that mounts the routes.

@@ -1,6 +1,7 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { AuditLog } from '@application/ports/audit-log';
+import type { Clock } from '@application/ports/clock';
 import type { SecurityMetrics } from '@application/ports/security-metrics';
 import { registerBacklogGauges } from '@infrastructure/metrics/backlog-gauges';
 import { type CountScheduler, CountingAuditLog } from '@infrastructure/metrics/counting-audit-log';
@@ -13,6 +14,8 @@ import { clusterMetricsSource } from './cluster-metrics';
 
 /** Time one backlog COUNT may take during a scrape before its gauge reports -1. */
 const BACKLOG_COUNT_TIMEOUT_MS = 1000;
+/** How long a backlog count is reported again before the next scrape counts anew (per process, not per scrape). */
+const BACKLOG_REFRESH_MS = 5000;
 
 export interface Metrics {
   /** This application's own registry (not prom-client's global one: tests run several apps in one process). */
@@ -21,8 +24,8 @@ export interface Metrics {
   http: HttpMetrics;
   /** Wraps each transaction's audit log so that recorded login outcomes, lockouts and reuse are counted. */
   countAudit(audit: AuditLog, afterCommit?: CountScheduler): AuditLog;
-  /** The outbox and email backlog gauges, counted on the database at scrape time. */
-  watchBacklog(dataSource: DataSource): void;
+  /** The outbox and email backlog gauges, counted on the database at scrape time, at most every 5 s (on `clock`). */
+  watchBacklog(dataSource: DataSource, clock: Clock): void;
 }
 
 export interface MetricsOptions {
@@ -47,14 +50,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
       endpoint: new MetricsEndpoint(registry, options.metricsToken, options.clusterWorker ? clusterMetricsSource(registry) : undefined),
     },
     countAudit: (audit, afterCommit) => new CountingAuditLog(audit, security, afterCommit),
-    watchBacklog(dataSource) {
+    watchBacklog(dataSource, clock) {
       const outbox = new TypeOrmOutboxStore(dataSource);
       const emails = new TypeOrmEmailQueue(dataSource);
       const counts = {
         unsentEvents: async () => (await outbox.pendingStats()).pending,
         emails: () => emails.countByState(),
       };
-      registerBacklogGauges(registry, counts, BACKLOG_COUNT_TIMEOUT_MS);
+      registerBacklogGauges(registry, counts, { timeoutMs: BACKLOG_COUNT_TIMEOUT_MS, refreshMs: BACKLOG_REFRESH_MS, clock });
     },
   };
 }

@@ -98,13 +98,40 @@ describe('metrics through the whole app', () => {
     await signUp(app(), 'queued@example.com');
     await app().app.infra.email.sender.stop(); // nothing is delivered from here on: the email stays queued
     const queued = async () => valueOf(await scrape(), 'auth_email_outbox_messages', { state: 'queued' });
+    app().clock.advance(5);
     const before = await queued();
     expect(before).toBeGreaterThanOrEqual(0);
     await app().http.post('/api/v1/auth/password/reset').send({ email: 'queued@example.com' }).expect(202);
-    // The reset email is queued by the background account-request worker: poll, bounded.
+    // The reset email is queued by the background account-request worker: poll, bounded. The gauges count at most
+    // every 5 s (of the app's clock), so each poll moves the clock past that.
     const deadline = Date.now() + 10_000;
-    while ((await queued()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect((await queued()) - before).toBe(1);
+    const fresh = async () => {
+      app().clock.advance(5);
+      return queued();
+    };
+    while ((await fresh()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await fresh()) - before).toBe(1);
     expect(valueOf(await scrape(), 'auth_outbox_unsent_events')).toBeGreaterThanOrEqual(0);
+  });
+
+  // Outside review 2026-11-30: every scrape ran the COUNT queries again; 20 scrapers slowed /auth/validate ninefold.
+  it('scrapes share the backlog count: 20 at once and 10 in a row within 5 s query the email outbox once', async () => {
+    const dataSource = app().app.infra.dataSource;
+    const query = jest.spyOn(dataSource, 'query');
+    const emailCounts = () => query.mock.calls.filter(([sql]) => /count\(\*\)[\s\S]*FROM email_outbox WHERE sent_at IS NULL/.test(sql)).length;
+    try {
+      app().clock.advance(5);
+      await Promise.all(Array.from({ length: 20 }, () => scrape()));
+      for (let i = 0; i < 10; i += 1) {
+        app().clock.advance(0.4);
+        await scrape();
+      }
+      expect(emailCounts()).toBe(1);
+      app().clock.advance(1);
+      await scrape();
+      expect(emailCounts()).toBe(2);
+    } finally {
+      query.mockRestore();
+    }
   });
 });

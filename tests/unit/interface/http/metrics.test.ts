@@ -28,7 +28,7 @@ const LOGIN_LIMITED = {
 async function scrapeAfterTraffic(): Promise<{ text: string; metrics: Metrics }> {
   const t = await buildTestApp();
   const metrics = createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(LOGIN_LIMITED) });
-  registerBacklogGauges(metrics.registry, { unsentEvents: async () => 3, emails: () => Promise.reject(new Error('db down')) }, 50);
+  registerBacklogGauges(metrics.registry, { unsentEvents: async () => 3, emails: () => Promise.reject(new Error('db down')) }, { timeoutMs: 50 });
   // /metrics serves the endpoint bound in the container: this test's registry.
   t.kit.container.rebind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
   const app = createHttpApp({ ...t.deps, metrics: metrics.http, config: { ...t.deps.config, rateLimits: LOGIN_LIMITED } });
