@@ -9,7 +9,7 @@ import { OpenApiDocument } from '@interface/http/openapi/openapi-document';
 import { ROUTES } from '@interface/http/routes';
 import { rateLimitPolicies } from './abuse-config';
 import { createContainer } from './container';
-import type { AppConfig } from './env';
+import { startupWarnings, type AppConfig } from './env';
 import { createMetrics } from './metrics';
 import { startInfrastructure, type Infrastructure, type InfrastructureOverrides } from './infrastructure';
 import { startSubscribers } from './subscribers';
@@ -78,6 +78,8 @@ export async function createApplication(config: AppConfig, options: ApplicationO
     infra,
     http,
     listen: () => {
+      // Warned by the processes that serve (not the CLI, which creates the application too).
+      if (!server) for (const warning of startupWarnings(config)) logger.warn({ env: config.env }, warning);
       server ??= new TrackedHttpServer(http.callback());
       return server.listen(config.port, config.host);
     },

@@ -173,6 +173,21 @@ function productionProblems(env: Env, config: AppConfig): string[] {
   return problems;
 }
 
+/**
+ * What a configuration may do but an operator should hear about: logged as warnings at start-up, never refused
+ * (refusing would stop deployments that protect the endpoint another way, e.g. a firewall or a proxy rule).
+ */
+export function startupWarnings(config: AppConfig): string[] {
+  const warnings: string[] = [];
+  // Outside review 2026-11-30: production ran with a public /metrics and said nothing.
+  if (config.env === 'production' && config.metricsToken === null) {
+    warnings.push(
+      'METRICS_TOKEN is not set: GET /metrics is public (login outcomes, lockouts, the Node version); set METRICS_TOKEN or block /metrics at the proxy or ingress',
+    );
+  }
+  return warnings;
+}
+
 const MAX_WORKERS = 256;
 
 /** The longest ACCESS_TOKEN_TTL accepted; also how long a retired signing key of unrecorded token lifetime stays published. */

@@ -1,5 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApplication, type Application } from '@config/application';
+import { loadConfig } from '@config/env';
+import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
+import { createLogger } from '@infrastructure/logging/pino-logger';
+import { ManualClock } from '@infrastructure/time/system-clock';
 import { samplesOf, valueOf, type Sample } from '../support/prometheus';
-import { PASSWORD, signUp, startTestApp, type TestApp } from '../support/app';
+import { CHEAP_HASHING, PASSWORD, signUp, startTestApp, type TestApp } from '../support/app';
+import { seedMigratedPgdata } from '../support/pgdata-template';
 
 const LOGINS = 'auth_logins_total';
 
@@ -134,4 +143,24 @@ describe('metrics through the whole app', () => {
       query.mockRestore();
     }
   });
+
+  // Outside review 2026-11-30: production started with a public /metrics and said nothing.
+  it('a production instance without METRICS_TOKEN warns at start that /metrics is public', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'auth-e2e-'));
+    const lines: { level: string; msg: string }[] = [];
+    const logger = createLogger('warn', { write: (line: string) => lines.push(JSON.parse(line) as { level: string; msg: string }) });
+    let started: Application | undefined;
+    try {
+      await seedMigratedPgdata(dataDir);
+      // A test configuration marked production: the servers production requires are not what this is about.
+      const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, APP_PUBLIC_URL: 'https://app.example.com', ...CHEAP_HASHING });
+      started = await createApplication({ ...config, env: 'production' }, { logger, mailer: new InMemoryMailer(), clock: new ManualClock() });
+      expect(lines.filter((l) => l.msg.startsWith('METRICS_TOKEN'))).toEqual([]); // the CLI creates the app too: not warned there
+      await started.listen();
+      expect(lines.filter((l) => l.msg.startsWith('METRICS_TOKEN is not set: GET /metrics is public')).map((l) => l.level)).toEqual(['warn']);
+    } finally {
+      await started?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '@config/env';
+import { ConfigError, loadConfig, startupWarnings } from '@config/env';
 
 /** Everything production asks for, done right. */
 const GOOD: Record<string, string> = {
@@ -71,6 +71,19 @@ describe('production configuration', () => {
       ]),
     );
     expect(found).toHaveLength(7);
+  });
+});
+
+describe('METRICS_TOKEN in production', () => {
+  it('is not required, but its absence is a start-up warning (GET /metrics is then public): outside review 2026-11-30', () => {
+    const config = loadConfig(GOOD);
+    expect(config.metricsToken).toBeNull();
+    expect(startupWarnings(config)).toEqual([expect.stringMatching(/^METRICS_TOKEN is not set: GET \/metrics is public/)]);
+  });
+
+  it('no warning with a token, nor outside production', () => {
+    expect(startupWarnings(loadConfig({ ...GOOD, METRICS_TOKEN: 'scrape-secret-0123456789' }))).toEqual([]);
+    expect(startupWarnings(loadConfig({ NODE_ENV: 'development' }))).toEqual([]);
   });
 });
 
