@@ -134,6 +134,15 @@ describeWhen(SELECTED, 'haproxy and the real PostgreSQL and Redis')('two replica
     expect(served.reduce((a, b) => a + b, 0)).toBe(6);
   }, 60_000);
 
+  // Outside review 2026-11-30: the proxy published every path, /metrics (public without METRICS_TOKEN) included.
+  it('/metrics is refused at the proxy however it is spelled; the replicas still serve it on their own network', async () => {
+    const spellings = ['/metrics', '/metrics/', '/metrics?x=1', '//metrics', '/METRICS', '/%6detrics', '/metrics%2F'];
+    const statuses = await Promise.all(spellings.map((path) => send(proxyPort, path, { from: '127.0.0.1' })));
+    expect(Object.fromEntries(spellings.map((path, i) => [path, statuses[i]]))).toEqual(Object.fromEntries(spellings.map((path) => [path, 403])));
+    expect(await send(proxyPort, '/health/live', { from: '127.0.0.1' })).toBe(200);
+    for (const replica of replicas) expect((await fetch(`${replica.base}/metrics`)).status).toBe(200);
+  }, 60_000);
+
   it('a replica that stops is taken out of rotation: no client sees an error', async () => {
     await replicas[1]!.stop();
     const statuses: number[] = [];

@@ -41,6 +41,15 @@ describe('docker/: two replicas behind a proxy', () => {
     expect(frontend.indexOf('http-request del-header X-Forwarded-For')).toBeLessThan(frontend.indexOf('option forwardfor'));
   });
 
+  it('the proxy refuses /metrics (public without METRICS_TOKEN) before any replica: outside review 2026-11-30', () => {
+    const frontend = haproxy.slice(haproxy.indexOf('frontend http'), haproxy.indexOf('backend auth'));
+    const rule = /^\s*http-request deny deny_status 403 if \{ path,url_dec -m reg -i (\S+) \}$/m.exec(frontend);
+    expect(rule).not.toBeNull();
+    const pattern = new RegExp(rule![1]!, 'i');
+    for (const path of ['/metrics', '/metrics/', '//metrics', '/METRICS']) expect(pattern.test(path)).toBe(true);
+    for (const path of ['/health/ready', '/api/v1/auth/login', '/metricsx']) expect(pattern.test(path)).toBe(false);
+  });
+
   it('the proxy health-checks every replica on /health/ready, finds them through Docker DNS, on the service\'s port', () => {
     const getRoutes = new Set(ROUTES.filter((r) => r.method === 'GET').map((r) => r.path));
     const check = /option httpchk GET (\S+)/.exec(haproxy)![1]!;
