@@ -34,7 +34,7 @@ export interface AppConfig {
   requireEmailVerification: boolean;
   passwordMinLength: number;
   verificationTokenTtlSeconds: number;
-  argon2: { memoryCost: number; timeCost: number; parallelism: number; concurrency: number };
+  argon2: { memoryCost: number; timeCost: number; parallelism: number; concurrency: number; queueTimeoutMs: number };
   /** Rate limits, lockout, session cache (issue 4): see abuse-config.ts. */
   abuse: AbuseConfig;
   /**
@@ -123,6 +123,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       parallelism: read.int('ARGON2_PARALLELISM', 1, 1, 16),
       // Hashes at once: one per core is the full rate; more only add 19 MiB blocks and hold the libuv pool.
       concurrency: read.int('ARGON2_CONCURRENCY', availableParallelism(), 1, 64),
+      // The longest wait for a slot, then 503: below the shutdown grace (10 s), so a SIGTERM's queue is answered.
+      queueTimeoutMs: read.duration('ARGON2_QUEUE_TIMEOUT', '5s', 1, 9) * 1000,
     },
     abuse: readAbuseConfig(env, problems),
     events: {

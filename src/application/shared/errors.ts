@@ -76,6 +76,13 @@ export const Errors = {
   /** Admin API: a reset link for a suspended account could not be redeemed. */
   userSuspended: (): DomainError => new DomainError('CONFLICT', 'The account is suspended: reinstate it first.', { status: ['suspended'] }),
 
+  /**
+   * Password hashing is saturated (the argon2 gate): this check waited its longest for a slot, or found the queue
+   * full. Nothing was hashed or checked: no verdict on the password, counted toward no lockout.
+   */
+  hashingBusy: (retryAfterSeconds: number): DomainError =>
+    new DomainError('SERVICE_UNAVAILABLE', 'The service is busy. Try again shortly.', undefined, retryAfterSeconds),
+
   /** The change committed but could not reach every instance yet (see SessionCacheInvalidation). */
   notYetEverywhere: (): DomainError =>
     new DomainError(

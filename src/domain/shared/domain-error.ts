@@ -26,7 +26,7 @@ export type ErrorCode =
   /**
    * A dependency failed after the change was committed; the answer must not say success (see
    * SessionCacheInvalidation). Raised by the application, which alone knows the change committed: not a
-   * transport code.
+   * transport code. Also the password hasher's refusal when hashing is saturated (Errors.hashingBusy).
    */
   | 'SERVICE_UNAVAILABLE';
 

@@ -34,6 +34,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   userNotFound: () => Errors.userNotFound(),
   sessionNotFound: () => Errors.sessionNotFound(),
   notYetEverywhere: () => Errors.notYetEverywhere(),
+  hashingBusy: () => Errors.hashingBusy(2),
   clientNotFound: () => Errors.clientNotFound(),
   lastActiveAdmin: () => Errors.lastActiveAdmin(),
   adminSelfAction: () => Errors.adminSelfAction(),
@@ -74,6 +75,8 @@ describe('the error catalogue', () => {
     expect(mapError(Errors.accountLocked(0.1))?.headers).toEqual({ 'Retry-After': '1' });
     expect(mapError(Errors.invalidToken())?.headers).toEqual({ 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     expect(mapError(Errors.serviceTokenRefused())).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    // The password hasher's refusal when saturated: 503 with a short Retry-After, never a wrong password.
+    expect(mapError(Errors.hashingBusy(2))).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE' }, headers: { 'Retry-After': '2' } });
     expect(mapError(Errors.checksInFlight(1))).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' }, headers: { 'Retry-After': '1' } });
     // The second step's quota per account answers as the HTTP layer's quotas do (HttpErrors.rateLimited).
     expect(mapError(Errors.mfaRateLimited(12.3))).toEqual(mapError(HttpErrors.rateLimited(12.3)));

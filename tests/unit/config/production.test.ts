@@ -100,4 +100,12 @@ describe('argon2 parameters', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).argon2).toMatchObject({ memoryCost: 19456, timeCost: 2 });
     expect(loadConfig({ NODE_ENV: 'test', ...weak }).argon2).toMatchObject({ memoryCost: 1024, timeCost: 1 });
   });
+
+  it('ARGON2_QUEUE_TIMEOUT: 5 s by default, 1-9 s (under the 10-s shutdown grace)', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).argon2.queueTimeoutMs).toBe(5000);
+    expect(loadConfig({ NODE_ENV: 'test', ARGON2_QUEUE_TIMEOUT: '2s' }).argon2.queueTimeoutMs).toBe(2000);
+    for (const bad of ['0', '10', '1m', 'soon']) {
+      expect(problems({ NODE_ENV: 'test', ARGON2_QUEUE_TIMEOUT: bad })).toEqual([expect.stringContaining('ARGON2_QUEUE_TIMEOUT')]);
+    }
+  });
 });

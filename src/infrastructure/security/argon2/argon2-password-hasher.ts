@@ -1,5 +1,6 @@
 import * as argon2 from 'argon2';
 import type { PasswordHasher } from '@application/ports/password-hasher';
+import { Errors } from '@application/shared/errors';
 
 export interface Argon2Params {
   memoryCost: number;
@@ -7,27 +8,100 @@ export interface Argon2Params {
   parallelism: number;
 }
 
+/** How long a refused caller is told to wait (Retry-After): a burst passes in seconds; an attack does not listen. */
+export const HASHING_BUSY_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * How long a hash may wait for a slot (ARGON2_QUEUE_TIMEOUT): 5 s. The benchmark's 8 hash-bound connections on
+ * 2 slots leave at most 6 waiting, 3 hashes (about 150 ms at 40-50 ms each) ahead of the last: a thirtieth of it.
+ * Under the shutdown grace (10 s), so that a SIGTERM's queue is answered before the server gives up on it.
+ */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
+
+/**
+ * Waiting places per slot: 256. A memory bound (each waiter holds a request and its password) far above any
+ * honest load; under a storm the deadline refuses first, this refuses at once what could only wait for it.
+ */
+export const QUEUE_LENGTH_PER_SLOT = 256;
+
+export interface GateBounds {
+  /** A waiter not admitted within this is refused, at once (its own timer), and its job never runs. */
+  maxWaitMs: number;
+  /** A caller that finds this many waiting is refused at once, its job not run. */
+  maxWaiting: number;
+  /** The error a refused caller gets. */
+  refusal: () => Error;
+}
+
+interface Waiter {
+  admit(): void;
+}
+
 /**
  * At most `limit` hashes run at once; the rest wait their turn in order. argon2 runs on libuv's thread pool
  * (4 threads by default): left alone, four 19 MiB hashes run at once on a 2-core machine, no faster than two,
  * and every other pool job (WebCrypto's JWT signing and verifying, DNS lookups) queues behind them.
+ *
+ * The wait is bounded in time and length (an outside review, 2026-11-30: 150 wrong-password logins from many
+ * addresses, which per-address limits do not stop, made a real user's login take 5 s; clients that had gone still
+ * got their hash; a SIGTERM left a long queue unanswered past the shutdown grace). A refusal leaves the queue at
+ * once and holds no slot: the slot of a finished job passes to the oldest waiter still there.
  */
 export class Gate {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** In arrival order (a Set iterates in insertion order), and a waiter whose deadline passes leaves from anywhere. */
+  private readonly waiting = new Set<Waiter>();
+  private readonly bounds: GateBounds;
 
-  constructor(private readonly limit: number) {}
+  /** Unbounded `limit` (Infinity): nobody ever waits. Bounds default to the hasher's (5 s, 256 per slot, 503). */
+  constructor(
+    private readonly limit: number,
+    bounds: Partial<GateBounds> = {},
+  ) {
+    this.bounds = {
+      maxWaitMs: bounds.maxWaitMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
+      maxWaiting: bounds.maxWaiting ?? limit * QUEUE_LENGTH_PER_SLOT,
+      refusal: bounds.refusal ?? (() => Errors.hashingBusy(HASHING_BUSY_RETRY_AFTER_SECONDS)),
+    };
+  }
+
+  /** Jobs waiting for a slot (for tests and diagnostics). */
+  get queued(): number {
+    return this.waiting.size;
+  }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running += 1;
+    // A free slot means nobody waits: a slot only stays taken while someone does (release passes it on).
+    if (this.running < this.limit) this.running += 1;
+    else await this.admission();
     try {
       return await job();
     } finally {
-      const next = this.waiting.shift();
-      if (next) next(); // the slot passes straight on
-      else this.running -= 1;
+      const next = this.waiting.values().next();
+      if (next.done) this.running -= 1;
+      else {
+        this.waiting.delete(next.value);
+        next.value.admit(); // the slot passes straight on
+      }
     }
+  }
+
+  /** Resolves holding a slot (handed over by a finishing job), or rejects holding none. */
+  private admission(): Promise<void> {
+    if (this.waiting.size >= this.bounds.maxWaiting) return Promise.reject(this.bounds.refusal());
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        admit: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        // Admitted meanwhile (then the timer was cleared, but be sure): nothing to refuse.
+        if (this.waiting.delete(waiter)) reject(this.bounds.refusal());
+      }, this.bounds.maxWaitMs);
+      this.waiting.add(waiter);
+    });
   }
 }
 
@@ -37,31 +111,45 @@ export const DEFAULT_ARGON2_PARAMS: Argon2Params = { memoryCost: 19456, timeCost
 const ARGON2_VERSION = 0x13;
 const PHC = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
 
-/** argon2id with PHC strings, so parameters travel with each hash and can be raised over time. */
+export interface Argon2HasherOptions extends Partial<Argon2Params> {
+  /** Hashes and verifies at once (ARGON2_CONCURRENCY, default the core count). */
+  concurrency?: number;
+  /** The longest wait for a slot (ARGON2_QUEUE_TIMEOUT, default DEFAULT_QUEUE_TIMEOUT_MS). */
+  queueTimeoutMs?: number;
+}
+
+/**
+ * argon2id with PHC strings, so parameters travel with each hash and can be raised over time. A hash or verify
+ * refused by the gate (waited too long, or the queue full) throws SERVICE_UNAVAILABLE (503, Retry-After) without
+ * hashing: never "wrong password", so it counts toward no lockout.
+ */
 export class Argon2PasswordHasher implements PasswordHasher {
   private readonly params: Argon2Params;
-  private readonly gate: Gate;
+  /** Public for the tests, which hold its slots to see refusals through the whole service. */
+  readonly gate: Gate;
   private dummyHash: Promise<string> | undefined;
 
-  /** `concurrency`: hashes and verifies at once (ARGON2_CONCURRENCY, default the core count). */
-  constructor(params: Partial<Argon2Params> & { concurrency?: number } = {}) {
-    const { concurrency, ...argon2Params } = params;
+  constructor(options: Argon2HasherOptions = {}) {
+    const { concurrency, queueTimeoutMs, ...argon2Params } = options;
     this.params = { ...DEFAULT_ARGON2_PARAMS, ...argon2Params };
-    this.gate = new Gate(Math.max(1, concurrency ?? Number.POSITIVE_INFINITY));
+    this.gate = new Gate(Math.max(1, concurrency ?? Number.POSITIVE_INFINITY), { maxWaitMs: queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS });
   }
 
   hash(plain: string): Promise<string> {
     return this.gate.run(() => argon2.hash(plain, { type: argon2.argon2id, ...this.params }));
   }
 
-  async verify(hash: string, plain: string): Promise<boolean> {
-    // A corrupt or foreign hash in the database must read as "wrong password", never as a 500.
-    if (typeof hash !== 'string' || !PHC.test(hash)) return false;
-    try {
-      return await this.gate.run(() => argon2.verify(hash, plain));
-    } catch {
-      return false;
-    }
+  verify(hash: string, plain: string): Promise<boolean> {
+    // A corrupt or foreign hash in the database must read as "wrong password", never as a 500; the gate's
+    // refusal is no verdict on the password and propagates (503).
+    if (typeof hash !== 'string' || !PHC.test(hash)) return Promise.resolve(false);
+    return this.gate.run(async () => {
+      try {
+        return await argon2.verify(hash, plain);
+      } catch {
+        return false;
+      }
+    });
   }
 
   needsRehash(hash: string): boolean {
@@ -80,8 +168,15 @@ export class Argon2PasswordHasher implements PasswordHasher {
 
   async verifyDummy(plain: string): Promise<void> {
     // Made with the current parameters so an unknown account costs exactly what a wrong password costs;
-    // the promise is cached so concurrent first calls share one hash.
-    this.dummyHash ??= this.hash('dummy-password-for-unknown-accounts');
+    // the promise is cached so concurrent first calls share one hash. A refused one is forgotten, or every
+    // later unknown account would be refused with it.
+    if (this.dummyHash === undefined) {
+      const made = this.hash('dummy-password-for-unknown-accounts');
+      this.dummyHash = made;
+      made.catch(() => {
+        if (this.dummyHash === made) this.dummyHash = undefined;
+      });
+    }
     await this.verify(await this.dummyHash, plain);
   }
 }
