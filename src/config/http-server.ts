@@ -46,7 +46,13 @@ export class TrackedHttpServer {
     const stalledSocketTimeout = limits.stalledSocketTimeoutMs ?? 15_000;
     const maxOpen = limits.maxOpenRequestsPerSocket ?? 32;
     const openPerSocket = new WeakMap<Socket, number>();
-    this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval }, (req, res) => {
+    // requireHostHeader off: Node's own refusal of an HTTP/1.1 request without Host is a bare 400 with no envelope
+    // and no X-Request-ID (CONTRACT §1); the same refusal is made below, in the envelope.
+    this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, requireHostHeader: false }, (req, res) => {
+      if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+        answerWithoutApp(res, 400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header.');
+        return;
+      }
       // An outside review (2026-11-30) crashed the process (heap exhausted in 45 s at 200 requests/s) with sockets
       // that pipelined 200 requests each and never read: every response stayed queued, and nothing closed them.
       const socket = req.socket;
@@ -66,6 +72,8 @@ export class TrackedHttpServer {
       this.inFlight.add(handling);
     });
     this.server.on('clientError', answerClientError);
+    // CONNECT (a proxy tunnel) is not ours to serve: without a listener Node closes the socket without a word.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerRaw(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.'));
   }
 
   get handling(): number {
@@ -106,8 +114,26 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const message = status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request did not arrive in time.' : 'The request is not valid HTTP.';
+  answerRaw(socket, status, 'BAD_REQUEST', message);
+}
+
+/** An answer in the error envelope to a parsed request the app does not see. */
+function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string): void {
   const requestId = randomUUID();
-  const body = JSON.stringify({ success: false, error: { code: 'BAD_REQUEST', message }, meta: metaFor(requestId) });
+  const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Request-ID': requestId,
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+/** An answer in the error envelope written straight to the socket (no app behind it), then the connection closes. */
+function answerRaw(socket: Duplex, status: number, code: string, message: string): void {
+  const requestId = randomUUID();
+  const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +

@@ -114,6 +114,17 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
     // A well-formed request still reaches the app.
     expect((await rawExchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text).toMatch(/\r\n\r\napp$/);
   });
+
+  it('an HTTP/1.1 request without Host and a CONNECT get the envelope with an X-Request-ID (Node gave a bare 400, and no answer at all)', async () => {
+    const hostless = envelope((await rawExchange(port, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n')).text);
+    expect(hostless.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(hostless.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' }, meta: { request_id: hostless.requestId } });
+    // HTTP/1.0 has no Host requirement: it reaches the app.
+    expect((await rawExchange(port, 'GET / HTTP/1.0\r\n\r\n')).text).toMatch(/\r\n\r\napp$/);
+    const tunnel = envelope((await rawExchange(port, 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n')).text);
+    expect(tunnel.statusLine).toBe('HTTP/1.1 405 Method Not Allowed');
+    expect(tunnel.body).toMatchObject({ success: false, error: { code: 'METHOD_NOT_ALLOWED' }, meta: { request_id: tunnel.requestId } });
+  });
 });
 
 /**
