@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { closeServer, listenOnLoopback } from './local-server';
 
 export const PEER_ISSUER = 'https://auth.peer.test';
 export const PEER_AUDIENCE = 'peer-api';
@@ -40,9 +41,7 @@ export class OAuthPeer {
   async start(port = 0): Promise<this> {
     if (this.keys.length === 0) await this.rotate();
     const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    const address = server.address();
-    this.base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    this.base = await listenOnLoopback(server, port);
     this.server = server;
     return this;
   }
@@ -50,9 +49,7 @@ export class OAuthPeer {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeServer(server);
   }
 
   get port(): number {

@@ -96,7 +96,8 @@ export class User extends AggregateRoot {
   }
 
   /**
-   * The status as presented at `now` (CONTRACT §2): `locked` while an active account's recorded login lock
+   * The status the admin API presents at `now` (CONTRACT §2; the owner's views keep the stored one, as anyone can
+   * cause a lock): `locked` while an active account's recorded login lock
    * (credentials.lockedUntil, set when the lockout store locked one of its identifiers) is ahead of `now`, else the
    * stored status. A suspension or a pending verification says more than a lock and stays as it is. The lock is
    * never stored as the status: it ends by itself, with no write, when its time passes.

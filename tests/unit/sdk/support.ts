@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { FetchLike } from '../../../src/sdk';
+import { closeServer, listenOnLoopback } from '../../support/local-server';
 
 /** A clock the test moves: milliseconds since the epoch, starting now. */
 export class FakeClock {
@@ -42,9 +43,7 @@ export class JwksStub {
       this.requests += 1;
       res.writeHead(this.status, { 'content-type': 'application/json' }).end(JSON.stringify(this.body));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/.well-known/jwks.json`;
+    this.url = `${await listenOnLoopback(server)}/.well-known/jwks.json`;
     this.server = server;
     return this;
   }
@@ -52,8 +51,6 @@ export class JwksStub {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeServer(server);
   }
 }
