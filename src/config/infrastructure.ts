@@ -21,7 +21,7 @@ import { TypeOrmUserDirectory } from '@infrastructure/persistence/typeorm/typeor
 import type { AuditTrail } from '@application/ports/audit-trail';
 import type { UserDirectory } from '@application/ports/user-directory';
 import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
-import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
+import { Argon2PasswordHasher, type GateRefusal } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
 import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-secrets';
@@ -47,6 +47,8 @@ export interface Infrastructure {
   clock: Clock;
   ids: IdGenerator;
   hasher: PasswordHasher;
+  /** The hasher's refusals so far by reason, live counts (the metrics read them at scrape time). */
+  hashRefusals: Readonly<Record<GateRefusal, number>>;
   /** zxcvbn in a worker thread, started on first use. */
   passwordStrength: PasswordStrengthEstimator;
   opaqueTokens: OpaqueTokens;
@@ -132,10 +134,12 @@ export async function startInfrastructure(
   // Put on a transaction's after-commit list by the writers: the outbox, the email outbox, account requests.
   const wake = { relay: () => events.relay.poke(), emailSender: () => email.sender.poke(), accountRequests: () => accountRequests.poke() };
   const deferred = new DeferredTasks(logger);
+  const hasher = new Argon2PasswordHasher(config.argon2);
   return {
     clock,
     ids: new UuidGenerator(),
-    hasher: new Argon2PasswordHasher(config.argon2),
+    hasher,
+    hashRefusals: hasher.gate.refused,
     passwordStrength,
     opaqueTokens: new CryptoOpaqueTokens(),
     clientSecrets,

@@ -1,4 +1,4 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { AuditLog } from '@application/ports/audit-log';
 import type { Clock } from '@application/ports/clock';
@@ -8,6 +8,7 @@ import { type CountScheduler, CountingAuditLog } from '@infrastructure/metrics/c
 import { PrometheusSecurityMetrics } from '@infrastructure/metrics/prometheus-security-metrics';
 import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
+import { GATE_REFUSALS, type GateRefusal } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { createRequestDurations, type HttpMetrics } from '@interface/http/metrics/http-metrics';
 import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
 import { clusterMetricsSource } from './cluster-metrics';
@@ -26,6 +27,8 @@ export interface Metrics {
   countAudit(audit: AuditLog, afterCommit?: CountScheduler): AuditLog;
   /** The outbox and email backlog gauges, counted on the database at scrape time, at most every 5 s (on `clock`). */
   watchBacklog(dataSource: DataSource, clock: Clock): void;
+  /** The password hasher's refusals by reason, read from its live counts at scrape time. */
+  watchHashing(refused: Readonly<Record<GateRefusal, number>>): void;
 }
 
 export interface MetricsOptions {
@@ -58,6 +61,19 @@ export function createMetrics(options: MetricsOptions): Metrics {
         emails: () => emails.countByState(),
       };
       registerBacklogGauges(registry, counts, { timeoutMs: BACKLOG_COUNT_TIMEOUT_MS, refreshMs: BACKLOG_REFRESH_MS, clock });
+    },
+    watchHashing(refused) {
+      new Counter({
+        name: 'auth_password_hashing_refusals_total',
+        help: 'Hashes and verifications not run: queue_timeout and queue_full answered 503, client_gone skipped (its client had left).',
+        labelNames: ['reason'],
+        registers: [registry],
+        collect() {
+          // The gate counts; a scrape copies its counts (a counter has no set: reset, then add each).
+          this.reset();
+          for (const reason of GATE_REFUSALS) this.inc({ reason }, refused[reason]);
+        },
+      });
     },
   };
 }

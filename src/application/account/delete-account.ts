@@ -31,7 +31,7 @@ export class DeleteAccount {
   async execute(input: { userId: string; sessionId: string; password: string; client: ClientContext }): Promise<void> {
     const user = found(await this.users.findById(input.userId));
     const failure = selfAuditEntry('account.deleted', input.client, user.id, this.clock.now(), 'wrong_password');
-    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId });
+    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
       // Admins first, as every admin change locks them (then the user): the last active admin may not leave.

@@ -53,7 +53,7 @@ export class RegisterUser {
       lastName: input.lastName ?? null,
     });
     // Hash before anything else: every path pays for it, so the answer's timing does not depend on the address.
-    const passwordHash = await this.hasher.hash(password.reveal());
+    const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
     const now = this.clock.now();
     const profile = { username, firstName: input.firstName ?? null, lastName: input.lastName ?? null };
     if (this.settings.requireEmailVerification) {

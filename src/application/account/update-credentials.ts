@@ -50,7 +50,7 @@ export class UpdateCredentials {
     const username = input.username === undefined || input.username === null ? input.username : Username.create(input.username);
     const user = found(await this.users.findById(input.userId));
     const failure = selfAuditEntry('credentials.updated', input.client, user.id, this.clock.now(), 'wrong_password');
-    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId });
+    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const fresh = found(await repos.users.findByIdForUpdate(user.id));

@@ -45,7 +45,7 @@ export class DisableTotp {
     const user = found(await this.users.findById(input.userId));
     if (!user.mfaEnabled) throw Errors.mfaNotEnabled();
     const failure = selfAuditEntry('mfa.disabled', input.client, user.id, this.clock.now(), 'wrong_password');
-    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId });
+    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const now = this.clock.now();
     await this.lockout.reserve(user.id, now);
     let settled = false;

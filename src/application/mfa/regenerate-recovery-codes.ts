@@ -30,7 +30,7 @@ export class RegenerateRecoveryCodes {
     const user = found(await this.users.findById(input.userId));
     if (!user.mfaEnabled) throw Errors.mfaNotEnabled();
     const failure = selfAuditEntry('mfa.recovery_codes_regenerated', input.client, user.id, this.clock.now(), 'wrong_password');
-    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId });
+    await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
     const now = this.clock.now();
     await this.uow.run(async (repos) => {

@@ -37,8 +37,8 @@ export class ChangePassword {
     const user = found(await this.users.findById(input.userId));
     const password = await this.policy.check(input.newPassword, { email: user.email, username: user.username });
     const failure = selfAuditEntry('password.changed', input.client, user.id, this.clock.now(), 'wrong_password');
-    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId });
-    const passwordHash = await this.hasher.hash(password.reveal());
+    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
+    const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
       const fresh = found(await repos.users.findByIdForUpdate(user.id));

@@ -53,7 +53,7 @@ export class ConfirmPasswordReset {
     if (!owner) throw Errors.invalidLink();
     // The whole policy needs the owner's email; checked before the transaction, so no lock waits for it.
     await this.policy.check(input.newPassword, { email: owner.email, username: owner.username });
-    const passwordHash = await this.hasher.hash(password.reveal());
+    const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
     const now = this.clock.now();
     const committed: { user: User | null } = { user: null }; // set by the transaction's last step
     const reset = this.uow.run(async (repos) => {

@@ -31,6 +31,8 @@ export class CurrentPasswordGuard {
 export interface CurrentPasswordAsker {
   guard: CurrentPasswordGuard;
   sessionId: string;
+  /** The request's ClientContext.signal: its client gone before the check's turn, the check is not run. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -41,7 +43,8 @@ export interface CurrentPasswordAsker {
  * 'current_password_failures', event auth.session.revoked; the unit of work updates the session cache, so the
  * token stops working at once) and starts the count afresh. A right one starts the count afresh. A check that
  * finds every place taken by checks still in flight is answered 429 RATE_LIMITED (Retry-After: 1), unchecked and
- * uncounted: right passwords sent at once are never taken for wrong ones.
+ * uncounted: right passwords sent at once are never taken for wrong ones. A check the hasher does not run (refused
+ * when hashing is saturated, or its client gone before its turn) gives its place back uncounted and propagates.
  */
 export async function assertCurrentPassword(
   hasher: PasswordHasher,
@@ -60,7 +63,7 @@ export async function assertCurrentPassword(
     let outcome: CheckOutcome = 'none';
     try {
       const hash = user.credentials.passwordHash;
-      outcome = hash !== null && (await hasher.verify(hash, plain)) ? 'right' : 'wrong';
+      outcome = hash !== null && (await hasher.verify(hash, plain, asker.signal)) ? 'right' : 'wrong';
     } finally {
       failures = await guard.attempts.end(subject, outcome, failure.occurredAt);
     }

@@ -85,20 +85,23 @@ export class LoginWithPassword {
   private async attempt(input: LoginInput, key: string, attempt: { settled: boolean }): Promise<LoginOutcome> {
     const found = await find(this.users, input.identifier);
     if (!found) {
-      await this.hasher.verifyDummy(input.password);
+      await this.hasher.verifyDummy(input.password, input.client.signal);
       attempt.settled = true;
       return this.fail(input, key, 'unknown_account');
     }
     const hash = found.credentials.passwordHash;
     // No password (an account that never set one): the same cost and answer as a wrong one.
-    const matches = hash === null ? await this.hasher.verifyDummy(input.password).then(() => false) : await this.hasher.verify(hash, input.password);
+    // Each check rejects unrun (SERVICE_UNAVAILABLE, like a refusal) if the client has gone before its turn: no
+    // verdict, so no failure is counted and the lockout place is given back.
+    const { signal } = input.client;
+    const matches = hash === null ? await this.hasher.verifyDummy(input.password, signal).then(() => false) : await this.hasher.verify(hash, input.password, signal);
     if (hash === null || !matches) {
       attempt.settled = true;
       return this.fail(input, key, 'wrong_password');
     }
     // Status is revealed only to someone who knows the password.
     if (!found.isUsable(this.settings.requireEmailVerification)) return this.refuseStatus(input, found);
-    const rehash = this.hasher.needsRehash(hash) ? await this.hasher.hash(input.password) : null;
+    const rehash = this.hasher.needsRehash(hash) ? await this.hasher.hash(input.password, signal) : null;
     const now = this.clock.now();
     const result = await this.uow.run(async (repos) => {
       // Locked and read again: the password was checked against a copy read before the transaction. Deleted

@@ -4,6 +4,11 @@ export interface ClientContext {
   userAgent: string | null;
   /** The request id of the HTTP call (or job) that acted, for the audit trail. */
   requestId?: string | null;
+  /**
+   * Aborted when the caller is gone (the HTTP client closed the connection before its answer). Passed to the
+   * password hasher, which then skips a hash not yet started; never stored. Absent for jobs and the CLI.
+   */
+  signal?: AbortSignal;
 }
 
 /** For work not started by a request (jobs, tests): nothing known about the caller. */

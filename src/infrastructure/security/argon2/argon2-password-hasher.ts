@@ -24,12 +24,17 @@ export const DEFAULT_QUEUE_TIMEOUT_MS = 5_000;
  */
 export const QUEUE_LENGTH_PER_SLOT = 256;
 
+/** Why a job was not run: waited too long, found the queue full, or its caller went away before its turn. */
+export type GateRefusal = 'queue_timeout' | 'queue_full' | 'client_gone';
+
+export const GATE_REFUSALS: readonly GateRefusal[] = ['queue_timeout', 'queue_full', 'client_gone'];
+
 export interface GateBounds {
   /** A waiter not admitted within this is refused, at once (its own timer), and its job never runs. */
   maxWaitMs: number;
   /** A caller that finds this many waiting is refused at once, its job not run. */
   maxWaiting: number;
-  /** The error a refused caller gets. */
+  /** The error a refused caller gets (a caller that went away gets it too: it ends as a refusal does). */
   refusal: () => Error;
 }
 
@@ -46,12 +51,18 @@ interface Waiter {
  * addresses, which per-address limits do not stop, made a real user's login take 5 s; clients that had gone still
  * got their hash; a SIGTERM left a long queue unanswered past the shutdown grace). A refusal leaves the queue at
  * once and holds no slot: the slot of a finished job passes to the oldest waiter still there.
+ *
+ * A job may come with its caller's AbortSignal (the HTTP client gone before its answer): aborted before the job
+ * starts, it leaves the queue at that moment and is refused like the others, never run (an outside review: logins
+ * fired and dropped at once filled the queue with hashes nobody waited for); a job already running finishes.
  */
 export class Gate {
   private running = 0;
   /** In arrival order (a Set iterates in insertion order), and a waiter whose deadline passes leaves from anywhere. */
   private readonly waiting = new Set<Waiter>();
   private readonly bounds: GateBounds;
+  /** Jobs refused so far, by reason (read by the metrics at scrape time). */
+  readonly refused: Record<GateRefusal, number> = { queue_timeout: 0, queue_full: 0, client_gone: 0 };
 
   /** Unbounded `limit` (Infinity): nobody ever waits. Bounds default to the hasher's (5 s, 256 per slot, 503). */
   constructor(
@@ -70,10 +81,12 @@ export class Gate {
     return this.waiting.size;
   }
 
-  async run<T>(job: () => Promise<T>): Promise<T> {
+  /** Runs `job` in its turn; refused, without running it, if `signal` is aborted before then. */
+  async run<T>(job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw this.refuse('client_gone');
     // A free slot means nobody waits: a slot only stays taken while someone does (release passes it on).
     if (this.running < this.limit) this.running += 1;
-    else await this.admission();
+    else await this.admission(signal);
     try {
       return await job();
     } finally {
@@ -87,21 +100,35 @@ export class Gate {
   }
 
   /** Resolves holding a slot (handed over by a finishing job), or rejects holding none. */
-  private admission(): Promise<void> {
-    if (this.waiting.size >= this.bounds.maxWaiting) return Promise.reject(this.bounds.refusal());
+  private admission(signal: AbortSignal | undefined): Promise<void> {
+    if (this.waiting.size >= this.bounds.maxWaiting) return Promise.reject(this.refuse('queue_full'));
     return new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', gone);
+      };
       const waiter: Waiter = {
         admit: () => {
-          clearTimeout(timer);
+          settle();
           resolve();
         },
       };
-      const timer = setTimeout(() => {
-        // Admitted meanwhile (then the timer was cleared, but be sure): nothing to refuse.
-        if (this.waiting.delete(waiter)) reject(this.bounds.refusal());
-      }, this.bounds.maxWaitMs);
+      const leave = (reason: GateRefusal) => {
+        // Admitted meanwhile (then the timer was cleared and the listener removed, but be sure): nothing to refuse.
+        if (!this.waiting.delete(waiter)) return;
+        settle();
+        reject(this.refuse(reason));
+      };
+      const gone = () => leave('client_gone');
+      const timer = setTimeout(() => leave('queue_timeout'), this.bounds.maxWaitMs);
+      signal?.addEventListener('abort', gone, { once: true });
       this.waiting.add(waiter);
     });
+  }
+
+  private refuse(reason: GateRefusal): Error {
+    this.refused[reason] += 1;
+    return this.bounds.refusal();
   }
 }
 
@@ -120,8 +147,8 @@ export interface Argon2HasherOptions extends Partial<Argon2Params> {
 
 /**
  * argon2id with PHC strings, so parameters travel with each hash and can be raised over time. A hash or verify
- * refused by the gate (waited too long, or the queue full) throws SERVICE_UNAVAILABLE (503, Retry-After) without
- * hashing: never "wrong password", so it counts toward no lockout.
+ * refused by the gate (waited too long, the queue full, or its caller's signal aborted before its turn) throws
+ * SERVICE_UNAVAILABLE (503, Retry-After) without hashing: never "wrong password", so it counts toward no lockout.
  */
 export class Argon2PasswordHasher implements PasswordHasher {
   private readonly params: Argon2Params;
@@ -135,11 +162,11 @@ export class Argon2PasswordHasher implements PasswordHasher {
     this.gate = new Gate(Math.max(1, concurrency ?? Number.POSITIVE_INFINITY), { maxWaitMs: queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS });
   }
 
-  hash(plain: string): Promise<string> {
-    return this.gate.run(() => argon2.hash(plain, { type: argon2.argon2id, ...this.params }));
+  hash(plain: string, signal?: AbortSignal): Promise<string> {
+    return this.gate.run(() => argon2.hash(plain, { type: argon2.argon2id, ...this.params }), signal);
   }
 
-  verify(hash: string, plain: string): Promise<boolean> {
+  verify(hash: string, plain: string, signal?: AbortSignal): Promise<boolean> {
     // A corrupt or foreign hash in the database must read as "wrong password", never as a 500; the gate's
     // refusal is no verdict on the password and propagates (503).
     if (typeof hash !== 'string' || !PHC.test(hash)) return Promise.resolve(false);
@@ -149,7 +176,7 @@ export class Argon2PasswordHasher implements PasswordHasher {
       } catch {
         return false;
       }
-    });
+    }, signal);
   }
 
   needsRehash(hash: string): boolean {
@@ -166,10 +193,11 @@ export class Argon2PasswordHasher implements PasswordHasher {
     );
   }
 
-  async verifyDummy(plain: string): Promise<void> {
+  async verifyDummy(plain: string, signal?: AbortSignal): Promise<void> {
     // Made with the current parameters so an unknown account costs exactly what a wrong password costs;
     // the promise is cached so concurrent first calls share one hash. A refused one is forgotten, or every
-    // later unknown account would be refused with it.
+    // later unknown account would be refused with it. Shared, it is made without the caller's signal: one
+    // caller leaving must not refuse the others waiting for it.
     if (this.dummyHash === undefined) {
       const made = this.hash('dummy-password-for-unknown-accounts');
       this.dummyHash = made;
@@ -177,6 +205,6 @@ export class Argon2PasswordHasher implements PasswordHasher {
         if (this.dummyHash === made) this.dummyHash = undefined;
       });
     }
-    await this.verify(await this.dummyHash, plain);
+    await this.verify(await this.dummyHash, plain, signal);
   }
 }

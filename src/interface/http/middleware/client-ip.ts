@@ -1,12 +1,14 @@
 import { BlockList, isIP } from 'node:net';
 import type { Middleware } from 'koa';
 import type { HttpState } from '../http-state';
+import { clientGone } from './client-gone';
 
 const USER_AGENT_MAX = 512;
 
 /**
  * Resolves the client address. X-Forwarded-For counts only when the socket peer is a configured proxy, and then
  * only its right-most untrusted entry: everything left of that was written by the client and can be forged.
+ * The client context it sets also carries the signal of the client leaving (clientGone).
  */
 export function clientIp(trustedProxies: string[], ipv6Prefix = 64): Middleware<HttpState> {
   const trusted = toBlockList(trustedProxies);
@@ -14,7 +16,7 @@ export function clientIp(trustedProxies: string[], ipv6Prefix = 64): Middleware<
     const peer = normalize(ctx.req.socket.remoteAddress ?? '');
     const ip = trusted && peer !== null && isTrusted(trusted, peer) ? fromForwarded(trusted, peer, ctx.get('X-Forwarded-For')) : peer;
     const userAgent = ctx.get('User-Agent').trim().slice(0, USER_AGENT_MAX);
-    ctx.state.client = { ip, userAgent: userAgent === '' ? null : userAgent, requestId: ctx.state.requestId };
+    ctx.state.client = { ip, userAgent: userAgent === '' ? null : userAgent, requestId: ctx.state.requestId, signal: clientGone(ctx.res) };
     ctx.state.clientNetwork = ip === null ? null : networkOf(ip, ipv6Prefix);
     await next();
   };

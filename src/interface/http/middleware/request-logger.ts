@@ -24,11 +24,15 @@ export function requestLogger(root: Logger): Middleware<HttpState> {
     try {
       await next();
     } finally {
-      const level = ctx.status >= 500 ? 'error' : 'info';
+      // A client gone before the answer receives none (Koa writes nothing to a closed socket): whatever the status
+      // (a hash it no longer waited for was skipped: 503), no failure of the service.
+      const gone = ctx.state.client?.signal?.aborted === true;
+      const level = ctx.status >= 500 && !gone ? 'error' : 'info';
       if (root.isLevelEnabled(level)) {
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
         const fields = { method: ctx.method, path: loggedPath(ctx.path), status: ctx.status, duration_ms: Math.round(durationMs * 100) / 100 };
         if (level === 'error') log.error(fields, 'request failed');
+        else if (gone) log.info({ ...fields, client_gone: true }, 'client gone before the answer');
         else log.info(fields, 'request completed');
       }
     }
