@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { startEmbeddedPostgres } from '@infrastructure/persistence/embedded/embedded-postgres';
-import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
+import { armQueryDeadline, createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { lockDataDir } from './data-dir-lock';
 import type { AppConfig } from './env';
 
@@ -14,12 +14,19 @@ export interface Database {
 /**
  * The configured PostgreSQL, or the embedded one under `dataDir` when DATABASE_URL is unset. Migrations run
  * here in embedded mode (nobody else can run them) and with MIGRATE_ON_START, or when `migrate` is forced.
+ *
+ * `queryDeadline` (the serving process): with DATABASE_URL, once the migrations are done, every query answers
+ * within DATABASE_QUERY_TIMEOUT or its connection is destroyed (the server rolls back its transaction), and a
+ * connection of the pool is had within the same time, so that a stalled link (packets dropped, nothing reset)
+ * answers 503 instead of holding requests for as long as it lasts. Not for migrations, `npm run migrate` or the
+ * CLI (purge-expired's batches, run by an operator, may rightly take longer), nor for the embedded PGlite: no
+ * link to stall, one session whose slow statement a deadline would not make faster.
  */
 export async function openDatabase(
   config: AppConfig,
   dataDir: string,
   logger: Logger,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; queryDeadline?: boolean } = {},
 ): Promise<Database> {
   const unlock = config.databaseUrl === null ? lockDataDir(dataDir) : () => undefined;
   const embedded =
@@ -31,10 +38,12 @@ export async function openDatabase(
           },
         )
       : null;
+  const deadline = embedded === null && options.queryDeadline === true;
   const dataSource = createDataSource({
     url: embedded?.url ?? config.databaseUrl!,
     poolSize: embedded ? 1 : config.databasePoolSize,
     preparedStatements: embedded === null && config.databasePreparedStatements,
+    ...(deadline ? { connectTimeoutMs: config.databaseQueryTimeoutMs } : {}),
   });
   try {
     await dataSource.initialize();
@@ -42,6 +51,7 @@ export async function openDatabase(
       const applied = await runMigrations(dataSource);
       if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
     }
+    if (deadline) armQueryDeadline(dataSource, config.databaseQueryTimeoutMs);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();

@@ -59,6 +59,11 @@ export interface AppConfig {
    */
   databasePreparedStatements: boolean;
   /**
+   * DATABASE_QUERY_TIMEOUT (10s, 1-20 s): the serving process's longest wait for a query's answer and for a
+   * connection of its pool; past it the connection is destroyed and the request answers 503 (config/database.ts).
+   */
+  databaseQueryTimeoutMs: number;
+  /**
    * REDIS_MODE (standalone, the default; cluster: REDIS_URL lists seed nodes; sentinel: REDIS_URL lists Sentinels and
    * REDIS_SENTINEL_MASTER names the monitored master), REDIS_SENTINEL_PASSWORD (the Sentinels' own, if any).
    */
@@ -138,6 +143,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workers: readWorkers(env, problems),
     databasePoolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
     databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', true),
+    // A query sent during the 10-s shutdown grace ends within 20 s more: inside the 30-s shutdown limit (main.ts).
+    databaseQueryTimeoutMs: read.duration('DATABASE_QUERY_TIMEOUT', '10s', 1, 20) * 1000,
     redisTopology: {
       mode: redisMode,
       sentinelMaster: read.optionalString('REDIS_SENTINEL_MASTER'),

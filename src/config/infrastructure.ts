@@ -84,10 +84,12 @@ export interface Infrastructure {
   close(): Promise<void>;
 }
 
-/** Test seams: a controllable clock, a mailbox the test reads. Production passes none. */
+/** Test seams (a controllable clock, a mailbox the test reads) and the CLI's opt-out of the query deadline. */
 export interface InfrastructureOverrides {
   clock?: Clock;
   mailer?: Mailer;
+  /** false: no DATABASE_QUERY_TIMEOUT on the pool (the CLI: its batches may run long; see openDatabase). Default true. */
+  queryDeadline?: boolean;
 }
 
 /** Starts every adapter the configuration asks for: embedded parts where a URL is missing. */
@@ -110,7 +112,7 @@ export async function startInfrastructure(
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');
 
   const cache = await startCache(config, clock, logger, parseEncryptionKey(encryption.key));
-  const database = await openDatabase(config, dataDir, logger).catch(async (error: unknown) => {
+  const database = await openDatabase(config, dataDir, logger, { queryDeadline: overrides.queryDeadline ?? true }).catch(async (error: unknown) => {
     await cache.close();
     throw error;
   });

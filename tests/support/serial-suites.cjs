@@ -30,6 +30,7 @@ const SERIAL_SUITES = [
   'tests/integration/messaging/example-subscriber.rabbitmq.test.ts',
   'tests/integration/messaging/outbox-relay.rabbitmq.test.ts',
   'tests/integration/persistence/pgbouncer.test.ts',
+  'tests/integration/persistence/query-deadline.test.ts',
   'tests/security/database-outage.test.ts',
   'tests/security/hostile-input.test.ts',
   'tests/security/local-cache-two-instances.test.ts',

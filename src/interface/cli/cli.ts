@@ -16,6 +16,12 @@ const USAGE = `usage: npm run cli -- <command>
                   processed-event records past retention (in batches of 5,000, skipping rows in use), expired keys
 ${CLIENT_USAGE}`;
 
+/**
+ * Log lines to stderr (stdout carries the one JSON object); no query deadline: purge-expired's batches may rightly
+ * run longer than DATABASE_QUERY_TIMEOUT, and an operator watches the command.
+ */
+const CLI_OPTIONS = { logToStderr: true, queryDeadline: false };
+
 /** The admin CLI: runs one command against the configured database, through the composition root. */
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
@@ -26,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${options}\n\n${USAGE}`);
       return 2;
     }
-    const app = await createApplication(loadConfig(), { logToStderr: true });
+    const app = await createApplication(loadConfig(), CLI_OPTIONS);
     try {
       process.stdout.write(`${JSON.stringify(await createAdmin(app, options))}\n`);
       return 0;
@@ -52,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${command} takes no arguments: unexpected ${argv[1]}\n\n${USAGE}`);
     return 2;
   }
-  const app = await createApplication(loadConfig(), { logToStderr: true });
+  const app = await createApplication(loadConfig(), CLI_OPTIONS);
   try {
     if (command === 'rotate-keys') {
       await app.infra.keys.rotate();
@@ -79,7 +85,7 @@ async function clientCommand(command: Parameters<typeof runClientCommand>[1], ar
     process.stderr.write(`${error.message}\n\n${USAGE}`);
     return 2;
   }
-  const app = await createApplication(loadConfig(), { logToStderr: true });
+  const app = await createApplication(loadConfig(), CLI_OPTIONS);
   try {
     process.stdout.write(`${JSON.stringify(await runClientCommand(app.container, command, options))}\n`);
     return 0;

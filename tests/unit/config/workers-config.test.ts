@@ -37,6 +37,13 @@ describe('WORKERS and DATABASE_POOL_SIZE', () => {
     expect(problems({ DATABASE_PREPARED_STATEMENTS: 'sometimes' })[0]).toMatch(/^DATABASE_PREPARED_STATEMENTS/);
   });
 
+  it('DATABASE_QUERY_TIMEOUT: 10 s by default, 1-20 s, refused otherwise with a message naming it', () => {
+    expect(loadConfig({}).databaseQueryTimeoutMs).toBe(10_000);
+    expect(loadConfig({ DATABASE_QUERY_TIMEOUT: '1s' }).databaseQueryTimeoutMs).toBe(1000);
+    expect(loadConfig({ DATABASE_QUERY_TIMEOUT: '20' }).databaseQueryTimeoutMs).toBe(20_000);
+    for (const bad of ['0', '21s', '1m', 'soon']) expect(problems({ DATABASE_QUERY_TIMEOUT: bad })[0]).toMatch(/^DATABASE_QUERY_TIMEOUT must be a duration/);
+  });
+
   it('refuses several workers in embedded mode: PGlite is one process', () => {
     const found = problems({ WORKERS: '2', REDIS_URL: SERVERS.REDIS_URL });
     expect(found).toHaveLength(1);
