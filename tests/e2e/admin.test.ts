@@ -4,7 +4,7 @@ import { InviteUser } from '@application/admin/invite-user';
 import { STATS_CACHE_SECONDS } from '@application/admin/get-user-stats';
 import { UNKNOWN_CLIENT } from '@application/shared/client-context';
 import { ROUTES } from '@interface/http/routes';
-import { basic, createClient, form } from '../support/oauth';
+import { basic, createClient, deleteClient, form } from '../support/oauth';
 import { midStep, oathtool } from '../support/totp';
 import { MODES, NO_LIMITS, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
 
@@ -450,6 +450,29 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       const bad = await http().get(`${ADMIN_API}/audit-events`).query(query).set(bearer(admin.access));
       expect([bad.status, bad.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
     }
+  });
+
+  it('service clients created and deleted (the CLI use cases) show in GET /admin/audit-events, with their id and name, never their secret', async () => {
+    const client = await createClient(app(), 'orders:read', 'audited-billing');
+    app().clock.advance(1); // newest first: the deletion is the later entry
+    await deleteClient(app(), client.id);
+    const res = await http().get(`${ADMIN_API}/audit-events`).query({ user_id: client.id }).set(bearer(admin.access)).expect(200);
+    expect(res.body.data.events.map((e: Record<string, unknown>) => [e.type, e.outcome, e.actor_id, e.subject_id])).toEqual([
+      ['client.deleted', 'success', null, client.id],
+      ['client.created', 'success', null, client.id],
+    ]);
+    const byType = await http().get(`${ADMIN_API}/audit-events`).query({ type: 'client.created' }).set(bearer(admin.access)).expect(200);
+    expect(byType.body.data.events.map((e: { subject_id: string }) => e.subject_id)).toContain(client.id);
+    // The name is kept for operators in the entry's internal reason (the API never shows reasons).
+    const rows = await app().app.infra.dataSource.query('SELECT type, reason FROM audit_events WHERE subject_id = $1 ORDER BY occurred_at', [client.id]);
+    expect(rows).toEqual([
+      { type: 'client.created', reason: 'cli name=audited-billing' },
+      { type: 'client.deleted', reason: 'cli name=audited-billing' },
+    ]);
+    const [{ secret_hash: digest }] = await app().app.infra.dataSource.query('SELECT secret_hash FROM clients WHERE id = $1', [client.id]);
+    const dump = JSON.stringify(await app().app.infra.dataSource.query('SELECT * FROM audit_events WHERE subject_id = $1', [client.id]));
+    expect(dump).not.toContain(client.secret);
+    expect(dump).not.toContain(digest);
   });
 
   it("GET /users/me/activity: the user's own security events, newest first, paged, never a secret", async () => {

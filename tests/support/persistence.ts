@@ -113,7 +113,7 @@ const memory: PersistenceAdapter = {
       uow: new InMemoryUnitOfWork(db, { ...options, ...repositoryOptions }),
       repos: inMemoryRepositories(db, repositoryOptions),
       signingKeys: new InMemorySigningKeyRepository(),
-      clients: new InMemoryServiceClientRepository(),
+      clients: new InMemoryServiceClientRepository(db),
       userDirectory: new InMemoryUserDirectory(db),
       auditTrail: new InMemoryAuditTrail(db),
       emailQueue: new InMemoryEmailQueue(db),

@@ -23,6 +23,9 @@ export type AuditEventType =
   | 'user.status_changed'
   | 'user.roles_changed'
   | 'account.unlocked'
+  /** A service client registered or deleted (CLI): subject the client's id, the client's name in the reason. */
+  | 'client.created'
+  | 'client.deleted'
   /** An admin route refused its caller (RecordAdminRefusal). */
   | 'admin.refused';
 

@@ -1,3 +1,4 @@
+import type { ServiceClientRepository } from '@domain/client/service-client.repository';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { OneTimeTokenRepository } from '@domain/token/one-time-token.repository';
 import type { UserRepository } from '@domain/user/user.repository';
@@ -18,6 +19,8 @@ export interface Repositories {
   emails: EmailOutbox;
   /** The audit trail, written in the same transaction as the change it records. */
   audit: AuditLog;
+  /** Service clients: created and deleted here, so that their audit entry commits with the change. */
+  clients: ServiceClientRepository;
   /** Requests about an address (register, reset, resend) that a background worker processes after commit. */
   accountRequests: AccountRequests;
   /** Event ids each subscriber has processed (de-duplication), written with the subscriber's own changes. */

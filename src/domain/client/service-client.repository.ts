@@ -2,7 +2,8 @@ import type { ServiceClient } from './service-client';
 
 /**
  * Port for service clients. Every change is one atomic statement on one row (no read-modify-write), so no row
- * lock or unit of work is needed: `add` inserts, `delete` and `recordUse` are conditional UPDATEs whose
+ * lock is needed (creation and deletion run in a unit of work only so that their audit entry commits with
+ * them): `add` inserts, `delete` and `recordUse` are conditional UPDATEs whose
  * outcome does not depend on what was read before. A token request racing a deletion therefore either ran
  * before it (and its token stops introspecting as active once the deletion commits) or finds the client gone.
  */

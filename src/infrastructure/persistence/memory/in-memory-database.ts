@@ -1,4 +1,5 @@
 import type { AuditEntry } from '@application/ports/audit-log';
+import type { ServiceClientState } from '@domain/client/service-client';
 import type { SessionState } from '@domain/session/session';
 import type { OneTimeToken } from '@domain/token/one-time-token';
 import type { UserState } from '@domain/user/user';
@@ -27,6 +28,8 @@ interface Tables {
   accountRequests: Map<string, AccountRequestRow>;
   /** `${subscriber}\n${eventId}` of every event a subscriber processed -> when (purged after the retention) */
   processedEvents: Map<string, Date>;
+  /** service_clients by id, deleted ones included (soft deletion) */
+  clients: Map<string, ServiceClientState>;
 }
 
 /**
@@ -44,6 +47,7 @@ export class InMemoryDatabase {
     auditEvents: [],
     accountRequests: new Map(),
     processedEvents: new Map(),
+    clients: new Map(),
   };
 
   snapshot(): Tables {

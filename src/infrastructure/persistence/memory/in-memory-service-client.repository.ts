@@ -1,11 +1,20 @@
 import { ServiceClient, type ServiceClientState } from '@domain/client/service-client';
 import type { ServiceClientRepository } from '@domain/client/service-client.repository';
+import { InMemoryDatabase } from './in-memory-database';
 
 const USE_RESOLUTION_MS = 60_000;
 
-/** The port's semantics in memory: unique ids, soft deletion, copies in and out (no shared mutable state). */
+/**
+ * The port's semantics in memory: unique ids, soft deletion, copies in and out (no shared mutable state). The
+ * rows live in the database's `clients` table, so a unit of work that throws takes its client changes back too.
+ */
 export class InMemoryServiceClientRepository implements ServiceClientRepository {
-  private readonly rows = new Map<string, ServiceClientState>();
+  constructor(private readonly db: InMemoryDatabase = new InMemoryDatabase()) {}
+
+  /** Read on every call: a rolled-back transaction replaces the tables. */
+  private get rows(): Map<string, ServiceClientState> {
+    return this.db.tables.clients;
+  }
 
   async add(client: ServiceClient): Promise<void> {
     if (this.rows.has(client.id)) throw new Error(`duplicate key value violates unique constraint "clients_pkey"`);

@@ -7,6 +7,7 @@ import type { InMemoryDatabase } from './in-memory-database';
 import { InMemoryEmailOutbox } from './in-memory-email-outbox';
 import { InMemoryOneTimeTokenRepository } from './in-memory-one-time-token.repository';
 import { InMemoryProcessedEvents } from './in-memory-processed-events';
+import { InMemoryServiceClientRepository } from './in-memory-service-client.repository';
 import { InMemorySessionRepository } from './in-memory-session.repository';
 import { InMemoryUserRepository } from './in-memory-user.repository';
 
@@ -20,6 +21,7 @@ export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOp
     audit: new InMemoryAuditLog(db),
     processedEvents: new InMemoryProcessedEvents(db),
     accountRequests: new InMemoryAccountRequests(db, options),
+    clients: new InMemoryServiceClientRepository(db),
   };
 }
 

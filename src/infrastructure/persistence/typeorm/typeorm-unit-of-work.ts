@@ -1,5 +1,4 @@
 import type { SigningKeyRepository } from '@application/ports/signing-keys';
-import type { ServiceClientRepository } from '@domain/client/service-client.repository';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AfterCommitList, closeTransaction, openTransaction, type WakeTargets } from '../after-commit';
@@ -18,8 +17,6 @@ import { flushAppends, holdAppends, releaseAppends } from './transaction-appends
 /** The repositories on one EntityManager; a unit of work adds its transaction's after-commit list. */
 export type TypeOrmRepositories = Omit<Repositories, 'afterCommit'> & {
   signingKeys: SigningKeyRepository;
-  /** Service clients: single-statement changes, used outside units of work (see ServiceClientRepository). */
-  clients: ServiceClientRepository;
 };
 
 /**

@@ -6,7 +6,6 @@ import { IssueClientToken } from '@application/oauth/issue-client-token';
 import { OAuthError } from '@application/oauth/oauth-error';
 import type { ClientSecrets } from '@application/ports/client-secrets';
 import { PORTS } from '@application/ports/tokens';
-import { InMemoryServiceClientRepository } from '@infrastructure/persistence/memory/in-memory-service-client.repository';
 import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-secrets';
 import { createKit } from '../support/test-kit';
 
@@ -24,23 +23,23 @@ class CountingSecrets implements ClientSecrets {
 }
 
 describe('AuthenticateClient', () => {
-  const clients = new InMemoryServiceClientRepository();
   const secrets = new CountingSecrets(new HmacClientSecrets(randomBytes(32)));
-  const authenticate = new AuthenticateClient(clients, secrets);
 
+  /** A kit (in-memory tables) with one client registered through the use case the CLI runs. */
   async function registered() {
     const kit = await createKit();
-    const create = new CreateClient(clients, secrets, kit.resolve(PORTS.IdGenerator), kit.clock);
-    return { kit, ...(await create.execute({ name: 'billing', scopes: 'a b' })) };
+    const clients = kit.repos.clients;
+    const create = new CreateClient(kit.uow, secrets, kit.resolve(PORTS.IdGenerator), kit.clock);
+    return { kit, clients, authenticate: new AuthenticateClient(clients, secrets), ...(await create.execute({ name: 'billing', scopes: 'a b' })) };
   }
 
   it('authenticates the right secret', async () => {
-    const { client, secret } = await registered();
+    const { authenticate, client, secret } = await registered();
     await expect(authenticate.execute({ clientId: client.id, clientSecret: secret })).resolves.toMatchObject({ id: client.id });
   });
 
   it('checks a secret for unknown ids too (against a dummy), and answers them as it answers a wrong secret', async () => {
-    const { client, secret } = await registered();
+    const { authenticate, client, secret } = await registered();
     secrets.checks = [];
     const unknown = await authenticate.execute({ clientId: 'no-such-client', clientSecret: secret }).catch((e: unknown) => e);
     const wrong = await authenticate.execute({ clientId: client.id, clientSecret: `${secret}x` }).catch((e: unknown) => e);
@@ -51,13 +50,13 @@ describe('AuthenticateClient', () => {
   });
 
   it('refuses a deleted client with the same answer', async () => {
-    const { kit, client, secret } = await registered();
-    await new DeleteClient(clients, kit.clock).execute({ id: client.id });
+    const { kit, authenticate, client, secret } = await registered();
+    await new DeleteClient(kit.uow, kit.clock).execute({ id: client.id });
     await expect(authenticate.execute({ clientId: client.id, clientSecret: secret })).rejects.toMatchObject({ error: 'invalid_client' });
   });
 
   it('issues service tokens with the granted scopes only', async () => {
-    const { kit, client } = await registered();
+    const { kit, clients, client } = await registered();
     const issue = new IssueClientToken(kit.tokens, clients, kit.clock);
     await expect(issue.execute({ client, grantType: 'client_credentials' })).resolves.toMatchObject({ scope: 'a b', expiresIn: 900 });
     await expect(issue.execute({ client, grantType: 'client_credentials', scope: 'b' })).resolves.toMatchObject({ scope: 'b' });

@@ -32,7 +32,6 @@ import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-pas
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
 import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-secrets';
-import { InMemoryServiceClientRepository } from '@infrastructure/persistence/memory/in-memory-service-client.repository';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ManualClock } from '@infrastructure/time/system-clock';
@@ -126,7 +125,7 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   constant(PORTS.MfaLockoutStore, mfaLockout);
   constant(PORTS.MfaSettings, { issuer: 'Example', challengeTtlSeconds: 300, verifyPerAccount: { name: 'mfa-id', limit: 20, windowSeconds: 900 } });
   // Issue 11: service clients in memory, secrets under a fresh key.
-  constant(PORTS.ServiceClientRepository, new InMemoryServiceClientRepository());
+  constant(PORTS.ServiceClientRepository, repos.clients);
   constant(PORTS.ClientSecrets, new HmacClientSecrets(randomBytes(32)));
   // Issue 12: the admin API's read side over the same in-memory tables.
   constant(PORTS.UserDirectory, new InMemoryUserDirectory(db));
