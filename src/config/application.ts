@@ -14,6 +14,7 @@ import { createMetrics } from './metrics';
 import { startInfrastructure, type Infrastructure, type InfrastructureOverrides } from './infrastructure';
 import { startSubscribers } from './subscribers';
 import { TrackedHttpServer } from './http-server';
+import { refusedRequestReporter } from './refused-requests';
 
 export interface Application {
   config: AppConfig;
@@ -81,7 +82,8 @@ export async function createApplication(config: AppConfig, options: ApplicationO
     listen: () => {
       // Warned by the processes that serve (not the CLI, which creates the application too).
       if (!server) for (const warning of startupWarnings(config)) logger.warn({ env: config.env }, warning);
-      server ??= new TrackedHttpServer(http.callback());
+      // What Node's parser refuses never reaches the app's request log and metrics: logged (bounded) and counted here.
+      server ??= new TrackedHttpServer(http.callback(), {}, refusedRequestReporter(logger, metrics.clientErrors));
       return server.listen(config.port, config.host);
     },
     close: async (graceMs = 10_000) => {

@@ -6,6 +6,29 @@ import { metaFor } from '@interface/http/envelope';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+/** Why a request was answered here, below the app; each implies its status. */
+export type RefusalReason = 'malformed' | 'header_overflow' | 'timeout' | 'missing_host' | 'connect';
+
+export const REFUSAL_STATUS: Readonly<Record<RefusalReason, 400 | 405 | 408 | 431>> = {
+  malformed: 400,
+  header_overflow: 431,
+  timeout: 408,
+  missing_host: 400,
+  connect: 405,
+};
+
+/** A request the server answered without the app (so without its request log line and metrics). Never its bytes. */
+export interface RefusedRequest {
+  reason: RefusalReason;
+  status: 400 | 405 | 408 | 431;
+  /** Node's parser error code (`HPE_INVALID_METHOD` ...), when the parser refused it; at most 40 of [A-Z0-9_]. */
+  parserCode: string | null;
+  /** The socket's peer (the proxy's address behind one); null once the socket is gone. */
+  remoteAddress: string | null;
+  /** The X-Request-ID the answer carried. */
+  requestId: string;
+}
+
 export interface HttpServerLimits {
   /**
    * The whole request (headers and body) must arrive within this (default 30 s), else 408 and the connection
@@ -37,7 +60,8 @@ export class TrackedHttpServer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly server: Server;
 
-  constructor(handler: Handler, limits: HttpServerLimits = {}) {
+  /** `onRefused`: told of every request answered here without the app (to log and count it). */
+  constructor(handler: Handler, limits: HttpServerLimits = {}, onRefused: (refusal: RefusedRequest) => void = () => undefined) {
     const requestTimeout = limits.requestTimeoutMs ?? 30_000;
     const headersTimeout = Math.min(limits.headersTimeoutMs ?? 15_000, requestTimeout);
     // The timeouts are enforced by a sweep every connectionsCheckingInterval (Node's default 30 s would let a
@@ -50,7 +74,8 @@ export class TrackedHttpServer {
     // and no X-Request-ID (CONTRACT §1); the same refusal is made below, in the envelope.
     this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, requireHostHeader: false }, (req, res) => {
       if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
-        answerWithoutApp(res, 400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header.');
+        const peer = peerOf(req.socket);
+        onRefused(refusal('missing_host', null, peer, answerWithoutApp(res, 400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header.')));
         return;
       }
       // An outside review (2026-11-30) crashed the process (heap exhausted in 45 s at 200 requests/s) with sockets
@@ -71,9 +96,16 @@ export class TrackedHttpServer {
         .finally(() => this.inFlight.delete(handling));
       this.inFlight.add(handling);
     });
-    this.server.on('clientError', answerClientError);
+    this.server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+      const peer = peerOf(socket);
+      const answered = answerClientError(error, socket);
+      if (answered) onRefused(refusal(answered.reason, error.code ?? null, peer, answered.requestId));
+    });
     // CONNECT (a proxy tunnel) is not ours to serve: without a listener Node closes the socket without a word.
-    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerRaw(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.'));
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      const peer = peerOf(socket);
+      onRefused(refusal('connect', null, peer, answerRaw(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.')));
+    });
   }
 
   get handling(): number {
@@ -106,19 +138,30 @@ export class TrackedHttpServer {
  * the limit, a request that did not arrive in time) gets the contract's error envelope and an X-Request-ID
  * (CONTRACT §1: every response), not Node's bare status line; then the connection closes.
  */
-function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+function answerClientError(error: Error & { code?: string }, socket: Duplex): { reason: RefusalReason; requestId: string } | null {
   const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable || pending?.headersSent === true) {
     socket.destroy();
-    return;
+    return null;
   }
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const message = status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request did not arrive in time.' : 'The request is not valid HTTP.';
-  answerRaw(socket, status, 'BAD_REQUEST', message);
+  const reason: RefusalReason = error.code === 'HPE_HEADER_OVERFLOW' ? 'header_overflow' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'timeout' : 'malformed';
+  const message = reason === 'header_overflow' ? 'The request headers are too large.' : reason === 'timeout' ? 'The request did not arrive in time.' : 'The request is not valid HTTP.';
+  return { reason, requestId: answerRaw(socket, REFUSAL_STATUS[reason], 'BAD_REQUEST', message) };
 }
 
-/** An answer in the error envelope to a parsed request the app does not see. */
-function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string): void {
+/** The socket's peer address, read before the answer closes the socket. */
+function peerOf(socket: Duplex): string | null {
+  const address = (socket as Duplex & { remoteAddress?: unknown }).remoteAddress;
+  return typeof address === 'string' ? address.slice(0, 64) : null;
+}
+
+/** What is told of a refusal: bounded fields only (the parser's code when it has the expected shape). */
+function refusal(reason: RefusalReason, code: string | null, remoteAddress: string | null, requestId: string): RefusedRequest {
+  return { reason, status: REFUSAL_STATUS[reason], parserCode: code !== null && /^[A-Z0-9_]{1,40}$/.test(code) ? code : null, remoteAddress, requestId };
+}
+
+/** An answer in the error envelope to a parsed request the app does not see; returns its request id. */
+function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string): string {
   const requestId = randomUUID();
   const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
   res.writeHead(status, {
@@ -128,10 +171,14 @@ function answerWithoutApp(res: ServerResponse, status: number, code: string, mes
     'Cache-Control': 'no-store',
   });
   res.end(body);
+  return requestId;
 }
 
-/** An answer in the error envelope written straight to the socket (no app behind it), then the connection closes. */
-function answerRaw(socket: Duplex, status: number, code: string, message: string): void {
+/**
+ * An answer in the error envelope written straight to the socket (no app behind it), then the connection closes;
+ * returns its request id.
+ */
+function answerRaw(socket: Duplex, status: number, code: string, message: string): string {
   const requestId = randomUUID();
   const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
   socket.end(
@@ -143,6 +190,7 @@ function answerRaw(socket: Duplex, status: number, code: string, message: string
       'Connection: close\r\n\r\n' +
       body,
   );
+  return requestId;
 }
 
 function delay(ms: number): { promise: Promise<void>; cancel(): void } {

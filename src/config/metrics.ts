@@ -12,6 +12,7 @@ import { GATE_REFUSALS, type GateRefusal } from '@infrastructure/security/argon2
 import { createRequestDurations, type HttpMetrics } from '@interface/http/metrics/http-metrics';
 import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
 import { clusterMetricsSource } from './cluster-metrics';
+import { createClientErrorCounter } from './refused-requests';
 
 /** Time one backlog COUNT may take during a scrape before its gauge reports -1. */
 const BACKLOG_COUNT_TIMEOUT_MS = 1000;
@@ -23,6 +24,8 @@ export interface Metrics {
   registry: Registry;
   security: SecurityMetrics;
   http: HttpMetrics;
+  /** Requests the HTTP server answered below the app, by status and reason (refused-requests.ts). */
+  clientErrors: Counter<'status' | 'reason'>;
   /** Wraps each transaction's audit log so that recorded login outcomes, lockouts and reuse are counted. */
   countAudit(audit: AuditLog, afterCommit?: CountScheduler): AuditLog;
   /** The outbox and email backlog gauges, counted on the database at scrape time, at most every 5 s (on `clock`). */
@@ -52,6 +55,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       security,
       endpoint: new MetricsEndpoint(registry, options.metricsToken, options.clusterWorker ? clusterMetricsSource(registry) : undefined),
     },
+    clientErrors: createClientErrorCounter(registry),
     countAudit: (audit, afterCommit) => new CountingAuditLog(audit, security, afterCommit),
     watchBacklog(dataSource, clock) {
       const outbox = new TypeOrmOutboxStore(dataSource);

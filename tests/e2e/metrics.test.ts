@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApplication, type Application } from '@config/application';
+import { REFUSAL_LOG_LINES_PER_WINDOW } from '@config/refused-requests';
 import { loadConfig } from '@config/env';
 import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
 import { createLogger } from '@infrastructure/logging/pino-logger';
@@ -163,4 +165,66 @@ describe('metrics through the whole app', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 30_000);
+});
+
+/** Writes `raw` on a new connection and resolves with all the server sent before it closed. */
+function rawExchange(port: number, raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(text));
+  });
+}
+
+// Outside review: what Node's parser refuses (answered in the envelope by http-server.ts) was neither logged nor counted.
+describe('requests refused before the app: counted, and logged with bounded fields at a bounded rate', () => {
+  let t: TestApp | undefined;
+  let port: number;
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+
+  beforeAll(async () => {
+    const logger = createLogger('info', {
+      write: (line: string) => {
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    });
+    t = await startTestApp({ env: { HOST: '127.0.0.1' }, logger });
+    port = await t.app.listen();
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const scrape = async () => samplesOf((await t!.http.get('/metrics').expect(200)).text);
+  const refused = () => lines.filter((l) => l['msg'] === 'request refused before the app');
+  const CLIENT_ERRORS = 'http_client_errors_total';
+
+  it('a malformed request moves http_client_errors_total{status="400",reason="malformed"} by one and logs one line, without its bytes', async () => {
+    const before = await scrape();
+    expect(valueOf(before, CLIENT_ERRORS, { status: '431', reason: 'header_overflow' })).toBe(0); // every series exists from the start
+    const answer = await rawExchange(port, 'GE\u0001T /secret-marker-in-the-path HTTP/1.1\r\nHost: a\r\nX-Marker: secret-marker-in-a-header\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const requestId = /\r\nX-Request-ID: ([0-9a-f-]{36})\r\n/i.exec(answer)?.[1];
+    const after = await scrape();
+    expect(valueOf(after, CLIENT_ERRORS, { status: '400', reason: 'malformed' }) - valueOf(before, CLIENT_ERRORS, { status: '400', reason: 'malformed' })).toBe(1);
+    expect(valueOf(after, CLIENT_ERRORS, { status: '408', reason: 'timeout' })).toBe(valueOf(before, CLIENT_ERRORS, { status: '408', reason: 'timeout' }));
+    const line = refused().at(-1);
+    expect(line).toMatchObject({ level: 'info', status: 400, reason: 'malformed', parser_error: expect.stringMatching(/^HPE_[A-Z_]+$/), remote_address: expect.stringMatching(/127\.0\.0\.1$/), request_id: requestId });
+    expect(raw.join('\n')).not.toContain('secret-marker');
+  });
+
+  it('headers over the limit count as 431; a flood of 40 is counted whole and logged at most 10 times', async () => {
+    const before = await scrape();
+    const linesBefore = refused().length;
+    await rawExchange(port, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    for (let i = 0; i < 40; i += 1) await rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n');
+    const after = await scrape();
+    expect(valueOf(after, CLIENT_ERRORS, { status: '431', reason: 'header_overflow' }) - valueOf(before, CLIENT_ERRORS, { status: '431', reason: 'header_overflow' })).toBe(1);
+    expect(valueOf(after, CLIENT_ERRORS, { status: '400', reason: 'malformed' }) - valueOf(before, CLIENT_ERRORS, { status: '400', reason: 'malformed' })).toBe(40);
+    expect(refused().length).toBe(REFUSAL_LOG_LINES_PER_WINDOW);
+    expect(linesBefore).toBeLessThan(REFUSAL_LOG_LINES_PER_WINDOW);
+    expect(raw.join('\n')).not.toContain('aaaaaaaa');
+  });
 });

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { TrackedHttpServer } from '@config/http-server';
+import { TrackedHttpServer, type RefusedRequest } from '@config/http-server';
 
 function deferred() {
   let resolve!: () => void;
@@ -77,6 +77,12 @@ function rawExchange(port: number, raw: string): Promise<{ text: string; ms: num
 describe('TrackedHttpServer before the app: what Node refuses', () => {
   let server: TrackedHttpServer;
   let port: number;
+  /** What the server reported of each refusal (the application logs and counts them). */
+  const refusals: RefusedRequest[] = [];
+  const lastRefusal = () => {
+    const { reason, status, parserCode, remoteAddress, requestId } = refusals.at(-1)!;
+    return { reason, status, parserCode, remoteAddress, requestId };
+  };
   beforeAll(async () => {
     server = new TrackedHttpServer(
       async (req, res) => {
@@ -85,6 +91,7 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
         res.end('app');
       },
       { requestTimeoutMs: 600, headersTimeoutMs: 400 },
+      (refusal) => refusals.push(refusal),
     );
     port = await server.listen(0, '127.0.0.1');
   });
@@ -101,6 +108,7 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
     expect(answer.statusLine).toBe('HTTP/1.1 408 Request Timeout');
     expect(answer.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' }, meta: { request_id: answer.requestId, version: 'v1' } });
     expect(ms).toBeLessThan(5_000);
+    expect(lastRefusal()).toEqual({ reason: 'timeout', status: 408, parserCode: 'ERR_HTTP_REQUEST_TIMEOUT', remoteAddress: expect.stringMatching(/127\.0\.0\.1$/), requestId: answer.requestId });
   });
 
   it('a malformed request and headers over the limit get the error envelope with an X-Request-ID, then the connection closes', async () => {
@@ -108,22 +116,28 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
     expect(malformed.statusLine).toBe('HTTP/1.1 400 Bad Request');
     expect(malformed.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' }, meta: { request_id: malformed.requestId } });
     expect(malformed.head).toMatch(/\r\nConnection: close/);
+    expect(lastRefusal()).toEqual({ reason: 'malformed', status: 400, parserCode: expect.stringMatching(/^HPE_/), remoteAddress: expect.stringMatching(/127\.0\.0\.1$/), requestId: malformed.requestId });
     const huge = envelope((await rawExchange(port, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)).text);
     expect(huge.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
     expect(huge.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' } });
+    expect(lastRefusal()).toMatchObject({ reason: 'header_overflow', status: 431, parserCode: 'HPE_HEADER_OVERFLOW', requestId: huge.requestId });
+    const reported = refusals.length;
     // A well-formed request still reaches the app.
     expect((await rawExchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text).toMatch(/\r\n\r\napp$/);
+    expect(refusals).toHaveLength(reported); // nothing reported for it
   });
 
   it('an HTTP/1.1 request without Host and a CONNECT get the envelope with an X-Request-ID (Node gave a bare 400, and no answer at all)', async () => {
     const hostless = envelope((await rawExchange(port, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n')).text);
     expect(hostless.statusLine).toBe('HTTP/1.1 400 Bad Request');
     expect(hostless.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' }, meta: { request_id: hostless.requestId } });
+    expect(lastRefusal()).toEqual({ reason: 'missing_host', status: 400, parserCode: null, remoteAddress: expect.stringMatching(/127\.0\.0\.1$/), requestId: hostless.requestId });
     // HTTP/1.0 has no Host requirement: it reaches the app.
     expect((await rawExchange(port, 'GET / HTTP/1.0\r\n\r\n')).text).toMatch(/\r\n\r\napp$/);
     const tunnel = envelope((await rawExchange(port, 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n')).text);
     expect(tunnel.statusLine).toBe('HTTP/1.1 405 Method Not Allowed');
     expect(tunnel.body).toMatchObject({ success: false, error: { code: 'METHOD_NOT_ALLOWED' }, meta: { request_id: tunnel.requestId } });
+    expect(lastRefusal()).toEqual({ reason: 'connect', status: 405, parserCode: null, remoteAddress: expect.stringMatching(/127\.0\.0\.1$/), requestId: tunnel.requestId });
   });
 });
 

@@ -65,6 +65,7 @@ describe('GET /metrics exposition', () => {
         'auth_refresh_token_reuse_total',
         'auth_lockouts_total',
         'auth_rate_limit_refusals_total',
+        'http_client_errors_total',
         'auth_outbox_unsent_events',
         'auth_email_outbox_messages',
         'process_cpu_seconds_total',
