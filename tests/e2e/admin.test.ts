@@ -299,6 +299,13 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       expect([JSON.stringify(body).slice(0, 30), bad.status, bad.body.error.code]).toEqual([JSON.stringify(body).slice(0, 30), 400, 'VALIDATION_ERROR']);
     }
     expect((await patch('00000000-0000-4000-8000-000000000000', { status: 'suspended' })).status).toBe(404);
+    // An account with no role at all is refused, on an update as on an invitation (outside review); nothing changes.
+    const roleless = await patch(id, { roles: [] });
+    expect([roleless.status, roleless.body.error.code, roleless.body.error.details]).toEqual([400, 'VALIDATION_ERROR', { roles: ['roles must hold at least one role, e.g. ["user"]'] }]);
+    expect((await http().get(`${ADMIN_API}/users/${id}`).set(bearer(admin.access)).expect(200)).body.data.user.roles).toEqual(['user', 'billing_ops']);
+    const invited = await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'roleless@example.com', roles: [] });
+    expect([invited.status, invited.body.error.code, invited.body.error.details]).toEqual([400, 'VALIDATION_ERROR', { roles: ['roles must hold at least one role, e.g. ["user"]'] }]);
+    expect(await app().app.infra.dataSource.query("SELECT id FROM users WHERE email = 'roleless@example.com'")).toEqual([]);
   });
 
   it('guard rails: an admin cannot suspend, demote or delete themself (409 CONFLICT)', async () => {

@@ -107,8 +107,9 @@ describe('OpenAPI document served by the service', () => {
     // `"scope": null` is accepted by logout; role names have the domain's shape.
     expect((schemaOf('LogoutDto').properties?.['scope'] as SchemaObject).enum).toContain(null);
     for (const name of ['InviteUserDto', 'UpdateUserDto']) {
-      const items = (schemaOf(name).properties?.['roles'] as SchemaObject).items as SchemaObject;
-      expect([name, items.pattern]).toEqual([name, '^[a-z][a-z0-9_-]{0,31}$']);
+      const roles = schemaOf(name).properties?.['roles'] as SchemaObject;
+      const items = roles.items as SchemaObject;
+      expect([name, items.pattern, roles.minItems, roles.maxItems]).toEqual([name, '^[a-z][a-z0-9_-]{0,31}$', 1, 20]);
     }
   });
 

@@ -4,6 +4,8 @@ import { DomainErrors } from '../shared/errors';
 export const ROLE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 /** An account holds a handful of roles; a longer list is a mistake, not a need. */
 export const MAX_ROLES = 20;
+/** Why an empty list of roles is refused (also the HTTP DTOs' message). */
+export const ROLES_REQUIRED = 'at least one role, e.g. ["user"]';
 
 /** The role every account starts with, and the one that opens the admin API. */
 export const USER_ROLE = 'user';
@@ -21,8 +23,13 @@ export class Role {
     return new Role(raw);
   }
 
+  /**
+   * At least one: an account without any role would pass the service's own checks (only `admin` opens anything
+   * here) yet be refused by every service that asks for `user`, with no trace of why. Give it `["user"]`.
+   */
   static list(raw: readonly string[]): Role[] {
     const unique = [...new Set(raw)];
+    if (unique.length === 0) throw DomainErrors.validation('roles', ROLES_REQUIRED);
     if (unique.length > MAX_ROLES) throw DomainErrors.validation('roles', `at most ${MAX_ROLES} roles`);
     return unique.map((value) => Role.create(value));
   }

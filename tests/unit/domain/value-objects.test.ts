@@ -1,6 +1,7 @@
 import { DomainError } from '@domain/shared/domain-error';
 import { Email } from '@domain/user/email';
 import { Password } from '@domain/user/password';
+import { Role } from '@domain/user/role';
 import { UserId } from '@domain/user/user-id';
 import { Username } from '@domain/user/username';
 
@@ -63,5 +64,14 @@ describe('UserId', () => {
   it('accepts UUIDs only', () => {
     expect(UserId.create('3F2504E0-4F89-11D3-9A0C-0305E82C3301').value).toBe('3f2504e0-4f89-11d3-9a0c-0305e82c3301');
     expect(() => UserId.create('1; DROP TABLE users')).toThrow(DomainError);
+  });
+});
+
+describe('Role', () => {
+  it('a list keeps order, drops duplicates, holds 1 to 20 valid names: an empty list is refused on `roles`', () => {
+    expect(Role.list(['user', 'billing_ops', 'user']).map((r) => r.value)).toEqual(['user', 'billing_ops']);
+    expect(() => Role.list([])).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', details: { roles: ['at least one role, e.g. ["user"]'] } }));
+    expect(() => Role.list(Array.from({ length: 21 }, (_, i) => `r${i}`))).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
+    expect(() => Role.list(['Admin'])).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
   });
 });

@@ -1,5 +1,5 @@
-import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
-import { ROLE_PATTERN } from '@domain/user/role';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsISO8601, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
+import { ROLE_PATTERN, ROLES_REQUIRED } from '@domain/user/role';
 import { MaxUnits } from './validate-dto';
 
 /**
@@ -28,12 +28,12 @@ export class InviteUserDto {
   @IsString() @MaxUnits(254) email!: string;
   @ValidateIf(present) @IsString() @MaxUnits(100) first_name?: string;
   @ValidateIf(present) @IsString() @MaxUnits(100) last_name?: string;
-  @ValidateIf(present) @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) @Matches(ROLE_PATTERN, { each: true, message: 'each role must match [a-z][a-z0-9_-]{0,31}' }) roles?: string[];
+  @ValidateIf(present) @IsArray() @ArrayMinSize(1, { message: `roles must hold ${ROLES_REQUIRED}` }) @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) @Matches(ROLE_PATTERN, { each: true, message: 'each role must match [a-z][a-z0-9_-]{0,31}' }) roles?: string[];
 }
 
 export class UpdateUserDto {
   @ValidateIf(present) @IsIn(['active', 'suspended']) status?: 'active' | 'suspended';
-  @ValidateIf(present) @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) @Matches(ROLE_PATTERN, { each: true, message: 'each role must match [a-z][a-z0-9_-]{0,31}' }) roles?: string[];
+  @ValidateIf(present) @IsArray() @ArrayMinSize(1, { message: `roles must hold ${ROLES_REQUIRED}` }) @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) @Matches(ROLE_PATTERN, { each: true, message: 'each role must match [a-z][a-z0-9_-]{0,31}' }) roles?: string[];
   @ValidateIf(present) @IsIn([true], { message: 'email_verified can only be set to true' }) email_verified?: true;
 }
 
