@@ -210,6 +210,15 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect([late.status, late.body.error.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
   });
 
+  it('GET /admin/stats and GET /admin/users/:id refuse any query parameter with 400 VALIDATION_ERROR, as the lists refuse unknown ones', async () => {
+    for (const path of [`${ADMIN_API}/stats`, `${ADMIN_API}/users/${admin.id}`, `${ADMIN_API}/users`, `${ADMIN_API}/audit-events`]) {
+      const res = await http().get(path).query({ bogus: '1' }).set(bearer(admin.access));
+      expect([path, res.status, res.body.error?.code, Object.keys(res.body.error?.details ?? {}).includes('bogus')]).toEqual([path, 400, 'VALIDATION_ERROR', true]);
+    }
+    await http().get(`${ADMIN_API}/stats`).set(bearer(admin.access)).expect(200);
+    await http().get(`${ADMIN_API}/users/${admin.id}`).set(bearer(admin.access)).expect(200);
+  });
+
   it('GET /admin/users/:id answers {user, sessions}; 404 for unknown or malformed ids', async () => {
     const u = await user('details@example.com');
     await login('details@example.com').expect(200);

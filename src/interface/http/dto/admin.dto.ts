@@ -14,6 +14,13 @@ const CURSOR = /^[A-Za-z0-9_-]{1,200}$/;
 export const USER_SORTS = ['created_at', 'email', 'last_login_at'] as const;
 export const USER_STATUSES = ['pending_verification', 'active', 'locked', 'suspended'] as const;
 
+/**
+ * The query of an admin GET that takes no parameter (stats, one user): any parameter is a 400 VALIDATION_ERROR
+ * naming it, as the list routes refuse the ones they do not declare, so that a typo (`?since=` on the stats) is
+ * never mistaken for a filter that was applied.
+ */
+export class NoQueryDto {}
+
 export class ListUsersQueryDto {
   @ValidateIf(present) @IsString() @Matches(/^[1-9][0-9]{0,8}$/, { message: 'page must be a whole number from 1' }) page?: string;
   @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;

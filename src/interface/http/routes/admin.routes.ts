@@ -14,7 +14,7 @@ import type { AuditEventType } from '@application/ports/audit-log';
 import type { UserSort } from '@application/ports/user-directory';
 import type { UserStatus } from '@domain/user/user';
 import { Errors } from '@application/shared/errors';
-import { AuditEventsQueryDto, InviteUserDto, ListUsersQueryDto, UpdateUserDto } from '../dto/admin.dto';
+import { AuditEventsQueryDto, InviteUserDto, ListUsersQueryDto, NoQueryDto, UpdateUserDto } from '../dto/admin.dto';
 import { respond } from '../envelope';
 import type { HttpContext } from '../http-state';
 import { principalOf } from '../middleware/bearer-auth';
@@ -96,6 +96,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     summary: 'A user and their live sessions',
     tags: TAGS,
     auth: AUTH,
+    query: { dto: NoQueryDto },
     responses: { 200: { description: 'The user and sessions', schema: USER_DETAILS_SCHEMA } },
     errors: [...GUARD, 'NOT_FOUND'],
     uses: GetUserDetails,
@@ -199,6 +200,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     summary: 'User statistics',
     tags: TAGS,
     auth: AUTH,
+    query: { dto: NoQueryDto },
     responses: { 200: { description: 'Counts', schema: STATS_SCHEMA } },
     errors: GUARD,
     uses: GetUserStats,
