@@ -462,7 +462,14 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect(future.body.data.events).toEqual([]);
     const past = await http().get(`${ADMIN_API}/audit-events`).query({ user_id: u.id, until: '2000-01-01T00:00:00Z' }).set(bearer(admin.access)).expect(200);
     expect(past.body.data.events).toEqual([]);
-    for (const query of [{ cursor: 'garbage' }, { cursor: Buffer.from('["x","y"]').toString('base64url') }, { since: 'yesterday' }, { user_id: 'nope' }, { limit: '0' }, { type: 'DROP TABLE' }]) {
+    // Years 1-9999, as the README and the error message say, the bounds included (0001-0099 were refused: outside review).
+    const since1 = await http().get(`${ADMIN_API}/audit-events`).query({ user_id: u.id, since: '0001-01-01', limit: '100' }).set(bearer(admin.access)).expect(200);
+    expect(since1.body.data.events.map((e: { id: string }) => e.id)).toEqual(expected);
+    const until9999 = await http().get(`${ADMIN_API}/audit-events`).query({ user_id: u.id, until: '9999-12-31T23:59:59.999Z', limit: '100' }).set(bearer(admin.access)).expect(200);
+    expect(until9999.body.data.events.map((e: { id: string }) => e.id)).toEqual(expected);
+    const ancient = await http().get(`${ADMIN_API}/audit-events`).query({ since: '0001-01-01T00:00:00Z', until: '0050-06-15T12:00:00Z' }).set(bearer(admin.access)).expect(200);
+    expect(ancient.body.data.events).toEqual([]);
+    for (const query of [{ cursor: 'garbage' }, { cursor: Buffer.from('["x","y"]').toString('base64url') }, { since: 'yesterday' }, { user_id: 'nope' }, { limit: '0' }, { type: 'DROP TABLE' }, { since: '2021-02-29' }, { until: '0000-12-31T23:59:59Z' }, { until: '10000-01-01' }]) {
       const bad = await http().get(`${ADMIN_API}/audit-events`).query(query).set(bearer(admin.access));
       expect([bad.status, bad.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
     }

@@ -136,5 +136,12 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
     await expect(store.auditTrail.list({ subjectId: subject, since: at('2026-04-01T00:00:02.000Z') }, 10, null)).resolves.toHaveLength(1);
     await expect(store.auditTrail.list({ subjectId: subject, until: at('2026-04-01T00:00:01.000Z') }, 10, null)).resolves.toHaveLength(2);
     await expect(store.auditTrail.list({ subjectId: 'not-a-uuid' }, 10, null)).resolves.toEqual([]);
+    // The bounds the admin API accepts (years 1-9999 UTC) compare exactly on every adapter.
+    const first = new Date('0001-01-01T00:00:00.000Z');
+    const last = new Date('9999-12-31T23:59:59.999Z');
+    await expect(store.auditTrail.list({ subjectId: subject, since: first }, 10, null)).resolves.toHaveLength(5);
+    await expect(store.auditTrail.list({ subjectId: subject, until: last }, 10, null)).resolves.toHaveLength(5);
+    await expect(store.auditTrail.list({ subjectId: subject, since: first, until: new Date('0099-12-31T23:59:59.999Z') }, 10, null)).resolves.toEqual([]);
+    await expect(store.auditTrail.list({ subjectId: subject, since: last }, 10, null)).resolves.toEqual([]);
   });
 });

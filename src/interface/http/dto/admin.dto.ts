@@ -47,8 +47,9 @@ export class UpdateUserDto {
 export class AuditEventsQueryDto {
   @ValidateIf(present) @IsUUID() user_id?: string;
   @ValidateIf(present) @IsString() @Matches(/^[a-z_]{1,40}\.[a-z_]{1,40}$/, { message: 'type must be an audit event type, e.g. login.failed' }) type?: string;
-  @ValidateIf(present) @IsString() @IsISO8601({ strict: true }) since?: string;
-  @ValidateIf(present) @IsString() @IsISO8601({ strict: true }) until?: string;
+  // The shape only: IsISO8601's `strict` day check refuses years 1-99 (see instantParam, which checks the day).
+  @ValidateIf(present) @IsString() @IsISO8601() since?: string;
+  @ValidateIf(present) @IsString() @IsISO8601() until?: string;
   @ValidateIf(present) @IsString() @Matches(CURSOR, { message: 'cursor is invalid' }) cursor?: string;
   @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;
 }

@@ -35,11 +35,32 @@ function storable(date: Date): boolean {
   return !Number.isNaN(date.getTime()) && year >= 1 && year <= 9999;
 }
 
-/** An ISO 8601 query parameter (`since`, `until`) as a Date, or 400 VALIDATION_ERROR on that field. */
+/** A calendar date's year, month and day at the start of an ISO 8601 string (extended format, as Date reads it). */
+const CALENDAR_DATE = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})/;
+
+/**
+ * Whether the calendar date the value starts with exists: `new Date` rolls `2021-02-29` over to March 1st. (The
+ * DTO's IsISO8601 checks only the shape: its `strict` check misreads years 1-99, building `new Date("1-01-01")`,
+ * which is 2001, so it refused `0001-01-01`.)
+ */
+function dayExists(value: string): boolean {
+  const match = CALENDAR_DATE.exec(value);
+  if (!match) return true;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return days !== undefined && day >= 1 && day <= days;
+}
+
+/**
+ * An ISO 8601 query parameter (`since`, `until`) as a Date, or 400 VALIDATION_ERROR on that field: a day that
+ * exists, an instant in years 1-9999 UTC (`0001-01-01` to `9999-12-31T23:59:59.999Z`), which PostgreSQL and the
+ * in-memory adapter both compare exactly.
+ */
 export function instantParam(field: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
-  if (!storable(date)) throw Errors.validation(field, `${field} must be a date and time such as 2026-01-31T00:00:00Z, in years 1-9999`);
+  if (!storable(date) || !dayExists(value)) throw Errors.validation(field, `${field} must be a date and time such as 2026-01-31T00:00:00Z, in years 1-9999`);
   return date;
 }
 

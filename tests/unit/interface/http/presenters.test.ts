@@ -53,6 +53,15 @@ describe('presenters', () => {
     for (const value of ['2020-W01', '2020-W53-7', '20200101', '2020-01-01T10', '+275760-09-13T00:00:00Z', '-000001-01-01T00:00:00Z']) {
       expect(() => instantParam('until', value)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', details: { until: [expect.stringContaining('years 1-9999')] } }));
     }
+    // Years 1-9999 UTC, as the message says, the first and last instants included (IsISO8601's strict check refused 0001-0099).
+    expect(instantParam('since', '0001-01-01')!.toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(instantParam('until', '0099-12-31T23:00:00Z')!.toISOString()).toBe('0099-12-31T23:00:00.000Z');
+    expect(instantParam('until', '9999-12-31T23:59:59.999Z')!.toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    expect(instantParam('since', '2024-02-29')!.toISOString()).toBe('2024-02-29T00:00:00.000Z');
+    // Days that do not exist (Date would roll them over into the next month), and an offset that leaves year 1.
+    for (const value of ['2021-02-29', '2020-02-30T00:00:00Z', '1900-02-29', '2020-04-31', '0001-01-01T00:00:00+01:00']) {
+      expect(() => instantParam('since', value)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', details: { since: [expect.stringContaining('years 1-9999')] } }));
+    }
     const id = '00000000-0000-4000-8000-000000000000';
     expect(decodeCursor(encodeCursor({ occurredAt: now, id }) ?? undefined)).toEqual({ occurredAt: now, id });
     const forged = Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', id])).toString('base64url');
