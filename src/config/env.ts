@@ -59,7 +59,7 @@ export interface AppConfig {
    */
   databasePreparedStatements: boolean;
   /**
-   * DATABASE_QUERY_TIMEOUT (10s, 1-20 s): the serving process's longest wait for a query's answer and for a
+   * DATABASE_QUERY_TIMEOUT (10s, 1-10 s): the serving process's longest wait for a query's answer and for a
    * connection of its pool; past it the connection is destroyed and the request answers 503 (config/database.ts).
    */
   databaseQueryTimeoutMs: number;
@@ -143,8 +143,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workers: readWorkers(env, problems),
     databasePoolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
     databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', true),
-    // A query sent during the 10-s shutdown grace ends within 20 s more: inside the 30-s shutdown limit (main.ts).
-    databaseQueryTimeoutMs: read.duration('DATABASE_QUERY_TIMEOUT', '10s', 1, 20) * 1000,
+    // At most 10 s: a query past its deadline (plus the cancel's grace) still answers 503 well within the 15 s the
+    // HTTP server lets a request sit with no I/O before it destroys the connection (http-server.ts); at 16-20 s
+    // the client got an empty reply instead. A query sent in the 10-s shutdown grace also ends inside its 30 s.
+    databaseQueryTimeoutMs: read.duration('DATABASE_QUERY_TIMEOUT', '10s', 1, MAX_DATABASE_QUERY_TIMEOUT_SECONDS) * 1000,
     redisTopology: {
       mode: redisMode,
       sentinelMaster: read.optionalString('REDIS_SENTINEL_MASTER'),
@@ -201,6 +203,8 @@ const MAX_WORKERS = 256;
 
 /** The longest ACCESS_TOKEN_TTL accepted; also how long a retired signing key of unrecorded token lifetime stays published. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 24 * 3600;
+/** DATABASE_QUERY_TIMEOUT's upper bound: inside the HTTP server's stalled-socket limit (STALLED_SOCKET_TIMEOUT_MS). */
+export const MAX_DATABASE_QUERY_TIMEOUT_SECONDS = 10;
 
 function readWorkers(env: Env, problems: string[]): number {
   const raw = env.WORKERS?.trim().toLowerCase();

@@ -3,6 +3,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { metaFor } from '@interface/http/envelope';
+import { closeByServer, markClosedByServer } from '@interface/http/middleware/client-gone';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -28,6 +29,13 @@ export interface RefusedRequest {
   /** The X-Request-ID the answer carried. */
   requestId: string;
 }
+
+/**
+ * The default stalled-socket timeout (HttpServerLimits.stalledSocketTimeoutMs). A request whose handler waits this long
+ * without writing loses its connection, so no wait of the service may come near it: DATABASE_QUERY_TIMEOUT is
+ * capped well below (env.ts).
+ */
+export const STALLED_SOCKET_TIMEOUT_MS = 15_000;
 
 export interface HttpServerLimits {
   /**
@@ -67,7 +75,7 @@ export class TrackedHttpServer {
     // The timeouts are enforced by a sweep every connectionsCheckingInterval (Node's default 30 s would let a
     // 30-s timeout run to a minute).
     const connectionsCheckingInterval = Math.max(100, Math.min(2_000, Math.floor(headersTimeout / 2)));
-    const stalledSocketTimeout = limits.stalledSocketTimeoutMs ?? 15_000;
+    const stalledSocketTimeout = limits.stalledSocketTimeoutMs ?? STALLED_SOCKET_TIMEOUT_MS;
     const maxOpen = limits.maxOpenRequestsPerSocket ?? 32;
     const openPerSocket = new WeakMap<Socket, number>();
     // requireHostHeader off: Node's own refusal of an HTTP/1.1 request without Host is a bare 400 with no envelope
@@ -85,17 +93,21 @@ export class TrackedHttpServer {
       openPerSocket.set(socket, open);
       res.once('close', () => openPerSocket.set(socket, (openPerSocket.get(socket) ?? 1) - 1));
       if (open > maxOpen) {
-        socket.destroy();
+        closeByServer(socket, 'too_many_open');
         return;
       }
-      // No read or write on the socket for this long (an unread answer stays unsent): Node's server destroys it.
-      // Set per request: between requests Node's keep-alive timeout applies, and it clears this.
+      // No read or write on the socket for this long (an unread answer stays unsent): destroyed (the 'timeout'
+      // listener below). Set per request: between requests Node's keep-alive timeout applies, and it clears this.
       socket.setTimeout(stalledSocketTimeout);
       const handling: Promise<void> = handler(req, res)
         .catch(() => undefined) // the handler answers its own errors; this only tracks completion
         .finally(() => this.inFlight.delete(handling));
       this.inFlight.add(handling);
     });
+    // A socket timeout (the stalled-socket one above, or Node's keep-alive one between requests): with a listener
+    // here Node leaves the destroying to it, marked as the server's doing so that the request log of a request
+    // still open on it does not read as a client that left.
+    this.server.on('timeout', (socket: Socket) => closeByServer(socket, 'stalled'));
     this.server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
       const peer = peerOf(socket);
       const answered = answerClientError(error, socket);
@@ -140,7 +152,14 @@ export class TrackedHttpServer {
  */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): { reason: RefusalReason; requestId: string } | null {
   const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || pending?.headersSent === true) {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return null;
+  }
+  // From here the server ends the connection: a request still open on it (pipelined before this one) is the
+  // server's doing, not a client that left.
+  markClosedByServer(socket as Socket, 'refused');
+  if (pending?.headersSent === true) {
     socket.destroy();
     return null;
   }

@@ -1,4 +1,5 @@
 import { type ClientRequest, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { Argon2PasswordHasher, QUEUE_LENGTH_PER_SLOT } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { NO_RATE_LIMITS, PASSWORD, type TestApp, signUp, startTestApp } from '../support/app';
@@ -10,7 +11,7 @@ import { samplesOf, valueOf } from '../support/prometheus';
  * bound): a login whose hash the gate refuses is answered 503 SERVICE_UNAVAILABLE with Retry-After, for a known
  * and an unknown account alike, and is no failed attempt: it neither counts toward the lockout nor keeps a place.
  * A login or registration whose client leaves while it waits for the gate is never hashed (an outside review:
- * logins fired and dropped at once filled the queue with work nobody waited for).
+ * logins fired and dropped at once filled the queue with work nobody waited for), pipelined ones included.
  */
 describe('password hashing saturated: POST /auth/login, /auth/register', () => {
   let t: TestApp;
@@ -94,10 +95,14 @@ describe('password hashing saturated: POST /auth/login, /auth/register', () => {
     return { req, answer };
   }
 
+  /** The service's port over real sockets (listened on once, by the first test that needs it). */
+  let listeningOn: number | undefined;
+  const listening = async () => (listeningOn ??= await t.app.listen());
+
   const scrape = async () => samplesOf((await t.http.get('/metrics').expect(200)).text);
 
   it('never hashes a login or registration whose client left while queued; the client that stays is answered', async () => {
-    const port = await t.app.listen();
+    const port = await listening();
     const hasher = argon2();
     await t.settle(); // the bookkeeping of earlier failures counted before the first reading
     const before = await scrape();
@@ -143,5 +148,47 @@ describe('password hashing saturated: POST /auth/login, /auth/register', () => {
     expect(lines.filter((line) => line.msg === 'request failed')).toEqual([]);
     expect(logged.join('\n')).not.toContain(PASSWORD);
     expect(logged.join('\n')).not.toContain('a wrong guess');
+  });
+
+  it('never hashes the pipelined logins of a connection the client dropped, not only the one being answered', async () => {
+    // An outside review: 20 wrong-password logins pipelined on one socket, destroyed at once, were all hashed
+    // (Node tells only the response attached to the socket that it closed, not the ones queued behind it).
+    const port = await listening();
+    const hasher = argon2();
+    await t.settle();
+    const before = await scrape();
+    logged.length = 0;
+    const PIPELINED = 20;
+    let release!: () => void;
+    const holder = hasher.gate.run(() => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      const payload = Array.from({ length: PIPELINED }, (_, i) => {
+        const body = JSON.stringify({ email: `piped${i}@example.com`, password: 'a wrong guess' });
+        return `POST /api/v1/auth/login HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      }).join('');
+      const socket = connect(port, '127.0.0.1', () => socket.write(payload));
+      socket.on('error', () => undefined);
+      await eventually(() => hasher.gate.queued === PIPELINED, 5_000, 'the pipelined logins queued');
+      const stays = post(port, '/api/v1/auth/login', { email: 'alice@example.com', password: PASSWORD });
+      await eventually(() => hasher.gate.queued === PIPELINED + 1, 5_000, 'the staying login queued');
+      socket.destroy();
+      // Not the verdict (the counts below are): only the staying login should be left waiting.
+      await eventually(() => hasher.gate.queued === 1, 2_000, 'the dropped logins leaving the queue').catch(() => undefined);
+      release();
+      expect((await stays.answer).status).toBe(200);
+    } finally {
+      release();
+      await holder;
+    }
+    await t.settle();
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    expect(delta('auth_password_hashing_refusals_total', { reason: 'client_gone' })).toBe(PIPELINED);
+    expect(delta('auth_logins_total', { result: 'invalid_credentials' })).toBe(0);
+    expect(delta('auth_logins_total', { result: 'success' })).toBe(1);
+    const lines = logged.map((line) => JSON.parse(line) as { level: string; msg: string; status?: number });
+    expect(lines.filter((line) => line.msg === 'client gone before the answer').map(({ level, status }) => ({ level, status }))).toEqual(
+      Array.from({ length: PIPELINED }, () => ({ level: 'info', status: 503 })),
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import Koa from 'koa';
 import { TrackedHttpServer, type RefusedRequest } from '@config/http-server';
+import { createLogger } from '@infrastructure/logging/pino-logger';
+import type { HttpState } from '@interface/http/http-state';
+import { clientIp } from '@interface/http/middleware/client-ip';
+import { requestId } from '@interface/http/middleware/request-id';
+import { requestLogger } from '@interface/http/middleware/request-logger';
+import { eventually } from '../../support/events';
 
 function deferred() {
   let resolve!: () => void;
@@ -242,5 +249,90 @@ describe('TrackedHttpServer against pipelined requests whose answers are never r
     } finally {
       await server.stop(100);
     }
+  });
+});
+
+/**
+ * The request log tells a connection the server closed (its stalled-socket or pipelining limit, a refused request)
+ * from a client that left: both leave a request unanswered, but only the second is the client's doing. A request
+ * that outlived the stall limit (a DATABASE_QUERY_TIMEOUT of 16-20 s, before it was capped at 10 s) got an empty
+ * reply and was logged as 'client gone before the answer'.
+ */
+describe('TrackedHttpServer and the request log: a connection the server closed is not a client that left', () => {
+  let server: TrackedHttpServer;
+  let port: number;
+  const logged: { level: string; msg: string; status?: number; path?: string; client_gone?: boolean; closed_by_server?: string }[] = [];
+  const release = deferred();
+
+  beforeAll(async () => {
+    const app = new Koa<HttpState>();
+    app.use(requestId());
+    app.use(requestLogger(createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line)) })));
+    app.use(clientIp([]));
+    // As a request stuck on a dependency: no answer until the connection is gone (or the suite ends).
+    app.use(async (ctx) => {
+      const signal = ctx.state.client.signal!;
+      await Promise.race([release.promise, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+      ctx.status = 503;
+      ctx.body = { success: false };
+    });
+    server = new TrackedHttpServer(app.callback(), { stalledSocketTimeoutMs: 400, maxOpenRequestsPerSocket: 4 });
+    port = await server.listen(0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    release.resolve();
+    await server.stop(100);
+  });
+  beforeEach(() => {
+    logged.length = 0;
+  });
+
+  /** Writes `raw` on a new connection and reads until it closes; `leaveAfterMs`: the client hangs up first. */
+  function exchange(raw: string, leaveAfterMs?: number): Promise<string> {
+    return new Promise((resolve) => {
+      let text = '';
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(raw);
+        if (leaveAfterMs !== undefined) setTimeout(() => socket.destroy(), leaveAfterMs);
+      });
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(text));
+    });
+  }
+  const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`;
+  const lines = () => logged.map(({ level, msg, status, path, client_gone, closed_by_server }) => ({ level, msg, status, path, client_gone, closed_by_server }));
+  const WARN = 'warn';
+  const INFO = 'info';
+
+  it('a request left open with no I/O past the stall limit: logged as closed by the server (warn), and the client got an empty reply', async () => {
+    expect(await exchange(get('/stuck'))).toBe('');
+    await eventually(() => logged.length === 1, 2_000, 'the request logged');
+    expect(lines()).toEqual([
+      { level: WARN, msg: 'connection closed by the server before the answer', status: 503, path: '/stuck', client_gone: undefined, closed_by_server: 'stalled' },
+    ]);
+  });
+
+  it('a client that hangs up before the answer: still client gone (info)', async () => {
+    await exchange(get('/left'), 50);
+    await eventually(() => logged.length === 1, 2_000, 'the request logged');
+    expect(lines()).toEqual([{ level: INFO, msg: 'client gone before the answer', status: 503, path: '/left', client_gone: true, closed_by_server: undefined }]);
+  });
+
+  it('pipelined requests on a connection destroyed for too many open requests: each logged as closed by the server', async () => {
+    expect(await exchange([1, 2, 3, 4, 5].map((i) => get(`/piped/${i}`)).join(''))).toBe('');
+    await eventually(() => logged.length === 4, 2_000, 'the four handled requests logged');
+    expect(lines().sort((a, b) => (a.path ?? '').localeCompare(b.path ?? ''))).toEqual(
+      [1, 2, 3, 4].map((i) => ({ level: WARN, msg: 'connection closed by the server before the answer', status: 503, path: `/piped/${i}`, client_gone: undefined, closed_by_server: 'too_many_open' })),
+    );
+  });
+
+  it('a request pipelined before one the server refuses as malformed: logged as closed by the server', async () => {
+    const text = await exchange(get('/before-garbage') + 'GE\u0001T / HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    await eventually(() => logged.length === 1, 2_000, 'the request logged');
+    expect(lines()).toEqual([
+      { level: WARN, msg: 'connection closed by the server before the answer', status: 503, path: '/before-garbage', client_gone: undefined, closed_by_server: 'refused' },
+    ]);
   });
 });

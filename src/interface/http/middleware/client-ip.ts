@@ -16,7 +16,7 @@ export function clientIp(trustedProxies: string[], ipv6Prefix = 64): Middleware<
     const peer = normalize(ctx.req.socket.remoteAddress ?? '');
     const ip = trusted && peer !== null && isTrusted(trusted, peer) ? fromForwarded(trusted, peer, ctx.get('X-Forwarded-For')) : peer;
     const userAgent = ctx.get('User-Agent').trim().slice(0, USER_AGENT_MAX);
-    ctx.state.client = { ip, userAgent: userAgent === '' ? null : userAgent, requestId: ctx.state.requestId, signal: clientGone(ctx.res) };
+    ctx.state.client = { ip, userAgent: userAgent === '' ? null : userAgent, requestId: ctx.state.requestId, signal: clientGone(ctx.req, ctx.res) };
     ctx.state.clientNetwork = ip === null ? null : networkOf(ip, ipv6Prefix);
     await next();
   };

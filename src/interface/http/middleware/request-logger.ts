@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { HttpState, RequestLog } from '../http-state';
+import { serverClosed } from './client-gone';
 
 /** Longest path a log line carries; a longer one is cut, with how much was left out (Node allows 16 KB of them). */
 const LOGGED_PATH_MAX = 256;
@@ -25,13 +26,17 @@ export function requestLogger(root: Logger): Middleware<HttpState> {
       await next();
     } finally {
       // A client gone before the answer receives none (Koa writes nothing to a closed socket): whatever the status
-      // (a hash it no longer waited for was skipped: 503), no failure of the service.
+      // (a hash it no longer waited for was skipped: 503), no failure of the service. A connection the server
+      // closed itself (its stalled-socket or pipelining limit, src/config/http-server.ts) is no client leaving:
+      // a warning naming the limit (a request that outlived the 15-s stall limit got an empty reply).
       const gone = ctx.state.client?.signal?.aborted === true;
-      const level = ctx.status >= 500 && !gone ? 'error' : 'info';
+      const closedBy = gone ? serverClosed(ctx.req.socket) : null;
+      const level = closedBy !== null ? 'warn' : ctx.status >= 500 && !gone ? 'error' : 'info';
       if (root.isLevelEnabled(level)) {
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
         const fields = { method: ctx.method, path: loggedPath(ctx.path), status: ctx.status, duration_ms: Math.round(durationMs * 100) / 100 };
-        if (level === 'error') log.error(fields, 'request failed');
+        if (closedBy !== null) log.warn({ ...fields, closed_by_server: closedBy }, 'connection closed by the server before the answer');
+        else if (level === 'error') log.error(fields, 'request failed');
         else if (gone) log.info({ ...fields, client_gone: true }, 'client gone before the answer');
         else log.info(fields, 'request completed');
       }
