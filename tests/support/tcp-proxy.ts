@@ -1,15 +1,17 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
 
 /**
  * A TCP proxy the test puts between the service and a server, to cut the network and restore it. Cut: every
  * open connection is destroyed and new ones are reset at once (as a broker that went away); stall: nothing
- * flows and nothing is reset; restore: traffic flows again.
+ * flows and nothing is reset; slow: new connections carry their bytes late; restore: traffic flows again.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private server: Server | null = null;
   private cutOff = false;
   private stalled = false;
+  private latencyMs = 0;
   port = 0;
 
   constructor(
@@ -54,8 +56,17 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * A slow link: the connections accepted from now on (not the open ones) forward every chunk, either way, `ms`
+   * later, in order; a round trip over one takes twice as long. restore() ends it for the connections after.
+   */
+  slow(ms: number): void {
+    this.latencyMs = ms;
+  }
+
   restore(): void {
     this.cutOff = false;
+    this.latencyMs = 0;
     if (this.stalled) {
       this.stalled = false;
       for (const socket of this.sockets) socket.destroy();
@@ -89,7 +100,25 @@ export class TcpProxy {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
+    if (this.latencyMs > 0) {
+      client.pipe(delayed(this.latencyMs)).pipe(upstream);
+      upstream.pipe(delayed(this.latencyMs)).pipe(client);
+      return;
+    }
     client.pipe(upstream);
     upstream.pipe(client);
   }
+}
+
+/** Passes every chunk on `ms` after it came, without holding back the ones behind it (timers of one delay fire in order). */
+function delayed(ms: number): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      setTimeout(() => this.push(chunk), ms);
+      done();
+    },
+    flush(done) {
+      setTimeout(done, ms);
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
+import { armQueryDeadline, createDataSource } from '@infrastructure/persistence/typeorm/data-source';
 import { migrations } from '../../../migrations';
 import { NO_LIMITS, PASSWORD, signUp, startTestApp, type TestApp } from '../../support/app';
 import { eventually } from '../../support/events';
@@ -30,7 +31,7 @@ const SERVICE_POOL = 10;
  * DATABASE_PREPARED_STATEMENTS=false, as the README tells PgBouncer users before 1.21 (Debian 12's is 1.18), so
  * its hot statements go unnamed like everything TypeORM sends.
  * Migrations, the e2e-critical flows, the concurrent paths (row locks under contention) and the outbox relay
- * (a claim transaction held while publishing) all run through it.
+ * (a claim transaction held while publishing) all run through it, and the query deadline's cancel request too.
  */
 describeWhen(
   PGBOUNCER_SELECTED && REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECTED,
@@ -167,6 +168,29 @@ describeWhen(
       await a.end();
       await b.end();
     }
+  });
+
+  it('the query deadline cancels a statement held by a row lock through it: nothing changed, no backend left waiting', async () => {
+    await direct.query('CREATE TABLE deadline_locked (id int PRIMARY KEY, v int NOT NULL)');
+    await direct.query('INSERT INTO deadline_locked (id, v) VALUES (1, 0)');
+    const dataSource = createDataSource({ url: bouncer.url, poolSize: 1, preparedStatements: false });
+    await dataSource.initialize();
+    armQueryDeadline(dataSource, 300);
+    const locker = new Client({ connectionString: scratch.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT id FROM deadline_locked WHERE id = 1 FOR UPDATE');
+      // PgBouncer forwards the cancel request (its own key for the client) to the server connection the client holds.
+      await expect(dataSource.query('UPDATE deadline_locked SET v = 1 WHERE id = 1')).rejects.toThrow(/the query was cancelled/);
+      const waiting = await direct.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+      expect(waiting.rows).toEqual([{ n: 0 }]);
+    } finally {
+      await locker.query('COMMIT');
+      await locker.end();
+      await dataSource.destroy();
+    }
+    expect((await direct.query('SELECT v FROM deadline_locked WHERE id = 1 FOR UPDATE')).rows).toEqual([{ v: 0 }]);
   });
 
   it('logged no protocol error (prepared statements, unsupported startup parameters)', () => {

@@ -82,13 +82,15 @@ describe('the error catalogue', () => {
     expect(mapError(Errors.mfaRateLimited(12.3))).toEqual(mapError(HttpErrors.rateLimited(12.3)));
   });
 
-  it('an unreachable database is a 503 with Retry-After, a failing statement stays a 500 (logged as a bug)', () => {
+  it('an unreachable database or a cancelled statement is a 503 with Retry-After, a failing statement stays a 500 (logged as a bug)', () => {
     const unreachable = [
       new Error('Connection terminated unexpectedly'),
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }),
       Object.assign(new Error('wrapped'), { cause: Object.assign(new Error('x'), { code: '08006' }) }),
       new Error('timeout exceeded when trying to connect'),
+      // A statement the server cancelled (the query deadline's cancel request meeting a connection's next statement).
+      Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('canceling statement due to user request'), { code: '57014' }) }),
     ];
     for (const error of unreachable) {
       expect(mapError(error)).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE' }, headers: { 'Retry-After': '5' }, outage: true });
