@@ -4,6 +4,7 @@ import type { Mailer } from '@application/ports/mailer';
 import type { SecretBox } from '@application/ports/secret-box';
 import { BackgroundWorker, type RoundResult } from '@infrastructure/jobs/background-worker';
 import { addSeconds, describeFailure as describe, type LeasedQueueSettings, nextAttemptAt } from '@infrastructure/jobs/queue-settings';
+import { isPermanentFailure } from './delivery-failure';
 import type { ClaimedEmail, EmailQueue } from './email-queue';
 
 export interface EmailSenderSettings extends LeasedQueueSettings {
@@ -25,7 +26,8 @@ export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
  * Delivers the email outbox through the Mailer: claim due rows (a lease, so any number of instances can run
  * this), open the sealed bodies, send, mark sent; on failure retry later with capped exponential backoff, until
  * `maxAttempts` attempts or `maxAgeSeconds` of age: then the row is marked failed, kept for inspection and never
- * sent, so that an undeliverable address cannot hold the queue forever. At least once: a crash after the server
+ * sent, so that an undeliverable address cannot hold the queue forever. A permanent rejection of the message (a 5xx
+ * reply to RCPT TO or DATA, see isPermanentFailure) marks it failed at once. At least once: a crash after the server
  * accepted a message and before it is marked sent sends it again once the lease ends. Logs carry the row id,
  * subject and error, never the recipient or the body.
  */
@@ -84,7 +86,7 @@ export class EmailOutboxSender {
       const message = { to: email.recipient, subject: email.subject, text: this.box.open(email.sealedText), html: this.box.open(email.sealedHtml) };
       await this.mailer.send(message);
     } catch (error) {
-      await this.failed(email, describe(error));
+      await this.failed(email, error);
       return;
     }
     try {
@@ -95,10 +97,14 @@ export class EmailOutboxSender {
     }
   }
 
-  /** A failed attempt: retried later, unless it was the last one allowed or the next would come too late. */
-  private async failed(email: ClaimedEmail, reason: string): Promise<void> {
+  /**
+   * A failed attempt: retried later, unless the message was refused for good, or it was the last attempt allowed,
+   * or the next would come too late.
+   */
+  private async failed(email: ClaimedEmail, error: unknown): Promise<void> {
+    const reason = describe(error);
     const retryAt = nextAttemptAt(this.clock.now(), email.attempts, this.settings);
-    if (email.attempts >= this.settings.maxAttempts || this.tooOld(email, retryAt)) {
+    if (isPermanentFailure(error) || email.attempts >= this.settings.maxAttempts || this.tooOld(email, retryAt)) {
       await this.giveUp(email, reason);
       return;
     }

@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { EmailOutboxSender, type EmailSenderSettings } from '@infrastructure/email/email-outbox-sender';
+import { SmtpMailer } from '@infrastructure/email/smtp/smtp-mailer';
+import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
+import { InMemoryEmailOutbox, InMemoryEmailQueue } from '@infrastructure/persistence/memory/in-memory-email-outbox';
+import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { ManualClock } from '@infrastructure/time/system-clock';
+
+/**
+ * The email outbox delivering through the real SmtpMailer to a real SMTP server (smtp-server) whose replies the
+ * test sets per recipient: which failures end a row at once, which are retried.
+ */
+const SETTINGS: EmailSenderSettings = {
+  batchSize: 10,
+  pollIntervalMs: 60_000,
+  leaseSeconds: 300,
+  baseRetrySeconds: 10,
+  maxRetrySeconds: 3600,
+  maxAttempts: 4,
+  maxAgeSeconds: 86_400,
+};
+
+interface Reply {
+  code: number;
+  text: string;
+}
+
+const reject = ({ code, text }: Reply): Error => Object.assign(new Error(text), { responseCode: code });
+
+/** A real SMTP server on 127.0.0.1 (port 0) that answers MAIL FROM, RCPT TO and the end of DATA as told. */
+class ScriptedSmtpServer {
+  /** Reply to RCPT TO for these recipients. */
+  readonly rcptReplies = new Map<string, Reply>();
+  /** Reply to the end of DATA for messages to these recipients. */
+  readonly dataReplies = new Map<string, Reply>();
+  /** Reply to every MAIL FROM, when set. */
+  mailFromReply: Reply | null = null;
+  /** Every RCPT TO address the server was sent, accepted or not. */
+  readonly rcpt: string[] = [];
+  /** The envelope recipients of every message the server accepted. */
+  readonly delivered: string[] = [];
+  port = 0;
+  private readonly server: SMTPServer;
+
+  constructor(options: SMTPServerOptions = {}) {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onMailFrom: (_address, _session, callback) => callback(this.mailFromReply ? reject(this.mailFromReply) : null),
+      onRcptTo: (address, _session, callback) => {
+        this.rcpt.push(address.address);
+        const reply = this.rcptReplies.get(address.address);
+        callback(reply ? reject(reply) : null);
+      },
+      onData: (stream, session, callback) => {
+        stream.on('data', () => undefined);
+        stream.on('end', () => {
+          const to = session.envelope.rcptTo.map((r) => r.address);
+          const reply = to.map((address) => this.dataReplies.get(address)).find((r) => r !== undefined);
+          if (reply) return callback(reject(reply));
+          this.delivered.push(...to);
+          return callback();
+        });
+      },
+      ...options,
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.server.address() as AddressInfo).port;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** The outbox, its sender and the real SmtpMailer pointed at `url`. */
+function outboxTo(url: string) {
+  const db = new InMemoryDatabase();
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+  const box = new AesGcmSecretBox(randomBytes(32));
+  const mailer = new SmtpMailer({ url, from: 'Auth <auth@example.com>', rejectUnauthorized: true, requireTls: false });
+  const logs: { fields: Record<string, unknown>; message: string }[] = [];
+  const log = (fields: Record<string, unknown>, message: string) => void logs.push({ fields, message });
+  const queue = new InMemoryEmailQueue(db);
+  const sender = new EmailOutboxSender(queue, mailer, box, clock, { info: log, warn: log, error: log }, SETTINGS);
+  const outbox = new InMemoryEmailOutbox(db, { secretBox: box, clock });
+  return {
+    clock,
+    logs,
+    queue,
+    sender,
+    mailer,
+    enqueue: (to: string) => outbox.enqueue({ to, subject: 'Verify your email', text: 'plain body', html: '<p>html body</p>' }),
+    row: (to: string) => [...db.tables.emails.values()].find((r) => r.recipient === to)!,
+    /** Lets every retry become due and runs the sender until nothing due is left. */
+    nextRound: async () => {
+      clock.advance(SETTINGS.maxRetrySeconds);
+      await sender.drain();
+    },
+  };
+}
+
+describe('the email outbox against a real SMTP server: permanent rejections end a row, the rest is retried', () => {
+  const smtp = new ScriptedSmtpServer();
+  let t: ReturnType<typeof outboxTo>;
+
+  beforeAll(async () => {
+    await smtp.start();
+    t = outboxTo(`smtp://127.0.0.1:${smtp.port}`);
+  });
+  afterAll(async () => {
+    t.mailer.close();
+    await smtp.stop();
+  });
+
+  const givenUp = (id: string) => t.logs.filter((l) => l.message.includes('will not be sent') && l.fields['email_id'] === id);
+
+  it.each([
+    ['550 5.1.1 to RCPT TO (no such user)', 'rcpt', { code: 550, text: '5.1.1 Recipient address rejected: User unknown' }],
+    ['554 5.7.1 to DATA (message refused)', 'data', { code: 554, text: '5.7.1 Message rejected as spam' }],
+  ] as const)('%s marks the row failed after that one attempt, warns once, counts it failed, never tries again', async (_name, stage, reply) => {
+    const to = `permanent-${stage}@example.com`;
+    (stage === 'rcpt' ? smtp.rcptReplies : smtp.dataReplies).set(to, reply);
+    const before = await t.queue.countByState();
+    await t.enqueue(to);
+    await t.sender.drain();
+
+    const row = t.row(to);
+    expect(row).toMatchObject({ attempts: 1, sentAt: null, failedAt: t.clock.now(), lockedUntil: null });
+    expect(row.lastError).toContain(String(reply.code));
+    expect(givenUp(row.id)).toHaveLength(1);
+    expect(givenUp(row.id)[0]!.fields).toMatchObject({ attempts: 1, err: row.lastError });
+    await expect(t.queue.countByState()).resolves.toEqual({ queued: before.queued, failed: before.failed + 1 });
+
+    (stage === 'rcpt' ? smtp.rcptReplies : smtp.dataReplies).delete(to);
+    await t.nextRound();
+    await t.nextRound();
+    expect(smtp.rcpt.filter((a) => a === to)).toHaveLength(1);
+    expect(smtp.delivered).not.toContain(to);
+    expect(givenUp(row.id)).toHaveLength(1);
+  });
+
+  it.each([
+    ['450 4.2.1 to RCPT TO (mailbox busy)', 'rcpt', { code: 450, text: '4.2.1 Mailbox temporarily unavailable' }],
+    ['452 4.3.1 to DATA (insufficient storage)', 'data', { code: 452, text: '4.3.1 Insufficient system storage' }],
+    ['552 5.2.2 to RCPT TO (mailbox full: temporary, RFC 5321 4.5.3.1.10)', 'rcpt', { code: 552, text: '5.2.2 Mailbox full' }],
+  ] as const)('%s is retried, and delivered once the server accepts', async (_name, stage, reply) => {
+    const to = `temporary-${stage}-${reply.code}@example.com`;
+    (stage === 'rcpt' ? smtp.rcptReplies : smtp.dataReplies).set(to, reply);
+    await t.enqueue(to);
+    await t.sender.drain();
+    await t.nextRound();
+    expect(t.row(to)).toMatchObject({ attempts: 2, sentAt: null, failedAt: null });
+    expect(t.row(to).lastError).toContain(String(reply.code));
+
+    (stage === 'rcpt' ? smtp.rcptReplies : smtp.dataReplies).delete(to);
+    await t.nextRound();
+    expect(t.row(to)).toMatchObject({ attempts: 3, sentAt: t.clock.now(), failedAt: null });
+    expect(smtp.delivered.filter((a) => a === to)).toHaveLength(1);
+  });
+
+  it('a 5xx to MAIL FROM (the relay refuses MAIL_FROM: the operator\'s settings, not the message) is retried', async () => {
+    smtp.mailFromReply = { code: 550, text: '5.7.1 Sender address rejected: not owned by user' };
+    try {
+      await t.enqueue('mailfrom@example.com');
+      await t.sender.drain();
+      await t.nextRound();
+      expect(t.row('mailfrom@example.com')).toMatchObject({ attempts: 2, sentAt: null, failedAt: null });
+      expect(t.row('mailfrom@example.com').lastError).toMatch(/550/);
+    } finally {
+      smtp.mailFromReply = null;
+    }
+    await t.nextRound();
+    expect(t.row('mailfrom@example.com')).toMatchObject({ attempts: 3, sentAt: t.clock.now() });
+  });
+});
+
+describe('the email outbox against a real SMTP server that refuses our credentials (535)', () => {
+  const smtp = new ScriptedSmtpServer({
+    authOptional: false,
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    onAuth: (_auth, _session, callback) => callback(new Error('Invalid username or password')),
+  });
+  let t: ReturnType<typeof outboxTo>;
+
+  beforeAll(async () => {
+    await smtp.start();
+    t = outboxTo(`smtp://relay-user:wrong-password@127.0.0.1:${smtp.port}`);
+  });
+  afterAll(async () => {
+    t.mailer.close();
+    await smtp.stop();
+  });
+
+  it('is retried: the message is fine, the relay settings are the operator\'s to fix', async () => {
+    await t.enqueue('auth@example.com');
+    await t.sender.drain();
+    await t.nextRound();
+    const row = t.row('auth@example.com');
+    expect(row).toMatchObject({ attempts: 2, sentAt: null, failedAt: null });
+    expect(row.lastError).toMatch(/^EAUTH: .*535/);
+    expect(row.lastError).not.toContain('wrong-password');
+    expect(smtp.rcpt).toHaveLength(0);
+  });
+});
