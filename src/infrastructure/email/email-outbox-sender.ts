@@ -29,7 +29,7 @@ export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
  * sent, so that an undeliverable address cannot hold the queue forever. A permanent rejection of the message (a 5xx
  * reply to RCPT TO or DATA, see isPermanentFailure) marks it failed at once. At least once: a crash after the server
  * accepted a message and before it is marked sent sends it again once the lease ends. Logs carry the row id,
- * subject and error, never the recipient or the body.
+ * subject and error, never the recipient or the body: addresses in an error are redacted (describeFailure).
  */
 export class EmailOutboxSender {
   private readonly worker: BackgroundWorker;
@@ -102,7 +102,8 @@ export class EmailOutboxSender {
    * or the next would come too late.
    */
   private async failed(email: ClaimedEmail, error: unknown): Promise<void> {
-    const reason = describe(error);
+    // The server's reply may name the recipient ("550 5.1.1 <r5@example.com>: ..."): never into the row or the log.
+    const reason = describe(error, [email.recipient]);
     const retryAt = nextAttemptAt(this.clock.now(), email.attempts, this.settings);
     if (isPermanentFailure(error) || email.attempts >= this.settings.maxAttempts || this.tooOld(email, retryAt)) {
       await this.giveUp(email, reason);

@@ -24,9 +24,30 @@ export function nextAttemptAt(now: Date, attempts: number, settings: Pick<Leased
   return new Date(now.getTime() + retryDelayMs(attempts, { baseMs: settings.baseRetrySeconds * 1000, maxMs: settings.maxRetrySeconds * 1000 }));
 }
 
-/** Code and message only, bounded: never a payload or a body (nodemailer errors carry none), for the row and the log. */
-export function describeFailure(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, 500);
-  const code = (error as { code?: unknown }).code;
-  return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`.slice(0, 500);
+/**
+ * What reads as an email address in an error: a quoted local part and what follows its `@`; a quoted string holding
+ * an `@` (an address JSON-quoted into a message); a run of characters other than whitespace and angle brackets
+ * around an `@` (`<r5@example.com>` keeps its brackets).
+ */
+const ADDRESS_LIKE = /"(?:[^"\\\r\n]|\\.)*"@[^\s<>]*|"(?:[^"\\\r\n]|\\.)*@(?:[^"\\\r\n]|\\.)*"|[^\s<>]*@[^\s<>]*/gu;
+const REDACTED = '[address]';
+const MAX_DESCRIPTION = 500;
+
+/**
+ * Code and message only, bounded: never a payload or a body (nodemailer errors carry none), for the row and the log.
+ * Addresses are redacted (an SMTP reply such as `550 5.1.1 <r5@example.com>: Recipient address rejected` names the
+ * recipient): each of `redact` verbatim (the row's own recipient, even where it does not read as one, such as a quoted
+ * local part with spaces), then anything that reads as an address in the first 500 characters, which is all that is
+ * kept (a word cut there is dropped: it could be the start of an address). The pattern runs on those 500 only, so a
+ * long reply costs no more than a short one.
+ */
+export function describeFailure(error: unknown, redact: readonly string[] = []): string {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  let text = error instanceof Error ? `${typeof code === 'string' ? `${code}: ` : ''}${error.message}` : String(error);
+  for (const value of redact.filter((v) => v !== '')) {
+    // As given and as JSON.stringify would quote it inside a message (nodemailer's "Invalid recipient" does).
+    for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) text = text.split(form).join(REDACTED);
+  }
+  if (text.length > MAX_DESCRIPTION) text = `${text.slice(0, MAX_DESCRIPTION).replace(/\S*$/u, '')}...`;
+  return text.replace(ADDRESS_LIKE, REDACTED).slice(0, MAX_DESCRIPTION);
 }

@@ -181,6 +181,40 @@ describe('the email outbox against a real SMTP server: permanent rejections end 
   });
 });
 
+describe('the email outbox keeps addresses out of last_error and the log', () => {
+  const smtp = new ScriptedSmtpServer();
+  let t: ReturnType<typeof outboxTo>;
+
+  beforeAll(async () => {
+    await smtp.start();
+    t = outboxTo(`smtp://127.0.0.1:${smtp.port}`);
+  });
+  afterAll(async () => {
+    t.mailer.close();
+    await smtp.stop();
+  });
+
+  // Postfix-style replies that quote the recipient as the server got it, or name another address. (A quoted local
+  // part is covered by describeFailure's unit test: smtp-server refuses its syntax with a 501 naming nothing.)
+  it.each([
+    ['r5@example.com', 'rcpt', { code: 550, text: '5.1.1 <r5@example.com>: Recipient address rejected: User unknown in virtual mailbox table' }],
+    ['user7@bücher.example', 'rcpt', { code: 550, text: '5.1.1 <user7@xn--bcher-kva.example>: Recipient address rejected: User unknown' }],
+    ['k9@example.com', 'rcpt', { code: 450, text: '4.2.0 <K9@Example.COM>: Recipient address rejected: Greylisted, see postmaster@example.net' }],
+    ['r6@example.com', 'data', { code: 554, text: '5.7.1 <r6@example.com>: Recipient address rejected: message refused' }],
+  ] as const)('%p refused with a reply naming addresses: the row and the log keep the reply, not the address', async (to, stage, reply) => {
+    (stage === 'rcpt' ? smtp.rcptReplies : smtp.dataReplies).set(to, reply);
+    await t.enqueue(to);
+    await t.sender.drain();
+    const row = t.row(to);
+    const leaks = /@|r5|r6|user7|bücher|bcher|k9|postmaster/i;
+    expect(row.lastError).toContain(`${reply.code} ${reply.text.slice(0, 5)} <[address]>: Recipient address rejected`);
+    expect(row.lastError).not.toMatch(leaks);
+    const lines = JSON.stringify(t.logs.filter((l) => l.fields['email_id'] === row.id));
+    expect(lines).toContain('Recipient address rejected');
+    expect(lines).not.toMatch(leaks);
+  });
+});
+
 describe('the email outbox against a real SMTP server that refuses our credentials (535)', () => {
   const smtp = new ScriptedSmtpServer({
     authOptional: false,
