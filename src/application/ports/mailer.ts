@@ -3,6 +3,11 @@ export interface EmailMessage {
   subject: string;
   text: string;
   html: string;
+  /**
+   * The same on every attempt to deliver one message (the outbox row id), so that a mailer can give every copy the
+   * same Message-ID and a receiver can drop a copy sent again. Unset when the message is queued.
+   */
+  id?: string;
 }
 
 export interface Mailer {

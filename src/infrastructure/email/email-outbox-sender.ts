@@ -83,7 +83,7 @@ export class EmailOutboxSender {
       return;
     }
     try {
-      const message = { to: email.recipient, subject: email.subject, text: this.box.open(email.sealedText), html: this.box.open(email.sealedHtml) };
+      const message = { id: email.id, to: email.recipient, subject: email.subject, text: this.box.open(email.sealedText), html: this.box.open(email.sealedHtml) };
       await this.mailer.send(message);
     } catch (error) {
       await this.failed(email, error);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { EmailOutboxSender, type EmailSenderSettings } from '@infrastructure/email/email-outbox-sender';
 import { SmtpMailer } from '@infrastructure/email/smtp/smtp-mailer';
@@ -41,8 +41,13 @@ class ScriptedSmtpServer {
   readonly rcpt: string[] = [];
   /** The envelope recipients of every message the server accepted. */
   readonly delivered: string[] = [];
+  /** Recipients whose next message the server takes whole, then drops the connection instead of replying to. */
+  readonly dropAfterData = new Set<string>();
+  /** The Message-ID header of every message received in full (dropped or accepted), by recipient. */
+  readonly messageIds: { to: string; messageId: string }[] = [];
   port = 0;
   private readonly server: SMTPServer;
+  private readonly sockets = new Map<number, Socket>();
 
   constructor(options: SMTPServerOptions = {}) {
     this.server = new SMTPServer({
@@ -56,9 +61,14 @@ class ScriptedSmtpServer {
         callback(reply ? reject(reply) : null);
       },
       onData: (stream, session, callback) => {
-        stream.on('data', () => undefined);
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           const to = session.envelope.rcptTo.map((r) => r.address);
+          const messageId = /^Message-ID: *(.*)$/im.exec(Buffer.concat(chunks).toString('utf8'))?.[1]?.trim() ?? '';
+          this.messageIds.push(...to.map((address) => ({ to: address, messageId })));
+          const drop = to.find((address) => this.dropAfterData.delete(address));
+          if (drop !== undefined) return void this.sockets.get(session.remotePort)?.destroy(); // no reply at all
           const reply = to.map((address) => this.dataReplies.get(address)).find((r) => r !== undefined);
           if (reply) return callback(reject(reply));
           this.delivered.push(...to);
@@ -70,6 +80,8 @@ class ScriptedSmtpServer {
   }
 
   async start(): Promise<void> {
+    // The client sockets by their port, to drop one in the middle of a session.
+    this.server.server.on('connection', (socket: Socket) => this.sockets.set(socket.remotePort!, socket));
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as AddressInfo).port;
   }
@@ -178,6 +190,38 @@ describe('the email outbox against a real SMTP server: permanent rejections end 
     }
     await t.nextRound();
     expect(t.row('mailfrom@example.com')).toMatchObject({ attempts: 3, sentAt: t.clock.now() });
+  });
+});
+
+describe('the email outbox against a real SMTP server that drops the connection after DATA, before its reply', () => {
+  const smtp = new ScriptedSmtpServer();
+  let t: ReturnType<typeof outboxTo>;
+
+  beforeAll(async () => {
+    await smtp.start();
+    t = outboxTo(`smtp://127.0.0.1:${smtp.port}`);
+  });
+  afterAll(async () => {
+    t.mailer.close();
+    await smtp.stop();
+  });
+
+  it('sends the message again, with the same Message-ID (<row id@MAIL_FROM domain>) on every copy', async () => {
+    smtp.dropAfterData.add('dup@example.com');
+    await t.enqueue('dup@example.com');
+    await t.enqueue('other@example.com');
+    await t.sender.drain();
+    const row = t.row('dup@example.com');
+    expect(row).toMatchObject({ attempts: 1, sentAt: null, failedAt: null });
+    expect(row.lastError).toMatch(/^ECONNECTION: /);
+    await t.nextRound();
+    expect(t.row('dup@example.com')).toMatchObject({ attempts: 2, sentAt: t.clock.now() });
+
+    const copies = smtp.messageIds.filter((m) => m.to === 'dup@example.com').map((m) => m.messageId);
+    expect(copies).toEqual([`<${row.id}@example.com>`, `<${row.id}@example.com>`]);
+    expect(smtp.delivered.filter((a) => a === 'dup@example.com')).toHaveLength(1);
+    // Another row has its own.
+    expect(smtp.messageIds.filter((m) => m.to === 'other@example.com').map((m) => m.messageId)).toEqual([`<${t.row('other@example.com').id}@example.com>`]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import nodemailer, { type Transporter } from 'nodemailer';
+import addressparser from 'nodemailer/lib/addressparser';
 import type { EmailMessage, Mailer } from '@application/ports/mailer';
 
 export interface SmtpSettings {
@@ -18,8 +19,11 @@ export interface SmtpSettings {
  */
 export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
+  /** The right-hand side of our Message-IDs: the domain of MAIL_FROM, as its A-label. */
+  private readonly messageIdDomain: string;
 
   constructor(private readonly settings: SmtpSettings) {
+    this.messageIdDomain = messageIdDomain(settings.from);
     this.transport = nodemailer.createTransport({
       url: settings.url,
       requireTLS: settings.requireTls,
@@ -42,6 +46,9 @@ export class SmtpMailer implements Mailer {
       from: this.settings.from,
       to,
       envelope: { from: this.settings.from, to: [{ name: '', address: envelopeAddress(message.to) }] },
+      // The same on every attempt of one outbox row: a copy sent again (the reply to DATA was lost) is a duplicate
+      // that the receiver can tell. Without an id nodemailer makes a random one.
+      ...(message.id !== undefined && MSG_ID_LEFT.test(message.id) ? { messageId: `<${message.id}@${this.messageIdDomain}>` } : {}),
       subject: message.subject,
       text: message.text,
       html: message.html,
@@ -51,6 +58,16 @@ export class SmtpMailer implements Mailer {
   close(): void {
     this.transport.close();
   }
+}
+
+/** An id-left (RFC 5322 §3.6.4) that needs no quoting: a dot-atom. The outbox row ids are UUIDs. */
+const MSG_ID_LEFT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/;
+
+/** The domain of the sender address (`Auth <auth@example.com>` -> `example.com`), ASCII; `localhost` without one. */
+function messageIdDomain(from: string): string {
+  const address = addressparser(from, { flatten: true })[0]?.address ?? '';
+  const at = address.lastIndexOf('@');
+  return (at < 0 ? '' : domainToASCII(address.slice(at + 1))) || 'localhost';
 }
 
 /**
