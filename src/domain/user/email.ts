@@ -13,8 +13,12 @@ const MAX_LABEL = 63;
  * a list: ( ) < > [ ] : ; @ \ , " and whitespace.
  */
 const ATOM = /^(?!\p{M})[a-z0-9!#$%&'*+\-/=?^_`{|}~\p{L}\p{M}\p{N}]+$/u;
-/** A quoted local part: printable ASCII (space included) or non-ASCII letters/marks/digits; `\` quotes one such char. */
-const QUOTED = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e\p{L}\p{M}\p{N}]|\\[\x20-\x7e\p{L}\p{M}\p{N}])+)"$/u;
+/**
+ * A quoted local part: printable ASCII (space included) or non-ASCII letters/marks/digits; `\` quotes one such char.
+ * Not `<` or `>`, even quoted: the mail library turns them into spaces (`"<x@evil.test>"@example.com` would go out as
+ * `" x@evil.test "@example.com`), so the mailbox delivered to would not be the one stored.
+ */
+const QUOTED = /^"((?:[\x20\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e\p{L}\p{M}\p{N}]|\\[\x20-\x3b\x3d\x3f-\x7e\p{L}\p{M}\p{N}])+)"$/u;
 /**
  * A domain label: LDH (letters, digits, hyphen; not starting or ending with a hyphen) where letters and digits
  * may be Unicode (an IDN's U-label). The domain layer has no punycode, so a U-label is checked by character

@@ -95,6 +95,13 @@ describe('Email refuses what is not one mailbox', () => {
     '"unterminated@example.com',
     'a"b"@example.com',
     '"a"b@example.com',
+    // < > even quoted: the mail library would send them as spaces, to another mailbox
+    '"<x@evil.test>"@example.com',
+    '"a<b"@example.com',
+    '"a>"@example.com',
+    '"a\\<b"@example.com',
+    '"a\\>b"@example.com',
+    '"\uff1cx\uff1e"@example.com',
     // domains
     'a@example..com',
     'a@.example.com',

@@ -1,7 +1,9 @@
 import { domainToASCII } from 'node:url';
 import nodemailer, { type Transporter } from 'nodemailer';
 import addressparser from 'nodemailer/lib/addressparser';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import type { EmailMessage, Mailer } from '@application/ports/mailer';
+import { PermanentDeliveryError } from '../delivery-failure';
 
 export interface SmtpSettings {
   /** smtp://user:pass@host:587 (STARTTLS when offered) or smtps://host:465 (TLS from the start). */
@@ -42,10 +44,16 @@ export class SmtpMailer implements Mailer {
     // single mailbox ("x@evil.test(example.com)", "b<x@evil.test>", "x@evil.test,example.com") would go to
     // x@evil.test. The envelope is set from the same object, so RCPT TO is exactly this one mailbox.
     const to = { name: '', address: message.to };
+    const envelope = { from: this.settings.from, to: [{ name: '', address: envelopeAddress(message.to) }] };
+    // nodemailer normalises what it is given (< > and control characters become spaces, a local part that is neither
+    // a dot-atom nor a quoted string gets quoted): never let that make RCPT TO another mailbox than the stored one.
+    if (!isSameMailbox(composedRecipients(envelope), message.to)) {
+      throw new PermanentDeliveryError('not sent: the mail library would rewrite the recipient address into another mailbox');
+    }
     await this.transport.sendMail({
       from: this.settings.from,
       to,
-      envelope: { from: this.settings.from, to: [{ name: '', address: envelopeAddress(message.to) }] },
+      envelope,
       // The same on every attempt of one outbox row: a copy sent again (the reply to DATA was lost) is a duplicate
       // that the receiver can tell. Without an id nodemailer makes a random one.
       ...(message.id !== undefined && MSG_ID_LEFT.test(message.id) ? { messageId: `<${message.id}@${this.messageIdDomain}>` } : {}),
@@ -58,6 +66,22 @@ export class SmtpMailer implements Mailer {
   close(): void {
     this.transport.close();
   }
+}
+
+/** The RCPT TO addresses nodemailer derives from `envelope`: sendMail composes the message from it the same way. */
+function composedRecipients(envelope: { from: string; to: { name: string; address: string }[] }): string[] {
+  return new MailComposer({ envelope }).compile().getEnvelope().to;
+}
+
+/** Whether `recipients` is the one mailbox `address`: the same local part, octet for octet, and the same domain. */
+function isSameMailbox(recipients: string[], address: string): boolean {
+  if (recipients.length !== 1) return false;
+  const [sent, stored] = [recipients[0]!, address];
+  const [sentAt, storedAt] = [sent.lastIndexOf('@'), stored.lastIndexOf('@')];
+  if (sentAt < 0 || storedAt < 0 || sent.slice(0, sentAt) !== stored.slice(0, storedAt)) return false;
+  const [sentDomain, storedDomain] = [sent.slice(sentAt + 1), stored.slice(storedAt + 1)];
+  // An IDN domain goes out as its A-label (or, with SMTPUTF8, its U-label): compare the A-labels.
+  return sentDomain === storedDomain || (domainToASCII(sentDomain) !== '' && domainToASCII(sentDomain) === domainToASCII(storedDomain));
 }
 
 /** An id-left (RFC 5322 §3.6.4) that needs no quoting: a dot-atom. The outbox row ids are UUIDs. */
