@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import addressparser from 'nodemailer/lib/addressparser';
-import { SMTPServer } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { EmailMessage } from '@application/ports/mailer';
 import { isPermanentFailure } from '@infrastructure/email/delivery-failure';
 import { DevMailboxMailer } from '@infrastructure/email/dev-mailbox/dev-mailbox-mailer';
@@ -20,14 +20,18 @@ const NOT_ONE_MAILBOX = ['x@evil.test(example.com)', 'b<x@evil.test>', 'x@evil.t
 const message = (to: string): EmailMessage => ({ to, subject: 'Hello', text: 'plain body', html: '<p>html body</p>' });
 
 class RecordingSmtpServer {
+  /** Every MAIL FROM line a client sent. */
+  readonly mailFromCommands: string[] = [];
   /** Every RCPT TO line a client sent, accepted or not. */
   readonly rcptCommands: string[] = [];
+  /** Every command a client sent. */
+  readonly commands: string[] = [];
   /** The envelope recipients of every message the server accepted. */
   readonly delivered: string[][] = [];
   port = 0;
   private readonly server: SMTPServer;
 
-  constructor() {
+  constructor(options: SMTPServerOptions = {}) {
     const ignore = (): void => undefined;
     const logger = {
       trace: ignore,
@@ -37,8 +41,11 @@ class RecordingSmtpServer {
       fatal: ignore,
       debug: (_meta: unknown, ...args: unknown[]) => {
         const line = args.map(String).join(' ');
-        const rcpt = /^C: (RCPT TO:.*)$/i.exec(line);
-        if (rcpt) this.rcptCommands.push(rcpt[1]!);
+        const command = /^C: (.*)$/.exec(line)?.[1];
+        if (command === undefined) return;
+        this.commands.push(command);
+        if (/^RCPT TO:/i.test(command)) this.rcptCommands.push(command);
+        if (/^MAIL FROM:/i.test(command)) this.mailFromCommands.push(command);
       },
     };
     this.server = new SMTPServer({
@@ -52,6 +59,7 @@ class RecordingSmtpServer {
           callback();
         });
       },
+      ...options,
     });
   }
 
@@ -124,6 +132,50 @@ describe('SmtpMailer sends to exactly the one mailbox it is given', () => {
     expect((await send('alice@example.com')).delivered).toEqual([['alice@example.com']]);
     // smtp-server reports the A-label it was sent in Unicode again.
     expect((await send('user@bücher.example')).delivered).toEqual([['user@bücher.example']]);
+  });
+});
+
+describe('SmtpMailer and a non-ASCII local part (RFC 6531 SMTPUTF8)', () => {
+  const INTERNATIONAL = 'δοκιμή@example.com';
+  const withUtf8 = new RecordingSmtpServer();
+  const withoutUtf8 = new RecordingSmtpServer({ hideSMTPUTF8: true });
+  const mailerFor = (server: RecordingSmtpServer) =>
+    new SmtpMailer({ url: `smtp://127.0.0.1:${server.port}`, from: 'Auth <auth@example.com>', rejectUnauthorized: true, requireTls: false });
+  let mailers: SmtpMailer[] = [];
+
+  beforeAll(async () => {
+    await withUtf8.start();
+    await withoutUtf8.start();
+    mailers = [mailerFor(withUtf8), mailerFor(withoutUtf8)];
+  });
+  afterAll(async () => {
+    for (const mailer of mailers) mailer.close();
+    await withUtf8.stop();
+    await withoutUtf8.stop();
+  });
+
+  it('to a server that does not offer SMTPUTF8 it is never sent raw: a permanent failure naming no address', async () => {
+    const error = await mailers[1]!.send(message(INTERNATIONAL)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Asked on a connection of its own: EHLO, then QUIT (sent without waiting for it to be answered).
+    for (const deadline = Date.now() + 5000; withoutUtf8.commands.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    expect(withoutUtf8.commands).toEqual([expect.stringMatching(/^EHLO /), 'QUIT']);
+    expect(withoutUtf8.delivered).toEqual([]);
+    expect(isPermanentFailure(error)).toBe(true);
+    expect((error as Error).message).toMatch(/SMTPUTF8/);
+    expect((error as Error).message).not.toMatch(/@|δοκιμή|example/);
+    // An ASCII local part needs no SMTPUTF8, an IDN domain included (it goes out as its A-label).
+    await mailers[1]!.send(message('user@bücher.example'));
+    expect(withoutUtf8.rcptCommands).toEqual(['RCPT TO:<user@xn--bcher-kva.example>']);
+  });
+
+  it('to a server that offers SMTPUTF8 it is sent as today, with MAIL FROM ... SMTPUTF8', async () => {
+    await mailers[0]!.send(message(INTERNATIONAL));
+    expect(withUtf8.mailFromCommands).toEqual(['MAIL FROM:<auth@example.com> SMTPUTF8']);
+    expect(withUtf8.rcptCommands).toEqual([`RCPT TO:<${INTERNATIONAL}>`]);
+    expect(withUtf8.delivered).toEqual([[INTERNATIONAL]]);
   });
 });
 

@@ -259,6 +259,32 @@ describe('the email outbox keeps addresses out of last_error and the log', () =>
   });
 });
 
+describe('the email outbox against a real SMTP server that does not offer SMTPUTF8', () => {
+  const smtp = new ScriptedSmtpServer({ hideSMTPUTF8: true });
+  let t: ReturnType<typeof outboxTo>;
+
+  beforeAll(async () => {
+    await smtp.start();
+    t = outboxTo(`smtp://127.0.0.1:${smtp.port}`);
+  });
+  afterAll(async () => {
+    t.mailer.close();
+    await smtp.stop();
+  });
+
+  it('marks a row to a non-ASCII local part failed at once, with a last_error that says why and names no address', async () => {
+    await t.enqueue('δοκιμή@example.com');
+    await t.enqueue('ascii@bücher.example');
+    await t.sender.drain();
+    const row = t.row('δοκιμή@example.com');
+    expect(row).toMatchObject({ attempts: 1, sentAt: null, failedAt: t.clock.now() });
+    expect(row.lastError).toMatch(/needs SMTPUTF8, and the SMTP server does not offer it/);
+    expect(row.lastError).not.toMatch(/@|δοκιμή/);
+    expect(smtp.rcpt).toEqual(['ascii@bücher.example']);
+    expect(t.row('ascii@bücher.example')).toMatchObject({ attempts: 1, sentAt: t.clock.now() });
+  });
+});
+
 describe('the email outbox against a real SMTP server that refuses our credentials (535)', () => {
   const smtp = new ScriptedSmtpServer({
     authOptional: false,

@@ -2,6 +2,8 @@ import { domainToASCII } from 'node:url';
 import nodemailer, { type Transporter } from 'nodemailer';
 import addressparser from 'nodemailer/lib/addressparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { EmailMessage, Mailer } from '@application/ports/mailer';
 import { PermanentDeliveryError } from '../delivery-failure';
 
@@ -47,8 +49,12 @@ export class SmtpMailer implements Mailer {
     const envelope = { from: this.settings.from, to: [{ name: '', address: envelopeAddress(message.to) }] };
     // nodemailer normalises what it is given (< > and control characters become spaces, a local part that is neither
     // a dot-atom nor a quoted string gets quoted): never let that make RCPT TO another mailbox than the stored one.
-    if (!isSameMailbox(composedRecipients(envelope), message.to)) {
+    const recipients = composedRecipients(envelope);
+    if (!isSameMailbox(recipients, message.to)) {
       throw new PermanentDeliveryError('not sent: the mail library would rewrite the recipient address into another mailbox');
+    }
+    if (recipients.some((address) => NON_ASCII.test(address)) && !(await this.offersSmtpUtf8())) {
+      throw new PermanentDeliveryError('not sent: the recipient address is not all ASCII (its local part), which needs SMTPUTF8, and the SMTP server does not offer it');
     }
     await this.transport.sendMail({
       from: this.settings.from,
@@ -66,7 +72,33 @@ export class SmtpMailer implements Mailer {
   close(): void {
     this.transport.close();
   }
+
+  /**
+   * Whether the server lists SMTPUTF8 (RFC 6531) in its EHLO reply, asked on a connection of its own that says EHLO
+   * (and STARTTLS, as the transport would) and QUIT, nothing else. nodemailer has no option to require SMTPUTF8: to a
+   * server without it, it would send a non-ASCII address raw. Its SMTPConnection, built with the transport's own
+   * settings, holds the EHLO reply as `lastServerResponse` once connected (a HELO fallback lists no extension).
+   * Only asked for a non-ASCII recipient; a relay answering differently on the next connection is not foreseen.
+   */
+  private offersSmtpUtf8(): Promise<boolean> {
+    const connection = new SMTPConnection({ ...(this.transport.transporter as SMTPTransport).options });
+    return new Promise<boolean>((resolve, reject) => {
+      const fail = (error: Error) => {
+        connection.close();
+        reject(error);
+      };
+      connection.on('error', fail);
+      connection.connect((error) => {
+        if (error) return fail(error);
+        const ehlo = connection.lastServerResponse;
+        connection.quit();
+        return resolve(typeof ehlo === 'string' && /[ -]SMTPUTF8\b/im.test(ehlo));
+      });
+    });
+  }
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** The RCPT TO addresses nodemailer derives from `envelope`: sendMail composes the message from it the same way. */
 function composedRecipients(envelope: { from: string; to: { name: string; address: string }[] }): string[] {
