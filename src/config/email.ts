@@ -15,7 +15,7 @@ export interface EmailDelivery {
   mailer: Mailer;
   /** Delivers the email outbox in the background; poked after every commit that queued an email. */
   sender: EmailOutboxSender;
-  /** Stops the sender after the messages in flight, then the SMTP transport. */
+  /** Stops the sender after the message on the wire (its unstarted rows handed back), then the SMTP transport. */
   close(): Promise<void>;
 }
 

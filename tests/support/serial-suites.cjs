@@ -26,6 +26,7 @@ const SERIAL_SUITES = [
   'tests/integration/cache/redis-deadline.test.ts',
   'tests/integration/cache/redis-topologies.test.ts',
   'tests/integration/email/mailer-recipient.test.ts',
+  'tests/integration/email/smtp-deadline-lease.test.ts',
   'tests/integration/email/smtp-delivery.test.ts',
   'tests/integration/email/smtp-rejections.test.ts',
   'tests/integration/messaging/example-subscriber.rabbitmq.test.ts',

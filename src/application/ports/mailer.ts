@@ -11,5 +11,9 @@ export interface EmailMessage {
 }
 
 export interface Mailer {
-  send(message: EmailMessage): Promise<void>;
+  /**
+   * Resolves once the message is delivered (accepted by the server). `signal` aborted: the attempt is given up
+   * (its deadline passed); stop at once and leave nothing that could still deliver it (close the connection).
+   */
+  send(message: EmailMessage, signal?: AbortSignal): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '@application/ports/clock';
 import type { Logger } from '@application/ports/logger';
-import type { Mailer } from '@application/ports/mailer';
+import type { EmailMessage, Mailer } from '@application/ports/mailer';
 import type { SecretBox } from '@application/ports/secret-box';
 import { BackgroundWorker, type RoundResult } from '@infrastructure/jobs/background-worker';
 import { addSeconds, describeFailure as describe, type LeasedQueueSettings, nextAttemptAt } from '@infrastructure/jobs/queue-settings';
@@ -10,6 +10,13 @@ import type { ClaimedEmail, EmailQueue } from './email-queue';
 export interface EmailSenderSettings extends LeasedQueueSettings {
   /** Age (since queued) after which a row is given up on, tried or not: its links are stale. EMAIL_MAX_AGE. */
   maxAgeSeconds: number;
+  /**
+   * The longest one attempt may take, connection to final reply (the SMTP timeouts bound silence only, which a
+   * trickling server never leaves): past it the connection is closed and the attempt fails. At most a third of the lease.
+   */
+  sendTimeoutSeconds: number;
+  /** After stop(), how much longer the message on the wire may take before it is cut the same way (shutdown is bounded). */
+  stopGraceSeconds: number;
 }
 
 export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
@@ -20,6 +27,8 @@ export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
   maxRetrySeconds: 3_600,
   maxAttempts: 10,
   maxAgeSeconds: 3 * 86_400,
+  sendTimeoutSeconds: 90,
+  stopGraceSeconds: 10,
 };
 
 /**
@@ -30,6 +39,11 @@ export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
  * reply to RCPT TO or DATA, see isPermanentFailure) marks it failed at once. At least once: a crash after the server
  * accepted a message and before it is marked sent sends it again once the lease ends. Logs carry the row id,
  * subject and error, never the recipient or the body: addresses in an error are redacted (describeFailure).
+ *
+ * The lease covers what the sender still holds: each attempt is cut at `sendTimeoutSeconds`, and before each one
+ * the rows not yet sent are re-leased once less than half the lease is left (only those whose lease is still
+ * live: a row that lapsed may be another sender's now, and is not sent). A stop() between two messages hands the
+ * rows not started back at once (release), for another instance or the restart.
  */
 export class EmailOutboxSender {
   private readonly worker: BackgroundWorker;
@@ -42,7 +56,10 @@ export class EmailOutboxSender {
     private readonly logger: Logger,
     private readonly settings: EmailSenderSettings = DEFAULT_EMAIL_SENDER_SETTINGS,
   ) {
-    this.worker = new BackgroundWorker(() => this.round(), { name: 'email outbox', pollIntervalMs: settings.pollIntervalMs }, logger);
+    if (!(settings.sendTimeoutSeconds > 0 && settings.sendTimeoutSeconds * 3 <= settings.leaseSeconds)) {
+      throw new Error(`email outbox: the send deadline (${settings.sendTimeoutSeconds} s) must be positive and at most a third of the lease (${settings.leaseSeconds} s)`);
+    }
+    this.worker = new BackgroundWorker((stopping) => this.round(stopping), { name: 'email outbox', pollIntervalMs: settings.pollIntervalMs }, logger);
   }
 
   start(): void {
@@ -59,32 +76,81 @@ export class EmailOutboxSender {
     return this.worker.drain();
   }
 
-  /** No new rounds; waits for the messages in flight to be sent and marked. */
+  /**
+   * No new rounds or messages: waits for the message on the wire to be sent and marked (cut after `stopGraceSeconds`),
+   * and hands the batch's unstarted rows back.
+   */
   stop(): Promise<void> {
     return this.worker.stop();
   }
 
-  private async round(): Promise<RoundResult> {
+  private async round(stopping: AbortSignal): Promise<RoundResult> {
     const now = this.clock.now();
+    let leaseEnds = addSeconds(now, this.settings.leaseSeconds);
     let batch: ClaimedEmail[];
     try {
-      batch = await this.queue.claimDue(now, this.settings.batchSize, addSeconds(now, this.settings.leaseSeconds));
+      batch = await this.queue.claimDue(now, this.settings.batchSize, leaseEnds);
     } catch (error) {
       this.logger.warn({ err: describe(error) }, 'email outbox: cannot claim due emails; will retry');
       return 'idle';
     }
-    for (const email of batch) await this.deliver(email);
-    return batch.length === this.settings.batchSize ? 'more' : 'idle';
+    // The rows of this claim not tried yet, the next one first.
+    let held = batch;
+    while (held.length > 0) {
+      if (stopping.aborted) {
+        await this.release(held);
+        return 'idle';
+      }
+      const at = this.clock.now();
+      if (leaseEnds.getTime() - at.getTime() < (this.settings.leaseSeconds * 1000) / 2) {
+        const renewed = await this.extendLease(held, at);
+        if (renewed === null) return 'idle';
+        held = renewed;
+        leaseEnds = addSeconds(at, this.settings.leaseSeconds);
+        continue;
+      }
+      const [email, ...rest] = held;
+      held = rest;
+      if (email) await this.deliver(email, stopping);
+    }
+    return batch.length === this.settings.batchSize && !stopping.aborted ? 'more' : 'idle';
   }
 
-  private async deliver(email: ClaimedEmail): Promise<void> {
+  /** The rows still held, re-leased from `now`; null when the queue cannot say (they lapse and come back). */
+  private async extendLease(held: ClaimedEmail[], now: Date): Promise<ClaimedEmail[] | null> {
+    let ids: Set<string>;
+    try {
+      ids = await this.queue.extendLease(held, now, addSeconds(now, this.settings.leaseSeconds));
+    } catch (error) {
+      this.logger.warn({ err: describe(error), held: held.length }, 'email outbox: cannot extend the lease of claimed emails; they are left to a later claim');
+      return null;
+    }
+    const kept = held.filter((email) => ids.has(email.id));
+    if (kept.length < held.length) {
+      const lapsed = held.filter((email) => !ids.has(email.id)).map((email) => email.id);
+      this.logger.warn({ email_ids: lapsed }, 'email outbox: the lease of claimed emails lapsed before they were sent; they are not sent by this claim');
+    }
+    return kept;
+  }
+
+  /** Shutdown: the rows claimed but not started go back at once instead of waiting out their lease. */
+  private async release(held: ClaimedEmail[]): Promise<void> {
+    try {
+      await this.queue.release(held);
+      this.logger.info({ released: held.length }, 'email outbox: stopping; claimed emails not started are handed back');
+    } catch (error) {
+      this.logger.warn({ err: describe(error), held: held.length }, 'email outbox: stopping; cannot hand back claimed emails, they come back when their lease ends');
+    }
+  }
+
+  private async deliver(email: ClaimedEmail, stopping: AbortSignal): Promise<void> {
     if (this.tooOld(email)) {
       await this.giveUp(email, `not sent within ${this.settings.maxAgeSeconds} s of being queued`);
       return;
     }
     try {
       const message = { id: email.id, to: email.recipient, subject: email.subject, text: this.box.open(email.sealedText), html: this.box.open(email.sealedHtml) };
-      await this.mailer.send(message);
+      await this.sendBounded(message, stopping);
     } catch (error) {
       await this.failed(email, error);
       return;
@@ -94,6 +160,34 @@ export class EmailOutboxSender {
     } catch (error) {
       // The lease ends and another round sends it again: the documented at-least-once case.
       this.logger.error({ email_id: email.id, err: describe(error) }, 'email sent but not marked sent; it may be sent once more');
+    }
+  }
+
+  /**
+   * One attempt, cut after `sendTimeoutSeconds`, or `stopGraceSeconds` after stop() if still on the wire then: the
+   * mailer is told through the signal (SMTP closes the connection, so the message cannot complete later) and the
+   * attempt fails with ETIMEDOUT at once, whenever the mailer settles.
+   */
+  private async sendBounded(message: EmailMessage, stopping: AbortSignal): Promise<void> {
+    const attempt = new AbortController();
+    const cutAfter = (seconds: number, why: string) =>
+      setTimeout(() => attempt.abort(Object.assign(new Error(`${why}; connection closed`), { code: 'ETIMEDOUT' })), seconds * 1000);
+    const deadline = cutAfter(this.settings.sendTimeoutSeconds, `not delivered within the ${this.settings.sendTimeoutSeconds} s send deadline`);
+    let grace: NodeJS.Timeout | undefined;
+    const onStop = () => {
+      grace = cutAfter(this.settings.stopGraceSeconds, `still sending ${this.settings.stopGraceSeconds} s after shutdown began`);
+    };
+    if (stopping.aborted) onStop();
+    else stopping.addEventListener('abort', onStop, { once: true });
+    const cut = new Promise<never>((_, reject) => attempt.signal.addEventListener('abort', () => reject(attempt.signal.reason), { once: true }));
+    try {
+      await Promise.race([this.mailer.send(message, attempt.signal), cut]);
+    } catch (error) {
+      throw attempt.signal.aborted ? attempt.signal.reason : error;
+    } finally {
+      clearTimeout(deadline);
+      clearTimeout(grace);
+      stopping.removeEventListener('abort', onStop);
     }
   }
 

@@ -40,6 +40,13 @@ export interface EmailQueueCounts {
 export interface EmailQueue {
   /** Up to `limit` unsent, not failed rows due at `now` and not leased, leased to a new claim until `leaseUntil`; attempts + 1. */
   claimDue(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedEmail[]>;
+  /**
+   * Re-leases, until `leaseUntil`, those of `emails` their claim still holds with a live lease (not lapsed at `now`,
+   * unsent, not failed), and returns their ids. A row left out may have been claimed by another sender: not to be sent.
+   */
+  extendLease(emails: ClaimedEmail[], now: Date, leaseUntil: Date): Promise<Set<string>>;
+  /** Hands back claimed rows that were not tried (shutdown): unleased, due as before, attempts - 1. Current claim only. */
+  release(emails: ClaimedEmail[]): Promise<void>;
   markSent(email: ClaimedEmail, now: Date): Promise<void>;
   /** This attempt failed: retry at `nextAttemptAt`. Only the current claim may do this. */
   markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date): Promise<void>;

@@ -20,7 +20,8 @@ export interface BackgroundWorkerOptions {
  * never overlap: a poke during a round runs one more right after it; a round that reports `more` is followed by
  * another at once. Once started, an idle worker polls; a backing-off one waits out its delay, pokes or not.
  * Timers never keep the process alive. A round should handle its own errors: one that throws is logged and
- * counts as `idle`.
+ * counts as `idle`. A round is handed a signal that stop() aborts: one that works through a batch checks it between
+ * items and hands back what it has not started, so that stop() waits for the item in hand only.
  */
 export class BackgroundWorker {
   private running: Promise<void> | null = null;
@@ -29,9 +30,10 @@ export class BackgroundWorker {
   private stopped = false;
   private backingOff = false;
   private timer: NodeJS.Timeout | null = null;
+  private readonly stopping = new AbortController();
 
   constructor(
-    private readonly round: () => Promise<RoundResult>,
+    private readonly round: (stopping: AbortSignal) => Promise<RoundResult>,
     private readonly options: BackgroundWorkerOptions,
     private readonly logger: Logger,
   ) {}
@@ -58,9 +60,10 @@ export class BackgroundWorker {
     while (this.running) await this.running;
   }
 
-  /** No new rounds; resolves once the one under way has finished. */
+  /** No new rounds, and the one under way is told to stop (its signal); resolves once it has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.clearTimer();
     await this.running;
   }
@@ -95,7 +98,7 @@ export class BackgroundWorker {
 
   private async safeRound(): Promise<RoundResult> {
     try {
-      return await this.round();
+      return await this.round(this.stopping.signal);
     } catch (error) {
       this.logger.error({ worker: this.options.name, err: error instanceof Error ? error.message : String(error) }, 'background worker: round failed');
       return 'idle';

@@ -20,6 +20,8 @@ const SETTINGS: EmailSenderSettings = {
   maxRetrySeconds: 3600,
   maxAttempts: 4,
   maxAgeSeconds: 86_400,
+  sendTimeoutSeconds: 90,
+  stopGraceSeconds: 10,
 };
 
 interface Reply {

@@ -98,6 +98,55 @@ describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
     expect(await rowOf(first!.id)).toMatchObject({ sentAt, lastError: null, attempts: 3 });
   });
 
+  it('extends the lease of rows its claim still holds, never of one that lapsed or is another claim\'s', async () => {
+    for (const to of ['kept@example.com', 'retaken@example.com', 'unleased@example.com', 'lapsed@example.com', 'done@example.com']) {
+      await enqueue(to);
+      clock.advance(1);
+    }
+    const claimed = await store.emailQueue.claimDue(clock.now(), 10, lease(60));
+    const byTo = (to: string) => claimed.find((c) => c.recipient === to)!;
+    await store.emailQueue.markSent(byTo('done@example.com'), clock.now());
+    clock.advance(30);
+    const kept = await store.emailQueue.extendLease([byTo('kept@example.com')], clock.now(), lease(300));
+    expect([...kept]).toEqual([byTo('kept@example.com').id]);
+    clock.advance(60); // the claim's own lease ended for the others
+    const [taken] = await store.emailQueue.claimDue(clock.now(), 1, lease(300));
+    expect(taken!.recipient).toBe('retaken@example.com');
+    const [other] = await store.emailQueue.claimDue(clock.now(), 1, lease(300));
+    expect(other!.recipient).toBe('unleased@example.com');
+    await store.emailQueue.markFailed(other!, 'ESOCKET', lease(3600)); // unleased: lapsed for the first claim too
+
+    const again = await store.emailQueue.extendLease(claimed, clock.now(), lease(300));
+    expect([...again]).toEqual([byTo('kept@example.com').id]);
+    expect(await rowOf(byTo('kept@example.com').id)).toMatchObject({ lockedUntil: lease(300), claimId: byTo('kept@example.com').claimId });
+    expect(await rowOf(taken!.id)).toMatchObject({ lockedUntil: lease(300), claimId: taken!.claimId });
+    expect(await rowOf(other!.id)).toMatchObject({ lockedUntil: null, claimId: null });
+    expect(await rowOf(byTo('lapsed@example.com').id)).toMatchObject({ lockedUntil: lease(-30), claimId: byTo('lapsed@example.com').claimId });
+    await expect(store.emailQueue.extendLease([], clock.now(), lease(300))).resolves.toEqual(new Set());
+    for (const c of [byTo('kept@example.com'), taken!, byTo('lapsed@example.com')]) await store.emailQueue.markSent(c, clock.now());
+  });
+
+  it('a release hands unstarted rows back at once, attempts as before; a stale claim releases nothing', async () => {
+    await enqueue('first@example.com');
+    clock.advance(1);
+    await enqueue('second@example.com');
+    const [stale] = await store.emailQueue.claimDue(clock.now(), 1, lease(1));
+    clock.advance(2);
+    const claimed = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    claimed.sort((a, b) => a.recipient.localeCompare(b.recipient));
+    expect(claimed.map((c) => [c.recipient, c.attempts])).toEqual([['first@example.com', 2], ['second@example.com', 1]]);
+    await store.emailQueue.release([stale!]);
+    expect(await rowOf(stale!.id)).toMatchObject({ claimId: claimed[0]!.claimId, attempts: 2 });
+
+    await store.emailQueue.release(claimed);
+    for (const c of claimed) expect(await rowOf(c.id)).toMatchObject({ lockedUntil: null, claimId: null, attempts: c.attempts - 1, sentAt: null });
+    await store.emailQueue.release([]);
+    const again = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    again.sort((a, b) => a.recipient.localeCompare(b.recipient));
+    expect(again.map((c) => [c.recipient, c.attempts])).toEqual([['first@example.com', 2], ['second@example.com', 1]]);
+    for (const c of again) await store.emailQueue.markSent(c, clock.now());
+  });
+
   it('a row given up on is kept with its error, counted as failed and never claimed again', async () => {
     const counts = await store.emailQueue.countByState();
     await enqueue('gone@example.com');

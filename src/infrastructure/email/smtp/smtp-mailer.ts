@@ -19,7 +19,9 @@ export interface SmtpSettings {
 
 /**
  * Delivery over SMTP with nodemailer, one connection per message. Timeouts are short so that a dead server
- * fails the attempt quickly; the email outbox retries it, and its lease (5 min) outlasts any one attempt.
+ * fails the attempt quickly; the email outbox retries it. They bound silence only (a server that trickles reply
+ * lines resets them): the whole attempt is bounded by the sender's deadline, through `signal`, on which nodemailer
+ * closes the connection, so an attempt given up on cannot complete later.
  */
 export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
@@ -41,7 +43,7 @@ export class SmtpMailer implements Mailer {
     });
   }
 
-  async send(message: EmailMessage): Promise<void> {
+  async send(message: EmailMessage, signal?: AbortSignal): Promise<void> {
     // An address object, never a string: nodemailer parses a string as an address list, and one that is not a
     // single mailbox ("x@evil.test(example.com)", "b<x@evil.test>", "x@evil.test,example.com") would go to
     // x@evil.test. The envelope is set from the same object, so RCPT TO is exactly this one mailbox.
@@ -66,6 +68,7 @@ export class SmtpMailer implements Mailer {
       subject: message.subject,
       text: message.text,
       html: message.html,
+      signal,
     });
   }
 

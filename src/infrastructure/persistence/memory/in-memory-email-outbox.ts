@@ -21,8 +21,8 @@ export class InMemoryEmailOutbox implements EmailOutbox {
 }
 
 /**
- * The sender's side with the semantics of the SQL one: due, unleased, not failed rows oldest first; leases;
- * claim-checked failures; failed rows kept and never claimed.
+ * The sender's side with the semantics of the SQL one: due, unleased, not failed rows oldest first; leases,
+ * extended only while live; claim-checked failures and releases; failed rows kept and never claimed.
  */
 export class InMemoryEmailQueue implements EmailQueue {
   constructor(private readonly db: InMemoryDatabase) {}
@@ -39,6 +39,24 @@ export class InMemoryEmailQueue implements EmailQueue {
       const { id, recipient, subject, sealedText, sealedHtml, attempts, createdAt } = claimed;
       return { id, recipient, subject, sealedText, sealedHtml, attempts, createdAt, claimId };
     });
+  }
+
+  async extendLease(emails: ClaimedEmail[], now: Date, leaseUntil: Date): Promise<Set<string>> {
+    const held = new Set<string>();
+    for (const email of emails) {
+      const row = this.claimed(email);
+      if (!row || row.lockedUntil === null || row.lockedUntil <= now) continue;
+      this.db.tables.emails.set(email.id, { ...row, lockedUntil: leaseUntil });
+      held.add(email.id);
+    }
+    return held;
+  }
+
+  async release(emails: ClaimedEmail[]): Promise<void> {
+    for (const email of emails) {
+      const row = this.claimed(email);
+      if (row) this.db.tables.emails.set(email.id, { ...row, attempts: Math.max(0, row.attempts - 1), lockedUntil: null, claimId: null });
+    }
   }
 
   async markSent(email: ClaimedEmail, now: Date): Promise<void> {

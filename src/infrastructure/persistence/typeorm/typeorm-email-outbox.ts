@@ -46,6 +46,29 @@ export class TypeOrmEmailQueue implements EmailQueue {
     return rowsOf(result).map((row) => ({ ...row, claimId }));
   }
 
+  /** One statement for the batch: a row whose lease lapsed (perhaps claimed by another sender since) is left out. */
+  async extendLease(emails: ClaimedEmail[], now: Date, leaseUntil: Date): Promise<Set<string>> {
+    if (emails.length === 0) return new Set();
+    const result: unknown = await this.dataSource.query(
+      `UPDATE email_outbox o SET locked_until = $4
+         FROM unnest($1::uuid[], $2::uuid[]) AS held(id, claim_id)
+        WHERE o.id = held.id AND o.claim_id = held.claim_id AND o.locked_until > $3 AND o.sent_at IS NULL AND o.failed_at IS NULL
+    RETURNING o.id`,
+      [emails.map((e) => e.id), emails.map((e) => e.claimId), now, leaseUntil],
+    );
+    return new Set(rowsOf(result).map((row) => row.id));
+  }
+
+  async release(emails: ClaimedEmail[]): Promise<void> {
+    if (emails.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE email_outbox o SET locked_until = NULL, claim_id = NULL, attempts = GREATEST(o.attempts - 1, 0)
+         FROM unnest($1::uuid[], $2::uuid[]) AS held(id, claim_id)
+        WHERE o.id = held.id AND o.claim_id = held.claim_id AND o.sent_at IS NULL AND o.failed_at IS NULL`,
+      [emails.map((e) => e.id), emails.map((e) => e.claimId)],
+    );
+  }
+
   /**
    * Whoever delivered it marks it, even if its lease ran out meanwhile: one duplicate fewer, never one more. A
    * later claim may have given up on it meanwhile; it was delivered after all, so it counts as sent.

@@ -15,6 +15,8 @@ const SETTINGS: EmailSenderSettings = {
   maxRetrySeconds: 3600,
   maxAttempts: 4,
   maxAgeSeconds: 86_400,
+  sendTimeoutSeconds: 90,
+  stopGraceSeconds: 10,
 };
 
 /** An SMTP stand-in that can be down, and can hold a message "on the wire" until released. */
@@ -181,6 +183,73 @@ describe('EmailOutboxSender', () => {
     expect(t.mailer.sent.map((m) => m.to)).toEqual(['a@example.com']);
     expect(t.rows().find((r) => r.recipient === 'a@example.com')?.sentAt).not.toBeNull();
     expect(t.rows().find((r) => r.recipient === 'b@example.com')).toMatchObject({ sentAt: null, attempts: 0 });
+  });
+
+  it('stop() between two messages hands the batch\'s unstarted rows back: unleased, attempts as before, claimable at once', async () => {
+    const t = setup();
+    await t.enqueue('a@example.com');
+    await t.enqueue('b@example.com');
+    let release!: () => void;
+    t.mailer.hold = new Promise((resolve) => (release = resolve));
+    t.sender.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.mailer.tried).toEqual(['a@example.com']);
+    const stopped = t.sender.stop();
+    release();
+    await stopped;
+    expect(t.mailer.tried).toEqual(['a@example.com']);
+    expect(t.rows().find((r) => r.recipient === 'b@example.com')).toMatchObject({ sentAt: null, attempts: 0, lockedUntil: null, claimId: null });
+    const [again] = await t.queue.claimDue(t.clock.now(), 10, new Date(t.clock.now().getTime() + 300_000));
+    expect(again).toMatchObject({ recipient: 'b@example.com', attempts: 1 });
+  });
+
+  it('re-leases the rows it still holds once half the lease is gone, so no other claimer takes them', async () => {
+    const t = setup();
+    await t.enqueue('a@example.com');
+    await t.enqueue('b@example.com');
+    let releaseA!: () => void;
+    t.mailer.hold = new Promise((resolve) => (releaseA = resolve));
+    const drained = t.sender.drain();
+    await new Promise((resolve) => setImmediate(resolve));
+    t.clock.advance(200); // a slow first message: 100 s of the 300-s lease left
+    let releaseB!: () => void;
+    t.mailer.hold = new Promise((resolve) => (releaseB = resolve));
+    releaseA();
+    for (let i = 0; i < 10 && t.mailer.tried.length < 2; i += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(t.mailer.tried).toEqual(['a@example.com', 'b@example.com']);
+    expect(t.rows().find((r) => r.recipient === 'b@example.com')?.lockedUntil).toEqual(new Date(t.clock.now().getTime() + 300_000));
+    t.clock.advance(150); // past the first lease, inside the renewed one
+    await expect(t.queue.claimDue(t.clock.now(), 10, new Date(t.clock.now().getTime() + 300_000))).resolves.toEqual([]);
+    releaseB();
+    await drained;
+    expect(t.mailer.sent.map((m) => m.to)).toEqual(['a@example.com', 'b@example.com']);
+  });
+
+  it('never sends a row whose lease lapsed meanwhile (another claimer may hold it), and says so', async () => {
+    const t = setup();
+    await t.enqueue('a@example.com');
+    await t.enqueue('b@example.com');
+    let release!: () => void;
+    t.mailer.hold = new Promise((resolve) => (release = resolve));
+    const drained = t.sender.drain();
+    await new Promise((resolve) => setImmediate(resolve));
+    t.clock.advance(301);
+    const other = (await t.queue.claimDue(t.clock.now(), 10, new Date(t.clock.now().getTime() + 300_000))).find((c) => c.recipient === 'b@example.com');
+    expect(other).toBeDefined();
+    release();
+    await drained;
+    expect(t.mailer.tried).toEqual(['a@example.com']);
+    expect(t.rows().find((r) => r.recipient === 'b@example.com')).toMatchObject({ sentAt: null, claimId: other!.claimId });
+    const lapsed = t.logs.find((line) => line.includes('lapsed'));
+    expect(lapsed && JSON.parse(lapsed)).toMatchObject({ fields: { email_ids: [other!.id] } });
+  });
+
+  it('refuses a send deadline over a third of the lease', () => {
+    const t = setup();
+    const make = (sendTimeoutSeconds: number) => () => new EmailOutboxSender(t.queue, t.mailer, t.box, t.clock, { info: () => undefined, warn: () => undefined, error: () => undefined }, { ...SETTINGS, sendTimeoutSeconds });
+    expect(make(101)).toThrow(/at most a third of the lease/);
+    expect(make(0)).toThrow(/must be positive/);
+    expect(make(100)).not.toThrow();
   });
 });
 

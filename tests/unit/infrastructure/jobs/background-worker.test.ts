@@ -144,4 +144,22 @@ describe('BackgroundWorker', () => {
     expect(calls).toBe(2);
     expect(errors).toEqual(['database away']);
   });
+
+  it('hands each round a signal that stop() aborts, so that a round can stop between its items', async () => {
+    const seen: boolean[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const worker = new BackgroundWorker(async (stopping) => {
+      seen.push(stopping.aborted);
+      await held;
+      seen.push(stopping.aborted);
+      return 'idle';
+    }, { name: 't', pollIntervalMs: 60_000 }, { info: () => undefined, warn: () => undefined, error: () => undefined });
+    worker.poke();
+    await tick();
+    const stopped = worker.stop();
+    release();
+    await stopped;
+    expect(seen).toEqual([false, true]);
+  });
 });
