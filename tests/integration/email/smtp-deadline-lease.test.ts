@@ -109,7 +109,10 @@ const BASE: EmailSenderSettings = {
   stopGraceSeconds: 10,
 };
 
-describe.each(SQL_ADAPTERS)('email sender against misbehaving SMTP servers, on $name', (adapter) => {
+// One SQL adapter (the real server when selected, else PGlite): the lease statements are the same TypeORM code on
+// both, and extendLease/release run on every adapter in the email-queue contract suite; this suite's time is the
+// SMTP server's, on the serial part of `npm test`.
+describe.each(SQL_ADAPTERS.slice(-1))('email sender against misbehaving SMTP servers, on $name', (adapter) => {
   const smtp = new MisbehavingSmtpServer();
   const box = new AesGcmSecretBox(randomBytes(32));
   const clock = new SystemClock();
