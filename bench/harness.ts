@@ -15,7 +15,7 @@ import { Client } from 'pg';
  * on transparent huge pages where the kernel offers them (madvise mode).
  */
 const SERVICE_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '1048576', MALLOC_ARENA_MAX: '2', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
-const SERVICE_NODE_ARGS = ['--max-old-space-size=112', '--max-semi-space-size=2'];
+const SERVICE_NODE_ARGS = ['--max-old-space-size=112', '--max-semi-space-size=2', '--no-allocation-site-pretenuring'];
 
 export const MB = 1024 * 1024;
 

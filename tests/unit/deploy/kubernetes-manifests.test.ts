@@ -157,9 +157,10 @@ describe('deploy/: Kubernetes manifests', () => {
     expect(scripts.migrate).toContain(job.command!.join(' '));
     expect(job.command).toEqual(['node', 'dist/src/interface/cli/migrate.js']);
     const dockerfile = readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+=\d+", )*"dist\/src\/main\.js"\]$/m);
-    // The image runs the service with the heap bounds and allocator setting `npm start` uses (README, Memory).
-    for (const flag of ['--max-old-space-size=112', '--max-semi-space-size=2']) {
+    expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+(=\d+)?", )*"dist\/src\/main\.js"\]$/m);
+    // The image runs the service with the heap bounds, V8 settings and allocator setting `npm start` uses (README,
+    // Memory; Pretenuring).
+    for (const flag of ['--max-old-space-size=112', '--max-semi-space-size=2', '--no-allocation-site-pretenuring']) {
       expect(dockerfile).toContain(flag);
       expect(scripts.start).toContain(flag);
     }
