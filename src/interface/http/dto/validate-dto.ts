@@ -4,9 +4,6 @@ import { buildMessage, getMetadataStorage, validate, ValidateBy, type Validation
 import type { ErrorDetails } from '@domain/shared/domain-error';
 import { Errors } from '@application/shared/errors';
 
-/** class-transformer silently drops these keys, so forbidNonWhitelisted would never see them. */
-const DROPPED_KEYS = ['__proto__', 'constructor'];
-
 /**
  * A NUL (PostgreSQL's text refuses it: the statement would fail) or a lone UTF-16 surrogate (RFC 7493 I-JSON; it
  * would be stored as U+FFFD, and two passwords differing only there would hash alike). Paired surrogates are one
@@ -51,8 +48,12 @@ function membersNotText(plain: Record<string, unknown>, anyString: readonly stri
  */
 export async function toDto<T extends object>(dtoClass: new () => T, body: Record<string, unknown> | undefined): Promise<T> {
   const plain = body ?? {};
+  const declared = declaredMembers(dtoClass);
   const details: ErrorDetails = {};
-  for (const key of Object.keys(plain).filter((k) => DROPPED_KEYS.includes(k))) {
+  // Refused here rather than by forbidNonWhitelisted alone: class-transformer silently skips a key whose target is
+  // already a member of the instance (__proto__, constructor, hasOwnProperty, toString, __defineGetter__ ...),
+  // so the whitelist never sees those. Same message as the whitelist's.
+  for (const key of Object.keys(plain).filter((k) => !declared.has(k))) {
     details[key] = [`property ${key} should not exist`];
   }
   const notText = membersNotText(plain, (dtoClass as AnyStringMembers).anyString ?? []);
@@ -61,10 +62,10 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
     for (const key of notText) details[key] = ['must not contain NUL characters or unpaired surrogates'];
     throw Errors.invalidRequest(details);
   }
-  if (declaredMembers(dtoClass).size === 0) {
-    // A DTO that declares no member (routing/request-body.ts: a route without a body) takes `{}` alone.
-    // class-validator cannot say so: with forbidUnknownValues it refuses even `{}` of a class it has no rules for.
-    for (const key of Object.keys(plain)) details[key] = [`property ${key} should not exist`];
+  if (declared.size === 0) {
+    // A DTO that declares no member (routing/request-body.ts: a route without a body) takes `{}` alone (every
+    // member sent was refused above). class-validator cannot say so: with forbidUnknownValues it refuses even
+    // `{}` of a class it has no rules for.
     if (Object.keys(details).length > 0) throw Errors.invalidRequest(details);
     return new dtoClass();
   }

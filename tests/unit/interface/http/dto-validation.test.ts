@@ -27,6 +27,49 @@ describe('request DTO validation', () => {
     expect(t.db.tables.users.size).toBe(0);
   });
 
+  it.each([
+    'hasOwnProperty',
+    'toString',
+    'valueOf',
+    'isPrototypeOf',
+    'propertyIsEnumerable',
+    'toLocaleString',
+    '__defineGetter__',
+    '__defineSetter__',
+    '__lookupGetter__',
+    '__lookupSetter__',
+    'constructor',
+  ])('rejects the Object.prototype member %s as an unknown field naming it, in bodies and a query (outside review; json-body refuses __proto__)', async (field) => {
+    const { tokens } = await t.seedLoggedInUser();
+    const bearer = `Bearer ${tokens.accessToken}`;
+    const usersBefore = t.db.tables.users.size;
+    const json = (body: string, value: string) => `${body.slice(0, -1)},"${field}":${value}}`;
+    for (const value of ['1', '"x"', '{"x":1}', 'null']) {
+      const sent = [
+        ['register', t.http().post(REGISTER).set('Content-Type', 'application/json').send(json('{"email":"proto@example.com","password":"long enough pw"}', value))],
+        ['login', t.http().post(LOGIN).set('Content-Type', 'application/json').send(json('{"email":"a@b.co","password":"x"}', value))],
+        ['profile', t.http().patch('/api/v1/users/me').set('Authorization', bearer).set('Content-Type', 'application/json').send(json('{"first_name":"Ada"}', value))],
+      ] as const;
+      for (const [route, req] of sent) {
+        const res = await req;
+        expect({ route, value, status: res.status, error: res.body.error }).toEqual({
+          route,
+          value,
+          status: 400,
+          error: expect.objectContaining({ code: 'VALIDATION_ERROR', details: { [field]: [`property ${field} should not exist`] } }),
+        });
+      }
+    }
+    const query = await t.http().get(`/api/v1/users/me/activity?${field}=1`).set('Authorization', bearer);
+    expect({ status: query.status, error: query.body.error }).toEqual({
+      status: 400,
+      error: expect.objectContaining({ code: 'VALIDATION_ERROR', details: { [field]: [`property ${field} should not exist`] } }),
+    });
+    expect(t.db.tables.users.size).toBe(usersBefore);
+    const me = await t.http().get('/api/v1/users/me').set('Authorization', bearer).expect(200);
+    expect(me.body.data.user.first_name).toBe('Ada');
+  });
+
   it('rejects a number where a string is expected, without coercing it', async () => {
     const res = await post(REGISTER, { ...valid, email: 123 });
     expect(res.status).toBe(400);
