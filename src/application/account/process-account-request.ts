@@ -94,7 +94,7 @@ export class ProcessAccountRequest {
       await this.uow.run(async (repos) => {
         if (!(await repos.accountRequests.complete(claim, now))) return;
         if (await this.toldOwner(repos, request.email, client, now)) return;
-        await repos.emails.enqueue(registrationNotCompletedEmail(request.email, this.settings.publicUrl, request.username ?? ''));
+        await repos.emails.enqueue(registrationNotCompletedEmail(request.email, this.settings.publicUrl));
       });
     }
   }

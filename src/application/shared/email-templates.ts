@@ -132,14 +132,16 @@ export function accountDeletedEmail(to: string): EmailMessage {
 
 /**
  * To someone whose registration lost its username to another account between the answer and the worker (a race
- * of two sign-ups): no account was created, and the address learns nothing about who took the name.
+ * of two sign-ups, or a profile's username change): no account was created, and the address learns nothing about
+ * who took the name. The name itself is not repeated: whoever took it (or asked for it) chose that text, and a
+ * service email must not carry an attacker's words (a domain-like name would be a link in many mail clients).
  */
-export function registrationNotCompletedEmail(to: string, publicUrl: string, username: string): EmailMessage {
+export function registrationNotCompletedEmail(to: string, publicUrl: string): EmailMessage {
   return message(
     to,
     'Your account was not created',
     [
-      `Someone, hopefully you, tried to create an account with this address and the username "${username}", but that username was taken meanwhile: no account was created.`,
+      'Someone, hopefully you, tried to create an account with this address, but the username chosen for it was taken by another account meanwhile: no account was created.',
       'Register again with another username. If it was not you, ignore this email.',
     ],
     { label: 'Register', url: page(publicUrl, 'register') },

@@ -90,6 +90,22 @@ describe('account requests: the handler records, the worker acts', () => {
     expect(rows()[0]?.processedAt).toEqual(expect.any(Date));
   });
 
+  it('the "not created" email does not repeat the username: another account chose that text (outside review)', async () => {
+    const { kit, work } = await pausedKit();
+    const name = 'secure-loginrqp8.example';
+    await kit.useCases.RegisterUser.execute({ email: 'late@example.com', password: PASSWORD, username: name, client: CLIENT });
+    const other = aVerifiedUser({ email: 'mallory@example.com', username: 'mallory', firstName: null, passwordHash: '$argon2id$x', now: kit.clock.now() });
+    await kit.repos.users.add(other);
+    await kit.useCases.UpdateProfile.execute({ userId: other.id, username: name, client: CLIENT });
+    await work();
+    const [mail] = kit.mailer.inbox('late@example.com');
+    expect(mail?.subject).toBe('Your account was not created');
+    for (const part of ['text', 'html'] as const) {
+      expect({ part, body: mail?.[part] }).toEqual({ part, body: expect.not.stringMatching(/secure-login|rqp8|mallory/i) });
+      expect({ part, body: mail?.[part] }).toEqual({ part, body: expect.stringContaining('the username chosen for it was taken') });
+    }
+  });
+
   it('an existing address gets "account exists" instead, even when its own request also asks for a taken name', async () => {
     const { kit, work } = await pausedKit();
     await existingUser(kit, 'owner@example.com', 'owner');
