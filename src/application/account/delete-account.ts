@@ -43,7 +43,7 @@ export class DeleteAccount {
       await revokeSessions(repos, fresh.id, now, 'account_deleted');
       fresh.markDeleted(now);
       await repos.users.delete(fresh);
-      await repos.emails.enqueue(accountDeletedEmail(fresh.email));
+      await repos.emails.enqueue(accountDeletedEmail(fresh.email, 'owner'));
       await repos.audit.record(selfAuditEntry('account.deleted', input.client, fresh.id, now));
     });
   }

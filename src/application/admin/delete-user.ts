@@ -8,7 +8,7 @@ import { PORTS } from '../ports/tokens';
 
 /**
  * DELETE /admin/users/:id: as DELETE /users/me without the password, by an admin: sessions revoked (events),
- * the account removed, auth.user.deleted, a goodbye email, the audit entry naming the actor. Not the actor's
+ * the account removed, auth.user.deleted, a goodbye email saying an administrator deleted it, the audit entry naming the actor. Not the actor's
  * own account, not the last active admin.
  */
 @injectable()
@@ -27,7 +27,7 @@ export class DeleteUser {
       await revokeSessions(repos, user.id, now, 'account_deleted');
       user.markDeleted(now);
       await repos.users.delete(user);
-      await repos.emails.enqueue(accountDeletedEmail(user.email));
+      await repos.emails.enqueue(accountDeletedEmail(user.email, 'admin'));
       await repos.audit.record(adminAuditEntry('account.deleted', input.actor, user.id, now, 'admin'));
     });
   }

@@ -123,7 +123,14 @@ export function registrationContestedEmail(to: string, publicUrl: string, token:
   );
 }
 
-export function accountDeletedEmail(to: string): EmailMessage {
+/** After DELETE /users/me (`by: 'owner'`) or DELETE /admin/users/:id (`by: 'admin'`): who deleted it, nothing more. */
+export function accountDeletedEmail(to: string, by: 'owner' | 'admin'): EmailMessage {
+  if (by === 'admin') {
+    return message(to, 'Your account was deleted', [
+      'Your account and its sessions were deleted by an administrator.',
+      'If you think this is a mistake, contact support.',
+    ]);
+  }
   return message(to, 'Your account was deleted', [
     'Your account and its sessions were deleted as you asked. You can register again with this address at any time.',
     'If you did not ask for this, contact support.',

@@ -100,6 +100,28 @@ describe('DeleteAccount', () => {
     ]);
     expect(kit.mailer.inbox('alice@example.com').at(-1)?.subject).toBe('Your account was deleted');
   });
+
+  it('the goodbye email says the owner asked for it, and an admin deletion\'s says an administrator did (outside review)', async () => {
+    const kit = await createKit();
+    const root = await kit.registerVerified('root@example.com');
+    await kit.useCases.CreateAdmin.execute({ email: 'root@example.com', password: 'unused' });
+    const alice = await kit.loggedIn('alice@example.com');
+    const bob = await kit.loggedIn('bob@example.com');
+    await kit.useCases.DeleteAccount.execute({ userId: alice.user.id, sessionId: SID, password: PASSWORD, client: CLIENT });
+    await kit.useCases.DeleteUser.execute({ actor: { id: root.id, client: CLIENT }, userId: bob.user.id });
+    const [own, byAdmin] = [kit.mailer.inbox('alice@example.com').at(-1), kit.mailer.inbox('bob@example.com').at(-1)];
+    for (const part of ['text', 'html'] as const) {
+      expect({ part, own: own?.[part], byAdmin: byAdmin?.[part] }).toEqual({
+        part,
+        own: expect.stringContaining('deleted as you asked'),
+        byAdmin: expect.stringContaining('deleted by an administrator'),
+      });
+      expect(byAdmin?.[part]).not.toContain('as you asked');
+      // No link, no token, nothing naming the administrator.
+      for (const mail of [own, byAdmin]) expect(mail?.[part]).not.toMatch(/https?:|token|root@example\.com|[0-9a-f]{8}-[0-9a-f]{4}-/);
+    }
+    expect([own?.subject, byAdmin?.subject]).toEqual(['Your account was deleted', 'Your account was deleted']);
+  });
 });
 
 describe("the caller's own account deleted meanwhile (by an admin)", () => {
