@@ -22,9 +22,10 @@ function comparable(res: Response) {
 describe('no account enumeration through register, verify/resend and password reset', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp();
-    // Through the use cases, not HTTP: every address then has the same (empty) history with the rate limiter,
-    // whose RateLimit header would otherwise differ for reasons that have nothing to do with the account.
+    // Behind a trusted proxy (the test client), each request from an address of its own: the RateLimit headers
+    // report the per-IP quota, which would otherwise count down from one answer to the next.
+    t = await startTestApp({ env: { TRUSTED_PROXIES: '127.0.0.1,::1' } });
+    // Through the use cases, not HTTP: every address then has the same (empty) history with the rate limiter.
     const register = resolve(t.app.container, RegisterUser);
     const client = { ip: null, userAgent: null };
     await register.execute({ email: 'verified@example.com', password: PASSWORD, client });
@@ -38,6 +39,9 @@ describe('no account enumeration through register, verify/resend and password re
   afterAll(async () => t?.stop());
 
   let round = 0;
+  let client = 0;
+  /** A client address the rate limiter has not seen yet. */
+  const fromNewAddress = () => `198.51.100.${(client += 1)}`;
   /** A fresh unknown address per endpoint: registering one creates the account. */
   const emails = () => ['verified@example.com', 'unverified@example.com', `unknown-${(round += 1)}@example.com`];
 
@@ -47,7 +51,9 @@ describe('no account enumeration through register, verify/resend and password re
     ['POST /auth/password/reset', '/api/v1/auth/password/reset', (email: string) => ({ email }), 202],
   ])('%s answers the same for verified, unverified and unknown addresses', async (_name, path, body, status) => {
     const answers = [];
-    for (const email of emails()) answers.push(comparable(await t.http.post(path).set('X-Request-ID', `enum-${answers.length}`).send(body(email))));
+    for (const email of emails()) {
+      answers.push(comparable(await t.http.post(path).set('X-Forwarded-For', fromNewAddress()).set('X-Request-ID', `enum-${answers.length}`).send(body(email))));
+    }
     expect(answers[0]!.status).toBe(status);
     expect(answers[0]!.body).toMatchObject({ success: true, data: { message: expect.any(String) }, meta: { version: 'v1' } });
     expect(answers[1]).toEqual(answers[0]);
@@ -56,10 +62,9 @@ describe('no account enumeration through register, verify/resend and password re
 
   it('a taken username answers 409 USERNAME_TAKEN alike for a new address, a registered one and its holder', async () => {
     const answers = [];
-    // Addresses the rate limiter has not seen yet (its RateLimit header counts per address).
     for (const email of ['bystander@example.com', `unknown-${(round += 1)}@example.com`, 'holder@example.com']) {
       const body = { email, password: 'some other passphrase', username: 'Taken_Name' };
-      answers.push(comparable(await t.http.post('/api/v1/auth/register').set('X-Request-ID', `enum-${answers.length}`).send(body)));
+      answers.push(comparable(await t.http.post('/api/v1/auth/register').set('X-Forwarded-For', fromNewAddress()).set('X-Request-ID', `enum-${answers.length}`).send(body)));
     }
     expect(answers[0]).toMatchObject({ status: 409, body: { success: false, error: { code: 'USERNAME_TAKEN' } } });
     expect(answers[1]).toEqual(answers[0]);

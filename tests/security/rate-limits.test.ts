@@ -1,4 +1,7 @@
-import { type TestApp, MODES, startSecureApp } from '../support/app';
+import type { Response } from 'supertest';
+import { RegisterUser } from '@application/account/register-user';
+import { resolve } from '@config/container';
+import { type TestApp, MODES, signUp, startSecureApp } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
 /** Every limited route, its policy group, and a body (fresh identifier per call) it answers or refuses after counting. */
@@ -10,6 +13,13 @@ const ROUTES: [string, string, (i: number) => Record<string, string>][] = [
   ['refresh', 'refresh', (i) => ({ refresh_token: `${'x'.repeat(40)}${i}` })],
   ['password/reset', 'password-reset', (i) => ({ email: `someone${i}@example.com` })],
   ['password/confirm', 'password-reset', (i) => ({ token: `${'x'.repeat(40)}${i}`, new_password: 'a fresh and long passphrase' })],
+];
+/** The routes that take an email or username: their per-identifier quota must not show whether someone used it. */
+const BY_ACCOUNT: [string, string, (email: string) => Record<string, string>][] = [
+  ['register', 'register', (email) => ({ email, password: PASSWORD })],
+  ['verify/resend', 'verify', (email) => ({ email })],
+  ['password/reset', 'password-reset', (email) => ({ email })],
+  ['login', 'login', (email) => ({ email, password: 'wrong guess' })],
 ];
 const limits = (ip: string, id: string, groups = ['LOGIN', 'REGISTER', 'VERIFY', 'PASSWORD_RESET', 'REFRESH']): Record<string, string> =>
   Object.fromEntries(groups.flatMap((g) => [[`RATE_LIMIT_${g}_IP`, ip], [`RATE_LIMIT_${g}_ID`, id]]));
@@ -41,7 +51,8 @@ describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
       for (let i = 0; i < 3; i += 1) {
         const ok = await send(i);
         expect(ok.status).not.toBe(429);
-        expect(ok.headers['ratelimit-policy']).toBe(`"${group}-ip";q=3;w=60, "${group}-id";q=3;w=60`);
+        // The per-identifier quota was counted too, but only the 429 it causes names it (see below).
+        expect(ok.headers['ratelimit-policy']).toBe(`"${group}-ip";q=3;w=60`);
         expect(ok.headers.ratelimit).toMatch(new RegExp(`^"${group}-ip";r=${2 - i};t=\\d+$`));
       }
       const refused = await send(3);
@@ -66,6 +77,62 @@ describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
     expect([refused.status, refused.body.error?.code]).toEqual([429, 'RATE_LIMITED']);
     expect(refused.headers.ratelimit).toMatch(/^"password-reset-id";r=0;t=\d+$/);
     await from('192.0.2.4', 'other@example.com').expect(202);
+  });
+
+  /** Status, body and headers, without what differs between any two answers (request id, date, timestamp). */
+  function comparable(res: Response) {
+    const { date: _date, 'x-request-id': _requestId, ...headers } = res.headers as Record<string, string>;
+    const body = structuredClone(res.body) as { meta?: Record<string, unknown> };
+    delete body.meta?.['request_id'];
+    delete body.meta?.['timestamp'];
+    return { status: res.status, body, headers };
+  }
+
+  it.each(BY_ACCOUNT.map((r, n) => [...r, n] as const))(
+    'on %s the RateLimit headers report the per-IP quota only: a prior request for an address from elsewhere does not show',
+    async (route, group, body, n) => {
+      const seen = `seen-${group}@example.com`;
+      // Someone else, from another address, has just used it: signed in, registered, or asked for an email.
+      if (route === 'login') await signUp(proxied, seen);
+      else {
+        if (route !== 'register') await resolve(proxied.app.container, RegisterUser).execute({ email: seen, password: PASSWORD, client: { ip: null, userAgent: null } });
+        await proxied.http.post(`/api/v1/auth/${route}`).set('X-Forwarded-For', `192.0.2.${100 + n}`).send(body(seen)).expect(202);
+      }
+      // Two addresses the limiter has not seen: one asks about that address, the other about a fresh one.
+      const ask = async (email: string, ip: string) =>
+        comparable(await proxied.http.post(`/api/v1/auth/${route}`).set('X-Forwarded-For', ip).set('X-Request-ID', 'probe').send(body(email)));
+      const aboutSeen = await ask(seen, `198.18.${n}.1`);
+      const aboutFresh = await ask(`fresh-${group}@example.com`, `198.18.${n}.2`);
+      expect(aboutSeen.status).toBe(route === 'login' ? 401 : 202);
+      expect(aboutSeen).toEqual(aboutFresh);
+      expect(aboutSeen.headers['ratelimit-policy']).toBe(`"${group}-ip";q=3;w=60`);
+      expect(aboutSeen.headers.ratelimit).toMatch(new RegExp(`^"${group}-ip";r=2;t=\\d+$`));
+    },
+  );
+
+  it('a per-identifier 429 names its quota and counts what was submitted: an existing account and an unknown address alike', async () => {
+    await resolve(proxied.app.container, RegisterUser).execute({ email: 'holder@example.com', password: PASSWORD, client: { ip: null, userAgent: null } });
+    const from = async (ip: string, email: string) =>
+      comparable(await proxied.http.post('/api/v1/auth/password/reset').set('X-Forwarded-For', ip).set('X-Request-ID', 'probe').send({ email }));
+    const existing = [];
+    const unknown = [];
+    for (let i = 0; i < 4; i += 1) {
+      existing.push(await from(`192.0.2.${110 + i}`, 'holder@example.com'));
+      unknown.push(await from(`192.0.2.${120 + i}`, 'nobody-holds@example.com'));
+    }
+    expect(existing.map((a) => a.status)).toEqual([202, 202, 202, 429]);
+    const [lastExisting, lastUnknown] = [existing.pop()!, unknown.pop()!];
+    expect(existing).toEqual(unknown);
+    expect(lastExisting.headers['ratelimit-policy']).toBe('"password-reset-ip";q=3;w=60, "password-reset-id";q=3;w=60');
+    expect(lastExisting.headers.ratelimit).toBe(`"password-reset-id";r=0;t=${lastExisting.headers['retry-after']}`);
+    // Embedded, the clock stands still; on Redis the two windows began a few milliseconds apart.
+    const seconds = (a: ReturnType<typeof comparable>) => Number(a.headers['retry-after']);
+    expect(Math.abs(seconds(lastExisting) - seconds(lastUnknown))).toBeLessThanOrEqual(mode === 'embedded' ? 0 : 1);
+    const withoutSeconds = (a: ReturnType<typeof comparable>) => ({
+      ...a,
+      headers: { ...a.headers, 'retry-after': '', ratelimit: a.headers.ratelimit?.replace(/;t=\d+$/, '') },
+    });
+    expect(withoutSeconds(lastExisting)).toEqual(withoutSeconds(lastUnknown));
   });
 
   it('behind a trusted proxy the address the proxy appended counts, not what the client wrote before it', async () => {

@@ -21,8 +21,11 @@ export interface HttpState {
   principal?: Principal;
   /** Set by the route mount: the matched route's method and path pattern (the metrics' route label). */
   route?: { method: string; path: string };
-  /** The quotas a rate-limited route consumed so far, for the RateLimit headers. */
-  rateLimits?: { policy: RateLimitPolicy; result: RateLimitResult }[];
+  /**
+   * The quotas a rate-limited route consumed so far, for the RateLimit headers (those `disclosed`) and the
+   * metrics' refusal count (all).
+   */
+  rateLimits?: { policy: RateLimitPolicy; result: RateLimitResult; disclosed: boolean }[];
 }
 
 /** A logger whose every line carries the request's id. */

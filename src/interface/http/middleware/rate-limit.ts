@@ -26,11 +26,17 @@ export function limitByIp(limiter: RateLimiter, policy: RateLimitPolicy | null):
   };
 }
 
-/** Per identifier (email, username, a token's digest), after the JSON body is parsed. */
+/**
+ * Per identifier (email, username, a token's digest), after the JSON body is parsed. Counted by what was
+ * submitted, whether or not an account has it. Its count stays out of the RateLimit headers unless it refuses:
+ * it is the sum of everyone's requests for that identifier, from any address, so an anonymous caller would read
+ * in it someone else's recent register, login, reset or resend (CONTRACT §1, §3: same answer whether or not the
+ * account exists). The 429 it causes names it, and is itself the same for an existing and an unknown identifier.
+ */
 export function limitByIdentifier(limiter: RateLimiter, policy: RateLimitPolicy | null, identifierOf: IdentifierOf): Middleware<HttpState> {
   return async (ctx, next) => {
     const identifier = policy ? identifierOf(ctx.state.body ?? {}) : null;
-    if (policy && identifier !== null && identifier !== '') await consume(ctx, limiter, policy, identifier);
+    if (policy && identifier !== null && identifier !== '') await consume(ctx, limiter, policy, identifier, 'when-refused');
     await next();
   };
 }
@@ -77,9 +83,12 @@ export function tokenIdentifier(field: string): IdentifierOf {
   };
 }
 
-async function consume(ctx: HttpContext, limiter: RateLimiter, policy: RateLimitPolicy, key: string): Promise<void> {
+/** Whether a quota shows in the RateLimit headers: always, or only on the request it refuses. */
+export type QuotaDisclosure = 'always' | 'when-refused';
+
+async function consume(ctx: HttpContext, limiter: RateLimiter, policy: RateLimitPolicy, key: string, disclosure: QuotaDisclosure = 'always'): Promise<void> {
   const result = await limiter.consume(policy, key);
-  recordQuota(ctx, policy, result);
+  recordQuota(ctx, policy, result, disclosure);
   if (!result.allowed) {
     throw HttpErrors.rateLimited(result.resetSeconds);
   }
@@ -90,18 +99,21 @@ async function consume(ctx: HttpContext, limiter: RateLimiter, policy: RateLimit
  * middleware's own, or one a use case consumed where only it knows the key (the second login step's quota per
  * account, which refuses with RATE_LIMITED itself).
  */
-export function recordQuota(ctx: HttpContext, policy: RateLimitPolicy, result: RateLimitResult): void {
-  const applied = [...(ctx.state.rateLimits ?? []), { policy, result }];
+export function recordQuota(ctx: HttpContext, policy: RateLimitPolicy, result: RateLimitResult, disclosure: QuotaDisclosure = 'always'): void {
+  const disclosed = disclosure === 'always' || !result.allowed;
+  const applied = [...(ctx.state.rateLimits ?? []), { policy, result, disclosed }];
   ctx.state.rateLimits = applied;
-  setHeaders(ctx, applied);
+  setHeaders(ctx, applied.filter((quota) => quota.disclosed));
 }
 
 /**
- * draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy lists every quota of the route; RateLimit reports the
- * one closest to running out (remaining r, seconds to reset t).
+ * draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy lists the route's quotas this request may see (not a
+ * per-identifier one that let it through); RateLimit reports the one closest to running out (remaining r,
+ * seconds to reset t).
  */
-function setHeaders(ctx: HttpContext, applied: { policy: RateLimitPolicy; result: RateLimitResult }[]): void {
-  ctx.set('RateLimit-Policy', applied.map(({ policy }) => `"${policy.name}";q=${policy.limit};w=${policy.windowSeconds}`).join(', '));
-  const tightest = applied.reduce((a, b) => (b.result.remaining < a.result.remaining ? b : a));
+function setHeaders(ctx: HttpContext, shown: { policy: RateLimitPolicy; result: RateLimitResult }[]): void {
+  if (shown.length === 0) return;
+  ctx.set('RateLimit-Policy', shown.map(({ policy }) => `"${policy.name}";q=${policy.limit};w=${policy.windowSeconds}`).join(', '));
+  const tightest = shown.reduce((a, b) => (b.result.remaining < a.result.remaining ? b : a));
   ctx.set('RateLimit', `"${tightest.policy.name}";r=${tightest.result.remaining};t=${tightest.result.resetSeconds}`);
 }
