@@ -28,6 +28,9 @@ export interface SecretAttempts {
    * only frees the place. Resolves to the consecutive failures after it.
    */
   end(subject: string, outcome: CheckOutcome, now: Date): Promise<number>;
-  /** The caller acted on too many failures: counting starts afresh (places in flight included). */
+  /**
+   * The caller acted on too many failures: the failures start afresh. The checks in flight keep their places until
+   * they end (a reset never admits more checks at once than `limit`).
+   */
   reset(subject: string): Promise<void>;
 }

@@ -275,6 +275,22 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
       await expect(a.attempts.begin(other, LIMIT, now)).resolves.toEqual({ admitted: true, failures: 1 });
     });
 
+    it('reset() forgets the failures, not the checks in flight: they keep their places until they end', async () => {
+      const subject = `current-password:${randomUUID()}`;
+      const now = new Date();
+      for (let i = 0; i < 2; i += 1) {
+        await a.attempts.begin(subject, LIMIT, now);
+        await a.attempts.end(subject, 'wrong', now);
+      }
+      for (let i = 0; i < 3; i += 1) expect((await a.attempts.begin(subject, LIMIT, now)).admitted).toBe(true);
+      await a.attempts.reset(subject);
+      // 3 checks still in flight: a reset admits no more than the limit at once.
+      const burst = await Promise.all(Array.from({ length: 5 }, () => a.attempts.begin(subject, LIMIT, now)));
+      expect(burst.filter((p) => p.admitted)).toHaveLength(2);
+      expect(burst.every((p) => p.failures === 0)).toBe(true);
+      await expect(a.attempts.end(subject, 'wrong', now)).resolves.toBe(1);
+    });
+
     it('a place never ended (a process that died mid-check) frees itself after a while', async () => {
       const subject = `current-password:${randomUUID()}`;
       const t0 = Date.now();
