@@ -129,3 +129,38 @@ describe.each(MODES)('current-password guessing with an access token (%s)', (mod
     await me(tokens.access_token).expect(200);
   }, 60_000);
 });
+
+describe.each(MODES)('current-password guesses of one token, whenever its requests arrive (%s)', (mode) => {
+  // No per-user rate limit here: it would otherwise end the stream before the revocation does.
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, { ...NO_RATE_LIMITS, ...PRODUCTION_HASHING, CURRENT_PASSWORD_MAX_FAILURES: '5' });
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  it('a stream of wrong passwords on one token across its revocation (2 every 3 ms, 60 in all, 4 rounds): 5 hashes, one revocation', async () => {
+    const ds = t.app.infra.dataSource;
+    for (let round = 0; round < 4; round += 1) {
+      const { user, tokens } = await signUp(t, `stream-${randomUUID()}@example.com`);
+      const sent: ReturnType<typeof change>[] = [];
+      for (let i = 0; i < 30; i += 1) {
+        sent.push(change(t, tokens.access_token, WRONG), change(t, tokens.access_token, WRONG));
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      const answers = await Promise.all(sent);
+      // Requests that passed the token check before the revocation committed come in after it: checked, none of them.
+      for (const res of answers) {
+        expect([[401, 'INVALID_CREDENTIALS'], [401, 'INVALID_TOKEN'], [429, 'RATE_LIMITED']]).toContainEqual([res.status, res.body.error?.code]);
+      }
+      const audit: { reason: string; n: number }[] = await ds.query(
+        `SELECT reason, count(*)::int AS n FROM audit_events WHERE subject_id = $1 AND reason IN ('wrong_password', 'current_password_failures')
+         GROUP BY reason ORDER BY reason`,
+        [user.id],
+      );
+      // Each 'wrong_password' entry is a hash checked (refused checks are audited as 'too_many_attempts').
+      expect({ round, audit }).toEqual({ round, audit: [{ reason: 'current_password_failures', n: 1 }, { reason: 'wrong_password', n: 5 }] });
+      const res = await t.http.get('/api/v1/users/me').set('Authorization', `Bearer ${tokens.access_token}`);
+      expect([res.status, res.body.error?.code]).toEqual([401, 'INVALID_TOKEN']);
+    }
+  }, 30_000);
+});

@@ -1,6 +1,7 @@
 import type { DomainError } from '@domain/shared/domain-error';
 import { Errors } from '../shared/errors';
 import { inject, injectable } from 'inversify';
+import type { SessionRepository } from '@domain/session/session.repository';
 import type { User } from '@domain/user/user';
 import type { AuditEntry } from '../ports/audit-log';
 import type { PasswordHasher } from '../ports/password-hasher';
@@ -14,12 +15,15 @@ import { PORTS } from '../ports/tokens';
  * hashing so that a parallel burst cannot exceed them) and the failures among them; ends the session that asked
  * once `maxFailures` checks in a row were found wrong. Whoever holds a stolen access token gets that many
  * guesses, then has no token; the per-user rate limit of the routes bounds the hashing and emails before that.
+ * `sessions` (a plain read) tells whether the asking session still stands before a check is hashed: requests that
+ * passed the token check just before their session was revoked get no guess.
  */
 @injectable()
 export class CurrentPasswordGuard {
   constructor(
     @inject(PORTS.SecretAttempts) readonly attempts: SecretAttempts,
     @inject(PORTS.CurrentPasswordMaxFailures) readonly maxFailures: number,
+    @inject(PORTS.SessionRepository) readonly sessions: SessionRepository,
   ) {}
 
   static subject(userId: string): string {
@@ -41,10 +45,19 @@ export interface CurrentPasswordAsker {
  * audited (its own transaction, which commits) and answered INVALID_CREDENTIALS; the `maxFailures`-th wrong one
  * in a row also revokes the asking session in that transaction ('session.revoked', reason
  * 'current_password_failures', event auth.session.revoked; the unit of work updates the session cache, so the
- * token stops working at once) and starts the count afresh. A right one starts the count afresh. A check that
- * finds every place taken by checks still in flight is answered 429 RATE_LIMITED (Retry-After: 1), unchecked and
- * uncounted: right passwords sent at once are never taken for wrong ones. A check the hasher does not run (refused
- * when hashing is saturated, or its client gone before its turn) gives its place back uncounted and propagates.
+ * token stops working at once) and starts the count afresh once that has committed. A right one starts the count
+ * afresh. A check that finds every place taken by checks still in flight is answered 429 RATE_LIMITED
+ * (Retry-After: 1), unchecked and uncounted: right passwords sent at once are never taken for wrong ones. A check the
+ * hasher does not run (refused when hashing is saturated, or its client gone before its turn) gives its place back
+ * uncounted and propagates.
+ *
+ * One token, at most `maxFailures` hashes, although its requests that passed the token check before the revocation
+ * keep arriving after it: an admitted check whose asking session no longer stands (revoked, expired, gone) gives its
+ * place back unhashed and answers 401 INVALID_TOKEN, as the token check now does. The count starts afresh only once
+ * the revoking transaction has committed (so the session's later checks all find it revoked), only by the request
+ * that revoked the session or whose wrong answer reached the limit, and the checks in flight keep their places. The
+ * refused requests of a session already revoked leave the count alone (until 2026-12-01 each of them started it
+ * afresh, places in flight included: 6 to 17 hashes for one token over two instances).
  */
 export async function assertCurrentPassword(
   hasher: PasswordHasher,
@@ -62,6 +75,8 @@ export async function assertCurrentPassword(
   if (place.admitted) {
     let outcome: CheckOutcome = 'none';
     try {
+      // Admitted after the count started afresh, which a revocation of this session commits first: read now.
+      if (!(await askingSessionStands(guard.sessions, user.id, asker.sessionId, failure.occurredAt))) throw Errors.invalidToken();
       const hash = user.credentials.passwordHash;
       outcome = hash !== null && (await hasher.verify(hash, plain, asker.signal)) ? 'right' : 'wrong';
     } finally {
@@ -71,21 +86,30 @@ export async function assertCurrentPassword(
   }
   // Wrong, or refused because the failures already reached the limit (another session's, say): at the limit,
   // the asking session ends too.
-  const revoke = failures >= guard.maxFailures;
-  await uow.run(async (repos) => {
+  const atLimit = failures >= guard.maxFailures;
+  const revoked = await uow.run(async (repos) => {
     await repos.audit.record(place.admitted ? failure : { ...failure, reason: 'too_many_attempts' });
-    if (revoke) await revokeAskingSession(repos, user.id, asker.sessionId, failure);
+    return atLimit && (await revokeAskingSession(repos, user.id, asker.sessionId, failure));
   });
-  if (revoke) await guard.attempts.reset(subject);
+  // This wrong answer reached the limit (its session may have ended otherwise meanwhile: someone must start afresh),
+  // or this transaction revoked the session. Not a refused request of a session already revoked.
+  if (revoked || (place.admitted && atLimit)) await guard.attempts.reset(subject);
   throw wrongPassword();
 }
 
-async function revokeAskingSession(repos: Repositories, userId: string, sessionId: string, failure: AuditEntry): Promise<void> {
+async function askingSessionStands(sessions: SessionRepository, userId: string, sessionId: string, now: Date): Promise<boolean> {
+  const session = await sessions.findById(sessionId);
+  return session !== null && session.userId === userId && session.isActive(now);
+}
+
+/** True: this transaction revoked the session; false: it was gone, another user's, or already revoked. */
+async function revokeAskingSession(repos: Repositories, userId: string, sessionId: string, failure: AuditEntry): Promise<boolean> {
   const session = await repos.sessions.findByIdForUpdate(sessionId);
-  if (!session || session.userId !== userId || session.revokedAt !== null) return;
+  if (!session || session.userId !== userId || session.revokedAt !== null) return false;
   session.revoke(failure.occurredAt, 'current_password_failures');
   await repos.sessions.save(session);
   await repos.audit.record({ ...failure, type: 'session.revoked', outcome: 'success', reason: 'current_password_failures' });
+  return true;
 }
 
 export function wrongPassword(): DomainError {

@@ -7,6 +7,14 @@ const SID = '00000000-0000-4000-8000-0000000000aa';
 
 const login = (kit: Kit, identifier: string, password = PASSWORD) => kit.signIn({ identifier, password, client: CLIENT });
 
+/** A verified user signed in: its id and the session its access token names (a current-password check needs it standing). */
+async function signedIn(kit: Kit, email: string, username?: string) {
+  const user = await kit.registerVerified(email, username);
+  const { tokens } = await login(kit, email);
+  const { claims } = await kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken });
+  return { id: user.id, sid: claims.sid };
+}
+
 describe('UpdateProfile', () => {
   it('changes names and username, clears with null, and records auth.user.updated once per real change', async () => {
     const kit = await createKit();
@@ -34,8 +42,8 @@ describe('UpdateProfile', () => {
 describe('UpdateCredentials', () => {
   it('a new email is used to log in only after the link mailed to it is followed; the old address is told', async () => {
     const kit = await createKit();
-    const alice = await kit.registerVerified('alice@example.com');
-    const result = await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'new@example.com', client: CLIENT });
+    const alice = await signedIn(kit, 'alice@example.com');
+    const result = await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: alice.sid, currentPassword: PASSWORD, email: 'new@example.com', client: CLIENT });
     expect({ email: result.email, pending: result.pendingEmail }).toEqual({ email: 'alice@example.com', pending: 'new@example.com' });
     await expect(login(kit, 'new@example.com')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     await expect(login(kit, 'alice@example.com')).resolves.toBeDefined();
@@ -59,10 +67,10 @@ describe('UpdateCredentials', () => {
   it('an address that has an account gets the "account exists" email, not a link; a newer request voids the older link', async () => {
     const kit = await createKit();
     await kit.registerVerified('taken@example.com');
-    const alice = await kit.registerVerified('alice@example.com');
-    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'first@example.com', client: CLIENT });
+    const alice = await signedIn(kit, 'alice@example.com');
+    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: alice.sid, currentPassword: PASSWORD, email: 'first@example.com', client: CLIENT });
     const firstLink = kit.lastToken('first@example.com');
-    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, email: 'taken@example.com', client: CLIENT });
+    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: alice.sid, currentPassword: PASSWORD, email: 'taken@example.com', client: CLIENT });
     expect(kit.mailer.inbox('taken@example.com').at(-1)?.subject).toBe('You already have an account');
     await expect(kit.useCases.VerifyEmail.execute({ token: firstLink })).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect((await kit.repos.users.findById(alice.id))?.email).toBe('alice@example.com');
@@ -70,11 +78,11 @@ describe('UpdateCredentials', () => {
 
   it('changes the username at once, and refuses a wrong current password', async () => {
     const kit = await createKit();
-    const alice = await kit.registerVerified('alice@example.com', 'alice');
+    const alice = await signedIn(kit, 'alice@example.com', 'alice');
     await expect(
-      kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: 'wrong password!', username: 'alice_x', client: CLIENT }),
+      kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: alice.sid, currentPassword: 'wrong password!', username: 'alice_x', client: CLIENT }),
     ).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
-    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: SID, currentPassword: PASSWORD, username: 'alice2', client: CLIENT });
+    await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: alice.sid, currentPassword: PASSWORD, username: 'alice2', client: CLIENT });
     await expect(login(kit, 'alice2')).resolves.toBeDefined();
     await expect(login(kit, 'alice')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
   });
@@ -84,10 +92,11 @@ describe('DeleteAccount', () => {
   it('needs the password; then the account, its sessions and tokens are gone and the events stay', async () => {
     const kit = await createKit();
     const { user, tokens } = await kit.loggedIn('alice@example.com');
-    await expect(kit.useCases.DeleteAccount.execute({ userId: user.id, sessionId: SID, password: 'wrong password!', client: CLIENT })).rejects.toMatchObject({
+    const { claims } = await kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken });
+    await expect(kit.useCases.DeleteAccount.execute({ userId: user.id, sessionId: claims.sid, password: 'wrong password!', client: CLIENT })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     });
-    await kit.useCases.DeleteAccount.execute({ userId: user.id, sessionId: SID, password: PASSWORD, client: CLIENT });
+    await kit.useCases.DeleteAccount.execute({ userId: user.id, sessionId: claims.sid, password: PASSWORD, client: CLIENT });
     expect(kit.db.tables.users.size).toBe(0);
     expect(kit.db.tables.sessions.size).toBe(0);
     expect(kit.db.tables.oneTimeTokens.size).toBe(0);

@@ -137,6 +137,37 @@ describe('ChangePassword', () => {
   });
 });
 
+describe('ChangePassword: one session, at most 5 current-password hashes', () => {
+  /** The real hasher, counting the current passwords it checks. */
+  class CountingVerifier extends Argon2PasswordHasher {
+    verifies = 0;
+    override async verify(hash: string, plain: string, signal?: AbortSignal): Promise<boolean> {
+      this.verifies += 1;
+      return super.verify(hash, plain, signal);
+    }
+  }
+
+  it('calls that passed the token check before the 5th wrong answer revoked their session are not hashed (10 in a row)', async () => {
+    const hasher = new CountingVerifier();
+    const kit = await createKit({}, hasher);
+    const { user, tokens } = await kit.loggedIn('alice@example.com');
+    const { claims } = await kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken });
+    const before = hasher.verifies;
+    const codes: string[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const attempt = kit.useCases.ChangePassword.execute({ userId: user.id, sessionId: claims.sid, currentPassword: 'not the password', newPassword: NEW_PASSWORD, client: CLIENT });
+      codes.push(await attempt.then(() => 'OK', (error: { code: string }) => error.code));
+    }
+    // The count started afresh after the revocation; the session's later calls find it revoked, as the token check now does.
+    expect(codes).toEqual([...Array<string>(5).fill('INVALID_CREDENTIALS'), ...Array<string>(5).fill('INVALID_TOKEN')]);
+    expect(hasher.verifies - before).toBe(5);
+    expect(kit.db.tables.auditEvents.filter((e) => e.reason === 'wrong_password' || e.reason === 'current_password_failures').map((e) => e.reason)).toEqual([
+      ...Array<string>(5).fill('wrong_password'),
+      'current_password_failures',
+    ]);
+  });
+});
+
 describe('ConfirmPasswordReset costs nothing for a token that cannot work (finding 9)', () => {
   /** The real hasher, counting the hashes it computes. */
   class CountingHasher extends Argon2PasswordHasher {
