@@ -114,9 +114,9 @@ describe('DeleteAccount', () => {
     const kit = await createKit();
     const root = await kit.registerVerified('root@example.com');
     await kit.useCases.CreateAdmin.execute({ email: 'root@example.com', password: 'unused' });
-    const alice = await kit.loggedIn('alice@example.com');
+    const alice = await signedIn(kit, 'alice@example.com');
     const bob = await kit.loggedIn('bob@example.com');
-    await kit.useCases.DeleteAccount.execute({ userId: alice.user.id, sessionId: SID, password: PASSWORD, client: CLIENT });
+    await kit.useCases.DeleteAccount.execute({ userId: alice.id, sessionId: alice.sid, password: PASSWORD, client: CLIENT });
     await kit.useCases.DeleteUser.execute({ actor: { id: root.id, client: CLIENT }, userId: bob.user.id });
     const [own, byAdmin] = [kit.mailer.inbox('alice@example.com').at(-1), kit.mailer.inbox('bob@example.com').at(-1)];
     for (const part of ['text', 'html'] as const) {
