@@ -552,6 +552,9 @@ describe.each(MODES)('admin statistics and unlock (%s)', (mode) => {
     at('2026-06-15T08:00:00.000Z');
     const created = await app().app.container.get(CreateAdmin).execute({ email: 'stats-admin@example.com', password: PASSWORD });
     const adminId = created.user.id;
+    // The admin acts from a session of their own, as through the API (the use case checks it is still active).
+    const signedIn = (await http.post('/api/v1/auth/login').send({ email: 'stats-admin@example.com', password: PASSWORD }).expect(200)).body.data.tokens;
+    const adminSid = (JSON.parse(Buffer.from(String(signedIn.access_token).split('.')[1]!, 'base64url').toString()) as { sid: string }).sid;
     // "Now" is Wednesday 2026-07-08 12:00 UTC: today from 07-08, this week from Monday 07-06, this month from 07-01.
     const births = [
       '2026-06-30T23:59:59.999Z', // last month
@@ -565,7 +568,7 @@ describe.each(MODES)('admin statistics and unlock (%s)', (mode) => {
     const ids: string[] = [];
     for (const [i, birth] of births.entries()) {
       at(birth);
-      const invited = await app().app.container.get(InviteUser).execute({ actor: { id: adminId, client: UNKNOWN_CLIENT }, email: `stats-${i}@example.com` });
+      const invited = await app().app.container.get(InviteUser).execute({ actor: { id: adminId, sessionId: adminSid, client: UNKNOWN_CLIENT }, email: `stats-${i}@example.com` });
       ids.push(invited.id);
     }
     at('2026-07-08T12:00:00.000Z');

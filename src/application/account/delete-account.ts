@@ -1,6 +1,8 @@
 import { inject, injectable } from 'inversify';
 import type { UserRepository } from '@domain/user/user.repository';
 import { selfAuditEntry } from '../shared/audit-entry';
+import { lockAskingAccount } from '../shared/asking-session';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import { revokeSessions } from '../session/revoke-sessions';
 import { accountDeletedEmail } from '../shared/email-templates';
@@ -25,6 +27,7 @@ export class DeleteAccount {
     @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(CurrentPasswordGuard) private readonly guard: CurrentPasswordGuard,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
   /** `sessionId`: the access token's session, revoked after too many wrong passwords. */
@@ -36,7 +39,7 @@ export class DeleteAccount {
     await this.uow.run(async (repos) => {
       // Admins first, as every admin change locks them (then the user): the last active admin may not leave.
       const admins = await repos.users.lockActiveAdmins();
-      const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       if (fresh.isActiveAdmin && !admins.some((id) => id !== fresh.id)) throw Errors.lastActiveAdmin();
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();

@@ -4,6 +4,7 @@ import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import { Username } from '@domain/user/username';
 import { selfAuditEntry } from '../shared/audit-entry';
+import { lockAskingAccount } from '../shared/asking-session';
 import type { ClientContext } from '../shared/client-context';
 import type { AuthSettings } from '../shared/auth-settings';
 import { accountExistsEmail, emailChangeRequestedEmail, emailChangeVerificationEmail } from '../shared/email-templates';
@@ -53,7 +54,7 @@ export class UpdateCredentials {
     await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       if (username !== undefined) fresh.changeUsername(username, now);

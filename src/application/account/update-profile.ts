@@ -5,12 +5,15 @@ import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { found } from '../password/current-password';
+import { lockAskingAccount } from '../shared/asking-session';
+import type { AuthSettings } from '../shared/auth-settings';
 import { PORTS } from '../ports/tokens';
 
 /** `undefined`: leave as it is; `null`: clear. */
 export interface UpdateProfileInput {
   userId: string;
+  /** The session asking (the access token's `sid`). */
+  sessionId: string;
   username?: string | null | undefined;
   firstName?: string | null | undefined;
   lastName?: string | null | undefined;
@@ -23,13 +26,14 @@ export class UpdateProfile {
   constructor(
     @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
     @inject(PORTS.Clock) private readonly clock: Clock,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
   async execute(input: UpdateProfileInput): Promise<User> {
     const username = input.username === undefined || input.username === null ? input.username : Username.create(input.username);
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      const user = found(await repos.users.findByIdForUpdate(input.userId));
+      const user = await lockAskingAccount(repos, input, now, this.settings.requireEmailVerification);
       const changed = user.updateProfile({ username, firstName: blankToNull(input.firstName), lastName: blankToNull(input.lastName) }, now);
       if (changed.length === 0) return user;
       await repos.users.save(user);

@@ -2,11 +2,14 @@ import type { User } from '@domain/user/user';
 import type { AuditEntry, AuditEventType } from '../ports/audit-log';
 import type { Repositories } from '../ports/unit-of-work';
 import type { ClientContext } from '../shared/client-context';
+import { assertAskingSessionActive } from '../shared/asking-session';
 import { Errors } from '../shared/errors';
 
 /** Who acts through the admin API and from where: the audit trail's actor. */
 export interface AdminActor {
   id: string;
+  /** The session of the actor's access token (`sid`): it must still be active when the change is made. */
+  sessionId: string;
   client: ClientContext;
 }
 
@@ -20,10 +23,13 @@ export interface AdminActor {
  * order, so one waits for the other; once granted, the waiter's set no longer holds the admin the first one
  * removed (PostgreSQL re-checks the WHERE of a row changed meanwhile). If that admin was the waiter itself, it
  * is refused here (FORBIDDEN); otherwise assertMayRemoveAdmin counts the set as it is now.
+ * The actor's session is checked under the same locks (its row's lock is among them): a logout or revocation that
+ * committed since the token was checked refuses the change (INVALID_TOKEN), as the same request a moment later.
  */
-export async function lockAdmins(repos: Repositories, actorId: string): Promise<ReadonlySet<string>> {
+export async function lockAdmins(repos: Repositories, actor: AdminActor, now: Date): Promise<ReadonlySet<string>> {
   const admins = new Set(await repos.users.lockActiveAdmins());
-  if (!admins.has(actorId)) throw Errors.noLongerAdmin();
+  if (!admins.has(actor.id)) throw Errors.noLongerAdmin();
+  await assertAskingSessionActive(repos, { userId: actor.id, sessionId: actor.sessionId }, now);
   return admins;
 }
 

@@ -21,7 +21,7 @@ export class DeleteUser {
   async execute(input: { actor: AdminActor; userId: string }): Promise<void> {
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const admins = await lockAdmins(repos, input.actor.id);
+      const admins = await lockAdmins(repos, input.actor, now);
       const user = await lockedUser(repos, input.userId);
       if (user.isActiveAdmin || user.id === input.actor.id) assertMayRemoveAdmin(admins, input.actor.id, user);
       await revokeSessions(repos, user.id, now, 'account_deleted');

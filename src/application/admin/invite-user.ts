@@ -45,7 +45,7 @@ export class InviteUser {
     const roles = Role.list(input.roles ?? [USER_ROLE]).map((role) => role.value);
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor.id);
+      await lockAdmins(repos, input.actor, now);
       const user = User.invite(
         { id: UserId.create(this.ids.newId()), email, firstName: input.firstName ?? null, lastName: input.lastName ?? null, roles },
         now,

@@ -16,7 +16,7 @@ export class RevokeUserSessions {
   async execute(input: { actor: AdminActor; userId: string }): Promise<number> {
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor.id);
+      await lockAdmins(repos, input.actor, now);
       const user = await lockedUser(repos, input.userId);
       const revoked = await revokeSessions(repos, user.id, now, 'admin');
       await repos.audit.record(adminAuditEntry('session.revoked', input.actor, user.id, now, `admin:${revoked}`));

@@ -28,7 +28,7 @@ export class SendPasswordReset {
   async execute(input: { actor: AdminActor; userId: string }): Promise<void> {
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor.id);
+      await lockAdmins(repos, input.actor, now);
       const user = await lockedUser(repos, input.userId);
       if (user.status === 'suspended') throw Errors.userSuspended();
       const ttlSeconds = RESET_TOKEN_TTL_SECONDS;

@@ -25,7 +25,7 @@ export class UnlockUser {
   async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
     const now = this.clock.now();
     const user = await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor.id);
+      await lockAdmins(repos, input.actor, now);
       const locked = await lockedUser(repos, input.userId);
       locked.unlock(now);
       await repos.users.save(locked);

@@ -46,7 +46,7 @@ export class UpdateUser {
     const roles = input.roles === undefined ? undefined : Role.list(input.roles);
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      const admins = await lockAdmins(repos, input.actor.id);
+      const admins = await lockAdmins(repos, input.actor, now);
       const user = await lockedUser(repos, input.userId);
       const wasAdmin = user.isActiveAdmin;
       const audit = (type: Parameters<typeof adminAuditEntry>[0], reason: string | null = null) =>

@@ -6,6 +6,8 @@ import type { Totp } from '../ports/totp';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { found } from '../password/current-password';
 import { selfAuditEntry } from '../shared/audit-entry';
+import { lockAskingAccount } from '../shared/asking-session';
+import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import type { MfaSettings } from '../shared/mfa-settings';
 import { PORTS } from '../ports/tokens';
@@ -31,15 +33,17 @@ export class BeginTotpSetup {
     @inject(PORTS.SecretBox) private readonly box: SecretBox,
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PORTS.MfaSettings) private readonly settings: MfaSettings,
+    @inject(PORTS.AuthSettings) private readonly auth: AuthSettings,
   ) {}
 
-  async execute(input: { userId: string; client: ClientContext }): Promise<TotpSetup> {
+  /** `sessionId`: the session asking (the access token's `sid`). */
+  async execute(input: { userId: string; sessionId: string; client: ClientContext }): Promise<TotpSetup> {
     found(await this.users.findById(input.userId));
     const secret = this.totp.newSecret();
     const sealed = this.box.seal(secret.base32);
     const now = this.clock.now();
     const email = await this.uow.run(async (repos) => {
-      const user = found(await repos.users.findByIdForUpdate(input.userId));
+      const user = await lockAskingAccount(repos, input, now, this.auth.requireEmailVerification);
       user.beginTotpSetup(sealed, now);
       await repos.users.save(user);
       await repos.audit.record(selfAuditEntry('mfa.setup_started', input.client, user.id, now));

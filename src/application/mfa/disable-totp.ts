@@ -6,6 +6,7 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
 import { selfAuditEntry } from '../shared/audit-entry';
+import { lockAskingAccount } from '../shared/asking-session';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import { securityNoticeEmail } from '../shared/security-notices';
@@ -55,7 +56,7 @@ export class DisableTotp {
         typeof proof === 'string'
           ? proof
           : await this.uow.run(async (repos) => {
-              const fresh = found(await repos.users.findByIdForUpdate(user.id));
+              const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
               if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
               if (!fresh.mfaEnabled) throw Errors.mfaNotEnabled();
               const spent = this.factor.spend(fresh, proof, now);

@@ -5,6 +5,7 @@ import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { found } from '../password/current-password';
 import { selfAuditEntry } from '../shared/audit-entry';
+import { lockAskingAccount } from '../shared/asking-session';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import { RECOVERY_CODE_COUNT } from '../shared/mfa-settings';
@@ -41,7 +42,8 @@ export class EnableTotp {
     if (typeof proof === 'string') throw Errors.setupCodeMismatch();
     const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
     await this.uow.run(async (repos) => {
-      const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      // The token may have stopped counting since it was checked (a global logout, a suspension): nothing then.
+      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       if (fresh.mfaEnabled) throw Errors.mfaAlreadyEnabled();
       // Set up again (or removed) since the code was checked: it proved another secret.
       if (proof.method !== 'totp' || fresh.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) throw Errors.setupCodeMismatch();

@@ -6,6 +6,7 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
 import { selfAuditEntry } from '../shared/audit-entry';
+import { lockAskingAccount } from '../shared/asking-session';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import { RECOVERY_CODE_COUNT } from '../shared/mfa-settings';
@@ -34,7 +35,7 @@ export class RegenerateRecoveryCodes {
     const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       fresh.replaceRecoveryCodes(hashes, now);
       await repos.users.save(fresh);

@@ -29,7 +29,7 @@ export class RemoveUserMfa {
   async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
     const now = this.clock.now();
     const user = await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor.id);
+      await lockAdmins(repos, input.actor, now);
       if (input.userId === input.actor.id) throw Errors.adminSelfAction();
       const user = await lockedUser(repos, input.userId);
       const hadPendingSetup = user.credentials.has('totp');

@@ -7,6 +7,7 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from './current-password';
 import { selfAuditEntry } from '../shared/audit-entry';
+import { lockAskingAccount } from '../shared/asking-session';
 import type { ClientContext } from '../shared/client-context';
 import { PasswordPolicy } from './password-policy';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
@@ -41,7 +42,7 @@ export class ChangePassword {
     const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const fresh = found(await repos.users.findByIdForUpdate(user.id));
+      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       fresh.changePassword(passwordHash, now);

@@ -23,7 +23,7 @@ async function signedIn(kit: Kit) {
 /** Signed in with TOTP on (set up and enabled through the use cases); the secret, for a code to disable it. */
 async function enrolled(kit: Kit) {
   const me = await signedIn(kit);
-  const setup = await kit.useCases.BeginTotpSetup.execute({ userId: me.userId, client: CLIENT });
+  const setup = await kit.useCases.BeginTotpSetup.execute({ ...me, client: CLIENT });
   await kit.useCases.EnableTotp.execute({ ...me, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
   kit.clock.advance(60); // the enabling code's step spent
   return { ...me, secret: setup.secret };

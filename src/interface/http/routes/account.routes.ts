@@ -118,8 +118,9 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     uses: UpdateProfile,
     async handle(ctx, update) {
       const dto = ctx.state.dto;
-      const userId = principalOf(ctx).user.id;
-      const user = await update.execute({ userId, username: dto.username, firstName: dto.first_name, lastName: dto.last_name, client: ctx.state.client });
+      const { user: me, claims } = principalOf(ctx);
+      const input = { userId: me.id, sessionId: claims.sid, username: dto.username, firstName: dto.first_name, lastName: dto.last_name };
+      const user = await update.execute({ ...input, client: ctx.state.client });
       respond(ctx, 200, { user: presentUser(user) });
     },
   }),

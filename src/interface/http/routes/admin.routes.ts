@@ -35,7 +35,8 @@ const TAGS = ['admin'];
 const GUARD: RouteErrorCode[] = ['UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN'];
 
 function actorOf(ctx: HttpContext): AdminActor {
-  return { id: principalOf(ctx).user.id, client: ctx.state.client };
+  const { user, claims } = principalOf(ctx);
+  return { id: user.id, sessionId: claims.sid, client: ctx.state.client };
 }
 
 function idOf(ctx: HttpContext): string {

@@ -58,7 +58,8 @@ export const MFA_ROUTES: readonly RouteDef[] = [
     errors: [...BEARER_ERRORS, 'CONFLICT', 'RATE_LIMITED'],
     uses: BeginTotpSetup,
     async handle(ctx, setup) {
-      const result = await setup.execute({ userId: principalOf(ctx).user.id, client: ctx.state.client });
+      const { user, claims } = principalOf(ctx);
+      const result = await setup.execute({ userId: user.id, sessionId: claims.sid, client: ctx.state.client });
       respond(ctx, 200, { secret: result.secret, otpauth_uri: result.otpauthUri, qr_data_url: result.qrDataUrl });
     },
   }),

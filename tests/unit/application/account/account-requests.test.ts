@@ -4,7 +4,7 @@ import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worke
 import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/in-memory-account-requests';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
-import { aVerifiedUser } from '../../../support/mothers';
+import { aSession, aVerifiedUser } from '../../../support/mothers';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -96,7 +96,9 @@ describe('account requests: the handler records, the worker acts', () => {
     await kit.useCases.RegisterUser.execute({ email: 'late@example.com', password: PASSWORD, username: name, client: CLIENT });
     const other = aVerifiedUser({ email: 'mallory@example.com', username: 'mallory', firstName: null, passwordHash: '$argon2id$x', now: kit.clock.now() });
     await kit.repos.users.add(other);
-    await kit.useCases.UpdateProfile.execute({ userId: other.id, username: name, client: CLIENT });
+    const session = aSession(other.id, { now: kit.clock.now() });
+    await kit.repos.sessions.add(session);
+    await kit.useCases.UpdateProfile.execute({ userId: other.id, sessionId: session.id, username: name, client: CLIENT });
     await work();
     const [mail] = kit.mailer.inbox('late@example.com');
     expect(mail?.subject).toBe('Your account was not created');

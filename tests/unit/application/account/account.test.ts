@@ -2,9 +2,6 @@ import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
 
-/** A session id for use cases that name the asking session (revoked only after too many wrong passwords). */
-const SID = '00000000-0000-4000-8000-0000000000aa';
-
 const login = (kit: Kit, identifier: string, password = PASSWORD) => kit.signIn({ identifier, password, client: CLIENT });
 
 /** A verified user signed in: its id and the session its access token names (a current-password check needs it standing). */
@@ -18,11 +15,11 @@ async function signedIn(kit: Kit, email: string, username?: string) {
 describe('UpdateProfile', () => {
   it('changes names and username, clears with null, and records auth.user.updated once per real change', async () => {
     const kit = await createKit();
-    const user = await kit.registerVerified('alice@example.com', 'alice');
-    const updated = await kit.useCases.UpdateProfile.execute({ userId: user.id, firstName: ' Ada ', username: 'Ada_L', client: CLIENT });
+    const { id: userId, sid: sessionId } = await signedIn(kit, 'alice@example.com', 'alice');
+    const updated = await kit.useCases.UpdateProfile.execute({ userId, sessionId, firstName: ' Ada ', username: 'Ada_L', client: CLIENT });
     expect(updated.toState()).toMatchObject({ firstName: 'Ada', lastName: null, username: 'ada_l' });
-    await kit.useCases.UpdateProfile.execute({ userId: user.id, firstName: 'Ada', client: CLIENT });
-    const cleared = await kit.useCases.UpdateProfile.execute({ userId: user.id, firstName: null, username: null, client: CLIENT });
+    await kit.useCases.UpdateProfile.execute({ userId, sessionId, firstName: 'Ada', client: CLIENT });
+    const cleared = await kit.useCases.UpdateProfile.execute({ userId, sessionId, firstName: null, username: null, client: CLIENT });
     expect(cleared.toState()).toMatchObject({ firstName: null, username: null });
     const events = kit.db.tables.outbox.filter((r) => r.event.type === 'auth.user.updated').map((r) => r.event.data['changed']);
     expect(events).toEqual([['username', 'first_name'], ['username', 'first_name']]);
@@ -31,8 +28,8 @@ describe('UpdateProfile', () => {
   it('a taken username is USERNAME_TAKEN and nothing changes', async () => {
     const kit = await createKit();
     await kit.registerVerified('bob@example.com', 'bob');
-    const alice = await kit.registerVerified('alice@example.com', 'alice');
-    await expect(kit.useCases.UpdateProfile.execute({ userId: alice.id, username: 'BOB', lastName: 'X', client: CLIENT })).rejects.toMatchObject({
+    const alice = await signedIn(kit, 'alice@example.com', 'alice');
+    await expect(kit.useCases.UpdateProfile.execute({ userId: alice.id, sessionId: alice.sid, username: 'BOB', lastName: 'X', client: CLIENT })).rejects.toMatchObject({
       code: 'USERNAME_TAKEN',
     });
     expect((await kit.repos.users.findById(alice.id))?.toState()).toMatchObject({ username: 'alice', lastName: null });
@@ -112,12 +109,11 @@ describe('DeleteAccount', () => {
 
   it('the goodbye email says the owner asked for it, and an admin deletion\'s says an administrator did (outside review)', async () => {
     const kit = await createKit();
-    const root = await kit.registerVerified('root@example.com');
-    await kit.useCases.CreateAdmin.execute({ email: 'root@example.com', password: 'unused' });
+    const root = await kit.anAdmin('root@example.com');
     const alice = await signedIn(kit, 'alice@example.com');
     const bob = await kit.loggedIn('bob@example.com');
     await kit.useCases.DeleteAccount.execute({ userId: alice.id, sessionId: alice.sid, password: PASSWORD, client: CLIENT });
-    await kit.useCases.DeleteUser.execute({ actor: { id: root.id, client: CLIENT }, userId: bob.user.id });
+    await kit.useCases.DeleteUser.execute({ actor: root, userId: bob.user.id });
     const [own, byAdmin] = [kit.mailer.inbox('alice@example.com').at(-1), kit.mailer.inbox('bob@example.com').at(-1)];
     for (const part of ['text', 'html'] as const) {
       expect({ part, own: own?.[part], byAdmin: byAdmin?.[part] }).toEqual({
@@ -136,18 +132,16 @@ describe('DeleteAccount', () => {
 describe("the caller's own account deleted meanwhile (by an admin)", () => {
   it('every use case on the own account answers INVALID_TOKEN (the token no longer counts), never NOT_FOUND', async () => {
     const kit = await createKit();
-    const root = await kit.registerVerified('root@example.com');
-    await kit.useCases.CreateAdmin.execute({ email: 'root@example.com', password: 'unused' });
-    const alice = await kit.loggedIn('alice@example.com');
-    await kit.useCases.DeleteUser.execute({ actor: { id: root.id, client: CLIENT }, userId: alice.user.id });
-    const userId = alice.user.id;
+    const root = await kit.anAdmin('root@example.com');
+    const { id: userId, sid: SID } = await signedIn(kit, 'alice@example.com');
+    await kit.useCases.DeleteUser.execute({ actor: root, userId });
     const calls: Record<string, () => Promise<unknown>> = {
-      UpdateProfile: () => kit.useCases.UpdateProfile.execute({ userId, firstName: 'Ada', client: CLIENT }),
+      UpdateProfile: () => kit.useCases.UpdateProfile.execute({ userId, sessionId: SID, firstName: 'Ada', client: CLIENT }),
       UpdateCredentials: () => kit.useCases.UpdateCredentials.execute({ userId, sessionId: SID, currentPassword: PASSWORD, username: 'ada', client: CLIENT }),
       DeleteAccount: () => kit.useCases.DeleteAccount.execute({ userId, sessionId: SID, password: PASSWORD, client: CLIENT }),
       ChangePassword: () =>
         kit.useCases.ChangePassword.execute({ userId, sessionId: SID, currentPassword: PASSWORD, newPassword: 'an entirely new passphrase', client: CLIENT }),
-      BeginTotpSetup: () => kit.useCases.BeginTotpSetup.execute({ userId, client: CLIENT }),
+      BeginTotpSetup: () => kit.useCases.BeginTotpSetup.execute({ userId, sessionId: SID, client: CLIENT }),
       EnableTotp: () => kit.useCases.EnableTotp.execute({ userId, sessionId: SID, code: '123456', client: CLIENT }),
       DisableTotp: () => kit.useCases.DisableTotp.execute({ userId, sessionId: SID, password: PASSWORD, proof: { code: '123456' }, client: CLIENT }),
       RegenerateRecoveryCodes: () => kit.useCases.RegenerateRecoveryCodes.execute({ userId, sessionId: SID, password: PASSWORD, client: CLIENT }),

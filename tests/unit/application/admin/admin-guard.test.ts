@@ -29,15 +29,40 @@ describe('admin guard rails', () => {
 
   it('refuses an actor who is no longer an active admin when the change starts (FORBIDDEN)', async () => {
     const kit = await createKit();
-    const user = await kit.registerVerified('not-admin@example.com');
-    await expect(kit.uow.run((repos) => lockAdmins(repos, user.id))).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const signedIn = await kit.signedInAs('not-admin@example.com');
+    const actor = { id: signedIn.userId, sessionId: signedIn.sessionId, client: CLIENT };
+    const now = kit.clock.now();
+    await expect(kit.uow.run((repos) => lockAdmins(repos, actor, now))).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await kit.useCases.CreateAdmin.execute({ email: 'not-admin@example.com', password: 'unused' });
-    await expect(kit.uow.run((repos) => lockAdmins(repos, user.id))).resolves.toEqual(new Set([user.id]));
-    const other = await kit.registerVerified('someone@example.com');
-    const updated = await kit.useCases.UpdateUser.execute({ actor: { id: user.id, client: CLIENT }, userId: other.id, roles: ['user', 'admin'] });
+    await expect(kit.uow.run((repos) => lockAdmins(repos, actor, now))).resolves.toEqual(new Set([actor.id]));
+    const other = await kit.signedInAs('someone@example.com');
+    const updated = await kit.useCases.UpdateUser.execute({ actor, userId: other.userId, roles: ['user', 'admin'] });
     expect(updated.isActiveAdmin).toBe(true);
-    await kit.useCases.UpdateUser.execute({ actor: { id: other.id, client: CLIENT }, userId: user.id, status: 'suspended' });
-    await expect(kit.useCases.UpdateUser.execute({ actor: { id: user.id, client: CLIENT }, userId: other.id, roles: ['user'] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await kit.useCases.UpdateUser.execute({ actor: { id: other.userId, sessionId: other.sessionId, client: CLIENT }, userId: actor.id, status: 'suspended' });
+    await expect(kit.useCases.UpdateUser.execute({ actor, userId: other.userId, roles: ['user'] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(kit.eventTypes()).toEqual(expect.arrayContaining(['auth.user.roles_changed', 'auth.user.status_changed']));
+  });
+
+  it("refuses an admin whose session ended since the token was checked (INVALID_TOKEN), and changes nothing", async () => {
+    const kit = await createKit();
+    const actor = await kit.anAdmin('root@example.com');
+    const target = await kit.signedInAs('alice@example.com');
+    // The admin's own global logout commits between the route's token check and the change.
+    await kit.useCases.Logout.execute({ userId: actor.id, sessionId: actor.sessionId, scope: 'global', client: CLIENT });
+    const before = structuredClone(kit.db.tables);
+    const calls: Record<string, () => Promise<unknown>> = {
+      UpdateUser: () => kit.useCases.UpdateUser.execute({ actor, userId: target.userId, status: 'suspended' }),
+      DeleteUser: () => kit.useCases.DeleteUser.execute({ actor, userId: target.userId }),
+      RevokeUserSessions: () => kit.useCases.RevokeUserSessions.execute({ actor, userId: target.userId }),
+      UnlockUser: () => kit.useCases.UnlockUser.execute({ actor, userId: target.userId }),
+      SendPasswordReset: () => kit.useCases.SendPasswordReset.execute({ actor, userId: target.userId }),
+      RemoveUserMfa: () => kit.useCases.RemoveUserMfa.execute({ actor, userId: target.userId }),
+      InviteUser: () => kit.useCases.InviteUser.execute({ actor, email: 'invited@example.com' }),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const outcome = await call().then(() => 'resolved', (error: { code?: string }) => error.code);
+      expect({ name, outcome }).toEqual({ name, outcome: 'INVALID_TOKEN' });
+    }
+    expect(kit.db.tables).toEqual(before);
   });
 });

@@ -17,19 +17,15 @@ async function sidOf(kit: Kit, accessToken: string): Promise<string> {
 async function enrolled(kit: Kit, email = 'alice@example.com') {
   const { user, tokens } = await kit.loggedIn(email);
   const sid = await sidOf(kit, tokens.accessToken);
-  const setup = await kit.useCases.BeginTotpSetup.execute({ userId: user.id, client: CLIENT });
+  const setup = await kit.useCases.BeginTotpSetup.execute({ userId: user.id, sessionId: sid, client: CLIENT });
   const code = totp.generate(setup.secret, kit.clock.now());
   const { backupCodes } = await kit.useCases.EnableTotp.execute({ userId: user.id, sessionId: sid, code, client: CLIENT });
   kit.clock.advance(60);
   return { userId: user.id, secret: setup.secret, backupCodes };
 }
 
-/** An active admin to act through the admin use cases (CreateAdmin promotes the registered account). */
-async function anAdmin(kit: Kit, email = 'support@example.com') {
-  const user = await kit.registerVerified(email);
-  await kit.useCases.CreateAdmin.execute({ email, password: 'unused' });
-  return { id: user.id, client: CLIENT };
-}
+/** An active admin, signed in, to act through the admin use cases. */
+const anAdmin = (kit: Kit, email?: string) => kit.anAdmin(email);
 
 describe('MFA use cases (in-memory adapters)', () => {
   it('login answers a challenge, not tokens; the second step signs in with amr pwd+otp and records the login', async () => {
@@ -140,7 +136,7 @@ describe('MFA use cases (in-memory adapters)', () => {
     const other = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     const bystander = await kit.loggedIn('bob@example.com');
     const sid = await sidOf(kit, first.accessToken);
-    const setup = await kit.useCases.BeginTotpSetup.execute({ userId: user.id, client: CLIENT });
+    const setup = await kit.useCases.BeginTotpSetup.execute({ userId: user.id, sessionId: sid, client: CLIENT });
     await kit.useCases.EnableTotp.execute({ userId: user.id, sessionId: sid, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
     const otherSid = await sidOf(kit, other.tokens.accessToken);
     const revoked = kit.db.tables.outbox.filter((row) => row.event.type === 'auth.session.revoked').map((row) => row.event.data);

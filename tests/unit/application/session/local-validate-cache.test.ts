@@ -32,14 +32,12 @@ describe('the local validate cache (first tier) behind ValidateAccessToken', () 
 
   it('every committed change to the session or the account reaches it at once', async () => {
     const kit = await createKit();
-    const actor = await kit.registerVerified('root@example.com');
-    await kit.useCases.CreateAdmin.execute({ email: 'root@example.com', password: 'unused' });
-    const admin = { id: actor.id, client: CLIENT };
+    const admin = await kit.anAdmin('root@example.com');
 
     // Profile: the principal's user is the account as it is now.
     const alice = await kit.loggedIn('alice@example.com');
     let warmed = await warmLocally(kit, alice.tokens.accessToken);
-    await kit.useCases.UpdateProfile.execute({ userId: alice.user.id, firstName: 'Alicia', client: CLIENT });
+    await kit.useCases.UpdateProfile.execute({ userId: alice.user.id, sessionId: warmed.claims.sid, firstName: 'Alicia', client: CLIENT });
     await expect(warmed.validate()).resolves.toMatchObject({ user: { id: alice.user.id } });
     expect((await warmed.validate()).user.toState().firstName).toBe('Alicia');
 

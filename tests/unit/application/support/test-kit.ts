@@ -165,6 +165,22 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
     return signIn({ identifier: email, password: PASSWORD, client: CLIENT });
   }
 
+  /** Registered, verified and signed in: the user, its tokens, and the id and session (`sid`) its access token names. */
+  async function signedInAs(email = 'alice@example.com', username?: string) {
+    await registerVerified(email, username);
+    const outcome = await signIn({ identifier: email, password: PASSWORD, client: CLIENT });
+    const claims = await tokens.verify(outcome.tokens.accessToken);
+    if (!('sid' in claims)) throw new Error('not a user token');
+    return { ...outcome, userId: outcome.user.id, sessionId: claims.sid };
+  }
+
+  /** An active admin, signed in: the actor of the admin use cases (CreateAdmin promotes the registered account). */
+  async function anAdmin(email = 'support@example.com') {
+    const { userId, sessionId } = await signedInAs(email);
+    await useCases.CreateAdmin.execute({ email, password: 'unused' });
+    return { id: userId, sessionId, client: CLIENT };
+  }
+
   /** Test setup only: writes a user's stored state as an operator (or a later feature) would have left it. */
   // Behind the unit of work's back: drops the local cache's copy as a committed change would.
   const overwriteUser = (state: UserState) => {
@@ -174,5 +190,5 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const eventTypes = () => db.tables.outbox.map((row) => row.event.type);
   const auditTypes = () => db.tables.auditEvents.map((entry) => entry.type);
   const settle = () => deferred.drain();
-  return { container, resolve, overwriteUser, deferred, settle, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, signIn, recoveryCodes, mfaLockout, lastToken, registerVerified, loggedIn, eventTypes, lockout, sessionCache, localCache, rateLimiter, passwordPolicy, auditTypes };
+  return { container, resolve, overwriteUser, deferred, settle, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, signIn, recoveryCodes, mfaLockout, lastToken, registerVerified, loggedIn, signedInAs, anAdmin, eventTypes, lockout, sessionCache, localCache, rateLimiter, passwordPolicy, auditTypes };
 }
