@@ -1,0 +1,143 @@
+import type { Asker } from '@application/shared/asking-session';
+import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
+import { fastPasswordHasher } from '../../../support/kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+
+type Kit = Awaited<ReturnType<typeof createKit>>;
+
+const totp = new OtpauthTotp();
+
+/** Signed in with TOTP on (set up and enabled through the use cases); the secret, for a code. */
+async function enrolled(kit: Kit, me: Asker): Promise<string> {
+  const setup = await kit.useCases.BeginTotpSetup.execute({ ...me, client: CLIENT });
+  await kit.useCases.EnableTotp.execute({ ...me, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
+  kit.clock.advance(60); // the enabling code's step spent
+  return setup.secret;
+}
+
+interface Case {
+  name: string;
+  /** Readies the signed-in account `me` and returns the call its access token asks for. */
+  prepare(kit: Kit, me: Asker): Promise<() => Promise<unknown>>;
+}
+
+/**
+ * Every change a bearer token asks for (the routes pass the token's `sub` and `sid`), but the ones that only take
+ * access away (logout, DELETE /users/me/sessions/:id): see the last test.
+ */
+const CASES: Case[] = [
+  { name: 'UpdateProfile (PATCH /users/me)', prepare: async (kit, me) => () => kit.useCases.UpdateProfile.execute({ ...me, firstName: 'Ada', client: CLIENT }) },
+  {
+    name: 'UpdateCredentials (PUT /users/me/credentials)',
+    prepare: async (kit, me) => () => kit.useCases.UpdateCredentials.execute({ ...me, currentPassword: PASSWORD, username: 'ada', client: CLIENT }),
+  },
+  { name: 'DeleteAccount (DELETE /users/me)', prepare: async (kit, me) => () => kit.useCases.DeleteAccount.execute({ ...me, password: PASSWORD, client: CLIENT }) },
+  {
+    name: 'ChangePassword (PUT /auth/password/change)',
+    prepare: async (kit, me) => () => kit.useCases.ChangePassword.execute({ ...me, currentPassword: PASSWORD, newPassword: 'an entirely new passphrase', client: CLIENT }),
+  },
+  { name: 'BeginTotpSetup (POST /auth/mfa/totp/setup)', prepare: async (kit, me) => () => kit.useCases.BeginTotpSetup.execute({ ...me, client: CLIENT }) },
+  {
+    name: 'EnableTotp (POST /auth/mfa/totp/enable)',
+    async prepare(kit, me) {
+      const setup = await kit.useCases.BeginTotpSetup.execute({ ...me, client: CLIENT });
+      return () => kit.useCases.EnableTotp.execute({ ...me, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
+    },
+  },
+  {
+    name: 'DisableTotp (POST /auth/mfa/totp/disable)',
+    async prepare(kit, me) {
+      const secret = await enrolled(kit, me);
+      return () => kit.useCases.DisableTotp.execute({ ...me, password: PASSWORD, proof: { code: totp.generate(secret, kit.clock.now()) }, client: CLIENT });
+    },
+  },
+  {
+    name: 'RegenerateRecoveryCodes (POST /auth/mfa/backup-codes)',
+    async prepare(kit, me) {
+      await enrolled(kit, me);
+      return () => kit.useCases.RegenerateRecoveryCodes.execute({ ...me, password: PASSWORD, client: CLIENT });
+    },
+  },
+];
+
+interface Spoiler {
+  name: string;
+  /** What commits between the route's token check and the use case's transaction. */
+  spoil(kit: Kit, me: Asker): Promise<void>;
+}
+
+const SPOILERS: Spoiler[] = [
+  { name: 'a global logout', spoil: (kit, me) => kit.useCases.Logout.execute({ ...me, scope: 'global', client: CLIENT }).then(() => undefined) },
+  {
+    name: 'the asking session revoked alone (only its row locked)',
+    spoil: (kit, me) => kit.useCases.RevokeSession.execute({ ...me, client: CLIENT }),
+  },
+  {
+    name: 'an admin suspending the account',
+    async spoil(kit, me) {
+      const actor = await kit.anAdmin('root@example.com');
+      await kit.useCases.UpdateUser.execute({ actor, userId: me.userId, status: 'suspended' });
+    },
+  },
+  {
+    // The account check alone: the stored row says suspended, the session was left active.
+    name: 'the account suspended with its session left active',
+    async spoil(kit, me) {
+      const state = (await kit.repos.users.findById(me.userId))!.toState();
+      kit.overwriteUser({ ...state, status: 'suspended' });
+    },
+  },
+];
+
+/** Everything a use case could have left behind. */
+function stored(kit: Kit) {
+  const { users, sessions, auditEvents, outbox, emails, oneTimeTokens } = kit.db.tables;
+  return structuredClone({ users, sessions, auditEvents, outbox, emails, oneTimeTokens, mails: kit.mailer.sent.length });
+}
+
+/**
+ * A reviewer's finding (two instances, one database): a write whose access token passed the check just before a
+ * global logout, a suspension or a deletion committed afterwards (TOTP enabled on an account every session of
+ * which had been logged out). Each use case re-checks the asking session and the account in its transaction,
+ * under the account's lock: here the revocation commits between the check and the call, and the call is refused
+ * as the token is (INVALID_TOKEN), with nothing written.
+ */
+describe.each(SPOILERS.map((s) => [s.name, s] as const))('the asking token stopped counting since it was checked: %s', (_spoiler, { spoil }) => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s refuses (INVALID_TOKEN) and changes nothing', async (_name, { prepare }) => {
+    const kit = await createKit({}, fastPasswordHasher());
+    const { userId, sessionId } = await kit.signedInAs('alice@example.com');
+    const me = { userId, sessionId };
+    const call = await prepare(kit, me);
+    await spoil(kit, me);
+    await kit.settle();
+    const before = stored(kit);
+    await expect(call()).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await kit.settle();
+    expect(stored(kit)).toEqual(before);
+  });
+});
+
+describe('the asking token still counting', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s goes ahead', async (_name, { prepare }) => {
+    const kit = await createKit({}, fastPasswordHasher());
+    const { userId, sessionId } = await kit.signedInAs('alice@example.com');
+    const call = await prepare(kit, { userId, sessionId });
+    await expect(call().then(() => 'done')).resolves.toBe('done');
+  });
+});
+
+/**
+ * Revocations are not refused for a stale token: refusing them would help the token they race. A stolen token
+ * enables TOTP, which ends the owner's session (mfa_enabled) after the owner's "log out everywhere" passed its
+ * token check: the logout still ends the stolen session.
+ */
+it("the owner's global logout racing a stolen token's TOTP enabling still ends the stolen session", async () => {
+  const kit = await createKit({}, fastPasswordHasher());
+  const thief = await kit.signedInAs('alice@example.com');
+  const owner = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+  const ownerSid = (await kit.useCases.ValidateAccessToken.execute({ token: owner.tokens.accessToken })).claims.sid;
+  await enrolled(kit, { userId: thief.userId, sessionId: thief.sessionId });
+  expect(kit.db.tables.sessions.get(ownerSid)?.revokeReason).toBe('mfa_enabled');
+  await expect(kit.useCases.Logout.execute({ userId: thief.userId, sessionId: ownerSid, scope: 'global', client: CLIENT })).resolves.toEqual({ revoked: 1 });
+  expect(kit.db.tables.sessions.get(thief.sessionId)?.revokeReason).toBe('logout_global');
+});
