@@ -1,6 +1,7 @@
 import type { Asker } from '@application/shared/asking-session';
+import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
-import { fastPasswordHasher } from '../../../support/kit';
+import { FAST_ARGON2_PARAMS, fastPasswordHasher } from '../../../support/kit';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
@@ -15,8 +16,23 @@ async function enrolled(kit: Kit, me: Asker): Promise<string> {
   return setup.secret;
 }
 
+/** The real hasher; `during`, when set, commits its change inside the next verify (then is cleared). */
+class VerifyHook extends Argon2PasswordHasher {
+  during: (() => Promise<void>) | null = null;
+
+  override async verify(hash: string, plain: string, signal?: AbortSignal): Promise<boolean> {
+    const during = this.during;
+    this.during = null;
+    const verdict = await super.verify(hash, plain, signal);
+    if (during) await during();
+    return verdict;
+  }
+}
+
 interface Case {
   name: string;
+  /** Checks the current password first (the revocation can land while it is hashed). */
+  password?: true;
   /** Readies the signed-in account `me` and returns the call its access token asks for. */
   prepare(kit: Kit, me: Asker): Promise<() => Promise<unknown>>;
 }
@@ -28,11 +44,17 @@ interface Case {
 const CASES: Case[] = [
   { name: 'UpdateProfile (PATCH /users/me)', prepare: async (kit, me) => () => kit.useCases.UpdateProfile.execute({ ...me, firstName: 'Ada', client: CLIENT }) },
   {
+    password: true,
     name: 'UpdateCredentials (PUT /users/me/credentials)',
     prepare: async (kit, me) => () => kit.useCases.UpdateCredentials.execute({ ...me, currentPassword: PASSWORD, username: 'ada', client: CLIENT }),
   },
-  { name: 'DeleteAccount (DELETE /users/me)', prepare: async (kit, me) => () => kit.useCases.DeleteAccount.execute({ ...me, password: PASSWORD, client: CLIENT }) },
   {
+    password: true,
+    name: 'DeleteAccount (DELETE /users/me)',
+    prepare: async (kit, me) => () => kit.useCases.DeleteAccount.execute({ ...me, password: PASSWORD, client: CLIENT }),
+  },
+  {
+    password: true,
     name: 'ChangePassword (PUT /auth/password/change)',
     prepare: async (kit, me) => () => kit.useCases.ChangePassword.execute({ ...me, currentPassword: PASSWORD, newPassword: 'an entirely new passphrase', client: CLIENT }),
   },
@@ -45,6 +67,7 @@ const CASES: Case[] = [
     },
   },
   {
+    password: true,
     name: 'DisableTotp (POST /auth/mfa/totp/disable)',
     async prepare(kit, me) {
       const secret = await enrolled(kit, me);
@@ -52,6 +75,7 @@ const CASES: Case[] = [
     },
   },
   {
+    password: true,
     name: 'RegenerateRecoveryCodes (POST /auth/mfa/backup-codes)',
     async prepare(kit, me) {
       await enrolled(kit, me);
@@ -113,6 +137,30 @@ describe.each(SPOILERS.map((s) => [s.name, s] as const))('the asking token stopp
     const before = stored(kit);
     await expect(call()).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     await kit.settle();
+    expect(stored(kit)).toEqual(before);
+  });
+});
+
+/**
+ * The same, the revocation committing while the current password is hashed (after the guard's read of the
+ * session, before the change's transaction): only the check under the account's lock sees it.
+ */
+describe.each(SPOILERS.map((s) => [s.name, s] as const))('the token stopped counting while its current password was checked: %s', (_spoiler, { spoil }) => {
+  it.each(CASES.filter((c) => c.password).map((c) => [c.name, c] as const))('%s refuses (INVALID_TOKEN) and changes nothing', async (_name, { prepare }) => {
+    const hasher = new VerifyHook(FAST_ARGON2_PARAMS);
+    const kit = await createKit({}, hasher);
+    const { userId, sessionId } = await kit.signedInAs('alice@example.com');
+    const me = { userId, sessionId };
+    const call = await prepare(kit, me);
+    let before: ReturnType<typeof stored> | null = null;
+    hasher.during = async () => {
+      await spoil(kit, me);
+      await kit.settle();
+      before = stored(kit);
+    };
+    await expect(call()).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await kit.settle();
+    expect(before).not.toBeNull();
     expect(stored(kit)).toEqual(before);
   });
 });
