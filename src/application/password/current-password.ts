@@ -8,6 +8,7 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { CheckOutcome, SecretAttempts } from '../ports/secret-attempts';
 import { IN_FLIGHT_RETRY_AFTER_SECONDS } from '../ports/login-lockout';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+import { matchPassword } from '../shared/password-match';
 import { PORTS } from '../ports/tokens';
 
 /**
@@ -78,7 +79,8 @@ export async function assertCurrentPassword(
       // Admitted after the count started afresh, which a revocation of this session commits first: read now.
       if (!(await askingSessionStands(guard.sessions, user.id, asker.sessionId, failure.occurredAt))) throw Errors.invalidToken();
       const hash = user.credentials.passwordHash;
-      outcome = hash !== null && (await hasher.verify(hash, plain, asker.signal)) ? 'right' : 'wrong';
+      // In NFKC, then as typed if that differs (hashes made before normalisation); one check, one count either way.
+      outcome = hash !== null && (await matchPassword(hasher, hash, plain, asker.signal)) !== 'none' ? 'right' : 'wrong';
     } finally {
       failures = await guard.attempts.end(subject, outcome, failure.occurredAt);
     }

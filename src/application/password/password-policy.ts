@@ -30,10 +30,12 @@ export class PasswordPolicy {
     @inject(PORTS.PasswordMinLength) private readonly minLength: number,
   ) {}
 
+  /** Judges the NFKC form (Password.normalize), the one that is hashed: lengths and the estimate are of it. */
   async check(raw: string, owner: PasswordOwner): Promise<Password> {
-    const reasons = await this.reasons(raw, owner);
+    const plain = Password.normalize(raw);
+    const reasons = await this.reasons(plain, owner);
     if (reasons.length > 0) throw Errors.weakPassword(reasons);
-    return Password.create(raw, this.minLength);
+    return Password.create(plain, this.minLength);
   }
 
   private async reasons(raw: string, owner: PasswordOwner): Promise<string[]> {

@@ -3,6 +3,7 @@ import { DomainError } from '@domain/shared/domain-error';
 import { Errors } from '../shared/errors';
 import type { TokenPair } from '@domain/session/token-pair';
 import { Email } from '@domain/user/email';
+import { Password } from '@domain/user/password';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../shared/auth-settings';
@@ -13,6 +14,7 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
+import { matchPassword } from '../shared/password-match';
 import { clearLockout, lockoutKey } from './login-lockout-keys';
 import { SessionIssuer } from './session-issuer';
 import type { IdGenerator } from '../ports/id-generator';
@@ -85,7 +87,7 @@ export class LoginWithPassword {
   private async attempt(input: LoginInput, key: string, attempt: { settled: boolean }): Promise<LoginOutcome> {
     const found = await find(this.users, input.identifier);
     if (!found) {
-      await this.hasher.verifyDummy(input.password, input.client.signal);
+      await matchPassword(this.hasher, null, input.password, input.client.signal);
       attempt.settled = true;
       return this.fail(input, key, 'unknown_account');
     }
@@ -94,14 +96,16 @@ export class LoginWithPassword {
     // Each check rejects unrun (SERVICE_UNAVAILABLE, like a refusal) if the client has gone before its turn: no
     // verdict, so no failure is counted and the lockout place is given back.
     const { signal } = input.client;
-    const matches = hash === null ? await this.hasher.verifyDummy(input.password, signal).then(() => false) : await this.hasher.verify(hash, input.password, signal);
-    if (hash === null || !matches) {
+    // An input NFKC changes costs two verifies when wrong (its normalised and its typed form): so do these two.
+    const match = await matchPassword(this.hasher, hash, input.password, signal);
+    if (hash === null || match === 'none') {
       attempt.settled = true;
       return this.fail(input, key, 'wrong_password');
     }
     // Status is revealed only to someone who knows the password.
     if (!found.isUsable(this.settings.requireEmailVerification)) return this.refuseStatus(input, found);
-    const rehash = this.hasher.needsRehash(hash) ? await this.hasher.hash(input.password, signal) : null;
+    // Other parameters, or a hash of the typed form made before passwords were normalised: made again, normalised.
+    const rehash = match === 'as_typed' || this.hasher.needsRehash(hash) ? await this.hasher.hash(Password.normalize(input.password), signal) : null;
     const now = this.clock.now();
     const result = await this.uow.run(async (repos) => {
       // Locked and read again: the password was checked against a copy read before the transaction. Deleted

@@ -3,21 +3,39 @@ import { DomainErrors } from '../shared/errors';
 export const PASSWORD_MAX_LENGTH = 128;
 
 /**
- * A plain-text password that satisfies the length bounds. It never leaves the process in this form:
+ * A plain-text password that satisfies the length bounds, in Unicode NFKC (NIST SP 800-63B 5.1.1.2): the same
+ * password typed through another input method (é as one code point, or e + U+0301 as macOS and some keyboards
+ * send it) is the same password. Lengths are counted, and the hash made, on the normalised form. It never leaves the process in this form:
  * it is hashed by the PasswordHasher port and then dropped. toString/toJSON hide it from logs.
  */
 export class Password {
   private constructor(private readonly plain: string) {}
 
   static create(raw: string, minLength: number): Password {
-    const length = [...raw].length;
+    const plain = Password.normalize(raw);
+    const length = [...plain].length;
     if (length < minLength) {
       throw DomainErrors.weakPassword([`must be at least ${minLength} characters`]);
     }
     if (length > PASSWORD_MAX_LENGTH) {
       throw DomainErrors.weakPassword([`must be at most ${PASSWORD_MAX_LENGTH} characters`]);
     }
-    return new Password(raw);
+    return new Password(plain);
+  }
+
+  /** The form every password is checked, scored and hashed in. */
+  static normalize(raw: string): string {
+    return raw.normalize('NFKC');
+  }
+
+  /**
+   * The forms a typed password is verified in, in order: normalised; then as typed, when that differs, for the
+   * hashes made before passwords were normalised (until 2026-12-01), which the login then rehashes normalised.
+   * ASCII, and anything else NFKC leaves alone, has one form.
+   */
+  static candidates(raw: string): string[] {
+    const plain = Password.normalize(raw);
+    return plain === raw ? [plain] : [plain, raw];
   }
 
   reveal(): string {
