@@ -53,6 +53,15 @@ describe('Password', () => {
     expect(() => Password.create('😀'.repeat(128), 8)).not.toThrow();
   });
 
+  it('is NFKC-normalised before its length is counted (NIST SP 800-63B), and knows its typed form when that differs', () => {
+    const nfd = 'e\u0301'.repeat(100); // 200 code points typed, 100 once composed
+    expect(Password.create(nfd, 8).reveal()).toBe('\u00e9'.repeat(100));
+    expect(Password.create('caf\u00e9 au lait', 8).reveal()).toBe(Password.create('cafe\u0301 au lait', 8).reveal());
+    expect(Password.create('\ufb00ine \uff21BC words', 8).reveal()).toBe('ffine ABC words'); // compatibility forms too
+    expect(Password.candidates('cafe\u0301 au lait')).toEqual(['caf\u00e9 au lait', 'cafe\u0301 au lait']);
+    expect(Password.candidates('plain ascii words')).toEqual(['plain ascii words']);
+  });
+
   it('never shows itself in logs or JSON', () => {
     const password = Password.create('correct horse battery', 8);
     expect(String(password)).toBe('[password]');
