@@ -8,6 +8,7 @@ import type { PasswordHasher } from '../ports/password-hasher';
 import type { CheckOutcome, SecretAttempts } from '../ports/secret-attempts';
 import { IN_FLIGHT_RETRY_AFTER_SECONDS } from '../ports/login-lockout';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+import { sessionCounts } from '../shared/asking-session';
 import { matchPassword } from '../shared/password-match';
 import { PORTS } from '../ports/tokens';
 
@@ -77,7 +78,8 @@ export async function assertCurrentPassword(
     let outcome: CheckOutcome = 'none';
     try {
       // Admitted after the count started afresh, which a revocation of this session commits first: read now.
-      if (!(await askingSessionStands(guard.sessions, user.id, asker.sessionId, failure.occurredAt))) throw Errors.invalidToken();
+      const asking = { userId: user.id, sessionId: asker.sessionId };
+      if (!sessionCounts(await guard.sessions.findById(asker.sessionId), asking, failure.occurredAt)) throw Errors.invalidToken();
       const hash = user.credentials.passwordHash;
       // In NFKC, then as typed if that differs (hashes made before normalisation); one check, one count either way.
       outcome = hash !== null && (await matchPassword(hasher, hash, plain, asker.signal)) !== 'none' ? 'right' : 'wrong';
@@ -97,11 +99,6 @@ export async function assertCurrentPassword(
   // or this transaction revoked the session. Not a refused request of a session already revoked.
   if (revoked || (place.admitted && atLimit)) await guard.attempts.reset(subject);
   throw wrongPassword();
-}
-
-async function askingSessionStands(sessions: SessionRepository, userId: string, sessionId: string, now: Date): Promise<boolean> {
-  const session = await sessions.findById(sessionId);
-  return session !== null && session.userId === userId && session.isActive(now);
 }
 
 /** True: this transaction revoked the session; false: it was gone, another user's, or already revoked. */

@@ -1,3 +1,4 @@
+import type { Session } from '@domain/session/session';
 import type { User } from '@domain/user/user';
 import type { Repositories } from '../ports/unit-of-work';
 import { Errors } from './errors';
@@ -29,6 +30,10 @@ export async function lockAskingAccount(repos: Repositories, asker: Asker, now: 
 
 /** The session part alone, for callers that hold the asking account's lock already (the admin guard). */
 export async function assertAskingSessionActive(repos: Repositories, asker: Asker, now: Date): Promise<void> {
-  const session = await repos.sessions.findByIdForUpdate(asker.sessionId);
-  if (!session || session.userId !== asker.userId || !session.isActive(now)) throw Errors.invalidToken();
+  if (!sessionCounts(await repos.sessions.findByIdForUpdate(asker.sessionId), asker, now)) throw Errors.invalidToken();
+}
+
+/** The asking session still stands: it exists, is the asking account's, and is neither revoked nor expired. */
+export function sessionCounts(session: Session | null, asker: Asker, now: Date): boolean {
+  return session !== null && session.userId === asker.userId && session.isActive(now);
 }
