@@ -120,18 +120,26 @@ function outboxTo(url: string) {
   };
 }
 
-describe('the email outbox against a real SMTP server: permanent rejections end a row, the rest is retried', () => {
-  const smtp = new ScriptedSmtpServer();
-  let t: ReturnType<typeof outboxTo>;
-
+/**
+ * Starts `smtp` before the enclosing describe's tests with an outbox sending to it (`userinfo`: `user:pass@` for
+ * the URL), and stops both after them. The outbox's members are filled in when the server is up.
+ */
+function outboxOn(smtp: ScriptedSmtpServer, userinfo = ''): ReturnType<typeof outboxTo> {
+  const t = {} as ReturnType<typeof outboxTo>;
   beforeAll(async () => {
     await smtp.start();
-    t = outboxTo(`smtp://127.0.0.1:${smtp.port}`);
+    Object.assign(t, outboxTo(`smtp://${userinfo}127.0.0.1:${smtp.port}`));
   });
   afterAll(async () => {
     t.mailer.close();
     await smtp.stop();
   });
+  return t;
+}
+
+describe('the email outbox against a real SMTP server: permanent rejections end a row, the rest is retried', () => {
+  const smtp = new ScriptedSmtpServer();
+  const t = outboxOn(smtp);
 
   const givenUp = (id: string) => t.logs.filter((l) => l.message.includes('will not be sent') && l.fields['email_id'] === id);
 
@@ -197,16 +205,7 @@ describe('the email outbox against a real SMTP server: permanent rejections end 
 
 describe('the email outbox against a real SMTP server that drops the connection after DATA, before its reply', () => {
   const smtp = new ScriptedSmtpServer();
-  let t: ReturnType<typeof outboxTo>;
-
-  beforeAll(async () => {
-    await smtp.start();
-    t = outboxTo(`smtp://127.0.0.1:${smtp.port}`);
-  });
-  afterAll(async () => {
-    t.mailer.close();
-    await smtp.stop();
-  });
+  const t = outboxOn(smtp);
 
   it('sends the message again, with the same Message-ID (<row id@MAIL_FROM domain>) on every copy', async () => {
     smtp.dropAfterData.add('dup@example.com');
@@ -229,16 +228,7 @@ describe('the email outbox against a real SMTP server that drops the connection 
 
 describe('the email outbox keeps addresses out of last_error and the log', () => {
   const smtp = new ScriptedSmtpServer();
-  let t: ReturnType<typeof outboxTo>;
-
-  beforeAll(async () => {
-    await smtp.start();
-    t = outboxTo(`smtp://127.0.0.1:${smtp.port}`);
-  });
-  afterAll(async () => {
-    t.mailer.close();
-    await smtp.stop();
-  });
+  const t = outboxOn(smtp);
 
   // Postfix-style replies that quote the recipient as the server got it, or name another address. (A quoted local
   // part is covered by describeFailure's unit test: smtp-server refuses its syntax with a 501 naming nothing.)
@@ -263,16 +253,7 @@ describe('the email outbox keeps addresses out of last_error and the log', () =>
 
 describe('the email outbox against a real SMTP server that does not offer SMTPUTF8', () => {
   const smtp = new ScriptedSmtpServer({ hideSMTPUTF8: true });
-  let t: ReturnType<typeof outboxTo>;
-
-  beforeAll(async () => {
-    await smtp.start();
-    t = outboxTo(`smtp://127.0.0.1:${smtp.port}`);
-  });
-  afterAll(async () => {
-    t.mailer.close();
-    await smtp.stop();
-  });
+  const t = outboxOn(smtp);
 
   it('marks a row to a non-ASCII local part failed at once, with a last_error that says why and names no address', async () => {
     await t.enqueue('δοκιμή@example.com');
@@ -294,16 +275,7 @@ describe('the email outbox against a real SMTP server that refuses our credentia
     disabledCommands: ['STARTTLS'],
     onAuth: (_auth, _session, callback) => callback(new Error('Invalid username or password')),
   });
-  let t: ReturnType<typeof outboxTo>;
-
-  beforeAll(async () => {
-    await smtp.start();
-    t = outboxTo(`smtp://relay-user:wrong-password@127.0.0.1:${smtp.port}`);
-  });
-  afterAll(async () => {
-    t.mailer.close();
-    await smtp.stop();
-  });
+  const t = outboxOn(smtp, 'relay-user:wrong-password@');
 
   it('is retried: the message is fine, the relay settings are the operator\'s to fix', async () => {
     await t.enqueue('auth@example.com');
