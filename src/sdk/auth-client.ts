@@ -1,7 +1,7 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
-import { AuthError, isTransient } from './errors';
-import { globalFetch, isRecord, readJson, send, unexpected, type FetchLike } from './http';
+import { AuthError, invalidToken, isTransient, notSent, unauthenticated } from './errors';
+import { assertBuildable, globalFetch, isRecord, readJson, send, unexpected, type FetchLike } from './http';
 import { createSession, type SessionFetch, type SessionOptions } from './session';
 import type { LoginBody, LoginResult, LogoutScope, Message, RefreshBody, RegisterBody, RegisterResult, Tokens, User, ValidateResult, VerifyMfaBody } from './types';
 
@@ -26,7 +26,8 @@ interface Call {
 
 /**
  * Typed calls to auth-service's /api/v1 routes. Each resolves to the envelope's `data`; a refusal rejects with
- * AuthError carrying the answer's `code` and `status`; a service that cannot be reached, AUTH_UNAVAILABLE.
+ * AuthError carrying the answer's `code` and `status`; a service that cannot be reached, AUTH_UNAVAILABLE; input
+ * that cannot make a request, INVALID_TOKEN (a token argument) or VALIDATION_ERROR, without sending anything.
  */
 export class AuthClient {
   private readonly base: string;
@@ -81,18 +82,34 @@ export class AuthClient {
     return createSession(tokens, options, (refreshToken) => this.refresh({ refresh_token: refreshToken }).then((r) => r.tokens), this.fetchFn);
   }
 
-  private call<T>(call: Call): Promise<T> {
-    const once = () => this.breaker.run(() => this.send<T>(call), isTransient);
+  /**
+   * Input that cannot make a request (a token that is not one, a body that is not JSON, a request fetch cannot
+   * build) is refused here, before the breaker and the retries: nothing is sent, nothing is retried, and the
+   * circuit does not count it (were it counted, two calls with a token holding a line break would open the
+   * circuit for every caller of this client).
+   */
+  private async call<T>(call: Call): Promise<T> {
+    const request = this.build(call);
+    const once = () => this.breaker.run(() => this.send<T>(call, request), isTransient);
     // Only safe calls are retried: a retried POST could log in twice or burn a one-time token.
     return call.method === 'GET' ? withRetries(once, isTransient, { ...this.options, retries: this.options.retries ?? 2 }) : once();
   }
 
-  private async send<T>({ method, path, body, accessToken }: Call): Promise<T> {
+  private build({ method, path, body, accessToken }: Call): { url: string; init: RequestInit } {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (accessToken !== undefined) headers.authorization = `Bearer ${accessToken}`;
-    const init: RequestInit = { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
-    const response = await send(this.fetchFn, `${this.base}${path}`, init, this.options.timeoutMs ?? 5000);
+    if (accessToken !== undefined) headers.authorization = `Bearer ${checkedToken(accessToken)}`;
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = json(body);
+    }
+    const url = `${this.base}${path}`;
+    assertBuildable(url, init);
+    return { url, init };
+  }
+
+  private async send<T>({ method, path }: Call, { url, init }: { url: string; init: RequestInit }): Promise<T> {
+    const response = await send(this.fetchFn, url, init, this.options.timeoutMs ?? 5000);
     const envelope = await readJson(response);
     if (isRecord(envelope) && envelope.success === true && isRecord(envelope.data)) return envelope.data as T;
     if (isRecord(envelope) && envelope.success === false && isRecord(envelope.error) && typeof envelope.error.code === 'string') {
@@ -101,5 +118,26 @@ export class AuthClient {
       throw new AuthError(code, response.status, typeof message === 'string' ? message : code, isRecord(details) ? details : undefined, requestId);
     }
     throw unexpected(response, `${method} ${path}`);
+  }
+}
+
+/**
+ * An access token is a JWT or an opaque string of visible ASCII (RFC 6750's b64token is a subset of it). Anything
+ * else is not a token auth-service issued, and some of it (a line break, a NUL, a character above U+00FF) cannot
+ * even go into a header: INVALID_TOKEN at once, as the service would answer. No token at all: UNAUTHENTICATED.
+ */
+const TOKEN = /^[\x21-\x7e]+$/;
+
+function checkedToken(token: unknown): string {
+  if (typeof token !== 'string' || token === '') throw unauthenticated();
+  if (!TOKEN.test(token)) throw invalidToken();
+  return token;
+}
+
+function json(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch {
+    throw notSent('the body cannot be serialised as JSON');
   }
 }

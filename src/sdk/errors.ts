@@ -8,6 +8,7 @@ export type AuthErrorCode =
   | 'UNAUTHENTICATED'
   | 'INVALID_TOKEN'
   | 'FORBIDDEN'
+  | 'VALIDATION_ERROR'
   | 'AUTH_UNAVAILABLE'
   | 'UNEXPECTED_RESPONSE'
   | (string & {});
@@ -32,6 +33,11 @@ export const invalidToken = (): AuthError => new AuthError('INVALID_TOKEN', 401,
 export const forbidden = (): AuthError => new AuthError('FORBIDDEN', 403, 'The token lacks a required role or scope.');
 export const unavailable = (why: string, details?: Record<string, unknown>): AuthError =>
   new AuthError('AUTH_UNAVAILABLE', 503, `auth-service is unavailable: ${why}`, details);
+/**
+ * The caller's input cannot make an HTTP request (a header value, the URL, the body): nothing was sent, so it is
+ * not the service being unavailable. `why` is the SDK's own wording, never the input (it may be a token).
+ */
+export const notSent = (why: string): AuthError => new AuthError('VALIDATION_ERROR', 400, `The request was not sent: ${why}.`);
 /** The circuit is open: no request was sent, so retrying now is pointless. */
 export const circuitOpen = (): AuthError => unavailable('circuit open', { circuit: 'open' });
 

@@ -1,17 +1,37 @@
-import { AuthError, unavailable } from './errors';
+import { AuthError, notSent, unavailable } from './errors';
 
 /** The subset of `fetch` the SDK uses; Node 20's global fetch by default, injectable (a proxy, a counter). */
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
 export const globalFetch: FetchLike = (input, init) => fetch(input, init);
 
-/** One HTTP request with a deadline; a network error or timeout becomes AUTH_UNAVAILABLE (503). */
+/**
+ * One HTTP request with a deadline; a network error or timeout becomes AUTH_UNAVAILABLE (503). A request that
+ * cannot be built is VALIDATION_ERROR (400) before anything is sent (see assertBuildable).
+ */
 export async function send(fetchFn: FetchLike, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  assertBuildable(url, init);
   try {
     return await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'network error';
     throw unavailable(why);
+  }
+}
+
+/**
+ * Throws VALIDATION_ERROR when fetch could not build this request: a header value with a line break, a NUL or a
+ * character above U+00FF, a URL that does not parse, a body on a GET. fetch reports those as a TypeError, as it
+ * does a failure to connect ("fetch failed"), so telling them apart after the fact would mean reading messages;
+ * instead the request is built here first with the same constructor fetch uses (WHATWG Request), and nothing is
+ * sent. Such an error is the caller's input, not the network: never retried, never counted by a circuit breaker,
+ * never AUTH_UNAVAILABLE. The TypeError's own message is dropped: it quotes the value (which may be a token).
+ */
+export function assertBuildable(url: string, init: RequestInit): void {
+  try {
+    void new Request(url, init);
+  } catch {
+    throw notSent('a header value, the URL or the body cannot go into an HTTP request');
   }
 }
 

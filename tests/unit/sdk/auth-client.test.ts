@@ -122,6 +122,54 @@ describe('AuthClient transport', () => {
     await expect(c.me('tok')).resolves.toEqual({ ok: true });
   });
 
+  it('a token that cannot be one (or cannot go into a header) is INVALID_TOKEN at once: nothing sent, no retry, the circuit untouched', async () => {
+    const { client: c, waits } = client();
+    const bad = ['a\nb', 'x\u0000y', 'tok\u0100', 'caf\u00e9', 'a b', 'a\r\nX-Injected: 1'];
+    for (let round = 0; round < 5; round += 1) {
+      for (const token of bad) {
+        await expect(c.validate(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN', status: 401 });
+        await expect(c.me(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN', status: 401 });
+        await expect(c.logout(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN', status: 401 });
+      }
+    }
+    await expect(c.validate('')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+    expect(peer.seen).toHaveLength(0);
+    expect(waits).toEqual([]);
+    // 90 such calls later the legitimate ones still go through.
+    peer.answers.push({ status: 200, body: { success: true, data: { valid: true }, meta: {} } });
+    await expect(c.validate('good.jwt.token')).resolves.toEqual({ valid: true });
+    await expect(c.login({ email: 'a@example.com', password: 'x' })).resolves.toEqual({ ok: true });
+    expect(peer.seen.map((r) => r.authorization)).toEqual(['Bearer good.jwt.token', undefined]);
+  });
+
+  it("an attacker's one bad token per half-open window does not keep the circuit open", async () => {
+    const { client: c, clock } = client();
+    for (let i = 0; i < 5; i += 1) {
+      peer.answers.push({ status: 503, body: 'x' });
+      await c.login({ email: 'a@example.com', password: 'x' }).catch(() => undefined);
+    }
+    clock.advance(10);
+    await expect(c.validate('x\u0000y')).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(c.me('tok')).resolves.toEqual({ ok: true }); // the trial was the legitimate call
+    for (let i = 0; i < 5; i += 1) await expect(c.validate('a\nb')).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(c.me('tok')).resolves.toEqual({ ok: true });
+  });
+
+  it('a request fetch cannot build (bad base URL, body that is not JSON) is VALIDATION_ERROR at once, never AUTH_UNAVAILABLE', async () => {
+    const { sleep, waits } = recordingSleep();
+    let fetches = 0;
+    const fetch = () => ((fetches += 1), Promise.reject(new TypeError('fetch failed')));
+    const broken = new AuthClient({ baseUrl: 'http://exa mple.com', sleep, fetch, breaker: { failureThreshold: 1 } });
+    for (let i = 0; i < 3; i += 1) await expect(broken.me('tok')).rejects.toMatchObject({ code: 'VALIDATION_ERROR', status: 400 });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const fine = new AuthClient({ baseUrl: peer.base, sleep, breaker: { failureThreshold: 1 } });
+    await expect(fine.register(cyclic as never)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', status: 400 });
+    expect(fetches).toBe(0);
+    expect(waits).toEqual([]);
+    await expect(fine.me('tok')).resolves.toEqual({ ok: true }); // a threshold of 1 and still closed
+  });
+
   it('a request past its deadline is AUTH_UNAVAILABLE', async () => {
     const hanging = createServer(() => undefined);
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));

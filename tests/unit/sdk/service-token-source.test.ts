@@ -144,6 +144,15 @@ describe('ServiceTokenSource when the token endpoint fails (local peer failing o
     expect(Object.fromEntries(form)).toEqual({ grant_type: 'client_credentials', scope: 'orders:read' });
   });
 
+  it('a token URL fetch cannot use is VALIDATION_ERROR at once: nothing sent, not retried, not AUTH_UNAVAILABLE', async () => {
+    const { sleep, waits } = recordingSleep();
+    const fetch = countingFetch();
+    const tokens = new ServiceTokenSource({ tokenUrl: 'http://exa mple.com/oauth/token', clientId: 'orders', clientSecret: 'x', sleep, fetch });
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'VALIDATION_ERROR', status: 400 });
+    expect(fetch.total()).toBe(0);
+    expect(waits).toEqual([]);
+  });
+
   it('a closed port is a network error: retried, then AUTH_UNAVAILABLE', async () => {
     const gone = await new OAuthPeer().start();
     const url = gone.tokenUrl;
