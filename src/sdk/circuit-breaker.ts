@@ -14,7 +14,10 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
 /**
  * Closed: calls pass, failures are counted. Open: calls fail at once with AUTH_UNAVAILABLE (fail closed, no
  * request). After `resetAfterMs` one trial call passes (half-open); its success closes the circuit, its
- * failure opens it again. Only what the caller marks as a failure to reach the service counts.
+ * failure opens it again. Only what the caller marks as a failure to reach the service counts; any other error
+ * is an answer (a 4xx: the service is up) and, like a success, resets the count and closes the circuit, so
+ * "consecutive" means it: unreachable, 401, unreachable, 401, ... never opens it. The caller keeps errors that
+ * are neither (its own input that could not make a request) out of `call`.
  */
 export class CircuitBreaker {
   private failures = 0;
@@ -38,7 +41,7 @@ export class CircuitBreaker {
 
   /**
    * Runs `call` if the circuit lets it. `isFailure` tells a failure to reach the service (network error,
-   * 5xx) from an answer (a 4xx is the service working).
+   * 5xx) from an answer (a 4xx is the service working, and resets the count as a success does).
    */
   async run<T>(call: () => Promise<T>, isFailure: (error: unknown) => boolean): Promise<T> {
     const state = this.state;
@@ -47,16 +50,21 @@ export class CircuitBreaker {
     if (trial) this.trialInFlight = true;
     try {
       const result = await call();
-      this.failures = 0;
-      this.opened = false;
+      this.answered();
       return result;
     } catch (error) {
       if (isFailure(error)) this.recordFailure();
-      else if (trial) this.opened = false;
+      else this.answered();
       throw error;
     } finally {
       if (trial) this.trialInFlight = false;
     }
+  }
+
+  /** The service answered: it is reachable. */
+  private answered(): void {
+    this.failures = 0;
+    this.opened = false;
   }
 
   private recordFailure(): void {

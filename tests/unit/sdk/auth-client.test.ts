@@ -170,6 +170,22 @@ describe('AuthClient transport', () => {
     await expect(fine.me('tok')).resolves.toEqual({ ok: true }); // a threshold of 1 and still closed
   });
 
+  it('a 4xx answer resets the failure count: alternating [unreachable, 401] never opens the circuit', async () => {
+    const { client: c } = client();
+    const noRetries = new AuthClient({ baseUrl: peer.base, retries: 0 });
+    for (let i = 0; i < 10; i += 1) {
+      peer.answers.push('reset', envelopeError('INVALID_CREDENTIALS', 401));
+      await expect(c.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+      await expect(c.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+      peer.answers.push({ status: 503, body: 'x' }, envelopeError('INVALID_TOKEN', 401));
+      await expect(noRetries.validate('tok')).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+      await expect(noRetries.validate('tok')).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    }
+    await expect(c.me('tok')).resolves.toEqual({ ok: true });
+    await expect(noRetries.me('tok')).resolves.toEqual({ ok: true });
+    expect(peer.seen).toHaveLength(42);
+  });
+
   it('a request past its deadline is AUTH_UNAVAILABLE', async () => {
     const hanging = createServer(() => undefined);
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));

@@ -31,6 +31,22 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('an answer in between resets the count as a success does: alternating [failure, answer] never opens it', async () => {
+    const { breaker, run, calls } = setup();
+    for (let i = 0; i < 10; i += 1) {
+      await expect(run(failure)).rejects.toThrow('unreachable');
+      await expect(run(() => answer(), false)).rejects.toThrow('4xx');
+      expect(breaker.state).toBe('closed');
+    }
+    await run(failure).catch(() => undefined);
+    await run(failure).catch(() => undefined);
+    await run(() => answer(), false).catch(() => undefined);
+    await run(failure).catch(() => undefined);
+    await run(failure).catch(() => undefined);
+    expect(breaker.state).toBe('closed');
+    expect(calls()).toBe(25);
+  });
+
   it('half-open lets exactly one trial through; concurrent callers are refused meanwhile', async () => {
     const { breaker, clock, run, calls } = setup();
     for (let i = 0; i < 3; i += 1) await run(failure).catch(() => undefined);
