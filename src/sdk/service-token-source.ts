@@ -24,15 +24,41 @@ export interface ServiceTokenSourceOptions extends BackoffOptions {
 }
 
 /**
+ * How long before its expiry a cached token stops being served while its renewal fails: the request it goes out
+ * with still needs to reach and be checked by the callee (whose clock may be a little ahead).
+ */
+export const EXPIRY_SAFETY_MS = 5000;
+/** After a failed renewal, while the old token is served, the next renewal attempt waits this long. */
+export const RENEWAL_PAUSE_MS = 5000;
+
+interface Cached {
+  token: string;
+  /** From here on a new token is asked for. */
+  renewAt: number;
+  /** The token's expiry as expires_in said (on this clock). */
+  expiresAt: number;
+  /** Set while renewal is failing and the old token is served: no new attempt before this instant. */
+  retryAt?: number;
+}
+
+/** The token may still be handed out: more than EXPIRY_SAFETY_MS before it expires. */
+function usable(cached: Cached, now: number): boolean {
+  return now < cached.expiresAt - EXPIRY_SAFETY_MS;
+}
+
+/**
  * Client-credentials access tokens for calling other services (RFC 6749 §4.4). A token is reused until 60 s
  * (`refreshBeforeSeconds`) before it expires, or until half its lifetime when that comes later: a margin as long
  * as the lifetime would renew on every call and run into the token endpoint's per-client rate limit (an outside
  * review, 2026-11-30: with 60 s tokens 30 calls made 11 requests). Concurrent callers share one request; network errors and 5xx are retried with capped
  * exponential backoff and full jitter; a 4xx (bad credentials, scope) is final and rejects with the
  * RFC 6749 §5.2 error upper-cased as the code (INVALID_CLIENT, INVALID_SCOPE, ...).
+ * A renewal that cannot reach the endpoint does not fail callers while the old token is still valid: they get the
+ * old token until EXPIRY_SAFETY_MS before it expires, and renewal is retried in the background, one attempt at a
+ * time, RENEWAL_PAUSE_MS after the last failure ended. Past that point a failure rejects (AUTH_UNAVAILABLE).
  */
 export class ServiceTokenSource {
-  private cached: { token: string; renewAt: number } | undefined;
+  private cached: Cached | undefined;
   private pending: Promise<string> | undefined;
   private readonly now: () => number;
 
@@ -41,14 +67,45 @@ export class ServiceTokenSource {
   }
 
   getToken(): Promise<string> {
-    if (this.cached && this.now() < this.cached.renewAt) return Promise.resolve(this.cached.token);
-    this.pending ??= withRetries(() => this.request(), isTransient, this.options).finally(() => (this.pending = undefined));
-    return this.pending;
+    const now = this.now();
+    const cached = this.cached;
+    if (cached && now < cached.renewAt) return Promise.resolve(cached.token);
+    if (cached?.retryAt !== undefined && usable(cached, now)) {
+      // A renewal failed: the old token is served at once while the next attempt (one at a time, no earlier than
+      // retryAt) runs in the background; its outcome lands in the cache.
+      if (now >= cached.retryAt) this.renew().catch(() => undefined);
+      return Promise.resolve(cached.token);
+    }
+    return this.renew();
   }
 
   /** Forget the cached token (e.g. the callee answered 401 to it). */
   invalidate(): void {
     this.cached = undefined;
+  }
+
+  /** One renewal at a time (concurrent callers share it), its retries included. */
+  private renew(): Promise<string> {
+    this.pending ??= withRetries(() => this.request(), isTransient, this.options)
+      .catch((error: unknown) => this.fallBack(error))
+      .finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /**
+   * A renewal that could not reach the token endpoint (network, timeout, 5xx) while the cached token is still
+   * usable resolves to that token, and the next attempt waits RENEWAL_PAUSE_MS. A 4xx is final (bad credentials or
+   * scope: the old token is not served in place of the answer), as is any failure once the token is nearly expired.
+   */
+  private fallBack(error: unknown): string {
+    const cached = this.cached;
+    const now = this.now();
+    if (cached && isTransient(error) && usable(cached, now)) {
+      cached.retryAt = now + RENEWAL_PAUSE_MS;
+      return cached.token;
+    }
+    if (cached) cached.retryAt = undefined;
+    throw error;
   }
 
   private async request(): Promise<string> {
@@ -75,8 +132,8 @@ export class ServiceTokenSource {
     }
     const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 0;
     const margin = Math.min(this.options.refreshBeforeSeconds ?? 60, expiresIn / 2);
-    const renewAt = this.now() + (expiresIn - margin) * 1000;
-    this.cached = { token: body.access_token, renewAt };
+    const now = this.now();
+    this.cached = { token: body.access_token, renewAt: now + (expiresIn - margin) * 1000, expiresAt: now + expiresIn * 1000 };
     return body.access_token;
   }
 }

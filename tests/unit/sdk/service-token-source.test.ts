@@ -1,4 +1,4 @@
-import { AuthError, ServiceTokenSource } from '../../../src/sdk';
+import { AuthError, ServiceTokenSource, type FetchLike } from '../../../src/sdk';
 import { OAuthPeer } from '../../support/oauth-peer';
 import { countingFetch, FakeClock, recordingSleep } from './support';
 
@@ -195,5 +195,104 @@ describe('ServiceTokenSource with short-lived tokens (a local peer answering a s
     // The new token is reused in its turn.
     for (let i = 0; i < 10; i += 1) await tokens.getToken();
     expect(fetch.total()).toBe(2);
+  });
+});
+
+describe('ServiceTokenSource while renewal fails and the cached token is still valid (an injected token endpoint)', () => {
+  type Mode = 'ok' | '503' | 'down' | '401';
+  /** The token endpoint as a fetch: 'ok' issues `tok<n>` for 900 s (n counts requests); the others fail. */
+  const setup = (expiresIn = 900) => {
+    const state = { mode: 'ok' as Mode, calls: 0 };
+    const fetch: FetchLike = async () => {
+      state.calls += 1;
+      if (state.mode === 'down') throw new TypeError('fetch failed');
+      if (state.mode === '503') return new Response('{}', { status: 503 });
+      if (state.mode === '401') return new Response(JSON.stringify({ error: 'invalid_client' }), { status: 401 });
+      return new Response(JSON.stringify({ access_token: `tok${state.calls}`, token_type: 'Bearer', expires_in: expiresIn }), { status: 200 });
+    };
+    const clock = new FakeClock();
+    const start = clock.ms;
+    const { sleep, waits } = recordingSleep();
+    const tokens = new ServiceTokenSource({ tokenUrl: 'http://auth.test/oauth/token', clientId: 'orders', clientSecret: 's', fetch, sleep, now: clock.now, retries: 3 });
+    const at = (seconds: number) => (clock.ms = start + seconds * 1000);
+    return { state, tokens, at, waits };
+  };
+  /** Lets a background renewal (injected fetch and sleep: no real I/O) run to its end. */
+  const settle = async () => {
+    for (let i = 0; i < 20; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const burst = (tokens: ServiceTokenSource, n = 20) => Promise.all(Array.from({ length: n }, () => tokens.getToken()));
+
+  it.each(['503', 'down'] as const)('endpoint %s: the old token is served until 5 s before it expires, one attempt sequence per 5 s pause, then AUTH_UNAVAILABLE', async (mode) => {
+    const { state, tokens, at } = setup();
+    expect(await tokens.getToken()).toBe('tok1');
+    state.mode = mode;
+    at(841); // past the renewal point (840 s), the token valid 59 s more
+    expect(new Set(await burst(tokens))).toEqual(new Set(['tok1'])); // the callers shared one failed sequence
+    expect(state.calls).toBe(1 + 4);
+    at(845.999); // within the pause: no request at all
+    expect(new Set(await burst(tokens, 50))).toEqual(new Set(['tok1']));
+    await settle();
+    expect(state.calls).toBe(5);
+    for (let second = 846; second <= 891; second += 5) {
+      at(second); // each pause over: the callers are served at once, one sequence runs behind them
+      expect(new Set(await burst(tokens))).toEqual(new Set(['tok1']));
+      await settle();
+      at(Math.min(second + 4.999, 894.999));
+      expect(new Set(await burst(tokens))).toEqual(new Set(['tok1']));
+      await settle();
+    }
+    expect(state.calls).toBe(5 + 10 * 4);
+    at(895); // 5 s before the expiry: no longer served, the failure is the caller's
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => tokens.getToken()));
+    expect(results.every((r) => r.status === 'rejected' && (r.reason as AuthError).code === 'AUTH_UNAVAILABLE')).toBe(true);
+    expect(state.calls).toBe(45 + 4);
+    state.mode = 'ok';
+    expect(await tokens.getToken()).toBe('tok50');
+  });
+
+  it('when the endpoint is back, the background renewal replaces the token', async () => {
+    const { state, tokens, at } = setup();
+    await tokens.getToken();
+    state.mode = '503';
+    at(841);
+    expect(await tokens.getToken()).toBe('tok1');
+    state.mode = 'ok';
+    at(846);
+    expect(await tokens.getToken()).toBe('tok1');
+    await settle();
+    expect(await tokens.getToken()).toBe('tok6');
+    at(846 + 839);
+    expect(await tokens.getToken()).toBe('tok6');
+    expect(state.calls).toBe(6);
+  });
+
+  it('a short-lived token (60 s, renewed after 30 s) is served until 55 s', async () => {
+    const { state, tokens, at } = setup(60);
+    await tokens.getToken();
+    state.mode = 'down';
+    at(30);
+    expect(await tokens.getToken()).toBe('tok1');
+    at(54.999);
+    expect(await tokens.getToken()).toBe('tok1');
+    at(55);
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+  });
+
+  it('a 4xx is final: not answered with the old token', async () => {
+    const { state, tokens, at, waits } = setup();
+    await tokens.getToken();
+    state.mode = '401';
+    at(841);
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'INVALID_CLIENT', status: 401 });
+    // Refused in the background (after a 5xx) it is final too: the next caller asks and is told.
+    state.mode = '503';
+    expect(await tokens.getToken()).toBe('tok1');
+    state.mode = '401';
+    at(846);
+    expect(await tokens.getToken()).toBe('tok1');
+    await settle();
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'INVALID_CLIENT' });
+    expect(waits).toHaveLength(3); // only the 5xx sequence waited between attempts
   });
 });
