@@ -12,7 +12,11 @@ export interface JsonBodyOptions {
   limitBytes: number;
   /** Every field of the route is optional: a request without a body reads as `{}` (e.g. logout). */
   optional?: boolean;
+  /** The 415's message, for a route that accepts more than JSON (the /oauth/* parameters also take a form). */
+  unsupportedMessage?: string;
 }
+
+const JSON_ONLY = 'The body must be application/json in UTF-8.';
 
 /** Reads, size-limits and parses a JSON object body into `ctx.state.body`; the route's DTO validates it next. */
 export function jsonBody(options: JsonBodyOptions): Middleware<HttpState> {
@@ -20,7 +24,7 @@ export function jsonBody(options: JsonBodyOptions): Middleware<HttpState> {
     if (options.optional === true && !hasBody(ctx.req)) {
       ctx.state.body = {};
     } else {
-      assertJsonMediaType(ctx);
+      assertJsonMediaType(ctx, options.unsupportedMessage ?? JSON_ONLY);
       assertDeclaredLength(ctx, options.limitBytes);
       const text = decode(await readLimited(ctx.req, options.limitBytes));
       ctx.state.body = text.trim() === '' && options.optional === true ? {} : parseObject(text);
@@ -35,14 +39,14 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-function assertJsonMediaType(ctx: HttpContext): void {
+function assertJsonMediaType(ctx: HttpContext, message: string): void {
   const [type = '', ...params] = ctx.get('Content-Type').split(';').map((part) => part.trim().toLowerCase());
   const charset = params.find((param) => param.startsWith('charset='));
   const charsetOk = charset === undefined || ['charset=utf-8', 'charset="utf-8"'].includes(charset);
   const encoding = ctx.get('Content-Encoding').toLowerCase();
   if (type !== 'application/json' || !charsetOk || (encoding !== '' && encoding !== 'identity')) {
     // The body is never read; closing the connection keeps Node from draining it (it may be huge).
-    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json in UTF-8.', { Connection: 'close' });
+    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', message, { Connection: 'close' });
   }
 }
 

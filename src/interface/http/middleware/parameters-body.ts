@@ -5,6 +5,8 @@ import type { HttpContext, HttpState } from '../http-state';
 import { assertDeclaredLength, decode, jsonBody, readLimited } from './json-body';
 
 const FORM = 'application/x-www-form-urlencoded';
+/** Both media types are named wherever one is refused: a client sending neither learns what it may send. */
+const FORM_OR_JSON = 'The body must be application/x-www-form-urlencoded or application/json, in UTF-8.';
 
 /**
  * The body of a standards-shaped endpoint (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1): form-urlencoded as
@@ -12,7 +14,7 @@ const FORM = 'application/x-www-form-urlencoded';
  * (RFC 6749 §3.2) and one sent without a value counts as omitted; JSON goes through the hardened JSON reader.
  */
 export function parametersBody(options: { limitBytes: number }): Middleware<HttpState> {
-  const json = jsonBody({ limitBytes: options.limitBytes });
+  const json = jsonBody({ limitBytes: options.limitBytes, unsupportedMessage: FORM_OR_JSON });
   return async (ctx, next) => {
     if (!isForm(ctx)) return json(ctx, next);
     assertDeclaredLength(ctx, options.limitBytes);
@@ -31,7 +33,7 @@ function isForm(ctx: HttpContext): boolean {
   const charset = params.find((param) => param.startsWith('charset='));
   const encoding = ctx.get('Content-Encoding').toLowerCase();
   if ((charset !== undefined && !['charset=utf-8', 'charset="utf-8"'].includes(charset)) || (encoding !== '' && encoding !== 'identity')) {
-    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The body must be form-urlencoded or JSON, in UTF-8.', { Connection: 'close' });
+    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', FORM_OR_JSON, { Connection: 'close' });
   }
   return true;
 }

@@ -79,6 +79,32 @@ describe('JSON body reader', () => {
     expect(res.status).toBe(415);
   });
 
+  it('on the /oauth/* routes, which take a form as well, the refusal names both media types; elsewhere JSON only', async () => {
+    const bodies: Array<[string | null, string]> = [
+      [null, 'grant_type=client_credentials'],
+      ['text/plain', 'grant_type=client_credentials'],
+      ['application/json; charset=latin1', '{"grant_type":"client_credentials"}'],
+      ['application/x-www-form-urlencoded; charset=latin1', 'grant_type=client_credentials'],
+      ['application/x-www-form-urlencoded', 'grant_type=client_credentials'], // compressed, below
+    ];
+    for (const path of ['/oauth/token', '/oauth/introspect', '/oauth/revoke']) {
+      for (const [i, [type, body]] of bodies.entries()) {
+        const req = t.http().post(path);
+        if (type !== null) req.set('Content-Type', type);
+        if (i === bodies.length - 1) req.set('Content-Encoding', 'gzip');
+        const res = await req.send(Buffer.from(body));
+        expect({ path, type, status: res.status, body: res.body }).toEqual({
+          path,
+          type,
+          status: 400,
+          body: { error: 'invalid_request', error_description: 'The body must be application/x-www-form-urlencoded or application/json, in UTF-8.' },
+        });
+      }
+    }
+    const login = await t.http().post(LOGIN).set('Content-Type', 'text/plain').send('{}');
+    expect(expectErrorEnvelope(login.body, 'UNSUPPORTED_MEDIA_TYPE').message).toBe('The body must be application/json in UTF-8.');
+  });
+
   it('accepts application/json with charset=utf-8 (any case) and reaches validation', async () => {
     const res = await t.http().post(LOGIN).set('Content-Type', 'Application/JSON; Charset=UTF-8').send('{"password":"x"}');
     expect(res.status).toBe(400);
