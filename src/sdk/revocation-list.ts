@@ -86,7 +86,11 @@ export class RevocationList implements RevocationCheck {
     const user = this.live(`u:${token.subject}`);
     if (!user) return false;
     const iat = token.claims.iat;
-    // iat is in whole seconds (rounded down), so a token of the very millisecond before the cut-off is refused.
+    // iat is whole seconds (rounded down), the cut-off milliseconds: a token of the very millisecond before the
+    // cut-off is refused, and so is one issued after it within the same second (a login right after a
+    // reinstatement, a refresh right after a role removal), for its whole life, though auth-service accepts it.
+    // Deliberately fail-closed: comparing by the second would let a token issued earlier in that second, before
+    // the role was taken away, keep its old roles. A refresh in a later second gives a token this accepts.
     return typeof iat !== 'number' || iat * 1000 < user.cutoffMs;
   }
 

@@ -63,6 +63,19 @@ describe('RevocationList', () => {
     expect(l.isRevoked({ ...before, claims: {} })).toBe(true); // no iat: cannot be shown to be newer
   });
 
+  it('fails closed within the cut-off second: a token issued after the cut-off in the same second is refused, one of the next second accepted (README)', () => {
+    const { clock, list: l } = list();
+    clock.ms = Math.floor(clock.ms / 1000) * 1000 + 300; // the cut-off 300 ms into a second
+    l.cutOffUser('u-1');
+    clock.advance(0.5); // a refresh 500 ms later: the new token's iat is the cut-off's second
+    expect(l.isRevoked(userToken(clock, { sessionId: 's-2' }))).toBe(true);
+    clock.advance(0.2); // the next second: accepted
+    expect(l.isRevoked(userToken(clock, { sessionId: 's-2' }))).toBe(false);
+    clock.ms = Math.floor(clock.ms / 1000) * 1000 + 5000; // a cut-off exactly on a whole second refuses nothing after it
+    l.cutOffUser('u-1');
+    expect(l.isRevoked(userToken(clock, { sessionId: 's-3' }))).toBe(false);
+  });
+
   it('the latest cut-off wins whatever order the events arrive in', () => {
     const { clock, list: l } = list();
     const t0 = clock.ms;
