@@ -151,7 +151,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     for (let i = 0; i < 6; i += 1) await t.http.post('/api/v1/auth/login').send({ email, password: `wrong password ${i}` });
     const id = consumer.ofType('auth.user.registered').find((r) => r.event.data.email === email)!.event.subject;
     const locked = await received('auth.account.locked', id);
-    expect(locked.data).toEqual({ user_id: id, locked_until: expect.stringMatching(ISO) });
+    expect(locked.data).toEqual({ user_id: id, locked_until: expect.stringMatching(ISO), factor: 'password' });
     const notice = await t.waitForMail(email, mails + 1);
     expect(notice.subject).toBe('Sign-in to your account is temporarily blocked');
   });

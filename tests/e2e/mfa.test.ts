@@ -202,6 +202,26 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     await verify(await passwordStep('locked@example.com'), { code: oathtool(secret, clock.now()) }).expect(200);
   });
 
+  /** Found by an outside review: this lock was told to the owner as password guessing, and evented like one. */
+  it('5 wrong codes after the right password: auth.account.locked with factor second_factor, and the owner is told the password is known', async () => {
+    const { clock } = app();
+    const { secret, userId } = await enrolled('lock-notice@example.com');
+    const pending = await passwordStep('lock-notice@example.com');
+    const right = oathtool(secret, clock.now());
+    const wrong = right === '123456' ? '654321' : '123456';
+    for (let i = 0; i < 5; i++) expect((await verify(pending, { code: wrong })).status).toBe(401);
+    const notice = await app().waitForMail('lock-notice@example.com', 3); // after the verification link and "is on"
+    expect(notice.subject).toBe('Sign-in blocked after your password was used with wrong two-factor codes');
+    expect(notice.text).toContain("your account's password was entered correctly, but the two-factor code asked for next was wrong several times");
+    expect(notice.text).toContain('someone else knows your password. Reset it now');
+    expect(notice.text).toContain(`blocked until ${new Date(clock.now().getTime() + 900_000).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+    expect(notice.text).not.toContain('guessing');
+    expect(notice.text).not.toContain(wrong);
+    const rows = await app().app.infra.dataSource.query("SELECT payload->'data' AS data FROM outbox_events WHERE subject = $1 AND type = 'auth.account.locked'", [userId]);
+    const data = rows.map((r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data));
+    expect(data).toEqual([{ user_id: userId, locked_until: new Date(clock.now().getTime() + 900_000).toISOString(), factor: 'second_factor' }]);
+  });
+
   it('a password reset keeps MFA on, signs nobody in, and voids pending second steps', async () => {
     const { http, clock } = app();
     const { secret } = await enrolled('reset@example.com');

@@ -3,7 +3,11 @@ import type { EmailMessage } from '../ports/mailer';
 /** What a security notice tells the account owner; never a token, never a link that carries one. */
 export type SecurityNotice =
   | { kind: 'refresh_token_reuse'; occurredAt: Date }
-  | { kind: 'account_locked'; occurredAt: Date; lockedUntil: Date | null }
+  /**
+   * `factor`: what failed. `password`: anyone who types the address can cause it. `second_factor`: wrong codes after
+   * the right password, so whoever did it knows the password.
+   */
+  | { kind: 'account_locked'; occurredAt: Date; lockedUntil: Date | null; factor: 'password' | 'second_factor' }
   | { kind: 'mfa_enabled'; occurredAt: Date }
   /** `bySupport`: an administrator removed it (the user's own request to support, or a takeover to look into). */
   | { kind: 'mfa_disabled'; occurredAt: Date; bySupport: boolean }
@@ -75,11 +79,27 @@ function paragraphs(notice: SecurityNotice): { subject: string; lines: string[] 
     };
   }
   const until = notice.lockedUntil ? ` until ${utc(notice.lockedUntil)}` : ' for a while';
+  if (notice.factor === 'second_factor') return secondFactorLocked(notice.occurredAt, until);
   return {
     subject: 'Sign-in to your account is temporarily blocked',
     lines: [
       `After several failed sign-in attempts on ${utc(notice.occurredAt)}, signing in to your account is blocked${until}.`,
       'If this was not you, someone may be guessing your password: once you can sign in again, choose a new, unique password. You can also reset it from the sign-in page at any time.',
+    ],
+  };
+}
+
+/**
+ * Only someone who knows the password reaches the second step, so the advice is not "someone may be guessing" but
+ * "someone has it": reset it now. A reset does not lift this lock (on purpose: see User.recordSecondFactorLockout).
+ */
+function secondFactorLocked(occurredAt: Date, until: string): { subject: string; lines: string[] } {
+  return {
+    subject: 'Sign-in blocked after your password was used with wrong two-factor codes',
+    lines: [
+      `On ${utc(occurredAt)} your account's password was entered correctly, but the two-factor code asked for next was wrong several times, so signing in to your account is blocked${until}.`,
+      'If this was not you, someone else knows your password. Reset it now: choose "Forgot password" on the sign-in page and follow the link we email you; the old password stops working at once.',
+      `A reset does not lift the block: signing in stays blocked${until} either way. If it was you (a mistyped code, a phone whose clock is off), sign in again after that.`,
     ],
   };
 }

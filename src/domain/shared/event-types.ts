@@ -36,6 +36,11 @@ type AboutUser = { user_id: string };
 
 /** What `auth.credentials.updated` may name as changed: never the values. */
 export type ChangedCredential = 'password' | 'username' | 'email';
+/**
+ * Which step's failures locked sign-in (`auth.account.locked`): `password` (anyone who types the address can cause
+ * it), or `second_factor`: wrong codes after a right password, so someone knows the password.
+ */
+export type LockedFactor = 'password' | 'second_factor';
 /** What `auth.user.updated` may name as changed (API field names). */
 export type ChangedProfileField = 'username' | 'first_name' | 'last_name';
 
@@ -44,8 +49,8 @@ export type EventPayloads = {
   'auth.user.email_verified': AboutUser & { email: string };
   'auth.user.logged_in': AboutUser & { session_id: string; amr: string[] };
   'auth.user.login_failed': AboutUser & { reason: string; failed_attempts: number };
-  /** ISO 8601 UTC. */
-  'auth.account.locked': AboutUser & { locked_until: string };
+  /** `locked_until`: ISO 8601 UTC. */
+  'auth.account.locked': AboutUser & { locked_until: string; factor: LockedFactor };
   'auth.password.reset_requested': AboutUser;
   'auth.password.reset': AboutUser;
   'auth.credentials.updated': AboutUser & { changed: ChangedCredential[] };

@@ -1,5 +1,5 @@
 import { AggregateRoot } from '../shared/domain-event';
-import { EventTypes, type ChangedCredential, type ChangedProfileField } from '../shared/event-types';
+import { EventTypes, type ChangedCredential, type ChangedProfileField, type LockedFactor } from '../shared/event-types';
 import { DomainErrors } from '../shared/errors';
 import { Credentials } from './credentials';
 import * as Mfa from './mfa';
@@ -190,18 +190,19 @@ export class User extends AggregateRoot {
    */
   recordLockout(now: Date, lockedUntil: Date): void {
     this.creds = this.creds.withLock(lockedUntil);
-    this.recordLocked(now, lockedUntil);
+    this.recordLocked(now, lockedUntil, 'password');
   }
 
   /**
    * Too many wrong second factors: the second step is locked (MfaLockout, keyed by account id). Evented like a
-   * login lock (the owner is told), but not recorded in `lockedUntil`: that field mirrors the password lockout,
+   * login lock but with `factor: second_factor` (the owner is told their password is known to someone, not that it
+   * may be being guessed), and not recorded in `lockedUntil`: that field mirrors the password lockout,
    * which the status `locked` presents. The two end differently (a password reset ends the first and leaves this
    * one, on purpose), and only someone who knows the password can set this one, which an admin must not read as
    * the everyday `locked` that anyone typing an address can cause.
    */
   recordSecondFactorLockout(now: Date, lockedUntil: Date): void {
-    this.recordLocked(now, lockedUntil);
+    this.recordLocked(now, lockedUntil, 'second_factor');
   }
 
   /**
@@ -417,10 +418,11 @@ export class User extends AggregateRoot {
     return { ...this.state, roles: [...this.state.roles], credentials: this.creds.toState() };
   }
 
-  private recordLocked(now: Date, lockedUntil: Date): void {
+  private recordLocked(now: Date, lockedUntil: Date, factor: LockedFactor): void {
     this.record(EventTypes.AccountLocked, this.id, now, {
       user_id: this.id,
       locked_until: lockedUntil.toISOString(),
+      factor,
     });
   }
 

@@ -27,9 +27,21 @@ function toNotice(event: IntegrationEvent): SecurityNotice {
   if (event.type === REFRESH_REUSE_DETECTED) return { kind: 'refresh_token_reuse', occurredAt };
   if (event.type === ACCOUNT_LOCKED) {
     const until = event.data.locked_until;
-    return { kind: 'account_locked', occurredAt, lockedUntil: typeof until === 'string' ? readDate(until) : null };
+    return { kind: 'account_locked', occurredAt, lockedUntil: typeof until === 'string' ? readDate(until) : null, factor: lockedFactor(event) };
   }
   throw new PermanentEventError(`unexpected event type ${event.type}`);
+}
+
+/**
+ * Events recorded before `factor` existed (still in the outbox at an upgrade) are password lockouts: the second-step
+ * lock came with the field. Any other value is not guessed at: a second-step lock told as password guessing
+ * misleads the owner.
+ */
+function lockedFactor(event: IntegrationEvent): 'password' | 'second_factor' {
+  const factor = event.data.factor;
+  if (factor === undefined || factor === 'password') return 'password';
+  if (factor === 'second_factor') return 'second_factor';
+  throw new PermanentEventError(`event ${event.id} has an unknown lock factor`);
 }
 
 function readDate(value: string): Date | null {

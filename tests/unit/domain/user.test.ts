@@ -118,12 +118,21 @@ describe('User', () => {
       expect([lifted.liftRecordedLock(), lifted.liftRecordedLock(), lifted.statusAt(NOW)]).toEqual([true, false, 'active']);
     });
 
-    it("a second-step (MFA) lock is evented like a login lock but leaves the status alone", () => {
+    it("a second-step (MFA) lock is evented like a login lock, as factor second_factor, but leaves the status alone", () => {
       const user = newUser(true);
       user.pullEvents();
       user.recordSecondFactorLockout(NOW, LATER);
       expect([user.statusAt(NOW), user.credentials.lockedUntil]).toEqual(['active', null]);
-      expect(user.pullEvents().map((e) => [e.type, e.data])).toEqual([['auth.account.locked', { user_id: user.id, locked_until: LATER.toISOString() }]]);
+      expect(user.pullEvents().map((e) => [e.type, e.data])).toEqual([
+        ['auth.account.locked', { user_id: user.id, locked_until: LATER.toISOString(), factor: 'second_factor' }],
+      ]);
+    });
+
+    it('a password lock is evented as factor password (consumers tell it from a second-step lock)', () => {
+      const user = newUser(true);
+      user.pullEvents();
+      user.recordLockout(NOW, LATER);
+      expect(user.pullEvents().map((e) => [e.type, e.data])).toEqual([['auth.account.locked', { user_id: user.id, locked_until: LATER.toISOString(), factor: 'password' }]]);
     });
   });
 

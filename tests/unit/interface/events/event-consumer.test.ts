@@ -23,14 +23,17 @@ function event(type: string, data: IntegrationEvent['data'], id = randomUUID()):
 async function setup(maxAttempts = 3) {
   const db = new InMemoryDatabase();
   const clock = new ManualClock(NOW);
-  const uow = new InMemoryUnitOfWork(db, { secretBox: new AesGcmSecretBox(randomBytes(32)), clock });
+  const secretBox = new AesGcmSecretBox(randomBytes(32));
+  const uow = new InMemoryUnitOfWork(db, { secretBox, clock });
   const logger = new RecordingLogger();
   const bus = new InProcessEventBus(logger);
   const consumer = new EventConsumer(bus, new ProcessEventOnce(uow, clock), logger, { maxAttempts, retryBaseDelayMs: 1, retryMaxDelayMs: 4, prefetch: 2 });
   const user = aVerifiedUser({ email: 'owner@example.com', username: null, firstName: null, passwordHash: 'x', now: NOW });
   await uow.run((repos) => repos.users.add(user));
   const emails = () => [...db.tables.emails.values()];
-  return { db, uow, bus, consumer, logger, user, emails };
+  /** The queued emails as the owner reads them (bodies are sealed in the outbox). */
+  const opened = () => emails().map((e) => ({ to: e.recipient, subject: e.subject, text: secretBox.open(e.sealedText) }));
+  return { db, uow, bus, consumer, logger, user, emails, opened };
 }
 
 /** A subscriber that writes through the unit of work, then fails its first `failures` attempts. */
@@ -61,6 +64,48 @@ describe('EventConsumer on the in-process bus', () => {
       ['owner@example.com', 'Sign-in to your account is temporarily blocked'],
       ['owner@example.com', 'We signed out a session of your account'],
     ]);
+  });
+
+  /**
+   * Found by an outside review: a second-step (MFA) lock was told as password guessing, yet only someone who knows
+   * the password reaches the second step. `factor` tells the two apart; an event without it (queued before the field
+   * existed) is a password lock, as every such event was.
+   */
+  it('security notices: a password lock says someone may be guessing; a second-factor lock says the password is known, reset it now', async () => {
+    const { bus, consumer, user, opened } = await setup();
+    await consumer.start(new SecurityNoticeSubscriber(new SendSecurityNotice({ publicUrl: 'https://app.example.com' })));
+    bus.start();
+    const locked = (factor?: string) => event('auth.account.locked', { user_id: user.id, locked_until: '2026-03-01T12:15:00.000Z', ...(factor ? { factor } : {}) });
+    await bus.publish([locked('password')]);
+    await bus.idle();
+    await bus.publish([locked('second_factor')]);
+    await bus.idle();
+    await bus.publish([locked()]);
+    await bus.idle();
+    const [password, secondFactor, legacy] = opened();
+    expect([password!.to, password!.subject]).toEqual(['owner@example.com', 'Sign-in to your account is temporarily blocked']);
+    expect(password!.text).toBe(
+      [
+        'After several failed sign-in attempts on 2026-03-01 12:00 UTC, signing in to your account is blocked until 2026-03-01 12:15 UTC.',
+        'If this was not you, someone may be guessing your password: once you can sign in again, choose a new, unique password. You can also reset it from the sign-in page at any time.',
+        'Your account: https://app.example.com',
+      ].join('\n\n') + '\n',
+    );
+    expect(legacy).toEqual(password);
+    expect([secondFactor!.to, secondFactor!.subject]).toEqual(['owner@example.com', 'Sign-in blocked after your password was used with wrong two-factor codes']);
+    expect(secondFactor!.text).toContain("your account's password was entered correctly, but the two-factor code asked for next was wrong several times");
+    expect(secondFactor!.text).toContain('signing in to your account is blocked until 2026-03-01 12:15 UTC');
+    expect(secondFactor!.text).toContain('If this was not you, someone else knows your password. Reset it now: choose "Forgot password" on the sign-in page');
+    expect(secondFactor!.text).not.toMatch(/guessing/);
+  });
+
+  it('security notices: a lock of an unknown factor is dead-lettered, not told as another kind', async () => {
+    const { bus, consumer, user, emails } = await setup();
+    await consumer.start(new SecurityNoticeSubscriber(new SendSecurityNotice({ publicUrl: 'https://app.example.com' })));
+    bus.start();
+    await bus.publish([event('auth.account.locked', { user_id: user.id, locked_until: '2026-03-01T12:15:00.000Z', factor: 'webauthn' })]);
+    await eventually(() => bus.deadLetters('security-notices').length === 1);
+    expect(emails()).toEqual([]);
   });
 
   it('processes a duplicate delivery once (de-duplication by event id, recorded in the same transaction)', async () => {
