@@ -395,6 +395,77 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect((await http().post(`${ADMIN_API}/users/${u.id}/sessions/revoke`).set(bearer(admin.access)).expect(200)).body.data).toEqual({ revoked: 0 });
   });
 
+  /**
+   * Found by an outside review: support's revocation ended the sessions only, so an intruder's pending MFA login
+   * (password and code known) signed in after it, and their email-change link took the address over. It now cuts off
+   * what the user's own global logout does; both ways are run here, and must agree.
+   */
+  it('POST /admin/users/:id/sessions/revoke voids what a global logout voids: a pending MFA login, an email-change link and a reset link issued before', async () => {
+    const { clock } = app();
+    const mailWithSubject = async (to: string, subject: string) => {
+      for (let n = 1; ; n += 1) {
+        const mail = await app().waitForMail(to, n);
+        if (mail.subject === subject) return mail;
+      }
+    };
+    const outcomes: Record<string, unknown> = {};
+    for (const [i, way] of ['admin revoke', 'global logout'].entries()) {
+      clock.set(midStep(clock.now()));
+      const email = `cut-off-${i}@example.com`;
+      const u = await user(email);
+      const setup = await http().post('/api/v1/auth/mfa/totp/setup').set(bearer(u.access)).expect(200);
+      const enabled = await http().post('/api/v1/auth/mfa/totp/enable').set(bearer(u.access)).send({ code: oathtool(setup.body.data.secret, clock.now()) }).expect(200);
+      const backupCode = enabled.body.data.backup_codes[0] as string;
+      // What an intruder who knows the password holds: a pending MFA login, an email change to their own address.
+      const mfaToken = (await login(email).expect(200)).body.data.mfa_token as string;
+      const takeover = `intruder-${i}@example.com`;
+      await http().put('/api/v1/users/me/credentials').set(bearer(u.access)).send({ current_password: PASSWORD, email: takeover }).expect(200);
+      await app().waitForMail(takeover);
+      const changeLink = app().lastMailedToken(takeover);
+      await http().post('/api/v1/auth/password/reset').send({ email }).expect(202);
+      const resetLink = RESET_LINK.exec((await mailWithSubject(email, 'Reset your password')).text)![1]!;
+
+      if (way === 'admin revoke') {
+        const res = await http().post(`${ADMIN_API}/users/${u.id}/sessions/revoke`).set(bearer(admin.access)).expect(200);
+        expect(res.body.data).toEqual({ revoked: 1 }); // the sessions alone are counted, as before
+      } else {
+        await http().post('/api/v1/auth/logout').set(bearer(u.access)).send({ scope: 'global' }).expect(200);
+      }
+
+      // Read before any is tried (a redeemed email change voids the others by itself).
+      const live = await app().app.infra.dataSource.query(
+        'SELECT purpose FROM one_time_tokens WHERE user_id = $1 AND consumed_at IS NULL AND expires_at > $2 ORDER BY purpose',
+        [u.id, clock.now()],
+      );
+      const verify = await http().post('/api/v1/auth/mfa/verify').send({ mfa_token: mfaToken, backup_code: backupCode });
+      const change = await http().post('/api/v1/auth/verify').send({ token: changeLink });
+      const reset = await http().post('/api/v1/auth/password/confirm').send({ token: resetLink, new_password: NEW_PASSWORD });
+      const detail = await http().get(`${ADMIN_API}/users/${u.id}`).set(bearer(admin.access)).expect(200);
+      outcomes[way] = {
+        liveTokens: live.map((r: { purpose: string }) => r.purpose),
+        mfaVerify: [verify.status, verify.body.error?.code],
+        emailChangeLink: [change.status, change.body.error?.code],
+        resetLink: [reset.status, reset.body.error?.code],
+        email: detail.body.data.user.email,
+      };
+      expect([way, outcomes[way]]).toEqual([
+        way,
+        {
+          liveTokens: [],
+          mfaVerify: [401, 'INVALID_CREDENTIALS'],
+          emailChangeLink: [400, 'INVALID_OR_EXPIRED_TOKEN'],
+          resetLink: [400, 'INVALID_OR_EXPIRED_TOKEN'],
+          email,
+        },
+      ]);
+      // The owner is not locked out: the password and a backup code still sign in.
+      const again = (await login(email).expect(200)).body.data.mfa_token as string;
+      await http().post('/api/v1/auth/mfa/verify').send({ mfa_token: again, backup_code: backupCode }).expect(200);
+    }
+    const audit = await app().app.infra.dataSource.query("SELECT actor_id FROM audit_events WHERE subject_id = (SELECT id FROM users WHERE email = 'cut-off-0@example.com') AND type = 'session.revoked'");
+    expect(audit).toEqual([{ actor_id: admin.id }]);
+  });
+
   it('POST /admin/users/:id/password-reset: 202 and a reset email to the user', async () => {
     const u = await user('admin-reset@example.com');
     const res = await http().post(`${ADMIN_API}/users/${u.id}/password-reset`).set(bearer(admin.access));

@@ -1,11 +1,16 @@
 import { inject, injectable } from 'inversify';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { revokeSessions } from '../session/revoke-sessions';
+import { cutOffEarlierAccess } from '../session/revoke-sessions';
 import { adminAuditEntry, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
 import { PORTS } from '../ports/tokens';
 
-/** POST /admin/users/:id/sessions/revoke: every live session of the user ends at once; returns how many. */
+/**
+ * POST /admin/users/:id/sessions/revoke: support ending an intruder's access, as completely as the user's own global
+ * logout: every live session ends at once, and nothing handed out before can still act on the account: pending MFA
+ * logins (mfa_token), email-change, verification and reset links are void and a pending email change is dropped
+ * (cutOffEarlierAccess). Returns how many sessions ended.
+ */
 @injectable()
 export class RevokeUserSessions {
   constructor(
@@ -18,7 +23,8 @@ export class RevokeUserSessions {
     return this.uow.run(async (repos) => {
       await lockAdmins(repos, input.actor, now);
       const user = await lockedUser(repos, input.userId);
-      const revoked = await revokeSessions(repos, user.id, now, 'admin');
+      const revoked = await cutOffEarlierAccess(repos, user, now, 'admin');
+      await repos.users.save(user);
       await repos.audit.record(adminAuditEntry('session.revoked', input.actor, user.id, now, `admin:${revoked}`));
       return revoked;
     });

@@ -22,9 +22,10 @@ export async function revokeSessions(
 }
 
 /**
- * After a password reset or change, or a global logout: the other sessions end, and nothing handed out before
- * can still act on the account: every outstanding one-time token (reset, verification and email-change links)
- * is void and a pending email change is dropped. `user` was read FOR UPDATE; the caller saves it.
+ * After a password reset or change, a global logout, or an admin's suspension or revocation of the sessions: the
+ * other sessions end, and nothing handed out before can still act on the account: every outstanding one-time token
+ * (pending MFA logins, reset, verification and email-change links) is void and a pending email change is dropped.
+ * `user` was read FOR UPDATE; the caller saves it.
  */
 export async function cutOffEarlierAccess(
   repos: Repositories,
