@@ -134,7 +134,12 @@ export async function startInfrastructure(
   const passwordStrength = new ZxcvbnWorkerStrengthEstimator();
   const accountRequests = new AccountRequestWorker(new TypeOrmAccountRequestQueue(dataSource), secretBox, clock, logger);
   // Put on a transaction's after-commit list by the writers: the outbox, the email outbox, account requests.
-  const wake = { relay: () => events.relay.poke(), emailSender: () => email.sender.poke(), accountRequests: () => accountRequests.poke() };
+  const wake = {
+    relay: () => events.relay.poke(),
+    relaySoon: () => events.relay.pokeSoon(),
+    emailSender: () => email.sender.poke(),
+    accountRequests: () => accountRequests.poke(),
+  };
   const deferred = new DeferredTasks(logger);
   const hasher = new Argon2PasswordHasher(config.argon2);
   return {

@@ -11,7 +11,10 @@ export interface BackgroundWorkerOptions {
   name: string;
   /** After start(), an idle worker runs a round this often without a poke (retries, other instances' work). */
   pollIntervalMs: number;
-  /** A poke runs its round after this long plus up to as much again at random (0: at once). drain() never waits. */
+  /**
+   * A poke runs its round after this long plus up to as much again at random (0: at once). drain() never waits.
+   * Delayed pokes coalesce: while one is pending, later ones add nothing (its round sees their work too).
+   */
   pokeDelayMs?: number;
 }
 
@@ -30,6 +33,8 @@ export class BackgroundWorker {
   private stopped = false;
   private backingOff = false;
   private timer: NodeJS.Timeout | null = null;
+  /** A delayed poke waiting to run (at most one). */
+  private pokeTimer: NodeJS.Timeout | null = null;
   private readonly stopping = new AbortController();
 
   constructor(
@@ -45,12 +50,22 @@ export class BackgroundWorker {
     this.kick();
   }
 
-  /** There is work (something was just committed): a round soon, or right after the current one. */
-  poke(): void {
+  /**
+   * There is work (something was just committed): a round soon, or right after the current one. `delayMs` (exactly
+   * that long) overrides the worker's `pokeDelayMs` (that long plus up to as much again at random); 0 is at once.
+   * A delayed poke while another is pending adds nothing: the pending one's round starts after both commits and
+   * sees both. A round started or queued meanwhile (another poke, a poll, drain()) takes the pending poke's place.
+   */
+  poke(delayMs?: number): void {
     if (this.stopped) return;
-    const delay = this.options.pokeDelayMs ?? 0;
+    const delay = delayMs ?? (this.options.pokeDelayMs ?? 0) * (1 + Math.random());
     if (delay <= 0) return this.pokeNow();
-    setTimeout(() => this.pokeNow(), delay * (1 + Math.random())).unref();
+    if (this.pokeTimer) return;
+    this.pokeTimer = setTimeout(() => {
+      this.pokeTimer = null;
+      this.pokeNow();
+    }, delay);
+    this.pokeTimer.unref();
   }
 
   /** Runs rounds now (no poke delay, no backoff) until none reports `more`; resolves when they are done. */
@@ -65,6 +80,7 @@ export class BackgroundWorker {
     this.stopped = true;
     this.stopping.abort();
     this.clearTimer();
+    this.clearPokeTimer();
     await this.running;
   }
 
@@ -74,6 +90,8 @@ export class BackgroundWorker {
 
   private kick(): void {
     if (this.stopped) return;
+    // The round about to start (or queued behind the one under way) begins after every pending poke's commit.
+    this.clearPokeTimer();
     if (this.running) {
       this.again = true;
       return;
@@ -124,5 +142,10 @@ export class BackgroundWorker {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  private clearPokeTimer(): void {
+    if (this.pokeTimer) clearTimeout(this.pokeTimer);
+    this.pokeTimer = null;
   }
 }

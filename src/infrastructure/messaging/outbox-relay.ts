@@ -7,8 +7,13 @@ import type { BatchOutcome, OutboxStore } from './outbox-store';
 
 export interface OutboxRelayOptions {
   batchSize: number;
-  /** How often an idle relay looks for rows other instances committed (its own commits poke it at once). */
+  /** How often an idle relay looks for rows other instances committed (its own commits poke it). */
   pollIntervalMs: number;
+  /**
+   * A commit of routine events only (relay-urgency.ts) wakes the relay this long afterwards, and the commits of
+   * that window share its round; any other commit wakes it at once (0: always at once).
+   */
+  batchDelayMs: number;
   /** Waits while the broker or the database is away: from min, doubling, up to max (see retryDelayMs). */
   minBackoffMs: number;
   maxBackoffMs: number;
@@ -24,6 +29,7 @@ export interface OutboxRelayOptions {
 export const DEFAULT_RELAY_OPTIONS: OutboxRelayOptions = {
   batchSize: 200,
   pollIntervalMs: 500,
+  batchDelayMs: 50,
   minBackoffMs: 250,
   maxBackoffMs: 30_000,
   lagLogIntervalMs: 60_000,
@@ -72,7 +78,12 @@ export class OutboxRelay {
 
   /** Something was just committed: look now instead of at the next poll (ignored while backing off). */
   poke(): void {
-    this.worker.poke();
+    this.worker.poke(0);
+  }
+
+  /** Routine events were just committed: look within `batchDelayMs` (one round for that window's commits). */
+  pokeSoon(): void {
+    this.worker.poke(this.options.batchDelayMs);
   }
 
   /** Finishes the batch in flight (its confirms and marks), then stops. */

@@ -2,8 +2,10 @@ import type { AfterCommit } from '@application/ports/unit-of-work';
 
 /** The background workers a committed write may have given work; absent ones find it at their next poll. */
 export interface WakeTargets {
-  /** Events were written to the outbox. */
+  /** Events were written to the outbox: publish them now. */
   relay?: AfterCommit;
+  /** Only routine events were written (relay-urgency.ts): publish them within the relay's batch delay. */
+  relaySoon?: AfterCommit;
   /** An email was queued. */
   emailSender?: AfterCommit;
   /** An account request was recorded. */

@@ -130,6 +130,43 @@ describe('BackgroundWorker', () => {
     expect(s.state.calls).toBe(2);
   });
 
+  it('delayed pokes coalesce: ten within the delay run one round after it, not ten (three rounds of it)', async () => {
+    for (let r = 0; r < 3; r += 1) {
+      const s = scripted();
+      const worker = new BackgroundWorker(s.round, { name: 't', pollIntervalMs: 60_000 }, s.logger);
+      for (let i = 0; i < 10; i += 1) {
+        worker.poke(200);
+        await tick();
+      }
+      expect(s.state.calls).toBe(0);
+      await sleep(400);
+      expect(s.state.calls).toBe(1);
+      // The next window gets its own round.
+      worker.poke(200);
+      await sleep(400);
+      expect(s.state.calls).toBe(2);
+      await worker.stop();
+    }
+  });
+
+  it('a round started meanwhile (a poke at once, drain) takes a pending delayed poke\'s place', async () => {
+    const s = scripted();
+    const worker = new BackgroundWorker(s.round, { name: 't', pollIntervalMs: 60_000 }, s.logger);
+    worker.poke(200);
+    worker.poke(0);
+    await sleep(400);
+    expect(s.state.calls).toBe(1);
+    worker.poke(200);
+    await worker.drain();
+    await sleep(400);
+    expect(s.state.calls).toBe(2);
+    // stop() drops a pending delayed poke: nothing runs after it.
+    worker.poke(200);
+    await worker.stop();
+    await sleep(400);
+    expect(s.state.calls).toBe(2);
+  });
+
   it('logs a round that throws and goes on as if it were idle', async () => {
     let calls = 0;
     const errors: string[] = [];

@@ -2,6 +2,7 @@ import type { EventPublisher, IntegrationEvent, PublishReport } from '@applicati
 import type { DomainEvent } from '@domain/shared/domain-event';
 import { InProcessEventBus } from '@infrastructure/messaging/memory/in-process-event-bus';
 import { OutboxRelay, type OutboxRelayOptions } from '@infrastructure/messaging/outbox-relay';
+import { AfterCommitList, closeTransaction, openTransaction } from '@infrastructure/persistence/after-commit';
 import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
 import { appendToOutbox } from '@infrastructure/persistence/memory/in-memory-outbox';
 import { InMemoryOutboxStore } from '@infrastructure/persistence/memory/in-memory-outbox-store';
@@ -150,6 +151,38 @@ describe('OutboxRelay on the in-memory outbox', () => {
     commit(1);
     relay.poke();
     await eventually(() => pending().length === 0, 2000, 'the poked relay to publish');
+    await relay.stop();
+  });
+
+  it('routine events (logins, failures, registrations) go out together after batchDelayMs; any other event at once', async () => {
+    const { db, store, broker, clock, logger, pending } = setup();
+    let publishes = 0;
+    const counting: EventPublisher = { isAvailable: () => broker.isAvailable(), publish: (events) => ((publishes += 1), broker.publish(events)) };
+    const relay = new OutboxRelay(store, counting, clock, logger, { pollIntervalMs: 60_000, batchDelayMs: 1000 });
+    relay.start();
+    await eventually(() => publishes === 0 && pending().length === 0, 2000, 'the first (empty) round');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // What a unit of work does: the writer puts its wake-up on the transaction's list, run after the commit.
+    const commitThroughUnitOfWork = async (type: string, subject: string) => {
+      const list = new AfterCommitList();
+      openTransaction(db, list, { relay: () => relay.poke(), relaySoon: () => relay.pokeSoon() });
+      appendToOutbox(db, [{ type, subject, occurredAt: clock.now(), data: { user_id: subject } }]);
+      closeTransaction(db);
+      await list.run();
+    };
+    const started = Date.now();
+    for (let i = 0; i < 5; i += 1) await commitThroughUnitOfWork(['auth.user.logged_in', 'auth.user.login_failed', 'auth.user.registered'][i % 3]!, `user-${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (Date.now() - started < 900) expect(pending()).toHaveLength(5); // still inside the window: nothing sent yet
+    await eventually(() => pending().length === 0, 3000, 'the batched round');
+    expect(publishes).toBe(1);
+    expect(broker.received).toHaveLength(5);
+
+    const urgent = Date.now();
+    await commitThroughUnitOfWork('auth.session.revoked', 'user-9');
+    await eventually(() => pending().length === 0, 3000, 'the revocation');
+    expect(Date.now() - urgent).toBeLessThan(900); // not held for the batch delay
+    expect(publishes).toBe(2);
     await relay.stop();
   });
 
