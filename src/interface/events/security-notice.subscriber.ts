@@ -33,9 +33,9 @@ function toNotice(event: IntegrationEvent): SecurityNotice {
 }
 
 /**
- * Events recorded before `factor` existed (still in the outbox at an upgrade) are password lockouts: the second-step
- * lock came with the field. Any other value is not guessed at: a second-step lock told as password guessing
- * misleads the owner.
+ * Events recorded before `factor` existed (still in the outbox at an upgrade) get the email every lockout got then,
+ * the password one: they cannot be told apart. Any other value is not guessed at: a second-step lock told as
+ * password guessing misleads the owner.
  */
 function lockedFactor(event: IntegrationEvent): 'password' | 'second_factor' {
   const factor = event.data.factor;
