@@ -102,6 +102,7 @@ describe.each(subjects)('after-commit list of $name', (subject) => {
     const woken: string[] = [];
     const wake: WakeTargets = {
       relay: () => void woken.push('relay'),
+      relaySoon: () => void woken.push('relaySoon'),
       emailSender: () => void woken.push('emailSender'),
       accountRequests: () => void woken.push('accountRequests'),
     };
@@ -110,6 +111,15 @@ describe.each(subjects)('after-commit list of $name', (subject) => {
       await repos.users.add(aUser()); // its event goes to the outbox
       await repos.users.add(aUser());
       expect(woken).toEqual([]);
+    });
+    // auth.user.registered only: a routine event, published within the relay's batch delay (relay-urgency.ts).
+    expect(woken).toEqual(['relaySoon']);
+
+    woken.length = 0;
+    await uow.run(async (repos) => {
+      const locked = aUser();
+      locked.recordLockout(new Date(), new Date(Date.now() + 60_000)); // auth.account.locked: not routine
+      await repos.users.add(locked);
     });
     expect(woken).toEqual(['relay']);
 
