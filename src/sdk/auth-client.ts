@@ -1,7 +1,7 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { AuthError, invalidToken, isTransient, notSent, unauthenticated } from './errors';
-import { assertBuildable, globalFetch, isRecord, readJson, send, unexpected, type FetchLike } from './http';
+import { assertBuildable, globalFetch, isRecord, readJson, sendBuilt, unexpected, type FetchLike } from './http';
 import { createSession, type SessionFetch, type SessionOptions } from './session';
 import type { LoginBody, LoginResult, LogoutScope, Message, RefreshBody, RegisterBody, RegisterResult, Tokens, User, ValidateResult, VerifyMfaBody } from './types';
 
@@ -109,7 +109,7 @@ export class AuthClient {
   }
 
   private async send<T>({ method, path }: Call, { url, init }: { url: string; init: RequestInit }): Promise<T> {
-    const response = await send(this.fetchFn, url, init, this.options.timeoutMs ?? 5000);
+    const response = await sendBuilt(this.fetchFn, url, init, this.options.timeoutMs ?? 5000);
     const envelope = await readJson(response);
     if (isRecord(envelope) && envelope.success === true && isRecord(envelope.data)) return envelope.data as T;
     if (isRecord(envelope) && envelope.success === false && isRecord(envelope.error) && typeof envelope.error.code === 'string') {

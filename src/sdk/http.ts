@@ -9,8 +9,13 @@ export const globalFetch: FetchLike = (input, init) => fetch(input, init);
  * One HTTP request with a deadline; a network error or timeout becomes AUTH_UNAVAILABLE (503). A request that
  * cannot be built is VALIDATION_ERROR (400) before anything is sent (see assertBuildable).
  */
-export async function send(fetchFn: FetchLike, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+export function send(fetchFn: FetchLike, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   assertBuildable(url, init);
+  return sendBuilt(fetchFn, url, init, timeoutMs);
+}
+
+/** `send` for a request its caller has already passed through assertBuildable (AuthClient, before its breaker). */
+export async function sendBuilt(fetchFn: FetchLike, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   try {
     return await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
