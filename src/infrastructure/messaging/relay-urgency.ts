@@ -1,4 +1,5 @@
 import type { DomainEvent } from '@domain/shared/domain-event';
+import { EventTypes } from '@domain/shared/event-types';
 
 /**
  * The events of the hash-bound hot paths (a login, a failed login, a registration): many per second under load,
@@ -8,7 +9,7 @@ import type { DomainEvent } from '@domain/shared/domain-event';
  * suspension, a deletion, a role change, a lockout, a reuse...) wakes it at once: offline verifiers and the
  * security notices act on those.
  */
-const BATCHABLE = new Set(['auth.user.logged_in', 'auth.user.login_failed', 'auth.user.registered']);
+const BATCHABLE: ReadonlySet<string> = new Set([EventTypes.UserLoggedIn, EventTypes.UserLoginFailed, EventTypes.UserRegistered]);
 
 /** Which wake-up a commit that wrote `events` asks for (see WakeTargets). */
 export function relayWakeFor(events: readonly DomainEvent[]): 'relay' | 'relaySoon' {
