@@ -1,5 +1,5 @@
 /**
- * `npm run bench:login-cost`: where a login's CPU goes, at a fixed rate (not the saturating load of
+ * `npm run bench:login-cost`: where a login's (BENCH_SCENARIO=register: a registration's) CPU goes, at a fixed rate (not the saturating load of
  * `npm run bench`). Logins at BENCH_RATE per second (default 30) over BENCH_CONNECTIONS_HASH connections (default
  * 8, one user each) for BENCH_DURATION seconds (default 20), after a 3-s warm-up; then the CPU each login cost,
  * user + system time from /proc over the measured seconds divided by the logins:
@@ -19,6 +19,8 @@ import { scenarios } from './scenarios';
 const RATE = envNumber('BENCH_RATE', 30);
 const DURATION = envNumber('BENCH_DURATION', 20);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS_HASH', 8);
+// BENCH_SCENARIO=register measures registrations the same way (one hash each instead of one verify).
+const SCENARIO = process.env.BENCH_SCENARIO ?? 'login';
 const SERVERS = { postgres: 'postgres', redis: 'redis-server', rabbitmq: 'beam.smp' } as const;
 
 function processesNamed(name: string): number[] {
@@ -56,8 +58,9 @@ async function main(): Promise<void> {
   try {
     // The threads read are one process's: with WORKERS=N the logins would be spread over N of them.
     if (service.workers > 1) throw new Error('bench:login-cost measures one service process: unset BENCH_WORKERS');
-    const login = scenarios.find((s) => s.name === 'login');
-    if (!login) throw new Error('no login scenario');
+    if (SCENARIO !== 'login' && SCENARIO !== 'register') throw new Error('BENCH_SCENARIO must be login or register');
+    const login = scenarios.find((s) => s.name === SCENARIO);
+    if (!login) throw new Error(`no ${SCENARIO} scenario`);
     const { request } = await login.prepare(service.base, CONNECTIONS);
     const run = (duration: number) => autocannon({ url: service.base, connections: CONNECTIONS, duration, overallRate: RATE, requests: [request] });
     await run(3);
@@ -66,8 +69,8 @@ async function main(): Promise<void> {
     const after = snapshot(service.pid);
     const logins = result.requests.total;
     const per = (a: number, b: number) => Math.round(((b - a) / Math.max(1, logins)) * 100) / 100;
-    console.log(`auth-service login cost: ${service.backend}; ${RATE} logins/s asked, ${CONNECTIONS} connections, ${DURATION} s`);
-    console.log(`logins ${logins} (${Math.round(result.requests.average)}/s), errors ${result.errors}, non-2xx ${result.non2xx}, p50 ${result.latency.p50} ms`);
+    console.log(`auth-service ${SCENARIO} cost: ${service.backend}; ${RATE} ${SCENARIO}s/s asked, ${CONNECTIONS} connections, ${DURATION} s`);
+    console.log(`${SCENARIO}s ${logins} (${Math.round(result.requests.average)}/s), errors ${result.errors}, non-2xx ${result.non2xx}, p50 ${result.latency.p50} ms`);
     console.table({
       'service main thread': per(before.main, after.main),
       'service other threads (pool: the verify; V8 helpers)': per(before.otherThreads, after.otherThreads),
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
       RabbitMQ: per(before.servers.rabbitmq, after.servers.rabbitmq),
       'driver (this process)': per(before.driver, after.driver),
     });
-    console.log('(CPU ms per login; servers: every process of that name on the machine)');
+    console.log(`(CPU ms per ${SCENARIO}; servers: every process of that name on the machine)`);
   } finally {
     await service.stop();
   }

@@ -222,6 +222,32 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     expect(data).toEqual([{ user_id: userId, locked_until: new Date(clock.now().getTime() + 900_000).toISOString(), factor: 'second_factor' }]);
   });
 
+  /** Found at stop 30: the same lock reached through turning MFA off was silent (no event, no notice) and left pending logins. */
+  it('5 wrong codes at disable, with the right password: the second step locks as at login, evented, told, pending logins voided', async () => {
+    const { http, clock } = app();
+    const { secret, userId, tokens } = await enrolled('disable-lock@example.com');
+    const pending = await passwordStep('disable-lock@example.com');
+    const right = oathtool(secret, clock.now());
+    const wrong = right === '123456' ? '654321' : '123456';
+    const disable = (code: string) => http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, code });
+    for (let i = 0; i < 5; i++) expect((await disable(wrong)).status).toBe(401);
+    const refused = await disable(right);
+    expect([refused.status, refused.body.error.code]).toEqual([429, 'ACCOUNT_LOCKED']);
+    // The pending login from before is void; a new one's second step is locked, the right code included.
+    const voided = await verify(pending, { code: right });
+    expect([voided.status, voided.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    const locked = await verify(await passwordStep('disable-lock@example.com'), { code: right });
+    expect([locked.status, locked.body.error.code]).toEqual([429, 'ACCOUNT_LOCKED']);
+    const notice = await app().waitForMail('disable-lock@example.com', 3); // after the verification link and "is on"
+    expect(notice.subject).toBe('Sign-in blocked after your password was used with wrong two-factor codes');
+    expect(notice.text).not.toContain(wrong);
+    const rows = await app().app.infra.dataSource.query("SELECT payload->'data' AS data FROM outbox_events WHERE subject = $1 AND type = 'auth.account.locked'", [userId]);
+    const data = rows.map((r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data));
+    expect(data).toEqual([{ user_id: userId, locked_until: new Date(clock.now().getTime() + 900_000).toISOString(), factor: 'second_factor' }]);
+    const audit = await app().app.infra.dataSource.query("SELECT reason FROM audit_events WHERE subject_id = $1 AND type = 'account.locked'", [userId]);
+    expect(audit).toEqual([{ reason: 'mfa_locked_900s' }]);
+  });
+
   it('a password reset keeps MFA on, signs nobody in, and voids pending second steps', async () => {
     const { http, clock } = app();
     const { secret } = await enrolled('reset@example.com');

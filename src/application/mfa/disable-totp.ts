@@ -10,7 +10,7 @@ import { lockAskingAccount } from '../shared/asking-session';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import { securityNoticeEmail } from '../shared/security-notices';
-import { MfaLockout } from './mfa-lockout';
+import { MfaLockout, recordSecondFactorLock } from './mfa-lockout';
 import { SecondFactor, type SecondFactorProof } from './second-factor';
 import { PORTS } from '../ports/tokens';
 
@@ -27,7 +27,8 @@ export interface DisableTotpInput {
  * Turns the second factor off: the current password and a code (or a backup code) are both needed, so neither a
  * stolen access token nor a stolen phone alone can do it. Wrong codes count toward the account's MFA lockout; a
  * replayed one (right, its step spent: e.g. the code that just signed in) is refused without counting, as at login.
- * Audited, `auth.mfa.disabled`, a notice to the account's address.
+ * Audited, `auth.mfa.disabled`, a notice to the account's address. The wrong code that locks the second step is
+ * recorded as at login: `auth.account.locked` (factor `second_factor`), its notice, pending logins voided.
  */
 @injectable()
 export class DisableTotp {
@@ -71,12 +72,22 @@ export class DisableTotp {
             });
       if (outcome === 'spent') return;
       // A replay is refused alike but counts nothing (its reservation is released below).
+      let lockSeconds: number | null = null;
       if (outcome === 'wrong') {
         settled = true;
-        await this.lockout.fail(user.id, now);
+        const failed = await this.lockout.fail(user.id, now);
+        if (failed.lockedNow) lockSeconds = failed.lockSeconds;
       }
       const reason = outcome === 'wrong' ? 'wrong_mfa_code' : 'mfa_code_replayed';
-      await this.uow.run((repos) => repos.audit.record(selfAuditEntry('mfa.disabled', input.client, user.id, now, reason)));
+      await this.uow.run(async (repos) => {
+        await repos.audit.record(selfAuditEntry('mfa.disabled', input.client, user.id, now, reason));
+        // The account's second step is locked now (its counter is the login's): recorded and told as there, for
+        // whoever typed these codes knew the password and held a session.
+        if (lockSeconds === null) return;
+        const locked = await repos.users.findByIdForUpdate(user.id);
+        await recordSecondFactorLock(repos, locked, user.id, lockSeconds, now, input.client);
+        if (locked) await repos.users.save(locked);
+      });
       throw Errors.wrongMfaCode();
     } finally {
       if (!settled) await this.lockout.release(user.id);

@@ -1,6 +1,10 @@
 import { inject, injectable } from 'inversify';
+import type { User } from '@domain/user/user';
 import { Errors } from '../shared/errors';
 import type { FailureOutcome, LoginLockout } from '../ports/login-lockout';
+import type { Repositories } from '../ports/unit-of-work';
+import { selfAuditEntry } from '../shared/audit-entry';
+import type { ClientContext } from '../shared/client-context';
 import { PORTS } from '../ports/tokens';
 
 /**
@@ -41,4 +45,23 @@ export class MfaLockout {
   clear(userId: string): Promise<void> {
     return this.lockout.clear(userId);
   }
+}
+
+/**
+ * The bookkeeping of a second step that has just locked (`FailureOutcome.lockedNow`), wherever the wrong codes were
+ * typed (the login's second step, or turning MFA off): the lock recorded on the account (`user`, read FOR UPDATE in
+ * `repos` and saved by the caller; null when it was deleted meanwhile), so `auth.account.locked` with factor
+ * `second_factor` and its notice go out; every pending login of the account voided; `account.locked` audited.
+ */
+export async function recordSecondFactorLock(
+  repos: Repositories,
+  user: User | null,
+  userId: string,
+  lockSeconds: number,
+  now: Date,
+  client: ClientContext,
+): Promise<void> {
+  user?.recordSecondFactorLockout(now, new Date(now.getTime() + lockSeconds * 1000));
+  await repos.oneTimeTokens.consumeAllFor(userId, 'mfa_pending', now);
+  await repos.audit.record(selfAuditEntry('account.locked', client, user ? userId : null, now, `mfa_locked_${lockSeconds}s`));
 }

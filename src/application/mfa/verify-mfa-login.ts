@@ -15,7 +15,7 @@ import type { ClientContext } from '../shared/client-context';
 import type { MfaSettings } from '../shared/mfa-settings';
 import { securityNoticeEmail } from '../shared/security-notices';
 import { SessionIssuer } from '../session/session-issuer';
-import { MfaLockout } from './mfa-lockout';
+import { MfaLockout, recordSecondFactorLock } from './mfa-lockout';
 import { SecondFactor, type PreparedProof, type Refusal, type SecondFactorProof } from './second-factor';
 import { PORTS } from '../ports/tokens';
 
@@ -128,16 +128,10 @@ export class VerifyMfaLogin {
     const outcome = await this.lockout.fail(userId, now);
     await this.uow.run(async (repos) => {
       const user = await repos.users.findByIdForUpdate(userId);
-      if (user) {
-        user.recordFailedLogin(now, 'wrong_mfa_code');
-        if (outcome.lockedNow) user.recordSecondFactorLockout(now, new Date(now.getTime() + outcome.lockSeconds * 1000));
-        await repos.users.save(user);
-      }
-      if (outcome.lockedNow) await repos.oneTimeTokens.consumeAllFor(userId, 'mfa_pending', now);
+      user?.recordFailedLogin(now, 'wrong_mfa_code');
       await repos.audit.record(selfAuditEntry('login.failed', input.client, user ? userId : null, now, 'wrong_mfa_code'));
-      if (outcome.lockedNow) {
-        await repos.audit.record(selfAuditEntry('account.locked', input.client, user ? userId : null, now, `mfa_locked_${outcome.lockSeconds}s`));
-      }
+      if (outcome.lockedNow) await recordSecondFactorLock(repos, user, userId, outcome.lockSeconds, now, input.client);
+      if (user) await repos.users.save(user);
     });
     throw Errors.invalidSecondFactor();
   }
