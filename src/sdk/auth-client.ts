@@ -1,6 +1,6 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
-import { AuthError, invalidToken, isTransient, notSent, unauthenticated } from './errors';
+import { AuthError, checkedToken, isTransient, notSent } from './errors';
 import { assertBuildable, globalFetch, isRecord, readJson, sendBuilt, unexpected, type FetchLike } from './http';
 import { createSession, type SessionFetch, type SessionOptions } from './session';
 import type { LoginBody, LoginResult, LogoutScope, Message, RefreshBody, RegisterBody, RegisterResult, Tokens, User, ValidateResult, VerifyMfaBody } from './types';
@@ -119,19 +119,6 @@ export class AuthClient {
     }
     throw unexpected(response, `${method} ${path}`);
   }
-}
-
-/**
- * An access token is a JWT or an opaque string of visible ASCII (RFC 6750's b64token is a subset of it). Anything
- * else is not a token auth-service issued, and some of it (a line break, a NUL, a character above U+00FF) cannot
- * even go into a header: INVALID_TOKEN at once, as the service would answer. No token at all: UNAUTHENTICATED.
- */
-const TOKEN = /^[\x21-\x7e]+$/;
-
-function checkedToken(token: unknown): string {
-  if (typeof token !== 'string' || token === '') throw unauthenticated();
-  if (!TOKEN.test(token)) throw invalidToken();
-  return token;
 }
 
 function json(body: unknown): string {

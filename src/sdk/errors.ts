@@ -49,3 +49,16 @@ export function isTransient(error: unknown): boolean {
 export function isAuthError(error: unknown): error is AuthError {
   return error instanceof AuthError;
 }
+
+/**
+ * An access token is a JWT or an opaque string of visible ASCII (RFC 6750's b64token is a subset of it). Anything
+ * else is not a token auth-service issued, and some of it (a line break, a NUL, a character above U+00FF) cannot
+ * even go into a header: INVALID_TOKEN at once, as the service would answer. No token at all: UNAUTHENTICATED.
+ */
+const TOKEN = /^[\x21-\x7e]+$/;
+
+export function checkedToken(token: unknown): string {
+  if (typeof token !== 'string' || token === '') throw unauthenticated();
+  if (!TOKEN.test(token)) throw invalidToken();
+  return token;
+}

@@ -1,4 +1,4 @@
-import { AuthError } from './errors';
+import { AuthError, checkedToken } from './errors';
 import type { FetchLike } from './http';
 import type { Tokens } from './types';
 
@@ -17,7 +17,9 @@ export interface SessionFetch {
  * On a 401 the session refreshes once and retries once. Concurrent 401s share one refresh; a call that was
  * refused with a token already replaced just retries with the newer one. When the refresh token itself is
  * refused (the session is over) the original 401 response is returned and no further refresh is tried.
- * Request bodies must be replayable (string, URLSearchParams, Blob, ...), not a stream.
+ * Request bodies must be replayable (string, URLSearchParams, Blob, ...), not a stream. An access token that
+ * cannot be one (empty, or not visible ASCII) rejects with AuthError (UNAUTHENTICATED, INVALID_TOKEN) before
+ * anything is sent, never with an error that quotes it.
  */
 export function createSession(tokens: Tokens, options: SessionOptions, refresh: (refreshToken: string) => Promise<Tokens>, fetchFn: FetchLike): SessionFetch {
   let current = tokens;
@@ -38,7 +40,8 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
 
   const withBearer = (init: RequestInit | undefined, token: string): RequestInit => {
     const headers = new Headers(init?.headers);
-    headers.set('authorization', `Bearer ${token}`);
+    // Checked first: `Headers` refuses a token that cannot go into a header with a TypeError that quotes it.
+    headers.set('authorization', `Bearer ${checkedToken(token)}`);
     return { ...init, headers };
   };
 

@@ -142,6 +142,22 @@ describe('AuthClient transport', () => {
     expect(peer.seen.map((r) => r.authorization)).toEqual(['Bearer good.jwt.token', undefined]);
   });
 
+  /** Found at stop 30: session() let the TypeError of `Headers` through, and its message quoted the token. */
+  it('session(): a token that cannot go into a header rejects with AuthError, never an error quoting it, and nothing is sent', async () => {
+    const { client: c } = client();
+    const tokens = (access: string) => ({ access_token: access, refresh_token: 'r', token_type: 'Bearer' as const, expires_in: 900, expires_at: '', refresh_expires_at: '' });
+    for (const [token, code] of [['secret\nvalue', 'INVALID_TOKEN'], ['secret\u0100value', 'INVALID_TOKEN'], ['secret value', 'INVALID_TOKEN'], ['', 'UNAUTHENTICATED']] as const) {
+      const error: unknown = await c.session(tokens(token))(`${peer.base}/anything`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthError);
+      expect(error).toMatchObject({ code, status: 401 });
+      expect(String((error as Error).message)).not.toContain('secret');
+    }
+    expect(peer.seen).toHaveLength(0);
+    const ok = await c.session(tokens('good.jwt.token'))(`${peer.base}/anything`);
+    expect(ok.status).toBe(200);
+    expect(peer.seen.map((r) => r.authorization)).toEqual(['Bearer good.jwt.token']);
+  });
+
   it("an attacker's one bad token per half-open window does not keep the circuit open", async () => {
     const { client: c, clock } = client();
     for (let i = 0; i < 5; i += 1) {
