@@ -375,7 +375,12 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     const setup = await http().post('/api/v1/auth/mfa/totp/setup').set(bearer(u.access)).expect(200);
     await http().post('/api/v1/auth/mfa/totp/enable').set(bearer(u.access)).send({ code: oathtool(setup.body.data.secret, clock.now()) }).expect(200);
     expect((await login('lost-phone@example.com').expect(200)).body.data.mfa_required).toBe(true);
+    const pendingSecondSteps = async () =>
+      Number((await app().app.infra.dataSource.query("SELECT count(*) AS n FROM one_time_tokens WHERE user_id = $1 AND purpose = 'mfa_pending' AND consumed_at IS NULL", [u.id]))[0].n);
+    expect(await pendingSecondSteps()).toBe(1);
     const removed = await http().delete(`${ADMIN_API}/users/${u.id}/mfa`).set(bearer(admin.access)).expect(200);
+    // The pending login dies with the factor (stop 30): it could otherwise be finished after MFA is turned on again.
+    expect(await pendingSecondSteps()).toBe(0);
     expect(removed.body.data.user).toMatchObject({ id: u.id, mfa_enabled: false });
     expect((await login('lost-phone@example.com').expect(200)).body.data.tokens).toBeDefined();
     expect(await eventsOf(u.id, 'auth.mfa.disabled')).toEqual([{ user_id: u.id, method: 'totp', actor_id: admin.id }]);

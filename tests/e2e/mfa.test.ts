@@ -332,6 +332,21 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     await verify(await passwordStep('again@example.com'), { code: oathtool(fresh, clock.now()) }).expect(200);
   });
 
+  /** Found by an outside review (stop 29), fixed at stop 30: the pending login came back to life with the new factor. */
+  it('a pending login from before a disable cannot be finished after MFA is set up and turned on again', async () => {
+    const { http, clock } = app();
+    const { secret, tokens } = await enrolled('revived@example.com');
+    const pending = await passwordStep('revived@example.com');
+    await http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, code: oathtool(secret, clock.now()) }).expect(200);
+    const setup = await http.post('/api/v1/auth/mfa/totp/setup').set(bearer(tokens.access_token)).expect(200);
+    const fresh = setup.body.data.secret as string;
+    await http.post('/api/v1/auth/mfa/totp/enable').set(bearer(tokens.access_token)).send({ code: oathtool(fresh, clock.now()) }).expect(200);
+    clock.advance((2 * STEP_MS) / 1000); // well within the pending login's 5 minutes
+    const revived = await verify(pending, { code: oathtool(fresh, clock.now()) });
+    expect([revived.status, revived.body.error?.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    await verify(await passwordStep('revived@example.com'), { code: oathtool(fresh, clock.now()) }).expect(200);
+  });
+
   it('parallel bursts: password logins racing the enable: afterwards no session signed in with the password alone lives on but the enabling one', async () => {
     const { http, clock } = app();
     for (let round = 0; round < 4; round += 1) {

@@ -66,6 +66,8 @@ export class DisableTotp {
               settled = true;
               fresh.disableMfa(now);
               await repos.users.save(fresh);
+              // Pending second steps die with the factor: one must not come back to life if MFA is turned on again.
+              await repos.oneTimeTokens.consumeAllFor(fresh.id, 'mfa_pending', now);
               await repos.audit.record(selfAuditEntry('mfa.disabled', input.client, fresh.id, now));
               await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_disabled', occurredAt: now, bySupport: false }, this.settings.publicUrl));
               return 'spent';

@@ -39,6 +39,8 @@ export class RemoveUserMfa {
         return user;
       }
       await repos.users.save(user);
+      // As at /auth/mfa/totp/disable: pending second steps die with the factor.
+      await repos.oneTimeTokens.consumeAllFor(user.id, 'mfa_pending', now);
       await repos.audit.record(adminAuditEntry('mfa.disabled', input.actor, user.id, now, 'removed_by_admin'));
       await repos.emails.enqueue(securityNoticeEmail(user.email, { kind: 'mfa_disabled', occurredAt: now, bySupport: true }, this.settings.publicUrl));
       return user;
