@@ -248,6 +248,25 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     expect(audit).toEqual([{ reason: 'mfa_locked_900s' }]);
   });
 
+  it('parallel bursts: 12 wrong codes at disable at once: 5 checked, the lock recorded exactly once', async () => {
+    const { http, clock } = app();
+    for (let round = 0; round < 3; round += 1) {
+      const email = `disable-burst-${round}@example.com`;
+      const { secret, userId, tokens } = await enrolled(email);
+      const wrong = oathtool(secret, clock.now()) === '123456' ? '654321' : '123456';
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () => http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, code: wrong })),
+      );
+      const statuses = answers.map((a) => a.status);
+      // The threshold's 5 codes are checked (401); the rest are refused unchecked (429, in flight or locked).
+      expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+      const locks = await app().app.infra.dataSource.query("SELECT count(*) AS n FROM outbox_events WHERE subject = $1 AND type = 'auth.account.locked'", [userId]);
+      expect(Number(locks[0].n)).toBe(1);
+      clock.advance(901); // the next round's account starts unlocked whatever this one did
+    }
+  });
+
   it('a password reset keeps MFA on, signs nobody in, and voids pending second steps', async () => {
     const { http, clock } = app();
     const { secret } = await enrolled('reset@example.com');
