@@ -42,6 +42,9 @@ export interface MfaChallenge {
 
 export type LoginOutcome = SignedIn | MfaChallenge;
 
+/** A password step that failed: the audit's reason (the event says `wrong_password` for an account either way). */
+type PasswordFailure = 'unknown_account' | 'wrong_password';
+
 /** MFA-pending tokens carry 256 bits (CONTRACT §4: at least 128). */
 const MFA_TOKEN_BYTES = 32;
 
@@ -169,21 +172,22 @@ export class LoginWithPassword {
    * (an existing account's row is locked, updated and gets its event; an unknown one has no row), follows the
    * answer (DeferredWork), so the answer does not wait for it and cannot tell the two apart by its time.
    */
-  private async fail(input: LoginInput, key: string, reason: string): Promise<never> {
+  private async fail(input: LoginInput, key: string, reason: PasswordFailure): Promise<never> {
     const now = this.clock.now();
     const outcome = await this.lockout.recordFailure(key, now);
     this.deferred.defer('login failure bookkeeping', () => this.recordFailure(input, reason, outcome, now));
     throw Errors.invalidCredentials();
   }
 
-  private async recordFailure(input: LoginInput, reason: string, outcome: FailureOutcome, now: Date): Promise<void> {
+  private async recordFailure(input: LoginInput, reason: PasswordFailure, outcome: FailureOutcome, now: Date): Promise<void> {
     await this.uow.run(async (repos) => {
       // Looked up again in both cases, so that known and unknown identifiers do the same database work; locked
       // so that the failure is recorded on the newest row, and not at all on an account deleted meanwhile.
       const seen = await find(repos.users, input.identifier);
       const user = seen && (await repos.users.findByIdForUpdate(seen.id));
       if (user) {
-        user.recordFailedLogin(now, reason);
+        // An account found now failed with this password, even one registered since the answer said unknown.
+        user.recordFailedLogin(now, 'wrong_password');
         if (outcome.lockedNow) user.recordLockout(now, new Date(now.getTime() + outcome.lockSeconds * 1000));
         await repos.users.save(user);
       }

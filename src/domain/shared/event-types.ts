@@ -41,6 +41,8 @@ export type ChangedCredential = 'password' | 'username' | 'email';
  * it), or `second_factor`: wrong codes after a right password, so someone knows the password.
  */
 export type LockedFactor = 'password' | 'second_factor';
+/** Why `auth.user.login_failed`: a wrong password, or a wrong second-step code after the right password. */
+export type LoginFailureReason = 'wrong_password' | 'wrong_mfa_code';
 /** What `auth.user.updated` may name as changed (API field names). */
 export type ChangedProfileField = 'username' | 'first_name' | 'last_name';
 
@@ -48,7 +50,7 @@ export type EventPayloads = {
   'auth.user.registered': AboutUser & { email: string; username: string | null; email_verified: boolean };
   'auth.user.email_verified': AboutUser & { email: string };
   'auth.user.logged_in': AboutUser & { session_id: string; amr: string[] };
-  'auth.user.login_failed': AboutUser & { reason: string; failed_attempts: number };
+  'auth.user.login_failed': AboutUser & { reason: LoginFailureReason; failed_attempts: number };
   /** `locked_until`: ISO 8601 UTC. */
   'auth.account.locked': AboutUser & { locked_until: string; factor: LockedFactor };
   'auth.password.reset_requested': AboutUser;

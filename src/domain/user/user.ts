@@ -1,5 +1,5 @@
 import { AggregateRoot } from '../shared/domain-event';
-import { EventTypes, type ChangedCredential, type ChangedProfileField, type LockedFactor } from '../shared/event-types';
+import { EventTypes, type ChangedCredential, type ChangedProfileField, type LockedFactor, type LoginFailureReason } from '../shared/event-types';
 import { DomainErrors } from '../shared/errors';
 import { Credentials } from './credentials';
 import * as Mfa from './mfa';
@@ -173,7 +173,7 @@ export class User extends AggregateRoot {
    * the same way. Recorded after the answer, its bookkeeping can land after a later successful login's: a failure
    * from before the latest success then does not count toward the failures since (the event still tells).
    */
-  recordFailedLogin(now: Date, reason: string): void {
+  recordFailedLogin(now: Date, reason: LoginFailureReason): void {
     const overtaken = this.state.lastLoginAt !== null && this.state.lastLoginAt.getTime() >= now.getTime();
     if (!overtaken) this.creds = this.creds.withFailure();
     this.record(EventTypes.UserLoginFailed, this.id, now, {

@@ -84,7 +84,7 @@ describe.each(ADAPTERS)('UserRepository on $name', (adapter) => {
     const saved = await store.uow.run(async (tx) => {
       const loaded = (await tx.users.findByIdForUpdate(user.id))!;
       loaded.verifyEmail(later);
-      loaded.recordFailedLogin(at('2026-02-01T00:00:01.000Z'), 'bad_password');
+      loaded.recordFailedLogin(at('2026-02-01T00:00:01.000Z'), 'wrong_password');
       await tx.users.save(loaded);
       return loaded.toState();
     });
