@@ -214,6 +214,7 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     expect(notice.subject).toBe('Sign-in blocked after your password was used with wrong two-factor codes');
     expect(notice.text).toContain("your account's password was entered correctly, but the two-factor code asked for next was wrong several times");
     expect(notice.text).toContain('someone else knows your password. Reset it now');
+    expect(notice.text).toContain('ask support to lift the block sooner');
     expect(notice.text).toContain(`blocked until ${new Date(clock.now().getTime() + 900_000).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
     expect(notice.text).not.toContain('guessing');
     expect(notice.text).not.toContain(wrong);

@@ -99,7 +99,7 @@ function secondFactorLocked(occurredAt: Date, until: string): { subject: string;
     lines: [
       `On ${utc(occurredAt)} your account's password was entered correctly, but the two-factor code asked for next was wrong several times, so signing in to your account is blocked${until}.`,
       'If this was not you, someone else knows your password. Reset it now: choose "Forgot password" on the sign-in page and follow the link we email you; the old password stops working at once.',
-      `A reset does not lift the block: signing in stays blocked${until} either way. If it was you (a mistyped code, a phone whose clock is off), sign in again after that.`,
+      `A reset does not lift the block: signing in stays blocked${until} either way. If it was you (a mistyped code, a phone whose clock is off), sign in again after that, or ask support to lift the block sooner.`,
     ],
   };
 }
