@@ -188,4 +188,28 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     }
     expect((await me(tokens.access_token)).body.data.user).toMatchObject({ roles: ['user'], first_name: 'Ada' });
   });
+
+  /** Found by an outside review (stop 30): names kept line breaks, escape sequences and bidi overrides as given. */
+  it('names: control, line-break, zero-width-space and bidi-control characters are refused at register and PATCH; blank is no name on both', async () => {
+    const { http } = app();
+    const { tokens } = await signUp(app(), 'names@example.com');
+    const bad = ['Ad\u202Emin', 'Ada\r\nX-Injected: 1', 'bell\u0007', '\u001b[31mred\u001b[0m', '\u200b\u200b', 'a\u2028b', 'x\u2066y\u2069', 'c1\u0085'];
+    for (const [i, name] of bad.entries()) {
+      const patch = await http.patch('/api/v1/users/me').set(bearer(tokens.access_token)).send({ last_name: name });
+      expect([patch.status, patch.body.error?.code, Object.keys(patch.body.error?.details ?? {})]).toEqual([400, 'VALIDATION_ERROR', ['last_name']]);
+      const register = await http.post('/api/v1/auth/register').send({ email: `names-new-${i}@example.com`, password: PASSWORD, first_name: name });
+      expect([register.status, register.body.error?.code, Object.keys(register.body.error?.details ?? {})]).toEqual([400, 'VALIDATION_ERROR', ['first_name']]);
+    }
+    // Letters of any script, and the joiners some of them need, are names.
+    const fine = await http.patch('/api/v1/users/me').set(bearer(tokens.access_token)).send({ first_name: '  Zoë ', last_name: 'क्\u200Dष' });
+    expect(fine.status).toBe(200);
+    expect(fine.body.data.user).toMatchObject({ first_name: 'Zoë', last_name: 'क्\u200Dष' });
+    await http.post('/api/v1/auth/register').send({ email: 'names-blank@example.com', password: PASSWORD, first_name: '   ', last_name: 'Lovelace ' }).expect(202);
+    await app().waitForMail('names-blank@example.com');
+    await http.post('/api/v1/auth/verify').send({ token: app().lastMailedToken('names-blank@example.com') }).expect(200);
+    const signedIn = await login('names-blank@example.com').expect(200);
+    expect(signedIn.body.data.user).toMatchObject({ first_name: null, last_name: 'Lovelace' });
+    // Nothing of the refused registrations was kept.
+    expect(bad.map((_, i) => app().mailer.inbox(`names-new-${i}@example.com`).length)).toEqual(bad.map(() => 0));
+  });
 });

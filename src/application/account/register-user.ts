@@ -2,6 +2,7 @@ import { Errors } from '../shared/errors';
 import { inject, injectable } from 'inversify';
 import type { TokenPair } from '@domain/session/token-pair';
 import { Email } from '@domain/user/email';
+import { personName } from '@domain/user/person-name';
 import { User } from '@domain/user/user';
 import { UserId } from '@domain/user/user-id';
 import { Username } from '@domain/user/username';
@@ -46,16 +47,13 @@ export class RegisterUser {
   async execute(input: RegisterUserInput): Promise<RegisterUserOutput> {
     const email = Email.create(input.email);
     const username = input.username === undefined ? null : Username.create(input.username);
-    const password = await this.policy.check(input.password, {
-      email: email.value,
-      username: username?.value ?? null,
-      firstName: input.firstName ?? null,
-      lastName: input.lastName ?? null,
-    });
+    const firstName = personName(input.firstName, 'first_name') ?? null;
+    const lastName = personName(input.lastName, 'last_name') ?? null;
+    const password = await this.policy.check(input.password, { email: email.value, username: username?.value ?? null, firstName, lastName });
     // Hash before anything else: every path pays for it, so the answer's timing does not depend on the address.
     const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
     const now = this.clock.now();
-    const profile = { username, firstName: input.firstName ?? null, lastName: input.lastName ?? null };
+    const profile = { username, firstName, lastName };
     if (this.settings.requireEmailVerification) {
       // Only a durable request, the same for a new and a registered address (CONTRACT §3); the worker creates the
       // account or mails the owner. The username is checked first, whatever the email (no enumeration through

@@ -1,5 +1,6 @@
 import { inject, injectable } from 'inversify';
 import type { User } from '@domain/user/user';
+import { personName } from '@domain/user/person-name';
 import { Username } from '@domain/user/username';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
@@ -31,20 +32,16 @@ export class UpdateProfile {
 
   async execute(input: UpdateProfileInput): Promise<User> {
     const username = input.username === undefined || input.username === null ? input.username : Username.create(input.username);
+    const firstName = personName(input.firstName, 'first_name');
+    const lastName = personName(input.lastName, 'last_name');
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const user = await lockAskingAccount(repos, input, now, this.settings.requireEmailVerification);
-      const changed = user.updateProfile({ username, firstName: blankToNull(input.firstName), lastName: blankToNull(input.lastName) }, now);
+      const changed = user.updateProfile({ username, firstName, lastName }, now);
       if (changed.length === 0) return user;
       await repos.users.save(user);
       await repos.audit.record(selfAuditEntry('profile.updated', input.client, user.id, now));
       return user;
     });
   }
-}
-
-function blankToNull(value: string | null | undefined): string | null | undefined {
-  if (value === undefined || value === null) return value;
-  const trimmed = value.trim();
-  return trimmed === '' ? null : trimmed;
 }

@@ -1,5 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { Email } from '@domain/user/email';
+import { personName } from '@domain/user/person-name';
 import { Role, USER_ROLE } from '@domain/user/role';
 import { User } from '@domain/user/user';
 import { UserId } from '@domain/user/user-id';
@@ -43,11 +44,13 @@ export class InviteUser {
   async execute(input: InviteUserInput): Promise<User> {
     const email = Email.create(input.email);
     const roles = Role.list(input.roles ?? [USER_ROLE]).map((role) => role.value);
+    const firstName = personName(input.firstName, 'first_name') ?? null;
+    const lastName = personName(input.lastName, 'last_name') ?? null;
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       await lockAdmins(repos, input.actor, now);
       const user = User.invite(
-        { id: UserId.create(this.ids.newId()), email, firstName: input.firstName ?? null, lastName: input.lastName ?? null, roles },
+        { id: UserId.create(this.ids.newId()), email, firstName, lastName, roles },
         now,
       );
       await repos.users.add(user);

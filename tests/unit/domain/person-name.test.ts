@@ -1,0 +1,44 @@
+import { DomainError } from '@domain/shared/domain-error';
+import { personName } from '@domain/user/person-name';
+
+describe('personName', () => {
+  it('trims; blank is no name; not given stays not given', () => {
+    expect(personName('  Ada ', 'first_name')).toBe('Ada');
+    expect(personName(' \t ', 'first_name')).toBeNull();
+    expect(personName(null, 'last_name')).toBeNull();
+    expect(personName(undefined, 'last_name')).toBeUndefined();
+  });
+
+  it('keeps letters of any script, marks, apostrophes, hyphens, spaces and the joiners (ZWJ, ZWNJ)', () => {
+    for (const name of ["O'Brien-Smith", 'Zoë', 'José María', '李小龙', 'محمد', 'क्\u200Dष', 'می\u200Cخواهم', 'Łukasz']) {
+      expect(personName(name, 'first_name')).toBe(name);
+    }
+  });
+
+  it.each([
+    ['a C0 control (line break)', 'Ada\nX'],
+    ['carriage return', 'Ada\rX'],
+    ['tab inside', 'Ad\ta'],
+    ['NUL', 'A\u0000a'],
+    ['DEL', 'A\u007fa'],
+    ['a C1 control (NEL)', 'A\u0085a'],
+    ['an escape sequence', '\u001b[31mred'],
+    ['right-to-left override', 'Ad\u202Emin'],
+    ['left-to-right embedding', 'A\u202Aa'],
+    ['an isolate', 'x\u2066y\u2069'],
+    ['right-to-left mark', 'A\u200Fa'],
+    ['Arabic letter mark', 'A\u061Ca'],
+    ['zero-width space', 'A\u200Ba'],
+    ['BOM inside', 'A\uFEFFda'],
+    ['line separator', 'a\u2028b'],
+    ['paragraph separator', 'a\u2029b'],
+  ])('refuses %s with VALIDATION_ERROR on its field', (_what, raw) => {
+    const attempt = () => personName(raw, 'last_name');
+    expect(attempt).toThrow(DomainError);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as DomainError).details).toEqual({ last_name: [expect.stringContaining('must not contain')] });
+    }
+  });
+});
