@@ -43,7 +43,7 @@ export class RevokeToken {
     return this.revoke(input, async (repos) => (await repos.sessions.findByRefreshTokenHashForUpdate(hash))?.session ?? null);
   }
 
-  /** Only the session's lock is taken (as RevokeSession does): the account row is not changed. */
+  /** Only the session's lock is taken (as RevokeSession of one's own session does): the account row is not changed. */
   private async revoke(
     caller: { serviceClientId: string; client: ClientContext },
     find: (repos: Repositories) => Promise<Session | null>,

@@ -4,7 +4,7 @@ import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
-import { cutOffEarlierAccess, revokeSessions } from './revoke-sessions';
+import { cutOffEarlierAccess, endOtherAccess } from './revoke-sessions';
 import { PORTS } from '../ports/tokens';
 
 export type LogoutScope = 'local' | 'others' | 'global';
@@ -16,8 +16,10 @@ const REASONS: Record<LogoutScope, RevokeReason> = {
 };
 
 /**
- * local: this session; others: every session of the user but this one; global: all of them, and (like a
- * password change) every outstanding one-time link and a pending email change are void.
+ * local: this session (a pending email change stays: the owner may have asked for it from here before signing
+ * out); others: every session of the user but this one, and a pending email change with its link (see
+ * endOtherAccess); global: all of them, and (like a password change) every outstanding one-time link and a
+ * pending email change are void.
  */
 @injectable()
 export class Logout {
@@ -41,10 +43,10 @@ export class Logout {
           session.revoke(now, reason);
           await repos.sessions.save(session);
         }
-      } else if (input.scope === 'others') {
-        revoked = await revokeSessions(repos, user.id, now, reason, input.sessionId);
       } else {
-        revoked = await cutOffEarlierAccess(repos, user, now, reason);
+        // The pending change goes even when no other session is left: its asker may have signed out already.
+        revoked =
+          input.scope === 'others' ? await endOtherAccess(repos, user, now, reason, input.sessionId) : await cutOffEarlierAccess(repos, user, now, reason);
         await repos.users.save(user);
       }
       if (revoked > 0) {

@@ -3,12 +3,16 @@ import { inject, injectable } from 'inversify';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import type { Clock } from '../ports/clock';
-import type { UnitOfWork } from '../ports/unit-of-work';
+import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
+import { voidLinks } from './revoke-sessions';
 import { PORTS } from '../ports/tokens';
 
 /**
  * Signs one of the user's own sessions out (the current one too, if asked). Another user's session, an unknown
  * id and an already ended session all answer the same NOT_FOUND, so session ids cannot be probed.
+ * Ending another session also drops a pending email change and voids its link, as `logout` with scope `others`
+ * does (voidLinks): the session ended may be the one that asked for it. Ending the caller's own session keeps
+ * it (the owner may have asked for the change from this device before signing out).
  */
 @injectable()
 export class RevokeSession {
@@ -17,16 +21,32 @@ export class RevokeSession {
     @inject(PORTS.Clock) private readonly clock: Clock,
   ) {}
 
-  async execute(input: { userId: string; sessionId: string; client: ClientContext }): Promise<void> {
+  /** `currentSessionId`: the session of the access token asking. */
+  async execute(input: { userId: string; sessionId: string; currentSessionId: string; client: ClientContext }): Promise<void> {
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const session = await repos.sessions.findByIdForUpdate(input.sessionId);
-      if (!session || session.userId !== input.userId || !session.isActive(now)) {
-        throw Errors.sessionNotFound();
-      }
-      session.revoke(now, 'user');
-      await repos.sessions.save(session);
+      if (input.sessionId === input.currentSessionId) await this.endOwn(repos, input, now);
+      else await this.endOther(repos, input, now);
       await repos.audit.record(selfAuditEntry('session.revoked', input.client, input.userId, now));
     });
+  }
+
+  /** Only the session's lock: the account is not changed. */
+  private async endOwn(repos: Repositories, input: { userId: string; sessionId: string }, now: Date): Promise<void> {
+    const session = await repos.sessions.findByIdForUpdate(input.sessionId);
+    if (!session || session.userId !== input.userId || !session.isActive(now)) throw Errors.sessionNotFound();
+    session.revoke(now, 'user');
+    await repos.sessions.save(session);
+  }
+
+  /** The user's lock first (as every writer of the account takes it), then the session's. */
+  private async endOther(repos: Repositories, input: { userId: string; sessionId: string }, now: Date): Promise<void> {
+    const user = await repos.users.findByIdForUpdate(input.userId);
+    const session = user ? await repos.sessions.findByIdForUpdate(input.sessionId) : null;
+    if (!user || !session || session.userId !== user.id || !session.isActive(now)) throw Errors.sessionNotFound();
+    session.revoke(now, 'user');
+    await repos.sessions.save(session);
+    await voidLinks(repos, user, now, 'email_change');
+    await repos.users.save(user);
   }
 }

@@ -22,6 +22,22 @@ export async function revokeSessions(
 }
 
 /**
+ * `logout` with scope `others`: the other sessions end, and so does a pending email change with its link
+ * (voidLinks 'email_change', which DELETE /users/me/sessions/:id of another session does too).
+ * `user` was read FOR UPDATE; the caller saves it.
+ */
+export async function endOtherAccess(
+  repos: Repositories,
+  user: User,
+  now: Date,
+  reason: RevokeReason,
+  keep: string | null = null,
+): Promise<number> {
+  await voidLinks(repos, user, now, 'email_change');
+  return revokeSessions(repos, user.id, now, reason, keep);
+}
+
+/**
  * After a password reset or change, a global logout, or an admin's suspension or revocation of the sessions: the
  * other sessions end, and nothing handed out before can still act on the account: every outstanding one-time token
  * (pending MFA logins, reset, verification and email-change links) is void and a pending email change is dropped.
@@ -34,7 +50,20 @@ export async function cutOffEarlierAccess(
   reason: RevokeReason,
   keep: string | null = null,
 ): Promise<number> {
-  user.cancelEmailChange(now);
-  await repos.oneTimeTokens.consumeAllOfUser(user.id, now);
+  await voidLinks(repos, user, now, 'all');
   return revokeSessions(repos, user.id, now, reason, keep);
+}
+
+/**
+ * Drops a pending email change and voids outstanding one-time tokens: `all` of them, or the `email_change` links
+ * only. The latter when the owner ends another session (logout `others`, or that one session revoked): whoever
+ * holds it may be the one who asked for the change, with the link mailed to their own address, and confirming it
+ * would hand them the account (a reset through the new address) after the owner had shut them out. The other
+ * links stay: reset and verification links go to the owner's own address, and a pending second step is no session.
+ * `user` was read FOR UPDATE; the caller saves it.
+ */
+export async function voidLinks(repos: Repositories, user: User, now: Date, which: 'all' | 'email_change'): Promise<void> {
+  user.cancelEmailChange(now);
+  if (which === 'all') await repos.oneTimeTokens.consumeAllOfUser(user.id, now);
+  else await repos.oneTimeTokens.consumeAllFor(user.id, 'email_change', now);
 }

@@ -15,7 +15,7 @@ export interface Asker {
  * a global logout, a password change or reset, a suspension, a deletion or an admin's revocation may have committed
  * since. Each of them takes this same user lock first, so once it is granted they either have committed (and are
  * seen here) or wait for this change. The session is then read under its own lock, as the single-session
- * revocations (DELETE /users/me/sessions/:id, /oauth/revoke) take only that one.
+ * revocations (DELETE /users/me/sessions/:id of the caller's own session, /oauth/revoke) take only that one.
  * A revoked, expired or foreign session, a suspended (or no longer verified, when verification is required) or
  * deleted account: INVALID_TOKEN, as the same request a moment later gets from the token check, and nothing written.
  * Not for requests that only take access away (logout, DELETE /users/me/sessions/:id): refused, they would leave in

@@ -127,7 +127,8 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
     errors: [...BEARER_ERRORS, 'NOT_FOUND'],
     uses: RevokeSession,
     async handle(ctx, revoke) {
-      await revoke.execute({ userId: principalOf(ctx).user.id, sessionId: ctx.params.id ?? '', client: ctx.state.client });
+      const { user, claims } = principalOf(ctx);
+      await revoke.execute({ userId: user.id, sessionId: ctx.params.id ?? '', currentSessionId: claims.sid, client: ctx.state.client });
       respond(ctx, 200, { message: 'The session has been signed out.' });
     },
   }),

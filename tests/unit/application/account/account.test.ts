@@ -171,16 +171,16 @@ describe('ListSessions / RevokeSession', () => {
     ]);
     const bobSession = (await kit.useCases.ValidateAccessToken.execute({ token: bob.tokens.accessToken })).claims.sid;
     for (const sessionId of [bobSession, '00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-      await expect(kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId, client: CLIENT })).rejects.toMatchObject({
+      await expect(kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId, currentSessionId: claims.sid, client: CLIENT })).rejects.toMatchObject({
         code: 'NOT_FOUND',
         message: 'No such session.',
       });
     }
     await expect(kit.useCases.ValidateAccessToken.execute({ token: bob.tokens.accessToken })).resolves.toBeDefined();
     const otherId = listed[1]!.session.id;
-    await kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId: otherId, client: CLIENT });
+    await kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId: otherId, currentSessionId: claims.sid, client: CLIENT });
     await expect(kit.useCases.ValidateAccessToken.execute({ token: first.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
-    await expect(kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId: otherId, client: CLIENT })).rejects.toMatchObject({
+    await expect(kit.useCases.RevokeSession.execute({ userId: first.user.id, sessionId: otherId, currentSessionId: claims.sid, client: CLIENT })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     expect(await kit.useCases.ListSessions.execute({ userId: first.user.id, currentSessionId: claims.sid })).toHaveLength(1);

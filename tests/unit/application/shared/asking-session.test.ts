@@ -94,7 +94,7 @@ const SPOILERS: Spoiler[] = [
   { name: 'a global logout', spoil: (kit, me) => kit.useCases.Logout.execute({ ...me, scope: 'global', client: CLIENT }).then(() => undefined) },
   {
     name: 'the asking session revoked alone (only its row locked)',
-    spoil: (kit, me) => kit.useCases.RevokeSession.execute({ ...me, client: CLIENT }),
+    spoil: (kit, me) => kit.useCases.RevokeSession.execute({ ...me, currentSessionId: me.sessionId, client: CLIENT }),
   },
   {
     name: 'an admin suspending the account',

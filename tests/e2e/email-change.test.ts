@@ -1,0 +1,141 @@
+import { PORTS } from '@application/ports/tokens';
+import { type TestApp, PASSWORD, signUp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
+
+const ROUNDS = 5;
+
+/**
+ * An outside review's finding on a pending email change (PUT /users/me/credentials {email}).
+ * Someone with a session and the password asks to move the login address to their own; the owner ends that
+ * session (logout `others`, or DELETE /users/me/sessions/:id). The link mailed to the new address must die
+ * with it, as it does on a global logout: confirmed, it would hand the account over (a reset through it).
+ */
+describe.each(MODES)('email change links (%s)', (mode) => {
+  let t: TestApp;
+  let n = 0;
+
+  beforeAll(async () => {
+    t = await startSecureApp(mode, NO_RATE_LIMITS);
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+  const fresh = (what: string) => `${what}-${mode}-${(n += 1)}@example.com`;
+  const login = (email: string) => t.http.post('/api/v1/auth/login').send({ email, password: PASSWORD });
+  const confirm = (token: string) => t.http.post('/api/v1/auth/verify').send({ token });
+  const logout = (access: string, scope?: string) => t.http.post('/api/v1/auth/logout').set(bearer(access)).send(scope === undefined ? {} : { scope });
+  const revoke = (access: string, sessionId: string) => t.http.delete(`/api/v1/users/me/sessions/${sessionId}`).set(bearer(access));
+  const linkIn = (text: string) => /verify-email\?token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+
+  /** The stored account (email and pending change are not in the API's user). */
+  async function stored(userId: string) {
+    const user = await t.app.container.get(PORTS.UserRepository).findById(userId);
+    if (!user) throw new Error(`no user ${userId}`);
+    return { email: user.email, pendingEmail: user.pendingEmail };
+  }
+
+  /** Asks, from `access`, to move the account to `to`; returns the token of the link mailed there. */
+  async function requestChange(access: string, to: string): Promise<string> {
+    const before = t.mailer.inbox(to).length;
+    await t.http.put('/api/v1/users/me/credentials').set(bearer(access)).send({ current_password: PASSWORD, email: to }).expect(200);
+    const token = linkIn((await t.waitForMail(to, before + 1)).text);
+    if (!token) throw new Error(`no change link mailed to ${to}`);
+    return token;
+  }
+
+  /** A verified owner signed in, a second session of theirs (the thief's, same password), the thief's change link. */
+  async function hijackAttempt() {
+    const owner = fresh('owner');
+    const target = fresh('thief-address');
+    const signedUp = await signUp(t, owner);
+    const thief = (await login(owner).expect(200)).body.data.tokens.access_token as string;
+    const sessions = (await t.http.get('/api/v1/users/me/sessions').set(bearer(signedUp.tokens.access_token)).expect(200)).body.data.sessions;
+    const thiefSid = (sessions as { id: string; current: boolean }[]).find((s) => !s.current)!.id;
+    const link = await requestChange(thief, target);
+    return { owner, target, userId: signedUp.user.id, access: signedUp.tokens.access_token, thief, thiefSid, link };
+  }
+
+  async function expectRefusedAndUnchanged(link: string, userId: string, owner: string, target: string) {
+    const redeemed = await confirm(link);
+    expect([redeemed.status, redeemed.body.error?.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
+    expect(await stored(userId)).toEqual({ email: owner, pendingEmail: null });
+    expect((await login(target)).status).toBe(401);
+    await login(owner).expect(200);
+  }
+
+  describe('finding 1: ending the session that asked for the change ends the change', () => {
+    it('logout scope others: the thief\'s session ends, the link is refused and the address stays', async () => {
+      const { owner, target, userId, access, thief, link } = await hijackAttempt();
+      expect((await stored(userId)).pendingEmail).toBe(target);
+      await logout(access, 'others').expect(200);
+      expect((await t.http.get('/api/v1/users/me').set(bearer(thief))).status).toBe(401);
+      await expectRefusedAndUnchanged(link, userId, owner, target);
+    });
+
+    it('DELETE /users/me/sessions/:id of the thief\'s session: the link is refused and the address stays', async () => {
+      const { owner, target, userId, access, thief, thiefSid, link } = await hijackAttempt();
+      await revoke(access, thiefSid).expect(200);
+      expect((await t.http.get('/api/v1/users/me').set(bearer(thief))).status).toBe(401);
+      await expectRefusedAndUnchanged(link, userId, owner, target);
+    });
+
+    it('logout others voids the change even when the thief signed out first (no other session left to end)', async () => {
+      const { owner, target, userId, access, thief, link } = await hijackAttempt();
+      await logout(thief).expect(200);
+      await logout(access, 'others').expect(200);
+      await expectRefusedAndUnchanged(link, userId, owner, target);
+    });
+
+    it('ending only the current session (logout local, or DELETE of one\'s own session) keeps the owner\'s change', async () => {
+      for (const how of ['logout local', 'delete own session'] as const) {
+        const owner = fresh('leaving');
+        const target = fresh('new-address');
+        const { user, tokens } = await signUp(t, owner);
+        const link = await requestChange(tokens.access_token, target);
+        if (how === 'logout local') {
+          await logout(tokens.access_token).expect(200);
+        } else {
+          const sessions = (await t.http.get('/api/v1/users/me/sessions').set(bearer(tokens.access_token)).expect(200)).body.data.sessions;
+          const own = (sessions as { id: string; current: boolean }[]).find((s) => s.current)!.id;
+          await revoke(tokens.access_token, own).expect(200);
+        }
+        expect([how, (await stored(user.id)).pendingEmail]).toEqual([how, target]);
+        const redeemed = await confirm(link);
+        expect([how, redeemed.status]).toEqual([how, 200]);
+        expect(await stored(user.id)).toEqual({ email: target, pendingEmail: null });
+        await login(target).expect(200);
+      }
+    });
+
+    it('the thief\'s confirm racing the owner\'s revocation: never a 500; the address moves only if the confirm came first', async () => {
+      for (let round = 0; round < ROUNDS * 2; round += 1) {
+        const { owner, target, userId, access, thiefSid, link } = await hijackAttempt();
+        // Confirms fired the moment the revocation answered (it has committed): none may succeed.
+        const ending = (round % 2 === 0 ? logout(access, 'others') : revoke(access, thiefSid)).then(async (ended) => ({
+          ended,
+          late: await Promise.all(Array.from({ length: 4 }, () => confirm(link))),
+        }));
+        const [{ ended, late }, early] = await Promise.all([ending, confirm(link)]);
+        expect([round, ended.status]).toEqual([round, 200]);
+        expect([round, early.status === 200 || early.status === 400]).toEqual([round, true]);
+        if (early.status === 400) expect(early.body.error.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+        expect([round, late.map((r) => [r.status, r.body.error?.code])]).toEqual([round, Array(4).fill([400, 'INVALID_OR_EXPIRED_TOKEN'])]);
+        // Either the early confirm committed first (the change happened before the owner acted) or the link died.
+        const after = await stored(userId);
+        expect([round, after]).toEqual([round, { email: early.status === 200 ? target : owner, pendingEmail: null }]);
+      }
+    });
+
+    it('confirms sent after the owner\'s revocation answered are all refused (parallel bursts)', async () => {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const { owner, target, userId, access, thiefSid, link } = await hijackAttempt();
+        if (round % 2 === 0) await logout(access, 'others').expect(200);
+        else await revoke(access, thiefSid).expect(200);
+        const answers = await Promise.all(Array.from({ length: 10 }, () => confirm(link)));
+        expect([round, answers.map((a) => a.status)]).toEqual([round, Array(10).fill(400)]);
+        expect(answers.every((a) => a.body.error?.code === 'INVALID_OR_EXPIRED_TOKEN')).toBe(true);
+        expect(await stored(userId)).toEqual({ email: owner, pendingEmail: null });
+        expect((await login(target)).status).toBe(401);
+      }
+    });
+  });
+});
