@@ -4,10 +4,12 @@ import { type TestApp, PASSWORD, signUp, MODES, NO_RATE_LIMITS, startSecureApp }
 const ROUNDS = 5;
 
 /**
- * An outside review's finding on a pending email change (PUT /users/me/credentials {email}).
- * Someone with a session and the password asks to move the login address to their own; the owner ends that
- * session (logout `others`, or DELETE /users/me/sessions/:id). The link mailed to the new address must die
- * with it, as it does on a global logout: confirmed, it would hand the account over (a reset through it).
+ * An outside review's findings on a pending email change (PUT /users/me/credentials {email}).
+ * 1. Someone with a session and the password asks to move the login address to their own; the owner ends that
+ *    session (logout `others`, or DELETE /users/me/sessions/:id). The link mailed to the new address must die
+ *    with it, as it does on a global logout: confirmed, it would hand the account over (a reset through it).
+ * 2. The new address got an account after the link was mailed (a sign-up, or another user's change confirmed
+ *    first): /verify answers as for a dead link (400, CONTRACT lists no 409), spends the link and drops the change.
  */
 describe.each(MODES)('email change links (%s)', (mode) => {
   let t: TestApp;
@@ -135,6 +137,55 @@ describe.each(MODES)('email change links (%s)', (mode) => {
         expect(answers.every((a) => a.body.error?.code === 'INVALID_OR_EXPIRED_TOKEN')).toBe(true);
         expect(await stored(userId)).toEqual({ email: owner, pendingEmail: null });
         expect((await login(target)).status).toBe(401);
+      }
+    });
+  });
+
+  describe('finding 2: a new address that got an account after its link was mailed', () => {
+    it('registered (unverified) since: 400 as a dead link, the link spent, the change dropped; it stays dead when that account goes', async () => {
+      const owner = fresh('mover');
+      const target = fresh('taken-later');
+      const { user, tokens } = await signUp(t, owner);
+      const link = await requestChange(tokens.access_token, target);
+      // Someone signs up with the address (processed in the background: its verification email says it is done).
+      await t.http.post('/api/v1/auth/register').send({ email: target, password: PASSWORD }).expect(202);
+      const verification = linkIn((await t.waitForMail(target, 2)).text)!;
+
+      const redeemed = await confirm(link);
+      expect([redeemed.status, redeemed.body.error?.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
+      expect(await stored(user.id)).toEqual({ email: owner, pendingEmail: null });
+      await login(owner).expect(200);
+
+      // The other account goes away: the link does not come back to life.
+      await confirm(verification).expect(200);
+      const other = (await login(target).expect(200)).body.data.tokens.access_token as string;
+      await t.http.delete('/api/v1/users/me').set(bearer(other)).send({ password: PASSWORD }).expect(200);
+      const again = await confirm(link);
+      expect([again.status, again.body.error?.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
+      expect(await stored(user.id)).toEqual({ email: owner, pendingEmail: null });
+    });
+
+    it('two users confirming a change to one address at once: one 200, one 400, never a 500; the loser\'s link spent, change dropped', async () => {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const target = fresh('contested');
+        const [a, b] = [fresh('rival-a'), fresh('rival-b')];
+        const [ua, ub] = [await signUp(t, a), await signUp(t, b)];
+        const links = [await requestChange(ua.tokens.access_token, target), await requestChange(ub.tokens.access_token, target)];
+        const answers = await Promise.all(links.map((link) => confirm(link)));
+        expect([round, answers.map((r) => r.status).sort()]).toEqual([round, [200, 400]]);
+        const winner = answers[0]!.status === 200 ? 0 : 1;
+        const loser = 1 - winner;
+        expect(answers[loser]!.body.error.code).toBe('INVALID_OR_EXPIRED_TOKEN');
+        const [users, addresses] = [[ua.user.id, ub.user.id], [a, b]];
+        expect(await stored(users[winner]!)).toEqual({ email: target, pendingEmail: null });
+        expect(await stored(users[loser]!)).toEqual({ email: addresses[loser], pendingEmail: null });
+
+        // The winner's account goes away: the loser's link stays spent.
+        const access = (await login(target).expect(200)).body.data.tokens.access_token as string;
+        await t.http.delete('/api/v1/users/me').set(bearer(access)).send({ password: PASSWORD }).expect(200);
+        const again = await confirm(links[loser]!);
+        expect([round, again.status, again.body.error?.code]).toEqual([round, 400, 'INVALID_OR_EXPIRED_TOKEN']);
+        expect(await stored(users[loser]!)).toEqual({ email: addresses[loser], pendingEmail: null });
       }
     });
   });
