@@ -1,5 +1,6 @@
 import { PORTS } from '@application/ports/tokens';
 import { type TestApp, PASSWORD, signUp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
+import { midStep, oathtool } from '../support/totp';
 
 const ROUNDS = 5;
 
@@ -71,6 +72,18 @@ describe.each(MODES)('email change links (%s)', (mode) => {
       await logout(access, 'others').expect(200);
       expect((await t.http.get('/api/v1/users/me').set(bearer(thief))).status).toBe(401);
       await expectRefusedAndUnchanged(link, userId, owner, target);
+    });
+
+    it('turning MFA on (which ends the other sessions) ends the thief\'s change too', async () => {
+      t.clock.set(midStep(t.clock.now()));
+      const { owner, target, userId, access, thief, link } = await hijackAttempt();
+      const setup = await t.http.post('/api/v1/auth/mfa/totp/setup').set(bearer(access)).expect(200);
+      await t.http.post('/api/v1/auth/mfa/totp/enable').set(bearer(access)).send({ code: oathtool(setup.body.data.secret as string, t.clock.now()) }).expect(200);
+      expect((await t.http.get('/api/v1/users/me').set(bearer(thief))).status).toBe(401);
+      const redeemed = await confirm(link);
+      expect([redeemed.status, redeemed.body.error?.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
+      expect(await stored(userId)).toEqual({ email: owner, pendingEmail: null });
+      expect((await login(target)).status).toBe(401);
     });
 
     it('DELETE /users/me/sessions/:id of the thief\'s session: the link is refused and the address stays', async () => {

@@ -10,7 +10,7 @@ import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import { RECOVERY_CODE_COUNT } from '../shared/mfa-settings';
 import { securityNoticeEmail } from '../shared/security-notices';
-import { revokeSessions } from '../session/revoke-sessions';
+import { endOtherAccess } from '../session/revoke-sessions';
 import { SecondFactor } from './second-factor';
 import { PORTS } from '../ports/tokens';
 
@@ -48,7 +48,7 @@ export class EnableTotp {
       // Set up again (or removed) since the code was checked: it proved another secret.
       if (proof.method !== 'totp' || fresh.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) throw Errors.setupCodeMismatch();
       fresh.confirmTotp(hashes, now, proof.step);
-      await revokeSessions(repos, fresh.id, now, 'mfa_enabled', input.sessionId);
+      await endOtherAccess(repos, fresh, now, 'mfa_enabled', input.sessionId);
       await repos.users.save(fresh);
       await repos.audit.record(selfAuditEntry('mfa.enabled', input.client, fresh.id, now));
       await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_enabled', occurredAt: now }, this.settings.publicUrl));
