@@ -1,4 +1,5 @@
 import { DomainErrors } from '../shared/errors';
+import { decodePunycode, encodePunycode } from './punycode';
 
 /** RFC 5321 §4.5.3.1 limits, counted in UTF-8 octets of the canonical form. */
 const MAX_ADDRESS = 254;
@@ -21,15 +22,17 @@ const ATOM = /^(?!\p{M})[a-z0-9!#$%&'*+\-/=?^_`{|}~\p{L}\p{M}\p{N}]+$/u;
 const QUOTED = /^"((?:[\x20\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e\p{L}\p{M}\p{N}]|\\[\x20-\x3b\x3d\x3f-\x7e\p{L}\p{M}\p{N}])+)"$/u;
 /**
  * A domain label: LDH (letters, digits, hyphen; not starting or ending with a hyphen) where letters and digits
- * may be Unicode (an IDN's U-label). The domain layer has no punycode, so a U-label is checked by character
- * class; nodemailer converts it to its A-label when it sends.
+ * may be Unicode (an IDN's U-label). A U-label is checked by character class; an A-label (`xn--…`) is decoded to
+ * its U-label first (see canonicalLabel), and nodemailer converts the U-label back to its A-label when it sends.
  */
 const LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]*[\p{L}\p{M}\p{N}])?$/u;
 const NON_ASCII = /[^\x00-\x7f]/;
+/** The ACE prefix of an IDNA A-label (RFC 5890 §2.3.2.1); labels are compared after the fold, so lower case. */
+const ACE_PREFIX = 'xn--';
 
 /**
- * An email address in canonical form: trimmed, Unicode NFKC, lower-case (CONTRACT §2), and exactly one RFC 5321
- * mailbox: `local@domain`, where local is a dot-atom or a quoted string and domain is two or more LDH/IDN labels.
+ * An email address in canonical form: trimmed, Unicode NFKC, lower-case (CONTRACT §2), IDN labels in Unicode form
+ * (an A-label decoded), and exactly one RFC 5321 mailbox: `local@domain`, where local is a dot-atom or a quoted string and domain is two or more LDH/IDN labels.
  * Comments, display names, angle brackets, lists, whitespace outside quotes, control characters and domain
  * literals are refused, so the stored address is the one the mailer delivers to and nothing else.
  */
@@ -49,8 +52,8 @@ export class Email {
     const at = canonical.lastIndexOf('@');
     if (at < 0) return null;
     const local = canonicalLocalPart(canonical.slice(0, at));
-    const domain = canonical.slice(at + 1);
-    if (local === null || !isDomain(domain)) return null;
+    const domain = canonicalDomain(canonical.slice(at + 1));
+    if (local === null || domain === null) return null;
     const value = `${local}@${domain}`;
     if (utf8Length(local) > MAX_LOCAL || utf8Length(value) > MAX_ADDRESS) return null;
     return new Email(value);
@@ -94,17 +97,46 @@ function isDotAtom(text: string): boolean {
   return text.split('.').every((atom) => ATOM.test(atom));
 }
 
-function isDomain(domain: string): boolean {
-  const labels = domain.split('.');
-  if (labels.length < 2 || utf8Length(domain) > MAX_DOMAIN) return false;
+/**
+ * The domain as stored, every label in Unicode form, or null when it is not two or more valid labels. The limits
+ * apply to this form, so the A-label and U-label spellings of one domain are accepted or refused alike.
+ */
+function canonicalDomain(folded: string): string | null {
+  const labels: string[] = [];
+  for (const label of folded.split('.')) {
+    const canonical = canonicalLabel(label);
+    if (canonical === null) return null;
+    labels.push(canonical);
+  }
+  const domain = labels.join('.');
+  if (labels.length < 2 || utf8Length(domain) > MAX_DOMAIN) return null;
   // An all-numeric last label would make `x@1.2.3.4` look like an address literal (RFC 3696 §2).
-  if (/^\d+$/.test(labels[labels.length - 1]!)) return false;
-  return labels.every(isLabel);
+  if (/^\d+$/.test(labels[labels.length - 1]!)) return null;
+  return domain;
+}
+
+/**
+ * A label in the form it is compared and stored in. An A-label and its U-label are one DNS name, so one mailbox
+ * (`x@xn--bcher-kva.example` is `x@bücher.example`): the A-label is decoded. Until stop 30 it was kept as typed,
+ * and the two spellings made two accounts for one inbox (an outside review found the pre-hijacking path).
+ * Refused: an A-label over 63 octets (what DNS carries; it also bounds the decoder), one that does not decode,
+ * that decodes to ASCII only (not an IDN), that is not the one encoding of what it decodes to (RFC 5891 §5.4: the
+ * U-label is sent as that encoding, another spelling is another DNS name), or that decodes to a label the fold
+ * would change (upper case, compatibility forms, not NFC: IDNA2008 and UTS #46 refuse such an A-label, and mapping
+ * it would mail another DNS name than the one typed) or the U-label rules refuse.
+ */
+function canonicalLabel(label: string): string | null {
+  if (!label.startsWith(ACE_PREFIX)) return isLabel(label) ? label : null;
+  if (label.length > MAX_LABEL) return null;
+  const encoded = label.slice(ACE_PREFIX.length);
+  const decoded = decodePunycode(encoded);
+  if (decoded === null || !NON_ASCII.test(decoded) || fold(decoded) !== decoded || encodePunycode(decoded) !== encoded) return null;
+  return isLabel(decoded) ? decoded : null;
 }
 
 function isLabel(label: string): boolean {
   if (!LABEL.test(label) || utf8Length(label) > MAX_LABEL) return false;
-  // IDNA2008 reserves hyphens in positions 3-4 of a U-label (an ASCII `xn--` label is an A-label and stays).
+  // IDNA2008 reserves hyphens in positions 3-4 of a U-label (an ASCII `xn--` label is decoded before this check).
   return !(NON_ASCII.test(label) && label.slice(2, 4) === '--');
 }
 

@@ -1,5 +1,7 @@
+import { domainToASCII } from 'node:url';
 import { DomainError } from '@domain/shared/domain-error';
 import { Email } from '@domain/user/email';
+import { encodePunycode } from '@domain/user/punycode';
 
 /** The crafted addresses of the hardening issue: each would be delivered by a mailer to x@evil.test. */
 const NOT_ONE_MAILBOX = [
@@ -24,7 +26,7 @@ describe('Email accepts one RFC 5321 mailbox', () => {
     ['first.last+tag@mail.example.co.uk', 'first.last+tag@mail.example.co.uk'],
     ["o'brien!#$%&*/=?^_`{|}~-@example.com", "o'brien!#$%&*/=?^_`{|}~-@example.com"],
     ['a@b.co', 'a@b.co'],
-    ['x@xn--bcher-kva.example', 'x@xn--bcher-kva.example'],
+    ['x@xn--bcher-kva.example', 'x@bücher.example'],
     ['user@bücher.example', 'user@bücher.example'],
     ['User@BÜCHER.Example', 'user@bücher.example'],
     ['info@例え.テスト', 'info@例え.テスト'],
@@ -145,5 +147,96 @@ describe('Email.parse', () => {
 
   it('keeps the local part of a quoted address whole', () => {
     expect(Email.create('"x@evil.test"@example.com').localPart).toBe('"x@evil.test"');
+  });
+});
+
+/**
+ * An outside review (stop 30): `x@bücher.example` and `x@xn--bcher-kva.example` are one mailbox, and were stored as
+ * two addresses (two accounts, two lockout and rate-limit keys). The A-label is now decoded to its U-label.
+ */
+describe('Email: an IDN domain written with A-labels is the same mailbox as with U-labels', () => {
+  const DOMAINS = [
+    'bücher.example',
+    'münchen.de',
+    'straße.de',
+    'zürich.ch',
+    '中国.example',
+    '例子.测试',
+    'пример.рф',
+    'москва.онлайн',
+    'مثال.مصر',
+    'السعودية.شبكة',
+    'παράδειγμα.δοκιμή',
+    'उदाहरण.भारत',
+    '例え.テスト',
+    'mail.bücher.example',
+    'sub-domain.bücher.xn-ascii-is-not-an-a-label.example',
+  ];
+
+  it.each(DOMAINS)('%p: both spellings give one value and one canonical key', (domain) => {
+    const ascii = domainToASCII(domain);
+    expect(ascii).not.toBe(domain);
+    const stored = `alice@${domain}`;
+    for (const spelling of [`alice@${ascii}`, `Alice@${ascii.toUpperCase()}`, ` alice@${ascii} `, stored]) {
+      expect([spelling, Email.parse(spelling)?.value]).toEqual([spelling, stored]);
+      expect([spelling, Email.canonicalize(spelling)]).toEqual([spelling, stored]);
+      expect(Email.create(spelling).equals(Email.create(stored))).toBe(true);
+    }
+    expect(Email.parse(stored)!.value).toBe(stored); // the stored form parses to itself
+  });
+
+  it('mixes: some labels in A-label form, some in U-label form, a quoted local part', () => {
+    expect(Email.parse('"Bob"@xn--bcher-kva.рф')?.value).toBe('bob@bücher.рф');
+    expect(Email.parse('bob@bücher.xn--p1ai')?.value).toBe('bob@bücher.рф');
+    expect(Email.parse('bob@XN--BCHER-KVA.XN--P1AI')?.value).toBe('bob@bücher.рф');
+  });
+
+  it('applies the length limits to the canonical form: a spelling is accepted exactly when the other one is', () => {
+    const long = '中'.repeat(21); // 63 octets in UTF-8, 27 in its A-label
+    const tooLong = '中'.repeat(22); // 66 octets
+    expect(Email.parse(`a@${domainToASCII(long)}.example`)?.value).toBe(`a@${long}.example`);
+    expect(Email.parse(`a@${long}.example`)?.value).toBe(`a@${long}.example`);
+    expect(domainToASCII(tooLong).length).toBeLessThan(63);
+    expect(Email.parse(`a@${domainToASCII(tooLong)}.example`)).toBeNull();
+    expect(Email.parse(`a@${tooLong}.example`)).toBeNull();
+    // The whole address: 254 octets counted with U-labels (the A-label spelling is 36 characters shorter).
+    const address = (e: number) => `${'l'.repeat(64)}@${'d'.repeat(63)}.${'e'.repeat(e)}.${long}`;
+    const spelledAscii = (e: number) => address(e).replace(long, domainToASCII(long));
+    expect(Email.parse(spelledAscii(61))?.value).toBe(address(61)); // 254 octets
+    expect(spelledAscii(62)).toHaveLength(219);
+    expect(Email.parse(spelledAscii(62))).toBeNull(); // 255 octets in canonical form
+    const over = address(62);
+    expect(Email.parse(over)).toBeNull();
+  });
+
+  it.each([
+    ['an empty A-label', 'x@xn--.example'],
+    ['a decoding to U+0080, a control character', 'x@xn--a.example'],
+    ['a decoding to ASCII only', 'x@xn--abc-.example'],
+    ['a truncated number', 'x@xn--bcher-kva9.example'],
+    ['a character that is no digit', 'x@xn--bcher-kv_.example'],
+    ['an overflow', 'x@xn--99999999999.example'],
+    ['a delimiter with no basic code point before it (not the encoding of 䈗)', 'x@xn---0yn.example'],
+    ['a non-ASCII character in the A-label', 'x@xn--bücher-kva.example'],
+    ['an A-label over 63 octets', `x@xn--${'a'.repeat(60)}.example`],
+    ['a symbol (emoji), refused like its U-label', 'x@xn--ls8h.example'],
+    ['a snowman, refused like its U-label', `x@xn--${encodePunycode('☃')}.example`],
+    ['a mark first', `x@xn--${encodePunycode('\u0301bcher')}.example`],
+    ['hyphens in positions 3-4 of the U-label', `x@xn--${encodePunycode('bü--cher')}.example`],
+    ['hyphens in positions 3-4 (node encodes this one)', `x@${domainToASCII('ab--ü.example')}`],
+    ['upper case in the decoding (another DNS name than bücher)', `x@xn--${encodePunycode('bÜcher')}.example`],
+    ['upper case in the decoding', 'x@xn--bcher-z4a.example'],
+    ['a compatibility form in the decoding (NFKC would change it)', `x@xn--${encodePunycode('ｂücher')}.example`],
+    ['a decoding that is not NFC', `x@xn--${encodePunycode('bu\u0308cher')}.example`],
+    ['a fullwidth full stop in the decoding (NFKC makes it a dot)', `x@xn--${encodePunycode('bü\uff0eevil')}.example`],
+    ['a fullwidth @ in the decoding', `x@xn--${encodePunycode('bü\uff20evil')}.example`],
+    ['an A-label as the only label', 'x@xn--bcher-kva'],
+  ])('%s: %p is not an address', (_why, raw) => {
+    expect(Email.parse(raw)).toBeNull();
+    expect(rejection(raw)?.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('refuses the same labels in U-label form that it refuses as A-labels', () => {
+    for (const label of ['☃', '\u0301bcher', 'bü--cher']) expect([label, Email.parse(`x@${label}.example`)]).toEqual([label, null]);
   });
 });
