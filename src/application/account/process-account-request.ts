@@ -38,7 +38,10 @@ export class ProcessAccountRequest {
   ) {}
 
   async execute(claim: AccountRequestClaim, pending: PendingAccountRequest): Promise<void> {
-    const { request, client } = pending;
+    const { client } = pending;
+    // Canonical as the version that recorded it had it: one from before stop 30 may name an IDN domain by its
+    // A-labels (`x@xn--bcher-kva.example`), which is now the account of `x@bücher.example`.
+    const request = { ...pending.request, email: Email.canonicalize(pending.request.email) };
     if (request.kind === 'registration') return this.register(claim, request, client);
     const now = this.clock.now();
     await this.uow.run(async (repos) => {

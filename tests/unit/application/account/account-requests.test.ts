@@ -117,6 +117,24 @@ describe('account requests: the handler records, the worker acts', () => {
     expect(kit.db.tables.users.size).toBe(1);
   });
 
+  it('a request recorded before stop 30 with the A-label spelling of an address reaches that address’s account', async () => {
+    // The version before stop 30 kept `xn--` labels as typed in the request it sealed; the worker runs after the upgrade.
+    const { kit, work } = await pausedKit();
+    await existingUser(kit, 'owner@bücher.example', 'owner');
+    const spelled = 'owner@xn--bcher-kva.example';
+    const recorded = { passwordHash: '$argon2id$y', username: null, firstName: null, lastName: null };
+    await kit.uow.run(async (repos) => {
+      await repos.accountRequests.add({ kind: 'registration', email: spelled, ...recorded }, CLIENT);
+      await repos.accountRequests.add({ kind: 'password_reset', email: spelled }, CLIENT);
+    });
+    await work();
+    expect(kit.db.tables.users.size).toBe(1);
+    expect(kit.mailer.sent.map((m) => [m.to, m.subject]).sort()).toEqual([
+      ['owner@bücher.example', 'Reset your password'],
+      ['owner@bücher.example', 'You already have an account'],
+    ]);
+  });
+
   it('reset: the worker mints the link, emits the event and audits; unknown addresses are audited as such', async () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
