@@ -10,6 +10,7 @@ import { AdminIndexes1764520000000 } from './1764520000000-admin-indexes';
 import { GrowthIndexes1764540000000 } from './1764540000000-growth-indexes';
 import { InactiveSearchIndex1764550000000 } from './1764550000000-inactive-search-index';
 import { SigningKeyTokenTtl1764560000000 } from './1764560000000-signing-key-token-ttl';
+import { IdnEmailDomains1764570000000 } from './1764570000000-idn-email-domains';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   GrowthIndexes1764540000000,
   InactiveSearchIndex1764550000000,
   SigningKeyTokenTtl1764560000000,
+  IdnEmailDomains1764570000000,
 ];
