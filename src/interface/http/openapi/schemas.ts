@@ -34,7 +34,7 @@ export function objectSchema(properties: Record<string, SchemaObject>, descripti
 
 const USER_PROPERTIES: Record<string, SchemaObject> = {
     id: { type: 'string', format: 'uuid' },
-    email: { type: 'string', format: 'email', description: 'Canonical form: trimmed, NFKC, lower-case.' },
+    email: { type: 'string', format: 'email', description: 'Canonical form: trimmed, NFKC, lower-case, IDN labels in Unicode form (xn-- labels decoded).' },
     username: { type: ['string', 'null'], pattern: '^[a-z0-9_.-]{3,32}$' },
     first_name: NULLABLE_STRING,
     last_name: NULLABLE_STRING,
