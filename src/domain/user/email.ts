@@ -32,7 +32,8 @@ const ACE_PREFIX = 'xn--';
 
 /**
  * An email address in canonical form: trimmed, Unicode NFKC, lower-case (CONTRACT §2), IDN labels in Unicode form
- * (an A-label decoded), and exactly one RFC 5321 mailbox: `local@domain`, where local is a dot-atom or a quoted string and domain is two or more LDH/IDN labels.
+ * (an A-label decoded), and exactly one RFC 5321 mailbox: `local@domain`, where local is a dot-atom or a quoted
+ * string and domain is two or more LDH/IDN labels.
  * Comments, display names, angle brackets, lists, whitespace outside quotes, control characters and domain
  * literals are refused, so the stored address is the one the mailer delivers to and nothing else.
  */
