@@ -11,6 +11,7 @@ import { GrowthIndexes1764540000000 } from './1764540000000-growth-indexes';
 import { InactiveSearchIndex1764550000000 } from './1764550000000-inactive-search-index';
 import { SigningKeyTokenTtl1764560000000 } from './1764560000000-signing-key-token-ttl';
 import { IdnEmailDomains1764570000000 } from './1764570000000-idn-email-domains';
+import { ClientTokensValidAfter1764580000000 } from './1764580000000-client-tokens-valid-after';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   InactiveSearchIndex1764550000000,
   SigningKeyTokenTtl1764560000000,
   IdnEmailDomains1764570000000,
+  ClientTokensValidAfter1764580000000,
 ];

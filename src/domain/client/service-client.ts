@@ -3,9 +3,10 @@ import { parseScope } from './scope';
 
 /**
  * A service registered for the client-credentials grant (RFC 6749 §4.4). It holds the digest of its secret,
- * never the secret: the secret is shown once, when the client is created. Deleting a client is final: the row
- * stays (its id is never reused, the audit keeps meaning) but it no longer authenticates, and the tokens it
- * was issued stop introspecting as active.
+ * never the secret: the secret is shown once, when the client is created or its secret is replaced. Deleting a
+ * client is final: the row stays (its id is never reused, the audit keeps meaning) but it no longer
+ * authenticates, and the tokens it was issued stop introspecting as active. Replacing its secret can also cut
+ * off the tokens issued before (`tokensValidAfter`).
  */
 export interface ServiceClientState {
   id: string;
@@ -16,6 +17,11 @@ export interface ServiceClientState {
   createdAt: Date;
   lastUsedAt: Date | null;
   deletedAt: Date | null;
+  /**
+   * Tokens issued before this instant's whole second stop introspecting as active (a secret replaced with its
+   * tokens revoked); null: no cut-off. Only ever moves forward.
+   */
+  tokensValidAfter: Date | null;
 }
 
 export interface NewServiceClient {
@@ -40,7 +46,7 @@ export class ServiceClient {
     if (scopes === null) {
       throw DomainErrors.validation('scopes', 'must be space-separated scope tokens of printable ASCII without " or \\');
     }
-    return new ServiceClient({ id: input.id, name, secretHash: input.secretHash, scopes, createdAt: now, lastUsedAt: null, deletedAt: null });
+    return new ServiceClient({ id: input.id, name, secretHash: input.secretHash, scopes, createdAt: now, lastUsedAt: null, deletedAt: null, tokensValidAfter: null });
   }
 
   static restore(state: ServiceClientState): ServiceClient {
@@ -66,8 +72,37 @@ export class ServiceClient {
     return this.state.lastUsedAt;
   }
 
+  get tokensValidAfter(): Date | null {
+    return this.state.tokensValidAfter;
+  }
+
   isActive(): boolean {
     return this.state.deletedAt === null;
+  }
+
+  /**
+   * The client with `secretHash` as its secret's digest instead (the old secret stops authenticating once this is
+   * saved). With `revokeTokens` the tokens issued before `now` are cut off too: the cut-off becomes `now`, or stays
+   * where it is if that is later (a clock behind another instance's never lifts a cut-off). A deleted client
+   * keeps what it has: the caller answers "not found" before asking.
+   */
+  withNewSecret(secretHash: string, now: Date, revokeTokens: boolean): ServiceClient {
+    if (!this.isActive()) throw new Error('a deleted client gets no new secret');
+    const previous = this.state.tokensValidAfter;
+    const cutOff = revokeTokens && (previous === null || previous.getTime() < now.getTime()) ? now : previous;
+    return new ServiceClient({ ...this.toState(), secretHash, tokensValidAfter: cutOff === null ? null : new Date(cutOff.getTime()) });
+  }
+
+  /**
+   * Whether a token of this client issued at `issuedAtSeconds` (a JWT's `iat`: whole seconds, rounded down) is
+   * still honoured: not when the client is deleted, nor when it was issued before the cut-off's second. By the
+   * second, so that a token of the new secret issued in the same second as the cut-off stays valid; the price is
+   * that a token of the old secret issued earlier in that same second stays valid too (at most one second).
+   */
+  acceptsTokenIssuedAt(issuedAtSeconds: number): boolean {
+    if (!this.isActive()) return false;
+    const cutOff = this.state.tokensValidAfter;
+    return cutOff === null || issuedAtSeconds >= Math.floor(cutOff.getTime() / 1000);
   }
 
   /**

@@ -85,7 +85,10 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     }
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
-      await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'IdnEmailDomains1764570000000' })]);
+      await expect(runMigrations(db.dataSource)).resolves.toEqual([
+        expect.objectContaining({ name: 'IdnEmailDomains1764570000000' }),
+        expect.objectContaining({ name: 'ClientTokensValidAfter1764580000000' }),
+      ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
       warn.mockRestore();
@@ -104,6 +107,14 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       { email: 'xn--local@example.com', pending: null },
     ]);
     await db.dataSource.query(`DELETE FROM users`);
+  });
+
+  it('give service clients from before token cut-offs none (NULL: their tokens live until they expire)', async () => {
+    await undoThrough('ClientTokensValidAfter1764580000000');
+    await db.dataSource.query(`INSERT INTO clients (id, name, secret_hash, scopes, created_at) VALUES ('c-old', 'old', 'h', '{a}', now())`);
+    await runMigrations(db.dataSource);
+    await expect(db.dataSource.query(`SELECT id, tokens_valid_after AS "cutOff" FROM clients`)).resolves.toEqual([{ id: 'c-old', cutOff: null }]);
+    await db.dataSource.query(`DELETE FROM clients`);
   });
 
   it('build the trigram search indexes where pg_trgm is installed, wherever its schema is (here: not on the search path)', async () => {

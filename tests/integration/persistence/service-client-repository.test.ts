@@ -64,6 +64,32 @@ describe.each(ADAPTERS)('ServiceClientRepository on $name', (adapter) => {
     await expect(store.clients.recordUse('unknown', at('2026-01-10T03:00:00.000Z'))).resolves.toBeUndefined();
   });
 
+  it('replaces the secret by compare-and-set: only an active client still holding the digest read, with its cut-off', async () => {
+    const client = aClient('c-rot', at('2026-01-12T00:00:00.000Z'));
+    await store.clients.add(client);
+    expect((await store.clients.findById('c-rot'))?.tokensValidAfter).toBeNull();
+    const first = client.withNewSecret('hmac-sha256.v1.second', at('2026-01-12T01:00:00.123Z'), true);
+    await expect(store.clients.replaceSecret(first, client.secretHash)).resolves.toBe(true);
+    const stored = await store.clients.findById('c-rot');
+    expect(stored?.toState()).toEqual({ ...client.toState(), secretHash: 'hmac-sha256.v1.second', tokensValidAfter: at('2026-01-12T01:00:00.123Z') });
+    // A second replacement that read the first digest (a rotation that lost the race) changes nothing.
+    const stale = client.withNewSecret('hmac-sha256.v1.third', at('2026-01-12T02:00:00.000Z'), false);
+    await expect(store.clients.replaceSecret(stale, client.secretHash)).resolves.toBe(false);
+    expect((await store.clients.findById('c-rot'))?.toState()).toEqual(stored?.toState());
+    // Without a cut-off asked, the stored one stays (the entity carries it forward).
+    await expect(store.clients.replaceSecret(stored!.withNewSecret('hmac-sha256.v1.fourth', at('2026-01-12T03:00:00.000Z'), false), 'hmac-sha256.v1.second')).resolves.toBe(true);
+    expect((await store.clients.findById('c-rot'))?.toState()).toMatchObject({ secretHash: 'hmac-sha256.v1.fourth', tokensValidAfter: at('2026-01-12T01:00:00.123Z') });
+    // Unknown, odd or deleted: false, nothing written.
+    await expect(store.clients.replaceSecret(aClient('c-nope', at('2026-01-12T00:00:00.000Z')), 'hmac-sha256.v1.digest-of-c-nope')).resolves.toBe(false);
+    const odd = ServiceClient.restore({ ...aClient('c-odd', at('2026-01-12T00:00:00.000Z')).toState(), id: '\u0000' });
+    await expect(store.clients.replaceSecret(odd, 'x')).resolves.toBe(false);
+    await expect(store.clients.findById('c-nope')).resolves.toBeNull();
+    const current = (await store.clients.findById('c-rot'))!;
+    await store.clients.delete('c-rot', at('2026-01-12T04:00:00.000Z'));
+    await expect(store.clients.replaceSecret(current.withNewSecret('hmac-sha256.v1.fifth', at('2026-01-12T05:00:00.000Z'), true), current.secretHash)).resolves.toBe(false);
+    expect((await store.clients.findById('c-rot'))?.secretHash).toBe('hmac-sha256.v1.fourth');
+  });
+
   it('hands out copies: changing a found client changes nothing stored', async () => {
     await store.clients.add(aClient('c-copy', at('2026-01-11T00:00:00.000Z')));
     const found = await store.clients.findById('c-copy');

@@ -19,7 +19,7 @@ describe('scope (RFC 6749 §3.3)', () => {
 describe('ServiceClient', () => {
   it('registers with a trimmed name and its allowed scopes (whitespace between them normalised)', () => {
     const client = register('  billing  ', ' orders:read   orders:write ');
-    expect(client.toState()).toEqual({ id: 'c1', name: 'billing', secretHash: 'h', scopes: ['orders:read', 'orders:write'], createdAt: NOW, lastUsedAt: null, deletedAt: null });
+    expect(client.toState()).toEqual({ id: 'c1', name: 'billing', secretHash: 'h', scopes: ['orders:read', 'orders:write'], createdAt: NOW, lastUsedAt: null, deletedAt: null, tokensValidAfter: null });
     expect(client.isActive()).toBe(true);
   });
 
@@ -40,5 +40,48 @@ describe('ServiceClient', () => {
   it('is inactive once deleted (restored with deleted_at)', () => {
     const state = { ...register('billing', 'a').toState(), deletedAt: NOW };
     expect(ServiceClient.restore(state).isActive()).toBe(false);
+  });
+
+  describe('a new secret (rotate-client-secret)', () => {
+    const at = (iso: string) => new Date(iso);
+
+    it('replaces the digest only, and cuts off earlier tokens only when asked', () => {
+      const client = register('billing', 'a b');
+      const kept = client.withNewSecret('h2', at('2026-01-02T00:00:10.500Z'), false);
+      expect(kept.toState()).toEqual({ ...client.toState(), secretHash: 'h2' });
+      const revoked = client.withNewSecret('h3', at('2026-01-02T00:00:10.500Z'), true);
+      expect(revoked.toState()).toEqual({ ...client.toState(), secretHash: 'h3', tokensValidAfter: at('2026-01-02T00:00:10.500Z') });
+      expect(client.secretHash).toBe('h'); // the original is unchanged
+    });
+
+    it('never moves a cut-off back: not without --revoke-tokens, not with a clock behind the one that set it', () => {
+      const revoked = register('billing', 'a').withNewSecret('h2', at('2026-01-02T00:00:10.500Z'), true);
+      expect(revoked.withNewSecret('h3', at('2026-01-02T00:05:00Z'), false).tokensValidAfter).toEqual(at('2026-01-02T00:00:10.500Z'));
+      expect(revoked.withNewSecret('h4', at('2026-01-02T00:00:09Z'), true).tokensValidAfter).toEqual(at('2026-01-02T00:00:10.500Z'));
+      expect(revoked.withNewSecret('h5', at('2026-01-02T00:00:11Z'), true).tokensValidAfter).toEqual(at('2026-01-02T00:00:11Z'));
+    });
+
+    it('is refused to a deleted client', () => {
+      const deleted = ServiceClient.restore({ ...register('billing', 'a').toState(), deletedAt: NOW });
+      expect(() => deleted.withNewSecret('h2', NOW, true)).toThrow();
+    });
+
+    it('refuses tokens issued (iat, whole seconds) before the cut-off second; honours that second itself and later', () => {
+      const fresh = register('billing', 'a');
+      expect(fresh.acceptsTokenIssuedAt(0)).toBe(true); // no cut-off: every token of an active client
+      const cutOff = at('2026-01-02T00:00:10.500Z');
+      const second = cutOff.getTime() / 1000 - 0.5;
+      const revoked = fresh.withNewSecret('h2', cutOff, true);
+      expect(revoked.acceptsTokenIssuedAt(second - 1)).toBe(false);
+      // A token of the new secret signed at 10.700 has iat 10; so has one of the old secret signed at 10.200: both
+      // pass (the documented window of at most one second).
+      expect(revoked.acceptsTokenIssuedAt(second)).toBe(true);
+      expect(revoked.acceptsTokenIssuedAt(second + 1)).toBe(true);
+      // A cut-off on a whole second refuses the second before it only.
+      const exact = fresh.withNewSecret('h3', at('2026-01-02T00:00:10.000Z'), true);
+      expect([exact.acceptsTokenIssuedAt(second - 1), exact.acceptsTokenIssuedAt(second)]).toEqual([false, true]);
+      const deleted = ServiceClient.restore({ ...fresh.toState(), deletedAt: NOW });
+      expect(deleted.acceptsTokenIssuedAt(second + 1)).toBe(false);
+    });
   });
 });

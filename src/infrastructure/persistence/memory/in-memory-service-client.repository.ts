@@ -5,8 +5,9 @@ import { InMemoryDatabase } from './in-memory-database';
 const USE_RESOLUTION_MS = 60_000;
 
 /**
- * The port's semantics in memory: unique ids, soft deletion, copies in and out (no shared mutable state). The
- * rows live in the database's `clients` table, so a unit of work that throws takes its client changes back too.
+ * The port's semantics in memory: unique ids, soft deletion, compare-and-set of the secret, copies in and out (no
+ * shared mutable state). The rows live in the database's `clients` table, so a unit of work that throws takes its
+ * client changes back too.
  */
 export class InMemoryServiceClientRepository implements ServiceClientRepository {
   constructor(private readonly db: InMemoryDatabase = new InMemoryDatabase()) {}
@@ -37,6 +38,14 @@ export class InMemoryServiceClientRepository implements ServiceClientRepository 
     const row = this.rows.get(id);
     if (!row || row.deletedAt !== null) return false;
     row.deletedAt = new Date(now.getTime());
+    return true;
+  }
+
+  async replaceSecret(rotated: ServiceClient, expectedHash: string): Promise<boolean> {
+    const row = this.rows.get(rotated.id);
+    if (!row || row.deletedAt !== null || row.secretHash !== expectedHash) return false;
+    row.secretHash = rotated.secretHash;
+    row.tokensValidAfter = rotated.tokensValidAfter === null ? null : new Date(rotated.tokensValidAfter.getTime());
     return true;
   }
 

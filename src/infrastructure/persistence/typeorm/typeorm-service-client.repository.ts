@@ -45,6 +45,19 @@ export class TypeOrmServiceClientRepository implements ServiceClientRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  async replaceSecret(rotated: ServiceClient, expectedHash: string): Promise<boolean> {
+    if (!PLAIN_ID.test(rotated.id)) return false;
+    // Under READ COMMITTED a second UPDATE of the row waits for the first to commit and then re-checks its WHERE on
+    // the new row: the digest it expects is gone, so it changes nothing.
+    const result = await this.manager
+      .createQueryBuilder()
+      .update(ServiceClientRecord)
+      .set({ secretHash: rotated.secretHash, tokensValidAfter: rotated.tokensValidAfter })
+      .where('id = :id AND deleted_at IS NULL AND secret_hash = :expectedHash', { id: rotated.id, expectedHash })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
   async recordUse(id: string, now: Date): Promise<void> {
     await this.manager
       .createQueryBuilder()
@@ -67,5 +80,6 @@ function toClient(row: ServiceClientRecord): ServiceClient {
     createdAt: row.createdAt,
     lastUsedAt: row.lastUsedAt,
     deletedAt: row.deletedAt,
+    tokensValidAfter: row.tokensValidAfter,
   });
 }
