@@ -28,7 +28,8 @@ const INACTIVE: Introspection = { active: false };
  * RFC 7662. Anything that is not a live token of this service is `{active: false}` and nothing else: unknown,
  * garbage, expired, foreign (other issuer or audience), revoked. A user access token is checked as /auth/validate
  * checks it (signature, then the session's revocation state and the account), so a logout, reset or suspension
- * makes it inactive at once. A service token is active while its client exists and is not deleted. A refresh
+ * makes it inactive at once. A service token is active while its client exists, is not deleted and has not cut
+ * off the tokens issued before a secret rotation (`rotate-client-secret --revoke-tokens`). A refresh
  * token is active while it is its session's current token and the session and account are live. Failures of
  * the service itself (database down) are thrown, never answered as "inactive".
  */
@@ -56,7 +57,7 @@ export class IntrospectToken {
     if (verified === null) return INACTIVE;
     if (isServiceClaims(verified)) {
       const client = await this.clients.findById(verified.sub);
-      return client?.isActive() ? { active: true, kind: 'service', claims: verified } : INACTIVE;
+      return client?.acceptsTokenIssuedAt(verified.iat) ? { active: true, kind: 'service', claims: verified } : INACTIVE;
     }
     const principal = await inactiveOnDomainError(() => this.validate.execute({ token }));
     if (!principal) return INACTIVE;

@@ -2,6 +2,7 @@ import { inject, injectable } from 'inversify';
 import { formatScope, parseScope } from '@domain/client/scope';
 import type { ServiceClient } from '@domain/client/service-client';
 import type { ServiceClientRepository } from '@domain/client/service-client.repository';
+import { equalsConstantTime } from '@domain/shared/constant-time';
 import type { TokenSigner } from '../ports/access-tokens';
 import type { Clock } from '../ports/clock';
 import { PORTS } from '../ports/tokens';
@@ -16,6 +17,10 @@ export interface ClientToken {
 /**
  * RFC 6749 §4.4: an authenticated client gets a service access token (CONTRACT §4: `sub` = client id,
  * `token_type: "service"`, `scope`), never a refresh token. Without `scope` it gets every scope it is allowed.
+ * The client was authenticated against the digest read before signing; a rotation (or deletion) could commit in
+ * between. So the client is read again once the token is signed, and the token is thrown away (invalid_client)
+ * unless the digest is still the one the secret matched: no token of an old secret leaves after its rotation
+ * committed. One that was signed before that commit is a token issued before the rotation.
  */
 @injectable()
 export class IssueClientToken {
@@ -33,6 +38,8 @@ export class IssueClientToken {
     if (granted === null) throw OAuthErrors.invalidScope();
     const scope = formatScope(granted);
     const signed = await this.signer.sign({ token_type: 'service', sub: input.client.id, scope });
+    const latest = await this.clients.findById(input.client.id);
+    if (!latest?.isActive() || !equalsConstantTime(latest.secretHash, input.client.secretHash)) throw OAuthErrors.invalidClient();
     await this.clients.recordUse(input.client.id, this.clock.now());
     return { accessToken: signed.token, expiresIn: signed.expiresIn, scope };
   }

@@ -6,6 +6,7 @@ import { IntrospectToken } from './introspect-token';
 import { IssueClientToken } from './issue-client-token';
 import { ListClients } from './list-clients';
 import { RevokeToken } from './revoke-token';
+import { RotateClientSecret } from './rotate-client-secret';
 
 /** Service clients and the OAuth 2.0 endpoints (client credentials, introspection, revocation). */
 export const OAUTH_CLASSES = {
@@ -16,6 +17,7 @@ export const OAUTH_CLASSES = {
   CreateClient,
   ListClients,
   DeleteClient,
+  RotateClientSecret,
 } as const;
 
 export const oauthModule = featureModule(OAUTH_CLASSES);

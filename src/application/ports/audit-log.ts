@@ -23,9 +23,13 @@ export type AuditEventType =
   | 'user.status_changed'
   | 'user.roles_changed'
   | 'account.unlocked'
-  /** A service client registered or deleted (CLI): subject the client's id, the client's name in the reason. */
+  /**
+   * A service client registered, deleted or given a new secret (CLI): subject the client's id, the client's name in
+   * the reason (after `tokens_revoked` when a rotation cut off the earlier tokens).
+   */
   | 'client.created'
   | 'client.deleted'
+  | 'client.secret_rotated'
   /** An admin route refused its caller (RecordAdminRefusal). */
   | 'admin.refused';
 

@@ -62,8 +62,11 @@ export const Errors = {
   usernameTaken: (): DomainError => new DomainError('USERNAME_TAKEN', 'This username is taken.'),
   userNotFound: (): DomainError => new DomainError('NOT_FOUND', 'The user does not exist.'),
   sessionNotFound: (): DomainError => new DomainError('NOT_FOUND', 'No such session.'),
-  /** Unknown or already deleted service client (CLI delete-client). */
+  /** Unknown or already deleted service client (CLI delete-client, rotate-client-secret). */
   clientNotFound: (): DomainError => new DomainError('NOT_FOUND', 'No such client.'),
+  /** CLI rotate-client-secret: another rotation replaced the secret after this one read it; this one changed nothing. */
+  clientSecretReplacedMeanwhile: (): DomainError =>
+    new DomainError('CONFLICT', 'Another rotation replaced the secret of this client at the same time; nothing was changed here: the secret that rotation printed is the valid one.'),
 
   /** Admin API: a change that would leave no active admin (CONTRACT §1 CONFLICT). */
   lastActiveAdmin: (): DomainError =>

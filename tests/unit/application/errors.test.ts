@@ -36,6 +36,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   notYetEverywhere: () => Errors.notYetEverywhere(),
   hashingBusy: () => Errors.hashingBusy(2),
   clientNotFound: () => Errors.clientNotFound(),
+  clientSecretReplacedMeanwhile: () => Errors.clientSecretReplacedMeanwhile(),
   lastActiveAdmin: () => Errors.lastActiveAdmin(),
   adminSelfAction: () => Errors.adminSelfAction(),
   noLongerAdmin: () => Errors.noLongerAdmin(),
