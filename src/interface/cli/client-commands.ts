@@ -2,23 +2,32 @@ import type { Container } from 'inversify';
 import { CreateClient } from '@application/oauth/create-client';
 import { DeleteClient } from '@application/oauth/delete-client';
 import { ListClients } from '@application/oauth/list-clients';
+import { RotateClientSecret } from '@application/oauth/rotate-client-secret';
 import type { ServiceClient } from '@domain/client/service-client';
 
-export const CLIENT_COMMANDS = ['create-client', 'list-clients', 'delete-client'] as const;
+export const CLIENT_COMMANDS = ['create-client', 'list-clients', 'delete-client', 'rotate-client-secret'] as const;
 export type ClientCommand = (typeof CLIENT_COMMANDS)[number];
 
 export const CLIENT_USAGE = `  create-client --name N --scopes "a b"   register a service client (client_credentials); prints its secret once
   list-clients                             list the service clients (never a secret)
   delete-client --id ID                    delete a service client; its tokens stop introspecting as active
+  rotate-client-secret --id ID [--revoke-tokens]
+                                           give a service client a new secret, printed once; the old one is refused
+                                           at once. With --revoke-tokens its tokens issued before stop introspecting
+                                           as active (one issued in the rotation's own second may stay); without,
+                                           they live until they expire (ACCESS_TOKEN_TTL). Offline (JWKS) verifiers
+                                           accept them until they expire either way
 `;
 
 /** A command line that does not fit its command: usage and exit 2 (CONTRACT §8). */
 export class UsageError extends Error {}
 
-const OPTIONS: Record<ClientCommand, { required: string[]; optional: string[] }> = {
-  'create-client': { required: ['name', 'scopes'], optional: [] },
-  'list-clients': { required: [], optional: [] },
-  'delete-client': { required: ['id'], optional: [] },
+/** `flags` take no value (`--revoke-tokens`); parsed as present, `'true'`. */
+const OPTIONS: Record<ClientCommand, { required: string[]; optional: string[]; flags: string[] }> = {
+  'create-client': { required: ['name', 'scopes'], optional: [], flags: [] },
+  'list-clients': { required: [], optional: [], flags: [] },
+  'delete-client': { required: ['id'], optional: [], flags: [] },
+  'rotate-client-secret': { required: ['id'], optional: [], flags: ['revoke-tokens'] },
 };
 
 export function isClientCommand(command: string | undefined): command is ClientCommand {
@@ -26,8 +35,9 @@ export function isClientCommand(command: string | undefined): command is ClientC
 }
 
 /**
- * `--name value` or `--name=value`, each at most once, only the command's own options. Checked before the
- * application starts, so a typo costs nothing. No secret is ever an argument (it would show in `ps`).
+ * `--name value` or `--name=value`, each at most once, only the command's own options; a flag alone (`--flag`,
+ * never `--flag=value`). Checked before the application starts, so a typo costs nothing. No secret is ever an
+ * argument (it would show in `ps`).
  */
 export function parseClientOptions(command: ClientCommand, args: string[]): Record<string, string> {
   const spec = OPTIONS[command];
@@ -36,8 +46,13 @@ export function parseClientOptions(command: ClientCommand, args: string[]): Reco
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(args[i]!);
     if (!match) throw new UsageError(`unexpected argument: ${args[i]}`);
     const name = match[1]!;
-    if (![...spec.required, ...spec.optional].includes(name)) throw new UsageError(`unknown option for ${command}: --${name}`);
+    if (![...spec.required, ...spec.optional, ...spec.flags].includes(name)) throw new UsageError(`unknown option for ${command}: --${name}`);
     if (name in options) throw new UsageError(`--${name} given twice`);
+    if (spec.flags.includes(name)) {
+      if (match[2] !== undefined) throw new UsageError(`--${name} takes no value`);
+      options[name] = 'true';
+      continue;
+    }
     const value = match[2] ?? args[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     options[name] = value;
@@ -54,6 +69,10 @@ export async function runClientCommand(container: Container, command: ClientComm
     return { client_id: client.id, client_secret: secret, scopes: [...client.scopes] };
   }
   if (command === 'list-clients') return { clients: (await container.get(ListClients).execute()).map(presentClient) };
+  if (command === 'rotate-client-secret') {
+    const rotated = await container.get(RotateClientSecret).execute({ id: options['id']!, revokeTokens: options['revoke-tokens'] === 'true' });
+    return { client_id: rotated.client.id, client_secret: rotated.secret, tokens_revoked: rotated.tokensRevoked };
+  }
   await container.get(DeleteClient).execute({ id: options['id']! });
   return { deleted: true };
 }

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestApp, type TestApp } from '../support/app';
+import { runCli } from '../support/cli';
+import { basic, form, type TestClient } from '../support/oauth';
+import { createScratchDatabase, describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
+
+const cli = runCli;
+
+interface Rotated {
+  client_id: string;
+  client_secret: string;
+  tokens_revoked: boolean;
+}
+
+/** `rotate-client-secret --id ID [--revoke-tokens]`, with CONTRACT §8's exit codes. */
+describe('CLI rotate-client-secret (embedded DATA_DIR)', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
+    env = { DATA_DIR: dataDir };
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses bad arguments with usage on stderr and exit 2, before touching the database', async () => {
+    const refusals: [string[], string][] = [
+      [['rotate-client-secret'], 'rotate-client-secret needs --id'],
+      [['rotate-client-secret', '--revoke-tokens'], 'rotate-client-secret needs --id'],
+      [['rotate-client-secret', '--id'], '--id needs a value'],
+      [['rotate-client-secret', '--id', 'a', '--id', 'b'], '--id given twice'],
+      [['rotate-client-secret', '--id', 'a', '--revoke-tokens=yes'], '--revoke-tokens takes no value'],
+      [['rotate-client-secret', '--id', 'a', '--revoke-tokens', '--revoke-tokens'], '--revoke-tokens given twice'],
+      [['rotate-client-secret', '--id', 'a', '--secret', 's'], 'unknown option for rotate-client-secret: --secret'],
+      [['rotate-client-secret', '--id', 'a', 'extra'], 'unexpected argument: extra'],
+    ];
+    for (const [args, reason] of refusals) {
+      const run = await cli(args, env);
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(run.stderr.split('\n')[0]).toBe(reason);
+      expect(run.stderr).toContain('usage: npm run cli');
+      expect(run.stderr).toContain('rotate-client-secret --id ID [--revoke-tokens]');
+    }
+    expect(readdirSync(dataDir)).toEqual([]);
+  }, 120_000);
+
+  it('prints the new secret once, keeps id, name and scopes; unknown or deleted ids are NOT_FOUND (exit 1)', async () => {
+    const created = JSON.parse((await cli(['create-client', '--name', 'billing', '--scopes', 'orders:read'], env)).stdout) as { client_id: string; client_secret: string };
+
+    const run = await cli(['rotate-client-secret', '--id', created.client_id], env);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    const rotated = JSON.parse(run.stdout) as Rotated;
+    expect(rotated).toStrictEqual({ client_id: created.client_id, client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), tokens_revoked: false });
+    expect(rotated.client_secret).not.toBe(created.client_secret);
+
+    const revoking = await cli(['rotate-client-secret', '--revoke-tokens', `--id=${created.client_id}`], env);
+    expect(revoking.code).toBe(0);
+    const again = JSON.parse(revoking.stdout) as Rotated;
+    expect(again).toStrictEqual({ client_id: created.client_id, client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), tokens_revoked: true });
+    expect(new Set([created.client_secret, rotated.client_secret, again.client_secret]).size).toBe(3);
+
+    const listed = await cli(['list-clients'], env);
+    expect((JSON.parse(listed.stdout) as { clients: unknown[] }).clients).toEqual([
+      { client_id: created.client_id, name: 'billing', scopes: ['orders:read'], created_at: expect.any(String), last_used_at: null },
+    ]);
+    expect(listed.stdout).not.toContain(again.client_secret);
+
+    const unknown = await cli(['rotate-client-secret', '--id', 'no-such-client'], env);
+    expect({ code: unknown.code, stdout: unknown.stdout, stderr: unknown.stderr }).toEqual({ code: 1, stdout: '', stderr: 'No such client.\n' });
+    expect((await cli(['delete-client', '--id', created.client_id], env)).code).toBe(0);
+    const deleted = await cli(['rotate-client-secret', '--id', created.client_id, '--revoke-tokens'], env);
+    expect({ code: deleted.code, stdout: deleted.stdout, stderr: deleted.stderr }).toEqual({ code: 1, stdout: '', stderr: 'No such client.\n' });
+  }, 120_000);
+});
+
+describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI rotate-client-secret against a running service (shared database)', () => {
+  let t: TestApp;
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let env: Record<string, string>;
+  let gateway: TestClient;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    const key = randomBytes(32).toString('hex');
+    env = { DATABASE_URL: scratch.url, ENCRYPTION_KEY: key, DATA_DIR: mkdtempSync(join(tmpdir(), 'auth-cli-')) };
+    t = await startTestApp({ databaseUrl: scratch.url, env: { ENCRYPTION_KEY: key } });
+    const created = JSON.parse((await cli(['create-client', '--name', 'gateway', '--scopes', ''], env)).stdout) as { client_id: string; client_secret: string };
+    gateway = { id: created.client_id, secret: created.client_secret };
+  }, 60_000);
+  afterAll(async () => {
+    await t?.stop();
+    await scratch?.drop();
+    rmSync(env.DATA_DIR!, { recursive: true, force: true });
+  });
+
+  /** POST /oauth/token at the wall clock's time (the CLI's clock; the test app's is one the test sets). */
+  const tokenRequest = (client: TestClient) => {
+    t.clock.set(new Date());
+    return t.http.post('/oauth/token').set('Authorization', basic(client)).type('form').send('grant_type=client_credentials');
+  };
+  const token = async (client: TestClient): Promise<string> => (await tokenRequest(client).expect(200)).body.access_token as string;
+  const active = async (accessToken: string): Promise<boolean> => {
+    t.clock.set(new Date());
+    const res = await t.http.post('/oauth/introspect').set('Authorization', basic(gateway)).type('form').send(form({ token: accessToken })).expect(200);
+    return res.body.active as boolean;
+  };
+  const rotate = async (id: string, ...flags: string[]): Promise<TestClient> => {
+    const run = await cli(['rotate-client-secret', '--id', id, ...flags], env);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    return { id, secret: (JSON.parse(run.stdout) as Rotated).client_secret };
+  };
+  /** Until the wall clock is in a later second than now: a token issued before is then in an earlier second than the rotation. */
+  const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+
+  it('the old secret gets invalid_client and the new one tokens; old tokens live on unless --revoke-tokens', async () => {
+    const created = JSON.parse((await cli(['create-client', '--name', 'svc', '--scopes', 'a'], env)).stdout) as { client_id: string; client_secret: string };
+    const original: TestClient = { id: created.client_id, secret: created.client_secret };
+    const beforeFirst = await token(original);
+
+    const second = await rotate(original.id);
+    const refused = await tokenRequest(original).expect(401);
+    expect(refused.body).toMatchObject({ error: 'invalid_client' });
+    const ofSecond = await token(second);
+    // Without --revoke-tokens: the tokens issued before stay active (until they expire).
+    expect(await active(beforeFirst)).toBe(true);
+    expect(await active(ofSecond)).toBe(true);
+
+    await nextSecond();
+    const third = await rotate(original.id, '--revoke-tokens');
+    for (const old of [original, second]) expect((await tokenRequest(old).expect(401)).body).toMatchObject({ error: 'invalid_client' });
+    const ofThird = await token(third);
+    expect({ beforeFirst: await active(beforeFirst), ofSecond: await active(ofSecond), ofThird: await active(ofThird) }).toEqual({
+      beforeFirst: false,
+      ofSecond: false,
+      ofThird: true,
+    });
+  }, 120_000);
+
+  it('3 rounds of two rotations at once: exactly one printed secret gets tokens; a loser exits 1 with one line', async () => {
+    const created = JSON.parse((await cli(['create-client', '--name', 'raced', '--scopes', 'a'], env)).stdout) as { client_id: string };
+    for (let round = 0; round < 3; round += 1) {
+      const runs = await Promise.all([
+        cli(['rotate-client-secret', '--id', created.client_id], env),
+        cli(['rotate-client-secret', '--id', created.client_id, '--revoke-tokens'], env),
+      ]);
+      const printed: string[] = [];
+      for (const run of runs) {
+        if (run.code === 0) {
+          printed.push((JSON.parse(run.stdout) as Rotated).client_secret);
+        } else {
+          expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 1, stdout: '' });
+          expect(run.stderr).toMatch(/^Another rotation replaced the secret of this client at the same time; [^\n]+\n$/);
+        }
+      }
+      expect(printed.length).toBeGreaterThanOrEqual(1);
+      const statuses = await Promise.all(printed.map(async (secret) => (await tokenRequest({ id: created.client_id, secret })).status));
+      expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+      expect(statuses.filter((status) => status !== 200).every((status) => status === 401)).toBe(true);
+    }
+  }, 180_000);
+});
