@@ -9,7 +9,7 @@ const MAX_SECRET_LENGTH = 512;
 /**
  * HMAC-SHA256 under a key derived (HKDF) from the service's encryption key, for its own purpose only: the
  * digest cannot be checked without the key, and the key itself is never used for two things. Changing
- * ENCRYPTION_KEY therefore voids every client secret (documented: re-create the clients).
+ * ENCRYPTION_KEY therefore voids every client secret (documented: rotate-client-secret or re-create the clients).
  */
 export class HmacClientSecrets implements ClientSecrets {
   private readonly key: Buffer;
