@@ -138,26 +138,32 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI rotate-client-secret aga
     });
   }, 120_000);
 
-  it('3 rounds of two rotations at once: exactly one printed secret gets tokens; a loser exits 1 with one line', async () => {
-    const created = JSON.parse((await cli(['create-client', '--name', 'raced', '--scopes', 'a'], env)).stdout) as { client_id: string };
+  it('3 rounds of two rotations at once: exactly one printed secret gets tokens, a revocation is never lost; a loser exits 1 with one line', async () => {
+    const created = JSON.parse((await cli(['create-client', '--name', 'raced', '--scopes', 'a'], env)).stdout) as { client_id: string; client_secret: string };
+    let current: TestClient = { id: created.client_id, secret: created.client_secret };
     for (let round = 0; round < 3; round += 1) {
+      const before = await token(current);
+      await nextSecond();
       const runs = await Promise.all([
-        cli(['rotate-client-secret', '--id', created.client_id], env),
-        cli(['rotate-client-secret', '--id', created.client_id, '--revoke-tokens'], env),
+        cli(['rotate-client-secret', '--id', current.id], env),
+        cli(['rotate-client-secret', '--id', current.id, '--revoke-tokens'], env),
       ]);
-      const printed: string[] = [];
+      const printed: Rotated[] = [];
       for (const run of runs) {
         if (run.code === 0) {
-          printed.push((JSON.parse(run.stdout) as Rotated).client_secret);
+          printed.push(JSON.parse(run.stdout) as Rotated);
         } else {
           expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 1, stdout: '' });
           expect(run.stderr).toMatch(/^Another rotation replaced the secret of this client at the same time; [^\n]+\n$/);
         }
       }
       expect(printed.length).toBeGreaterThanOrEqual(1);
-      const statuses = await Promise.all(printed.map(async (secret) => (await tokenRequest({ id: created.client_id, secret })).status));
+      const statuses = await Promise.all(printed.map(async (out) => (await tokenRequest({ id: current.id, secret: out.client_secret })).status));
       expect(statuses.filter((status) => status === 200)).toHaveLength(1);
       expect(statuses.filter((status) => status !== 200).every((status) => status === 401)).toBe(true);
+      // The --revoke-tokens rotation, if it succeeded, cut the earlier token off, whichever committed last.
+      if (printed.some((out) => out.tokens_revoked)) expect(await active(before)).toBe(false);
+      current = { id: current.id, secret: printed[statuses.indexOf(200)]!.client_secret };
     }
   }, 180_000);
 });

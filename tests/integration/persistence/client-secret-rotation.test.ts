@@ -37,7 +37,7 @@ describe.each(ADAPTERS)('rotating a client secret on $name', (adapter) => {
         (error: unknown): { ok: false; error: unknown } => ({ ok: false, error }),
       );
 
-  it(`${ROUNDS} rounds of two rotations at once: exactly one printed secret works, each failure is CONFLICT, one audit entry per success`, async () => {
+  it(`${ROUNDS} rounds of two rotations at once: exactly one printed secret works, no cut-off is lost, each failure is CONFLICT, one audit entry per success`, async () => {
     const client = await create('burst');
     let conflicts = 0;
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -47,6 +47,11 @@ describe.each(ADAPTERS)('rotating a client secret on $name', (adapter) => {
       expect(printed.length).toBeGreaterThanOrEqual(1);
       expect(printed.filter((secret) => secrets.matches(secret, stored.secretHash))).toHaveLength(1);
       for (const o of outcomes) if (!o.ok) expect(o.error).toMatchObject({ code: 'CONFLICT' });
+      // A --revoke-tokens rotation that succeeded keeps its cut-off: a rotation without the flag that read the row
+      // before it cannot write an older one back.
+      for (const o of outcomes) {
+        if (o.ok && o.value.tokensRevoked) expect(stored.tokensValidAfter?.getTime()).toBeGreaterThanOrEqual(o.value.client.tokensValidAfter!.getTime());
+      }
       conflicts += outcomes.filter((o) => !o.ok).length;
     }
     const audited = (await store.auditEntries()).filter((e) => e.type === 'client.secret_rotated' && e.subjectId === client.id);
