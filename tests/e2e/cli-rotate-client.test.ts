@@ -27,7 +27,7 @@ describe('CLI rotate-client-secret (embedded DATA_DIR)', () => {
 
   it('refuses bad arguments with usage on stderr and exit 2, before touching the database', async () => {
     const refusals: [string[], string][] = [
-      // The parser's general refusals (twice, a missing value, extras) are cli-clients.test.ts's; these are the flag's.
+      // The parser's other refusals (twice, a missing value, extras) are tests/unit/interface/cli/client-options.test.ts's.
       [['rotate-client-secret', '--revoke-tokens'], 'rotate-client-secret needs --id'],
       [['rotate-client-secret', '--id', 'a', '--revoke-tokens=yes'], '--revoke-tokens takes no value'],
       [['rotate-client-secret', '--id', 'a', '--secret', 's'], 'unknown option for rotate-client-secret: --secret'],

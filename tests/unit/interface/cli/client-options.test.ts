@@ -1,0 +1,24 @@
+import { parseClientOptions, UsageError } from '../../../../src/interface/cli/client-commands';
+
+/**
+ * The client commands' option parser, in process: the refusals tests/e2e/cli-rotate-client.test.ts no longer
+ * spawns a CLI for (each spawn compiles the sources and starts PGlite); that suite keeps the flag's own three.
+ */
+describe('parseClientOptions (rotate-client-secret)', () => {
+  it.each([
+    [['--id'], '--id needs a value'],
+    [['--id', 'a', '--id', 'b'], '--id given twice'],
+    [['--id', 'a', '--revoke-tokens', '--revoke-tokens'], '--revoke-tokens given twice'],
+    [['--id', 'a', 'extra'], 'unexpected argument: extra'],
+    [[], 'rotate-client-secret needs --id'],
+  ])('refuses %j: %s', (args, message) => {
+    const attempt = () => parseClientOptions('rotate-client-secret', args);
+    expect(attempt).toThrow(UsageError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('takes --id as a separate or joined value and the flag alone', () => {
+    expect(parseClientOptions('rotate-client-secret', ['--id', 'c1'])).toEqual({ id: 'c1' });
+    expect(parseClientOptions('rotate-client-secret', ['--revoke-tokens', '--id=c1'])).toEqual({ id: 'c1', 'revoke-tokens': 'true' });
+  });
+});
