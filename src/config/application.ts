@@ -36,14 +36,12 @@ const API_INFO = {
 
 export interface ApplicationOptions extends InfrastructureOverrides {
   logger?: Logger;
-  /** The CLI: log lines go to stderr, so that stdout carries the command's one JSON object (CONTRACT §8). */
-  logToStderr?: boolean;
   /** A node:cluster worker of WORKERS>1: GET /metrics serves every worker's metrics, summed by the primary. */
   clusterWorker?: boolean;
 }
 
 export async function createApplication(config: AppConfig, options: ApplicationOptions = {}): Promise<Application> {
-  const logger = options.logger ?? createLogger(config.logLevel, options.logToStderr === true ? process.stderr : undefined);
+  const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics({
     metricsToken: config.metricsToken,
     rateLimitGroups: Object.keys(config.abuse.rateLimits),

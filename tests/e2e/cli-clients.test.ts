@@ -3,11 +3,11 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app';
-import { runCli } from '../support/cli';
+import { cliInProcess } from '../support/cli-in-process';
 import { basic, form } from '../support/oauth';
 import { createScratchDatabase, describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
 
-const cli = runCli;
+const cli = cliInProcess;
 
 /** CONTRACT §8: one JSON object on stdout and exit 0; usage on stderr and exit 2 for bad arguments; 1 otherwise. */
 describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', () => {

@@ -3,11 +3,11 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app';
-import { runCli } from '../support/cli';
+import { cliInProcess } from '../support/cli-in-process';
 import { basic, form, type TestClient } from '../support/oauth';
 import { createScratchDatabase, describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
 
-const cli = runCli;
+const cli = cliInProcess;
 
 interface Rotated {
   client_id: string;

@@ -1,28 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseCreateAdmin } from '@interface/cli/create-admin';
 import { PASSWORD, startTestApp } from '../support/app';
+import { cliInProcess } from '../support/cli-in-process';
 
-const ROOT = resolve(__dirname, '../..');
-
-/** The CLI as an operator runs it (embedded mode, its own DATA_DIR): stdout, stderr, exit code. */
-function cli(dataDir: string, args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, 'src/interface/cli/cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdin.end(stdin ?? '');
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+/** The CLI as an operator runs it (embedded mode, its own DATA_DIR), in process: stdout, stderr, exit code. */
+const cli = (dataDir: string, args: string[], stdin?: string) => cliInProcess(args, { DATA_DIR: dataDir }, 'cli', stdin);
 
 describe('CLI create-admin (CONTRACT §8)', () => {
   it('refuses bad arguments with usage and exit 2, and never takes a password as an argument', async () => {

@@ -14,13 +14,14 @@ export interface CliRun {
  * test's environment: `env` only (e.g. the DATABASE_URL and ENCRYPTION_KEY of a running service). `script`
  * 'migrate' runs `npm run migrate` the same way.
  */
-export function runCli(args: string[], env: Record<string, string>, script: 'cli' | 'migrate' = 'cli'): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string>, script: 'cli' | 'migrate' = 'cli', stdin = ''): Promise<CliRun> {
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, `src/interface/cli/${script}.ts`), ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -13,10 +13,8 @@ const SERIAL_SUITES = [
   'tests/unit/infrastructure/security/fast-password-hasher.test.ts',
   'tests/unit/infrastructure/security/zxcvbn-worker-strength-estimator.test.ts',
   // ports stopped and re-targeted, free ports handed to child processes, child processes
-  'tests/e2e/cli-clients.test.ts',
-  'tests/e2e/cli-rotate-client.test.ts',
+  'tests/e2e/cli-process.test.ts',
   'tests/e2e/cluster.test.ts',
-  'tests/e2e/create-admin-cli.test.ts',
   'tests/e2e/events.rabbitmq.test.ts',
   'tests/e2e/proxy-two-replicas.haproxy.test.ts',
   'tests/e2e/sdk-auth-client.test.ts',

@@ -39,7 +39,7 @@ export function isClientCommand(command: string | undefined): command is ClientC
  * never `--flag=value`). Checked before the application starts, so a typo costs nothing. No secret is ever an
  * argument (it would show in `ps`).
  */
-export function parseClientOptions(command: ClientCommand, args: string[]): Record<string, string> {
+export function parseClientOptions(command: ClientCommand, args: readonly string[]): Record<string, string> {
   const spec = OPTIONS[command];
   const options: Record<string, string> = {};
   for (let i = 0; i < args.length; i += 1) {

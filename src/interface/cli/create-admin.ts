@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateAdmin } from '@application/admin/create-admin';
 import type { Application } from '@config/application';
+import type { CliIo } from './cli-io';
 
 export interface CreateAdminOptions {
   email: string;
@@ -27,9 +28,9 @@ export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | 
 }
 
 /** The whole of stdin, without the one trailing newline a pipe or `echo` adds. */
-async function readStdin(): Promise<string> {
+async function readStdin(stdin: CliIo['stdin']): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
@@ -39,16 +40,16 @@ function generatedPassword(): string {
 }
 
 /** CONTRACT §8: `{user_id, email, roles, password?}`; the password only when generated for a new account. */
-export async function createAdmin(app: Application, options: CreateAdminOptions): Promise<Record<string, unknown>> {
-  const supplied = options.passwordFromStdin ? await readStdin() : null;
+export async function createAdmin(app: Application, options: CreateAdminOptions, io: Pick<CliIo, 'stdin' | 'stderr'>): Promise<Record<string, unknown>> {
+  const supplied = options.passwordFromStdin ? await readStdin(io.stdin) : null;
   const password = supplied ?? generatedPassword();
   const { user, created } = await app.container.get(CreateAdmin).execute({ email: options.email, password });
   // An existing account is promoted as it is: say so when it cannot sign in yet (stderr: stdout stays the JSON).
   if (!created && user.status !== 'active') {
     const why = user.status === 'suspended' ? 'suspended: reinstate it (PATCH /api/v1/admin/users/:id)' : `${user.status}: it signs in once its address is verified or its invitation redeemed`;
-    process.stderr.write(`note: the account is ${why}\n`);
+    io.stderr.write(`note: the account is ${why}\n`);
   }
-  if (!created && user.credentials.passwordHash === null) process.stderr.write('note: the account has no password yet (an invitation): it sets one through the reset link\n');
+  if (!created && user.credentials.passwordHash === null) io.stderr.write('note: the account has no password yet (an invitation): it sets one through the reset link\n');
   const out: Record<string, unknown> = { user_id: user.id, email: user.email, roles: [...user.roles] };
   if (created && supplied === null) out['password'] = password;
   return out;

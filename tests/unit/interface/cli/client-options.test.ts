@@ -1,8 +1,8 @@
 import { parseClientOptions, UsageError } from '../../../../src/interface/cli/client-commands';
 
 /**
- * The client commands' option parser, in process: the refusals tests/e2e/cli-rotate-client.test.ts no longer
- * spawns a CLI for (each spawn compiles the sources and starts PGlite); that suite keeps the flag's own three.
+ * The client commands' option parser on its own: the general refusals, which tests/e2e/cli-rotate-client.test.ts
+ * leaves to it; that suite keeps the flag's own three, through the whole CLI.
  */
 describe('parseClientOptions (rotate-client-secret)', () => {
   it.each([

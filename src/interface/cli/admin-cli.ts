@@ -1,0 +1,124 @@
+import 'reflect-metadata';
+import { type Application, createApplication } from '@config/application';
+import { ConfigError, loadConfig } from '@config/env';
+import { purgeExpired } from '@config/maintenance';
+import { DomainError } from '@domain/shared/domain-error';
+import { createLogger } from '@infrastructure/logging/pino-logger';
+import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, UsageError } from './client-commands';
+import { createAdmin, parseCreateAdmin } from './create-admin';
+import type { CliIo } from './cli-io';
+
+/**
+ * The admin CLI (CONTRACT §8) as a function of its arguments, environment and streams: `cli.ts` runs it on the
+ * process's own; the tests run it in process (no child process compiling the sources for each command).
+ * Returns the exit code: 0, 2 for bad arguments (usage on stderr), 1 otherwise (a configuration error or a
+ * failure says why on stderr).
+ */
+export async function runAdminCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    return await main(argv, io);
+  } catch (error) {
+    io.stderr.write(`${error instanceof ConfigError ? error.message : `cli failed: ${String(error)}`}\n`);
+    return 1;
+  }
+}
+
+const USAGE = `usage: npm run cli -- <command>
+
+  create-admin --email E [--password-stdin]
+                  create an active, verified admin (password read from stdin, else generated and printed once),
+                  or add the admin role to the existing account with this address
+  rotate-keys     promote the pre-published next signing key, retire the active one, publish a new next key
+  purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails and
+                  processed-event records past retention (in batches of 5,000, skipping rows in use), expired keys
+${CLIENT_USAGE}`;
+
+/**
+ * Log lines to stderr (stdout carries the one JSON object); no query deadline: purge-expired's batches may rightly
+ * run longer than DATABASE_QUERY_TIMEOUT, and an operator watches the command.
+ */
+function openApplication(io: CliIo): Promise<Application> {
+  const config = loadConfig(io.env);
+  return createApplication(config, { logger: createLogger(config.logLevel, io.stderr), queryDeadline: false });
+}
+
+async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const command = argv[0];
+  if (isClientCommand(command)) return clientCommand(command, argv.slice(1), io);
+  if (command === 'create-admin') {
+    const options = parseCreateAdmin(argv.slice(1));
+    if (typeof options === 'string') {
+      io.stderr.write(`${options}\n\n${USAGE}`);
+      return 2;
+    }
+    const app = await openApplication(io);
+    try {
+      io.stdout.write(`${JSON.stringify(await createAdmin(app, options, io))}\n`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      // A malformed address is a bad argument (usage, exit 2); a password the policy refuses says why.
+      if (error.code === 'VALIDATION_ERROR') {
+        io.stderr.write(`${refusal(error)}\n\n${USAGE}`);
+        return 2;
+      }
+      io.stderr.write(`${refusal(error)}\n`);
+      return 1;
+    } finally {
+      await app.close();
+    }
+  }
+  if (command !== 'rotate-keys' && command !== 'purge-expired') {
+    io.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
+    return 2;
+  }
+  // These two take no argument: anything after them (a `--dry-run`, a typo) is refused before they act, not ignored.
+  if (argv.length > 1) {
+    io.stderr.write(`${command} takes no arguments: unexpected ${argv[1]}\n\n${USAGE}`);
+    return 2;
+  }
+  const app = await openApplication(io);
+  try {
+    if (command === 'rotate-keys') {
+      await app.infra.keys.rotate();
+      // CONTRACT §8: one JSON object, the kids now published (the active key, the next one, retired ones still in use).
+      const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
+      io.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);
+    } else {
+      const counts = await purgeExpired(app.infra);
+      io.stdout.write(`${JSON.stringify(counts)}\n`);
+    }
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+/** The client commands (CONTRACT §8): one JSON object on stdout; bad arguments exit 2, other failures 1. */
+async function clientCommand(command: Parameters<typeof runClientCommand>[1], args: readonly string[], io: CliIo): Promise<number> {
+  let options: Record<string, string>;
+  try {
+    options = parseClientOptions(command, args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const app = await openApplication(io);
+  try {
+    io.stdout.write(`${JSON.stringify(await runClientCommand(app.container, command, options))}\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    io.stderr.write(`${refusal(error)}\n`);
+    return error.code === 'VALIDATION_ERROR' ? 2 : 1;
+  } finally {
+    await app.close();
+  }
+}
+
+/** One line: the error's message and, per field, its reasons (`--email must be an email address`). */
+function refusal(error: DomainError): string {
+  const details = Object.entries(error.details ?? {}).map(([field, messages]) => ` (--${field} ${messages.join(', ')})`).join('');
+  return `${error.message}${details}`;
+}
