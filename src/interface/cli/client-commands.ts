@@ -36,7 +36,7 @@ export function isClientCommand(command: string | undefined): command is ClientC
 
 /**
  * `--name value` or `--name=value`, each at most once, only the command's own options; a flag alone (`--flag`,
- * never `--flag=value`). Checked before the application starts, so a typo costs nothing. No secret is ever an
+ * never `--flag=value`); a separate value never starts with `--`. Checked before the application starts, so a typo costs nothing. No secret is ever an
  * argument (it would show in `ps`).
  */
 export function parseClientOptions(command: ClientCommand, args: readonly string[]): Record<string, string> {
@@ -53,6 +53,9 @@ export function parseClientOptions(command: ClientCommand, args: readonly string
       options[name] = 'true';
       continue;
     }
+    // A separate value never starts with `--`: `--id --revoke-tokens` is a forgotten id, not an id "--revoke-tokens"
+    // (the flag would be lost and the id not found). `--name=--x` still takes such a value.
+    if (match[2] === undefined && args[i + 1]?.startsWith('--') === true) throw new UsageError(`--${name} needs a value, not the option ${args[i + 1]}`);
     const value = match[2] ?? args[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     options[name] = value;
