@@ -2,11 +2,11 @@ import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MODES, startServiceProcess, type ServiceProcess } from '../support/app';
 import { createScratchDatabase, describeWhen, dropKeyPrefix, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
+import { freePort } from '../support/ports';
 
 /**
  * docker/haproxy.cfg in front of two real service processes (one PostgreSQL, one Redis), on this machine: the
@@ -27,14 +27,6 @@ if (!SELECTED) process.stderr.write('[tests] the HAProxy two-replica case is lef
 
 const PROXY_SOURCE = '127.0.0.2';
 
-async function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** docker/haproxy.cfg with the Docker-specific lines swapped for local ones; each swap must find its line. */
 function localHaproxyConfig(listen: number, replicas: number[]): string {

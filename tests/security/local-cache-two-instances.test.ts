@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -9,6 +8,7 @@ import { createClient } from 'redis';
 import { createScratchDatabase } from '../support/servers';
 import { MODES, NO_LIMITS, call, startServiceProcess, type ServiceProcess } from '../support/app';
 import { TcpProxy } from '../support/tcp-proxy';
+import { freePort } from '../support/ports';
 
 const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'another quite long passphrase';
@@ -16,14 +16,6 @@ const NEW_PASSWORD = 'another quite long passphrase';
 const WITHIN_MS = 100;
 const ROUNDS = 3;
 
-async function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A throw-away redis-server (no persistence) on `port`, stopped by its pid; restartable on the same port. */
 class OwnRedis {

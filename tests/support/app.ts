@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
@@ -17,6 +16,7 @@ import { createLogger } from '@infrastructure/logging/pino-logger';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { seedMigratedPgdata } from './pgdata-template';
 import { createScratchDatabase, dropKeyPrefix, REAL_POSTGRES_SELECTED, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from './servers';
+import { freePort } from './ports';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -184,14 +184,6 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * A real service process (`src/main.ts` through the SWC require hook, as `npm start` runs the build), with its
