@@ -6,7 +6,7 @@ import Koa from 'koa';
 import request from 'supertest';
 import { createTokenVerifier, type AuthState, type MiddlewareOptions, type TokenVerifierOptions } from '../../src/sdk';
 import { MODES, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type Mode, type TestApp } from '../support/app';
-import { runCli } from '../support/cli';
+import { cliInProcess } from '../support/cli-in-process';
 import { describeWhen } from '../support/servers';
 import { countingFetch } from '../unit/sdk/support';
 
@@ -127,7 +127,7 @@ describeWhen(MODES.includes('servers'), 'PostgreSQL and Redis')('SDK verifier ac
 
   const kid = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
   const rotateByCli = async (): Promise<string[]> => {
-    const run = await runCli(['rotate-keys'], cliEnv);
+    const run = await cliInProcess(['rotate-keys'], cliEnv);
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const { published_kids: kids } = JSON.parse(run.stdout) as { published_kids: string[] };
     await t.app.infra.keys.reload();

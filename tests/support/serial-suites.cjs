@@ -20,7 +20,6 @@ const SERIAL_SUITES = [
   'tests/e2e/sdk-auth-client.test.ts',
   'tests/e2e/sdk-example.test.ts',
   'tests/e2e/sdk-revocation-feed.test.ts',
-  'tests/e2e/sdk-verifier.test.ts',
   'tests/integration/cache/cache-adapters.test.ts',
   'tests/integration/cache/redis-deadline.test.ts',
   'tests/integration/cache/redis-topologies.test.ts',
