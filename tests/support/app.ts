@@ -44,6 +44,12 @@ export interface TestApp {
 }
 
 export interface TestAppOptions {
+  /**
+   * Default: the real PostgreSQL (a scratch database) when it is selected (CI, or reachable), for an app with a
+   * data directory of its own; PGlite otherwise, and always for a reused `dataDir` (restarts keep their cluster
+   * there). The embedded mode as a whole (PGlite with the in-memory adapters) is what `startSecureApp('embedded')`
+   * starts, and every suite looping over MODES runs it; an e2e suite about PGlite asks for it by name.
+   */
   backend?: Backend;
   env?: Record<string, string>;
   /** Reuse a data directory (restart tests); removed by the caller. */
@@ -72,7 +78,8 @@ export const PRODUCTION_HASHING: Readonly<Record<string, string>> = { ARGON2_MEM
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'auth-e2e-'));
-  const scratch = options.backend === 'postgres' && !options.databaseUrl ? await createScratchDatabase() : null;
+  const backend = options.backend ?? (ownDir && REAL_POSTGRES_SELECTED ? 'postgres' : 'pglite');
+  const scratch = backend === 'postgres' && !options.databaseUrl && options.env?.['DATABASE_URL'] === undefined ? await createScratchDatabase() : null;
   const databaseUrl = options.databaseUrl ?? scratch?.url;
   // A fresh embedded database starts as a copy of a migrated one (initdb and migrations cost 5 s per start).
   if (ownDir && databaseUrl === undefined && options.env?.['DATABASE_URL'] === undefined) await seedMigratedPgdata(dataDir);
