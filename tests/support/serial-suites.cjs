@@ -1,9 +1,13 @@
 /**
  * `npm test` runs the suites in two groups: most of them on two jest workers, then these one at a time.
- * Serial: suites that measure time (a second worker's load would skew them), and suites that stop a server and
- * then expect its port to refuse, or pick a free port before a child process binds it: with two workers another
- * suite's server could take that port in between and answer instead. tests/unit/test-groups.test.ts fails when
- * a suite that does such things is missing here.
+ * Serial: suites that measure time (a second worker's load would skew them), and suites whose assertions have a
+ * deadline that a second worker's load could push them past: outages and deadlines (a query, an SMTP lease, a Redis
+ * command), revocation across service processes, several service processes or a Redis Cluster at once.
+ * Ports are not a reason any more (since stop 32): the servers a suite starts itself take their ports from a range
+ * of their jest worker's own (tests/support/ports.ts: freePort, listenOnLoopback, TcpProxy), which neither the
+ * kernel nor the other worker hands out, so a suite may stop a server and expect its port to refuse, or hand a port
+ * to a child process, beside another suite. tests/unit/test-groups.test.ts fails when a suite that measures time
+ * (SERIAL_MARKERS) is missing here.
  */
 const SERIAL_SUITES = [
   // timing
@@ -12,45 +16,30 @@ const SERIAL_SUITES = [
   'tests/unit/infrastructure/security/argon2-password-hasher.test.ts',
   'tests/unit/infrastructure/security/fast-password-hasher.test.ts',
   'tests/unit/infrastructure/security/zxcvbn-worker-strength-estimator.test.ts',
-  // ports stopped and re-targeted, free ports handed to child processes, child processes
-  'tests/e2e/cli-process.test.ts',
-  'tests/e2e/cluster.test.ts',
-  'tests/e2e/events.rabbitmq.test.ts',
-  'tests/e2e/proxy-two-replicas.haproxy.test.ts',
-  'tests/e2e/sdk-auth-client.test.ts',
-  'tests/e2e/sdk-example.test.ts',
+  'tests/security/hostile-input.test.ts',
   'tests/e2e/sdk-revocation-feed.test.ts',
+  'tests/security/local-cache-two-instances.test.ts',
+  // deadlines and outages
   'tests/integration/cache/cache-adapters.test.ts',
   'tests/integration/cache/redis-deadline.test.ts',
-  'tests/integration/cache/redis-topologies.test.ts',
-  'tests/integration/email/mailer-recipient.test.ts',
   'tests/integration/email/smtp-deadline-lease.test.ts',
-  'tests/integration/email/smtp-delivery.test.ts',
-  'tests/integration/email/smtp-rejections.test.ts',
-  'tests/integration/messaging/example-subscriber.rabbitmq.test.ts',
   'tests/integration/messaging/outbox-relay.rabbitmq.test.ts',
-  'tests/integration/persistence/pgbouncer.test.ts',
   'tests/integration/persistence/query-deadline.test.ts',
   'tests/security/database-outage.test.ts',
-  'tests/security/hostile-input.test.ts',
-  'tests/security/local-cache-two-instances.test.ts',
-  'tests/security/mfa-two-instances.test.ts',
   'tests/security/redis-outage.test.ts',
+  'tests/unit/config/http-server.test.ts',
+  'tests/unit/interface/http/json-body.test.ts',
+  // revocation across service processes; several processes or a Redis Cluster at once
+  'tests/security/mfa-two-instances.test.ts',
   'tests/security/revocation-cache.test.ts',
   'tests/security/two-instances.test.ts',
-  'tests/unit/config/http-server.test.ts',
-  'tests/unit/deploy/compose.test.ts',
+  'tests/e2e/cluster.test.ts',
+  'tests/integration/cache/redis-topologies.test.ts',
   'tests/unit/infrastructure/cache/redis-cluster-slots.test.ts',
-  'tests/unit/interface/http/json-body.test.ts',
-  'tests/unit/sdk/auth-client.test.ts',
-  'tests/unit/sdk/koa-middleware.test.ts',
-  'tests/unit/sdk/revocation-list.test.ts',
-  'tests/unit/sdk/service-token-source.test.ts',
-  'tests/unit/sdk/token-verifier.test.ts',
 ];
 
-/** What marks a suite as one of them (checked by tests/unit/test-groups.test.ts). */
-const SERIAL_MARKERS = /freePort|spawn\(|startServiceProcess|runCli|tcp-proxy|TcpProxy|OAuthPeer|\.kill\(|SMTPServer|redis-server|pgbouncer|haproxy|hrtime|performance\.now/;
+/** What marks a suite as one that measures time (checked by tests/unit/test-groups.test.ts). */
+const SERIAL_MARKERS = /hrtime|performance\.now|redis-server/;
 
 const pattern = `(${SERIAL_SUITES.map((p) => p.replace(/[.]/g, '\\.')).join('|')})$`;
 

@@ -1,5 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Transform } from 'node:stream';
+import { freePort } from './ports';
 
 /**
  * A TCP proxy the test puts between the service and a server, to cut the network and restore it. Cut: every
@@ -21,7 +22,9 @@ export class TcpProxy {
 
   async start(): Promise<number> {
     const server = createServer((client) => this.accept(client));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // A port of this worker's range (tests/support/ports.ts): nothing else takes it while the proxy is away.
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.server = server;
     const address = server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;

@@ -18,7 +18,7 @@ function suites(dir: string): string[] {
 describe('test groups', () => {
   const all = suites(join(ROOT, 'tests'));
 
-  it('every suite that measures time, stops servers or hands out ports runs in the serial group', () => {
+  it('every suite that measures time, or starts Redis servers of its own, runs in the serial group', () => {
     const missing = all.filter((file) => file !== 'tests/unit/test-groups.test.ts' && SERIAL_MARKERS.test(readFileSync(join(ROOT, file), 'utf8')) && !SERIAL_SUITES.includes(file));
     expect(missing).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
+import { freePort } from '../../support/ports';
 import { REAL_POSTGRES_SELECTED } from '../../support/servers';
 import { PASSWORD, startTestApp, type Backend, type TestApp } from '../../support/app';
 
@@ -39,6 +40,8 @@ class TestSmtpServer {
         });
       },
     });
+    // First start: a port of this worker's range (tests/support/ports.ts), which no other suite takes while stopped.
+    if (this.port === 0) this.port = await freePort();
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.server.address() as AddressInfo).port;
     this.server = server;
