@@ -6,8 +6,8 @@
  * Ports are not a reason any more (since stop 32): the servers a suite starts itself take their ports from a range
  * of their jest worker's own (tests/support/ports.ts: freePort, listenOnLoopback, TcpProxy), which neither the
  * kernel nor the other worker hands out, so a suite may stop a server and expect its port to refuse, or hand a port
- * to a child process, beside another suite. tests/unit/test-groups.test.ts fails when a suite that measures time
- * (SERIAL_MARKERS) is missing here.
+ * to a child process, beside another suite. tests/unit/test-groups.test.ts fails when a suite that measures time or
+ * starts Redis servers of its own (SERIAL_MARKERS) is missing here.
  */
 const SERIAL_SUITES = [
   // timing
@@ -38,7 +38,7 @@ const SERIAL_SUITES = [
   'tests/unit/infrastructure/cache/redis-cluster-slots.test.ts',
 ];
 
-/** What marks a suite as one that measures time (checked by tests/unit/test-groups.test.ts). */
+/** What marks a suite that measures time or starts Redis servers of its own (checked by tests/unit/test-groups.test.ts). */
 const SERIAL_MARKERS = /hrtime|performance\.now|redis-server/;
 
 const pattern = `(${SERIAL_SUITES.map((p) => p.replace(/[.]/g, '\\.')).join('|')})$`;
