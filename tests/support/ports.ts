@@ -20,7 +20,8 @@ function range(): { first: number; size: number } {
 /** A random start, so a suite does not retry the ports the one before it on this worker used. */
 let next = Math.floor(Math.random() * PORTS_PER_WORKER);
 
-function isFree(port: number): Promise<boolean> {
+/** Whether 127.0.0.1:`port` can be bound now. */
+export function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));

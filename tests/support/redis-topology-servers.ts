@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isFree } from './ports';
 
 export interface Topology {
   url: string;
@@ -18,14 +18,6 @@ export interface ClusterTopology extends Topology {
   stopNode(index: number): Promise<void>;
   /** Starts node `index` again on its port with its cluster state file: it rejoins with its slots. */
   startNode(index: number): Promise<void>;
-}
-
-async function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** `count` free ports whose cluster bus ports (+10000) are free too. */
