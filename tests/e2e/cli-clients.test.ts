@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app';
 import { cliInProcess } from '../support/cli-in-process';
+import { seedMigratedPgdata } from '../support/pgdata-template';
 import { basic, form } from '../support/oauth';
 import { createScratchDatabase, describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
 
@@ -11,15 +12,24 @@ const cli = cliInProcess;
 
 /** CONTRACT §8: one JSON object on stdout and exit 0; usage on stderr and exit 2 for bad arguments; 1 otherwise. */
 describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', () => {
+  /** The commands' DATA_DIR, a copy of a migrated cluster (an empty one's first run: tests/e2e/cli-process.test.ts). */
   let dataDir: string;
   let env: Record<string, string>;
-  beforeAll(() => {
+  /** Stays empty: refused arguments must not open the database. */
+  let emptyDir: string;
+  beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
+    await seedMigratedPgdata(dataDir);
     env = { DATA_DIR: dataDir };
+    emptyDir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(emptyDir, { recursive: true, force: true });
+  });
 
   it('refuses bad arguments with usage on stderr and exit 2, before touching the database', async () => {
+    const env = { DATA_DIR: emptyDir };
     for (const args of [['create-client'], ['create-client', '--name', 'x'], ['create-client', '--name', 'x', '--scopes', 'a', '--secret', 's'], ['delete-client'], ['list-clients', 'extra'], ['create-client', '--name']]) {
       const run = await cli(args, env);
       expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
@@ -34,12 +44,12 @@ describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', (
       expect(run.stderr).toContain('usage: npm run cli');
     }
     // Nothing was done: no signing key was made, no database even opened under DATA_DIR.
-    expect(readdirSync(dataDir)).toEqual([]);
+    expect(readdirSync(emptyDir)).toEqual([]);
     // `npm run migrate` takes none either.
     const migrate = await cli(['--dry-run'], env, 'migrate');
     expect({ code: migrate.code, stdout: migrate.stdout }).toEqual({ code: 2, stdout: '' });
     expect(migrate.stderr).toContain('usage: npm run migrate');
-    expect(readdirSync(dataDir)).toEqual([]);
+    expect(readdirSync(emptyDir)).toEqual([]);
   }, 60_000);
 
   it('logs to stderr, never to stdout: with LOG_LEVEL=info stdout is still exactly one JSON object', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../support/app';
 import { cliInProcess } from '../support/cli-in-process';
+import { seedMigratedPgdata } from '../support/pgdata-template';
 import { basic, form, type TestClient } from '../support/oauth';
 import { createScratchDatabase, describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
 
@@ -17,15 +18,24 @@ interface Rotated {
 
 /** `rotate-client-secret --id ID [--revoke-tokens]`, with CONTRACT §8's exit codes. */
 describe('CLI rotate-client-secret (embedded DATA_DIR)', () => {
+  /** The commands' DATA_DIR, a copy of a migrated cluster (an empty one's first run: tests/e2e/cli-process.test.ts). */
   let dataDir: string;
   let env: Record<string, string>;
-  beforeAll(() => {
+  /** Stays empty: refused arguments must not open the database. */
+  let emptyDir: string;
+  beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
+    await seedMigratedPgdata(dataDir);
     env = { DATA_DIR: dataDir };
+    emptyDir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(emptyDir, { recursive: true, force: true });
+  });
 
   it('refuses bad arguments with usage on stderr and exit 2, before touching the database', async () => {
+    const env = { DATA_DIR: emptyDir };
     const refusals: [string[], string][] = [
       // The parser's other refusals (twice, a missing value, extras) are tests/unit/interface/cli/client-options.test.ts's.
       [['rotate-client-secret', '--revoke-tokens'], 'rotate-client-secret needs --id'],
@@ -39,7 +49,7 @@ describe('CLI rotate-client-secret (embedded DATA_DIR)', () => {
       expect(run.stderr).toContain('usage: npm run cli');
       expect(run.stderr).toContain('rotate-client-secret --id ID [--revoke-tokens]');
     }
-    expect(readdirSync(dataDir)).toEqual([]);
+    expect(readdirSync(emptyDir)).toEqual([]);
   }, 120_000);
 
   it('prints the new secret once, keeps id, name and scopes; a deleted one is NOT_FOUND (exit 1; an unknown id too: the unit tests)', async () => {

@@ -1,11 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCreateAdmin } from '@interface/cli/create-admin';
 import { PASSWORD, startTestApp } from '../support/app';
 import { cliInProcess } from '../support/cli-in-process';
+import { seedMigratedPgdata } from '../support/pgdata-template';
 
-/** The CLI as an operator runs it (embedded mode, its own DATA_DIR), in process: stdout, stderr, exit code. */
+/**
+ * The CLI as an operator runs it (embedded mode, its own DATA_DIR), in process: stdout, stderr, exit code. A DATA_DIR
+ * the commands open starts as a copy of a migrated cluster (tests/support/pgdata-template.ts): PGlite's initdb and
+ * the migrations on an empty one, what an operator's first command meets, are tests/e2e/cli-process.test.ts's.
+ */
 const cli = (dataDir: string, args: string[], stdin?: string) => cliInProcess(args, { DATA_DIR: dataDir }, 'cli', stdin);
 
 describe('CLI create-admin (CONTRACT §8)', () => {
@@ -16,6 +21,8 @@ describe('CLI create-admin (CONTRACT §8)', () => {
     expect(parseCreateAdmin(['--email', 'a@example.com', '--password', 'hunter2'])).toMatch(/never taken as arguments/);
     expect(parseCreateAdmin(['--email', 'a@example.com', '--role', 'x'])).toMatch(/unexpected argument/);
     expect(parseCreateAdmin(['--email', 'a@example.com', '--email=b@example.com'])).toMatch(/more than once/);
+    expect(parseCreateAdmin(['--email', 'not-an-email'])).toMatch(/^--email: not a valid email address/);
+    expect(parseCreateAdmin(['--email', 'Ops@Example.com'])).toEqual({ email: 'Ops@Example.com', passwordFromStdin: false });
     const dir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
     try {
       const bad = await cli(dir, ['create-admin', '--password', 'hunter2']);
@@ -27,6 +34,8 @@ describe('CLI create-admin (CONTRACT §8)', () => {
         expect({ args, code: refused.code, stdout: refused.stdout }).toEqual({ args, code: 2, stdout: '' });
         expect(refused.stderr).toMatch(/usage: npm run cli/);
       }
+      // Refused before the database is opened: nothing was made under DATA_DIR.
+      expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -35,6 +44,7 @@ describe('CLI create-admin (CONTRACT §8)', () => {
   it('creates an admin with the password from stdin, then promotes an existing account; JSON on stdout', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
     try {
+      await seedMigratedPgdata(dir);
       const created = await cli(dir, ['create-admin', '--email', 'Ops@Example.com', '--password-stdin'], `${PASSWORD}\n`);
       expect([created.code, created.stderr]).toEqual([0, '']);
       const out = JSON.parse(created.stdout) as Record<string, unknown>;

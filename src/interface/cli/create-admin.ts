@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateAdmin } from '@application/admin/create-admin';
 import type { Application } from '@config/application';
+import { Email } from '@domain/user/email';
 import type { CliIo } from './cli-io';
 
 export interface CreateAdminOptions {
@@ -24,6 +25,8 @@ export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | 
     else return `unexpected argument: ${arg}`;
   }
   if (email === undefined || email === '') return 'create-admin needs --email';
+  // Refused here, before the database is opened, as every other bad argument is (the use case checks it again).
+  if (Email.parse(email) === null) return `--email: not a valid email address: ${JSON.stringify(email)}`;
   return { email, passwordFromStdin };
 }
 

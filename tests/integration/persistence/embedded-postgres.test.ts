@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@infrastructure/persistence/embedded/embedded-postgres';
+import { seedMigratedPgdata } from '../../support/pgdata-template';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { aUser } from '../../support/mothers';
@@ -84,6 +85,9 @@ describe('startEmbeddedPostgres (PGlite over pglite-socket)', () => {
 
   it('puts the socket in a private temporary directory when DATA_DIR is too long for a socket address', async () => {
     const deep = join(dataDir, 'd'.repeat(100));
+    // A migrated cluster copied in: this test is about the socket's place, not about a first start (the first test's).
+    await mkdir(deep);
+    await seedMigratedPgdata(deep);
     const embedded = await startEmbeddedPostgres(deep);
     try {
       const host = decodeURIComponent(new URL(embedded.url).searchParams.get('host') ?? '');
