@@ -1,4 +1,5 @@
 import { inject, injectable } from 'inversify';
+import { recoveryCodesReplaced } from '@domain/user/mfa';
 import type { UserRepository } from '@domain/user/user.repository';
 import { Errors } from '../shared/errors';
 import type { Clock } from '../ports/clock';
@@ -14,7 +15,10 @@ import { securityNoticeEmail } from '../shared/security-notices';
 import { SecondFactor } from './second-factor';
 import { PORTS } from '../ports/tokens';
 
-/** A new set of backup codes (current password required); every code of the old set stops working. */
+/**
+ * A new set of backup codes (current password required); every code of the old set stops working. Of regenerations
+ * racing one another, one succeeds and the others answer CONFLICT (see execute).
+ */
 @injectable()
 export class RegenerateRecoveryCodes {
   constructor(
@@ -37,6 +41,9 @@ export class RegenerateRecoveryCodes {
     await this.uow.run(async (repos) => {
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+      // Regenerations sent at once each read the old set: the first to commit wins, the others change nothing, so
+      // that no caller is handed a set that a later commit has already voided (a code spent meanwhile is no conflict).
+      if (recoveryCodesReplaced(user.credentials, fresh.credentials)) throw Errors.recoveryCodesReplacedMeanwhile();
       fresh.replaceRecoveryCodes(hashes, now);
       await repos.users.save(fresh);
       await repos.audit.record(selfAuditEntry('mfa.recovery_codes_regenerated', input.client, fresh.id, now));

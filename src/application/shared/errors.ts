@@ -67,6 +67,9 @@ export const Errors = {
   /** CLI rotate-client-secret: another rotation replaced the secret after this one read it; this one changed nothing. */
   clientSecretReplacedMeanwhile: (): DomainError =>
     new DomainError('CONFLICT', 'Another rotation replaced the secret of this client at the same time; nothing was changed here: the secret that rotation printed is the valid one.'),
+  /** POST /mfa/backup-codes: another regeneration committed after this one read the account; this one changed nothing. */
+  recoveryCodesReplacedMeanwhile: (): DomainError =>
+    new DomainError('CONFLICT', 'Another request replaced the backup codes at the same time; nothing was changed here: the codes that request returned are the valid set.'),
 
   /** Admin API: a change that would leave no active admin (CONTRACT §1 CONFLICT). */
   lastActiveAdmin: (): DomainError =>

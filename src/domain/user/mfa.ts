@@ -62,6 +62,17 @@ export function useRecoveryCode(credentials: Credentials, codeHash: string): Cre
   return credentials.withCredential({ ...codes, codeHashes: codes.codeHashes.filter((_, index) => index !== found) });
 }
 
+/**
+ * Whether `after` holds another set of recovery codes than `before`: replaced (regenerated, or MFA turned off and on
+ * again), not merely spent from (a used code leaves the rest of the same set, with its creation time).
+ */
+export function recoveryCodesReplaced(before: Credentials, after: Credentials): boolean {
+  const was = before.get('recovery_codes');
+  const is = after.get('recovery_codes');
+  if (was === null || is === null) return was !== is;
+  return was.createdAt.getTime() !== is.createdAt.getTime() || is.codeHashes.some((hash) => !was.codeHashes.includes(hash));
+}
+
 export function recoveryCodesLeft(credentials: Credentials): number {
   return isMfaEnabled(credentials) ? (credentials.get('recovery_codes')?.codeHashes.length ?? 0) : 0;
 }

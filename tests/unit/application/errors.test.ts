@@ -37,6 +37,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   hashingBusy: () => Errors.hashingBusy(2),
   clientNotFound: () => Errors.clientNotFound(),
   clientSecretReplacedMeanwhile: () => Errors.clientSecretReplacedMeanwhile(),
+  recoveryCodesReplacedMeanwhile: () => Errors.recoveryCodesReplacedMeanwhile(),
   lastActiveAdmin: () => Errors.lastActiveAdmin(),
   adminSelfAction: () => Errors.adminSelfAction(),
   noLongerAdmin: () => Errors.noLongerAdmin(),

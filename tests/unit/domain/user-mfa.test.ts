@@ -1,4 +1,5 @@
 import { equalsConstantTime } from '@domain/shared/constant-time';
+import { recoveryCodesReplaced } from '@domain/user/mfa';
 import { User } from '@domain/user/user';
 import { aVerifiedUser, at } from '../../support/mothers';
 
@@ -111,6 +112,26 @@ describe('User MFA verbs', () => {
 
   it('useRecoveryCode is false without MFA', () => {
     expect(fresh().useRecoveryCode('hash-a', T3)).toBe(false);
+  });
+
+  it('recoveryCodesReplaced: a regeneration (same instant or not) or MFA off and on again is a replacement; spent codes are not', () => {
+    const before = enabled();
+    const spent = User.restore(before.toState());
+    spent.useRecoveryCode('hash-b', T3);
+    expect(recoveryCodesReplaced(before.credentials, spent.credentials)).toBe(false);
+    expect(recoveryCodesReplaced(before.credentials, before.credentials)).toBe(false);
+    // Regenerated at the very instant of the first set (a frozen clock): told apart by the hashes.
+    const sameInstant = User.restore(before.toState());
+    sameInstant.replaceRecoveryCodes(['new-1', 'new-2'], T2);
+    expect(recoveryCodesReplaced(before.credentials, sameInstant.credentials)).toBe(true);
+    // A set of the same hashes made later (never in practice: codes are random) is still another set.
+    const later = User.restore(before.toState());
+    later.replaceRecoveryCodes(CODES, T3);
+    expect(recoveryCodesReplaced(before.credentials, later.credentials)).toBe(true);
+    const off = User.restore(before.toState());
+    off.disableMfa(T3);
+    expect(recoveryCodesReplaced(before.credentials, off.credentials)).toBe(true);
+    expect(recoveryCodesReplaced(fresh().credentials, fresh().credentials)).toBe(false);
   });
 
   it('replaceRecoveryCodes voids the old set; refused without MFA', () => {
