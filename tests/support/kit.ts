@@ -16,3 +16,23 @@ export const FAST_ARGON2_PARAMS = { memoryCost: 8, timeCost: 1, parallelism: 1 }
 export function fastPasswordHasher(): Argon2PasswordHasher {
   return new Argon2PasswordHasher(FAST_ARGON2_PARAMS);
 }
+
+/**
+ * The real hasher at `FAST_ARGON2_PARAMS`; `during`, when set, commits its change inside the next verify (then is
+ * cleared): a change landing while a request's password is being checked, between its first read and its lock.
+ */
+export class VerifyHook extends Argon2PasswordHasher {
+  during: (() => Promise<void>) | null = null;
+
+  constructor() {
+    super(FAST_ARGON2_PARAMS);
+  }
+
+  override async verify(hash: string, plain: string, signal?: AbortSignal): Promise<boolean> {
+    const during = this.during;
+    this.during = null;
+    const verdict = await super.verify(hash, plain, signal);
+    if (during) await during();
+    return verdict;
+  }
+}

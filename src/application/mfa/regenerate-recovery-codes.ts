@@ -43,7 +43,8 @@ export class RegenerateRecoveryCodes {
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       // Regenerations sent at once each read the old set: the first to commit wins, the others change nothing, so
       // that no caller is handed a set that a later commit has already voided (a code spent meanwhile is no conflict).
-      if (recoveryCodesReplaced(user.credentials, fresh.credentials)) throw Errors.recoveryCodesReplacedMeanwhile();
+      // (MFA turned off meanwhile: replaceRecoveryCodes says so.)
+      if (fresh.mfaEnabled && recoveryCodesReplaced(user.credentials, fresh.credentials)) throw Errors.recoveryCodesReplacedMeanwhile();
       fresh.replaceRecoveryCodes(hashes, now);
       await repos.users.save(fresh);
       await repos.audit.record(selfAuditEntry('mfa.recovery_codes_regenerated', input.client, fresh.id, now));

@@ -1,5 +1,6 @@
 import { PORTS } from '@application/ports/tokens';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
+import { VerifyHook } from '../../../support/kit';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
@@ -21,7 +22,7 @@ async function enrolled(kit: Kit, email = 'alice@example.com') {
   const code = totp.generate(setup.secret, kit.clock.now());
   const { backupCodes } = await kit.useCases.EnableTotp.execute({ userId: user.id, sessionId: sid, code, client: CLIENT });
   kit.clock.advance(60);
-  return { userId: user.id, secret: setup.secret, backupCodes };
+  return { userId: user.id, sessionId: sid, secret: setup.secret, backupCodes };
 }
 
 /** An active admin, signed in, to act through the admin use cases. */
@@ -171,6 +172,38 @@ describe('MFA use cases (in-memory adapters)', () => {
     const everything = JSON.stringify([kit.db.tables.outbox, kit.db.tables.auditEvents, kit.senderLogs, kit.mailer.inbox('alice@example.com')]);
     for (const needle of [secret, ...backupCodes, ...backupCodes.map((c: string) => c.replace(/-/g, '')), outcome.mfaToken]) expect(everything).not.toContain(needle);
     expect(kit.mailer.inbox('alice@example.com').map((m) => m.subject)).toContain('A backup code was used to sign in');
+  });
+
+  /**
+   * New backup codes are made only if the set on the locked row is still the one the request read: a regeneration
+   * committing while this one's password is checked wins, and this one changes nothing (409 CONFLICT), so no caller
+   * holds a set that a later commit voided; MFA turned off meanwhile is said as such.
+   */
+  it('regenerating backup codes: another regeneration committed during the password check wins (CONFLICT); MFA turned off meanwhile says so', async () => {
+    const hasher = new VerifyHook();
+    const kit = await createKit({}, hasher);
+    const { userId, sessionId, secret } = await enrolled(kit);
+    const regenerate = () => kit.useCases.RegenerateRecoveryCodes.execute({ userId, sessionId, password: PASSWORD, client: CLIENT });
+    const storedCodes = () => kit.db.tables.users.get(userId)?.credentials.byType.recovery_codes;
+
+    let winner: string[] = [];
+    hasher.during = async () => {
+      winner = (await regenerate()).backupCodes;
+    };
+    await expect(regenerate()).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('replaced the backup codes at the same time') });
+    expect(winner).toHaveLength(10);
+    const afterRace = storedCodes();
+    // The winner's set is the one stored: its first code signs in.
+    const challenge = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    if (!challenge.mfaRequired) throw new Error('expected a challenge');
+    await kit.useCases.VerifyMfaLogin.execute({ mfaToken: challenge.mfaToken, proof: { backupCode: winner[0]! }, client: CLIENT });
+    expect(storedCodes()).not.toEqual(afterRace); // spent, so the set shrank
+
+    hasher.during = async () => {
+      await kit.useCases.DisableTotp.execute({ userId, sessionId, password: PASSWORD, proof: { code: totp.generate(secret, kit.clock.now()) }, client: CLIENT });
+    };
+    await expect(regenerate()).rejects.toMatchObject({ code: 'CONFLICT', message: 'Two-factor authentication is not enabled.' });
+    expect(storedCodes()).toBeUndefined();
   });
 
   it('recovery codes: 60 bits in a readable form, hashed under a key (another key, another hash), typed loosely', () => {

@@ -1,7 +1,6 @@
 import type { Asker } from '@application/shared/asking-session';
-import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
-import { FAST_ARGON2_PARAMS, fastPasswordHasher } from '../../../support/kit';
+import { fastPasswordHasher, VerifyHook } from '../../../support/kit';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
@@ -14,19 +13,6 @@ async function enrolled(kit: Kit, me: Asker): Promise<string> {
   await kit.useCases.EnableTotp.execute({ ...me, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
   kit.clock.advance(60); // the enabling code's step spent
   return setup.secret;
-}
-
-/** The real hasher; `during`, when set, commits its change inside the next verify (then is cleared). */
-class VerifyHook extends Argon2PasswordHasher {
-  during: (() => Promise<void>) | null = null;
-
-  override async verify(hash: string, plain: string, signal?: AbortSignal): Promise<boolean> {
-    const during = this.during;
-    this.during = null;
-    const verdict = await super.verify(hash, plain, signal);
-    if (during) await during();
-    return verdict;
-  }
 }
 
 interface Case {
@@ -147,7 +133,7 @@ describe.each(SPOILERS.map((s) => [s.name, s] as const))('the asking token stopp
  */
 describe.each(SPOILERS.map((s) => [s.name, s] as const))('the token stopped counting while its current password was checked: %s', (_spoiler, { spoil }) => {
   it.each(CASES.filter((c) => c.password).map((c) => [c.name, c] as const))('%s refuses (INVALID_TOKEN) and changes nothing', async (_name, { prepare }) => {
-    const hasher = new VerifyHook(FAST_ARGON2_PARAMS);
+    const hasher = new VerifyHook();
     const kit = await createKit({}, hasher);
     const { userId, sessionId } = await kit.signedInAs('alice@example.com');
     const me = { userId, sessionId };
