@@ -428,6 +428,41 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     }
   }, 90_000);
 
+  /**
+   * A backup code sent more than once (a double click on one pending login, the same code typed on two devices) was
+   * right: only one of the requests can sign in, but the others are no guess and must not count toward the second
+   * step's lockout (outside review, 2026-12-02: each duplicate counted as a wrong code, so a double submit or two
+   * left the owner one typo from a locked second step, with an "account locked" notice). Each round, one code at
+   * once on one pending login (4 copies) and on 4 pending logins: one 200 each, the others 401, and over the rounds
+   * (24 duplicates, five lock the step) nothing is counted; retried one by one afterwards, still nothing.
+   */
+  it('parallel bursts: a backup code sent many times at once is accepted once and the duplicates never count toward the lockout', async () => {
+    const email = 'backup-replays@example.com';
+    const { backupCodes, userId, secret } = await enrolled(email);
+    const refusedCodes = (answers: { status: number; body: { error?: { code: string } } }[]) =>
+      answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.body.error?.code}`);
+    for (let round = 0; round < 3; round++) {
+      const onOne = await passwordStep(email);
+      const sameToken = await Promise.all(Array.from({ length: 4 }, () => verify(onOne, { backup_code: backupCodes[2 * round]! })));
+      expect([round, sameToken.filter((a) => a.status === 200).length, refusedCodes(sameToken)]).toEqual([round, 1, Array(3).fill('401 INVALID_CREDENTIALS')]);
+      const pendings: string[] = [];
+      for (let i = 0; i < 4; i++) pendings.push(await passwordStep(email));
+      const onMany = await Promise.all(pendings.map((p) => verify(p, { backup_code: backupCodes[2 * round + 1]! })));
+      expect([round, onMany.filter((a) => a.status === 200).length, refusedCodes(onMany)]).toEqual([round, 1, Array(3).fill('401 INVALID_CREDENTIALS')]);
+      // Sent again later, one by one: refused, still not counted.
+      for (let i = 0; i < 2; i++) expect((await verify(await passwordStep(email), { backup_code: backupCodes[2 * round]! })).status).toBe(401);
+    }
+    const failures = await app().app.infra.dataSource.query(`SELECT reason FROM audit_events WHERE subject_id = $1 AND type = 'login.failed'`, [userId]);
+    const reasons = failures.map((f: { reason: string }) => f.reason);
+    expect(reasons).not.toContain('wrong_mfa_code');
+    expect(reasons).toContain('mfa_code_replayed');
+    await verify(await passwordStep(email), { backup_code: backupCodes[9]! }).expect(200);
+    // A code never issued still counts: five lock the second step, even for a right code.
+    for (let i = 0; i < 5; i++) expect((await verify(await passwordStep(email), { backup_code: 'aaaa-bbbb-cccc' })).status).toBe(401);
+    const locked = await verify(await passwordStep(email), { code: oathtool(secret, app().clock.now()) });
+    expect([locked.status, locked.body.error.code]).toEqual([429, 'ACCOUNT_LOCKED']);
+  }, 90_000);
+
   it('the database holds neither the base32 secret, nor its bytes, nor a backup code, in any column of any table', async () => {
     const { http } = app();
     const { secret, backupCodes, tokens } = await enrolled('scan@example.com');

@@ -45,13 +45,15 @@ export class SecondFactor {
 
   /**
    * A Refusal when the proof is wrong, or replayed, already. `pending`: checks the set-up secret not yet confirmed.
-   * A used backup code is gone from the account's set and cannot be told from one never issued: it is `wrong`.
+   * A backup code of the current set that was used already is `replayed` (the set remembers its spent codes); one
+   * of a replaced set, or never issued, is `wrong`.
    */
   async prepare(user: User, proof: SecondFactorProof, now: Date, options: { pending?: boolean } = {}): Promise<PreparedProof | Refusal> {
     if ('backupCode' in proof) {
       if (options.pending) return 'wrong';
       const codeHash = this.recoveryCodes.hash(proof.backupCode);
-      return codeHash === null ? 'wrong' : { method: 'recovery_code', codeHash };
+      if (codeHash === null) return 'wrong';
+      return user.isSpentRecoveryCode(codeHash) ? 'replayed' : { method: 'recovery_code', codeHash };
     }
     const credential = user.credentials.get('totp');
     if (credential === null || (credential.confirmedAt === null) !== (options.pending === true)) return 'wrong';
@@ -64,12 +66,15 @@ export class SecondFactor {
   }
 
   /**
-   * On the row locked in this transaction: spends the proof. `replayed`: the code's step was spent meanwhile
-   * (a duplicate that got past the shared store, e.g. while Redis was down); `wrong`: not (or no longer) good for
-   * this account.
+   * On the row locked in this transaction: spends the proof. `replayed`: the code's step, or the backup code, was
+   * spent meanwhile (a duplicate racing this one: a TOTP code that got past the shared store, e.g. while Redis was
+   * down; a backup code sent twice at once); `wrong`: not (or no longer) good for this account.
    */
   spend(user: User, proof: PreparedProof, now: Date): Spent {
-    if (proof.method === 'recovery_code') return user.useRecoveryCode(proof.codeHash, now) ? 'spent' : 'wrong';
+    if (proof.method === 'recovery_code') {
+      if (user.useRecoveryCode(proof.codeHash, now)) return 'spent';
+      return user.isSpentRecoveryCode(proof.codeHash) ? 'replayed' : 'wrong';
+    }
     // A new set-up or a removal since the code was checked: it was checked against another secret.
     if (user.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) return 'wrong';
     return user.useTotpStep(proof.step) ? 'spent' : 'replayed';

@@ -40,6 +40,12 @@ export interface RecoveryCodesCredential {
   readonly type: 'recovery_codes';
   readonly codeHashes: readonly string[];
   readonly createdAt: Date;
+  /**
+   * The hashes of this set's codes spent so far (at most the set's size; a new set starts without), so that a spent
+   * code sent again (a retry, a double click, duplicates racing each other) is told from one never issued: a
+   * replay, refused without counting toward the lockout, as a TOTP code of a spent step. Absent until a first use.
+   */
+  readonly spentHashes?: readonly string[];
 }
 
 export type Credential = PasswordCredential | TotpCredential | RecoveryCodesCredential;
@@ -181,6 +187,8 @@ function copyCredential(credential: Credential): Credential {
     case 'totp':
       return { ...credential };
     case 'recovery_codes':
-      return { ...credential, codeHashes: [...credential.codeHashes] };
+      return credential.spentHashes === undefined
+        ? { ...credential, codeHashes: [...credential.codeHashes] }
+        : { ...credential, codeHashes: [...credential.codeHashes], spentHashes: [...credential.spentHashes] };
   }
 }

@@ -48,18 +48,38 @@ export function replaceRecoveryCodes(credentials: Credentials, codeHashes: reado
 }
 
 /**
- * Spends one recovery code: the result no longer holds it. null when the hash is not among the codes left (or
- * MFA is off). Every stored hash is compared, in constant time, whichever matches.
+ * Spends one recovery code: the result no longer holds it, and remembers it as spent. null when the hash is not
+ * among the codes left (or MFA is off). Every stored hash is compared, in constant time, whichever matches.
  */
 export function useRecoveryCode(credentials: Credentials, codeHash: string): Credentials | null {
   const codes = credentials.get('recovery_codes');
   if (codes === null || !isMfaEnabled(credentials)) return null;
-  let found = -1;
-  codes.codeHashes.forEach((stored, index) => {
-    if (equalsConstantTime(stored, codeHash) && found === -1) found = index;
-  });
+  const found = indexOf(codes.codeHashes, codeHash);
   if (found === -1) return null;
-  return credentials.withCredential({ ...codes, codeHashes: codes.codeHashes.filter((_, index) => index !== found) });
+  return credentials.withCredential({
+    ...codes,
+    codeHashes: codes.codeHashes.filter((_, index) => index !== found),
+    spentHashes: [...(codes.spentHashes ?? []), codes.codeHashes[found] as string],
+  });
+}
+
+/**
+ * Whether this hash is a code of the current set that was spent already: sent again, it is a replay (it was right;
+ * no guess), not a wrong code. False with MFA off or after the set was replaced (its codes are then simply wrong).
+ */
+export function isSpentRecoveryCode(credentials: Credentials, codeHash: string): boolean {
+  const codes = credentials.get('recovery_codes');
+  if (codes === null || !isMfaEnabled(credentials)) return false;
+  return indexOf(codes.spentHashes ?? [], codeHash) !== -1;
+}
+
+/** The first index holding `hash`, or -1; every entry is compared in constant time, whichever matches. */
+function indexOf(hashes: readonly string[], hash: string): number {
+  let found = -1;
+  hashes.forEach((stored, index) => {
+    if (equalsConstantTime(stored, hash) && found === -1) found = index;
+  });
+  return found;
 }
 
 /**

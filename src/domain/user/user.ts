@@ -376,6 +376,11 @@ export class User extends AggregateRoot {
     return true;
   }
 
+  /** Whether the recovery code with this hash is one of the current set's, spent already (sent again: a replay). */
+  isSpentRecoveryCode(codeHash: string): boolean {
+    return Mfa.isSpentRecoveryCode(this.creds, codeHash);
+  }
+
   /** Active and holding the admin role: what the admin API and its guard rails count. */
   get isActiveAdmin(): boolean {
     return this.state.status === 'active' && this.state.roles.includes(ADMIN_ROLE);

@@ -91,9 +91,11 @@ describe.each(ADAPTERS)('UserRepository with MFA credentials on $name', (adapter
     expect(used.result).toBe(true);
     expect((await reloaded(user.id)).credentials.get('recovery_codes')?.codeHashes).toEqual(['h1', 'h3']);
     expect((await reloaded(user.id)).recoveryCodesLeft).toBe(2);
+    // Remembered as spent, so that sending it again reads as a replay, not as a wrong code.
+    expect((await reloaded(user.id)).isSpentRecoveryCode('h2')).toBe(true);
     const rowsUsed = await rows(user.id);
     if (store.dataSource) {
-      expect(rowOf(rowsUsed, 'recovery_codes')?.data).toEqual({ code_hashes: ['h1', 'h3'], created_at: T2.toISOString() });
+      expect(rowOf(rowsUsed, 'recovery_codes')?.data).toEqual({ code_hashes: ['h1', 'h3'], created_at: T2.toISOString(), spent_hashes: ['h2'] });
       expect(rowOf(rowsUsed, 'totp')).toEqual(rowOf(rowsConfirmed, 'totp'));
       expect(rowOf(rowsUsed, 'password')).toEqual(passwordRow);
     }

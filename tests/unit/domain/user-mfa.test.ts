@@ -114,6 +114,26 @@ describe('User MFA verbs', () => {
     expect(fresh().useRecoveryCode('hash-a', T3)).toBe(false);
   });
 
+  it('a spent code is remembered as spent (a replay), apart from one never issued; a new set or MFA off forgets them', () => {
+    const user = enabled();
+    expect(['hash-a', 'hash-b', 'hash-', 'nope'].map((h) => user.isSpentRecoveryCode(h))).toEqual([false, false, false, false]);
+    expect(user.useRecoveryCode('hash-b', T3)).toBe(true);
+    expect(codeOf(user)).toEqual({ type: 'recovery_codes', codeHashes: ['hash-a', 'hash-c'], createdAt: T2, spentHashes: ['hash-b'] });
+    expect(user.useRecoveryCode('hash-c', T3)).toBe(true);
+    expect(['hash-a', 'hash-b', 'hash-c', 'hash-bb', 'nope'].map((h) => user.isSpentRecoveryCode(h))).toEqual([false, true, true, false, false]);
+    // Survives a round trip through the state (what the repositories store).
+    const restored = User.restore(user.toState());
+    expect(['hash-b', 'hash-c', 'hash-a'].map((h) => restored.isSpentRecoveryCode(h))).toEqual([true, true, false]);
+    expect(restored.useRecoveryCode('hash-b', T3)).toBe(false);
+    // A new set: the old set's codes, spent or not, are just wrong now.
+    restored.replaceRecoveryCodes(['new-1'], T3);
+    expect(codeOf(restored)).toEqual({ type: 'recovery_codes', codeHashes: ['new-1'], createdAt: T3 });
+    expect(['hash-b', 'hash-c', 'new-1'].map((h) => restored.isSpentRecoveryCode(h))).toEqual([false, false, false]);
+    user.disableMfa(T3);
+    expect(user.isSpentRecoveryCode('hash-b')).toBe(false);
+    expect(fresh().isSpentRecoveryCode('hash-b')).toBe(false);
+  });
+
   it('recoveryCodesReplaced: a regeneration (same instant or not) or MFA off and on again is a replacement; spent codes are not', () => {
     const before = enabled();
     const spent = User.restore(before.toState());

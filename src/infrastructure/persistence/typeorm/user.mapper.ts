@@ -69,7 +69,14 @@ function toCredentialRow(credential: Credential): CredentialRow {
         },
       };
     case 'recovery_codes':
-      return { secret: null, data: { code_hashes: [...credential.codeHashes], created_at: credential.createdAt.toISOString() } };
+      return {
+        secret: null,
+        data: {
+          code_hashes: [...credential.codeHashes],
+          created_at: credential.createdAt.toISOString(),
+          ...(credential.spentHashes === undefined ? {} : { spent_hashes: [...credential.spentHashes] }),
+        },
+      };
   }
 }
 
@@ -120,7 +127,14 @@ function toCredentials(userId: string, raw: unknown): CredentialsByType {
         ...(typeof lastUsedStep === 'number' ? { lastUsedStep } : {}),
       };
     } else if (row.type === 'recovery_codes' && isStringArray(data['code_hashes'])) {
-      byType.recovery_codes = { type: 'recovery_codes', codeHashes: [...data['code_hashes']], createdAt: date(userId, data['created_at']) };
+      const spent = data['spent_hashes'];
+      if (spent !== undefined && !isStringArray(spent)) throw corrupt(userId, 'spent_hashes is not a list of strings');
+      byType.recovery_codes = {
+        type: 'recovery_codes',
+        codeHashes: [...data['code_hashes']],
+        createdAt: date(userId, data['created_at']),
+        ...(spent === undefined ? {} : { spentHashes: [...spent] }),
+      };
     } else {
       throw corrupt(userId, `unreadable credential of type ${String(row.type)}`);
     }
