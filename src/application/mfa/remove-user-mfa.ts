@@ -30,8 +30,9 @@ export class RemoveUserMfa {
     const now = this.clock.now();
     const user = await this.uow.run(async (repos) => {
       await lockAdmins(repos, input.actor, now);
-      if (input.userId === input.actor.id) throw Errors.adminSelfAction();
       const user = await lockedUser(repos, input.userId);
+      // The id as stored, not as typed: a path may spell a UUID in capitals (PostgreSQL matches it either way).
+      if (user.id === input.actor.id) throw Errors.adminSelfAction();
       const hadPendingSetup = user.credentials.has('totp');
       if (!user.disableMfa(now, input.actor.id)) {
         // A pending set-up only (never enabled): dropped quietly.

@@ -33,6 +33,8 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     const session = await added();
     await expect(store.repos.sessions.findById(session.id)).resolves.toMatchObject({ id: session.id });
     expect((await store.repos.sessions.findById(session.id))!.toState()).toEqual(session.toState());
+    // A uuid column: capitals name the same row.
+    expect((await store.repos.sessions.findById(session.id.toUpperCase()))!.toState()).toEqual(session.toState());
     await expect(store.repos.sessions.findById(randomUUID())).resolves.toBeNull();
     await expect(store.repos.sessions.findById('not-a-uuid')).resolves.toBeNull();
     await expect(store.uow.run((tx) => tx.sessions.findByIdForUpdate('not-a-uuid'))).resolves.toBeNull();

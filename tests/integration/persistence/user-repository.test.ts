@@ -25,6 +25,9 @@ describe.each(ADAPTERS)('UserRepository on $name', (adapter) => {
     const expected = user.toState();
     for (const found of [
       await store.repos.users.findById(expected.id),
+      // A uuid column: capitals name the same row (an admin path may spell the id so).
+      await store.repos.users.findById(expected.id.toUpperCase()),
+      await store.uow.run((tx) => tx.users.findByIdForUpdate(expected.id.toUpperCase())),
       await store.repos.users.findByEmail(expected.email),
       await store.repos.users.findByUsername(expected.username as string),
     ]) {

@@ -17,8 +17,9 @@ export class InMemorySessionRepository implements SessionRepository {
 
   constructor(private readonly db: InMemoryDatabase) {}
 
+  /** As PostgreSQL's uuid column: an id spelled in capitals names the same row. */
   async findById(id: string): Promise<Session | null> {
-    const state = this.db.tables.sessions.get(id);
+    const state = this.db.tables.sessions.get(id.toLowerCase());
     return state ? restore(state) : null;
   }
 

@@ -16,8 +16,9 @@ export class InMemoryUserRepository implements UserRepository {
 
   constructor(private readonly db: InMemoryDatabase) {}
 
+  /** As PostgreSQL's uuid column: an id spelled in capitals names the same row. */
   async findById(id: string): Promise<User | null> {
-    const state = this.db.tables.users.get(id);
+    const state = this.db.tables.users.get(id.toLowerCase());
     return state ? User.restore(structuredClone(state)) : null;
   }
 

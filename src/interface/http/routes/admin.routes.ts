@@ -39,8 +39,9 @@ function actorOf(ctx: HttpContext): AdminActor {
   return { id: user.id, sessionId: claims.sid, client: ctx.state.client };
 }
 
+/** Ids are UUIDs, stored in lower case: a path spelling one in capitals names the same account. */
 function idOf(ctx: HttpContext): string {
-  return String((ctx as HttpContext & { params: Record<string, string> }).params['id']);
+  return String((ctx as HttpContext & { params: Record<string, string> }).params['id']).toLowerCase();
 }
 
 /** The admin API (CONTRACT §3, issue 12), with support's MFA removal (issue 10). */

@@ -128,7 +128,7 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
     uses: RevokeSession,
     async handle(ctx, revoke) {
       const { user, claims } = principalOf(ctx);
-      await revoke.execute({ userId: user.id, sessionId: ctx.params.id ?? '', currentSessionId: claims.sid, client: ctx.state.client });
+      await revoke.execute({ userId: user.id, sessionId: (ctx.params.id ?? '').toLowerCase(), currentSessionId: claims.sid, client: ctx.state.client });
       respond(ctx, 200, { message: 'The session has been signed out.' });
     },
   }),

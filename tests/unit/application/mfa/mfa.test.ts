@@ -152,6 +152,8 @@ describe('MFA use cases (in-memory adapters)', () => {
     const { userId } = await enrolled(kit);
     const actor = await anAdmin(kit);
     await expect(kit.useCases.RemoveUserMfa.execute({ actor, userId: actor.id })).rejects.toMatchObject({ code: 'CONFLICT', details: { user_id: ['self'] } });
+    // The same id in capitals (a path may spell it so; the database matches it either way) is still the actor's own.
+    await expect(kit.useCases.RemoveUserMfa.execute({ actor, userId: actor.id.toUpperCase() })).rejects.toMatchObject({ code: 'CONFLICT', details: { user_id: ['self'] } });
     for (let i = 0; i < 5; i += 1) await kit.mfaLockout.recordFailure(userId, kit.clock.now());
     expect((await kit.mfaLockout.reserve(userId, kit.clock.now())).locked).toBe(true);
     await kit.useCases.UnlockUser.execute({ actor, userId });
