@@ -13,7 +13,7 @@ import type { OpaqueTokens } from '../ports/opaque-tokens';
 import { PORTS } from '../ports/tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import type { AuthSettings } from '../shared/auth-settings';
-import { ValidateAccessToken } from '../session/validate-access-token';
+import { rolesStillHeld, ValidateAccessToken } from '../session/validate-access-token';
 import { looksLikeJwt, MAX_TOKEN_LENGTH } from './token-shape';
 
 export type Introspection =
@@ -61,12 +61,7 @@ export class IntrospectToken {
     }
     const principal = await inactiveOnDomainError(() => this.validate.execute({ token }));
     if (!principal) return INACTIVE;
-    // The roles the token claims that the account still has: a role taken away since the token was signed is gone
-    // from the answer at once (a caller checking roles online must not let a demoted admin through for the token's
-    // remaining lifetime); a role granted since appears with the next token, as offline verification sees it.
-    const current = new Set(principal.user.roles);
-    const roles = principal.claims.roles.filter((role) => current.has(role));
-    return { active: true, kind: 'user', claims: { ...principal.claims, roles } };
+    return { active: true, kind: 'user', claims: { ...principal.claims, roles: rolesStillHeld(principal.claims, principal.user) } };
   }
 
   private async refreshToken(token: string): Promise<Introspection> {

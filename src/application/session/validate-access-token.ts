@@ -22,6 +22,17 @@ export interface Principal {
   readonly snapshot?: object;
 }
 
+/**
+ * The roles a user token claims that its account still holds. An online answer (/auth/validate, /oauth/introspect)
+ * drops a role taken away since the token was signed at once: a caller checking roles there must not let a demoted
+ * admin through for the token's remaining lifetime. A role granted since appears with the next token, as offline
+ * verification sees it.
+ */
+export function rolesStillHeld(claims: VerifiedUserAccessClaims, user: User): string[] {
+  const held = user.roles;
+  return claims.roles.filter((role) => held.includes(role));
+}
+
 /** A principal from the local cache: the User is rebuilt from a copy of the entry when first asked for. */
 class CachedPrincipal implements Principal {
   private built: User | undefined;
@@ -42,8 +53,10 @@ class CachedPrincipal implements Principal {
  * only this service knows: the session is not revoked or expired and the account is still usable. Revocation
  * takes effect at once on every instance:
  * - first tier, the process-local AuthStateCache (no I/O on a hit): every committed change to a session or a
- *   user drops the entry here and on every other instance before the request that made it answers (see
- *   StateCacheInvalidation); while that announcement cannot be relied on, the local cache is bypassed;
+ *   user drops the entry here before the request that made it answers, and on every other instance as the
+ *   announcement sent before that answer arrives (pub/sub: a delivery's time, about a millisecond; the
+ *   two-instance tests bound it at 100 ms; see StateCacheInvalidation); while that announcement cannot be relied
+ *   on, the local cache is bypassed;
  * - second tier, for the session state, the shared SessionStateCache (Redis), kept in step by
  *   SessionCacheInvalidation; then the database. The user row comes from the database on a local miss.
  * The user handed out is rebuilt, when asked for, from a copy of an immutable snapshot: nothing a caller does

@@ -5,7 +5,7 @@ import { RefreshSession } from '@application/session/refresh-session';
 import { RevokeSession } from '@application/session/revoke-session';
 import { LoginDto, LogoutDto, RefreshDto, loginIdentifier } from '../dto/auth.dto';
 import { respond } from '../envelope';
-import type { Principal } from '@application/session/validate-access-token';
+import { rolesStillHeld, type Principal } from '@application/session/validate-access-token';
 import { principalOf } from '../middleware/bearer-auth';
 import { accountIdentifier, tokenIdentifier } from '../middleware/rate-limit';
 import { presentClaims } from '../presenters/claims.presenter';
@@ -134,7 +134,10 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
   }),
 ];
 
-/** The bearer check is the validation: nothing more to call. */
+/**
+ * The bearer check is the validation: nothing more to call. The claims are the token's, but for the roles the account
+ * no longer holds (taken away since it was signed), as /oauth/introspect answers them.
+ */
 function validationView({ user, claims }: Principal): object {
-  return { valid: true, user: presentUser(user), claims: presentClaims(claims) };
+  return { valid: true, user: presentUser(user), claims: presentClaims({ ...claims, roles: rolesStillHeld(claims, user) }) };
 }
