@@ -1,6 +1,7 @@
 import { REAL_POSTGRES_SELECTED } from '../support/servers';
 import { CreateAdmin } from '@application/admin/create-admin';
 import { PASSWORD, signUp, startTestApp, type Backend, type TestApp } from '../support/app';
+import { eventually } from '../support/events';
 
 const NEW_PASSWORD = 'an entirely new passphrase';
 const RESET_LINK = /https:\/\/app\.example\.com\/reset-password\?token=([A-Za-z0-9_-]{43})/;
@@ -104,6 +105,51 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     expect(notice.subject).toBe('Your email address was changed');
     expect(notice.text).toContain('new-address@example.com');
   });
+
+  // Row locks held across two connections: PostgreSQL only (PGlite serves one connection at a time).
+  if (backend === 'postgres') {
+    /**
+     * A sign-up of an address whose account is being deleted (outside review, 2026-12-02): the worker read the
+     * account, mailed "you already have an account" and completed the request, and the deletion then committed: no
+     * account, and the sign-up lost. Now the worker reads the account again under its lock: deleted meanwhile, the
+     * address is free and the account is created. The deletion is held open in a transaction of its own until the
+     * worker waits for that row's lock (pg_stat_activity), then committed; proven and never-proven accounts alike.
+     */
+    it('a sign-up racing the deletion of the account holding its address creates the new account', async () => {
+      const dataSource = app().app.infra.dataSource;
+      for (const proven of [true, false]) {
+        const email = `deleted-meanwhile-${String(proven)}@example.com`;
+        let userId: string;
+        if (proven) {
+          userId = (await signUp(app(), email)).user.id;
+        } else {
+          await app().http.post('/api/v1/auth/register').send({ email, password: PASSWORD }).expect(202);
+          await app().waitForMail(email, 1);
+          userId = (await dataSource.query('SELECT id FROM users WHERE email = $1', [email]))[0].id;
+        }
+        const deletion = dataSource.createQueryRunner();
+        await deletion.connect();
+        try {
+          await deletion.startTransaction();
+          await deletion.query('DELETE FROM users WHERE id = $1', [userId]);
+          const waitingPid = Number((await deletion.query('SELECT pg_backend_pid() AS pid'))[0].pid);
+          await app().http.post('/api/v1/auth/register').send({ email, password: NEW_PASSWORD }).expect(202);
+          await eventually(
+            async () => (await dataSource.query('SELECT count(*)::int AS n FROM pg_locks l WHERE NOT l.granted AND $1 = ANY(pg_blocking_pids(l.pid))', [waitingPid]))[0].n > 0,
+            5_000,
+            `the worker waiting for the lock of the account being deleted (proven: ${String(proven)})`,
+          );
+          await deletion.commitTransaction();
+        } finally {
+          await deletion.release();
+        }
+        const mail = await app().waitForMail(email, 2);
+        expect([proven, mail.subject]).toEqual([proven, 'Verify your email address']);
+        const [created] = await dataSource.query('SELECT id, status FROM users WHERE email = $1', [email]);
+        expect([proven, created?.status, created?.id === userId]).toEqual([proven, 'pending_verification', false]);
+      }
+    });
+  }
 
   it('account deletion needs the password; afterwards login fails and the sessions are gone', async () => {
     const { http } = app();

@@ -111,9 +111,13 @@ export class ProcessAccountRequest {
   private async toldOwner(repos: Repositories, email: string, client: ClientContext, now: Date): Promise<boolean> {
     const seen = await repos.users.findByEmail(email);
     if (!seen) return false;
-    const existing = seen.emailVerified ? null : await repos.users.findByIdForUpdate(seen.id);
-    if (!existing?.discardUnprovenPassword(now)) {
-      await repos.emails.enqueue(accountExistsEmail(seen.email, this.settings.publicUrl));
+    // Locked and read again, proven or not: an account deleted (or moved to another address) while this waited for
+    // its lock has freed the address; the sign-up then creates the account ("you already have an account" would be
+    // false, and the request lost). Taken again meanwhile: the insert's unique violation is handled by the caller.
+    const existing = await repos.users.findByIdForUpdate(seen.id);
+    if (!existing || existing.email !== seen.email) return false;
+    if (!existing.discardUnprovenPassword(now)) {
+      await repos.emails.enqueue(accountExistsEmail(existing.email, this.settings.publicUrl));
       return true;
     }
     await cutOffEarlierAccess(repos, existing, now, 'registration_contested');
