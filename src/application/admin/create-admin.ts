@@ -11,17 +11,27 @@ import type { UnitOfWork } from '../ports/unit-of-work';
 import { UNKNOWN_CLIENT } from '../shared/client-context';
 import { Errors } from '../shared/errors';
 import { PasswordPolicy } from '../password/password-policy';
+import type { OpaqueTokens } from '../ports/opaque-tokens';
+import type { AuthSettings } from '../shared/auth-settings';
+import { adminRoleUnprovenAddressEmail } from '../shared/email-templates';
+import { issueOneTimeToken } from '../shared/one-time-token-issuer';
+import { cutOffEarlierAccess } from '../session/revoke-sessions';
+import { INVITATION_TTL_SECONDS } from './invite-user';
 import { PORTS } from '../ports/tokens';
 
-/** The CLI acts with no request and no admin: the audit entry names the account itself, reason `cli`. */
-function cliAuditEntry(type: AuditEventType, userId: string, now: Date): AuditEntry {
-  return { type, outcome: 'success', actorId: null, subjectId: userId, reason: 'cli', ...UNKNOWN_CLIENT, requestId: null, occurredAt: now };
+/** The CLI acts with no request and no admin: the audit entry names the account itself, reason `cli` (or `cli_...`). */
+function cliAuditEntry(type: AuditEventType, userId: string, now: Date, reason = 'cli'): AuditEntry {
+  return { type, outcome: 'success', actorId: null, subjectId: userId, reason, ...UNKNOWN_CLIENT, requestId: null, occurredAt: now };
 }
 
 /**
  * CLI `create-admin` (CONTRACT §8): a new active, verified account with roles ["user","admin"] and the given
  * password (the policy applies), or `admin` added to the existing account with this address (its password and
  * everything else untouched). `created` tells which.
+ * One exception: an existing account whose address was never proven does not keep the password it was registered
+ * with (account pre-hijacking: whoever registered the address first may not own it, and the owner's click on that
+ * sign-up's link would have made that person an admin). The password goes, with any link or session, and the
+ * address gets a link to choose one, which also proves it (`passwordDiscarded`), as when an admin confirms it.
  */
 @injectable()
 export class CreateAdmin {
@@ -31,12 +41,14 @@ export class CreateAdmin {
     @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PasswordPolicy) private readonly policy: PasswordPolicy,
+    @inject(PORTS.OpaqueTokens) private readonly opaque: OpaqueTokens,
+    @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
-  async execute(input: { email: string; password: string }): Promise<{ user: User; created: boolean }> {
+  async execute(input: { email: string; password: string }): Promise<{ user: User; created: boolean; passwordDiscarded: boolean }> {
     const email = Email.create(input.email);
     const existing = await this.promote(email);
-    if (existing) return { user: existing, created: false };
+    if (existing) return { ...existing, created: false };
     const password = await this.policy.check(input.password, { email: email.value });
     const passwordHash = await this.hasher.hash(password.reveal());
     const now = this.clock.now();
@@ -47,23 +59,29 @@ export class CreateAdmin {
       await repos.audit.record(cliAuditEntry('user.registered', fresh.id, now));
       return fresh;
     });
-    return { user, created: true };
+    return { user, created: true, passwordDiscarded: false };
   }
 
   /** Adds `admin` to the account with this address, if there is one. */
-  private async promote(email: Email): Promise<User | null> {
+  private async promote(email: Email): Promise<{ user: User; passwordDiscarded: boolean } | null> {
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const seen = await repos.users.findByEmail(email.value);
       if (!seen) return null;
       const user = await repos.users.findByIdForUpdate(seen.id);
       if (!user) throw Errors.userNotFound();
+      const passwordDiscarded = user.discardUnprovenPassword(now);
+      if (passwordDiscarded) await cutOffEarlierAccess(repos, user, now, 'password_unproven');
       const roles = user.roles.includes(ADMIN_ROLE) ? [...user.roles] : [...user.roles, ADMIN_ROLE];
-      if (user.changeRoles(Role.list(roles), now, user.id)) {
-        await repos.users.save(user);
-        await repos.audit.record(cliAuditEntry('user.roles_changed', user.id, now));
+      const promoted = user.changeRoles(Role.list(roles), now, user.id);
+      if (passwordDiscarded) {
+        const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds: INVITATION_TTL_SECONDS, now });
+        await repos.emails.enqueue(adminRoleUnprovenAddressEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS / 3600));
+        await repos.audit.record(cliAuditEntry('credentials.updated', user.id, now, 'cli_password_unproven'));
       }
-      return user;
+      if (promoted || passwordDiscarded) await repos.users.save(user);
+      if (promoted) await repos.audit.record(cliAuditEntry('user.roles_changed', user.id, now));
+      return { user, passwordDiscarded };
     });
   }
 }

@@ -51,18 +51,15 @@ export class UpdateUser {
       const wasAdmin = user.isActiveAdmin;
       const audit = (type: Parameters<typeof adminAuditEntry>[0], reason: string | null = null) =>
         repos.audit.record(adminAuditEntry(type, input.actor, user.id, now, reason));
+      let passwordLink = false;
       if (input.emailVerified === true && !user.emailVerified) {
         // The admin vouches for the address, not for a password chosen before anyone proved it (account
         // pre-hijacking: whoever registered the address first may not own it). That password goes, with any link
-        // or session, and the address gets a link to choose one, as an invitation does.
-        const unproven = user.discardUnprovenPassword(now);
-        if (unproven) await cutOffEarlierAccess(repos, user, now, 'password_unproven');
+        // or session, and the address gets a link to choose one, as an invitation does (issued below).
+        passwordLink = user.discardUnprovenPassword(now);
+        if (passwordLink) await cutOffEarlierAccess(repos, user, now, 'password_unproven');
         user.verifyEmail(now);
-        await audit('email.verified', unproven ? 'admin_password_unproven' : 'admin');
-        if (unproven) {
-          const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds: INVITATION_TTL_SECONDS, now });
-          await repos.emails.enqueue(addressConfirmedEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS / 3600));
-        }
+        await audit('email.verified', passwordLink ? 'admin_password_unproven' : 'admin');
       }
       if (roles !== undefined && user.changeRoles(roles, now, input.actor.id)) await audit('user.roles_changed', user.roles.join(' ') || null);
       let suspended = false;
@@ -71,6 +68,12 @@ export class UpdateUser {
       if (wasAdmin && !user.isActiveAdmin) assertMayRemoveAdmin(admins, input.actor.id, user);
       if (suspended || reinstated) await audit('user.status_changed', user.status);
       if (suspended) await cutOffEarlierAccess(repos, user, now, 'account_suspended');
+      // After any cut-off of this same change (a suspension voids every link): the link mailed must work, here once
+      // the account is reinstated (a reset is refused while it is suspended), within its 72 hours.
+      if (passwordLink) {
+        const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds: INVITATION_TTL_SECONDS, now });
+        await repos.emails.enqueue(addressConfirmedEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS / 3600));
+      }
       await repos.users.save(user);
       return user;
     });

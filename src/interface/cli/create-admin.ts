@@ -46,13 +46,18 @@ function generatedPassword(): string {
 export async function createAdmin(app: Application, options: CreateAdminOptions, io: Pick<CliIo, 'stdin' | 'stderr'>): Promise<Record<string, unknown>> {
   const supplied = options.passwordFromStdin ? await readStdin(io.stdin) : null;
   const password = supplied ?? generatedPassword();
-  const { user, created } = await app.container.get(CreateAdmin).execute({ email: options.email, password });
+  const { user, created, passwordDiscarded } = await app.container.get(CreateAdmin).execute({ email: options.email, password });
   // An existing account is promoted as it is: say so when it cannot sign in yet (stderr: stdout stays the JSON).
   if (!created && user.status !== 'active') {
     const why = user.status === 'suspended' ? 'suspended: reinstate it (PATCH /api/v1/admin/users/:id)' : `${user.status}: it signs in once its address is verified or its invitation redeemed`;
     io.stderr.write(`note: the account is ${why}\n`);
   }
-  if (!created && user.credentials.passwordHash === null) io.stderr.write('note: the account has no password yet (an invitation): it sets one through the reset link\n');
+  if (passwordDiscarded) {
+    io.stderr.write('note: the address was never verified, so the password the account was registered with was discarded (whoever chose it may not own the address): a link to choose one, which also verifies the address, was mailed to it\n');
+  } else if (!created && user.credentials.passwordHash === null) {
+    io.stderr.write('note: the account has no password yet (an invitation): it sets one through the reset link\n');
+  }
+  if (!created && supplied !== null) io.stderr.write('note: --password-stdin sets the password of a new account only: it was not used\n');
   const out: Record<string, unknown> = { user_id: user.id, email: user.email, roles: [...user.roles] };
   if (created && supplied === null) out['password'] = password;
   return out;
