@@ -35,6 +35,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
   let channel: Channel;
   let connection: AmqpConnection;
   let consumer: EventConsumer;
+  let once: ProcessEventOnce;
   const logger = new RecordingLogger();
   const { exchange, queuePrefix } = uniqueNames();
 
@@ -46,7 +47,8 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     connection = new AmqpConnection({ url: REAL_AMQP_URL }, logger);
     connection.start();
     const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix }, logger);
-    consumer = new EventConsumer(subscriptions, new ProcessEventOnce(uow, clock), logger, { maxAttempts: 3, retryBaseDelayMs: 20, retryMaxDelayMs: 50 });
+    once = new ProcessEventOnce(uow, clock);
+    consumer = new EventConsumer(subscriptions, once, logger, { maxAttempts: 3, retryBaseDelayMs: 20, retryMaxDelayMs: 50 });
     model = await connect(REAL_AMQP_URL);
     channel = await model.createChannel();
     await channel.assertExchange(exchange, 'topic', { durable: true });
@@ -55,7 +57,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
   afterAll(async () => {
     await connection.close();
     await model.close();
-    const queues = ['dlq-probe', 'dedup-probe', 'malformed-probe'].flatMap((name) => Object.values(queueNames(queuePrefix, name)));
+    const queues = ['dlq-probe', 'dedup-probe', 'malformed-probe', 'unmoved-probe'].flatMap((name) => Object.values(queueNames(queuePrefix, name)));
     await cleanupBroker(exchange, queues);
     await db.drop();
   });
@@ -96,6 +98,42 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     expect(await emailsFor(event.id)).toBe(0); // every failed attempt rolled back
     const processed = await dataSource.query(`SELECT 1 FROM processed_events WHERE event_id = $1`, [event.id]);
     expect(processed).toEqual([]);
+  });
+
+  /**
+   * A move the broker refuses (here: the retry queue redeclared to take nothing, `x-max-length: 0` with
+   * `reject-publish`, so the copy is nacked; a confirm that never comes does the same) leaves the original with the
+   * channel still open. It used to stay unacked for good, holding a prefetch place (ten such, and the subscriber got
+   * nothing more while its connection looked healthy: outside review, 2026-12-02). It is now given back to the queue
+   * after a pause, redelivered, and handled.
+   */
+  it('a delivery whose move the broker refuses goes back to its queue and is handled, not left unacked', async () => {
+    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix, requeuePauseMs: 50 }, logger);
+    const unmoved = new EventConsumer(subscriptions, once, logger, { prefetch: 1, maxAttempts: 3, retryBaseDelayMs: 20, retryMaxDelayMs: 50 });
+    // Its own routing keys: the other probes' queues (bound to auth.user.*) must not see these events, nor it theirs.
+    const probe = Object.assign(new Probe('unmoved-probe', (call) => call === 1), { patterns: ['auth.unmoved.*'] });
+    const names = queueNames(queuePrefix, 'unmoved-probe');
+    await unmoved.start(probe);
+    await connection.waitUntilConnected();
+    await eventually(async () => (await consumersOf(names.queue)) === 1);
+    await channel.deleteQueue(names.retry);
+    await channel.assertQueue(names.retry, {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.queue, 'x-max-length': 0, 'x-overflow': 'reject-publish' },
+    });
+    try {
+      const first = { ...newEvent(), type: 'auth.unmoved.probe' };
+      const second = { ...newEvent(), type: 'auth.unmoved.probe' };
+      publish(first);
+      publish(second);
+      // prefetch 1: the second is delivered only once the first is settled.
+      await eventually(async () => (await emailsFor(first.id)) === 1 && (await emailsFor(second.id)) === 1, 10_000, 'both events handled');
+      expect(probe.calls).toBe(3); // the first's failed attempt, its redelivery, the second
+      expect(logger.lines.filter((l) => l.message === 'delivery not settled' && l.fields['subscriber'] === 'unmoved-probe')).toHaveLength(1);
+    } finally {
+      // Declared again as the service declares it by the next connection (a later test resets it): no conflict.
+      await channel.deleteQueue(names.retry);
+    }
   });
 
   it('a duplicate delivery is processed once; a failed first attempt is retried and then counts once', async () => {

@@ -12,6 +12,11 @@ export interface AmqpSubscriptionOptions {
   /** classic (default: what earlier versions declared) or quorum (replicated; RabbitMQ 3.10 or later). */
   queueType?: 'classic' | 'quorum';
   confirmTimeoutMs?: number;
+  /**
+   * A delivery left unsettled by a failed move (no confirm in time, the broker refused the copy) goes back to its
+   * queue after this pause (default 1000 ms): settled, or it would hold a prefetch place until the connection ends.
+   */
+  requeuePauseMs?: number;
 }
 
 export interface QueueNames {
@@ -92,27 +97,51 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
     const headers = message.properties.headers ?? {};
     const attempt = Number(headers.attempt ?? 1) || 1;
     const event = parseIntegrationEvent(message.content);
+    const settled = { done: false };
     try {
       if (event === null) {
-        await this.move(channel, message, names.deadLetter, { attempt, 'dead-letter-reason': 'malformed event' });
+        await this.move(channel, message, settled, names.deadLetter, { attempt, 'dead-letter-reason': 'malformed event' });
         return;
       }
-      await onDelivery(this.delivery(channel, names, message, event, attempt));
+      await onDelivery(this.delivery(channel, names, message, settled, event, attempt));
     } catch (error) {
-      // The channel went away mid-way: the broker redelivers the unacked message on the next connection.
       this.logger.warn({ err: error instanceof Error ? error.message : String(error), subscriber }, 'delivery not settled');
+      if (!settled.done) this.requeueLater(channel, message, settled);
     }
   }
 
-  private delivery(channel: ConfirmChannel, names: QueueNames, message: ConsumeMessage, event: IntegrationEvent, attempt: number): EventDelivery {
+  /**
+   * Not moved (no confirm in time, the broker refused the copy) while the channel may still be open: the original is
+   * given back to its queue after a pause, or it would hold a prefetch place for good (ten such, and the subscriber
+   * would get nothing more while its connection looked healthy). A copy confirmed late makes a duplicate, which
+   * subscribers de-duplicate. On a channel that went away the nack fails, and the broker redelivers the unacked
+   * message on the next connection anyway.
+   */
+  private requeueLater(channel: ConfirmChannel, message: ConsumeMessage, settled: { done: boolean }): void {
+    const timer = setTimeout(() => {
+      if (settled.done) return;
+      settled.done = true;
+      try {
+        channel.nack(message, false, true);
+      } catch {
+        // The channel is closed: nothing to settle on it.
+      }
+    }, this.options.requeuePauseMs ?? 1000);
+    timer.unref();
+  }
+
+  private delivery(channel: ConfirmChannel, names: QueueNames, message: ConsumeMessage, settled: { done: boolean }, event: IntegrationEvent, attempt: number): EventDelivery {
     return {
       event,
       attempt,
-      ack: async () => channel.ack(message),
+      ack: async () => {
+        settled.done = true;
+        channel.ack(message);
+      },
       retryLater: (delayMs, reason) =>
-        this.move(channel, message, names.retry, { attempt: attempt + 1, 'last-error': clip(reason) }, String(Math.max(0, Math.round(delayMs)))),
+        this.move(channel, message, settled, names.retry, { attempt: attempt + 1, 'last-error': clip(reason) }, String(Math.max(0, Math.round(delayMs)))),
       deadLetter: (reason) =>
-        this.move(channel, message, names.deadLetter, {
+        this.move(channel, message, settled, names.deadLetter, {
           attempt,
           'dead-letter-reason': clip(reason),
           'dead-lettered-at': new Date().toISOString(),
@@ -121,7 +150,14 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
   }
 
   /** Copies the message to `queue` with extra headers, waits for the broker's confirm, then acks the original. */
-  private async move(channel: ConfirmChannel, message: ConsumeMessage, queue: string, headers: Record<string, unknown>, expiration?: string): Promise<void> {
+  private async move(
+    channel: ConfirmChannel,
+    message: ConsumeMessage,
+    settled: { done: boolean },
+    queue: string,
+    headers: Record<string, unknown>,
+    expiration?: string,
+  ): Promise<void> {
     const p = message.properties;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no confirm in time')), this.options.confirmTimeoutMs ?? 10_000);
@@ -141,6 +177,7 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
         else resolve();
       });
     });
+    settled.done = true;
     channel.ack(message);
   }
 }
