@@ -41,6 +41,20 @@ interface Cached {
   retryAt?: number;
 }
 
+/** The longest pause a 429's Retry-After is taken for (a larger value is read as this). */
+export const MAX_SLOW_DOWN_MS = 15 * 60 * 1000;
+
+/**
+ * A 429 from the token endpoint (its per-client quota): the pause it asks for, in ms (Retry-After, at least
+ * RENEWAL_PAUSE_MS, at most MAX_SLOW_DOWN_MS); null for any other failure.
+ */
+function slowDownMs(error: unknown): number | null {
+  if (!(error instanceof AuthError) || error.status !== 429) return null;
+  const seconds = Number(error.details?.['retry_after_seconds']);
+  const asked = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+  return Math.min(MAX_SLOW_DOWN_MS, Math.max(RENEWAL_PAUSE_MS, asked));
+}
+
 /** The token may still be handed out: more than EXPIRY_SAFETY_MS before it expires. */
 function usable(cached: Cached, now: number): boolean {
   return now < cached.expiresAt - EXPIRY_SAFETY_MS;
@@ -60,6 +74,8 @@ function usable(cached: Cached, now: number): boolean {
 export class ServiceTokenSource {
   private cached: Cached | undefined;
   private pending: Promise<string> | undefined;
+  /** A 429 with no token to serve: repeated to callers, without a request, until its pause is over. */
+  private slowDown: { error: unknown; until: number } | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: ServiceTokenSourceOptions) {
@@ -76,6 +92,7 @@ export class ServiceTokenSource {
       if (now >= cached.retryAt) this.renew().catch(() => undefined);
       return Promise.resolve(cached.token);
     }
+    if (this.slowDown && now < this.slowDown.until) return Promise.reject(this.slowDown.error);
     return this.renew();
   }
 
@@ -94,17 +111,23 @@ export class ServiceTokenSource {
 
   /**
    * A renewal that could not reach the token endpoint (network, timeout, 5xx) while the cached token is still
-   * usable resolves to that token, and the next attempt waits RENEWAL_PAUSE_MS. A 4xx is final (bad credentials or
-   * scope: the old token is not served in place of the answer), as is any failure once the token is nearly expired.
+   * usable resolves to that token, and the next attempt waits RENEWAL_PAUSE_MS. So does a 429 (the endpoint's
+   * per-client quota: "ask less often"), whose next attempt waits its Retry-After; with no usable token its error is
+   * repeated to callers without a request until then, so that callers do not keep the quota tripped (until
+   * 2026-12-02 a 429 was final like any 4xx: the still-valid token was not served, and every call asked again; an
+   * outside review found it). Any other 4xx is final (bad credentials or scope: the old token is not served in
+   * place of the answer), as is any failure once the token is nearly expired.
    */
   private fallBack(error: unknown): string {
     const cached = this.cached;
     const now = this.now();
-    if (cached && isTransient(error) && usable(cached, now)) {
-      cached.retryAt = now + RENEWAL_PAUSE_MS;
+    const pause = slowDownMs(error);
+    if (cached && (isTransient(error) || pause !== null) && usable(cached, now)) {
+      cached.retryAt = now + (pause ?? RENEWAL_PAUSE_MS);
       return cached.token;
     }
     if (cached) cached.retryAt = undefined;
+    if (pause !== null) this.slowDown = { error, until: now + pause };
     throw error;
   }
 
@@ -125,7 +148,9 @@ export class ServiceTokenSource {
     if (!response.ok) {
       const error = isRecord(body) && typeof body.error === 'string' && /^[a-z_]{1,64}$/.test(body.error) ? body.error : 'invalid_request';
       const description = isRecord(body) && typeof body.error_description === 'string' ? `: ${body.error_description}` : '';
-      throw new AuthError(error.toUpperCase(), response.status, `token endpoint refused the request (${error})${description}`);
+      const retryAfter = response.status === 429 ? Number(response.headers.get('retry-after')) : NaN;
+      const details = Number.isFinite(retryAfter) && retryAfter > 0 ? { retry_after_seconds: retryAfter } : undefined;
+      throw new AuthError(error.toUpperCase(), response.status, `token endpoint refused the request (${error})${description}`, details);
     }
     if (!isRecord(body) || typeof body.access_token !== 'string' || String(body.token_type).toLowerCase() !== 'bearer') {
       throw unexpected(response, 'token endpoint');
@@ -134,6 +159,7 @@ export class ServiceTokenSource {
     const margin = Math.min(this.options.refreshBeforeSeconds ?? 60, expiresIn / 2);
     const now = this.now();
     this.cached = { token: body.access_token, renewAt: now + (expiresIn - margin) * 1000, expiresAt: now + expiresIn * 1000 };
+    this.slowDown = undefined;
     return body.access_token;
   }
 }

@@ -199,7 +199,7 @@ describe('ServiceTokenSource with short-lived tokens (a local peer answering a s
 });
 
 describe('ServiceTokenSource while renewal fails and the cached token is still valid (an injected token endpoint)', () => {
-  type Mode = 'ok' | '503' | 'down' | '401';
+  type Mode = 'ok' | '503' | 'down' | '401' | '429';
   /** The token endpoint as a fetch: 'ok' issues `tok<n>` for 900 s (n counts requests); the others fail. */
   const setup = (expiresIn = 900) => {
     const state = { mode: 'ok' as Mode, calls: 0 };
@@ -208,6 +208,7 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
       if (state.mode === 'down') throw new TypeError('fetch failed');
       if (state.mode === '503') return new Response('{}', { status: 503 });
       if (state.mode === '401') return new Response(JSON.stringify({ error: 'invalid_client' }), { status: 401 });
+      if (state.mode === '429') return new Response(JSON.stringify({ error: 'slow_down' }), { status: 429, headers: { 'retry-after': '30' } });
       return new Response(JSON.stringify({ access_token: `tok${state.calls}`, token_type: 'Bearer', expires_in: expiresIn }), { status: 200 });
     };
     const clock = new FakeClock();
@@ -277,6 +278,41 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
     expect(await tokens.getToken()).toBe('tok1');
     at(55);
     await expect(tokens.getToken()).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+  });
+
+  /**
+   * The endpoint's per-client quota answered 429 with Retry-After (outside review, 2026-12-02: the renewal's 429 was
+   * final like any 4xx, so the still-valid token was not served, and every later call sent a new request, keeping
+   * the quota tripped). The old token is served while usable, the next attempt waits Retry-After; afterwards the
+   * 429 is repeated to callers without a request until its pause is over.
+   */
+  it('a 429 while renewing: the old token is served, the next attempt waits Retry-After; then the refusal is repeated without requests', async () => {
+    const { state, tokens, at, waits } = setup();
+    expect(await tokens.getToken()).toBe('tok1');
+    state.mode = '429';
+    at(841);
+    expect(new Set(await burst(tokens))).toEqual(new Set(['tok1']));
+    expect(state.calls).toBe(2); // one request for the burst, not retried
+    at(870.999); // within Retry-After (30 s): served, nothing asked
+    for (let i = 0; i < 100; i += 1) expect(await tokens.getToken()).toBe('tok1');
+    await settle();
+    expect(state.calls).toBe(2);
+    at(871); // the pause over: served at once, one attempt behind the callers
+    expect(new Set(await burst(tokens))).toEqual(new Set(['tok1']));
+    await settle();
+    expect(state.calls).toBe(3);
+    at(895); // no longer usable: the 429 is the caller's, then repeated without a request for 30 s
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN', status: 429, details: { retry_after_seconds: 30 } });
+    expect(state.calls).toBe(4);
+    for (let i = 0; i < 100; i += 1) {
+      at(895 + (i * 29.99) / 100);
+      await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN' });
+    }
+    expect(state.calls).toBe(4);
+    state.mode = 'ok';
+    at(925);
+    expect(await tokens.getToken()).toBe('tok5');
+    expect(waits).toEqual([]); // a 429 is never retried in a loop
   });
 
   it('a 4xx is final: not answered with the old token', async () => {
