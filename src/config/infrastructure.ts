@@ -90,6 +90,13 @@ export interface InfrastructureOverrides {
   mailer?: Mailer;
   /** false: no DATABASE_QUERY_TIMEOUT on the pool (the CLI: its batches may run long; see openDatabase). Default true. */
   queryDeadline?: boolean;
+  /**
+   * `manage` (the service, and the CLI's rotate-keys): make sure an active key of JWT_ALG and a next key exist.
+   * `follow` (every other CLI command): read the keys as they are and create or retire none, so that a command run
+   * with another JWT_ALG than the service's (or on a database no service has started on) cannot switch the fleet's
+   * signing key. Default `manage`.
+   */
+  signingKeys?: 'manage' | 'follow';
 }
 
 /** Starts every adapter the configuration asks for: embedded parts where a URL is missing. */
@@ -123,7 +130,8 @@ export async function startInfrastructure(
     accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
     maxAccessTokenTtlSeconds: MAX_ACCESS_TOKEN_TTL_SECONDS,
   });
-  await keys.init();
+  if (overrides.signingKeys === 'follow') await keys.reload();
+  else await keys.init();
   // Other instances may rotate keys; pick their changes up well within the JWKS cache lifetime (300 s).
   const keyRefresh = setInterval(() => {
     keys.reload().catch((error: unknown) => logger.warn({ err: error }, 'signing key reload failed'));

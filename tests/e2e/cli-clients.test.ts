@@ -127,4 +127,24 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI clients against a runnin
     const res = await t.http.post('/oauth/introspect').set('Authorization', basic({ id: other.client_id, secret: other.client_secret })).type('form').send(form({ token: issued.body.access_token })).expect(200);
     expect(res.body).toStrictEqual({ active: false });
   }, 120_000);
+
+  /**
+   * Every command used to open the application as the service does, making sure an active key of its JWT_ALG
+   * existed: run with another JWT_ALG than the service's (here RS256 against the service's EdDSA), list-clients
+   * made an RS256 key active and retired the service's, and within a minute every instance signed with an algorithm
+   * no verifier was configured for (outside review, 2026-12-02). Only rotate-keys makes or retires keys now.
+   */
+  it('a command run with another JWT_ALG leaves the signing keys as they are', async () => {
+    const keys = async () => (await t.app.infra.dataSource.query('SELECT kid, alg, status FROM signing_keys ORDER BY kid')) as { kid: string; alg: string; status: string }[];
+    const before = await keys();
+    expect(before.filter((k) => k.status === 'active').map((k) => k.alg)).toEqual(['EdDSA']);
+    for (const args of [['list-clients'], ['create-client', '--name', 'alg-probe', '--scopes', 'a'], ['purge-expired']]) {
+      const run = await cli(args, { ...env, JWT_ALG: 'RS256' });
+      expect([args[0], run.code]).toEqual([args[0], 0]);
+    }
+    expect(await keys()).toEqual(before);
+    // The service goes on signing with its key: a token it issues verifies against its JWKS as before.
+    const jwks = (await t.http.get('/.well-known/jwks.json').expect(200)).body as { keys: { kid: string; alg: string }[] };
+    expect(jwks.keys.map((k) => k.kid).sort()).toEqual(before.filter((k) => k.status !== 'retired').map((k) => k.kid).sort());
+  }, 120_000);
 });

@@ -37,9 +37,11 @@ ${CLIENT_USAGE}`;
  * Log lines to stderr (stdout carries the one JSON object); no query deadline: purge-expired's batches may rightly
  * run longer than DATABASE_QUERY_TIMEOUT, and an operator watches the command.
  */
-function openApplication(io: CliIo): Promise<Application> {
+function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow'): Promise<Application> {
   const config = loadConfig(io.env);
-  return createApplication(config, { logger: createLogger(config.logLevel, io.stderr), queryDeadline: false });
+  // Only rotate-keys makes or retires signing keys (`manage`); the others read them as they are (`follow`): run with
+  // another JWT_ALG than the service's, any command used to switch the fleet's signing key (an outside review).
+  return createApplication(config, { logger: createLogger(config.logLevel, io.stderr), queryDeadline: false, signingKeys });
 }
 
 async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -77,7 +79,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
     io.stderr.write(`${command} takes no arguments: unexpected ${argv[1]}\n\n${USAGE}`);
     return 2;
   }
-  const app = await openApplication(io);
+  const app = await openApplication(io, command === 'rotate-keys' ? 'manage' : 'follow');
   try {
     if (command === 'rotate-keys') {
       await app.infra.keys.rotate();
