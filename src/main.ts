@@ -1,12 +1,9 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { createApplication } from '@config/application';
-import { runPrimary } from '@config/cluster';
+import { runPrimary, SHUTDOWN_LIMIT_MS } from '@config/cluster';
 import { ConfigError, loadConfig } from '@config/env';
 import { createLogger } from '@infrastructure/logging/pino-logger';
-
-/** The longest a shutdown may take: the 10-s request grace, then the pools, workers and connections. */
-const SHUTDOWN_LIMIT_MS = 30_000;
 
 async function main(): Promise<void> {
   let config;

@@ -10,15 +10,23 @@ export interface ClusterOptions {
   maxRestartDelayMs: number;
   /** A worker that served this long before dying counts as stable: its replacement waits only the minimum. */
   stableAfterMs: number;
-  /** After SIGTERM, how long the workers get to drain before they are killed (their own grace is 10 s). */
+  /**
+   * After SIGTERM, how long the workers get to drain before they are killed: longer than a worker's own bound
+   * (SHUTDOWN_LIMIT_MS: 10 s for requests, then its pools, queues and a send in hand), so that the primary never
+   * cuts a shutdown the worker would have finished (until stop 34 it was 15 s: a worker closing its jobs after a
+   * slow request was killed mid-send; an outside review found it).
+   */
   shutdownTimeoutMs: number;
 }
+
+/** The longest a process's shutdown may take: the 10-s request grace, then the pools, workers and connections. */
+export const SHUTDOWN_LIMIT_MS = 30_000;
 
 export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'workers'> = {
   minRestartDelayMs: 500,
   maxRestartDelayMs: 30_000,
   stableAfterMs: 60_000,
-  shutdownTimeoutMs: 15_000,
+  shutdownTimeoutMs: SHUTDOWN_LIMIT_MS + 5_000,
 };
 
 /**
