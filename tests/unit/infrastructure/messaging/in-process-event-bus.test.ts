@@ -109,4 +109,51 @@ describe('InProcessEventBus', () => {
     expect(report.confirmed).toEqual([]);
     expect(report.failed).toHaveLength(1);
   });
+
+  /**
+   * The relay marks an event published once the bus accepts it, so an event the bus drops is gone for good. A
+   * graceful close used to drop what waited behind the prefetch and every pending retry (outside review,
+   * 2026-12-02): a SIGTERM in embedded mode lost security notices. Now they are handed out first.
+   */
+  it('close hands out what the queues hold, a pending retry once more, before it resolves', async () => {
+    const bus = new InProcessEventBus(logger);
+    bus.start();
+    const handled: string[] = [];
+    let failedOnce = false;
+    await bus.subscribe({ name: 'slow', patterns: ['#'], prefetch: 1 }, async (d) => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      if (d.event.type === 'auth.user.retried' && !failedOnce) {
+        failedOnce = true;
+        await d.retryLater(60_000, 'first attempt fails'); // a minute away: close must not wait for it, nor drop it
+        return;
+      }
+      handled.push(d.event.id);
+      await d.ack();
+    });
+    const retried = event('auth.user.retried');
+    await bus.publish([retried]);
+    await eventually(() => failedOnce, 5000);
+    const queued = Array.from({ length: 20 }, () => event('auth.user.updated'));
+    await bus.publish(queued); // prefetch 1: 19 wait behind the first
+    await bus.close();
+    expect(handled.sort()).toEqual([retried, ...queued].map((e) => e.id).sort());
+    expect(logger.lines.filter((l) => l.message.startsWith('in-process bus closed with events not handled'))).toEqual([]);
+  });
+
+  it('close drops what is still queued after closeDrainMs, and says how many', async () => {
+    const lines = new RecordingLogger();
+    const bus = new InProcessEventBus(lines, { closeDrainMs: 30 });
+    bus.start();
+    let handled = 0;
+    await bus.subscribe({ name: 'stuck', patterns: ['#'], prefetch: 1 }, async (d) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      handled += 1;
+      await d.ack();
+    });
+    await bus.publish(Array.from({ length: 10 }, () => event('auth.user.updated')));
+    await bus.close();
+    expect(handled).toBeLessThan(10);
+    const warning = lines.lines.find((l) => l.message.startsWith('in-process bus closed with events not handled'));
+    expect(warning?.fields).toEqual({ subscriber: 'stuck', dropped: 10 - handled });
+  });
 });
