@@ -96,11 +96,13 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
       new RedisLoginLockout(client, keys, config.abuse.lockout),
       new InMemoryLoginLockout(config.abuse.lockout),
       logger,
+      clock,
     ),
     mfaLockout: new FallbackLoginLockout(
       new RedisLoginLockout(client, keys.under('mfa:'), config.abuse.lockout),
       new InMemoryLoginLockout(config.abuse.lockout),
       logger,
+      clock,
     ),
     secretAttempts: new RedisSecretAttempts(client, keys, new InMemorySecretAttempts(), logger),
     otpReplay: new RedisOtpReplayGuard(client, keys, new InMemoryOtpReplayGuard(clock), logger),

@@ -446,13 +446,52 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     await expect(lockout.reserve('anyone', new Date())).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(1000);
     // The fallback keeps reserving, per process: exactly the threshold of a burst gets through.
-    const fallback = new FallbackLoginLockout(lockout, new InMemoryLoginLockout(POLICY), silent);
+    const fallback = new FallbackLoginLockout(lockout, new InMemoryLoginLockout(POLICY), silent, new ManualClock());
     const now = new Date();
     const states = await Promise.all(Array.from({ length: 20 }, () => fallback.reserve('anyone', now)));
     expect(states.filter((s) => !s.locked)).toHaveLength(5);
     await fallback.recordFailure('anyone', now);
     await expect(fallback.succeed('anyone', now)).resolves.toEqual({ locked: false });
     expect((await Promise.all(Array.from({ length: 8 }, () => fallback.reserve('anyone', now)))).filter((s) => !s.locked)).toHaveLength(5);
+  });
+
+  /**
+   * Instance A clears an identifier while Redis is away (a successful login): the clear is owed and paid on A's
+   * next call that reaches Redis. Instance B reached Redis first after the outage and locked another identifier
+   * whose clear A also owed: paying it used to wipe that lock and its repeat count (outside review, 2026-12-02).
+   * A clear is now weighed against the failures recorded since it was owed.
+   */
+  it('an owed clear is paid when Redis is back, but not over failures another instance recorded since', async () => {
+    const target = new URL(REAL_REDIS_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    const own = await connectRedis(proxy.through(REAL_REDIS_URL), silent);
+    try {
+      const clock = new ManualClock(new Date());
+      const a = new FallbackLoginLockout(new RedisLoginLockout(own, testKeys(prefix), POLICY), new InMemoryLoginLockout(POLICY), silent, clock);
+      const b = new RedisLoginLockout(client, testKeys(prefix), POLICY);
+      for (const id of ['owed-paid', 'owed-kept']) for (let i = 0; i < 3; i += 1) await b.recordFailure(id, clock.now());
+      proxy.cut();
+      for (const id of ['owed-paid', 'owed-kept']) await expect(a.succeed(id, clock.now())).resolves.toEqual({ locked: false });
+      expect(a.owedClears).toBe(2);
+      proxy.restore();
+      clock.advance(1);
+      // B locks 'owed-kept' (two more failures make five) before A calls again.
+      for (let i = 0; i < 2; i += 1) await b.recordFailure('owed-kept', clock.now());
+      expect((await b.state('owed-kept', clock.now())).locked).toBe(true);
+      const deadline = Date.now() + 15_000;
+      while (a.owedClears > 0) {
+        if (Date.now() > deadline) throw new Error('the owed clears were not paid after the outage');
+        await a.state('someone-else', clock.now());
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await b.state('owed-kept', clock.now())).locked).toBe(true);
+      expect(await client.exists(lockoutKeys(testKeys(prefix), 'owed-paid')[0])).toBe(0);
+      expect(await client.hGet(lockoutKeys(testKeys(prefix), 'owed-kept')[0], 'n')).toBe('1');
+    } finally {
+      own.destroy();
+      await proxy.close();
+    }
   });
 });
 

@@ -1,5 +1,7 @@
+import type { Clock } from '@application/ports/clock';
 import type { Logger } from '@application/ports/logger';
 import type { FailureOutcome, LockoutState, LoginLockout } from '@application/ports/login-lockout';
+import type { OwedClears } from './redis-login-lockout';
 
 const WARN_EVERY_MS = 60_000;
 
@@ -12,16 +14,22 @@ const MAX_OWED = 10_000;
  * A clear that could not reach the shared store (an admin unlock, a password reset, a successful login during
  * the outage) is owed to it and paid before the next call that reaches it, so a lock cleared meanwhile does not
  * come back with the store. Owed clears live in this process only (a restart during the outage loses them).
+ * A clear is owed as of when it was asked for, and paid only if no failure was recorded in the store since: the
+ * store came back before this instance's next call, and another instance counted failures (or locked the
+ * identifier) in between, which the clear must not wipe (until stop 34 it did, handing a guesser a fresh count at
+ * the base duration; an outside review found it).
  */
 export class FallbackLoginLockout implements LoginLockout {
   private warnedAt = 0;
-  private readonly owed = new Set<string>();
+  /** Identifier -> when its clear was asked for (the clock the stores are given). */
+  private readonly owed = new Map<string, Date>();
   private paying: Promise<void> | null = null;
 
   constructor(
-    private readonly shared: LoginLockout,
+    private readonly shared: LoginLockout & OwedClears,
     private readonly local: LoginLockout,
     private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   state(identifier: string, now: Date): Promise<LockoutState> {
@@ -63,16 +71,16 @@ export class FallbackLoginLockout implements LoginLockout {
 
   private owe(identifier: string): void {
     this.owed.delete(identifier);
-    this.owed.add(identifier);
-    if (this.owed.size > MAX_OWED) this.owed.delete(this.owed.values().next().value as string);
+    this.owed.set(identifier, this.clock.now());
+    if (this.owed.size > MAX_OWED) this.owed.delete(this.owed.keys().next().value as string);
   }
 
   /** Pays the owed clears, one payer at a time; stops at the first that fails (the store is still away). */
   private payOwed(): Promise<void> {
     this.paying ??= (async () => {
       try {
-        for (const identifier of [...this.owed]) {
-          await this.shared.clear(identifier);
+        for (const [identifier, owedAt] of [...this.owed]) {
+          await this.shared.clearUnlessFailedSince(identifier, owedAt);
           this.owed.delete(identifier);
         }
       } catch {

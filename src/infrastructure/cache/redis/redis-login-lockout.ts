@@ -11,7 +11,8 @@ import { RedisScript, type RedisClient } from './redis-connection';
 import type { RedisKeys } from './redis-keys';
 
 /*
- * Two keys per identifier. KEYS[1], a hash: f = consecutive failures, n = locks so far, u = locked until (ms).
+ * Two keys per identifier. KEYS[1], a hash: f = consecutive failures, n = locks so far, u = locked until (ms),
+ * w = when a failure was last recorded (ms, by the callers' clock: what a clear owed since an outage is weighed by).
  * KEYS[2], a sorted set of the attempts in flight: one random member each, scored by when it stops holding its
  * place (ms, by the callers' clock). Every read-decide-write runs in one script, so concurrent attempts on
  * several instances count exactly once each. Same rules as lockout-rules.ts (lock length: base * 2^n capped;
@@ -24,6 +25,7 @@ local now = tonumber(ARGV[1])
 local lockedUntil = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
 if lockedUntil > now then return {0, 0} end
 local memory = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'w', ARGV[1])
 local failures = redis.call('HINCRBY', KEYS[1], 'f', 1)
 if failures < tonumber(ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], memory)
@@ -61,7 +63,23 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return 0
 `);
 
-export class RedisLoginLockout implements LoginLockout {
+/**
+ * A clear owed since an outage (see FallbackLoginLockout): done unless a failure was recorded after it was owed, which
+ * only an instance that reached the store since can have done. Reply 1 = cleared, 0 = left as it is.
+ */
+const CLEAR_UNLESS_FAILED_SINCE = new RedisScript(`
+local w = tonumber(redis.call('HGET', KEYS[1], 'w') or '0')
+if w > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+`);
+
+/** A store that can weigh a clear owed since `owedAt` against the failures recorded after it. */
+export interface OwedClears {
+  clearUnlessFailedSince(identifier: string, owedAt: Date): Promise<boolean>;
+}
+
+export class RedisLoginLockout implements LoginLockout, OwedClears {
   constructor(
     private readonly client: RedisClient,
     private readonly keyspace: RedisKeys,
@@ -107,6 +125,10 @@ export class RedisLoginLockout implements LoginLockout {
 
   async clear(identifier: string): Promise<void> {
     await this.client.del(this.keys(identifier));
+  }
+
+  async clearUnlessFailedSince(identifier: string, owedAt: Date): Promise<boolean> {
+    return Number(await CLEAR_UNLESS_FAILED_SINCE.run(this.client, this.keys(identifier), [String(owedAt.getTime())])) === 1;
   }
 
   private keys(identifier: string): [string, string] {
