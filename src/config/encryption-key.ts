@@ -1,19 +1,53 @@
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, link, lstat, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 
 /**
  * ENCRYPTION_KEY when set; otherwise (never in production: config refuses) a key generated once and kept in
  * `<dataDir>/encryption.key`, readable by the owner only. Losing that file makes sealed secrets unreadable.
+ *
+ * The file appears whole or not at all: the key is written to a file of its own and then linked under the final
+ * name, which fails if another process got there first (its key is then the one read). Until stop 34 the file was
+ * created empty and then written, so a process starting beside another could read it empty, and one killed in
+ * between left an empty file that stopped every later start (an outside review found it). The file must be a
+ * regular file (not a symlink someone planted in a shared DATA_DIR); one readable by others is made owner-only.
  */
 export async function resolveEncryptionKey(configured: string | null, dataDir: string): Promise<{ key: string; source: string }> {
   if (configured) return { key: configured, source: 'ENCRYPTION_KEY' };
   const file = join(dataDir, 'encryption.key');
-  if (existsSync(file)) return { key: (await readFile(file, 'utf8')).trim(), source: file };
+  const existing = await readKeyFile(file);
+  if (existing !== null) return { key: existing, source: file };
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = generateEncryptionKey();
-  await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
-  await chmod(file, 0o600);
+  const draft = join(dataDir, `.encryption.key.${process.pid}.${randomBytes(6).toString('hex')}`);
+  await writeFile(draft, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    await chmod(draft, 0o600);
+    await link(draft, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another process created it meanwhile, whole: its key is the one.
+    const theirs = await readKeyFile(file);
+    if (theirs === null) throw error;
+    return { key: theirs, source: file };
+  } finally {
+    await unlink(draft).catch(() => undefined);
+  }
   return { key, source: `${file} (generated)` };
+}
+
+/** The key in the file, or null when there is none; refuses what is not a regular file, or is empty. */
+async function readKeyFile(file: string): Promise<string | null> {
+  const stat = await lstat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw error;
+  });
+  if (stat === null) return null;
+  if (!stat.isFile()) throw new Error(`${file} is not a regular file (a symbolic link?): refusing to read the encryption key from it`);
+  // Made owner-only where this process may (a read-only DATA_DIR, or another owner's file, is left as it is).
+  if ((stat.mode & 0o077) !== 0) await chmod(file, 0o600).catch(() => undefined);
+  const key = (await readFile(file, 'utf8')).trim();
+  if (key === '') throw new Error(`${file} is empty (a start interrupted while creating it?): delete it if nothing was sealed with it, or set ENCRYPTION_KEY`);
+  return key;
 }
