@@ -143,8 +143,20 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI clients against a runnin
       expect([args[0], run.code]).toEqual([args[0], 0]);
     }
     expect(await keys()).toEqual(before);
+    // rotate-keys too: it refuses, saying why, rather than make a key of its own algorithm active.
+    const refused = await cli(['rotate-keys'], { ...env, JWT_ALG: 'RS256' });
+    expect([refused.code, refused.stdout]).toEqual([1, '']);
+    expect(refused.stderr).toContain('rotate-keys: the active signing key is EdDSA but JWT_ALG here is RS256');
+    expect(await keys()).toEqual(before);
     // The service goes on signing with its key: a token it issues verifies against its JWKS as before.
     const jwks = (await t.http.get('/.well-known/jwks.json').expect(200)).body as { keys: { kid: string; alg: string }[] };
     expect(jwks.keys.map((k) => k.kid).sort()).toEqual(before.filter((k) => k.status !== 'retired').map((k) => k.kid).sort());
+    // With the service's algorithm it rotates: the next key becomes active.
+    const rotated = await cli(['rotate-keys'], env);
+    expect(rotated.code).toBe(0);
+    const after = await keys();
+    const nextBefore = before.find((k) => k.status === 'next')!.kid;
+    expect(after.find((k) => k.status === 'active')?.kid).toBe(nextBefore);
+    expect(after.every((k) => k.alg === 'EdDSA')).toBe(true);
   }, 120_000);
 });

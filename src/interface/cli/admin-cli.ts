@@ -39,8 +39,9 @@ ${CLIENT_USAGE}`;
  */
 function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow'): Promise<Application> {
   const config = loadConfig(io.env);
-  // Only rotate-keys makes or retires signing keys (`manage`); the others read them as they are (`follow`): run with
-  // another JWT_ALG than the service's, any command used to switch the fleet's signing key (an outside review).
+  // Commands read the signing keys as they are (`follow`); rotate-keys makes and retires keys only after checking
+  // that its JWT_ALG is the active key's: run with another JWT_ALG than the service's, any command used to switch the
+  // fleet's signing key (an outside review).
   return createApplication(config, { logger: createLogger(config.logLevel, io.stderr), queryDeadline: false, signingKeys });
 }
 
@@ -79,9 +80,18 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
     io.stderr.write(`${command} takes no arguments: unexpected ${argv[1]}\n\n${USAGE}`);
     return 2;
   }
-  const app = await openApplication(io, command === 'rotate-keys' ? 'manage' : 'follow');
+  const app = await openApplication(io);
   try {
     if (command === 'rotate-keys') {
+      // A rotation keeps the fleet's algorithm: run with another JWT_ALG, it would make a key of that one active.
+      const active = app.infra.keys.activeAlgorithm;
+      if (active !== null && active !== app.config.jwt.alg) {
+        io.stderr.write(
+          `rotate-keys: the active signing key is ${active} but JWT_ALG here is ${app.config.jwt.alg}: run it with the service's JWT_ALG (an algorithm is changed by setting JWT_ALG on the service and restarting it)\n`,
+        );
+        return 1;
+      }
+      await app.infra.keys.init();
       await app.infra.keys.rotate();
       // CONTRACT §8: one JSON object, the kids now published (the active key, the next one, retired ones still in use).
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);

@@ -152,6 +152,11 @@ export class SigningKeyManager {
     return true;
   }
 
+  /** The algorithm of the key that signs now, or null when none is active (a database no service started on). */
+  get activeAlgorithm(): SigningAlgorithm | null {
+    return this.active?.alg ?? null;
+  }
+
   activeKey(): ActiveSigningKey {
     if (!this.active) throw new Error('No active signing key: call SigningKeyManager.init() at start-up.');
     return this.active;
