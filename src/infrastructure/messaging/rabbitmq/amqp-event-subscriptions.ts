@@ -15,9 +15,15 @@ export interface AmqpSubscriptionOptions {
   /**
    * A delivery left unsettled by a failed move (no confirm in time, the broker refused the copy) goes back to its
    * queue after this pause (default 1000 ms): settled, or it would hold a prefetch place until the connection ends.
+   * The pause doubles for each such failure of the same message in a row, up to 60 s: a broker refusing every copy
+   * for a long time sees each stuck message about once a minute, not once a second.
    */
   requeuePauseMs?: number;
 }
+
+const MAX_REQUEUE_PAUSE_MS = 60_000;
+/** Messages whose moves keep failing, remembered for their growing pause (the oldest forgotten beyond this). */
+const MAX_UNMOVED_REMEMBERED = 1000;
 
 export interface QueueNames {
   queue: string;
@@ -60,6 +66,9 @@ export function queueArguments(type: 'classic' | 'quorum', names: QueueNames): {
  * so a crash in between duplicates it (subscribers de-duplicate) but never loses it.
  */
 export class AmqpEventSubscriptions implements EventSubscriptions {
+  /** Message id -> moves failed in a row (for the requeue pause). */
+  private readonly unmoved = new Map<string, number>();
+
   constructor(
     private readonly connection: AmqpConnection,
     private readonly options: AmqpSubscriptionOptions,
@@ -118,6 +127,14 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
    * message on the next connection anyway.
    */
   private requeueLater(channel: ConfirmChannel, message: ConsumeMessage, settled: { done: boolean }): void {
+    const id = typeof message.properties.messageId === 'string' ? message.properties.messageId : null;
+    const failures = (id === null ? 0 : (this.unmoved.get(id) ?? 0)) + 1;
+    if (id !== null) {
+      this.unmoved.delete(id);
+      this.unmoved.set(id, failures);
+      if (this.unmoved.size > MAX_UNMOVED_REMEMBERED) this.unmoved.delete(this.unmoved.keys().next().value as string);
+    }
+    const pause = Math.min(MAX_REQUEUE_PAUSE_MS, (this.options.requeuePauseMs ?? 1000) * 2 ** (failures - 1));
     const timer = setTimeout(() => {
       if (settled.done) return;
       settled.done = true;
@@ -126,7 +143,7 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
       } catch {
         // The channel is closed: nothing to settle on it.
       }
-    }, this.options.requeuePauseMs ?? 1000);
+    }, pause);
     timer.unref();
   }
 
@@ -137,6 +154,7 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
       ack: async () => {
         settled.done = true;
         channel.ack(message);
+        if (typeof message.properties.messageId === 'string') this.unmoved.delete(message.properties.messageId);
       },
       retryLater: (delayMs, reason) =>
         this.move(channel, message, settled, names.retry, { attempt: attempt + 1, 'last-error': clip(reason) }, String(Math.max(0, Math.round(delayMs)))),
@@ -179,6 +197,7 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
     });
     settled.done = true;
     channel.ack(message);
+    if (typeof p.messageId === 'string') this.unmoved.delete(p.messageId);
   }
 }
 
