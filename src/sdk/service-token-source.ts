@@ -55,6 +55,13 @@ function slowDownMs(error: unknown): number | null {
   return Math.min(MAX_SLOW_DOWN_MS, Math.max(RENEWAL_PAUSE_MS, asked));
 }
 
+/** RFC 9110 §10.2.3 Retry-After: delay-seconds or an HTTP-date; null when absent, unreadable or not ahead. */
+function retryAfterSeconds(value: string | null, now: number): number | null {
+  if (value === null || value.trim() === '') return null;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : (Date.parse(value) - now) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : null;
+}
+
 /** The token may still be handed out: more than EXPIRY_SAFETY_MS before it expires. */
 function usable(cached: Cached, now: number): boolean {
   return now < cached.expiresAt - EXPIRY_SAFETY_MS;
@@ -122,12 +129,13 @@ export class ServiceTokenSource {
     const cached = this.cached;
     const now = this.now();
     const pause = slowDownMs(error);
+    // Remembered whether or not a token is served now: once it stops being usable, the pause still holds.
+    if (pause !== null) this.slowDown = { error, until: now + pause };
     if (cached && (isTransient(error) || pause !== null) && usable(cached, now)) {
       cached.retryAt = now + (pause ?? RENEWAL_PAUSE_MS);
       return cached.token;
     }
     if (cached) cached.retryAt = undefined;
-    if (pause !== null) this.slowDown = { error, until: now + pause };
     throw error;
   }
 
@@ -148,8 +156,8 @@ export class ServiceTokenSource {
     if (!response.ok) {
       const error = isRecord(body) && typeof body.error === 'string' && /^[a-z_]{1,64}$/.test(body.error) ? body.error : 'invalid_request';
       const description = isRecord(body) && typeof body.error_description === 'string' ? `: ${body.error_description}` : '';
-      const retryAfter = response.status === 429 ? Number(response.headers.get('retry-after')) : NaN;
-      const details = Number.isFinite(retryAfter) && retryAfter > 0 ? { retry_after_seconds: retryAfter } : undefined;
+      const retryAfter = response.status === 429 ? retryAfterSeconds(response.headers.get('retry-after'), this.now()) : null;
+      const details = retryAfter === null ? undefined : { retry_after_seconds: retryAfter };
       throw new AuthError(error.toUpperCase(), response.status, `token endpoint refused the request (${error})${description}`, details);
     }
     if (!isRecord(body) || typeof body.access_token !== 'string' || String(body.token_type).toLowerCase() !== 'bearer') {

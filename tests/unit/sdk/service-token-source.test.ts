@@ -199,7 +199,7 @@ describe('ServiceTokenSource with short-lived tokens (a local peer answering a s
 });
 
 describe('ServiceTokenSource while renewal fails and the cached token is still valid (an injected token endpoint)', () => {
-  type Mode = 'ok' | '503' | 'down' | '401' | '429';
+  type Mode = 'ok' | '503' | 'down' | '401' | '429' | '429-date';
   /** The token endpoint as a fetch: 'ok' issues `tok<n>` for 900 s (n counts requests); the others fail. */
   const setup = (expiresIn = 900) => {
     const state = { mode: 'ok' as Mode, calls: 0 };
@@ -209,6 +209,10 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
       if (state.mode === '503') return new Response('{}', { status: 503 });
       if (state.mode === '401') return new Response(JSON.stringify({ error: 'invalid_client' }), { status: 401 });
       if (state.mode === '429') return new Response(JSON.stringify({ error: 'slow_down' }), { status: 429, headers: { 'retry-after': '30' } });
+      if (state.mode === '429-date') {
+        // Retry-After as an HTTP-date (RFC 9110): 20 s after the injected clock's now.
+        return new Response(JSON.stringify({ error: 'slow_down' }), { status: 429, headers: { 'retry-after': new Date(clock.ms + 20_000).toUTCString() } });
+      }
       return new Response(JSON.stringify({ access_token: `tok${state.calls}`, token_type: 'Bearer', expires_in: expiresIn }), { status: 200 });
     };
     const clock = new FakeClock();
@@ -301,18 +305,38 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
     expect(new Set(await burst(tokens))).toEqual(new Set(['tok1']));
     await settle();
     expect(state.calls).toBe(3);
-    at(895); // no longer usable: the 429 is the caller's, then repeated without a request for 30 s
+    at(895); // no longer usable, and the last 429's pause (until 901) holds: refused without a request
     await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN', status: 429, details: { retry_after_seconds: 30 } });
+    for (let i = 0; i < 100; i += 1) {
+      at(895 + (i * 5.99) / 100);
+      await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN' });
+    }
+    expect(state.calls).toBe(3);
+    at(901); // the pause over: asked again, refused again, and repeated without a request for 30 s more
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN' });
     expect(state.calls).toBe(4);
     for (let i = 0; i < 100; i += 1) {
-      at(895 + (i * 29.99) / 100);
+      at(901 + (i * 29.99) / 100);
       await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN' });
     }
     expect(state.calls).toBe(4);
     state.mode = 'ok';
-    at(925);
+    at(931);
     expect(await tokens.getToken()).toBe('tok5');
     expect(waits).toEqual([]); // a 429 is never retried in a loop
+  });
+
+  it('a Retry-After given as an HTTP-date is read as the pause', async () => {
+    const { state, tokens, at } = setup();
+    state.mode = '429-date';
+    at(0);
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN', details: { retry_after_seconds: 20 } });
+    at(19.9);
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN' });
+    expect(state.calls).toBe(1);
+    state.mode = 'ok';
+    at(20);
+    expect(await tokens.getToken()).toBe('tok2');
   });
 
   it('a 4xx is final: not answered with the old token', async () => {
