@@ -81,7 +81,8 @@ export class FallbackLoginLockout implements LoginLockout {
       try {
         for (const [identifier, owedAt] of [...this.owed]) {
           await this.shared.clearUnlessFailedSince(identifier, owedAt);
-          this.owed.delete(identifier);
+          // Owed again meanwhile (a newer clear): that one stays owed.
+          if (this.owed.get(identifier) === owedAt) this.owed.delete(identifier);
         }
       } catch {
         // Still unreachable: the rest stays owed.
