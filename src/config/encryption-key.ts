@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 
@@ -10,8 +10,9 @@ import { generateEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-s
  * The file appears whole or not at all: the key is written to a file of its own and then linked under the final
  * name, which fails if another process got there first (its key is then the one read). Until stop 34 the file was
  * created empty and then written, so a process starting beside another could read it empty, and one killed in
- * between left an empty file that stopped every later start (an outside review found it). The file must be a
- * regular file (not a symlink someone planted in a shared DATA_DIR); one readable by others is made owner-only.
+ * between left an empty file that stopped every later start (an outside review found it). An empty file is refused,
+ * saying why; one readable by others is made owner-only where this process may. On a filesystem without hard
+ * links the key is written in place as before.
  */
 export async function resolveEncryptionKey(configured: string | null, dataDir: string): Promise<{ key: string; source: string }> {
   if (configured) return { key: configured, source: 'ENCRYPTION_KEY' };
@@ -24,7 +25,11 @@ export async function resolveEncryptionKey(configured: string | null, dataDir: s
   await writeFile(draft, `${key}\n`, { mode: 0o600, flag: 'wx' });
   try {
     await chmod(draft, 0o600);
-    await link(draft, file);
+    await link(draft, file).catch(async (error: NodeJS.ErrnoException) => {
+      // No hard links here (some network and FUSE filesystems): created in place, exclusively, as before.
+      if (error.code !== 'EPERM' && error.code !== 'ENOTSUP' && error.code !== 'EOPNOTSUPP' && error.code !== 'ENOSYS') throw error;
+      await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     // Another process created it meanwhile, whole: its key is the one.
@@ -37,16 +42,15 @@ export async function resolveEncryptionKey(configured: string | null, dataDir: s
   return { key, source: `${file} (generated)` };
 }
 
-/** The key in the file, or null when there is none; refuses what is not a regular file, or is empty. */
+/** The key in the file, or null when there is none; refuses an empty one. */
 async function readKeyFile(file: string): Promise<string | null> {
-  const stat = await lstat(file).catch((error: NodeJS.ErrnoException) => {
+  const found = await stat(file).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
     throw error;
   });
-  if (stat === null) return null;
-  if (!stat.isFile()) throw new Error(`${file} is not a regular file (a symbolic link?): refusing to read the encryption key from it`);
+  if (found === null) return null;
   // Made owner-only where this process may (a read-only DATA_DIR, or another owner's file, is left as it is).
-  if ((stat.mode & 0o077) !== 0) await chmod(file, 0o600).catch(() => undefined);
+  if ((found.mode & 0o077) !== 0) await chmod(file, 0o600).catch(() => undefined);
   const key = (await readFile(file, 'utf8')).trim();
   if (key === '') throw new Error(`${file} is empty (a start interrupted while creating it?): delete it if nothing was sealed with it, or set ENCRYPTION_KEY`);
   return key;
