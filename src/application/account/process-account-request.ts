@@ -62,7 +62,7 @@ export class ProcessAccountRequest {
       const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });
       user.requestPasswordReset(now);
       await repos.users.save(user);
-      await repos.emails.enqueue(passwordResetEmail(user.email, this.settings.publicUrl, token, ttlSeconds / 60));
+      await repos.emails.enqueue(passwordResetEmail(user.email, this.settings.publicUrl, token, ttlSeconds));
       await repos.audit.record(selfAuditEntry('password.reset_requested', client, user.id, pending.requestedAt));
     });
   }
@@ -124,7 +124,7 @@ export class ProcessAccountRequest {
     await repos.users.save(existing);
     const ttlSeconds = this.settings.verificationTokenTtlSeconds;
     const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: existing.id, purpose: 'password_reset', ttlSeconds, now });
-    await repos.emails.enqueue(registrationContestedEmail(existing.email, this.settings.publicUrl, token, Math.round(ttlSeconds / 3600)));
+    await repos.emails.enqueue(registrationContestedEmail(existing.email, this.settings.publicUrl, token, ttlSeconds));
     await repos.audit.record(selfAuditEntry('user.registered', client, existing.id, now, 'contested_unverified'));
     return true;
   }

@@ -79,6 +79,6 @@ export class UpdateCredentials {
     }
     const ttl = this.settings.verificationTokenTtlSeconds;
     const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId, purpose: 'email_change', ttlSeconds: ttl, now });
-    await repos.emails.enqueue(emailChangeVerificationEmail(address, this.settings.publicUrl, token, Math.round(ttl / 3600)));
+    await repos.emails.enqueue(emailChangeVerificationEmail(address, this.settings.publicUrl, token, ttl));
   }
 }

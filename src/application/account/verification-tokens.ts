@@ -22,7 +22,6 @@ export class VerificationTokens {
   async issue(repos: Repositories, user: User, now: Date): Promise<EmailMessage> {
     const ttlSeconds = this.settings.verificationTokenTtlSeconds;
     const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'email_verification', ttlSeconds, now });
-    const hours = Math.round(this.settings.verificationTokenTtlSeconds / 3600);
-    return verificationEmail(user.email, this.settings.publicUrl, token, hours);
+    return verificationEmail(user.email, this.settings.publicUrl, token, ttlSeconds);
   }
 }

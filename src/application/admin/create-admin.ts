@@ -76,7 +76,7 @@ export class CreateAdmin {
       const promoted = user.changeRoles(Role.list(roles), now, user.id);
       if (passwordDiscarded) {
         const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds: INVITATION_TTL_SECONDS, now });
-        await repos.emails.enqueue(adminRoleUnprovenAddressEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS / 3600));
+        await repos.emails.enqueue(adminRoleUnprovenAddressEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS));
         await repos.audit.record(cliAuditEntry('credentials.updated', user.id, now, 'cli_password_unproven'));
       }
       if (promoted || passwordDiscarded) await repos.users.save(user);

@@ -56,7 +56,7 @@ export class InviteUser {
       await repos.users.add(user);
       const ttlSeconds = INVITATION_TTL_SECONDS;
       const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });
-      await repos.emails.enqueue(invitationEmail(user.email, this.settings.publicUrl, token, ttlSeconds / 3600));
+      await repos.emails.enqueue(invitationEmail(user.email, this.settings.publicUrl, token, ttlSeconds));
       await repos.audit.record(adminAuditEntry('user.invited', input.actor, user.id, now));
       return user;
     });

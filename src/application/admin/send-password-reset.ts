@@ -35,7 +35,7 @@ export class SendPasswordReset {
       const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });
       user.requestPasswordReset(now);
       await repos.users.save(user);
-      await repos.emails.enqueue(passwordResetEmail(user.email, this.settings.publicUrl, token, ttlSeconds / 60));
+      await repos.emails.enqueue(passwordResetEmail(user.email, this.settings.publicUrl, token, ttlSeconds));
       await repos.audit.record(adminAuditEntry('password.reset_requested', input.actor, user.id, now, 'admin'));
     });
   }

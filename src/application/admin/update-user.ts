@@ -72,7 +72,7 @@ export class UpdateUser {
       // the account is reinstated (a reset is refused while it is suspended), within its 72 hours.
       if (passwordLink) {
         const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds: INVITATION_TTL_SECONDS, now });
-        await repos.emails.enqueue(addressConfirmedEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS / 3600));
+        await repos.emails.enqueue(addressConfirmedEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS));
       }
       await repos.users.save(user);
       return user;

@@ -1,6 +1,20 @@
 import type { EmailMessage } from '../ports/mailer';
 
 /** Links are built from the configured public URL only, never from a request's Host. */
+/**
+ * A link's lifetime in words: whole hours as hours ("1 hour", "72 hours"), anything else in whole minutes, rounded
+ * down ("15 minutes", "90 minutes"): never more than the link gives (until stop 34 a TTL was rounded to hours, so a
+ * 15-minute link read "valid for 0 hours" and a 90-minute one "2 hours"; an outside review found it).
+ */
+export function validFor(ttlSeconds: number): string {
+  if (ttlSeconds >= 3600 && ttlSeconds % 3600 === 0) return plural(ttlSeconds / 3600, 'hour');
+  return plural(Math.max(1, Math.floor(ttlSeconds / 60)), 'minute');
+}
+
+function plural(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
 export function link(publicUrl: string, path: string, token: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/${path}?token=${encodeURIComponent(token)}`;
 }
@@ -17,13 +31,13 @@ function message(to: string, subject: string, paragraphs: string[], action?: { l
   return { to, subject, text: `${text}\n`, html };
 }
 
-export function verificationEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+export function verificationEmail(to: string, publicUrl: string, token: string, ttlSeconds: number): EmailMessage {
   return message(
     to,
     'Verify your email address',
     [
       'Confirm that this address belongs to you to finish creating your account.',
-      `The link is valid for ${ttlHours} hours and can be used once. If you did not sign up, ignore this email.`,
+      `The link is valid for ${validFor(ttlSeconds)} and can be used once. If you did not sign up, ignore this email.`,
     ],
     { label: 'Verify email', url: link(publicUrl, 'verify-email', token) },
   );
@@ -36,25 +50,25 @@ export function page(publicUrl: string, path: string): string {
 
 const NOT_YOU = 'If this was not you, reset your password now and review the devices signed in to your account.';
 
-export function emailChangeVerificationEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+export function emailChangeVerificationEmail(to: string, publicUrl: string, token: string, ttlSeconds: number): EmailMessage {
   return message(
     to,
     'Confirm your new email address',
     [
       'You asked to use this address for your account. Until you confirm it, you keep signing in with your current address.',
-      `The link is valid for ${ttlHours} hours and can be used once. If you did not ask for this, ignore this email.`,
+      `The link is valid for ${validFor(ttlSeconds)} and can be used once. If you did not ask for this, ignore this email.`,
     ],
     { label: 'Confirm email address', url: link(publicUrl, 'verify-email', token) },
   );
 }
 
-export function passwordResetEmail(to: string, publicUrl: string, token: string, ttlMinutes: number): EmailMessage {
+export function passwordResetEmail(to: string, publicUrl: string, token: string, ttlSeconds: number): EmailMessage {
   return message(
     to,
     'Reset your password',
     [
       'Someone, hopefully you, asked to reset the password of the account that uses this address.',
-      `The link is valid for ${ttlMinutes} minutes and can be used once; it signs out every device. If you did not ask for this, ignore this email: your password stays as it is.`,
+      `The link is valid for ${validFor(ttlSeconds)} and can be used once; it signs out every device. If you did not ask for this, ignore this email: your password stays as it is.`,
     ],
     { label: 'Choose a new password', url: link(publicUrl, 'reset-password', token) },
   );
@@ -111,13 +125,13 @@ export function accountExistsEmail(to: string, publicUrl: string): EmailMessage 
  * Sent when an address whose account was never verified is registered again: the password chosen at sign-up is
  * gone (two people asked, and only the mailbox's owner reads this), and the link sets one and proves the address.
  */
-export function registrationContestedEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+export function registrationContestedEmail(to: string, publicUrl: string, token: string, ttlSeconds: number): EmailMessage {
   return message(
     to,
     'Choose a password to finish creating your account',
     [
       'This address was registered more than once before it was verified, so we cannot tell which password is yours: no password from those sign-ups works any more, and earlier verification links are void.',
-      `Choose a password with this link to finish creating your account; doing so also confirms the address. The link is valid for ${ttlHours} hours and can be used once. If you did not sign up, ignore this email.`,
+      `Choose a password with this link to finish creating your account; doing so also confirms the address. The link is valid for ${validFor(ttlSeconds)} and can be used once. If you did not sign up, ignore this email.`,
     ],
     { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
   );
@@ -156,13 +170,13 @@ export function registrationNotCompletedEmail(to: string, publicUrl: string): Em
 }
 
 /** Admin invitation (CONTRACT §4): a reset-type link that sets the first password and proves the address. */
-export function invitationEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+export function invitationEmail(to: string, publicUrl: string, token: string, ttlSeconds: number): EmailMessage {
   return message(
     to,
     'You have been invited',
     [
       'An administrator created an account for this address. Choose a password to start using it; doing so also confirms the address.',
-      `The link is valid for ${ttlHours} hours and can be used once. If you did not expect this, ignore this email.`,
+      `The link is valid for ${validFor(ttlSeconds)} and can be used once. If you did not expect this, ignore this email.`,
     ],
     { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
   );
@@ -172,13 +186,13 @@ export function invitationEmail(to: string, publicUrl: string, token: string, tt
  * An admin confirmed the address of an account that was never verified: the password it had was chosen before
  * anyone proved the address (possibly by someone else), so it was discarded; this link sets a new one.
  */
-export function addressConfirmedEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+export function addressConfirmedEmail(to: string, publicUrl: string, token: string, ttlSeconds: number): EmailMessage {
   return message(
     to,
     'Choose a password for your account',
     [
       'An administrator confirmed this address for your account. A password chosen before the address was confirmed could have been chosen by someone else, so it no longer works.',
-      `Choose a password with this link. It is valid for ${ttlHours} hours and can be used once. If you did not expect this, ignore this email.`,
+      `Choose a password with this link. It is valid for ${validFor(ttlSeconds)} and can be used once. If you did not expect this, ignore this email.`,
     ],
     { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
   );
@@ -189,13 +203,13 @@ export function addressConfirmedEmail(to: string, publicUrl: string, token: stri
  * registered with could have been chosen by someone else (who would now be an admin), so it was discarded; this
  * link sets a new one and proves the address.
  */
-export function adminRoleUnprovenAddressEmail(to: string, publicUrl: string, token: string, ttlHours: number): EmailMessage {
+export function adminRoleUnprovenAddressEmail(to: string, publicUrl: string, token: string, ttlSeconds: number): EmailMessage {
   return message(
     to,
     'Choose a password for your account',
     [
       'An operator gave the account of this address administrator rights. The address was never confirmed, so a password chosen for the account before could have been chosen by someone else: it no longer works.',
-      `Choose a password with this link; doing so also confirms the address. It is valid for ${ttlHours} hours and can be used once. If you did not expect this, ignore this email.`,
+      `Choose a password with this link; doing so also confirms the address. It is valid for ${validFor(ttlSeconds)} and can be used once. If you did not expect this, ignore this email.`,
     ],
     { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
   );

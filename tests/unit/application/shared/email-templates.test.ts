@@ -1,0 +1,24 @@
+import { registrationContestedEmail, validFor, verificationEmail } from '@application/shared/email-templates';
+
+describe('a link lifetime in an email', () => {
+  /** Until stop 34 TTLs were rounded to hours: a 15-minute link read "valid for 0 hours" (outside review). */
+  it.each([
+    [60, '1 minute'],
+    [59, '1 minute'],
+    [300, '5 minutes'],
+    [900, '15 minutes'],
+    [5400, '90 minutes'],
+    [5399, '89 minutes'],
+    [3600, '1 hour'],
+    [86400, '24 hours'],
+    [72 * 3600, '72 hours'],
+    [7 * 86400, '168 hours'],
+  ])('%p seconds: %p (never more than the link gives)', (seconds, words) => {
+    expect(validFor(seconds)).toBe(words);
+  });
+
+  it('is what the emails say', () => {
+    expect(verificationEmail('a@example.com', 'https://app.example.com', 't', 900).text).toContain('The link is valid for 15 minutes and can be used once.');
+    expect(registrationContestedEmail('a@example.com', 'https://app.example.com', 't', 86400).text).toContain('The link is valid for 24 hours and can be used once.');
+  });
+});
