@@ -22,7 +22,8 @@ const HEADER_DOCS: Record<number, ResponseObject['headers']> = {
  * with OAuth-shaped errors documents them in its `responses`; only an unexpected failure reaches the envelope.
  */
 export function routeErrorCodes(route: RouteDef): RouteErrorCode[] {
-  if (route.errorFormat === 'oauth') return ['INTERNAL_ERROR', ...route.errors];
+  // Their 5xx go to the envelope (oauth-errors.ts): an unexpected failure, and a database or cache away (503).
+  if (route.errorFormat === 'oauth') return [...new Set<RouteErrorCode>(['INTERNAL_ERROR', 'SERVICE_UNAVAILABLE', ...route.errors])];
   const codes = new Set<RouteErrorCode>(EVERY_ROUTE);
   // Also a POST, PUT or PATCH without a body of its own: it refuses one (routing/request-body.ts).
   if (requestBodyOf(route)) BODY_ROUTE.forEach((c) => codes.add(c));
