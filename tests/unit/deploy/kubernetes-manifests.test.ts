@@ -197,4 +197,10 @@ describe('deploy/: Kubernetes manifests', () => {
     expect(mib(resources.limits!.memory!)).toBeGreaterThanOrEqual(Math.ceil(250e6 / 2 ** 20));
     expect(mib(resources.requests!.memory!)).toBeGreaterThanOrEqual(Math.ceil(200e6 / 2 ** 20));
   });
+
+  it('hashes at once are the CPU limit: Node sees the node\'s cores, not the limit (outside review, 2026-12-02)', () => {
+    const limit = at<string>(containerOf(one('Deployment')), 'resources', 'limits', 'cpu');
+    const data = at<Record<string, string>>(one('ConfigMap'), 'data');
+    expect(data['ARGON2_CONCURRENCY']).toBe(String(Number(limit)));
+  });
 });
