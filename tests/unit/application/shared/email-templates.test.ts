@@ -1,4 +1,4 @@
-import { registrationContestedEmail, validFor, verificationEmail } from '@application/shared/email-templates';
+import { emailChangedEmail, emailChangeRequestedEmail, registrationContestedEmail, validFor, verificationEmail } from '@application/shared/email-templates';
 
 describe('a link lifetime in an email', () => {
   /** Until stop 34 TTLs were rounded to hours: a 15-minute link read "valid for 0 hours" (outside review). */
@@ -20,5 +20,18 @@ describe('a link lifetime in an email', () => {
   it('is what the emails say', () => {
     expect(verificationEmail('a@example.com', 'https://app.example.com', 't', 900).text).toContain('The link is valid for 15 minutes and can be used once.');
     expect(registrationContestedEmail('a@example.com', 'https://app.example.com', 't', 86400).text).toContain('The link is valid for 24 hours and can be used once.');
+  });
+});
+
+describe("the owner's notices of an email change", () => {
+  /** A quoted local part may carry a URL of the requester's choosing (outside review, 2026-12-02): only the domain. */
+  it('name a quoted new address by its domain only, a plain one in full', () => {
+    const quoted = '"https://evil.example/secure-your-account"@evil.example';
+    for (const mail of [emailChangeRequestedEmail('owner@example.com', quoted, 'https://app.example.com'), emailChangedEmail('owner@example.com', quoted)]) {
+      expect(mail.text).not.toContain('https://evil.example');
+      expect(mail.html).not.toContain('https://evil.example');
+      expect(mail.text).toContain('an address at evil.example');
+    }
+    expect(emailChangedEmail('owner@example.com', 'new.name@example.org').text).toContain('Your account now signs in with new.name@example.org;');
   });
 });
