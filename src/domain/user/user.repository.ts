@@ -22,8 +22,10 @@ export interface UserRepository {
    */
   findByIdForUpdate(id: string): Promise<User | null>;
   /**
-   * Locks the rows of every active admin (status active, role admin), in id order, until the unit of work ends,
-   * and returns their ids. Taken before any other user lock by the admin use cases, so that two of them cannot
+   * Locks the rows of every active admin who can sign in (status active, role admin, a password), in id order,
+   * until the unit of work ends, and returns their ids. An admin invited and confirmed by another admin but who has
+   * not yet chosen a password is not one: counting them let the last admin who could sign in leave (an outside
+   * review, 2026-12-02). Taken before any other user lock by the admin use cases, so that two of them cannot
    * each remove a different admin believing another one remains (see application/admin/admin-guard.ts). A row
    * that stopped being an active admin while the caller waited is not returned.
    */

@@ -39,7 +39,7 @@ export class InMemoryUserRepository implements UserRepository {
   /** One transaction at a time is the lock; the ids in the SQL adapter's order. */
   async lockActiveAdmins(): Promise<string[]> {
     return [...this.db.tables.users.values()]
-      .filter((u) => u.status === 'active' && u.roles.includes('admin'))
+      .filter((u) => u.status === 'active' && u.roles.includes('admin') && u.credentials.byType.password !== undefined)
       .map((u) => u.id)
       .sort();
   }

@@ -68,7 +68,9 @@ export class TypeOrmUserRepository implements UserRepository {
    */
   async lockActiveAdmins(): Promise<string[]> {
     const rows: { id: string }[] = await this.manager.query(
-      `SELECT id FROM users WHERE status = 'active' AND 'admin' = ANY(roles) ORDER BY id FOR NO KEY UPDATE`,
+      `SELECT id FROM users u WHERE status = 'active' AND 'admin' = ANY(roles)
+         AND EXISTS (SELECT 1 FROM user_credentials c WHERE c.user_id = u.id AND c.type = 'password')
+       ORDER BY id FOR NO KEY UPDATE`,
     );
     return rows.map((row) => row.id);
   }

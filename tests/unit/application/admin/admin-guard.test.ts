@@ -2,7 +2,7 @@ import { assertMayRemoveAdmin, lockAdmins } from '@application/admin/admin-guard
 import { DomainError } from '@domain/shared/domain-error';
 import { Role } from '@domain/user/role';
 import { aVerifiedUser } from '../../../support/mothers';
-import { CLIENT, createKit } from '../support/test-kit';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 const admin = () => {
   const user = aVerifiedUser();
@@ -41,6 +41,24 @@ describe('admin guard rails', () => {
     await kit.useCases.UpdateUser.execute({ actor: { id: other.userId, sessionId: other.sessionId, client: CLIENT }, userId: actor.id, status: 'suspended' });
     await expect(kit.useCases.UpdateUser.execute({ actor, userId: other.userId, roles: ['user'] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(kit.eventTypes()).toEqual(expect.arrayContaining(['auth.user.roles_changed', 'auth.user.status_changed']));
+  });
+
+  /**
+   * An admin invited and then confirmed by an admin (PATCH email_verified) is active but has no password until the
+   * invitation's link is used. Counted as an admin, it let the only admin who could sign in delete their account,
+   * leaving the API with no admin able to sign in (outside review, 2026-12-02).
+   */
+  it('an active admin without a password does not count as another admin: the last one who can sign in cannot leave', async () => {
+    const kit = await createKit();
+    const actor = await kit.anAdmin('only@example.com');
+    const invited = await kit.useCases.InviteUser.execute({ actor, email: 'new-admin@example.com', roles: ['user', 'admin'] });
+    const confirmed = await kit.useCases.UpdateUser.execute({ actor, userId: invited.id, emailVerified: true });
+    expect([confirmed.status, confirmed.isActiveAdmin, confirmed.credentials.passwordHash]).toEqual(['active', true, null]);
+    await expect(kit.useCases.DeleteAccount.execute({ userId: actor.id, sessionId: actor.sessionId, password: PASSWORD, client: CLIENT })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { user_id: ['last_active_admin'] },
+    });
+    await expect(kit.useCases.UpdateUser.execute({ actor, userId: actor.id, roles: ['user'] })).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
   it("refuses an admin whose session ended since the token was checked (INVALID_TOKEN), and changes nothing", async () => {
