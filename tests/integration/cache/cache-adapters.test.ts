@@ -10,6 +10,7 @@ import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-s
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
 import { connectRedis, type RedisClient, type StandaloneRedisClient } from '@infrastructure/cache/redis/redis-connection';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
+import { RedisInvalidationLink } from '@infrastructure/cache/redis/redis-invalidation-link';
 import { lockoutKeys, RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
 import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
@@ -453,6 +454,43 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     await fallback.recordFailure('anyone', now);
     await expect(fallback.succeed('anyone', now)).resolves.toEqual({ locked: false });
     expect((await Promise.all(Array.from({ length: 8 }, () => fallback.reserve('anyone', now)))).filter((s) => !s.locked)).toHaveLength(5);
+  });
+
+  /**
+   * The invalidation link decides whether the local caches may be trusted. It is trusted while this instance's own
+   * heartbeats come back; a slow link delivers other instances' invalidations as late as its heartbeats, so a
+   * heartbeat counts from when it was sent, not when it arrived (outside review, 2026-12-02: a link delivering
+   * everything 800 ms late stayed trusted, and a logout elsewhere was not seen for 800 ms). Here, heartbeats every
+   * 50 ms, silence 300 ms: through a proxy adding 400 ms each way the link is never trusted; a direct one is.
+   */
+  it('the invalidation link is trusted only while its own heartbeats come back within the silence: never over a slow link', async () => {
+    const target = new URL(REAL_REDIS_URL);
+    const proxies = [new TcpProxy(target.hostname, Number(target.port || 6379)), new TcpProxy(target.hostname, Number(target.port || 6379))];
+    for (const proxy of proxies) await proxy.start();
+    proxies[1]!.slow(400);
+    const clients = [await connectRedis(proxies[0]!.through(REAL_REDIS_URL), silent), await connectRedis(proxies[1]!.through(REAL_REDIS_URL), silent)];
+    const links = clients.map((c) => new RedisInvalidationLink(c, prefix, silent, { heartbeatMs: 50, silenceMs: 300 }));
+    const reestablished = [0, 0];
+    links.forEach((link, i) => link.listen({ invalidate: () => undefined, reestablished: () => (reestablished[i] += 1) }));
+    links.forEach((link) => link.start());
+    try {
+      const deadline = Date.now() + 5000;
+      while (!links[0]!.trusted()) {
+        if (Date.now() > deadline) throw new Error('the direct link was not trusted');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const watchUntil = Date.now() + 3000;
+      while (Date.now() < watchUntil) {
+        expect(links[1]!.trusted()).toBe(false);
+        expect(links[0]!.trusted()).toBe(true);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(reestablished).toEqual([1, 0]);
+    } finally {
+      for (const link of links) await link.close();
+      for (const client of clients) client.destroy();
+      for (const proxy of proxies) await proxy.close();
+    }
   });
 
   /**

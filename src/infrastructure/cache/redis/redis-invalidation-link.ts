@@ -26,7 +26,11 @@ interface Subscriber {
  * subscriber mode runs no other commands; Cluster and Sentinel clients keep their own pub/sub connection too).
  *
  * Trust: the link is trusted only while this instance keeps receiving its own heartbeats (published every
- * `heartbeatMs`), the last within `silenceMs`, and none missed since the subscriber connection last failed.
+ * `heartbeatMs`), the last one *sent* within `silenceMs` (each carries its send time on this process's monotonic
+ * clock: a link that delivers late, whatever its rate, delivers other instances' invalidations as late, so a
+ * heartbeat that took longer than `silenceMs` does not count; until stop 34 the receipt time counted, and a slow
+ * link stayed trusted however late it was; an outside review found it), and none missed since the subscriber
+ * connection last failed.
  * Receiving its own heartbeat proves that the subscription is live end to end, after a reconnect too (node-redis
  * subscribes again by itself); a link that dies silently (a network that drops packets) is noticed within
  * `silenceMs`. Becoming trusted again calls `reestablished`: announcements sent meanwhile may be lost.
@@ -35,9 +39,11 @@ interface Subscriber {
 export class RedisInvalidationLink implements InvalidationLink {
   readonly instanceId = randomUUID();
   private readonly channel: string;
-  private readonly heartbeat: string;
+  /** `h <instance id> `: this instance's heartbeats, followed by their send time. */
+  private readonly heartbeatPrefix: string;
   private readonly now: () => number;
   private subscriber: Subscriber | null = null;
+  /** The send time of the newest own heartbeat received (monotonic ms). */
   private lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
   private handlers: Parameters<InvalidationLink['listen']>[0] | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -52,7 +58,7 @@ export class RedisInvalidationLink implements InvalidationLink {
     private readonly options: RedisInvalidationLinkOptions,
   ) {
     this.channel = `${keyPrefix}invalidate`;
-    this.heartbeat = `h ${this.instanceId}`;
+    this.heartbeatPrefix = `h ${this.instanceId} `;
     this.now = options.now ?? (() => performance.now());
   }
 
@@ -121,18 +127,22 @@ export class RedisInvalidationLink implements InvalidationLink {
 
   private beat(): void {
     if (this.closed) return;
-    this.client.publish(this.channel, this.heartbeat).catch(() => undefined);
+    this.client.publish(this.channel, `${this.heartbeatPrefix}${this.now().toFixed(1)}`).catch(() => undefined);
   }
 
   private receive(message: string): void {
-    if (message === this.heartbeat) {
-      if (!this.trusted()) {
+    if (message.startsWith(this.heartbeatPrefix)) {
+      const sentAt = Number(message.slice(this.heartbeatPrefix.length));
+      if (!Number.isFinite(sentAt)) return;
+      const wasTrusted = this.trusted();
+      // Never backwards: a heartbeat overtaken by a newer one says nothing more.
+      this.lastOwnHeartbeat = Math.max(this.lastOwnHeartbeat, sentAt);
+      if (!wasTrusted && this.trusted()) {
         // Back (or first time): whatever was announced while we were not listening is lost; start afresh.
         this.handlers?.reestablished();
         if (this.warned) this.logger.info({}, 'cache invalidation link confirmed');
         this.warned = false;
       }
-      this.lastOwnHeartbeat = this.now();
       return;
     }
     if (message.startsWith('h ')) return; // another instance's heartbeat
