@@ -3,6 +3,7 @@ import type { Clock } from '@application/ports/clock';
 import type { SecretBox } from '@application/ports/secret-box';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
 import { generateSigningKey, importPrivateKey, importPublicKey } from './signing-key-material';
+import { byAge, byStatusThenAge, pickActive } from './signing-key-order';
 
 export interface SigningKeyManagerOptions {
   alg: SigningAlgorithm;
@@ -35,8 +36,6 @@ interface PublishedKey {
   record: SigningKeyRecord;
   publicKey: CryptoKey;
 }
-
-const STATUS_ORDER = { active: 0, next: 1, retired: 2 } as const;
 
 /**
  * Owns the signing keys: creates, rotates, publishes and prunes them (CONTRACT §4). The database is the
@@ -233,21 +232,4 @@ export class SigningKeyManager {
     for (const kid of this.publicKeys.keys()) if (!kids.has(kid)) this.publicKeys.delete(kid);
     for (const kid of this.privateKeys.keys()) if (kid !== this.active?.kid) this.privateKeys.delete(kid);
   }
-}
-
-/** Prefer the configured alg; fall back to any active key so an instance with an old JWT_ALG still signs. */
-function pickActive(records: SigningKeyRecord[], alg: SigningAlgorithm): SigningKeyRecord | undefined {
-  const active = records.filter((r) => r.status === 'active').sort(byAge);
-  return active.find((r) => r.alg === alg) ?? active[0];
-}
-
-/** Oldest first, ties broken by kid, so every instance makes the same choice. */
-function byAge(a: SigningKeyRecord, b: SigningKeyRecord): number {
-  const at = (a.activatedAt ?? a.createdAt).getTime();
-  const bt = (b.activatedAt ?? b.createdAt).getTime();
-  return at - bt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0);
-}
-
-function byStatusThenAge(a: SigningKeyRecord, b: SigningKeyRecord): number {
-  return STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || byAge(a, b);
 }
