@@ -80,7 +80,7 @@ export class TrackedHttpServer {
     const openPerSocket = new WeakMap<Socket, number>();
     // requireHostHeader off: Node's own refusal of an HTTP/1.1 request without Host is a bare 400 with no envelope
     // and no X-Request-ID (CONTRACT §1); the same refusal is made below, in the envelope.
-    this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, requireHostHeader: false }, (req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
         const peer = peerOf(req.socket);
         onRefused(refusal('missing_host', null, peer, answerWithoutApp(res, 400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header.')));
@@ -103,7 +103,12 @@ export class TrackedHttpServer {
         .catch(() => undefined) // the handler answers its own errors; this only tracks completion
         .finally(() => this.inFlight.delete(handling));
       this.inFlight.add(handling);
-    });
+    };
+    this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, requireHostHeader: false }, onRequest);
+    // An `Expect` other than 100-continue: Node's own answer is a bare 417 with no envelope and no X-Request-ID
+    // (CONTRACT §1). RFC 9110 §10.1.1 lets a server ignore an expectation it does not know ("MAY respond with
+    // 417"), so the request is served as if it had none.
+    this.server.on('checkExpectation', onRequest);
     // A socket timeout (the stalled-socket one above, or Node's keep-alive one between requests): with a listener
     // here Node leaves the destroying to it, marked as the server's doing so that the request log of a request
     // still open on it does not read as a client that left.

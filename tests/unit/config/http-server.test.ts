@@ -134,6 +134,15 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
     expect(refusals).toHaveLength(reported); // nothing reported for it
   });
 
+  it('an Expect other than 100-continue reaches the app (Node answered a bare 417: no envelope, no X-Request-ID); 100-continue still gets its 100', async () => {
+    const reported = refusals.length;
+    const odd = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nConnection: close\r\n\r\n');
+    expect(odd.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\napp$/);
+    const cont = await rawExchange(port, 'POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
+    expect(cont.text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\napp$/);
+    expect(refusals).toHaveLength(reported);
+  });
+
   it('an HTTP/1.1 request without Host and a CONNECT get the envelope with an X-Request-ID (Node gave a bare 400, and no answer at all)', async () => {
     const hostless = envelope((await rawExchange(port, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n')).text);
     expect(hostless.statusLine).toBe('HTTP/1.1 400 Bad Request');

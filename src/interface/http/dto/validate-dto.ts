@@ -49,7 +49,8 @@ function membersNotText(plain: Record<string, unknown>, anyString: readonly stri
 export async function toDto<T extends object>(dtoClass: new () => T, body: Record<string, unknown> | undefined): Promise<T> {
   const plain = body ?? {};
   const declared = declaredMembers(dtoClass);
-  const details: ErrorDetails = {};
+  // No prototype: `details['__proto__'] = …` (a query string may name it) must record an error, not re-prototype.
+  const details: ErrorDetails = Object.create(null) as ErrorDetails;
   // Refused here rather than by forbidNonWhitelisted alone: class-transformer silently skips a key whose target is
   // already a member of the instance (__proto__, constructor, hasOwnProperty, toString, __defineGetter__ ...),
   // so the whitelist never sees those. Same message as the whitelist's.
@@ -93,7 +94,8 @@ function declaredMembers(dtoClass: new () => object): Set<string> {
 }
 
 function toDetails(errors: ValidationError[]): ErrorDetails {
-  const details: ErrorDetails = {};
+  // No prototype: `details['__proto__'] = …` (a query string may name it) must record an error, not re-prototype.
+  const details: ErrorDetails = Object.create(null) as ErrorDetails;
   for (const error of errors) {
     const messages = Object.values(error.constraints ?? {});
     details[error.property] = messages.length > 0 ? messages : ['is invalid'];

@@ -80,6 +80,12 @@ export function readLimited(req: IncomingMessage, limit: number): Promise<Buffer
     const onEnd = (): void => finish(null);
     const onError = (): void => finish(new HttpError('BAD_REQUEST', 'The request body could not be read.'));
     const onClose = (): void => finish(new HttpError('BAD_REQUEST', 'The request was aborted.'));
+    // Gone before its body was asked for (a client that hung up while a rate limit or a token check was awaited):
+    // the request was destroyed and its 'close' has already fired, so no listener below would ever be called.
+    if (req.destroyed) {
+      onClose();
+      return;
+    }
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }

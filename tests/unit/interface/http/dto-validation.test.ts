@@ -70,6 +70,19 @@ describe('request DTO validation', () => {
     expect(me.body.data.user.first_name).toBe('Ada');
   });
 
+  it('rejects __proto__ in a query string, once or repeated, as an unknown parameter (outside review: it re-prototyped the error details and passed)', async () => {
+    const { tokens } = await t.seedLoggedInUser();
+    for (const query of ['__proto__=1', '__proto__=1&__proto__=2', 'limit=5&__proto__=x']) {
+      const res = await t.http().get(`/api/v1/users/me/activity?${query}`).set('Authorization', `Bearer ${tokens.accessToken}`);
+      const proto = '__proto__';
+      expect({ query, status: res.status, details: expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details }).toEqual({
+        query,
+        status: 400,
+        details: { [proto]: [`property ${proto} should not exist`] },
+      });
+    }
+  });
+
   it('rejects a number where a string is expected, without coercing it', async () => {
     const res = await post(REGISTER, { ...valid, email: 123 });
     expect(res.status).toBe(400);

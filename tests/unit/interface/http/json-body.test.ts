@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { readLimited } from '@interface/http/middleware/json-body';
 import { buildTestApp, expectErrorEnvelope, type TestApp } from './support/test-app';
 
 const LOGIN = '/api/v1/auth/login';
@@ -174,5 +176,44 @@ describe('JSON body reader', () => {
     const res = await t.http().post(LOGIN).set('Content-Type', 'application/json').send('{"email":{"__proto__":{"x":1}},"password":"x"}');
     expect(res.status).toBe(400);
     expectErrorEnvelope(res.body, 'VALIDATION_ERROR');
+  });
+});
+
+/**
+ * Outside review (2026-12-02): a client that hangs up while the chain awaits something before the body (the per-IP
+ * limit's Redis round trip, a token check) has its request destroyed and 'close' emitted before readLimited listens,
+ * so it waited forever: the handler never returned, the server held it in its in-flight set, nothing was logged.
+ */
+describe('readLimited on a request whose client has gone', () => {
+  it('rejects at once (400, aborted) instead of waiting for events that already fired, for a complete and a partial body', async () => {
+    for (const [label, raw] of [
+      ['complete body', 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'],
+      ['partial body', 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a'],
+    ] as const) {
+      const outcome = await new Promise<string>((resolve, reject) => {
+        const server = http.createServer((req) => {
+          // As a handler awaiting a rate limit does: the body is asked for only after the client has gone.
+          req.once('close', () =>
+            setImmediate(() => {
+              const hung = setTimeout(() => finish('hung'), 2_000);
+              const finish = (value: string) => {
+                clearTimeout(hung);
+                server.close(() => resolve(value));
+              };
+              readLimited(req, 1024).then(
+                () => finish('resolved'),
+                (error: Error & { code?: string }) => finish(`${error.code ?? 'error'}: ${error.message}`),
+              );
+            }),
+          );
+        });
+        server.on('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () => socket.end(raw));
+          socket.on('error', () => undefined);
+        });
+      });
+      expect({ label, outcome }).toEqual({ label, outcome: 'BAD_REQUEST: The request was aborted.' });
+    }
   });
 });
