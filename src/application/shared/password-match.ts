@@ -7,13 +7,26 @@ export type PasswordMatch = 'normalized' | 'as_typed' | 'none';
 /**
  * Verifies a typed password against a stored hash in each of its forms (Password.candidates), stopping at the first
  * that matches. `hash` null (no account, or an account without a password): the same number of dummy verifies as a
- * wrong password costs, so neither is told apart by time, and 'none'. A hasher refusal propagates (no verdict).
+ * wrong password costs, so neither is told apart by time, and 'none'.
+ *
+ * A refusal of the first check (the client gone before its turn, the hashing queue full or too slow) propagates: no
+ * form was checked, so there is no verdict. Once one form has been checked, the verdict stands: the later forms run
+ * even if the client has gone, and a refusal of one of them reads as 'none'. Otherwise (outside review, 2026-12-02)
+ * a guess sent with one character in a form NFKC changes (`a` as fullwidth `ａ`) had its NFKC form checked first; a
+ * right guess answered at once, and a wrong one could be cut off by hanging up while the second form waited for
+ * the gate: checked, yet never counted by the lockout or the current-password guard.
  */
 export async function matchPassword(hasher: PasswordHasher, hash: string | null, typed: string, signal?: AbortSignal): Promise<PasswordMatch> {
   const forms = Password.candidates(typed);
   for (const [index, form] of forms.entries()) {
-    if (hash === null) await hasher.verifyDummy(form, signal);
-    else if (await hasher.verify(hash, form, signal)) return index === 0 ? 'normalized' : 'as_typed';
+    const first = index === 0;
+    try {
+      if (hash === null) await hasher.verifyDummy(form, first ? signal : undefined);
+      else if (await hasher.verify(hash, form, first ? signal : undefined)) return first ? 'normalized' : 'as_typed';
+    } catch (error) {
+      if (first) throw error;
+      return 'none';
+    }
   }
   return 'none';
 }

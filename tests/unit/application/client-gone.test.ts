@@ -152,3 +152,65 @@ describe('use cases whose client leaves while the password hash waits', () => {
     await stays(call({ ...CLIENT, signal: new AbortController().signal }));
   });
 });
+
+/**
+ * Outside review (2026-12-02): a password whose NFKC form differs from the typed one (one `a` typed as fullwidth `ａ`)
+ * is checked twice, the NFKC form first. A right guess answered after the first check; a wrong one waited for the
+ * second, and the client could hang up then (or the hashing queue refuse it) so that the second check was refused
+ * unrun: the guess had been checked, yet no failure was counted, so the lockout and the current-password guard
+ * never moved. Once a form is checked, the verdict stands.
+ */
+describe('a guess checked in its first form whose second check is cut off still counts', () => {
+  /** The real hasher; once the first verify has run, the client leaves, or the gate is taken until the queue times out. */
+  class CutAfterFirstCheck extends Argon2PasswordHasher {
+    readonly leaver = new AbortController();
+    private checks = 0;
+    private release: (() => void) | null = null;
+    constructor(private readonly cut: 'client leaves' | 'queue times out') {
+      super({ ...FAST_ARGON2_PARAMS, concurrency: 1, queueTimeoutMs: 100 });
+    }
+    override async verify(hash: string, plain: string, signal?: AbortSignal): Promise<boolean> {
+      const first = this.checks === 0;
+      this.checks += 1;
+      if (!first && this.cut === 'queue times out') void this.gate.run(() => new Promise<void>((resolve) => (this.release = resolve)));
+      try {
+        return await super.verify(hash, plain, signal);
+      } finally {
+        if (first && this.cut === 'client leaves') this.leaver.abort();
+        this.release?.();
+        this.release = null;
+      }
+    }
+  }
+  const GUESS = 'a wrong guess with one ａ in fullwidth';
+
+  it.each(['client leaves', 'queue times out'] as const)('login, %s: five such guesses lock the identifier', async (cut) => {
+    let hasher = new CutAfterFirstCheck(cut);
+    const kit = await createKit({}, { hash: (...a) => hasher.hash(...a), verify: (...a) => hasher.verify(...a), needsRehash: (h) => hasher.needsRehash(h), verifyDummy: (...a) => hasher.verifyDummy(...a) });
+    await kit.registerVerified('alice@example.com');
+    for (let round = 0; round < 5; round += 1) {
+      hasher = new CutAfterFirstCheck(cut);
+      const client = { ...CLIENT, signal: hasher.leaver.signal };
+      await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: GUESS, client })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    }
+    await kit.settle();
+    hasher = new CutAfterFirstCheck(cut);
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+  });
+
+  it.each(['client leaves', 'queue times out'] as const)('current password (password change), %s: five such guesses end the session', async (cut) => {
+    let hasher = new CutAfterFirstCheck(cut);
+    const kit = await createKit({}, { hash: (...a) => hasher.hash(...a), verify: (...a) => hasher.verify(...a), needsRehash: (h) => hasher.needsRehash(h), verifyDummy: (...a) => hasher.verifyDummy(...a) });
+    const me = await signedIn(kit);
+    for (let round = 0; round < 5; round += 1) {
+      hasher = new CutAfterFirstCheck(cut);
+      const client = { ...CLIENT, signal: hasher.leaver.signal };
+      await expect(kit.useCases.ChangePassword.execute({ ...me, currentPassword: GUESS, newPassword: NEW_PASSWORD, client })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    }
+    hasher = new CutAfterFirstCheck(cut);
+    await expect(kit.useCases.ChangePassword.execute({ ...me, currentPassword: PASSWORD, newPassword: NEW_PASSWORD, client: CLIENT })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    const session = [...kit.db.tables.sessions.values()].find((s) => s.id === me.sessionId);
+    expect(session).toHaveProperty('revokedAt');
+    expect(session?.revokedAt).not.toBeNull();
+  });
+});
