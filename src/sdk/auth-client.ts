@@ -75,7 +75,7 @@ export class AuthClient {
   }
 
   /**
-   * A fetch-like function for absolute URLs that sends the session's bearer token and, on a 401, refreshes
+   * A fetch-like function for absolute URLs that sends the session's bearer token and, on a 401 refusing the token (WWW-Authenticate), refreshes
    * once (one refresh shared by concurrent calls), tells `onTokens`, and retries once.
    */
   session(tokens: Tokens, options: SessionOptions = {}): SessionFetch {

@@ -14,7 +14,7 @@ export interface SessionFetch {
 }
 
 /**
- * On a 401 the session refreshes once and retries once. Concurrent 401s share one refresh; a call that was
+ * On a 401 with WWW-Authenticate (the token refused) the session refreshes once and retries once. Concurrent 401s share one refresh; a call that was
  * refused with a token already replaced just retries with the newer one. When the refresh token itself is
  * refused (the session is over) the original 401 response is returned and no further refresh is tried.
  * Request bodies must be replayable (string, URLSearchParams, Blob, ...), not a stream. An access token that
@@ -48,7 +48,10 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
   const sessionFetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
     const used = current.access_token;
     const first = await fetchFn(input, withBearer(init, used));
-    if (first.status !== 401 || ended) return first;
+    // Only a refused token (RFC 6750 §3: a 401 with WWW-Authenticate) is worth a refresh. A 401 without it is an
+    // answer about the request, such as a wrong current password (INVALID_CREDENTIALS): sent again, it was checked
+    // and counted twice, and the refresh token rotated for nothing.
+    if (first.status !== 401 || ended || !first.headers.has('www-authenticate')) return first;
     let next: Tokens;
     try {
       next = await refreshFrom(used);

@@ -69,6 +69,24 @@ describe.each<Mode>(MODES)('SDK AuthClient against the service (%s)', (mode) => 
     expect(new Set(seen.map((s) => s.refresh_token)).size).toBe(3);
   });
 
+  it('session: a 401 that is not about the token (a wrong current password) is answered as it came: no refresh, no second check', async () => {
+    const fetch = countingFetch();
+    const client = new AuthClient({ baseUrl: base, fetch });
+    const tokens = await signUp(client, 'sdk-typo@example.com');
+    const session = client.session(tokens);
+    const body = JSON.stringify({ current_password: 'a typo of the password', new_password: 'another long passphrase 42' });
+    const typo = await session(`${base}/api/v1/auth/password/change`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+    expect(typo.status).toBe(401);
+    expect(typo.headers.has('www-authenticate')).toBe(false);
+    expect(((await typo.json()) as { error: { code: string } }).error.code).toBe('INVALID_CREDENTIALS');
+    expect(fetch.count('/api/v1/auth/password/change')).toBe(1);
+    expect(fetch.count('/api/v1/auth/refresh')).toBe(0);
+    expect(session.tokens).toBe(tokens);
+    const activity = await session(`${base}/api/v1/users/me/activity`);
+    const entries = ((await activity.json()) as { data: { events: { type: string; outcome: string }[] } }).data.events;
+    expect(entries.filter((e) => e.type === 'password.changed').map((e) => e.outcome)).toEqual(['failure']);
+  });
+
   it('session: once the session is over, the 401 comes back and no further refresh is tried', async () => {
     const fetch = countingFetch();
     const client = new AuthClient({ baseUrl: base, fetch });
