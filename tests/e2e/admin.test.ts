@@ -208,6 +208,22 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect([extra.status, extra.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
   });
 
+  it('an anonymous reset request leaves the invitation link working (it voided it: anyone could cut an invitation to an hour); one link used voids the other', async () => {
+    await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'kept-invite@example.com' }).expect(201);
+    const invitation = RESET_LINK.exec((await app().waitForMail('kept-invite@example.com')).text)![1]!;
+    await http().post('/api/v1/auth/password/reset').send({ email: 'kept-invite@example.com' }).expect(202);
+    const reset = RESET_LINK.exec((await app().waitForMail('kept-invite@example.com', 2)).text)![1]!;
+    expect(reset).not.toBe(invitation);
+    app().clock.advance(2 * 3600); // the reset link (1 h) has expired; the invitation (72 h) has not
+    await reloginAdmin();
+    await http().post('/api/v1/auth/password/reset').send({ email: 'kept-invite@example.com' }).expect(202);
+    const second = RESET_LINK.exec((await app().waitForMail('kept-invite@example.com', 3)).text)![1]!;
+    await http().post('/api/v1/auth/password/confirm').send({ token: invitation, new_password: NEW_PASSWORD }).expect(200);
+    await login('kept-invite@example.com', NEW_PASSWORD).expect(200);
+    const spent = await http().post('/api/v1/auth/password/confirm').send({ token: second, new_password: 'yet another long passphrase 7' });
+    expect([spent.status, spent.body.error.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
+  });
+
   it('an invitation link expires after 72 h', async () => {
     await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'late-invite@example.com' }).expect(201);
     const token = RESET_LINK.exec((await app().waitForMail('late-invite@example.com')).text)![1]!;

@@ -59,7 +59,12 @@ export class ProcessAccountRequest {
         return;
       }
       const ttlSeconds = RESET_TOKEN_TTL_SECONDS;
-      const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });
+      // A newer link replaces the older ones, except on an account that has no password yet: its earlier link is the
+      // invitation's or the choose-a-password one (72 h), and anyone may ask for a reset of any address; voiding it
+      // let a stranger cut every invitation to an hour (outside review, 2026-12-02). Both then work, once: setting
+      // a password through either voids every link of the account.
+      const replacePrevious = user.credentials.passwordHash !== null;
+      const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now, replacePrevious });
       user.requestPasswordReset(now);
       await repos.users.save(user);
       await repos.emails.enqueue(passwordResetEmail(user.email, this.settings.publicUrl, token, ttlSeconds));
