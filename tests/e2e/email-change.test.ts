@@ -86,6 +86,40 @@ describe.each(MODES)('email change links (%s)', (mode) => {
       expect((await login(target)).status).toBe(401);
     });
 
+    it('a refresh token detected as reused (the session taken for stolen): the change made from it ends with it (outside review, 2026-12-02)', async () => {
+      const owner = fresh('copied');
+      const target = fresh('thief-address');
+      const signedUp = await signUp(t, owner);
+      // The thief copied the refresh token (and knows the password): rotates it first, then asks for the change.
+      const stolen = (await t.http.post('/api/v1/auth/refresh').send({ refresh_token: signedUp.tokens.refresh_token }).expect(200)).body.data.tokens;
+      const link = await requestChange(stolen.access_token as string, target);
+      expect((await stored(signedUp.user.id)).pendingEmail).toBe(target);
+      t.clock.advance(60); // past the grace window: the owner's device presents the replaced token
+      const reused = await t.http.post('/api/v1/auth/refresh').send({ refresh_token: signedUp.tokens.refresh_token });
+      expect([reused.status, reused.body.error?.code]).toEqual([401, 'INVALID_REFRESH_TOKEN']);
+      expect((await t.http.get('/api/v1/users/me').set(bearer(stolen.access_token as string))).status).toBe(401);
+      await expectRefusedAndUnchanged(link, signedUp.user.id, owner, target);
+    });
+
+    it('a reuse racing a password change of the same account (the locked path now takes the account first): never a 500, both settle', async () => {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const owner = fresh('race');
+        const signedUp = await signUp(t, owner);
+        const next = (await t.http.post('/api/v1/auth/refresh').send({ refresh_token: signedUp.tokens.refresh_token }).expect(200)).body.data.tokens;
+        const other = (await login(owner).expect(200)).body.data.tokens.access_token as string;
+        t.clock.advance(60);
+        const answers = await Promise.all([
+          t.http.post('/api/v1/auth/refresh').send({ refresh_token: signedUp.tokens.refresh_token }),
+          t.http.post('/api/v1/auth/refresh').send({ refresh_token: signedUp.tokens.refresh_token }),
+          t.http.put('/api/v1/auth/password/change').set(bearer(other)).send({ current_password: PASSWORD, new_password: `a new long passphrase ${round}` }),
+          t.http.post('/api/v1/auth/refresh').send({ refresh_token: next.refresh_token as string }),
+        ]);
+        // The current token's refresh may rotate before either ends the session, or be refused after.
+        const [first, second, change, current] = answers.map((a) => a.status);
+        expect([first, second, change, [200, 401].includes(current ?? 0)]).toEqual([401, 401, 200, true]);
+      }
+    });
+
     it('DELETE /users/me/sessions/:id of the thief\'s session: the link is refused and the address stays', async () => {
       const { owner, target, userId, access, thief, thiefSid, link } = await hijackAttempt();
       await revoke(access, thiefSid).expect(200);

@@ -20,6 +20,10 @@ export class DelegatingSessions implements SessionRepository {
     return this.inner.findByRefreshTokenHashForUpdate(hash);
   }
 
+  findOwnerOfRefreshToken(hash: string): Promise<string | null> {
+    return this.inner.findOwnerOfRefreshToken(hash);
+  }
+
   findActiveByUser(userId: string, now: Date): Promise<Session[]> {
     return this.inner.findActiveByUser(userId, now);
   }

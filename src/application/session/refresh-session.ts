@@ -9,6 +9,7 @@ import type { SessionRepository } from '@domain/session/session.repository';
 import type { SessionStateCache } from '../ports/session-state-cache';
 import { selfAuditEntry } from '../shared/audit-entry';
 import { type ClientContext, UNKNOWN_CLIENT } from '../shared/client-context';
+import { voidLinks } from './revoke-sessions';
 import { SessionIssuer } from './session-issuer';
 import { PORTS } from '../ports/tokens';
 
@@ -41,21 +42,29 @@ export class RefreshSession {
     if (rotated === 'refused') throw Errors.invalidRefreshToken();
     if (rotated !== 'locked_path') return rotated;
     const tokens = await this.uow.run(async (repos) => {
-      const match = await repos.sessions.findByRefreshTokenHashForUpdate(hash);
-      if (!match) return null;
+      // The account's lock before the session's (the order everywhere), so that a reuse can end what the session
+      // may have started on the account.
+      const ownerId = await repos.sessions.findOwnerOfRefreshToken(hash);
+      const user = ownerId === null ? null : await repos.users.findByIdForUpdate(ownerId);
+      const match = user && (await repos.sessions.findByRefreshTokenHashForUpdate(hash));
+      if (!user || !match || match.session.userId !== user.id) return null;
       const { session } = match;
       const decision = session.decideRefresh(match.presented, now, this.settings.refreshGraceSeconds);
       if (decision.kind === 'reject') return null;
       if (decision.kind === 'reuse_detected') {
         await repos.sessions.save(session); // commit the revocation and its event, then refuse
+        // The session is taken for stolen: a pending email change goes with it, as when the owner ends another
+        // session (its link may be in the thief's mailbox; confirmed, it would hand over the account through a
+        // reset). Until 2026-12-02 it survived the revocation (an outside review found it).
+        await voidLinks(repos, user, now, 'email_change');
+        await repos.users.save(user);
         const client = input.client ?? UNKNOWN_CLIENT;
         // Whoever presented the replaced token is not known to be the user: no actor.
         const entry = selfAuditEntry('refresh_token.reuse_detected', client, session.userId, now, 'refresh_token_reuse');
         await repos.audit.record({ ...entry, actorId: null });
         return null;
       }
-      const user = await repos.users.findById(session.userId);
-      if (!user || !user.isUsable(this.settings.requireEmailVerification)) return null;
+      if (!user.isUsable(this.settings.requireEmailVerification)) return null;
       const refreshToken =
         decision.kind === 'rotate' ? this.issuer.rotate(session, now) : this.issuer.currentRefreshToken(session);
       await repos.sessions.save(session);

@@ -28,6 +28,11 @@ export interface SessionRepository {
    * unit of work ends, so that concurrent refreshes of one session are serialised.
    */
   findByRefreshTokenHashForUpdate(hash: string): Promise<RefreshTokenMatch | null>;
+  /**
+   * The user whose session holds this refresh-token hash (current, previous or retired), read without a lock: so
+   * that the locked path can take the account's lock before the session's, the order everywhere. Null if none.
+   */
+  findOwnerOfRefreshToken(hash: string): Promise<string | null>;
   /** Sessions of the user that are neither revoked nor expired at `now`, newest first. */
   findActiveByUser(userId: string, now: Date): Promise<Session[]>;
   /** The same, locked until the unit of work ends (for revoking them). */

@@ -61,6 +61,11 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     await expect(presented(h1)).resolves.toEqual([session.id, 'previous']);
     await expect(presented(h0)).resolves.toEqual([session.id, 'retired']);
     await expect(lookup(aTokenHash())).resolves.toBeNull();
+    // Its owner, without a lock, for each of the three (the locked path takes the account's lock first).
+    const owner = session.toState().userId;
+    for (const hash of [h2, h1, h0]) await expect(store.uow.run((tx) => tx.sessions.findOwnerOfRefreshToken(hash))).resolves.toBe(owner);
+    await expect(store.repos.sessions.findOwnerOfRefreshToken(h0)).resolves.toBe(owner);
+    await expect(store.repos.sessions.findOwnerOfRefreshToken(aTokenHash())).resolves.toBeNull();
   });
 
   if (adapter.kind === 'sql') {

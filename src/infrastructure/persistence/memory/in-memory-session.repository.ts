@@ -38,6 +38,14 @@ export class InMemorySessionRepository implements SessionRepository {
     return state ? { session: this.track(restore(state)), presented: 'retired' } : null;
   }
 
+  async findOwnerOfRefreshToken(hash: string): Promise<string | null> {
+    for (const state of this.db.tables.sessions.values()) {
+      if (state.refreshTokenHash === hash || state.previousTokenHash === hash) return state.userId;
+    }
+    const sessionId = this.db.tables.refreshTokenHistory.get(hash);
+    return (sessionId === undefined ? undefined : this.db.tables.sessions.get(sessionId))?.userId ?? null;
+  }
+
   async findActiveByUser(userId: string, now: Date): Promise<Session[]> {
     return [...this.db.tables.sessions.values()]
       .filter((s) => s.userId === userId)

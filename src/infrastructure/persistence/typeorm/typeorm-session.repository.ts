@@ -65,6 +65,19 @@ export class TypeOrmSessionRepository implements SessionRepository {
     return owner ? { session: this.track(toSession(owner)), presented: 'retired' } : null;
   }
 
+  async findOwnerOfRefreshToken(hash: string): Promise<string | null> {
+    const rows = await preparedQuery(
+      this.manager,
+      `SELECT user_id FROM sessions WHERE refresh_token_hash = $1 OR previous_token_hash = $1
+       UNION ALL
+       SELECT s.user_id FROM refresh_token_history h JOIN sessions s ON s.id = h.session_id WHERE h.token_hash = $1
+       LIMIT 1`,
+      [hash],
+    );
+    const owner = rows[0]?.user_id;
+    return typeof owner === 'string' ? owner : null;
+  }
+
   async findActiveByUser(userId: string, now: Date): Promise<Session[]> {
     const records = await this.manager.find(SessionRecord, {
       where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(now) },
