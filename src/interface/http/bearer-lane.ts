@@ -81,8 +81,9 @@ export function bearerLane(routes: readonly RouteDef[], options: LaneOptions, ne
       json = JSON.stringify({ success: false, error: failure.body, meta: metaFor(requestId) });
     }
     const headers = [...fixed, 'X-Request-ID', requestId, ...Object.entries(extra).flat(), 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(json))];
+    const gone = req.socket.destroyed; // before the answer, as the general path's log decides
     res.writeHead(status, headers);
     res.end(json);
-    record(requestId, 'GET', entry.path, status, started);
+    record(requestId, 'GET', entry.path, status, started, req.socket, gone);
   };
 }

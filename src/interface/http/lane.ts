@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Resolver } from './http-deps';
 import type { HttpMetrics } from './metrics/http-metrics';
+import { serverClosed } from './middleware/client-gone';
 
 /**
  * What the lanes in front of Koa share (static-lane.ts, bearer-lane.ts): a request handler of the HTTP server,
@@ -36,19 +38,25 @@ export function laneMayAnswer(options: LaneOptions, req: IncomingMessage): boole
 }
 
 /**
- * Records an answered request as the general path does: the request-duration histogram under the route's label,
- * and one access-log line with the request id (`request failed` at error level from 500 on).
+ * Records an answered request as the general path does (middleware/request-logger.ts): the request-duration
+ * histogram under the route's label, and one access-log line with the request id: `request failed` at error level
+ * from 500 on; a request whose connection was gone before the answer (checked before it is written: `gone`) is
+ * `client gone before the answer` (info, whatever the status), or a warning naming the limit when the server
+ * closed it itself. Until 2026-12-02 the lanes logged those as completed or failed (an outside review).
  */
-export function requestRecorder(options: LaneOptions): (requestId: string, method: string, path: string, status: number, started: bigint) => void {
+export function requestRecorder(options: LaneOptions): (requestId: string, method: string, path: string, status: number, started: bigint, socket: Socket, gone: boolean) => void {
   const durations = options.metrics?.requestDurations;
   const logger = options.logger;
-  return (requestId, method, path, status, started) => {
+  return (requestId, method, path, status, started, socket, gone) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     durations?.observe({ method, route: path, status: String(status) }, seconds);
-    const level = status >= 500 ? 'error' : 'info';
+    const closedBy = gone ? serverClosed(socket) : null;
+    const level = closedBy !== null ? 'warn' : status >= 500 && !gone ? 'error' : 'info';
     if (!logger.isLevelEnabled(level)) return;
     const fields = { request_id: requestId, method, path, status, duration_ms: Math.round(seconds * 1e5) / 100 };
-    if (level === 'error') logger.error(fields, 'request failed');
+    if (closedBy !== null) logger.warn({ ...fields, closed_by_server: closedBy }, 'connection closed by the server before the answer');
+    else if (level === 'error') logger.error(fields, 'request failed');
+    else if (gone) logger.info({ ...fields, client_gone: true }, 'client gone before the answer');
     else logger.info(fields, 'request completed');
   };
 }

@@ -61,9 +61,10 @@ export function staticLane(routes: readonly RouteDef[], options: LaneOptions, ne
     const headers = heads(document)[status === 200 ? 'ok' : 'notModified'];
     // writeHead copies the list before it returns: the one list per document and status takes this request's id.
     headers[REQUEST_ID_SLOT] = requestId;
+    const gone = req.socket.destroyed; // before the answer, as the general path's log decides
     res.writeHead(status, headers);
     // An ASCII body as a string: Node sends it in one write with the head (a Buffer goes in a second chunk).
     res.end(status === 200 && method === 'GET' ? (document.ascii ?? document.body) : undefined);
-    record(requestId, method, entry.path, status, started);
+    record(requestId, method, entry.path, status, started, req.socket, gone);
   };
 }

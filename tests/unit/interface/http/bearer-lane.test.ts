@@ -142,6 +142,41 @@ describe('bearer lane: /auth/validate and /users/me in front of Koa answer as th
       expect.objectContaining({ msg: 'request completed', method: 'GET', path: ME, status: 200, duration_ms: expect.any(Number) }),
     ]);
   });
+
+  it('a client gone before the answer is logged as the general path logs it (client gone, info), not as completed or failed', async () => {
+    const validate = t.kit.resolve(ValidateAccessToken);
+    const execute = validate.execute.bind(validate);
+    const server = createServer(t.app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      for (const [id, outcome] of [['gone-200', 'answer'], ['gone-503', 'outage']] as const) {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let entered!: () => void;
+        const waiting = new Promise<void>((resolve) => (entered = resolve));
+        const spy = jest.spyOn(validate, 'execute').mockImplementationOnce(async (input) => {
+          entered();
+          await held;
+          if (outcome === 'outage') throw Object.assign(new Error('cache unreachable'), { code: 'ECONNREFUSED' });
+          return execute(input);
+        });
+        const socket = (await import('node:net')).connect(port, '127.0.0.1', () =>
+          socket.write(`GET ${ME} HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${access}\r\nX-Request-ID: ${id}\r\n\r\n`),
+        );
+        socket.on('error', () => undefined);
+        await waiting;
+        await new Promise<void>((resolve) => socket.destroy().once('close', () => setTimeout(resolve, 20)));
+        release();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        spy.mockRestore();
+        const lines = t.logs.filter((line) => line.request_id === id && line.msg !== 'unhandled error' && line.msg !== 'dependency unreachable');
+        expect({ id, lines }).toEqual({ id, lines: [expect.objectContaining({ msg: 'client gone before the answer', client_gone: true, level: 30 })] });
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
 
 describe('bearer lane: what it leaves to Koa', () => {
