@@ -37,8 +37,10 @@ export class RefreshSession {
 
   async execute(input: { refreshToken: string; client?: ClientContext }): Promise<TokenPair> {
     const hash = this.opaque.hash(input.refreshToken);
-    const now = this.clock.now();
-    const rotated = await this.rotateCurrent(hash, now);
+    // The time of each decision is read once its rows are in hand (not when the request began): a rotation is
+    // dated when it is written, so a read that waited on a slow database does not date it seconds early and turn
+    // the other tab's replay inside the grace window into a reuse (an outside review, 2026-12-02).
+    const rotated = await this.rotateCurrent(hash);
     if (rotated === 'refused') throw Errors.invalidRefreshToken();
     if (rotated !== 'locked_path') return rotated;
     const tokens = await this.uow.run(async (repos) => {
@@ -49,6 +51,7 @@ export class RefreshSession {
       const match = user && (await repos.sessions.findByRefreshTokenHashForUpdate(hash));
       if (!user || !match || match.session.userId !== user.id) return null;
       const { session } = match;
+      const now = this.clock.now();
       const decision = session.decideRefresh(match.presented, now, this.settings.refreshGraceSeconds);
       if (decision.kind === 'reject') return null;
       if (decision.kind === 'reuse_detected') {
@@ -75,9 +78,10 @@ export class RefreshSession {
   }
 
   /** The fast path: the same decision, rotation and replay as the locked path, written by compare-and-set. */
-  private async rotateCurrent(hash: string, now: Date): Promise<TokenPair | 'refused' | 'locked_path'> {
+  private async rotateCurrent(hash: string): Promise<TokenPair | 'refused' | 'locked_path'> {
     const found = await this.sessions.findByRefreshTokenHash(hash);
     if (!found) return 'locked_path';
+    const now = this.clock.now();
     const { session, user, presented } = found;
     const current = session.toState().refreshTokenHash;
     const decision = session.decideRefresh(presented, now, this.settings.refreshGraceSeconds);

@@ -1,3 +1,4 @@
+import { PORTS } from '@application/ports/tokens';
 import { CLIENT, createKit } from '../support/test-kit';
 
 describe('RefreshSession', () => {
@@ -33,6 +34,24 @@ describe('RefreshSession', () => {
     for (const token of [next.refreshToken, tokens.refreshToken]) {
       await expect(kit.useCases.RefreshSession.execute({ refreshToken: token })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     }
+    expect([...kit.db.tables.sessions.values()].map((s) => s.revokedAt)).toEqual([null]);
+  });
+
+  it('dates a rotation when its rows are read, not when the request began: a replay right after a slow rotation is inside the grace window (outside review, 2026-12-02)', async () => {
+    const kit = await createKit();
+    const { tokens } = await kit.loggedIn();
+    const sessions = kit.resolve(PORTS.SessionRepository);
+    const read = sessions.findByRefreshTokenHash.bind(sessions);
+    // A database that takes 12 s to answer the first read (its deadline is 10 s per statement, two statements).
+    const slow = jest.spyOn(sessions, 'findByRefreshTokenHash').mockImplementationOnce(async (hash) => {
+      kit.clock.advance(12);
+      return read(hash);
+    });
+    const rotated = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
+    slow.mockRestore();
+    kit.clock.advance(0.5); // the other tab presents the token just replaced, half a second after it was
+    const replay = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
+    expect(replay.refreshToken).toBe(rotated.refreshToken);
     expect([...kit.db.tables.sessions.values()].map((s) => s.revokedAt)).toEqual([null]);
   });
 
