@@ -54,9 +54,11 @@ export async function createApplication(config: AppConfig, options: ApplicationO
   container.bind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
   // Generated once at start from the same table that mounts the routes.
   container.bind(OpenApiDocument).toConstantValue(new OpenApiDocument(ROUTES, API_INFO));
-  infra.accountRequests.handleWith(container.get(ProcessAccountRequest));
-  infra.accountRequests.start();
-  await startSubscribers(config, logger, infra);
+  if (options.background ?? true) {
+    infra.accountRequests.handleWith(container.get(ProcessAccountRequest));
+    infra.accountRequests.start();
+    await startSubscribers(config, logger, infra);
+  }
   const http = createHttpApp({
     config: {
       bodyLimitBytes: config.bodyLimitBytes,

@@ -24,6 +24,8 @@ export function startEmailDelivery(
   dataDir: string,
   logger: Logger,
   deps: { dataSource: DataSource; secretBox: SecretBox; clock: Clock; mailer?: Mailer | undefined },
+  /** false: the sender is made but never started (the CLI: the service's sender sends what it queues). */
+  send = true,
 ): EmailDelivery {
   const smtp =
     deps.mailer === undefined && config.smtpUrl !== null
@@ -32,7 +34,7 @@ export function startEmailDelivery(
   const mailer = deps.mailer ?? smtp ?? new DevMailboxMailer(join(dataDir, 'mail'), config.mailFrom, logger);
   const settings = { ...DEFAULT_EMAIL_SENDER_SETTINGS, ...config.emailQueue };
   const sender = new EmailOutboxSender(new TypeOrmEmailQueue(deps.dataSource), mailer, deps.secretBox, deps.clock, logger, settings);
-  sender.start();
+  if (send) sender.start();
   return {
     mailer,
     sender,

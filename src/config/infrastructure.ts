@@ -97,6 +97,16 @@ export interface InfrastructureOverrides {
    * signing key. Default `manage`.
    */
   signingKeys?: 'manage' | 'follow';
+  /**
+   * false (the CLI's one-shot commands): nothing runs in the background, neither the outbox relay, the email sender,
+   * the account-request worker nor the event subscribers, and a commit wakes none of them. What a command writes
+   * (an event, an email) waits in its outbox for the service's own workers. Until 2026-12-02 every command started
+   * them all against the service's database: run without the service's AMQP_URL, SMTP_URL or APP_PUBLIC_URL, it
+   * took the service's pending events (marked published, never sent to the broker), e-mails (written to a local
+   * dev mailbox, marked sent) and sign-up or reset requests (links to localhost): two outside reviews found it.
+   * Default true.
+   */
+  background?: boolean;
 }
 
 /** Starts every adapter the configuration asks for: embedded parts where a URL is missing. */
@@ -137,17 +147,21 @@ export async function startInfrastructure(
     keys.reload().catch((error: unknown) => logger.warn({ err: error }, 'signing key reload failed'));
   }, KEY_RELOAD_INTERVAL_MS);
   keyRefresh.unref();
-  const events = startMessaging(config, logger, dataSource);
-  const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer });
+  const background = overrides.background ?? true;
+  const events = startMessaging(config, logger, dataSource, {}, background);
+  const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer }, background);
   const passwordStrength = new ZxcvbnWorkerStrengthEstimator();
   const accountRequests = new AccountRequestWorker(new TypeOrmAccountRequestQueue(dataSource), secretBox, clock, logger);
   // Put on a transaction's after-commit list by the writers: the outbox, the email outbox, account requests.
-  const wake = {
-    relay: () => events.relay.poke(),
-    relaySoon: () => events.relay.pokeSoon(),
-    emailSender: () => email.sender.poke(),
-    accountRequests: () => accountRequests.poke(),
-  };
+  const nothing = (): void => undefined;
+  const wake = background
+    ? {
+        relay: () => events.relay.poke(),
+        relaySoon: () => events.relay.pokeSoon(),
+        emailSender: () => email.sender.poke(),
+        accountRequests: () => accountRequests.poke(),
+      }
+    : { relay: nothing, relaySoon: nothing, emailSender: nothing, accountRequests: nothing };
   const deferred = new DeferredTasks(logger);
   const hasher = new Argon2PasswordHasher(config.argon2);
   return {

@@ -1,8 +1,13 @@
 import { purgeExpiredRows, type PurgeCounts } from '@infrastructure/persistence/typeorm/purge-expired';
 import type { Infrastructure } from './infrastructure';
 
-export async function purgeExpired(infra: Infrastructure): Promise<PurgeCounts & { signingKeysPruned: true }> {
-  const counts = await purgeExpiredRows(infra.dataSource, infra.clock.now());
+/**
+ * `purge-expired`: published events, sent and failed e-mails, processed requests and processed-event records go
+ * once older than OUTBOX_RETENTION, as the relay's own purge has them (until 2026-12-02 the command used 7 days
+ * whatever the setting: an outside review).
+ */
+export async function purgeExpired(infra: Infrastructure, outboxRetentionSeconds: number): Promise<PurgeCounts & { signingKeysPruned: true }> {
+  const counts = await purgeExpiredRows(infra.dataSource, infra.clock.now(), outboxRetentionSeconds / 86400);
   await infra.keys.prune();
   return { ...counts, signingKeysPruned: true };
 }

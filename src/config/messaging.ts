@@ -33,6 +33,8 @@ export function startMessaging(
   logger: Logger,
   dataSource: DataSource,
   relayOptions: Partial<OutboxRelayOptions> = {},
+  /** false: the relay is made but never started, and no broker connection is opened (the CLI). */
+  relay = true,
 ): Messaging {
   const log = logger.child({ component: 'events' });
   // Wall-clock time, not the application's clock: publication times, retention and lag are operational facts,
@@ -44,17 +46,17 @@ export function startMessaging(
     });
   if (config.amqpUrl === null) {
     const bus = new InProcessEventBus(log);
-    const relay = relayWith(bus);
-    relay.start();
+    const busRelay = relayWith(bus);
+    if (relay) busRelay.start();
     return {
       publisher: bus,
       subscriptions: bus,
-      relay,
+      relay: busRelay,
       transport: 'in-process',
       broker: () => 'up',
       startDelivery: () => bus.start(),
       async close() {
-        await relay.stop();
+        await busRelay.stop();
         await bus.close();
       },
     };
@@ -68,20 +70,22 @@ export function startMessaging(
     queuePrefix: config.events.queuePrefix,
     queueType: config.events.queueType,
   }, log);
-  publishing.start();
-  consuming.start();
-  const relay = relayWith(publisher);
-  relay.start();
+  const amqpRelay = relayWith(publisher);
+  if (relay) {
+    publishing.start();
+    consuming.start();
+    amqpRelay.start();
+  }
   return {
     publisher,
     subscriptions,
-    relay,
+    relay: amqpRelay,
     transport: 'rabbitmq',
     broker: () => (publisher.isAvailable() ? 'up' : 'down'),
     startDelivery: () => undefined,
     async close() {
       await consuming.close();
-      await relay.stop();
+      await amqpRelay.stop();
       await publishing.close();
     },
   };

@@ -42,7 +42,9 @@ function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow')
   // Commands read the signing keys as they are (`follow`); rotate-keys makes and retires keys only after checking
   // that its JWT_ALG is the active key's: run with another JWT_ALG than the service's, any command used to switch the
   // fleet's signing key (an outside review).
-  return createApplication(config, { logger: createLogger(config.logLevel, io.stderr), queryDeadline: false, signingKeys });
+  // No background work (no relay, sender, request worker or subscribers): a command's events and e-mails wait in
+  // their outboxes for the service's workers, and the service's are never taken by a command.
+  return createApplication(config, { logger: createLogger(config.logLevel, io.stderr), queryDeadline: false, signingKeys, background: false });
 }
 
 async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -97,7 +99,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
       io.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);
     } else {
-      const counts = await purgeExpired(app.infra);
+      const counts = await purgeExpired(app.infra, app.config.events.outboxRetentionSeconds);
       io.stdout.write(`${JSON.stringify(counts)}\n`);
     }
     return 0;
