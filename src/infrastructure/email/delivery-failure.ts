@@ -23,6 +23,20 @@ const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);
  * fixes those and the queued messages then go out. A `552` to RCPT TO is retried too (RFC 5321 §4.5.3.1.10:
  * treat it as the temporary "mailbox full" that 452 says).
  */
+/**
+ * Whether a failure is about this message (a reply to its RCPT TO or DATA, or a refusal of the mailer itself) rather
+ * than the relay being away or misconfigured (connection refused or cut, a timeout, EHLO, STARTTLS, AUTH, MAIL FROM).
+ * Only these count toward EMAIL_MAX_ATTEMPTS: an outage of the relay is retried until EMAIL_MAX_AGE, so that the
+ * mail queued when it began still goes out once it is fixed (until 2026-12-02 ten attempts, 43-85 minutes of an
+ * outage, marked everything queued failed for good: an outside review).
+ */
+export function isAboutMessage(error: unknown): boolean {
+  if (error instanceof PermanentDeliveryError) return true;
+  if (!(error instanceof Error)) return false;
+  const { command } = error as { command?: unknown };
+  return typeof command === 'string' && MESSAGE_COMMANDS.has(command);
+}
+
 export function isPermanentFailure(error: unknown): boolean {
   if (error instanceof PermanentDeliveryError) return true;
   if (!(error instanceof Error)) return false;

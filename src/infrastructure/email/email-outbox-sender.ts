@@ -4,7 +4,7 @@ import type { EmailMessage, Mailer } from '@application/ports/mailer';
 import type { SecretBox } from '@application/ports/secret-box';
 import { BackgroundWorker, type RoundResult } from '@infrastructure/jobs/background-worker';
 import { addSeconds, describeFailure as describe, type LeasedQueueSettings, nextAttemptAt } from '@infrastructure/jobs/queue-settings';
-import { isPermanentFailure } from './delivery-failure';
+import { isAboutMessage, isPermanentFailure } from './delivery-failure';
 import type { ClaimedEmail, EmailQueue } from './email-queue';
 
 export interface EmailSenderSettings extends LeasedQueueSettings {
@@ -199,7 +199,8 @@ export class EmailOutboxSender {
     // The server's reply may name the recipient ("550 5.1.1 <r5@example.com>: ..."): never into the row or the log.
     const reason = describe(error, [email.recipient]);
     const retryAt = nextAttemptAt(this.clock.now(), email.attempts, this.settings);
-    if (isPermanentFailure(error) || email.attempts >= this.settings.maxAttempts || this.tooOld(email, retryAt)) {
+    // The attempt limit counts failures about the message; the relay's own (away, misconfigured) only the age limit.
+    if (isPermanentFailure(error) || (isAboutMessage(error) && email.attempts >= this.settings.maxAttempts) || this.tooOld(email, retryAt)) {
       await this.giveUp(email, reason);
       return;
     }

@@ -16,6 +16,8 @@ class TestSmtpServer {
   readonly received: Received[] = [];
   /** Recipients refused permanently (550 at RCPT TO). */
   readonly refused = new Set<string>();
+  /** Recipients refused temporarily (450 at RCPT TO: a failure about the message, counted toward EMAIL_MAX_ATTEMPTS). */
+  readonly busy = new Set<string>();
   /** Every RCPT TO the server saw, accepted or not. */
   readonly rcpt: string[] = [];
   port = 0;
@@ -28,6 +30,7 @@ class TestSmtpServer {
       logger: false,
       onRcptTo: (address, _session, callback) => {
         this.rcpt.push(address.address);
+        if (this.busy.has(address.address)) return callback(Object.assign(new Error('4.2.1 mailbox busy, try later'), { responseCode: 450 }));
         if (!this.refused.has(address.address)) return callback();
         return callback(Object.assign(new Error('5.1.1 <' + address.address + '>: no such user'), { responseCode: 550 }));
       },
@@ -199,20 +202,36 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     await expect(row('smtp-nobody@example.com')).resolves.toMatchObject({ attempts: 1, sent_at: null });
   });
 
-  it('with the server down, EMAIL_MAX_ATTEMPTS failed attempts mark the row failed: it is not sent when the server is back', async () => {
-    await smtp.stop();
+  it('a recipient refused temporarily (450) EMAIL_MAX_ATTEMPTS times is marked failed: it is not sent when the refusals stop', async () => {
+    smtp.busy.add('smtp-dave@example.com');
     try {
       await register('smtp-dave@example.com');
       await app().app.infra.email.sender.drain();
       await nextRound();
       await nextRound();
-      await expect(row('smtp-dave@example.com')).resolves.toMatchObject({ attempts: 3, failed_at: expect.any(Date), last_error: expect.stringMatching(/ECONNREFUSED/) });
+      await expect(row('smtp-dave@example.com')).resolves.toMatchObject({ attempts: 3, failed_at: expect.any(Date), last_error: expect.stringMatching(/mailbox busy/) });
+    } finally {
+      smtp.busy.delete('smtp-dave@example.com');
+    }
+    const seen = smtp.rcpt.filter((to) => to === 'smtp-dave@example.com').length;
+    await nextRound(600);
+    expect(smtp.rcpt.filter((to) => to === 'smtp-dave@example.com')).toHaveLength(seen);
+    await expect(row('smtp-dave@example.com')).resolves.toMatchObject({ attempts: 3, sent_at: null });
+  });
+
+  it('with the server down, EMAIL_MAX_ATTEMPTS attempts and more leave the row queued (an outage is not the message\'s fault): sent once the server is back', async () => {
+    await smtp.stop();
+    try {
+      await register('smtp-dora@example.com');
+      await app().app.infra.email.sender.drain();
+      for (let round = 0; round < 4; round += 1) await nextRound(200); // each attempt due (the 5th waits at most 160 s)
+      await expect(row('smtp-dora@example.com')).resolves.toMatchObject({ attempts: 5, failed_at: null, last_error: expect.stringMatching(/ECONNREFUSED/) });
     } finally {
       await smtp.start();
     }
     await nextRound(600);
-    expect(smtp.rcpt).not.toContain('smtp-dave@example.com');
-    await expect(row('smtp-dave@example.com')).resolves.toMatchObject({ attempts: 3, sent_at: null });
+    await expect(row('smtp-dora@example.com')).resolves.toMatchObject({ attempts: 6, sent_at: expect.any(Date), failed_at: null });
+    expect(smtp.inbox('smtp-dora@example.com')).toHaveLength(1);
   });
 
   it('a row older than EMAIL_MAX_AGE is marked failed without being sent, even with the server back', async () => {

@@ -25,12 +25,15 @@ class ControlledMailer implements Mailer {
   /** Every call to send, delivered or not. */
   readonly tried: string[] = [];
   down = false;
+  /** The relay is up but answers RCPT TO with a temporary refusal (about this message: it counts toward maxAttempts). */
+  mailboxBusy = false;
   hold: Promise<void> | null = null;
 
   async send(message: EmailMessage): Promise<void> {
     this.tried.push(message.to);
     if (this.hold) await this.hold;
     if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2525'), { code: 'ESOCKET' });
+    if (this.mailboxBusy) throw Object.assign(new Error('450 4.2.1 mailbox busy'), { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 450 });
     this.sent.push(message);
   }
 }
@@ -84,9 +87,9 @@ describe('EmailOutboxSender', () => {
     expect(t.rows().every((r) => r.sentAt !== null && r.attempts === 2)).toBe(true);
   });
 
-  it('gives up after maxAttempts: the row is marked failed, kept, counted, never tried again, and logged without address or body', async () => {
+  it('gives up after maxAttempts of failures about the message: the row is marked failed, kept, counted, never tried again, and logged without address or body', async () => {
     const t = setup();
-    t.mailer.down = true;
+    t.mailer.mailboxBusy = true;
     await t.enqueue('gone@example.com');
     for (let i = 0; i < SETTINGS.maxAttempts; i += 1) {
       await t.sender.drain();
@@ -94,10 +97,10 @@ describe('EmailOutboxSender', () => {
     }
     expect(t.mailer.tried).toHaveLength(SETTINGS.maxAttempts);
     expect(t.rows()[0]).toMatchObject({ sentAt: null, failedAt: expect.any(Date), attempts: SETTINGS.maxAttempts, lockedUntil: null, claimId: null });
-    expect(t.rows()[0]!.lastError).toMatch(/ECONNREFUSED/);
+    expect(t.rows()[0]!.lastError).toMatch(/mailbox busy/);
     await expect(t.queue.countByState()).resolves.toEqual({ queued: 0, failed: 1 });
 
-    t.mailer.down = false;
+    t.mailer.mailboxBusy = false;
     for (let i = 0; i < 3; i += 1) {
       t.clock.advance(SETTINGS.maxRetrySeconds);
       await t.sender.drain();
@@ -108,6 +111,35 @@ describe('EmailOutboxSender', () => {
     expect(givenUp).toHaveLength(1);
     expect(JSON.parse(givenUp[0]!)).toMatchObject({ fields: { email_id: t.rows()[0]!.id, attempts: SETTINGS.maxAttempts } });
     expect(t.logs.join('\n')).not.toMatch(/SECRET-TOKEN|gone@example\.com/);
+  });
+
+  it('a relay outage does not use up the attempts: retried hourly past maxAttempts until maxAge, and sent once the relay is back (outside review, 2026-12-02)', async () => {
+    const t = setup();
+    t.mailer.down = true;
+    await t.enqueue('patient@example.com');
+    await t.enqueue('too-late@example.com');
+    // Twice as many attempts as maxAttempts, about 13 h of outage: still queued, never given up.
+    for (let i = 0; i < 2 * SETTINGS.maxAttempts; i += 1) {
+      await t.sender.drain();
+      t.clock.advance(SETTINGS.maxRetrySeconds);
+    }
+    expect(t.rows().map((r) => ({ failedAt: r.failedAt, attempts: r.attempts }))).toEqual([
+      { failedAt: null, attempts: 2 * SETTINGS.maxAttempts },
+      { failedAt: null, attempts: 2 * SETTINGS.maxAttempts },
+    ]);
+    await expect(t.queue.countByState()).resolves.toEqual({ queued: 2, failed: 0 });
+    t.mailer.down = false;
+    await t.sender.drain();
+    expect(t.mailer.sent.map((m) => m.to).sort()).toEqual(['patient@example.com', 'too-late@example.com']);
+    // The age limit still holds during an outage: a row past maxAge is given up.
+    t.mailer.down = true;
+    await t.enqueue('aged@example.com');
+    for (let hours = 0; hours <= SETTINGS.maxAgeSeconds / 3600; hours += 1) {
+      await t.sender.drain();
+      t.clock.advance(3600);
+    }
+    await t.sender.drain();
+    expect(t.rows().find((r) => r.recipient === 'aged@example.com')).toMatchObject({ sentAt: null, failedAt: expect.any(Date) });
   });
 
   it('gives up on a row older than maxAge without trying it, even with the server back; younger rows are still sent', async () => {
