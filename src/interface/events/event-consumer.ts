@@ -2,6 +2,7 @@ import type { ProcessEventOnce } from '@application/shared/process-event-once';
 import type { EventDelivery, EventSubscriptions } from '@application/ports/event-subscriptions';
 import type { Logger } from '@application/ports/logger';
 import { retryDelayMs } from '@application/shared/retry-delay';
+import { dependencyUnreachable } from '../dependency-outage';
 import { PermanentEventError, type EventSubscriber } from './event-subscriber';
 
 export interface ConsumerPolicy {
@@ -15,6 +16,14 @@ export interface ConsumerPolicy {
 }
 
 export const DEFAULT_CONSUMER_POLICY: ConsumerPolicy = { prefetch: 10, maxAttempts: 5, retryBaseDelayMs: 1000, retryMaxDelayMs: 60_000 };
+
+/**
+ * Attempts a delivery may take beyond `maxAttempts` while its failures are outages (the database or another server
+ * unreachable, dependencyUnreachable): with delays capped at `retryMaxDelayMs` (a minute by default), about an hour
+ * of outage before the dead-letter queue. Until 2026-12-02 a database failover of 8-15 s sent the security notices
+ * in the queue to the dead-letter queue, which nothing consumes (an outside review): an outage is no poison message.
+ */
+export const OUTAGE_EXTRA_ATTEMPTS = 60;
 
 /**
  * What every subscriber gets, whatever the transport (RabbitMQ or the in-process bus): its own queue, manual
@@ -53,7 +62,8 @@ export class EventConsumer {
     // Outside the try: a lost ack is redelivered and then found processed, it is not a handler failure.
     if (failure === null) return delivery.ack();
     const reason = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
-    if (failure instanceof PermanentEventError || attempt >= this.policy.maxAttempts) {
+    const allowed = this.policy.maxAttempts + (dependencyUnreachable(failure) ? OUTAGE_EXTRA_ATTEMPTS : 0);
+    if (failure instanceof PermanentEventError || attempt >= allowed) {
       this.logger.error({ ...fields, reason }, 'event handling failed for good; moved to the dead-letter queue');
       return delivery.deadLetter(reason);
     }

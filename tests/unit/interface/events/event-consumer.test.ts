@@ -8,7 +8,7 @@ import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-d
 import { InMemoryUnitOfWork } from '@infrastructure/persistence/memory/in-memory-unit-of-work';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { ManualClock } from '@infrastructure/time/system-clock';
-import { EventConsumer } from '@interface/events/event-consumer';
+import { EventConsumer, OUTAGE_EXTRA_ATTEMPTS } from '@interface/events/event-consumer';
 import { PermanentEventError, type EventSubscriber } from '@interface/events/event-subscriber';
 import { SecurityNoticeSubscriber } from '@interface/events/security-notice.subscriber';
 import { RecordingLogger, eventually } from '../../../support/events';
@@ -148,6 +148,27 @@ describe('EventConsumer on the in-process bus', () => {
     expect(db.tables.processedEvents.size).toBe(0);
     expect(logger.lines.filter((l) => l.message === 'event handling failed; will retry')).toHaveLength(2);
   });
+
+  it('an outage (the database unreachable) is retried past maxAttempts, and handled once it ends; a longer one is dead-lettered after OUTAGE_EXTRA_ATTEMPTS more (outside review, 2026-12-02)', async () => {
+    const { bus, consumer, emails } = await setup(3);
+    const unreachable = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const failover = new Flaky(7, unreachable); // a failover: seven failed attempts, more than maxAttempts (3)
+    await consumer.start(failover);
+    bus.start();
+    await bus.publish([event('auth.user.updated', { user_id: 'u' })]);
+    await eventually(() => failover.calls === 8);
+    await bus.idle();
+    expect(bus.deadLetters('flaky')).toEqual([]);
+    expect(emails().map((e) => e.subject)).toEqual(['call 8']);
+
+    const down = await setup(3);
+    const outage = new Flaky(Infinity, unreachable);
+    await down.consumer.start(outage);
+    down.bus.start();
+    await down.bus.publish([event('auth.user.updated', { user_id: 'u' })]);
+    await eventually(() => down.bus.deadLetters('flaky').length === 1, 20_000);
+    expect(outage.calls).toBe(3 + OUTAGE_EXTRA_ATTEMPTS);
+  }, 30_000);
 
   it('dead-letters a permanent error at once', async () => {
     const { bus, consumer } = await setup(5);

@@ -1,0 +1,18 @@
+/**
+ * The database (or another server) could not be reached: Node's socket errors, PostgreSQL's connection-class
+ * SQLSTATEs (08xxx) and shutdown or overload ones (57P01-57P03, 53300), and what the pg driver and its pool say
+ * when a connection ends or cannot be had (ETIMEDOUT also marks a query past DATABASE_QUERY_TIMEOUT, cancelled on
+ * the server or its connection closed). 57014 (query_canceled): a statement the server cancelled, not carried out
+ * (a cancel request from the query deadline that met the connection's next statement, or a statement_timeout): a
+ * slow database, answered as such. Found on the error, its `driverError` (TypeORM) or its `cause`.
+ */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57014', '57P01', '57P02', '57P03', '53300']);
+const UNREACHABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed)/;
+
+export function dependencyUnreachable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false;
+  const { code, message, driverError, cause } = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
+  return dependencyUnreachable(driverError, depth + 1) || dependencyUnreachable(cause, depth + 1);
+}
