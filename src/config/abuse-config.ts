@@ -75,7 +75,7 @@ export function readAbuseConfig(env: Env, problems: string[]): AbuseConfig {
     const value = raw(name) ?? fallback;
     const parsed = parseDuration(value);
     if (parsed === null || parsed < min || parsed > max) {
-      problems.push(`${name} must be a duration like 30s, 15m or 24h between ${min}s and ${max}s (got "${value}")`);
+      problems.push(`${name} must be a duration with its unit, like 30s, 15m or 24h, between ${min}s and ${max}s (got "${value}")`);
       return parseDuration(fallback) ?? min;
     }
     return parsed;

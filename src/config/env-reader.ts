@@ -59,7 +59,7 @@ export class Reader {
     const raw = this.raw(name) ?? fallback;
     const seconds = parseDuration(raw);
     if (seconds === null || seconds < minSeconds || seconds > maxSeconds) {
-      this.problems.push(`${name} must be a duration like 900, 15m, 24h or 30d between ${minSeconds}s and ${maxSeconds}s (got "${raw}")`);
+      this.problems.push(`${name} must be a duration with its unit, like 900s, 15m, 24h or 30d, between ${minSeconds}s and ${maxSeconds}s (got "${raw}")`);
       return parseDuration(fallback) ?? minSeconds;
     }
     return seconds;

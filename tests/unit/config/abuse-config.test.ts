@@ -41,6 +41,17 @@ describe('abuse-resistance settings', () => {
     expect(abuse.rateLimits.login.identifier).toEqual({ limit: 7, windowSeconds: 30 });
   });
 
+  it('refuse a duration without its unit (read as seconds, LOCKOUT_DURATION=15 was a 15-second lock; outside review, 2026-12-02); 0 needs none', () => {
+    for (const [name, value] of [['LOCKOUT_DURATION', '15'], ['LOCKOUT_MAX_DURATION', '24'], ['SESSION_MAX_LIFETIME', '90'], ['ACCESS_TOKEN_TTL', '900'], ['OUTBOX_RETENTION', '7']] as const) {
+      expect(() => loadConfig({ [name]: value })).toThrow(`${name} must be a duration with its unit`);
+    }
+    expect(() => loadConfig({ RATE_LIMIT_LOGIN_ID: '20/5' })).toThrow('RATE_LIMIT_LOGIN_ID must be <count>/<window>');
+    expect(parseRateLimit('20/5')).toBeUndefined();
+    expect(loadConfig({ LOCKOUT_DURATION: '15m', LOCKOUT_MAX_DURATION: '24h' }).abuse).toMatchObject({ lockout: { baseSeconds: 900, maxSeconds: 86400 } });
+    expect(loadConfig({ LOCAL_CACHE_TTL: '0' }).abuse.localCacheTtlSeconds).toBe(0);
+    expect(loadConfig({ ACCESS_TOKEN_TTL: '900s' }).jwt.accessTokenTtlSeconds).toBe(900);
+  });
+
   it('name every bad variable in one error', () => {
     expect(() => loadConfig({ RATE_LIMIT_LOGIN_IP: 'lots', LOCKOUT_THRESHOLD: '0', LOCKOUT_DURATION: '2h', LOCKOUT_MAX_DURATION: '1h', SESSION_CACHE_TTL: '1h' })).toThrow(
       expect.objectContaining({

@@ -41,7 +41,7 @@ describe('WORKERS and DATABASE_POOL_SIZE', () => {
   it('DATABASE_QUERY_TIMEOUT: 10 s by default, 1-10 s, refused otherwise with a message naming it', () => {
     expect(loadConfig({}).databaseQueryTimeoutMs).toBe(10_000);
     expect(loadConfig({ DATABASE_QUERY_TIMEOUT: '1s' }).databaseQueryTimeoutMs).toBe(1000);
-    expect(loadConfig({ DATABASE_QUERY_TIMEOUT: '10' }).databaseQueryTimeoutMs).toBe(10_000);
+    expect(loadConfig({ DATABASE_QUERY_TIMEOUT: '10s' }).databaseQueryTimeoutMs).toBe(10_000);
     // 16-20 s were accepted: past the HTTP server's 15-s stall limit, the client got an empty reply, not the 503.
     for (const bad of ['0', '11s', '16s', '20', '21s', '1m', 'soon']) expect(problems({ DATABASE_QUERY_TIMEOUT: bad })[0]).toMatch(/^DATABASE_QUERY_TIMEOUT must be a duration/);
   });
