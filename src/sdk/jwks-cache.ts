@@ -1,6 +1,6 @@
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { AuthError, unavailable } from './errors';
-import { isRecord, readJson, send, unexpected, type FetchLike } from './http';
+import { isRecord, readJson, send, type FetchLike } from './http';
 
 export interface JwksCacheOptions {
   jwksUrl: string;
@@ -102,7 +102,10 @@ export class JwksCache {
     const response = await send(this.options.fetch, this.options.jwksUrl, { headers: { accept: 'application/json' } }, this.options.timeoutMs);
     const body = await readJson(response);
     if (!response.ok) throw unavailable(`JWKS answered ${response.status}`);
-    if (!isRecord(body) || !Array.isArray(body.keys)) throw unexpected(response, 'JWKS');
+    // Not a key set at all (a proxy's or an SPA's fallback page answering 200): the keys cannot be had, as with a 5xx.
+    // Until 2026-12-02 it was UNEXPECTED_RESPONSE, which the verifier turned into INVALID_TOKEN: a 401 that tells
+    // callers their token is bad (session() refreshes on it) when the verifier is what cannot work (an outside review).
+    if (!isRecord(body) || !Array.isArray(body.keys)) throw unavailable(`JWKS answered ${response.status} with something that is not a key set`);
     const keys = new Map<string, CachedKey>();
     for (const jwk of body.keys as unknown[]) {
       if (!isRecord(jwk) || typeof jwk.kid !== 'string' || (jwk.use !== undefined && jwk.use !== 'sig')) continue;

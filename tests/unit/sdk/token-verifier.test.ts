@@ -154,6 +154,9 @@ describe('createTokenVerifier offline (JWKS of a local peer)', () => {
       ['an empty key set', 200, { keys: [] }, 'INVALID_TOKEN'],
       ['503', 503, { error: 'temporarily_unavailable' }, 'AUTH_UNAVAILABLE'],
       ['a key set of keys it cannot use', 200, { keys: [{ kid: 'k', kty: 'oct', k: 'c2VjcmV0' }] }, 'INVALID_TOKEN'],
+      // A fallback page answering 200 (CONTRACT §9: without keys verification fails closed with AUTH_UNAVAILABLE).
+      ['a 200 that is not a key set (a fallback page)', 200, '<!doctype html><title>app</title>', 'AUTH_UNAVAILABLE'],
+      ['a 200 JSON object without keys', 200, { status: 'ok' }, 'AUTH_UNAVAILABLE'],
     ])('%s: 100 verifies cost 1 fetch, the next one after 1, 2, 4, 8, 16, 30, 30 s; keys served end the backoff', async (_what, status, body, code) => {
       const { v, clock } = onStub();
       stub.status = status;
