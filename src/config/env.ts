@@ -161,6 +161,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (badProxies.length > 0) {
     problems.push(`TRUSTED_PROXIES must list IP addresses or CIDR ranges (e.g. 10.0.0.0/8, fd00::/8), not host names (got "${badProxies.join('", "')}")`);
   }
+  // An origin is scheme://host[:port] exactly as browsers send it: `*`, a path or a trailing slash never matches one,
+  // so CORS was silently off (accepted until 2026-12-02: an outside review).
+  const badOrigins = config.corsOrigins.filter((entry) => !isOrigin(entry));
+  if (badOrigins.length > 0) {
+    problems.push(`CORS_ORIGINS must list origins like https://app.example.com (scheme, host and port only; no "*", path or trailing slash) (got "${badOrigins.join('", "')}")`);
+  }
+  // It goes into every emailed link, the default JWT_ISSUER and a start-up log line: never credentials, a query or a fragment.
+  if (hasExtras(config.publicUrl)) problems.push('APP_PUBLIC_URL must be a plain http(s) URL: no user or password, query or fragment');
   // The issuer is the otpauth URI's label prefix: a colon would split it, and apps show it whole.
   if (config.mfa.issuer.includes(':') || config.mfa.issuer.length > 64) problems.push('MFA_ISSUER must be at most 64 characters, without ":"');
   if (config.env === 'production') problems.push(...productionProblems(env, config));
@@ -196,7 +204,34 @@ export function startupWarnings(config: AppConfig): string[] {
       'METRICS_TOKEN is not set: GET /metrics is public (login outcomes, lockouts, the Node version); set METRICS_TOKEN or block /metrics at the proxy or ingress',
     );
   }
+  // Every peer trusted: X-Forwarded-For is believed from anyone who reaches the port, so per-IP limits and audited
+  // addresses can be chosen by the client. Right only where nothing but the proxy can reach the service.
+  const everyone = config.trustedProxies.filter((entry) => /^(0\.0\.0\.0|::|::ffff:0\.0\.0\.0)\/0$/.test(entry.trim()));
+  if (everyone.length > 0) {
+    warnings.push(
+      `TRUSTED_PROXIES includes ${everyone.join(', ')} (every address): X-Forwarded-For is believed from any client that reaches the service, so per-IP rate limits and audited addresses can be forged unless only the proxy can reach it; list the proxies' addresses instead`,
+    );
+  }
   return warnings;
+}
+
+/** `scheme://host[:port]` as an Origin header carries it (RFC 6454): nothing after the authority. */
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
+
+function hasExtras(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#');
+  } catch {
+    return false;
+  }
 }
 
 const MAX_WORKERS = 256;

@@ -109,3 +109,27 @@ describe('argon2 parameters', () => {
     }
   });
 });
+
+/** Settings that parse yet can only be mistakes (an outside review, 2026-12-02). */
+describe('origins, the public URL and proxies trusted', () => {
+  it('refuses CORS_ORIGINS entries that no Origin header can equal: "*", a path, a trailing slash, a default port, no scheme', () => {
+    for (const bad of ['*', 'https://app.example.com/', 'https://app.example.com/app', 'https://app.example.com:443', 'app.example.com', 'https://App.Example.com']) {
+      expect(() => loadConfig({ CORS_ORIGINS: `https://ok.example.com,${bad}` })).toThrow(`CORS_ORIGINS must list origins like https://app.example.com`);
+    }
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+  });
+
+  it('refuses an APP_PUBLIC_URL with credentials, a query or a fragment (it goes into every emailed link and the issuer)', () => {
+    for (const bad of ['https://user:pw@app.example.com', 'https://app.example.com/?x=1', 'https://app.example.com/#top']) {
+      expect(() => loadConfig({ APP_PUBLIC_URL: bad })).toThrow('APP_PUBLIC_URL must be a plain http(s) URL');
+    }
+    expect(loadConfig({ APP_PUBLIC_URL: 'https://example.com/auth/' }).publicUrl).toBe('https://example.com/auth');
+  });
+
+  it('warns at start when TRUSTED_PROXIES trusts every address (X-Forwarded-For then forgeable by any client)', () => {
+    for (const everyone of ['0.0.0.0/0', '::/0']) {
+      expect(startupWarnings(loadConfig({ NODE_ENV: 'development', TRUSTED_PROXIES: `10.0.0.0/8,${everyone}` }))).toEqual([expect.stringContaining(`TRUSTED_PROXIES includes ${everyone}`)]);
+    }
+    expect(startupWarnings(loadConfig({ NODE_ENV: 'development', TRUSTED_PROXIES: '10.0.0.0/8,fd00::/8' }))).toEqual([]);
+  });
+});
