@@ -30,7 +30,9 @@ describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', (
 
   it('refuses bad arguments with usage on stderr and exit 2, before touching the database', async () => {
     const env = { DATA_DIR: emptyDir };
-    for (const args of [['create-client'], ['create-client', '--name', 'x'], ['create-client', '--name', 'x', '--scopes', 'a', '--secret', 's'], ['delete-client'], ['list-clients', 'extra'], ['create-client', '--name']]) {
+    for (const args of [['create-client'], ['create-client', '--name', 'x'], ['create-client', '--name', 'x', '--scopes', 'a', '--secret', 's'], ['delete-client'], ['list-clients', 'extra'], ['create-client', '--name'],
+      // Bad values too, before the database is opened (they were refused only after it: initdb and migrations first).
+      ['create-client', '--name', '', '--scopes', 'a'], ['create-client', '--name', ' ', '--scopes', 'a'], ['create-client', '--name', 'x', '--scopes', 'a "b"']]) {
       const run = await cli(args, env);
       expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(run.stderr).toContain('usage: npm run cli');

@@ -29,6 +29,7 @@ describe('CLI create-admin (CONTRACT §8)', () => {
     expect(parseCreateAdmin(['--email', 'a@example.com', '--password', 'hunter2'])).toMatch(/never taken as arguments/);
     expect(parseCreateAdmin(['--email', 'a@example.com', '--role', 'x'])).toMatch(/unexpected argument/);
     expect(parseCreateAdmin(['--email', 'a@example.com', '--email=b@example.com'])).toMatch(/more than once/);
+    expect(parseCreateAdmin(['--email', 'a@example.com', '--password-stdin', '--password-stdin'])).toMatch(/^--password-stdin given more than once/);
     expect(parseCreateAdmin(['--email', 'not-an-email'])).toMatch(/^--email: not a valid email address/);
     expect(parseCreateAdmin(['--email', 'Ops@Example.com'])).toEqual({ email: 'Ops@Example.com', passwordFromStdin: false });
     const dir = mkdtempSync(join(tmpdir(), 'auth-cli-'));

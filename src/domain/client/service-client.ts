@@ -38,15 +38,24 @@ export class ServiceClient {
   private constructor(private readonly state: ServiceClientState) {}
 
   static register(input: NewServiceClient, now: Date): ServiceClient {
-    const name = input.name.trim();
+    const { name, scopes } = ServiceClient.checkNew(input.name, input.scope);
+    return new ServiceClient({ id: input.id, name, secretHash: input.secretHash, scopes, createdAt: now, lastUsedAt: null, deletedAt: null, tokensValidAfter: null });
+  }
+
+  /**
+   * A new client's name and scopes as register() takes them (trimmed; scopes split), or a VALIDATION_ERROR naming
+   * the field. The CLI asks before it opens the database, as it checks every other argument.
+   */
+  static checkNew(rawName: string, rawScope: string): { name: string; scopes: string[] } {
+    const name = rawName.trim();
     if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
       throw DomainErrors.validation('name', `must be 1-${MAX_NAME_LENGTH} printable characters`);
     }
-    const scopes = parseScope(input.scope.trim().replace(/\s+/g, ' '));
+    const scopes = parseScope(rawScope.trim().replace(/\s+/g, ' '));
     if (scopes === null) {
       throw DomainErrors.validation('scopes', 'must be space-separated scope tokens of printable ASCII without " or \\');
     }
-    return new ServiceClient({ id: input.id, name, secretHash: input.secretHash, scopes, createdAt: now, lastUsedAt: null, deletedAt: null, tokensValidAfter: null });
+    return { name, scopes };
   }
 
   static restore(state: ServiceClientState): ServiceClient {

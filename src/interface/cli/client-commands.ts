@@ -3,7 +3,8 @@ import { CreateClient } from '@application/oauth/create-client';
 import { DeleteClient } from '@application/oauth/delete-client';
 import { ListClients } from '@application/oauth/list-clients';
 import { RotateClientSecret } from '@application/oauth/rotate-client-secret';
-import type { ServiceClient } from '@domain/client/service-client';
+import { ServiceClient } from '@domain/client/service-client';
+import { DomainError } from '@domain/shared/domain-error';
 
 export const CLIENT_COMMANDS = ['create-client', 'list-clients', 'delete-client', 'rotate-client-secret'] as const;
 export type ClientCommand = (typeof CLIENT_COMMANDS)[number];
@@ -62,6 +63,15 @@ export function parseClientOptions(command: ClientCommand, args: readonly string
   }
   const missing = spec.required.filter((name) => !(name in options));
   if (missing.length > 0) throw new UsageError(`${command} needs ${missing.map((n) => `--${n}`).join(' and ')}`);
+  // The values too, before the database is opened (an empty name or a scope with `"` was refused only after).
+  if (command === 'create-client') {
+    try {
+      ServiceClient.checkNew(options['name']!, options['scopes']!);
+    } catch (error) {
+      const details = error instanceof DomainError ? Object.entries(error.details ?? {}).map(([field, why]) => `--${field} ${why.join(', ')}`) : [];
+      throw new UsageError(details.length > 0 ? details.join('; ') : 'create-client: bad --name or --scopes');
+    }
+  }
   return options;
 }
 

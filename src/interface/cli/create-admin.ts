@@ -20,7 +20,10 @@ export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | 
     if (isEmail && email !== undefined) return '--email given more than once';
     if (arg === '--email' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) email = args[(i += 1)];
     else if (arg?.startsWith('--email=')) email = arg.slice('--email='.length);
-    else if (arg === '--password-stdin') passwordFromStdin = true;
+    else if (arg === '--password-stdin') {
+      if (passwordFromStdin) return '--password-stdin given more than once';
+      passwordFromStdin = true;
+    }
     else if (arg === '--password' || arg?.startsWith('--password=')) return 'passwords are never taken as arguments (they show in ps): use --password-stdin';
     else return `unexpected argument: ${arg}`;
   }
