@@ -12,6 +12,13 @@ export interface AccountRequestWorkerSettings extends LeasedQueueSettings {
    * before its per-account work starts, so that work never slows the answer it is about.
    */
   pokeDelayMs: number;
+  /**
+   * stop() hands out what is due for at most this long, then stops after the request in hand; the rest waits in the
+   * table for another instance or the restart (its lease, if claimed, for `leaseSeconds`). Until 2026-12-02 stop()
+   * drained everything due whatever its size, and a backlog outlasted the process's 30-s shutdown limit, so the
+   * e-mail sender and the event relay after it were never stopped gracefully (an outside review).
+   */
+  stopDrainMs?: number;
 }
 
 export const DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS: AccountRequestWorkerSettings = {
@@ -22,6 +29,7 @@ export const DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS: AccountRequestWorkerSettin
   maxRetrySeconds: 900,
   maxAttempts: 10,
   pokeDelayMs: 25,
+  stopDrainMs: 5_000,
 };
 
 /**
@@ -43,7 +51,7 @@ export class AccountRequestWorker {
     private readonly settings: AccountRequestWorkerSettings = DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS,
   ) {
     const { pollIntervalMs, pokeDelayMs } = settings;
-    this.worker = new BackgroundWorker(() => this.round(), { name: 'account requests', pollIntervalMs, pokeDelayMs }, logger);
+    this.worker = new BackgroundWorker((stopping) => this.round(stopping), { name: 'account requests', pollIntervalMs, pokeDelayMs }, logger);
   }
 
   /** The use case is built by the container, after the unit of work that pokes this worker. */
@@ -65,13 +73,21 @@ export class AccountRequestWorker {
     if (this.processor) await this.worker.drain();
   }
 
-  /** Processes what is due (the last answers' requests), then no new rounds. What is left waits in the table. */
+  /**
+   * Processes what is due (the last answers' requests) for up to `stopDrainMs`, then no new rounds and the round
+   * under way ends after the request in hand. What is left waits in the table.
+   */
   async stop(): Promise<void> {
-    await this.drain();
+    const limit = setTimeout(() => void this.worker.stop(), this.settings.stopDrainMs ?? DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS.stopDrainMs);
+    try {
+      await this.drain();
+    } finally {
+      clearTimeout(limit);
+    }
     await this.worker.stop();
   }
 
-  private async round(): Promise<RoundResult> {
+  private async round(stopping: AbortSignal): Promise<RoundResult> {
     const now = this.clock.now();
     let batch: ClaimedAccountRequest[];
     try {
@@ -80,7 +96,10 @@ export class AccountRequestWorker {
       this.logger.warn({ err: describe(error) }, 'account requests: cannot claim due requests; will retry');
       return 'idle';
     }
-    for (const claimed of batch) await this.process(claimed);
+    for (const claimed of batch) {
+      if (stopping.aborted) return 'idle'; // the rest of the batch waits out its lease
+      await this.process(claimed);
+    }
     return batch.length === this.settings.batchSize ? 'more' : 'idle';
   }
 

@@ -178,3 +178,32 @@ describe('account requests: the handler records, the worker acts', () => {
     expect(kit.db.tables.users.size).toBe(0);
   });
 });
+
+/**
+ * Outside review (2026-12-02): stop() drained everything due, whatever its size; a backlog of requests outlasted the
+ * process's 30-s shutdown limit, so the e-mail sender and the event relay stopped after it never stopped gracefully.
+ */
+describe('account request worker: a bounded stop', () => {
+  it('stop() hands out what is due for stopDrainMs at most, ends after the request in hand, and leaves the rest queued', async () => {
+    const { kit, rows } = await pausedKit();
+    for (let i = 0; i < 30; i += 1) await kit.useCases.RequestPasswordReset.execute({ email: `backlog-${i}@example.com`, client: CLIENT });
+    const processor = kit.useCases.ProcessAccountRequest;
+    const execute = processor.execute.bind(processor);
+    let handled = 0;
+    const slow = jest.spyOn(processor, 'execute').mockImplementation(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // a slow database: 100 ms a request
+      handled += 1;
+      return execute(...args);
+    });
+    const worker = new AccountRequestWorker(new InMemoryAccountRequestQueue(kit.db), kit.box, kit.clock, silent, {
+      batchSize: 5, pollIntervalMs: 60_000, leaseSeconds: 120, baseRetrySeconds: 5, maxRetrySeconds: 900, maxAttempts: 10, pokeDelayMs: 0, stopDrainMs: 300,
+    });
+    worker.handleWith(processor);
+    await worker.stop();
+    slow.mockRestore();
+    // 300 ms of handing out, then the request in hand: about 4 of the 30 (all 30 before the fix).
+    expect(handled).toBeGreaterThan(0);
+    expect(handled).toBeLessThan(10);
+    expect(rows().filter((r) => r.processedAt === null)).toHaveLength(30 - handled);
+  });
+});
