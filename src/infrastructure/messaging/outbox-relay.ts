@@ -114,10 +114,22 @@ export class OutboxRelay {
     }
   }
 
-  /** One turn of the worker: housekeeping, then one batch unless the broker is away. */
+  /**
+   * One turn of the worker: one batch unless the broker is away, then housekeeping. Publishing comes first and a
+   * failed housekeeping (the lag query or a purge past the query deadline) only warns: until 2026-12-02 the first
+   * round after a long stop purged every row past retention before it published anything, and a failed purge
+   * failed the round and backed the relay off (an outside review).
+   */
   private async step(): Promise<RoundResult> {
+    const result = await this.publishStep();
+    await this.housekeeping().catch((error: unknown) => {
+      this.logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'outbox relay: housekeeping failed; will try again');
+    });
+    return result;
+  }
+
+  private async publishStep(): Promise<RoundResult> {
     try {
-      await this.housekeeping();
       // Until the broker's first connection (start-up: the connection logs its own retries) the relay waits quietly.
       if (!this.publisher.isAvailable()) return this.failed('broker unavailable', this.brokerSeen);
       this.brokerSeen = true;

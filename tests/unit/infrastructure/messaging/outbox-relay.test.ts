@@ -72,8 +72,8 @@ describe('OutboxRelay on the in-memory outbox', () => {
 
   it('does not claim while the broker is away, backs off, and delivers everything once it is back', async () => {
     const { relay, broker, commit, pending, logger } = setup();
+    const first = commit(1); // committed before the start: the first round (which publishes before its housekeeping) sees it
     relay.start();
-    const first = commit(1);
     await eventually(() => pending().length === 0);
     broker.available = false;
     const ids = commit(7);
@@ -202,5 +202,28 @@ describe('OutboxRelay on the in-memory outbox', () => {
     await relay.housekeeping();
     expect(db.tables.outbox).toHaveLength(1); // the three published a week ago are gone, the pending one stays
     expect(db.tables.outbox[0]!.publishedAt).toBeNull();
+  });
+  it('publishes before it purges, and a failed purge only warns: the events still go out (outside review, 2026-12-02)', async () => {
+    const { store, clock, broker, logger, commit, pending } = setup();
+    const calls: string[] = [];
+    const failing = Object.assign(Object.create(store) as typeof store, {
+      processBatch: (...args: Parameters<typeof store.processBatch>) => {
+        calls.push('batch');
+        return store.processBatch(...args);
+      },
+      purgePublished: async () => {
+        calls.push('purge');
+        throw new Error('canceling statement due to statement timeout');
+      },
+    });
+    const relay = new OutboxRelay(failing, broker, clock, logger, { batchSize: 3, pollIntervalMs: 60_000, minBackoffMs: 2, maxBackoffMs: 10 });
+    const ids = commit(2);
+    relay.start();
+    await eventually(() => pending().length === 0 && calls.includes('purge'));
+    await relay.stop();
+    expect(broker.received.map((e) => e.id)).toEqual(ids);
+    expect(calls.slice(0, 2)).toEqual(['batch', 'purge']);
+    expect(logger.lines.filter((l) => l.message === 'outbox relay: housekeeping failed; will try again')).toHaveLength(1);
+    expect(logger.lines.filter((l) => l.message === 'outbox relay: cannot publish; backing off')).toEqual([]);
   });
 });
