@@ -1,3 +1,4 @@
+import { hasExtras, isOrigin } from './url-checks';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { type AbuseConfig, readAbuseConfig } from './abuse-config';
@@ -215,24 +216,6 @@ export function startupWarnings(config: AppConfig): string[] {
   return warnings;
 }
 
-/** `scheme://host[:port]` as an Origin header carries it (RFC 6454): nothing after the authority. */
-function isOrigin(entry: string): boolean {
-  try {
-    const url = new URL(entry);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry;
-  } catch {
-    return false;
-  }
-}
-
-function hasExtras(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#');
-  } catch {
-    return false;
-  }
-}
 
 const MAX_WORKERS = 256;
 
