@@ -139,6 +139,7 @@ export async function startInfrastructure(
     alg: config.jwt.alg,
     accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
     maxAccessTokenTtlSeconds: MAX_ACCESS_TOKEN_TTL_SECONDS,
+    reloadIntervalSeconds: KEY_RELOAD_INTERVAL_MS / 1000,
   });
   if (overrides.signingKeys === 'follow') await keys.reload();
   else await keys.init();

@@ -36,7 +36,7 @@ describe('a retired signing key is kept for the TTL of the tokens it signed, not
     });
     await cli.init();
     await cli.rotate(); // retires the key the token was signed with
-    t.clock.advance(60 + 60 + 1); // past the CLI's TTL + skew, long before the token's 15 minutes
+    t.clock.advance(60 + 60 + 60 + 1); // past the CLI's TTL + skew + reload interval, long before the token's 15 minutes
     await cli.rotate(); // and prunes
     await t.app.infra.keys.reload(); // the service's periodic reload (every 60 s)
 
@@ -45,7 +45,7 @@ describe('a retired signing key is kept for the TTL of the tokens it signed, not
     await validate(tokens.access_token).expect(200);
     expect((await introspect(tokens.access_token)).active).toBe(true);
 
-    t.clock.advance(900 - 121 + 60 - 1); // a second before the token's expiry + skew
+    t.clock.advance(900 - 181 + 60 + 60 - 1); // a second before the token's expiry + skew + reload interval
     await cli.prune();
     await t.app.infra.keys.reload();
     expect(await storedKids()).toContain(kid);

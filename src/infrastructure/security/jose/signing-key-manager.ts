@@ -18,6 +18,11 @@ export interface SigningKeyManagerOptions {
   clockSkewSeconds?: number;
   /** Least time between reloads triggered by an unknown kid, so forged kids cannot hammer the database. */
   unknownKidReloadIntervalSeconds?: number;
+  /**
+   * How often instances re-read the key set (the service's periodic reload, 60 s): an instance keeps signing with a
+   * retired key until its next reload, so the key stays published this much longer too.
+   */
+  reloadIntervalSeconds?: number;
 }
 
 export interface ActiveSigningKey {
@@ -45,6 +50,7 @@ export class SigningKeyManager {
   private readonly skewMs: number;
   private readonly unknownKidIntervalMs: number;
   private readonly unknownTtlMs: number;
+  private readonly reloadIntervalMs: number;
   private published: PublishedKey[] = [];
   private active: ActiveSigningKey | undefined;
   private readonly publicKeys = new Map<string, CryptoKey>();
@@ -63,6 +69,7 @@ export class SigningKeyManager {
     this.skewMs = (options.clockSkewSeconds ?? 60) * 1000;
     this.unknownKidIntervalMs = (options.unknownKidReloadIntervalSeconds ?? 30) * 1000;
     this.unknownTtlMs = (options.maxAccessTokenTtlSeconds ?? 24 * 3600) * 1000;
+    this.reloadIntervalMs = (options.reloadIntervalSeconds ?? 60) * 1000;
   }
 
   /** The access-token lifetime this manager declares on the keys it signs with; a token service may not sign longer. */
@@ -97,13 +104,16 @@ export class SigningKeyManager {
     const records = await this.repository.list();
     const next = records.filter((r) => r.status === 'next' && r.alg === this.options.alg).sort(byAge)[0];
     if (next) {
+      // The next key becomes active before the old one retires: an instance reloading between the two writes (or a
+      // rotation cut short there) sees two active keys and signs with the older, never none (outside review,
+      // 2026-12-02: retiring first left a reload with no key, every login and refresh a 500 for a minute).
+      await this.repository.save({ ...next, status: 'active', activatedAt: now });
       for (const r of records) {
         // Every other active or next key retires too: duplicates from concurrent starts, or another alg.
         if (r.kid !== next.kid && r.status !== 'retired') {
           await this.repository.save({ ...r, status: 'retired', retiredAt: now });
         }
       }
-      await this.repository.save({ ...next, status: 'active', activatedAt: now });
     }
     await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now, this.options.accessTokenTtlSeconds));
     await this.prune();
@@ -129,9 +139,12 @@ export class SigningKeyManager {
     const activeRecord = pickActive(records, this.options.alg);
     if (activeRecord) await this.declareTokenTtl(activeRecord);
     const published = await Promise.all(records.map(async (record) => ({ record, publicKey: await this.publicKeyOf(record) })));
+    // No active key in the store (a hand-edited table): keep signing with the key in hand while it is still published,
+    // rather than failing every login and refresh until the next reload.
+    const kept = this.active && records.some((r) => r.kid === this.active?.kid) ? this.active : undefined;
     const active = activeRecord
       ? { kid: activeRecord.kid, alg: activeRecord.alg, privateKey: await this.privateKeyOf(activeRecord) }
-      : undefined;
+      : kept;
     this.published = published;
     this.active = active;
     this.jwksSnapshot = undefined;
@@ -204,7 +217,7 @@ export class SigningKeyManager {
     if (record.status !== 'retired') return Number.POSITIVE_INFINITY;
     if (!record.retiredAt) return Number.NEGATIVE_INFINITY;
     const ttlMs = record.maxTokenTtlSeconds === null ? this.unknownTtlMs : record.maxTokenTtlSeconds * 1000;
-    return record.retiredAt.getTime() + ttlMs + this.skewMs;
+    return record.retiredAt.getTime() + ttlMs + this.skewMs + this.reloadIntervalMs;
   }
 
   /** Raises the key's declared token TTL to this process's (one conditional write, once per key and process). */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { SigningKeyRepository } from '@application/ports/signing-keys';
 import { InMemorySigningKeyRepository } from '@infrastructure/persistence/memory/in-memory-signing-key.repository';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
@@ -70,11 +71,11 @@ describe('SigningKeyManager', () => {
     expect(JSON.parse(Buffer.from(after.token.split('.')[0] as string, 'base64url').toString()).kid).toBe(nextKid);
   });
 
-  it('deletes a retired key once every token it signed has expired (ttl + 60 s skew)', async () => {
+  it('deletes a retired key once every token it signed has expired (ttl + 60 s skew + the 60 s reload interval)', async () => {
     const world = await keyWorld();
     const oldKid = world.keys.activeKey().kid;
     await world.keys.rotate();
-    world.clock.advanceSeconds(TTL + 59);
+    world.clock.advanceSeconds(TTL + 60 + 59);
     await world.keys.prune();
     expect(world.keys.jwks().keys.map((k) => k.kid)).toContain(oldKid);
     world.clock.advanceSeconds(2);
@@ -91,7 +92,7 @@ describe('SigningKeyManager', () => {
     const { token } = await service.tokens.sign(CLAIMS);
 
     await cli.rotate(); // retires the key the token was signed with
-    service.clock.advanceSeconds(60 + 60 + 1); // past the CLI's TTL + skew
+    service.clock.advanceSeconds(60 + 60 + 60 + 1); // past the CLI's TTL + skew + reload interval
     await cli.rotate(); // prunes
     await service.keys.reload(); // the service's periodic reload
     expect((await service.repository.list()).map((r) => r.kid)).toContain(signedKid);
@@ -99,7 +100,7 @@ describe('SigningKeyManager', () => {
     expect(cli.jwks().keys.map((k) => k.kid)).toContain(signedKid);
     await expect(service.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
 
-    service.clock.advanceSeconds(TTL + 60 - 121 - 1); // a second before the token's expiry + skew
+    service.clock.advanceSeconds(TTL + 60 + 60 - 181 - 1); // a second before the token's expiry + skew + reload interval
     await cli.prune();
     expect((await service.repository.list()).map((r) => r.kid)).toContain(signedKid);
     service.clock.advanceSeconds(2);
@@ -116,7 +117,7 @@ describe('SigningKeyManager', () => {
     const keys = new SigningKeyManager(world.repository, world.box, world.clock, { alg: 'EdDSA', accessTokenTtlSeconds: 60, maxAccessTokenTtlSeconds: 86400 });
     await keys.init();
     await keys.rotate();
-    world.clock.advanceSeconds(86400 + 59);
+    world.clock.advanceSeconds(86400 + 60 + 59);
     await keys.prune();
     expect((await world.repository.list()).find((r) => r.kid === legacy.kid)).toMatchObject({ status: 'retired', maxTokenTtlSeconds: null });
     world.clock.advanceSeconds(2);
@@ -152,7 +153,7 @@ describe('SigningKeyManager', () => {
     const rotated = b.keys.jwks();
     expect(rotated.keys.map((k) => k.kid)).toEqual(a.keys.jwks().keys.map((k) => k.kid));
     expect(rotated.keys.map((k) => k.kid)).toContain(retiredKid);
-    b.clock.advanceSeconds(TTL + 59);
+    b.clock.advanceSeconds(TTL + 60 + 59);
     expect(b.keys.jwks()).toBe(rotated);
     b.clock.advanceSeconds(2);
     expect(b.keys.jwks().keys.map((k) => k.kid)).not.toContain(retiredKid);
@@ -177,6 +178,45 @@ describe('SigningKeyManager', () => {
     expect(es.keys.jwks().keys.map((k) => k.alg)).toEqual(expect.arrayContaining(['EdDSA', 'ES256']));
     await expect(es.tokens.verify(oldToken.token)).resolves.toMatchObject({ sub: CLAIMS.sub });
     await expect(es.tokens.verify((await es.tokens.sign(CLAIMS)).token)).resolves.toBeDefined();
+  });
+
+  it('never leaves another instance without a signing key while a rotation runs (a reload between any two writes)', async () => {
+    const a = await keyWorld();
+    const b = await keyWorld('EdDSA', a);
+    const oldKid = a.keys.activeKey().kid;
+    // Another instance's periodic reload lands after each of the rotation's writes.
+    const signers: string[] = [];
+    const watched: SigningKeyRepository = {
+      list: () => a.repository.list(),
+      declareTokenTtl: (kid, seconds) => a.repository.declareTokenTtl(kid, seconds),
+      delete: (kid) => a.repository.delete(kid),
+      save: async (key) => {
+        await a.repository.save(key);
+        await b.keys.reload();
+        signers.push(b.keys.activeKey().kid);
+      },
+    };
+    const cli = new SigningKeyManager(watched, a.box, a.clock, { alg: 'EdDSA', accessTokenTtlSeconds: TTL });
+    await cli.reload();
+    a.clock.advanceSeconds(600);
+    await cli.rotate();
+    expect(signers.length).toBeGreaterThanOrEqual(3);
+    expect(signers[0]).toBe(oldKid); // two active keys for a moment: the older still signs
+    expect(signers.at(-1)).not.toBe(oldKid);
+    await expect(b.tokens.verify((await b.tokens.sign(CLAIMS)).token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+  });
+
+  it('keeps signing with its key when a reload finds none active, while that key is still published', async () => {
+    const world = await keyWorld();
+    const kid = world.keys.activeKey().kid;
+    const stored = (await world.repository.list()).find((r) => r.kid === kid)!;
+    await world.repository.save({ ...stored, status: 'retired', retiredAt: world.clock.now() }); // a hand-edited table
+    await world.keys.reload();
+    expect(world.keys.activeKey().kid).toBe(kid);
+    await expect(world.tokens.verify((await world.tokens.sign(CLAIMS)).token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+    await world.repository.delete(kid); // gone from the key set: no longer usable
+    await world.keys.reload();
+    expect(() => world.keys.activeKey()).toThrow(/active signing key/);
   });
 
   it('fails loudly when used before init', () => {
