@@ -2,6 +2,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { CreateAdmin } from '@application/admin/create-admin';
 import { MODES, NO_LIMITS, signUp, startSecureApp, type TestApp } from '../support/app';
 import { basic, createClient, deleteClient, form, type TestClient } from '../support/oauth';
+import { describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -201,5 +202,38 @@ describe.each(MODES)('POST /oauth/introspect and /oauth/revoke (%s)', (mode) => 
     const access = await serviceToken(service);
     await revoke(access).expect(200);
     expect((await introspect(access)).body.active).toBe(true);
+  });
+});
+
+/**
+ * Introspecting a refresh token reads its session without a row lock (outside review, 2026-12-02): a client that
+ * introspects a user's refresh token over and over must not hold that row against the user's own refreshes, and a
+ * transaction holding the row (a refresh, a logout) does not hold up the introspection.
+ */
+describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('POST /oauth/introspect of a refresh token takes no row lock (PostgreSQL)', () => {
+  let t: TestApp;
+  let caller: TestClient;
+  beforeAll(async () => {
+    t = await startSecureApp('servers', NO_LIMITS);
+    caller = await createClient(t, 'introspection', 'gateway');
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  it('answers while another transaction holds the session row, and the answer is the committed state', async () => {
+    const { user, tokens } = await signUp(t, 'introspect-lock@example.com');
+    const holder = t.app.infra.dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    try {
+      const locked = (await holder.query('SELECT id FROM sessions WHERE user_id = $1 FOR UPDATE', [user.id])) as unknown[];
+      expect(locked).toHaveLength(1);
+      const answer = t.http.post('/oauth/introspect').set('Authorization', basic(caller)).type(FORM).send(form({ token: tokens.refresh_token }));
+      const outcome = await Promise.race([answer.then((res) => res), new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 3000))]);
+      expect(outcome).not.toBe('waited');
+      if (outcome !== 'waited') expect(outcome.body).toMatchObject({ active: true, token_type: 'refresh_token', sub: user.id });
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+    }
   });
 });
