@@ -529,8 +529,16 @@ describe.each(MODES)('MFA verify quota per account (%s)', (mode) => {
     clock.advance(60);
     const pending = async () => (await http.post('/api/v1/auth/login').send({ email: 'quota@example.com', password: PASSWORD }).expect(200)).body.data.mfa_token as string;
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: '000000' })).status);
+    const policies = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: '000000' });
+      statuses.push(res.status);
+      policies.push(res.headers['ratelimit-policy']);
+    }
     expect(statuses.slice(0, 3).every((s) => s === 401)).toBe(true);
+    // A wrong code's 401 looks like a voided token's: the per-account quota is not shown until it refuses.
+    const voided = await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: 'x'.repeat(43), code: '000000' });
+    expect([...policies.slice(0, 3), voided.headers['ratelimit-policy']]).toEqual(Array(4).fill('"mfa-ip";q=100;w=900'));
     const refused = await http.post('/api/v1/auth/mfa/verify').send({ mfa_token: await pending(), code: oathtool(setup.body.data.secret, clock.now()) });
     // A quota, not the lockout (CONTRACT §1; it answered ACCOUNT_LOCKED until an outside review on 2026-11-30).
     expect([statuses[3], refused.status, refused.body.error.code, Number(refused.headers['retry-after']) > 0]).toEqual([429, 429, 'RATE_LIMITED', true]);

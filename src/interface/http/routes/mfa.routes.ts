@@ -42,7 +42,9 @@ export const MFA_ROUTES: readonly RouteDef[] = [
         mfaToken: dto.mfa_token,
         proof: secondFactorProof(dto),
         client: ctx.state.client,
-        onQuota: (policy, result) => recordQuota(ctx, policy, result),
+        // Shown only on the refusal it causes: on a 401 it would tell a live mfa_token from a voided one and count the
+        // owner's own attempts (outside review, 2026-12-02), as the HTTP layer's per-identifier quotas are hidden.
+        onQuota: (policy, result) => recordQuota(ctx, policy, result, 'when-refused'),
       });
       respond(ctx, 200, { user: presentUser(user), tokens: presentTokens(tokens) });
     },
