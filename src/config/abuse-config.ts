@@ -9,8 +9,9 @@ export interface RateLimitSpec {
 
 /** Routes that share one pair of variables (RATE_LIMIT_<GROUP>_IP / _ID). */
 /** current_password: the routes that check the current password; its `_ID` quota counts per signed-in user id. */
+/** profile: PATCH /users/me; its `_ID` quota counts per signed-in user id (a username taken or free is an answer). */
 /** oauth: /oauth/token, /oauth/introspect, /oauth/revoke; its `_ID` quota counts per authenticated service client. */
-export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'mfa', 'mfa_setup', 'oauth'] as const;
+export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'mfa', 'mfa_setup', 'profile', 'oauth'] as const;
 export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 
 export interface AbuseConfig {
@@ -50,6 +51,9 @@ const DEFAULTS: Record<RateLimitGroup, { ip: string; identifier: string }> = {
   mfa: { ip: '60/5m', identifier: '20/15m' },
   // TOTP set-up and enabling, per IP and per signed-in user.
   mfa_setup: { ip: '60/5m', identifier: '20/15m' },
+  // Profile updates: no hash, but a username change answers whether the name is taken (outside review, 2026-12-02:
+  // unlimited, it listed usernames, the login identifiers, at a transaction each).
+  profile: { ip: '60/5m', identifier: '20/15m' },
   // Services, not people: introspection may run on many requests (the SDK caches results a few seconds).
   oauth: { ip: '3000/5m', identifier: '3000/5m' },
 };

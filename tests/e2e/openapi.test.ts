@@ -111,6 +111,15 @@ describe('OpenAPI document served by the service', () => {
       const items = roles.items as SchemaObject;
       expect([name, items.pattern, roles.minItems, roles.maxItems]).toEqual([name, '^[a-z][a-z0-9_-]{0,31}$', 1, 20]);
     }
+    // The last active admin deleting their own account is 409 CONFLICT (CONTRACT §1; undocumented until 2026-12-02).
+    const deleteMe = ROUTES.find((route) => route.method === 'DELETE' && route.path === '/api/v1/users/me');
+    expect(codesIn(operationOf(deleteMe!).responses?.['409'])).toEqual(['CONFLICT']);
+    // WWW-Authenticate goes with a bearer challenge only: not on login's or refresh's 401 (wrong password or token).
+    const challenge = (method: string, path: string) => {
+      const route = ROUTES.find((r) => r.method === method && r.path === path);
+      return ((operationOf(route!).responses?.['401'] as ResponseObject | undefined)?.headers ?? {})['WWW-Authenticate'] !== undefined;
+    };
+    expect([challenge('POST', '/api/v1/auth/login'), challenge('POST', '/api/v1/auth/refresh'), challenge('GET', '/api/v1/users/me')]).toEqual([false, false, true]);
   });
 
   it('every route mounted on the router is in ROUTES, so no route goes undocumented', () => {

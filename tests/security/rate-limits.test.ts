@@ -169,3 +169,32 @@ describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
     for (let i = 0; i < 30; i += 1) await direct.http.post('/api/v1/auth/password/reset').send({ email: 'a@example.com' }).expect(202);
   });
 });
+
+/**
+ * PATCH /users/me answers whether a username is taken (409 USERNAME_TAKEN or 200): unlimited, a signed-in user could
+ * list the usernames (login identifiers) at one transaction each (outside review, 2026-12-02).
+ */
+describe.each(MODES)('PATCH /users/me is rate limited per signed-in user (%s)', (mode) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, { TRUSTED_PROXIES: '127.0.0.1,::1', RATE_LIMIT_PROFILE_IP: 'off', RATE_LIMIT_PROFILE_ID: '3/15m' });
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  it('the 4th profile update from one user is refused whatever the address; another user is not', async () => {
+    await signUp(t, 'taken-name@example.com');
+    await t.http.post('/api/v1/auth/login').send({ email: 'taken-name@example.com', password: PASSWORD }).expect(200);
+    const prober = (await signUp(t, 'prober@example.com')).tokens.access_token;
+    const other = (await signUp(t, 'bystander@example.com')).tokens.access_token;
+    const probe = (token: string, username: string, i: number) =>
+      t.http.patch('/api/v1/users/me').set('Authorization', `Bearer ${token}`).set('X-Forwarded-For', `203.0.113.${i}`).send({ username });
+    const answers = [];
+    for (let i = 0; i < 4; i += 1) answers.push(await probe(prober, `probe_name_${i}`, i));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 429]);
+    const refused = answers[3]!;
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['ratelimit-policy']).toBe('"profile-id";q=3;w=900');
+    await probe(other, 'bystander_name', 9).expect(200);
+  });
+});

@@ -11,8 +11,11 @@ const BODY_ROUTE: RouteErrorCode[] = ['VALIDATION_ERROR', 'MALFORMED_JSON', 'UNS
 /** What the bearer check answers (bearer-auth.ts): a service token on a user's route is a 403 FORBIDDEN. */
 const BEARER_ROUTE: RouteErrorCode[] = ['UNAUTHENTICATED', 'INVALID_TOKEN', 'FORBIDDEN'];
 
+/** The 401s answered with a WWW-Authenticate challenge. */
+const BEARER_CHALLENGES = new Set<RouteErrorCode>(['UNAUTHENTICATED', 'INVALID_TOKEN']);
+
 const HEADER_DOCS: Record<number, ResponseObject['headers']> = {
-  401: { 'WWW-Authenticate': { description: 'Bearer, with error="invalid_token" for a bad token.', schema: { type: 'string' } } },
+  401: { 'WWW-Authenticate': { description: 'Bearer (UNAUTHENTICATED, INVALID_TOKEN), with error="invalid_token" for a bad token.', schema: { type: 'string' } } },
   429: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
   503: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
 };
@@ -52,9 +55,12 @@ export function errorResponses(route: RouteDef, ref: (schema: SchemaObject) => S
   const responses = new Map<number, ResponseObject>();
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     const sorted = [...codes].sort();
+    // WWW-Authenticate goes with a missing or bad bearer token only (error-mapper.ts): a wrong password's or refresh
+    // token's 401 carries none (documented on every 401 until an outside review, 2026-12-02).
+    const headers = status === 401 && !sorted.some((c) => BEARER_CHALLENGES.has(c)) ? undefined : HEADER_DOCS[status];
     responses.set(status, {
       description: sorted.join(', '),
-      ...(HEADER_DOCS[status] ? { headers: HEADER_DOCS[status] } : {}),
+      ...(headers ? { headers } : {}),
       content: { 'application/json': { schema: errorEnvelopeSchema(sorted, ref) } },
     });
   }

@@ -112,9 +112,10 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     summary: 'Update the profile (username, names)',
     tags: ['users'],
     auth: 'user',
+    limit: { group: 'profile', identifier: 'user' },
     body: { dto: UpdateProfileDto },
     responses: { 200: { description: 'The updated user', schema: USER_DATA_SCHEMA } },
-    errors: [...BEARER_ERRORS, 'USERNAME_TAKEN'],
+    errors: [...BEARER_ERRORS, 'USERNAME_TAKEN', 'RATE_LIMITED'],
     uses: UpdateProfile,
     async handle(ctx, update) {
       const dto = ctx.state.dto;
@@ -133,7 +134,8 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     limit: CURRENT_PASSWORD,
     body: { dto: DeleteAccountDto },
     responses: { 200: { description: 'Deleted', schema: MESSAGE_SCHEMA } },
-    errors: [...BEARER_ERRORS, 'INVALID_CREDENTIALS', 'RATE_LIMITED'],
+    // CONFLICT: the last active admin may not leave (CONTRACT §1).
+    errors: [...BEARER_ERRORS, 'INVALID_CREDENTIALS', 'RATE_LIMITED', 'CONFLICT'],
     uses: DeleteAccount,
     async handle(ctx, remove) {
       const { user, claims } = principalOf(ctx);

@@ -29,6 +29,7 @@ export const DEFAULT_CONFIG: HttpConfig = {
     current_password: { ip: null, identifier: null },
     mfa: { ip: null, identifier: null },
     mfa_setup: { ip: null, identifier: null },
+    profile: { ip: null, identifier: null },
     oauth: { ip: null, identifier: null },
   },
 };
