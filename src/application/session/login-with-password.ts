@@ -100,7 +100,14 @@ export class LoginWithPassword {
     // verdict, so no failure is counted and the lockout place is given back.
     const { signal } = input.client;
     // An input NFKC changes costs two verifies when wrong (its normalised and its typed form): so do these two.
-    const match = await matchPassword(this.hasher, hash, input.password, signal);
+    // A hash of other parameters (made before ARGON2_* changed, the account dormant since) verifies at its own
+    // cost, not the dummy's an unknown address pays: the dummy runs alongside, so a wrong guess takes as long as
+    // for an unknown address (outside review, 2026-12-02). Once the account logs in it is rehashed, and this ends.
+    const stale = hash !== null && this.hasher.needsRehash(hash);
+    const [match] = await Promise.all([
+      matchPassword(this.hasher, hash, input.password, signal),
+      stale ? matchPassword(this.hasher, null, input.password, signal).catch(() => 'none' as const) : 'none',
+    ]);
     if (hash === null || match === 'none') {
       attempt.settled = true;
       return this.fail(input, key, 'wrong_password');
