@@ -397,11 +397,14 @@ export class User extends AggregateRoot {
     return this.changeStatus(this.state.emailVerified ? 'active' : 'pending_verification', now, actorId);
   }
 
-  /** An admin replaces the roles (validated Role values). Returns whether they changed. */
+  /**
+   * An admin replaces the roles (validated Role values). Returns whether they changed: as a set, so the same roles in
+   * another order change nothing (no event, no audit entry).
+   */
   changeRoles(roles: readonly Role[], now: Date, actorId: string): boolean {
     const next = roles.map((role) => role.value);
     const previous = [...this.state.roles];
-    if (next.length === previous.length && next.every((role, i) => role === previous[i])) return false;
+    if (new Set(next).size === new Set(previous).size && next.every((role) => previous.includes(role))) return false;
     this.state.roles = next;
     this.touch(now);
     this.record(EventTypes.UserRolesChanged, this.id, now, { user_id: this.id, roles: [...next], previous_roles: previous, actor_id: actorId });

@@ -1,3 +1,4 @@
+import { Role } from '@domain/user/role';
 import { User } from '@domain/user/user';
 import { aUser } from '../../support/mothers';
 
@@ -24,6 +25,19 @@ describe('User', () => {
     expect(user.emailVerified).toBe(true);
     user.verifyEmail(NOW);
     expect(user.pullEvents().map((e) => e.type)).toEqual(['auth.user.email_verified']);
+  });
+
+  it('changes roles as a set: the same roles in another order change nothing; a real change records one event', () => {
+    const user = newUser(true);
+    expect(user.changeRoles(Role.list(['user', 'admin']), NOW, 'actor')).toBe(true);
+    user.pullEvents();
+    const later = new Date(NOW.getTime() + 60_000);
+    expect(user.changeRoles(Role.list(['admin', 'user']), later, 'actor')).toBe(false);
+    expect(user.pullEvents()).toEqual([]);
+    expect(user.roles).toEqual(['user', 'admin']);
+    expect(user.toState().updatedAt).toEqual(NOW);
+    expect(user.changeRoles(Role.list(['admin']), later, 'actor')).toBe(true);
+    expect(user.pullEvents().map((e) => e.type)).toEqual(['auth.user.roles_changed']);
   });
 
   it('refuses authentication when unverified (if required) or suspended', () => {
