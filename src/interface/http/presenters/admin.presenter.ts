@@ -52,6 +52,9 @@ function dayExists(value: string): boolean {
   return days !== undefined && day >= 1 && day <= days;
 }
 
+/** A date and time that ends without `Z` or an offset. */
+const TIME_WITHOUT_OFFSET = /[Tt]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?$/;
+
 /**
  * An ISO 8601 query parameter (`since`, `until`) as a Date, or 400 VALIDATION_ERROR on that field: a day that
  * exists, an instant in years 1-9999 UTC (`0001-01-01` to `9999-12-31T23:59:59.999Z`), which PostgreSQL and the
@@ -59,7 +62,9 @@ function dayExists(value: string): boolean {
  */
 export function instantParam(field: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
-  const date = new Date(value);
+  // A time without an offset is UTC, as a date alone is (JavaScript reads it in the server's zone: with TZ set to
+  // Europe/Berlin, `since=2026-01-31T00:00:00` meant 23:00 UTC the day before; an outside review, 2026-12-02).
+  const date = new Date(TIME_WITHOUT_OFFSET.test(value) ? `${value}Z` : value);
   if (!storable(date) || !dayExists(value)) throw Errors.validation(field, `${field} must be a date and time such as 2026-01-31T00:00:00Z, in years 1-9999`);
   return date;
 }

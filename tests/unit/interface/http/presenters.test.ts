@@ -49,6 +49,13 @@ describe('presenters', () => {
   it('audit query dates and cursors: only instants the database can compare with, else 400 on the field', () => {
     expect(instantParam('since', '2026-01-31T00:00:00Z')).toEqual(new Date('2026-01-31T00:00:00Z'));
     expect(instantParam('since', undefined)).toBeUndefined();
+    // A time without an offset is UTC whatever the server's zone (TZ), as a date alone is. (The suite runs in the
+    // zone jest was started in: `TZ=Europe/Berlin npx jest tests/unit/interface/http/presenters.test.ts` checks it.)
+    expect(instantParam('since', '2026-01-31T00:00:00')!.toISOString()).toBe('2026-01-31T00:00:00.000Z');
+    expect(instantParam('since', '2026-01-31T00:00')!.toISOString()).toBe('2026-01-31T00:00:00.000Z');
+    expect(instantParam('since', '2026-01-31T00:00:00.250')!.toISOString()).toBe('2026-01-31T00:00:00.250Z');
+    expect(instantParam('since', '2026-01-31T00:00:00+01:00')!.toISOString()).toBe('2026-01-30T23:00:00.000Z');
+    expect(instantParam('since', '2026-01-31')!.toISOString()).toBe('2026-01-31T00:00:00.000Z');
     // ISO 8601 forms IsISO8601 accepts but Date cannot read, and years PostgreSQL reads back wrongly.
     for (const value of ['2020-W01', '2020-W53-7', '20200101', '2020-01-01T10', '+275760-09-13T00:00:00Z', '-000001-01-01T00:00:00Z']) {
       expect(() => instantParam('until', value)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', details: { until: [expect.stringContaining('years 1-9999')] } }));
