@@ -59,11 +59,12 @@ export const REAL_POSTGRES_SELECTED: boolean = selectRealServer('PostgreSQL', RE
     c.connect().then(() => c.end()).then(() => process.exit(0), () => process.exit(1));`);
 
 /** A throw-away database on the real server; `drop()` removes it. */
-export async function createScratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createScratchDatabase(options: { cLocale?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `auth_test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: REAL_DATABASE_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  // cLocale: the plain C locale, where ILIKE and lower() fold ASCII letters only (C.UTF-8 folds them all).
+  await admin.query(options.cLocale ? `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'` : `CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(REAL_DATABASE_URL);
   url.pathname = `/${name}`;

@@ -30,7 +30,9 @@ export class ListUsers {
 
   /** `status` locked or active is judged at the Clock's now (UserFilter.now). */
   async execute(input: Omit<UserQuery, 'now'>): Promise<UserPage> {
-    const query: UserQuery = { ...input, now: this.clock.now() };
+    // The term in the form addresses are stored in (NFKC: a fullwidth `ｊｏｈｎ` finds john@...; outside review, 2026-12-02).
+    const search = input.search?.normalize('NFKC');
+    const query: UserQuery = { ...input, ...(search !== undefined ? { search } : {}), now: this.clock.now() };
     const searching = query.search !== undefined && query.search !== '';
     const counted = await this.total(query, searching ? SEARCH_COUNT_CAP + 1 : undefined);
     const totalExact = !searching || counted <= SEARCH_COUNT_CAP;

@@ -4,7 +4,12 @@ import { Role } from '@domain/user/role';
 import { User } from '@domain/user/user';
 import { UserId } from '@domain/user/user-id';
 import type { AuditPosition } from '@application/ports/audit-trail';
+import type { DataSource } from 'typeorm';
+import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
+import { TypeOrmUserDirectory } from '@infrastructure/persistence/typeorm/typeorm-user-directory';
+import { TypeOrmUserRepository } from '@infrastructure/persistence/typeorm/typeorm-user.repository';
 import { ADAPTERS, type Store } from '../../support/persistence';
+import { createScratchDatabase, describeWhen, REAL_POSTGRES_SELECTED } from '../../support/servers';
 import { aUser, aVerifiedUser, anAuditEntry, at, uniqueSuffix } from '../../support/mothers';
 
 /** The UserDirectory, AuditTrail and lockActiveAdmins contracts (issue 12), alike on every adapter. */
@@ -153,5 +158,47 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
     await expect(store.auditTrail.list({ subjectId: subject, until: last }, 10, null)).resolves.toHaveLength(5);
     await expect(store.auditTrail.list({ subjectId: subject, since: first, until: new Date('0099-12-31T23:59:59.999Z') }, 10, null)).resolves.toEqual([]);
     await expect(store.auditTrail.list({ subjectId: subject, since: last }, 10, null)).resolves.toEqual([]);
+  });
+
+  it('finds a non-ASCII address by the term in capitals (addresses are stored lower-cased), and a name as typed', async () => {
+    const other = uniqueSuffix(); // not `tag`, and last: the other tests count the three above
+    const emile = aVerifiedUser({ email: `émile.${other}@example.com`, firstName: `Ézra${other}`, lastName: null, username: null, now: at('2026-03-04T00:00:00Z') });
+    await store.uow.run((tx) => tx.users.add(emile));
+    const found = async (search: string) => (await store.userDirectory.page({ ...query, search })).map((u) => u.id);
+    await expect(found(`ÉMILE.${other}`)).resolves.toEqual([emile.id]);
+    await expect(found(`Émile.${other}`)).resolves.toEqual([emile.id]);
+    await expect(store.userDirectory.count({ search: `ÉMILE.${other}`, now })).resolves.toBe(1);
+    await expect(found(`Ézra${other}`)).resolves.toEqual([emile.id]);
+  });
+});
+
+/**
+ * On a database created with the plain C locale, ILIKE folds ASCII letters only: `ÉMILE` did not find the stored
+ * (lower-cased) `émile@...` (an outside review, 2026-12-02). Addresses are matched by the lower-cased term too.
+ */
+describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('admin search on a database with the C locale', () => {
+  let database: { url: string; drop(): Promise<void> };
+  let dataSource: DataSource;
+  beforeAll(async () => {
+    database = await createScratchDatabase({ cLocale: true });
+    dataSource = createDataSource({ url: database.url, poolSize: 2 });
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+  }, 60_000);
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  it('finds a non-ASCII address by the term in capitals', async () => {
+    const [{ ctype }] = (await dataSource.query(`SELECT current_setting('lc_ctype') AS ctype`)) as { ctype: string }[];
+    expect(ctype).toBe('C');
+    const emile = aVerifiedUser({ email: 'émile.c@example.com', firstName: 'Ézra', lastName: null, username: null, now: at('2026-03-04T00:00:00Z') });
+    await dataSource.transaction((manager) => new TypeOrmUserRepository(manager).add(emile));
+    const directory = new TypeOrmUserDirectory(dataSource.manager);
+    const query = { page: 1, limit: 10, sort: 'email' as const, order: 'asc' as const, now: at('2026-05-01T00:00:00Z') };
+    await expect(directory.page({ ...query, search: 'ÉMILE.C' }).then((users) => users.map((u) => u.id))).resolves.toEqual([emile.id]);
+    await expect(directory.count({ search: 'ÉMILE.C', now: query.now })).resolves.toBe(1);
+    await expect(directory.page({ ...query, search: 'Ézra' }).then((users) => users.map((u) => u.id))).resolves.toEqual([emile.id]);
   });
 });

@@ -127,9 +127,14 @@ function conditions(filter: UserFilter, byTrigrams: boolean): { where: string; p
     return `$${params.length}`;
   };
   if (filter.search !== undefined && filter.search !== '') {
+    // ILIKE folds only ASCII under a C collation (PGlite's): addresses are stored lower-cased, so they are matched
+    // by the lower-cased term too (`Émile` finds émile@...; an outside review, 2026-12-02); names as typed, by either.
     const p = param(likePattern(filter.search));
-    if (byTrigrams) clauses.push(`${USER_SEARCH_TEXT} ILIKE ${p} ESCAPE '\\'`);
-    clauses.push(`(u.email ILIKE ${p} ESCAPE '\\' OR u.username ILIKE ${p} ESCAPE '\\' OR u.first_name ILIKE ${p} ESCAPE '\\' OR u.last_name ILIKE ${p} ESCAPE '\\')`);
+    const lower = likePattern(filter.search.toLowerCase());
+    const pl = lower === likePattern(filter.search) ? p : param(lower);
+    const like = (column: string) => (pl === p ? `${column} ILIKE ${p} ESCAPE '\\'` : `(${column} ILIKE ${p} ESCAPE '\\' OR ${column} ILIKE ${pl} ESCAPE '\\')`);
+    if (byTrigrams) clauses.push(like(USER_SEARCH_TEXT));
+    clauses.push(`(u.email ILIKE ${pl} ESCAPE '\\' OR ${like('u.username')} OR ${like('u.first_name')} OR ${like('u.last_name')})`);
   }
   // The status as presented (User.statusOf): a lock ahead of `now` makes an active account `locked`.
   if (filter.status === 'locked') clauses.push(`u.status = 'active' AND u.locked_until > ${param(filter.now)}`);

@@ -3,7 +3,8 @@ import { ListUsers, SEARCH_COUNT_CAP } from '@application/admin/list-users';
 import type { PageOptions, UserDirectory, UserFilter, UserQuery } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
 import { ManualClock } from '@infrastructure/time/system-clock';
-import { aUser } from '../../../support/mothers';
+import { aUser, aVerifiedUser } from '../../../support/mothers';
+import { createKit } from '../support/test-kit';
 
 /** A directory of `matches` identical users: counts honour the cap, pages honour the lookahead. */
 function directory(matches: number) {
@@ -63,5 +64,15 @@ describe('ListUsers: totals', () => {
     const beyond = await list.execute(query({ status: 'active', page: 10_000 }));
     expect(beyond).toMatchObject({ users: [], hasNext: false });
     expect(all.calls.pages).toHaveLength(1);
+  });
+});
+
+describe('ListUsers: the search term', () => {
+  it('is read in the form addresses are stored in (NFKC): a fullwidth term finds the address', async () => {
+    const kit = await createKit();
+    const john = aVerifiedUser({ email: 'john.doe@example.com', firstName: 'John', username: null });
+    await kit.uow.run((tx) => tx.users.add(john));
+    const page = await kit.useCases.ListUsers.execute(query({ search: 'ｊｏｈｎ．ｄｏｅ' }));
+    expect(page.users.map((u) => u.id)).toEqual([john.id]);
   });
 });
