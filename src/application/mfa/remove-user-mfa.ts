@@ -35,8 +35,12 @@ export class RemoveUserMfa {
       if (user.id === input.actor.id) throw Errors.adminSelfAction();
       const hadPendingSetup = user.credentials.has('totp');
       if (!user.disableMfa(now, input.actor.id)) {
-        // A pending set-up only (never enabled): dropped quietly.
-        if (hadPendingSetup) await repos.users.save(user);
+        // A pending set-up only (never enabled): dropped, and audited as every admin change is (it was not until an
+        // outside review, 2026-12-02); no event or notice, since no factor the user had went away.
+        if (hadPendingSetup) {
+          await repos.users.save(user);
+          await repos.audit.record(adminAuditEntry('mfa.disabled', input.actor, user.id, now, 'pending_setup_removed_by_admin'));
+        }
         return user;
       }
       await repos.users.save(user);

@@ -131,6 +131,24 @@ describe('MFA use cases (in-memory adapters)', () => {
     expect(outcome.mfaRequired).toBe(false);
   });
 
+  it('support removing a set-up never finished: the pending secret goes, audited; no event, no notice', async () => {
+    const kit = await createKit();
+    const { user, tokens } = await kit.loggedIn();
+    await kit.useCases.BeginTotpSetup.execute({ userId: user.id, sessionId: await sidOf(kit, tokens.accessToken), client: CLIENT });
+    expect(kit.db.tables.users.get(user.id)?.credentials.byType.totp).toBeDefined();
+    const actor = await anAdmin(kit);
+    const mails = kit.mailer.inbox('alice@example.com').length;
+    await kit.useCases.RemoveUserMfa.execute({ actor, userId: user.id });
+    expect(kit.db.tables.users.get(user.id)?.credentials.byType.totp).toBeUndefined();
+    const entries = kit.db.tables.auditEvents.filter((e) => e.type === 'mfa.disabled');
+    expect(entries).toEqual([expect.objectContaining({ actorId: actor.id, subjectId: user.id, outcome: 'success', reason: 'pending_setup_removed_by_admin' })]);
+    expect(kit.db.tables.outbox.filter((row) => row.event.type === 'auth.mfa.disabled')).toHaveLength(0);
+    expect(kit.mailer.inbox('alice@example.com')).toHaveLength(mails);
+    // Nothing left: a second removal changes nothing and records nothing.
+    await kit.useCases.RemoveUserMfa.execute({ actor, userId: user.id });
+    expect(kit.db.tables.auditEvents.filter((e) => e.type === 'mfa.disabled')).toHaveLength(1);
+  });
+
   it('turning MFA on ends every other session of the account (mfa_enabled); the one that turned it on stays', async () => {
     const kit = await createKit();
     const { user, tokens: first } = await kit.loggedIn();
