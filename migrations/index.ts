@@ -12,6 +12,7 @@ import { InactiveSearchIndex1764550000000 } from './1764550000000-inactive-searc
 import { SigningKeyTokenTtl1764560000000 } from './1764560000000-signing-key-token-ttl';
 import { IdnEmailDomains1764570000000 } from './1764570000000-idn-email-domains';
 import { ClientTokensValidAfter1764580000000 } from './1764580000000-client-tokens-valid-after';
+import { AdminSetAndAuditTypeIndexes1764590000000 } from './1764590000000-admin-set-and-audit-type-indexes';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   SigningKeyTokenTtl1764560000000,
   IdnEmailDomains1764570000000,
   ClientTokensValidAfter1764580000000,
+  AdminSetAndAuditTypeIndexes1764590000000,
 ];

@@ -7,6 +7,7 @@ import { ROUTES } from '@interface/http/routes';
 import { basic, createClient, deleteClient, form } from '../support/oauth';
 import { midStep, oathtool } from '../support/totp';
 import { MODES, NO_LIMITS, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
+import { describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
 
 const ADMIN_API = '/api/v1/admin';
 const NEW_PASSWORD = 'an entirely new passphrase';
@@ -794,5 +795,54 @@ describe.each(MODES)('admin statistics and unlock (%s)', (mode) => {
     const row = await app().app.infra.dataSource.query('SELECT failed_attempts, locked_until FROM users WHERE id = $1', [u.user.id]);
     expect(row).toEqual([{ failed_attempts: 0, locked_until: null }]);
     await http.post('/api/v1/auth/login').send({ email: 'locked-out@example.com', password: PASSWORD }).expect(200);
+  });
+});
+
+/**
+ * Deleting one's own account locks the admin rows only when the account is an admin (outside review, 2026-12-02):
+ * every deletion used to lock every active admin, so deletions queued behind one another and behind any admin's
+ * login or change. A member's deletion now goes through while an admin's row is held; an admin's still waits for
+ * the admins' locks (the last admin may not leave).
+ */
+describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('DELETE /users/me and the admins\' locks (PostgreSQL)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startSecureApp('servers', NO_LIMITS);
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  /** Runs `during` while another transaction holds the row of user `id`; says whether `during` finished meanwhile. */
+  async function whileHeld(id: string, during: () => Promise<unknown>): Promise<boolean> {
+    const holder = t.app.infra.dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    let settled = false;
+    let work: Promise<unknown> = Promise.resolve();
+    try {
+      await holder.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [id]);
+      work = during().finally(() => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      return settled;
+    } finally {
+      await holder.rollbackTransaction();
+      await holder.release();
+      await work;
+    }
+  }
+
+  it('a member\'s deletion does not wait for an admin\'s row; an admin\'s deletion does', async () => {
+    const root = await signUp(t, 'held-admin@example.com');
+    await t.app.container.get(CreateAdmin).execute({ email: 'held-admin@example.com', password: PASSWORD });
+    const member = await signUp(t, 'leaving-member@example.com');
+    const other = await signUp(t, 'leaving-admin@example.com');
+    await t.app.container.get(CreateAdmin).execute({ email: 'leaving-admin@example.com', password: PASSWORD });
+    const remove = (access: string) => t.http.delete('/api/v1/users/me').set('Authorization', `Bearer ${access}`).send({ password: PASSWORD });
+
+    let memberStatus = 0;
+    expect(await whileHeld(root.user.id, async () => (memberStatus = (await remove(member.tokens.access_token)).status))).toBe(true);
+    expect(memberStatus).toBe(200);
+    let adminStatus = 0;
+    expect(await whileHeld(root.user.id, async () => (adminStatus = (await remove(other.tokens.access_token)).status))).toBe(false);
+    expect(adminStatus).toBe(200); // once the row was let go: another admin remains
   });
 });

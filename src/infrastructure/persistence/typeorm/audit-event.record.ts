@@ -7,6 +7,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Entity({ name: 'audit_events' })
 @Index('audit_events_subject_id_occurred_at_id_idx', ['subjectId', 'occurredAt', 'id'])
 @Index('audit_events_occurred_at_id_idx', ['occurredAt', 'id'])
+@Index('audit_events_type_occurred_at_id_idx', ['type', 'occurredAt', 'id'])
 export class AuditEventRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;

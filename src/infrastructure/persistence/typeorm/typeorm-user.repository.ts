@@ -21,6 +21,14 @@ export const CREDENTIALS_JSON = `COALESCE((SELECT json_agg(json_build_object('ty
   FROM user_credentials c WHERE c.user_id = u.id), '[]'::json) AS "credentials"`;
 
 /**
+ * The active admins (with a password), locked in id order. Its first two conditions are the partial index
+ * users_active_admins_idx's predicate, word for word: the planner reads the few admin rows, not every user.
+ */
+export const LOCK_ACTIVE_ADMINS_SQL = `SELECT id FROM users u WHERE status = 'active' AND 'admin' = ANY(roles)
+         AND EXISTS (SELECT 1 FROM user_credentials c WHERE c.user_id = u.id AND c.type = 'password')
+       ORDER BY id FOR NO KEY UPDATE`;
+
+/**
  * Users and their credentials (`users` + `user_credentials`, one row per credential type). Bound to one
  * EntityManager: the transaction's inside a unit of work.
  * The lock is FOR NO KEY UPDATE on the users row: it serialises every writer of the account, yet does not
@@ -67,11 +75,7 @@ export class TypeOrmUserRepository implements UserRepository {
    * granted, so an admin demoted or suspended by the transaction waited for is left out.
    */
   async lockActiveAdmins(): Promise<string[]> {
-    const rows: { id: string }[] = await this.manager.query(
-      `SELECT id FROM users u WHERE status = 'active' AND 'admin' = ANY(roles)
-         AND EXISTS (SELECT 1 FROM user_credentials c WHERE c.user_id = u.id AND c.type = 'password')
-       ORDER BY id FOR NO KEY UPDATE`,
-    );
+    const rows: { id: string }[] = await this.manager.query(LOCK_ACTIVE_ADMINS_SQL);
     return rows.map((row) => row.id);
   }
 

@@ -15,6 +15,8 @@ import { Column, Entity, ForeignKey, Index, PrimaryColumn, Unique } from 'typeor
 @Index('users_last_login_at_desc_id_idx', { synchronize: false })
 @Index('users_search_trgm_idx', { synchronize: false })
 @Index('users_inactive_search_trgm_idx', { synchronize: false })
+// Partial, on the active admins (migration 1764590000000): its predicate is lockActiveAdmins' WHERE, word for word.
+@Index('users_active_admins_idx', { synchronize: false })
 export class UserRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;
