@@ -169,4 +169,14 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('named prepared statements', 
       }
     }
   });
+
+  it('updateRows: one expression set on two different columns is two statements (the shape names the column)', async () => {
+    const user = aUser();
+    await unnamed.transaction((manager) => new TypeOrmUserRepository(manager).add(user));
+    const when = () => "'2031-01-01T00:00:00Z'::timestamptz";
+    await updateRows(unnamed.manager, UserCredentialRecord, { userId: user.id, type: 'password' }, { updatedAt: when });
+    await updateRows(unnamed.manager, UserCredentialRecord, { userId: user.id, type: 'password' }, { createdAt: when });
+    const [row] = await unnamed.query(`SELECT created_at, updated_at FROM user_credentials WHERE user_id = $1 AND type = 'password'`, [user.id]);
+    expect(row).toEqual({ created_at: new Date('2031-01-01T00:00:00Z'), updated_at: new Date('2031-01-01T00:00:00Z') });
+  });
 });

@@ -30,7 +30,9 @@ export async function updateRows<T extends ObjectLiteral>(
     const value = changes[property];
     return typeof value === 'function' ? String((value as () => string)()) : null;
   });
-  const key = `${metadata.name}|${whereProperties.join(',')}|${setProperties.map((p, i) => expressions[i] ?? p).join(',')}`;
+  // The property and, for an expression, its text: two updates setting different columns to one expression (`now()`)
+  // must not share a statement (an outside review, 2026-12-02: the key held the expression alone).
+  const key = `${metadata.name}|${whereProperties.join(',')}|${setProperties.map((p, i) => (expressions[i] === null ? p : `${p}=${expressions[i]}`)).join(',')}`;
   const columnOf = (property: string) => {
     const column = metadata.findColumnWithPropertyName(property);
     if (!column) throw new Error(`${metadata.tableName}: no column for property ${property}`);
