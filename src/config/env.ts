@@ -76,6 +76,11 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+
+  /** The problems on one line: what a command prints on stderr (CONTRACT §8: one line). */
+  get oneLine(): string {
+    return `Invalid configuration: ${this.problems.join('; ')}`;
+  }
 }
 
 /** Reads and validates the environment; every bad or missing variable is named in one error. */

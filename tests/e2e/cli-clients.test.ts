@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { runAdminCli } from '@interface/cli/admin-cli';
 import { startTestApp, type TestApp } from '../support/app';
 import { cliInProcess } from '../support/cli-in-process';
 import { seedMigratedPgdata } from '../support/pgdata-template';
@@ -26,6 +28,24 @@ describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', (
   afterAll(() => {
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(emptyDir, { recursive: true, force: true });
+  });
+
+  it('a failure prints one line on stderr, with LOG_LEVEL unset too (no start-up warning before it), and so does a configuration error', async () => {
+    // No LOG_LEVEL and no ENCRYPTION_KEY, as an operator types it: embedded mode warns of the generated key file.
+    let stderr = '';
+    const io = (extra: Record<string, string>) => ({
+      env: { NODE_ENV: 'development', DATA_DIR: dataDir, ...extra },
+      stdin: Readable.from([]),
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (stderr += text) },
+    });
+    expect(await runAdminCli(['delete-client', '--id', '00000000-0000-4000-8000-000000000000'], io({}))).toBe(1);
+    expect(stderr.split('\n')).toEqual(['No such client.', '']);
+    stderr = '';
+    expect(await runAdminCli(['list-clients'], io({ PORT: 'eighty', JWT_ALG: 'HS256' }))).toBe(1);
+    const lines = stderr.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^Invalid configuration: .*PORT.*; .*JWT_ALG/);
   });
 
   it('refuses bad arguments with usage on stderr and exit 2, before touching the database', async () => {

@@ -18,7 +18,7 @@ export async function runAdminCli(argv: readonly string[], io: CliIo): Promise<n
   try {
     return await main(argv, io);
   } catch (error) {
-    io.stderr.write(`${error instanceof ConfigError ? error.message : `cli failed: ${String(error)}`}\n`);
+    io.stderr.write(`${error instanceof ConfigError ? error.oneLine : `cli failed: ${String(error)}`}\n`);
     return 1;
   }
 }
@@ -44,7 +44,10 @@ function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow')
   // fleet's signing key (an outside review).
   // No background work (no relay, sender, request worker or subscribers): a command's events and e-mails wait in
   // their outboxes for the service's workers, and the service's are never taken by a command.
-  return createApplication(config, { logger: createLogger(config.logLevel, io.stderr), queryDeadline: false, signingKeys, background: false });
+  // Logs only when LOG_LEVEL asks for them: a command's stderr is its one line of failure (CONTRACT §8), not the
+  // start-up's warnings (embedded mode's "ENCRYPTION_KEY not set" came before every failure: an outside review).
+  const level = io.env.LOG_LEVEL?.trim() ? config.logLevel : 'silent';
+  return createApplication(config, { logger: createLogger(level, io.stderr), queryDeadline: false, signingKeys, background: false });
 }
 
 async function main(argv: readonly string[], io: CliIo): Promise<number> {

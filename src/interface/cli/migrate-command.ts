@@ -26,7 +26,7 @@ export async function runMigrate(argv: readonly string[], io: CliIo): Promise<nu
     io.stdout.write(pending ? 'migrations still pending\n' : 'database schema is up to date\n');
     return pending ? 1 : 0;
   } catch (error) {
-    io.stderr.write(`${error instanceof ConfigError ? error.message : `migrate failed: ${String(error)}`}\n`);
+    io.stderr.write(`${error instanceof ConfigError ? error.oneLine : `migrate failed: ${String(error)}`}\n`);
     return 1;
   }
 }
