@@ -16,3 +16,18 @@ export function dependencyUnreachable(error: unknown, depth = 0): boolean {
   if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
   return dependencyUnreachable(driverError, depth + 1) || dependencyUnreachable(cause, depth + 1);
 }
+
+/**
+ * PostgreSQL rolled the transaction back because of a concurrent one: a deadlock (40P01), a serialization failure
+ * (40001) or a lock it would not wait for (55P03). No path is known to produce them (locks are taken in one order,
+ * READ COMMITTED), but one that did would leave nothing written: a retry is safe, so the answer says to retry
+ * rather than report a bug (an outside review, 2026-12-02: they were 500s).
+ */
+const CONTENTION_CODES = new Set(['40P01', '40001', '55P03']);
+
+export function transactionContended(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false;
+  const { code, driverError, cause } = error as { code?: unknown; driverError?: unknown; cause?: unknown };
+  if (typeof code === 'string' && CONTENTION_CODES.has(code)) return true;
+  return transactionContended(driverError, depth + 1) || transactionContended(cause, depth + 1);
+}

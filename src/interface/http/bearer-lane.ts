@@ -74,7 +74,7 @@ export function bearerLane(routes: readonly RouteDef[], options: LaneOptions, ne
     } catch (error) {
       const mapped = mapError(error);
       if (mapped === null) options.logger.error({ request_id: requestId, err: error }, 'unhandled error');
-      else if (mapped.outage) options.logger.warn({ request_id: requestId, err: error }, 'dependency unreachable');
+      else if (mapped.outage) options.logger.warn({ request_id: requestId, err: error }, mapped.warning ?? 'dependency unreachable');
       const failure = mapped ?? INTERNAL_ERROR;
       status = failure.status;
       extra = failure.headers;

@@ -103,6 +103,15 @@ describe('the error catalogue', () => {
       Object.assign(new Error('syntax'), { driverError: { code: '42601' } }),
     ];
     for (const error of bugs) expect(mapError(error)).toBeNull();
+    // Rolled back for a concurrent transaction (deadlock, serialization failure, lock not available): nothing written.
+    const contended = [
+      Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('deadlock detected'), { code: '40P01' }) }),
+      Object.assign(new Error('could not serialize access'), { code: '40001' }),
+      Object.assign(new Error('wrapped'), { cause: Object.assign(new Error('could not obtain lock'), { code: '55P03' }) }),
+    ];
+    for (const error of contended) {
+      expect(mapError(error)).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE', message: expect.stringContaining('concurrent') }, headers: { 'Retry-After': '1' } });
+    }
   });
 
   it('transport codes are HTTP errors with their headers', () => {

@@ -1,6 +1,6 @@
 import { OAuthError } from '@application/oauth/oauth-error';
 import { DomainError, type ErrorCode } from '@domain/shared/domain-error';
-import { dependencyUnreachable } from '../../dependency-outage';
+import { dependencyUnreachable, transactionContended } from '../../dependency-outage';
 import type { ErrorBody } from '../envelope';
 import { BASIC_CHALLENGE, HttpError, retryAfter, type HttpErrorCode } from './http-error';
 
@@ -53,6 +53,8 @@ export interface HttpFailure {
   headers: Record<string, string>;
   /** A dependency could not be reached (503): not a bug, but worth a log line. */
   outage?: true;
+  /** That line's message, when not 'dependency unreachable'. */
+  warning?: string;
 }
 
 const UNREACHABLE: HttpFailure = {
@@ -60,6 +62,15 @@ const UNREACHABLE: HttpFailure = {
   body: { code: 'SERVICE_UNAVAILABLE', message: 'The service cannot reach one of its dependencies. Try again shortly.' },
   headers: { 'Retry-After': '5' },
   outage: true,
+};
+
+/** Rolled back by the database for a concurrent transaction (dependency-outage.ts): nothing written, retry. */
+const CONTENDED: HttpFailure = {
+  status: 503,
+  body: { code: 'SERVICE_UNAVAILABLE', message: 'The request met a concurrent change and was not carried out. Try again.' },
+  headers: { 'Retry-After': '1' },
+  outage: true,
+  warning: 'transaction rolled back for a concurrent one',
 };
 
 export const INTERNAL_ERROR: HttpFailure = {
@@ -90,6 +101,7 @@ export function mapError(error: unknown): HttpFailure | null {
   }
   // An outage is no bug: 503 with a hint to retry, so that a load balancer or client may (it is still logged).
   if (dependencyUnreachable(error)) return UNREACHABLE;
+  if (transactionContended(error)) return CONTENDED;
   return null;
 }
 

@@ -14,7 +14,7 @@ export function errorHandler(): Middleware<HttpState> {
     } catch (error) {
       const mapped = mapError(error);
       if (mapped === null) ctx.state.log.error({ err: error }, 'unhandled error');
-      else if (mapped.outage) ctx.state.log.warn({ err: error }, 'dependency unreachable');
+      else if (mapped.outage) ctx.state.log.warn({ err: error }, mapped.warning ?? 'dependency unreachable');
       const { status, body, headers } = mapped ?? INTERNAL_ERROR;
       ctx.status = status;
       ctx.set(headers);
