@@ -107,7 +107,7 @@ describe('JWKS and server metadata: precomputed bodies, ETag and 304', () => {
     await t.keys.rotate();
     const withRetired = await t.http().get(JWKS).expect(200);
     expect(withRetired.body.keys.map((k: { kid: string }) => k.kid)).toContain(retiredKid);
-    t.clock.advance(900 + 61); // access-token lifetime + clock skew
+    t.clock.advance(900 + 60 + 61); // access-token lifetime + clock skew + the instances' key reload interval
     const without = await t.http().get(JWKS).expect(200);
     expect(without.body.keys.map((k: { kid: string }) => k.kid)).not.toContain(retiredKid);
     expect(without.headers['etag']).not.toBe(withRetired.headers['etag']);
