@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { scratchBroker } from './harness';
 import { USER_SEARCH_TEXT } from '../migrations/1764540000000-growth-indexes';
 import { INACTIVE_USERS } from '../migrations/1764550000000-inactive-search-index';
 
@@ -44,9 +45,12 @@ async function withClient<T>(url: string, work: (client: Client) => Promise<T>):
   }
 }
 
+/** With AMQP_URL: an exchange and queues of the bench's own, deleted at the end (harness.ts, scratchBroker). */
+const BROKER = process.env.AMQP_URL ? scratchBroker(process.env.AMQP_URL) : null;
+
 async function startService(port: number, dataDir: string, databaseUrl: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', MIGRATE_ON_START: 'true', DATABASE_URL: databaseUrl, REQUIRE_EMAIL_VERIFICATION: 'false', REDIS_KEY_PREFIX: `bench-admin:${process.pid}:` },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', MIGRATE_ON_START: 'true', DATABASE_URL: databaseUrl, REQUIRE_EMAIL_VERIFICATION: 'false', REDIS_KEY_PREFIX: `bench-admin:${process.pid}:`, ...BROKER?.env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const deadline = Date.now() + 120_000;
@@ -168,6 +172,7 @@ async function main(): Promise<void> {
       service.kill('SIGTERM');
       await new Promise((r) => service!.once('exit', r));
     }
+    await BROKER?.drop();
     if (keep === undefined) rmSync(dataDir, { recursive: true, force: true });
     if (keep === undefined) await withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   }

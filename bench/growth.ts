@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { scratchBroker } from './harness';
 
 const SIZES = (process.env.BENCH_GROWTH_SIZES ?? '1000,1000000').split(',').map(Number);
 const AUDIT_PER_USER = Number(process.env.BENCH_GROWTH_AUDIT_PER_USER ?? 10);
@@ -65,6 +66,9 @@ async function withClient<T>(url: string, work: (client: Client) => Promise<T>):
   }
 }
 
+/** With AMQP_URL: an exchange and queues of the bench's own, deleted at the end (harness.ts, scratchBroker). */
+const BROKER = process.env.AMQP_URL ? scratchBroker(process.env.AMQP_URL) : null;
+
 async function startService(port: number, dataDir: string, databaseUrl: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
     env: {
@@ -78,6 +82,7 @@ async function startService(port: number, dataDir: string, databaseUrl: string):
       REQUIRE_EMAIL_VERIFICATION: 'false',
       ...UNREACHABLE_RATE_LIMITS,
       REDIS_KEY_PREFIX: `bench-growth:${process.pid}:${port}:`,
+      ...BROKER?.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -308,6 +313,7 @@ async function measureSize(server: string, n: number, hash: string): Promise<{ r
       service.kill('SIGTERM');
       await new Promise((r) => service!.once('exit', r));
     }
+    await BROKER?.drop();
     rmSync(dataDir, { recursive: true, force: true });
     await withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   }

@@ -8,7 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'amqplib';
 import { Client } from 'pg';
+import { queueNames } from '../src/infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
+import { SECURITY_NOTICES_SUBSCRIBER } from '../src/interface/events/security-notice.subscriber';
 
 /**
  * As `npm start` and the image run the service (README, Memory): argon2's 19 MiB blocks go back to the system,
@@ -73,8 +76,38 @@ export interface RunningService {
 }
 
 /**
+ * With AMQP_URL, the bench's service publishes to an exchange and consumes from queues of its own, deleted
+ * afterwards: on a broker shared with a running deployment, the default `auth.events` would hand its subscribers
+ * (and anyone else's) thousands of registrations and logins of load-…@example.com, and leave the service's
+ * subscriber queues behind. Every subscriber the service starts must be listed here to be deleted.
+ */
+const SERVICE_SUBSCRIBERS = [SECURITY_NOTICES_SUBSCRIBER];
+
+export function scratchBroker(serverUrl: string): { env: Record<string, string>; drop(): Promise<void> } {
+  const name = `bench.${process.pid}.${Date.now()}.${++scratchCount}`;
+  const exchange = `${name}.auth.events`;
+  const queuePrefix = `${name}.`;
+  return {
+    env: { AMQP_EXCHANGE: exchange, AMQP_QUEUE_PREFIX: queuePrefix },
+    async drop() {
+      const connection = await connect(serverUrl);
+      try {
+        const channel = await connection.createChannel();
+        for (const subscriber of SERVICE_SUBSCRIBERS) {
+          const names = queueNames(queuePrefix, subscriber);
+          for (const queue of [names.queue, names.retry, names.deadLetter]) await channel.deleteQueue(queue);
+        }
+        await channel.deleteExchange(exchange);
+      } finally {
+        await connection.close();
+      }
+    },
+  };
+}
+
+/**
  * Starts dist/src/main.js on a free port: embedded, or on DATABASE_URL (a scratch database), REDIS_URL (a key
- * prefix of its own) and AMQP_URL when set. BENCH_WORKERS=N runs it with WORKERS=N (needs DATABASE_URL and
+ * prefix of its own) and AMQP_URL (an exchange and queues of its own: scratchBroker) when set. BENCH_WORKERS=N runs it with WORKERS=N (needs DATABASE_URL and
  * REDIS_URL, as the service itself requires).
  */
 export async function startService(): Promise<RunningService> {
@@ -82,6 +115,7 @@ export async function startService(): Promise<RunningService> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-bench-'));
   const scratch = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL) : null;
+  const broker = process.env.AMQP_URL ? scratchBroker(process.env.AMQP_URL) : null;
   const backend = [
     scratch ? 'PostgreSQL (DATABASE_URL, scratch database)' : 'embedded PGlite',
     process.env.REDIS_URL ? 'Redis (REDIS_URL)' : 'in-process cache',
@@ -106,12 +140,14 @@ export async function startService(): Promise<RunningService> {
       REQUIRE_EMAIL_VERIFICATION: 'false',
       ...UNREACHABLE_RATE_LIMITS,
       REDIS_KEY_PREFIX: `bench:${process.pid}:`,
+      ...broker?.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const cleanup = async () => {
     rmSync(dataDir, { recursive: true, force: true });
     await scratch?.drop();
+    await broker?.drop();
   };
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {

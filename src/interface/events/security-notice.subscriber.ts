@@ -8,9 +8,12 @@ import { PermanentEventError, type EventSubscriber } from './event-subscriber';
 const REFRESH_REUSE_DETECTED = EventTypes.SessionRefreshReuseDetected;
 const ACCOUNT_LOCKED = EventTypes.AccountLocked;
 
+/** The subscriber's name: its queues are `<AMQP_QUEUE_PREFIX>security-notices` (and `.retry`, `.dlq`). */
+export const SECURITY_NOTICES_SUBSCRIBER = 'security-notices';
+
 /** Emails the account owner when a replayed refresh token revoked a session, or the account got locked. */
 export class SecurityNoticeSubscriber implements EventSubscriber {
-  readonly name = 'security-notices';
+  readonly name = SECURITY_NOTICES_SUBSCRIBER;
   readonly patterns = [REFRESH_REUSE_DETECTED, ACCOUNT_LOCKED];
 
   constructor(private readonly notices: SendSecurityNotice) {}
