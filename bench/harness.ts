@@ -89,17 +89,22 @@ export function scratchBroker(serverUrl: string): { env: Record<string, string>;
   const queuePrefix = `${name}.`;
   return {
     env: { AMQP_EXCHANGE: exchange, AMQP_QUEUE_PREFIX: queuePrefix },
+    /** Never throws: a broker that is gone must not hide why the run failed, nor stop the database's drop. */
     async drop() {
-      const connection = await connect(serverUrl);
       try {
-        const channel = await connection.createChannel();
-        for (const subscriber of SERVICE_SUBSCRIBERS) {
-          const names = queueNames(queuePrefix, subscriber);
-          for (const queue of [names.queue, names.retry, names.deadLetter]) await channel.deleteQueue(queue);
+        const connection = await connect(serverUrl);
+        try {
+          const channel = await connection.createChannel();
+          for (const subscriber of SERVICE_SUBSCRIBERS) {
+            const names = queueNames(queuePrefix, subscriber);
+            for (const queue of [names.queue, names.retry, names.deadLetter]) await channel.deleteQueue(queue);
+          }
+          await channel.deleteExchange(exchange);
+        } finally {
+          await connection.close().catch(() => undefined);
         }
-        await channel.deleteExchange(exchange);
-      } finally {
-        await connection.close();
+      } catch (error) {
+        process.stderr.write(`bench: could not delete exchange ${exchange} and queues ${queuePrefix}*: ${String(error)}\n`);
       }
     },
   };
