@@ -62,7 +62,7 @@ describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', (
     for (const args of [['rotate-keys', '--dry-run'], ['purge-expired', '--extra']]) {
       const run = await cli(args, env);
       expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
-      expect(run.stderr).toContain(`${args[0]!} takes no arguments: unexpected ${args[1]!}`);
+      expect(run.stderr).toContain(`${args[0]!} takes no arguments${args[0] === 'rotate-keys' ? ' but --force' : ''}: unexpected ${args[1]!}`);
       expect(run.stderr).toContain('usage: npm run cli');
     }
     // Nothing was done: no signing key was made, no database even opened under DATA_DIR.
@@ -174,11 +174,42 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI clients against a runnin
     const jwks = (await t.http.get('/.well-known/jwks.json').expect(200)).body as { keys: { kid: string; alg: string }[] };
     expect(jwks.keys.map((k) => k.kid).sort()).toEqual(before.filter((k) => k.status !== 'retired').map((k) => k.kid).sort());
     // With the service's algorithm it rotates: the next key becomes active.
+    await publishedLongAgo();
     const rotated = await cli(['rotate-keys'], env);
     expect(rotated.code).toBe(0);
     const after = await keys();
     const nextBefore = before.find((k) => k.status === 'next')!.kid;
     expect(after.find((k) => k.status === 'active')?.kid).toBe(nextBefore);
     expect(after.every((k) => k.alg === 'EdDSA')).toBe(true);
+  }, 120_000);
+
+  /** The next key as if published more than the JWKS's cache lifetime (300 s) ago. */
+  const publishedLongAgo = () => t.app.infra.dataSource.query(`UPDATE signing_keys SET created_at = created_at - interval '301 seconds' WHERE status = 'next'`);
+
+  /**
+   * A next key published moments ago may be missing from a verifier's cached JWKS (max-age 300): promoted, the tokens
+   * it signs would fail there for up to five minutes. Two rotations in a row did that; the README only said to wait.
+   */
+  it('rotate-keys refuses a next key younger than the JWKS cache lifetime, saying how long to wait; --force rotates anyway', async () => {
+    const keys = async () => (await t.app.infra.dataSource.query('SELECT kid, status FROM signing_keys ORDER BY kid')) as { kid: string; status: string }[];
+    await publishedLongAgo();
+    const first = await cli(['rotate-keys'], env);
+    expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+    // The new next key was published just now: a second rotation is refused, exit 1, and nothing changes.
+    const before = await keys();
+    const young = await cli(['rotate-keys'], env);
+    expect([young.code, young.stdout]).toEqual([1, '']);
+    expect(young.stderr.split('\n')).toEqual([expect.stringMatching(/^rotate-keys: the next signing key was published \d+ s ago and verifiers may cache the JWKS for 300 s.*: wait \d+ s, or run rotate-keys --force/), '']);
+    expect(await keys()).toEqual(before);
+    // Only --force is taken, and nothing after it.
+    const extra = await cli(['rotate-keys', '--force', '--now'], env);
+    expect([extra.code, extra.stdout]).toEqual([2, '']);
+    expect(extra.stderr).toContain('rotate-keys takes no arguments but --force: unexpected --now');
+    expect(await keys()).toEqual(before);
+    // --force (an emergency: the next key is compromised too) promotes it at once.
+    const forced = await cli(['rotate-keys', '--force'], env);
+    expect({ code: forced.code, stderr: forced.stderr }).toEqual({ code: 0, stderr: '' });
+    const after = await keys();
+    expect(after.find((k) => k.status === 'active')?.kid).toBe(before.find((k) => k.status === 'next')!.kid);
   }, 120_000);
 });

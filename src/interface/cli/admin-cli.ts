@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '@config/env';
 import { purgeExpired } from '@config/maintenance';
 import { DomainError } from '@domain/shared/domain-error';
 import { createLogger } from '@infrastructure/logging/pino-logger';
+import { JWKS_MAX_AGE_SECONDS } from '@interface/http/routes/well-known.routes';
 import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, UsageError } from './client-commands';
 import { createAdmin, parseCreateAdmin } from './create-admin';
 import type { CliIo } from './cli-io';
@@ -28,7 +29,9 @@ const USAGE = `usage: npm run cli -- <command>
   create-admin --email E [--password-stdin]
                   create an active, verified admin (password read from stdin, else generated and printed once),
                   or add the admin role to the existing account with this address
-  rotate-keys     promote the pre-published next signing key, retire the active one, publish a new next key
+  rotate-keys [--force]
+                  promote the pre-published next signing key, retire the active one, publish a new next key;
+                  refused while the next key is younger than the JWKS's cache lifetime (5 minutes) unless --force
   purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails and
                   processed-event records past retention (in batches of 5,000, skipping rows in use), expired keys
 ${CLIENT_USAGE}`;
@@ -80,9 +83,12 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
     io.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;
   }
-  // These two take no argument: anything after them (a `--dry-run`, a typo) is refused before they act, not ignored.
-  if (argv.length > 1) {
-    io.stderr.write(`${command} takes no arguments: unexpected ${argv[1]}\n\n${USAGE}`);
+  // purge-expired takes no argument, rotate-keys only --force: anything else (a `--dry-run`, a typo) is refused
+  // before they act, not ignored.
+  const force = command === 'rotate-keys' && argv[1] === '--force';
+  if (argv.length > (force ? 2 : 1)) {
+    const unexpected = argv[force ? 2 : 1];
+    io.stderr.write(`${command} takes no arguments${command === 'rotate-keys' ? ' but --force' : ''}: unexpected ${unexpected}\n\n${USAGE}`);
     return 2;
   }
   const app = await openApplication(io);
@@ -96,7 +102,18 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
         );
         return 1;
       }
+      // A store without a next key gets one here (published from now on), and then counts as just published.
       await app.infra.keys.init();
+      // A next key published less than the JWKS's max-age ago may be missing from a verifier's cached key set: promoted
+      // now, the tokens it signs fail there until that cache expires (a second rotation right after a first did this).
+      const published = await app.infra.keys.nextKeyCreatedAt();
+      const ageSeconds = published === null ? null : Math.floor((app.infra.clock.now().getTime() - published.getTime()) / 1000);
+      if (!force && ageSeconds !== null && ageSeconds < JWKS_MAX_AGE_SECONDS) {
+        io.stderr.write(
+          `rotate-keys: the next signing key was published ${Math.max(0, ageSeconds)} s ago and verifiers may cache the JWKS for ${JWKS_MAX_AGE_SECONDS} s, so some would not know it yet: wait ${JWKS_MAX_AGE_SECONDS - Math.max(0, ageSeconds)} s, or run rotate-keys --force (an emergency: the next key is compromised too)\n`,
+        );
+        return 1;
+      }
       await app.infra.keys.rotate();
       // CONTRACT §8: one JSON object, the kids now published (the active key, the next one, retired ones still in use).
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);

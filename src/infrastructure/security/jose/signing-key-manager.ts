@@ -98,6 +98,12 @@ export class SigningKeyManager {
     await this.reload();
   }
 
+  /** When the next key rotate() would promote was created (and published), or null when there is none. */
+  async nextKeyCreatedAt(): Promise<Date | null> {
+    const records = await this.repository.list();
+    return records.filter((r) => r.status === 'next' && r.alg === this.options.alg).sort(byAge)[0]?.createdAt ?? null;
+  }
+
   /** Promotes the pre-published next key (the active one retires) and publishes a fresh next key. */
   async rotate(): Promise<void> {
     const now = this.clock.now();

@@ -30,6 +30,9 @@ function jwksDocument(source: JwksSource): StaticDocument | Promise<StaticDocume
   return jwks instanceof Promise ? jwks.then(rendered) : rendered(jwks);
 }
 
+/** How long a verifier may cache the JWK Set (Cache-Control max-age): a key published more recently may be unknown to one. */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
 function rendered(jwks: { keys: Record<string, string>[] }): StaticDocument {
-  return documentFor(jwks, () => renderDocument(jwks, 'public, max-age=300'));
+  return documentFor(jwks, () => renderDocument(jwks, `public, max-age=${JWKS_MAX_AGE_SECONDS}`));
 }
