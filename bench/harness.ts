@@ -112,8 +112,8 @@ export function scratchBroker(serverUrl: string): { env: Record<string, string>;
 
 /**
  * Starts dist/src/main.js on a free port: embedded, or on DATABASE_URL (a scratch database), REDIS_URL (a key
- * prefix of its own) and AMQP_URL (an exchange and queues of its own: scratchBroker) when set. BENCH_WORKERS=N runs it with WORKERS=N (needs DATABASE_URL and
- * REDIS_URL, as the service itself requires).
+ * prefix of its own) and AMQP_URL (an exchange and queues of its own: scratchBroker) when set. BENCH_WORKERS=N
+ * runs it with WORKERS=N (needs DATABASE_URL and REDIS_URL, as the service itself requires).
  */
 export async function startService(): Promise<RunningService> {
   const workers = envNumber('BENCH_WORKERS', 1);
