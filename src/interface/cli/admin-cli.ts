@@ -106,15 +106,14 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       await app.infra.keys.init();
       // A next key published less than the JWKS's max-age ago may be missing from a verifier's cached key set: promoted
       // now, the tokens it signs fail there until that cache expires (a second rotation right after a first did this).
-      const published = await app.infra.keys.nextKeyCreatedAt();
-      const ageSeconds = published === null ? null : Math.floor((app.infra.clock.now().getTime() - published.getTime()) / 1000);
-      if (!force && ageSeconds !== null && ageSeconds < JWKS_MAX_AGE_SECONDS) {
+      const refused = await app.infra.keys.rotate(force ? 0 : JWKS_MAX_AGE_SECONDS);
+      if (refused) {
+        const age = refused.refusedAgeSeconds;
         io.stderr.write(
-          `rotate-keys: the next signing key was published ${Math.max(0, ageSeconds)} s ago and verifiers may cache the JWKS for ${JWKS_MAX_AGE_SECONDS} s, so some would not know it yet: wait ${JWKS_MAX_AGE_SECONDS - Math.max(0, ageSeconds)} s, or run rotate-keys --force (an emergency: the next key is compromised too)\n`,
+          `rotate-keys: the next signing key was published ${age} s ago and verifiers may cache the JWKS for ${JWKS_MAX_AGE_SECONDS} s, so some would not know it yet: wait ${JWKS_MAX_AGE_SECONDS - age} s, or run rotate-keys --force (an emergency: the next key is compromised too)\n`,
         );
         return 1;
       }
-      await app.infra.keys.rotate();
       // CONTRACT §8: one JSON object, the kids now published (the active key, the next one, retired ones still in use).
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
       io.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);

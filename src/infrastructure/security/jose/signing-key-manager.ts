@@ -98,17 +98,16 @@ export class SigningKeyManager {
     await this.reload();
   }
 
-  /** When the next key rotate() would promote was created (and published), or null when there is none. */
-  async nextKeyCreatedAt(): Promise<Date | null> {
-    const records = await this.repository.list();
-    return records.filter((r) => r.status === 'next' && r.alg === this.options.alg).sort(byAge)[0]?.createdAt ?? null;
-  }
-
-  /** Promotes the pre-published next key (the active one retires) and publishes a fresh next key. */
-  async rotate(): Promise<void> {
+  /**
+   * Promotes the pre-published next key (the active one retires) and publishes a fresh next key. Refused, nothing
+   * written, while that key was published less than `minNextKeyAgeSeconds` ago: returns its age then, else null.
+   */
+  async rotate(minNextKeyAgeSeconds = 0): Promise<{ refusedAgeSeconds: number } | null> {
     const now = this.clock.now();
     const records = await this.repository.list();
     const next = records.filter((r) => r.status === 'next' && r.alg === this.options.alg).sort(byAge)[0];
+    const ageSeconds = next ? Math.max(0, Math.floor((now.getTime() - next.createdAt.getTime()) / 1000)) : Number.POSITIVE_INFINITY;
+    if (ageSeconds < minNextKeyAgeSeconds) return { refusedAgeSeconds: ageSeconds };
     if (next) {
       // The next key becomes active before the old one retires: an instance reloading between the two writes (or a
       // rotation cut short there) sees two active keys and signs with the older, never none (outside review,
@@ -123,6 +122,7 @@ export class SigningKeyManager {
     }
     await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now, this.options.accessTokenTtlSeconds));
     await this.prune();
+    return null;
   }
 
   /** Deletes retired keys no unexpired token can have been signed with, then reloads. */

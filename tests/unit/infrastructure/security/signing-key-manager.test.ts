@@ -71,6 +71,32 @@ describe('SigningKeyManager', () => {
     expect(JSON.parse(Buffer.from(after.token.split('.')[0] as string, 'base64url').toString()).kid).toBe(nextKid);
   });
 
+  /**
+   * rotate(minNextKeyAgeSeconds), as the CLI's rotate-keys calls it with the JWKS's max-age: a next key published more
+   * recently may be missing from a verifier's cached key set. The check is on the record the rotation promotes, so
+   * rotations in parallel promote the same published key, and one right after another is refused.
+   */
+  it('refuses to promote a next key younger than the given age, writing nothing; parallel rotations never promote a young key', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const world = await keyWorld();
+      const nextKid = (await world.repository.list()).find((r) => r.status === 'next')!.kid;
+      world.clock.advanceSeconds(299);
+      const before = await world.repository.list();
+      expect(await world.keys.rotate(300)).toEqual({ refusedAgeSeconds: 299 });
+      expect(await world.repository.list()).toEqual(before);
+
+      world.clock.advanceSeconds(1);
+      const results = await Promise.all([world.keys.rotate(300), world.keys.rotate(300), world.keys.rotate(300)]);
+      expect(results.filter((r) => r === null).length).toBeGreaterThanOrEqual(1);
+      const active = (await world.repository.list()).filter((r) => r.status === 'active');
+      expect(active.map((r) => r.kid)).toEqual([nextKid]);
+      // Right after, the new next key is seconds old: refused; without the age (--force) it rotates.
+      expect(await world.keys.rotate(300)).toEqual({ refusedAgeSeconds: 0 });
+      expect(await world.keys.rotate()).toBeNull();
+      expect((await world.repository.list()).find((r) => r.status === 'active')?.kid).not.toBe(nextKid);
+    }
+  });
+
   it('deletes a retired key once every token it signed has expired (ttl + 60 s skew + the 60 s reload interval)', async () => {
     const world = await keyWorld();
     const oldKid = world.keys.activeKey().kid;
