@@ -1,6 +1,7 @@
 import type { ServiceClientRepository } from '@domain/client/service-client.repository';
 import type { SessionRepository } from '@domain/session/session.repository';
 import type { OneTimeTokenRepository } from '@domain/token/one-time-token.repository';
+import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { AccountRequests } from './account-requests';
 import type { AuditLog } from './audit-log';
@@ -43,4 +44,18 @@ export interface Repositories {
  */
 export interface UnitOfWork {
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * The optimistic form of run(), for a hot write that must not be lost to a change it did not see: `work` runs
+   * with repositories whose writes are held, and they are then written together, atomically, only if `user` (as
+   * read by a plain find of the user repository, outside any unit of work) is still the version read: nothing
+   * of its row or its credentials committed since. Otherwise nothing is written and `{ written: false }` tells the
+   * caller to take the locked path (run() with findByIdForUpdate). The work may save `user` (its own fields, not
+   * a credential), add new sessions and record audit entries and events; nothing else, and it must not read
+   * through `repos`. Its after-commit list runs once written, before this resolves. A user the repository did not
+   * read that way (or the work writing nothing) is `{ written: false }` / written with no check, respectively.
+   */
+  runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>>;
 }
+
+/** What runIfUnchanged did: wrote the work's changes (with its result), or nothing. */
+export type Guarded<T> = { written: true; value: T } | { written: false };

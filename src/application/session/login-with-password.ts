@@ -9,7 +9,7 @@ import type { UserRepository } from '@domain/user/user.repository';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
 import type { DeferredWork } from '../ports/deferred-work';
-import type { FailureOutcome, LoginLockout } from '../ports/login-lockout';
+import type { FailureOutcome, LoginLockout, LockoutState } from '../ports/login-lockout';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
@@ -117,16 +117,26 @@ export class LoginWithPassword {
     // Other parameters, or a hash of the typed form made before passwords were normalised: made again, normalised.
     const rehash = match === 'as_typed' || this.hasher.needsRehash(hash) ? await this.hasher.hash(Password.normalize(input.password), signal) : null;
     const now = this.clock.now();
+    // The last word of the lockout, just before a session exists, asked once: refused if other attempts locked
+    // the identifier meanwhile.
+    let asked: Promise<LockoutState> | undefined;
+    const verdict = () =>
+      (asked ??= this.lockout.succeed(key, now).then((state) => {
+        attempt.settled = true;
+        return state;
+      }));
+    if (rehash === null && !found.mfaEnabled) {
+      const signedIn = await this.signInIfUnchanged(input, key, found, verdict, now);
+      if (signedIn !== null) return signedIn;
+    }
     const result = await this.uow.run(async (repos) => {
       // Locked and read again: the password was checked against a copy read before the transaction. Deleted
       // since, or its password changed or reset since: what was checked no longer opens the account.
       const user = await repos.users.findByIdForUpdate(found.id);
       if (!user || user.credentials.passwordHash !== hash) return null;
       if (!user.isUsable(this.settings.requireEmailVerification)) return user;
-      // The last word of the lockout, just before a session exists: refused if other attempts locked it meanwhile.
-      const verdict = await this.lockout.succeed(key, now);
-      attempt.settled = true;
-      if (verdict.locked) return verdict;
+      const lock = await verdict();
+      if (lock.locked) return lock;
       if (rehash !== null) user.rehashPassword(rehash);
       if (user.mfaEnabled) {
         // The password step only: a pending login for the second step, no session. Each is its own (two devices
@@ -161,6 +171,37 @@ export class LoginWithPassword {
     if (!('tokens' in result)) return this.refuseStatus(input, result);
     await clearLockout(this.lockout, result.user, key);
     return { mfaRequired: false, user: result.user, tokens: result.tokens };
+  }
+
+  /**
+   * The common login (no second factor, no rehash) without a transaction: the session, the account's
+   * bookkeeping, its event and audit entry written in one statement, only if the account is still as read before
+   * the verify (UnitOfWork.runIfUnchanged: nothing of its row or credentials changed since, so the password
+   * checked still opens it, and the status checked still holds). Null when it changed meanwhile (a password
+   * change, a deletion, a suspension, another attempt's bookkeeping): nothing was written and the caller decides
+   * again under the lock. The lockout's verdict is asked first, and once; should the locked path then refuse (the
+   * password changed in those milliseconds), the identifier's failures were forgotten by a password that was
+   * right until then, as they would have been had this login come a moment earlier.
+   */
+  private async signInIfUnchanged(
+    input: LoginInput,
+    key: string,
+    found: User,
+    verdict: () => Promise<LockoutState>,
+    now: Date,
+  ): Promise<LoginOutcome | null> {
+    const lock = await verdict();
+    if (lock.locked) return this.refuse(input, 'locked', Errors.accountLocked(lock.retryAfterSeconds));
+    const written = await this.uow.runIfUnchanged(found, async (repos) => {
+      const { session, tokens } = await this.issuer.start(repos, found, ['pwd'], input.client, now);
+      found.recordSuccessfulLogin(now, session.id, ['pwd']);
+      await repos.users.save(found);
+      await repos.audit.record(selfAuditEntry('login.succeeded', input.client, found.id, now));
+      return tokens;
+    });
+    if (!written.written) return null;
+    await clearLockout(this.lockout, found, key);
+    return { mfaRequired: false, user: found, tokens: written.value };
   }
 
   /** A right password for an account that may not log in now (unverified, suspended): audited, its stable error. */

@@ -4,7 +4,8 @@ import type { SessionRepository } from '@domain/session/session.repository';
 import { DelegatingSessions } from './delegating-sessions';
 import type { Logger } from '../ports/logger';
 import type { SessionStateCache } from '../ports/session-state-cache';
-import type { AfterCommit, Repositories, UnitOfWork } from '../ports/unit-of-work';
+import type { AfterCommit, Guarded, Repositories, UnitOfWork } from '../ports/unit-of-work';
+import type { User } from '@domain/user/user';
 
 /**
  * The unit of work every use case gets; it keeps the session cache in step with the database by handing out a
@@ -31,9 +32,15 @@ export class SessionCacheInvalidation implements UnitOfWork {
   ) {}
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    return this.inner.run((repos) =>
-      work({ ...repos, sessions: new CacheInvalidatingSessions(repos.sessions, repos.afterCommit, this.cache, this.logger) }),
-    );
+    return this.inner.run((repos) => work(this.invalidating(repos)));
+  }
+
+  runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
+    return this.inner.runIfUnchanged(user, (repos) => work(this.invalidating(repos)));
+  }
+
+  private invalidating(repos: Repositories): Repositories {
+    return { ...repos, sessions: new CacheInvalidatingSessions(repos.sessions, repos.afterCommit, this.cache, this.logger) };
   }
 }
 

@@ -6,7 +6,7 @@ import { Errors } from '../shared/errors';
 import { DelegatingSessions } from './delegating-sessions';
 import type { AuthStateCache } from '../ports/auth-state-cache';
 import type { Logger } from '../ports/logger';
-import type { AfterCommit, Repositories, UnitOfWork } from '../ports/unit-of-work';
+import type { AfterCommit, Guarded, Repositories, UnitOfWork } from '../ports/unit-of-work';
 
 /**
  * The unit of work that keeps every instance's local validate cache (AuthStateCache) in step: it hands out user
@@ -31,10 +31,19 @@ export class StateCacheInvalidation implements UnitOfWork {
   ) {}
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    return this.inner.run((repos) => {
-      const changes = new Changes(repos.afterCommit, this.cache, this.logger);
-      return work({ ...repos, users: new NotingUsers(repos.users, changes), sessions: new NotingSessions(repos.sessions, changes) });
-    });
+    return this.inner.run((repos) => work(this.noting(repos)));
+  }
+
+  /** `user` was read outside: its gate as read is what a save is compared with, as for one read FOR UPDATE. */
+  runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
+    return this.inner.runIfUnchanged(user, (repos) => work(this.noting(repos, user)));
+  }
+
+  private noting(repos: Repositories, guard?: User): Repositories {
+    const changes = new Changes(repos.afterCommit, this.cache, this.logger);
+    const users = new NotingUsers(repos.users, changes);
+    if (guard) users.readAs(guard);
+    return { ...repos, users, sessions: new NotingSessions(repos.sessions, changes) };
   }
 }
 
@@ -109,8 +118,12 @@ class NotingUsers implements UserRepository {
 
   async findByIdForUpdate(id: string): Promise<User | null> {
     const user = await this.inner.findByIdForUpdate(id);
-    if (user && !this.before.has(user.id)) this.before.set(user.id, gate(user));
+    if (user) this.readAs(user);
     return user;
+  }
+
+  readAs(user: User): void {
+    if (!this.before.has(user.id)) this.before.set(user.id, gate(user));
   }
 
   lockActiveAdmins(): Promise<string[]> {

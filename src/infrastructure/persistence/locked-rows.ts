@@ -44,7 +44,7 @@ function notLocked(table: string): Error {
 }
 
 export function sameValue(a: unknown, b: unknown): boolean {
-  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (isDate(a) && isDate(b)) return a.getTime() === b.getTime();
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
   if (isPlainObject(a) && isPlainObject(b)) {
     const keys = Object.keys(a);
@@ -55,7 +55,13 @@ export function sameValue(a: unknown, b: unknown): boolean {
 
 /** A JSON-like object (a jsonb column's value, a typed credential), compared member by member. */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
+  if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]') return false;
+  // Any realm's Object.prototype (whose own prototype is null), or none: structuredClone in a test's VM context
+  // makes objects and dates of the outer realm, which instanceof and === Object.prototype would not recognise.
   const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
+function isDate(value: unknown): value is Date {
+  return Object.prototype.toString.call(value) === '[object Date]';
 }

@@ -126,5 +126,5 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
 
 /** Upper bounds (see README "SQL per request"). */
 const REFRESH_BUDGET = 2;
-const LOGIN_BUDGET = 8;
+const LOGIN_BUDGET = 2;
 const REGISTER_BUDGET = 7;

@@ -1,4 +1,5 @@
-import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import type { Guarded, Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import type { User } from '@domain/user/user';
 import { AfterCommitList, closeTransaction, openTransaction, type WakeTargets } from '../after-commit';
 import { type RepositoryOptions, auditLogOf } from '../repository-options';
 import { InMemoryAccountRequests } from './in-memory-account-requests';
@@ -12,7 +13,7 @@ import { InMemorySessionRepository } from './in-memory-session.repository';
 import { InMemoryUserRepository } from './in-memory-user.repository';
 
 /** The repositories on the in-memory tables; a unit of work adds its transaction's after-commit list. */
-export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOptions): Omit<Repositories, 'afterCommit'> {
+export function inMemoryRepositories(db: InMemoryDatabase, options: RepositoryOptions): Omit<Repositories, 'afterCommit' | 'users'> & { users: InMemoryUserRepository } {
   return {
     users: new InMemoryUserRepository(db),
     sessions: new InMemorySessionRepository(db),
@@ -39,13 +40,25 @@ export class InMemoryUnitOfWork implements UnitOfWork {
   ) {}
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.transaction((repos) => work(repos));
+  }
+
+  /** A transaction that writes only if `user`'s stored row is the one it was read from (adoptIfUnchanged). */
+  runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
+    return this.transaction(async (repos, users): Promise<Guarded<T>> => {
+      if (!users.adoptIfUnchanged(user)) return { written: false };
+      return { written: true, value: await work(repos) };
+    });
+  }
+
+  private transaction<T>(work: (repos: Repositories, users: InMemoryUserRepository) => Promise<T>): Promise<T> {
     const afterCommit = new AfterCommitList();
     const committed = this.tail.then(async () => {
       const snapshot = this.db.snapshot();
       openTransaction(this.db, afterCommit, this.options.wake ?? {});
       try {
         const repos = inMemoryRepositories(this.db, this.options);
-        return await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add });
+        return await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add }, repos.users);
       } catch (error) {
         this.db.restore(snapshot);
         throw error;

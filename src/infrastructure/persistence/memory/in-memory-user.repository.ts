@@ -1,5 +1,5 @@
 import { Errors } from '@application/shared/errors';
-import type { CredentialOf, CredentialType, CredentialsByType } from '@domain/user/credentials';
+import { CREDENTIAL_TYPES, type CredentialOf, type CredentialType, type CredentialsByType } from '@domain/user/credentials';
 import { User, type UserState } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import { LockedRows } from '../locked-rows';
@@ -13,13 +13,15 @@ import { appendToOutbox } from './in-memory-outbox';
  */
 export class InMemoryUserRepository implements UserRepository {
   private readonly locked = new LockedRows<User, Flat>('users');
+  /** Users adopted by a guarded write (adoptIfUnchanged): their own fields only, as the SQL adapter's. */
+  private readonly guarded = new WeakSet<User>();
 
   constructor(private readonly db: InMemoryDatabase) {}
 
   /** As PostgreSQL's uuid column: an id spelled in capitals names the same row. */
   async findById(id: string): Promise<User | null> {
     const state = this.db.tables.users.get(id.toLowerCase());
-    return state ? User.restore(structuredClone(state)) : null;
+    return state ? this.read(state) : null;
   }
 
   async findByEmail(email: string): Promise<User | null> {
@@ -28,6 +30,19 @@ export class InMemoryUserRepository implements UserRepository {
 
   async findByUsername(username: string): Promise<User | null> {
     return this.findWhere((u) => u.username === username);
+  }
+
+  /**
+   * UnitOfWork.runIfUnchanged: true, and `user` may be saved here, if its stored row is the very one it was read
+   * from (every save stores a new object, and a rollback restores copies: either reads as a change).
+   */
+  adoptIfUnchanged(user: User): boolean {
+    const read = readStates.get(user);
+    if (read === undefined || this.db.tables.users.get(read.id) !== read) return false;
+    // As findByIdForUpdate remembers a row: through a copy (the stored object's dates may be of another realm).
+    this.locked.remember(user, flatten(User.restore(structuredClone(read)).toState()));
+    this.guarded.add(user);
+    return true;
   }
 
   async findByIdForUpdate(id: string): Promise<User | null> {
@@ -56,6 +71,9 @@ export class InMemoryUserRepository implements UserRepository {
   async save(user: User): Promise<void> {
     const state = user.toState();
     const changes = this.locked.changes(user, flatten(state));
+    if (this.guarded.has(user) && Object.keys(changes).some((key) => CREDENTIAL_KEYS.has(key))) {
+      throw new Error('users: a guarded write cannot change a credential');
+    }
     const current = this.db.tables.users.get(state.id);
     if (!current) throw new Error('users: the locked row to update is gone');
     const next = unflatten({ ...flatten(current), ...changes });
@@ -91,11 +109,24 @@ export class InMemoryUserRepository implements UserRepository {
 
   private async findWhere(predicate: (state: { email: string; username: string | null }) => boolean) {
     for (const state of this.db.tables.users.values()) {
-      if (predicate(state)) return User.restore(structuredClone(state));
+      if (predicate(state)) return this.read(state);
     }
     return null;
   }
+
+  /** A copy of the stored row, which adoptIfUnchanged can later tell from a newer one. */
+  private read(state: UserState): User {
+    const user = User.restore(structuredClone(state));
+    readStates.set(user, state);
+    return user;
+  }
 }
+
+/** Each user read, by the stored object it was read from (a module's: guarded writes use another repository). */
+const readStates = new WeakMap<User, UserState>();
+
+/** The columns of Flat that are credential rows in SQL (not the users row's failure bookkeeping). */
+const CREDENTIAL_KEYS: ReadonlySet<string> = new Set(CREDENTIAL_TYPES.map((type) => `credentials.${type}`));
 
 /**
  * Users and credentials as one set of columns, as the SQL rows hold them: the account's failure bookkeeping,

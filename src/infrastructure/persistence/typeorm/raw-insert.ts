@@ -8,7 +8,7 @@ export interface RowBatch<T extends ObjectLiteral = ObjectLiteral> {
   rows: readonly Partial<T>[];
 }
 
-interface Shape {
+export interface Shape {
   table: string;
   columns: ColumnMetadata[];
 }
@@ -19,7 +19,7 @@ const statements = new Map<string, string>();
 /** The shapes are fixed by the code; the row counts vary a little (events per change): a guard, never reached. */
 const MAX_CACHED_STATEMENTS = 1000;
 
-function shapeOf(manager: EntityManager, target: EntityTarget<ObjectLiteral>, properties: string[]): { key: string; shape: Shape } {
+export function shapeOf(manager: EntityManager, target: EntityTarget<ObjectLiteral>, properties: string[]): { key: string; shape: Shape } {
   const metadata = manager.connection.getMetadata(target);
   const key = `${metadata.name}|${properties.join(',')}`;
   let shape = shapes.get(key);
@@ -41,7 +41,7 @@ function insertSql(shape: Shape, rowCount: number, offset: number): string {
   return `INSERT INTO "${shape.table}" (${shape.columns.map((c) => `"${c.databaseName}"`).join(', ')}) VALUES ${values.join(', ')}`;
 }
 
-function pushParams(shape: Shape, rows: readonly ObjectLiteral[], params: unknown[]): void {
+export function pushParams(shape: Shape, rows: readonly ObjectLiteral[], params: unknown[]): void {
   for (const row of rows) {
     for (const column of shape.columns) {
       let value: unknown = (row as Record<string, unknown>)[column.propertyName];

@@ -1,4 +1,5 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata';
 import { preparedQuery } from './prepared-query';
 
 /** Per entity, key properties and set properties (with the expressions inlined): the statement's text. */
@@ -26,37 +27,17 @@ export async function updateRows<T extends ObjectLiteral>(
   const whereProperties = Object.keys(where);
   if (setProperties.length === 0) throw new Error(`${metadata.tableName}: an update needs a column to set`);
   if (whereProperties.length === 0) throw new Error(`${metadata.tableName}: an update needs a key`);
-  const expressions = setProperties.map((property) => {
-    const value = changes[property];
-    return typeof value === 'function' ? String((value as () => string)()) : null;
-  });
+  const expressions = setProperties.map((property) => expressionOf(changes[property]));
   // The property and, for an expression, its text: two updates setting different columns to one expression (`now()`)
   // must not share a statement (an outside review, 2026-12-02: the key held the expression alone).
   const key = `${metadata.name}|${whereProperties.join(',')}|${setProperties.map((p, i) => (expressions[i] === null ? p : `${p}=${expressions[i]}`)).join(',')}`;
-  const columnOf = (property: string) => {
-    const column = metadata.findColumnWithPropertyName(property);
-    if (!column) throw new Error(`${metadata.tableName}: no column for property ${property}`);
-    return column;
-  };
   const params: unknown[] = [];
   let sql = statements.get(key);
-  const build = sql === undefined;
-  const sets: string[] = [];
-  setProperties.forEach((property, i) => {
-    const column = columnOf(property);
-    const expression = expressions[i];
-    if (expression !== null) {
-      if (build) sets.push(`"${column.databaseName}" = ${expression}`);
-      return;
-    }
-    const value = changes[property];
-    params.push((column.type === 'jsonb' || column.type === 'json') && value !== null && value !== undefined ? JSON.stringify(value) : (value ?? null));
-    if (build) sets.push(`"${column.databaseName}" = $${params.length}`);
-  });
+  const sets = setClause(metadata, changes, params);
   const conditions: string[] = [];
   for (const property of whereProperties) {
     params.push(where[property]);
-    if (build) conditions.push(`"${columnOf(property).databaseName}" = $${params.length}`);
+    if (sql === undefined) conditions.push(`"${columnFor(metadata, property).databaseName}" = $${params.length}`);
   }
   if (sql === undefined) {
     sql = `UPDATE "${metadata.tableName}" SET ${sets.join(', ')} WHERE ${conditions.join(' AND ')} RETURNING 1 AS updated`;
@@ -64,4 +45,30 @@ export async function updateRows<T extends ObjectLiteral>(
     statements.set(key, sql);
   }
   return (await preparedQuery(manager, sql, params)).length;
+}
+
+/** A function value is a SQL expression written in the code (`() => 'now()'`): its text; else null. */
+function expressionOf(value: unknown): string | null {
+  return typeof value === 'function' ? String((value as () => string)()) : null;
+}
+
+function columnFor(metadata: EntityMetadata, property: string) {
+  const column = metadata.findColumnWithPropertyName(property);
+  if (!column) throw new Error(`${metadata.tableName}: no column for property ${property}`);
+  return column;
+}
+
+/**
+ * `"column" = $n` (or `= expression`) for each changed property, its value pushed on `params` (json/jsonb
+ * serialised, undefined as NULL): the SET list of an UPDATE, here and in guarded-write.ts.
+ */
+export function setClause(metadata: EntityMetadata, changes: Readonly<Record<string, unknown>>, params: unknown[]): string[] {
+  return Object.keys(changes).map((property) => {
+    const column = columnFor(metadata, property);
+    const value = changes[property];
+    const expression = expressionOf(value);
+    if (expression !== null) return `"${column.databaseName}" = ${expression}`;
+    params.push((column.type === 'jsonb' || column.type === 'json') && value !== null && value !== undefined ? JSON.stringify(value) : (value ?? null));
+    return `"${column.databaseName}" = $${params.length}`;
+  });
 }

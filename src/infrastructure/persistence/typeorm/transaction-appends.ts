@@ -1,4 +1,5 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import { holdGuarded } from './guarded-write';
 import { preparedQuery } from './prepared-query';
 import { insertRows, insertStatement, type RowBatch } from './raw-insert';
 
@@ -17,6 +18,7 @@ export function holdAppends(manager: EntityManager): void {
 }
 
 export async function appendRows<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, rows: readonly Partial<T>[]): Promise<void> {
+  if (holdGuarded(manager, { target, rows } as RowBatch)) return;
   const batches = held.get(manager);
   if (batches === undefined) return insertRows(manager, target, rows);
   if (rows.length > 0) batches.push({ target, rows } as RowBatch);

@@ -5,6 +5,7 @@ import { LockedRows } from '../locked-rows';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { type SessionRows, toSession, toSessionRows } from './session.mapper';
 import { selectList } from './raw-select';
+import { holdGuarded } from './guarded-write';
 import { insertRows } from './raw-insert';
 import { isUuid } from './uuid';
 import { RefreshTokenHistoryRecord, SessionRecord } from './session.record';
@@ -99,7 +100,10 @@ export class TypeOrmSessionRepository implements SessionRepository {
 
   async add(session: Session): Promise<void> {
     const rows = toSessionRows(session);
-    await insertRows(this.manager, SessionRecord, [rows.session as Partial<SessionRecord>]);
+    const batch = { target: SessionRecord, rows: [rows.session as Partial<SessionRecord>] };
+    // In a guarded write (UnitOfWork.runIfUnchanged) the row goes with the guard's one statement.
+    if (!holdGuarded(this.manager, batch)) await insertRows(this.manager, batch.target, batch.rows);
+    else if (rows.retired.length > 0) throw new Error('sessions: a guarded write adds only new sessions');
     this.locked.remember(session, rows.session);
     await this.writeHistoryAndEvents(session, rows);
   }

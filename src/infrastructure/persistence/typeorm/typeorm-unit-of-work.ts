@@ -1,5 +1,6 @@
 import type { SigningKeyRepository } from '@application/ports/signing-keys';
-import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import type { Guarded, Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import type { User } from '@domain/user/user';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AfterCommitList, closeTransaction, openTransaction, type WakeTargets } from '../after-commit';
 import { type RepositoryOptions, auditLogOf } from '../repository-options';
@@ -12,6 +13,7 @@ import { TypeOrmServiceClientRepository } from './typeorm-service-client.reposit
 import { TypeOrmSessionRepository } from './typeorm-session.repository';
 import { TypeOrmSigningKeyRepository } from './typeorm-signing-key.repository';
 import { TypeOrmUserRepository } from './typeorm-user.repository';
+import { closeGuard, openGuard, writeGuarded } from './guarded-write';
 import { flushAppends, holdAppends, releaseAppends } from './transaction-appends';
 
 /** The repositories on one EntityManager; a unit of work adds its transaction's after-commit list. */
@@ -68,5 +70,24 @@ export class TypeOrmUnitOfWork implements UnitOfWork {
     });
     await afterCommit.run();
     return result;
+  }
+
+  /** One statement, no transaction: guarded-write.ts. A user read without its version: nothing (the locked path). */
+  async runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
+    const manager = this.dataSource.createEntityManager();
+    if (!openGuard(manager, user)) return { written: false };
+    const afterCommit = new AfterCommitList();
+    openTransaction(manager, afterCommit, this.options.wake ?? {});
+    let outcome: Guarded<T>;
+    try {
+      const repos = typeOrmRepositories(manager, this.options);
+      const value = await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add });
+      outcome = (await writeGuarded(manager)) ? { written: true, value } : { written: false };
+    } finally {
+      closeGuard(manager);
+      closeTransaction(manager);
+    }
+    if (outcome.written) await afterCommit.run();
+    return outcome;
   }
 }

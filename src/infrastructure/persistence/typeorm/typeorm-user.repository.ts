@@ -4,6 +4,7 @@ import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { EntityManager, QueryDeepPartialEntity } from 'typeorm';
 import { LockedRows, sameValue } from '../locked-rows';
+import { holdGuardedUserSave, isGuarded, rememberReadVersion } from './guarded-write';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { violatedUniqueConstraint } from './pg-errors';
 import { preparedQuery } from './prepared-query';
@@ -94,8 +95,18 @@ export class TypeOrmUserRepository implements UserRepository {
 
   async save(user: User): Promise<void> {
     const rows = toUserRows(user);
+    if (isGuarded(this.manager)) {
+      // UnitOfWork.runIfUnchanged: written with the guard's one statement, if the row is still the version read.
+      holdGuardedUserSave(this.manager, user, rows);
+      await this.outbox.write(user.pullEvents());
+      return;
+    }
     const userChanges = this.users.changes(user, rows.user);
     const previousCredentials = this.credentials.rowOf(user);
+    // A credential changed and nothing of the users row: the row is written all the same (its updated_at, unchanged
+    // or not), so that its version (xmin) moves, which is what a guarded write checks (guarded-write.ts): a login
+    // whose password was checked against a hash changed since must not write.
+    if (Object.keys(userChanges).length === 0 && !sameValue(previousCredentials, rows.credentials)) userChanges.updatedAt = rows.user.updatedAt;
     try {
       await this.update(UserRecord, { id: user.id }, userChanges);
     } catch (error) {
@@ -153,12 +164,17 @@ export class TypeOrmUserRepository implements UserRepository {
   private async findOne(column: 'id' | 'email' | 'username', value: string): Promise<User | null> {
     // A named prepared statement (parsed and planned once per connection): every login reads the user twice, by
     // email and then under the lock by id (README, SQL per request).
+    // With the row's version (xmin), for a guarded write of this user (UnitOfWork.runIfUnchanged).
     const rows = (await preparedQuery(
       this.manager,
-      `SELECT ${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON} FROM users u WHERE u.${column} = $1`,
+      `SELECT ${selectList(this.manager, UserRecord, 'u')}, ${CREDENTIALS_JSON}, u.xmin::text AS "rowVersion" FROM users u WHERE u.${column} = $1`,
       [value],
-    )) as unknown as UserRecordWithCredentials[];
-    return rows[0] ? toUser(rows[0]) : null;
+    )) as unknown as (UserRecordWithCredentials & { rowVersion: string })[];
+    const record = rows[0];
+    if (!record) return null;
+    const user = toUser(record);
+    rememberReadVersion(user, record.rowVersion, record);
+    return user;
   }
 }
 
