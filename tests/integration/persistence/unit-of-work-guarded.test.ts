@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Repositories } from '@application/ports/unit-of-work';
 import type { User } from '@domain/user/user';
-import { ADAPTERS, type Store } from '../../support/persistence';
-import { aSession, anAuditEntry, at, aVerifiedUser } from '../../support/mothers';
+import { ADAPTERS, SQL_ADAPTERS, type Store } from '../../support/persistence';
+import { aOneTimeToken, aSession, anAuditEntry, at, aVerifiedUser } from '../../support/mothers';
 
 const LOGIN_AT = at('2026-02-01T10:00:00.000Z');
 
@@ -134,5 +134,38 @@ describe.each(ADAPTERS)('UnitOfWork.runIfUnchanged on $name', (adapter) => {
       if (outcome.written) expect(session?.revokedAt).not.toBeNull();
       else expect(session).toBeNull();
     }
+  });
+});
+
+/**
+ * The SQL adapter enforces what the port asks of the work: its repositories send no statement of their own (a read,
+ * or a write the guard would not cover, such as a one-time token), so nothing can be written outside the guard.
+ */
+describe.each(SQL_ADAPTERS)('UnitOfWork.runIfUnchanged on $name: the work sends nothing itself', (adapter) => {
+  let store: Store;
+
+  beforeAll(async () => {
+    store = await adapter.start();
+  });
+  afterAll(async () => store?.stop());
+
+  it.each([
+    ['a read', (tx: Repositories, user: User) => tx.users.findById(user.id)],
+    ['a one-time token', (tx: Repositories, user: User) => tx.oneTimeTokens.add(aOneTimeToken(user.id))],
+    ['a lock', (tx: Repositories, user: User) => tx.users.findByIdForUpdate(user.id)],
+  ])('refuses %s through repos, and writes nothing', async (_name, call) => {
+    const user = aVerifiedUser();
+    await store.uow.run((tx) => tx.users.add(user));
+    const read = (await store.repos.users.findById(user.id))!;
+    const sessionId = randomUUID();
+    await expect(
+      store.uow.runIfUnchanged(read, async (tx) => {
+        await tx.sessions.add(aSession(read.id, { id: sessionId }));
+        await call(tx, read);
+      }),
+    ).rejects.toThrow('a guarded write sends one statement at its end');
+    await expect(store.repos.sessions.findById(sessionId)).resolves.toBeNull();
+    const tokens = await store.dataSource!.query('SELECT count(*)::int AS n FROM one_time_tokens WHERE user_id = $1', [read.id]);
+    expect(tokens[0].n).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import type { User } from '@domain/user/user';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { sameValue } from '../locked-rows';
-import { preparedQuery } from './prepared-query';
+import { preparedQuery, refuseQueries } from './prepared-query';
 import { pushParams, type RowBatch, shapeOf } from './raw-insert';
 import { setClause } from './raw-update';
 import { toUser, toUserRows, type UserRecordWithCredentials, type UserRows } from './user.mapper';
@@ -48,12 +48,25 @@ interface Guard {
 
 const guards = new WeakMap<EntityManager, Guard>();
 
-/** Writes through `manager` are held for writeGuarded from now on; false (nothing held) if `user` was not read with its version. */
-export function openGuard(manager: EntityManager, user: User): boolean {
+/**
+ * The EntityManager a guarded work's repositories get, and whose held writes writeGuarded sends: it answers only
+ * `connection` (the metadata) and `queryRunner` (none). Any statement of its own (a read, or a write the guard
+ * would not cover: a one-time token, an email) is refused, through TypeORM's methods as through preparedQuery.
+ * Null (nothing to guard with) if `user` was not read with its version.
+ */
+export function openGuard(dataSource: DataSource, user: User): EntityManager | null {
   const read = readVersions.get(user);
-  if (read === undefined) return false;
+  if (read === undefined) return null;
+  const manager = new Proxy(dataSource.manager, {
+    get(target, property) {
+      if (typeof property === 'symbol' || property === 'connection' || property === 'queryRunner') return Reflect.get(target, property);
+      if (property === 'then') return undefined; // not a thenable
+      throw new Error(`a guarded write sends one statement at its end: its work may not use EntityManager.${property}`);
+    },
+  });
+  refuseQueries(manager);
   guards.set(manager, { user, version: read.version, before: toUserRows(toUser(read.record)), changes: null, inserts: [] });
-  return true;
+  return manager;
 }
 
 export function closeGuard(manager: EntityManager): void {
@@ -113,6 +126,6 @@ export async function writeGuarded(manager: EntityManager): Promise<boolean> {
       parts.push(`i${parts.length} AS (INSERT INTO "${shape.table}" (${columns}) SELECT ${values} WHERE EXISTS (SELECT 1 FROM g))`);
     }
   }
-  const rows = await preparedQuery(manager, `WITH ${parts.join(', ')} SELECT count(*)::int AS "matched" FROM g`, params);
+  const rows = await preparedQuery(manager.connection.manager, `WITH ${parts.join(', ')} SELECT count(*)::int AS "matched" FROM g`, params);
   return rows[0]?.matched === 1;
 }

@@ -39,6 +39,13 @@ function nameOf(text: string): string {
   return name;
 }
 
+/** EntityManagers that send no statement of their own: a guarded write's (guarded-write.ts). */
+const refusing = new WeakSet<EntityManager>();
+
+export function refuseQueries(manager: EntityManager): void {
+  refusing.add(manager);
+}
+
 interface PgClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
 }
@@ -49,6 +56,7 @@ interface PgClient {
  * Returns the rows; a failure is a QueryFailedError, as from `manager.query`.
  */
 export async function preparedQuery(manager: EntityManager, text: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+  if (refusing.has(manager)) throw new Error('a guarded write sends one statement at its end: its work may not read or write through repos');
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   const own = manager.queryRunner === undefined;
   try {

@@ -74,8 +74,8 @@ export class TypeOrmUnitOfWork implements UnitOfWork {
 
   /** One statement, no transaction: guarded-write.ts. A user read without its version: nothing (the locked path). */
   async runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
-    const manager = this.dataSource.createEntityManager();
-    if (!openGuard(manager, user)) return { written: false };
+    const manager = openGuard(this.dataSource, user);
+    if (manager === null) return { written: false };
     const afterCommit = new AfterCommitList();
     openTransaction(manager, afterCommit, this.options.wake ?? {});
     let outcome: Guarded<T>;
