@@ -18,6 +18,30 @@ describe('LoginWithPassword', () => {
     expect((await kit.repos.users.findById(byEmail.user.id))?.toState().lastLoginAt).toEqual(kit.clock.now());
   });
 
+  it('a change to the account between the read and the write sends the login down the locked path: one verdict, one session, the change kept', async () => {
+    const kit = await createKit();
+    const { id } = await kit.registerVerified('alice@example.com');
+    const original = kit.lockout.succeed.bind(kit.lockout);
+    const succeed = jest.spyOn(kit.lockout, 'succeed');
+    // The account changes after the read (between the verify and the guarded write): a profile edit commits.
+    succeed.mockImplementationOnce(async (key, now) => {
+      await kit.uow.run(async (tx) => {
+        const user = (await tx.users.findByIdForUpdate(id))!;
+        user.updateProfile({ firstName: 'Changed' }, now);
+        await tx.users.save(user);
+      });
+      return original(key, now);
+    });
+    const signedIn = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    expect(succeed).toHaveBeenCalledTimes(1); // asked once: the locked path reuses the verdict
+    const stored = (await kit.repos.users.findById(id))!.toState();
+    expect(stored.firstName).toBe('Changed'); // not overwritten by the login's copy read before it
+    expect(stored.lastLoginAt).toEqual(kit.clock.now());
+    expect(kit.eventTypes().filter((t) => t === 'auth.user.logged_in')).toHaveLength(1);
+    const sessions = await kit.repos.sessions.findActiveByUser(id, kit.clock.now());
+    expect(sessions.map((session) => session.id)).toEqual([(await kit.useCases.ValidateAccessToken.execute({ token: signedIn.tokens.accessToken })).claims.sid]);
+  });
+
   it('answers an unknown account and a wrong password with the same error', async () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com');
