@@ -1,8 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { DomainError } from '@domain/shared/domain-error';
 import { Errors } from '../shared/errors';
-import type { TokenPair } from '@domain/session/token-pair';
-import { Email } from '@domain/user/email';
 import { Password } from '@domain/user/password';
 import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
@@ -13,7 +11,6 @@ import type { FailureOutcome, LoginLockout, LockoutState } from '../ports/login-
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
-import type { ClientContext } from '../shared/client-context';
 import { matchPassword } from '../shared/password-match';
 import { clearLockout, lockoutKey } from './login-lockout-keys';
 import { SessionIssuer } from './session-issuer';
@@ -22,38 +19,15 @@ import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { MfaSettings } from '../shared/mfa-settings';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { PORTS } from '../ports/tokens';
+import { findByIdentifier, type LoginInput, type LoginOutcome } from './login-outcome';
 
-/** Signed in: the password was enough (no second factor on the account). */
-export interface SignedIn {
-  mfaRequired: false;
-  user: User;
-  tokens: TokenPair;
-}
-
-/**
- * The password was right and the account has a second factor: no session yet. `mfaToken` (opaque, single use,
- * stored as a digest) names this pending login for the second step (/auth/mfa/verify).
- */
-export interface MfaChallenge {
-  mfaRequired: true;
-  mfaToken: string;
-  expiresInSeconds: number;
-}
-
-export type LoginOutcome = SignedIn | MfaChallenge;
+export type { LoginInput, LoginOutcome, MfaChallenge, SignedIn } from './login-outcome';
 
 /** A password step that failed: the audit's reason (the event says `wrong_password` for an account either way). */
 type PasswordFailure = 'unknown_account' | 'wrong_password';
 
 /** MFA-pending tokens carry 256 bits (CONTRACT §4: at least 128). */
 const MFA_TOKEN_BYTES = 32;
-
-export interface LoginInput {
-  /** An email address or a username. */
-  identifier: string;
-  password: string;
-  client: ClientContext;
-}
 
 @injectable()
 export class LoginWithPassword {
@@ -88,7 +62,7 @@ export class LoginWithPassword {
   }
 
   private async attempt(input: LoginInput, key: string, attempt: { settled: boolean }): Promise<LoginOutcome> {
-    const found = await find(this.users, input.identifier);
+    const found = await findByIdentifier(this.users, input.identifier);
     if (!found) {
       await matchPassword(this.hasher, null, input.password, input.client.signal);
       attempt.settled = true;
@@ -231,7 +205,7 @@ export class LoginWithPassword {
     await this.uow.run(async (repos) => {
       // Looked up again in both cases, so that known and unknown identifiers do the same database work; locked
       // so that the failure is recorded on the newest row, and not at all on an account deleted meanwhile.
-      const seen = await find(repos.users, input.identifier);
+      const seen = await findByIdentifier(repos.users, input.identifier);
       const user = seen && (await repos.users.findByIdForUpdate(seen.id));
       if (user) {
         // An account found now failed with this password, even one registered since the answer said unknown.
@@ -251,17 +225,9 @@ export class LoginWithPassword {
   private async refuse(input: LoginInput, reason: string, error: unknown): Promise<never> {
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const user = await find(repos.users, input.identifier);
+      const user = await findByIdentifier(repos.users, input.identifier);
       await repos.audit.record(selfAuditEntry('login.failed', input.client, user?.id ?? null, now, reason));
     });
     throw error;
   }
-}
-
-/** An identifier with an `@` that is not one mailbox matches no account (never a 400: it answers as unknown). */
-async function find(users: UserRepository, identifier: string): Promise<User | null> {
-  const canonical = Email.canonicalize(identifier);
-  if (!canonical.includes('@')) return users.findByUsername(canonical);
-  const email = Email.parse(identifier);
-  return email ? users.findByEmail(email.value) : null;
 }
