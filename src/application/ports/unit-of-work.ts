@@ -52,7 +52,8 @@ export interface UnitOfWork {
    * caller to take the locked path (run() with findByIdForUpdate). The work may save `user` (its own fields, not
    * a credential), add new sessions and record audit entries and events; nothing else, and it must not read
    * through `repos`. Its after-commit list runs once written, before this resolves. A user the repository did not
-   * read that way (or the work writing nothing) is `{ written: false }` / written with no check, respectively.
+   * read that way has no version to check: `{ written: false }`. A work that writes nothing has nothing to guard:
+   * `{ written: true }`, unchecked.
    */
   runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>>;
 }
