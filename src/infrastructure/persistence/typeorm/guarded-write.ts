@@ -1,6 +1,6 @@
 import type { User } from '@domain/user/user';
 import type { DataSource, EntityManager } from 'typeorm';
-import { sameValue } from '../locked-rows';
+import { LockedRows, sameValue } from '../locked-rows';
 import { preparedQuery, refuseQueries } from './prepared-query';
 import { pushParams, type RowBatch, shapeOf } from './raw-insert';
 import { setClause } from './raw-update';
@@ -41,7 +41,9 @@ export function rememberReadVersion(user: User, version: string, record: UserRec
 interface Guard {
   user: User;
   version: string;
+  /** The user's rows as read: its credentials, and its own columns (LockedRows diffs a save against them). */
   before: UserRows;
+  read: LockedRows<User, UserRows['user']>;
   changes: Record<string, unknown> | null;
   inserts: RowBatch[];
 }
@@ -65,7 +67,10 @@ export function openGuard(dataSource: DataSource, user: User): EntityManager | n
     },
   });
   refuseQueries(manager);
-  guards.set(manager, { user, version: read.version, before: toUserRows(toUser(read.record)), changes: null, inserts: [] });
+  const before = toUserRows(toUser(read.record));
+  const rows = new LockedRows<User, UserRows['user']>('users');
+  rows.remember(user, before.user);
+  guards.set(manager, { user, version: read.version, before, read: rows, changes: null, inserts: [] });
   return manager;
 }
 
@@ -94,9 +99,7 @@ export function holdGuardedUserSave(manager: EntityManager, user: User, rows: Us
   if (guard === undefined) throw new Error('users: not a guarded write');
   if (user !== guard.user) throw new Error('users: a guarded write saves only the user it is guarded by');
   if (!sameValue(rows.credentials, guard.before.credentials)) throw new Error('users: a guarded write cannot change a credential');
-  const before = guard.before.user as Record<string, unknown>;
-  const changes: Record<string, unknown> = {};
-  for (const [property, value] of Object.entries(rows.user)) if (!sameValue(value, before[property])) changes[property] = value;
+  const changes = guard.read.changes(user, rows.user) as Record<string, unknown>;
   guard.changes = changes;
 }
 
