@@ -11,6 +11,7 @@ import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import type { UserRepository } from '@domain/user/user.repository';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { PasswordPolicy } from '../password/password-policy';
@@ -36,6 +37,7 @@ export type RegisterUserOutput = { kind: 'accepted' } | { kind: 'created'; user:
 export class RegisterUser {
   constructor(
     @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
+    @inject(PORTS.UserRepository) private readonly users: UserRepository,
     @inject(PORTS.PasswordHasher) private readonly hasher: PasswordHasher,
     @inject(SessionIssuer) private readonly issuer: SessionIssuer,
     @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
@@ -69,9 +71,10 @@ export class RegisterUser {
       });
       return { kind: 'accepted' };
     }
-    return this.uow.run(async (repos) => {
-      if (username && (await repos.users.findByUsername(username.value))) throw Errors.usernameTaken();
-      if (await repos.users.findByEmail(email.value)) throw Errors.emailAlreadyRegistered();
+    // The username first, whatever the email, as above. Then one write of new rows only (runInserts: one statement
+    // on PostgreSQL): a taken email, or a username taken since this read, rejects it whole with the domain's error.
+    if (username && (await this.users.findByUsername(username.value))) throw Errors.usernameTaken();
+    return this.uow.runInserts(async (repos) => {
       const user = User.register({ id: UserId.create(this.ids.newId()), email, ...profile, passwordHash, emailVerified: true }, now);
       await repos.users.add(user);
       await repos.audit.record(selfAuditEntry('user.registered', input.client, user.id, now));

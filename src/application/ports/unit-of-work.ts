@@ -56,6 +56,14 @@ export interface UnitOfWork {
    * `{ written: true }`, unchecked.
    */
   runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>>;
+  /**
+   * The insert-only form of run(), for a hot write that only creates: `work` may add new users (with their
+   * credentials) and sessions, and record audit entries and events; nothing else, and it must not read through
+   * `repos`. Its rows are held and written together, atomically. An email or a username already taken rejects
+   * as users.add() would (EMAIL_ALREADY_REGISTERED, USERNAME_TAKEN), with nothing written; so does any other
+   * failure. Its after-commit list runs once written, before this resolves.
+   */
+  runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
 }
 
 /** What runIfUnchanged did: wrote the work's changes (with its result), or nothing. */

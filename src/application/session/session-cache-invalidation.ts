@@ -35,6 +35,10 @@ export class SessionCacheInvalidation implements UnitOfWork {
     return this.inner.run((repos) => work(this.invalidating(repos)));
   }
 
+  runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.inner.runInserts((repos) => work(this.invalidating(repos)));
+  }
+
   runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
     return this.inner.runIfUnchanged(user, (repos) => work(this.invalidating(repos)));
   }

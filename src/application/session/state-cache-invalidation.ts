@@ -35,6 +35,10 @@ export class StateCacheInvalidation implements UnitOfWork {
   }
 
   /** `user` was read outside: its gate as read is what a save is compared with, as for one read FOR UPDATE. */
+  runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.inner.runInserts((repos) => work(this.noting(repos)));
+  }
+
   runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
     return this.inner.runIfUnchanged(user, (repos) => work(this.noting(repos, user)));
   }

@@ -85,7 +85,8 @@ describe.each(ADAPTERS)('rotating a client secret on $name', (adapter) => {
 /** A unit of work whose client reads and audit writes call the hooks (to stage an interleaving). */
 function hooked(uow: UnitOfWork, hooks: { afterRead?: () => void; afterReplace?: () => void; beforeAudit?: () => Promise<void> }): UnitOfWork {
   return {
-    runIfUnchanged: (user, work) => uow.runIfUnchanged(user, work), // not used by the client use cases
+    runIfUnchanged: (user, work) => uow.runIfUnchanged(user, work),
+    runInserts: (work) => uow.runInserts(work), // neither form is used by the client use cases
     run: (work) =>
       uow.run((repos) => {
         const inner = repos.clients;

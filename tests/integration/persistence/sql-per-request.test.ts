@@ -127,4 +127,4 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
 /** Upper bounds (see README "SQL per request"). */
 const REFRESH_BUDGET = 2;
 const LOGIN_BUDGET = 2;
-const REGISTER_BUDGET = 7;
+const REGISTER_BUDGET = 1;

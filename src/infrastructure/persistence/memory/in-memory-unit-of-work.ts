@@ -51,6 +51,11 @@ export class InMemoryUnitOfWork implements UnitOfWork {
     });
   }
 
+  /** As run(): one transaction at a time; add() refuses a taken email or username, and a throw restores the tables. */
+  runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.transaction((repos) => work(repos));
+  }
+
   private transaction<T>(work: (repos: Repositories, users: InMemoryUserRepository) => Promise<T>): Promise<T> {
     const afterCommit = new AfterCommitList();
     const committed = this.tail.then(async () => {

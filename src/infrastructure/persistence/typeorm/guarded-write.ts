@@ -2,7 +2,7 @@ import type { User } from '@domain/user/user';
 import type { DataSource, EntityManager } from 'typeorm';
 import { LockedRows, sameValue } from '../locked-rows';
 import { preparedQuery, refuseQueries } from './prepared-query';
-import { pushParams, type RowBatch, shapeOf } from './raw-insert';
+import { insertStatement, pushParams, type RowBatch, shapeOf } from './raw-insert';
 import { setClause } from './raw-update';
 import { toUser, toUserRows, type UserRecordWithCredentials, type UserRows } from './user.mapper';
 import { UserRecord } from './user.record';
@@ -23,6 +23,11 @@ import { UserRecord } from './user.record';
  * version, which has another xmin: it then matches nothing, and no INSERT of the statement runs (each reads g).
  * A frozen row reads xmin 2 (FrozenTransactionId): a freeze between the read and the write fails the guard, the safe
  * way. No BEGIN or COMMIT: one statement is atomic on its own, 1 round trip where the locked path takes 7.
+ *
+ * UnitOfWork.runInserts (registration) holds the same way, with nothing to check: its rows are all new (a user, its
+ * credentials, a session, events, audit), written by one `WITH i1 AS (INSERT …), … INSERT …` (insertStatement),
+ * whose foreign keys are checked at the statement's end, when the user row is there. A taken email or username
+ * fails the whole statement: nothing is written.
  */
 
 /** A user as read by the user repository's plain reads: the row version (xmin, as text) and the record. */
@@ -38,13 +43,19 @@ export function rememberReadVersion(user: User, version: string, record: UserRec
   readVersions.set(user, { version, record });
 }
 
-interface Guard {
+/** runIfUnchanged's guard: the user whose row version the statement checks, and its changes. */
+interface Subject {
   user: User;
   version: string;
   /** The user's rows as read: its credentials, and its own columns (LockedRows diffs a save against them). */
   before: UserRows;
   read: LockedRows<User, UserRows['user']>;
   changes: Record<string, unknown> | null;
+}
+
+/** Held writes: the subject's (runIfUnchanged), or null for runInserts (new rows only, nothing to check). */
+interface Guard {
+  subject: Subject | null;
   inserts: RowBatch[];
 }
 
@@ -59,6 +70,18 @@ const guards = new WeakMap<EntityManager, Guard>();
 export function openGuard(dataSource: DataSource, user: User): EntityManager | null {
   const read = readVersions.get(user);
   if (read === undefined) return null;
+  const before = toUserRows(toUser(read.record));
+  const rows = new LockedRows<User, UserRows['user']>('users');
+  rows.remember(user, before.user);
+  return heldManager(dataSource, { subject: { user, version: read.version, before, read: rows, changes: null }, inserts: [] });
+}
+
+/** The same for UnitOfWork.runInserts: new rows only (a user with its credentials, sessions, events, audit). */
+export function openInsertGuard(dataSource: DataSource): EntityManager {
+  return heldManager(dataSource, { subject: null, inserts: [] });
+}
+
+function heldManager(dataSource: DataSource, guard: Guard): EntityManager {
   const manager = new Proxy(dataSource.manager, {
     get(target, property) {
       if (typeof property === 'symbol' || property === 'connection' || property === 'queryRunner') return Reflect.get(target, property);
@@ -67,10 +90,7 @@ export function openGuard(dataSource: DataSource, user: User): EntityManager | n
     },
   });
   refuseQueries(manager);
-  const before = toUserRows(toUser(read.record));
-  const rows = new LockedRows<User, UserRows['user']>('users');
-  rows.remember(user, before.user);
-  guards.set(manager, { user, version: read.version, before, read: rows, changes: null, inserts: [] });
+  guards.set(manager, guard);
   return manager;
 }
 
@@ -95,25 +115,43 @@ export function holdGuarded(manager: EntityManager, batch: RowBatch): boolean {
  * is a row of its own table, which this statement does not write: such a change takes the locked path).
  */
 export function holdGuardedUserSave(manager: EntityManager, user: User, rows: UserRows): void {
+  const subject = guards.get(manager)?.subject;
+  if (subject === undefined) throw new Error('users: not a guarded write');
+  if (subject === null) throw new Error('users: an insert-only write (runInserts) saves nothing');
+  if (user !== subject.user) throw new Error('users: a guarded write saves only the user it is guarded by');
+  if (!sameValue(rows.credentials, subject.before.credentials)) throw new Error('users: a guarded write cannot change a credential');
+  subject.changes = subject.read.changes(user, rows.user) as Record<string, unknown>;
+}
+
+/**
+ * The user repository's add() inside an insert-only work (runInserts): the user's row and its credentials' rows,
+ * held. A new user inside runIfUnchanged's work is refused: that work may create sessions and entries only.
+ */
+export function holdGuardedUserAdd(manager: EntityManager, batches: RowBatch[]): void {
   const guard = guards.get(manager);
   if (guard === undefined) throw new Error('users: not a guarded write');
-  if (user !== guard.user) throw new Error('users: a guarded write saves only the user it is guarded by');
-  if (!sameValue(rows.credentials, guard.before.credentials)) throw new Error('users: a guarded write cannot change a credential');
-  const changes = guard.read.changes(user, rows.user) as Record<string, unknown>;
-  guard.changes = changes;
+  if (guard.subject !== null) throw new Error('users: a write guarded by a user adds no user');
+  for (const batch of batches) if (batch.rows.length > 0) guard.inserts.push(batch);
 }
 
 /**
  * The one statement: true if the row was the version read (everything held is written), false if not (nothing
- * is). Nothing held: nothing to write, nothing to guard (true).
+ * is). Nothing held: nothing to write, nothing to guard (true). An insert-only work's rows go in one plain
+ * statement (insertStatement), true once written; a failure (a unique key taken) rejects, nothing written.
  */
 export async function writeGuarded(manager: EntityManager): Promise<boolean> {
   const guard = guards.get(manager);
   if (guard === undefined) throw new Error('writeGuarded: no guard open');
-  if (guard.changes === null && guard.inserts.length === 0) return true;
-  const params: unknown[] = [guard.user.id, guard.version];
+  const { subject } = guard;
+  if (subject === null) {
+    const statement = insertStatement(manager, guard.inserts);
+    if (statement) await preparedQuery(manager.connection.manager, statement.sql, statement.params);
+    return true;
+  }
+  if (subject.changes === null && guard.inserts.length === 0) return true;
+  const params: unknown[] = [subject.user.id, subject.version];
   const metadata = manager.connection.getMetadata(UserRecord);
-  const changes = guard.changes ?? {};
+  const changes = subject.changes ?? {};
   // Nothing of the user's own changed: the row is written all the same (a new version), so that the guard locks it.
   const sets = Object.keys(changes).length > 0 ? setClause(metadata, changes, params) : ['"id" = "id"'];
   const parts = [`g AS (UPDATE "${metadata.tableName}" SET ${sets.join(', ')} WHERE "id" = $1 AND xmin = $2::text::xid RETURNING 1)`];

@@ -12,8 +12,8 @@ import { TypeOrmProcessedEvents } from './typeorm-processed-events';
 import { TypeOrmServiceClientRepository } from './typeorm-service-client.repository';
 import { TypeOrmSessionRepository } from './typeorm-session.repository';
 import { TypeOrmSigningKeyRepository } from './typeorm-signing-key.repository';
-import { TypeOrmUserRepository } from './typeorm-user.repository';
-import { closeGuard, openGuard, writeGuarded } from './guarded-write';
+import { TypeOrmUserRepository, translateUniqueViolation } from './typeorm-user.repository';
+import { closeGuard, openGuard, openInsertGuard, writeGuarded } from './guarded-write';
 import { flushAppends, holdAppends, releaseAppends } from './transaction-appends';
 
 /** The repositories on one EntityManager; a unit of work adds its transaction's after-commit list. */
@@ -75,7 +75,21 @@ export class TypeOrmUnitOfWork implements UnitOfWork {
   /** One statement, no transaction: guarded-write.ts. A user read without its version: nothing (the locked path). */
   async runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
     const manager = openGuard(this.dataSource, user);
-    if (manager === null) return { written: false };
+    return manager === null ? { written: false } : this.held(manager, work);
+  }
+
+  /** One statement of INSERTs, no transaction: guarded-write.ts. An email or a username taken: the domain's error. */
+  async runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    try {
+      const outcome = await this.held(openInsertGuard(this.dataSource), work);
+      if (!outcome.written) throw new Error('runInserts: nothing guards an insert-only write');
+      return outcome.value;
+    } catch (error) {
+      throw translateUniqueViolation(error);
+    }
+  }
+
+  private async held<T>(manager: EntityManager, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
     const afterCommit = new AfterCommitList();
     openTransaction(manager, afterCommit, this.options.wake ?? {});
     let outcome: Guarded<T>;

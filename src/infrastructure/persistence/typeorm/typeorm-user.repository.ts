@@ -4,11 +4,11 @@ import type { User } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { EntityManager, QueryDeepPartialEntity } from 'typeorm';
 import { LockedRows, sameValue } from '../locked-rows';
-import { holdGuardedUserSave, isGuarded, rememberReadVersion } from './guarded-write';
+import { holdGuardedUserAdd, holdGuardedUserSave, isGuarded, rememberReadVersion } from './guarded-write';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { violatedUniqueConstraint } from './pg-errors';
 import { preparedQuery } from './prepared-query';
-import { insertRows } from './raw-insert';
+import { insertRows, type RowBatch } from './raw-insert';
 import { selectList } from './raw-select';
 import { updateRows } from './raw-update';
 import { isUuid } from './uuid';
@@ -82,6 +82,21 @@ export class TypeOrmUserRepository implements UserRepository {
 
   async add(user: User): Promise<void> {
     const rows = toUserRows(user);
+    if (isGuarded(this.manager)) {
+      // UnitOfWork.runInserts: the user's row and its credentials' go with the work's one statement.
+      const credentials = CREDENTIAL_TYPES.flatMap((type) => {
+        const row = rows.credentials[type];
+        const at = rows.user.createdAt;
+        return row === null ? [] : [{ userId: user.id, type, secret: row.secret, data: row.data, createdAt: at, updatedAt: at }];
+      });
+      holdGuardedUserAdd(this.manager, [
+        { target: UserRecord, rows: [rows.user as Partial<UserRecord>] },
+        { target: UserCredentialRecord, rows: credentials },
+      ] as RowBatch[]);
+      this.remember(user, rows);
+      await this.outbox.write(user.pullEvents());
+      return;
+    }
     try {
       await insertRows(this.manager, UserRecord, [rows.user as Partial<UserRecord>]);
     } catch (error) {
@@ -185,7 +200,8 @@ function changedColumns(previous: CredentialRow, next: CredentialRow): Partial<C
   return changes;
 }
 
-function translateUniqueViolation(error: unknown): unknown {
+/** A user's email or username taken (users_email_key, users_username_key): the domain's error; any other as it is. */
+export function translateUniqueViolation(error: unknown): unknown {
   switch (violatedUniqueConstraint(error)) {
     case 'users_email_key':
       return Errors.emailAlreadyRegistered();

@@ -60,7 +60,8 @@ describe('service clients in the audit trail', () => {
     const { client } = await kit.resolve(CreateClient).execute({ name: 'kept', scopes: '' });
     // The same tables and transactions, with an audit log that fails.
     const unaudited: UnitOfWork = {
-      runIfUnchanged: (user, work) => kit.uow.runIfUnchanged(user, work), // not used by the client use cases
+      runIfUnchanged: (user, work) => kit.uow.runIfUnchanged(user, work),
+      runInserts: (work) => kit.uow.runInserts(work), // neither form is used by the client use cases
       run: (work) => kit.uow.run((repos) => work({ ...repos, audit: { record: () => Promise.reject(new Error('audit log unavailable')) } })),
     };
     const create = new CreateClient(unaudited, kit.resolve(PORTS.ClientSecrets), kit.resolve(PORTS.IdGenerator), kit.clock);

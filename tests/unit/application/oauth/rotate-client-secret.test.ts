@@ -28,7 +28,8 @@ async function registered() {
  */
 function racedBy(kit: Kit, meanwhile: (clients: ServiceClientRepository, read: ServiceClient) => Promise<unknown>): UnitOfWork {
   return {
-    runIfUnchanged: (user, work) => kit.uow.runIfUnchanged(user, work), // not used by the client use cases
+    runIfUnchanged: (user, work) => kit.uow.runIfUnchanged(user, work),
+    runInserts: (work) => kit.uow.runInserts(work), // neither form is used by the client use cases
     run: (work) =>
       kit.uow.run((repos) => {
         const inner = repos.clients;
