@@ -11,7 +11,7 @@ import { describeWhen, REAL_POSTGRES_SELECTED, REAL_REDIS_SELECTED } from '../..
  * the commit run in their own context and are not counted). The bounds are the figures of README "SQL per
  * request": a change that adds a statement to these paths fails here. The lists are printed for the README.
  */
-const statements = new AsyncLocalStorage<{ client: Client; sql: string }[]>();
+const statements = new AsyncLocalStorage<{ client: Client; sql: string; failed?: boolean }[]>();
 const originalQuery = Client.prototype.query;
 
 /** The statement with its column lists and subqueries elided, for the printed list. */
@@ -57,8 +57,24 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
     Client.prototype.query = function (this: Client, ...args: unknown[]) {
       const first = args[0] as string | { text?: string };
       const text = typeof first === 'string' ? first : (first?.text ?? '');
-      statements.getStore()?.push({ client: this, sql: text });
-      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+      const entry: { client: Client; sql: string; failed?: boolean } = { client: this, sql: text };
+      statements.getStore()?.push(entry);
+      // Which statements PostgreSQL refused (each such refusal is an ERROR line in its log, with the key's value).
+      const last = args.length - 1;
+      const callback = args[last];
+      if (typeof callback === 'function') {
+        args[last] = (error: unknown, ...rest: unknown[]) => {
+          if (error) entry.failed = true;
+          return (callback as (...a: unknown[]) => unknown)(error, ...rest);
+        };
+      }
+      const result = (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+      if (result instanceof Promise) {
+        result.then(undefined, () => {
+          entry.failed = true;
+        });
+      }
+      return result;
     } as typeof Client.prototype.query;
     t = await startSecureApp('servers', { ...NO_LIMITS, REQUIRE_EMAIL_VERIFICATION: 'false' });
     http = request(t.app.http.callback());
@@ -70,9 +86,12 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
     if (report.length > 0) process.stdout.write(`${report.join('\n')}\n`);
   });
 
+  /** The statements of the last counted request that PostgreSQL refused. */
+  let lastFailed: string[] = [];
+
   /** Sends one request and returns the statements it issued. */
   async function counted(name: string, send: () => request.Test, status: number): Promise<string[]> {
-    let list: { client: Client; sql: string }[] = [];
+    let list: { client: Client; sql: string; failed?: boolean }[] = [];
     const original = http;
     const callback = t.app.http.callback();
     http = request((req: Parameters<typeof callback>[0], res: Parameters<typeof callback>[1]) => {
@@ -84,6 +103,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
     } finally {
       http = original;
     }
+    lastFailed = list.filter((entry) => entry.failed).map((entry) => shorten(entry.sql));
     const seen = ownStatements(list.slice());
     report.push(`${name}: ${seen.length} statements`, ...seen.map((sql, i) => `  ${i + 1}. ${shorten(sql)}`));
     return seen;
@@ -121,6 +141,17 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
     const reuse = await counted('refresh (reuse detected)', () => http.post('/api/v1/auth/refresh').send({ refresh_token: refreshToken }), 401);
     expect(reuse.length).toBeGreaterThan(0);
     await http.post('/api/v1/auth/refresh').send({ refresh_token: next }).expect(401);
+  });
+
+  it('a registration with a taken email: 409 after two statements, neither refused by PostgreSQL', async () => {
+    const email = `sql-taken-${Date.now()}@example.com`;
+    await http.post('/api/v1/auth/register').send({ email, password }).expect(201);
+    const again = await counted('register (email taken)', () => http.post('/api/v1/auth/register').send({ email, password }).expect((res) => {
+      expect(res.body.error?.code).toBe('EMAIL_ALREADY_REGISTERED');
+    }), 409);
+    expect(again.length).toBeLessThanOrEqual(2);
+    // A unique violation would put "Key (email)=(…) already exists" in the server's log on every attempt.
+    expect(lastFailed).toEqual([]);
   });
 });
 

@@ -1,8 +1,9 @@
+import { Errors } from '@application/shared/errors';
 import type { User } from '@domain/user/user';
 import type { DataSource, EntityManager } from 'typeorm';
 import { LockedRows, sameValue } from '../locked-rows';
 import { preparedQuery, refuseQueries } from './prepared-query';
-import { insertStatement, pushParams, type RowBatch, shapeOf } from './raw-insert';
+import { insertStatement, pushParams, type RowBatch, type Shape, shapeOf } from './raw-insert';
 import { setClause } from './raw-update';
 import { toUser, toUserRows, type UserRecordWithCredentials, type UserRows } from './user.mapper';
 import { UserRecord } from './user.record';
@@ -24,10 +25,10 @@ import { UserRecord } from './user.record';
  * A frozen row reads xmin 2 (FrozenTransactionId): a freeze between the read and the write fails the guard, the safe
  * way. No BEGIN or COMMIT: one statement is atomic on its own, 1 round trip where the locked path takes 7.
  *
- * UnitOfWork.runInserts (registration) holds the same way, with nothing to check: its rows are all new (a user, its
- * credentials, a session, events, audit), written by one `WITH i1 AS (INSERT …), … INSERT …` (insertStatement),
- * whose foreign keys are checked at the statement's end, when the user row is there. A taken email or username
- * fails the whole statement: nothing is written.
+ * UnitOfWork.runInserts (registration) holds the same way; its rows are all new (a user, its credentials, a
+ * session, events, audit), and the new user's `INSERT … ON CONFLICT DO NOTHING RETURNING 1` takes the UPDATE's
+ * place: a taken email or username writes nothing. The foreign keys to the new user are checked at the statement's
+ * end, when its row is there.
  */
 
 /** A user as read by the user repository's plain reads: the row version (xmin, as text) and the record. */
@@ -53,9 +54,17 @@ interface Subject {
   changes: Record<string, unknown> | null;
 }
 
+/** runInserts' new user: its row, which the others' INSERTs depend on, and the keys a conflict may be on. */
+interface NewUser {
+  row: RowBatch;
+  email: string;
+  username: string | null;
+}
+
 /** Held writes: the subject's (runIfUnchanged), or null for runInserts (new rows only, nothing to check). */
 interface Guard {
   subject: Subject | null;
+  newUser: NewUser | null;
   inserts: RowBatch[];
 }
 
@@ -73,12 +82,12 @@ export function openGuard(dataSource: DataSource, user: User): EntityManager | n
   const before = toUserRows(toUser(read.record));
   const rows = new LockedRows<User, UserRows['user']>('users');
   rows.remember(user, before.user);
-  return heldManager(dataSource, { subject: { user, version: read.version, before, read: rows, changes: null }, inserts: [] });
+  return heldManager(dataSource, { subject: { user, version: read.version, before, read: rows, changes: null }, newUser: null, inserts: [] });
 }
 
 /** The same for UnitOfWork.runInserts: new rows only (a user with its credentials, sessions, events, audit). */
 export function openInsertGuard(dataSource: DataSource): EntityManager {
-  return heldManager(dataSource, { subject: null, inserts: [] });
+  return heldManager(dataSource, { subject: null, newUser: null, inserts: [] });
 }
 
 function heldManager(dataSource: DataSource, guard: Guard): EntityManager {
@@ -125,41 +134,55 @@ export function holdGuardedUserSave(manager: EntityManager, user: User, rows: Us
 
 /**
  * The user repository's add() inside an insert-only work (runInserts): the user's row and its credentials' rows,
- * held. A new user inside runIfUnchanged's work is refused: that work may create sessions and entries only.
+ * held; one new user per work. A new user inside runIfUnchanged's work is refused: that work may create sessions
+ * and entries only.
  */
-export function holdGuardedUserAdd(manager: EntityManager, batches: RowBatch[]): void {
+export function holdGuardedUserAdd(manager: EntityManager, user: NewUser, credentials: RowBatch): void {
   const guard = guards.get(manager);
   if (guard === undefined) throw new Error('users: not a guarded write');
   if (guard.subject !== null) throw new Error('users: a write guarded by a user adds no user');
-  for (const batch of batches) if (batch.rows.length > 0) guard.inserts.push(batch);
+  if (guard.newUser !== null) throw new Error('users: an insert-only write adds one user');
+  guard.newUser = user;
+  if (credentials.rows.length > 0) guard.inserts.push(credentials);
 }
 
 /**
  * The one statement: true if the row was the version read (everything held is written), false if not (nothing
- * is). Nothing held: nothing to write, nothing to guard (true). An insert-only work's rows go in one plain
- * statement (insertStatement), true once written; a failure (a unique key taken) rejects, nothing written.
+ * is). Nothing held: nothing to write, nothing to guard (true).
+ *
+ * An insert-only work's statement: the new user's INSERT … ON CONFLICT DO NOTHING in the place of the UPDATE,
+ * the other rows conditional on it. Its email or username taken (by a row committed, or by a registration in
+ * flight, whose commit the INSERT waits for): nothing written, and the domain's error, found by one more read.
+ * No unique violation is raised, so PostgreSQL's log gets no error line naming the address.
  */
 export async function writeGuarded(manager: EntityManager): Promise<boolean> {
   const guard = guards.get(manager);
   if (guard === undefined) throw new Error('writeGuarded: no guard open');
-  const { subject } = guard;
-  if (subject === null) {
+  const { subject, newUser } = guard;
+  const metadata = manager.connection.getMetadata(UserRecord);
+  const params: unknown[] = [];
+  let anchor: string;
+  if (subject !== null) {
+    if (subject.changes === null && guard.inserts.length === 0) return true;
+    params.push(subject.user.id, subject.version);
+    const changes = subject.changes ?? {};
+    // Nothing of the user's own changed: the row is written all the same (a new version), so that the guard locks it.
+    const sets = Object.keys(changes).length > 0 ? setClause(metadata, changes, params) : ['"id" = "id"'];
+    anchor = `g AS (UPDATE "${metadata.tableName}" SET ${sets.join(', ')} WHERE "id" = $1 AND xmin = $2::text::xid RETURNING 1)`;
+  } else if (newUser !== null) {
+    const { shape, columns } = columnsOf(manager, newUser.row);
+    pushParams(shape, newUser.row.rows, params);
+    const values = shape.columns.map((_column, i) => `$${i + 1}`).join(', ');
+    anchor = `g AS (INSERT INTO "${shape.table}" (${columns}) VALUES (${values}) ON CONFLICT DO NOTHING RETURNING 1)`;
+  } else {
     const statement = insertStatement(manager, guard.inserts);
     if (statement) await preparedQuery(manager.connection.manager, statement.sql, statement.params);
     return true;
   }
-  if (subject.changes === null && guard.inserts.length === 0) return true;
-  const params: unknown[] = [subject.user.id, subject.version];
-  const metadata = manager.connection.getMetadata(UserRecord);
-  const changes = subject.changes ?? {};
-  // Nothing of the user's own changed: the row is written all the same (a new version), so that the guard locks it.
-  const sets = Object.keys(changes).length > 0 ? setClause(metadata, changes, params) : ['"id" = "id"'];
-  const parts = [`g AS (UPDATE "${metadata.tableName}" SET ${sets.join(', ')} WHERE "id" = $1 AND xmin = $2::text::xid RETURNING 1)`];
+  const parts = [anchor];
   for (const batch of guard.inserts) {
-    const first = batch.rows[0];
-    if (first === undefined) continue;
-    const { shape } = shapeOf(manager, batch.target, Object.keys(first));
-    const columns = shape.columns.map((column) => `"${column.databaseName}"`).join(', ');
+    if (batch.rows.length === 0) continue;
+    const { shape, columns } = columnsOf(manager, batch);
     for (const row of batch.rows) {
       const start = params.length;
       pushParams(shape, [row], params);
@@ -168,5 +191,25 @@ export async function writeGuarded(manager: EntityManager): Promise<boolean> {
     }
   }
   const rows = await preparedQuery(manager.connection.manager, `WITH ${parts.join(', ')} SELECT count(*)::int AS "matched" FROM g`, params);
-  return rows[0]?.matched === 1;
+  if (rows[0]?.matched === 1) return true;
+  if (newUser !== null) throw await takenKey(manager, newUser);
+  return false;
+}
+
+function columnsOf(manager: EntityManager, batch: RowBatch): { shape: Shape; columns: string } {
+  const { shape } = shapeOf(manager, batch.target, Object.keys(batch.rows[0] ?? {}));
+  return { shape, columns: shape.columns.map((column) => `"${column.databaseName}"`).join(', ') };
+}
+
+/**
+ * Which key of the new user is taken: the email first, as register checks. A row gone again by now (deleted in
+ * the moment between): answered as a taken email, which it was; the client may try again.
+ */
+async function takenKey(manager: EntityManager, user: NewUser): Promise<Error> {
+  const [taken] = await preparedQuery(
+    manager.connection.manager,
+    'SELECT EXISTS (SELECT 1 FROM users WHERE email = $1) AS "email", EXISTS (SELECT 1 FROM users WHERE username = $2) AS "username"',
+    [user.email, user.username],
+  );
+  return taken?.username === true && taken.email !== true ? Errors.usernameTaken() : Errors.emailAlreadyRegistered();
 }

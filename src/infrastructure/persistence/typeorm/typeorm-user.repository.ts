@@ -89,10 +89,8 @@ export class TypeOrmUserRepository implements UserRepository {
         const at = rows.user.createdAt;
         return row === null ? [] : [{ userId: user.id, type, secret: row.secret, data: row.data, createdAt: at, updatedAt: at }];
       });
-      holdGuardedUserAdd(this.manager, [
-        { target: UserRecord, rows: [rows.user as Partial<UserRecord>] },
-        { target: UserCredentialRecord, rows: credentials },
-      ] as RowBatch[]);
+      const row = { target: UserRecord, rows: [rows.user as Partial<UserRecord>] } as RowBatch;
+      holdGuardedUserAdd(this.manager, { row, email: user.email, username: user.username }, { target: UserCredentialRecord, rows: credentials } as RowBatch);
       this.remember(user, rows);
       await this.outbox.write(user.pullEvents());
       return;
