@@ -34,11 +34,12 @@ export class StateCacheInvalidation implements UnitOfWork {
     return this.inner.run((repos) => work(this.noting(repos)));
   }
 
-  /** `user` was read outside: its gate as read is what a save is compared with, as for one read FOR UPDATE. */
+  /** New users and sessions only: nothing anybody could hold in a cache (absence is never cached). */
   runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     return this.inner.runInserts((repos) => work(this.noting(repos)));
   }
 
+  /** `user` was read outside: its gate as read is what a save is compared with, as for one read FOR UPDATE. */
   runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
     return this.inner.runIfUnchanged(user, (repos) => work(this.noting(repos, user)));
   }

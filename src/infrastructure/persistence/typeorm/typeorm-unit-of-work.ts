@@ -12,7 +12,7 @@ import { TypeOrmProcessedEvents } from './typeorm-processed-events';
 import { TypeOrmServiceClientRepository } from './typeorm-service-client.repository';
 import { TypeOrmSessionRepository } from './typeorm-session.repository';
 import { TypeOrmSigningKeyRepository } from './typeorm-signing-key.repository';
-import { TypeOrmUserRepository, translateUniqueViolation } from './typeorm-user.repository';
+import { TypeOrmUserRepository } from './typeorm-user.repository';
 import { closeGuard, openGuard, openInsertGuard, writeGuarded } from './guarded-write';
 import { flushAppends, holdAppends, releaseAppends } from './transaction-appends';
 
@@ -80,13 +80,9 @@ export class TypeOrmUnitOfWork implements UnitOfWork {
 
   /** One statement of INSERTs, no transaction: guarded-write.ts. An email or a username taken: the domain's error. */
   async runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    try {
-      const outcome = await this.held(openInsertGuard(this.dataSource), work);
-      if (!outcome.written) throw new Error('runInserts: nothing guards an insert-only write');
-      return outcome.value;
-    } catch (error) {
-      throw translateUniqueViolation(error);
-    }
+    const outcome = await this.held(openInsertGuard(this.dataSource), work);
+    if (!outcome.written) throw new Error('runInserts: an insert-only write has no version to lose');
+    return outcome.value;
   }
 
   private async held<T>(manager: EntityManager, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {

@@ -198,8 +198,7 @@ function changedColumns(previous: CredentialRow, next: CredentialRow): Partial<C
   return changes;
 }
 
-/** A user's email or username taken (users_email_key, users_username_key): the domain's error; any other as it is. */
-export function translateUniqueViolation(error: unknown): unknown {
+function translateUniqueViolation(error: unknown): unknown {
   switch (violatedUniqueConstraint(error)) {
     case 'users_email_key':
       return Errors.emailAlreadyRegistered();
