@@ -91,6 +91,8 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     const active = await store.repos.sessions.findActiveByUser(userId, now);
     expect(active.map((s) => s.id)).toEqual([newer.id, older.id]);
     expect(active.map((s) => s.id)).not.toContain(someoneElses.id);
+    expect(active.map((s) => s.toState())).toEqual([newer.toState(), older.toState()]);
+    await expect(store.repos.sessions.findActiveByUser('not-a-uuid', now)).resolves.toEqual([]);
     const locked = await store.uow.run(async (tx) => (await tx.sessions.findActiveByUserForUpdate(userId, now)).map((s) => s.id));
     expect(locked).toEqual([newer.id, older.id]);
   });

@@ -1,6 +1,6 @@
 import type { Session } from '@domain/session/session';
 import type { RefreshTokenMatch, RefreshTokenRead, SessionRepository } from '@domain/session/session.repository';
-import { type EntityManager, IsNull, MoreThan } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { LockedRows } from '../locked-rows';
 import { TypeOrmOutboxWriter } from './outbox-writer';
 import { type SessionRows, toSession, toSessionRows } from './session.mapper';
@@ -79,11 +79,15 @@ export class TypeOrmSessionRepository implements SessionRepository {
     return typeof owner === 'string' ? owner : null;
   }
 
+  /** A named prepared statement: GET /users/me/sessions runs it on every call (TypeORM's find() built it anew). */
   async findActiveByUser(userId: string, now: Date): Promise<Session[]> {
-    const records = await this.manager.find(SessionRecord, {
-      where: { userId, revokedAt: IsNull(), expiresAt: MoreThan(now) },
-      order: { createdAt: 'DESC', id: 'ASC' },
-    });
+    if (!isUuid(userId)) return [];
+    const records = (await preparedQuery(
+      this.manager,
+      `SELECT ${selectList(this.manager, SessionRecord, 's')} FROM sessions s
+       WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 ORDER BY s.created_at DESC, s.id ASC`,
+      [userId, now],
+    )) as unknown as SessionRecord[];
     return records.map(toSession);
   }
 
