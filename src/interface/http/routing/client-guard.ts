@@ -22,16 +22,18 @@ export function clientGuard(authenticate: AuthenticateClient): Middleware<HttpSt
 }
 
 function presentedCredentials(ctx: HttpContext): ClientCredentials {
-  const header = ctx.get('Authorization');
-  if (header !== '' && severalAuthorizationHeaders(ctx.req.rawHeaders)) {
+  // Present counts, empty or not: an empty first header followed by another would otherwise pass both checks
+  // below (Node keeps the first, empty; a proxy may read the second) (an outside review, 2026-12-03).
+  const header = ctx.req.headers.authorization;
+  if (severalAuthorizationHeaders(ctx.req.rawHeaders)) {
     throw OAuthErrors.invalidRequest('The request has more than one Authorization header.');
   }
   const body = ctx.state.body ?? {};
   const inBody = Object.hasOwn(body, 'client_id') || Object.hasOwn(body, 'client_secret');
-  if (header !== '' && inBody) {
+  if (header !== undefined && inBody) {
     throw OAuthErrors.invalidRequest('Use one client authentication method: HTTP Basic or client_id and client_secret in the body, not both.');
   }
-  if (header !== '') return basicCredentials(header);
+  if (header !== undefined) return basicCredentials(header);
   if (!inBody) throw OAuthErrors.invalidClient();
   const { client_id: clientId, client_secret: clientSecret } = body;
   if (typeof clientId !== 'string' || typeof clientSecret !== 'string') throw OAuthErrors.invalidClient();
