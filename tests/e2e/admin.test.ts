@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import { RevocationList } from '../../src/sdk/revocation-list';
+import { applyRevocationEvent } from '../../src/sdk/revocation-events';
 import { CreateAdmin } from '@application/admin/create-admin';
 import { InviteUser } from '@application/admin/invite-user';
 import { STATS_CACHE_SECONDS } from '@application/admin/get-user-stats';
@@ -405,6 +408,57 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       expect(await activeAdmins([a.id, b.id])).toBe(1);
     }
   });
+
+  // An outside review (2026-12-03): a refresh while a role removal waited for a row lock gave a token with the
+  // removed role and an iat after the removal's event time, which the SDK's revocation feed (cut-off by iat) then
+  // accepted. The wait is made by holding an active admin's row (UpdateUser locks every active admin first): the
+  // target's own row in even rounds (the refresh meets it), a bystander admin's in odd ones (it does not).
+  // PGlite runs one statement at a time: no lock can be held beside the requests there.
+  if (mode === 'servers') it('a refresh racing a role removal never yields a token with the removed role that the revocation feed accepts (6 rounds)', async () => {
+    const { clock } = app();
+    const bystander = await makeAdmin('race-bystander@example.com');
+    for (let round = 0; round < 6; round += 1) {
+      const target = await makeAdmin(`race-demoted-${round}@example.com`);
+      await reloginAdmin();
+      const session = (await login(`race-demoted-${round}@example.com`).expect(200)).body.data.tokens;
+      const holder = app().app.infra.dataSource.createQueryRunner();
+      await holder.connect();
+      const issued: string[] = [];
+      try {
+        await holder.startTransaction();
+        await holder.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [round % 2 === 0 ? target.id : bystander.id]);
+        const removal = patch(target.id, { roles: ['user'] }).then((res) => res);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        clock.advance(1);
+        let refresh = session.refresh_token as string;
+        const refreshes = (async () => {
+          for (let i = 0; i < 3; i += 1) {
+            const res = await http().post('/api/v1/auth/refresh').send({ refresh_token: refresh });
+            expect(res.status).toBe(200);
+            refresh = res.body.data.tokens.refresh_token;
+            issued.push(res.body.data.tokens.access_token);
+          }
+        })();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        clock.advance(1);
+        await holder.commitTransaction();
+        expect((await removal).status).toBe(200);
+        await refreshes;
+        issued.push((await http().post('/api/v1/auth/refresh').send({ refresh_token: refresh }).expect(200)).body.data.tokens.access_token);
+      } finally {
+        if (holder.isTransactionActive) await holder.rollbackTransaction();
+        await holder.release();
+      }
+      const [event] = await app().app.infra.dataSource.query("SELECT payload FROM outbox_events WHERE subject = $1 AND type = 'auth.user.roles_changed' ORDER BY created_at DESC LIMIT 1", [target.id]);
+      const list = new RevocationList({ now: () => clock.now().getTime() });
+      expect(applyRevocationEvent(list, typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload))).toBe(true);
+      const accepted = issued
+        .map((token) => decodeJwt(token))
+        .filter((claims) => !list.isRevoked({ subject: String(claims.sub), sessionId: String(claims.sid), tokenType: 'user', roles: claims.roles as string[], scopes: [], claims }));
+      // Whatever the refreshes got, none the feed lets through still says admin.
+      expect([round, accepted.filter((claims) => (claims.roles as string[]).includes('admin')).length]).toEqual([round, 0]);
+    }
+  }, 120_000);
 
   it('DELETE /admin/users/:id/mfa removes the second factor: audited with the actor, auth.mfa.disabled with actor_id, the user told', async () => {
     const { clock } = app();

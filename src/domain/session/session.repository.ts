@@ -47,8 +47,9 @@ export interface SessionRepository {
   /**
    * Compare-and-set, outside any unit of work, in one atomic step: writes the changed columns of `session` (read
    * by findByRefreshTokenHash, then rotated or replayed) and its retired token hashes, only if its row still holds
-   * `expectedHash` as the current refresh token and is not revoked. False: the row changed meanwhile (a
-   * concurrent rotation or revocation) and nothing was written. A session with recorded events is refused
+   * `expectedHash` as the current refresh token and is not revoked, and the session's user is unchanged since that
+   * read (a change in flight is waited for). False: the session or its user changed meanwhile (a concurrent
+   * rotation or revocation, a role change) and nothing was written. A session with recorded events is refused
    * (throws): events go to the outbox in a unit of work.
    */
   saveIfCurrent(session: Session, expectedHash: string): Promise<boolean>;

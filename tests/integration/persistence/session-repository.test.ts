@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PresentedToken, Session } from '@domain/session/session';
+import { Role } from '@domain/user/role';
+import type { User } from '@domain/user/user';
 import { ADAPTERS, type Store } from '../../support/persistence';
 import { aSession, at, aTokenHash, aUser, rotated, T0 } from '../../support/mothers';
 
@@ -18,6 +20,13 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     const user = aUser();
     await store.uow.run((tx) => tx.users.add(user));
     return user.id;
+  }
+
+  function anAdmin(): User {
+    const user = aUser();
+    user.changeRoles(Role.list(['user', 'admin']), T0, user.id);
+    user.pullEvents();
+    return user;
   }
 
   async function added(now = T0): Promise<Session> {
@@ -258,6 +267,67 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     expect(await stored(other.id)).toMatchObject({ revokedAt: null });
     await expect(store.repos.sessions.saveIfCurrent(aSession(session.userId), h3)).rejects.toThrow();
   });
+
+  it('saveIfCurrent writes nothing once the session\'s user changed since the read (a role taken away, a login\'s bookkeeping)', async () => {
+    const changes: [string, (user: User) => void][] = [
+      ['a role taken away', (user) => user.changeRoles(Role.list(['user']), at('2026-01-02T04:00:00.000Z'), randomUUID())],
+      ['a failed login recorded', (user) => user.recordFailedLogin(at('2026-01-02T04:00:00.000Z'), 'wrong_password')],
+    ];
+    for (const [, change] of changes) {
+      const user = anAdmin();
+      await store.uow.run((tx) => tx.users.add(user));
+      const session = aSession(user.id);
+      await store.uow.run((tx) => tx.sessions.add(session));
+      const hash = session.toState().refreshTokenHash;
+      const read = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
+      expect(read.user!.roles).toContain('admin');
+      await store.uow.run(async (tx) => {
+        const locked = (await tx.users.findByIdForUpdate(user.id))!;
+        change(locked);
+        await tx.users.save(locked);
+      });
+      rotated(read.session, at('2026-01-02T05:00:00.000Z'));
+      await expect(store.repos.sessions.saveIfCurrent(read.session, hash)).resolves.toBe(false);
+      expect(await stored(session.id)).toMatchObject({ refreshTokenHash: hash, rotatedAt: session.toState().rotatedAt });
+      // Read again, after the change: the compare holds.
+      const again = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
+      rotated(again.session, at('2026-01-02T05:00:01.000Z'));
+      await expect(store.repos.sessions.saveIfCurrent(again.session, hash)).resolves.toBe(true);
+    }
+  });
+
+  if (adapter.name === 'PostgreSQL server') {
+    it('saveIfCurrent waits for a change of the user in flight, then writes nothing (five rounds)', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const user = anAdmin();
+        await store.uow.run((tx) => tx.users.add(user));
+        const session = aSession(user.id);
+        await store.uow.run((tx) => tx.sessions.add(session));
+        const hash = session.toState().refreshTokenHash;
+        const read = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
+        rotated(read.session, at('2026-01-02T05:00:00.000Z'));
+        const runner = store.dataSource!.createQueryRunner();
+        await runner.connect();
+        try {
+          await runner.startTransaction();
+          // A change of the account holding its row (a role removal, say), not yet committed.
+          await runner.query('UPDATE users SET updated_at = updated_at WHERE id = $1', [user.id]);
+          let settled = false;
+          const saving = store.repos.sessions.saveIfCurrent(read.session, hash).finally(() => {
+            settled = true;
+          });
+          await sleep(150);
+          expect(settled).toBe(false);
+          await runner.commitTransaction();
+          await expect(saving).resolves.toBe(false);
+        } finally {
+          if (runner.isTransactionActive) await runner.rollbackTransaction();
+          await runner.release();
+        }
+        expect(await stored(session.id)).toMatchObject({ refreshTokenHash: hash });
+      }
+    });
+  }
 
   it('of 20 concurrent compare-and-set rotations of one token exactly one is written', async () => {
     const session = await added();
