@@ -47,11 +47,14 @@ export class UpdateUser {
     return this.uow.run(async (repos) => {
       const admins = await lockAdmins(repos, input.actor, this.clock.now());
       const user = await lockedUser(repos, input.userId);
-      // Dated once the locks are held, not before the wait for them: a login or refresh that signed a token with
-      // the old roles wrote under (or guarded by) this row before the locks were granted, or fails its guard after
-      // this commit (SessionRepository.saveIfCurrent, UnitOfWork.runIfUnchanged). So a role taken away is dated
-      // after the iat of every token that still carries it, and the SDK's revocation feed, which cuts a user's
-      // tokens off by iat, refuses them all (an outside review, 2026-12-03: a refresh during the wait got through).
+      // The roles are in every access token: refreshes that read the account before this change must not write
+      // after it with the old ones (each fails its compare-and-set and decides again under the lock).
+      if (roles !== undefined) await repos.sessions.fenceRefreshes(user.id);
+      // Dated once the locks are held and the refreshes fenced, not before the wait for them: a login or refresh
+      // that signed a token with the old roles wrote before that (guarded by this row or its session's), or fails
+      // its guard (UnitOfWork.runIfUnchanged, SessionRepository.saveIfCurrent). So a role taken away is dated after
+      // the iat of every token that still carries it, and the SDK's revocation feed, which cuts a user's tokens off
+      // by iat, refuses them all (an outside review, 2026-12-03: a refresh during the wait got through).
       const now = this.clock.now();
       const wasAdmin = user.isActiveAdmin;
       const audit = (type: Parameters<typeof adminAuditEntry>[0], reason: string | null = null) =>

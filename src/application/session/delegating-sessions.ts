@@ -52,4 +52,8 @@ export class DelegatingSessions implements SessionRepository {
   saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
     return this.inner.saveIfCurrent(session, expectedHash);
   }
+
+  fenceRefreshes(userId: string): Promise<void> {
+    return this.inner.fenceRefreshes(userId);
+  }
 }

@@ -17,7 +17,7 @@ import { PORTS } from '../ports/tokens';
  * Rotates a refresh token. The common cases, the current token of an active session (rotation) and the token it
  * just replaced inside the grace window (replay), take two statements and no transaction: a read of the session
  * and its user, then a compare-and-set that writes the change only if the row still holds the same current token
- * and is not revoked, and the user's row is unchanged (SessionRepository.saveIfCurrent). Anything else (reuse, a retired or unknown token, a
+ * and is not revoked, and nothing else wrote the row since the read (SessionRepository.saveIfCurrent). Anything else (reuse, a retired or unknown token, a
  * compare-and-set that lost to a concurrent rotation or revocation) takes the locked path, which decides again
  * under the row lock: concurrent refreshes of one session are serialised
  * by the row lock; the losers present the token just replaced and, inside the grace window, receive the same
@@ -91,8 +91,8 @@ export class RefreshSession {
     if (!user || !user.isUsable(this.settings.requireEmailVerification)) return 'refused';
     const refreshToken = decision.kind === 'rotate' ? this.issuer.rotate(session, now) : this.issuer.currentRefreshToken(session);
     // Signed before the write, and handed out only if it holds: the access token's iat is then no later than the
-    // compare-and-set, which holds only if the account is still as read (its roles above all), so a role taken away
-    // is dated after any token that still carries it (the SDK's revocation feed cuts tokens off by iat).
+    // compare-and-set, which fails if a role change fenced the session since the read (fenceRefreshes), so a role
+    // taken away is dated after any token that still carries it (the SDK's revocation feed cuts tokens off by iat).
     const tokens = await this.issuer.pair(user, session, refreshToken);
     if (!(await this.sessions.saveIfCurrent(session, current))) return 'locked_path';
     // A rotation moved the expiry: drop the cached state, as the unit of work does after a commit (a failure

@@ -47,10 +47,18 @@ export interface SessionRepository {
   /**
    * Compare-and-set, outside any unit of work, in one atomic step: writes the changed columns of `session` (read
    * by findByRefreshTokenHash, then rotated or replayed) and its retired token hashes, only if its row still holds
-   * `expectedHash` as the current refresh token and is not revoked, and the session's user is unchanged since that
-   * read (a change in flight is waited for). False: the session or its user changed meanwhile (a concurrent
-   * rotation or revocation, a role change) and nothing was written. A session with recorded events is refused
+   * `expectedHash` as the current refresh token, is not revoked and was not written at all since that read (a
+   * write in flight is waited for). False: the row changed meanwhile (a concurrent rotation or revocation, a
+   * fence) and nothing was written. A session with recorded events is refused
    * (throws): events go to the outbox in a unit of work.
    */
   saveIfCurrent(session: Session, expectedHash: string): Promise<boolean>;
+  /**
+   * In a unit of work: writes every active session of the user anew, nothing changed, so that every refresh that
+   * read one before fails its compare-and-set (saveIfCurrent; one in flight waits for this commit) and decides again
+   * under the account's lock. For a change of what the account's access tokens carry (its roles), dated after this
+   * call: a token signed with the old value is then either written before the fence, with an earlier iat, or never
+   * handed out.
+   */
+  fenceRefreshes(userId: string): Promise<void>;
 }

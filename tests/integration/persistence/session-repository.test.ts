@@ -268,36 +268,34 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     await expect(store.repos.sessions.saveIfCurrent(aSession(session.userId), h3)).rejects.toThrow();
   });
 
-  it('saveIfCurrent writes nothing once the session\'s user changed since the read (a role taken away, a login\'s bookkeeping)', async () => {
-    const changes: [string, (user: User) => void][] = [
-      ['a role taken away', (user) => user.changeRoles(Role.list(['user']), at('2026-01-02T04:00:00.000Z'), randomUUID())],
-      ['a failed login recorded', (user) => user.recordFailedLogin(at('2026-01-02T04:00:00.000Z'), 'wrong_password')],
-    ];
-    for (const [, change] of changes) {
-      const user = anAdmin();
-      await store.uow.run((tx) => tx.users.add(user));
-      const session = aSession(user.id);
-      await store.uow.run((tx) => tx.sessions.add(session));
-      const hash = session.toState().refreshTokenHash;
-      const read = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
-      expect(read.user!.roles).toContain('admin');
-      await store.uow.run(async (tx) => {
-        const locked = (await tx.users.findByIdForUpdate(user.id))!;
-        change(locked);
-        await tx.users.save(locked);
-      });
-      rotated(read.session, at('2026-01-02T05:00:00.000Z'));
-      await expect(store.repos.sessions.saveIfCurrent(read.session, hash)).resolves.toBe(false);
-      expect(await stored(session.id)).toMatchObject({ refreshTokenHash: hash, rotatedAt: session.toState().rotatedAt });
-      // Read again, after the change: the compare holds.
-      const again = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
-      rotated(again.session, at('2026-01-02T05:00:01.000Z'));
-      await expect(store.repos.sessions.saveIfCurrent(again.session, hash)).resolves.toBe(true);
-    }
+  it('fenceRefreshes: a compare-and-set that read a session before the fence writes nothing; its values, revoked and other users\' sessions stay', async () => {
+    const user = anAdmin();
+    await store.uow.run((tx) => tx.users.add(user));
+    const [session, revoked, others] = [aSession(user.id), aSession(user.id), aSession(await aUserId())];
+    revoked.revoke(at('2026-01-02T03:00:00.000Z'), 'logout');
+    revoked.pullEvents();
+    for (const s of [session, revoked, others]) await store.uow.run((tx) => tx.sessions.add(s));
+    const hash = session.toState().refreshTokenHash;
+    const read = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
+    const readOther = (await store.repos.sessions.findByRefreshTokenHash(others.toState().refreshTokenHash))!;
+    const before = await Promise.all([session, revoked, others].map((s) => stored(s.id)));
+    await store.uow.run((tx) => tx.sessions.fenceRefreshes(user.id));
+    expect(await Promise.all([session, revoked, others].map((s) => stored(s.id)))).toEqual(before);
+    rotated(read.session, at('2026-01-02T05:00:00.000Z'));
+    await expect(store.repos.sessions.saveIfCurrent(read.session, hash)).resolves.toBe(false);
+    expect(await stored(session.id)).toEqual(before[0]);
+    // Another user's session was not fenced; and a read after the fence writes.
+    rotated(readOther.session, at('2026-01-02T05:00:00.000Z'));
+    await expect(store.repos.sessions.saveIfCurrent(readOther.session, others.toState().refreshTokenHash)).resolves.toBe(true);
+    const again = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
+    const next = rotated(again.session, at('2026-01-02T05:00:01.000Z'));
+    await expect(store.repos.sessions.saveIfCurrent(again.session, hash)).resolves.toBe(true);
+    expect(await stored(session.id)).toMatchObject({ refreshTokenHash: next, previousTokenHash: hash });
+    await expect(store.uow.run((tx) => tx.sessions.fenceRefreshes('not-a-uuid'))).resolves.toBeUndefined();
   });
 
   if (adapter.name === 'PostgreSQL server') {
-    it('saveIfCurrent waits for a change of the user in flight, then writes nothing (five rounds)', async () => {
+    it('saveIfCurrent waits for a fence in flight, then writes nothing (five rounds)', async () => {
       for (let round = 0; round < 5; round += 1) {
         const user = anAdmin();
         await store.uow.run((tx) => tx.users.add(user));
@@ -306,24 +304,30 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
         const hash = session.toState().refreshTokenHash;
         const read = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
         rotated(read.session, at('2026-01-02T05:00:00.000Z'));
-        const runner = store.dataSource!.createQueryRunner();
-        await runner.connect();
-        try {
-          await runner.startTransaction();
-          // A change of the account holding its row (a role removal, say), not yet committed.
-          await runner.query('UPDATE users SET updated_at = updated_at WHERE id = $1', [user.id]);
-          let settled = false;
-          const saving = store.repos.sessions.saveIfCurrent(read.session, hash).finally(() => {
-            settled = true;
-          });
-          await sleep(150);
-          expect(settled).toBe(false);
-          await runner.commitTransaction();
-          await expect(saving).resolves.toBe(false);
-        } finally {
-          if (runner.isTransactionActive) await runner.rollbackTransaction();
-          await runner.release();
-        }
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let fenced!: () => void;
+        const fencing = new Promise<void>((resolve) => {
+          fenced = resolve;
+        });
+        // A role change that has fenced the sessions and not yet committed.
+        const change = store.uow.run(async (tx) => {
+          await tx.sessions.fenceRefreshes(user.id);
+          fenced();
+          await held;
+        });
+        await fencing;
+        let settled = false;
+        const saving = store.repos.sessions.saveIfCurrent(read.session, hash).finally(() => {
+          settled = true;
+        });
+        await sleep(150);
+        expect(settled).toBe(false);
+        release();
+        await change;
+        await expect(saving).resolves.toBe(false);
         expect(await stored(session.id)).toMatchObject({ refreshTokenHash: hash });
       }
     });

@@ -14,8 +14,8 @@ type Row = Omit<SessionState, 'retiredTokenHashes'>;
 export class InMemorySessionRepository implements SessionRepository {
   private readonly locked = new LockedRows<Session, Row>('sessions');
   private readonly readForRotation = new LockedRows<Session, Row>('sessions');
-  /** The owner's stored row as read with each of those sessions: saveIfCurrent holds only if it is still stored. */
-  private readonly owners = new WeakMap<Session, object>();
+  /** The stored row each of those sessions was read from: saveIfCurrent holds only if it is still the one stored. */
+  private readonly readRows = new WeakMap<Session, object>();
 
   constructor(private readonly db: InMemoryDatabase) {}
 
@@ -75,6 +75,14 @@ export class InMemorySessionRepository implements SessionRepository {
     this.write(session, row, retiredTokenHashes, { ...current, ...changes });
   }
 
+  /** A new stored object for every active session of the user, as the SQL adapter writes a new row version. */
+  async fenceRefreshes(userId: string): Promise<void> {
+    const id = userId.toLowerCase();
+    for (const [sessionId, state] of this.db.tables.sessions) {
+      if (state.userId === id && state.revokedAt === null) this.db.tables.sessions.set(sessionId, structuredClone(state));
+    }
+  }
+
   async findByRefreshTokenHash(hash: string): Promise<RefreshTokenRead | null> {
     for (const state of this.db.tables.sessions.values()) {
       if (state.refreshTokenHash !== hash && state.previousTokenHash !== hash) continue;
@@ -82,7 +90,7 @@ export class InMemorySessionRepository implements SessionRepository {
       const { retiredTokenHashes: _retired, ...row } = session.toState();
       this.readForRotation.remember(session, row);
       const user = this.db.tables.users.get(state.userId);
-      if (user) this.owners.set(session, user);
+      this.readRows.set(session, state);
       const presented = state.refreshTokenHash === hash ? 'current' : 'previous';
       return { session, presented, user: user ? User.restore(structuredClone(user)) : null };
     }
@@ -98,13 +106,13 @@ export class InMemorySessionRepository implements SessionRepository {
     if (session.pullEvents().length > 0) throw new Error('sessions: saveIfCurrent cannot write events (use a unit of work)');
     const { retiredTokenHashes, ...row } = session.toState();
     const changes = this.readForRotation.changes(session, row);
-    const owner = this.owners.get(session);
-    if (owner === undefined) throw new Error('sessions: saveIfCurrent needs a session read with its user by findByRefreshTokenHash');
+    const read = this.readRows.get(session);
+    if (read === undefined) throw new Error('sessions: saveIfCurrent needs a session read by findByRefreshTokenHash');
     const current = this.db.tables.sessions.get(row.id);
     if (!current || current.refreshTokenHash !== expectedHash || current.revokedAt !== null) return false;
-    // The owner's stored row must be the very one read with the session (every save stores a new object), as the
-    // SQL adapter compares the row's version: a change of the account since the read fails the compare.
-    if (this.db.tables.users.get(row.userId) !== owner) return false;
+    // The stored row must be the very one read (every write stores a new object), as the SQL adapter compares the
+    // row's version: any write since the read (fenceRefreshes) fails the compare.
+    if (current !== read) return false;
     for (const hash of retiredTokenHashes) if (!this.db.tables.refreshTokenHistory.has(hash)) this.db.tables.refreshTokenHistory.set(hash, row.id);
     this.db.tables.sessions.set(row.id, structuredClone({ ...current, ...changes, retiredTokenHashes: [] }));
     this.readForRotation.remember(session, row);

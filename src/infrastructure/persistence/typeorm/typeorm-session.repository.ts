@@ -24,8 +24,8 @@ export class TypeOrmSessionRepository implements SessionRepository {
   private readonly locked = new LockedRows<Session, SessionRows['session']>('sessions');
   /** Sessions read by findByRefreshTokenHash, as read: saveIfCurrent writes what differs (never save()). */
   private readonly readForRotation = new LockedRows<Session, SessionRows['session']>('sessions');
-  /** The version (xmin) of the user row read with each of those sessions: saveIfCurrent holds only if it is unchanged. */
-  private readonly ownerVersions = new WeakMap<Session, string>();
+  /** The version (xmin) of each of those sessions' rows as read: saveIfCurrent holds only if it is unchanged. */
+  private readonly readVersions = new WeakMap<Session, string>();
 
   constructor(private readonly manager: EntityManager) {
     this.outbox = new TypeOrmOutboxWriter(manager);
@@ -130,7 +130,7 @@ export class TypeOrmSessionRepository implements SessionRepository {
     const rows = await preparedQuery(
       this.manager,
       `SELECT ${selectList(this.manager, SessionRecord, 's')}, ${selectList(this.manager, UserRecord, 'u', USER_PREFIX)},
-              ${CREDENTIALS_JSON.replace('AS "credentials"', `AS "${USER_PREFIX}credentials"`)}, u.xmin::text AS "ownerVersion"
+              ${CREDENTIALS_JSON.replace('AS "credentials"', `AS "${USER_PREFIX}credentials"`)}, s.xmin::text AS "rowVersion"
          FROM sessions s LEFT JOIN users u ON u.id = s.user_id
         WHERE s.refresh_token_hash = $1 OR s.previous_token_hash = $1`,
       [hash],
@@ -139,7 +139,7 @@ export class TypeOrmSessionRepository implements SessionRepository {
     if (!row) return null;
     const own: Record<string, unknown> = {};
     const user: Record<string, unknown> = {};
-    const { ownerVersion, ...columns } = row as Record<string, unknown>;
+    const { rowVersion, ...columns } = row as Record<string, unknown>;
     for (const [key, value] of Object.entries(columns)) {
       if (key.startsWith(USER_PREFIX)) user[key.slice(USER_PREFIX.length)] = value;
       else own[key] = value;
@@ -147,7 +147,7 @@ export class TypeOrmSessionRepository implements SessionRepository {
     const record = own as unknown as SessionRecord;
     const session = toSession(record);
     this.readForRotation.remember(session, toSessionRows(session).session);
-    if (typeof ownerVersion === 'string') this.ownerVersions.set(session, ownerVersion);
+    if (typeof rowVersion === 'string') this.readVersions.set(session, rowVersion);
     const presented = record.refreshTokenHash === hash ? 'current' : 'previous';
     return { session, presented, user: user.id ? toUser(user as unknown as UserRecordWithCredentials) : null };
   }
@@ -157,21 +157,18 @@ export class TypeOrmSessionRepository implements SessionRepository {
    * writer's change is re-checked against it once its lock is released, so of two rotations of one token one
    * matches), and the retired hashes are inserted by the same statement only if the UPDATE matched.
    *
-   * The owner's row is part of the compare: it must still be the version read with the session, share-locked for
-   * the statement. A change of the account committed since the read (a role taken away) fails it; one in flight
-   * (holding the row's lock) makes it wait for that commit, then fail. So the roles the caller puts in the access
-   * token it signed before this call were the account's when the rotation was written, and any change of them is
-   * dated after it (an outside review, 2026-12-03: a refresh during a role removal gave a token with the removed
-   * role and an `iat` after the removal's cut-off, which the SDK's revocation feed then accepted).
+   * The row must also still be the version read (xmin): any write of the row since fails the compare, one in flight
+   * (holding the row's lock) makes it wait for that commit, then fail. fenceRefreshes writes every active session of
+   * a user for that: a role change fences the refreshes that read the account before it.
    */
   async saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
     if (session.pullEvents().length > 0) throw new Error('sessions: saveIfCurrent cannot write events (use a unit of work)');
-    const ownerVersion = this.ownerVersions.get(session);
-    if (ownerVersion === undefined) throw new Error('sessions: saveIfCurrent needs a session read with its user by findByRefreshTokenHash');
+    const version = this.readVersions.get(session);
+    if (version === undefined) throw new Error('sessions: saveIfCurrent needs a session read by findByRefreshTokenHash');
     const rows = toSessionRows(session);
     const changes = this.readForRotation.changes(session, rows.session) as Record<string, unknown>;
     const metadata = this.manager.connection.getMetadata(SessionRecord);
-    const params: unknown[] = [session.id, expectedHash, session.userId, ownerVersion];
+    const params: unknown[] = [session.id, expectedHash, version];
     const sets = Object.entries(changes).map(([property, value]) => {
       const column = metadata.findColumnWithPropertyName(property);
       if (!column) throw new Error(`sessions: no column for ${property}`);
@@ -183,11 +180,9 @@ export class TypeOrmSessionRepository implements SessionRepository {
     const [hashes, retiredAt] = [params.length - 1, params.length];
     const result = await preparedQuery(
       this.manager,
-      `WITH owner AS (
-         SELECT 1 FROM users WHERE id = $3 AND xmin = $4::text::xid FOR SHARE
-       ), rotated AS (
+      `WITH rotated AS (
          UPDATE sessions SET ${sets.join(', ')}
-          WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM owner)
+          WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND xmin = $3::text::xid
          RETURNING id
        ), retired AS (
          INSERT INTO refresh_token_history (token_hash, session_id, retired_at)
@@ -200,6 +195,16 @@ export class TypeOrmSessionRepository implements SessionRepository {
     const matched = result[0]?.matched === 1;
     if (matched) this.readForRotation.remember(session, rows.session);
     return matched;
+  }
+
+  /**
+   * A new version of every active session of the user, nothing changed in it: a refresh that read one before fails
+   * its compare-and-set (saveIfCurrent) and takes the locked path. In a unit of work, whose commit the refreshes
+   * meanwhile wait for. One statement.
+   */
+  async fenceRefreshes(userId: string): Promise<void> {
+    if (!isUuid(userId)) return;
+    await preparedQuery(this.manager, 'UPDATE sessions SET last_used_at = last_used_at WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
   }
 
   private track(session: Session): Session {

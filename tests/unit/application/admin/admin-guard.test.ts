@@ -1,7 +1,7 @@
 import { assertMayRemoveAdmin, lockAdmins } from '@application/admin/admin-guard';
 import { DomainError } from '@domain/shared/domain-error';
 import { Role } from '@domain/user/role';
-import { aVerifiedUser } from '../../../support/mothers';
+import { aVerifiedUser, rotated } from '../../../support/mothers';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 const admin = () => {
@@ -41,6 +41,26 @@ describe('admin guard rails', () => {
     await kit.useCases.UpdateUser.execute({ actor: { id: other.userId, sessionId: other.sessionId, client: CLIENT }, userId: actor.id, status: 'suspended' });
     await expect(kit.useCases.UpdateUser.execute({ actor, userId: other.userId, roles: ['user'] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(kit.eventTypes()).toEqual(expect.arrayContaining(['auth.user.roles_changed', 'auth.user.status_changed']));
+  });
+
+  it('a role change fences the refreshes that read the account before it: their compare-and-set writes nothing', async () => {
+    const kit = await createKit();
+    const actor = await kit.anAdmin('boss@example.com');
+    const target = await kit.signedInAs('demoted@example.com');
+    await kit.useCases.UpdateUser.execute({ actor, userId: target.userId, roles: ['user', 'admin'] });
+    const hash = (await kit.repos.sessions.findById(target.sessionId))!.toState().refreshTokenHash;
+    const later = (seconds: number) => new Date(kit.clock.now().getTime() + seconds * 1000);
+    // Another change of the account (verified again: nothing to do) leaves a refresh's read standing.
+    const unfenced = (await kit.repos.sessions.findByRefreshTokenHash(hash))!.session;
+    await kit.useCases.UpdateUser.execute({ actor, userId: target.userId, emailVerified: true });
+    const current = rotated(unfenced, later(1));
+    await expect(kit.repos.sessions.saveIfCurrent(unfenced, hash)).resolves.toBe(true);
+    // A role change does not.
+    const stale = (await kit.repos.sessions.findByRefreshTokenHash(current))!.session;
+    await kit.useCases.UpdateUser.execute({ actor, userId: target.userId, roles: ['user'] });
+    rotated(stale, later(2));
+    await expect(kit.repos.sessions.saveIfCurrent(stale, current)).resolves.toBe(false);
+    expect((await kit.repos.sessions.findById(target.sessionId))!.toState().refreshTokenHash).toBe(current);
   });
 
   /**
