@@ -1,5 +1,5 @@
 import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
-import { FAST_ARGON2_PARAMS, fastPasswordHasher } from '../../../support/kit';
+import { fastPasswordHasher } from '../../../support/kit';
 
 /** The unit tests' hasher is the real adapter: what it accepts and refuses is what production accepts and refuses. */
 describe('the fast password hasher of the unit tests', () => {
