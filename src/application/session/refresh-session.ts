@@ -16,10 +16,10 @@ import { PORTS } from '../ports/tokens';
 /**
  * Rotates a refresh token. The common cases, the current token of an active session (rotation) and the token it
  * just replaced inside the grace window (replay), take two statements and no transaction: a read of the session
- * and its user, then a compare-and-set that writes the change only if the row still holds the same current token
- * and is not revoked, and nothing else wrote the row since the read (SessionRepository.saveIfCurrent). Anything else (reuse, a retired or unknown token, a
- * compare-and-set that lost to a concurrent rotation or revocation) takes the locked path, which decides again
- * under the row lock: concurrent refreshes of one session are serialised
+ * and its user, then a compare-and-set that writes the change only if the row still holds the same current token,
+ * is not revoked and was not written since the read (SessionRepository.saveIfCurrent). Anything else (reuse, a
+ * retired or unknown token, a compare-and-set that lost to a concurrent rotation, revocation or role change's
+ * fence) takes the locked path, which decides again under the row lock: concurrent refreshes of one session are serialised
  * by the row lock; the losers present the token just replaced and, inside the grace window, receive the same
  * new refresh token, and reuse revokes the session with its outbox event and audit entry in one transaction.
  */
