@@ -419,32 +419,34 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     const bystander = await makeAdmin('race-bystander@example.com');
     for (let round = 0; round < 6; round += 1) {
       const target = await makeAdmin(`race-demoted-${round}@example.com`);
+      const issued: string[] = [];
       await reloginAdmin();
-      const session = (await login(`race-demoted-${round}@example.com`).expect(200)).body.data.tokens;
+      // Three sessions of the target, each refreshed in a chain, the three chains in parallel.
+      const chains: string[] = [];
+      for (let i = 0; i < 3; i += 1) chains.push((await login(`race-demoted-${round}@example.com`).expect(200)).body.data.tokens.refresh_token);
+      const refreshChain = async (chain: number, times: number) => {
+        for (let i = 0; i < times; i += 1) {
+          const res = await http().post('/api/v1/auth/refresh').send({ refresh_token: chains[chain] });
+          expect(res.status).toBe(200);
+          chains[chain] = res.body.data.tokens.refresh_token;
+          issued.push(res.body.data.tokens.access_token);
+        }
+      };
       const holder = app().app.infra.dataSource.createQueryRunner();
       await holder.connect();
-      const issued: string[] = [];
       try {
         await holder.startTransaction();
         await holder.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [round % 2 === 0 ? target.id : bystander.id]);
         const removal = patch(target.id, { roles: ['user'] }).then((res) => res);
         await new Promise((resolve) => setTimeout(resolve, 100));
         clock.advance(1);
-        let refresh = session.refresh_token as string;
-        const refreshes = (async () => {
-          for (let i = 0; i < 3; i += 1) {
-            const res = await http().post('/api/v1/auth/refresh').send({ refresh_token: refresh });
-            expect(res.status).toBe(200);
-            refresh = res.body.data.tokens.refresh_token;
-            issued.push(res.body.data.tokens.access_token);
-          }
-        })();
+        const refreshes = Promise.all(chains.map((_, chain) => refreshChain(chain, 3)));
         await new Promise((resolve) => setTimeout(resolve, 150));
         clock.advance(1);
         await holder.commitTransaction();
         expect((await removal).status).toBe(200);
         await refreshes;
-        issued.push((await http().post('/api/v1/auth/refresh').send({ refresh_token: refresh }).expect(200)).body.data.tokens.access_token);
+        await Promise.all(chains.map((_, chain) => refreshChain(chain, 1)));
       } finally {
         if (holder.isTransactionActive) await holder.rollbackTransaction();
         await holder.release();
