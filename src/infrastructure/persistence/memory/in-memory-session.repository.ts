@@ -111,7 +111,7 @@ export class InMemorySessionRepository implements SessionRepository {
     const current = this.db.tables.sessions.get(row.id);
     if (!current || current.refreshTokenHash !== expectedHash || current.revokedAt !== null) return false;
     // The stored row must be the very one read (every write stores a new object), as the SQL adapter compares the
-    // row's version: any write since the read (fenceRefreshes) fails the compare.
+    // row's version, so that a write since the read (fenceRefreshes) fails the compare.
     if (current !== read) return false;
     for (const hash of retiredTokenHashes) if (!this.db.tables.refreshTokenHistory.has(hash)) this.db.tables.refreshTokenHistory.set(hash, row.id);
     this.db.tables.sessions.set(row.id, structuredClone({ ...current, ...changes, retiredTokenHashes: [] }));

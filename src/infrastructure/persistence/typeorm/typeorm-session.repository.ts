@@ -157,7 +157,7 @@ export class TypeOrmSessionRepository implements SessionRepository {
    * writer's change is re-checked against it once its lock is released, so of two rotations of one token one
    * matches), and the retired hashes are inserted by the same statement only if the UPDATE matched.
    *
-   * The row must also still be the version read (xmin): any write of the row since fails the compare, one in flight
+   * The row must also still be the version read (xmin): a write of the row since the read fails the compare, one in flight
    * (holding the row's lock) makes it wait for that commit, then fail. fenceRefreshes writes every active session of
    * a user for that: a role change fences the refreshes that read the account before it.
    */
