@@ -95,8 +95,9 @@ export class RefreshSession {
     // taken away is dated after any token that still carries it (the SDK's revocation feed cuts tokens off by iat).
     const tokens = await this.issuer.pair(user, session, refreshToken);
     if (!(await this.sessions.saveIfCurrent(session, current))) return 'locked_path';
-    // A rotation moved the expiry: drop the cached state, as the unit of work does after a commit (a failure
-    // leaves an entry with the earlier expiry, which can only refuse sooner).
+    // A rotation moved the expiry: drop the shared cache's state. The local caches are not told (no announcement
+    // on this hot path): an expiry a cache says has passed is read again from the database before a token is
+    // refused (ValidateAccessToken), so an entry with the earlier expiry costs a read, never a wrong refusal.
     if (decision.kind === 'rotate') await this.cache.invalidate({ revoked: [], changed: [session.id] }).catch(() => undefined);
     return tokens;
   }

@@ -88,10 +88,10 @@ export class ValidateAccessToken {
     const localUser = mark === null ? null : this.local.userEntry(claims.sub);
     if (localUser) {
       // The account state from the local cache; the session from it too, or from the shared cache or database.
-      this.check(localSession ?? (await this.sessionState(claims.sid, mark)), claims, localUser);
+      this.check(await this.sessionState(claims.sid, mark, localSession), claims, localUser);
       return new CachedPrincipal(localUser, claims);
     }
-    const [session, user] = await Promise.all([localSession ?? this.sessionState(claims.sid, mark), this.user(claims.sub, mark)]);
+    const [session, user] = await Promise.all([this.sessionState(claims.sid, mark, localSession), this.user(claims.sub, mark)]);
     this.check(session, claims, user);
     return { user, claims };
   }
@@ -104,17 +104,30 @@ export class ValidateAccessToken {
     if (!user || !User.isUsableState(user, this.settings.requireEmailVerification)) throw Errors.invalidToken();
   }
 
-  /** From the shared cache, else from the database (then cached). A shared-cache failure falls back to the database. */
-  private async sessionState(sessionId: string, mark: number | null): Promise<CachedSessionState | null> {
-    const cached = await this.cache.get(sessionId).catch(() => null);
-    if (cached) {
-      if (mark !== null) this.local.putSession(mark, sessionId, cached);
+  /**
+   * From the local cache (`local`), else the shared cache, else the database (then cached). A shared-cache failure
+   * falls back to the database. An expiry a cache says has passed is read again from the database before it
+   * refuses: a refresh moves the session's expiry later without telling the other instances' local caches (its
+   * fast path writes outside the unit of work), and a reader racing it may put the earlier expiry back in the
+   * shared cache; a valid token was refused for up to the local entry's life (outside review, 2026-12-03). A
+   * revocation in a cache stands (revocations are final), and so does a live state (the unit of work announces
+   * every change that ends one).
+   */
+  private async sessionState(sessionId: string, mark: number | null, local: CachedSessionState | null): Promise<CachedSessionState | null> {
+    const cached = local ?? (await this.cache.get(sessionId).catch(() => null));
+    if (cached && (cached.revoked || this.clock.now().getTime() < cached.expiresAt.getTime())) {
+      if (!local && mark !== null) this.local.putSession(mark, sessionId, cached);
       return cached;
     }
+    return this.databaseState(sessionId, mark, cached === null);
+  }
+
+  /** `remember`: absent from the shared cache, so stored there (a stale entry there is not overwritten: it expires). */
+  private async databaseState(sessionId: string, mark: number | null, remember: boolean): Promise<CachedSessionState | null> {
     const session = await this.sessions.findById(sessionId);
     if (!session) return null;
     const state = { userId: session.userId, expiresAt: session.expiresAt, revoked: session.revokedAt !== null };
-    await this.cache.remember(sessionId, state).catch(() => undefined);
+    if (remember) await this.cache.remember(sessionId, state).catch(() => undefined);
     if (mark !== null) this.local.putSession(mark, sessionId, state);
     return state;
   }

@@ -92,6 +92,35 @@ describe('the local validate cache (first tier) behind ValidateAccessToken', () 
     }
   });
 
+  /**
+   * The refresh's fast path writes outside the unit of work: no instance's local cache hears that it moved the
+   * session's expiry. A cached expiry that has passed is read again from the database before it refuses (outside
+   * review, 2026-12-03: the new access token was refused on both instances for up to the local entry's 10 s).
+   */
+  it('a session refreshed near its idle expiry stays valid although the caches hold the earlier expiry', async () => {
+    const kit = await createKit({ refreshTokenTtlSeconds: 60 });
+    const { tokens } = await kit.loggedIn();
+    kit.clock.advance(50);
+    const warmed = await warmLocally(kit, tokens.accessToken);
+    const before = kit.localCache.session(warmed.claims.sid)!.expiresAt.getTime();
+    // The shared cache holds the earlier expiry too (a reader racing the refresh put it back).
+    const stale = { userId: warmed.user.id, expiresAt: new Date(before), revoked: false };
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
+    await kit.sessionCache.remember(warmed.claims.sid, stale);
+    expect(kit.localCache.session(warmed.claims.sid)?.expiresAt.getTime()).toBe(before);
+    kit.clock.advance(11); // past the earlier expiry, within the refreshed one and the access token's life
+    const validateNext = () => kit.useCases.ValidateAccessToken.execute({ token: next.accessToken });
+    await expect(validateNext()).resolves.toMatchObject({ user: { id: warmed.user.id } });
+    // Without the local entry (another instance), from the shared cache's stale one: the same.
+    await kit.localCache.invalidate({ sessions: [warmed.claims.sid], users: [] });
+    await expect(validateNext()).resolves.toMatchObject({ user: { id: warmed.user.id } });
+    // The local cache now holds the expiry read from the database.
+    expect(kit.localCache.session(warmed.claims.sid)!.expiresAt.getTime()).toBeGreaterThan(before);
+    // A session that has really expired is still refused, whatever the caches say.
+    kit.clock.advance(60);
+    await expect(validateNext()).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+  });
+
   it('the user handed out is the caller’s own: changing it does not change the next answer', async () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();
