@@ -26,8 +26,10 @@ import type { AppConfig } from './env';
 
 /** Every instance publishes a heartbeat on the invalidation channel this often ... */
 const HEARTBEAT_MS = 200;
-/** ... and bypasses its local cache when it has not received its own for this long (a silently dead link). */
+/** ... and bypasses its local cache when it has not received its own for this long (a silently dead link) ... */
 const HEARTBEAT_SILENCE_MS = 600;
+/** ... or when its own came back later than this (a late link: a revocation elsewhere must be seen within 100 ms). */
+const HEARTBEAT_MAX_TRANSIT_MS = 100;
 
 /** Tokens are accepted up to 60 s after `exp` (clock skew); a revocation outlives every token naming the session. */
 const SKEW_MARGIN_SECONDS = 120;
@@ -88,7 +90,7 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
   const client = await connectRedis(config.redisUrl, logger, config.redisTopology, () => link?.distrust());
   const prefix = config.abuse.redisKeyPrefix;
   const keys = RedisKeys.derive(prefix, encryptionKey);
-  link = new RedisInvalidationLink(client, prefix, logger, { heartbeatMs: HEARTBEAT_MS, silenceMs: HEARTBEAT_SILENCE_MS });
+  link = new RedisInvalidationLink(client, prefix, logger, { heartbeatMs: HEARTBEAT_MS, silenceMs: HEARTBEAT_SILENCE_MS, maxTransitMs: HEARTBEAT_MAX_TRANSIT_MS });
   link.start();
   return {
     rateLimiter: new RedisRateLimiter(client, keys, logger),

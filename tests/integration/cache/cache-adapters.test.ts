@@ -470,7 +470,7 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     for (const proxy of proxies) await proxy.start();
     proxies[1]!.slow(400);
     const clients = [await connectRedis(proxies[0]!.through(REAL_REDIS_URL), silent), await connectRedis(proxies[1]!.through(REAL_REDIS_URL), silent)];
-    const links = clients.map((c) => new RedisInvalidationLink(c, prefix, silent, { heartbeatMs: 50, silenceMs: 600 }));
+    const links = clients.map((c) => new RedisInvalidationLink(c, prefix, silent, { heartbeatMs: 50, silenceMs: 600, maxTransitMs: 100 }));
     const reestablished = [0, 0];
     links.forEach((link, i) => link.listen({ invalidate: () => undefined, reestablished: () => (reestablished[i] += 1) }));
     links.forEach((link) => link.start());
@@ -491,6 +491,42 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
       for (const link of links) await link.close();
       for (const client of clients) client.destroy();
       for (const proxy of proxies) await proxy.close();
+    }
+  });
+
+  /**
+   * A link late by less than the silence (heartbeats back 200 ms after they were sent, every 50 ms) stays within
+   * it: the heartbeat's transit says it is late. Distrusted for good with the service's 100-ms bound; the same link
+   * without the bound (silence only) is trusted, and would have delivered a logout elsewhere 200 ms late (outside
+   * review, 2026-12-03, with a link 300 ms late).
+   */
+  it('the invalidation link is not trusted while its heartbeats come back later than the transit bound, though within the silence', async () => {
+    const target = new URL(REAL_REDIS_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    proxy.slow(100);
+    const clients = [await connectRedis(proxy.through(REAL_REDIS_URL), silent), await connectRedis(proxy.through(REAL_REDIS_URL), silent)];
+    const bounded = new RedisInvalidationLink(clients[0]!, prefix, silent, { heartbeatMs: 50, silenceMs: 600, maxTransitMs: 100 });
+    const silenceOnly = new RedisInvalidationLink(clients[1]!, prefix, silent, { heartbeatMs: 50, silenceMs: 600, maxTransitMs: Number.POSITIVE_INFINITY });
+    for (const link of [bounded, silenceOnly]) {
+      link.listen({ invalidate: () => undefined, reestablished: () => undefined });
+      link.start();
+    }
+    try {
+      const deadline = Date.now() + 5000;
+      while (!silenceOnly.trusted()) {
+        if (Date.now() > deadline) throw new Error('the link was never within the silence');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const watchUntil = Date.now() + 3000;
+      while (Date.now() < watchUntil) {
+        expect(bounded.trusted()).toBe(false);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      for (const link of [bounded, silenceOnly]) await link.close();
+      for (const client of clients) client.destroy();
+      await proxy.close();
     }
   });
 

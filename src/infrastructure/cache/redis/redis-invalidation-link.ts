@@ -8,6 +8,11 @@ export interface RedisInvalidationLinkOptions {
   heartbeatMs: number;
   /** Not having received its own heartbeat for this long, an instance distrusts the link (ms). */
   silenceMs: number;
+  /**
+   * A heartbeat that took longer than this to come back (ms) says the link is late: distrusted until one comes
+   * back within it. The bound a revocation elsewhere is seen in, on a link that delivers late but steadily.
+   */
+  maxTransitMs: number;
   /** Monotonic ms. */
   now?: () => number;
 }
@@ -134,6 +139,16 @@ export class RedisInvalidationLink implements InvalidationLink {
     if (message.startsWith(this.heartbeatPrefix)) {
       const sentAt = Number(message.slice(this.heartbeatPrefix.length));
       if (!Number.isFinite(sentAt)) return;
+      if (this.now() - sentAt > this.options.maxTransitMs) {
+        // Late: other instances' invalidations come as late (outside review, 2026-12-03: a link delivering 300 ms
+        // late stayed trusted, its heartbeats within the silence, and a logout elsewhere was accepted for 300 ms).
+        if (this.trusted() && !this.warned) {
+          this.logger.warn({ maxTransitMs: this.options.maxTransitMs }, 'cache invalidation link late: local caches bypassed');
+          this.warned = true;
+        }
+        this.lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
+        return;
+      }
       const wasTrusted = this.trusted();
       // Never backwards: a heartbeat overtaken by a newer one says nothing more.
       this.lastOwnHeartbeat = Math.max(this.lastOwnHeartbeat, sentAt);
