@@ -52,12 +52,17 @@ function startServer(dir: string, args: string[]): ChildProcess {
   return child;
 }
 
+/** Exited, by itself or by a signal (a process killed has no exit code, only its signal). */
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 async function stopAll(children: ChildProcess[], dir: string): Promise<void> {
   await Promise.all(
     children.map(
       (child) =>
         new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.pid === undefined) return resolve();
+          if (exited(child) || child.pid === undefined) return resolve();
           child.once('exit', () => resolve());
           child.kill('SIGTERM');
         }),
@@ -87,7 +92,7 @@ export async function startCluster(): Promise<ClusterTopology> {
     stop: () => stopAll(children, dir),
     async stopNode(index) {
       const child = children[index]!;
-      if (child.exitCode !== null) return;
+      if (exited(child)) return;
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
@@ -100,21 +105,59 @@ export async function startCluster(): Promise<ClusterTopology> {
   };
 }
 
-/** A master and one Sentinel monitoring it as `master`; the URL is the Sentinel's. */
-export async function startSentinel(master: string): Promise<Topology> {
+export interface SentinelTopology extends Topology {
+  /** The data node the Sentinel names as master now (its port). */
+  masterPort(): number | null;
+  /**
+   * Stops the master (SIGTERM) and waits until the Sentinel has promoted the replica: the failover a deployment
+   * sees when its master's host dies. Only with `{ replica: true }`.
+   */
+  failover(): Promise<void>;
+}
+
+/**
+ * A master and one Sentinel monitoring it as `master` (quorum 1); the URL is the Sentinel's. With `replica`, a
+ * replica of the master as well, and a Sentinel quick to fail over (down after 1 s).
+ */
+export async function startSentinel(master: string, options: { replica?: boolean } = {}): Promise<SentinelTopology> {
   const dir = mkdtempSync(join(tmpdir(), 'auth-redis-sentinel-'));
-  const [dataPort, sentinelPort] = await freePorts(2);
+  const [dataPort, sentinelPort, replicaPort] = await freePorts(3);
   const config = join(dir, 'sentinel.conf');
-  writeFileSync(config, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${master} 127.0.0.1 ${dataPort} 1`, ''].join('\n'));
-  const children = [
-    startServer(dir, ['--port', String(dataPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]),
-    startServer(dir, [config, '--sentinel']),
-  ];
+  const quick = options.replica ? [`sentinel down-after-milliseconds ${master} 1000`, `sentinel failover-timeout ${master} 10000`] : [];
+  writeFileSync(config, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${master} 127.0.0.1 ${dataPort} 1`, ...quick, ''].join('\n'));
+  const data = (port: number, extra: string[] = []) =>
+    startServer(dir, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, ...extra]);
+  const children = [data(dataPort!), startServer(dir, [config, '--sentinel'])];
+  if (options.replica) children.push(data(replicaPort!, ['--replicaof', '127.0.0.1', String(dataPort)]));
+  const masterPort = () => {
+    const answer = cli(sentinelPort!, 'sentinel', 'get-master-addr-by-name', master).split('\n')[1]?.trim();
+    return answer ? Number(answer) : null;
+  };
   try {
-    await waitFor('the Sentinel to see its master', () => cli(sentinelPort!, 'sentinel', 'get-master-addr-by-name', master).includes(String(dataPort)));
+    await waitFor('the Sentinel to see its master', () => masterPort() === dataPort);
+    if (options.replica) {
+      await waitFor('the replica in sync', () => cli(replicaPort!, 'info', 'replication').includes('master_link_status:up'));
+      await waitFor('the Sentinel to see the replica', () => cli(sentinelPort!, 'sentinel', 'replicas', master).includes(String(replicaPort)));
+    }
   } catch (error) {
     await stopAll(children, dir);
     throw error;
   }
-  return { url: `redis://127.0.0.1:${sentinelPort}`, stop: () => stopAll(children, dir) };
+  return {
+    url: `redis://127.0.0.1:${sentinelPort}`,
+    stop: () => stopAll(children, dir),
+    masterPort,
+    async failover() {
+      if (!options.replica) throw new Error('failover() needs startSentinel(name, { replica: true })');
+      const old = children[0]!;
+      if (!exited(old)) {
+        await new Promise<void>((resolve) => {
+          old.once('exit', () => resolve());
+          old.kill('SIGKILL');
+        });
+      }
+      await waitFor('the Sentinel to promote the replica', () => masterPort() === replicaPort, 30_000);
+      await waitFor('the replica to act as master', () => cli(replicaPort!, 'info', 'replication').includes('role:master'), 30_000);
+    },
+  };
 }

@@ -53,4 +53,16 @@ describeWhen(REAL_REDIS_SELECTED, 'Redis')('Redis commands under a deadline', ()
       raw.destroy();
     }
   });
+  it('close() on a stalled link gives up waiting for the replies due after the deadline, and destroys the connection', async () => {
+    const { raw, client } = await stalledClient();
+    await expect(client.ping()).resolves.toBe('PONG');
+    proxy.stall();
+    const pending = client.ping().catch(() => 'failed');
+    const started = Date.now();
+    // A graceful close waits for every reply due: on a link that dropped them, for good, without the bound.
+    await client.close();
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MS + 1500);
+    expect(raw.isOpen).toBe(false);
+    await expect(pending).resolves.toBe('failed');
+  });
 });

@@ -39,10 +39,11 @@ export async function connectRedis(
 ): Promise<RedisClient> {
   const client = createTopologyClient(url, topology);
   let reported = false;
+  let closed = false;
   watchRedis(client, {
-    // Reconnection attempts repeat the error; one log line per outage is enough.
+    // Reconnection attempts repeat the error; one log line per outage is enough. Closing ends the connection too.
     down: (error) => {
-      if (!reported) logger.warn({ err: error }, 'redis connection error');
+      if (!reported && !closed) logger.warn({ err: error }, 'redis connection error');
       reported = true;
     },
     up: () => {
@@ -57,7 +58,6 @@ export async function connectRedis(
     // The message never carries the URL (it may hold a password).
     throw new Error(`cannot connect to Redis at REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
   }
-  let closed = false;
   let restarting = false;
   // A stalled connection is dropped, which fails every command still waiting on it, and opened again; meanwhile
   // commands fail at once (disableOfflineQueue) and callers fall back as in any outage.
@@ -93,8 +93,19 @@ export async function connectRedis(
  */
 export function watchRedis(client: RedisClient, on: { down(error: unknown): void; up(): void }): void {
   if (!isCluster(client)) {
-    (client as StandaloneRedisClient).on('error', (error: unknown) => on.down(error));
-    (client as StandaloneRedisClient).on('ready', () => on.up());
+    const single = client as StandaloneRedisClient;
+    single.on('error', (error: unknown) => on.down(error));
+    // A Sentinel client reports its master connection's failures as `client-error`, not `error`; and a master
+    // that dies without a word (no reset: commands just go unanswered) shows only when withCommandDeadline's
+    // restart ends the connection (`end`) or the Sentinel moves the client to another master (`reconnecting`).
+    // Either way the client is down until `ready` (the Sentinel failover test, 2026-12-03: a promoted replica's
+    // entries were served between the failover and `ready`).
+    single.on('client-error', (event: { type?: string; error?: unknown } | undefined) => {
+      if (event?.type === 'MASTER') on.down(event.error);
+    });
+    single.on('reconnecting', () => on.down(new Error('redis: reconnecting')));
+    single.on('end', () => on.down(new Error('redis: connection ended')));
+    single.on('ready', () => on.up());
     return;
   }
   const failing = new Set<string>();

@@ -26,7 +26,11 @@ export function withCommandDeadline<T extends object>(target: T, ms: number, hoo
         if (property !== 'close' && property !== 'destroy' && property !== 'quit' && property !== 'disconnect') return method.bind(object);
         return (...args: unknown[]) => {
           hooks.closing?.();
-          return method.apply(object, args);
+          const result = method.apply(object, args);
+          if (property === 'destroy' || !isPromiseLike(result)) return result;
+          // A graceful close waits for every reply still due, which a dead server never sends (a Sentinel
+          // client's after a failover was seen waiting for good): after `ms`, the connection is destroyed.
+          return boundedClose(result, ms, () => (object as { destroy(): unknown }).destroy());
         };
       }
       return (...args: unknown[]) => {
@@ -38,6 +42,25 @@ export function withCommandDeadline<T extends object>(target: T, ms: number, hoo
         return result;
       };
     },
+  });
+}
+
+function boundedClose(closing: PromiseLike<unknown>, ms: number, destroy: () => unknown): Promise<unknown> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        destroy();
+      } catch {
+        // Already closed.
+      }
+      resolve(undefined);
+    }, ms);
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    };
+    closing.then(done, done);
   });
 }
 
