@@ -1,4 +1,5 @@
 import { inject, injectable } from 'inversify';
+import { DomainError } from '@domain/shared/domain-error';
 import { Email } from '@domain/user/email';
 import { ADMIN_ROLE, Role, USER_ROLE } from '@domain/user/role';
 import { User } from '@domain/user/user';
@@ -52,14 +53,25 @@ export class CreateAdmin {
     const password = await this.policy.check(input.password, { email: email.value });
     const passwordHash = await this.hasher.hash(password.reveal());
     const now = this.clock.now();
-    const user = await this.uow.run(async (repos) => {
-      const fresh = User.register({ id: UserId.create(this.ids.newId()), email, username: null, firstName: null, lastName: null, passwordHash, emailVerified: true }, now);
-      fresh.changeRoles(Role.list([USER_ROLE, ADMIN_ROLE]), now, fresh.id);
-      await repos.users.add(fresh);
-      await repos.audit.record(cliAuditEntry('user.registered', fresh.id, now));
-      return fresh;
-    });
-    return { user, created: true, passwordDiscarded: false };
+    try {
+      const user = await this.uow.run(async (repos) => {
+        const fresh = User.register({ id: UserId.create(this.ids.newId()), email, username: null, firstName: null, lastName: null, passwordHash, emailVerified: true }, now);
+        // Registered as a user, then promoted: subscribers learn the admin role from auth.user.roles_changed (the
+        // registered event carries no roles), in the same commit.
+        fresh.changeRoles(Role.list([USER_ROLE, ADMIN_ROLE]), now, fresh.id);
+        await repos.users.add(fresh);
+        await repos.audit.record(cliAuditEntry('user.registered', fresh.id, now));
+        return fresh;
+      });
+      return { user, created: true, passwordDiscarded: false };
+    } catch (error) {
+      // Another create-admin (or a sign-up) created the address since the look-up: promote that account, as if it
+      // had been there (an outside review, 2026-12-03: of three parallel runs for one new address, two failed).
+      if (!(error instanceof DomainError) || error.code !== 'EMAIL_ALREADY_REGISTERED') throw error;
+      const existing = await this.promote(email);
+      if (!existing) throw error;
+      return { ...existing, created: false };
+    }
   }
 
   /** Adds `admin` to the account with this address, if there is one. */

@@ -103,4 +103,18 @@ describe('admin guard rails', () => {
     }
     expect(kit.db.tables).toEqual(before);
   });
+  it('create-admin runs in parallel for one new address: every run succeeds, one creates, the others promote it (rounds)', async () => {
+    const kit = await createKit();
+    for (let round = 0; round < 4; round += 1) {
+      const email = `parallel-admin-${round}@example.com`;
+      const runs = await Promise.allSettled(
+        Array.from({ length: 4 }, () => kit.useCases.CreateAdmin.execute({ email, password: 'a long enough admin passphrase' })),
+      );
+      expect(runs.map((run) => run.status)).toEqual(Array(4).fill('fulfilled'));
+      const results = runs.map((run) => (run as PromiseFulfilledResult<{ user: { id: string; roles: readonly string[] }; created: boolean }>).value);
+      expect(results.filter((result) => result.created)).toHaveLength(1);
+      expect(new Set(results.map((result) => result.user.id)).size).toBe(1);
+      expect(results.every((result) => result.user.roles.includes('admin'))).toBe(true);
+    }
+  });
 });
