@@ -126,10 +126,18 @@ describe('origins, the public URL and proxies trusted', () => {
     expect(loadConfig({ APP_PUBLIC_URL: 'https://example.com/auth/' }).publicUrl).toBe('https://example.com/auth');
   });
 
-  it('warns at start when TRUSTED_PROXIES trusts every address (X-Forwarded-For then forgeable by any client)', () => {
+  it('warns at start when TRUSTED_PROXIES trusts every address (X-Forwarded-For then forgeable by any client), however written', () => {
+    const warned = (list: string) => startupWarnings(loadConfig({ NODE_ENV: 'development', TRUSTED_PROXIES: list }));
     for (const everyone of ['0.0.0.0/0', '::/0']) {
-      expect(startupWarnings(loadConfig({ NODE_ENV: 'development', TRUSTED_PROXIES: `10.0.0.0/8,${everyone}` }))).toEqual([expect.stringContaining(`TRUSTED_PROXIES includes ${everyone}`)]);
+      expect(warned(`10.0.0.0/8,${everyone}`)).toEqual([expect.stringContaining('trusts every IPv4')]);
     }
-    expect(startupWarnings(loadConfig({ NODE_ENV: 'development', TRUSTED_PROXIES: '10.0.0.0/8,fd00::/8' }))).toEqual([]);
+    expect(warned('::/0')).toEqual([expect.stringContaining('trusts every IPv4 and IPv6 address')]);
+    // Every IPv4 peer through the IPv4-mapped range, or the space in halves (outside review, 2026-12-03).
+    expect(warned('::ffff:0:0/96')).toEqual([expect.stringContaining('trusts every IPv4 address')]);
+    expect(warned('0.0.0.0/1,128.0.0.0/1')).toEqual([expect.stringContaining('trusts every IPv4 address')]);
+    expect(warned('2000::/3')).toEqual([expect.stringContaining('trusts every IPv6 address')]);
+    // Private ranges, and a CDN's published range, are what the setting is for.
+    expect(warned('10.0.0.0/8,fd00::/8')).toEqual([]);
+    expect(warned('173.245.48.0/20,2400:cb00::/32,192.168.0.0/16')).toEqual([]);
   });
 });

@@ -36,6 +36,12 @@ function toBlockList(entries: string[]): BlockList | null {
   return list;
 }
 
+/** Whether TRUSTED_PROXIES' entries trust `ip`, as the middleware decides it (for the start-up warnings). */
+export function trustedBy(entries: string[]): (ip: string) => boolean {
+  const list = toBlockList(entries);
+  return (ip) => list !== null && isTrusted(list, ip);
+}
+
 function isTrusted(list: BlockList, ip: string): boolean {
   return list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
 }
