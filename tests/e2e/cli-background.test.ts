@@ -69,7 +69,11 @@ describeWhen(MODES.includes('servers'), 'PostgreSQL and Redis')('a CLI command l
     const rows = await published();
     expect(rows).toBeGreaterThan(0);
     const kept = await cliInProcess(['purge-expired'], { ...cliEnv, OUTBOX_RETENTION: '30d' });
-    expect({ code: kept.code, outboxEvents: (JSON.parse(kept.stdout) as { outboxEvents: number }).outboxEvents }).toEqual({ code: 0, outboxEvents: 0 });
+    const counts = JSON.parse(kept.stdout) as Record<string, unknown>;
+    expect({ code: kept.code, outbox_events: counts.outbox_events }).toEqual({ code: 0, outbox_events: 0 });
+    // snake_case keys, as every other command prints.
+    expect(Object.keys(counts).filter((key) => /[A-Z]/.test(key))).toEqual([]);
+    expect(counts).toMatchObject({ sessions: expect.any(Number), one_time_tokens: expect.any(Number), signing_keys_pruned: true });
     expect(await published()).toBe(rows);
     const purged = await cliInProcess(['purge-expired'], cliEnv); // the default, 7 days
     expect(purged.code).toBe(0);

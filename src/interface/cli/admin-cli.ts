@@ -118,8 +118,9 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
       io.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);
     } else {
+      // snake_case, as every other command prints (camelCase until an outside review, 2026-12-03).
       const counts = await purgeExpired(app.infra, app.config.events.outboxRetentionSeconds);
-      io.stdout.write(`${JSON.stringify(counts)}\n`);
+      io.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(counts).map(([key, value]) => [snakeCase(key), value])))}\n`);
     }
     return 0;
   } finally {
@@ -154,4 +155,8 @@ async function clientCommand(command: Parameters<typeof runClientCommand>[1], ar
 function refusal(error: DomainError): string {
   const details = Object.entries(error.details ?? {}).map(([field, messages]) => ` (--${field} ${messages.join(', ')})`).join('');
   return `${error.message}${details}`;
+}
+
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
