@@ -40,6 +40,8 @@ export function isClientCommand(command: string | undefined): command is ClientC
  * never `--flag=value`); a separate value never starts with `--`. Checked before the application starts, so a typo costs nothing. No secret is ever an
  * argument (it would show in `ps`).
  */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function parseClientOptions(command: ClientCommand, args: readonly string[]): Record<string, string> {
   const spec = OPTIONS[command];
   const options: Record<string, string> = {};
@@ -63,6 +65,9 @@ export function parseClientOptions(command: ClientCommand, args: readonly string
   }
   const missing = spec.required.filter((name) => !(name in options));
   if (missing.length > 0) throw new UsageError(`${command} needs ${missing.map((n) => `--${n}`).join(' and ')}`);
+  // A client id is a UUID: anything else (an empty `--id=`, a name) is a bad argument, not a client to look for
+  // (exit 1, "No such client.", until an outside review, 2026-12-03).
+  if ('id' in options && !UUID.test(options['id']!)) throw new UsageError(`--id must be a client id (a UUID), not ${JSON.stringify(options['id']!.slice(0, 40))}`);
   // The values too, before the database is opened (an empty name or a scope with `"` was refused only after).
   if (command === 'create-client') {
     try {

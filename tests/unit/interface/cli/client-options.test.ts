@@ -20,10 +20,17 @@ describe('parseClientOptions (rotate-client-secret)', () => {
   });
 
   it('takes --id as a separate or joined value and the flag alone', () => {
-    expect(parseClientOptions('rotate-client-secret', ['--id', 'c1'])).toEqual({ id: 'c1' });
-    expect(parseClientOptions('rotate-client-secret', ['--revoke-tokens', '--id=c1'])).toEqual({ id: 'c1', 'revoke-tokens': 'true' });
-    // The joined form takes a value that starts with `--`; a separate empty value is a value.
-    expect(parseClientOptions('rotate-client-secret', ['--id=--odd'])).toEqual({ id: '--odd' });
+    const id = '4b0c2e9a-1d2f-4c3b-8a5e-6f7a8b9c0d1e';
+    expect(parseClientOptions('rotate-client-secret', ['--id', id])).toEqual({ id });
+    expect(parseClientOptions('rotate-client-secret', ['--revoke-tokens', `--id=${id.toUpperCase()}`])).toEqual({ id: id.toUpperCase(), 'revoke-tokens': 'true' });
+    // A separate empty value is a value.
     expect(parseClientOptions('create-client', ['--name', 'n', '--scopes', ''])).toEqual({ name: 'n', scopes: '' });
+  });
+
+  it.each([['delete-client'], ['rotate-client-secret']] as const)('%s: an --id that is not a client id (a UUID) is a bad argument, not a client to look for', (command) => {
+    for (const args of [['--id='], ['--id', ''], ['--id', 'c1'], ['--id=--odd'], ['--id', '4b0c2e9a-1d2f-4c3b-8a5e-6f7a8b9c0d1'], ['--id', ' 4b0c2e9a-1d2f-4c3b-8a5e-6f7a8b9c0d1e']]) {
+      expect(() => parseClientOptions(command, args)).toThrow(UsageError);
+      expect(() => parseClientOptions(command, args)).toThrow('--id must be a client id (a UUID)');
+    }
   });
 });
