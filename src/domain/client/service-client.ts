@@ -1,5 +1,5 @@
 import { DomainErrors } from '../shared/errors';
-import { parseScope } from './scope';
+import { MAX_SCOPE_LENGTH, MAX_SCOPES, parseScope } from './scope';
 
 /**
  * A service registered for the client-credentials grant (RFC 6749 §4.4). It holds the digest of its secret,
@@ -53,7 +53,7 @@ export class ServiceClient {
     }
     const scopes = parseScope(rawScope.trim().replace(/\s+/g, ' '));
     if (scopes === null) {
-      throw DomainErrors.validation('scopes', 'must be space-separated scope tokens of printable ASCII without " or \\');
+      throw DomainErrors.validation('scopes', `must be at most ${MAX_SCOPES} space-separated scope tokens of at most ${MAX_SCOPE_LENGTH} printable ASCII characters without " or \\`);
     }
     return { name, scopes };
   }
