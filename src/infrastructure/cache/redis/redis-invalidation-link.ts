@@ -108,7 +108,8 @@ export class RedisInvalidationLink implements InvalidationLink {
     watchRedis(subscriber as unknown as RedisClient, {
       down: (error) => {
         this.lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
-        if (!this.warned) this.logger.warn({ err: error }, 'cache invalidation link down: local caches bypassed');
+        // close() ends the connection too: not an outage.
+        if (!this.warned && !this.closed) this.logger.warn({ err: error }, 'cache invalidation link down: local caches bypassed');
         this.warned = true;
       },
       up: () => {
