@@ -35,13 +35,14 @@ export function isClientCommand(command: string | undefined): command is ClientC
   return (CLIENT_COMMANDS as readonly string[]).includes(command ?? '');
 }
 
+/** A client id as the service makes them. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * `--name value` or `--name=value`, each at most once, only the command's own options; a flag alone (`--flag`,
  * never `--flag=value`); a separate value never starts with `--`. Checked before the application starts, so a typo costs nothing. No secret is ever an
  * argument (it would show in `ps`).
  */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function parseClientOptions(command: ClientCommand, args: readonly string[]): Record<string, string> {
   const spec = OPTIONS[command];
   const options: Record<string, string> = {};
