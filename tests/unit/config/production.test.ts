@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, startupWarnings } from '@config/env';
+import { ConfigError, loadConfig } from '@config/env';
+import { startupWarnings } from '@config/startup-warnings';
 
 /** Everything production asks for, done right. */
 const GOOD: Record<string, string> = {
