@@ -176,18 +176,30 @@ if (MODES.includes('servers')) {
       await new Promise((r) => setTimeout(r, 1_500));
     }
 
+    /**
+     * A heartbeat back over 100 ms late (this machine stalling B's process: seen on a loaded CI run, 2026-12-03)
+     * rightly bypasses B's local cache until the next one: an attempt during which B logged that says nothing about
+     * the cache, and is made again (at most five). An attempt refused with no bypass logged fails at once.
+     */
     it('B answers from its local cache once warm (no read at all: the rows can be gone)', async () => {
-      const { token } = await register();
-      await warm(token);
-      // Behind the service's back (no unit of work, no announcement): only B's local cache still knows the session.
-      const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sid: string };
-      await sql(`DELETE FROM sessions WHERE id = '${claims.sid}'`);
-      const direct = createClient({ url: redis.url });
-      await direct.connect();
-      await direct.del(`local-cache:session:${claims.sid}`);
-      await direct.close();
-      await expect(call(b!.base, '/api/v1/auth/validate', { token })).resolves.toMatchObject({ status: 200 });
-      await expect(call(a!.base, '/api/v1/auth/validate', { token })).resolves.toMatchObject({ status: 401 });
+      const start = b!.output().length;
+      for (let attempt = 1; ; attempt += 1) {
+        const { token } = await register();
+        await warm(token);
+        // Behind the service's back (no unit of work, no announcement): only B's local cache still knows the session.
+        const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sid: string };
+        await sql(`DELETE FROM sessions WHERE id = '${claims.sid}'`);
+        const direct = createClient({ url: redis.url });
+        await direct.connect();
+        await direct.del(`local-cache:session:${claims.sid}`);
+        await direct.close();
+        const onB = await call(b!.base, '/api/v1/auth/validate', { token });
+        const bypassed = b!.output().slice(start).includes('local caches bypassed');
+        if (onB.status !== 200 && bypassed && attempt < 5) continue;
+        expect({ status: onB.status, attempt }).toEqual({ status: 200, attempt });
+        await expect(call(a!.base, '/api/v1/auth/validate', { token })).resolves.toMatchObject({ status: 401 });
+        return;
+      }
     });
 
     const actions: [string, (subject: { email: string; userId: string; token: string }) => Promise<string>][] = [

@@ -38,7 +38,11 @@ interface Subscriber {
  * connection last failed.
  * Receiving its own heartbeat proves that the subscription is live end to end, after a reconnect too (node-redis
  * subscribes again by itself); a link that dies silently (a network that drops packets) is noticed within
- * `silenceMs`. Becoming trusted again calls `reestablished`: announcements sent meanwhile may be lost.
+ * `silenceMs`. Becoming trusted again calls `reestablished` (the local caches are emptied) when announcements
+ * sent meanwhile may have been lost: at the start, after the connection failed, a command went unanswered or a
+ * silence. Not after a link that was only late: its own heartbeat came back, and a subscription delivers in order,
+ * so every announcement published before it had arrived and been applied; emptying the caches there made a CPU-bound
+ * instance, whose heartbeats come back late, lose its whole local cache at each blip.
  * Under Redis Cluster a classic PUBLISH reaches subscribers on every node (through the cluster bus).
  */
 export class RedisInvalidationLink implements InvalidationLink {
@@ -55,6 +59,10 @@ export class RedisInvalidationLink implements InvalidationLink {
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
   private warned = false;
+  /** Announcements may have been lost since the link was last trusted: regaining trust empties the local caches. */
+  private mayHaveLost = true;
+  /** When the newest own heartbeat arrived, late or not (monotonic ms): a longer gap than the silence is a loss. */
+  private lastArrival = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly client: RedisClient,
@@ -77,6 +85,7 @@ export class RedisInvalidationLink implements InvalidationLink {
   /** Something else showed the link to be failing (a command to Redis got no answer): untrusted until the next heartbeat. */
   distrust(): void {
     this.lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
+    this.mayHaveLost = true;
   }
 
   trusted(): boolean {
@@ -108,6 +117,7 @@ export class RedisInvalidationLink implements InvalidationLink {
     watchRedis(subscriber as unknown as RedisClient, {
       down: (error) => {
         this.lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
+        this.mayHaveLost = true;
         // close() ends the connection too: not an outage.
         if (!this.warned && !this.closed) this.logger.warn({ err: error }, 'cache invalidation link down: local caches bypassed');
         this.warned = true;
@@ -140,7 +150,10 @@ export class RedisInvalidationLink implements InvalidationLink {
     if (message.startsWith(this.heartbeatPrefix)) {
       const sentAt = Number(message.slice(this.heartbeatPrefix.length));
       if (!Number.isFinite(sentAt)) return;
-      if (this.now() - sentAt > this.options.maxTransitMs) {
+      const arrival = this.now();
+      if (arrival - this.lastArrival >= this.options.silenceMs) this.mayHaveLost = true;
+      this.lastArrival = arrival;
+      if (arrival - sentAt > this.options.maxTransitMs) {
         // Late: other instances' invalidations come as late (outside review, 2026-12-03: a link delivering 300 ms
         // late stayed trusted, its heartbeats within the silence, and a logout elsewhere was accepted for 300 ms).
         if (this.trusted() && !this.warned) {
@@ -154,8 +167,9 @@ export class RedisInvalidationLink implements InvalidationLink {
       // Never backwards: a heartbeat overtaken by a newer one says nothing more.
       this.lastOwnHeartbeat = Math.max(this.lastOwnHeartbeat, sentAt);
       if (!wasTrusted && this.trusted()) {
-        // Back (or first time): whatever was announced while we were not listening is lost; start afresh.
-        this.handlers?.reestablished();
+        // Back (or first time): whatever was announced while we were not listening may be lost; start afresh.
+        if (this.mayHaveLost) this.handlers?.reestablished();
+        this.mayHaveLost = false;
         if (this.warned) this.logger.info({}, 'cache invalidation link confirmed');
         this.warned = false;
       }
