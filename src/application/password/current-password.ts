@@ -9,14 +9,18 @@ import type { CheckOutcome, SecretAttempts } from '../ports/secret-attempts';
 import { IN_FLIGHT_RETRY_AFTER_SECONDS } from '../ports/login-lockout';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { sessionCounts } from '../shared/asking-session';
+import { revokeSessions } from '../session/revoke-sessions';
 import { matchPassword } from '../shared/password-match';
 import { PORTS } from '../ports/tokens';
 
 /**
  * Places for the current-password checks of each user (SecretAttempts: shared by every instance, taken before
- * hashing so that a parallel burst cannot exceed them) and the failures among them; ends the session that asked
- * once `maxFailures` checks in a row were found wrong. Whoever holds a stolen access token gets that many
- * guesses, then has no token; the per-user rate limit of the routes bounds the hashing and emails before that.
+ * hashing so that a parallel burst cannot exceed them) and the failures among them; ends every session of the user
+ * once `maxFailures` checks in a row were found wrong, whichever sessions made them. Whoever holds a stolen access
+ * token gets fewer guesses than that, then has no token; the per-user rate limit of the routes bounds the hashing
+ * and emails before that. (Until 2026-12-03 only the session that gave the last wrong answer ended: a thief who
+ * stopped one guess short kept the token, and the owner's next typo signed the owner out instead; an outside
+ * review found it.)
  * `sessions` (a plain read) tells whether the asking session still stands before a check is hashed: requests that
  * passed the token check just before their session was revoked get no guess.
  */
@@ -33,7 +37,7 @@ export class CurrentPasswordGuard {
   }
 }
 
-/** The request a check comes from: the session of its access token (`sid`), ended after too many failures. */
+/** The request a check comes from: the session of its access token (`sid`). */
 export interface CurrentPasswordAsker {
   guard: CurrentPasswordGuard;
   sessionId: string;
@@ -45,9 +49,9 @@ export interface CurrentPasswordAsker {
  * Sensitive changes ask for the current password again: a stolen access token alone cannot take the account
  * over. Each check takes one of `maxFailures` places (failures so far count as taken). A wrong password is
  * audited (its own transaction, which commits) and answered INVALID_CREDENTIALS; the `maxFailures`-th wrong one
- * in a row also revokes the asking session in that transaction ('session.revoked', reason
- * 'current_password_failures', event auth.session.revoked; the unit of work updates the session cache, so the
- * token stops working at once) and starts the count afresh once that has committed. A right one starts the count
+ * in a row also revokes every session of the user in that transaction ('session.revoked', reason
+ * 'current_password_failures', event auth.session.revoked for each; the unit of work updates the session cache, so
+ * the tokens stop working at once) and starts the count afresh once that has committed. A right one starts the count
  * afresh. A check that finds every place taken by checks still in flight is answered 429 RATE_LIMITED
  * (Retry-After: 1), unchecked and uncounted: right passwords sent at once are never taken for wrong ones. A check the
  * hasher does not run (refused when hashing is saturated, or its client gone before its turn) gives its place back
@@ -88,25 +92,28 @@ export async function assertCurrentPassword(
     }
     if (outcome === 'right') return;
   }
-  // Wrong, or refused because the failures already reached the limit (another session's, say): at the limit,
-  // the asking session ends too.
+  // Wrong, or refused because the failures already reached the limit: at the limit, every session ends.
   const atLimit = failures >= guard.maxFailures;
   const revoked = await uow.run(async (repos) => {
     await repos.audit.record(place.admitted ? failure : { ...failure, reason: 'too_many_attempts' });
-    return atLimit && (await revokeAskingSession(repos, user.id, asker.sessionId, failure));
+    return atLimit && (await revokeEverySession(repos, user.id, failure));
   });
-  // This wrong answer reached the limit (its session may have ended otherwise meanwhile: someone must start afresh),
-  // or this transaction revoked the session. Not a refused request of a session already revoked.
+  // This wrong answer reached the limit (its sessions may have ended otherwise meanwhile: someone must start afresh),
+  // or this transaction revoked sessions. Not a refused request of a session already revoked.
   if (revoked || (place.admitted && atLimit)) await guard.attempts.reset(subject);
   throw wrongPassword();
 }
 
-/** True: this transaction revoked the session; false: it was gone, another user's, or already revoked. */
-async function revokeAskingSession(repos: Repositories, userId: string, sessionId: string, failure: AuditEntry): Promise<boolean> {
-  const session = await repos.sessions.findByIdForUpdate(sessionId);
-  if (!session || session.userId !== userId || session.revokedAt !== null) return false;
-  session.revoke(failure.occurredAt, 'current_password_failures');
-  await repos.sessions.save(session);
+/**
+ * True: this transaction revoked sessions of the user; false: none was left (all revoked already, or the account
+ * gone). Which session guessed cannot be told from the owner's typo, so none stays. The user's lock first, as every
+ * writer of the account takes it, then the sessions'.
+ */
+async function revokeEverySession(repos: Repositories, userId: string, failure: AuditEntry): Promise<boolean> {
+  const user = await repos.users.findByIdForUpdate(userId);
+  if (!user) return false;
+  const revoked = await revokeSessions(repos, userId, failure.occurredAt, 'current_password_failures');
+  if (revoked === 0) return false;
   await repos.audit.record({ ...failure, type: 'session.revoked', outcome: 'success', reason: 'current_password_failures' });
   return true;
 }
