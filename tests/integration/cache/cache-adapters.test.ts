@@ -574,6 +574,63 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
   });
 
   /**
+   * A lock this instance set while Redis was away holds once Redis answers again: until 2026-12-03 the shared
+   * store's answer alone counted, and the lock ended the moment Redis came back (an outside review froze Redis,
+   * locked an account through two instances, and the right password was accepted a second after Redis resumed;
+   * then five more guesses at once). Its remainder is the one set in the outage; a clear (admin unlock, reset) ends it.
+   */
+  it('a lock set in the process during an outage still holds after Redis answers again, until it ends or is cleared', async () => {
+    const target = new URL(REAL_REDIS_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    const own = await connectRedis(proxy.through(REAL_REDIS_URL), silent);
+    try {
+      const clock = new ManualClock(new Date());
+      const lockout = new FallbackLoginLockout(new RedisLoginLockout(own, testKeys(prefix), POLICY), new InMemoryLoginLockout(POLICY), silent, clock);
+      proxy.cut();
+      for (let i = 0; i < POLICY.threshold; i += 1) {
+        expect((await lockout.reserve('outage-locked', clock.now())).locked).toBe(false);
+        await lockout.recordFailure('outage-locked', clock.now());
+      }
+      expect(await lockout.reserve('outage-locked', clock.now())).toMatchObject({ locked: true });
+      proxy.restore();
+      const deadline = Date.now() + 15_000;
+      // Redis answers again (another identifier's state comes from it) ...
+      for (;;) {
+        await lockout.state('someone-else', clock.now());
+        const probe = await own.ping().then(() => true, () => false);
+        if (probe) break;
+        if (Date.now() > deadline) throw new Error('Redis did not come back through the proxy');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // ... and the lock set in the outage still refuses, with its own remainder; Redis holds no place for it.
+      clock.advance(60);
+      const held = await lockout.reserve('outage-locked', clock.now());
+      expect(held).toMatchObject({ locked: true, retryAfterSeconds: POLICY.baseSeconds - 60 });
+      expect(await lockout.state('outage-locked', clock.now())).toMatchObject({ locked: true });
+      expect(await new RedisLoginLockout(client, testKeys(prefix), POLICY).reserve('outage-locked', clock.now())).toEqual({ locked: false });
+      await new RedisLoginLockout(client, testKeys(prefix), POLICY).release('outage-locked');
+      // It ends when its time is up, or at a clear.
+      clock.advance(POLICY.baseSeconds - 60);
+      expect((await lockout.reserve('outage-locked', clock.now())).locked).toBe(false);
+      await lockout.release('outage-locked');
+      proxy.cut();
+      for (let i = 0; i < POLICY.threshold; i += 1) await lockout.recordFailure('outage-cleared', clock.now());
+      proxy.restore();
+      while (!(await own.ping().then(() => true, () => false))) {
+        if (Date.now() > deadline) throw new Error('Redis did not come back through the proxy');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await lockout.reserve('outage-cleared', clock.now())).locked).toBe(true);
+      await lockout.clear('outage-cleared');
+      expect((await lockout.reserve('outage-cleared', clock.now())).locked).toBe(false);
+    } finally {
+      own.destroy();
+      await proxy.close();
+    }
+  });
+
+  /**
    * Instance A clears an identifier while Redis is away (a successful login): the clear is owed and paid on A's
    * next call that reaches Redis. Instance B reached Redis first after the outage and locked another identifier
    * whose clear A also owed: paying it used to wipe that lock and its repeat count (outside review, 2026-12-02).

@@ -18,6 +18,10 @@ const MAX_OWED = 10_000;
  * store came back before this instance's next call, and another instance counted failures (or locked the
  * identifier) in between, which the clear must not wipe (until stop 34 it did, handing a guesser a fresh count at
  * the base duration; an outside review found it).
+ * A lock this instance set during an outage holds until it ends, the shared store back or not (until 2026-12-03 the
+ * shared store's answer alone counted once it was back: a lock set during a stall ended when Redis answered again,
+ * and the guesser went on at once with a fresh count; an outside review found it). Failures counted here below the
+ * threshold are not carried over to the shared store.
  */
 export class FallbackLoginLockout implements LoginLockout {
   private warnedAt = 0;
@@ -32,12 +36,13 @@ export class FallbackLoginLockout implements LoginLockout {
     private readonly clock: Clock,
   ) {}
 
-  state(identifier: string, now: Date): Promise<LockoutState> {
-    return this.either((l) => l.state(identifier, now)).then((r) => r.value);
+  async state(identifier: string, now: Date): Promise<LockoutState> {
+    return (await this.outageLock(identifier, now)) ?? (await this.either((l) => l.state(identifier, now))).value;
   }
 
-  reserve(identifier: string, now: Date): Promise<LockoutState> {
-    return this.either((l) => l.reserve(identifier, now)).then((r) => r.value);
+  /** A lock from the outage refuses before the shared store is asked: it reserves no place there. */
+  async reserve(identifier: string, now: Date): Promise<LockoutState> {
+    return (await this.outageLock(identifier, now)) ?? (await this.either((l) => l.reserve(identifier, now))).value;
   }
 
   /** An attempt reserved in one store and ended in the other leaves a place taken there until its TTL. */
@@ -62,6 +67,12 @@ export class FallbackLoginLockout implements LoginLockout {
     await this.local.clear(identifier);
     const { shared } = await this.either((l) => l.clear(identifier));
     if (!shared) this.owe(identifier);
+  }
+
+  /** A lock this instance's own counters hold (set while the shared store was away), or null. */
+  private async outageLock(identifier: string, now: Date): Promise<LockoutState | null> {
+    const local = await this.local.state(identifier, now);
+    return local.locked ? local : null;
   }
 
   /** How many clears wait for the shared store (for tests and the log). */
