@@ -54,9 +54,17 @@ export interface SignedAccessToken {
   expiresIn: number;
 }
 
+export interface SignOptions {
+  /**
+   * The token expires no later than this (its session's expiry): `exp` is the earlier of it and the lifetime's end,
+   * so a service verifying offline never accepts a token past the end of the session it was issued for.
+   */
+  notAfter?: Date;
+}
+
 export interface TokenSigner {
   /** Writes the claims of the token's kind only, picked one by one (nothing else a caller's object carries). */
-  sign(claims: AccessClaims): Promise<SignedAccessToken>;
+  sign(claims: AccessClaims, options?: SignOptions): Promise<SignedAccessToken>;
 }
 
 export interface TokenVerifier {

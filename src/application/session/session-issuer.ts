@@ -61,14 +61,22 @@ export class SessionIssuer {
     return this.box.open(session.sealedRefreshToken);
   }
 
+  /**
+   * The access token expires with its session at the latest (an outside review, 2026-12-03: with
+   * SESSION_MAX_LIFETIME=1m a token said `expires_in: 900`, and services verifying offline would have accepted it
+   * 14 minutes after its session had ended; by default, a token issued in a 90-day session's last 15 minutes).
+   */
   async pair(user: User, session: Session, refreshToken: string): Promise<TokenPair> {
-    const access = await this.signer.sign({
-      sub: user.id,
-      sid: session.id,
-      roles: [...user.roles],
-      email_verified: user.emailVerified,
-      amr: [...session.amr],
-    });
+    const access = await this.signer.sign(
+      {
+        sub: user.id,
+        sid: session.id,
+        roles: [...user.roles],
+        email_verified: user.emailVerified,
+        amr: [...session.amr],
+      },
+      { notAfter: session.expiresAt },
+    );
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

@@ -5,6 +5,7 @@ import type {
   AccessClaims,
   RegisteredClaims,
   SignedAccessToken,
+  SignOptions,
   TokenSigner,
   TokenVerifier,
   VerifiedAccessClaims,
@@ -82,10 +83,12 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
     this.verified = new BoundedLru(options.verifiedCacheMaxEntries ?? 0, () => this.clock.now().getTime());
   }
 
-  async sign(claims: AccessClaims): Promise<SignedAccessToken> {
+  async sign(claims: AccessClaims, options: SignOptions = {}): Promise<SignedAccessToken> {
     const key = this.keys.activeKey();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
-    const exp = iat + this.options.accessTokenTtlSeconds;
+    const lifetimeEnd = iat + this.options.accessTokenTtlSeconds;
+    // At least a second: a session this close to its end is refused at its next use anyway.
+    const exp = options.notAfter === undefined ? lifetimeEnd : Math.max(iat + 1, Math.min(lifetimeEnd, Math.floor(options.notAfter.getTime() / 1000)));
     const token = await new SignJWT(privateClaims(claims))
       .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYPE, kid: key.kid })
       .setIssuer(this.options.issuer)

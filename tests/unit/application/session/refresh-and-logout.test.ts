@@ -101,6 +101,30 @@ describe('RefreshSession', () => {
   });
 });
 
+describe('access tokens end with their session', () => {
+  /**
+   * Outside review, 2026-12-03: with SESSION_MAX_LIFETIME=1m a login answered `expires_in: 900`; a service verifying
+   * offline (JWKS) would have accepted the token 14 minutes after its session had ended. The token's `exp` is now
+   * the earlier of its lifetime and the session's expiry, at login and at every refresh.
+   */
+  it("a token's exp is never after its session's expiry, at login and at refresh", async () => {
+    const kit = await createKit({ sessionMaxLifetimeSeconds: 600 });
+    const verifier = kit.resolve(PORTS.TokenVerifier);
+    const { tokens } = await kit.loggedIn();
+    const login = await verifier.verify(tokens.accessToken);
+    expect([tokens.accessTokenExpiresIn, login.exp * 1000]).toEqual([600, tokens.refreshTokenExpiresAt.getTime()]);
+    expect(tokens.accessTokenExpiresAt.getTime()).toBe(tokens.refreshTokenExpiresAt.getTime());
+    kit.clock.advance(420);
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
+    expect([next.accessTokenExpiresIn, (await verifier.verify(next.accessToken)).exp * 1000]).toEqual([180, next.refreshTokenExpiresAt.getTime()]);
+    // Far from the end, the lifetime is the token's own (15 minutes).
+    const long = await createKit();
+    const far = (await long.loggedIn()).tokens;
+    expect(far.accessTokenExpiresIn).toBe(900);
+    expect(far.refreshTokenExpiresAt.getTime() - far.accessTokenExpiresAt.getTime()).toBeGreaterThan(86_400_000);
+  });
+});
+
 describe('Logout and ValidateAccessToken', () => {
   async function threeSessions() {
     const kit = await createKit();
