@@ -77,7 +77,7 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
     forbidUnknownValues: true,
     validationError: { target: false, value: false },
   });
-  Object.assign(details, toDetails(errors));
+  Object.assign(details, toDetails(errors, dto as Record<string, unknown>));
   if (Object.keys(details).length > 0) throw Errors.invalidRequest(details);
   return dto;
 }
@@ -93,11 +93,27 @@ function declaredMembers(dtoClass: new () => object): Set<string> {
   return new Set(getMetadataStorage().getTargetValidationMetadatas(dtoClass, '', true, false).map((m) => m.propertyName));
 }
 
-function toDetails(errors: ValidationError[]): ErrorDetails {
+/** Constraints on a value's type: when one fails, the rules about its length or contents say nothing useful. */
+const TYPE_CHECKS = new Set(['isString', 'isArray']);
+
+/**
+ * One reason per member, the first that applies: missing (`<member> is required`), of the wrong type (that check's
+ * message alone), else every rule it breaks. Until 2026-12-03 every failed rule was listed, so `{}` at login
+ * answered "password must be at most 512 characters long" beside "password must be a string", and nothing said it
+ * was required (an outside review).
+ */
+function toDetails(errors: ValidationError[], dto: Record<string, unknown>): ErrorDetails {
   // No prototype: `details['__proto__'] = …` (a query string may name it) must record an error, not re-prototype.
   const details: ErrorDetails = Object.create(null) as ErrorDetails;
   for (const error of errors) {
-    const messages = Object.values(error.constraints ?? {});
+    const constraints = Object.entries(error.constraints ?? {});
+    const typeFailures = constraints.filter(([name]) => TYPE_CHECKS.has(name)).map(([, message]) => message);
+    const messages =
+      dto[error.property] === undefined && constraints.length > 0
+        ? [`${error.property} is required`]
+        : typeFailures.length > 0
+          ? typeFailures
+          : constraints.map(([, message]) => message);
     details[error.property] = messages.length > 0 ? messages : ['is invalid'];
   }
   return details;

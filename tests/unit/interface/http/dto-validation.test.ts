@@ -86,7 +86,26 @@ describe('request DTO validation', () => {
   it('rejects a number where a string is expected, without coercing it', async () => {
     const res = await post(REGISTER, { ...valid, email: 123 });
     expect(res.status).toBe(400);
-    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details?.email).toContain('email must be a string');
+    expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details?.email).toEqual(['email must be a string']);
+  });
+
+  /**
+   * One reason per field (outside review, 2026-12-03: `{}` at login answered "password must be at most 512
+   * characters long" beside "must be a string", and nothing said the field was required; `{"roles":"admin"}`
+   * listed the array's size limits beside "must be an array").
+   */
+  it('says a missing field is required, and a wrongly typed one its type alone', async () => {
+    const empty = await post(REGISTER, {});
+    expect(expectErrorEnvelope(empty.body, 'VALIDATION_ERROR').details).toEqual({ email: ['email is required'], password: ['password is required'] });
+    const login = await post(LOGIN, { email: 'a@b.co' });
+    expect(expectErrorEnvelope(login.body, 'VALIDATION_ERROR').details).toEqual({ password: ['password is required'] });
+    const typed = await post(LOGIN, { email: 'a@b.co', password: 5 });
+    expect(expectErrorEnvelope(typed.body, 'VALIDATION_ERROR').details).toEqual({ password: ['password must be a string'] });
+    const verify = await post('/api/v1/auth/verify', { token: null });
+    expect(expectErrorEnvelope(verify.body, 'VALIDATION_ERROR').details).toEqual({ token: ['token must be a string'] });
+    // A value of the right type still gets every rule it breaks.
+    const long = await post(LOGIN, { email: 'a@b.co', password: 'x'.repeat(513) });
+    expect(expectErrorEnvelope(long.body, 'VALIDATION_ERROR').details).toEqual({ password: ['password must be at most 512 characters long'] });
   });
 
   it('rejects an operator object as password at login (no NoSQL-style injection reaches the use case)', async () => {
