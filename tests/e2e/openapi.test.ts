@@ -122,6 +122,26 @@ describe('OpenAPI document served by the service', () => {
     expect([challenge('POST', '/api/v1/auth/login'), challenge('POST', '/api/v1/auth/refresh'), challenge('GET', '/api/v1/users/me')]).toEqual([false, false, true]);
   });
 
+  /**
+   * The JWKS and the metadata answer If-None-Match with 304 and send ETag and Cache-Control: documented since an
+   * outside review (2026-12-03) found them missing. The documented 304 is what the service answers.
+   */
+  it('documents the conditional GET of the static documents, and the service answers it so', async () => {
+    const documents = ROUTES.filter((route) => route.staticDocument);
+    expect(documents.map((route) => route.path).sort()).toEqual(['/.well-known/jwks.json', '/.well-known/oauth-authorization-server']);
+    for (const route of documents) {
+      const operation = operationOf(route);
+      expect((operation.parameters ?? []).map((p) => ('name' in p ? [p.name, p.in] : []))).toContainEqual(['If-None-Match', 'header']);
+      for (const status of ['200', '304']) {
+        expect([route.path, status, Object.keys((operation.responses?.[status] as ResponseObject | undefined)?.headers ?? {})]).toEqual([route.path, status, ['ETag', 'Cache-Control']]);
+      }
+      const first = await t.http.get(route.path).expect(200);
+      const again = await t.http.get(route.path).set('If-None-Match', first.headers['etag'] as string);
+      expect([again.status, again.headers['etag'], typeof again.headers['cache-control']]).toEqual([304, first.headers['etag'], 'string']);
+    }
+    expect(ROUTES.filter((route) => !route.staticDocument).every((route) => operationOf(route).responses?.['304'] === undefined)).toBe(true);
+  });
+
   it('every route mounted on the router is in ROUTES, so no route goes undocumented', () => {
     const mounted = mountedRoutes(mountedRouter(t));
     expect(mounted.length).toBeGreaterThan(0);

@@ -58,6 +58,7 @@ function operation(route: RouteDef, components: Components): OperationObject {
     schema: { type: 'string' },
   }));
   if (route.query) parameters.push(...queryParameters(route.query.dto));
+  if (route.staticDocument) parameters.push(IF_NONE_MATCH);
   // What the chain reads: a POST, PUT or PATCH without a body of its own takes an optional, empty object.
   const body = requestBodyOf(route);
   return {
@@ -95,9 +96,28 @@ function queryParameters(dto: DtoClass): ParameterObject[] {
   }));
 }
 
+/** A static document's conditional GET (static-lane.ts, static-document.ts): RFC 9110 §13.1.2. */
+const IF_NONE_MATCH: ParameterObject = {
+  name: 'If-None-Match',
+  in: 'header',
+  required: false,
+  description: 'An ETag from an earlier answer: 304 without a body while the document is unchanged.',
+  schema: { type: 'string' },
+};
+const DOCUMENT_HEADERS = {
+  ETag: { description: "The document's entity tag (strong).", schema: { type: 'string' } },
+  'Cache-Control': { description: 'How long a client may keep it (public, max-age).', schema: { type: 'string' } },
+};
+
 function responses(route: RouteDef, components: Components): ResponsesObject {
   const result: ResponsesObject = {};
   for (const [status, spec] of Object.entries(route.responses)) result[status] = success(spec, components);
+  if (route.staticDocument) {
+    // Until 2026-12-03 the document left these out, though the service sent them (an outside review).
+    const ok = result['200'] as ResponseObject | undefined;
+    if (ok) result['200'] = { ...ok, headers: { ...DOCUMENT_HEADERS } };
+    result['304'] = { description: 'Not Modified: If-None-Match names the current ETag; no body.', headers: { ...DOCUMENT_HEADERS } };
+  }
   for (const [status, error] of errorResponses(route, (schema) => components.ref(schema))) {
     const existing = result[String(status)] as ResponseObject | undefined;
     result[String(status)] = existing ? merged(existing, error) : error;
