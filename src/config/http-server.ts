@@ -112,7 +112,26 @@ export class TrackedHttpServer {
     // A socket timeout (the stalled-socket one above, or Node's keep-alive one between requests): with a listener
     // here Node leaves the destroying to it, marked as the server's doing so that the request log of a request
     // still open on it does not read as a client that left.
-    this.server.on('timeout', (socket: Socket) => closeByServer(socket, 'stalled'));
+    // A request whose body stopped arriving is told so (408, as the request timeout's), then the connection
+    // closes: until 2026-12-03 the stall (15 s) always came before the request timeout (30 s), and such a
+    // client got no answer at all (an outside review). Any other stall (an answer never read) is destroyed.
+    this.server.on('timeout', (socket: Socket) => {
+      const open = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (open && !open.headersSent && !open.req.complete && socket.writable) {
+        markClosedByServer(socket, 'stalled');
+        // The handler may be reading the body: its stream ends with an error rather than wait for bytes never coming.
+        open.once('finish', () => {
+          open.req.destroy();
+          socket.destroy();
+        });
+        const requestId = answerWithoutApp(open, 408, 'BAD_REQUEST', 'The request body did not arrive in time.', true);
+        onRefused(refusal('timeout', null, peerOf(socket), requestId));
+        // Not even the answer goes out within another stall: destroyed.
+        setTimeout(() => socket.destroy(), stalledSocketTimeout).unref();
+        return;
+      }
+      closeByServer(socket, 'stalled');
+    });
     this.server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
       const peer = peerOf(socket);
       const answered = answerClientError(error, socket);
@@ -185,7 +204,7 @@ function refusal(reason: RefusalReason, code: string | null, remoteAddress: stri
 }
 
 /** An answer in the error envelope to a parsed request the app does not see; returns its request id. */
-function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string): string {
+function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string, close = false): string {
   const requestId = randomUUID();
   const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
   res.writeHead(status, {
@@ -193,6 +212,7 @@ function answerWithoutApp(res: ServerResponse, status: number, code: string, mes
     'Content-Length': Buffer.byteLength(body),
     'X-Request-ID': requestId,
     'Cache-Control': 'no-store',
+    ...(close ? { Connection: 'close' } : {}),
   });
   res.end(body);
   return requestId;

@@ -118,6 +118,43 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
     expect(lastRefusal()).toEqual({ reason: 'timeout', status: 408, parserCode: 'ERR_HTTP_REQUEST_TIMEOUT', remoteAddress: expect.stringMatching(/127\.0\.0\.1$/), requestId: answer.requestId });
   });
 
+  /**
+   * A body that stops arriving (Content-Length 100, 18 bytes sent, then nothing): the stalled-socket timeout comes
+   * before the request timeout, and until 2026-12-03 it destroyed the connection without a word (an outside review:
+   * no answer after 15 s). Now the same 408 envelope, then the connection closes and the handler's read ends.
+   */
+  it('a body that stops arriving gets 408 in the envelope at the stall limit, not a silent close', async () => {
+    const stalled: RefusedRequest[] = [];
+    let handled = 0;
+    const own = new TrackedHttpServer(
+      async (req, res) => {
+        try {
+          for await (const chunk of req) void chunk;
+          res.end('app');
+        } finally {
+          handled += 1;
+        }
+      },
+      { requestTimeoutMs: 10_000, stalledSocketTimeoutMs: 300 },
+      (refusal) => stalled.push(refusal),
+    );
+    const ownPort = await own.listen(0, '127.0.0.1');
+    try {
+      const { text, ms } = await rawExchange(ownPort, 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":"a@b.co",');
+      const answer = envelope(text);
+      expect(answer.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+      expect(answer.head).toMatch(/\r\nConnection: close/i);
+      expect(answer.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST', message: 'The request body did not arrive in time.' }, meta: { request_id: answer.requestId } });
+      expect(ms).toBeLessThan(3_000);
+      expect(stalled.map(({ reason, status, parserCode, requestId }) => ({ reason, status, parserCode, requestId }))).toEqual([
+        { reason: 'timeout', status: 408, parserCode: null, requestId: answer.requestId },
+      ]);
+      await eventually(() => handled === 1 && own.handling === 0, 2_000, "the handler's read ended");
+    } finally {
+      await own.stop(100);
+    }
+  });
+
   it('a malformed request and headers over the limit get the error envelope with an X-Request-ID, then the connection closes', async () => {
     const malformed = envelope((await rawExchange(port, 'GE\u0001T / HTTP/1.1\r\nHost: a\r\n\r\n')).text);
     expect(malformed.statusLine).toBe('HTTP/1.1 400 Bad Request');
