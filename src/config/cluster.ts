@@ -84,7 +84,8 @@ export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'worke
     }
     youngDeaths = lived >= options.stableAfterMs ? 0 : youngDeaths + 1;
     const delay = restartDelayMs(youngDeaths, options);
-    log.error({ worker: worker.id, pid: worker.process.pid, code, signal, lived_ms: lived, restart_in_ms: delay }, 'worker died; replacing it');
+    // exit_code, not code: the logger redacts `code` (a second factor's), and the line read "[redacted]" (an outside review).
+    log.error({ worker: worker.id, pid: worker.process.pid, exit_code: code, signal, lived_ms: lived, restart_in_ms: delay }, 'worker died; replacing it');
     if (restartTimer) clearTimeout(restartTimer);
     restartTimer = setTimeout(() => {
       restartTimer = null;

@@ -27,10 +27,29 @@ export class Reader {
     return this.raw(name) ?? null;
   }
 
+  /**
+   * A sender as a mail header takes it: `address` or `Display Name <address>`, the address `local@domain` with
+   * no spaces, quotes or brackets; no control characters. Checked at start since 2026-12-03: `MAIL_FROM=not-an-address`
+   * started, and every e-mail then failed at the SMTP server, retried for days (an outside review).
+   */
+  mailbox(name: string, fallback: string): string {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const named = /^([^<>]*)<([^<>]*)>$/.exec(raw);
+    const address = (named ? named[2]! : raw).trim();
+    const ok = !/[\u0000-\u001f\u007f]/.test(raw) && /^[^\s@<>()\[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(address);
+    if (!ok) {
+      this.problems.push(`${name} must be an e-mail address or "Name <address>" (got "${raw.slice(0, 100)}")`);
+      return fallback;
+    }
+    return raw;
+  }
+
   int(name: string, fallback: number, min: number, max: number): number {
     const raw = this.raw(name);
     if (raw === undefined) return fallback;
-    const value = Number(raw);
+    // Digits only: Number() also reads "0x1021", "1e3" and "0b11" (an outside review saw PORT=0x1021 listen on 4129).
+    const value = /^-?\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
       return fallback;

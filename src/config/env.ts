@@ -108,7 +108,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     migrateOnStart: read.bool('MIGRATE_ON_START', false),
     encryptionKey: read.optionalString('ENCRYPTION_KEY'),
     publicUrl,
-    mailFrom: read.string('MAIL_FROM', 'auth-service <no-reply@localhost>'),
+    mailFrom: read.mailbox('MAIL_FROM', 'auth-service <no-reply@localhost>'),
     emailQueue: { maxAttempts: read.int('EMAIL_MAX_ATTEMPTS', 10, 1, 1000), maxAgeSeconds: read.duration('EMAIL_MAX_AGE', '3d', 60, 30 * 86400) },
     corsOrigins: read.list('CORS_ORIGINS'),
     trustedProxies: read.list('TRUSTED_PROXIES'),

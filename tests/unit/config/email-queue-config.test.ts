@@ -13,3 +13,29 @@ describe('email queue limits', () => {
     }
   });
 });
+
+/** Outside review, 2026-12-03: MAIL_FROM=not-an-address started, and every e-mail then failed at the SMTP server. */
+describe('MAIL_FROM', () => {
+  it('takes an address, or a display name and an address in angle brackets', () => {
+    expect(loadConfig({}).mailFrom).toBe('auth-service <no-reply@localhost>');
+    for (const from of ['no-reply@example.com', 'Example Auth <no-reply@auth.example.com>', '"Example, Inc." <a.b+c@mail.example.co.uk>', '<x@example.com>']) {
+      expect(loadConfig({ MAIL_FROM: from }).mailFrom).toBe(from);
+    }
+  });
+
+  it('refuses what is not one, with a line that names it', () => {
+    for (const from of ['not-an-address', 'a@', '@example.com', 'two words@example.com', 'Name <not an address>', 'a@b.com, c@d.com', 'a@-bad-.com', 'x@example.com\r\nBcc: y@example.com', 'Name <a@b.com> trailing']) {
+      expect(() => loadConfig({ MAIL_FROM: from })).toThrow(expect.objectContaining({ problems: [expect.stringContaining('MAIL_FROM must be an e-mail address')] }));
+    }
+  });
+});
+
+/** Outside review, 2026-12-03: integers went through Number(), so PORT=0x1021 listened on 4129 and PORT=1e3 on 1000. */
+describe('integer settings', () => {
+  it('are decimal digits only', () => {
+    expect(loadConfig({ PORT: '4129' }).port).toBe(4129);
+    for (const port of ['0x1021', '1e3', '0b11', '4129.0', '+4129', ' 12 34']) {
+      expect(() => loadConfig({ PORT: port })).toThrow(expect.objectContaining({ problems: [expect.stringContaining('PORT must be an integer')] }));
+    }
+  });
+});
