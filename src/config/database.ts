@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { startEmbeddedPostgres } from '@infrastructure/persistence/embedded/embedded-postgres';
-import { armQueryDeadline, createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
+import { armQueryDeadline, createDataSource, runMigrations, schemaState } from '@infrastructure/persistence/typeorm/data-source';
 import { lockDataDir } from './data-dir-lock';
 import type { AppConfig } from './env';
 
@@ -51,6 +51,12 @@ export async function openDatabase(
       const applied = await runMigrations(dataSource);
       if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
     }
+    // Said plainly (an outside review, 2026-12-03: an unmigrated database failed with `relation "signing_keys" does
+    // not exist`, and a database a newer version had migrated was called up to date).
+    const schema = await schemaState(dataSource);
+    if (!schema.migrated) throw new Error('the database has no schema yet: run `npm run migrate` first (or set MIGRATE_ON_START=true)');
+    if (schema.pending.length > 0) logger.warn({ migrations: schema.pending }, 'the database schema is behind this version: run `npm run migrate`');
+    if (schema.unknown.length > 0) logger.warn({ migrations: schema.unknown }, 'the database has migrations this version does not know: a newer version ran on it');
     if (deadline) armQueryDeadline(dataSource, config.databaseQueryTimeoutMs);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();

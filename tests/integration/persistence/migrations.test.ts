@@ -1,6 +1,7 @@
-import { runMigrations } from '@infrastructure/persistence/typeorm/data-source';
+import { createDataSource, runMigrations, schemaState } from '@infrastructure/persistence/typeorm/data-source';
 import { migrations } from '../../../migrations';
 import { SQL_ADAPTERS, type Store } from '../../support/persistence';
+import { createScratchDatabase, REAL_POSTGRES_SELECTED } from '../../support/servers';
 
 const TABLES = ['users', 'user_credentials', 'sessions', 'refresh_token_history', 'one_time_tokens', 'signing_keys', 'outbox_events', 'email_outbox', 'audit_events', 'processed_events', 'clients'];
 
@@ -139,3 +140,48 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     }
   });
 });
+
+/**
+ * Outside review, 2026-12-03: two instances started together with MIGRATE_ON_START on an empty database; in 3 rounds
+ * of 3 one failed to start (`relation "migrations" already exists`, a duplicate key in pg_type). The migrations now
+ * take an advisory lock first, inside their one transaction: the first applies them, the others find none pending.
+ */
+if (REAL_POSTGRES_SELECTED) {
+  describe('migrations run by several instances at once (real PostgreSQL)', () => {
+    it('apply once, and every instance starts (3 rounds of 3 on an empty database)', async () => {
+      for (let round = 0; round < 3; round += 1) {
+        const scratch = await createScratchDatabase();
+        const sources = Array.from({ length: 3 }, () => createDataSource({ url: scratch.url, poolSize: 2 }));
+        try {
+          await Promise.all(sources.map((s) => s.initialize()));
+          const outcomes = await Promise.allSettled(sources.map((s) => runMigrations(s)));
+          const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []));
+          expect({ round, failures }).toEqual({ round, failures: [] });
+          const applied = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.length : -1)).sort((a, b) => a - b);
+          expect({ round, applied }).toEqual({ round, applied: [0, 0, migrations.length] });
+          await expect(schemaState(sources[0]!)).resolves.toEqual({ migrated: true, pending: [], unknown: [] });
+        } finally {
+          await Promise.all(sources.map((s) => (s.isInitialized ? s.destroy() : undefined)));
+          await scratch.drop();
+        }
+      }
+    }, 120_000);
+
+    it('say what the database holds: no schema, pending migrations, migrations of a newer version', async () => {
+      const scratch = await createScratchDatabase();
+      const source = createDataSource({ url: scratch.url, poolSize: 1 });
+      try {
+        await source.initialize();
+        const names = migrations.map((m) => new m().name);
+        await expect(schemaState(source)).resolves.toEqual({ migrated: false, pending: names, unknown: [] });
+        await runMigrations(source);
+        await source.undoLastMigration({ transaction: 'all' });
+        await source.query(`INSERT INTO migrations ("timestamp", name) VALUES (1799999999999, 'FutureThing1799999999999')`);
+        await expect(schemaState(source)).resolves.toEqual({ migrated: true, pending: [names.at(-1)], unknown: ['FutureThing1799999999999'] });
+      } finally {
+        await source.destroy();
+        await scratch.drop();
+      }
+    }, 60_000);
+  });
+}

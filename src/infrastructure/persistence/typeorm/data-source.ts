@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { DataSource, type LoggerOptions, type Migration } from 'typeorm';
+import { DataSource, MigrationExecutor, type LoggerOptions, type Migration } from 'typeorm';
 import { migrations } from '../../../../migrations';
 import { typeOrmEntities } from './entities';
 import { setPreparedStatements } from './prepared-query';
@@ -59,7 +59,52 @@ export function armQueryDeadline(dataSource: DataSource, ms: number): void {
   if (deadline) deadline.ms = ms;
 }
 
-/** Applies pending migrations, all in one transaction, and returns the ones applied. */
-export function runMigrations(dataSource: DataSource): Promise<Migration[]> {
-  return dataSource.runMigrations({ transaction: 'all' });
+/** The advisory lock the migrations hold ("auth" in ASCII): one migrator at a time per database. */
+export const MIGRATION_LOCK_KEY = 0x61757468;
+
+/**
+ * Applies pending migrations, all in one transaction that first takes a transaction-level advisory lock, and
+ * returns the ones applied. Instances started together with MIGRATE_ON_START (a rolling deploy) wait for one
+ * another: the first applies, the next find nothing pending. Until 2026-12-03 they raced, and one failed to start
+ * with `relation "migrations" already exists` or a duplicate key (an outside review, 3 rounds in 3): TypeORM
+ * creates its table and reads what was applied before its own transaction begins, so here those happen inside ours,
+ * after the lock. Transaction-level, not a session's lock: behind PgBouncer in transaction mode a session lock
+ * could be taken on one server connection and released on another.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<Migration[]> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.startTransaction();
+    try {
+      await runner.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      const executor = new MigrationExecutor(dataSource, runner);
+      executor.transaction = 'all';
+      const applied = await executor.executePendingMigrations();
+      await runner.commitTransaction();
+      return applied;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
+export interface SchemaState {
+  /** The migrations table exists: `npm run migrate` has run on this database. */
+  migrated: boolean;
+  /** Migrations of this code not applied yet. */
+  pending: string[];
+  /** Migrations the database records as applied that this code does not know (a newer version ran on it). */
+  unknown: string[];
+}
+
+/** What the database's migrations table says against this code's migrations. */
+export async function schemaState(dataSource: DataSource): Promise<SchemaState> {
+  const known = dataSource.migrations.map((m) => m.name ?? m.constructor.name);
+  const [table] = (await dataSource.query("SELECT to_regclass('migrations') IS NOT NULL AS present")) as { present: boolean }[];
+  if (table?.present !== true) return { migrated: false, pending: known, unknown: [] };
+  const applied = new Set(((await dataSource.query('SELECT name FROM migrations')) as { name: string }[]).map((r) => r.name));
+  return { migrated: true, pending: known.filter((name) => !applied.has(name)), unknown: [...applied].filter((name) => !known.includes(name)) };
 }
