@@ -168,7 +168,9 @@ if (MODES.includes('servers')) {
     async function untilBothListen(): Promise<void> {
       const deadline = Date.now() + 20_000;
       for (;;) {
-        const ready = await Promise.all([a!, b!].map((s) => fetch(`${s.base}/health/ready`).then((r) => r.ok, () => false)));
+        const ready = await Promise.all(
+          [a!, b!].map((s) => fetch(`${s.base}/health/ready`).then(async (r) => ((await r.json()) as { checks: { cache: string } }).checks.cache === 'up', () => false)),
+        );
         if (ready.every(Boolean)) break;
         if (Date.now() > deadline) throw new Error(`not ready again${failure(b)}`);
         await new Promise((r) => setTimeout(r, 100));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { DEFAULT_CLUSTER_OPTIONS, SHUTDOWN_LIMIT_MS } from '@config/cluster';
 import { loadConfig } from '@config/env';
 import { parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { ROUTES } from '@interface/http/routes';
@@ -112,6 +113,16 @@ describe('deploy/: Kubernetes manifests', () => {
     }
     expect(portNames).toContain(at(one('Service'), 'spec', 'ports', 0, 'targetPort'));
     expect(String(container.ports![0]!.containerPort)).toBe(at(one('ConfigMap'), 'data', 'PORT'));
+  });
+
+  /** Outside review, 2026-12-03: a 30-s grace period with a 5-s preStop pause left the process 25 s of its 30-s bound. */
+  it("the grace period covers the preStop pause and the process's whole shutdown bound", () => {
+    const deployment = one('Deployment');
+    const pause = Number(at<string[]>(containerOf(deployment), 'lifecycle', 'preStop', 'exec', 'command')[1]);
+    const workers = (containerOf(deployment).env ?? []).find((e) => e.name === 'WORKERS')?.value ?? at<Record<string, string>>(one('ConfigMap'), 'data')['WORKERS'];
+    const bound = (workers === undefined || workers === '1' ? SHUTDOWN_LIMIT_MS : DEFAULT_CLUSTER_OPTIONS.shutdownTimeoutMs) / 1000;
+    expect(pause).toBeGreaterThan(0);
+    expect(at<number>(podSpec(deployment), 'terminationGracePeriodSeconds')).toBeGreaterThanOrEqual(pause + bound);
   });
 
   it('every variable the manifests set is one the service reads (src/config/env.ts, abuse-config.ts)', () => {

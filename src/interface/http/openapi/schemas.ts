@@ -155,7 +155,7 @@ export const HEALTH_SCHEMA = jsonSchema({
   type: 'object',
   required: ['status'],
   properties: {
-    status: { type: 'string', enum: ['ok', 'unavailable'] },
+    status: { type: 'string', enum: ['ok', 'degraded', 'unavailable'] },
     checks: objectSchema({ database: CHECK, cache: CHECK, broker: CHECK }),
   },
   additionalProperties: false,

@@ -28,12 +28,12 @@ export const HEALTH_ROUTES: readonly RouteDef[] = [
   defineRoute({
     method: 'GET',
     path: '/health/ready',
-    summary: 'Readiness probe (database and cache required; broker reported)',
+    summary: 'Readiness probe (database required; cache and broker reported)',
     tags: ['health'],
     auth: 'none',
     responses: {
-      200: { description: 'Ready', schema: HEALTH_SCHEMA, envelope: false },
-      503: { description: 'A required dependency is down', schema: HEALTH_SCHEMA, envelope: false },
+      200: { description: 'Ready: ok, or degraded (the cache is down: limits and lockout per instance)', schema: HEALTH_SCHEMA, envelope: false },
+      503: { description: 'The database is down', schema: HEALTH_SCHEMA, envelope: false },
     },
     errors: [],
     uses: HTTP_TOKENS.Health,
@@ -49,9 +49,14 @@ export const HEALTH_ROUTES: readonly RouteDef[] = [
       }
       // The broker is reported but does not make the instance unready: the outbox keeps events while it is away
       // and the relay publishes them when it is back (docs/events.md), so logins need not stop meanwhile.
-      const down = checks.database === 'down' || checks.cache === 'down';
+      // Nor does the cache: without Redis the instance serves, degraded (limits and lockout counted per instance,
+      // validation from the database, a revocation answered 503 until it reaches the others). Until 2026-12-03 a
+      // Redis outage made every instance unready at once, and the load balancer (HAProxy, a Kubernetes Service)
+      // then refused every request, JWKS included: an outage of the whole service for one of its caches (an
+      // outside review).
+      const down = checks.database === 'down';
       ctx.status = down ? 503 : 200;
-      ctx.body = { status: down ? 'unavailable' : 'ok', checks };
+      ctx.body = { status: down ? 'unavailable' : checks.cache === 'down' ? 'degraded' : 'ok', checks };
     },
   }),
 ];

@@ -209,11 +209,16 @@ describe('HTTP app: routing, envelopes and cross-cutting headers', () => {
       expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', cache: 'up', broker: 'up' } });
     });
 
-    it('answers readiness 503 when a dependency is down or the check itself fails', async () => {
+    it('answers readiness 503 when the database is down or the check itself fails; 200 degraded when the cache is', async () => {
       t.health.checks = { database: 'up', cache: 'down', broker: 'up' };
+      const degraded = await t.http().get('/health/ready');
+      expect({ status: degraded.status, body: degraded.body }).toEqual({ status: 200, body: { status: 'degraded', checks: { database: 'up', cache: 'down', broker: 'up' } } });
+      t.health.checks = { database: 'down', cache: 'up', broker: 'up' };
       const down = await t.http().get('/health/ready');
       expect(down.status).toBe(503);
-      expect(down.body).toEqual({ status: 'unavailable', checks: { database: 'up', cache: 'down', broker: 'up' } });
+      expect(down.body).toEqual({ status: 'unavailable', checks: { database: 'down', cache: 'up', broker: 'up' } });
+      t.health.checks = { database: 'up', cache: 'down', broker: 'up' };
+      await t.http().get('/health/ready').expect(200);
       // Liveness stays 200 (no restart for a dependency) and reports the latest readiness result, without a check.
       t.health.checks = { database: 'down', cache: 'down', broker: 'down' };
       const live = await t.http().get('/health/live');
