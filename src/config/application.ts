@@ -41,6 +41,11 @@ export interface ApplicationOptions extends InfrastructureOverrides {
   clusterWorker?: boolean;
 }
 
+/** A cluster worker stops listening once no connection came for this long (ms) ... */
+const CLUSTER_QUIET_MS = 300;
+/** ... or after this (ms): a client that keeps connecting does not hold the shutdown. */
+const CLUSTER_QUIET_MAX_MS = 3_000;
+
 export async function createApplication(config: AppConfig, options: ApplicationOptions = {}): Promise<Application> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics({
@@ -88,6 +93,8 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       return server.listen(config.port, config.host);
     },
     close: async (graceMs = 10_000) => {
+      // A cluster worker takes what the primary still holds before it stops listening (TrackedHttpServer.quiesce).
+      if (server && options.clusterWorker === true) await server.quiesce(CLUSTER_QUIET_MS, CLUSTER_QUIET_MAX_MS);
       if (server) await server.stop(graceMs);
       await infra.close();
     },
