@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     stopping = true;
     app.logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     // A stalled dependency (a database that holds its connections without answering) must not hold the shutdown
-    // for ever: 10 s for requests, then up to 20 s for the pools and workers, then the process goes regardless
+    // for ever: 10-12 s for requests (requestGraceMs), then the pools and workers, then the process goes regardless
     // (an outside review, 2026-11-30, saw it still up 240 s after SIGTERM with the database stalled).
     setTimeout(() => {
       app.logger.error({ signal }, 'shutdown did not finish in 30 s (a dependency not answering?): exiting');

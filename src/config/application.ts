@@ -41,6 +41,16 @@ export interface ApplicationOptions extends InfrastructureOverrides {
   clusterWorker?: boolean;
 }
 
+/**
+ * How long a shutdown lets in-flight requests finish (ms): 10 s, or longer than a query's deadline and its 1-s
+ * cancel, so that a request waiting on a stalled database still gets its 503 (an outside review, 2026-12-03: with
+ * DATABASE_QUERY_TIMEOUT at 10 s, a login in flight at SIGTERM got no answer at all: its connection was closed at
+ * 10 s, its 503 due at 11). The rest of the 30-s bound (SHUTDOWN_LIMIT_MS) is the pools'.
+ */
+export function requestGraceMs(config: Pick<AppConfig, 'databaseQueryTimeoutMs'>): number {
+  return Math.max(10_000, config.databaseQueryTimeoutMs + 2_000);
+}
+
 /** A cluster worker stops listening once no connection came for this long (ms) ... */
 const CLUSTER_QUIET_MS = 300;
 /** ... or after this (ms): a client that keeps connecting does not hold the shutdown. */
@@ -92,7 +102,7 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       server ??= new TrackedHttpServer(http.callback(), {}, refusedRequestReporter(logger, metrics.clientErrors));
       return server.listen(config.port, config.host);
     },
-    close: async (graceMs = 10_000) => {
+    close: async (graceMs = requestGraceMs(config)) => {
       // A cluster worker takes what the primary still holds before it stops listening (TrackedHttpServer.quiesce).
       if (server && options.clusterWorker === true) await server.quiesce(CLUSTER_QUIET_MS, CLUSTER_QUIET_MAX_MS);
       if (server) await server.stop(graceMs);

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig, MAX_DATABASE_QUERY_TIMEOUT_SECONDS } from '@config/env';
 import { STALLED_SOCKET_TIMEOUT_MS } from '@config/http-server';
+import { requestGraceMs } from '@config/application';
+import { SHUTDOWN_LIMIT_MS } from '@config/cluster';
 
 const SERVERS = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', REDIS_URL: 'redis://127.0.0.1:6379' };
 
@@ -61,5 +63,20 @@ describe('WORKERS and DATABASE_POOL_SIZE', () => {
     expect(problems({ WORKERS: '3', DATABASE_URL: SERVERS.DATABASE_URL })).toEqual([
       'WORKERS=3 needs REDIS_URL: rate limits, lockout counters and the session cache must be shared by the workers',
     ]);
+  });
+});
+
+/**
+ * Outside review, 2026-12-03: with the database stalled, a login in flight at SIGTERM got no answer at all: the
+ * shutdown closed its connection at 10 s, before its query's deadline (10 s) and cancel (1 s) gave it a 503.
+ */
+describe('the shutdown grace for requests', () => {
+  it("outlasts a query's deadline and its cancel, and leaves the pools most of the shutdown bound", () => {
+    for (const timeout of ['1s', '5s', '10s']) {
+      const config = loadConfig({ DATABASE_QUERY_TIMEOUT: timeout });
+      const grace = requestGraceMs(config);
+      expect([timeout, grace > config.databaseQueryTimeoutMs + 1_000]).toEqual([timeout, true]);
+      expect([timeout, grace >= 10_000, SHUTDOWN_LIMIT_MS - grace >= 15_000]).toEqual([timeout, true, true]);
+    }
   });
 });
