@@ -5,6 +5,7 @@ import { ProcessAccountRequest } from '@application/account/process-account-requ
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { createHttpApp } from '@interface/http/app';
 import { MetricsEndpoint } from '@interface/http/metrics/metrics-endpoint';
+import { HTTP_TOKENS } from '@interface/http/http-deps';
 import { OpenApiDocument } from '@interface/http/openapi/openapi-document';
 import { ROUTES } from '@interface/http/routes';
 import { rateLimitPolicies } from './abuse-config';
@@ -103,6 +104,7 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       return server.listen(config.port, config.host);
     },
     close: async (graceMs = requestGraceMs(config)) => {
+      container.get(HTTP_TOKENS.Health).drain?.();
       // A cluster worker takes what the primary still holds before it stops listening (TrackedHttpServer.quiesce).
       if (server && options.clusterWorker === true) await server.quiesce(CLUSTER_QUIET_MS, CLUSTER_QUIET_MAX_MS);
       if (server) await server.stop(graceMs);

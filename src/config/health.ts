@@ -17,13 +17,21 @@ export async function healthChecks(infra: Infrastructure): Promise<HealthChecks>
 /** The readiness checks, remembering the latest result for /health/live; one check runs at once, at start. */
 export function rememberingHealthProbe(infra: Infrastructure): HealthProbe {
   let last: HealthChecks | null = null;
+  let draining = false;
   const check = async (): Promise<HealthChecks> => {
     last = await healthChecks(infra);
     return last;
   };
   // healthChecks answers 'down' for a dependency that fails; nothing is expected to reject here.
   check().catch(() => undefined);
-  return { check, lastKnown: () => last };
+  return {
+    check,
+    lastKnown: () => last,
+    draining: () => draining,
+    drain: () => {
+      draining = true;
+    },
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

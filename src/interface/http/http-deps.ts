@@ -19,6 +19,10 @@ export interface HealthProbe {
    * (a liveness probe must not fail, or hang, because a dependency does). Readiness probes keep it fresh.
    */
   lastKnown(): HealthChecks | null;
+  /** True once the process is shutting down: readiness answers 503 `draining` on connections still open. */
+  draining?(): boolean;
+  /** Called when the process starts shutting down. */
+  drain?(): void;
 }
 
 /** RFC 7517 JWK Set of the published signing keys (at hand in memory, or fetched). */

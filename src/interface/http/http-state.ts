@@ -26,6 +26,11 @@ export interface HttpState {
    * metrics' refusal count (all).
    */
   rateLimits?: { policy: RateLimitPolicy; result: RateLimitResult; disclosed: boolean }[];
+  /**
+   * A 5xx that is the route's answer, not a failure of it (readiness's 503 "a dependency is down"): logged at info.
+   * A probe every few seconds logged each at error through an outage (an outside review, 2026-12-03).
+   */
+  statusIsTheAnswer?: boolean;
 }
 
 /** A logger whose every line carries the request's id. */

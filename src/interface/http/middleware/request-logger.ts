@@ -31,7 +31,7 @@ export function requestLogger(root: Logger): Middleware<HttpState> {
       // a warning naming the limit (a request that outlived the 15-s stall limit got an empty reply).
       const gone = ctx.state.client?.signal?.aborted === true;
       const closedBy = gone ? serverClosed(ctx.req.socket) : null;
-      const level = closedBy !== null ? 'warn' : ctx.status >= 500 && !gone ? 'error' : 'info';
+      const level = closedBy !== null ? 'warn' : ctx.status >= 500 && !gone && ctx.state.statusIsTheAnswer !== true ? 'error' : 'info';
       if (root.isLevelEnabled(level)) {
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
         const fields = { method: ctx.method, path: loggedPath(ctx.path), status: ctx.status, duration_ms: Math.round(durationMs * 100) / 100 };

@@ -155,7 +155,7 @@ export const HEALTH_SCHEMA = jsonSchema({
   type: 'object',
   required: ['status'],
   properties: {
-    status: { type: 'string', enum: ['ok', 'degraded', 'unavailable'] },
+    status: { type: 'string', enum: ['ok', 'degraded', 'unavailable', 'draining'] },
     checks: objectSchema({ database: CHECK, cache: CHECK, broker: CHECK }),
   },
   additionalProperties: false,

@@ -229,6 +229,19 @@ describe('HTTP app: routing, envelopes and cross-cutting headers', () => {
       expect(JSON.stringify(failing.body)).not.toContain('ECONNREFUSED');
     });
 
+    /** Outside review, 2026-12-03: a probe every 5 s logged each 503 at error through an outage; a drain read 200. */
+    it('answers readiness 503 draining once shutting down, and logs its 503s at info, not as failures', async () => {
+      t.health.checks = { database: 'down', cache: 'up', broker: 'up' };
+      const down = await t.http().get('/health/ready').expect(503);
+      const line = t.logs.find((l) => l.request_id === down.headers['x-request-id']);
+      expect([line?.level, line?.msg]).toEqual([30, 'request completed']);
+      t.health.checks = { database: 'up', cache: 'up', broker: 'up' };
+      t.health.draining = true;
+      const draining = await t.http().get('/health/ready');
+      expect({ status: draining.status, body: draining.body }).toEqual({ status: 503, body: { status: 'draining', checks: { database: 'up', cache: 'up', broker: 'up' } } });
+      await t.http().get('/health/live').expect(200);
+    });
+
     it('reports a broker outage but stays ready (the outbox keeps the events)', async () => {
       t.health.checks = { database: 'up', cache: 'up', broker: 'down' };
       const ready = await t.http().get('/health/ready');

@@ -67,7 +67,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
 
   const logs: LogLine[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const health = { checks: { database: 'up', cache: 'up', broker: 'up' } as HealthChecks, fail: false };
+  const health = { checks: { database: 'up', cache: 'up', broker: 'up' } as HealthChecks, fail: false, draining: false };
   const faults: { error: unknown } = { error: null };
   const jwksFault = { fail: false };
 
@@ -87,6 +87,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
       return lastHealth;
     },
     lastKnown: () => lastHealth,
+    draining: () => health.draining,
   });
   const metrics = createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(DEFAULT_CONFIG.rateLimits) }).http;
   kit.container.bind(MetricsEndpoint).toConstantValue(metrics.endpoint);
