@@ -2,7 +2,8 @@ import { hasExtras, isOrigin } from './url-checks';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { type AbuseConfig, readAbuseConfig } from './abuse-config';
-import { type Env, isUrl, Reader } from './env-reader';
+import { type Env, Reader } from './env-reader';
+import { crossProblems, productionProblems, workerProblems } from './env-problems';
 
 export type JwtAlg = 'EdDSA' | 'ES256' | 'RS256';
 
@@ -162,6 +163,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   problems.push(...workerProblems(config));
   if (redisMode !== 'standalone' && !env.REDIS_URL?.trim()) problems.push(`REDIS_MODE=${redisMode} needs REDIS_URL (comma-separated node URLs)`);
   if (redisMode === 'sentinel' && config.redisTopology.sentinelMaster === null) problems.push('REDIS_MODE=sentinel needs REDIS_SENTINEL_MASTER (the master name the Sentinels monitor)');
+  problems.push(...crossProblems(env, config));
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   const badProxies = config.trustedProxies.filter((entry) => !isAddressOrRange(entry));
   if (badProxies.length > 0) {
@@ -182,22 +184,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   return config;
 }
 
-/**
- * Production refuses what would leak or be forgeable: missing servers or keys, links and an issuer over plain
- * http (tokens in emailed links, RFC 8414 issuer), and SMTP that accepts any certificate. Every problem at once.
- */
-function productionProblems(env: Env, config: AppConfig): string[] {
-  const problems: string[] = [];
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL', 'ENCRYPTION_KEY']) {
-    if (!env[name]?.trim()) problems.push(`${name} is required when NODE_ENV=production`);
-  }
-  const insecure = (value: string): boolean => !isUrl(value, ['https:']);
-  if (insecure(config.publicUrl)) problems.push(`APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "${config.publicUrl}")`);
-  if (insecure(config.jwt.issuer)) problems.push(`JWT_ISSUER must be an https URL when NODE_ENV=production (got "${config.jwt.issuer}")`);
-  if (!config.smtpTls.rejectUnauthorized) problems.push('SMTP_TLS_REJECT_UNAUTHORIZED=false is not allowed when NODE_ENV=production');
-  return problems;
-}
-
 const MAX_WORKERS = 256;
 
 /** The longest ACCESS_TOKEN_TTL accepted; also how long a retired signing key of unrecorded token lifetime stays published. */
@@ -209,31 +195,10 @@ function readWorkers(env: Env, problems: string[]): number {
   const raw = env.WORKERS?.trim().toLowerCase();
   if (raw === undefined || raw === '') return 1;
   if (raw === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
-  const value = Number(raw);
+  const value = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
   if (Number.isInteger(value) && value >= 1 && value <= MAX_WORKERS) return value;
   problems.push(`WORKERS must be "auto" or an integer from 1 to ${MAX_WORKERS} (got "${raw}")`);
   return 1;
-}
-
-/**
- * Several worker processes need shared state: the embedded PostgreSQL (PGlite) is one process's (its data
- * directory is locked), and in-memory rate limits, lockout counters and the session cache would be per worker
- * (a logout on one worker unseen by another's cache).
- */
-function workerProblems(config: AppConfig): string[] {
-  if (config.workers <= 1) return [];
-  const problems: string[] = [];
-  if (config.databaseUrl === null) {
-    problems.push(
-      `WORKERS=${config.workers} needs DATABASE_URL: the embedded PostgreSQL (PGlite) runs in one process only (its data directory is locked); use WORKERS=1 in embedded mode`,
-    );
-  }
-  if (config.redisUrl === null) {
-    problems.push(
-      `WORKERS=${config.workers} needs REDIS_URL: rate limits, lockout counters and the session cache must be shared by the workers`,
-    );
-  }
-  return problems;
 }
 
 /** An IPv4 or IPv6 address, optionally with a prefix length in its family's range (0-32, 0-128). */

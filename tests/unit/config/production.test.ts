@@ -61,6 +61,21 @@ describe('production configuration', () => {
     expect(problems({ ...GOOD, JWT_ISSUER: 'auth-service' })).toEqual(['JWT_ISSUER must be an https URL when NODE_ENV=production (got "auth-service")']);
   });
 
+  /** Outside review, 2026-12-03: each of these started, or was reported alone once the rest were fixed. */
+  it('refuses an issuer with a query or fragment, Sentinel settings without a Sentinel, a malformed key: all at once', () => {
+    for (const issuer of ['https://auth.example.com?x=1', 'https://auth.example.com#f', 'https://user:pw@auth.example.com']) {
+      expect(problems({ ...GOOD, JWT_ISSUER: issuer })).toEqual(['JWT_ISSUER must be a plain https URL: no user or password, query or fragment (RFC 8414)']);
+    }
+    const found = problems({ ...GOOD, REDIS_SENTINEL_MASTER: 'mymaster', REDIS_SENTINEL_PASSWORD: 'pw', ENCRYPTION_KEY: 'too-short', APP_PUBLIC_URL: 'http://x.example.com' });
+    expect(found).toEqual([
+      'REDIS_SENTINEL_MASTER is read only with REDIS_MODE=sentinel (got REDIS_MODE=standalone)',
+      'REDIS_SENTINEL_PASSWORD is read only with REDIS_MODE=sentinel (got REDIS_MODE=standalone)',
+      expect.stringMatching(/^ENCRYPTION_KEY must be 32 bytes/),
+      'APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "http://x.example.com")',
+    ]);
+    expect(problems({ ...GOOD, WORKERS: '0x2' })).toEqual([expect.stringMatching(/^WORKERS must be "auto" or an integer/)]);
+  });
+
   it('lists the missing servers and keys together with the https problems', () => {
     const found = problems({ NODE_ENV: 'production', APP_PUBLIC_URL: 'http://x.example.com' });
     expect(found).toEqual(

@@ -1,0 +1,76 @@
+import { parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { type Env, isUrl } from './env-reader';
+import { hasExtras } from './url-checks';
+
+/** What these checks read of AppConfig (env.ts imports this module, so the type is not imported back). */
+interface CheckedConfig {
+  env: string;
+  publicUrl: string;
+  encryptionKey: string | null;
+  databaseUrl: string | null;
+  redisUrl: unknown;
+  workers: number;
+  jwt: { issuer: string };
+  smtpTls: { rejectUnauthorized: boolean };
+  redisTopology: { mode: string };
+}
+
+/**
+ * Settings read together: one set without what makes it read, and the encryption key's format, listed with every
+ * other problem (an outside review, 2026-12-03: REDIS_SENTINEL_MASTER without REDIS_MODE=sentinel was silently
+ * ignored, and a malformed ENCRYPTION_KEY was reported alone once the rest were fixed).
+ */
+export function crossProblems(env: Env, config: CheckedConfig): string[] {
+  const problems: string[] = [];
+  for (const name of ['REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_PASSWORD']) {
+    if (config.redisTopology.mode !== 'sentinel' && env[name]?.trim()) problems.push(`${name} is read only with REDIS_MODE=sentinel (got REDIS_MODE=${config.redisTopology.mode})`);
+  }
+  if (config.encryptionKey !== null) {
+    try {
+      parseEncryptionKey(config.encryptionKey);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Production refuses what would leak or be forgeable: missing servers or keys, links and an issuer over plain
+ * http (tokens in emailed links, RFC 8414 issuer), and SMTP that accepts any certificate. Every problem at once.
+ */
+export function productionProblems(env: Env, config: CheckedConfig): string[] {
+  const problems: string[] = [];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL', 'ENCRYPTION_KEY']) {
+    if (!env[name]?.trim()) problems.push(`${name} is required when NODE_ENV=production`);
+  }
+  const insecure = (value: string): boolean => !isUrl(value, ['https:']);
+  if (insecure(config.publicUrl)) problems.push(`APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "${config.publicUrl}")`);
+  if (insecure(config.jwt.issuer)) problems.push(`JWT_ISSUER must be an https URL when NODE_ENV=production (got "${config.jwt.issuer}")`);
+  // RFC 8414 §2: an issuer has no query or fragment (accepted until an outside review, 2026-12-03).
+  else if (hasExtras(config.jwt.issuer)) problems.push('JWT_ISSUER must be a plain https URL: no user or password, query or fragment (RFC 8414)');
+  if (!config.smtpTls.rejectUnauthorized) problems.push('SMTP_TLS_REJECT_UNAUTHORIZED=false is not allowed when NODE_ENV=production');
+  return problems;
+}
+
+/**
+ * Several worker processes need shared state: the embedded PostgreSQL (PGlite) is one process's (its data
+ * directory is locked), and in-memory rate limits, lockout counters and the session cache would be per worker
+ * (a logout on one worker unseen by another's cache).
+ */
+export function workerProblems(config: CheckedConfig): string[] {
+  if (config.workers <= 1) return [];
+  const problems: string[] = [];
+  if (config.databaseUrl === null) {
+    problems.push(
+      `WORKERS=${config.workers} needs DATABASE_URL: the embedded PostgreSQL (PGlite) runs in one process only (its data directory is locked); use WORKERS=1 in embedded mode`,
+    );
+  }
+  if (config.redisUrl === null) {
+    problems.push(
+      `WORKERS=${config.workers} needs REDIS_URL: rate limits, lockout counters and the session cache must be shared by the workers`,
+    );
+  }
+  return problems;
+}
+
