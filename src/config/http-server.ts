@@ -1,34 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { metaFor } from '@interface/http/envelope';
 import { closeByServer, markClosedByServer } from '@interface/http/middleware/client-gone';
+import { answerClientError, answerRaw, answerWithoutApp, peerOf, refusal, type RefusedRequest } from './http-refusals';
+
+export { REFUSAL_STATUS, type RefusalReason, type RefusedRequest } from './http-refusals';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-/** Why a request was answered here, below the app; each implies its status. */
-export type RefusalReason = 'malformed' | 'header_overflow' | 'timeout' | 'missing_host' | 'connect';
-
-export const REFUSAL_STATUS: Readonly<Record<RefusalReason, 400 | 405 | 408 | 431>> = {
-  malformed: 400,
-  header_overflow: 431,
-  timeout: 408,
-  missing_host: 400,
-  connect: 405,
-};
-
-/** A request the server answered without the app (so without its request log line and metrics). Never its bytes. */
-export interface RefusedRequest {
-  reason: RefusalReason;
-  status: 400 | 405 | 408 | 431;
-  /** Node's parser error code (`HPE_INVALID_METHOD` ...), when the parser refused it; at most 40 of [A-Z0-9_]. */
-  parserCode: string | null;
-  /** The socket's peer (the proxy's address behind one); null once the socket is gone. */
-  remoteAddress: string | null;
-  /** The X-Request-ID the answer carried. */
-  requestId: string;
-}
 
 /**
  * The default stalled-socket timeout (HttpServerLimits.stalledSocketTimeoutMs). A request whose handler waits this long
@@ -189,74 +168,6 @@ export class TrackedHttpServer {
     this.server.closeAllConnections();
     deadline.cancel();
   }
-}
-
-/**
- * What Node's parser refuses before the app sees a request (a malformed request line or header, headers over
- * the limit, a request that did not arrive in time) gets the contract's error envelope and an X-Request-ID
- * (CONTRACT §1: every response), not Node's bare status line; then the connection closes.
- */
-function answerClientError(error: Error & { code?: string }, socket: Duplex): { reason: RefusalReason; requestId: string } | null {
-  const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return null;
-  }
-  // From here the server ends the connection: a request still open on it (pipelined before this one) is the
-  // server's doing, not a client that left.
-  markClosedByServer(socket as Socket, 'refused');
-  if (pending?.headersSent === true) {
-    socket.destroy();
-    return null;
-  }
-  const reason: RefusalReason = error.code === 'HPE_HEADER_OVERFLOW' ? 'header_overflow' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'timeout' : 'malformed';
-  const message = reason === 'header_overflow' ? 'The request headers are too large.' : reason === 'timeout' ? 'The request did not arrive in time.' : 'The request is not valid HTTP.';
-  return { reason, requestId: answerRaw(socket, REFUSAL_STATUS[reason], 'BAD_REQUEST', message) };
-}
-
-/** The socket's peer address, read before the answer closes the socket. */
-function peerOf(socket: Duplex): string | null {
-  const address = (socket as Duplex & { remoteAddress?: unknown }).remoteAddress;
-  return typeof address === 'string' ? address.slice(0, 64) : null;
-}
-
-/** What is told of a refusal: bounded fields only (the parser's code when it has the expected shape). */
-function refusal(reason: RefusalReason, code: string | null, remoteAddress: string | null, requestId: string): RefusedRequest {
-  return { reason, status: REFUSAL_STATUS[reason], parserCode: code !== null && /^[A-Z0-9_]{1,40}$/.test(code) ? code : null, remoteAddress, requestId };
-}
-
-/** An answer in the error envelope to a parsed request the app does not see; returns its request id. */
-function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string, close = false): string {
-  const requestId = randomUUID();
-  const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'X-Request-ID': requestId,
-    'Cache-Control': 'no-store',
-    ...(close ? { Connection: 'close' } : {}),
-  });
-  res.end(body);
-  return requestId;
-}
-
-/**
- * An answer in the error envelope written straight to the socket (no app behind it), then the connection closes;
- * returns its request id.
- */
-function answerRaw(socket: Duplex, status: number, code: string, message: string): string {
-  const requestId = randomUUID();
-  const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      `X-Request-ID: ${requestId}\r\n` +
-      'Cache-Control: no-store\r\n' +
-      'Connection: close\r\n\r\n' +
-      body,
-  );
-  return requestId;
 }
 
 function delay(ms: number): { promise: Promise<void>; cancel(): void } {
