@@ -573,6 +573,21 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     }
   });
 
+  /** A fallback lockout whose Redis connection goes through a proxy the test can cut, on a clock it moves. */
+  async function proxiedFallbackLockout() {
+    const target = new URL(REAL_REDIS_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    const own = await connectRedis(proxy.through(REAL_REDIS_URL), silent);
+    const clock = new ManualClock(new Date());
+    const lockout = new FallbackLoginLockout(new RedisLoginLockout(own, testKeys(prefix), POLICY), new InMemoryLoginLockout(POLICY), silent, clock);
+    const close = async () => {
+      own.destroy();
+      await proxy.close();
+    };
+    return { proxy, own, clock, lockout, close };
+  }
+
   /**
    * A lock this instance set while Redis was away holds once Redis answers again: until 2026-12-03 the shared
    * store's answer alone counted, and the lock ended the moment Redis came back (an outside review froze Redis,
@@ -580,13 +595,8 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
    * then five more guesses at once). Its remainder is the one set in the outage; a clear (admin unlock, reset) ends it.
    */
   it('a lock set in the process during an outage still holds after Redis answers again, until it ends or is cleared', async () => {
-    const target = new URL(REAL_REDIS_URL);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
-    await proxy.start();
-    const own = await connectRedis(proxy.through(REAL_REDIS_URL), silent);
+    const { proxy, own, clock, lockout, close } = await proxiedFallbackLockout();
     try {
-      const clock = new ManualClock(new Date());
-      const lockout = new FallbackLoginLockout(new RedisLoginLockout(own, testKeys(prefix), POLICY), new InMemoryLoginLockout(POLICY), silent, clock);
       proxy.cut();
       for (let i = 0; i < POLICY.threshold; i += 1) {
         expect((await lockout.reserve('outage-locked', clock.now())).locked).toBe(false);
@@ -622,8 +632,7 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
       await lockout.clear('outage-cleared');
       expect((await lockout.reserve('outage-cleared', clock.now())).locked).toBe(false);
     } finally {
-      own.destroy();
-      await proxy.close();
+      await close();
     }
   });
 
@@ -634,13 +643,8 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
    * A clear is now weighed against the failures recorded since it was owed.
    */
   it('an owed clear is paid when Redis is back, but not over failures another instance recorded since', async () => {
-    const target = new URL(REAL_REDIS_URL);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
-    await proxy.start();
-    const own = await connectRedis(proxy.through(REAL_REDIS_URL), silent);
+    const { proxy, clock, lockout: a, close } = await proxiedFallbackLockout();
     try {
-      const clock = new ManualClock(new Date());
-      const a = new FallbackLoginLockout(new RedisLoginLockout(own, testKeys(prefix), POLICY), new InMemoryLoginLockout(POLICY), silent, clock);
       const b = new RedisLoginLockout(client, testKeys(prefix), POLICY);
       for (const id of ['owed-paid', 'owed-kept']) for (let i = 0; i < 3; i += 1) await b.recordFailure(id, clock.now());
       proxy.cut();
@@ -661,8 +665,7 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
       expect(await client.exists(lockoutKeys(testKeys(prefix), 'owed-paid')[0])).toBe(0);
       expect(await client.hGet(lockoutKeys(testKeys(prefix), 'owed-kept')[0], 'n')).toBe('1');
     } finally {
-      own.destroy();
-      await proxy.close();
+      await close();
     }
   });
 });
