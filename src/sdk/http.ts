@@ -40,9 +40,18 @@ export function assertBuildable(url: string, init: RequestInit): void {
   }
 }
 
-/** The body as JSON, or undefined when it is not JSON (a proxy's HTML error page). */
+/**
+ * The body as JSON, or undefined when it is not JSON (a proxy's HTML error page). A body cut off while it
+ * is read (connection reset, abort) is the service being unreachable, not an unexpected answer: it throws
+ * AUTH_UNAVAILABLE, so callers retry and fall back to a cached token as for any transport failure.
+ */
 export async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text().catch(() => '');
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    throw unavailable('the answer was cut off while it was read');
+  }
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

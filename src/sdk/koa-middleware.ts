@@ -81,7 +81,9 @@ function refuse(ctx: ParameterizedContext, error: AuthError): void {
   ctx.status = status;
   ctx.body = {
     success: false,
-    error: { code, message: known ? error.message : 'auth-service is unavailable.' },
+    // An AUTH_UNAVAILABLE error's message names the upstream failure (status, timeout): for the operator's
+    // log, not for the API's callers.
+    error: { code, message: known && code !== 'AUTH_UNAVAILABLE' ? error.message : 'auth-service is unavailable.' },
     meta: { request_id: requestId, timestamp: new Date().toISOString(), version: 'v1' },
   };
 }

@@ -101,6 +101,8 @@ describe('createTokenVerifier().middleware', () => {
     peer.failNext('/oauth/introspect', 503);
     const down = await app({ online: true }).get('/').set('Authorization', `Bearer ${await peer.userToken()}`).expect(503);
     expectEnvelope(down.body, 'AUTH_UNAVAILABLE');
+    // The upstream failure ("introspection answered 503") is for the operator's log, not the caller.
+    expect(down.body.error.message).toBe('auth-service is unavailable.');
   });
 
   it('errors thrown further down the chain are not turned into auth answers', async () => {
