@@ -13,6 +13,7 @@ import { SigningKeyTokenTtl1764560000000 } from './1764560000000-signing-key-tok
 import { IdnEmailDomains1764570000000 } from './1764570000000-idn-email-domains';
 import { ClientTokensValidAfter1764580000000 } from './1764580000000-client-tokens-valid-after';
 import { AdminSetAndAuditTypeIndexes1764590000000 } from './1764590000000-admin-set-and-audit-type-indexes';
+import { EmailOutboxMessageFailures1764600000000 } from './1764600000000-email-outbox-message-failures';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   IdnEmailDomains1764570000000,
   ClientTokensValidAfter1764580000000,
   AdminSetAndAuditTypeIndexes1764590000000,
+  EmailOutboxMessageFailures1764600000000,
 ];

@@ -163,7 +163,7 @@ function sqlStore(dataSource: DataSource, options: StoreOptions, close: () => Pr
       ),
     emails: () =>
       dataSource.query(
-        `SELECT id, recipient, subject, sealed_text AS "sealedText", sealed_html AS "sealedHtml", created_at AS "createdAt", attempts,
+        `SELECT id, recipient, subject, sealed_text AS "sealedText", sealed_html AS "sealedHtml", created_at AS "createdAt", attempts, message_failures AS "messageFailures",
                 next_attempt_at AS "nextAttemptAt", locked_until AS "lockedUntil", claim_id AS "claimId", sent_at AS "sentAt",
                 failed_at AS "failedAt", last_error AS "lastError"
            FROM email_outbox ORDER BY created_at`,

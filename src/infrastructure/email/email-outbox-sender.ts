@@ -199,13 +199,17 @@ export class EmailOutboxSender {
     // The server's reply may name the recipient ("550 5.1.1 <r5@example.com>: ..."): never into the row or the log.
     const reason = describe(error, [email.recipient]);
     const retryAt = nextAttemptAt(this.clock.now(), email.attempts, this.settings);
-    // The attempt limit counts failures about the message; the relay's own (away, misconfigured) only the age limit.
-    if (isPermanentFailure(error) || (isAboutMessage(error) && email.attempts >= this.settings.maxAttempts) || this.tooOld(email, retryAt)) {
-      await this.giveUp(email, reason);
+    // The attempt limit counts failures about the message, and only those (message_failures): the relay's own (away,
+    // misconfigured) count toward the age limit only. Until 2026-12-04 it compared `attempts`, every claim: after a
+    // long outage the first temporary refusal of the message (a mailbox busy) gave it up (an outside review).
+    const aboutMessage = isAboutMessage(error);
+    const messageFailures = email.messageFailures + (aboutMessage ? 1 : 0);
+    if (isPermanentFailure(error) || (aboutMessage && messageFailures >= this.settings.maxAttempts) || this.tooOld(email, retryAt)) {
+      await this.giveUp({ ...email, messageFailures }, reason);
       return;
     }
-    await this.queue.markFailed(email, reason, retryAt).catch(() => undefined);
-    const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, next_attempt_at: retryAt.toISOString(), err: reason };
+    await this.queue.markFailed(email, reason, retryAt, aboutMessage).catch(() => undefined);
+    const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, message_failures: messageFailures, next_attempt_at: retryAt.toISOString(), err: reason };
     this.logger.warn(fields, 'email delivery failed; queued for retry');
   }
 
@@ -219,7 +223,7 @@ export class EmailOutboxSender {
       return;
     }
     const ageSeconds = Math.round((now.getTime() - email.createdAt.getTime()) / 1000);
-    const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, age_seconds: ageSeconds, err: reason };
+    const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, message_failures: email.messageFailures, age_seconds: ageSeconds, err: reason };
     this.logger.warn(fields, 'email given up: marked failed and will not be sent');
   }
 

@@ -13,7 +13,10 @@ export interface QueuedEmailRow {
   sealedText: string;
   sealedHtml: string;
   createdAt: Date;
+  /** Every claim of the row (the retry backoff grows with it), relay outages included. */
   attempts: number;
+  /** The failed attempts that were about this message (isAboutMessage): EMAIL_MAX_ATTEMPTS counts only these. */
+  messageFailures: number;
   nextAttemptAt: Date;
   /** While a sender holds the row: nobody else claims it before this instant. */
   lockedUntil: Date | null;
@@ -26,7 +29,7 @@ export interface QueuedEmailRow {
   lastError: string | null;
 }
 
-export type ClaimedEmail = Pick<QueuedEmailRow, 'id' | 'recipient' | 'subject' | 'sealedText' | 'sealedHtml' | 'attempts' | 'createdAt'> & {
+export type ClaimedEmail = Pick<QueuedEmailRow, 'id' | 'recipient' | 'subject' | 'sealedText' | 'sealedHtml' | 'attempts' | 'messageFailures' | 'createdAt'> & {
   claimId: string;
 };
 
@@ -48,9 +51,15 @@ export interface EmailQueue {
   /** Hands back claimed rows that were not tried (shutdown): unleased, due as before, attempts - 1. Current claim only. */
   release(emails: ClaimedEmail[]): Promise<void>;
   markSent(email: ClaimedEmail, now: Date): Promise<void>;
-  /** This attempt failed: retry at `nextAttemptAt`. Only the current claim may do this. */
-  markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date): Promise<void>;
-  /** Give up for good (failed_at = now): the row stays for inspection and is never claimed again. Current claim only. */
+  /**
+   * This attempt failed: retry at `nextAttemptAt`; `aboutMessage`: the failure was about the message, and counts
+   * (message_failures + 1). Only the current claim may do this.
+   */
+  markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date, aboutMessage: boolean): Promise<void>;
+  /**
+   * Give up for good (failed_at = now, message_failures = the claim's): the row stays for inspection and is never
+   * claimed again. Current claim only.
+   */
   markUndeliverable(email: ClaimedEmail, error: string, now: Date): Promise<void>;
   countByState(): Promise<EmailQueueCounts>;
 }
@@ -64,6 +73,7 @@ export function newQueuedEmail(box: SecretBox, message: EmailMessage, now: Date)
     sealedHtml: box.seal(message.html),
     createdAt: now,
     attempts: 0,
+    messageFailures: 0,
     nextAttemptAt: now,
     lockedUntil: null,
     claimId: null,

@@ -78,15 +78,34 @@ describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
     for (const c of again) await store.emailQueue.markSent(c, clock.now());
   });
 
+  it('counts the failures about the message apart from the attempts: only when told so, only for the current claim, returned by the next claim', async () => {
+    await enqueue('b@example.com');
+    const [first] = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    expect(first!.messageFailures).toBe(0);
+    await store.emailQueue.markFailed(first!, 'ESOCKET: connect ECONNREFUSED', lease(0), false);
+    const [second] = await store.emailQueue.claimDue(clock.now(), 10, lease(1));
+    expect(second).toMatchObject({ attempts: 2, messageFailures: 0 });
+    await store.emailQueue.markFailed(second!, '450 4.2.1 mailbox busy', lease(0), true);
+    expect(await rowOf(first!.id)).toMatchObject({ attempts: 2, messageFailures: 1 });
+    const [third] = await store.emailQueue.claimDue(clock.now(), 10, lease(1));
+    expect(third).toMatchObject({ attempts: 3, messageFailures: 1 });
+    // Its lease lapses and another claim takes the row: the stale claim's verdict counts for nothing.
+    clock.advance(2);
+    const [fourth] = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    await store.emailQueue.markFailed(third!, '450 4.2.1 mailbox busy', lease(0), true);
+    expect(await rowOf(first!.id)).toMatchObject({ attempts: 4, messageFailures: 1 });
+    await store.emailQueue.markSent(fourth!, clock.now());
+  });
+
   it('a failure schedules the retry for the current claim only; sent rows are never claimed again', async () => {
     await enqueue('a@example.com');
     const [first] = await store.emailQueue.claimDue(clock.now(), 10, lease(1));
     clock.advance(2);
     const [second] = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
-    await store.emailQueue.markFailed(first!, 'stale claim', lease(9999));
+    await store.emailQueue.markFailed(first!, 'stale claim', lease(9999), false);
     expect(await rowOf(first!.id)).toMatchObject({ lastError: null, claimId: second!.claimId });
 
-    await store.emailQueue.markFailed(second!, 'ESOCKET: connect ECONNREFUSED', lease(60));
+    await store.emailQueue.markFailed(second!, 'ESOCKET: connect ECONNREFUSED', lease(60), false);
     expect(await rowOf(first!.id)).toMatchObject({ lastError: 'ESOCKET: connect ECONNREFUSED', claimId: null, lockedUntil: null, attempts: 2 });
     await expect(store.emailQueue.claimDue(clock.now(), 10, lease(300))).resolves.toEqual([]);
     clock.advance(60);
@@ -114,7 +133,7 @@ describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
     expect(taken!.recipient).toBe('retaken@example.com');
     const [other] = await store.emailQueue.claimDue(clock.now(), 1, lease(300));
     expect(other!.recipient).toBe('unleased@example.com');
-    await store.emailQueue.markFailed(other!, 'ESOCKET', lease(3600)); // unleased: lapsed for the first claim too
+    await store.emailQueue.markFailed(other!, 'ESOCKET', lease(3600), false); // unleased: lapsed for the first claim too
 
     const again = await store.emailQueue.extendLease(claimed, clock.now(), lease(300));
     expect([...again]).toEqual([byTo('kept@example.com').id]);
@@ -154,7 +173,7 @@ describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
     const claimed = await store.emailQueue.claimDue(clock.now(), 10, lease(1));
     const gone = claimed.find((c) => c.recipient === 'gone@example.com')!;
     expect(gone.createdAt).toEqual(clock.now());
-    await store.emailQueue.markFailed(claimed.find((c) => c.recipient === 'later@example.com')!, 'ESOCKET', lease(60));
+    await store.emailQueue.markFailed(claimed.find((c) => c.recipient === 'later@example.com')!, 'ESOCKET', lease(60), false);
     clock.advance(2);
     const [current] = await store.emailQueue.claimDue(clock.now(), 1, lease(300));
     expect(current!.id).toBe(gone.id);
@@ -163,7 +182,7 @@ describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
     await store.emailQueue.markUndeliverable(current!, '550 5.1.1 no such user', clock.now());
     expect(await rowOf(gone.id)).toMatchObject({ failedAt: clock.now(), sentAt: null, lastError: '550 5.1.1 no such user', lockedUntil: null, claimId: null, attempts: 2 });
     await expect(store.emailQueue.countByState()).resolves.toEqual({ queued: counts.queued + 1, failed: counts.failed + 1 });
-    await store.emailQueue.markFailed(current!, 'late', lease(1)); // a failed row does not come back
+    await store.emailQueue.markFailed(current!, 'late', lease(1), false); // a failed row does not come back
     clock.advance(86_400);
     const again = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
     expect(again.map((c) => c.recipient)).toEqual(['later@example.com']);
@@ -190,7 +209,7 @@ describe.each(SQL_ADAPTERS)('email outbox purge on $name', (adapter) => {
     const claimed = await store.emailQueue.claimDue(clock.now(), 10, lease(60));
     await store.emailQueue.markSent(claimed.find((c) => c.recipient === 'sent@example.com')!, clock.now());
     await store.emailQueue.markUndeliverable(claimed.find((c) => c.recipient === 'failed@example.com')!, '550', clock.now());
-    await store.emailQueue.markFailed(claimed.find((c) => c.recipient === 'queued@example.com')!, 'ESOCKET', lease(60 * 86400));
+    await store.emailQueue.markFailed(claimed.find((c) => c.recipient === 'queued@example.com')!, 'ESOCKET', lease(60 * 86400), false);
 
     clock.advance(6 * 86_400);
     await expect(store.purge!(clock.now())).resolves.toMatchObject({ sentEmails: 0, failedEmails: 0 });

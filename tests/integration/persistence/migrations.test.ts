@@ -90,6 +90,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'IdnEmailDomains1764570000000' }),
         expect.objectContaining({ name: 'ClientTokensValidAfter1764580000000' }),
         expect.objectContaining({ name: 'AdminSetAndAuditTypeIndexes1764590000000' }),
+        expect.objectContaining({ name: 'EmailOutboxMessageFailures1764600000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {

@@ -36,8 +36,8 @@ export class InMemoryEmailQueue implements EmailQueue {
     return due.map((row) => {
       const claimed = { ...row, attempts: row.attempts + 1, lockedUntil: leaseUntil, claimId };
       this.db.tables.emails.set(row.id, claimed);
-      const { id, recipient, subject, sealedText, sealedHtml, attempts, createdAt } = claimed;
-      return { id, recipient, subject, sealedText, sealedHtml, attempts, createdAt, claimId };
+      const { id, recipient, subject, sealedText, sealedHtml, attempts, messageFailures, createdAt } = claimed;
+      return { id, recipient, subject, sealedText, sealedHtml, attempts, messageFailures, createdAt, claimId };
     });
   }
 
@@ -64,14 +64,16 @@ export class InMemoryEmailQueue implements EmailQueue {
     if (row && row.sentAt === null) this.db.tables.emails.set(email.id, { ...row, sentAt: now, failedAt: null, lockedUntil: null, lastError: null });
   }
 
-  async markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date): Promise<void> {
+  async markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date, aboutMessage: boolean): Promise<void> {
     const row = this.claimed(email);
-    if (row) this.db.tables.emails.set(email.id, { ...row, nextAttemptAt, lastError: error, lockedUntil: null, claimId: null });
+    if (!row) return;
+    const messageFailures = row.messageFailures + (aboutMessage ? 1 : 0);
+    this.db.tables.emails.set(email.id, { ...row, nextAttemptAt, lastError: error, lockedUntil: null, claimId: null, messageFailures });
   }
 
   async markUndeliverable(email: ClaimedEmail, error: string, now: Date): Promise<void> {
     const row = this.claimed(email);
-    if (row) this.db.tables.emails.set(email.id, { ...row, failedAt: now, lastError: error, lockedUntil: null, claimId: null });
+    if (row) this.db.tables.emails.set(email.id, { ...row, failedAt: now, lastError: error, lockedUntil: null, claimId: null, messageFailures: email.messageFailures });
   }
 
   async countByState(): Promise<EmailQueueCounts> {

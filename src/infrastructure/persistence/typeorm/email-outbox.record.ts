@@ -27,6 +27,9 @@ export class EmailOutboxRecord {
   @Column({ type: 'int', default: 0 })
   attempts!: number;
 
+  @Column({ type: 'int', name: 'message_failures', default: 0 })
+  messageFailures!: number;
+
   @Column({ type: 'timestamptz', name: 'next_attempt_at' })
   nextAttemptAt!: Date;
 

@@ -40,7 +40,7 @@ export class TypeOrmEmailQueue implements EmailQueue {
                 FOR UPDATE SKIP LOCKED) due
         WHERE o.id = due.id
     RETURNING o.id, o.recipient, o.subject, o.sealed_text AS "sealedText", o.sealed_html AS "sealedHtml", o.attempts,
-              o.created_at AS "createdAt"`,
+              o.message_failures AS "messageFailures",              o.created_at AS "createdAt"`,
       [now, leaseUntil, claimId, limit],
     );
     return rowsOf(result).map((row) => ({ ...row, claimId }));
@@ -80,19 +80,20 @@ export class TypeOrmEmailQueue implements EmailQueue {
     );
   }
 
-  async markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date): Promise<void> {
+  async markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date, aboutMessage: boolean): Promise<void> {
     await this.dataSource.query(
-      `UPDATE email_outbox SET next_attempt_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL
+      `UPDATE email_outbox SET next_attempt_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL,
+              message_failures = message_failures + $5
         WHERE id = $1 AND claim_id = $2 AND sent_at IS NULL AND failed_at IS NULL`,
-      [email.id, email.claimId, nextAttemptAt, error],
+      [email.id, email.claimId, nextAttemptAt, error, aboutMessage ? 1 : 0],
     );
   }
 
   async markUndeliverable(email: ClaimedEmail, error: string, now: Date): Promise<void> {
     await this.dataSource.query(
-      `UPDATE email_outbox SET failed_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL
+      `UPDATE email_outbox SET failed_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL, message_failures = $5
         WHERE id = $1 AND claim_id = $2 AND sent_at IS NULL AND failed_at IS NULL`,
-      [email.id, email.claimId, now, error],
+      [email.id, email.claimId, now, error, email.messageFailures],
     );
   }
 

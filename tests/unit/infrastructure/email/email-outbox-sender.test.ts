@@ -142,6 +142,36 @@ describe('EmailOutboxSender', () => {
     expect(t.rows().find((r) => r.recipient === 'aged@example.com')).toMatchObject({ sentAt: null, failedAt: expect.any(Date) });
   });
 
+  it('the attempts a relay outage took do not count against the message: after the outage, a temporary refusal of it is retried until maxAttempts of its own (outside review, 2026-12-04)', async () => {
+    const t = setup();
+    t.mailer.down = true;
+    await t.enqueue('after-outage@example.com');
+    for (let i = 0; i < 2 * SETTINGS.maxAttempts; i += 1) {
+      await t.sender.drain();
+      t.clock.advance(SETTINGS.maxRetrySeconds);
+    }
+    // The relay is back, and says the mailbox is busy: about the message, the first such refusal of it.
+    t.mailer.down = false;
+    t.mailer.mailboxBusy = true;
+    await t.sender.drain();
+    expect(t.rows()[0]).toMatchObject({ failedAt: null, messageFailures: 1, attempts: 2 * SETTINGS.maxAttempts + 1 });
+    for (let i = 1; i < SETTINGS.maxAttempts - 1; i += 1) {
+      t.clock.advance(SETTINGS.maxRetrySeconds);
+      await t.sender.drain();
+    }
+    expect(t.rows()[0]).toMatchObject({ failedAt: null, messageFailures: SETTINGS.maxAttempts - 1 });
+    // A relay failure between them changes nothing; the maxAttempts-th refusal of the message gives it up.
+    t.mailer.down = true;
+    t.clock.advance(SETTINGS.maxRetrySeconds);
+    await t.sender.drain();
+    expect(t.rows()[0]).toMatchObject({ failedAt: null, messageFailures: SETTINGS.maxAttempts - 1 });
+    t.mailer.down = false;
+    t.clock.advance(SETTINGS.maxRetrySeconds);
+    await t.sender.drain();
+    expect(t.rows()[0]).toMatchObject({ sentAt: null, failedAt: expect.any(Date), messageFailures: SETTINGS.maxAttempts });
+    expect(t.mailer.sent).toHaveLength(0);
+  });
+
   it('gives up on a row older than maxAge without trying it, even with the server back; younger rows are still sent', async () => {
     const t = setup();
     t.mailer.down = true;
