@@ -71,7 +71,11 @@ if (MODES.includes('servers')) {
         const answers = await Promise.all([
           call(a!.base, '/api/v1/auth/mfa/verify', { body: { mfa_token: onA, code } }),
           call(b!.base, '/api/v1/auth/mfa/verify', { body: { mfa_token: onB, code } }),
-        ]);
+        ]).catch((error: unknown) => {
+          // A connection cut (CI, 2026-12-03: "other side closed" from b): say whether a process died, and what it wrote.
+          const state = (p: ServiceProcess) => `exit ${p.child.exitCode} signal ${p.child.signalCode}\n${p.output().slice(-4_000)}`;
+          throw new Error(`round ${round}: ${String(error)} (${String((error as Error).cause)})\na: ${state(a!)}\nb: ${state(b!)}`);
+        });
         const statuses = answers.map((answer) => answer.status).sort();
         expect([round, statuses]).toEqual([round, [200, 401]]);
       }
