@@ -209,9 +209,19 @@ describe.each(MODES)('POST /oauth/token (%s)', (mode) => {
 describe.each(MODES)('/oauth rate limits (%s)', (mode) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startSecureApp(mode, { ...NO_LIMITS, RATE_LIMIT_OAUTH_ID: '3/1m', RATE_LIMIT_OAUTH_IP: '12/1m' });
+    t = await startSecureApp(mode, { ...NO_LIMITS, RATE_LIMIT_OAUTH_ID: '3/1m', RATE_LIMIT_OAUTH_IP: '12/1m', RATE_LIMIT_INTROSPECT_ID: '4/1m' });
   }, 60_000);
   afterAll(async () => t?.stop());
+
+  it("introspection has quotas of its own: a verifier's load does not spend what the client's token requests need (outside review, 2026-12-04)", async () => {
+    const client = await createClient(t);
+    const introspect = () => t.http.post('/oauth/introspect').set('Authorization', basic(client)).type(FORM).send('token=not-a-token');
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await introspect()).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429]);
+    const token = await t.http.post('/oauth/token').set('Authorization', basic(client)).type(FORM).send('grant_type=client_credentials');
+    expect(token.status).toBe(200);
+  });
 
   it('limits per authenticated client (wrong secrets do not spend its quota) and per IP, with slow_down and Retry-After', async () => {
     const client = await createClient(t);

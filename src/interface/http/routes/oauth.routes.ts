@@ -19,6 +19,8 @@ export const OAUTH_PATHS = {
 } as const;
 
 const LIMIT: RouteLimit = { group: 'oauth', identifier: 'client' };
+/** Its own quotas (RATE_LIMIT_INTROSPECT_*): a verifier's load must not spend what the client's token requests need. */
+const INTROSPECT_LIMIT: RouteLimit = { group: 'introspect', identifier: 'client' };
 
 /** What every client-authenticated OAuth route can answer besides its success (RFC 6749 §5.2 shape). */
 const OAUTH_FAILURES: Record<number, ResponseSpec> = {
@@ -69,7 +71,7 @@ export const OAUTH_ROUTES: readonly RouteDef[] = [
     summary: 'Token introspection (RFC 7662)',
     tags: ['oauth'],
     auth: 'client',
-    limit: LIMIT,
+    limit: INTROSPECT_LIMIT,
     body: { dto: TokenActionDto, form: true },
     errorFormat: 'oauth',
     responses: { 200: { description: 'Whether the token is active, and its facts if so', schema: INTROSPECTION_SCHEMA, envelope: false }, ...OAUTH_FAILURES },

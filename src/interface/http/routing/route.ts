@@ -16,7 +16,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type AuthRequirement = 'none' | 'user' | 'client' | { role: string };
 
 /** Rate-limit groups (RATE_LIMIT_<GROUP>_IP / _ID). */
-export type RateLimitGroup = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup' | 'profile' | 'oauth';
+export type RateLimitGroup = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup' | 'profile' | 'oauth' | 'introspect';
 
 export interface RouteLimit {
   group: RateLimitGroup;

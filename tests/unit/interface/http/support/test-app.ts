@@ -31,6 +31,7 @@ export const DEFAULT_CONFIG: HttpConfig = {
     mfa_setup: { ip: null, identifier: null },
     profile: { ip: null, identifier: null },
     oauth: { ip: null, identifier: null },
+    introspect: { ip: null, identifier: null },
   },
 };
 
