@@ -41,9 +41,12 @@ export const notSent = (why: string): AuthError => new AuthError('VALIDATION_ERR
 /** The circuit is open: no request was sent, so retrying now is pointless. */
 export const circuitOpen = (): AuthError => unavailable('circuit open', { circuit: 'open' });
 
-/** Worth another try: the service was not reached or answered 5xx (not when the circuit refused the call). */
+/**
+ * Worth another try: the service was not reached or answered 5xx (not when the circuit refused the call, nor when
+ * the service asked to be asked less often: a rate limit is an answer, and another try now would meet it again).
+ */
 export function isTransient(error: unknown): boolean {
-  return error instanceof AuthError && error.status >= 500 && error.details?.circuit !== 'open';
+  return error instanceof AuthError && error.status >= 500 && error.details?.circuit !== 'open' && error.details?.rate_limited !== true;
 }
 
 export function isAuthError(error: unknown): error is AuthError {

@@ -75,3 +75,10 @@ export function unexpected(response: Response, what: string): AuthError {
   if (response.status >= 500) return unavailable(`${what} answered ${response.status}`, { upstream_status: response.status });
   return new AuthError('UNEXPECTED_RESPONSE', response.status, `${what}: unexpected answer ${response.status}`);
 }
+
+/** RFC 9110 §10.2.3 Retry-After: delay-seconds or an HTTP-date; null when absent, unreadable or not ahead. */
+export function retryAfterSeconds(value: string | null, now: number): number | null {
+  if (value === null || value.trim() === '') return null;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : (Date.parse(value) - now) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : null;
+}

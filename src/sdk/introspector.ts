@@ -1,6 +1,6 @@
 import type { CircuitBreaker } from './circuit-breaker';
-import { AuthError, isTransient } from './errors';
-import { basicAuth, isRecord, readJson, send, unexpected, type FetchLike } from './http';
+import { AuthError, isTransient, unavailable } from './errors';
+import { basicAuth, isRecord, readJson, retryAfterSeconds, send, unexpected, type FetchLike } from './http';
 
 export interface IntrospectionOptions {
   /** auth-service's RFC 7662 endpoint, e.g. https://auth.example.com/oauth/introspect */
@@ -32,16 +32,30 @@ interface Cached {
   until: number;
 }
 
+/** A 429 without Retry-After pauses introspection this long; a longer Retry-After is read as MAX_PAUSE_MS. */
+const DEFAULT_PAUSE_MS = 5000;
+const MAX_PAUSE_MS = 60_000;
+
+/** The answer while auth-service asked to be asked less often: fail closed, no request, not a transport failure. */
+function rateLimited(untilMs: number, now: number): AuthError {
+  return unavailable('introspection is rate-limited by auth-service', { rate_limited: true, retry_after_seconds: Math.max(1, Math.ceil((untilMs - now) / 1000)) });
+}
+
 /**
  * Asks auth-service whether a token is still active (RFC 7662), authenticating as a client by HTTP Basic.
  * Answers are cached a few seconds and concurrent questions about one token share one request. Behind a
- * circuit breaker: while auth-service cannot be reached the answer is AUTH_UNAVAILABLE, never "active".
+ * circuit breaker: while auth-service cannot be reached the answer is AUTH_UNAVAILABLE, never "active". A 429 (the
+ * client's RATE_LIMIT_INTROSPECT quota) pauses every question until its Retry-After is over (at most 60 s): they
+ * fail closed without a request, and the breaker counts none of it (until 2026-12-04 a 429 was a failure to reach
+ * the service, each one counted, and every question still asked: an outside review).
  */
 export class Introspector {
   private readonly cache = new Map<string, Cached>();
   private readonly pending = new Map<string, Promise<Answer>>();
   private readonly ttlMs: number;
   private readonly size: number;
+  /** Set by a 429: no question is sent before this instant (ms, deps.now()). */
+  private pausedUntil = 0;
 
   constructor(
     private readonly options: IntrospectionOptions,
@@ -60,6 +74,7 @@ export class Introspector {
     const hit = this.cache.get(token);
     if (hit && hit.until > now) return hit.answer;
     if (hit) this.cache.delete(token);
+    if (now < this.pausedUntil) throw rateLimited(this.pausedUntil, now);
     let question = this.pending.get(token);
     if (!question) {
       question = this.request(token, verified.subject).finally(() => this.pending.delete(token));
@@ -89,6 +104,12 @@ export class Introspector {
       );
       const body = await readJson(response);
       if (response.status >= 500) throw unexpected(response, 'introspection');
+      if (response.status === 429) {
+        const now = this.deps.now();
+        const asked = retryAfterSeconds(response.headers.get('retry-after'), now);
+        this.pausedUntil = now + Math.min(MAX_PAUSE_MS, asked === null ? DEFAULT_PAUSE_MS : asked * 1000);
+        throw rateLimited(this.pausedUntil, now);
+      }
       if (response.status !== 200 || !isRecord(body) || typeof body.active !== 'boolean') {
         // Our own client credentials refused, or not RFC 7662: fail closed, loudly.
         throw new AuthError('AUTH_UNAVAILABLE', 503, `introspection answered ${response.status} without an RFC 7662 body`);

@@ -1,6 +1,6 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { AuthError, isTransient } from './errors';
-import { basicAuth, globalFetch, isRecord, readJson, send, unexpected, type FetchLike } from './http';
+import { basicAuth, globalFetch, isRecord, readJson, retryAfterSeconds, send, unexpected, type FetchLike } from './http';
 
 export interface ServiceTokenSourceOptions extends BackoffOptions {
   /** auth-service's RFC 6749 token endpoint, e.g. https://auth.example.com/oauth/token */
@@ -53,13 +53,6 @@ function slowDownMs(error: unknown): number | null {
   const seconds = Number(error.details?.['retry_after_seconds']);
   const asked = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
   return Math.min(MAX_SLOW_DOWN_MS, Math.max(RENEWAL_PAUSE_MS, asked));
-}
-
-/** RFC 9110 §10.2.3 Retry-After: delay-seconds or an HTTP-date; null when absent, unreadable or not ahead. */
-function retryAfterSeconds(value: string | null, now: number): number | null {
-  if (value === null || value.trim() === '') return null;
-  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : (Date.parse(value) - now) / 1000;
-  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : null;
 }
 
 /** The token may still be handed out: more than EXPIRY_SAFETY_MS before it expires. */

@@ -109,6 +109,11 @@ export class OAuthPeer {
     const body = await readBody(req);
     const failure = this.failures.get(path)?.shift();
     if (failure === 'reset') return void req.socket.destroy();
+    if (failure === 429) {
+      // auth-service's quota answer: slow_down with Retry-After (RFC 9110 §10.2.3).
+      res.setHeader('retry-after', '30');
+      return json(res, 429, { error: 'slow_down' });
+    }
     if (failure !== undefined) return json(res, failure, { error: 'temporarily_unavailable' });
     const form = req.headers['content-type']?.startsWith('application/json')
       ? new URLSearchParams(JSON.parse(body || '{}') as Record<string, string>)

@@ -309,6 +309,26 @@ describe('createTokenVerifier online (introspection at a local RFC 7662 peer)', 
     expect(introspections(fetch)).toBe(6);
   });
 
+  it('a 429 pauses introspection for its Retry-After: fail closed without a request meanwhile, never counted by the breaker (outside review, 2026-12-04)', async () => {
+    const { v, clock, fetch } = verifier({ failureThreshold: 3, resetAfterMs: 600_000 });
+    const tokens = await Promise.all(Array.from({ length: 5 }, () => peer.userToken()));
+    await v.verify(tokens[0]!); // JWKS loaded
+    peer.failNext('/oauth/introspect', 429, 429, 429);
+    for (let round = 0; round < 3; round += 1) {
+      const refused = v.verify(tokens[round]!, { online: true });
+      await expect(refused).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503, details: { rate_limited: true, retry_after_seconds: 30 } });
+      expect(introspections(fetch)).toBe(round + 1);
+      // Within the pause: refused at once, nothing sent.
+      clock.advance(29);
+      await expect(v.verify(tokens[4]!, { online: true })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', details: { rate_limited: true, retry_after_seconds: 1 } });
+      expect(introspections(fetch)).toBe(round + 1);
+      clock.advance(1);
+    }
+    // Three 429s in a row (the breaker's threshold) did not open the circuit: the next question is sent and answered.
+    await expect(v.verify(tokens[3]!, { online: true })).resolves.toMatchObject({ tokenType: 'user' });
+    expect(introspections(fetch)).toBe(4);
+  });
+
   it('the circuit opens while the peer is stopped and closes when it is back on its port', async () => {
     const own = await new OAuthPeer().start();
     const clock = new FakeClock();
