@@ -16,7 +16,11 @@ export interface SessionFetch {
 /**
  * On a 401 with WWW-Authenticate (the token refused) the session refreshes once and retries once. Concurrent 401s share one refresh; a call that was
  * refused with a token already replaced just retries with the newer one. When the refresh token itself is
- * refused (the session is over) the original 401 response is returned and no further refresh is tried.
+ * refused (the session is over) the original 401 response is returned and no further refresh is tried. When the
+ * access token a refresh just gave is refused too (a resource server that takes none of this session's tokens: a
+ * wrong audience, say), its 401 is returned, and that token gets no further refresh until it expires: until
+ * 2026-12-04 every call refreshed again, rotating the session's refresh token on each request and running into
+ * its rate limit (an outside review).
  * Request bodies must be replayable (string, URLSearchParams, Blob, ...), not a stream. An access token that
  * cannot be one (empty, or not visible ASCII) rejects with AuthError (UNAUTHENTICATED, INVALID_TOKEN) before
  * anything is sent, never with an error that quotes it.
@@ -25,6 +29,8 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
   let current = tokens;
   let refreshing: Promise<Tokens> | undefined;
   let ended = false;
+  /** An access token refused on its first use after the refresh that gave it: refreshing does not help it. */
+  let refusedWhenNew: string | undefined;
 
   const refreshFrom = (used: string): Promise<Tokens> => {
     if (current.access_token !== used) return Promise.resolve(current);
@@ -52,6 +58,7 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
     // answer about the request, such as a wrong current password (INVALID_CREDENTIALS): sent again, it was checked
     // and counted twice, and the refresh token rotated for nothing.
     if (first.status !== 401 || ended || !first.headers.has('www-authenticate')) return first;
+    if (used === refusedWhenNew && !expired(current)) return first;
     let next: Tokens;
     try {
       next = await refreshFrom(used);
@@ -63,8 +70,16 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
       throw error;
     }
     await first.arrayBuffer().catch(() => undefined); // free the connection before the retry
-    return fetchFn(input, withBearer(init, next.access_token));
+    const retried = await fetchFn(input, withBearer(init, next.access_token));
+    if (retried.status === 401 && retried.headers.has('www-authenticate')) refusedWhenNew = next.access_token;
+    return retried;
   };
 
   return Object.defineProperty(sessionFetch, 'tokens', { get: () => current, enumerable: true }) as SessionFetch;
+}
+
+/** Whether the access token has expired by its `expires_at` (one that cannot be read counts as expired). */
+function expired(tokens: Tokens): boolean {
+  const at = Date.parse(tokens.expires_at);
+  return !(at > Date.now());
 }
