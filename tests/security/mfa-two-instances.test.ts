@@ -62,8 +62,9 @@ if (MODES.includes('servers')) {
     }
 
     it('accepts the code exactly once, round after round', async () => {
+      let cuts = 0;
       for (let round = 0; round < 8; round++) {
-        const email = `race-${round}@example.com`;
+        const email = `race-${round}-${cuts}@example.com`;
         const secret = await enrolled(email);
         const [onA, onB] = [await pending(a!, email), await pending(b!, email)];
         await awayFromStepEdge();
@@ -71,11 +72,19 @@ if (MODES.includes('servers')) {
         const answers = await Promise.all([
           call(a!.base, '/api/v1/auth/mfa/verify', { body: { mfa_token: onA, code } }),
           call(b!.base, '/api/v1/auth/mfa/verify', { body: { mfa_token: onB, code } }),
-        ]).catch((error: unknown) => {
-          // A connection cut (CI, 2026-12-03: "other side closed" from b): say whether a process died, and what it wrote.
+        ]).catch((error: unknown) => error as Error);
+        if (answers instanceof Error) {
+          // A connection cut (CI, 2026-12-03: "other side closed" from b, not reproduced since): a process that died
+          // fails the test with what it wrote; with both alive, the round is not evidence either way, and is run
+          // again with a new account, once.
           const state = (p: ServiceProcess) => `exit ${p.child.exitCode} signal ${p.child.signalCode}\n${p.output().slice(-4_000)}`;
-          throw new Error(`round ${round}: ${String(error)} (${String((error as Error).cause)})\na: ${state(a!)}\nb: ${state(b!)}`);
-        });
+          const report = `round ${round}: ${String(answers)} (${String(answers.cause)})\na: ${state(a!)}\nb: ${state(b!)}`;
+          if (a!.child.exitCode !== null || b!.child.exitCode !== null || a!.child.signalCode || b!.child.signalCode || cuts > 0) throw new Error(report);
+          console.warn(`[mfa-two-instances] a connection was cut, both processes alive; the round runs again\n${report}`);
+          cuts += 1;
+          round -= 1;
+          continue;
+        }
         const statuses = answers.map((answer) => answer.status).sort();
         expect([round, statuses]).toEqual([round, [200, 401]]);
       }
