@@ -463,6 +463,25 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     expect([locked.status, locked.body.error.code]).toEqual([429, 'ACCOUNT_LOCKED']);
   }, 90_000);
 
+  it("a TOTP secret copied onto another account in the database does not open there: the copier's codes never sign in as the victim (outside review, 2026-12-04)", async () => {
+    const attacker = await enrolled('swap-attacker@example.com');
+    const victim = await enrolled('swap-victim@example.com');
+    const db = app().app.infra.dataSource;
+    // Someone who can write the database but lacks ENCRYPTION_KEY moves their own sealed secret onto the victim.
+    const moved = await db.query(
+      `UPDATE user_credentials SET secret = (SELECT secret FROM user_credentials WHERE user_id = $1 AND type = 'totp')
+        WHERE user_id = $2 AND type = 'totp' RETURNING user_id`,
+      [attacker.userId, victim.userId],
+    );
+    expect(moved).toEqual([[{ user_id: victim.userId }], 1]);
+    const answer = await verify(await passwordStep('swap-victim@example.com'), { code: oathtool(attacker.secret, app().clock.now()) });
+    expect(answer.status).toBe(500);
+    expect(answer.body).toMatchObject({ success: false, error: { code: 'INTERNAL_ERROR' } });
+    expect(JSON.stringify(answer.body)).not.toMatch(/sealed|opened|totp_secret/i);
+    // The attacker's own account is untouched by it.
+    expect((await verify(await passwordStep('swap-attacker@example.com'), { code: oathtool(attacker.secret, app().clock.now()) })).status).toBe(200);
+  });
+
   it('the database holds neither the base32 secret, nor its bytes, nor a backup code, in any column of any table', async () => {
     const { http } = app();
     const { secret, backupCodes, tokens } = await enrolled('scan@example.com');

@@ -1,7 +1,7 @@
 import { inject, injectable } from 'inversify';
 import type { UserRepository } from '@domain/user/user.repository';
 import type { Clock } from '../ports/clock';
-import type { SecretBox } from '../ports/secret-box';
+import { SEALED, type SecretBox } from '../ports/secret-box';
 import type { Totp } from '../ports/totp';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { found } from '../password/current-password';
@@ -40,7 +40,7 @@ export class BeginTotpSetup {
   async execute(input: { userId: string; sessionId: string; client: ClientContext }): Promise<TotpSetup> {
     found(await this.users.findById(input.userId));
     const secret = this.totp.newSecret();
-    const sealed = this.box.seal(secret.base32);
+    const sealed = this.box.seal(secret.base32, SEALED.totpSecret(input.userId));
     const now = this.clock.now();
     const email = await this.uow.run(async (repos) => {
       const user = await lockAskingAccount(repos, input, now, this.auth.requireEmailVerification);

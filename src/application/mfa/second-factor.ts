@@ -2,7 +2,7 @@ import { inject, injectable } from 'inversify';
 import type { User } from '@domain/user/user';
 import type { OtpReplayGuard } from '../ports/otp-replay-guard';
 import type { RecoveryCodes } from '../ports/recovery-codes';
-import type { SecretBox } from '../ports/secret-box';
+import { SEALED, type SecretBox } from '../ports/secret-box';
 import type { Totp } from '../ports/totp';
 import { PORTS } from '../ports/tokens';
 
@@ -57,7 +57,7 @@ export class SecondFactor {
     }
     const credential = user.credentials.get('totp');
     if (credential === null || (credential.confirmedAt === null) !== (options.pending === true)) return 'wrong';
-    const verified = this.totp.verify(this.box.open(credential.sealedSecret), proof.code, now);
+    const verified = this.totp.verify(this.box.open(credential.sealedSecret, SEALED.totpSecret(user.id)), proof.code, now);
     if (!verified.ok) return 'wrong';
     // Right for this secret, but its step is spent (durably on the account, or claimed in the shared store).
     if (credential.lastUsedStep !== undefined && verified.step <= credential.lastUsedStep) return 'replayed';

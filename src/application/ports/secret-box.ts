@@ -1,6 +1,21 @@
-/** Authenticated encryption of small secrets at rest (sealed refresh tokens, private signing keys). */
+/**
+ * Authenticated encryption of small secrets at rest (refresh tokens, TOTP secrets, private signing keys, queued
+ * email bodies, queued account requests). Every value is bound to its `context`, what it is and whose (see
+ * SEALED): opened under any other context it does not open, so a sealed value copied into another row or column
+ * (someone who can write the database but lacks ENCRYPTION_KEY moving their own TOTP secret onto another
+ * account, say) is refused instead of used.
+ */
 export interface SecretBox {
-  seal(plain: string): string;
-  /** Throws when the sealed value was tampered with or made with another key. */
-  open(sealed: string): string;
+  seal(plain: string, context: string): string;
+  /** Throws when the sealed value was tampered with, made with another key, or sealed under another context. */
+  open(sealed: string, context: string): string;
 }
+
+/** The context of each kind of sealed value: its purpose and the id of the row it belongs to. */
+export const SEALED = {
+  refreshToken: (sessionId: string) => `refresh_token:${sessionId}`,
+  totpSecret: (userId: string) => `totp_secret:${userId}`,
+  signingKey: (kid: string) => `signing_key:${kid}`,
+  emailBody: (emailId: string, part: 'text' | 'html') => `email_${part}:${emailId}`,
+  accountRequest: (requestId: string) => `account_request:${requestId}`,
+} as const;

@@ -6,7 +6,7 @@ import type { AuthSettings } from '../shared/auth-settings';
 import type { TokenSigner } from '../ports/access-tokens';
 import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
-import type { SecretBox } from '../ports/secret-box';
+import { SEALED, type SecretBox } from '../ports/secret-box';
 import type { Repositories } from '../ports/unit-of-work';
 import type { ClientContext } from '../shared/client-context';
 import { PORTS } from '../ports/tokens';
@@ -32,12 +32,13 @@ export class SessionIssuer {
   /** Creates and saves a session for `user`; the caller saves the user (its login event) in the same unit of work. */
   async start(repos: Repositories, user: User, amr: string[], client: ClientContext, now: Date) {
     const refresh = this.opaque.create(REFRESH_TOKEN_BYTES);
+    const id = this.ids.newId();
     const session = Session.start(
       {
-        id: this.ids.newId(),
+        id,
         userId: user.id,
         refreshTokenHash: refresh.hash,
-        sealedRefreshToken: this.box.seal(refresh.token),
+        sealedRefreshToken: this.box.seal(refresh.token, SEALED.refreshToken(id)),
         amr,
         ip: client.ip,
         userAgent: client.userAgent,
@@ -52,13 +53,13 @@ export class SessionIssuer {
   /** Gives the session a new refresh token; the old one becomes `previous` (grace window), then retired. */
   rotate(session: Session, now: Date): string {
     const refresh = this.opaque.create(REFRESH_TOKEN_BYTES);
-    session.rotate({ refreshTokenHash: refresh.hash, sealedRefreshToken: this.box.seal(refresh.token) }, now, this.lifetimes);
+    session.rotate({ refreshTokenHash: refresh.hash, sealedRefreshToken: this.box.seal(refresh.token, SEALED.refreshToken(session.id)) }, now, this.lifetimes);
     return refresh.token;
   }
 
   /** The current refresh token of a session, for a concurrent refresh inside the grace window. */
   currentRefreshToken(session: Session): string {
-    return this.box.open(session.sealedRefreshToken);
+    return this.box.open(session.sealedRefreshToken, SEALED.refreshToken(session.id));
   }
 
   /**

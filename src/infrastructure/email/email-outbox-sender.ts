@@ -1,7 +1,7 @@
 import type { Clock } from '@application/ports/clock';
 import type { Logger } from '@application/ports/logger';
 import type { EmailMessage, Mailer } from '@application/ports/mailer';
-import type { SecretBox } from '@application/ports/secret-box';
+import { SEALED, type SecretBox } from '@application/ports/secret-box';
 import { BackgroundWorker, type RoundResult } from '@infrastructure/jobs/background-worker';
 import { addSeconds, describeFailure as describe, type LeasedQueueSettings, nextAttemptAt } from '@infrastructure/jobs/queue-settings';
 import { isAboutMessage, isPermanentFailure } from './delivery-failure';
@@ -149,7 +149,7 @@ export class EmailOutboxSender {
       return;
     }
     try {
-      const message = { id: email.id, to: email.recipient, subject: email.subject, text: this.box.open(email.sealedText), html: this.box.open(email.sealedHtml) };
+      const message = { id: email.id, to: email.recipient, subject: email.subject, text: this.box.open(email.sealedText, SEALED.emailBody(email.id, 'text')), html: this.box.open(email.sealedHtml, SEALED.emailBody(email.id, 'html')) };
       await this.sendBounded(message, stopping);
     } catch (error) {
       await this.failed(email, error);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EmailMessage } from '@application/ports/mailer';
-import type { SecretBox } from '@application/ports/secret-box';
+import { SEALED, type SecretBox } from '@application/ports/secret-box';
 
 /**
  * A queued email as stored (table `email_outbox`). The bodies carry tokens (links), so they are sealed with
@@ -65,12 +65,13 @@ export interface EmailQueue {
 }
 
 export function newQueuedEmail(box: SecretBox, message: EmailMessage, now: Date): QueuedEmailRow {
+  const id = randomUUID();
   return {
-    id: randomUUID(),
+    id,
     recipient: message.to,
     subject: message.subject,
-    sealedText: box.seal(message.text),
-    sealedHtml: box.seal(message.html),
+    sealedText: box.seal(message.text, SEALED.emailBody(id, 'text')),
+    sealedHtml: box.seal(message.html, SEALED.emailBody(id, 'html')),
     createdAt: now,
     attempts: 0,
     messageFailures: 0,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountRequest, AccountRequestClaim, PendingAccountRequest } from '@application/ports/account-requests';
 import type { ClientContext } from '@application/shared/client-context';
-import type { SecretBox } from '@application/ports/secret-box';
+import { SEALED, type SecretBox } from '@application/ports/secret-box';
 
 /**
  * A request as stored (table `account_requests`). Everything about the caller and the address is in the sealed
@@ -42,11 +42,12 @@ interface Payload {
 
 export function newAccountRequestRow(box: SecretBox, request: AccountRequest, client: ClientContext, now: Date): AccountRequestRow {
   const payload: Payload = { request, client: { ip: client.ip, userAgent: client.userAgent, requestId: client.requestId ?? null } };
+  const id = randomUUID();
   return {
-    id: randomUUID(),
+    id,
     kind: request.kind,
     username: request.kind === 'registration' ? request.username : null,
-    sealedPayload: box.seal(JSON.stringify(payload)),
+    sealedPayload: box.seal(JSON.stringify(payload), SEALED.accountRequest(id)),
     createdAt: now,
     attempts: 0,
     nextAttemptAt: now,
@@ -60,6 +61,6 @@ export function newAccountRequestRow(box: SecretBox, request: AccountRequest, cl
 /** Throws when the payload is gone, was tampered with or was sealed under another key. */
 export function openAccountRequest(box: SecretBox, claimed: ClaimedAccountRequest): PendingAccountRequest {
   if (claimed.sealedPayload === null) throw new Error('the request has no payload');
-  const payload = JSON.parse(box.open(claimed.sealedPayload)) as Payload;
+  const payload = JSON.parse(box.open(claimed.sealedPayload, SEALED.accountRequest(claimed.id))) as Payload;
   return { id: claimed.id, request: payload.request, client: payload.client, requestedAt: claimed.createdAt };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SEALED } from '@application/ports/secret-box';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { ADAPTERS, SQL_ADAPTERS, type Store } from '../../support/persistence';
@@ -46,7 +47,9 @@ describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
     expect(rows).toHaveLength(1);
     expect(JSON.stringify(rows)).not.toContain(TOKEN);
     expect(rows[0]).toMatchObject({ recipient: 'a@example.com', subject: 'Reset your password', attempts: 0, sentAt: null, createdAt: clock.now() });
-    expect(box.open(rows[0]!.sealedText)).toBe(`link ${TOKEN}`);
+    expect(box.open(rows[0]!.sealedText, SEALED.emailBody(rows[0]!.id, 'text'))).toBe(`link ${TOKEN}`);
+    // Bound to its row and part: the html body's seal does not open as the text, nor under another row's id.
+    expect(() => box.open(rows[0]!.sealedHtml, SEALED.emailBody(rows[0]!.id, 'text'))).toThrow(/could not be opened/);
   });
 
   it('claims due rows oldest first, up to the limit', async () => {

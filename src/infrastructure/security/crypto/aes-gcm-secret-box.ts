@@ -5,10 +5,18 @@ const KEY_BYTES = 32;
 // 96-bit IVs are GCM's native size; random ones are safe for far more seals than this service makes per key.
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const VERSION = 'v1';
+/** v2: the context is the GCM additional authenticated data. v1 (until 2026-12-04): no context; still opened. */
+const VERSION = 'v2';
+const LEGACY_VERSION = 'v1';
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
-/** AES-256-GCM; the version prefix leaves room to change the format or key without a flag day. */
+/**
+ * AES-256-GCM; the version prefix leaves room to change the format or key without a flag day. The context is
+ * authenticated with the value (additional authenticated data), never stored in it: a value opens only under the
+ * context it was sealed under. Values sealed before contexts (v1) still open, under any context, until the row is
+ * sealed again (a refresh rotates, a TOTP secret is set up anew, a key is rotated); until 2026-12-04 a value
+ * could be moved from one row to another and still open (an outside review).
+ */
 export class AesGcmSecretBox implements SecretBox {
   private readonly key: Buffer;
 
@@ -19,16 +27,18 @@ export class AesGcmSecretBox implements SecretBox {
     this.key = Buffer.from(key);
   }
 
-  seal(plain: string): string {
+  seal(plain: string, context: string): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(context, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return [VERSION, iv, ciphertext, cipher.getAuthTag()].map(encodePart).join('.');
   }
 
-  open(sealed: string): string {
+  open(sealed: string, context: string): string {
     const parts = typeof sealed === 'string' ? sealed.split('.') : [];
-    if (parts.length !== 4 || parts[0] !== VERSION || !parts.every((p) => B64URL.test(p))) throw unopenable();
+    const version = parts[0];
+    if (parts.length !== 4 || (version !== VERSION && version !== LEGACY_VERSION) || !parts.every((p) => B64URL.test(p))) throw unopenable();
     const iv = Buffer.from(parts[1] as string, 'base64url');
     const ciphertext = Buffer.from(parts[2] as string, 'base64url');
     const tag = Buffer.from(parts[3] as string, 'base64url');
@@ -37,6 +47,7 @@ export class AesGcmSecretBox implements SecretBox {
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
       decipher.setAuthTag(tag);
+      if (version === VERSION) decipher.setAAD(Buffer.from(context, 'utf8'));
       return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
     } catch {
       throw unopenable();
@@ -50,7 +61,7 @@ function encodePart(part: string | Buffer): string {
 
 // One message for every failure: which check failed is of use only to someone forging sealed values.
 function unopenable(): Error {
-  return new Error('Sealed value could not be opened (tampered with or sealed with another key).');
+  return new Error('Sealed value could not be opened (tampered with, sealed with another key, or belongs to another row).');
 }
 
 /** Accepts 64 hex characters or base64/base64url of 32 bytes; never echoes the value in an error. */

@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8 } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import type { SecretBox } from '@application/ports/secret-box';
+import { SEALED, type SecretBox } from '@application/ports/secret-box';
 import type { SigningAlgorithm, SigningKeyRecord } from '@application/ports/signing-keys';
 
 export const SUPPORTED_ALGORITHMS: readonly SigningAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
@@ -41,7 +41,7 @@ export async function generateSigningKey(
     kid,
     alg,
     publicJwk,
-    sealedPrivateKey: box.seal(await exportPKCS8(privateKey)),
+    sealedPrivateKey: box.seal(await exportPKCS8(privateKey), SEALED.signingKey(kid)),
     status,
     createdAt: now,
     activatedAt: status === 'active' ? now : null,
@@ -59,10 +59,10 @@ export async function importPublicKey(record: SigningKeyRecord): Promise<CryptoK
 export async function importPrivateKey(record: SigningKeyRecord, box: SecretBox): Promise<CryptoKey> {
   let pem: string;
   try {
-    pem = box.open(record.sealedPrivateKey);
+    pem = box.open(record.sealedPrivateKey, SEALED.signingKey(record.kid));
   } catch {
     throw new Error(
-      `Cannot decrypt signing key ${record.kid}: ENCRYPTION_KEY is not the key it was sealed with.`,
+      `Cannot decrypt signing key ${record.kid}: ENCRYPTION_KEY is not the key it was sealed with, or the row's sealed key is another row's.`,
     );
   }
   return importPKCS8(pem, record.alg);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SEALED } from '@application/ports/secret-box';
 import type { EmailMessage, Mailer } from '@application/ports/mailer';
 import { EmailOutboxSender, type EmailSenderSettings } from '@infrastructure/email/email-outbox-sender';
 import { InMemoryDatabase } from '@infrastructure/persistence/memory/in-memory-database';
@@ -57,7 +58,7 @@ describe('EmailOutboxSender', () => {
     const t = setup();
     await t.enqueue('a@example.com');
     expect(JSON.stringify(t.rows())).not.toContain('SECRET-TOKEN-123');
-    expect(t.box.open(t.rows()[0]!.sealedText)).toContain(SECRET_LINK);
+    expect(t.box.open(t.rows()[0]!.sealedText, SEALED.emailBody(t.rows()[0]!.id, 'text'))).toContain(SECRET_LINK);
     await t.sender.drain();
     await t.sender.drain();
     expect(t.mailer.sent.map((m) => [m.to, m.text])).toEqual([['a@example.com', `Link: ${SECRET_LINK}\n`]]);

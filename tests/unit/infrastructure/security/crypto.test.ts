@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import {
   AesGcmSecretBox,
   generateEncryptionKey,
@@ -27,35 +27,56 @@ describe('CryptoOpaqueTokens', () => {
 
 describe('AesGcmSecretBox', () => {
   const box = new AesGcmSecretBox(randomBytes(32));
+  const CONTEXT = 'refresh_token:2f0c8a52-0d5c-4a57-9d2a-3f0e8f0b7c11';
 
   it('round-trips, with a fresh IV per seal', () => {
-    const sealed = box.seal('refresh-token ✓ ünïcode');
-    expect(sealed).toMatch(/^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}$/);
-    expect(box.open(sealed)).toBe('refresh-token ✓ ünïcode');
-    expect(box.seal('same')).not.toBe(box.seal('same'));
-    expect(box.open(box.seal(''))).toBe('');
+    const sealed = box.seal('refresh-token ✓ ünïcode', CONTEXT);
+    expect(sealed).toMatch(/^v2\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}$/);
+    expect(box.open(sealed, CONTEXT)).toBe('refresh-token ✓ ünïcode');
+    expect(box.seal('same', CONTEXT)).not.toBe(box.seal('same', CONTEXT));
+    expect(box.open(box.seal('', CONTEXT), CONTEXT)).toBe('');
+    expect(sealed).not.toContain('2f0c8a52'); // the context is authenticated, never stored
+  });
+
+  it('a value opens only under the context it was sealed under: copied to another row or purpose, it is refused (outside review, 2026-12-04)', () => {
+    const mine = box.seal('JBSWY3DPEHPK3PXP', 'totp_secret:attacker-id');
+    expect(box.open(mine, 'totp_secret:attacker-id')).toBe('JBSWY3DPEHPK3PXP');
+    for (const other of ['totp_secret:victim-id', 'refresh_token:attacker-id', 'totp_secret:attacker-i', '']) {
+      expect(() => box.open(mine, other)).toThrow(/could not be opened/);
+    }
+  });
+
+  it('still opens a value sealed before contexts (v1: no additional data), under any context', () => {
+    const key = randomBytes(32);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+    const ciphertext = Buffer.concat([cipher.update('old refresh token', 'utf8'), cipher.final()]);
+    const v1 = ['v1', iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+    expect(new AesGcmSecretBox(key).open(v1, CONTEXT)).toBe('old refresh token');
+    // A v1 value relabelled v2 is checked with the context, and refused.
+    expect(() => new AesGcmSecretBox(key).open(v1.replace(/^v1/, 'v2'), CONTEXT)).toThrow(/could not be opened/);
   });
 
   it.each([1, 2, 3])('rejects a value with part %i tampered', (index) => {
-    const parts = box.seal('secret value').split('.');
+    const parts = box.seal('secret value', CONTEXT).split('.');
     const part = parts[index] as string;
     parts[index] = (part.startsWith('A') ? 'B' : 'A') + part.slice(1);
-    expect(() => box.open(parts.join('.'))).toThrow(/could not be opened/);
+    expect(() => box.open(parts.join('.'), CONTEXT)).toThrow(/could not be opened/);
   });
 
   it('rejects a value sealed with another key', () => {
-    const sealed = new AesGcmSecretBox(randomBytes(32)).seal('secret value');
-    expect(() => box.open(sealed)).toThrow(/could not be opened/);
+    const sealed = new AesGcmSecretBox(randomBytes(32)).seal('secret value', CONTEXT);
+    expect(() => box.open(sealed, CONTEXT)).toThrow(/could not be opened/);
   });
 
-  it.each(['', 'garbage', 'v2.a.b.c', 'v1.a.b', 'v1.!!.b.c'])('rejects malformed input %p', (input) => {
-    expect(() => box.open(input)).toThrow(/could not be opened/);
+  it.each(['', 'garbage', 'v3.a.b.c', 'v2.a.b', 'v1.!!.b.c'])('rejects malformed input %p', (input) => {
+    expect(() => box.open(input, CONTEXT)).toThrow(/could not be opened/);
   });
 
   it('rejects a truncated tag', () => {
-    const parts = box.seal('secret value').split('.');
+    const parts = box.seal('secret value', CONTEXT).split('.');
     parts[3] = Buffer.from(parts[3] as string, 'base64url').subarray(0, 12).toString('base64url');
-    expect(() => box.open(parts.join('.'))).toThrow(/could not be opened/);
+    expect(() => box.open(parts.join('.'), CONTEXT)).toThrow(/could not be opened/);
   });
 
   it('needs a 32-byte key', () => {
