@@ -44,6 +44,11 @@ export interface AppConfig {
    * subscriber queues (AMQP_QUEUE_TYPE: classic, the default, or quorum: replicated across a RabbitMQ cluster).
    */
   events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number; queueType: 'classic' | 'quorum' };
+  /**
+   * AUDIT_RETENTION: `purge-expired` deletes audit entries older than this (at least 1d); 0 (the default) keeps them
+   * for ever. They name accounts, IP addresses and user agents, and outlive an account's deletion.
+   */
+  auditRetentionSeconds: number;
   /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>` (at least 16 characters). */
   metricsToken: string | null;
   /** MFA_ISSUER: the name authenticator apps show beside the account (default "auth-service"). */
@@ -145,6 +150,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       outboxRetentionSeconds: read.duration('OUTBOX_RETENTION', '7d', 3600, 365 * 86400),
       queueType: read.oneOf('AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     },
+    auditRetentionSeconds: read.duration('AUDIT_RETENTION', '0', 0, 100 * 365 * 86400),
     metricsToken: read.optionalString('METRICS_TOKEN'),
     mfa: { issuer: read.string('MFA_ISSUER', 'auth-service') },
     workers: readWorkers(env, problems),
@@ -165,6 +171,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (redisMode === 'sentinel' && config.redisTopology.sentinelMaster === null) problems.push('REDIS_MODE=sentinel needs REDIS_SENTINEL_MASTER (the master name the Sentinels monitor)');
   problems.push(...crossProblems(env, config));
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
+  if (config.auditRetentionSeconds > 0 && config.auditRetentionSeconds < 86400) problems.push('AUDIT_RETENTION must be 0 (keep for ever) or at least 1d');
   const badProxies = config.trustedProxies.filter((entry) => !isAddressOrRange(entry));
   if (badProxies.length > 0) {
     problems.push(`TRUSTED_PROXIES must list IP addresses or CIDR ranges (e.g. 10.0.0.0/8, fd00::/8), not host names (got "${badProxies.join('", "')}")`);

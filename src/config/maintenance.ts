@@ -4,10 +4,15 @@ import type { Infrastructure } from './infrastructure';
 /**
  * `purge-expired`: published events, sent and failed e-mails, processed requests and processed-event records go
  * once older than OUTBOX_RETENTION, as the relay's own purge has them (until 2026-12-02 the command used 7 days
- * whatever the setting: an outside review).
+ * whatever the setting: an outside review); audit entries once older than AUDIT_RETENTION, if set.
  */
-export async function purgeExpired(infra: Infrastructure, outboxRetentionSeconds: number): Promise<PurgeCounts & { signingKeysPruned: true }> {
-  const counts = await purgeExpiredRows(infra.dataSource, infra.clock.now(), outboxRetentionSeconds / 86400);
+export async function purgeExpired(
+  infra: Infrastructure,
+  retention: { outboxRetentionSeconds: number; auditRetentionSeconds: number },
+): Promise<PurgeCounts & { signingKeysPruned: true }> {
+  const counts = await purgeExpiredRows(infra.dataSource, infra.clock.now(), retention.outboxRetentionSeconds / 86400, {
+    auditRetentionSeconds: retention.auditRetentionSeconds,
+  });
   await infra.keys.prune();
   return { ...counts, signingKeysPruned: true };
 }

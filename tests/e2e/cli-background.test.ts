@@ -79,4 +79,18 @@ describeWhen(MODES.includes('servers'), 'PostgreSQL and Redis')('a CLI command l
     expect(purged.code).toBe(0);
     expect(await published()).toBe(0);
   }, 60_000);
+
+  it('purge-expired deletes audit entries older than AUDIT_RETENTION, and none without it', async () => {
+    const db = t.app.infra.dataSource;
+    const entries = async () => ((await db.query('SELECT count(*)::int AS n FROM audit_events')) as { n: number }[])[0]!.n;
+    await db.query(`UPDATE audit_events SET occurred_at = now() - interval '40 days'`);
+    const rows = await entries();
+    expect(rows).toBeGreaterThan(0);
+    const kept = await cliInProcess(['purge-expired'], cliEnv);
+    expect({ code: kept.code, audit_events: JSON.parse(kept.stdout).audit_events }).toEqual({ code: 0, audit_events: 0 });
+    expect(await entries()).toBe(rows);
+    const purged = await cliInProcess(['purge-expired'], { ...cliEnv, AUDIT_RETENTION: '30d' });
+    expect({ code: purged.code, audit_events: JSON.parse(purged.stdout).audit_events }).toEqual({ code: 0, audit_events: rows });
+    expect(await entries()).toBe(0);
+  }, 60_000);
 });

@@ -119,7 +119,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       io.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);
     } else {
       // snake_case, as every other command prints (camelCase until an outside review, 2026-12-03).
-      const counts = await purgeExpired(app.infra, app.config.events.outboxRetentionSeconds);
+      const counts = await purgeExpired(app.infra, { outboxRetentionSeconds: app.config.events.outboxRetentionSeconds, auditRetentionSeconds: app.config.auditRetentionSeconds });
       io.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(counts).map(([key, value]) => [snakeCase(key), value])))}\n`);
     }
     return 0;

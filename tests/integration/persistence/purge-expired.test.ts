@@ -93,6 +93,29 @@ describe.each(SQL_ADAPTERS)('purge-expired in batches on $name', (adapter) => {
     expect(await remaining(store.dataSource!, 'batches')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE });
     await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ sessions: 0, oneTimeTokens: 0, processedEvents: 0 });
   }, SLOW);
+
+  it('keeps the audit trail for ever by default, and with AUDIT_RETENTION deletes the entries older than it, in batches', async () => {
+    const now = new Date();
+    const audit = (count: number, daysAgo: number) =>
+      store.dataSource!.query(
+        `INSERT INTO audit_events (id, occurred_at, type, outcome, reason) SELECT gen_random_uuid(), $1, 'login.failed', 'failure', 'audit-retention' FROM generate_series(1, $2::int)`,
+        [new Date(now.getTime() - daysAgo * DAY), count],
+      );
+    await audit(7_000, 400);
+    await audit(LIVE, 300);
+    const left = async () => ((await store.dataSource!.query(`SELECT count(*)::int AS n FROM audit_events WHERE reason = 'audit-retention'`)) as { n: number }[])[0]!.n;
+    await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ auditEvents: 0 });
+    expect(await left()).toBe(7_000 + LIVE);
+    const batches: number[] = [];
+    const counts = await store.purge!(now, {
+      batchSize: BATCH,
+      auditRetentionSeconds: 365 * 86_400,
+      inBatch: async (table, deleted) => void (table === 'auditEvents' && batches.push(deleted)),
+    });
+    expect(counts.auditEvents).toBe(7_000);
+    expect(batches).toEqual([3000, 3000, 1000]);
+    expect(await left()).toBe(LIVE);
+  }, SLOW);
 });
 
 /** Row locks need a second connection: PostgreSQL (PGlite runs one transaction at a time). */

@@ -52,6 +52,13 @@ describe('abuse-resistance settings', () => {
     expect(loadConfig({ ACCESS_TOKEN_TTL: '900s' }).jwt.accessTokenTtlSeconds).toBe(900);
   });
 
+  it('AUDIT_RETENTION: 0 by default (the trail is kept for ever), a duration of at least a day otherwise', () => {
+    expect(loadConfig({}).auditRetentionSeconds).toBe(0);
+    expect(loadConfig({ AUDIT_RETENTION: '400d' }).auditRetentionSeconds).toBe(400 * 86400);
+    expect(() => loadConfig({ AUDIT_RETENTION: '1h' })).toThrow('AUDIT_RETENTION must be 0 (keep for ever) or at least 1d');
+    expect(() => loadConfig({ AUDIT_RETENTION: '365' })).toThrow('AUDIT_RETENTION must be a duration with its unit');
+  });
+
   it('name every bad variable in one error', () => {
     expect(() => loadConfig({ RATE_LIMIT_LOGIN_IP: 'lots', LOCKOUT_THRESHOLD: '0', LOCKOUT_DURATION: '2h', LOCKOUT_MAX_DURATION: '1h', SESSION_CACHE_TTL: '1h' })).toThrow(
       expect.objectContaining({

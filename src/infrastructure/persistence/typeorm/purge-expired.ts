@@ -16,6 +16,8 @@ export interface PurgeCounts {
   accountRequests: number;
   /** Subscribers' de-duplication records past the retention (the relay also purges them, hourly). */
   processedEvents: number;
+  /** Audit entries older than AUDIT_RETENTION (0 with the default, which keeps them for ever). */
+  auditEvents: number;
 }
 
 export interface PurgeOptions {
@@ -23,6 +25,8 @@ export interface PurgeOptions {
   batchSize?: number;
   /** Called inside each batch's transaction, after its DELETE (tests look at the locks from outside). */
   inBatch?: (table: keyof PurgeCounts, deleted: number) => Promise<void>;
+  /** Audit entries older than this go (AUDIT_RETENTION); 0 or absent: they are kept for ever. */
+  auditRetentionSeconds?: number;
 }
 
 export const PURGE_BATCH_SIZE = 5000;
@@ -39,6 +43,7 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
   const week = new Date(now.getTime() - 7 * 86400_000);
   const outboxCutoff = new Date(now.getTime() - outboxRetentionDays * 86400_000);
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? PURGE_BATCH_SIZE));
+  const auditRetentionSeconds = options.auditRetentionSeconds ?? 0;
   const purge = async (name: keyof PurgeCounts, table: string, condition: string, cutoff: Date): Promise<number> => {
     const sql = `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
       SELECT ctid FROM ${table} WHERE ${condition} LIMIT $2 FOR UPDATE SKIP LOCKED))`;
@@ -61,6 +66,8 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
     failedEmails: await purge('failedEmails', 'email_outbox', 'failed_at IS NOT NULL AND failed_at < $1', outboxCutoff),
     accountRequests: await purge('accountRequests', 'account_requests', 'processed_at IS NOT NULL AND processed_at < $1', outboxCutoff),
     processedEvents: await purge('processedEvents', 'processed_events', 'processed_at < $1', outboxCutoff),
+    // By audit_events_occurred_at_id_idx; the trail's own retention (they name accounts, IPs and user agents).
+    auditEvents: auditRetentionSeconds > 0 ? await purge('auditEvents', 'audit_events', 'occurred_at < $1', new Date(now.getTime() - auditRetentionSeconds * 1000)) : 0,
   };
 }
 
