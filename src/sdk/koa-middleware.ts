@@ -9,6 +9,11 @@ export interface MiddlewareOptions {
   scopes?: string[];
   /** Ask auth-service too (introspection), so a revoked session is refused at once. */
   online?: boolean;
+  /**
+   * The kinds of token the route takes (default both). With neither `roles` nor `scopes` a service token (`subject`
+   * = a client id) passes as well as a user's: a route that reads `subject` as a user id says `['user']`.
+   */
+  tokenTypes?: ReadonlyArray<'user' | 'service'>;
 }
 
 export interface AuthState {
@@ -59,6 +64,7 @@ function bearerToken(header: string): string | undefined {
 }
 
 function allowed(token: VerifiedToken, options: MiddlewareOptions): boolean {
+  if (options.tokenTypes && !options.tokenTypes.includes(token.tokenType)) return false;
   const roles = options.roles ?? [];
   const scopes = options.scopes ?? [];
   if (roles.length > 0 && !roles.some((role) => token.roles.includes(role))) return false;

@@ -91,6 +91,16 @@ describe('createTokenVerifier().middleware', () => {
     await app({ scopes: ['orders:read'] }).get('/').set('Authorization', `Bearer ${await peer.userToken()}`).expect(403);
   });
 
+  it("tokenTypes: a route for users refuses a service token (403), one for services a user's; both pass by default", async () => {
+    const userToken = await peer.userToken({ sub: 'u-8' });
+    const refused = await app({ tokenTypes: ['user'] }).get('/').set('Authorization', `Bearer ${serviceToken}`).expect(403);
+    expectEnvelope(refused.body, 'FORBIDDEN');
+    await app({ tokenTypes: ['user'] }).get('/').set('Authorization', `Bearer ${userToken}`).expect(200, { subject: 'u-8', type: 'user' });
+    await app({ tokenTypes: ['service'] }).get('/').set('Authorization', `Bearer ${userToken}`).expect(403);
+    await app({ tokenTypes: ['service'] }).get('/').set('Authorization', `Bearer ${serviceToken}`).expect(200, { subject: 'orders', type: 'service' });
+    await app().get('/').set('Authorization', `Bearer ${serviceToken}`).expect(200, { subject: 'orders', type: 'service' });
+  });
+
   it('online: a revoked session is 401 at once; auth-service down is 503 AUTH_UNAVAILABLE', async () => {
     const sid = 'session-to-end';
     const token = await peer.userToken({ sid });
