@@ -140,6 +140,7 @@ export async function startInfrastructure(
     accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
     maxAccessTokenTtlSeconds: MAX_ACCESS_TOKEN_TTL_SECONDS,
     reloadIntervalSeconds: KEY_RELOAD_INTERVAL_MS / 1000,
+    onRejectedKey: (kid, reason) => logger.error({ kid, reason }, 'a stored signing key fails its checks: not published, not trusted'),
   });
   if (overrides.signingKeys === 'follow') await keys.reload();
   else await keys.init();

@@ -2,7 +2,7 @@ import type { CryptoKey } from 'jose';
 import type { Clock } from '@application/ports/clock';
 import type { SecretBox } from '@application/ports/secret-box';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
-import { generateSigningKey, importPrivateKey, importPublicKey } from './signing-key-material';
+import { checkedKeys, generateSigningKey, importCheckedPublicKey, importPrivateKey, type PublishedKey } from './signing-key-material';
 import { byAge, byStatusThenAge, pickActive } from './signing-key-order';
 
 export interface SigningKeyManagerOptions {
@@ -23,6 +23,8 @@ export interface SigningKeyManagerOptions {
    * retired key until its next reload, so the key stays published this much longer too.
    */
   reloadIntervalSeconds?: number;
+  /** Told of a stored key that is not published because its row fails the checks (importCheckedPublicKey). */
+  onRejectedKey?: (kid: string, reason: string) => void;
 }
 
 export interface ActiveSigningKey {
@@ -35,11 +37,6 @@ export interface PublishedJwk extends Record<string, string> {
   kid: string;
   use: 'sig';
   alg: SigningAlgorithm;
-}
-
-interface PublishedKey {
-  record: SigningKeyRecord;
-  publicKey: CryptoKey;
 }
 
 /**
@@ -144,15 +141,14 @@ export class SigningKeyManager {
     const records = (await this.repository.list()).filter((r) => this.isPublished(r, now)).sort(byStatusThenAge);
     const activeRecord = pickActive(records, this.options.alg);
     if (activeRecord) await this.declareTokenTtl(activeRecord);
-    const published = await Promise.all(records.map(async (record) => ({ record, publicKey: await this.publicKeyOf(record) })));
+    const published = await checkedKeys(records, (record) => this.publicKeyOf(record), activeRecord?.kid, this.options.onRejectedKey);
     // No active key in the store (a hand-edited table): keep signing with the key in hand while it is still published,
     // rather than failing every login and refresh until the next reload.
     const kept = this.active && records.some((r) => r.kid === this.active?.kid) ? this.active : undefined;
     const active = activeRecord
       ? { kid: activeRecord.kid, alg: activeRecord.alg, privateKey: await this.privateKeyOf(activeRecord) }
       : kept;
-    this.published = published;
-    this.active = active;
+    [this.published, this.active] = [published, active];
     this.jwksSnapshot = undefined;
     this.lastReloadMs = now.getTime();
     this.forgetUnpublished();
@@ -236,7 +232,7 @@ export class SigningKeyManager {
 
   private async publicKeyOf(record: SigningKeyRecord): Promise<CryptoKey> {
     let key = this.publicKeys.get(record.kid);
-    if (!key) this.publicKeys.set(record.kid, (key = await importPublicKey(record)));
+    if (!key) this.publicKeys.set(record.kid, (key = await importCheckedPublicKey(record, this.box)));
     return key;
   }
 

@@ -56,7 +56,27 @@ export async function importPublicKey(record: SigningKeyRecord): Promise<CryptoK
   return key;
 }
 
-export async function importPrivateKey(record: SigningKeyRecord, box: SecretBox): Promise<CryptoKey> {
+/**
+ * The record's public key, once the row is shown to be a key pair this service made: its kid is the RFC 7638
+ * thumbprint of its public JWK, and its sealed private key opens under that kid and is the public key's pair. A row
+ * written by someone who can write the database but lacks ENCRYPTION_KEY (their own public key under its thumbprint,
+ * or another public key under a real kid) fails, so it is never published nor trusted to verify a token (until
+ * 2026-12-04 any row's public key was: an outside review).
+ */
+export async function importCheckedPublicKey(record: SigningKeyRecord, box: SecretBox): Promise<CryptoKey> {
+  const publicJwk = publicMembers(record.publicJwk);
+  if ((await calculateJwkThumbprint(publicJwk as JWK)) !== record.kid) {
+    throw new Error(`Signing key ${record.kid} is not published: its kid is not the thumbprint of its public key.`);
+  }
+  const pair = publicMembers(await exportJWK(await importPrivateKey(record, box, true)));
+  const members = new Set([...Object.keys(pair), ...Object.keys(publicJwk)]);
+  if ([...members].some((member) => pair[member] !== publicJwk[member])) {
+    throw new Error(`Signing key ${record.kid} is not published: its private key is not its public key's pair.`);
+  }
+  return importPublicKey(record);
+}
+
+export async function importPrivateKey(record: SigningKeyRecord, box: SecretBox, extractable = false): Promise<CryptoKey> {
   let pem: string;
   try {
     pem = box.open(record.sealedPrivateKey, SEALED.signingKey(record.kid));
@@ -65,5 +85,35 @@ export async function importPrivateKey(record: SigningKeyRecord, box: SecretBox)
       `Cannot decrypt signing key ${record.kid}: ENCRYPTION_KEY is not the key it was sealed with, or the row's sealed key is another row's.`,
     );
   }
-  return importPKCS8(pem, record.alg);
+  return importPKCS8(pem, record.alg, { extractable });
+}
+
+export interface PublishedKey {
+  record: SigningKeyRecord;
+  publicKey: CryptoKey;
+}
+
+/**
+ * The records whose rows pass the checks (`publicKeyOf`, importCheckedPublicKey), with their public keys; the others
+ * are left out and reported. The key to sign with (`signingKid`) must pass: its failure throws (another
+ * ENCRYPTION_KEY, say), as it did before the checks.
+ */
+export async function checkedKeys(
+  records: SigningKeyRecord[],
+  publicKeyOf: (record: SigningKeyRecord) => Promise<CryptoKey>,
+  signingKid: string | undefined,
+  onRejected?: (kid: string, reason: string) => void,
+): Promise<PublishedKey[]> {
+  const checked = await Promise.all(
+    records.map(async (record): Promise<PublishedKey | null> => {
+      try {
+        return { record, publicKey: await publicKeyOf(record) };
+      } catch (error) {
+        if (record.kid === signingKid) throw error;
+        onRejected?.(record.kid, error instanceof Error ? error.message : String(error));
+        return null;
+      }
+    }),
+  );
+  return checked.filter((entry): entry is PublishedKey => entry !== null);
 }

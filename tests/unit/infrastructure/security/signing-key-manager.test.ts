@@ -4,6 +4,8 @@ import { InMemorySigningKeyRepository } from '@infrastructure/persistence/memory
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
+import { generateSigningKey } from '@infrastructure/security/jose/signing-key-material';
+import { importPKCS8, SignJWT } from 'jose';
 import { AUDIENCE, CLAIMS, FakeClock, ISSUER, TTL, keyWorld } from './security-fixtures';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
@@ -48,6 +50,35 @@ describe('SigningKeyManager', () => {
     const world = await keyWorld();
     const other = { ...world, box: new AesGcmSecretBox(randomBytes(32)) };
     await expect(keyWorld('EdDSA', other)).rejects.toThrow(/ENCRYPTION_KEY/);
+  });
+
+  it('publishes no key whose row fails its checks: a forged row (a public key, no ENCRYPTION_KEY) never verifies a token (outside review, 2026-12-04)', async () => {
+    const world = await keyWorld();
+    const rejected: string[] = [];
+    const keys = new SigningKeyManager(world.repository, world.box, world.clock, { alg: 'EdDSA', accessTokenTtlSeconds: TTL, onRejectedKey: (kid) => void rejected.push(kid) });
+    const tokens = new JoseTokenService(keys, { issuer: ISSUER, audience: AUDIENCE, accessTokenTtlSeconds: TTL, alg: 'EdDSA' });
+    // Someone who can write the table but lacks ENCRYPTION_KEY: their own key pair, sealed under a key of theirs.
+    const forger = new AesGcmSecretBox(randomBytes(32));
+    const forged = await generateSigningKey('EdDSA', forger, 'next', world.clock.now(), TTL);
+    await world.repository.save(forged);
+    // And a real key's row given another public key (the forged one's) under its own kid.
+    const next = (await world.repository.list()).find((r) => r.status === 'next' && r.kid !== forged.kid)!;
+    await world.repository.save({ ...next, publicJwk: forged.publicJwk });
+    await keys.init();
+    expect(keys.jwks().keys.map((k) => k.kid).sort()).toEqual([keys.activeKey().kid]);
+    expect(rejected.sort()).toEqual([forged.kid, next.kid].sort());
+    // A token the forger signs with their private key, under either kid, is refused.
+    const privateKey = await importPKCS8(forger.open(forged.sealedPrivateKey, `signing_key:${forged.kid}`), 'EdDSA');
+    for (const kid of [forged.kid, next.kid]) {
+      const token = await new SignJWT({ ...CLAIMS, token_type: 'user' })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
+        .setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setNotBefore('0s').setExpirationTime('5m').setJti('j')
+        .sign(privateKey);
+      await expect(tokens.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    }
+    // The service's own tokens still verify.
+    const own = await tokens.sign(CLAIMS);
+    await expect(tokens.verify(own.token)).resolves.toMatchObject({ sub: CLAIMS.sub });
   });
 
   it('rotates: the pre-published key signs, the old one stays published, a new next appears', async () => {
