@@ -57,12 +57,27 @@ export class SecondFactor {
     }
     const credential = user.credentials.get('totp');
     if (credential === null || (credential.confirmedAt === null) !== (options.pending === true)) return 'wrong';
-    const verified = this.totp.verify(this.box.open(credential.sealedSecret, SEALED.totpSecret(user.id)), proof.code, now);
+    const verified = this.totp.verify(this.openSecret(user.id, credential.sealedSecret), proof.code, now);
     if (!verified.ok) return 'wrong';
     // Right for this secret, but its step is spent (durably on the account, or claimed in the shared store).
     if (credential.lastUsedStep !== undefined && verified.step <= credential.lastUsedStep) return 'replayed';
     if (!(await this.replay.claim(user.id, credential.sealedSecret, verified.step))) return 'replayed';
     return { method: 'totp', step: verified.step, sealedSecret: credential.sealedSecret };
+  }
+
+  /**
+   * The account's TOTP secret. One that does not open (another ENCRYPTION_KEY, or a value moved from another row)
+   * is a fault of the stored data, not a wrong code: a 500 whose log line names the account and the way out.
+   */
+  private openSecret(userId: string, sealed: string): string {
+    try {
+      return this.box.open(sealed, SEALED.totpSecret(userId));
+    } catch {
+      throw new Error(
+        `The TOTP secret of account ${userId} cannot be opened (ENCRYPTION_KEY is not the one it was sealed with, or the stored value was altered): ` +
+          'an admin can remove its MFA (DELETE /admin/users/{id}/mfa) so that the user enrols again.',
+      );
+    }
   }
 
   /**
