@@ -100,7 +100,7 @@ export async function createApplication(config: AppConfig, options: ApplicationO
       // Warned by the processes that serve (not the CLI, which creates the application too).
       if (!server) for (const warning of startupWarnings(config)) logger.warn({ env: config.env }, warning);
       // What Node's parser refuses never reaches the app's request log and metrics: logged (bounded) and counted here.
-      server ??= new TrackedHttpServer(http.callback(), {}, refusedRequestReporter(logger, metrics.clientErrors));
+      server ??= new TrackedHttpServer(http.callback(), { keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000 }, refusedRequestReporter(logger, metrics.clientErrors));
       return server.listen(config.port, config.host);
     },
     close: async (graceMs = requestGraceMs(config)) => {

@@ -30,6 +30,13 @@ export interface AppConfig {
   mailFrom: string;
   corsOrigins: string[];
   trustedProxies: string[];
+  /**
+   * HTTP_KEEP_ALIVE_TIMEOUT (5s, Node's default; 1s-300s): how long an idle connection stays open. Behind a proxy
+   * that keeps connections to the service (nginx upstream keepalive, a cloud load balancer: often 60 s), set it
+   * above the proxy's idle timeout, or the proxy now and then sends a request on a connection the service is
+   * closing and answers its client 502.
+   */
+  keepAliveTimeoutSeconds: number;
   bodyLimitBytes: number;
   jwt: { issuer: string; audience: string; alg: JwtAlg; accessTokenTtlSeconds: number };
   session: { refreshTokenTtlSeconds: number; maxLifetimeSeconds: number; refreshGraceSeconds: number };
@@ -118,6 +125,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     emailQueue: { maxAttempts: read.int('EMAIL_MAX_ATTEMPTS', 10, 1, 1000), maxAgeSeconds: read.duration('EMAIL_MAX_AGE', '3d', 60, 30 * 86400) },
     corsOrigins: read.list('CORS_ORIGINS'),
     trustedProxies: read.list('TRUSTED_PROXIES'),
+    keepAliveTimeoutSeconds: read.duration('HTTP_KEEP_ALIVE_TIMEOUT', '5s', 1, 300),
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
     jwt: {
       issuer: read.string('JWT_ISSUER', publicUrl),

@@ -35,6 +35,8 @@ export interface HttpServerLimits {
    * before it.
    */
   maxOpenRequestsPerSocket?: number;
+  /** An idle connection is closed after this (default 5 s, Node's own): HTTP_KEEP_ALIVE_TIMEOUT. */
+  keepAliveTimeoutMs?: number;
 }
 
 /**
@@ -86,6 +88,7 @@ export class TrackedHttpServer {
       this.inFlight.add(handling);
     };
     this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, requireHostHeader: false }, onRequest);
+    this.server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? 5_000;
     this.server.on('connection', () => {
       this.lastConnectionAt = Date.now();
     });

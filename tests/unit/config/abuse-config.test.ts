@@ -52,6 +52,12 @@ describe('abuse-resistance settings', () => {
     expect(loadConfig({ ACCESS_TOKEN_TTL: '900s' }).jwt.accessTokenTtlSeconds).toBe(900);
   });
 
+  it('HTTP_KEEP_ALIVE_TIMEOUT: 5 s by default (Node\'s), a duration from 1 s to 300 s', () => {
+    expect(loadConfig({}).keepAliveTimeoutSeconds).toBe(5);
+    expect(loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT: '65s' }).keepAliveTimeoutSeconds).toBe(65);
+    expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT: '10m' })).toThrow('HTTP_KEEP_ALIVE_TIMEOUT must be a duration');
+  });
+
   it('AUDIT_RETENTION: 0 by default (the trail is kept for ever), a duration of at least a day otherwise', () => {
     expect(loadConfig({}).auditRetentionSeconds).toBe(0);
     expect(loadConfig({ AUDIT_RETENTION: '400d' }).auditRetentionSeconds).toBe(400 * 86400);
