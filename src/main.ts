@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import { createApplication } from '@config/application';
 import { runPrimary, SHUTDOWN_LIMIT_MS } from '@config/cluster';
 import { ConfigError, loadConfig } from '@config/env';
+import type { Logger } from '@application/ports/logger';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 
 async function main(): Promise<void> {
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  exitOnUncaught(createLogger(config.logLevel));
   // WORKERS>1: this process only forks and watches the workers, each of which runs this file again as a worker.
   if (config.workers > 1 && cluster.isPrimary) {
     runPrimary(createLogger(config.logLevel), { workers: config.workers });
@@ -57,6 +59,21 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // A worker whose primary is gone (killed) stops too, instead of serving on unwatched.
   if (cluster.isWorker) process.on('disconnect', () => stop('primary disconnected'));
+}
+
+/**
+ * A fault no handler caught (a promise rejected with nobody awaiting it, an exception thrown in a callback): one
+ * line in the JSON log (`fatal: true`, the error and its stack), then exit 1 for the supervisor to restart, as Node
+ * itself would do, but with the reason where the logs are read rather than as a bare stack on stderr (until
+ * 2026-12-04: a CI run saw a connection cut by a process that might have crashed, and nothing said why).
+ */
+function exitOnUncaught(logger: Logger): void {
+  const exit = (kind: string) => (error: unknown) => {
+    logger.error({ err: error, fatal: true }, `${kind}: exiting`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', exit('uncaught exception'));
+  process.on('unhandledRejection', exit('unhandled promise rejection'));
 }
 
 main().catch((error: unknown) => {
