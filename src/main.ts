@@ -17,10 +17,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  exitOnUncaught(createLogger(config.logLevel));
+  const processLogger = createLogger(config.logLevel);
+  exitOnUncaught(processLogger);
   // WORKERS>1: this process only forks and watches the workers, each of which runs this file again as a worker.
   if (config.workers > 1 && cluster.isPrimary) {
-    runPrimary(createLogger(config.logLevel), { workers: config.workers });
+    runPrimary(processLogger, { workers: config.workers });
     return;
   }
   // A worker's every line says which worker wrote it (pino's base carries no pid here).

@@ -40,7 +40,7 @@ export class TypeOrmEmailQueue implements EmailQueue {
                 FOR UPDATE SKIP LOCKED) due
         WHERE o.id = due.id
     RETURNING o.id, o.recipient, o.subject, o.sealed_text AS "sealedText", o.sealed_html AS "sealedHtml", o.attempts,
-              o.message_failures AS "messageFailures",              o.created_at AS "createdAt"`,
+              o.message_failures AS "messageFailures", o.created_at AS "createdAt"`,
       [now, leaseUntil, claimId, limit],
     );
     return rowsOf(result).map((row) => ({ ...row, claimId }));
