@@ -46,7 +46,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     const uow = new TypeOrmUnitOfWork(dataSource, { secretBox: new AesGcmSecretBox(randomBytes(32)), clock });
     connection = new AmqpConnection({ url: REAL_AMQP_URL }, logger);
     connection.start();
-    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix }, logger);
+    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix, rebindIntervalMs: 300 }, logger);
     once = new ProcessEventOnce(uow, clock);
     consumer = new EventConsumer(subscriptions, once, logger, { maxAttempts: 3, retryBaseDelayMs: 20, retryMaxDelayMs: 50 });
     model = await connect(REAL_AMQP_URL);
@@ -158,6 +158,21 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     const event = newEvent();
     publish(event);
     await eventually(async () => (await emailsFor(event.id)) === 1, 10_000, 'processing after the recovery');
+  });
+
+  it('an exchange deleted and re-declared by someone else, without our bindings: they come back, and events reach the subscriber again (outside review, 2026-12-04)', async () => {
+    await channel.deleteExchange(exchange);
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    // Events published before the re-binding go to no queue (the broker drops them): send one every 100 ms.
+    const sent: string[] = [];
+    await eventually(async () => {
+      const event = newEvent();
+      sent.push(event.id);
+      publish(event);
+      await new Promise((r) => setTimeout(r, 100));
+      const [{ n }] = await dataSource.query(`SELECT count(*)::int AS n FROM email_outbox WHERE subject = ANY($1)`, [sent]);
+      return n > 0;
+    }, 10_000, 'an event reaching the subscriber after the exchange came back');
   });
 
   it('a message that is not a CloudEvent goes to the dead-letter queue without reaching the handler', async () => {

@@ -19,6 +19,12 @@ export interface AmqpSubscriptionOptions {
    * for a long time sees each stuck message about once a minute, not once a second.
    */
   requeuePauseMs?: number;
+  /**
+   * How often each consumer declares the exchange and its bindings again (default 60 s; idempotent, one round trip
+   * each): an exchange deleted and re-declared by someone else (another service, an operator) comes back without our
+   * bindings, and the broker would route every event to no queue until a reconnect.
+   */
+  rebindIntervalMs?: number;
 }
 
 const MAX_REQUEUE_PAUSE_MS = 60_000;
@@ -87,6 +93,7 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
       await channel.assertQueue(names.retry, { durable: true, ...withArguments(args.retry) });
       await channel.assertQueue(names.deadLetter, { durable: true, ...withArguments(args.deadLetter) });
       for (const pattern of spec.patterns) await channel.bindQueue(names.queue, this.options.exchange, pattern);
+      this.keepBound(channel, spec, names.queue);
       await channel.prefetch(spec.prefetch);
       await channel.consume(names.queue, (message) => {
         // null: the broker cancelled the consumer (its queue was deleted); start over, which re-declares it.
@@ -94,6 +101,20 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
         else void this.deliver(channel, names, message, spec.name, onDelivery);
       }, { noAck: false });
     });
+  }
+
+  /** Re-declares the exchange and the queue's bindings every rebindIntervalMs while the channel is open. */
+  private keepBound(channel: ConfirmChannel, spec: SubscriptionSpec, queue: string): void {
+    const rebind = async () => {
+      await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
+      for (const pattern of spec.patterns) await channel.bindQueue(queue, this.options.exchange, pattern);
+    };
+    const timer = setInterval(() => {
+      // A failure closes the channel (and so the connection starts over); nothing more to do here.
+      rebind().catch((error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error), subscriber: spec.name }, 'AMQP re-binding failed'));
+    }, this.options.rebindIntervalMs ?? 60_000);
+    timer.unref();
+    channel.on('close', () => clearInterval(timer));
   }
 
   private async deliver(
