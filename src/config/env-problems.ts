@@ -7,6 +7,7 @@ interface CheckedConfig {
   env: string;
   publicUrl: string;
   encryptionKey: string | null;
+  previousEncryptionKeys: readonly string[];
   databaseUrl: string | null;
   redisUrl: unknown;
   workers: number;
@@ -32,6 +33,40 @@ export function crossProblems(env: Env, config: CheckedConfig): string[] {
       problems.push((error as Error).message);
     }
   }
+  problems.push(...previousKeyProblems(config.encryptionKey, config.previousEncryptionKeys));
+  return problems;
+}
+
+/** At most this many previous keys: each costs a decryption of every value sealed under an older one. */
+export const MAX_PREVIOUS_ENCRYPTION_KEYS = 4;
+
+/**
+ * ENCRYPTION_KEYS_PREVIOUS: each a key as ENCRYPTION_KEY is, none twice, none the current key (a key listed as
+ * both would seal and open: harmless but a sign of a half-done change). Entries are named by position, never
+ * echoed. The current key from the key file (embedded mode) is checked at start (checkPreviousKeys).
+ */
+function previousKeyProblems(current: string | null, previous: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (previous.length > MAX_PREVIOUS_ENCRYPTION_KEYS) problems.push(`ENCRYPTION_KEYS_PREVIOUS holds ${previous.length} keys: at most ${MAX_PREVIOUS_ENCRYPTION_KEYS}`);
+  const seen: string[] = [];
+  if (current !== null) {
+    try {
+      seen.push(parseEncryptionKey(current).toString('hex'));
+    } catch {
+      // Reported above.
+    }
+  }
+  previous.forEach((raw, index) => {
+    let hex: string;
+    try {
+      hex = parseEncryptionKey(raw).toString('hex');
+    } catch {
+      problems.push(`ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} is not a key: 32 bytes as 64 hex characters or base64/base64url`);
+      return;
+    }
+    if (seen.includes(hex)) problems.push(`ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} is ${seen.indexOf(hex) === 0 && current !== null ? 'ENCRYPTION_KEY itself' : 'listed twice'}`);
+    seen.push(hex);
+  });
   return problems;
 }
 

@@ -26,6 +26,11 @@ export interface AppConfig {
   emailQueue: { maxAttempts: number; maxAgeSeconds: number };
   migrateOnStart: boolean;
   encryptionKey: string | null;
+  /**
+   * ENCRYPTION_KEYS_PREVIOUS (none): keys a value may still be sealed or digested under, comma-separated, at most
+   * 4, none the current key: opened and checked, never sealed with. For a key change: docs/key-rotation.md.
+   */
+  previousEncryptionKeys: string[];
   publicUrl: string;
   mailFrom: string;
   corsOrigins: string[];
@@ -120,6 +125,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     migrateOnStart: read.bool('MIGRATE_ON_START', false),
     encryptionKey: read.optionalString('ENCRYPTION_KEY'),
+    previousEncryptionKeys: read.list('ENCRYPTION_KEYS_PREVIOUS'),
     publicUrl,
     mailFrom: read.mailbox('MAIL_FROM', 'auth-service <no-reply@localhost>'),
     emailQueue: { maxAttempts: read.int('EMAIL_MAX_ATTEMPTS', 10, 1, 1000), maxAgeSeconds: read.duration('EMAIL_MAX_AGE', '3d', 60, 30 * 86400) },

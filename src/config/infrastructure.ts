@@ -123,9 +123,13 @@ export async function startInfrastructure(
   const dataDir = resolvePath(config.dataDir);
   const clock = overrides.clock ?? new SystemClock();
   const encryption = await resolveEncryptionKey(config.encryptionKey, dataDir);
-  const secretBox = new AesGcmSecretBox(parseEncryptionKey(encryption.key));
-  const recoveryCodes = new HmacRecoveryCodes(parseEncryptionKey(encryption.key));
-  const clientSecrets = new HmacClientSecrets(parseEncryptionKey(encryption.key));
+  const currentKey = parseEncryptionKey(encryption.key);
+  const previousKeys = config.previousEncryptionKeys.map(parseEncryptionKey);
+  // The env checks compare ENCRYPTION_KEY; the key file's key is known only now.
+  if (previousKeys.some((key) => key.equals(currentKey))) throw new Error(`ENCRYPTION_KEYS_PREVIOUS lists the current key (${encryption.source})`);
+  const secretBox = new AesGcmSecretBox(currentKey, previousKeys);
+  const recoveryCodes = new HmacRecoveryCodes(currentKey, previousKeys);
+  const clientSecrets = new HmacClientSecrets(currentKey, previousKeys);
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');
 
   const cache = await startCache(config, clock, logger, parseEncryptionKey(encryption.key));

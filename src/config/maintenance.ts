@@ -1,4 +1,5 @@
 import { purgeExpiredRows, type PurgeCounts } from '@infrastructure/persistence/typeorm/purge-expired';
+import { type ResealCounts, resealRows } from '@infrastructure/persistence/typeorm/reseal';
 import type { Infrastructure } from './infrastructure';
 
 /**
@@ -15,4 +16,13 @@ export async function purgeExpired(
   });
   await infra.keys.prune();
   return { ...counts, signingKeysPruned: true };
+}
+
+/**
+ * `reseal`: every sealed value (private signing keys, TOTP secrets, refresh tokens, queued e-mails and account
+ * requests) under the current ENCRYPTION_KEY, so that ENCRYPTION_KEYS_PREVIOUS can be emptied
+ * (docs/key-rotation.md).
+ */
+export function reseal(infra: Infrastructure): Promise<ResealCounts> {
+  return resealRows(infra.dataSource, infra.secretBox);
 }

@@ -46,7 +46,7 @@ export class EnableTotp {
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       if (fresh.mfaEnabled) throw Errors.mfaAlreadyEnabled();
       // Set up again (or removed) since the code was checked: it proved another secret.
-      if (proof.method !== 'totp' || fresh.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) throw Errors.setupCodeMismatch();
+      if (proof.method !== 'totp' || !this.factor.holdsSecret(fresh, proof)) throw Errors.setupCodeMismatch();
       fresh.confirmTotp(hashes, now, proof.step);
       await endOtherAccess(repos, fresh, now, 'mfa_enabled', input.sessionId);
       await repos.users.save(fresh);

@@ -1,4 +1,5 @@
 import { inject, injectable } from 'inversify';
+import { equalsConstantTime } from '@domain/shared/constant-time';
 import type { User } from '@domain/user/user';
 import type { OtpReplayGuard } from '../ports/otp-replay-guard';
 import type { RecoveryCodes } from '../ports/recovery-codes';
@@ -51,8 +52,10 @@ export class SecondFactor {
   async prepare(user: User, proof: SecondFactorProof, now: Date, options: { pending?: boolean } = {}): Promise<PreparedProof | Refusal> {
     if ('backupCode' in proof) {
       if (options.pending) return 'wrong';
-      const codeHash = this.recoveryCodes.hash(proof.backupCode);
-      if (codeHash === null) return 'wrong';
+      const candidates = this.recoveryCodes.candidates(proof.backupCode);
+      if (candidates === null) return 'wrong';
+      // A code issued before a key change is stored under a previous key (ENCRYPTION_KEYS_PREVIOUS).
+      const codeHash = candidates.find((hash) => user.holdsRecoveryCode(hash) || user.isSpentRecoveryCode(hash)) ?? (candidates[0] as string);
       return user.isSpentRecoveryCode(codeHash) ? 'replayed' : { method: 'recovery_code', codeHash };
     }
     const credential = user.credentials.get('totp');
@@ -91,8 +94,25 @@ export class SecondFactor {
       return user.isSpentRecoveryCode(proof.codeHash) ? 'replayed' : 'wrong';
     }
     // A new set-up or a removal since the code was checked: it was checked against another secret.
-    if (user.credentials.get('totp')?.sealedSecret !== proof.sealedSecret) return 'wrong';
+    if (!this.holdsSecret(user, proof)) return 'wrong';
     return user.useTotpStep(proof.step) ? 'spent' : 'replayed';
+  }
+
+  /**
+   * Whether the account's TOTP secret is still the one the proof was checked against. The same sealed value, or
+   * the same secret sealed anew (`reseal` under another ENCRYPTION_KEY between the check and the locked row:
+   * until 2026-12-04 that refused a right code as wrong); a secret set up again is another value.
+   */
+  holdsSecret(user: User, proof: PreparedProof): boolean {
+    const sealed = user.credentials.get('totp')?.sealedSecret;
+    if (proof.method !== 'totp' || sealed === undefined) return false;
+    if (sealed === proof.sealedSecret) return true;
+    try {
+      const context = SEALED.totpSecret(user.id);
+      return equalsConstantTime(this.box.open(sealed, context), this.box.open(proof.sealedSecret, context));
+    } catch {
+      return false;
+    }
   }
 
   /** Fresh backup codes, shown once, and the hashes that are stored. */

@@ -10,4 +10,9 @@ export interface RecoveryCodes {
    * when it cannot be a code at all (wrong length or alphabet), so nothing is looked up.
    */
   hash(code: string): string | null;
+  /**
+   * The stored forms the typed code may have: under the current key first (what `hash` gives), then under each
+   * previous key still accepted, for codes issued before a key change. null as for `hash`.
+   */
+  candidates(code: string): string[] | null;
 }

@@ -6,9 +6,18 @@
  * account, say) is refused instead of used.
  */
 export interface SecretBox {
+  /** Sealed under the current key. */
   seal(plain: string, context: string): string;
-  /** Throws when the sealed value was tampered with, made with another key, or sealed under another context. */
+  /**
+   * Opens a value sealed under the current key or a previous one (ENCRYPTION_KEYS_PREVIOUS). Throws when it was
+   * tampered with, made with a key the box does not hold, or sealed under another context.
+   */
   open(sealed: string, context: string): string;
+  /**
+   * The value sealed anew under the current key and format, or null when it already is (nothing to write).
+   * Throws as `open` does.
+   */
+  reseal(sealed: string, context: string): string | null;
 }
 
 /** The context of each kind of sealed value: its purpose and the id of the row it belongs to. */

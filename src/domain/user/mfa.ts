@@ -73,6 +73,12 @@ export function isSpentRecoveryCode(credentials: Credentials, codeHash: string):
   return indexOf(codes.spentHashes ?? [], codeHash) !== -1;
 }
 
+/** Whether this hash is one of the codes left (MFA on); compared as useRecoveryCode compares. */
+export function holdsRecoveryCode(credentials: Credentials, codeHash: string): boolean {
+  const codes = credentials.get('recovery_codes');
+  return codes !== null && isMfaEnabled(credentials) && indexOf(codes.codeHashes, codeHash) !== -1;
+}
+
 /** The first index holding `hash`, or -1; every entry is compared in constant time, whichever matches. */
 function indexOf(hashes: readonly string[], hash: string): number {
   let found = -1;

@@ -376,6 +376,11 @@ export class User extends AggregateRoot {
     return true;
   }
 
+  /** Whether the recovery code with this hash is one of the codes left, unspent. */
+  holdsRecoveryCode(codeHash: string): boolean {
+    return Mfa.holdsRecoveryCode(this.creds, codeHash);
+  }
+
   /** Whether the recovery code with this hash is one of the current set's, spent already (sent again: a replay). */
   isSpentRecoveryCode(codeHash: string): boolean {
     return Mfa.isSpentRecoveryCode(this.creds, codeHash);

@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino';
 export const REDACT_PATHS = [
   'password', 'current_password', 'new_password', 'token', 'access_token', 'refresh_token', 'mfa_token', 'secret',
   'code', 'backup_code', 'authorization', 'cookie', 'passwordHash', 'password_hash', 'refreshToken', 'accessToken',
-  'sealedRefreshToken', 'privateKey', 'encryptionKey', 'databaseUrl', 'redisUrl', 'amqpUrl', 'smtpUrl',
+  'sealedRefreshToken', 'privateKey', 'encryptionKey', 'previousEncryptionKeys', 'databaseUrl', 'redisUrl', 'amqpUrl', 'smtpUrl',
   'client_secret', 'clientSecret', 'secretHash', 'secret_hash',
 ].flatMap((key) => [key, `*.${key}`, `*.*.${key}`]).concat([
   'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',

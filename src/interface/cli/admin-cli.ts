@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type Application, createApplication } from '@config/application';
 import { ConfigError, loadConfig } from '@config/env';
-import { purgeExpired } from '@config/maintenance';
+import { purgeExpired, reseal } from '@config/maintenance';
 import { DomainError } from '@domain/shared/domain-error';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { JWKS_MAX_AGE_SECONDS } from '@interface/http/routes/well-known.routes';
@@ -34,6 +34,9 @@ const USAGE = `usage: npm run cli -- <command>
                   refused while the next key is younger than the JWKS's cache lifetime (5 minutes) unless --force
   purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails and
                   processed-event records past retention (in batches of 5,000, skipping rows in use), expired keys
+  reseal          seal every stored secret (signing keys, TOTP secrets, refresh tokens, queued e-mails and
+                  account requests) under the current ENCRYPTION_KEY, so ENCRYPTION_KEYS_PREVIOUS can be emptied;
+                  exit 1 while some value opens under no key held
 ${CLIENT_USAGE}`;
 
 /**
@@ -79,11 +82,11 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       await app.close();
     }
   }
-  if (command !== 'rotate-keys' && command !== 'purge-expired') {
+  if (command !== 'rotate-keys' && command !== 'purge-expired' && command !== 'reseal') {
     io.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;
   }
-  // purge-expired takes no argument, rotate-keys only --force: anything else (a `--dry-run`, a typo) is refused
+  // purge-expired and reseal take no argument, rotate-keys only --force: anything else (a `--dry-run`, a typo) is refused
   // before they act, not ignored.
   const force = command === 'rotate-keys' && argv[1] === '--force';
   if (argv.length > (force ? 2 : 1)) {
@@ -117,6 +120,16 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       // CONTRACT §8: one JSON object, the kids now published (the active key, the next one, retired ones still in use).
       const kids = app.infra.keys.jwks().keys.map((k) => k.kid);
       io.stdout.write(`${JSON.stringify({ published_kids: kids })}\n`);
+    } else if (command === 'reseal') {
+      const counts = await reseal(app.infra);
+      io.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(counts).map(([key, value]) => [snakeCase(key), value])))}\n`);
+      const unopenable = Object.values(counts).reduce((sum, tally) => sum + tally.unopenable, 0);
+      if (unopenable > 0) {
+        io.stderr.write(
+          `reseal: ${unopenable} sealed value(s) open under no key given (ENCRYPTION_KEY, ENCRYPTION_KEYS_PREVIOUS) and were left as they are: keep every previous key until this is 0 (purge-expired removes ended sessions and sent e-mails; an account's TOTP is reset by DELETE /admin/users/{id}/mfa)\n`,
+        );
+        return 1;
+      }
     } else {
       // snake_case, as every other command prints (camelCase until an outside review, 2026-12-03).
       const counts = await purgeExpired(app.infra, { outboxRetentionSeconds: app.config.events.outboxRetentionSeconds, auditRetentionSeconds: app.config.auditRetentionSeconds });

@@ -76,6 +76,21 @@ describe('production configuration', () => {
     expect(problems({ ...GOOD, WORKERS: '0x2' })).toEqual([expect.stringMatching(/^WORKERS must be "auto" or an integer/)]);
   });
 
+  it('ENCRYPTION_KEYS_PREVIOUS: keys as ENCRYPTION_KEY is, none twice, not the current one, at most 4; entries never echoed', () => {
+    const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+    expect(loadConfig({ ...GOOD, ENCRYPTION_KEYS_PREVIOUS: ` ${a} , ${b} ` }).previousEncryptionKeys).toEqual([a, b]);
+    expect(loadConfig(GOOD).previousEncryptionKeys).toEqual([]);
+    const found = problems({ ...GOOD, ENCRYPTION_KEY: a, ENCRYPTION_KEYS_PREVIOUS: `secret-ish,${b},${a.toUpperCase()},${b}` });
+    expect(found).toEqual([
+      'ENCRYPTION_KEYS_PREVIOUS entry 1 is not a key: 32 bytes as 64 hex characters or base64/base64url',
+      'ENCRYPTION_KEYS_PREVIOUS entry 3 is ENCRYPTION_KEY itself',
+      'ENCRYPTION_KEYS_PREVIOUS entry 4 is listed twice',
+    ]);
+    expect(found.join(' ')).not.toContain('secret-ish');
+    const five = Array.from({ length: 5 }, (_, i) => String(i).repeat(64)).join(',');
+    expect(problems({ ...GOOD, ENCRYPTION_KEYS_PREVIOUS: five })).toEqual(['ENCRYPTION_KEYS_PREVIOUS holds 5 keys: at most 4']);
+  });
+
   it('lists the missing servers and keys together with the https problems', () => {
     const found = problems({ NODE_ENV: 'production', APP_PUBLIC_URL: 'http://x.example.com' });
     expect(found).toEqual(

@@ -11,31 +11,45 @@ const LEGACY_VERSION = 'v1';
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
- * AES-256-GCM; the version prefix leaves room to change the format or key without a flag day. The context is
+ * AES-256-GCM; the version prefix leaves room to change the format without a flag day. The context is
  * authenticated with the value (additional authenticated data), never stored in it: a value opens only under the
  * context it was sealed under. Values sealed before contexts (v1) still open, under any context, until the row is
- * sealed again (a refresh rotates, a TOTP secret is set up anew, a key is rotated); until 2026-12-04 a value
- * could be moved from one row to another and still open (an outside review).
+ * sealed again (a refresh rotates, a TOTP secret is set up anew, a key is rotated, `reseal` runs); until
+ * 2026-12-04 a value could be moved from one row to another and still open (an outside review).
+ *
+ * A keyring: values are sealed under the current key and opened under it or any previous one
+ * (ENCRYPTION_KEYS_PREVIOUS), tried in order. A sealed value names no key: GCM's tag refuses a wrong key as surely
+ * as a tampered value (a forgery passes with probability 2^-128 per key tried), so trying each is safe, costs a
+ * microsecond per previous key, and keeps the format that instances not yet upgraded read.
  */
 export class AesGcmSecretBox implements SecretBox {
-  private readonly key: Buffer;
+  private readonly keys: readonly Buffer[];
 
-  constructor(key: Buffer) {
-    if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) {
-      throw new Error(`The encryption key must be exactly ${KEY_BYTES} bytes.`);
+  constructor(key: Buffer, previous: readonly Buffer[] = []) {
+    for (const k of [key, ...previous]) {
+      if (!Buffer.isBuffer(k) || k.length !== KEY_BYTES) throw new Error(`The encryption key must be exactly ${KEY_BYTES} bytes.`);
     }
-    this.key = Buffer.from(key);
+    this.keys = [key, ...previous].map((k) => Buffer.from(k));
   }
 
   seal(plain: string, context: string): string {
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
+    const cipher = createCipheriv('aes-256-gcm', this.keys[0] as Buffer, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return [VERSION, iv, ciphertext, cipher.getAuthTag()].map(encodePart).join('.');
   }
 
   open(sealed: string, context: string): string {
+    return this.unseal(sealed, context).plain;
+  }
+
+  reseal(sealed: string, context: string): string | null {
+    const opened = this.unseal(sealed, context);
+    return opened.keyIndex === 0 && opened.version === VERSION ? null : this.seal(opened.plain, context);
+  }
+
+  private unseal(sealed: string, context: string): { plain: string; keyIndex: number; version: string } {
     const parts = typeof sealed === 'string' ? sealed.split('.') : [];
     const version = parts[0];
     if (parts.length !== 4 || (version !== VERSION && version !== LEGACY_VERSION) || !parts.every((p) => B64URL.test(p))) throw unopenable();
@@ -44,14 +58,17 @@ export class AesGcmSecretBox implements SecretBox {
     const tag = Buffer.from(parts[3] as string, 'base64url');
     // Without the length checks GCM would accept a truncated tag and so weaken authentication.
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw unopenable();
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAuthTag(tag);
-      if (version === VERSION) decipher.setAAD(Buffer.from(context, 'utf8'));
-      return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
-    } catch {
-      throw unopenable();
+    for (const [keyIndex, key] of this.keys.entries()) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+        decipher.setAuthTag(tag);
+        if (version === VERSION) decipher.setAAD(Buffer.from(context, 'utf8'));
+        return { plain: Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8'), keyIndex, version };
+      } catch {
+        // Another key, or not openable at all: the next key, then the one refusal.
+      }
     }
+    throw unopenable();
   }
 }
 

@@ -11,13 +11,16 @@ const GROUP = 4;
  * Recovery codes with a keyed hash: HMAC-SHA-256 under a key derived (HKDF) from the service's encryption key
  * for this one purpose. Plain SHA-256 would let whoever copies the table try all 2^60 codes offline per user
  * far faster than a login could; with the key kept outside the database a stolen table tests nothing.
+ * New codes are hashed under the current ENCRYPTION_KEY; a typed code is also hashed under each of
+ * ENCRYPTION_KEYS_PREVIOUS (`candidates`), so codes issued before a key change keep working while the previous key
+ * is listed. They cannot be hashed again without the user typing them: dropping the key voids them.
  */
 export class HmacRecoveryCodes implements RecoveryCodes {
-  private readonly key: Buffer;
+  private readonly keys: readonly Buffer[];
 
-  constructor(encryptionKey: Buffer) {
-    if (encryptionKey.length < 32) throw new Error('HmacRecoveryCodes: the key must be at least 32 bytes');
-    this.key = Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), 'auth-service recovery codes v1', 32));
+  constructor(encryptionKey: Buffer, previous: readonly Buffer[] = []) {
+    if ([encryptionKey, ...previous].some((key) => key.length < 32)) throw new Error('HmacRecoveryCodes: the key must be at least 32 bytes');
+    this.keys = [encryptionKey, ...previous].map((key) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'auth-service recovery codes v1', 32)));
   }
 
   generate(count: number): string[] {
@@ -31,9 +34,13 @@ export class HmacRecoveryCodes implements RecoveryCodes {
   }
 
   hash(code: string): string | null {
+    return this.candidates(code)?.[0] ?? null;
+  }
+
+  candidates(code: string): string[] | null {
     const normalised = normalise(code);
     if (normalised === null) return null;
-    return createHmac('sha256', this.key).update(normalised, 'utf8').digest('base64url');
+    return this.keys.map((key) => createHmac('sha256', key).update(normalised, 'utf8').digest('base64url'));
   }
 }
 

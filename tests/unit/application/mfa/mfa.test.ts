@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { SEALED } from '@application/ports/secret-box';
 import { PORTS } from '@application/ports/tokens';
+import { SecondFactor } from '@application/mfa/second-factor';
+import { HmacRecoveryCodes } from '@infrastructure/security/crypto/hmac-recovery-codes';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { VerifyHook } from '../../../support/kit';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
@@ -224,6 +228,46 @@ describe('MFA use cases (in-memory adapters)', () => {
     };
     await expect(regenerate()).rejects.toMatchObject({ code: 'CONFLICT', message: 'Two-factor authentication is not enabled.' });
     expect(storedCodes()).toBeUndefined();
+  });
+
+  /**
+   * `reseal` (an ENCRYPTION_KEY change) writes the same TOTP secret sealed anew. Landing between a code's check and
+   * the locked row, it made the right code a wrong one (the sealed values differed) until 2026-12-04.
+   */
+  it('a TOTP secret sealed anew between the check and the spend still takes the code; a secret set up again does not', async () => {
+    const kit = await createKit();
+    const { userId, secret } = await enrolled(kit);
+    const factor = kit.resolve(SecondFactor);
+    const user = async () => (await kit.repos.users.findById(userId))!;
+    const resealStored = () => {
+      const state = structuredClone(kit.db.tables.users.get(userId)!);
+      const totpState = state.credentials.byType.totp!;
+      state.credentials.byType.totp = { ...totpState, sealedSecret: kit.box.seal(kit.box.open(totpState.sealedSecret, SEALED.totpSecret(userId)), SEALED.totpSecret(userId)) };
+      kit.overwriteUser(state);
+    };
+    const proof = await factor.prepare(await user(), { code: totp.generate(secret, kit.clock.now()) }, kit.clock.now());
+    if (typeof proof === 'string') throw new Error(`refused: ${proof}`);
+    resealStored();
+    expect((await user()).credentials.get('totp')?.sealedSecret).not.toBe(proof.method === 'totp' ? proof.sealedSecret : '');
+    expect(factor.spend(await user(), proof, kit.clock.now())).toBe('spent');
+    // Another secret in the row (set up again): the code proved the old one.
+    kit.clock.advance(30);
+    const next = await factor.prepare(await user(), { code: totp.generate(secret, kit.clock.now()) }, kit.clock.now());
+    if (typeof next === 'string') throw new Error(`refused: ${next}`);
+    const state = structuredClone(kit.db.tables.users.get(userId)!);
+    state.credentials.byType.totp = { ...state.credentials.byType.totp!, sealedSecret: kit.box.seal('JBSWY3DPEHPK3PXP', SEALED.totpSecret(userId)) };
+    kit.overwriteUser(state);
+    expect(factor.spend(await user(), next, kit.clock.now())).toBe('wrong');
+  });
+
+  it('recovery codes under a keyring: a code hashed under a previous key is a candidate after the current one', () => {
+    const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
+    const before = new HmacRecoveryCodes(oldKey);
+    const ring = new HmacRecoveryCodes(newKey, [oldKey]);
+    const [code] = before.generate(1) as [string];
+    expect(ring.candidates(code)).toEqual([new HmacRecoveryCodes(newKey).hash(code), before.hash(code)]);
+    expect(ring.hash(code)).toBe(new HmacRecoveryCodes(newKey).hash(code));
+    expect(ring.candidates('not a code')).toBeNull();
   });
 
   it('recovery codes: 60 bits in a readable form, hashed under a key (another key, another hash), typed loosely', () => {

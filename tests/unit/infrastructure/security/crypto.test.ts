@@ -81,6 +81,48 @@ describe('AesGcmSecretBox', () => {
 
   it('needs a 32-byte key', () => {
     expect(() => new AesGcmSecretBox(randomBytes(16))).toThrow(/32 bytes/);
+    expect(() => new AesGcmSecretBox(randomBytes(32), [randomBytes(31)])).toThrow(/32 bytes/);
+  });
+});
+
+describe('AesGcmSecretBox keyring (ENCRYPTION_KEYS_PREVIOUS)', () => {
+  const CONTEXT = 'totp_secret:7d4f7a3e-5d7b-4b8e-9d55-1c1b2f6a0e42';
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  const before = new AesGcmSecretBox(oldKey);
+  const ring = new AesGcmSecretBox(newKey, [oldKey]);
+
+  it('opens values sealed under a previous key, seals under the current one only', () => {
+    const old = before.seal('JBSWY3DPEHPK3PXP', CONTEXT);
+    expect(ring.open(old, CONTEXT)).toBe('JBSWY3DPEHPK3PXP');
+    const fresh = ring.seal('JBSWY3DPEHPK3PXP', CONTEXT);
+    expect(new AesGcmSecretBox(newKey).open(fresh, CONTEXT)).toBe('JBSWY3DPEHPK3PXP');
+    expect(() => before.open(fresh, CONTEXT)).toThrow(/could not be opened/);
+    // The context still binds under a previous key.
+    expect(() => ring.open(old, 'totp_secret:another-account')).toThrow(/could not be opened/);
+    // A key the ring does not hold opens nothing.
+    expect(() => ring.open(new AesGcmSecretBox(randomBytes(32)).seal('x', CONTEXT), CONTEXT)).toThrow(/could not be opened/);
+  });
+
+  it('reseal: a value under a previous key or in the v1 format comes back under the current key; a current one is null', () => {
+    const resealed = ring.reseal(before.seal('refresh token', CONTEXT), CONTEXT);
+    expect(resealed).not.toBeNull();
+    expect(new AesGcmSecretBox(newKey).open(resealed as string, CONTEXT)).toBe('refresh token');
+    expect(ring.reseal(resealed as string, CONTEXT)).toBeNull();
+    expect(ring.reseal(ring.seal('x', CONTEXT), CONTEXT)).toBeNull();
+
+    // v1 (no context) under the current key: sealed again in v2, bound to its context from then on.
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', newKey, iv, { authTagLength: 16 });
+    const ciphertext = Buffer.concat([cipher.update('v1 secret', 'utf8'), cipher.final()]);
+    const v1 = ['v1', iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+    const upgraded = ring.reseal(v1, CONTEXT) as string;
+    expect(upgraded).toMatch(/^v2\./);
+    expect(ring.open(upgraded, CONTEXT)).toBe('v1 secret');
+    expect(() => ring.open(upgraded, 'totp_secret:another-account')).toThrow(/could not be opened/);
+
+    expect(() => ring.reseal('v2.garbage', CONTEXT)).toThrow(/could not be opened/);
+    expect(() => ring.reseal(before.seal('x', CONTEXT), 'refresh_token:other')).toThrow(/could not be opened/);
   });
 });
 

@@ -21,6 +21,20 @@ describe('HmacClientSecrets', () => {
     expect(secrets.matches(secret, secrets.create().hash)).toBe(false);
   });
 
+  it('under a keyring: a digest made under a previous key still matches; new digests are under the current key', () => {
+    const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
+    const before = new HmacClientSecrets(oldKey);
+    const ring = new HmacClientSecrets(newKey, [oldKey]);
+    const old = before.create();
+    expect(ring.matches(old.secret, old.hash)).toBe(true);
+    expect(ring.matches(`${old.secret}x`, old.hash)).toBe(false);
+    expect(new HmacClientSecrets(newKey).matches(old.secret, old.hash)).toBe(false);
+    const fresh = ring.create();
+    expect(new HmacClientSecrets(newKey).matches(fresh.secret, fresh.hash)).toBe(true);
+    expect(before.matches(fresh.secret, fresh.hash)).toBe(false);
+    expect(ring.matches(old.secret, null)).toBe(false);
+  });
+
   it('answers false for an unknown client (null digest), a malformed digest and an overlong secret, without throwing', () => {
     const { secret, hash } = secrets.create();
     expect(secrets.matches(secret, null)).toBe(false);
