@@ -146,8 +146,13 @@ export async function startInfrastructure(
     reloadIntervalSeconds: KEY_RELOAD_INTERVAL_MS / 1000,
     onRejectedKey: (kid, reason) => logger.error({ kid, reason }, 'a stored signing key fails its checks: not published, not trusted'),
   });
-  if (overrides.signingKeys === 'follow') await keys.reload();
-  else await keys.init();
+  // A key that does not open (another ENCRYPTION_KEY) stops the start: with the database and cache closed, so that
+  // a CLI command run in process (the tests') leaves nothing open behind its one line of failure.
+  await (overrides.signingKeys === 'follow' ? keys.reload() : keys.init()).catch(async (error: unknown) => {
+    await database.close().catch(() => undefined);
+    await cache.close().catch(() => undefined);
+    throw error;
+  });
   // Other instances may rotate keys; pick their changes up well within the JWKS cache lifetime (300 s).
   const keyRefresh = setInterval(() => {
     keys.reload().catch((error: unknown) => logger.warn({ err: error }, 'signing key reload failed'));
