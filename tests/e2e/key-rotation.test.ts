@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SEALED } from '@application/ports/secret-box';
+import { resolveEncryptionKey } from '@config/encryption-key';
 import { reseal } from '@config/maintenance';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { resealRows } from '@infrastructure/persistence/typeorm/reseal';
@@ -134,6 +135,16 @@ describe('ENCRYPTION_KEY rotation: keyring and reseal', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/Cannot decrypt signing key .*ENCRYPTION_KEY is not the key it was sealed with/);
   }, 120_000);
+
+  it("refuses to start when ENCRYPTION_KEYS_PREVIOUS lists the key file's key (embedded mode: no ENCRYPTION_KEY to compare at config time)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-rotation-file-'));
+    try {
+      const { key } = await resolveEncryptionKey(null, dir);
+      await expect(startTestApp({ dataDir: dir, backend: 'pglite', env: { ENCRYPTION_KEYS_PREVIOUS: key } })).rejects.toThrow(/^ENCRYPTION_KEYS_PREVIOUS lists the current key \(.*encryption\.key\)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('reseal racing refreshes: a token a refresh wrote meanwhile is kept, never overwritten with the old one (5 rounds)', async () => {
     t = await start({ ENCRYPTION_KEY: hex(keyB), ENCRYPTION_KEYS_PREVIOUS: hex(keyA) });
