@@ -8,30 +8,30 @@ interface SealedColumns {
   /** The primary key (or the part of it that is unique within `where`), and its SQL type for the keyset. */
   id: string;
   idType: 'uuid' | 'text';
-  /** Sealed columns of one row, each with its context. */
-  columns: readonly { column: string; context: (id: string) => string }[];
+  /** Sealed columns of one row, each with its kind (SEALED's key) and context. */
+  columns: readonly { column: string; kind: keyof typeof SEALED; context: (id: string) => string }[];
   where?: string;
 }
 
 const SEALED_COLUMNS: readonly SealedColumns[] = [
-  { name: 'signingKeys', table: 'signing_keys', id: 'kid', idType: 'text', columns: [{ column: 'sealed_private_key', context: SEALED.signingKey }] },
+  { name: 'signingKeys', table: 'signing_keys', id: 'kid', idType: 'text', columns: [{ column: 'sealed_private_key', kind: 'signingKey', context: SEALED.signingKey }] },
   {
     name: 'totpSecrets',
     table: 'user_credentials',
     id: 'user_id',
     idType: 'uuid',
     where: "type = 'totp'",
-    columns: [{ column: 'secret', context: SEALED.totpSecret }],
+    columns: [{ column: 'secret', kind: 'totpSecret', context: SEALED.totpSecret }],
   },
-  { name: 'sessions', table: 'sessions', id: 'id', idType: 'uuid', columns: [{ column: 'sealed_refresh_token', context: SEALED.refreshToken }] },
+  { name: 'sessions', table: 'sessions', id: 'id', idType: 'uuid', columns: [{ column: 'sealed_refresh_token', kind: 'refreshToken', context: SEALED.refreshToken }] },
   {
     name: 'emails',
     table: 'email_outbox',
     id: 'id',
     idType: 'uuid',
     columns: [
-      { column: 'sealed_text', context: (id) => SEALED.emailBody(id, 'text') },
-      { column: 'sealed_html', context: (id) => SEALED.emailBody(id, 'html') },
+      { column: 'sealed_text', kind: 'emailBody', context: (id) => SEALED.emailBody(id, 'text') },
+      { column: 'sealed_html', kind: 'emailBody', context: (id) => SEALED.emailBody(id, 'html') },
     ],
   },
   {
@@ -40,9 +40,12 @@ const SEALED_COLUMNS: readonly SealedColumns[] = [
     id: 'id',
     idType: 'uuid',
     where: 'sealed_payload IS NOT NULL',
-    columns: [{ column: 'sealed_payload', context: SEALED.accountRequest }],
+    columns: [{ column: 'sealed_payload', kind: 'accountRequest', context: SEALED.accountRequest }],
   },
 ];
+
+/** Every kind of sealed value `reseal` covers (a test holds it to SEALED: a new kind must be added here). */
+export const RESEALED_KINDS: readonly (keyof typeof SEALED)[] = [...new Set(SEALED_COLUMNS.flatMap((spec) => spec.columns.map((c) => c.kind)))];
 
 export interface ResealTally {
   /** Rows written anew under the current key (they were under a previous key, or in the v1 format). */
@@ -90,14 +93,14 @@ async function resealTable(dataSource: DataSource, box: SecretBox, spec: SealedC
   const columns = spec.columns.map((c) => c.column);
   const extra = spec.where ? ` AND ${spec.where}` : '';
   // Two statements rather than `$1 IS NULL OR id > $1`, which a generic plan could not answer from the index.
-  const first = `SELECT ${spec.id}::text AS id, ${columns.join(', ')} FROM ${spec.table} WHERE TRUE${extra} ORDER BY ${spec.id} LIMIT $1`;
-  const next = `SELECT ${spec.id}::text AS id, ${columns.join(', ')} FROM ${spec.table} WHERE ${spec.id} > $2::${spec.idType}${extra} ORDER BY ${spec.id} LIMIT $1`;
+  const first = `SELECT ${spec.id}::text AS id, ${columns.join(', ')} FROM ${spec.table} WHERE TRUE${extra} ORDER BY ${spec.table}.${spec.id} LIMIT $1`;
+  const next = `SELECT ${spec.id}::text AS id, ${columns.join(', ')} FROM ${spec.table} WHERE ${spec.id} > $2::${spec.idType}${extra} ORDER BY ${spec.table}.${spec.id} LIMIT $1`;
   const selectOne = `SELECT ${spec.id}::text AS id, ${columns.join(', ')} FROM ${spec.table} WHERE ${spec.id} = $1::${spec.idType}${extra}`;
   // $1: the ids; then per column its new value and the value read.
   const values = columns.map((c, i) => `unnest($${2 * i + 2}::text[]) AS new_${c}, unnest($${2 * i + 3}::text[]) AS old_${c}`);
   const update = `UPDATE ${spec.table} t SET ${columns.map((c) => `${c} = v.new_${c}`).join(', ')}
     FROM (SELECT unnest($1::text[]) AS id, ${values.join(', ')}) v
-    WHERE t.${spec.id}::text = v.id${spec.where ? ` AND t.${spec.where}` : ''} AND ${columns.map((c) => `t.${c} = v.old_${c}`).join(' AND ')}
+    WHERE t.${spec.id} = v.id::${spec.idType}${spec.where ? ` AND t.${spec.where}` : ''} AND ${columns.map((c) => `t.${c} = v.old_${c}`).join(' AND ')}
     RETURNING t.${spec.id}::text AS id`;
   const look = (row: Row): Outcome => {
     const id = row['id'] as string;
