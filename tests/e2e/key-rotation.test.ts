@@ -6,7 +6,7 @@ import { SEALED } from '@application/ports/secret-box';
 import { resolveEncryptionKey } from '@config/encryption-key';
 import { reseal } from '@config/maintenance';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
-import { resealRows } from '@infrastructure/persistence/typeorm/reseal';
+import { RESEALED_KINDS, resealRows } from '@infrastructure/persistence/typeorm/reseal';
 import { NO_RATE_LIMITS, PASSWORD, signUp, startTestApp, type TestApp } from '../support/app';
 import { cliInProcess } from '../support/cli-in-process';
 import { seedMigratedPgdata } from '../support/pgdata-template';
@@ -135,6 +135,10 @@ describe('ENCRYPTION_KEY rotation: keyring and reseal', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/Cannot decrypt signing key .*ENCRYPTION_KEY is not the key it was sealed with/);
   }, 120_000);
+
+  it('reseal covers every kind of sealed value there is (SEALED): one added without it would be left under the old key', () => {
+    expect([...RESEALED_KINDS].sort()).toEqual(Object.keys(SEALED).sort());
+  });
 
   it("refuses to start when ENCRYPTION_KEYS_PREVIOUS lists the key file's key (embedded mode: no ENCRYPTION_KEY to compare at config time)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'auth-rotation-file-'));
