@@ -334,6 +334,39 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     expect((await login('squatted-2@example.com', 'Attacker-Chosen-Pw-2')).status).toBe(401);
   });
 
+  it('PATCH roles granting a never-verified account a role: its password goes too; the owner clicking the sign-up link does not hand the intruder the role', async () => {
+    // An outside review (2026-12-05): only email_verified discarded the unproven password. An admin granting a role
+    // to a never-verified account left it, and the owner's later click on the intruder's verification link (or a
+    // resent one) made the intruder's password open an admin account.
+    const email = 'squatted-admin@example.com';
+    await http().post('/api/v1/auth/register').send({ email, password: 'Attacker-Chosen-Pw-3' }).expect(202);
+    const intrudersLink = /verify-email\?token=([A-Za-z0-9_-]+)/.exec((await app().waitForMail(email)).text)![1]!;
+    const id = (await app().app.infra.dataSource.query('SELECT id FROM users WHERE email = $1', [email]))[0].id as string;
+
+    // Taking nothing and granting nothing keeps it (the same roles, in another order and twice).
+    await patch(id, { roles: ['user', 'user'] }).expect(200);
+    expect((await login(email, 'Attacker-Chosen-Pw-3')).body.error.code).toBe('EMAIL_NOT_VERIFIED');
+
+    const res = await patch(id, { roles: ['user', 'admin'] }).expect(200);
+    expect(res.body.data.user).toMatchObject({ roles: ['user', 'admin'], email_verified: false });
+    const mail = await app().waitForMail(email, 2);
+    expect(mail.subject).toBe('Choose a password for your account');
+    expect(mail.text).toContain('new rights');
+    const redeemed = await http().post('/api/v1/auth/verify').send({ token: intrudersLink });
+    expect([redeemed.status, redeemed.body.error?.code]).toEqual([400, 'INVALID_OR_EXPIRED_TOKEN']);
+    await http().post('/api/v1/auth/verify/resend').send({ email }).expect(202);
+    const resent = /verify-email\?token=([A-Za-z0-9_-]+)/.exec((await app().waitForMail(email, 3)).text)![1]!;
+    await http().post('/api/v1/auth/verify').send({ token: resent }).expect(200);
+    expect((await login(email, 'Attacker-Chosen-Pw-3')).status).toBe(401);
+    const audited = await app().app.infra.dataSource.query("SELECT actor_id, reason FROM audit_events WHERE subject_id = $1 AND type = 'credentials.updated'", [id]);
+    expect(audited).toEqual([{ actor_id: admin.id, reason: 'admin_password_unproven' }]);
+
+    // The owner's link sets the password; the role is theirs.
+    const token = RESET_LINK.exec(mail.text)![1]!;
+    await http().post('/api/v1/auth/password/confirm').send({ token, new_password: NEW_PASSWORD }).expect(200);
+    expect((await login(email, NEW_PASSWORD).expect(200)).body.data.user).toMatchObject({ roles: ['user', 'admin'], email_verified: true });
+  });
+
   it('PATCH roles and email_verified: validated, evented, audited; an empty or false change is a 400', async () => {
     await http().post('/api/v1/auth/register').send({ email: 'unverified@example.com', password: PASSWORD }).expect(202);
     await app().waitForMail('unverified@example.com');

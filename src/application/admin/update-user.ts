@@ -5,7 +5,7 @@ import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { AuthSettings } from '../shared/auth-settings';
-import { addressConfirmedEmail } from '../shared/email-templates';
+import { addressConfirmedEmail, rolesGrantedUnprovenAddressEmail } from '../shared/email-templates';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { INVITATION_TTL_SECONDS } from './invite-user';
 import type { UnitOfWork } from '../ports/unit-of-work';
@@ -25,7 +25,9 @@ export interface UpdateUserInput {
 /**
  * PATCH /admin/users/:id, in one transaction: confirm the address, replace the roles, suspend or reinstate.
  * Confirming a never-verified account's address discards its password (chosen before the address was proven)
- * and mails a link to choose one.
+ * and mails a link to choose one. So does granting a never-verified account a role it did not have: whoever
+ * registered the address first may not own it, and the owner's later click on that sign-up's link would hand
+ * that person the role (an outside review, 2026-12-05; CLI `create-admin` did this already).
  * Suspension revokes every session and voids outstanding links at once (cutOffEarlierAccess: the session cache
  * refuses them before the commit is visible). An admin who would stop being an active admin (demoted or
  * suspended) may not be the actor, nor the last one (admin-guard.ts). Each change is audited with the actor
@@ -69,7 +71,16 @@ export class UpdateUser {
         user.verifyEmail(now);
         await audit('email.verified', passwordLink ? 'admin_password_unproven' : 'admin');
       }
-      if (roles !== undefined && user.changeRoles(roles, now, input.actor.id)) await audit('user.roles_changed', user.roles.join(' ') || null);
+      let grantLink = false;
+      if (roles !== undefined) {
+        const granted = roles.some((role) => !user.roles.includes(role.value));
+        if (granted && user.discardUnprovenPassword(now)) {
+          grantLink = true;
+          await cutOffEarlierAccess(repos, user, now, 'password_unproven');
+          await audit('credentials.updated', 'admin_password_unproven');
+        }
+        if (user.changeRoles(roles, now, input.actor.id)) await audit('user.roles_changed', user.roles.join(' ') || null);
+      }
       let suspended = false;
       if (input.status === 'suspended') suspended = user.suspend(now, input.actor.id);
       const reinstated = input.status === 'active' && user.reinstate(now, input.actor.id);
@@ -78,9 +89,10 @@ export class UpdateUser {
       if (suspended) await cutOffEarlierAccess(repos, user, now, 'account_suspended');
       // After any cut-off of this same change (a suspension voids every link): the link mailed must work, here once
       // the account is reinstated (a reset is refused while it is suspended), within its 72 hours.
-      if (passwordLink) {
+      if (passwordLink || grantLink) {
         const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds: INVITATION_TTL_SECONDS, now });
-        await repos.emails.enqueue(addressConfirmedEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS));
+        const mail = passwordLink ? addressConfirmedEmail : rolesGrantedUnprovenAddressEmail;
+        await repos.emails.enqueue(mail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS));
       }
       await repos.users.save(user);
       return user;

@@ -209,6 +209,23 @@ export function addressConfirmedEmail(to: string, publicUrl: string, token: stri
 }
 
 /**
+ * An admin gave a never-verified account a role it did not have (PATCH /admin/users/:id): as for `create-admin`,
+ * the password it was registered with could have been chosen by someone else, who would hold the role once the
+ * owner proves the address; it was discarded, and this link sets a new one and proves the address.
+ */
+export function rolesGrantedUnprovenAddressEmail(to: string, publicUrl: string, token: string, ttlSeconds: number): EmailMessage {
+  return message(
+    to,
+    'Choose a password for your account',
+    [
+      'An administrator gave the account of this address new rights. The address was never confirmed, so a password chosen for the account before could have been chosen by someone else: it no longer works.',
+      `Choose a password with this link; doing so also confirms the address. It is valid for ${validFor(ttlSeconds)} and can be used once. If you did not expect this, ignore this email.`,
+    ],
+    { label: 'Choose a password', url: link(publicUrl, 'reset-password', token) },
+  );
+}
+
+/**
  * The CLI's `create-admin` named an existing account whose address was never verified: the password it was
  * registered with could have been chosen by someone else (who would now be an admin), so it was discarded; this
  * link sets a new one and proves the address.
