@@ -27,6 +27,12 @@ export interface RevocationFeedOptions extends RevocationListOptions {
 export interface RevocationFeed extends RevocationCheck {
   /** True while subscribed: bound to the exchange and consuming. False before the first connection and during outages. */
   readonly healthy: boolean;
+  /**
+   * When the feed last resumed after an outage (ms since the epoch, the `now` option's clock): events published
+   * during the outage were never received. 0 while it has had none since its first subscription; null while not
+   * subscribed (before the first subscription too).
+   */
+  readonly resumedAt: number | null;
   /** Revoked sessions and cut-off users held (expired entries go on the next write). */
   readonly size: number;
   /** Resolves once the feed is subscribed (at once if it is); rejects when the feed is closed first. */
@@ -45,15 +51,19 @@ type AmqpConnect = (url: string, socketOptions?: { timeout?: number }) => Promis
  * The connection is made in the background; `ready()` says when it is up. On a connection or channel loss the
  * feed reconnects with capped, jittered backoff and binds a fresh exclusive queue: events published while it was
  * away are missed (the queue was deleted with the connection); the verifier keeps accepting those tokens until
- * they expire, unless it was created with `failClosedWhenDisconnected`.
+ * they expire, unless it was created with `failClosedWhenDisconnected`, which checks them online while the feed is
+ * down and, once it is back, every token issued before it resumed (`resumedAt`) until those expire.
  */
 export function createRevocationFeed(options: RevocationFeedOptions): RevocationFeed {
   const exchange = options.exchange ?? 'auth.events';
   const prefetch = options.prefetch ?? 100;
   const logger = options.logger;
   const list = new RevocationList(options);
+  const now = options.now ?? Date.now;
   let model: ChannelModel | undefined;
   let healthy = false;
+  let resumedAt: number | null = null;
+  let subscribedBefore = false;
   let closed = false;
   let attempt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -77,6 +87,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     if (model !== current) return;
     model = undefined;
     healthy = false;
+    resumedAt = null;
     current.close().catch(() => undefined);
     scheduleReconnect(why);
   };
@@ -110,6 +121,10 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
         }
       });
       if (model !== self) return;
+      // Taken once the queue is bound and consumed: anything published from here on reaches the list. The first
+      // subscription records no outage (events from before the feed started are beyond any feed: README).
+      resumedAt = subscribedBefore ? now() : 0;
+      subscribedBefore = true;
       healthy = true;
       attempt = 0;
       logger?.info(`revocation feed: subscribed to ${exchange}`);
@@ -135,6 +150,9 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   return {
     get healthy() {
       return healthy;
+    },
+    get resumedAt() {
+      return resumedAt;
     },
     get size() {
       return list.size;

@@ -18,6 +18,13 @@ export interface RevocationCheck {
   isRevoked(token: VerifiedToken): boolean;
   /** False while the source of revocations is not receiving them (see `failClosedWhenDisconnected`). */
   readonly healthy: boolean;
+  /**
+   * When the source last resumed receiving after an outage (ms since the epoch, this host's clock); 0 when it has
+   * had none since it first began; null while it is not receiving. A token issued before it may have been revoked
+   * during the outage, so `failClosedWhenDisconnected` checks such a token online. Undefined: the source has no
+   * outages to tell of (a list fed by its caller).
+   */
+  readonly resumedAt?: number | null;
 }
 
 interface Entry {

@@ -32,8 +32,10 @@ export interface TokenVerifierOptions {
   revocations?: RevocationCheck;
   /**
    * While `revocations` is not healthy (not yet connected, or reconnecting), check every token online as if
-   * `online: true` had been asked (needs `introspection`; without it, AUTH_UNAVAILABLE). Default false: the
-   * verifier keeps working offline and misses the revocations published meanwhile.
+   * `online: true` had been asked (needs `introspection`; without it, AUTH_UNAVAILABLE); once it is back after an
+   * outage, the same for the tokens issued before it resumed (`resumedAt`, plus `clockTolerance`): a revocation
+   * published during the outage never reached it. So for one token lifetime after a reconnection, older tokens
+   * cost an introspection. Default false: the verifier keeps working offline and misses the revocations published meanwhile.
    */
   failClosedWhenDisconnected?: boolean;
   /** Injectable for tests and proxies: the fetch used, and the clock (ms since the epoch). */
@@ -99,11 +101,22 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     }
   };
 
+  /**
+   * Whether a revocation of this token could have been missed: the feed is not receiving, or the token was issued
+   * before the feed resumed after an outage. The margin is the clock skew tolerated between this host and
+   * auth-service (`iat` is auth-service's clock, rounded down to the second).
+   */
+  const inFeedGap = (check: RevocationCheck, verified: VerifiedToken): boolean => {
+    if (!check.healthy || check.resumedAt === null) return true;
+    if (check.resumedAt === undefined || check.resumedAt === 0) return false;
+    return !(Number(verified.claims.iat) * 1000 >= check.resumedAt + tolerance * 1000);
+  };
+
   const verify = async (token: string | undefined, verifyOptions: VerifyOptions = {}): Promise<VerifiedToken> => {
     if (!token) throw unauthenticated();
     const verified = await verifyOffline(token);
     if (revocations?.isRevoked(verified)) throw invalidToken();
-    const online = verifyOptions.online === true || (failClosed && revocations?.healthy === false);
+    const online = verifyOptions.online === true || (failClosed && revocations !== undefined && inFeedGap(revocations, verified));
     if (!online) return verified;
     if (!introspector) {
       if (!verifyOptions.online) throw unavailable('the revocation feed is disconnected and no introspection is configured');

@@ -226,4 +226,24 @@ describe('createTokenVerifier with revocations (offline, a local peer)', () => {
     await expect(setup(up, { failClosedWhenDisconnected: true }).verify(token)).resolves.toMatchObject({ tokenType: 'user' });
     expect(() => createTokenVerifier({ issuer: PEER_ISSUER, audience: PEER_AUDIENCE, jwksUrl: peer.jwksUrl, failClosedWhenDisconnected: true })).toThrow(TypeError);
   });
+
+  it('a feed back after an outage: with failClosedWhenDisconnected, tokens issued before it resumed (plus the clock tolerance) are checked online', async () => {
+    const token = await peer.userToken({ sid: randomUUID() }); // iat: now, this host's clock
+    const resumed = (resumedAt: number | null): RevocationCheck => ({ healthy: resumedAt !== null, resumedAt, isRevoked: () => false });
+    const strict = (check: RevocationCheck, introspection = false) => setup(check, { failClosedWhenDisconnected: true, introspection });
+    const unavailable = { code: 'AUTH_UNAVAILABLE', status: 503 };
+    // Resumed just now, or within the 60-s tolerance after the token: it may have been revoked during the outage.
+    await expect(strict(resumed(Date.now() + 1000)).verify(token)).rejects.toMatchObject(unavailable);
+    await expect(strict(resumed(Date.now() - 30_000)).verify(token)).rejects.toMatchObject(unavailable);
+    const before = peer.requests('/oauth/introspect');
+    await strict(resumed(Date.now()), true).verify(token).catch(() => undefined);
+    expect(peer.requests('/oauth/introspect')).toBe(before + 1);
+    // Resumed more than the tolerance before the token, no outage since the first subscription, or a list with none
+    // to tell of: offline.
+    for (const check of [resumed(Date.now() - 120_000), resumed(0), { healthy: true, isRevoked: () => false }]) {
+      await expect(strict(check).verify(token)).resolves.toMatchObject({ tokenType: 'user' });
+    }
+    // Without failClosedWhenDisconnected nothing changes.
+    await expect(setup(resumed(Date.now() + 1000)).verify(token)).resolves.toMatchObject({ tokenType: 'user' });
+  });
 });
