@@ -1,14 +1,14 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { Email } from '../src/domain/user/email';
 
-interface Row {
+export interface Row {
   id: string;
   email: string;
   pending_email: string | null;
 }
 
 /** What the rewrite did, printed once (nothing is printed when no stored address has an `xn--` label). */
-interface IdnRewriteReport {
+export interface IdnRewriteReport {
   emails: number;
   pendingEmails: number;
   /** Login addresses left with their A-labels: another account holds the same address in Unicode form. */
@@ -41,16 +41,7 @@ export class IdnEmailDomains1764570000000 implements MigrationInterface {
       `SELECT id, email, pending_email FROM users WHERE email ILIKE '%xn--%' OR pending_email ILIKE '%xn--%' ORDER BY id FOR UPDATE`,
     );
     if (rows.length === 0) return;
-    const report: IdnRewriteReport = { emails: 0, pendingEmails: 0, collisions: 0, invalid: 0 };
-    const emails = await rewriteEmails(queryRunner, rows, report);
-    for (const row of rows) {
-      if (row.pending_email === null) continue;
-      const canonical = canonicalOrCount(row.pending_email, report);
-      if (canonical === undefined || canonical === row.pending_email) continue;
-      const pending = canonical === (emails.get(row.id) ?? Email.canonicalize(row.email)) ? null : canonical;
-      await queryRunner.query(`UPDATE users SET pending_email = $2 WHERE id = $1`, [row.id, pending]);
-      report.pendingEmails += 1;
-    }
+    const report = await rewriteAddresses(queryRunner, rows, (stored) => stored.toLowerCase().includes('xn--'));
     printReport(this.name, report);
   }
 
@@ -59,11 +50,29 @@ export class IdnEmailDomains1764570000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Rewrites the rows' login and pending addresses to what `Email` makes of them now (the rules of the class comment);
+ * `counted(stored)`: whether a stored address that is no longer valid is counted as `invalid`.
+ */
+export async function rewriteAddresses(queryRunner: QueryRunner, rows: Row[], counted: (stored: string) => boolean): Promise<IdnRewriteReport> {
+  const report: IdnRewriteReport = { emails: 0, pendingEmails: 0, collisions: 0, invalid: 0 };
+  const emails = await rewriteEmails(queryRunner, rows, report, counted);
+  for (const row of rows) {
+    if (row.pending_email === null) continue;
+    const canonical = canonicalOrCount(row.pending_email, report, counted);
+    if (canonical === undefined || canonical === row.pending_email) continue;
+    const pending = canonical === (emails.get(row.id) ?? Email.canonicalize(row.email)) ? null : canonical;
+    await queryRunner.query(`UPDATE users SET pending_email = $2 WHERE id = $1`, [row.id, pending]);
+    report.pendingEmails += 1;
+  }
+  return report;
+}
+
 /** Rewrites the login addresses that can be; returns each rewritten row's new address by id. */
-async function rewriteEmails(queryRunner: QueryRunner, rows: Row[], report: IdnRewriteReport): Promise<Map<string, string>> {
+async function rewriteEmails(queryRunner: QueryRunner, rows: Row[], report: IdnRewriteReport, counted: (stored: string) => boolean): Promise<Map<string, string>> {
   const wanted = new Map<string, string>();
   for (const row of rows) {
-    const canonical = canonicalOrCount(row.email, report);
+    const canonical = canonicalOrCount(row.email, report, counted);
     if (canonical !== undefined && canonical !== row.email) wanted.set(row.id, canonical);
   }
   const targets = [...wanted.values()];
@@ -83,10 +92,10 @@ async function rewriteEmails(queryRunner: QueryRunner, rows: Row[], report: IdnR
   return rewritten;
 }
 
-/** The canonical address, or undefined (counted when it has an `xn--` label, i.e. the new rule refuses it). */
-function canonicalOrCount(stored: string, report: IdnRewriteReport): string | undefined {
+/** The canonical address, or undefined (counted when `counted` says so: here, an `xn--` label the new rule refuses). */
+function canonicalOrCount(stored: string, report: IdnRewriteReport, counted: (stored: string) => boolean): string | undefined {
   const canonical = Email.parse(stored)?.value;
-  if (canonical === undefined && stored.toLowerCase().includes('xn--')) report.invalid += 1;
+  if (canonical === undefined && counted(stored)) report.invalid += 1;
   return canonical;
 }
 

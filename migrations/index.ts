@@ -14,6 +14,7 @@ import { IdnEmailDomains1764570000000 } from './1764570000000-idn-email-domains'
 import { ClientTokensValidAfter1764580000000 } from './1764580000000-client-tokens-valid-after';
 import { AdminSetAndAuditTypeIndexes1764590000000 } from './1764590000000-admin-set-and-audit-type-indexes';
 import { EmailOutboxMessageFailures1764600000000 } from './1764600000000-email-outbox-message-failures';
+import { EmailFoldFixedPoint1764610000000 } from './1764610000000-email-fold-fixed-point';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   ClientTokensValidAfter1764580000000,
   AdminSetAndAuditTypeIndexes1764590000000,
   EmailOutboxMessageFailures1764600000000,
+  EmailFoldFixedPoint1764610000000,
 ];

@@ -78,8 +78,14 @@ export class Email {
   }
 }
 
+/**
+ * Trimmed, NFKC, lower-case, and NFKC again: lower-casing can leave what NFKC composes (`J̌` has no precomposed
+ * capital, so `J`+U+030C lower-cases to `j`+U+030C, which NFKC makes `ǰ`). Without the second pass the value stored
+ * was not a fixed point: folding it again gave another string, so a lookup of the address as typed and one of the
+ * stored value missed each other, and one mailbox could get two accounts (an outside review, 2026-12-05).
+ */
 function fold(raw: string): string {
-  return raw.trim().normalize('NFKC').toLowerCase();
+  return raw.trim().normalize('NFKC').toLowerCase().normalize('NFKC');
 }
 
 /**

@@ -91,6 +91,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'ClientTokensValidAfter1764580000000' }),
         expect.objectContaining({ name: 'AdminSetAndAuditTypeIndexes1764590000000' }),
         expect.objectContaining({ name: 'EmailOutboxMessageFailures1764600000000' }),
+        expect.objectContaining({ name: 'EmailFoldFixedPoint1764610000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -108,6 +109,47 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       { email: 'mover@example.com', pending: 'victim@bücher.example' },
       { email: 'broken@xn--zz.example', pending: null },
       { email: 'xn--local@example.com', pending: null },
+    ]);
+    await db.dataSource.query(`DELETE FROM users`);
+  });
+
+  /**
+   * Stop 46 (an outside review): the fold lower-cased after NFKC and stopped, so `J̌ohn@x` was stored as `j`+U+030C,
+   * which folding again makes `ǰ` (U+01F0). The migration rewrites such rows to the fixed point, with the IDN
+   * migration's rules for collisions and pending addresses.
+   */
+  it('rewrite stored addresses that the fold no longer leaves as they are, leaving collisions (counted) to an operator', async () => {
+    await undoThrough('EmailFoldFixedPoint1764610000000');
+    const rows: [string, string, string | null][] = [
+      ['00000000-0000-4000-8000-000000000001', 'j\u030Cohn@example.com', null], // -> ǰohn@example.com
+      ['00000000-0000-4000-8000-000000000002', '\u01F0ane@example.com', null], // already the fixed point
+      ['00000000-0000-4000-8000-000000000003', 'j\u030Cane@example.com', null], // collides with 2: left
+      ['00000000-0000-4000-8000-000000000004', 'mover@example.com', 'w\u030Aill@example.com'], // pending rewritten
+      ['00000000-0000-4000-8000-000000000005', '\u01F0o@example.com', 'j\u030Co@example.com'], // its own address: dropped
+      ['00000000-0000-4000-8000-000000000006', 'ascii@example.com', null], // not read
+    ];
+    for (const [id, email, pending] of rows) {
+      await db.dataSource.query(
+        `INSERT INTO users (id, email, pending_email, status, email_verified, roles, created_at, updated_at)
+         VALUES ($1, $2, $3, 'active', true, '{user}', now(), now())`,
+        [id, email, pending],
+      );
+    }
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'EmailFoldFixedPoint1764610000000' })]);
+      expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
+    } finally {
+      warn.mockRestore();
+    }
+    const after: { email: string; pending: string | null }[] = await db.dataSource.query(`SELECT email, pending_email AS pending FROM users ORDER BY id`);
+    expect(after).toEqual([
+      { email: '\u01F0ohn@example.com', pending: null },
+      { email: '\u01F0ane@example.com', pending: null },
+      { email: 'j\u030Cane@example.com', pending: null },
+      { email: 'mover@example.com', pending: '\u1E98ill@example.com' },
+      { email: '\u01F0o@example.com', pending: null },
+      { email: 'ascii@example.com', pending: null },
     ]);
     await db.dataSource.query(`DELETE FROM users`);
   });
