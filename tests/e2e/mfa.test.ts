@@ -202,6 +202,26 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     await verify(await passwordStep('locked@example.com'), { code: oathtool(secret, clock.now()) }).expect(200);
   });
 
+  it('codes as typed or pasted (spaces, a dash, a newline, full-width digits) are read; what is then not 6 digits is a 400 that never counts toward the lockout', async () => {
+    const { clock } = app();
+    const { secret, tokens } = await enrolled('typed@example.com');
+    const pending = await passwordStep('typed@example.com');
+    // Six malformed codes (the lockout takes five wrong ones): each a 400 before any secret is read.
+    for (const code of ['12345', '1234567', 'abcdef', '12 34 5', '', '１２３４５']) {
+      const res = await verify(pending, { code });
+      expect([res.status, res.body.error.code, res.body.error.details]).toEqual([400, 'VALIDATION_ERROR', { code: ['must be the 6 digits the authenticator app shows'] }]);
+    }
+    const right = oathtool(secret, clock.now());
+    await verify(pending, { code: ` ${right.slice(0, 3)} ${right.slice(3)}\n` }).expect(200);
+    clock.advance(STEP_MS / 1000);
+    const fullWidth = [...oathtool(secret, clock.now())].map((digit) => String.fromCharCode(0xff10 + Number(digit))).join('');
+    await verify(await passwordStep('typed@example.com'), { code: `${fullWidth.slice(0, 3)}-${fullWidth.slice(3)}` }).expect(200);
+    // Disable reads the code the same way.
+    clock.advance(STEP_MS / 1000);
+    const code = oathtool(secret, clock.now());
+    await app().http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, code: `${code.slice(0, 3)} ${code.slice(3)}` }).expect(200);
+  });
+
   /** Found by an outside review: this lock was told to the owner as password guessing, and evented like one. */
   it('5 wrong codes after the right password: auth.account.locked with factor second_factor, and the owner is told the password is known', async () => {
     const { clock } = app();

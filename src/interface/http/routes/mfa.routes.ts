@@ -3,7 +3,7 @@ import { DisableTotp } from '@application/mfa/disable-totp';
 import { EnableTotp } from '@application/mfa/enable-totp';
 import { RegenerateRecoveryCodes } from '@application/mfa/regenerate-recovery-codes';
 import { VerifyMfaLogin } from '@application/mfa/verify-mfa-login';
-import { MfaVerifyDto, RegenerateBackupCodesDto, TotpDisableDto, TotpEnableDto, secondFactorProof } from '../dto/mfa.dto';
+import { MfaVerifyDto, RegenerateBackupCodesDto, TotpDisableDto, TotpEnableDto, secondFactorProof, totpCode } from '../dto/mfa.dto';
 import { respond } from '../envelope';
 import { principalOf } from '../middleware/bearer-auth';
 import { recordQuota } from '../middleware/rate-limit';
@@ -78,7 +78,7 @@ export const MFA_ROUTES: readonly RouteDef[] = [
     uses: EnableTotp,
     async handle(ctx, enable) {
       const { user, claims } = principalOf(ctx);
-      const result = await enable.execute({ userId: user.id, sessionId: claims.sid, code: ctx.state.dto.code, client: ctx.state.client });
+      const result = await enable.execute({ userId: user.id, sessionId: claims.sid, code: totpCode(ctx.state.dto.code), client: ctx.state.client });
       respond(ctx, 200, { backup_codes: result.backupCodes });
     },
   }),
