@@ -1,9 +1,11 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { RotateClientSecret } from '@application/oauth/rotate-client-secret';
 import { ROUTES } from '@interface/http/routes';
 import { MODES, NO_LIMITS, signUp, startSecureApp, type TestApp } from '../support/app';
 import { basic, createClient, deleteClient, form, formEncode, type TestClient } from '../support/oauth';
 
 const FORM = 'application/x-www-form-urlencoded';
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** RFC 6749 §4.4 and §5.2 through HTTP, on PGlite with in-memory caches and on the real servers. */
 describe.each(MODES)('POST /oauth/token (%s)', (mode) => {
@@ -181,6 +183,32 @@ describe.each(MODES)('POST /oauth/token (%s)', (mode) => {
       const [responses] = await Promise.all([Promise.all(requests), deleteClient(t, racer.id)]);
       for (const res of responses) expect([200, 401]).toContain(res.status);
       expectOAuthError(await token().set('Authorization', basic(racer)).type(FORM).send('grant_type=client_credentials'), 401, 'invalid_client');
+    }
+  });
+
+  it('token requests with the old secret racing a --revoke-tokens rotation: none answered 200 introspects active; the new secret at once gets an active one', async () => {
+    const rotation = t.app.container.get(RotateClientSecret);
+    const active = async (accessToken: string) =>
+      (await t.http.post('/oauth/introspect').set('Authorization', basic(client)).type(FORM).send(form({ token: accessToken })).expect(200)).body.active as boolean;
+    for (let round = 0; round < 4; round += 1) {
+      // The service's clock (the test's) follows the wall clock from round to round and stays still within one: the
+      // old secret's tokens signed before the rotation commits are issued in the cut-off's second.
+      t.clock.set(new Date());
+      const racer = await createClient(t);
+      // Request j is sent 2j ms in, the rotation 8 ms in: some are served before it commits, some are signed
+      // before it and checked again after it, some authenticate after it.
+      const requests = Array.from({ length: 12 }, (_, j) =>
+        delay(2 * j).then(() => token().set('Authorization', basic(racer)).type(FORM).send('grant_type=client_credentials')),
+      );
+      const [responses, rotated] = await Promise.all([Promise.all(requests), delay(8).then(() => rotation.execute({ id: racer.id, revokeTokens: true }))]);
+      for (const res of responses) {
+        expect([200, 401]).toContain(res.status);
+        if (res.status === 200) expect(await active(res.body.access_token as string)).toBe(false);
+      }
+      // The new secret at once, in the cut-off's second: served once that second is over, and active.
+      const fresh = await token().set('Authorization', basic({ id: racer.id, secret: rotated.secret })).type(FORM).send('grant_type=client_credentials').expect(200);
+      expect(decodeJwt(fresh.body.access_token as string).iat).toBeGreaterThan(Math.floor(rotated.client.tokensValidAfter!.getTime() / 1000));
+      expect(await active(fresh.body.access_token as string)).toBe(true);
     }
   });
 

@@ -16,11 +16,12 @@ export interface RotatedClientSecret {
 
 /**
  * Gives a client a new secret, made and stored as create-client does, so that a leaked one stops authenticating
- * as soon as this commits; the id, name and scopes stay. With `revokeTokens` the tokens issued before now stop
- * introspecting as active (to the second: see ServiceClient.acceptsTokenIssuedAt); without it they live until they
- * expire. Unknown or deleted: NOT_FOUND, as delete-client. The write is a compare-and-set on the digest read here:
- * of two rotations at once one wins and the other fails with CONFLICT, changing nothing, so no two answers both
- * hold a secret that works. Audited as `client.secret_rotated` in the same transaction.
+ * as soon as this commits; the id, name and scopes stay. With `revokeTokens` the tokens issued up to now stop
+ * introspecting as active, to the end of now's second (ServiceClient.acceptsTokenIssuedAt; a token request of the
+ * new secret in that second is signed in the next one: IssueClientToken); without it they live until they expire.
+ * Unknown or deleted: NOT_FOUND, as delete-client. The write is a compare-and-set on the digest read here: of two
+ * rotations at once one wins and the other fails with CONFLICT, changing nothing, so no two answers both hold a
+ * secret that works. Audited as `client.secret_rotated` in the same transaction.
  */
 @injectable()
 export class RotateClientSecret {

@@ -49,6 +49,8 @@ export function isServiceClaims<C extends AccessClaims>(claims: C): claims is Ex
 
 export interface SignedAccessToken {
   token: string;
+  /** Its `iat` (whole seconds, rounded down), as a Date. */
+  issuedAt: Date;
   expiresAt: Date;
   /** Lifetime in seconds from issue (the `expires_in` a client is told). */
   expiresIn: number;

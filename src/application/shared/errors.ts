@@ -67,6 +67,13 @@ export const Errors = {
   /** CLI rotate-client-secret: another rotation replaced the secret after this one read it; this one changed nothing. */
   clientSecretReplacedMeanwhile: (): DomainError =>
     new DomainError('CONFLICT', 'Another rotation replaced the secret of this client at the same time; nothing was changed here: the secret that rotation printed is the valid one.'),
+  /**
+   * POST /oauth/token: a token issued now would not be honoured, this instance's clock not being past the second
+   * of the client's token cut-off (set by a host whose clock is ahead of this one, or a clock that did not move
+   * while waited on). No token was handed out; one asked for Retry-After seconds later will be.
+   */
+  clientTokensCutOffAhead: (retryAfterSeconds: number): DomainError =>
+    new DomainError('SERVICE_UNAVAILABLE', "The client's tokens were just revoked and this server's clock has not yet passed that instant. Try again shortly.", undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
   /** POST /mfa/backup-codes: another regeneration committed after this one read the account; this one changed nothing. */
   recoveryCodesReplacedMeanwhile: (): DomainError =>
     new DomainError('CONFLICT', 'Another request replaced the backup codes at the same time; nothing was changed here: the codes that request returned are the valid set.'),

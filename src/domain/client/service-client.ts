@@ -18,8 +18,8 @@ export interface ServiceClientState {
   lastUsedAt: Date | null;
   deletedAt: Date | null;
   /**
-   * Tokens issued before this instant's whole second stop introspecting as active (a secret replaced with its
-   * tokens revoked); null: no cut-off. Only ever moves forward.
+   * Tokens issued in this instant's whole second or earlier stop introspecting as active (a secret replaced with
+   * its tokens revoked; see acceptsTokenIssuedAt); null: no cut-off. Only ever moves forward.
    */
   tokensValidAfter: Date | null;
 }
@@ -91,9 +91,10 @@ export class ServiceClient {
 
   /**
    * The client with `secretHash` as its secret's digest instead (the old secret stops authenticating once this is
-   * saved). With `revokeTokens` the tokens issued before `now` are cut off too: the cut-off becomes `now`, or stays
-   * where it is if that is later (a clock behind another instance's never lifts a cut-off). A deleted client
-   * keeps what it has: the caller answers "not found" before asking.
+   * saved). With `revokeTokens` the tokens issued up to `now` are cut off too (to the end of its second: see
+   * acceptsTokenIssuedAt): the cut-off becomes `now`, or stays where it is if that is later (a clock behind another
+   * instance's never lifts a cut-off). A deleted client keeps what it has: the caller answers "not found" before
+   * asking.
    */
   withNewSecret(secretHash: string, now: Date, revokeTokens: boolean): ServiceClient {
     if (!this.isActive()) throw new Error('a deleted client gets no new secret');
@@ -104,14 +105,25 @@ export class ServiceClient {
 
   /**
    * Whether a token of this client issued at `issuedAtSeconds` (a JWT's `iat`: whole seconds, rounded down) is
-   * still honoured: not when the client is deleted, nor when it was issued before the cut-off's second. By the
-   * second, so that a token of the new secret issued in the same second as the cut-off stays valid; the price is
-   * that a token of the old secret issued earlier in that same second stays valid too (at most one second).
+   * still honoured: not when the client is deleted, nor when it was issued in the cut-off's second or earlier.
+   * Only a token issued in a second that began after the cut-off passes: `iat` cannot tell a token signed early in
+   * the cut-off's second (the old secret's, before the rotation committed) from one signed late in it (the new
+   * secret's), so that whole second is refused. A token request of the new secret in that second is therefore
+   * signed only once it is over (IssueClientToken waits for tokensAcceptedFrom()).
    */
   acceptsTokenIssuedAt(issuedAtSeconds: number): boolean {
     if (!this.isActive()) return false;
+    const from = this.tokensAcceptedFrom();
+    return from === null || issuedAtSeconds * 1000 >= from.getTime();
+  }
+
+  /**
+   * The first instant at which a token issued is honoured (acceptsTokenIssuedAt): the start of the second after
+   * the cut-off's; null without a cut-off (any instant).
+   */
+  tokensAcceptedFrom(): Date | null {
     const cutOff = this.state.tokensValidAfter;
-    return cutOff === null || issuedAtSeconds >= Math.floor(cutOff.getTime() / 1000);
+    return cutOff === null ? null : new Date((Math.floor(cutOff.getTime() / 1000) + 1) * 1000);
   }
 
   /**

@@ -37,6 +37,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   hashingBusy: () => Errors.hashingBusy(2),
   clientNotFound: () => Errors.clientNotFound(),
   clientSecretReplacedMeanwhile: () => Errors.clientSecretReplacedMeanwhile(),
+  clientTokensCutOffAhead: () => Errors.clientTokensCutOffAhead(0.4),
   recoveryCodesReplacedMeanwhile: () => Errors.recoveryCodesReplacedMeanwhile(),
   lastActiveAdmin: () => Errors.lastActiveAdmin(),
   adminSelfAction: () => Errors.adminSelfAction(),
@@ -79,6 +80,8 @@ describe('the error catalogue', () => {
     expect(mapError(Errors.serviceTokenRefused())).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
     // The password hasher's refusal when saturated: 503 with a short Retry-After, never a wrong password.
     expect(mapError(Errors.hashingBusy(2))).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE' }, headers: { 'Retry-After': '2' } });
+    // A token request whose client's cut-off second this clock has not passed: 503, retried in a second.
+    expect(mapError(Errors.clientTokensCutOffAhead(0.4))).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE' }, headers: { 'Retry-After': '1' } });
     expect(mapError(Errors.checksInFlight(1))).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' }, headers: { 'Retry-After': '1' } });
     // The second step's quota per account answers as the HTTP layer's quotas do (HttpErrors.rateLimited).
     expect(mapError(Errors.mfaRateLimited(12.3))).toEqual(mapError(HttpErrors.rateLimited(12.3)));

@@ -66,21 +66,25 @@ describe('ServiceClient', () => {
       expect(() => deleted.withNewSecret('h2', NOW, true)).toThrow();
     });
 
-    it('refuses tokens issued (iat, whole seconds) before the cut-off second; honours that second itself and later', () => {
+    it('refuses tokens issued (iat, whole seconds) in the cut-off second or earlier; honours those of the seconds after it', () => {
       const fresh = register('billing', 'a');
       expect(fresh.acceptsTokenIssuedAt(0)).toBe(true); // no cut-off: every token of an active client
+      expect(fresh.tokensAcceptedFrom()).toBeNull();
       const cutOff = at('2026-01-02T00:00:10.500Z');
       const second = cutOff.getTime() / 1000 - 0.5;
       const revoked = fresh.withNewSecret('h2', cutOff, true);
       expect(revoked.acceptsTokenIssuedAt(second - 1)).toBe(false);
-      // A token of the new secret signed at 10.700 has iat 10; so has one of the old secret signed at 10.200: both
-      // pass (the documented window of at most one second).
-      expect(revoked.acceptsTokenIssuedAt(second)).toBe(true);
+      // A token of the old secret signed at 10.200 (before the rotation committed) has iat 10, as one signed at 10.700
+      // would: the whole second is refused (the rule was `iat >= that second`, which let the old secret's token pass).
+      expect(revoked.acceptsTokenIssuedAt(second)).toBe(false);
       expect(revoked.acceptsTokenIssuedAt(second + 1)).toBe(true);
-      // A cut-off on a whole second refuses the second before it only.
+      // The first instant whose tokens pass: the start of the next second (IssueClientToken waits for it).
+      expect(revoked.tokensAcceptedFrom()).toEqual(at('2026-01-02T00:00:11.000Z'));
+      // A cut-off on a whole second refuses that second too.
       const exact = fresh.withNewSecret('h3', at('2026-01-02T00:00:10.000Z'), true);
-      expect([exact.acceptsTokenIssuedAt(second - 1), exact.acceptsTokenIssuedAt(second)]).toEqual([false, true]);
-      const deleted = ServiceClient.restore({ ...fresh.toState(), deletedAt: NOW });
+      expect([exact.acceptsTokenIssuedAt(second - 1), exact.acceptsTokenIssuedAt(second), exact.acceptsTokenIssuedAt(second + 1)]).toEqual([false, false, true]);
+      expect(exact.tokensAcceptedFrom()).toEqual(at('2026-01-02T00:00:11.000Z'));
+      const deleted = ServiceClient.restore({ ...revoked.toState(), deletedAt: NOW });
       expect(deleted.acceptsTokenIssuedAt(second + 1)).toBe(false);
     });
   });

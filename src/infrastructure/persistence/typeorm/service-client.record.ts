@@ -24,7 +24,7 @@ export class ServiceClientRecord {
   @Column({ type: 'timestamptz', name: 'deleted_at', nullable: true })
   deletedAt!: Date | null;
 
-  /** Tokens issued before this instant's second are inactive (rotate-client-secret --revoke-tokens). */
+  /** Tokens issued in this instant's second or earlier are inactive (rotate-client-secret --revoke-tokens). */
   @Column({ type: 'timestamptz', name: 'tokens_valid_after', nullable: true })
   tokensValidAfter!: Date | null;
 }

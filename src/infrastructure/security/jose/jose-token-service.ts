@@ -99,7 +99,7 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
       .setNotBefore(iat)
       .setExpirationTime(exp)
       .sign(key.privateKey);
-    return { token, expiresAt: new Date(exp * 1000), expiresIn: exp - iat };
+    return { token, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000), expiresIn: exp - iat };
   }
 
   async verify(token: string): Promise<VerifiedAccessClaims> {

@@ -1,5 +1,6 @@
 import type { ServiceClient } from '@domain/client/service-client';
 import type { ServiceClientRepository } from '@domain/client/service-client.repository';
+import { IssueClientToken } from '@application/oauth/issue-client-token';
 import { RotateClientSecret } from '@application/oauth/rotate-client-secret';
 import { PORTS } from '@application/ports/tokens';
 import type { UnitOfWork } from '@application/ports/unit-of-work';
@@ -54,6 +55,11 @@ function racedBy(kit: Kit, meanwhile: (clients: ServiceClientRepository, read: S
   };
 }
 
+/** After `n` turns of the event loop. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('RotateClientSecret', () => {
   it('gives the client a new secret, made as create-client makes one: the new one authenticates, the old one is invalid_client', async () => {
     const { client, secret, rotate, authenticate } = await registered();
@@ -85,25 +91,92 @@ describe('RotateClientSecret', () => {
     await expect(authenticate(secret)).rejects.toMatchObject({ error: 'invalid_client' });
   });
 
-  it('--revoke-tokens: tokens issued before the rotation introspect inactive, those of the new secret active, to the second', async () => {
+  it("--revoke-tokens: tokens issued in the rotation's second or before introspect inactive, the old secret's signed just before it committed too", async () => {
     const { kit, secret, rotate, token, active } = await registered();
     kit.clock.set(new Date('2026-01-01T00:00:09.000Z'));
     const earlier = await token(secret); // iat 09
     kit.clock.set(new Date('2026-01-01T00:00:10.200Z'));
-    const sameSecond = await token(secret); // iat 10, old secret
+    const sameSecond = await token(secret); // iat 10, old secret: signed (and checked again) before the rotation commits
     kit.clock.set(new Date('2026-01-01T00:00:10.500Z'));
     const rotated = await rotate(true);
     expect(rotated.tokensRevoked).toBe(true);
     expect(rotated.client.tokensValidAfter).toEqual(new Date('2026-01-01T00:00:10.500Z'));
-    kit.clock.set(new Date('2026-01-01T00:00:10.700Z'));
-    const newInSameSecond = await token(rotated.secret); // iat 10, new secret
-    kit.clock.set(new Date('2026-01-01T00:00:11.000Z'));
-    const newLater = await token(rotated.secret);
     expect(await active(earlier)).toBe(false);
+    // The leaked secret's token of the cut-off's own second: its iat cannot tell it from the new secret's.
+    expect(await active(sameSecond)).toBe(false);
+  });
+
+  it("--revoke-tokens: the new secret's token asked for in the rotation's second is signed in the next one (never ahead of the clock), and is active", async () => {
+    const { kit, rotate, token, active } = await registered();
+    kit.clock.set(new Date('2026-01-01T00:00:10.500Z'));
+    const rotated = await rotate(true);
+    kit.clock.set(new Date('2026-01-01T00:00:10.700Z'));
+    const newInSameSecond = await token(rotated.secret);
+    // The request waited for the second to end: the kit's clock moves itself there (ManualClock.waitUntil), and the
+    // token was signed then, at the clock's time, not dated ahead of it.
+    expect(kit.clock.now()).toEqual(new Date('2026-01-01T00:00:11.000Z'));
+    const claims = await kit.tokens.verify(newInSameSecond);
+    expect({ iat: claims.iat, nbf: claims.nbf }).toEqual({ iat: Date.parse('2026-01-01T00:00:11Z') / 1000, nbf: Date.parse('2026-01-01T00:00:11Z') / 1000 });
     expect(await active(newInSameSecond)).toBe(true);
-    expect(await active(newLater)).toBe(true);
-    // The documented window: a token of the old secret issued earlier in the rotation's own second stays active.
-    expect(await active(sameSecond)).toBe(true);
+    // Later ones wait for nothing.
+    kit.clock.set(new Date('2026-01-01T00:00:12.300Z'));
+    const later = await token(rotated.secret);
+    expect(kit.clock.now()).toEqual(new Date('2026-01-01T00:00:12.300Z'));
+    expect(await active(later)).toBe(true);
+  });
+
+  it('--revoke-tokens: no token that would introspect inactive is handed out: a clock behind the cut-off, or one that does not move, gets SERVICE_UNAVAILABLE', async () => {
+    const { kit, client, rotate, authenticate, token, active } = await registered();
+    kit.clock.set(new Date('2026-01-01T00:00:10.500Z'));
+    const rotated = await rotate(true);
+    const used = (await kit.repos.clients.findById(client.id))?.lastUsedAt;
+    // Set by a host whose clock is ahead: this one is still in an earlier second, 1.2 s short of the first one accepted.
+    kit.clock.set(new Date('2026-01-01T00:00:09.800Z'));
+    await expect(token(rotated.secret)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 2 });
+    expect(kit.clock.now()).toEqual(new Date('2026-01-01T00:00:09.800Z')); // no wait for what no wait would reach
+    // A clock that does not move while waited on (no waitUntil of its own: real timers, 10 ms here).
+    kit.clock.set(new Date('2026-01-01T00:00:10.990Z'));
+    const frozen = { now: () => kit.clock.now() };
+    const issue = new IssueClientToken(kit.tokens, kit.repos.clients, frozen);
+    await expect(issue.execute({ client: await authenticate(rotated.secret), grantType: 'client_credentials' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 1 });
+    expect((await kit.repos.clients.findById(client.id))?.lastUsedAt).toEqual(used); // nothing handed out, no use recorded
+    // Once the clock is past the cut-off's second, the same requests are served.
+    kit.clock.set(new Date('2026-01-01T00:00:11.000Z'));
+    expect(await active(await token(rotated.secret))).toBe(true);
+    await expect(issue.execute({ client: await authenticate(rotated.secret), grantType: 'client_credentials' })).resolves.toMatchObject({ scope: 'orders:read orders:write' });
+  });
+
+  it('--revoke-tokens racing bursts of token requests with the old secret: none of the tokens handed out introspects active', async () => {
+    const { kit, active } = await registered();
+    const outcomes = { issued: 0, refused: 0 };
+    for (let round = 0; round < 5; round += 1) {
+      // A client of its own each round (no earlier cut-off), the clock inside one second throughout the round.
+      kit.clock.set(new Date(Date.parse('2026-01-01T00:01:00.500Z') + round * 10_000));
+      const { client, secret } = await kit.useCases.CreateClient.execute({ name: `racer-${round}`, scopes: 'orders:read' });
+      // Request j starts j turns of the event loop in, the rotation 5 turns in: some are served before it commits,
+      // some authenticate before it and sign after it, some come after it.
+      const request = async (j: number) => {
+        await turns(j);
+        const authenticated = await kit.useCases.AuthenticateClient.execute({ clientId: client.id, clientSecret: secret });
+        return (await kit.useCases.IssueClientToken.execute({ client: authenticated, grantType: 'client_credentials' })).accessToken;
+      };
+      const requests = Array.from({ length: 10 }, (_, j) => request(j).then((token) => ({ token }), (error: unknown) => ({ error })));
+      const rotation = turns(5).then(() => kit.useCases.RotateClientSecret.execute({ id: client.id, revokeTokens: true }));
+      const [settled] = await Promise.all([Promise.all(requests), rotation]);
+      for (const outcome of settled) {
+        if ('token' in outcome) {
+          outcomes.issued += 1;
+          expect(await active(outcome.token)).toBe(false);
+        } else {
+          outcomes.refused += 1;
+          expect(outcome.error).toMatchObject({ error: 'invalid_client' });
+        }
+      }
+    }
+    // The race was run: some requests were served before the rotation committed, some refused after it.
+    expect(outcomes.issued).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(0);
+    expect(outcomes.issued + outcomes.refused).toBe(50);
   });
 
   it('without --revoke-tokens the tokens issued before stay active (until they expire)', async () => {

@@ -1,0 +1,32 @@
+import { waitUntil } from '@application/ports/clock';
+import { ManualClock, SystemClock } from '@infrastructure/time/system-clock';
+
+describe('waiting on a clock (Clock.waitUntil)', () => {
+  it('the system clock sleeps until the wall clock has reached the instant, not a millisecond before', async () => {
+    const clock = new SystemClock();
+    const instant = new Date(Date.now() + 30);
+    await waitUntil(clock, instant);
+    expect(Date.now()).toBeGreaterThanOrEqual(instant.getTime());
+    const started = Date.now();
+    await waitUntil(clock, new Date(started - 1000)); // already past: at once
+    expect(Date.now() - started).toBeLessThan(100);
+  });
+
+  it('a manual clock moves itself to the instant instead of sleeping, and never back', async () => {
+    const clock = new ManualClock(new Date('2026-01-01T00:00:10.700Z'));
+    await waitUntil(clock, new Date('2026-01-01T00:00:11.000Z'));
+    expect(clock.now()).toEqual(new Date('2026-01-01T00:00:11.000Z'));
+    await waitUntil(clock, new Date('2026-01-01T00:00:05.000Z'));
+    expect(clock.now()).toEqual(new Date('2026-01-01T00:00:11.000Z'));
+  });
+
+  it('a clock without waitUntil is waited on with real timers, a bounded number of them when it does not move', async () => {
+    const fixed = new Date('2026-01-01T00:00:10.990Z');
+    const started = Date.now();
+    await waitUntil({ now: () => fixed }, new Date('2026-01-01T00:00:11.000Z'));
+    const waited = Date.now() - started;
+    // Three timers of 10 ms at most (the clock never gets there; the caller reads it again and sees that).
+    expect(waited).toBeGreaterThanOrEqual(25);
+    expect(waited).toBeLessThan(500);
+  });
+});
