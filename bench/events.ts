@@ -17,6 +17,7 @@ import type { DataSource } from 'typeorm';
 import type { DomainEvent } from '../src/domain/shared/domain-event';
 import { OutboxRelay } from '../src/infrastructure/messaging/outbox-relay';
 import { AmqpConnection } from '../src/infrastructure/messaging/rabbitmq/amqp-connection';
+import { brokerUser } from '../src/infrastructure/messaging/rabbitmq/broker-user';
 import { AmqpEventPublisher } from '../src/infrastructure/messaging/rabbitmq/amqp-event-publisher';
 import { startEmbeddedPostgres } from '../src/infrastructure/persistence/embedded/embedded-postgres';
 import { createDataSource, runMigrations } from '../src/infrastructure/persistence/typeorm/data-source';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
         const workers = await Promise.all(Array.from({ length: relays }, async () => {
           const connection = new AmqpConnection({ url: AMQP_URL }, quiet);
           connections.push(connection);
-          const publisher = new AmqpEventPublisher(connection, { exchange }, quiet);
+          const publisher = new AmqpEventPublisher(connection, { exchange, userId: brokerUser(AMQP_URL) }, quiet);
           connection.start();
           await connection.waitUntilConnected();
           return new OutboxRelay(new TypeOrmOutboxStore(dataSource), publisher, new SystemClock(), quiet, { batchSize });

@@ -6,7 +6,9 @@
  *   AMQP_URL=amqp://user:pass@rabbit:5672 QUEUE=billing.auth-users npm run example:subscriber
  *
  * AMQP_URL, AMQP_EXCHANGE (auth.events), PATTERN (auth.user.*), QUEUE (unset: a throw-away exclusive queue;
- * set: a durable queue that keeps events while this consumer is down), EXIT_AFTER (stop after n events).
+ * set: a durable queue that keeps events while this consumer is down), EXIT_AFTER (stop after n events),
+ * TRUSTED_PUBLISHER (the broker user auth-service logs in as: events whose `user_id`, which RabbitMQ checks
+ * against the publisher's login, names anyone else are dropped; unset: every event is printed).
  *
  * What a real subscriber adds: events arrive at least once, so de-duplicate by `id` in your own database, in
  * the transaction of your own writes; ack only after that commit; and a dead-letter queue for events you
@@ -28,6 +30,7 @@ const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const exchange = process.env.AMQP_EXCHANGE ?? 'auth.events';
 const pattern = process.env.PATTERN ?? 'auth.user.*';
 const exitAfter = Number(process.env.EXIT_AFTER ?? 0);
+const trustedPublisher = process.env.TRUSTED_PUBLISHER;
 
 async function main(): Promise<void> {
   const connection = await connect(url);
@@ -48,6 +51,12 @@ async function main(): Promise<void> {
 
   await channel.consume(queue, (message: ConsumeMessage | null) => {
     if (!message) return void stop(1); // the broker cancelled the consumer (queue deleted)
+    if (trustedPublisher !== undefined && message.properties.userId !== trustedPublisher) {
+      // Published by someone else with access to the exchange (or with no user id at all): not auth-service's.
+      process.stderr.write(`dropped an event not published by ${trustedPublisher}\n`);
+      channel.nack(message, false, false);
+      return;
+    }
     let event: CloudEvent;
     try {
       event = JSON.parse(message.content.toString('utf8')) as CloudEvent;

@@ -53,9 +53,10 @@ export interface AppConfig {
   abuse: AbuseConfig;
   /**
    * Domain events: RabbitMQ exchange and queue names (AMQP_URL set), outbox retention, and the type of the
-   * subscriber queues (AMQP_QUEUE_TYPE: classic, the default, or quorum: replicated across a RabbitMQ cluster).
+   * subscriber queues (AMQP_QUEUE_TYPE: classic, the default, or quorum: replicated across a RabbitMQ cluster);
+   * AMQP_TRUSTED_PUBLISHERS: the broker users whose events the subscribers act on (empty: AMQP_URL's own).
    */
-  events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number; queueType: 'classic' | 'quorum' };
+  events: { exchange: string; queuePrefix: string; outboxRetentionSeconds: number; queueType: 'classic' | 'quorum'; trustedPublishers: string[] };
   /**
    * AUDIT_RETENTION: `purge-expired` deletes audit entries older than this (at least 1d); 0 (the default) keeps them
    * for ever. They name accounts, IP addresses and user agents, and outlive an account's deletion.
@@ -163,6 +164,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       queuePrefix: read.string('AMQP_QUEUE_PREFIX', 'auth-service.'),
       outboxRetentionSeconds: read.duration('OUTBOX_RETENTION', '7d', 3600, 365 * 86400),
       queueType: read.oneOf('AMQP_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+      // Broker users whose events the subscribers act on; empty: AMQP_URL's own user. `*`: every message.
+      trustedPublishers: read.list('AMQP_TRUSTED_PUBLISHERS'),
     },
     auditRetentionSeconds: read.duration('AUDIT_RETENTION', '0', 0, 100 * 365 * 86400),
     metricsToken: read.optionalString('METRICS_TOKEN'),

@@ -7,6 +7,7 @@ import { OutboxRelay, type OutboxRelayOptions } from '@infrastructure/messaging/
 import { AmqpConnection } from '@infrastructure/messaging/rabbitmq/amqp-connection';
 import { AmqpEventPublisher } from '@infrastructure/messaging/rabbitmq/amqp-event-publisher';
 import { AmqpEventSubscriptions } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
+import { brokerUser, TrustedPublishers } from '@infrastructure/messaging/rabbitmq/broker-user';
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import type { AppConfig } from './env';
@@ -64,11 +65,14 @@ export function startMessaging(
   // Two connections: a publisher slowed down by the broker's flow control never holds back the consumers.
   const publishing = new AmqpConnection({ url: config.amqpUrl }, log);
   const consuming = new AmqpConnection({ url: config.amqpUrl }, log);
-  const publisher = new AmqpEventPublisher(publishing, { exchange: config.events.exchange }, log);
+  const userId = brokerUser(config.amqpUrl);
+  const publisher = new AmqpEventPublisher(publishing, { exchange: config.events.exchange, userId }, log);
   const subscriptions = new AmqpEventSubscriptions(consuming, {
     exchange: config.events.exchange,
     queuePrefix: config.events.queuePrefix,
     queueType: config.events.queueType,
+    userId,
+    trustedPublishers: new TrustedPublishers(config.events.trustedPublishers.length > 0 ? config.events.trustedPublishers : [userId]),
   }, log);
   const amqpRelay = relayWith(publisher);
   if (relay) {

@@ -22,6 +22,12 @@ export interface RevocationFeedOptions extends RevocationListOptions {
   reconnect?: { baseDelayMs?: number; maxDelayMs?: number };
   /** Where connection changes are told (default: silent). Lines never carry the URL or a token. */
   logger?: RevocationFeedLogger;
+  /**
+   * The broker users whose events are applied: auth-service's login (the user of its `AMQP_URL`), which it stamps
+   * as each message's `user_id` and RabbitMQ checks. Any other message (no `user_id` included) is dropped, so a
+   * service that may publish to the exchange cannot log users out of this one. Unset: every event is applied.
+   */
+  trustedPublishers?: readonly string[];
 }
 
 export interface RevocationFeed extends RevocationCheck {
@@ -70,6 +76,14 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   let waiters: { resolve(): void; reject(error: Error): void }[] = [];
   /** Set when the feed cannot work at all (amqplib missing): ready() rejects with it. */
   let failure: Error | undefined;
+  const trustedUsers = options.trustedPublishers === undefined ? undefined : new Set(options.trustedPublishers);
+  const trusted = (userId: unknown): boolean => trustedUsers === undefined || (typeof userId === 'string' && trustedUsers.has(userId));
+  let droppedCount = 0;
+  /** Told on the first drop and every 1000th after it: a flood of forged events must not flood the log too. */
+  const dropped = (): void => {
+    droppedCount += 1;
+    if (droppedCount % 1000 === 1) logger?.warn(`revocation feed: ${droppedCount} event(s) not published by a trusted publisher dropped`);
+  };
 
   const scheduleReconnect = (why: string): void => {
     if (closed || timer) return;
@@ -115,7 +129,8 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       await channel.consume(queue, (message: ConsumeMessage | null) => {
         if (!message) return lost(self, 'consumer cancelled by the broker');
         try {
-          applyRevocationEvent(list, message.content);
+          if (trusted(message.properties.userId)) applyRevocationEvent(list, message.content);
+          else dropped();
         } finally {
           channel.ack(message);
         }

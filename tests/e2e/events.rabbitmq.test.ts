@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
 import { CLOUDEVENTS_CONTENT_TYPE } from '@infrastructure/messaging/rabbitmq/amqp-event-publisher';
+import { brokerUser } from '@infrastructure/messaging/rabbitmq/broker-user';
+import { connect, type GetMessage } from 'amqplib';
 import { eventually } from '../support/events';
 import { REAL_POSTGRES_SELECTED, describeWhen, REAL_AMQP_URL, REAL_RABBIT_SELECTED, TestConsumer, cleanupBroker, uniqueNames, type Received } from '../support/servers';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -52,7 +55,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
       time: expect.stringMatching(ISO), datacontenttype: 'application/json', data: expect.any(Object),
     });
     expect(message.fields.routingKey).toBe(type);
-    expect(message.properties).toMatchObject({ messageId: event.id, contentType: CLOUDEVENTS_CONTENT_TYPE, deliveryMode: 2 });
+    expect(message.properties).toMatchObject({ messageId: event.id, contentType: CLOUDEVENTS_CONTENT_TYPE, deliveryMode: 2, userId: brokerUser(REAL_AMQP_URL) });
     return event;
   }
 
@@ -154,6 +157,35 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     expect(locked.data).toEqual({ user_id: id, locked_until: expect.stringMatching(ISO), factor: 'password' });
     const notice = await t.waitForMail(email, mails + 1);
     expect(notice.subject).toBe('Sign-in to your account is temporarily blocked');
+  });
+
+  /**
+   * Anyone allowed to publish to auth.events could make the service mail an account's owner that sign-in was blocked
+   * (outside review, 2026-12-05): the subscriber now acts only on events whose RabbitMQ-checked user id is its own.
+   */
+  it('a forged auth.account.locked (not published by the service) goes to the dead-letter queue and mails nobody', async () => {
+    const email = 'locked@example.com';
+    const genuine = consumer.ofType('auth.account.locked').find((r) => r.event.data.user_id !== undefined)!.event;
+    const mails = t.mailer.inbox(email).length;
+    const model = await connect(REAL_AMQP_URL);
+    try {
+      const channel = await model.createConfirmChannel();
+      const forged = { ...genuine, id: randomUUID(), time: new Date().toISOString() };
+      channel.publish(exchange, forged.type, Buffer.from(JSON.stringify(forged)), { persistent: true, messageId: forged.id, contentType: CLOUDEVENTS_CONTENT_TYPE });
+      await channel.waitForConfirms();
+      const deadLetters = queueNames(queuePrefix, 'security-notices').deadLetter;
+      const dead: GetMessage[] = [];
+      await eventually(async () => {
+        const got = await channel.get(deadLetters, { noAck: true });
+        if (got !== false) dead.push(got);
+        return dead.length > 0;
+      }, 10_000, 'the forged event dead-lettered');
+      expect(JSON.parse(dead[0]!.content.toString()).id).toBe(forged.id);
+      expect(dead[0]!.properties.headers).toMatchObject({ 'dead-letter-reason': 'untrusted publisher' });
+      expect(t.mailer.inbox(email)).toHaveLength(mails);
+    } finally {
+      await model.close();
+    }
   });
 
   it('broker outage: /health/ready reports it (still ready), and events committed meanwhile arrive once it is back', async () => {

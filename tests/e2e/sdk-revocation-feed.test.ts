@@ -1,4 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
+import { connect } from 'amqplib';
+import { brokerUser } from '@infrastructure/messaging/rabbitmq/broker-user';
 import { queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
 import { createRevocationFeed, createTokenVerifier, type RevocationFeed, type TokenVerifierOptions } from '../../src/sdk';
 import { NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
@@ -38,7 +41,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECT
       const target = new URL(REAL_AMQP_URL);
       proxy = new TcpProxy(target.hostname, Number(target.port || 5672));
       await proxy.start();
-      feed = createRevocationFeed({ url: proxy.through(REAL_AMQP_URL), exchange, reconnect: { baseDelayMs: 50, maxDelayMs: 200 } });
+      feed = createRevocationFeed({ url: proxy.through(REAL_AMQP_URL), exchange, reconnect: { baseDelayMs: 50, maxDelayMs: 200 }, trustedPublishers: [brokerUser(REAL_AMQP_URL)] });
       await feed.ready();
     }, 60_000);
 
@@ -104,6 +107,33 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECT
       );
       expect(sorted.at(-1)!).toBeLessThan(1000);
     }, 120_000);
+
+    /** Outside review, 2026-12-05: anyone allowed to publish to the exchange could log any user out of the services. */
+    it('an auth.session.revoked not published by auth-service (no user id) is dropped: the token stays valid offline', async () => {
+      const email = 'feed-forged@example.com';
+      const { tokens } = await signUp(t, email);
+      const other = await login(email);
+      const v = verifier();
+      const { sessionId, subject } = await v.verify(tokens.access_token);
+      const model = await connect(REAL_AMQP_URL);
+      try {
+        const channel = await model.createConfirmChannel();
+        for (const type of ['auth.session.revoked', 'auth.user.deleted']) {
+          const forged = {
+            specversion: '1.0', id: randomUUID(), source: 'auth-service', type, subject,
+            time: new Date(t.clock.now().getTime() + 1000).toISOString(), datacontenttype: 'application/json', data: { user_id: subject, session_id: sessionId },
+          };
+          channel.publish(exchange, type, Buffer.from(JSON.stringify(forged)), { persistent: true });
+        }
+        await channel.waitForConfirms();
+      } finally {
+        await model.close();
+      }
+      // The service's own revocation, published after the forged ones: once it is applied, they were read too.
+      await logout(other);
+      await untilRefused(v, other, performance.now());
+      await expect(v.verify(tokens.access_token)).resolves.toMatchObject({ sessionId, subject });
+    }, 60_000);
 
     it('account deletion: every token of the user is refused offline', async () => {
       const email = 'feed-delete@example.com';

@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 import { OutboxRelay } from '@infrastructure/messaging/outbox-relay';
 import { AmqpConnection } from '@infrastructure/messaging/rabbitmq/amqp-connection';
+import { brokerUser } from '@infrastructure/messaging/rabbitmq/broker-user';
 import { AmqpEventPublisher } from '@infrastructure/messaging/rabbitmq/amqp-event-publisher';
 import { createDataSource } from '@infrastructure/persistence/typeorm/data-source';
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const dataSource = createDataSource({ url: process.env.DATABASE_URL!, poolSize: 2 });
   await dataSource.initialize();
   const connection = new AmqpConnection({ url: process.env.AMQP_URL! }, silent);
-  const amqp = new AmqpEventPublisher(connection, { exchange: process.env.AMQP_EXCHANGE! }, silent);
+  const amqp = new AmqpEventPublisher(connection, { exchange: process.env.AMQP_EXCHANGE!, userId: brokerUser(process.env.AMQP_URL!) }, silent);
   connection.start();
   await connection.waitUntilConnected();
   const crashing: EventPublisher = {

@@ -5,6 +5,7 @@ import { ProcessEventOnce } from '@application/shared/process-event-once';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { Repositories } from '@application/ports/unit-of-work';
 import { AmqpConnection } from '@infrastructure/messaging/rabbitmq/amqp-connection';
+import { brokerUser, TrustedPublishers } from '@infrastructure/messaging/rabbitmq/broker-user';
 import { AmqpEventSubscriptions, queueArguments, queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
 import { TypeOrmUnitOfWork } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
@@ -47,7 +48,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     connection.start();
     const clock = new SystemClock();
     const uow = new TypeOrmUnitOfWork(dataSource, { secretBox: new AesGcmSecretBox(randomBytes(32)), clock });
-    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix, queueType }, logger);
+    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix, queueType, userId: brokerUser(REAL_AMQP_URL), trustedPublishers: new TrustedPublishers([brokerUser(REAL_AMQP_URL)]) }, logger);
     return new EventConsumer(subscriptions, new ProcessEventOnce(uow, clock), logger, { maxAttempts: 3, retryBaseDelayMs: 20, retryMaxDelayMs: 50 });
   };
 
@@ -90,7 +91,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     specversion: '1.0', id: randomUUID(), source: 'auth-service', type: 'auth.user.updated', subject: 'u1',
     time: new Date().toISOString(), datacontenttype: 'application/json', data: { user_id: 'u1' },
   });
-  const publish = (event: IntegrationEvent) => channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), { persistent: true });
+  const publish = (event: IntegrationEvent) => channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), { persistent: true, userId: brokerUser(REAL_AMQP_URL) });
   /** Every subscriber is bound to every event: each probe's writes carry its name. */
   const emailsFor = async (subscriber: string, eventId: string) =>
     Number((await dataSource.query(`SELECT count(*) AS n FROM email_outbox WHERE subject = $1`, [`${subscriber} ${eventId}`]))[0].n);

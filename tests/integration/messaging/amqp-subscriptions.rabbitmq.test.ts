@@ -6,6 +6,7 @@ import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { Repositories } from '@application/ports/unit-of-work';
 import { AmqpConnection } from '@infrastructure/messaging/rabbitmq/amqp-connection';
 import { AmqpEventSubscriptions, queueNames } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
+import { brokerUser, TrustedPublishers } from '@infrastructure/messaging/rabbitmq/broker-user';
 import { TypeOrmUnitOfWork } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { SystemClock } from '@infrastructure/time/system-clock';
@@ -38,6 +39,9 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
   let once: ProcessEventOnce;
   const logger = new RecordingLogger();
   const { exchange, queuePrefix } = uniqueNames();
+  /** The user the tests' connections log in as, trusted as the service trusts its own. */
+  const userId = brokerUser(REAL_AMQP_URL);
+  const trust = { userId, trustedPublishers: new TrustedPublishers([userId]) };
 
   beforeAll(async () => {
     db = await createScratchSchema();
@@ -46,7 +50,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     const uow = new TypeOrmUnitOfWork(dataSource, { secretBox: new AesGcmSecretBox(randomBytes(32)), clock });
     connection = new AmqpConnection({ url: REAL_AMQP_URL }, logger);
     connection.start();
-    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix, rebindIntervalMs: 300 }, logger);
+    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix, rebindIntervalMs: 300, ...trust }, logger);
     once = new ProcessEventOnce(uow, clock);
     consumer = new EventConsumer(subscriptions, once, logger, { maxAttempts: 3, retryBaseDelayMs: 20, retryMaxDelayMs: 50 });
     model = await connect(REAL_AMQP_URL);
@@ -57,17 +61,19 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
   afterAll(async () => {
     await connection.close();
     await model.close();
-    const queues = ['dlq-probe', 'dedup-probe', 'malformed-probe', 'unmoved-probe'].flatMap((name) => Object.values(queueNames(queuePrefix, name)));
+    const queues = ['dlq-probe', 'dedup-probe', 'malformed-probe', 'unmoved-probe', 'forged-probe'].flatMap((name) => Object.values(queueNames(queuePrefix, name)));
     await cleanupBroker(exchange, queues);
     await db.drop();
   });
 
-  const publish = (event: IntegrationEvent | string) =>
-    channel.publish(exchange, typeof event === 'string' ? 'auth.user.updated' : event.type, Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)), { persistent: true });
-  const newEvent = (): IntegrationEvent => ({
+  /** As the service publishes: stamped with the broker user the connection logged in as (RabbitMQ checks it). */
+  const publish = (event: IntegrationEvent | string, options: { userId?: string } = { userId }) =>
+    channel.publish(exchange, typeof event === 'string' ? 'auth.user.updated' : event.type, Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)), { persistent: true, ...options });
+  const newUserEvent = (): IntegrationEvent => ({
     specversion: '1.0', id: randomUUID(), source: 'auth-service', type: 'auth.user.updated', subject: 'u1',
     time: new Date().toISOString(), datacontenttype: 'application/json', data: { user_id: 'u1' },
   });
+  const newEvent = newUserEvent;
   const emailsFor = async (eventId: string) =>
     Number((await dataSource.query(`SELECT count(*) AS n FROM email_outbox WHERE subject = $1`, [eventId]))[0].n);
   /** On a channel of its own: checking a missing queue closes the channel (404). */
@@ -108,7 +114,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
    * after a pause, redelivered, and handled.
    */
   it('a delivery whose move the broker refuses goes back to its queue and is handled, not left unacked', async () => {
-    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix, requeuePauseMs: 50 }, logger);
+    const subscriptions = new AmqpEventSubscriptions(connection, { exchange, queuePrefix, requeuePauseMs: 50, ...trust }, logger);
     const unmoved = new EventConsumer(subscriptions, once, logger, { prefetch: 1, maxAttempts: 3, retryBaseDelayMs: 20, retryMaxDelayMs: 50 });
     // Its own routing keys: the other probes' queues (bound to auth.user.*) must not see these events, nor it theirs.
     const probe = Object.assign(new Probe('unmoved-probe', (call) => call === 1), { patterns: ['auth.unmoved.*'] });
@@ -173,6 +179,48 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
       const [{ n }] = await dataSource.query(`SELECT count(*)::int AS n FROM email_outbox WHERE subject = ANY($1)`, [sent]);
       return n > 0;
     }, 10_000, 'an event reaching the subscriber after the exchange came back');
+  });
+
+  /**
+   * Anyone allowed to publish to the exchange (or straight into a queue through the default exchange) could make the
+   * security-notice subscriber mail any account's owner about a lockout that never happened (outside review,
+   * 2026-12-05). Only messages whose `user_id`, checked by RabbitMQ, names a trusted publisher are handled now.
+   */
+  it('events from a publisher not trusted (no user id, straight into the queue) go to the dead-letter queue unhandled; ours are handled', async () => {
+    // Its own routing keys: the other probes (bound to auth.user.*) must not handle these events too.
+    const probe = Object.assign(new Probe('forged-probe', () => false), { patterns: ['auth.forged.*'] });
+    const forgedProbeEvent = (): IntegrationEvent => ({ ...newUserEvent(), type: 'auth.forged.probe' });
+    const names = queueNames(queuePrefix, 'forged-probe');
+    await consumer.start(probe);
+    await eventually(async () => (await consumersOf(names.queue)) === 1);
+    for (let round = 0; round < 5; round += 1) {
+      const forged = forgedProbeEvent();
+      publish(forged, {});
+      let dead: Awaited<ReturnType<typeof deadLetter>> = null;
+      await eventually(async () => (dead = await deadLetter('forged-probe')) !== null, 10_000, 'the forged event dead-lettered');
+      expect(JSON.parse(dead!.content.toString()).id).toBe(forged.id);
+      expect(dead!.properties.headers).toMatchObject({ 'dead-letter-reason': 'untrusted publisher' });
+      // Not vouched for on the way: replaying the dead-letter queue must not make it trusted.
+      expect(dead!.properties.userId).toBeUndefined();
+      const straight = forgedProbeEvent();
+      channel.sendToQueue(names.queue, Buffer.from(JSON.stringify(straight)), { persistent: true });
+      await eventually(async () => (dead = await deadLetter('forged-probe')) !== null, 10_000, 'the event put straight into the queue dead-lettered');
+      expect(JSON.parse(dead!.content.toString()).id).toBe(straight.id);
+      const genuine = forgedProbeEvent();
+      publish(genuine);
+      await eventually(async () => (await emailsFor(genuine.id)) === 1, 10_000, 'the trusted event handled');
+      expect(await emailsFor(forged.id)).toBe(0);
+      expect(await emailsFor(straight.id)).toBe(0);
+    }
+    expect(probe.calls).toBe(5);
+    expect(logger.lines.filter((l) => l.message.startsWith('event from an untrusted publisher') && l.fields['subscriber'] === 'forged-probe')).toHaveLength(10);
+  });
+
+  it("the broker refuses a user id other than the publisher's own: a trusted name cannot be claimed by another user", async () => {
+    const confirm = await model.createConfirmChannel();
+    const closed = new Promise<Error>((resolve) => confirm.on('error', resolve));
+    confirm.publish(exchange, 'auth.user.updated', Buffer.from(JSON.stringify(newEvent())), { userId: `not-${userId}` });
+    expect(String(await closed)).toMatch(/PRECONDITION_FAILED.*user_id/i);
   });
 
   it('a message that is not a CloudEvent goes to the dead-letter queue without reaching the handler', async () => {

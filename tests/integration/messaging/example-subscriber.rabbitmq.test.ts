@@ -2,16 +2,17 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { connect } from 'amqplib';
+import { brokerUser } from '@infrastructure/messaging/rabbitmq/broker-user';
 import { eventually } from '../../support/events';
 import { describeWhen, REAL_AMQP_URL, REAL_RABBIT_SELECTED, cleanupBroker, uniqueNames } from '../../support/servers';
 
 /** examples/subscriber.ts as another team would run it: it prints auth.user.* events and nothing else. */
 describeWhen(REAL_RABBIT_SELECTED, 'the real RabbitMQ')('examples/subscriber.ts', () => {
-  it('binds auth.user.* and prints the events it receives', async () => {
+  it('binds auth.user.* and prints the events it receives from the trusted publisher', async () => {
     const { exchange } = uniqueNames();
     const root = resolve(__dirname, '../../..');
     const child = spawn(process.execPath, ['-r', resolve(root, 'tests/support/swc-register.cjs'), resolve(root, 'examples/subscriber.ts')], {
-      env: { ...process.env, AMQP_URL: REAL_AMQP_URL, AMQP_EXCHANGE: exchange, EXIT_AFTER: '1' },
+      env: { ...process.env, AMQP_URL: REAL_AMQP_URL, AMQP_EXCHANGE: exchange, EXIT_AFTER: '1', TRUSTED_PUBLISHER: brokerUser(REAL_AMQP_URL) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((done) => child.once('exit', done));
@@ -26,14 +27,18 @@ describeWhen(REAL_RABBIT_SELECTED, 'the real RabbitMQ')('examples/subscriber.ts'
         time: new Date().toISOString(), datacontenttype: 'application/json', data: { user_id: 'user-1' },
       });
       const revoked = event('auth.session.revoked');
+      const forged = event('auth.user.registered');
       const registered = event('auth.user.registered');
-      channel.publish(exchange, revoked.type, Buffer.from(JSON.stringify(revoked)));
-      channel.publish(exchange, registered.type, Buffer.from(JSON.stringify(registered)));
+      const userId = brokerUser(REAL_AMQP_URL);
+      channel.publish(exchange, revoked.type, Buffer.from(JSON.stringify(revoked)), { userId });
+      channel.publish(exchange, forged.type, Buffer.from(JSON.stringify(forged))); // no user id: anyone's
+      channel.publish(exchange, registered.type, Buffer.from(JSON.stringify(registered)), { userId });
       await channel.waitForConfirms();
       await model.close();
       await expect(exited).resolves.toBe(0); // EXIT_AFTER=1: it stops after the first event it printed
       expect(output).toContain(`auth.user.registered subject=user-1 id=${registered.id}`);
       expect(output).not.toContain('auth.session.revoked');
+      expect(output).not.toContain(forged.id);
     } finally {
       child.kill();
       await cleanupBroker(exchange, []);

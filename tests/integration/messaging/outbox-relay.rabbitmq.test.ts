@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { OutboxRelay, type OutboxRelayOptions } from '@infrastructure/messaging/outbox-relay';
 import { AmqpConnection } from '@infrastructure/messaging/rabbitmq/amqp-connection';
 import { AmqpEventPublisher, CLOUDEVENTS_CONTENT_TYPE } from '@infrastructure/messaging/rabbitmq/amqp-event-publisher';
+import { brokerUser } from '@infrastructure/messaging/rabbitmq/broker-user';
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { RecordingLogger, eventually } from '../../support/events';
@@ -41,7 +42,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
   async function startRelay(url = REAL_AMQP_URL, options: Partial<OutboxRelayOptions> = FAST) {
     const logger = new RecordingLogger();
     const connection = new AmqpConnection({ url, minBackoffMs: 20, maxBackoffMs: 200 }, logger);
-    const publisher = new AmqpEventPublisher(connection, { exchange, confirmTimeoutMs: 2000 }, logger);
+    const publisher = new AmqpEventPublisher(connection, { exchange, confirmTimeoutMs: 2000, userId: brokerUser(url) }, logger);
     const ownDataSource = await db.open();
     const relay = new OutboxRelay(new TypeOrmOutboxStore(ownDataSource), publisher, new SystemClock(), logger, options);
     connection.start();
@@ -66,7 +67,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     const { event, message } = consumer.received.find((r) => r.event.id === id)!;
     expect(event).toMatchObject({ specversion: '1.0', id, source: 'auth-service', type: 'auth.user.deleted', datacontenttype: 'application/json' });
     expect(message.fields.routingKey).toBe('auth.user.deleted');
-    expect(message.properties).toMatchObject({ messageId: id, contentType: CLOUDEVENTS_CONTENT_TYPE, deliveryMode: 2, type: 'auth.user.deleted' });
+    expect(message.properties).toMatchObject({ messageId: id, contentType: CLOUDEVENTS_CONTENT_TYPE, deliveryMode: 2, type: 'auth.user.deleted', userId: brokerUser(REAL_AMQP_URL) });
     await eventually(async () => (await pendingCount(dataSource)) === 0, 5000, 'the row marked published');
   });
 

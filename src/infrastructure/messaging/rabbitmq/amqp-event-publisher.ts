@@ -10,6 +10,12 @@ export interface AmqpPublisherOptions {
   exchange: string;
   /** A confirm that has not come by then counts as a failure (the event stays pending and is sent again). */
   confirmTimeoutMs?: number;
+  /**
+   * The broker user this connection logs in as (brokerUser(url)), stamped as each message's `user_id`: RabbitMQ
+   * refuses a `user_id` other than the publisher's own, so consumers can tell the service's events from ones
+   * anybody else with access to the exchange published.
+   */
+  userId: string;
 }
 
 /**
@@ -67,6 +73,7 @@ export class AmqpEventPublisher implements EventPublisher {
           messageId: event.id,
           type: event.type,
           appId: 'auth-service',
+          userId: this.options.userId,
           timestamp: Math.floor(Date.parse(event.time) / 1000),
         }, (error: unknown) => done(error ? `not confirmed: ${error instanceof Error ? error.message : String(error)}` : null));
       } catch (error) {

@@ -4,6 +4,7 @@ import type { EventDelivery, EventSubscriptions, SubscriptionSpec } from '@appli
 import type { Logger } from '@application/ports/logger';
 import { parseIntegrationEvent } from '../parse-event';
 import type { AmqpConnection } from './amqp-connection';
+import type { TrustedPublishers } from './broker-user';
 
 export interface AmqpSubscriptionOptions {
   exchange: string;
@@ -25,6 +26,14 @@ export interface AmqpSubscriptionOptions {
    * bindings, and the broker would route every event to no queue until a reconnect.
    */
   rebindIntervalMs?: number;
+  /** The broker user this connection logs in as (brokerUser(url)): the `user_id` of the copies it makes (retries). */
+  userId: string;
+  /**
+   * Whose messages are handed to subscribers (by the `user_id` RabbitMQ validated). Any other message, one without a
+   * `user_id` included, goes to the dead-letter queue unhandled: anyone allowed to publish to the exchange (or
+   * straight into a queue) could otherwise make the service mail security notices about any account.
+   */
+  trustedPublishers: TrustedPublishers;
 }
 
 const MAX_REQUEUE_PAUSE_MS = 60_000;
@@ -126,14 +135,40 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
   ): Promise<void> {
     const headers = message.properties.headers ?? {};
     const attempt = Number(headers.attempt ?? 1) || 1;
-    const event = parseIntegrationEvent(message.content);
     const settled = { done: false };
+    if (!this.options.trustedPublishers.trusts(message.properties.userId)) {
+      await this.refuseUntrusted(channel, names, message, settled, subscriber, attempt);
+      return;
+    }
+    const event = parseIntegrationEvent(message.content);
     try {
       if (event === null) {
         await this.move(channel, message, settled, names.deadLetter, { attempt, 'dead-letter-reason': 'malformed event' });
         return;
       }
       await onDelivery(this.delivery(channel, names, message, settled, event, attempt));
+    } catch (error) {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error), subscriber }, 'delivery not settled');
+      if (!settled.done) this.requeueLater(channel, message, settled);
+    }
+  }
+
+  /**
+   * A message from a publisher not trusted: to the dead-letter queue as it came, without a `user_id` of ours (a
+   * replay of the dead-letter queue must not make it trusted), for an operator to look at; never handled.
+   */
+  private async refuseUntrusted(channel: ConfirmChannel, names: QueueNames, message: ConsumeMessage, settled: { done: boolean }, subscriber: string, attempt: number): Promise<void> {
+    const claimed = message.properties.userId;
+    this.logger.warn(
+      { subscriber, message_id: clip(String(message.properties.messageId ?? '')), user_id: typeof claimed === 'string' ? clip(claimed) : null },
+      'event from an untrusted publisher dead-lettered unhandled (AMQP_TRUSTED_PUBLISHERS)',
+    );
+    try {
+      await this.move(channel, message, settled, names.deadLetter, {
+        attempt,
+        'dead-letter-reason': 'untrusted publisher',
+        'dead-lettered-at': new Date().toISOString(),
+      }, undefined, false);
     } catch (error) {
       this.logger.warn({ err: error instanceof Error ? error.message : String(error), subscriber }, 'delivery not settled');
       if (!settled.done) this.requeueLater(channel, message, settled);
@@ -188,7 +223,10 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
     };
   }
 
-  /** Copies the message to `queue` with extra headers, waits for the broker's confirm, then acks the original. */
+  /**
+   * Copies the message to `queue` with extra headers, waits for the broker's confirm, then acks the original. The copy
+   * carries our own `user_id` when `vouch` (a trusted event comes back from the retry queue still trusted).
+   */
   private async move(
     channel: ConfirmChannel,
     message: ConsumeMessage,
@@ -196,6 +234,7 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
     queue: string,
     headers: Record<string, unknown>,
     expiration?: string,
+    vouch = true,
   ): Promise<void> {
     const p = message.properties;
     await new Promise<void>((resolve, reject) => {
@@ -208,6 +247,7 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
         type: p.type,
         appId: p.appId,
         timestamp: p.timestamp,
+        ...(vouch ? { userId: this.options.userId } : {}),
         headers: { ...p.headers, ...headers },
         ...(expiration === undefined ? {} : { expiration }),
       }, (error: unknown) => {
