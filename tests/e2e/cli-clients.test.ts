@@ -184,7 +184,9 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI clients against a runnin
   }, 120_000);
 
   /** The next key as if published more than the JWKS's cache lifetime (300 s) ago. */
-  const publishedLongAgo = () => t.app.infra.dataSource.query(`UPDATE signing_keys SET created_at = created_at - interval '301 seconds' WHERE status = 'next'`);
+  /** The next key written `seconds` ago: past the JWKS's max-age (300 s) plus the instances' reload lag (60 s) by default. */
+  const publishedLongAgo = (seconds = 361) =>
+    t.app.infra.dataSource.query(`UPDATE signing_keys SET created_at = now() - make_interval(secs => $1) WHERE status = 'next'`, [seconds]);
 
   /**
    * A next key published moments ago may be missing from a verifier's cached JWKS (max-age 300): promoted, the tokens
@@ -192,6 +194,12 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI clients against a runnin
    */
   it('rotate-keys refuses a next key younger than the JWKS cache lifetime, saying how long to wait; --force rotates anyway', async () => {
     const keys = async () => (await t.app.infra.dataSource.query('SELECT kid, status FROM signing_keys ORDER BY kid')) as { kid: string; status: string }[];
+    // Written 330 s ago: past the JWKS's max-age, but an instance may have published it only 60 s later (its reload
+    // interval), and a verifier that fetched the key set just before that holds it 300 s more (refused since stop 47).
+    await publishedLongAgo(330);
+    const lagging = await cli(['rotate-keys'], env);
+    expect([lagging.code, lagging.stdout]).toEqual([1, '']);
+    expect(lagging.stderr).toMatch(/^rotate-keys: the next signing key was written 330 s ago; the instances publish it within 60 s and verifiers may cache the JWKS for 300 s.*: wait 30 s/);
     await publishedLongAgo();
     const first = await cli(['rotate-keys'], env);
     expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
@@ -199,7 +207,7 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI clients against a runnin
     const before = await keys();
     const young = await cli(['rotate-keys'], env);
     expect([young.code, young.stdout]).toEqual([1, '']);
-    expect(young.stderr.split('\n')).toEqual([expect.stringMatching(/^rotate-keys: the next signing key was published \d+ s ago and verifiers may cache the JWKS for 300 s.*: wait \d+ s, or run rotate-keys --force/), '']);
+    expect(young.stderr.split('\n')).toEqual([expect.stringMatching(/^rotate-keys: the next signing key was written \d+ s ago; the instances publish it within 60 s and verifiers may cache the JWKS for 300 s.*: wait \d+ s, or run rotate-keys --force/), '']);
     expect(await keys()).toEqual(before);
     // Only --force is taken, and nothing after it.
     const extra = await cli(['rotate-keys', '--force', '--now'], env);

@@ -107,13 +107,16 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       }
       // A store without a next key gets one here (published from now on), and then counts as just published.
       await app.infra.keys.init();
-      // A next key published less than the JWKS's max-age ago may be missing from a verifier's cached key set: promoted
-      // now, the tokens it signs fail there until that cache expires (a second rotation right after a first did this).
-      const refused = await app.infra.keys.rotate(force ? 0 : JWKS_MAX_AGE_SECONDS);
+      // A next key written less than the JWKS's max-age ago, plus the time instances take to load it, may be missing
+      // from a verifier's cached key set: promoted now, the tokens it signs fail there until that cache expires (a
+      // second rotation right after a first did this; until stop 47 the instances' 60 s reload lag was not counted).
+      const lag = app.infra.keys.publicationLagSeconds;
+      const minAge = JWKS_MAX_AGE_SECONDS + lag;
+      const refused = await app.infra.keys.rotate(force ? 0 : minAge);
       if (refused) {
         const age = refused.refusedAgeSeconds;
         io.stderr.write(
-          `rotate-keys: the next signing key was published ${age} s ago and verifiers may cache the JWKS for ${JWKS_MAX_AGE_SECONDS} s, so some would not know it yet: wait ${JWKS_MAX_AGE_SECONDS - age} s, or run rotate-keys --force (an emergency: the next key is compromised too)\n`,
+          `rotate-keys: the next signing key was written ${age} s ago; the instances publish it within ${lag} s and verifiers may cache the JWKS for ${JWKS_MAX_AGE_SECONDS} s, so some would not know it yet: wait ${minAge - age} s, or run rotate-keys --force (an emergency: the next key is compromised too)\n`,
         );
         return 1;
       }

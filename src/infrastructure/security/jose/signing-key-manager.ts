@@ -69,6 +69,14 @@ export class SigningKeyManager {
     this.reloadIntervalMs = (options.reloadIntervalSeconds ?? 60) * 1000;
   }
 
+  /**
+   * How long after a key is written every instance publishes it: instances re-read the keys every reload interval
+   * (an unknown kid in a token makes them look sooner, a fetch of the JWKS does not).
+   */
+  get publicationLagSeconds(): number {
+    return this.reloadIntervalMs / 1000;
+  }
+
   /** The access-token lifetime this manager declares on the keys it signs with; a token service may not sign longer. */
   get tokenTtlSeconds(): number {
     return this.options.accessTokenTtlSeconds;
