@@ -112,6 +112,9 @@ export class ProcessAccountRequest {
    * never verified is contested (account pre-hijacking: someone may have registered another's address first, with
    * a password of their own, and the owner's click on that sign-up's link would have activated it): its password,
    * profile, links and any sessions go, and the address gets a link to choose a password, which also proves it.
+   * A suspended one is not contested: an administrator's decision, which a sign-up does not undo or unsettle (until
+   * 2026-12-05 it wiped the account's password and profile, ended its sessions and mailed a link that a suspended
+   * account cannot redeem: a security review). Its address is simply taken, as a proven one's is.
    */
   private async toldOwner(repos: Repositories, email: string, client: ClientContext, now: Date): Promise<boolean> {
     const seen = await repos.users.findByEmail(email);
@@ -121,7 +124,7 @@ export class ProcessAccountRequest {
     // false, and the request lost). Taken again meanwhile: the insert's unique violation is handled by the caller.
     const existing = await repos.users.findByIdForUpdate(seen.id);
     if (!existing || existing.email !== seen.email) return false;
-    if (!existing.discardUnprovenPassword(now)) {
+    if (existing.status === 'suspended' || !existing.discardUnprovenPassword(now)) {
       await repos.emails.enqueue(accountExistsEmail(existing.email, this.settings.publicUrl));
       return true;
     }

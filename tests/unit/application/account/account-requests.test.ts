@@ -117,6 +117,32 @@ describe('account requests: the handler records, the worker acts', () => {
     expect(kit.db.tables.users.size).toBe(1);
   });
 
+  it('a suspended unverified account is not contested: a sign-up of its address leaves it as the admin left it', async () => {
+    // Security review (2026-12-05): the contest wiped the suspended account's password and profile, ended its
+    // sessions and mailed a "choose a password" link that a suspended account cannot redeem.
+    const kit = await createKit();
+    const admin = await kit.anAdmin();
+    const email = 'squatted@example.com';
+    await kit.useCases.RegisterUser.execute({ email, password: PASSWORD, username: 'squatter', firstName: 'Sq', client: CLIENT });
+    const squatter = await kit.repos.users.findByEmail(email);
+    await kit.useCases.UpdateUser.execute({ actor: admin, userId: squatter!.id, status: 'suspended' });
+    const before = structuredClone(kit.db.tables.users.get(squatter!.id));
+    const tokensBefore = structuredClone([...kit.db.tables.oneTimeTokens.values()]);
+    const auditsBefore = kit.db.tables.auditEvents.length;
+
+    await kit.useCases.RegisterUser.execute({ email, password: 'the mailbox owner typed this', client: CLIENT });
+
+    const after = kit.db.tables.users.get(squatter!.id);
+    expect(after).toEqual(before);
+    expect([after?.status, after?.emailVerified, after?.username]).toEqual(['suspended', false, 'squatter']);
+    expect(after?.credentials).toEqual(before?.credentials);
+    expect([...kit.db.tables.oneTimeTokens.values()]).toEqual(tokensBefore);
+    expect(kit.db.tables.auditEvents.slice(auditsBefore)).toEqual([]);
+    // Treated as any taken address: the "account exists" email, no "choose a password" link.
+    expect(kit.mailer.inbox(email).map((m) => m.subject)).toEqual(['Verify your email address', 'You already have an account']);
+    expect([...kit.db.tables.users.values()].filter((u) => u.email === email)).toHaveLength(1);
+  });
+
   it('a request recorded before stop 30 with the A-label spelling of an address reaches that address’s account', async () => {
     // The version before stop 30 kept `xn--` labels as typed in the request it sealed; the worker runs after the upgrade.
     const { kit, work } = await pausedKit();
