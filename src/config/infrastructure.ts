@@ -13,7 +13,8 @@ import type { PasswordStrengthEstimator } from '@application/ports/password-stre
 import type { SecretBox } from '@application/ports/secret-box';
 import type { UnitOfWork } from '@application/ports/unit-of-work';
 import { DeferredTasks } from '@infrastructure/jobs/deferred-tasks';
-import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
+import { dependencyUnreachable, transactionContended } from '@interface/dependency-outage';
+import { AccountRequestWorker, DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS } from '@infrastructure/jobs/account-request-worker';
 import type { AuditDecorator } from '@infrastructure/persistence/repository-options';
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
 import { TypeOrmAuditTrail } from '@infrastructure/persistence/typeorm/typeorm-audit-trail';
@@ -162,7 +163,10 @@ export async function startInfrastructure(
   const events = startMessaging(config, logger, dataSource, {}, background);
   const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer }, background);
   const passwordStrength = new ZxcvbnWorkerStrengthEstimator();
-  const accountRequests = new AccountRequestWorker(new TypeOrmAccountRequestQueue(dataSource), secretBox, clock, logger);
+  const accountRequests = new AccountRequestWorker(new TypeOrmAccountRequestQueue(dataSource), secretBox, clock, logger, {
+    ...DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS,
+    isOutage: (error) => dependencyUnreachable(error) || transactionContended(error),
+  });
   // Put on a transaction's after-commit list by the writers: the outbox, the email outbox, account requests.
   const nothing = (): void => undefined;
   const wake = background

@@ -19,7 +19,21 @@ export interface AccountRequestWorkerSettings extends LeasedQueueSettings {
    * e-mail sender and the event relay after it were never stopped gracefully (an outside review).
    */
   stopDrainMs?: number;
+  /**
+   * Age (since recorded) after which a failing request is given up, whatever the failure: 24 h by default (a sign-up
+   * or reset asked for a day ago is better refused by silence than answered out of the blue). An outage is retried
+   * until then; a request first claimed later is still processed (it mints its links then).
+   */
+  maxAgeSeconds?: number;
+  /**
+   * Whether a failure is an outage (the database unreachable, or the transaction rolled back for a concurrent one):
+   * nothing was written and the same request will succeed once it is back. The composition root passes the HTTP
+   * layer's classification (dependencyUnreachable, transactionContended); unset, every failure is the request's own.
+   */
+  isOutage?: (error: unknown) => boolean;
 }
+
+const DEFAULT_MAX_AGE_SECONDS = 86_400;
 
 export const DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS: AccountRequestWorkerSettings = {
   batchSize: 20,
@@ -30,18 +44,28 @@ export const DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS: AccountRequestWorkerSettin
   maxAttempts: 10,
   pokeDelayMs: 25,
   stopDrainMs: 5_000,
+  maxAgeSeconds: DEFAULT_MAX_AGE_SECONDS,
 };
 
 /**
  * Processes the account requests the HTTP handlers record (register, password reset, verification resend):
  * claim due requests (a lease, so any number of instances can run this), open the sealed payload, let
  * ProcessAccountRequest do the per-account work in one transaction; on failure retry with capped exponential
- * backoff; after `maxAttempts` failures a request is given up (logged as an error) and its username is free again.
+ * backoff. A request is given up (logged as an error; its username is free again) after `maxAttempts` failures of its
+ * own, or once a retry would come `maxAgeSeconds` after it was recorded. An outage (settings.isOutage) is not the request's
+ * failure and counts toward the age only: until 2026-12-05 ten failed attempts of any kind gave a request up, so a
+ * database failing its transactions for half an hour dropped the sign-ups recorded before it (a security review).
  * Poked after every commit that recorded a request. Logs carry the request id and kind, never the payload.
  */
 export class AccountRequestWorker {
   private readonly worker: BackgroundWorker;
   private processor: ProcessAccountRequest | null = null;
+  /**
+   * Per request, the outages this worker saw it fail with, taken off its `attempts` (which counts every claim) to
+   * count its own failures. Kept here as the table has no column for it: another instance or a restart does not know
+   * them, and a request that fails for itself there meets the limit sooner; the age bounds every request anyway.
+   */
+  private readonly outages = new Map<string, { count: number; createdAt: Date }>();
 
   constructor(
     private readonly queue: AccountRequestQueue,
@@ -96,6 +120,7 @@ export class AccountRequestWorker {
       this.logger.warn({ err: describe(error) }, 'account requests: cannot claim due requests; will retry');
       return 'idle';
     }
+    this.forgetOutagesBefore(new Date(now.getTime() - this.maxAgeSeconds * 1000));
     for (const claimed of batch) {
       if (stopping.aborted) return 'idle'; // the rest of the batch waits out its lease
       await this.process(claimed);
@@ -107,17 +132,41 @@ export class AccountRequestWorker {
     const claim = { id: claimed.id, claimId: claimed.claimId };
     try {
       await this.processor!.execute(claim, openAccountRequest(this.box, claimed));
+      this.outages.delete(claimed.id);
     } catch (error) {
-      const reason = describe(error);
-      const fields = { account_request_id: claimed.id, attempts: claimed.attempts, err: reason };
-      if (claimed.attempts >= this.settings.maxAttempts) {
-        await this.queue.abandon(claim, reason, this.clock.now()).catch(() => undefined);
-        this.logger.error(fields, 'account request failed too often; given up');
-        return;
-      }
-      const retryAt = nextAttemptAt(this.clock.now(), claimed.attempts, this.settings);
-      await this.queue.markFailed(claim, reason, retryAt).catch(() => undefined);
-      this.logger.warn({ ...fields, next_attempt_at: retryAt.toISOString() }, 'account request failed; queued for retry');
+      await this.failed(claimed, error);
     }
+  }
+
+  /** Retried with backoff (growing with every attempt, outages too: no hot loop), unless it is time to give up. */
+  private async failed(claimed: ClaimedAccountRequest, error: unknown): Promise<void> {
+    const claim = { id: claimed.id, claimId: claimed.claimId };
+    const reason = describe(error);
+    const outage = this.settings.isOutage?.(error) ?? false;
+    const outages = (this.outages.get(claimed.id)?.count ?? 0) + (outage ? 1 : 0);
+    const failures = claimed.attempts - outages;
+    const fields = { account_request_id: claimed.id, attempts: claimed.attempts, failures, outage, err: reason };
+    const retryAt = nextAttemptAt(this.clock.now(), claimed.attempts, this.settings);
+    const tooOld = retryAt.getTime() - claimed.createdAt.getTime() >= this.maxAgeSeconds * 1000;
+    if (tooOld || (!outage && failures >= this.settings.maxAttempts)) {
+      this.outages.delete(claimed.id);
+      await this.queue.abandon(claim, reason, this.clock.now()).catch(() => undefined);
+      const ageSeconds = Math.round((this.clock.now().getTime() - claimed.createdAt.getTime()) / 1000);
+      const why = tooOld ? `not processed within ${this.maxAgeSeconds} s of being recorded` : 'failed too often';
+      this.logger.error({ ...fields, age_seconds: ageSeconds }, `account request ${why}; given up`);
+      return;
+    }
+    if (outage) this.outages.set(claimed.id, { count: outages, createdAt: claimed.createdAt });
+    await this.queue.markFailed(claim, reason, retryAt).catch(() => undefined);
+    this.logger.warn({ ...fields, next_attempt_at: retryAt.toISOString() }, 'account request failed; queued for retry');
+  }
+
+  private get maxAgeSeconds(): number {
+    return this.settings.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  }
+
+  /** Requests given up by age or done by another instance: nothing to remember about them any more. */
+  private forgetOutagesBefore(cutoff: Date): void {
+    for (const [id, seen] of this.outages) if (seen.createdAt < cutoff) this.outages.delete(id);
   }
 }

@@ -3,6 +3,12 @@ import { openAccountRequest } from '@infrastructure/jobs/account-request-queue';
 import { AccountRequestWorker } from '@infrastructure/jobs/account-request-worker';
 import { InMemoryAccountRequestQueue } from '@infrastructure/persistence/memory/in-memory-account-requests';
 import { AesGcmSecretBox } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { dependencyUnreachable, transactionContended } from '@interface/dependency-outage';
+import { ProcessAccountRequest } from '@application/account/process-account-request';
+import { VerificationTokens } from '@application/account/verification-tokens';
+import { PORTS } from '@application/ports/tokens';
+import type { Guarded, Repositories, UnitOfWork } from '@application/ports/unit-of-work';
+import type { User } from '@domain/user/user';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 import { aSession, aVerifiedUser } from '../../../support/mothers';
 
@@ -231,5 +237,112 @@ describe('account request worker: a bounded stop', () => {
     expect(handled).toBeGreaterThan(0);
     expect(handled).toBeLessThan(10);
     expect(rows().filter((r) => r.processedAt === null)).toHaveLength(30 - handled);
+  });
+});
+
+/**
+ * Security review (2026-12-05): ten failed attempts of any kind gave a request up, outages included, so a database
+ * away for under an hour silently dropped the sign-ups recorded before it. Outages now count toward the age only.
+ */
+describe('account request worker: outages are retried until the age limit, failures of the request itself are counted', () => {
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  // The classification the composition root passes (src/config/infrastructure.ts).
+  const isOutage = (error: unknown) => dependencyUnreachable(error) || transactionContended(error);
+  const settings = { batchSize: 5, pollIntervalMs: 60_000, leaseSeconds: 60, baseRetrySeconds: 5, maxRetrySeconds: 900, maxAttempts: 10, pokeDelayMs: 0, isOutage };
+
+  /** The kit's database behind a switch: while `failure` is set, every transaction fails with it (an unreachable PostgreSQL first). */
+  class SwitchedDatabase implements UnitOfWork {
+    failure: (() => Error) | null = refused;
+    transactions = 0;
+    constructor(private readonly inner: UnitOfWork) {}
+    run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+      this.transactions += 1;
+      return this.failure ? Promise.reject(this.failure()) : this.inner.run(work);
+    }
+    runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
+      return this.failure ? Promise.reject(this.failure()) : this.inner.runIfUnchanged(user, work);
+    }
+    runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+      return this.failure ? Promise.reject(this.failure()) : this.inner.runInserts(work);
+    }
+  }
+
+  /** One worker (as one running instance) whose use case runs on the switched database. */
+  async function outageKit() {
+    const { kit, rows } = await pausedKit();
+    const database = new SwitchedDatabase(kit.uow);
+    const processor = new ProcessAccountRequest(
+      database,
+      kit.resolve(VerificationTokens),
+      kit.resolve(PORTS.OpaqueTokens),
+      kit.resolve(PORTS.IdGenerator),
+      kit.clock,
+      kit.settings,
+    );
+    const logs: string[] = [];
+    const log = (_fields: unknown, message: string) => void logs.push(message);
+    const worker = new AccountRequestWorker(new InMemoryAccountRequestQueue(kit.db), kit.box, kit.clock, { info: log, warn: log, error: log }, settings);
+    worker.handleWith(processor);
+    return { kit, rows, database, worker, logs };
+  }
+
+  it('a sign-up that meets the database away for 15 attempts (over 3 hours) is processed once it is back', async () => {
+    const { kit, rows, database, worker, logs } = await outageKit();
+    await kit.useCases.RegisterUser.execute({ email: 'patient@example.com', password: PASSWORD, username: 'patient', client: CLIENT });
+    for (let attempt = 1; attempt <= 15; attempt += 1) {
+      await worker.drain();
+      expect(rows()[0]).toMatchObject({ attempts: attempt, processedAt: null, lastError: expect.stringContaining('ECONNREFUSED') });
+      // Backed off, not a hot loop: nothing more is tried until the retry is due.
+      const tried = database.transactions;
+      await worker.drain();
+      expect(database.transactions).toBe(tried);
+      kit.clock.advance(settings.maxRetrySeconds + 1);
+    }
+    expect(rows()[0]?.nextAttemptAt.getTime()).toBeLessThanOrEqual(kit.clock.now().getTime());
+    database.failure = null;
+    await worker.drain();
+    expect(rows()[0]).toMatchObject({ attempts: 16, processedAt: expect.any(Date), sealedPayload: null });
+    const user = await kit.repos.users.findByEmail('patient@example.com');
+    expect([user?.username, user?.status]).toEqual(['patient', 'pending_verification']);
+    expect(kit.mailer.inbox('patient@example.com').map((m) => m.subject)).toEqual(['Verify your email address']);
+    expect(logs.filter((m) => m.includes('given up'))).toEqual([]);
+  });
+
+  it('after an outage, a failure of the request itself still counts from zero: given up after maxAttempts of those', async () => {
+    const { kit, rows, database, worker } = await outageKit();
+    await kit.useCases.RequestPasswordReset.execute({ email: 'nobody@example.com', client: CLIENT });
+    for (let i = 0; i < 12; i += 1) {
+      await worker.drain();
+      kit.clock.advance(settings.maxRetrySeconds + 1);
+    }
+    // Back, but the request itself now fails (a bug, say): those failures count, ten of them give it up.
+    database.failure = () => new TypeError("Cannot read properties of undefined (reading 'id')");
+    for (let failures = 1; failures < settings.maxAttempts; failures += 1) {
+      await worker.drain();
+      expect(rows()[0]).toMatchObject({ processedAt: null });
+      kit.clock.advance(settings.maxRetrySeconds + 1);
+    }
+    await worker.drain();
+    expect(rows()[0]).toMatchObject({ attempts: 12 + settings.maxAttempts, processedAt: expect.any(Date), sealedPayload: null });
+  });
+
+  it('a request still failing for an outage is given up once a retry would come 24 h after it was recorded', async () => {
+    const { kit, rows, worker, logs } = await outageKit();
+    await kit.useCases.RegisterUser.execute({ email: 'late@example.com', password: PASSWORD, username: 'late', client: CLIENT });
+    let attempts = 0;
+    while (rows()[0]?.processedAt === null && attempts < 200) {
+      await worker.drain();
+      attempts += 1;
+      kit.clock.advance(settings.maxRetrySeconds + 1);
+    }
+    const [row] = rows();
+    expect(row).toMatchObject({ processedAt: expect.any(Date), sealedPayload: null, username: null, lastError: expect.stringContaining('ECONNREFUSED') });
+    // Retried through the day (the test runs each retry up to a backoff late), given up at its end, not before.
+    const age = (row!.processedAt!.getTime() - row!.createdAt.getTime()) / 1000;
+    expect(age).toBeGreaterThanOrEqual(86_400 - settings.maxRetrySeconds);
+    expect(age).toBeLessThanOrEqual(86_400 + settings.maxRetrySeconds + 1);
+    expect(attempts).toBeGreaterThan(settings.maxAttempts);
+    expect(logs.filter((m) => m.includes('given up'))).toEqual(['account request not processed within 86400 s of being recorded; given up']);
+    expect(await kit.repos.users.findByEmail('late@example.com')).toBeNull();
   });
 });
