@@ -49,6 +49,8 @@ export interface AppConfig {
   passwordMinLength: number;
   verificationTokenTtlSeconds: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number; concurrency: number; queueTimeoutMs: number };
+  /** ZXCVBN_QUEUE_TIMEOUT (2s, 1-9 s): the longest a password strength estimate waits for the worker, then 503. */
+  zxcvbn: { queueTimeoutMs: number };
   /** Rate limits, lockout, session cache (issue 4): see abuse-config.ts. */
   abuse: AbuseConfig;
   /**
@@ -158,6 +160,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       // The longest wait for a slot, then 503: below the shutdown grace (10 s), so a SIGTERM's queue is answered.
       queueTimeoutMs: read.duration('ARGON2_QUEUE_TIMEOUT', '5s', 1, 9) * 1000,
     },
+    // The strength estimate's wait for the zxcvbn worker, bounded as the hasher's (2 s: 75-330 of the slowest estimates).
+    zxcvbn: { queueTimeoutMs: read.duration('ZXCVBN_QUEUE_TIMEOUT', '2s', 1, 9) * 1000 },
     abuse: readAbuseConfig(env, problems),
     events: {
       exchange: read.string('AMQP_EXCHANGE', 'auth.events'),

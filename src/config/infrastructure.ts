@@ -162,7 +162,7 @@ export async function startInfrastructure(
   const background = overrides.background ?? true;
   const events = startMessaging(config, logger, dataSource, {}, background);
   const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer }, background);
-  const passwordStrength = new ZxcvbnWorkerStrengthEstimator();
+  const passwordStrength = new ZxcvbnWorkerStrengthEstimator(config.zxcvbn);
   const accountRequests = new AccountRequestWorker(new TypeOrmAccountRequestQueue(dataSource), secretBox, clock, logger, {
     ...DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS,
     isOutage: (error) => dependencyUnreachable(error) || transactionContended(error),

@@ -1,10 +1,37 @@
 import { Worker } from 'node:worker_threads';
 import type { PasswordStrengthEstimator, StrengthEstimate } from '@application/ports/password-strength';
+import { Gate } from '../gate';
 import { ZXCVBN_SCORING } from './zxcvbn-scoring';
 import { ZXCVBN_WORKER_SOURCE, type ZxcvbnWorkerData, type ZxcvbnWorkerReply, type ZxcvbnWorkerRequest } from './zxcvbn-worker-source';
 
 /** The worker's V8 heap bounds (README, Memory). */
 export const ZXCVBN_WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 } as const;
+
+/**
+ * Estimates handed to the worker at once: 2. One runs while the next waits in the worker's port, so the worker
+ * never idles while a reply and the next request cross this thread's (busy) event loop; more would only wait in
+ * that port, out of the gate's reach, and add nothing (one thread scores one password at a time).
+ */
+export const ESTIMATES_IN_FLIGHT = 2;
+
+/**
+ * How long an estimate may wait for its turn (ZXCVBN_QUEUE_TIMEOUT): 2 s, 75-330 of the slowest estimates (6-27 ms)
+ * and ten times the dictionary load (200 ms) that the first ones wait for. Honest registrations never come near.
+ */
+export const DEFAULT_ESTIMATE_QUEUE_TIMEOUT_MS = 2_000;
+
+/**
+ * Estimates that may wait: 256. A memory bound (each waiter holds a request and its password, at most 128
+ * characters) above what the deadline lets through; under a flood the deadline refuses first.
+ */
+export const ESTIMATE_QUEUE_LENGTH = 256;
+
+export interface ZxcvbnWorkerOptions {
+  /** The longest wait for a turn (ZXCVBN_QUEUE_TIMEOUT, default DEFAULT_ESTIMATE_QUEUE_TIMEOUT_MS). */
+  queueTimeoutMs?: number;
+  /** Estimates that may wait (default ESTIMATE_QUEUE_LENGTH; smaller in tests). */
+  queueLength?: number;
+}
 
 interface Pending {
   resolve(estimate: StrengthEstimate): void;
@@ -15,19 +42,51 @@ interface Pending {
  * zxcvbn in one worker thread, so a 6-27 ms estimate (and the 200 ms dictionary load) never stalls the event
  * loop that serves every other request. Same rules as ZxcvbnStrengthEstimator (ZXCVBN_SCORING).
  *
- * The worker starts on the first estimate; requests queue on its port and replies are matched by id. It is
+ * The worker starts on the first estimate; requests go through its port and replies are matched by id. It is
  * unref'd while idle, so it never keeps the process alive, and ref'd while an estimate is pending (an unref'd
  * worker's reply would not keep a short-lived process, such as a CLI command, waiting for it). If it dies,
- * every pending estimate rejects and the next call starts a new one. After close(), estimates reject.
+ * every estimate it holds rejects and the next call starts a new one. After close(), estimates reject.
+ *
+ * The worker holds at most ESTIMATES_IN_FLIGHT estimates; the rest wait in a Gate, the hasher's, bounded the same
+ * way (a security review: a flood of long weak passwords, from many addresses so per-address limits do not stop it,
+ * queued thousands of 6-27 ms estimates in the worker's port and every registration waited behind them without
+ * end). An estimate that waits longer than the deadline, or finds the queue full, is refused without being scored:
+ * Errors.hashingBusy, 503 SERVICE_UNAVAILABLE with Retry-After, as a saturated hasher answers.
  */
 export class ZxcvbnWorkerStrengthEstimator implements PasswordStrengthEstimator {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  /** Public for the tests, as the hasher's is (its `refused` counts are not yet exported as metrics). */
+  readonly gate: Gate;
+
+  constructor(options: ZxcvbnWorkerOptions = {}) {
+    this.gate = new Gate(ESTIMATES_IN_FLIGHT, {
+      maxWaitMs: options.queueTimeoutMs ?? DEFAULT_ESTIMATE_QUEUE_TIMEOUT_MS,
+      maxWaiting: options.queueLength ?? ESTIMATE_QUEUE_LENGTH,
+    });
+  }
 
   estimate(password: string, userInputs: string[]): Promise<StrengthEstimate> {
     if (this.closed) return Promise.reject(new Error('password strength estimator is closed'));
+    return this.gate.run(() => this.send(password, userInputs));
+  }
+
+  /** Terminates the worker; estimates in it or waiting for it reject, and so does every later one. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = null;
+    // The estimates in the worker reject here; each frees its slot to a waiter, which rejects in send().
+    this.failPending(new Error('password strength estimator closed before the estimate finished'));
+    if (worker) await worker.terminate();
+  }
+
+  /** Hands one estimate to the worker, in its turn. */
+  private send(password: string, userInputs: string[]): Promise<StrengthEstimate> {
+    // Closed while this one waited its turn.
+    if (this.closed) return Promise.reject(new Error('password strength estimator closed before the estimate finished'));
     const worker = this.running();
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
@@ -36,15 +95,6 @@ export class ZxcvbnWorkerStrengthEstimator implements PasswordStrengthEstimator 
       const request: ZxcvbnWorkerRequest = { id, password, userInputs };
       worker.postMessage(request);
     });
-  }
-
-  /** Terminates the worker; pending estimates reject, and so does every later one. */
-  async close(): Promise<void> {
-    this.closed = true;
-    const worker = this.worker;
-    this.worker = null;
-    this.failPending(new Error('password strength estimator closed before the estimate finished'));
-    if (worker) await worker.terminate();
   }
 
   /** The worker thread; a seam for tests that need to kill it. */
