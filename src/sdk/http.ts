@@ -14,14 +14,33 @@ export function send(fetchFn: FetchLike, url: string, init: RequestInit, timeout
   return sendBuilt(fetchFn, url, init, timeoutMs);
 }
 
-/** `send` for a request its caller has already passed through assertBuildable (AuthClient, before its breaker). */
+/**
+ * `send` for a request its caller has already passed through assertBuildable (AuthClient, before its breaker).
+ *
+ * Redirects are not followed: fetch would send a 307/308's request body again to wherever `Location` points, another
+ * origin included (it drops only the Authorization header), and these bodies carry client secrets, passwords,
+ * refresh tokens and the tokens being introspected. Anything answering for auth-service's URL (a misconfigured
+ * ingress, a proxy on a hostile network) could collect them (a security review, 2026-12-05). A 3xx answer is
+ * UNEXPECTED_RESPONSE, not retried: configure the URL it points to.
+ */
 export async function sendBuilt(fetchFn: FetchLike, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  let response: Response;
   try {
-    return await fetchFn(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetchFn(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'network error';
     throw unavailable(why);
   }
+  // An opaque redirect (status 0) is what a browser's fetch gives for one with redirect: 'manual'.
+  if ((response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect') {
+    await response.body?.cancel().catch(() => undefined);
+    throw new AuthError(
+      'UNEXPECTED_RESPONSE',
+      response.status,
+      `auth-service answered a redirect (${response.status}) and the SDK does not follow redirects (the request would be sent again where it points): configure the URL it points to`,
+    );
+  }
+  return response;
 }
 
 /**
