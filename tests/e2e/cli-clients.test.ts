@@ -103,7 +103,8 @@ describe('CLI create-client, list-clients, delete-client (embedded DATA_DIR)', (
     expect(listed.stdout).not.toContain(output.client_secret);
     expect(listed.stdout).not.toMatch(/secret|hmac/i);
 
-    const deleted = await cli(['delete-client', '--id', output.client_id], env);
+    // Upper-cased, as many tools print a UUID: the same client (it was "No such client." until 2026-12-05).
+    const deleted = await cli(['delete-client', '--id', output.client_id.toUpperCase()], env);
     expect({ code: deleted.code, out: JSON.parse(deleted.stdout) }).toEqual({ code: 0, out: { deleted: true } });
     const again = await cli(['delete-client', '--id', output.client_id], env);
     expect({ code: again.code, stdout: again.stdout }).toEqual({ code: 1, stdout: '' });

@@ -69,6 +69,10 @@ export function parseClientOptions(command: ClientCommand, args: readonly string
   // A client id is a UUID: anything else (an empty `--id=`, a name) is a bad argument, not a client to look for
   // (exit 1, "No such client.", until an outside review, 2026-12-03).
   if ('id' in options && !UUID.test(options['id']!)) throw new UsageError(`--id must be a client id (a UUID), not ${JSON.stringify(options['id']!.slice(0, 40))}`);
+  // Stored as the service made it, lower-case, and compared as text: an id copied upper-cased (many tools print UUIDs
+  // so) was "No such client." to delete-client and rotate-client-secret, while the leaked secret it was meant to
+  // stop kept working (a security review, 2026-12-05).
+  if ('id' in options) options['id'] = options['id']!.toLowerCase();
   // The values too, before the database is opened (an empty name or a scope with `"` was refused only after).
   if (command === 'create-client') {
     try {

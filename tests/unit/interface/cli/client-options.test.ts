@@ -22,7 +22,7 @@ describe('parseClientOptions (rotate-client-secret)', () => {
   it('takes --id as a separate or joined value and the flag alone', () => {
     const id = '4b0c2e9a-1d2f-4c3b-8a5e-6f7a8b9c0d1e';
     expect(parseClientOptions('rotate-client-secret', ['--id', id])).toEqual({ id });
-    expect(parseClientOptions('rotate-client-secret', ['--revoke-tokens', `--id=${id.toUpperCase()}`])).toEqual({ id: id.toUpperCase(), 'revoke-tokens': 'true' });
+    expect(parseClientOptions('rotate-client-secret', ['--revoke-tokens', `--id=${id.toUpperCase()}`])).toEqual({ id, 'revoke-tokens': 'true' }); // the id as stored, lower-case
     // A separate empty value is a value.
     expect(parseClientOptions('create-client', ['--name', 'n', '--scopes', ''])).toEqual({ name: 'n', scopes: '' });
   });
