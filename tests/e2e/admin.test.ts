@@ -150,6 +150,16 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       expect(emails(await list({ search: '\\' }).expect(200))).toEqual([]);
     });
 
+    it('bounds the search term as the database gets it: 100 characters after NFKC, not only as typed', async () => {
+      // U+FDFA is one character typed and 18 after NFKC: 100 of them reached the database as 1,800 (2026-12-05 review).
+      const refused = await list({ search: '\uFDFA'.repeat(100) }).expect(400);
+      expect(refused.body.error).toMatchObject({ code: 'VALIDATION_ERROR' });
+      expect(JSON.stringify(refused.body.error.details)).toContain('after Unicode NFKC normalization');
+      await list({ search: '\uFDFA'.repeat(5) }).expect(200); // 90 after NFKC
+      await list({ search: 'x'.repeat(100) }).expect(200);
+      await list({ search: 'x'.repeat(101) }).expect(400);
+    });
+
     it('filters by status and role, sorts, and paginates', async () => {
       const pending = await list({ search: 'list@', status: 'pending_verification', sort: 'email', order: 'asc', limit: '2', page: '1' }).expect(200);
       expect(pending.body.data.users.map((u: { email: string }) => u.email)).toEqual(['ann.list@example.com', 'bob_list@example.com']);

@@ -1,6 +1,6 @@
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsISO8601, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
 import { ROLE_PATTERN, ROLES_REQUIRED } from '@domain/user/role';
-import { MaxUnits } from './validate-dto';
+import { MaxUnits, MaxUnitsNormalized } from './validate-dto';
 
 /**
  * Admin API requests (issue 12). Query DTOs: every member is a string as it arrives (a repeated parameter is an
@@ -24,7 +24,7 @@ export class NoQueryDto {}
 export class ListUsersQueryDto {
   @ValidateIf(present) @IsString() @Matches(/^[1-9][0-9]{0,8}$/, { message: 'page must be a whole number from 1' }) page?: string;
   @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;
-  @ValidateIf(present) @IsString() @MaxUnits(100) search?: string;
+  @ValidateIf(present) @IsString() @MaxUnitsNormalized(100) search?: string;
   @ValidateIf(present) @IsIn(USER_STATUSES) status?: string;
   @ValidateIf(present) @IsString() @Matches(ROLE_PATTERN, { message: 'role must match [a-z][a-z0-9_-]{0,31}' }) role?: string;
   @ValidateIf(present) @IsIn(USER_SORTS) sort?: string;

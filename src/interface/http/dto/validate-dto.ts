@@ -136,3 +136,22 @@ export function MaxUnits(max: number, options?: ValidationOptions): PropertyDeco
     options,
   );
 }
+
+/**
+ * MaxUnits for a value the use case normalises to NFKC before using it (the admin search): checked as typed and as
+ * normalised, since NFKC can make one character 18 (U+FDFA), so 100 typed could reach the database as 1,800 (a
+ * security review, 2026-12-05).
+ */
+export function MaxUnitsNormalized(max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'maxUnitsNormalized',
+      constraints: [max],
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && value.length <= max && value.normalize('NFKC').length <= max,
+        defaultMessage: buildMessage((each) => `${each}$property must be at most ${max} characters long (after Unicode NFKC normalization)`, options),
+      },
+    },
+    options,
+  );
+}
