@@ -222,6 +222,39 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     await app().http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, code: `${code.slice(0, 3)} ${code.slice(3)}` }).expect(200);
   });
 
+  /** A security review, 2026-12-05: five of these locked the owner's second step for 15 minutes and mailed a lock notice. */
+  it('backup codes as typed (spaces, dashes, any case, full-width, look-alikes) are read; what then cannot be a backup code is a 400 that never counts toward the lockout', async () => {
+    const { clock, http } = app();
+    const email = 'typed-backup@example.com';
+    const { secret, backupCodes, tokens } = await enrolled(email);
+    const pending = await passwordStep(email);
+    const right = oathtool(secret, clock.now());
+    const malformed = { backup_code: ['must be one of the 12-character backup codes'] };
+    // Six at the second step and two at disable (the lockout takes five wrong ones): each a 400 before any secret is read.
+    for (const backup_code of ['', right, 'abc', `${backupCodes[0]!}7`, 'uuuu-uuuu-uuuu', backupCodes[0]!.replace(/-/g, '_')]) {
+      const res = await verify(pending, { backup_code });
+      expect([backup_code, res.status, res.body.error.code, res.body.error.details]).toEqual([backup_code, 400, 'VALIDATION_ERROR', malformed]);
+    }
+    for (const backup_code of [right, '']) {
+      const res = await http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, backup_code });
+      expect([res.status, res.body.error.code, res.body.error.details]).toEqual([400, 'VALIDATION_ERROR', malformed]);
+    }
+    // Crockford's look-alikes (o, i, l) are of the shape: this one reaches the verifier, a wrong code (counted, once).
+    expect((await verify(pending, { backup_code: 'OOOO-IIII-LLLL' })).status).toBe(401);
+    // Not locked, the pending login not voided: the right code signs in, and no lock was mailed.
+    await verify(pending, { code: right }).expect(200);
+    expect(app().mailer.inbox(email).map((m) => m.subject)).not.toContain('Sign-in blocked after your password was used with wrong two-factor codes');
+    // Real backup codes, typed otherwise than shown: capitals with spaces and a newline; full-width with full-width dashes.
+    await verify(await passwordStep(email), { backup_code: ` ${backupCodes[1]!.toUpperCase().replace(/-/g, ' ')}\n` }).expect(200);
+    const fullWidth = [...backupCodes[2]!].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('');
+    await verify(await passwordStep(email), { backup_code: fullWidth }).expect(200);
+    // One with a 0 or a 1 (nearly always among eight), typed with the look-alike letters.
+    const withDigit = backupCodes.slice(3).find((c) => /[01]/.test(c));
+    if (withDigit) await verify(await passwordStep(email), { backup_code: withDigit.replace(/0/g, 'O').replace(/1/g, 'l').replace(/-/g, '') }).expect(200);
+    // Disable reads it the same way.
+    await http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, backup_code: backupCodes[9]!.toUpperCase().replace(/-/g, ' - ') }).expect(200);
+  });
+
   /** Found by an outside review: this lock was told to the owner as password guessing, and evented like one. */
   it('5 wrong codes after the right password: auth.account.locked with factor second_factor, and the owner is told the password is known', async () => {
     const { clock } = app();
