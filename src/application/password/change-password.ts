@@ -36,7 +36,9 @@ export class ChangePassword {
 
   async execute(input: ChangePasswordInput): Promise<void> {
     const user = found(await this.users.findById(input.userId));
-    const password = await this.policy.check(input.newPassword, { email: user.email, username: user.username });
+    // The account itself is the owner: its email, username and names, as at registration (until 2026-12-05 the names
+    // were left out here and at reset, so `Featherstonehaugh1984` passed for an account named Featherstonehaugh: a security review).
+    const password = await this.policy.check(input.newPassword, user);
     const failure = selfAuditEntry('password.changed', input.client, user.id, this.clock.now(), 'wrong_password');
     await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);

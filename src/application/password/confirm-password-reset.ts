@@ -51,8 +51,9 @@ export class ConfirmPasswordReset {
       return pending && isRedeemable(pending, 'password_reset', this.clock.now()) ? repos.users.findById(pending.userId) : null;
     });
     if (!owner) throw Errors.invalidLink();
-    // The whole policy needs the owner's email; checked before the transaction, so no lock waits for it.
-    await this.policy.check(input.newPassword, { email: owner.email, username: owner.username });
+    // The whole policy needs the owner (email, username and names, as at registration: the names were left out until
+    // 2026-12-05, a security review); checked before the transaction, so no lock waits for it.
+    await this.policy.check(input.newPassword, owner);
     const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
     const now = this.clock.now();
     const committed: { user: User | null } = { user: null }; // set by the transaction's last step

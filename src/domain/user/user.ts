@@ -90,6 +90,12 @@ export class User extends AggregateRoot {
   get username(): string | null {
     return this.state.username;
   }
+  get firstName(): string | null {
+    return this.state.firstName;
+  }
+  get lastName(): string | null {
+    return this.state.lastName;
+  }
   /** The stored status: `active`, `pending_verification` or `suspended` (never `locked`: see statusAt). */
   get status(): UserStatus {
     return this.state.status;

@@ -107,6 +107,56 @@ describe('the policy on change and reset', () => {
   });
 });
 
+/**
+ * A security review, 2026-12-05: registration counted the names as known words, change and reset did not, so an
+ * account named Bartholomew Featherstonehaugh could change (or reset) its password to `Featherstonehaugh1984`.
+ */
+describe('the owner\'s names on change, reset and invitation, as at registration', () => {
+  const names = { firstName: 'Bartholomew', lastName: 'Featherstonehaugh' };
+  const fromNames = ['Featherstonehaugh1984', 'bartholomewfeatherstonehaugh'];
+
+  /** What registration answers for `password` and these names: the answer the other paths must give. */
+  async function atRegistration(password: string) {
+    const kit = await createKit();
+    const refusal = await kit.useCases.RegisterUser.execute({ email: 'someone.else@example.com', password, ...names, client: CLIENT }).then(
+      () => null,
+      (error: DomainError) => ({ code: error.code, details: error.details }),
+    );
+    expect(refusal).toEqual({ code: 'WEAK_PASSWORD', details: { password: ['is too easy to guess'] } });
+    return refusal;
+  }
+
+  it('a password change to a password built from the names is refused as at registration; the old password stays', async () => {
+    const kit = await createKit();
+    await kit.useCases.RegisterUser.execute({ email: 'b.f@example.com', password: PASSWORD, ...names, client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('b.f@example.com') });
+    const { user, tokens } = await kit.signIn({ identifier: 'b.f@example.com', password: PASSWORD, client: CLIENT });
+    const { sid } = (await kit.tokens.verify(tokens.accessToken)) as VerifiedUserAccessClaims;
+    for (const newPassword of fromNames) {
+      const change = kit.useCases.ChangePassword.execute({ userId: user.id, sessionId: sid, currentPassword: PASSWORD, newPassword, client: CLIENT });
+      await expect(change).rejects.toMatchObject((await atRegistration(newPassword))!);
+    }
+    await expect(kit.signIn({ identifier: 'b.f@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
+  });
+
+  it('a reset, and an invitation\'s link, to a password built from the names are refused as at registration and do not spend the link', async () => {
+    const kit = await createKit();
+    await kit.useCases.RegisterUser.execute({ email: 'b.f@example.com', password: PASSWORD, ...names, client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('b.f@example.com') });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'b.f@example.com', client: CLIENT });
+    const actor = await kit.anAdmin();
+    await kit.useCases.InviteUser.execute({ actor, email: 'invited@example.com', ...names });
+    for (const email of ['b.f@example.com', 'invited@example.com']) {
+      const token = kit.lastToken(email);
+      for (const newPassword of fromNames) {
+        const confirm = kit.useCases.ConfirmPasswordReset.execute({ token, newPassword, client: CLIENT });
+        await expect(confirm).rejects.toMatchObject((await atRegistration(newPassword))!);
+      }
+      await expect(kit.useCases.ConfirmPasswordReset.execute({ token, newPassword: 'a sound and unusual passphrase', client: CLIENT })).resolves.toBeUndefined();
+    }
+  });
+});
+
 describe('the policy at registration', () => {
   it('answers WEAK_PASSWORD with every reason and creates nothing', async () => {
     const kit = await createKit();
