@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { PORTS } from '@application/ports/tokens';
+import { createLogger } from '@infrastructure/logging/pino-logger';
 import { type TestApp, PASSWORD, signUp, MODES, NO_RATE_LIMITS, startSecureApp } from '../support/app';
 import { midStep, oathtool } from '../support/totp';
 
@@ -237,4 +239,103 @@ describe.each(MODES)('email change links (%s)', (mode) => {
       }
     });
   });
+});
+
+/**
+ * A security review: PUT /users/me/credentials {email} mailed the address every time, so a few throwaway accounts
+ * could mail one address without bound (about 720 mails an hour from one IP within the route's own limits). The
+ * confirmation (or "account exists") mail now counts in the address's sign-up quota, RATE_LIMIT_REGISTER_ID; past it
+ * the answer stays the same 200 and nothing is mailed to the address. Redis times its windows by the wall clock, so
+ * the servers mode has a window short enough to wait out; the embedded one moves the app's clock.
+ */
+describe.each(MODES)('email change: the new address\'s mail quota (%s)', (mode) => {
+  const LIMIT = 3;
+  const WINDOW_SECONDS = mode === 'servers' ? 5 : 3600;
+  let t: TestApp;
+  let n = 0;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => void (lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')), done()) });
+    t = await startSecureApp(mode, {
+      ...NO_RATE_LIMITS,
+      RATE_LIMIT_REGISTER_ID: `${LIMIT}/${WINDOW_SECONDS}s`,
+      // The route's own quotas stay on: their RateLimit headers must not differ once the address's quota is spent.
+      RATE_LIMIT_CURRENT_PASSWORD_IP: '60/5m',
+      RATE_LIMIT_CURRENT_PASSWORD_ID: '10/15m',
+    }, { logger: createLogger('info', sink) });
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+  const fresh = (what: string) => `${what}-q-${mode}-${(n += 1)}@example.com`;
+  const inbox = (to: string, subject: string) => t.mailer.inbox(to).filter((m) => m.subject === subject);
+
+  /** Each account asks `times` times to move to `to`; every answer, its status, body and RateLimit-Policy. */
+  async function changes(accessTokens: string[], to: string, times: number) {
+    const answers: { status: number; body: unknown; policy: string | undefined }[][] = [];
+    for (const access of accessTokens) {
+      const own = [];
+      for (let i = 0; i < times; i += 1) {
+        const r = await t.http.put('/api/v1/users/me/credentials').set(bearer(access)).send({ current_password: PASSWORD, email: to });
+        // The body's data (meta carries the request's id and time).
+        own.push({ status: r.status, body: r.body.data as unknown, policy: r.headers['ratelimit-policy'] as string | undefined });
+      }
+      answers.push(own);
+    }
+    await t.app.infra.email.sender.drain();
+    return answers;
+  }
+
+  /** Every answer 200, an account's answers all alike, and no quota of the address named in any header. */
+  function expectSameAnswers(answers: Awaited<ReturnType<typeof changes>>) {
+    for (const own of answers) {
+      expect(own.map((a) => a.status)).toEqual(own.map(() => 200));
+      expect(own.map((a) => a.body)).toEqual(own.map(() => own[0]!.body));
+      expect(own.map((a) => a.policy)).toEqual(own.map(() => '"current-password-ip";q=60;w=300, "current-password-id";q=10;w=900'));
+    }
+  }
+
+  /** A fresh access token (one from before the window has expired with the app's clock moved on). */
+  const signIn = async (email: string) =>
+    (await t.http.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200)).body.data.tokens.access_token as string;
+
+  async function windowPasses() {
+    if (mode === 'servers') await new Promise((resolve) => setTimeout(resolve, WINDOW_SECONDS * 1000 + 250));
+    else t.clock.advance(WINDOW_SECONDS);
+  }
+
+  it('a free address: accounts changing to it again and again mail it at most the quota per window, every answer the same 200; after the window it is mailed again', async () => {
+    const victim = fresh('victim');
+    const bEmail = fresh('b');
+    const [a, b] = [await signUp(t, fresh('a')), await signUp(t, bEmail)];
+    const answers = await changes([a.tokens.access_token, b.tokens.access_token], victim, 4);
+    expectSameAnswers(answers);
+    expect(t.mailer.inbox(victim).map((m) => m.subject)).toEqual(Array(LIMIT).fill('Confirm your new email address'));
+    // Withheld without a word to the caller, but not silently: a log line (no address) and the refusal count.
+    const withheld = lines.filter((line) => line.includes('the new address has had its quota of mails'));
+    expect(withheld.map((line) => (JSON.parse(line) as { quota: string }).quota)).toEqual(Array(2 * 4 - LIMIT).fill('register-id'));
+    expect(lines.filter((line) => line.includes(victim))).toEqual([]);
+    expect((await t.http.get('/metrics').expect(200)).text).toMatch(new RegExp(`^auth_rate_limit_refusals_total\\{group="register"\\} ${2 * 4 - LIMIT}$`, 'm'));
+
+    await windowPasses();
+    expectSameAnswers(await changes([await signIn(bEmail)], victim, 1));
+    expect(t.mailer.inbox(victim)).toHaveLength(LIMIT + 1);
+    await t.http.post('/api/v1/auth/verify').send({ token: t.lastMailedToken(victim) }).expect(200);
+    await t.http.post('/api/v1/auth/login').send({ email: victim, password: PASSWORD }).expect(200);
+  }, 60_000);
+
+  it('a taken address: its sign-up and the changes to it share one quota, "You already have an account" capped alike, the answers the same', async () => {
+    const [aEmail, bEmail, victim] = [fresh('a'), fresh('b'), fresh('owner')];
+    const [a, b] = [await signUp(t, aEmail), await signUp(t, bEmail)];
+    await signUp(t, victim); // a sign-up: one of the address's mails (its verification link), and its window starts
+    const answers = await changes([a.tokens.access_token, b.tokens.access_token], victim, 4);
+    expectSameAnswers(answers);
+    expect(inbox(victim, 'You already have an account')).toHaveLength(LIMIT - 1);
+    expect(t.mailer.inbox(victim)).toHaveLength(LIMIT);
+
+    await windowPasses();
+    expectSameAnswers(await changes([await signIn(aEmail)], victim, 1));
+    expect(inbox(victim, 'You already have an account')).toHaveLength(LIMIT);
+  }, 60_000);
 });

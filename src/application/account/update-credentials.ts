@@ -12,6 +12,7 @@ import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
+import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '../ports/rate-limiter';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
@@ -26,12 +27,21 @@ export interface UpdateCredentialsInput {
   /** `null` removes the username. */
   username?: string | null | undefined;
   client: ClientContext;
+  /**
+   * Told the new address's quota (AuthSettings.claimsPerAddress) once consumed: the transport counts a refusal for
+   * its operators, and must not show it to the caller (no RateLimit header, no other answer).
+   */
+  onQuota?: (policy: RateLimitPolicy, result: RateLimitResult) => void;
 }
 
 /**
  * A username changes at once. A new email is only pending: the link mailed to it must be followed (POST
  * /auth/verify) before it replaces the login address, and the old address is told when it does. An address
  * that already has an account gets the "account exists" email instead of a link, and the answer is the same.
+ * Either mail counts in the address's quota shared with sign-ups (claimsPerAddress): past it the change is recorded
+ * and answered as always and the owner still told, but the new address gets nothing (no link is issued); asking
+ * again once the window has passed mails it. Without it a few accounts could mail one address without bound (a
+ * security review); a refusal shown to the caller would tell them others had been claiming that address.
  */
 @injectable()
 export class UpdateCredentials {
@@ -43,6 +53,7 @@ export class UpdateCredentials {
     @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(PORTS.RateLimiter) private readonly limiter: RateLimiter,
     @inject(CurrentPasswordGuard) private readonly guard: CurrentPasswordGuard,
   ) {}
 
@@ -53,23 +64,34 @@ export class UpdateCredentials {
     const failure = selfAuditEntry('credentials.updated', input.client, user.id, this.clock.now(), 'wrong_password');
     await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const now = this.clock.now();
-    return this.uow.run(async (repos) => {
+    const { updated, quota } = await this.uow.run(async (repos) => {
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
       if (username !== undefined) fresh.changeUsername(username, now);
+      let charged: RateLimitResult | null = null;
       if (email !== null) {
         await repos.oneTimeTokens.consumeAllFor(fresh.id, 'email_change', now);
         if (fresh.requestEmailChange(email, now)) {
-          await this.sendConfirmation(repos, fresh.id, email.value, now);
+          // Charged before the address is looked up: taken or free, the same count.
+          charged = await this.consumeAddressQuota(email.value);
+          if (charged?.allowed !== false) await this.sendConfirmation(repos, fresh.id, email.value, now);
           // The owner hears of it while it can still be stopped (a reset voids the pending change).
           await repos.emails.enqueue(emailChangeRequestedEmail(fresh.email, email.value, this.settings.publicUrl));
         }
       }
       await repos.users.save(fresh);
       await repos.audit.record(selfAuditEntry('credentials.updated', input.client, fresh.id, now));
-      return fresh;
+      return { updated: fresh, quota: charged };
     });
+    if (quota && this.settings.claimsPerAddress) input.onQuota?.(this.settings.claimsPerAddress, quota);
+    return updated;
+  }
+
+  private async consumeAddressQuota(address: string): Promise<RateLimitResult | null> {
+    const policy = this.settings.claimsPerAddress;
+    // The key the register route counts the address under (its canonical form), so both share one counter.
+    return policy ? this.limiter.consume(policy, address) : null;
   }
 
   private async sendConfirmation(repos: Repositories, userId: string, address: string, now: Date): Promise<void> {

@@ -83,8 +83,11 @@ export function tokenIdentifier(field: string): IdentifierOf {
   };
 }
 
-/** Whether a quota shows in the RateLimit headers: always, or only on the request it refuses. */
-export type QuotaDisclosure = 'always' | 'when-refused';
+/**
+ * Whether a quota shows in the RateLimit headers: always, only on the request it refuses, or never (one whose
+ * refusal the answer must not reveal: the new address's quota of an email change, which only withholds a mail).
+ */
+export type QuotaDisclosure = 'always' | 'when-refused' | 'never';
 
 async function consume(ctx: HttpContext, limiter: RateLimiter, policy: RateLimitPolicy, key: string, disclosure: QuotaDisclosure = 'always'): Promise<void> {
   const result = await limiter.consume(policy, key);
@@ -100,7 +103,7 @@ async function consume(ctx: HttpContext, limiter: RateLimiter, policy: RateLimit
  * account, which refuses with RATE_LIMITED itself).
  */
 export function recordQuota(ctx: HttpContext, policy: RateLimitPolicy, result: RateLimitResult, disclosure: QuotaDisclosure = 'always'): void {
-  const disclosed = disclosure === 'always' || !result.allowed;
+  const disclosed = disclosure === 'always' || (disclosure === 'when-refused' && !result.allowed);
   const applied = [...(ctx.state.rateLimits ?? []), { policy, result, disclosed }];
   ctx.state.rateLimits = applied;
   setHeaders(ctx, applied.filter((quota) => quota.disclosed));

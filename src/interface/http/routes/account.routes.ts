@@ -13,7 +13,7 @@ import { RegisterDto, ResendVerificationDto, VerifyEmailDto } from '../dto/auth.
 import { respond } from '../envelope';
 import type { Principal } from '@application/session/validate-access-token';
 import { principalOf } from '../middleware/bearer-auth';
-import { accountIdentifier, tokenIdentifier } from '../middleware/rate-limit';
+import { accountIdentifier, recordQuota, tokenIdentifier } from '../middleware/rate-limit';
 import { presentTokens } from '../presenters/tokens.presenter';
 import { presentUser } from '../presenters/user.presenter';
 import { defineRoute } from '../routing/define-route';
@@ -165,6 +165,11 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
         email: dto.email,
         username: dto.username,
         client: ctx.state.client,
+        onQuota: (policy, quota) => {
+          // Counted as a refusal for the metrics, never shown: the answer is the same as when the mail goes.
+          recordQuota(ctx, policy, quota, 'never');
+          if (!quota.allowed) ctx.state.log.info({ quota: policy.name }, 'email change: the new address has had its quota of mails; none sent to it');
+        },
       });
       respond(ctx, 200, { user: presentUser(updated) });
     },

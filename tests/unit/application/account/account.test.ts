@@ -85,6 +85,66 @@ describe('UpdateCredentials', () => {
   });
 });
 
+describe('UpdateCredentials: the new address\'s mail quota (security review: one address mailed without bound)', () => {
+  const QUOTA = { name: 'register-id', limit: 2, windowSeconds: 600 };
+  const NOTICE = 'A change of your email address was requested';
+
+  /** Each of `who` asks `times` times to move to `to` (in the spellings given, in turn); the answers and quotas. */
+  async function changes(kit: Kit, who: { id: string; sid: string }[], spellings: string[], times: number) {
+    const quotas: boolean[] = [];
+    const answers: { email: string; pending: string | null }[] = [];
+    for (const user of who) {
+      for (let i = 0; i < times; i += 1) {
+        const onQuota = (_: unknown, result: { allowed: boolean }) => void quotas.push(result.allowed);
+        const input = { userId: user.id, sessionId: user.sid, currentPassword: PASSWORD, email: spellings[i % spellings.length]!, client: CLIENT, onQuota };
+        const updated = await kit.useCases.UpdateCredentials.execute(input);
+        answers.push({ email: updated.email, pending: updated.pendingEmail });
+      }
+    }
+    return { quotas, answers };
+  }
+
+  it('a free address gets at most the quota\'s links per window, whoever asks and however it is spelt; past it the change is recorded and the owner told as always', async () => {
+    const kit = await createKit({ claimsPerAddress: QUOTA });
+    const [a, b] = [await signedIn(kit, 'a@example.com'), await signedIn(kit, 'b@example.com')];
+    const { quotas, answers } = await changes(kit, [a, b], ['victim@example.com', ' VICTIM@Example.com', 'Victim@EXAMPLE.COM '], 3);
+
+    expect(kit.mailer.inbox('victim@example.com').map((m) => m.subject)).toEqual(Array(2).fill('Confirm your new email address'));
+    expect(quotas).toEqual([true, true, false, false, false, false]);
+    expect(answers).toEqual([...Array(3).fill({ email: 'a@example.com', pending: 'victim@example.com' }), ...Array(3).fill({ email: 'b@example.com', pending: 'victim@example.com' })]);
+    for (const owner of ['a@example.com', 'b@example.com']) expect(kit.mailer.inbox(owner).filter((m) => m.subject === NOTICE)).toHaveLength(3);
+    expect(kit.auditTypes().filter((type) => type === 'credentials.updated')).toHaveLength(6);
+
+    // The window over: the next request mails the address again, and its link works.
+    kit.clock.advance(QUOTA.windowSeconds);
+    await changes(kit, [b], ['victim@example.com'], 1);
+    expect(kit.mailer.inbox('victim@example.com')).toHaveLength(3);
+    const confirmed = await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('victim@example.com') });
+    expect({ id: confirmed.id, email: confirmed.email }).toEqual({ id: b.id, email: 'victim@example.com' });
+  });
+
+  it('a taken address: the same cap on "You already have an account", the same answers and quota outcomes as for a free one', async () => {
+    const kit = await createKit({ claimsPerAddress: QUOTA });
+    await kit.registerVerified('owner@example.com');
+    const [a, b] = [await signedIn(kit, 'a@example.com'), await signedIn(kit, 'b@example.com')];
+    const { quotas, answers } = await changes(kit, [a, b], ['owner@example.com'], 3);
+
+    expect(kit.mailer.inbox('owner@example.com').filter((m) => m.subject === 'You already have an account')).toHaveLength(2);
+    expect(quotas).toEqual([true, true, false, false, false, false]);
+    expect(answers).toEqual([...Array(3).fill({ email: 'a@example.com', pending: 'owner@example.com' }), ...Array(3).fill({ email: 'b@example.com', pending: 'owner@example.com' })]);
+    kit.clock.advance(QUOTA.windowSeconds);
+    await changes(kit, [a], ['owner@example.com'], 1);
+    expect(kit.mailer.inbox('owner@example.com').filter((m) => m.subject === 'You already have an account')).toHaveLength(3);
+  });
+
+  it('off (null): every change mails the new address, as before', async () => {
+    const kit = await createKit({ claimsPerAddress: null });
+    const a = await signedIn(kit, 'a@example.com');
+    const { quotas } = await changes(kit, [a], ['victim@example.com'], 4);
+    expect([quotas, kit.mailer.inbox('victim@example.com').length]).toEqual([[], 4]);
+  });
+});
+
 describe('DeleteAccount', () => {
   it('needs the password; then the account, its sessions and tokens are gone and the events stay', async () => {
     const kit = await createKit();

@@ -50,6 +50,8 @@ export const DEFAULT_SETTINGS: AuthSettings = {
   refreshGraceSeconds: 10,
   verificationTokenTtlSeconds: 24 * 3600,
   publicUrl: 'https://app.example.com',
+  // The production default of RATE_LIMIT_REGISTER_ID, under the same policy name.
+  claimsPerAddress: { name: 'register-id', limit: 5, windowSeconds: 3600 },
 };
 
 /**
