@@ -80,12 +80,20 @@ export function productionProblems(env: Env, config: CheckedConfig): string[] {
     if (!env[name]?.trim()) problems.push(`${name} is required when NODE_ENV=production`);
   }
   const insecure = (value: string): boolean => !isUrl(value, ['https:']);
-  if (insecure(config.publicUrl)) problems.push(`APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "${config.publicUrl}")`);
-  if (insecure(config.jwt.issuer)) problems.push(`JWT_ISSUER must be an https URL when NODE_ENV=production (got "${config.jwt.issuer}")`);
+  if (insecure(config.publicUrl)) problems.push(`APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "${shownUrl(config.publicUrl)}")`);
+  if (insecure(config.jwt.issuer)) problems.push(`JWT_ISSUER must be an https URL when NODE_ENV=production (got "${shownUrl(config.jwt.issuer)}")`);
   // RFC 8414 §2: an issuer has no query or fragment (accepted until an outside review, 2026-12-03).
   else if (hasExtras(config.jwt.issuer)) problems.push('JWT_ISSUER must be a plain https URL: no user or password, query or fragment (RFC 8414)');
   if (!config.smtpTls.rejectUnauthorized) problems.push('SMTP_TLS_REJECT_UNAUTHORIZED=false is not allowed when NODE_ENV=production');
   return problems;
+}
+
+/**
+ * A URL as a refusal may quote it: without a user or password (masked) and without query or fragment. The message
+ * goes to stderr, the container's log: until 2026-12-05 `http://ops:pw@host` was printed whole (a security review).
+ */
+function shownUrl(value: string): string {
+  return value.split(/[?#]/)[0]!.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
 }
 
 /**

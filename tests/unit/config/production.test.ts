@@ -50,6 +50,13 @@ describe('production configuration', () => {
     ]);
   });
 
+  it('never quotes the password of a URL it refuses, nor its query (the refusal goes to the container log)', () => {
+    const found = problems({ ...GOOD, APP_PUBLIC_URL: 'http://ops:S3cretPw@staging.example.com/x?k=v', JWT_ISSUER: 'http://ops:S3cretPw@auth.example.com' });
+    expect(found.join('\n')).not.toMatch(/S3cretPw|k=v/);
+    expect(found).toContain('APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "http://***@staging.example.com/x")');
+    expect(found).toContain('JWT_ISSUER must be an https URL when NODE_ENV=production (got "http://***@auth.example.com")');
+  });
+
   it('refuses the http default public URL (and the issuer derived from it) when neither is set', () => {
     const { APP_PUBLIC_URL: _url, JWT_ISSUER: _iss, ...rest } = GOOD;
     const found = problems(rest);
