@@ -47,6 +47,11 @@ export interface HttpServerLimits {
  */
 export class TrackedHttpServer {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Responses not finished yet, and the open connections: what stop() ends and, past its grace, marks and cuts. */
+  private readonly unanswered = new Set<ServerResponse>();
+  private readonly connections = new Set<Socket>();
+  /** Set by stop(): every answer from then on ends its connection (`Connection: close`). */
+  private stopping = false;
   private readonly server: Server;
   /** When the latest connection was accepted (ms, Date.now()); 0 before the first. */
   private lastConnectionAt = 0;
@@ -82,6 +87,11 @@ export class TrackedHttpServer {
       // No read or write on the socket for this long (an unread answer stays unsent): destroyed (the 'timeout'
       // listener below). Set per request: between requests Node's keep-alive timeout applies, and it clears this.
       socket.setTimeout(stalledSocketTimeout);
+      // Stopping: the answer closes the connection, so a busy keep-alive client (an ingress, a pooled fetch) goes
+      // elsewhere for its next request instead of being cut at the end of the grace period.
+      if (this.stopping) res.setHeader('Connection', 'close');
+      this.unanswered.add(res);
+      res.once('close', () => this.unanswered.delete(res));
       const handling: Promise<void> = handler(req, res)
         .catch(() => undefined) // the handler answers its own errors; this only tracks completion
         .finally(() => this.inFlight.delete(handling));
@@ -89,8 +99,10 @@ export class TrackedHttpServer {
     };
     this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, requireHostHeader: false }, onRequest);
     this.server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? 5_000;
-    this.server.on('connection', () => {
+    this.server.on('connection', (socket: Socket) => {
       this.lastConnectionAt = Date.now();
+      this.connections.add(socket);
+      socket.once('close', () => this.connections.delete(socket));
     });
     // An `Expect` other than 100-continue: Node's own answer is a bare 417 with no envelope and no X-Request-ID
     // (CONTRACT §1). RFC 9110 §10.1.1 lets a server ignore an expectation it does not know ("MAY respond with
@@ -162,12 +174,27 @@ export class TrackedHttpServer {
     }
   }
 
+  /**
+   * Stops accepting connections, closes the idle ones, makes every answer from now on (those in progress whose head
+   * is not sent yet included) end its connection, and waits until every connection has closed and every handler has
+   * finished, handlers that start meanwhile included, for at most `graceMs`. Past that, what is left is cut, marked
+   * as the server's doing (`shutdown` in the request log, a warning). Until 2026-12-05 a keep-alive connection busy
+   * at the SIGTERM kept being served with `keep-alive` answers and was reset at the deadline, its requests logged as
+   * clients gone, and stop() waited only for the handlers running at its start (a security review).
+   */
   async stop(graceMs: number): Promise<void> {
     const deadline = delay(graceMs);
+    this.stopping = true;
+    for (const res of this.unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    await Promise.race([Promise.all([closed, Promise.allSettled([...this.inFlight])]), deadline.promise]);
+    const drained = (async () => {
+      await closed;
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    })();
+    await Promise.race([drained, deadline.promise]);
     // Past the grace period: drop what is left rather than hang the shutdown.
+    for (const socket of this.connections) markClosedByServer(socket, 'shutdown');
     this.server.closeAllConnections();
     deadline.cancel();
   }

@@ -52,6 +52,66 @@ describe('TrackedHttpServer graceful stop', () => {
     expect(server.handling).toBe(0);
   });
 
+  /**
+   * A security review (2026-12-05): a keep-alive connection busy at the SIGTERM (an ingress upstream, a pooled fetch)
+   * kept being served with keep-alive answers and was reset at the end of the grace period.
+   */
+  it('a connection busy at stop: its answer says Connection: close, the client goes elsewhere, and stop() ends with it', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const work = deferred();
+      const started = deferred();
+      const server = new TrackedHttpServer(async (_req, res) => {
+        started.resolve();
+        await work.promise;
+        res.end('done');
+      });
+      const port = await server.listen(0, '127.0.0.1');
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const answer = new Promise<{ connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/busy', agent }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ connection: res.headers.connection, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      await started.promise;
+      const begun = Date.now();
+      const stopped = server.stop(5000).then(() => Date.now() - begun);
+      await new Promise((r) => setTimeout(r, 50));
+      work.resolve();
+      expect(await answer).toEqual({ connection: 'close', body: 'done' });
+      // Not the grace period: done once that connection closed.
+      expect(await stopped).toBeLessThan(2000);
+      agent.destroy();
+    }
+  });
+
+  it('a request cut at the end of the grace period is logged as closed by the server for the shutdown, not a client gone', async () => {
+    const logged: { msg: string; closed_by_server?: string; level: string }[] = [];
+    const app = new Koa<HttpState>();
+    app.use(requestId());
+    app.use(requestLogger(createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line)) })));
+    app.use(clientIp([]));
+    const started = deferred();
+    app.use(async (ctx) => {
+      started.resolve();
+      const signal = ctx.state.client.signal!;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      ctx.status = 503;
+    });
+    const server = new TrackedHttpServer(app.callback());
+    const port = await server.listen(0, '127.0.0.1');
+    const req = request({ host: '127.0.0.1', port, path: '/stuck' });
+    req.on('error', () => undefined);
+    req.end();
+    await started.promise;
+    await server.stop(200);
+    await eventually(() => logged.length === 1, 2_000, 'the request logged');
+    expect(logged[0]).toMatchObject({ level: 'warn', msg: 'connection closed by the server before the answer', closed_by_server: 'shutdown' });
+  });
+
   it('gives up on handlers that outlive the grace period', async () => {
     const started = deferred();
     const server = new TrackedHttpServer(async () => {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** Why the HTTP server closed a connection itself (src/config/http-server.ts), rather than the client leaving. */
-export type ServerCloseReason = 'stalled' | 'too_many_open' | 'refused';
+export type ServerCloseReason = 'stalled' | 'too_many_open' | 'refused' | 'shutdown';
 
 /** The requests of one socket whose answers are not finished, and the one 'close' listener that watches them. */
 interface OpenRequests {
