@@ -85,7 +85,23 @@ export function productionProblems(env: Env, config: CheckedConfig): string[] {
   // RFC 8414 §2: an issuer has no query or fragment (accepted until an outside review, 2026-12-03).
   else if (hasExtras(config.jwt.issuer)) problems.push('JWT_ISSUER must be a plain https URL: no user or password, query or fragment (RFC 8414)');
   if (!config.smtpTls.rejectUnauthorized) problems.push('SMTP_TLS_REJECT_UNAUTHORIZED=false is not allowed when NODE_ENV=production');
+  if (config.encryptionKey !== null && !looksRandom(config.encryptionKey)) {
+    problems.push('ENCRYPTION_KEY does not look random (fewer than 16 different bytes of 32: a placeholder such as 64 zeros?); generate one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"');
+  }
   return problems;
+}
+
+/**
+ * Whether a well-formed key has the variety of a random one: 32 random bytes hold about 30 different values, and
+ * fewer than 16 happens with a probability below 10^-15; a placeholder (64 zeros, `0123...` repeated) holds a few.
+ * Until 2026-12-05 a production start took 64 zeros (a security review). A malformed key is reported elsewhere.
+ */
+function looksRandom(raw: string): boolean {
+  try {
+    return new Set(parseEncryptionKey(raw)).size >= 16;
+  } catch {
+    return true;
+  }
 }
 
 /**

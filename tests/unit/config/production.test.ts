@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '@config/env';
 import { startupWarnings } from '@config/startup-warnings';
 
@@ -8,7 +9,7 @@ const GOOD: Record<string, string> = {
   REDIS_URL: 'redis://cache:6379',
   AMQP_URL: 'amqp://guest:guest@mq:5672',
   SMTP_URL: 'smtp://relay:587',
-  ENCRYPTION_KEY: 'k'.repeat(43),
+  ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
   APP_PUBLIC_URL: 'https://app.example.com',
   JWT_ISSUER: 'https://auth.example.com',
 };
@@ -50,6 +51,15 @@ describe('production configuration', () => {
     ]);
   });
 
+  it('refuses a well-formed ENCRYPTION_KEY that is no random key (64 zeros, a repeated pattern), never quoting it', () => {
+    for (const key of ['0'.repeat(64), '01'.repeat(32), 'k'.repeat(43), '0123456789abcdef'.repeat(4)]) {
+      const found = problems({ ...GOOD, ENCRYPTION_KEY: key });
+      expect(found).toEqual([expect.stringMatching(/^ENCRYPTION_KEY does not look random/)]);
+      expect(found[0]).not.toContain(key);
+    }
+    for (let i = 0; i < 200; i += 1) expect(problems({ ...GOOD, ENCRYPTION_KEY: randomBytes(32).toString(i % 2 ? 'hex' : 'base64url') })).toEqual([]);
+  });
+
   it('never quotes the password of a URL it refuses, nor its query (the refusal goes to the container log)', () => {
     const found = problems({ ...GOOD, APP_PUBLIC_URL: 'http://ops:S3cretPw@staging.example.com/x?k=v', JWT_ISSUER: 'http://ops:S3cretPw@auth.example.com' });
     expect(found.join('\n')).not.toMatch(/S3cretPw|k=v/);
@@ -84,7 +94,7 @@ describe('production configuration', () => {
   });
 
   it('ENCRYPTION_KEYS_PREVIOUS: keys as ENCRYPTION_KEY is, none twice, not the current one, at most 4; entries never echoed', () => {
-    const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+    const [a, b] = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
     expect(loadConfig({ ...GOOD, ENCRYPTION_KEYS_PREVIOUS: ` ${a} , ${b} ` }).previousEncryptionKeys).toEqual([a, b]);
     expect(loadConfig(GOOD).previousEncryptionKeys).toEqual([]);
     const found = problems({ ...GOOD, ENCRYPTION_KEY: a, ENCRYPTION_KEYS_PREVIOUS: `secret-ish,${b},${a.toUpperCase()},${b}` });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -18,7 +19,7 @@ const haproxy = readFileSync(join(ROOT, 'docker/haproxy.cfg'), 'utf8');
 const { app, proxy, migrate } = compose.services as Record<'app' | 'proxy' | 'migrate', Service>;
 /** `${VAR:?message}` / `${VAR:-default}` as compose would substitute them with VAR set. */
 const substituted = (env: Record<string, string>) =>
-  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{(\w+):[?-][^}]*\}/g, (_, name: string) => (name === 'ENCRYPTION_KEY' ? 'a'.repeat(64) : 'https://auth.example.com'))]));
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{(\w+):[?-][^}]*\}/g, (_, name: string) => (name === 'ENCRYPTION_KEY' ? randomBytes(32).toString('hex') : 'https://auth.example.com'))]));
 
 describe('docker/: two replicas behind a proxy', () => {
   it('two replicas of the service, reachable only through the proxy, which is the official HAProxy image', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -147,7 +148,7 @@ describe('deploy/: Kubernetes manifests', () => {
     const configMap = at<Record<string, string>>(one('ConfigMap'), 'data');
     const real = {
       DATABASE_URL: 'postgres://auth:s3cret@postgres:5432/auth', REDIS_URL: 'redis://:s3cret@redis:6379', AMQP_URL: 'amqp://auth:s3cret@rabbitmq:5672',
-      SMTP_URL: 'smtp://auth:s3cret@smtp.example.com:587', ENCRYPTION_KEY: 'a'.repeat(64), METRICS_TOKEN: 'm'.repeat(32),
+      SMTP_URL: 'smtp://auth:s3cret@smtp.example.com:587', ENCRYPTION_KEY: randomBytes(32).toString('hex'), METRICS_TOKEN: 'm'.repeat(32),
     };
     expect(Object.keys(real).sort()).toEqual(Object.keys(at(one('Secret'), 'stringData')).sort());
     const config = loadConfig({ ...configMap, ...real });
