@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCreateAdmin } from '@interface/cli/create-admin';
+import { Readable } from 'node:stream';
+import { createAdmin, parseCreateAdmin } from '@interface/cli/create-admin';
 import { PASSWORD, startTestApp } from '../support/app';
 import { cliInProcess } from '../support/cli-in-process';
 import { eventually } from '../support/events';
@@ -122,4 +123,26 @@ describe('CLI create-admin (CONTRACT §8)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it("against the service's database without its APP_PUBLIC_URL, refuses the promotion that would mail a localhost link", async () => {
+    const t = await startTestApp();
+    try {
+      await t.http.post('/api/v1/auth/register').send({ email: 'pending@example.com', password: PASSWORD }).expect(202);
+      await t.waitForMail('pending@example.com');
+      const stderr: string[] = [];
+      const io = (env: Record<string, string>) => ({ stdin: Readable.from([]), stderr: { write: (text: string) => stderr.push(text) }, env });
+      const run = (env: Record<string, string>) => createAdmin(t.app, { email: 'pending@example.com', passwordFromStdin: false }, io(env) as never);
+      await expect(run({ DATABASE_URL: 'postgres://db.internal/auth' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('APP_PUBLIC_URL is not set here') });
+      await expect(run({ DATABASE_URL: 'postgres://db.internal/auth', APP_PUBLIC_URL: '  ' })).rejects.toMatchObject({ code: 'CONFLICT' });
+      // Refused untouched: the password it was registered with still signs in once the sign-up's link is used.
+      expect(t.mailer.inbox('pending@example.com')).toHaveLength(1);
+      // With APP_PUBLIC_URL set (or in embedded mode, whose default is the service's own), it is promoted.
+      const out = await run({ DATABASE_URL: 'postgres://db.internal/auth', APP_PUBLIC_URL: 'https://app.example.com' });
+      expect(out).toMatchObject({ email: 'pending@example.com', roles: ['user', 'admin'] });
+      await eventually(() => t.mailer.inbox('pending@example.com').length === 2, 10_000, 'the link to choose a password');
+      expect(t.mailer.inbox('pending@example.com')[1]!.text).toContain('https://app.example.com/reset-password?token=');
+    } finally {
+      await t.app.close();
+    }
+  }, 60_000);
 });

@@ -46,9 +46,19 @@ export class CreateAdmin {
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
-  async execute(input: { email: string; password: string }): Promise<{ user: User; created: boolean; passwordDiscarded: boolean }> {
+  async execute(input: {
+    email: string;
+    password: string;
+    /**
+     * false: the caller's APP_PUBLIC_URL is only the default (a CLI run without the service's environment), so a link
+     * built from it would point at localhost. An account that would be mailed a link is then refused, untouched
+     * (`linkBaseUnknown`), rather than sent a link that cannot work (an outside review's finding, 2026-12-05).
+     */
+    linkBaseKnown?: boolean;
+  }): Promise<{ user: User; created: boolean; passwordDiscarded: boolean }> {
     const email = Email.create(input.email);
-    const existing = await this.promote(email);
+    const linkBaseKnown = input.linkBaseKnown ?? true;
+    const existing = await this.promote(email, linkBaseKnown);
     if (existing) return { ...existing, created: false };
     const password = await this.policy.check(input.password, { email: email.value });
     const passwordHash = await this.hasher.hash(password.reveal());
@@ -68,20 +78,22 @@ export class CreateAdmin {
       // Another create-admin (or a sign-up) created the address since the look-up: promote that account, as if it
       // had been there (an outside review, 2026-12-03: of three parallel runs for one new address, two failed).
       if (!(error instanceof DomainError) || error.code !== 'EMAIL_ALREADY_REGISTERED') throw error;
-      const existing = await this.promote(email);
+      const existing = await this.promote(email, linkBaseKnown);
       if (!existing) throw error;
       return { ...existing, created: false };
     }
   }
 
   /** Adds `admin` to the account with this address, if there is one. */
-  private async promote(email: Email): Promise<{ user: User; passwordDiscarded: boolean } | null> {
+  private async promote(email: Email, linkBaseKnown: boolean): Promise<{ user: User; passwordDiscarded: boolean } | null> {
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const seen = await repos.users.findByEmail(email.value);
       if (!seen) return null;
       const user = await repos.users.findByIdForUpdate(seen.id);
       if (!user) throw Errors.userNotFound();
+      // Checked before anything changes: the refusal leaves the account as it was.
+      if (!linkBaseKnown && !user.emailVerified && user.credentials.passwordHash !== null) throw Errors.linkBaseUnknown();
       const passwordDiscarded = user.discardUnprovenPassword(now);
       if (passwordDiscarded) await cutOffEarlierAccess(repos, user, now, 'password_unproven');
       const roles = user.roles.includes(ADMIN_ROLE) ? [...user.roles] : [...user.roles, ADMIN_ROLE];

@@ -78,6 +78,15 @@ export const Errors = {
   recoveryCodesReplacedMeanwhile: (): DomainError =>
     new DomainError('CONFLICT', 'Another request replaced the backup codes at the same time; nothing was changed here: the codes that request returned are the valid set.'),
 
+  /**
+   * CLI create-admin: the account's address was never proven, so it would be mailed a link to choose a password, and
+   * APP_PUBLIC_URL is not set where the command runs (the link would point at the default, localhost). Nothing changed.
+   */
+  linkBaseUnknown: (): DomainError =>
+    new DomainError(
+      'CONFLICT',
+      "The account's address was never verified, so it would be mailed a link to choose a password, and APP_PUBLIC_URL is not set here (the link would point at localhost). Nothing was changed: run the command with the service's APP_PUBLIC_URL.",
+    ),
   /** Admin API: a change that would leave no active admin (CONTRACT §1 CONFLICT). */
   lastActiveAdmin: (): DomainError =>
     new DomainError('CONFLICT', 'This would leave no active admin: promote another admin first.', { user_id: ['last_active_admin'] }),

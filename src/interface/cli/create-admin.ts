@@ -46,10 +46,13 @@ function generatedPassword(): string {
 }
 
 /** CONTRACT §8: `{user_id, email, roles, password?}`; the password only when generated for a new account. */
-export async function createAdmin(app: Application, options: CreateAdminOptions, io: Pick<CliIo, 'stdin' | 'stderr'>): Promise<Record<string, unknown>> {
+export async function createAdmin(app: Application, options: CreateAdminOptions, io: Pick<CliIo, 'stdin' | 'stderr' | 'env'>): Promise<Record<string, unknown>> {
   const supplied = options.passwordFromStdin ? await readStdin(io.stdin) : null;
   const password = supplied ?? generatedPassword();
-  const { user, created, passwordDiscarded } = await app.container.get(CreateAdmin).execute({ email: options.email, password });
+  // Against the service's database (DATABASE_URL) without its APP_PUBLIC_URL, a mailed link would point at this
+  // command's default, localhost: the use case refuses the one case that mails one. Embedded mode's default is right.
+  const linkBaseKnown = !io.env.DATABASE_URL?.trim() || Boolean(io.env.APP_PUBLIC_URL?.trim());
+  const { user, created, passwordDiscarded } = await app.container.get(CreateAdmin).execute({ email: options.email, password, linkBaseKnown });
   // An existing account is promoted as it is: say so when it cannot sign in yet (stderr: stdout stays the JSON).
   if (!created && user.status !== 'active') {
     const why = user.status === 'suspended' ? 'suspended: reinstate it (PATCH /api/v1/admin/users/:id)' : `${user.status}: it signs in once its address is verified or its invitation redeemed`;

@@ -39,6 +39,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   clientSecretReplacedMeanwhile: () => Errors.clientSecretReplacedMeanwhile(),
   clientTokensCutOffAhead: () => Errors.clientTokensCutOffAhead(0.4),
   recoveryCodesReplacedMeanwhile: () => Errors.recoveryCodesReplacedMeanwhile(),
+  linkBaseUnknown: () => Errors.linkBaseUnknown(),
   lastActiveAdmin: () => Errors.lastActiveAdmin(),
   adminSelfAction: () => Errors.adminSelfAction(),
   noLongerAdmin: () => Errors.noLongerAdmin(),
