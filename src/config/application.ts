@@ -67,6 +67,7 @@ export async function createApplication(config: AppConfig, options: ApplicationO
   const infra = await startInfrastructure(config, logger, options, metrics.countAudit);
   metrics.watchBacklog(infra.dataSource, infra.clock);
   metrics.watchHashing(infra.hashRefusals);
+  metrics.watchStrengthEstimates(infra.strengthRefusals);
   const container = createContainer(config, logger, infra);
   container.bind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
   // Generated once at start from the same table that mounts the routes.

@@ -50,6 +50,8 @@ export interface Infrastructure {
   hasher: PasswordHasher;
   /** The hasher's refusals so far by reason, live counts (the metrics read them at scrape time). */
   hashRefusals: Readonly<Record<GateRefusal, number>>;
+  /** The strength estimator's gate refusals (metrics). */
+  strengthRefusals: Readonly<Record<GateRefusal, number>>;
   /** zxcvbn in a worker thread, started on first use. */
   passwordStrength: PasswordStrengthEstimator;
   opaqueTokens: OpaqueTokens;
@@ -184,6 +186,7 @@ export async function startInfrastructure(
     ids: new UuidGenerator(),
     hasher,
     hashRefusals: hasher.gate.refused,
+    strengthRefusals: passwordStrength.gate.refused,
     passwordStrength,
     opaqueTokens: new CryptoOpaqueTokens(),
     clientSecrets,

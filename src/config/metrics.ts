@@ -32,6 +32,8 @@ export interface Metrics {
   watchBacklog(dataSource: DataSource, clock: Clock): void;
   /** The password hasher's refusals by reason, read from its live counts at scrape time. */
   watchHashing(refused: Readonly<Record<GateRefusal, number>>): void;
+  /** The strength estimator's refusals by reason (its own gate), read the same way. */
+  watchStrengthEstimates(refused: Readonly<Record<GateRefusal, number>>): void;
 }
 
 export interface MetricsOptions {
@@ -67,17 +69,24 @@ export function createMetrics(options: MetricsOptions): Metrics {
       registerBacklogGauges(registry, counts, { timeoutMs: BACKLOG_COUNT_TIMEOUT_MS, refreshMs: BACKLOG_REFRESH_MS, clock });
     },
     watchHashing(refused) {
-      new Counter({
-        name: 'auth_password_hashing_refusals_total',
-        help: 'Hashes and verifications not run: queue_timeout and queue_full answered 503, client_gone skipped (its client had left).',
-        labelNames: ['reason'],
-        registers: [registry],
-        collect() {
-          // The gate counts; a scrape copies its counts (a counter has no set: reset, then add each).
-          this.reset();
-          for (const reason of GATE_REFUSALS) this.inc({ reason }, refused[reason]);
-        },
-      });
+      gateRefusalCounter(registry, 'auth_password_hashing_refusals_total', 'Hashes and verifications not run: queue_timeout and queue_full answered 503, client_gone skipped (its client had left).', refused);
+    },
+    watchStrengthEstimates(refused) {
+      gateRefusalCounter(registry, 'auth_password_strength_refusals_total', 'Password strength estimates not run (zxcvbn worker saturated): queue_timeout and queue_full answered 503.', refused);
     },
   };
+}
+
+/** A gate's refusals by reason as a counter: the gate counts, a scrape copies its counts (reset, then add each). */
+function gateRefusalCounter(registry: Registry, name: string, help: string, refused: Readonly<Record<GateRefusal, number>>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const reason of GATE_REFUSALS) this.inc({ reason }, refused[reason]);
+    },
+  });
 }

@@ -58,7 +58,7 @@ export class ZxcvbnWorkerStrengthEstimator implements PasswordStrengthEstimator 
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
-  /** Public for the tests, as the hasher's is (its `refused` counts are not yet exported as metrics). */
+  /** Public: its `refused` counts are the metrics' auth_password_strength_refusals_total, as the hasher's are. */
   readonly gate: Gate;
 
   constructor(options: ZxcvbnWorkerOptions = {}) {
