@@ -15,6 +15,7 @@ import { ClientTokensValidAfter1764580000000 } from './1764580000000-client-toke
 import { AdminSetAndAuditTypeIndexes1764590000000 } from './1764590000000-admin-set-and-audit-type-indexes';
 import { EmailOutboxMessageFailures1764600000000 } from './1764600000000-email-outbox-message-failures';
 import { EmailFoldFixedPoint1764610000000 } from './1764610000000-email-fold-fixed-point';
+import { AccountRequestFailures1764620000000 } from './1764620000000-account-request-failures';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   AdminSetAndAuditTypeIndexes1764590000000,
   EmailOutboxMessageFailures1764600000000,
   EmailFoldFixedPoint1764610000000,
+  AccountRequestFailures1764620000000,
 ];

@@ -14,7 +14,10 @@ export interface AccountRequestRow {
   username: string | null;
   sealedPayload: string | null;
   createdAt: Date;
+  /** Every claim (the backoff grows with it). */
   attempts: number;
+  /** The failed attempts that were the request's own, outages not counted (the attempt limit counts these). */
+  failures: number;
   nextAttemptAt: Date;
   lockedUntil: Date | null;
   claimId: string | null;
@@ -23,14 +26,17 @@ export interface AccountRequestRow {
   lastError: string | null;
 }
 
-export type ClaimedAccountRequest = AccountRequestClaim & Pick<AccountRequestRow, 'sealedPayload' | 'attempts' | 'createdAt'>;
+export type ClaimedAccountRequest = AccountRequestClaim & Pick<AccountRequestRow, 'sealedPayload' | 'attempts' | 'failures' | 'createdAt'>;
 
 /** The worker's view. Claims are leases: a crashed worker's requests come back when the lease ends. */
 export interface AccountRequestQueue {
   /** Up to `limit` unprocessed requests due at `now` and not leased, leased to a new claim until `leaseUntil`; attempts + 1. */
   claimDue(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedAccountRequest[]>;
-  /** Releases the claim and makes the request due again at `nextAttemptAt`. */
-  markFailed(claim: AccountRequestClaim, error: string, nextAttemptAt: Date): Promise<void>;
+  /**
+   * Releases the claim and makes the request due again at `nextAttemptAt`; `ownFailure` (not an outage) adds one to
+   * `failures`.
+   */
+  markFailed(claim: AccountRequestClaim, error: string, nextAttemptAt: Date, ownFailure: boolean): Promise<void>;
   /** Gives the request up: processed, payload forgotten (the username reservation ends), the error kept. */
   abandon(claim: AccountRequestClaim, error: string, now: Date): Promise<void>;
 }
@@ -50,6 +56,7 @@ export function newAccountRequestRow(box: SecretBox, request: AccountRequest, cl
     sealedPayload: box.seal(JSON.stringify(payload), SEALED.accountRequest(id)),
     createdAt: now,
     attempts: 0,
+    failures: 0,
     nextAttemptAt: now,
     lockedUntil: null,
     claimId: null,

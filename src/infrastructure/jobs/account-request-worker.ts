@@ -60,12 +60,6 @@ export const DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS: AccountRequestWorkerSettin
 export class AccountRequestWorker {
   private readonly worker: BackgroundWorker;
   private processor: ProcessAccountRequest | null = null;
-  /**
-   * Per request, the outages this worker saw it fail with, taken off its `attempts` (which counts every claim) to
-   * count its own failures. Kept here as the table has no column for it: another instance or a restart does not know
-   * them, and a request that fails for itself there meets the limit sooner; the age bounds every request anyway.
-   */
-  private readonly outages = new Map<string, { count: number; createdAt: Date }>();
 
   constructor(
     private readonly queue: AccountRequestQueue,
@@ -120,7 +114,6 @@ export class AccountRequestWorker {
       this.logger.warn({ err: describe(error) }, 'account requests: cannot claim due requests; will retry');
       return 'idle';
     }
-    this.forgetOutagesBefore(new Date(now.getTime() - this.maxAgeSeconds * 1000));
     for (const claimed of batch) {
       if (stopping.aborted) return 'idle'; // the rest of the batch waits out its lease
       await this.process(claimed);
@@ -132,7 +125,6 @@ export class AccountRequestWorker {
     const claim = { id: claimed.id, claimId: claimed.claimId };
     try {
       await this.processor!.execute(claim, openAccountRequest(this.box, claimed));
-      this.outages.delete(claimed.id);
     } catch (error) {
       await this.failed(claimed, error);
     }
@@ -143,21 +135,20 @@ export class AccountRequestWorker {
     const claim = { id: claimed.id, claimId: claimed.claimId };
     const reason = describe(error);
     const outage = this.settings.isOutage?.(error) ?? false;
-    const outages = (this.outages.get(claimed.id)?.count ?? 0) + (outage ? 1 : 0);
-    const failures = claimed.attempts - outages;
+    // The request's own failures are counted in its row (`failures`), outages not: every instance, and a restart,
+    // sees the same count (until stop 48 this worker kept the outages in memory and a restart forgot them).
+    const failures = claimed.failures + (outage ? 0 : 1);
     const fields = { account_request_id: claimed.id, attempts: claimed.attempts, failures, outage, err: reason };
     const retryAt = nextAttemptAt(this.clock.now(), claimed.attempts, this.settings);
     const tooOld = retryAt.getTime() - claimed.createdAt.getTime() >= this.maxAgeSeconds * 1000;
     if (tooOld || (!outage && failures >= this.settings.maxAttempts)) {
-      this.outages.delete(claimed.id);
       await this.queue.abandon(claim, reason, this.clock.now()).catch(() => undefined);
       const ageSeconds = Math.round((this.clock.now().getTime() - claimed.createdAt.getTime()) / 1000);
       const why = tooOld ? `not processed within ${this.maxAgeSeconds} s of being recorded` : 'failed too often';
       this.logger.error({ ...fields, age_seconds: ageSeconds }, `account request ${why}; given up`);
       return;
     }
-    if (outage) this.outages.set(claimed.id, { count: outages, createdAt: claimed.createdAt });
-    await this.queue.markFailed(claim, reason, retryAt).catch(() => undefined);
+    await this.queue.markFailed(claim, reason, retryAt, !outage).catch(() => undefined);
     this.logger.warn({ ...fields, next_attempt_at: retryAt.toISOString() }, 'account request failed; queued for retry');
   }
 
@@ -165,8 +156,4 @@ export class AccountRequestWorker {
     return this.settings.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   }
 
-  /** Requests given up by age or done by another instance: nothing to remember about them any more. */
-  private forgetOutagesBefore(cutoff: Date): void {
-    for (const [id, seen] of this.outages) if (seen.createdAt < cutoff) this.outages.delete(id);
-  }
 }

@@ -77,11 +77,17 @@ describe.each(ADAPTERS)('account requests on $name', (adapter) => {
     const [second] = await due();
     expect(second).toMatchObject({ id: first!.id, attempts: 2 });
     await expect(s.uow.run((repos) => repos.accountRequests.complete(first!, clock.now()))).resolves.toBe(false);
-    await s.accountRequestQueue.markFailed(first!, 'stale claim', lease(10));
-    await s.accountRequestQueue.markFailed(second!, 'boom', lease(10));
+    // A stale claim's failure changes nothing; the holder's own failure is counted in the row, an outage is not.
+    await s.accountRequestQueue.markFailed(first!, 'stale claim', lease(10), true);
+    await s.accountRequestQueue.markFailed(second!, 'boom', lease(10), true);
     expect(await due()).toEqual([]);
     clock.advance(11);
+    const [outaged] = await due();
+    expect(outaged).toMatchObject({ id: first!.id, attempts: 3, failures: 1 });
+    await s.accountRequestQueue.markFailed(outaged!, 'database unreachable', lease(10), false);
+    clock.advance(11);
     const [third] = await due();
+    expect(third).toMatchObject({ id: first!.id, attempts: 4, failures: 1 });
     await s.accountRequestQueue.abandon(second!, 'stale claim', clock.now());
     await expect(s.uow.run((repos) => repos.accountRequests.complete(third!, clock.now()))).resolves.toBe(true);
     await expect(s.uow.run((repos) => repos.accountRequests.complete(third!, clock.now()))).resolves.toBe(false);

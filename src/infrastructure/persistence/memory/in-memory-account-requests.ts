@@ -46,13 +46,14 @@ export class InMemoryAccountRequestQueue implements AccountRequestQueue {
     return due.map((row) => {
       const claimed = { ...row, attempts: row.attempts + 1, lockedUntil: leaseUntil, claimId };
       rows.set(row.id, claimed);
-      return { id: row.id, claimId, sealedPayload: row.sealedPayload, attempts: claimed.attempts, createdAt: row.createdAt };
+      return { id: row.id, claimId, sealedPayload: row.sealedPayload, attempts: claimed.attempts, failures: row.failures, createdAt: row.createdAt };
     });
   }
 
-  async markFailed(claim: AccountRequestClaim, error: string, nextAttemptAt: Date): Promise<void> {
+  async markFailed(claim: AccountRequestClaim, error: string, nextAttemptAt: Date, ownFailure: boolean): Promise<void> {
     const row = this.held(claim);
-    if (row) this.db.tables.accountRequests.set(claim.id, { ...row, nextAttemptAt, lastError: error, lockedUntil: null, claimId: null });
+    const failures = row ? row.failures + (ownFailure ? 1 : 0) : 0;
+    if (row) this.db.tables.accountRequests.set(claim.id, { ...row, nextAttemptAt, lastError: error, lockedUntil: null, claimId: null, failures });
   }
 
   async abandon(claim: AccountRequestClaim, error: string, now: Date): Promise<void> {

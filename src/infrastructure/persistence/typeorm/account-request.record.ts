@@ -24,6 +24,10 @@ export class AccountRequestRecord {
   @Column({ type: 'int', default: 0 })
   attempts!: number;
 
+  /** The failed attempts that were the request's own (outages not counted): what the attempt limit counts. */
+  @Column({ type: 'int', default: 0 })
+  failures!: number;
+
   @Column({ type: 'timestamptz', name: 'next_attempt_at' })
   nextAttemptAt!: Date;
 

@@ -55,17 +55,17 @@ export class TypeOrmAccountRequestQueue implements AccountRequestQueue {
                 LIMIT $4
                 FOR UPDATE SKIP LOCKED) due
         WHERE r.id = due.id
-    RETURNING r.id, r.sealed_payload AS "sealedPayload", r.attempts, r.created_at AS "createdAt"`,
+    RETURNING r.id, r.sealed_payload AS "sealedPayload", r.attempts, r.failures, r.created_at AS "createdAt"`,
       [now, leaseUntil, claimId, limit],
     );
     return rowsOf(result).map((row) => ({ ...row, claimId }));
   }
 
-  async markFailed(claim: AccountRequestClaim, error: string, nextAttemptAt: Date): Promise<void> {
+  async markFailed(claim: AccountRequestClaim, error: string, nextAttemptAt: Date, ownFailure: boolean): Promise<void> {
     await this.dataSource.query(
-      `UPDATE account_requests SET next_attempt_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL
+      `UPDATE account_requests SET next_attempt_at = $3, last_error = $4, locked_until = NULL, claim_id = NULL, failures = failures + $5
         WHERE id = $1 AND claim_id = $2 AND processed_at IS NULL`,
-      [claim.id, claim.claimId, nextAttemptAt, error],
+      [claim.id, claim.claimId, nextAttemptAt, error, ownFailure ? 1 : 0],
     );
   }
 

@@ -326,6 +326,30 @@ describe('account request worker: outages are retried until the age limit, failu
     expect(rows()[0]).toMatchObject({ attempts: 12 + settings.maxAttempts, processedAt: expect.any(Date), sealedPayload: null });
   });
 
+  it('the outages a worker saw are known to the next one (a restart, another instance): one failure of its own does not give it up', async () => {
+    const first = await outageKit();
+    const { kit, rows, database } = first;
+    await kit.useCases.RequestPasswordReset.execute({ email: 'nobody@example.com', client: CLIENT });
+    for (let i = 0; i < 12; i += 1) {
+      await first.worker.drain();
+      kit.clock.advance(settings.maxRetrySeconds + 1);
+    }
+    expect(rows()[0]).toMatchObject({ attempts: 12, failures: 0, processedAt: null });
+    // The instance restarts: a new worker, same table. The request now fails for itself, once, then succeeds.
+    const logs: string[] = [];
+    const log = (_fields: unknown, message: string) => void logs.push(message);
+    const restarted = new AccountRequestWorker(new InMemoryAccountRequestQueue(kit.db), kit.box, kit.clock, { info: log, warn: log, error: log }, settings);
+    restarted.handleWith(new ProcessAccountRequest(database, kit.resolve(VerificationTokens), kit.resolve(PORTS.OpaqueTokens), kit.resolve(PORTS.IdGenerator), kit.clock, kit.settings));
+    database.failure = () => new TypeError("Cannot read properties of undefined (reading 'id')");
+    await restarted.drain();
+    expect(rows()[0]).toMatchObject({ attempts: 13, failures: 1, processedAt: null, sealedPayload: expect.any(String) });
+    expect(logs).toEqual(['account request failed; queued for retry']);
+    database.failure = null;
+    kit.clock.advance(settings.maxRetrySeconds + 1);
+    await restarted.drain();
+    expect(rows()[0]).toMatchObject({ attempts: 14, failures: 1, processedAt: expect.any(Date), lastError: expect.stringContaining('Cannot read') });
+  });
+
   it('a request still failing for an outage is given up once a retry would come 24 h after it was recorded', async () => {
     const { kit, rows, worker, logs } = await outageKit();
     await kit.useCases.RegisterUser.execute({ email: 'late@example.com', password: PASSWORD, username: 'late', client: CLIENT });
