@@ -99,7 +99,13 @@ export class JwksCache {
   }
 
   private async fetchKeys(): Promise<void> {
-    const response = await send(this.options.fetch, this.options.jwksUrl, { headers: { accept: 'application/json' } }, this.options.timeoutMs);
+    const response = await send(this.options.fetch, this.options.jwksUrl, { headers: { accept: 'application/json' } }, this.options.timeoutMs).catch((error: unknown) => {
+      // A redirect (UNEXPECTED_RESPONSE) or a jwksUrl fetch cannot request (VALIDATION_ERROR) is the verifier's
+      // configuration, not the token: the keys cannot be had, AUTH_UNAVAILABLE. Until stop 48 the verifier turned
+      // them into INVALID_TOKEN, a 401 that makes callers refresh or sign the user out (an outside review).
+      if (error instanceof AuthError && error.code !== 'AUTH_UNAVAILABLE') throw unavailable(`JWKS could not be fetched: ${error.message}`);
+      throw error;
+    });
     const body = await readJson(response);
     if (!response.ok) throw unavailable(`JWKS answered ${response.status}`);
     // Not a key set at all (a proxy's or an SPA's fallback page answering 200): the keys cannot be had, as with a 5xx.

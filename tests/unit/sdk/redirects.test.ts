@@ -59,8 +59,13 @@ describe('SDK requests do not follow redirects', () => {
       introspection: { url: `${base}/oauth/introspect`, clientId: 'cid', clientSecret: 'S3CRET' },
     });
     const token = 'eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJzdWIiOiJ1MSJ9.c2ln';
-    await expect(verifier.verify(token)).rejects.toBeInstanceOf(Error);
-    await expect(verifier.verify(token, { online: true })).rejects.toBeInstanceOf(Error);
+    // The verifier's own URLs redirecting is its configuration, not the token: AUTH_UNAVAILABLE (503), never the 401
+    // INVALID_TOKEN that makes callers refresh or sign the user out (an outside review, stop 48), nor a code
+    // CONTRACT §9 does not list for verify().
+    for (let i = 0; i < 3; i += 1) {
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
+      await expect(verifier.verify(token, { online: true })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
+    }
 
     expect(received).toEqual([]);
   });
