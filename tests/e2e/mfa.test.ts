@@ -151,6 +151,16 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     const old = await verify(await passwordStep('backup@example.com'), { backup_code: backupCodes[1]! });
     expect([old.status, old.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
     await verify(await passwordStep('backup@example.com'), { backup_code: fresh[1]! }).expect(200);
+
+    // 16 minutes after the enabling, that session no longer may (a recent second factor is needed: an outside
+    // review); nothing is replaced, and a sign-in with a code may again.
+    app().clock.advance(16 * 60);
+    // The access token has expired by then: the client refreshes (the session's start does not move).
+    const refreshed = await http.post('/api/v1/auth/refresh').send({ refresh_token: tokens.refresh_token }).expect(200);
+    const stale = await http.post('/api/v1/auth/mfa/backup-codes').set(bearer(refreshed.body.data.tokens.access_token)).send({ password: PASSWORD });
+    expect([stale.status, stale.body.error.code, stale.body.error.details]).toEqual([403, 'FORBIDDEN', { session: ['second_factor_not_recent'] }]);
+    const signedIn = await verify(await passwordStep('backup@example.com'), { backup_code: fresh[2]! }).expect(200);
+    await http.post('/api/v1/auth/mfa/backup-codes').set(bearer(signedIn.body.data.tokens.access_token)).send({ password: PASSWORD }).expect(200);
   });
 
   it('disable needs the password and a code (or a backup code); afterwards the password alone signs in', async () => {

@@ -74,6 +74,12 @@ export const Errors = {
    */
   clientTokensCutOffAhead: (retryAfterSeconds: number): DomainError =>
     new DomainError('SERVICE_UNAVAILABLE', "The client's tokens were just revoked and this server's clock has not yet passed that instant. Try again shortly.", undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
+  /**
+   * POST /mfa/backup-codes from a session whose second factor is not recent (signed in with a code more than
+   * MFA_STEP_UP_SECONDS ago, or never: the session that enabled MFA, once that is as old).
+   */
+  secondFactorNotRecent: (): DomainError =>
+    new DomainError('FORBIDDEN', 'Sign in again with your second factor to do this: your sign-in with a code must be under 15 minutes old.', { session: ['second_factor_not_recent'] }),
   /** POST /mfa/backup-codes: another regeneration committed after this one read the account; this one changed nothing. */
   recoveryCodesReplacedMeanwhile: (): DomainError =>
     new DomainError('CONFLICT', 'Another request replaced the backup codes at the same time; nothing was changed here: the codes that request returned are the valid set.'),

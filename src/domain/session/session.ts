@@ -98,6 +98,10 @@ export class Session extends AggregateRoot {
   get amr(): readonly string[] {
     return this.state.amr;
   }
+  /** The sign-in the session began with (a refresh does not change it). */
+  get createdAt(): Date {
+    return this.state.createdAt;
+  }
   get sealedRefreshToken(): string {
     return this.state.sealedRefreshToken;
   }

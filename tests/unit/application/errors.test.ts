@@ -44,6 +44,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   adminSelfAction: () => Errors.adminSelfAction(),
   noLongerAdmin: () => Errors.noLongerAdmin(),
   userSuspended: () => Errors.userSuspended(),
+  secondFactorNotRecent: () => Errors.secondFactorNotRecent(),
 };
 
 describe('the error catalogue', () => {

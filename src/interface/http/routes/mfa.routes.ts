@@ -103,13 +103,13 @@ export const MFA_ROUTES: readonly RouteDef[] = [
   defineRoute({
     method: 'POST',
     path: `${MFA}/backup-codes`,
-    summary: 'Regenerate the backup codes (current password); the old set stops working',
+    summary: 'Regenerate the backup codes (current password, and a sign-in with the second factor in the last 15 minutes); the old set stops working',
     tags: ['mfa'],
     auth: 'user',
     limit: CURRENT_PASSWORD,
     body: { dto: RegenerateBackupCodesDto },
     responses: { 200: { description: 'The new codes, shown once', schema: BACKUP_CODES_SCHEMA } },
-    errors: [...BEARER_ERRORS, 'INVALID_CREDENTIALS', 'CONFLICT', 'RATE_LIMITED'],
+    errors: [...BEARER_ERRORS, 'INVALID_CREDENTIALS', 'FORBIDDEN', 'CONFLICT', 'RATE_LIMITED'],
     uses: RegenerateRecoveryCodes,
     async handle(ctx, regenerate) {
       const { user, claims } = principalOf(ctx);
