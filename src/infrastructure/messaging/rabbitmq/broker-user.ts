@@ -15,15 +15,15 @@ export function brokerUser(url: string): string {
  * `user_id` is trusted by no list: anyone can leave it out.
  */
 export class TrustedPublishers {
-  private readonly users: ReadonlySet<string> | 'any';
+  private readonly users: ReadonlySet<string> | 'everyone';
 
   /** `['*']` trusts every message, with or without a user id (the check off, e.g. during an upgrade). */
   constructor(users: readonly string[]) {
-    this.users = users.includes('*') ? 'any' : new Set(users);
+    this.users = users.includes('*') ? 'everyone' : new Set(users);
   }
 
   trusts(userId: unknown): boolean {
-    if (this.users === 'any') return true;
+    if (this.users === 'everyone') return true;
     return typeof userId === 'string' && this.users.has(userId);
   }
 }

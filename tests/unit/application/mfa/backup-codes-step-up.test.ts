@@ -11,10 +11,16 @@ const totp = new OtpauthTotp();
  * password alone signed in. Now a regeneration also needs a session that proved the second factor in the last 15
  * minutes: a sign-in with a code, or the enabling of MFA by that session.
  */
+async function sidOf(kit: Kit, accessToken: string): Promise<string> {
+  const claims = await kit.tokens.verify(accessToken);
+  if (!('sid' in claims)) throw new Error('not a user token');
+  return claims.sid;
+}
+
 describe('POST /mfa/backup-codes needs a recent second factor', () => {
   async function enrolled(kit: Kit) {
     const { user, tokens } = await kit.loggedIn('alice@example.com');
-    const sessionId = (await kit.tokens.verify(tokens.accessToken)).sid;
+    const sessionId = await sidOf(kit, tokens.accessToken);
     const setup = await kit.useCases.BeginTotpSetup.execute({ userId: user.id, sessionId, client: CLIENT });
     const { backupCodes } = await kit.useCases.EnableTotp.execute({ userId: user.id, sessionId, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
     return { userId: user.id, enablingSession: sessionId, secret: setup.secret, backupCodes };
@@ -25,7 +31,7 @@ describe('POST /mfa/backup-codes needs a recent second factor', () => {
     const challenge = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
     if (!challenge.mfaRequired) throw new Error('expected the second step');
     const { tokens } = await kit.useCases.VerifyMfaLogin.execute({ mfaToken: challenge.mfaToken, proof: { code: totp.generate(secret, kit.clock.now()) }, client: CLIENT });
-    return (await kit.tokens.verify(tokens.accessToken)).sid;
+    return sidOf(kit, tokens.accessToken);
   }
 
   const regenerate = (kit: Kit, userId: string, sessionId: string) => kit.useCases.RegenerateRecoveryCodes.execute({ userId, sessionId, password: PASSWORD, client: CLIENT });
