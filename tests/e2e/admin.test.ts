@@ -203,6 +203,14 @@ describe.each(MODES)('admin API (%s)', (mode) => {
     const created = await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'Invited@Example.com', first_name: 'In', roles: ['user', 'support'] });
     expect(created.status).toBe(201);
     expect(created.body.data.user).toMatchObject({ email: 'invited@example.com', status: 'pending_verification', email_verified: false, roles: ['user', 'support'] });
+    // The role granted leaves a trace, as a PATCH's does: auth.user.registered carries no roles (review, stop 48).
+    const invitedId = created.body.data.user.id as string;
+    expect(await eventsOf(invitedId, 'auth.user.roles_changed')).toEqual([{ user_id: invitedId, roles: ['user', 'support'], previous_roles: ['user'], actor_id: admin.id }]);
+    const invitationAudit = await app().app.infra.dataSource.query("SELECT type, actor_id, reason FROM audit_events WHERE subject_id = $1 ORDER BY occurred_at, type", [invitedId]);
+    expect(invitationAudit).toEqual([
+      { type: 'user.invited', actor_id: admin.id, reason: null },
+      { type: 'user.roles_changed', actor_id: admin.id, reason: 'user support' },
+    ]);
     const mail = await app().waitForMail('invited@example.com');
     expect(mail.text).toContain('72 hours');
     const token = RESET_LINK.exec(mail.text)![1]!;

@@ -76,6 +76,15 @@ describe('CLI create-admin (CONTRACT §8)', () => {
       // The accounts work through the API: the stdin password and the generated one both log in as admins.
       const t = await startTestApp({ dataDir: dir });
       try {
+        // The new account's admin role is audited as a promotion's is, not only its registration (review, stop 48).
+        const audited = await t.app.infra.dataSource.query(
+          "SELECT type, actor_id, reason FROM audit_events WHERE subject_id = $1 AND type IN ('user.registered', 'user.roles_changed') ORDER BY occurred_at, type",
+          [out.user_id],
+        );
+        expect(audited).toEqual([
+          { type: 'user.registered', actor_id: null, reason: 'cli' },
+          { type: 'user.roles_changed', actor_id: null, reason: 'cli' },
+        ]);
         for (const [email, password] of [['ops@example.com', PASSWORD], ['second@example.com', second.password]] as const) {
           const login = await t.http.post('/api/v1/auth/login').send({ email, password }).expect(200);
           expect(login.body.data.user).toMatchObject({ status: 'active', email_verified: true, roles: ['user', 'admin'] });

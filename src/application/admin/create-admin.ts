@@ -71,6 +71,8 @@ export class CreateAdmin {
         fresh.changeRoles(Role.list([USER_ROLE, ADMIN_ROLE]), now, fresh.id);
         await repos.users.add(fresh);
         await repos.audit.record(cliAuditEntry('user.registered', fresh.id, now));
+        // The role change is audited too, as a promotion's is (review, stop 48).
+        await repos.audit.record(cliAuditEntry('user.roles_changed', fresh.id, now));
         return fresh;
       });
       return { user, created: true, passwordDiscarded: false };

@@ -30,6 +30,8 @@ export interface InviteUserInput {
  * POST /admin/users: an account without a password, its address unproven, and an invitation email whose link
  * is a password-reset token living 72 h: /auth/password/confirm sets the password and verifies the address.
  * An address already registered is a 409 (an admin may know which accounts exist).
+ * Roles other than ["user"] are recorded as a role change by the inviting admin (auth.user.roles_changed and a
+ * user.roles_changed audit entry), after auth.user.registered and user.invited.
  */
 @injectable()
 export class InviteUser {
@@ -43,21 +45,27 @@ export class InviteUser {
 
   async execute(input: InviteUserInput): Promise<User> {
     const email = Email.create(input.email);
-    const roles = Role.list(input.roles ?? [USER_ROLE]).map((role) => role.value);
+    const roles = Role.list(input.roles ?? [USER_ROLE]);
     const firstName = personName(input.firstName, 'first_name') ?? null;
     const lastName = personName(input.lastName, 'last_name') ?? null;
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       await lockAdmins(repos, input.actor, now);
+      // Invited as a user, then given the roles asked for: subscribers learn a role from auth.user.roles_changed
+      // (the registered event carries no roles), in the same commit, with the inviting admin as its actor, as
+      // CreateAdmin does for its new account and the PATCH route for a later change (review, stop 48).
       const user = User.invite(
-        { id: UserId.create(this.ids.newId()), email, firstName, lastName, roles },
+        { id: UserId.create(this.ids.newId()), email, firstName, lastName, roles: [USER_ROLE] },
         now,
       );
+      const rolesChanged = user.changeRoles(roles, now, input.actor.id);
       await repos.users.add(user);
       const ttlSeconds = INVITATION_TTL_SECONDS;
       const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });
       await repos.emails.enqueue(invitationEmail(user.email, this.settings.publicUrl, token, ttlSeconds));
       await repos.audit.record(adminAuditEntry('user.invited', input.actor, user.id, now));
+      // The reason names the new roles, as UpdateUser's entry does.
+      if (rolesChanged) await repos.audit.record(adminAuditEntry('user.roles_changed', input.actor, user.id, now, user.roles.join(' ')));
       return user;
     });
   }
