@@ -83,7 +83,7 @@ export class UpdateUser {
       }
       let suspended = false;
       if (input.status === 'suspended') suspended = user.suspend(now, input.actor.id);
-      const reinstated = input.status === 'active' && user.reinstate(now, input.actor.id);
+      const reinstated = input.status === 'active' && user.reinstate(now, input.actor.id, this.settings.requireEmailVerification);
       if (wasAdmin && !user.isActiveAdmin) assertMayRemoveAdmin(admins, input.actor.id, user);
       if (suspended || reinstated) await audit('user.status_changed', user.status);
       if (suspended) await cutOffEarlierAccess(repos, user, now, 'account_suspended');

@@ -32,6 +32,11 @@ export interface NewUser {
   lastName: string | null;
   passwordHash: string;
   emailVerified: boolean;
+  /**
+   * The account signs in before its address is proven (REQUIRE_EMAIL_VERIFICATION=false): `active` with
+   * `emailVerified` false, rather than `pending_verification`.
+   */
+  activeUnverified?: boolean;
 }
 
 /** Profile fields a user edits; `undefined` = unchanged, `null` = cleared. */

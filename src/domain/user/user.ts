@@ -24,7 +24,7 @@ export class User extends AggregateRoot {
         username: input.username?.value ?? null,
         firstName: input.firstName,
         lastName: input.lastName,
-        status: input.emailVerified ? 'active' : 'pending_verification',
+        status: input.emailVerified || input.activeUnverified === true ? 'active' : 'pending_verification',
         emailVerified: input.emailVerified,
         roles: ['user'],
         mfaEnabled: false,
@@ -234,12 +234,20 @@ export class User extends AggregateRoot {
 
   /**
    * Clears failed attempts and the recorded lock (the caller clears the lockout store's). The link went to the
-   * address, so it also proves the address.
+   * address, so it also proves the address. When that is the first proof of an address someone had chosen a password
+   * for (REQUIRE_EMAIL_VERIFICATION=false lets such an account sign in), whoever chose it may not own the mailbox:
+   * the second factor and the profile they set go too, as with a contested registration (discardUnprovenPassword).
+   * An invitation (no password before) keeps the names the admin gave.
    */
   resetPassword(passwordHash: string, now: Date): void {
+    const unproven = !this.state.emailVerified && this.creds.has('password');
     this.creds = this.creds.changed(passwordHash, now).withSuccess();
     this.touch(now);
     this.record(EventTypes.PasswordReset, this.id, now, { user_id: this.id });
+    if (unproven) {
+      this.disableMfa(now);
+      this.updateProfile({ username: null, firstName: null, lastName: null }, now);
+    }
     this.verifyEmail(now);
   }
 
@@ -402,10 +410,14 @@ export class User extends AggregateRoot {
     return this.changeStatus('suspended', now, actorId);
   }
 
-  /** An admin lifts a suspension: active again, or awaiting verification if the address was never proven. */
-  reinstate(now: Date, actorId: string): boolean {
+  /**
+   * An admin lifts a suspension: active again, or awaiting verification if the address was never proven, unless
+   * accounts sign in before that (`requireEmailVerification` false) and this one has a password to do it with.
+   */
+  reinstate(now: Date, actorId: string, requireEmailVerification = true): boolean {
     if (this.state.status !== 'suspended') return false;
-    return this.changeStatus(this.state.emailVerified ? 'active' : 'pending_verification', now, actorId);
+    const signsIn = this.state.emailVerified || (!requireEmailVerification && this.creds.has('password'));
+    return this.changeStatus(signsIn ? 'active' : 'pending_verification', now, actorId);
   }
 
   /**

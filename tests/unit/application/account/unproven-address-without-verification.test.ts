@@ -1,0 +1,86 @@
+import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
+import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+
+type Kit = Awaited<ReturnType<typeof createKit>>;
+const totp = new OtpauthTotp();
+
+async function sidOf(kit: Kit, accessToken: string): Promise<string> {
+  const claims = await kit.tokens.verify(accessToken);
+  if (!('sid' in claims)) throw new Error('not a user token');
+  return claims.sid;
+}
+
+/**
+ * REQUIRE_EMAIL_VERIFICATION=false (an outside review, stop 48): a sign-up was marked verified, in the user
+ * resource, the registered event and the access token's email_verified claim, for whoever typed the address; and a
+ * squatter's second factor survived the owner's password reset, locking the owner out behind it. Now the account
+ * signs in at once but its address is unproven until a verification link or a reset proves it, and a reset that is
+ * the first proof of an address someone chose a password for takes that person's second factor and profile away.
+ */
+describe('REQUIRE_EMAIL_VERIFICATION=false: an address nobody proved is not called verified', () => {
+  it('signs in at once, unverified (resource, event, claim); the resent verification link proves it', async () => {
+    const kit = await createKit({ requireEmailVerification: false });
+    const result = await kit.useCases.RegisterUser.execute({ email: 'bob@example.com', password: PASSWORD, client: CLIENT });
+    if (result.kind !== 'created') throw new Error('expected created');
+    expect([result.user.status, result.user.emailVerified]).toEqual(['active', false]);
+    const claims = await kit.tokens.verify(result.tokens.accessToken);
+    expect(claims).toMatchObject({ email_verified: false });
+    const registered = kit.db.tables.outbox.map((row) => row.event).find((event) => event.type === 'auth.user.registered');
+    expect(registered?.data).toMatchObject({ email_verified: false });
+    await kit.useCases.ResendVerification.execute({ email: 'bob@example.com', client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('bob@example.com') });
+    const user = await kit.repos.users.findByEmail('bob@example.com');
+    expect([user?.status, user?.emailVerified]).toEqual(['active', true]);
+  });
+
+  it("the owner's reset takes the squatter's second factor and profile: the owner signs in with the new password alone", async () => {
+    const kit = await createKit({ requireEmailVerification: false });
+    const squatter = await kit.useCases.RegisterUser.execute({
+      email: 'ceo@corp.example',
+      password: PASSWORD,
+      username: 'squatter',
+      firstName: 'Me at evil',
+      client: CLIENT,
+    });
+    if (squatter.kind !== 'created') throw new Error('expected created');
+    const sessionId = await sidOf(kit, squatter.tokens.accessToken);
+    const setup = await kit.useCases.BeginTotpSetup.execute({ userId: squatter.user.id, sessionId, client: CLIENT });
+    await kit.useCases.EnableTotp.execute({ userId: squatter.user.id, sessionId, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
+    // The mailbox's owner takes the account back with a reset.
+    await kit.useCases.RequestPasswordReset.execute({ email: 'ceo@corp.example', client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('ceo@corp.example'), newPassword: 'the owner chose this one', client: CLIENT });
+    const owner = await kit.repos.users.findByEmail('ceo@corp.example');
+    expect([owner?.emailVerified, owner?.mfaEnabled, owner?.username, owner?.firstName]).toEqual([true, false, null, null]);
+    expect(kit.eventTypes()).toContain('auth.mfa.disabled');
+    const login = await kit.useCases.LoginWithPassword.execute({ identifier: 'ceo@corp.example', password: 'the owner chose this one', client: CLIENT });
+    expect(login.mfaRequired).toBe(false);
+    // The squatter's old password and session are gone too (as with any reset).
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'ceo@corp.example', password: PASSWORD, client: CLIENT })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: squatter.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+  });
+
+  it('a reset of a proven address keeps its second factor and profile (nothing changes there)', async () => {
+    const kit = await createKit();
+    await kit.registerVerified('alice@example.com', 'alice');
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('alice@example.com'), newPassword: 'a brand new passphrase', client: CLIENT });
+    const user = await kit.repos.users.findByEmail('alice@example.com');
+    expect([user?.emailVerified, user?.username]).toEqual([true, 'alice']);
+  });
+
+  it('an admin reinstating such an account makes it active again, as it was (not pending_verification)', async () => {
+    const kit = await createKit({ requireEmailVerification: false });
+    const admin = await kit.useCases.RegisterUser.execute({ email: 'support@example.com', password: PASSWORD, client: CLIENT });
+    if (admin.kind !== 'created') throw new Error('expected created');
+    await kit.useCases.ResendVerification.execute({ email: 'support@example.com', client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('support@example.com') });
+    await kit.useCases.CreateAdmin.execute({ email: 'support@example.com', password: 'unused' });
+    const actor = { id: admin.user.id, sessionId: await sidOf(kit, admin.tokens.accessToken), client: CLIENT };
+    const bob = await kit.useCases.RegisterUser.execute({ email: 'bob@example.com', password: PASSWORD, client: CLIENT });
+    if (bob.kind !== 'created') throw new Error('expected created');
+    await kit.useCases.UpdateUser.execute({ actor, userId: bob.user.id, status: 'suspended' });
+    const back = await kit.useCases.UpdateUser.execute({ actor, userId: bob.user.id, status: 'active' });
+    expect([back.status, back.emailVerified]).toEqual(['active', false]);
+    await expect(kit.useCases.LoginWithPassword.execute({ identifier: 'bob@example.com', password: PASSWORD, client: CLIENT })).resolves.toMatchObject({ mfaRequired: false });
+  });
+});
