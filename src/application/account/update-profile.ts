@@ -41,6 +41,10 @@ export class UpdateProfile {
       if (changed.length === 0) return user;
       await repos.users.save(user);
       await repos.audit.record(selfAuditEntry('profile.updated', input.client, user.id, now));
+      // The username is a sign-in name: its change is in the owner's activity as one made through PUT
+      // /users/me/credentials is (credentials.updated, reason `username`). Until stop 48 it was only
+      // profile.updated, which the activity feed leaves out: a stolen token's rename left the owner no trace.
+      if (changed.includes('username')) await repos.audit.record(selfAuditEntry('credentials.updated', input.client, user.id, now, 'username'));
       return user;
     });
   }

@@ -1,3 +1,4 @@
+import { ListOwnActivity } from '@application/account/list-own-activity';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
@@ -23,6 +24,11 @@ describe('UpdateProfile', () => {
     expect(cleared.toState()).toMatchObject({ firstName: null, username: null });
     const events = kit.db.tables.outbox.filter((r) => r.event.type === 'auth.user.updated').map((r) => r.event.data['changed']);
     expect(events).toEqual([['username', 'first_name'], ['username', 'first_name']]);
+    // The username is a sign-in name: each of its changes is a credentials.updated entry (the owner's activity shows
+    // it), a change of names alone is not (an outside review, stop 48: a stolen token's rename left no trace there).
+    expect(kit.auditTypes().filter((type) => type === 'credentials.updated')).toHaveLength(2);
+    const activity = await kit.resolve(ListOwnActivity).execute({ userId, limit: 20, after: null });
+    expect(activity.records.filter((record) => record.type === 'credentials.updated')).toHaveLength(2);
   });
 
   it('a taken username is USERNAME_TAKEN and nothing changes', async () => {
