@@ -74,7 +74,10 @@ export class VerifyMfaLogin {
     try {
       await this.lockout.reserve(userId, now);
     } catch (error) {
-      const inFlight = error instanceof DomainError && error.code === 'RATE_LIMITED';
+      // Not a refusal (the lockout store failed): no verdict to audit, the error answers as it is (until stop 48 it
+      // was audited as `mfa_locked`, a lock that did not exist).
+      if (!(error instanceof DomainError)) throw error;
+      const inFlight = error.code === 'RATE_LIMITED';
       return this.refuse(input, userId, inFlight ? 'attempts_in_flight' : 'mfa_locked', error);
     }
     const attempt = { settled: false };

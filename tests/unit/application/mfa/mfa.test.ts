@@ -116,6 +116,23 @@ describe('MFA use cases (in-memory adapters)', () => {
     expect([(await stored()).statusAt(kit.clock.now()), (await stored()).credentials.lockedUntil]).toEqual(['active', null]);
   });
 
+  it('the lockout store failing at the second step is no lock: not audited as mfa_locked, the error answers as it is', async () => {
+    const kit = await createKit();
+    const { secret } = await enrolled(kit);
+    const outcome = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+    if (!outcome.mfaRequired) throw new Error('expected a challenge');
+    const reserve = kit.mfaLockout.reserve.bind(kit.mfaLockout);
+    kit.mfaLockout.reserve = () => Promise.reject(new Error('lockout store unreachable'));
+    try {
+      await expect(
+        kit.useCases.VerifyMfaLogin.execute({ mfaToken: outcome.mfaToken, proof: { code: totp.generate(secret, kit.clock.now()) }, client: CLIENT }),
+      ).rejects.toThrow('lockout store unreachable');
+    } finally {
+      kit.mfaLockout.reserve = reserve;
+    }
+    expect(kit.db.tables.auditEvents.filter((e) => e.reason === 'mfa_locked')).toEqual([]);
+  });
+
   it('support removes MFA: audited with the actor, auth.mfa.disabled carries actor_id, the user is told', async () => {
     const kit = await createKit();
     const { userId } = await enrolled(kit);
