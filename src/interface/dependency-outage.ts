@@ -4,9 +4,13 @@
  * when a connection ends or cannot be had (ETIMEDOUT also marks a query past DATABASE_QUERY_TIMEOUT, cancelled on
  * the server or its connection closed). 57014 (query_canceled): a statement the server cancelled, not carried out
  * (a cancel request from the query deadline that met the connection's next statement, or a statement_timeout): a
- * slow database, answered as such. Found on the error, its `driverError` (TypeORM) or its `cause`.
+ * slow database, answered as such. 25006 (read_only_sql_transaction): a write reached a server that takes none, a
+ * demoted primary or a replica behind a DNS name or proxy that has not caught up with a failover (until stop 48 it was
+ * a failure of the request: the event consumer dead-lettered security notices after 5 tries, about 15 s, and the
+ * account-request worker counted it against the request; an outside review). Found on the error, its `driverError`
+ * (TypeORM) or its `cause`.
  */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57014', '57P01', '57P02', '57P03', '53300']);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57014', '57P01', '57P02', '57P03', '53300', '25006']);
 const UNREACHABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed)/;
 
 export function dependencyUnreachable(error: unknown, depth = 0): boolean {

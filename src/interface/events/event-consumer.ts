@@ -2,7 +2,7 @@ import type { ProcessEventOnce } from '@application/shared/process-event-once';
 import type { EventDelivery, EventSubscriptions } from '@application/ports/event-subscriptions';
 import type { Logger } from '@application/ports/logger';
 import { retryDelayMs } from '@application/shared/retry-delay';
-import { dependencyUnreachable } from '../dependency-outage';
+import { dependencyUnreachable, transactionContended } from '../dependency-outage';
 import { PermanentEventError, type EventSubscriber } from './event-subscriber';
 
 export interface ConsumerPolicy {
@@ -62,7 +62,8 @@ export class EventConsumer {
     // Outside the try: a lost ack is redelivered and then found processed, it is not a handler failure.
     if (failure === null) return delivery.ack();
     const reason = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
-    const allowed = this.policy.maxAttempts + (dependencyUnreachable(failure) ? OUTAGE_EXTRA_ATTEMPTS : 0);
+    // An outage, or a transaction rolled back for a concurrent one (nothing written, a retry is safe): not the event's fault.
+    const allowed = this.policy.maxAttempts + (dependencyUnreachable(failure) || transactionContended(failure) ? OUTAGE_EXTRA_ATTEMPTS : 0);
     if (failure instanceof PermanentEventError || attempt >= allowed) {
       this.logger.error({ ...fields, reason }, 'event handling failed for good; moved to the dead-letter queue');
       return delivery.deadLetter(reason);

@@ -171,6 +171,23 @@ describe('EventConsumer on the in-process bus', () => {
     expect(outage.calls).toBe(3 + OUTAGE_EXTRA_ATTEMPTS);
   }, 30_000);
 
+  it.each([
+    ['a write on a read-only server (25006: a demoted primary after a failover)', '25006', 'cannot execute INSERT in a read-only transaction'],
+    ['a transaction rolled back for a concurrent one (40P01)', '40P01', 'deadlock detected'],
+  ])('%s is an outage too: retried past maxAttempts, not dead-lettered (outside review, stop 48)', async (_what, code, message) => {
+    const { bus, consumer, emails } = await setup(3);
+    // TypeORM's QueryFailedError carries the driver's error: the code is found there.
+    const failure = Object.assign(new Error(message), { name: 'QueryFailedError', driverError: Object.assign(new Error(message), { code }) });
+    const failover = new Flaky(6, failure);
+    await consumer.start(failover);
+    bus.start();
+    await bus.publish([event('auth.user.updated', { user_id: 'u' })]);
+    await eventually(() => failover.calls === 7, 20_000);
+    await bus.idle();
+    expect(bus.deadLetters('flaky')).toEqual([]);
+    expect(emails().map((e) => e.subject)).toEqual(['call 7']);
+  }, 30_000);
+
   it('dead-letters a permanent error at once', async () => {
     const { bus, consumer } = await setup(5);
     const broken = new Flaky(Infinity, new PermanentEventError('no such field'));
