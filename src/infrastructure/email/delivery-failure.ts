@@ -34,7 +34,21 @@ export function isAboutMessage(error: unknown): boolean {
   if (error instanceof PermanentDeliveryError) return true;
   if (!(error instanceof Error)) return false;
   const { command } = error as { command?: unknown };
-  return typeof command === 'string' && MESSAGE_COMMANDS.has(command);
+  return typeof command === 'string' && MESSAGE_COMMANDS.has(command) && !isRelayCondition(error);
+}
+
+/**
+ * A reply to RCPT TO or DATA that is about the relay, not the message: `421` (the service is closing the channel,
+ * RFC 5321 §3.8), or a 4yz whose enhanced status is 4.3.x, the mail system's own state (RFC 3463: 4.3.0 other,
+ * 4.3.1 storage full, as Postfix answers with a full disk, 4.3.2 not accepting messages). Retried until
+ * EMAIL_MAX_AGE as any outage; until stop 48 each counted toward EMAIL_MAX_ATTEMPTS, and a relay with a full disk
+ * failed every queued mail for good in about 50 minutes (an outside review, with a real SMTP server).
+ */
+function isRelayCondition(error: Error): boolean {
+  const { responseCode, response } = error as { responseCode?: unknown; response?: unknown };
+  if (responseCode === 421) return true;
+  if (typeof responseCode !== 'number' || responseCode < 400 || responseCode >= 500) return false;
+  return typeof response === 'string' && /^\d{3}[ -]4\.3\.\d{1,3}(\s|$)/.test(response);
 }
 
 export function isPermanentFailure(error: unknown): boolean {

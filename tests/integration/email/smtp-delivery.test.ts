@@ -18,6 +18,8 @@ class TestSmtpServer {
   readonly refused = new Set<string>();
   /** Recipients refused temporarily (450 at RCPT TO: a failure about the message, counted toward EMAIL_MAX_ATTEMPTS). */
   readonly busy = new Set<string>();
+  /** A reply to every DATA: the relay's own trouble (e.g. `451 4.3.0` with a full disk, `421` closing), or none. */
+  dataReply: { code: number; message: string } | null = null;
   /** Every RCPT TO the server saw, accepted or not. */
   readonly rcpt: string[] = [];
   port = 0;
@@ -35,6 +37,12 @@ class TestSmtpServer {
         return callback(Object.assign(new Error('5.1.1 <' + address.address + '>: no such user'), { responseCode: 550 }));
       },
       onData: (stream, session, callback) => {
+        const reply = this.dataReply;
+        if (reply) {
+          stream.resume();
+          stream.on('end', () => callback(Object.assign(new Error(reply.message), { responseCode: reply.code })));
+          return;
+        }
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
@@ -232,6 +240,26 @@ describe.each<Backend>(REAL_POSTGRES_SELECTED ? ['pglite', 'postgres'] : ['pglit
     await nextRound(600);
     await expect(row('smtp-dora@example.com')).resolves.toMatchObject({ attempts: 6, sent_at: expect.any(Date), failed_at: null });
     expect(smtp.inbox('smtp-dora@example.com')).toHaveLength(1);
+  });
+
+  it.each([
+    [451, '4.3.0 Error: queue file write error'],
+    [452, '4.3.1 Insufficient system storage'],
+    [421, '4.3.2 Service shutting down, closing transmission channel'],
+  ])('a relay answering DATA with %i %s (its own trouble) EMAIL_MAX_ATTEMPTS times and more leaves the row queued: sent once it recovers', async (code, message) => {
+    smtp.dataReply = { code, message };
+    const to = `smtp-relay-${code}@example.com`;
+    try {
+      await register(to);
+      await app().app.infra.email.sender.drain();
+      for (let round = 0; round < 4; round += 1) await nextRound(200);
+      await expect(row(to)).resolves.toMatchObject({ attempts: 5, failed_at: null, sent_at: null, last_error: expect.stringContaining(String(code)) });
+    } finally {
+      smtp.dataReply = null;
+    }
+    await nextRound(600);
+    await expect(row(to)).resolves.toMatchObject({ attempts: 6, sent_at: expect.any(Date), failed_at: null });
+    expect(smtp.inbox(to)).toHaveLength(1);
   });
 
   it('a row older than EMAIL_MAX_AGE is marked failed without being sent, even with the server back', async () => {
