@@ -79,6 +79,23 @@ describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
     await from('192.0.2.4', 'other@example.com').expect(202);
   });
 
+  it("malformed requests naming an account do not spend its per-identifier quota: the owner's right password still signs in, a reset still goes out", async () => {
+    const owner = 'quota-owner@example.com';
+    await signUp(proxied, owner);
+    for (let round = 0; round < 2; round += 1) {
+      // More than the quota (3), from many addresses: each a 400, none an attempt on the account.
+      for (let i = 0; i < 5; i += 1) {
+        const ip = `192.0.2.${50 + round * 10 + i}`;
+        const login = await proxied.http.post('/api/v1/auth/login').set('X-Forwarded-For', ip).send({ email: owner.toUpperCase() });
+        const reset = await proxied.http.post('/api/v1/auth/password/reset').set('X-Forwarded-For', ip).send({ email: owner, x: 1 });
+        expect([login.status, login.body.error.code, reset.status, reset.body.error.code]).toEqual([400, 'VALIDATION_ERROR', 400, 'VALIDATION_ERROR']);
+      }
+      const signedIn = await proxied.http.post('/api/v1/auth/login').set('X-Forwarded-For', `198.18.0.${round}`).send({ email: owner, password: PASSWORD });
+      expect(signedIn.status).toBe(200);
+      await proxied.http.post('/api/v1/auth/password/reset').set('X-Forwarded-For', `198.18.1.${round}`).send({ email: owner }).expect(202);
+    }
+  });
+
   /** Status, body and headers, without what differs between any two answers (request id, date, timestamp). */
   function comparable(res: Response) {
     const { date: _date, 'x-request-id': _requestId, ...headers } = res.headers as Record<string, string>;
