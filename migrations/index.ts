@@ -16,6 +16,7 @@ import { AdminSetAndAuditTypeIndexes1764590000000 } from './1764590000000-admin-
 import { EmailOutboxMessageFailures1764600000000 } from './1764600000000-email-outbox-message-failures';
 import { EmailFoldFixedPoint1764610000000 } from './1764610000000-email-fold-fixed-point';
 import { AccountRequestFailures1764620000000 } from './1764620000000-account-request-failures';
+import { OutboxNextAttempt1764630000000 } from './1764630000000-outbox-next-attempt';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   EmailOutboxMessageFailures1764600000000,
   EmailFoldFixedPoint1764610000000,
   AccountRequestFailures1764620000000,
+  OutboxNextAttempt1764630000000,
 ];

@@ -19,7 +19,7 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
   let db: ScratchSchema;
   let dataSource: DataSource;
   let consumer: TestConsumer;
-  const { exchange } = uniqueNames();
+  const { exchange, queuePrefix } = uniqueNames();
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
@@ -93,6 +93,37 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_RABBIT_SELECTED, 'the real PostgreSQ
     await eventually(async () => (await pendingCount(dataSource)) === 0, 5000, 'every row marked published');
     expect(during.every((id) => copies(id) === 1)).toBe(true);
     expect(logger.messages()).toContain('AMQP reconnected');
+  }, 30_000);
+
+  it("a queue that refuses (full, x-overflow reject-publish) holds back its own events only: the rest go out, the refused ones are retried until it takes them (outside review, 2026-12-05)", async () => {
+    const refusing = `${queuePrefix}refusing`;
+    const model = await connect(REAL_AMQP_URL);
+    const channel = await model.createChannel();
+    // Takes nothing: the broker nacks every auth.user.deleted it would route there.
+    await channel.assertQueue(refusing, { durable: false, arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' } });
+    await channel.bindQueue(refusing, exchange, 'auth.user.deleted');
+    try {
+      const { logger } = await startRelay(REAL_AMQP_URL, { ...FAST, batchSize: 20 });
+      const refused = await commitEvents(dataSource, 60, 'auth.user.deleted'); // three full batches of refusals first
+      const revocations = await commitEvents(dataSource, 5, 'auth.session.revoked');
+      await eventually(arrived(revocations), 5000, 'the revocations behind 60 refused events');
+      const rows: { attempts: number; last_error: string | null; waiting: boolean }[] = await dataSource.query(
+        `SELECT attempts, last_error, next_attempt_at > '-infinity' AS waiting FROM outbox_events WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
+        [refused],
+      );
+      expect(rows).toHaveLength(60);
+      expect(rows.every((row) => row.attempts >= 1 && row.waiting && /nack/i.test(row.last_error ?? ''))).toBe(true);
+      const warned = new Set(logger.lines.filter((l) => l.message === 'outbox relay: event not confirmed by the broker; will retry it').map((l) => l.fields.event_id));
+      expect(refused.filter((id) => !warned.has(id))).toEqual([]);
+      expect(logger.messages()).not.toContain('outbox relay: cannot publish; backing off');
+
+      await channel.deleteQueue(refusing); // the consumer catches up: the retries are taken
+      await eventually(async () => (await pendingCount(dataSource)) === 0, 10_000, 'the refused events, retried');
+      await eventually(arrived(refused), 5000, 'every refused event, at least once');
+    } finally {
+      await channel.deleteQueue(refusing).catch(() => undefined);
+      await model.close().catch(() => undefined);
+    }
   }, 30_000);
 
   it('two relays on one database: every event arrives exactly once while both run', async () => {

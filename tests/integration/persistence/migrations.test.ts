@@ -93,6 +93,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'EmailOutboxMessageFailures1764600000000' }),
         expect.objectContaining({ name: 'EmailFoldFixedPoint1764610000000' }),
         expect.objectContaining({ name: 'AccountRequestFailures1764620000000' }),
+        expect.objectContaining({ name: 'OutboxNextAttempt1764630000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -141,6 +142,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       await expect(runMigrations(db.dataSource)).resolves.toEqual([
         expect.objectContaining({ name: 'EmailFoldFixedPoint1764610000000' }),
         expect.objectContaining({ name: 'AccountRequestFailures1764620000000' }),
+        expect.objectContaining({ name: 'OutboxNextAttempt1764630000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {

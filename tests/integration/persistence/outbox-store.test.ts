@@ -48,6 +48,29 @@ describe.each(ADAPTERS)('relay storage on $name', (adapter) => {
     await expect(store.outboxStore.pendingStats()).resolves.toEqual({ pending: 2, oldestCreatedAt: before[1]!.createdAt });
   });
 
+  it('a refused row gets its retry time and is skipped until then: the rows behind it are claimed (outside review, 2026-12-05)', async () => {
+    await commit(4);
+    const ids = (await store.outbox()).map((r) => r.id);
+    const retryAt = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+    const asked: unknown[] = [];
+    const refuseFirst = async (events: { id: string }[]) => ({ confirmed: [], failed: [{ id: events[0]!.id, error: 'nacked' }] });
+    await store.outboxStore.processBatch(1, T0, refuseFirst, (refused) => (asked.push(refused), retryAt(10)));
+    expect(asked).toEqual([{ id: ids[0], type: 'auth.user.registered', attempts: 1, error: 'nacked' }]);
+    await store.outboxStore.processBatch(1, T0, refuseFirst, () => retryAt(5));
+
+    const claimedAt = async (now: Date) => {
+      const claimed: string[] = [];
+      await store.outboxStore.processBatch(10, now, async (events) => (claimed.push(...events.map((e) => e.id)), { confirmed: [], failed: [] }));
+      return claimed;
+    };
+    // Never refused first, oldest first; a refused row once its time has come, earliest retry time first.
+    await expect(claimedAt(T0)).resolves.toEqual([ids[2], ids[3]]);
+    await expect(claimedAt(retryAt(5))).resolves.toEqual([ids[2], ids[3], ids[1]]);
+    await expect(claimedAt(retryAt(10))).resolves.toEqual([ids[2], ids[3], ids[1], ids[0]]);
+    expect((await store.outbox()).map((r) => [r.attempts, r.lastError])).toEqual([[1, 'nacked'], [1, 'nacked'], [0, null], [0, null]]);
+    await expect(store.outboxStore.processBatch(10, retryAt(10), publishAll)).resolves.toEqual({ claimed: 4, published: 4 });
+  });
+
   it('rows are timestamped by their event and events of one instant go by id', async () => {
     const user = aUser({ now: T0 });
     const session = aSession(user.id, { now: T0 });

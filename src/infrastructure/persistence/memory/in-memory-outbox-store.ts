@@ -1,19 +1,31 @@
 import type { IntegrationEvent, PublishReport } from '@application/ports/event-publisher';
-import type { BatchOutcome, OutboxStore, PendingStats } from '../../messaging/outbox-store';
+import type { BatchOutcome, OutboxStore, PendingStats, RetrySchedule } from '../../messaging/outbox-store';
 import type { InMemoryDatabase, OutboxRow } from './in-memory-database';
 
 /**
  * The outbox of the in-memory database with the same claim semantics: rows claimed by a running batch are
- * skipped by other relays until it finishes. Attempts and errors are kept beside the rows (the unit tests read them).
+ * skipped by other relays until it finishes, and so are refused rows until their retry time (`next_attempt_at` of
+ * the SQL table). Attempts, errors and retry times are kept beside the rows (the unit tests read them).
  */
 export class InMemoryOutboxStore implements OutboxStore {
   private readonly claimed = new Set<string>();
   readonly attempts = new Map<string, { count: number; lastError: string | null }>();
+  /** Event id -> when it is due again; absent for an event never refused (due at once). */
+  readonly retryAt = new Map<string, Date>();
 
   constructor(private readonly db: InMemoryDatabase) {}
 
-  async processBatch(limit: number, now: Date, publish: (events: IntegrationEvent[]) => Promise<PublishReport>): Promise<BatchOutcome> {
-    const rows = this.pendingRows().filter((row) => !this.claimed.has(row.event.id)).slice(0, limit);
+  async processBatch(
+    limit: number,
+    now: Date,
+    publish: (events: IntegrationEvent[]) => Promise<PublishReport>,
+    retryAt: RetrySchedule = () => now,
+  ): Promise<BatchOutcome> {
+    // The SQL claim's order: never refused first (oldest first), then due retries (earliest retry time first).
+    const rows = this.pendingRows()
+      .filter((row) => !this.claimed.has(row.event.id) && this.dueAt(row) <= now.getTime())
+      .sort((a, b) => compare(this.dueAt(a), this.dueAt(b)))
+      .slice(0, limit);
     if (rows.length === 0) return { claimed: 0, published: 0 };
     const ids = rows.map((row) => row.event.id);
     ids.forEach((id) => this.claimed.add(id));
@@ -23,7 +35,13 @@ export class InMemoryOutboxStore implements OutboxStore {
       // Re-read: a unit of work that rolled back in the meantime replaced the table's arrays.
       for (const row of this.db.tables.outbox) if (confirmed.has(row.event.id)) row.publishedAt = now;
       for (const id of report.confirmed) this.count(id, null);
-      for (const failure of report.failed) this.count(failure.id, failure.error);
+      const types = new Map(rows.map((row) => [row.event.id, row.event.type]));
+      for (const failure of report.failed) {
+        const type = types.get(failure.id);
+        if (type === undefined) continue;
+        this.count(failure.id, failure.error);
+        this.retryAt.set(failure.id, retryAt({ id: failure.id, type, attempts: this.attempts.get(failure.id)!.count, error: failure.error }));
+      }
       return { claimed: rows.length, published: confirmed.size };
     } finally {
       ids.forEach((id) => this.claimed.delete(id));
@@ -35,16 +53,21 @@ export class InMemoryOutboxStore implements OutboxStore {
     return { pending: pending.length, oldestCreatedAt: pending[0]?.createdAt ?? null };
   }
 
-  async purgePublished(before: Date): Promise<number> {
-    const keep = this.db.tables.outbox.filter((row) => row.publishedAt === null || row.publishedAt >= before);
-    const purged = this.db.tables.outbox.length - keep.length;
+  async purgePublished(before: Date, maxRows = Infinity): Promise<number> {
+    let purged = 0;
+    const keep = this.db.tables.outbox.filter((row) => {
+      if (purged >= maxRows || row.publishedAt === null || row.publishedAt >= before) return true;
+      purged += 1;
+      return false;
+    });
     this.db.tables.outbox = keep;
     return purged;
   }
 
-  async purgeProcessed(before: Date): Promise<number> {
+  async purgeProcessed(before: Date, maxRows = Infinity): Promise<number> {
     let purged = 0;
     for (const [key, processedAt] of this.db.tables.processedEvents) {
+      if (purged >= maxRows) break;
       if (processedAt < before) {
         this.db.tables.processedEvents.delete(key);
         purged += 1;
@@ -53,10 +76,16 @@ export class InMemoryOutboxStore implements OutboxStore {
     return purged;
   }
 
+  /** Pending rows, oldest first (created_at, id). */
   private pendingRows(): OutboxRow[] {
     return this.db.tables.outbox
       .filter((row) => row.publishedAt === null)
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.event.id, b.event.id));
+  }
+
+  /** The row's retry time in ms, -Infinity while never refused. */
+  private dueAt(row: OutboxRow): number {
+    return this.retryAt.get(row.event.id)?.getTime() ?? -Infinity;
   }
 
   private count(id: string, error: string | null): void {
@@ -65,6 +94,6 @@ export class InMemoryOutboxStore implements OutboxStore {
   }
 }
 
-function compare(a: string, b: string): number {
+function compare<T extends string | number>(a: T, b: T): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

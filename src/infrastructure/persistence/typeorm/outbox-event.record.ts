@@ -3,7 +3,8 @@ import type { CloudEvent } from '@infrastructure/messaging/cloud-event';
 
 /** Row of `outbox_events`: a CloudEvent written in the transaction that caused it, published later. */
 @Entity({ name: 'outbox_events' })
-@Index('outbox_events_unpublished_idx', ['createdAt'], { where: 'published_at IS NULL' })
+// The relay's claim: due rows (next_attempt_at <= now) in claim order, pending ones only.
+@Index('outbox_events_unpublished_idx', ['nextAttemptAt', 'createdAt', 'id'], { where: 'published_at IS NULL' })
 @Index('outbox_events_published_at_idx', ['publishedAt'], { where: 'published_at IS NOT NULL' })
 export class OutboxEventRecord {
   @PrimaryColumn({ type: 'uuid' })
@@ -29,4 +30,8 @@ export class OutboxEventRecord {
 
   @Column({ type: 'text', name: 'last_error', nullable: true })
   lastError!: string | null;
+
+  /** When a refused row may be claimed again; '-infinity' (the default) for a row never refused: due at once. */
+  @Column({ type: 'timestamptz', name: 'next_attempt_at', default: () => "'-infinity'" })
+  nextAttemptAt!: Date;
 }

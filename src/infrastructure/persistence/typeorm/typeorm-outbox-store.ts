@@ -1,23 +1,34 @@
 import type { IntegrationEvent, PublishReport } from '@application/ports/event-publisher';
 import type { DataSource } from 'typeorm';
-import type { BatchOutcome, OutboxStore, PendingStats } from '../../messaging/outbox-store';
+import type { BatchOutcome, OutboxStore, PendingStats, RetrySchedule } from '../../messaging/outbox-store';
 
 const PURGE_CHUNK = 5000;
 
 /**
  * The claim is a row lock: `FOR UPDATE SKIP LOCKED` inside a transaction that lasts while the batch is
  * published, so any number of relays share the table without taking the same row, and a relay that dies
- * (connection gone, transaction aborted) leaves its rows pending for the next one.
+ * (connection gone, transaction aborted) leaves its rows pending for the next one. A row the broker refused gets
+ * its own retry time (`next_attempt_at`; '-infinity' until then) and is skipped until it comes: until 2026-12-05 the
+ * claim always took the oldest pending rows, so refused rows stayed at the head and held back every event behind them
+ * (an outside review).
  */
 export class TypeOrmOutboxStore implements OutboxStore {
   constructor(private readonly dataSource: DataSource) {}
 
-  processBatch(limit: number, now: Date, publish: (events: IntegrationEvent[]) => Promise<PublishReport>): Promise<BatchOutcome> {
+  processBatch(
+    limit: number,
+    now: Date,
+    publish: (events: IntegrationEvent[]) => Promise<PublishReport>,
+    retryAt: RetrySchedule = () => now,
+  ): Promise<BatchOutcome> {
     return this.dataSource.transaction(async (manager) => {
-      const rows: { payload: IntegrationEvent }[] = await manager.query(
-        `SELECT payload FROM outbox_events WHERE published_at IS NULL
-         ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [limit],
+      // Served by outbox_events_unpublished_idx (next_attempt_at, created_at, id) WHERE published_at IS NULL: a range
+      // scan from -infinity (never refused) up to now that stops at the limit; rows waiting for their retry time
+      // lie beyond `now` and are never read.
+      const rows: { id: string; type: string; attempts: number; payload: IntegrationEvent }[] = await manager.query(
+        `SELECT id, type, attempts, payload FROM outbox_events WHERE published_at IS NULL AND next_attempt_at <= $2
+         ORDER BY next_attempt_at, created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit, now],
       );
       if (rows.length === 0) return { claimed: 0, published: 0 };
       const report = await publish(rows.map((row) => row.payload));
@@ -27,11 +38,16 @@ export class TypeOrmOutboxStore implements OutboxStore {
           [report.confirmed, now],
         );
       }
-      if (report.failed.length > 0) {
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const failed = report.failed.flatMap((f) => {
+        const row = byId.get(f.id);
+        return row ? [{ ...f, retryAt: retryAt({ id: f.id, type: row.type, attempts: row.attempts + 1, error: f.error }) }] : [];
+      });
+      if (failed.length > 0) {
         await manager.query(
-          `UPDATE outbox_events o SET attempts = o.attempts + 1, last_error = f.error
-           FROM unnest($1::uuid[], $2::text[]) AS f(id, error) WHERE o.id = f.id`,
-          [report.failed.map((f) => f.id), report.failed.map((f) => f.error)],
+          `UPDATE outbox_events o SET attempts = o.attempts + 1, last_error = f.error, next_attempt_at = f.retry_at
+           FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS f(id, error, retry_at) WHERE o.id = f.id`,
+          [failed.map((f) => f.id), failed.map((f) => f.error), failed.map((f) => f.retryAt)],
         );
       }
       return { claimed: rows.length, published: report.confirmed.length };
@@ -45,30 +61,34 @@ export class TypeOrmOutboxStore implements OutboxStore {
     return { pending: Number(rows[0]?.pending ?? 0), oldestCreatedAt: rows[0]?.oldest ?? null };
   }
 
-  purgePublished(before: Date): Promise<number> {
+  purgePublished(before: Date, maxRows = Infinity): Promise<number> {
     return this.deleteInChunks(
       `DELETE FROM outbox_events WHERE id IN (
-         SELECT id FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1 LIMIT ${PURGE_CHUNK})`,
+         SELECT id FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1 LIMIT $2)`,
       before,
+      maxRows,
     );
   }
 
-  purgeProcessed(before: Date): Promise<number> {
+  purgeProcessed(before: Date, maxRows = Infinity): Promise<number> {
     return this.deleteInChunks(
       `DELETE FROM processed_events WHERE (subscriber, event_id) IN (
-         SELECT subscriber, event_id FROM processed_events WHERE processed_at < $1 LIMIT ${PURGE_CHUNK})`,
+         SELECT subscriber, event_id FROM processed_events WHERE processed_at < $1 LIMIT $2)`,
       before,
+      maxRows,
     );
   }
 
-  /** In chunks, so a large backlog of old rows never holds one long transaction. */
-  private async deleteInChunks(sql: string, before: Date): Promise<number> {
+  /** In chunks, so a large backlog of old rows never holds one long transaction; `maxRows` in all at most. */
+  private async deleteInChunks(sql: string, before: Date, maxRows: number): Promise<number> {
     let total = 0;
-    for (;;) {
-      const result: unknown = await this.dataSource.query(sql, [before]);
+    while (total < maxRows) {
+      const chunk = Math.min(PURGE_CHUNK, maxRows - total);
+      const result: unknown = await this.dataSource.query(sql, [before, chunk]);
       const deleted = Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
       total += deleted;
-      if (deleted < PURGE_CHUNK) return total;
+      if (deleted < chunk) break;
     }
+    return total;
   }
 }

@@ -54,7 +54,7 @@ function setup(options: Partial<OutboxRelayOptions> = {}) {
 
 describe('OutboxRelay on the in-memory outbox', () => {
   it('publishes in batches, oldest first, and marks published only what the broker confirmed', async () => {
-    const { relay, broker, commit, pending, store } = setup();
+    const { relay, broker, commit, pending, store, clock } = setup();
     const ids = commit(5);
     broker.refuse.add(ids[1]!);
     await expect(relay.relayBatch()).resolves.toEqual({ claimed: 3, published: 2 });
@@ -63,7 +63,9 @@ describe('OutboxRelay on the in-memory outbox', () => {
     expect(store.attempts.get(ids[1]!)).toEqual({ count: 1, lastError: 'nacked by broker' });
 
     broker.refuse.clear();
-    await relay.relayBatch();
+    await relay.relayBatch(); // the refused one waits for its retry time: the two behind it go
+    expect(pending()).toEqual([ids[1]]);
+    clock.advance(1); // past its retry time (maxBackoffMs: 10)
     await relay.relayBatch();
     expect(pending()).toEqual([]);
     expect(broker.received.map((e) => e.id).sort()).toEqual([...ids].sort());
@@ -225,5 +227,132 @@ describe('OutboxRelay on the in-memory outbox', () => {
     expect(calls.slice(0, 2)).toEqual(['batch', 'purge']);
     expect(logger.lines.filter((l) => l.message === 'outbox relay: housekeeping failed; will try again')).toHaveLength(1);
     expect(logger.lines.filter((l) => l.message === 'outbox relay: cannot publish; backing off')).toEqual([]);
+  });
+
+  describe('a refused event (a full queue with reject-publish, a quorum queue without majority: outside review, 2026-12-05)', () => {
+    const REFUSED_LOG = 'outbox relay: event not confirmed by the broker; will retry it';
+    const at = (ms: number) => new Date(T0.getTime() + ms);
+
+    it('does not hold back the events committed after it: they go out at once, poked, with no relay backoff', async () => {
+      const { relay, broker, commit, pending, logger, store } = setup({ minBackoffMs: 1000, maxBackoffMs: 30_000 });
+      const [refused] = commit(1);
+      broker.refuse.add(refused!);
+      relay.start();
+      await eventually(() => store.attempts.has(refused!), 1000, 'the first refusal');
+      const later: string[] = [];
+      for (let i = 0; i < 12; i += 1) {
+        later.push(...commit(1, at(10 + i))); // a revocation every few milliseconds, each poking the relay
+        relay.poke();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await eventually(() => pending().length === 1, 1000, 'the events behind the refused one');
+      await relay.stop();
+      expect(pending()).toEqual([refused]);
+      expect(broker.received.map((e) => e.id)).toEqual(later);
+      expect(logger.messages()).not.toContain('outbox relay: cannot publish; backing off');
+      const warnings = logger.lines.filter((line) => line.message === REFUSED_LOG);
+      expect(warnings).toEqual([{ level: 'warn', message: REFUSED_LOG, fields: { event_id: refused, event_type: 'auth.user.updated', attempts: 1, retry_in_ms: expect.any(Number), reason: 'nacked by broker' } }]);
+      expect(JSON.stringify(warnings)).not.toContain('user_id'); // never the payload
+    });
+
+    it('a full batch of refused events ahead of a revocation does not stop the relay: the revocation goes out', async () => {
+      const { db, relay, broker, commit, pending, logger } = setup({ batchSize: 3, minBackoffMs: 1000, maxBackoffMs: 30_000 });
+      const refused = commit(7);
+      refused.forEach((id) => broker.refuse.add(id));
+      appendToOutbox(db, [{ type: 'auth.session.revoked', subject: 'user-9', occurredAt: at(100), data: { user_id: 'user-9' } }]);
+      const revocation = db.tables.outbox.at(-1)!.event.id;
+      relay.start();
+      await eventually(() => broker.received.some((e) => e.id === revocation), 1000, 'the revocation behind 7 refused events');
+      await relay.stop();
+      expect(pending()).toEqual(refused);
+      expect(logger.lines.filter((line) => line.message === REFUSED_LOG).map((line) => line.fields.event_id)).toEqual(refused);
+      expect(logger.messages()).not.toContain('outbox relay: cannot publish; backing off');
+    });
+
+    it('is retried on its own capped exponential backoff, skipped until then, and published once the broker takes it', async () => {
+      const { relay, broker, commit, pending, store, clock } = setup({ minBackoffMs: 1000, maxBackoffMs: 8000 });
+      const [refused] = commit(1);
+      broker.refuse.add(refused!);
+      const waits: number[] = [];
+      for (let attempt = 1; attempt <= 6; attempt += 1) {
+        await expect(relay.relayBatch()).resolves.toEqual({ claimed: 1, published: 0 });
+        const wait = store.retryAt.get(refused!)!.getTime() - clock.now().getTime();
+        waits.push(wait);
+        const full = Math.min(8000, 1000 * 2 ** (attempt - 1));
+        expect(wait).toBeGreaterThanOrEqual(full / 2);
+        expect(wait).toBeLessThanOrEqual(full);
+        clock.advance((wait - 1) / 1000);
+        await expect(relay.relayBatch()).resolves.toEqual({ claimed: 0, published: 0 }); // not due yet
+        clock.advance(1 / 1000);
+      }
+      expect(store.attempts.get(refused!)).toEqual({ count: 6, lastError: 'nacked by broker' });
+      broker.refuse.clear();
+      await expect(relay.relayBatch()).resolves.toEqual({ claimed: 1, published: 1 });
+      expect(pending()).toEqual([]);
+      expect(broker.received.map((e) => e.id)).toEqual([refused]);
+    });
+
+    it('the relay still backs off when nothing went out because the broker went away during the batch', async () => {
+      const { relay, broker, commit, pending, logger, clock } = setup();
+      commit(2);
+      const publish = broker.publish.bind(broker);
+      broker.publish = async (events) => {
+        broker.available = false; // the connection drops with the batch in flight
+        return publish(events);
+      };
+      relay.start();
+      await eventually(() => logger.messages().includes('outbox relay: cannot publish; backing off'), 1000);
+      broker.publish = publish;
+      broker.available = true;
+      clock.advance(1); // past the batch's retry times (maxBackoffMs: 10)
+      await eventually(() => pending().length === 0, 2000, 'the batch once the broker is back');
+      await relay.stop();
+    });
+  });
+
+  describe('the purge past retention goes in slices between batches (outside review, 2026-12-05)', () => {
+    it('deletes at most purgeRowsPerRound rows per table per round and logs the total once done', async () => {
+      const { db, relay, commit, clock, logger } = setup({ purgeRowsPerRound: 5 });
+      commit(12);
+      while ((await relay.relayBatch()).claimed > 0);
+      for (let i = 0; i < 7; i += 1) db.tables.processedEvents.set(`mailer\nevent-${i}`, T0);
+      clock.advance(8 * 86_400);
+      const published = () => db.tables.outbox.length;
+      await relay.housekeeping();
+      expect([published(), db.tables.processedEvents.size, relay.purging]).toEqual([7, 7, true]);
+      await relay.housekeeping();
+      expect([published(), db.tables.processedEvents.size, relay.purging]).toEqual([2, 7, true]);
+      await relay.housekeeping();
+      expect([published(), db.tables.processedEvents.size, relay.purging]).toEqual([0, 2, true]);
+      await relay.housekeeping();
+      expect([published(), db.tables.processedEvents.size, relay.purging]).toEqual([0, 0, false]);
+      expect(logger.lines.filter((line) => line.message === 'outbox: rows past retention purged')).toEqual([
+        { level: 'info', message: 'outbox: rows past retention purged', fields: { purged: 12, processed_records: 7 } },
+      ]);
+    });
+
+    it('a running relay publishes between the slices and finishes the purge without waiting for its poll', async () => {
+      const { db, relay, store, commit, clock, pending, broker } = setup({ purgeRowsPerRound: 5, pollIntervalMs: 60_000 });
+      commit(12);
+      while ((await relay.relayBatch()).claimed > 0);
+      clock.advance(8 * 86_400);
+      const fresh = commit(1, clock.now());
+      const calls: string[] = [];
+      const batch = store.processBatch.bind(store);
+      const purge = store.purgePublished.bind(store);
+      store.processBatch = (...args) => (calls.push('batch'), batch(...args));
+      store.purgePublished = async (...args) => {
+        const deleted = await purge(...args);
+        calls.push(`purge ${deleted}`);
+        return deleted;
+      };
+      relay.start();
+      await eventually(() => db.tables.outbox.every((row) => row.publishedAt === null || row.publishedAt > T0), 1000, 'the purge');
+      await relay.stop();
+      expect(calls).toEqual(['batch', 'purge 5', 'batch', 'purge 5', 'batch', 'purge 2']);
+      expect(relay.purging).toBe(false);
+      expect(pending()).toEqual([]);
+      expect(broker.received.map((e) => e.id)).toContain(fresh[0]);
+    });
   });
 });
