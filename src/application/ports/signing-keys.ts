@@ -27,8 +27,10 @@ export interface SigningKeyRecord {
 export interface SigningKeyRepository {
   list(): Promise<SigningKeyRecord[]>;
   /**
-   * Inserts or updates by kid. An update keeps the stored `maxTokenTtlSeconds` (only `declareTokenTtl` changes it):
-   * a caller saving the copy it listed (a rotation retiring the key) cannot undo a signer's concurrent declaration.
+   * Inserts or updates by kid. An update changes `status`, `activatedAt` and `retiredAt` only: the key material (alg,
+   * public JWK, sealed private key, `createdAt`) stays as stored, and so does `maxTokenTtlSeconds` (only
+   * `declareTokenTtl` changes it). A caller saving the copy it listed (a rotation retiring the key) cannot undo a
+   * signer's concurrent declaration, nor a concurrent `reseal` of the private key.
    */
   save(key: SigningKeyRecord): Promise<void>;
   /**

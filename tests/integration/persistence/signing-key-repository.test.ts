@@ -55,6 +55,24 @@ describe.each(ADAPTERS)('SigningKeyRepository on $name', (adapter) => {
     await expect(store.signingKeys.list()).resolves.not.toContainEqual(expect.objectContaining({ kid: 'kid-unknown' }));
   });
 
+  it("an update by kid changes the status and its times only: a copy listed before a reseal cannot put the old ciphertext back", async () => {
+    const key = aSigningKey(at('2026-04-01T00:00:00.000Z'), { kid: 'kid-material', status: 'next', sealedPrivateKey: 'v2:sealed-under-the-old-key' });
+    await store.signingKeys.save(key);
+    const listedByRotation = (await store.signingKeys.list()).find((k) => k.kid === key.kid)!;
+    // reseal rewrites the private key under the new ENCRYPTION_KEY meanwhile (its own statement; here as an insert
+    // of the same kid would not do it either, so the stored row is changed the way reseal does: delete and re-add).
+    await store.signingKeys.delete(key.kid);
+    await store.signingKeys.save({ ...key, sealedPrivateKey: 'v2:sealed-under-the-new-key' });
+    // The rotation writes the copy it listed, promoted.
+    await store.signingKeys.save({ ...listedByRotation, status: 'active', activatedAt: at('2026-04-01T00:10:00.000Z'), alg: 'ES256', publicJwk: { kty: 'EC' } });
+    await expect(store.signingKeys.list()).resolves.toContainEqual({
+      ...key,
+      sealedPrivateKey: 'v2:sealed-under-the-new-key',
+      status: 'active',
+      activatedAt: at('2026-04-01T00:10:00.000Z'),
+    });
+  });
+
   it('hands out copies: changing a listed key changes nothing stored', async () => {
     const key = aSigningKey(at('2026-02-01T00:00:00.000Z'), { kid: 'kid-copy' });
     await store.signingKeys.save(key);

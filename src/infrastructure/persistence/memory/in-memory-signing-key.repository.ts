@@ -15,8 +15,10 @@ export class InMemorySigningKeyRepository implements SigningKeyRepository {
 
   async save(key: SigningKeyRecord): Promise<void> {
     const stored = this.keys.get(key.kid);
-    // As the SQL adapter: an update keeps the declared TTL; only declareTokenTtl raises it.
-    this.keys.set(key.kid, { ...copy(key), ...(stored ? { maxTokenTtlSeconds: stored.maxTokenTtlSeconds } : {}) });
+    // As the SQL adapter: an update changes the status and its times only; the key material and the declared TTL
+    // (only declareTokenTtl raises it) stay as stored.
+    const { status, activatedAt, retiredAt } = copy(key);
+    this.keys.set(key.kid, stored ? { ...stored, status, activatedAt, retiredAt } : copy(key));
   }
 
   async declareTokenTtl(kid: string, seconds: number): Promise<void> {

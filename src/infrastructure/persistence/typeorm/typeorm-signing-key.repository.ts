@@ -2,8 +2,14 @@ import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '@
 import type { EntityManager } from 'typeorm';
 import { SigningKeyRow } from './signing-key.record';
 
-/** What an update by kid overwrites: every column but `max_token_ttl_seconds`, which only ever rises (declareTokenTtl). */
-const UPDATED_BY_SAVE = ['alg', 'public_jwk', 'sealed_private_key', 'status', 'created_at', 'activated_at', 'retired_at'];
+/**
+ * What an update by kid overwrites: the status and its times only. A kid's key material (alg, public JWK, sealed
+ * private key, creation time) never changes by a save; `max_token_ttl_seconds` only rises (declareTokenTtl), and the
+ * sealed key is rewritten only by `reseal` (under the current ENCRYPTION_KEY). Until stop 48 an update wrote the whole
+ * row as listed, so a rotation racing `reseal` put back the ciphertext under the old key after reseal had reported it
+ * done, and the service did not start once the old key was dropped (an outside review).
+ */
+const UPDATED_BY_SAVE = ['status', 'activated_at', 'retired_at'];
 
 /** Signing keys for access tokens; the private part arrives sealed and is stored as is. */
 export class TypeOrmSigningKeyRepository implements SigningKeyRepository {

@@ -63,6 +63,8 @@ describe('SigningKeyManager', () => {
     await world.repository.save(forged);
     // And a real key's row given another public key (the forged one's) under its own kid.
     const next = (await world.repository.list()).find((r) => r.status === 'next' && r.kid !== forged.kid)!;
+    // (A write to the table, not a save: a save by kid changes the status and its times only.)
+    await world.repository.delete(next.kid);
     await world.repository.save({ ...next, publicJwk: forged.publicJwk });
     await keys.init();
     expect(keys.jwks().keys.map((k) => k.kid).sort()).toEqual([keys.activeKey().kid]);
