@@ -31,6 +31,12 @@ export interface AppConfig {
    * 4, none the current key: opened and checked, never sealed with. For a key change: docs/key-rotation.md.
    */
   previousEncryptionKeys: string[];
+  /**
+   * ENCRYPTION_LEGACY_VALUES (`accept`): whether values sealed before contexts (format v1, until 2026-12-04) still
+   * open. They open under any context, so a retained one (a backup) could be pasted into another row; once `reseal`
+   * has sealed every row anew, `refuse` closes that (docs/key-rotation.md).
+   */
+  legacySealedValues: 'accept' | 'refuse';
   publicUrl: string;
   mailFrom: string;
   corsOrigins: string[];
@@ -129,6 +135,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     migrateOnStart: read.bool('MIGRATE_ON_START', false),
     encryptionKey: read.optionalString('ENCRYPTION_KEY'),
     previousEncryptionKeys: read.list('ENCRYPTION_KEYS_PREVIOUS'),
+    legacySealedValues: read.oneOf('ENCRYPTION_LEGACY_VALUES', ['accept', 'refuse'] as const, 'accept'),
     publicUrl,
     mailFrom: read.mailbox('MAIL_FROM', 'auth-service <no-reply@localhost>'),
     emailQueue: { maxAttempts: read.int('EMAIL_MAX_ATTEMPTS', 10, 1, 1000), maxAgeSeconds: read.duration('EMAIL_MAX_AGE', '3d', 60, 30 * 86400) },

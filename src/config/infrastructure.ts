@@ -130,7 +130,7 @@ export async function startInfrastructure(
   const previousKeys = config.previousEncryptionKeys.map(parseEncryptionKey);
   // The env checks compare ENCRYPTION_KEY; the key file's key is known only now.
   if (previousKeys.some((key) => key.equals(currentKey))) throw new Error(`ENCRYPTION_KEYS_PREVIOUS lists the current key (${encryption.source})`);
-  const secretBox = new AesGcmSecretBox(currentKey, previousKeys);
+  const secretBox = new AesGcmSecretBox(currentKey, previousKeys, { acceptLegacy: config.legacySealedValues === 'accept' });
   const recoveryCodes = new HmacRecoveryCodes(currentKey, previousKeys);
   const clientSecrets = new HmacClientSecrets(currentKey, previousKeys);
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');

@@ -93,6 +93,12 @@ describe('production configuration', () => {
     expect(problems({ ...GOOD, WORKERS: '0x2' })).toEqual([expect.stringMatching(/^WORKERS must be "auto" or an integer/)]);
   });
 
+  it('ENCRYPTION_LEGACY_VALUES: accept (default) or refuse; anything else is refused at start', () => {
+    expect(loadConfig(GOOD).legacySealedValues).toBe('accept');
+    expect(loadConfig({ ...GOOD, ENCRYPTION_LEGACY_VALUES: 'refuse' }).legacySealedValues).toBe('refuse');
+    expect(problems({ ...GOOD, ENCRYPTION_LEGACY_VALUES: 'no' })).toEqual([expect.stringContaining('ENCRYPTION_LEGACY_VALUES')]);
+  });
+
   it('ENCRYPTION_KEYS_PREVIOUS: keys as ENCRYPTION_KEY is, none twice, not the current one, at most 4; entries never echoed', () => {
     const [a, b] = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
     expect(loadConfig({ ...GOOD, ENCRYPTION_KEYS_PREVIOUS: ` ${a} , ${b} ` }).previousEncryptionKeys).toEqual([a, b]);

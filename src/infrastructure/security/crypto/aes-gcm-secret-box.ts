@@ -24,8 +24,15 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  */
 export class AesGcmSecretBox implements SecretBox {
   private readonly keys: readonly Buffer[];
+  private readonly acceptLegacy: boolean;
 
-  constructor(key: Buffer, previous: readonly Buffer[] = []) {
+  /**
+   * `acceptLegacy` false (ENCRYPTION_LEGACY_VALUES=refuse): a v1 value does not open at all. Once `reseal` has sealed
+   * every row anew, no v1 value is left but those someone kept (a backup, a copy), and those would open in any row:
+   * an outside review (stop 48) pasted one into another account's TOTP column.
+   */
+  constructor(key: Buffer, previous: readonly Buffer[] = [], options: { acceptLegacy?: boolean } = {}) {
+    this.acceptLegacy = options.acceptLegacy ?? true;
     for (const k of [key, ...previous]) {
       if (!Buffer.isBuffer(k) || k.length !== KEY_BYTES) throw new Error(`The encryption key must be exactly ${KEY_BYTES} bytes.`);
     }
@@ -52,7 +59,8 @@ export class AesGcmSecretBox implements SecretBox {
   private unseal(sealed: string, context: string): { plain: string; keyIndex: number; version: string } {
     const parts = typeof sealed === 'string' ? sealed.split('.') : [];
     const version = parts[0];
-    if (parts.length !== 4 || (version !== VERSION && version !== LEGACY_VERSION) || !parts.every((p) => B64URL.test(p))) throw unopenable();
+    const known = version === VERSION || (version === LEGACY_VERSION && this.acceptLegacy);
+    if (parts.length !== 4 || !known || !parts.every((p) => B64URL.test(p))) throw unopenable();
     const iv = Buffer.from(parts[1] as string, 'base64url');
     const ciphertext = Buffer.from(parts[2] as string, 'base64url');
     const tag = Buffer.from(parts[3] as string, 'base64url');

@@ -55,6 +55,14 @@ describe('AesGcmSecretBox', () => {
     expect(new AesGcmSecretBox(key).open(v1, CONTEXT)).toBe('old refresh token');
     // A v1 value relabelled v2 is checked with the context, and refused.
     expect(() => new AesGcmSecretBox(key).open(v1.replace(/^v1/, 'v2'), CONTEXT)).toThrow(/could not be opened/);
+    // ENCRYPTION_LEGACY_VALUES=refuse (once reseal has sealed every row anew): a kept v1 value opens nowhere, in no
+    // row, under no key (an outside review, stop 48, pasted one into another account's column); v2 is unchanged.
+    const strict = new AesGcmSecretBox(key, [randomBytes(32)], { acceptLegacy: false });
+    for (const context of [CONTEXT, 'totp_secret:victim', 'refresh_token:any-session']) {
+      expect(() => strict.open(v1, context)).toThrow(/could not be opened/);
+      expect(() => strict.reseal(v1, context)).toThrow(/could not be opened/);
+    }
+    expect(strict.open(strict.seal('current', CONTEXT), CONTEXT)).toBe('current');
   });
 
   it.each([1, 2, 3])('rejects a value with part %i tampered', (index) => {
