@@ -13,6 +13,7 @@ interface CheckedConfig {
   workers: number;
   jwt: { issuer: string };
   smtpTls: { rejectUnauthorized: boolean };
+  mailFrom: string;
   redisTopology: { mode: string };
 }
 
@@ -85,6 +86,11 @@ export function productionProblems(env: Env, config: CheckedConfig): string[] {
   // RFC 8414 §2: an issuer has no query or fragment (accepted until an outside review, 2026-12-03).
   else if (hasExtras(config.jwt.issuer)) problems.push('JWT_ISSUER must be a plain https URL: no user or password, query or fragment (RFC 8414)');
   if (!config.smtpTls.rejectUnauthorized) problems.push('SMTP_TLS_REJECT_UNAUTHORIZED=false is not allowed when NODE_ENV=production');
+  // The default sender's domain is localhost: relays that check senders refuse it, every mail then waits out
+  // EMAIL_MAX_AGE, and with verification required nobody new can sign in (an outside review, stop 48).
+  const senderDomain = /@([^@>\s]+)>?\s*$/.exec(config.mailFrom)?.[1]?.toLowerCase() ?? '';
+  if (!env.MAIL_FROM?.trim()) problems.push('MAIL_FROM is required when NODE_ENV=production (the default sender no-reply@localhost is refused by relays that check senders)');
+  else if (senderDomain === 'localhost' || !senderDomain.includes('.')) problems.push(`MAIL_FROM must be an address of a real domain when NODE_ENV=production (got the domain "${senderDomain}")`);
   if (config.encryptionKey !== null && !looksRandom(config.encryptionKey)) {
     problems.push('ENCRYPTION_KEY does not look random (fewer than 16 different bytes of 32: a placeholder such as 64 zeros?); generate one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"');
   }

@@ -210,6 +210,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (badOrigins.length > 0) {
     problems.push(`CORS_ORIGINS must list origins like https://app.example.com (scheme, host and port only; no "*", path or trailing slash) (got "${badOrigins.join('", "')}")`);
   }
+  // nodemailer reads options from the URL's query and lets them win over the explicit ones: `?tls.rejectUnauthorized=false`
+  // or `?requireTLS=false` turned the SMTP TLS checks off, in production too, while the configuration said they were on
+  // (an outside review, stop 48). The TLS settings are SMTP_TLS_*; the URL says where, and who.
+  if (config.smtpUrl !== null && /[?#]/.test(config.smtpUrl)) problems.push('SMTP_URL takes no query or fragment (nodemailer would read options from it): use SMTP_TLS_REJECT_UNAUTHORIZED and SMTP_REQUIRE_TLS for TLS');
   // It goes into every emailed link, the default JWT_ISSUER and a start-up log line: never credentials, a query or a fragment.
   if (hasExtras(config.publicUrl)) problems.push('APP_PUBLIC_URL must be a plain http(s) URL: no user or password, query or fragment');
   // The issuer is the otpauth URI's label prefix: a colon would split it, and apps show it whole.

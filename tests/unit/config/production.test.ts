@@ -12,6 +12,7 @@ const GOOD: Record<string, string> = {
   ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
   APP_PUBLIC_URL: 'https://app.example.com',
   JWT_ISSUER: 'https://auth.example.com',
+  MAIL_FROM: 'Example <no-reply@example.com>',
 };
 
 function problems(env: Record<string, string>): string[] {
@@ -93,6 +94,23 @@ describe('production configuration', () => {
     expect(problems({ ...GOOD, WORKERS: '0x2' })).toEqual([expect.stringMatching(/^WORKERS must be "auto" or an integer/)]);
   });
 
+  it('MAIL_FROM: required, of a real domain (the default no-reply@localhost is refused by relays that check senders)', () => {
+    const { MAIL_FROM: _unset, ...withoutSender } = GOOD;
+    expect(problems(withoutSender)).toEqual([expect.stringMatching(/^MAIL_FROM is required when NODE_ENV=production/)]);
+    expect(problems({ ...GOOD, MAIL_FROM: 'no-reply@localhost' })).toEqual([expect.stringContaining('MAIL_FROM must be an address of a real domain')]);
+    expect(problems({ ...GOOD, MAIL_FROM: 'Auth <auth@mailhost>' })).toEqual([expect.stringContaining('(got the domain "mailhost")')]);
+    expect(loadConfig({ ...GOOD, MAIL_FROM: 'Auth <auth@example.com>' }).mailFrom).toContain('auth@example.com');
+    // Outside production the default stands (the dev mailbox does not care).
+    expect(problems({ NODE_ENV: 'development' })).toEqual([]);
+  });
+
+  it('SMTP_URL takes no query (nodemailer would read tls.rejectUnauthorized=false or requireTLS=false from it)', () => {
+    for (const url of ['smtp://u:p@relay:587/?tls.rejectUnauthorized=false', 'smtp://relay:587?requireTLS=false', 'smtps://relay:465/#x']) {
+      expect(problems({ ...GOOD, SMTP_URL: url })).toEqual([expect.stringContaining('SMTP_URL takes no query or fragment')]);
+      expect(problems({ NODE_ENV: 'development', SMTP_URL: url })).toEqual([expect.stringContaining('SMTP_URL takes no query or fragment')]);
+    }
+  });
+
   it('ENCRYPTION_LEGACY_VALUES: accept (default) or refuse; anything else is refused at start', () => {
     expect(loadConfig(GOOD).legacySealedValues).toBe('accept');
     expect(loadConfig({ ...GOOD, ENCRYPTION_LEGACY_VALUES: 'refuse' }).legacySealedValues).toBe('refuse');
@@ -122,9 +140,10 @@ describe('production configuration', () => {
         'ENCRYPTION_KEY is required when NODE_ENV=production',
         'APP_PUBLIC_URL must be an https URL when NODE_ENV=production (got "http://x.example.com")',
         'JWT_ISSUER must be an https URL when NODE_ENV=production (got "http://x.example.com")',
+        expect.stringMatching(/^MAIL_FROM is required when NODE_ENV=production/),
       ]),
     );
-    expect(found).toHaveLength(7);
+    expect(found).toHaveLength(8);
   });
 });
 

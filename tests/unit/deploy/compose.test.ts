@@ -17,9 +17,16 @@ type Service = {
 const compose = parse(readFileSync(join(ROOT, 'docker/docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const haproxy = readFileSync(join(ROOT, 'docker/haproxy.cfg'), 'utf8');
 const { app, proxy, migrate } = compose.services as Record<'app' | 'proxy' | 'migrate', Service>;
-/** `${VAR:?message}` / `${VAR:-default}` as compose would substitute them with VAR set. */
+/** `${VAR:-default}` as compose substitutes it with VAR unset (its default), `${VAR:?message}` with VAR set. */
 const substituted = (env: Record<string, string>) =>
-  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{(\w+):[?-][^}]*\}/g, (_, name: string) => (name === 'ENCRYPTION_KEY' ? randomBytes(32).toString('hex') : 'https://auth.example.com'))]));
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      v
+        .replace(/\$\{(\w+):-([^}]*)\}/g, (_, _name: string, fallback: string) => fallback)
+        .replace(/\$\{(\w+):\?[^}]*\}/g, (_, name: string) => (name === 'ENCRYPTION_KEY' ? randomBytes(32).toString('hex') : 'https://auth.example.com')),
+    ]),
+  );
 
 describe('docker/: two replicas behind a proxy', () => {
   it('two replicas of the service, reachable only through the proxy, which is the official HAProxy image', () => {

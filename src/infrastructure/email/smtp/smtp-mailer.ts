@@ -31,7 +31,9 @@ export class SmtpMailer implements Mailer {
   constructor(private readonly settings: SmtpSettings) {
     this.messageIdDomain = messageIdDomain(settings.from);
     this.transport = nodemailer.createTransport({
-      url: settings.url,
+      // Without its query: nodemailer would read options from it over the explicit ones below (the configuration
+      // refuses such a SMTP_URL; this keeps any other caller from turning the TLS checks off that way).
+      url: withoutQuery(settings.url),
       requireTLS: settings.requireTls,
       tls: { rejectUnauthorized: settings.rejectUnauthorized },
       connectionTimeout: 10_000,
@@ -140,4 +142,12 @@ export function envelopeAddress(address: string): string {
   if (at < 0 || /[^\x00-\x7f]/.test(local)) return address;
   const domain = domainToASCII(address.slice(at + 1));
   return domain === '' ? address : `${local}@${domain}`;
+}
+
+/** The URL without its query and fragment, where nodemailer looks for options. */
+function withoutQuery(raw: string): string {
+  const url = new URL(raw);
+  url.search = '';
+  url.hash = '';
+  return url.toString();
 }
