@@ -23,8 +23,35 @@ export interface SigningKeyManagerOptions {
    * retired key until its next reload, so the key stays published this much longer too.
    */
   reloadIntervalSeconds?: number;
+  /**
+   * How long a key must have been in the store before it may sign: the JWKS's cache lifetime (the HTTP layer's
+   * JWKS_MAX_AGE_SECONDS, 300 s) plus the reload interval, so that every verifier holds it by then (CONTRACT §4: a
+   * key is published before it signs). Passed in by the composition root; default 300 s + the reload interval.
+   */
+  publicationWindowSeconds?: number;
+  /**
+   * `manage` (the service): refresh() completes a change of JWT_ALG that init() started, promoting the next key of
+   * the configured algorithm once it has been published for the window. `follow` (the CLI's commands): start() and
+   * refresh() only read the keys, never creating or retiring one. Default `manage`.
+   */
+  mode?: 'manage' | 'follow';
   /** Told of a stored key that is not published because its row fails the checks (importCheckedPublicKey). */
   onRejectedKey?: (kid: string, reason: string) => void;
+  /**
+   * Told when the configured algorithm is not the signing key's: `pending` (init() published a key of it and the
+   * active key of `from` keeps signing until `effectiveAt`), or done (that key was promoted and signs now).
+   */
+  onAlgorithmChange?: (change: AlgorithmChange) => void;
+}
+
+export interface AlgorithmChange {
+  from: SigningAlgorithm;
+  to: SigningAlgorithm;
+  /** The key of the configured algorithm that signs (or will sign) the tokens. */
+  kid: string;
+  pending: boolean;
+  /** When that key has been published for the window: from then on (at the next refresh) it signs. */
+  effectiveAt: Date;
 }
 
 export interface ActiveSigningKey {
@@ -48,6 +75,7 @@ export class SigningKeyManager {
   private readonly unknownKidIntervalMs: number;
   private readonly unknownTtlMs: number;
   private readonly reloadIntervalMs: number;
+  private readonly windowMs: number;
   private published: PublishedKey[] = [];
   private active: ActiveSigningKey | undefined;
   private readonly publicKeys = new Map<string, CryptoKey>();
@@ -67,6 +95,7 @@ export class SigningKeyManager {
     this.unknownKidIntervalMs = (options.unknownKidReloadIntervalSeconds ?? 30) * 1000;
     this.unknownTtlMs = (options.maxAccessTokenTtlSeconds ?? 24 * 3600) * 1000;
     this.reloadIntervalMs = (options.reloadIntervalSeconds ?? 60) * 1000;
+    this.windowMs = (options.publicationWindowSeconds ?? 300 + this.reloadIntervalMs / 1000) * 1000;
   }
 
   /**
@@ -85,22 +114,68 @@ export class SigningKeyManager {
   /**
    * Makes sure an active key of the configured algorithm and a pre-published next key exist. Two instances
    * starting at once may each create one; both are published and everyone signs with the oldest.
+   *
+   * A changed JWT_ALG (an active key of another algorithm only) switches no signer at once: a key written now is in
+   * no verifier's key set yet (other instances reload every interval, verifiers cache the JWKS for 300 s). A next key
+   * of the configured algorithm published for the window is promoted, as rotate() does; else one is made sure of,
+   * the active key keeps signing, and refresh() promotes it once the window has passed (a new key used to become
+   * active here and sign at once, refused by every verifier that had not loaded it: a review found it).
    */
   async init(): Promise<void> {
     let records = await this.repository.list();
     const now = this.clock.now();
-    if (!records.some((r) => r.status === 'active' && r.alg === this.options.alg)) {
-      await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'active', now, this.options.accessTokenTtlSeconds));
-      // A changed JWT_ALG: the old key stops signing but stays published until its tokens expire.
-      for (const r of records) {
-        if (r.status === 'active') await this.repository.save({ ...r, status: 'retired', retiredAt: now });
-      }
+    const alg = this.options.alg;
+    if (!records.some((r) => r.status === 'active')) {
+      // A first start: nothing can verify anything yet.
+      await this.repository.save(await generateSigningKey(alg, this.box, 'active', now, this.options.accessTokenTtlSeconds));
+      records = await this.repository.list();
+    } else if (await this.promoteDueNextKey(records, now)) {
       records = await this.repository.list();
     }
-    if (!records.some((r) => r.status === 'next' && r.alg === this.options.alg)) {
-      await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now, this.options.accessTokenTtlSeconds));
+    if (!records.some((r) => r.status === 'next' && r.alg === alg)) {
+      await this.repository.save(await generateSigningKey(alg, this.box, 'next', now, this.options.accessTokenTtlSeconds));
+      records = await this.repository.list();
     }
     await this.reload();
+    const from = this.active?.alg;
+    const next = nextKeyOf(records, alg);
+    if (from !== undefined && from !== alg && next) {
+      this.options.onAlgorithmChange?.({ from, to: alg, kid: next.kid, pending: true, effectiveAt: new Date(next.createdAt.getTime() + this.windowMs) });
+    }
+  }
+
+  /** How the process starts its keys: init() in `manage` mode, a plain reload() in `follow` mode. */
+  async start(): Promise<void> {
+    await (this.options.mode === 'follow' ? this.reload() : this.init());
+  }
+
+  /**
+   * The periodic reload. In `manage` mode, while the key that signs is not of the configured algorithm (init() found
+   * JWT_ALG changed), it first promotes the next key of the configured algorithm once that key has been published for
+   * the window. It creates no key: an instance left on the old JWT_ALG does not take the change back this way.
+   */
+  async refresh(): Promise<void> {
+    if (this.options.mode !== 'follow' && this.active && this.active.alg !== this.options.alg) {
+      const now = this.clock.now();
+      await this.promoteDueNextKey(await this.repository.list(), now);
+    }
+    await this.reload();
+  }
+
+  /**
+   * Promotes the next key of the configured algorithm, when no key of it is active but a key of another is, and it
+   * has been published for the window, and publishes a fresh next key, as rotate() does: true when it did.
+   */
+  private async promoteDueNextKey(records: SigningKeyRecord[], now: Date): Promise<boolean> {
+    const alg = this.options.alg;
+    if (records.some((r) => r.status === 'active' && r.alg === alg) || !records.some((r) => r.status === 'active')) return false;
+    const next = nextKeyOf(records, alg);
+    if (!next || now.getTime() - next.createdAt.getTime() < this.windowMs) return false;
+    const from = pickActive(records, alg)?.alg ?? alg;
+    await this.promote(next, records, now);
+    await this.repository.save(await generateSigningKey(alg, this.box, 'next', now, this.options.accessTokenTtlSeconds));
+    this.options.onAlgorithmChange?.({ from, to: alg, kid: next.kid, pending: false, effectiveAt: now });
+    return true;
   }
 
   /**
@@ -110,24 +185,27 @@ export class SigningKeyManager {
   async rotate(minNextKeyAgeSeconds = 0): Promise<{ refusedAgeSeconds: number } | null> {
     const now = this.clock.now();
     const records = await this.repository.list();
-    const next = records.filter((r) => r.status === 'next' && r.alg === this.options.alg).sort(byAge)[0];
+    const next = nextKeyOf(records, this.options.alg);
     const ageSeconds = next ? Math.max(0, Math.floor((now.getTime() - next.createdAt.getTime()) / 1000)) : Number.POSITIVE_INFINITY;
     if (ageSeconds < minNextKeyAgeSeconds) return { refusedAgeSeconds: ageSeconds };
-    if (next) {
-      // The next key becomes active before the old one retires: an instance reloading between the two writes (or a
-      // rotation cut short there) sees two active keys and signs with the older, never none (outside review,
-      // 2026-12-02: retiring first left a reload with no key, every login and refresh a 500 for a minute).
-      await this.repository.save({ ...next, status: 'active', activatedAt: now });
-      for (const r of records) {
-        // Every other active or next key retires too: duplicates from concurrent starts, or another alg.
-        if (r.kid !== next.kid && r.status !== 'retired') {
-          await this.repository.save({ ...r, status: 'retired', retiredAt: now });
-        }
-      }
-    }
+    if (next) await this.promote(next, records, now);
     await this.repository.save(await generateSigningKey(this.options.alg, this.box, 'next', now, this.options.accessTokenTtlSeconds));
     await this.prune();
     return null;
+  }
+
+  /** The next key becomes active; every other active or next key retires (writing status and times only). */
+  private async promote(next: SigningKeyRecord, records: SigningKeyRecord[], now: Date): Promise<void> {
+    // The next key becomes active before the old one retires: an instance reloading between the two writes (or a
+    // rotation cut short there) sees two active keys and signs with the older, never none (outside review,
+    // 2026-12-02: retiring first left a reload with no key, every login and refresh a 500 for a minute).
+    await this.repository.save({ ...next, status: 'active', activatedAt: now });
+    for (const r of records) {
+      // Every other active or next key retires too: duplicates from concurrent starts, or another alg.
+      if (r.kid !== next.kid && r.status !== 'retired') {
+        await this.repository.save({ ...r, status: 'retired', retiredAt: now });
+      }
+    }
   }
 
   /** Deletes retired keys no unexpired token can have been signed with, then reloads. */
@@ -255,4 +333,9 @@ export class SigningKeyManager {
     for (const kid of this.publicKeys.keys()) if (!kids.has(kid)) this.publicKeys.delete(kid);
     for (const kid of this.privateKeys.keys()) if (kid !== this.active?.kid) this.privateKeys.delete(kid);
   }
+}
+
+/** The oldest next key of the algorithm: the one a rotation promotes. */
+function nextKeyOf(records: SigningKeyRecord[], alg: SigningAlgorithm): SigningKeyRecord | undefined {
+  return records.filter((r) => r.status === 'next' && r.alg === alg).sort(byAge)[0];
 }

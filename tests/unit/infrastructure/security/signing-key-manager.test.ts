@@ -6,7 +6,7 @@ import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-man
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { generateSigningKey } from '@infrastructure/security/jose/signing-key-material';
 import { importPKCS8, SignJWT } from 'jose';
-import { AUDIENCE, CLAIMS, FakeClock, ISSUER, TTL, keyWorld } from './security-fixtures';
+import { AUDIENCE, CLAIMS, FakeClock, ISSUER, TTL, decodePart, keyWorld } from './security-fixtures';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 
@@ -229,14 +229,148 @@ describe('SigningKeyManager', () => {
     await expect(b.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
   });
 
-  it('switches algorithm on start when JWT_ALG changes, keeping the old key published', async () => {
-    const ed = await keyWorld('EdDSA');
-    const oldToken = await ed.tokens.sign(CLAIMS);
-    const es = await keyWorld('ES256', ed);
-    expect(es.keys.activeKey().alg).toBe('ES256');
-    expect(es.keys.jwks().keys.map((k) => k.alg)).toEqual(expect.arrayContaining(['EdDSA', 'ES256']));
-    await expect(es.tokens.verify(oldToken.token)).resolves.toMatchObject({ sub: CLAIMS.sub });
-    await expect(es.tokens.verify((await es.tokens.sign(CLAIMS)).token)).resolves.toBeDefined();
+  /**
+   * A changed JWT_ALG (CONTRACT §4: a key is published before it signs). Until a review found it, init() made a new key
+   * of the configured algorithm active and signed with it at once: other instances (reload on an unknown kid at most
+   * every 30 s) and SDK verifiers (the JWKS cached 300 s) refused its tokens. Now the published key keeps signing and
+   * the new one is promoted once it has been published for the window (JWKS max-age 300 s + the 60 s reload: 360 s).
+   */
+  describe('a changed JWT_ALG', () => {
+    const kidOf = (token: string) => decodePart(token, 0) as { alg: string; kid: string };
+
+    it('keeps signing with the published key, publishes one of the new algorithm and promotes it once it was published for the window', async () => {
+      const ed = await keyWorld('EdDSA');
+      const peer = await keyWorld('EdDSA', ed); // another instance: loaded the keys before the restart
+      const oldKid = ed.keys.activeKey().kid;
+      const oldToken = await ed.tokens.sign(CLAIMS);
+      ed.clock.advanceSeconds(10);
+
+      const es = await keyWorld('ES256', ed); // restarted with JWT_ALG=ES256
+      expect(es.keys.activeKey()).toMatchObject({ kid: oldKid, alg: 'EdDSA' });
+      const esNext = (await es.repository.list()).filter((r) => r.status === 'next' && r.alg === 'ES256');
+      expect(esNext).toHaveLength(1);
+      const newKid = esNext[0]!.kid;
+      expect(es.keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, newKid]));
+
+      const peerReloads = jest.spyOn(peer.keys, 'reload');
+      const during = await es.tokens.sign(CLAIMS);
+      expect(kidOf(during.token)).toMatchObject({ alg: 'EdDSA', kid: oldKid });
+      await expect(peer.tokens.verify(during.token)).resolves.toMatchObject({ sub: CLAIMS.sub }); // no unknown kid
+      expect(peerReloads).not.toHaveBeenCalled();
+      peerReloads.mockRestore();
+
+      // A second instance started on ES256 meanwhile reuses the published key rather than making another.
+      ed.clock.advanceSeconds(50);
+      const es2 = await keyWorld('ES256', ed);
+      expect((await ed.repository.list()).filter((r) => r.alg === 'ES256').map((r) => r.kid)).toEqual([newKid]);
+      expect(es2.keys.activeKey().kid).toBe(oldKid);
+
+      // The peer's periodic reload (within the 60 s interval); a verifier caches the JWK Set it serves then.
+      await peer.keys.refresh();
+      const cachedJwks = peer.keys.jwks();
+      expect(cachedJwks.keys.map((k) => k.kid)).toContain(newKid);
+
+      ed.clock.advanceSeconds(360 - 50 - 1); // 359 s after the key was written: not yet
+      await es.keys.refresh();
+      expect(es.keys.activeKey().kid).toBe(oldKid);
+      ed.clock.advanceSeconds(1);
+      await es.keys.refresh(); // the periodic reload promotes it
+      expect(es.keys.activeKey()).toMatchObject({ kid: newKid, alg: 'ES256' });
+      const records = await ed.repository.list();
+      expect(records.find((r) => r.kid === newKid)).toMatchObject({ status: 'active', activatedAt: ed.clock.now() });
+      expect(records.filter((r) => r.alg === 'EdDSA').map((r) => r.status)).toEqual(['retired', 'retired']);
+      expect(records.filter((r) => r.status === 'next').map((r) => r.alg)).toEqual(['ES256']);
+
+      const after = await es.tokens.sign(CLAIMS);
+      expect(kidOf(after.token)).toMatchObject({ alg: 'ES256', kid: newKid });
+      const verifierReloads = jest.spyOn(peer.keys, 'reload');
+      await expect(peer.tokens.verify(after.token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+      expect(verifierReloads).not.toHaveBeenCalled();
+      // The old key stays published until its tokens expire.
+      await es.keys.reload();
+      await expect(es.tokens.verify(oldToken.token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+      // Every instance signs with the promoted key after its reload.
+      await es2.keys.refresh();
+      expect(es2.keys.activeKey().kid).toBe(newKid);
+    });
+
+    it('promotes at once, at start, a next key of the new algorithm published longer than the window', async () => {
+      const ed = await keyWorld('EdDSA');
+      const oldKid = ed.keys.activeKey().kid;
+      await keyWorld('ES256', ed); // an instance on ES256 published a key, and stopped
+      const publishedKid = (await ed.repository.list()).find((r) => r.status === 'next' && r.alg === 'ES256')!.kid;
+      const peer = await keyWorld('EdDSA', ed);
+      ed.clock.advanceSeconds(360);
+
+      const changes: unknown[] = [];
+      const keys = new SigningKeyManager(ed.repository, ed.box, ed.clock, {
+        alg: 'ES256',
+        accessTokenTtlSeconds: TTL,
+        publicationWindowSeconds: 360,
+        onAlgorithmChange: (change) => changes.push(change),
+      });
+      await keys.init();
+      expect(keys.activeKey()).toMatchObject({ kid: publishedKid, alg: 'ES256' });
+      const records = await ed.repository.list();
+      expect(records.filter((r) => r.status === 'active').map((r) => r.kid)).toEqual([publishedKid]);
+      expect(records.find((r) => r.kid === oldKid)).toMatchObject({ status: 'retired', retiredAt: ed.clock.now() });
+      expect(records.filter((r) => r.status === 'next').map((r) => r.alg)).toEqual(['ES256']);
+      expect(records.filter((r) => r.alg === 'ES256')).toHaveLength(2); // the promoted key and a fresh next one
+      expect(changes).toEqual([{ from: 'EdDSA', to: 'ES256', kid: publishedKid, pending: false, effectiveAt: ed.clock.now() }]);
+      const tokens = new JoseTokenService(keys, { issuer: ISSUER, audience: AUDIENCE, accessTokenTtlSeconds: TTL, alg: 'ES256' });
+      const reloads = jest.spyOn(peer.keys, 'reload');
+      await expect(peer.tokens.verify((await tokens.sign(CLAIMS)).token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+      expect(reloads).not.toHaveBeenCalled();
+    });
+
+    it('tells when the change takes effect, and honours the window it is given', async () => {
+      const ed = await keyWorld('EdDSA');
+      const start = ed.clock.now().getTime();
+      const changes: Array<{ pending: boolean; effectiveAt: Date }> = [];
+      const keys = new SigningKeyManager(ed.repository, ed.box, ed.clock, {
+        alg: 'ES256',
+        accessTokenTtlSeconds: TTL,
+        publicationWindowSeconds: 100,
+        onAlgorithmChange: (change) => changes.push(change),
+      });
+      await keys.init();
+      expect(changes).toMatchObject([{ from: 'EdDSA', to: 'ES256', pending: true, effectiveAt: new Date(start + 100_000) }]);
+      ed.clock.advanceSeconds(100);
+      await keys.refresh();
+      expect(keys.activeKey().alg).toBe('ES256');
+      expect(changes[1]).toMatchObject({ pending: false });
+    });
+
+    it('lets an instance still on the old JWT_ALG restart mid-rollout without switching the fleet back', async () => {
+      const ed = await keyWorld('EdDSA');
+      const oldKid = ed.keys.activeKey().kid;
+      await keyWorld('ES256', ed); // the first instance restarted on the new algorithm
+      const before = await ed.repository.list();
+      ed.clock.advanceSeconds(30);
+      const old = await keyWorld('EdDSA', ed); // one still on EdDSA restarts
+      expect(old.keys.activeKey().kid).toBe(oldKid);
+      expect(await ed.repository.list()).toEqual(before); // nothing created, nothing retired
+    });
+
+    it('creates and retires nothing in follow mode (the CLI), with a next key due or not', async () => {
+      const ed = await keyWorld('EdDSA');
+      const oldKid = ed.keys.activeKey().kid;
+      await keyWorld('ES256', ed);
+      ed.clock.advanceSeconds(400); // the ES256 next key is past the window
+      const before = await ed.repository.list();
+      const keys = new SigningKeyManager(ed.repository, ed.box, ed.clock, { alg: 'ES256', accessTokenTtlSeconds: TTL, mode: 'follow' });
+      await keys.start();
+      await keys.refresh();
+      ed.clock.advanceSeconds(400);
+      await keys.refresh();
+      expect(keys.activeKey()).toMatchObject({ kid: oldKid, alg: 'EdDSA' });
+      expect(await ed.repository.list()).toEqual(before);
+      const fresh = new InMemorySigningKeyRepository(); // and on a database no service started on
+      const empty = new SigningKeyManager(fresh, ed.box, ed.clock, { alg: 'ES256', accessTokenTtlSeconds: TTL, mode: 'follow' });
+      await empty.start();
+      await empty.refresh();
+      expect(await fresh.list()).toEqual([]);
+    });
   });
 
   it('never leaves another instance without a signing key while a rotation runs (a reload between any two writes)', async () => {
