@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { requestGraceMs } from '@config/application';
+import { DEFAULT_CLUSTER_OPTIONS, SHUTDOWN_LIMIT_MS } from '@config/cluster';
 import { loadConfig } from '@config/env';
 import { ROUTES } from '@interface/http/routes';
 import { at, loadManifests, ROOT, variablesTheServiceReads } from '../../support/k8s-manifests';
@@ -13,10 +15,17 @@ import { at, loadManifests, ROOT, variablesTheServiceReads } from '../../support
 type Service = {
   image?: string; command?: string[]; ports?: string[]; environment?: Record<string, string>; deploy?: { replicas?: number };
   healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }>; networks?: unknown;
+  stop_grace_period?: string; init?: boolean;
 };
 const compose = parse(readFileSync(join(ROOT, 'docker/docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const haproxy = readFileSync(join(ROOT, 'docker/haproxy.cfg'), 'utf8');
 const { app, proxy, migrate } = compose.services as Record<'app' | 'proxy' | 'migrate', Service>;
+/** A compose duration (`40s`, `1m30s`) in ms. */
+const durationMs = (value: string): number => {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value);
+  if (!match || value === '') throw new Error(`not a compose duration: ${value}`);
+  return ((Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0)) * 60 + Number(match[3] ?? 0)) * 1000;
+};
 /** `${VAR:-default}` as compose substitutes it with VAR unset (its default), `${VAR:?message}` with VAR set. */
 const substituted = (env: Record<string, string>) =>
   Object.fromEntries(
@@ -88,3 +97,16 @@ describe('docker/: two replicas behind a proxy', () => {
     expect(Object.keys(env).filter((name) => !read.has(name))).toEqual([]);
   });
 });
+
+  it('a stop waits for the replicas\' own shutdown bound before SIGKILL: outside review 2026-12-05', () => {
+    // Docker's default is 10 s: less than the request grace alone (12 s with the default DATABASE_QUERY_TIMEOUT).
+    const config = loadConfig(substituted(app!.environment!));
+    const grace = durationMs(app!.stop_grace_period ?? '10s');
+    expect(grace).toBeGreaterThan(requestGraceMs(config));
+    // A process exits by itself within SHUTDOWN_LIMIT_MS of SIGTERM; a WORKERS>1 primary within its shutdown timeout.
+    expect(grace).toBeGreaterThan(SHUTDOWN_LIMIT_MS);
+    expect(grace).toBeGreaterThan(DEFAULT_CLUSTER_OPTIONS.shutdownTimeoutMs);
+    expect(app!.stop_grace_period).toBe('40s');
+    // `node` stays PID 1 (the image's CMD): the service catches SIGTERM itself from its first module on.
+    expect(app!.init).toBeUndefined();
+  });
