@@ -40,6 +40,8 @@ export interface ApplicationOptions extends InfrastructureOverrides {
   logger?: Logger;
   /** A node:cluster worker of WORKERS>1: GET /metrics serves every worker's metrics, summed by the primary. */
   clusterWorker?: boolean;
+  /** How often /health/ready re-reads a schema found behind this version (ms; default SCHEMA_RECHECK_MS, 5 s). */
+  schemaRecheckMs?: number;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function createApplication(config: AppConfig, options: ApplicationO
   metrics.watchBacklog(infra.dataSource, infra.clock);
   metrics.watchHashing(infra.hashRefusals);
   metrics.watchStrengthEstimates(infra.strengthRefusals);
-  const container = createContainer(config, logger, infra);
+  const container = createContainer(config, logger, infra, { schemaRecheckMs: options.schemaRecheckMs });
   container.bind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
   // Generated once at start from the same table that mounts the routes.
   container.bind(OpenApiDocument).toConstantValue(new OpenApiDocument(ROUTES, API_INFO));

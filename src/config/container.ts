@@ -4,7 +4,7 @@ import type { AuthSettings } from '@application/shared/auth-settings';
 import { HTTP_TOKENS } from '@interface/http/http-deps';
 import type { AppConfig } from './env';
 import type { Infrastructure } from './infrastructure';
-import { rememberingHealthProbe } from './health';
+import { rememberingHealthProbe, type HealthProbeOptions } from './health';
 import { FEATURE_MODULES } from './modules';
 import { TOKENS, type Token } from './tokens';
 import { rateLimitPolicies } from './abuse-config';
@@ -31,7 +31,7 @@ export function authSettings(config: AppConfig): AuthSettings {
  * The one composition root: adapters bound to the port tokens, then the feature modules (use cases bound to
  * themselves, their constructor parameters naming ports by token). Adding a use case touches its module only.
  */
-export function createContainer(config: AppConfig, logger: Logger, infra: Infrastructure): Container {
+export function createContainer(config: AppConfig, logger: Logger, infra: Infrastructure, health: Pick<HealthProbeOptions, 'schemaRecheckMs'> = {}): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   const constant = <T>(id: Token<T>, value: T) => c.bind<T>(id).toConstantValue(value);
   constant(TOKENS.Config, config);
@@ -72,7 +72,7 @@ export function createContainer(config: AppConfig, logger: Logger, infra: Infras
   constant(TOKENS.CurrentPasswordMaxFailures, config.abuse.currentPasswordMaxFailures);
   // What the HTTP adapter reads besides use cases: the published keys and the readiness checks.
   constant(HTTP_TOKENS.Jwks, { jwks: () => infra.keys.jwks() });
-  constant(HTTP_TOKENS.Health, rememberingHealthProbe(infra));
+  constant(HTTP_TOKENS.Health, rememberingHealthProbe(infra, { ...health, logger }));
   constant(HTTP_TOKENS.AuthorizationServer, authorizationServer(config));
   // Use cases and their helpers: each feature module binds its classes to themselves.
   c.load(...FEATURE_MODULES);

@@ -1,5 +1,18 @@
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { schemaState } from '@infrastructure/persistence/typeorm/data-source';
 import type { HealthChecks, HealthProbe } from '@interface/http/http-deps';
 import type { Infrastructure } from './infrastructure';
+
+/** How often readiness re-reads the migrations table while this version's migrations are pending (ms). */
+export const SCHEMA_RECHECK_MS = 5_000;
+
+export interface HealthProbeOptions {
+  /** The re-read interval of a schema found behind (default SCHEMA_RECHECK_MS); tests use a short one. */
+  schemaRecheckMs?: number;
+  /** Told when a schema found behind has been migrated (the instance becomes ready). */
+  logger?: Logger;
+}
 
 /** /health/ready: each dependency answers within 2 s or counts as down. */
 export async function healthChecks(infra: Infrastructure): Promise<HealthChecks> {
@@ -14,8 +27,11 @@ export async function healthChecks(infra: Infrastructure): Promise<HealthChecks>
   return { database, cache, broker: infra.events.broker() };
 }
 
-/** The readiness checks, remembering the latest result for /health/live; one check runs at once, at start. */
-export function rememberingHealthProbe(infra: Infrastructure): HealthProbe {
+/**
+ * The readiness checks, remembering the latest result for /health/live; one check runs at once, at start, and
+ * one read of the schema's state.
+ */
+export function rememberingHealthProbe(infra: Infrastructure, options: HealthProbeOptions = {}): HealthProbe {
   let last: HealthChecks | null = null;
   let draining = false;
   const check = async (): Promise<HealthChecks> => {
@@ -24,6 +40,10 @@ export function rememberingHealthProbe(infra: Infrastructure): HealthProbe {
   };
   // healthChecks answers 'down' for a dependency that fails; nothing is expected to reject here.
   check().catch(() => undefined);
+  const pendingMigrations = pendingMigrationsWatch(infra.dataSource, options.schemaRecheckMs ?? SCHEMA_RECHECK_MS, () =>
+    options.logger?.info('the database schema is now up to date with this version: ready'),
+  );
+  pendingMigrations().catch(() => undefined);
   return {
     check,
     lastKnown: () => last,
@@ -31,6 +51,45 @@ export function rememberingHealthProbe(infra: Infrastructure): HealthProbe {
     drain: () => {
       draining = true;
     },
+    pendingMigrations,
+  };
+}
+
+/**
+ * For /health/ready: how many migrations this version needs that the database has not applied. An outside review
+ * (2026-12-05) rolled new code out on a database one migration behind: it was ready, and every sign-up answered 500
+ * (`column "failures" does not exist`); the start only logged a warning (it still does). Now such an instance stays
+ * out of rotation until the migrations have run, by the Deployment's init container, `npm run migrate` or another
+ * instance with MIGRATE_ON_START, and then becomes ready without a restart.
+ *
+ * Bounded cost: the migrations table is read at most once per `intervalMs` (probes in between, or at once, get the
+ * cached answer), and never again once nothing is pending (this version's migrations do not come undone). A read
+ * that fails or takes over 2 s keeps the last answer (none yet: not behind): the database's own check reports an
+ * outage. Migrations the database has and this version does not know (a newer version ran them, as during a rolling
+ * update) do not count: the older instances keep serving.
+ */
+export function pendingMigrationsWatch(dataSource: DataSource, intervalMs: number, onMigrated?: () => void): () => Promise<number> {
+  let pending: number | null = null;
+  let readAt = Number.NEGATIVE_INFINITY;
+  let reading: Promise<number> | null = null;
+  return () => {
+    if (pending === 0) return Promise.resolve(0);
+    if (reading) return reading;
+    if (pending !== null && Date.now() - readAt < intervalMs) return Promise.resolve(pending);
+    reading = withTimeout(schemaState(dataSource), 2000)
+      .then(
+        (state) => {
+          if (state.pending.length === 0 && pending !== null && pending > 0) onMigrated?.();
+          pending = state.pending.length;
+          return pending;
+        },
+        () => pending ?? 0,
+      )
+      .finally(() => {
+        readAt = Date.now();
+        reading = null;
+      });
+    return reading;
   };
 }
 

@@ -23,6 +23,11 @@ export interface HealthProbe {
   draining?(): boolean;
   /** Called when the process starts shutting down. */
   drain?(): void;
+  /**
+   * How many migrations this version needs that the database has not applied (0: none). Readiness answers 503
+   * while there are any; liveness never asks. Cheap to call on every probe: the answer is cached between re-reads.
+   */
+  pendingMigrations?(): Promise<number>;
 }
 
 /** RFC 7517 JWK Set of the published signing keys (at hand in memory, or fetched). */

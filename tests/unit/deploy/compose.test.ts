@@ -81,9 +81,9 @@ describe('docker/: two replicas behind a proxy', () => {
     expect(proxy!.depends_on).toEqual({ app: { condition: 'service_healthy' } });
   });
 
-  it('migrations run once, before the replicas, with the entrypoint of the Kubernetes Job; the replicas never migrate', () => {
-    const job = loadManifests().flatMap((f) => f.objects).find((o) => o.kind === 'Job')!;
-    expect(migrate!.command).toEqual(at(job, 'spec', 'template', 'spec', 'containers', 0, 'command'));
+  it('migrations run once, before the replicas, with the entrypoint of the Kubernetes init container; the replicas never migrate', () => {
+    const deployment = loadManifests().flatMap((f) => f.objects).find((o) => o.kind === 'Deployment')!;
+    expect(migrate!.command).toEqual(at(deployment, 'spec', 'template', 'spec', 'initContainers', 0, 'command'));
     expect(migrate!.image).toBe(app!.image);
     expect(app!.depends_on!.migrate).toEqual({ condition: 'service_completed_successfully' });
     expect(app!.environment!.MIGRATE_ON_START).toBeUndefined();
@@ -96,7 +96,6 @@ describe('docker/: two replicas behind a proxy', () => {
     const read = variablesTheServiceReads(env);
     expect(Object.keys(env).filter((name) => !read.has(name))).toEqual([]);
   });
-});
 
   it('a stop waits for the replicas\' own shutdown bound before SIGKILL: outside review 2026-12-05', () => {
     // Docker's default is 10 s: less than the request grace alone (12 s with the default DATABASE_QUERY_TIMEOUT).
@@ -110,3 +109,4 @@ describe('docker/: two replicas behind a proxy', () => {
     // `node` stays PID 1 (the image's CMD): the service catches SIGTERM itself from its first module on.
     expect(app!.init).toBeUndefined();
   });
+});

@@ -10,11 +10,14 @@ import { at, DEPLOY_DIR, loadManifests, ROOT, schemaErrors, strictFieldErrors, v
 
 /** The API versions these manifests may use: current, not deprecated (the bundled schemas keep old ones too). */
 const API_VERSIONS: Record<string, string> = {
-  ConfigMap: 'v1', Secret: 'v1', Service: 'v1', Deployment: 'apps/v1', Job: 'batch/v1',
+  ConfigMap: 'v1', Secret: 'v1', Service: 'v1', Deployment: 'apps/v1',
   PodDisruptionBudget: 'policy/v1', HorizontalPodAutoscaler: 'autoscaling/v2',
 };
 
 type Container = { name: string; image: string; command?: string[]; ports?: { name: string; containerPort: number }[]; env?: { name: string; value?: string }[] } & Record<string, unknown>;
+
+/** The command `npm run migrate` runs in the image (the built file: the image has no TypeScript). */
+const MIGRATE_COMMAND = ['node', 'dist/src/interface/cli/migrate.js'];
 
 const files = loadManifests();
 const objects = files.flatMap((f) => f.objects);
@@ -26,6 +29,10 @@ const one = (kind: string): K8sObject => {
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 const podSpec = (workload: K8sObject) => at<Record<string, unknown>>(workload, 'spec', 'template', 'spec');
 const containerOf = (workload: K8sObject) => at<Container>(workload, 'spec', 'template', 'spec', 'containers', 0);
+/** The Deployment's init containers (the migrations). */
+const initContainersOf = (workload: K8sObject) => at<Container[] | undefined>(workload, 'spec', 'template', 'spec', 'initContainers') ?? [];
+/** Every container of the Deployment's pods: the service's and the migration's. */
+const allContainers = () => [containerOf(one('Deployment')), ...initContainersOf(one('Deployment'))];
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
@@ -35,7 +42,7 @@ describe('deploy/: Kubernetes manifests', () => {
     expect([...kustomization.resources].sort()).toEqual(files.map((f) => f.file));
   });
 
-  it('has one of each: Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler, Secret, ConfigMap, migration Job; current API versions', () => {
+  it('has one of each: Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler, Secret, ConfigMap; current API versions', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(Object.keys(API_VERSIONS).sort());
     for (const o of objects) expect(`${o.kind} ${o.apiVersion}`).toBe(`${o.kind} ${API_VERSIONS[o.kind]}`);
   });
@@ -54,7 +61,8 @@ describe('deploy/: Kubernetes manifests', () => {
       ['Deployment', (o) => void (containerOf(o).ports = 3000 as never)],
       ['Service', (o) => void (at<Record<string, unknown>>(o, 'spec', 'ports', 0).port = '80')],
       ['HorizontalPodAutoscaler', (o) => void delete (o.spec as Record<string, unknown>).scaleTargetRef],
-      ['Job', (o) => void (podSpec(o)!.containers = 'migrate')],
+      ['Deployment', (o) => void (podSpec(o)!.initContainers = 'migrate')],
+      ['Deployment', (o) => void (initContainersOf(o)[0]!.command = 'node dist/src/interface/cli/migrate.js' as never)],
       ['ConfigMap', (o) => void ((o.data as Record<string, unknown>).PORT = 3000)],
       ['PodDisruptionBudget', (o) => void ((o as Record<string, unknown>).kind = 'PodDisruptionBudgt')],
     ];
@@ -80,16 +88,13 @@ describe('deploy/: Kubernetes manifests', () => {
     expect(errors[objects.length + 1]!.join(' ')).toMatch(/'"replicas"' does not exist/);
   }, 60_000);
 
-  it('selectors line up: Service, PDB and the Deployment\'s own selector match its pods; the HPA scales it; Job pods take no traffic', () => {
+  it('selectors line up: Service, PDB and the Deployment\'s own selector match its pods; the HPA scales it', () => {
     const deployment = one('Deployment');
     const podLabels = at<Record<string, string>>(deployment, 'spec', 'template', 'metadata', 'labels');
     expect(matches(at(deployment, 'spec', 'selector', 'matchLabels'), podLabels)).toBe(true);
     expect(matches(at(one('Service'), 'spec', 'selector'), podLabels)).toBe(true);
     expect(matches(at(one('PodDisruptionBudget'), 'spec', 'selector', 'matchLabels'), podLabels)).toBe(true);
     expect(at(one('HorizontalPodAutoscaler'), 'spec', 'scaleTargetRef')).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
-    const jobLabels = at<Record<string, string>>(one('Job'), 'spec', 'template', 'metadata', 'labels');
-    expect(matches(at(one('Service'), 'spec', 'selector'), jobLabels)).toBe(false);
-    expect(matches(at(one('PodDisruptionBudget'), 'spec', 'selector', 'matchLabels'), jobLabels)).toBe(false);
   });
 
   it('replicas and disruption: 2 replicas, HPA on CPU from 2, the PDB lets a node drain without stopping the service', () => {
@@ -131,16 +136,17 @@ describe('deploy/: Kubernetes manifests', () => {
     const secret = at<Record<string, string>>(one('Secret'), 'stringData');
     const set = new Map<string, string>();
     for (const [name, value] of Object.entries({ ...configMap, ...secret })) set.set(name, value);
-    for (const workload of [one('Deployment'), one('Job')]) for (const e of containerOf(workload).env ?? []) set.set(e.name, e.value ?? '');
+    for (const container of allContainers()) for (const e of container.env ?? []) set.set(e.name, e.value ?? '');
     const read = variablesTheServiceReads(Object.fromEntries(set));
     expect([...set.keys()].filter((name) => !read.has(name))).toEqual([]);
     // The check can fail: a misspelt variable is not read.
     expect(variablesTheServiceReads({ ...Object.fromEntries(set), AMQP_QUEUE_TYP: 'quorum' }).has('AMQP_QUEUE_TYP')).toBe(false);
   });
 
-  it('both workloads take the ConfigMap and the Secret; with real values in the Secret that configuration starts in production', () => {
-    for (const workload of [one('Deployment'), one('Job')]) {
-      expect(containerOf(workload).envFrom).toEqual([
+  it('the service and its migrations take the ConfigMap and the Secret; with real values in the Secret that configuration starts in production', () => {
+    expect(allContainers()).toHaveLength(2);
+    for (const container of allContainers()) {
+      expect(container.envFrom).toEqual([
         { configMapRef: { name: one('ConfigMap').metadata.name } },
         { secretRef: { name: one('Secret').metadata.name } },
       ]);
@@ -163,11 +169,32 @@ describe('deploy/: Kubernetes manifests', () => {
     expect(() => parseEncryptionKey(secret.ENCRYPTION_KEY!)).toThrow(/ENCRYPTION_KEY must be 32 bytes/);
   });
 
-  it('the Job runs the image\'s migrate entrypoint (npm run migrate); the Deployment runs the image\'s default and never migrates', () => {
+  /**
+   * Outside review, 2026-12-05: the migrations were a Job that `kubectl apply -k` ordered after the Deployment, that
+   * nothing made the rollout wait for, and whose immutable pod template refused the next version's image while the
+   * finished Job lived (ttlSecondsAfterFinished: 24 h): the migration never ran and new code served on the old schema.
+   * Now they are the first step of every pod of the Deployment: an init container (not a sidecar: the service waits
+   * for it to complete) of the same image, so a new version's pod cannot start its service before they have run.
+   */
+  it('the migrations run in an init container of the Deployment (the image\'s npm run migrate, same image): no Job', () => {
+    expect(objects.filter((o) => o.kind === 'Job' || o.kind === 'CronJob')).toEqual([]);
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    const job = containerOf(one('Job'));
-    expect(scripts.migrate).toContain(job.command!.join(' '));
-    expect(job.command).toEqual(['node', 'dist/src/interface/cli/migrate.js']);
+    const inits = initContainersOf(one('Deployment'));
+    expect(inits.map((c) => c.name)).toEqual(['migrate']);
+    const migrate = inits[0]!;
+    expect(migrate.command).toEqual(MIGRATE_COMMAND);
+    expect(scripts.migrate).toContain(migrate.command!.join(' '));
+    // The migrations of the version the pod runs, run to completion before it (restartPolicy Always would make it a
+    // sidecar the service does not wait for).
+    expect(migrate.image).toBe(containerOf(one('Deployment')).image);
+    expect(migrate.imagePullPolicy).toBe(containerOf(one('Deployment')).imagePullPolicy);
+    expect(migrate.restartPolicy).toBeUndefined();
+    // One connection is all the migrations use.
+    expect(migrate.env).toEqual([{ name: 'DATABASE_POOL_SIZE', value: '1' }]);
+  });
+
+  it('the service runs the image\'s default command and never migrates at start', () => {
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     const dockerfile = readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+(=\d+)?", )*"dist\/src\/main\.js"\]$/m);
     // The image runs the service with the heap bounds, V8 settings and allocator setting `npm start` uses (README,
@@ -182,26 +209,24 @@ describe('deploy/: Kubernetes manifests', () => {
     expect(dockerfile).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
     const api = containerOf(one('Deployment'));
     expect(api.command).toBeUndefined();
-    expect(api.image).toBe(job.image);
     expect(at(one('ConfigMap'), 'data', 'MIGRATE_ON_START')).toBe('false');
-    expect((api.env ?? []).map((e) => e.name)).not.toContain('MIGRATE_ON_START');
-    expect(at(podSpec(one('Job')), 'restartPolicy')).toBe('Never');
+    for (const container of allContainers()) expect((container.env ?? []).map((e) => e.name)).not.toContain('MIGRATE_ON_START');
   });
 
   it('pods run non-root on a read-only root filesystem with no capabilities, and have requests and limits', () => {
-    for (const workload of [one('Deployment'), one('Job')]) {
-      const spec = podSpec(workload)!;
-      const container = containerOf(workload);
-      expect(at(spec, 'securityContext', 'runAsNonRoot')).toBe(true);
-      expect(at<number>(spec, 'securityContext', 'runAsUser')).toBeGreaterThan(0);
-      expect(at(spec, 'automountServiceAccountToken')).toBe(false);
+    const spec = podSpec(one('Deployment'))!;
+    expect(at(spec, 'securityContext', 'runAsNonRoot')).toBe(true);
+    expect(at<number>(spec, 'securityContext', 'runAsUser')).toBeGreaterThan(0);
+    expect(at(spec, 'automountServiceAccountToken')).toBe(false);
+    // Nothing may need DATA_DIR: the configuration is complete (four URLs and ENCRYPTION_KEY, checked above).
+    expect(at(spec, 'volumes')).toBeUndefined();
+    expect(allContainers()).toHaveLength(2);
+    for (const container of allContainers()) {
       expect(at(container, 'securityContext')).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
       for (const kind of ['requests', 'limits']) {
         expect(at(container, 'resources', kind, 'cpu')).toBeDefined();
         expect(at(container, 'resources', kind, 'memory')).toBeDefined();
       }
-      // Nothing may need DATA_DIR: the configuration is complete (four URLs and ENCRYPTION_KEY, checked above).
-      expect(at(spec, 'volumes')).toBeUndefined();
     }
     // The 250 MB RSS budget fits under the limit, and the request is not below it by much.
     const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)![1]);

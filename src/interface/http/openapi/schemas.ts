@@ -157,6 +157,9 @@ export const HEALTH_SCHEMA = jsonSchema({
   properties: {
     status: { type: 'string', enum: ['ok', 'degraded', 'unavailable', 'draining'] },
     checks: objectSchema({ database: CHECK, cache: CHECK, broker: CHECK }),
+    // Readiness only, and only while this version has migrations the database has not applied (503).
+    schema: { type: 'string', enum: ['behind'] },
+    pending_migrations: { type: 'integer', minimum: 1 },
   },
   additionalProperties: false,
 });

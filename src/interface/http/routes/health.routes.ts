@@ -28,12 +28,16 @@ export const HEALTH_ROUTES: readonly RouteDef[] = [
   defineRoute({
     method: 'GET',
     path: '/health/ready',
-    summary: 'Readiness probe (database required; cache and broker reported)',
+    summary: 'Readiness probe (database and its migrations required; cache and broker reported)',
     tags: ['health'],
     auth: 'none',
     responses: {
       200: { description: 'Ready: ok, or degraded (the cache is down: limits and lockout per instance)', schema: HEALTH_SCHEMA, envelope: false },
-      503: { description: 'The database is down, or the process is shutting down (draining)', schema: HEALTH_SCHEMA, envelope: false },
+      503: {
+        description: 'The database is down, or its schema is behind this version (`schema: behind`, `pending_migrations`), or the process is shutting down (draining)',
+        schema: HEALTH_SCHEMA,
+        envelope: false,
+      },
     },
     errors: [],
     uses: HTTP_TOKENS.Health,
@@ -58,10 +62,15 @@ export const HEALTH_ROUTES: readonly RouteDef[] = [
       // Shutting down: a keep-alive connection opened before (a load balancer's) must not read "ok" while the
       // process drains (an outside review, 2026-12-03, read 200 for 2.8 s of a drain).
       const draining = probe.draining?.() === true;
-      ctx.status = down || draining ? 503 : 200;
+      // New code on a database its migrations have not reached yet is not ready: the requests that need the missing
+      // tables or columns would fail with 500 (an outside review, 2026-12-05). Re-read at most every few seconds, so
+      // the instance becomes ready once the migrations have run; liveness never asks (no restart while it waits).
+      const pending = down || draining || !probe.pendingMigrations ? 0 : await probe.pendingMigrations().catch(() => 0);
+      ctx.status = down || draining || pending > 0 ? 503 : 200;
       // The dependency's failure is logged where it happens; this 503 is the probe's answer.
       ctx.state.statusIsTheAnswer = true;
-      ctx.body = { status: draining ? 'draining' : down ? 'unavailable' : checks.cache === 'down' ? 'degraded' : 'ok', checks };
+      const status = draining ? 'draining' : down || pending > 0 ? 'unavailable' : checks.cache === 'down' ? 'degraded' : 'ok';
+      ctx.body = pending > 0 ? { status, checks, schema: 'behind', pending_migrations: pending } : { status, checks };
     },
   }),
 ];

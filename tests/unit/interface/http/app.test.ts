@@ -242,6 +242,26 @@ describe('HTTP app: routing, envelopes and cross-cutting headers', () => {
       await t.http().get('/health/live').expect(200);
     });
 
+    /** Outside review, 2026-12-05: new code on a database one migration behind was ready, and sign-ups answered 500. */
+    it('answers readiness 503 `schema: behind` while migrations are pending; liveness stays 200 and never asks', async () => {
+      t.health.pendingMigrations = 2;
+      const behind = await t.http().get('/health/ready');
+      expect({ status: behind.status, body: behind.body }).toEqual({
+        status: 503,
+        body: { status: 'unavailable', checks: { database: 'up', cache: 'up', broker: 'up' }, schema: 'behind', pending_migrations: 2 },
+      });
+      const reads = t.health.schemaReads;
+      const live = await t.http().get('/health/live');
+      expect({ status: live.status, body: live.body }).toEqual({ status: 200, body: { status: 'ok', checks: { database: 'up', cache: 'up', broker: 'up' } } });
+      expect(t.health.schemaReads).toBe(reads);
+      // A database that is down is reported as such (its schema is not asked).
+      t.health.checks = { database: 'down', cache: 'up', broker: 'up' };
+      expect((await t.http().get('/health/ready')).body).toEqual({ status: 'unavailable', checks: { database: 'down', cache: 'up', broker: 'up' } });
+      t.health.checks = { database: 'up', cache: 'up', broker: 'up' };
+      t.health.pendingMigrations = 0;
+      await t.http().get('/health/ready').expect(200);
+    });
+
     it('reports a broker outage but stays ready (the outbox keeps the events)', async () => {
       t.health.checks = { database: 'up', cache: 'up', broker: 'down' };
       const ready = await t.http().get('/health/ready');

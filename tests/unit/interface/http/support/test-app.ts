@@ -68,7 +68,7 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
 
   const logs: LogLine[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
-  const health = { checks: { database: 'up', cache: 'up', broker: 'up' } as HealthChecks, fail: false, draining: false };
+  const health = { checks: { database: 'up', cache: 'up', broker: 'up' } as HealthChecks, fail: false, draining: false, pendingMigrations: 0, schemaReads: 0 };
   const faults: { error: unknown } = { error: null };
   const jwksFault = { fail: false };
 
@@ -89,6 +89,10 @@ export async function buildTestApp(config: Partial<HttpConfig> = {}) {
     },
     lastKnown: () => lastHealth,
     draining: () => health.draining,
+    pendingMigrations: async () => {
+      health.schemaReads += 1;
+      return health.pendingMigrations;
+    },
   });
   const metrics = createMetrics({ metricsToken: null, rateLimitGroups: Object.keys(DEFAULT_CONFIG.rateLimits) }).http;
   kit.container.bind(MetricsEndpoint).toConstantValue(metrics.endpoint);
