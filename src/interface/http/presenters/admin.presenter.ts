@@ -56,6 +56,14 @@ function dayExists(value: string): boolean {
 const TIME_WITHOUT_OFFSET = /[Tt]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?$/;
 
 /**
+ * The calendar forms read here: a year (4 digits, or 6 with a sign), month and day, then optionally a time after `T`
+ * or a space. IsISO8601 also lets through ordinal dates (`2026-001`), which Date reads as local midnight, and a space
+ * before the time, which Date reads in the server's zone too: both moved the filter by TZ's offset (an outside
+ * review, stop 49). Week dates and the basic format never parsed; they are refused here alike.
+ */
+const CALENDAR_FORM = /^(?:[+-]\d{6}|\d{4})(?:-\d{2}(?:-\d{2}(?:[Tt ].+)?)?)?$/;
+
+/**
  * An ISO 8601 query parameter (`since`, `until`) as a Date, or 400 VALIDATION_ERROR on that field: a day that
  * exists, an instant in years 1-9999 UTC (`0001-01-01` to `9999-12-31T23:59:59.999Z`), which PostgreSQL and the
  * in-memory adapter both compare exactly.
@@ -64,7 +72,8 @@ export function instantParam(field: string, value: string | undefined): Date | u
   if (value === undefined) return undefined;
   // A time without an offset is UTC, as a date alone is (JavaScript reads it in the server's zone: with TZ set to
   // Europe/Berlin, `since=2026-01-31T00:00:00` meant 23:00 UTC the day before; an outside review, 2026-12-02).
-  const date = new Date(TIME_WITHOUT_OFFSET.test(value) ? `${value}Z` : value);
+  const iso = CALENDAR_FORM.test(value) ? value.replace(' ', 'T') : null;
+  const date = iso === null ? new Date(NaN) : new Date(TIME_WITHOUT_OFFSET.test(iso) ? `${iso}Z` : iso);
   if (!storable(date) || !dayExists(value)) throw Errors.validation(field, `${field} must be a date and time such as 2026-01-31T00:00:00Z, in years 1-9999`);
   return date;
 }

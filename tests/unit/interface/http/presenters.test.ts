@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { successJson } from '@interface/http/envelope';
 import { decodeCursor, encodeCursor, instantParam } from '@interface/http/presenters/admin.presenter';
 import { presentClaims } from '@interface/http/presenters/claims.presenter';
@@ -73,6 +75,46 @@ describe('presenters', () => {
     expect(decodeCursor(encodeCursor({ occurredAt: now, id }) ?? undefined)).toEqual({ occurredAt: now, id });
     const forged = Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', id])).toString('base64url');
     expect(() => decodeCursor(forged)).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
+  });
+
+  /**
+   * An outside review (stop 49): IsISO8601 lets through a space before the time and ordinal dates (`2026-001`), which
+   * Date read in the server's zone, so with TZ set the filter moved by the zone's offset. Checked in a child process
+   * started with TZ=Europe/Berlin (jest's process.env is a copy: setting TZ in the test does not switch the zone), so
+   * the test fails on such code whatever zone jest runs in.
+   */
+  it('in a server zone other than UTC (TZ=Europe/Berlin): times without an offset are UTC, ordinal and week dates 400', () => {
+    const script = `
+      const { instantParam } = require(${JSON.stringify(resolve(__dirname, '../../../../src/interface/http/presenters/admin.presenter.ts'))});
+      const read = (v) => { try { return instantParam('since', v).toISOString(); } catch (e) { return e.code; } };
+      const values = process.argv.slice(1);
+      process.stdout.write(JSON.stringify({ offset: new Date(2026, 0, 31).getTimezoneOffset(), read: Object.fromEntries(values.map((v) => [v, read(v)])) }));
+    `;
+    const values = ['2026-01-31T00:00:00', '2026-01-31 00:00:00', '2026-01-31 10:30', '2026-01-31 10:30:00+01:00', '2026-01-31', '2026-01', '+002026-01-31T00:00:00Z',
+      '2026-001', '2026-032', '2026-001T00:00:00', '2026-W05', '2026-W05-1', '2026001'];
+    const child = spawnSync(process.execPath, ['-r', resolve(__dirname, '../../../support/swc-register.cjs'), '-e', script, ...values], {
+      env: { PATH: process.env.PATH ?? '', TZ: 'Europe/Berlin' },
+      encoding: 'utf8',
+    });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({
+      offset: -60,
+      read: {
+        '2026-01-31T00:00:00': '2026-01-31T00:00:00.000Z',
+        '2026-01-31 00:00:00': '2026-01-31T00:00:00.000Z',
+        '2026-01-31 10:30': '2026-01-31T10:30:00.000Z',
+        '2026-01-31 10:30:00+01:00': '2026-01-31T09:30:00.000Z',
+        '2026-01-31': '2026-01-31T00:00:00.000Z',
+        '2026-01': '2026-01-01T00:00:00.000Z',
+        '+002026-01-31T00:00:00Z': '2026-01-31T00:00:00.000Z',
+        '2026-001': 'VALIDATION_ERROR',
+        '2026-032': 'VALIDATION_ERROR',
+        '2026-001T00:00:00': 'VALIDATION_ERROR',
+        '2026-W05': 'VALIDATION_ERROR',
+        '2026-W05-1': 'VALIDATION_ERROR',
+        '2026001': 'VALIDATION_ERROR',
+      },
+    });
   });
 
   it('presents tokens with expires_in as the access token lifetime in seconds', () => {
