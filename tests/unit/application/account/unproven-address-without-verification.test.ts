@@ -1,14 +1,7 @@
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
-import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+import { CLIENT, PASSWORD, createKit, sidOf } from '../support/test-kit';
 
-type Kit = Awaited<ReturnType<typeof createKit>>;
 const totp = new OtpauthTotp();
-
-async function sidOf(kit: Kit, accessToken: string): Promise<string> {
-  const claims = await kit.tokens.verify(accessToken);
-  if (!('sid' in claims)) throw new Error('not a user token');
-  return claims.sid;
-}
 
 /**
  * REQUIRE_EMAIL_VERIFICATION=false (an outside review, stop 48): a sign-up was marked verified, in the user

@@ -1,6 +1,6 @@
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { MFA_STEP_UP_SECONDS } from '@application/mfa/regenerate-recovery-codes';
-import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+import { CLIENT, PASSWORD, createKit, sidOf } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
 const totp = new OtpauthTotp();
@@ -11,12 +11,6 @@ const totp = new OtpauthTotp();
  * password alone signed in. Now a regeneration also needs a session that proved the second factor in the last 15
  * minutes: a sign-in with a code, or the enabling of MFA by that session.
  */
-async function sidOf(kit: Kit, accessToken: string): Promise<string> {
-  const claims = await kit.tokens.verify(accessToken);
-  if (!('sid' in claims)) throw new Error('not a user token');
-  return claims.sid;
-}
-
 describe('POST /mfa/backup-codes needs a recent second factor', () => {
   async function enrolled(kit: Kit) {
     const { user, tokens } = await kit.loggedIn('alice@example.com');

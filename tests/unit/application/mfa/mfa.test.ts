@@ -5,18 +5,11 @@ import { SecondFactor } from '@application/mfa/second-factor';
 import { HmacRecoveryCodes } from '@infrastructure/security/crypto/hmac-recovery-codes';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { VerifyHook } from '../../../support/kit';
-import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
+import { CLIENT, PASSWORD, createKit, sidOf } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
 
 const totp = new OtpauthTotp();
-
-/** The session id (`sid`) of a user's access token. */
-async function sidOf(kit: Kit, accessToken: string): Promise<string> {
-  const claims = await kit.tokens.verify(accessToken);
-  if (!('sid' in claims)) throw new Error('not a user token');
-  return claims.sid;
-}
 
 /** A verified user with TOTP on (set-up and enable through the use cases); the secret and backup codes. */
 async function enrolled(kit: Kit, email = 'alice@example.com') {

@@ -194,3 +194,10 @@ export async function createKit(settingsOverride: Partial<AuthSettings> = {}, ha
   const settle = () => deferred.drain();
   return { container, resolve, overwriteUser, deferred, settle, requestWorker, settings, db, uow, repos, clock, mailer, sender, senderLogs, box, keys, tokens, issuer, useCases, signIn, recoveryCodes, mfaLockout, lastToken, registerVerified, loggedIn, signedInAs, anAdmin, eventTypes, lockout, sessionCache, localCache, rateLimiter, passwordPolicy, auditTypes };
 }
+
+/** The session id (`sid`) of a user's access token, read through the kit's token service (so it is verified too). */
+export async function sidOf(kit: { tokens: { verify(token: string): Promise<object> } }, accessToken: string): Promise<string> {
+  const claims = await kit.tokens.verify(accessToken);
+  if (!('sid' in claims) || typeof claims.sid !== 'string') throw new Error('not a user token');
+  return claims.sid;
+}
