@@ -55,6 +55,16 @@ function slowDownMs(error: unknown): number | null {
   return Math.min(MAX_SLOW_DOWN_MS, Math.max(RENEWAL_PAUSE_MS, asked));
 }
 
+/**
+ * An answer that is not the token endpoint's (a redirect, which the SDK does not follow, or a body that is not a
+ * token response: a proxy's or an ingress's page in front of auth-service). Like an outage, it says nothing about
+ * the client's credentials, so a still-usable cached token keeps being served (until 2026-12-05 it was final like a
+ * 4xx, and every caller failed with a valid token in hand).
+ */
+function notTheEndpoint(error: unknown): boolean {
+  return error instanceof AuthError && error.code === 'UNEXPECTED_RESPONSE';
+}
+
 /** The token may still be handed out: more than EXPIRY_SAFETY_MS before it expires. */
 function usable(cached: Cached, now: number): boolean {
   return now < cached.expiresAt - EXPIRY_SAFETY_MS;
@@ -115,7 +125,8 @@ export class ServiceTokenSource {
    * per-client quota: "ask less often"), whose next attempt waits its Retry-After; with no usable token its error is
    * repeated to callers without a request until then, so that callers do not keep the quota tripped (until
    * 2026-12-02 a 429 was final like any 4xx: the still-valid token was not served, and every call asked again; an
-   * outside review found it). Any other 4xx is final (bad credentials or scope: the old token is not served in
+   * outside review found it). So does an answer that is not the token endpoint's (a redirect, a proxy's page: see
+   * notTheEndpoint), not retried in a loop, the next attempt after RENEWAL_PAUSE_MS. Any other 4xx is final (bad credentials or scope: the old token is not served in
    * place of the answer), as is any failure once the token is nearly expired.
    */
   private fallBack(error: unknown): string {
@@ -124,7 +135,7 @@ export class ServiceTokenSource {
     const pause = slowDownMs(error);
     // Remembered whether or not a token is served now: once it stops being usable, the pause still holds.
     if (pause !== null) this.slowDown = { error, until: now + pause };
-    if (cached && (isTransient(error) || pause !== null) && usable(cached, now)) {
+    if (cached && (isTransient(error) || pause !== null || notTheEndpoint(error)) && usable(cached, now)) {
       cached.retryAt = now + (pause ?? RENEWAL_PAUSE_MS);
       return cached.token;
     }

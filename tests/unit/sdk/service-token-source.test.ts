@@ -199,7 +199,7 @@ describe('ServiceTokenSource with short-lived tokens (a local peer answering a s
 });
 
 describe('ServiceTokenSource while renewal fails and the cached token is still valid (an injected token endpoint)', () => {
-  type Mode = 'ok' | '503' | 'down' | '401' | '429' | '429-date';
+  type Mode = 'ok' | '503' | 'down' | '401' | '429' | '429-date' | '307' | 'html';
   /** The token endpoint as a fetch: 'ok' issues `tok<n>` for 900 s (n counts requests); the others fail. */
   const setup = (expiresIn = 900) => {
     const state = { mode: 'ok' as Mode, calls: 0 };
@@ -207,6 +207,8 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
       state.calls += 1;
       if (state.mode === 'down') throw new TypeError('fetch failed');
       if (state.mode === '503') return new Response('{}', { status: 503 });
+      if (state.mode === '307') return new Response(null, { status: 307, headers: { location: 'https://elsewhere.test/oauth/token' } });
+      if (state.mode === 'html') return new Response('<html>maintenance</html>', { status: 200, headers: { 'content-type': 'text/html' } });
       if (state.mode === '401') return new Response(JSON.stringify({ error: 'invalid_client' }), { status: 401 });
       if (state.mode === '429') return new Response(JSON.stringify({ error: 'slow_down' }), { status: 429, headers: { 'retry-after': '30' } });
       if (state.mode === '429-date') {
@@ -337,6 +339,34 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
     state.mode = 'ok';
     at(20);
     expect(await tokens.getToken()).toBe('tok2');
+  });
+
+  /**
+   * An answer that is not the token endpoint's (a redirect the SDK does not follow, a proxy's page with 200) says
+   * nothing about the credentials: until 2026-12-05 it was final like a 4xx, and every caller failed while the cached
+   * token had minutes left. Now the old token is served while usable, one attempt per RENEWAL_PAUSE_MS, no retry loop.
+   */
+  it.each(['307', 'html'] as const)('an answer that is not the endpoint\'s (%s) while renewing: the old token is served, one attempt per 5 s', async (mode) => {
+    const { state, tokens, at, waits } = setup();
+    expect(await tokens.getToken()).toBe('tok1');
+    state.mode = mode;
+    at(841);
+    expect(new Set(await burst(tokens))).toEqual(new Set(['tok1']));
+    expect(state.calls).toBe(2); // one request for the burst, not retried
+    at(845.999);
+    expect(new Set(await burst(tokens))).toEqual(new Set(['tok1']));
+    await settle();
+    expect(state.calls).toBe(2);
+    at(846);
+    expect(await tokens.getToken()).toBe('tok1');
+    await settle();
+    expect(state.calls).toBe(3);
+    at(895); // no longer usable: the caller is told
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'UNEXPECTED_RESPONSE' });
+    state.mode = 'ok';
+    at(896);
+    expect(await tokens.getToken()).toBe('tok5');
+    expect(waits).toEqual([]);
   });
 
   it('a 4xx is final: not answered with the old token', async () => {
