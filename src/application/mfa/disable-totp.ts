@@ -56,7 +56,7 @@ export class DisableTotp {
       const outcome =
         typeof proof === 'string'
           ? proof
-          : await this.uow.run(async (repos) => {
+          : await this.factor.spending(user.id, proof, () => this.uow.run(async (repos) => {
               const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
               if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
               if (!fresh.mfaEnabled) throw Errors.mfaNotEnabled();
@@ -71,7 +71,7 @@ export class DisableTotp {
               await repos.audit.record(selfAuditEntry('mfa.disabled', input.client, fresh.id, now));
               await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_disabled', occurredAt: now, bySupport: false }, this.settings.publicUrl));
               return 'spent';
-            });
+            }));
       if (outcome === 'spent') return;
       // A replay is refused alike but counts nothing (its reservation is released below).
       let lockSeconds: number | null = null;

@@ -41,7 +41,7 @@ export class EnableTotp {
     const proof = await this.factor.prepare(user, { code: input.code }, now, { pending: true });
     if (typeof proof === 'string') throw Errors.setupCodeMismatch();
     const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
-    await this.uow.run(async (repos) => {
+    await this.factor.spending(user.id, proof, () => this.uow.run(async (repos) => {
       // The token may have stopped counting since it was checked (a global logout, a suspension): nothing then.
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       if (fresh.mfaEnabled) throw Errors.mfaAlreadyEnabled();
@@ -52,7 +52,7 @@ export class EnableTotp {
       await repos.users.save(fresh);
       await repos.audit.record(selfAuditEntry('mfa.enabled', input.client, fresh.id, now));
       await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_enabled', occurredAt: now }, this.settings.publicUrl));
-    });
+    }));
     return { backupCodes: codes };
   }
 }

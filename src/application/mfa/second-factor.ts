@@ -84,6 +84,21 @@ export class SecondFactor {
   }
 
   /**
+   * Runs `work`, the transaction that is to spend `proof`. When it throws (an outage, a conflict, a refusal found on
+   * the locked row), nothing was spent: the TOTP step claimed by `prepare` is given back, so the user can send the
+   * same code again (until 2026-12-05 it stayed claimed, and the retry of a right code after a 503 was refused as a
+   * replay until the next code came up). Refusals that `work` returns rather than throws keep the claim.
+   */
+  async spending<T>(userId: string, proof: PreparedProof, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (proof.method === 'totp') await this.replay.release(userId, proof.sealedSecret, proof.step).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
    * On the row locked in this transaction: spends the proof. `replayed`: the code's step, or the backup code, was
    * spent meanwhile (a duplicate racing this one: a TOTP code that got past the shared store, e.g. while Redis was
    * down; a backup code sent twice at once); `wrong`: not (or no longer) good for this account.

@@ -86,7 +86,7 @@ export class VerifyMfaLogin {
       // Deleted, or MFA removed, since the password step: this pending login is over (not a wrong code).
       const proof = user?.mfaEnabled ? await this.factor.prepare(user, input.proof, now) : undefined;
       const outcome: Outcome =
-        proof === undefined ? { kind: 'gone' } : typeof proof === 'string' ? { kind: proof } : await this.finish(input, challenge, proof, attempt, now);
+        proof === undefined ? { kind: 'gone' } : typeof proof === 'string' ? { kind: proof } : await this.factor.spending(userId, proof, () => this.finish(input, challenge, proof, attempt, now));
       if (outcome.kind === 'signed_in') {
         return { user: outcome.user, tokens: outcome.tokens };
       }

@@ -16,4 +16,12 @@ export interface OtpReplayGuard {
    * code that disabled the old one was refused). Adapters keep a digest of it, never the value.
    */
   claim(userId: string, factor: string, step: number): Promise<boolean>;
+
+  /**
+   * Gives back a step this caller claimed (claim resolved true) and then could not spend: the transaction that was to
+   * record it failed, so the code was never accepted and the user may send it again within its window. Only the
+   * holder of a claim calls this. The account's last accepted step, checked on the locked row, stays the authority:
+   * a release after a transaction that did commit (its acknowledgement lost) lets nothing through twice.
+   */
+  release(userId: string, factor: string, step: number): Promise<void>;
 }

@@ -34,6 +34,7 @@ const memory = async (): Promise<Backend> => {
       if (ok) claimedAt.set(`${userId}:${factor}:${step}`, clock.now().getTime());
       return ok;
     },
+    release: (userId, factor, step) => guard.release(userId, factor, step),
   };
   return {
     // One process: "two instances" share the one map, as embedded mode has one process.
@@ -114,6 +115,19 @@ describe.each(backends)('OTP replay guard: %s', (_name, start) => {
     const third = 'v1.sealed-secret-of-a-third-set-up';
     const raced = await Promise.all(Array.from({ length: 10 }, (_, i) => b.guards[i % 2]!.claim(u, third, STEP)));
     expect(raced.filter(Boolean)).toHaveLength(1);
+  });
+
+  /** A claim whose transaction failed is given back by its holder (SecondFactor.spending): claimable once again. */
+  it('a released claim can be claimed again, once, from either instance; other claims stay', async () => {
+    const u = user();
+    await expect(b.guards[0].claim(u, SECRET, STEP)).resolves.toBe(true);
+    await expect(b.guards[0].claim(u, SECRET, STEP + 1)).resolves.toBe(true);
+    await b.guards[0].release(u, SECRET, STEP);
+    const raced = await Promise.all(Array.from({ length: 10 }, (_, i) => b.guards[i % 2]!.claim(u, SECRET, STEP)));
+    expect(raced.filter(Boolean)).toHaveLength(1);
+    await expect(b.guards[1].claim(u, SECRET, STEP + 1)).resolves.toBe(false);
+    // Releasing what is not claimed is harmless.
+    await b.guards[1].release(user(), SECRET, STEP);
   });
 
   it('stores neither the user id nor the secret in a key', async () => {

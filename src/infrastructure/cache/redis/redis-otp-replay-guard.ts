@@ -32,6 +32,16 @@ export class RedisOtpReplayGuard implements OtpReplayGuard {
     }
   }
 
+  /** Deletes the key (and the fallback's claim, made while Redis was down); an unreachable Redis lets it expire. */
+  async release(userId: string, factor: string, step: number): Promise<void> {
+    await this.local.release(userId, factor, step);
+    try {
+      await this.client.del(this.key(userId, factor, step));
+    } catch (error) {
+      this.warn(error);
+    }
+  }
+
   private warn(error: unknown): void {
     if (Date.now() - this.warnedAt < WARN_EVERY_MS) return;
     this.warnedAt = Date.now();
