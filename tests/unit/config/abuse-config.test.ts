@@ -79,6 +79,23 @@ describe('abuse-resistance settings', () => {
     expect(() => loadConfig({ LOCKOUT_THRESHOLD: 'x' })).toThrow(ConfigError);
   });
 
+  /** An outside review (stop 49): Number() read hex, exponents and decimals, as it did for PORT before stop 46. */
+  it('read whole numbers as digits only: hex, exponents, decimals and signs are refused, each variable named', () => {
+    const cases: [string, string][] = [
+      ['LOCKOUT_THRESHOLD', '0x5'],
+      ['LOCKOUT_THRESHOLD', '5.0'],
+      ['LOCAL_CACHE_MAX_ENTRIES', '0x10'],
+      ['TOKEN_CACHE_MAX_ENTRIES', '1e3'],
+      ['CURRENT_PASSWORD_MAX_FAILURES', '1e1'],
+      ['RATE_LIMIT_IPV6_PREFIX', '+64'],
+    ];
+    for (const [name, value] of cases) {
+      expect(() => loadConfig({ [name]: value })).toThrow(expect.objectContaining({ message: expect.stringContaining(`${name} must be an integer`) }));
+    }
+    const { abuse } = loadConfig({ LOCKOUT_THRESHOLD: '7', LOCAL_CACHE_MAX_ENTRIES: '16', TOKEN_CACHE_MAX_ENTRIES: '1000', CURRENT_PASSWORD_MAX_FAILURES: '10', RATE_LIMIT_IPV6_PREFIX: '56' });
+    expect([abuse.lockout.threshold, abuse.localCacheMaxEntries, abuse.tokenCacheMaxEntries, abuse.currentPasswordMaxFailures, abuse.ipv6Prefix]).toEqual([7, 16, 1000, 10, 56]);
+  });
+
   it('refuse a SESSION_CACHE_TTL over 60 s: a live entry elsewhere is what a lost revocation write leaves trusted', () => {
     expect(loadConfig({ SESSION_CACHE_TTL: '60s' }).abuse.sessionCacheTtlSeconds).toBe(60);
     for (const ttl of ['61', '61s', '2m', '600']) {
