@@ -70,7 +70,8 @@ describe('CLI create-admin (CONTRACT §8)', () => {
       expect(weak.code).toBe(1);
       expect(weak.stderr.trim().split('\n')).toHaveLength(1);
       // Says why, as the API's details do.
-      expect(weak.stderr).toMatch(/does not meet the policy\. \(--password .+\)/);
+      // The field named as where it came from (there is no --password option: an outside review, stop 49).
+      expect(weak.stderr).toMatch(/does not meet the policy\. \(the password from --password-stdin .+\)/);
       expect(weak.stderr).not.toContain('password\n');
 
       // The accounts work through the API: the stdin password and the generated one both log in as admins.

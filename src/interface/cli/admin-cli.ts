@@ -31,7 +31,7 @@ const USAGE = `usage: npm run cli -- <command>
                   or add the admin role to the existing account with this address
   rotate-keys [--force]
                   promote the pre-published next signing key, retire the active one, publish a new next key;
-                  refused while the next key is younger than the JWKS's cache lifetime (5 minutes) unless --force
+                  refused while the next key is younger than the JWKS's cache lifetime plus a margin (360 s) unless --force
   purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails and
                   processed-event records past retention (in batches of 5,000, skipping rows in use), expired keys
   reseal          seal every stored secret (signing keys, TOTP secrets, refresh tokens, queued e-mails and
@@ -167,9 +167,14 @@ async function clientCommand(command: Parameters<typeof runClientCommand>[1], ar
   }
 }
 
+/**
+ * The option each refused field came from: the password of create-admin is read from stdin (there is no --password).
+ */
+const FIELD_SOURCE: Readonly<Record<string, string>> = { password: 'the password from --password-stdin' };
+
 /** One line: the error's message and, per field, its reasons (`--email must be an email address`). */
 function refusal(error: DomainError): string {
-  const details = Object.entries(error.details ?? {}).map(([field, messages]) => ` (--${field} ${messages.join(', ')})`).join('');
+  const details = Object.entries(error.details ?? {}).map(([field, messages]) => ` (${FIELD_SOURCE[field] ?? `--${field}`} ${messages.join(', ')})`).join('');
   return `${error.message}${details}`;
 }
 
