@@ -17,6 +17,7 @@ import { EmailOutboxMessageFailures1764600000000 } from './1764600000000-email-o
 import { EmailFoldFixedPoint1764610000000 } from './1764610000000-email-fold-fixed-point';
 import { AccountRequestFailures1764620000000 } from './1764620000000-account-request-failures';
 import { OutboxNextAttempt1764630000000 } from './1764630000000-outbox-next-attempt';
+import { EmailInvisibleDomainMarks1764640000000 } from './1764640000000-email-invisible-domain-marks';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   EmailFoldFixedPoint1764610000000,
   AccountRequestFailures1764620000000,
   OutboxNextAttempt1764630000000,
+  EmailInvisibleDomainMarks1764640000000,
 ];

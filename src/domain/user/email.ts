@@ -27,6 +27,19 @@ const QUOTED = /^"((?:[\x20\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e\p{L}\p{M}\p{N}]|\
  */
 const LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]*[\p{L}\p{M}\p{N}])?$/u;
 const NON_ASCII = /[^\x00-\x7f]/;
+/**
+ * Marks that UTS #46 ignores in a domain name (maps to nothing): the combining grapheme joiner, the Mongolian free
+ * variation selectors and the variation selectors. What the mailer sends to (Node's domainToASCII) drops them, so
+ * `victim@examp\uFE0Fle.com` is example.com's mailbox: they are dropped from the stored domain too. Until stop 49
+ * they were kept, and each invisible spelling was another account for one inbox: pre-hijacking, and per-address mail
+ * quotas multiplied (an outside review).
+ */
+const IGNORED_IN_DOMAIN = /[\u034F\u180B-\u180D\u180F\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
+/**
+ * Invisible code points (Unicode's Default_Ignorable_Code_Point): refused in what is left of a domain (Hangul fillers,
+ * which UTS #46 disallows) and in a local part, which is delivered octet for octet (one address shown twice alike).
+ */
+const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
 /** The ACE prefix of an IDNA A-label (RFC 5890 §2.3.2.1); labels are compared after the fold, so lower case. */
 const ACE_PREFIX = 'xn--';
 
@@ -54,7 +67,7 @@ export class Email {
     if (at < 0) return null;
     const local = canonicalLocalPart(canonical.slice(0, at));
     const domain = canonicalDomain(canonical.slice(at + 1));
-    if (local === null || domain === null) return null;
+    if (local === null || domain === null || DEFAULT_IGNORABLE.test(local)) return null;
     const value = `${local}@${domain}`;
     if (utf8Length(local) > MAX_LOCAL || utf8Length(value) > MAX_ADDRESS) return null;
     return new Email(value);
@@ -110,7 +123,8 @@ function isDotAtom(text: string): boolean {
  */
 function canonicalDomain(folded: string): string | null {
   const labels: string[] = [];
-  for (const label of folded.split('.')) {
+  // Without the ignored marks, NFKC again: what stood on either side of one may compose now.
+  for (const label of folded.replace(IGNORED_IN_DOMAIN, '').normalize('NFKC').split('.')) {
     const canonical = canonicalLabel(label);
     if (canonical === null) return null;
     labels.push(canonical);
@@ -142,7 +156,7 @@ function canonicalLabel(label: string): string | null {
 }
 
 function isLabel(label: string): boolean {
-  if (!LABEL.test(label) || utf8Length(label) > MAX_LABEL) return false;
+  if (!LABEL.test(label) || DEFAULT_IGNORABLE.test(label) || utf8Length(label) > MAX_LABEL) return false;
   // IDNA2008 reserves hyphens in positions 3-4 of a U-label (an ASCII `xn--` label is decoded before this check).
   return !(NON_ASCII.test(label) && label.slice(2, 4) === '--');
 }

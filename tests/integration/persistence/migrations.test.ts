@@ -94,6 +94,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'EmailFoldFixedPoint1764610000000' }),
         expect.objectContaining({ name: 'AccountRequestFailures1764620000000' }),
         expect.objectContaining({ name: 'OutboxNextAttempt1764630000000' }),
+        expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -143,6 +144,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'EmailFoldFixedPoint1764610000000' }),
         expect.objectContaining({ name: 'AccountRequestFailures1764620000000' }),
         expect.objectContaining({ name: 'OutboxNextAttempt1764630000000' }),
+        expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {
@@ -156,6 +158,51 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       { email: 'mover@example.com', pending: '\u1E98ill@example.com' },
       { email: '\u01F0o@example.com', pending: null },
       { email: 'ascii@example.com', pending: null },
+    ]);
+    await db.dataSource.query(`DELETE FROM users`);
+  });
+
+  /**
+   * Stop 49 (an outside review): marks UTS #46 ignores (a variation selector) made another stored address for one
+   * inbox. The migration drops them from stored domains, with the IDN migration's rules for collisions and pending
+   * addresses; an address with an invisible code point Email now refuses is left and counted.
+   */
+  it('rewrite stored domains without the marks UTS #46 ignores, leaving collisions and refused addresses (counted) to an operator', async () => {
+    await undoThrough('EmailInvisibleDomainMarks1764640000000');
+    const rows: [string, string, string | null][] = [
+      ['00000000-0000-4000-8000-000000000001', 'alone@examp\uFE0Fle.org', null], // -> alone@example.org
+      ['00000000-0000-4000-8000-000000000002', 'victim@example.com', null], // the owner's account
+      ['00000000-0000-4000-8000-000000000003', 'victim@e\u034Fxample.com', null], // collides with 2: left, counted
+      ['00000000-0000-4000-8000-000000000004', 'mover@example.com', 'new@b\uFE0Fücher.example'], // pending rewritten
+      ['00000000-0000-4000-8000-000000000005', 'self@example.net', 'self@exa\u180Bmple.net'], // its own address: dropped
+      ['00000000-0000-4000-8000-000000000006', 'filler@ex\u3164ample.com', null], // refused now: left, counted
+      ['00000000-0000-4000-8000-000000000007', 'ascii@example.com', null], // not read
+      ['00000000-0000-4000-8000-000000000008', 'plain@bücher.example', null], // non-ASCII, nothing invisible: not changed
+    ];
+    for (const [id, email, pending] of rows) {
+      await db.dataSource.query(
+        `INSERT INTO users (id, email, pending_email, status, email_verified, roles, created_at, updated_at)
+         VALUES ($1, $2, $3, 'active', true, '{user}', now(), now())`,
+        [id, email, pending],
+      );
+    }
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' })]);
+      expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 1 that are no longer valid/)]]);
+    } finally {
+      warn.mockRestore();
+    }
+    const after: { email: string; pending: string | null }[] = await db.dataSource.query(`SELECT email, pending_email AS pending FROM users ORDER BY id`);
+    expect(after).toEqual([
+      { email: 'alone@example.org', pending: null },
+      { email: 'victim@example.com', pending: null },
+      { email: 'victim@e\u034Fxample.com', pending: null },
+      { email: 'mover@example.com', pending: 'new@bücher.example' },
+      { email: 'self@example.net', pending: null },
+      { email: 'filler@ex\u3164ample.com', pending: null },
+      { email: 'ascii@example.com', pending: null },
+      { email: 'plain@bücher.example', pending: null },
     ]);
     await db.dataSource.query(`DELETE FROM users`);
   });

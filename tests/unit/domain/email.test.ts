@@ -269,3 +269,39 @@ describe('Email: an IDN domain written with A-labels is the same mailbox as with
     for (const label of ['☃', '\u0301bcher', 'bü--cher']) expect([label, Email.parse(`x@${label}.example`)]).toEqual([label, null]);
   });
 });
+
+/**
+ * An outside review (stop 49): UTS #46, which the mailer's domainToASCII follows, ignores some marks in a domain (the
+ * variation selectors, the combining grapheme joiner, the Mongolian free variation selectors), so
+ * `victim@examp\uFE0Fle.com` is example.com's inbox. The fold kept them, and each invisible spelling was another
+ * account for one inbox (pre-hijacking; per-address mail quotas multiplied). They are dropped from the domain now.
+ */
+describe('Email: marks UTS #46 ignores in a domain are not part of the address', () => {
+  const IGNORED = ['\uFE0F', '\uFE00', '\u034F', '\u180B', '\u180D', '\u{E0100}', '\u{E01EF}'];
+
+  it.each(IGNORED.map((mark) => [mark.codePointAt(0)!.toString(16).toUpperCase(), mark]))('U+%s in any position of the domain is dropped: the plain address, as the mailer sends to', (_code, mark) => {
+    for (const spelling of [`victim@examp${mark}le.com`, `victim@e${mark}xample.com`, `victim@example.c${mark}om`, `victim@exam${mark}${mark}ple.com`]) {
+      expect(domainToASCII(spelling.slice(spelling.indexOf('@') + 1))).toBe('example.com');
+      expect(Email.create(spelling).value).toBe('victim@example.com');
+      expect(Email.canonicalize(spelling)).toBe('victim@example.com');
+    }
+    expect(Email.create(`user@b${mark}ücher.example`).value).toBe('user@bücher.example');
+  });
+
+  it('what stood on either side of a dropped mark composes: the value is still a fixed point', () => {
+    const value = Email.create('user@cafe\uFE0F\u0301.example').value;
+    expect(value).toBe('user@café.example');
+    expect(Email.create(value).value).toBe(value);
+  });
+
+  it('refuses other invisible code points: in a domain (a Hangul filler, which UTS #46 disallows) and in a local part', () => {
+    for (const address of ['victim@ex\u3164ample.com', 'victim@\u115Fexample.com', `vic${'\uFE0F'}tim@example.com`, 'vic\u034Ftim@example.com', '"vic\uFE0Ftim"@example.com', 'victim\u{E0100}@example.com']) {
+      expect(Email.parse(address)).toBeNull();
+      expect(() => Email.create(address)).toThrow(DomainError);
+    }
+  });
+
+  it('an A-label that decodes to a label with such a mark is refused (not the one encoding of an IDNA label)', () => {
+    expect(Email.parse(`user@xn--${encodePunycode('bu\uFE0Fcher')}.example`)).toBeNull();
+  });
+});

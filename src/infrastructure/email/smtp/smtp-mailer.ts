@@ -104,6 +104,7 @@ export class SmtpMailer implements Mailer {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
 
 /** The RCPT TO addresses nodemailer derives from `envelope`: sendMail composes the message from it the same way. */
 function composedRecipients(envelope: { from: string; to: { name: string; address: string }[] }): string[] {
@@ -117,6 +118,9 @@ function isSameMailbox(recipients: string[], address: string): boolean {
   const [sentAt, storedAt] = [sent.lastIndexOf('@'), stored.lastIndexOf('@')];
   if (sentAt < 0 || storedAt < 0 || sent.slice(0, sentAt) !== stored.slice(0, storedAt)) return false;
   const [sentDomain, storedDomain] = [sent.slice(sentAt + 1), stored.slice(storedAt + 1)];
+  // A stored domain with an invisible code point (a variation selector, stored before stop 49: UTS #46 drops it, so
+  // it is another account's spelling of a mailbox whose account has the plain one) is never sent to.
+  if (INVISIBLE.test(storedDomain)) return false;
   // An IDN domain goes out as its A-label (or, with SMTPUTF8, its U-label): compare the A-labels.
   return sentDomain === storedDomain || (domainToASCII(sentDomain) !== '' && domainToASCII(sentDomain) === domainToASCII(storedDomain));
 }
