@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { metaFor } from '@interface/http/envelope';
 import { markClosedByServer } from '@interface/http/middleware/client-gone';
+import { requestIdFor } from '@interface/http/middleware/request-id';
 
 /* What the HTTP server answers itself, below the app (http-server.ts): the refusals and their envelopes. */
 
@@ -36,7 +37,7 @@ export interface RefusedRequest {
  * (CONTRACT §1: every response), not Node's bare status line; then the connection closes.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): { reason: RefusalReason; requestId: string } | null {
-  const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return null;
@@ -50,7 +51,17 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   }
   const reason: RefusalReason = error.code === 'HPE_HEADER_OVERFLOW' ? 'header_overflow' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'timeout' : 'malformed';
   const message = reason === 'header_overflow' ? 'The request headers are too large.' : reason === 'timeout' ? 'The request did not arrive in time.' : 'The request is not valid HTTP.';
-  return { reason, requestId: answerRaw(socket, REFUSAL_STATUS[reason], 'BAD_REQUEST', message) };
+  return { reason, requestId: answerRaw(socket, REFUSAL_STATUS[reason], 'BAD_REQUEST', message, pending ? requestIdOf(pending) : undefined) };
+}
+
+/**
+ * The id of a request the app has seen (its X-Request-ID answer header, set first by the app), else the caller's
+ * well-formed X-Request-ID: a refusal of a request whose headers were parsed answers with the id its log line has
+ * (CONTRACT §1; until stop 49 both 408s carried a new one: an outside review).
+ */
+export function requestIdOf(res: ServerResponse): string {
+  const set = res.getHeader('X-Request-ID');
+  return typeof set === 'string' ? set : requestIdFor(res.req?.headers['x-request-id']);
 }
 
 /** The socket's peer address, read before the answer closes the socket. */
@@ -65,8 +76,7 @@ export function refusal(reason: RefusalReason, code: string | null, remoteAddres
 }
 
 /** An answer in the error envelope to a parsed request the app does not see; returns its request id. */
-export function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string, close = false): string {
-  const requestId = randomUUID();
+export function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string, close = false, requestId: string = randomUUID()): string {
   const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
@@ -83,8 +93,7 @@ export function answerWithoutApp(res: ServerResponse, status: number, code: stri
  * An answer in the error envelope written straight to the socket (no app behind it), then the connection closes;
  * returns its request id.
  */
-export function answerRaw(socket: Duplex, status: number, code: string, message: string): string {
-  const requestId = randomUUID();
+export function answerRaw(socket: Duplex, status: number, code: string, message: string, requestId: string = randomUUID()): string {
   const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +

@@ -178,6 +178,32 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
     expect(lastRefusal()).toEqual({ reason: 'timeout', status: 408, parserCode: 'ERR_HTTP_REQUEST_TIMEOUT', remoteAddress: expect.stringMatching(/127\.0\.0\.1$/), requestId: answer.requestId });
   });
 
+  /** An outside review (stop 49): both 408s answered with a new id while the log line had the caller's. */
+  it("both 408s carry the caller's well-formed X-Request-ID, as the log line does; a malformed one is replaced", async () => {
+    const trickled = await rawExchange(port, 'POST /x HTTP/1.1\r\nHost: a\r\nX-Request-ID: trickle-trace-42\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":');
+    expect(trickled.text).toMatch(/^HTTP\/1\.1 408[\s\S]*\r\nX-Request-ID: trickle-trace-42\r\n[\s\S]*"request_id":"trickle-trace-42"/);
+    expect(lastRefusal().requestId).toBe('trickle-trace-42');
+    const stalledIds: string[] = [];
+    const own = new TrackedHttpServer(
+      async (req, res) => {
+        for await (const chunk of req) void chunk;
+        res.end('app');
+      },
+      { requestTimeoutMs: 10_000, stalledSocketTimeoutMs: 300 },
+      (refusal) => stalledIds.push(refusal.requestId),
+    );
+    const ownPort = await own.listen(0, '127.0.0.1');
+    try {
+      const stalled = await rawExchange(ownPort, 'POST /x HTTP/1.1\r\nHost: a\r\nX-Request-ID: my-trace-123\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":');
+      expect(stalled.text).toMatch(/^HTTP\/1\.1 408[\s\S]*\r\nX-Request-ID: my-trace-123\r\n[\s\S]*"request_id":"my-trace-123"/);
+      const malformed = await rawExchange(ownPort, 'POST /x HTTP/1.1\r\nHost: a\r\nX-Request-ID: bad id with spaces\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":');
+      expect(malformed.text).toMatch(/\r\nX-Request-ID: [0-9a-f-]{36}\r\n/);
+      expect(stalledIds[0]).toBe('my-trace-123');
+    } finally {
+      await own.stop(100);
+    }
+  });
+
   /**
    * A body that stops arriving (Content-Length 100, 18 bytes sent, then nothing): the stalled-socket timeout comes
    * before the request timeout, and until 2026-12-03 it destroyed the connection without a word (an outside review:
