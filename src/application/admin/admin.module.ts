@@ -9,6 +9,7 @@ import { ListUsers } from './list-users';
 import { RecordAdminRefusal } from './record-admin-refusal';
 import { RevokeUserSessions } from './revoke-user-sessions';
 import { SendPasswordReset } from './send-password-reset';
+import { UnlockAccountByOperator } from './unlock-account-by-operator';
 import { UnlockUser } from './unlock-user';
 import { UpdateUser } from './update-user';
 
@@ -25,6 +26,7 @@ export const ADMIN_CLASSES = {
   GetUserStats,
   ListAuditEvents,
   CreateAdmin,
+  UnlockAccountByOperator,
   RecordAdminRefusal,
 } as const;
 

@@ -21,7 +21,7 @@ import { INVITATION_TTL_SECONDS } from './invite-user';
 import { PORTS } from '../ports/tokens';
 
 /** The CLI acts with no request and no admin: the audit entry names the account itself, reason `cli` (or `cli_...`). */
-function cliAuditEntry(type: AuditEventType, userId: string, now: Date, reason = 'cli'): AuditEntry {
+export function cliAuditEntry(type: AuditEventType, userId: string, now: Date, reason = 'cli'): AuditEntry {
   return { type, outcome: 'success', actorId: null, subjectId: userId, reason, ...UNKNOWN_CLIENT, requestId: null, occurredAt: now };
 }
 

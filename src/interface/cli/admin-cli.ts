@@ -7,6 +7,7 @@ import { createLogger } from '@infrastructure/logging/pino-logger';
 import { JWKS_MAX_AGE_SECONDS } from '@interface/http/routes/well-known.routes';
 import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, UsageError } from './client-commands';
 import { createAdmin, parseCreateAdmin } from './create-admin';
+import { parseUnlock, unlock } from './unlock';
 import type { CliIo } from './cli-io';
 
 /**
@@ -29,6 +30,9 @@ const USAGE = `usage: npm run cli -- <command>
   create-admin --email E [--password-stdin]
                   create an active, verified admin (password read from stdin, else generated and printed once),
                   or add the admin role to the existing account with this address
+  unlock --email E
+                  lift the account's login lockout and its second step's (as POST /admin/users/:id/unlock does):
+                  for an admin locked out with no other admin to unlock them
   rotate-keys [--force]
                   promote the pre-published next signing key, retire the active one, publish a new next key;
                   refused while the next key is younger than the JWKS's cache lifetime plus a margin (360 s) unless --force
@@ -76,6 +80,24 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
         io.stderr.write(`${refusal(error)}\n\n${USAGE}`);
         return 2;
       }
+      io.stderr.write(`${refusal(error)}\n`);
+      return 1;
+    } finally {
+      await app.close();
+    }
+  }
+  if (command === 'unlock') {
+    const options = parseUnlock(argv.slice(1));
+    if (typeof options === 'string') {
+      io.stderr.write(`${options}\n\n${USAGE}`);
+      return 2;
+    }
+    const app = await openApplication(io);
+    try {
+      io.stdout.write(`${JSON.stringify(await unlock(app.container, options.email))}\n`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
       io.stderr.write(`${refusal(error)}\n`);
       return 1;
     } finally {
