@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@application/ports/logger';
 import type { DataSource } from 'typeorm';
 import { schemaState } from '@infrastructure/persistence/typeorm/data-source';
 import type { HealthChecks, HealthProbe } from '@interface/http/http-deps';
@@ -41,7 +41,7 @@ export function rememberingHealthProbe(infra: Infrastructure, options: HealthPro
   // healthChecks answers 'down' for a dependency that fails; nothing is expected to reject here.
   check().catch(() => undefined);
   const pendingMigrations = pendingMigrationsWatch(infra.dataSource, options.schemaRecheckMs ?? SCHEMA_RECHECK_MS, () =>
-    options.logger?.info('the database schema is now up to date with this version: ready'),
+    options.logger?.info({}, 'the database schema is now up to date with this version: ready'),
   );
   pendingMigrations().catch(() => undefined);
   return {
