@@ -16,6 +16,13 @@ export interface RevocationFeedOptions extends RevocationListOptions {
   exchange?: string;
   /** The queue's name (default: one the broker names). Exclusive and auto-deleted in any case: one per process. */
   queue?: string;
+  /**
+   * The AMQP heartbeat asked of the broker, in seconds (default 5; a URL with its own `heartbeat` query parameter
+   * keeps it). A link that silently stops carrying anything (a dropped route, a stalled NAT) is noticed after about
+   * two of them: the feed turns unhealthy, `failClosedWhenDisconnected` begins and the feed reconnects. Until stop 49
+   * none was asked, so the broker's (60 s, given up after three) applied: such a link stayed healthy for about 3 min.
+   */
+  heartbeatSeconds?: number;
   /** Unacknowledged deliveries in flight (default 100). */
   prefetch?: number;
   /** Reconnect delays: full jitter in [0, min(maxDelayMs, baseDelayMs x 2^n)) (defaults 250 ms and 30 s). */
@@ -35,19 +42,27 @@ export interface RevocationFeed extends RevocationCheck {
   readonly healthy: boolean;
   /**
    * When the feed last resumed after an outage (ms since the epoch, the `now` option's clock): events published
-   * during the outage were never received. 0 while it has had none since its first subscription; null while not
-   * subscribed (before the first subscription too).
+   * during the outage were never received. 0 while it has had none since its first subscription, and that one came
+   * at the first attempt; null while not subscribed (before the first subscription too). A first subscription that
+   * came only after a failed attempt is a resumption (the broker was unreachable when the feed was created: whatever
+   * was published meanwhile was missed); until stop 49 it was 0.
    */
   readonly resumedAt: number | null;
   /** Revoked sessions and cut-off users held (expired entries go on the next write). */
   readonly size: number;
   /** Resolves once the feed is subscribed (at once if it is); rejects when the feed is closed first. */
   ready(): Promise<void>;
-  /** Stops reconnecting and closes the connection; the list stays readable. */
+  /**
+   * Stops reconnecting and closes the connection; the list stays readable. Resolves within about 2 s: on a link that
+   * carries nothing the connection is dropped without the broker's answer (until stop 49 it never resolved).
+   */
   close(): Promise<void>;
 }
 
 type AmqpConnect = (url: string, socketOptions?: { timeout?: number }) => Promise<ChannelModel>;
+
+/** How long close() waits for the broker's answer before dropping the connection. */
+const CLOSE_DEADLINE_MS = 2000;
 
 /**
  * Push revocation for offline verification (issue 11 item 7): subscribes to auth-service's revocation events on
@@ -66,6 +81,9 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   const logger = options.logger;
   const list = new RevocationList(options);
   const now = options.now ?? Date.now;
+  const heartbeatSeconds = options.heartbeatSeconds ?? 5;
+  if (!(Number.isInteger(heartbeatSeconds) && heartbeatSeconds > 0)) throw new TypeError('heartbeatSeconds: a positive integer');
+  const url = withHeartbeat(options.url, heartbeatSeconds);
   let model: ChannelModel | undefined;
   let healthy = false;
   let resumedAt: number | null = null;
@@ -102,7 +120,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     model = undefined;
     healthy = false;
     resumedAt = null;
-    current.close().catch(() => undefined);
+    void closeWithin(current);
     scheduleReconnect(why);
   };
 
@@ -110,9 +128,9 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     let current: ChannelModel | undefined;
     try {
       const connect = await loadAmqplib();
-      current = await connect(options.url, { timeout: 5000 });
+      current = await connect(url, { timeout: 5000 });
       if (closed) {
-        await current.close().catch(() => undefined);
+        await closeWithin(current);
         return;
       }
       model = current;
@@ -136,9 +154,11 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
         }
       });
       if (model !== self) return;
-      // Taken once the queue is bound and consumed: anything published from here on reaches the list. The first
-      // subscription records no outage (events from before the feed started are beyond any feed: README).
-      resumedAt = subscribedBefore ? now() : 0;
+      // Taken once the queue is bound and consumed: anything published from here on reaches the list. A first
+      // subscription at the first attempt records no outage (events from before the feed started are beyond any
+      // feed: README); one after a failed attempt does (`attempt` counts them until it is reset below): the feed
+      // was created, and a verifier may have relied on it, while events went nowhere (until stop 49, 0).
+      resumedAt = subscribedBefore || attempt > 0 ? now() : 0;
       subscribedBefore = true;
       healthy = true;
       attempt = 0;
@@ -187,12 +207,50 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       model = undefined;
       for (const waiter of waiters) waiter.reject(new Error('revocation feed closed'));
       waiters = [];
-      await current?.close().catch(() => undefined);
+      if (current) await closeWithin(current);
     },
   };
 }
 
 class MissingPeerError extends Error {}
+
+/**
+ * amqplib's close(), which waits for the broker's close-ok: on a link that carries nothing it never comes. After
+ * CLOSE_DEADLINE_MS the socket is destroyed instead (amqplib then reports the connection closed). Never rejects.
+ */
+async function closeWithin(model: ChannelModel): Promise<void> {
+  // The destroy below makes amqplib emit 'error': never unheard (a connection closed right after it was made has no
+  // listener of the feed's yet, and an unheard 'error' would end the process).
+  model.on('error', () => undefined);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), CLOSE_DEADLINE_MS);
+    timer.unref?.();
+  });
+  const closing = model.close().then(
+    () => 'closed' as const,
+    () => 'closed' as const,
+  );
+  try {
+    if ((await Promise.race([closing, deadline])) === 'late') {
+      // With an error: amqplib hears of it ('error' on the socket), stops its heartbeat timer and reports the close.
+      (model.connection as unknown as { stream?: { destroy?(error?: Error): void } } | undefined)?.stream?.destroy?.(new Error('no answer to close within the deadline'));
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `url` asking for a heartbeat of `seconds`, unless it asks for one itself (amqplib reads it from the query). */
+function withHeartbeat(url: string, seconds: number): string {
+  const hash = url.indexOf('#');
+  const base = hash === -1 ? url : url.slice(0, hash);
+  const fragment = hash === -1 ? '' : url.slice(hash);
+  const question = base.indexOf('?');
+  if (question !== -1 && new URLSearchParams(base.slice(question + 1)).has('heartbeat')) return url;
+  const separator = question === -1 ? '?' : base.endsWith('?') || base.endsWith('&') ? '' : '&';
+  return `${base}${separator}heartbeat=${seconds}${fragment}`;
+}
 
 /** The optional peer dependency, loaded on first use only. */
 async function loadAmqplib(): Promise<AmqpConnect> {

@@ -42,8 +42,11 @@ export const DEFAULT_MAX_ENTRIES = 100_000;
  * nothing), order-tolerant (a user keeps the latest cut-off it was given), bounded in time and size.
  *
  * Entries live in one Map in insertion order, which is roughly expiry order (every entry lives `retentionMs`
- * from its event): expired entries are dropped from the front on every write and ignored on every read; when the
- * Map is full the oldest entry is dropped (counted in `evicted`: a dropped revocation is a missed one).
+ * from its event): expired entries are dropped from the front on every write and ignored on every read. Only
+ * roughly: an entry whose event time is ahead of this host's clock lives longer than those after it, and the front
+ * sweep stops at it. So when the Map is full every expired entry is swept first (O(n), only when full and some
+ * entry has expired), and only then is the oldest live entry dropped (counted in `evicted`: a dropped revocation
+ * is a missed one). Until stop 49 such an entry shielded the expired ones behind it and was itself evicted, alive.
  */
 export class RevocationList implements RevocationCheck {
   private readonly retentionMs: number;
@@ -51,6 +54,8 @@ export class RevocationList implements RevocationCheck {
   private readonly now: () => number;
   private readonly entries = new Map<string, Entry>();
   private evictedCount = 0;
+  /** No entry expires before this (a lower bound: exact after a sweep): a full list of live entries is never swept. */
+  private earliestExpiry = Number.POSITIVE_INFINITY;
 
   constructor(options: RevocationListOptions = {}) {
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
@@ -114,18 +119,35 @@ export class RevocationList implements RevocationCheck {
     const previous = this.entries.get(key);
     this.entries.delete(key);
     this.dropExpired(now);
+    if (this.entries.size >= this.maxEntries && this.earliestExpiry <= now) this.sweepExpired(now);
     while (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
       this.evictedCount += 1;
     }
-    this.entries.set(key, { cutoffMs, expiresAt: Math.max(expiresAt, previous?.expiresAt ?? 0) });
+    const entry = { cutoffMs, expiresAt: Math.max(expiresAt, previous?.expiresAt ?? 0) };
+    this.entries.set(key, entry);
+    this.earliestExpiry = Math.min(this.earliestExpiry, entry.expiresAt);
   }
 
+  /** The expired entries at the front (cheap, on every write). */
   private dropExpired(now: number): void {
     for (const [key, entry] of this.entries) {
       if (entry.expiresAt > now) return;
       this.entries.delete(key);
     }
+  }
+
+  /**
+   * Every expired entry, wherever it is: the whole Map, only when it is full and something in it has expired (a flood
+   * of live revocations evicts at O(1) a write, as before).
+   */
+  private sweepExpired(now: number): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt <= now) this.entries.delete(key);
+      else earliest = Math.min(earliest, entry.expiresAt);
+    }
+    this.earliestExpiry = earliest;
   }
 }

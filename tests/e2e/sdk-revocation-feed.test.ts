@@ -186,5 +186,80 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECT
       await logout(token);
       await untilRefused(lenient, token, performance.now());
     }, 60_000);
+
+    /** A feed of its own, reaching the broker through a proxy of its own (the suite's feed stays subscribed). */
+    const ownFeed = async (setUp: (link: TcpProxy) => void = () => undefined, extra: { heartbeatSeconds?: number } = {}) => {
+      const target = new URL(REAL_AMQP_URL);
+      const link = new TcpProxy(target.hostname, Number(target.port || 5672));
+      await link.start();
+      setUp(link);
+      const own = createRevocationFeed({ url: link.through(REAL_AMQP_URL), exchange, reconnect: { baseDelayMs: 50, maxDelayMs: 200 }, trustedPublishers: [brokerUser(REAL_AMQP_URL)], ...extra });
+      return { link, own };
+    };
+
+    it('a broker unreachable when the feed is created: its first subscription is a resumption, so a token revoked meanwhile is not accepted offline with failClosedWhenDisconnected (stop 49)', async () => {
+      const email = 'feed-late-start@example.com';
+      const { tokens } = await signUp(t, email);
+      const revokedBeforeSubscribed = await login(email);
+      const { link, own } = await ownFeed((proxy) => proxy.cut());
+      try {
+        // The default tolerance (60 s): the app's manual clock may be a little ahead of this host's.
+        const strict = verifier({ revocations: own, failClosedWhenDisconnected: true });
+        await expect(strict.verify(tokens.access_token)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 }); // not subscribed yet: online
+        await logout(revokedBeforeSubscribed);
+        // Published, and routed to the queues bound now: the suite's feed has it; this one has no queue yet.
+        await untilRefused(verifier(), revokedBeforeSubscribed, performance.now());
+        link.restore();
+        await own.ready();
+        expect(own.healthy).toBe(true);
+        // Missed by this feed, so not refused offline: checked online, which without introspection is AUTH_UNAVAILABLE
+        // (until stop 49 the first subscription was "no outage" and both were accepted offline).
+        await expect(strict.verify(revokedBeforeSubscribed)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
+        await expect(strict.verify(tokens.access_token)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
+        expect(own.resumedAt).toBeGreaterThan(0);
+      } finally {
+        await own.close();
+        await link.close();
+      }
+    }, 30_000);
+
+    it('a link that silently stops carrying anything: the heartbeat turns the feed unhealthy within seconds, and it reconnects once the link is back (stop 49)', async () => {
+      // The default is 5 s (noticed after 10 to 15 s; asserted with a fake amqplib in tests/unit/sdk); 1 s keeps this fast.
+      const { link, own } = await ownFeed(undefined, { heartbeatSeconds: 1 });
+      try {
+        await own.ready();
+        const since = performance.now();
+        link.stall();
+        // Until stop 49 no heartbeat was asked: the broker's 60 s applied, and the feed stayed healthy about 3 min.
+        await eventually(() => !own.healthy, 20_000, 'the feed to notice the stalled link');
+        console.log(`[revocation feed] stalled link noticed after ${(performance.now() - since).toFixed(0)} ms (heartbeat 1 s)`);
+        expect(own.resumedAt).toBeNull();
+        link.restore();
+        await own.ready();
+        expect(own.resumedAt).toBeGreaterThan(0);
+      } finally {
+        await own.close();
+        await link.close();
+      }
+    }, 30_000);
+
+    it('close() resolves within a few seconds on a stalled link (stop 49: it waited for an answer that never came)', async () => {
+      const { link, own } = await ownFeed();
+      try {
+        await own.ready();
+        link.stall();
+        const since = performance.now();
+        let timer: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([own.close().then(() => 'closed'), new Promise((resolve) => (timer = setTimeout(() => resolve('still closing'), 5000)))]);
+        clearTimeout(timer);
+        expect(outcome).toBe('closed');
+        expect(performance.now() - since).toBeLessThan(5000);
+        expect(own.healthy).toBe(false);
+        await expect(own.ready()).rejects.toThrow('revocation feed closed');
+      } finally {
+        await own.close();
+        await link.close();
+      }
+    }, 30_000);
   },
 );

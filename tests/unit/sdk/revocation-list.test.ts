@@ -108,6 +108,20 @@ describe('RevocationList', () => {
     expect(l.size).toBe(2);
   });
 
+  it('when full, expired entries anywhere make room before a live one is evicted: an event time ahead of this clock shields none (stop 49)', () => {
+    const clock = new FakeClock();
+    const l = new RevocationList({ now: clock.now, maxEntries: 3, retentionMs: 60_000 });
+    l.revokeSession('ahead', clock.ms + 120_000); // its event's clock is 2 min ahead: kept until then + retention
+    l.revokeSession('b');
+    l.revokeSession('c');
+    clock.advance(90); // b and c expired, 'ahead' lives another 90 s, at the front of the Map
+    l.revokeSession('d');
+    expect(l.isRevoked(userToken(clock, { sessionId: 'ahead' }))).toBe(true);
+    expect(l.isRevoked(userToken(clock, { sessionId: 'd' }))).toBe(true);
+    expect(l.evicted).toBe(0);
+    expect(l.size).toBe(2);
+  });
+
   it('stays bounded under 100,000 distinct revocations', () => {
     const { clock, list: l } = list({ maxEntries: 1000 });
     for (let i = 0; i < 100_000; i += 1) l.revokeSession(`s-${i}`);

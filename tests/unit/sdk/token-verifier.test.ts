@@ -281,6 +281,27 @@ describe('createTokenVerifier online (introspection at a local RFC 7662 peer)', 
     expect(introspections(fetch)).toBe(2);
   });
 
+  it('a signature spelled non-canonically (unused low bits of its last base64url character set) is INVALID_TOKEN before any request: one token, one spelling, one cache entry (stop 49)', async () => {
+    const { v, fetch } = verifier();
+    const sid = randomUUID();
+    const token = await peer.userToken({ sid });
+    const cut = token.lastIndexOf('.') + 1;
+    const signature = token.slice(cut);
+    expect(signature).toHaveLength(86); // Ed25519: 64 bytes, the last character carrying 2 bits and 4 unused ones
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature.at(-1)!);
+    expect(last & 0x0f).toBe(0);
+    const spellings = Array.from({ length: 15 }, (_, k) => `${token.slice(0, cut)}${signature.slice(0, -1)}${alphabet[last | (k + 1)]}`);
+    for (const spelling of spellings) {
+      // The same bytes to a lenient decoder: that is what made each spelling a distinct, valid token.
+      expect(Buffer.from(spelling.slice(cut), 'base64url').equals(Buffer.from(signature, 'base64url'))).toBe(true);
+      await expect(v.verify(spelling, { online: true })).rejects.toMatchObject({ code: 'INVALID_TOKEN', status: 401 });
+    }
+    expect(fetch.total()).toBe(0); // neither the JWKS nor introspection was asked
+    await expect(v.verify(token, { online: true })).resolves.toMatchObject({ sessionId: sid });
+    expect(introspections(fetch)).toBe(1);
+  });
+
   it('a forged token is refused offline, without asking the service', async () => {
     const { v, fetch } = verifier();
     await expect(v.verify(await peer.userToken({ claims: { aud: 'x' } }), { online: true })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
