@@ -71,16 +71,16 @@ module.exports = {
     },
     {
       name: 'sdk-amqplib-in-feed-only',
-      comment: 'amqplib is an optional peer dependency of the SDK: only the revocation feed may use it.',
+      comment: 'amqplib is an optional peer dependency of the SDK: only the revocation feed (and its link, amqp-link.ts) may use it.',
       severity: 'error',
-      from: { path: '^src/sdk/', pathNot: '^src/sdk/revocation-feed\\.ts$' },
+      from: { path: '^src/sdk/', pathNot: '^src/sdk/(revocation-feed|amqp-link)\\.ts$' },
       to: { path: '^node_modules/amqplib/' },
     },
     {
       name: 'sdk-amqplib-lazy',
       comment: 'the feed loads amqplib with import() when a feed is created (its types statically); a static import would make it required.',
       severity: 'error',
-      from: { path: '^src/sdk/revocation-feed\\.ts$' },
+      from: { path: '^src/sdk/(revocation-feed|amqp-link)\\.ts$' },
       to: { path: '^node_modules/amqplib/', dependencyTypesNot: ['dynamic-import', 'type-only'] },
     },
     {

@@ -4,7 +4,10 @@ import type { EventDelivery, EventSubscriptions, SubscriptionSpec } from '@appli
 import type { Logger } from '@application/ports/logger';
 import { parseIntegrationEvent } from '../parse-event';
 import type { AmqpConnection } from './amqp-connection';
+import { queueArguments, queueNames, withArguments, type QueueNames } from './amqp-queue-topology';
 import type { TrustedPublishers } from './broker-user';
+
+export { queueArguments, queueNames, type QueueNames } from './amqp-queue-topology';
 
 export interface AmqpSubscriptionOptions {
   exchange: string;
@@ -39,40 +42,6 @@ export interface AmqpSubscriptionOptions {
 const MAX_REQUEUE_PAUSE_MS = 60_000;
 /** Messages whose moves keep failing, remembered for their growing pause (the oldest forgotten beyond this). */
 const MAX_UNMOVED_REMEMBERED = 1000;
-
-export interface QueueNames {
-  queue: string;
-  retry: string;
-  deadLetter: string;
-}
-
-export function queueNames(prefix: string, subscriber: string): QueueNames {
-  const queue = `${prefix}${subscriber}`;
-  return { queue, retry: `${queue}.retry`, deadLetter: `${queue}.dlq` };
-}
-
-type QueueArguments = Record<string, string>;
-
-/**
- * The arguments each of a subscriber's three queues is declared with. Classic queues keep exactly the
- * declaration of earlier versions (a redeclaration with other arguments fails with PRECONDITION_FAILED).
- * Quorum queues: every queue `x-queue-type: quorum` (durable, never exclusive or auto-delete, no priorities:
- * none of which these queues use); dead-lettering at least once (`x-dead-letter-strategy`, which requires
- * `x-overflow: reject-publish`), so the hop from the retry queue back to the queue is confirmed inside the
- * broker too. The queue itself dead-letters into the dead-letter queue: only a message over the broker's
- * delivery limit (RabbitMQ 4 sets 20 by default) takes that path, instead of being dropped.
- */
-export function queueArguments(type: 'classic' | 'quorum', names: QueueNames): { queue: QueueArguments; retry: QueueArguments; deadLetter: QueueArguments } {
-  const backToQueue = { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.queue };
-  if (type === 'classic') return { queue: {}, retry: backToQueue, deadLetter: {} };
-  const quorum = { 'x-queue-type': 'quorum' };
-  const atLeastOnce = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' };
-  return {
-    queue: { ...quorum, ...atLeastOnce, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.deadLetter },
-    retry: { ...quorum, ...atLeastOnce, ...backToQueue },
-    deadLetter: quorum,
-  };
-}
 
 /**
  * Per subscriber: a durable queue bound to the exchange by routing-key pattern, consumed with manual ack and
@@ -260,11 +229,6 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
     channel.ack(message);
     if (typeof p.messageId === 'string') this.unmoved.delete(p.messageId);
   }
-}
-
-/** No `arguments` key at all for none: the classic declaration stays byte-for-byte what it was. */
-function withArguments(args: QueueArguments): { arguments?: QueueArguments } {
-  return Object.keys(args).length === 0 ? {} : { arguments: args };
 }
 
 function clip(reason: string): string {
