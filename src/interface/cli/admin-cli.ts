@@ -63,47 +63,8 @@ function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow')
 async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const command = argv[0];
   if (isClientCommand(command)) return clientCommand(command, argv.slice(1), io);
-  if (command === 'create-admin') {
-    const options = parseCreateAdmin(argv.slice(1));
-    if (typeof options === 'string') {
-      io.stderr.write(`${options}\n\n${USAGE}`);
-      return 2;
-    }
-    const app = await openApplication(io);
-    try {
-      io.stdout.write(`${JSON.stringify(await createAdmin(app, options, io))}\n`);
-      return 0;
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      // A malformed address is a bad argument (usage, exit 2); a password the policy refuses says why.
-      if (error.code === 'VALIDATION_ERROR') {
-        io.stderr.write(`${refusal(error)}\n\n${USAGE}`);
-        return 2;
-      }
-      io.stderr.write(`${refusal(error)}\n`);
-      return 1;
-    } finally {
-      await app.close();
-    }
-  }
-  if (command === 'unlock') {
-    const options = parseUnlock(argv.slice(1));
-    if (typeof options === 'string') {
-      io.stderr.write(`${options}\n\n${USAGE}`);
-      return 2;
-    }
-    const app = await openApplication(io);
-    try {
-      io.stdout.write(`${JSON.stringify(await unlock(app.container, options.email))}\n`);
-      return 0;
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      io.stderr.write(`${refusal(error)}\n`);
-      return 1;
-    } finally {
-      await app.close();
-    }
-  }
+  if (command === 'create-admin') return accountCommand(io, parseCreateAdmin(argv.slice(1)), (app, options) => createAdmin(app, options, io));
+  if (command === 'unlock') return accountCommand(io, parseUnlock(argv.slice(1)), (app, options) => unlock(app.container, options.email));
   if (command !== 'rotate-keys' && command !== 'purge-expired' && command !== 'reseal') {
     io.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;
@@ -161,6 +122,30 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       io.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(counts).map(([key, value]) => [snakeCase(key), value])))}\n`);
     }
     return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * create-admin and unlock: the parsed arguments (or why they are refused: usage, exit 2), then one action on the
+ * opened application, its result printed as one JSON object. A malformed address is a bad argument (usage, exit 2);
+ * any other refusal (a password the policy refuses, an unknown account) says why on one line (exit 1).
+ */
+async function accountCommand<T extends object>(io: CliIo, options: T | string, act: (app: Application, options: T) => Promise<object>): Promise<number> {
+  if (typeof options === 'string') {
+    io.stderr.write(`${options}\n\n${USAGE}`);
+    return 2;
+  }
+  const app = await openApplication(io);
+  try {
+    io.stdout.write(`${JSON.stringify(await act(app, options))}\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    const badArgument = error.code === 'VALIDATION_ERROR';
+    io.stderr.write(`${refusal(error)}\n${badArgument ? `\n${USAGE}` : ''}`);
+    return badArgument ? 2 : 1;
   } finally {
     await app.close();
   }

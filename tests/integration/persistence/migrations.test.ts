@@ -41,6 +41,17 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     await expect(pendingSchemaChanges()).resolves.toEqual([]);
   });
 
+  /** Users with a login address and a pending one, as the address-rewriting migrations find them. */
+  const insertUsers = async (rows: [string, string, string | null][]): Promise<void> => {
+    for (const [id, email, pending] of rows) {
+      await db.dataSource.query(
+        `INSERT INTO users (id, email, pending_email, status, email_verified, roles, created_at, updated_at)
+         VALUES ($1, $2, $3, 'active', true, '{user}', now(), now())`,
+        [id, email, pending],
+      );
+    }
+  };
+
   /** Undoes the migrations from the last one back to `name`, included: the schema as it was before `name`. */
   const undoThrough = async (name: string) => {
     const index = migrations.findIndex((m) => new m().name === name);
@@ -77,13 +88,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       ['00000000-0000-4000-8000-000000000009', 'broken@xn--zz.example', null], // no longer an address: left
       ['00000000-0000-4000-8000-00000000000a', 'xn--local@example.com', null], // an xn-- local part: nothing to do
     ];
-    for (const [id, email, pending] of rows) {
-      await db.dataSource.query(
-        `INSERT INTO users (id, email, pending_email, status, email_verified, roles, created_at, updated_at)
-         VALUES ($1, $2, $3, 'active', true, '{user}', now(), now())`,
-        [id, email, pending],
-      );
-    }
+    await insertUsers(rows);
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       await expect(runMigrations(db.dataSource)).resolves.toEqual([
@@ -131,13 +136,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       ['00000000-0000-4000-8000-000000000005', '\u01F0o@example.com', 'j\u030Co@example.com'], // its own address: dropped
       ['00000000-0000-4000-8000-000000000006', 'ascii@example.com', null], // not read
     ];
-    for (const [id, email, pending] of rows) {
-      await db.dataSource.query(
-        `INSERT INTO users (id, email, pending_email, status, email_verified, roles, created_at, updated_at)
-         VALUES ($1, $2, $3, 'active', true, '{user}', now(), now())`,
-        [id, email, pending],
-      );
-    }
+    await insertUsers(rows);
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       await expect(runMigrations(db.dataSource)).resolves.toEqual([
@@ -179,13 +178,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       ['00000000-0000-4000-8000-000000000007', 'ascii@example.com', null], // not read
       ['00000000-0000-4000-8000-000000000008', 'plain@bücher.example', null], // non-ASCII, nothing invisible: not changed
     ];
-    for (const [id, email, pending] of rows) {
-      await db.dataSource.query(
-        `INSERT INTO users (id, email, pending_email, status, email_verified, roles, created_at, updated_at)
-         VALUES ($1, $2, $3, 'active', true, '{user}', now(), now())`,
-        [id, email, pending],
-      );
-    }
+    await insertUsers(rows);
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' })]);
