@@ -71,7 +71,7 @@ export class TrackedHttpServer {
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
         const peer = peerOf(req.socket);
-        onRefused(refusal('missing_host', null, peer, answerWithoutApp(res, 400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header.')));
+        onRefused(refusal('missing_host', null, peer, answerWithoutApp(res, 400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header.', declaresBody(req))));
         return;
       }
       // An outside review (2026-11-30) crashed the process (heap exhausted in 45 s at 200 requests/s) with sockets

@@ -71,6 +71,15 @@ describe('TrackedHttpServer: an answer before the body was read ends the connect
     expect(run.closedAfterMs!).toBeLessThan(2000);
   });
 
+  /** A review of stop 49: the refusal of a request without Host (made before the app) still read its body for 30 s. */
+  it('a request without Host and an endless body: its 400 says Connection: close and the connection ends', async () => {
+    const run = await streamEndlessly(port, 'POST /limited HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', 5000);
+    expect(run.answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(run.answer.toLowerCase()).toContain('connection: close');
+    expect(run.closedAfterMs).not.toBeNull();
+    expect(run.closedAfterMs!).toBeLessThan(2000);
+  });
+
   it('a body the handler read in full keeps the connection alive; so does an answer to a request without a body', async () => {
     const exchange = (raw: string) =>
       new Promise<string>((resolve) => {
