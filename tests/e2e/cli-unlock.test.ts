@@ -51,6 +51,20 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
     expect(audit).toEqual([{ actor: null, reason: 'cli' }]);
   }, 60_000);
 
+  /** A review of stop 49: without REDIS_URL the command said `unlocked` while the service's lock held. */
+  it("without the service's REDIS_URL: exit 1 saying why, nothing claimed, the account still locked", async () => {
+    const email = 'locked.twice@example.com';
+    await signUp(t, email);
+    for (let i = 0; i < 5; i += 1) expect((await login(email, 'not the password at all')).status).toBe(401);
+    const { REDIS_URL: _url, REDIS_KEY_PREFIX: _prefix, ...withoutRedis } = env;
+    const run = await cli(['unlock', '--email', email], withoutRedis);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain('needs the service\'s REDIS_URL');
+    expect((await login(email, PASSWORD)).status).toBe(429);
+  }, 60_000);
+
   it('an unknown address exits 1 with one line; bad arguments exit 2 with usage, before the database is opened', async () => {
     const unknown = await cli(['unlock', '--email', 'nobody@example.com'], env);
     expect(unknown.code).toBe(1);

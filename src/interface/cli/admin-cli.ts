@@ -64,7 +64,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const command = argv[0];
   if (isClientCommand(command)) return clientCommand(command, argv.slice(1), io);
   if (command === 'create-admin') return accountCommand(io, parseCreateAdmin(argv.slice(1)), (app, options) => createAdmin(app, options, io));
-  if (command === 'unlock') return accountCommand(io, parseUnlock(argv.slice(1)), (app, options) => unlock(app.container, options.email));
+  if (command === 'unlock') return accountCommand(io, parseUnlock(argv.slice(1)), (app, options) => unlock(app, options.email));
   if (command !== 'rotate-keys' && command !== 'purge-expired' && command !== 'reseal') {
     io.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;

@@ -1,6 +1,7 @@
 import { UnlockAccountByOperator } from '@application/admin/unlock-account-by-operator';
+import { PORTS } from '@application/ports/tokens';
+import type { Application } from '@config/application';
 import { Email } from '@domain/user/email';
-import type { Container } from 'inversify';
 
 /** `unlock --email E` (or `--email=E`): the address, or why the arguments are refused (usage, exit 2). */
 export function parseUnlock(args: readonly string[]): { email: string } | string {
@@ -18,8 +19,24 @@ export function parseUnlock(args: readonly string[]): { email: string } | string
   return { email };
 }
 
-/** Unlocks the account: the one JSON object the command prints. */
-export async function unlock(container: Container, email: string): Promise<Record<string, unknown>> {
-  const user = await container.get(UnlockAccountByOperator).execute({ email });
+/**
+ * Unlocks the account: the one JSON object the command prints. Refused (exit 1) without REDIS_URL: the service then
+ * keeps its lockout in its own memory, which no other process reaches (until a review of stop 49 the command said
+ * `unlocked` and the account stayed locked); and when Redis did not take the clear (the lockout's fallback owes it
+ * to Redis in this process's memory, which ends with the command).
+ */
+export async function unlock(app: Application, email: string): Promise<Record<string, unknown>> {
+  if (app.config.redisUrl === null) {
+    throw new Error(
+      'unlock needs the service\'s REDIS_URL (and REDIS_KEY_PREFIX): without Redis the service keeps its lockout in its own memory, which only its restart (or the lock\'s end) clears',
+    );
+  }
+  const user = await app.container.get(UnlockAccountByOperator).execute({ email });
+  const owed = [PORTS.LoginLockout, PORTS.MfaLockoutStore].some((port) => {
+    const store: unknown = app.container.get(port);
+    const count = typeof store === 'object' && store !== null && 'owedClears' in store ? store.owedClears : 0;
+    return typeof count === 'number' && count > 0;
+  });
+  if (owed) throw new Error('unlock: the recorded lock was lifted, but Redis did not take the clear of the lockout: run the command again once Redis answers');
   return { user_id: user.id, email: user.email, unlocked: true };
 }
