@@ -37,7 +37,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
 const IGNORED_IN_DOMAIN = /[\u034F\u180B-\u180D\u180F\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
 /**
  * Invisible code points (Unicode's Default_Ignorable_Code_Point): refused in what is left of a domain (Hangul fillers,
- * which UTS #46 disallows) and in a local part, which is delivered octet for octet (one address shown twice alike).
+ * which UTS #46 disallows). A local part is delivered octet for octet, so one with such a mark is another mailbox and
+ * is kept as it is (refusing it would strand the accounts that have one: a review of stop 49).
  */
 const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
 /** The ACE prefix of an IDNA A-label (RFC 5890 §2.3.2.1); labels are compared after the fold, so lower case. */
@@ -67,7 +68,7 @@ export class Email {
     if (at < 0) return null;
     const local = canonicalLocalPart(canonical.slice(0, at));
     const domain = canonicalDomain(canonical.slice(at + 1));
-    if (local === null || domain === null || DEFAULT_IGNORABLE.test(local)) return null;
+    if (local === null || domain === null) return null;
     const value = `${local}@${domain}`;
     if (utf8Length(local) > MAX_LOCAL || utf8Length(value) > MAX_ADDRESS) return null;
     return new Email(value);

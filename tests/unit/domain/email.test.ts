@@ -294,10 +294,18 @@ describe('Email: marks UTS #46 ignores in a domain are not part of the address',
     expect(Email.create(value).value).toBe(value);
   });
 
-  it('refuses other invisible code points: in a domain (a Hangul filler, which UTS #46 disallows) and in a local part', () => {
-    for (const address of ['victim@ex\u3164ample.com', 'victim@\u115Fexample.com', `vic${'\uFE0F'}tim@example.com`, 'vic\u034Ftim@example.com', '"vic\uFE0Ftim"@example.com', 'victim\u{E0100}@example.com']) {
+  it('refuses other invisible code points in a domain (a Hangul filler, which UTS #46 disallows)', () => {
+    for (const address of ['victim@ex\u3164ample.com', 'victim@\u115Fexample.com', 'victim@e\uFFA0xample.com']) {
       expect(Email.parse(address)).toBeNull();
       expect(() => Email.create(address)).toThrow(DomainError);
+    }
+  });
+
+  /** A local part is delivered as it is: a mark in it makes another mailbox, kept (accounts with one stay reachable). */
+  it('keeps a local part with such a mark as it is: another mailbox, the same value stored and looked up', () => {
+    for (const address of ['vic\u034Ftim@example.com', '\u5C71\u{E0100}@example.jp']) {
+      expect(Email.create(address).value).toBe(address);
+      expect(Email.canonicalize(address)).toBe(address);
     }
   });
 
