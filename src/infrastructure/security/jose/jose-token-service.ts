@@ -110,6 +110,11 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
       return copyClaims(hit.claims);
     }
     if (!COMPACT_JWS.test(raw)) throw invalidToken();
+    // jose decodes the signature leniently (the last character's unused low bits): one token has up to 16 spellings,
+    // each a miss of the verified-token cache and a signature check of its own, each introspected as active. Only
+    // the canonical one is ours (since stop 49, as the SDK's verifier does; a review found the service still took all).
+    const signature = raw.slice(raw.lastIndexOf('.') + 1);
+    if (Buffer.from(signature, 'base64url').toString('base64url') !== signature) throw invalidToken();
     try {
       const now = this.clock.now();
       const { payload, protectedHeader, key } = await jwtVerify(raw, this.resolveKey, {

@@ -140,6 +140,25 @@ describe('JoseTokenService', () => {
     await expectInvalid(world, `${header}.${token.split('.')[1]}.${flipped}`);
   });
 
+  /**
+   * A review of stop 49: an Ed25519 signature is 64 bytes, 86 base64url characters whose last one carries 4 unused
+   * bits; jose ignores them, so one token had 16 spellings, each a miss of the verified-token cache (a signature
+   * check of its own) and each introspected as active. Only the canonical spelling verifies.
+   */
+  it('rejects a signature spelled non-canonically (unused low bits of its last character set)', async () => {
+    const { token } = await world.tokens.sign(CLAIMS);
+    await expect(world.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = token.at(-1)!;
+    const base = alphabet.indexOf(last) & ~0b1111;
+    const spellings = Array.from({ length: 16 }, (_, low) => token.slice(0, -1) + alphabet[base + low]!).filter((t) => t !== token);
+    expect(spellings).toHaveLength(15);
+    for (const spelling of spellings) {
+      expect(Buffer.from(spelling.split('.')[2]!, 'base64url')).toEqual(Buffer.from(token.split('.')[2]!, 'base64url'));
+      await expectInvalid(world, spelling);
+    }
+  });
+
   it.each(['sub', 'sid', 'jti', 'exp', 'iat', 'nbf'])('rejects a token without %s', async (claim) => {
     await expectInvalid(world, await signWithActiveKey(world, { [claim]: undefined }));
   });
