@@ -10,6 +10,39 @@ export interface AmqpConnectionOptions {
   maxBackoffMs?: number;
   /** A dead peer (cut network, frozen broker) is noticed after about two heartbeats. */
   heartbeatSeconds?: number;
+  /** How long close() waits for the broker's answer before it drops the connection (default 3 s). */
+  closeDeadlineMs?: number;
+}
+
+const CLOSE_DEADLINE_MS = 3000;
+
+/**
+ * amqplib's close() waits for the broker's close-ok, and on a link that carries nothing that never comes: when the
+ * heartbeat then ends the connection, the promise is left pending for good. So it is raced against the connection's
+ * 'close' event and a deadline, after which the socket is destroyed. Until a review of stop 49 a stalled link hung the
+ * service's shutdown (the relay, the database and the cache were never closed, and the process exited 1 at the end
+ * of its 30 s). Never rejects.
+ */
+async function closeWithin(model: ChannelModel, deadlineMs: number): Promise<void> {
+  // The destroy below makes amqplib emit 'error': never unheard (it would end the process).
+  model.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = Symbol('late');
+  const outcome = await Promise.race([
+    model.close().then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => model.once('close', () => resolve())),
+    new Promise<typeof late>((resolve) => {
+      timer = setTimeout(() => resolve(late), deadlineMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+  if (outcome === late) {
+    (model.connection as unknown as { stream?: { destroy?(error?: Error): void } }).stream?.destroy?.(new Error('no answer to close within the deadline'));
+  }
 }
 
 /** Run after every (re)connect: create channels, declare topology, start consumers. */
@@ -80,7 +113,7 @@ export class AmqpConnection {
     const model = this.model;
     this.model = null;
     this.ready = false;
-    await model?.close().catch(() => undefined);
+    if (model) await closeWithin(model, this.options.closeDeadlineMs ?? CLOSE_DEADLINE_MS);
     await this.loop;
   }
 
