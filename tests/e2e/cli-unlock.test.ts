@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,38 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED, 'PostgreSQL and Redi
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('needs the service\'s REDIS_URL');
     expect((await login(email, PASSWORD)).status).toBe(429);
+  }, 60_000);
+
+  /**
+   * Redis reached but refusing the clear (a user whose ACL denies DEL): the clear is owed in the command's memory,
+   * which ends with it, so the command must not say `unlocked`. Until stop 50 this path had no test of its own.
+   */
+  it('Redis refusing the clear: exit 1 saying to run it again, the lock still holds; run again with Redis answering: unlocked', async () => {
+    const email = 'locked.thrice@example.com';
+    await signUp(t, email);
+    for (let i = 0; i < 5; i += 1) expect((await login(email, 'not the password at all')).status).toBe(401);
+    const admin = createClient({ url: REAL_REDIS_URL });
+    await admin.connect();
+    const user = `auth-unlock-nodel-${randomBytes(4).toString('hex')}`;
+    const secret = randomBytes(12).toString('hex');
+    await admin.sendCommand(['ACL', 'SETUSER', user, 'on', `>${secret}`, '~*', '&*', '+@all', '-del', '-unlink']);
+    try {
+      const url = new URL(REAL_REDIS_URL);
+      url.username = user;
+      url.password = secret;
+      const refused = await cli(['unlock', '--email', email], { ...env, REDIS_URL: url.toString() });
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toContain('Redis did not take the clear');
+      expect((await login(email, PASSWORD)).status).toBe(429);
+    } finally {
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+      await admin.quit();
+    }
+    const again = await cli(['unlock', '--email', email], env);
+    expect(again.code).toBe(0);
+    expect((await login(email, PASSWORD)).status).toBe(200);
   }, 60_000);
 
   it('an unknown address exits 1 with one line; bad arguments exit 2 with usage, before the database is opened', async () => {
