@@ -14,7 +14,6 @@ import type { SecretBox } from '@application/ports/secret-box';
 import type { UnitOfWork } from '@application/ports/unit-of-work';
 import { DeferredTasks } from '@infrastructure/jobs/deferred-tasks';
 import { dependencyUnreachable, transactionContended } from '@interface/dependency-outage';
-import { JWKS_MAX_AGE_SECONDS } from '@interface/http/routes/well-known.routes';
 import { AccountRequestWorker, DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS } from '@infrastructure/jobs/account-request-worker';
 import type { AuditDecorator } from '@infrastructure/persistence/repository-options';
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
@@ -30,7 +29,7 @@ import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-s
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { HmacRecoveryCodes } from '@infrastructure/security/crypto/hmac-recovery-codes';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
-import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
+import type { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { UuidGenerator } from '@infrastructure/time/uuid-generator';
@@ -40,15 +39,9 @@ import { type Cache, startCache } from './cache';
 import { openDatabase } from './database';
 import { startEmailDelivery, type EmailDelivery } from './email';
 import { resolveEncryptionKey } from './encryption-key';
-import { MAX_ACCESS_TOKEN_TTL_SECONDS, type AppConfig } from './env';
+import type { AppConfig } from './env';
 import { startMessaging, type Messaging } from './messaging';
-
-const KEY_RELOAD_INTERVAL_MS = 60_000;
-/**
- * A key signs only once every verifier can hold it: the JWKS's cache lifetime (300 s) plus the instances' reload
- * interval, the same 360 s rotate-keys waits for. A changed JWT_ALG takes effect this long after its key is written.
- */
-const KEY_PUBLICATION_WINDOW_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVAL_MS / 1000;
+import { startSigningKeys } from './signing-keys';
 
 export interface Infrastructure {
   clock: Clock;
@@ -148,38 +141,14 @@ export async function startInfrastructure(
   });
   const { dataSource } = database;
   const repositories = typeOrmRepositories(dataSource.manager, { secretBox, clock });
-  const keys = new SigningKeyManager(repositories.signingKeys, secretBox, clock, {
-    alg: config.jwt.alg,
-    accessTokenTtlSeconds: config.jwt.accessTokenTtlSeconds,
-    maxAccessTokenTtlSeconds: MAX_ACCESS_TOKEN_TTL_SECONDS,
-    reloadIntervalSeconds: KEY_RELOAD_INTERVAL_MS / 1000,
-    publicationWindowSeconds: KEY_PUBLICATION_WINDOW_SECONDS,
-    mode: overrides.signingKeys ?? 'manage',
-    onRejectedKey: (kid, reason) => logger.error({ kid, reason }, 'a stored signing key fails its checks: not published, not trusted'),
-    onAlgorithmChange: ({ from, to, kid, pending, effectiveAt }) => {
-      if (pending) {
-        logger.warn(
-          { from, to, kid, effectiveAt: effectiveAt.toISOString() },
-          `JWT_ALG is ${to} but the active signing key is ${from}: the ${from} key keeps signing until the new ${to} key has been in the JWKS for ${KEY_PUBLICATION_WINDOW_SECONDS} s; the change takes effect at about ${effectiveAt.toISOString()}`,
-        );
-      } else {
-        logger.info({ from, to, kid }, `signing algorithm changed from ${from} to ${to}: the published ${to} key signs from now on`);
-      }
-    },
-  });
   // A key that does not open (another ENCRYPTION_KEY) stops the start: with the database and cache closed, so that
   // a CLI command run in process (the tests') leaves nothing open behind its one line of failure.
-  await keys.start().catch(async (error: unknown) => {
+  const signing = await startSigningKeys(config, logger, { store: repositories.signingKeys, secretBox, clock, mode: overrides.signingKeys ?? 'manage' }).catch(async (error: unknown) => {
     await database.close().catch(() => undefined);
     await cache.close().catch(() => undefined);
     throw error;
   });
-  // Other instances may rotate keys; pick their changes up well within the JWKS cache lifetime (300 s). In `manage`
-  // mode this also completes a JWT_ALG change once its key has been published for the window.
-  const keyRefresh = setInterval(() => {
-    keys.refresh().catch((error: unknown) => logger.warn({ err: error }, 'signing key reload failed'));
-  }, KEY_RELOAD_INTERVAL_MS);
-  keyRefresh.unref();
+  const { keys } = signing;
   const background = overrides.background ?? true;
   const events = startMessaging(config, logger, dataSource, {}, background);
   const email = startEmailDelivery(config, dataDir, logger, { dataSource, secretBox, clock, mailer: overrides.mailer }, background);
@@ -239,7 +208,7 @@ export async function startInfrastructure(
     cache,
     deferred,
     async close() {
-      clearInterval(keyRefresh);
+      signing.stopRefresh();
       // First: deferred work writes through the unit of work (database, caches, outbox).
       await deferred.drain();
       // The worker queues emails: it stops (after the request in hand) before the sender does.
