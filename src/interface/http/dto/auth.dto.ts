@@ -1,6 +1,8 @@
 import { IsIn, IsNotEmpty, IsOptional, IsString } from 'class-validator';
 import type { LogoutScope } from '@application/session/logout';
 import { Errors } from '@application/shared/errors';
+import { personName } from '@domain/user/person-name';
+import { Username } from '@domain/user/username';
 import { MaxUnits } from './validate-dto';
 
 /** Upper bounds only; the domain owns the real rules (email shape, username vocabulary, password policy). */
@@ -16,6 +18,16 @@ export class RegisterDto {
   @IsOptional() @IsString() @MaxUnits(USERNAME_MAX) username?: string | null;
   @IsOptional() @IsString() @MaxUnits(NAME_MAX) first_name?: string | null;
   @IsOptional() @IsString() @MaxUnits(NAME_MAX) last_name?: string | null;
+}
+
+/**
+ * The username's and the names' own rules (RegisterUser applies them again), checked with the validation: a sign-up
+ * refused for them is malformed and spends no quota of the address it names.
+ */
+export function checkRegistration(dto: RegisterDto): void {
+  if (dto.username !== undefined && dto.username !== null) Username.create(dto.username);
+  personName(dto.first_name, 'first_name');
+  personName(dto.last_name, 'last_name');
 }
 
 export class VerifyEmailDto {

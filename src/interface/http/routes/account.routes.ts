@@ -9,7 +9,7 @@ import { ActivityQueryDto } from '../dto/admin.dto';
 import { ACTIVITY_SCHEMA } from '../openapi/admin-schemas';
 import { decodeCursor, encodeCursor, intParam, presentActivity } from '../presenters/admin.presenter';
 import { DeleteAccountDto, UpdateCredentialsDto, UpdateProfileDto, assertSomethingToChange } from '../dto/account.dto';
-import { RegisterDto, ResendVerificationDto, VerifyEmailDto } from '../dto/auth.dto';
+import { RegisterDto, ResendVerificationDto, VerifyEmailDto, checkRegistration } from '../dto/auth.dto';
 import { respond } from '../envelope';
 import type { Principal } from '@application/session/validate-access-token';
 import { principalOf } from '../middleware/bearer-auth';
@@ -40,7 +40,7 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     tags: ['auth'],
     auth: 'none',
     limit: { group: 'register', identifier: accountIdentifier('email') },
-    body: { dto: RegisterDto },
+    body: { dto: RegisterDto, check: checkRegistration },
     responses: {
       201: { description: 'Registered and signed in (verification not required)', schema: USER_AND_TOKENS_SCHEMA },
       202: { description: 'Accepted: a confirmation email is on its way (verification required)', schema: MESSAGE_SCHEMA },

@@ -36,7 +36,7 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
     tags: ['auth'],
     auth: 'none',
     limit: { group: 'login', identifier: accountIdentifier('email', 'username') },
-    body: { dto: LoginDto },
+    body: { dto: LoginDto, check: loginIdentifier },
     responses: { 200: { description: 'Signed in, or (second factor on) the password step done', schema: LOGIN_RESULT_SCHEMA } },
     errors: ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'EMAIL_NOT_VERIFIED', 'ACCOUNT_DISABLED', 'RATE_LIMITED'],
     uses: LoginWithPassword,

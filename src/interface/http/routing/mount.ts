@@ -79,6 +79,7 @@ function validated(route: RouteDef): Middleware<HttpState> {
     if (query) routeCtx.state.query = await toDto(query.dto, { ...ctx.query });
     // Form routes ignore parameters their DTO does not declare (RFC 6749 §3.1); the others reject them.
     if (body) routeCtx.state.dto = await toDto(body.dto, body.form ? knownMembers(body.dto, ctx.state.body) : ctx.state.body);
+    if (body?.check) body.check(routeCtx.state.dto);
     await next();
   };
 }
