@@ -99,7 +99,20 @@ export class Email {
  * stored value missed each other, and one mailbox could get two accounts (an outside review, 2026-12-05).
  */
 function fold(raw: string): string {
-  return raw.trim().normalize('NFKC').toLowerCase().normalize('NFKC');
+  return lowerEachCodePoint(raw.trim().normalize('NFKC')).normalize('NFKC');
+}
+
+/**
+ * Lower case one code point at a time, as UTS #46 maps a domain: `toLowerCase` on the whole string applies Unicode's
+ * Final_Sigma rule, so a capital sigma became `ς` or `σ` by what followed it (`ΟΔΟΣ@` gave `οδος@`, `Οδοσ@` gave
+ * `οδοσ@`: two accounts for case variants of one address), and `x@ΑΣ-Β.gr` was stored and mailed as `ας-β.gr`, another
+ * DNS name than the `ασ-β.gr` the user typed (until stop 50; an outside review). A `ς` typed as such stays `ς`, as
+ * in UTS #46's nontransitional processing (what Node's domainToASCII, and so the mailer, does).
+ */
+function lowerEachCodePoint(text: string): string {
+  let lowered = '';
+  for (const char of text) lowered += char.toLowerCase();
+  return lowered;
 }
 
 /**

@@ -313,3 +313,30 @@ describe('Email: marks UTS #46 ignores in a domain are not part of the address',
     expect(Email.parse(`user@xn--${encodePunycode('bu\uFE0Fcher')}.example`)).toBeNull();
   });
 });
+
+/**
+ * An outside review (stop 50): `toLowerCase` on the whole string applies Final_Sigma, so a capital Σ folded to `ς` or
+ * `σ` by what followed it. Case variants of one address were two accounts, and `x@ΑΣ-Β.gr` was stored (and mailed)
+ * as `ας-β.gr`, another DNS name than the one typed. Every case variant now folds to one value, and the domain is the
+ * one UTS #46 (Node's domainToASCII, what the mailer sends to) reaches from what was typed.
+ */
+describe('Email: a capital sigma folds to σ wherever it stands', () => {
+  it.each([
+    ['ΟΔΟΣ@EXAMPLE.COM', 'οδοσ@example.com'],
+    ['Οδοσ@example.com', 'οδοσ@example.com'],
+    ['ΟΔΟΣ.Α@example.com', 'οδοσ.α@example.com'],
+    ['x@ΑΣ-Β.gr', 'x@ασ-β.gr'],
+    ['x@ΟΔΟΣ.gr', 'x@οδοσ.gr'],
+  ])('%p is stored as %p', (raw, stored) => {
+    expect(Email.create(raw).value).toBe(stored);
+    expect(Email.canonicalize(raw)).toBe(stored);
+  });
+
+  it('the stored domain is the DNS name UTS #46 reaches from the typed one; a ς typed as such stays ς (another name)', () => {
+    for (const domain of ['ΑΣ-Β.gr', 'ΟΔΟΣ.gr', 'ΚΟΣΜΟΣ.example', 'ας-β.gr']) {
+      const stored = Email.create(`x@${domain}`).value.split('@')[1]!;
+      expect(domainToASCII(stored)).toBe(domainToASCII(domain));
+    }
+    expect(Email.create('οδος@example.com').value).toBe('οδος@example.com');
+  });
+});
