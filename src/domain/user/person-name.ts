@@ -7,6 +7,15 @@ import { DomainErrors } from '../shared/errors';
  * joiner and non-joiner stay: several scripts spell names with them.
  */
 const FORBIDDEN = /[\p{Cc}\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069\uFEFF]/u;
+/**
+ * Every other invisible code point (Unicode's Default_Ignorable_Code_Point: the word joiner and its kin, the soft
+ * hyphen, Hangul fillers, the tag characters that carry hidden ASCII text) and the noncharacters, since stop 50 (an
+ * outside review: `Ad\u2060min`, a name of one soft hyphen that shows blank, and tag-character text were stored).
+ * Kept: the zero-width joiner and non-joiner, and the variation selectors (emoji presentation; the ideographic
+ * variation sequences of Japanese names).
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/u;
+const KEPT_INVISIBLE = /[\u200C\u200D\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
 
 /**
  * A first or last name as a request gives it: trimmed; blank is no name (null); `undefined` (not given) stays
@@ -17,8 +26,8 @@ export function personName(raw: string | null | undefined, field: 'first_name' |
   if (raw === undefined || raw === null) return raw;
   const trimmed = raw.trim();
   if (trimmed === '') return null;
-  if (FORBIDDEN.test(trimmed)) {
-    throw DomainErrors.validation(field, 'must not contain control, line-break, zero-width-space or bidirectional-control characters');
+  if (FORBIDDEN.test(trimmed) || INVISIBLE.test(trimmed.replace(KEPT_INVISIBLE, ''))) {
+    throw DomainErrors.validation(field, 'must not contain control, line-break, invisible or bidirectional-control characters');
   }
   return trimmed;
 }

@@ -10,7 +10,8 @@ describe('personName', () => {
   });
 
   it('keeps letters of any script, marks, apostrophes, hyphens, spaces and the joiners (ZWJ, ZWNJ)', () => {
-    for (const name of ["O'Brien-Smith", 'Zoë', 'José María', '李小龙', 'محمد', 'क्\u200Dष', 'می\u200Cخواهم', 'Łukasz']) {
+    // ... and the variation selectors: emoji presentation, the ideographic variation sequences of Japanese names.
+    for (const name of ["O'Brien-Smith", 'Zoë', 'José María', '李小龙', 'محمد', 'क्\u200Dष', 'می\u200Cخواهم', 'Łukasz', 'Ann \u2764\uFE0F', '葛\u{E0100}飾']) {
       expect(personName(name, 'first_name')).toBe(name);
     }
   });
@@ -32,6 +33,13 @@ describe('personName', () => {
     ['BOM inside', 'A\uFEFFda'],
     ['line separator', 'a\u2028b'],
     ['paragraph separator', 'a\u2029b'],
+    // Since stop 50 (an outside review): every other invisible code point, and the noncharacters.
+    ['word joiner', 'Ad\u2060min'],
+    ['a soft hyphen alone (shows blank)', '\u00AD'],
+    ['tag characters (hidden ASCII text)', 'Ad\u{E0041}min'],
+    ['a Hangul filler alone', '\u3164'],
+    ['noncharacters', '\uFFFE\uFFFF'],
+    ['a noncharacter of another plane', 'A\u{1FFFF}'],
   ])('refuses %s with VALIDATION_ERROR on its field', (_what, raw) => {
     const attempt = () => personName(raw, 'last_name');
     expect(attempt).toThrow(DomainError);
