@@ -1,5 +1,5 @@
 import { parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
-import { type Env, isUrl } from './env-reader';
+import { type Env, isUrl, shownUrl } from './env-reader';
 import { hasExtras } from './url-checks';
 
 /** What these checks read of AppConfig (env.ts imports this module, so the type is not imported back). */
@@ -108,14 +108,6 @@ function looksRandom(raw: string): boolean {
   } catch {
     return true;
   }
-}
-
-/**
- * A URL as a refusal may quote it: without a user or password (masked) and without query or fragment. The message
- * goes to stderr, the container's log: until 2026-12-05 `http://ops:pw@host` was printed whole (a security review).
- */
-function shownUrl(value: string): string {
-  return value.split(/[?#]/)[0]!.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
 }
 
 /**

@@ -6,7 +6,7 @@ export type Env = Record<string, string | undefined>;
 /**
  * Typed reads of environment variables for loadConfig: each value trimmed (empty is absent), checked, and a
  * problem pushed (never thrown) for each bad one, so that every problem is reported at once. Connection URLs
- * may hold passwords and are never echoed in a problem.
+ * may hold passwords and are never echoed in a problem; other URLs are quoted through shownUrl only.
  */
 export class Reader {
   constructor(
@@ -97,12 +97,17 @@ export class Reader {
       this.problems.push(`${name} must be comma-separated URLs starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
       return null;
     }
+    if (!urls.every(userinfoDecodes)) {
+      this.problems.push(malformedEscape(name));
+      return null;
+    }
     return urls.join(',');
   }
 
   url(name: string, fallback: string): string {
     const raw = this.raw(name) ?? fallback;
-    if (!isUrl(raw, ['http:', 'https:'])) this.problems.push(`${name} must be an http(s) URL (got "${raw}")`);
+    if (!isUrl(raw, ['http:', 'https:'])) this.problems.push(`${name} must be an http(s) URL (got "${shownUrl(raw)}")`);
+    else if (!userinfoDecodes(raw)) this.problems.push(malformedEscape(name));
     return raw.replace(/\/+$/, '');
   }
 
@@ -114,6 +119,10 @@ export class Reader {
       this.problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
       return null;
     }
+    if (!userinfoDecodes(raw)) {
+      this.problems.push(malformedEscape(name));
+      return null;
+    }
     return raw;
   }
 }
@@ -121,6 +130,51 @@ export class Reader {
 export function isUrl(raw: string, protocols: string[]): boolean {
   try {
     return protocols.includes(new URL(raw).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the user and password %-decode: WHATWG URL accepts `%ZZ` there, and the clients decode them at start
+ * (pg's parser, the Redis adapter), which then failed with a bare "URI malformed" naming no variable, and AMQP
+ * logged ACCESS_REFUSED for ever (a review, 2026-12-06). Called on values isUrl accepted.
+ */
+function userinfoDecodes(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function malformedEscape(name: string): string {
+  return `${name} has a malformed %-escape in its user or password`;
+}
+
+/**
+ * A URL as a refusal may quote it: the user and password masked (`***@`), the query and fragment dropped. The
+ * message goes to stderr, the container's log. Values that do not parse too: until 2026-12-06 a typo such as
+ * `https//ops:pw@host` or a wrong scheme was quoted whole (a review). For a value that parses, the user part ends
+ * before the first "/", "?" or "#"; for one that does not, where it ends is unknown (a password may hold any of
+ * them), so everything up to the last "@" is dropped.
+ */
+export function shownUrl(value: string): string {
+  const prefix = /^[a-z][a-z0-9+.-]*:?[/\\]+/i.exec(value)?.[0] ?? '';
+  let rest = value.slice(prefix.length);
+  const end = parses(value) ? rest.search(/[/?#]/) : -1;
+  const at = (end === -1 ? rest : rest.slice(0, end)).lastIndexOf('@');
+  if (at !== -1) rest = `***@${rest.slice(at + 1)}`;
+  return prefix + rest.split(/[?#]/)[0]!;
+}
+
+function parses(value: string): boolean {
+  try {
+    new URL(value);
+    return true;
   } catch {
     return false;
   }

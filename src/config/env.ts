@@ -2,7 +2,7 @@ import { hasExtras, isOrigin } from './url-checks';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { type AbuseConfig, readAbuseConfig } from './abuse-config';
-import { type Env, Reader } from './env-reader';
+import { type Env, Reader, shownUrl } from './env-reader';
 import { crossProblems, productionProblems, workerProblems } from './env-problems';
 
 export type JwtAlg = 'EdDSA' | 'ES256' | 'RS256';
@@ -208,7 +208,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   // so CORS was silently off (accepted until 2026-12-02: an outside review).
   const badOrigins = config.corsOrigins.filter((entry) => !isOrigin(entry));
   if (badOrigins.length > 0) {
-    problems.push(`CORS_ORIGINS must list origins like https://app.example.com (scheme, host and port only; no "*", path or trailing slash) (got "${badOrigins.join('", "')}")`);
+    problems.push(`CORS_ORIGINS must list origins like https://app.example.com (scheme, host and port only; no "*", path or trailing slash) (got "${badOrigins.map(shownUrl).join('", "')}")`);
   }
   // nodemailer reads options from the URL's query and lets them win over the explicit ones: `?tls.rejectUnauthorized=false`
   // or `?requireTLS=false` turned the SMTP TLS checks off, in production too, while the configuration said they were on
