@@ -172,6 +172,7 @@ describe('the email outbox against a real SMTP server: permanent rejections end 
     ['450 4.2.1 to RCPT TO (mailbox busy)', 'rcpt', { code: 450, text: '4.2.1 Mailbox temporarily unavailable' }],
     ['452 4.3.1 to DATA (insufficient storage)', 'data', { code: 452, text: '4.3.1 Insufficient system storage' }],
     ['552 5.2.2 to RCPT TO (mailbox full: temporary, RFC 5321 4.5.3.1.10)', 'rcpt', { code: 552, text: '5.2.2 Mailbox full' }],
+    ['550 5.2.2 to RCPT TO (mailbox full, as some servers answer it)', 'rcpt', { code: 550, text: '5.2.2 Mailbox full' }],
   ] as const)('%s is retried, and delivered once the server accepts', async (_name, stage, reply) => {
     const to = `temporary-${stage}-${reply.code}@example.com`;
     (stage === 'rcpt' ? smtp.rcptReplies : smtp.dataReplies).set(to, reply);
@@ -200,6 +201,48 @@ describe('the email outbox against a real SMTP server: permanent rejections end 
     }
     await t.nextRound();
     expect(t.row('mailfrom@example.com')).toMatchObject({ attempts: 3, sentAt: t.clock.now() });
+  });
+
+  // Postfix (smtpd_delay_reject = yes, its default) answers its sender and relay checks at RCPT TO: the operator's
+  // settings are wrong, not the message, as with a 5xx to MAIL FROM or a 535 to AUTH.
+  it.each([
+    ['553 5.7.1 Sender address rejected (MAIL_FROM not the relay user\'s)', { code: 553, text: '5.7.1 <auth@example.com>: Sender address rejected: not owned by user relay-user' }],
+    ['554 5.7.1 Relay access denied (no relay rights)', { code: 554, text: '5.7.1 <relay-denied@example.com>: Relay access denied' }],
+    ['550 Relaying denied (no enhanced status code)', { code: 550, text: 'Relaying denied. Proper authentication required.' }],
+  ] as const)('%s to RCPT TO is retried past EMAIL_MAX_ATTEMPTS, not counted against the message, and delivered once the server accepts', async (name, reply) => {
+    const to = `relay-${name.slice(0, 3)}-${reply.text.length}@example.com`;
+    smtp.rcptReplies.set(to, reply);
+    await t.enqueue(to);
+    await t.sender.drain();
+    for (let round = 1; round < SETTINGS.maxAttempts + 1; round++) await t.nextRound();
+    const row = t.row(to);
+    expect(row).toMatchObject({ attempts: SETTINGS.maxAttempts + 1, messageFailures: 0, sentAt: null, failedAt: null });
+    expect(row.lastError).toContain(String(reply.code));
+    expect(t.logs.filter((l) => l.message.includes('will not be sent') && l.fields['email_id'] === row.id)).toHaveLength(0);
+
+    smtp.rcptReplies.delete(to); // the operator fixed MAIL_FROM or the relay rights
+    await t.nextRound();
+    expect(t.row(to)).toMatchObject({ attempts: SETTINGS.maxAttempts + 2, sentAt: t.clock.now(), failedAt: null });
+    expect(smtp.delivered.filter((a) => a === to)).toHaveLength(1);
+  });
+
+  // What the recipient's own refusal looks like stays permanent, with or without an enhanced status code: only a
+  // 5.7.x, or a text that names the sender or relaying, is the relay's.
+  it.each([
+    ['550 5.1.1 in Postfix\'s words', { code: 550, text: '5.1.1 <unknown-user@example.com>: Recipient address rejected: User unknown in local recipient table' }],
+    ['553 5.1.3 (bad address syntax)', { code: 553, text: '5.1.3 Bad recipient address syntax' }],
+    ['550 with no enhanced status code', { code: 550, text: 'No such user here' }],
+  ] as const)('%s to RCPT TO still marks the row failed after that one attempt', async (name, reply) => {
+    const to = `recipient-${name.slice(0, 3)}-${reply.text.length}@example.com`;
+    smtp.rcptReplies.set(to, reply);
+    await t.enqueue(to);
+    await t.sender.drain();
+    expect(t.row(to)).toMatchObject({ attempts: 1, messageFailures: 1, sentAt: null, failedAt: t.clock.now() });
+
+    smtp.rcptReplies.delete(to);
+    await t.nextRound();
+    expect(smtp.rcpt.filter((a) => a === to)).toHaveLength(1);
+    expect(smtp.delivered).not.toContain(to);
   });
 });
 
