@@ -82,6 +82,28 @@ describe.each(MODES)('POST /oauth/introspect and /oauth/revoke (%s)', (mode) => 
     t.clock.advance(-16 * 60);
   });
 
+  it('a user or service access token expired by 30 s is exactly {"active": false}: the clock leeway is for other verifiers, not for this server (RFC 7662 §4)', async () => {
+    const { tokens } = await user();
+    const access = await serviceToken(await createClient(t, 'orders:read'));
+    const advanced = { seconds: 0 };
+    const advance = (seconds: number) => {
+      t.clock.advance(seconds);
+      advanced.seconds += seconds;
+    };
+    try {
+      // One second before exp both are active still ...
+      advance(15 * 60 - 1);
+      expect((await introspect(tokens.access_token).expect(200)).body.active).toBe(true);
+      expect((await introspect(access).expect(200)).body.active).toBe(true);
+      // ... 30 s after it (inside the 60 s leeway of CONTRACT §4) neither is: until a review, both answered active with an exp 30 s ago.
+      advance(31);
+      await expectInactive(tokens.access_token);
+      await expectInactive(access);
+    } finally {
+      t.clock.advance(-advanced.seconds);
+    }
+  });
+
   it('a live refresh token is active (token_type refresh_token) while it is its session current one', async () => {
     const { user: account, tokens } = await user();
     const res = await introspect(tokens.refresh_token).expect(200);

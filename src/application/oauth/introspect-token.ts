@@ -53,6 +53,10 @@ export class IntrospectToken {
   private async accessToken(token: string): Promise<Introspection> {
     const verified = await inactiveOnDomainError(() => this.verifier.verify(token));
     if (verified === null) return INACTIVE;
+    // The verifier allows the clock leeway of CONTRACT §4, which is for other verifiers' clocks; this server is the
+    // one that issued the token and answers by its own clock: past exp it is inactive (RFC 7662 §4; until a
+    // review found it, a token answered active for up to 60 s after its exp).
+    if (verified.exp <= this.clock.now().getTime() / 1000) return INACTIVE;
     if (isServiceClaims(verified)) {
       const client = await this.clients.findById(verified.sub);
       return client?.acceptsTokenIssuedAt(verified.iat) ? { active: true, kind: 'service', claims: verified } : INACTIVE;
