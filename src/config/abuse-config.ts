@@ -10,9 +10,10 @@ export interface RateLimitSpec {
 /** Routes that share one pair of variables (RATE_LIMIT_<GROUP>_IP / _ID). */
 /** current_password: the routes that check the current password; its `_ID` quota counts per signed-in user id. */
 /** profile: PATCH /users/me; its `_ID` quota counts per signed-in user id (a username taken or free is an answer). */
-/** oauth: /oauth/token, /oauth/revoke; its `_ID` quota counts per authenticated service client. */
+/** oauth: /oauth/token; its `_ID` quota counts per authenticated service client. */
 /** introspect: /oauth/introspect, apart from oauth so that a busy verifier cannot spend the quota its token requests need. */
-export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'mfa', 'mfa_setup', 'profile', 'oauth', 'introspect'] as const;
+/** revoke: /oauth/revoke, apart from oauth so that a gateway revoking its users' tokens cannot spend its token quota. */
+export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'mfa', 'mfa_setup', 'profile', 'oauth', 'introspect', 'revoke'] as const;
 export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 
 export interface AbuseConfig {
@@ -55,12 +56,15 @@ const DEFAULTS: Record<RateLimitGroup, { ip: string; identifier: string }> = {
   // Profile updates: no hash, but a username change answers whether the name is taken (outside review, 2026-12-02:
   // unlimited, it listed usernames, the login identifiers, at a transaction each).
   profile: { ip: '60/5m', identifier: '20/15m' },
-  // Services, not people: tokens (cached by the SDK until near expiry) and revocations.
+  // Services, not people: tokens (cached by the SDK until near expiry).
   oauth: { ip: '3000/5m', identifier: '3000/5m' },
   // Introspection runs on requests (the SDK caches each answer 5 s): 200/s per client and per IP. A group of its own
   // since 2026-12-04: shared with /oauth/token, a verifier's introspections spent the quota the same client needed for
   // its own tokens (an outside review).
   introspect: { ip: '60000/5m', identifier: '60000/5m' },
+  // Revocations (a gateway's, at each of its users' logouts), as many as oauth allows. A group of its own since
+  // 2026-12-06: shared with /oauth/token, a client's revocations spent the quota it needed for its own tokens (a review).
+  revoke: { ip: '3000/5m', identifier: '3000/5m' },
 };
 
 type Env = Record<string, string | undefined>;

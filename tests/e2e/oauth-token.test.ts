@@ -272,3 +272,34 @@ describe.each(MODES)('/oauth rate limits (%s)', (mode) => {
     expect(res.body.error).toBe('slow_down');
   });
 });
+
+describe.each(MODES)('/oauth/revoke rate limits (%s)', (mode) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startSecureApp(mode, { ...NO_LIMITS, RATE_LIMIT_OAUTH_ID: '5/5m', RATE_LIMIT_REVOKE_ID: '4/5m', RATE_LIMIT_REVOKE_IP: '100/5m' });
+  }, 60_000);
+  afterAll(async () => t?.stop());
+
+  it("revocation has quotas of its own: a gateway's revocations at its limit leave its /oauth/token working (a review, 2026-12-06)", async () => {
+    const client = await createClient(t);
+    const token = () => t.http.post('/oauth/token').set('Authorization', basic(client)).type(FORM).send('grant_type=client_credentials');
+    const revoke = (value: string) => t.http.post('/oauth/revoke').set('Authorization', basic(client)).type(FORM).send(form({ token: value }));
+    const first = await token();
+    expect(first.status).toBe(200);
+    // The reviewer's case: one token, then revocations up to the revoke quota (shared, they spent the token quota).
+    const revoked: number[] = [];
+    for (let i = 0; i < 4; i += 1) revoked.push((await revoke(i === 0 ? first.body.access_token : `not-a-token-${i}`)).status);
+    expect(revoked).toEqual([200, 200, 200, 200]);
+    // Shared, these revocations had spent the token quota: this was 429 slow_down, Retry-After 300.
+    expect((await token()).status).toBe(200);
+    const refused = await revoke('not-a-token');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({ error: 'slow_down', error_description: expect.any(String) });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['ratelimit-policy']).toBe('"revoke-ip";q=100;w=300, "revoke-id";q=4;w=300');
+    // The token quota (5) is untouched by the revocations: two tokens so far, three more, then its own limit.
+    const issued: number[] = [];
+    for (let i = 0; i < 4; i += 1) issued.push((await token()).status);
+    expect(issued).toEqual([200, 200, 200, 429]);
+  });
+});

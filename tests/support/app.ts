@@ -154,7 +154,7 @@ export const MODES: Mode[] = REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED ? ['e
 
 /** No rate limit at all: for suites about something else that send many requests from one address. */
 export const NO_RATE_LIMITS: Record<string, string> = Object.fromEntries(
-  ['LOGIN', 'REGISTER', 'VERIFY', 'PASSWORD_RESET', 'REFRESH', 'CURRENT_PASSWORD', 'MFA', 'MFA_SETUP', 'OAUTH', 'INTROSPECT'].flatMap((g) => [
+  ['LOGIN', 'REGISTER', 'VERIFY', 'PASSWORD_RESET', 'REFRESH', 'CURRENT_PASSWORD', 'MFA', 'MFA_SETUP', 'OAUTH', 'INTROSPECT', 'REVOKE'].flatMap((g) => [
     [`RATE_LIMIT_${g}_IP`, 'off'],
     [`RATE_LIMIT_${g}_ID`, 'off'],
   ]),

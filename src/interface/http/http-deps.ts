@@ -65,7 +65,7 @@ export interface HttpConfig {
   rateLimits: Record<RateLimitedRoutes, RouteRateLimits>;
 }
 
-export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup' | 'profile' | 'oauth' | 'introspect';
+export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup' | 'profile' | 'oauth' | 'introspect' | 'revoke';
 
 /** Gets a use case (by its class), a port (by its token) or an HTTP service from the container. */
 export type Resolver = <T>(id: ServiceIdentifier<T>) => T;

@@ -21,6 +21,8 @@ export const OAUTH_PATHS = {
 const LIMIT: RouteLimit = { group: 'oauth', identifier: 'client' };
 /** Its own quotas (RATE_LIMIT_INTROSPECT_*): a verifier's load must not spend what the client's token requests need. */
 const INTROSPECT_LIMIT: RouteLimit = { group: 'introspect', identifier: 'client' };
+/** Its own quotas too (RATE_LIMIT_REVOKE_*): a gateway revoking its users' tokens must not spend its token quota. */
+const REVOKE_LIMIT: RouteLimit = { group: 'revoke', identifier: 'client' };
 
 /** What every client-authenticated OAuth route can answer besides its success (RFC 6749 §5.2 shape). */
 const OAUTH_FAILURES: Record<number, ResponseSpec> = {
@@ -89,7 +91,7 @@ export const OAUTH_ROUTES: readonly RouteDef[] = [
     summary: "Token revocation (RFC 7009): a user token's session ends",
     tags: ['oauth'],
     auth: 'client',
-    limit: LIMIT,
+    limit: REVOKE_LIMIT,
     body: { dto: TokenActionDto, form: true },
     errorFormat: 'oauth',
     responses: {

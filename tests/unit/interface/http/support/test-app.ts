@@ -32,6 +32,7 @@ export const DEFAULT_CONFIG: HttpConfig = {
     profile: { ip: null, identifier: null },
     oauth: { ip: null, identifier: null },
     introspect: { ip: null, identifier: null },
+    revoke: { ip: null, identifier: null },
   },
 };
 
