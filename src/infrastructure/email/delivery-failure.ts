@@ -42,7 +42,8 @@ function isRelayCondition(error: Error): boolean {
   if (responseCode === 421) return true;
   if (isRelayRefusalAtRcpt(error)) return true;
   if (typeof responseCode !== 'number' || responseCode < 400 || responseCode >= 500) return false;
-  return typeof response === 'string' && /^\d{3}[ -]4\.3\.\d{1,3}(\s|$)/.test(response);
+  if (typeof response === 'string' && /^\d{3}[ -]4\.3\.\d{1,3}(\s|$)/.test(response)) return true;
+  return isPolicyRefusalAtRcpt(error, 4);
 }
 
 /** The enhanced status code (RFC 3463) that opens an SMTP reply, e.g. `550 5.1.1 ...` gives [5, 1, 1]. */
@@ -69,8 +70,18 @@ const RELAY_OR_SENDER_TEXT =
  * all the mail queued meanwhile for good (an outside review, with a real SMTP server).
  */
 function isRelayRefusalAtRcpt(error: Error): boolean {
+  return isPolicyRefusalAtRcpt(error, 5);
+}
+
+/**
+ * The same refusal in class `klass` (5: permanent; 4: temporary, as Postfix answers with `soft_bounce = yes` or its
+ * default `defer_unauth_destination`: `454 4.7.1 <x>: Relay access denied`). A 4yz counted toward EMAIL_MAX_ATTEMPTS
+ * as about the message until a review of stop 50 found it: the same settings fault then failed the queued mail after
+ * ten attempts.
+ */
+function isPolicyRefusalAtRcpt(error: Error, klass: 4 | 5): boolean {
   const { command, responseCode, response } = error as { command?: unknown; responseCode?: unknown; response?: unknown };
-  if (command !== 'RCPT TO' || typeof responseCode !== 'number' || responseCode < 500 || responseCode >= 600) return false;
+  if (command !== 'RCPT TO' || typeof responseCode !== 'number' || Math.floor(responseCode / 100) !== klass) return false;
   const status = enhancedStatus(response);
   if (status !== null && (status[1] === 1 || status[1] === 2)) return false;
   if (status !== null && status[1] === 7) return true;

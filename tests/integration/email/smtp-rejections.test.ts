@@ -209,6 +209,10 @@ describe('the email outbox against a real SMTP server: permanent rejections end 
     ['553 5.7.1 Sender address rejected (MAIL_FROM not the relay user\'s)', { code: 553, text: '5.7.1 <auth@example.com>: Sender address rejected: not owned by user relay-user' }],
     ['554 5.7.1 Relay access denied (no relay rights)', { code: 554, text: '5.7.1 <relay-denied@example.com>: Relay access denied' }],
     ['550 Relaying denied (no enhanced status code)', { code: 550, text: 'Relaying denied. Proper authentication required.' }],
+    // The temporary forms (Postfix's default defer_unauth_destination, or soft_bounce = yes): until a review of stop 50
+    // each counted toward EMAIL_MAX_ATTEMPTS, and the row failed for good.
+    ['454 4.7.1 Relay access denied (deferred)', { code: 454, text: '4.7.1 <relay-deferred@example.com>: Relay access denied' }],
+    ['450 4.7.1 Sender address rejected (soft bounce)', { code: 450, text: '4.7.1 <auth@example.com>: Sender address rejected: not owned by user relay-user' }],
   ] as const)('%s to RCPT TO is retried past EMAIL_MAX_ATTEMPTS, not counted against the message, and delivered once the server accepts', async (name, reply) => {
     const to = `relay-${name.slice(0, 3)}-${reply.text.length}@example.com`;
     smtp.rcptReplies.set(to, reply);
