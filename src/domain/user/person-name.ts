@@ -11,11 +11,12 @@ const FORBIDDEN = /[\p{Cc}\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u206
  * Every other invisible code point (Unicode's Default_Ignorable_Code_Point: the word joiner and its kin, the soft
  * hyphen, Hangul fillers, the tag characters that carry hidden ASCII text) and the noncharacters, since stop 50 (an
  * outside review: `Ad\u2060min`, a name of one soft hyphen that shows blank, and tag-character text were stored).
- * Kept: the zero-width joiner and non-joiner, and the variation selectors (emoji presentation; the ideographic
- * variation sequences of Japanese names).
+ * Kept: the zero-width joiner and non-joiner, the combining grapheme joiner, and the variation selectors (emoji
+ * presentation; the ideographic variation sequences of Japanese names; the Mongolian free variation selectors and
+ * vowel separator, which traditional Mongolian spelling needs).
  */
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/u;
-const KEPT_INVISIBLE = /[\u200C\u200D\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
+const KEPT_INVISIBLE = /[\u034F\u180B-\u180F\u200C\u200D\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
 
 /**
  * A first or last name as a request gives it: trimmed; blank is no name (null); `undefined` (not given) stays

@@ -10,8 +10,9 @@ describe('personName', () => {
   });
 
   it('keeps letters of any script, marks, apostrophes, hyphens, spaces and the joiners (ZWJ, ZWNJ)', () => {
-    // ... and the variation selectors: emoji presentation, the ideographic variation sequences of Japanese names.
-    for (const name of ["O'Brien-Smith", 'Zoë', 'José María', '李小龙', 'محمد', 'क्\u200Dष', 'می\u200Cخواهم', 'Łukasz', 'Ann \u2764\uFE0F', '葛\u{E0100}飾']) {
+    // ... and the variation selectors: emoji presentation, the ideographic variation sequences of Japanese names, the
+    // Mongolian free variation selectors and vowel separator; and the combining grapheme joiner.
+    for (const name of ["O'Brien-Smith", 'Zoë', 'José María', '李小龙', 'محمد', 'क्\u200Dष', 'می\u200Cخواهم', 'Łukasz', 'Ann \u2764\uFE0F', '葛\u{E0100}飾', '\u1824\u180B\u1837\u1833', '\u1828\u180E\u1820', 'Cze\u034Fch']) {
       expect(personName(name, 'first_name')).toBe(name);
     }
   });
