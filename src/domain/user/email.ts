@@ -109,7 +109,7 @@ function fold(raw: string): string {
  * DNS name than the `ασ-β.gr` the user typed (until stop 50; an outside review). A `ς` typed as such stays `ς`, as
  * in UTS #46's nontransitional processing (what Node's domainToASCII, and so the mailer, does).
  */
-function lowerEachCodePoint(text: string): string {
+export function lowerEachCodePoint(text: string): string {
   let lowered = '';
   for (const char of text) lowered += char.toLowerCase();
   return lowered;

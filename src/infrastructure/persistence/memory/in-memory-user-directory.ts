@@ -1,3 +1,4 @@
+import { lowerEachCodePoint } from '@domain/user/email';
 import type { PageOptions, StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
 import { User, type UserState, type UserStatus } from '@domain/user/user';
 import type { InMemoryDatabase } from './in-memory-database';
@@ -24,10 +25,10 @@ export class InMemoryUserDirectory implements UserDirectory {
   }
 
   private matching(filter: UserFilter): UserState[] {
-    const term = filter.search?.toLowerCase() ?? '';
+    const term = lowerEachCodePoint(filter.search ?? '');
     return [...this.db.tables.users.values()].filter(
       (u) =>
-        (term === '' || [u.email, u.username, u.firstName, u.lastName].some((v) => v !== null && v.toLowerCase().includes(term))) &&
+        (term === '' || [u.email, u.username, u.firstName, u.lastName].some((v) => v !== null && lowerEachCodePoint(v).includes(term))) &&
         (filter.status === undefined || presentedStatus(u, filter.now) === filter.status) &&
         (filter.role === undefined || u.roles.includes(filter.role)),
     );

@@ -1,3 +1,4 @@
+import { lowerEachCodePoint } from '@domain/user/email';
 import { SEARCH_COUNT_CAP } from '@application/admin/list-users';
 import type { PageOptions, StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
@@ -130,7 +131,8 @@ function conditions(filter: UserFilter, byTrigrams: boolean): { where: string; p
     // ILIKE folds only ASCII under a C collation (PGlite's): addresses are stored lower-cased, so they are matched
     // by the lower-cased term too (`Émile` finds émile@...; an outside review, 2026-12-02); names as typed, by either.
     const p = param(likePattern(filter.search));
-    const lower = likePattern(filter.search.toLowerCase());
+    // One code point at a time, as the stored addresses were folded (Email's lowerEachCodePoint: a capital sigma).
+    const lower = likePattern(lowerEachCodePoint(filter.search));
     const pl = lower === likePattern(filter.search) ? p : param(lower);
     const like = (column: string) => (pl === p ? `${column} ILIKE ${p} ESCAPE '\\'` : `(${column} ILIKE ${p} ESCAPE '\\' OR ${column} ILIKE ${pl} ESCAPE '\\')`);
     if (byTrigrams) clauses.push(like(USER_SEARCH_TEXT));
