@@ -62,6 +62,19 @@ export class Email {
 
   /** The mailbox, or null when `raw` is not one: for lookups where a non-address must simply not match. */
   static parse(raw: string): Email | null {
+    const once = Email.parseOnce(raw);
+    if (once === null) return null;
+    // Taking the quotes and escapes off can join what they kept apart (a quoted `j`, backslash, U+030C caron: the
+    // backslash stood between the `j` and the caron, which NFKC then makes `ǰ`): the value is read again, and stored
+    // only as a fixed point of the reading. Until a review of stop 50 it was stored decomposed, and an email change to
+    // it made another account for the mailbox of `ǰohn@x` (login by the decomposed spelling reached the other one).
+    const twice = Email.parseOnce(once);
+    if (twice === once) return new Email(once);
+    return twice !== null && Email.parseOnce(twice) === twice ? new Email(twice) : null;
+  }
+
+  /** The canonical value of one reading of `raw`, or null. */
+  private static parseOnce(raw: string): string | null {
     // Validated after canonicalisation: NFKC can turn a harmless-looking character into a special (U+FF0C -> ',').
     const canonical = fold(raw);
     const at = canonical.lastIndexOf('@');
@@ -71,7 +84,7 @@ export class Email {
     if (local === null || domain === null) return null;
     const value = `${local}@${domain}`;
     if (utf8Length(local) > MAX_LOCAL || utf8Length(value) > MAX_ADDRESS) return null;
-    return new Email(value);
+    return value;
   }
 
   /**

@@ -164,16 +164,22 @@ describe('Email: the stored value is a fixed point of the fold', () => {
     ['\u01F0ohn@example.com', '\u01F0ohn@example.com'],
     ['W\u030Aalter@example.com', '\u1E98alter@example.com'],
     ['ann@H\u0331ost.example', 'ann@\u1E96ost.example'],
+    // A review of stop 50: an escape inside quotes kept the letter and its mark apart until the quotes came off.
+    ['"j\\\u030Cohn"@example.com', '\u01F0ohn@example.com'],
+    ['"a\\\u0301b"@example.com', '\u00E1b@example.com'],
   ])('%p is stored as %p', (raw, stored) => {
     expect(Email.create(raw).value).toBe(stored);
     expect(Email.canonicalize(raw)).toBe(stored);
   });
 
-  it('every letter followed by every combining diacritical mark: create(create(x).value) is create(x), canonicalize likewise', () => {
+  it.each([
+    ['plain', (letter: string, mark: string) => `a${letter}${mark}b@example.com`],
+    ['quoted, the mark escaped', (letter: string, mark: string) => `"a${letter}\\${mark}b"@example.com`],
+  ])('every letter followed by every combining diacritical mark (%s): create(create(x).value) is create(x), canonicalize likewise', (_how, address) => {
     const unstable: string[] = [];
     for (let code = 0x41; code <= 0x24f; code += 1) {
       for (let mark = 0x300; mark <= 0x36f; mark += 1) {
-        const raw = `a${String.fromCodePoint(code, mark)}b@example.com`;
+        const raw = address(String.fromCodePoint(code), String.fromCodePoint(mark));
         const once = Email.parse(raw)?.value;
         if (once === undefined) continue;
         if (Email.parse(once)?.value !== once || Email.canonicalize(once) !== once) unstable.push(raw);
