@@ -73,6 +73,18 @@ describe('CLI create-admin (CONTRACT §8)', () => {
       // The field named as where it came from (there is no --password option: an outside review, stop 49).
       expect(weak.stderr).toMatch(/does not meet the policy\. \(the password from --password-stdin .+\)/);
       expect(weak.stderr).not.toContain('password\n');
+      // A line break left after stdin's one trailing newline is refused, not stored as part of the password (until
+      // stop 51 a heredoc or a file ending in a blank line made the password end in "\n": the admin could not sign in).
+      for (const tail of ['\n\n', '\r\n\r\n']) {
+        const broken = await cli(dir, ['create-admin', '--email', 'broken@example.com', '--password-stdin'], `${PASSWORD}${tail}`);
+        expect([broken.code, broken.stdout]).toEqual([1, '']);
+        expect(broken.stderr.trim().split('\n')).toHaveLength(1);
+        expect(broken.stderr).toMatch(/\(the password from --password-stdin holds a line break: give it as one line/);
+        expect(broken.stderr).not.toContain(PASSWORD);
+      }
+      // One CRLF at the end is a line ending, as one LF is.
+      const crlf = await cli(dir, ['create-admin', '--email', 'crlf@example.com', '--password-stdin'], `${PASSWORD}\r\n`);
+      expect([crlf.code, crlf.stderr]).toEqual([0, '']);
 
       // The accounts work through the API: the stdin password and the generated one both log in as admins.
       const t = await startTestApp({ dataDir: dir });
@@ -86,7 +98,7 @@ describe('CLI create-admin (CONTRACT §8)', () => {
           { type: 'user.registered', actor_id: null, reason: 'cli' },
           { type: 'user.roles_changed', actor_id: null, reason: 'cli' },
         ]);
-        for (const [email, password] of [['ops@example.com', PASSWORD], ['second@example.com', second.password]] as const) {
+        for (const [email, password] of [['ops@example.com', PASSWORD], ['second@example.com', second.password], ['crlf@example.com', PASSWORD]] as const) {
           const login = await t.http.post('/api/v1/auth/login').send({ email, password }).expect(200);
           expect(login.body.data.user).toMatchObject({ status: 'active', email_verified: true, roles: ['user', 'admin'] });
           await t.http.get('/api/v1/admin/stats').set('Authorization', `Bearer ${login.body.data.tokens.access_token}`).expect(200);

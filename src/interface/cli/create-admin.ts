@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateAdmin } from '@application/admin/create-admin';
 import type { Application } from '@config/application';
+import { Errors } from '@application/shared/errors';
 import { Email } from '@domain/user/email';
 import type { CliIo } from './cli-io';
 
@@ -33,11 +34,18 @@ export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | 
   return { email, passwordFromStdin };
 }
 
-/** The whole of stdin, without the one trailing newline a pipe or `echo` adds. */
+/**
+ * The whole of stdin, without the one trailing newline a pipe or `echo` adds. A line break left after that is refused
+ * (exit 1): a heredoc or a file ending in a blank line (or CRLF twice) used to store the password with a `\n` on the
+ * end, and the admin could not sign in with what was typed (a review of stop 50's CLI; an HTTP client's password is
+ * taken as sent).
+ */
 async function readStdin(stdin: CliIo['stdin']): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (/[\r\n]/.test(password)) throw Errors.weakPassword(['holds a line break: give it as one line (one newline at its end is dropped)']);
+  return password;
 }
 
 /**
