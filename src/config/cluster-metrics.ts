@@ -1,9 +1,14 @@
-import cluster from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
 
+/** A worker asking the primary for the cluster's sum, and the answer. */
 const REQUEST = 'auth-service:cluster-metrics-req';
 const RESPONSE = 'auth-service:cluster-metrics-res';
-/** prom-client gives up on a silent worker after 5 s; the asking worker waits a little longer than that. */
+/** The primary asking a worker for its own registry, and the answer. */
+const COLLECT_REQUEST = 'auth-service:worker-metrics-req';
+const COLLECT_RESPONSE = 'auth-service:worker-metrics-res';
+/** The primary gives up on a silent worker after 5 s; the asking worker waits a little longer than that. */
+const COLLECT_TIMEOUT_MS = 5_000;
 const TIMEOUT_MS = 6_000;
 
 interface Request {
@@ -15,6 +20,18 @@ interface Response {
   type: typeof RESPONSE;
   id: number;
   text?: string;
+  error?: string;
+}
+
+interface CollectRequest {
+  type: typeof COLLECT_REQUEST;
+  id: number;
+}
+
+interface CollectResponse {
+  type: typeof COLLECT_RESPONSE;
+  id: number;
+  metrics?: WorkerMetrics;
   error?: string;
 }
 
@@ -33,15 +50,101 @@ export function singleFlight<T>(work: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/** A worker's registry as prom-client hands it over (`registry.getMetricsAsJSON()`). */
+export type WorkerMetrics = MetricObjectWithValues<MetricValueWithName<string>>[];
+
 /**
- * WORKERS>1, in the primary: answers a worker's request for the cluster's metrics with prom-client's
- * AggregatorRegistry, which asks every worker for its registry over IPC and sums them (counters and
- * histograms add up; gauges say how, e.g. the backlog counts of the shared database take the max).
+ * The counts of workers that have died, kept in the cluster's sum. Without them every counter went down when a
+ * worker died (its counts left the sum, its replacement started at 0: `auth_logins_total` 40 -> 10 after a kill -9
+ * of one of two workers, a review of stop 50), which Prometheus reads as a reset: `increase()` over that scrape
+ * counted the remaining total as new events. Only what only goes up is kept: counters and histograms (their
+ * buckets, sum and count), summed per series; gauges describe a live process and leave with it.
+ */
+export class RetiredCounts {
+  private readonly metrics = new Map<string, { head: Omit<WorkerMetrics[number], 'values'>; values: Map<string, MetricValueWithName<string>> }>();
+
+  /** Adds a dead worker's last collected counts. */
+  add(metrics: WorkerMetrics): void {
+    for (const metric of metrics) {
+      // At run time `type` is the name ('counter'), whatever prom-client's typings (an enum) say.
+      const type = String(metric.type);
+      if ((type !== 'counter' && type !== 'histogram') || metric.aggregator !== 'sum') continue;
+      const { values, ...head } = metric;
+      let kept = this.metrics.get(metric.name);
+      if (!kept) {
+        kept = { head, values: new Map() };
+        this.metrics.set(metric.name, kept);
+      }
+      for (const value of values) {
+        const key = seriesKey(value);
+        const sum = kept.values.get(key);
+        kept.values.set(key, sum ? { ...sum, value: sum.value + value.value } : { ...value, labels: { ...value.labels } });
+      }
+    }
+  }
+
+  /** The kept counts, in the form AggregatorRegistry.aggregate sums with the live workers'. */
+  asMetrics(): WorkerMetrics {
+    return [...this.metrics.values()].map(({ head, values }) => ({ ...head, values: [...values.values()] }));
+  }
+}
+
+function seriesKey(value: MetricValueWithName<string>): string {
+  const labels = Object.entries(value.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([value.metricName ?? '', labels]);
+}
+
+/**
+ * WORKERS>1, in the primary: answers a worker's request for the cluster's metrics. It asks every live worker for its
+ * registry over IPC and sums them with prom-client's AggregatorRegistry.aggregate (counters and histograms add up;
+ * gauges say how, e.g. the backlog counts of the shared database take the max), together with the counts of the
+ * workers that have died (RetiredCounts): each worker's last collected registry is kept until it exits, then moved
+ * there. A worker that does not answer within 5 s fails the scrape rather than giving a partial sum.
  */
 export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry();
-  const collect = singleFlight(() => aggregator.clusterMetrics());
-  cluster.on('message', (worker, message: Partial<Request>) => {
+  const last = new Map<number, WorkerMetrics>();
+  const retired = new RetiredCounts();
+  cluster.on('exit', (worker) => {
+    const metrics = last.get(worker.id);
+    last.delete(worker.id);
+    if (metrics) retired.add(metrics);
+  });
+  const pending = new Map<number, (response: Partial<CollectResponse>) => void>();
+  let next = 0;
+  const ask = (worker: Worker) =>
+    new Promise<WorkerMetrics | null>((resolve, reject) => {
+      const id = next++;
+      const settle = (error: Error | null, metrics: WorkerMetrics | null = null) => {
+        clearTimeout(timer);
+        pending.delete(id);
+        worker.off('exit', onExit);
+        if (error) reject(error);
+        else resolve(metrics);
+      };
+      const timer = setTimeout(() => settle(new Error(`worker ${worker.id} did not answer with its metrics within ${COLLECT_TIMEOUT_MS} ms`)), COLLECT_TIMEOUT_MS);
+      // Dying while asked: its counts are the ones it last gave (now retired), and the scrape goes on without it.
+      const onExit = () => settle(null);
+      worker.on('exit', onExit);
+      pending.set(id, (response) =>
+        Array.isArray(response.metrics) ? settle(null, response.metrics) : settle(new Error(response.error ?? 'a worker sent no metrics')),
+      );
+      worker.send({ type: COLLECT_REQUEST, id } satisfies CollectRequest);
+    });
+  const collect = singleFlight(async () => {
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    await Promise.all(
+      workers.map(async (worker) => {
+        const metrics = await ask(worker);
+        if (metrics && !worker.isDead()) last.set(worker.id, metrics);
+      }),
+    );
+    return AggregatorRegistry.aggregate([...last.values(), retired.asMetrics()]).metrics();
+  });
+  cluster.on('message', (worker, message: Partial<Request> & Partial<CollectResponse>) => {
+    if (message?.type === COLLECT_RESPONSE && typeof message.id === 'number') {
+      pending.get(message.id)?.(message);
+      return;
+    }
     if (message?.type !== REQUEST || typeof message.id !== 'number') return;
     const id = message.id;
     const reply = (response: Omit<Response, 'type' | 'id'>) => {
@@ -55,14 +158,19 @@ export function serveClusterMetrics(): void {
 }
 
 /**
- * WORKERS>1, in a worker: lets the primary collect `registry`, and returns what GET /metrics serves there, the
- * sum over every worker, asked of the primary; so a scrape through the shared port sees the whole process tree,
- * whichever worker answers it.
+ * WORKERS>1, in a worker: answers the primary's collection requests with `registry`, and returns what GET /metrics
+ * serves there, the sum over every worker, asked of the primary; so a scrape through the shared port sees the whole
+ * process tree, whichever worker answers it.
  */
 export function clusterMetricsSource(registry: Registry): () => Promise<string> {
-  AggregatorRegistry.setRegistries([registry]);
-  // Its constructor installs the worker's listener that answers the primary's collection requests.
-  new AggregatorRegistry();
+  process.on('message', (message: Partial<CollectRequest>) => {
+    if (message?.type !== COLLECT_REQUEST || typeof message.id !== 'number' || !process.send) return;
+    const id = message.id;
+    registry.getMetricsAsJSON().then(
+      (metrics) => process.send?.({ type: COLLECT_RESPONSE, id, metrics } satisfies CollectResponse),
+      (error: unknown) => process.send?.({ type: COLLECT_RESPONSE, id, error: error instanceof Error ? error.message : String(error) } satisfies CollectResponse),
+    );
+  });
   let next = 0;
   return singleFlight(
     () =>

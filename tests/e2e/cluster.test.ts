@@ -83,6 +83,23 @@ function logLines(output: string): LogLine[] {
     });
 }
 
+async function scrape(base: string): Promise<string> {
+  const response = await fetch(`${base}/metrics`, { headers: { connection: 'close' } });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+/** Every series of every counter (and histogram count) in a scrape: `name{labels}` -> value. */
+function counterTotals(text: string): Map<string, number> {
+  const counters = new Set([...text.matchAll(/^# TYPE (\S+) (counter|histogram)$/gm)].map((m) => m[1]!));
+  const totals = new Map<string, number>();
+  for (const [, series, name, value] of text.matchAll(/^(([a-zA-Z_:][\w:]*)(?:\{[^}]*\})?) (\S+)$/gm)) {
+    const base = name!.replace(/_(count|sum|bucket|total)$/, '');
+    if (counters.has(name!) || counters.has(base)) totals.set(series!, Number(value));
+  }
+  return totals;
+}
+
 const listeningWorkers = (service: ServiceProcess) =>
   logLines(service.output()).filter((l) => l.msg === 'worker listening').map((l) => ({ worker: l.worker!, pid: (l as { pid: number }).pid }));
 
@@ -196,9 +213,10 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECT
       await db.query(`DELETE FROM email_outbox WHERE recipient = 'later@example.com'`);
     }, 60_000);
 
-    it('replaces a worker that dies, and keeps serving meanwhile', async () => {
+    it('replaces a worker that dies, and keeps serving meanwhile; no counter of /metrics goes down', async () => {
       const before = listeningWorkers(service);
       const victim = before.at(-1)!;
+      const countsBefore = counterTotals(await scrape(service.base));
       process.kill(victim.pid, 'SIGKILL');
       await eventually(() => listeningWorkers(service).length > before.length, 30_000, 'a replacement worker');
       const replacement = listeningWorkers(service).at(-1)!;
@@ -208,6 +226,13 @@ describeWhen(REAL_POSTGRES_SELECTED && REAL_REDIS_SELECTED && REAL_RABBIT_SELECT
       expect(death).toMatchObject({ signal: 'SIGKILL', exit_code: null });
       const login = await call(service.base, '/api/v1/auth/login', { body: { email: emails[0], password: PASSWORD } });
       expect(login.status).toBe(200);
+      // The dead worker's counts stay in the sum (until stop 51 they left it, and its replacement started at 0:
+      // the request counts fell by the dead worker's share, which Prometheus reads as a reset; a review of stop 50).
+      const countsAfter = counterTotals(await scrape(service.base));
+      const fell = [...countsBefore].filter(([series, n]) => (countsAfter.get(series) ?? 0) < n);
+      expect(fell).toEqual([]);
+      expect(countsBefore.get('auth_logins_total{result="success"}')).toBe(USERS);
+      expect(countsAfter.get('auth_logins_total{result="success"}')).toBe(USERS + 1);
     }, 60_000);
 
     /**
