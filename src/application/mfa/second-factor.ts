@@ -87,15 +87,24 @@ export class SecondFactor {
    * Runs `work`, the transaction that is to spend `proof`. When it throws (an outage, a conflict, a refusal found on
    * the locked row), nothing was spent: the TOTP step claimed by `prepare` is given back, so the user can send the
    * same code again (until 2026-12-05 it stayed claimed, and the retry of a right code after a 503 was refused as a
-   * replay until the next code came up). Refusals that `work` returns rather than throws keep the claim.
+   * replay until the next code came up). Refusals that `work` returns rather than throws keep the claim, unless
+   * `unspent` says the result spent nothing (a login lost to a parallel one on the same pending login: until stop
+   * 51 the loser's right code stayed claimed and was refused as a replay for its window, a review of stop 50).
    */
-  async spending<T>(userId: string, proof: PreparedProof, work: () => Promise<T>): Promise<T> {
+  async spending<T>(userId: string, proof: PreparedProof, work: () => Promise<T>, unspent: (result: T) => boolean = () => false): Promise<T> {
+    let result: T;
     try {
-      return await work();
+      result = await work();
     } catch (error) {
-      if (proof.method === 'totp') await this.replay.release(userId, proof.sealedSecret, proof.step).catch(() => undefined);
+      await this.giveBack(userId, proof);
       throw error;
     }
+    if (unspent(result)) await this.giveBack(userId, proof);
+    return result;
+  }
+
+  private async giveBack(userId: string, proof: PreparedProof): Promise<void> {
+    if (proof.method === 'totp') await this.replay.release(userId, proof.sealedSecret, proof.step).catch(() => undefined);
   }
 
   /**

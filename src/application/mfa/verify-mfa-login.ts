@@ -85,8 +85,11 @@ export class VerifyMfaLogin {
       const user = await this.users.findById(userId);
       // Deleted, or MFA removed, since the password step: this pending login is over (not a wrong code).
       const proof = user?.mfaEnabled ? await this.factor.prepare(user, input.proof, now) : undefined;
-      const outcome: Outcome =
-        proof === undefined ? { kind: 'gone' } : typeof proof === 'string' ? { kind: proof } : await this.factor.spending(userId, proof, () => this.finish(input, challenge, proof, attempt, now));
+      // `gone` on the locked row: over before the proof was spent (another request with this token finished first,
+      // or the account changed), so the code's claim is given back.
+      const spend = (ready: PreparedProof) =>
+        this.factor.spending(userId, ready, () => this.finish(input, challenge, ready, attempt, now), (result) => result.kind === 'gone');
+      const outcome: Outcome = proof === undefined ? { kind: 'gone' } : typeof proof === 'string' ? { kind: proof } : await spend(proof);
       if (outcome.kind === 'signed_in') {
         return { user: outcome.user, tokens: outcome.tokens };
       }

@@ -80,6 +80,42 @@ describe('MFA use cases (in-memory adapters)', () => {
     await expect(verify(right)).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
   });
 
+  /**
+   * A review of stop 50: two right codes on one pending login at once (a slow request, then the app's next code on
+   * the same screen). The loser's code was never accepted, but its claim in the shared replay store was kept, so it
+   * was refused everywhere for its window (a new login with it: INVALID_CREDENTIALS, audited as a replay). Its claim
+   * is now given back; a code the account did accept stays refused.
+   */
+  it("a right code that lost a race on the same pending login is not spent: it signs in afterwards, and the winner's stays refused", async () => {
+    const kit = await createKit();
+    const { secret } = await enrolled(kit);
+    const pending = async () => {
+      const outcome = await kit.useCases.LoginWithPassword.execute({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+      if (!outcome.mfaRequired) throw new Error('expected a challenge');
+      return outcome.mfaToken;
+    };
+    let later = 0;
+    for (let round = 0; round < 4; round++) {
+      kit.clock.advance(90);
+      const now = kit.clock.now();
+      const [current, next] = [totp.generate(secret, now), totp.generate(secret, new Date(now.getTime() + 30_000))];
+      if (current === next) continue;
+      const mfaToken = await pending();
+      const race = await Promise.allSettled([current, next].map((code) => kit.useCases.VerifyMfaLogin.execute({ mfaToken, proof: { code }, client: CLIENT })));
+      expect(race.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const [winner, loser] = race[0]!.status === 'fulfilled' ? [current, next] : [next, current];
+      // The winner's code is spent: refused on a new login (a replay).
+      await expect(kit.useCases.VerifyMfaLogin.execute({ mfaToken: await pending(), proof: { code: winner }, client: CLIENT })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+      if (loser === next) {
+        // The later code was never accepted and is newer than the account's last step: it signs in.
+        later += 1;
+        const { tokens } = await kit.useCases.VerifyMfaLogin.execute({ mfaToken: await pending(), proof: { code: loser }, client: CLIENT });
+        expect(tokens.accessToken).toEqual(expect.any(String));
+      }
+    }
+    expect(later).toBeGreaterThan(0);
+  });
+
   it("status locked mirrors the password lockout only: the password step lifts a recorded lock the store no longer has; a second-step lock is evented but not `locked`", async () => {
     const kit = await createKit();
     const { secret, userId } = await enrolled(kit);
