@@ -1,4 +1,5 @@
 import type { RateLimitPolicy } from '@application/ports/rate-limiter';
+import { RATE_LIMIT_GROUPS, type RateLimitGroup } from '@interface/http/routing/route';
 import { parseDuration } from './duration';
 
 /** A quota from the environment: `<count>/<window>` (`100/5m`), or `off`. */
@@ -6,15 +7,6 @@ export interface RateLimitSpec {
   limit: number;
   windowSeconds: number;
 }
-
-/** Routes that share one pair of variables (RATE_LIMIT_<GROUP>_IP / _ID). */
-/** current_password: the routes that check the current password; its `_ID` quota counts per signed-in user id. */
-/** profile: PATCH /users/me; its `_ID` quota counts per signed-in user id (a username taken or free is an answer). */
-/** oauth: /oauth/token; its `_ID` quota counts per authenticated service client. */
-/** introspect: /oauth/introspect, apart from oauth so that a busy verifier cannot spend the quota its token requests need. */
-/** revoke: /oauth/revoke, apart from oauth so that a gateway revoking its users' tokens cannot spend its token quota. */
-export const RATE_LIMIT_GROUPS = ['login', 'register', 'verify', 'password_reset', 'refresh', 'current_password', 'mfa', 'mfa_setup', 'profile', 'oauth', 'introspect', 'revoke'] as const;
-export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 
 export interface AbuseConfig {
   /** null = that limit is off. */

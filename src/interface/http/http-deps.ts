@@ -3,7 +3,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { token } from '@application/ports/tokens';
 import type { RouteRateLimits } from './middleware/rate-limit';
 import type { HttpMetrics } from './metrics/http-metrics';
-import type { RouteDef } from './routing/route';
+import type { RateLimitGroup, RouteDef } from './routing/route';
 
 export interface HealthChecks {
   database: 'up' | 'down';
@@ -62,10 +62,8 @@ export interface HttpConfig {
   /** Per-IP quotas count IPv6 clients by this many leading bits (RATE_LIMIT_IPV6_PREFIX, default 64). */
   rateLimitIpv6Prefix?: number;
   /** Per route group, the per-IP and per-identifier quotas (RATE_LIMIT_* variables). */
-  rateLimits: Record<RateLimitedRoutes, RouteRateLimits>;
+  rateLimits: Record<RateLimitGroup, RouteRateLimits>;
 }
-
-export type RateLimitedRoutes = 'login' | 'register' | 'verify' | 'password_reset' | 'refresh' | 'current_password' | 'mfa' | 'mfa_setup' | 'profile' | 'oauth' | 'introspect' | 'revoke';
 
 /** Gets a use case (by its class), a port (by its token) or an HTTP service from the container. */
 export type Resolver = <T>(id: ServiceIdentifier<T>) => T;
