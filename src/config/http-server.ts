@@ -100,6 +100,11 @@ export class TrackedHttpServer {
     };
     this.server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, requireHostHeader: false }, onRequest);
     this.server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? 5_000;
+    // Every header is kept: Node's default keeps the first 2000 entries of the list (about 1,000 headers) and drops
+    // the rest without a word, so about 1,000 small fillers (10 KB) hid a second Authorization header from the
+    // duplicate check, and a Content-Type after them was lost (a review of stop 50). The 16 KiB header limit
+    // (Node's maxHeaderSize, answered 431) bounds them.
+    this.server.maxHeadersCount = 0;
     this.server.on('connection', (socket: Socket) => {
       this.lastConnectionAt = Date.now();
       this.connections.add(socket);

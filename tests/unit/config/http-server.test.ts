@@ -281,6 +281,35 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
 });
 
 /**
+ * A review of stop 50: Node keeps only the first 2000 entries of a request's header list (`maxHeadersCount`, about
+ * 1,000 headers) and drops the rest without a word. About 1,000 small filler headers (10 KB, under the 16 KiB
+ * limit) between two Authorization headers hid the second from the duplicate check (bearer routes and the OAuth
+ * client check answered 200 as the first, where a proxy may read the last); a Content-Type after them was lost. Every
+ * header is kept now; the 16 KiB header limit bounds them.
+ */
+describe('TrackedHttpServer keeps every header (no count limit below the size limit)', () => {
+  it('a request with 1,500 headers reaches the app with all of them, the last included', async () => {
+    const seen: string[][] = [];
+    const own = new TrackedHttpServer(async (req, res) => {
+      seen.push([String(req.rawHeaders.length / 2), ...req.rawHeaders.filter((name, i) => i % 2 === 0 && /^authorization$/i.test(name))]);
+      seen.push(req.headers['content-type'] === undefined ? [] : [req.headers['content-type']]);
+      res.end('ok');
+    });
+    const ownPort = await own.listen(0, '127.0.0.1');
+    try {
+      const fillers = Array.from({ length: 1_500 }, (_, i) => `X${i}: 1`).join('\r\n');
+      const raw = `GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nAuthorization: Bearer first\r\n${fillers}\r\nAuthorization: Bearer last\r\nContent-Type: text/plain\r\n\r\n`;
+      expect(raw.length).toBeLessThan(16 * 1024);
+      const { text } = await rawExchange(ownPort, raw);
+      expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
+      expect(seen).toEqual([['1505', 'Authorization', 'Authorization'], ['text/plain']]);
+    } finally {
+      await own.stop(100);
+    }
+  });
+});
+
+/**
  * HTTP/1.1 pipelining from a client that never reads (an outside review, 2026-11-30): Node parses every request of a
  * chunk at once and keeps each answer queued behind the unread ones; 200 such requests a second exhausted the heap
  * in 45 s, since nothing ever closed those sockets.
