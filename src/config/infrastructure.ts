@@ -209,8 +209,9 @@ export async function startInfrastructure(
     deferred,
     async close() {
       signing.stopRefresh();
-      // First: deferred work writes through the unit of work (database, caches, outbox).
-      await deferred.drain();
+      // First: deferred work writes through the unit of work (database, caches, outbox); a task still failing gets
+      // one more try and is given up, so a dead database does not hold the shutdown.
+      await deferred.close();
       // The worker queues emails: it stops (after the request in hand) before the sender does.
       await accountRequests.stop();
       await email.close();
