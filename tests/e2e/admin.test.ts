@@ -193,6 +193,11 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
     });
 
+    it('page past 999999999: 400 naming the bound (the message read "from 1" until stop 51)', async () => {
+      const res = await list({ page: '1000000000' });
+      expect([res.status, res.body.error.details]).toEqual([400, { page: ['page must be a whole number from 1 to 999999999'] }]);
+    });
+
     it('a repeated parameter is a 400', async () => {
       const res = await http().get(`${ADMIN_API}/users?limit=5&limit=6`).set(bearer(admin.access));
       expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);

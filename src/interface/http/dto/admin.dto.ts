@@ -22,7 +22,7 @@ export const USER_STATUSES = ['pending_verification', 'active', 'locked', 'suspe
 export class NoQueryDto {}
 
 export class ListUsersQueryDto {
-  @ValidateIf(present) @IsString() @Matches(/^[1-9][0-9]{0,8}$/, { message: 'page must be a whole number from 1' }) page?: string;
+  @ValidateIf(present) @IsString() @Matches(/^[1-9][0-9]{0,8}$/, { message: 'page must be a whole number from 1 to 999999999' }) page?: string;
   @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;
   @ValidateIf(present) @IsString() @MaxUnitsNormalized(100) search?: string;
   @ValidateIf(present) @IsIn(USER_STATUSES) status?: string;
