@@ -12,8 +12,8 @@ export interface JwksCacheOptions {
   /** A key set older than this is fetched again on next use (the JWKS's own max-age, 300 s). */
   maxAgeMs: number;
   /**
-   * Without any usable key (the JWKS failed or answered an empty set), the least time before the next fetch (1 s),
-   * doubled after each such fetch up to `unknownKidIntervalMs`.
+   * After a fetch that failed or left no usable key (the JWKS failed or answered an empty set), the least time
+   * before the next fetch (1 s), doubled after each such fetch up to `unknownKidIntervalMs`.
    */
   keylessRetryMs: number;
 }
@@ -35,28 +35,42 @@ interface CachedKey {
  * service's return (1 s at first, doubling, never more than 30 s), and a long outage costs one fetch per 30 s per
  * instance, not one per request (until 2026-11-30 every verify of a JWT-shaped token fetched the JWKS while it had
  * no key; an outside review found it). A successful fetch with keys ends the backoff.
+ *
+ * With keys known, a failed refetch backs off the same way (1 s, doubling to 30 s, counted from the last attempt)
+ * instead of the 30 s unknown-kid interval, and a token naming an unknown kid is answered AUTH_UNAVAILABLE, not
+ * INVALID_TOKEN, when the fetch that would have found its key failed or the last one failed and the next is not
+ * due yet: its key could not be looked up, the token is not known bad (until stop 51 it was a 401, and the 30 s
+ * interval kept refusing a freshly rotated key for up to 30 s after the JWKS was back; an outside review). After a
+ * successful fetch the 30 s interval holds: a flood of forged kids costs at most one fetch per 30 s.
+ *
+ * A key set older than max-age is refreshed in the background (stale-while-revalidate): a token whose kid the
+ * cached set knows is answered from it at once, not after the refetch (until stop 51 a hanging JWKS held such a
+ * verify for the whole request deadline, 5 s); only a kid the cached set does not know waits for that fetch.
  */
 export class JwksCache {
   private keys = new Map<string, CachedKey>();
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<void> | undefined;
-  /** Consecutive fetches that left no usable key, and whether the last fetch failed: the keyless backoff. */
-  private keylessFetches = 0;
+  /** Consecutive fetches that failed or left no usable key (the backoff), and whether the last fetch failed. */
+  private misses = 0;
   private lastFailed = false;
 
   constructor(private readonly options: JwksCacheOptions) {}
 
-  /** The key for `kid`, usable for `alg` only (a JWK's own `alg` binds it), or INVALID_TOKEN. */
+  /**
+   * The key for `kid`, usable for `alg` only (a JWK's own `alg` binds it), or INVALID_TOKEN; AUTH_UNAVAILABLE when
+   * the key set, or the refetch an unknown kid needs, could not be had.
+   */
   async keyFor(kid: string, alg: string): Promise<CryptoKey | Uint8Array> {
     if (this.keys.size === 0) await this.loadWithoutKeys();
-    else if (this.options.now() - this.fetchedAt >= this.options.maxAgeMs && this.mayRefetch()) await this.refresh(false);
+    else if (this.options.now() - this.fetchedAt >= this.options.maxAgeMs && this.fetchDue()) this.refreshInBackground();
     let found = this.keys.get(kid);
-    if (!found && this.keys.size > 0 && this.mayRefetch()) {
-      await this.refresh(false);
-      found = this.keys.get(kid);
-    } else if (!found && this.pending) {
-      await this.pending.catch(() => undefined);
+    if (!found && this.keys.size > 0) {
+      // An unknown kid: a rotation, or a forged kid. Fetch (or join the fetch under way) when one is due; a failure
+      // of that fetch, or of the last one while the next waits, means the key could not be looked up.
+      if (this.pending || this.fetchDue()) await this.refresh();
+      else if (this.lastFailed) throw unavailable(`JWKS could not be loaded; next attempt in ${this.secondsToNextFetch()} s`);
       found = this.keys.get(kid);
     }
     if (!found || (found.alg !== undefined && found.alg !== alg)) throw new AuthError('INVALID_TOKEN', 401, 'The access token is invalid or expired.');
@@ -65,36 +79,52 @@ export class JwksCache {
 
   /** No usable key: fetch (or join the fetch under way) unless the backoff says wait; then answer as the last fetch did. */
   private async loadWithoutKeys(): Promise<void> {
-    const wait = this.keylessFetches === 0 ? 0 : Math.min(this.options.keylessRetryMs * 2 ** Math.min(this.keylessFetches - 1, 30), this.options.unknownKidIntervalMs);
-    const left = this.lastAttemptAt + wait - this.options.now();
-    if (this.pending || left <= 0) return this.refresh(true);
-    if (this.lastFailed) throw unavailable(`JWKS could not be loaded; next attempt in ${Math.ceil(left / 1000)} s`);
+    if (this.pending || this.fetchDue()) return this.refresh();
+    if (this.lastFailed) throw unavailable(`JWKS could not be loaded; next attempt in ${this.secondsToNextFetch()} s`);
   }
 
-  private mayRefetch(): boolean {
-    return this.options.now() - this.lastAttemptAt >= this.options.unknownKidIntervalMs;
+  /**
+   * The least time between fetches after the last attempt: none before the first; after fetches that failed or
+   * left no usable key, 1 s doubling to the unknown-kid interval; after a successful one, that interval (30 s).
+   */
+  private wait(): number {
+    const { keylessRetryMs, unknownKidIntervalMs } = this.options;
+    if (this.misses === 0) return this.keys.size === 0 ? 0 : unknownKidIntervalMs;
+    return Math.min(keylessRetryMs * 2 ** Math.min(this.misses - 1, 30), unknownKidIntervalMs);
   }
 
-  /** One fetch for every concurrent caller; `mustSucceed`: without keys at all, an error is AUTH_UNAVAILABLE. */
-  private async refresh(mustSucceed: boolean): Promise<void> {
+  private fetchDue(): boolean {
+    return this.options.now() - this.lastAttemptAt >= this.wait();
+  }
+
+  private secondsToNextFetch(): number {
+    return Math.ceil((this.lastAttemptAt + this.wait() - this.options.now()) / 1000);
+  }
+
+  /** One fetch for every concurrent caller; its failure is AUTH_UNAVAILABLE to each (the keys known stay). */
+  private async refresh(): Promise<void> {
     this.pending ??= this.load().finally(() => (this.pending = undefined));
     try {
       await this.pending;
     } catch (error) {
-      if (mustSucceed || this.keys.size === 0) throw error instanceof AuthError ? error : unavailable('JWKS could not be loaded');
+      throw error instanceof AuthError && error.code === 'AUTH_UNAVAILABLE' ? error : unavailable('JWKS could not be loaded');
     }
+  }
+
+  /** A stale key set is refetched without anyone waiting; a failure is kept (`lastFailed`, the backoff), not thrown. */
+  private refreshInBackground(): void {
+    this.refresh().catch(() => undefined);
   }
 
   private async load(): Promise<void> {
     this.lastAttemptAt = this.options.now();
+    let failed = true;
     try {
       await this.fetchKeys();
-      this.lastFailed = false;
-    } catch (error) {
-      this.lastFailed = true;
-      throw error;
+      failed = false;
     } finally {
-      this.keylessFetches = this.keys.size === 0 ? this.keylessFetches + 1 : 0;
+      this.lastFailed = failed;
+      this.misses = failed || this.keys.size === 0 ? this.misses + 1 : 0;
     }
   }
 

@@ -53,6 +53,13 @@ const KEY_CHOOSING_HEADERS = ['jku', 'jwk', 'x5u', 'x5c'];
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  // jose skips the iss / aud check it is given undefined for: an unset `process.env.AUTH_ISSUER!` would accept every
+  // issuer's tokens. Refused here, as the other configuration errors are (until stop 51 they went through).
+  if (!isNonEmptyString(options.issuer)) throw new TypeError("issuer: a non-empty string (the service's JWT_ISSUER)");
+  const { audience } = options;
+  if (!(isNonEmptyString(audience) || (Array.isArray(audience) && audience.length > 0 && audience.every(isNonEmptyString)))) {
+    throw new TypeError("audience: a non-empty string or a non-empty array of non-empty strings (the service's JWT_AUDIENCE)");
+  }
   const algorithms = options.algorithms ?? ['EdDSA'];
   if (algorithms.length === 0 || algorithms.some((alg) => FORBIDDEN_ALGS.test(alg))) {
     throw new TypeError('algorithms: asymmetric algorithms only (no none, no HS*)');
@@ -143,6 +150,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return authMiddleware(verify, middlewareOptions);
     },
   };
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
 }
 
 function toVerified(payload: JWTPayload): VerifiedToken {
