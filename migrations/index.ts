@@ -18,6 +18,7 @@ import { EmailFoldFixedPoint1764610000000 } from './1764610000000-email-fold-fix
 import { AccountRequestFailures1764620000000 } from './1764620000000-account-request-failures';
 import { OutboxNextAttempt1764630000000 } from './1764630000000-outbox-next-attempt';
 import { EmailInvisibleDomainMarks1764640000000 } from './1764640000000-email-invisible-domain-marks';
+import { OutboxRecordedOrder1764650000000 } from './1764650000000-outbox-recorded-order';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   AccountRequestFailures1764620000000,
   OutboxNextAttempt1764630000000,
   EmailInvisibleDomainMarks1764640000000,
+  OutboxRecordedOrder1764650000000,
 ];

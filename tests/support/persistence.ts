@@ -76,7 +76,7 @@ export interface Store {
   emailQueue: EmailQueue;
   accountRequestQueue: AccountRequestQueue;
   outboxStore: OutboxStore;
-  /** Outbox rows, oldest first (created_at, id). */
+  /** Outbox rows, oldest first, then as recorded (created_at, seq). */
   outbox(): Promise<OutboxView[]>;
   emails(): Promise<QueuedEmailRow[]>;
   /** Account requests in the order they were recorded. */
@@ -121,7 +121,7 @@ const memory: PersistenceAdapter = {
       outboxStore,
       async outbox() {
         return [...db.tables.outbox]
-          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.event.id, b.event.id))
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()) // stable: then as recorded (the SQL seq)
           .map((row) => ({
             id: row.event.id,
             type: row.event.type,
@@ -159,7 +159,7 @@ function sqlStore(dataSource: DataSource, options: StoreOptions, close: () => Pr
     outbox: () =>
       dataSource.query(
         `SELECT id, type, subject, payload, created_at AS "createdAt", published_at AS "publishedAt", attempts, last_error AS "lastError"
-           FROM outbox_events ORDER BY created_at, id`,
+           FROM outbox_events ORDER BY created_at, seq`,
       ),
     emails: () =>
       dataSource.query(
@@ -249,7 +249,3 @@ export const backends: { name: string; poolSize: number; start(): Promise<TestDa
     return { dataSource: store.dataSource, stop: () => store.stop() };
   },
 }));
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

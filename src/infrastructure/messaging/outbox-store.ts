@@ -31,7 +31,8 @@ export interface OutboxStore {
    * releases the claim. A relay that dies while holding the claim releases it too (its transaction aborts) and
    * nothing is marked.
    *
-   * Claim order: events never refused first, oldest first (created_at, id); then refused events whose retry time has
+   * Claim order: events never refused first, oldest first, then in the order they were recorded (created_at, seq: the
+   * events of one commit share their created_at); then refused events whose retry time has
    * come, earliest retry time first. An event that is not yet due is skipped: it never holds back the ones behind it.
    */
   processBatch(limit: number, now: Date, publish: (events: IntegrationEvent[]) => Promise<PublishReport>, retryAt?: RetrySchedule): Promise<BatchOutcome>;

@@ -1,3 +1,4 @@
+import { CLAIM_OUTBOX_SQL } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
 import { LOCK_ACTIVE_ADMINS_SQL } from '@infrastructure/persistence/typeorm/typeorm-user.repository';
 import { SQL_ADAPTERS, type Store } from '../../support/persistence';
 
@@ -23,6 +24,12 @@ describe.each(SQL_ADAPTERS)('index usage on $name', (adapter) => {
     const text = await plan(LOCK_ACTIVE_ADMINS_SQL);
     expect(text).toContain('users_active_admins_idx');
     expect(text).not.toMatch(/Seq Scan on users/);
+  });
+
+  it("the relay's claim reads the pending rows in its order (next_attempt_at, created_at, seq) from their index, no sort", async () => {
+    const text = await plan(CLAIM_OUTBOX_SQL, [200, new Date()]);
+    expect(text).toContain('outbox_events_unpublished_idx');
+    expect(text).not.toMatch(/Sort|Seq Scan on outbox_events/);
   });
 
   it('the audit log filtered by type is read in keyset order from its index', async () => {

@@ -100,6 +100,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'AccountRequestFailures1764620000000' }),
         expect.objectContaining({ name: 'OutboxNextAttempt1764630000000' }),
         expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
+        expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -144,6 +145,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'AccountRequestFailures1764620000000' }),
         expect.objectContaining({ name: 'OutboxNextAttempt1764630000000' }),
         expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
+        expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {
@@ -181,7 +183,10 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     await insertUsers(rows);
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
-      await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' })]);
+      await expect(runMigrations(db.dataSource)).resolves.toEqual([
+        expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
+        expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
+      ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
       warn.mockRestore();
@@ -198,6 +203,35 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       { email: 'plain@bücher.example', pending: null },
     ]);
     await db.dataSource.query(`DELETE FROM users`);
+  });
+
+  /**
+   * Stop 51 (an outside review): the events of one commit share their created_at and went out in random order (the
+   * tie went by a random UUID). `seq` numbers the rows, existing ones included, and the claim's index now ends with it.
+   */
+  it('number the outbox rows already there and index the claim by (next_attempt_at, created_at, seq)', async () => {
+    await undoThrough('OutboxRecordedOrder1764650000000');
+    const ids = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'];
+    for (const id of ids) {
+      await db.dataSource.query(
+        `INSERT INTO outbox_events (id, type, subject, payload, created_at) VALUES ($1, 'auth.user.registered', 's', '{}', '2026-01-01T00:00:00Z')`,
+        [id],
+      );
+    }
+    await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' })]);
+    const rows: { id: string; seq: string }[] = await db.dataSource.query(`SELECT id, seq FROM outbox_events ORDER BY seq`);
+    expect(rows.map((r) => r.id).sort()).toEqual(ids);
+    expect(new Set(rows.map((r) => r.seq)).size).toBe(2);
+    // New rows number after them; the column is the database's own (an INSERT naming it is refused).
+    await db.dataSource.query(`INSERT INTO outbox_events (id, type, subject, payload, created_at) VALUES (gen_random_uuid(), 't', 's', '{}', now())`);
+    const [last] = await db.dataSource.query(`SELECT max(seq) AS seq FROM outbox_events WHERE created_at > '2026-01-01T00:00:00Z'`);
+    expect(BigInt(last.seq)).toBeGreaterThan(BigInt(rows[1]!.seq));
+    await expect(
+      db.dataSource.query(`INSERT INTO outbox_events (id, type, subject, payload, created_at, seq) VALUES (gen_random_uuid(), 't', 's', '{}', now(), 1)`),
+    ).rejects.toThrow(/seq/);
+    const [index] = await db.dataSource.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'outbox_events_unpublished_idx'`);
+    expect(index.indexdef).toMatch(/\(next_attempt_at, created_at, seq\) WHERE \(published_at IS NULL\)$/);
+    await db.dataSource.query(`DELETE FROM outbox_events`);
   });
 
   it('give service clients from before token cut-offs none (NULL: their tokens live until they expire)', async () => {

@@ -1,4 +1,5 @@
 import { ADAPTERS, type Store } from '../../support/persistence';
+import { Role } from '@domain/user/role';
 import { aSession, aUser } from '../../support/mothers';
 
 const T0 = new Date('2026-03-01T12:00:00.000Z');
@@ -71,7 +72,7 @@ describe.each(ADAPTERS)('relay storage on $name', (adapter) => {
     await expect(store.outboxStore.processBatch(10, retryAt(10), publishAll)).resolves.toEqual({ claimed: 4, published: 4 });
   });
 
-  it('rows are timestamped by their event and events of one instant go by id', async () => {
+  it('rows are timestamped by their event', async () => {
     const user = aUser({ now: T0 });
     const session = aSession(user.id, { now: T0 });
     session.revoke(T0, 'logout');
@@ -79,14 +80,63 @@ describe.each(ADAPTERS)('relay storage on $name', (adapter) => {
       await tx.users.add(user);
       await tx.sessions.add(session);
     });
-    const rows = await store.outbox();
-    expect(rows.map((r) => r.createdAt)).toEqual([T0, T0]);
+    expect((await store.outbox()).map((r) => r.createdAt)).toEqual([T0, T0]);
+  });
+
+  /**
+   * Stop 51 (an outside review): the events of one commit share their instant (the use case's `now`), and the tie
+   * went by id, a random UUID: an invitation with roles published `roles_changed` before `registered` about half
+   * the time. They go out in the order they were recorded, across claims too, then the next commit's.
+   */
+  it('events of one commit that share their instant are claimed in the order they were recorded', async () => {
+    const recordedIn = async (count: number): Promise<string[]> => {
+      const users = Array.from({ length: count }, () => aUser({ now: T0 }));
+      await store.uow.run(async (tx) => {
+        for (const user of users) {
+          // auth.user.registered, then auth.user.roles_changed: an invitation with roles
+          user.changeRoles(Role.list(['user', 'admin']), T0, 'admin-1');
+          await tx.users.add(user);
+        }
+      });
+      return users.flatMap((user) => [`auth.user.registered ${user.id}`, `auth.user.roles_changed ${user.id}`]);
+    };
+    const expected = [...(await recordedIn(15)), ...(await recordedIn(5))];
     const claimed: string[] = [];
-    await store.outboxStore.processBatch(10, T0, async (events) => {
-      claimed.push(...events.map((e) => e.id));
-      return publishAll(events);
+    const claimSome = (limit: number) =>
+      store.outboxStore.processBatch(limit, T0, async (events) => {
+        claimed.push(...events.map((e) => `${e.type} ${e.subject}`));
+        return publishAll(events);
+      });
+    // In claims of 7: the order holds across claims, not only inside one.
+    while ((await claimSome(7)).claimed > 0);
+    expect(claimed).toEqual(expected);
+    expect(new Set((await store.outbox()).map((r) => r.createdAt.toISOString()))).toEqual(new Set([T0.toISOString()]));
+  });
+
+  it("so are those of a login's one-statement write (runIfUnchanged) and of a registration's (runInserts)", async () => {
+    const claimAll = async (): Promise<string[]> => {
+      const claimed: string[] = [];
+      await store.outboxStore.processBatch(100, T0, async (events) => {
+        claimed.push(...events.map((e) => `${e.type} ${String((e.data as { roles?: string[] }).roles ?? '')}`));
+        return publishAll(events);
+      });
+      return claimed;
+    };
+    const roles = [['user', 'admin'], ['user'], ['user', 'support'], ['user', 'support', 'admin'], ['user', 'admin']];
+    const invited = aUser({ now: T0 });
+    await store.uow.runInserts(async (tx) => {
+      for (const set of roles) invited.changeRoles(Role.list(set), T0, 'admin-1');
+      await tx.users.add(invited);
     });
-    expect(claimed).toEqual(rows.map((r) => r.id).sort());
+    await expect(claimAll()).resolves.toEqual(['auth.user.registered ', ...roles.map((set) => `auth.user.roles_changed ${set.join(',')}`)]);
+
+    const read = (await store.repos.users.findById(invited.id))!;
+    const outcome = await store.uow.runIfUnchanged(read, async (tx) => {
+      for (const set of [...roles].reverse()) read.changeRoles(Role.list(set), T0, 'admin-1');
+      await tx.users.save(read);
+    });
+    expect(outcome.written).toBe(true);
+    await expect(claimAll()).resolves.toEqual([...roles].reverse().flatMap((set, i) => (i === 0 ? [] : [`auth.user.roles_changed ${set.join(',')}`])));
   });
 
   it('a publish that throws (a crash) releases the claim and marks nothing', async () => {

@@ -21,7 +21,8 @@ export class InMemoryOutboxStore implements OutboxStore {
     publish: (events: IntegrationEvent[]) => Promise<PublishReport>,
     retryAt: RetrySchedule = () => now,
   ): Promise<BatchOutcome> {
-    // The SQL claim's order: never refused first (oldest first), then due retries (earliest retry time first).
+    // The SQL claim's order: never refused first (oldest first, then as recorded), then due retries (earliest retry
+    // time first); the sorts are stable.
     const rows = this.pendingRows()
       .filter((row) => !this.claimed.has(row.event.id) && this.dueAt(row) <= now.getTime())
       .sort((a, b) => compare(this.dueAt(a), this.dueAt(b)))
@@ -76,11 +77,12 @@ export class InMemoryOutboxStore implements OutboxStore {
     return purged;
   }
 
-  /** Pending rows, oldest first (created_at, id). */
+  /**
+   * Pending rows, oldest first (created_at), then in the order they were recorded: the table is an array appended
+   * to in that order and the sort is stable (the SQL table's `seq`).
+   */
   private pendingRows(): OutboxRow[] {
-    return this.db.tables.outbox
-      .filter((row) => row.publishedAt === null)
-      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.event.id, b.event.id));
+    return this.db.tables.outbox.filter((row) => row.publishedAt === null).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   /** The row's retry time in ms, -Infinity while never refused. */

@@ -14,14 +14,17 @@ import { UserRecord } from './user.record';
  * that holds only if the user's row is still the version that was read:
  *
  *   WITH g AS (UPDATE users SET … WHERE id = $1 AND xmin = $2::text::xid RETURNING 1),
- *        i1 AS (INSERT INTO sessions (…) SELECT $3, … WHERE EXISTS (SELECT 1 FROM g)), …
+ *        i1 AS (INSERT INTO sessions (…) SELECT $3, … WHERE EXISTS (SELECT 1 FROM g) RETURNING 1),
+ *        i2 AS (INSERT INTO outbox_events (…) SELECT … WHERE EXISTS (SELECT 1 FROM g) RETURNING 1),
+ *        i3 AS (INSERT INTO outbox_events (…) SELECT … WHERE EXISTS (SELECT 1 FROM i2) RETURNING 1), …
  *   SELECT count(*) FROM g
  *
  * `xmin` is the id of the transaction that wrote the row version: every UPDATE of the row makes a new version with
  * a new xmin (a row lock alone does not), and a credential change always writes the users row too
  * (TypeOrmUserRepository.save), so "same xmin" means that nothing of the account changed. Under READ COMMITTED an
  * UPDATE that finds the row being changed waits for that transaction and re-checks its WHERE against the new
- * version, which has another xmin: it then matches nothing, and no INSERT of the statement runs (each reads g).
+ * version, which has another xmin: it then matches nothing, and no INSERT of the statement runs (each reads g, or the
+ * row of its table before it, which read g).
  * A frozen row reads xmin 2 (FrozenTransactionId): a freeze between the read and the write fails the guard, the safe
  * way. No BEGIN or COMMIT: one statement is atomic on its own, 1 round trip where the locked path takes 7.
  *
@@ -180,6 +183,10 @@ export async function writeGuarded(manager: EntityManager): Promise<boolean> {
     return true;
   }
   const parts = [anchor];
+  // Each row after the first of its table waits for the one before (EXISTS on its RETURNING), the first for g: the
+  // rows go in in the order held, so an outbox row's identity (`seq`, the relay's order within one commit) follows
+  // the order its events were recorded in. Unchained, PostgreSQL ran the WITH inserts last to first (stop 51).
+  const lastOf = new Map<string, string>();
   for (const batch of guard.inserts) {
     if (batch.rows.length === 0) continue;
     const { shape, columns } = columnsOf(manager, batch);
@@ -187,7 +194,9 @@ export async function writeGuarded(manager: EntityManager): Promise<boolean> {
       const start = params.length;
       pushParams(shape, [row], params);
       const values = shape.columns.map((_column, i) => `$${start + i + 1}`).join(', ');
-      parts.push(`i${parts.length} AS (INSERT INTO "${shape.table}" (${columns}) SELECT ${values} WHERE EXISTS (SELECT 1 FROM g))`);
+      const name = `i${parts.length}`;
+      parts.push(`${name} AS (INSERT INTO "${shape.table}" (${columns}) SELECT ${values} WHERE EXISTS (SELECT 1 FROM ${lastOf.get(shape.table) ?? 'g'}) RETURNING 1)`);
+      lastOf.set(shape.table, name);
     }
   }
   const rows = await preparedQuery(manager.connection.manager, `WITH ${parts.join(', ')} SELECT count(*)::int AS "matched" FROM g`, params);

@@ -24,7 +24,7 @@ export class TypeOrmOutboxWriter {
         type: event.type,
         subject: event.subject,
         payload: toCloudEvent(event, id),
-        createdAt: event.occurredAt, // the CloudEvent's time; the relay publishes oldest first
+        createdAt: event.occurredAt, // the CloudEvent's time; the relay publishes oldest first, then in this order (seq)
         publishedAt: null,
         attempts: 0,
         lastError: null,
