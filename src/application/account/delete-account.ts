@@ -13,6 +13,7 @@ import type { UnitOfWork } from '../ports/unit-of-work';
 import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
 import { PORTS } from '../ports/tokens';
 import { Errors } from '../shared/errors';
+import { stillHoldsPassword } from '../shared/password-match';
 
 /**
  * Deletes the account for good, password required: the user row with its credentials, sessions and one-time
@@ -46,14 +47,14 @@ export class DeleteAccount {
   }
 
   /** False: the account turned out to be an admin with the admins unlocked (nothing done; run again with them). */
-  private remove(input: { userId: string; sessionId: string; client: ClientContext }, user: User, now: Date, lockingAdmins: boolean): Promise<boolean> {
+  private remove(input: { userId: string; sessionId: string; password: string; client: ClientContext }, user: User, now: Date, lockingAdmins: boolean): Promise<boolean> {
     return this.uow.run(async (repos) => {
       const admins = lockingAdmins ? await repos.users.lockActiveAdmins() : null;
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       if (fresh.isActiveAdmin && admins === null) return false;
       if (fresh.isActiveAdmin && !admins?.some((id) => id !== fresh.id)) throw Errors.lastActiveAdmin();
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
-      if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+      if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.password, input.client.signal))) throw wrongPassword();
       await revokeSessions(repos, fresh.id, now, 'account_deleted');
       fresh.markDeleted(now);
       await repos.users.delete(fresh);

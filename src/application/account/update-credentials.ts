@@ -17,6 +17,7 @@ import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { assertCurrentPassword, CurrentPasswordGuard, found, wrongPassword } from '../password/current-password';
 import { PORTS } from '../ports/tokens';
+import { stillHoldsPassword } from '../shared/password-match';
 
 export interface UpdateCredentialsInput {
   userId: string;
@@ -67,7 +68,7 @@ export class UpdateCredentials {
     const { updated, quota } = await this.uow.run(async (repos) => {
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
-      if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+      if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.currentPassword, input.client.signal))) throw wrongPassword();
       if (username !== undefined) fresh.changeUsername(username, now);
       let charged: RateLimitResult | null = null;
       if (email !== null) {

@@ -13,6 +13,7 @@ import { securityNoticeEmail } from '../shared/security-notices';
 import { MfaLockout, recordSecondFactorLock } from './mfa-lockout';
 import { SecondFactor, type SecondFactorProof } from './second-factor';
 import { PORTS } from '../ports/tokens';
+import { stillHoldsPassword } from '../shared/password-match';
 
 export interface DisableTotpInput {
   userId: string;
@@ -58,7 +59,7 @@ export class DisableTotp {
           ? proof
           : await this.factor.spending(user.id, proof, () => this.uow.run(async (repos) => {
               const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
-              if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+              if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.password, input.client.signal))) throw wrongPassword();
               if (!fresh.mfaEnabled) throw Errors.mfaNotEnabled();
               const spent = this.factor.spend(fresh, proof, now);
               if (spent !== 'spent') return spent;

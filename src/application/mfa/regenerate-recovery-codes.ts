@@ -17,6 +17,7 @@ import { RECOVERY_CODE_COUNT } from '../shared/mfa-settings';
 import { securityNoticeEmail } from '../shared/security-notices';
 import { SecondFactor } from './second-factor';
 import { PORTS } from '../ports/tokens';
+import { stillHoldsPassword } from '../shared/password-match';
 
 /**
  * How recent the asking session's proof of the second factor must be for a regeneration: 15 minutes. The proof is
@@ -69,7 +70,7 @@ export class RegenerateRecoveryCodes {
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
-      if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+      if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.password, input.client.signal))) throw wrongPassword();
       // Again under the locks, at the commit's `now` (the password check may have waited for a hash slot).
       const session = await repos.sessions.findById(input.sessionId);
       if (!session || !fresh.mfaEnabled || !secondFactorRecent(session, fresh, now)) {

@@ -12,6 +12,7 @@ import type { ClientContext } from '../shared/client-context';
 import { PasswordPolicy } from './password-policy';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
 import { PORTS } from '../ports/tokens';
+import { stillHoldsPassword } from '../shared/password-match';
 
 export interface ChangePasswordInput {
   userId: string;
@@ -46,7 +47,7 @@ export class ChangePassword {
     await this.uow.run(async (repos) => {
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
-      if (fresh.credentials.passwordHash !== user.credentials.passwordHash) throw wrongPassword();
+      if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.currentPassword, input.client.signal))) throw wrongPassword();
       fresh.changePassword(passwordHash, now);
       await cutOffEarlierAccess(repos, fresh, now, 'password_changed', input.sessionId);
       await repos.users.save(fresh);

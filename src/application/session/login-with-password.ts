@@ -11,7 +11,7 @@ import type { FailureOutcome, LoginLockout, LockoutState } from '../ports/login-
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
-import { matchPassword } from '../shared/password-match';
+import { matchPassword, stillHoldsPassword } from '../shared/password-match';
 import { clearLockout, lockoutKey } from './login-lockout-keys';
 import { SessionIssuer } from './session-issuer';
 import type { IdGenerator } from '../ports/id-generator';
@@ -107,18 +107,20 @@ export class LoginWithPassword {
       // Locked and read again: the password was checked against a copy read before the transaction. Deleted
       // since, or its password changed or reset since: what was checked no longer opens the account.
       const user = await repos.users.findByIdForUpdate(found.id);
-      if (!user || user.credentials.passwordHash !== hash) return null;
+      if (!user || !(await stillHoldsPassword(this.hasher, user.credentials, found.credentials, input.password, signal))) return null;
       if (!user.isUsable(this.settings.requireEmailVerification)) return user;
       const lock = await verdict();
       if (lock.locked) return lock;
-      if (rehash !== null) user.rehashPassword(rehash);
+      // Not when a parallel login rehashed it first (the same password, already under the current parameters).
+      const rehashed = rehash !== null && user.credentials.passwordHash === hash;
+      if (rehashed) user.rehashPassword(rehash);
       if (user.mfaEnabled) {
         // The password step only: a pending login for the second step, no session. Each is its own (two devices
         // may sign in at once; a newer one does not void another's); a password reset or change, or too many
         // wrong codes, void them all.
         // The lockout store's entries of every identifier are cleared below: the recorded lock goes with them.
         const lifted = user.liftRecordedLock();
-        if (rehash !== null || lifted) await repos.users.save(user);
+        if (rehashed || lifted) await repos.users.save(user);
         const mfaToken = await issueOneTimeToken(repos, this.opaque, this.ids, {
           userId: user.id,
           purpose: 'mfa_pending',

@@ -1,3 +1,4 @@
+import type { Credentials } from '@domain/user/credentials';
 import { Password } from '@domain/user/password';
 import type { PasswordHasher } from '../ports/password-hasher';
 
@@ -29,4 +30,20 @@ export async function matchPassword(hasher: PasswordHasher, hash: string | null,
     }
   }
   return 'none';
+}
+
+/**
+ * Whether `fresh` (the account's credentials read again under its lock) still holds the password that was checked
+ * against `checked` (a copy read before): the same hash, or the same password rehashed meanwhile. A rehash on login
+ * (other hashing parameters, or a hash of the typed form) keeps the password's `changedAt`, and only then is the typed
+ * password verified again, against the new hash. Until stop 51 any other hash read as "changed meanwhile": after
+ * `ARGON2_*` was raised, parallel logins with the right password (two tabs, a retry) got 401 but the first, and a
+ * password change or account deletion racing a login on another device answered "wrong password" (a review).
+ */
+export async function stillHoldsPassword(hasher: PasswordHasher, fresh: Credentials, checked: Credentials, typed: string, signal?: AbortSignal): Promise<boolean> {
+  const hash = fresh.passwordHash;
+  if (hash === null) return false;
+  if (hash === checked.passwordHash) return true;
+  if (fresh.passwordChangedAt?.getTime() !== checked.passwordChangedAt?.getTime()) return false;
+  return (await matchPassword(hasher, hash, typed, signal)) !== 'none';
 }
