@@ -428,6 +428,42 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     }
   });
 
+  /**
+   * Redis refusing the write but keeping the connection (OOM under maxmemory, READONLY): here a user whose ACL denies
+   * SET. Until stop 51 the owed revocation was written only on a reconnect, which never came: the marker was never
+   * written, and this instance read the database for every session from then on (a review of stop 50).
+   */
+  it('a revocation Redis refused without dropping the connection is written once Redis takes writes again; reads use Redis again', async () => {
+    const user = `auth-cache-noset-${randomUUID().slice(0, 8)}`;
+    const secret = randomUUID();
+    const admin = client as StandaloneRedisClient;
+    await admin.sendCommand(['ACL', 'SETUSER', user, 'on', `>${secret}`, '~*', '&*', '+@all', '-set']);
+    const url = new URL(REAL_REDIS_URL);
+    url.username = user;
+    url.password = secret;
+    const own = await connectRedis(url.toString(), silent);
+    try {
+      const cache = new RedisSessionStateCache(own, prefix, TTL);
+      await client.set(`${prefix}session:refused-write`, JSON.stringify({ u: 'u', x: Date.now() + DAY_MS }), { expiration: { type: 'EX', value: 30 } });
+      await expect(cache.invalidate({ revoked: ['refused-write'], changed: [] })).rejects.toThrow();
+      await expect(cache.get('refused-write')).resolves.toBeNull();
+      await admin.sendCommand(['ACL', 'SETUSER', user, '+set']);
+      const deadline = Date.now() + 5_000;
+      while ((await client.get(`${prefix}session:refused-write`)) !== 'revoked') {
+        if (Date.now() > deadline) throw new Error('the owed revocation was not written once Redis took writes');
+        await cache.get('any-session');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Nothing owed any more: this instance reads Redis again (the marker, then a live entry it remembers).
+      await expect(cache.get('refused-write')).resolves.toMatchObject({ revoked: true });
+      await cache.remember('fresh-session', { userId: 'u2', expiresAt: new Date(Date.now() + DAY_MS), revoked: false });
+      await expect(cache.get('fresh-session')).resolves.toMatchObject({ userId: 'u2', revoked: false });
+    } finally {
+      own.destroy();
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+    }
+  });
+
   it('when the connection is gone, rate limits keep holding per process and the other adapters fail fast', async () => {
     const own = await connectRedis(REAL_REDIS_URL, silent);
     const limiter = new RedisRateLimiter(own, testKeys(prefix), silent);

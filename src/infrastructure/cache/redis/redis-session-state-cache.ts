@@ -10,6 +10,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
 `);
 
+/** While revocations are owed, a read tries to write them at most this often. */
+const RETRY_PENDING_MS = 1_000;
+
 /** The entry and its remaining lifetime (ms), read at once. */
 const GET_WITH_TTL = new RedisScript(`
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
@@ -17,13 +20,16 @@ return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
 
 /**
  * The port's rules on Redis: SET NX for readers, unconditional revocations, deletes that spare revocations.
- * Outages: a revocation that cannot be written is kept and written on reconnect, and until then this instance
- * reads the database. After any reconnect the instance also reads the database for one TTL, long enough for
+ * Outages: a revocation that cannot be written is kept and written on reconnect, or by a read once Redis takes writes
+ * again (at most one try a second), and until then this instance reads the database. After any reconnect the instance also reads the database for one TTL, long enough for
  * every live entry written before the outage to expire: none of them can hide a revocation made meanwhile.
  */
 export class RedisSessionStateCache implements SessionStateCache {
   private readonly pending = new Set<string>();
   private distrustUntil = 0;
+  /** The one flush of owed revocations under way, and the earliest time for the next try. */
+  private flushing: Promise<void> | null = null;
+  private nextFlushAt = 0;
 
   constructor(
     private readonly client: RedisClient,
@@ -42,7 +48,14 @@ export class RedisSessionStateCache implements SessionStateCache {
   }
 
   async get(sessionId: string): Promise<CachedSessionState | null> {
-    if (this.pending.size > 0 || Date.now() < this.distrustUntil) return null;
+    if (this.pending.size > 0) {
+      // Owed revocations are also written again here, not only on reconnect: Redis can refuse a write and keep the
+      // connection (OOM under maxmemory, READONLY on a replica promoted away). Until stop 51 such a revocation stayed
+      // owed until the next reconnect, and this instance read the database for every session meanwhile (a review).
+      this.retryPending();
+      return null;
+    }
+    if (Date.now() < this.distrustUntil) return null;
     const [raw, pttl] = (await GET_WITH_TTL.run(this.client, [this.key(sessionId)], [])) as [string | null | false, number];
     const state = parse(typeof raw === 'string' ? raw : null);
     return state && typeof pttl === 'number' && pttl > 0 ? { ...state, remainingMs: pttl } : state;
@@ -69,6 +82,16 @@ export class RedisSessionStateCache implements SessionStateCache {
 
   private async flush(): Promise<void> {
     for (const id of [...this.pending]) await this.writeRevocation(id);
+  }
+
+  /** At most one flush at a time, and one try a second while Redis keeps refusing. */
+  private retryPending(): void {
+    const now = Date.now();
+    if (this.flushing || now < this.nextFlushAt) return;
+    this.nextFlushAt = now + RETRY_PENDING_MS;
+    this.flushing = this.flush()
+      .catch(() => undefined)
+      .finally(() => (this.flushing = null));
   }
 
   private key(sessionId: string): string {
