@@ -31,6 +31,14 @@ export function nextAttemptAt(now: Date, attempts: number, settings: Pick<Leased
  */
 const ADDRESS_LIKE = /"(?:[^"\\\r\n]|\\.)*"@[^\s<>]*|"(?:[^"\\\r\n]|\\.)*@(?:[^"\\\r\n]|\\.)*"|[^\s<>]*@[^\s<>]*/gu;
 const REDACTED = '[address]';
+/**
+ * What may be a link's token in an error: a URL's query and fragment, and a run of 22 or more base64url characters
+ * (16 bytes or more; the links' tokens are 32 bytes, 43 characters). Content filters refuse a message at DATA
+ * quoting the URL they blocked (`554 5.7.1 blocklisted URL https://…/reset-password?token=…`): until stop 51 the live
+ * token went to `email_outbox.last_error` and the log, and whoever read either could use the link (a review).
+ */
+const TOKEN_LIKE = /[?#][^\s<>"']*|[A-Za-z0-9_-]{22,}/g;
+const TOKEN_REDACTED = '[redacted]';
 const MAX_DESCRIPTION = 500;
 
 /**
@@ -39,7 +47,7 @@ const MAX_DESCRIPTION = 500;
  * recipient): each of `redact` verbatim (the row's own recipient, even where it does not read as one, such as a quoted
  * local part with spaces), then anything that reads as an address in the first 500 characters, which is all that is
  * kept (a word cut there is dropped: it could be the start of an address). The pattern runs on those 500 only, so a
- * long reply costs no more than a short one.
+ * long reply costs no more than a short one. Then what may be a link's token (TOKEN_LIKE).
  */
 export function describeFailure(error: unknown, redact: readonly string[] = []): string {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
@@ -49,5 +57,5 @@ export function describeFailure(error: unknown, redact: readonly string[] = []):
     for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) text = text.split(form).join(REDACTED);
   }
   if (text.length > MAX_DESCRIPTION) text = `${text.slice(0, MAX_DESCRIPTION).replace(/\S*$/u, '')}...`;
-  return text.replace(ADDRESS_LIKE, REDACTED).slice(0, MAX_DESCRIPTION);
+  return text.replace(ADDRESS_LIKE, REDACTED).replace(TOKEN_LIKE, TOKEN_REDACTED).slice(0, MAX_DESCRIPTION);
 }

@@ -298,6 +298,32 @@ describe('the email outbox keeps addresses out of last_error and the log', () =>
   });
 });
 
+/**
+ * A review of stop 50: a content filter refusing the message at the end of DATA quoting the link it blocked. The live
+ * token went to last_error and the log, and whoever read either could use the link.
+ */
+describe('the email outbox keeps link tokens out of last_error and the log', () => {
+  const smtp = new ScriptedSmtpServer();
+  const t = outboxOn(smtp);
+  const token = randomBytes(32).toString('base64url');
+
+  it.each([
+    ['blocked@example.com', { code: 554, text: `5.7.1 Message rejected: blocklisted URL https://app.example.com/verify-email?token=${token}` }],
+    ['greylisted@example.com', { code: 451, text: `4.7.1 URL https://app.example.com/reset-password?token=${token} under review, try later` }],
+  ] as const)('%p: the reply is kept, the token is not', async (to, reply) => {
+    smtp.dataReplies.set(to, reply);
+    await t.enqueue(to);
+    await t.sender.drain();
+    const row = t.row(to);
+    expect(row.lastError).toContain(`${reply.code} ${reply.text.slice(0, 5)}`);
+    expect(row.lastError).toContain('https://app.example.com/');
+    expect(row.lastError).not.toContain(token.slice(0, 10));
+    const lines = JSON.stringify(t.logs.filter((l) => l.fields['email_id'] === row.id));
+    expect(lines).toContain(String(reply.code));
+    expect(lines).not.toContain(token.slice(0, 10));
+  });
+});
+
 describe('the email outbox against a real SMTP server that does not offer SMTPUTF8', () => {
   const smtp = new ScriptedSmtpServer({ hideSMTPUTF8: true });
   const t = outboxOn(smtp);

@@ -28,6 +28,23 @@ describe('describeFailure', () => {
     expect(describeFailure(new Error(`${'x '.repeat(247)}abcdefghij@example.com`))).toBe(`${'x '.repeat(247)}...`);
   });
 
+  /**
+   * A review of stop 50: a content filter refusing the message at DATA quoted the link it blocked, and the live token
+   * went to email_outbox.last_error and the log.
+   */
+  it.each([
+    ['554 5.7.1 Message rejected: blocklisted URL https://app.example.com/verify-email?token=DmnGEE9xQ2uqs_vW-3k8aPq7LmZr0tYb1cN5dE6fGhI', '554 5.7.1 Message rejected: blocklisted URL https://app.example.com/verify-email[redacted]'],
+    ['554 URL <https://app.example.com/reset-password#token=abc> refused', '554 URL <https://app.example.com/reset-password[redacted]> refused'],
+    ['554 5.7.1 spam token DmnGEE9xQ2uqs_vW-3k8aPq7LmZr0tYb1cN5dE6fGhI found', '554 5.7.1 spam token [redacted] found'],
+  ])('redacts what may be a link token: %p', (message, redacted) => {
+    expect(describeFailure(smtpError(message))).toBe(`EENVELOPE: ${redacted}`);
+  });
+
+  it('keeps what a diagnosis needs: status codes, queue ids, host names', () => {
+    const reply = '451 4.3.0 queued as 4FZk2x1YbNz9 at mx1.example.net, try again later';
+    expect(describeFailure(smtpError(reply))).toBe(`EENVELOPE: ${reply}`);
+  });
+
   it('costs no more for a megabyte-long reply than for a short one', () => {
     const started = Date.now();
     expect(describeFailure(new Error(`550 ${'a'.repeat(1_000_000)}`))).toBe('550 ...');
