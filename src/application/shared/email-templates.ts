@@ -82,10 +82,6 @@ export function passwordChangedEmail(to: string, publicUrl: string): EmailMessag
 }
 
 /**
- * To the current address when a change to another one is requested: until the new address is confirmed, a
- * password reset from this address stops it (it voids the pending change and its link).
- */
-/**
  * The new address as the owner's notices name it. A dot-atom address is safe to repeat (it shows as a mailto link at
  * most); a quoted local part may hold spaces, `:` and `/`, i.e. a URL of the requester's choosing in a service email
  * (an outside review, 2026-12-02), so only its domain is named then.
@@ -95,12 +91,24 @@ export function addressInNotice(address: string): string {
   return `an address at ${address.slice(address.lastIndexOf('@') + 1)}`;
 }
 
+/**
+ * The recipient's own address, `this address (…)`: in full when dot-atom; a quoted one is not repeated (since stop 51;
+ * it was, and the URL a quoted local part can hold went out in a service email to that mailbox: a review).
+ */
+function thisAddress(to: string): string {
+  return to.startsWith('"') ? 'this address' : `this address (${to})`;
+}
+
+/**
+ * To the current address when a change to another one is requested: until the new address is confirmed, a
+ * password reset from this address stops it (it voids the pending change and its link).
+ */
 export function emailChangeRequestedEmail(to: string, newAddress: string, publicUrl: string): EmailMessage {
   return message(
     to,
     'A change of your email address was requested',
     [
-      `Someone signed in to your account asked to sign in with ${addressInNotice(newAddress)} instead of this address (${to}). It takes effect only once the link sent to the new address is followed.`,
+      `Someone signed in to your account asked to sign in with ${addressInNotice(newAddress)} instead of ${thisAddress(to)}. It takes effect only once the link sent to the new address is followed.`,
       'If this was not you, reset your password now: that cancels the change and signs out every device.',
     ],
     { label: 'Reset your password', url: page(publicUrl, 'reset-password') },
@@ -113,7 +121,7 @@ export function emailChangeRequestedEmail(to: string, newAddress: string, public
  */
 export function emailChangedEmail(to: string, newAddress: string): EmailMessage {
   return message(to, 'Your email address was changed', [
-    `Your account now signs in with ${addressInNotice(newAddress)}; this address (${to}) no longer does.`,
+    `Your account now signs in with ${addressInNotice(newAddress)}; ${thisAddress(to)} no longer does.`,
     'If you did not make this change, contact support at once: someone else may control your account.',
   ]);
 }

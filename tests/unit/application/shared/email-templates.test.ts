@@ -34,4 +34,16 @@ describe("the owner's notices of an email change", () => {
     }
     expect(emailChangedEmail('owner@example.com', 'new.name@example.org').text).toContain('Your account now signs in with new.name@example.org;');
   });
+
+  /** The recipient's own address too (a review of stop 50: it was repeated as is, URL and all). */
+  it('do not repeat a quoted address of the recipient; a plain one in full', () => {
+    const quoted = '"visit https://evil.test/secure-login now"@catchall.example.com';
+    for (const mail of [emailChangeRequestedEmail(quoted, 'new-one@example.com', 'https://app.example.com'), emailChangedEmail(quoted, 'new-one@example.com')]) {
+      expect(mail.text).not.toContain('evil.test');
+      expect(mail.html).not.toContain('evil.test');
+      expect(mail.text).toContain('this address');
+    }
+    expect(emailChangeRequestedEmail('owner@example.com', 'new-one@example.com', 'https://app.example.com').text).toContain('instead of this address (owner@example.com).');
+    expect(emailChangedEmail('owner@example.com', 'new-one@example.com').text).toContain('; this address (owner@example.com) no longer does.');
+  });
 });
