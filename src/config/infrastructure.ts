@@ -169,6 +169,8 @@ export async function startInfrastructure(
     : { relay: nothing, relaySoon: nothing, emailSender: nothing, accountRequests: nothing };
   const deferred = new DeferredTasks(logger);
   const hasher = new Argon2PasswordHasher(config.argon2);
+  // Before the first request: an unknown-account login then costs what a wrong password does from the first on.
+  await hasher.warmUp();
   return {
     clock,
     ids: new UuidGenerator(),

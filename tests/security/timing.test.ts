@@ -1,4 +1,5 @@
 import * as argon2 from 'argon2';
+import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { type TestApp, MODES, NO_LIMITS, startSecureApp, PRODUCTION_HASHING } from '../support/app';
 
 const PASSWORD = 'correct horse battery staple';
@@ -82,4 +83,24 @@ describe('login timing: unknown account vs wrong password', () => {
     )) as { secret: string }[];
     expect(row?.secret).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   }, 120_000);
+});
+
+/**
+ * A review of stop 50: the dummy hash was made on the first unknown-account login of each process, which then took a
+ * hash and a verify (about twice a wrong password's time), a fresh sample on every start. The service makes it at start.
+ */
+describe('login timing: the first unknown-account login after a start', () => {
+  it('costs one argon2 job, as a wrong password does', async () => {
+    const t = await startSecureApp(MODES[0]!, { ...NO_LIMITS });
+    try {
+      const hasher = t.app.infra.hasher;
+      if (!(hasher instanceof Argon2PasswordHasher)) throw new Error('the service hashes with argon2');
+      const jobs = jest.spyOn(hasher.gate, 'run');
+      const response = await t.http.post('/api/v1/auth/login').send({ email: 'nobody-yet@example.com', password: 'not the password' });
+      expect([response.status, response.body.error?.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+      expect(jobs).toHaveBeenCalledTimes(1);
+    } finally {
+      await t.stop();
+    }
+  });
 });

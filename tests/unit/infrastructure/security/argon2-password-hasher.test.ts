@@ -50,6 +50,16 @@ describe('Argon2PasswordHasher', () => {
     expect(hasher.needsRehash(old)).toBe(true);
   });
 
+  /** A review of stop 50: the first unknown-account login per process also made the dummy hash (about twice the time). */
+  it('warmUp makes the dummy hash: the first unknown-account check after it is one verify, no hash', async () => {
+    const fresh = new Argon2PasswordHasher({ memoryCost: 1024, timeCost: 1 });
+    await fresh.warmUp();
+    // Every argon2 job runs through the hasher's gate, one run each: a hash and a verify were two.
+    const jobs = jest.spyOn(fresh.gate, 'run');
+    await fresh.verifyDummy('a guess');
+    expect(jobs).toHaveBeenCalledTimes(1);
+  });
+
   it('spends real argon2 work on an unknown account, comparable to a wrong password', async () => {
     const fresh = new Argon2PasswordHasher();
     await fresh.verifyDummy('warm-up'); // the first call also makes the dummy hash
