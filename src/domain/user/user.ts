@@ -252,15 +252,17 @@ export class User extends AggregateRoot {
   }
 
   /**
-   * A second registration of an address whose account was never proven: whoever chose the password (and the
-   * profile) cannot be told from whoever reads the mailbox, so neither survives; the mailbox's owner sets a
-   * password through a reset link, which also proves the address. False (nothing done) for a proven address or
-   * an account without a password.
+   * A second registration of an address whose account was never proven (or an admin confirming it): whoever chose
+   * the password (the profile, the second factor) cannot be told from whoever reads the mailbox, so none of it
+   * survives; the mailbox's owner sets a password through a reset link, which also proves the address. False
+   * (nothing done) for a proven address or an account without a password. Until stop 51 the second factor stayed
+   * (a review): the owner's reset then found no unproven password to clear it with, and met the squatter's TOTP.
    */
   discardUnprovenPassword(now: Date): boolean {
     if (this.state.emailVerified || !this.creds.has('password')) return false;
     this.creds = this.creds.without('password');
     this.credentialsUpdated(now, ['password']);
+    this.disableMfa(now);
     this.updateProfile({ username: null, firstName: null, lastName: null }, now);
     return true;
   }

@@ -52,6 +52,32 @@ describe('REQUIRE_EMAIL_VERIFICATION=false: an address nobody proved is not call
     await expect(kit.useCases.ValidateAccessToken.execute({ token: squatter.tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
   });
 
+  /**
+   * A review of stop 50: discarding the unproven password (an admin confirming the address, a role grant, create-admin,
+   * a contested sign-up) left the squatter's second factor. The owner's reset then no longer saw an unproven password
+   * to clear it with, and the owner met the squatter's TOTP at login.
+   */
+  it("an admin confirming the address takes the squatter's second factor with the password: the owner signs in with the link's password alone", async () => {
+    const kit = await createKit({ requireEmailVerification: false });
+    const admin = await kit.useCases.RegisterUser.execute({ email: 'support@example.com', password: PASSWORD, client: CLIENT });
+    if (admin.kind !== 'created') throw new Error('expected created');
+    await kit.useCases.ResendVerification.execute({ email: 'support@example.com', client: CLIENT });
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('support@example.com') });
+    await kit.useCases.CreateAdmin.execute({ email: 'support@example.com', password: 'unused' });
+    const actor = { id: admin.user.id, sessionId: await sidOf(kit, admin.tokens.accessToken), client: CLIENT };
+    const squatter = await kit.useCases.RegisterUser.execute({ email: 'victim@corp.example', password: PASSWORD, client: CLIENT });
+    if (squatter.kind !== 'created') throw new Error('expected created');
+    const sessionId = await sidOf(kit, squatter.tokens.accessToken);
+    const setup = await kit.useCases.BeginTotpSetup.execute({ userId: squatter.user.id, sessionId, client: CLIENT });
+    await kit.useCases.EnableTotp.execute({ userId: squatter.user.id, sessionId, code: totp.generate(setup.secret, kit.clock.now()), client: CLIENT });
+
+    const confirmed = await kit.useCases.UpdateUser.execute({ actor, userId: squatter.user.id, emailVerified: true });
+    expect([confirmed.emailVerified, confirmed.mfaEnabled]).toEqual([true, false]);
+    await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('victim@corp.example'), newPassword: 'the owner chose this one', client: CLIENT });
+    const login = await kit.useCases.LoginWithPassword.execute({ identifier: 'victim@corp.example', password: 'the owner chose this one', client: CLIENT });
+    expect(login.mfaRequired).toBe(false);
+  });
+
   it('a reset of a proven address keeps its second factor and profile (nothing changes there)', async () => {
     const kit = await createKit();
     await kit.registerVerified('alice@example.com', 'alice');
