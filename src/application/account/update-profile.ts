@@ -37,14 +37,16 @@ export class UpdateProfile {
     const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const user = await lockAskingAccount(repos, input, now, this.settings.requireEmailVerification);
-      const changed = user.updateProfile({ username, firstName, lastName }, now);
+      const changed = user.editProfile({ username, firstName, lastName }, now);
       if (changed.length === 0) return user;
       await repos.users.save(user);
       await repos.audit.record(selfAuditEntry('profile.updated', input.client, user.id, now));
       // The username is a sign-in name: its change is in the owner's activity as one made through PUT
       // /users/me/credentials is (credentials.updated, reason `username`). Until stop 48 it was only
       // profile.updated, which the activity feed leaves out: a stolen token's rename left the owner no trace.
-      if (changed.includes('username')) await repos.audit.record(selfAuditEntry('credentials.updated', input.client, user.id, now, 'username'));
+      // A change made, with its reason (selfAuditEntry's fifth argument is a failure's reason: until stop 51 each
+      // rename was recorded as a failed credentials update, a review).
+      if (changed.includes('username')) await repos.audit.record({ ...selfAuditEntry('credentials.updated', input.client, user.id, now), reason: 'username' });
       return user;
     });
   }

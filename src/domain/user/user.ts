@@ -294,6 +294,17 @@ export class User extends AggregateRoot {
     return changed;
   }
 
+  /**
+   * The owner's own profile edit (PATCH /users/me): updateProfile, and a username change is a credential change too
+   * (`auth.credentials.updated`, `changed: ["username"]`), as the same change through PUT /users/me/credentials is
+   * (until stop 51 only `auth.user.updated` told of it: a review).
+   */
+  editProfile(changes: ProfileChanges, now: Date): ChangedProfileField[] {
+    const changed = this.updateProfile(changes, now);
+    if (changed.includes('username')) this.credentialsUpdated(now, ['username']);
+    return changed;
+  }
+
   changeUsername(username: Username | null, now: Date): boolean {
     const value = username?.value ?? null;
     if (value === this.state.username) return false;

@@ -29,6 +29,14 @@ describe('UpdateProfile', () => {
     expect(kit.auditTypes().filter((type) => type === 'credentials.updated')).toHaveLength(2);
     const activity = await kit.resolve(ListOwnActivity).execute({ userId, limit: 20, after: null });
     expect(activity.records.filter((record) => record.type === 'credentials.updated')).toHaveLength(2);
+    // Recorded as what it was, a change made (until stop 51 `outcome: failure`, reason `username`: a review), and
+    // evented as a rename through PUT /users/me/credentials is (until stop 51 only auth.user.updated).
+    expect(kit.db.tables.auditEvents.filter((entry) => entry.type === 'credentials.updated').map((entry) => [entry.outcome, entry.reason])).toEqual([
+      ['success', 'username'],
+      ['success', 'username'],
+    ]);
+    const credentials = kit.db.tables.outbox.filter((r) => r.event.type === 'auth.credentials.updated').map((r) => r.event.data['changed']);
+    expect(credentials).toEqual([['username'], ['username']]);
   });
 
   it('a taken username is USERNAME_TAKEN and nothing changes', async () => {
