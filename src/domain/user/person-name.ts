@@ -17,6 +17,14 @@ const FORBIDDEN = /[\p{Cc}\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u206
  */
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/u;
 const KEPT_INVISIBLE = /[\u034F\u180B-\u180F\u200C\u200D\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
+/**
+ * What shows of a name: a letter, digit, punctuation mark or symbol. The kept invisibles and the combining marks join
+ * or modify such a character; a name of nothing else (a lone ZWNJ, a variation selector, combining marks alone) or of
+ * blanks (the Braille pattern blank U+2800 and the spaces inside a name) shows as nothing, and was stored until stop
+ * 51 (a review of stop 50).
+ */
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
+const SHOWS_BLANK = /[\p{M}\p{Z}\u2800]/gu;
 
 /**
  * A first or last name as a request gives it: trimmed; blank is no name (null); `undefined` (not given) stays
@@ -29,6 +37,9 @@ export function personName(raw: string | null | undefined, field: 'first_name' |
   if (trimmed === '') return null;
   if (FORBIDDEN.test(trimmed) || INVISIBLE.test(trimmed.replace(KEPT_INVISIBLE, ''))) {
     throw DomainErrors.validation(field, 'must not contain control, line-break, invisible or bidirectional-control characters');
+  }
+  if (!VISIBLE.test(trimmed.replace(KEPT_INVISIBLE, '').replace(SHOWS_BLANK, ''))) {
+    throw DomainErrors.validation(field, 'must contain a visible character');
   }
   return trimmed;
 }

@@ -50,4 +50,27 @@ describe('personName', () => {
       expect((error as DomainError).details).toEqual({ last_name: [expect.stringContaining('must not contain')] });
     }
   });
+
+  // Since stop 51 (a review of stop 50): a name of nothing visible, made of characters that are kept to join or modify
+  // visible ones, shows as nothing in lists and emails.
+  it.each([
+    ['a zero-width non-joiner alone', '\u200C'],
+    ['a variation selector alone', '\uFE0F'],
+    ['an ideographic variation selector alone', '\u{E0100}'],
+    ['a Mongolian vowel separator alone', '\u180E'],
+    ['the Braille pattern blank', '\u2800'],
+    ['combining marks alone', '\u0301\u0301\u0301'],
+    ['joiners and blanks', '\u200D\u2800\u200C'],
+  ])('refuses %s: must contain a visible character', (_what, raw) => {
+    try {
+      personName(raw, 'first_name');
+      throw new Error('accepted');
+    } catch (error) {
+      expect((error as DomainError).details).toEqual({ first_name: ['must contain a visible character'] });
+    }
+  });
+
+  it('a visible character with marks, joiners or selectors is a name', () => {
+    for (const name of ['e\u0301', '\u2764\uFE0F', '\u0915\u094D\u200D\u0937', '-', '\u{1F600}']) expect(personName(name, 'first_name')).toBe(name);
+  });
 });
