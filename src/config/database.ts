@@ -19,8 +19,8 @@ export interface Database {
  * within DATABASE_QUERY_TIMEOUT or its connection is destroyed (the server rolls back its transaction), and a
  * connection of the pool is had within the same time, so that a stalled link (packets dropped, nothing reset)
  * answers 503 instead of holding requests for as long as it lasts. Not for migrations, `npm run migrate` or the
- * CLI (purge-expired's batches, run by an operator, may rightly take longer), nor for the embedded PGlite: no
- * link to stall, one session whose slow statement a deadline would not make faster.
+ * CLI (purge-expired's batches, run by an operator, may rightly take longer; they get the connect timeout only), nor
+ * for the embedded PGlite: no link to stall, one session whose slow statement a deadline would not make faster.
  */
 export async function openDatabase(
   config: AppConfig,
@@ -43,7 +43,11 @@ export async function openDatabase(
     url: embedded?.url ?? config.databaseUrl!,
     poolSize: embedded ? 1 : config.databasePoolSize,
     preparedStatements: embedded === null && config.databasePreparedStatements,
-    ...(deadline ? { connectTimeoutMs: config.databaseQueryTimeoutMs } : {}),
+    // A connection is had within DATABASE_QUERY_TIMEOUT or not at all, for the migrations and the CLI too (their
+    // queries have no deadline: a batch may rightly run long; connecting may not). Until stop 51 `npm run migrate`
+    // over a link that accepts and never answers waited for ever, and a hung init container is never restarted
+    // (a review of stop 50).
+    ...(embedded === null ? { connectTimeoutMs: config.databaseQueryTimeoutMs } : {}),
   });
   try {
     await dataSource.initialize();

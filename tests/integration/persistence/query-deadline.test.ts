@@ -1,6 +1,9 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { armQueryDeadline, createDataSource } from '@infrastructure/persistence/typeorm/data-source';
+import { openDatabase } from '@config/database';
+import { loadConfig } from '@config/env';
+import { createLogger } from '@infrastructure/logging/pino-logger';
 import { CANCEL_GRACE_MS, DatabaseStallError } from '@infrastructure/persistence/typeorm/query-deadline';
 import { createScratchDatabase, describeWhen, REAL_DATABASE_URL, REAL_POSTGRES_SELECTED } from '../../support/servers';
 import { TcpProxy } from '../../support/tcp-proxy';
@@ -174,4 +177,28 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('queries under a deadline', (
       await straight.destroy();
     }
   });
+});
+
+/**
+ * A review of stop 50: the migrations (`npm run migrate`, the Deployment's init container) had no connect timeout, so
+ * over a link that accepts and never answers they waited for ever, and a hung init container is never restarted.
+ * Connecting now fails within DATABASE_QUERY_TIMEOUT there too (the migrations' queries keep no deadline).
+ */
+describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('opening the database for the migrations over a stalled link', () => {
+  it('fails within DATABASE_QUERY_TIMEOUT instead of waiting for ever', async () => {
+    const target = new URL(REAL_DATABASE_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    await proxy.start();
+    proxy.stall();
+    try {
+      const config = loadConfig({ DATABASE_URL: proxy.through(REAL_DATABASE_URL), DATABASE_QUERY_TIMEOUT: '1s' });
+      const started = Date.now();
+      const opened = openDatabase(config, '/nonexistent-unused', createLogger('silent'), { migrate: true });
+      await expect(opened).rejects.toThrow(/timeout/i);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      proxy.restore();
+      await proxy.close();
+    }
+  }, 20_000);
 });
