@@ -32,32 +32,35 @@ export interface DataDirLockOptions {
  * is stale and taken over. Until stop 47 the file held the pid alone: a container restarted with another process on
  * the dead holder's pid never started again, and a second container on the same volume, pid 1 as well, took the
  * lock of a running one (an outside review).
+ *
+ * A stale lock is taken over under a guard (`embedded.lock.takeover`, created exclusively, held for the moment of
+ * the takeover): the lock is read again under it, and removed and replaced only if still stale. Until stop 51 the
+ * removal was not guarded: processes starting together on a stale lock each read it stale, and one removed the lock
+ * another had just written in its place: both held the directory (a review: 7 of 40 rounds with 2 processes). A
+ * process that finds the guard held waits for it, then looks at the lock again (held now, by the process that took
+ * it over). The normal path (no lock file) does not touch the guard and costs nothing more.
  */
 export function lockDataDir(dataDir: string, options: DataDirLockOptions = {}): () => void {
   const file = join(dataDir, 'embedded.lock');
+  const guard = join(dataDir, 'embedded.lock.takeover');
   const self = options.self ?? currentProcess();
   const staleAfterMs = options.staleAfterMs ?? 30_000;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const body = JSON.stringify(self);
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      writeFileSync(file, body, { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error;
-    }
+  // Waiting for a guard held by another process: at most until a guard left by a dead one would count as stale.
+  const giveUpAt = Date.now() + guardStaleMs(staleAfterMs) + 2_000;
+  for (;;) {
+    if (create(file, body)) break;
     const held = readLock(file);
-    if (held === null) continue; // gone meanwhile: try again
-    if (held.owner === null) {
-      // Not readable: being written by a process starting right now, or left so by one that died doing it.
-      if (Date.now() - held.touchedAtMs < staleAfterMs) throw new Error(`DATA_DIR ${dataDir} is being locked by another process (embedded PostgreSQL allows one process)`);
-    } else if (holds(held.owner, held.touchedAtMs, self, staleAfterMs)) {
-      const where = held.owner.host === self.host ? '' : ` on host ${held.owner.host}`;
-      throw new Error(`DATA_DIR ${dataDir} is in use by process ${held.owner.pid}${where} (embedded PostgreSQL allows one process)`);
+    if (held !== null) {
+      refuseIfHeld(held, dataDir, self, staleAfterMs);
+      // Stale.
+      const outcome = takeOver(file, guard, body, dataDir, self, staleAfterMs);
+      if (outcome === 'taken') break;
+      if (outcome === 'busy') sleep(10);
     }
-    // Stale: removed, and taken with `wx` again, so two processes taking over the same stale lock at once do not both
-    // get it.
-    rmSync(file, { force: true });
+    // Gone meanwhile, or changed while being taken over, or another process is taking it over: look again.
+    if (Date.now() > giveUpAt) throw new Error(`DATA_DIR ${dataDir} is being locked by another process (embedded PostgreSQL allows one process)`);
   }
   const heartbeat = setInterval(() => {
     const held = readLock(file);
@@ -77,6 +80,74 @@ export function lockDataDir(dataDir: string, options: DataDirLockOptions = {}): 
     const held = readLock(file);
     if (held?.owner && sameProcess(held.owner, self)) rmSync(file, { force: true });
   };
+}
+
+/** Created exclusively: false when the file exists. */
+function create(file: string, body: string): boolean {
+  try {
+    writeFileSync(file, body, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** Throws when the lock read is held by another process (or is being written by one); returns when it is stale. */
+function refuseIfHeld(held: { owner: LockOwner | null; touchedAtMs: number }, dataDir: string, self: LockOwner, staleAfterMs: number): void {
+  if (held.owner === null) {
+    // Not readable: being written by a process starting right now, or left so by one that died doing it.
+    if (Date.now() - held.touchedAtMs < staleAfterMs) throw new Error(`DATA_DIR ${dataDir} is being locked by another process (embedded PostgreSQL allows one process)`);
+  } else if (holds(held.owner, held.touchedAtMs, self, staleAfterMs)) {
+    const where = held.owner.host === self.host ? '' : ` on host ${held.owner.host}`;
+    throw new Error(`DATA_DIR ${dataDir} is in use by process ${held.owner.pid}${where} (embedded PostgreSQL allows one process)`);
+  }
+}
+
+/** The guard is held for a moment (a read, a removal, a write): one older than this was left by a process that died. */
+function guardStaleMs(staleAfterMs: number): number {
+  return Math.min(staleAfterMs, 5_000);
+}
+
+/**
+ * Takes over a stale lock under the guard: 'taken' (this process holds the lock), 'busy' (another process holds the
+ * guard), 'again' (the lock changed meanwhile: look again). Throws when the lock, read again under the guard, is held.
+ */
+function takeOver(file: string, guard: string, body: string, dataDir: string, self: LockOwner, staleAfterMs: number): 'taken' | 'busy' | 'again' {
+  if (!create(guard, body)) {
+    const other = readLock(guard);
+    if (other === null) return 'again'; // released meanwhile
+    const young = Date.now() - other.touchedAtMs < guardStaleMs(staleAfterMs);
+    if (other.owner === null ? young : holds(other.owner, other.touchedAtMs, self, guardStaleMs(staleAfterMs))) return 'busy';
+    // Left by a process that died while taking over. Two processes clearing it at once could each then create the
+    // guard in turn: the one whose guard is gone after a moment backs off.
+    rmSync(guard, { force: true });
+    if (!create(guard, body)) return 'busy';
+    sleep(100);
+    if (!ownedBy(guard, self)) return 'busy';
+  }
+  try {
+    // Read again under the guard: a takeover that ended since the first read has put a live lock here.
+    const held = readLock(file);
+    if (held !== null) {
+      refuseIfHeld(held, dataDir, self, staleAfterMs);
+      rmSync(file, { force: true });
+    }
+    // Taken by a process on the normal path (no lock file when it looked) since the removal: look again.
+    return create(file, body) ? 'taken' : 'again';
+  } finally {
+    if (ownedBy(guard, self)) rmSync(guard, { force: true });
+  }
+}
+
+function ownedBy(file: string, self: LockOwner): boolean {
+  const held = readLock(file);
+  return held !== null && held.owner !== null && sameProcess(held.owner, self);
+}
+
+/** Blocks this thread (lockDataDir runs once, at start, synchronously). */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function holds(owner: LockOwner, touchedAtMs: number, self: LockOwner, staleAfterMs: number): boolean {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
+import { generateEncryptionKey, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 
 /**
  * ENCRYPTION_KEY when set; otherwise (never in production: config refuses) a key generated once and kept in
@@ -11,8 +11,9 @@ import { generateEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-s
  * name, which fails if another process got there first (its key is then the one read). Until stop 34 the file was
  * created empty and then written, so a process starting beside another could read it empty, and one killed in
  * between left an empty file that stopped every later start (an outside review found it). An empty file is refused,
- * saying why; one readable by others is made owner-only where this process may. On a filesystem without hard
- * links the key is written in place as before.
+ * saying why, and so is one that holds no key (until stop 51 that was reported as a malformed ENCRYPTION_KEY, a
+ * variable the user had not set: a review); one readable by others is made owner-only where this process may. On a
+ * filesystem without hard links the key is written in place as before.
  */
 export async function resolveEncryptionKey(configured: string | null, dataDir: string): Promise<{ key: string; source: string }> {
   if (configured) return { key: configured, source: 'ENCRYPTION_KEY' };
@@ -42,7 +43,7 @@ export async function resolveEncryptionKey(configured: string | null, dataDir: s
   return { key, source: `${file} (generated)` };
 }
 
-/** The key in the file, or null when there is none; refuses an empty one. */
+/** The key in the file, or null when there is none; refuses an empty one and one that is not a key (never echoed). */
 async function readKeyFile(file: string): Promise<string | null> {
   const found = await stat(file).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
@@ -53,5 +54,12 @@ async function readKeyFile(file: string): Promise<string | null> {
   if ((found.mode & 0o077) !== 0) await chmod(file, 0o600).catch(() => undefined);
   const key = (await readFile(file, 'utf8')).trim();
   if (key === '') throw new Error(`${file} is empty (a start interrupted while creating it?): delete it if nothing was sealed with it, or set ENCRYPTION_KEY`);
+  try {
+    parseEncryptionKey(key);
+  } catch {
+    throw new Error(
+      `${file} does not hold a key (32 bytes as 64 hex characters or base64/base64url): put back the key it held, delete it if nothing was sealed with it, or set ENCRYPTION_KEY`,
+    );
+  }
   return key;
 }

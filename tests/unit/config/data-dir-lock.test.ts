@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { lockDataDir, processOnThisHost, type LockOwner } from '../../../src/config/data-dir-lock';
 
 /**
@@ -92,6 +92,89 @@ describe('lockDataDir', () => {
     writeLock(successor);
     unlock();
     expect(holder()).toEqual(successor);
+  });
+
+  /**
+   * Processes starting together on a stale lock (review of stop 50): each read it stale, removed it and wrote its own,
+   * so one could remove the lock another had just written and both held the directory (7 of 40 rounds with 2
+   * processes, 22 of 40 with 3). Three processes, released at the same millisecond, 40 rounds: one holder each time,
+   * and the others are told who holds it.
+   */
+  it('processes taking over the same stale lock at once: exactly one holds it', async () => {
+    const script = `
+      const { lockDataDir } = require(${JSON.stringify(resolve(__dirname, '../../../src/config/data-dir-lock.ts'))});
+      let unlock = null;
+      process.on('message', (m) => {
+        if (m === 'exit') process.exit(0);
+        if (unlock) unlock();
+        unlock = null;
+        while (Date.now() < m.at) {} // released at the same millisecond
+        let result;
+        try {
+          unlock = lockDataDir(m.dir);
+          result = 'held';
+        } catch (error) {
+          result = error.message;
+        }
+        process.send({ round: m.round, pid: process.pid, result });
+      });
+      process.send('ready');`;
+    const racers = Array.from({ length: 3 }, () => {
+      const child = spawn(process.execPath, ['-r', resolve(__dirname, '../../support/swc-register.cjs'), '-e', script], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      children.push(child);
+      return child;
+    });
+    const next = (child: ChildProcess) => new Promise<unknown>((done) => child.once('message', done));
+    await Promise.all(racers.map(next));
+    const gone = await liveProcess();
+    const stale = processOnThisHost(gone.pid);
+    gone.kill('SIGKILL');
+    await new Promise((done) => gone.once('exit', done));
+
+    const rounds = 40;
+    const holders: number[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const data = join(dir, `round-${round}`);
+      mkdirSync(data);
+      writeFileSync(join(data, 'embedded.lock'), JSON.stringify(stale));
+      const at = Date.now() + 30;
+      const results = racers.map(next) as Promise<{ pid: number; result: string }>[];
+      for (const child of racers) child.send({ round, dir: data, at });
+      const answers = await Promise.all(results);
+      const held = answers.filter((a) => a.result === 'held');
+      holders.push(held.length);
+      if (held.length !== 1) continue;
+      // The holder is the one in the file; the others were refused, naming it (or a lock being written).
+      expect((JSON.parse(readFileSync(join(data, 'embedded.lock'), 'utf8')) as LockOwner).pid).toBe(held[0].pid);
+      for (const other of answers.filter((a) => a.result !== 'held')) {
+        expect(other.result).toMatch(new RegExp(`^DATA_DIR ${data} is (in use by process ${held[0].pid}|being locked by another process) \\(embedded PostgreSQL allows one process\\)$`));
+      }
+      expect(readdirSync(data)).toEqual(['embedded.lock']); // no guard left behind
+    }
+    for (const child of racers) child.send('exit');
+    expect(holders).toEqual(Array.from({ length: rounds }, () => 1));
+  }, 20_000);
+
+  it('a takeover guard left by a process that died is cleared; a live one is waited for', async () => {
+    const child = await liveProcess();
+    const dead = processOnThisHost(child.pid);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    writeLock(dead);
+    writeFileSync(join(dir, 'embedded.lock.takeover'), JSON.stringify(dead));
+    const unlock = lockDataDir(dir);
+    expect(holder().pid).toBe(process.pid);
+    expect(existsSync(join(dir, 'embedded.lock.takeover'))).toBe(false);
+    unlock();
+
+    // A guard held by a live process that never lets go (it is held for a moment): refused once waited for.
+    const live = await liveProcess();
+    writeLock(dead);
+    writeFileSync(join(dir, 'embedded.lock.takeover'), JSON.stringify(processOnThisHost(live.pid)));
+    const started = Date.now();
+    expect(() => lockDataDir(dir, { staleAfterMs: 500 })).toThrow(`DATA_DIR ${dir} is being locked by another process`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+    expect(holder()).toEqual(dead);
   });
 
   it('a lock file that cannot be read: being written now (refused), or left so long ago (taken over)', () => {

@@ -50,4 +50,24 @@ describe('the key file under DATA_DIR (no ENCRYPTION_KEY)', () => {
     symlinkSync(join(dir, 'planted'), file());
     await expect(resolveEncryptionKey(null, data)).resolves.toEqual({ key: key.trim(), source: file() });
   });
+
+  /**
+   * A file holding something that is not a key (review of stop 50): the start failed with "ENCRYPTION_KEY must be 32
+   * bytes ...", naming a variable nobody had set. Now the file is named, as an empty one is, and its content is not
+   * echoed.
+   */
+  it('refuses a file that holds no key, naming the file and not what it holds', async () => {
+    const data = join(dir, 'data');
+    await resolveEncryptionKey(null, data);
+    for (const garbage of ['abc', 'secret-garbage-value', 'a'.repeat(63)]) {
+      writeFileSync(file(), `${garbage}\n`);
+      const error = await resolveEncryptionKey(null, data).then(() => null, (e: Error) => e);
+      expect(error?.message).toBe(
+        `${file()} does not hold a key (32 bytes as 64 hex characters or base64/base64url): put back the key it held, delete it if nothing was sealed with it, or set ENCRYPTION_KEY`,
+      );
+      expect(error?.message.replace(file(), '')).not.toContain(garbage);
+    }
+    // ENCRYPTION_KEY set: the file is not read.
+    await expect(resolveEncryptionKey('configured', data)).resolves.toEqual({ key: 'configured', source: 'ENCRYPTION_KEY' });
+  });
 });
