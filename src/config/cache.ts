@@ -57,8 +57,19 @@ export interface Cache {
  * cache is kept only in embedded mode, which is one process by construction (the data directory lock): with
  * DATABASE_URL other instances may share the database, and a cache of their own would hide a revocation.
  */
-/** `encryptionKey`: the service's key, from which the Redis key digests' own key is derived (RedisKeys). */
-export async function startCache(config: AppConfig, clock: Clock, logger: Logger, encryptionKey: Buffer): Promise<Cache> {
+/**
+ * `encryptionKey`: the service's key, from which the Redis key digests' own key is derived (RedisKeys).
+ * `redisAtStart`: `degrade` (the service's default) starts without a Redis that cannot be reached (standalone
+ * only), as a running instance serves through an outage, and connects in the background; `require` (the CLI)
+ * fails the start instead (see connectRedis).
+ */
+export async function startCache(
+  config: AppConfig,
+  clock: Clock,
+  logger: Logger,
+  encryptionKey: Buffer,
+  redisAtStart: 'require' | 'degrade' = 'degrade',
+): Promise<Cache> {
   const ttl = {
     ttlSeconds: config.abuse.sessionCacheTtlSeconds,
     revokedTtlSeconds: config.jwt.accessTokenTtlSeconds + SKEW_MARGIN_SECONDS,
@@ -87,7 +98,9 @@ export async function startCache(config: AppConfig, clock: Clock, logger: Logger
   }
   let link: RedisInvalidationLink | null = null;
   // A command that got no answer in time: the link may be dead too, so the local cache is not trusted meanwhile.
-  const client = await connectRedis(config.redisUrl, logger, config.redisTopology, () => link?.distrust());
+  // Possibly not connected yet (redisAtStart `degrade`): every adapter below then behaves as in an outage from the
+  // start, the session cache distrusted (RedisSessionStateCache) and the link untrusted until its first heartbeat.
+  const client = await connectRedis(config.redisUrl, logger, config.redisTopology, () => link?.distrust(), redisAtStart);
   const prefix = config.abuse.redisKeyPrefix;
   const keys = RedisKeys.derive(prefix, encryptionKey);
   link = new RedisInvalidationLink(client, prefix, logger, { heartbeatMs: HEARTBEAT_MS, silenceMs: HEARTBEAT_SILENCE_MS, maxTransitMs: HEARTBEAT_MAX_TRANSIT_MS });

@@ -109,6 +109,13 @@ export interface InfrastructureOverrides {
    * Default true.
    */
   background?: boolean;
+  /**
+   * `degrade` (the service): a Redis that cannot be reached at start does not stop it; it serves degraded and
+   * connects in the background (standalone REDIS_MODE; Cluster and Sentinel still require it). `require` (the CLI:
+   * a one-shot command, `unlock` above all, must not half-run without the shared cache): no Redis, no start.
+   * Default `degrade`.
+   */
+  redisAtStart?: 'require' | 'degrade';
 }
 
 /** Starts every adapter the configuration asks for: embedded parts where a URL is missing. */
@@ -134,7 +141,7 @@ export async function startInfrastructure(
   const clientSecrets = new HmacClientSecrets(currentKey, previousKeys);
   if (!config.encryptionKey) logger.warn({ source: encryption.source }, 'ENCRYPTION_KEY not set: using a key file under DATA_DIR');
 
-  const cache = await startCache(config, clock, logger, parseEncryptionKey(encryption.key));
+  const cache = await startCache(config, clock, logger, parseEncryptionKey(encryption.key), overrides.redisAtStart ?? 'degrade');
   const database = await openDatabase(config, dataDir, logger, { queryDeadline: overrides.queryDeadline ?? true }).catch(async (error: unknown) => {
     await cache.close();
     throw error;

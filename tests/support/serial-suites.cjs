@@ -27,6 +27,7 @@ const SERIAL_SUITES = [
   'tests/integration/persistence/query-deadline.test.ts',
   'tests/security/database-outage.test.ts',
   'tests/security/redis-outage.test.ts',
+  'tests/security/redis-start-outage.test.ts',
   'tests/unit/config/http-server.test.ts',
   'tests/unit/interface/http/json-body.test.ts',
   // revocation across service processes; several processes or a Redis Cluster at once

@@ -57,7 +57,9 @@ function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow')
   // Logs only when LOG_LEVEL asks for them: a command's stderr is its one line of failure (CONTRACT §8), not the
   // start-up's warnings (embedded mode's "ENCRYPTION_KEY not set" came before every failure: an outside review).
   const level = io.env.LOG_LEVEL?.trim() ? config.logLevel : 'silent';
-  return createApplication(config, { logger: createLogger(level, io.stderr), queryDeadline: false, signingKeys, background: false });
+  // A Redis that cannot be reached fails the command (redisAtStart `require`), as before stop 51: the service starts
+  // degraded without it, but a command (unlock) must not half-run and leave its clear owed in a memory that ends with it.
+  return createApplication(config, { logger: createLogger(level, io.stderr), queryDeadline: false, signingKeys, background: false, redisAtStart: 'require' });
 }
 
 async function main(argv: readonly string[], io: CliIo): Promise<number> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createClient, createCluster, createSentinel } from 'redis';
+import { createClient, createCluster, createSentinel, ErrorReply } from 'redis';
 import type { Logger } from '@application/ports/logger';
 import { withCommandDeadline } from './redis-deadline';
 
@@ -36,6 +36,13 @@ export async function connectRedis(
   topology: RedisTopology = { mode: 'standalone' },
   /** Told when a command got no answer within COMMAND_TIMEOUT_MS (e.g. to distrust caches kept in step through Redis). */
   onStall: () => void = () => undefined,
+  /**
+   * `require` (the default; the CLI, Cluster and Sentinel): no connection within 10 s is an error. `degrade` (the
+   * service, standalone only): a server that cannot be reached returns the client unconnected, still connecting in
+   * the background, so that the instance starts and serves degraded as in any outage (see startCache); a server
+   * that answers and refuses (a wrong password, an ACL) still fails the start.
+   */
+  atStart: 'require' | 'degrade' = 'require',
 ): Promise<RedisClient> {
   const client = createTopologyClient(url, topology);
   let reported = false;
@@ -51,13 +58,30 @@ export async function connectRedis(
       reported = false;
     },
   });
+  const connecting = client.connect() as Promise<unknown>;
+  // Settled only by success or by the client being closed (below); never an unhandled rejection.
+  connecting.catch(() => undefined);
   try {
-    await withTimeout<unknown>(client.connect(), CONNECT_TIMEOUT_MS * 2);
+    if (atStart === 'degrade' && topology.mode === 'standalone') {
+      // A first connection that fails is retried by node-redis (@redis/client 6) per reconnectStrategy, forever
+      // with ours: connect() stays pending until Redis answers. Until stop 51 the start waited 10 s for it and
+      // exited, and during an outage no new instance could start (rolling update, scale-up, a crashed pod).
+      if (!(await firstOutcome(connecting, client, CONNECT_TIMEOUT_MS * 2))) {
+        // The client is not ready: every command fails at once (disableOfflineQueue) and callers fall back.
+        logger.warn({}, 'redis unreachable at start: serving degraded without it, connecting in the background');
+      }
+    } else {
+      await withTimeout<unknown>(connecting, CONNECT_TIMEOUT_MS * 2);
+    }
   } catch (error) {
     void Promise.resolve(client.destroy()).catch(() => undefined);
     // The message never carries the URL (it may hold a password).
     throw new Error(`cannot connect to Redis at REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
   }
+  // Closed while the first connection was still being attempted: one that completes after is ended at once.
+  client.on('ready', () => {
+    if (closed) (client as { destroy(): unknown }).destroy();
+  });
   let restarting = false;
   // A stalled connection is dropped, which fails every command still waiting on it, and opened again; meanwhile
   // commands fail at once (disableOfflineQueue) and callers fall back as in any outage.
@@ -141,6 +165,40 @@ function createTopologyClient(url: string, topology: RedisTopology): RedisClient
   if (topology.mode === 'cluster') return createRedisCluster(urls);
   if (!topology.sentinelMaster) throw new Error('REDIS_SENTINEL_MASTER is required with REDIS_MODE=sentinel');
   return createRedisSentinel(urls, topology.sentinelMaster, topology.sentinelPassword ?? null);
+}
+
+/**
+ * true once `connecting` succeeds; false at the first connection error (the server cannot be reached) or after
+ * `ms`; throws when the server answered and refused (an ErrorReply: WRONGPASS, NOPERM...), a misconfiguration
+ * that retrying will not cure.
+ */
+function firstOutcome(connecting: Promise<unknown>, client: RedisClient, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const onError = (error: unknown) => {
+      done();
+      if (error instanceof ErrorReply) reject(error);
+      else resolve(false);
+    };
+    const timer = setTimeout(() => {
+      done();
+      resolve(false);
+    }, ms);
+    const done = () => {
+      clearTimeout(timer);
+      client.off('error', onError);
+    };
+    client.on('error', onError);
+    connecting.then(
+      () => {
+        done();
+        resolve(true);
+      },
+      (error: unknown) => {
+        done();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -36,6 +36,9 @@ export class RedisSessionStateCache implements SessionStateCache {
     private readonly keyPrefix: string,
     private readonly ttl: SessionCacheTtl,
   ) {
+    // A client still connecting (an instance started during an outage: connectRedis `degrade`) is down from the
+    // start: its first `ready` counts as a reconnect, entries written before it are not trusted for one TTL.
+    if (!client.isReady) this.distrustUntil = Number.POSITIVE_INFINITY;
     watchRedis(client, {
       down: () => {
         this.distrustUntil = Number.POSITIVE_INFINITY;
