@@ -90,6 +90,50 @@ if (MODES.includes('servers')) {
       expect(events.map((e) => e.type).filter((type) => type === 'auth.user.login_failed')).toHaveLength(3);
     }, 30_000);
   });
+
+  /**
+   * The review of stop 51's fix above: "not locked in the store" was read as "lifted", so a lock that ran out by
+   * itself before the bookkeeping landed (nobody unlocked, reset or signed in) was never announced, and neither was
+   * one whose store could not be asked. A lift is now shown only by the shared store answering while the lock would
+   * still run.
+   */
+  describe('a lock that ran out by itself before its bookkeeping landed (servers)', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startSecureApp('servers', { ...NO_RATE_LIMITS, LOCKOUT_THRESHOLD: '3', LOCKOUT_DURATION: '2s', DATABASE_QUERY_TIMEOUT: '1s' });
+    }, 60_000);
+    afterAll(async () => t?.stop());
+
+    const login = (email: string, password: string) => t.http.post('/api/v1/auth/login').send({ email, password });
+
+    it('is still recorded and announced, its end in the past', async () => {
+      const email = 'ran-out@example.com';
+      const { user } = await signUp(t, email);
+      for (let i = 0; i < 2; i += 1) await login(email, 'wrong guess').expect(401);
+      await t.settle();
+      const locker = new Client({ connectionString: t.config.databaseUrl! });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [user.id]);
+        await login(email, 'wrong guess').expect(401); // the third: a 2-s lock
+        t.clock.advance(3);
+        await new Promise((resolve) => setTimeout(resolve, 3500)); // the lock has run out, in the store too
+        await locker.query('ROLLBACK');
+      } finally {
+        await locker.end();
+      }
+      await t.settle();
+      const ds = t.app.infra.dataSource;
+      const events: { type: string }[] = await ds.query('SELECT type FROM outbox_events WHERE subject = $1', [user.id]);
+      expect(events.map((e) => e.type).filter((type) => type === 'auth.account.locked')).toHaveLength(1);
+      const [row]: { locked_until: Date | null }[] = await ds.query('SELECT locked_until FROM users WHERE id = $1', [user.id]);
+      expect(row!.locked_until!.getTime()).toBeLessThanOrEqual(t.clock.now().getTime());
+      const notice = await t.waitForMail(email, 2);
+      expect(notice.subject).toMatch(/temporarily blocked/i);
+      await login(email, PASSWORD).expect(200);
+    }, 30_000);
+  });
 } else {
   it('the held-row-lock bookkeeping test needs the real PostgreSQL: left out here (CI=true runs it)', () => {
     expect(MODES).toEqual(['embedded']);

@@ -5,8 +5,12 @@ export interface LockoutPolicy {
   maxSeconds: number;
 }
 
-/** `inFlight`: refused because attempts in flight fill the places, not locked by failures (no lock is set). */
-export type LockoutState = { locked: false } | { locked: true; retryAfterSeconds: number; inFlight?: true };
+/**
+ * `inFlight`: refused because attempts in flight fill the places, not locked by failures (no lock is set).
+ * `unconfirmed` (not locked): the shared store could not be asked, and this is this instance's own count (an outage):
+ * no evidence that a lock set elsewhere was lifted.
+ */
+export type LockoutState = { locked: false; unconfirmed?: true } | { locked: true; retryAfterSeconds: number; inFlight?: true };
 
 export interface FailureOutcome {
   /** True when this failure locked the identifier. */

@@ -207,8 +207,10 @@ export class LoginWithPassword {
     // This may run minutes after the answer (retried while the database refuses it): a lock lifted meanwhile (an
     // admin or CLI unlock, a reset, the owner's login once it ended) is not put back on the account, nor announced.
     // Until stop 51's review of its own retries, such a late write showed the account `locked` after an unlock and a
-    // login, and mailed the owner a lock notice after it.
-    const lockStands = outcome.lockedNow && (await this.lockout.state(lockoutKey(input.identifier), this.clock.now())).locked;
+    // login, and mailed the owner a lock notice after it. A lift is shown only by the shared store answering "not
+    // locked" while the lock would still run: a lock that ran out by itself is still recorded (its end in the past)
+    // and announced, and so is one whose store cannot be asked (an outage answers from this instance's memory).
+    const lockStands = outcome.lockedNow && (await this.lockNotLifted(input.identifier, new Date(now.getTime() + outcome.lockSeconds * 1000)));
     await this.uow.run(async (repos) => {
       // Looked up again in both cases, so that known and unknown identifiers do the same database work; locked
       // so that the failure is recorded on the newest row, and not at all on an account deleted meanwhile.
@@ -226,6 +228,13 @@ export class LoginWithPassword {
         await repos.audit.record(selfAuditEntry('account.locked', input.client, subject, now, `locked_${outcome.lockSeconds}s`));
       }
     });
+  }
+
+  private async lockNotLifted(identifier: string, lockedUntil: Date): Promise<boolean> {
+    const current = this.clock.now();
+    if (current.getTime() >= lockedUntil.getTime()) return true;
+    const state = await this.lockout.state(lockoutKey(identifier), current);
+    return state.locked || state.unconfirmed === true;
   }
 
   /** Refused without counting a failure (locked identifier, unverified or disabled account): audited, rethrown. */

@@ -37,7 +37,10 @@ export class FallbackLoginLockout implements LoginLockout {
   ) {}
 
   async state(identifier: string, now: Date): Promise<LockoutState> {
-    return (await this.outageLock(identifier, now)) ?? (await this.either((l) => l.state(identifier, now))).value;
+    const outage = await this.outageLock(identifier, now);
+    if (outage) return outage;
+    const { value, shared } = await this.either((l) => l.state(identifier, now));
+    return value.locked || shared ? value : { locked: false, unconfirmed: true };
   }
 
   /** A lock from the outage refuses before the shared store is asked: it reserves no place there. */
