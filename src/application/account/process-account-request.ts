@@ -124,6 +124,7 @@ export class ProcessAccountRequest {
     // false, and the request lost). Taken again meanwhile: the insert's unique violation is handled by the caller.
     const existing = await repos.users.findByIdForUpdate(seen.id);
     if (!existing || existing.email !== seen.email) return false;
+    const hadMfa = existing.mfaEnabled;
     if (existing.status === 'suspended' || !existing.discardUnprovenPassword(now)) {
       await repos.emails.enqueue(accountExistsEmail(existing.email, this.settings.publicUrl));
       return true;
@@ -134,6 +135,8 @@ export class ProcessAccountRequest {
     const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: existing.id, purpose: 'password_reset', ttlSeconds, now });
     await repos.emails.enqueue(registrationContestedEmail(existing.email, this.settings.publicUrl, token, ttlSeconds));
     await repos.audit.record(selfAuditEntry('user.registered', client, existing.id, now, 'contested_unverified'));
+    // The second factor goes with the password (since stop 51): in the owner's activity as what it was.
+    if (hadMfa) await repos.audit.record({ ...selfAuditEntry('mfa.disabled', client, existing.id, now), reason: 'registration_contested' });
     return true;
   }
 }

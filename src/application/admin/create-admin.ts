@@ -96,6 +96,7 @@ export class CreateAdmin {
       if (!user) throw Errors.userNotFound();
       // Checked before anything changes: the refusal leaves the account as it was.
       if (!linkBaseKnown && !user.emailVerified && user.credentials.passwordHash !== null) throw Errors.linkBaseUnknown();
+      const hadMfa = user.mfaEnabled;
       const passwordDiscarded = user.discardUnprovenPassword(now);
       if (passwordDiscarded) await cutOffEarlierAccess(repos, user, now, 'password_unproven');
       const roles = user.roles.includes(ADMIN_ROLE) ? [...user.roles] : [...user.roles, ADMIN_ROLE];
@@ -104,6 +105,7 @@ export class CreateAdmin {
         const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds: INVITATION_TTL_SECONDS, now });
         await repos.emails.enqueue(adminRoleUnprovenAddressEmail(user.email, this.settings.publicUrl, token, INVITATION_TTL_SECONDS));
         await repos.audit.record(cliAuditEntry('credentials.updated', user.id, now, 'cli_password_unproven'));
+        if (hadMfa) await repos.audit.record(cliAuditEntry('mfa.disabled', user.id, now, 'cli_password_unproven'));
       }
       if (promoted || passwordDiscarded) await repos.users.save(user);
       if (promoted) await repos.audit.record(cliAuditEntry('user.roles_changed', user.id, now));

@@ -66,18 +66,23 @@ export class UpdateUser {
         // The admin vouches for the address, not for a password chosen before anyone proved it (account
         // pre-hijacking: whoever registered the address first may not own it). That password goes, with any link
         // or session, and the address gets a link to choose one, as an invitation does (issued below).
-        passwordLink = user.discardUnprovenPassword(now);
+        const hadMfa = user.mfaEnabled;
+        passwordLink = user.discardUnprovenPassword(now, input.actor.id);
         if (passwordLink) await cutOffEarlierAccess(repos, user, now, 'password_unproven');
+        // Its second factor goes with it (since stop 51), in the owner's activity as the admin's doing.
+        if (passwordLink && hadMfa) await audit('mfa.disabled', 'admin_password_unproven');
         user.verifyEmail(now);
         await audit('email.verified', passwordLink ? 'admin_password_unproven' : 'admin');
       }
       let grantLink = false;
       if (roles !== undefined) {
         const granted = roles.some((role) => !user.roles.includes(role.value));
-        if (granted && user.discardUnprovenPassword(now)) {
+        const hadMfa = user.mfaEnabled;
+        if (granted && user.discardUnprovenPassword(now, input.actor.id)) {
           grantLink = true;
           await cutOffEarlierAccess(repos, user, now, 'password_unproven');
           await audit('credentials.updated', 'admin_password_unproven');
+          if (hadMfa) await audit('mfa.disabled', 'admin_password_unproven');
         }
         if (user.changeRoles(roles, now, input.actor.id)) await audit('user.roles_changed', user.roles.join(' ') || null);
       }

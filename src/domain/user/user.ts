@@ -258,11 +258,12 @@ export class User extends AggregateRoot {
    * (nothing done) for a proven address or an account without a password. Until stop 51 the second factor stayed
    * (a review): the owner's reset then found no unproven password to clear it with, and met the squatter's TOTP.
    */
-  discardUnprovenPassword(now: Date): boolean {
+  discardUnprovenPassword(now: Date, actor?: string): boolean {
     if (this.state.emailVerified || !this.creds.has('password')) return false;
     this.creds = this.creds.without('password');
     this.credentialsUpdated(now, ['password']);
-    this.disableMfa(now);
+    // `actor`: the admin whose confirmation or grant discards it (the event's actor_id); else the account's own.
+    this.disableMfa(now, actor);
     this.updateProfile({ username: null, firstName: null, lastName: null }, now);
     return true;
   }

@@ -73,6 +73,11 @@ describe('REQUIRE_EMAIL_VERIFICATION=false: an address nobody proved is not call
 
     const confirmed = await kit.useCases.UpdateUser.execute({ actor, userId: squatter.user.id, emailVerified: true });
     expect([confirmed.emailVerified, confirmed.mfaEnabled]).toEqual([true, false]);
+    // The admin's doing, in the event and in the owner's activity (the second review of stop 51).
+    const disabled = kit.db.tables.outbox.map((row) => row.event).filter((event) => event.type === 'auth.mfa.disabled');
+    expect(disabled.map((event) => event.data['actor_id'])).toEqual([admin.user.id]);
+    const audited = kit.db.tables.auditEvents.filter((entry) => entry.type === 'mfa.disabled' && entry.subjectId === squatter.user.id);
+    expect(audited.map((entry) => [entry.actorId, entry.reason])).toEqual([[admin.user.id, 'admin_password_unproven']]);
     await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('victim@corp.example'), newPassword: 'the owner chose this one', client: CLIENT });
     const login = await kit.useCases.LoginWithPassword.execute({ identifier: 'victim@corp.example', password: 'the owner chose this one', client: CLIENT });
     expect(login.mfaRequired).toBe(false);
