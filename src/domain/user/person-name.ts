@@ -18,12 +18,13 @@ const FORBIDDEN = /[\p{Cc}\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u206
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/u;
 const KEPT_INVISIBLE = /[\u034F\u180B-\u180F\u200C\u200D\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
 /**
- * What shows of a name: a letter, digit, punctuation mark or symbol. The kept invisibles and the combining marks join
+ * What shows of a name: a letter, digit, punctuation mark or symbol, or a private-use character (the name characters
+ * Unicode lacks that Japanese systems and Hong Kong's HKSCS put there; the second review of stop 51). The kept invisibles and the combining marks join
  * or modify such a character; a name of nothing else (a lone ZWNJ, a variation selector, combining marks alone) or of
  * blanks (the Braille pattern blank U+2800 and the spaces inside a name) shows as nothing, and was stored until stop
  * 51 (a review of stop 50).
  */
-const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}\p{Co}]/u;
 const SHOWS_BLANK = /[\p{M}\p{Z}\u2800]/gu;
 
 /**

@@ -72,5 +72,7 @@ describe('personName', () => {
 
   it('a visible character with marks, joiners or selectors is a name', () => {
     for (const name of ['e\u0301', '\u2764\uFE0F', '\u0915\u094D\u200D\u0937', '-', '\u{1F600}']) expect(personName(name, 'first_name')).toBe(name);
+    // Private-use characters: name characters Unicode lacks (Japanese systems, Hong Kong's HKSCS).
+    for (const name of ['\uE000', '\uE001\uE002', '\u{F0000}']) expect(personName(name, 'first_name')).toBe(name);
   });
 });
