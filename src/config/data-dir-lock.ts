@@ -51,7 +51,7 @@ export function lockDataDir(dataDir: string, options: DataDirLockOptions = {}): 
   const giveUpAt = Date.now() + guardStaleMs(staleAfterMs) + 2_000;
   for (;;) {
     if (create(file, body)) break;
-    const held = readLock(file);
+    const held = readLock(file, { strict: true });
     if (held !== null) {
       refuseIfHeld(held, dataDir, self, staleAfterMs);
       // Stale.
@@ -115,7 +115,7 @@ function guardStaleMs(staleAfterMs: number): number {
  */
 function takeOver(file: string, guard: string, body: string, dataDir: string, self: LockOwner, staleAfterMs: number): 'taken' | 'busy' | 'again' {
   if (!create(guard, body)) {
-    const other = readLock(guard);
+    const other = readLock(guard, { strict: true });
     if (other === null) return 'again'; // released meanwhile
     const young = Date.now() - other.touchedAtMs < guardStaleMs(staleAfterMs);
     if (other.owner === null ? young : holds(other.owner, other.touchedAtMs, self, guardStaleMs(staleAfterMs))) return 'busy';
@@ -128,7 +128,7 @@ function takeOver(file: string, guard: string, body: string, dataDir: string, se
   }
   try {
     // Read again under the guard: a takeover that ended since the first read has put a live lock here.
-    const held = readLock(file);
+    const held = readLock(file, { strict: true });
     if (held !== null) {
       refuseIfHeld(held, dataDir, self, staleAfterMs);
       rmSync(file, { force: true });
@@ -166,13 +166,20 @@ function sameProcess(a: LockOwner, b: LockOwner): boolean {
 }
 
 /** The lock's holder (null: not readable) and when it was last touched; null when there is no lock file. */
-function readLock(file: string): { owner: LockOwner | null; touchedAtMs: number } | null {
+function readLock(file: string, options: { strict?: boolean } = {}): { owner: LockOwner | null; touchedAtMs: number } | null {
   let text: string;
   let touchedAtMs: number;
   try {
     touchedAtMs = statSync(file).mtimeMs;
     text = readFileSync(file, 'utf8').trim();
-  } catch {
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // `strict` (taking the lock): a file that is there but cannot be read (left by a process run as another user, or
+    // not a file) is said so at once. Until then it read as "gone meanwhile", and the start spun a core for 7 s before
+    // blaming "another process" (the second review of stop 51).
+    if (options.strict && code !== 'ENOENT') {
+      throw new Error(`${file} cannot be read (${code ?? 'error'}): check its owner and permissions, or remove it if no process holds DATA_DIR`);
+    }
     return null;
   }
   // Written before stop 47: the pid alone, on this host.

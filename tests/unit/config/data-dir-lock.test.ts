@@ -183,4 +183,16 @@ describe('lockDataDir', () => {
     writeLock('{"pid":', 60_000);
     lockDataDir(dir)();
   });
+
+  /**
+   * The second review of stop 51: a lock file that is there but cannot be read (here a directory in its place; a
+   * root-owned 0600 file left for a service run as another user does the same) read as "gone meanwhile": the start
+   * spun a core for 7 s and then blamed "another process". It is said at once, naming the file.
+   */
+  it('a lock file that is there but cannot be read is refused at once, naming it', () => {
+    mkdirSync(lockFile());
+    const started = Date.now();
+    expect(() => lockDataDir(dir)).toThrow(`${lockFile()} cannot be read (EISDIR)`);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
 });
