@@ -1,4 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { createClient } from 'redis';
 import { connectRedis } from '@infrastructure/cache/redis/redis-connection';
@@ -6,6 +11,7 @@ import { RedisInvalidationLink } from '@infrastructure/cache/redis/redis-invalid
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
 import { PASSWORD, call, startServiceProcess, startTestApp, type ServiceProcess, type TestApp } from '../support/app';
 import { eventually } from '../support/events';
+import { freePort } from '../support/ports';
 import { createScratchDatabase, describeWhen, dropKeyPrefix, REAL_POSTGRES_SELECTED, REAL_REDIS_SELECTED, REAL_REDIS_URL, uniqueKeyPrefix } from '../support/servers';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -169,5 +175,46 @@ describeWhen(REAL_REDIS_SELECTED, 'Redis')('a Redis client that could not connec
     await expect(connectRedis(proxy.through(REAL_REDIS_URL), silent)).rejects.toThrow(/cannot connect to Redis at REDIS_URL: no connection within 10000 ms/);
     proxy.restore();
     expect(rejections).toEqual([]);
+  }, 30_000);
+
+  /**
+   * The third review of stop 51: a Redis at `maxclients` answers a new connection `ERR max number of clients reached`,
+   * an error reply, which failed the start as a misconfiguration would: the incident this start was made for (a
+   * reconnect storm) kept new instances from starting again. Only a reply that says the configuration is wrong fails it.
+   */
+  it('a Redis at maxclients is an outage, not a misconfiguration: the start goes on degraded and connects once a place frees', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'redis-maxclients-'));
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '1', '--dir', dir], { stdio: 'ignore' });
+    let hog: ReturnType<typeof connect> | null = null;
+    let client: Awaited<ReturnType<typeof connectRedis>> | null = null;
+    try {
+      await eventually(
+        () =>
+          new Promise<boolean>((resolve) => {
+            const probe = connect(port, '127.0.0.1', () => {
+              probe.destroy();
+              resolve(true);
+            });
+            probe.on('error', () => resolve(false));
+          }),
+        10_000,
+        'the scratch redis-server listening',
+      );
+      hog = connect(port, '127.0.0.1');
+      await new Promise((resolve) => hog!.once('connect', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the server has counted it
+      client = await connectRedis(`redis://127.0.0.1:${port}`, silent, { mode: 'standalone' }, () => undefined, 'degrade');
+      expect(client.isReady).toBe(false);
+      hog.destroy();
+      await eventually(() => client!.isReady, 10_000, 'connected once a place freed');
+      expect(rejections).toEqual([]);
+    } finally {
+      hog?.destroy();
+      if (client?.isOpen) await client.close();
+      else client?.destroy();
+      server.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 });

@@ -168,15 +168,23 @@ function createTopologyClient(url: string, topology: RedisTopology): RedisClient
 }
 
 /**
- * true once `connecting` succeeds; false at the first connection error (the server cannot be reached) or after
- * `ms`; throws when the server answered and refused (an ErrorReply: WRONGPASS, NOPERM...), a misconfiguration
- * that retrying will not cure.
+ * A reply that says the configuration is wrong (the credentials, an ACL), which retrying will not cure. Any other
+ * error reply at connect is an overload or a transient state (`ERR max number of clients reached`, `LOADING`, `BUSY`)
+ * and counts as "cannot be reached": until the third review of stop 51 every error reply failed the start, and a
+ * Redis at maxclients kept new instances from starting again.
+ */
+const MISCONFIGURED = /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR (invalid (username|password)|AUTH\b|Client sent AUTH)/;
+
+/**
+ * true once `connecting` succeeds; false at the first connection error (the server cannot be reached, or answered
+ * with a transient error) or after `ms`; throws when the server answered that the configuration is wrong
+ * (MISCONFIGURED: WRONGPASS, NOPERM...), a misconfiguration that retrying will not cure.
  */
 function firstOutcome(connecting: Promise<unknown>, client: RedisClient, ms: number): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
     const onError = (error: unknown) => {
       done();
-      if (error instanceof ErrorReply) reject(error);
+      if (error instanceof ErrorReply && MISCONFIGURED.test(error.message)) reject(error);
       else resolve(false);
     };
     const timer = setTimeout(() => {
