@@ -201,9 +201,25 @@ describeWhen(REAL_REDIS_SELECTED, 'Redis')('a Redis client that could not connec
         10_000,
         'the scratch redis-server listening',
       );
-      hog = connect(port, '127.0.0.1');
-      await new Promise((resolve) => hog!.once('connect', resolve));
-      await new Promise((resolve) => setTimeout(resolve, 100)); // the server has counted it
+      // The one place, held: a PING answered PONG (a connection made while the readiness probe's was still counted
+      // is refused with the max-clients error instead, and is tried again).
+      const holdThePlace = () =>
+        new Promise<ReturnType<typeof connect> | null>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+          socket.once('data', (chunk: Buffer) => {
+            if (chunk.toString().startsWith('+PONG')) resolve(socket);
+            else {
+              socket.destroy();
+              resolve(null);
+            }
+          });
+          socket.on('error', () => resolve(null));
+        });
+      for (let tries = 0; hog === null && tries < 50; tries += 1) {
+        hog = await holdThePlace();
+        if (hog === null) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (hog === null) throw new Error("could not take the scratch Redis's one place");
       client = await connectRedis(`redis://127.0.0.1:${port}`, silent, { mode: 'standalone' }, () => undefined, 'degrade');
       expect(client.isReady).toBe(false);
       hog.destroy();
