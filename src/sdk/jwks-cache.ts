@@ -125,6 +125,9 @@ export class JwksCache {
     } finally {
       this.lastFailed = failed;
       this.misses = failed || this.keys.size === 0 ? this.misses + 1 : 0;
+      // The wait counts from the attempt's end: a JWKS that hangs until the timeout (5 s) would otherwise make the
+      // 1, 2 and 4 s waits due before each attempt ended, and every verify wait a whole timeout (a review, stop 51).
+      this.lastAttemptAt = this.options.now();
     }
   }
 

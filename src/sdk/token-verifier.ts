@@ -60,6 +60,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   if (!(isNonEmptyString(audience) || (Array.isArray(audience) && audience.length > 0 && audience.every(isNonEmptyString)))) {
     throw new TypeError("audience: a non-empty string or a non-empty array of non-empty strings (the service's JWT_AUDIENCE)");
   }
+  // A jwksUrl or timeoutMs no request can be made with (`process.env.AUTH_JWKS_URL!` unset, a relative path, 0) made every
+  // verify AUTH_UNAVAILABLE for good, reported as an outage (until stop 51; a review): refused here instead.
+  if (!isHttpUrl(options.jwksUrl)) throw new TypeError('jwksUrl: an absolute http(s) URL (the service\'s /.well-known/jwks.json)');
+  if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) throw new TypeError('timeoutMs: a number of milliseconds above 0');
   const algorithms = options.algorithms ?? ['EdDSA'];
   if (algorithms.length === 0 || algorithms.some((alg) => FORBIDDEN_ALGS.test(alg))) {
     throw new TypeError('algorithms: asymmetric algorithms only (no none, no HS*)');
@@ -150,6 +154,16 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return authMiddleware(verify, middlewareOptions);
     },
   };
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 function isNonEmptyString(value: unknown): value is string {

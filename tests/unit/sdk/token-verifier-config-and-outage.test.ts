@@ -51,6 +51,19 @@ describe('createTokenVerifier: issuer and audience must be configured (stop 51)'
     expect(() => createTokenVerifier({ ...base, ...(override as Partial<TokenVerifierOptions>) })).toThrow(TypeError);
   });
 
+  // A review of stop 51: a jwksUrl or timeoutMs no request can be made with answered every verify AUTH_UNAVAILABLE.
+  it.each([
+    ['jwksUrl undefined (an unset env variable)', { jwksUrl: unset('JWKS_URL') }],
+    ['jwksUrl relative', { jwksUrl: '/.well-known/jwks.json' }],
+    ['jwksUrl empty', { jwksUrl: '' }],
+    ['jwksUrl not http(s)', { jwksUrl: 'file:///etc/jwks.json' }],
+    ['timeoutMs 0', { timeoutMs: 0 }],
+    ['timeoutMs negative', { timeoutMs: -1 }],
+    ['timeoutMs NaN', { timeoutMs: Number.NaN }],
+  ])('%s: TypeError at creation', (_what, override) => {
+    expect(() => createTokenVerifier({ ...base, ...(override as Partial<TokenVerifierOptions>) })).toThrow(TypeError);
+  });
+
   it('a non-empty issuer and a non-empty audience (string or array) are taken', () => {
     expect(() => createTokenVerifier(base)).not.toThrow();
     expect(() => createTokenVerifier({ ...base, audience: ['peer-api', 'other-api'] })).not.toThrow();
@@ -139,6 +152,31 @@ describe('createTokenVerifier: JWKS refetch failures and stale keys (stop 51)', 
       for (let k = 0; k < 10; k += 1) expect(await codeOf(v.verify(await forged()))).toBe('AUTH_UNAVAILABLE');
       expect(fetch.jwksRequests).toBe(i + 3);
     }
+  });
+
+  /**
+   * A review of stop 51: the wait was counted from an attempt's start, so with a JWKS that hangs until the timeout
+   * the 1, 2 and 4 s waits were due before each attempt ended: attempts ran back to back, each verify waiting a timeout.
+   */
+  it('the backoff counts from the end of a failed attempt: a JWKS that hangs 5 s is not asked again at once', async () => {
+    const clock = new FakeClock();
+    let jwksRequests = 0;
+    const hanging = (async (input: string | URL, init?: RequestInit) => {
+      if (new URL(input).pathname !== '/.well-known/jwks.json') return fetch(input, init);
+      jwksRequests += 1;
+      clock.advance(5); // the whole timeout went by
+      throw new TypeError('fetch failed');
+    }) as FetchLike;
+    const v = createTokenVerifier({ issuer: PEER_ISSUER, audience: PEER_AUDIENCE, jwksUrl: peer.jwksUrl, fetch: hanging, now: clock.now });
+    const token = await peer.userToken();
+    await expect(v.verify(token)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+    expect(jwksRequests).toBe(1);
+    // Right after the failed attempt ended: within the 1 s wait, answered without a request.
+    await expect(v.verify(token)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+    expect(jwksRequests).toBe(1);
+    clock.advance(1);
+    await expect(v.verify(token)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
+    expect(jwksRequests).toBe(2);
   });
 
   it('JWKS up: a flood of forged kids still costs at most one fetch per 30 s, each INVALID_TOKEN', async () => {
