@@ -89,6 +89,34 @@ export class RetiredCounts {
   }
 }
 
+/**
+ * The cluster's sums, never lower than they were served: a counter or histogram series the primary served is never
+ * served lower again. Sums of floating-point counts depend on their order, and a worker's counts moving into
+ * RetiredCounts changes that order: `0.1 + 0.2 + 0.3` served as 0.6000000000000001, then 0.6, which Prometheus reads
+ * as a reset (the second review of stop 51's fix, and live on `nodejs_gc_duration_seconds_sum`). Bounded by the
+ * number of series, as RetiredCounts is.
+ */
+export class MonotonicSums {
+  private readonly served = new Map<string, number>();
+
+  /** `metrics` with each counter and histogram value raised to the highest served for its series; remembers them. */
+  clamp(metrics: WorkerMetrics): WorkerMetrics {
+    return metrics.map((metric) => {
+      const type = String(metric.type);
+      if (type !== 'counter' && type !== 'histogram') return metric;
+      return {
+        ...metric,
+        values: metric.values.map((value) => {
+          const key = `${metric.name} ${seriesKey(value)}`;
+          const highest = Math.max(this.served.get(key) ?? Number.NEGATIVE_INFINITY, value.value);
+          this.served.set(key, highest);
+          return highest === value.value ? value : { ...value, value: highest };
+        }),
+      };
+    });
+  }
+}
+
 function seriesKey(value: MetricValueWithName<string>): string {
   const labels = Object.entries(value.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify([value.metricName ?? '', labels]);
@@ -104,6 +132,7 @@ function seriesKey(value: MetricValueWithName<string>): string {
 export function serveClusterMetrics(): void {
   const last = new Map<number, WorkerMetrics>();
   const retired = new RetiredCounts();
+  const monotonic = new MonotonicSums();
   cluster.on('exit', (worker) => {
     const metrics = last.get(worker.id);
     last.delete(worker.id);
@@ -138,7 +167,8 @@ export function serveClusterMetrics(): void {
         if (metrics && !worker.isDead()) last.set(worker.id, metrics);
       }),
     );
-    return AggregatorRegistry.aggregate([...last.values(), retired.asMetrics()]).metrics();
+    const summed = await AggregatorRegistry.aggregate([...last.values(), retired.asMetrics()]).getMetricsAsJSON();
+    return AggregatorRegistry.aggregate([monotonic.clamp(summed)]).metrics();
   });
   cluster.on('message', (worker, message: Partial<Request> & Partial<CollectResponse>) => {
     if (message?.type === COLLECT_RESPONSE && typeof message.id === 'number') {
