@@ -11,6 +11,7 @@ import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import type { MfaSettings } from '../shared/mfa-settings';
 import { PORTS } from '../ports/tokens';
+import { assertRecentSignIn } from './sign-in-recency';
 
 export interface TotpSetup {
   /** Base32, for typing into the app by hand. Shown this once; stored only sealed. */
@@ -22,7 +23,9 @@ export interface TotpSetup {
 
 /**
  * Starts TOTP set-up: a fresh 160-bit secret, stored sealed as the account's pending second factor (a set-up
- * started earlier is replaced). Nothing changes at login until EnableTotp proves a code from it.
+ * started earlier is replaced). Nothing changes at login until EnableTotp proves a code from it. The asking session
+ * must have signed in within the last 15 minutes (sign-in-recency.ts), as for EnableTotp: refused here already, before
+ * the user scans a code that could not be enabled from this session.
  */
 @injectable()
 export class BeginTotpSetup {
@@ -44,6 +47,7 @@ export class BeginTotpSetup {
     const now = this.clock.now();
     const email = await this.uow.run(async (repos) => {
       const user = await lockAskingAccount(repos, input, now, this.auth.requireEmailVerification);
+      await assertRecentSignIn(repos, input.sessionId, now);
       user.beginTotpSetup(sealed, now);
       await repos.users.save(user);
       await repos.audit.record(selfAuditEntry('mfa.setup_started', input.client, user.id, now));

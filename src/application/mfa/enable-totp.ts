@@ -1,5 +1,6 @@
 import { inject, injectable } from 'inversify';
 import type { UserRepository } from '@domain/user/user.repository';
+import type { SessionRepository } from '@domain/session/session.repository';
 import { Errors } from '../shared/errors';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
@@ -13,6 +14,7 @@ import { securityNoticeEmail } from '../shared/security-notices';
 import { endOtherAccess } from '../session/revoke-sessions';
 import { SecondFactor } from './second-factor';
 import { PORTS } from '../ports/tokens';
+import { assertRecentSignIn, signedInRecently } from './sign-in-recency';
 
 /**
  * Turns the pending TOTP secret into the account's second factor once a code from it is proved (and spent:
@@ -21,12 +23,15 @@ import { PORTS } from '../ports/tokens';
  * Every other session of the account ends (reason `mfa_enabled`): they were signed in with the password alone, and
  * one of them may be the reason the second factor is being turned on. Kept, they could be refreshed for as long as
  * their lifetime allows and regenerate the backup codes with the password alone. The caller's own session stays.
+ * Because it ends the others, and a password reset leaves MFA on, the caller's session must have signed in within the
+ * last 15 minutes (sign-in-recency.ts): a stolen session of any age used to lock the owner out.
  */
 @injectable()
 export class EnableTotp {
   constructor(
     @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
     @inject(PORTS.UserRepository) private readonly users: UserRepository,
+    @inject(PORTS.SessionRepository) private readonly sessions: SessionRepository,
     @inject(SecondFactor) private readonly factor: SecondFactor,
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
@@ -38,12 +43,16 @@ export class EnableTotp {
     if (user.mfaEnabled) throw Errors.mfaAlreadyEnabled();
     if (user.credentials.get('totp') === null) throw Errors.noPendingTotpSetup();
     const now = this.clock.now();
+    // Before the code is checked (no step spent, no attempt counted for a session that may not ask at all).
+    const asking = await this.sessions.findById(input.sessionId);
+    if (asking && !signedInRecently(asking, now)) throw Errors.signInNotRecent();
     const proof = await this.factor.prepare(user, { code: input.code }, now, { pending: true });
     if (typeof proof === 'string') throw Errors.setupCodeMismatch();
     const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
     await this.factor.spending(user.id, proof, () => this.uow.run(async (repos) => {
       // The token may have stopped counting since it was checked (a global logout, a suspension): nothing then.
       const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
+      await assertRecentSignIn(repos, input.sessionId, now);
       if (fresh.mfaEnabled) throw Errors.mfaAlreadyEnabled();
       // Set up again (or removed) since the code was checked: it proved another secret.
       if (proof.method !== 'totp' || !this.factor.holdsSecret(fresh, proof)) throw Errors.setupCodeMismatch();

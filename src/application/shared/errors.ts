@@ -80,6 +80,12 @@ export const Errors = {
    */
   secondFactorNotRecent: (): DomainError =>
     new DomainError('FORBIDDEN', 'Sign in again with your second factor to do this: your sign-in with a code must be under 15 minutes old.', { session: ['second_factor_not_recent'] }),
+  /**
+   * POST /mfa/totp/setup and /mfa/totp/enable from a session that signed in more than SIGN_IN_STEP_UP_SECONDS ago (a
+   * refresh does not move its start): turning MFA on takes a fresh sign-in.
+   */
+  signInNotRecent: (): DomainError =>
+    new DomainError('FORBIDDEN', 'Sign in again to turn on two-factor authentication: your sign-in must be under 15 minutes old.', { session: ['sign_in_not_recent'] }),
   /** POST /mfa/backup-codes: another regeneration committed after this one read the account; this one changed nothing. */
   recoveryCodesReplacedMeanwhile: (): DomainError =>
     new DomainError('CONFLICT', 'Another request replaced the backup codes at the same time; nothing was changed here: the codes that request returned are the valid set.'),

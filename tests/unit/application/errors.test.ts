@@ -45,6 +45,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   noLongerAdmin: () => Errors.noLongerAdmin(),
   userSuspended: () => Errors.userSuspended(),
   secondFactorNotRecent: () => Errors.secondFactorNotRecent(),
+  signInNotRecent: () => Errors.signInNotRecent(),
 };
 
 describe('the error catalogue', () => {

@@ -52,12 +52,12 @@ export const MFA_ROUTES: readonly RouteDef[] = [
   defineRoute({
     method: 'POST',
     path: `${MFA}/totp/setup`,
-    summary: 'Start TOTP set-up: a new secret, its otpauth URI and QR code (nothing changes until enabled)',
+    summary: 'Start TOTP set-up (a sign-in in the last 15 minutes): a new secret, its otpauth URI and QR code (nothing changes until enabled)',
     tags: ['mfa'],
     auth: 'user',
     limit: MFA_SETUP,
     responses: { 200: { description: 'The pending secret', schema: TOTP_SETUP_SCHEMA } },
-    errors: [...BEARER_ERRORS, 'CONFLICT', 'RATE_LIMITED'],
+    errors: [...BEARER_ERRORS, 'FORBIDDEN', 'CONFLICT', 'RATE_LIMITED'],
     uses: BeginTotpSetup,
     async handle(ctx, setup) {
       const { user, claims } = principalOf(ctx);
@@ -68,13 +68,13 @@ export const MFA_ROUTES: readonly RouteDef[] = [
   defineRoute({
     method: 'POST',
     path: `${MFA}/totp/enable`,
-    summary: 'Enable TOTP with a first code from the app; returns the backup codes, shown once',
+    summary: 'Enable TOTP with a first code from the app (a sign-in in the last 15 minutes); returns the backup codes, shown once',
     tags: ['mfa'],
     auth: 'user',
     limit: MFA_SETUP,
     body: { dto: TotpEnableDto },
     responses: { 200: { description: 'Enabled', schema: BACKUP_CODES_SCHEMA } },
-    errors: [...BEARER_ERRORS, 'CONFLICT', 'RATE_LIMITED'],
+    errors: [...BEARER_ERRORS, 'FORBIDDEN', 'CONFLICT', 'RATE_LIMITED'],
     uses: EnableTotp,
     async handle(ctx, enable) {
       const { user, claims } = principalOf(ctx);
