@@ -107,6 +107,8 @@ describe('the error catalogue', () => {
       Object.assign(new Error('new row violates check constraint'), { code: '23514' }),
       new Error('Cannot read properties of undefined'),
       Object.assign(new Error('syntax'), { driverError: { code: '42601' } }),
+      // A statement past the protocol's 65,535 parameters: the connection class, but a bug, not an outage.
+      Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('bind message has 30482 parameter formats but 0 parameters'), { code: '08P01' }) }),
     ];
     for (const error of bugs) expect(mapError(error)).toBeNull();
     // Rolled back for a concurrent transaction (deadlock, serialization failure, lock not available): nothing written.

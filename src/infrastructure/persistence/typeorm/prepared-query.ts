@@ -4,8 +4,9 @@ import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 /**
  * Named (server-side) prepared statements for the hot statements: the refresh path's read and compare-and-set,
  * the user reads and the user lock, and the row writes of raw-insert.ts, raw-update.ts and the held appends (every
- * login and registration). Each text is a fixed shape from the code (a table and its changed columns, a row count),
- * so a connection holds tens of them, not more (MAX_NAMES guards the cache).
+ * login and registration). Each text is a fixed shape from the code (a table and its changed columns, a row count of
+ * at most MAX_PREPARED_ROWS), so a connection holds tens of them, not more (MAX_NAMES guards the cache; a statement
+ * stays prepared on its connection until the connection ends).
  * `manager.query` sends each statement unnamed: PostgreSQL parses and plans it on every call,
  * which for the refresh read (a join, an OR of two indexes, a JSON subquery) was two thirds of its server time
  * (parse 0.28 ms, plan 0.52 ms, execute 0.27 ms; README, SQL per request). A named statement is parsed once per
@@ -53,15 +54,16 @@ interface PgClient {
 /**
  * `manager.query(text, params)`, as a named prepared statement when the data source allows it: on the
  * transaction's connection inside a unit of work, else on a connection of the pool for this statement alone.
- * Returns the rows; a failure is a QueryFailedError, as from `manager.query`.
+ * Returns the rows; a failure is a QueryFailedError, as from `manager.query`. `prepare: false`: unnamed whatever the
+ * data source allows (a text that varies with its data, such as a long multi-row insert: raw-insert.ts).
  */
-export async function preparedQuery(manager: EntityManager, text: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+export async function preparedQuery(manager: EntityManager, text: string, params: unknown[], prepare = true): Promise<Record<string, unknown>[]> {
   if (refusing.has(manager)) throw new Error('a guarded write sends one statement at its end: its work may not read or write through repos');
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   const own = manager.queryRunner === undefined;
   try {
     // Unnamed: the rows as such, whatever the command (a plain query() answers an UPDATE with [rows, count]).
-    if (enabled.get(manager.connection) !== true) return ((await runner.query(text, params, true)) as { records: Record<string, unknown>[] }).records;
+    if (!prepare || enabled.get(manager.connection) !== true) return ((await runner.query(text, params, true)) as { records: Record<string, unknown>[] }).records;
     const client = (await runner.connect()) as PgClient;
     try {
       return (await client.query({ name: nameOf(text), text, values: params })).rows;

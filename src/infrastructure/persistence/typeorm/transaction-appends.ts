@@ -1,11 +1,11 @@
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import { holdGuarded } from './guarded-write';
 import { preparedQuery } from './prepared-query';
-import { insertRows, insertStatement, type RowBatch } from './raw-insert';
+import { insertRows, insertStatements, type RowBatch } from './raw-insert';
 
 /**
  * Rows a unit of work appends and never reads back (outbox events, audit entries), held from the writer's call
- * until the work is done, then written in one statement just before the COMMIT: one round trip where a login or
+ * until the work is done, then written in one statement (for up to 500 rows) just before the COMMIT: one round trip where a login or
  * a registration made two or three. Nothing is lost by the wait: no code reads these tables inside the
  * transaction that writes them, no foreign key points from them, and a failing append still fails the
  * transaction (the flush runs inside it). Outside a unit of work (single statements, tests) rows go at once.
@@ -24,13 +24,15 @@ export async function appendRows<T extends ObjectLiteral>(manager: EntityManager
   if (rows.length > 0) batches.push({ target, rows } as RowBatch);
 }
 
-/** Writes what was held, in one statement, and goes on holding (the work may append again before COMMIT). */
+/**
+ * Writes what was held, in one statement (several, in order, past MAX_ROWS_PER_STATEMENT rows: raw-insert.ts), and
+ * goes on holding (the work may append again before COMMIT).
+ */
 export async function flushAppends(manager: EntityManager): Promise<void> {
   const batches = held.get(manager);
   if (batches === undefined || batches.length === 0) return;
   held.set(manager, []);
-  const statement = insertStatement(manager, batches);
-  if (statement) await preparedQuery(manager, statement.sql, statement.params);
+  for (const statement of insertStatements(manager, batches)) await preparedQuery(manager, statement.sql, statement.params, statement.prepare);
 }
 
 /** The transaction is over (committed after a flush, or rolled back): nothing more is held for it. */
