@@ -79,6 +79,18 @@ export class InMemoryLoginLockout implements LoginLockout {
     this.entries.delete(identifier);
   }
 
+  /**
+   * Counts at least `locks` earlier locks for the identifier: the repeat count the shared store holds, copied for an
+   * outage (FallbackLoginLockout), so that a lock set here meanwhile is as long as the one the shared store would set.
+   * Remembered as long as failures are (the shared store forgets its count after as long).
+   */
+  async carryLocks(identifier: string, locks: number, now: Date): Promise<void> {
+    const at = now.getTime();
+    const entry = this.entry(identifier, at);
+    entry.locks = Math.max(entry.locks, locks);
+    entry.forgetAt = Math.max(entry.forgetAt, at + LOCKOUT_MEMORY_SECONDS * 1000);
+  }
+
   /** The identifier's entry, created if needed; now and then drops every forgotten entry (bounded memory). */
   private entry(identifier: string, at: number): Entry {
     if (++this.writes % 1000 === 0) for (const id of [...this.entries.keys()]) this.live(id, at);

@@ -1,12 +1,21 @@
 import type { Clock } from '@application/ports/clock';
 import type { Logger } from '@application/ports/logger';
 import type { FailureOutcome, LockoutState, LoginLockout } from '@application/ports/login-lockout';
-import type { OwedClears } from './redis-login-lockout';
+import { LOCKOUT_MEMORY_SECONDS } from '../lockout-rules';
+import type { HeldLock, HeldLocks, OwedClears } from './redis-login-lockout';
 
 const WARN_EVERY_MS = 60_000;
 
 /** At most this many identifiers owed a clear are remembered (the oldest are dropped first). */
 const MAX_OWED = 10_000;
+
+/** At most this many locks read from the shared store are copied (the least recently seen are dropped first). */
+const MAX_COPIES = 10_000;
+
+/** A local store that can take the shared store's repeat count (InMemoryLoginLockout). */
+export interface CarriedLocks {
+  carryLocks(identifier: string, locks: number, now: Date): Promise<void>;
+}
 
 /**
  * The shared lockout, and this instance's own counters while the shared store cannot be reached: logins keep
@@ -22,16 +31,26 @@ const MAX_OWED = 10_000;
  * shared store's answer alone counted once it was back: a lock set during a stall ended when Redis answered again,
  * and the guesser went on at once with a fresh count; an outside review found it). Failures counted here below the
  * threshold are not carried over to the shared store.
+ * A lock the shared store answered (to a state, a reserve, a login, a failure) is copied here with its end and repeat
+ * count, and refuses through an outage until it ends; the lock set here after it is as long as the shared store's
+ * next would be. Until stop 52 an outage forgot it: a locked identifier (even at an escalated length) was unlocked
+ * the moment Redis went away, the right password got in, a guesser had a fresh threshold on each instance, and the
+ * lock set then was the base one (an outside review found it). A copy is only the shared store's answer kept for
+ * an outage: while the store answers, its answer counts, and one that says unlocked (or a clear, a successful login)
+ * drops the copy, so an unlock is not undone by it. A lift this instance has not seen (an unlock elsewhere just
+ * before the outage) leaves the copy refusing here until its end.
  */
 export class FallbackLoginLockout implements LoginLockout {
   private warnedAt = 0;
   /** Identifier -> when its clear was asked for (the clock the stores are given). */
   private readonly owed = new Map<string, Date>();
   private paying: Promise<void> | null = null;
+  /** Identifier -> the lock the shared store last answered for it, least recently seen first. */
+  private readonly copies = new Map<string, HeldLock>();
 
   constructor(
-    private readonly shared: LoginLockout & OwedClears,
-    private readonly local: LoginLockout,
+    private readonly shared: LoginLockout & OwedClears & HeldLocks,
+    private readonly local: LoginLockout & CarriedLocks,
     private readonly logger: Logger,
     private readonly clock: Clock,
   ) {}
@@ -39,24 +58,52 @@ export class FallbackLoginLockout implements LoginLockout {
   async state(identifier: string, now: Date): Promise<LockoutState> {
     const outage = await this.outageLock(identifier, now);
     if (outage) return outage;
-    const { value, shared } = await this.either((l) => l.state(identifier, now));
+    const { value, shared } = await this.either(
+      (l) => l.state(identifier, now),
+      async () => this.copiedLock(identifier, now) ?? this.local.state(identifier, now),
+    );
+    if (shared) await this.copy(identifier, value, now);
     return value.locked || shared ? value : { locked: false, unconfirmed: true };
   }
 
   /** A lock from the outage refuses before the shared store is asked: it reserves no place there. */
   async reserve(identifier: string, now: Date): Promise<LockoutState> {
-    return (await this.outageLock(identifier, now)) ?? (await this.either((l) => l.reserve(identifier, now))).value;
+    const outage = await this.outageLock(identifier, now);
+    if (outage) return outage;
+    const { value, shared } = await this.either(
+      (l) => l.reserve(identifier, now),
+      async () => this.copiedLock(identifier, now) ?? this.local.reserve(identifier, now),
+    );
+    if (shared) await this.copy(identifier, value, now);
+    return value;
   }
 
   /** An attempt reserved in one store and ended in the other leaves a place taken there until its TTL. */
-  recordFailure(identifier: string, now: Date): Promise<FailureOutcome> {
-    return this.either((l) => l.recordFailure(identifier, now)).then((r) => r.value);
+  async recordFailure(identifier: string, now: Date): Promise<FailureOutcome> {
+    const { value, shared } = await this.either(
+      (l) => l.recordFailure(identifier, now),
+      () => this.localFailure(identifier, now),
+    );
+    if (shared && value.lockedNow) await this.copy(identifier, { locked: true, retryAfterSeconds: value.lockSeconds }, now);
+    return value;
   }
 
   async succeed(identifier: string, now: Date): Promise<LockoutState> {
-    const { value: outcome, shared } = await this.either((l) => l.succeed(identifier, now));
-    if (outcome.locked) return outcome;
-    // Failures this instance counted during an outage are forgotten too, as clear() does.
+    const { value: outcome, shared } = await this.either(
+      (l) => l.succeed(identifier, now),
+      async () => {
+        const copied = this.copiedLock(identifier, now);
+        if (!copied) return this.local.succeed(identifier, now);
+        await this.local.release(identifier);
+        return copied;
+      },
+    );
+    if (outcome.locked) {
+      if (shared) await this.copy(identifier, outcome, now);
+      return outcome;
+    }
+    // Failures this instance counted during an outage are forgotten too, as clear() does, and so is a copied count.
+    this.copies.delete(identifier);
     await this.local.clear(identifier);
     if (!shared) this.owe(identifier);
     return outcome;
@@ -67,6 +114,7 @@ export class FallbackLoginLockout implements LoginLockout {
   }
 
   async clear(identifier: string): Promise<void> {
+    this.copies.delete(identifier);
     await this.local.clear(identifier);
     const { shared } = await this.either((l) => l.clear(identifier));
     if (!shared) this.owe(identifier);
@@ -76,6 +124,61 @@ export class FallbackLoginLockout implements LoginLockout {
   private async outageLock(identifier: string, now: Date): Promise<LockoutState | null> {
     const local = await this.local.state(identifier, now);
     return local.locked ? local : null;
+  }
+
+  /** The copied lock, if it still holds: what the shared store would answer, were it there. */
+  private copiedLock(identifier: string, now: Date): LockoutState | null {
+    const copy = this.copies.get(identifier);
+    if (!copy) return null;
+    const remainingMs = copy.until - now.getTime();
+    if (remainingMs > 0) return { locked: true, retryAfterSeconds: Math.ceil(remainingMs / 1000) };
+    // Its repeat count is remembered as long as the shared store remembers it.
+    if (remainingMs + LOCKOUT_MEMORY_SECONDS * 1000 <= 0) this.copies.delete(identifier);
+    return null;
+  }
+
+  /**
+   * A failure in an outage: none is counted while a copied lock holds (the shared store counts none while locked);
+   * after it, the local count starts from the copied repeat count, so its lock is the escalated one.
+   */
+  private async localFailure(identifier: string, now: Date): Promise<FailureOutcome> {
+    if (this.copiedLock(identifier, now)) {
+      await this.local.release(identifier);
+      return { lockedNow: false, lockSeconds: 0 };
+    }
+    const copy = this.copies.get(identifier);
+    if (copy) await this.local.carryLocks(identifier, copy.locks, now);
+    return this.local.recordFailure(identifier, now);
+  }
+
+  /**
+   * Keeps the shared store's answer for an outage: a lock (not a refusal for attempts in flight) is copied with its
+   * end and repeat count, read once per lock (a refusal of the lock already copied costs no second read); an
+   * answer of unlocked drops the copy.
+   */
+  private async copy(identifier: string, answer: LockoutState, now: Date): Promise<void> {
+    if (!answer.locked) {
+      this.copies.delete(identifier);
+      return;
+    }
+    if (answer.inFlight) return;
+    const known = this.copies.get(identifier);
+    const until = now.getTime() + answer.retryAfterSeconds * 1000;
+    let held: HeldLock | null;
+    if (known && known.until > now.getTime() && Math.abs(known.until - until) < 1000) {
+      held = known;
+    } else {
+      try {
+        held = await this.shared.heldLock(identifier, now);
+      } catch {
+        // Gone since it answered: the answer's end (rounded up to the second) and the count known so far.
+        held = { until, locks: known?.locks ?? 0 };
+      }
+    }
+    this.copies.delete(identifier);
+    if (!held) return;
+    this.copies.set(identifier, held);
+    if (this.copies.size > MAX_COPIES) this.copies.delete(this.copies.keys().next().value as string);
   }
 
   /** How many clears wait for the shared store (for tests and the log). */
@@ -107,7 +210,11 @@ export class FallbackLoginLockout implements LoginLockout {
     return this.paying;
   }
 
-  private async either<T>(call: (lockout: LoginLockout) => Promise<T>): Promise<{ value: T; shared: boolean }> {
+  /** `outage`: what is done instead when the shared store cannot be reached (by default, the call on the local store). */
+  private async either<T>(
+    call: (lockout: LoginLockout) => Promise<T>,
+    outage: () => Promise<T> = () => call(this.local),
+  ): Promise<{ value: T; shared: boolean }> {
     try {
       if (this.owed.size > 0) await this.payOwed();
       return { value: await call(this.shared), shared: true };
@@ -116,7 +223,7 @@ export class FallbackLoginLockout implements LoginLockout {
         this.warnedAt = Date.now();
         this.logger.warn({ err: error }, 'redis unavailable: login lockout counted in this instance only');
       }
-      return { value: await call(this.local), shared: false };
+      return { value: await outage(), shared: false };
     }
   }
 }

@@ -79,7 +79,19 @@ export interface OwedClears {
   clearUnlessFailedSince(identifier: string, owedAt: Date): Promise<boolean>;
 }
 
-export class RedisLoginLockout implements LoginLockout, OwedClears {
+/** A lock the store holds: when it ends (ms, by the callers' clock) and the identifier's locks so far (its repeat count). */
+export interface HeldLock {
+  until: number;
+  locks: number;
+}
+
+/** A store that can tell the lock it holds, for a copy kept through an outage (see FallbackLoginLockout). */
+export interface HeldLocks {
+  /** The identifier's lock, or null when it is not locked at `now`. */
+  heldLock(identifier: string, now: Date): Promise<HeldLock | null>;
+}
+
+export class RedisLoginLockout implements LoginLockout, OwedClears, HeldLocks {
   constructor(
     private readonly client: RedisClient,
     private readonly keyspace: RedisKeys,
@@ -129,6 +141,12 @@ export class RedisLoginLockout implements LoginLockout, OwedClears {
 
   async clearUnlessFailedSince(identifier: string, owedAt: Date): Promise<boolean> {
     return Number(await CLEAR_UNLESS_FAILED_SINCE.run(this.client, this.keys(identifier), [String(owedAt.getTime())])) === 1;
+  }
+
+  async heldLock(identifier: string, now: Date): Promise<HeldLock | null> {
+    const [until, locks] = await this.client.hmGet(this.key(identifier), ['u', 'n']);
+    const untilMs = Number(until ?? 0);
+    return untilMs > now.getTime() ? { until: untilMs, locks: Number(locks ?? 0) } : null;
   }
 
   private keys(identifier: string): [string, string] {
