@@ -75,6 +75,8 @@ export function startMessaging(
     trustedPublishers: new TrustedPublishers(config.events.trustedPublishers.length > 0 ? config.events.trustedPublishers : [userId]),
   }, log);
   const amqpRelay = relayWith(publisher);
+  // The broker back (the publish channel up again) ends the relay's backoff at once: the events of the outage go out.
+  publishing.onReady(() => amqpRelay.wake());
   if (relay) {
     publishing.start();
     consuming.start();

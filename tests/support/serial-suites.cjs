@@ -25,6 +25,7 @@ const SERIAL_SUITES = [
   'tests/integration/cache/redis-deadline.test.ts',
   'tests/integration/email/smtp-deadline-lease.test.ts',
   'tests/integration/messaging/outbox-relay.rabbitmq.test.ts',
+  'tests/integration/messaging/relay-wake.rabbitmq.test.ts',
   'tests/integration/persistence/query-deadline.test.ts',
   'tests/security/database-outage.test.ts',
   'tests/security/redis-outage.test.ts',

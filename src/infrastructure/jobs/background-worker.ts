@@ -21,7 +21,8 @@ export interface BackgroundWorkerOptions {
 /**
  * The scheduling every background worker shares (outbox relay, email sender, account-request worker). Rounds
  * never overlap: a poke during a round runs one more right after it; a round that reports `more` is followed by
- * another at once. Once started, an idle worker polls; a backing-off one waits out its delay, pokes or not.
+ * another at once. Once started, an idle worker polls; a backing-off one waits out its delay, pokes or not,
+ * unless woken (wake(): what it waited for is back).
  * Timers never keep the process alive. A round should handle its own errors: one that throws is logged and
  * counts as `idle`. A round is handed a signal that stop() aborts: one that works through a batch checks it between
  * items and hands back what it has not started, so that stop() waits for the item in hand only.
@@ -32,6 +33,8 @@ export class BackgroundWorker {
   private polling = false;
   private stopped = false;
   private backingOff = false;
+  /** wake() was called during the round under way: a backoff that round asks for is void (see rounds). */
+  private woken = false;
   private timer: NodeJS.Timeout | null = null;
   /** A delayed poke waiting to run (at most one). */
   private pokeTimer: NodeJS.Timeout | null = null;
@@ -66,6 +69,19 @@ export class BackgroundWorker {
       this.pokeNow();
     }, delay);
     this.pokeTimer.unref();
+  }
+
+  /**
+   * What the worker was waiting for is back (the broker reconnected): a round now, or right after the current one,
+   * even while backing off. A poke cannot do this: a backoff stands whatever is poked meanwhile, so that commits do
+   * not hammer a dependency that is away. Until stop 52 nothing ended the relay's backoff when the broker came back,
+   * and the first events after an outage (a logout's auth.session.revoked among them) waited out the rest of a wait
+   * of up to 30 s while /health/ready already said broker: up (a review of stop 51 measured 13 s and 23 s).
+   */
+  wake(): void {
+    if (this.stopped) return;
+    this.woken = true;
+    this.kick();
   }
 
   /** Runs rounds now (no poke delay, no backoff) until none reports `more`; resolves when they are done. */
@@ -108,8 +124,10 @@ export class BackgroundWorker {
     let result: RoundResult = 'idle';
     while (!this.stopped) {
       this.again = false;
+      this.woken = false;
       result = await this.safeRound();
-      if (result !== 'more' && !(result === 'idle' && this.again)) break;
+      // A wake during the round came after what the round saw (the broker still away): its backoff is out of date.
+      if (result !== 'more' && !(result === 'idle' && this.again) && !(typeof result === 'object' && this.woken)) break;
     }
     return result;
   }

@@ -15,8 +15,9 @@ export interface OutboxRelayOptions {
    */
   batchDelayMs: number;
   /**
-   * Waits while the broker or the database is away: from min, doubling, up to max (see retryDelayMs). A single
-   * event the broker refused (nack, no confirm in time) waits the same way on its own attempts, and only it waits.
+   * Waits while the broker or the database is away: from min, doubling, up to max (see retryDelayMs); the broker's
+   * return ends the wait at once (wake). A single event the broker refused (nack, no confirm in time) waits the same
+   * way on its own attempts, and only it waits.
    */
   minBackoffMs: number;
   maxBackoffMs: number;
@@ -99,6 +100,17 @@ export class OutboxRelay {
   /** Something was just committed: look now instead of at the next poll (ignored while backing off). */
   poke(): void {
     this.worker.poke(0);
+  }
+
+  /**
+   * The broker is back (its connection and channels are up again, the composition root calls this): a round now,
+   * cutting short the backoff the outage built up, since the events committed meanwhile (revocations among them)
+   * can go out at once. Only the broker's return ends a backoff: an event the broker refuses waits on its own
+   * retry times (relayBatch), and a broker that connects and then drops the channel at once reconnects on the
+   * connection's own backoff, so nothing here is hammered.
+   */
+  wake(): void {
+    this.worker.wake();
   }
 
   /** Routine events were just committed: look within `batchDelayMs` (one round for that window's commits). */

@@ -59,6 +59,7 @@ export class AmqpConnection {
   private closing = false;
   private loop: Promise<void> | null = null;
   private readonly setups: ConnectionSetup[] = [];
+  private readonly readyListeners: (() => void)[] = [];
   private readonly backoff: Backoff;
   private readonly sleeper = new Sleeper();
   private lostAt: number | null = null;
@@ -85,6 +86,15 @@ export class AmqpConnection {
       this.logger.warn({ err: describe(error) }, 'AMQP setup failed; reconnecting');
       await model.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Calls `listener` each time the connection is up with every setup done (`connected` turned true): the first
+   * connection and every reconnection. The outbox relay is woken this way: until stop 52 a reconnect told no one, and
+   * the relay slept out the backoff of the outage (up to 30 s) though the broker was back.
+   */
+  onReady(listener: () => void): void {
+    this.readyListeners.push(listener);
   }
 
   /** Connects in the background: a broker that is away at start-up is the same as one that goes away later. */
@@ -143,6 +153,7 @@ export class AmqpConnection {
       this.logger.info({ down_ms: downMs }, downMs === undefined ? 'AMQP connected' : 'AMQP reconnected');
       this.lostAt = null;
       this.backoff.reset();
+      this.notifyReady();
       return 0;
     } catch (error) {
       if (this.model === model) this.model = null;
@@ -151,6 +162,17 @@ export class AmqpConnection {
       this.lostAt ??= Date.now();
       this.logger.warn({ err: describe(error), retry_in_ms: wait }, 'AMQP broker unreachable; retrying');
       return wait;
+    }
+  }
+
+  /** A listener that throws is logged: it must not count as a failed connection (which would drop it). */
+  private notifyReady(): void {
+    for (const listener of this.readyListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.warn({ err: describe(error) }, 'AMQP ready listener failed');
+      }
     }
   }
 
