@@ -4,11 +4,13 @@ import { ConfigError, loadConfig } from '@config/env';
 import { purgeExpired, reseal } from '@config/maintenance';
 import { DomainError } from '@domain/shared/domain-error';
 import { createLogger } from '@infrastructure/logging/pino-logger';
+import { SystemClock } from '@infrastructure/time/system-clock';
 import { JWKS_MAX_AGE_SECONDS } from '@interface/http/routes/well-known.routes';
 import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, UsageError } from './client-commands';
 import { createAdmin, parseCreateAdmin } from './create-admin';
 import { parseUnlock, unlock } from './unlock';
 import type { CliIo } from './cli-io';
+import { databaseClock } from './database-clock';
 
 /**
  * The admin CLI (CONTRACT §8) as a function of its arguments, environment and streams: `cli.ts` runs it on the
@@ -47,8 +49,11 @@ ${CLIENT_USAGE}`;
  * Log lines to stderr (stdout carries the one JSON object); no query deadline: purge-expired's batches may rightly
  * run longer than DATABASE_QUERY_TIMEOUT, and an operator watches the command.
  */
-function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow'): Promise<Application> {
+async function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow'): Promise<Application> {
   const config = loadConfig(io.env);
+  // The database's time, not this host's: a command's cut-offs, key ages and expiries are read by the service
+  // instances against their NTP-synced clocks (a host an hour ahead locked a client out for that hour: stop 52).
+  const clock = await databaseClock(config, io.clock ?? new SystemClock());
   // Commands read the signing keys as they are (`follow`); rotate-keys makes and retires keys only after checking
   // that its JWT_ALG is the active key's: run with another JWT_ALG than the service's, any command used to switch the
   // fleet's signing key (an outside review).
@@ -59,7 +64,7 @@ function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'follow')
   const level = io.env.LOG_LEVEL?.trim() ? config.logLevel : 'silent';
   // A Redis that cannot be reached fails the command (redisAtStart `require`), as before stop 51: the service starts
   // degraded without it, but a command (unlock) must not half-run and leave its clear owed in a memory that ends with it.
-  return createApplication(config, { logger: createLogger(level, io.stderr), queryDeadline: false, signingKeys, background: false, redisAtStart: 'require' });
+  return createApplication(config, { logger: createLogger(level, io.stderr), clock, queryDeadline: false, signingKeys, background: false, redisAtStart: 'require' });
 }
 
 async function main(argv: readonly string[], io: CliIo): Promise<number> {
