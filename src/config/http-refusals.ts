@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { metaFor } from '@interface/http/envelope';
@@ -9,13 +9,14 @@ import { requestIdFor } from '@interface/http/middleware/request-id';
 /* What the HTTP server answers itself, below the app (http-server.ts): the refusals and their envelopes. */
 
 /** Why a request was answered here, below the app; each implies its status. */
-export type RefusalReason = 'malformed' | 'header_overflow' | 'timeout' | 'missing_host' | 'connect';
+export type RefusalReason = 'malformed' | 'header_overflow' | 'timeout' | 'missing_host' | 'duplicate_header' | 'connect';
 
 export const REFUSAL_STATUS: Readonly<Record<RefusalReason, 400 | 405 | 408 | 431>> = {
   malformed: 400,
   header_overflow: 431,
   timeout: 408,
   missing_host: 400,
+  duplicate_header: 400,
   connect: 405,
 };
 
@@ -62,6 +63,32 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
 export function requestIdOf(res: ServerResponse): string {
   const set = res.getHeader('X-Request-ID');
   return typeof set === 'string' ? set : requestIdFor(res.req?.headers['x-request-id']);
+}
+
+/**
+ * The header a request carries more than once, among those Node keeps only the first copy of in `req.headers`
+ * while a proxy or firewall in front may act on another: Host (RFC 9112 §3.2: a server MUST answer 400) and
+ * Content-Type (read as JSON here, as text by the firewall). Until stop 52 both were served as the first copy. The
+ * others are refused already: a second Content-Length by Node's parser (400), and Node joins Content-Encoding copies
+ * into a list, which the body readers refuse as they refuse a compressed body. Every request runs this, the hot paths
+ * included: the raw list (a few entries, `rawHeaders`, case kept) is walked only when the parsed header is there,
+ * names compared by length first.
+ */
+export function repeatedHeader(req: IncomingMessage): 'Host' | 'Content-Type' | null {
+  const typed = req.headers['content-type'] !== undefined;
+  if (req.headers.host === undefined && !typed) return null;
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  let types = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4) {
+      if (name.toLowerCase() === 'host' && ++hosts > 1) return 'Host';
+    } else if (typed && name.length === 12 && name.toLowerCase() === 'content-type' && ++types > 1) {
+      return 'Content-Type';
+    }
+  }
+  return null;
 }
 
 /** The socket's peer address, read before the answer closes the socket. */

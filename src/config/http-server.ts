@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { closeByServer, markClosedByServer } from '@interface/http/middleware/client-gone';
-import { answerClientError, answerRaw, answerWithoutApp, peerOf, refusal, requestIdOf, type RefusedRequest } from './http-refusals';
+import { answerClientError, answerRaw, answerWithoutApp, peerOf, refusal, repeatedHeader, requestIdOf, type RefusedRequest } from './http-refusals';
 
 export { REFUSAL_STATUS, type RefusalReason, type RefusedRequest } from './http-refusals';
 
@@ -72,6 +72,16 @@ export class TrackedHttpServer {
       if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
         const peer = peerOf(req.socket);
         onRefused(refusal('missing_host', null, peer, answerWithoutApp(res, 400, 'BAD_REQUEST', 'An HTTP/1.1 request needs a Host header.', declaresBody(req))));
+        return;
+      }
+      // A second Host or Content-Type: which copy counts is the server's guess, and a proxy in front may have guessed
+      // the other (as with a second Authorization header, refused in bearer-auth.ts). Refused before the app, with
+      // the caller's X-Request-ID; as for a missing Host, a body is never read, and the connection closes behind it.
+      const repeated = repeatedHeader(req);
+      if (repeated !== null) {
+        const peer = peerOf(req.socket);
+        const requestId = answerWithoutApp(res, 400, 'BAD_REQUEST', `The request has more than one ${repeated} header.`, declaresBody(req), requestIdOf(res));
+        onRefused(refusal('duplicate_header', null, peer, requestId));
         return;
       }
       // An outside review (2026-11-30) crashed the process (heap exhausted in 45 s at 200 requests/s) with sockets
