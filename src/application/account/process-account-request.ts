@@ -50,7 +50,15 @@ export class ProcessAccountRequest {
       // Locked: the reset records an event on the user, saved on the newest row (never a stale copy).
       const user = seen && (await repos.users.findByIdForUpdate(seen.id));
       if (request.kind === 'verification_resend') {
-        if (user && !user.emailVerified && user.status !== 'suspended') await repos.emails.enqueue(await this.verification.issue(repos, user, now));
+        // Not to an account without a password (an unredeemed invitation, or a sign-up whose unproven password a
+        // contest or an admin's role grant discarded): its verification link would activate it with no password, on
+        // a request anyone may make, and leave its invitation link working (outside review, 2026-12-06). Nothing is
+        // sent instead: no mail in store says the truth to both kinds, and POST /password/reset already mails such an
+        // account a choose-a-password link that leaves the earlier one working. The 202 is unchanged: the handler
+        // only records.
+        if (user && !user.emailVerified && user.status !== 'suspended' && user.credentials.passwordHash !== null) {
+          await repos.emails.enqueue(await this.verification.issue(repos, user, now));
+        }
         return;
       }
       if (!user || user.status === 'suspended') {
