@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
 import { signUp, startTestApp, type TestApp } from '../support/app';
+import { createClient } from '../support/oauth';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const parts = (jwt: string) => jwt.split('.') as [string, string, string];
@@ -91,15 +92,21 @@ describe('a genuine service token (client credentials) on user routes; more than
       t.clock,
     );
     const user = await signUp(t, 'svc-neighbour@example.com');
-    // The client id is the user's id: a service token must not pass for the user whose id it happens to carry.
-    const { token } = await signer.sign({ token_type: 'service', sub: user.user.id, scope: 'users:read' });
-    await expect(signer.verify(token)).resolves.toMatchObject({ token_type: 'service', sub: user.user.id });
+    const client = await createClient(t);
+    const { token } = await signer.sign({ token_type: 'service', sub: client.id, scope: 'users:read' });
+    await expect(signer.verify(token)).resolves.toMatchObject({ token_type: 'service', sub: client.id });
+    // The client id is the user's id (no such client): a service token must not pass for the user whose id it
+    // happens to carry. Its client does not honour it, so since stop 52 it is INVALID_TOKEN, as introspection
+    // answers it inactive (it was FORBIDDEN).
+    const { token: neighbour } = await signer.sign({ token_type: 'service', sub: user.user.id, scope: 'users:read' });
     for (const path of ['/api/v1/auth/validate', '/api/v1/users/me']) {
       const response = await t.http.get(path).set('Authorization', `Bearer ${token}`);
       expect({ path, status: response.status, code: response.body.error?.code }).toEqual({ path, status: 403, code: 'FORBIDDEN' });
       // RFC 6750 §3.1: an authentic token that does not grant the request.
       expect(response.headers['www-authenticate']).toBe('Bearer error="insufficient_scope"');
       expect(response.body.data).toBeUndefined();
+      const other = await t.http.get(path).set('Authorization', `Bearer ${neighbour}`);
+      expect({ path, status: other.status, code: other.body.error?.code, data: other.body.data }).toEqual({ path, status: 401, code: 'INVALID_TOKEN', data: undefined });
     }
   });
 

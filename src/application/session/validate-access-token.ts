@@ -1,5 +1,6 @@
 import { Errors } from '../shared/errors';
 import { inject, injectable } from 'inversify';
+import type { ServiceClientRepository } from '@domain/client/service-client.repository';
 import type { SessionRepository } from '@domain/session/session.repository';
 import { User, type UserState } from '@domain/user/user';
 import type { UserRepository } from '@domain/user/user.repository';
@@ -64,8 +65,11 @@ class CachedPrincipal implements Principal {
  *
  * A service token (client credentials) is authentic but names a client, not a user: it has no session or
  * account to check, and every bearer route (`/auth/validate` included, whose answer is `{valid, user, claims}`)
- * is about a user. It is refused with FORBIDDEN (CONTRACT §1: authenticated, lacks the right), after the
- * signature check, so a forged one still gets INVALID_TOKEN. Services check service tokens at /oauth/introspect.
+ * is about a user. A live one is refused with FORBIDDEN (CONTRACT §1: authenticated, lacks the right), after the
+ * signature check, so a forged one still gets INVALID_TOKEN. So does one its client no longer honours (deleted, or
+ * cut off by `rotate-client-secret --revoke-tokens`), as /oauth/introspect answers it inactive: until stop 52 it
+ * got FORBIDDEN, "authentic", while introspection said `active: false` (an outside review). Services check service
+ * tokens at /oauth/introspect.
  */
 @injectable()
 export class ValidateAccessToken {
@@ -77,11 +81,16 @@ export class ValidateAccessToken {
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
     @inject(PORTS.SessionStateCache) private readonly cache: SessionStateCache,
     @inject(PORTS.AuthStateCache) private readonly local: AuthStateCache,
+    @inject(PORTS.ServiceClientRepository) private readonly clients: ServiceClientRepository,
   ) {}
 
   async execute(input: { token: string }): Promise<Principal> {
     const verified = await this.verifier.verify(input.token);
-    if (isServiceClaims(verified)) throw Errors.serviceTokenRefused();
+    if (isServiceClaims(verified)) {
+      // The client's verdict, as introspection reads it (a database read, on this refusal's path only).
+      const client = await this.clients.findById(verified.sub);
+      throw client?.acceptsTokenIssuedAt(verified.iat) ? Errors.serviceTokenRefused() : Errors.invalidToken();
+    }
     const claims: VerifiedUserAccessClaims = verified;
     const mark = this.local.startRead();
     const localSession = mark === null ? null : this.local.session(claims.sid);

@@ -17,12 +17,12 @@ export const OAUTH_TOKEN_SCHEMA = jsonSchema({
   additionalProperties: false,
 });
 
-/** RFC 6749 §5.2. */
+/** RFC 6749 §5.2 (and §4.1.2.1's temporarily_unavailable for a 503). */
 export const OAUTH_ERROR_SCHEMA = jsonSchema({
   type: 'object',
   required: ['error', 'error_description'],
   properties: {
-    error: { type: 'string', enum: ['invalid_request', 'invalid_client', 'unsupported_grant_type', 'invalid_scope', 'slow_down'] },
+    error: { type: 'string', enum: ['invalid_request', 'invalid_client', 'unsupported_grant_type', 'invalid_scope', 'slow_down', 'temporarily_unavailable'] },
     error_description: { type: 'string' },
   },
   additionalProperties: false,

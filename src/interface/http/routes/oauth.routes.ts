@@ -29,6 +29,11 @@ const OAUTH_FAILURES: Record<number, ResponseSpec> = {
   400: { description: 'invalid_request (bad, missing or repeated parameter, two client authentication methods)', schema: OAUTH_ERROR_SCHEMA, envelope: false },
   401: { description: 'invalid_client, with WWW-Authenticate: Basic', schema: OAUTH_ERROR_SCHEMA, envelope: false },
   429: { description: 'slow_down: a rate limit (per IP, per client), with Retry-After', schema: OAUTH_ERROR_SCHEMA, envelope: false },
+  503: {
+    description: 'temporarily_unavailable: a database or cache away, a concurrent change, or (token) a cut-off ahead of this clock, with Retry-After',
+    schema: OAUTH_ERROR_SCHEMA,
+    envelope: false,
+  },
 };
 
 function client(ctx: HttpContext) {

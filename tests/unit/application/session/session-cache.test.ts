@@ -88,7 +88,7 @@ describe('session state cache behind ValidateAccessToken', () => {
       remember: async () => Promise.reject(new Error('cache down')),
       invalidate: async () => Promise.reject(new Error('cache down')),
     };
-    const validate = new ValidateAccessToken(kit.tokens, kit.repos.sessions, kit.repos.users, kit.clock, kit.settings, broken, kit.localCache);
+    const validate = new ValidateAccessToken(kit.tokens, kit.repos.sessions, kit.repos.users, kit.clock, kit.settings, broken, kit.localCache, kit.repos.clients);
     await expect(validate.execute({ token: tokens.accessToken })).resolves.toMatchObject({ user: { id: user.id } });
     await kit.useCases.Logout.execute({ userId: user.id, sessionId: await sid(kit, tokens.accessToken), scope: 'local' });
     await expect(validate.execute({ token: tokens.accessToken })).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
