@@ -11,7 +11,7 @@ import { InMemoryRateLimiter } from '@infrastructure/cache/memory/in-memory-rate
 import { InMemorySecretAttempts } from '@infrastructure/cache/memory/in-memory-secret-attempts';
 import { InMemorySessionStateCache } from '@infrastructure/cache/memory/in-memory-session-state-cache';
 import { PassThroughSessionStateCache } from '@infrastructure/cache/memory/pass-through-session-state-cache';
-import { connectRedis, pingRedis } from '@infrastructure/cache/redis/redis-connection';
+import { connectRedis, redisTakesWrites } from '@infrastructure/cache/redis/redis-connection';
 import { RedisKeys } from '@infrastructure/cache/redis/redis-keys';
 import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login-lockout';
 import { RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
@@ -105,6 +105,7 @@ export async function startCache(
   const keys = RedisKeys.derive(prefix, encryptionKey);
   link = new RedisInvalidationLink(client, prefix, logger, { heartbeatMs: HEARTBEAT_MS, silenceMs: HEARTBEAT_SILENCE_MS, maxTransitMs: HEARTBEAT_MAX_TRANSIT_MS });
   link.start();
+  const sessions = new RedisSessionStateCache(client, prefix, ttl);
   return {
     rateLimiter: new RedisRateLimiter(client, keys, logger),
     lockout: new FallbackLoginLockout(
@@ -121,10 +122,12 @@ export async function startCache(
     ),
     secretAttempts: new RedisSecretAttempts(client, keys, new InMemorySecretAttempts(), logger),
     otpReplay: new RedisOtpReplayGuard(client, keys, new InMemoryOtpReplayGuard(clock), logger),
-    sessions: new RedisSessionStateCache(client, prefix, ttl),
+    sessions,
     local: localCache(link),
     shared: true,
-    status: async () => ((await pingRedis(client)) ? 'up' : 'down'),
+    // Down while Redis refuses writes (a PING still answers: OOM, READONLY) or revocations are still owed to it: the
+    // README's promise that an instance whose revocations cannot reach the others reports `cache: down`.
+    status: async () => (!sessions.owesWrites() && (await redisTakesWrites(client, `${prefix}health`)) ? 'up' : 'down'),
     async close() {
       await link.close();
       if (client.isOpen) await client.close();

@@ -21,7 +21,7 @@ export async function healthChecks(infra: Infrastructure): Promise<HealthChecks>
       () => 'up' as const,
       () => 'down' as const,
     ),
-    // Redis answers PING (REDIS_URL); in embedded mode the cache is in-process and up with the process.
+    // Redis takes a write and is owed no revocation (REDIS_URL); in embedded mode the cache is in-process and up with it.
     withTimeout(infra.cache.status(), 2000).catch(() => 'down' as const),
   ]);
   return { database, cache, broker: infra.events.broker() };

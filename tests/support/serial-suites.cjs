@@ -21,6 +21,7 @@ const SERIAL_SUITES = [
   'tests/security/local-cache-two-instances.test.ts',
   // deadlines and outages
   'tests/integration/cache/cache-adapters.test.ts',
+  'tests/integration/cache/health-refused-writes.test.ts',
   'tests/integration/cache/lockout-copy-outage.test.ts',
   'tests/integration/cache/redis-deadline.test.ts',
   'tests/integration/email/smtp-deadline-lease.test.ts',

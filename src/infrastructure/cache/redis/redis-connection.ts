@@ -197,6 +197,20 @@ export async function pingRedis(client: RedisClient): Promise<boolean> {
   }
 }
 
+/**
+ * Readiness's check: Redis takes a write (`key`, gone after 5 s), not only a PING. A Redis at `maxmemory` with
+ * `noeviction`, a READONLY replica or a user denied writes still answers PONG while it refuses every write: until
+ * stop 52 such an instance read `cache: up` while its revocations failed (a logout answered 503) and its limits were
+ * counted per instance (a review). One small write per probe: a probe every few seconds costs Redis nothing.
+ */
+export async function redisTakesWrites(client: RedisClient, key: string): Promise<boolean> {
+  try {
+    return client.isReady && (await client.set(key, '1', { expiration: { type: 'PX', value: 5_000 } })) === 'OK';
+  } catch {
+    return false;
+  }
+}
+
 /** A Lua script run by its SHA1 (EVALSHA), loaded on first use or after a server restart (NOSCRIPT). */
 export class RedisScript {
   private readonly sha: string;

@@ -78,6 +78,17 @@ export class RedisSessionStateCache implements SessionStateCache {
     ]);
   }
 
+  /**
+   * For readiness: revocations this instance could not write are still owed (the other instances may serve a session
+   * it revoked until their entries expire). Asking also tries to write them (at most one try a second), so an
+   * instance that serves no validation meanwhile becomes `cache: up` again once Redis takes writes.
+   */
+  owesWrites(): boolean {
+    if (this.pending.size === 0) return false;
+    this.retryPending();
+    return true;
+  }
+
   private async writeRevocation(sessionId: string): Promise<void> {
     await this.client.set(this.key(sessionId), REVOKED, { expiration: { type: 'EX', value: this.ttl.revokedTtlSeconds } });
     this.pending.delete(sessionId);
