@@ -19,6 +19,7 @@ import { AccountRequestFailures1764620000000 } from './1764620000000-account-req
 import { OutboxNextAttempt1764630000000 } from './1764630000000-outbox-next-attempt';
 import { EmailInvisibleDomainMarks1764640000000 } from './1764640000000-email-invisible-domain-marks';
 import { OutboxRecordedOrder1764650000000 } from './1764650000000-outbox-recorded-order';
+import { UserInvitedBy1764660000000 } from './1764660000000-user-invited-by';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   OutboxNextAttempt1764630000000,
   EmailInvisibleDomainMarks1764640000000,
   OutboxRecordedOrder1764650000000,
+  UserInvitedBy1764660000000,
 ];

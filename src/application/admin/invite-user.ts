@@ -31,7 +31,8 @@ export interface InviteUserInput {
  * is a password-reset token living 72 h: /auth/password/confirm sets the password and verifies the address.
  * An address already registered is a 409 (an admin may know which accounts exist).
  * Roles other than ["user"] are recorded as a role change by the inviting admin (auth.user.roles_changed and a
- * user.roles_changed audit entry), after auth.user.registered and user.invited.
+ * user.roles_changed audit entry), after auth.user.registered and user.invited. The account records its inviter
+ * (users.invited_by): ConfirmPasswordReset redeems the roles only while that admin still is one.
  */
 @injectable()
 export class InviteUser {
@@ -54,8 +55,11 @@ export class InviteUser {
       // Invited as a user, then given the roles asked for: subscribers learn a role from auth.user.roles_changed
       // (the registered event carries no roles), in the same commit, with the inviting admin as its actor, as
       // CreateAdmin does for its new account and the PATCH route for a later change (review, stop 48).
+      // The inviter is recorded on the account: the roles are that admin's grant until the link is redeemed, and
+      // redeeming it drops them if the admin is no longer one (stop 52: a stolen admin token's invitation outlived
+      // the clean-up of that admin).
       const user = User.invite(
-        { id: UserId.create(this.ids.newId()), email, firstName, lastName, roles: [USER_ROLE] },
+        { id: UserId.create(this.ids.newId()), email, firstName, lastName, roles: [USER_ROLE], invitedBy: input.actor.id },
         now,
       );
       const rolesChanged = user.changeRoles(roles, now, input.actor.id);

@@ -10,13 +10,33 @@ import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { LoginLockout } from '../ports/login-lockout';
-import type { UnitOfWork } from '../ports/unit-of-work';
+import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { clearLockout } from '../session/login-lockout-keys';
 import { PasswordPolicy } from './password-policy';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
 import { PORTS } from '../ports/tokens';
+
+/** The audit reason of an invitation's roles dropped at its redemption (user.roles_changed). */
+export const INVITER_NO_LONGER_ADMIN = 'inviter_no_longer_admin';
+
+/**
+ * The account's invitation is outstanding and its inviter is no longer an active admin who can sign in (deleted,
+ * suspended, demoted: what lockActiveAdmins counts): the roles beyond `user` go. Called with the account's row
+ * locked. The inviter is read, not locked: locking an admin row after a user's would invert the admin routes'
+ * order (every active admin, then the target) and could deadlock with a PATCH of this account. A demotion that
+ * commits after this read is one that came after the redemption, as if the link had been followed a moment
+ * earlier: the account is then an active admin among the others, which that clean-up (or the next) sees and
+ * removes. One that committed before the read is seen (each statement reads the latest commit).
+ */
+async function withdrawRolesOfRemovedInviter(repos: Repositories, user: User, now: Date): Promise<boolean> {
+  const inviterId = user.pendingInviter;
+  if (inviterId === null) return false;
+  const inviter = await repos.users.findById(inviterId);
+  if (inviter !== null && inviter.isActiveAdmin && inviter.credentials.passwordHash !== null) return false;
+  return user.withdrawInvitedRoles(now);
+}
 
 export interface ConfirmPasswordResetInput {
   token: string;
@@ -27,7 +47,8 @@ export interface ConfirmPasswordResetInput {
 /**
  * Sets the new password with a single-use reset token, clears failed attempts and lockout (Credentials.changed),
  * revokes every session, voids every other link and a pending email change, and does not log in: the user
- * signs in again with the new password.
+ * signs in again with the new password. An invitation's link keeps the roles it granted only while the inviting admin
+ * still is one (since stop 52); else the account keeps `user` alone.
  */
 @injectable()
 export class ConfirmPasswordReset {
@@ -64,11 +85,17 @@ export class ConfirmPasswordReset {
       // user, then voids the user's older links; the other order would deadlock with it.
       const user = await repos.users.findByIdForUpdate(token.userId);
       if (!user || user.status === 'suspended' || !(await repos.oneTimeTokens.consume(token.id, now))) throw Errors.invalidLink();
+      // An invitation's roles are its inviter's grant: redeemed only while that admin still is one (stop 52). Else a
+      // stolen admin token's invitation of its own address outlived the clean-up (sessions revoked, suspended,
+      // demoted, deleted) and signed in as an admin.
+      const withdrawn = await withdrawRolesOfRemovedInviter(repos, user, now);
       user.resetPassword(passwordHash, now);
       await cutOffEarlierAccess(repos, user, now, 'password_reset');
       await repos.users.save(user);
       await repos.emails.enqueue(passwordChangedEmail(user.email, this.settings.publicUrl));
       await repos.audit.record(selfAuditEntry('password.reset', input.client, user.id, now));
+      // No actor: no one changed the roles (neither the account nor the inviter); the reason says why they went.
+      if (withdrawn) await repos.audit.record({ ...selfAuditEntry('user.roles_changed', input.client, user.id, now), actorId: null, reason: INVITER_NO_LONGER_ADMIN });
       committed.user = user;
       return user;
     });

@@ -22,6 +22,12 @@ export interface UserState {
   createdAt: Date;
   updatedAt: Date;
   lastLoginAt: Date | null;
+  /**
+   * The admin who invited the account (users.invited_by, no foreign key: a deleted inviter leaves the id), or null
+   * (registered, made by the CLI). While the account has no password yet, its roles beyond `user` are that admin's
+   * grant: redeeming the invitation keeps them only if the admin still is one (since stop 52).
+   */
+  invitedBy: string | null;
 }
 
 export interface NewUser {
@@ -53,4 +59,6 @@ export interface InvitedUser {
   firstName: string | null;
   lastName: string | null;
   roles: string[];
+  /** The inviting admin's user id. */
+  invitedBy: string;
 }

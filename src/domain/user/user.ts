@@ -4,7 +4,7 @@ import { DomainErrors } from '../shared/errors';
 import { Credentials } from './credentials';
 import * as Mfa from './mfa';
 import type { InvitedUser, NewUser, ProfileChanges, UserState, UserStatus } from './user-state';
-import { ADMIN_ROLE, type Role } from './role';
+import { ADMIN_ROLE, USER_ROLE, type Role } from './role';
 import type { Email } from './email';
 import type { Username } from './username';
 
@@ -31,6 +31,7 @@ export class User extends AggregateRoot {
         createdAt: now,
         updatedAt: now,
         lastLoginAt: null,
+        invitedBy: null,
       },
       Credentials.create(input.passwordHash, now),
     );
@@ -63,6 +64,7 @@ export class User extends AggregateRoot {
         createdAt: now,
         updatedAt: now,
         lastLoginAt: null,
+        invitedBy: input.invitedBy,
       },
       Credentials.none(),
     );
@@ -414,6 +416,14 @@ export class User extends AggregateRoot {
     return Mfa.isSpentRecoveryCode(this.creds, codeHash);
   }
 
+  /**
+   * The admin whose grant the account's roles are while its invitation is outstanding (an inviter recorded, no
+   * password chosen yet), else null: what redeeming the invitation checks (ConfirmPasswordReset, since stop 52).
+   */
+  get pendingInviter(): string | null {
+    return this.creds.has('password') ? null : this.state.invitedBy;
+  }
+
   /** Active and holding the admin role: what the admin API and its guard rails count. */
   get isActiveAdmin(): boolean {
     return this.state.status === 'active' && this.state.roles.includes(ADMIN_ROLE);
@@ -443,8 +453,28 @@ export class User extends AggregateRoot {
     const previous = [...this.state.roles];
     if (new Set(next).size === new Set(previous).size && next.every((role) => previous.includes(role))) return false;
     this.state.roles = next;
+    // While the invitation is outstanding, the roles it will carry are the grant of whoever set them last: an admin's
+    // PATCH makes that admin the one whose removal withdraws them (not cleared: a stolen inviter token would clear its
+    // own trace by re-sending the roles); the account's own id as actor is the CLI, whose grant no admin's removal undoes.
+    if (this.pendingInviter !== null) this.state.invitedBy = actorId === this.id ? null : actorId;
     this.touch(now);
     this.record(EventTypes.UserRolesChanged, this.id, now, { user_id: this.id, roles: [...next], previous_roles: previous, actor_id: actorId });
+    return true;
+  }
+
+  /**
+   * The invitation is redeemed while its inviter is no longer an active admin: the roles it granted beyond `user`
+   * go, the account keeps `user` (ConfirmPasswordReset, since stop 52). Evented as any roles change, `actor_id` the
+   * account's own id, as when no admin acts (the CLI): the inviter did nothing, and may be deleted. `invitedBy` stays,
+   * the record of who invited. False (nothing done) without an outstanding invitation or with `user` alone.
+   */
+  withdrawInvitedRoles(now: Date): boolean {
+    if (this.pendingInviter === null) return false;
+    const previous = [...this.state.roles];
+    if (previous.length === 1 && previous[0] === USER_ROLE) return false;
+    this.state.roles = [USER_ROLE];
+    this.touch(now);
+    this.record(EventTypes.UserRolesChanged, this.id, now, { user_id: this.id, roles: [USER_ROLE], previous_roles: previous, actor_id: this.id });
     return true;
   }
 

@@ -120,7 +120,7 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
     expect([...ids].sort()).toEqual(ids);
     // An admin invited, then confirmed by another admin, who has not chosen a password yet: active, yet not one
     // who can sign in (outside review, 2026-12-02: counted, the last admin who could sign in could leave).
-    const invited = User.invite({ id: UserId.create(randomUUID()), email: Email.create(`invited.${tag}@example.com`), firstName: null, lastName: null, roles: ['user', 'admin'] }, now);
+    const invited = User.invite({ id: UserId.create(randomUUID()), email: Email.create(`invited.${tag}@example.com`), firstName: null, lastName: null, roles: ['user', 'admin'], invitedBy: ids[0]! }, now);
     invited.verifyEmail(now);
     await store.uow.run((tx) => tx.users.add(invited));
     expect(invited.status).toBe('active');

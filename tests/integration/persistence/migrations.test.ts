@@ -101,6 +101,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'OutboxNextAttempt1764630000000' }),
         expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
+        expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -146,6 +147,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'OutboxNextAttempt1764630000000' }),
         expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
+        expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {
@@ -186,6 +188,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       await expect(runMigrations(db.dataSource)).resolves.toEqual([
         expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
+        expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -218,7 +221,10 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         [id],
       );
     }
-    await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' })]);
+    await expect(runMigrations(db.dataSource)).resolves.toEqual([
+      expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
+      expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
+    ]);
     const rows: { id: string; seq: string }[] = await db.dataSource.query(`SELECT id, seq FROM outbox_events ORDER BY seq`);
     expect(rows.map((r) => r.id).sort()).toEqual(ids);
     expect(new Set(rows.map((r) => r.seq)).size).toBe(2);
@@ -232,6 +238,50 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     const [index] = await db.dataSource.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'outbox_events_unpublished_idx'`);
     expect(index.indexdef).toMatch(/\(next_attempt_at, created_at, seq\) WHERE \(published_at IS NULL\)$/);
     await db.dataSource.query(`DELETE FROM outbox_events`);
+  });
+
+  /**
+   * Stop 52 (an outside review): an invitation's roles outlived the removal of the admin who sent it. The outstanding
+   * invitations (invited, no password yet) get their inviter from the audit trail: the actor of the latest
+   * user.invited or user.roles_changed entry (NULL when that was the CLI); every other account NULL.
+   */
+  it('record the inviter of the invitations still outstanding, from the audit trail', async () => {
+    await undoThrough('UserInvitedBy1764660000000');
+    const [admin, colleague, pending, regranted, cli, redeemed, registered] = [1, 2, 3, 4, 5, 6, 7].map((n) => `00000000-0000-4000-8000-00000000000${n}`);
+    await insertUsers([
+      [pending!, 'pending@example.com', null],
+      [regranted!, 'regranted@example.com', null],
+      [cli!, 'cli@example.com', null],
+      [redeemed!, 'redeemed@example.com', null],
+      [registered!, 'registered@example.com', null],
+    ]);
+    await db.dataSource.query(
+      `INSERT INTO user_credentials (user_id, type, secret, data, created_at, updated_at) VALUES ($1, 'password', 'h', '{}', now(), now()), ($2, 'password', 'h', '{}', now(), now())`,
+      [redeemed, registered],
+    );
+    const audit = async (type: string, actor: string | null, subject: string, at: string) =>
+      db.dataSource.query(
+        `INSERT INTO audit_events (id, occurred_at, type, outcome, actor_id, subject_id) VALUES (gen_random_uuid(), $1, $2, 'success', $3, $4)`,
+        [at, type, actor, subject],
+      );
+    await audit('user.invited', admin!, pending!, '2026-01-01T00:00:00Z');
+    await audit('user.roles_changed', admin!, pending!, '2026-01-01T00:00:00Z');
+    await audit('user.invited', admin!, regranted!, '2026-01-01T00:00:00Z');
+    await audit('user.roles_changed', colleague!, regranted!, '2026-01-02T00:00:00Z');
+    await audit('user.invited', admin!, cli!, '2026-01-01T00:00:00Z');
+    await audit('user.roles_changed', null, cli!, '2026-01-02T00:00:00Z');
+    await audit('user.invited', admin!, redeemed!, '2026-01-01T00:00:00Z');
+    await audit('user.roles_changed', admin!, registered!, '2026-01-01T00:00:00Z');
+    await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'UserInvitedBy1764660000000' })]);
+    await expect(db.dataSource.query(`SELECT email, invited_by AS "invitedBy" FROM users ORDER BY id`)).resolves.toEqual([
+      { email: 'pending@example.com', invitedBy: admin },
+      { email: 'regranted@example.com', invitedBy: colleague },
+      { email: 'cli@example.com', invitedBy: null },
+      { email: 'redeemed@example.com', invitedBy: null },
+      { email: 'registered@example.com', invitedBy: null },
+    ]);
+    await db.dataSource.query(`DELETE FROM audit_events`);
+    await db.dataSource.query(`DELETE FROM users`);
   });
 
   it('give service clients from before token cut-offs none (NULL: their tokens live until they expire)', async () => {

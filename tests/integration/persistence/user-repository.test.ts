@@ -1,5 +1,9 @@
 import { DomainError } from '@domain/shared/domain-error';
+import { randomUUID } from 'node:crypto';
 import { Email } from '@domain/user/email';
+import { Role } from '@domain/user/role';
+import { User } from '@domain/user/user';
+import { UserId } from '@domain/user/user-id';
 import { ADAPTERS, type Store } from '../../support/persistence';
 import { aOneTimeToken, aSession, at, aUser, aVerifiedUser, T0, uniqueSuffix } from '../../support/mothers';
 
@@ -178,6 +182,24 @@ describe.each(ADAPTERS)('UserRepository on $name', (adapter) => {
       datacontenttype: 'application/json',
       data: { user_id: user.id, email: user.email, username: user.username, email_verified: false },
     });
+  });
+
+  it('keeps the inviter of an invited account (no foreign key: an id that names nobody), and writes a change of it', async () => {
+    const inviter = randomUUID();
+    const user = User.invite({ id: UserId.create(randomUUID()), email: Email.create(`invited.${uniqueSuffix()}@example.com`), firstName: null, lastName: null, roles: ['user', 'admin'], invitedBy: inviter }, T0);
+    await added(user);
+    await expect(stored(user.id)).resolves.toEqual(user.toState());
+    await expect(stored(user.id)).resolves.toMatchObject({ invitedBy: inviter, roles: ['user', 'admin'] });
+    // Another admin's roles: the grant becomes theirs (the column is written as any other changed one).
+    const colleague = randomUUID();
+    await store.uow.run(async (tx) => {
+      const locked = (await tx.users.findByIdForUpdate(user.id))!;
+      locked.changeRoles(Role.list(['user', 'support']), later, colleague);
+      await tx.users.save(locked);
+    });
+    await expect(stored(user.id)).resolves.toMatchObject({ invitedBy: colleague, roles: ['user', 'support'] });
+    // A registered account: nobody.
+    await expect(stored((await added()).id)).resolves.toMatchObject({ invitedBy: null });
   });
 
   it('keeps a pending email beside the login address, and finds the user by the login address only', async () => {

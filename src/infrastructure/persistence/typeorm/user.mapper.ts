@@ -50,6 +50,7 @@ export function toUserRows(user: User): UserRows {
       createdAt: state.createdAt,
       updatedAt: state.updatedAt,
       lastLoginAt: state.lastLoginAt,
+      invitedBy: state.invitedBy,
     },
     credentials: rows,
   };
@@ -96,6 +97,7 @@ export function toUser(record: UserRecordWithCredentials): User {
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     lastLoginAt: record.lastLoginAt,
+    invitedBy: record.invitedBy,
     credentials: {
       byType: toCredentials(record.id, record.credentials),
       failedAttempts: record.failedAttempts,

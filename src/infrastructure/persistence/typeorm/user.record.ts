@@ -64,6 +64,13 @@ export class UserRecord {
 
   @Column({ type: 'timestamptz', name: 'last_login_at', nullable: true })
   lastLoginAt!: Date | null;
+
+  /**
+   * The admin who invited the account (migration 1764660000000). No foreign key on purpose: an inviter deleted
+   * leaves the id, and an invitation whose inviter is gone is redeemed without the roles it granted.
+   */
+  @Column({ type: 'uuid', name: 'invited_by', nullable: true })
+  invitedBy!: string | null;
 }
 
 /** A credential's attributes besides its secret, as JSON (dates as ISO strings). */

@@ -50,6 +50,7 @@ function userState(id: string, status: UserState['status'] = 'active'): UserStat
     createdAt: at,
     updatedAt: at,
     lastLoginAt: null,
+    invitedBy: null,
   };
 }
 
