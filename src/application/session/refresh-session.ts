@@ -52,7 +52,7 @@ export class RefreshSession {
       if (!user || !match || match.session.userId !== user.id) return null;
       const { session } = match;
       const now = this.clock.now();
-      const decision = session.decideRefresh(match.presented, now, this.settings.refreshGraceSeconds);
+      const decision = session.decideRefresh(match.presented, now, this.settings.refreshGraceSeconds, this.issuer.lifetimes);
       if (decision.kind === 'reject') return null;
       if (decision.kind === 'reuse_detected') {
         await repos.sessions.save(session); // commit the revocation and its event, then refuse
@@ -84,7 +84,7 @@ export class RefreshSession {
     const now = this.clock.now();
     const { session, user, presented } = found;
     const current = session.toState().refreshTokenHash;
-    const decision = session.decideRefresh(presented, now, this.settings.refreshGraceSeconds);
+    const decision = session.decideRefresh(presented, now, this.settings.refreshGraceSeconds, this.issuer.lifetimes);
     if (decision.kind === 'reject') return 'refused';
     // Reuse revokes the session with its event and audit entry: decided again under the lock, in a transaction.
     if (decision.kind === 'reuse_detected') return 'locked_path';

@@ -119,10 +119,11 @@ export class Session extends AggregateRoot {
   /**
    * Decides what a presented refresh token may do. The current token rotates; the token it just replaced is
    * replayed (same new token) inside the grace window, for concurrent tabs; anything older, or the previous
-   * token after the window, is reuse: the session is revoked and the fact recorded.
+   * token after the window, is reuse: the session is revoked and the fact recorded. `lifetimes` are the ones
+   * configured now: a session past them is refused even if its stored expiry is later (see outlives).
    */
-  decideRefresh(presented: PresentedToken, now: Date, graceSeconds: number): RefreshDecision {
-    if (!this.isActive(now)) return { kind: 'reject' };
+  decideRefresh(presented: PresentedToken, now: Date, graceSeconds: number, lifetimes: SessionLifetimes): RefreshDecision {
+    if (!this.isActive(now) || this.outlives(lifetimes, now)) return { kind: 'reject' };
     if (presented === 'current') return { kind: 'rotate' };
     const rotatedAt = this.state.rotatedAt;
     const withinGrace =
@@ -139,6 +140,17 @@ export class Session extends AggregateRoot {
     return { kind: 'reuse_detected' };
   }
 
+  /**
+   * Past the limits configured now: older than `absoluteSeconds` since its sign-in, or unused for `idleSeconds`. The
+   * stored expiries were computed with the limits of the day the session began or was last refreshed; until stop 52
+   * only they counted, so lowering SESSION_MAX_LIFETIME or REFRESH_TOKEN_TTL (after an incident, for a policy) left
+   * every existing session its old 90 days (a review of sessions). Raising them extends no session.
+   */
+  outlives(lifetimes: SessionLifetimes, now: Date): boolean {
+    const at = now.getTime();
+    return at >= this.state.createdAt.getTime() + lifetimes.absoluteSeconds * 1000 || at >= this.state.lastUsedAt.getTime() + lifetimes.idleSeconds * 1000;
+  }
+
   rotate(next: { refreshTokenHash: string; sealedRefreshToken: string }, now: Date, lifetimes: SessionLifetimes): void {
     if (this.state.previousTokenHash !== null) this.state.retiredTokenHashes.push(this.state.previousTokenHash);
     this.state.previousTokenHash = this.state.refreshTokenHash;
@@ -146,6 +158,8 @@ export class Session extends AggregateRoot {
     this.state.sealedRefreshToken = next.sealedRefreshToken;
     this.state.rotatedAt = now;
     this.state.lastUsedAt = now;
+    // A lowered SESSION_MAX_LIFETIME shortens the stored end too (never lengthens it).
+    this.state.absoluteExpiresAt = earliest(this.state.absoluteExpiresAt, addSeconds(this.state.createdAt, lifetimes.absoluteSeconds));
     this.state.expiresAt = earliest(addSeconds(now, lifetimes.idleSeconds), this.state.absoluteExpiresAt);
   }
 

@@ -20,7 +20,7 @@ describe('Session', () => {
 
   it('rotates the current token and keeps the replaced one as previous, then retires it', () => {
     const session = start();
-    expect(session.decideRefresh('current', at(1), 10)).toEqual({ kind: 'rotate' });
+    expect(session.decideRefresh('current', at(1), 10, LIFETIMES)).toEqual({ kind: 'rotate' });
     session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(1), LIFETIMES);
     session.rotate({ refreshTokenHash: 'h3', sealedRefreshToken: 's3' }, at(2), LIFETIMES);
     const state = session.toState();
@@ -32,7 +32,7 @@ describe('Session', () => {
   it('replays the previous token inside the grace window without revoking', () => {
     const session = start();
     session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(100), LIFETIMES);
-    expect(session.decideRefresh('previous', at(110), 10)).toEqual({ kind: 'replay' });
+    expect(session.decideRefresh('previous', at(110), 10, LIFETIMES)).toEqual({ kind: 'replay' });
     expect(session.revokedAt).toBeNull();
     expect(session.pullEvents()).toEqual([]);
   });
@@ -41,18 +41,18 @@ describe('Session', () => {
     for (const [presented, when] of [['previous', 111], ['retired', 101]] as const) {
       const session = start();
       session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(100), LIFETIMES);
-      expect(session.decideRefresh(presented, at(when), 10)).toEqual({ kind: 'reuse_detected' });
+      expect(session.decideRefresh(presented, at(when), 10, LIFETIMES)).toEqual({ kind: 'reuse_detected' });
       expect(session.isActive(at(when))).toBe(false);
       expect(session.pullEvents().map((e) => e.type)).toEqual(['auth.session.revoked', 'auth.session.refresh_reuse_detected']);
-      expect(session.decideRefresh('current', at(when + 1), 10)).toEqual({ kind: 'reject' });
+      expect(session.decideRefresh('current', at(when + 1), 10, LIFETIMES)).toEqual({ kind: 'reject' });
     }
   });
 
   it('rejects every token of a revoked or expired session', () => {
     const revoked = start();
     revoked.revoke(at(5), 'logout');
-    expect(revoked.decideRefresh('current', at(6), 10)).toEqual({ kind: 'reject' });
-    expect(start().decideRefresh('current', at(31 * 86400), 10)).toEqual({ kind: 'reject' });
+    expect(revoked.decideRefresh('current', at(6), 10, LIFETIMES)).toEqual({ kind: 'reject' });
+    expect(start().decideRefresh('current', at(31 * 86400), 10, LIFETIMES)).toEqual({ kind: 'reject' });
   });
 
   it('revokes once', () => {
@@ -61,5 +61,38 @@ describe('Session', () => {
     session.revoke(at(2), 'logout_global');
     expect(session.toState().revokeReason).toBe('logout');
     expect(session.pullEvents()).toHaveLength(1);
+  });
+});
+
+/**
+ * A review of stop 51: the stored expiries were computed with the limits of the session's start or last refresh, and
+ * only they counted. An operator who lowered SESSION_MAX_LIFETIME or REFRESH_TOKEN_TTL (after an incident) left every
+ * existing session its old 90 days. The limits configured now count too.
+ */
+describe('Session under limits lowered after it began', () => {
+  const LOWERED = { idleSeconds: 600, absoluteSeconds: 3600 };
+
+  it('is refused at a refresh once older than the lowered absolute lifetime, though its stored end is later', () => {
+    const session = start();
+    session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(3000), LIFETIMES);
+    expect(session.decideRefresh('current', at(3300), 10, LOWERED)).toEqual({ kind: 'rotate' });
+    expect(session.decideRefresh('current', at(3600), 10, LOWERED)).toEqual({ kind: 'reject' });
+    // Under the limits it began with it would still rotate.
+    expect(session.decideRefresh('current', at(3600), 10, LIFETIMES)).toEqual({ kind: 'rotate' });
+  });
+
+  it('is refused once unused for the lowered idle lifetime', () => {
+    const session = start();
+    expect(session.decideRefresh('current', at(599), 10, LOWERED)).toEqual({ kind: 'rotate' });
+    expect(session.decideRefresh('current', at(600), 10, LOWERED)).toEqual({ kind: 'reject' });
+  });
+
+  it('a rotation under the lowered limits shortens the stored ends; raised limits never lengthen them', () => {
+    const session = start();
+    session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(3300), LOWERED);
+    expect(session.expiresAt).toEqual(at(3600));
+    expect(session.toState().absoluteExpiresAt).toEqual(at(3600));
+    session.rotate({ refreshTokenHash: 'h3', sealedRefreshToken: 's3' }, at(3500), LIFETIMES);
+    expect(session.expiresAt).toEqual(at(3600));
   });
 });
