@@ -12,16 +12,17 @@
  */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57014', '57P01', '57P02', '57P03', '53300', '25006']);
 /**
- * 08P01 (protocol_violation) is in the connection class but says the request itself was malformed (a statement past
- * the protocol's 65,535 parameters, until stop 52): a bug, answered as one, never "try again shortly".
+ * The connection class includes 08P01 (protocol_violation): PgBouncer answers it for a PostgreSQL it cannot reach
+ * (`query_wait_timeout`, `server login has been failing`), an outage. (Stop 52 briefly read it as a bug, after a
+ * statement past the protocol's 65,535 parameters had been answered "try again": such statements are no longer
+ * sent, raw-insert.ts, and a review of that change saw PgBouncer's outages answered 500.)
  */
-const PROTOCOL_VIOLATION = '08P01';
 const UNREACHABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed)/;
 
 export function dependencyUnreachable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 4) return false;
   const { code, message, driverError, cause } = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
-  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || (/^08[0-9A-Z]{3}$/.test(code) && code !== PROTOCOL_VIOLATION))) return true;
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
   if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
   return dependencyUnreachable(driverError, depth + 1) || dependencyUnreachable(cause, depth + 1);
 }
