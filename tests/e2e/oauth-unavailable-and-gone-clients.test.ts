@@ -54,11 +54,13 @@ describe.each(MODES)('OAuth 503 shape and service tokens of gone clients (%s)', 
 
   it('/openapi.json declares that 503 in the OAuth shape on the three OAuth routes', async () => {
     const doc = (await t.http.get('/openapi.json').expect(200)).body as {
-      paths: Record<string, { post: { responses: Record<string, { content: Record<string, { schema: unknown }> }> } }>;
+      paths: Record<string, { post: { responses: Record<string, { content: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }> } }>;
       components: { schemas: Record<string, { properties: { error: { enum: string[] } } }> };
     };
     for (const path of ['/oauth/token', '/oauth/introspect', '/oauth/revoke']) {
       expect([path, doc.paths[path]!.post.responses['503']!.content['application/json']!.schema]).toEqual([path, { $ref: '#/components/schemas/OAuthError' }]);
+      // Retry-After documented on the OAuth-shaped 503 and 429, as on the envelope's (a review of stop 52: it was dropped).
+      for (const status of ['503', '429']) expect([path, status, Object.keys(doc.paths[path]!.post.responses[status]!.headers ?? {})]).toEqual([path, status, ['Retry-After']]);
     }
     expect(doc.components.schemas['OAuthError']!.properties.error.enum).toContain('temporarily_unavailable');
   });

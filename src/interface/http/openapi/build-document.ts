@@ -131,7 +131,7 @@ function success(spec: ResponseSpec, components: Components): ResponseObject {
   let schema: SchemaObject | undefined;
   if (spec.envelope === false) schema = data ?? (spec.contentType ? { type: 'string' } : undefined);
   else schema = successEnvelope(data ?? { type: 'object' }, components);
-  return { description: spec.description, ...(schema ? { content: { [contentType]: { schema } } } : {}) };
+  return { description: spec.description, ...(spec.headers ? { headers: spec.headers } : {}), ...(schema ? { content: { [contentType]: { schema } } } : {}) };
 }
 
 function successEnvelope(data: SchemaObject, components: Components): SchemaObject {

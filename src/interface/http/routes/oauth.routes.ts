@@ -25,14 +25,18 @@ const INTROSPECT_LIMIT: RouteLimit = { group: 'introspect', identifier: 'client'
 const REVOKE_LIMIT: RouteLimit = { group: 'revoke', identifier: 'client' };
 
 /** What every client-authenticated OAuth route can answer besides its success (RFC 6749 §5.2 shape). */
+/** As the envelope's 429 and 503 document it (openapi/errors.ts). */
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } };
+
 const OAUTH_FAILURES: Record<number, ResponseSpec> = {
   400: { description: 'invalid_request (bad, missing or repeated parameter, two client authentication methods)', schema: OAUTH_ERROR_SCHEMA, envelope: false },
   401: { description: 'invalid_client, with WWW-Authenticate: Basic', schema: OAUTH_ERROR_SCHEMA, envelope: false },
-  429: { description: 'slow_down: a rate limit (per IP, per client), with Retry-After', schema: OAUTH_ERROR_SCHEMA, envelope: false },
+  429: { description: 'slow_down: a rate limit (per IP, per client), with Retry-After', schema: OAUTH_ERROR_SCHEMA, envelope: false, headers: RETRY_AFTER },
   503: {
     description: 'temporarily_unavailable: a database or cache away, a concurrent change, or (token) a cut-off ahead of this clock, with Retry-After',
     schema: OAUTH_ERROR_SCHEMA,
     envelope: false,
+    headers: RETRY_AFTER,
   },
 };
 

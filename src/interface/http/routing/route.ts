@@ -50,6 +50,8 @@ export interface ResponseSpec {
   envelope?: boolean;
   /** Media type when not application/json (e.g. text/plain for /metrics, text/html for /docs). */
   contentType?: string;
+  /** Response headers to document (e.g. Retry-After on the OAuth-shaped 429 and 503). */
+  headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
 
 export type RouteErrorCode = ErrorCode | HttpErrorCode | 'INTERNAL_ERROR';
