@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Resolver } from './http-deps';
 import type { HttpMetrics } from './metrics/http-metrics';
 import { serverClosed } from './middleware/client-gone';
+import { loggedPath } from './middleware/request-logger';
 
 /**
  * What the lanes in front of Koa share (static-lane.ts, bearer-lane.ts): a request handler of the HTTP server,
@@ -53,7 +54,8 @@ export function requestRecorder(options: LaneOptions): (requestId: string, metho
     const closedBy = gone ? serverClosed(socket) : null;
     const level = closedBy !== null ? 'warn' : status >= 500 && !gone ? 'error' : 'info';
     if (!logger.isLevelEnabled(level)) return;
-    const fields = { request_id: requestId, method, path, status, duration_ms: Math.round(seconds * 1e5) / 100 };
+    // The path as the general path logs it (redacted, cut): a lane's is a route's fixed path, but one rule for both.
+    const fields = { request_id: requestId, method, path: loggedPath(path), status, duration_ms: Math.round(seconds * 1e5) / 100 };
     if (closedBy !== null) logger.warn({ ...fields, closed_by_server: closedBy }, 'connection closed by the server before the answer');
     else if (level === 'error') logger.error(fields, 'request failed');
     else if (gone) logger.info({ ...fields, client_gone: true }, 'client gone before the answer');

@@ -6,9 +6,32 @@ import { serverClosed } from './client-gone';
 /** Longest path a log line carries; a longer one is cut, with how much was left out (Node allows 16 KB of them). */
 const LOGGED_PATH_MAX = 256;
 
-/** The path as logged: a 16 KB path made a 16 KB line, many per write when pipelined (outside review, 2026-11-30). */
+/**
+ * What may be a secret in a path segment: a run of 22 or more base64url characters (16 bytes or more: the links'
+ * tokens and client secrets are 32 bytes, 43 characters; a JWT's header alone is longer), as TOKEN_LIKE in
+ * src/infrastructure/jobs/queue-settings.ts (not imported: interface does not reach into infrastructure).
+ */
+const TOKEN_RUN = /[A-Za-z0-9_-]{22,}/g;
+/** Kept readable: lowercase words (`oauth-authorization-server`, a route's own segment), which no random token is... */
+const WORDS = /^[a-z]+(?:-[a-z]+)*$/;
+/** ...and an id (a session's UUID in `/users/me/sessions/:id`): ids in paths are what a reader needs. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A segment with what may be a secret in it, whole (a JWT's three parts go together), else as it is. */
+function redactedSegment(segment: string): string {
+  for (const [run] of segment.matchAll(TOKEN_RUN)) if (!UUID.test(run) && !WORDS.test(run)) return '[redacted]';
+  return segment;
+}
+
+/**
+ * The path as logged. What may be a secret in a segment is redacted: a client that put a verify token, a client
+ * secret or a JWT in the path (`GET /auth/verify/<token>`, a 404) had it in the access log, still live (a review,
+ * stop 52). Then cut: a 16 KB path made a 16 KB line, many per write when pipelined (outside review, 2026-11-30).
+ * Node takes paths of up to 16 KB: redacting one whole is a few microseconds.
+ */
 export function loggedPath(path: string): string {
-  return path.length <= LOGGED_PATH_MAX ? path : `${path.slice(0, LOGGED_PATH_MAX)}…(+${path.length - LOGGED_PATH_MAX})`;
+  const redacted = path.split('/').map(redactedSegment).join('/');
+  return redacted.length <= LOGGED_PATH_MAX ? redacted : `${redacted.slice(0, LOGGED_PATH_MAX)}…(+${redacted.length - LOGGED_PATH_MAX})`;
 }
 
 /**
