@@ -6,7 +6,7 @@ import type { Mailer } from '@application/ports/mailer';
 import type { SecretBox } from '@application/ports/secret-box';
 import { DevMailboxMailer } from '@infrastructure/email/dev-mailbox/dev-mailbox-mailer';
 import { DEFAULT_EMAIL_SENDER_SETTINGS, EmailOutboxSender } from '@infrastructure/email/email-outbox-sender';
-import { SmtpMailer } from '@infrastructure/email/smtp/smtp-mailer';
+import { SmtpMailer, smtpCredentialForms } from '@infrastructure/email/smtp/smtp-mailer';
 import { TypeOrmEmailQueue } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
 import type { AppConfig } from './env';
 
@@ -33,7 +33,9 @@ export function startEmailDelivery(
       : null;
   const mailer = deps.mailer ?? smtp ?? new DevMailboxMailer(join(dataDir, 'mail'), config.mailFrom, logger);
   const settings = { ...DEFAULT_EMAIL_SENDER_SETTINGS, ...config.emailQueue };
-  const sender = new EmailOutboxSender(new TypeOrmEmailQueue(deps.dataSource), mailer, deps.secretBox, deps.clock, logger, settings);
+  // The SMTP login, which a server refusing it may quote in its reply: never into a row or the log.
+  const secrets = smtp !== null && config.smtpUrl !== null ? smtpCredentialForms(config.smtpUrl) : [];
+  const sender = new EmailOutboxSender(new TypeOrmEmailQueue(deps.dataSource), mailer, deps.secretBox, deps.clock, logger, settings, secrets);
   if (send) sender.start();
   return {
     mailer,

@@ -3,7 +3,7 @@ import type { Logger } from '@application/ports/logger';
 import type { EmailMessage, Mailer } from '@application/ports/mailer';
 import { SEALED, type SecretBox } from '@application/ports/secret-box';
 import { BackgroundWorker, type RoundResult } from '@infrastructure/jobs/background-worker';
-import { addSeconds, describeFailure as describe, type LeasedQueueSettings, nextAttemptAt } from '@infrastructure/jobs/queue-settings';
+import { addSeconds, describeFailure, type LeasedQueueSettings, nextAttemptAt } from '@infrastructure/jobs/queue-settings';
 import { isAboutMessage, isPermanentFailure } from './delivery-failure';
 import type { ClaimedEmail, EmailQueue } from './email-queue';
 
@@ -38,7 +38,8 @@ export const DEFAULT_EMAIL_SENDER_SETTINGS: EmailSenderSettings = {
  * sent, so that an undeliverable address cannot hold the queue forever. A permanent rejection of the message (a 5xx
  * reply to RCPT TO or DATA, see isPermanentFailure) marks it failed at once. At least once: a crash after the server
  * accepted a message and before it is marked sent sends it again once the lease ends. Logs carry the row id,
- * subject and error, never the recipient or the body: addresses in an error are redacted (describeFailure).
+ * subject and error, never the recipient or the body: addresses in an error are redacted (describeFailure), and so is
+ * the mailer's login (`secrets`, the SMTP_URL user and password: a server may quote them when it refuses them).
  *
  * The lease covers what the sender still holds: each attempt is cut at `sendTimeoutSeconds`, and before each one
  * the rows not yet sent are re-leased once less than half the lease is left (only those whose lease is still
@@ -55,6 +56,8 @@ export class EmailOutboxSender {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: EmailSenderSettings = DEFAULT_EMAIL_SENDER_SETTINGS,
+    /** Values no error description may show: the mailer's login in the forms it is sent (smtpCredentialForms). */
+    private readonly secrets: readonly string[] = [],
   ) {
     if (!(settings.sendTimeoutSeconds > 0 && settings.sendTimeoutSeconds * 3 <= settings.leaseSeconds)) {
       throw new Error(`email outbox: the send deadline (${settings.sendTimeoutSeconds} s) must be positive and at most a third of the lease (${settings.leaseSeconds} s)`);
@@ -91,7 +94,7 @@ export class EmailOutboxSender {
     try {
       batch = await this.queue.claimDue(now, this.settings.batchSize, leaseEnds);
     } catch (error) {
-      this.logger.warn({ err: describe(error) }, 'email outbox: cannot claim due emails; will retry');
+      this.logger.warn({ err: this.describe(error) }, 'email outbox: cannot claim due emails; will retry');
       return 'idle';
     }
     // The rows of this claim not tried yet, the next one first.
@@ -122,7 +125,7 @@ export class EmailOutboxSender {
     try {
       ids = await this.queue.extendLease(held, now, addSeconds(now, this.settings.leaseSeconds));
     } catch (error) {
-      this.logger.warn({ err: describe(error), held: held.length }, 'email outbox: cannot extend the lease of claimed emails; they are left to a later claim');
+      this.logger.warn({ err: this.describe(error), held: held.length }, 'email outbox: cannot extend the lease of claimed emails; they are left to a later claim');
       return null;
     }
     const kept = held.filter((email) => ids.has(email.id));
@@ -139,7 +142,7 @@ export class EmailOutboxSender {
       await this.queue.release(held);
       this.logger.info({ released: held.length }, 'email outbox: stopping; claimed emails not started are handed back');
     } catch (error) {
-      this.logger.warn({ err: describe(error), held: held.length }, 'email outbox: stopping; cannot hand back claimed emails, they come back when their lease ends');
+      this.logger.warn({ err: this.describe(error), held: held.length }, 'email outbox: stopping; cannot hand back claimed emails, they come back when their lease ends');
     }
   }
 
@@ -159,7 +162,7 @@ export class EmailOutboxSender {
       await this.queue.markSent(email, this.clock.now());
     } catch (error) {
       // The lease ends and another round sends it again: the documented at-least-once case.
-      this.logger.error({ email_id: email.id, err: describe(error) }, 'email sent but not marked sent; it may be sent once more');
+      this.logger.error({ email_id: email.id, err: this.describe(error) }, 'email sent but not marked sent; it may be sent once more');
     }
   }
 
@@ -197,7 +200,7 @@ export class EmailOutboxSender {
    */
   private async failed(email: ClaimedEmail, error: unknown): Promise<void> {
     // The server's reply may name the recipient ("550 5.1.1 <r5@example.com>: ..."): never into the row or the log.
-    const reason = describe(error, [email.recipient]);
+    const reason = this.describe(error, [email.recipient]);
     const retryAt = nextAttemptAt(this.clock.now(), email.attempts, this.settings);
     // The attempt limit counts failures about the message, and only those (message_failures): the relay's own (away,
     // misconfigured) count toward the age limit only. Until 2026-12-04 it compared `attempts`, every claim: after a
@@ -219,12 +222,17 @@ export class EmailOutboxSender {
       await this.queue.markUndeliverable(email, reason, now);
     } catch (error) {
       // Still leased: the next claim after the lease decides again (and gives up again).
-      this.logger.error({ email_id: email.id, err: describe(error) }, 'email outbox: cannot mark an email failed; will retry');
+      this.logger.error({ email_id: email.id, err: this.describe(error) }, 'email outbox: cannot mark an email failed; will retry');
       return;
     }
     const ageSeconds = Math.round((now.getTime() - email.createdAt.getTime()) / 1000);
     const fields = { email_id: email.id, subject: email.subject, attempts: email.attempts, message_failures: email.messageFailures, age_seconds: ageSeconds, err: reason };
     this.logger.warn(fields, 'email given up: marked failed and will not be sent');
+  }
+
+  /** An error for the row and the log: `redact` shown as `[address]`, the mailer's login as `[redacted]`. */
+  private describe(error: unknown, redact: readonly string[] = []): string {
+    return describeFailure(error, redact, this.secrets);
   }
 
   /** Whether the row is (or at `at` would be) older than the maximum age. */

@@ -48,14 +48,23 @@ const MAX_DESCRIPTION = 500;
  * local part with spaces), then anything that reads as an address in the first 500 characters, which is all that is
  * kept (a word cut there is dropped: it could be the start of an address). The pattern runs on those 500 only, so a
  * long reply costs no more than a short one. Then what may be a link's token (TOKEN_LIKE).
+ *
+ * `secrets` (the SMTP_URL user and password and their AUTH forms, smtpCredentialForms) go first, verbatim, as
+ * `[redacted]`: a server may quote the login it refused ("535 auth refused for mailer/<password>"), and until stop 52
+ * the SMTP password went to `email_outbox.last_error` and the log that way (a review). Longest first, so that a value
+ * holding a shorter one (a password holding the user name) goes whole.
  */
-export function describeFailure(error: unknown, redact: readonly string[] = []): string {
+export function describeFailure(error: unknown, redact: readonly string[] = [], secrets: readonly string[] = []): string {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
   let text = error instanceof Error ? `${typeof code === 'string' ? `${code}: ` : ''}${error.message}` : String(error);
-  for (const value of redact.filter((v) => v !== '')) {
-    // As given and as JSON.stringify would quote it inside a message (nodemailer's "Invalid recipient" does).
-    for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) text = text.split(form).join(REDACTED);
-  }
+  const verbatim = (values: readonly string[], replacement: string) => {
+    for (const value of values.filter((v) => v !== '')) {
+      // As given and as JSON.stringify would quote it inside a message (nodemailer's "Invalid recipient" does).
+      for (const form of new Set([value, JSON.stringify(value).slice(1, -1)])) text = text.split(form).join(replacement);
+    }
+  };
+  verbatim([...secrets].sort((a, b) => b.length - a.length), TOKEN_REDACTED);
+  verbatim(redact, REDACTED);
   if (text.length > MAX_DESCRIPTION) text = `${text.slice(0, MAX_DESCRIPTION).replace(/\S*$/u, '')}...`;
   return text.replace(ADDRESS_LIKE, REDACTED).replace(TOKEN_LIKE, TOKEN_REDACTED).slice(0, MAX_DESCRIPTION);
 }

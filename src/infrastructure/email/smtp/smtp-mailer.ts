@@ -148,6 +148,28 @@ export function envelopeAddress(address: string): string {
   return domain === '' ? address : `${local}@${domain}`;
 }
 
+/**
+ * What of SMTP_URL's login an SMTP error may quote, for describeFailure to redact: the user and the password as
+ * nodemailer sends them (percent-decoded) and as written in the URL, and their base64 forms on the wire (AUTH LOGIN
+ * sends base64(user) and base64(password), AUTH PLAIN base64("\0user\0password")). A server refusing the login may
+ * echo any of them in its reply, which nodemailer puts in the error message. Empty without a login.
+ */
+export function smtpCredentialForms(raw: string): string[] {
+  const url = new URL(raw);
+  const decode = (value: string) => {
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value; // nodemailer sends a malformed escape as written
+    }
+  };
+  const [user, pass] = [decode(url.username), decode(url.password)];
+  if (user === '' && pass === '') return [];
+  const base64 = (value: string) => Buffer.from(value, 'utf8').toString('base64');
+  const forms = [user, pass, url.username, url.password, base64(user), base64(pass), base64(`\0${user}\0${pass}`)];
+  return [...new Set(forms.filter((form) => form !== ''))];
+}
+
 /** The URL without its query and fragment, where nodemailer looks for options. */
 function withoutQuery(raw: string): string {
   const url = new URL(raw);
