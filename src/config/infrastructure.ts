@@ -180,8 +180,12 @@ export async function startInfrastructure(
   await hasher.warmUp();
   // Before the first request too: the worker's dictionary load (200 ms, seconds on a busy start) is not charged to
   // the first registrations' queue deadline. Not for the CLI's one-shot commands: most score no password, and
-  // create-admin's one estimate waits behind no other.
-  if (background) await passwordStrength.warmUp();
+  // create-admin's one estimate waits behind no other. Within a deadline: a worker that fails or never answers is
+  // logged and given up (the next estimate starts a new one), and the start goes on.
+  if (background) {
+    const warmUp = await passwordStrength.warmUp();
+    if (!warmUp.ok) logger.warn({ reason: warmUp.reason }, 'password strength worker warm-up failed; the first estimate starts a new worker');
+  }
   return {
     clock,
     ids: new UuidGenerator(),

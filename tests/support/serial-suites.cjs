@@ -25,6 +25,7 @@ const SERIAL_SUITES = [
   'tests/integration/cache/lockout-copy-outage.test.ts',
   'tests/integration/cache/redis-deadline.test.ts',
   'tests/integration/email/smtp-deadline-lease.test.ts',
+  'tests/integration/messaging/amqp-reconnect-backoff.rabbitmq.test.ts',
   'tests/integration/messaging/outbox-relay.rabbitmq.test.ts',
   'tests/integration/messaging/relay-wake.rabbitmq.test.ts',
   'tests/integration/persistence/query-deadline.test.ts',

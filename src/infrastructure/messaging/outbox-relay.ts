@@ -48,6 +48,9 @@ export const DEFAULT_RELAY_OPTIONS: OutboxRelayOptions = {
   purgeRowsPerRound: 1000,
 };
 
+/** The least time between two honoured wakes with no published round between them (see wake()), or minBackoffMs. */
+const WAKE_SPACING_MS = 1000;
+
 /**
  * Moves committed events from the outbox to the broker, at least once: a row is marked published only after
  * the broker confirmed it, in the transaction that held the row's claim. A crash between the confirm and that
@@ -76,6 +79,10 @@ export class OutboxRelay {
   private brokerSeen = false;
   /** An outage was warned about and not yet followed by a publishing round. */
   private warned = false;
+  /** When the last wake() was honoured (epoch ms; null: never). */
+  private lastWakeAt: number | null = null;
+  /** A round succeeded (the broker was usable) since that wake. */
+  private publishedSinceWake = false;
 
   constructor(
     private readonly store: OutboxStore,
@@ -106,10 +113,18 @@ export class OutboxRelay {
    * The broker is back (its connection and channels are up again, the composition root calls this): a round now,
    * cutting short the backoff the outage built up, since the events committed meanwhile (revocations among them)
    * can go out at once. Only the broker's return ends a backoff: an event the broker refuses waits on its own
-   * retry times (relayBatch), and a broker that connects and then drops the channel at once reconnects on the
-   * connection's own backoff, so nothing here is hammered.
+   * retry times (relayBatch). A wake less than max(minBackoffMs, 1 s) after the last one honoured is ignored unless
+   * a round succeeded since (then the broker was really back, and this wake ends a new outage, however short). A
+   * broker (or a load balancer in front of it) that completes the handshake and then drops the connection made every
+   * reconnect a wake, and until a review of stop 52 that ran a claim transaction every 50-170 ms against a backoff of
+   * 8 s (15 in 6 s); the connection itself now also backs off while its connections do not last.
    */
   wake(): void {
+    const now = this.clock.now().getTime();
+    const spacingMs = Math.max(this.options.minBackoffMs, WAKE_SPACING_MS);
+    if (this.lastWakeAt !== null && !this.publishedSinceWake && now - this.lastWakeAt < spacingMs) return;
+    this.lastWakeAt = now;
+    this.publishedSinceWake = false;
     this.worker.wake();
   }
 
@@ -221,6 +236,7 @@ export class OutboxRelay {
       if (claimed > 0 && published === 0 && !this.publisher.isAvailable()) return this.failed(`broker lost: none of ${claimed} events confirmed`);
       if (this.warned) this.logger.info({}, 'outbox relay: publishing again');
       this.warned = false;
+      this.publishedSinceWake = true;
       this.backoff.reset();
       return claimed === this.options.batchSize ? 'more' : 'idle';
     } catch (error) {

@@ -12,7 +12,14 @@ export interface AmqpConnectionOptions {
   heartbeatSeconds?: number;
   /** How long close() waits for the broker's answer before it drops the connection (default 3 s). */
   closeDeadlineMs?: number;
+  /**
+   * A connection that stays up this long resets the reconnect backoff (default 10 s); one lost sooner makes the next
+   * attempt wait the next, longer, backoff.
+   */
+  stableAfterMs?: number;
 }
+
+const STABLE_AFTER_MS = 10_000;
 
 const CLOSE_DEADLINE_MS = 3000;
 
@@ -63,6 +70,10 @@ export class AmqpConnection {
   private readonly backoff: Backoff;
   private readonly sleeper = new Sleeper();
   private lostAt: number | null = null;
+  /** When the current connection became ready (epoch ms; null while not connected). */
+  private readyAt: number | null = null;
+  /** The wait before the next attempt after a connection was lost (0: at once). */
+  private retryInMs = 0;
 
   constructor(
     private readonly options: AmqpConnectionOptions,
@@ -130,6 +141,12 @@ export class AmqpConnection {
   private async keepConnected(): Promise<void> {
     while (!this.closing) {
       if (this.model === null) {
+        if (this.retryInMs > 0) {
+          const wait = this.retryInMs;
+          this.retryInMs = 0;
+          await this.sleeper.sleep(wait);
+          continue;
+        }
         const wait = await this.tryConnect();
         if (wait > 0) await this.sleeper.sleep(wait);
       } else {
@@ -147,12 +164,16 @@ export class AmqpConnection {
       model.on('close', () => this.onClosed(model!));
       this.model = model;
       for (const setup of this.setups) await setup(model);
-      if (this.closing || this.model !== model) return 0;
+      // Closed during the setups without their failing: wait as after a failed attempt.
+      if (this.closing || this.model !== model) return this.closing ? 0 : this.backoff.next();
       this.ready = true;
       const downMs = this.lostAt === null ? undefined : Date.now() - this.lostAt;
       this.logger.info({ down_ms: downMs }, downMs === undefined ? 'AMQP connected' : 'AMQP reconnected');
       this.lostAt = null;
-      this.backoff.reset();
+      // The backoff is reset once the connection has lasted (onClosed), not here: a broker or load balancer that
+      // completes the handshake and drops the connection at once made this reconnect every 50-170 ms, each one
+      // waking the outbox relay (until a review of stop 52).
+      this.readyAt = Date.now();
       this.notifyReady();
       return 0;
     } catch (error) {
@@ -180,9 +201,14 @@ export class AmqpConnection {
     if (this.model !== model) return;
     this.model = null;
     this.ready = false;
+    const upMs = this.readyAt === null ? null : Date.now() - this.readyAt;
+    this.readyAt = null;
     if (this.closing) return;
     this.lostAt = Date.now();
-    this.logger.warn({}, 'AMQP connection lost; reconnecting');
+    // Lost during the setups, tryConnect's failure path waits; lost soon after, the backoff keeps growing.
+    if (upMs !== null && upMs >= (this.options.stableAfterMs ?? STABLE_AFTER_MS)) this.backoff.reset();
+    else if (upMs !== null) this.retryInMs = this.backoff.next();
+    this.logger.warn({ up_ms: upMs ?? undefined, retry_in_ms: this.retryInMs }, 'AMQP connection lost; reconnecting');
     this.sleeper.cancel();
   }
 }

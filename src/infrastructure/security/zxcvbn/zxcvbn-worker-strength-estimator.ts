@@ -27,11 +27,22 @@ export const DEFAULT_ESTIMATE_QUEUE_TIMEOUT_MS = 2_000;
  */
 export const ESTIMATE_QUEUE_LENGTH = 256;
 
+/**
+ * How long warmUp() waits for the worker's first answer: 10 s, fifty times the dictionary load (200 ms) and well
+ * above a busy start's seconds.
+ */
+export const DEFAULT_WARM_UP_DEADLINE_MS = 10_000;
+
+/** What warmUp() saw: the worker answered, or why it was given up (the caller logs it). */
+export type WarmUpOutcome = { ok: true } | { ok: false; reason: string };
+
 export interface ZxcvbnWorkerOptions {
   /** The longest wait for a turn (ZXCVBN_QUEUE_TIMEOUT, default DEFAULT_ESTIMATE_QUEUE_TIMEOUT_MS). */
   queueTimeoutMs?: number;
   /** Estimates that may wait (default ESTIMATE_QUEUE_LENGTH; smaller in tests). */
   queueLength?: number;
+  /** The longest wait for the warm-up's answer (default DEFAULT_WARM_UP_DEADLINE_MS; shorter in tests). */
+  warmUpDeadlineMs?: number;
 }
 
 interface Pending {
@@ -62,8 +73,10 @@ export class ZxcvbnWorkerStrengthEstimator implements PasswordStrengthEstimator 
   private closed = false;
   /** Public: its `refused` counts are the metrics' auth_password_strength_refusals_total, as the hasher's are. */
   readonly gate: Gate;
+  private readonly warmUpDeadlineMs: number;
 
   constructor(options: ZxcvbnWorkerOptions = {}) {
+    this.warmUpDeadlineMs = options.warmUpDeadlineMs ?? DEFAULT_WARM_UP_DEADLINE_MS;
     this.gate = new Gate(ESTIMATES_IN_FLIGHT, {
       maxWaitMs: options.queueTimeoutMs ?? DEFAULT_ESTIMATE_QUEUE_TIMEOUT_MS,
       maxWaiting: options.queueLength ?? ESTIMATE_QUEUE_LENGTH,
@@ -80,10 +93,25 @@ export class ZxcvbnWorkerStrengthEstimator implements PasswordStrengthEstimator 
    * dictionary load is not charged to the first requests: until stop 52 the worker started with the first estimate,
    * and 8 registrations sent at once right after start-up got 2 answers and 6 503s, the two in the worker holding
    * both places while it loaded and the rest waiting out the queue deadline (a probe of stop 51). Through the gate,
-   * as any estimate. Resolves either way: a worker that fails here is started again by the next estimate.
+   * as any estimate. Resolves either way, within the deadline, with what happened for the caller to log: a worker
+   * that fails or does not answer in time is terminated (its estimate rejects) and the next estimate starts a new
+   * one. Until a review of stop 52 there was no deadline, so a worker that started but never answered held the
+   * service's start for good (it never listened), and a failure was swallowed without a log line.
    */
-  async warmUp(): Promise<void> {
-    await this.estimate('warm-up', []).catch(() => undefined);
+  async warmUp(): Promise<WarmUpOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<WarmUpOutcome>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, reason: `no answer within ${this.warmUpDeadlineMs} ms` }), this.warmUpDeadlineMs);
+      timer.unref();
+    });
+    const answered = this.estimate('warm-up', []).then(
+      (): WarmUpOutcome => ({ ok: true }),
+      (error: unknown): WarmUpOutcome => ({ ok: false, reason: error instanceof Error ? error.message : String(error) }),
+    );
+    const outcome = await Promise.race([answered, late]);
+    clearTimeout(timer);
+    if (!outcome.ok) await this.discardWorker(new Error(`password strength warm-up failed: ${outcome.reason}`));
+    return outcome;
   }
 
   /** Terminates the worker; estimates in it or waiting for it reject, and so does every later one. */
@@ -94,6 +122,15 @@ export class ZxcvbnWorkerStrengthEstimator implements PasswordStrengthEstimator 
     // The estimates in the worker reject here; each frees its slot to a waiter, which rejects in send().
     this.failPending(new Error('password strength estimator closed before the estimate finished'));
     if (worker) await worker.terminate();
+  }
+
+  /** Terminates the current worker, if any, failing what it holds; the next estimate starts a new one. */
+  private async discardWorker(error: Error): Promise<void> {
+    const worker = this.worker;
+    if (worker === null) return;
+    this.worker = null;
+    this.failPending(error);
+    await worker.terminate();
   }
 
   /** Hands one estimate to the worker, in its turn. */
