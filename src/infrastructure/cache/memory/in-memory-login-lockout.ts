@@ -37,7 +37,9 @@ export class InMemoryLoginLockout implements LoginLockout {
     const lock = lockState(entry, at);
     if (lock.locked) return lock;
     entry.inFlight = entry.inFlight.filter((until) => until > at);
-    if (entry.failures + entry.inFlight.length >= this.policy.threshold) {
+    // As the Redis adapter: failures counted under a higher threshold count as one short of this one.
+    const failures = Math.min(entry.failures, this.policy.threshold - 1);
+    if (failures + entry.inFlight.length >= this.policy.threshold) {
       return { locked: true, retryAfterSeconds: IN_FLIGHT_RETRY_AFTER_SECONDS, inFlight: true };
     }
     const until = at + this.inFlightTtlSeconds * 1000;

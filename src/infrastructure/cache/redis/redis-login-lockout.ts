@@ -45,7 +45,9 @@ local now = tonumber(ARGV[1])
 local lockedUntil = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
 if lockedUntil > now then return {1, lockedUntil - now} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-local failures = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
+-- Failures counted under a higher threshold (LOCKOUT_THRESHOLD lowered, or an instance configured otherwise) count
+-- as one short of this one: the next failure locks, and the right password still gets through.
+local failures = math.min(tonumber(redis.call('HGET', KEYS[1], 'f') or '0'), tonumber(ARGV[2]) - 1)
 if failures + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return {2} end
 local ttl = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[2], string.format('%.0f', now + ttl), ARGV[4])
