@@ -453,10 +453,14 @@ export class User extends AggregateRoot {
     const previous = [...this.state.roles];
     if (new Set(next).size === new Set(previous).size && next.every((role) => previous.includes(role))) return false;
     this.state.roles = next;
-    // While the invitation is outstanding, the roles it will carry are the grant of whoever set them last: an admin's
-    // PATCH makes that admin the one whose removal withdraws them (not cleared: a stolen inviter token would clear its
-    // own trace by re-sending the roles); the account's own id as actor is the CLI, whose grant no admin's removal undoes.
-    if (this.pendingInviter !== null) this.state.invitedBy = actorId === this.id ? null : actorId;
+    // While the account waits for its first password, the roles its link will carry are the grant of whoever set them
+    // last: an admin's PATCH makes that admin the one whose removal withdraws them (not cleared: a stolen inviter token
+    // would clear its own trace by re-sending the roles); the account's own id as actor is the CLI, whose grant no
+    // admin's removal undoes. Any account without a password, not only an invited one (stop 53, a review: a grant to an
+    // unproven sign-up discards its password and mails a link as an invitation does, and was recorded nowhere, so a
+    // stolen admin token's grant to its own address outlived that admin's clean-up; so did one to an account whose
+    // contested sign-up had already left it without a password).
+    if (!this.creds.has('password')) this.state.invitedBy = actorId === this.id ? null : actorId;
     this.touch(now);
     this.record(EventTypes.UserRolesChanged, this.id, now, { user_id: this.id, roles: [...next], previous_roles: previous, actor_id: actorId });
     return true;

@@ -110,6 +110,31 @@ describe('an invitation whose inviter is no longer an admin is redeemed without 
     expect((await redeem(kit, 'operator-made@example.com')).user.roles).toEqual(['user', 'admin']);
   });
 
+  // Stop 53 (a review of the newest commits): these links carry the roles as an invitation's does, and were not checked.
+  it('a role grant to an unproven sign-up (its password discarded, a link mailed) goes with the granting admin', async () => {
+    const { kit, inviter, colleague } = await admins();
+    await kit.useCases.RegisterUser.execute({ email: 'own-address@example.com', password: PASSWORD, client: CLIENT });
+    const account = (await kit.repos.users.findByEmail('own-address@example.com'))!;
+    await kit.useCases.UpdateUser.execute({ actor: inviter, userId: account.id, roles: ['user', 'admin'] });
+    const granted = (await kit.repos.users.findById(account.id))!;
+    expect({ password: granted.credentials.passwordHash, invitedBy: granted.toState().invitedBy }).toEqual({ password: null, invitedBy: inviter.id });
+    await kit.useCases.UpdateUser.execute({ actor: colleague, userId: inviter.id, roles: ['user'] });
+    expect((await redeem(kit, 'own-address@example.com')).user.roles).toEqual(['user']);
+    expect(rolesAudit(kit, account.id).map((entry) => entry.reason)).toEqual(['user admin', 'inviter_no_longer_admin']);
+  });
+
+  it('a role grant to an account already without a password (a contested sign-up\'s link out) goes with the granting admin', async () => {
+    const { kit, inviter, colleague } = await admins();
+    await kit.useCases.RegisterUser.execute({ email: 'contested@example.com', password: PASSWORD, client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'contested@example.com', password: 'a second correct horse staple', client: CLIENT });
+    const account = (await kit.repos.users.findByEmail('contested@example.com'))!;
+    expect(account.credentials.passwordHash).toBeNull();
+    await kit.useCases.UpdateUser.execute({ actor: inviter, userId: account.id, roles: ['user', 'admin'] });
+    expect((await kit.repos.users.findById(account.id))!.toState().invitedBy).toBe(inviter.id);
+    await kit.useCases.UpdateUser.execute({ actor: colleague, userId: inviter.id, status: 'suspended' });
+    expect((await redeem(kit, 'contested@example.com')).user.roles).toEqual(['user']);
+  });
+
   it('a later reset of a redeemed account is no invitation: the inviter\'s removal after it changes nothing', async () => {
     const { kit, inviter, colleague } = await admins();
     const invited = await kit.useCases.InviteUser.execute({ actor: inviter, email: 'settled@example.com', roles: ['user', 'admin'] });
