@@ -247,14 +247,22 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
    */
   it('record the inviter of the invitations still outstanding, from the audit trail', async () => {
     await undoThrough('UserInvitedBy1764660000000');
-    const [admin, colleague, pending, regranted, cli, redeemed, registered] = [1, 2, 3, 4, 5, 6, 7].map((n) => `00000000-0000-4000-8000-00000000000${n}`);
+    const [admin, colleague, pending, regranted, cli, redeemed, registered, purged, purgedPlain, granted] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 'a'].map(
+      (n) => `00000000-0000-4000-8000-00000000000${n}`,
+    );
     await insertUsers([
       [pending!, 'pending@example.com', null],
       [regranted!, 'regranted@example.com', null],
       [cli!, 'cli@example.com', null],
       [redeemed!, 'redeemed@example.com', null],
       [registered!, 'registered@example.com', null],
+      [purged!, 'purged@example.com', null],
+      [purgedPlain!, 'purged-plain@example.com', null],
+      [granted!, 'granted@example.com', null],
     ]);
+    // Stop 53 (a review): an invitation whose trail AUDIT_RETENTION purged kept its roles whoever was removed since;
+    // a grant to an unproven sign-up (no user.invited entry) was not read at all.
+    await db.dataSource.query(`UPDATE users SET roles = '{user,admin}' WHERE id IN ($1, $2)`, [purged, granted]);
     await db.dataSource.query(
       `INSERT INTO user_credentials (user_id, type, secret, data, created_at, updated_at) VALUES ($1, 'password', 'h', '{}', now(), now()), ($2, 'password', 'h', '{}', now(), now())`,
       [redeemed, registered],
@@ -272,6 +280,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     await audit('user.roles_changed', null, cli!, '2026-01-02T00:00:00Z');
     await audit('user.invited', admin!, redeemed!, '2026-01-01T00:00:00Z');
     await audit('user.roles_changed', admin!, registered!, '2026-01-01T00:00:00Z');
+    await audit('user.roles_changed', colleague!, granted!, '2026-01-03T00:00:00Z');
     await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'UserInvitedBy1764660000000' })]);
     await expect(db.dataSource.query(`SELECT email, invited_by AS "invitedBy" FROM users ORDER BY id`)).resolves.toEqual([
       { email: 'pending@example.com', invitedBy: admin },
@@ -279,10 +288,37 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       { email: 'cli@example.com', invitedBy: null },
       { email: 'redeemed@example.com', invitedBy: null },
       { email: 'registered@example.com', invitedBy: null },
+      { email: 'purged@example.com', invitedBy: '00000000-0000-0000-0000-000000000000' },
+      { email: 'purged-plain@example.com', invitedBy: null },
+      { email: 'granted@example.com', invitedBy: colleague },
     ]);
+    // The temporary table is gone.
+    await expect(db.dataSource.query(`SELECT to_regclass('user_invited_by_backfill') AS t`)).resolves.toEqual([{ t: null }]);
     await db.dataSource.query(`DELETE FROM audit_events`);
     await db.dataSource.query(`DELETE FROM users`);
   });
+
+  // Stop 53 (a review): the ALTER queued behind any transaction holding `users`, and every query on `users` behind it.
+  if (adapter.parallel) {
+    it('wait at most 5 s for the lock on users, then fail leaving the schema as it was; succeed once it is free', async () => {
+      await undoThrough('UserInvitedBy1764660000000');
+      const holder = db.dataSource.createQueryRunner();
+      await holder.connect();
+      await holder.startTransaction();
+      try {
+        await holder.query(`LOCK TABLE users IN ROW SHARE MODE`); // what a SELECT ... FOR UPDATE of any row takes
+        await expect(runMigrations(db.dataSource)).rejects.toThrow(/lock timeout/);
+      } finally {
+        await holder.rollbackTransaction();
+        await holder.release();
+      }
+      const column = `SELECT count(*)::int AS n FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'users' AND column_name = 'invited_by'`;
+      await expect(db.dataSource.query(column)).resolves.toEqual([{ n: 0 }]);
+      await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'UserInvitedBy1764660000000' })]);
+      await expect(db.dataSource.query(column)).resolves.toEqual([{ n: 1 }]);
+    }, 30_000);
+  }
 
   it('give service clients from before token cut-offs none (NULL: their tokens live until they expire)', async () => {
     await undoThrough('ClientTokensValidAfter1764580000000');
