@@ -6,6 +6,7 @@
  */
 import Koa from 'koa';
 import { createTokenVerifier, type AuthState } from 'auth-service/sdk';
+import { expectedIssuer } from './issuer';
 
 export interface InventoryConfig {
   /** auth-service's token settings (JWT_ISSUER, JWT_AUDIENCE) and its JWKS. */
@@ -30,8 +31,15 @@ export function createInventoryService(config: InventoryConfig): Koa<AuthState> 
 
 if (require.main === module) {
   const auth = process.env.AUTH_URL ?? 'http://127.0.0.1:3000';
+  main(auth).catch((error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}
+
+async function main(auth: string): Promise<void> {
   createInventoryService({
-    issuer: process.env.AUTH_ISSUER ?? auth,
+    issuer: await expectedIssuer(auth),
     audience: process.env.AUTH_AUDIENCE ?? 'auth-service',
     jwksUrl: `${auth}/.well-known/jwks.json`,
   }).listen(Number(process.env.PORT ?? 4002));

@@ -11,6 +11,7 @@
  */
 import Koa from 'koa';
 import { AuthError, createTokenVerifier, ServiceTokenSource, type AuthState, type IntrospectionOptions } from 'auth-service/sdk';
+import { expectedIssuer } from './issuer';
 
 export interface OrdersConfig {
   issuer: string;
@@ -76,8 +77,15 @@ async function reserve(tokens: ServiceTokenSource, inventoryUrl: string): Promis
 
 if (require.main === module) {
   const auth = process.env.AUTH_URL ?? 'http://127.0.0.1:3000';
+  main(auth).catch((error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}
+
+async function main(auth: string): Promise<void> {
   createOrdersService({
-    issuer: process.env.AUTH_ISSUER ?? auth,
+    issuer: await expectedIssuer(auth),
     audience: process.env.AUTH_AUDIENCE ?? 'auth-service',
     jwksUrl: `${auth}/.well-known/jwks.json`,
     tokenUrl: `${auth}/oauth/token`,

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { createInventoryService } from '../../examples/sdk-service/inventory';
+import { expectedIssuer } from '../../examples/sdk-service/issuer';
 import { createOrdersService } from '../../examples/sdk-service/orders';
 import { signUp, startSecureApp, NO_RATE_LIMITS, type TestApp } from '../support/app';
 import { createClient, type TestClient } from '../support/oauth';
@@ -47,6 +48,14 @@ describe('example service protected by the SDK', () => {
     inventory?.closeAllConnections();
     await new Promise((resolve) => (inventory ? inventory.close(resolve) : resolve(undefined)));
     await t?.stop();
+  });
+
+  // Stop 53 (a review following the README): started by hand, the examples took AUTH_URL for the issuer, and every
+  // token of a service on its defaults (issuer http://localhost:PORT) was refused. They now read the service's metadata.
+  it('started without AUTH_ISSUER, the examples expect the issuer the service states in its metadata', async () => {
+    await expect(expectedIssuer(authBase, undefined)).resolves.toBe('https://auth.example.com');
+    await expect(expectedIssuer(authBase, 'https://configured.example')).resolves.toBe('https://configured.example');
+    await expect(expectedIssuer(`${authBase}/nowhere`, undefined)).rejects.toThrow(/answered 404: set AUTH_ISSUER/);
   });
 
   it('refuses callers without a token in the contract envelope', async () => {
