@@ -89,8 +89,8 @@ export class RedisSessionStateCache implements SessionStateCache {
   }
 
   /**
-   * For readiness: revocations this instance could not write are still owed (not those whose write is under way) (the other instances may serve a session
-   * it revoked until their entries expire). Asking also tries to write them (at most one try a second), so an
+   * For readiness: revocations this instance could not write are still owed, not those whose write is under way (the
+   * other instances may serve a session it revoked until their entries expire). Asking also tries to write them (at most one try a second), so an
    * instance that serves no validation meanwhile becomes `cache: up` again once Redis takes writes.
    */
   owesWrites(): boolean {
