@@ -39,7 +39,7 @@ if (require.main === module) {
 
 async function main(auth: string): Promise<void> {
   createInventoryService({
-    issuer: await expectedIssuer(auth),
+    issuer: await expectedIssuer(auth, process.env.AUTH_ISSUER),
     audience: process.env.AUTH_AUDIENCE ?? 'auth-service',
     jwksUrl: `${auth}/.well-known/jwks.json`,
   }).listen(Number(process.env.PORT ?? 4002));

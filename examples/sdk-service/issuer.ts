@@ -4,7 +4,7 @@
  * `http://localhost:PORT`, which an AUTH_URL of `http://127.0.0.1:PORT` is not, and every token was refused
  * 401 INVALID_TOKEN with nothing pointing at the issuer (a review that followed the README, stop 53).
  */
-export async function expectedIssuer(authUrl: string, configured = process.env.AUTH_ISSUER): Promise<string> {
+export async function expectedIssuer(authUrl: string, configured: string | undefined): Promise<string> {
   if (configured) return configured;
   const response = await fetch(`${authUrl}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(5_000) });
   if (!response.ok) throw new Error(`auth-service metadata answered ${response.status}: set AUTH_ISSUER to its JWT_ISSUER`);
