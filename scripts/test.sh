@@ -7,6 +7,21 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Temporary files on tmpfs, when the machine has one and TMPDIR is not set: the suites copy a 39 MB migrated PGlite
+# cluster into a fresh directory for every embedded app or store they start (about a hundred), PGlite writes its
+# pages there, and each is removed at the end. On this machine's ext4 (mounted with discard) one such copy cost
+# 0.3-0.4 s and its removal 0.1 s, against 0.07 s and 0.02 s on /dev/shm; an embedded app's start went from 3.7-4.3 s
+# to 2.5-2.9 s of CPU. The directory is the user's own (0700) and kept between runs, as /tmp's files are (jest's
+# transform cache and the migrated template live there too).
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+  shm_tmp="/dev/shm/auth-service-tests-$(id -u)"
+  mkdir -p -m 0700 "$shm_tmp" 2>/dev/null
+  if [ -d "$shm_tmp" ] && [ -O "$shm_tmp" ] && [ ! -L "$shm_tmp" ]; then
+    chmod 0700 "$shm_tmp"
+    export TMPDIR="$shm_tmp"
+  fi
+fi
+
 serial="$(node tests/support/serial-suites.cjs)"
 lint_log="$(mktemp)"
 trap 'rm -f "$lint_log"' EXIT
