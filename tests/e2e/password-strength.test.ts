@@ -5,7 +5,7 @@ import { startTestApp } from '../support/app';
 
 describe('the password strength estimate in the running service', () => {
   it('runs in the worker thread, answers registration, and ends with the application', async () => {
-    const t = await startTestApp();
+    const t = await startTestApp({ ownPasswordStrength: true });
     const estimator = resolve(t.app.container, TOKENS.PasswordStrengthEstimator);
     try {
       expect(estimator).toBeInstanceOf(ZxcvbnWorkerStrengthEstimator);

@@ -10,7 +10,7 @@ import { samplesOf, valueOf } from '../support/prometheus';
 describe('GET /metrics: password strength estimate refusals', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ env: { ...NO_RATE_LIMITS, ZXCVBN_QUEUE_TIMEOUT: '1s' } });
+    t = await startTestApp({ env: { ...NO_RATE_LIMITS, ZXCVBN_QUEUE_TIMEOUT: '1s' }, ownPasswordStrength: true });
   }, 60_000);
   afterAll(async () => t?.stop());
 

@@ -12,6 +12,7 @@ import { loadConfig, type AppConfig } from '@config/env';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { EmailMessage } from '@application/ports/mailer';
 import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
+import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { seedMigratedPgdata } from './pgdata-template';
@@ -59,6 +60,31 @@ export interface TestAppOptions {
   configuredMailer?: boolean;
   /** The service's logger (default: silent), e.g. one that keeps the lines for a test to read. */
   logger?: ReturnType<typeof createLogger>;
+  /**
+   * A zxcvbn worker of the app's own, started and closed with it, as a service has (default: the suite's shared
+   * one, see sharedPasswordStrength): for suites about the worker's start or its queue.
+   */
+  ownPasswordStrength?: boolean;
+}
+
+/**
+ * One zxcvbn worker for the apps a suite starts in process, when they configure it alike (ZXCVBN_QUEUE_TIMEOUT),
+ * closed after the suite's last test. Each worker loads the dictionaries when it starts: 0.75-0.85 s of CPU on the
+ * machine of stop 54, for each of the hundred-odd apps `npm test` starts. The app still warms it up at its start
+ * (an answer from a worker already loaded) and uses it as its own; it only does not close it. Suites about the
+ * worker itself (its warm-up, its queue and the metrics of its refusals) ask for their own (ownPasswordStrength).
+ */
+let sharedStrength: { queueTimeoutMs: number; estimator: ZxcvbnWorkerStrengthEstimator } | null = null;
+// Registered when a suite imports this module, before its own blocks: it runs after their afterAll (the apps' stops).
+afterAll(async () => {
+  await sharedStrength?.estimator.close();
+  sharedStrength = null;
+});
+
+function sharedPasswordStrength(config: AppConfig): ZxcvbnWorkerStrengthEstimator | undefined {
+  const { queueTimeoutMs } = config.zxcvbn;
+  sharedStrength ??= { queueTimeoutMs, estimator: new ZxcvbnWorkerStrengthEstimator(config.zxcvbn) };
+  return sharedStrength.queueTimeoutMs === queueTimeoutMs ? sharedStrength.estimator : undefined;
 }
 
 /**
@@ -97,7 +123,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const mailer = new InMemoryMailer();
   const clock = new ManualClock(new Date());
-  const app = await createApplication(config, { ...(options.configuredMailer ? {} : { mailer }), clock, logger: options.logger ?? createLogger('silent') });
+  const app = await createApplication(config, {
+    ...(options.configuredMailer ? {} : { mailer }),
+    clock,
+    logger: options.logger ?? createLogger('silent'),
+    passwordStrength: options.ownPasswordStrength ? undefined : sharedPasswordStrength(config),
+  });
   return {
     app,
     http: request(app.http.callback()),
@@ -164,7 +195,7 @@ export const NO_RATE_LIMITS: Record<string, string> = Object.fromEntries(
 export const NO_LIMITS: Record<string, string> = { ...NO_RATE_LIMITS, LOCKOUT_THRESHOLD: '1000' };
 
 /** The whole service through its composition root in `mode`, with its own Redis key prefix (removed at stop). */
-export async function startSecureApp(mode: Mode, env: Record<string, string> = {}, options: Pick<TestAppOptions, 'logger'> = {}): Promise<TestApp> {
+export async function startSecureApp(mode: Mode, env: Record<string, string> = {}, options: Pick<TestAppOptions, 'logger' | 'ownPasswordStrength'> = {}): Promise<TestApp> {
   const prefix = uniqueKeyPrefix();
   const servers = mode === 'servers';
   const t = await startTestApp({
