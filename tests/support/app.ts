@@ -105,7 +105,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'auth-e2e-'));
   const backend = options.backend ?? (ownDir && REAL_POSTGRES_SELECTED ? 'postgres' : 'pglite');
-  const scratch = backend === 'postgres' && !options.databaseUrl && options.env?.['DATABASE_URL'] === undefined ? await createScratchDatabase() : null;
+  const scratch = backend === 'postgres' && !options.databaseUrl && options.env?.['DATABASE_URL'] === undefined ? await createScratchDatabase({ migrated: true }) : null;
   const databaseUrl = options.databaseUrl ?? scratch?.url;
   // A fresh embedded database starts as a copy of a migrated one (initdb and migrations cost 5 s per start).
   if (ownDir && databaseUrl === undefined && options.env?.['DATABASE_URL'] === undefined) await seedMigratedPgdata(dataDir);

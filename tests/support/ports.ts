@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
  * worker has a range of its own, below Linux's ephemeral range (32768-60999), so no port the kernel hands out
  * (a `listen(0)` anywhere, a connection's local port) and no other worker's suite ever takes one. A suite may
  * therefore hand a port to a child process, or stop a server and expect its port to refuse, then start it there
- * again, while the other worker runs: the races that once kept such suites in the serial group
+ * again, while the other workers run: the races that once kept such suites in the serial group
  * (tests/support/serial-suites.cjs). Outside jest (JEST_WORKER_ID unset) the first range is used.
  */
 const FIRST_PORT = 20_000;

@@ -1,11 +1,11 @@
 /**
- * `npm test` runs the suites in two groups: most of them on two jest workers, then these one at a time.
- * Serial: suites that measure time (a second worker's load would skew them), and suites whose assertions have a
- * deadline that a second worker's load could push them past: outages and deadlines (a query, an SMTP lease, a Redis
+ * `npm test` runs the suites in two groups: most of them on three jest workers, then these one at a time.
+ * Serial: suites that measure time (another worker's load would skew them), and suites whose assertions have a
+ * deadline that another worker's load could push them past: outages and deadlines (a query, an SMTP lease, a Redis
  * command), revocation across service processes, several service processes or a Redis Cluster at once.
  * Ports are not a reason any more (since stop 32): the servers a suite starts itself take their ports from a range
  * of their jest worker's own (tests/support/ports.ts: freePort, listenOnLoopback, TcpProxy), which neither the
- * kernel nor the other worker hands out, so a suite may stop a server and expect its port to refuse, or hand a port
+ * kernel nor another worker hands out, so a suite may stop a server and expect its port to refuse, or hand a port
  * to a child process, beside another suite. tests/unit/test-groups.test.ts fails when a suite that measures time or
  * starts Redis servers of its own (SERIAL_MARKERS) is missing here.
  */

@@ -14,7 +14,7 @@ function suites(dir: string): string[] {
   });
 }
 
-/** `npm test` runs most suites on two workers and the ones in tests/support/serial-suites.cjs one at a time. */
+/** `npm test` runs most suites on three workers and the ones in tests/support/serial-suites.cjs one at a time. */
 describe('test groups', () => {
   const all = suites(join(ROOT, 'tests'));
 
