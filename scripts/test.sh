@@ -29,7 +29,9 @@ serial="$(node tests/support/serial-suites.cjs)"
 lint_log="$(mktemp)"
 trap 'rm -f "$lint_log"' EXIT
 
-npm run lint --silent >"$lint_log" 2>&1 &
+# At the lowest priority: it takes the CPU the workers leave, not theirs (beside three workers at the default
+# priority it lengthened the group by about 48 s, 588 s against 540 s; alone it takes 21 s).
+nice -n 19 npm run lint --silent >"$lint_log" 2>&1 &
 lint_pid=$!
 
 npx jest --maxWorkers=3 --testPathIgnorePatterns "$serial"
