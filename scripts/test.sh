@@ -6,7 +6,8 @@
 # Three workers on two cores (since stop 54): the parallel group waits on the servers, its timers and its child
 # processes more than it computes. On the machine of stop 54 it took 677 s on two workers (jest's processes used
 # 1.5 of the 2 cores) and 540 s on three, all 2,772 tests passing; the suites whose assertions have a deadline that
-# load could push them past are in the serial group, which still runs one suite at a time.
+# load could push them past are in the serial group, which still runs one suite at a time. Four workers took 706 s:
+# past three, they contend for the cores.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +30,9 @@ serial="$(node tests/support/serial-suites.cjs)"
 lint_log="$(mktemp)"
 trap 'rm -f "$lint_log"' EXIT
 
-# At the lowest priority: it takes the CPU the workers leave, not theirs (beside three workers at the default
-# priority it lengthened the group by about 48 s, 588 s against 540 s; alone it takes 21 s).
+# At the lowest priority, so that it takes the CPU the workers leave, not theirs (alone it takes 21 s). Whether that
+# helps is not measured: the three workers' group took 540 s without it, 588 s beside it at the default priority
+# and 602 s at nice 19, and runs of the same code vary by tens of seconds.
 nice -n 19 npm run lint --silent >"$lint_log" 2>&1 &
 lint_pid=$!
 
