@@ -7,7 +7,7 @@
  * only: signing keys, the encryption key file and every row are made by each app as on a first start.
  * `tests/integration/persistence/embedded-postgres.test.ts` and the migrations suite still start from nothing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,10 +16,15 @@ import { createDataSource, runMigrations } from '@infrastructure/persistence/typ
 
 const ROOT = resolve(__dirname, '../..');
 
-function templateKey(): string {
-  const hash = createHash('sha256');
+/** Feeds the migrations' names and sources to `hash`: a template made by them is named after it (also servers.ts's). */
+export function hashMigrations(hash: Hash): Hash {
   const dir = join(ROOT, 'migrations');
   for (const name of readdirSync(dir).sort()) hash.update(name).update(readFileSync(join(dir, name)));
+  return hash;
+}
+
+function templateKey(): string {
+  const hash = hashMigrations(createHash('sha256'));
   hash.update(readFileSync(join(ROOT, 'node_modules/@electric-sql/pglite/package.json')));
   return hash.digest('hex').slice(0, 16);
 }

@@ -4,8 +4,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { Client } from 'pg';
 import { createClient } from 'redis';
@@ -15,6 +13,7 @@ import type { DomainEvent } from '@domain/shared/domain-event';
 import { RedisKeys } from '@infrastructure/cache/redis/redis-keys';
 import { createDataSource, runMigrations } from '@infrastructure/persistence/typeorm/data-source';
 import { TypeOrmOutboxWriter } from '@infrastructure/persistence/typeorm/outbox-writer';
+import { hashMigrations } from './pgdata-template';
 
 // ---------------------------------------------------------------------------------------------- selection
 
@@ -102,10 +101,7 @@ let migratedTemplate: Promise<string> | null = null;
 
 function migratedTemplateDatabase(): Promise<string> {
   migratedTemplate ??= (async () => {
-    const hash = createHash('sha256');
-    const dir = resolve(__dirname, '../../migrations');
-    for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(join(dir, file)));
-    const name = `auth_test_template_${hash.digest('hex').slice(0, 16)}`;
+    const name = `auth_test_template_${hashMigrations(createHash('sha256')).digest('hex').slice(0, 16)}`;
     const admin = new Client({ connectionString: REAL_DATABASE_URL });
     await admin.connect();
     try {
