@@ -21,8 +21,7 @@ export interface RedisInvalidationLinkOptions {
 interface Subscriber {
   connect(): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
-  destroy(): void;
-  isOpen: boolean;
+  destroy(): unknown;
 }
 
 /**
@@ -107,7 +106,8 @@ export class RedisInvalidationLink implements InvalidationLink {
     this.lastOwnHeartbeat = Number.NEGATIVE_INFINITY;
     const subscriber = this.subscriber;
     this.subscriber = null;
-    if (subscriber?.isOpen) subscriber.destroy();
+    // One still connecting is ended again when its connect settles (subscribe() below).
+    if (subscriber) end(subscriber);
   }
 
   private subscribe(): void {
@@ -128,17 +128,27 @@ export class RedisInvalidationLink implements InvalidationLink {
     });
     subscriber
       .connect()
-      .then(() => subscriber.subscribe(this.channel, (message) => this.receive(message)))
-      .then(() => this.beat())
+      .then(() => (this.wanted(subscriber) ? subscriber.subscribe(this.channel, (message) => this.receive(message)) : undefined))
+      .then(() => {
+        // Closed meanwhile: node-redis completes (and even subscribes) a connection whose destroy() raced its connect,
+        // with `isOpen` false by then. Until stop 55 such a connection stayed open, one per close during a connect.
+        if (this.wanted(subscriber)) this.beat();
+        else end(subscriber);
+      })
       .catch((error: unknown) => {
+        end(subscriber);
+        if (this.closed) return;
         // The first connection failed: node-redis retries only connections that once succeeded.
         if (!this.warned) this.logger.warn({ err: error }, 'cache invalidation link: cannot subscribe yet, retrying');
         this.warned = true;
-        if (subscriber.isOpen) subscriber.destroy();
-        if (this.closed) return;
         this.retry = setTimeout(() => this.subscribe(), this.options.heartbeatMs);
         this.retry.unref();
       });
+  }
+
+  /** Whether this subscriber is still the link's own (not closed, not replaced by a retry). */
+  private wanted(subscriber: Subscriber): boolean {
+    return !this.closed && this.subscriber === subscriber;
   }
 
   private beat(): void {
@@ -180,6 +190,18 @@ export class RedisInvalidationLink implements InvalidationLink {
     // Unreadable: it may have named anything, so everything goes.
     if (keys === null) this.handlers?.reestablished();
     else if (keys.origin !== this.instanceId) this.handlers?.invalidate(keys);
+  }
+}
+
+/**
+ * Ends a subscriber connection, whatever its state: a standalone client's destroy() does nothing to one with nothing
+ * left to end; a Sentinel client's is async, a Cluster client's may throw when already closed.
+ */
+function end(subscriber: Subscriber): void {
+  try {
+    void Promise.resolve(subscriber.destroy()).catch(() => undefined);
+  } catch {
+    // Already closed.
   }
 }
 
