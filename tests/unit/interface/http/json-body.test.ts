@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
 import { readLimited } from '@interface/http/middleware/json-body';
 import { buildTestApp, expectErrorEnvelope, type TestApp } from './support/test-app';
@@ -190,6 +190,7 @@ describe('readLimited on a request whose client has gone', () => {
       ['complete body', 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'],
       ['partial body', 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a'],
     ] as const) {
+      let client: Socket | undefined;
       const outcome = await new Promise<string>((resolve, reject) => {
         const server = http.createServer((req) => {
           // As a handler awaiting a rate limit does: the body is asked for only after the client has gone.
@@ -211,8 +212,11 @@ describe('readLimited on a request whose client has gone', () => {
         server.listen(0, '127.0.0.1', () => {
           const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () => socket.end(raw));
           socket.on('error', () => undefined);
+          client = socket;
         });
       });
+      // Half-closed by end(): without this it outlived the suite (a handle left open in the jest process).
+      client?.destroy();
       expect({ label, outcome }).toEqual({ label, outcome: 'BAD_REQUEST: The request was aborted.' });
     }
   });
