@@ -9,6 +9,8 @@ import { freePort } from './ports';
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  /** The client sides of the connections being forwarded now. */
+  private readonly forwarding = new Set<Socket>();
   private server: Server | null = null;
   private cutOff = false;
   private stalled = false;
@@ -29,6 +31,11 @@ export class TcpProxy {
     const address = server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
     return this.port;
+  }
+
+  /** How many connections are being forwarded now (accepted, and neither side has closed). */
+  get openConnections(): number {
+    return this.forwarding.size;
   }
 
   /** `url` with its host and port replaced by the proxy's. */
@@ -95,11 +102,13 @@ export class TcpProxy {
     const upstream = connect(this.targetPort, this.targetHost);
     this.sockets.add(client);
     this.sockets.add(upstream);
+    this.forwarding.add(client);
     const drop = () => {
       client.destroy();
       upstream.destroy();
       this.sockets.delete(client);
       this.sockets.delete(upstream);
+      this.forwarding.delete(client);
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);

@@ -162,6 +162,12 @@ export class AmqpConnection {
       model = await connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds ?? 10), { timeout: 5000 });
       model.on('error', (error: Error) => this.logger.warn({ err: error }, 'AMQP connection error'));
       model.on('close', () => this.onClosed(model!));
+      if (this.closing) {
+        // close() came during the handshake, with no connection yet to end: this one is ended here, and close()
+        // (which waits for this loop) returns after it. Until stop 55 it stayed open until the process exited.
+        await closeWithin(model, this.options.closeDeadlineMs ?? CLOSE_DEADLINE_MS);
+        return 0;
+      }
       this.model = model;
       for (const setup of this.setups) await setup(model);
       // Closed during the setups without their failing: wait as after a failed attempt.
