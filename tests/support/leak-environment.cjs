@@ -1,0 +1,75 @@
+/**
+ * An opt-in jest environment that names the suite leaving something open: after each suite's teardown (and 300 ms
+ * more for closes under way) it lists the handles that are new since the suite began and still keep the process
+ * alive (sockets, servers, timers, child processes), with the stack that opened each socket. Not part of `npm test`
+ * (the stacks cost time); used when jest says "A worker process has failed to exit gracefully" or "Jest did not
+ * exit", which name no suite:
+ *
+ *   LEAKS_LOG=/tmp/leaks.log npx jest --testEnvironment ./tests/support/leak-environment.cjs [suites]
+ *
+ * One line per leaking suite in LEAKS_LOG (default: stderr). Stop 55 found three this way: the cache invalidation
+ * link's subscriber and an AMQP connection, each left open by a close that raced its connect, and a test's socket.
+ * A leak that depends on timing shows in some runs only: run a suite several times.
+ */
+const { createHook } = require('node:async_hooks');
+const { appendFileSync } = require('node:fs');
+const { TestEnvironment } = require('jest-environment-node');
+
+const openedAt = new WeakMap();
+createHook({
+  init(_id, type, _trigger, resource) {
+    if (type !== 'TCPWRAP' && type !== 'PIPEWRAP') return;
+    const stack = (new Error().stack ?? '').split('\n').slice(2).filter((line) => !line.includes('node:') && !line.includes('leak-environment'));
+    openedAt.set(resource, stack.slice(0, 12).map((line) => line.trim()).join(' <- '));
+  },
+}).enable();
+
+function keepsAlive(handle) {
+  try {
+    if (typeof handle.hasRef === 'function') return handle.hasRef();
+    if (handle._handle && typeof handle._handle.hasRef === 'function') return handle._handle.hasRef();
+  } catch {
+    // Unknown kind: listed.
+  }
+  return true;
+}
+
+function describe(handle) {
+  const kind = handle?.constructor?.name ?? typeof handle;
+  try {
+    if (kind === 'Socket' || kind === 'Server') {
+      const ends = `${handle.localPort ?? ''}->${handle.remoteAddress ?? ''}:${handle.remotePort ?? ''}`;
+      return `${kind} ${ends} opened at ${openedAt.get(handle._handle) ?? '?'}`;
+    }
+    if (kind === 'Timeout') return `Timeout ${handle._idleTimeout} ms: ${String(handle._onTimeout).slice(0, 120).replace(/\s+/g, ' ')}`;
+    if (kind === 'ChildProcess') return `ChildProcess ${handle.pid} ${handle.spawnfile}`;
+  } catch {
+    // Described by its kind only.
+  }
+  return kind;
+}
+
+class LeakEnvironment extends TestEnvironment {
+  constructor(config, context) {
+    super(config, context);
+    this.suite = context.testPath;
+    this.before = new Set();
+  }
+
+  async setup() {
+    this.before = new Set(process._getActiveHandles());
+    await super.setup();
+  }
+
+  async teardown() {
+    await super.teardown();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const left = process._getActiveHandles().filter((handle) => !this.before.has(handle) && keepsAlive(handle));
+    if (left.length === 0) return;
+    const line = `${process.pid} ${this.suite}: ${left.map(describe).join(' | ')}\n`;
+    if (process.env.LEAKS_LOG) appendFileSync(process.env.LEAKS_LOG, line);
+    else process.stderr.write(`[leak] ${line}`);
+  }
+}
+
+module.exports = LeakEnvironment;
