@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import addressparser from 'nodemailer/lib/addressparser';
@@ -189,6 +189,48 @@ describe('SmtpMailer and a non-ASCII local part (RFC 6531 SMTPUTF8)', () => {
     expect(withUtf8.rcptCommands).toEqual([`RCPT TO:<${INTERNATIONAL}>`]);
     expect(withUtf8.delivered).toEqual([[INTERNATIONAL]]);
   });
+});
+
+/**
+ * Stop 55: the SMTPUTF8 question (a connection of its own, before the message's) did not listen to the attempt's
+ * signal. The sender still gave up at its deadline (it races the signal), but the question's connection stayed open
+ * until nodemailer's socket timeout (60 s of silence; never, against a server trickling bytes), one per attempt, and
+ * an aborted attempt's send() did not settle. A server that greets and then says nothing more: the signal must end
+ * the attempt and the connection at once.
+ */
+describe('SmtpMailer asking for SMTPUTF8 of a server that goes silent after its greeting', () => {
+  it('an abort of the attempt rejects send() and closes the connection, where both waited for the socket timeout', async () => {
+    const open = new Set<Socket>();
+    const server = createServer((socket) => {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+      socket.on('error', () => undefined);
+      socket.resume(); // reads what it is sent (so it sees the client's end), answers nothing after the greeting
+      socket.write('220 silent.example ESMTP\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const mailer = new SmtpMailer({ url: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`, from: 'Auth <auth@example.com>', rejectUnauthorized: true, requireTls: false });
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        const attempt = new AbortController();
+        const sending = mailer.send(message('δοκιμή@example.com'), attempt.signal).then(
+          () => 'sent',
+          (error: unknown) => (error === attempt.signal.reason ? 'aborted' : `failed: ${String(error)}`),
+        );
+        for (const deadline = Date.now() + 5000; open.size === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+        expect(open.size).toBe(1);
+        attempt.abort(new Error('not delivered within the send deadline'));
+        const outcome = await Promise.race([sending, new Promise<string>((resolve) => setTimeout(() => resolve('still pending 3 s after the abort'), 3000))]);
+        expect(outcome).toBe('aborted');
+        for (const deadline = Date.now() + 3000; open.size > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+        expect(open.size).toBe(0);
+      }
+    } finally {
+      mailer.close();
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 30_000);
 });
 
 describe('DevMailboxMailer writes the one mailbox it is given into To', () => {

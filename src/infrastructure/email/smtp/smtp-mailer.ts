@@ -57,7 +57,7 @@ export class SmtpMailer implements Mailer {
     if (!isSameMailbox(recipients, message.to)) {
       throw new PermanentDeliveryError('not sent: the mail library would rewrite the recipient address into another mailbox');
     }
-    if (recipients.some((address) => NON_ASCII.test(address)) && !(await this.offersSmtpUtf8())) {
+    if (recipients.some((address) => NON_ASCII.test(address)) && !(await this.offersSmtpUtf8(signal))) {
       throw new PermanentDeliveryError('not sent: the recipient address is not all ASCII (its local part), which needs SMTPUTF8, and the SMTP server does not offer it');
     }
     await this.transport.sendMail({
@@ -84,16 +84,23 @@ export class SmtpMailer implements Mailer {
    * server without it, it would send a non-ASCII address raw. Its SMTPConnection, built with the transport's own
    * settings, holds the EHLO reply as `lastServerResponse` once connected (a HELO fallback lists no extension).
    * Only asked for a non-ASCII recipient; a relay answering differently on the next connection is not foreseen.
+   * Bounded by the attempt's `signal` as the message is: until stop 55 an aborted attempt left this connection open
+   * until the socket timeout (60 s of silence, or never against a server trickling bytes) and its send() unsettled.
    */
-  private offersSmtpUtf8(): Promise<boolean> {
+  private offersSmtpUtf8(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     const connection = new SMTPConnection({ ...(this.transport.transporter as SMTPTransport).options });
     return new Promise<boolean>((resolve, reject) => {
+      const abort = () => fail(abortReason(signal));
       const fail = (error: Error) => {
+        signal?.removeEventListener('abort', abort);
         connection.close();
         reject(error);
       };
+      signal?.addEventListener('abort', abort, { once: true });
       connection.on('error', fail);
       connection.connect((error) => {
+        signal?.removeEventListener('abort', abort);
         if (error) return fail(error);
         const ehlo = connection.lastServerResponse;
         connection.quit();
@@ -101,6 +108,12 @@ export class SmtpMailer implements Mailer {
       });
     });
   }
+}
+
+/** What an aborted attempt rejects with: the reason it was aborted for (as nodemailer's sendMail does). */
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new Error('aborted');
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
