@@ -93,10 +93,15 @@ export function pendingMigrationsWatch(dataSource: DataSource, intervalMs: numbe
   };
 }
 
+/**
+ * Unref'd: a deadline bounds the check, it does not hold the process. Every container starts a check at once, the
+ * CLI's too, and until stop 55 a command that ended while that check's query went unanswered lived up to 2 s longer.
+ */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('timeout')), ms);
+    timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

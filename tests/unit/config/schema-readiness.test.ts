@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { pendingMigrationsWatch } from '@config/health';
+import { healthChecks, pendingMigrationsWatch } from '@config/health';
+import type { Infrastructure } from '@config/infrastructure';
 
 /**
  * Readiness's view of the schema (an outside review, 2026-12-05: new code on a database behind it was ready): the
@@ -66,5 +67,31 @@ describe('pendingMigrationsWatch', () => {
     state.fail = false;
     now += 5_000;
     await expect(pending()).resolves.toBe(2);
+  });
+});
+
+/**
+ * Stop 55: the readiness checks' 2-s deadlines kept the process alive. Every container starts a check at once, the
+ * CLI's included: a command that finished while that check's query was still unanswered (its database closed under
+ * it) left the timer pending, so the process (or a jest worker) lived up to 2 s longer, and jest ended workers by
+ * force ("failed to exit gracefully", tests/support/leak-environment.cjs found the timers). A deadline must bound
+ * the check, not hold the process: the timers are unref'd.
+ */
+describe('the readiness checks do not keep the process alive while a dependency does not answer', () => {
+  const refTimers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  const never = <T>() => new Promise<T>(() => undefined);
+
+  it('healthChecks: a database query and a cache status that never answer start no timer that holds the process', () => {
+    const infra = { dataSource: { query: never }, cache: { status: never }, events: { broker: () => 'up' } } as unknown as Infrastructure;
+    const before = refTimers();
+    void healthChecks(infra);
+    expect(refTimers() - before).toBe(0);
+  });
+
+  it('pendingMigrationsWatch: a schema read that never answers starts no timer that holds the process', () => {
+    const dataSource = { migrations: [{ name: 'A' }], query: never } as unknown as DataSource;
+    const before = refTimers();
+    void pendingMigrationsWatch(dataSource, 5_000)();
+    expect(refTimers() - before).toBe(0);
   });
 });
