@@ -250,7 +250,9 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('POST /oauth/introspect of a 
       const locked = (await holder.query('SELECT id FROM sessions WHERE user_id = $1 FOR UPDATE', [user.id])) as unknown[];
       expect(locked).toHaveLength(1);
       const answer = t.http.post('/oauth/introspect').set('Authorization', basic(caller)).type(FORM).send(form({ token: tokens.refresh_token }));
-      const outcome = await Promise.race([answer.then((res) => res), new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 3000))]);
+      let waiting: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([answer.then((res) => res), new Promise<'waited'>((resolve) => (waiting = setTimeout(() => resolve('waited'), 3000)))]);
+      clearTimeout(waiting);
       expect(outcome).not.toBe('waited');
       if (outcome !== 'waited') expect(outcome.body).toMatchObject({ active: true, token_type: 'refresh_token', sub: user.id });
     } finally {

@@ -1,8 +1,8 @@
 /**
  * An opt-in jest environment that names the suite leaving something open: after each suite's teardown (and 300 ms
  * more for closes under way) it lists the handles that are new since the suite began and still keep the process
- * alive (sockets, servers, child processes; not timers, which Node does not list), with the stack that opened each
- * socket; and it reports every socket, pipe, child process or worker thread opened while no suite runs (by something
+ * alive (sockets, servers, child processes, pending timers that are not unref'd), with the stack that opened each
+ * socket or started each timer; and it reports every socket, pipe, child process or worker thread opened while no suite runs (by something
  * a suite left behind: a timer, a retry, a listener). Not part of `npm test` (the stacks cost time); used when jest
  * says "A worker process has failed to exit gracefully" or "Jest did not exit", which name no suite:
  *
@@ -26,11 +26,24 @@ function report(line) {
   else process.stderr.write(`[leak] ${line}`);
 }
 
+/** The timers the running suite started (Node lists no timers among its handles: they are tracked here). */
+const timers = new Set();
+
+function stackHere() {
+  const stack = (new Error().stack ?? '').split('\n').slice(2).filter((line) => !line.includes('node:') && !line.includes('leak-environment'));
+  return stack.slice(0, 12).map((line) => line.trim()).join(' <- ');
+}
+
 createHook({
   init(_id, type, _trigger, resource) {
+    if (type === 'Timeout') {
+      if (running === null) return;
+      timers.add(resource);
+      openedAt.set(resource, stackHere());
+      return;
+    }
     if (type !== 'TCPWRAP' && type !== 'PIPEWRAP' && type !== 'PROCESSWRAP' && type !== 'WORKER') return;
-    const stack = (new Error().stack ?? '').split('\n').slice(2).filter((line) => !line.includes('node:') && !line.includes('leak-environment'));
-    const where = stack.slice(0, 12).map((line) => line.trim()).join(' <- ');
+    const where = stackHere();
     openedAt.set(resource, where);
     // Opened while no suite runs: something a suite left behind (a timer, a retry, a listener) acting after its end.
     if (running === null && lastEnded !== null) report(`${process.pid} after ${lastEnded} ended: ${type} opened at ${where}\n`);
@@ -80,8 +93,12 @@ class LeakEnvironment extends TestEnvironment {
     await new Promise((resolve) => setTimeout(resolve, 300));
     running = null;
     lastEnded = this.suite;
-    // Timers are not among the handles Node lists; what a timer left behind opens later is reported by the hook.
     const left = process._getActiveHandles().filter((handle) => !this.before.has(handle) && keepsAlive(handle)).map(describe);
+    // Timers it started that are still pending and keep the process alive.
+    for (const timer of timers) {
+      if (!timer._destroyed && timer.hasRef()) left.push(`${describe(timer)} started at ${openedAt.get(timer) ?? '?'}`);
+    }
+    timers.clear();
     if (left.length === 0) return;
     report(`${process.pid} ${this.suite}: ${left.join(' | ')}\n`);
   }

@@ -220,7 +220,9 @@ describe('SmtpMailer asking for SMTPUTF8 of a server that goes silent after its 
         for (const deadline = Date.now() + 5000; open.size === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
         expect(open.size).toBe(1);
         attempt.abort(new Error('not delivered within the send deadline'));
-        const outcome = await Promise.race([sending, new Promise<string>((resolve) => setTimeout(() => resolve('still pending 3 s after the abort'), 3000))]);
+        let waiting: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([sending, new Promise<string>((resolve) => (waiting = setTimeout(() => resolve('still pending 3 s after the abort'), 3000)))]);
+        clearTimeout(waiting);
         expect(outcome).toBe('aborted');
         for (const deadline = Date.now() + 3000; open.size > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
         expect(open.size).toBe(0);
