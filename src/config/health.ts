@@ -95,7 +95,9 @@ export function pendingMigrationsWatch(dataSource: DataSource, intervalMs: numbe
 
 /**
  * Unref'd: a deadline bounds the check, it does not hold the process. Every container starts a check at once, the
- * CLI's too, and until stop 55 a command that ended while that check's query went unanswered lived up to 2 s longer.
+ * CLI's too. Until stop 55 a process that had finished its work while that check's query went unanswered stayed
+ * alive up to 2 s longer: not the CLI binary, which exits explicitly, but an application run in process (the suites
+ * that run the CLI so, whose jest workers were then ended by force).
  */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -72,10 +72,10 @@ describe('pendingMigrationsWatch', () => {
 
 /**
  * Stop 55: the readiness checks' 2-s deadlines kept the process alive. Every container starts a check at once, the
- * CLI's included: a command that finished while that check's query was still unanswered (its database closed under
- * it) left the timer pending, so the process (or a jest worker) lived up to 2 s longer, and jest ended workers by
- * force ("failed to exit gracefully", tests/support/leak-environment.cjs found the timers). A deadline must bound
- * the check, not hold the process: the timers are unref'd.
+ * CLI's included: a command run in process that finished while that check's query was still unanswered (its
+ * database closed under it) left the timer pending, so the jest worker lived up to 2 s longer and jest ended it by
+ * force ("failed to exit gracefully"; tests/support/leak-environment.cjs found the timers). The CLI binary exits
+ * explicitly and was not held. A deadline must bound the check, not hold the process: the timers are unref'd.
  */
 describe('the readiness checks do not keep the process alive while a dependency does not answer', () => {
   const refTimers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
