@@ -11,7 +11,7 @@ import {
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import { PORTS } from '../ports/tokens';
-import type { AuthSettings } from '../shared/auth-settings';
+import { sessionLifetimes, type AuthSettings } from '../shared/auth-settings';
 import { rolesStillHeld, ValidateAccessToken } from '../session/validate-access-token';
 import { looksLikeJwt, MAX_TOKEN_LENGTH } from './token-shape';
 
@@ -29,8 +29,8 @@ const INACTIVE: Introspection = { active: false };
  * checks it (signature, then the session's revocation state and the account), so a logout, reset or suspension
  * makes it inactive at once. A service token is active while its client exists, is not deleted and has not cut
  * off the tokens issued before a secret rotation (`rotate-client-secret --revoke-tokens`). A refresh
- * token is active while it is its session's current token and the session and account are live. Failures of
- * the service itself (database down) are thrown, never answered as "inactive".
+ * token is active while it is its session's current token and the session (under the limits configured now) and
+ * the account are live. Failures of the service itself (database down) are thrown, never answered as "inactive".
  */
 @injectable()
 export class IntrospectToken {
@@ -72,10 +72,12 @@ export class IntrospectToken {
     // One read without a lock (the refresh fast path's): a client introspecting a user's refresh token over and over
     // must not hold that session's row against the user's own refreshes (outside review, 2026-12-02).
     const match = await this.sessions.findByRefreshTokenHash(hash);
-    if (!match || match.presented !== 'current' || !match.session.isActive(now)) return INACTIVE;
+    // Judged by the session limits configured now, as /auth/refresh judges it: a token refresh refuses is inactive.
+    const lifetimes = sessionLifetimes(this.settings);
+    if (!match || match.presented !== 'current' || !match.session.isLive(now, lifetimes)) return INACTIVE;
     const { session, user } = match;
     if (!user || !user.isUsable(this.settings.requireEmailVerification)) return INACTIVE;
-    return { active: true, kind: 'refresh', userId: session.userId, sessionId: session.id, expiresAt: session.expiresAt };
+    return { active: true, kind: 'refresh', userId: session.userId, sessionId: session.id, expiresAt: session.endsAt(lifetimes) };
   }
 }
 

@@ -1,8 +1,8 @@
 import { inject, injectable } from 'inversify';
-import { Session } from '@domain/session/session';
+import { Session, type SessionLifetimes } from '@domain/session/session';
 import type { TokenPair } from '@domain/session/token-pair';
 import type { User } from '@domain/user/user';
-import type { AuthSettings } from '../shared/auth-settings';
+import { sessionLifetimes, type AuthSettings } from '../shared/auth-settings';
 import type { TokenSigner } from '../ports/access-tokens';
 import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
@@ -25,8 +25,8 @@ export class SessionIssuer {
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
   ) {}
 
-  get lifetimes() {
-    return { idleSeconds: this.settings.refreshTokenTtlSeconds, absoluteSeconds: this.settings.sessionMaxLifetimeSeconds };
+  get lifetimes(): SessionLifetimes {
+    return sessionLifetimes(this.settings);
   }
 
   /** Creates and saves a session for `user`; the caller saves the user (its login event) in the same unit of work. */

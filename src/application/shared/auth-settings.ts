@@ -1,3 +1,4 @@
+import type { SessionLifetimes } from '@domain/session/session';
 import type { RateLimitPolicy } from '../ports/rate-limiter';
 
 /** Policy values the use cases need, taken from the validated configuration by the composition root. */
@@ -15,4 +16,9 @@ export interface AuthSettings {
    * counted per canonical address in one quota (RATE_LIMIT_REGISTER_ID); null = off.
    */
   claimsPerAddress: RateLimitPolicy | null;
+}
+
+/** The session limits configured now (REFRESH_TOKEN_TTL, SESSION_MAX_LIFETIME), which every session is judged by. */
+export function sessionLifetimes(settings: AuthSettings): SessionLifetimes {
+  return { idleSeconds: settings.refreshTokenTtlSeconds, absoluteSeconds: settings.sessionMaxLifetimeSeconds };
 }

@@ -123,7 +123,7 @@ export class Session extends AggregateRoot {
    * configured now: a session past them is refused even if its stored expiry is later (see outlives).
    */
   decideRefresh(presented: PresentedToken, now: Date, graceSeconds: number, lifetimes: SessionLifetimes): RefreshDecision {
-    if (!this.isActive(now) || this.outlives(lifetimes, now)) return { kind: 'reject' };
+    if (!this.isLive(now, lifetimes)) return { kind: 'reject' };
     if (presented === 'current') return { kind: 'rotate' };
     const rotatedAt = this.state.rotatedAt;
     const withinGrace =
@@ -147,8 +147,29 @@ export class Session extends AggregateRoot {
    * every existing session its old 90 days (a review of sessions). Raising them extends no session.
    */
   outlives(lifetimes: SessionLifetimes, now: Date): boolean {
-    const at = now.getTime();
-    return at >= this.state.createdAt.getTime() + lifetimes.absoluteSeconds * 1000 || at >= this.state.lastUsedAt.getTime() + lifetimes.idleSeconds * 1000;
+    return now.getTime() >= this.limitedBy(lifetimes).getTime();
+  }
+
+  /**
+   * When it ends under the limits configured now: its stored expiry, or earlier when they were lowered since it began
+   * or was last refreshed (see outlives). What introspection and the session lists call its `exp` / `expires_at`.
+   */
+  endsAt(lifetimes: SessionLifetimes): Date {
+    return earliest(this.state.expiresAt, this.limitedBy(lifetimes));
+  }
+
+  /**
+   * Neither revoked nor past its end under the limits configured now: a session whose refresh token /auth/refresh
+   * still takes. Introspection and the session lists judge by this, as refresh does (until stop 56 they judged by the
+   * stored expiry alone, so a token refresh refused after the limits were lowered still introspected as active: a
+   * review of stop 55).
+   */
+  isLive(now: Date, lifetimes: SessionLifetimes): boolean {
+    return this.state.revokedAt === null && now.getTime() < this.endsAt(lifetimes).getTime();
+  }
+
+  private limitedBy(lifetimes: SessionLifetimes): Date {
+    return earliest(addSeconds(this.state.createdAt, lifetimes.absoluteSeconds), addSeconds(this.state.lastUsedAt, lifetimes.idleSeconds));
   }
 
   rotate(next: { refreshTokenHash: string; sealedRefreshToken: string }, now: Date, lifetimes: SessionLifetimes): void {

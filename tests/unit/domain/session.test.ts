@@ -95,4 +95,20 @@ describe('Session under limits lowered after it began', () => {
     session.rotate({ refreshTokenHash: 'h3', sealedRefreshToken: 's3' }, at(3500), LIFETIMES);
     expect(session.expiresAt).toEqual(at(3600));
   });
+
+  it('ends, and stops being live, at the earlier of its stored end and the lowered limits, exactly when a refresh is refused', () => {
+    const session = start();
+    expect(session.endsAt(LIFETIMES)).toEqual(at(30 * 86400));
+    expect(session.endsAt(LOWERED)).toEqual(at(600)); // unused: the idle limit comes first
+    session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(3300), LIFETIMES);
+    expect(session.endsAt(LOWERED)).toEqual(at(3600)); // used at 3300: the absolute limit comes first
+    for (const second of [3599, 3600]) {
+      const live = session.isLive(at(second), LOWERED);
+      expect(live).toBe(second < 3600);
+      expect(session.decideRefresh('current', at(second), 10, LOWERED).kind).toBe(live ? 'rotate' : 'reject');
+    }
+    session.revoke(at(3301), 'logout');
+    expect(session.isLive(at(3302), LIFETIMES)).toBe(false);
+  });
 });
+

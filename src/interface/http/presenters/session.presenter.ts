@@ -1,4 +1,4 @@
-import type { Session } from '@domain/session/session';
+import type { SessionListing } from '@application/session/list-sessions';
 
 export interface SessionView {
   id: string;
@@ -11,13 +11,13 @@ export interface SessionView {
 }
 
 /** CONTRACT §2 whitelist: never a token hash or the sealed refresh token. */
-export function presentSession(session: Session, current: boolean): SessionView {
+export function presentSession({ session, current, expiresAt }: SessionListing): SessionView {
   const state = session.toState();
   return {
     id: state.id,
     created_at: state.createdAt.toISOString(),
     last_used_at: state.lastUsedAt.toISOString(),
-    expires_at: state.expiresAt.toISOString(),
+    expires_at: expiresAt.toISOString(),
     ip: state.ip,
     user_agent: state.userAgent,
     current,

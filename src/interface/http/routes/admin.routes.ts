@@ -104,7 +104,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
     uses: GetUserDetails,
     async handle(ctx, details) {
       const { user, sessions } = await details.execute({ userId: idOf(ctx) });
-      respond(ctx, 200, { user: presentAdminUser(user, ctx.state.now), sessions: sessions.map((s) => presentSession(s, false)) });
+      respond(ctx, 200, { user: presentAdminUser(user, ctx.state.now), sessions: sessions.map(presentSession) });
     },
   }),
   defineRoute({

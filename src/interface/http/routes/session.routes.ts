@@ -114,7 +114,7 @@ export const SESSION_ROUTES: readonly RouteDef[] = [
     async handle(ctx, list) {
       const { user, claims } = principalOf(ctx);
       const sessions = await list.execute({ userId: user.id, currentSessionId: claims.sid });
-      respond(ctx, 200, { sessions: sessions.map((s) => presentSession(s.session, s.current)) });
+      respond(ctx, 200, { sessions: sessions.map(presentSession) });
     },
   }),
   defineRoute({
