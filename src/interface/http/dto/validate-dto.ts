@@ -70,7 +70,7 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
     if (Object.keys(details).length > 0) throw Errors.invalidRequest(details);
     return new dtoClass();
   }
-  const dto = plainToInstance(dtoClass, plain, { enableImplicitConversion: false });
+  const dto = toInstance(dtoClass, plain, declared);
   const errors = await validate(dto, {
     whitelist: true,
     forbidNonWhitelisted: true,
@@ -80,6 +80,32 @@ export async function toDto<T extends object>(dtoClass: new () => T, body: Recor
   Object.assign(details, toDetails(errors, dto as Record<string, unknown>));
   if (Object.keys(details).length > 0) throw Errors.invalidRequest(details);
   return dto;
+}
+
+/**
+ * The DTO instance of the declared members. No DTO has a nested type, so a member that holds an object (or an array
+ * holding one) is of the wrong type whatever it contains: it is set on the instance as sent, for class-validator to
+ * refuse with the member's type message, and never given to class-transformer, which takes a nested object's own
+ * `constructor` member for its class and throws (`{"email": {"constructor": 1}}` answered 500 on every public route
+ * until stop 56: a review of stop 55). Undeclared members were refused above and are not copied.
+ */
+function toInstance<T extends object>(dtoClass: new () => T, plain: Record<string, unknown>, declared: Set<string>): T {
+  const flat: Record<string, unknown> = {};
+  const nested: Array<[string, unknown]> = [];
+  for (const name of declared) {
+    if (!Object.hasOwn(plain, name)) continue;
+    const value = plain[name];
+    if (holdsObject(value)) nested.push([name, value]);
+    else flat[name] = value;
+  }
+  const dto = plainToInstance(dtoClass, flat, { enableImplicitConversion: false });
+  for (const [name, value] of nested) Object.defineProperty(dto, name, { value, enumerable: true, writable: true, configurable: true });
+  return dto;
+}
+
+function holdsObject(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some((item) => typeof item === 'object' && item !== null);
+  return typeof value === 'object' && value !== null;
 }
 
 /** The members of `body` the DTO declares (class-validator metadata); the rest dropped, not refused. */
