@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { parse as parseUrl } from 'node:url';
 import { metaFor } from '@interface/http/envelope';
 import { markClosedByServer } from '@interface/http/middleware/client-gone';
 import { requestIdFor } from '@interface/http/middleware/request-id';
@@ -9,7 +10,7 @@ import { requestIdFor } from '@interface/http/middleware/request-id';
 /* What the HTTP server answers itself, below the app (http-server.ts): the refusals and their envelopes. */
 
 /** Why a request was answered here, below the app; each implies its status. */
-export type RefusalReason = 'malformed' | 'header_overflow' | 'timeout' | 'missing_host' | 'duplicate_header' | 'connect';
+export type RefusalReason = 'malformed' | 'header_overflow' | 'timeout' | 'missing_host' | 'duplicate_header' | 'bad_target' | 'connect';
 
 export const REFUSAL_STATUS: Readonly<Record<RefusalReason, 400 | 405 | 408 | 431>> = {
   malformed: 400,
@@ -17,6 +18,7 @@ export const REFUSAL_STATUS: Readonly<Record<RefusalReason, 400 | 405 | 408 | 43
   timeout: 408,
   missing_host: 400,
   duplicate_header: 400,
+  bad_target: 400,
   connect: 405,
 };
 
@@ -100,6 +102,23 @@ export function peerOf(socket: Duplex): string | null {
 /** What is told of a refusal: bounded fields only (the parser's code when it has the expected shape). */
 export function refusal(reason: RefusalReason, code: string | null, remoteAddress: string | null, requestId: string): RefusedRequest {
   return { reason, status: REFUSAL_STATUS[reason], parserCode: code !== null && /^[A-Z0-9_]{1,40}$/.test(code) ? code : null, remoteAddress, requestId };
+}
+
+/**
+ * A request target Node's parser took that Koa cannot read: an absolute-form target (`GET http://a[b/x HTTP/1.1`)
+ * whose authority `url.parse` refuses, which Koa's `ctx.path` (parseurl) throws on at every read. Until stop 56 such a
+ * request got a bare `500 text/plain` with no X-Request-ID and two error log lines: the error handler's answer read
+ * `ctx.path`, and so did the request log after it, whose throw escaped every middleware (a review of stop 55). An
+ * origin-form target (`/...`, every real client's) is never parsed here: url.parse reads it as a path and cannot fail.
+ */
+export function unreadableTarget(url: string | undefined): boolean {
+  if (url === undefined || url.startsWith('/')) return false;
+  try {
+    parseUrl(url);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** An answer in the error envelope to a parsed request the app does not see; returns its request id. */

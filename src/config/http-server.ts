@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { closeByServer, markClosedByServer } from '@interface/http/middleware/client-gone';
-import { answerClientError, answerRaw, answerWithoutApp, peerOf, refusal, repeatedHeader, requestIdOf, type RefusedRequest } from './http-refusals';
+import { answerClientError, answerRaw, answerWithoutApp, peerOf, refusal, repeatedHeader, requestIdOf, unreadableTarget, type RefusedRequest } from './http-refusals';
 
 export { REFUSAL_STATUS, type RefusalReason, type RefusedRequest } from './http-refusals';
 
@@ -82,6 +82,12 @@ export class TrackedHttpServer {
         const peer = peerOf(req.socket);
         const requestId = answerWithoutApp(res, 400, 'BAD_REQUEST', `The request has more than one ${repeated} header.`, declaresBody(req), requestIdOf(res));
         onRefused(refusal('duplicate_header', null, peer, requestId));
+        return;
+      }
+      if (unreadableTarget(req.url)) {
+        const peer = peerOf(req.socket);
+        const requestId = answerWithoutApp(res, 400, 'BAD_REQUEST', 'The request target is not a URL the server can read.', declaresBody(req), requestIdOf(res));
+        onRefused(refusal('bad_target', null, peer, requestId));
         return;
       }
       // An outside review (2026-11-30) crashed the process (heap exhausted in 45 s at 200 requests/s) with sockets

@@ -6,11 +6,11 @@ import { REFUSAL_STATUS, type RefusalReason, type RefusedRequest } from './http-
 export const REFUSAL_LOG_LINES_PER_WINDOW = 10;
 export const REFUSAL_LOG_WINDOW_MS = 60_000;
 
-/** `http_client_errors_total{status,reason}`: a fixed set of six series, each there from the start at 0. */
+/** `http_client_errors_total{status,reason}`: a fixed set of seven series, each there from the start at 0. */
 export function createClientErrorCounter(registry: Registry): Counter<'status' | 'reason'> {
   const counter = new Counter({
     name: 'http_client_errors_total',
-    help: 'Requests answered below the app (not in http_request_duration_seconds): malformed (400), header_overflow (431), timeout (408), missing_host (400), duplicate_header (400), connect (405).',
+    help: 'Requests answered below the app (not in http_request_duration_seconds): malformed (400), header_overflow (431), timeout (408), missing_host (400), duplicate_header (400), bad_target (400), connect (405).',
     labelNames: ['status', 'reason'],
     registers: [registry],
   });

