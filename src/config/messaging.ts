@@ -77,6 +77,8 @@ export function startMessaging(
   const amqpRelay = relayWith(publisher);
   // The broker back (the publish channel up again) ends the relay's backoff at once: the events of the outage go out.
   publishing.onReady(() => amqpRelay.wake());
+  // So does the broker's end of a resource alarm (the publisher was blocked: unavailable, the relay backing off).
+  publisher.onUnblocked(() => amqpRelay.wake());
   if (relay) {
     publishing.start();
     consuming.start();

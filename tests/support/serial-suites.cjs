@@ -26,6 +26,8 @@ const SERIAL_SUITES = [
   'tests/integration/cache/redis-deadline.test.ts',
   'tests/integration/email/smtp-deadline-lease.test.ts',
   'tests/integration/messaging/amqp-reconnect-backoff.rabbitmq.test.ts',
+  // a broker resource alarm blocks every publisher of the broker while it lasts
+  'tests/integration/messaging/amqp-resource-alarm.rabbitmq.test.ts',
   'tests/integration/messaging/outbox-relay.rabbitmq.test.ts',
   'tests/integration/messaging/relay-wake.rabbitmq.test.ts',
   'tests/integration/persistence/query-deadline.test.ts',

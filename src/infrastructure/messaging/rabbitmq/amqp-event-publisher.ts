@@ -1,4 +1,4 @@
-import type { ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { EventPublisher, IntegrationEvent, PublishReport } from '@application/ports/event-publisher';
 import type { Logger } from '@application/ports/logger';
 import type { AmqpConnection } from './amqp-connection';
@@ -24,6 +24,9 @@ export interface AmqpPublisherOptions {
  */
 export class AmqpEventPublisher implements EventPublisher {
   private channel: ConfirmChannel | null = null;
+  /** The connection the broker has blocked (a memory or disk alarm: it reads nothing more from it), if any. */
+  private blockedModel: ChannelModel | null = null;
+  private readonly unblockedListeners: Array<() => void> = [];
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -31,6 +34,24 @@ export class AmqpEventPublisher implements EventPublisher {
     private readonly logger: Logger,
   ) {
     void this.connection.onConnect(async (model) => {
+      // RabbitMQ under a memory or disk alarm stops reading a publishing connection and says so (connection.blocked),
+      // keeping it open. amqplib still takes every publish, into a buffer with no bound, and no confirm comes. Until
+      // stop 56 the relay went on: each event's confirm timed out, its retry came, and it was buffered again, every
+      // retry of the alarm, all delivered when the alarm ended, and all held in memory meanwhile (a review of stop
+      // 55). Blocked, the publisher is unavailable: the relay claims nothing and backs off; unblocked wakes it.
+      model.on('blocked', (reason: unknown) => {
+        this.blockedModel = model;
+        this.logger.warn({ reason: String(reason).slice(0, 120) }, 'AMQP broker blocked publishing (resource alarm); events wait in the outbox');
+      });
+      model.on('unblocked', () => {
+        if (this.blockedModel !== model) return;
+        this.blockedModel = null;
+        this.logger.info({}, 'AMQP broker unblocked publishing');
+        for (const listener of this.unblockedListeners) listener();
+      });
+      model.on('close', () => {
+        if (this.blockedModel === model) this.blockedModel = null;
+      });
       const channel = await model.createConfirmChannel();
       channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'AMQP publish channel error'));
       channel.on('close', () => {
@@ -42,8 +63,14 @@ export class AmqpEventPublisher implements EventPublisher {
     });
   }
 
+  /** Connected, with the publish channel open, and not blocked by the broker. */
   isAvailable(): boolean {
-    return this.channel !== null;
+    return this.channel !== null && this.blockedModel === null;
+  }
+
+  /** Calls `listener` each time the broker unblocks the connection (the relay's backoff ends then). */
+  onUnblocked(listener: () => void): void {
+    this.unblockedListeners.push(listener);
   }
 
   async publish(events: readonly IntegrationEvent[]): Promise<PublishReport> {
