@@ -26,6 +26,9 @@ export class SigningKeyManager {
   /** The JWK Set as last built, and the instant it stops being right (a retired key leaves it then). */
   private jwksSnapshot: { jwks: { keys: PublishedJwk[] }; builtAtMs: number; validUntilMs: number } | undefined;
   private pendingReload: Promise<void> | undefined;
+  /** Reloads started, and the latest of them whose result is in force (see reload). */
+  private reloadsStarted = 0;
+  private reloadInForce = 0;
 
   constructor(
     private readonly repository: SigningKeyRepository,
@@ -165,6 +168,10 @@ export class SigningKeyManager {
    * ACCESS_TOKEN_TTL, an instance restarted with one) keeps it published until this process's tokens have expired.
    */
   async reload(): Promise<void> {
+    // Reloads overlap (the periodic one, one on an unknown kid, a rotation's own): one that read the table before a
+    // rotation must not land after one that read it since, putting the retired key back as the signer until the next
+    // reload (a review of stop 55). The result of the latest reload to start wins, whichever finishes last.
+    const ticket = ++this.reloadsStarted;
     const now = this.clock.now();
     const records = (await this.repository.list()).filter((r) => this.isPublished(r, now)).sort(byStatusThenAge);
     const activeRecord = pickActive(records, this.options.alg);
@@ -176,6 +183,8 @@ export class SigningKeyManager {
     const active = activeRecord
       ? { kid: activeRecord.kid, alg: activeRecord.alg, privateKey: await this.privateKeyOf(activeRecord) }
       : kept;
+    if (ticket < this.reloadInForce) return;
+    this.reloadInForce = ticket;
     [this.published, this.active] = [published, active];
     this.jwksSnapshot = undefined;
     this.lastReloadMs = now.getTime();

@@ -399,6 +399,43 @@ describe('SigningKeyManager', () => {
     await expect(b.tokens.verify((await b.tokens.sign(CLAIMS)).token)).resolves.toMatchObject({ sub: CLAIMS.sub });
   });
 
+  it('a reload that read the table before a rotation never lands after one that read it since (a review of stop 55)', async () => {
+    const a = await keyWorld();
+    const b = await keyWorld('EdDSA', a);
+    const oldKid = a.keys.activeKey().kid;
+    // b's first reload reads the table, then its answer is held back; a rotation and b's second reload happen meanwhile.
+    let release: () => void = () => undefined;
+    let held = true;
+    const slow: SigningKeyRepository = {
+      list: async () => {
+        const rows = await a.repository.list();
+        if (held) {
+          held = false;
+          await new Promise<void>((resolve) => (release = resolve));
+        }
+        return rows;
+      },
+      declareTokenTtl: (kid, seconds) => a.repository.declareTokenTtl(kid, seconds),
+      delete: (kid) => a.repository.delete(kid),
+      save: (key) => a.repository.save(key),
+    };
+    const keys = new SigningKeyManager(slow, b.box, a.clock, { alg: 'EdDSA', accessTokenTtlSeconds: TTL });
+    held = false;
+    await keys.init();
+    expect(keys.activeKey().kid).toBe(oldKid);
+    held = true;
+    const stale = keys.reload();
+    a.clock.advanceSeconds(600);
+    await a.keys.rotate();
+    const newKid = a.keys.activeKey().kid;
+    expect(newKid).not.toBe(oldKid);
+    await keys.reload();
+    expect(keys.activeKey().kid).toBe(newKid);
+    release();
+    await stale;
+    expect(keys.activeKey().kid).toBe(newKid);
+  });
+
   it('keeps signing with its key when a reload finds none active, while that key is still published', async () => {
     const world = await keyWorld();
     const kid = world.keys.activeKey().kid;
