@@ -11,6 +11,10 @@
  * One line per finding in LEAKS_LOG (default: stderr). Stop 55 found three leaks this way: the cache invalidation
  * link's subscriber and an AMQP connection, each left open by a close that raced its connect, and a test's socket.
  * A leak that depends on timing shows in some runs only: run a suite several times.
+ *
+ * LEAKS_END=1 also logs, for each worker, what it holds when jest asks it to end and how long it takes to exit. Stop
+ * 56, on a machine where every run printed jest's warning: all three workers exited 2-3 ms after the ask, so the
+ * warning came from jest's parent process (its 500-ms force-exit timer), not from anything a suite left.
  */
 const { createHook } = require('node:async_hooks');
 const { appendFileSync } = require('node:fs');
@@ -28,6 +32,30 @@ function report(line) {
 
 /** The timers the running suite started (Node lists no timers among its handles: they are tracked here). */
 const timers = new Set();
+/** Timers started while no suite ran, with the suite that ended last before each. */
+const between = new Map();
+
+/**
+ * When jest ends the worker it only stops listening for messages and waits for the process to exit by itself, and
+ * after 500 ms it says "A worker process has failed to exit gracefully" and kills it. What still keeps the process
+ * alive 200 ms after that moment is listed here: handles and pending timers, whoever started them, with their stacks.
+ */
+process.on('removeListener', (event) => {
+  if (event !== 'message') return;
+  const endAt = Date.now();
+  if (process.env.LEAKS_END) {
+    const handles = process._getActiveHandles().filter(keepsAlive).map(describe);
+    report(`${process.pid} end asked (${lastEnded ?? 'no suite'} last): ${handles.join(' | ')} [${process.getActiveResourcesInfo().join(',')}]\n`);
+    process.on('exit', () => report(`${process.pid} exited ${Date.now() - endAt} ms after the end was asked\n`));
+  }
+  setTimeout(() => {
+    const alive = process._getActiveHandles().filter(keepsAlive).map(describe);
+    for (const [timer, after] of between) {
+      if (!timer._destroyed && timer.hasRef()) alive.push(`${describe(timer)} started after ${after} ended, at ${openedAt.get(timer) ?? '?'}`);
+    }
+    if (alive.length > 0) report(`${process.pid} at the worker's end (${lastEnded ?? 'no suite'} last): ${alive.join(' | ')} [${process.getActiveResourcesInfo().join(',')}]\n`);
+  }, 200).unref();
+});
 
 function stackHere() {
   const stack = (new Error().stack ?? '').split('\n').slice(2).filter((line) => !line.includes('node:') && !line.includes('leak-environment'));
@@ -37,9 +65,13 @@ function stackHere() {
 createHook({
   init(_id, type, _trigger, resource) {
     if (type === 'Timeout') {
-      if (running === null) return;
-      timers.add(resource);
       openedAt.set(resource, stackHere());
+      if (running === null) {
+        // Started while no suite runs (a retry or backoff a suite's leftovers scheduled): listed when the worker ends.
+        if (lastEnded !== null) between.set(resource, lastEnded);
+        return;
+      }
+      timers.add(resource);
       return;
     }
     if (type !== 'TCPWRAP' && type !== 'PIPEWRAP' && type !== 'PROCESSWRAP' && type !== 'WORKER') return;
