@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { rawExchange } from '../support/raw-http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApplication, type Application } from '@config/application';
@@ -166,17 +166,6 @@ describe('metrics through the whole app', () => {
     }
   }, 30_000);
 });
-
-/** Writes `raw` on a new connection and resolves with all the server sent before it closed. */
-function rawExchange(port: number, raw: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(raw));
-    let text = '';
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(text));
-  });
-}
 
 // Outside review: what Node's parser refuses (answered in the envelope by http-server.ts) was neither logged nor counted.
 describe('requests refused before the app: counted, and logged with bounded fields at a bounded rate', () => {

@@ -1,28 +1,6 @@
-import { connect } from 'node:net';
 import { TrackedHttpServer, type RefusedRequest } from '@config/http-server';
+import { answerOf, rawExchange } from '../../support/raw-http';
 import { buildTestApp } from '../interface/http/support/test-app';
-
-/** Writes `raw` on a fresh connection and collects everything until the server closes it. */
-function rawExchange(port: number, raw: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(raw));
-    let text = '';
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(text));
-  });
-}
-
-const answerOf = (text: string) => {
-  const [head = '', body = ''] = text.split('\r\n\r\n');
-  let json: unknown = null;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    json = body;
-  }
-  return { statusLine: head.split('\r\n')[0], requestId: /\r\nX-Request-ID: ([^\r\n]+)\r\n/i.exec(head)?.[1], head, body: json };
-};
 
 /**
  * A review of stop 55: an absolute-form request target whose authority url.parse refuses (`GET http://a[b/x`) passed

@@ -1,21 +1,10 @@
-import { connect } from 'node:net';
 import { TrackedHttpServer, type RefusedRequest } from '@config/http-server';
+import { answerOf, rawExchange } from '../../support/raw-http';
 import { buildTestApp } from '../interface/http/support/test-app';
 
-/** Writes `raw` on a fresh connection and collects everything until the server closes it. */
-function rawExchange(port: number, raw: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(raw));
-    let text = '';
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(text));
-  });
-}
-
 const envelope = (text: string) => {
-  const [head = '', body = ''] = text.split('\r\n\r\n');
-  return { statusLine: head.split('\r\n')[0], requestId: /\r\nX-Request-ID: ([^\r\n]+)\r\n/i.exec(head)?.[1], head, body: JSON.parse(body) as Record<string, unknown> };
+  const answer = answerOf(text);
+  return { ...answer, body: answer.body as Record<string, unknown> };
 };
 
 /**
