@@ -85,9 +85,7 @@ export class TrackedHttpServer {
         return;
       }
       if (unreadableTarget(req.url)) {
-        const peer = peerOf(req.socket);
-        const requestId = answerWithoutApp(res, 400, 'BAD_REQUEST', 'The request target is not a URL the server can read.', declaresBody(req), requestIdOf(res));
-        onRefused(refusal('bad_target', null, peer, requestId));
+        onRefused(refusal('bad_target', null, peerOf(req.socket), answerWithoutApp(res, 400, 'BAD_REQUEST', 'The request target is not a URL the server can read.', declaresBody(req), requestIdOf(res))));
         return;
       }
       // An outside review (2026-11-30) crashed the process (heap exhausted in 45 s at 200 requests/s) with sockets

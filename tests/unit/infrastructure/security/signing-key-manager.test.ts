@@ -436,6 +436,33 @@ describe('SigningKeyManager', () => {
     expect(keys.activeKey().kid).toBe(newKid);
   });
 
+  it('a burst of overlapping reloads around a rotation, their reads answered in any order, ends on the new key (20 rounds)', async () => {
+    for (let round = 0; round < 20; round += 1) {
+      const a = await keyWorld();
+      let rotated = false;
+      const delayed: SigningKeyRepository = {
+        // Each read is answered after a random delay; the reads taken before the rotation are the old table.
+        list: async () => {
+          const rows = await a.repository.list();
+          await new Promise((r) => setTimeout(r, rotated ? Math.random() * 5 : 5 + Math.random() * 20));
+          return rows;
+        },
+        declareTokenTtl: (kid, seconds) => a.repository.declareTokenTtl(kid, seconds),
+        delete: (kid) => a.repository.delete(kid),
+        save: (key) => a.repository.save(key),
+      };
+      const keys = new SigningKeyManager(delayed, a.box, a.clock, { alg: 'EdDSA', accessTokenTtlSeconds: TTL });
+      await keys.init();
+      const before = Array.from({ length: 10 }, () => keys.reload());
+      a.clock.advanceSeconds(600);
+      await a.keys.rotate();
+      rotated = true;
+      const after = Array.from({ length: 3 }, () => keys.reload());
+      await Promise.all([...before, ...after]);
+      expect({ round, kid: keys.activeKey().kid }).toEqual({ round, kid: a.keys.activeKey().kid });
+    }
+  });
+
   it('keeps signing with its key when a reload finds none active, while that key is still published', async () => {
     const world = await keyWorld();
     const kid = world.keys.activeKey().kid;
