@@ -20,6 +20,7 @@ import { OutboxNextAttempt1764630000000 } from './1764630000000-outbox-next-atte
 import { EmailInvisibleDomainMarks1764640000000 } from './1764640000000-email-invisible-domain-marks';
 import { OutboxRecordedOrder1764650000000 } from './1764650000000-outbox-recorded-order';
 import { UserInvitedBy1764660000000 } from './1764660000000-user-invited-by';
+import { EmailDomainCaseFolding1764670000000 } from './1764670000000-email-domain-case-folding';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -45,4 +46,5 @@ export const migrations = [
   EmailInvisibleDomainMarks1764640000000,
   OutboxRecordedOrder1764650000000,
   UserInvitedBy1764660000000,
+  EmailDomainCaseFolding1764670000000,
 ];

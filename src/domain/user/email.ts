@@ -41,6 +41,27 @@ const IGNORED_IN_DOMAIN = /[\u034F\u180B-\u180D\u180F\uFE00-\uFE0F\u{E0100}-\u{E
  * is kept as it is (refusing it would strand the accounts that have one: a review of stop 49).
  */
 const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
+/**
+ * Letters UTS #46 maps in a domain that a per-code-point lower case leaves as they are (its case folding goes
+ * further): the Greek iota subscript (U+0345, alone or inside a precomposed letter such as `ᾳ`) becomes `ι`, and
+ * the old Cyrillic variants U+1C80-1C88 become the letters they are variants of. The mailer's domainToASCII maps
+ * them, so `ivan@п\u1C82ч\u1C84а.рф` is почта.рф's inbox and `πᾳδεια.gr` is παιδεια.gr; `Email` kept them, and each
+ * such spelling was another account for one inbox (pre-hijacking; per-address mail quotas multiplied: an outside
+ * review, 2026-12-07). A scan of every code point against domainToASCII (tests/unit/domain/email.test.ts) finds no
+ * other letter the fold leaves that UTS #46 maps.
+ */
+const CASE_FOLDED_IN_DOMAIN = /[\u0345\u1C80-\u1C88\u1F80-\u1FFF]/u;
+const OLD_CYRILLIC: Readonly<Record<string, string>> = {
+  '\u1C80': '\u0432',
+  '\u1C81': '\u0434',
+  '\u1C82': '\u043E',
+  '\u1C83': '\u0441',
+  '\u1C84': '\u0442',
+  '\u1C85': '\u0442',
+  '\u1C86': '\u044A',
+  '\u1C87': '\u0463',
+  '\u1C88': '\uA64B',
+};
 /** The ACE prefix of an IDNA A-label (RFC 5890 §2.3.2.1); labels are compared after the fold, so lower case. */
 const ACE_PREFIX = 'xn--';
 
@@ -151,7 +172,7 @@ function isDotAtom(text: string): boolean {
 function canonicalDomain(folded: string): string | null {
   const labels: string[] = [];
   // Without the ignored marks, NFKC again: what stood on either side of one may compose now.
-  for (const label of folded.replace(IGNORED_IN_DOMAIN, '').normalize('NFKC').split('.')) {
+  for (const label of foldDomainCase(folded.replace(IGNORED_IN_DOMAIN, '').normalize('NFKC')).split('.')) {
     const canonical = canonicalLabel(label);
     if (canonical === null) return null;
     labels.push(canonical);
@@ -178,8 +199,18 @@ function canonicalLabel(label: string): string | null {
   if (label.length > MAX_LABEL) return null;
   const encoded = label.slice(ACE_PREFIX.length);
   const decoded = decodePunycode(encoded);
-  if (decoded === null || !NON_ASCII.test(decoded) || fold(decoded) !== decoded || encodePunycode(decoded) !== encoded) return null;
+  if (decoded === null || !NON_ASCII.test(decoded) || foldDomainCase(fold(decoded)) !== decoded || encodePunycode(decoded) !== encoded) return null;
   return isLabel(decoded) ? decoded : null;
+}
+
+/** A folded domain with the letters of CASE_FOLDED_IN_DOMAIN mapped as UTS #46 maps them (NFKC kept). */
+function foldDomainCase(domain: string): string {
+  if (!CASE_FOLDED_IN_DOMAIN.test(domain)) return domain;
+  return domain
+    .normalize('NFD')
+    .replace(/\u0345/gu, '\u03B9')
+    .replace(/[\u1C80-\u1C88]/gu, (letter) => OLD_CYRILLIC[letter]!)
+    .normalize('NFKC');
 }
 
 function isLabel(label: string): boolean {

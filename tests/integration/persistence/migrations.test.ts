@@ -102,6 +102,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
+        expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -148,6 +149,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
+        expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {
@@ -189,6 +191,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'EmailInvisibleDomainMarks1764640000000' }),
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
+        expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -209,6 +212,41 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
   });
 
   /**
+   * An outside review (2026-12-07): letters UTS #46 case-folds in a domain (the iota subscript, the old Cyrillic
+   * variants) made another stored address for one inbox. The migration folds them in stored domains, with the IDN
+   * migration's rules for collisions and pending addresses.
+   */
+  it('rewrite stored domains with the letters UTS #46 case-folds, leaving collisions (counted) to an operator', async () => {
+    await undoThrough('EmailDomainCaseFolding1764670000000');
+    await insertUsers([
+      ['00000000-0000-4000-8000-000000000001', 'alone@\u03C0\u1FB3\u03B4\u03B5\u03B9\u03B1.gr', null], // -> alone@παιδεια.gr
+      ['00000000-0000-4000-8000-000000000002', 'ivan@почта.рф', null], // the owner's account
+      ['00000000-0000-4000-8000-000000000003', 'ivan@п\u1C82ч\u1C84а.рф', null], // collides with 2: left, counted
+      ['00000000-0000-4000-8000-000000000004', 'mover@example.com', 'new@a\u0345.com'], // pending rewritten
+      ['00000000-0000-4000-8000-000000000005', 'self@почта.рф', 'self@почт\u1C88.рф'], // rewritten: not its own address
+      ['00000000-0000-4000-8000-000000000006', 'own@почта.рф', 'own@п\u1C82чта.рф'], // its own address: dropped
+      ['00000000-0000-4000-8000-000000000007', '\u1C82k@example.com', null], // in the local part: delivered as it is
+    ]);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' })]);
+      expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 3 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
+    } finally {
+      warn.mockRestore();
+    }
+    await expect(db.dataSource.query(`SELECT email, pending_email AS pending FROM users ORDER BY id`)).resolves.toEqual([
+      { email: 'alone@παιδεια.gr', pending: null },
+      { email: 'ivan@почта.рф', pending: null },
+      { email: 'ivan@п\u1C82ч\u1C84а.рф', pending: null },
+      { email: 'mover@example.com', pending: 'new@aι.com' },
+      { email: 'self@почта.рф', pending: 'self@почтꙋ.рф' },
+      { email: 'own@почта.рф', pending: null },
+      { email: '\u1C82k@example.com', pending: null },
+    ]);
+    await db.dataSource.query(`DELETE FROM users`);
+  });
+
+  /**
    * Stop 51 (an outside review): the events of one commit share their created_at and went out in random order (the
    * tie went by a random UUID). `seq` numbers the rows, existing ones included, and the claim's index now ends with it.
    */
@@ -224,6 +262,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     await expect(runMigrations(db.dataSource)).resolves.toEqual([
       expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
       expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
+      expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
     ]);
     const rows: { id: string; seq: string }[] = await db.dataSource.query(`SELECT id, seq FROM outbox_events ORDER BY seq`);
     expect(rows.map((r) => r.id).sort()).toEqual(ids);
@@ -281,7 +320,10 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     await audit('user.invited', admin!, redeemed!, '2026-01-01T00:00:00Z');
     await audit('user.roles_changed', admin!, registered!, '2026-01-01T00:00:00Z');
     await audit('user.roles_changed', colleague!, granted!, '2026-01-03T00:00:00Z');
-    await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'UserInvitedBy1764660000000' })]);
+    await expect(runMigrations(db.dataSource)).resolves.toEqual([
+      expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
+      expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+    ]);
     await expect(db.dataSource.query(`SELECT email, invited_by AS "invitedBy" FROM users ORDER BY id`)).resolves.toEqual([
       { email: 'pending@example.com', invitedBy: admin },
       { email: 'regranted@example.com', invitedBy: colleague },
@@ -315,7 +357,10 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       const column = `SELECT count(*)::int AS n FROM information_schema.columns
                        WHERE table_schema = current_schema() AND table_name = 'users' AND column_name = 'invited_by'`;
       await expect(db.dataSource.query(column)).resolves.toEqual([{ n: 0 }]);
-      await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'UserInvitedBy1764660000000' })]);
+      await expect(runMigrations(db.dataSource)).resolves.toEqual([
+      expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
+      expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+    ]);
       await expect(db.dataSource.query(column)).resolves.toEqual([{ n: 1 }]);
     }, 30_000);
   }

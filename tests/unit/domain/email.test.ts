@@ -321,6 +321,53 @@ describe('Email: marks UTS #46 ignores in a domain are not part of the address',
 });
 
 /**
+ * An outside review (2026-12-07): UTS #46 case-folds a domain, where the fold lower-cases one code point at a time.
+ * The iota subscript (U+0345, also inside precomposed letters such as `ᾳ`) and the old Cyrillic variants U+1C80-1C88
+ * passed the fold unchanged, while domainToASCII (what the mailer sends to) maps them: `ivan@п\u1C82ч\u1C84а.рф` was
+ * another account for почта.рф's inbox. The scan below tries every code point in a label, as typed and in the A-label
+ * form the mailer sends to, and fails on any pair of accepted spellings of one DNS name stored as two values.
+ */
+describe('Email: spellings UTS #46 maps to one DNS name are one address', () => {
+  const UNASSIGNED_OR_PRIVATE = /^[\p{Cn}\p{Co}\p{Cs}]$/u;
+
+  it.each([
+    ['ivan@п\u1C82ч\u1C84а.рф', 'ivan@почта.рф'],
+    ['x@πᾳδεια.gr', 'x@παιδεια.gr'],
+    ['x@ΠᾼΔΕΙΑ.gr', 'x@παιδεια.gr'],
+    ['x@a\u0345.com', 'x@aι.com'],
+    ['x@\u1F80b.com', 'x@\u1F00ιb.com'],
+    ['x@\u1C88a.com', 'x@\uA64Ba.com'],
+  ])('%p is stored as %p, the name domainToASCII reaches', (typed, stored) => {
+    expect(Email.create(typed).value).toBe(stored);
+    expect(Email.canonicalize(typed)).toBe(stored);
+    const domain = (address: string) => address.slice(address.indexOf('@') + 1);
+    expect(domainToASCII(domain(typed))).toBe(domainToASCII(domain(stored)));
+    expect(Email.create(stored).value).toBe(stored);
+  });
+
+  it('refuses an A-label whose decoding UTS #46 would map (not the one encoding of an IDNA label)', () => {
+    expect(Email.parse(`x@xn--${encodePunycode('πᾳδεια')}.gr`)).toBeNull();
+    expect(Email.parse(`x@xn--${encodePunycode('п\u1C82чта')}.рф`)).toBeNull();
+    expect(Email.parse(`x@${domainToASCII('πᾳδεια.gr')}`)?.value).toBe('x@παιδεια.gr');
+  });
+
+  it('no code point makes a second stored value for the DNS name its spelling reaches', () => {
+    const split: string[] = [];
+    for (let code = 0x80; code <= 0x10ffff; code += 1) {
+      const char = String.fromCodePoint(code);
+      if (UNASSIGNED_OR_PRIVATE.test(char)) continue; // surrogates too; NFKC and case leave such a code point as it is
+      const stored = Email.parse(`x@a${char}.com`)?.value;
+      if (stored === undefined) continue;
+      const ascii = domainToASCII(stored.slice(2));
+      if (ascii === '') continue; // a name UTS #46 refuses: the mailer sends to no inbox
+      const viaAscii = Email.parse(`x@${ascii}`)?.value;
+      if (viaAscii !== undefined && viaAscii !== stored) split.push(`U+${code.toString(16).toUpperCase()}: ${stored} / ${viaAscii}`);
+    }
+    expect(split).toEqual([]);
+  });
+});
+
+/**
  * An outside review (stop 50): `toLowerCase` on the whole string applies Final_Sigma, so a capital Σ folded to `ς` or
  * `σ` by what followed it. Case variants of one address were two accounts, and `x@ΑΣ-Β.gr` was stored (and mailed)
  * as `ας-β.gr`, another DNS name than the one typed. Every case variant now folds to one value, and the domain is the

@@ -118,6 +118,8 @@ function abortReason(signal: AbortSignal | undefined): Error {
 
 const NON_ASCII = /[^\x00-\x7f]/;
 const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
+/** Letters UTS #46 case-folds where `Email`'s fold left them until 2026-12-07: the iota subscript, old Cyrillic. */
+const CASE_FOLDED = /[\u0345\u1C80-\u1C88]/u;
 
 /** The RCPT TO addresses nodemailer derives from `envelope`: sendMail composes the message from it the same way. */
 function composedRecipients(envelope: { from: string; to: { name: string; address: string }[] }): string[] {
@@ -134,6 +136,8 @@ function isSameMailbox(recipients: string[], address: string): boolean {
   // A stored domain with an invisible code point (a variation selector, stored before stop 49: UTS #46 drops it, so
   // it is another account's spelling of a mailbox whose account has the plain one) is never sent to.
   if (INVISIBLE.test(storedDomain)) return false;
+  // Likewise one with a letter UTS #46 case-folds (`п\u1C82чта.рф` is почта.рф: stored before 2026-12-07).
+  if (CASE_FOLDED.test(storedDomain.normalize('NFD'))) return false;
   // An IDN domain goes out as its A-label (or, with SMTPUTF8, its U-label): compare the A-labels.
   return sentDomain === storedDomain || (domainToASCII(sentDomain) !== '' && domainToASCII(sentDomain) === domainToASCII(storedDomain));
 }
