@@ -1,5 +1,6 @@
 import type { Clock } from '@application/ports/clock';
 import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '@application/ports/rate-limiter';
+import { memoryKey } from './memory-key';
 
 interface Window {
   count: number;
@@ -21,7 +22,8 @@ export class InMemoryRateLimiter implements RateLimiter {
   async consume(policy: RateLimitPolicy, key: string): Promise<RateLimitResult> {
     const now = this.clock.now().getTime();
     if (++this.calls % SWEEP_EVERY === 0) this.sweep(now);
-    const id = `${policy.name}\u0000${key}`;
+    // Filed under a digest: a key may be a typed identifier, expanded by NFKC (see memoryKey).
+    const id = memoryKey(`${policy.name}\u0000${key}`);
     let window = this.windows.get(id);
     if (!window || window.resetAt <= now) {
       window = { count: 0, resetAt: now + policy.windowSeconds * 1000 };
