@@ -5,6 +5,24 @@ export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Res
 
 export const globalFetch: FetchLike = (input, init) => fetch(input, init);
 
+/** The longest deadline Node's timers take (2^31-1 ms, about 24.8 days): above it a timer fires after 1 ms. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Refuses, at construction, a `timeoutMs` no request can be made with: not a whole number of milliseconds from 1 to
+ * MAX_TIMEOUT_MS. AbortSignal.timeout throws a RangeError for a fraction (2009.9999999999998, as `2.01 * 1000`
+ * computes) or a value above 2^32-1, which sendBuilt reported as a network error: every request AUTH_UNAVAILABLE,
+ * an outage that was the configuration; and between 2^31 and 2^32-1 it fires after 1 ms instead. Until 2026-12-07 the
+ * verifier checked only "finite and above 0" and ServiceTokenSource and AuthClient nothing (an outside review).
+ * A TypeError, as the verifier's other configuration errors are.
+ */
+export function checkTimeoutMs(timeoutMs: number | undefined): void {
+  if (timeoutMs === undefined) return;
+  if (!(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new TypeError(`timeoutMs: a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (round a computed value)`);
+  }
+}
+
 /**
  * One HTTP request with a deadline; a network error or timeout becomes AUTH_UNAVAILABLE (503). A request that
  * cannot be built is VALIDATION_ERROR (400) before anything is sent (see assertBuildable).

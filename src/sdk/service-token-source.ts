@@ -1,6 +1,6 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { AuthError, isTransient } from './errors';
-import { basicAuth, globalFetch, isRecord, readJson, retryAfterSeconds, send, unexpected, type FetchLike } from './http';
+import { basicAuth, checkTimeoutMs, globalFetch, isRecord, readJson, retryAfterSeconds, send, unexpected, type FetchLike } from './http';
 
 export interface ServiceTokenSourceOptions extends BackoffOptions {
   /** auth-service's RFC 6749 token endpoint, e.g. https://auth.example.com/oauth/token */
@@ -16,7 +16,7 @@ export interface ServiceTokenSourceOptions extends BackoffOptions {
    * lifetime: with a 60 s token (the service's ACCESS_TOKEN_TTL may be that short) it is renewed after 30 s.
    */
   refreshBeforeSeconds?: number;
-  /** Deadline of one request (default 5 s). */
+  /** Deadline of one request in whole ms, 1 to 2^31-1 (default 5 s); anything else is a TypeError here. */
   timeoutMs?: number;
   fetch?: FetchLike;
   /** Milliseconds since the epoch; injectable for tests. */
@@ -89,6 +89,7 @@ export class ServiceTokenSource {
   private readonly now: () => number;
 
   constructor(private readonly options: ServiceTokenSourceOptions) {
+    checkTimeoutMs(options.timeoutMs);
     this.now = options.now ?? Date.now;
   }
 
