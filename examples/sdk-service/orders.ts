@@ -62,12 +62,17 @@ export function createOrdersService(config: OrdersConfig): Koa<AuthState> {
   return app;
 }
 
-/** Calls the inventory with this service's own token; a refused token is dropped and asked for once more. */
+/**
+ * Calls the inventory with this service's own token; a refused token is dropped and asked for once more. The refused
+ * token is passed to invalidate(): a 401 to a token already replaced (concurrent requests) leaves the new one alone.
+ */
 async function reserve(tokens: ServiceTokenSource, inventoryUrl: string): Promise<number> {
   for (let attempt = 0; ; attempt += 1) {
-    const response = await fetch(`${inventoryUrl}/reservations`, { method: 'POST', headers: { authorization: `Bearer ${await tokens.getToken()}` } });
+    const token = await tokens.getToken();
+    const response = await fetch(`${inventoryUrl}/reservations`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     if (response.status === 401 && attempt === 0) {
-      tokens.invalidate();
+      await response.arrayBuffer().catch(() => undefined);
+      tokens.invalidate(token);
       continue;
     }
     if (response.status !== 201) throw new AuthError('UPSTREAM_REFUSED', 502, `inventory answered ${response.status}`);

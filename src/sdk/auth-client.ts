@@ -1,14 +1,14 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { AuthError, checkedToken, isTransient, notSent } from './errors';
-import { assertBuildable, globalFetch, isRecord, readJson, sendBuilt, unexpected, type FetchLike } from './http';
+import { assertBuildable, checkTimeoutMs, globalFetch, isRecord, readJson, sendBuilt, unexpected, type FetchLike } from './http';
 import { createSession, type SessionFetch, type SessionOptions } from './session';
 import type { LoginBody, LoginResult, LogoutScope, Message, RefreshBody, RegisterBody, RegisterResult, Tokens, User, ValidateResult, VerifyMfaBody } from './types';
 
 export interface AuthClientOptions extends Omit<BackoffOptions, 'retries'> {
   /** The service origin, e.g. https://auth.example.com (the client adds /api/v1). */
   baseUrl: string;
-  /** Deadline of one request (default 5 s). */
+  /** Deadline of one request in whole ms, 1 to 2^31-1 (default 5 s); anything else is a TypeError here. */
   timeoutMs?: number;
   /** Retries of safe calls (validate, me) on network errors and 5xx (default 2). Others are never retried. */
   retries?: number;
@@ -35,6 +35,7 @@ export class AuthClient {
   private readonly fetchFn: FetchLike;
 
   constructor(private readonly options: AuthClientOptions) {
+    checkTimeoutMs(options.timeoutMs);
     this.base = `${options.baseUrl.replace(/\/+$/, '')}/api/v1`;
     this.breaker = new CircuitBreaker(options.breaker);
     this.fetchFn = options.fetch ?? globalFetch;

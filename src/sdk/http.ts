@@ -5,6 +5,24 @@ export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Res
 
 export const globalFetch: FetchLike = (input, init) => fetch(input, init);
 
+/** The longest deadline Node's timers take (2^31-1 ms, about 24.8 days): above it a timer fires after 1 ms. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Refuses, at construction, a `timeoutMs` no request can be made with: not a whole number of milliseconds from 1 to
+ * MAX_TIMEOUT_MS. AbortSignal.timeout throws a RangeError for a fraction (2009.9999999999998, as `2.01 * 1000`
+ * computes) or a value above 2^32-1, which sendBuilt reported as a network error: every request AUTH_UNAVAILABLE,
+ * an outage that was the configuration; and between 2^31 and 2^32-1 it fires after 1 ms instead. Until 2026-12-07 the
+ * verifier checked only "finite and above 0" and ServiceTokenSource and AuthClient nothing (an outside review).
+ * A TypeError, as the verifier's other configuration errors are.
+ */
+export function checkTimeoutMs(timeoutMs: number | undefined): void {
+  if (timeoutMs === undefined) return;
+  if (!(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new TypeError(`timeoutMs: a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (round a computed value)`);
+  }
+}
+
 /**
  * One HTTP request with a deadline; a network error or timeout becomes AUTH_UNAVAILABLE (503). A request that
  * cannot be built is VALIDATION_ERROR (400) before anything is sent (see assertBuildable).
@@ -59,24 +77,60 @@ export function assertBuildable(url: string, init: RequestInit): void {
   }
 }
 
+/** The most bytes of an answer's body the SDK reads (1 MiB; auth-service's answers are a few KB): see readJson. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 /**
  * The body as JSON, or undefined when it is not JSON (a proxy's HTML error page). A body cut off while it
  * is read (connection reset, abort) is the service being unreachable, not an unexpected answer: it throws
  * AUTH_UNAVAILABLE, so callers retry and fall back to a cached token as for any transport failure.
+ *
+ * At most `limitBytes` are read (MAX_BODY_BYTES by default): a longer body (by its Content-Length, or counted while
+ * it streams) is cancelled there, and is not the endpoint's answer, as a body that is not JSON is not:
+ * UNEXPECTED_RESPONSE, or AUTH_UNAVAILABLE when the status is a 5xx (as `unexpected` says; a proxy's error page).
+ * The verifier's own reads (the JWKS, introspection) turn it into AUTH_UNAVAILABLE, as they do a redirect. Until
+ * 2026-12-07 the whole body was read, however long: a broken or hostile upstream could exhaust the memory of every
+ * resource server (an outside review).
  */
-export async function readJson(response: Response): Promise<unknown> {
-  let text: string;
-  try {
-    text = await response.text();
-  } catch {
-    throw unavailable('the answer was cut off while it was read');
-  }
+export async function readJson(response: Response, limitBytes = MAX_BODY_BYTES): Promise<unknown> {
+  const text = await readText(response, limitBytes);
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
+}
+
+async function readText(response: Response, limitBytes: number): Promise<string> {
+  const body = response.body;
+  if (body === null) return '';
+  if (Number(response.headers.get('content-length')) > limitBytes) {
+    await body.cancel().catch(() => undefined);
+    throw tooLarge(response, limitBytes);
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const read = () =>
+    reader.read().catch(() => {
+      throw unavailable('the answer was cut off while it was read');
+    });
+  for (let chunk = await read(); !chunk.done; chunk = await read()) {
+    size += chunk.value.byteLength;
+    if (size > limitBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(response, limitBytes);
+    }
+    chunks.push(chunk.value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+function tooLarge(response: Response, limitBytes: number): AuthError {
+  const why = `an answer longer than ${limitBytes} bytes, not read`;
+  if (response.status >= 500) return unavailable(`${why} (${response.status})`, { upstream_status: response.status });
+  return new AuthError('UNEXPECTED_RESPONSE', response.status, `unexpected answer ${response.status}: ${why}`);
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

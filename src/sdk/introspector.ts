@@ -102,7 +102,7 @@ export class Introspector {
         },
         this.deps.timeoutMs,
       );
-      const body = await readJson(response);
+      const body = await readJson(response).catch(asUnavailable('introspection could not be read'));
       if (response.status >= 500) throw unexpected(response, 'introspection');
       if (response.status === 429) {
         const now = this.deps.now();
@@ -133,10 +133,16 @@ export class Introspector {
  * the breaker. Until stop 48 verify({online: true}) rejected with UNEXPECTED_RESPONSE, on every call (an outside review).
  */
 async function sendOrUnavailable(...args: Parameters<typeof send>): Promise<Response> {
-  try {
-    return await send(...args);
-  } catch (error) {
-    if (error instanceof AuthError && error.code !== 'AUTH_UNAVAILABLE') throw unavailable(`introspection could not be asked: ${error.message}`);
-    throw error;
-  }
+  return send(...args).catch(asUnavailable('introspection could not be asked'));
 }
+
+/**
+ * Any other AuthError as AUTH_UNAVAILABLE (see sendOrUnavailable); also an answer too long to read (readJson's
+ * UNEXPECTED_RESPONSE, since 2026-12-07), as a body that is not RFC 7662 is: fail closed, counted by the breaker.
+ */
+const asUnavailable =
+  (what: string) =>
+  (error: unknown): never => {
+    if (error instanceof AuthError && error.code !== 'AUTH_UNAVAILABLE') throw unavailable(`${what}: ${error.message}`);
+    throw error;
+  };

@@ -18,6 +18,18 @@ export interface JwksCacheOptions {
   keylessRetryMs: number;
 }
 
+/**
+ * The most bytes of a key set read (256 KiB) and the most keys a set is taken with (100). auth-service publishes a
+ * handful (the signing key, the next one, the retired ones still in use), a few KB. A longer body, or a set with more
+ * entries, is not its key set: AUTH_UNAVAILABLE like any other answer that is not, and the keys known are kept.
+ * Refused rather than cut to its first 100 keys: cut, a set whose newest key comes last would fail tokens as
+ * INVALID_TOKEN, a 401 that signs users out, where AUTH_UNAVAILABLE says what is wrong. Until 2026-12-07 neither was
+ * bounded: a broken or hostile JWKS could make every resource server read and import any number of keys (an
+ * outside review).
+ */
+export const MAX_JWKS_BYTES = 256 * 1024;
+export const MAX_JWKS_KEYS = 100;
+
 interface CachedKey {
   alg: string | undefined;
   key: CryptoKey | Uint8Array;
@@ -139,12 +151,17 @@ export class JwksCache {
       if (error instanceof AuthError && error.code !== 'AUTH_UNAVAILABLE') throw unavailable(`JWKS could not be fetched: ${error.message}`);
       throw error;
     });
-    const body = await readJson(response);
+    const body = await readJson(response, MAX_JWKS_BYTES).catch((error: unknown) => {
+      // Too long (UNEXPECTED_RESPONSE): not a key set auth-service publishes, the keys cannot be had.
+      if (error instanceof AuthError && error.code !== 'AUTH_UNAVAILABLE') throw unavailable(`JWKS could not be read: ${error.message}`);
+      throw error;
+    });
     if (!response.ok) throw unavailable(`JWKS answered ${response.status}`);
     // Not a key set at all (a proxy's or an SPA's fallback page answering 200): the keys cannot be had, as with a 5xx.
     // Until 2026-12-02 it was UNEXPECTED_RESPONSE, which the verifier turned into INVALID_TOKEN: a 401 that tells
     // callers their token is bad (session() refreshes on it) when the verifier is what cannot work (an outside review).
     if (!isRecord(body) || !Array.isArray(body.keys)) throw unavailable(`JWKS answered ${response.status} with something that is not a key set`);
+    if (body.keys.length > MAX_JWKS_KEYS) throw unavailable(`JWKS answered ${body.keys.length} keys, more than the ${MAX_JWKS_KEYS} a key set is taken with`);
     const keys = new Map<string, CachedKey>();
     for (const jwk of body.keys as unknown[]) {
       if (!isRecord(jwk) || typeof jwk.kid !== 'string' || (jwk.use !== undefined && jwk.use !== 'sig')) continue;

@@ -1,6 +1,6 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { AuthError, isTransient } from './errors';
-import { basicAuth, globalFetch, isRecord, readJson, retryAfterSeconds, send, unexpected, type FetchLike } from './http';
+import { basicAuth, checkTimeoutMs, globalFetch, isRecord, readJson, retryAfterSeconds, send, unexpected, type FetchLike } from './http';
 
 export interface ServiceTokenSourceOptions extends BackoffOptions {
   /** auth-service's RFC 6749 token endpoint, e.g. https://auth.example.com/oauth/token */
@@ -16,7 +16,7 @@ export interface ServiceTokenSourceOptions extends BackoffOptions {
    * lifetime: with a 60 s token (the service's ACCESS_TOKEN_TTL may be that short) it is renewed after 30 s.
    */
   refreshBeforeSeconds?: number;
-  /** Deadline of one request (default 5 s). */
+  /** Deadline of one request in whole ms, 1 to 2^31-1 (default 5 s); anything else is a TypeError here. */
   timeoutMs?: number;
   fetch?: FetchLike;
   /** Milliseconds since the epoch; injectable for tests. */
@@ -31,8 +31,21 @@ export const EXPIRY_SAFETY_MS = 5000;
 /** After a failed renewal, while the old token is served, the next renewal attempt waits this long. */
 export const RENEWAL_PAUSE_MS = 5000;
 
+/**
+ * A token fetched by the renewal an invalidate() caused, and invalidated in its turn less than this long after it was
+ * fetched, was refused when new: a new token does not help (the callee refuses this client's tokens: a wrong
+ * audience or scope, say). It is not dropped again; it is served until its normal renewal point. See invalidate.
+ */
+export const REFUSED_WHEN_NEW_MS = 10_000;
+
 interface Cached {
   token: string;
+  /** When it was fetched (this clock). */
+  fetchedAt: number;
+  /** Fetched by the renewal an invalidate() caused (the token before it was refused). */
+  replacedRefused: boolean;
+  /** Refused when new (see REFUSED_WHEN_NEW_MS): invalidate() keeps it. */
+  refusedWhenNew?: boolean;
   /** From here on a new token is asked for. */
   renewAt: number;
   /** The token's expiry as expires_in said (on this clock). */
@@ -87,8 +100,11 @@ export class ServiceTokenSource {
   /** A 429 with no token to serve: repeated to callers, without a request, until its pause is over. */
   private slowDown: { error: unknown; until: number } | undefined;
   private readonly now: () => number;
+  /** invalidate() dropped a token since the last one was fetched: the next one replaces a refused one. */
+  private invalidated = false;
 
   constructor(private readonly options: ServiceTokenSourceOptions) {
+    checkTimeoutMs(options.timeoutMs);
     this.now = options.now ?? Date.now;
   }
 
@@ -106,9 +122,27 @@ export class ServiceTokenSource {
     return this.renew();
   }
 
-  /** Forget the cached token (e.g. the callee answered 401 to it). */
-  invalidate(): void {
+  /**
+   * The callee answered 401 to `token` (pass the token the refused request carried): drop it, so the next getToken()
+   * asks for a new one. Only while it is still the cached token: a 401 to an older token, arriving after a renewal
+   * (a burst of requests refused with the old one), leaves the newer token alone. And a token that the renewal an
+   * invalidation caused fetched, refused in its turn within REFUSED_WHEN_NEW_MS of being fetched, is kept until its
+   * normal renewal point: a callee that refuses every token of this client costs two token requests per token
+   * lifetime, not one per call (as session() stops refreshing for a token refused when new). Without `token` (the form
+   * before 2026-12-07) the cached token, whichever it is, counts as the one refused.
+   * Until 2026-12-07 invalidate() dropped whatever was cached: each stale 401 evicted the fresh token, and a callee
+   * answering 401 to everything made every call a token request, into the endpoint's 429 quota, after which getToken()
+   * rejected SLOW_DOWN for every callee (an outside review).
+   */
+  invalidate(token?: string): void {
+    const cached = this.cached;
+    if (!cached || (token !== undefined && token !== cached.token) || cached.refusedWhenNew) return;
+    if (cached.replacedRefused && this.now() - cached.fetchedAt < REFUSED_WHEN_NEW_MS) {
+      cached.refusedWhenNew = true;
+      return;
+    }
     this.cached = undefined;
+    this.invalidated = true;
   }
 
   /** One renewal at a time (concurrent callers share it), its retries included. */
@@ -170,7 +204,8 @@ export class ServiceTokenSource {
     const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 0;
     const margin = Math.min(this.options.refreshBeforeSeconds ?? 60, expiresIn / 2);
     const now = this.now();
-    this.cached = { token: body.access_token, renewAt: now + (expiresIn - margin) * 1000, expiresAt: now + expiresIn * 1000 };
+    this.cached = { token: body.access_token, fetchedAt: now, replacedRefused: this.invalidated, renewAt: now + (expiresIn - margin) * 1000, expiresAt: now + expiresIn * 1000 };
+    this.invalidated = false;
     this.slowDown = undefined;
     return body.access_token;
   }

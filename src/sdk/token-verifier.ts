@@ -2,7 +2,7 @@ import { jwtVerify, type JWTPayload, type JWSHeaderParameters } from 'jose';
 import type { VerifiedToken, VerifyOptions } from './verified-token';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { AuthError, invalidToken, unauthenticated, unavailable } from './errors';
-import { globalFetch, type FetchLike } from './http';
+import { checkTimeoutMs, globalFetch, type FetchLike } from './http';
 import { Introspector, type IntrospectionOptions } from './introspector';
 import { JwksCache } from './jwks-cache';
 import type { RevocationCheck } from './revocation-list';
@@ -23,7 +23,7 @@ export interface TokenVerifierOptions {
   introspection?: IntrospectionOptions;
   /** The introspection circuit (default: opens after 5 consecutive failures, trial after 10 s). */
   breaker?: Omit<CircuitBreakerOptions, 'now'>;
-  /** Deadline of one request to auth-service (default 5 s). */
+  /** Deadline of one request to auth-service in whole ms, 1 to 2^31-1 (default 5 s); anything else is a TypeError. */
   timeoutMs?: number;
   /**
    * Revocations pushed by auth-service (`createRevocationFeed`): a token of a revoked session, or of a user cut
@@ -63,7 +63,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   // A jwksUrl or timeoutMs no request can be made with (`process.env.AUTH_JWKS_URL!` unset, a relative path, 0) made every
   // verify AUTH_UNAVAILABLE for good, reported as an outage (until stop 51; a review): refused here instead.
   if (!isHttpUrl(options.jwksUrl)) throw new TypeError('jwksUrl: an absolute http(s) URL (the service\'s /.well-known/jwks.json)');
-  if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) throw new TypeError('timeoutMs: a number of milliseconds above 0');
+  checkTimeoutMs(options.timeoutMs); // a whole number of ms, 1 to 2^31-1 (since 2026-12-07: a fraction passed)
   const algorithms = options.algorithms ?? ['EdDSA'];
   if (algorithms.length === 0 || algorithms.some((alg) => FORBIDDEN_ALGS.test(alg))) {
     throw new TypeError('algorithms: asymmetric algorithms only (no none, no HS*)');
