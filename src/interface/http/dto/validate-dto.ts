@@ -158,7 +158,7 @@ export function MaxUnits(max: number, options?: ValidationOptions): PropertyDeco
 }
 
 /**
- * MaxUnits for a value the use case normalises to NFKC before using it (the admin search): checked as typed and as
+ * MaxUnits for a value also used in NFKC (the admin search, matched as typed and in NFKC): checked as typed and as
  * normalised, since NFKC can make one character 18 (U+FDFA), so 100 typed could reach the database as 1,800 (a
  * security review, 2026-12-05).
  */
