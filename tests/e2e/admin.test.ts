@@ -143,6 +143,16 @@ describe.each(MODES)('admin API (%s)', (mode) => {
       expect(emails(await list({ search: 'cAROL' }).expect(200))).toEqual(['carol.list@example.com']);
     });
 
+    it('finds a name as it is stored (as typed), compatibility characters included, and an address by the term in NFKC', async () => {
+      // An outside review, 2026-12-07: the term was matched in NFKC only, so `?search=ｻﾄｳ` answered total 0 for the
+      // account whose last name is `ｻﾄｳ` (names are stored as typed, addresses in NFKC).
+      await http().post(`${ADMIN_API}/users`).set(bearer(admin.access)).send({ email: 'sato.kana@example.com', first_name: 'ﬁona', last_name: 'ｻﾄｳ' }).expect(201);
+      for (const search of ['ｻﾄｳ', 'ﬁona', 'ｓａｔｏ．ｋａｎａ']) {
+        const res = await list({ search }).expect(200);
+        expect({ search, emails: emails(res), total: res.body.data.pagination.total }).toEqual({ search, emails: ['sato.kana@example.com'], total: 1 });
+      }
+    });
+
     it('takes %, _ and quotes literally', async () => {
       expect(emails(await list({ search: '_list' }).expect(200))).toEqual(['bob_list@example.com']);
       expect(emails(await list({ search: '100%' }).expect(200))).toEqual(['bob_list@example.com']);

@@ -43,5 +43,10 @@ describe('CLI entry points as processes (CONTRACT §8)', () => {
     expect(created.stdout.endsWith('\n') && created.stdout.trim().split('\n')).toHaveLength(1);
     expect(JSON.parse(created.stdout)).toEqual({ user_id: expect.any(String), email: 'ops@example.com', roles: ['user', 'admin'] });
     expect(created.stdout).not.toContain(PASSWORD);
+    // UTF-16LE through the pipe (PowerShell's `|`, a file saved as "Unicode"): refused as bad input, where it used to
+    // store a password with NULs that login never accepts (an outside review, 2026-12-07).
+    const utf16 = await runCli(['create-admin', '--email', 'utf16@example.com', '--password-stdin'], { DATA_DIR: dataDir }, 'cli', Buffer.from(PASSWORD, 'utf16le'));
+    expect({ code: utf16.code, stdout: utf16.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(utf16.stderr).toContain('(the password from --password-stdin holds a NUL character: give it as UTF-8, not UTF-16)');
   }, 60_000);
 });

@@ -13,7 +13,7 @@ import { seedMigratedPgdata } from '../support/pgdata-template';
  * the commands open starts as a copy of a migrated cluster (tests/support/pgdata-template.ts): PGlite's initdb and
  * the migrations on an empty one, what an operator's first command meets, are tests/e2e/cli-process.test.ts's.
  */
-const cli = (dataDir: string, args: string[], stdin?: string) => cliInProcess(args, { DATA_DIR: dataDir }, 'cli', stdin);
+const cli = (dataDir: string, args: string[], stdin?: string | Buffer) => cliInProcess(args, { DATA_DIR: dataDir }, 'cli', stdin);
 
 /** The dev mailbox's messages (`.eml` under DATA_DIR/mail), quoted-printable undone. */
 function devMailbox(dataDir: string): string[] {
@@ -140,6 +140,47 @@ describe('CLI create-admin (CONTRACT §8)', () => {
         expect((await after.http.post('/api/v1/auth/login').send({ email: 'promote@example.com', password: 'another chosen passphrase' })).status).toBe(401);
       } finally {
         await after.app.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('--password-stdin takes UTF-8 text only (what HTTP login can send): other bytes exit 2, a leading BOM is dropped', async () => {
+    // An outside review, 2026-12-07: stdin was decoded leniently, so UTF-16 input kept its NULs, Latin-1 became
+    // U+FFFD and a BOM stayed in front: each exited 0 and stored a password no login (HTTP refuses NUL and malformed
+    // UTF-8) could ever give.
+    const dir = mkdtempSync(join(tmpdir(), 'auth-cli-'));
+    try {
+      await seedMigratedPgdata(dir);
+      const refusals = [
+        // UTF-16LE (PowerShell's pipe): exited 0 without a newline; with one, 1 blaming a line break.
+        { input: Buffer.from(PASSWORD, 'utf16le'), reason: /\(the password from --password-stdin holds a NUL character/ },
+        { input: Buffer.from(`${PASSWORD}\n`, 'utf16le'), reason: /\(the password from --password-stdin holds a NUL character/ },
+        { input: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(PASSWORD, 'utf16le')]), reason: /\(the password from --password-stdin is not valid UTF-8/ },
+        { input: Buffer.from('pässwort of the admins\n', 'latin1'), reason: /\(the password from --password-stdin is not valid UTF-8/ },
+        { input: Buffer.from(`${PASSWORD}\0`), reason: /\(the password from --password-stdin holds a NUL character/ },
+        // An encoded lone surrogate (CESU-8, WTF-8): no UTF-8.
+        { input: Buffer.concat([Buffer.from(PASSWORD), Buffer.from([0xed, 0xa0, 0x80])]), reason: /\(the password from --password-stdin is not valid UTF-8/ },
+      ];
+      for (const [i, { input, reason }] of refusals.entries()) {
+        const refused = await cli(dir, ['create-admin', '--email', `bytes${i}@example.com`, '--password-stdin'], input);
+        expect({ i, code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({ i, code: 2, stdout: '', stderr: expect.stringMatching(reason) });
+        expect(refused.stderr).toMatch(/usage: npm run cli/);
+      }
+      const bom = await cli(dir, ['create-admin', '--email', 'bom@example.com', '--password-stdin'], Buffer.from(`\uFEFF${PASSWORD}\r\n`));
+      expect([bom.code, bom.stderr]).toEqual([0, '']);
+      const umlaut = await cli(dir, ['create-admin', '--email', 'umlaut@example.com', '--password-stdin'], Buffer.from('pässwort of the admins\n'));
+      expect([umlaut.code, umlaut.stderr]).toEqual([0, '']);
+      const t = await startTestApp({ dataDir: dir });
+      try {
+        // None of the refused ones was created; the BOM was not stored as part of the password.
+        const made = await t.app.infra.dataSource.query("SELECT email FROM users WHERE email LIKE 'bytes%' OR email IN ('bom@example.com', 'umlaut@example.com') ORDER BY email");
+        expect(made).toEqual([{ email: 'bom@example.com' }, { email: 'umlaut@example.com' }]);
+        await t.http.post('/api/v1/auth/login').send({ email: 'bom@example.com', password: PASSWORD }).expect(200);
+        await t.http.post('/api/v1/auth/login').send({ email: 'umlaut@example.com', password: 'pässwort of the admins' }).expect(200);
+      } finally {
+        await t.app.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

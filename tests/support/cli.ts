@@ -14,7 +14,7 @@ export interface CliRun {
  * test's environment: `env` only (e.g. the DATABASE_URL and ENCRYPTION_KEY of a running service). `script`
  * 'migrate' runs `npm run migrate` the same way.
  */
-export function runCli(args: string[], env: Record<string, string>, script: 'cli' | 'migrate' = 'cli', stdin = ''): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string>, script: 'cli' | 'migrate' = 'cli', stdin: string | Buffer = ''): Promise<CliRun> {
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, `src/interface/cli/${script}.ts`), ...args], {
       cwd: ROOT,

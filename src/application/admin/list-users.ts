@@ -30,9 +30,10 @@ export class ListUsers {
 
   /** `status` locked or active is judged at the Clock's now (UserFilter.now). */
   async execute(input: Omit<UserQuery, 'now'>): Promise<UserPage> {
-    // The term in the form addresses are stored in (NFKC: a fullwidth `ｊｏｈｎ` finds john@...; outside review, 2026-12-02).
-    const search = input.search?.normalize('NFKC');
-    const query: UserQuery = { ...input, ...(search !== undefined ? { search } : {}), now: this.clock.now() };
+    // The term as typed: the directory matches addresses by its NFKC form and names by either (searchTerms; until an
+    // outside review, 2026-12-07, it got the NFKC form alone, and a name holding compatibility characters was not
+    // found by its own spelling). The count cache is keyed by it too: two terms with one NFKC form match differently.
+    const query: UserQuery = { ...input, now: this.clock.now() };
     const searching = query.search !== undefined && query.search !== '';
     const counted = await this.total(query, searching ? SEARCH_COUNT_CAP + 1 : undefined);
     const totalExact = !searching || counted <= SEARCH_COUNT_CAP;

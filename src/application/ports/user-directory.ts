@@ -7,7 +7,7 @@ export type SortOrder = 'asc' | 'desc';
 export interface UserFilter {
   /**
    * Case-insensitive substring of the email, username, first or last name; taken literally (`%`, `_`, `\` and
-   * quotes match themselves).
+   * quotes match themselves). As typed: each column is matched in the forms searchTerms() gives.
    */
   search?: string;
   /**
@@ -18,6 +18,20 @@ export interface UserFilter {
   role?: string;
   /** The instant a lock is judged at (the Clock's now); only `status` locked or active depends on it. */
   now: Date;
+}
+
+/**
+ * The forms a search term (UserFilter.search, as typed) is looked for in, one rule for every adapter. Addresses and
+ * usernames are stored in NFKC: the term in NFKC finds them (a fullwidth `ｊｏｈｎ` finds john@...; an outside review,
+ * 2026-12-02). First and last names are stored as typed: the term as typed and the term in NFKC. Until an outside
+ * review, 2026-12-07, names were matched by the NFKC term alone, so a name holding compatibility characters
+ * (half-width katakana `ｻﾄｳ`, fullwidth Latin, the ligature `ﬁ`) was not found by its own exact spelling. (A name is
+ * not found by its NFKC form, `サトウ` for a stored `ｻﾄｳ`: that would take NFKC of the stored names, and an index on it.)
+ * The adapters also match each form lower-cased one code point at a time (lowerEachCodePoint, as addresses are folded).
+ */
+export function searchTerms(search: string): { stored: string; names: readonly string[] } {
+  const stored = search.normalize('NFKC');
+  return { stored, names: stored === search ? [stored] : [search, stored] };
 }
 
 export interface UserQuery extends UserFilter {

@@ -3,6 +3,7 @@ import { CreateAdmin } from '@application/admin/create-admin';
 import type { Application } from '@config/application';
 import { Errors } from '@application/shared/errors';
 import { Email } from '@domain/user/email';
+import { NOT_TEXT } from '@interface/not-text';
 import type { CliIo } from './cli-io';
 
 export interface CreateAdminOptions {
@@ -39,11 +40,26 @@ export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | 
  * (exit 1): a heredoc or a file ending in a blank line (or CRLF twice) used to store the password with a `\n` on the
  * end, and the admin could not sign in with what was typed (a review of stop 50's CLI; an HTTP client's password is
  * taken as sent).
+ *
+ * Read as UTF-8 strictly, and held to what HTTP takes (an outside review, 2026-12-07): decoded leniently, UTF-16
+ * input (PowerShell's pipe, Notepad's "Unicode") was stored with its NULs and Latin-1 `pässwort` as `p\uFFFDsswort`,
+ * passwords that login, which refuses NUL (NOT_TEXT) and malformed UTF-8, could never be given; and a file's byte
+ * order mark was kept as a first character nobody types. Now invalid UTF-8 and what HTTP's NOT_TEXT refuses are
+ * bad input (VALIDATION_ERROR, as HTTP answers them: usage, exit 2), and a leading BOM is dropped (TextDecoder's
+ * default), as the encoding's mark rather than part of the password.
  */
 async function readStdin(stdin: CliIo['stdin']): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw Errors.validation('password', 'is not valid UTF-8: give it as UTF-8, not UTF-16 or Latin-1');
+  }
+  const password = text.replace(/\r?\n$/, '');
+  // After strict decoding only a NUL can match (UTF-8 cannot encode a lone surrogate): the rule is HTTP's all the same.
+  if (NOT_TEXT.test(password)) throw Errors.validation('password', 'holds a NUL character: give it as UTF-8, not UTF-16');
   if (/[\r\n]/.test(password)) throw Errors.weakPassword(['holds a line break: give it as one line (one newline at its end is dropped)']);
   return password;
 }

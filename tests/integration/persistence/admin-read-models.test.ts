@@ -170,6 +170,30 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
     await expect(store.userDirectory.count({ search: `ÉMILE.${other}`, now })).resolves.toBe(1);
     await expect(found(`Ézra${other}`)).resolves.toEqual([emile.id]);
   });
+
+  it('finds an address by the term in NFKC, a name by the term as typed or in NFKC (names are stored as typed)', async () => {
+    // An outside review, 2026-12-07: names were matched by the NFKC term alone, so a last name `ｻﾄｳ` (half-width
+    // katakana; fullwidth Latin and `ﬁ` alike) was not found by its own spelling. The directory takes the term as typed.
+    const other = uniqueSuffix(); // not `tag`: the other tests count the three above
+    const sato = aVerifiedUser({ email: `sato.${other}@example.com`, firstName: 'Ｋｅｎ', lastName: `ｻﾄｳ${other}`, username: null, now: at('2026-03-05T00:00:00Z') });
+    const fiona = aVerifiedUser({ email: `fiona.${other}@example.com`, firstName: `ﬁona${other}`, lastName: `サトウ${other}`, username: null, now: at('2026-03-06T00:00:00Z') });
+    await store.uow.run(async (tx) => {
+      await tx.users.add(sato);
+      await tx.users.add(fiona);
+    });
+    const searches: [string, User[]][] = [
+      [`ｻﾄｳ${other}`, [fiona, sato]], // as typed: sato; in NFKC (サトウ): fiona
+      [`サトウ${other}`, [fiona]], // not sato: the stored names are not NFKC'd
+      [`ﬁona${other}`, [fiona]],
+      [`Ｋｅｎ`, [sato]],
+      [`ｓａｔｏ．${other}`, [sato]], // the address, by the term in NFKC (ListUsers did this before; now the directory)
+    ];
+    for (const [search, expected] of searches) {
+      const found = (await store.userDirectory.page({ ...query, search })).map((u) => u.email);
+      const counted = await store.userDirectory.count({ search, now });
+      expect({ search, found, counted }).toEqual({ search, found: expected.map((u) => u.email), counted: expected.length });
+    }
+  });
 });
 
 /**

@@ -1,5 +1,5 @@
 import { lowerEachCodePoint } from '@domain/user/email';
-import type { PageOptions, StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
+import { searchTerms, type PageOptions, type StatsPeriods, type UserDirectory, type UserFilter, type UserQuery, type UserStats } from '@application/ports/user-directory';
 import { User, type UserState, type UserStatus } from '@domain/user/user';
 import type { InMemoryDatabase } from './in-memory-database';
 
@@ -25,10 +25,15 @@ export class InMemoryUserDirectory implements UserDirectory {
   }
 
   private matching(filter: UserFilter): UserState[] {
-    const term = lowerEachCodePoint(filter.search ?? '');
+    // searchTerms' forms per column, as the SQL adapter: addresses and usernames by the NFKC term, names also by the
+    // term as typed (an outside review, 2026-12-07).
+    const terms = filter.search ? searchTerms(filter.search) : null;
+    const stored = terms === null ? '' : lowerEachCodePoint(terms.stored);
+    const names = terms === null ? [] : terms.names.map(lowerEachCodePoint);
+    const has = (value: string | null, term: string) => value !== null && lowerEachCodePoint(value).includes(term);
     return [...this.db.tables.users.values()].filter(
       (u) =>
-        (term === '' || [u.email, u.username, u.firstName, u.lastName].some((v) => v !== null && lowerEachCodePoint(v).includes(term))) &&
+        (terms === null || has(u.email, stored) || has(u.username, stored) || names.some((term) => has(u.firstName, term) || has(u.lastName, term))) &&
         (filter.status === undefined || presentedStatus(u, filter.now) === filter.status) &&
         (filter.role === undefined || u.roles.includes(filter.role)),
     );

@@ -1,6 +1,6 @@
 import { lowerEachCodePoint } from '@domain/user/email';
 import { SEARCH_COUNT_CAP } from '@application/admin/list-users';
-import type { PageOptions, StatsPeriods, UserDirectory, UserFilter, UserQuery, UserStats } from '@application/ports/user-directory';
+import { searchTerms, type PageOptions, type StatsPeriods, type UserDirectory, type UserFilter, type UserQuery, type UserStats } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
 import type { EntityManager } from 'typeorm';
 import { USER_SEARCH_TEXT } from '../../../../migrations/1764540000000-growth-indexes';
@@ -130,13 +130,28 @@ function conditions(filter: UserFilter, byTrigrams: boolean): { where: string; p
   if (filter.search !== undefined && filter.search !== '') {
     // ILIKE folds only ASCII under a C collation (PGlite's): addresses are stored lower-cased, so they are matched
     // by the lower-cased term too (`Émile` finds émile@...; an outside review, 2026-12-02); names as typed, by either.
-    const p = param(likePattern(filter.search));
     // One code point at a time, as the stored addresses were folded (Email's lowerEachCodePoint: a capital sigma).
-    const lower = likePattern(lowerEachCodePoint(filter.search));
-    const pl = lower === likePattern(filter.search) ? p : param(lower);
-    const like = (column: string) => (pl === p ? `${column} ILIKE ${p} ESCAPE '\\'` : `(${column} ILIKE ${p} ESCAPE '\\' OR ${column} ILIKE ${pl} ESCAPE '\\')`);
-    if (byTrigrams) clauses.push(like(USER_SEARCH_TEXT));
-    clauses.push(`(u.email ILIKE ${pl} ESCAPE '\\' OR ${like('u.username')} OR ${like('u.first_name')} OR ${like('u.last_name')})`);
+    // The forms per column are searchTerms' (an outside review, 2026-12-07: names by the typed term as well as by
+    // the NFKC one). One parameter per distinct pattern, so an ASCII term is still one ILIKE per column.
+    const terms = searchTerms(filter.search);
+    const placeholders = new Map<string, string>();
+    const like = (column: string, forms: readonly string[]) => {
+      const ps = [...new Set(forms.map((form) => likePattern(form)))].map((pattern) => {
+        const known = placeholders.get(pattern);
+        if (known !== undefined) return known;
+        const p = param(pattern);
+        placeholders.set(pattern, p);
+        return p;
+      });
+      const each = ps.map((p) => `${column} ILIKE ${p} ESCAPE '\\'`);
+      return each.length === 1 ? each[0]! : `(${each.join(' OR ')})`;
+    };
+    const address = lowerEachCodePoint(terms.stored);
+    const names = terms.names.flatMap((term) => [term, lowerEachCodePoint(term)]);
+    // The names' forms include every other column's: the index condition (a necessary one, ORed ILIKEs over the one
+    // expression: a BitmapOr of its trigram index scans) holds for every row a column below matches.
+    if (byTrigrams) clauses.push(like(USER_SEARCH_TEXT, names));
+    clauses.push(`(${like('u.email', [address])} OR ${like('u.username', [terms.stored, address])} OR ${like('u.first_name', names)} OR ${like('u.last_name', names)})`);
   }
   // The status as presented (User.statusOf): a lock ahead of `now` makes an active account `locked`.
   if (filter.status === 'locked') clauses.push(`u.status = 'active' AND u.locked_until > ${param(filter.now)}`);

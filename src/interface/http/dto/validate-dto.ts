@@ -3,13 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { buildMessage, getMetadataStorage, validate, ValidateBy, type ValidationError, type ValidationOptions } from 'class-validator';
 import type { ErrorDetails } from '@domain/shared/domain-error';
 import { Errors } from '@application/shared/errors';
-
-/**
- * A NUL (PostgreSQL's text refuses it: the statement would fail) or a lone UTF-16 surrogate (RFC 7493 I-JSON; it
- * would be stored as U+FFFD, and two passwords differing only there would hash alike). Paired surrogates are one
- * code point in a `u` regex and do not match.
- */
-const NOT_TEXT = /[\u0000\p{Surrogate}]/u;
+import { NOT_TEXT } from '../../not-text';
 
 /**
  * A DTO class may name members that take any string (`static readonly anyString = ['token']`): a value that is
@@ -164,7 +158,7 @@ export function MaxUnits(max: number, options?: ValidationOptions): PropertyDeco
 }
 
 /**
- * MaxUnits for a value the use case normalises to NFKC before using it (the admin search): checked as typed and as
+ * MaxUnits for a value also used in NFKC (the admin search, matched as typed and in NFKC): checked as typed and as
  * normalised, since NFKC can make one character 18 (U+FDFA), so 100 typed could reach the database as 1,800 (a
  * security review, 2026-12-05).
  */

@@ -75,4 +75,26 @@ describe('ListUsers: the search term', () => {
     const page = await kit.useCases.ListUsers.execute(query({ search: 'ｊｏｈｎ．ｄｏｅ' }));
     expect(page.users.map((u) => u.id)).toEqual([john.id]);
   });
+
+  it('finds a name holding compatibility characters by its own spelling (names are stored as typed, not in NFKC)', async () => {
+    // An outside review, 2026-12-07: the term reached the directory in NFKC only, so `ｻﾄｳ` looked for `サトウ` and a
+    // last name stored as `ｻﾄｳ` was not found by exactly what it holds (total 0); fullwidth Latin and `ﬁ` alike.
+    const kit = await createKit();
+    const halfwidth = aVerifiedUser({ email: 'sato1@example.com', firstName: 'Ｋｅｎ', lastName: 'ｻﾄｳ' });
+    const fullwidth = aVerifiedUser({ email: 'sato2@example.com', firstName: 'ﬁona', lastName: 'サトウ' });
+    await kit.uow.run(async (tx) => {
+      await tx.users.add(halfwidth);
+      await tx.users.add(fullwidth);
+    });
+    const found = async (search: string) => {
+      const page = await kit.useCases.ListUsers.execute(query({ search, sort: 'email', order: 'asc' }));
+      return { search, total: page.total, emails: page.users.map((u) => u.email) };
+    };
+    // As typed it finds `ｻﾄｳ`, in NFKC `サトウ`; `サトウ` does not find `ｻﾄｳ` (that would need the names in NFKC).
+    // The count cache tells the two terms apart, though they have one NFKC form.
+    await expect(found('ｻﾄｳ')).resolves.toEqual({ search: 'ｻﾄｳ', total: 2, emails: ['sato1@example.com', 'sato2@example.com'] });
+    await expect(found('サトウ')).resolves.toEqual({ search: 'サトウ', total: 1, emails: ['sato2@example.com'] });
+    await expect(found('Ｋｅｎ')).resolves.toEqual({ search: 'Ｋｅｎ', total: 1, emails: ['sato1@example.com'] });
+    await expect(found('ﬁona')).resolves.toEqual({ search: 'ﬁona', total: 1, emails: ['sato2@example.com'] });
+  });
 });
