@@ -114,8 +114,9 @@ export function refusal(reason: RefusalReason, code: string | null, remoteAddres
 export function unreadableTarget(url: string | undefined): boolean {
   if (url === undefined || url.startsWith('/')) return false;
   try {
-    parseUrl(url);
-    return false;
+    // A target url.parse reads with no path (`foo://x`, `mailto:x`) is unreadable too: Koa's `ctx.path` is null, and
+    // the first `ctx.path.startsWith` threw, with the same bare 500 (an outside review, 2026-12-07).
+    return typeof parseUrl(url).pathname !== 'string';
   } catch {
     return true;
   }

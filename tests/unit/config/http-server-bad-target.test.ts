@@ -26,6 +26,10 @@ describe('a request target Koa cannot read is a 400 in the envelope, never a 500
     ['GET', 'http://[::1/x'],
     ['GET', 'https://a[b]c/.well-known/jwks.json'],
     ['POST', 'http://a[b/api/v1/auth/login'],
+    // Read by url.parse with no path (Koa's ctx.path null): a bare 500 until an outside review, 2026-12-07.
+    ['GET', 'foo://x'],
+    ['GET', 'foo://x?a'],
+    ['POST', 'foo://y'],
   ])('%s %s: 400 BAD_REQUEST with an X-Request-ID, refused before the app', async (method, target) => {
     const body = method === 'POST' ? '{"email":"a@b.co","password":"x"}' : '';
     const length = method === 'POST' ? `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n` : '';
