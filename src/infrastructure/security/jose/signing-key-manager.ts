@@ -4,9 +4,11 @@ import type { SecretBox } from '@application/ports/secret-box';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
 import { checkedKeys, generateSigningKey, importCheckedPublicKey, importPrivateKey, type PublishedKey } from './signing-key-material';
 import { byAge, byStatusThenAge, pickActive } from './signing-key-order';
+import { withdrawalOf, type Withdrawal } from './signing-key-withdrawal';
 import type { ActiveSigningKey, PublishedJwk, SigningKeyManagerOptions } from './signing-key-types';
 
 export type { ActiveSigningKey, AlgorithmChange, PublishedJwk, SigningKeyManagerOptions } from './signing-key-types';
+export type { Withdrawal } from './signing-key-withdrawal';
 
 /**
  * Owns the signing keys: creates, rotates, publishes and prunes them (CONTRACT §4). The database is the
@@ -160,6 +162,19 @@ export class SigningKeyManager {
       if (!this.isPublished(r, now)) await this.repository.delete(r.kid);
     }
     await this.reload();
+  }
+
+  /**
+   * Deletes a retired key at once, before its window ends, then reloads (`withdraw-key`, after a leak): a retired key
+   * otherwise stays published, and verifies tokens anyone holding its private key can still mint, for the longest
+   * token TTL plus skew plus a reload interval (17 min by default, up to 24 h: an outside review, 2026-12-07). Other
+   * instances drop it at their next reload, which also ends its tokens' hits in their verified-token caches.
+   */
+  async withdraw(kid: string): Promise<Withdrawal> {
+    const withdrawal = withdrawalOf(await this.repository.list(), kid);
+    if (withdrawal === 'withdrawn') await this.repository.delete(kid);
+    await this.reload();
+    return withdrawal;
   }
 
   /**
