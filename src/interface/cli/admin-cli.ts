@@ -9,6 +9,7 @@ import { JWKS_MAX_AGE_SECONDS } from '@interface/http/routes/well-known.routes';
 import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, UsageError } from './client-commands';
 import { createAdmin, parseCreateAdmin } from './create-admin';
 import { parseUnlock, unlock } from './unlock';
+import { parseWithdrawKey, withdrawKey } from './withdraw-key';
 import type { CliIo } from './cli-io';
 import { databaseClock } from './database-clock';
 
@@ -38,6 +39,10 @@ const USAGE = `usage: npm run cli -- <command>
   rotate-keys [--force]
                   promote the pre-published next signing key, retire the active one, publish a new next key;
                   refused while the next key is younger than the JWKS's cache lifetime plus a margin (360 s) unless --force
+  withdraw-key --kid K
+                  delete the retired signing key K at once, before its tokens' window ends: after a leak, right after
+                  rotate-keys --force (every instance stops publishing and accepting it within 60 s; docs/key-rotation.md);
+                  the active and the next key are refused
   purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails and
                   processed-event records past retention (in batches of 5,000, skipping rows in use), expired keys
   reseal          seal every stored secret (signing keys, TOTP secrets, refresh tokens, queued e-mails and
@@ -72,6 +77,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (isClientCommand(command)) return clientCommand(command, argv.slice(1), io);
   if (command === 'create-admin') return accountCommand(io, parseCreateAdmin(argv.slice(1)), (app, options) => createAdmin(app, options, io));
   if (command === 'unlock') return accountCommand(io, parseUnlock(argv.slice(1)), (app, options) => unlock(app, options.email));
+  if (command === 'withdraw-key') return withdrawKeyCommand(argv.slice(1), io);
   if (command !== 'rotate-keys' && command !== 'purge-expired' && command !== 'reseal') {
     io.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
     return 2;
@@ -129,6 +135,25 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
       io.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(counts).map(([key, value]) => [snakeCase(key), value])))}\n`);
     }
     return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * withdraw-key (an extension beyond CONTRACT §8's list, like unlock and reseal: an outside review, 2026-12-07 found no
+ * way to withdraw a leaked key early). Bad arguments: usage, exit 2, before the database is opened. The keys are
+ * read as they are (`follow`): a withdrawal creates and retires none, whatever this environment's JWT_ALG.
+ */
+async function withdrawKeyCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const options = parseWithdrawKey(args);
+  if (typeof options === 'string') {
+    io.stderr.write(`${options}\n\n${USAGE}`);
+    return 2;
+  }
+  const app = await openApplication(io);
+  try {
+    return await withdrawKey(app, options.kid, io);
   } finally {
     await app.close();
   }
