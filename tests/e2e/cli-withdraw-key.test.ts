@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importPKCS8, SignJWT } from 'jose';
+import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
 import { SEALED } from '@application/ports/secret-box';
 import { signUp, startTestApp, type TestApp } from '../support/app';
 import { cliInProcess } from '../support/cli-in-process';
@@ -58,11 +58,15 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI withdraw-key against a r
     (await t.http.post('/oauth/introspect').set('Authorization', basic(gateway)).type('application/x-www-form-urlencoded').send(form({ token })).expect(200)).body as { active: boolean };
   const jwksKids = async () => ((await t.http.get('/.well-known/jwks.json').expect(200)).body as { keys: { kid: string }[] }).keys.map((k) => k.kid);
 
-  /** What whoever holds the leaked private key mints: the user's token with the admin role, dated by the service's clock. */
-  async function mint(kid: string, like: string): Promise<string> {
-    const { sub, sid } = JSON.parse(Buffer.from(like.split('.')[1]!, 'base64url').toString()) as { sub: string; sid: string };
+  /** The private key as whoever read the table holds it: kept after the row is gone. */
+  async function leak(kid: string): Promise<CryptoKey> {
     const rows = (await t.app.infra.dataSource.query('SELECT sealed_private_key FROM signing_keys WHERE kid = $1', [kid])) as { sealed_private_key: string }[];
-    const privateKey = await importPKCS8(t.app.infra.secretBox.open(rows[0]!.sealed_private_key, SEALED.signingKey(kid)), t.config.jwt.alg);
+    return importPKCS8(t.app.infra.secretBox.open(rows[0]!.sealed_private_key, SEALED.signingKey(kid)), t.config.jwt.alg);
+  }
+
+  /** What they mint with it: the user's token with the admin role, dated by the service's clock. */
+  async function mint(kid: string, privateKey: CryptoKey, like: string): Promise<string> {
+    const { sub, sid } = JSON.parse(Buffer.from(like.split('.')[1]!, 'base64url').toString()) as { sub: string; sid: string };
     const now = Math.floor(t.clock.now().getTime() / 1000);
     return new SignJWT({ sid, roles: ['admin'], email_verified: true, amr: ['pwd'] })
       .setProtectedHeader({ alg: t.config.jwt.alg, typ: 'at+jwt', kid })
@@ -91,10 +95,11 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI withdraw-key against a r
   it('rotate-keys --force, then withdraw-key --kid <old>: after its reload the service refuses the old key\'s tokens, minted or issued, and no longer publishes it', async () => {
     const { tokens } = await signUp(t, 'withdraw@example.com');
     const leaked = kidOf(tokens.access_token);
+    const privateKey = await leak(leaked);
     const rotated = await cli(['rotate-keys', '--force'], env);
     expect({ code: rotated.code, stderr: rotated.stderr }).toEqual({ code: 0, stderr: '' });
     await t.app.infra.keys.reload(); // the service's periodic reload (every 60 s)
-    const minted = await mint(leaked, tokens.access_token);
+    const minted = await mint(leaked, privateKey, tokens.access_token);
     // The gap: retired, the leaked key still verifies what its holder mints, and is still published.
     await validate(minted).expect(200);
     expect(await jwksKids()).toContain(leaked);
@@ -105,7 +110,7 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI withdraw-key against a r
 
     await t.app.infra.keys.reload();
     expect(await jwksKids()).not.toContain(leaked);
-    for (const token of [minted, tokens.access_token, await mint(leaked, tokens.access_token)]) {
+    for (const token of [minted, tokens.access_token, await mint(leaked, privateKey, tokens.access_token)]) {
       expect((await validate(token)).status).toBe(401);
       expect(await introspect(token)).toStrictEqual({ active: false });
     }

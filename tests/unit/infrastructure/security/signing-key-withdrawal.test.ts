@@ -1,6 +1,6 @@
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
-import { importPKCS8, SignJWT } from 'jose';
+import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
 import { AUDIENCE, CLAIMS, ISSUER, TTL, keyWorld, type KeyWorld } from './security-fixtures';
 
 /**
@@ -18,10 +18,14 @@ describe('SigningKeyManager.withdraw', () => {
     return { world, service, cli };
   }
 
-  /** What the holder of a leaked private key mints: any claims, under the key's kid, dated now. */
-  async function mint(world: KeyWorld, kid: string): Promise<string> {
+  /** The private key as whoever read the store holds it: kept after the row is gone. */
+  async function leak(world: KeyWorld, kid: string): Promise<CryptoKey> {
     const record = (await world.repository.list()).find((r) => r.kid === kid)!;
-    const privateKey = await importPKCS8(world.box.open(record.sealedPrivateKey, `signing_key:${kid}`), 'EdDSA');
+    return importPKCS8(world.box.open(record.sealedPrivateKey, `signing_key:${kid}`), 'EdDSA');
+  }
+
+  /** What they mint with it: any claims (here the admin role), under the key's kid, dated now. */
+  async function mint(world: KeyWorld, kid: string, privateKey: CryptoKey): Promise<string> {
     const now = Math.floor(world.clock.now().getTime() / 1000);
     return new SignJWT({ ...CLAIMS, roles: ['admin'] })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
@@ -34,11 +38,12 @@ describe('SigningKeyManager.withdraw', () => {
   it('deletes a retired key at once; after its reload an instance neither publishes it nor accepts a token it signed, remembered or minted anew', async () => {
     const { world, service, cli } = await fleet();
     const leaked = world.keys.activeKey().kid;
+    const privateKey = await leak(world, leaked);
     const issued = (await service.sign(CLAIMS)).token;
     await service.verify(issued); // remembered by the verified-token cache
     await cli.rotate(); // rotate-keys --force
     await world.keys.reload();
-    const minted = await mint(world, leaked);
+    const minted = await mint(world, leaked, privateKey);
     // Retired, it still verifies what its holder mints (the gap the review found), and it is still in the JWKS.
     await expect(service.verify(minted)).resolves.toMatchObject({ roles: ['admin'] });
     expect(kidsOf(world.keys)).toContain(leaked);
@@ -50,7 +55,7 @@ describe('SigningKeyManager.withdraw', () => {
     await world.keys.reload(); // the instance's periodic reload (every 60 s)
     expect(kidsOf(world.keys)).not.toContain(leaked);
     expect(world.keys.publicKeyFor(leaked, 'EdDSA')).toBeUndefined();
-    for (const token of [issued, minted, await mint(world, leaked)]) {
+    for (const token of [issued, minted, await mint(world, leaked, privateKey)]) {
       await expect(service.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     }
     // The key that signs now is untouched.
