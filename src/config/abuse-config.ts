@@ -14,7 +14,7 @@ export interface AbuseConfig {
   /** Per-IP limits count an IPv6 client by its first this-many bits (RATE_LIMIT_IPV6_PREFIX, 32-128, default 64). */
   ipv6Prefix: number;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
-  /** Wrong current passwords in a row (any session of the user) after which the asking session is revoked. */
+  /** Wrong current passwords in a row (any session of the user) after which every session of the user is revoked. */
   currentPasswordMaxFailures: number;
   /** How long a live session's state may be served from the cache when no invalidation reaches it (1-60 s). */
   sessionCacheTtlSeconds: number;
