@@ -81,6 +81,16 @@ describe('docker/: two replicas behind a proxy', () => {
     expect(proxy!.depends_on).toEqual({ app: { condition: 'service_healthy' } });
   });
 
+  // An outside review, 2026-12-07: on a fresh volume the postgres image first runs a server on its Unix socket alone;
+  // pg_isready without -h asked that one, said ready, and the migration (over TCP) could find nothing listening.
+  it('PostgreSQL counts as healthy only once it answers on TCP, where the migration connects', () => {
+    const postgres = compose.services['postgres']!;
+    expect(migrate!.depends_on!['postgres']).toEqual({ condition: 'service_healthy' });
+    const test = postgres.healthcheck!.test;
+    expect(test.slice(0, 2)).toEqual(['CMD', 'pg_isready']);
+    expect(test[test.indexOf('-h') + 1]).toBe('127.0.0.1');
+  });
+
   it('migrations run once, before the replicas, with the entrypoint of the Kubernetes init container; the replicas never migrate', () => {
     const deployment = loadManifests().flatMap((f) => f.objects).find((o) => o.kind === 'Deployment')!;
     expect(migrate!.command).toEqual(at(deployment, 'spec', 'template', 'spec', 'initContainers', 0, 'command'));
