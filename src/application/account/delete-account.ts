@@ -37,20 +37,19 @@ export class DeleteAccount {
     const user = found(await this.users.findById(input.userId));
     const failure = selfAuditEntry('account.deleted', input.client, user.id, this.clock.now(), 'wrong_password');
     await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
-    const now = this.clock.now();
     // An admin's deletion locks the admins first, as every admin change does (then the user): the last active admin
     // may not leave. Anyone else's locks only their own rows: every deletion used to lock every admin's row, so
     // deletions queued one behind another and admins' logins waited on them (an outside review, 2026-12-02). One
     // who became an admin since the read is found so under the lock, and the deletion starts again, admins first.
-    const deleted = await this.remove(input, user, now, user.isActiveAdmin);
-    if (!deleted) await this.remove(input, user, now, true);
+    const deleted = await this.remove(input, user, user.isActiveAdmin);
+    if (!deleted) await this.remove(input, user, true);
   }
 
   /** False: the account turned out to be an admin with the admins unlocked (nothing done; run again with them). */
-  private remove(input: { userId: string; sessionId: string; password: string; client: ClientContext }, user: User, now: Date, lockingAdmins: boolean): Promise<boolean> {
+  private remove(input: { userId: string; sessionId: string; password: string; client: ClientContext }, user: User, lockingAdmins: boolean): Promise<boolean> {
     return this.uow.run(async (repos) => {
       const admins = lockingAdmins ? await repos.users.lockActiveAdmins() : null;
-      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
+      const { user: fresh, now } = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, this.clock, this.settings.requireEmailVerification);
       if (fresh.isActiveAdmin && admins === null) return false;
       if (fresh.isActiveAdmin && !admins?.some((id) => id !== fresh.id)) throw Errors.lastActiveAdmin();
       // Changed meanwhile (a reset): the password just checked is no longer the current one.

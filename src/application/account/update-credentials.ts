@@ -64,9 +64,8 @@ export class UpdateCredentials {
     const user = found(await this.users.findById(input.userId));
     const failure = selfAuditEntry('credentials.updated', input.client, user.id, this.clock.now(), 'wrong_password');
     await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
-    const now = this.clock.now();
     const { updated, quota } = await this.uow.run(async (repos) => {
-      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
+      const { user: fresh, now } = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, this.clock, this.settings.requireEmailVerification);
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.currentPassword, input.client.signal))) throw wrongPassword();
       if (username !== undefined) fresh.changeUsername(username, now);

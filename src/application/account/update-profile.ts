@@ -34,9 +34,8 @@ export class UpdateProfile {
     const username = input.username === undefined || input.username === null ? input.username : Username.create(input.username);
     const firstName = personName(input.firstName, 'first_name');
     const lastName = personName(input.lastName, 'last_name');
-    const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      const user = await lockAskingAccount(repos, input, now, this.settings.requireEmailVerification);
+      const { user, now } = await lockAskingAccount(repos, input, this.clock, this.settings.requireEmailVerification);
       const changed = user.editProfile({ username, firstName, lastName }, now);
       if (changed.length === 0) return user;
       await repos.users.save(user);

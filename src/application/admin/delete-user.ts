@@ -19,10 +19,12 @@ export class DeleteUser {
   ) {}
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<void> {
-    const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const admins = await lockAdmins(repos, input.actor, now);
+      const admins = await lockAdmins(repos, input.actor, this.clock.now());
       const user = await lockedUser(repos, input.userId);
+      // Dated once the locks are held (as UpdateUser does): a change that committed during the wait for them comes
+      // before the deletion in time as well as in order.
+      const now = this.clock.now();
       if (user.isActiveAdmin || user.id === input.actor.id) assertMayRemoveAdmin(admins, input.actor.id, user);
       await revokeSessions(repos, user.id, now, 'account_deleted');
       user.markDeleted(now);

@@ -19,10 +19,10 @@ export class RevokeUserSessions {
   ) {}
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<number> {
-    const now = this.clock.now();
     return this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor, now);
+      await lockAdmins(repos, input.actor, this.clock.now());
       const user = await lockedUser(repos, input.userId);
+      const now = this.clock.now(); // under the locks, as DeleteUser
       const revoked = await cutOffEarlierAccess(repos, user, now, 'admin');
       await repos.users.save(user);
       await repos.audit.record(adminAuditEntry('session.revoked', input.actor, user.id, now, `admin:${revoked}`));

@@ -26,10 +26,10 @@ export class SendPasswordReset {
   ) {}
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<void> {
-    const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor, now);
+      await lockAdmins(repos, input.actor, this.clock.now());
       const user = await lockedUser(repos, input.userId);
+      const now = this.clock.now(); // under the locks, as DeleteUser
       if (user.status === 'suspended') throw Errors.userSuspended();
       const ttlSeconds = RESET_TOKEN_TTL_SECONDS;
       const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });

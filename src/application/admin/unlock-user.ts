@@ -23,10 +23,10 @@ export class UnlockUser {
   ) {}
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
-    const now = this.clock.now();
     const user = await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor, now);
+      await lockAdmins(repos, input.actor, this.clock.now());
       const locked = await lockedUser(repos, input.userId);
+      const now = this.clock.now(); // under the locks, as DeleteUser
       locked.unlock(now);
       await repos.users.save(locked);
       await repos.audit.record(adminAuditEntry('account.unlocked', input.actor, locked.id, now));

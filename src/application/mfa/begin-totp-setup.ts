@@ -44,9 +44,8 @@ export class BeginTotpSetup {
     found(await this.users.findById(input.userId));
     const secret = this.totp.newSecret();
     const sealed = this.box.seal(secret.base32, SEALED.totpSecret(input.userId));
-    const now = this.clock.now();
     const email = await this.uow.run(async (repos) => {
-      const user = await lockAskingAccount(repos, input, now, this.auth.requireEmailVerification);
+      const { user, now } = await lockAskingAccount(repos, input, this.clock, this.auth.requireEmailVerification);
       await assertRecentSignIn(repos, input.sessionId, now);
       user.beginTotpSetup(sealed, now);
       await repos.users.save(user);

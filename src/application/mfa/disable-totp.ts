@@ -58,19 +58,19 @@ export class DisableTotp {
         typeof proof === 'string'
           ? proof
           : await this.factor.spending(user.id, proof, () => this.uow.run(async (repos) => {
-              const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
+              const { user: fresh, now: lockedAt } = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, this.clock, this.settings.requireEmailVerification);
               if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.password, input.client.signal))) throw wrongPassword();
               if (!fresh.mfaEnabled) throw Errors.mfaNotEnabled();
-              const spent = this.factor.spend(fresh, proof, now);
+              const spent = this.factor.spend(fresh, proof, lockedAt);
               if (spent !== 'spent') return spent;
-              await this.lockout.succeed(user.id, now);
+              await this.lockout.succeed(user.id, lockedAt);
               settled = true;
-              fresh.disableMfa(now);
+              fresh.disableMfa(lockedAt);
               await repos.users.save(fresh);
               // Pending second steps die with the factor: one must not come back to life if MFA is turned on again.
-              await repos.oneTimeTokens.consumeAllFor(fresh.id, 'mfa_pending', now);
-              await repos.audit.record(selfAuditEntry('mfa.disabled', input.client, fresh.id, now));
-              await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_disabled', occurredAt: now, bySupport: false }, this.settings.publicUrl));
+              await repos.oneTimeTokens.consumeAllFor(fresh.id, 'mfa_pending', lockedAt);
+              await repos.audit.record(selfAuditEntry('mfa.disabled', input.client, fresh.id, lockedAt));
+              await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_disabled', occurredAt: lockedAt, bySupport: false }, this.settings.publicUrl));
               return 'spent';
             }));
       if (outcome === 'spent') return;

@@ -51,16 +51,16 @@ export class EnableTotp {
     const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
     await this.factor.spending(user.id, proof, () => this.uow.run(async (repos) => {
       // The token may have stopped counting since it was checked (a global logout, a suspension): nothing then.
-      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
-      await assertRecentSignIn(repos, input.sessionId, now);
+      const { user: fresh, now: lockedAt } = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, this.clock, this.settings.requireEmailVerification);
+      await assertRecentSignIn(repos, input.sessionId, lockedAt);
       if (fresh.mfaEnabled) throw Errors.mfaAlreadyEnabled();
       // Set up again (or removed) since the code was checked: it proved another secret.
       if (proof.method !== 'totp' || !this.factor.holdsSecret(fresh, proof)) throw Errors.setupCodeMismatch();
-      fresh.confirmTotp(hashes, now, proof.step);
-      await endOtherAccess(repos, fresh, now, 'mfa_enabled', input.sessionId);
+      fresh.confirmTotp(hashes, lockedAt, proof.step);
+      await endOtherAccess(repos, fresh, lockedAt, 'mfa_enabled', input.sessionId);
       await repos.users.save(fresh);
-      await repos.audit.record(selfAuditEntry('mfa.enabled', input.client, fresh.id, now));
-      await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_enabled', occurredAt: now }, this.settings.publicUrl));
+      await repos.audit.record(selfAuditEntry('mfa.enabled', input.client, fresh.id, lockedAt));
+      await repos.emails.enqueue(securityNoticeEmail(fresh.email, { kind: 'mfa_enabled', occurredAt: lockedAt }, this.settings.publicUrl));
     }));
     return { backupCodes: codes };
   }

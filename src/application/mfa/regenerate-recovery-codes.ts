@@ -67,9 +67,8 @@ export class RegenerateRecoveryCodes {
     const failure = selfAuditEntry('mfa.recovery_codes_regenerated', input.client, user.id, this.clock.now(), 'wrong_password');
     await assertCurrentPassword(this.hasher, this.uow, user, input.password, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const { codes, hashes } = this.factor.newRecoveryCodes(RECOVERY_CODE_COUNT);
-    const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
+      const { user: fresh, now } = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, this.clock, this.settings.requireEmailVerification);
       if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.password, input.client.signal))) throw wrongPassword();
       // Again under the locks, at the commit's `now` (the password check may have waited for a hash slot).
       const session = await repos.sessions.findById(input.sessionId);

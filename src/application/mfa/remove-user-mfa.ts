@@ -27,10 +27,10 @@ export class RemoveUserMfa {
   ) {}
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
-    const now = this.clock.now();
     const user = await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor, now);
+      await lockAdmins(repos, input.actor, this.clock.now());
       const user = await lockedUser(repos, input.userId);
+      const now = this.clock.now(); // under the locks, as DeleteUser
       // The id as stored, not as typed: a path may spell a UUID in capitals (PostgreSQL matches it either way).
       if (user.id === input.actor.id) throw Errors.adminSelfAction();
       const hadPendingSetup = user.credentials.has('totp');

@@ -43,9 +43,8 @@ export class ChangePassword {
     const failure = selfAuditEntry('password.changed', input.client, user.id, this.clock.now(), 'wrong_password');
     await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
-    const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      const fresh = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, now, this.settings.requireEmailVerification);
+      const { user: fresh, now } = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, this.clock, this.settings.requireEmailVerification);
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.currentPassword, input.client.signal))) throw wrongPassword();
       fresh.changePassword(passwordHash, now);

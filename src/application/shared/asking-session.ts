@@ -1,5 +1,6 @@
 import type { Session } from '@domain/session/session';
 import type { User } from '@domain/user/user';
+import type { Clock } from '../ports/clock';
 import type { Repositories } from '../ports/unit-of-work';
 import { Errors } from './errors';
 
@@ -21,11 +22,24 @@ export interface Asker {
  * Not for requests that only take access away (logout, DELETE /users/me/sessions/:id): refused, they would leave in
  * place the very session they race (a stolen token's TOTP enabling ends the owner's session, reason mfa_enabled).
  */
-export async function lockAskingAccount(repos: Repositories, asker: Asker, now: Date, requireEmailVerification: boolean): Promise<User> {
+export async function lockAskingAccount(repos: Repositories, asker: Asker, clock: Clock, requireEmailVerification: boolean): Promise<LockedAccount> {
   const user = await repos.users.findByIdForUpdate(asker.userId);
   if (!user || !user.isUsable(requireEmailVerification)) throw Errors.invalidToken();
-  await assertAskingSessionActive(repos, asker, now);
-  return user;
+  const session = await repos.sessions.findByIdForUpdate(asker.sessionId);
+  const now = clock.now();
+  if (!sessionCounts(session, asker, now)) throw Errors.invalidToken();
+  return { user, now };
+}
+
+/**
+ * The asking account, locked, and the change's time, read once both locks are held: a change that committed
+ * while this one waited for them (a profile edit, a suspension) is dated before it, so its events and audit
+ * entries do not come out dated after the deletion that followed it (an outside review, 2026-12-07: the time
+ * was read before the wait, and auth.user.deleted could carry an earlier `time` than the change it followed).
+ */
+export interface LockedAccount {
+  user: User;
+  now: Date;
 }
 
 /** The session part alone, for callers that hold the asking account's lock already (the admin guard). */

@@ -175,3 +175,66 @@ it("the owner's global logout racing a stolen token's TOTP enabling still ends t
   await expect(kit.useCases.Logout.execute({ userId: thief.userId, sessionId: ownerSid, scope: 'global', client: CLIENT })).resolves.toEqual({ revoked: 1 });
   expect(kit.db.tables.sessions.get(thief.sessionId)?.revokeReason).toBe('logout_global');
 });
+
+interface DatedCase {
+  name: string;
+  /** Readies the account `me` (signed in) and returns the change to date. */
+  prepare(kit: Kit, me: Asker): Promise<() => Promise<unknown>>;
+}
+
+/** The admin changes on another account: each locks the admins, then the account. */
+const ADMIN_CASES: DatedCase[] = [
+  { name: 'DeleteUser (DELETE /admin/users/:id)', prepare: async (kit, me) => { const actor = await kit.anAdmin('root@example.com'); return () => kit.useCases.DeleteUser.execute({ actor, userId: me.userId }); } },
+  { name: 'RevokeUserSessions (DELETE /admin/users/:id/sessions)', prepare: async (kit, me) => { const actor = await kit.anAdmin('root@example.com'); return () => kit.useCases.RevokeUserSessions.execute({ actor, userId: me.userId }); } },
+  { name: 'SendPasswordReset (POST /admin/users/:id/password-reset)', prepare: async (kit, me) => { const actor = await kit.anAdmin('root@example.com'); return () => kit.useCases.SendPasswordReset.execute({ actor, userId: me.userId }); } },
+  {
+    name: 'RemoveUserMfa (DELETE /admin/users/:id/mfa)',
+    async prepare(kit, me) {
+      await enrolled(kit, me);
+      const actor = await kit.anAdmin('root@example.com');
+      return () => kit.useCases.RemoveUserMfa.execute({ actor, userId: me.userId });
+    },
+  },
+];
+
+/**
+ * An outside review (2026-12-07): the changes read their time before waiting for the account's lock, so one that
+ * waited behind another change was dated before it (auth.user.deleted with an earlier `time` than the
+ * auth.user.updated that committed first; audit entries out of order). Here a transaction holds the lock while
+ * the change queues behind it and the clock moves on: every audit entry and event the change writes is dated
+ * at or after the moment the lock came free.
+ */
+describe('a change is dated once it holds the account lock, not before the wait', () => {
+  it.each([...CASES, ...ADMIN_CASES].map((c) => [c.name, c] as const))('%s', async (_name, { prepare }) => {
+    const kit = await createKit({}, fastPasswordHasher());
+    const me = await kit.signedInAs('alice@example.com');
+    const call = await prepare(kit, { userId: me.userId, sessionId: me.sessionId });
+    await kit.settle();
+    const [audits, events] = [kit.db.tables.auditEvents.length, kit.db.tables.outbox.length];
+    let release = () => {};
+    const holder = kit.uow.run(() => new Promise<void>((resolve) => (release = resolve)));
+    let queued = () => {};
+    const waiting = new Promise<void>((resolve) => (queued = resolve));
+    for (const method of ['run', 'runIfUnchanged'] as const) {
+      const original = kit.uow[method].bind(kit.uow) as (...args: unknown[]) => Promise<unknown>;
+      jest.spyOn(kit.uow, method).mockImplementation(((...args: unknown[]) => {
+        queued();
+        return original(...args);
+      }) as never);
+    }
+    const change = call();
+    await waiting;
+    kit.clock.advance(5);
+    const freed = kit.clock.now().getTime();
+    release();
+    await holder;
+    await change;
+    await kit.settle();
+    const written = [
+      ...kit.db.tables.auditEvents.slice(audits).map((entry) => entry.occurredAt.getTime()),
+      ...kit.db.tables.outbox.slice(events).map((row) => Date.parse(row.event.time)),
+    ];
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.filter((at) => !(at >= freed))).toEqual([]);
+  });
+});
