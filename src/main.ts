@@ -80,7 +80,19 @@ async function main(): Promise<void> {
     shutDown(started, stopping);
     return;
   }
-  const port = await started.listen();
+  let port: number;
+  try {
+    port = await started.listen();
+  } catch (error) {
+    // The port taken (EADDRINUSE), a host not on this machine (EADDRNOTAVAIL), a low port without the right (EACCES):
+    // start-up had opened the database and started the background work. Until 2026-12-07 the process exited at once,
+    // leaving them as they were (the embedded DATA_DIR locked, PGlite not closed, the relay mid-publish): now they
+    // are closed first, within the shutdown's limit, and the process exits 1.
+    started.logger.error({ err: error, port: config.port, host: config.host }, `could not listen on ${config.host}:${config.port}: closing what start-up opened, then exiting`);
+    setTimeout(() => process.exit(1), SHUTDOWN_LIMIT_MS).unref();
+    await started.close(0).catch((closing: unknown) => started.logger.error({ err: closing }, 'closing after the failed listen failed'));
+    process.exit(1);
+  }
   app = started;
   if (stopping !== null) {
     // The signal came while the socket was being bound: it never said it listens, and closes now.

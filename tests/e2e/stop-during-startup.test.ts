@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../support/ports';
@@ -22,8 +22,9 @@ interface LogLine {
 async function runAndSignal(
   signals: NodeJS.Signals[],
   when: (lines: LogLine[], index: number) => boolean,
+  options: { port?: number } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: LogLine[]; output: string; lockLeft: boolean; answered: boolean }> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'auth-stop-startup-'));
   const dataDir = join(dir, 'data');
   const child: ChildProcess = spawn(process.execPath, ['-r', join(ROOT, 'tests/support/swc-register.cjs'), join(ROOT, 'src/main.ts')], {
@@ -138,3 +139,26 @@ describe('a stop during start-up', () => {
     expect(run.lockLeft).toBe(false);
   }, 60_000);
 });
+
+/**
+ * The port taken: start-up has opened the embedded database, locked its DATA_DIR and started the background work
+ * before it binds. Until 2026-12-07 the failed listen exited the process at once (`auth-service failed to start` on
+ * stderr), the database not closed and the DATA_DIR lock left behind; now it says why in the log, closes what
+ * start-up opened, and exits 1.
+ */
+it('a port already taken: one error line, what start-up opened is closed, exit 1', async () => {
+  const taken = createServer((socket) => socket.destroy());
+  await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+  const address = taken.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  try {
+    const run = await runAndSignal([], () => false, { port: address.port });
+    expect({ code: run.code, signal: run.signal }).toEqual({ code: 1, signal: null });
+    const errors = run.lines.filter((l) => l.level === 'error' || l.level === 'fatal');
+    expect(errors.map((l) => l.msg)).toEqual([`could not listen on 127.0.0.1:${address.port}: closing what start-up opened, then exiting`]);
+    expect(messages(run.lines).filter(isListening)).toEqual([]);
+    expect(run.lockLeft).toBe(false);
+  } finally {
+    await new Promise<void>((done) => taken.close(() => done()));
+  }
+}, 60_000);
