@@ -39,6 +39,11 @@ export interface AccountRequestQueue {
   markFailed(claim: AccountRequestClaim, error: string, nextAttemptAt: Date, ownFailure: boolean): Promise<void>;
   /** Gives the request up: processed, payload forgotten (the username reservation ends), the error kept. */
   abandon(claim: AccountRequestClaim, error: string, now: Date): Promise<void>;
+  /**
+   * Hands back claimed requests that were not started (a stop): unleased, due as before, attempts - 1. Only the
+   * current claim may; a processed request stays processed.
+   */
+  release(claims: AccountRequestClaim[]): Promise<void>;
 }
 
 interface Payload {

@@ -14,7 +14,7 @@ export interface AccountRequestWorkerSettings extends LeasedQueueSettings {
   pokeDelayMs: number;
   /**
    * stop() hands out what is due for at most this long, then stops after the request in hand; the rest waits in the
-   * table for another instance or the restart (its lease, if claimed, for `leaseSeconds`). Until 2026-12-02 stop()
+   * table for another instance or the restart (the ones this worker had claimed are handed back, unleased). Until 2026-12-02 stop()
    * drained everything due whatever its size, and a backlog outlasted the process's 30-s shutdown limit, so the
    * e-mail sender and the event relay after it were never stopped gracefully (an outside review).
    */
@@ -93,7 +93,7 @@ export class AccountRequestWorker {
 
   /**
    * Processes what is due (the last answers' requests) for up to `stopDrainMs`, then no new rounds and the round
-   * under way ends after the request in hand. What is left waits in the table.
+   * under way ends after the request in hand. What is left waits in the table (claimed ones handed back).
    */
   async stop(): Promise<void> {
     const limit = setTimeout(() => void this.worker.stop(), this.settings.stopDrainMs ?? DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS.stopDrainMs);
@@ -114,11 +114,29 @@ export class AccountRequestWorker {
       this.logger.warn({ err: describe(error) }, 'account requests: cannot claim due requests; will retry');
       return 'idle';
     }
-    for (const claimed of batch) {
-      if (stopping.aborted) return 'idle'; // the rest of the batch waits out its lease
+    for (const [index, claimed] of batch.entries()) {
+      if (stopping.aborted) {
+        await this.release(batch.slice(index));
+        return 'idle';
+      }
       await this.process(claimed);
     }
     return batch.length === this.settings.batchSize ? 'more' : 'idle';
+  }
+
+  /**
+   * A stop: the requests claimed but not started go back at once, for another instance or the restart, instead of
+   * waiting out their lease (until 2026-12-07 they did, and the README said otherwise: sign-ups and reset e-mails
+   * up to `leaseSeconds` late after every deploy that stopped a worker mid-batch).
+   */
+  private async release(held: ClaimedAccountRequest[]): Promise<void> {
+    const claims = held.map((claimed) => ({ id: claimed.id, claimId: claimed.claimId }));
+    try {
+      await this.queue.release(claims);
+      this.logger.info({ released: claims.length }, 'account requests: stopping; claimed requests not started are handed back');
+    } catch (error) {
+      this.logger.warn({ err: describe(error), held: claims.length }, 'account requests: stopping; cannot hand back claimed requests, they come back when their lease ends');
+    }
   }
 
   private async process(claimed: ClaimedAccountRequest): Promise<void> {

@@ -94,6 +94,26 @@ describe.each(ADAPTERS)('account requests on $name', (adapter) => {
     expect(await due()).toEqual([]);
   });
 
+  it('a released claim is due again at once, its attempt not counted; a stale claim cannot release, a processed request stays processed', async () => {
+    const due = () => s.accountRequestQueue.claimDue(clock.now(), 10, lease(60));
+    for (const left of await due()) await s.uow.run((repos) => repos.accountRequests.complete(left, clock.now()));
+    await s.uow.run((repos) => repos.accountRequests.add({ kind: 'verification_resend', email: 'r1@example.com' }, CLIENT));
+    await s.uow.run((repos) => repos.accountRequests.add({ kind: 'verification_resend', email: 'r2@example.com' }, CLIENT));
+    const first = await due();
+    expect(first).toHaveLength(2);
+    await s.accountRequestQueue.release(first);
+    const second = await due();
+    expect(second.map((c) => [c.id, c.attempts]).sort()).toEqual(first.map((c) => [c.id, 1]).sort());
+    // The first claim no longer holds them: its release changes nothing (they stay leased to the second).
+    await s.accountRequestQueue.release(first);
+    expect(await due()).toEqual([]);
+    // One done, one handed back: only the pending one comes back.
+    await expect(s.uow.run((repos) => repos.accountRequests.complete(second[0]!, clock.now()))).resolves.toBe(true);
+    await s.accountRequestQueue.release(second);
+    expect((await due()).map((c) => c.id)).toEqual([second[1]!.id]);
+    await s.accountRequestQueue.release([]);
+  });
+
   // One connection or one in-memory transaction at a time: there is no interleaving to stage.
   const whenParallel = adapter.parallel ? it : () => undefined;
   whenParallel('a handler reserving a username that a worker is taking right now waits for it, then sees the account', async () => {

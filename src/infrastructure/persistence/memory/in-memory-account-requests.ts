@@ -56,6 +56,13 @@ export class InMemoryAccountRequestQueue implements AccountRequestQueue {
     if (row) this.db.tables.accountRequests.set(claim.id, { ...row, nextAttemptAt, lastError: error, lockedUntil: null, claimId: null, failures });
   }
 
+  async release(claims: AccountRequestClaim[]): Promise<void> {
+    for (const claim of claims) {
+      const row = this.held(claim);
+      if (row) this.db.tables.accountRequests.set(claim.id, { ...row, attempts: Math.max(0, row.attempts - 1), lockedUntil: null, claimId: null });
+    }
+  }
+
   async abandon(claim: AccountRequestClaim, error: string, now: Date): Promise<void> {
     const row = this.held(claim);
     if (row) {

@@ -69,6 +69,16 @@ export class TypeOrmAccountRequestQueue implements AccountRequestQueue {
     );
   }
 
+  async release(claims: AccountRequestClaim[]): Promise<void> {
+    if (claims.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE account_requests r SET locked_until = NULL, claim_id = NULL, attempts = GREATEST(r.attempts - 1, 0)
+         FROM unnest($1::uuid[], $2::uuid[]) AS held(id, claim_id)
+        WHERE r.id = held.id AND r.claim_id = held.claim_id AND r.processed_at IS NULL`,
+      [claims.map((c) => c.id), claims.map((c) => c.claimId)],
+    );
+  }
+
   async abandon(claim: AccountRequestClaim, error: string, now: Date): Promise<void> {
     await this.dataSource.query(
       `UPDATE account_requests SET processed_at = $3, last_error = $4, locked_until = NULL, sealed_payload = NULL, username = NULL
