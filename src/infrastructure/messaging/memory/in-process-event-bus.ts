@@ -89,6 +89,16 @@ export class InProcessEventBus implements EventPublisher, EventSubscriptions {
    */
   async close(): Promise<void> {
     this.closed = true;
+    // Closed before start() (a start-up that stopped between the relay's start and the subscribers'): what the relay
+    // handed over, reported confirmed and so marked published, goes to the queues in place now and is drained with
+    // the rest. Until 2026-12-07 it stayed held and was dropped without a word.
+    if (!this.started) {
+      const held = this.held.length;
+      this.start();
+      if (held > 0 && this.queues.size === 0) {
+        this.logger.warn({ dropped: held }, 'in-process bus closed before any subscriber was in place: events not handled (lost: embedded queues live in memory)');
+      }
+    }
     await Promise.all([...this.queues.values()].map((q) => q.close(this.options.closeDrainMs)));
   }
 
