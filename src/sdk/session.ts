@@ -69,7 +69,9 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
       }
       throw error;
     }
-    await first.arrayBuffer().catch(() => undefined); // free the connection before the retry
+    // Done with before the retry: its body cancelled, not read (until 2026-12-07 it was read whole, however long
+    // the refusing server made it).
+    await first.body?.cancel().catch(() => undefined);
     const retried = await fetchFn(input, withBearer(init, next.access_token));
     if (retried.status === 401 && retried.headers.has('www-authenticate')) refusedWhenNew = next.access_token;
     return retried;

@@ -26,6 +26,33 @@ function resourceServer(accepted: (token: string) => boolean) {
 }
 
 describe('createSession', () => {
+  it('the refused answer is not read before the retry: its body is cancelled, however long (it was read whole)', async () => {
+    const chunk = new Uint8Array(64 * 1024);
+    let pulled = 0;
+    let cancelled = false;
+    // 64 MiB on offer: a refusing server (or one in the middle) that sends a long 401.
+    const long = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulled >= 64 * 1024 * 1024) return controller.close();
+          pulled += chunk.length;
+          controller.enqueue(chunk);
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+    const fetch = async (_input: string | URL, init?: RequestInit): Promise<Response> => {
+      const token = new Headers(init?.headers).get('authorization');
+      if (token === 'Bearer access-1') return new Response('{}', { status: 200 });
+      return new Response(long(), { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
+    };
+    const session = createSession(tokens(0), {}, async () => tokens(1), fetch);
+    expect((await session('https://api.example.com/orders')).status).toBe(200);
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThanOrEqual(4 * chunk.length);
+  });
+
   it('a token refused right after the refresh that gave it is not refreshed again call after call (outside review, 2026-12-04)', async () => {
     let refreshes = 0;
     const refresh = async () => tokens((refreshes += 1));
