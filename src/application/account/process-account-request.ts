@@ -49,6 +49,7 @@ export class ProcessAccountRequest {
       const seen = await repos.users.findByEmail(request.email);
       // Locked: the reset records an event on the user, saved on the newest row (never a stale copy).
       const user = seen && (await repos.users.findByIdForUpdate(seen.id));
+      const at = this.clock.now(); // once the account's lock is held
       if (request.kind === 'verification_resend') {
         // Not to an account without a password (an unredeemed invitation, or a sign-up whose unproven password a
         // contest or an admin's role grant discarded): its verification link would activate it with no password, on
@@ -57,7 +58,7 @@ export class ProcessAccountRequest {
         // account a choose-a-password link that leaves the earlier one working. The 202 is unchanged: the handler
         // only records.
         if (user && !user.emailVerified && user.status !== 'suspended' && user.credentials.passwordHash !== null) {
-          await repos.emails.enqueue(await this.verification.issue(repos, user, now));
+          await repos.emails.enqueue(await this.verification.issue(repos, user, at));
         }
         return;
       }
@@ -72,8 +73,8 @@ export class ProcessAccountRequest {
       // let a stranger cut every invitation to an hour (outside review, 2026-12-02). Both then work, once: setting
       // a password through either voids every link of the account.
       const replacePrevious = user.credentials.passwordHash !== null;
-      const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now, replacePrevious });
-      user.requestPasswordReset(now);
+      const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now: at, replacePrevious });
+      user.requestPasswordReset(at);
       await repos.users.save(user);
       await repos.emails.enqueue(passwordResetEmail(user.email, this.settings.publicUrl, token, ttlSeconds));
       await repos.audit.record(selfAuditEntry('password.reset_requested', client, user.id, pending.requestedAt));
@@ -86,7 +87,7 @@ export class ProcessAccountRequest {
     try {
       await this.uow.run(async (repos) => {
         if (!(await repos.accountRequests.complete(claim, now))) return;
-        if (await this.toldOwner(repos, request.email, client, now)) return;
+        if (await this.toldOwner(repos, request.email, client)) return;
         const user = User.register(
           {
             id: UserId.create(this.ids.newId()),
@@ -109,7 +110,7 @@ export class ProcessAccountRequest {
       // or a username change): no account; the requester hears why by email, like an existing owner would.
       await this.uow.run(async (repos) => {
         if (!(await repos.accountRequests.complete(claim, now))) return;
-        if (await this.toldOwner(repos, request.email, client, now)) return;
+        if (await this.toldOwner(repos, request.email, client)) return;
         await repos.emails.enqueue(registrationNotCompletedEmail(request.email, this.settings.publicUrl));
       });
     }
@@ -124,7 +125,7 @@ export class ProcessAccountRequest {
    * 2026-12-05 it wiped the account's password and profile, ended its sessions and mailed a link that a suspended
    * account cannot redeem: a security review). Its address is simply taken, as a proven one's is.
    */
-  private async toldOwner(repos: Repositories, email: string, client: ClientContext, now: Date): Promise<boolean> {
+  private async toldOwner(repos: Repositories, email: string, client: ClientContext): Promise<boolean> {
     const seen = await repos.users.findByEmail(email);
     if (!seen) return false;
     // Locked and read again, proven or not: an account deleted (or moved to another address) while this waited for
@@ -132,19 +133,20 @@ export class ProcessAccountRequest {
     // false, and the request lost). Taken again meanwhile: the insert's unique violation is handled by the caller.
     const existing = await repos.users.findByIdForUpdate(seen.id);
     if (!existing || existing.email !== seen.email) return false;
+    const at = this.clock.now(); // once the account's lock is held
     const hadMfa = existing.mfaEnabled;
-    if (existing.status === 'suspended' || !existing.discardUnprovenPassword(now)) {
+    if (existing.status === 'suspended' || !existing.discardUnprovenPassword(at)) {
       await repos.emails.enqueue(accountExistsEmail(existing.email, this.settings.publicUrl));
       return true;
     }
-    await cutOffEarlierAccess(repos, existing, now, 'registration_contested');
+    await cutOffEarlierAccess(repos, existing, at, 'registration_contested');
     await repos.users.save(existing);
     const ttlSeconds = this.settings.verificationTokenTtlSeconds;
-    const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: existing.id, purpose: 'password_reset', ttlSeconds, now });
+    const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: existing.id, purpose: 'password_reset', ttlSeconds, now: at });
     await repos.emails.enqueue(registrationContestedEmail(existing.email, this.settings.publicUrl, token, ttlSeconds));
-    await repos.audit.record(selfAuditEntry('user.registered', client, existing.id, now, 'contested_unverified'));
+    await repos.audit.record(selfAuditEntry('user.registered', client, existing.id, at, 'contested_unverified'));
     // The second factor goes with the password (since stop 51): in the owner's activity as what it was.
-    if (hadMfa) await repos.audit.record({ ...selfAuditEntry('mfa.disabled', client, existing.id, now), reason: 'registration_contested' });
+    if (hadMfa) await repos.audit.record({ ...selfAuditEntry('mfa.disabled', client, existing.id, at), reason: 'registration_contested' });
     return true;
   }
 }

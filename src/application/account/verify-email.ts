@@ -57,11 +57,13 @@ export class VerifyEmail {
       if (!token || !isRedeemable(token, token.purpose, now)) throw Errors.invalidLink();
       // The user's lock before the token's row (user first, everywhere; see ConfirmPasswordReset).
       const user = await repos.users.findByIdForUpdate(token.userId);
-      if (!user || !(await repos.oneTimeTokens.consume(token.id, now))) throw Errors.invalidLink();
-      if (token.purpose === 'email_change') return this.moveAddress(repos, user, client, now);
-      user.verifyEmail(now);
+      // Dated once the lock is held: a change that committed during the wait comes before this one in time too.
+      const at = this.clock.now();
+      if (!user || !(await repos.oneTimeTokens.consume(token.id, at))) throw Errors.invalidLink();
+      if (token.purpose === 'email_change') return this.moveAddress(repos, user, client, at);
+      user.verifyEmail(at);
       await repos.users.save(user);
-      await repos.audit.record(selfAuditEntry('email.verified', client, user.id, now));
+      await repos.audit.record(selfAuditEntry('email.verified', client, user.id, at));
       return user;
     });
   }

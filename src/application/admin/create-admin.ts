@@ -88,11 +88,11 @@ export class CreateAdmin {
 
   /** Adds `admin` to the account with this address, if there is one. */
   private async promote(email: Email, linkBaseKnown: boolean): Promise<{ user: User; passwordDiscarded: boolean } | null> {
-    const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const seen = await repos.users.findByEmail(email.value);
       if (!seen) return null;
       const user = await repos.users.findByIdForUpdate(seen.id);
+      const now = this.clock.now(); // once the account's lock is held
       if (!user) throw Errors.userNotFound();
       // Checked before anything changes: the refusal leaves the account as it was.
       if (!linkBaseKnown && !user.emailVerified && user.credentials.passwordHash !== null) throw Errors.linkBaseUnknown();

@@ -28,10 +28,10 @@ export class UnlockAccountByOperator {
 
   async execute(input: { email: string }): Promise<User> {
     const email = Email.create(input.email);
-    const now = this.clock.now();
     const user = await this.uow.run(async (repos) => {
       const seen = await repos.users.findByEmail(email.value);
       const locked = seen ? await repos.users.findByIdForUpdate(seen.id) : null;
+      const now = this.clock.now(); // once the account's lock is held
       if (!locked) throw Errors.userNotFound();
       locked.unlock(now);
       await repos.users.save(locked);

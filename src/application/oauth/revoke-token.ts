@@ -49,9 +49,9 @@ export class RevokeToken {
     find: (repos: Repositories) => Promise<Session | null>,
     userId?: string,
   ): Promise<{ revoked: boolean }> {
-    const now = this.clock.now();
     return this.uow.run(async (repos) => {
       const session = await find(repos);
+      const now = this.clock.now(); // once the session's lock is held
       if (!session || (userId !== undefined && session.userId !== userId) || !session.isActive(now)) return { revoked: false };
       session.revoke(now, 'token_revoked');
       await repos.sessions.save(session);

@@ -84,18 +84,20 @@ export class ConfirmPasswordReset {
       // The user's lock before the token's row (user first, everywhere): a reset request being processed locks the
       // user, then voids the user's older links; the other order would deadlock with it.
       const user = await repos.users.findByIdForUpdate(token.userId);
-      if (!user || user.status === 'suspended' || !(await repos.oneTimeTokens.consume(token.id, now))) throw Errors.invalidLink();
+      // Dated once the lock is held: a change that committed during the wait comes before the reset in time too.
+      const at = this.clock.now();
+      if (!user || user.status === 'suspended' || !(await repos.oneTimeTokens.consume(token.id, at))) throw Errors.invalidLink();
       // An invitation's roles are its inviter's grant: redeemed only while that admin still is one (stop 52). Else a
       // stolen admin token's invitation of its own address outlived the clean-up (sessions revoked, suspended,
       // demoted, deleted) and signed in as an admin.
-      const withdrawn = await withdrawRolesOfRemovedInviter(repos, user, now);
-      user.resetPassword(passwordHash, now);
-      await cutOffEarlierAccess(repos, user, now, 'password_reset');
+      const withdrawn = await withdrawRolesOfRemovedInviter(repos, user, at);
+      user.resetPassword(passwordHash, at);
+      await cutOffEarlierAccess(repos, user, at, 'password_reset');
       await repos.users.save(user);
       await repos.emails.enqueue(passwordChangedEmail(user.email, this.settings.publicUrl));
-      await repos.audit.record(selfAuditEntry('password.reset', input.client, user.id, now));
+      await repos.audit.record(selfAuditEntry('password.reset', input.client, user.id, at));
       // No actor: no one changed the roles (neither the account nor the inviter); the reason says why they went.
-      if (withdrawn) await repos.audit.record({ ...selfAuditEntry('user.roles_changed', input.client, user.id, now), actorId: null, reason: INVITER_NO_LONGER_ADMIN });
+      if (withdrawn) await repos.audit.record({ ...selfAuditEntry('user.roles_changed', input.client, user.id, at), actorId: null, reason: INVITER_NO_LONGER_ADMIN });
       committed.user = user;
       return user;
     });

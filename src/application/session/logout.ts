@@ -29,15 +29,16 @@ export class Logout {
   ) {}
 
   async execute(input: { userId: string; sessionId: string; scope: LogoutScope; client?: ClientContext }): Promise<{ revoked: number }> {
-    const now = this.clock.now();
     const reason = REASONS[input.scope];
     return this.uow.run(async (repos) => {
       // The user's lock first (as every writer of the account takes it), then the sessions'.
       const user = await repos.users.findByIdForUpdate(input.userId);
       if (!user) return { revoked: 0 };
       let revoked: number;
+      const session = input.scope === 'local' ? await repos.sessions.findByIdForUpdate(input.sessionId) : null;
+      // Dated once the locks are held: a change that committed during the wait comes before the logout in time too.
+      const now = this.clock.now();
       if (input.scope === 'local') {
-        const session = await repos.sessions.findByIdForUpdate(input.sessionId);
         revoked = session && session.userId === user.id && session.isActive(now) ? 1 : 0;
         if (session && revoked) {
           session.revoke(now, reason);

@@ -23,30 +23,33 @@ export class RevokeSession {
 
   /** `currentSessionId`: the session of the access token asking. */
   async execute(input: { userId: string; sessionId: string; currentSessionId: string; client: ClientContext }): Promise<void> {
-    const now = this.clock.now();
     await this.uow.run(async (repos) => {
-      if (input.sessionId === input.currentSessionId) await this.endOwn(repos, input, now);
-      else await this.endOther(repos, input, now);
+      // Dated once the locks are held (each of the two reads the clock after taking them).
+      const now = input.sessionId === input.currentSessionId ? await this.endOwn(repos, input) : await this.endOther(repos, input);
       await repos.audit.record(selfAuditEntry('session.revoked', input.client, input.userId, now));
     });
   }
 
   /** Only the session's lock: the account is not changed. */
-  private async endOwn(repos: Repositories, input: { userId: string; sessionId: string }, now: Date): Promise<void> {
+  private async endOwn(repos: Repositories, input: { userId: string; sessionId: string }): Promise<Date> {
     const session = await repos.sessions.findByIdForUpdate(input.sessionId);
+    const now = this.clock.now();
     if (!session || session.userId !== input.userId || !session.isActive(now)) throw Errors.sessionNotFound();
     session.revoke(now, 'user');
     await repos.sessions.save(session);
+    return now;
   }
 
   /** The user's lock first (as every writer of the account takes it), then the session's. */
-  private async endOther(repos: Repositories, input: { userId: string; sessionId: string }, now: Date): Promise<void> {
+  private async endOther(repos: Repositories, input: { userId: string; sessionId: string }): Promise<Date> {
     const user = await repos.users.findByIdForUpdate(input.userId);
     const session = user ? await repos.sessions.findByIdForUpdate(input.sessionId) : null;
+    const now = this.clock.now();
     if (!user || !session || session.userId !== user.id || !session.isActive(now)) throw Errors.sessionNotFound();
     session.revoke(now, 'user');
     await repos.sessions.save(session);
     await voidLinks(repos, user, now, 'email_change');
     await repos.users.save(user);
+    return now;
   }
 }

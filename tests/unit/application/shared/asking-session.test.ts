@@ -180,6 +180,8 @@ interface DatedCase {
   name: string;
   /** Readies the account `me` (signed in) and returns the change to date. */
   prepare(kit: Kit, me: Asker): Promise<() => Promise<unknown>>;
+  /** Which of the change's transactions takes the account's lock (1 unless it reads in one of its own first). */
+  lockingRun?: number;
 }
 
 /** The admin changes on another account: each locks the admins, then the account. */
@@ -197,28 +199,81 @@ const ADMIN_CASES: DatedCase[] = [
   },
 ];
 
+/** The changes that take access away, and the links redeemed: each locks the account too. */
+const OTHER_CASES: DatedCase[] = [
+  ...(['global', 'others', 'local'] as const).map((scope) => ({
+    name: `Logout, scope ${scope} (POST /auth/logout)`,
+    async prepare(kit: Kit, me: Asker) {
+      await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT }); // another session to end
+      return () => kit.useCases.Logout.execute({ ...me, scope, client: CLIENT });
+    },
+  })),
+  {
+    name: 'RevokeSession, another session (DELETE /users/me/sessions/:id)',
+    async prepare(kit, me) {
+      const other = await kit.signIn({ identifier: 'alice@example.com', password: PASSWORD, client: CLIENT });
+      const sessionId = (await kit.useCases.ValidateAccessToken.execute({ token: other.tokens.accessToken })).claims.sid;
+      return () => kit.useCases.RevokeSession.execute({ userId: me.userId, sessionId, currentSessionId: me.sessionId, client: CLIENT });
+    },
+  },
+  {
+    name: 'RevokeSession, its own (DELETE /users/me/sessions/:id)',
+    prepare: async (kit, me) => () => kit.useCases.RevokeSession.execute({ ...me, currentSessionId: me.sessionId, client: CLIENT }),
+  },
+  {
+    name: 'ConfirmPasswordReset (POST /auth/password/reset/confirm)',
+    lockingRun: 2, // the first reads the link's owner, for the password policy
+    async prepare(kit) {
+      await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
+      await kit.settle();
+      const token = kit.lastToken('alice@example.com');
+      return () => kit.useCases.ConfirmPasswordReset.execute({ token, newPassword: 'another correct horse staple', client: CLIENT });
+    },
+  },
+  {
+    name: 'CreateAdmin on an existing account (the CLI)',
+    prepare: async (kit) => () => kit.useCases.CreateAdmin.execute({ email: 'alice@example.com', password: 'unused' }),
+  },
+  {
+    name: 'VerifyEmail (POST /auth/verify-email)',
+    async prepare(kit) {
+      await kit.useCases.RegisterUser.execute({ email: 'bob@example.com', password: PASSWORD, client: CLIENT });
+      await kit.settle();
+      const token = kit.lastToken('bob@example.com');
+      return () => kit.useCases.VerifyEmail.execute({ token, client: CLIENT });
+    },
+  },
+];
+
 /**
  * An outside review (2026-12-07): the changes read their time before waiting for the account's lock, so one that
  * waited behind another change was dated before it (auth.user.deleted with an earlier `time` than the
- * auth.user.updated that committed first; audit entries out of order). Here a transaction holds the lock while
- * the change queues behind it and the clock moves on: every audit entry and event the change writes is dated
- * at or after the moment the lock came free.
+ * auth.user.updated that committed first; audit entries out of order). Here another transaction takes the lock
+ * just as the change asks for it, and the clock moves on while the change waits: every audit entry and event the
+ * change writes is dated at or after the moment the lock came free.
  */
 describe('a change is dated once it holds the account lock, not before the wait', () => {
-  it.each([...CASES, ...ADMIN_CASES].map((c) => [c.name, c] as const))('%s', async (_name, { prepare }) => {
+  it.each([...CASES, ...ADMIN_CASES, ...OTHER_CASES].map((c) => [c.name, c] as const))('%s', async (_name, { prepare, lockingRun = 1 }: DatedCase) => {
     const kit = await createKit({}, fastPasswordHasher());
     const me = await kit.signedInAs('alice@example.com');
     const call = await prepare(kit, { userId: me.userId, sessionId: me.sessionId });
     await kit.settle();
     const [audits, events] = [kit.db.tables.auditEvents.length, kit.db.tables.outbox.length];
     let release = () => {};
-    const holder = kit.uow.run(() => new Promise<void>((resolve) => (release = resolve)));
+    let holder: Promise<unknown> | null = null;
     let queued = () => {};
     const waiting = new Promise<void>((resolve) => (queued = resolve));
+    let runs = 0;
+    const run = kit.uow.run.bind(kit.uow);
     for (const method of ['run', 'runIfUnchanged'] as const) {
       const original = kit.uow[method].bind(kit.uow) as (...args: unknown[]) => Promise<unknown>;
       jest.spyOn(kit.uow, method).mockImplementation(((...args: unknown[]) => {
-        queued();
+        runs += 1;
+        if (runs === lockingRun) {
+          // Another transaction holds the lock first; the change queues behind it.
+          holder = run(() => new Promise<void>((resolve) => (release = resolve)));
+          queued();
+        }
         return original(...args);
       }) as never);
     }
