@@ -1,5 +1,6 @@
 import type { User } from '@domain/user/user';
 import type { AuditEntry, AuditEventType } from '../ports/audit-log';
+import type { Clock } from '../ports/clock';
 import type { Repositories } from '../ports/unit-of-work';
 import type { ClientContext } from '../shared/client-context';
 import { assertAskingSessionActive } from '../shared/asking-session';
@@ -38,6 +39,18 @@ export function assertMayRemoveAdmin(admins: ReadonlySet<string>, actorId: strin
   if (target.id === actorId) throw Errors.adminSelfAction();
   const remaining = [...admins].filter((id) => id !== target.id).length;
   if (remaining < 1) throw Errors.lastActiveAdmin();
+}
+
+/**
+ * The first steps of an admin's change on another account: the admins locked (lockAdmins), then the account
+ * (lockedUser, NOT_FOUND if gone), and the change's time read once both are held, so that a change that committed
+ * during the wait comes before this one in time as well as in order (an outside review, 2026-12-07: the time was
+ * read before the wait). UpdateUser takes the same steps itself, as it fences refreshes before it reads the time.
+ */
+export async function lockForAdminChange(repos: Repositories, actor: AdminActor, userId: string, clock: Clock): Promise<{ admins: ReadonlySet<string>; user: User; now: Date }> {
+  const admins = await lockAdmins(repos, actor, clock.now());
+  const user = await lockedUser(repos, userId);
+  return { admins, user, now: clock.now() };
 }
 
 /** The user read and locked, or NOT_FOUND. */

@@ -3,7 +3,7 @@ import { accountDeletedEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { revokeSessions } from '../session/revoke-sessions';
-import { adminAuditEntry, assertMayRemoveAdmin, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
+import { adminAuditEntry, assertMayRemoveAdmin, lockForAdminChange, type AdminActor } from './admin-guard';
 import { PORTS } from '../ports/tokens';
 
 /**
@@ -20,11 +20,7 @@ export class DeleteUser {
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<void> {
     await this.uow.run(async (repos) => {
-      const admins = await lockAdmins(repos, input.actor, this.clock.now());
-      const user = await lockedUser(repos, input.userId);
-      // Dated once the locks are held (as UpdateUser does): a change that committed during the wait for them comes
-      // before the deletion in time as well as in order.
-      const now = this.clock.now();
+      const { admins, user, now } = await lockForAdminChange(repos, input.actor, input.userId, this.clock);
       if (user.isActiveAdmin || user.id === input.actor.id) assertMayRemoveAdmin(admins, input.actor.id, user);
       await revokeSessions(repos, user.id, now, 'account_deleted');
       user.markDeleted(now);

@@ -2,7 +2,7 @@ import { inject, injectable } from 'inversify';
 import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
-import { adminAuditEntry, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
+import { adminAuditEntry, lockForAdminChange, type AdminActor } from './admin-guard';
 import { PORTS } from '../ports/tokens';
 
 /**
@@ -20,9 +20,7 @@ export class RevokeUserSessions {
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<number> {
     return this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor, this.clock.now());
-      const user = await lockedUser(repos, input.userId);
-      const now = this.clock.now(); // under the locks, as DeleteUser
+      const { user, now } = await lockForAdminChange(repos, input.actor, input.userId, this.clock);
       const revoked = await cutOffEarlierAccess(repos, user, now, 'admin');
       await repos.users.save(user);
       await repos.audit.record(adminAuditEntry('session.revoked', input.actor, user.id, now, `admin:${revoked}`));

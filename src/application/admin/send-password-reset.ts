@@ -8,7 +8,7 @@ import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { RESET_TOKEN_TTL_SECONDS } from '../password/request-password-reset';
-import { adminAuditEntry, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
+import { adminAuditEntry, lockForAdminChange, type AdminActor } from './admin-guard';
 import { PORTS } from '../ports/tokens';
 
 /**
@@ -27,9 +27,7 @@ export class SendPasswordReset {
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<void> {
     await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor, this.clock.now());
-      const user = await lockedUser(repos, input.userId);
-      const now = this.clock.now(); // under the locks, as DeleteUser
+      const { user, now } = await lockForAdminChange(repos, input.actor, input.userId, this.clock);
       if (user.status === 'suspended') throw Errors.userSuspended();
       const ttlSeconds = RESET_TOKEN_TTL_SECONDS;
       const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: user.id, purpose: 'password_reset', ttlSeconds, now });

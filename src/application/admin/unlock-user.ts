@@ -5,7 +5,7 @@ import type { LoginLockout } from '../ports/login-lockout';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { clearLockout } from '../session/login-lockout-keys';
 import { MfaLockout } from '../mfa/mfa-lockout';
-import { adminAuditEntry, lockAdmins, lockedUser, type AdminActor } from './admin-guard';
+import { adminAuditEntry, lockForAdminChange, type AdminActor } from './admin-guard';
 import { PORTS } from '../ports/tokens';
 
 /**
@@ -24,9 +24,7 @@ export class UnlockUser {
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
     const user = await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor, this.clock.now());
-      const locked = await lockedUser(repos, input.userId);
-      const now = this.clock.now(); // under the locks, as DeleteUser
+      const { user: locked, now } = await lockForAdminChange(repos, input.actor, input.userId, this.clock);
       locked.unlock(now);
       await repos.users.save(locked);
       await repos.audit.record(adminAuditEntry('account.unlocked', input.actor, locked.id, now));

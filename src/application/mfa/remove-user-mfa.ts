@@ -5,7 +5,7 @@ import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import type { AuthSettings } from '../shared/auth-settings';
 import { securityNoticeEmail } from '../shared/security-notices';
-import { adminAuditEntry, lockAdmins, lockedUser, type AdminActor } from '../admin/admin-guard';
+import { adminAuditEntry, lockForAdminChange, type AdminActor } from '../admin/admin-guard';
 import { MfaLockout } from './mfa-lockout';
 import { PORTS } from '../ports/tokens';
 
@@ -28,9 +28,7 @@ export class RemoveUserMfa {
 
   async execute(input: { actor: AdminActor; userId: string }): Promise<User> {
     const user = await this.uow.run(async (repos) => {
-      await lockAdmins(repos, input.actor, this.clock.now());
-      const user = await lockedUser(repos, input.userId);
-      const now = this.clock.now(); // under the locks, as DeleteUser
+      const { user, now } = await lockForAdminChange(repos, input.actor, input.userId, this.clock);
       // The id as stored, not as typed: a path may spell a UUID in capitals (PostgreSQL matches it either way).
       if (user.id === input.actor.id) throw Errors.adminSelfAction();
       const hadPendingSetup = user.credentials.has('totp');

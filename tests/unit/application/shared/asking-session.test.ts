@@ -188,6 +188,7 @@ interface DatedCase {
 const ADMIN_CASES: DatedCase[] = [
   { name: 'DeleteUser (DELETE /admin/users/:id)', prepare: async (kit, me) => { const actor = await kit.anAdmin('root@example.com'); return () => kit.useCases.DeleteUser.execute({ actor, userId: me.userId }); } },
   { name: 'RevokeUserSessions (DELETE /admin/users/:id/sessions)', prepare: async (kit, me) => { const actor = await kit.anAdmin('root@example.com'); return () => kit.useCases.RevokeUserSessions.execute({ actor, userId: me.userId }); } },
+  { name: 'UnlockUser (POST /admin/users/:id/unlock)', prepare: async (kit, me) => { const actor = await kit.anAdmin('root@example.com'); return () => kit.useCases.UnlockUser.execute({ actor, userId: me.userId }); } },
   { name: 'SendPasswordReset (POST /admin/users/:id/password-reset)', prepare: async (kit, me) => { const actor = await kit.anAdmin('root@example.com'); return () => kit.useCases.SendPasswordReset.execute({ actor, userId: me.userId }); } },
   {
     name: 'RemoveUserMfa (DELETE /admin/users/:id/mfa)',
