@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `npm test`: the type check and the dependency rule (`npm run lint`) run beside the suites of the parallel group,
-# then the serial group runs on its own (tests/support/serial-suites.cjs says why each suite is there). The lint
-# is one process on one core for about 25 s, time the jest workers, mostly waiting on the servers, leave spare (it
-# used to run first, on its own). Any failure fails the run; the lint's output follows the parallel group's.
+# then the two serial groups of tests/support/serial-suites.cjs (it says why each suite is in which): the deadline
+# group two suites at a time, then the timing group one at a time with nothing beside it. The lint is one process on
+# one core for about 25 s, time the jest workers, mostly waiting on the servers, leave spare (it used to run first,
+# on its own). Any failure fails the run; the lint's output follows the parallel group's.
 # Three workers on two cores (since stop 54): the parallel group waits on the servers, its timers and its child
 # processes more than it computes. On the machine of stop 54 it took 677 s on two workers (jest's processes used
 # 1.5 of the 2 cores) and 540 s on three, all 2,772 tests passing; the suites whose assertions have a deadline that
-# load could push them past are in the serial group, which still runs one suite at a time. Four workers took 706 s:
-# past three, they contend for the cores.
+# load could push them past are in the serial groups. Four workers took 706 s: past three, they contend for the cores.
+# The serial groups were one group run one suite at a time until stop 59, when vmstat showed it kept the two cores
+# only 20-45% busy for its 230 s (the parallel group: 97-100%): its deadline suites wait, they do not compute.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,9 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
   fi
 fi
 
-serial="$(node tests/support/serial-suites.cjs)"
+serial="$(node tests/support/serial-suites.cjs all)"
+deadline="$(node tests/support/serial-suites.cjs deadline)"
+timing="$(node tests/support/serial-suites.cjs timing)"
 lint_log="$(mktemp)"
 trap 'rm -f "$lint_log"' EXIT
 
@@ -46,4 +50,10 @@ cat "$lint_log"
 [ "$lint" -eq 0 ] || exit "$lint"
 [ "$parallel" -eq 0 ] || exit "$parallel"
 
-npx jest --runInBand "$serial"
+npx jest --maxWorkers=2 "$deadline"
+deadline_run=$?
+
+npx jest --runInBand "$timing"
+timing_run=$?
+[ "$deadline_run" -eq 0 ] || exit "$deadline_run"
+exit "$timing_run"

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
  */
 const FIRST_PORT = 20_000;
 const PORTS_PER_WORKER = 1_000;
-const WORKER_RANGES = 10; // 20000-29999: below 32768 (and below the Redis topology helper's 30000-55000)
+const WORKER_RANGES = 10; // 20000-29999: below 32768 (and below the Redis topology helper's 30000-48999)
 
 function range(): { first: number; size: number } {
   const worker = Math.max(1, Number(process.env.JEST_WORKER_ID ?? '1') || 1);

@@ -20,10 +20,16 @@ export interface ClusterTopology extends Topology {
   startNode(index: number): Promise<void>;
 }
 
-/** `count` free ports whose cluster bus ports (+10000) are free too. */
+/** Each jest worker takes its topologies' ports from a band of its own: two such suites may run at once (the deadline group). */
+const BAND = 3_000;
+const BANDS = 3; // 30000-38999, their cluster bus ports 40000-48999
+
+/** `count` free ports whose cluster bus ports (+10000) are free too, in this jest worker's band. */
 async function freePorts(count: number): Promise<number[]> {
+  const worker = Math.max(1, Number(process.env.JEST_WORKER_ID ?? '1') || 1);
+  const first = 30_000 + ((worker - 1) % BANDS) * BAND;
   const ports: number[] = [];
-  for (let port = 30000 + Math.floor(Math.random() * 10000); ports.length < count && port < 45000; port += 1) {
+  for (let port = first + Math.floor(Math.random() * (BAND / 2)); ports.length < count && port < first + BAND; port += 1) {
     if ((await isFree(port)) && (await isFree(port + 10000))) ports.push(port);
   }
   if (ports.length < count) throw new Error('no free ports for the Redis topology');
