@@ -66,10 +66,10 @@ const TIMING_MARKERS = /hrtime|performance\.now/;
 /** What marks a suite that measures time or starts Redis servers of its own (it must be in one of the two groups). */
 const SERIAL_MARKERS = /hrtime|performance\.now|redis-server/;
 
+/** A jest path pattern matching exactly these suites. */
 const patternOf = (suites) => `(${suites.map((p) => p.replace(/[.]/g, '\\.')).join('|')})$`;
-const pattern = patternOf(SERIAL_SUITES);
 
-module.exports = { TIMING_SUITES, DEADLINE_SUITES, SERIAL_SUITES, TIMING_MARKERS, SERIAL_MARKERS, pattern, patternOf };
+module.exports = { TIMING_SUITES, DEADLINE_SUITES, SERIAL_SUITES, TIMING_MARKERS, SERIAL_MARKERS };
 
 // `node tests/support/serial-suites.cjs [all|deadline|timing]`: the pattern scripts/test.sh hands jest.
 if (require.main === module) {
