@@ -3,53 +3,11 @@ import type { EventPublisher } from '@application/ports/event-publisher';
 import type { Logger } from '@application/ports/logger';
 import { Backoff, retryDelayMs } from '@application/shared/retry-delay';
 import { BackgroundWorker, type RoundResult } from '@infrastructure/jobs/background-worker';
+import { OutboxPurge } from './outbox-purge';
+import { DEFAULT_RELAY_OPTIONS, type OutboxRelayOptions, WAKE_SPACING_MS } from './outbox-relay-options';
 import type { BatchOutcome, OutboxStore, RefusedEvent } from './outbox-store';
 
-export interface OutboxRelayOptions {
-  batchSize: number;
-  /** How often an idle relay looks for rows other instances committed (its own commits poke it). */
-  pollIntervalMs: number;
-  /**
-   * A commit of routine events only (relay-urgency.ts) wakes the relay this long afterwards, and the commits of
-   * that window share its round; any other commit wakes it at once (0: always at once).
-   */
-  batchDelayMs: number;
-  /**
-   * Waits while the broker or the database is away: from min, doubling, up to max (see retryDelayMs); the broker's
-   * return ends the wait at once (wake). A single event the broker refused (nack, no confirm in time) waits the same
-   * way on its own attempts, and only it waits.
-   */
-  minBackoffMs: number;
-  maxBackoffMs: number;
-  /** How often the lag (pending count, age of the oldest pending event) is logged. */
-  lagLogIntervalMs: number;
-  /** Lag above this is logged as a warning. */
-  lagWarnMs: number;
-  /** Published rows are deleted once older than this. */
-  retentionMs: number;
-  purgeIntervalMs: number;
-  /**
-   * A purge deletes at most this many rows per round (one statement), then lets the next round publish first:
-   * one slice takes a few milliseconds, where the whole purge of an hour's rows took seconds in one round.
-   */
-  purgeRowsPerRound: number;
-}
-
-export const DEFAULT_RELAY_OPTIONS: OutboxRelayOptions = {
-  batchSize: 200,
-  pollIntervalMs: 500,
-  batchDelayMs: 50,
-  minBackoffMs: 250,
-  maxBackoffMs: 30_000,
-  lagLogIntervalMs: 60_000,
-  lagWarnMs: 60_000,
-  retentionMs: 7 * 86_400_000,
-  purgeIntervalMs: 3_600_000,
-  purgeRowsPerRound: 1000,
-};
-
-/** The least time between two honoured wakes with no published round between them (see wake()), or minBackoffMs. */
-const WAKE_SPACING_MS = 1000;
+export { DEFAULT_RELAY_OPTIONS, type OutboxRelayOptions } from './outbox-relay-options';
 
 /**
  * Moves committed events from the outbox to the broker, at least once: a row is marked published only after
@@ -70,10 +28,8 @@ export class OutboxRelay {
   private readonly options: OutboxRelayOptions;
   private readonly backoff: Backoff;
   private readonly worker: BackgroundWorker;
+  private readonly purge: OutboxPurge;
   private nextLagLogAt = 0;
-  private nextPurgeAt = 0;
-  /** The purge under way (between rounds), if any. */
-  private purge: { cutoff: Date; table: 'outbox' | 'processed'; published: number; processed: number } | null = null;
   private publishedTotal = 0;
   /** The broker was reachable at least once (before that, its absence is start-up, not an outage). */
   private brokerSeen = false;
@@ -94,6 +50,7 @@ export class OutboxRelay {
     this.options = { ...DEFAULT_RELAY_OPTIONS, ...options };
     this.backoff = new Backoff({ baseMs: this.options.minBackoffMs, maxMs: this.options.maxBackoffMs });
     this.worker = new BackgroundWorker(() => this.step(), { name: 'outbox relay', pollIntervalMs: this.options.pollIntervalMs }, logger);
+    this.purge = new OutboxPurge(store, logger, this.options);
   }
 
   get published(): number {
@@ -172,42 +129,12 @@ export class OutboxRelay {
       this.nextLagLogAt = now + this.options.lagLogIntervalMs;
       await this.logLag(now);
     }
-    if (this.purge === null && now >= this.nextPurgeAt) {
-      this.nextPurgeAt = now + this.options.purgeIntervalMs;
-      this.purge = { cutoff: new Date(now - this.options.retentionMs), table: 'outbox', published: 0, processed: 0 };
-    }
-    if (this.purge !== null) await this.purgeSlice(this.purge);
+    await this.purge.round(now);
   }
 
   /** Whether a purge is under way (more slices to delete). */
   get purging(): boolean {
-    return this.purge !== null;
-  }
-
-  /**
-   * One slice: at most `purgeRowsPerRound` published events, and when those are done (the slice was not full) at
-   * most as many processed-event records. A failure ends the purge until the next interval.
-   */
-  private async purgeSlice(purge: NonNullable<OutboxRelay['purge']>): Promise<void> {
-    const max = this.options.purgeRowsPerRound;
-    try {
-      if (purge.table === 'outbox') {
-        const deleted = await this.store.purgePublished(purge.cutoff, max);
-        purge.published += deleted;
-        if (deleted >= max) return;
-        purge.table = 'processed';
-      }
-      const deleted = await this.store.purgeProcessed(purge.cutoff, max);
-      purge.processed += deleted;
-      if (deleted >= max) return;
-    } catch (error) {
-      this.purge = null;
-      throw error;
-    }
-    this.purge = null;
-    if (purge.published + purge.processed > 0) {
-      this.logger.info({ purged: purge.published, processed_records: purge.processed }, 'outbox: rows past retention purged');
-    }
+    return this.purge.running;
   }
 
   /**
