@@ -156,7 +156,8 @@ export async function startInfrastructure(
   const repositories = typeOrmRepositories(dataSource.manager, { secretBox, clock });
   // A key that does not open (another ENCRYPTION_KEY) stops the start: with the database and cache closed, so that
   // a CLI command run in process (the tests') leaves nothing open behind its one line of failure.
-  const signing = await startSigningKeys(config, logger, { store: repositories.signingKeys, secretBox, clock, mode: overrides.signingKeys ?? 'manage' }).catch(async (error: unknown) => {
+  const keyChanges = new TypeOrmUnitOfWork(dataSource, { secretBox, clock, decorateAudit });
+  const signing = await startSigningKeys(config, logger, { store: repositories.signingKeys, transact: (work) => keyChanges.runOnSigningKeys(work), secretBox, clock, mode: overrides.signingKeys ?? 'manage' }).catch(async (error: unknown) => {
     await database.close().catch(() => undefined);
     await cache.close().catch(() => undefined);
     throw error;

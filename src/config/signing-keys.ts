@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '@application/ports/clock';
 import type { SecretBox } from '@application/ports/secret-box';
-import type { SigningKeyRepository } from '@application/ports/signing-keys';
+import type { SigningKeyRepository, SigningKeyTransaction } from '@application/ports/signing-keys';
 import { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { JWKS_MAX_AGE_SECONDS } from '@interface/http/routes/well-known.routes';
 import { MAX_ACCESS_TOKEN_TTL_SECONDS, type AppConfig } from './env';
@@ -15,6 +15,8 @@ const KEY_PUBLICATION_WINDOW_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_RELOAD_INTERVA
 
 export interface SigningKeyParts {
   store: SigningKeyRepository;
+  /** Where rotations and withdrawals write, with their audit entry (SigningKeyManagerOptions.transact). */
+  transact: SigningKeyTransaction;
   secretBox: SecretBox;
   clock: Clock;
   /** See InfrastructureOverrides.signingKeys. */
@@ -35,6 +37,7 @@ export async function startSigningKeys(config: AppConfig, logger: Logger, parts:
     reloadIntervalSeconds: KEY_RELOAD_INTERVAL_MS / 1000,
     publicationWindowSeconds: KEY_PUBLICATION_WINDOW_SECONDS,
     mode: parts.mode,
+    transact: parts.transact,
     onRejectedKey: (kid, reason) => logger.error({ kid, reason }, 'a stored signing key fails its checks: not published, not trusted'),
     onAlgorithmChange: ({ from, to, kid, pending, effectiveAt }) => {
       if (pending) {

@@ -53,6 +53,9 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI withdraw-key against a r
   });
 
   const keys = async () => (await t.app.infra.dataSource.query('SELECT kid, status FROM signing_keys ORDER BY kid')) as { kid: string; status: string }[];
+  const keyAudit = async () =>
+    (await t.app.infra.dataSource.query(`SELECT type, reason, actor_id, subject_id FROM audit_events WHERE type LIKE 'signing_key.%' ORDER BY occurred_at`)) as
+      { type: string; reason: string; actor_id: string | null; subject_id: string | null }[];
   const validate = (token: string) => t.http.get('/api/v1/auth/validate').set('Authorization', `Bearer ${token}`);
   const introspect = async (token: string) =>
     (await t.http.post('/oauth/introspect').set('Authorization', basic(gateway)).type('application/x-www-form-urlencoded').send(form({ token })).expect(200)).body as { active: boolean };
@@ -90,14 +93,19 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI withdraw-key against a r
       expect(run.stderr.split('\n')).toEqual([expect.stringMatching(message), '']);
     }
     expect(await keys()).toEqual(before);
+    expect(await keyAudit()).toEqual([]);
   }, 60_000);
 
   it('rotate-keys --force, then withdraw-key --kid <old>: after its reload the service refuses the old key\'s tokens, minted or issued, and no longer publishes it', async () => {
     const { tokens } = await signUp(t, 'withdraw@example.com');
     const leaked = kidOf(tokens.access_token);
     const privateKey = await leak(leaked);
+    const next = (await keys()).find((k) => k.status === 'next')!.kid;
     const rotated = await cli(['rotate-keys', '--force'], env);
     expect({ code: rotated.code, stderr: rotated.stderr }).toEqual({ code: 0, stderr: '' });
+    // Audited in the rotation's transaction (since stop 60): the kids, no actor, no subject.
+    const fresh0 = (await keys()).find((k) => k.status === 'next')!.kid;
+    expect(await keyAudit()).toEqual([{ type: 'signing_key.rotated', reason: `cli forced promoted=${next} retired=${leaked} next=${fresh0}`, actor_id: null, subject_id: null }]);
     await t.app.infra.keys.reload(); // the service's periodic reload (every 60 s)
     const minted = await mint(leaked, privateKey, tokens.access_token);
     // The gap: retired, the leaked key still verifies what its holder mints, and is still published.
@@ -107,6 +115,7 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI withdraw-key against a r
     const run = await cli(['withdraw-key', '--kid', leaked], env);
     expect(run).toEqual({ code: 0, stdout: `${JSON.stringify({ kid: leaked, withdrawn: true })}\n`, stderr: '' });
     expect((await keys()).map((k) => k.kid)).not.toContain(leaked);
+    expect((await keyAudit()).slice(1)).toEqual([{ type: 'signing_key.withdrawn', reason: `cli kid=${leaked}`, actor_id: null, subject_id: null }]);
 
     await t.app.infra.keys.reload();
     expect(await jwksKids()).not.toContain(leaked);
@@ -122,5 +131,6 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('CLI withdraw-key against a r
     // Withdrawn already: unknown now.
     const again = await cli(['withdraw-key', '--kid', leaked], env);
     expect([again.code, again.stdout]).toEqual([1, '']);
+    expect(await keyAudit()).toHaveLength(2);
   }, 120_000);
 });

@@ -18,7 +18,7 @@ import { InMemoryUserDirectory } from '@infrastructure/persistence/memory/in-mem
 import { TypeOrmAuditTrail } from '@infrastructure/persistence/typeorm/typeorm-audit-trail';
 import { TypeOrmUserDirectory } from '@infrastructure/persistence/typeorm/typeorm-user-directory';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
-import type { SigningKeyRepository } from '@application/ports/signing-keys';
+import type { SigningKeyRepository, SigningKeyTransaction } from '@application/ports/signing-keys';
 import type { Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { EmailQueue, QueuedEmailRow } from '@infrastructure/email/email-queue';
 import type { AccountRequestQueue, AccountRequestRow } from '@infrastructure/jobs/account-request-queue';
@@ -71,6 +71,8 @@ export interface Store {
   /** The repositories outside any unit of work: each call is its own statement (auto-commit). */
   repos: Omit<Repositories, 'afterCommit'>;
   signingKeys: SigningKeyRepository;
+  /** Rotations' and withdrawals' transactions on `signingKeys`, audited through `uow`'s audit log. */
+  signingKeyTransaction: SigningKeyTransaction;
   /** Service clients (issue 11): single-statement changes, outside units of work. */
   clients: ServiceClientRepository;
   emailQueue: EmailQueue;
@@ -109,10 +111,13 @@ const memory: PersistenceAdapter = {
     const db = new InMemoryDatabase();
     const repositoryOptions = testRepositoryOptions(options);
     const outboxStore = new InMemoryOutboxStore(db);
+    const uow = new InMemoryUnitOfWork(db, { ...options, ...repositoryOptions });
+    const signingKeys = new InMemorySigningKeyRepository();
     return {
-      uow: new InMemoryUnitOfWork(db, { ...options, ...repositoryOptions }),
+      uow,
       repos: inMemoryRepositories(db, repositoryOptions),
-      signingKeys: new InMemorySigningKeyRepository(),
+      signingKeys,
+      signingKeyTransaction: signingKeys.transaction(uow),
       clients: new InMemoryServiceClientRepository(db),
       userDirectory: new InMemoryUserDirectory(db),
       auditTrail: new InMemoryAuditTrail(db),
@@ -146,10 +151,12 @@ const memory: PersistenceAdapter = {
 function sqlStore(dataSource: DataSource, options: StoreOptions, close: () => Promise<void>): Store {
   const repositoryOptions = testRepositoryOptions(options);
   const repos = typeOrmRepositories(dataSource.manager, repositoryOptions);
+  const uow = new TypeOrmUnitOfWork(dataSource, { ...options, ...repositoryOptions });
   return {
-    uow: new TypeOrmUnitOfWork(dataSource, { ...options, ...repositoryOptions }),
+    uow,
     repos,
     signingKeys: repos.signingKeys,
+    signingKeyTransaction: (work) => uow.runOnSigningKeys(work),
     clients: repos.clients,
     userDirectory: new TypeOrmUserDirectory(dataSource.manager),
     auditTrail: new TypeOrmAuditTrail(dataSource.manager),

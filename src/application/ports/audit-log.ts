@@ -30,6 +30,12 @@ export type AuditEventType =
   | 'client.created'
   | 'client.deleted'
   | 'client.secret_rotated'
+  /**
+   * The signing keys rotated (CLI `rotate-keys`) or a retired key withdrawn (`withdraw-key`), in the transaction of
+   * the key writes: no actor, no subject (a kid is no user id); the kids in the reason (signing-key-audit.ts).
+   */
+  | 'signing_key.rotated'
+  | 'signing_key.withdrawn'
   /** An admin route refused its caller (RecordAdminRefusal). */
   | 'admin.refused';
 

@@ -1,3 +1,5 @@
+import type { AuditLog } from './audit-log';
+
 export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
 
 /**
@@ -40,3 +42,10 @@ export interface SigningKeyRepository {
   declareTokenTtl(kid: string, seconds: number): Promise<void>;
   delete(kid: string): Promise<void>;
 }
+
+/**
+ * Runs `work` in one transaction that holds the signing keys against every other change of them (a rotation or a
+ * withdrawal, from any process; readers, the reloads and the JWKS, never wait): the key writes and their audit entry
+ * commit together or not at all, and two changes at once run one after the other, each seeing the other's result.
+ */
+export type SigningKeyTransaction = <T>(work: (keys: SigningKeyRepository, audit: AuditLog) => Promise<T>) => Promise<T>;

@@ -27,8 +27,9 @@ export function parseWithdrawKey(args: readonly string[]): { kid: string } | str
 /**
  * Deletes the retired signing key `kid` at once (SigningKeyManager.withdraw): the emergency step after a leak, run
  * right after `rotate-keys --force` (docs/key-rotation.md). Prints `{"kid":…,"withdrawn":true}`, exit 0; the active
- * key, a next key and an unknown kid are refused on one line of stderr, exit 1, nothing written. Recorded as
- * rotate-keys is: by the command's own output only (neither writes an audit entry or a log line).
+ * key, a next key and an unknown kid are refused on one line of stderr, exit 1, nothing written. Audited
+ * `signing_key.withdrawn` (reason `cli kid=<kid>`) in the transaction that deletes the key, as rotate-keys is
+ * `signing_key.rotated` (since stop 60; before, only the command's own output told of either).
  */
 export async function withdrawKey(app: Application, kid: string, io: CliIo): Promise<number> {
   const withdrawal = await app.infra.keys.withdraw(kid);

@@ -1,4 +1,5 @@
-import type { SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
+import type { SigningKeyRecord, SigningKeyRepository, SigningKeyTransaction } from '@application/ports/signing-keys';
+import type { UnitOfWork } from '@application/ports/unit-of-work';
 
 /**
  * Keeps the port's semantics: upsert by kid (an update keeps the declared token TTL), listed oldest first (then by
@@ -28,6 +29,24 @@ export class InMemorySigningKeyRepository implements SigningKeyRepository {
 
   async delete(kid: string): Promise<void> {
     this.keys.delete(kid);
+  }
+
+  /**
+   * SigningKeyTransaction on these keys: `uow`'s run(), one at a time with every other transaction of it (its audit
+   * log the entries' table), and these keys put back as they were when the work throws.
+   */
+  transaction(uow: UnitOfWork): SigningKeyTransaction {
+    return (work) =>
+      uow.run(async (repos) => {
+        const before = new Map([...this.keys].map(([kid, key]) => [kid, copy(key)]));
+        try {
+          return await work(this, repos.audit);
+        } catch (error) {
+          this.keys.clear();
+          for (const [kid, key] of before) this.keys.set(kid, key);
+          throw error;
+        }
+      });
   }
 }
 

@@ -1,3 +1,4 @@
+import type { AuditLog } from '@application/ports/audit-log';
 import type { SigningKeyRepository } from '@application/ports/signing-keys';
 import type { Guarded, Repositories, UnitOfWork } from '@application/ports/unit-of-work';
 import type { User } from '@domain/user/user';
@@ -54,13 +55,28 @@ export class TypeOrmUnitOfWork implements UnitOfWork {
   ) {}
 
   async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.transaction((repos) => work(repos));
+  }
+
+  /**
+   * SigningKeyTransaction (ports/signing-keys.ts): a run() on the signing keys and the audit log, the table locked
+   * first in SHARE ROW EXCLUSIVE mode, which one such transaction holds at a time and plain reads never wait for.
+   */
+  runOnSigningKeys<T>(work: (keys: SigningKeyRepository, audit: AuditLog) => Promise<T>): Promise<T> {
+    return this.transaction(async (repos, manager) => {
+      await manager.query('LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE');
+      return work(repos.signingKeys, repos.audit);
+    });
+  }
+
+  private async transaction<T>(work: (repos: TypeOrmRepositories & Pick<Repositories, 'afterCommit'>, manager: EntityManager) => Promise<T>): Promise<T> {
     const afterCommit = new AfterCommitList();
     const result = await this.dataSource.transaction(async (manager) => {
       openTransaction(manager, afterCommit, this.options.wake ?? {});
       holdAppends(manager);
       try {
         const repos = typeOrmRepositories(manager, this.options);
-        const done = await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add });
+        const done = await work({ ...repos, audit: auditLogOf(this.options, repos.audit, afterCommit.add), afterCommit: afterCommit.add }, manager);
         await flushAppends(manager);
         return done;
       } finally {

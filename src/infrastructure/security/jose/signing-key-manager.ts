@@ -1,4 +1,5 @@
 import type { CryptoKey } from 'jose';
+import type { AuditLog } from '@application/ports/audit-log';
 import type { Clock } from '@application/ports/clock';
 import type { SecretBox } from '@application/ports/secret-box';
 import type { SigningAlgorithm, SigningKeyRepository } from '@application/ports/signing-keys';
@@ -7,6 +8,7 @@ import { checkedKeys, type PublishedKey } from './signing-key-material';
 import { byStatusThenAge, pickActive } from './signing-key-order';
 import { declareTokenTtl, ensureKeys, nextKeyOf, promoteDueNextKey, rotateKeys, type SigningKeyWriter } from './signing-key-promotion';
 import { SigningKeyPublication } from './signing-key-publication';
+import { keyRotationAuditEntry, keyWithdrawalAuditEntry } from '@application/shared/signing-key-audit';
 import { withdrawalOf, type Withdrawal } from './signing-key-withdrawal';
 import type { ActiveSigningKey, PublishedJwk, SigningKeyManagerOptions } from './signing-key-types';
 
@@ -101,13 +103,21 @@ export class SigningKeyManager {
   }
 
   /**
-   * Promotes the pre-published next key (the active one retires) and publishes a fresh next key. Refused, nothing
-   * written, while that key was published less than `minNextKeyAgeSeconds` ago: returns its age then, else null.
+   * Promotes the pre-published next key (the active one retires) and publishes a fresh next key, in one transaction
+   * with its audit entry (`signing_key.rotated`; `forced` when `minNextKeyAgeSeconds` is 0, the CLI's `--force`).
+   * Refused, nothing written, while that key was published less than `minNextKeyAgeSeconds` ago: returns its age
+   * then, else null. Two rotations at once run one after the other (see changeKeys).
    */
   async rotate(minNextKeyAgeSeconds = 0): Promise<{ refusedAgeSeconds: number } | null> {
-    const refused = await rotateKeys(this.writer, this.clock.now(), minNextKeyAgeSeconds);
-    if (!refused) await this.prune();
-    return refused;
+    const outcome = await this.changeKeys(async (keys, audit) => {
+      const now = this.clock.now();
+      const rotation = await rotateKeys({ ...this.writer, repository: keys }, now, minNextKeyAgeSeconds);
+      if (!('refusedAgeSeconds' in rotation)) await audit?.record(keyRotationAuditEntry(rotation, minNextKeyAgeSeconds === 0, now));
+      return rotation;
+    });
+    if ('refusedAgeSeconds' in outcome) return outcome;
+    await this.prune();
+    return null;
   }
 
   /** Deletes retired keys no unexpired token can have been signed with, then reloads. */
@@ -126,10 +136,26 @@ export class SigningKeyManager {
    * instances drop it at their next reload, which also ends its tokens' hits in their verified-token caches.
    */
   async withdraw(kid: string): Promise<Withdrawal> {
-    const withdrawal = withdrawalOf(await this.repository.list(), kid);
-    if (withdrawal === 'withdrawn') await this.repository.delete(kid);
+    const withdrawal = await this.changeKeys(async (keys, audit) => {
+      const found = withdrawalOf(await keys.list(), kid);
+      if (found !== 'withdrawn') return found;
+      await keys.delete(kid);
+      await audit?.record(keyWithdrawalAuditEntry(kid, this.clock.now()));
+      return found;
+    });
     await this.reload();
     return withdrawal;
+  }
+
+  /**
+   * A rotation's or a withdrawal's writes, in the options' SigningKeyTransaction: with their audit entry, atomically,
+   * one change at a time across processes. Until stop 60 they were single statements, unaudited, and two rotations at
+   * once each promoted the same next key and each published a new one. Without a transaction in the options (the
+   * tests of the key rules alone) the work runs on the manager's repository, and nothing is audited.
+   */
+  private changeKeys<T>(work: (keys: SigningKeyRepository, audit: AuditLog | null) => Promise<T>): Promise<T> {
+    const transact = this.options.transact;
+    return transact ? transact((keys, audit) => work(keys, audit)) : work(this.repository, null);
   }
 
   /**

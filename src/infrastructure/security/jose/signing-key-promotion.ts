@@ -1,4 +1,5 @@
 import type { SecretBox } from '@application/ports/secret-box';
+import type { KeyRotation } from '@application/shared/signing-key-audit';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '@application/ports/signing-keys';
 import { generateSigningKey } from './signing-key-material';
 import { byAge, pickActive } from './signing-key-order';
@@ -13,9 +14,11 @@ export interface SigningKeyWriter {
   readonly windowMs: number;
 }
 
-/** Stores a new key of the configured algorithm, carrying this process's token TTL. */
-async function saveNewKey(writer: SigningKeyWriter, status: 'next' | 'active', now: Date): Promise<void> {
-  await writer.repository.save(await generateSigningKey(writer.options.alg, writer.box, status, now, writer.options.accessTokenTtlSeconds));
+/** Stores a new key of the configured algorithm, carrying this process's token TTL; returns its kid. */
+async function saveNewKey(writer: SigningKeyWriter, status: 'next' | 'active', now: Date): Promise<string> {
+  const key = await generateSigningKey(writer.options.alg, writer.box, status, now, writer.options.accessTokenTtlSeconds);
+  await writer.repository.save(key);
+  return key.kid;
 }
 
 /**
@@ -56,31 +59,37 @@ export async function promoteDueNextKey(writer: SigningKeyWriter, records: Signi
 }
 
 /**
- * What rotate() writes: the next key promoted, if any, and a fresh next key. Nothing, while that key was published
- * less than `minNextKeyAgeSeconds` ago: returns its age then, else null.
+ * What rotate() writes (through the writer's repository: the rotation's transaction): the next key promoted, if any,
+ * and a fresh next key; returns the kids. Nothing, while that key was published less than `minNextKeyAgeSeconds`
+ * ago: returns its age then.
  */
-export async function rotateKeys(writer: SigningKeyWriter, now: Date, minNextKeyAgeSeconds: number): Promise<{ refusedAgeSeconds: number } | null> {
+export async function rotateKeys(writer: SigningKeyWriter, now: Date, minNextKeyAgeSeconds: number): Promise<KeyRotation | { refusedAgeSeconds: number }> {
   const records = await writer.repository.list();
   const next = nextKeyOf(records, writer.options.alg);
   const ageSeconds = next ? Math.max(0, Math.floor((now.getTime() - next.createdAt.getTime()) / 1000)) : Number.POSITIVE_INFINITY;
   if (ageSeconds < minNextKeyAgeSeconds) return { refusedAgeSeconds: ageSeconds };
-  if (next) await promote(writer.repository, next, records, now);
-  await saveNewKey(writer, 'next', now);
-  return null;
+  const retired = next ? await promote(writer.repository, next, records, now) : [];
+  return { promoted: next?.kid ?? null, retired, next: await saveNewKey(writer, 'next', now) };
 }
 
-/** The next key becomes active; every other active or next key retires (writing status and times only). */
-async function promote(repository: SigningKeyRepository, next: SigningKeyRecord, records: SigningKeyRecord[], now: Date): Promise<void> {
+/**
+ * The next key becomes active; every other active or next key retires (writing status and times only). Returns the
+ * kids it retired.
+ */
+async function promote(repository: SigningKeyRepository, next: SigningKeyRecord, records: SigningKeyRecord[], now: Date): Promise<string[]> {
   // The next key becomes active before the old one retires: an instance reloading between the two writes (or a
   // rotation cut short there) sees two active keys and signs with the older, never none (outside review,
   // 2026-12-02: retiring first left a reload with no key, every login and refresh a 500 for a minute).
   await repository.save({ ...next, status: 'active', activatedAt: now });
+  const retired: string[] = [];
   for (const r of records) {
     // Every other active or next key retires too: duplicates from concurrent starts, or another alg.
     if (r.kid !== next.kid && r.status !== 'retired') {
       await repository.save({ ...r, status: 'retired', retiredAt: now });
+      retired.push(r.kid);
     }
   }
+  return retired;
 }
 
 /** The oldest next key of the algorithm: the one a rotation promotes. */

@@ -1,6 +1,6 @@
 /** The signing-key manager's options and what it hands out (see signing-key-manager.ts). */
 import type { CryptoKey } from 'jose';
-import type { SigningAlgorithm } from '@application/ports/signing-keys';
+import type { SigningAlgorithm, SigningKeyTransaction } from '@application/ports/signing-keys';
 
 export interface SigningKeyManagerOptions {
   alg: SigningAlgorithm;
@@ -32,6 +32,12 @@ export interface SigningKeyManagerOptions {
    * refresh() only read the keys, never creating or retiring one. Default `manage`.
    */
   mode?: 'manage' | 'follow';
+  /**
+   * Where a rotation and a withdrawal write: one transaction each, with their audit entry, holding the keys against
+   * every other change of them (the composition root's, on the service's database). Without it (tests of the key
+   * rules) they write through the manager's repository, unaudited.
+   */
+  transact?: SigningKeyTransaction;
   /** Told of a stored key that is not published because its row fails the checks (importCheckedPublicKey). */
   onRejectedKey?: (kid: string, reason: string) => void;
   /**
