@@ -65,6 +65,10 @@ describe('CLI create-admin (CONTRACT §8)', () => {
       const second = JSON.parse(generated.stdout) as { password: string; roles: string[] };
       expect(second.roles).toEqual(['user', 'admin']);
       expect(second.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      // As long as the policy asks (a review of stop 60: 24 characters whatever PASSWORD_MIN_LENGTH, so over 24 it exited 1).
+      const long = await cliInProcess(['create-admin', '--email', 'long@example.com'], { DATA_DIR: dir, PASSWORD_MIN_LENGTH: '40' });
+      expect([long.code, long.stderr]).toEqual([0, '']);
+      expect((JSON.parse(long.stdout) as { password: string }).password).toMatch(/^[A-Za-z0-9_-]{40,42}$/);
 
       const weak = await cli(dir, ['create-admin', '--email', 'weak@example.com', '--password-stdin'], 'password\n');
       expect(weak.code).toBe(1);

@@ -65,14 +65,17 @@ async function readStdin(stdin: CliIo['stdin']): Promise<string> {
 }
 
 /**
- * 144 bits from the CSPRNG, base64url: 24 characters the password policy accepts, drawn again while they hold the
- * address's local part (3 characters or more, case-folded), which the policy refuses. Until a review of stop 50 about
- * one run in 1,700 for a 3-letter local part (`ops@`) exited 1, blaming a --password-stdin never given.
+ * 144 bits from the CSPRNG, base64url: 24 characters the password policy accepts, or as many as PASSWORD_MIN_LENGTH
+ * asks when that is more (up to its 128; until a review of stop 60 always 24, so with PASSWORD_MIN_LENGTH over 24 the
+ * command exited 1, blaming a --password-stdin never given), drawn again while they hold the address's local part (3
+ * characters or more, case-folded), which the policy refuses. Until a review of stop 50 about one run in 1,700 for a
+ * 3-letter local part (`ops@`) exited 1.
  */
-export function generatedPassword(email: string, bytes: (size: number) => Buffer = randomBytes): string {
+export function generatedPassword(email: string, minLength = 24, bytes: (size: number) => Buffer = randomBytes): string {
   const local = Email.create(email).localPart;
+  const size = Math.max(18, Math.ceil((minLength * 3) / 4));
   for (;;) {
-    const password = bytes(18).toString('base64url');
+    const password = bytes(size).toString('base64url');
     if (local.length < 3 || !Email.canonicalize(password).includes(local)) return password;
   }
 }
@@ -80,7 +83,7 @@ export function generatedPassword(email: string, bytes: (size: number) => Buffer
 /** CONTRACT §8: `{user_id, email, roles, password?}`; the password only when generated for a new account. */
 export async function createAdmin(app: Application, options: CreateAdminOptions, io: Pick<CliIo, 'stdin' | 'stderr' | 'env'>): Promise<Record<string, unknown>> {
   const supplied = options.passwordFromStdin ? await readStdin(io.stdin) : null;
-  const password = supplied ?? generatedPassword(options.email);
+  const password = supplied ?? generatedPassword(options.email, app.config.passwordMinLength);
   // Against the service's database (DATABASE_URL) without its APP_PUBLIC_URL, a mailed link would point at this
   // command's default, localhost: the use case refuses the one case that mails one. Embedded mode's default is right.
   const linkBaseKnown = !io.env.DATABASE_URL?.trim() || Boolean(io.env.APP_PUBLIC_URL?.trim());
