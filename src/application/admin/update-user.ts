@@ -69,6 +69,9 @@ export class UpdateUser {
         const hadMfa = user.mfaEnabled;
         passwordLink = user.discardUnprovenPassword(now, input.actor.id);
         if (passwordLink) await cutOffEarlierAccess(repos, user, now, 'password_unproven');
+        // Audited as the password's removal too, as a role grant's is (a review of stop 60: only `email.verified`, whose
+        // reason the API never shows, recorded it, so the trail filtered by `credentials.updated` missed it).
+        if (passwordLink) await audit('credentials.updated', 'admin_password_unproven');
         // Its second factor goes with it (since stop 51), in the owner's activity as the admin's doing.
         if (passwordLink && hadMfa) await audit('mfa.disabled', 'admin_password_unproven');
         user.verifyEmail(now);

@@ -78,6 +78,9 @@ describe('REQUIRE_EMAIL_VERIFICATION=false: an address nobody proved is not call
     expect(disabled.map((event) => event.data['actor_id'])).toEqual([admin.user.id]);
     const audited = kit.db.tables.auditEvents.filter((entry) => entry.type === 'mfa.disabled' && entry.subjectId === squatter.user.id);
     expect(audited.map((entry) => [entry.actorId, entry.reason])).toEqual([[admin.user.id, 'admin_password_unproven']]);
+    // The password's removal is in the trail as such, as a role grant's is (a review of stop 60).
+    const removed = kit.db.tables.auditEvents.filter((entry) => entry.type === 'credentials.updated' && entry.subjectId === squatter.user.id);
+    expect(removed.map((entry) => [entry.actorId, entry.reason])).toEqual([[admin.user.id, 'admin_password_unproven']]);
     await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('victim@corp.example'), newPassword: 'the owner chose this one', client: CLIENT });
     const login = await kit.useCases.LoginWithPassword.execute({ identifier: 'victim@corp.example', password: 'the owner chose this one', client: CLIENT });
     expect(login.mfaRequired).toBe(false);
