@@ -49,8 +49,8 @@ export class DelegatingSessions implements SessionRepository {
    * state itself). It only moves a live session's expiry later, never revokes (a cached entry holding the earlier
    * expiry can only refuse sooner, and lives at most its TTL), so the decorators pass it through unannounced.
    */
-  saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
-    return this.inner.saveIfCurrent(session, expectedHash);
+  saveIfCurrent(session: Session, expectedHash: string, liveAt: Date): Promise<boolean> {
+    return this.inner.saveIfCurrent(session, expectedHash, liveAt);
   }
 
   fenceRefreshes(userId: string): Promise<void> {

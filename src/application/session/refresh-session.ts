@@ -94,7 +94,8 @@ export class RefreshSession {
     // compare-and-set, which fails if a role change fenced the session since the read (fenceRefreshes), so a role
     // taken away is dated after any token that still carries it (the SDK's revocation feed cuts tokens off by iat).
     const tokens = await this.issuer.pair(user, session, refreshToken);
-    if (!(await this.sessions.saveIfCurrent(session, current))) return 'locked_path';
+    // Alive when written, not only when read: a revocation of every session skips one already expired (liveAt).
+    if (!(await this.sessions.saveIfCurrent(session, current, this.clock.now()))) return 'locked_path';
     // A rotation moved the expiry: drop the shared cache's state. The local caches are not told (no announcement
     // on this hot path): an expiry a cache says has passed is read again from the database before a token is
     // refused (ValidateAccessToken), so an entry with the earlier expiry costs a read, never a wrong refusal.

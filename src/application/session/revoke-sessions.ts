@@ -3,8 +3,18 @@ import type { User } from '@domain/user/user';
 import type { Repositories } from '../ports/unit-of-work';
 
 /**
- * Revokes every active session of the user except `keep` (the caller's own, when it stays); returns how many.
- * The sessions are locked first; the caller holds the user's lock (user first, then sessions, everywhere).
+ * How long after its expiry a session is still revoked with the others: a refresh that read it alive just before
+ * the expiry writes (compare-and-set) after its signing, and a revocation that skipped it as expired left that write
+ * nothing to fail on, so the session came back, its expiry moved on, after the password change that was to end it (a
+ * review of stop 60). Written now, its row fails that write. The write also checks the expiry at its own instant
+ * (SessionRepository.saveIfCurrent's `liveAt`); this margin covers the clocks of two instances besides.
+ */
+export const RECENTLY_EXPIRED_MS = 60_000;
+
+/**
+ * Revokes every active session of the user except `keep` (the caller's own, when it stays), and those that expired
+ * in the last minute (RECENTLY_EXPIRED_MS); returns how many. The sessions are locked first; the caller holds the
+ * user's lock (user first, then sessions, everywhere).
  */
 export async function revokeSessions(
   repos: Repositories,
@@ -13,7 +23,8 @@ export async function revokeSessions(
   reason: RevokeReason,
   keep: string | null = null,
 ): Promise<number> {
-  const sessions = (await repos.sessions.findActiveByUserForUpdate(userId, now)).filter((s) => s.id !== keep);
+  const since = new Date(now.getTime() - RECENTLY_EXPIRED_MS);
+  const sessions = (await repos.sessions.findActiveByUserForUpdate(userId, since)).filter((s) => s.id !== keep);
   for (const session of sessions) {
     session.revoke(now, reason);
     await repos.sessions.save(session);

@@ -51,8 +51,13 @@ export interface SessionRepository {
    * write in flight is waited for). False: the row changed meanwhile (a concurrent rotation or revocation, a
    * fence) and nothing was written. A session with recorded events is refused
    * (throws): events go to the outbox in a unit of work.
+   *
+   * `liveAt` (the refresh's instant of writing): the stored expiry must still be after it, or nothing is written
+   * either. A revocation of every session (revokeSessions) skips those already expired, so a refresh that read the
+   * session just before its expiry and wrote just after such a revocation would otherwise have brought it back, its
+   * expiry moved on, after a password change that ended it (a review of stop 60).
    */
-  saveIfCurrent(session: Session, expectedHash: string): Promise<boolean>;
+  saveIfCurrent(session: Session, expectedHash: string, liveAt: Date): Promise<boolean>;
   /**
    * In a unit of work: writes every active session of the user anew, nothing changed, so that every refresh that
    * read one before fails its compare-and-set (saveIfCurrent; one in flight waits for this commit) and decides again

@@ -6,7 +6,7 @@ import { updateRows } from '@infrastructure/persistence/typeorm/raw-update';
 import { TypeOrmSessionRepository } from '@infrastructure/persistence/typeorm/typeorm-session.repository';
 import { TypeOrmUserRepository } from '@infrastructure/persistence/typeorm/typeorm-user.repository';
 import { UserCredentialRecord } from '@infrastructure/persistence/typeorm/user.record';
-import { aSession, aUser, rotated } from '../../support/mothers';
+import { aSession, aUser, rotated, T0 } from '../../support/mothers';
 import { createScratchSchema, describeWhen, REAL_POSTGRES_SELECTED, type ScratchSchema } from '../../support/servers';
 
 /**
@@ -129,8 +129,10 @@ describeWhen(REAL_POSTGRES_SELECTED, 'PostgreSQL')('named prepared statements', 
           const repository = new TypeOrmSessionRepository(named.manager);
           const found = await repository.findByRefreshTokenHash(current);
           if (!found) return false;
-          rotated(found.session, new Date());
-          return repository.saveIfCurrent(found.session, current);
+          // The mothers' sessions begin at T0: a rotation a minute later, while they are alive.
+          const now = new Date(T0.getTime() + 60_000);
+          rotated(found.session, now);
+          return repository.saveIfCurrent(found.session, current, now);
         }),
       );
       expect(outcomes.filter(Boolean)).toHaveLength(1);

@@ -241,9 +241,9 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     const second = (await store.repos.sessions.findByRefreshTokenHash(h2))!.session;
     const h3 = rotated(first, at('2026-01-02T05:00:00.000Z'));
     rotated(second, at('2026-01-02T05:00:01.000Z'));
-    await expect(store.repos.sessions.saveIfCurrent(first, h2)).resolves.toBe(true);
+    await expect(store.repos.sessions.saveIfCurrent(first, h2, T0)).resolves.toBe(true);
     // The second copy read the same row before the first wrote: its compare fails, nothing of it is written.
-    await expect(store.repos.sessions.saveIfCurrent(second, h2)).resolves.toBe(false);
+    await expect(store.repos.sessions.saveIfCurrent(second, h2, T0)).resolves.toBe(false);
     expect(await stored(session.id)).toMatchObject({ refreshTokenHash: h3, previousTokenHash: h2, rotatedAt: at('2026-01-02T05:00:00.000Z') });
     await expect(lookup(h1)).resolves.toMatchObject({ presented: 'retired', session: { id: session.id } });
     await expect(lookup(h2)).resolves.toMatchObject({ presented: 'previous' });
@@ -256,16 +256,34 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
       await tx.sessions.save(match!.session);
     });
     rotated(stale, at('2026-01-02T06:00:00.000Z'));
-    await expect(store.repos.sessions.saveIfCurrent(stale, h3)).resolves.toBe(false);
+    await expect(store.repos.sessions.saveIfCurrent(stale, h3, T0)).resolves.toBe(false);
     expect(await stored(session.id)).toMatchObject({ refreshTokenHash: h3, revokeReason: 'logout' });
     // Never a session with events (those go to the outbox in a unit of work), nor one it did not read.
     const other = await added();
     const otherHash = other.toState().refreshTokenHash;
     const revoking = (await store.repos.sessions.findByRefreshTokenHash(otherHash))!.session;
     revoking.revoke(at('2026-01-02T07:00:00.000Z'), 'logout');
-    await expect(store.repos.sessions.saveIfCurrent(revoking, otherHash)).rejects.toThrow();
+    await expect(store.repos.sessions.saveIfCurrent(revoking, otherHash, T0)).rejects.toThrow();
     expect(await stored(other.id)).toMatchObject({ revokedAt: null });
-    await expect(store.repos.sessions.saveIfCurrent(aSession(session.userId), h3)).rejects.toThrow();
+    await expect(store.repos.sessions.saveIfCurrent(aSession(session.userId), h3, T0)).rejects.toThrow();
+  });
+
+  it('saveIfCurrent writes nothing once the stored expiry is not after `liveAt` (a review of stop 60)', async () => {
+    const session = await added();
+    const hash = session.toState().refreshTokenHash;
+    const expiresAt = (await stored(session.id))!.expiresAt as Date;
+    const before = await stored(session.id);
+    for (const liveAt of [expiresAt, new Date(expiresAt.getTime() + 1)]) {
+      const read = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
+      rotated(read.session, new Date(expiresAt.getTime() - 1000));
+      await expect(store.repos.sessions.saveIfCurrent(read.session, hash, liveAt)).resolves.toBe(false);
+      expect(await stored(session.id)).toEqual(before);
+    }
+    // A millisecond before the expiry it still writes.
+    const read = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
+    const next = rotated(read.session, new Date(expiresAt.getTime() - 1000));
+    await expect(store.repos.sessions.saveIfCurrent(read.session, hash, new Date(expiresAt.getTime() - 1))).resolves.toBe(true);
+    expect(await stored(session.id)).toMatchObject({ refreshTokenHash: next, previousTokenHash: hash });
   });
 
   it('fenceRefreshes: a compare-and-set that read a session before the fence writes nothing; its values, revoked and other users\' sessions stay', async () => {
@@ -282,14 +300,14 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     await store.uow.run((tx) => tx.sessions.fenceRefreshes(user.id));
     expect(await Promise.all([session, revoked, others].map((s) => stored(s.id)))).toEqual(before);
     rotated(read.session, at('2026-01-02T05:00:00.000Z'));
-    await expect(store.repos.sessions.saveIfCurrent(read.session, hash)).resolves.toBe(false);
+    await expect(store.repos.sessions.saveIfCurrent(read.session, hash, T0)).resolves.toBe(false);
     expect(await stored(session.id)).toEqual(before[0]);
     // Another user's session was not fenced; and a read after the fence writes.
     rotated(readOther.session, at('2026-01-02T05:00:00.000Z'));
-    await expect(store.repos.sessions.saveIfCurrent(readOther.session, others.toState().refreshTokenHash)).resolves.toBe(true);
+    await expect(store.repos.sessions.saveIfCurrent(readOther.session, others.toState().refreshTokenHash, T0)).resolves.toBe(true);
     const again = (await store.repos.sessions.findByRefreshTokenHash(hash))!;
     const next = rotated(again.session, at('2026-01-02T05:00:01.000Z'));
-    await expect(store.repos.sessions.saveIfCurrent(again.session, hash)).resolves.toBe(true);
+    await expect(store.repos.sessions.saveIfCurrent(again.session, hash, T0)).resolves.toBe(true);
     expect(await stored(session.id)).toMatchObject({ refreshTokenHash: next, previousTokenHash: hash });
     await expect(store.uow.run((tx) => tx.sessions.fenceRefreshes('not-a-uuid'))).resolves.toBeUndefined();
   });
@@ -320,7 +338,7 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
         });
         await fencing;
         let settled = false;
-        const saving = store.repos.sessions.saveIfCurrent(read.session, hash).finally(() => {
+        const saving = store.repos.sessions.saveIfCurrent(read.session, hash, T0).finally(() => {
           settled = true;
         });
         await sleep(150);
@@ -341,7 +359,7 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
         const found = await store.repos.sessions.findByRefreshTokenHash(presented);
         if (!found) return { saved: false, hash: '' };
         const hash = rotated(found.session, new Date(T0.getTime() + (i + 1) * 1000));
-        return { saved: await store.repos.sessions.saveIfCurrent(found.session, presented), hash };
+        return { saved: await store.repos.sessions.saveIfCurrent(found.session, presented, T0), hash };
       }),
     );
     const winners = results.filter((r) => r.saved);

@@ -102,7 +102,7 @@ export class InMemorySessionRepository implements SessionRepository {
    * the in-memory tables: a unit of work running meanwhile that then rolls back restores its snapshot, which
    * predates this write (SQL keeps it). Only the unit tests run on these tables.
    */
-  async saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
+  async saveIfCurrent(session: Session, expectedHash: string, liveAt: Date): Promise<boolean> {
     if (session.pullEvents().length > 0) throw new Error('sessions: saveIfCurrent cannot write events (use a unit of work)');
     const { retiredTokenHashes, ...row } = session.toState();
     const changes = this.readForRotation.changes(session, row);
@@ -110,6 +110,7 @@ export class InMemorySessionRepository implements SessionRepository {
     if (read === undefined) throw new Error('sessions: saveIfCurrent needs a session read by findByRefreshTokenHash');
     const current = this.db.tables.sessions.get(row.id);
     if (!current || current.refreshTokenHash !== expectedHash || current.revokedAt !== null) return false;
+    if (current.expiresAt.getTime() <= liveAt.getTime()) return false;
     // The stored row must be the very one read (every write stores a new object), as the SQL adapter compares the
     // row's version, so that a write since the read (fenceRefreshes) fails the compare.
     if (current !== read) return false;

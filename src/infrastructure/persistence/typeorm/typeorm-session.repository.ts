@@ -161,7 +161,7 @@ export class TypeOrmSessionRepository implements SessionRepository {
    * (holding the row's lock) makes it wait for that commit, then fail. fenceRefreshes writes every active session of
    * a user for that: a role change fences the refreshes that read the account before it.
    */
-  async saveIfCurrent(session: Session, expectedHash: string): Promise<boolean> {
+  async saveIfCurrent(session: Session, expectedHash: string, liveAt: Date): Promise<boolean> {
     if (session.pullEvents().length > 0) throw new Error('sessions: saveIfCurrent cannot write events (use a unit of work)');
     const version = this.readVersions.get(session);
     if (version === undefined) throw new Error('sessions: saveIfCurrent needs a session read by findByRefreshTokenHash');
@@ -176,13 +176,13 @@ export class TypeOrmSessionRepository implements SessionRepository {
       return `"${column.databaseName}" = $${params.length}`;
     });
     if (sets.length === 0) sets.push('id = id');
-    params.push(rows.retired.map((row) => row.tokenHash), rows.retired[0]?.retiredAt ?? null);
-    const [hashes, retiredAt] = [params.length - 1, params.length];
+    params.push(rows.retired.map((row) => row.tokenHash), rows.retired[0]?.retiredAt ?? null, liveAt);
+    const [hashes, retiredAt, live] = [params.length - 2, params.length - 1, params.length];
     const result = await preparedQuery(
       this.manager,
       `WITH rotated AS (
          UPDATE sessions SET ${sets.join(', ')}
-          WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND xmin = $3::text::xid
+          WHERE id = $1 AND refresh_token_hash = $2 AND revoked_at IS NULL AND xmin = $3::text::xid AND expires_at > $${live}::timestamptz
          RETURNING id
        ), retired AS (
          INSERT INTO refresh_token_history (token_hash, session_id, retired_at)

@@ -54,12 +54,12 @@ describe('admin guard rails', () => {
     const unfenced = (await kit.repos.sessions.findByRefreshTokenHash(hash))!.session;
     await kit.useCases.UpdateUser.execute({ actor, userId: target.userId, emailVerified: true });
     const current = rotated(unfenced, later(1));
-    await expect(kit.repos.sessions.saveIfCurrent(unfenced, hash)).resolves.toBe(true);
+    await expect(kit.repos.sessions.saveIfCurrent(unfenced, hash, later(1))).resolves.toBe(true);
     // A role change does not.
     const stale = (await kit.repos.sessions.findByRefreshTokenHash(current))!.session;
     await kit.useCases.UpdateUser.execute({ actor, userId: target.userId, roles: ['user'] });
     rotated(stale, later(2));
-    await expect(kit.repos.sessions.saveIfCurrent(stale, current)).resolves.toBe(false);
+    await expect(kit.repos.sessions.saveIfCurrent(stale, current, later(2))).resolves.toBe(false);
     expect((await kit.repos.sessions.findById(target.sessionId))!.toState().refreshTokenHash).toBe(current);
   });
 

@@ -55,6 +55,32 @@ describe('RefreshSession', () => {
     expect([...kit.db.tables.sessions.values()].map((s) => s.revokedAt)).toEqual([null]);
   });
 
+  it("does not bring back a session that expired just before a password reset ended the others, when a refresh read it alive before and writes after (a review of stop 60)", async () => {
+    const kit = await createKit();
+    const { tokens } = await kit.loggedIn();
+    // Just before the session's expiry, the owner asks for a reset (someone has the password).
+    kit.clock.set(new Date(tokens.refreshTokenExpiresAt.getTime() - 1000));
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.settle();
+    const link = kit.lastToken('alice@example.com');
+    const sessions = kit.resolve(PORTS.SessionRepository);
+    const write = sessions.saveIfCurrent.bind(sessions);
+    // A refresh reads the session, alive, and signs; the reset lands 2 s later, after the expiry: it revokes the live
+    // sessions only, and this one has just expired; then the refresh writes.
+    const racing = jest.spyOn(sessions, 'saveIfCurrent').mockImplementationOnce(async (session, expectedHash, liveAt) => {
+      kit.clock.advance(2);
+      await kit.useCases.ConfirmPasswordReset.execute({ token: link, newPassword: 'a brand new passphrase', client: CLIENT });
+      return write(session, expectedHash, liveAt);
+    });
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    expect(racing).toHaveBeenCalledTimes(1);
+    racing.mockRestore();
+    // Nothing written: the session keeps its expiry, now past, and its refresh token stays refused.
+    const [session] = [...kit.db.tables.sessions.values()];
+    expect(session!.expiresAt.getTime()).toBe(tokens.refreshTokenExpiresAt.getTime());
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+  });
+
   it('revokes the session when a replaced token comes back after the grace window', async () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();
