@@ -167,10 +167,20 @@ describe('CLI create-admin (CONTRACT §8)', () => {
         // An encoded lone surrogate (CESU-8, WTF-8): no UTF-8.
         { input: Buffer.concat([Buffer.from(PASSWORD), Buffer.from([0xed, 0xa0, 0x80])]), reason: /\(the password from --password-stdin is not valid UTF-8/ },
       ];
-      for (const [i, { input, reason }] of refusals.entries()) {
-        const refused = await cli(dir, ['create-admin', '--email', `bytes${i}@example.com`, '--password-stdin'], input);
-        expect({ i, code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({ i, code: 2, stdout: '', stderr: expect.stringMatching(reason) });
-        expect(refused.stderr).toMatch(/usage: npm run cli/);
+      // Read before the database is opened (a review of stop 60): a refused stdin leaves the data directory as it
+      // was, here empty, as a bad argument does.
+      const empty = mkdtempSync(join(tmpdir(), 'auth-cli-'));
+      try {
+        for (const [i, { input, reason }] of refusals.entries()) {
+          const refused = await cli(empty, ['create-admin', '--email', `bytes${i}@example.com`, '--password-stdin'], input);
+          expect({ i, code: refused.code, stdout: refused.stdout, stderr: refused.stderr }).toEqual({ i, code: 2, stdout: '', stderr: expect.stringMatching(reason) });
+          expect(refused.stderr).toMatch(/usage: npm run cli/);
+          expect(readdirSync(empty)).toEqual([]);
+        }
+        const broken = await cli(empty, ['create-admin', '--email', 'lines@example.com', '--password-stdin'], `${PASSWORD}\n\n`);
+        expect([broken.code, broken.stdout, readdirSync(empty)]).toEqual([1, '', []]);
+      } finally {
+        rmSync(empty, { recursive: true, force: true });
       }
       const bom = await cli(dir, ['create-admin', '--email', 'bom@example.com', '--password-stdin'], Buffer.from(`\uFEFF${PASSWORD}\r\n`));
       expect([bom.code, bom.stderr]).toEqual([0, '']);

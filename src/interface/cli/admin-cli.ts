@@ -7,7 +7,7 @@ import { createLogger } from '@infrastructure/logging/pino-logger';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { JWKS_MAX_AGE_SECONDS } from '@interface/http/routes/well-known.routes';
 import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, UsageError } from './client-commands';
-import { createAdmin, parseCreateAdmin } from './create-admin';
+import { createAdmin, parseCreateAdmin, readCreateAdminStdin } from './create-admin';
 import { parseUnlock, unlock } from './unlock';
 import { parseWithdrawKey, withdrawKey } from './withdraw-key';
 import type { CliIo } from './cli-io';
@@ -75,7 +75,9 @@ async function openApplication(io: CliIo, signingKeys: 'manage' | 'follow' = 'fo
 async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const command = argv[0];
   if (isClientCommand(command)) return clientCommand(command, argv.slice(1), io);
-  if (command === 'create-admin') return accountCommand(io, parseCreateAdmin(argv.slice(1)), (app, options) => createAdmin(app, options, io));
+  if (command === 'create-admin') {
+    return accountCommand(io, parseCreateAdmin(argv.slice(1)), (app, options) => createAdmin(app, options, io), (options) => readCreateAdminStdin(options, io.stdin));
+  }
   if (command === 'unlock') return accountCommand(io, parseUnlock(argv.slice(1)), (app, options) => unlock(app, options.email));
   if (command === 'withdraw-key') return withdrawKeyCommand(argv.slice(1), io);
   if (command !== 'rotate-keys' && command !== 'purge-expired' && command !== 'reseal') {
@@ -164,23 +166,40 @@ async function withdrawKeyCommand(args: readonly string[], io: CliIo): Promise<n
  * opened application, its result printed as one JSON object. A malformed address is a bad argument (usage, exit 2);
  * any other refusal (a password the policy refuses, an unknown account) says why on one line (exit 1).
  */
-async function accountCommand<T extends object>(io: CliIo, options: T | string, act: (app: Application, options: T) => Promise<object>): Promise<number> {
+async function accountCommand<T extends object>(
+  io: CliIo,
+  options: T | string,
+  act: (app: Application, options: T) => Promise<object>,
+  /** What is read before the database is opened (create-admin's stdin), refused as the action's refusals are. */
+  prepare: (options: T) => Promise<T> = async (given) => given,
+): Promise<number> {
   if (typeof options === 'string') {
     io.stderr.write(`${options}\n\n${USAGE}`);
     return 2;
   }
+  let prepared: T;
+  try {
+    prepared = await prepare(options);
+  } catch (error) {
+    return refused(error, io);
+  }
   const app = await openApplication(io);
   try {
-    io.stdout.write(`${JSON.stringify(await act(app, options))}\n`);
+    io.stdout.write(`${JSON.stringify(await act(app, prepared))}\n`);
     return 0;
   } catch (error) {
-    if (!(error instanceof DomainError)) throw error;
-    const badArgument = error.code === 'VALIDATION_ERROR';
-    io.stderr.write(`${refusal(error)}\n${badArgument ? `\n${USAGE}` : ''}`);
-    return badArgument ? 2 : 1;
+    return refused(error, io);
   } finally {
     await app.close();
   }
+}
+
+/** A DomainError on one line of stderr: a bad argument (VALIDATION_ERROR) with usage, exit 2; any other, exit 1. */
+function refused(error: unknown, io: CliIo): number {
+  if (!(error instanceof DomainError)) throw error;
+  const badArgument = error.code === 'VALIDATION_ERROR';
+  io.stderr.write(`${refusal(error)}\n${badArgument ? `\n${USAGE}` : ''}`);
+  return badArgument ? 2 : 1;
 }
 
 /** The client commands (CONTRACT §8): one JSON object on stdout; bad arguments exit 2, other failures 1. */

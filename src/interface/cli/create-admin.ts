@@ -9,6 +9,17 @@ import type { CliIo } from './cli-io';
 export interface CreateAdminOptions {
   email: string;
   passwordFromStdin: boolean;
+  /** The password read from stdin by readCreateAdminStdin, before the database is opened. */
+  suppliedPassword?: string;
+}
+
+/**
+ * With --password-stdin, the password read and checked before the database is opened (since a review of stop 60): a
+ * refused stdin (not UTF-8, a NUL: usage, exit 2; a line break: exit 1) then leaves the data directory untouched, as a
+ * bad argument does, and the embedded database's lock is not held while a terminal waits for the typing.
+ */
+export async function readCreateAdminStdin(options: CreateAdminOptions, stdin: CliIo['stdin']): Promise<CreateAdminOptions> {
+  return options.passwordFromStdin ? { ...options, suppliedPassword: await readStdin(stdin) } : options;
 }
 
 /** `--email E [--password-stdin]`; a string is the reason the arguments are refused (usage, exit 2). */
@@ -82,7 +93,7 @@ export function generatedPassword(email: string, minLength = 24, bytes: (size: n
 
 /** CONTRACT §8: `{user_id, email, roles, password?}`; the password only when generated for a new account. */
 export async function createAdmin(app: Application, options: CreateAdminOptions, io: Pick<CliIo, 'stdin' | 'stderr' | 'env'>): Promise<Record<string, unknown>> {
-  const supplied = options.passwordFromStdin ? await readStdin(io.stdin) : null;
+  const supplied = options.passwordFromStdin ? (options.suppliedPassword ?? (await readStdin(io.stdin))) : null;
   const password = supplied ?? generatedPassword(options.email, app.config.passwordMinLength);
   // Against the service's database (DATABASE_URL) without its APP_PUBLIC_URL, a mailed link would point at this
   // command's default, localhost: the use case refuses the one case that mails one. Embedded mode's default is right.
