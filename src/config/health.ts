@@ -2,6 +2,7 @@ import type { Logger } from '@application/ports/logger';
 import type { DataSource } from 'typeorm';
 import { schemaState } from '@infrastructure/persistence/typeorm/data-source';
 import type { HealthChecks, HealthProbe } from '@interface/http/http-deps';
+import { singleFlight } from './cluster-metrics';
 import type { Infrastructure } from './infrastructure';
 
 /** How often readiness re-reads the migrations table while this version's migrations are pending (ms). */
@@ -29,15 +30,19 @@ export async function healthChecks(infra: Infrastructure): Promise<HealthChecks>
 
 /**
  * The readiness checks, remembering the latest result for /health/live; one check runs at once, at start, and
- * one read of the schema's state.
+ * one read of the schema's state. One check at a time: probes arriving while one runs share its result
+ * (singleFlight). /health/ready takes no credentials and no rate limit (the orchestrator's probes must always get
+ * through), and each check takes a connection of the serving pool for its `SELECT 1` and writes to Redis: until a
+ * review of stop 60 a flood of probes from anyone ran one of each per request, queueing real requests and the
+ * orchestrator's own probe for the pool, which could then time out and take every flooded instance out of rotation.
  */
 export function rememberingHealthProbe(infra: Infrastructure, options: HealthProbeOptions = {}): HealthProbe {
   let last: HealthChecks | null = null;
   let draining = false;
-  const check = async (): Promise<HealthChecks> => {
+  const check = singleFlight(async (): Promise<HealthChecks> => {
     last = await healthChecks(infra);
     return last;
-  };
+  });
   // healthChecks answers 'down' for a dependency that fails; nothing is expected to reject here.
   check().catch(() => undefined);
   const pendingMigrations = pendingMigrationsWatch(infra.dataSource, options.schemaRecheckMs ?? SCHEMA_RECHECK_MS, () =>

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { healthChecks, pendingMigrationsWatch } from '@config/health';
+import { healthChecks, pendingMigrationsWatch, rememberingHealthProbe } from '@config/health';
 import type { Infrastructure } from '@config/infrastructure';
 
 /**
@@ -93,5 +93,36 @@ describe('the readiness checks do not keep the process alive while a dependency 
     const before = refTimers();
     void pendingMigrationsWatch(dataSource, 5_000)();
     expect(refTimers() - before).toBe(0);
+  });
+});
+
+/**
+ * A review of stop 60: /health/ready takes no credentials and no rate limit, and each check took a connection of the
+ * serving pool (`SELECT 1`) and a Redis write: a flood of probes ran one per request. Now probes arriving while a
+ * check runs share it.
+ */
+describe('rememberingHealthProbe: one readiness check at a time', () => {
+  it('20 probes at once, 5 rounds: one database check per round, each probe answered with its result', async () => {
+    let pings = 0;
+    let answer: () => void = () => undefined;
+    const query = (sql: string) => {
+      if (sql !== 'SELECT 1') return Promise.resolve([]);
+      pings += 1;
+      return new Promise((resolve) => (answer = () => resolve([{ '?column?': 1 }])));
+    };
+    const infra = { dataSource: { migrations: [], query }, cache: { status: async () => 'up' }, events: { broker: () => 'up' } } as unknown as Infrastructure;
+    const probe = rememberingHealthProbe(infra);
+    answer(); // the check every probe starts with, at once
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let round = 0; round < 5; round += 1) {
+      const before = pings;
+      const probes = Promise.all(Array.from({ length: 20 }, () => probe.check()));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(pings - before).toBe(1);
+      answer();
+      const results = await probes;
+      expect(results).toEqual(Array(20).fill({ database: 'up', cache: 'up', broker: 'up' }));
+      expect(probe.lastKnown()).toEqual({ database: 'up', cache: 'up', broker: 'up' });
+    }
   });
 });
