@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import type { Channel } from 'amqplib';
 import type { EventPublisher } from '@application/ports/event-publisher';
 import type { EventSubscriptions } from '@application/ports/event-subscriptions';
 import { InProcessEventBus } from '@infrastructure/messaging/memory/in-process-event-bus';
@@ -9,6 +10,7 @@ import { AmqpEventPublisher } from '@infrastructure/messaging/rabbitmq/amqp-even
 import { AmqpEventSubscriptions } from '@infrastructure/messaging/rabbitmq/amqp-event-subscriptions';
 import { brokerUser, TrustedPublishers } from '@infrastructure/messaging/rabbitmq/broker-user';
 import { TypeOrmOutboxStore } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
+import { OWN_SUBSCRIPTIONS } from '@interface/events/own-subscriptions';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import type { AppConfig } from './env';
 
@@ -66,7 +68,6 @@ export function startMessaging(
   const publishing = new AmqpConnection({ url: config.amqpUrl }, log);
   const consuming = new AmqpConnection({ url: config.amqpUrl }, log);
   const userId = brokerUser(config.amqpUrl);
-  const publisher = new AmqpEventPublisher(publishing, { exchange: config.events.exchange, userId }, log);
   const subscriptions = new AmqpEventSubscriptions(consuming, {
     exchange: config.events.exchange,
     queuePrefix: config.events.queuePrefix,
@@ -74,6 +75,11 @@ export function startMessaging(
     userId,
     trustedPublishers: new TrustedPublishers(config.events.trustedPublishers.length > 0 ? config.events.trustedPublishers : [userId]),
   }, log);
+  // The service's own subscribers' queues exist before its first publish (AmqpEventPublisher.declareFirst).
+  const declareFirst = async (channel: Channel) => {
+    for (const spec of OWN_SUBSCRIPTIONS) await subscriptions.declare(channel, spec);
+  };
+  const publisher = new AmqpEventPublisher(publishing, { exchange: config.events.exchange, userId, declareFirst }, log);
   const amqpRelay = relayWith(publisher);
   // The broker back (the publish channel up again) ends the relay's backoff at once: the events of the outage go out.
   publishing.onReady(() => amqpRelay.wake());

@@ -11,10 +11,13 @@ const ACCOUNT_LOCKED = EventTypes.AccountLocked;
 /** The subscriber's name: its queues are `<AMQP_QUEUE_PREFIX>security-notices` (and `.retry`, `.dlq`). */
 export const SECURITY_NOTICES_SUBSCRIBER = 'security-notices';
 
+/** Its queue and bindings (OWN_SUBSCRIPTIONS: the publisher declares them before it publishes). */
+export const SECURITY_NOTICES_SUBSCRIPTION = { name: SECURITY_NOTICES_SUBSCRIBER, patterns: [REFRESH_REUSE_DETECTED, ACCOUNT_LOCKED] } as const;
+
 /** Emails the account owner when a replayed refresh token revoked a session, or the account got locked. */
 export class SecurityNoticeSubscriber implements EventSubscriber {
-  readonly name = SECURITY_NOTICES_SUBSCRIBER;
-  readonly patterns = [REFRESH_REUSE_DETECTED, ACCOUNT_LOCKED];
+  readonly name = SECURITY_NOTICES_SUBSCRIPTION.name;
+  readonly patterns = [...SECURITY_NOTICES_SUBSCRIPTION.patterns];
 
   constructor(private readonly notices: SendSecurityNotice) {}
 

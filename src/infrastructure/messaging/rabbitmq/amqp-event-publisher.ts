@@ -1,4 +1,4 @@
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import type { EventPublisher, IntegrationEvent, PublishReport } from '@application/ports/event-publisher';
 import type { Logger } from '@application/ports/logger';
 import type { AmqpConnection } from './amqp-connection';
@@ -16,6 +16,11 @@ export interface AmqpPublisherOptions {
    * anybody else with access to the exchange published.
    */
   userId: string;
+  /**
+   * Declares what must exist before anything is published, on a channel of its own, on every connection (the service's
+   * own subscribers' queues: AmqpEventSubscriptions.declare). A failure is logged and publishing goes on.
+   */
+  declareFirst?: (channel: Channel) => Promise<void>;
 }
 
 /**
@@ -59,8 +64,27 @@ export class AmqpEventPublisher implements EventPublisher {
         this.connection.reset(model, 'publish channel closed');
       });
       await channel.assertExchange(options.exchange, 'topic', { durable: true });
+      if (options.declareFirst) await this.declareFirst(model, options.declareFirst);
       this.channel = channel;
     });
+  }
+
+  /**
+   * The service's own subscribers' queues and bindings, declared before this connection publishes anything: a message
+   * the broker routes to no queue is confirmed and dropped, so on a broker that had none yet (new, or rebuilt without
+   * its definitions) the events published before the subscribers' connection declared them were lost to them (the
+   * owner's security notices; a review of stop 60). On a channel of its own: a queue declared with other arguments
+   * (PRECONDITION_FAILED closes the channel) fails the subscriber, which says so, and never stops the publishing.
+   */
+  private async declareFirst(model: ChannelModel, declare: (channel: Channel) => Promise<void>): Promise<void> {
+    try {
+      const channel = await model.createChannel();
+      channel.on('error', () => undefined); // the failure comes back as the rejection below
+      await declare(channel);
+      await channel.close();
+    } catch (error) {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "AMQP: the service's own queues could not be declared before publishing");
+    }
   }
 
   /** Connected, with the publish channel open, and not blocked by the broker. */

@@ -1,4 +1,4 @@
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { IntegrationEvent } from '@application/ports/event-publisher';
 import type { EventDelivery, EventSubscriptions, SubscriptionSpec } from '@application/ports/event-subscriptions';
 import type { Logger } from '@application/ports/logger';
@@ -65,12 +65,7 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
       const channel = await model.createConfirmChannel();
       channel.on('error', (error: Error) => this.logger.warn({ err: error.message, subscriber: spec.name }, 'AMQP consumer channel error'));
       channel.on('close', () => this.connection.reset(model, `consumer channel of ${spec.name} closed`));
-      await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
-      const args = queueArguments(this.options.queueType ?? 'classic', names);
-      await channel.assertQueue(names.queue, { durable: true, ...withArguments(args.queue) });
-      await channel.assertQueue(names.retry, { durable: true, ...withArguments(args.retry) });
-      await channel.assertQueue(names.deadLetter, { durable: true, ...withArguments(args.deadLetter) });
-      for (const pattern of spec.patterns) await channel.bindQueue(names.queue, this.options.exchange, pattern);
+      await this.declare(channel, spec);
       this.keepBound(channel, spec, names.queue);
       await channel.prefetch(spec.prefetch);
       await channel.consume(names.queue, (message) => {
@@ -79,6 +74,20 @@ export class AmqpEventSubscriptions implements EventSubscriptions {
         else void this.deliver(channel, names, message, spec.name, onDelivery);
       }, { noAck: false });
     });
+  }
+
+  /**
+   * The exchange, a subscriber's three queues and its queue's bindings, as subscribe() declares them. The publisher
+   * declares the service's own subscribers' too, before it publishes (config/messaging.ts).
+   */
+  async declare(channel: Channel, spec: { name: string; patterns: readonly string[] }): Promise<void> {
+    const names = queueNames(this.options.queuePrefix, spec.name);
+    await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
+    const args = queueArguments(this.options.queueType ?? 'classic', names);
+    await channel.assertQueue(names.queue, { durable: true, ...withArguments(args.queue) });
+    await channel.assertQueue(names.retry, { durable: true, ...withArguments(args.retry) });
+    await channel.assertQueue(names.deadLetter, { durable: true, ...withArguments(args.deadLetter) });
+    for (const pattern of spec.patterns) await channel.bindQueue(names.queue, this.options.exchange, pattern);
   }
 
   /** Re-declares the exchange and the queue's bindings every rebindIntervalMs while the channel is open. */
