@@ -110,6 +110,9 @@ export class InProcessEventBus implements EventPublisher, EventSubscriptions {
   }
 }
 
+/** The dead letters a queue of the in-process bus keeps (the latest). */
+const MAX_DEAD_LETTERS = 1000;
+
 class MemoryQueue {
   readonly deadLetters: DeadLetter[] = [];
   private readonly ready: Message[] = [];
@@ -187,6 +190,9 @@ class MemoryQueue {
       ack: async () => undefined,
       retryLater: async (delayMs) => this.later({ ...message, attempt: message.attempt + 1 }, delayMs),
       deadLetter: async (reason) => {
+        // Kept for inspection in process (tests), the latest MAX_DEAD_LETTERS only: nothing replays them, and the log
+        // line of the consumer that gave up names the event (until a review of stop 60 the list grew without bound).
+        if (this.deadLetters.length >= MAX_DEAD_LETTERS) this.deadLetters.shift();
         this.deadLetters.push({ event: message.event, attempt: message.attempt, reason });
       },
     };

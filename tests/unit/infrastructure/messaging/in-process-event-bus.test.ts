@@ -92,6 +92,19 @@ describe('InProcessEventBus', () => {
     await bus.close();
   });
 
+  it('keeps the latest 1,000 dead letters of a queue, not every one (a review of stop 60: the list grew without bound)', async () => {
+    const bus = new InProcessEventBus(logger);
+    bus.start();
+    await bus.subscribe({ name: 'broken', patterns: ['#'], prefetch: 50 }, async (d: EventDelivery) => d.deadLetter('cannot'));
+    const published = Array.from({ length: 1005 }, () => event('auth.user.updated'));
+    await bus.publish(published);
+    await bus.idle();
+    const kept = bus.deadLetters('broken');
+    expect(kept).toHaveLength(1000);
+    expect(kept.map((letter) => letter.event.id)).toEqual(published.slice(5).map((e) => e.id));
+    await bus.close();
+  });
+
   it('hands a delivery whose handler threw out again, and refuses publishes once closed', async () => {
     const bus = new InProcessEventBus(logger, { redeliveryDelayMs: 5 });
     bus.start();
