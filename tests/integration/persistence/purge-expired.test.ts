@@ -8,6 +8,8 @@ const EXPIRED_SESSIONS = 18_000;
 const REVOKED_SESSIONS = 2_000;
 const DEAD_TOKENS = 5_000;
 const OLD_PROCESSED = 5_000;
+/** Retired refresh-token hashes of sessions past their end (two for each of the first 4,000). */
+const OLD_HISTORY = 8_000;
 const LIVE = 40;
 const BATCH = 3_000;
 /** Seeding 30,000 rows and purging them takes seconds; a loaded machine takes longer (not a speed check). */
@@ -55,6 +57,14 @@ async function seed(dataSource: DataSource, now: Date, tag: string): Promise<str
     );
   await processed(1, OLD_PROCESSED, at(-8 * DAY));
   await processed(OLD_PROCESSED + 1, OLD_PROCESSED + LIVE, at(-DAY));
+  // Retired refresh-token hashes: two for each of the first 4,000 sessions past their end, two for each kept one.
+  await dataSource.query(
+    `INSERT INTO refresh_token_history (token_hash, session_id, retired_at)
+     SELECT '${tag}-h' || n || '-' || s.refresh_token_hash, s.id, $1 FROM sessions s, generate_series(1, 2) n
+      WHERE s.refresh_token_hash LIKE '${tag}-%'
+        AND (substring(s.refresh_token_hash from '[0-9]+$')::int <= $2 OR (s.expires_at > $3 AND (s.revoked_at IS NULL OR s.revoked_at > $4)))`,
+    [at(-9 * DAY), OLD_HISTORY / 2, now, at(-2 * DAY)],
+  );
   const live: { id: string }[] = await dataSource.query(`SELECT id FROM sessions WHERE refresh_token_hash LIKE '${tag}-%' AND expires_at > $1 AND revoked_at IS NULL`, [now]);
   return live.map((s) => s.id);
 }
@@ -63,8 +73,9 @@ async function remaining(dataSource: DataSource, tag: string) {
   const [row] = (await dataSource.query(
     `SELECT (SELECT count(*)::int FROM sessions WHERE refresh_token_hash LIKE '${tag}-%') AS sessions,
             (SELECT count(*)::int FROM one_time_tokens WHERE token_hash LIKE '${tag}-%') AS tokens,
-            (SELECT count(*)::int FROM processed_events WHERE subscriber = '${tag}') AS processed`,
-  )) as { sessions: number; tokens: number; processed: number }[];
+            (SELECT count(*)::int FROM processed_events WHERE subscriber = '${tag}') AS processed,
+            (SELECT count(*)::int FROM refresh_token_history WHERE token_hash LIKE '${tag}-h%') AS history`,
+  )) as { sessions: number; tokens: number; processed: number; history: number }[];
   return row;
 }
 
@@ -85,13 +96,15 @@ describe.each(SQL_ADAPTERS)('purge-expired in batches on $name', (adapter) => {
         (batches[table] ??= []).push(deleted);
       },
     });
-    expect(counts).toMatchObject({ sessions: EXPIRED_SESSIONS + REVOKED_SESSIONS, oneTimeTokens: DEAD_TOKENS, processedEvents: OLD_PROCESSED });
+    expect(counts).toMatchObject({ refreshTokenHistory: OLD_HISTORY, sessions: EXPIRED_SESSIONS + REVOKED_SESSIONS, oneTimeTokens: DEAD_TOKENS, processedEvents: OLD_PROCESSED });
+    // The sessions' retired hashes first, in batches of their own (until stop 60, with their session, in its batch).
+    expect(batches.refreshTokenHistory).toEqual([3000, 3000, 2000]);
     // 20,000 rows in batches of 3,000: six full ones and the last with 2,000 (fewer than the size: done).
     expect(batches.sessions).toEqual([3000, 3000, 3000, 3000, 3000, 3000, 2000]);
     expect(batches.oneTimeTokens).toEqual([3000, 2000]);
     expect(batches.processedEvents).toEqual([3000, 2000]);
-    expect(await remaining(store.dataSource!, 'batches')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE });
-    await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ sessions: 0, oneTimeTokens: 0, processedEvents: 0 });
+    expect(await remaining(store.dataSource!, 'batches')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE, history: 4 * LIVE });
+    await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ refreshTokenHistory: 0, sessions: 0, oneTimeTokens: 0, processedEvents: 0 });
   }, SLOW);
 
   it('keeps the audit trail for ever by default, and with AUDIT_RETENTION deletes the entries older than it, in batches', async () => {
@@ -175,6 +188,6 @@ describeWhen(PARALLEL_ADAPTERS.length > 0, 'PostgreSQL (DATABASE_URL)')('purge-e
     const [still] = (await dataSource.query(`SELECT count(*)::int AS n FROM sessions WHERE id = $1`, [held!.id])) as { n: number }[];
     expect(still!.n).toBe(1);
     await expect(store.purge!(now, { batchSize: BATCH })).resolves.toMatchObject({ sessions: 1 });
-    expect(await remaining(dataSource, 'locks')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE });
+    expect(await remaining(dataSource, 'locks')).toEqual({ sessions: 2 * LIVE, tokens: LIVE, processed: LIVE, history: 4 * LIVE });
   }, SLOW);
 }));

@@ -2,6 +2,12 @@ import type { DataSource } from 'typeorm';
 import { SESSION_PURGE_AT, TOKEN_PURGE_AT } from '../../../../migrations/1764540000000-growth-indexes';
 
 export interface PurgeCounts {
+  /**
+   * The retired refresh-token hashes of the sessions purged below, deleted first, in batches of their own: until stop
+   * 60 they went with their session through the cascade, inside the sessions' batches, so a batch of 5,000 sessions
+   * could delete any number of rows (a session keeps one per rotation: a review of stop 60).
+   */
+  refreshTokenHistory: number;
   sessions: number;
   oneTimeTokens: number;
   outboxEvents: number;
@@ -33,7 +39,7 @@ export const PURGE_BATCH_SIZE = 5000;
 
 /**
  * Deletes rows nobody can use any more. Sessions are kept a week past their end so that "this session was
- * revoked" stays answerable for a while; retired refresh-token hashes go with their session (cascade).
+ * revoked" stays answerable for a while; their retired refresh-token hashes go just before them.
  *
  * In batches: each is one short transaction that deletes at most `batchSize` rows, found by index, locked
  * `FOR UPDATE SKIP LOCKED`, so the job never waits on a row a request holds (such a row is left for the next
@@ -44,9 +50,10 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
   const outboxCutoff = new Date(now.getTime() - outboxRetentionDays * 86400_000);
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? PURGE_BATCH_SIZE));
   const auditRetentionSeconds = options.auditRetentionSeconds ?? 0;
-  const purge = async (name: keyof PurgeCounts, table: string, condition: string, cutoff: Date): Promise<number> => {
+  // `select`: the rows of a batch, by ctid, at most $2 of them, cut off at $1.
+  const purge = async (name: keyof PurgeCounts, table: string, condition: string, cutoff: Date, select?: string): Promise<number> => {
     const sql = `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
-      SELECT ctid FROM ${table} WHERE ${condition} LIMIT $2 FOR UPDATE SKIP LOCKED))`;
+      ${select ?? `SELECT ctid FROM ${table} WHERE ${condition} LIMIT $2 FOR UPDATE SKIP LOCKED`}))`;
     let total = 0;
     for (;;) {
       const deleted = await dataSource.transaction(async (manager) => {
@@ -58,7 +65,11 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
       if (deleted < batchSize) return total;
     }
   };
+  // The sessions by their purge expression's index, their history by its session_id index; the cascade then finds none.
+  const history = `SELECT h.ctid FROM refresh_token_history h JOIN sessions s ON s.id = h.session_id
+      WHERE ${SESSION_PURGE_AT} < $1 LIMIT $2 FOR UPDATE OF h SKIP LOCKED`;
   return {
+    refreshTokenHistory: await purge('refreshTokenHistory', 'refresh_token_history', '', week, history),
     sessions: await purge('sessions', 'sessions', `${SESSION_PURGE_AT} < $1`, week),
     oneTimeTokens: await purge('oneTimeTokens', 'one_time_tokens', `${TOKEN_PURGE_AT} < $1`, now),
     outboxEvents: await purge('outboxEvents', 'outbox_events', 'published_at IS NOT NULL AND published_at < $1', outboxCutoff),
