@@ -15,7 +15,10 @@ export interface RevocationFeedOptions extends RevocationListOptions {
   url: string;
   /** The topic exchange (auth-service's `AMQP_EXCHANGE`, default `auth.events`). */
   exchange?: string;
-  /** The queue's name (default: one the broker names). Exclusive and auto-deleted in any case: one per process. */
+  /**
+   * The queue's name (default: one the broker names). Exclusive and auto-deleted in any case: one per process, so a
+   * name must be the process's own (replicas that share one leave the feed to whichever holds it).
+   */
   queue?: string;
   /**
    * The AMQP heartbeat asked of the broker, in seconds (default 5; a URL with its own `heartbeat` query parameter
@@ -162,7 +165,12 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       for (const waiter of waiters) waiter.resolve();
       waiters = [];
     } catch (error) {
-      if (current) lost(current, `subscription failed (${reason(error)})`);
+      // 405 RESOURCE_LOCKED: another connection holds the exclusive queue of that name. Retried (the holder may be
+      // this process's own earlier connection, not yet seen dead by the broker), but said plainly: replicas that all
+      // name the same queue leave the feed to one of them (a review of stop 60; the README's example suggested it).
+      const held = options.queue !== undefined && (error as { code?: unknown } | null)?.code === 405;
+      const why = held ? `the queue ${options.queue} is held by another connection (exclusive: every process needs a name of its own, or none for a broker-named queue)` : `subscription failed (${reason(error)})`;
+      if (current) lost(current, why);
       else if (error instanceof MissingPeerError) fail(error);
       else scheduleReconnect(`cannot connect (${reason(error)})`);
     }

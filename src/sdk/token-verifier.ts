@@ -144,7 +144,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     // The roles auth-service says the account still holds: a demoted admin's token carries its old roles until it
     // expires, and an online check must not let them through. A user token answered without roles keeps none.
     const held = new Set(answer.roles ?? []);
-    return { ...verified, roles: verified.roles.filter((role) => held.has(role)) };
+    const roles = verified.roles.filter((role) => held.has(role));
+    // The claims too (a review of stop 60): a resource server reading `claims.roles` got the token's old roles.
+    return { ...verified, roles, claims: { ...verified.claims, roles } };
   };
 
   return {

@@ -88,4 +88,18 @@ describe('createRevocationFeed: the connection (a fake amqplib)', () => {
     expect(stream.destroy.mock.calls[0]![0]).toBeInstanceOf(Error); // so amqplib hears of it and stops its heartbeat
     expect(feed.healthy).toBe(false);
   });
+
+  it('says plainly when a named queue is held by another connection (405), and keeps retrying (a review of stop 60)', async () => {
+    const { model } = fakeModel();
+    const channel = await model.createChannel();
+    Object.assign(channel, { assertQueue: () => Promise.reject(Object.assign(new Error('Channel closed by server: 405 (RESOURCE-LOCKED)'), { code: 405 })) });
+    const second = fakeModel();
+    connect.mockResolvedValueOnce(model).mockResolvedValueOnce(second.model);
+    const warnings: string[] = [];
+    const feed = createRevocationFeed({ url: 'amqp://rabbit', queue: 'orders-revocations', logger: { info: () => undefined, warn: (m: string) => void warnings.push(m) }, reconnect: { baseDelayMs: 1, maxDelayMs: 1 } });
+    await feed.ready();
+    expect(warnings[0]).toMatch(/the queue orders-revocations is held by another connection \(exclusive: every process needs a name of its own/);
+    expect(connect).toHaveBeenCalledTimes(2);
+    await feed.close();
+  });
 });
