@@ -160,7 +160,8 @@ export function serveClusterMetrics(): void {
       worker.send({ type: COLLECT_REQUEST, id } satisfies CollectRequest);
     });
   const collect = singleFlight(async () => {
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    // Not a worker whose process never started (a failed fork): connected by its flag, it would never answer.
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected() && !w.isDead());
     await Promise.all(
       workers.map(async (worker) => {
         const metrics = await ask(worker);

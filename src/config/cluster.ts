@@ -60,12 +60,46 @@ export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'worke
 
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
 
-  /** Forks one worker when fewer than wanted run, none is starting and no restart delay is pending. */
+  /** Replaces a worker later: after the restart delay, which doubles while workers keep dying young. */
+  const replaceLater = (lived: number, details: Record<string, unknown>, message: string): void => {
+    youngDeaths = lived >= options.stableAfterMs ? 0 : youngDeaths + 1;
+    const delay = restartDelayMs(youngDeaths, options);
+    log.error({ ...details, lived_ms: lived, restart_in_ms: delay }, message);
+    if (restartTimer) clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      fill();
+    }, delay);
+  };
+
+  /**
+   * Forks one worker when fewer than wanted run, none is starting and no restart delay is pending. A fork that fails
+   * (ENOMEM thrown, or EAGAIN reported as the worker's `error`: a pids or process limit, most likely right after a
+   * worker died) is retried as a worker that died young. Until a review of stop 60 either one was an uncaught
+   * exception in the primary, which exited and took every healthy worker with it.
+   */
   const fill = (): void => {
     if (stopping || starting || restartTimer || live().length >= options.workers) return;
-    const worker = cluster.fork();
+    let worker: Worker;
+    try {
+      worker = cluster.fork();
+    } catch (error) {
+      replaceLater(0, { err: error instanceof Error ? error.message : String(error) }, 'could not start a worker; trying again');
+      return;
+    }
     starting = worker;
     startedAt.set(worker.id, Date.now());
+    worker.on('error', (error: Error) => {
+      // A process that never started sends no `exit`: without this, `starting` would hold it for ever.
+      if (worker.process.pid !== undefined || !startedAt.has(worker.id)) {
+        log.warn({ worker: worker.id, err: error.message }, 'worker error');
+        return;
+      }
+      if (starting === worker) starting = null;
+      const lived = Date.now() - (startedAt.get(worker.id) ?? Date.now());
+      startedAt.delete(worker.id);
+      replaceLater(lived, { worker: worker.id, err: error.message }, 'could not start a worker; trying again');
+    });
     worker.once('listening', (address: { port: number }) => {
       if (starting === worker) starting = null;
       log.info({ worker: worker.id, pid: worker.process.pid, port: address.port, workers: live().length }, 'worker listening');
@@ -75,6 +109,7 @@ export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'worke
 
   cluster.on('exit', (worker, code, signal) => {
     if (starting === worker) starting = null;
+    if (!startedAt.has(worker.id)) return; // its start failed, and is being retried already
     const lived = Date.now() - (startedAt.get(worker.id) ?? Date.now());
     startedAt.delete(worker.id);
     if (stopping) {
@@ -82,15 +117,8 @@ export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'worke
       if (live().length === 0) process.exit(exitCode);
       return;
     }
-    youngDeaths = lived >= options.stableAfterMs ? 0 : youngDeaths + 1;
-    const delay = restartDelayMs(youngDeaths, options);
     // exit_code, not code: the logger redacts `code` (a second factor's), and the line read "[redacted]" (an outside review).
-    log.error({ worker: worker.id, pid: worker.process.pid, exit_code: code, signal, lived_ms: lived, restart_in_ms: delay }, 'worker died; replacing it');
-    if (restartTimer) clearTimeout(restartTimer);
-    restartTimer = setTimeout(() => {
-      restartTimer = null;
-      fill();
-    }, delay);
+    replaceLater(lived, { worker: worker.id, pid: worker.process.pid, exit_code: code, signal }, 'worker died; replacing it');
   });
 
   const stop = (signal: string): void => {
