@@ -4,12 +4,11 @@ import { Email } from '@domain/user/email';
 import { ADMIN_ROLE, Role, USER_ROLE } from '@domain/user/role';
 import { User } from '@domain/user/user';
 import { UserId } from '@domain/user/user-id';
-import type { AuditEntry, AuditEventType } from '../ports/audit-log';
+import { cliAuditEntry } from '../shared/audit-entry';
 import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { UNKNOWN_CLIENT } from '../shared/client-context';
 import { Errors } from '../shared/errors';
 import { PasswordPolicy } from '../password/password-policy';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
@@ -19,11 +18,6 @@ import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
 import { INVITATION_TTL_SECONDS } from './invite-user';
 import { PORTS } from '../ports/tokens';
-
-/** The CLI acts with no request and no admin: the audit entry names the account itself, reason `cli` (or `cli_...`). */
-export function cliAuditEntry(type: AuditEventType, userId: string, now: Date, reason = 'cli'): AuditEntry {
-  return { type, outcome: 'success', actorId: null, subjectId: userId, reason, ...UNKNOWN_CLIENT, requestId: null, occurredAt: now };
-}
 
 /**
  * CLI `create-admin` (CONTRACT §8): a new active, verified account with roles ["user","admin"] and the given

@@ -7,7 +7,7 @@ import type { UnitOfWork } from '../ports/unit-of-work';
 import { Errors } from '../shared/errors';
 import { clearLockout } from '../session/login-lockout-keys';
 import { MfaLockout } from '../mfa/mfa-lockout';
-import { cliAuditEntry } from './create-admin';
+import { cliAuditEntry } from '../shared/audit-entry';
 import { PORTS } from '../ports/tokens';
 
 /**

@@ -1,6 +1,6 @@
 import type { ServiceClient } from '@domain/client/service-client';
 import type { AuditEntry } from '../ports/audit-log';
-import { UNKNOWN_CLIENT } from '../shared/client-context';
+import { cliAuditEntry } from '../shared/audit-entry';
 
 /**
  * The audit entry of a client's registration, deletion or new secret. Only the CLI does any of them (CONTRACT §8):
@@ -16,5 +16,5 @@ export function clientAuditEntry(
   options: { tokensRevoked?: boolean } = {},
 ): AuditEntry {
   const reason = `cli ${options.tokensRevoked ? 'tokens_revoked ' : ''}name=${client.name}`;
-  return { type, outcome: 'success', actorId: null, subjectId: client.id, reason, ...UNKNOWN_CLIENT, requestId: null, occurredAt: now };
+  return cliAuditEntry(type, client.id, now, reason);
 }

@@ -21,3 +21,11 @@ export function selfAuditEntry(
     occurredAt: now,
   };
 }
+
+/**
+ * The CLI acts with no request and no admin: no actor, the subject it acts on (an account, a client; none for a
+ * signing key, whose kid is no user id), and a reason that says `cli` first (`cli`, `cli_...`, `cli name=...`).
+ */
+export function cliAuditEntry(type: AuditEventType, subjectId: string | null, now: Date, reason = 'cli'): AuditEntry {
+  return { type, outcome: 'success', actorId: null, subjectId, reason, ip: null, userAgent: null, requestId: null, occurredAt: now };
+}

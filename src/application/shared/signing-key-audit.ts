@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../ports/audit-log';
+import { cliAuditEntry } from './audit-entry';
 
 /** What a rotation wrote: the key it promoted (none when there was no next key), the keys it retired, the new next key. */
 export interface KeyRotation {
@@ -16,10 +17,10 @@ export interface KeyRotation {
 export function keyRotationAuditEntry(rotation: KeyRotation, forced: boolean, now: Date): AuditEntry {
   const retired = rotation.retired.length > 0 ? rotation.retired.join(',') : '-';
   const reason = `cli ${forced ? 'forced ' : ''}promoted=${rotation.promoted ?? '-'} retired=${retired} next=${rotation.next}`;
-  return { type: 'signing_key.rotated', outcome: 'success', actorId: null, subjectId: null, reason, ip: null, userAgent: null, requestId: null, occurredAt: now };
+  return cliAuditEntry('signing_key.rotated', null, now, reason);
 }
 
 /** The audit entry of a retired key's withdrawal (`withdraw-key`): as a rotation's, the reason `cli kid=<kid>`. */
 export function keyWithdrawalAuditEntry(kid: string, now: Date): AuditEntry {
-  return { type: 'signing_key.withdrawn', outcome: 'success', actorId: null, subjectId: null, reason: `cli kid=${kid}`, ip: null, userAgent: null, requestId: null, occurredAt: now };
+  return cliAuditEntry('signing_key.withdrawn', null, now, `cli kid=${kid}`);
 }
