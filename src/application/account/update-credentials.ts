@@ -94,13 +94,17 @@ export class UpdateCredentials {
     return policy ? this.limiter.consume(policy, address) : null;
   }
 
+  /**
+   * The same writes whether the address is taken or free: a token row (spent from the start for a taken one, whose
+   * mail carries no link) and an email. The answer waits on them, so a taken address must cost what a free one does,
+   * or the change's timing tells a caller whether an address has an account (a review, 2026-12-07: a free one cost
+   * two more statements). Earlier links of the change were voided above, in this transaction.
+   */
   private async sendConfirmation(repos: Repositories, userId: string, address: string, now: Date): Promise<void> {
-    if (await repos.users.findByEmail(address)) {
-      await repos.emails.enqueue(accountExistsEmail(address, this.settings.publicUrl));
-      return;
-    }
+    const taken = (await repos.users.findByEmail(address)) !== null;
     const ttl = this.settings.verificationTokenTtlSeconds;
-    const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId, purpose: 'email_change', ttlSeconds: ttl, now });
-    await repos.emails.enqueue(emailChangeVerificationEmail(address, this.settings.publicUrl, token, ttl));
+    const request = { userId, purpose: 'email_change' as const, ttlSeconds: ttl, now, replacePrevious: false, voided: taken };
+    const token = await issueOneTimeToken(repos, this.opaque, this.ids, request);
+    await repos.emails.enqueue(taken ? accountExistsEmail(address, this.settings.publicUrl) : emailChangeVerificationEmail(address, this.settings.publicUrl, token, ttl));
   }
 }

@@ -15,6 +15,8 @@ export interface OneTimeTokenRequest {
   tokenBytes?: number;
   /** false: earlier tokens of the purpose stay valid (each pending MFA login is its own). Default true. */
   replacePrevious?: boolean;
+  /** true: the row is written spent (a link never mailed, where the same writes must be made as for one that is). */
+  voided?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function issueOneTimeToken(
     tokenHash: hash,
     createdAt: request.now,
     expiresAt: new Date(request.now.getTime() + request.ttlSeconds * 1000),
-    consumedAt: null,
+    consumedAt: request.voided === true ? request.now : null,
   });
   return token;
 }

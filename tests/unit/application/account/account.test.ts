@@ -1,4 +1,5 @@
 import { ListOwnActivity } from '@application/account/list-own-activity';
+import type { UnitOfWork } from '@application/ports/unit-of-work';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
@@ -85,6 +86,49 @@ describe('UpdateCredentials', () => {
     expect(kit.mailer.inbox('taken@example.com').at(-1)?.subject).toBe('You already have an account');
     await expect(kit.useCases.VerifyEmail.execute({ token: firstLink })).rejects.toMatchObject({ code: 'INVALID_OR_EXPIRED_TOKEN' });
     expect((await kit.repos.users.findById(alice.id))?.email).toBe('alice@example.com');
+  });
+
+  it('a taken address and a free one cost the same writes (a review: the free one ran two more statements while the caller waited)', async () => {
+    const kit = await createKit();
+    await kit.registerVerified('taken@example.com');
+    const alice = await signedIn(kit, 'alice@example.com');
+    const uow = kit.uow as UnitOfWork;
+    const run = uow.run.bind(uow);
+    let calls: string[] = [];
+    // Every repository call the change's transaction makes, in order, as `table.method`.
+    uow.run = (<T>(work: Parameters<UnitOfWork['run']>[0]) =>
+      run((repos) => {
+        const traced = new Proxy(repos, {
+          get: (target, table, receiver) => {
+            const repo = Reflect.get(target, table, receiver) as object;
+            return new Proxy(repo, {
+              get: (inner, method, innerReceiver) => {
+                const value = Reflect.get(inner, method, innerReceiver) as unknown;
+                if (typeof value !== 'function') return value;
+                return (...args: unknown[]) => {
+                  calls.push(`${String(table)}.${String(method)}`);
+                  return (value as (...a: unknown[]) => unknown).apply(inner, args);
+                };
+              },
+            });
+          },
+        });
+        return work(traced) as Promise<T>;
+      })) as UnitOfWork['run'];
+    const change = async (email: string) => {
+      calls = [];
+      kit.clock.advance(60);
+      await kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: alice.sid, currentPassword: PASSWORD, email, client: CLIENT });
+      return calls;
+    };
+    const free = await change('free@example.com');
+    const taken = await change('taken@example.com');
+    expect(free).toContain('oneTimeTokens.add');
+    expect(taken).toEqual(free);
+    // The taken address's row is spent from the start (its mail has no link), and it voided the free one's link.
+    expect(kit.mailer.inbox('taken@example.com').at(-1)?.subject).toBe('You already have an account');
+    const rows = [...kit.db.tables.oneTimeTokens.values()].filter((r) => r.userId === alice.id && r.purpose === 'email_change');
+    expect({ rows: rows.length, live: rows.filter((r) => r.consumedAt === null).length }).toEqual({ rows: 2, live: 0 });
   });
 
   it('changes the username at once, and refuses a wrong current password', async () => {
