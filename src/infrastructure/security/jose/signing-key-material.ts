@@ -51,7 +51,8 @@ export async function generateSigningKey(
 }
 
 export async function importPublicKey(record: SigningKeyRecord): Promise<CryptoKey> {
-  const key = await importJWK({ ...record.publicJwk, alg: record.alg }, record.alg);
+  // Public members only: anything else a row holds (a `d`, `key_ops`) is not the key's to use (a review, 2026-12-07).
+  const key = await importJWK({ ...publicMembers(record.publicJwk), alg: record.alg }, record.alg);
   if (key instanceof Uint8Array) throw new Error(`Signing key ${record.kid} is not an asymmetric key.`);
   return key;
 }

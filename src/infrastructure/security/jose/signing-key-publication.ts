@@ -1,5 +1,5 @@
 import type { SigningKeyRecord } from '@application/ports/signing-keys';
-import type { PublishedKey } from './signing-key-material';
+import { publicMembers, type PublishedKey } from './signing-key-material';
 import type { PublishedJwk } from './signing-key-types';
 
 /** The numbers a key's publication depends on (SigningKeyManager reads them from its options), in milliseconds. */
@@ -47,7 +47,9 @@ export class SigningKeyPublication {
     if (snapshot && nowMs < snapshot.validUntilMs && nowMs >= snapshot.builtAtMs) return snapshot.jwks;
     const now = new Date(nowMs);
     const current = published.filter((p) => this.isPublished(p.record, now));
-    const keys = current.map(({ record }) => Object.freeze({ ...record.publicJwk, kid: record.kid, use: 'sig', alg: record.alg }) as PublishedJwk);
+    // The row's public members only: a row's other members (a `d` or `key_ops` written by someone who can write the
+    // database) pass the pair check, which compares public members, and must not reach verifiers (a review, 2026-12-07).
+    const keys = current.map(({ record }) => Object.freeze({ ...publicMembers(record.publicJwk), kid: record.kid, use: 'sig', alg: record.alg }) as PublishedJwk);
     const leaving = current.map(({ record }) => this.unpublishedAtMs(record));
     this.snapshot = { jwks: Object.freeze({ keys: Object.freeze(keys) as PublishedJwk[] }), builtAtMs: nowMs, validUntilMs: Math.min(Number.POSITIVE_INFINITY, ...leaving) };
     return this.snapshot.jwks;

@@ -83,6 +83,18 @@ describe('SigningKeyManager', () => {
     await expect(tokens.verify(own.token)).resolves.toMatchObject({ sub: CLAIMS.sub });
   });
 
+  it("publishes a row's public members only: members added to a real key's row never reach verifiers (a review, 2026-12-07)", async () => {
+    const world = await keyWorld();
+    const next = (await world.repository.list()).find((r) => r.status === 'next')!;
+    // A write to the table by someone without ENCRYPTION_KEY: the key is still the sealed key's pair, with more members.
+    await world.repository.delete(next.kid);
+    await world.repository.save({ ...next, publicJwk: { ...next.publicJwk, d: 'AAAA', key_ops: 'encrypt', use: 'enc', ext: 'true' } });
+    const keys = new SigningKeyManager(world.repository, world.box, world.clock, { alg: 'EdDSA', accessTokenTtlSeconds: TTL });
+    await keys.init();
+    const published = keys.jwks().keys.find((k) => k.kid === next.kid);
+    expect(published).toEqual({ ...next.publicJwk, kid: next.kid, use: 'sig', alg: 'EdDSA' });
+  });
+
   it('rotates: the pre-published key signs, the old one stays published, a new next appears', async () => {
     const world = await keyWorld();
     const oldKid = world.keys.activeKey().kid;
