@@ -1,5 +1,6 @@
 import { IsIn, IsNotEmpty, IsOptional, IsString } from 'class-validator';
 import type { LogoutScope } from '@application/session/logout';
+import { lockoutKey } from '@application/session/login-lockout-keys';
 import { Errors } from '@application/shared/errors';
 import { personName } from '@domain/user/person-name';
 import { Username } from '@domain/user/username';
@@ -54,10 +55,15 @@ export class LogoutDto {
   @IsOptional() @IsIn(LOGOUT_SCOPES) scope?: LogoutScope | null;
 }
 
-/** Login names the account by exactly one of email or username. */
+/**
+ * Login names the account by exactly one of email or username. A blank one (nothing left once canonicalised) counts
+ * as absent: until 2026-12-07 `{"email": ""}` was a login attempt whose lockout key was the empty string, one bucket
+ * shared by every caller's blank form, spending a hash each and locked after five (a review).
+ */
 export function loginIdentifier(dto: LoginDto): string {
-  const email = dto.email ?? null;
-  const username = dto.username ?? null;
+  const present = (value: string | null | undefined) => (value === null || value === undefined || lockoutKey(value) === '' ? null : value);
+  const email = present(dto.email);
+  const username = present(dto.username);
   if ((email === null) === (username === null)) {
     throw Errors.invalidRequest({
       email: ['exactly one of email or username is required'],
