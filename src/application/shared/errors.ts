@@ -117,10 +117,15 @@ export const Errors = {
   hashingBusy: (retryAfterSeconds: number): DomainError =>
     new DomainError('SERVICE_UNAVAILABLE', 'The service is busy. Try again shortly.', undefined, retryAfterSeconds),
 
-  /** The change committed but could not reach every instance yet (see SessionCacheInvalidation). */
+  /**
+   * The change committed but could not reach every instance yet (see SessionCacheInvalidation). Retry-After as an
+   * outage's (5 s): every 503 says when to come back (until 2026-12-07 this one alone did not: a review).
+   */
   notYetEverywhere: (): DomainError =>
     new DomainError(
       'SERVICE_UNAVAILABLE',
       'The change was saved, but could not yet reach every instance of the service; it takes full effect within a minute.',
+      undefined,
+      5,
     ),
 } as const;

@@ -60,6 +60,8 @@ describe('the error catalogue', () => {
     expect(failure?.status).toBeGreaterThanOrEqual(400);
     expect(failure?.status).not.toBe(500);
     expect(failure?.body).toMatchObject({ code: error.code, message: error.message });
+    // Every 503 and 429 says when to come back (README: "503 with Retry-After").
+    if (failure?.status === 503 || failure?.status === 429) expect(failure.headers['Retry-After']).toMatch(/^[1-9]\d*$/);
   });
 
   it('gives each situation one message, and no two factories of one code the same message', () => {
