@@ -68,12 +68,14 @@ describe('runPrimary: a fork that fails', () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
 
     runPrimary(logger, { workers: 2, minRestartDelayMs: 10, maxRestartDelayMs: 40 });
-    for (let waited = 0; fakeCluster.fork.mock.calls.length < 4 && waited < 2000; waited += 10) await tick(10);
+    // Until the fourth fork and both workers' `listening` (emitted on the fork's next turn), or 5 s.
+    const listening = () => lines.filter((line) => line.msg === 'worker listening').length;
+    for (let waited = 0; (fakeCluster.fork.mock.calls.length < 4 || listening() < 2) && waited < 5000; waited += 10) await tick(10);
 
     // The throw, the spawn that never started, then two workers that listen.
     expect(fakeCluster.fork).toHaveBeenCalledTimes(4);
     expect(lines.filter((line) => line.msg === 'could not start a worker; trying again')).toHaveLength(2);
-    expect(lines.filter((line) => line.msg === 'worker listening')).toHaveLength(2);
+    expect(listening()).toBe(2);
     await tick(50);
     expect(fakeCluster.fork).toHaveBeenCalledTimes(4);
   });
