@@ -12,7 +12,7 @@ export interface RouteRateLimits {
   identifier: RateLimitPolicy | null;
 }
 
-/** What a route counts per identifier, read from the raw body (before validation, which may still refuse it). */
+/** What a route counts per identifier, read from the body once it is validated (routing/mount.ts runs it after). */
 export type IdentifierOf = (body: Record<string, unknown>) => string | null;
 
 /**
