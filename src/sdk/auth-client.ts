@@ -1,7 +1,7 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { AuthError, checkedToken, isTransient, notSent } from './errors';
-import { assertBuildable, checkTimeoutMs, globalFetch, isRecord, readJson, sendBuilt, unexpected, type FetchLike } from './http';
+import { assertBuildable, checkTimeoutMs, globalFetch, isRecord, readJson, retryAfterSeconds, sendBuilt, unexpected, type FetchLike } from './http';
 import { createSession, type SessionFetch, type SessionOptions } from './session';
 import type { LoginBody, LoginResult, LogoutScope, Message, RefreshBody, RegisterBody, RegisterResult, Tokens, User, ValidateResult, VerifyMfaBody } from './types';
 
@@ -116,7 +116,9 @@ export class AuthClient {
     if (isRecord(envelope) && envelope.success === false && isRecord(envelope.error) && typeof envelope.error.code === 'string') {
       const { code, message, details } = envelope.error;
       const requestId = isRecord(envelope.meta) && typeof envelope.meta.request_id === 'string' ? envelope.meta.request_id : undefined;
-      throw new AuthError(code, response.status, typeof message === 'string' ? message : code, isRecord(details) ? details : undefined, requestId);
+      // Until 2026-12-07 the header was dropped: a caller of login() could not tell its user how long a lock lasts.
+      const wait = retryAfterSeconds(response.headers.get('retry-after'), Date.now()) ?? undefined;
+      throw new AuthError(code, response.status, typeof message === 'string' ? message : code, isRecord(details) ? details : undefined, requestId, wait);
     }
     throw unexpected(response, `${method} ${path}`);
   }

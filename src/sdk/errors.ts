@@ -23,6 +23,11 @@ export class AuthError extends Error {
     readonly details?: Record<string, unknown>,
     /** The request id auth-service answered with, to find its log lines. */
     readonly requestId?: string,
+    /**
+     * The wait the answer's Retry-After asked for, in whole seconds (an ACCOUNT_LOCKED's lock, a RATE_LIMITED's
+     * window, a 503's pause), when it named one ahead; the service sends it as a header only, not in the body.
+     */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

@@ -196,7 +196,7 @@ export class ServiceTokenSource {
       const description = isRecord(body) && typeof body.error_description === 'string' ? `: ${body.error_description}` : '';
       const retryAfter = response.status === 429 ? retryAfterSeconds(response.headers.get('retry-after'), this.now()) : null;
       const details = retryAfter === null ? undefined : { retry_after_seconds: retryAfter };
-      throw new AuthError(error.toUpperCase(), response.status, `token endpoint refused the request (${error})${description}`, details);
+      throw new AuthError(error.toUpperCase(), response.status, `token endpoint refused the request (${error})${description}`, details, undefined, retryAfter ?? undefined);
     }
     if (!isRecord(body) || typeof body.access_token !== 'string' || String(body.token_type).toLowerCase() !== 'bearer') {
       throw unexpected(response, 'token endpoint');

@@ -6,7 +6,7 @@ import { FakeClock, recordingSleep } from './support';
  * The AuthClient's transport rules against a scripted peer (the real service answers are in
  * tests/e2e/sdk-auth-client.test.ts): each request takes the next scripted answer.
  */
-type Answer = { status: number; body?: unknown } | 'reset';
+type Answer = { status: number; body?: unknown; headers?: Record<string, string> } | 'reset';
 
 class ScriptedPeer {
   answers: Answer[] = [];
@@ -21,7 +21,7 @@ class ScriptedPeer {
         this.seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
         const answer = this.answers.shift() ?? { status: 200, body: { success: true, data: { ok: true }, meta: {} } };
         if (answer === 'reset') return void req.socket.destroy();
-        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
         res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {}));
       });
     });
@@ -51,6 +51,22 @@ describe('AuthClient transport', () => {
     const { sleep, waits } = recordingSleep();
     return { client: new AuthClient({ baseUrl: `${peer.base}/`, sleep, retries: 2, breaker: { now: clock.now } }), waits, clock };
   };
+
+  it("a refusal's Retry-After reaches the AuthError (the lock's length, a 503's pause); none, or one not ahead, leaves it unset", async () => {
+    peer.answers.push({ ...envelopeError('ACCOUNT_LOCKED', 429), headers: { 'retry-after': '900' } });
+    await expect(client().client.login({ email: 'a@example.com', password: 'pw' })).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED', status: 429, retryAfterSeconds: 900 });
+    peer.answers.push({ ...envelopeError('SERVICE_UNAVAILABLE', 503), headers: { 'retry-after': new Date(Date.now() + 30_000).toUTCString() } });
+    const dated = await client().client.register({ email: 'a@example.com', password: 'pw' }).catch((e: unknown) => e);
+    expect(dated).toBeInstanceOf(AuthError);
+    expect((dated as AuthError).retryAfterSeconds).toBeGreaterThanOrEqual(28);
+    expect((dated as AuthError).retryAfterSeconds).toBeLessThanOrEqual(31);
+    peer.answers.push(envelopeError('INVALID_CREDENTIALS', 401), { ...envelopeError('RATE_LIMITED', 429), headers: { 'retry-after': '0' } });
+    for (let i = 0; i < 2; i += 1) {
+      const error = await client().client.login({ email: 'a@example.com', password: 'pw' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthError);
+      expect((error as AuthError).retryAfterSeconds).toBeUndefined();
+    }
+  });
 
   it('sends JSON to /api/v1 and resolves to the envelope data', async () => {
     peer.answers.push({ status: 200, body: { success: true, data: { user }, meta: {} } });

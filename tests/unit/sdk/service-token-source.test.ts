@@ -308,7 +308,7 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
     await settle();
     expect(state.calls).toBe(3);
     at(895); // no longer usable, and the last 429's pause (until 901) holds: refused without a request
-    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN', status: 429, details: { retry_after_seconds: 30 } });
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN', status: 429, details: { retry_after_seconds: 30 }, retryAfterSeconds: 30 });
     for (let i = 0; i < 100; i += 1) {
       at(895 + (i * 5.99) / 100);
       await expect(tokens.getToken()).rejects.toMatchObject({ code: 'SLOW_DOWN' });
