@@ -60,6 +60,25 @@ describe('in-memory abuse counters keep memory bounded under crafted identifiers
     await expect(limiter.consume(policy, crafted(4))).resolves.toMatchObject({ allowed: true });
   });
 
+  it('the rate limiter keeps at most its bound of windows, forgetting the one started longest ago (a review: nothing bounded them within a window)', async () => {
+    const limiter = new InMemoryRateLimiter({ now: () => new Date() }, 100);
+    const policy = { name: 'register-id', limit: 2, windowSeconds: 3600 };
+    await limiter.consume(policy, 'first@example.com');
+    await limiter.consume(policy, 'kept@example.com');
+    for (let i = 0; i < 98; i += 1) await limiter.consume(policy, `flood-${i}@example.com`);
+    // 100 windows: each still counts.
+    await expect(limiter.consume(policy, 'first@example.com')).resolves.toMatchObject({ allowed: true, remaining: 0 });
+    await expect(limiter.consume(policy, 'kept@example.com')).resolves.toMatchObject({ allowed: true, remaining: 0 });
+    expect(limiter.size).toBe(100);
+    for (let i = 98; i < 1098; i += 1) {
+      await limiter.consume(policy, `flood-${i}@example.com`);
+      expect(limiter.size).toBeLessThanOrEqual(100);
+    }
+    // The newest are counted still; the oldest were forgotten and start afresh.
+    await expect(limiter.consume(policy, 'flood-1097@example.com')).resolves.toMatchObject({ allowed: true, remaining: 0 });
+    await expect(limiter.consume(policy, 'first@example.com')).resolves.toMatchObject({ allowed: true, remaining: 1 });
+  });
+
   it('the lockout remembers at most its bound of identifiers, forgetting unlocked ones before a lock', async () => {
     const lockout = new InMemoryLoginLockout(POLICY, undefined, 100);
     const now = new Date();
