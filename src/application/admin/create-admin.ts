@@ -28,6 +28,9 @@ import { PORTS } from '../ports/tokens';
  * sign-up's link would have made that person an admin). The password goes, with any link or session, and the
  * address gets a link to choose one, which also proves it (`passwordDiscarded`), as when an admin confirms it.
  */
+/** Look-ups of the address's account, each locked and checked to still hold it (a change may move it meanwhile). */
+const LOOKUP_ATTEMPTS = 3;
+
 @injectable()
 export class CreateAdmin {
   constructor(
@@ -80,12 +83,21 @@ export class CreateAdmin {
     }
   }
 
-  /** Adds `admin` to the account with this address, if there is one. */
+  /**
+   * Adds `admin` to the account with this address, if there is one. The account is the one holding the address once
+   * its lock is held: an address change confirmed between the look-up and the lock moved it away, and promoting it
+   * gave the role to an account no longer at the address the operator named (a review, 2026-12-07); the look-up is
+   * made again, so the address's new holder, or nobody (then a new admin is created), is what counts.
+   */
   private async promote(email: Email, linkBaseKnown: boolean): Promise<{ user: User; passwordDiscarded: boolean } | null> {
     return this.uow.run(async (repos) => {
-      const seen = await repos.users.findByEmail(email.value);
-      if (!seen) return null;
-      const user = await repos.users.findByIdForUpdate(seen.id);
+      let user: User | null = null;
+      for (let attempt = 0; attempt < LOOKUP_ATTEMPTS && user === null; attempt += 1) {
+        const seen = await repos.users.findByEmail(email.value);
+        if (!seen) return null;
+        const locked = await repos.users.findByIdForUpdate(seen.id);
+        if (locked?.email === email.value) user = locked;
+      }
       const now = this.clock.now(); // once the account's lock is held
       if (!user) throw Errors.userNotFound();
       // Checked before anything changes: the refusal leaves the account as it was.
