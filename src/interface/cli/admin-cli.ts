@@ -10,7 +10,7 @@ import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, Us
 import { createAdmin, parseCreateAdmin, readCreateAdminStdin } from './create-admin';
 import { parseUnlock, unlock } from './unlock';
 import { parseWithdrawKey, withdrawKey } from './withdraw-key';
-import type { CliIo } from './cli-io';
+import { failureLine, type CliIo } from './cli-io';
 import { databaseClock } from './database-clock';
 
 /**
@@ -23,7 +23,7 @@ export async function runAdminCli(argv: readonly string[], io: CliIo): Promise<n
   try {
     return await main(argv, io);
   } catch (error) {
-    io.stderr.write(`${error instanceof ConfigError ? error.oneLine : `cli failed: ${String(error)}`}\n`);
+    io.stderr.write(`${error instanceof ConfigError ? error.oneLine : failureLine('cli', error)}\n`);
     return 1;
   }
 }

@@ -12,3 +12,20 @@ export interface CliIo {
    */
   readonly clock?: Clock;
 }
+
+/**
+ * A failure as the one stderr line CONTRACT §8 asks for: `<prefix> failed: <why>`. An AggregateError without a
+ * message (Node's connect to a host name with several addresses, passed on by pg) names its inner errors, which say
+ * what failed (until 2026-12-07 the line was just `cli failed: AggregateError`: a review); line breaks are folded.
+ */
+export function failureLine(prefix: string, error: unknown): string {
+  const why = describe(error).replace(/\s+/g, ' ').trim();
+  return `${prefix} failed: ${why === '' ? 'unknown error' : why}`;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '' && error.errors.length > 0) {
+    return `${error.name}: ${error.errors.map((inner: unknown) => (inner instanceof Error ? inner.message || inner.name : String(inner))).join('; ')}`;
+  }
+  return String(error);
+}

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { openDatabase } from '@config/database';
 import { ConfigError, loadConfig } from '@config/env';
 import { createLogger } from '@infrastructure/logging/pino-logger';
-import type { CliIo } from './cli-io';
+import { failureLine, type CliIo } from './cli-io';
 
 const USAGE = 'usage: npm run migrate   (applies pending migrations; takes no arguments)\n';
 
@@ -26,7 +26,7 @@ export async function runMigrate(argv: readonly string[], io: CliIo): Promise<nu
     io.stdout.write(pending ? 'migrations still pending\n' : 'database schema is up to date\n');
     return pending ? 1 : 0;
   } catch (error) {
-    io.stderr.write(`${error instanceof ConfigError ? error.oneLine : `migrate failed: ${String(error)}`}\n`);
+    io.stderr.write(`${error instanceof ConfigError ? error.oneLine : failureLine('migrate', error)}\n`);
     return 1;
   }
 }
