@@ -253,6 +253,16 @@ describe('DevMailboxMailer writes the one mailbox it is given into To', () => {
     return /^To: .*$/m.exec(readFileSync(join(dir, file), 'utf8'))?.[0] ?? '';
   }
 
+  it('writes RFC 5322 lines: every line ends in CRLF (a review: they ended in LF)', async () => {
+    const before = new Set(readdirSync(dir));
+    await mailer.send(message('alice@example.com'));
+    const file = readdirSync(dir).find((name) => !before.has(name));
+    const text = readFileSync(join(dir, file ?? 'missing'), 'utf8');
+    expect(text).toMatch(/^[\s\S]*\r\n\r\n/);
+    expect(text.split('\r\n').length).toBeGreaterThan(5);
+    expect(text.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+  });
+
   it.each([...NOT_ONE_MAILBOX, 'alice@example.com', '"john doe"@example.com'])('%p stays one address in the To header', async (to) => {
     const header = await toHeader(to);
     const parsed = addressparser(header.replace(/^To: /, ''), { flatten: true });

@@ -6,11 +6,12 @@ import type { EmailMessage, Mailer } from '@application/ports/mailer';
 
 /**
  * Development delivery: each message becomes an RFC 5322 `.eml` file under `<dataDir>/mail/`, composed by
- * nodemailer exactly as it would go over SMTP. The log line names the file, not the link: the link carries a
- * token, and tokens never go into logs.
+ * nodemailer exactly as it would go over SMTP, lines ending in CRLF as RFC 5322 §2.1 has them (until 2026-12-07 in LF,
+ * which strict parsers and SMTP tools fed the file refuse: a review). The log line names the file, not the link: the
+ * link carries a token, and tokens never go into logs.
  */
 export class DevMailboxMailer implements Mailer {
-  private readonly composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  private readonly composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   private counter = 0;
 
   constructor(
