@@ -29,9 +29,11 @@ export function dependencyUnreachable(error: unknown, depth = 0): boolean {
 
 /**
  * PostgreSQL rolled the transaction back because of a concurrent one: a deadlock (40P01), a serialization failure
- * (40001) or a lock it would not wait for (55P03). No path is known to produce them (locks are taken in one order,
- * READ COMMITTED), but one that did would leave nothing written: a retry is safe, so the answer says to retry
- * rather than report a bug (an outside review, 2026-12-02: they were 500s).
+ * (40001) or a lock it would not wait for (55P03). Locks are taken in one order (READ COMMITTED); the one path known
+ * to produce one is two accounts swapping usernames (or confirmed addresses) at the same instant: each UPDATE waits in
+ * the unique index on the other's row, and PostgreSQL ends one (a review, 2026-12-07; left: the survivor is answered
+ * 409 as the contract says, the other this 503, and its retry the 409). Nothing is written, so a retry is safe and the
+ * answer says to retry rather than report a bug (an outside review, 2026-12-02: they were 500s).
  */
 const CONTENTION_CODES = new Set(['40P01', '40001', '55P03']);
 
