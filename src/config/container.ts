@@ -24,6 +24,7 @@ export function authSettings(config: AppConfig): AuthSettings {
     // The register route's per-address quota (its `-id` policy, so the same counter): a sign-up and an email
     // change to one address send it the same mails, so together they may not exceed it (security review, mail bomb).
     claimsPerAddress: rateLimitPolicies(config.abuse.rateLimits).register.identifier,
+    maxSessionsPerUser: config.session.maxPerUser,
   };
 }
 

@@ -50,7 +50,7 @@ export interface AppConfig {
   keepAliveTimeoutSeconds: number;
   bodyLimitBytes: number;
   jwt: { issuer: string; audience: string; alg: JwtAlg; accessTokenTtlSeconds: number };
-  session: { refreshTokenTtlSeconds: number; maxLifetimeSeconds: number; refreshGraceSeconds: number };
+  session: { refreshTokenTtlSeconds: number; maxLifetimeSeconds: number; refreshGraceSeconds: number; maxPerUser: number };
   requireEmailVerification: boolean;
   passwordMinLength: number;
   verificationTokenTtlSeconds: number;
@@ -153,6 +153,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       refreshTokenTtlSeconds: read.duration('REFRESH_TOKEN_TTL', '30d', 60, 365 * 86400),
       maxLifetimeSeconds: read.duration('SESSION_MAX_LIFETIME', '90d', 60, 3 * 365 * 86400),
       refreshGraceSeconds: read.duration('REFRESH_GRACE_PERIOD', '10s', 0, 300),
+      maxPerUser: read.int('SESSION_MAX_PER_USER', 100, 1, 10_000),
     },
     requireEmailVerification: read.bool('REQUIRE_EMAIL_VERIFICATION', true),
     passwordMinLength: read.int('PASSWORD_MIN_LENGTH', 8, 8, 128),

@@ -32,6 +32,14 @@ export class DelegatingSessions implements SessionRepository {
     return this.inner.findActiveByUserForUpdate(userId, now);
   }
 
+  hasActiveBeyond(userId: string, keep: number, now: Date): Promise<boolean> {
+    return this.inner.hasActiveBeyond(userId, keep, now);
+  }
+
+  findActiveBeyondForUpdate(userId: string, keep: number, now: Date): Promise<Session[]> {
+    return this.inner.findActiveBeyondForUpdate(userId, keep, now);
+  }
+
   add(session: Session): Promise<void> {
     return this.inner.add(session);
   }

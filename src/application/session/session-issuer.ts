@@ -10,6 +10,7 @@ import { SEALED, type SecretBox } from '../ports/secret-box';
 import type { Repositories } from '../ports/unit-of-work';
 import type { ClientContext } from '../shared/client-context';
 import { PORTS } from '../ports/tokens';
+import { SessionLimit } from './session-limit';
 
 /** 256 bits from a CSPRNG (CONTRACT §4). */
 export const REFRESH_TOKEN_BYTES = 32;
@@ -23,6 +24,7 @@ export class SessionIssuer {
     @inject(PORTS.TokenSigner) private readonly signer: TokenSigner,
     @inject(PORTS.IdGenerator) private readonly ids: IdGenerator,
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
+    @inject(SessionLimit) private readonly limit: SessionLimit,
   ) {}
 
   get lifetimes(): SessionLifetimes {
@@ -47,6 +49,7 @@ export class SessionIssuer {
       this.lifetimes,
     );
     await repos.sessions.add(session);
+    this.limit.afterStart(repos, user.id);
     return { session, tokens: await this.pair(user, session, refresh.token) };
   }
 

@@ -5,10 +5,12 @@ import { Logout } from './logout';
 import { RefreshSession } from './refresh-session';
 import { RevokeSession } from './revoke-session';
 import { SessionIssuer } from './session-issuer';
+import { SessionLimit } from './session-limit';
 import { ValidateAccessToken } from './validate-access-token';
 
 /** Sign-in, tokens and sessions. */
 export const SESSION_CLASSES = {
+  SessionLimit,
   SessionIssuer,
   LoginWithPassword,
   RefreshSession,

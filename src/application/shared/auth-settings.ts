@@ -16,6 +16,8 @@ export interface AuthSettings {
    * counted per canonical address in one quota (RATE_LIMIT_REGISTER_ID); null = off.
    */
   claimsPerAddress: RateLimitPolicy | null;
+  /** SESSION_MAX_PER_USER: live sessions an account keeps; a sign-in past it ends the oldest (SessionLimit). */
+  maxSessionsPerUser: number;
 }
 
 /** The session limits configured now (REFRESH_TOKEN_TTL, SESSION_MAX_LIFETIME), which every session is judged by. */

@@ -37,6 +37,13 @@ export interface SessionRepository {
   findActiveByUser(userId: string, now: Date): Promise<Session[]>;
   /** The same, locked until the unit of work ends (for revoking them). */
   findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]>;
+  /** Whether the user has more than `keep` active sessions at `now` (one read, no lock; reads at most keep + 1). */
+  hasActiveBeyond(userId: string, keep: number, now: Date): Promise<boolean>;
+  /**
+   * The user's active sessions after its `keep` newest (newest first, as findActiveByUser orders them), locked
+   * until the unit of work ends: the ones a session limit ends.
+   */
+  findActiveBeyondForUpdate(userId: string, keep: number, now: Date): Promise<Session[]>;
   add(session: Session): Promise<void>;
   save(session: Session): Promise<void>;
   /**

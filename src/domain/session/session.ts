@@ -10,7 +10,9 @@ export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refre
   /** The account was never verified and its address was registered again: its password was discarded. */
   | 'registration_contested'
   /** An admin confirmed a never-verified account's address: the password chosen before that proof was discarded. */
-  | 'password_unproven';
+  | 'password_unproven'
+  /** The account holds more live sessions than SESSION_MAX_PER_USER: its oldest end after a new sign-in. */
+  | 'session_limit';
 
 /**
  * A login on one device. Holds the refresh-token rotation state, never a usable token: `refreshTokenHash` is a

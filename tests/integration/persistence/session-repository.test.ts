@@ -106,6 +106,33 @@ describe.each(ADAPTERS)('SessionRepository on $name', (adapter) => {
     expect(locked).toEqual([newer.id, older.id]);
   });
 
+  it('hasActiveBeyond and findActiveBeyondForUpdate: the active sessions past the newest `keep`, in the list\'s order, locked (SESSION_MAX_PER_USER)', async () => {
+    const userId = await aUserId();
+    const sessions = [1, 2, 3, 4].map((day) => aSession(userId, { now: at(`2026-01-0${day}T00:00:00.000Z`) }));
+    const revoked = aSession(userId, { now: at('2026-01-05T00:00:00.000Z') });
+    revoked.revoke(at('2026-01-05T01:00:00.000Z'), 'logout');
+    await added(at('2026-01-06T00:00:00.000Z')); // someone else's
+    await store.uow.run(async (tx) => {
+      for (const session of [...sessions, revoked]) await tx.sessions.add(session);
+    });
+    const now = at('2026-01-10T00:00:00.000Z');
+    const newestFirst = [...sessions].reverse().map((s) => s.id);
+    const beyond = async (keep: number) => store.uow.run(async (tx) => (await tx.sessions.findActiveBeyondForUpdate(userId, keep, now)).map((s) => s.id));
+    for (const keep of [0, 1, 3, 4, 10]) {
+      await expect(store.repos.sessions.hasActiveBeyond(userId, keep, now)).resolves.toBe(keep < 4);
+      await expect(beyond(keep)).resolves.toEqual(newestFirst.slice(keep));
+    }
+    await expect(store.repos.sessions.hasActiveBeyond('not-a-uuid', 0, now)).resolves.toBe(false);
+    // Locked: they can be revoked and saved in that unit of work.
+    await store.uow.run(async (tx) => {
+      for (const session of await tx.sessions.findActiveBeyondForUpdate(userId, 2, now)) {
+        session.revoke(now, 'session_limit');
+        await tx.sessions.save(session);
+      }
+    });
+    expect((await store.repos.sessions.findActiveByUser(userId, now)).map((s) => s.id)).toEqual(newestFirst.slice(0, 2));
+  });
+
   it('orders sessions started at the same instant by id', async () => {
     const userId = await aUserId();
     const twins = [aSession(userId), aSession(userId), aSession(userId)];

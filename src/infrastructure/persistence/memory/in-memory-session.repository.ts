@@ -60,6 +60,14 @@ export class InMemorySessionRepository implements SessionRepository {
     return (await this.findActiveByUser(userId, now)).map((s) => this.track(s));
   }
 
+  async hasActiveBeyond(userId: string, keep: number, now: Date): Promise<boolean> {
+    return (await this.findActiveByUser(userId, now)).length > keep;
+  }
+
+  async findActiveBeyondForUpdate(userId: string, keep: number, now: Date): Promise<Session[]> {
+    return (await this.findActiveByUser(userId, now)).slice(keep).map((s) => this.track(s));
+  }
+
   async add(session: Session): Promise<void> {
     const { retiredTokenHashes, ...row } = session.toState();
     if (this.db.tables.sessions.has(row.id)) throw new Error('sessions: duplicate primary key');

@@ -93,15 +93,29 @@ export class TypeOrmSessionRepository implements SessionRepository {
     return records.map(toSession);
   }
 
-  async findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]> {
+  /** A named prepared statement: every sign-in asks it, after its answer (SessionLimit). */
+  async hasActiveBeyond(userId: string, keep: number, now: Date): Promise<boolean> {
+    if (!isUuid(userId)) return false;
+    const sql = `SELECT 1 FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+       ORDER BY created_at DESC, id ASC OFFSET $3 LIMIT 1`;
+    return ((await preparedQuery(this.manager, sql, [userId, now, keep])) as unknown[]).length > 0;
+  }
+
+  /** Past the `keep` newest, in the list's order (findActiveByUserForUpdate: all of them), locked. */
+  async findActiveBeyondForUpdate(userId: string, keep: number, now: Date): Promise<Session[]> {
     const records = await this.manager
       .createQueryBuilder(SessionRecord, 's')
       .where('s.user_id = :userId AND s.revoked_at IS NULL AND s.expires_at > :now', { userId, now })
       .orderBy('s.created_at', 'DESC')
       .addOrderBy('s.id', 'ASC')
+      .offset(keep)
       .setLock('pessimistic_write')
       .getMany();
     return records.map((record) => this.track(toSession(record)));
+  }
+
+  findActiveByUserForUpdate(userId: string, now: Date): Promise<Session[]> {
+    return this.findActiveBeyondForUpdate(userId, 0, now);
   }
 
   async add(session: Session): Promise<void> {

@@ -52,6 +52,7 @@ export const DEFAULT_SETTINGS: AuthSettings = {
   publicUrl: 'https://app.example.com',
   // The production default of RATE_LIMIT_REGISTER_ID, under the same policy name.
   claimsPerAddress: { name: 'register-id', limit: 5, windowSeconds: 3600 },
+  maxSessionsPerUser: 100,
 };
 
 /**
