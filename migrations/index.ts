@@ -21,6 +21,7 @@ import { EmailInvisibleDomainMarks1764640000000 } from './1764640000000-email-in
 import { OutboxRecordedOrder1764650000000 } from './1764650000000-outbox-recorded-order';
 import { UserInvitedBy1764660000000 } from './1764660000000-user-invited-by';
 import { EmailDomainCaseFolding1764670000000 } from './1764670000000-email-domain-case-folding';
+import { SessionsLiveByUser1764680000000 } from './1764680000000-sessions-live-by-user';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -47,4 +48,5 @@ export const migrations = [
   OutboxRecordedOrder1764650000000,
   UserInvitedBy1764660000000,
   EmailDomainCaseFolding1764670000000,
+  SessionsLiveByUser1764680000000,
 ];

@@ -79,6 +79,14 @@ describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
     await from('192.0.2.4', 'other@example.com').expect(202);
   });
 
+  it("a blank email beside a username counts in the username's login quota (a review: the blank email was taken as the key, which counts nothing)", async () => {
+    const from = (ip: string, body: Record<string, string>) => proxied.http.post('/api/v1/auth/login').set('X-Forwarded-For', ip).send(body);
+    for (let i = 0; i < 3; i += 1) await from(`192.0.2.2${i}`, { email: '', username: 'quota_victim', password: 'wrong guess' }).expect(401);
+    const refused = await from('192.0.2.29', { email: ' ', username: 'quota_victim', password: 'wrong guess' });
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'RATE_LIMITED']);
+    expect(refused.headers.ratelimit).toMatch(/^"login-id";r=0;t=\d+$/);
+  });
+
   it("malformed requests naming an account do not spend its per-identifier quota: the owner's right password still signs in, a reset still goes out, a sign-up still goes through", async () => {
     const owner = 'quota-owner@example.com';
     const fresh = 'quota-newcomer@example.com';

@@ -36,8 +36,8 @@ export class DelegatingSessions implements SessionRepository {
     return this.inner.hasActiveBeyond(userId, keep, now);
   }
 
-  findActiveBeyondForUpdate(userId: string, keep: number, now: Date): Promise<Session[]> {
-    return this.inner.findActiveBeyondForUpdate(userId, keep, now);
+  findActiveBeyondForUpdate(userId: string, keep: number, now: Date, limit?: number): Promise<Session[]> {
+    return this.inner.findActiveBeyondForUpdate(userId, keep, now, limit);
   }
 
   add(session: Session): Promise<void> {

@@ -15,12 +15,20 @@ import type { AuthSettings } from '../shared/auth-settings';
  * a global logout of 100,000 sessions also flushed every SDK's revocation list.
  *
  * Checked after the sign-in's answer, on the work that follows it (DeferredWork): the login itself stays the one
- * statement it is, and the check is one read of at most `max + 1` index entries. Only an account past the limit
- * takes the locked transaction (the user's row, then its sessions past the newest `max`). Sign-ins at the same
- * instant may each see the account just under the limit: it is held again by the next sign-in's check.
+ * statement it is, and the check is one read of at most `max + 1` entries of `sessions_user_live_idx`. Only an account
+ * past the limit takes locked transactions (the user's row, then its sessions past the newest `max`, at most BATCH
+ * of them each, so that no transaction holds the account long: one from before the limit, or after it was lowered,
+ * may hold thousands). One run per account at a time in this process. Sign-ins at the same instant may each see the
+ * account just under the limit: it is held again by the next sign-in's check.
  */
+/** Sessions ended per transaction. */
+export const SESSION_LIMIT_BATCH = 100;
+
 @injectable()
 export class SessionLimit {
+  /** Accounts being trimmed by this process (an entry lives while its run does). */
+  private readonly running = new Map<string, Promise<number>>();
+
   constructor(
     @inject(PORTS.UnitOfWork) private readonly uow: UnitOfWork,
     @inject(PORTS.SessionRepository) private readonly sessions: SessionRepository,
@@ -34,22 +42,33 @@ export class SessionLimit {
     repos.afterCommit(() => this.deferred.defer('session limit', async () => void (await this.enforce(userId))));
   }
 
-  /** Ends the account's sessions past the newest SESSION_MAX_PER_USER; returns how many. */
+  /** Ends the account's sessions past the newest SESSION_MAX_PER_USER; returns how many (0 while a run is on). */
   async enforce(userId: string): Promise<number> {
     const max = this.settings.maxSessionsPerUser;
-    if (!(await this.sessions.hasActiveBeyond(userId, max, this.clock.now()))) return 0;
-    return this.uow.run(async (repos) => {
-      // User first, then sessions (the order everywhere); dated once the locks are held.
-      if (!(await repos.users.findByIdForUpdate(userId))) return 0;
-      const now = this.clock.now();
-      const excess = await repos.sessions.findActiveBeyondForUpdate(userId, max, now);
-      for (const session of excess) {
-        session.revoke(now, 'session_limit');
-        await repos.sessions.save(session);
-      }
-      if (excess.length > 0) await repos.audit.record(limitEntry(userId, excess.length, now));
-      return excess.length;
-    });
+    if (this.running.has(userId) || !(await this.sessions.hasActiveBeyond(userId, max, this.clock.now()))) return 0;
+    if (this.running.has(userId)) return 0;
+    const run = this.trim(userId, max).finally(() => this.running.delete(userId));
+    this.running.set(userId, run);
+    return run;
+  }
+
+  private async trim(userId: string, max: number): Promise<number> {
+    for (let ended = 0; ; ) {
+      const batch = await this.uow.run(async (repos) => {
+        // User first, then sessions (the order everywhere); dated once the locks are held.
+        if (!(await repos.users.findByIdForUpdate(userId))) return 0;
+        const now = this.clock.now();
+        const excess = await repos.sessions.findActiveBeyondForUpdate(userId, max, now, SESSION_LIMIT_BATCH);
+        for (const session of excess) {
+          session.revoke(now, 'session_limit');
+          await repos.sessions.save(session);
+        }
+        if (excess.length > 0) await repos.audit.record(limitEntry(userId, excess.length, now));
+        return excess.length;
+      });
+      ended += batch;
+      if (batch < SESSION_LIMIT_BATCH) return ended;
+    }
   }
 }
 

@@ -40,10 +40,11 @@ export interface SessionRepository {
   /** Whether the user has more than `keep` active sessions at `now` (one read, no lock; reads at most keep + 1). */
   hasActiveBeyond(userId: string, keep: number, now: Date): Promise<boolean>;
   /**
-   * The user's active sessions after its `keep` newest (newest first, as findActiveByUser orders them), locked
-   * until the unit of work ends: the ones a session limit ends.
+   * The user's active sessions after its `keep` newest (newest first, as findActiveByUser orders them), at most
+   * `limit` of them, locked until the unit of work ends: the ones a session limit ends. (PostgreSQL also locks the
+   * `keep` rows it skips.)
    */
-  findActiveBeyondForUpdate(userId: string, keep: number, now: Date): Promise<Session[]>;
+  findActiveBeyondForUpdate(userId: string, keep: number, now: Date, limit?: number): Promise<Session[]>;
   add(session: Session): Promise<void>;
   save(session: Session): Promise<void>;
   /**

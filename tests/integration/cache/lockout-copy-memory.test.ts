@@ -20,7 +20,9 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const silent = pino({ level: 'silent' });
 const POLICY = { threshold: 1, baseSeconds: 900, maxSeconds: 86_400 };
-const COUNT = 2000;
+const COUNT = 1000;
+/** Measurements of each kind; the least is taken (a one-off allocation elsewhere in the worker only adds). */
+const ATTEMPTS = 3;
 /** What Email.canonicalize makes of 6 digits and 248 U+FDFA: 4,470 UTF-16 units, a new string each time. */
 const crafted = (n: number) => `${String(n).padStart(6, '0')}${'\uFDFA'.repeat(248)}`.normalize('NFKC');
 
@@ -52,9 +54,19 @@ describeWhen(REAL_REDIS_SELECTED, 'Redis')('FallbackLoginLockout: copied locks o
   });
 
   it(`add well under 1 KB each to what the Redis lockout itself keeps (they added about 9.5 KB), and still refuse (${COUNT} identifiers)`, async () => {
-    // What the client and the Redis adapter keep on their own (about 1 KB an identifier here), then with the copies.
-    const store = await retainedPerIdentifier((redis) => redis);
-    const fallback = await retainedPerIdentifier((redis) => new FallbackLoginLockout(redis, new InMemoryLoginLockout(POLICY), silent, new ManualClock(new Date())));
+    // What the client and the Redis adapter keep on their own (about 1 KB an identifier here), then with the copies,
+    // each on a fresh store, the least of ATTEMPTS: a loaded jest worker's own allocations only ever add to one (a
+    // full run once measured 11.9 KB for an attempt that alone measures 0.6). A copy held per identifier is in
+    // every attempt (8.4 KB on the code before).
+    const make = (redis: RedisLoginLockout) => new FallbackLoginLockout(redis, new InMemoryLoginLockout(POLICY), silent, new ManualClock(new Date()));
+    await retainedPerIdentifier(make); // warm-up: the code paths compiled, the connection's buffers grown
+    const least = async (of: (redis: RedisLoginLockout) => LoginLockout) => {
+      const runs = [];
+      for (let i = 0; i < ATTEMPTS; i += 1) runs.push(await retainedPerIdentifier(of));
+      return runs.reduce((a, b) => (b.perIdentifier < a.perIdentifier ? b : a));
+    };
+    const store = await least((redis) => redis);
+    const fallback = await least(make);
     expect(fallback.perIdentifier - store.perIdentifier).toBeLessThan(1024);
     // The copies are of these identifiers: Redis says locked, and the copy says the same.
     const now = new Date();

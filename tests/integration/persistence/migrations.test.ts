@@ -103,6 +103,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
         expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+        expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -150,6 +151,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
         expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+        expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {
@@ -192,6 +194,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
         expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+        expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -229,7 +232,10 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     ]);
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
-      await expect(runMigrations(db.dataSource)).resolves.toEqual([expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' })]);
+      await expect(runMigrations(db.dataSource)).resolves.toEqual([
+        expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+        expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
+      ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 3 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {
       warn.mockRestore();
@@ -263,6 +269,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       expect.objectContaining({ name: 'OutboxRecordedOrder1764650000000' }),
       expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+      expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
     ]);
     const rows: { id: string; seq: string }[] = await db.dataSource.query(`SELECT id, seq FROM outbox_events ORDER BY seq`);
     expect(rows.map((r) => r.id).sort()).toEqual(ids);
@@ -323,6 +330,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     await expect(runMigrations(db.dataSource)).resolves.toEqual([
       expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+      expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
     ]);
     await expect(db.dataSource.query(`SELECT email, invited_by AS "invitedBy" FROM users ORDER BY id`)).resolves.toEqual([
       { email: 'pending@example.com', invitedBy: admin },
@@ -360,6 +368,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       await expect(runMigrations(db.dataSource)).resolves.toEqual([
       expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
+      expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
     ]);
       await expect(db.dataSource.query(column)).resolves.toEqual([{ n: 1 }]);
     }, 30_000);

@@ -64,8 +64,8 @@ export class InMemorySessionRepository implements SessionRepository {
     return (await this.findActiveByUser(userId, now)).length > keep;
   }
 
-  async findActiveBeyondForUpdate(userId: string, keep: number, now: Date): Promise<Session[]> {
-    return (await this.findActiveByUser(userId, now)).slice(keep).map((s) => this.track(s));
+  async findActiveBeyondForUpdate(userId: string, keep: number, now: Date, limit?: number): Promise<Session[]> {
+    return (await this.findActiveByUser(userId, now)).slice(keep, limit === undefined ? undefined : keep + limit).map((s) => this.track(s));
   }
 
   async add(session: Session): Promise<void> {

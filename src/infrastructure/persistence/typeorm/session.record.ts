@@ -8,6 +8,8 @@ import { UserRecord } from './user.record';
 @Index('sessions_previous_token_hash_idx', ['previousTokenHash'])
 // The purge job's expression index (migration GrowthIndexes1764540000000), not described here.
 @Index('sessions_purge_at_idx', { synchronize: false })
+// An account's live sessions newest first (migration SessionsLiveByUser1764680000000: partial, DESC), not described here.
+@Index('sessions_user_live_idx', { synchronize: false })
 export class SessionRecord {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;

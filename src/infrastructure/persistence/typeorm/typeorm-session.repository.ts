@@ -102,15 +102,15 @@ export class TypeOrmSessionRepository implements SessionRepository {
   }
 
   /** Past the `keep` newest, in the list's order (findActiveByUserForUpdate: all of them), locked. */
-  async findActiveBeyondForUpdate(userId: string, keep: number, now: Date): Promise<Session[]> {
-    const records = await this.manager
+  async findActiveBeyondForUpdate(userId: string, keep: number, now: Date, limit?: number): Promise<Session[]> {
+    const query = this.manager
       .createQueryBuilder(SessionRecord, 's')
       .where('s.user_id = :userId AND s.revoked_at IS NULL AND s.expires_at > :now', { userId, now })
       .orderBy('s.created_at', 'DESC')
       .addOrderBy('s.id', 'ASC')
       .offset(keep)
-      .setLock('pessimistic_write')
-      .getMany();
+      .setLock('pessimistic_write');
+    const records = await (limit === undefined ? query : query.limit(limit)).getMany();
     return records.map((record) => this.track(toSession(record)));
   }
 

@@ -1,3 +1,6 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Session } from '@domain/session/session';
+import { SESSION_LIMIT_BATCH } from '@application/session/session-limit';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
 type Kit = Awaited<ReturnType<typeof createKit>>;
@@ -59,6 +62,27 @@ describe('SessionLimit', () => {
       const burstSids = new Set(claims.map((c) => ('sid' in c ? c.sid : null)));
       for (const session of kept) expect(burstSids.has(session.id)).toBe(true);
     }
+  });
+
+  it(`an account far past the limit is trimmed in transactions of at most ${SESSION_LIMIT_BATCH} sessions, oldest first; one run at a time`, async () => {
+    const kit = await createKit({ maxSessionsPerUser: 5 });
+    const user = await kit.registerVerified('many@example.com');
+    const lifetimes = kit.issuer.lifetimes;
+    // 245 sessions from before the limit, a second apart (written as a store holds them, not through sign-ins).
+    const started: string[] = [];
+    for (let i = 0; i < 245; i += 1) {
+      kit.clock.advance(1);
+      const id = randomUUID();
+      started.push(id);
+      const session = Session.start({ id, userId: user.id, refreshTokenHash: randomBytes(32).toString('base64url'), sealedRefreshToken: 'sealed', amr: ['pwd'], ip: null, userAgent: null }, kit.clock.now(), lifetimes);
+      await kit.uow.run(async (repos) => repos.sessions.add(session));
+    }
+    const [ended, concurrent] = await Promise.all([kit.useCases.SessionLimit.enforce(user.id), kit.useCases.SessionLimit.enforce(user.id)]);
+    expect({ ended, concurrent }).toEqual({ ended: 240, concurrent: 0 });
+    expect((await live(kit, user.id)).map((s) => s.id)).toEqual(started.slice(-5).reverse());
+    expect(kit.db.tables.auditEvents.filter((e) => e.type === 'session.revoked').map((e) => e.reason)).toEqual(['session_limit:100', 'session_limit:100', 'session_limit:40']);
+    expect(kit.db.tables.outbox.filter((r) => r.event.type === 'auth.session.revoked')).toHaveLength(240);
+    expect(await kit.useCases.SessionLimit.enforce(user.id)).toBe(0);
   });
 
   it('the limit holds for a user with many sessions from before it was set: the next sign-in trims them', async () => {
