@@ -36,8 +36,8 @@ export class AuthError extends Error {
 export const unauthenticated = (): AuthError => new AuthError('UNAUTHENTICATED', 401, 'A bearer token is required.');
 export const invalidToken = (): AuthError => new AuthError('INVALID_TOKEN', 401, 'The access token is invalid or expired.');
 export const forbidden = (): AuthError => new AuthError('FORBIDDEN', 403, 'The token lacks a required role or scope.');
-export const unavailable = (why: string, details?: Record<string, unknown>): AuthError =>
-  new AuthError('AUTH_UNAVAILABLE', 503, `auth-service is unavailable: ${why}`, details);
+export const unavailable = (why: string, details?: Record<string, unknown>, retryAfterSeconds?: number): AuthError =>
+  new AuthError('AUTH_UNAVAILABLE', 503, `auth-service is unavailable: ${why}`, details, undefined, retryAfterSeconds);
 /**
  * The caller's input cannot make an HTTP request (a header value, the URL, the body): nothing was sent, so it is
  * not the service being unavailable. `why` is the SDK's own wording, never the input (it may be a token).

@@ -143,9 +143,12 @@ export function basicAuth(clientId: string, clientSecret: string): string {
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
-/** A 5xx answer or a body that is not the expected shape, as an AuthError. */
-export function unexpected(response: Response, what: string): AuthError {
-  if (response.status >= 500) return unavailable(`${what} answered ${response.status}`, { upstream_status: response.status });
+/** A 5xx answer (with its Retry-After, if any) or a body that is not the expected shape, as an AuthError. */
+export function unexpected(response: Response, what: string, now = Date.now()): AuthError {
+  if (response.status >= 500) {
+    const wait = retryAfterSeconds(response.headers.get('retry-after'), now) ?? undefined;
+    return unavailable(`${what} answered ${response.status}`, { upstream_status: response.status }, wait);
+  }
   return new AuthError('UNEXPECTED_RESPONSE', response.status, `${what}: unexpected answer ${response.status}`);
 }
 

@@ -190,7 +190,7 @@ export class ServiceTokenSource {
     }
     const response = await send(this.options.fetch ?? globalFetch, this.options.tokenUrl, { method: 'POST', headers, body: form.toString() }, this.options.timeoutMs ?? 5000);
     const body = await readJson(response);
-    if (response.status >= 500) throw unexpected(response, 'token endpoint');
+    if (response.status >= 500) throw unexpected(response, 'token endpoint', this.now());
     if (!response.ok) {
       const error = isRecord(body) && typeof body.error === 'string' && /^[a-z_]{1,64}$/.test(body.error) ? body.error : 'invalid_request';
       const description = isRecord(body) && typeof body.error_description === 'string' ? `: ${body.error_description}` : '';

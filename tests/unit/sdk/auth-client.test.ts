@@ -60,6 +60,9 @@ describe('AuthClient transport', () => {
     expect(dated).toBeInstanceOf(AuthError);
     expect((dated as AuthError).retryAfterSeconds).toBeGreaterThanOrEqual(28);
     expect((dated as AuthError).retryAfterSeconds).toBeLessThanOrEqual(31);
+    // A 503 that is not the envelope (a proxy in front): AUTH_UNAVAILABLE, with the wait it asked for.
+    peer.answers.push({ status: 503, body: '<html>maintenance</html>', headers: { 'content-type': 'text/html', 'retry-after': '120' } });
+    await expect(client().client.login({ email: 'a@example.com', password: 'pw' })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503, retryAfterSeconds: 120 });
     peer.answers.push(envelopeError('INVALID_CREDENTIALS', 401), { ...envelopeError('RATE_LIMITED', 429), headers: { 'retry-after': '0' } });
     for (let i = 0; i < 2; i += 1) {
       const error = await client().client.login({ email: 'a@example.com', password: 'pw' }).catch((e: unknown) => e);

@@ -206,7 +206,7 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
     const fetch: FetchLike = async () => {
       state.calls += 1;
       if (state.mode === 'down') throw new TypeError('fetch failed');
-      if (state.mode === '503') return new Response('{}', { status: 503 });
+      if (state.mode === '503') return new Response('{}', { status: 503, headers: { 'retry-after': '7' } });
       if (state.mode === '307') return new Response(null, { status: 307, headers: { location: 'https://elsewhere.test/oauth/token' } });
       if (state.mode === 'html') return new Response('<html>maintenance</html>', { status: 200, headers: { 'content-type': 'text/html' } });
       if (state.mode === '401') return new Response(JSON.stringify({ error: 'invalid_client' }), { status: 401 });
@@ -253,6 +253,8 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
     at(895); // 5 s before the expiry: no longer served, the failure is the caller's
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => tokens.getToken()));
     expect(results.every((r) => r.status === 'rejected' && (r.reason as AuthError).code === 'AUTH_UNAVAILABLE')).toBe(true);
+    // A 503's Retry-After reaches the caller's error (none when the endpoint could not be reached at all).
+    expect(new Set(results.map((r) => (r.status === 'rejected' ? (r.reason as AuthError).retryAfterSeconds : null)))).toEqual(new Set([mode === '503' ? 7 : undefined]));
     expect(state.calls).toBe(45 + 4);
     state.mode = 'ok';
     expect(await tokens.getToken()).toBe('tok50');
