@@ -14,7 +14,7 @@ describe('failureLine', () => {
     expect(failureLine('cli', error)).toBe('cli failed: AggregateError: connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432');
   });
 
-  it('keeps an AggregateError with a message, and any other error, as String() gives it, on one line', () => {
+  it('keeps an AggregateError with a message, and every other error, as String() gives it, on one line', () => {
     expect(failureLine('migrate', new AggregateError([new Error('x')], 'all attempts failed'))).toBe('migrate failed: AggregateError: all attempts failed');
     expect(failureLine('cli', new Error('relation "users"\ndoes not exist'))).toBe('cli failed: Error: relation "users" does not exist');
     expect(failureLine('cli', 'plain')).toBe('cli failed: plain');
