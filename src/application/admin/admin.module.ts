@@ -7,6 +7,7 @@ import { InviteUser } from './invite-user';
 import { ListAuditEvents } from './list-audit-events';
 import { ListUsers } from './list-users';
 import { RecordAdminRefusal } from './record-admin-refusal';
+import { RemoveUserMfa } from './remove-user-mfa';
 import { RevokeUserSessions } from './revoke-user-sessions';
 import { SendPasswordReset } from './send-password-reset';
 import { UnlockAccountByOperator } from './unlock-account-by-operator';
@@ -28,6 +29,7 @@ export const ADMIN_CLASSES = {
   CreateAdmin,
   UnlockAccountByOperator,
   RecordAdminRefusal,
+  RemoveUserMfa,
 } as const;
 
 export const adminModule = featureModule(ADMIN_CLASSES);

@@ -1,18 +1,11 @@
 import { inject, injectable } from 'inversify';
 import type { Clock } from '../ports/clock';
-import type { UserDirectory, UserFilter, UserPage, UserQuery } from '../ports/user-directory';
+import { SEARCH_COUNT_CAP, type UserDirectory, type UserFilter, type UserPage, type UserQuery } from '../ports/user-directory';
 import { PORTS } from '../ports/tokens';
 
 /** How long a filter's total is reused: paging through one listing counts its matches once. */
 export const COUNT_CACHE_SECONDS = 5;
 const COUNT_CACHE_ENTRIES = 100;
-/**
- * A search's matches are counted up to this many: above it `total` is this number and not exact (a lower
- * bound; `has_next` stays exact). Every match counted is a row read and rechecked: at 10^6 users, with the heap
- * larger than PostgreSQL's default shared buffers, counting to 10,001 cost 100-125 ms, to 1,001 12-25 ms.
- */
-export const SEARCH_COUNT_CAP = 1_000;
-
 /**
  * GET /admin/users: one page of the accounts matching the filters, with the total. Without a search the total is
  * exact as of at most COUNT_CACHE_SECONDS ago (of the Clock); a search's total is exact up to SEARCH_COUNT_CAP

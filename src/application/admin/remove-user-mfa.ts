@@ -5,8 +5,8 @@ import type { Clock } from '../ports/clock';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import type { AuthSettings } from '../shared/auth-settings';
 import { securityNoticeEmail } from '../shared/security-notices';
-import { adminAuditEntry, lockForAdminChange, type AdminActor } from '../admin/admin-guard';
-import { MfaLockout } from './mfa-lockout';
+import { adminAuditEntry, lockForAdminChange, type AdminActor } from './admin-guard';
+import { MfaLockout } from '../mfa/mfa-lockout';
 import { PORTS } from '../ports/tokens';
 
 /**

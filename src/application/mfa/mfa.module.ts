@@ -4,11 +4,10 @@ import { DisableTotp } from './disable-totp';
 import { EnableTotp } from './enable-totp';
 import { MfaLockout } from './mfa-lockout';
 import { RegenerateRecoveryCodes } from './regenerate-recovery-codes';
-import { RemoveUserMfa } from './remove-user-mfa';
 import { SecondFactor } from './second-factor';
 import { VerifyMfaLogin } from './verify-mfa-login';
 
-/** The second factor: TOTP set-up, the login's second step, backup codes, and support's removal. */
+/** The second factor: TOTP set-up, the login's second step, and backup codes (support's removal is an admin use case, admin/remove-user-mfa.ts). */
 export const MFA_CLASSES = {
   SecondFactor,
   MfaLockout,
@@ -17,7 +16,6 @@ export const MFA_CLASSES = {
   DisableTotp,
   RegenerateRecoveryCodes,
   VerifyMfaLogin,
-  RemoveUserMfa,
 } as const;
 
 export const mfaModule = featureModule(MFA_CLASSES);

@@ -1,6 +1,5 @@
 import { lowerEachCodePoint } from '@domain/user/email';
-import { SEARCH_COUNT_CAP } from '@application/admin/list-users';
-import { searchTerms, type PageOptions, type StatsPeriods, type UserDirectory, type UserFilter, type UserQuery, type UserStats } from '@application/ports/user-directory';
+import { SEARCH_COUNT_CAP, searchTerms, type PageOptions, type StatsPeriods, type UserDirectory, type UserFilter, type UserQuery, type UserStats } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
 import type { EntityManager } from 'typeorm';
 import { USER_SEARCH_TEXT } from '../../../../migrations/1764540000000-growth-indexes';

@@ -8,7 +8,7 @@ import { RevokeUserSessions } from '@application/admin/revoke-user-sessions';
 import { SendPasswordReset } from '@application/admin/send-password-reset';
 import { UnlockUser } from '@application/admin/unlock-user';
 import { UpdateUser } from '@application/admin/update-user';
-import { RemoveUserMfa } from '@application/mfa/remove-user-mfa';
+import { RemoveUserMfa } from '@application/admin/remove-user-mfa';
 import type { AdminActor } from '@application/admin/admin-guard';
 import type { AuditEventType } from '@application/ports/audit-log';
 import type { UserSort } from '@application/ports/user-directory';

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { ListUsers, SEARCH_COUNT_CAP } from '@application/admin/list-users';
+import { ListUsers } from '@application/admin/list-users';
+import { SEARCH_COUNT_CAP } from '@application/ports/user-directory';
 import type { PageOptions, UserDirectory, UserFilter, UserQuery } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
 import { ManualClock } from '@infrastructure/time/system-clock';
