@@ -36,10 +36,11 @@ export class UnlockAccountByOperator {
       locked.unlock(now);
       await repos.users.save(locked);
       await repos.audit.record(cliAuditEntry('account.unlocked', locked.id, now));
+      // Once committed, each on the after-commit list: the second runs even if the first throws.
+      repos.afterCommit(() => clearLockout(this.lockout, locked));
+      repos.afterCommit(() => this.mfaLockout.clear(locked.id));
       return locked;
     });
-    await clearLockout(this.lockout, user);
-    await this.mfaLockout.clear(user.id);
     return user;
   }
 }

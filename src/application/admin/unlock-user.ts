@@ -28,10 +28,11 @@ export class UnlockUser {
       locked.unlock(now);
       await repos.users.save(locked);
       await repos.audit.record(adminAuditEntry('account.unlocked', input.actor, locked.id, now));
+      // Once committed, each on the after-commit list: the second runs even if the first throws.
+      repos.afterCommit(() => clearLockout(this.lockout, locked));
+      repos.afterCommit(() => this.mfaLockout.clear(locked.id));
       return locked;
     });
-    await clearLockout(this.lockout, user);
-    await this.mfaLockout.clear(user.id);
     return user;
   }
 }
