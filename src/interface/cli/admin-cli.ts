@@ -10,7 +10,7 @@ import { CLIENT_USAGE, isClientCommand, parseClientOptions, runClientCommand, Us
 import { createAdmin, parseCreateAdmin, readCreateAdminStdin } from './create-admin';
 import { parseUnlock, unlock } from './unlock';
 import { parseWithdrawKey, withdrawKey } from './withdraw-key';
-import { failureLine, type CliIo } from './cli-io';
+import { failureLine, shownArgument, type CliIo } from './cli-io';
 import { databaseClock } from './database-clock';
 
 /**
@@ -81,7 +81,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
   if (command === 'unlock') return accountCommand(io, parseUnlock(argv.slice(1)), (app, options) => unlock(app, options.email));
   if (command === 'withdraw-key') return withdrawKeyCommand(argv.slice(1), io);
   if (command !== 'rotate-keys' && command !== 'purge-expired' && command !== 'reseal') {
-    io.stderr.write(command ? `unknown command: ${command}\n\n${USAGE}` : USAGE);
+    io.stderr.write(command ? `unknown command: ${shownArgument(command, 0, 'command')}\n\n${USAGE}` : USAGE);
     return 2;
   }
   // purge-expired and reseal take no argument, rotate-keys only --force: anything else (a `--dry-run`, a typo) is refused
@@ -89,7 +89,7 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const force = command === 'rotate-keys' && argv[1] === '--force';
   if (argv.length > (force ? 2 : 1)) {
     const unexpected = argv[force ? 2 : 1];
-    io.stderr.write(`${command} takes no arguments${command === 'rotate-keys' ? ' but --force' : ''}: unexpected ${unexpected}\n\n${USAGE}`);
+    io.stderr.write(`${command} takes no arguments${command === 'rotate-keys' ? ' but --force' : ''}: unexpected ${shownArgument(unexpected, force ? 2 : 1)}\n\n${USAGE}`);
     return 2;
   }
   const app = await openApplication(io);

@@ -29,3 +29,20 @@ function describe(error: unknown): string {
   }
   return String(error);
 }
+
+const OPTION_NAME = /^--[a-z][a-z0-9-]{0,39}(?==|$)/;
+const COMMAND_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/**
+ * An argument as a refusal may show it: an option by its name only (`--name`, any `=value` left out), a word that
+ * could be a command's name as typed (the command itself), and anything else by its place and length, not its text: a value typed in the
+ * wrong place may be a password or a client secret (`create-admin --password-stdin S3cret...` printed the password
+ * on stderr, into CI and operators' logs, until a review of stop 62). `position` counts from 1.
+ */
+export function shownArgument(arg: string | undefined, position: number, kind: 'option' | 'command' = 'option'): string {
+  if (arg === undefined) return `argument ${position}`;
+  const option = OPTION_NAME.exec(arg);
+  if (option) return option[0] === arg ? arg : `${option[0]}=...`;
+  if (kind === 'command') return COMMAND_NAME.test(arg) ? arg : `a word of ${[...arg].length} characters (not shown)`;
+  return `argument ${position} (${[...arg].length} characters, not shown)`;
+}

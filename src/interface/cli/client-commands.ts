@@ -5,6 +5,7 @@ import { ListClients } from '@application/oauth/list-clients';
 import { RotateClientSecret } from '@application/oauth/rotate-client-secret';
 import { ServiceClient } from '@domain/client/service-client';
 import { DomainError } from '@domain/shared/domain-error';
+import { shownArgument } from './cli-io';
 
 export const CLIENT_COMMANDS = ['create-client', 'list-clients', 'delete-client', 'rotate-client-secret'] as const;
 export type ClientCommand = (typeof CLIENT_COMMANDS)[number];
@@ -48,7 +49,7 @@ export function parseClientOptions(command: ClientCommand, args: readonly string
   const options: Record<string, string> = {};
   for (let i = 0; i < args.length; i += 1) {
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(args[i]!);
-    if (!match) throw new UsageError(`unexpected argument: ${args[i]}`);
+    if (!match) throw new UsageError(`unexpected ${shownArgument(args[i], i + 1)}`);
     const name = match[1]!;
     if (![...spec.required, ...spec.optional, ...spec.flags].includes(name)) throw new UsageError(`unknown option for ${command}: --${name}`);
     if (name in options) throw new UsageError(`--${name} given twice`);
@@ -59,7 +60,7 @@ export function parseClientOptions(command: ClientCommand, args: readonly string
     }
     // A separate value never starts with `--`: `--id --revoke-tokens` is a forgotten id, not an id "--revoke-tokens"
     // (the flag would be lost and the id not found). `--name=--x` still takes such a value.
-    if (match[2] === undefined && args[i + 1]?.startsWith('--') === true) throw new UsageError(`--${name} needs a value, not the option ${args[i + 1]}`);
+    if (match[2] === undefined && args[i + 1]?.startsWith('--') === true) throw new UsageError(`--${name} needs a value, not the option ${shownArgument(args[i + 1], i + 2)}`);
     const value = match[2] ?? args[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     options[name] = value;
@@ -68,7 +69,7 @@ export function parseClientOptions(command: ClientCommand, args: readonly string
   if (missing.length > 0) throw new UsageError(`${command} needs ${missing.map((n) => `--${n}`).join(' and ')}`);
   // A client id is a UUID: anything else (an empty `--id=`, a name) is a bad argument, not a client to look for
   // (exit 1, "No such client.", until an outside review, 2026-12-03).
-  if ('id' in options && !UUID.test(options['id']!)) throw new UsageError(`--id must be a client id (a UUID), not ${JSON.stringify(options['id']!.slice(0, 40))}`);
+  if ('id' in options && !UUID.test(options['id']!)) throw new UsageError(`--id must be a client id (a UUID); the value given (${[...options['id']!].length} characters) is not shown: it may be a secret pasted in the wrong place`);
   // Stored as the service made it, lower-case, and compared as text: an id copied upper-cased (many tools print UUIDs
   // so) was "No such client." to delete-client and rotate-client-secret, while the leaked secret it was meant to
   // stop kept working (a security review, 2026-12-05).

@@ -4,7 +4,7 @@ import type { Application } from '@config/application';
 import { Errors } from '@application/shared/errors';
 import { Email } from '@domain/user/email';
 import { NOT_TEXT } from '@interface/not-text';
-import type { CliIo } from './cli-io';
+import { shownArgument, type CliIo } from './cli-io';
 
 export interface CreateAdminOptions {
   email: string;
@@ -38,7 +38,7 @@ export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | 
       passwordFromStdin = true;
     }
     else if (arg === '--password' || arg?.startsWith('--password=')) return 'passwords are never taken as arguments (they show in ps): use --password-stdin';
-    else return `unexpected argument: ${arg}`;
+    else return `unexpected ${shownArgument(arg, i + 1)}`;
   }
   if (email === undefined || email === '') return 'create-admin needs --email';
   // Refused here, before the database is opened, as every other bad argument is (the use case checks it again).

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { openDatabase } from '@config/database';
 import { ConfigError, loadConfig } from '@config/env';
 import { createLogger } from '@infrastructure/logging/pino-logger';
-import { failureLine, type CliIo } from './cli-io';
+import { failureLine, shownArgument, type CliIo } from './cli-io';
 
 const USAGE = 'usage: npm run migrate   (applies pending migrations; takes no arguments)\n';
 
@@ -14,7 +14,7 @@ const USAGE = 'usage: npm run migrate   (applies pending migrations; takes no ar
  */
 export async function runMigrate(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv.length > 0) {
-    io.stderr.write(`unexpected argument: ${argv[0]}\n\n${USAGE}`);
+    io.stderr.write(`unexpected ${shownArgument(argv[0], 1)}\n\n${USAGE}`);
     return 2;
   }
   try {

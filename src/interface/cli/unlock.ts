@@ -2,6 +2,7 @@ import { UnlockAccountByOperator } from '@application/admin/unlock-account-by-op
 import { PORTS } from '@application/ports/tokens';
 import type { Application } from '@config/application';
 import { Email } from '@domain/user/email';
+import { shownArgument } from './cli-io';
 
 /** `unlock --email E` (or `--email=E`): the address, or why the arguments are refused (usage, exit 2). */
 export function parseUnlock(args: readonly string[]): { email: string } | string {
@@ -12,7 +13,7 @@ export function parseUnlock(args: readonly string[]): { email: string } | string
     if (isEmail && email !== undefined) return '--email given more than once';
     if (arg === '--email' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) email = args[(i += 1)];
     else if (arg.startsWith('--email=')) email = arg.slice('--email='.length);
-    else return `unexpected argument: ${arg}`;
+    else return `unexpected ${shownArgument(arg, i + 1)}`;
   }
   if (email === undefined || email === '') return 'unlock needs --email';
   if (Email.parse(email) === null) return `--email: not a valid email address: ${JSON.stringify(email)}`;

@@ -1,6 +1,6 @@
 import type { Application } from '@config/application';
 import type { Withdrawal } from '@infrastructure/security/jose/signing-key-manager';
-import type { CliIo } from './cli-io';
+import { shownArgument, type CliIo } from './cli-io';
 
 /**
  * A kid as this service makes them: the key's RFC 7638 thumbprint, base64url (a row under any other kid is never
@@ -17,7 +17,7 @@ export function parseWithdrawKey(args: readonly string[]): { kid: string } | str
     if (isKid && kid !== undefined) return '--kid given more than once';
     if (arg === '--kid' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) kid = args[(i += 1)];
     else if (arg.startsWith('--kid=')) kid = arg.slice('--kid='.length);
-    else return `unexpected argument: ${arg}`;
+    else return `unexpected ${shownArgument(arg, i + 1)}`;
   }
   if (kid === undefined || kid === '') return 'withdraw-key needs --kid';
   if (!KID.test(kid)) return `--kid: not a key id this service makes (base64url, at most 128 characters): ${JSON.stringify(kid)}`;
