@@ -18,6 +18,18 @@ export interface SecretBox {
    * Throws as `open` does.
    */
   reseal(sealed: string, context: string): string | null;
+  /**
+   * `plain` sealed twice: under a key derived from `secret`, then as seal() seals. Opening it takes the box's key and
+   * `secret` both, so a copy of the database with ENCRYPTION_KEY opens nothing without the secret; reseal() and
+   * rotating ENCRYPTION_KEY work on it as on any sealed value (they touch the outer seal only). For a session's current
+   * refresh token, sealed under the token it replaced: only whoever presents that token can be handed it again.
+   */
+  sealUnder(plain: string, context: string, secret: string): string;
+  /**
+   * Opens what sealUnder sealed, given the same `secret`; throws as open() does, and when `secret` is not the one. A
+   * value seal() sealed (written before sealUnder existed) opens as open() opens it, whatever `secret`.
+   */
+  openUnder(sealed: string, context: string, secret: string): string;
 }
 
 /** The context of each kind of sealed value: its purpose and the id of the row it belongs to. */

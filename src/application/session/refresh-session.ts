@@ -40,7 +40,7 @@ export class RefreshSession {
     // The time of each decision is read once its rows are in hand (not when the request began): a rotation is
     // dated when it is written, so a read that waited on a slow database does not date it seconds early and turn
     // the other tab's replay inside the grace window into a reuse (an outside review, 2026-12-02).
-    const rotated = await this.rotateCurrent(hash);
+    const rotated = await this.rotateCurrent(hash, input.refreshToken);
     if (rotated === 'refused') throw Errors.invalidRefreshToken();
     if (rotated !== 'locked_path') return rotated;
     const tokens = await this.uow.run(async (repos) => {
@@ -69,7 +69,7 @@ export class RefreshSession {
       }
       if (!user.isUsable(this.settings.requireEmailVerification)) return null;
       const refreshToken =
-        decision.kind === 'rotate' ? this.issuer.rotate(session, now) : this.issuer.currentRefreshToken(session);
+        decision.kind === 'rotate' ? this.issuer.rotate(session, now, input.refreshToken) : this.issuer.currentRefreshToken(session, input.refreshToken);
       await repos.sessions.save(session);
       return this.issuer.pair(user, session, refreshToken);
     });
@@ -78,7 +78,7 @@ export class RefreshSession {
   }
 
   /** The fast path: the same decision, rotation and replay as the locked path, written by compare-and-set. */
-  private async rotateCurrent(hash: string): Promise<TokenPair | 'refused' | 'locked_path'> {
+  private async rotateCurrent(hash: string, presentedToken: string): Promise<TokenPair | 'refused' | 'locked_path'> {
     const found = await this.sessions.findByRefreshTokenHash(hash);
     if (!found) return 'locked_path';
     const now = this.clock.now();
@@ -89,7 +89,7 @@ export class RefreshSession {
     // Reuse revokes the session with its event and audit entry: decided again under the lock, in a transaction.
     if (decision.kind === 'reuse_detected') return 'locked_path';
     if (!user || !user.isUsable(this.settings.requireEmailVerification)) return 'refused';
-    const refreshToken = decision.kind === 'rotate' ? this.issuer.rotate(session, now) : this.issuer.currentRefreshToken(session);
+    const refreshToken = decision.kind === 'rotate' ? this.issuer.rotate(session, now, presentedToken) : this.issuer.currentRefreshToken(session, presentedToken);
     // Signed before the write, and handed out only if it holds: the access token's iat is then no later than the
     // compare-and-set, which fails if a role change fenced the session since the read (fenceRefreshes), so a role
     // taken away is dated after any token that still carries it (the SDK's revocation feed cuts tokens off by iat).

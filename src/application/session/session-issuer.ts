@@ -40,7 +40,9 @@ export class SessionIssuer {
         id,
         userId: user.id,
         refreshTokenHash: refresh.hash,
-        sealedRefreshToken: this.box.seal(refresh.token, SEALED.refreshToken(id)),
+        // Nothing to replay before the first rotation (a replay is of the token a rotation replaced): an empty value,
+        // sealed so that reseal and key rotation treat every row alike.
+        sealedRefreshToken: this.box.seal('', SEALED.refreshToken(id)),
         amr,
         ip: client.ip,
         userAgent: client.userAgent,
@@ -53,16 +55,22 @@ export class SessionIssuer {
     return { session, tokens: await this.pair(user, session, refresh.token) };
   }
 
-  /** Gives the session a new refresh token; the old one becomes `previous` (grace window), then retired. */
-  rotate(session: Session, now: Date): string {
+  /**
+   * Gives the session a new refresh token; `presented`, the one it replaces, becomes `previous` (grace window), then
+   * retired. The new token is kept for a replay inside the grace window sealed under `presented` as well as
+   * ENCRYPTION_KEY: until stop 62 it was sealed under ENCRYPTION_KEY alone, so a copy of the database with the key
+   * (in embedded mode one backup of DATA_DIR holds both) opened every live session's refresh token (a review).
+   */
+  rotate(session: Session, now: Date, presented: string): string {
     const refresh = this.opaque.create(REFRESH_TOKEN_BYTES);
-    session.rotate({ refreshTokenHash: refresh.hash, sealedRefreshToken: this.box.seal(refresh.token, SEALED.refreshToken(session.id)) }, now, this.lifetimes);
+    const sealedRefreshToken = this.box.sealUnder(refresh.token, SEALED.refreshToken(session.id), presented);
+    session.rotate({ refreshTokenHash: refresh.hash, sealedRefreshToken }, now, this.lifetimes);
     return refresh.token;
   }
 
-  /** The current refresh token of a session, for a concurrent refresh inside the grace window. */
-  currentRefreshToken(session: Session): string {
-    return this.box.open(session.sealedRefreshToken, SEALED.refreshToken(session.id));
+  /** The current refresh token of a session, for a concurrent refresh inside the grace window presenting `previous`. */
+  currentRefreshToken(session: Session, previous: string): string {
+    return this.box.openUnder(session.sealedRefreshToken, SEALED.refreshToken(session.id), previous);
   }
 
   /**

@@ -16,8 +16,9 @@ export type RevokeReason = 'logout' | 'logout_others' | 'logout_global' | 'refre
 
 /**
  * A login on one device. Holds the refresh-token rotation state, never a usable token: `refreshTokenHash` is a
- * digest for lookup, `sealedRefreshToken` the current token encrypted so that a concurrent refresh inside the
- * grace window can be handed the same token instead of forking the chain.
+ * digest for lookup, `sealedRefreshToken` the current token encrypted (under ENCRYPTION_KEY and the token it replaced)
+ * so that a concurrent refresh inside the grace window, presenting that token, can be handed the same token instead
+ * of forking the chain.
  */
 export interface SessionState {
   id: string;

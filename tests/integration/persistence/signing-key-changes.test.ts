@@ -79,6 +79,8 @@ describe.each(ADAPTERS)('signing-key changes on $name', (adapter) => {
       },
       open: (sealed, context) => box.open(sealed, context),
       reseal: (sealed, context) => box.reseal(sealed, context),
+      sealUnder: (plain, context, secret) => box.sealUnder(plain, context, secret),
+      openUnder: (sealed, context, secret) => box.openUnder(sealed, context, secret),
     };
     const before = await store.signingKeys.list();
     const audited = (await store.auditEntries()).length;

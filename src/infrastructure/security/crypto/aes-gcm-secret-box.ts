@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { SecretBox } from '@application/ports/secret-box';
 
 const KEY_BYTES = 32;
@@ -9,6 +9,16 @@ const TAG_BYTES = 16;
 const VERSION = 'v2';
 const LEGACY_VERSION = 'v1';
 const B64URL = /^[A-Za-z0-9_-]*$/;
+/** sealUnder's inner layer: AES-256-GCM under innerKey(secret), the context as its additional data too. */
+const INNER_VERSION = 'u1';
+
+/**
+ * The inner layer's key: SHA-256 of a label and the secret. The secrets given are 256-bit tokens from a CSPRNG, so a
+ * hash is a sound key derivation (a password-based one would only slow the hot path).
+ */
+function innerKey(secret: string): Buffer {
+  return createHash('sha256').update('auth-service sealUnder v1\0').update(secret, 'utf8').digest();
+}
 
 /**
  * AES-256-GCM; the version prefix leaves room to change the format without a flag day. The context is
@@ -54,6 +64,33 @@ export class AesGcmSecretBox implements SecretBox {
   reseal(sealed: string, context: string): string | null {
     const opened = this.unseal(sealed, context);
     return opened.keyIndex === 0 && opened.version === VERSION ? null : this.seal(opened.plain, context);
+  }
+
+  sealUnder(plain: string, context: string, secret: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', innerKey(secret), iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(context, 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return this.seal([INNER_VERSION, iv, ciphertext, cipher.getAuthTag()].map(encodePart).join('.'), context);
+  }
+
+  openUnder(sealed: string, context: string, secret: string): string {
+    const inner = this.open(sealed, context);
+    // A value seal() sealed: no inner layer (a base64url token has no '.', so it never starts with the prefix).
+    if (!inner.startsWith(`${INNER_VERSION}.`)) return inner;
+    const parts = inner.split('.');
+    if (parts.length !== 4 || !parts.every((p) => B64URL.test(p))) throw unopenable();
+    const iv = Buffer.from(parts[1] as string, 'base64url');
+    const tag = Buffer.from(parts[3] as string, 'base64url');
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw unopenable();
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', innerKey(secret), iv, { authTagLength: TAG_BYTES });
+      decipher.setAuthTag(tag);
+      decipher.setAAD(Buffer.from(context, 'utf8'));
+      return Buffer.concat([decipher.update(Buffer.from(parts[2] as string, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      throw unopenable();
+    }
   }
 
   private unseal(sealed: string, context: string): { plain: string; keyIndex: number; version: string } {

@@ -25,6 +25,26 @@ describe('RefreshSession', () => {
     await expect(kit.useCases.RefreshSession.execute({ refreshToken: results[0]!.refreshToken })).resolves.toBeDefined();
   });
 
+  it('keeps the current token at rest so that ENCRYPTION_KEY alone opens nothing usable: only the token it replaced does (a review of stop 62)', async () => {
+    const kit = await createKit();
+    const { tokens } = await kit.loggedIn();
+    const [state] = [...kit.db.tables.sessions.values()];
+    const context = `refresh_token:${state!.id}`;
+    // Before the first rotation there is nothing to replay.
+    expect(kit.box.open(state!.sealedRefreshToken, context)).toBe('');
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
+    const sealed = kit.db.tables.sessions.get(state!.id)!.sealedRefreshToken;
+    // Someone with a copy of the database and ENCRYPTION_KEY: the outer seal opens, the token is not in it.
+    const outer = kit.box.open(sealed, context);
+    expect(outer).not.toContain(next.refreshToken);
+    expect(outer).toMatch(/^u1\./);
+    expect(() => kit.box.openUnder(sealed, context, next.refreshToken)).toThrow(/could not be opened/);
+    expect(kit.box.openUnder(sealed, context, tokens.refreshToken)).toBe(next.refreshToken);
+    // A second rotation inside the grace window: the replay of the token it replaced still gets the newest token.
+    const third = await kit.useCases.RefreshSession.execute({ refreshToken: next.refreshToken });
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: next.refreshToken })).resolves.toMatchObject({ refreshToken: third.refreshToken });
+  });
+
   it('refuses the current and the just-replaced token of an active session whose account is suspended', async () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();

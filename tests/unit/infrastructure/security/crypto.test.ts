@@ -134,6 +134,42 @@ describe('AesGcmSecretBox keyring (ENCRYPTION_KEYS_PREVIOUS)', () => {
   });
 });
 
+describe('AesGcmSecretBox.sealUnder: sealed under the box key and a secret', () => {
+  const CONTEXT = 'refresh_token:2f0c8a52-0d5c-4a57-9d2a-3f0e8f0b7c11';
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  const box = new AesGcmSecretBox(oldKey);
+  const secret = randomBytes(32).toString('base64url');
+
+  it('opens with the box and the secret both; the box alone gives the inner layer, not the value', () => {
+    const sealed = box.sealUnder('next-token', CONTEXT, secret);
+    expect(sealed).toMatch(/^v2\./);
+    expect(box.openUnder(sealed, CONTEXT, secret)).toBe('next-token');
+    expect(box.open(sealed, CONTEXT)).toMatch(/^u1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
+    expect(box.open(sealed, CONTEXT)).not.toContain('next-token');
+    for (const wrong of [randomBytes(32).toString('base64url'), `${secret}x`, secret.slice(1), '']) {
+      expect(() => box.openUnder(sealed, CONTEXT, wrong)).toThrow(/could not be opened/);
+    }
+    expect(() => box.openUnder(sealed, 'refresh_token:another-session', secret)).toThrow(/could not be opened/);
+    expect(() => new AesGcmSecretBox(randomBytes(32)).openUnder(sealed, CONTEXT, secret)).toThrow(/could not be opened/);
+    expect(box.sealUnder('same', CONTEXT, secret)).not.toBe(box.sealUnder('same', CONTEXT, secret));
+  });
+
+  it('a value seal() sealed (before sealUnder) still opens, whatever the secret; a tampered inner layer does not', () => {
+    expect(box.openUnder(box.seal('legacy-token', CONTEXT), CONTEXT, 'any secret')).toBe('legacy-token');
+    const inner = box.open(box.sealUnder('next-token', CONTEXT, secret), CONTEXT).split('.');
+    inner[2] = Buffer.from('forged').toString('base64url');
+    expect(() => box.openUnder(box.seal(inner.join('.'), CONTEXT), CONTEXT, secret)).toThrow(/could not be opened/);
+    expect(() => box.openUnder(box.seal('u1.x', CONTEXT), CONTEXT, secret)).toThrow(/could not be opened/);
+  });
+
+  it('reseal and a new ENCRYPTION_KEY change the outer seal only: the value still opens with the secret', () => {
+    const ring = new AesGcmSecretBox(newKey, [oldKey]);
+    const resealed = ring.reseal(box.sealUnder('next-token', CONTEXT, secret), CONTEXT) as string;
+    expect(new AesGcmSecretBox(newKey).openUnder(resealed, CONTEXT, secret)).toBe('next-token');
+  });
+});
+
 describe('parseEncryptionKey', () => {
   const key = randomBytes(32);
 
