@@ -9,6 +9,9 @@ export const REDACT_PATHS = [
   'code', 'backup_code', 'authorization', 'cookie', 'passwordHash', 'password_hash', 'refreshToken', 'accessToken',
   'sealedRefreshToken', 'privateKey', 'encryptionKey', 'previousEncryptionKeys', 'databaseUrl', 'redisUrl', 'amqpUrl', 'smtpUrl',
   'client_secret', 'clientSecret', 'secretHash', 'secret_hash',
+  // The stored forms too (a review of stop 62: no call logs them, and one careless field would print them).
+  'hash', 'tokenHash', 'refreshTokenHash', 'previousTokenHash', 'retiredTokenHashes', 'codeHashes', 'sealedSecret',
+  'sealedPrivateKey', 'sealedPayload', 'backup_codes', 'otpauth_uri', 'qr_data_url', 'credentials',
 ].flatMap((key) => [key, `*.${key}`, `*.*.${key}`]).concat([
   'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
   'res.headers["set-cookie"]',

@@ -1,4 +1,5 @@
 import { createLogger } from '@infrastructure/logging/pino-logger';
+import { A_PASSWORD_HASH, aSession, aVerifiedUser, rotated, T0 } from '../../../support/mothers';
 
 function logged(fields: Record<string, unknown>): Record<string, unknown> {
   const lines: string[] = [];
@@ -42,5 +43,20 @@ describe('the err serializer', () => {
 
   it('still redacts codes outside an error (MFA codes)', () => {
     expect(logged({ body: { code: '123456' }, code: '654321' })).toEqual(expect.objectContaining({ body: { code: '[redacted]' }, code: '[redacted]' }));
+  });
+});
+
+describe('redaction of stored secrets (a review of stop 62)', () => {
+  it("a user's or a session's state logged by mistake shows no password hash, token digest or sealed value", () => {
+    const user = aVerifiedUser({ passwordHash: A_PASSWORD_HASH });
+    const session = aSession(user.id);
+    rotated(session, T0);
+    const text = JSON.stringify(logged({ user: user.toState(), session: session.toState(), nested: { user: user.toState() } }));
+    const state = session.toState();
+    expect(text).toContain(user.id); // the states are there, their secrets are not
+    expect(text).not.toContain('$argon2');
+    for (const secret of [state.refreshTokenHash, state.previousTokenHash!, state.sealedRefreshToken, ...state.retiredTokenHashes]) {
+      expect(text).not.toContain(secret);
+    }
   });
 });
