@@ -8,7 +8,7 @@ import { loadConfig } from '@config/env';
 import { InMemoryMailer } from '@infrastructure/email/memory/in-memory-mailer';
 import { createLogger } from '@infrastructure/logging/pino-logger';
 import { ManualClock } from '@infrastructure/time/system-clock';
-import { samplesOf, valueOf, type Sample } from '../support/prometheus';
+import { samplesOf, seriesValue, valueOf, type Sample } from '../support/prometheus';
 import { CHEAP_HASHING, PASSWORD, signUp, startTestApp, type TestApp } from '../support/app';
 import { seedMigratedPgdata } from '../support/pgdata-template';
 
@@ -108,10 +108,9 @@ describe('metrics through the whole app', () => {
   it('the email gauge reflects a queued email', async () => {
     await signUp(app(), 'queued@example.com');
     await app().app.infra.email.sender.stop(); // nothing is delivered from here on: the email stays queued
-    const queued = async () => valueOf(await scrape(), 'auth_email_outbox_messages', { state: 'queued' });
+    const queued = async () => seriesValue(await scrape(), 'auth_email_outbox_messages', { state: 'queued' });
     app().clock.advance(5);
-    const before = await queued();
-    expect(before).toBeGreaterThanOrEqual(0);
+    const before = await queued(); // the series is there before the first email
     await app().http.post('/api/v1/auth/password/reset').send({ email: 'queued@example.com' }).expect(202);
     // The reset email is queued by the background account-request worker: poll, bounded. The gauges count at most
     // every 5 s (of the app's clock), so each poll moves the clock past that.
@@ -122,7 +121,7 @@ describe('metrics through the whole app', () => {
     };
     while ((await fresh()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect((await fresh()) - before).toBe(1);
-    expect(valueOf(await scrape(), 'auth_outbox_unsent_events')).toBeGreaterThanOrEqual(0);
+    expect(seriesValue(await scrape(), 'auth_outbox_unsent_events')).toBeGreaterThanOrEqual(0); // the gauge is there
   });
 
   // Outside review 2026-11-30: every scrape ran the COUNT queries again; 20 scrapers slowed /auth/validate ninefold.
@@ -192,7 +191,7 @@ describe('requests refused before the app: counted, and logged with bounded fiel
 
   it('a malformed request moves http_client_errors_total{status="400",reason="malformed"} by one and logs one line, without its bytes', async () => {
     const before = await scrape();
-    expect(valueOf(before, CLIENT_ERRORS, { status: '431', reason: 'header_overflow' })).toBe(0); // every series exists from the start
+    expect(seriesValue(before, CLIENT_ERRORS, { status: '431', reason: 'header_overflow' })).toBe(0); // every series exists from the start
     const answer = await rawExchange(port, 'GE\u0001T /secret-marker-in-the-path HTTP/1.1\r\nHost: a\r\nX-Marker: secret-marker-in-a-header\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     const requestId = /\r\nX-Request-ID: ([0-9a-f-]{36})\r\n/i.exec(answer)?.[1];

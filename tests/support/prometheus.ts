@@ -34,3 +34,11 @@ export function valueOf(samples: Sample[], name: string, labels: Record<string, 
   if (matching.length > 1) throw new Error(`${matching.length} series ${name} match ${JSON.stringify(labels)}`);
   return matching[0]?.value ?? 0;
 }
+
+/** The value of the one series `name` whose labels include `labels`; throws when there is none (a gauge, or a series said to exist from the start). */
+export function seriesValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  if (!samples.some((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))) {
+    throw new Error(`no series ${name} with ${JSON.stringify(labels)}`);
+  }
+  return valueOf(samples, name, labels);
+}
