@@ -258,8 +258,10 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     await verify(await passwordStep(email), { backup_code: ` ${backupCodes[1]!.toUpperCase().replace(/-/g, ' ')}\n` }).expect(200);
     const fullWidth = [...backupCodes[2]!].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('');
     await verify(await passwordStep(email), { backup_code: fullWidth }).expect(200);
-    // One with a 0 or a 1 (nearly always among eight), typed with the look-alike letters.
-    const withDigit = backupCodes.slice(3).find((c) => /[01]/.test(c));
+    // One with a 0 or a 1 (among six, but for one time in a hundred), typed with the look-alike letters. Not the last
+    // code, which disable uses below: until stop 62, when the first such code was the last (one run in 200), it was
+    // spent here and disable answered 401.
+    const withDigit = backupCodes.slice(3, 9).find((c) => /[01]/.test(c));
     if (withDigit) await verify(await passwordStep(email), { backup_code: withDigit.replace(/0/g, 'O').replace(/1/g, 'l').replace(/-/g, '') }).expect(200);
     // Disable reads it the same way.
     await http.post('/api/v1/auth/mfa/totp/disable').set(bearer(tokens.access_token)).send({ password: PASSWORD, backup_code: backupCodes[9]!.toUpperCase().replace(/-/g, ' - ') }).expect(200);
