@@ -30,6 +30,11 @@ export interface SecretBox {
    * value seal() sealed (written before sealUnder existed) opens as open() opens it, whatever `secret`.
    */
   openUnder(sealed: string, context: string, secret: string): string;
+  /**
+   * Whether the value opens with the box's keys alone to a non-empty value: seal() sealed it (not sealUnder(), not the
+   * empty value). False for a value that does not open at all; never throws.
+   */
+  opensAlone(sealed: string, context: string): boolean;
 }
 
 /** The context of each kind of sealed value: its purpose and the id of the row it belongs to. */

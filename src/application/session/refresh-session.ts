@@ -70,6 +70,7 @@ export class RefreshSession {
       if (!user.isUsable(this.settings.requireEmailVerification)) return null;
       const refreshToken =
         decision.kind === 'rotate' ? this.issuer.rotate(session, now, input.refreshToken) : this.issuer.currentRefreshToken(session, input.refreshToken);
+      if (refreshToken === null) return null;
       await repos.sessions.save(session);
       return this.issuer.pair(user, session, refreshToken);
     });
@@ -90,6 +91,7 @@ export class RefreshSession {
     if (decision.kind === 'reuse_detected') return 'locked_path';
     if (!user || !user.isUsable(this.settings.requireEmailVerification)) return 'refused';
     const refreshToken = decision.kind === 'rotate' ? this.issuer.rotate(session, now, presentedToken) : this.issuer.currentRefreshToken(session, presentedToken);
+    if (refreshToken === null) return 'refused';
     // Signed before the write, and handed out only if it holds: the access token's iat is then no later than the
     // compare-and-set, which fails if a role change fenced the session since the read (fenceRefreshes), so a role
     // taken away is dated after any token that still carries it (the SDK's revocation feed cuts tokens off by iat).

@@ -63,14 +63,25 @@ export class SessionIssuer {
    */
   rotate(session: Session, now: Date, presented: string): string {
     const refresh = this.opaque.create(REFRESH_TOKEN_BYTES);
-    const sealedRefreshToken = this.box.sealUnder(refresh.token, SEALED.refreshToken(session.id), presented);
+    const context = SEALED.refreshToken(session.id);
+    // A session begun before then holds `presented` under ENCRYPTION_KEY alone: anyone with a copy of the database
+    // from then and the key would have it, and so, in later copies (a WAL archive), every token sealed under it after.
+    // Its first rotation here keeps nothing to replay (a replay of `presented` inside the grace window is refused,
+    // once), which ends that chain (a review of stop 62).
+    const sealedRefreshToken = this.box.opensAlone(session.sealedRefreshToken, context)
+      ? this.box.seal('', context)
+      : this.box.sealUnder(refresh.token, context, presented);
     session.rotate({ refreshTokenHash: refresh.hash, sealedRefreshToken }, now, this.lifetimes);
     return refresh.token;
   }
 
-  /** The current refresh token of a session, for a concurrent refresh inside the grace window presenting `previous`. */
-  currentRefreshToken(session: Session, previous: string): string {
-    return this.box.openUnder(session.sealedRefreshToken, SEALED.refreshToken(session.id), previous);
+  /**
+   * The current refresh token of a session, for a concurrent refresh inside the grace window presenting `previous`;
+   * null when none was kept (the first rotation of a session begun before stop 62: see rotate): the replay is refused.
+   */
+  currentRefreshToken(session: Session, previous: string): string | null {
+    const token = this.box.openUnder(session.sealedRefreshToken, SEALED.refreshToken(session.id), previous);
+    return token === '' ? null : token;
   }
 
   /**

@@ -81,6 +81,7 @@ describe.each(ADAPTERS)('signing-key changes on $name', (adapter) => {
       reseal: (sealed, context) => box.reseal(sealed, context),
       sealUnder: (plain, context, secret) => box.sealUnder(plain, context, secret),
       openUnder: (sealed, context, secret) => box.openUnder(sealed, context, secret),
+      opensAlone: (sealed, context) => box.opensAlone(sealed, context),
     };
     const before = await store.signingKeys.list();
     const audited = (await store.auditEntries()).length;

@@ -93,6 +93,15 @@ export class AesGcmSecretBox implements SecretBox {
     }
   }
 
+  opensAlone(sealed: string, context: string): boolean {
+    try {
+      const plain = this.open(sealed, context);
+      return plain !== '' && !plain.startsWith(`${INNER_VERSION}.`);
+    } catch {
+      return false;
+    }
+  }
+
   private unseal(sealed: string, context: string): { plain: string; keyIndex: number; version: string } {
     const parts = typeof sealed === 'string' ? sealed.split('.') : [];
     const version = parts[0];

@@ -45,6 +45,33 @@ describe('RefreshSession', () => {
     await expect(kit.useCases.RefreshSession.execute({ refreshToken: next.refreshToken })).resolves.toMatchObject({ refreshToken: third.refreshToken });
   });
 
+  it('the locked path seals its rotation under the presented token too: a replay inside the grace window gets the same token', async () => {
+    const kit = await createKit();
+    const { tokens } = await kit.loggedIn();
+    // The fast path's compare-and-set loses once (as to a concurrent change): the locked path rotates.
+    const sessions = kit.container.get(PORTS.SessionRepository);
+    const lost = jest.spyOn(sessions, 'saveIfCurrent').mockResolvedValueOnce(false);
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
+    expect(lost).toHaveBeenCalledTimes(1);
+    lost.mockRestore();
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).resolves.toMatchObject({ refreshToken: next.refreshToken });
+  });
+
+  it('a session begun before stop 62 (its token under ENCRYPTION_KEY alone): its first rotation keeps nothing to replay, which ends the chain a copy of then could follow', async () => {
+    const kit = await createKit();
+    const { tokens } = await kit.loggedIn();
+    const [state] = [...kit.db.tables.sessions.values()];
+    const context = `refresh_token:${state!.id}`;
+    state!.sealedRefreshToken = kit.box.seal(tokens.refreshToken, context); // as the code before stop 62 stored it
+    const next = await kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken });
+    expect(kit.box.open(kit.db.tables.sessions.get(state!.id)!.sealedRefreshToken, context)).toBe('');
+    // The replay inside the grace window is refused, once; the session lives on and the new token works.
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: tokens.refreshToken })).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    const third = await kit.useCases.RefreshSession.execute({ refreshToken: next.refreshToken });
+    expect(kit.box.openUnder(kit.db.tables.sessions.get(state!.id)!.sealedRefreshToken, context, next.refreshToken)).toBe(third.refreshToken);
+    await expect(kit.useCases.RefreshSession.execute({ refreshToken: next.refreshToken })).resolves.toMatchObject({ refreshToken: third.refreshToken });
+  });
+
   it('refuses the current and the just-replaced token of an active session whose account is suspended', async () => {
     const kit = await createKit();
     const { tokens } = await kit.loggedIn();

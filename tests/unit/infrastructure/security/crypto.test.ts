@@ -163,6 +163,14 @@ describe('AesGcmSecretBox.sealUnder: sealed under the box key and a secret', () 
     expect(() => box.openUnder(box.seal('u1.x', CONTEXT), CONTEXT, secret)).toThrow(/could not be opened/);
   });
 
+  it('opensAlone: true only for a non-empty value seal() sealed; never throws', () => {
+    expect(box.opensAlone(box.seal('legacy-token', CONTEXT), CONTEXT)).toBe(true);
+    expect(box.opensAlone(box.sealUnder('next-token', CONTEXT, secret), CONTEXT)).toBe(false);
+    expect(box.opensAlone(box.seal('', CONTEXT), CONTEXT)).toBe(false);
+    expect(box.opensAlone(box.seal('legacy-token', CONTEXT), 'refresh_token:another-session')).toBe(false);
+    expect(box.opensAlone('garbage', CONTEXT)).toBe(false);
+  });
+
   it('reseal and a new ENCRYPTION_KEY change the outer seal only: the value still opens with the secret', () => {
     const ring = new AesGcmSecretBox(newKey, [oldKey]);
     const resealed = ring.reseal(box.sealUnder('next-token', CONTEXT, secret), CONTEXT) as string;
