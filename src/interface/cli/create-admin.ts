@@ -31,7 +31,8 @@ export function parseCreateAdmin(args: readonly string[]): CreateAdminOptions | 
     const isEmail = arg === '--email' || arg?.startsWith('--email=') === true;
     // Given twice, which one was meant? Refused, as the client commands refuse a repeated option.
     if (isEmail && email !== undefined) return '--email given more than once';
-    if (arg === '--email' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) email = args[(i += 1)];
+    if (arg === '--email' && (args[i + 1] === undefined || args[i + 1]!.startsWith('--'))) return '--email needs a value';
+    if (arg === '--email') email = args[(i += 1)];
     else if (arg?.startsWith('--email=')) email = arg.slice('--email='.length);
     else if (arg === '--password-stdin') {
       if (passwordFromStdin) return '--password-stdin given more than once';

@@ -11,7 +11,8 @@ export function parseUnlock(args: readonly string[]): { email: string } | string
     const arg = args[i]!;
     const isEmail = arg === '--email' || arg.startsWith('--email=');
     if (isEmail && email !== undefined) return '--email given more than once';
-    if (arg === '--email' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) email = args[(i += 1)];
+    if (arg === '--email' && (args[i + 1] === undefined || args[i + 1]!.startsWith('--'))) return '--email needs a value';
+    if (arg === '--email') email = args[(i += 1)];
     else if (arg.startsWith('--email=')) email = arg.slice('--email='.length);
     else return `unexpected ${shownArgument(arg, i + 1)}`;
   }

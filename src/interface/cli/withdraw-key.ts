@@ -15,7 +15,8 @@ export function parseWithdrawKey(args: readonly string[]): { kid: string } | str
     const arg = args[i]!;
     const isKid = arg === '--kid' || arg.startsWith('--kid=');
     if (isKid && kid !== undefined) return '--kid given more than once';
-    if (arg === '--kid' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) kid = args[(i += 1)];
+    if (arg === '--kid' && (args[i + 1] === undefined || args[i + 1]!.startsWith('--'))) return '--kid needs a value';
+    if (arg === '--kid') kid = args[(i += 1)];
     else if (arg.startsWith('--kid=')) kid = arg.slice('--kid='.length);
     else return `unexpected ${shownArgument(arg, i + 1)}`;
   }

@@ -39,6 +39,13 @@ describe('CLI refusals never repeat a stray value', () => {
     expect(said).not.toContain('passphrase');
   });
 
+  it('an option given without its value says so', () => {
+    expect(parseCreateAdmin(['--email'])).toBe('--email needs a value');
+    expect(parseCreateAdmin(['--email', '--password-stdin'])).toBe('--email needs a value');
+    expect(parseUnlock(['--email'])).toBe('--email needs a value');
+    expect(parseWithdrawKey(['--kid'])).toBe('--kid needs a value');
+  });
+
   it('shownArgument: an option by its name, a command word as typed, anything else by place and length', () => {
     expect(shownArgument('--force', 2)).toBe('--force');
     expect(shownArgument('--email=a@example.com', 1)).toBe('--email=...');
@@ -47,6 +54,7 @@ describe('CLI refusals never repeat a stray value', () => {
     expect(shownArgument('--Secret', 1)).toBe('argument 1 (8 characters, not shown)');
     expect(shownArgument('ünïcode', 1)).toBe('argument 1 (7 characters, not shown)');
     expect(shownArgument('rotate-kyes', 0, 'command')).toBe('rotate-kyes');
+    expect(shownArgument('Reseal', 0, 'command')).toBe('a word of 6 characters (not shown)'); // a command is lower-case; a password may not be
     expect(shownArgument(SECRET, 0, 'command')).toBe('a word of 35 characters (not shown)');
   });
 
