@@ -26,6 +26,8 @@ const SELECTED = MODES.includes('servers') && (HAPROXY !== undefined || process.
 if (!SELECTED) process.stderr.write('[tests] the HAProxy two-replica case is left out: it needs haproxy and the real PostgreSQL and Redis (CI=true runs it)\n');
 
 const PROXY_SOURCE = '127.0.0.2';
+/** A public route every replica serves with 200 (and no rate limit), to see the proxy forward. */
+const JWKS = '/.well-known/jwks.json';
 
 
 /** docker/haproxy.cfg with the Docker-specific lines swapped for local ones; each swap must find its line. */
@@ -95,8 +97,8 @@ describeWhen(SELECTED, 'haproxy and the real PostgreSQL and Redis')('two replica
     haproxy = spawn(HAPROXY ?? 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'ignore'] });
     haproxy.stdout!.on('data', (chunk: Buffer) => (accessLog += chunk.toString()));
     const deadline = Date.now() + 20_000;
-    while ((await send(proxyPort, '/health/ready', { from: '127.0.0.1' }).catch(() => 0)) !== 200) {
-      if (Date.now() > deadline || haproxy.exitCode !== null) throw new Error('HAProxy did not serve /health/ready');
+    while ((await send(proxyPort, JWKS, { from: '127.0.0.1' }).catch(() => 0)) !== 200) {
+      if (Date.now() > deadline || haproxy.exitCode !== null) throw new Error(`HAProxy did not serve ${JWKS}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }, 180_000);
@@ -144,19 +146,24 @@ describeWhen(SELECTED, 'haproxy and the real PostgreSQL and Redis')('two replica
   }, 60_000);
 
   // Outside review 2026-11-30: the proxy published every path, /metrics (public without METRICS_TOKEN) included.
-  it('/metrics is refused at the proxy however it is spelled; the replicas still serve it on their own network', async () => {
-    const spellings = ['/metrics', '/metrics/', '/metrics?x=1', '//metrics', '/METRICS', '/%6detrics', '/metrics%2F'];
+  // A review of stop 62: /health/* (which dependency is down, whether migrations are behind) was served to clients too.
+  it('/metrics and /health/* are refused at the proxy however they are spelled; the replicas still serve them on their own network', async () => {
+    const spellings = ['/metrics', '/metrics/', '/metrics?x=1', '//metrics', '/METRICS', '/%6detrics', '/metrics%2F', '/health/ready', '/health/live', '/health', '//Health/ready', '/%68ealth/live'];
     const statuses = await Promise.all(spellings.map((path) => send(proxyPort, path, { from: '127.0.0.1' })));
     expect(Object.fromEntries(spellings.map((path, i) => [path, statuses[i]]))).toEqual(Object.fromEntries(spellings.map((path) => [path, 403])));
-    expect(await send(proxyPort, '/health/live', { from: '127.0.0.1' })).toBe(200);
-    for (const replica of replicas) expect((await fetch(`${replica.base}/metrics`)).status).toBe(200);
+    expect(await send(proxyPort, JWKS, { from: '127.0.0.1' })).toBe(200);
+    expect(await send(proxyPort, '/healthz-is-not-health', { from: '127.0.0.1' })).toBe(404); // a prefix alone is not matched
+    for (const replica of replicas) {
+      expect((await fetch(`${replica.base}/metrics`)).status).toBe(200);
+      expect((await fetch(`${replica.base}/health/ready`)).status).toBe(200);
+    }
   }, 60_000);
 
   it('a replica that stops is taken out of rotation: no client sees an error', async () => {
     await replicas[1]!.stop();
     const statuses: number[] = [];
     for (let i = 0; i < 20; i += 1) {
-      statuses.push(await send(proxyPort, '/health/live', { from: '127.0.0.1' }));
+      statuses.push(await send(proxyPort, JWKS, { from: '127.0.0.1' }));
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(statuses.filter((s) => s !== 200)).toEqual([]);

@@ -58,13 +58,13 @@ describe('docker/: two replicas behind a proxy', () => {
     expect(frontend.indexOf('http-request del-header X-Forwarded-For')).toBeLessThan(frontend.indexOf('option forwardfor'));
   });
 
-  it('the proxy refuses /metrics (public without METRICS_TOKEN) before any replica: outside review 2026-11-30', () => {
+  it('the proxy refuses /metrics (public without METRICS_TOKEN: outside review 2026-11-30) and /health/* (a review of stop 62) before any replica', () => {
     const frontend = haproxy.slice(haproxy.indexOf('frontend http'), haproxy.indexOf('backend auth'));
     const rule = /^\s*http-request deny deny_status 403 if \{ path,url_dec -m reg -i (\S+) \}$/m.exec(frontend);
     expect(rule).not.toBeNull();
     const pattern = new RegExp(rule![1]!, 'i');
-    for (const path of ['/metrics', '/metrics/', '//metrics', '/METRICS']) expect(pattern.test(path)).toBe(true);
-    for (const path of ['/health/ready', '/api/v1/auth/login', '/metricsx']) expect(pattern.test(path)).toBe(false);
+    for (const path of ['/metrics', '/metrics/', '//metrics', '/METRICS', '/health/ready', '/health/live', '/health', '//Health/ready']) expect(pattern.test(path)).toBe(true);
+    for (const path of ['/api/v1/auth/login', '/metricsx', '/healthz', '/.well-known/jwks.json']) expect(pattern.test(path)).toBe(false);
   });
 
   it('the proxy health-checks every replica on /health/ready, finds them through Docker DNS, on the service\'s port', () => {
@@ -79,6 +79,29 @@ describe('docker/: two replicas behind a proxy', () => {
     expect(port).toBe(String(loadConfig(substituted(app!.environment!)).port));
     expect(app!.healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${port}/health/ready`);
     expect(proxy!.depends_on).toEqual({ app: { condition: 'service_healthy' } });
+  });
+
+  // A review of stop 62: the proxy's fixed address lay inside the range Docker hands out in order, so with
+  // `--scale app=4` the fourth replica took 172.28.0.10 and the proxy, started last, could not; and nothing restarted
+  // a replica that exited on a fault (the service exits 1 for its supervisor to restart it).
+  it("the proxy's fixed address is outside the range Docker assigns; every long-running service restarts, the one-shot migration does not", () => {
+    const network = parse(readFileSync(join(ROOT, 'docker/docker-compose.yml'), 'utf8')) as { networks: { backend: { ipam: { config: { subnet: string; ip_range?: string }[] } } } };
+    const [pool] = network.networks.backend.ipam.config;
+    const address = (proxy!.networks as { backend: { ipv4_address: string } }).backend.ipv4_address;
+    const asNumber = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+    const inside = (ip: string, cidr: string) => {
+      const [base, bits] = cidr.split('/');
+      const size = 2 ** (32 - Number(bits));
+      return asNumber(ip) >= asNumber(base!) && asNumber(ip) < asNumber(base!) + size;
+    };
+    expect(inside(address, pool!.subnet)).toBe(true);
+    expect(pool!.ip_range).toBeDefined();
+    expect(inside(pool!.ip_range!.split('/')[0]!, pool!.subnet)).toBe(true);
+    expect(inside(address, pool!.ip_range!)).toBe(false);
+    const services = compose.services as Record<string, Service & { restart?: string }>;
+    for (const [name, service] of Object.entries(services)) {
+      expect({ name, restart: service.restart }).toEqual({ name, restart: name === 'migrate' ? 'no' : 'unless-stopped' });
+    }
   });
 
   // An outside review, 2026-12-07: on a fresh volume the postgres image first runs a server on its Unix socket alone;
