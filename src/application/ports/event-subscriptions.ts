@@ -7,7 +7,11 @@ export interface EventDelivery {
   readonly attempt: number;
   /** Done: the message leaves the queue. */
   ack(): Promise<void>;
-  /** Failed for now: delivered again (attempt + 1) after about `delayMs`. */
+  /**
+   * Failed for now: delivered again (attempt + 1), not before about `delayMs`; a longer delay of the same subscriber
+   * asked for earlier may hold it back, by at most that delay (RabbitMQ expires a retry queue's messages at its head
+   * only: docs/events.md, Retry).
+   */
   retryLater(delayMs: number, reason: string): Promise<void>;
   /** Failed for good: moved to the subscriber's dead-letter queue with the reason, for a human to look at. */
   deadLetter(reason: string): Promise<void>;

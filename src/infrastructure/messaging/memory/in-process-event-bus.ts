@@ -64,7 +64,7 @@ export class InProcessEventBus implements EventPublisher, EventSubscriptions {
     if (this.closed) return { confirmed: [], failed: events.map((e) => ({ id: e.id, error: 'in-process bus closed' })) };
     for (const event of events) {
       if (this.started) this.route(event);
-      else this.held.push(event);
+      else this.held.push(structuredClone(event)); // as a broker takes a copy at publish
     }
     return { confirmed: events.map((e) => e.id), failed: [] };
   }
@@ -183,22 +183,38 @@ class MemoryQueue {
     }
   }
 
+  /**
+   * Each delivery hands out a copy of the event as published, and a delivery is settled once: as a broker re-reads
+   * a message and forgets an acknowledged one. Until stop 62 every attempt and the dead letter were the one object a
+   * handler could change, and a handler that acked (or dead-lettered) and then threw got the event again (the
+   * messaging contract suite, tests/integration/messaging/event-bus-contract.test.ts, found both against RabbitMQ).
+   */
   private async deliver(message: Message): Promise<void> {
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      return true;
+    };
     const delivery: EventDelivery = {
-      event: message.event,
+      event: structuredClone(message.event),
       attempt: message.attempt,
-      ack: async () => undefined,
-      retryLater: async (delayMs) => this.later({ ...message, attempt: message.attempt + 1 }, delayMs),
+      ack: async () => void settle(),
+      retryLater: async (delayMs) => {
+        if (settle()) this.later({ ...message, attempt: message.attempt + 1 }, delayMs);
+      },
       deadLetter: async (reason) => {
+        if (!settle()) return;
         // Kept for inspection in process (tests), the latest MAX_DEAD_LETTERS only: nothing replays them, and the log
         // line of the consumer that gave up names the event (until a review of stop 60 the list grew without bound).
         if (this.deadLetters.length >= MAX_DEAD_LETTERS) this.deadLetters.shift();
-        this.deadLetters.push({ event: message.event, attempt: message.attempt, reason });
+        this.deadLetters.push({ event: structuredClone(message.event), attempt: message.attempt, reason });
       },
     };
     try {
       await this.onDelivery(delivery);
     } catch (error) {
+      if (!settle()) return;
       this.logger.warn({ err: error instanceof Error ? error.message : String(error), subscriber: this.spec.name }, 'delivery not settled; redelivering');
       this.later(message, this.redeliveryDelayMs);
     }
