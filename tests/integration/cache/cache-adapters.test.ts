@@ -464,6 +464,25 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     }
   });
 
+  /**
+   * A review (stop 63): the per-process fallback was rate-limiter-flexible's RateLimiterMemory, which kept every key
+   * until its window ended (an hour for a sign-up's address): during an outage, requests naming a new address each
+   * could fill the heap. It is the bounded in-memory limiter of embedded mode now.
+   */
+  it('while Redis is gone, the per-process fallback keeps at most its bound of windows', async () => {
+    const own = await connectRedis(REAL_REDIS_URL, silent);
+    own.destroy();
+    expect(new RedisRateLimiter(own, testKeys(prefix), silent)['fallback']).toBeInstanceOf(InMemoryRateLimiter);
+    const fallback = new InMemoryRateLimiter(new ManualClock(), 50);
+    const limiter = new RedisRateLimiter(own, testKeys(prefix), silent, fallback);
+    const policy = { name: 'register-id', limit: 5, windowSeconds: 3600 };
+    for (let i = 0; i < 200; i += 1) expect((await limiter.consume(policy, `r${i}@example.test`)).allowed).toBe(true);
+    expect(fallback.size).toBe(50);
+    // The newest windows are the ones kept: the limit still holds for an address named again.
+    for (let i = 0; i < 4; i += 1) await limiter.consume(policy, 'r199@example.test');
+    await expect(limiter.consume(policy, 'r199@example.test')).resolves.toMatchObject({ allowed: false });
+  });
+
   it('when the connection is gone, rate limits keep holding per process and the other adapters fail fast', async () => {
     const own = await connectRedis(REAL_REDIS_URL, silent);
     const limiter = new RedisRateLimiter(own, testKeys(prefix), silent);

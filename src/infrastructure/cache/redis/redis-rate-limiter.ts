@@ -1,21 +1,31 @@
 import type { Logger } from '@application/ports/logger';
 import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '@application/ports/rate-limiter';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { SystemClock } from '../../time/system-clock';
+import { InMemoryRateLimiter } from '../memory/in-memory-rate-limiter';
 import type { RedisClient } from './redis-connection';
 import type { RedisKeys } from './redis-keys';
 
+const WARN_EVERY_MS = 60_000;
+
 /**
  * Fixed windows in Redis through rate-limiter-flexible (one atomic Lua INCR + expiry per call), shared by every
- * instance. While Redis is unreachable each instance falls back to its own in-memory windows (the insurance
- * limiter): limits keep holding per instance rather than failing every request or none.
+ * instance. While Redis is unreachable, stalls past its deadline or refuses the write, each instance counts in its
+ * own memory instead (limits keep holding per instance rather than failing every request or none), in the bounded
+ * InMemoryRateLimiter of embedded mode: at most MAX_WINDOWS windows, the oldest forgotten past it. Until 2026-12-07
+ * the fallback was rate-limiter-flexible's RateLimiterMemory, which kept every key until its window ended (an hour
+ * for a sign-up's address): during an outage, requests naming a new address each (about 500 bytes a key) could
+ * fill the heap (a review of stop 63).
  */
 export class RedisRateLimiter implements RateLimiter {
   private readonly limiters = new Map<string, RateLimiterRedis>();
+  private readonly warnedAt = new Map<string, number>();
 
   constructor(
     private readonly client: RedisClient,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
+    private readonly fallback: RateLimiter = new InMemoryRateLimiter(new SystemClock()),
   ) {}
 
   async consume(policy: RateLimitPolicy, key: string): Promise<RateLimitResult> {
@@ -24,22 +34,30 @@ export class RedisRateLimiter implements RateLimiter {
       return toResult(res, true);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return toResult(rejection, false);
-      throw rejection;
+      this.warnOnce(policy.name);
+      return this.fallback.consume(policy, key);
     }
+  }
+
+  /** Once a minute per policy, that limits are counted per instance for now. */
+  private warnOnce(policyName: string): void {
+    const now = Date.now();
+    if (now - (this.warnedAt.get(policyName) ?? 0) <= WARN_EVERY_MS) return;
+    this.warnedAt.set(policyName, now);
+    this.logger.warn({ policy: policyName }, 'redis unavailable: rate limit counted in this instance only');
   }
 
   private limiter(policy: RateLimitPolicy): RateLimiterRedis {
     const id = `${policy.name}:${policy.limit}:${policy.windowSeconds}`;
     let limiter = this.limiters.get(id);
     if (!limiter) {
-      const shape = { points: policy.limit, duration: policy.windowSeconds };
       limiter = new RateLimiterRedis({
-        ...shape,
+        points: policy.limit,
+        duration: policy.windowSeconds,
         storeClient: this.client,
         useRedisPackage: true,
         rejectIfRedisNotReady: true,
         keyPrefix: `${this.keys.prefix}rl:${policy.name}`,
-        insuranceLimiter: new InsuranceLimiter(shape, policy.name, this.logger),
       });
       this.limiters.set(id, limiter);
     }
@@ -53,26 +71,4 @@ function toResult(res: RateLimiterRes, allowed: boolean): RateLimitResult {
     remaining: Math.max(0, res.remainingPoints),
     resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
   };
-}
-
-/** The in-memory fallback, saying once per outage (and policy) that limits are per instance for now. */
-class InsuranceLimiter extends RateLimiterMemory {
-  private warned = 0;
-
-  constructor(
-    shape: { points: number; duration: number },
-    private readonly policyName: string,
-    private readonly logger: Logger,
-  ) {
-    super(shape);
-  }
-
-  override consume(key: string | number, points?: number, options?: { [key: string]: unknown }): Promise<RateLimiterRes> {
-    const now = Date.now();
-    if (now - this.warned > 60_000) {
-      this.warned = now;
-      this.logger.warn({ policy: this.policyName }, 'redis unavailable: rate limit counted in this instance only');
-    }
-    return super.consume(key, points, options);
-  }
 }
