@@ -87,7 +87,7 @@ describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
     expect(refused.headers.ratelimit).toMatch(/^"login-id";r=0;t=\d+$/);
   });
 
-  it("malformed requests naming an account do not spend its per-identifier quota: the owner's right password still signs in, a reset still goes out, a sign-up still goes through", async () => {
+  it("malformed requests naming an account do not spend its per-identifier quota: the owner's right password still signs in, a reset still goes out, a sign-up (after weak passwords) still goes through", async () => {
     const owner = 'quota-owner@example.com';
     const fresh = 'quota-newcomer@example.com';
     await signUp(proxied, owner);
@@ -105,6 +105,9 @@ describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
           const signUpAgain = await proxied.http.post('/api/v1/auth/register').set('X-Forwarded-For', ip).send({ email: fresh, password: PASSWORD, ...extra });
           expect([signUpAgain.status, signUpAgain.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
         }
+        // Refused by the password policy (until stop 63 after the quota: five such kept the owner's sign-up at 429).
+        const weak = await proxied.http.post('/api/v1/auth/register').set('X-Forwarded-For', ip).send({ email: fresh, password: 'a' });
+        expect([weak.status, weak.body.error.code]).toEqual([400, 'WEAK_PASSWORD']);
       }
       await proxied.http.post('/api/v1/auth/register').set('X-Forwarded-For', `198.18.2.${round}`).send({ email: fresh, password: PASSWORD }).expect(202);
       const signedIn = await proxied.http.post('/api/v1/auth/login').set('X-Forwarded-For', `198.18.0.${round}`).send({ email: owner, password: PASSWORD });

@@ -39,7 +39,8 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     summary: 'Register an account',
     tags: ['auth'],
     auth: 'none',
-    limit: { group: 'register', identifier: accountIdentifier('email') },
+    // Spent by RegisterUser once the password policy has passed: a weak password is no attempt on the address.
+    limit: { group: 'register', identifier: accountIdentifier('email'), spentBy: 'use-case' },
     body: { dto: RegisterDto, check: checkRegistration },
     responses: {
       201: { description: 'Registered and signed in (verification not required)', schema: USER_AND_TOKENS_SCHEMA },
@@ -56,6 +57,7 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
         firstName: dto.first_name ?? undefined,
         lastName: dto.last_name ?? undefined,
         client: ctx.state.client,
+        admit: ctx.state.admit,
       });
       if (result.kind === 'accepted') return respond(ctx, 202, { message: REGISTER_ACCEPTED });
       respond(ctx, 201, { user: presentUser(result.user), tokens: presentTokens(result.tokens) });
