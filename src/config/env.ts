@@ -70,6 +70,8 @@ export interface AppConfig {
    * for ever. They name accounts, IP addresses and user agents, and outlive an account's deletion.
    */
   auditRetentionSeconds: number;
+  /** PURGE_INTERVAL: the service runs `purge-expired` itself this often (config/purge-schedule.ts); 0 = never. */
+  purgeIntervalSeconds: number;
   /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>` (at least 16 characters). */
   metricsToken: string | null;
   /** MFA_ISSUER: the name authenticator apps show beside the account (default "auth-service"). */
@@ -180,6 +182,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       trustedPublishers: read.list('AMQP_TRUSTED_PUBLISHERS'),
     },
     auditRetentionSeconds: read.duration('AUDIT_RETENTION', '0', 0, 100 * 365 * 86400),
+    purgeIntervalSeconds: read.duration('PURGE_INTERVAL', '24h', 0, 7 * 86400),
     metricsToken: read.optionalString('METRICS_TOKEN'),
     mfa: { issuer: read.string('MFA_ISSUER', 'auth-service') },
     workers: readWorkers(env, problems),

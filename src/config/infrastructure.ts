@@ -41,6 +41,7 @@ import { startEmailDelivery, type EmailDelivery } from './email';
 import { resolveEncryptionKey } from './encryption-key';
 import type { AppConfig } from './env';
 import { startMessaging, type Messaging } from './messaging';
+import { PurgeSchedule } from './purge-schedule';
 import { startSigningKeys } from './signing-keys';
 
 export interface Infrastructure {
@@ -83,6 +84,8 @@ export interface Infrastructure {
   cache: Cache;
   /** Work that follows an answer (PORTS.DeferredWork); close() waits for it before the database goes. */
   deferred: DeferredTasks;
+  /** purge-expired every PURGE_INTERVAL (a service's, not the CLI's: `background`). */
+  purges: PurgeSchedule;
   close(): Promise<void>;
 }
 
@@ -194,6 +197,11 @@ export async function startInfrastructure(
     const warmUp = await passwordStrength.warmUp();
     if (!warmUp.ok) logger.warn({ reason: warmUp.reason }, 'password strength worker warm-up failed; the first estimate starts a new worker');
   }
+  const purges = new PurgeSchedule(
+    { intervalMs: background ? config.purgeIntervalSeconds * 1000 : 0, outboxRetentionSeconds: config.events.outboxRetentionSeconds, auditRetentionSeconds: config.auditRetentionSeconds },
+    { dataSource, pruneKeys: () => keys.prune(), clock, logger },
+  );
+  purges.start();
   return {
     clock,
     ids: new UuidGenerator(),
@@ -232,8 +240,11 @@ export async function startInfrastructure(
     events,
     cache,
     deferred,
+    purges,
     async close() {
       signing.stopRefresh();
+      // Before the database closes: the batch under way commits, no other starts.
+      await purges.close();
       // First: deferred work writes through the unit of work (database, caches, outbox); a task still failing gets
       // one more try and is given up, so a dead database does not hold the shutdown.
       await deferred.close();

@@ -43,8 +43,10 @@ const USAGE = `usage: npm run cli -- <command>
                   delete the retired signing key K at once, before its tokens' window ends: after a leak, right after
                   rotate-keys --force (every instance stops publishing and accepting it within 60 s; docs/key-rotation.md);
                   the active and the next key are refused
-  purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails and
-                  processed-event records past retention (in batches of 5,000, skipping rows in use), expired keys
+  purge-expired   delete expired sessions and one-time tokens, published outbox rows, sent and failed emails,
+                  processed account requests and processed-event records past OUTBOX_RETENTION, audit entries past
+                  AUDIT_RETENTION (in batches of 5,000, skipping rows in use), expired keys; the service also runs it
+                  every PURGE_INTERVAL
   reseal          seal every stored secret (signing keys, TOTP secrets, refresh tokens, queued e-mails and
                   account requests) under the current ENCRYPTION_KEY, so ENCRYPTION_KEYS_PREVIOUS can be emptied;
                   exit 1 while some value opens under no key held

@@ -58,6 +58,13 @@ describe('abuse-resistance settings', () => {
     expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT: '10m' })).toThrow('HTTP_KEEP_ALIVE_TIMEOUT must be a duration');
   });
 
+  it('PURGE_INTERVAL: 24 h by default, 0 turns the service\'s own purge off, at most 7 days', () => {
+    expect(loadConfig({}).purgeIntervalSeconds).toBe(86400);
+    expect(loadConfig({ PURGE_INTERVAL: '0' }).purgeIntervalSeconds).toBe(0);
+    expect(loadConfig({ PURGE_INTERVAL: '6h' }).purgeIntervalSeconds).toBe(6 * 3600);
+    expect(() => loadConfig({ PURGE_INTERVAL: '8d' })).toThrow('PURGE_INTERVAL must be a duration with its unit');
+  });
+
   it('AUDIT_RETENTION: 0 by default (the trail is kept for ever), a duration of at least a day otherwise', () => {
     expect(loadConfig({}).auditRetentionSeconds).toBe(0);
     expect(loadConfig({ AUDIT_RETENTION: '400d' }).auditRetentionSeconds).toBe(400 * 86400);

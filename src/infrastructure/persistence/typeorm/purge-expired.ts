@@ -33,6 +33,8 @@ export interface PurgeOptions {
   inBatch?: (table: keyof PurgeCounts, deleted: number) => Promise<void>;
   /** Audit entries older than this go (AUDIT_RETENTION); 0 or absent: they are kept for ever. */
   auditRetentionSeconds?: number;
+  /** Once aborted, no further batch starts (the one under way commits): the service's shutdown (PurgeSchedule). */
+  signal?: AbortSignal;
 }
 
 export const PURGE_BATCH_SIZE = 5000;
@@ -56,6 +58,7 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
       ${select ?? `SELECT ctid FROM ${table} WHERE ${condition} LIMIT $2 FOR UPDATE SKIP LOCKED`}))`;
     let total = 0;
     for (;;) {
+      if (options.signal?.aborted) return total;
       const deleted = await dataSource.transaction(async (manager) => {
         const n = affected(await manager.query(sql, [cutoff, batchSize]));
         if (options.inBatch) await options.inBatch(name, n);
