@@ -144,9 +144,14 @@ export class ProcessAccountRequest {
     const ttlSeconds = this.settings.verificationTokenTtlSeconds;
     const token = await issueOneTimeToken(repos, this.opaque, this.ids, { userId: existing.id, purpose: 'password_reset', ttlSeconds, now: at });
     await repos.emails.enqueue(registrationContestedEmail(existing.email, this.settings.publicUrl, token, ttlSeconds));
-    await repos.audit.record(selfAuditEntry('user.registered', client, existing.id, at, 'contested_unverified'));
+    // No actor: an anonymous sign-up did this to the account, not its holder (until stop 63 the rows named the account
+    // as its own actor, and its activity showed the second factor switched off by itself from a stranger's address),
+    // and the password's removal is recorded as what it is (it was not: only `user.registered`, a review).
+    const contested = (type: 'credentials.updated' | 'mfa.disabled', reason: string) => ({ ...selfAuditEntry(type, client, existing.id, at), actorId: null, reason });
+    await repos.audit.record({ ...selfAuditEntry('user.registered', client, existing.id, at, 'contested_unverified'), actorId: null });
+    await repos.audit.record(contested('credentials.updated', 'registration_contested'));
     // The second factor goes with the password (since stop 51): in the owner's activity as what it was.
-    if (hadMfa) await repos.audit.record({ ...selfAuditEntry('mfa.disabled', client, existing.id, at), reason: 'registration_contested' });
+    if (hadMfa) await repos.audit.record(contested('mfa.disabled', 'registration_contested'));
     return true;
   }
 }

@@ -91,11 +91,17 @@ export class ConfirmPasswordReset {
       // stolen admin token's invitation of its own address outlived the clean-up (sessions revoked, suspended,
       // demoted, deleted) and signed in as an admin.
       const withdrawn = await withdrawRolesOfRemovedInviter(repos, user, at);
+      const before = { verified: user.emailVerified, mfa: user.mfaEnabled };
       user.resetPassword(passwordHash, at);
       await cutOffEarlierAccess(repos, user, at, 'password_reset');
       await repos.users.save(user);
       await repos.emails.enqueue(passwordChangedEmail(user.email, this.settings.publicUrl));
       await repos.audit.record(selfAuditEntry('password.reset', input.client, user.id, at));
+      // What the reset did besides (User.resetPassword): the link proved the address, and a first proof of an address
+      // someone had chosen a password for takes that person's second factor. Until stop 63 only `password.reset` was
+      // recorded, and neither showed in the owner's activity (a review).
+      if (!before.verified && user.emailVerified) await repos.audit.record({ ...selfAuditEntry('email.verified', input.client, user.id, at), reason: 'password_reset' });
+      if (before.mfa && !user.mfaEnabled) await repos.audit.record({ ...selfAuditEntry('mfa.disabled', input.client, user.id, at), reason: 'reset_unproven' });
       // No actor: no one changed the roles (neither the account nor the inviter); the reason says why they went.
       if (withdrawn) await repos.audit.record({ ...selfAuditEntry('user.roles_changed', input.client, user.id, at), actorId: null, reason: INVITER_NO_LONGER_ADMIN });
       committed.user = user;

@@ -15,11 +15,24 @@ export function clientIp(trustedProxies: string[], ipv6Prefix = 64): Middleware<
   return async (ctx, next) => {
     const peer = normalize(ctx.req.socket.remoteAddress ?? '');
     const ip = trusted && peer !== null && isTrusted(trusted, peer) ? fromForwarded(trusted, peer, ctx.get('X-Forwarded-For')) : peer;
-    const userAgent = ctx.get('User-Agent').trim().slice(0, USER_AGENT_MAX);
-    ctx.state.client = { ip, userAgent: userAgent === '' ? null : userAgent, requestId: ctx.state.requestId, signal: clientGone(ctx.req, ctx.res) };
+    const userAgent = cleanUserAgent(ctx.get('User-Agent'));
+    ctx.state.client = { ip, userAgent, requestId: ctx.state.requestId, signal: clientGone(ctx.req, ctx.res) };
     ctx.state.clientNetwork = ip === null ? null : networkOf(ip, ipv6Prefix);
     await next();
   };
+}
+
+/**
+ * What is kept of a User-Agent (sessions, the audit trail, admin and activity views): its bytes read as UTF-8 (Node
+ * hands header values over as Latin-1, so a UTF-8 agent arrived garbled), every control character (C0, DEL, C1:
+ * U+009B is an 8-bit terminal escape that Node's parser lets through) and every bidirectional control (U+202E shows
+ * text reversed in an admin's view) replaced by U+FFFD, trimmed, at most 512 characters (a character not cut in half).
+ * Until stop 63 it was only trimmed and cut (a review of the audit trail).
+ */
+export function cleanUserAgent(raw: string): string | null {
+  const text = Buffer.from(raw, 'latin1').toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '\ufffd').trim();
+  const kept = Array.from(text).slice(0, USER_AGENT_MAX).join('');
+  return kept === '' ? null : kept;
 }
 
 /** Entries are single addresses or CIDR ranges (`10.0.0.0/8`, `fd00::/8`). */

@@ -123,6 +123,27 @@ describe('account requests: the handler records, the worker acts', () => {
     expect(kit.db.tables.users.size).toBe(1);
   });
 
+  /**
+   * A review of stop 63: a contested sign-up removed the unproven password with no `credentials.updated` row, and its
+   * rows named the account as its own actor (its activity showed the second factor switched off by the account itself,
+   * from the stranger's address).
+   */
+  it('a contested sign-up records the password it removed, with no actor (an anonymous sign-up did it)', async () => {
+    const kit = await createKit();
+    const email = 'contested-audit@example.com';
+    await kit.useCases.RegisterUser.execute({ email, password: PASSWORD, client: CLIENT });
+    const squatter = await kit.repos.users.findByEmail(email);
+    const auditsBefore = kit.db.tables.auditEvents.length;
+
+    await kit.useCases.RegisterUser.execute({ email, password: 'the mailbox owner typed this', client: CLIENT });
+
+    const rows = kit.db.tables.auditEvents.slice(auditsBefore).map((e) => [e.type, e.actorId, e.subjectId, e.reason]);
+    expect(rows).toEqual([
+      ['user.registered', null, squatter!.id, 'contested_unverified'],
+      ['credentials.updated', null, squatter!.id, 'registration_contested'],
+    ]);
+  });
+
   it('a suspended unverified account is not contested: a sign-up of its address leaves it as the admin left it', async () => {
     // Security review (2026-12-05): the contest wiped the suspended account's password and profile, ended its
     // sessions and mailed a "choose a password" link that a suspended account cannot redeem.

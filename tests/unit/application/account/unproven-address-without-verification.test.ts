@@ -45,6 +45,9 @@ describe('REQUIRE_EMAIL_VERIFICATION=false: an address nobody proved is not call
     const owner = await kit.repos.users.findByEmail('ceo@corp.example');
     expect([owner?.emailVerified, owner?.mfaEnabled, owner?.username, owner?.firstName]).toEqual([true, false, null, null]);
     expect(kit.eventTypes()).toContain('auth.mfa.disabled');
+    // Audited as what the reset did (until stop 63 only `password.reset` was: a review), by the link's holder.
+    const audited = (type: string) => kit.db.tables.auditEvents.filter((e) => e.type === type).map((e) => [e.actorId, e.subjectId, e.reason]);
+    expect([audited('email.verified'), audited('mfa.disabled')]).toEqual([[[squatter.user.id, squatter.user.id, 'password_reset']], [[squatter.user.id, squatter.user.id, 'reset_unproven']]]);
     const login = await kit.useCases.LoginWithPassword.execute({ identifier: 'ceo@corp.example', password: 'the owner chose this one', client: CLIENT });
     expect(login.mfaRequired).toBe(false);
     // The squatter's old password and session are gone too (as with any reset).

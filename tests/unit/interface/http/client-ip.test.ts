@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import request from 'supertest';
 import type { HttpState } from '@interface/http/http-state';
-import { clientIp, networkOf } from '@interface/http/middleware/client-ip';
+import { cleanUserAgent, clientIp, networkOf } from '@interface/http/middleware/client-ip';
 
 /** supertest connects over loopback, so the socket peer is 127.0.0.1 (possibly IPv4-mapped). */
 function appTrusting(trustedProxies: string[]) {
@@ -49,6 +49,16 @@ describe('client IP resolution', () => {
   it('falls back to the peer when a trusted proxy sends no X-Forwarded-For', async () => {
     const res = await appTrusting(['127.0.0.1']).get('/');
     expect(res.body.ip).toBe('127.0.0.1');
+  });
+
+  it('reads the User-Agent as UTF-8 and replaces control and bidirectional characters (a review of stop 63)', async () => {
+    const utf8 = await appTrusting([]).get('/').set('User-Agent', Buffer.from('Navigateur/1.0 (Français; 日本)', 'utf8').toString('latin1'));
+    expect(utf8.body.userAgent).toBe('Navigateur/1.0 (Français; 日本)');
+    // 0x9B (CSI, an 8-bit terminal escape) passes Node's header parser; U+202E reverses the text after it.
+    const hostile = await appTrusting([]).get('/').set('User-Agent', `evil\u009b31m ${Buffer.from('\u202Egnp.exe', 'utf8').toString('latin1')}`);
+    expect(hostile.body.userAgent).toBe('evil\ufffd31m \ufffdgnp.exe');
+    expect(cleanUserAgent(Buffer.from('😀'.repeat(600), 'utf8').toString('latin1'))).toBe('😀'.repeat(512));
+    expect(cleanUserAgent('   ')).toBeNull();
   });
 
   it('keeps at most 512 characters of the User-Agent and null when absent', async () => {
