@@ -11,7 +11,7 @@ import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from '../shared/audit-entry';
+import { selfAuditEntry, unauthenticatedAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { issueOneTimeToken } from '../shared/one-time-token-issuer';
 import { RESET_TOKEN_TTL_SECONDS } from '../password/request-password-reset';
@@ -64,7 +64,7 @@ export class ProcessAccountRequest {
       }
       if (!user || user.status === 'suspended') {
         const reason = user ? 'account_disabled' : 'unknown_account';
-        await repos.audit.record(selfAuditEntry('password.reset_requested', client, user?.id ?? null, pending.requestedAt, reason));
+        await repos.audit.record(unauthenticatedAuditEntry('password.reset_requested', client, user?.id ?? null, pending.requestedAt, reason));
         return;
       }
       const ttlSeconds = RESET_TOKEN_TTL_SECONDS;
@@ -77,7 +77,7 @@ export class ProcessAccountRequest {
       user.requestPasswordReset(at);
       await repos.users.save(user);
       await repos.emails.enqueue(passwordResetEmail(user.email, this.settings.publicUrl, token, ttlSeconds));
-      await repos.audit.record(selfAuditEntry('password.reset_requested', client, user.id, pending.requestedAt));
+      await repos.audit.record(unauthenticatedAuditEntry('password.reset_requested', client, user.id, pending.requestedAt));
     });
   }
 
@@ -147,8 +147,8 @@ export class ProcessAccountRequest {
     // No actor: an anonymous sign-up did this to the account, not its holder (until stop 63 the rows named the account
     // as its own actor, and its activity showed the second factor switched off by itself from a stranger's address),
     // and the password's removal is recorded as what it is (it was not: only `user.registered`, a review).
-    const contested = (type: 'credentials.updated' | 'mfa.disabled', reason: string) => ({ ...selfAuditEntry(type, client, existing.id, at), actorId: null, reason });
-    await repos.audit.record({ ...selfAuditEntry('user.registered', client, existing.id, at, 'contested_unverified'), actorId: null });
+    const contested = (type: 'credentials.updated' | 'mfa.disabled', reason: string) => ({ ...unauthenticatedAuditEntry(type, client, existing.id, at), reason });
+    await repos.audit.record(unauthenticatedAuditEntry('user.registered', client, existing.id, at, 'contested_unverified'));
     await repos.audit.record(contested('credentials.updated', 'registration_contested'));
     // The second factor goes with the password (since stop 51): in the owner's activity as what it was.
     if (hadMfa) await repos.audit.record(contested('mfa.disabled', 'registration_contested'));

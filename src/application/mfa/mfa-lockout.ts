@@ -3,7 +3,7 @@ import type { User } from '@domain/user/user';
 import { Errors } from '../shared/errors';
 import type { FailureOutcome, LoginLockout } from '../ports/login-lockout';
 import type { Repositories } from '../ports/unit-of-work';
-import { selfAuditEntry } from '../shared/audit-entry';
+import { unauthenticatedAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { PORTS } from '../ports/tokens';
 
@@ -63,5 +63,5 @@ export async function recordSecondFactorLock(
 ): Promise<void> {
   user?.recordSecondFactorLockout(now, new Date(now.getTime() + lockSeconds * 1000));
   await repos.oneTimeTokens.consumeAllFor(userId, 'mfa_pending', now);
-  await repos.audit.record(selfAuditEntry('account.locked', client, user ? userId : null, now, `mfa_locked_${lockSeconds}s`));
+  await repos.audit.record(unauthenticatedAuditEntry('account.locked', client, user ? userId : null, now, `mfa_locked_${lockSeconds}s`));
 }

@@ -9,7 +9,7 @@ import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '../ports/rate-limiter';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from '../shared/audit-entry';
+import { selfAuditEntry, unauthenticatedAuditEntry } from '../shared/audit-entry';
 import type { AuthSettings } from '../shared/auth-settings';
 import type { ClientContext } from '../shared/client-context';
 import type { MfaSettings } from '../shared/mfa-settings';
@@ -135,7 +135,7 @@ export class VerifyMfaLogin {
     await this.uow.run(async (repos) => {
       const user = await repos.users.findByIdForUpdate(userId);
       user?.recordFailedLogin(now, 'wrong_mfa_code');
-      await repos.audit.record(selfAuditEntry('login.failed', input.client, user ? userId : null, now, 'wrong_mfa_code'));
+      await repos.audit.record(unauthenticatedAuditEntry('login.failed', input.client, user ? userId : null, now, 'wrong_mfa_code'));
       if (outcome.lockedNow) await recordSecondFactorLock(repos, user, userId, outcome.lockSeconds, now, input.client);
       if (user) await repos.users.save(user);
     });
@@ -145,7 +145,7 @@ export class VerifyMfaLogin {
   /** Refused before any proof was checked, or a replay: audited, nothing counted. */
   private async refuse(input: VerifyMfaInput, userId: string | null, reason: string, error: unknown): Promise<never> {
     const now = this.clock.now();
-    await this.uow.run((repos) => repos.audit.record(selfAuditEntry('login.failed', input.client, userId, now, reason)));
+    await this.uow.run((repos) => repos.audit.record(unauthenticatedAuditEntry('login.failed', input.client, userId, now, reason)));
     throw error;
   }
 }

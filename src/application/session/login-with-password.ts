@@ -10,7 +10,7 @@ import type { DeferredWork } from '../ports/deferred-work';
 import type { FailureOutcome, LoginLockout, LockoutState } from '../ports/login-lockout';
 import type { PasswordHasher } from '../ports/password-hasher';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { selfAuditEntry } from '../shared/audit-entry';
+import { selfAuditEntry, unauthenticatedAuditEntry } from '../shared/audit-entry';
 import { matchPassword, stillHoldsPassword } from '../shared/password-match';
 import { clearLockout, lockoutKey } from './login-lockout-keys';
 import { SessionIssuer } from './session-issuer';
@@ -223,9 +223,9 @@ export class LoginWithPassword {
         await repos.users.save(user);
       }
       const subject = user?.id ?? null;
-      await repos.audit.record(selfAuditEntry('login.failed', input.client, subject, now, reason));
+      await repos.audit.record(unauthenticatedAuditEntry('login.failed', input.client, subject, now, reason));
       if (outcome.lockedNow) {
-        await repos.audit.record(selfAuditEntry('account.locked', input.client, subject, now, `locked_${outcome.lockSeconds}s`));
+        await repos.audit.record(unauthenticatedAuditEntry('account.locked', input.client, subject, now, `locked_${outcome.lockSeconds}s`));
       }
     });
   }
@@ -242,7 +242,7 @@ export class LoginWithPassword {
     const now = this.clock.now();
     await this.uow.run(async (repos) => {
       const user = await findByIdentifier(repos.users, input.identifier);
-      await repos.audit.record(selfAuditEntry('login.failed', input.client, user?.id ?? null, now, reason));
+      await repos.audit.record(unauthenticatedAuditEntry('login.failed', input.client, user?.id ?? null, now, reason));
     });
     throw error;
   }
