@@ -204,6 +204,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   problems.push(...crossProblems(env, config));
   if ((config.metricsToken?.length ?? 16) < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
   if (config.auditRetentionSeconds > 0 && config.auditRetentionSeconds < 86400) problems.push('AUDIT_RETENTION must be 0 (keep for ever) or at least 1d');
+  // Shorter only under NODE_ENV=test (a suite that watches it run): each run scans every table it purges.
+  if (config.purgeIntervalSeconds > 0 && config.purgeIntervalSeconds < 3600 && nodeEnv !== 'test') problems.push('PURGE_INTERVAL must be 0 (off) or at least 1h');
   const badProxies = config.trustedProxies.filter((entry) => !isAddressOrRange(entry));
   if (badProxies.length > 0) {
     problems.push(`TRUSTED_PROXIES must list IP addresses or CIDR ranges (e.g. 10.0.0.0/8, fd00::/8), not host names (got "${badProxies.join('", "')}")`);

@@ -310,8 +310,9 @@ describe.each(MODES)('MFA over HTTP (%s)', (mode) => {
     const rows = await app().app.infra.dataSource.query("SELECT payload->'data' AS data FROM outbox_events WHERE subject = $1 AND type = 'auth.account.locked'", [userId]);
     const data = rows.map((r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data));
     expect(data).toEqual([{ user_id: userId, locked_until: new Date(clock.now().getTime() + 900_000).toISOString(), factor: 'second_factor' }]);
-    const audit = await app().app.infra.dataSource.query("SELECT reason FROM audit_events WHERE subject_id = $1 AND type = 'account.locked'", [userId]);
-    expect(audit).toEqual([{ reason: 'mfa_locked_900s' }]);
+    // The account's own session sent the codes: it is the actor (a lock at the login step has none).
+    const audit = await app().app.infra.dataSource.query("SELECT reason, actor_id FROM audit_events WHERE subject_id = $1 AND type = 'account.locked'", [userId]);
+    expect(audit).toEqual([{ reason: 'mfa_locked_900s', actor_id: userId }]);
   });
 
   it('parallel bursts: 12 wrong codes at disable at once: 5 checked, the lock recorded exactly once', async () => {

@@ -118,6 +118,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     JWT_ISSUER: 'https://auth.example.com',
     JWT_AUDIENCE: 'example-api',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl, MIGRATE_ON_START: 'true' } : {}),
+    // The service's own purge is off: a suite whose clock has moved on must not lose rows to it mid-test (a suite
+    // about it turns it on: tests/e2e/purge-schedule.test.ts).
+    PURGE_INTERVAL: '0',
     ...CHEAP_HASHING,
     ...options.env,
   });

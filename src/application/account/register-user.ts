@@ -10,6 +10,7 @@ import type { AuthSettings } from '../shared/auth-settings';
 import type { Clock } from '../ports/clock';
 import type { IdGenerator } from '../ports/id-generator';
 import type { PasswordHasher } from '../ports/password-hasher';
+import type { RateLimitPolicy, RateLimitResult, RateLimiter } from '../ports/rate-limiter';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import type { UserRepository } from '@domain/user/user.repository';
 import { selfAuditEntry } from '../shared/audit-entry';
@@ -25,14 +26,8 @@ export interface RegisterUserInput {
   firstName?: string | undefined;
   lastName?: string | undefined;
   client: ClientContext;
-  /**
-   * Spends the caller's quota for the address (it throws RATE_LIMITED past it), called once the request has passed
-   * the checks that need no stored state (the address's, the username's and the names' shapes, the password policy):
-   * a sign-up refused for its password spends none. Until stop 63 the quota was spent before the password policy ran,
-   * so five sign-ups naming someone's address with the password "a", from anywhere, kept its owner's own sign-up (and
-   * email changes to it) refused for an hour, with nothing mailed to say so (a review).
-   */
-  admit?: () => Promise<void>;
+  /** Told the address's quota (AuthSettings.claimsPerAddress) once consumed: the transport reports it. */
+  onQuota?: (policy: RateLimitPolicy, result: RateLimitResult) => void;
 }
 
 /**
@@ -52,7 +47,25 @@ export class RegisterUser {
     @inject(PORTS.Clock) private readonly clock: Clock,
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
     @inject(PasswordPolicy) private readonly policy: PasswordPolicy,
+    @inject(PORTS.RateLimiter) private readonly limiter: RateLimiter,
   ) {}
+
+  /**
+   * The address's quota (RATE_LIMIT_REGISTER_ID, one counter with the email changes that mail it), spent once the
+   * request has passed the checks that need no stored state (the shapes of the address, username and names, the
+   * password policy): a sign-up refused for its password spends none; past it, RATE_LIMITED before any hashing. Until
+   * stop 63 the route spent it before the password policy ran, so five sign-ups naming someone's address with the
+   * password "a" (400 each, from anywhere) kept its owner's sign-up at 429, and email changes to it unmailed, for an
+   * hour, with nothing mailed to say so (a review). Five with a strong password still spend it, but each mails the
+   * address (a verification link, or "you already have an account").
+   */
+  private async spendAddressQuota(address: string, input: RegisterUserInput): Promise<void> {
+    const policy = this.settings.claimsPerAddress;
+    if (!policy) return;
+    const quota = await this.limiter.consume(policy, address);
+    input.onQuota?.(policy, quota);
+    if (!quota.allowed) throw Errors.rateLimited(quota.resetSeconds);
+  }
 
   async execute(input: RegisterUserInput): Promise<RegisterUserOutput> {
     const email = Email.create(input.email);
@@ -60,7 +73,7 @@ export class RegisterUser {
     const firstName = personName(input.firstName, 'first_name') ?? null;
     const lastName = personName(input.lastName, 'last_name') ?? null;
     const password = await this.policy.check(input.password, { email: email.value, username: username?.value ?? null, firstName, lastName });
-    await input.admit?.();
+    await this.spendAddressQuota(email.value, input);
     // Hash before anything else: every path pays for it, so the answer's timing does not depend on the address.
     const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
     const now = this.clock.now();

@@ -88,7 +88,7 @@ export class DisableTotp {
         // whoever typed these codes knew the password and held a session.
         if (lockSeconds === null) return;
         const locked = await repos.users.findByIdForUpdate(user.id);
-        await recordSecondFactorLock(repos, locked, user.id, lockSeconds, now, input.client);
+        await recordSecondFactorLock(repos, locked, user.id, lockSeconds, now, input.client, true);
         if (locked) await repos.users.save(locked);
       });
       throw Errors.wrongMfaCode();

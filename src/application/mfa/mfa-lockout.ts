@@ -3,7 +3,7 @@ import type { User } from '@domain/user/user';
 import { Errors } from '../shared/errors';
 import type { FailureOutcome, LoginLockout } from '../ports/login-lockout';
 import type { Repositories } from '../ports/unit-of-work';
-import { unauthenticatedAuditEntry } from '../shared/audit-entry';
+import { selfAuditEntry, unauthenticatedAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { PORTS } from '../ports/tokens';
 
@@ -60,8 +60,12 @@ export async function recordSecondFactorLock(
   lockSeconds: number,
   now: Date,
   client: ClientContext,
+  signedIn = false,
 ): Promise<void> {
   user?.recordSecondFactorLockout(now, new Date(now.getTime() + lockSeconds * 1000));
   await repos.oneTimeTokens.consumeAllFor(userId, 'mfa_pending', now);
-  await repos.audit.record(unauthenticatedAuditEntry('account.locked', client, user ? userId : null, now, `mfa_locked_${lockSeconds}s`));
+  // `signedIn`: the wrong codes came from the account's own session (disabling TOTP), so it is the actor; at the login
+  // step nobody is signed in yet.
+  const entry = (signedIn ? selfAuditEntry : unauthenticatedAuditEntry)('account.locked', client, user ? userId : null, now, `mfa_locked_${lockSeconds}s`);
+  await repos.audit.record(entry);
 }

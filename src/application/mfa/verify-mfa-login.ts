@@ -69,7 +69,7 @@ export class VerifyMfaLogin {
     if (this.mfa.verifyPerAccount) {
       const quota = await this.limiter.consume(this.mfa.verifyPerAccount, `user:${userId}`);
       input.onQuota?.(this.mfa.verifyPerAccount, quota);
-      if (!quota.allowed) return this.refuse(input, userId, 'mfa_rate_limited', Errors.mfaRateLimited(quota.resetSeconds));
+      if (!quota.allowed) return this.refuse(input, userId, 'mfa_rate_limited', Errors.rateLimited(quota.resetSeconds));
     }
     try {
       await this.lockout.reserve(userId, now);

@@ -48,10 +48,10 @@ export const Errors = {
       code: ["The code does not match the secret being set up; check the device's clock and enter the current code."],
     }),
   /**
-   * The second step's quota per account (RATE_LIMIT_MFA_ID) is spent: a rate limit like the HTTP layer's
-   * (HttpErrors.rateLimited, same message), not a lockout.
+   * A quota a use case spends itself (the second login step's per account, RATE_LIMIT_MFA_ID; a sign-up's address,
+   * RATE_LIMIT_REGISTER_ID): a rate limit answered as the HTTP layer's are (HttpErrors.rateLimited), not a lockout.
    */
-  mfaRateLimited: (retryAfterSeconds: number): DomainError =>
+  rateLimited: (retryAfterSeconds: number): DomainError =>
     new DomainError('RATE_LIMITED', 'Too many requests. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
   /** Too many second-step failures for the account: its MFA step is locked for a while. */
   mfaLocked: (retryAfterSeconds: number): DomainError =>

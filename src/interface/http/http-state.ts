@@ -31,11 +31,6 @@ export interface HttpState {
    * A probe every few seconds logged each at error through an outage (an outside review, 2026-12-03).
    */
   statusIsTheAnswer?: boolean;
-  /**
-   * Set on a route whose per-identifier quota its use case spends (RouteLimit.spentBy): spends it, once (429 past
-   * it). Absent when the route has no such quota or the body names no identifier.
-   */
-  admit?: () => Promise<void>;
 }
 
 /** A logger whose every line carries the request's id. */

@@ -129,6 +129,30 @@ describe.each(SQL_ADAPTERS)('purge-expired in batches on $name', (adapter) => {
     expect(batches).toEqual([3000, 3000, 1000]);
     expect(await left()).toBe(LIVE);
   }, SLOW);
+
+  /** The service's purge (PurgeSchedule): one table past the query deadline must not keep the tables after it unpurged. */
+  it('with onTableError, a table whose batch fails is reported and left, and the tables after it are still purged', async () => {
+    const now = new Date();
+    await store.dataSource!.query(
+      `INSERT INTO audit_events (id, occurred_at, type, outcome, reason) SELECT gen_random_uuid(), $1, 'login.failed', 'failure', 'after-a-failure' FROM generate_series(1, 50)`,
+      [new Date(now.getTime() - 400 * DAY)],
+    );
+    const failed: string[] = [];
+    const counts = await store.purge!(now, {
+      auditRetentionSeconds: 365 * 86_400,
+      inBatch: async (table) => {
+        if (table === 'sessions') throw new Error('canceling statement due to statement timeout');
+      },
+      onTableError: (table, error) => failed.push(`${table}: ${(error as Error).message}`),
+    });
+    expect(failed).toEqual(['sessions: canceling statement due to statement timeout']);
+    expect(counts.sessions).toBe(0);
+    expect(counts.auditEvents).toBeGreaterThanOrEqual(50);
+    const left = (await store.dataSource!.query(`SELECT count(*)::int AS n FROM audit_events WHERE reason = 'after-a-failure'`)) as { n: number }[];
+    expect(left[0]!.n).toBe(0);
+    // Without it, the failure ends the purge (the CLI's: its exit code says so).
+    await expect(store.purge!(now, { inBatch: async (table) => { if (table === 'sessions') throw new Error('boom'); } })).rejects.toThrow('boom');
+  }, SLOW);
 });
 
 /** Row locks need a second connection: PostgreSQL (PGlite runs one transaction at a time). */

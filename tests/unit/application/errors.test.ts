@@ -28,7 +28,7 @@ const samples: Record<keyof typeof Errors, () => DomainError> = {
   wrongMfaCode: () => Errors.wrongMfaCode(),
   setupCodeMismatch: () => Errors.setupCodeMismatch(),
   mfaLocked: () => Errors.mfaLocked(30.5),
-  mfaRateLimited: () => Errors.mfaRateLimited(12.3),
+  rateLimited: () => Errors.rateLimited(12.3),
   emailAlreadyRegistered: () => Errors.emailAlreadyRegistered(),
   usernameTaken: () => Errors.usernameTaken(),
   userNotFound: () => Errors.userNotFound(),
@@ -89,7 +89,7 @@ describe('the error catalogue', () => {
     expect(mapError(Errors.clientTokensCutOffAhead(0.4))).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE' }, headers: { 'Retry-After': '1' } });
     expect(mapError(Errors.checksInFlight(1))).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' }, headers: { 'Retry-After': '1' } });
     // The second step's quota per account answers as the HTTP layer's quotas do (HttpErrors.rateLimited).
-    expect(mapError(Errors.mfaRateLimited(12.3))).toEqual(mapError(HttpErrors.rateLimited(12.3)));
+    expect(mapError(Errors.rateLimited(12.3))).toEqual(mapError(HttpErrors.rateLimited(12.3)));
   });
 
   it('an unreachable database or a cancelled statement is a 503 with Retry-After, a failing statement stays a 500 (logged as a bug)', () => {

@@ -63,6 +63,8 @@ describe('abuse-resistance settings', () => {
     expect(loadConfig({ PURGE_INTERVAL: '0' }).purgeIntervalSeconds).toBe(0);
     expect(loadConfig({ PURGE_INTERVAL: '6h' }).purgeIntervalSeconds).toBe(6 * 3600);
     expect(() => loadConfig({ PURGE_INTERVAL: '8d' })).toThrow('PURGE_INTERVAL must be a duration with its unit');
+    expect(() => loadConfig({ PURGE_INTERVAL: '10m' })).toThrow('PURGE_INTERVAL must be 0 (off) or at least 1h');
+    expect(loadConfig({ PURGE_INTERVAL: '10m', NODE_ENV: 'test' }).purgeIntervalSeconds).toBe(600);
   });
 
   it('AUDIT_RETENTION: 0 by default (the trail is kept for ever), a duration of at least a day otherwise', () => {

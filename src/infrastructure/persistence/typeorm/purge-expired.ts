@@ -35,6 +35,14 @@ export interface PurgeOptions {
   auditRetentionSeconds?: number;
   /** Once aborted, no further batch starts (the one under way commits): the service's shutdown (PurgeSchedule). */
   signal?: AbortSignal;
+  /** A pause between two batches (ms), so that requests waiting for a connection go first (the service's purge). */
+  pauseMs?: number;
+  /**
+   * Given, a table whose batch fails is reported here and left (its count: what it deleted before), and the purge
+   * goes on with the next: the service's purge, so that one table past the query deadline does not keep the others
+   * unpurged. Absent, the failure ends the purge (the CLI's: its exit code says so).
+   */
+  onTableError?: (table: keyof PurgeCounts, error: unknown) => void;
 }
 
 export const PURGE_BATCH_SIZE = 5000;
@@ -59,13 +67,21 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
     let total = 0;
     for (;;) {
       if (options.signal?.aborted) return total;
-      const deleted = await dataSource.transaction(async (manager) => {
-        const n = affected(await manager.query(sql, [cutoff, batchSize]));
-        if (options.inBatch) await options.inBatch(name, n);
-        return n;
-      });
+      let deleted: number;
+      try {
+        deleted = await dataSource.transaction(async (manager) => {
+          const n = affected(await manager.query(sql, [cutoff, batchSize]));
+          if (options.inBatch) await options.inBatch(name, n);
+          return n;
+        });
+      } catch (error) {
+        if (!options.onTableError) throw error;
+        options.onTableError(name, error);
+        return total;
+      }
       total += deleted;
       if (deleted < batchSize) return total;
+      if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
     }
   };
   // The sessions by their purge expression's index, their history by its session_id index; the cascade then finds none.

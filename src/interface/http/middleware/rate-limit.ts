@@ -42,21 +42,6 @@ export function limitByIdentifier(limiter: RateLimiter, policy: RateLimitPolicy 
 }
 
 /**
- * The same quota as limitByIdentifier, spent when the use case calls `ctx.state.admit` (RouteLimit.spentBy), at most
- * once, rather than here: the use case calls it once the request has passed the checks of its own that need no store.
- */
-export function admitByIdentifier(limiter: RateLimiter, policy: RateLimitPolicy | null, identifierOf: IdentifierOf): Middleware<HttpState> {
-  return async (ctx, next) => {
-    const identifier = policy ? identifierOf(ctx.state.body ?? {}) : null;
-    if (policy && identifier !== null && identifier !== '') {
-      let spent: Promise<void> | null = null;
-      ctx.state.admit = () => (spent ??= consume(ctx, limiter, policy, identifier, 'when-refused'));
-    }
-    await next();
-  };
-}
-
-/**
  * Per signed-in user (the access token's `sub`), after bearerAuth and before the body is read: a stolen token
  * cannot turn a route that hashes or sends email into a CPU sink or an email cannon.
  */

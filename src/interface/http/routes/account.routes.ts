@@ -39,8 +39,9 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     summary: 'Register an account',
     tags: ['auth'],
     auth: 'none',
-    // Spent by RegisterUser once the password policy has passed: a weak password is no attempt on the address.
-    limit: { group: 'register', identifier: accountIdentifier('email'), spentBy: 'use-case' },
+    // Per IP here; per address (RATE_LIMIT_REGISTER_ID) in RegisterUser, once the request has passed the password
+    // policy: a weak password is no attempt on the address (the route spent it before, until stop 63).
+    limit: { group: 'register' },
     body: { dto: RegisterDto, check: checkRegistration },
     responses: {
       201: { description: 'Registered and signed in (verification not required)', schema: USER_AND_TOKENS_SCHEMA },
@@ -57,7 +58,8 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
         firstName: dto.first_name ?? undefined,
         lastName: dto.last_name ?? undefined,
         client: ctx.state.client,
-        admit: ctx.state.admit,
+        // Shown only on the refusal it causes, as the route's own per-identifier quotas are.
+        onQuota: (policy, result) => recordQuota(ctx, policy, result, 'when-refused'),
       });
       if (result.kind === 'accepted') return respond(ctx, 202, { message: REGISTER_ACCEPTED });
       respond(ctx, 201, { user: presentUser(result.user), tokens: presentTokens(result.tokens) });

@@ -10,7 +10,7 @@ import type { HttpState } from '../http-state';
 import { jsonBody } from '../middleware/json-body';
 import { oauthErrors } from '../middleware/oauth-errors';
 import { parametersBody } from '../middleware/parameters-body';
-import { admitByIdentifier, limitByClient, limitByIdentifier, limitByIp, limitByUser } from '../middleware/rate-limit';
+import { limitByClient, limitByIdentifier, limitByIp, limitByUser } from '../middleware/rate-limit';
 import { authGuard } from './auth-guard';
 import { clientGuard } from './client-guard';
 import { requestBodyOf } from './request-body';
@@ -57,9 +57,7 @@ export function chainOf(route: RouteDef, { config, resolve }: MountOptions): Mid
   // After validation: a request refused as malformed is not an attempt on the identifier it names. Until stop 48 the
   // quota was taken first, and 20 bodies naming a victim's address without a password (400 each, from anywhere)
   // spent its login quota: the owner's right password got 429, with no failed login audited (an outside review).
-  if (quota && typeof identifier === 'function') {
-    chain.push(route.limit?.spentBy === 'use-case' ? admitByIdentifier(limiter(), quota.identifier, identifier) : limitByIdentifier(limiter(), quota.identifier, identifier));
-  }
+  if (quota && typeof identifier === 'function') chain.push(limitByIdentifier(limiter(), quota.identifier, identifier));
   chain.push(handler(route, resolve));
   return chain;
 }

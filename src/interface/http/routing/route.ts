@@ -35,13 +35,6 @@ export interface RouteLimit {
    * nobody can spend a client's quota with wrong secrets). Omitted: per client IP only.
    */
   identifier?: IdentifierOf | 'user' | 'client';
-  /**
-   * 'use-case': a per-identifier quota (read from the body) that the handler hands its use case as `admit`
-   * (ctx.state.admit), for it to spend once the request has passed the checks that need no stored state but are
-   * not the DTO's (the password policy, which needs the strength estimator): a request they refuse spends none.
-   * Omitted: spent by the chain, right after validation.
-   */
-  spentBy?: 'use-case';
 }
 
 /** A class whose instances are validated request bodies (class-validator metadata drives validation and OpenAPI). */
