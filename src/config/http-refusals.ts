@@ -122,6 +122,17 @@ export function unreadableTarget(url: string | undefined): boolean {
   }
 }
 
+/**
+ * The app's security headers that matter on a JSON error (security.ts sets them on every response the app writes),
+ * for the answers the server writes itself: until stop 63 these had none (a review).
+ */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+};
+
 /** An answer in the error envelope to a parsed request the app does not see; returns its request id. */
 export function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string, close = false, requestId: string = randomUUID()): string {
   const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
@@ -130,6 +141,7 @@ export function answerWithoutApp(res: ServerResponse, status: number, code: stri
     'Content-Length': Buffer.byteLength(body),
     'X-Request-ID': requestId,
     'Cache-Control': 'no-store',
+    ...SECURITY_HEADERS,
     ...(close ? { Connection: 'close' } : {}),
   });
   res.end(body);
@@ -140,14 +152,18 @@ export function answerWithoutApp(res: ServerResponse, status: number, code: stri
  * An answer in the error envelope written straight to the socket (no app behind it), then the connection closes;
  * returns its request id.
  */
-export function answerRaw(socket: Duplex, status: number, code: string, message: string, requestId: string = randomUUID()): string {
+export function answerRaw(socket: Duplex, status: number, code: string, message: string, requestId: string = randomUUID(), extra: Readonly<Record<string, string>> = {}): string {
   const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });
+  const more = Object.entries({ ...SECURITY_HEADERS, ...extra })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-ID: ${requestId}\r\n` +
       'Cache-Control: no-store\r\n' +
+      more +
       'Connection: close\r\n\r\n' +
       body,
   );

@@ -159,7 +159,9 @@ export class TrackedHttpServer {
     // CONNECT (a proxy tunnel) is not ours to serve: without a listener Node closes the socket without a word.
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
       const peer = peerOf(socket);
-      onRefused(refusal('connect', null, peer, answerRaw(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.')));
+      // A 405 names the methods that are (RFC 9110 §15.5.6; it named none until stop 63, a review).
+      const allow = { Allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' };
+      onRefused(refusal('connect', null, peer, answerRaw(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.', undefined, allow)));
     });
   }
 

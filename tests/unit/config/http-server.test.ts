@@ -277,6 +277,13 @@ describe('TrackedHttpServer before the app: what Node refuses', () => {
     expect(tunnel.statusLine).toBe('HTTP/1.1 405 Method Not Allowed');
     expect(tunnel.body).toMatchObject({ success: false, error: { code: 'METHOD_NOT_ALLOWED' }, meta: { request_id: tunnel.requestId } });
     expect(lastRefusal()).toEqual({ reason: 'connect', status: 405, parserCode: null, remoteAddress: expect.stringMatching(/127\.0\.0\.1$/), requestId: tunnel.requestId });
+    // With the app's security headers, and a 405's Allow (a review of stop 63: neither was sent).
+    const raw = (await rawExchange(port, 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n')).text;
+    expect(raw).toMatch(/\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n/);
+    for (const text of [raw, (await rawExchange(port, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n')).text]) {
+      expect(text).toMatch(/\r\nX-Content-Type-Options: nosniff\r\n/i);
+      expect(text).toMatch(/\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n/i);
+    }
   });
 });
 

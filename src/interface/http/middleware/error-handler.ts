@@ -17,6 +17,9 @@ export function errorHandler(): Middleware<HttpState> {
       else if (mapped.outage) ctx.state.log.warn({ err: error }, mapped.warning ?? 'dependency unreachable');
       const { status, body, headers } = mapped ?? INTERNAL_ERROR;
       ctx.status = status;
+      // Never stored by a cache, whatever the route set before it threw (a 404 under /docs/assets/ had no
+      // Cache-Control, and a shared cache may keep a 404 by heuristics: a review of stop 63). Mapped headers may say more.
+      ctx.set('Cache-Control', 'no-store');
       ctx.set(headers);
       ctx.body = errorEnvelope(ctx, body);
     }

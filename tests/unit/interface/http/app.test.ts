@@ -44,6 +44,13 @@ describe('HTTP app: routing, envelopes and cross-cutting headers', () => {
       expectErrorEnvelope(res.body, 'ROUTE_NOT_FOUND');
     });
 
+    it('marks every error no-store, outside /api/v1 too (a review of stop 63: a 404 there had no Cache-Control)', async () => {
+      for (const path of ['/nope', '/docs/assets/nothing.js', '/.well-known/nothing']) {
+        const res = await t.http().get(path);
+        expect([path, res.status, res.headers['cache-control']]).toEqual([path, 404, 'no-store']);
+      }
+    });
+
     it('answers a known path with the wrong method with 405 and Allow', async () => {
       const res = await t.http().delete('/api/v1/auth/login');
       expect(res.status).toBe(405);
