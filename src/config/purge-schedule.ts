@@ -2,6 +2,7 @@ import type { Clock } from '@application/ports/clock';
 import type { Logger } from '@application/ports/logger';
 import { purgeExpiredRows, type PurgeCounts } from '@infrastructure/persistence/typeorm/purge-expired';
 import type { DataSource } from 'typeorm';
+import { dependencyUnreachable, transactionContended } from '@interface/dependency-outage';
 
 /** The first purge comes this long after the start at most (half of it at least), or one interval if shorter. */
 const FIRST_RUN_MAX_MS = 10 * 60_000;
@@ -70,7 +71,10 @@ export class PurgeSchedule {
         batchSize: BATCH_SIZE,
         pauseMs: PAUSE_MS,
         // One table's failure (past the query deadline, say) leaves it for the next run, not the tables after it.
+        // An outage or contention ends the run (one warning below, not one a table); anything else (a statement past
+        // the query deadline) leaves that table for the next run.
         onTableError: (table, error) => {
+          if (dependencyUnreachable(error) || transactionContended(error)) throw error;
           if (!this.stop.signal.aborted) logger.warn({ table, err: error }, 'purge: a table failed; left for the next run');
         },
       });

@@ -52,7 +52,7 @@ export const Errors = {
    * RATE_LIMIT_REGISTER_ID): a rate limit answered as the HTTP layer's are (HttpErrors.rateLimited), not a lockout.
    */
   rateLimited: (retryAfterSeconds: number): DomainError =>
-    new DomainError('RATE_LIMITED', 'Too many requests. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),
+    new DomainError('RATE_LIMITED', 'Too many requests. Try again later.', undefined, Number.isFinite(retryAfterSeconds) ? Math.max(1, Math.ceil(retryAfterSeconds)) : 1),
   /** Too many second-step failures for the account: its MFA step is locked for a while. */
   mfaLocked: (retryAfterSeconds: number): DomainError =>
     new DomainError('ACCOUNT_LOCKED', 'Too many verification attempts. Try again later.', undefined, Math.max(1, Math.ceil(retryAfterSeconds))),

@@ -60,6 +60,8 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
   const outboxCutoff = new Date(now.getTime() - outboxRetentionDays * 86400_000);
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? PURGE_BATCH_SIZE));
   const auditRetentionSeconds = options.auditRetentionSeconds ?? 0;
+  // Tables whose batch failed (onTableError): the purge went on without them.
+  const failed = new Set<keyof PurgeCounts>();
   // `select`: the rows of a batch, by ctid, at most $2 of them, cut off at $1.
   const purge = async (name: keyof PurgeCounts, table: string, condition: string, cutoff: Date, select?: string): Promise<number> => {
     const sql = `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
@@ -76,6 +78,7 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
         });
       } catch (error) {
         if (!options.onTableError) throw error;
+        failed.add(name);
         options.onTableError(name, error);
         return total;
       }
@@ -87,9 +90,12 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
   // The sessions by their purge expression's index, their history by its session_id index; the cascade then finds none.
   const history = `SELECT h.ctid FROM refresh_token_history h JOIN sessions s ON s.id = h.session_id
       WHERE ${SESSION_PURGE_AT} < $1 LIMIT $2 FOR UPDATE OF h SKIP LOCKED`;
+  const refreshTokenHistory = await purge('refreshTokenHistory', 'refresh_token_history', '', week, history);
   return {
-    refreshTokenHistory: await purge('refreshTokenHistory', 'refresh_token_history', '', week, history),
-    sessions: await purge('sessions', 'sessions', `${SESSION_PURGE_AT} < $1`, week),
+    refreshTokenHistory,
+    // Not after a history pass that failed (onTableError): the sessions' cascade would then delete their history
+    // inside its batches, any number of rows each, which is what the pass before exists to prevent.
+    sessions: failed.has('refreshTokenHistory') ? 0 : await purge('sessions', 'sessions', `${SESSION_PURGE_AT} < $1`, week),
     oneTimeTokens: await purge('oneTimeTokens', 'one_time_tokens', `${TOKEN_PURGE_AT} < $1`, now),
     outboxEvents: await purge('outboxEvents', 'outbox_events', 'published_at IS NOT NULL AND published_at < $1', outboxCutoff),
     sentEmails: await purge('sentEmails', 'email_outbox', 'sent_at IS NOT NULL AND sent_at < $1', outboxCutoff),
