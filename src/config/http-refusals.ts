@@ -133,6 +133,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'no-referrer',
 };
 
+/** The methods the app serves: a 405 the server writes itself names them in `Allow`. */
+export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
 /** An answer in the error envelope to a parsed request the app does not see; returns its request id. */
 export function answerWithoutApp(res: ServerResponse, status: number, code: string, message: string, close = false, requestId: string = randomUUID()): string {
   const body = JSON.stringify({ success: false, error: { code, message }, meta: metaFor(requestId) });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { closeByServer, markClosedByServer } from '@interface/http/middleware/client-gone';
-import { answerClientError, answerRaw, answerWithoutApp, peerOf, refusal, repeatedHeader, requestIdOf, unreadableTarget, type RefusedRequest } from './http-refusals';
+import { ALLOWED_METHODS, answerClientError, answerRaw, answerWithoutApp, peerOf, refusal, repeatedHeader, requestIdOf, unreadableTarget, type RefusedRequest } from './http-refusals';
 
 export { REFUSAL_STATUS, type RefusalReason, type RefusedRequest } from './http-refusals';
 
@@ -160,8 +160,7 @@ export class TrackedHttpServer {
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
       const peer = peerOf(socket);
       // A 405 names the methods that are (RFC 9110 §15.5.6; it named none until stop 63, a review).
-      const allow = { Allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' };
-      onRefused(refusal('connect', null, peer, answerRaw(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.', undefined, allow)));
+      onRefused(refusal('connect', null, peer, answerRaw(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported.', undefined, { Allow: ALLOWED_METHODS })));
     });
   }
 
