@@ -116,6 +116,30 @@ describe.each(MODES)('rate limits through HTTP (%s)', (mode) => {
     }
   });
 
+  /**
+   * The address's quota is spent by RegisterUser once the password policy has passed (stop 63; the route spent it
+   * before the policy ran). Parallel sign-ups of one address, each from an address of its own, strong passwords mixed
+   * with weak ones, repeated: exactly the quota (3) of the strong ones get through, every weak one is 400 and spends
+   * nothing. On the code before, the weak ones spent the quota and fewer strong ones got through.
+   */
+  it('a burst of sign-ups of one address, weak passwords among them: exactly the quota of the strong ones pass, each round', async () => {
+    for (let round = 0; round < 4; round += 1) {
+      const email = `burst-${round}@example.com`;
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          proxied.http
+            .post('/api/v1/auth/register')
+            .set('X-Forwarded-For', `203.0.113.${round * 20 + i}`)
+            .send({ email, password: i % 3 === 0 ? 'a' : PASSWORD }),
+        ),
+      );
+      const statuses = answers.map((res, i) => [i % 3 === 0 ? 'weak' : 'strong', res.status]);
+      expect([round, statuses.filter(([kind]) => kind === 'weak').every(([, status]) => status === 400)]).toEqual([round, true]);
+      const strong = statuses.filter(([kind]) => kind === 'strong').map(([, status]) => status);
+      expect([round, strong.filter((status) => status === 202).length, strong.filter((status) => status === 429).length]).toEqual([round, 3, 5]);
+    }
+  });
+
   /** Status, body and headers, without what differs between any two answers (request id, date, timestamp). */
   function comparable(res: Response) {
     const { date: _date, 'x-request-id': _requestId, ...headers } = res.headers as Record<string, string>;
