@@ -1,6 +1,5 @@
 import type { EmailMessage } from '../ports/mailer';
 
-/** Links are built from the configured public URL only, never from a request's Host. */
 /**
  * A link's lifetime in words: whole hours as hours ("1 hour", "72 hours"), anything else in whole minutes, rounded
  * down ("15 minutes", "90 minutes"): never more than the link gives (until stop 34 a TTL was rounded to hours, so a
@@ -15,6 +14,7 @@ function plural(n: number, unit: string): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
+/** Links are built from the configured public URL only, never from a request's Host. */
 export function link(publicUrl: string, path: string, token: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/${path}?token=${encodeURIComponent(token)}`;
 }
@@ -39,19 +39,27 @@ export function page(publicUrl: string, path: string): string {
 export const NOT_YOU = 'If this was not you, reset your password now and review the devices signed in to your account.';
 
 /**
- * The new address as the owner's notices name it. A dot-atom address is safe to repeat (it shows as a mailto link at
- * most); a quoted local part may hold spaces, `:` and `/`, i.e. a URL of the requester's choosing in a service email
- * (an outside review, 2026-12-02), so only its domain is named then.
+ * An address that is safe to repeat in a service email: a local part of letters, digits and `. _ + -` only (in any
+ * script), which shows as a mailto link at most. Anything else may carry a URL of the requester's choosing: a quoted
+ * local part holds spaces, `:` and `/` (an outside review, 2026-12-02), and a plain one holds `/ ? = & # %`, so
+ * `www.evil.example/undo?x@attacker.example` went out in full to the old address, where mail clients link `www.` text
+ * (an outside review, 2026-12-08).
  */
+function repeatable(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  return at > 0 && /^[\p{L}\p{N}._+-]+$/u.test(address.slice(0, at));
+}
+
+/** The new address as the owner's notices name it: in full when repeatable, else by its domain only. */
 export function addressInNotice(address: string): string {
-  if (!address.startsWith('"')) return address;
+  if (repeatable(address)) return address;
   return `an address at ${address.slice(address.lastIndexOf('@') + 1)}`;
 }
 
 /**
- * The recipient's own address, `this address (…)`: in full when dot-atom; a quoted one is not repeated (since stop 51;
- * it was, and the URL a quoted local part can hold went out in a service email to that mailbox: a review).
+ * The recipient's own address, `this address (…)`: in full when repeatable; otherwise not repeated (since stop 51 for
+ * quoted ones: the URL a quoted local part can hold went out in a service email to that mailbox: a review).
  */
 export function thisAddress(to: string): string {
-  return to.startsWith('"') ? 'this address' : `this address (${to})`;
+  return repeatable(to) ? `this address (${to})` : 'this address';
 }

@@ -46,4 +46,28 @@ describe("the owner's notices of an email change", () => {
     expect(emailChangeRequestedEmail('owner@example.com', 'new-one@example.com', 'https://app.example.com').text).toContain('instead of this address (owner@example.com).');
     expect(emailChangedEmail('owner@example.com', 'new-one@example.com').text).toContain('; this address (owner@example.com) no longer does.');
   });
+
+  /** A plain local part may hold `/ ? = & # %` too: a `www.` URL went out in full (outside review, 2026-12-08). */
+  it.each(['www.evil.example/undo?x@attacker.example', 'evil.example#x@attacker.example', 'a%2F=b&c@attacker.example', "o'brien@attacker.example"])(
+    'name the plain address %p by its domain only, to the old address and to its own mailbox',
+    (address) => {
+      const local = address.slice(0, address.lastIndexOf('@'));
+      for (const mail of [emailChangeRequestedEmail('owner@example.com', address, 'https://app.example.com'), emailChangedEmail('owner@example.com', address)]) {
+        expect(mail.text).not.toContain(local);
+        expect(mail.html).not.toContain(local.replace(/'/g, '&#39;'));
+        expect(mail.text).toContain('an address at attacker.example');
+      }
+      for (const mail of [emailChangeRequestedEmail(address, 'new-one@example.com', 'https://app.example.com'), emailChangedEmail(address, 'new-one@example.com')]) {
+        expect(mail.text).not.toContain(local);
+        expect(mail.text).toContain('this address');
+      }
+    },
+  );
+
+  it('name addresses of letters, digits and . _ + - in full, in any script', () => {
+    for (const address of ['first.last+tag_1-x@example.org', 'jörg.müller@example.de', '用户@例子.测试']) {
+      expect(emailChangedEmail('owner@example.com', address).text).toContain(`Your account now signs in with ${address};`);
+      expect(emailChangedEmail(address, 'new-one@example.com').text).toContain(`this address (${address}) no longer does.`);
+    }
+  });
 });
