@@ -31,5 +31,25 @@ export function startupWarnings(config: AppConfig): string[] {
       `TRUSTED_PROXIES (${config.trustedProxies.join(', ')}) trusts every ${families.map((f) => f.name).join(' and ')} address: X-Forwarded-For is believed from any client that reaches the service, so per-IP rate limits and audited addresses can be forged unless only the proxy can reach it; list the proxies' addresses instead`,
     );
   }
+  const plaintextRelay = plaintextSmtpRelay(config);
+  if (plaintextRelay !== null) {
+    warnings.push(
+      `SMTP_REQUIRE_TLS=false with SMTP_URL at ${plaintextRelay}, not this host: anyone on the path can strip STARTTLS and read the SMTP login and every reset, verification and invitation link; use smtps:// or leave SMTP_REQUIRE_TLS on unless the relay is on this host`,
+    );
+  }
   return warnings;
+}
+
+/**
+ * The relay's host when production may send over `smtp://` without STARTTLS to another host (an outside review,
+ * 2026-12-08: allowed, meant for a relay on the same host, but nothing said so when the relay was elsewhere); null
+ * otherwise. Outside production TLS is opportunistic by default and nothing is said.
+ */
+function plaintextSmtpRelay(config: AppConfig): string | null {
+  if (config.env !== 'production' || config.smtpUrl === null || config.smtpTls.requireTls) return null;
+  const url = new URL(config.smtpUrl);
+  if (url.protocol !== 'smtp:') return null;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return loopback ? null : url.hostname;
 }

@@ -37,6 +37,22 @@ describe('production configuration', () => {
     expect(loadConfig({ ...GOOD, SMTP_REQUIRE_TLS: 'false' }).smtpTls.requireTls).toBe(false);
   });
 
+  /** Outside review 2026-12-08: with the relay elsewhere, STARTTLS can be stripped on the path; nothing said so. */
+  it('warns at start-up when SMTP TLS is off for a relay on another host, not for one on this host nor over smtps://', () => {
+    const warnings = (env: Record<string, string>) => startupWarnings(loadConfig({ ...GOOD, METRICS_TOKEN: 'scrape-secret-0123456789', ...env }));
+    expect(warnings({ SMTP_REQUIRE_TLS: 'false' })).toEqual([expect.stringMatching(/^SMTP_REQUIRE_TLS=false with SMTP_URL at relay, not this host: .*strip STARTTLS/)]);
+    expect(warnings({ SMTP_REQUIRE_TLS: 'false', SMTP_URL: 'smtp://user:pw@10.0.0.5:25' })).toEqual([expect.stringContaining('at 10.0.0.5,')]);
+    expect(warnings({ SMTP_REQUIRE_TLS: 'false', SMTP_URL: 'smtp://[2001:db8::5]:25' })).toHaveLength(1);
+    for (const local of ['smtp://localhost:25', 'smtp://127.0.0.1:25', 'smtp://[::1]:25', 'smtp://mail.localhost:25']) {
+      expect(warnings({ SMTP_REQUIRE_TLS: 'false', SMTP_URL: local })).toEqual([]);
+    }
+    expect(warnings({ SMTP_REQUIRE_TLS: 'false', SMTP_URL: 'smtps://relay:465' })).toEqual([]);
+    expect(warnings({})).toEqual([]);
+    expect(startupWarnings(loadConfig({ NODE_ENV: 'development', SMTP_URL: 'smtp://relay:587' }))).toEqual([]);
+    const pw = startupWarnings(loadConfig({ ...GOOD, METRICS_TOKEN: 'scrape-secret-0123456789', SMTP_REQUIRE_TLS: 'false', SMTP_URL: 'smtp://user:hunter2secret@relay:587' }));
+    expect(pw.join(' ')).not.toContain('hunter2secret');
+  });
+
   it('outside production SMTP TLS stays opportunistic and http URLs are fine', () => {
     const dev = loadConfig({ APP_PUBLIC_URL: 'http://localhost:3000', SMTP_TLS_REJECT_UNAUTHORIZED: 'false' });
     expect(dev.smtpTls).toEqual({ rejectUnauthorized: false, requireTls: false });
