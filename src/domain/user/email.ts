@@ -62,6 +62,19 @@ const OLD_CYRILLIC: Readonly<Record<string, string>> = {
   '\u1C87': '\u0463',
   '\u1C88': '\uA64B',
 };
+/**
+ * Letters whose lower case or NFKC form is another letter than the one UTS #46 maps them to in a domain: the capital
+ * sharp s ẞ (U+1E9E) lower-cases to ß, where UTS #46 maps it to `ss`; the lunate sigma ϲ (U+03F2) and the mathematical
+ * final sigmas become ς under NFKC, where UTS #46 maps them to σ. The fold cannot tell them from a ß or ς typed as
+ * such (which stay: another DNS name), so they are mapped in the typed domain before it. Until an outside review
+ * (2026-12-08) `max@STRAẞE.de` was stored and mailed as straße.de, another DNS name than the strasse.de the typed
+ * spelling reaches, and its links went to that domain's owner. The scan in tests/unit/domain/email.test.ts compares
+ * every code point's stored domain with the one domainToASCII reaches from the typed one.
+ */
+const MAPPED_BEFORE_FOLD = /[\u1E9E\u03F2\u{1D6D3}\u{1D70D}\u{1D747}\u{1D781}\u{1D7BB}]/gu;
+/** What ends the local part: `@`, or a compatibility form NFKC makes `@` (a scan of every code point finds these). */
+const AT_SIGNS = /[@\uFE6B\uFF20]/gu;
+
 /** The ACE prefix of an IDNA A-label (RFC 5890 §2.3.2.1); labels are compared after the fold, so lower case. */
 const ACE_PREFIX = 'xn--';
 
@@ -97,7 +110,7 @@ export class Email {
   /** The canonical value of one reading of `raw`, or null. */
   private static parseOnce(raw: string): string | null {
     // Validated after canonicalisation: NFKC can turn a harmless-looking character into a special (U+FF0C -> ',').
-    const canonical = fold(raw);
+    const canonical = fold(mapDomainBeforeFold(raw));
     const at = canonical.lastIndexOf('@');
     if (at < 0) return null;
     const local = canonicalLocalPart(canonical.slice(0, at));
@@ -134,6 +147,16 @@ export class Email {
  */
 function fold(raw: string): string {
   return lowerEachCodePoint(raw.trim().normalize('NFKC')).normalize('NFKC');
+}
+
+/** `raw` with the letters of MAPPED_BEFORE_FOLD in its domain (after its last at sign) mapped as UTS #46 maps them. */
+function mapDomainBeforeFold(raw: string): string {
+  let at = -1;
+  for (const match of raw.matchAll(AT_SIGNS)) at = match.index;
+  if (at < 0) return raw;
+  const domain = raw.slice(at + 1);
+  if (domain.search(MAPPED_BEFORE_FOLD) < 0) return raw; // search, not test: a /g expression keeps its lastIndex
+  return raw.slice(0, at + 1) + domain.replace(MAPPED_BEFORE_FOLD, (letter) => (letter === '\u1E9E' ? 'ss' : '\u03C3'));
 }
 
 /**

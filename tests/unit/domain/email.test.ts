@@ -368,6 +368,48 @@ describe('Email: spellings UTS #46 maps to one DNS name are one address', () => 
 });
 
 /**
+ * An outside review (2026-12-08): the scans above compared the stored value with its own A-label, never with what was
+ * typed. A capital ẞ lower-cases to ß, where UTS #46 maps it to `ss`, and the lunate sigma ϲ (and the mathematical
+ * final sigmas) become ς under NFKC, where UTS #46 maps them to σ: `max@STRAẞE.de` was stored and mailed as straße.de,
+ * another DNS name than the strasse.de the typed spelling reaches, so the links went to another domain's owner. This
+ * scan tries every code point in a label, in each case, and fails on any accepted spelling stored as another DNS name.
+ */
+describe('Email: the stored domain is the DNS name the typed one reaches', () => {
+  const UNASSIGNED_OR_PRIVATE = /^[\p{Cn}\p{Co}\p{Cs}]$/u;
+
+  it.each([
+    ['max@STRAẞE.de', 'max@strasse.de'],
+    ['max@straẞe.de', 'max@strasse.de'],
+    ['x@ϲοφια.gr', 'x@σοφια.gr'],
+    ['x@Ϲοφια.gr', 'x@σοφια.gr'],
+    ['x@\u{1D6D3}οφια.gr', 'x@σοφια.gr'],
+    ['STRAẞE@straße.de', 'straße@straße.de'],
+    ['ϲ@x.gr', 'ς@x.gr'],
+  ])('%p is stored as %p', (typed, stored) => {
+    expect(Email.create(typed).value).toBe(stored);
+    expect(Email.canonicalize(typed)).toBe(stored);
+    const domain = (address: string) => address.slice(address.lastIndexOf('@') + 1);
+    expect(domainToASCII(domain(stored))).toBe(domainToASCII(domain(typed)));
+  });
+
+  it('no code point, alone or between letters, is stored as another DNS name than the one it reaches as typed', () => {
+    const moved: string[] = [];
+    for (let code = 0x80; code <= 0x10ffff; code += 1) {
+      const char = String.fromCodePoint(code);
+      if (UNASSIGNED_OR_PRIVATE.test(char)) continue;
+      for (const domain of [`a${char}.com`, `${char}b.com`]) {
+        const stored = Email.parse(`x@${domain}`)?.value;
+        if (stored === undefined) continue;
+        const typed = domainToASCII(domain);
+        if (typed === '') continue; // a name UTS #46 refuses: nothing to reach
+        if (domainToASCII(stored.slice(2)) !== typed) moved.push(`U+${code.toString(16).toUpperCase()}: ${domain} -> ${stored.slice(2)}`);
+      }
+    }
+    expect(moved).toEqual([]);
+  });
+});
+
+/**
  * An outside review (stop 50): `toLowerCase` on the whole string applies Final_Sigma, so a capital Σ folded to `ς` or
  * `σ` by what followed it. Case variants of one address were two accounts, and `x@ΑΣ-Β.gr` was stored (and mailed)
  * as `ας-β.gr`, another DNS name than the one typed. Every case variant now folds to one value, and the domain is the
