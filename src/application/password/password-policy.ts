@@ -30,20 +30,22 @@ export class PasswordPolicy {
     @inject(PORTS.PasswordMinLength) private readonly minLength: number,
   ) {}
 
-  /** Judges the NFKC form (Password.normalize), the one that is hashed: lengths and the estimate are of it. */
+  /**
+   * Judges the NFKC form (Password.normalize), the one that is hashed: the maximum length and the estimate are of it;
+   * the minimum is of the fewer of the typed and the normalised characters (Password.lengthForMinimum).
+   */
   async check(raw: string, owner: PasswordOwner): Promise<Password> {
-    const plain = Password.normalize(raw);
-    const reasons = await this.reasons(plain, owner);
+    const reasons = await this.reasons(raw, owner);
     if (reasons.length > 0) throw Errors.weakPassword(reasons);
-    return Password.create(plain, this.minLength);
+    return Password.create(raw, this.minLength);
   }
 
-  private async reasons(raw: string, owner: PasswordOwner): Promise<string[]> {
-    const length = [...raw].length;
+  private async reasons(typed: string, owner: PasswordOwner): Promise<string[]> {
+    const raw = Password.normalize(typed);
     // Too long is refused before any scoring: the estimate is the expensive part.
-    if (length > PASSWORD_MAX_LENGTH) return [`must be at most ${PASSWORD_MAX_LENGTH} characters`];
+    if ([...raw].length > PASSWORD_MAX_LENGTH) return [`must be at most ${PASSWORD_MAX_LENGTH} characters`];
     const reasons: string[] = [];
-    if (length < this.minLength) reasons.push(`must be at least ${this.minLength} characters`);
+    if (Password.lengthForMinimum(typed) < this.minLength) reasons.push(`must be at least ${this.minLength} characters`);
     const folded = Email.canonicalize(raw);
     const local = localPart(owner.email);
     if (local.length >= MIN_LOCAL_PART && folded.includes(local)) reasons.push('must not contain the email address');

@@ -1,6 +1,7 @@
 import type { VerifiedUserAccessClaims } from '@application/ports/access-tokens';
 import { PasswordPolicy } from '@application/password/password-policy';
 import { DomainError } from '@domain/shared/domain-error';
+import { Password } from '@domain/user/password';
 import { MAX_SCORED_LENGTH, ZxcvbnStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-strength-estimator';
 import { CLIENT, PASSWORD, createKit } from '../support/test-kit';
 
@@ -77,6 +78,43 @@ describe('PasswordPolicy', () => {
     const weakPrefix = 'a'.repeat(MAX_SCORED_LENGTH);
     expect(await estimator.estimate(weakPrefix + tail + tail, [])).toEqual(await estimator.estimate(weakPrefix, []));
     expect((await estimator.estimate(weakPrefix + tail + tail, [])).score).toBe(0);
+  });
+});
+
+/**
+ * An outside review (2026-12-08): the minimum was counted on the NFKC form, which expands compatibility characters:
+ * `ﷺ` (one code point, 18 characters under NFKC) scored 4 and passed as a whole password, as did `㏿㋏㍹` (three
+ * typed, `galltddm3`). The minimum now counts the fewer of the typed (NFC) and the normalised characters.
+ */
+describe('the minimum length of what was typed', () => {
+  it.each(['\uFDFA', '\u33FF\u32CF\u3379', '\uFDFA\uFDFB', '\uFDFA\uFDFA\uFDFA\uFDFA\uFDFA\uFDFA\uFDFA'])('refuses %j as under 8 characters', async (password) => {
+    expect(await reasons(password)).toContain('must be at least 8 characters');
+    expect(() => Password.create(password, 8)).toThrow(expect.objectContaining({ code: 'WEAK_PASSWORD', details: { password: ['must be at least 8 characters'] } }));
+  });
+
+  it('counts é once however it is typed, and a password of eight expanding characters is long enough', async () => {
+    expect(Password.lengthForMinimum('cafe\u0301')).toBe(4);
+    expect(Password.lengthForMinimum('caf\u00e9')).toBe(4);
+    expect(Password.lengthForMinimum('\uFDFA')).toBe(1);
+    expect(Password.lengthForMinimum('\u33FF\u32CF\u3379')).toBe(3);
+    expect(await reasons('\uFDFA\u33FF\u32CF\u3379\uFDFB\u3250\u2474\u337F')).toEqual([]);
+  });
+
+  it('at registration, change and reset', async () => {
+    const kit = await createKit();
+    await expect(kit.useCases.RegisterUser.execute({ email: 'grace.hopper@example.com', password: '\uFDFA', client: CLIENT })).rejects.toMatchObject({
+      code: 'WEAK_PASSWORD',
+      details: { password: ['must be at least 8 characters'] },
+    });
+    const { user, tokens } = await kit.loggedIn('grace.hopper@example.com');
+    const { sid } = (await kit.tokens.verify(tokens.accessToken)) as VerifiedUserAccessClaims;
+    await expect(
+      kit.useCases.ChangePassword.execute({ userId: user.id, sessionId: sid, currentPassword: PASSWORD, newPassword: '\u33FF\u32CF\u3379', client: CLIENT }),
+    ).rejects.toMatchObject({ code: 'WEAK_PASSWORD', details: { password: ['must be at least 8 characters'] } });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'grace.hopper@example.com', client: CLIENT });
+    const token = kit.lastToken('grace.hopper@example.com');
+    await expect(kit.useCases.ConfirmPasswordReset.execute({ token, newPassword: '\uFDFA', client: CLIENT })).rejects.toMatchObject({ code: 'WEAK_PASSWORD' });
+    await expect(kit.signIn({ identifier: 'grace.hopper@example.com', password: PASSWORD, client: CLIENT })).resolves.toBeDefined();
   });
 });
 
