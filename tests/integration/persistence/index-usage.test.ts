@@ -1,3 +1,4 @@
+import { COUNT_BY_STATE_SQL } from '@infrastructure/persistence/typeorm/typeorm-email-outbox';
 import { CLAIM_OUTBOX_SQL } from '@infrastructure/persistence/typeorm/typeorm-outbox-store';
 import { LOCK_ACTIVE_ADMINS_SQL } from '@infrastructure/persistence/typeorm/typeorm-user.repository';
 import { SQL_ADAPTERS, type Store } from '../../support/persistence';
@@ -38,5 +39,12 @@ describe.each(SQL_ADAPTERS)('index usage on $name', (adapter) => {
       [['client.created'], new Date(), '00000000-0000-4000-8000-000000000000'],
     );
     expect(text).toContain('audit_events_type_occurred_at_id_idx');
+  });
+
+  it('the email queue gauge counts queued and failed rows from their partial indexes, never reading the sent mail', async () => {
+    const text = await plan(COUNT_BY_STATE_SQL);
+    expect(text).toContain('email_outbox_due_idx');
+    expect(text).toContain('email_outbox_failed_at_idx');
+    expect(text).not.toMatch(/Seq Scan on email_outbox/);
   });
 });
