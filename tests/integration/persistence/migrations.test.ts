@@ -59,6 +59,15 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
     for (let i = migrations.length; i > index; i -= 1) await db.dataSource.undoLastMigration({ transaction: 'all' });
   };
 
+  /** An outside review (2026-12-08): SessionsLiveByUser had no IF NOT EXISTS, so the README's advice failed it. */
+  it('skip an index built by hand beforehand (CREATE INDEX CONCURRENTLY, as the README advises for large tables)', async () => {
+    await undoThrough('SessionsLiveByUser1764680000000');
+    await db.dataSource.query(`CREATE INDEX CONCURRENTLY sessions_user_live_idx ON sessions (user_id, created_at DESC, id) WHERE revoked_at IS NULL`);
+    const applied = await runMigrations(db.dataSource);
+    expect(applied.map((m) => m.name)).toContain('SessionsLiveByUser1764680000000');
+    await expect(pendingSchemaChanges()).resolves.toEqual([]);
+  });
+
   it('leave the token TTL of signing keys from before it was recorded unknown (NULL: kept for the longest TTL)', async () => {
     await undoThrough('SigningKeyTokenTtl1764560000000');
     await db.dataSource.query(
