@@ -1,7 +1,12 @@
 import { DomainErrors } from '../shared/errors';
 import { decodePunycode, encodePunycode } from './punycode';
 
-/** RFC 5321 §4.5.3.1 limits, counted in UTF-8 octets of the canonical form. */
+/**
+ * RFC 5321 §4.5.3.1 limits, counted as the address goes on the wire: the local part in UTF-8 octets (RFC 6531), the
+ * domain with each IDN label as its A-label (what DNS and the mailer carry: RFC 5890 §4.2's 63 octets are of the
+ * A-label). Until an outside review (2026-12-08) the domain was counted in UTF-8 octets of its U-labels, so `ü` and 61
+ * `a` (a 69-character A-label, which no DNS name can have) was accepted, and 22 `中` (a 28-character A-label) refused.
+ */
 const MAX_ADDRESS = 254;
 const MAX_LOCAL = 64;
 const MAX_DOMAIN = 253;
@@ -117,7 +122,7 @@ export class Email {
     const domain = canonicalDomain(canonical.slice(at + 1));
     if (local === null || domain === null) return null;
     const value = `${local}@${domain}`;
-    if (utf8Length(local) > MAX_LOCAL || utf8Length(value) > MAX_ADDRESS) return null;
+    if (utf8Length(local) > MAX_LOCAL || utf8Length(local) + 1 + wireLength(domain) > MAX_ADDRESS) return null;
     return value;
   }
 
@@ -190,7 +195,8 @@ function isDotAtom(text: string): boolean {
 
 /**
  * The domain as stored, every label in Unicode form, or null when it is not two or more valid labels. The limits
- * apply to this form, so the A-label and U-label spellings of one domain are accepted or refused alike.
+ * apply to this form's wire length (wireLength), so the A-label and U-label spellings of one domain are accepted or
+ * refused alike.
  */
 function canonicalDomain(folded: string): string | null {
   const labels: string[] = [];
@@ -201,7 +207,7 @@ function canonicalDomain(folded: string): string | null {
     labels.push(canonical);
   }
   const domain = labels.join('.');
-  if (labels.length < 2 || utf8Length(domain) > MAX_DOMAIN) return null;
+  if (labels.length < 2 || wireLength(domain) > MAX_DOMAIN) return null;
   // An all-numeric last label would make `x@1.2.3.4` look like an address literal (RFC 3696 §2).
   if (/^\d+$/.test(labels[labels.length - 1]!)) return null;
   return domain;
@@ -237,9 +243,18 @@ function foldDomainCase(domain: string): string {
 }
 
 function isLabel(label: string): boolean {
-  if (!LABEL.test(label) || DEFAULT_IGNORABLE.test(label) || utf8Length(label) > MAX_LABEL) return false;
+  if (!LABEL.test(label) || DEFAULT_IGNORABLE.test(label) || wireLength(label) > MAX_LABEL) return false;
   // IDNA2008 reserves hyphens in positions 3-4 of a U-label (an ASCII `xn--` label is decoded before this check).
   return !(NON_ASCII.test(label) && label.slice(2, 4) === '--');
+}
+
+/** A domain's (or a label's) length in ASCII on the wire: each non-ASCII label as its A-label (`xn--` + Punycode). */
+function wireLength(domain: string): number {
+  let length = 0;
+  for (const label of domain.split('.')) {
+    length += NON_ASCII.test(label) ? ACE_PREFIX.length + (encodePunycode(label)?.length ?? Infinity) : label.length;
+  }
+  return length + domain.split('.').length - 1;
 }
 
 function utf8Length(text: string): number {

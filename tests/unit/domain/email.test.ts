@@ -226,22 +226,35 @@ describe('Email: an IDN domain written with A-labels is the same mailbox as with
     expect(Email.parse('bob@XN--BCHER-KVA.XN--P1AI')?.value).toBe('bob@bücher.рф');
   });
 
-  it('applies the length limits to the canonical form: a spelling is accepted exactly when the other one is', () => {
-    const long = '中'.repeat(21); // 63 octets in UTF-8, 27 in its A-label
-    const tooLong = '中'.repeat(22); // 66 octets
-    expect(Email.parse(`a@${domainToASCII(long)}.example`)?.value).toBe(`a@${long}.example`);
-    expect(Email.parse(`a@${long}.example`)?.value).toBe(`a@${long}.example`);
-    expect(domainToASCII(tooLong).length).toBeLessThan(63);
-    expect(Email.parse(`a@${domainToASCII(tooLong)}.example`)).toBeNull();
-    expect(Email.parse(`a@${tooLong}.example`)).toBeNull();
-    // The whole address: 254 octets counted with U-labels (the A-label spelling is 36 characters shorter).
-    const address = (e: number) => `${'l'.repeat(64)}@${'d'.repeat(63)}.${'e'.repeat(e)}.${long}`;
-    const spelledAscii = (e: number) => address(e).replace(long, domainToASCII(long));
-    expect(Email.parse(spelledAscii(61))?.value).toBe(address(61)); // 254 octets
-    expect(spelledAscii(62)).toHaveLength(219);
-    expect(Email.parse(spelledAscii(62))).toBeNull(); // 255 octets in canonical form
-    const over = address(62);
-    expect(Email.parse(over)).toBeNull();
+  /**
+   * The limits are of the address on the wire: each IDN label as its A-label (what DNS carries). Until an outside
+   * review (2026-12-08) they counted UTF-8 octets of the U-labels: `ü` + 61 `a` (a 69-character A-label, no DNS name)
+   * was accepted and 22 `中` (a 28-character A-label) refused.
+   */
+  it('applies the length limits to the A-label form: a spelling is accepted exactly when the other one is', () => {
+    const cjk = '中'.repeat(22); // 66 octets in UTF-8, 28 characters as an A-label
+    expect(domainToASCII(cjk)).toHaveLength(28);
+    expect(Email.parse(`a@${cjk}.example`)?.value).toBe(`a@${cjk}.example`);
+    expect(Email.parse(`a@${domainToASCII(cjk)}.example`)?.value).toBe(`a@${cjk}.example`);
+    const fits = `ü${'a'.repeat(55)}`; // 63 characters as an A-label
+    const over = `ü${'a'.repeat(56)}`; // 64
+    expect(domainToASCII(fits)).toHaveLength(63);
+    expect(domainToASCII(over)).toHaveLength(64);
+    expect(Email.parse(`a@${fits}.example`)?.value).toBe(`a@${fits}.example`);
+    expect(Email.parse(`a@${domainToASCII(fits)}.example`)?.value).toBe(`a@${fits}.example`);
+    expect(Email.parse(`a@${over}.example`)).toBeNull();
+    expect(Email.parse(`a@${domainToASCII(over)}.example`)).toBeNull();
+    expect(Email.parse(`a@ü${'a'.repeat(61)}.com`)).toBeNull(); // the review's 69-character A-label
+    // The whole address: 254 octets with the domain as A-labels; the U-label spelling is shorter, and refused alike.
+    const label = 'ü'.repeat(22); // 28 characters as an A-label (xn--tda and 21 more a)
+    expect(domainToASCII(label)).toHaveLength(28);
+    const address = (f: number) => `${'l'.repeat(64)}@${'d'.repeat(63)}.${'e'.repeat(63)}.${'f'.repeat(f)}.${label}`;
+    const spelledAscii = (f: number) => address(f).replace(label, domainToASCII(label));
+    expect(spelledAscii(32)).toHaveLength(254);
+    expect(Email.parse(spelledAscii(32))?.value).toBe(address(32));
+    expect(Email.parse(address(32))?.value).toBe(address(32));
+    expect(Email.parse(spelledAscii(33))).toBeNull();
+    expect(Email.parse(address(33))).toBeNull(); // 233 octets in UTF-8, 255 on the wire
   });
 
   it.each([
