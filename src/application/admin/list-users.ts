@@ -23,7 +23,8 @@ export class ListUsers {
 
   /** `status` locked or active is judged at the Clock's now (UserFilter.now). */
   async execute(input: Omit<UserQuery, 'now'>): Promise<UserPage> {
-    // The term as typed: the directory matches addresses by its NFKC form and names by either (searchTerms; until an
+    // The term as typed: the directory matches addresses by its NFKC form and as Email folds it, names by the NFKC
+    // form or as typed (searchTerms; until an
     // outside review, 2026-12-07, it got the NFKC form alone, and a name holding compatibility characters was not
     // found by its own spelling). The count cache is keyed by it too: two terms with one NFKC form match differently.
     const query: UserQuery = { ...input, now: this.clock.now() };

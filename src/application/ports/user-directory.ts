@@ -1,3 +1,4 @@
+import { Email, lowerEachCodePoint } from '@domain/user/email';
 import type { User, UserStatus } from '@domain/user/user';
 
 /**
@@ -36,9 +37,13 @@ export interface UserFilter {
  * not found by its NFKC form, `サトウ` for a stored `ｻﾄｳ`: that would take NFKC of the stored names, and an index on it.)
  * The adapters also match each form lower-cased one code point at a time (lowerEachCodePoint, as addresses are folded).
  */
-export function searchTerms(search: string): { stored: string; names: readonly string[] } {
+export function searchTerms(search: string): { stored: string; names: readonly string[]; addresses: readonly string[] } {
   const stored = search.normalize('NFKC');
-  return { stored, names: stored === search ? [stored] : [search, stored] };
+  // Addresses also by the term as Email folds it (NFKC, lower case, NFKC again; an `xn--` label decoded; a quoted
+  // local part unquoted): until an outside review (2026-12-08) `bob@XN--BCHER-KVA.example` and `J̌OHN` did not find
+  // the stored `bob@bücher.example` and `ǰohn@…`.
+  const addresses = [...new Set([lowerEachCodePoint(stored), Email.canonicalize(search)])];
+  return { stored, names: stored === search ? [stored] : [search, stored], addresses };
 }
 
 export interface UserQuery extends UserFilter {

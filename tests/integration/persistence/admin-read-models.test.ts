@@ -194,6 +194,28 @@ describe.each(ADAPTERS)('admin read models on $name', (adapter) => {
       expect({ search, found, counted }).toEqual({ search, found: expected.map((u) => u.email), counted: expected.length });
     }
   });
+
+  /** An outside review (2026-12-08): the term was not folded as Email folds addresses, so these found nothing. */
+  it('finds an address by the term as Email folds it: an xn-- label, a composing lower case, a quoted local part', async () => {
+    const other = uniqueSuffix();
+    const bob = aVerifiedUser({ email: `bob.${other}@bücher.example`, username: null, now: at('2026-03-07T00:00:00Z') });
+    const john = aVerifiedUser({ email: `ǰohn.${other}@example.com`, username: null, now: at('2026-03-08T00:00:00Z') });
+    await store.uow.run(async (tx) => {
+      await tx.users.add(bob);
+      await tx.users.add(john);
+    });
+    const searches: [string, User[]][] = [
+      [`bob.${other}@XN--BCHER-KVA.example`, [bob]],
+      [`"bob.${other}"@xn--bcher-kva.example`, [bob]],
+      [`J\u030COHN.${other}`, [john]], // J + combining caron: lower-cased, NFKC makes it ǰ
+      [`bob.${other}@bücher`, [bob]],
+    ];
+    for (const [search, expected] of searches) {
+      const found = (await store.userDirectory.page({ ...query, search })).map((u) => u.email);
+      const counted = await store.userDirectory.count({ search, now });
+      expect({ search, found, counted }).toEqual({ search, found: expected.map((u) => u.email), counted: expected.length });
+    }
+  });
 });
 
 /**

@@ -30,10 +30,11 @@ export class InMemoryUserDirectory implements UserDirectory {
     const terms = filter.search ? searchTerms(filter.search) : null;
     const stored = terms === null ? '' : lowerEachCodePoint(terms.stored);
     const names = terms === null ? [] : terms.names.map(lowerEachCodePoint);
+    const addresses = terms === null ? [] : terms.addresses;
     const has = (value: string | null, term: string) => value !== null && lowerEachCodePoint(value).includes(term);
     return [...this.db.tables.users.values()].filter(
       (u) =>
-        (terms === null || has(u.email, stored) || has(u.username, stored) || names.some((term) => has(u.firstName, term) || has(u.lastName, term))) &&
+        (terms === null || addresses.some((term) => has(u.email, term)) || has(u.username, stored) || names.some((term) => has(u.firstName, term) || has(u.lastName, term))) &&
         (filter.status === undefined || presentedStatus(u, filter.now) === filter.status) &&
         (filter.role === undefined || u.roles.includes(filter.role)),
     );

@@ -147,10 +147,10 @@ function conditions(filter: UserFilter, byTrigrams: boolean): { where: string; p
     };
     const address = lowerEachCodePoint(terms.stored);
     const names = terms.names.flatMap((term) => [term, lowerEachCodePoint(term)]);
-    // The names' forms include every other column's: the index condition (a necessary one, ORed ILIKEs over the one
-    // expression: a BitmapOr of its trigram index scans) holds for every row a column below matches.
-    if (byTrigrams) clauses.push(like(USER_SEARCH_TEXT, names));
-    clauses.push(`(${like('u.email', [address])} OR ${like('u.username', [terms.stored, address])} OR ${like('u.first_name', names)} OR ${like('u.last_name', names)})`);
+    // The index condition's forms include every column's (a necessary condition, ORed ILIKEs over the one expression:
+    // a BitmapOr of its trigram index scans), so it holds for every row a column below matches.
+    if (byTrigrams) clauses.push(like(USER_SEARCH_TEXT, [...names, ...terms.addresses]));
+    clauses.push(`(${like('u.email', terms.addresses)} OR ${like('u.username', [terms.stored, address])} OR ${like('u.first_name', names)} OR ${like('u.last_name', names)})`);
   }
   // The status as presented (User.statusOf): a lock ahead of `now` makes an active account `locked`.
   if (filter.status === 'locked') clauses.push(`u.status = 'active' AND u.locked_until > ${param(filter.now)}`);
