@@ -5,7 +5,7 @@ import { inject, injectable } from 'inversify';
 import { isRedeemable } from '@domain/token/one-time-token';
 import { Password } from '@domain/user/password';
 import type { AuthSettings } from '../shared/auth-settings';
-import { passwordChangedEmail } from '../shared/email-templates';
+import { passwordChangedEmail, passwordSetEmail } from '../shared/email-templates';
 import type { Clock } from '../ports/clock';
 import type { OpaqueTokens } from '../ports/opaque-tokens';
 import type { PasswordHasher } from '../ports/password-hasher';
@@ -91,11 +91,11 @@ export class ConfirmPasswordReset {
       // stolen admin token's invitation of its own address outlived the clean-up (sessions revoked, suspended,
       // demoted, deleted) and signed in as an admin.
       const withdrawn = await withdrawRolesOfRemovedInviter(repos, user, at);
-      const before = { verified: user.emailVerified, mfa: user.mfaEnabled };
+      const before = { verified: user.emailVerified, mfa: user.mfaEnabled, password: user.credentials.passwordHash !== null };
       user.resetPassword(passwordHash, at);
       await cutOffEarlierAccess(repos, user, at, 'password_reset');
       await repos.users.save(user);
-      await repos.emails.enqueue(passwordChangedEmail(user.email, this.settings.publicUrl));
+      await repos.emails.enqueue((before.password ? passwordChangedEmail : passwordSetEmail)(user.email, this.settings.publicUrl));
       await repos.audit.record(selfAuditEntry('password.reset', input.client, user.id, at));
       // What the reset did besides (User.resetPassword): the link proved the address, and a first proof of an address
       // someone had chosen a password for takes that person's second factor. Until stop 63 only `password.reset` was

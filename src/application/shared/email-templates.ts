@@ -39,6 +39,17 @@ export function passwordResetEmail(to: string, publicUrl: string, token: string,
   );
 }
 
+/**
+ * After a link set the account's first password (an invitation redeemed, or a contested sign-up finished): until an
+ * outside review (2026-12-08) it said "Your password was changed", which an invitee had never had.
+ */
+export function passwordSetEmail(to: string, publicUrl: string): EmailMessage {
+  return message(to, 'Your account now has a password', ['A password was just chosen for your account, and it is ready to use.', NOT_YOU], {
+    label: 'Reset your password',
+    url: page(publicUrl, 'reset-password'),
+  });
+}
+
 export function passwordChangedEmail(to: string, publicUrl: string): EmailMessage {
   return message(to, 'Your password was changed', ['The password of your account was just changed.', NOT_YOU], {
     label: 'Reset your password',

@@ -61,3 +61,24 @@ describe('accounts without a password: no verification resend, no goodbye on del
     expect(subjects(kit, 'v@example.com').at(-1)).toBe('Your account was deleted');
   });
 });
+
+/** An outside review (2026-12-08): a first password set by a link was announced as "Your password was changed". */
+describe('the notice after a link sets a password', () => {
+  it('says the account now has one when it had none (an invitation, a contested sign-up), changed when it had one', async () => {
+    const kit = await createKit();
+    const actor = await kit.anAdmin('inviter@example.com');
+    await kit.useCases.InviteUser.execute({ actor, email: 'x@example.com' });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('x@example.com'), newPassword: 'a fresh passphrase 42', client: CLIENT });
+    expect(subjects(kit, 'x@example.com')).toEqual(['You have been invited', 'Your account now has a password']);
+
+    await kit.useCases.RegisterUser.execute({ email: 'c@example.com', password: PASSWORD, client: CLIENT });
+    await kit.useCases.RegisterUser.execute({ email: 'c@example.com', password: PASSWORD, client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('c@example.com'), newPassword: 'a fresh passphrase 42', client: CLIENT });
+    expect(subjects(kit, 'c@example.com').at(-1)).toBe('Your account now has a password');
+
+    await kit.registerVerified('v@example.com');
+    await kit.useCases.RequestPasswordReset.execute({ email: 'v@example.com', client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: kit.lastToken('v@example.com'), newPassword: 'a fresh passphrase 42', client: CLIENT });
+    expect(subjects(kit, 'v@example.com').at(-1)).toBe('Your password was changed');
+  });
+});
