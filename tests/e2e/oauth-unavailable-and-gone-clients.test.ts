@@ -59,8 +59,11 @@ describe.each(MODES)('OAuth 503 shape and service tokens of gone clients (%s)', 
     };
     for (const path of ['/oauth/token', '/oauth/introspect', '/oauth/revoke']) {
       expect([path, doc.paths[path]!.post.responses['503']!.content['application/json']!.schema]).toEqual([path, { $ref: '#/components/schemas/OAuthError' }]);
-      // Retry-After documented on the OAuth-shaped 503 and 429, as on the envelope's (a review of stop 52: it was dropped).
-      for (const status of ['503', '429']) expect([path, status, Object.keys(doc.paths[path]!.post.responses[status]!.headers ?? {})]).toEqual([path, status, ['Retry-After']]);
+      // Retry-After documented on the OAuth-shaped 503 and 429, as on the envelope's (a review of stop 52: it was dropped);
+      // the route's RateLimit headers too, sent on every answer of an IP-limited route (an outside review, 2026-12-08).
+      for (const status of ['503', '429']) {
+        expect([path, status, Object.keys(doc.paths[path]!.post.responses[status]!.headers ?? {})]).toEqual([path, status, ['Retry-After', 'RateLimit-Policy', 'RateLimit']]);
+      }
     }
     expect(doc.components.schemas['OAuthError']!.properties.error.enum).toContain('temporarily_unavailable');
   });

@@ -1,5 +1,6 @@
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsISO8601, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
 import { ROLE_PATTERN, ROLES_REQUIRED } from '@domain/user/role';
+import { EmailDoc, InstantDoc, SOMETHING_TO_UPDATE } from './member-docs';
 import { MaxUnits, MaxUnitsNormalized } from './validate-dto';
 
 /**
@@ -32,12 +33,13 @@ export class ListUsersQueryDto {
 }
 
 export class InviteUserDto {
-  @IsString() @MaxUnits(254) email!: string;
+  @IsString() @MaxUnits(254) @EmailDoc() email!: string;
   @ValidateIf(present) @IsString() @MaxUnits(100) first_name?: string;
   @ValidateIf(present) @IsString() @MaxUnits(100) last_name?: string;
   @ValidateIf(present) @IsArray() @ArrayMinSize(1, { message: `roles must hold ${ROLES_REQUIRED}` }) @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) @Matches(ROLE_PATTERN, { each: true, message: 'each role must match [a-z][a-z0-9_-]{0,31}' }) roles?: string[];
 }
 
+@SOMETHING_TO_UPDATE
 export class UpdateUserDto {
   @ValidateIf(present) @IsIn(['active', 'suspended']) status?: 'active' | 'suspended';
   @ValidateIf(present) @IsArray() @ArrayMinSize(1, { message: `roles must hold ${ROLES_REQUIRED}` }) @ArrayMaxSize(20) @IsString({ each: true }) @MaxUnits(32, { each: true }) @Matches(ROLE_PATTERN, { each: true, message: 'each role must match [a-z][a-z0-9_-]{0,31}' }) roles?: string[];
@@ -48,8 +50,8 @@ export class AuditEventsQueryDto {
   @ValidateIf(present) @IsUUID() user_id?: string;
   @ValidateIf(present) @IsString() @Matches(/^[a-z_]{1,40}\.[a-z_]{1,40}$/, { message: 'type must be an audit event type, e.g. login.failed' }) type?: string;
   // The shape only: IsISO8601's `strict` day check refuses years 1-99 (see instantParam, which checks the day).
-  @ValidateIf(present) @IsString() @IsISO8601() since?: string;
-  @ValidateIf(present) @IsString() @IsISO8601() until?: string;
+  @ValidateIf(present) @IsString() @IsISO8601() @InstantDoc() since?: string;
+  @ValidateIf(present) @IsString() @IsISO8601() @InstantDoc() until?: string;
   @ValidateIf(present) @IsString() @Matches(CURSOR, { message: 'cursor is invalid' }) cursor?: string;
   @ValidateIf(present) @IsString() @Matches(LIMIT_1_100, { message: 'limit must be a whole number from 1 to 100' }) limit?: string;
 }

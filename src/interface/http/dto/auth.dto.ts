@@ -4,6 +4,7 @@ import { lockoutKey } from '@application/session/login-lockout-keys';
 import { Errors } from '@application/shared/errors';
 import { personName } from '@domain/user/person-name';
 import { Username } from '@domain/user/username';
+import { CurrentPasswordDoc, EmailDoc, LoginEmailDoc, LoginUsernameDoc, NewPasswordDoc, ONE_LOGIN_IDENTIFIER, UsernameDoc } from './member-docs';
 import { MaxUnits } from './validate-dto';
 
 /** Upper bounds only; the domain owns the real rules (email shape, username vocabulary, password policy). */
@@ -14,9 +15,9 @@ const USERNAME_MAX = 32;
 const TOKEN_MAX = 512;
 
 export class RegisterDto {
-  @IsString() @MaxUnits(EMAIL_MAX) email!: string;
-  @IsString() @MaxUnits(PASSWORD_MAX) password!: string;
-  @IsOptional() @IsString() @MaxUnits(USERNAME_MAX) username?: string | null;
+  @IsString() @MaxUnits(EMAIL_MAX) @EmailDoc() email!: string;
+  @IsString() @MaxUnits(PASSWORD_MAX) @NewPasswordDoc() password!: string;
+  @IsOptional() @IsString() @MaxUnits(USERNAME_MAX) @UsernameDoc({ nullClears: false }) username?: string | null;
   @IsOptional() @IsString() @MaxUnits(NAME_MAX) first_name?: string | null;
   @IsOptional() @IsString() @MaxUnits(NAME_MAX) last_name?: string | null;
 }
@@ -36,13 +37,14 @@ export class VerifyEmailDto {
 }
 
 export class ResendVerificationDto {
-  @IsString() @MaxUnits(EMAIL_MAX) email!: string;
+  @IsString() @MaxUnits(EMAIL_MAX) @EmailDoc() email!: string;
 }
 
+@ONE_LOGIN_IDENTIFIER
 export class LoginDto {
-  @IsOptional() @IsString() @MaxUnits(EMAIL_MAX) email?: string | null;
-  @IsOptional() @IsString() @MaxUnits(USERNAME_MAX) username?: string | null;
-  @IsString() @MaxUnits(PASSWORD_MAX) password!: string;
+  @IsOptional() @IsString() @MaxUnits(EMAIL_MAX) @LoginEmailDoc() email?: string | null;
+  @IsOptional() @IsString() @MaxUnits(USERNAME_MAX) @LoginUsernameDoc() username?: string | null;
+  @IsString() @MaxUnits(PASSWORD_MAX) @CurrentPasswordDoc() password!: string;
 }
 
 export class RefreshDto {

@@ -1,6 +1,7 @@
 import { IsNotEmpty, IsOptional, IsString } from 'class-validator';
 import type { SecondFactorProof } from '@application/mfa/second-factor';
 import { Errors } from '@application/shared/errors';
+import { BackupCodeDoc, CurrentPasswordDoc, ONE_SECOND_FACTOR, TotpCodeDoc } from './member-docs';
 import { MaxUnits } from './validate-dto';
 
 const PASSWORD_MAX = 512;
@@ -8,24 +9,26 @@ const TOKEN_MAX = 512;
 /** A TOTP code is 6 digits and a backup code 14 characters; anything far longer is refused unread. */
 const CODE_MAX = 64;
 
+@ONE_SECOND_FACTOR
 export class MfaVerifyDto {
   @IsString() @IsNotEmpty() @MaxUnits(TOKEN_MAX) mfa_token!: string;
-  @IsOptional() @IsString() @MaxUnits(CODE_MAX) code?: string | null;
-  @IsOptional() @IsString() @MaxUnits(CODE_MAX) backup_code?: string | null;
+  @IsOptional() @IsString() @MaxUnits(CODE_MAX) @TotpCodeDoc() code?: string | null;
+  @IsOptional() @IsString() @MaxUnits(CODE_MAX) @BackupCodeDoc() backup_code?: string | null;
 }
 
 export class TotpEnableDto {
-  @IsString() @MaxUnits(CODE_MAX) code!: string;
+  @IsString() @MaxUnits(CODE_MAX) @TotpCodeDoc() code!: string;
 }
 
+@ONE_SECOND_FACTOR
 export class TotpDisableDto {
-  @IsString() @MaxUnits(PASSWORD_MAX) password!: string;
-  @IsOptional() @IsString() @MaxUnits(CODE_MAX) code?: string | null;
-  @IsOptional() @IsString() @MaxUnits(CODE_MAX) backup_code?: string | null;
+  @IsString() @MaxUnits(PASSWORD_MAX) @CurrentPasswordDoc() password!: string;
+  @IsOptional() @IsString() @MaxUnits(CODE_MAX) @TotpCodeDoc() code?: string | null;
+  @IsOptional() @IsString() @MaxUnits(CODE_MAX) @BackupCodeDoc() backup_code?: string | null;
 }
 
 export class RegenerateBackupCodesDto {
-  @IsString() @MaxUnits(PASSWORD_MAX) password!: string;
+  @IsString() @MaxUnits(PASSWORD_MAX) @CurrentPasswordDoc() password!: string;
 }
 
 /**

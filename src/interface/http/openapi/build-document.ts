@@ -1,31 +1,29 @@
 import type {
+  ContentObject,
+  HeaderObject,
+  HeadersObject,
   InfoObject,
   OpenAPIObject,
   OperationObject,
-  ParameterObject,
   PathItemObject,
   ResponseObject,
   ResponsesObject,
   SchemaObject,
-  SecurityRequirementObject,
 } from 'openapi3-ts/oas31';
 import { requestBodyOf } from '../routing/request-body';
 import type { DtoClass, ResponseSpec, RouteDef } from '../routing/route';
+import { ASSET_MEDIA_TYPES, ASSETS_PATH } from './docs-page';
 import { dtoSchema } from './dto-schema';
 import { errorResponses } from './errors';
+import { RATE_LIMIT_HEADERS } from './headers';
+import { PATH_PARAMETER, parametersOf } from './parameters';
 import { META_SCHEMA, NAMED_SCHEMAS } from './schemas';
+import { SECURITY_SCHEMES, security, securityDescription } from './security';
 
 const COMPONENTS = '#/components/schemas/';
-const PARAMETER = /:([A-Za-z_][A-Za-z0-9_]*)/g;
 
-export const SECURITY_SCHEMES = {
-  bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login.' },
-  client: {
-    type: 'http',
-    scheme: 'basic',
-    description: 'A service client (npm run cli -- create-client): client_id and client_secret, RFC 6749 §2.3.1.',
-  },
-} as const;
+/** Successes whose media type depends on the resource: the docs page's files (docs-page.ts), one entry per type. */
+const MEDIA_TYPES: Readonly<Record<string, readonly string[]>> = { [`${ASSETS_PATH}/:file`]: ASSET_MEDIA_TYPES };
 
 /**
  * The OpenAPI 3.1 document of a route table (DESIGN 10): the same entries the mount builds its chains from, so
@@ -35,7 +33,7 @@ export function buildOpenApiDocument(routes: readonly RouteDef[], info: InfoObje
   const components = new Components();
   const paths: Record<string, PathItemObject> = {};
   for (const route of routes) {
-    const path = route.path.replace(PARAMETER, '{$1}');
+    const path = route.path.replace(PATH_PARAMETER, '{$1}');
     const item = (paths[path] ??= {});
     const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
     if (item[method]) throw new Error(`duplicate route ${route.method} ${route.path}`);
@@ -51,19 +49,14 @@ export function buildOpenApiDocument(routes: readonly RouteDef[], info: InfoObje
 }
 
 function operation(route: RouteDef, components: Components): OperationObject {
-  const parameters: ParameterObject[] = [...route.path.matchAll(PARAMETER)].map(([, name]) => ({
-    name: name!,
-    in: 'path',
-    required: true,
-    schema: { type: 'string' },
-  }));
-  if (route.query) parameters.push(...queryParameters(route.query.dto));
-  if (route.staticDocument) parameters.push(IF_NONE_MATCH);
+  const parameters = parametersOf(route);
   // What the chain reads: a POST, PUT or PATCH without a body of its own takes an optional, empty object.
   const body = requestBodyOf(route);
+  const description = securityDescription(route);
   return {
     operationId: operationId(route),
     summary: route.summary,
+    ...(description ? { description } : {}),
     tags: route.tags,
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(body
@@ -71,9 +64,9 @@ function operation(route: RouteDef, components: Components): OperationObject {
           requestBody: {
             required: body.optional !== true,
             content: {
-              'application/json': { schema: components.dto(body.dto, body.form === true) },
-              // Standards-shaped parameters (RFC 6749 §3.2): the same members, form-urlencoded.
-              ...(body.form ? { 'application/x-www-form-urlencoded': { schema: components.dto(body.dto, true) } } : {}),
+              'application/json': { schema: components.dto(body.dto, body.form === true ? 'json' : 'strict') },
+              // Standards-shaped parameters (RFC 6749 §3.2): the same members, form-urlencoded (strings: no null there).
+              ...(body.form ? { 'application/x-www-form-urlencoded': { schema: components.dto(body.dto, 'form') } } : {}),
             },
           },
         }
@@ -83,27 +76,6 @@ function operation(route: RouteDef, components: Components): OperationObject {
   };
 }
 
-/** One parameter per member of the query DTO, with the member's schema (all strings on the wire). */
-function queryParameters(dto: DtoClass): ParameterObject[] {
-  const schema = dtoSchema(dto);
-  const required = new Set(schema.required ?? []);
-  return Object.entries((schema.properties ?? {}) as Record<string, SchemaObject>).map(([name, member]) => ({
-    name,
-    in: 'query',
-    required: required.has(name),
-    schema: member,
-    ...(typeof member.description === 'string' ? { description: member.description } : {}),
-  }));
-}
-
-/** A static document's conditional GET (static-lane.ts, static-document.ts): RFC 9110 §13.1.2. */
-const IF_NONE_MATCH: ParameterObject = {
-  name: 'If-None-Match',
-  in: 'header',
-  required: false,
-  description: 'An ETag from an earlier answer: 304 without a body while the document is unchanged.',
-  schema: { type: 'string' },
-};
 const DOCUMENT_HEADERS = {
   ETag: { description: "The document's entity tag (strong).", schema: { type: 'string' } },
   'Cache-Control': { description: 'How long a client may keep it (public, max-age).', schema: { type: 'string' } },
@@ -122,7 +94,24 @@ function responses(route: RouteDef, components: Components): ResponsesObject {
     const existing = result[String(status)] as ResponseObject | undefined;
     result[String(status)] = existing ? merged(existing, error) : error;
   }
+  const mediaTypes = MEDIA_TYPES[route.path];
+  const ok = result['200'] as ResponseObject | undefined;
+  if (mediaTypes && ok) result['200'] = { ...ok, content: Object.fromEntries(mediaTypes.map((type) => [type, { schema: bodyOf(type) }])) };
+  // A rate-limited route's answers, errors included, carry the quotas that counted the request (rate-limit.ts): the
+  // per-IP one runs first in its chain (mount.ts). Sent, and not documented, until a review.
+  if (route.limit) {
+    for (const [status, response] of Object.entries(result)) {
+      const answer = response as ResponseObject;
+      result[status] = { ...answer, headers: { ...(answer.headers ?? {}), ...RATE_LIMIT_HEADERS } };
+    }
+  }
   return result;
+}
+
+/** What a file of that media type is: JSON (source maps), text (scripts, styles), or bytes (no schema). */
+function bodyOf(mediaType: string): SchemaObject {
+  if (/^application\/json\b/.test(mediaType)) return { type: 'object' };
+  return /^(text\/|application\/javascript\b)/.test(mediaType) ? { type: 'string' } : {};
 }
 
 function success(spec: ResponseSpec, components: Components): ResponseObject {
@@ -143,28 +132,30 @@ function successEnvelope(data: SchemaObject, components: Components): SchemaObje
   };
 }
 
-/** A status that is both a documented outcome and an error (e.g. 503 of /health/ready): either body. */
+/**
+ * A status that is both a documented outcome and an error (e.g. 503 of /health/ready): either body, and the headers
+ * of either, required only where both require them.
+ */
 function merged(existing: ResponseObject, error: ResponseObject): ResponseObject {
+  const description = `${existing.description}; or ${error.description}`;
+  const headers = mergedHeaders(existing.headers, error.headers);
   const first = existing.content?.['application/json']?.schema;
   const second = error.content?.['application/json']?.schema;
-  if (!first || !second) return { ...existing, description: `${existing.description}; or ${error.description}` };
-  return {
-    description: `${existing.description}; or ${error.description}`,
-    content: { ...existing.content, 'application/json': { schema: { oneOf: [first, second] } } },
-  };
+  const content: ContentObject | undefined = !first || !second ? existing.content : { ...existing.content, 'application/json': { schema: { oneOf: [first, second] } } };
+  return { description, ...(headers ? { headers } : {}), ...(content ? { content } : {}) };
 }
 
-function security(route: RouteDef): { security?: SecurityRequirementObject[] } {
-  if (route.auth === 'none') return {};
-  if (route.auth === 'client') return { security: [{ client: [] }] };
-  // OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs.
-  return { security: [{ bearer: route.auth === 'user' ? [] : [route.auth.role] }] };
+function mergedHeaders(a: HeadersObject | undefined, b: HeadersObject | undefined): HeadersObject | undefined {
+  if (!a && !b) return undefined;
+  const required = (header: unknown) => (header as HeaderObject | undefined)?.required === true;
+  const names = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
+  return Object.fromEntries([...names].map((name) => [name, { ...(a?.[name] ?? b?.[name]), required: required(a?.[name]) && required(b?.[name]) }]));
 }
 
 /** `POST /api/v1/users/me/sessions/:id` -> `postApiV1UsersMeSessionsById`. */
 function operationId(route: RouteDef): string {
   const words = route.path
-    .replace(PARAMETER, 'by $1')
+    .replace(PATH_PARAMETER, 'by $1')
     .split(/[^A-Za-z0-9]+/)
     .filter((w) => w.length > 0);
   return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('');
@@ -181,15 +172,18 @@ class Components {
     return typeof schema === 'function' ? this.dto(schema) : this.ref(schema as SchemaObject);
   }
 
-  /** `unknownIgnored`: a standards-shaped route's DTO, whose undeclared members are dropped, not refused. */
-  dto(dto: DtoClass, unknownIgnored = false): SchemaObject {
-    const name = dto.name;
+  /**
+   * `strict`: undeclared members refused. `json` and `form`: a standards-shaped route's DTO, whose undeclared members
+   * are dropped, not refused; `form`, its form-urlencoded variant (`<Name>Form`), where no member can be null.
+   */
+  dto(dto: DtoClass, variant: 'strict' | 'json' | 'form' = 'strict'): SchemaObject {
+    const name = variant === 'form' ? `${dto.name}Form` : dto.name;
     const known = this.dtos.get(name);
-    if (known !== undefined && known !== dto) throw new Error(`two request DTO classes are named ${name}`);
+    if (known !== undefined && known !== dto) throw new Error(`two request DTO classes are named ${dto.name}`);
     if (known === undefined) {
       if (name in NAMED_SCHEMAS) throw new Error(`DTO ${name} clashes with a shared schema`);
       this.dtos.set(name, dto);
-      this.schemas[name] = dtoSchema(dto, { unknownIgnored });
+      this.schemas[name] = dtoSchema(dto, { unknownIgnored: variant !== 'strict', form: variant === 'form' });
     }
     return { $ref: `${COMPONENTS}${name}` };
   }

@@ -73,6 +73,8 @@ const DIST_FILES: Readonly<Record<string, string>> = {
 const INIT_ASSET: Asset = { contentType: JS, body: Buffer.from(INIT_SCRIPT) };
 
 export const ASSET_NAMES: readonly string[] = [...Object.keys(DIST_FILES), 'docs-init.js'];
+/** The media types those files are served with (the OpenAPI document lists one entry per type). */
+export const ASSET_MEDIA_TYPES: readonly string[] = [...new Set([...Object.values(DIST_FILES), INIT_ASSET.contentType])];
 
 /** Files are read once, on first use, and kept (about 4 MB with the source maps). */
 export class DocsAssets {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { getMetadataStorage } from 'class-validator';
+import { getMetadataStorage, IS_ISO8601 } from 'class-validator';
 import { targetConstructorToSchema } from 'class-validator-jsonschema';
 import type { SchemaObject } from 'openapi3-ts/oas31';
 import type { DtoClass } from '../routing/route';
@@ -16,16 +16,22 @@ const REF_PREFIX = '#/components/schemas/';
  *   nullable; ValidateIf(value !== undefined) members are optional but not nullable.
  * - Undeclared members are rejected (forbidNonWhitelisted): additionalProperties false; on the standards-shaped
  *   routes (`form`: RFC 6749 §3.1) they are ignored, and the schema leaves them open (`unknownIgnored`).
+ * - `form`: the form-urlencoded variant of such a route's body, where every value is a string: nothing is nullable.
+ * - IsISO8601 says nothing here: the converter's `oneOf` of formats `date` and `date-time` matched every string twice
+ *   where formats are annotations (so it refused all) and refused forms the route reads (`2026-01`, a time without an
+ *   offset) where they are assertions. The member's own @JSONSchema says what the route reads (an outside review).
+ * - What the decorators cannot say (a rule across members, the domain's rules) comes from the DTO's @JSONSchema.
  */
-export function dtoSchema(dto: DtoClass, { unknownIgnored = false } = {}): SchemaObject {
+export function dtoSchema(dto: DtoClass, { unknownIgnored = false, form = false } = {}): SchemaObject {
   const schema = targetConstructorToSchema(dto, {
     refPointerPrefix: REF_PREFIX,
     additionalConverters: {
       maxUnits: (meta: { constraints: unknown[] }) => ({ type: 'string', maxLength: Number(meta.constraints[0]) }),
+      [IS_ISO8601]: { type: 'string' },
     },
   }) as SchemaObject;
   const properties = (schema.properties ?? {}) as Record<string, SchemaObject>;
-  for (const name of nullableMembers(dto)) {
+  for (const name of form ? [] : nullableMembers(dto)) {
     const member = properties[name];
     if (member && typeof member.type === 'string') {
       properties[name] = { ...member, type: [member.type, 'null'], ...(member.enum ? { enum: [...member.enum, null] } : {}) };

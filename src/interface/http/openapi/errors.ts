@@ -1,7 +1,8 @@
-import type { ResponseObject, SchemaObject } from 'openapi3-ts/oas31';
+import type { HeadersObject, ResponseObject, SchemaObject } from 'openapi3-ts/oas31';
 import { INTERNAL_ERROR, statusOf } from '../errors/error-mapper';
 import { requestBodyOf } from '../routing/request-body';
 import type { RouteDef, RouteErrorCode } from '../routing/route';
+import { bearerChallenge, INVALID_REQUEST_CHALLENGE, insufficientScope, RETRY_AFTER } from './headers';
 import { ERROR_DETAILS_SCHEMA, META_SCHEMA } from './schemas';
 
 /** Every route can answer a malformed request (e.g. a bad URL encoding) and an unexpected failure. */
@@ -14,11 +15,23 @@ const BEARER_ROUTE: RouteErrorCode[] = ['UNAUTHENTICATED', 'INVALID_TOKEN', 'FOR
 /** The 401s answered with a WWW-Authenticate challenge. */
 const BEARER_CHALLENGES = new Set<RouteErrorCode>(['UNAUTHENTICATED', 'INVALID_TOKEN']);
 
-const HEADER_DOCS: Record<number, ResponseObject['headers']> = {
-  401: { 'WWW-Authenticate': { description: 'Bearer (UNAUTHENTICATED, INVALID_TOKEN), with error="invalid_token" for a bad token.', schema: { type: 'string' } } },
-  429: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
-  503: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } },
-};
+/**
+ * The headers an error status carries (error-mapper.ts, http-error.ts), required when every code of that status sends
+ * them: WWW-Authenticate goes with a missing or bad bearer token only (a wrong password's or refresh token's 401 carries
+ * none: documented on every 401 until an outside review, 2026-12-02), and with FORBIDDEN (RFC 6750 insufficient_scope,
+ * long sent and not documented), not with EMAIL_NOT_VERIFIED or ACCOUNT_DISABLED.
+ */
+function errorHeaders(route: RouteDef, status: number, codes: RouteErrorCode[]): HeadersObject | undefined {
+  const bearerRoute = route.auth === 'user' || typeof route.auth === 'object';
+  if (status === 400 && bearerRoute) return { 'WWW-Authenticate': INVALID_REQUEST_CHALLENGE };
+  if (status === 401) {
+    const challenged = codes.filter((c) => BEARER_CHALLENGES.has(c));
+    return challenged.length > 0 ? { 'WWW-Authenticate': bearerChallenge(challenged.length === codes.length) } : undefined;
+  }
+  if (status === 403 && codes.includes('FORBIDDEN')) return { 'WWW-Authenticate': insufficientScope(codes.length === 1) };
+  if (status === 429 || status === 503) return { 'Retry-After': RETRY_AFTER };
+  return undefined;
+}
 
 /**
  * The codes a route can answer: its own, those its auth, limit and body imply, and the generic ones. A route
@@ -56,9 +69,7 @@ export function errorResponses(route: RouteDef, ref: (schema: SchemaObject) => S
   const responses = new Map<number, ResponseObject>();
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     const sorted = [...codes].sort();
-    // WWW-Authenticate goes with a missing or bad bearer token only (error-mapper.ts): a wrong password's or refresh
-    // token's 401 carries none (documented on every 401 until an outside review, 2026-12-02).
-    const headers = status === 401 && !sorted.some((c) => BEARER_CHALLENGES.has(c)) ? undefined : HEADER_DOCS[status];
+    const headers = errorHeaders(route, status, sorted);
     responses.set(status, {
       description: sorted.join(', '),
       ...(headers ? { headers } : {}),

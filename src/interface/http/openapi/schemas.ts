@@ -34,7 +34,13 @@ export function objectSchema(properties: Record<string, SchemaObject>, descripti
 
 const USER_PROPERTIES: Record<string, SchemaObject> = {
     id: { type: 'string', format: 'uuid' },
-    email: { type: 'string', format: 'email', description: 'Canonical form: trimmed, NFKC, lower-case, IDN labels in Unicode form (xn-- labels decoded).' },
+    // idn-email (RFC 6531), not email (RFC 5321, ASCII): the domain is stored in Unicode form and the local part may be
+    // Unicode too (tests/e2e/idn-addresses.test.ts). Declared `email` until an outside review.
+    email: {
+      type: 'string',
+      format: 'idn-email',
+      description: 'Canonical form: trimmed, NFKC, lower-case, IDN labels in Unicode form (xn-- labels decoded): `ada@bücher.example`, never `ada@xn--bcher-kva.example`.',
+    },
     username: { type: ['string', 'null'], pattern: '^[a-z0-9_.-]{3,32}$' },
     first_name: NULLABLE_STRING,
     last_name: NULLABLE_STRING,
@@ -171,10 +177,13 @@ export const META_SCHEMA = objectSchema({
   version: { type: 'string', const: 'v1' },
 });
 
-/** The error envelope's `details`: for VALIDATION_ERROR and WEAK_PASSWORD, field -> messages. */
+/** The error envelope's `details` (application/shared/errors.ts, domain/shared/errors.ts): member -> strings. */
 export const ERROR_DETAILS_SCHEMA = jsonSchema({
   type: 'object',
-  description: 'For VALIDATION_ERROR and WEAK_PASSWORD: field -> messages.',
+  description:
+    'Request member -> strings. VALIDATION_ERROR: what is wrong with each member (of the body or the query; `body` for the body as a whole); WEAK_PASSWORD: ' +
+    '`password` -> every reason; FORBIDDEN: `session` -> `sign_in_not_recent` or `second_factor_not_recent` (sign in again); CONFLICT: ' +
+    '`user_id` -> `self` or `last_active_admin`, `status` -> `suspended`. Absent for the other codes.',
   additionalProperties: { type: 'array', items: { type: 'string' } },
 });
 

@@ -104,7 +104,8 @@ export const ACCOUNT_ROUTES: readonly RouteDef[] = [
     tags: ['users'],
     auth: 'user',
     responses: { 200: { description: 'The user', schema: USER_DATA_SCHEMA } },
-    errors: [...BEARER_ERRORS, 'NOT_FOUND'],
+    // No NOT_FOUND (documented until a review): a deleted account's token is INVALID_TOKEN (ValidateAccessToken).
+    errors: [...BEARER_ERRORS],
     principalView: meView,
     async handle(ctx) {
       respond(ctx, 200, meView(principalOf(ctx)));

@@ -45,7 +45,8 @@ const docsAsset: RouteDef = {
   summary: `A file of the documentation page (one of ${ASSET_NAMES.join(', ')})`,
   tags: TAGS,
   auth: 'none',
-  responses: { 200: { description: 'The file.', envelope: false, contentType: 'application/octet-stream' } },
+  // The document lists the allow-list's media types instead of this one (openapi/build-document.ts MEDIA_TYPES).
+  responses: { 200: { description: 'The file, with the media type of its kind (script, style sheet, source map, icon).', envelope: false, contentType: 'application/octet-stream' } },
   errors: ['ROUTE_NOT_FOUND'],
   async handle(ctx) {
     const asset = assets.get(String(ctx.params['file'] ?? ''));

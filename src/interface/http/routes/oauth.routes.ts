@@ -4,6 +4,7 @@ import { RevokeToken } from '@application/oauth/revoke-token';
 import { TokenActionDto, TokenRequestDto } from '../dto/oauth.dto';
 import { type AuthorizationServerInfo, HTTP_TOKENS } from '../http-deps';
 import type { HttpContext } from '../http-state';
+import { BASIC_CHALLENGE_HEADER, RETRY_AFTER as RETRY_AFTER_HEADER } from '../openapi/headers';
 import { INTROSPECTION_SCHEMA, OAUTH_ERROR_SCHEMA, OAUTH_TOKEN_SCHEMA, SERVER_METADATA_SCHEMA } from '../openapi/oauth-schemas';
 import { presentIntrospection } from '../presenters/introspection.presenter';
 import { defineRoute } from '../routing/define-route';
@@ -26,11 +27,11 @@ const REVOKE_LIMIT: RouteLimit = { group: 'revoke', identifier: 'client' };
 
 /** What every client-authenticated OAuth route can answer besides its success (RFC 6749 §5.2 shape). */
 /** As the envelope's 429 and 503 document it (openapi/errors.ts). */
-const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } };
+const RETRY_AFTER = { 'Retry-After': RETRY_AFTER_HEADER };
 
 const OAUTH_FAILURES: Record<number, ResponseSpec> = {
   400: { description: 'invalid_request (bad, missing or repeated parameter, two client authentication methods)', schema: OAUTH_ERROR_SCHEMA, envelope: false },
-  401: { description: 'invalid_client, with WWW-Authenticate: Basic', schema: OAUTH_ERROR_SCHEMA, envelope: false },
+  401: { description: 'invalid_client, with WWW-Authenticate: Basic', schema: OAUTH_ERROR_SCHEMA, envelope: false, headers: { 'WWW-Authenticate': BASIC_CHALLENGE_HEADER } },
   429: { description: 'slow_down: a rate limit (per IP, per client), with Retry-After', schema: OAUTH_ERROR_SCHEMA, envelope: false, headers: RETRY_AFTER },
   503: {
     description: 'temporarily_unavailable: a database or cache away, a concurrent change, or (token) a cut-off ahead of this clock, with Retry-After',

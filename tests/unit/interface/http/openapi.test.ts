@@ -167,8 +167,9 @@ describe('OpenAPI document from the route table', () => {
     const revoke = op(doc, 'delete', '/api/v1/admin/users/{id}/sessions/{sessionId}');
     expect(revoke.summary).toBe('Revoke a session of a user');
     expect(revoke.tags).toEqual(['admin']);
+    // `id` names an account or a session: a UUID (the repositories find nothing else, answered 404 NOT_FOUND).
     expect(revoke.parameters).toEqual([
-      { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+      { name: 'id', in: 'path', required: true, description: expect.stringContaining('404 NOT_FOUND'), schema: { type: 'string', format: 'uuid' } },
       { name: 'sessionId', in: 'path', required: true, schema: { type: 'string' } },
     ]);
     const ids = Object.values(doc.paths ?? {}).flatMap((item) => Object.values(item).map((o) => (o as { operationId: string }).operationId));
@@ -246,7 +247,9 @@ describe('OpenAPI document from the route table', () => {
     expect(op(doc, 'post', '/api/v1/auth/login').security).toBeUndefined();
     expect(op(doc, 'get', '/api/v1/auth/validate').security).toEqual([{ bearer: [] }]);
     expect(op(doc, 'delete', '/api/v1/admin/users/{id}/sessions/{sessionId}').security).toEqual([{ bearer: ['admin'] }]);
-    expect(op(doc, 'post', '/oauth/introspect').security).toEqual([{ client: [] }]);
+    // client_secret_basic or client_secret_post (client-guard.ts), exactly one: the body's is the `{}` alternative.
+    expect(op(doc, 'post', '/oauth/introspect').security).toEqual([{ client: [] }, {}]);
+    expect(op(doc, 'post', '/oauth/introspect').description).toMatch(/exactly one of: HTTP Basic.*client_secret_post/);
   });
 
   it('describes exactly the members the presenters write (the records fail to compile when a view changes)', () => {
