@@ -68,6 +68,10 @@ describe('password hashing saturated: POST /auth/login, /auth/register', () => {
     // The unknown account's dummy hash, refused while being made, is made afresh: a plain wrong answer again.
     const unknown = await login('nobody@example.com', 'a wrong guess');
     expect([unknown.status, unknown.body.error.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    // The refusals are the service's designed answer (counted by auth_password_hashing_refusals_total): logged at
+    // info, not one error line each (an outside review, 2026-12-08: a login flood paged the operators).
+    const refusals = logged.map((line) => JSON.parse(line) as { level: string; msg: string; status?: number }).filter((line) => line.status === 503);
+    expect(refusals.map(({ level, msg }) => ({ level, msg }))).toEqual(Array.from({ length: 13 }, () => ({ level: 'info', msg: 'request completed' })));
   });
 
   /** A JSON POST on a socket of its own, so that destroying it is the client leaving; `answer` when it stays. */
@@ -148,6 +152,33 @@ describe('password hashing saturated: POST /auth/login, /auth/register', () => {
     expect(lines.filter((line) => line.msg === 'request failed')).toEqual([]);
     expect(logged.join('\n')).not.toContain(PASSWORD);
     expect(logged.join('\n')).not.toContain('a wrong guess');
+  });
+
+  /**
+   * An outside review (2026-12-08): a connection reset (RST, not FIN) before the answer reached Koa's onerror as
+   * ECONNRESET, logged as `koa error` at error level with a stack: one paging line per connection, for anyone.
+   */
+  it('a client that resets its connection while its login waits is no error line', async () => {
+    const port = await listening();
+    const hasher = argon2();
+    await t.settle();
+    logged.length = 0;
+    let release!: () => void;
+    const holder = hasher.gate.run(() => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      const resets = [0, 1, 2].map((i) => post(port, '/api/v1/auth/login', { email: `reset${i}@example.com`, password: 'a wrong guess' }));
+      await eventually(() => hasher.gate.queued === resets.length, 5_000, 'the logins queued');
+      for (const { req } of resets) req.socket!.resetAndDestroy();
+      await eventually(() => hasher.gate.queued === 0, 2_000, 'the reset logins leaving the queue');
+    } finally {
+      release();
+      await holder;
+    }
+    await t.settle();
+    await eventually(() => logged.filter((line) => line.includes('"client gone before the answer"')).length === 3, 5_000, 'the three requests logged');
+    const lines = logged.map((line) => JSON.parse(line) as { level: string; msg: string; stack?: string; err?: unknown });
+    expect(lines.filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'koa error')).toEqual([]);
   });
 
   it('never hashes the pipelined logins of a connection the client dropped, not only the one being answered', async () => {

@@ -6,6 +6,19 @@ import { DomainErrors } from '@domain/shared/errors';
  * (DomainErrors) included. Messages never say which check failed where that would help an attacker: every
  * unusable access token gets the same one, every failed login the same one.
  */
+/** The errors of Errors.hashingBusy: see isLoadRefusal. */
+const LOAD_REFUSALS = new WeakSet<DomainError>();
+
+/**
+ * A refusal the service chose because it is saturated (Errors.hashingBusy: the hashing or the strength queue full,
+ * or its deadline passed): its designed answer under load, counted by its own metric, so the HTTP layer logs it at
+ * info rather than as a failed request (an outside review, 2026-12-08: a login flood logged an error line per
+ * refusal). Every other 503 (a dependency, a clock behind a cut-off, a change not yet everywhere) stays an error.
+ */
+export function isLoadRefusal(error: unknown): boolean {
+  return error instanceof DomainError && LOAD_REFUSALS.has(error);
+}
+
 export const Errors = {
   ...DomainErrors,
 
@@ -114,8 +127,11 @@ export const Errors = {
    * Password hashing is saturated (the argon2 gate): this check waited its longest for a slot, or found the queue
    * full. Nothing was hashed or checked: no verdict on the password, counted toward no lockout.
    */
-  hashingBusy: (retryAfterSeconds: number): DomainError =>
-    new DomainError('SERVICE_UNAVAILABLE', 'The service is busy. Try again shortly.', undefined, retryAfterSeconds),
+  hashingBusy: (retryAfterSeconds: number): DomainError => {
+    const error = new DomainError('SERVICE_UNAVAILABLE', 'The service is busy. Try again shortly.', undefined, retryAfterSeconds);
+    LOAD_REFUSALS.add(error);
+    return error;
+  },
 
   /**
    * The change committed but could not reach every instance yet (see SessionCacheInvalidation). Retry-After as an

@@ -27,8 +27,10 @@ export interface HttpState {
    */
   rateLimits?: { policy: RateLimitPolicy; result: RateLimitResult; disclosed: boolean }[];
   /**
-   * A 5xx that is the route's answer, not a failure of it (readiness's 503 "a dependency is down"): logged at info.
-   * A probe every few seconds logged each at error through an outage (an outside review, 2026-12-03).
+   * A 5xx that is the route's answer, not a failure of it (readiness's 503 "a dependency is down"; a deliberate
+   * refusal such as a saturated hashing queue's 503 SERVICE_UNAVAILABLE, counted by its own metric): logged at info.
+   * A probe every few seconds logged each at error through an outage (an outside review, 2026-12-03), and a login
+   * flood one error line per refused login, enough to page an operator for designed behaviour (one, 2026-12-08).
    */
   statusIsTheAnswer?: boolean;
 }

@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { isLoadRefusal } from '@application/shared/errors';
 import { errorEnvelope } from '../envelope';
 import { INTERNAL_ERROR, mapError } from '../errors/error-mapper';
 import type { HttpState } from '../http-state';
@@ -15,6 +16,8 @@ export function errorHandler(): Middleware<HttpState> {
       const mapped = mapError(error);
       if (mapped === null) ctx.state.log.error({ err: error }, 'unhandled error');
       else if (mapped.outage) ctx.state.log.warn({ err: error }, mapped.warning ?? 'dependency unreachable');
+      // A saturated queue's refusal is the service's designed answer under load: logged at info, not as a failure.
+      if (isLoadRefusal(error)) ctx.state.statusIsTheAnswer = true;
       const { status, body, headers } = mapped ?? INTERNAL_ERROR;
       ctx.status = status;
       // Never stored by a cache, whatever the route set before it threw (a 404 under /docs/assets/ had no

@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { OAuthError } from '@application/oauth/oauth-error';
+import { isLoadRefusal } from '@application/shared/errors';
 import { mapError } from '../errors/error-mapper';
 import { BASIC_CHALLENGE } from '../errors/http-error';
 import type { HttpState } from '../http-state';
@@ -33,6 +34,7 @@ export function oauthErrors(): Middleware<HttpState> {
       const failure = oauthFailure(error);
       if (failure === null) throw error;
       if (failure.outage) ctx.state.log.warn({ err: error }, failure.outage.warning);
+      else if (isLoadRefusal(error)) ctx.state.statusIsTheAnswer = true; // a saturated queue's answer, as errorHandler()
       ctx.status = failure.status;
       ctx.set(failure.headers);
       ctx.body = failure.body;
