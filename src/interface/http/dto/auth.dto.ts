@@ -43,7 +43,9 @@ export class ResendVerificationDto {
 @ONE_LOGIN_IDENTIFIER
 export class LoginDto {
   @IsOptional() @IsString() @MaxUnits(EMAIL_MAX) @LoginEmailDoc() email?: string | null;
-  @IsOptional() @IsString() @MaxUnits(USERNAME_MAX) @LoginUsernameDoc() username?: string | null;
+  // One identifier: an `@` in either member is read as an address (findByIdentifier), so `username` takes an
+  // address's length too; at 32 units a longer address there was a 400 where a shorter one signed in (a review).
+  @IsOptional() @IsString() @MaxUnits(EMAIL_MAX) @LoginUsernameDoc() username?: string | null;
   @IsString() @MaxUnits(PASSWORD_MAX) @CurrentPasswordDoc() password!: string;
 }
 

@@ -23,7 +23,10 @@ export const EmailDoc = (): PropertyDecorator => doc({ description: CANONICAL_EM
 export const LoginEmailDoc = (): PropertyDecorator => doc({ description: `${CANONICAL_EMAIL} A blank value counts as absent.` });
 
 export const LoginUsernameDoc = (): PropertyDecorator =>
-  doc({ description: "The account's username, compared in canonical form (trimmed, Unicode NFKC, lower-case). A blank value counts as absent." });
+  doc({
+    description:
+      "The account's username, compared in canonical form (trimmed, Unicode NFKC, lower-case); a value with `@` is read as an email address, as in `email`. A blank value counts as absent.",
+  });
 
 /**
  * Username.create: 3-32 of [a-z0-9_.-] after trimming, NFKC and lower-casing the value sent. NFKC turns compatibility

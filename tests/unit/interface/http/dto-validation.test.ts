@@ -177,6 +177,17 @@ describe('request DTO validation', () => {
     expect({ status: named.status, code: named.body?.error?.code }).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
   });
 
+  /** A review (2026-12-08): `username` is read as an address when it has an `@`, but was capped at 32 units. */
+  it('takes an address of any valid length in the login username member, as in email (one identifier)', async () => {
+    const long = `${'a'.repeat(40)}@example.com`;
+    for (const body of [{ username: long, password: 'x' }, { email: long, password: 'x' }]) {
+      const res = await post(LOGIN, body);
+      expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 401, code: 'INVALID_CREDENTIALS' });
+    }
+    const over = await post(LOGIN, { username: `${'a'.repeat(250)}@x.co`, password: 'x' });
+    expect({ status: over.status, code: over.body?.error?.code }).toEqual({ status: 400, code: 'VALIDATION_ERROR' });
+  });
+
   it('rejects a refresh token that is not a string, and an unknown field there', async () => {
     const wrongType = await post('/api/v1/auth/refresh', { refresh_token: 42 });
     expect(expectErrorEnvelope(wrongType.body, 'VALIDATION_ERROR').details).toHaveProperty('refresh_token');
