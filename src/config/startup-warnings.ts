@@ -50,6 +50,7 @@ function plaintextSmtpRelay(config: AppConfig): string | null {
   const url = new URL(config.smtpUrl);
   if (url.protocol !== 'smtp:') return null;
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const loopback = host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  // An IPv4-mapped 127.x comes out of URL as `::ffff:7fxx:xxxx`.
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(host);
   return loopback ? null : url.hostname;
 }

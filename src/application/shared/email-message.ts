@@ -39,15 +39,15 @@ export function page(publicUrl: string, path: string): string {
 export const NOT_YOU = 'If this was not you, reset your password now and review the devices signed in to your account.';
 
 /**
- * An address that is safe to repeat in a service email: a local part of letters, digits and `. _ + -` only (in any
- * script), which shows as a mailto link at most. Anything else may carry a URL of the requester's choosing: a quoted
+ * An address that is safe to repeat in a service email: a local part of letters, marks, digits and `. _ + -` only (in
+ * any script: Devanagari and Thai need their vowel signs), which shows as a mailto link at most. Anything else may carry a URL of the requester's choosing: a quoted
  * local part holds spaces, `:` and `/` (an outside review, 2026-12-02), and a plain one holds `/ ? = & # %`, so
  * `www.evil.example/undo?x@attacker.example` went out in full to the old address, where mail clients link `www.` text
  * (an outside review, 2026-12-08).
  */
 function repeatable(address: string): boolean {
   const at = address.lastIndexOf('@');
-  return at > 0 && /^[\p{L}\p{N}._+-]+$/u.test(address.slice(0, at));
+  return at > 0 && /^[\p{L}\p{M}\p{N}._+-]+$/u.test(address.slice(0, at));
 }
 
 /** The new address as the owner's notices name it: in full when repeatable, else by its domain only. */

@@ -43,7 +43,7 @@ describe('production configuration', () => {
     expect(warnings({ SMTP_REQUIRE_TLS: 'false' })).toEqual([expect.stringMatching(/^SMTP_REQUIRE_TLS=false with SMTP_URL at relay, not this host: .*strip STARTTLS/)]);
     expect(warnings({ SMTP_REQUIRE_TLS: 'false', SMTP_URL: 'smtp://user:pw@10.0.0.5:25' })).toEqual([expect.stringContaining('at 10.0.0.5,')]);
     expect(warnings({ SMTP_REQUIRE_TLS: 'false', SMTP_URL: 'smtp://[2001:db8::5]:25' })).toHaveLength(1);
-    for (const local of ['smtp://localhost:25', 'smtp://127.0.0.1:25', 'smtp://[::1]:25', 'smtp://mail.localhost:25']) {
+    for (const local of ['smtp://localhost:25', 'smtp://127.0.0.1:25', 'smtp://[::1]:25', 'smtp://mail.localhost:25', 'smtp://[::ffff:127.0.0.1]:25']) {
       expect(warnings({ SMTP_REQUIRE_TLS: 'false', SMTP_URL: local })).toEqual([]);
     }
     expect(warnings({ SMTP_REQUIRE_TLS: 'false', SMTP_URL: 'smtps://relay:465' })).toEqual([]);

@@ -65,7 +65,7 @@ describe("the owner's notices of an email change", () => {
   );
 
   it('name addresses of letters, digits and . _ + - in full, in any script', () => {
-    for (const address of ['first.last+tag_1-x@example.org', 'jörg.müller@example.de', '用户@例子.测试']) {
+    for (const address of ['first.last+tag_1-x@example.org', 'jörg.müller@example.de', '用户@例子.测试', 'राम@उदाहरण.भारत', 'สมชาย@example.th']) {
       expect(emailChangedEmail('owner@example.com', address).text).toContain(`Your account now signs in with ${address};`);
       expect(emailChangedEmail(address, 'new-one@example.com').text).toContain(`this address (${address}) no longer does.`);
     }
