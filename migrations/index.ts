@@ -22,6 +22,7 @@ import { OutboxRecordedOrder1764650000000 } from './1764650000000-outbox-recorde
 import { UserInvitedBy1764660000000 } from './1764660000000-user-invited-by';
 import { EmailDomainCaseFolding1764670000000 } from './1764670000000-email-domain-case-folding';
 import { SessionsLiveByUser1764680000000 } from './1764680000000-sessions-live-by-user';
+import { EmailBodiesDroppedWhenSent1764690000000 } from './1764690000000-email-bodies-dropped-when-sent';
 
 /** Every migration, oldest first; registered explicitly on the DataSource (no glob loading). */
 export const migrations = [
@@ -49,4 +50,5 @@ export const migrations = [
   UserInvitedBy1764660000000,
   EmailDomainCaseFolding1764670000000,
   SessionsLiveByUser1764680000000,
+  EmailBodiesDroppedWhenSent1764690000000,
 ];

@@ -10,8 +10,12 @@ export interface QueuedEmailRow {
   id: string;
   recipient: string;
   subject: string;
-  sealedText: string;
-  sealedHtml: string;
+  /**
+   * The sealed bodies, dropped (null) once the email is sent: they carry its links, and a sent row stays until the
+   * purge (an outside review, 2026-12-08: with the database and the key, a week of sent links could be opened).
+   */
+  sealedText: string | null;
+  sealedHtml: string | null;
   createdAt: Date;
   /** Every claim of the row (the retry backoff grows with it), relay outages included. */
   attempts: number;
@@ -29,7 +33,10 @@ export interface QueuedEmailRow {
   lastError: string | null;
 }
 
-export type ClaimedEmail = Pick<QueuedEmailRow, 'id' | 'recipient' | 'subject' | 'sealedText' | 'sealedHtml' | 'attempts' | 'messageFailures' | 'createdAt'> & {
+/** A claimed row is never a sent one: its bodies are there. */
+export type ClaimedEmail = Pick<QueuedEmailRow, 'id' | 'recipient' | 'subject' | 'attempts' | 'messageFailures' | 'createdAt'> & {
+  sealedText: string;
+  sealedHtml: string;
   claimId: string;
 };
 

@@ -47,9 +47,9 @@ describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
     expect(rows).toHaveLength(1);
     expect(JSON.stringify(rows)).not.toContain(TOKEN);
     expect(rows[0]).toMatchObject({ recipient: 'a@example.com', subject: 'Reset your password', attempts: 0, sentAt: null, createdAt: clock.now() });
-    expect(box.open(rows[0]!.sealedText, SEALED.emailBody(rows[0]!.id, 'text'))).toBe(`link ${TOKEN}`);
+    expect(box.open(rows[0]!.sealedText!, SEALED.emailBody(rows[0]!.id, 'text'))).toBe(`link ${TOKEN}`);
     // Bound to its row and part: the html body's seal does not open as the text, nor under another row's id.
-    expect(() => box.open(rows[0]!.sealedHtml, SEALED.emailBody(rows[0]!.id, 'text'))).toThrow(/could not be opened/);
+    expect(() => box.open(rows[0]!.sealedHtml!, SEALED.emailBody(rows[0]!.id, 'text'))).toThrow(/could not be opened/);
   });
 
   it('claims due rows oldest first, up to the limit', async () => {
@@ -62,6 +62,23 @@ describe.each(ADAPTERS)('email outbox and queue on $name', (adapter) => {
     const rest = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
     expect(rest.map((c) => c.recipient)).toEqual(['third@example.com']);
     for (const c of [...claimed, ...rest]) await store.emailQueue.markSent(c, clock.now());
+  });
+
+  /** An outside review (2026-12-08): a sent row kept its sealed links until the purge, a week later. */
+  it('drops the sealed bodies of an email once it is sent; a queued or failed one keeps them', async () => {
+    await enqueue('sent@example.com');
+    await enqueue('queued@example.com');
+    const [sent] = await store.emailQueue.claimDue(clock.now(), 1, lease(300));
+    expect(sent!.recipient).toBe('sent@example.com');
+    await store.emailQueue.markSent(sent!, clock.now());
+    const rows = await store.emails();
+    const row = (to: string) => rows.find((r) => r.recipient === to)!;
+    expect([row('sent@example.com').sealedText, row('sent@example.com').sealedHtml]).toEqual([null, null]);
+    expect(box.open(row('queued@example.com').sealedText!, SEALED.emailBody(row('queued@example.com').id, 'text'))).toBe(`link ${TOKEN}`);
+    expect(row('queued@example.com').sealedHtml).toEqual(expect.any(String));
+    const [queued] = await store.emailQueue.claimDue(clock.now(), 10, lease(300));
+    expect(queued!.recipient).toBe('queued@example.com');
+    await store.emailQueue.markSent(queued!, clock.now());
   });
 
   it('concurrent claimers get disjoint rows, and a lease keeps them until it ends', async () => {

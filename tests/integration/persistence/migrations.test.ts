@@ -113,6 +113,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
         expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
         expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
+        expect.objectContaining({ name: 'EmailBodiesDroppedWhenSent1764690000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 2 login and 3 pending .* left 3 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -161,6 +162,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
         expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
         expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
+        expect.objectContaining({ name: 'EmailBodiesDroppedWhenSent1764690000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {
@@ -204,6 +206,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
         expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
         expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
         expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
+        expect.objectContaining({ name: 'EmailBodiesDroppedWhenSent1764690000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 2 pending .* left 1 login .* operator must resolve .* and 1 that are no longer valid/)]]);
     } finally {
@@ -244,6 +247,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       await expect(runMigrations(db.dataSource)).resolves.toEqual([
         expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
         expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
+        expect.objectContaining({ name: 'EmailBodiesDroppedWhenSent1764690000000' }),
       ]);
       expect(warn.mock.calls).toEqual([[expect.stringMatching(/rewrote 1 login and 3 pending .* left 1 login .* operator must resolve .* and 0 that are no longer valid/)]]);
     } finally {
@@ -279,6 +283,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
       expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
+      expect.objectContaining({ name: 'EmailBodiesDroppedWhenSent1764690000000' }),
     ]);
     const rows: { id: string; seq: string }[] = await db.dataSource.query(`SELECT id, seq FROM outbox_events ORDER BY seq`);
     expect(rows.map((r) => r.id).sort()).toEqual(ids);
@@ -340,6 +345,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
       expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
+      expect.objectContaining({ name: 'EmailBodiesDroppedWhenSent1764690000000' }),
     ]);
     await expect(db.dataSource.query(`SELECT email, invited_by AS "invitedBy" FROM users ORDER BY id`)).resolves.toEqual([
       { email: 'pending@example.com', invitedBy: admin },
@@ -378,6 +384,7 @@ describe.each(SQL_ADAPTERS)('migrations on $name', (adapter) => {
       expect.objectContaining({ name: 'UserInvitedBy1764660000000' }),
       expect.objectContaining({ name: 'EmailDomainCaseFolding1764670000000' }),
       expect.objectContaining({ name: 'SessionsLiveByUser1764680000000' }),
+      expect.objectContaining({ name: 'EmailBodiesDroppedWhenSent1764690000000' }),
     ]);
       await expect(db.dataSource.query(column)).resolves.toEqual([{ n: 1 }]);
     }, 30_000);

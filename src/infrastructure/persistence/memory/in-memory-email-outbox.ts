@@ -31,6 +31,7 @@ export class InMemoryEmailQueue implements EmailQueue {
     const claimId = randomUUID();
     const due = [...this.db.tables.emails.values()]
       .filter((r) => r.sentAt === null && r.failedAt === null && r.nextAttemptAt <= now && (r.lockedUntil === null || r.lockedUntil <= now))
+      .filter((r): r is typeof r & { sealedText: string; sealedHtml: string } => r.sealedText !== null && r.sealedHtml !== null) // every unsent row
       .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || a.createdAt.getTime() - b.createdAt.getTime())
       .slice(0, limit);
     return due.map((row) => {
@@ -61,7 +62,7 @@ export class InMemoryEmailQueue implements EmailQueue {
 
   async markSent(email: ClaimedEmail, now: Date): Promise<void> {
     const row = this.db.tables.emails.get(email.id);
-    if (row && row.sentAt === null) this.db.tables.emails.set(email.id, { ...row, sentAt: now, failedAt: null, lockedUntil: null, lastError: null });
+    if (row && row.sentAt === null) this.db.tables.emails.set(email.id, { ...row, sentAt: now, failedAt: null, lockedUntil: null, lastError: null, sealedText: null, sealedHtml: null });
   }
 
   async markFailed(email: ClaimedEmail, error: string, nextAttemptAt: Date, aboutMessage: boolean): Promise<void> {

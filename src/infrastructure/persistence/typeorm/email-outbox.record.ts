@@ -15,11 +15,12 @@ export class EmailOutboxRecord {
   @Column({ type: 'text' })
   subject!: string;
 
-  @Column({ type: 'text', name: 'sealed_text' })
-  sealedText!: string;
+  /** NULL once sent (QueuedEmailRow). */
+  @Column({ type: 'text', name: 'sealed_text', nullable: true })
+  sealedText!: string | null;
 
-  @Column({ type: 'text', name: 'sealed_html' })
-  sealedHtml!: string;
+  @Column({ type: 'text', name: 'sealed_html', nullable: true })
+  sealedHtml!: string | null;
 
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;

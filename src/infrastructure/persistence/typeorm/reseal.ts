@@ -29,6 +29,7 @@ const SEALED_COLUMNS: readonly SealedColumns[] = [
     table: 'email_outbox',
     id: 'id',
     idType: 'uuid',
+    where: 'sealed_text IS NOT NULL', // a sent email's bodies are gone (EmailBodiesDroppedWhenSent)
     columns: [
       { column: 'sealed_text', kind: 'emailBody', context: (id) => SEALED.emailBody(id, 'text') },
       { column: 'sealed_html', kind: 'emailBody', context: (id) => SEALED.emailBody(id, 'html') },

@@ -71,11 +71,12 @@ export class TypeOrmEmailQueue implements EmailQueue {
 
   /**
    * Whoever delivered it marks it, even if its lease ran out meanwhile: one duplicate fewer, never one more. A
-   * later claim may have given up on it meanwhile; it was delivered after all, so it counts as sent.
+   * later claim may have given up on it meanwhile; it was delivered after all, so it counts as sent. Its sealed
+   * bodies go (QueuedEmailRow): a sent row is never claimed again.
    */
   async markSent(email: ClaimedEmail, now: Date): Promise<void> {
     await this.dataSource.query(
-      'UPDATE email_outbox SET sent_at = $2, failed_at = NULL, locked_until = NULL, last_error = NULL WHERE id = $1 AND sent_at IS NULL',
+      'UPDATE email_outbox SET sent_at = $2, failed_at = NULL, locked_until = NULL, last_error = NULL, sealed_text = NULL, sealed_html = NULL WHERE id = $1 AND sent_at IS NULL',
       [email.id, now],
     );
   }

@@ -33,7 +33,7 @@ async function setup(maxAttempts = 3) {
   await uow.run((repos) => repos.users.add(user));
   const emails = () => [...db.tables.emails.values()];
   /** The queued emails as the owner reads them (bodies are sealed in the outbox). */
-  const opened = () => emails().map((e) => ({ to: e.recipient, subject: e.subject, text: secretBox.open(e.sealedText, SEALED.emailBody(e.id, 'text')) }));
+  const opened = () => emails().map((e) => ({ to: e.recipient, subject: e.subject, text: secretBox.open(e.sealedText!, SEALED.emailBody(e.id, 'text')) }));
   return { db, uow, bus, consumer, logger, user, emails, opened };
 }
 
