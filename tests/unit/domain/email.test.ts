@@ -350,6 +350,17 @@ describe('Email: spellings UTS #46 maps to one DNS name are one address', () => 
     ['x@a\u0345.com', 'x@aι.com'],
     ['x@\u1F80b.com', 'x@\u1F00ιb.com'],
     ['x@\u1C88a.com', 'x@\uA64Ba.com'],
+    // An outside review (2026-12-08): a capital ẞ lower-cases to ß, where UTS #46 maps it to `ss`, and the lunate
+    // sigma ϲ (and the mathematical final sigmas) become ς under NFKC, where UTS #46 maps them to σ: `max@STRAẞE.de`
+    // was stored and mailed as straße.de, another DNS name than the strasse.de the typed spelling reaches, so the
+    // links went to another domain's owner (the scan below now compares with what was typed). A local part keeps them.
+    ['max@STRAẞE.de', 'max@strasse.de'],
+    ['max@straẞe.de', 'max@strasse.de'],
+    ['x@ϲοφια.gr', 'x@σοφια.gr'],
+    ['x@Ϲοφια.gr', 'x@σοφια.gr'],
+    ['x@\u{1D6D3}οφια.gr', 'x@σοφια.gr'],
+    ['STRAẞE@straße.de', 'straße@straße.de'],
+    ['ϲ@x.gr', 'ς@x.gr'],
   ])('%p is stored as %p, the name domainToASCII reaches', (typed, stored) => {
     expect(Email.create(typed).value).toBe(stored);
     expect(Email.canonicalize(typed)).toBe(stored);
@@ -386,31 +397,6 @@ describe('Email: spellings UTS #46 maps to one DNS name are one address', () => 
       if (viaAscii !== undefined && viaAscii !== stored) split.push(`U+${code.toString(16).toUpperCase()}: ${stored} / ${viaAscii}`);
     }
     expect({ split, moved }).toEqual({ split: [], moved: [] });
-  });
-});
-
-/**
- * An outside review (2026-12-08): the scans above compared the stored value with its own A-label, never with what was
- * typed. A capital ẞ lower-cases to ß, where UTS #46 maps it to `ss`, and the lunate sigma ϲ (and the mathematical
- * final sigmas) become ς under NFKC, where UTS #46 maps them to σ: `max@STRAẞE.de` was stored and mailed as straße.de,
- * another DNS name than the strasse.de the typed spelling reaches, so the links went to another domain's owner. The
- * code-point scan above fails on any accepted spelling stored as another DNS name than the one typed reaches.
- */
-describe('Email: the stored domain is the DNS name the typed one reaches', () => {
-
-  it.each([
-    ['max@STRAẞE.de', 'max@strasse.de'],
-    ['max@straẞe.de', 'max@strasse.de'],
-    ['x@ϲοφια.gr', 'x@σοφια.gr'],
-    ['x@Ϲοφια.gr', 'x@σοφια.gr'],
-    ['x@\u{1D6D3}οφια.gr', 'x@σοφια.gr'],
-    ['STRAẞE@straße.de', 'straße@straße.de'],
-    ['ϲ@x.gr', 'ς@x.gr'],
-  ])('%p is stored as %p', (typed, stored) => {
-    expect(Email.create(typed).value).toBe(stored);
-    expect(Email.canonicalize(typed)).toBe(stored);
-    const domain = (address: string) => address.slice(address.lastIndexOf('@') + 1);
-    expect(domainToASCII(domain(stored))).toBe(domainToASCII(domain(typed)));
   });
 });
 
