@@ -129,8 +129,11 @@ export class Session extends AggregateRoot {
     if (!this.isLive(now, lifetimes)) return { kind: 'reject' };
     if (presented === 'current') return { kind: 'rotate' };
     const rotatedAt = this.state.rotatedAt;
+    // Measured both ways: the rotation may have been dated by an instance whose clock runs ahead of this one's (or
+    // this one's clock stepped back since). A negative age counted as inside the window, so a behind clock handed
+    // the current token to a copy of the replaced one for as long as the skew (a review of clocks, stop 65).
     const withinGrace =
-      presented === 'previous' && rotatedAt !== null && now.getTime() - rotatedAt.getTime() <= graceSeconds * 1000;
+      presented === 'previous' && rotatedAt !== null && Math.abs(now.getTime() - rotatedAt.getTime()) <= graceSeconds * 1000;
     if (withinGrace) {
       this.state.lastUsedAt = now;
       return { kind: 'replay' };

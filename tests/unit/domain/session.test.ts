@@ -48,6 +48,16 @@ describe('Session', () => {
     }
   });
 
+  it('measures the grace window both ways: a rotation dated by a clock ahead is reuse beyond the window', () => {
+    // A review of clocks (stop 65): an instance whose clock is behind the rotating one's saw a negative age, which
+    // counted as inside the window: a copy of the replaced token got the current one for as long as the skew.
+    for (const [when, kind] of [[90, 'replay'], [89, 'reuse_detected'], [-200, 'reuse_detected']] as const) {
+      const session = start();
+      session.rotate({ refreshTokenHash: 'h2', sealedRefreshToken: 's2' }, at(100), LIFETIMES);
+      expect(session.decideRefresh('previous', at(when), 10, LIFETIMES)).toEqual({ kind });
+    }
+  });
+
   it('rejects every token of a revoked or expired session', () => {
     const revoked = start();
     revoked.revoke(at(5), 'logout');
