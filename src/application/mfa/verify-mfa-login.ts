@@ -88,7 +88,7 @@ export class VerifyMfaLogin {
       // `gone` on the locked row: over before the proof was spent (another request with this token finished first,
       // or the account changed), so the code's claim is given back.
       const spend = (ready: PreparedProof) =>
-        this.factor.spending(userId, ready, () => this.finish(input, challenge, ready, attempt, now), (result) => result.kind === 'gone');
+        this.factor.spending(userId, ready, () => this.finish(input, challenge, ready, attempt), (result) => result.kind === 'gone');
       const outcome: Outcome = proof === undefined ? { kind: 'gone' } : typeof proof === 'string' ? { kind: proof } : await spend(proof);
       if (outcome.kind === 'signed_in') {
         return { user: outcome.user, tokens: outcome.tokens };
@@ -104,9 +104,12 @@ export class VerifyMfaLogin {
   }
 
   /** On the locked row: the proof is spent, the pending login consumed, the session started, in one transaction. */
-  private finish(input: VerifyMfaInput, challenge: OneTimeToken, proof: PreparedProof, attempt: { settled: boolean }, now: Date): Promise<Outcome> {
+  private finish(input: VerifyMfaInput, challenge: OneTimeToken, proof: PreparedProof, attempt: { settled: boolean }): Promise<Outcome> {
     return this.uow.run<Outcome>(async (repos) => {
       const user = await repos.users.findByIdForUpdate(challenge.userId);
+      // Dated once the lock is held: a pending login that expired during the wait is not consumed, and the session
+      // starts when it does (until stop 65 both used the request's first instant: a review of clocks).
+      const now = this.clock.now();
       // Deleted, suspended or MFA removed since the password step: this pending login is over.
       if (!user || !user.mfaEnabled || !user.isUsable(this.settings.requireEmailVerification)) return { kind: 'gone' };
       const spent = this.factor.spend(user, proof, now);

@@ -48,6 +48,17 @@ describe.each(ADAPTERS)('OneTimeTokenRepository on $name', (adapter) => {
     await expect(consumedAt('password_reset', token.tokenHash)).resolves.toEqual(later);
   });
 
+  it('does not consume a token at or past its expiry (judged by the consumer once its locks are held)', async () => {
+    const token = aOneTimeToken(await aUserId(), { purpose: 'password_reset' });
+    await store.repos.oneTimeTokens.add(token);
+    await expect(store.repos.oneTimeTokens.consume(token.id, token.expiresAt)).resolves.toBe(false);
+    await expect(store.repos.oneTimeTokens.consume(token.id, new Date(token.expiresAt.getTime() + 1))).resolves.toBe(false);
+    await expect(consumedAt('password_reset', token.tokenHash)).resolves.toBeNull();
+    const justBefore = new Date(token.expiresAt.getTime() - 1);
+    await expect(store.repos.oneTimeTokens.consume(token.id, justBefore)).resolves.toBe(true);
+    await expect(consumedAt('password_reset', token.tokenHash)).resolves.toEqual(justBefore);
+  });
+
   it('lets exactly one of 20 concurrent transactions consume a token', async () => {
     const token = aOneTimeToken(await aUserId());
     await store.repos.oneTimeTokens.add(token);

@@ -24,7 +24,7 @@ export class InMemoryOneTimeTokenRepository implements OneTimeTokenRepository {
 
   async consume(id: string, now: Date): Promise<boolean> {
     const token = this.db.tables.oneTimeTokens.get(id);
-    if (!token || token.consumedAt !== null) return false;
+    if (!token || token.consumedAt !== null || token.expiresAt.getTime() <= now.getTime()) return false;
     this.db.tables.oneTimeTokens.set(id, { ...token, consumedAt: now });
     return true;
   }

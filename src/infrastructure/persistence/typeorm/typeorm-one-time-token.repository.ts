@@ -1,6 +1,6 @@
 import type { OneTimeToken, OneTimeTokenPurpose } from '@domain/token/one-time-token';
 import type { OneTimeTokenRepository } from '@domain/token/one-time-token.repository';
-import { type EntityManager, IsNull } from 'typeorm';
+import { type EntityManager, IsNull, MoreThan } from 'typeorm';
 import { toOneTimeToken, toOneTimeTokenRow } from './one-time-token.mapper';
 import { OneTimeTokenRecord } from './one-time-token.record';
 
@@ -19,10 +19,11 @@ export class TypeOrmOneTimeTokenRepository implements OneTimeTokenRepository {
 
   /**
    * One conditional UPDATE: concurrent callers block on the row lock and, once it is released, Postgres
-   * re-checks `consumed_at IS NULL` on the new row version, so exactly one of them changes a row.
+   * re-checks `consumed_at IS NULL` on the new row version, so exactly one of them changes a row. An expired token
+   * changes none.
    */
   async consume(id: string, now: Date): Promise<boolean> {
-    const result = await this.manager.update(OneTimeTokenRecord, { id, consumedAt: IsNull() }, { consumedAt: now });
+    const result = await this.manager.update(OneTimeTokenRecord, { id, consumedAt: IsNull(), expiresAt: MoreThan(now) }, { consumedAt: now });
     return result.affected === 1;
   }
 
