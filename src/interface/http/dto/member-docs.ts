@@ -122,5 +122,5 @@ export const InstantDoc = (): PropertyDecorator =>
     description:
       'An instant, ISO 8601 extended calendar form: a year, a month or a day (`2026`, `2026-01`, `2026-01-31`), or a date and time ' +
       '(`2026-01-31T10:00:00Z`, `2026-01-31T10:00+02:00`, fractions of a second allowed; a space may stand for the T). A date alone, or a time ' +
-      'without an offset, is UTC. Years 1-9999, and the day must exist; week and ordinal dates, the basic format and anything else are 400 VALIDATION_ERROR.',
+      'without an offset, is UTC. Years 1-9999, and the day must exist; week and ordinal dates, the basic format and anything else are 400 VALIDATION_ERROR, as is an `until` earlier than `since`.',
   });

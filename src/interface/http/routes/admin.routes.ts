@@ -20,7 +20,7 @@ import type { HttpContext } from '../http-state';
 import { principalOf } from '../middleware/bearer-auth';
 import { MESSAGE_SCHEMA } from '../openapi/schemas';
 import { ADMIN_USER_DATA_SCHEMA, AUDIT_EVENTS_SCHEMA, REVOKED_SCHEMA, STATS_SCHEMA, USER_DETAILS_SCHEMA, USER_LIST_SCHEMA } from '../openapi/admin-schemas';
-import { decodeCursor, encodeCursor, instantParam, intParam, presentAuditEvent, presentStats } from '../presenters/admin.presenter';
+import { decodeCursor, encodeCursor, instantRange, intParam, presentAuditEvent, presentStats } from '../presenters/admin.presenter';
 import { presentSession } from '../presenters/session.presenter';
 import { presentAdminUser } from '../presenters/user.presenter';
 import { defineRoute } from '../routing/define-route';
@@ -226,8 +226,7 @@ export const ADMIN_ROUTES: readonly RouteDef[] = [
         filter: {
           subjectId: q.user_id,
           types: q.type === undefined ? undefined : [q.type as AuditEventType],
-          since: instantParam('since', q.since),
-          until: instantParam('until', q.until),
+          ...instantRange(q.since, q.until),
         },
         limit: intParam(q.limit, 50),
         after: decodeCursor(q.cursor),
