@@ -40,8 +40,14 @@ export class RevokeSession {
     return now;
   }
 
-  /** The user's lock first (as every writer of the account takes it), then the session's. */
+  /**
+   * The user's lock first (as every writer of the account takes it), then the session's. Whose it is is read first,
+   * without a lock (a session never changes hands): another user's session id is refused before any lock, as an
+   * unknown one is (until stop 65 the caller held a lock on another account's session row before the 404, delaying
+   * its refresh: a review of authorisation; the ids are visible to resource servers as `sid`).
+   */
   private async endOther(repos: Repositories, input: { userId: string; sessionId: string }): Promise<Date> {
+    if ((await repos.sessions.findById(input.sessionId))?.userId !== input.userId) throw Errors.sessionNotFound();
     const user = await repos.users.findByIdForUpdate(input.userId);
     const session = user ? await repos.sessions.findByIdForUpdate(input.sessionId) : null;
     const now = this.clock.now();
