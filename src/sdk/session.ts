@@ -27,6 +27,8 @@ export interface SessionFetch {
  */
 export function createSession(tokens: Tokens, options: SessionOptions, refresh: (refreshToken: string) => Promise<Tokens>, fetchFn: FetchLike): SessionFetch {
   let current = tokens;
+  /** When `current` arrived (the first: when the session was made), on this machine's clock. */
+  let receivedAt = Date.now();
   let refreshing: Promise<Tokens> | undefined;
   let ended = false;
   /** An access token refused on its first use after the refresh that gave it: refreshing does not help it. */
@@ -37,6 +39,7 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
     refreshing ??= refresh(current.refresh_token)
       .then(async (next) => {
         current = next;
+        receivedAt = Date.now();
         await options.onTokens?.(next);
         return next;
       })
@@ -58,7 +61,7 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
     // answer about the request, such as a wrong current password (INVALID_CREDENTIALS): sent again, it was checked
     // and counted twice, and the refresh token rotated for nothing.
     if (first.status !== 401 || ended || !first.headers.has('www-authenticate')) return first;
-    if (used === refusedWhenNew && !expired(current)) return first;
+    if (used === refusedWhenNew && !expired(current, receivedAt)) return first;
     let next: Tokens;
     try {
       next = await refreshFrom(used);
@@ -80,8 +83,15 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
   return Object.defineProperty(sessionFetch, 'tokens', { get: () => current, enumerable: true }) as SessionFetch;
 }
 
-/** Whether the access token has expired by its `expires_at` (one that cannot be read counts as expired). */
-function expired(tokens: Tokens): boolean {
+/**
+ * Whether the access token has expired: `expires_in` seconds after it arrived, both on this machine's clock, so a
+ * clock behind the server's does not keep a refused token past its end (until stop 65 the server's `expires_at` was
+ * compared with this clock: one an hour behind kept answering 401 for an hour without refreshing; a review of
+ * clocks). Without a usable `expires_in`, by `expires_at`; one that cannot be read counts as expired.
+ */
+function expired(tokens: Tokens, receivedAt: number): boolean {
+  const lifetime = tokens.expires_in;
+  if (typeof lifetime === 'number' && Number.isFinite(lifetime) && lifetime >= 0) return Date.now() >= receivedAt + lifetime * 1000;
   const at = Date.parse(tokens.expires_at);
   return !(at > Date.now());
 }

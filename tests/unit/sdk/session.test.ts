@@ -78,6 +78,19 @@ describe('createSession', () => {
     expect(session.tokens.access_token).toBe('access-2');
   });
 
+  it('a token refused when new counts as expired after its expires_in, whatever this clock says of expires_at (a review of clocks, stop 65)', async () => {
+    let refreshes = 0;
+    // A client clock an hour behind the server's: the token's expires_at reads as an hour away, though its
+    // expires_in (0 s) says it is over; by expires_at the session answered 401 for an hour without refreshing.
+    const behind = (token: Tokens): Tokens => ({ ...token, expires_in: 0, expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+    const refresh = async () => ((refreshes += 1) === 1 ? behind(tokens(1)) : tokens(2));
+    const server = resourceServer((token) => token === 'access-2');
+    const session = createSession(tokens(0), {}, refresh, server.fetch);
+    expect((await session('https://api.example.com/orders')).status).toBe(401);
+    expect((await session('https://api.example.com/orders')).status).toBe(200);
+    expect(refreshes).toBe(2);
+  });
+
   it('a 401 for an old token still refreshes once and the retry succeeds, with concurrent calls sharing the refresh', async () => {
     let refreshes = 0;
     const refresh = async () => tokens((refreshes += 1));
