@@ -44,7 +44,10 @@ export class RecordAdminRefusal {
     const target = NON_ADMIN_REASONS.has(input.reason) ? '*' : (input.subjectId ?? '');
     const key = `${input.actorId}|${input.reason}|${target}`;
     const last = this.recent.get(key);
-    if (last !== undefined && now.getTime() - last < QUIET_MS) return;
+    // A negative age (the clock stepped back since) counts as due: it held every entry back for the step plus a
+    // minute (a review of clocks, stop 65).
+    const age = last === undefined ? Number.POSITIVE_INFINITY : now.getTime() - last;
+    if (age >= 0 && age < QUIET_MS) return;
     if (this.recent.size >= MAX_REMEMBERED) this.recent.clear();
     this.recent.set(key, now.getTime());
     this.deferred.defer('admin refusal audit', () =>

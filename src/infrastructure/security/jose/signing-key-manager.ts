@@ -193,7 +193,9 @@ export class SigningKeyManager {
       await this.pendingReload;
       return true;
     }
-    if (this.clock.now().getTime() - this.lastReloadMs < this.unknownKidIntervalMs) return false;
+    // A negative age (the clock stepped back since the last reload) counts as due (a review of clocks, stop 65).
+    const age = this.clock.now().getTime() - this.lastReloadMs;
+    if (age >= 0 && age < this.unknownKidIntervalMs) return false;
     this.pendingReload = this.reload().finally(() => (this.pendingReload = undefined));
     await this.pendingReload;
     return true;

@@ -241,6 +241,18 @@ describe('SigningKeyManager', () => {
     await expect(b.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
   });
 
+  it('reloads for an unknown kid after the clock stepped back since the last reload (a review of clocks, stop 65)', async () => {
+    const a = await keyWorld();
+    const b = await keyWorld('EdDSA', a);
+    await a.keys.rotate();
+    await a.keys.rotate();
+    // The wall clock (shared by both here) steps back an hour: the last reload's time lies ahead. Counted as recent,
+    // it suppressed every reload for the hour and the interval, and b refused a's tokens all that time.
+    a.clock.advanceSeconds(-3600);
+    const { token } = await a.tokens.sign(CLAIMS);
+    await expect(b.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+  });
+
   /**
    * A changed JWT_ALG (CONTRACT §4: a key is published before it signs). Until a review found it, init() made a new key
    * of the configured algorithm active and signed with it at once: other instances (reload on an unknown kid at most
