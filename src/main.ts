@@ -69,8 +69,9 @@ async function main(): Promise<void> {
   const started = await createApplication(config, {
     logger: cluster.isWorker ? logger : undefined,
     clusterWorker: cluster.isWorker,
-    // Read by start-up once its database and keys are ready, just before it starts the background work (the outbox
-    // relay, the email sender, the account-request worker, the subscribers): a stop requested by then starts none.
+    // Read by start-up once, when its database and keys are ready, just before it starts the background work (the
+    // outbox relay, the email sender, the account-request worker, the subscribers): a stop requested by then starts
+    // none, and one after it all (each started part is closed by the shutdown).
     get background() {
       return stopping === null;
     },

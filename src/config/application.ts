@@ -74,7 +74,9 @@ export async function createApplication(config: AppConfig, options: ApplicationO
   container.bind(MetricsEndpoint).toConstantValue(metrics.http.endpoint);
   // Generated once at start from the same table that mounts the routes.
   container.bind(OpenApiDocument).toConstantValue(new OpenApiDocument(ROUTES, API_INFO));
-  if (options.background ?? true) {
+  // As startInfrastructure decided it, not read again: a `background` that turned false meanwhile (main.ts's, on a
+  // SIGTERM during the warm-ups) left a relay running with no subscriber, and the events it took were lost.
+  if (infra.background) {
     infra.accountRequests.handleWith(container.get(ProcessAccountRequest));
     infra.accountRequests.start();
     await startSubscribers(config, logger, infra);
@@ -108,7 +110,8 @@ export async function createApplication(config: AppConfig, options: ApplicationO
     },
     close: async (graceMs = requestGraceMs(config)) => {
       container.get(HTTP_TOKENS.Health).drain?.();
-      // A cluster worker takes what the primary still holds before it stops listening (TrackedHttpServer.quiesce).
+      // A cluster worker takes what the primary still holds before it stops listening (TrackedHttpServer.quiesce),
+      // its answers saying `Connection: close` from the quiesce's start, as after stop().
       if (server && options.clusterWorker === true) await server.quiesce(CLUSTER_QUIET_MS, CLUSTER_QUIET_MAX_MS);
       if (server) await server.stop(graceMs);
       await infra.close();

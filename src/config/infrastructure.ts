@@ -86,6 +86,8 @@ export interface Infrastructure {
   deferred: DeferredTasks;
   /** purge-expired every PURGE_INTERVAL (a service's, not the CLI's: `background`). */
   purges: PurgeSchedule;
+  /** `background` as read once (main.ts's is a live getter): the subscribers start on this, so the relay runs only if they do. */
+  background: boolean;
   close(): Promise<void>;
 }
 
@@ -241,6 +243,7 @@ export async function startInfrastructure(
     cache,
     deferred,
     purges,
+    background,
     async close() {
       signing.stopRefresh();
       // Before the database closes: the batch under way commits, no other starts.
