@@ -130,7 +130,8 @@ export class AmqpConnection {
 
   async close(): Promise<void> {
     this.closing = true;
-    this.sleeper.cancel();
+    // Sticky: a connect attempt under way when this is called (nothing asleep yet) does not wait its backoff after.
+    this.sleeper.close();
     const model = this.model;
     this.model = null;
     this.ready = false;
