@@ -8,11 +8,9 @@ export { REFUSAL_STATUS, type RefusalReason, type RefusedRequest } from './http-
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-
 /**
  * The default stalled-socket timeout (HttpServerLimits.stalledSocketTimeoutMs). A request whose handler waits this long
- * without writing loses its connection, so no wait of the service may come near it: DATABASE_QUERY_TIMEOUT is
- * capped well below (env.ts).
+ * without writing loses its connection, so no wait of the service may come near it (env.ts caps the query deadline).
  */
 export const STALLED_SOCKET_TIMEOUT_MS = 15_000;
 
@@ -30,9 +28,8 @@ export interface HttpServerLimits {
    */
   stalledSocketTimeoutMs?: number;
   /**
-   * Most requests one connection may have open at once (default 32; HTTP/1.1 pipelining): one more destroys it.
-   * Node parses every request of a chunk at once, and each open response is kept until the client reads the ones
-   * before it.
+   * Most requests one connection may have open at once (default 32; HTTP/1.1 pipelining): one more destroys it. Node
+   * parses every request of a chunk at once, and each open response is kept until the client reads the ones before it.
    */
   maxOpenRequestsPerSocket?: number;
   /** An idle connection is closed after this (default 5 s, Node's own): HTTP_KEEP_ALIVE_TIMEOUT. */
@@ -50,7 +47,7 @@ export class TrackedHttpServer {
   /** Responses not finished yet, and the open connections: what stop() ends and, past its grace, marks and cuts. */
   private readonly unanswered = new Set<ServerResponse>();
   private readonly connections = new Set<Socket>();
-  /** Set by stop(): every answer from then on ends its connection (`Connection: close`). */
+  /** Set by quiesce() or stop(), the drain: every answer from then on ends its connection (`Connection: close`). */
   private stopping = false;
   private readonly server: Server;
   /** When the latest connection was accepted (ms, Date.now()); 0 before the first. */
@@ -183,13 +180,14 @@ export class TrackedHttpServer {
    * node:cluster worker before stop(): the primary (round-robin scheduling) accepts connections itself and hands
    * them to the workers one at a time, and closes those it still holds once the last worker stops listening. A
    * worker that stopped at once dropped them: an outside review (2026-12-03) sent 60 logins, SIGTERM 200 ms later,
-   * and 14 to 28 got ECONNRESET with WORKERS=2 (none with one process).
+   * and 14 to 28 got ECONNRESET with WORKERS=2 (none with one process). Answers say `Connection: close` from here on,
+   * the drain's start (until a review of 2026-12-08 only from stop(), which cut the connections kept alive meanwhile).
    */
   async quiesce(quietMs: number, maxMs: number): Promise<void> {
+    this.closeAfterAnswers();
     const until = Date.now() + maxMs;
     for (;;) {
-      const now = Date.now();
-      const wait = Math.min(this.lastConnectionAt + quietMs, until) - now;
+      const wait = Math.min(this.lastConnectionAt + quietMs, until) - Date.now();
       if (wait <= 0) return;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
@@ -205,8 +203,7 @@ export class TrackedHttpServer {
    */
   async stop(graceMs: number): Promise<void> {
     const deadline = delay(graceMs);
-    this.stopping = true;
-    for (const res of this.unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
+    this.closeAfterAnswers();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const drained = (async () => {
@@ -219,13 +216,16 @@ export class TrackedHttpServer {
     this.server.closeAllConnections();
     deadline.cancel();
   }
+
+  private closeAfterAnswers(): void {
+    this.stopping = true;
+    for (const res of this.unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
+  }
 }
 
 function delay(ms: number): { promise: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
+  const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
   return { promise, cancel: () => clearTimeout(timer) };
 }
 

@@ -88,6 +88,34 @@ describe('TrackedHttpServer graceful stop', () => {
     }
   });
 
+  /**
+   * A review (2026-12-08): a cluster worker's shutdown waits in quiesce() (up to 3 s) before stop(), and only stop()
+   * turned answers to `Connection: close`: a keep-alive client served meanwhile kept its connection, cut at stop().
+   */
+  it('during the quiesce before stop (a cluster worker draining), answers already say Connection: close', async () => {
+    const server = new TrackedHttpServer(async (_req, res) => void res.end('ok'));
+    const port = await server.listen(0, '127.0.0.1');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<string | undefined>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/during', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers.connection));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(await get()).toBe('keep-alive');
+      const quiet = server.quiesce(300, 3_000);
+      expect(await get()).toBe('close');
+      await quiet;
+    } finally {
+      agent.destroy();
+      await server.stop(1_000);
+    }
+  });
+
   it('a request cut at the end of the grace period is logged as closed by the server for the shutdown, not a client gone', async () => {
     const logged: { msg: string; closed_by_server?: string; level: string }[] = [];
     const app = new Koa<HttpState>();
