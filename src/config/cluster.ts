@@ -113,7 +113,10 @@ export function runPrimary(logger: Logger, settings: Pick<ClusterOptions, 'worke
     const lived = Date.now() - (startedAt.get(worker.id) ?? Date.now());
     startedAt.delete(worker.id);
     if (stopping) {
-      if (code !== 0) exitCode = 1;
+      // Ended by the stop's own signal (a worker forked too recently to catch it dies by its default action; Ctrl-C
+      // reaches the whole process group): a stop, not a failure. Until a review (2026-12-08) it made the exit 1.
+      const stoppedBySignal = code === null && (signal === 'SIGTERM' || signal === 'SIGINT');
+      if (code !== 0 && !stoppedBySignal) exitCode = 1;
       if (live().length === 0) process.exit(exitCode);
       return;
     }
