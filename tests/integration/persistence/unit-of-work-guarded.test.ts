@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Repositories } from '@application/ports/unit-of-work';
+import type { OneTimeToken } from '@domain/token/one-time-token';
 import type { User } from '@domain/user/user';
-import { ADAPTERS, SQL_ADAPTERS, type Store } from '../../support/persistence';
+import { ADAPTERS, type Store } from '../../support/persistence';
 import { aOneTimeToken, aSession, anAuditEntry, at, aVerifiedUser } from '../../support/mothers';
 
 const LOGIN_AT = at('2026-02-01T10:00:00.000Z');
@@ -138,10 +139,12 @@ describe.each(ADAPTERS)('UnitOfWork.runIfUnchanged on $name', (adapter) => {
 });
 
 /**
- * The SQL adapter enforces what the port asks of the work: its repositories send no statement of their own (a read,
- * or a write the guard would not cover, such as a one-time token), so nothing can be written outside the guard.
+ * Every adapter enforces what the port asks of the work: the SQL one's repositories send no statement of their own (a
+ * read, or a write the guard would not cover, such as a one-time token), so nothing can be written outside the
+ * guard; the in-memory one refuses the same calls (since stop 65: it allowed them, so a work that broke the rule
+ * passed the unit tests and failed on every SQL database).
  */
-describe.each(SQL_ADAPTERS)('UnitOfWork.runIfUnchanged on $name: the work sends nothing itself', (adapter) => {
+describe.each(ADAPTERS)('UnitOfWork.runIfUnchanged on $name: the work sends nothing itself', (adapter) => {
   let store: Store;
 
   beforeAll(async () => {
@@ -151,21 +154,32 @@ describe.each(SQL_ADAPTERS)('UnitOfWork.runIfUnchanged on $name: the work sends 
 
   it.each([
     ['a read', (tx: Repositories, user: User) => tx.users.findById(user.id)],
-    ['a one-time token', (tx: Repositories, user: User) => tx.oneTimeTokens.add(aOneTimeToken(user.id))],
+    ['a one-time token', (tx: Repositories, _user: User, token: OneTimeToken) => tx.oneTimeTokens.add(token)],
     ['a lock', (tx: Repositories, user: User) => tx.users.findByIdForUpdate(user.id)],
+    ['an email', (tx: Repositories, user: User) => tx.emails.enqueue({ to: user.email, subject: 'Hello', text: 'Hello', html: '<p>Hello</p>' })],
   ])('refuses %s through repos, and writes nothing', async (_name, call) => {
     const user = aVerifiedUser();
     await store.uow.run((tx) => tx.users.add(user));
     const read = (await store.repos.users.findById(user.id))!;
     const sessionId = randomUUID();
+    const token = aOneTimeToken(read.id);
     await expect(
       store.uow.runIfUnchanged(read, async (tx) => {
         await tx.sessions.add(aSession(read.id, { id: sessionId }));
-        await call(tx, read);
+        await call(tx, read, token);
       }),
     ).rejects.toThrow('a guarded write sends one statement at its end');
     await expect(store.repos.sessions.findById(sessionId)).resolves.toBeNull();
-    const tokens = await store.dataSource!.query('SELECT count(*)::int AS n FROM one_time_tokens WHERE user_id = $1', [read.id]);
-    expect(tokens[0].n).toBe(0);
+    await expect(store.repos.oneTimeTokens.findByHash(token.purpose, token.tokenHash)).resolves.toBeNull();
+  });
+
+  it('refuses a save of another user than the one it is guarded by', async () => {
+    const [user, other] = [aVerifiedUser(), aVerifiedUser()];
+    await store.uow.run(async (tx) => {
+      await tx.users.add(user);
+      await tx.users.add(other);
+    });
+    const [read, otherRead] = [(await store.repos.users.findById(user.id))!, (await store.repos.users.findById(other.id))!];
+    await expect(store.uow.runIfUnchanged(read, (tx) => tx.users.save(otherRead))).rejects.toThrow('a guarded write saves only the user it is guarded by');
   });
 });

@@ -43,17 +43,25 @@ export class InMemoryUnitOfWork implements UnitOfWork {
     return this.transaction((repos) => work(repos));
   }
 
-  /** A transaction that writes only if `user`'s stored row is the one it was read from (adoptIfUnchanged). */
+  /**
+   * A transaction that writes only if `user`'s stored row is the one it was read from (adoptIfUnchanged). Its work
+   * may do what the SQL adapter's one statement can (guarded-write.ts): save `user`'s own columns, add sessions,
+   * record audit entries; anything else throws here as there (until stop 65 only SQL refused, so a work that read or
+   * queued an email passed the unit tests and failed every login in production: a review of adapter parity).
+   */
   runIfUnchanged<T>(user: User, work: (repos: Repositories) => Promise<T>): Promise<Guarded<T>> {
     return this.transaction(async (repos, users): Promise<Guarded<T>> => {
       if (!users.adoptIfUnchanged(user)) return { written: false };
-      return { written: true, value: await work(repos) };
+      return { written: true, value: await work(guardedRepositories(repos, { saves: user })) };
     });
   }
 
-  /** As run(): one transaction at a time; add() refuses a taken email or username, and a throw restores the tables. */
+  /**
+   * As run(): one transaction at a time; add() refuses a taken email or username, and a throw restores the tables.
+   * Its work is held to what SQL's insert-only statement can do: add one user, sessions and audit entries.
+   */
   runInserts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    return this.transaction((repos) => work(repos));
+    return this.transaction((repos) => work(guardedRepositories(repos, { saves: null })));
   }
 
   private transaction<T>(work: (repos: Repositories, users: InMemoryUserRepository) => Promise<T>): Promise<T> {
@@ -77,4 +85,53 @@ export class InMemoryUnitOfWork implements UnitOfWork {
       return value;
     });
   }
+}
+
+/** What a guarded work may call, per repository: the writes SQL's one statement holds (guarded-write.ts). */
+const GUARDED_CALLS: { readonly [K in Exclude<keyof Repositories, 'afterCommit'>]: readonly string[] } = {
+  users: ['save', 'add'],
+  sessions: ['add'],
+  audit: ['record'],
+  oneTimeTokens: [],
+  emails: [],
+  clients: [],
+  accountRequests: [],
+  processedEvents: [],
+};
+
+/**
+ * The repositories a guarded work gets: other calls throw, as the SQL adapter's guarded EntityManager refuses any
+ * statement of its own. `saves`: the user runIfUnchanged guards (its save only, no add), or null for runInserts
+ * (one add, no save).
+ */
+function guardedRepositories(repos: Repositories, mode: { saves: User | null }): Repositories {
+  let added = false;
+  const guard = <R extends object>(name: keyof typeof GUARDED_CALLS, repo: R): R =>
+    new Proxy(repo, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof property === 'symbol' || typeof value !== 'function') return value;
+        if (!GUARDED_CALLS[name].includes(property)) throw new Error(`${name}: a guarded write sends one statement at its end: its work may not call ${property}`);
+        if (name !== 'users') return value.bind(target);
+        return (user: User) => {
+          if (property === 'save' && mode.saves === null) throw new Error('users: an insert-only write (runInserts) saves nothing');
+          if (property === 'save' && user !== mode.saves) throw new Error('users: a guarded write saves only the user it is guarded by');
+          if (property === 'add' && mode.saves !== null) throw new Error('users: a write guarded by a user adds no user');
+          if (property === 'add' && added) throw new Error('users: an insert-only write adds one user');
+          added ||= property === 'add';
+          return (value as (user: User) => Promise<void>).call(target, user);
+        };
+      },
+    });
+  return {
+    ...repos,
+    users: guard('users', repos.users),
+    sessions: guard('sessions', repos.sessions),
+    audit: guard('audit', repos.audit),
+    oneTimeTokens: guard('oneTimeTokens', repos.oneTimeTokens),
+    emails: guard('emails', repos.emails),
+    clients: guard('clients', repos.clients),
+    accountRequests: guard('accountRequests', repos.accountRequests),
+    processedEvents: guard('processedEvents', repos.processedEvents),
+  };
 }
