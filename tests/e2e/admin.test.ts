@@ -11,6 +11,7 @@ import { basic, createClient, deleteClient, form } from '../support/oauth';
 import { midStep, oathtool } from '../support/totp';
 import { MODES, NO_LIMITS, NO_RATE_LIMITS, PASSWORD, signUp, startSecureApp, type TestApp } from '../support/app';
 import { describeWhen, REAL_POSTGRES_SELECTED } from '../support/servers';
+import { elapseAppLockouts } from '../support/redis-elapse';
 
 const ADMIN_API = '/api/v1/admin';
 const NEW_PASSWORD = 'an entirely new passphrase';
@@ -896,6 +897,7 @@ describe.each(MODES)('admin statistics and unlock (%s)', (mode) => {
 
     // The clock passes the lock: active again, with no write; the list and the stats follow.
     clock.advance(15 * 60);
+    await elapseAppLockouts(app(), 15 * 60);
     access = await adminLogin();
     expect(await detail()).toMatchObject({ status: 'active', locked_until: null });
     expect((await listed('locked')).users).toEqual([]);

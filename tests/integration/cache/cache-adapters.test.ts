@@ -13,10 +13,12 @@ import { FallbackLoginLockout } from '@infrastructure/cache/redis/fallback-login
 import { RedisInvalidationLink } from '@infrastructure/cache/redis/redis-invalidation-link';
 import { lockoutKeys, RedisLoginLockout } from '@infrastructure/cache/redis/redis-login-lockout';
 import { RedisRateLimiter } from '@infrastructure/cache/redis/redis-rate-limiter';
-import { RedisSecretAttempts } from '@infrastructure/cache/redis/redis-secret-attempts';
+import { RedisSecretAttempts, secretAttemptsKeys } from '@infrastructure/cache/redis/redis-secret-attempts';
 import { RedisSessionStateCache } from '@infrastructure/cache/redis/redis-session-state-cache';
-import { ManualClock } from '@infrastructure/time/system-clock';
+import type { Clock } from '@application/ports/clock';
+import { ManualClock, SystemClock } from '@infrastructure/time/system-clock';
 import { dropKeyPrefix, REAL_REDIS_SELECTED, REAL_REDIS_URL, testKeys, uniqueKeyPrefix } from '../../support/servers';
+import { elapseRedisClock } from '../../support/redis-elapse';
 import { TcpProxy } from '../../support/tcp-proxy';
 
 const POLICY = { threshold: 5, baseSeconds: 900, maxSeconds: 86400 };
@@ -31,6 +33,11 @@ interface Adapters {
   sessions: SessionStateCache;
   /** Lets the live cache entry of the session reach its TTL (memory: the clock; Redis: a shortened expiry). */
   expireLiveEntries(sessionId: string): Promise<void>;
+  /**
+   * Lets `ms` pass for an identifier's lockout or a subject's current-password checks. Memory: nothing (the tests pass
+   * the later `now`); Redis decides by its own clock (TIME), so its keys' times are moved back by `ms` instead.
+   */
+  elapse(store: 'lockout' | 'attempts', id: string, ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,6 +49,7 @@ const memory = async (): Promise<Adapters> => {
     attempts: new InMemorySecretAttempts(),
     sessions: new InMemorySessionStateCache(clock, TTL),
     expireLiveEntries: async () => clock.advance(TTL.ttlSeconds + 1),
+    elapse: async () => undefined,
     close: async () => undefined,
   };
 };
@@ -57,6 +65,8 @@ const redis = async (): Promise<Adapters> => {
     sessions: new RedisSessionStateCache(client, prefix, TTL),
     // Redis expires by its own clock; shortening the TTL is what the passing of time would do.
     expireLiveEntries: async (sessionId) => void (await client.pExpire(`${prefix}session:${sessionId}`, 1), await new Promise((r) => setTimeout(r, 5))),
+    elapse: (store, id, ms) =>
+      elapseRedisClock(REAL_REDIS_URL, ms, (store === 'lockout' ? lockoutKeys : secretAttemptsKeys)(testKeys(prefix), id)),
     async close() {
       await client.close();
       await dropKeyPrefix(prefix);
@@ -104,7 +114,9 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
       await expect(a.lockout.state(id, now)).resolves.toEqual({ locked: false });
       await expect(a.lockout.recordFailure(id, now)).resolves.toEqual({ lockedNow: true, lockSeconds: 900 });
       await expect(a.lockout.state(id, now)).resolves.toEqual({ locked: true, retryAfterSeconds: 900 });
+      await a.elapse('lockout', id, 899_500);
       await expect(a.lockout.state(id, at('2026-05-01T10:14:59.500Z'))).resolves.toEqual({ locked: true, retryAfterSeconds: 1 });
+      await a.elapse('lockout', id, 500);
       await expect(a.lockout.state(id, at('2026-05-01T10:15:00Z'))).resolves.toEqual({ locked: false });
     });
 
@@ -118,7 +130,9 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
         expect(outcome.lockedNow).toBe(true);
         lengths.push(outcome.lockSeconds);
         // Failures during the lock change nothing.
+        await a.elapse('lockout', id, 1000);
         await expect(a.lockout.recordFailure(id, new Date(t + 1000))).resolves.toEqual({ lockedNow: false, lockSeconds: 0 });
+        await a.elapse('lockout', id, outcome.lockSeconds * 1000 - 1000);
         t += outcome.lockSeconds * 1000;
       }
       expect(lengths).toEqual([900, 1800, 3600, 7200, 14400, 28800, 57600, 86400, 86400]);
@@ -166,7 +180,9 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
       const outcomes = await burst(granted(states), () => a.lockout.recordFailure(id, now));
       expect(outcomes.filter((o) => o.lockedNow)).toEqual([{ lockedNow: true, lockSeconds: 900 }]);
       await expect(a.lockout.reserve(id, now)).resolves.toEqual({ locked: true, retryAfterSeconds: 900 });
+      await a.elapse('lockout', id, 300_000);
       await expect(a.lockout.succeed(id, at('2026-05-02T11:05:00Z'))).resolves.toEqual({ locked: true, retryAfterSeconds: 600 });
+      await a.elapse('lockout', id, 600_000);
       await expect(a.lockout.reserve(id, at('2026-05-02T11:15:00Z'))).resolves.toEqual({ locked: false });
     });
 
@@ -222,7 +238,9 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
       const id = `abandoned-${randomUUID()}`;
       const t = at('2026-05-02T16:00:00Z').getTime();
       expect(granted(await burst(5, () => a.lockout.reserve(id, new Date(t))))).toBe(5);
+      await a.elapse('lockout', id, 29_000);
       await expect(a.lockout.reserve(id, new Date(t + 29_000))).resolves.toMatchObject({ locked: true });
+      await a.elapse('lockout', id, 1_001);
       expect(granted(await burst(8, () => a.lockout.reserve(id, new Date(t + 30_001))))).toBe(5);
     });
 
@@ -296,7 +314,9 @@ describe.each(backends)('cache adapters: %s', (_name, start) => {
       const subject = `current-password:${randomUUID()}`;
       const t0 = Date.now();
       for (let i = 0; i < LIMIT; i += 1) await a.attempts.begin(subject, LIMIT, new Date(t0));
+      await a.elapse('attempts', subject, 1000);
       expect((await a.attempts.begin(subject, LIMIT, new Date(t0 + 1000))).admitted).toBe(false);
+      await a.elapse('attempts', subject, 30_000);
       expect((await a.attempts.begin(subject, LIMIT, new Date(t0 + 31_000))).admitted).toBe(true);
     });
   });
@@ -425,6 +445,23 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     } finally {
       own.destroy();
       await proxy.close();
+    }
+  });
+
+  it('after a reconnect, entries are distrusted for one TTL on the monotonic clock: a wall clock stepped forward does not end it (a review of clocks, stop 65)', async () => {
+    const own = await connectRedis(REAL_REDIS_URL, silent);
+    try {
+      const cache = new RedisSessionStateCache(own, prefix, { ttlSeconds: 30, revokedTtlSeconds: 1020 });
+      await cache.remember('after-reconnect', { userId: 'u', expiresAt: new Date(Date.now() + DAY_MS), revoked: false });
+      await expect(cache.get('after-reconnect')).resolves.toMatchObject({ userId: 'u' });
+      (own as StandaloneRedisClient).emit('ready'); // as the client does when it has connected again
+      await expect(cache.get('after-reconnect')).resolves.toBeNull();
+      const wall = Date.now();
+      jest.spyOn(Date, 'now').mockImplementation(() => wall + 3_600_000);
+      await expect(cache.get('after-reconnect')).resolves.toBeNull();
+    } finally {
+      jest.restoreAllMocks();
+      own.destroy();
     }
   });
 
@@ -631,13 +668,12 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
     }
   });
 
-  /** A fallback lockout whose Redis connection goes through a proxy the test can cut, on a clock it moves. */
-  async function proxiedFallbackLockout() {
+  /** A fallback lockout whose Redis connection goes through a proxy the test can cut, on the clock given. */
+  async function proxiedFallbackLockout<C extends Clock>(clock: C) {
     const target = new URL(REAL_REDIS_URL);
     const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
     await proxy.start();
     const own = await connectRedis(proxy.through(REAL_REDIS_URL), silent);
-    const clock = new ManualClock(new Date());
     const lockout = new FallbackLoginLockout(new RedisLoginLockout(own, testKeys(prefix), POLICY), new InMemoryLoginLockout(POLICY), silent, clock);
     const close = async () => {
       own.destroy();
@@ -653,7 +689,7 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
    * then five more guesses at once). Its remainder is the one set in the outage; a clear (admin unlock, reset) ends it.
    */
   it('a lock set in the process during an outage still holds after Redis answers again, until it ends or is cleared', async () => {
-    const { proxy, own, clock, lockout, close } = await proxiedFallbackLockout();
+    const { proxy, own, clock, lockout, close } = await proxiedFallbackLockout(new ManualClock(new Date()));
     try {
       proxy.cut();
       for (let i = 0; i < POLICY.threshold; i += 1) {
@@ -698,18 +734,21 @@ if (REAL_REDIS_SELECTED) describe('Redis adapters on the real server', () => {
    * Instance A clears an identifier while Redis is away (a successful login): the clear is owed and paid on A's
    * next call that reaches Redis. Instance B reached Redis first after the outage and locked another identifier
    * whose clear A also owed: paying it used to wipe that lock and its repeat count (outside review, 2026-12-02).
-   * A clear is now weighed against the failures recorded since it was owed.
+   * A clear is now weighed against the failures recorded since it was owed. On the system clock, with real waits:
+   * Redis records failures by its own clock, and the owed clear is placed on it by how long ago it was owed.
    */
   it('an owed clear is paid when Redis is back, but not over failures another instance recorded since', async () => {
-    const { proxy, clock, lockout: a, close } = await proxiedFallbackLockout();
+    const { proxy, clock, lockout: a, close } = await proxiedFallbackLockout(new SystemClock());
+    const pause = () => new Promise((r) => setTimeout(r, 50));
     try {
       const b = new RedisLoginLockout(client, testKeys(prefix), POLICY);
       for (const id of ['owed-paid', 'owed-kept']) for (let i = 0; i < 3; i += 1) await b.recordFailure(id, clock.now());
+      await pause();
       proxy.cut();
       for (const id of ['owed-paid', 'owed-kept']) await expect(a.succeed(id, clock.now())).resolves.toEqual({ locked: false });
       expect(a.owedClears).toBe(2);
       proxy.restore();
-      clock.advance(1);
+      await pause();
       // B locks 'owed-kept' (two more failures make five) before A calls again.
       for (let i = 0; i < 2; i += 1) await b.recordFailure('owed-kept', clock.now());
       expect((await b.state('owed-kept', clock.now())).locked).toBe(true);

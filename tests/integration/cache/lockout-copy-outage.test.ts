@@ -9,6 +9,7 @@ import { loadConfig } from '@config/env';
 import { ManualClock } from '@infrastructure/time/system-clock';
 import { TEST_ENCRYPTION_KEY } from '../../support/servers';
 import { freePort } from '../../support/ports';
+import { elapseRedisClock } from '../../support/redis-elapse';
 
 const silent = pino({ level: 'silent' });
 /** The service's default lockout policy (CONTRACT §5): 5 failures lock 900 s, doubling, capped at a day. */
@@ -95,6 +96,12 @@ describe.each([['password', 'lockout'], ['second-factor', 'mfaLockout']] as cons
     await redis.close();
   }, 30_000);
 
+  /** The clock moved by `seconds`, and Redis's with it for the lockout keys (its scripts go by TIME, not by `clock`). */
+  async function advance(seconds: number): Promise<void> {
+    clock.advance(seconds);
+    await elapseRedisClock(redis.url, seconds * 1000, { prefix: 'lockcopy:' });
+  }
+
   /** THRESHOLD failures through B: locks the identifier in Redis. */
   async function lockThroughB(identifier: string): Promise<number> {
     let seconds = 0;
@@ -105,7 +112,7 @@ describe.each([['password', 'lockout'], ['second-factor', 'mfaLockout']] as cons
   it('an escalated lock Redis answered keeps refusing through the outage until it ends, and the next lock escalates', async () => {
     const lockout = a![which];
     expect(await lockThroughB('carol@example.com')).toBe(BASE_SECONDS);
-    clock.advance(BASE_SECONDS + 1);
+    await advance(BASE_SECONDS + 1);
     expect(await lockThroughB('carol@example.com')).toBe(2 * BASE_SECONDS);
     // A sees the escalated lock through Redis ...
     expect(await lockout.reserve('carol@example.com', clock.now())).toEqual({ locked: true, retryAfterSeconds: 2 * BASE_SECONDS });
@@ -146,7 +153,7 @@ describe.each([['password', 'lockout'], ['second-factor', 'mfaLockout']] as cons
     // Ended, and a successful login cleared the repeat count in Redis: the copied count goes with it.
     await lockThroughB('frank@example.com');
     expect((await lockout.reserve('frank@example.com', clock.now())).locked).toBe(true);
-    clock.advance(BASE_SECONDS);
+    await advance(BASE_SECONDS);
     expect(await lockout.reserve('frank@example.com', clock.now())).toEqual({ locked: false });
     expect(await lockout.succeed('frank@example.com', clock.now())).toEqual({ locked: false });
     await closeSoon(b);

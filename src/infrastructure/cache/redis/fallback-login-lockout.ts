@@ -202,7 +202,7 @@ export class FallbackLoginLockout implements LoginLockout {
     this.paying ??= (async () => {
       try {
         for (const [identifier, owedAt] of [...this.owed]) {
-          await this.shared.clearUnlessFailedSince(identifier, owedAt);
+          await this.shared.clearUnlessFailedSince(identifier, owedAt, this.clock.now());
           // Owed again meanwhile (a newer clear): that one stays owed.
           if (this.owed.get(identifier) === owedAt) this.owed.delete(identifier);
         }

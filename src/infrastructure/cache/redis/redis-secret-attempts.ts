@@ -12,16 +12,19 @@ const MAX_OWED_RESETS = 10_000;
 /*
  * Two keys per subject, in one hash slot (the digest is the {hash tag}): KEYS[1] the consecutive failures,
  * KEYS[2] a sorted set of the checks in flight, one random member each, scored by when it stops holding its place
- * (ms). Each read-decide-write is one script, so concurrent checks on every instance take places exactly once.
+ * (ms, by Redis's clock: TIME, never a caller's, so an instance whose clock runs ahead does not drop the others' places;
+ * until a review of clocks it took the app's `now`). Each read-decide-write is one script, so concurrent checks on
+ * every instance take places exactly once.
  */
 /** Reply {admitted 1|0, failures}. */
 const BEGIN = new RedisScript(`
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
 local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
-if failures + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return {0, failures} end
-local expires = tonumber(ARGV[1]) + tonumber(ARGV[3])
-redis.call('ZADD', KEYS[2], string.format('%.0f', expires), ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if failures + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return {0, failures} end
+redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[2])), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return {1, failures}
 `);
 
@@ -63,7 +66,8 @@ export class RedisSecretAttempts implements SecretAttempts {
   ) {}
 
   async begin(subject: string, limit: number, now: Date): Promise<CheckPlace> {
-    const args = [String(now.getTime()), String(limit), String(this.inFlightTtlSeconds * 1000), randomUUID()];
+    // `now` is for the per-process count of an outage only: in Redis, Redis's clock decides.
+    const args = [String(limit), String(this.inFlightTtlSeconds * 1000), randomUUID()];
     try {
       if (this.owedResets.has(subject)) {
         await this.client.del(this.keys(subject)[0]);

@@ -52,7 +52,8 @@ export class RedisSessionStateCache implements SessionStateCache {
         this.distrustUntil = Number.POSITIVE_INFINITY;
       },
       up: () => {
-        this.distrustUntil = Date.now() + ttl.ttlSeconds * 1000;
+        // Monotonic (as every wait here): a wall clock stepped forward ended the distrust early (a review of clocks).
+        this.distrustUntil = performance.now() + ttl.ttlSeconds * 1000;
         this.flush().catch(() => undefined);
       },
     });
@@ -68,7 +69,7 @@ export class RedisSessionStateCache implements SessionStateCache {
     }
     // Not written yet, nor failed: Redis may still hold the session's live entry. Nothing to retry.
     if (this.writing.size > 0) return null;
-    if (Date.now() < this.distrustUntil) return null;
+    if (performance.now() < this.distrustUntil) return null;
     const [raw, pttl] = (await GET_WITH_TTL.run(this.client, [this.key(sessionId)], [])) as [string | null | false, number];
     const state = parse(typeof raw === 'string' ? raw : null);
     return state && typeof pttl === 'number' && pttl > 0 ? { ...state, remainingMs: pttl } : state;
@@ -122,7 +123,7 @@ export class RedisSessionStateCache implements SessionStateCache {
 
   /** At most one flush at a time, and one try a second while Redis keeps refusing. */
   private retryPending(): void {
-    const now = Date.now();
+    const now = performance.now();
     if (this.flushing || now < this.nextFlushAt) return;
     this.nextFlushAt = now + RETRY_PENDING_MS;
     this.flushing = this.flush()
