@@ -14,6 +14,7 @@ import type { Repositories, UnitOfWork } from '../ports/unit-of-work';
 import { selfAuditEntry } from '../shared/audit-entry';
 import type { ClientContext } from '../shared/client-context';
 import { clearLockout } from '../session/login-lockout-keys';
+import { CurrentPasswordGuard } from './current-password';
 import { PasswordPolicy } from './password-policy';
 import { cutOffEarlierAccess } from '../session/revoke-sessions';
 import { PORTS } from '../ports/tokens';
@@ -60,6 +61,7 @@ export class ConfirmPasswordReset {
     @inject(PORTS.AuthSettings) private readonly settings: AuthSettings,
     @inject(PasswordPolicy) private readonly policy: PasswordPolicy,
     @inject(PORTS.LoginLockout) private readonly lockout: LoginLockout,
+    @inject(CurrentPasswordGuard) private readonly currentPassword: CurrentPasswordGuard,
   ) {}
 
   async execute(input: ConfirmPasswordResetInput): Promise<void> {
@@ -112,10 +114,20 @@ export class ConfirmPasswordReset {
     } catch (error) {
       // Committed, but not yet everywhere (the session cache unreachable: a 503): the reset stands, so its
       // lockout clear must happen too, or the lock would outlive the reset whose link is now spent.
-      if (committed.user && error instanceof DomainError && error.code === 'SERVICE_UNAVAILABLE') await clearLockout(this.lockout, committed.user);
+      if (committed.user && error instanceof DomainError && error.code === 'SERVICE_UNAVAILABLE') await this.startAfresh(committed.user);
       throw error;
     }
-    // The login lockout of every identifier of the account ends with a successful reset (CONTRACT §5).
-    await clearLockout(this.lockout, await reset);
+    await this.startAfresh(await reset);
+  }
+
+  /**
+   * The login lockout of every identifier of the account ends with a successful reset (CONTRACT §5), and so does the
+   * count of wrong current passwords: guesses at the old password do not count against the new one (until stop 65
+   * four of them before a reset made the owner's first typo afterwards the fifth, which ended every session: a
+   * review of combined account flows).
+   */
+  private async startAfresh(user: User): Promise<void> {
+    await clearLockout(this.lockout, user);
+    await this.currentPassword.attempts.reset(CurrentPasswordGuard.subject(user.id));
   }
 }

@@ -168,6 +168,25 @@ describe('ChangePassword: one session, at most 5 current-password hashes', () =>
   });
 });
 
+describe('ConfirmPasswordReset starts the current-password count afresh', () => {
+  it('four wrong current passwords before a reset do not make the first typo after it the fifth (a review, stop 65)', async () => {
+    const kit = await createKit();
+    const { user, tokens } = await kit.loggedIn('alice@example.com');
+    const { claims } = await kit.useCases.ValidateAccessToken.execute({ token: tokens.accessToken });
+    const change = (sessionId: string, currentPassword: string) =>
+      kit.useCases.ChangePassword.execute({ userId: user.id, sessionId, currentPassword, newPassword: 'yet another passphrase 9', client: CLIENT });
+    for (let i = 0; i < 4; i += 1) await expect(change(claims.sid, 'not the password')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await kit.useCases.RequestPasswordReset.execute({ email: 'alice@example.com', client: CLIENT });
+    await kit.useCases.ConfirmPasswordReset.execute({ token: resetToken(kit, 'alice@example.com'), newPassword: NEW_PASSWORD, client: CLIENT });
+    const again = await kit.signIn({ identifier: 'alice@example.com', password: NEW_PASSWORD, client: CLIENT });
+    const sid = (await kit.useCases.ValidateAccessToken.execute({ token: again.tokens.accessToken })).claims.sid;
+    await expect(change(sid, 'a typo of the new one')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    // One failure after the reset, not the fifth: the new session stands.
+    await expect(kit.useCases.ValidateAccessToken.execute({ token: again.tokens.accessToken })).resolves.toBeDefined();
+    expect(kit.db.tables.auditEvents.filter((e) => e.reason === 'current_password_failures')).toEqual([]);
+  });
+});
+
 describe('ConfirmPasswordReset costs nothing for a token that cannot work (finding 9)', () => {
   /** The real hasher, counting the hashes it computes. */
   class CountingHasher extends Argon2PasswordHasher {
