@@ -74,16 +74,22 @@ export abstract class UserWithProfile extends UserBase {
     return true;
   }
 
-  /** Makes the pending address the login address; returns the address it replaced. */
+  /**
+   * Makes the pending address the login address; returns the address it replaced. The account's first proven address
+   * (one whose earlier address was never proven: REQUIRE_EMAIL_VERIFICATION=false) is also `auth.user.email_verified`,
+   * as any first proof is (until stop 65 only `auth.credentials.updated` told of it: a review of account flows).
+   */
   confirmEmailChange(now: Date): string {
     const next = this.state.pendingEmail;
     if (next === null) throw DomainErrors.invalidLink();
     const previous = this.state.email;
+    const firstProof = !this.state.emailVerified;
     this.state.email = next;
     this.state.pendingEmail = null;
     this.state.emailVerified = true;
     if (this.state.status === 'pending_verification') this.state.status = 'active';
     this.credentialsUpdated(now, ['email']);
+    if (firstProof) this.record(EventTypes.UserEmailVerified, this.id, now, { user_id: this.id, email: this.email });
     return previous;
   }
 }

@@ -26,6 +26,22 @@ describe('REQUIRE_EMAIL_VERIFICATION=false: an address nobody proved is not call
     expect([user?.status, user?.emailVerified]).toEqual(['active', true]);
   });
 
+  it('an email change that first proves an address is auth.user.email_verified, once (a review of account flows, stop 65)', async () => {
+    const kit = await createKit({ requireEmailVerification: false });
+    const result = await kit.useCases.RegisterUser.execute({ email: 'dana@example.com', password: PASSWORD, client: CLIENT });
+    if (result.kind !== 'created') throw new Error('expected created');
+    const sessionId = await sidOf(kit, result.tokens.accessToken);
+    const change = (email: string) => kit.useCases.UpdateCredentials.execute({ userId: result.user.id, sessionId, currentPassword: PASSWORD, email, client: CLIENT });
+    await change('dana@work.example');
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('dana@work.example') });
+    const verified = () => kit.db.tables.outbox.map((row) => row.event).filter((event) => event.type === 'auth.user.email_verified');
+    expect(verified().map((event) => event.data)).toEqual([{ user_id: result.user.id, email: 'dana@work.example' }]);
+    // A later change moves a proven address: no second one.
+    await change('dana@home.example');
+    await kit.useCases.VerifyEmail.execute({ token: kit.lastToken('dana@home.example') });
+    expect(verified()).toHaveLength(1);
+  });
+
   it("the owner's reset takes the squatter's second factor and profile: the owner signs in with the new password alone", async () => {
     const kit = await createKit({ requireEmailVerification: false });
     const squatter = await kit.useCases.RegisterUser.execute({
