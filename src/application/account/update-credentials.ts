@@ -68,11 +68,14 @@ export class UpdateCredentials {
       const { user: fresh, now } = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, this.clock, this.settings.requireEmailVerification);
       // Changed meanwhile (a reset): the password just checked is no longer the current one.
       if (!(await stillHoldsPassword(this.hasher, fresh.credentials, user.credentials, input.currentPassword, input.client.signal))) throw wrongPassword();
+      const before = { username: fresh.username, pendingEmail: fresh.pendingEmail };
       if (username !== undefined) fresh.changeUsername(username, now);
       let charged: RateLimitResult | null = null;
+      let requested = false;
       if (email !== null) {
         await repos.oneTimeTokens.consumeAllFor(fresh.id, 'email_change', now);
-        if (fresh.requestEmailChange(email, now)) {
+        requested = fresh.requestEmailChange(email, now);
+        if (requested) {
           // Charged before the address is looked up: taken or free, the same count.
           charged = await this.consumeAddressQuota(email.value);
           if (charged?.allowed !== false) await this.sendConfirmation(repos, fresh.id, email.value, now);
@@ -81,7 +84,10 @@ export class UpdateCredentials {
         }
       }
       await repos.users.save(fresh);
-      await repos.audit.record(selfAuditEntry('credentials.updated', input.client, fresh.id, now));
+      // Naming the current username or address (none pending) changes nothing: no entry (until stop 65 the owner's
+      // activity showed a credential change that never happened: a review of account flows).
+      const changed = requested || fresh.username !== before.username || fresh.pendingEmail !== before.pendingEmail;
+      if (changed) await repos.audit.record(selfAuditEntry('credentials.updated', input.client, fresh.id, now));
       return { updated: fresh, quota: charged };
     });
     if (quota && this.settings.claimsPerAddress) input.onQuota?.(this.settings.claimsPerAddress, quota);

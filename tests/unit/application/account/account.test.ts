@@ -76,6 +76,25 @@ describe('UpdateCredentials', () => {
     expect(kit.db.tables.outbox.filter((r) => r.event.type === 'auth.credentials.updated').map((r) => r.event.data['changed'])).toEqual([['email']]);
   });
 
+  it('naming the current username or address records no credentials.updated; cancelling a pending change does (a review, stop 65)', async () => {
+    const kit = await createKit();
+    const alice = await signedIn(kit, 'alice@example.com');
+    const update = (fields: { email?: string; username?: string }) =>
+      kit.useCases.UpdateCredentials.execute({ userId: alice.id, sessionId: alice.sid, currentPassword: PASSWORD, ...fields, client: CLIENT });
+    const entries = () => kit.db.tables.auditEvents.filter((e) => e.type === 'credentials.updated' && e.outcome === 'success').length;
+    await update({ username: 'alice_1' });
+    expect(entries()).toBe(1);
+    await update({ username: 'alice_1' });
+    await update({ email: 'ALICE@example.com' });
+    expect(entries()).toBe(1);
+    await update({ email: 'elsewhere@example.com' });
+    expect(entries()).toBe(2);
+    // The current address again while a change is pending: the change is dropped, which is a change.
+    await update({ email: 'alice@example.com' });
+    expect((await kit.repos.users.findById(alice.id))?.pendingEmail).toBeNull();
+    expect(entries()).toBe(3);
+  });
+
   it('an address that has an account gets the "account exists" email, not a link; a newer request voids the older link', async () => {
     const kit = await createKit();
     await kit.registerVerified('taken@example.com');
