@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { SESSION_PURGE_AT, TOKEN_PURGE_AT } from '../../../../migrations/1764540000000-growth-indexes';
+import { PROCESSED_PURGE_CONDITION } from './typeorm-outbox-store';
 
 export interface PurgeCounts {
   /**
@@ -101,7 +102,7 @@ export async function purgeExpiredRows(dataSource: DataSource, now: Date, outbox
     sentEmails: await purge('sentEmails', 'email_outbox', 'sent_at IS NOT NULL AND sent_at < $1', outboxCutoff),
     failedEmails: await purge('failedEmails', 'email_outbox', 'failed_at IS NOT NULL AND failed_at < $1', outboxCutoff),
     accountRequests: await purge('accountRequests', 'account_requests', 'processed_at IS NOT NULL AND processed_at < $1', outboxCutoff),
-    processedEvents: await purge('processedEvents', 'processed_events', 'processed_at < $1', outboxCutoff),
+    processedEvents: await purge('processedEvents', 'processed_events', PROCESSED_PURGE_CONDITION, outboxCutoff),
     // By audit_events_occurred_at_id_idx; the trail's own retention (they name accounts, IPs and user agents).
     auditEvents: auditRetentionSeconds > 0 ? await purge('auditEvents', 'audit_events', 'occurred_at < $1', new Date(now.getTime() - auditRetentionSeconds * 1000)) : 0,
   };

@@ -4,6 +4,15 @@ import type { BatchOutcome, OutboxStore, PendingStats, RetrySchedule } from '../
 
 const PURGE_CHUNK = 5000;
 
+
+/**
+ * A processed-event record past `$1`, and older than every event still waiting in the outbox: a record of an event the
+ * relay is still sending (refused by one queue, it is sent again to all, with no bound on attempts) must stay, or a
+ * subscriber that took it before handles it again, mailing a second notice (until stop 65 it went at the retention,
+ * which may be an hour: a review of retries). Processed after its event was recorded, such a record is never older
+ * than the oldest waiting event. The subquery runs once per statement (an InitPlan), on the outbox's partial index.
+ */
+export const PROCESSED_PURGE_CONDITION = `processed_at < (SELECT LEAST($1::timestamptz, COALESCE(min(created_at), $1::timestamptz)) FROM outbox_events WHERE published_at IS NULL)`;
 /** The relay's claim: $1 the limit, $2 now (exported for the index-usage test: no Sort node, the index's order). */
 export const CLAIM_OUTBOX_SQL = `SELECT id, type, attempts, payload FROM outbox_events WHERE published_at IS NULL AND next_attempt_at <= $2
          ORDER BY next_attempt_at, created_at, seq LIMIT $1 FOR UPDATE SKIP LOCKED`;
@@ -75,7 +84,7 @@ export class TypeOrmOutboxStore implements OutboxStore {
   purgeProcessed(before: Date, maxRows = Infinity): Promise<number> {
     return this.deleteInChunks(
       `DELETE FROM processed_events WHERE (subscriber, event_id) IN (
-         SELECT subscriber, event_id FROM processed_events WHERE processed_at < $1 LIMIT $2)`,
+         SELECT subscriber, event_id FROM processed_events WHERE ${PROCESSED_PURGE_CONDITION} LIMIT $2)`,
       before,
       maxRows,
     );
