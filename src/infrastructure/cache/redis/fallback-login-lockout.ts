@@ -22,8 +22,8 @@ export interface CarriedLocks {
  * The shared lockout, and this instance's own counters while the shared store cannot be reached: logins keep
  * working and keep being limited (per instance, like the rate limits) instead of failing or skipping the check.
  * A clear that could not reach the shared store (an admin unlock, a password reset, a successful login during
- * the outage) is owed to it and paid before the next call that reaches it, so a lock cleared meanwhile does not
- * come back with the store. Owed clears live in this process only (a restart during the outage loses them).
+ * the outage) is owed to it, paid before that identifier's next call that reaches it (the rest in the background), so
+ * a lock cleared meanwhile does not come back with the store. Owed clears live in this process only (lost on restart).
  * A clear is owed as of when it was asked for, and paid only if no failure was recorded in the store since: the
  * store came back before this instance's next call, and another instance counted failures (or locked the
  * identifier) in between, which the clear must not wipe (until stop 34 it did, handing a guesser a fresh count at
@@ -45,13 +45,17 @@ export class FallbackLoginLockout implements LoginLockout {
   private warnedAt = 0;
   /** Identifier -> when its clear was asked for (the clock the stores are given). */
   private readonly owed = new Map<string, Date>();
-  private paying: Promise<void> | null = null;
+  private draining: Promise<void> | null = null;
   /**
    * An identifier's memoryKey -> the lock the shared store last answered for it, least recently seen first. Filed
    * under the digest, as the in-memory lockout files its entries: an identifier is what a caller typed, up to 4,470
    * units after NFKC, and 10,000 such keys held some 90 MB of a 112 MB heap (a review, 2026-12-07).
    */
   private readonly copies = new Map<string, HeldLock>();
+  /** Clears so far; memoryKey -> the count at its last clear (the latest MAX_COPIES; `forgotten`: the last dropped). */
+  private clears = 0;
+  private forgotten = 0;
+  private readonly clearedAt = new Map<string, number>();
 
   constructor(
     private readonly shared: LoginLockout & OwedClears & HeldLocks,
@@ -63,11 +67,12 @@ export class FallbackLoginLockout implements LoginLockout {
   async state(identifier: string, now: Date): Promise<LockoutState> {
     const outage = await this.outageLock(identifier, now);
     if (outage) return outage;
-    const { value, shared } = await this.either(
+    const { value, shared, seen } = await this.either(
+      identifier,
       (l) => l.state(identifier, now),
       async () => this.copiedLock(identifier, now) ?? this.local.state(identifier, now),
     );
-    if (shared) await this.copy(identifier, value, now);
+    if (shared) await this.copy(identifier, value, now, seen);
     return value.locked || shared ? value : { locked: false, unconfirmed: true };
   }
 
@@ -75,26 +80,29 @@ export class FallbackLoginLockout implements LoginLockout {
   async reserve(identifier: string, now: Date): Promise<LockoutState> {
     const outage = await this.outageLock(identifier, now);
     if (outage) return outage;
-    const { value, shared } = await this.either(
+    const { value, shared, seen } = await this.either(
+      identifier,
       (l) => l.reserve(identifier, now),
       async () => this.copiedLock(identifier, now) ?? this.local.reserve(identifier, now),
     );
-    if (shared) await this.copy(identifier, value, now);
+    if (shared) await this.copy(identifier, value, now, seen);
     return value;
   }
 
   /** An attempt reserved in one store and ended in the other leaves a place taken there until its TTL. */
   async recordFailure(identifier: string, now: Date): Promise<FailureOutcome> {
-    const { value, shared } = await this.either(
+    const { value, shared, seen } = await this.either(
+      identifier,
       (l) => l.recordFailure(identifier, now),
       () => this.localFailure(identifier, now),
     );
-    if (shared && value.lockedNow) await this.copy(identifier, { locked: true, retryAfterSeconds: value.lockSeconds }, now);
+    if (shared && value.lockedNow) await this.copy(identifier, { locked: true, retryAfterSeconds: value.lockSeconds }, now, seen);
     return value;
   }
 
   async succeed(identifier: string, now: Date): Promise<LockoutState> {
-    const { value: outcome, shared } = await this.either(
+    const { value: outcome, shared, seen } = await this.either(
+      identifier,
       (l) => l.succeed(identifier, now),
       async () => {
         const copied = this.copiedLock(identifier, now);
@@ -104,25 +112,35 @@ export class FallbackLoginLockout implements LoginLockout {
       },
     );
     if (outcome.locked) {
-      if (shared) await this.copy(identifier, outcome, now);
+      if (shared) await this.copy(identifier, outcome, now, seen);
       return outcome;
     }
     // Failures this instance counted during an outage are forgotten too, as clear() does, and so is a copied count.
-    this.copies.delete(memoryKey(identifier));
+    this.forgetCopy(identifier);
     await this.local.clear(identifier);
     if (!shared) this.owe(identifier);
     return outcome;
   }
 
   release(identifier: string): Promise<void> {
-    return this.either((l) => l.release(identifier)).then((r) => r.value);
+    return this.either(identifier, (l) => l.release(identifier)).then((r) => r.value);
   }
 
   async clear(identifier: string): Promise<void> {
-    this.copies.delete(memoryKey(identifier));
+    this.forgetCopy(identifier);
     await this.local.clear(identifier);
-    const { shared } = await this.either((l) => l.clear(identifier));
+    const { shared } = await this.either(identifier, (l) => l.clear(identifier));
+    this.forgetCopy(identifier);
     if (!shared) this.owe(identifier);
+  }
+
+  /** Drops the copy and any lock read before now (until stop 65 one read before an unlock was copied after it). */
+  private forgetCopy(identifier: string): void {
+    this.copies.delete(memoryKey(identifier));
+    this.clearedAt.delete(memoryKey(identifier));
+    this.clearedAt.set(memoryKey(identifier), ++this.clears);
+    const [oldest, count] = this.clearedAt.entries().next().value as [string, number];
+    if (this.clearedAt.size > MAX_COPIES && this.clearedAt.delete(oldest)) this.forgotten = count;
   }
 
   /** A lock this instance's own counters hold (set while the shared store was away), or null. */
@@ -159,9 +177,9 @@ export class FallbackLoginLockout implements LoginLockout {
   /**
    * Keeps the shared store's answer for an outage: a lock (not a refusal for attempts in flight) is copied with its
    * end and repeat count, read once per lock (a refusal of the lock already copied costs no second read); an
-   * answer of unlocked drops the copy.
+   * answer of unlocked drops the copy. A lock read before a clear since `seen` (or one no longer known) is not kept.
    */
-  private async copy(identifier: string, answer: LockoutState, now: Date): Promise<void> {
+  private async copy(identifier: string, answer: LockoutState, now: Date, seen: number): Promise<void> {
     if (!answer.locked) {
       this.copies.delete(memoryKey(identifier));
       return;
@@ -180,6 +198,7 @@ export class FallbackLoginLockout implements LoginLockout {
         held = { until, locks: known?.locks ?? 0 };
       }
     }
+    if ((this.clearedAt.get(memoryKey(identifier)) ?? this.forgotten) > seen) return;
     this.copies.delete(memoryKey(identifier));
     if (!held) return;
     this.copies.set(memoryKey(identifier), held);
@@ -197,38 +216,34 @@ export class FallbackLoginLockout implements LoginLockout {
     if (this.owed.size > MAX_OWED) this.owed.delete(this.owed.keys().next().value as string);
   }
 
-  /** Pays the owed clears, one payer at a time; stops at the first that fails (the store is still away). */
-  private payOwed(): Promise<void> {
-    this.paying ??= (async () => {
-      try {
-        for (const [identifier, owedAt] of [...this.owed]) {
-          await this.shared.clearUnlessFailedSince(identifier, owedAt, this.clock.now());
-          // Owed again meanwhile (a newer clear): that one stays owed.
-          if (this.owed.get(identifier) === owedAt) this.owed.delete(identifier);
-        }
-      } catch {
-        // Still unreachable: the rest stays owed.
-      } finally {
-        this.paying = null;
-      }
-    })();
-    return this.paying;
+  /** Pays the identifiers' owed clears (one owed again meanwhile stays owed); throws at the first that fails. */
+  private async pay(identifiers: string[]): Promise<void> {
+    for (const identifier of identifiers) {
+      const owedAt = this.owed.get(identifier);
+      if (owedAt) await this.shared.clearUnlessFailedSince(identifier, owedAt, this.clock.now());
+      if (owedAt && this.owed.get(identifier) === owedAt) this.owed.delete(identifier);
+    }
   }
 
   /** `outage`: what is done instead when the shared store cannot be reached (by default, the call on the local store). */
   private async either<T>(
+    identifier: string,
     call: (lockout: LoginLockout) => Promise<T>,
     outage: () => Promise<T> = () => call(this.local),
-  ): Promise<{ value: T; shared: boolean }> {
+  ): Promise<{ value: T; shared: boolean; seen: number }> {
+    const seen = this.clears;
     try {
-      if (this.owed.size > 0) await this.payOwed();
-      return { value: await call(this.shared), shared: true };
+      await this.pay([identifier]);
+      const value = await call(this.shared);
+      // The rest in the background, one drain at a time (until stop 65 every call waited for them all, one by one).
+      if (this.owed.size > 0) this.draining ??= this.pay([...this.owed.keys()]).catch(() => undefined).finally(() => (this.draining = null));
+      return { value, shared: true, seen };
     } catch (error) {
       if (Date.now() - this.warnedAt > WARN_EVERY_MS) {
         this.warnedAt = Date.now();
         this.logger.warn({ err: error }, 'redis unavailable: login lockout counted in this instance only');
       }
-      return { value: await outage(), shared: false };
+      return { value: await outage(), shared: false, seen };
     }
   }
 }
