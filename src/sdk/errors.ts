@@ -38,6 +38,25 @@ export const invalidToken = (): AuthError => new AuthError('INVALID_TOKEN', 401,
 export const forbidden = (): AuthError => new AuthError('FORBIDDEN', 403, 'The token lacks a required role or scope.');
 export const unavailable = (why: string, details?: Record<string, unknown>, retryAfterSeconds?: number): AuthError =>
   new AuthError('AUTH_UNAVAILABLE', 503, `auth-service is unavailable: ${why}`, details, undefined, retryAfterSeconds);
+/** The AUTH_UNAVAILABLE errors answerLost made. */
+const LOST_ANSWERS = new WeakSet<AuthError>();
+
+/**
+ * A request that was sent, or may have been, and whose answer never came (a timeout, a reset connection, an answer
+ * cut off while read): AUTH_UNAVAILABLE like any failure to reach the service, and marked (isAnswerLost), since the
+ * service may have carried it out. For a refresh that means the refresh token may already be spent: session.ts
+ * sends it again at once, inside the service's grace window. Not a failure that sent nothing (a refused connection).
+ */
+export function answerLost(why: string): AuthError {
+  const error = unavailable(why);
+  LOST_ANSWERS.add(error);
+  return error;
+}
+
+export function isAnswerLost(error: unknown): boolean {
+  return error instanceof AuthError && LOST_ANSWERS.has(error);
+}
+
 /**
  * The caller's input cannot make an HTTP request (a header value, the URL, the body): nothing was sent, so it is
  * not the service being unavailable. `why` is the SDK's own wording, never the input (it may be a token).

@@ -1,4 +1,4 @@
-import { AuthError, notSent, unavailable } from './errors';
+import { answerLost, AuthError, notSent, unavailable } from './errors';
 
 /** The subset of `fetch` the SDK uses; Node 20's global fetch by default, injectable (a proxy, a counter). */
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -46,8 +46,9 @@ export async function sendBuilt(fetchFn: FetchLike, url: string, init: RequestIn
   try {
     response = await fetchFn(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
+    if (neverSent(error)) throw unavailable('network error (no connection)');
     const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'network error';
-    throw unavailable(why);
+    throw answerLost(why);
   }
   // An opaque redirect (status 0) is what a browser's fetch gives for one with redirect: 'manual'.
   if ((response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect') {
@@ -59,6 +60,16 @@ export async function sendBuilt(fetchFn: FetchLike, url: string, init: RequestIn
     );
   }
   return response;
+}
+
+/** Failures to connect (Node's fetch: a TypeError whose `cause` is the system error): not a byte was sent. */
+const NO_CONNECTION = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** The request certainly never left (see NO_CONNECTION); anything else may have reached the service (answerLost). */
+function neverSent(error: unknown): boolean {
+  const cause = error instanceof Error ? (error as { cause?: unknown }).cause : undefined;
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && NO_CONNECTION.has(code);
 }
 
 /**
@@ -114,7 +125,7 @@ async function readText(response: Response, limitBytes: number): Promise<string>
   let size = 0;
   const read = () =>
     reader.read().catch(() => {
-      throw unavailable('the answer was cut off while it was read');
+      throw answerLost('the answer was cut off while it was read');
     });
   for (let chunk = await read(); !chunk.done; chunk = await read()) {
     size += chunk.value.byteLength;

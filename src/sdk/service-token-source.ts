@@ -56,6 +56,21 @@ interface Cached {
 
 /** The longest pause a 429's Retry-After is taken for (a larger value is read as this). */
 export const MAX_SLOW_DOWN_MS = 15 * 60 * 1000;
+/**
+ * The longest pause a 5xx's Retry-After is taken for: an outage's end is not scheduled as a quota's is (the service
+ * asks 1 to 5 s; a proxy's maintenance page may ask an hour), so after this one attempt sequence looks again.
+ */
+export const MAX_UNAVAILABLE_PAUSE_MS = 60 * 1000;
+
+/**
+ * A 5xx with Retry-After that reaches the callers (no usable token to serve): the pause it asks for, in ms (at least
+ * RENEWAL_PAUSE_MS, at most MAX_UNAVAILABLE_PAUSE_MS), repeated to callers without a request as a 429's is; null for
+ * any other failure. Until stop 65 it was not remembered: each getToken() during the outage sent its 4 requests.
+ */
+function unavailableMs(error: unknown): number | null {
+  if (!(error instanceof AuthError) || error.status < 500 || error.retryAfterSeconds === undefined) return null;
+  return Math.min(MAX_UNAVAILABLE_PAUSE_MS, Math.max(RENEWAL_PAUSE_MS, error.retryAfterSeconds * 1000));
+}
 
 /**
  * A 429 from the token endpoint (its per-client quota): the pause it asks for, in ms (Retry-After, at least
@@ -97,7 +112,7 @@ function usable(cached: Cached, now: number): boolean {
 export class ServiceTokenSource {
   private cached: Cached | undefined;
   private pending: Promise<string> | undefined;
-  /** A 429 with no token to serve: repeated to callers, without a request, until its pause is over. */
+  /** A 429, or a 5xx with Retry-After, with no token to serve: repeated to callers, without a request, until its pause is over. */
   private slowDown: { error: unknown; until: number } | undefined;
   private readonly now: () => number;
   /** invalidate() dropped a token since the last one was fetched: the next one replaces a refused one. */
@@ -161,7 +176,8 @@ export class ServiceTokenSource {
    * 2026-12-02 a 429 was final like any 4xx: the still-valid token was not served, and every call asked again; an
    * outside review found it). So does an answer that is not the token endpoint's (a redirect, a proxy's page: see
    * notTheEndpoint), not retried in a loop, the next attempt after RENEWAL_PAUSE_MS. Any other 4xx is final (bad credentials or scope: the old token is not served in
-   * place of the answer), as is any failure once the token is nearly expired.
+   * place of the answer), as is any failure once the token is nearly expired; one that is a 5xx with Retry-After is
+   * then repeated to callers without a request until its pause is over (unavailableMs), as a 429 is.
    */
   private fallBack(error: unknown): string {
     const cached = this.cached;
@@ -174,6 +190,8 @@ export class ServiceTokenSource {
       return cached.token;
     }
     if (cached) cached.retryAt = undefined;
+    const outage = unavailableMs(error);
+    if (outage !== null) this.slowDown = { error, until: now + outage };
     throw error;
   }
 

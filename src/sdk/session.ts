@@ -1,4 +1,4 @@
-import { AuthError, checkedToken } from './errors';
+import { AuthError, checkedToken, isAnswerLost, unavailable } from './errors';
 import type { FetchLike } from './http';
 import type { Tokens } from './types';
 
@@ -12,6 +12,22 @@ export interface SessionFetch {
   (input: string | URL, init?: RequestInit): Promise<Response>;
   readonly tokens: Tokens;
 }
+
+/**
+ * A refresh whose answer was lost (a timeout, a reset connection: isAnswerLost) may have rotated the refresh token
+ * all the same. The service gives the token just replaced the same new pair for 10 s (REFRESH_GRACE_PERIOD) and
+ * revokes the session when it comes later (reuse detection). So the refresh is sent again at once with the same
+ * token, REFRESH_ATTEMPTS times in all, while less than this has passed since the first attempt whose answer was
+ * lost (2 s kept for the request's way and the servers' clocks). Past it the token is never sent again: the session
+ * ends (sign in again) rather than be revoked. Until stop 65 a lost answer was final and the token kept: the next
+ * refresh, often more than 10 s later, presented it again and the service revoked the session (a review).
+ */
+export const REFRESH_REPLAY_WINDOW_MS = 8000;
+export const REFRESH_ATTEMPTS = 3;
+
+/** The session's refresh may have been carried out, and its token was not confirmed inside the window. */
+const unconfirmed = (): AuthError =>
+  unavailable('a refresh got no answer and may have spent the refresh token; it is not sent again past the grace window: sign in again', { refresh: 'unconfirmed' });
 
 /**
  * On a 401 with WWW-Authenticate (the token refused) the session refreshes once and retries once. Concurrent 401s share one refresh; a call that was
@@ -33,10 +49,32 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
   let ended = false;
   /** An access token refused on its first use after the refresh that gave it: refreshing does not help it. */
   let refusedWhenNew: string | undefined;
+  /** When the first refresh with the current refresh token whose answer was lost was sent (this clock). */
+  let unconfirmedSince: number | undefined;
+
+  const refreshConfirmed = async (refreshToken: string): Promise<Tokens> => {
+    for (let attempt = 1; ; attempt += 1) {
+      const sentAt = Date.now();
+      if (unconfirmedSince !== undefined && sentAt - unconfirmedSince >= REFRESH_REPLAY_WINDOW_MS) {
+        ended = true; // the token may be spent: presented now, it would revoke the session
+        throw unconfirmed();
+      }
+      try {
+        const next = await refresh(refreshToken);
+        unconfirmedSince = undefined;
+        return next;
+      } catch (error) {
+        if (!isAnswerLost(error)) throw error;
+        unconfirmedSince ??= sentAt;
+        // Attempts spent inside the window: this call fails, a later one may still try; past it the loop ends the session.
+        if (attempt >= REFRESH_ATTEMPTS && Date.now() - unconfirmedSince < REFRESH_REPLAY_WINDOW_MS) throw error;
+      }
+    }
+  };
 
   const refreshFrom = (used: string): Promise<Tokens> => {
     if (current.access_token !== used) return Promise.resolve(current);
-    refreshing ??= refresh(current.refresh_token)
+    refreshing ??= refreshConfirmed(current.refresh_token)
       .then(async (next) => {
         current = next;
         receivedAt = Date.now();

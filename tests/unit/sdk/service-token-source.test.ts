@@ -257,6 +257,12 @@ describe('ServiceTokenSource while renewal fails and the cached token is still v
     expect(new Set(results.map((r) => (r.status === 'rejected' ? (r.reason as AuthError).retryAfterSeconds : null)))).toEqual(new Set([mode === '503' ? 7 : undefined]));
     expect(state.calls).toBe(45 + 4);
     state.mode = 'ok';
+    if (mode === '503') {
+      // Its Retry-After (7 s) is a pause: until it is over the 503 is repeated without a request (since stop 65).
+      await expect(tokens.getToken()).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', retryAfterSeconds: 7 });
+      expect(state.calls).toBe(49);
+      at(902);
+    }
     expect(await tokens.getToken()).toBe('tok50');
   });
 
