@@ -1,6 +1,6 @@
 import { withRetries, type BackoffOptions } from './backoff';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
-import { AuthError, checkedToken, isTransient, notSent } from './errors';
+import { AuthError, checkedToken, countsAgainstCircuit, isTransient, notSent } from './errors';
 import { assertBuildable, checkTimeoutMs, globalFetch, isRecord, readJson, retryAfterSeconds, sendBuilt, unexpected, type FetchLike } from './http';
 import { createSession, type SessionFetch, type SessionOptions } from './session';
 import type { LoginBody, LoginResult, LogoutScope, Message, RefreshBody, RegisterBody, RegisterResult, Tokens, User, ValidateResult, VerifyMfaBody } from './types';
@@ -91,7 +91,7 @@ export class AuthClient {
    */
   private async call<T>(call: Call): Promise<T> {
     const request = this.build(call);
-    const once = () => this.breaker.run(() => this.send<T>(call, request), isTransient);
+    const once = () => this.breaker.run(() => this.send<T>(call, request), countsAgainstCircuit);
     // Only safe calls are retried: a retried POST could log in twice or burn a one-time token.
     return call.method === 'GET' ? withRetries(once, isTransient, { ...this.options, retries: this.options.retries ?? 2 }) : once();
   }

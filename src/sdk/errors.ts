@@ -73,6 +73,21 @@ export function isTransient(error: unknown): boolean {
   return error instanceof AuthError && error.status >= 500 && error.details?.circuit !== 'open' && error.details?.rate_limited !== true;
 }
 
+/**
+ * The service answered that it is too busy to hash a password now (503 with `details.service: ["busy"]`, since stop
+ * 65): an answer, not a failure to reach it, so the circuit does not count it (five of them, from a login flood,
+ * opened one client's circuit for every other call of every user: a review of shared state).
+ */
+export function isBusy(error: unknown): boolean {
+  const service = error instanceof AuthError ? error.details?.service : undefined;
+  return Array.isArray(service) && service.includes('busy');
+}
+
+/** A failure the circuit breaker counts: transient, and not the service's own load refusal (isBusy). */
+export function countsAgainstCircuit(error: unknown): boolean {
+  return isTransient(error) && !isBusy(error);
+}
+
 export function isAuthError(error: unknown): error is AuthError {
   return error instanceof AuthError;
 }

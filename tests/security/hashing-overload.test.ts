@@ -55,6 +55,7 @@ describe('password hashing saturated: POST /auth/login, /auth/register', () => {
         for (const email of ['alice@example.com', 'nobody@example.com']) {
           const refused = await login(email, 'a wrong guess');
           expect([refused.status, refused.body.error.code, refused.headers['retry-after']]).toEqual([503, 'SERVICE_UNAVAILABLE', '2']);
+          expect(refused.body.error.details).toEqual({ service: ['busy'] });
         }
       }
       const right = await login('alice@example.com', PASSWORD);

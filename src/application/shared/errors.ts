@@ -125,10 +125,12 @@ export const Errors = {
 
   /**
    * Password hashing is saturated (the argon2 gate): this check waited its longest for a slot, or found the queue
-   * full. Nothing was hashed or checked: no verdict on the password, counted toward no lockout.
+   * full. Nothing was hashed or checked: no verdict on the password, counted toward no lockout. `details.service:
+   * ["busy"]` tells it from an outage's 503 (since stop 65): a client's circuit breaker must not count a refusal the
+   * service chose (the SDK opened its circuit on five of them and refused every other call for 10 s: a review).
    */
   hashingBusy: (retryAfterSeconds: number): DomainError => {
-    const error = new DomainError('SERVICE_UNAVAILABLE', 'The service is busy. Try again shortly.', undefined, retryAfterSeconds);
+    const error = new DomainError('SERVICE_UNAVAILABLE', 'The service is busy. Try again shortly.', { service: ['busy'] }, retryAfterSeconds);
     LOAD_REFUSALS.add(error);
     return error;
   },

@@ -132,6 +132,22 @@ describe('AuthClient transport', () => {
     expect(peer.seen).toHaveLength(7);
   });
 
+  it("the service's own load refusal (503, details.service busy) does not open the circuit; an outage's 503 still does (a review, stop 65)", async () => {
+    const { client: c } = client();
+    const busy = { status: 503, headers: { 'retry-after': '2' }, body: { success: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'The service is busy.', details: { service: ['busy'] } }, meta: {} } };
+    for (let i = 0; i < 8; i += 1) {
+      peer.answers.push(busy);
+      await expect(c.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 2 });
+    }
+    // Another user's validation is still sent, and answered.
+    await expect(c.me('tok')).resolves.toEqual({ ok: true });
+    for (let i = 0; i < 5; i += 1) {
+      peer.answers.push({ ...envelopeError('SERVICE_UNAVAILABLE', 503), headers: { 'retry-after': '5' } });
+      await expect(c.login({ email: 'a@example.com', password: 'x' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    }
+    await expect(c.me('tok')).rejects.toMatchObject({ details: { circuit: 'open' } });
+  });
+
   it('answers (4xx) do not open the circuit', async () => {
     const { client: c } = client();
     for (let i = 0; i < 8; i += 1) {
