@@ -86,7 +86,7 @@ describe('the error catalogue', () => {
     // The password hasher's refusal when saturated: 503 with a short Retry-After, never a wrong password.
     // Told from an outage by details.service (since stop 65: a client's circuit breaker must not count it).
     expect(mapError(Errors.hashingBusy(2))).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE', details: { service: ['busy'] } }, headers: { 'Retry-After': '2' } });
-    expect(mapError(Errors.notYetEverywhere()).body).not.toHaveProperty('details');
+    expect(mapError(Errors.notYetEverywhere())?.body).not.toHaveProperty('details');
     // A token request whose client's cut-off second this clock has not passed: 503, retried in a second.
     expect(mapError(Errors.clientTokensCutOffAhead(0.4))).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE' }, headers: { 'Retry-After': '1' } });
     expect(mapError(Errors.checksInFlight(1))).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' }, headers: { 'Retry-After': '1' } });
