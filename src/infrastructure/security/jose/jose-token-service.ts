@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import type { CryptoKey, JWTPayload, JWSHeaderParameters } from 'jose';
-import type {
-  AccessClaims,
-  RegisteredClaims,
-  SignedAccessToken,
-  SignOptions,
-  TokenSigner,
-  TokenVerifier,
-  VerifiedAccessClaims,
-} from '@application/ports/access-tokens';
+import type { AccessClaims, RegisteredClaims, SignedAccessToken, SignOptions, TokenSigner, TokenVerifier, VerifiedAccessClaims } from '@application/ports/access-tokens';
 import type { Clock } from '@application/ports/clock';
 import type { IdGenerator } from '@application/ports/id-generator';
 import type { SigningAlgorithm } from '@application/ports/signing-keys';
@@ -132,7 +124,11 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
       const claims = toVerifiedClaims(payload);
       this.remember(raw, claims, protectedHeader, key);
       return claims;
-    } catch {
+    } catch (error) {
+      // The keys could not be reloaded (the database): no verdict on the token. Until stop 65 this was INVALID_TOKEN
+      // too, so /oauth/revoke answered 200 and revoked nothing, and introspection called a good token inactive (a
+      // review of exception handling); it answers as the outage it is.
+      if (error instanceof KeyReloadFailure) throw error.failure;
       // One generic answer: which check failed helps only someone crafting tokens.
       throw invalidToken();
     }
@@ -159,10 +155,18 @@ export class JoseTokenService implements TokenSigner, TokenVerifier {
     }
     let key = this.keys.publicKeyFor(kid, alg);
     // Another instance may have rotated since we loaded; the manager rate-limits these reloads.
-    if (!key && (await this.keys.reloadForUnknownKid())) key = this.keys.publicKeyFor(kid, alg);
+    const reloaded = !key && (await this.keys.reloadForUnknownKid().catch((failure: unknown) => Promise.reject(new KeyReloadFailure(failure))));
+    if (reloaded) key = this.keys.publicKeyFor(kid, alg);
     if (!key) throw invalidToken();
     return key;
   };
+}
+
+/** A reload of the keys for an unknown kid failed: carried through jose (which lets the resolver's errors through). */
+class KeyReloadFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super('signing keys could not be reloaded');
+  }
 }
 
 /**

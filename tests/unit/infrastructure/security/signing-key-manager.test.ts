@@ -241,6 +241,20 @@ describe('SigningKeyManager', () => {
     await expect(b.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
   });
 
+  it('a reload for an unknown kid that fails is that failure, not INVALID_TOKEN (a review of exception handling, stop 65)', async () => {
+    const a = await keyWorld();
+    const b = await keyWorld('EdDSA', a);
+    await a.keys.rotate();
+    await a.keys.rotate(); // a now signs with a key b never loaded
+    const { token } = await a.tokens.sign(CLAIMS);
+    a.clock.advanceSeconds(31);
+    const outage = Object.assign(new Error('connection terminated'), { code: 'ECONNRESET' });
+    jest.spyOn(b.keys, 'reloadForUnknownKid').mockRejectedValueOnce(outage);
+    await expect(b.tokens.verify(token)).rejects.toBe(outage);
+    // Once the database answers again, the token verifies.
+    await expect(b.tokens.verify(token)).resolves.toMatchObject({ sub: CLAIMS.sub });
+  });
+
   it('reloads for an unknown kid after the clock stepped back since the last reload (a review of clocks, stop 65)', async () => {
     const a = await keyWorld();
     const b = await keyWorld('EdDSA', a);
