@@ -167,10 +167,10 @@ describe('BackgroundWorker', () => {
     expect(s.state.calls).toBe(2);
   });
 
-  it('logs a round that throws and goes on as if it were idle', async () => {
+  it('logs a round that throws, the error itself (its stack kept), and goes on as if it were idle', async () => {
     let calls = 0;
-    const errors: string[] = [];
-    const logger = { info: () => undefined, warn: () => undefined, error: (fields: Record<string, unknown>) => void errors.push(String(fields['err'])) };
+    const errors: unknown[] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: (fields: Record<string, unknown>) => void errors.push(fields['err']) };
     const worker = new BackgroundWorker(async () => {
       calls += 1;
       if (calls === 1) throw new Error('database away');
@@ -179,7 +179,10 @@ describe('BackgroundWorker', () => {
     await worker.drain();
     await worker.drain();
     expect(calls).toBe(2);
-    expect(errors).toEqual(['database away']);
+    // The Error, not its message (until stop 65: a bug in a round was logged without a stack, a review).
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(Error);
+    expect(errors[0]).toMatchObject({ message: 'database away', stack: expect.stringContaining('background-worker.test.ts') });
   });
 
   it('hands each round a signal that stop() aborts, so that a round can stop between its items', async () => {
