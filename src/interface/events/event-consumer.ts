@@ -53,14 +53,17 @@ export class EventConsumer {
     const { event, attempt } = delivery;
     const fields = { subscriber: subscriber.name, event_id: event.id, type: event.type, attempt };
     let failure: unknown = null;
+    let handled = false;
     try {
       const first = await this.once.run(subscriber.name, event.id, (repos) => subscriber.handle(event, repos));
       if (!first) this.logger.info(fields, 'event already processed; duplicate delivery ignored');
+      handled = true;
     } catch (error) {
       failure = error;
     }
-    // Outside the try: a lost ack is redelivered and then found processed, it is not a handler failure.
-    if (failure === null) return delivery.ack();
+    // Outside the try: a lost ack is redelivered and then found processed, it is not a handler failure. Whether it was
+    // handled, not whether the failure is null: a handler rejecting with null was acked (until stop 65: a review).
+    if (handled) return delivery.ack();
     const reason = failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
     // An outage, or a transaction rolled back for a concurrent one (nothing written, a retry is safe): not the event's fault.
     const allowed = this.policy.maxAttempts + (dependencyUnreachable(failure) || transactionContended(failure) ? OUTAGE_EXTRA_ATTEMPTS : 0);

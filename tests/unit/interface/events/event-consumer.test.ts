@@ -123,6 +123,17 @@ describe('EventConsumer on the in-process bus', () => {
     expect(logger.messages()).toContain('event already processed; duplicate delivery ignored');
   });
 
+  it('a handler that rejects with null is a failure, retried, not acked (a review of exception handling, stop 65)', async () => {
+    const { bus, consumer, emails } = await setup(5);
+    const flaky = new Flaky(2, null as unknown as Error);
+    await consumer.start(flaky);
+    bus.start();
+    await bus.publish([event('auth.user.updated', { user_id: 'u' })]);
+    await eventually(() => flaky.calls === 3);
+    await bus.idle();
+    expect(emails().map((e) => e.subject)).toEqual(['call 3']);
+  });
+
   it('retries with growing delays, rolling back each failed attempt, then succeeds once', async () => {
     const { bus, consumer, emails } = await setup(5);
     const flaky = new Flaky(2);
