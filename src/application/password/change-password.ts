@@ -14,9 +14,6 @@ import { cutOffEarlierAccess } from '../session/revoke-sessions';
 import { PORTS } from '../ports/tokens';
 import { stillHoldsPassword } from '../shared/password-match';
 
-/** How long after a password change a request presenting the new one as new is taken for that change sent again. */
-const RETRY_WINDOW_MS = 10 * 60_000;
-
 export interface ChangePasswordInput {
   userId: string;
   /** The session making the change (the access token's `sid`): it stays, every other one is revoked. */
@@ -44,14 +41,7 @@ export class ChangePassword {
     // were left out here and at reset, so `Featherstonehaugh1984` passed for an account named Featherstonehaugh: a security review).
     const password = await this.policy.check(input.newPassword, user);
     const failure = selfAuditEntry('password.changed', input.client, user.id, this.clock.now(), 'wrong_password');
-    // Already the password (this change, sent again after its answer was lost): done, nothing counted, nothing sent
-    // again (until stop 65 the retry was a wrong current password, counted toward ending every session: a review).
-    // Looked at only for RETRY_WINDOW_MS after a change (not the password the account began with): a wrong current
-    // password then costs a second hash.
-    const changedAt = user.credentials.passwordChangedAt?.getTime() ?? 0;
-    const retried = changedAt > user.toState().createdAt.getTime() && failure.occurredAt.getTime() - changedAt <= RETRY_WINDOW_MS;
-    const asker = { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal, alreadySet: retried ? input.newPassword : undefined };
-    if ((await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, asker)) === 'already_set') return;
+    await assertCurrentPassword(this.hasher, this.uow, user, input.currentPassword, failure, { guard: this.guard, sessionId: input.sessionId, signal: input.client.signal });
     const passwordHash = await this.hasher.hash(password.reveal(), input.client.signal);
     await this.uow.run(async (repos) => {
       const { user: fresh, now } = await lockAskingAccount(repos, { userId: user.id, sessionId: input.sessionId }, this.clock, this.settings.requireEmailVerification);

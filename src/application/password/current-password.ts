@@ -43,12 +43,6 @@ export interface CurrentPasswordAsker {
   sessionId: string;
   /** The request's ClientContext.signal: its client gone before the check's turn, the check is not run. */
   signal?: AbortSignal;
-  /**
-   * A password change's new password: checked too when the current one is wrong, in the same place (one check, one
-   * count). A change whose answer was lost, sent again, presents the old password, no longer current, and the new one,
-   * which is: that proves the same as the current one would, and the change already holds.
-   */
-  alreadySet?: string;
 }
 
 /**
@@ -78,13 +72,12 @@ export async function assertCurrentPassword(
   plain: string,
   failure: AuditEntry,
   asker: CurrentPasswordAsker,
-): Promise<'current' | 'already_set'> {
+): Promise<void> {
   const { guard } = asker;
   const subject = CurrentPasswordGuard.subject(user.id);
   const place = await guard.attempts.begin(subject, guard.maxFailures, failure.occurredAt);
   if (!place.admitted && place.failures < guard.maxFailures) throw Errors.checksInFlight(IN_FLIGHT_RETRY_AFTER_SECONDS);
   let failures = place.failures;
-  let match: 'current' | 'already_set' = 'current';
   if (place.admitted) {
     let outcome: CheckOutcome = 'none';
     try {
@@ -93,14 +86,11 @@ export async function assertCurrentPassword(
       if (!sessionCounts(await guard.sessions.findById(asker.sessionId), asking, failure.occurredAt)) throw Errors.invalidToken();
       const hash = user.credentials.passwordHash;
       // In NFKC, then as typed if that differs (hashes made before normalisation); one check, one count either way.
-      const matches = async (typed: string) => hash !== null && (await matchPassword(hasher, hash, typed, asker.signal)) !== 'none';
-      if (await matches(plain)) outcome = 'right';
-      else if (asker.alreadySet !== undefined && (await matches(asker.alreadySet))) [outcome, match] = ['right', 'already_set'];
-      else outcome = 'wrong';
+      outcome = hash !== null && (await matchPassword(hasher, hash, plain, asker.signal)) !== 'none' ? 'right' : 'wrong';
     } finally {
       failures = await guard.attempts.end(subject, outcome, failure.occurredAt);
     }
-    if (outcome === 'right') return match;
+    if (outcome === 'right') return;
   }
   // Wrong, or refused because the failures already reached the limit: at the limit, every session ends.
   const atLimit = failures >= guard.maxFailures;
