@@ -65,14 +65,13 @@ export class InMemoryOutboxStore implements OutboxStore {
     return purged;
   }
 
-  /** As the SQL store's: never a record as old as an event still waiting in the outbox (PROCESSED_PURGE_CONDITION). */
+  /** As the SQL store's: never a record of an event still waiting in the outbox (PROCESSED_PURGE_CONDITION). */
   async purgeProcessed(before: Date, maxRows = Infinity): Promise<number> {
-    let cutoff = before.getTime();
-    for (const row of this.db.tables.outbox) if (row.publishedAt === null) cutoff = Math.min(cutoff, row.createdAt.getTime());
+    const waiting = new Set(this.db.tables.outbox.filter((row) => row.publishedAt === null).map((row) => row.event.id));
     let purged = 0;
     for (const [key, processedAt] of this.db.tables.processedEvents) {
       if (purged >= maxRows) break;
-      if (processedAt.getTime() < cutoff) {
+      if (processedAt < before && !waiting.has(key.slice(key.indexOf('\n') + 1))) {
         this.db.tables.processedEvents.delete(key);
         purged += 1;
       }

@@ -4,15 +4,15 @@ import type { BatchOutcome, OutboxStore, PendingStats, RetrySchedule } from '../
 
 const PURGE_CHUNK = 5000;
 
-
 /**
- * A processed-event record past `$1`, and older than every event still waiting in the outbox: a record of an event the
- * relay is still sending (refused by one queue, it is sent again to all, with no bound on attempts) must stay, or a
- * subscriber that took it before handles it again, mailing a second notice (until stop 65 it went at the retention,
- * which may be an hour: a review of retries). Processed after its event was recorded, such a record is never older
- * than the oldest waiting event. The subquery runs once per statement (an InitPlan), on the outbox's partial index.
+ * A processed-event record past `$1`, unless its event is still waiting in the outbox: the relay sends such an event
+ * again to every queue (one refused it) with no bound on attempts, and a subscriber whose record was purged meanwhile
+ * handled it twice, mailing a second notice (until stop 65 the records went at the retention, which may be an hour: a
+ * review of retries). By the event's id, not by age: one event stuck for good holds back its own records only. The
+ * waiting events are few and read through the outbox's partial index.
  */
-export const PROCESSED_PURGE_CONDITION = `processed_at < (SELECT LEAST($1::timestamptz, COALESCE(min(created_at), $1::timestamptz)) FROM outbox_events WHERE published_at IS NULL)`;
+export const PROCESSED_PURGE_CONDITION = `processed_at < $1 AND NOT EXISTS (
+  SELECT 1 FROM outbox_events o WHERE o.published_at IS NULL AND o.id::text = processed_events.event_id)`;
 /** The relay's claim: $1 the limit, $2 now (exported for the index-usage test: no Sort node, the index's order). */
 export const CLAIM_OUTBOX_SQL = `SELECT id, type, attempts, payload FROM outbox_events WHERE published_at IS NULL AND next_attempt_at <= $2
          ORDER BY next_attempt_at, created_at, seq LIMIT $1 FOR UPDATE SKIP LOCKED`;
