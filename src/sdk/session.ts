@@ -1,4 +1,4 @@
-import { AuthError, checkedToken, isAnswerLost } from './errors';
+import { AuthError, checkedToken, isAnswerLost, isTransient } from './errors';
 import type { FetchLike } from './http';
 import type { Tokens } from './types';
 
@@ -25,7 +25,13 @@ export interface SessionFetch {
  * refresh, often more than 10 s later, presented the token again and the service revoked the session.
  */
 export const REFRESH_REPLAY_WINDOW_MS = 8000;
-export const REFRESH_ATTEMPTS = 3;
+/** Fewer than the circuit breaker's threshold (5): one refresh's lost answers alone do not open the circuit. */
+export const REFRESH_ATTEMPTS = 4;
+/**
+ * After a lost answer, a failure that did nothing (a refused connection while the instance that rotated restarts, a
+ * proxy's 502-504) keeps the window open: waited for this, times the attempt, then sent again.
+ */
+const REPLAY_PAUSE_MS = 250;
 
 /**
  * On a 401 with WWW-Authenticate (the token refused) the session refreshes once and retries once. Concurrent 401s share one refresh; a call that was
@@ -55,9 +61,11 @@ export function createSession(tokens: Tokens, options: SessionOptions, refresh: 
       try {
         return await refresh(refreshToken);
       } catch (error) {
-        if (!isAnswerLost(error)) throw error;
+        const lost = isAnswerLost(error);
+        if (!lost && (lostSince === undefined || !isTransient(error))) throw error;
         lostSince ??= sentAt;
         if (attempt >= REFRESH_ATTEMPTS || Date.now() - lostSince >= REFRESH_REPLAY_WINDOW_MS) throw error;
+        if (!lost) await new Promise((resolve) => setTimeout(resolve, REPLAY_PAUSE_MS * attempt));
       }
     }
   };

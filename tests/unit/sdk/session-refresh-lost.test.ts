@@ -15,6 +15,7 @@ function service() {
   const state = {
     now: Date.now(),
     seen: [] as string[], // refresh tokens presented, in order
+    requests: 0, // requests sent to /auth/refresh, whether they arrived or not
     reuse: 0,
     revoked: false,
     /** How the next answers of /auth/refresh fail, one per request, after the service has carried it out. */
@@ -59,6 +60,7 @@ function service() {
   const fetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
     const url = new URL(input);
     if (url.pathname === '/api/v1/auth/refresh') {
+      state.requests += 1;
       const loss = state.losses.shift();
       if (loss === 'refused') throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
       if (loss === '503') return envelope(503, { success: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'no' }, meta: { request_id: 'r' } });
@@ -118,22 +120,23 @@ describe('session(): a refresh whose answer is lost', () => {
 
   it('attempts spent at once inside the window: the call fails, a later call inside it tries again and gets the replay', async () => {
     const { api } = open();
-    server.state.losses.push('TypeError', 'TypeError', 'TypeError');
+    server.state.losses.push('TypeError', 'TypeError', 'TypeError', 'TypeError');
     await expect(call(api)).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE', status: 503 });
     server.state.now += 3000;
     expect((await call(api)).status).toBe(200);
-    expect(server.state.seen).toEqual(['refresh-0', 'refresh-0', 'refresh-0', 'refresh-0']);
+    expect(server.state.seen).toEqual(Array(5).fill('refresh-0'));
     expect(server.state.reuse).toBe(0);
   });
 
   it('an outage of more than the window: the call fails, the token is kept, and the session goes on once the service is back', async () => {
     const { api, stored } = open();
     server.state.lossTakesMs = 5000; // each attempt is a 5 s timeout that never reached the service
-    server.state.losses.push('unsent timeout', 'unsent timeout', 'unsent timeout');
+    server.state.losses.push('unsent timeout', 'unsent timeout');
     const error = await call(api).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthError);
     expect(error).toMatchObject({ code: 'AUTH_UNAVAILABLE' });
-    expect(server.state.seen).toEqual([]); // sent at 0 s and 5 s, not at 10 s; none arrived
+    // Sent at 0 s and 5 s, not at 10 s (the window is 8 s); none arrived.
+    expect([server.state.requests, server.state.seen, server.state.losses]).toEqual([2, [], []]);
     server.state.now += 60_000;
     // A first version ended the session here: every session signed out by an outage of 10 s (a review, stop 65).
     expect((await call(api)).status).toBe(200);
@@ -150,6 +153,15 @@ describe('session(): a refresh whose answer is lost', () => {
     server.state.now += 60_000;
     expect((await call(api)).status).toBe(401);
     expect(server.state.reuse).toBe(1);
+  });
+
+  it('a lost answer, then refused connections while the instance restarts: sent again after a pause, inside the window, and replayed (a review, stop 65)', async () => {
+    const { api, stored } = open();
+    server.state.losses.push('TypeError', 'refused', 'refused');
+    expect((await call(api)).status).toBe(200);
+    expect([server.state.requests, server.state.seen]).toEqual([4, ['refresh-0', 'refresh-0']]);
+    expect(stored.map((t) => t.refresh_token)).toEqual(['refresh-1']);
+    expect(server.state.reuse).toBe(0);
   });
 
   it('an HTTP answer (503) or a refused connection is not sent again, and does not end the session', async () => {
