@@ -15,6 +15,9 @@ import type { ActiveSigningKey, PublishedJwk, SigningKeyManagerOptions } from '.
 export type { ActiveSigningKey, AlgorithmChange, PublishedJwk, SigningKeyManagerOptions } from './signing-key-types';
 export type { Withdrawal } from './signing-key-withdrawal';
 
+/** How long a failed reload for an unknown kid is answered from memory before the database is asked again. */
+const FAILED_RELOAD_PAUSE_MS = 2000;
+
 /**
  * Owns the signing keys: creates, rotates, publishes and prunes them (CONTRACT §4). The database is the
  * source of truth; each instance caches what it last loaded and picks the same active key as every other.
@@ -30,6 +33,8 @@ export class SigningKeyManager {
   private readonly keys: ImportedKeyCache;
   private lastReloadMs = Number.NEGATIVE_INFINITY;
   private pendingReload: Promise<void> | undefined;
+  /** The last reload for an unknown kid that failed: repeated to callers for FAILED_RELOAD_PAUSE_MS, not run again. */
+  private failedReload: { at: number; error: unknown } | undefined;
   /** Reloads started, and the latest of them whose result is in force (see reload). */
   private reloadsStarted = 0;
   private reloadInForce = 0;
@@ -194,9 +199,16 @@ export class SigningKeyManager {
       return true;
     }
     // A negative age (the clock stepped back since the last reload) counts as due (a review of clocks, stop 65).
-    const age = this.clock.now().getTime() - this.lastReloadMs;
+    const now = this.clock.now().getTime();
+    const age = now - this.lastReloadMs;
     if (age >= 0 && age < this.unknownKidIntervalMs) return false;
-    this.pendingReload = this.reload().finally(() => (this.pendingReload = undefined));
+    // A failed reload is not run again for a moment: each token with a made-up kid ran one (a list and a decryption)
+    // for as long as the database failed (a review of this stop's change, which made the failure an answer of its own).
+    const failedAge = this.failedReload === undefined ? Number.POSITIVE_INFINITY : now - this.failedReload.at;
+    if (this.failedReload !== undefined && failedAge >= 0 && failedAge < FAILED_RELOAD_PAUSE_MS) throw this.failedReload.error;
+    this.pendingReload = this.reload()
+      .then(() => void (this.failedReload = undefined), (error: unknown) => Promise.reject((this.failedReload = { at: now, error }).error))
+      .finally(() => (this.pendingReload = undefined));
     await this.pendingReload;
     return true;
   }
