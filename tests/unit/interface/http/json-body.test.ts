@@ -150,6 +150,21 @@ describe('JSON body reader', () => {
     expect(expectErrorEnvelope(res.body, 'VALIDATION_ERROR').details).toEqual({ body: [expect.stringContaining('32')] });
   });
 
+  it('refuses a body of more than 256 values in all, before the validator walks it (a review, stop 65)', async () => {
+    const roomy = await buildTestApp({ bodyLimitBytes: 1024 * 1024 });
+    const wide = (n: number) => JSON.stringify({ email: Array.from({ length: n }, () => ({})), password: 'x' });
+    // 256 in all (the array, its 253 items, the password) reaches validation: 400 on the field.
+    const ok = await roomy.http().post(LOGIN).set('Content-Type', 'application/json').send(wide(254));
+    expect(expectErrorEnvelope(ok.body, 'VALIDATION_ERROR').details).toHaveProperty('email');
+    const tooWide = await roomy.http().post(LOGIN).set('Content-Type', 'application/json').send(wide(30_000));
+    expect(tooWide.status).toBe(400);
+    expect(expectErrorEnvelope(tooWide.body, 'VALIDATION_ERROR').details).toEqual({ body: ['must not hold more than 256 values'] });
+    // As many unknown members: one error, not one per member.
+    const members = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`m${i}`, 0]));
+    const manyKeys = await roomy.http().post(LOGIN).set('Content-Type', 'application/json').send(JSON.stringify(members));
+    expect(expectErrorEnvelope(manyKeys.body, 'VALIDATION_ERROR').details).toEqual({ body: ['must not hold more than 256 values'] });
+  });
+
   it('accepts 32 levels and rejects 33', async () => {
     const nest = (levels: number) => `{"email":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)},"password":"x"}`;
     const ok = await t.http().post(LOGIN).set('Content-Type', 'application/json').send(nest(32));
