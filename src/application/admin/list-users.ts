@@ -1,6 +1,7 @@
 import { inject, injectable } from 'inversify';
 import type { Clock } from '../ports/clock';
-import { SEARCH_COUNT_CAP, type UserDirectory, type UserFilter, type UserPage, type UserQuery } from '../ports/user-directory';
+import { Errors } from '../shared/errors';
+import { SEARCH_COUNT_CAP, SEARCH_PAGE_REACH, type UserDirectory, type UserFilter, type UserPage, type UserQuery } from '../ports/user-directory';
 import { PORTS } from '../ports/tokens';
 
 /** How long a filter's total is reused: paging through one listing counts its matches once. */
@@ -34,6 +35,9 @@ export class ListUsers {
     const total = totalExact ? counted : SEARCH_COUNT_CAP;
     const offset = (query.page - 1) * query.limit;
     if (totalExact && offset >= total) return { users: [], total, totalExact, hasNext: false };
+    if (!totalExact && offset + query.limit > SEARCH_PAGE_REACH) {
+      throw Errors.validation('page', `a search with more than ${SEARCH_COUNT_CAP} matches pages through its first ${SEARCH_PAGE_REACH} at most: narrow it`);
+    }
     const rows = await this.directory.page(query, { lookahead: true, matches: counted });
     const users = rows.slice(0, query.limit);
     // An exact total decides has_next (the page and the total agree even if a row came or went meanwhile).

@@ -7,6 +7,12 @@ import type { User, UserStatus } from '@domain/user/user';
  * larger than PostgreSQL's default shared buffers, counting to 10,001 cost 100-125 ms, to 1,001 12-25 ms.
  */
 export const SEARCH_COUNT_CAP = 1_000;
+/**
+ * How deep a search with more matches than the cap may page (offset + limit): as deep as the directory's bounded walk
+ * over the first users in the list's order reaches. Deeper, the page was found by collecting and sorting every match
+ * (a review of stop 65: `search=@&page=999999999` sorted the whole table, seconds of database time per request).
+ */
+export const SEARCH_PAGE_REACH = 20_000;
 
 export type UserSort = 'created_at' | 'email' | 'last_login_at';
 export type SortOrder = 'asc' | 'desc';

@@ -1,5 +1,5 @@
 import { lowerEachCodePoint } from '@domain/user/email';
-import { SEARCH_COUNT_CAP, searchTerms, type PageOptions, type StatsPeriods, type UserDirectory, type UserFilter, type UserQuery, type UserStats } from '@application/ports/user-directory';
+import { SEARCH_COUNT_CAP, SEARCH_PAGE_REACH, searchTerms, type PageOptions, type StatsPeriods, type UserDirectory, type UserFilter, type UserQuery, type UserStats } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
 import type { EntityManager } from 'typeorm';
 import { USER_SEARCH_TEXT } from '../../../../migrations/1764540000000-growth-indexes';
@@ -28,7 +28,7 @@ const KEY = { created_at: 'id', email: 'email', last_login_at: 'id' } as const;
  * about the cap's worth of rows for an exact count).
  */
 export const WALK_FROM_MATCHES = SEARCH_COUNT_CAP + 1;
-export const WALK_ROWS = 20_000;
+export const WALK_ROWS = SEARCH_PAGE_REACH;
 
 /** `%`, `_` and the escape character itself match literally inside a LIKE pattern (ESCAPE '\'). */
 export function likePattern(term: string): string {

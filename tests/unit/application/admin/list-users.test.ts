@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ListUsers } from '@application/admin/list-users';
-import { SEARCH_COUNT_CAP } from '@application/ports/user-directory';
+import { SEARCH_COUNT_CAP, SEARCH_PAGE_REACH } from '@application/ports/user-directory';
 import type { PageOptions, UserDirectory, UserFilter, UserQuery } from '@application/ports/user-directory';
 import type { User } from '@domain/user/user';
 import { ManualClock } from '@infrastructure/time/system-clock';
@@ -31,6 +31,20 @@ const query = (overrides: Partial<UserQuery>): Omit<UserQuery, 'now'> => ({ page
 
 describe('ListUsers: totals', () => {
   const clock = new ManualClock(new Date('2026-03-01T00:00:00Z'));
+
+  it('a search past the cap pages only as deep as SEARCH_PAGE_REACH: deeper is a 400 on page, before any page is read (a review, stop 65)', async () => {
+    const many = directory(10 ** 6);
+    const last = SEARCH_PAGE_REACH / 100;
+    await expect(new ListUsers(many.port, clock).execute(query({ search: '@', limit: 100, page: last }))).resolves.toMatchObject({ totalExact: false });
+    await expect(new ListUsers(many.port, clock).execute(query({ search: '@', limit: 100, page: last + 1 }))).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { page: [expect.stringContaining('narrow')] },
+    });
+    await expect(new ListUsers(many.port, clock).execute(query({ search: '@', limit: 100, page: 999_999_999 }))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect(many.calls.pages).toHaveLength(1);
+    // Without a search the total is exact, and a page past it is empty as before.
+    await expect(new ListUsers(directory(50).port, clock).execute(query({ limit: 100, page: 999_999_999 }))).resolves.toMatchObject({ users: [], hasNext: false });
+  });
 
   it('a search counts up to the cap: exact below it, the cap (not exact) above it, has_next from the lookahead row', async () => {
     const few = directory(45);
