@@ -1,6 +1,7 @@
 import type { Response } from 'supertest';
 import { type TestApp, MODES, startSecureApp } from '../support/app';
 import { elapseAppLockouts } from '../support/redis-elapse';
+import { within } from '../support/within';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -48,7 +49,8 @@ describe.each(MODES)('per-identifier lockout through HTTP (%s)', (mode) => {
     const known = await login('alice@example.com', PASSWORD, '198.51.100.1');
     const unknown = await login('mallory@example.com', PASSWORD, '198.51.100.2');
     expect(visible(unknown)).toEqual(visible(known));
-    expect([known.status, known.body.error.code, known.headers['retry-after']]).toEqual([429, 'ACCOUNT_LOCKED', '900']);
+    // Counted on Redis's clock in servers mode, which goes on while the test runs.
+    expect([known.status, known.body.error.code, Number(known.headers['retry-after'])]).toEqual([429, 'ACCOUNT_LOCKED', within(895, 900)]);
     expect(known.body.error.message).not.toMatch(/alice|exist|unknown/i);
   });
 
@@ -67,6 +69,6 @@ describe.each(MODES)('per-identifier lockout through HTTP (%s)', (mode) => {
     await elapseAppLockouts(t, 900); // Redis goes by its own clock (TIME): the same 900 s pass there
     for (let i = 0; i < 5; i += 1) await login('alice@example.com', 'wrong guess').expect(401);
     const again = await login('alice@example.com', PASSWORD);
-    expect([again.status, again.headers['retry-after']]).toEqual([429, '1800']);
+    expect([again.status, Number(again.headers['retry-after'])]).toEqual([429, within(1795, 1800)]);
   });
 });

@@ -36,7 +36,7 @@ describeWhen(REAL_RABBIT_SELECTED, 'RabbitMQ')('AmqpConnection.close() on a link
     await connection.waitUntilConnected();
     const started = Date.now();
     await connection.close();
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(2_500); // not the 3 s close deadline
   }, 30_000);
 
   /**

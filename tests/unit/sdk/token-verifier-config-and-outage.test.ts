@@ -210,12 +210,12 @@ describe('createTokenVerifier: JWKS refetch failures and stale keys (stop 51)', 
     clock.advance(301);
     const started = Date.now();
     await expect(v.verify(token)).resolves.toMatchObject({ tokenType: 'user' });
-    expect(Date.now() - started).toBeLessThan(1000); // not the 3 s deadline of the hanging refetch
+    expect(Date.now() - started).toBeLessThan(2500); // not the 3 s deadline of the hanging refetch
     expect(fetch.jwksRequests).toBe(2); // the refresh was started
     // Concurrent verifies meanwhile neither wait nor start another fetch.
     const burst = await Promise.all(Array.from({ length: 20 }, () => v.verify(token)));
     expect(burst).toEqual(Array.from({ length: 20 }, () => expect.objectContaining({ tokenType: 'user' })));
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(2500);
     expect(fetch.jwksRequests).toBe(2);
   });
 

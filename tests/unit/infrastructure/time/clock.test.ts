@@ -30,6 +30,6 @@ describe('waiting on a clock (Clock.waitUntil)', () => {
     const waited = Date.now() - started;
     // Three timers of 10 ms at most (the clock never gets there; the caller reads it again and sees that).
     expect(waited).toBeGreaterThanOrEqual(25);
-    expect(waited).toBeLessThan(500);
+    expect(waited).toBeLessThan(3_000); // bounded (an endless wait would reach jest's timeout), with room for a loaded machine
   });
 });
