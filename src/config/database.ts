@@ -63,8 +63,9 @@ export async function openDatabase(
     if (schema.unknown.length > 0) logger.warn({ migrations: schema.unknown }, 'the database has migrations this version does not know: a newer version ran on it');
     if (deadline) armQueryDeadline(dataSource, config.databaseQueryTimeoutMs);
   } catch (error) {
-    if (dataSource.isInitialized) await dataSource.destroy();
-    await embedded?.stop();
+    // The start-up's error is the one to report: a failing clean-up neither replaces it nor skips the unlock.
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
     unlock();
     throw error;
   }
@@ -72,9 +73,16 @@ export async function openDatabase(
     dataSource,
     embedded: embedded !== null,
     async close() {
-      await dataSource.destroy();
-      await embedded?.stop();
-      unlock();
+      // Each whatever became of the one before (the DATA_DIR's lock most of all).
+      try {
+        await dataSource.destroy();
+      } finally {
+        try {
+          await embedded?.stop();
+        } finally {
+          unlock();
+        }
+      }
     },
   };
 }

@@ -43,6 +43,7 @@ import type { AppConfig } from './env';
 import { startMessaging, type Messaging } from './messaging';
 import { PurgeSchedule } from './purge-schedule';
 import { startSigningKeys } from './signing-keys';
+import { closeInOrder } from './close-in-order';
 
 export interface Infrastructure {
   clock: Clock;
@@ -246,19 +247,21 @@ export async function startInfrastructure(
     background,
     async close() {
       signing.stopRefresh();
-      // Before the database closes: the batch under way commits, no other starts.
-      await purges.close();
-      // First: deferred work writes through the unit of work (database, caches, outbox); a task still failing gets
-      // one more try and is given up, so a dead database does not hold the shutdown.
-      await deferred.close();
-      // The worker queues emails: it stops (after the request in hand) before the sender does.
-      await accountRequests.stop();
-      await email.close();
-      await events.close();
-      await database.close();
-      await cache.close();
-      // Last: a request still finishing during shutdown may be waiting for its estimate.
-      if (ownsPasswordStrength) await passwordStrength.close();
+      await closeInOrder(logger, [
+        // Before the database closes: the batch under way commits, no other starts.
+        ['purges', () => purges.close()],
+        // Deferred work writes through the unit of work (database, caches, outbox); a task still failing gets one more
+        // try and is given up, so a dead database does not hold the shutdown.
+        ['deferred work', () => deferred.close()],
+        // The worker queues emails: it stops (after the request in hand) before the sender does.
+        ['account requests', () => accountRequests.stop()],
+        ['email', () => email.close()],
+        ['events', () => events.close()],
+        ['database', () => database.close()],
+        ['cache', () => cache.close()],
+        // Last: a request still finishing during shutdown may be waiting for its estimate.
+        ['password strength', () => (ownsPasswordStrength ? passwordStrength.close() : undefined)],
+      ]);
     },
   };
 }
