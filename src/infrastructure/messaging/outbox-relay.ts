@@ -167,15 +167,16 @@ export class OutboxRelay {
       this.backoff.reset();
       return claimed === this.options.batchSize ? 'more' : 'idle';
     } catch (error) {
-      return this.failed(error instanceof Error ? error.message : String(error));
+      return this.failed(error instanceof Error ? error.message : String(error), true, error);
     }
   }
 
-  private failed(reason: string, warn = true): RoundResult {
+  /** `error`: what the round threw, logged itself (its stack, its cause): a bug looks like an outage otherwise. */
+  private failed(reason: string, warn = true, error?: unknown): RoundResult {
     const wait = this.backoff.next();
     if (warn && !this.warned) {
       this.warned = true;
-      this.logger.warn({ reason, retry_in_ms: wait }, 'outbox relay: cannot publish; backing off');
+      this.logger.warn({ reason, retry_in_ms: wait, ...(error === undefined ? {} : { err: error }) }, 'outbox relay: cannot publish; backing off');
     }
     return { backoffMs: wait };
   }

@@ -90,6 +90,21 @@ describe('OutboxRelay on the in-memory outbox', () => {
     expect(logger.messages()).toContain('outbox relay: publishing again');
   });
 
+  it('a round that throws (a bug, not the broker) is logged with the error itself, its stack kept (a review, stop 65)', async () => {
+    const { relay, store, commit, pending, logger } = setup();
+    relay.start();
+    const broken = jest.spyOn(store, 'processBatch').mockRejectedValueOnce(new TypeError("Cannot read properties of undefined (reading 'id')"));
+    commit(1);
+    relay.poke();
+    await eventually(() => logger.messages().includes('outbox relay: cannot publish; backing off'));
+    const line = logger.lines.find((l) => l.message === 'outbox relay: cannot publish; backing off')!;
+    expect(line.fields['err']).toBeInstanceOf(TypeError);
+    expect(String((line.fields['err'] as Error).stack)).toContain('outbox-relay.test.ts');
+    broken.mockRestore();
+    await eventually(() => pending().length === 0);
+    await relay.stop();
+  });
+
   it("at start-up waits quietly for the broker's first connection, then delivers", async () => {
     const { relay, broker, commit, pending, logger } = setup();
     broker.available = false;
