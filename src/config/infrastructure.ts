@@ -1,17 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
 import type { Clock } from '@application/ports/clock';
-import type { IdGenerator } from '@application/ports/id-generator';
 import type { Mailer } from '@application/ports/mailer';
-import type { OpaqueTokens } from '@application/ports/opaque-tokens';
-import type { ClientSecrets } from '@application/ports/client-secrets';
-import type { Totp } from '@application/ports/totp';
-import type { RecoveryCodes } from '@application/ports/recovery-codes';
-import type { PasswordHasher } from '@application/ports/password-hasher';
-import type { PasswordStrengthEstimator } from '@application/ports/password-strength';
-import type { SecretBox } from '@application/ports/secret-box';
-import type { UnitOfWork } from '@application/ports/unit-of-work';
 import { DeferredTasks } from '@infrastructure/jobs/deferred-tasks';
 import { dependencyUnreachable, transactionContended } from '@interface/dependency-outage';
 import { AccountRequestWorker, DEFAULT_ACCOUNT_REQUEST_WORKER_SETTINGS } from '@infrastructure/jobs/account-request-worker';
@@ -19,78 +9,31 @@ import type { AuditDecorator } from '@infrastructure/persistence/repository-opti
 import { TypeOrmAccountRequestQueue } from '@infrastructure/persistence/typeorm/typeorm-account-requests';
 import { TypeOrmAuditTrail } from '@infrastructure/persistence/typeorm/typeorm-audit-trail';
 import { TypeOrmUserDirectory } from '@infrastructure/persistence/typeorm/typeorm-user-directory';
-import type { AuditTrail } from '@application/ports/audit-trail';
-import type { UserDirectory } from '@application/ports/user-directory';
-import { TypeOrmUnitOfWork, typeOrmRepositories, type TypeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
-import { Argon2PasswordHasher, type GateRefusal } from '@infrastructure/security/argon2/argon2-password-hasher';
+import { TypeOrmUnitOfWork, typeOrmRepositories } from '@infrastructure/persistence/typeorm/typeorm-unit-of-work';
+import { Argon2PasswordHasher } from '@infrastructure/security/argon2/argon2-password-hasher';
 import { AesGcmSecretBox, parseEncryptionKey } from '@infrastructure/security/crypto/aes-gcm-secret-box';
 import { CryptoOpaqueTokens } from '@infrastructure/security/crypto/crypto-opaque-tokens';
 import { HmacClientSecrets } from '@infrastructure/security/crypto/hmac-client-secrets';
 import { OtpauthTotp } from '@infrastructure/security/otp/otpauth-totp';
 import { HmacRecoveryCodes } from '@infrastructure/security/crypto/hmac-recovery-codes';
 import { JoseTokenService } from '@infrastructure/security/jose/jose-token-service';
-import type { SigningKeyManager } from '@infrastructure/security/jose/signing-key-manager';
 import { ZxcvbnWorkerStrengthEstimator } from '@infrastructure/security/zxcvbn/zxcvbn-worker-strength-estimator';
 import { SystemClock } from '@infrastructure/time/system-clock';
 import { UuidGenerator } from '@infrastructure/time/uuid-generator';
 import { SessionCacheInvalidation } from '@application/session/session-cache-invalidation';
 import { StateCacheInvalidation } from '@application/session/state-cache-invalidation';
-import { type Cache, startCache } from './cache';
+import { startCache } from './cache';
 import { openDatabase } from './database';
-import { startEmailDelivery, type EmailDelivery } from './email';
+import { startEmailDelivery } from './email';
 import { resolveEncryptionKey } from './encryption-key';
 import type { AppConfig } from './env';
-import { startMessaging, type Messaging } from './messaging';
+import { startMessaging } from './messaging';
 import { PurgeSchedule } from './purge-schedule';
 import { startSigningKeys } from './signing-keys';
 import { closeInOrder } from './close-in-order';
+import type { Infrastructure } from './infrastructure-parts';
 
-export interface Infrastructure {
-  clock: Clock;
-  ids: IdGenerator;
-  hasher: PasswordHasher;
-  /** The hasher's refusals so far by reason, live counts (the metrics read them at scrape time). */
-  hashRefusals: Readonly<Record<GateRefusal, number>>;
-  /** The strength estimator's gate refusals (metrics). */
-  strengthRefusals: Readonly<Record<GateRefusal, number>>;
-  /** zxcvbn in a worker thread, started on first use. */
-  passwordStrength: PasswordStrengthEstimator;
-  opaqueTokens: OpaqueTokens;
-  /** RFC 6238 TOTP (otpauth) and its QR codes. */
-  totp: Totp;
-  /** MFA recovery codes, keyed-hashed under a key derived from the encryption key. */
-  recoveryCodes: RecoveryCodes;
-  secretBox: SecretBox;
-  tokens: JoseTokenService;
-  keys: SigningKeyManager;
-  mailer: Mailer;
-  /** The email outbox sender (running) and the mailer it delivers through. */
-  email: EmailDelivery;
-  /** Processes register/reset/resend requests in the background; started by createApplication with its use case. */
-  accountRequests: AccountRequestWorker;
-  unitOfWork: UnitOfWork;
-  /** Outside any transaction, for plain reads only (writes go through the unit of work). */
-  repositories: Pick<TypeOrmRepositories, 'users' | 'sessions' | 'clients'>;
-  /** Service-client secrets: HMAC under a key derived from the encryption key (issue 11). */
-  clientSecrets: ClientSecrets;
-  dataSource: DataSource;
-  /** Admin API reads: listing, search, statistics (outside any transaction). */
-  userDirectory: UserDirectory;
-  /** The audit trail read back (admin listing, the user's own activity). */
-  auditTrail: AuditTrail;
-  embeddedDatabase: boolean;
-  /** Event transport (RabbitMQ or in-process bus) and the outbox relay, running. */
-  events: Messaging;
-  /** Rate limits, lockout counters and session cache: Redis with REDIS_URL, process memory otherwise. */
-  cache: Cache;
-  /** Work that follows an answer (PORTS.DeferredWork); close() waits for it before the database goes. */
-  deferred: DeferredTasks;
-  /** purge-expired every PURGE_INTERVAL (a service's, not the CLI's: `background`). */
-  purges: PurgeSchedule;
-  /** `background` as read once (main.ts's is a live getter): the subscribers start on this, so the relay runs only if they do. */
-  background: boolean;
-  close(): Promise<void>;
-}
+export type { Infrastructure } from './infrastructure-parts';
 
 /** Test seams (a controllable clock, a mailbox the test reads) and the CLI's opt-out of the query deadline. */
 export interface InfrastructureOverrides {
